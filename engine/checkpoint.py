@@ -1,0 +1,175 @@
+"""Checkpoints in the Hugging Face layout: config.json, generation_config.json, safetensors (one file or shards
+with an index) and tokenizer.json. Only safetensors and JSON are ever read."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from engine.config import GenerationConfig, ModelConfig, read_json
+from engine.errors import CheckpointError
+from engine.model import DiffusionGemma
+from engine.tokenizer import Tokenizer
+
+SHARD_BYTES = 16 * 1024 * 1024
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_SKIPPED = ("model.encoder.vision_tower.", "model.encoder.embed_vision.", "lm_head.")
+
+
+def hf_to_native(name: str) -> str | None:
+    """Our parameter name for a checkpoint tensor, or None for tensors we do not serve (vision, tied head)."""
+    if name.startswith(_SKIPPED):
+        return None
+    if m := re.fullmatch(r"model\.encoder\.language_model\.layers\.(\d+)\.layer_scalar", name):
+        return f"layers.{m.group(1)}.encoder_layer_scalar"
+    for prefix in ("model.decoder.", "model.encoder.language_model."):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return ""  # unknown
+
+
+def native_to_hf(name: str) -> str:
+    if m := re.fullmatch(r"layers\.(\d+)\.encoder_layer_scalar", name):
+        return f"model.encoder.language_model.layers.{m.group(1)}.layer_scalar"
+    return "model.decoder." + name
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise CheckpointError(f"device {device!r} requested but no CUDA device is available")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise CheckpointError(f"unknown device {device!r}; use auto, cpu or cuda") from None
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    if dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if dtype not in DTYPES:
+        raise CheckpointError(f"unknown dtype {dtype!r}; use auto, {', '.join(DTYPES)}")
+    return DTYPES[dtype]
+
+
+def weight_files(directory: Path) -> list[Path]:
+    index = directory / "model.safetensors.index.json"
+    if index.is_file():
+        weight_map = read_json(index).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise CheckpointError(f"{index}: no weight_map")
+        files = [directory / f for f in dict.fromkeys(weight_map.values())]
+        for f in files:
+            if not f.is_file():
+                raise CheckpointError(f"{f}: shard listed in {index.name} is missing")
+        return files
+    single = directory / "model.safetensors"
+    if not single.is_file():
+        raise CheckpointError(f"{directory}: no model.safetensors or model.safetensors.index.json")
+    return [single]
+
+
+@dataclass
+class Checkpoint:
+    model: DiffusionGemma
+    config: ModelConfig
+    generation: GenerationConfig
+    tokenizer: Tokenizer
+    directory: Path
+
+
+def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto") -> Checkpoint:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: not a checkpoint directory")
+    cfg = ModelConfig.load(directory / "config.json")
+    gen_path = directory / "generation_config.json"
+    generation = GenerationConfig.from_hf(read_json(gen_path) if gen_path.is_file() else {}, cfg)
+    tokenizer = Tokenizer.from_file(directory / "tokenizer.json", cfg.pad_token_id, cfg.eos_token_id,
+                                    cfg.bos_token_id, vocab_size=cfg.vocab_size)
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    with torch.device("meta"):
+        model = DiffusionGemma(cfg)
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    state: dict[str, torch.Tensor] = {}
+    for path in weight_files(directory):
+        state.update(_read_tensors(path, expected, dev, dt))
+    missing = [k for k in expected if k not in state]
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise CheckpointError(f"{directory}: missing tensor {native_to_hf(missing[0])}"
+                              + "".join(f", {native_to_hf(m)}" for m in missing[1:3]) + more)
+    model.load_state_dict(state, strict=True, assign=True)
+    model.eval().requires_grad_(False)
+    return Checkpoint(model, cfg, generation, tokenizer, directory)
+
+
+def _read_tensors(path: Path, expected: dict[str, torch.Size], device: torch.device,
+                  dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    out = {}
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            for name in f.keys():
+                native = hf_to_native(name)
+                if native is None:
+                    continue
+                if native == "" or native not in expected:
+                    raise CheckpointError(f"{path}: unexpected tensor {name}")
+                if native in out:
+                    continue
+                tensor = f.get_slice(name)
+                shape = tuple(tensor.get_shape())
+                if shape != tuple(expected[native]):
+                    raise CheckpointError(f"{path}: tensor {name} has shape {list(shape)}, "
+                                          f"expected {list(expected[native])}")
+                out[native] = f.get_tensor(name).to(device=device, dtype=dtype)
+    except (SafetensorError, OSError, RuntimeError, ValueError) as err:
+        if isinstance(err, CheckpointError):
+            raise
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise CheckpointError(f"{path}: not a readable safetensors file ({reason})") from None
+    return out
+
+
+def save_checkpoint(directory: str | Path, model: DiffusionGemma, cfg: ModelConfig, generation: GenerationConfig,
+                    tokenizer_json: str | Path, shard_bytes: int = SHARD_BYTES) -> Path:
+    """Write `directory` in the Hugging Face layout (weights float32 unless the model is already lower)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {native_to_hf(k): v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for name, t in tensors.items():
+        nbytes = t.numel() * t.element_size()
+        if shards[-1] and size + nbytes > shard_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][name] = t
+        size += nbytes
+    for old in directory.glob("model*.safetensors*"):
+        old.unlink()
+    if len(shards) == 1:
+        save_file(shards[0], str(directory / "model.safetensors"), metadata={"format": "pt"})
+    else:
+        weight_map = {}
+        for i, shard in enumerate(shards, 1):
+            fname = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+            save_file(shard, str(directory / fname), metadata={"format": "pt"})
+            weight_map.update({name: fname for name in shard})
+        total = sum(t.numel() * t.element_size() for t in tensors.values())
+        (directory / "model.safetensors.index.json").write_text(
+            json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=1))
+    (directory / "config.json").write_text(json.dumps(cfg.to_hf(), indent=1))
+    (directory / "generation_config.json").write_text(json.dumps(generation.to_hf(), indent=1))
+    if Path(tokenizer_json).resolve() != (directory / "tokenizer.json").resolve():
+        shutil.copyfile(tokenizer_json, directory / "tokenizer.json")
+    return directory

@@ -1,0 +1,204 @@
+"""Configuration read from a checkpoint's `config.json` and `generation_config.json` (Hugging Face layout)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import CheckpointError
+
+ARCHITECTURE = "DiffusionGemmaForBlockDiffusion"
+SLIDING = "sliding_attention"
+FULL = "full_attention"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What differs between layers: attention kind, head size, KV heads and RoPE."""
+
+    kind: str  # SLIDING or FULL
+    head_dim: int
+    num_kv_heads: int
+    rope_theta: float
+    rope_fraction: float  # share of each head's dims that rotate; the rest pass through (proportional RoPE)
+    rope_type: str = "default"
+
+    @property
+    def sliding(self) -> bool:
+        return self.kind == SLIDING
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 8192
+    hidden_size: int = 256
+    intermediate_size: int = 512
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    head_dim: int = 64
+    global_head_dim: int = 128
+    num_global_key_value_heads: int = 1
+    sliding_window: int = 512
+    layer_types: list[str] | None = None
+    num_experts: int = 8
+    top_k_experts: int = 2
+    moe_intermediate_size: int = 256
+    rms_norm_eps: float = 1e-6
+    final_logit_softcapping: float | None = 30.0
+    rope_parameters: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            SLIDING: {"rope_type": "default", "rope_theta": 10_000.0},
+            FULL: {"rope_type": "proportional", "partial_rotary_factor": 0.25, "rope_theta": 1_000_000.0},
+        }
+    )
+    # Per-layer head size / KV heads; None derives them from global_head_dim for full layers, as the reference does.
+    per_layer_config: dict[str, dict[str, int]] | None = None
+    hidden_activation: str = "gelu_pytorch_tanh"
+    encoder_bidirectional: bool = False
+    pad_token_id: int = 0
+    eos_token_id: int = 1
+    bos_token_id: int = 2
+    canvas_length: int = 64
+    max_position_embeddings: int = 131_072
+
+    def __post_init__(self) -> None:
+        if self.layer_types is None:
+            self.layer_types = [FULL if (i + 1) % 6 == 0 else SLIDING for i in range(self.num_hidden_layers)]
+            self.layer_types[-1] = FULL
+        if len(self.layer_types) != self.num_hidden_layers:
+            raise ValueError(f"layer_types has {len(self.layer_types)} entries for {self.num_hidden_layers} layers")
+        if self.per_layer_config is None:
+            self.per_layer_config = {
+                str(i): {"head_dim": self.global_head_dim, "num_key_value_heads": self.num_global_key_value_heads}
+                for i, kind in enumerate(self.layer_types)
+                if kind == FULL
+            }
+
+    def layer(self, index: int) -> LayerSpec:
+        kind = self.layer_types[index]
+        override = self.per_layer_config.get(str(index), {})
+        rope = self.rope_parameters.get(kind) or {}
+        rope_type = rope.get("rope_type", "default")
+        if rope_type not in ("default", "proportional"):
+            raise CheckpointError(f"config.json: unsupported rope_type {rope_type!r} for {kind}")
+        return LayerSpec(
+            kind=kind,
+            head_dim=int(override.get("head_dim", self.head_dim)),
+            num_kv_heads=int(override.get("num_key_value_heads", self.num_key_value_heads)),
+            rope_theta=float(rope.get("rope_theta", 10_000.0)),
+            rope_fraction=float(rope.get("partial_rotary_factor", 1.0)),
+            rope_type=rope_type,
+        )
+
+    @property
+    def layers(self) -> list[LayerSpec]:
+        return [self.layer(i) for i in range(self.num_hidden_layers)]
+
+    # -- Hugging Face config.json ------------------------------------------------------------------------------
+    @classmethod
+    def from_hf(cls, data: dict[str, Any], source: str = "config.json") -> "ModelConfig":
+        archs = data.get("architectures") or []
+        model_type = data.get("model_type")
+        if ARCHITECTURE not in archs and model_type != "diffusion_gemma":
+            found = ", ".join(archs) or model_type or "nothing"
+            raise CheckpointError(f"{source}: unknown architecture {found!r}; expected {ARCHITECTURE}")
+        text = data.get("text_config")
+        if not isinstance(text, dict):
+            raise CheckpointError(f"{source}: missing text_config")
+        if text.get("attention_bias"):
+            raise CheckpointError(f"{source}: attention_bias=true is not supported")
+        for key in ("num_experts", "top_k_experts", "moe_intermediate_size"):
+            if not text.get(key):
+                raise CheckpointError(f"{source}: text_config.{key} is required (every layer has experts)")
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in text.items() if k in known}
+        bidir = text.get("use_bidirectional_attention")
+        kwargs["encoder_bidirectional"] = bidir == "all"
+        if bidir == "all":
+            # The reference stores 2*(w-1) and halves it on load: flash-attention uses exclusive bounds.
+            kwargs["sliding_window"] = int(text["sliding_window"]) // 2 + 1
+        for key in ("eos_token_id", "pad_token_id", "bos_token_id"):
+            value = text.get(key)
+            if isinstance(value, list):
+                kwargs[key] = value[0]
+            elif value is None:
+                kwargs.pop(key, None)
+        if "canvas_length" in data and data["canvas_length"]:
+            kwargs["canvas_length"] = int(data["canvas_length"])
+        if kwargs.get("per_layer_config") is not None:
+            kwargs["per_layer_config"] = {str(k): dict(v) for k, v in kwargs["per_layer_config"].items()}
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{source}: {err}") from None
+
+    def to_hf(self) -> dict[str, Any]:
+        text = asdict(self)
+        for key in ("canvas_length", "encoder_bidirectional", "global_head_dim", "num_global_key_value_heads"):
+            text.pop(key)
+        text.update(model_type="diffusion_gemma_text", tie_word_embeddings=True, attention_bias=False,
+                    use_bidirectional_attention=None)
+        return {
+            "architectures": [ARCHITECTURE],
+            "model_type": "diffusion_gemma",
+            "canvas_length": self.canvas_length,
+            "tie_word_embeddings": True,
+            "text_config": text,
+        }
+
+    @classmethod
+    def load(cls, path: Path) -> "ModelConfig":
+        return cls.from_hf(read_json(path), source=str(path))
+
+
+@dataclass
+class GenerationConfig:
+    """Sampler defaults; the reference's `generation_config.json` keys."""
+
+    max_new_tokens: int = 256
+    max_denoising_steps: int = 48
+    entropy_bound: float = 0.1
+    t_min: float = 0.4
+    t_max: float = 0.8
+    stability_threshold: int = 1
+    confidence_threshold: float = 0.005
+    eos_token_id: int | None = None
+    pad_token_id: int | None = None
+
+    @classmethod
+    def from_hf(cls, data: dict[str, Any], model: ModelConfig | None = None) -> "GenerationConfig":
+        out = cls()
+        for key in ("max_new_tokens", "max_denoising_steps", "t_min", "t_max", "stability_threshold",
+                    "confidence_threshold", "eos_token_id", "pad_token_id"):
+            value = data.get(key)
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if value is not None:
+                setattr(out, key, value)
+        sampler = data.get("sampler_config")
+        if isinstance(sampler, dict) and sampler.get("entropy_bound") is not None:
+            out.entropy_bound = float(sampler["entropy_bound"])
+        if model is not None:
+            out.eos_token_id = model.eos_token_id if out.eos_token_id is None else out.eos_token_id
+            out.pad_token_id = model.pad_token_id if out.pad_token_id is None else out.pad_token_id
+        return out
+
+    def to_hf(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["sampler_config"] = {"entropy_bound": data.pop("entropy_bound"), "_cls_name": "EntropyBoundSamplerConfig"}
+        return data
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path}: expected a JSON object")
+    return data

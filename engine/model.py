@@ -1,0 +1,350 @@
+"""The DiffusionGemma network: one set of layer weights used twice.
+
+The encoder runs the layers causally over the prompt and writes a KV cache. The decoder runs the same layers over
+the canvas with bidirectional attention among canvas positions plus read-only attention to the cached prompt.
+Module names follow the reference's decoder names, so loading is a prefix strip (see `checkpoint.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.config import LayerSpec, ModelConfig
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float, with_scale: bool = True):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim)) if with_scale else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Normalise in float32 whatever the weights' dtype: bf16 mean-of-squares loses too much.
+        h = x.float()
+        h = h * torch.pow(h.pow(2).mean(-1, keepdim=True) + self.eps, -0.5)
+        if self.weight is not None:
+            h = h * self.weight.float()
+        return h.type_as(x)
+
+
+def gated_mlp(x: torch.Tensor, gate: torch.Tensor, up: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
+    return F.linear(F.gelu(F.linear(x, gate), approximate="tanh") * F.linear(x, up), down)
+
+
+class MLP(nn.Module):
+    def __init__(self, hidden: int, inner: int):
+        super().__init__()
+        self.gate_proj = nn.Linear(hidden, inner, bias=False)
+        self.up_proj = nn.Linear(hidden, inner, bias=False)
+        self.down_proj = nn.Linear(inner, hidden, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return gated_mlp(x, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight)
+
+
+def rope_inv_freq(spec: LayerSpec) -> torch.Tensor:
+    """Inverse frequencies over half the head; 0 for dims that never rotate.
+
+    "proportional" RoPE (full layers) spaces the rotated frequencies as if the whole head rotated and leaves the
+    rest still; "default" RoPE spaces them over the rotated width.
+    """
+    if spec.rope_type == "proportional":
+        rotated = int(spec.rope_fraction * spec.head_dim // 2)
+        denom = spec.head_dim
+    else:
+        denom = int(spec.head_dim * spec.rope_fraction)
+        rotated = denom // 2
+    # Always on the CPU: the model may be built on the meta device, and these are not weights.
+    exponents = torch.arange(0, 2 * rotated, 2, dtype=torch.int64, device="cpu").float() / denom
+    inv = 1.0 / (spec.rope_theta ** exponents)
+    return torch.cat([inv, torch.zeros(spec.head_dim // 2 - rotated, device="cpu")])
+
+
+def rope_cos_sin(inv_freq: torch.Tensor, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    freqs = positions[..., None].float() * inv_freq.float()  # (T, hs/2)
+    emb = torch.cat([freqs, freqs], dim=-1)  # (T, hs)
+    return emb.cos().to(dtype), emb.sin().to(dtype)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    # x: (B, T, nh, hs); cos/sin: (T, hs)
+    half = x.shape[-1] // 2
+    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos[:, None, :] + rotated * sin[:, None, :]
+
+
+@dataclass
+class KVCache:
+    """Keys and values of the encoded prompt for every layer: (B, n_kv, T, hs) each, unwindowed.
+
+    Sliding layers keep every position so that a cache can be cut back to any shared prefix; the window is applied
+    when attending instead.
+    """
+
+    keys: list[torch.Tensor]
+    values: list[torch.Tensor]
+
+    @property
+    def length(self) -> int:
+        return self.keys[0].shape[2] if self.keys else 0
+
+    @property
+    def batch_size(self) -> int:
+        return self.keys[0].shape[0]
+
+    def truncate(self, length: int) -> "KVCache":
+        return KVCache([k[:, :, :length] for k in self.keys], [v[:, :, :length] for v in self.values])
+
+    def expand(self, batch: int) -> "KVCache":
+        """Share one prompt's cache across `batch` canvases without copying."""
+        return KVCache([k.expand(batch, -1, -1, -1) for k in self.keys], [v.expand(batch, -1, -1, -1) for v in self.values])
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig, spec: LayerSpec):
+        super().__init__()
+        self.spec = spec
+        self.n_head = cfg.num_attention_heads
+        hs, n_kv = spec.head_dim, spec.num_kv_heads
+        self.q_proj = nn.Linear(cfg.hidden_size, self.n_head * hs, bias=False)
+        self.k_proj = nn.Linear(cfg.hidden_size, n_kv * hs, bias=False)
+        # Full-attention layers have no v_proj: their values are the keys before norm and RoPE.
+        self.v_proj = nn.Linear(cfg.hidden_size, n_kv * hs, bias=False) if spec.sliding else None
+        self.o_proj = nn.Linear(self.n_head * hs, cfg.hidden_size, bias=False)
+        self.q_norm = RMSNorm(hs, cfg.rms_norm_eps)
+        self.k_norm = RMSNorm(hs, cfg.rms_norm_eps)
+        self.v_norm = RMSNorm(hs, cfg.rms_norm_eps, with_scale=False)
+
+    def project(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
+        B, T, _ = x.shape
+        hs = self.spec.head_dim
+        q = self.q_norm(self.q_proj(x).view(B, T, -1, hs))  # (B, T, nh, hs)
+        k_raw = self.k_proj(x).view(B, T, -1, hs)  # (B, T, n_kv, hs)
+        v = self.v_proj(x).view(B, T, -1, hs) if self.v_proj is not None else k_raw
+        q = apply_rope(q, cos, sin).transpose(1, 2)  # (B, nh, T, hs)
+        k = apply_rope(self.k_norm(k_raw), cos, sin).transpose(1, 2)  # (B, n_kv, T, hs)
+        v = self.v_norm(v).transpose(1, 2)  # (B, n_kv, T, hs)
+        return q, k, v
+
+    def attend(self, q, k, v, mask: torch.Tensor | None) -> torch.Tensor:
+        B, _, T, hs = q.shape
+        # q/k norms replace the 1/sqrt(d) scaling.
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0,
+                                           enable_gqa=k.shape[1] != q.shape[1])  # (B, nh, T, hs)
+        return self.o_proj(y.transpose(1, 2).reshape(B, T, self.n_head * hs))
+
+
+class Router(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.top_k = cfg.top_k_experts
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps, with_scale=False)
+        self.proj = nn.Linear(cfg.hidden_size, cfg.num_experts, bias=False)
+        self.scale = nn.Parameter(torch.ones(cfg.hidden_size))
+        self.per_expert_scale = nn.Parameter(torch.ones(cfg.num_experts))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.norm(x) * self.scale * x.shape[-1] ** -0.5
+        probs = F.softmax(self.proj(h), dim=-1, dtype=torch.float32)  # (N, E)
+        weights, index = torch.topk(probs, k=self.top_k, dim=-1)  # (N, K)
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+        return weights * self.per_expert_scale[index], index
+
+
+class Experts(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        E, H, I = cfg.num_experts, cfg.hidden_size, cfg.moe_intermediate_size
+        self.gate_up_proj = nn.Parameter(torch.empty(E, 2 * I, H))
+        self.down_proj = nn.Parameter(torch.empty(E, H, I))
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        # x: (N, H); weights/index: (N, K). Group the (token, slot) pairs by expert so each expert runs once.
+        N, K = index.shape
+        flat = index.reshape(-1)
+        order = torch.argsort(flat, stable=True)
+        counts = torch.bincount(flat, minlength=self.gate_up_proj.shape[0]).tolist()
+        token_of = order // K
+        out = torch.zeros_like(x)
+        start = 0
+        for e, n in enumerate(counts):
+            if n == 0:
+                continue
+            pairs = order[start:start + n]
+            tokens = token_of[start:start + n]
+            start += n
+            gate, up = F.linear(x[tokens], self.gate_up_proj[e]).chunk(2, dim=-1)
+            h = F.linear(F.gelu(gate, approximate="tanh") * up, self.down_proj[e])
+            h = h * weights.reshape(-1)[pairs, None]
+            out.index_add_(0, tokens, h.to(out.dtype))
+        return out
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, spec: LayerSpec):
+        super().__init__()
+        H = cfg.hidden_size
+        eps = cfg.rms_norm_eps
+        self.spec = spec
+        self.self_attn = Attention(cfg, spec)
+        self.mlp = MLP(H, cfg.intermediate_size)
+        self.router = Router(cfg)
+        self.experts = Experts(cfg)
+        self.input_layernorm = RMSNorm(H, eps)
+        self.post_attention_layernorm = RMSNorm(H, eps)
+        self.pre_feedforward_layernorm = RMSNorm(H, eps)
+        self.post_feedforward_layernorm = RMSNorm(H, eps)
+        self.post_feedforward_layernorm_1 = RMSNorm(H, eps)
+        self.pre_feedforward_layernorm_2 = RMSNorm(H, eps)
+        self.post_feedforward_layernorm_2 = RMSNorm(H, eps)
+        # The reference's sliding cache keeps only the last window-1 prompt positions for the decoder.
+        self.window = cfg.sliding_window if spec.sliding else None
+        # The encoder and decoder share every weight but this one (a constant, not trained).
+        self.register_buffer("layer_scalar", torch.ones(1))
+        self.register_buffer("encoder_layer_scalar", torch.ones(1))
+
+    def feed_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Dense MLP and routed experts side by side, each with its own norms, then summed."""
+        dense = self.post_feedforward_layernorm_1(self.mlp(self.pre_feedforward_layernorm(x)))
+        flat = x.reshape(-1, x.shape[-1])  # (B*T, H)
+        weights, index = self.router(flat)
+        routed = self.experts(self.pre_feedforward_layernorm_2(flat), weights, index).reshape(x.shape)
+        return self.post_feedforward_layernorm(dense + self.post_feedforward_layernorm_2(routed))
+
+    def forward(self, x, cos, sin, past_k, past_v, mask, decoder: bool):
+        q, k, v = self.self_attn.project(self.input_layernorm(x), cos, sin)
+        if past_k is not None:
+            if decoder and self.window is not None:
+                past_k, past_v = past_k[:, :, -(self.window - 1):], past_v[:, :, -(self.window - 1):]
+            k_all, v_all = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
+        else:
+            k_all, v_all = k, v
+        h = x + self.post_attention_layernorm(self.self_attn.attend(q, k_all, v_all, mask))
+        h = h + self.feed_forward(h)
+        scalar = self.layer_scalar if decoder else self.encoder_layer_scalar
+        return h * scalar, k, v
+
+
+class SelfConditioning(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        H, I = cfg.hidden_size, cfg.intermediate_size
+        self.pre_norm = RMSNorm(H, cfg.rms_norm_eps)
+        self.post_norm = RMSNorm(H, cfg.rms_norm_eps, with_scale=False)
+        self.gate_proj = nn.Linear(H, I, bias=False)
+        self.up_proj = nn.Linear(H, I, bias=False)
+        self.down_proj = nn.Linear(I, H, bias=False)
+
+    def forward(self, embeds: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+        h = self.pre_norm(soft)
+        return self.post_norm(embeds + gated_mlp(h, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight))
+
+
+class DiffusionGemma(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.layers = nn.ModuleList(Block(cfg, spec) for spec in cfg.layers)
+        self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
+        self.self_conditioning = SelfConditioning(cfg)
+        self.layer_kinds = sorted({spec.kind for spec in cfg.layers})
+        self._inv_freq = {spec.kind: rope_inv_freq(spec) for spec in cfg.layers}
+
+    # -- pieces ------------------------------------------------------------------------------------------------
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.embed_tokens.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.embed_tokens.weight.device
+
+    def embed_scale(self) -> torch.Tensor:
+        # The reference rounds sqrt(H) to the weights' dtype before scaling.
+        return torch.tensor(self.cfg.hidden_size ** 0.5, dtype=self.dtype, device=self.device)
+
+    def rope(self, positions: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        return {kind: rope_cos_sin(inv.to(positions.device), positions, self.dtype) for kind, inv in self._inv_freq.items()}
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = F.linear(self.norm(hidden), self.embed_tokens.weight).float()
+        cap = self.cfg.final_logit_softcapping
+        return torch.tanh(logits / cap) * cap if cap else logits
+
+    def encoder_mask(self, start: int, n: int, sliding: bool) -> torch.Tensor:
+        q = torch.arange(start, start + n, device=self.device)[:, None]
+        k = torch.arange(start + n, device=self.device)[None, :]
+        allowed = torch.ones(n, start + n, dtype=torch.bool, device=self.device)
+        if not self.cfg.encoder_bidirectional:
+            allowed &= k <= q
+        if sliding:
+            w = self.cfg.sliding_window
+            allowed &= (k > q - w) if not self.cfg.encoder_bidirectional else ((q - k).abs() < w)
+        return allowed
+
+    # -- encoder / decoder -------------------------------------------------------------------------------------
+    def encode(self, input_ids: torch.Tensor, cache: KVCache | None = None) -> KVCache:
+        """Run the prompt (B, T) causally and return the cache extended by it."""
+        start = cache.length if cache is not None else 0
+        B, T = input_ids.shape
+        positions = torch.arange(start, start + T, device=self.device)
+        rope = self.rope(positions)
+        masks = {kind: self.encoder_mask(start, T, kind == "sliding_attention") for kind in self.layer_kinds}
+        x = self.embed_tokens(input_ids) * self.embed_scale()
+        keys, values = [], []
+        for i, block in enumerate(self.layers):
+            kind = block.spec.kind
+            past_k = cache.keys[i] if cache is not None else None
+            past_v = cache.values[i] if cache is not None else None
+            x, k, v = block(x, *rope[kind], past_k, past_v, masks[kind], decoder=False)
+            keys.append(k if past_k is None else torch.cat([past_k, k], dim=2))
+            values.append(v if past_v is None else torch.cat([past_v, v], dim=2))
+        return KVCache(keys, values)
+
+    def soft_embedding(self, logits: torch.Tensor) -> torch.Tensor:
+        probs = logits.softmax(dim=-1, dtype=torch.float32).to(self.dtype)  # (B, L, V)
+        return (probs @ self.embed_tokens.weight) * self.embed_scale()  # (B, L, H)
+
+    def decode(self, canvas_ids: torch.Tensor, cache: KVCache, self_conditioning: torch.Tensor | None = None,
+               sc_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """One denoiser pass over the canvas (B, L), positions following the cached prompt; logits (B, L, V) float32."""
+        B, L = canvas_ids.shape
+        if cache.batch_size != B:
+            cache = cache.expand(B)
+        start = cache.length
+        rope = self.rope(torch.arange(start, start + L, device=self.device))
+        x = self.embed_tokens(canvas_ids) * self.embed_scale()
+        if self_conditioning is not None:
+            soft = self.soft_embedding(self_conditioning)
+            if sc_mask is not None:
+                soft = soft * sc_mask.to(soft.dtype)[:, None, None]
+        else:
+            soft = torch.zeros_like(x)
+        x = self.self_conditioning(x, soft)
+        for i, block in enumerate(self.layers):
+            x, _, _ = block(x, *rope[block.spec.kind], cache.keys[i], cache.values[i], None, decoder=True)
+        return self.logits(x)
+
+    # -- sizes -------------------------------------------------------------------------------------------------
+    def num_parameters(self) -> tuple[int, int]:
+        """(total, active per token): only top_k of num_experts expert weights run for a token."""
+        total = sum(p.numel() for p in self.parameters())
+        expert = sum(b.experts.gate_up_proj.numel() + b.experts.down_proj.numel() for b in self.layers)
+        active = total - expert + expert * self.cfg.top_k_experts // self.cfg.num_experts
+        return total, active
+
+    def init_weights(self, std: float = 0.02, seed: int | None = None) -> None:
+        """Random weights for training from scratch and for test checkpoints."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        for name, p in self.named_parameters():
+            with torch.no_grad():
+                if p.ndim >= 2:
+                    p.copy_(torch.randn(p.shape, generator=gen) * std)
+                elif name.endswith(("layer_scalar", "scale", "weight")):
+                    p.fill_(1.0)

@@ -1,0 +1,59 @@
+"""`tokenizers.Tokenizer` plus the model's special ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Tokenizer as _HFTokenizer
+
+from engine.errors import CheckpointError
+
+
+@dataclass
+class Tokenizer:
+    inner: _HFTokenizer
+    pad_id: int = 0
+    eos_id: int = 1
+    bos_id: int = 2
+
+    @property
+    def void_id(self) -> int:
+        """Hole positions past the fill hold this; stripped from the output."""
+        return self.pad_id
+
+    @classmethod
+    def from_file(cls, path: Path, pad_id: int = 0, eos_id: int = 1, bos_id: int = 2,
+                  vocab_size: int | None = None) -> "Tokenizer":
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"{path}: file not found")
+        try:
+            inner = _HFTokenizer.from_file(str(path))
+        except Exception as err:  # the tokenizers library raises a bare Exception on bad JSON
+            raise CheckpointError(f"{path}: not a valid tokenizer.json ({str(err).splitlines()[0]})") from None
+        size = inner.get_vocab_size(with_added_tokens=True)
+        if vocab_size is not None and size > vocab_size:
+            raise CheckpointError(
+                f"{path}: tokenizer has {size} tokens but the model's vocabulary is {vocab_size}")
+        return cls(inner, pad_id=pad_id, eos_id=eos_id, bos_id=bos_id)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.inner.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, text: str) -> list[int]:
+        return self.inner.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: list[int]) -> str:
+        """Text of `ids` up to the first EOS, voids dropped."""
+        out = []
+        for i in ids:
+            if i == self.eos_id:
+                break
+            if i != self.pad_id:
+                out.append(i)
+        return self.inner.decode(out, skip_special_tokens=False)
+
+    def token_text(self, i: int) -> str:
+        return self.inner.decode([i], skip_special_tokens=False)
