@@ -1,0 +1,126 @@
+"""What `infill-engine evaluate` reads: held-out source documents and pass@1 problems.
+
+Sources of documents: a corpus split file (`heldout.jsonl`, one {path, language, text} object a line), a corpus
+manifest (`manifest.jsonl`, one {path, split} object a line; the held-out files are read from disk), a directory,
+or glob patterns. Problems: a JSONL of {prefix, suffix, canonical_solution, test, entry_point} objects (an
+optional task_id names each).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from engine.holes import HOLE_SYNTAX, SourceDocument, documents_from_paths, language_for_path
+
+
+class EvaluationInputError(Exception):
+    """Bad evaluation input; `str(err)` is one line naming the file and what is wrong."""
+
+
+def jsonl_records(path: Path, what: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSONL file."""
+    try:
+        handle = open(path, encoding="utf-8")
+    except OSError as err:
+        raise EvaluationInputError(f"{path}: cannot read {what}: {err.strerror}") from None
+    with handle:
+        try:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise EvaluationInputError(f"{path}:{number}: not JSON: {err.msg}") from None
+                if not isinstance(record, dict):
+                    raise EvaluationInputError(f"{path}:{number}: expected a JSON object")
+                yield number, record
+        except UnicodeDecodeError:
+            raise EvaluationInputError(f"{path}: not UTF-8") from None
+
+
+# ---------------------------------------------------------------- source documents
+
+
+def documents_from_split_dir(directory: Path) -> list[SourceDocument]:
+    if not directory.is_dir():
+        raise EvaluationInputError(f"{directory}: not a directory")
+    return documents_from_paths(sorted(p for p in directory.rglob("*") if p.is_file()))
+
+
+def documents_from_globs(patterns: Iterable[str]) -> list[SourceDocument]:
+    found: set[Path] = set()
+    for pattern in patterns:
+        matches = [Path(m) for m in glob.glob(pattern, recursive=True)]
+        if not matches:
+            raise EvaluationInputError(f"{pattern}: matches no file")
+        found.update(m for m in matches if m.is_file())
+    return documents_from_paths(sorted(found))
+
+
+def _language(record: dict) -> str | None:
+    language = record.get("language")
+    if isinstance(language, str) and language in HOLE_SYNTAX:
+        return language
+    return language_for_path(record["path"])
+
+
+def documents_from_heldout(path: Path) -> list[SourceDocument]:
+    """The documents of a corpus split file (`heldout.jsonl`)."""
+    documents = []
+    for number, record in jsonl_records(path, "held-out documents"):
+        if not isinstance(record.get("path"), str) or not isinstance(record.get("text"), str):
+            raise EvaluationInputError(f"{path}:{number}: a document needs string fields 'path' and 'text'")
+        language = _language(record)
+        if language is not None:
+            documents.append(SourceDocument(record["path"], language, record["text"]))
+    return documents
+
+
+def documents_from_manifest(path: Path) -> list[SourceDocument]:
+    """The held-out files a corpus manifest lists; relative paths are taken from the manifest's directory."""
+    documents = []
+    for number, record in jsonl_records(path, "manifest"):
+        if not isinstance(record.get("path"), str) or not isinstance(record.get("split"), str):
+            raise EvaluationInputError(f"{path}:{number}: a manifest record needs string fields 'path' and 'split'")
+        if record["split"] != "heldout":
+            continue
+        language = _language(record)
+        if language is not None:
+            documents.append(SourceDocument(str(path.parent / record["path"]), language))
+    return documents
+
+
+# ---------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    task_id: str
+    prefix: str
+    suffix: str
+    canonical_solution: str
+    test: str  # defines check(candidate)
+    entry_point: str
+
+
+_PROBLEM_FIELDS = ("prefix", "suffix", "canonical_solution", "test", "entry_point")
+
+
+def load_problems(path: Path) -> list[Problem]:
+    problems = []
+    for number, record in jsonl_records(path, "problems"):
+        for name in _PROBLEM_FIELDS:
+            if not isinstance(record.get(name), str):
+                raise EvaluationInputError(f"{path}:{number}: field {name!r} is missing or not a string")
+        if not record["entry_point"].isidentifier():
+            raise EvaluationInputError(f"{path}:{number}: entry_point {record['entry_point']!r} is not a name")
+        task_id = record.get("task_id", f"{path.name}:{number}")
+        problems.append(Problem(str(task_id), *(record[name] for name in _PROBLEM_FIELDS)))
+    if not problems:
+        raise EvaluationInputError(f"{path}: no problems")
+    return problems

@@ -1,0 +1,532 @@
+"""`infill-engine evaluate`: fill held-out holes and test problems, report quality and speed.
+
+Two inputs, either or both in one run:
+- source files (the held-out split): holes cut at tree-sitter node boundaries (engine.holes), scored by exact
+  match, edit similarity and parse validity of the filled file, with tokens per forward, denoising steps per
+  canvas and latency;
+- a JSONL of `{prefix, suffix, canonical_solution, test, entry_point}` problems: the fill is run against the
+  problem's `check(candidate)` test in a subprocess with a time limit; pass@1 is the fraction that pass.
+
+`--oracle` fills every hole with its reference: every score must then be perfect, which checks the metrics,
+the hole cutting and the test harness without a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from engine.eval_inputs import (
+    EvaluationInputError,
+    Problem,
+    documents_from_globs,
+    documents_from_heldout,
+    documents_from_manifest,
+    documents_from_split_dir,
+    load_problems,
+)
+from engine.holes import KINDS, HoleCase, SourceDocument, is_parse_valid, sample_cases
+
+# Hole budgets in tokens; a case whose reference needs more is left out (and counted) rather than scored
+# as a certain miss.
+DEFAULT_MAX_TOKENS: dict[str, int] = {"line": 32, "statement": 48, "block": 160, "closing": 48}
+DEFAULT_PROBLEM_MAX_TOKENS = 160
+DEFAULT_PREFIX_TOKENS = 768
+DEFAULT_SUFFIX_TOKENS = 256
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def normalize(text: str) -> str:
+    """Text with trailing whitespace removed from every line and from the end."""
+    return "\n".join(line.rstrip() for line in text.rstrip().split("\n"))
+
+
+def exact_match(fill: str, reference: str) -> bool:
+    return normalize(fill) == normalize(reference)
+
+
+def levenshtein(a: str, b: str) -> int:
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def edit_similarity(fill: str, reference: str) -> float:
+    """1 - Levenshtein distance / length of the longer text, on normalized texts."""
+    a, b = normalize(fill), normalize(reference)
+    longest = max(len(a), len(b))
+    return 1.0 if longest == 0 else 1.0 - levenshtein(a, b) / longest
+
+
+# ---------------------------------------------------------------- context windows
+
+
+def context_window(
+    prefix: str, suffix: str, count_tokens: Callable[[str], int], prefix_tokens: int, suffix_tokens: int
+) -> tuple[str, str]:
+    """The last whole lines of `prefix` and the first whole lines of `suffix` that fit the token budgets.
+
+    The hole's own line (the text before and after the hole on it) is always kept.
+    """
+    head, newline, current = prefix.rpartition("\n")
+    kept = [current]
+    used = count_tokens(current)
+    for line in reversed((head + newline).splitlines(keepends=True)):
+        used += count_tokens(line)
+        if used > prefix_tokens:
+            break
+        kept.append(line)
+    window_prefix = "".join(reversed(kept))
+
+    rest, newline, tail = suffix.partition("\n")
+    kept = [rest + newline]
+    used = count_tokens(kept[0])
+    for line in tail.splitlines(keepends=True):
+        used += count_tokens(line)
+        if used > suffix_tokens:
+            break
+        kept.append(line)
+    return window_prefix, "".join(kept)
+
+
+# ---------------------------------------------------------------- fillers
+
+
+@dataclass(frozen=True)
+class FillRequest:
+    prefix: str
+    suffix: str
+    max_tokens: int
+    reference: str  # only the oracle reads it
+
+
+@dataclass(frozen=True)
+class Fill:
+    text: str
+    steps_per_canvas: float
+    tokens_per_forward: float
+
+
+Filler = Callable[[FillRequest], Fill]
+
+
+def oracle_filler(request: FillRequest) -> Fill:
+    return Fill(request.reference, 0.0, 0.0)
+
+
+def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None) -> Filler:
+    """Fills with the engine's best candidate."""
+
+    def fill(request: FillRequest) -> Fill:
+        best = engine.infill(
+            request.prefix, request.suffix, max_tokens=request.max_tokens, num_candidates=1,
+            max_steps=max_steps, seed=seed,
+        )[0]
+        return Fill(best.text, _steps_per_canvas(best, engine.canvas_length), best.tokens_per_forward)
+
+    return fill
+
+
+def _steps_per_canvas(candidate, canvas_length: int) -> float:
+    canvases = getattr(candidate, "canvases", None)
+    if canvases:
+        return candidate.steps / canvases
+    return float(candidate.steps)
+
+
+# ---------------------------------------------------------------- held-out holes
+
+
+@dataclass
+class CaseResult:
+    kind: str
+    language: str
+    path: str
+    exact_match: bool
+    edit_similarity: float
+    parse_valid: bool
+    steps_per_canvas: float
+    tokens_per_forward: float
+    latency_ms: float
+    fill: str
+    reference: str
+
+
+@dataclass
+class KindSummary:
+    kind: str
+    cases: int
+    skipped_over_budget: int
+    exact_match: float
+    edit_similarity: float
+    parse_valid: float
+    tokens_per_forward: float
+    steps_per_canvas: float
+    latency_ms_p50: float
+    latency_ms_mean: float
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    max_tokens: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_TOKENS))
+    prefix_tokens: int = DEFAULT_PREFIX_TOKENS
+    suffix_tokens: int = DEFAULT_SUFFIX_TOKENS
+
+
+def evaluate_cases(
+    cases: Sequence[HoleCase],
+    filler: Filler,
+    count_tokens: Callable[[str], int],
+    settings: EvalSettings = EvalSettings(),
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[CaseResult], dict[str, int]]:
+    """Fill every case; returns the results and, per kind, how many cases were over the token budget."""
+    results: list[CaseResult] = []
+    skipped = {kind: 0 for kind in KINDS}
+    for index, case in enumerate(cases):
+        budget = settings.max_tokens[case.kind]
+        if count_tokens(case.middle) > budget:
+            skipped[case.kind] += 1
+            continue
+        prefix, suffix = context_window(
+            case.prefix, case.suffix, count_tokens, settings.prefix_tokens, settings.suffix_tokens
+        )
+        started = time.perf_counter()
+        fill = filler(FillRequest(prefix, suffix, budget, case.middle))
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        results.append(CaseResult(
+            kind=case.kind, language=case.language, path=case.path,
+            exact_match=exact_match(fill.text, case.middle),
+            edit_similarity=edit_similarity(fill.text, case.middle),
+            parse_valid=is_parse_valid(case.prefix + fill.text + case.suffix, case.language),
+            steps_per_canvas=fill.steps_per_canvas, tokens_per_forward=fill.tokens_per_forward,
+            latency_ms=latency_ms, fill=fill.text, reference=case.middle,
+        ))
+        if progress is not None:
+            progress(index + 1, len(cases))
+    return results, skipped
+
+
+def _mean(values: list[float]) -> float:
+    return statistics.fmean(values) if values else math.nan
+
+
+def summarize(results: Sequence[CaseResult], skipped: dict[str, int], kinds: Sequence[str]) -> list[KindSummary]:
+    """One row per kind that was asked for, then an `all` row."""
+    rows = []
+    for kind in [*kinds, "all"]:
+        chosen = [r for r in results if kind in ("all", r.kind)]
+        latencies = [r.latency_ms for r in chosen]
+        rows.append(KindSummary(
+            kind=kind,
+            cases=len(chosen),
+            skipped_over_budget=sum(skipped.values()) if kind == "all" else skipped.get(kind, 0),
+            exact_match=_mean([float(r.exact_match) for r in chosen]),
+            edit_similarity=_mean([r.edit_similarity for r in chosen]),
+            parse_valid=_mean([float(r.parse_valid) for r in chosen]),
+            tokens_per_forward=_mean([r.tokens_per_forward for r in chosen]),
+            steps_per_canvas=_mean([r.steps_per_canvas for r in chosen]),
+            latency_ms_p50=statistics.median(latencies) if latencies else math.nan,
+            latency_ms_mean=_mean(latencies),
+        ))
+    return rows
+
+
+def markdown_table(rows: Sequence[KindSummary]) -> str:
+    lines = [
+        "| hole kind | cases | exact match | edit similarity | parse-valid | tokens/forward | steps/canvas "
+        "| latency p50 (ms) | latency mean (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.kind} | {r.cases} | {_pct(r.exact_match)} | {_num(r.edit_similarity, 3)} | {_pct(r.parse_valid)} "
+            f"| {_num(r.tokens_per_forward, 2)} | {_num(r.steps_per_canvas, 1)} | {_num(r.latency_ms_p50, 0)} "
+            f"| {_num(r.latency_ms_mean, 0)} |"
+        )
+    return "\n".join(lines)
+
+
+def _pct(value: float) -> str:
+    return "–" if math.isnan(value) else f"{100.0 * value:.1f}%"
+
+
+def _num(value: float, digits: int) -> str:
+    return "–" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+# ---------------------------------------------------------------- problems (pass@1)
+
+
+@dataclass
+class ProblemResult:
+    task_id: str
+    passed: bool
+    outcome: str  # "passed", "failed", "timeout"
+    detail: str  # last line of the program's error output
+    exact_match: bool
+    latency_ms: float
+    fill: str
+
+
+def build_program(problem: Problem, middle: str) -> str:
+    """The filled solution followed by its test, which defines `check(candidate)`."""
+    return f"{problem.prefix}{middle}{problem.suffix}\n{problem.test}\ncheck({problem.entry_point})\n"
+
+
+def run_program(source: str, timeout: float) -> tuple[str, str]:
+    """Run Python source in a fresh interpreter in a temporary directory: (outcome, detail)."""
+    with tempfile.TemporaryDirectory(prefix="infill-eval-") as tmp:
+        program = Path(tmp) / "program.py"
+        program.write_text(source, encoding="utf-8")
+        # A new session lets a timeout take down anything the program started, too.
+        proc = subprocess.Popen(
+            [sys.executable, "-I", program.name], cwd=tmp, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            return "timeout", f"no result within {timeout:g} s"
+    if proc.returncode == 0:
+        return "passed", ""
+    errors = stderr.decode("utf-8", "replace").strip().splitlines()
+    return "failed", errors[-1] if errors else f"exit status {proc.returncode}"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
+
+
+def evaluate_problems(
+    problems: Sequence[Problem],
+    filler: Filler,
+    count_tokens: Callable[[str], int],
+    *,
+    max_tokens: int = DEFAULT_PROBLEM_MAX_TOKENS,
+    timeout: float = 5.0,
+    settings: EvalSettings = EvalSettings(),
+) -> list[ProblemResult]:
+    results = []
+    for problem in problems:
+        prefix, suffix = context_window(
+            problem.prefix, problem.suffix, count_tokens, settings.prefix_tokens, settings.suffix_tokens
+        )
+        started = time.perf_counter()
+        fill = filler(FillRequest(prefix, suffix, max_tokens, problem.canonical_solution))
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        outcome, detail = run_program(build_program(problem, fill.text), timeout)
+        results.append(ProblemResult(
+            problem.task_id, outcome == "passed", outcome, detail,
+            exact_match(fill.text, problem.canonical_solution), latency_ms, fill.text,
+        ))
+    return results
+
+
+def pass_at_1(results: Sequence[ProblemResult]) -> float:
+    return _mean([float(r.passed) for r in results])
+
+
+# ---------------------------------------------------------------- command line
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a model on held-out holes and/or test problems",
+        description="Fill holes cut at tree-sitter node boundaries in held-out source files (exact match, edit "
+        "similarity, parse-valid rate, tokens per forward, steps per canvas, latency) and/or a JSONL of "
+        "{prefix, suffix, canonical_solution, test, entry_point} problems (pass@1). Prints a Markdown table.",
+    )
+    p.add_argument("--model", type=Path, default=None, help="checkpoint directory (default: the embedded model)")
+    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
+    p.add_argument("--dtype", default="auto", help="float32, bfloat16, float16 or auto (default: auto)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--split-dir", type=Path, help="evaluate every source file under this directory")
+    source.add_argument("--files", nargs="+", metavar="GLOB", help="evaluate the files matching these globs")
+    source.add_argument("--heldout", type=Path, metavar="FILE.jsonl",
+                        help="evaluate a corpus split file: one {path, language, text} document a line "
+                        "(e.g. data/corpus/heldout.jsonl)")
+    source.add_argument("--heldout-manifest", type=Path, metavar="PATH",
+                        help="evaluate the files of the held-out split listed by a corpus manifest.jsonl "
+                        "({path, split} a line), read from disk")
+    p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="hole kinds (default: all)")
+    p.add_argument("--max-cases", type=int, default=100, metavar="N", help="cases per hole kind (default: 100)")
+    p.add_argument("--per-file", type=int, default=2, metavar="N",
+                   help="at most N cases of a kind from one file (default: 2)")
+    p.add_argument("--seed", type=int, default=0, help="seed for choosing holes and for sampling (default: 0)")
+    p.add_argument("--max-tokens", type=int, default=None, metavar="N",
+                   help="hole budget in tokens for every kind (default: "
+                   + ", ".join(f"{k} {v}" for k, v in DEFAULT_MAX_TOKENS.items()) + ")")
+    p.add_argument("--max-steps", type=int, default=None, metavar="N", help="denoising steps per canvas at most")
+    p.add_argument("--prefix-tokens", type=int, default=DEFAULT_PREFIX_TOKENS, metavar="N",
+                   help=f"context before a hole, in tokens (default: {DEFAULT_PREFIX_TOKENS})")
+    p.add_argument("--suffix-tokens", type=int, default=DEFAULT_SUFFIX_TOKENS, metavar="N",
+                   help=f"context after a hole, in tokens (default: {DEFAULT_SUFFIX_TOKENS})")
+    p.add_argument("--problems", type=Path, metavar="FILE.jsonl",
+                   help="problems to run for pass@1: {prefix, suffix, canonical_solution, test, entry_point}")
+    p.add_argument("--problem-max-tokens", type=int, default=DEFAULT_PROBLEM_MAX_TOKENS, metavar="N",
+                   help=f"hole budget for a problem's fill (default: {DEFAULT_PROBLEM_MAX_TOKENS})")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="time limit for one problem's test (default: 5)")
+    p.add_argument("--oracle", action="store_true",
+                   help="fill with the reference instead of a model: checks the harness, every score is perfect")
+    p.add_argument("--out", type=Path, metavar="PATH", help="write the full report as JSON here")
+    p.set_defaults(func=run)
+
+
+def _documents(args) -> list[SourceDocument] | None:
+    if args.split_dir is not None:
+        return documents_from_split_dir(args.split_dir)
+    if args.files:
+        return documents_from_globs(args.files)
+    if args.heldout is not None:
+        return documents_from_heldout(args.heldout)
+    if args.heldout_manifest is not None:
+        return documents_from_manifest(args.heldout_manifest)
+    return None
+
+
+def _command(args) -> str:
+    """The command line that reproduces this run."""
+    words = ["infill-engine", "evaluate"]
+    if args.model is not None:
+        words += ["--model", str(args.model)]
+    if args.split_dir is not None:
+        words += ["--split-dir", str(args.split_dir)]
+    if args.files:
+        words += ["--files", *args.files]
+    if args.heldout is not None:
+        words += ["--heldout", str(args.heldout)]
+    if args.heldout_manifest is not None:
+        words += ["--heldout-manifest", str(args.heldout_manifest)]
+    if args.problems is not None:
+        words += ["--problems", str(args.problems), "--problem-max-tokens", str(args.problem_max_tokens),
+                  "--timeout", f"{args.timeout:g}"]
+    words += ["--kinds", *args.kinds, "--max-cases", str(args.max_cases), "--per-file", str(args.per_file),
+              "--seed", str(args.seed), "--prefix-tokens", str(args.prefix_tokens),
+              "--suffix-tokens", str(args.suffix_tokens)]
+    if args.max_tokens is not None:
+        words += ["--max-tokens", str(args.max_tokens)]
+    if args.max_steps is not None:
+        words += ["--max-steps", str(args.max_steps)]
+    if args.oracle:
+        words.append("--oracle")
+    return shlex.join(words)
+
+
+def _progress(done: int, total: int) -> None:
+    if done == total or done % max(1, total // 10) == 0:
+        print(f"evaluate: {done}/{total} holes", file=sys.stderr, flush=True)
+
+
+def run(args) -> int:
+    for name in ("max_cases", "per_file", "prefix_tokens", "suffix_tokens", "problem_max_tokens"):
+        if getattr(args, name) < 1:
+            print(f"evaluate: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
+            return 2
+    if args.timeout <= 0:
+        print("evaluate: --timeout must be positive", file=sys.stderr)
+        return 2
+    try:
+        documents = _documents(args)
+        problems = load_problems(args.problems) if args.problems is not None else None
+    except EvaluationInputError as err:
+        print(f"evaluate: {err}", file=sys.stderr)
+        return 2
+    if documents is None and problems is None:
+        print("evaluate: give source files (--heldout, --heldout-manifest, --split-dir or --files) "
+              "and/or --problems", file=sys.stderr)
+        return 2
+
+    from engine.errors import EngineError
+    from engine.infill import InfillEngine
+
+    try:
+        engine = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+    except EngineError as err:
+        print(f"evaluate: {err}", file=sys.stderr)
+        return 1
+    filler = oracle_filler if args.oracle else engine_filler(engine, seed=args.seed, max_steps=args.max_steps)
+    budgets = {k: args.max_tokens or v for k, v in DEFAULT_MAX_TOKENS.items()}
+    settings = EvalSettings(budgets, args.prefix_tokens, args.suffix_tokens)
+
+    report: dict = {
+        "model": "oracle (reference fills)" if args.oracle else engine.description,
+        "command": _command(args),
+        "settings": asdict(settings),
+    }
+    out: list[str] = [f"Model: {report['model']}", f"Command: `{report['command']}`", ""]
+    if documents is not None:
+        cases = sample_cases(documents, kinds=args.kinds, max_cases=args.max_cases, seed=args.seed,
+                             per_file=args.per_file)
+        if not cases:
+            print("evaluate: the source files yield no holes (none parse cleanly in a known language)",
+                  file=sys.stderr)
+            return 2
+        try:
+            results, skipped = evaluate_cases(cases, filler, engine.count_tokens, settings, _progress)
+        except EngineError as err:
+            print(f"evaluate: {err}", file=sys.stderr)
+            return 1
+        rows = summarize(results, skipped, args.kinds)
+        report["documents"] = len(documents)
+        report["holes"] = [asdict(r) for r in rows]
+        report["cases"] = [asdict(r) for r in results]
+        out += [f"Held-out holes ({len(documents)} files):", "", markdown_table(rows), ""]
+    if problems is not None:
+        try:
+            presults = evaluate_problems(problems, filler, engine.count_tokens, max_tokens=args.problem_max_tokens,
+                                         timeout=args.timeout, settings=settings)
+        except EngineError as err:
+            print(f"evaluate: {err}", file=sys.stderr)
+            return 1
+        score = pass_at_1(presults)
+        report["problems"] = {
+            "file": str(args.problems), "count": len(presults), "pass_at_1": score,
+            "timeouts": sum(r.outcome == "timeout" for r in presults),
+            "results": [asdict(r) for r in presults],
+        }
+        out.append(f"Problems ({args.problems.name}): pass@1 {_pct(score)} "
+                   f"({sum(r.passed for r in presults)}/{len(presults)}, "
+                   f"{report['problems']['timeouts']} timed out)")
+    print("\n".join(out).rstrip())
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(_without_nan(report), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return 0
+
+
+def _without_nan(value):
+    """JSON has no NaN: a mean over no cases is written as null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _without_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nan(v) for v in value]
+    return value

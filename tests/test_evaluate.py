@@ -1,0 +1,286 @@
+"""Held-out evaluation: hole cutting, metrics, the pass@1 harness and `infill-engine evaluate` end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.eval_inputs import (
+    EvaluationInputError,
+    documents_from_heldout,
+    documents_from_manifest,
+    documents_from_split_dir,
+    load_problems,
+)
+from engine.evaluate import (
+    Fill,
+    build_program,
+    context_window,
+    edit_similarity,
+    evaluate_cases,
+    evaluate_problems,
+    exact_match,
+    levenshtein,
+    oracle_filler,
+    pass_at_1,
+    register,
+    run_program,
+    summarize,
+)
+from engine.holes import KINDS, cut_holes, is_parse_valid, sample_cases
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eval"
+HELDOUT = FIXTURES / "heldout"
+PROBLEMS = FIXTURES / "problems.jsonl"
+
+PY = '''def área(x, y=2):
+    """Doc — ünïcode."""
+    z = compute(x, "é", y)
+    if z > 0:
+        return [z, "ü"]
+    for i in range(3):
+        z += i
+    return z
+'''
+
+
+def middles(text: str, language: str) -> dict[str, list[str]]:
+    return {kind: [c.middle for c in cases] for kind, cases in cut_holes(text, language).items()}
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+# ---------------------------------------------------------------- holes
+
+
+def test_python_holes_of_every_kind_at_node_boundaries():
+    found = middles(PY, "python")
+    assert 'compute(x, "é", y)' in found["line"]  # right side of an assignment
+    assert '(x, "é", y)' in found["line"]  # a call's arguments
+    assert '[z, "ü"]' in found["line"]  # a return value
+    assert "z > 0" in found["line"]  # a condition before its colon
+    assert 'z = compute(x, "é", y)' in found["statement"]
+    assert "z += i" in found["statement"]
+    assert 'return [z, "ü"]' in found["statement"]
+    body = '"""Doc — ünïcode."""\n    z = compute(x, "é", y)'
+    assert any(m.startswith(body) and m.endswith("    return z") for m in found["block"])
+    assert {")", "y)", ", y)", "]", '"]'} <= set(found["closing"])  # brackets and the tokens before them
+    assert "return z" in found["closing"]  # the last line of a block
+    # Nothing in the middle of a line or a literal is a `line` hole; no comment or string piece either.
+    assert "x" not in found["line"] and '"é"' not in found["line"]
+
+
+def test_cases_split_the_text_exactly_on_character_offsets():
+    # Multi-byte characters before every hole: a byte offset used as a str offset would shift the cut.
+    for kind, cases in cut_holes(PY, "python", "a.py").items():
+        assert cases, kind
+        for case in cases:
+            assert case.prefix + case.middle + case.suffix == PY
+            assert case.kind == kind and case.language == "python" and case.path == "a.py"
+    line = next(c for c in cut_holes(PY, "python")["line"] if c.middle == '[z, "ü"]')
+    assert line.prefix.endswith("        return ") and line.suffix.startswith("\n    for i")
+
+
+@pytest.mark.parametrize("name,language", [("counter.js", "javascript"), ("stack.go", "go"),
+                                           ("intervals.py", "python"), ("units.py", "python")])
+def test_fixture_files_yield_every_kind(name, language):
+    text = (HELDOUT / name).read_text(encoding="utf-8")
+    found = cut_holes(text, language, name)
+    for kind in KINDS:
+        assert found[kind], f"{name}: no {kind} holes"
+        for case in found[kind]:
+            assert case.prefix + case.middle + case.suffix == text
+            assert case.middle.strip()
+            if kind in ("line", "statement"):
+                assert "\n" not in case.middle
+            if kind == "block":
+                assert "\n" in case.middle
+
+
+def test_brace_languages_keep_the_braces_around_a_block_hole():
+    found = middles((HELDOUT / "stack.go").read_text(), "go")
+    pop_body = "if len(s.items) == 0 {\n\t\treturn 0, ErrEmpty\n\t}\n\tlast := s.items[len(s.items)-1]"
+    assert any(m.startswith(pop_body) and m.endswith("return last, nil") for m in found["block"])
+    assert "return last, nil\n}" in found["closing"]
+    js = middles("function f(a) {\n  g(a, [1, 2]);\n  return a;\n}\n", "javascript")
+    assert "g(a, [1, 2]);\n  return a;" in js["block"]
+    assert {"]);", "]"} & set(js["closing"]) == {"]"} and "2])" in js["closing"]
+
+
+def test_a_file_that_does_not_parse_yields_no_holes():
+    text = (HELDOUT / "broken.py").read_text()
+    assert not is_parse_valid(text, "python")
+    assert all(not cases for cases in cut_holes(text, "python").values())
+
+
+def test_parse_valid_rejects_error_and_missing_nodes():
+    assert is_parse_valid("x = f(1, 2)\n", "python")
+    assert not is_parse_valid("x = f(1, 2\n", "python")  # ERROR node
+    assert not is_parse_valid("f(1, 2;\n", "javascript")  # MISSING ")"
+    assert not is_parse_valid("if (x) { y();\n", "javascript")  # MISSING "}"
+
+
+def test_sampling_is_seeded_and_bounded():
+    docs = documents_from_split_dir(HELDOUT)
+    assert {Path(d.path).name for d in docs} == {"broken.py", "counter.js", "intervals.py", "stack.go", "units.py"}
+    first = sample_cases(docs, max_cases=5, seed=3, per_file=2)
+    assert first == sample_cases(list(reversed(docs)), max_cases=5, seed=3, per_file=2)
+    assert first != sample_cases(docs, max_cases=5, seed=4, per_file=2)
+    for kind in KINDS:
+        chosen = [c for c in first if c.kind == kind]
+        assert 0 < len(chosen) <= 5
+        per_path = {c.path: sum(o.path == c.path for o in chosen) for c in chosen}
+        assert max(per_path.values()) <= 2
+    only = sample_cases(docs, kinds=["closing"], max_cases=3, seed=0)
+    assert len(only) == 3 and {c.kind for c in only} == {"closing"}
+
+
+# ---------------------------------------------------------------- metrics and windows
+
+
+def test_exact_match_ignores_trailing_whitespace_only():
+    assert exact_match("return x  \n", "return x")
+    assert exact_match("a \nb\n\n", "a\nb")
+    assert not exact_match(" return x", "return x")
+    assert not exact_match("return y", "return x")
+
+
+def test_edit_similarity():
+    assert levenshtein("kitten", "sitting") == 3
+    assert edit_similarity("kitten", "sitting") == pytest.approx(1 - 3 / 7)
+    assert edit_similarity("same", "same  ") == 1.0
+    assert edit_similarity("", "") == 1.0
+    assert edit_similarity("", "abc") == 0.0
+
+
+def test_context_window_keeps_whole_lines_within_budget():
+    prefix = "".join(f"line {i} a b\n" for i in range(10)) + "    x = "
+    suffix = "  # tail\n" + "".join(f"after {i} c\n" for i in range(10))
+    p, s = context_window(prefix, suffix, words, prefix_tokens=10, suffix_tokens=8)
+    assert p == "line 8 a b\nline 9 a b\n    x = "  # 2 + 2 * 4 words fit in 10, a third line would not
+    assert s == "  # tail\nafter 0 c\nafter 1 c\n"
+    assert prefix.endswith(p) and suffix.startswith(s)
+    # The hole's own line stays even when it alone is over budget.
+    p, s = context_window("a\nb c d e", "f g h\ni", words, prefix_tokens=1, suffix_tokens=1)
+    assert (p, s) == ("b c d e", "f g h\n")
+
+
+# ---------------------------------------------------------------- held-out inputs
+
+
+def test_heldout_jsonl_and_manifest_from_the_corpus(tmp_path):
+    names = ["intervals.py", "counter.js", "stack.go"]
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text("".join(
+        json.dumps({"path": f"/pkg/{n}", "package": "pkg", "language": lang, "text": (HELDOUT / n).read_text()}) + "\n"
+        for n, lang in zip(names, ["python", "javascript", "go"])))
+    docs = documents_from_heldout(heldout)
+    assert [(Path(d.path).name, d.language) for d in docs] == list(zip(names, ["python", "javascript", "go"]))
+    assert docs[0].read() == (HELDOUT / "intervals.py").read_text()
+
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(
+        json.dumps({"path": str(HELDOUT / n), "split": split, "language": "python"}) + "\n"
+        for n, split in [("intervals.py", "heldout"), ("units.py", "train")]))
+    docs = documents_from_manifest(manifest)
+    assert [Path(d.path).name for d in docs] == ["intervals.py"] and docs[0].read().startswith('"""Merging')
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"path": "a.py", "text": "x = 1\\n"}\n{"path": "b.py"}\n')
+    with pytest.raises(EvaluationInputError, match=r"bad.jsonl:2: .*'text'"):
+        documents_from_heldout(bad)
+
+
+# ---------------------------------------------------------------- problems (pass@1)
+
+
+def test_problem_fixture_passes_with_canonical_solutions_only():
+    problems = load_problems(PROBLEMS)
+    assert len(problems) == 4
+    results = evaluate_problems(problems, oracle_filler, words, timeout=10)
+    assert pass_at_1(results) == 1.0 and all(r.outcome == "passed" and r.exact_match for r in results)
+
+    def wrong(request):
+        return Fill("    pass\n", 1, 1.0)
+
+    results = evaluate_problems(problems, wrong, words, timeout=10)
+    assert pass_at_1(results) == 0.0
+    assert all(r.outcome == "failed" and r.detail for r in results)
+    assert any("AssertionError" in r.detail for r in results)
+
+
+def test_a_test_that_runs_forever_is_stopped_at_the_time_limit():
+    started = time.monotonic()
+    outcome, detail = run_program("import time\nwhile True:\n    time.sleep(0.01)\n", timeout=0.5)
+    assert outcome == "timeout" and "0.5 s" in detail
+    assert time.monotonic() - started < 5
+
+
+def test_program_is_prefix_fill_suffix_then_test_and_check():
+    problem = load_problems(PROBLEMS)[2]
+    program = build_program(problem, "MIDDLE\n")
+    assert program.startswith(problem.prefix + "MIDDLE\n" + problem.suffix)
+    assert program.endswith("\n" + problem.test + "\ncheck(chunks)\n")
+
+
+def test_bad_problem_files_are_named_in_one_line(tmp_path):
+    bad = tmp_path / "p.jsonl"
+    bad.write_text('{"prefix": "", "suffix": "", "canonical_solution": "", "test": ""}\n')
+    with pytest.raises(EvaluationInputError, match=r"^\S*p.jsonl:1: field 'entry_point' is missing or not a string$"):
+        load_problems(bad)
+    bad.write_text("{not json\n")
+    with pytest.raises(EvaluationInputError, match=r"p.jsonl:1: not JSON"):
+        load_problems(bad)
+    with pytest.raises(EvaluationInputError, match="missing.jsonl: cannot read problems"):
+        load_problems(tmp_path / "missing.jsonl")
+
+
+# ---------------------------------------------------------------- scoring held-out holes
+
+
+def test_oracle_scores_perfectly_and_a_blank_fill_does_not():
+    cases = sample_cases(documents_from_split_dir(HELDOUT), max_cases=6, seed=0)
+    results, skipped = evaluate_cases(cases, oracle_filler, words)
+    rows = {r.kind: r for r in summarize(results, skipped, KINDS)}
+    assert rows["all"].cases == len(cases) == sum(rows[k].cases for k in KINDS)
+    for row in rows.values():
+        assert (row.exact_match, row.edit_similarity, row.parse_valid) == (1.0, 1.0, 1.0)
+
+    results, _ = evaluate_cases(cases, lambda request: Fill("", 1, 1.0), words)
+    rows = {r.kind: r for r in summarize(results, skipped, KINDS)}
+    assert rows["all"].exact_match == 0.0 and rows["all"].edit_similarity == 0.0
+    assert rows["closing"].parse_valid < 1.0  # an unclosed bracket does not parse
+
+
+def test_cases_over_the_token_budget_are_counted_not_scored():
+    from engine.evaluate import EvalSettings
+
+    cases = sample_cases(documents_from_split_dir(HELDOUT), kinds=["block"], max_cases=4, seed=0)
+    results, skipped = evaluate_cases(cases, oracle_filler, words, EvalSettings({"block": 1}))
+    assert results == [] and skipped["block"] == len(cases) == 4
+    row = summarize(results, skipped, ["block"])[0]
+    assert row.cases == 0 and row.skipped_over_budget == 4 and math.isnan(row.exact_match)
+
+
+def parse_cli(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="infill-engine")
+    register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["evaluate", *argv])
+
+
+def test_cli_rejects_bad_input_in_one_line(tmp_path, capsys):
+    assert parse_cli([]).func(parse_cli([])) == 2
+    assert "give source files" in capsys.readouterr().err
+    args = parse_cli(["--problems", str(tmp_path / "none.jsonl")])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("evaluate: ") and "none.jsonl" in err and "\n" not in err
