@@ -1,0 +1,276 @@
+"""What to fill at a cursor: the hole's shape and the text windows on both sides of it.
+
+A pure function of a parsed snapshot. Windows are sized by the model's token budget and cut
+where a syntax node begins (prefix) or ends (suffix) its line, so the model never sees half a
+statement at the edge of its context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import tree_sitter
+
+from .documents import Snapshot
+from .syntax import LanguageSpec, ParsedSnapshot
+
+
+class HoleShape(str, Enum):
+    LINE = "line"  # the rest of the cursor's line
+    BLOCK = "block"  # several lines: a body after an opener, or an empty body
+
+
+@dataclass(frozen=True)
+class WindowBudget:
+    """Token budgets for the text around a hole. ``count_tokens`` is the model's tokenizer."""
+
+    prefix_tokens: int
+    suffix_tokens: int
+    count_tokens: Callable[[str], int]
+    chars_per_token: float = 3.5  # first guess for a window; checked with count_tokens
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class InfillContext:
+    uri: str
+    version: int
+    language: str | None
+    offset: int  # the cursor, where the hole begins
+    shape: HoleShape
+    prefix: str
+    suffix: str
+    prefix_window: Window
+    suffix_window: Window
+    line_prefix: str  # the cursor line up to the cursor
+    line_suffix: str  # the cursor line after the cursor
+    line_indent: str  # leading whitespace of the cursor line
+    body_indent: str  # where the first line of a multi-line fill belongs
+    indent_unit: str  # the file's indentation step: a tab or some spaces
+    eol: str
+
+
+_INDENT = re.compile(r"[ \t]*")
+_CLOSING = set(")]};,")
+
+
+def leading_whitespace(line: str) -> str:
+    match = _INDENT.match(line)
+    return match.group(0) if match else ""
+
+
+def detect_indent_unit(text: str, max_chars: int = 200_000) -> str:
+    """The file's indentation step, by majority over its indented lines."""
+    tabs = spaces = 0
+    steps: Counter[int] = Counter()
+    previous = 0
+    for line in text[:max_chars].splitlines():
+        if not line.strip():
+            continue
+        indent = leading_whitespace(line)
+        if indent.startswith("\t"):
+            tabs += 1
+            continue
+        width = len(indent)
+        spaces += width > 0
+        if width != previous:
+            steps[abs(width - previous)] += 1
+        previous = width
+    if tabs > spaces:
+        return "\t"
+    step = steps.most_common(1)[0][0] if steps else 4
+    return " " * (step if step in (2, 3, 4, 8) else 4)
+
+
+def _starts_line(node: tree_sitter.Node, utf8: bytes) -> bool:
+    column = node.start_point[1]
+    return not utf8[node.start_byte - column : node.start_byte].strip()
+
+
+def _ends_line(node: tree_sitter.Node, utf8: bytes) -> bool:
+    newline = utf8.find(b"\n", node.end_byte)
+    rest = utf8[node.end_byte : len(utf8) if newline < 0 else newline]
+    return not rest.strip()
+
+
+def _first_start(node: tree_sitter.Node, lo: int, hi: int, utf8: bytes) -> int | None:
+    """Smallest byte >= lo (and <= hi) where a node begins its line."""
+    # (Node.first_child_for_byte would skip ahead, but it crashes in this binding.)
+    for child in node.children:
+        if child.start_byte > hi:
+            return None
+        if child.end_byte > lo:
+            if child.start_byte >= lo and _starts_line(child, utf8):
+                return child.start_byte
+            found = _first_start(child, lo, hi, utf8)
+            if found is not None:
+                return found
+    return None
+
+
+def _last_end(node: tree_sitter.Node, lo: int, hi: int, utf8: bytes) -> int | None:
+    """Largest byte <= hi (and >= lo) where a node ends its line."""
+    for child in reversed(node.children):
+        if child.start_byte >= hi:
+            continue
+        if child.end_byte < lo:
+            return None
+        if child.end_byte <= hi and _ends_line(child, utf8):
+            return child.end_byte
+        found = _last_end(child, lo, hi, utf8)
+        if found is not None:
+            return found
+    return None
+
+
+def _prefix_start(parsed: ParsedSnapshot, lo: int, cursor: int) -> int:
+    snap = parsed.snapshot
+    if lo <= 0:
+        return 0
+    line = snap.line_of(lo)
+    fallback = snap.line_starts[line] if snap.line_starts[line] == lo else lo
+    if line + 1 < snap.line_count and snap.line_starts[line + 1] <= cursor:
+        fallback = snap.line_starts[line + 1]
+    if parsed.tree is None:
+        return fallback
+    found = _first_start(parsed.tree.root_node, snap.byte_offset(lo), snap.byte_offset(cursor), snap.utf8)
+    if found is None:
+        return fallback
+    # Keep the node's indentation with it.
+    return snap.line_starts[snap.line_of(snap.char_offset(found))]
+
+
+def _suffix_end(parsed: ParsedSnapshot, cursor: int, hi: int) -> int:
+    snap = parsed.snapshot
+    if hi >= len(snap.text):
+        return len(snap.text)
+    line = snap.line_of(hi)
+    fallback = hi
+    if line > 0 and snap.line_end(line - 1) >= cursor:
+        fallback = snap.line_end(line - 1)
+    if parsed.tree is None:
+        return fallback
+    found = _last_end(parsed.tree.root_node, snap.byte_offset(cursor), snap.byte_offset(hi), snap.utf8)
+    if found is None:
+        return fallback
+    return snap.line_end(snap.line_of(snap.char_offset(found)))
+
+
+def windows(parsed: ParsedSnapshot, start: int, end: int, budget: WindowBudget) -> tuple[Window, Window]:
+    """The prefix window ending at ``start`` and the suffix window starting at ``end``."""
+    text = parsed.snapshot.text
+    prefix_chars = int(budget.prefix_tokens * budget.chars_per_token)
+    suffix_chars = int(budget.suffix_tokens * budget.chars_per_token)
+    prefix = suffix = None
+    for _ in range(4):
+        if prefix is None:
+            lo = _prefix_start(parsed, max(0, start - prefix_chars), start)
+            if budget.count_tokens(text[lo:start]) <= budget.prefix_tokens or prefix_chars <= 1:
+                prefix = Window(lo, start)
+            else:
+                prefix_chars //= 2
+        if suffix is None:
+            hi = _suffix_end(parsed, end, min(len(text), end + suffix_chars))
+            if budget.count_tokens(text[end:hi]) <= budget.suffix_tokens or suffix_chars <= 1:
+                suffix = Window(end, hi)
+            else:
+                suffix_chars //= 2
+        if prefix is not None and suffix is not None:
+            return prefix, suffix
+    # Still over budget after halving: fall back to plain character windows.
+    return (
+        prefix or Window(max(0, start - prefix_chars), start),
+        suffix or Window(end, min(len(text), end + suffix_chars)),
+    )
+
+
+def _next_content_line(snap: Snapshot, line: int, step: int) -> str | None:
+    line += step
+    while 0 <= line < snap.line_count:
+        content = snap.line_text(line)
+        if content.strip():
+            return content
+        line += step
+    return None
+
+
+def _opens_block(spec: LanguageSpec | None, before: str) -> bool:
+    if spec is None:
+        return False
+    stripped = before.rstrip()
+    return any(stripped.endswith(opener) for opener in spec.block_openers)
+
+
+def _closes_block(spec: LanguageSpec | None, line: str) -> bool:
+    return spec is not None and any(line.strip().startswith(c) for c in spec.closers)
+
+
+def hole_shape(
+    spec: LanguageSpec | None, snap: Snapshot, offset: int, unit: str
+) -> tuple[HoleShape, str]:
+    """The hole's shape at the cursor, and the indentation of a multi-line fill's first line."""
+    line = snap.line_of(offset)
+    start, end = snap.line_starts[line], snap.line_end(line)
+    before, after = snap.text[start:offset], snap.text[offset:end]
+    indent = leading_whitespace(before + after)
+    only_closers_after = all(ch in _CLOSING or ch.isspace() for ch in after)
+
+    if before.strip() and only_closers_after and _opens_block(spec, before):
+        return HoleShape.BLOCK, indent + unit
+    if not before.strip() and not after.strip():
+        above = _next_content_line(snap, line, -1)
+        below = _next_content_line(snap, line, +1)
+        if above is not None and _opens_block(spec, above):
+            body = leading_whitespace(above) + unit
+            below_indent = len(leading_whitespace(below)) if below is not None else -1
+            if below is None or below_indent < len(body) or _closes_block(spec, below):
+                return HoleShape.BLOCK, body
+        # A single statement on a blank line lines up with its neighbours.
+        if before:
+            return HoleShape.LINE, before
+        if below is not None and not _closes_block(spec, below):
+            return HoleShape.LINE, leading_whitespace(below)
+        if above is not None:
+            return HoleShape.LINE, leading_whitespace(above)
+    return HoleShape.LINE, indent
+
+
+def build_context(
+    parsed: ParsedSnapshot, offset: int, budget: WindowBudget, end: int | None = None
+) -> InfillContext:
+    """The context for a hole at ``offset`` (or replacing ``offset..end``)."""
+    snap = parsed.snapshot
+    offset = max(0, min(offset, len(snap.text)))
+    end = offset if end is None else max(offset, min(end, len(snap.text)))
+    unit = detect_indent_unit(snap.text)
+    shape, body_indent = hole_shape(parsed.spec, snap, offset, unit)
+    prefix, suffix = windows(parsed, offset, end, budget)
+    line = snap.line_of(offset)
+    line_start = snap.line_starts[line]
+    line_end = snap.line_end(snap.line_of(end))
+    return InfillContext(
+        uri=snap.uri,
+        version=snap.version,
+        language=parsed.spec.name if parsed.spec else None,
+        offset=offset,
+        shape=shape,
+        prefix=snap.text[prefix.start : prefix.end],
+        suffix=snap.text[suffix.start : suffix.end],
+        prefix_window=prefix,
+        suffix_window=suffix,
+        line_prefix=snap.text[line_start:offset],
+        line_suffix=snap.text[end:line_end],
+        line_indent=leading_whitespace(snap.line_text(line)),
+        body_indent=body_indent,
+        indent_unit=unit,
+        eol=snap.eol(),
+    )

@@ -1,0 +1,262 @@
+"""Open documents as versioned, immutable snapshots kept in sync by incremental edits.
+
+Offsets inside the server are Python string indices (code points). LSP positions count
+characters in the negotiated encoding (UTF-16 code units unless the client prefers UTF-8 or
+UTF-32); conversion happens only at the edges, per line, so long files stay cheap.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
+
+
+class PositionEncoding(str, Enum):
+    UTF8 = "utf-8"
+    UTF16 = "utf-16"
+    UTF32 = "utf-32"
+
+    @classmethod
+    def parse(cls, value: str | None) -> PositionEncoding:
+        for member in cls:
+            if member.value == value:
+                return member
+        return cls.UTF16
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    character: int
+
+
+@dataclass(frozen=True)
+class Range:
+    start: Position
+    end: Position
+
+
+@dataclass(frozen=True)
+class TextChange:
+    """One content change as a client sends it; ``range`` None replaces the whole text."""
+
+    range: Range | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Point:
+    """A tree-sitter point: row counts ``\\n`` only, column is in UTF-8 bytes."""
+
+    row: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One applied change, in both code-point offsets and the byte/point form tree-sitter needs."""
+
+    start: int
+    old_end: int
+    new_end: int
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_point: Point
+    old_end_point: Point
+    new_end_point: Point
+
+
+class DocumentError(ValueError):
+    """A sync message that cannot be applied; the message names the document."""
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _units_in(text: str, encoding: PositionEncoding) -> int:
+    if encoding is PositionEncoding.UTF32 or text.isascii():
+        return len(text)
+    if encoding is PositionEncoding.UTF16:
+        return len(text.encode("utf-16-le", "surrogatepass")) // 2
+    return _utf8_len(text)
+
+
+def _chars_for_units(line: str, units: int, encoding: PositionEncoding) -> int:
+    """Code points in ``line`` covered by ``units``; a unit inside a character stops before it."""
+    if units <= 0:
+        return 0
+    if encoding is PositionEncoding.UTF32 or line.isascii():
+        return min(units, len(line))
+    if encoding is PositionEncoding.UTF16:
+        head = line.encode("utf-16-le", "surrogatepass")[: 2 * units]
+        return len(head.decode("utf-16-le", "ignore"))
+    head = line.encode("utf-8", "surrogatepass")[:units]
+    return len(head.decode("utf-8", "ignore"))
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One version of one document. Never mutated: inference runs on a snapshot while the
+    store moves on, and results for a version that is no longer current are dropped."""
+
+    uri: str
+    language_id: str
+    version: int
+    text: str
+    edits: tuple[Edit, ...] = ()  # how the previous version became this one
+
+    @cached_property
+    def line_starts(self) -> list[int]:
+        return [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
+
+    @cached_property
+    def is_ascii(self) -> bool:
+        return self.text.isascii()
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.line_starts, offset) - 1
+
+    def line_end(self, line: int) -> int:
+        """Offset of the end of ``line``'s content, before its line break."""
+        starts = self.line_starts
+        if line + 1 >= len(starts):
+            return len(self.text)
+        end = starts[line + 1]
+        if self.text.startswith("\r\n", end - 2):
+            return end - 2
+        return end - 1
+
+    def line_text(self, line: int) -> str:
+        return self.text[self.line_starts[line] : self.line_end(line)]
+
+    def offset_at(self, position: Position, encoding: PositionEncoding) -> int:
+        """Offset for an LSP position; out-of-range values clamp as the spec says."""
+        if position.line < 0:
+            return 0
+        if position.line >= self.line_count:
+            return len(self.text)
+        start = self.line_starts[position.line]
+        line = self.text[start : self.line_end(position.line)]
+        return start + _chars_for_units(line, position.character, encoding)
+
+    def position_at(self, offset: int, encoding: PositionEncoding) -> Position:
+        offset = max(0, min(offset, len(self.text)))
+        line = self.line_of(offset)
+        start = self.line_starts[line]
+        # An offset between "\r" and "\n" is not a position; report the line's end instead.
+        offset = min(offset, self.line_end(line))
+        return Position(line, _units_in(self.text[start:offset], encoding))
+
+    def range_at(self, start: int, end: int, encoding: PositionEncoding) -> Range:
+        return Range(self.position_at(start, encoding), self.position_at(end, encoding))
+
+    @cached_property
+    def utf8(self) -> bytes:
+        return self.text.encode("utf-8", "surrogatepass")
+
+    def byte_offset(self, offset: int) -> int:
+        if self.is_ascii:
+            return offset
+        return _utf8_len(self.text[:offset])
+
+    def char_offset(self, byte_offset: int) -> int:
+        if self.is_ascii:
+            return byte_offset
+        return len(self.utf8[:byte_offset].decode("utf-8", "ignore"))
+
+    def eol(self) -> str:
+        """The file's line break, so inserted text matches it."""
+        match = _LINE_BREAK.search(self.text)
+        return match.group(0) if match else "\n"
+
+
+def point_at(text: str, offset: int) -> Point:
+    """The tree-sitter point of a code-point offset."""
+    row = text.count("\n", 0, offset)
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Point(row, _utf8_len(text[line_start:offset]))
+
+
+def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[str, Edit]:
+    old = snapshot.text
+    if change.range is None:
+        start, old_end = 0, len(old)
+    else:
+        start = snapshot.offset_at(change.range.start, encoding)
+        old_end = snapshot.offset_at(change.range.end, encoding)
+        if old_end < start:
+            raise DocumentError(
+                f"{snapshot.uri}: change range ends before it starts "
+                f"({change.range.start} .. {change.range.end})"
+            )
+    new = old[:start] + change.text + old[old_end:]
+    new_end = start + len(change.text)
+    start_byte = snapshot.byte_offset(start)
+    old_end_byte = start_byte + _utf8_len(old[start:old_end])
+    new_end_byte = start_byte + _utf8_len(change.text)
+    edit = Edit(
+        start=start,
+        old_end=old_end,
+        new_end=new_end,
+        start_byte=start_byte,
+        old_end_byte=old_end_byte,
+        new_end_byte=new_end_byte,
+        start_point=point_at(old, start),
+        old_end_point=point_at(old, old_end),
+        new_end_point=point_at(new, new_end),
+    )
+    return new, edit
+
+
+class DocumentStore:
+    """The open documents. Mutated only on the event loop; everything else reads snapshots."""
+
+    def __init__(self) -> None:
+        self._docs: dict[str, Snapshot] = {}
+
+    def __contains__(self, uri: str) -> bool:
+        return uri in self._docs
+
+    def get(self, uri: str) -> Snapshot | None:
+        return self._docs.get(uri)
+
+    def open(self, uri: str, language_id: str, version: int, text: str) -> Snapshot:
+        snapshot = Snapshot(uri, language_id, version, text)
+        self._docs[uri] = snapshot
+        return snapshot
+
+    def change(
+        self,
+        uri: str,
+        version: int,
+        changes: Sequence[TextChange],
+        encoding: PositionEncoding = PositionEncoding.UTF16,
+    ) -> Snapshot:
+        current = self._docs.get(uri)
+        if current is None:
+            raise DocumentError(f"{uri}: change for a document that is not open")
+        edits: list[Edit] = []
+        working = current
+        for change in changes:
+            text, edit = _apply(working, change, encoding)
+            edits.append(edit)
+            working = Snapshot(uri, current.language_id, version, text)
+        snapshot = Snapshot(uri, current.language_id, version, working.text, tuple(edits))
+        self._docs[uri] = snapshot
+        return snapshot
+
+    def close(self, uri: str) -> None:
+        self._docs.pop(uri, None)

@@ -1,0 +1,129 @@
+"""Turning a raw fill into text an editor can insert at the cursor.
+
+The fill is cut to the hole's shape, loses whatever the text after the cursor already says
+(closing brackets the editor inserted, the next line), takes the file's indentation and line
+breaks, and is dropped when nothing is left.
+"""
+
+from __future__ import annotations
+
+from .context import HoleShape, InfillContext, leading_whitespace
+
+_TAB_COLUMNS = 4
+
+
+def _columns(indent: str) -> int:
+    return len(indent.expandtabs(_TAB_COLUMNS))
+
+
+def _overlap(text: str, rest: str) -> int:
+    """Length of the longest tail of ``text`` that is a head of ``rest``."""
+    for size in range(min(len(text), len(rest)), 0, -1):
+        if text.endswith(rest[:size]):
+            return size
+    return 0
+
+
+def fit_line(ctx: InfillContext, fill: str) -> str:
+    """One line that sits between the cursor and the rest of its line."""
+    text = fill.lstrip("\n") if not ctx.line_prefix.strip() else fill
+    text = text.split("\n", 1)[0]
+    if not ctx.line_prefix.strip():
+        # On a blank line the fill brings its statement, the file brings the indentation.
+        text = text.lstrip()
+        if ctx.body_indent.startswith(ctx.line_prefix):
+            text = ctx.body_indent[len(ctx.line_prefix) :] + text if text else text
+    rest = ctx.line_suffix.strip()
+    if not rest:
+        return text.rstrip()
+    core = text.rstrip()
+    if core.endswith(rest):
+        return core[: len(core) - len(rest)]
+    cut = _overlap(core, rest)
+    return core[: len(core) - cut] if cut else text
+
+
+def _step(lines: list[str]) -> int:
+    """The fill's own indentation step in columns."""
+    widths = sorted({_columns(leading_whitespace(line)) for line in lines if line.strip()})
+    steps = [b - a for a, b in zip(widths, widths[1:]) if b > a]
+    return min(steps) if steps else _TAB_COLUMNS
+
+
+def fit_block(ctx: InfillContext, fill: str) -> str:
+    """Lines forming one body at ``ctx.body_indent``, in the file's indentation style."""
+    lines = fill.split("\n")
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    if not lines:
+        return ""
+    base = _columns(leading_whitespace(lines[0]))
+    body: list[str] = []
+    for line in lines:
+        if line.strip() and _columns(leading_whitespace(line)) < base:
+            break  # the fill left the body: what follows belongs to the suffix's code
+        body.append(line)
+    while body and not body[-1].strip():
+        body.pop()
+    step = _step(body)
+    rendered = []
+    for line in body:
+        if not line.strip():
+            rendered.append("")
+            continue
+        extra = _columns(leading_whitespace(line)) - base
+        levels, spaces = divmod(extra, step)
+        rendered.append(ctx.body_indent + ctx.indent_unit * levels + " " * spaces + line.strip())
+    rendered = _drop_repeated_lines(rendered, ctx)
+    if not rendered:
+        return ""
+    text = "\n".join(rendered)
+    if ctx.line_prefix.strip():
+        text = "\n" + text  # the cursor sits at the end of the opener's line
+    elif ctx.body_indent.startswith(ctx.line_prefix):
+        text = text[len(ctx.line_prefix) :]  # the cursor already stands in the indentation
+    else:
+        text = text.lstrip(" \t")
+    if ctx.line_suffix.strip():
+        text += "\n" + ctx.line_indent  # the closer the editor inserted goes on its own line
+    return text
+
+
+def _following_lines(ctx: InfillContext) -> list[str]:
+    """The non-blank lines after the hole as they will stand once the fill is in."""
+    lines = ctx.suffix.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    first, rest = lines[0], lines[1:]
+    head = [ctx.line_indent + first.strip()] if first.strip() else []
+    return [line.rstrip() for line in head + rest if line.strip()]
+
+
+def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
+    """Drop the fill's last lines when the text after the hole starts with the same lines."""
+    following = _following_lines(ctx)
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    for size in range(min(len(content), len(following)), 0, -1):
+        tail = [lines[i].rstrip() for i in content[-size:]]
+        if tail == following[:size]:
+            return lines[: content[-size]]
+    return lines
+
+
+def postprocess(ctx: InfillContext, fill: str) -> str | None:
+    """The text to insert at the cursor, or None when the fill adds nothing."""
+    fill = fill.replace("\r\n", "\n").replace("\r", "\n")
+    text = fit_line(ctx, fill) if ctx.shape is HoleShape.LINE else fit_block(ctx, fill)
+    if not text.strip():
+        return None
+    return text.replace("\n", ctx.eol) if ctx.eol != "\n" else text
+
+
+def postprocess_all(ctx: InfillContext, fills: list[str]) -> list[str]:
+    """Distinct usable fills, in the order given."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for fill in fills:
+        text = postprocess(ctx, fill)
+        if text is not None and text not in seen:
+            seen.add(text)
+            out.append(text)
+    return out

@@ -1,0 +1,227 @@
+"""Running inference off the event loop.
+
+One worker thread runs everything that touches the model, one job at a time. Jobs belong to
+lanes (one per document and purpose): a newer job in a lane cancels the older one, which
+stops at its next ``should_stop`` poll or is dropped before it starts. Results are cached by
+the exact text the model would see, and a suggestion the user is typing through is answered
+from memory without running the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from .documents import Snapshot
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class Superseded(Exception):
+    """A newer request for the same document, or a cancel from the client, replaced this one."""
+
+
+@dataclass
+class SchedulerStats:
+    requests: int = 0  # completions asked for
+    model_runs: int = 0  # jobs that reached the model
+    cache_hits: int = 0
+    typing_through_hits: int = 0
+    superseded: int = 0  # jobs stopped or dropped because something newer arrived
+    cancelled: int = 0  # requests the client cancelled
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class _Ticket:
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+
+class _Worker(threading.Thread):
+    """The one thread that runs the model. A daemon, so a load or a long fill in progress
+    never keeps the process alive after ``exit``."""
+
+    def __init__(self) -> None:
+        super().__init__(name="infill-worker", daemon=True)
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = (
+            queue.SimpleQueue()
+        )
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((fn, future))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as error:  # noqa: BLE001 - handed to the awaiting request
+                future.set_exception(error)
+
+
+class ResultCache:
+    """Least-recently-used results, keyed by everything the model's output depends on."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+@dataclass(frozen=True)
+class _Shown:
+    text: str
+    offset: int
+    fills: tuple[str, ...]
+
+
+class TypingThrough:
+    """Remembers the suggestions last shown per document. When the user then types the first
+    characters of one, and nothing else changed, the rest of it is still the answer."""
+
+    def __init__(self) -> None:
+        self._shown: dict[str, _Shown] = {}
+
+    def remember(self, snapshot: Snapshot, offset: int, fills: Sequence[str]) -> None:
+        fills = tuple(f for f in fills if f)
+        if fills:
+            self._shown[snapshot.uri] = _Shown(snapshot.text, offset, fills)
+        else:
+            self._shown.pop(snapshot.uri, None)
+
+    def forget(self, uri: str) -> None:
+        self._shown.pop(uri, None)
+
+    def continuation(self, snapshot: Snapshot, offset: int) -> list[str] | None:
+        shown = self._shown.get(snapshot.uri)
+        if shown is None or offset <= shown.offset:
+            return None
+        text = snapshot.text
+        typed_len = offset - shown.offset
+        if len(text) != len(shown.text) + typed_len:
+            return None
+        typed = text[shown.offset : offset]
+        rest = [f[typed_len:] for f in shown.fills if len(f) > typed_len and f.startswith(typed)]
+        if not rest:
+            return None
+        if text[: shown.offset] != shown.text[: shown.offset] or text[offset:] != shown.text[shown.offset :]:
+            return None
+        return rest
+
+
+class Scheduler:
+    def __init__(self, cache_size: int = 512) -> None:
+        self._worker = _Worker()
+        self._worker.start()
+        self._lanes: dict[Hashable, _Ticket] = {}
+        self.cache = ResultCache(cache_size)
+        self.typing = TypingThrough()
+        self.stats = SchedulerStats()
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn`` on the worker outside any lane: nothing supersedes it."""
+        return self._worker.submit(fn)
+
+    def supersede(self, lane: Hashable) -> None:
+        """Stop whatever runs in ``lane``: its request is answered without a result."""
+        ticket = self._lanes.pop(lane, None)
+        if ticket is not None:
+            ticket.cancel()
+
+    async def run(
+        self,
+        lane: Hashable,
+        work: Callable[[Callable[[], bool]], T],
+        *,
+        key: Hashable | None = None,
+        debounce_s: float = 0.0,
+    ) -> T:
+        """Run ``work(should_stop)`` on the worker as the newest job of ``lane``.
+
+        Raises Superseded when a newer job in the lane replaced this one, at any point up to
+        the result arriving, so a caller never returns a stale result.
+        """
+        if key is not None and (hit := self.cache.get(key)) is not None:
+            self.stats.cache_hits += 1
+            self.supersede(lane)
+            return hit
+        ticket = _Ticket()
+        self.supersede(lane)
+        self._lanes[lane] = ticket
+        try:
+            if debounce_s > 0:
+                await asyncio.sleep(debounce_s)
+            if ticket.should_stop():
+                raise Superseded
+            result = await asyncio.wrap_future(self._worker.submit(lambda: self._call(ticket, work)))
+        except asyncio.CancelledError:
+            ticket.cancel()
+            self.stats.cancelled += 1
+            raise
+        except Superseded:
+            self.stats.superseded += 1
+            raise
+        finally:
+            if self._lanes.get(lane) is ticket:
+                del self._lanes[lane]
+        if ticket.should_stop():
+            self.stats.superseded += 1
+            raise Superseded
+        if key is not None:
+            self.cache.put(key, result)
+        return result
+
+    def _call(self, ticket: _Ticket, work: Callable[[Callable[[], bool]], T]) -> T:
+        if ticket.should_stop():
+            raise Superseded  # replaced while waiting in the queue
+        self.stats.model_runs += 1
+        try:
+            return work(ticket.should_stop)
+        except Exception as error:
+            if ticket.should_stop():
+                # The model noticed the stop request; whatever it raised, the job was replaced.
+                raise Superseded from error
+            raise
+
+    def close(self) -> None:
+        for ticket in self._lanes.values():
+            ticket.cancel()
+        self._lanes.clear()
+        self._worker.stop()

@@ -1,0 +1,122 @@
+"""The server's settings: one typed, fully defaulted object.
+
+Clients send them as ``initializationOptions`` and ``workspace/didChangeConfiguration``
+(either bare or under an ``infill`` section), with camelCase keys. A value that does not
+validate falls back to its default and produces a message for the user; it never stops the
+server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+SECTION = "infill"
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+@dataclass(frozen=True)
+class Settings:
+    model_path: str | None = None  # None: the model that ships with the package
+    device: str = "auto"
+    dtype: str = "auto"
+    max_hole_tokens: int = 48
+    max_steps: int | None = None  # None: the checkpoint's generation config decides
+    debounce_ms: int = 60
+    enabled_languages: tuple[str, ...] = ("*",)  # LSP languageIds; "*" enables every one
+    candidates: int = 3  # how many fills to offer when completion is invoked explicitly
+
+    def language_enabled(self, language_id: str) -> bool:
+        return "*" in self.enabled_languages or language_id in self.enabled_languages
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def _int_in(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise _Invalid(f"expected an integer from {lo} to {hi}")
+        return value
+
+    return check
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def optional(value: Any) -> Any:
+        return None if value is None else check(value)
+
+    return optional
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise _Invalid("expected one of " + ", ".join(choices))
+        return value
+
+    return check
+
+
+def _path(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _Invalid("expected a directory path")
+    return value
+
+
+def _languages(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _Invalid('expected a list of languageIds, or ["*"]')
+    return tuple(value)
+
+
+# camelCase key -> (field name, validator)
+_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "modelPath": ("model_path", _path),
+    "device": ("device", _one_of(DEVICES)),
+    "dtype": ("dtype", _one_of(DTYPES)),
+    "maxHoleTokens": ("max_hole_tokens", _int_in(1, 512)),
+    "maxSteps": ("max_steps", _optional(_int_in(1, 512))),
+    "debounceMs": ("debounce_ms", _int_in(0, 5000)),
+    "enabledLanguages": ("enabled_languages", _languages),
+    "candidates": ("candidates", _int_in(1, 8)),
+}
+_DEFAULTS = {f.name: f.default for f in fields(Settings)}
+
+
+def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Settings from a client's JSON value, over ``base`` for keys it leaves out.
+
+    Returns the settings and one message per problem; invalid values take their defaults.
+    """
+    settings = base or Settings()
+    if raw is None:
+        return settings, []
+    if isinstance(raw, Mapping) and isinstance(raw.get(SECTION), Mapping):
+        raw = raw[SECTION]
+    if not isinstance(raw, Mapping):
+        return settings, [f"{SECTION} settings: expected an object, got {type(raw).__name__}"]
+    changes: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in raw.items():
+        known = _FIELDS.get(key)
+        if known is None:
+            problems.append(f"{SECTION}.{key}: unknown setting, ignored")
+            continue
+        name, check = known
+        try:
+            changes[name] = check(value)
+        except _Invalid as why:
+            changes[name] = _DEFAULTS[name]
+            problems.append(f"{SECTION}.{key}: {why}, got {value!r}; using {_DEFAULTS[name]!r}")
+    return replace(settings, **changes), problems
+
+
+def model_changed(old: Settings, new: Settings) -> bool:
+    """Whether switching from ``old`` to ``new`` needs the model loaded again."""
+    return (old.model_path, old.device, old.dtype) != (new.model_path, new.device, new.dtype)

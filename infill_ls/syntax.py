@@ -1,0 +1,387 @@
+"""Tree-sitter parse trees for open documents, one table row per language.
+
+Trees are brought up to date lazily: each snapshot carries the edits that produced it, the
+index queues them, and the first reader of a newer version applies them with ``Tree.edit``
+and re-parses incrementally. Reads happen on the inference worker, so the event loop never
+waits on a parse.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterator
+from dataclasses import astuple, dataclass, field
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlparse
+
+import tree_sitter
+
+from .documents import Edit, Snapshot, point_at
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    """What the server needs to know about one grammar. Everything language-specific lives
+    here so the code that uses it stays one path for all languages."""
+
+    name: str
+    module: str  # the grammar package
+    entry: str  # its function returning the language pointer
+    language_ids: tuple[str, ...]  # LSP languageIds
+    extensions: tuple[str, ...]
+    block_openers: tuple[str, ...]  # a line ending with one of these opens a body
+    closers: tuple[str, ...]  # tokens that close a body opened on a previous line
+    body_types: frozenset[str]  # nodes holding a sequence of statements
+    function_types: frozenset[str]
+    comment_types: frozenset[str]
+    placeholder_types: frozenset[str] = frozenset()  # statements that only stand in for code
+    empty_body: str = ""  # the smallest valid body, when a bare block is not one
+
+
+_C_FAMILY_OPENERS = ("{",)
+_C_FAMILY_CLOSERS = ("}",)
+
+LANGUAGES: tuple[LanguageSpec, ...] = (
+    LanguageSpec(
+        name="python",
+        module="tree_sitter_python",
+        entry="language",
+        language_ids=("python",),
+        extensions=(".py", ".pyi", ".pyw"),
+        block_openers=(":",),
+        closers=(),
+        body_types=frozenset({"block", "module"}),
+        function_types=frozenset({"function_definition", "lambda"}),
+        comment_types=frozenset({"comment"}),
+        placeholder_types=frozenset({"pass_statement", "ellipsis"}),
+        empty_body="pass",
+    ),
+    LanguageSpec(
+        name="javascript",
+        module="tree_sitter_javascript",
+        entry="language",
+        language_ids=("javascript", "javascriptreact"),
+        extensions=(".js", ".mjs", ".cjs", ".jsx"),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset({"statement_block", "class_body", "program", "switch_body"}),
+        function_types=frozenset(
+            {
+                "function_declaration",
+                "function_expression",
+                "arrow_function",
+                "method_definition",
+                "generator_function",
+                "generator_function_declaration",
+            }
+        ),
+        comment_types=frozenset({"comment"}),
+    ),
+    LanguageSpec(
+        name="typescript",
+        module="tree_sitter_typescript",
+        entry="language_typescript",
+        language_ids=("typescript",),
+        extensions=(".ts", ".mts", ".cts"),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset({"statement_block", "class_body", "program", "switch_body"}),
+        function_types=frozenset(
+            {
+                "function_declaration",
+                "function_expression",
+                "arrow_function",
+                "method_definition",
+                "generator_function",
+                "generator_function_declaration",
+            }
+        ),
+        comment_types=frozenset({"comment"}),
+    ),
+    LanguageSpec(
+        name="tsx",
+        module="tree_sitter_typescript",
+        entry="language_tsx",
+        language_ids=("typescriptreact",),
+        extensions=(".tsx",),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset({"statement_block", "class_body", "program", "switch_body"}),
+        function_types=frozenset(
+            {
+                "function_declaration",
+                "function_expression",
+                "arrow_function",
+                "method_definition",
+                "generator_function",
+                "generator_function_declaration",
+            }
+        ),
+        comment_types=frozenset({"comment"}),
+    ),
+    LanguageSpec(
+        name="go",
+        module="tree_sitter_go",
+        entry="language",
+        language_ids=("go",),
+        extensions=(".go",),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset({"block", "statement_list", "source_file"}),
+        function_types=frozenset({"function_declaration", "method_declaration", "func_literal"}),
+        comment_types=frozenset({"comment"}),
+    ),
+    LanguageSpec(
+        name="rust",
+        module="tree_sitter_rust",
+        entry="language",
+        language_ids=("rust",),
+        extensions=(".rs",),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset({"block", "declaration_list", "source_file"}),
+        function_types=frozenset({"function_item", "closure_expression"}),
+        comment_types=frozenset({"line_comment", "block_comment"}),
+    ),
+    LanguageSpec(
+        name="java",
+        module="tree_sitter_java",
+        entry="language",
+        language_ids=("java",),
+        extensions=(".java",),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset({"block", "class_body", "constructor_body", "program"}),
+        function_types=frozenset(
+            {"method_declaration", "constructor_declaration", "lambda_expression"}
+        ),
+        comment_types=frozenset({"line_comment", "block_comment"}),
+    ),
+    LanguageSpec(
+        name="c",
+        module="tree_sitter_c",
+        entry="language",
+        language_ids=("c",),
+        extensions=(".c", ".h"),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset({"compound_statement", "translation_unit"}),
+        function_types=frozenset({"function_definition"}),
+        comment_types=frozenset({"comment"}),
+    ),
+    LanguageSpec(
+        name="cpp",
+        module="tree_sitter_cpp",
+        entry="language",
+        language_ids=("cpp", "cuda-cpp"),
+        extensions=(".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp"),
+        block_openers=_C_FAMILY_OPENERS,
+        closers=_C_FAMILY_CLOSERS,
+        body_types=frozenset(
+            {"compound_statement", "translation_unit", "declaration_list", "field_declaration_list"}
+        ),
+        function_types=frozenset({"function_definition", "lambda_expression"}),
+        comment_types=frozenset({"comment"}),
+    ),
+)
+
+_BY_LANGUAGE_ID = {lid: spec for spec in LANGUAGES for lid in spec.language_ids}
+_BY_EXTENSION = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
+
+
+def _extension(uri: str) -> str:
+    return PurePosixPath(unquote(urlparse(uri).path)).suffix.lower()
+
+
+def language_for(language_id: str, uri: str) -> LanguageSpec | None:
+    """The grammar for a document: its languageId first, then its file extension; None means
+    plain text."""
+    return _BY_LANGUAGE_ID.get(language_id) or _BY_EXTENSION.get(_extension(uri))
+
+
+_loaded: dict[str, tree_sitter.Language] = {}
+_load_lock = threading.Lock()
+
+
+def load_language(spec: LanguageSpec) -> tree_sitter.Language:
+    with _load_lock:
+        language = _loaded.get(spec.name)
+        if language is None:
+            module = importlib.import_module(spec.module)
+            language = tree_sitter.Language(getattr(module, spec.entry)())
+            _loaded[spec.name] = language
+        return language
+
+
+def parse_text(spec: LanguageSpec, text: str) -> tree_sitter.Tree:
+    """A fresh parse, for one-off checks such as whether an edited text still parses."""
+    return tree_sitter.Parser(load_language(spec)).parse(text.encode("utf-8", "surrogatepass"))
+
+
+def parses_cleanly(spec: LanguageSpec | None, text: str) -> bool:
+    """True when the text has no ERROR or MISSING nodes; plain text always parses."""
+    if spec is None:
+        return True
+    return not parse_text(spec, text).root_node.has_error
+
+
+def iter_problems(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """ERROR and MISSING nodes below ``node``, in document order, skipping clean subtrees."""
+    if not node.has_error:
+        return
+    for child in node.children:
+        if child.is_error or child.is_missing:
+            yield child
+        elif child.has_error:
+            yield from iter_problems(child)
+
+
+def _ts_edit(tree: tree_sitter.Tree, edit: Edit) -> None:
+    tree.edit(
+        start_byte=edit.start_byte,
+        old_end_byte=edit.old_end_byte,
+        new_end_byte=edit.new_end_byte,
+        start_point=(edit.start_point.row, edit.start_point.column),
+        old_end_point=(edit.old_end_point.row, edit.old_end_point.column),
+        new_end_point=(edit.new_end_point.row, edit.new_end_point.column),
+    )
+
+
+@dataclass
+class _Entry:
+    spec: LanguageSpec
+    parser: tree_sitter.Parser
+    version: int | None = None
+    tree: tree_sitter.Tree | None = None
+    pending: list[tuple[int, Edit]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ParsedSnapshot:
+    snapshot: Snapshot
+    spec: LanguageSpec | None
+    tree: tree_sitter.Tree | None
+
+
+@dataclass
+class ParseStats:
+    full_parses: int = 0
+    incremental_parses: int = 0
+
+
+class SyntaxIndex:
+    """Parse trees for the open documents, kept incrementally."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+        self.stats = ParseStats()
+
+    def opened(self, snapshot: Snapshot) -> LanguageSpec | None:
+        spec = language_for(snapshot.language_id, snapshot.uri)
+        with self._lock:
+            if spec is None:
+                self._entries.pop(snapshot.uri, None)
+                return None
+            self._entries[snapshot.uri] = _Entry(spec, tree_sitter.Parser(load_language(spec)))
+        return spec
+
+    def changed(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            entry = self._entries.get(snapshot.uri)
+            if entry is not None:
+                entry.pending.extend((snapshot.version, edit) for edit in snapshot.edits)
+
+    def closed(self, uri: str) -> None:
+        with self._lock:
+            self._entries.pop(uri, None)
+
+    def spec(self, uri: str) -> LanguageSpec | None:
+        with self._lock:
+            entry = self._entries.get(uri)
+            return entry.spec if entry else None
+
+    def parse(self, snapshot: Snapshot) -> ParsedSnapshot:
+        """The tree for exactly this snapshot's text."""
+        with self._lock:
+            entry = self._entries.get(snapshot.uri)
+            if entry is None:
+                return ParsedSnapshot(snapshot, None, None)
+            if entry.tree is not None and entry.version == snapshot.version:
+                return ParsedSnapshot(snapshot, entry.spec, entry.tree)
+            if entry.tree is not None and entry.version is not None and entry.version < snapshot.version:
+                old = entry.tree.copy()  # readers may still hold the previous tree
+                remaining: list[tuple[int, Edit]] = []
+                for version, edit in entry.pending:
+                    if version <= snapshot.version:
+                        _ts_edit(old, edit)
+                    else:
+                        remaining.append((version, edit))
+                tree = entry.parser.parse(snapshot.utf8, old)
+                entry.pending = remaining
+                self.stats.incremental_parses += 1
+            else:
+                tree = entry.parser.parse(snapshot.utf8)
+                self.stats.full_parses += 1
+                if entry.version is not None and entry.version > snapshot.version:
+                    # A stale snapshot: answer it but keep the newer tree.
+                    return ParsedSnapshot(snapshot, entry.spec, tree)
+                entry.pending = [(v, e) for v, e in entry.pending if v > snapshot.version]
+            entry.version = snapshot.version
+            entry.tree = tree
+            return ParsedSnapshot(snapshot, entry.spec, tree)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """Replace ``start..end`` (code-point offsets) with ``text``."""
+
+    start: int
+    end: int
+    text: str
+
+
+def apply_replacements(text: str, replacements: list[Replacement]) -> str:
+    out = []
+    last = 0
+    for r in sorted(replacements, key=lambda r: r.start):
+        out.append(text[last : r.start])
+        out.append(r.text)
+        last = r.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> bool:
+    """Whether the snapshot's text still parses once the replacements are made.
+
+    Re-parses incrementally from the snapshot's tree, so checking several candidate fills
+    in a large file stays cheap. Plain text always parses.
+    """
+    if parsed.spec is None or parsed.tree is None:
+        return True
+    snap = parsed.snapshot
+    tree = parsed.tree.copy()
+    # Back to front, so every replacement's coordinates in the original text stay valid.
+    for r in sorted(replacements, key=lambda r: r.start, reverse=True):
+        start_byte = snap.byte_offset(r.start)
+        old_end_byte = snap.byte_offset(r.end)
+        inserted = r.text.encode("utf-8", "surrogatepass")
+        row, column = astuple(point_at(snap.text, r.start))
+        old_end_point = point_at(snap.text, r.end)
+        new_rows = inserted.count(b"\n")
+        new_column = (
+            column + len(inserted) if new_rows == 0 else len(inserted) - inserted.rfind(b"\n") - 1
+        )
+        tree.edit(
+            start_byte=start_byte,
+            old_end_byte=old_end_byte,
+            new_end_byte=start_byte + len(inserted),
+            start_point=(row, column),
+            old_end_point=astuple(old_end_point),
+            new_end_point=(row + new_rows, new_column),
+        )
+    new_text = apply_replacements(snap.text, replacements)
+    parser = tree_sitter.Parser(load_language(parsed.spec))
+    return not parser.parse(new_text.encode("utf-8", "surrogatepass"), tree).root_node.has_error

@@ -1,0 +1,140 @@
+import random
+
+import pytest
+
+from infill_ls.documents import (
+    DocumentError,
+    DocumentStore,
+    Position,
+    PositionEncoding,
+    Range,
+    Snapshot,
+    TextChange,
+)
+
+U8, U16, U32 = PositionEncoding.UTF8, PositionEncoding.UTF16, PositionEncoding.UTF32
+
+
+def snap(text: str) -> Snapshot:
+    return Snapshot("file:///t.py", "python", 1, text)
+
+
+@pytest.mark.parametrize(
+    "encoding, character",
+    [(U16, 3), (U8, 5), (U32, 2)],
+)
+def test_position_counts_units_of_the_negotiated_encoding(encoding, character):
+    s = snap("x = 1\na😀b\n")
+    b = s.text.index("b")
+    assert s.position_at(b, encoding) == Position(1, character)
+    assert s.offset_at(Position(1, character), encoding) == b
+
+
+def test_cjk_counts_one_utf16_unit_and_three_utf8_bytes():
+    s = snap("名前 = 1")
+    eq = s.text.index("=")
+    assert s.position_at(eq, U16) == Position(0, 3)
+    assert s.position_at(eq, U8) == Position(0, 7)
+
+
+def test_position_inside_a_surrogate_pair_stops_before_the_character():
+    s = snap("a😀b")
+    assert s.offset_at(Position(0, 2), U16) == 1  # between the two halves of the emoji
+    assert s.offset_at(Position(0, 3), U8) == 1  # inside its four UTF-8 bytes
+
+
+def test_crlf_and_lone_cr_are_line_breaks_and_not_part_of_lines():
+    s = snap("ab\r\ncd\ref\n")
+    assert s.line_starts == [0, 4, 7, 10]
+    assert [s.line_text(i) for i in range(4)] == ["ab", "cd", "ef", ""]
+    # Past the end of a line clamps to the line end, never into the break.
+    assert s.offset_at(Position(0, 99), U16) == 2
+    assert s.position_at(3, U16) == Position(0, 2)  # between "\r" and "\n"
+    assert s.eol() == "\r\n"
+
+
+def test_positions_past_the_end_clamp_to_the_document_end():
+    s = snap("one\ntwo")
+    assert s.offset_at(Position(9, 0), U16) == len(s.text)
+    assert s.position_at(999, U16) == Position(1, 3)
+
+
+def _change(store, uri, version, start, end, text, encoding=U16):
+    return store.change(uri, version, [TextChange(Range(start, end), text)], encoding)
+
+
+def test_incremental_changes_with_emoji_cjk_and_crlf():
+    store = DocumentStore()
+    uri = "file:///w.py"
+    store.open(uri, "python", 1, "def f():\r\n    return 1\r\n")
+    # Type an emoji inside a string after the return value.
+    s = _change(store, uri, 2, Position(1, 12), Position(1, 12), ' + len("😀")')
+    assert s.text == 'def f():\r\n    return 1 + len("😀")\r\n'
+    # The emoji is two UTF-16 units: a position after it is character 22.
+    s = _change(store, uri, 3, Position(1, 22), Position(1, 22), "漢字")
+    assert s.text == 'def f():\r\n    return 1 + len("😀漢字")\r\n'
+    # Replace a span across the CRLF.
+    s = _change(store, uri, 4, Position(0, 8), Position(1, 4), "\r\n\t")
+    assert s.text == 'def f():\r\n\treturn 1 + len("😀漢字")\r\n'
+    assert s.version == 4
+
+
+def test_several_changes_in_one_notification_apply_in_order():
+    store = DocumentStore()
+    uri = "file:///m.ts"
+    store.open(uri, "typescript", 1, "let a = 1;\n")
+    s = store.change(
+        uri,
+        2,
+        [
+            TextChange(Range(Position(0, 4), Position(0, 5)), "bee"),
+            TextChange(Range(Position(0, 0), Position(0, 0)), "// 🐝\n"),
+            TextChange(None, "whole\n"),
+            TextChange(Range(Position(1, 0), Position(1, 0)), "tail"),
+        ],
+    )
+    assert s.text == "whole\ntail"
+    assert len(s.edits) == 4
+
+
+def test_edits_carry_byte_offsets_and_points():
+    store = DocumentStore()
+    uri = "file:///e.go"
+    store.open(uri, "go", 1, "a\n名b\n")
+    s = _change(store, uri, 2, Position(1, 1), Position(1, 2), "ü😀")
+    (edit,) = s.edits
+    assert (edit.start, edit.old_end, edit.new_end) == (3, 4, 5)
+    assert (edit.start_byte, edit.old_end_byte, edit.new_end_byte) == (5, 6, 11)
+    assert (edit.start_point.row, edit.start_point.column) == (1, 3)
+    assert (edit.new_end_point.row, edit.new_end_point.column) == (1, 9)
+
+
+def test_change_to_unknown_document_or_backwards_range_is_a_named_error():
+    store = DocumentStore()
+    with pytest.raises(DocumentError, match="file:///nope"):
+        store.change("file:///nope", 2, [TextChange(None, "x")])
+    store.open("file:///b", "plaintext", 1, "hello")
+    with pytest.raises(DocumentError, match="file:///b"):
+        _change(store, "file:///b", 2, Position(0, 4), Position(0, 1), "")
+    assert store.get("file:///b").text == "hello"
+
+
+def test_large_file_random_edits_match_a_reference():
+    rng = random.Random(7)
+    lines = [f"line {i} {'é' if i % 7 == 0 else ''}{'😀' if i % 11 == 0 else ''}" for i in range(20000)]
+    text = "\r\n".join(lines)
+    store = DocumentStore()
+    uri = "file:///big.txt"
+    store.open(uri, "plaintext", 1, text)
+    reference = text
+    for version in range(2, 202):
+        s = store.get(uri)
+        a, b = sorted(rng.randrange(len(reference) + 1) for _ in range(2))
+        b = min(b, a + 50)
+        # Never split a CRLF or a surrogate pair: pick offsets as the editor would see them.
+        start, end = s.position_at(a, U16), s.position_at(b, U16)
+        a, b = s.offset_at(start, U16), s.offset_at(end, U16)
+        insert = rng.choice(["x", "é", "😀", "\r\n", "", "名前"])
+        reference = reference[:a] + insert + reference[b:]
+        _change(store, uri, version, start, end, insert)
+    assert store.get(uri).text == reference
