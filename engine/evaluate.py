@@ -13,7 +13,6 @@ the hole cutting and the test harness without a model.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -25,7 +24,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from engine.eval_inputs import (
     EvaluationInputError,

@@ -158,8 +158,8 @@ def _inside_string(node: Node) -> bool:
 
 
 class _Cutter:
-    def __init__(self, text: str, language: str, path: str):
-        self.text, self.language, self.path = text, language, path
+    def __init__(self, text: str, language: str):
+        self.text = text
         self.spec = HOLE_SYNTAX[language]
         data = text.encode("utf-8")
         self.tree = _parser(language).parse(data)
@@ -168,10 +168,6 @@ class _Cutter:
 
     def span(self, node: Node) -> tuple[int, int]:
         return self.at(node.start_byte), self.at(node.end_byte)
-
-    def case(self, kind: str, start: int, end: int) -> HoleCase:
-        t = self.text
-        return HoleCase(kind, self.language, self.path, t[:start], t[start:end], t[end:])
 
     def spans(self) -> dict[str, set[tuple[int, int]]]:
         found: dict[str, set[tuple[int, int]]] = {k: set() for k in KINDS}
@@ -234,7 +230,8 @@ class _Cutter:
         # The closer alone, then with one or two tokens before it on the same line.
         leaf: Node | None = closer
         for _ in range(3):
-            if leaf is None or leaf.start_point.row != row:
+            # A closing span starts at code, never inside or at a string literal: those are line holes.
+            if leaf is None or leaf.start_point.row != row or _inside_string(leaf) or "string" in leaf.type:
                 break
             out.add((self.at(leaf.start_byte), end))
             leaf = _previous_leaf(leaf, parent)
@@ -256,8 +253,8 @@ def _previous_leaf(node: Node, within: Node) -> Node | None:
         node = sibling
 
 
-def cut_holes(text: str, language: str, path: str = "", kinds: Sequence[str] = KINDS) -> dict[str, list[HoleCase]]:
-    """Every hole case of the requested kinds in one source text, in file order.
+def hole_spans(text: str, language: str, kinds: Sequence[str] = KINDS) -> dict[str, list[tuple[int, int]]]:
+    """(start, end) str offsets of every hole of the requested kinds in one source text, in file order.
 
     A text that does not parse cleanly yields none: parse-validity of a fill is only meaningful
     against an original that was valid.
@@ -265,11 +262,22 @@ def cut_holes(text: str, language: str, path: str = "", kinds: Sequence[str] = K
     for kind in kinds:
         if kind not in KINDS:
             raise ValueError(f"unknown hole kind {kind!r} (expected one of {', '.join(KINDS)})")
-    cutter = _Cutter(text, language, path)
+    cutter = _Cutter(text, language)
     if cutter.tree.root_node.has_error:
         return {k: [] for k in kinds}
     spans = cutter.spans()
-    return {k: [cutter.case(k, s, e) for s, e in sorted(spans[k])] for k in kinds}
+    return {k: sorted(spans[k]) for k in kinds}
+
+
+def make_case(kind: str, language: str, path: str, text: str, span: tuple[int, int]) -> HoleCase:
+    start, end = span
+    return HoleCase(kind, language, path, text[:start], text[start:end], text[end:])
+
+
+def cut_holes(text: str, language: str, path: str = "", kinds: Sequence[str] = KINDS) -> dict[str, list[HoleCase]]:
+    """Every hole case of the requested kinds in one source text, in file order."""
+    return {k: [make_case(k, language, path, text, span) for span in spans]
+            for k, spans in hole_spans(text, language, kinds).items()}
 
 
 @dataclass(frozen=True)
@@ -326,8 +334,9 @@ def sample_cases(
         text = doc.read()
         if text is None:
             continue
-        found = cut_holes(text, doc.language, doc.path, wanted)
+        found = hole_spans(text, doc.language, wanted)
         for kind in wanted:
             take = min(per_file, max_cases - len(chosen[kind]), len(found[kind]))
-            chosen[kind].extend(rng.sample(found[kind], take))
+            chosen[kind].extend(make_case(kind, doc.language, doc.path, text, span)
+                                for span in rng.sample(found[kind], take))
     return [case for kind in kinds for case in chosen[kind]]

@@ -73,7 +73,8 @@ def test_python_holes_of_every_kind_at_node_boundaries():
     assert 'return [z, "ü"]' in found["statement"]
     body = '"""Doc — ünïcode."""\n    z = compute(x, "é", y)'
     assert any(m.startswith(body) and m.endswith("    return z") for m in found["block"])
-    assert {")", "y)", ", y)", "]", '"]'} <= set(found["closing"])  # brackets and the tokens before them
+    assert {")", "y)", ", y)", "]"} <= set(found["closing"])  # brackets and up to two tokens before them
+    assert '"]' not in found["closing"]  # a closing span never starts in a string literal
     assert "return z" in found["closing"]  # the last line of a block
     # Nothing in the middle of a line or a literal is a `line` hole; no comment or string piece either.
     assert "x" not in found["line"] and '"é"' not in found["line"]
