@@ -208,6 +208,7 @@ class _Cutter:
         inner = block.named_children
         if len(inner) == 1 and inner[0].type in self.spec.bodies:
             inner = inner[0].named_children  # Go wraps a block's statements in a statement_list
+        inner = [c for c in inner if not _is_comment(c)]
         if not inner:
             return
         first, last = inner[0], inner[-1]

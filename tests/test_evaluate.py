@@ -117,6 +117,22 @@ def test_brace_languages_keep_the_braces_around_a_block_hole():
     assert {"]);", "]"} & set(js["closing"]) == {"]"} and "2])" in js["closing"]
 
 
+def test_comments_are_context_not_holes():
+    js = middles("function f(a) {\n  // start\n  g(a);\n  return a; // done\n}\n", "javascript")
+    assert "g(a);\n  return a;" in js["block"]
+    assert "return a; // done\n}" in js["closing"]
+    assert not any("//" in m for kind in ("line", "statement", "block") for m in js[kind])
+
+
+def test_documents_are_read_with_one_newline_convention(tmp_path):
+    crlf = tmp_path / "crlf.py"
+    crlf.write_bytes(b"def f(x):\r\n    y = g(x)\r\n    return y\r\n")
+    (doc,) = documents_from_split_dir(tmp_path)
+    text = doc.read()
+    assert text == "def f(x):\n    y = g(x)\n    return y\n"
+    assert "g(x)" in middles(text, "python")["line"]
+
+
 def test_a_file_that_does_not_parse_yields_no_holes():
     text = (HELDOUT / "broken.py").read_text()
     assert not is_parse_valid(text, "python")
