@@ -1,0 +1,606 @@
+"""Corpus: source files of permissively licensed installed distributions (or a user's repository), cleaned,
+de-duplicated and split into train and held-out by package.
+
+Flow: sources (stdlib, site-packages, repositories) -> files with their package and license -> drop generated,
+minified and data-like files -> exact, whitespace-normalized and MinHash near-duplicates removed (train first, so
+held-out only keeps code that train has not seen) -> `train.jsonl` / `heldout.jsonl` plus a manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import site
+import sys
+import sysconfig
+import time
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import Distribution, distributions
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from engine.languages import language_for_path
+
+# The licences the issue names, plus permissive licences that appear as components of those packages' compound
+# SPDX expressions (torch: BSL-1.0; numpy: Zlib, CC0-1.0, 0BSD; regex: CNRI-Python).
+PERMISSIVE_SPDX = frozenset(
+    {
+        "MIT", "MIT-0", "BSD", "0BSD", "BSD-2-Clause", "BSD-3-Clause", "BSD-3-Clause-Clear", "BSD-4-Clause",
+        "Apache-2.0", "PSF-2.0", "Python-2.0", "CNRI-Python", "ISC", "Zlib", "BSL-1.0", "CC0-1.0", "Unlicense",
+    }
+)
+
+# Free-text `License:` fields seen in the wild, lower-cased with punctuation squeezed.
+_LICENSE_ALIASES = {
+    "mit": "MIT", "mit license": "MIT", "the mit license": "MIT", "expat": "MIT", "expat mit x11": "MIT",
+    "mit no attribution": "MIT-0",
+    "bsd": "BSD", "bsd license": "BSD", "new bsd": "BSD-3-Clause", "new bsd license": "BSD-3-Clause",
+    "modified bsd": "BSD-3-Clause", "modified bsd license": "BSD-3-Clause", "bsd 3 clause": "BSD-3-Clause",
+    "bsd 3 clause license": "BSD-3-Clause", "3 clause bsd": "BSD-3-Clause", "3 clause bsd license": "BSD-3-Clause",
+    "bsd 2 clause": "BSD-2-Clause", "2 clause bsd": "BSD-2-Clause", "simplified bsd": "BSD-2-Clause",
+    "apache": "Apache-2.0", "apache 2": "Apache-2.0", "apache 2 0": "Apache-2.0", "apache license 2 0": "Apache-2.0",
+    "apache 2 0 license": "Apache-2.0", "apache license version 2 0": "Apache-2.0", "asl 2": "Apache-2.0",
+    "apache software license": "Apache-2.0", "apache software license 2 0": "Apache-2.0",
+    "psf": "PSF-2.0", "psf license": "PSF-2.0", "python software foundation license": "PSF-2.0",
+    "isc": "ISC", "isc license": "ISC", "isc license iscl": "ISC",
+}
+
+_CLASSIFIER_LICENSES = {
+    "MIT License": "MIT",
+    "MIT No Attribution License (MIT-0)": "MIT-0",
+    "BSD License": "BSD",
+    "Apache Software License": "Apache-2.0",
+    "Python Software Foundation License": "PSF-2.0",
+    "ISC License (ISCL)": "ISC",
+    "zlib/libpng License": "Zlib",
+    "Boost Software License 1.0 (BSL-1.0)": "BSL-1.0",
+}
+
+STDLIB_LICENSE = "PSF-2.0"
+LOCAL_LICENSE = "local"  # a user's own repository: the user decides what to train on
+
+MAX_FILE_BYTES = 1_000_000
+MIN_CONTENT_CHARS = 48
+MAX_LINE_CHARS = 1000
+# Looked for in the first lines only: docstrings further down talk about generated things legitimately.
+_GENERATED_MARK = re.compile(
+    rb"do not edit|@generated|auto-?generated|automatically generated|this file (?:is|was|has been) generated"
+    rb"|generated (?:by|from|with) \S+\.(?:py|pl|sh|tmpl|in)\b",
+    re.IGNORECASE,
+)
+HEADER_LINES = 10
+_SKIP_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__", ".git", "node_modules"})
+# Vendored copies carry their own licences, which the distribution's metadata does not describe.
+_VENDORED_DIRS = frozenset({"_vendor", "vendor", "_vendored", "vendored", "extern", "_extern", "third_party"})
+
+
+# ---------------------------------------------------------------------------------------------------- licences
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+def _spdx_tokens(expression: str) -> list[str]:
+    return re.findall(r"\(|\)|[^\s()]+", expression)
+
+
+def spdx_is_permissive(expression: str) -> bool | None:
+    """True/False for a parseable SPDX expression (OR: any side, AND: both, `X WITH exception`: X);
+    None when it is not an SPDX expression."""
+    tokens = _spdx_tokens(expression)
+    pos = 0
+
+    def atom() -> bool | None:
+        nonlocal pos
+        if pos >= len(tokens):
+            return None
+        tok = tokens[pos]
+        pos += 1
+        if tok == "(":
+            value = disjunction()
+            if pos >= len(tokens) or tokens[pos] != ")":
+                return None
+            pos += 1
+            return value
+        if tok.upper() in {"AND", "OR", "WITH", ")"} or not re.fullmatch(r"[A-Za-z0-9.+-]+", tok):
+            return None
+        if pos < len(tokens) and tokens[pos].upper() == "WITH":
+            pos += 2  # an exception only widens what the licence allows
+        return tok.rstrip("+") in PERMISSIVE_SPDX
+
+    def conjunction() -> bool | None:
+        nonlocal pos
+        value = atom()
+        while value is not None and pos < len(tokens) and tokens[pos].upper() == "AND":
+            pos += 1
+            right = atom()
+            value = None if right is None else (value and right)
+        return value
+
+    def disjunction() -> bool | None:
+        nonlocal pos
+        value = conjunction()
+        while value is not None and pos < len(tokens) and tokens[pos].upper() == "OR":
+            pos += 1
+            right = conjunction()
+            value = None if right is None else (value or right)
+        return value
+
+    result = disjunction()
+    return result if pos == len(tokens) else None
+
+
+def _looks_like_spdx(text: str) -> bool:
+    # A bare word like "Dual" is not an identifier; a real expression has known ids or operators.
+    ids = [t for t in _spdx_tokens(text) if t not in "()" and t.upper() not in {"AND", "OR", "WITH"}]
+    return bool(ids) and all(re.fullmatch(r"[A-Za-z0-9.+-]+", t) and re.search(r"[-.0-9]|^[A-Z]{2,}", t) for t in ids)
+
+
+@dataclass(frozen=True)
+class LicenseVerdict:
+    license: str  # what the metadata says, normalized where possible
+    permissive: bool
+
+
+def license_verdict(metadata) -> LicenseVerdict:
+    """Decide from a distribution's METADATA: License-Expression, then a short License field, then classifiers
+    (every licence classifier must be permissive: packages list GPL parts as an extra classifier)."""
+    expression = (metadata.get("License-Expression") or "").strip()
+    if expression:
+        verdict = spdx_is_permissive(expression)
+        return LicenseVerdict(expression, bool(verdict))
+    field_text = (metadata.get("License") or "").strip()
+    if field_text and "\n" not in field_text and len(field_text) <= 100 and field_text.upper() != "UNKNOWN":
+        alias = _LICENSE_ALIASES.get(_squeeze(field_text))
+        if alias:
+            return LicenseVerdict(alias, True)
+        if _looks_like_spdx(field_text):
+            verdict = spdx_is_permissive(field_text)
+            if verdict is not None:
+                return LicenseVerdict(field_text, verdict)
+    classifiers = [c for c in (metadata.get_all("Classifier") or []) if c.startswith("License ::")]
+    named = [c.split(" :: ")[-1] for c in classifiers if c not in ("License :: OSI Approved",)]
+    if named:
+        mapped = [_CLASSIFIER_LICENSES.get(n) for n in named]
+        if all(mapped):
+            return LicenseVerdict(" AND ".join(sorted(set(mapped))), True)
+        return LicenseVerdict("; ".join(named), False)
+    return LicenseVerdict(field_text[:60] or "unknown", False)
+
+
+# ---------------------------------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # absolute
+    package: str  # the unit of the train/held-out split
+    license: str
+    language: str
+    origin: str  # "stdlib", a site directory, or a repository root
+
+
+@dataclass
+class PackageRecord:
+    name: str
+    license: str
+    origin: str
+    permissive: bool
+    files: int = 0
+    bytes: int = 0
+    split: str = ""
+
+
+def normalize_name(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def default_site_dirs() -> list[Path]:
+    """This environment's site-packages, then its base interpreter's, then the system's."""
+    dirs: list[str] = list(site.getsitepackages())
+    base = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
+    dirs += [base["purelib"], base["platlib"]]
+    dirs += [str(p) for p in sorted(Path("/usr/lib").glob("python3*/dist-packages"))]
+    dirs += [str(p) for p in sorted(Path("/usr/local/lib").glob("python3*/dist-packages"))]
+    seen: list[Path] = []
+    for d in dirs:
+        p = Path(d)
+        if p.is_dir() and p.resolve() not in [s.resolve() for s in seen]:
+            seen.append(p)
+    return seen
+
+
+def default_stdlib_dir() -> Path:
+    return Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["stdlib"])
+
+
+def _walk(root: Path):
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            yield Path(dirpath) / name
+
+
+def stdlib_files(stdlib: Path) -> list[SourceFile]:
+    """Each top-level stdlib module or package is its own package for the split."""
+    out = []
+    for path in _walk(stdlib):
+        lang = language_for_path(path)
+        if lang is None:
+            continue
+        top = path.relative_to(stdlib).parts[0]
+        package = "stdlib-" + normalize_name(top.removesuffix(".py")).strip("-")
+        out.append(SourceFile(str(path), package, STDLIB_LICENSE, lang.name, "stdlib"))
+    return out
+
+
+def _dist_paths(dist: Distribution, site_dir: Path) -> list[Path]:
+    files = dist.files
+    if files is not None:
+        return [Path(dist.locate_file(f)) for f in files]
+    top_level = dist.read_text("top_level.txt") or ""
+    paths: list[Path] = []
+    for name in top_level.split():
+        target = site_dir / name
+        if target.is_dir():
+            paths.extend(_walk(target))
+        elif (site_dir / f"{name}.py").is_file():
+            paths.append(site_dir / f"{name}.py")
+    return paths
+
+
+def site_files(site_dirs: list[Path]) -> tuple[list[SourceFile], dict[str, PackageRecord]]:
+    """Files of every distribution installed in `site_dirs`, with the licence verdict of each distribution."""
+    out: list[SourceFile] = []
+    packages: dict[str, PackageRecord] = {}
+    claimed: set[str] = set()
+    for site_dir in site_dirs:
+        for dist in sorted(distributions(path=[str(site_dir)]), key=lambda d: normalize_name(d.metadata["Name"] or "")):
+            raw_name = dist.metadata["Name"]
+            if not raw_name:
+                continue
+            name = normalize_name(raw_name)
+            verdict = license_verdict(dist.metadata)
+            record = packages.setdefault(name, PackageRecord(name, verdict.license, str(site_dir), verdict.permissive))
+            if not (verdict.permissive and record.permissive):
+                record.permissive = False
+                continue
+            for path in _dist_paths(dist, site_dir):
+                if _VENDORED_DIRS.intersection(path.parts):
+                    continue
+                lang = language_for_path(path)
+                key = str(path.resolve()) if lang else ""
+                if lang is None or key in claimed or not path.is_file():
+                    continue
+                claimed.add(key)
+                out.append(SourceFile(str(path), name, verdict.license, lang.name, str(site_dir)))
+    return out, packages
+
+
+def repository_files(repo: Path) -> list[SourceFile]:
+    """A user's repository: each top-level directory (or top-level file) is a package for the split."""
+    out = []
+    for path in _walk(repo):
+        lang = language_for_path(path)
+        if lang is None:
+            continue
+        top = path.relative_to(repo).parts[0]
+        out.append(SourceFile(str(path), f"{repo.name}/{top}", LOCAL_LICENSE, lang.name, str(repo)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- cleaning
+
+
+def rejection_reason(data: bytes) -> str | None:
+    """Why a file is not training material, or None when it is."""
+    if len(data) > MAX_FILE_BYTES:
+        return "too-large"
+    if b"\x00" in data:
+        return "binary"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not-utf8"
+    stripped = "".join(text.split())
+    if len(stripped) < MIN_CONTENT_CHARS:
+        return "too-short"
+    lines = text.splitlines()
+    if max(len(line) for line in lines) > MAX_LINE_CHARS:
+        return "minified"
+    if len(text) / max(len(lines), 1) > 120:
+        return "minified"
+    if _GENERATED_MARK.search(b"\n".join(data.split(b"\n", HEADER_LINES)[:HEADER_LINES])):
+        return "generated"
+    alnum = sum(c.isalnum() for c in stripped)
+    digits = sum(c.isdigit() for c in stripped)
+    if alnum < 0.4 * len(stripped) or digits > 0.4 * len(stripped):
+        return "data-like"
+    return None
+
+
+_TOKEN = re.compile(rb"[A-Za-z_][A-Za-z_0-9]*|[0-9]+|[^\sA-Za-z_0-9]")
+NUM_PERM = 64
+BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard become candidates, then are checked against the threshold
+SHINGLE = 5
+_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_rng = np.random.default_rng(20240611)
+_PERM_A = (_rng.integers(1, 2**63, NUM_PERM, dtype=np.uint64) | np.uint64(1))
+_PERM_B = _rng.integers(0, 2**63, NUM_PERM, dtype=np.uint64)
+_SHINGLE_MULT = (_rng.integers(1, 2**63, SHINGLE, dtype=np.uint64) | np.uint64(1))
+
+
+def minhash_signature(data: bytes) -> np.ndarray:
+    """MinHash of the file's token 5-grams (identifiers, numbers, punctuation; whitespace and layout ignored)."""
+    hashes = np.fromiter((zlib.crc32(t) for t in _TOKEN.findall(data)), dtype=np.uint64)
+    if len(hashes) < SHINGLE:
+        hashes = np.concatenate([hashes, np.zeros(SHINGLE - len(hashes), np.uint64)])
+    n = len(hashes) - SHINGLE + 1
+    with np.errstate(over="ignore"):
+        shingles = np.zeros(n, np.uint64)
+        for k in range(SHINGLE):
+            shingles = shingles * np.uint64(0x100000001B3) + hashes[k : k + n] * _SHINGLE_MULT[k]
+        shingles = np.unique(shingles)
+        sig = np.full(NUM_PERM, np.iinfo(np.uint64).max, np.uint64)
+        for start in range(0, len(shingles), 4096):
+            block = shingles[start : start + 4096, None] * _PERM_A[None, :] + _PERM_B[None, :]
+            sig = np.minimum(sig, block.min(axis=0))
+    return (sig >> np.uint64(32)).astype(np.uint32)
+
+
+@dataclass
+class FileFacts:
+    index: int
+    size: int
+    sha256: str
+    normalized_sha: str
+    reason: str | None
+    signature: np.ndarray | None
+
+
+def _file_facts(item: tuple[int, str]) -> FileFacts:
+    index, path = item
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return FileFacts(index, 0, "", "", "unreadable", None)
+    sha = hashlib.sha256(data).hexdigest()
+    reason = rejection_reason(data)
+    if reason:
+        return FileFacts(index, len(data), sha, "", reason, None)
+    normalized = hashlib.sha1(b"".join(data.split())).hexdigest()
+    return FileFacts(index, len(data), sha, normalized, None, minhash_signature(data))
+
+
+class NearDuplicateIndex:
+    """LSH over MinHash signatures; a file is a near duplicate when its estimated Jaccard similarity with a kept
+    file reaches `threshold`."""
+
+    def __init__(self, threshold: float = 0.8, bucket_cap: int = 16):
+        self.threshold = threshold
+        self.bucket_cap = bucket_cap  # boilerplate files share buckets; comparing with a few representatives suffices
+        self.rows = NUM_PERM // BANDS
+        self.buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
+        self.signatures: list[np.ndarray] = []
+
+    def _keys(self, sig: np.ndarray):
+        return [(b, sig[b * self.rows : (b + 1) * self.rows].tobytes()) for b in range(BANDS)]
+
+    def add_if_new(self, sig: np.ndarray) -> bool:
+        keys = self._keys(sig)
+        seen: set[int] = set()
+        for key in keys:
+            for other in self.buckets.get(key, ()):
+                if other in seen:
+                    continue
+                seen.add(other)
+                if float(np.mean(self.signatures[other] == sig)) >= self.threshold:
+                    return False
+        idx = len(self.signatures)
+        self.signatures.append(sig)
+        for key in keys:
+            bucket = self.buckets[key]
+            if len(bucket) < self.bucket_cap:
+                bucket.append(idx)
+        return True
+
+
+# ---------------------------------------------------------------------------------------------------- split
+
+
+def split_packages(sizes: dict[str, int], heldout_fraction: float, seed: int = 0) -> set[str]:
+    """Held-out packages: taken in a seeded hash order until `heldout_fraction` of all bytes, skipping packages
+    larger than a quarter of that budget so that one big package cannot take the whole held-out share."""
+    total = sum(sizes.values())
+    budget = heldout_fraction * total
+    heldout: set[str] = set()
+    taken = 0
+    order = sorted(sizes, key=lambda name: hashlib.sha256(f"{seed}:{name}".encode()).hexdigest())
+    for name in order:
+        size = sizes[name]
+        if size > budget / 4 or taken + size > budget:
+            continue
+        heldout.add(name)
+        taken += size
+    return heldout
+
+
+# ---------------------------------------------------------------------------------------------------- build
+
+
+@dataclass
+class CorpusStats:
+    files_seen: int = 0
+    files_kept: dict[str, int] = field(default_factory=dict)
+    bytes_kept: dict[str, int] = field(default_factory=dict)
+    packages: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    licenses: dict[str, int] = field(default_factory=dict)
+    rejected_distributions: int = 0
+    seconds: float = 0.0
+
+
+def collect_sources(
+    site_dirs: list[Path], stdlib: Path | None, repos: list[Path]
+) -> tuple[list[SourceFile], dict[str, PackageRecord]]:
+    files: list[SourceFile] = []
+    packages: dict[str, PackageRecord] = {}
+    if stdlib is not None:
+        files += stdlib_files(stdlib)
+    for repo in repos:
+        files += repository_files(repo)
+    site, site_packages = site_files(site_dirs)
+    files += site
+    packages.update(site_packages)
+    for f in files:
+        rec = packages.setdefault(f.package, PackageRecord(f.package, f.license, f.origin, True))
+        rec.files += 1
+    return files, packages
+
+
+def build_corpus(
+    out_dir: Path,
+    files: list[SourceFile],
+    packages: dict[str, PackageRecord],
+    *,
+    heldout_fraction: float = 0.05,
+    seed: int = 0,
+    near_dup_threshold: float = 0.8,
+    workers: int = 2,
+    log=print,
+) -> CorpusStats:
+    start = time.time()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stats = CorpusStats(files_seen=len(files))
+    stats.rejected_distributions = sum(1 for p in packages.values() if not p.permissive)
+
+    sizes: dict[str, int] = Counter()
+    for f in files:
+        try:
+            sizes[f.package] += os.path.getsize(f.path)
+        except OSError:
+            pass
+    heldout = split_packages(dict(sizes), heldout_fraction, seed)
+    # Train first: a file shared by a train and a held-out package stays in train, keeping held-out unseen.
+    order = sorted(range(len(files)), key=lambda i: (files[i].package in heldout, files[i].package, files[i].path))
+
+    facts: dict[int, FileFacts] = {}
+    items = [(i, files[i].path) for i in order]
+    if workers > 1:
+        with Pool(workers) as pool:
+            for n, fact in enumerate(pool.imap(_file_facts, items, chunksize=64)):
+                facts[fact.index] = fact
+                if n % 5000 == 0:
+                    log(f"corpus: read {n}/{len(items)} files")
+    else:
+        for i, path in items:
+            facts[i] = _file_facts((i, path))
+
+    exact: set[str] = set()
+    normalized: set[str] = set()
+    near = NearDuplicateIndex(near_dup_threshold)
+    dropped: Counter[str] = Counter()
+    kept_by_split: dict[str, list[int]] = {"train": [], "heldout": []}
+    with open(out_dir / "dropped.jsonl", "w") as dropped_log:
+        for i in order:
+            fact, src = facts[i], files[i]
+            reason = fact.reason
+            if reason is None and fact.sha256 in exact:
+                reason = "exact-duplicate"
+            elif reason is None and fact.normalized_sha in normalized:
+                reason = "whitespace-duplicate"
+            elif reason is None and not near.add_if_new(fact.signature):
+                reason = "near-duplicate"
+            if reason:
+                dropped[reason] += 1
+                dropped_log.write(json.dumps({"path": src.path, "package": src.package, "reason": reason}) + "\n")
+                continue
+            exact.add(fact.sha256)
+            normalized.add(fact.normalized_sha)
+            kept_by_split["heldout" if src.package in heldout else "train"].append(i)
+
+    with open(out_dir / "manifest.jsonl", "w") as manifest:
+        for split, indices in kept_by_split.items():
+            n_bytes = 0
+            with open(out_dir / f"{split}.jsonl", "w", encoding="utf-8") as out:
+                for i in indices:
+                    src, fact = files[i], facts[i]
+                    text = Path(src.path).read_bytes().decode("utf-8")
+                    out.write(json.dumps({"path": src.path, "package": src.package, "language": src.language,
+                                          "text": text}, ensure_ascii=False) + "\n")
+                    record = {**asdict(src), "sha256": fact.sha256, "bytes": fact.size, "split": split}
+                    manifest.write(json.dumps(record) + "\n")
+                    rec = packages[src.package]
+                    rec.split = split
+                    rec.bytes += fact.size
+                    n_bytes += fact.size
+                    stats.languages[src.language] = stats.languages.get(src.language, 0) + 1
+                    stats.licenses[src.license] = stats.licenses.get(src.license, 0) + 1
+            stats.files_kept[split] = len(indices)
+            stats.bytes_kept[split] = n_bytes
+            stats.packages[split] = len({files[i].package for i in indices})
+
+    (out_dir / "heldout_packages.txt").write_text("".join(f"{p}\n" for p in sorted(heldout)))
+    with open(out_dir / "packages.json", "w") as fh:
+        json.dump({name: asdict(rec) for name, rec in sorted(packages.items())}, fh, indent=1)
+    stats.dropped = dict(dropped)
+    stats.seconds = round(time.time() - start, 1)
+    (out_dir / "stats.json").write_text(json.dumps(asdict(stats), indent=1))
+    return stats
+
+
+def read_documents(path: Path):
+    """Yield the documents of a `train.jsonl` / `heldout.jsonl` file as dicts (path, package, language, text)."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            yield json.loads(line)
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+
+def run(args: argparse.Namespace) -> int:
+    site_dirs = [Path(d) for d in args.site_dir] if args.site_dir else ([] if args.repo else default_site_dirs())
+    stdlib = None if (args.no_stdlib or (args.repo and not args.site_dir)) else default_stdlib_dir()
+    repos = [Path(r) for r in args.repo]
+    for d in [*site_dirs, *repos]:
+        if not d.is_dir():
+            print(f"corpus: {d}: not a directory", file=sys.stderr)
+            return 2
+    print(f"corpus: stdlib {stdlib}, site dirs {[str(d) for d in site_dirs]}, repositories {[str(r) for r in repos]}")
+    files, packages = collect_sources(site_dirs, stdlib, repos)
+    print(f"corpus: {len(files)} candidate files from {len(packages)} packages")
+    stats = build_corpus(Path(args.out), files, packages, heldout_fraction=args.heldout_fraction, seed=args.seed,
+                         near_dup_threshold=args.near_dup_threshold, workers=args.workers)
+    print(json.dumps(asdict(stats), indent=1))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "corpus",
+        help="collect permissively licensed source files into a de-duplicated train/held-out corpus",
+        description="Collect source files from the installed environment (standard library and site-packages of "
+        "distributions with a permissive licence) or from --repo directories, drop generated/minified files and "
+        "duplicates, and split by package into train.jsonl and heldout.jsonl.",
+    )
+    p.add_argument("--out", default="data/corpus", help="output directory (default: data/corpus)")
+    p.add_argument("--site-dir", action="append", default=[], help="a site-packages directory (repeatable; "
+                   "default: this environment's, its base interpreter's and the system's)")
+    p.add_argument("--repo", action="append", default=[], help="a source repository of your own (repeatable); "
+                   "alone, it replaces the installed environment as the corpus")
+    p.add_argument("--no-stdlib", action="store_true", help="leave out the standard library")
+    p.add_argument("--heldout-fraction", type=float, default=0.05, help="share of bytes held out (default 0.05)")
+    p.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard threshold (default 0.8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=run)

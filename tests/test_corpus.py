@@ -1,0 +1,169 @@
+"""Corpus: licence filter from real METADATA files, cleaning, de-duplication and the by-package split."""
+
+from __future__ import annotations
+
+import json
+import random
+from email.message import Message
+from pathlib import Path
+
+from engine.corpus import (
+    build_corpus,
+    collect_sources,
+    license_verdict,
+    rejection_reason,
+    split_packages,
+    spdx_is_permissive,
+)
+
+
+def _metadata(**fields) -> Message:
+    msg = Message()
+    for key, value in fields.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            msg[key.replace("_", "-")] = v
+    return msg
+
+
+def test_spdx_expressions():
+    assert spdx_is_permissive("MIT")
+    assert spdx_is_permissive("Apache-2.0 OR BSD-2-Clause")
+    assert spdx_is_permissive("Apache-2.0 AND Apache-2.0 WITH LLVM-exception AND BSL-1.0 AND MIT")
+    assert spdx_is_permissive("(MIT OR GPL-3.0-only) AND ISC")
+    assert not spdx_is_permissive("MPL-2.0 AND MIT")
+    assert not spdx_is_permissive("GPL-3.0-or-later")
+    assert spdx_is_permissive("LGPL-2.1-only OR MIT")
+    assert spdx_is_permissive("MIT AND") is None
+
+
+def test_license_verdict_sources():
+    assert license_verdict(_metadata(License_Expression="BSD-3-Clause")).permissive
+    assert not license_verdict(_metadata(License_Expression="MPL-2.0")).permissive
+    assert license_verdict(_metadata(License="MIT License")).permissive
+    assert license_verdict(_metadata(License="Apache 2.0")).permissive
+    assert not license_verdict(_metadata(License="GNU GPL")).permissive
+    # Free text that is not a licence name falls through to the classifiers.
+    bsd_text = "Copyright (c) 2001 Someone\nAll rights reserved.\nRedistribution and use ..."
+    assert license_verdict(_metadata(License=bsd_text, Classifier="License :: OSI Approved :: BSD License")).permissive
+    both = ["License :: OSI Approved :: MIT License", "License :: OSI Approved :: Apache Software License"]
+    assert license_verdict(_metadata(License="Dual License", Classifier=both)).permissive
+    mixed = ["License :: OSI Approved :: BSD License", "License :: OSI Approved :: GNU General Public License (GPL)"]
+    assert not license_verdict(_metadata(Classifier=mixed)).permissive
+    assert not license_verdict(_metadata(License="UNKNOWN")).permissive
+    assert not license_verdict(_metadata()).permissive
+
+
+WORDS = ("alpha beta gamma delta count total index value items scale offset limit buffer parser token node "
+         "left right width height cache queue stack result error path name size step").split()
+
+
+def code(seed: int) -> str:
+    """A distinct, plausible Python module: random names and statements, so unrelated files are not near copies."""
+    rng = random.Random(seed)
+    lines = []
+    for f in range(3):
+        args = rng.sample(WORDS, 3)
+        lines.append(f"def {rng.choice(WORDS)}_{rng.choice(WORDS)}_{seed}_{f}({', '.join(args)}):")
+        lines.append(f'    """Compute the {rng.choice(WORDS)} of {rng.choice(WORDS)}."""')
+        for _ in range(6):
+            a, b, c = rng.sample(WORDS, 3)
+            op = rng.choice(["+", "-", "*", "//", "%"])
+            lines.append(rng.choice([
+                f"    {a} = {b} {op} {rng.randint(2, 999)}",
+                f"    if {a} > {b}:\n        {c} = {a} {op} {b}",
+                f"    for {a} in range({b}):\n        {c}.append({a} {op} {rng.randint(1, 50)})",
+                f"    {a}.{b}({c}, {rng.randint(0, 9)})",
+            ]))
+        lines.append(f"    return {rng.choice(args)}\n\n")
+    return "\n".join(lines)
+
+
+def _install(site: Path, name: str, files: dict[str, str], **metadata) -> None:
+    """A distribution as pip leaves it: dist-info with METADATA and RECORD, plus its files."""
+    info = site / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", "Version: 1.0"]
+    for key, value in metadata.items():
+        for v in value if isinstance(value, list) else [value]:
+            lines.append(f"{key.replace('_', '-')}: {v}")
+    (info / "METADATA").write_text("\n".join(lines) + "\n")
+    record = [f"{name}-1.0.dist-info/METADATA,,", f"{name}-1.0.dist-info/RECORD,,"]
+    for rel, text in files.items():
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        record.append(f"{rel},,")
+    (info / "RECORD").write_text("\n".join(record) + "\n")
+
+
+def _environment(tmp_path: Path) -> Path:
+    site = tmp_path / "site-packages"
+    for i in range(12):
+        _install(site, f"pkg{i}", {f"pkg{i}/core.py": code(i), f"pkg{i}/other.py": code(100 + i)},
+                 License_Expression="MIT" if i % 2 else "Apache-2.0")
+    _install(site, "copyleft", {"copyleft/mod.py": code(200)},
+             Classifier="License :: OSI Approved :: GNU General Public License v3 (GPLv3)")
+    _install(site, "mpl", {"mpl/mod.py": code(201)}, License_Expression="MPL-2.0 AND MIT")
+    # Sorted after the pkgN packages, so its copies are the ones dropped.
+    _install(site, "zdups", {
+        "zdups/exact.py": code(1),  # byte-identical to pkg1/core.py
+        "zdups/spaces.py": code(2).replace("    ", "\t"),  # only whitespace differs from pkg2/core.py
+        "zdups/near.py": code(3).replace("Compute the", "Work out the", 1),  # one edit away from pkg3/core.py
+        "zdups/generated.py": "# This file was automatically generated. Do not edit.\n" + code(300),
+        "zdups/minified.js": "var a=1;" * 400 + "\n",
+        "zdups/tiny.py": "x = 1\n",
+        "zdups/table.py": "T = [\n" + "".join(f"    {i}, {i * 7}, {i * 13},\n" for i in range(500)) + "]\n",
+    }, License="BSD")
+    return site
+
+
+def test_license_filter_and_split(tmp_path):
+    site = _environment(tmp_path)
+    files, packages = collect_sources([site], None, [])
+    names = {f.package for f in files}
+    assert "copyleft" not in names and "mpl" not in names
+    assert not packages["copyleft"].permissive and not packages["mpl"].permissive
+    assert {f"pkg{i}" for i in range(12)} | {"zdups"} == names
+
+    out = tmp_path / "corpus"
+    stats = build_corpus(out, files, packages, heldout_fraction=0.3, workers=1, log=lambda *_: None)
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    heldout = set((out / "heldout_packages.txt").read_text().split())
+    assert heldout, "some packages must be held out"
+    split_of: dict[str, set[str]] = {}
+    for rec in manifest:
+        split_of.setdefault(rec["package"], set()).add(rec["split"])
+        assert rec["license"] in {"MIT", "Apache-2.0", "BSD"}
+        assert len(rec["sha256"]) == 64
+        assert rec["split"] == ("heldout" if rec["package"] in heldout else "train")
+    assert all(len(s) == 1 for s in split_of.values()), "a package must not span both splits"
+
+    kept = {Path(rec["path"]).name + ":" + rec["package"] for rec in manifest}
+    assert not any(k.endswith(":zdups") for k in kept), kept
+    assert stats.dropped == {"exact-duplicate": 1, "whitespace-duplicate": 1, "near-duplicate": 1,
+                             "generated": 1, "minified": 1, "too-short": 1, "data-like": 1}
+    train_docs = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    heldout_docs = [json.loads(line) for line in (out / "heldout.jsonl").read_text().splitlines()]
+    assert len(train_docs) + len(heldout_docs) == len(manifest) == 24
+    assert {d["package"] for d in heldout_docs} == heldout
+    assert train_docs[0]["text"] == Path(train_docs[0]["path"]).read_text()
+
+
+def test_split_is_deterministic_and_bounded():
+    sizes = {f"p{i}": 1000 + 37 * i for i in range(200)} | {"huge": 50_000}
+    a = split_packages(sizes, 0.1, seed=3)
+    assert a == split_packages(sizes, 0.1, seed=3)
+    assert a != split_packages(sizes, 0.1, seed=4)
+    assert "huge" not in a
+    held = sum(sizes[p] for p in a)
+    assert 0 < held <= 0.1 * sum(sizes.values())
+
+
+def test_rejection_reasons():
+    assert rejection_reason(code(7).encode()) is None
+    assert rejection_reason(b"\xff\xfe bad bytes" * 10) == "not-utf8"
+    assert rejection_reason(b"x = 1\x00" * 20) == "binary"
+    assert rejection_reason(("// @generated\n" + code(8)).encode()) == "generated"
+    # A docstring far below the header may talk about generated things.
+    assert rejection_reason((code(9) + '"""Graphs generated by a random model."""\n').encode()) is None
