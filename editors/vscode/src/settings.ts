@@ -1,0 +1,54 @@
+import * as vscode from 'vscode';
+
+/** The `infill.*` configuration section. */
+export const SECTION = 'infill';
+
+/**
+ * Settings the language server understands, under the names it reads them by.
+ * Everything else in the section (`server.*`, `trace.*`) only concerns the client.
+ */
+export interface ServerSettings {
+  modelPath: string | null;
+  device: string;
+  dtype: string;
+  maxHoleTokens: number;
+  maxSteps: number | null;
+  debounceMs: number;
+  enabledLanguages: string[];
+  numCandidates: number;
+}
+
+/** How to start the server process; the client adds `--stdio` itself. */
+export interface ServerLaunch {
+  command: string;
+  args: string[];
+}
+
+export function readServerSettings(config: vscode.WorkspaceConfiguration): ServerSettings {
+  const modelPath = config.get<string>('modelPath', '').trim();
+  return {
+    // An empty path means "the model shipped with the server"; the server reads that as null.
+    modelPath: modelPath === '' ? null : modelPath,
+    device: config.get<string>('device', 'auto'),
+    dtype: config.get<string>('dtype', 'auto'),
+    maxHoleTokens: config.get<number>('maxHoleTokens', 24),
+    maxSteps: config.get<number | null>('maxSteps', null),
+    debounceMs: config.get<number>('debounceMs', 150),
+    enabledLanguages: config.get<string[]>('enabledLanguages', []),
+    numCandidates: config.get<number>('numCandidates', 1),
+  };
+}
+
+export function readServerLaunch(config: vscode.WorkspaceConfiguration): ServerLaunch {
+  const command = config.get<string>('server.command', 'infill-ls').trim() || 'infill-ls';
+  const extraArgs = config.get<string[]>('server.extraArgs', []);
+  return { command, args: extraArgs };
+}
+
+/** Changes to these need a new server process or a new document selector, not just a notification. */
+export function needsRestart(event: vscode.ConfigurationChangeEvent): boolean {
+  return (
+    event.affectsConfiguration(`${SECTION}.server`) ||
+    event.affectsConfiguration(`${SECTION}.enabledLanguages`)
+  );
+}
