@@ -1,13 +1,14 @@
 import * as vscode from 'vscode';
 import {
+  ConfigurationParams,
   DidChangeConfigurationNotification,
-  DocumentSelector,
   LanguageClient,
   LanguageClientOptions,
+  Middleware,
   ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { rewriteSelection } from './rewriteSelection';
+import { SELECTION_COMMANDS, commandArguments } from './editorCommands';
 import { SECTION, needsRestart, readServerLaunch, readServerSettings } from './settings';
 
 const CLIENT_ID = 'infill';
@@ -16,29 +17,54 @@ const CLIENT_NAME = 'Infill';
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel | undefined;
 
-function documentSelector(languages: string[]): DocumentSelector {
-  return languages.flatMap((language) => [
-    { scheme: 'file', language },
-    { scheme: 'untitled', language },
-  ]);
+function middleware(getClient: () => LanguageClient): Middleware {
+  return {
+    executeCommand: async (command, args, next) => {
+      const filled = commandArguments(getClient(), command, args);
+      if (filled === undefined) {
+        return undefined;
+      }
+      if (!SELECTION_COMMANDS.has(command)) {
+        return next(command, filled);
+      }
+      return vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: `Infill: ${command.replace(/^infill\./, '')}` },
+        async () => next(command, filled),
+      );
+    },
+    workspace: {
+      // The section also holds client-only keys; the server is handed only its own.
+      configuration: async (params: ConfigurationParams, token, next) => {
+        const answers = await next(params, token);
+        if (!Array.isArray(answers)) {
+          return answers;
+        }
+        return params.items.map((item, index) =>
+          item.section === SECTION ? readServerSettings(vscode.workspace.getConfiguration(SECTION)) : answers[index],
+        );
+      },
+    },
+  };
 }
 
 function createClient(outputChannel: vscode.LogOutputChannel): LanguageClient {
   const config = vscode.workspace.getConfiguration(SECTION);
   const launch = readServerLaunch(config);
-  const settings = readServerSettings(config);
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
     transport: TransportKind.stdio,
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: documentSelector(settings.enabledLanguages),
-    initializationOptions: settings,
+    // Every file goes to the server, which decides by `infill.enabledLanguages` what to complete.
+    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+    initializationOptions: readServerSettings(config),
     outputChannel,
     traceOutputChannel: outputChannel,
+    middleware: middleware(() => created),
   };
-  return new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  const created = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  return created;
 }
 
 async function startClient(): Promise<void> {
@@ -90,15 +116,10 @@ async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): P
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
+  // The selection commands themselves are registered by the language client from the server's
+  // executeCommand capability; the middleware above supplies their arguments.
   context.subscriptions.push(
     output,
-    vscode.commands.registerCommand('infill.rewriteSelection', async () => {
-      if (client === undefined || !client.isRunning()) {
-        void vscode.window.showWarningMessage('Infill: the language server is not running.');
-        return;
-      }
-      await rewriteSelection(client);
-    }),
     vscode.commands.registerCommand('infill.restartServer', restartClient),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
   );

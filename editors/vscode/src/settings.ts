@@ -1,11 +1,12 @@
 import * as vscode from 'vscode';
 
-/** The `infill.*` configuration section. */
+/** The `infill.*` configuration section; the server also reads its settings under this name. */
 export const SECTION = 'infill';
 
 /**
  * Settings the language server understands, under the names it reads them by.
- * Everything else in the section (`server.*`, `trace.*`) only concerns the client.
+ * Everything else in the section (`server.*`, `trace.*`) only concerns the client, and the server
+ * reports keys it does not know, so those are never sent.
  */
 export interface ServerSettings {
   modelPath: string | null;
@@ -15,7 +16,7 @@ export interface ServerSettings {
   maxSteps: number | null;
   debounceMs: number;
   enabledLanguages: string[];
-  numCandidates: number;
+  candidates: number;
 }
 
 /** How to start the server process; the client adds `--stdio` itself. */
@@ -27,15 +28,15 @@ export interface ServerLaunch {
 export function readServerSettings(config: vscode.WorkspaceConfiguration): ServerSettings {
   const modelPath = config.get<string>('modelPath', '').trim();
   return {
-    // An empty path means "the model shipped with the server"; the server reads that as null.
+    // An empty path means "the model shipped with the server", which the server spells null.
     modelPath: modelPath === '' ? null : modelPath,
     device: config.get<string>('device', 'auto'),
     dtype: config.get<string>('dtype', 'auto'),
-    maxHoleTokens: config.get<number>('maxHoleTokens', 24),
+    maxHoleTokens: config.get<number>('maxHoleTokens', 48),
     maxSteps: config.get<number | null>('maxSteps', null),
-    debounceMs: config.get<number>('debounceMs', 150),
-    enabledLanguages: config.get<string[]>('enabledLanguages', []),
-    numCandidates: config.get<number>('numCandidates', 1),
+    debounceMs: config.get<number>('debounceMs', 60),
+    enabledLanguages: config.get<string[]>('enabledLanguages', ['*']),
+    candidates: config.get<number>('candidates', 3),
   };
 }
 
@@ -45,10 +46,7 @@ export function readServerLaunch(config: vscode.WorkspaceConfiguration): ServerL
   return { command, args: extraArgs };
 }
 
-/** Changes to these need a new server process or a new document selector, not just a notification. */
+/** Changes to these need a new server process, not just a notification. */
 export function needsRestart(event: vscode.ConfigurationChangeEvent): boolean {
-  return (
-    event.affectsConfiguration(`${SECTION}.server`) ||
-    event.affectsConfiguration(`${SECTION}.enabledLanguages`)
-  );
+  return event.affectsConfiguration(`${SECTION}.server`);
 }
