@@ -1,0 +1,440 @@
+"""Training data: the pretokenized corpus on disk and the infill samples built from it.
+
+On disk (`infill-engine pretokenize`), per split, raw little-endian arrays described by `meta.json`:
+  {split}.tokens     uint16  every document's tokens, back to back      {split}.doc_tokens  int64  offsets (docs+1)
+  {split}.text       uint8   every document's UTF-8 bytes, back to back {split}.doc_bytes   int64  offsets (docs+1)
+  {split}.spans      int64   (n, 4): document, byte start, byte end, kind (0 leaf, 1 one-line, 2 multi-line) of
+                             tree-sitter nodes usable as holes
+  {split}.doc_lang   uint8   language index per document (meta.json lists the names)
+
+Sample format (the server builds the same encoder input and canvas; see `encoder_input` and `engine.canvas`):
+  encoder: <bos> + prefix tokens, left-truncated to the prefix budget
+  canvas (length L): H hole positions, then L-H suffix anchors (the first suffix tokens; if the file ends among
+  them, <eos> then voids). Target of the hole: the middle's m <= H tokens, then H-m voids (<pad>).
+  continuation: H = L, target = the next L tokens of the document (<eos> then voids where it ends).
+Infill cuts fall on characters and prefix, middle and suffix are tokenized separately, exactly as the server sees
+them; continuation cuts fall on tokens, as the multi-canvas loop feeds canvases back to the encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from engine.canvas import infill as infill_canvas
+from engine.corpus import read_documents
+from engine.languages import LANGUAGES, parser_for
+from engine.vocab import BOS_ID, EOS_ID, PAD_ID, encode, load_tokenizer
+
+LANGUAGE_NAMES = [lang.name for lang in LANGUAGES]
+SPLITS = ("train", "heldout")
+MAX_SPAN_BYTES = 400  # larger nodes rarely fit a 64-token canvas
+SPANS_PER_KIND = 24  # per document and kind (leaf / one-line / multi-line), so big files do not dominate
+
+
+# ---------------------------------------------------------------------------------------------------- the format
+
+
+def encoder_input(prefix_ids: list[int], budget: int, bos_id: int = BOS_ID) -> list[int]:
+    """<bos> + the last budget-1 prefix tokens."""
+    keep = max(budget - 1, 0)
+    return [bos_id] + (list(prefix_ids[-keep:]) if keep else [])
+
+
+def hole_target(middle_ids: list[int], hole_length: int, void_id: int = PAD_ID) -> list[int]:
+    """What the hole should read: the middle, then voids up to the hole length."""
+    if len(middle_ids) > hole_length:
+        raise ValueError(f"middle of {len(middle_ids)} tokens does not fit a hole of {hole_length}")
+    return list(middle_ids) + [void_id] * (hole_length - len(middle_ids))
+
+
+@dataclass
+class Sample:
+    encoder_ids: list[int]
+    target: list[int]  # (L,) the clean canvas: hole target, then anchors
+    hole_length: int  # the first hole_length positions are the hole
+    kind: str
+
+
+def infill_sample(prefix_ids: list[int], middle_ids: list[int], suffix_ids: list[int], hole_length: int,
+                  canvas_length: int, prefix_budget: int, at_end: bool, kind: str = "infill") -> Sample:
+    layout = infill_canvas(list(suffix_ids), [hole_length], EOS_ID, PAD_ID, canvas_length - hole_length, at_end)
+    target = hole_target(middle_ids, hole_length) + layout.ids[0, hole_length:].tolist()
+    return Sample(encoder_input(prefix_ids, prefix_budget), target, hole_length, kind)
+
+
+def continuation_sample(prefix_ids: list[int], next_ids: list[int], canvas_length: int, prefix_budget: int,
+                        at_end: bool) -> Sample:
+    target = list(next_ids[:canvas_length])
+    if len(target) < canvas_length and at_end:
+        target.append(EOS_ID)
+    target += [PAD_ID] * (canvas_length - len(target))
+    return Sample(encoder_input(prefix_ids, prefix_budget), target, canvas_length, "continuation")
+
+
+@dataclass
+class Batch:
+    encoder_ids: torch.Tensor  # (B, T) left-padded with <pad>
+    target: torch.Tensor  # (B, L)
+    hole_mask: torch.Tensor  # (B, L) bool: loss and corruption positions
+    kinds: list[str]
+
+    def to(self, device: torch.device) -> "Batch":
+        return Batch(self.encoder_ids.to(device), self.target.to(device), self.hole_mask.to(device), self.kinds)
+
+
+def collate(samples: list[Sample]) -> Batch:
+    T = max(len(s.encoder_ids) for s in samples)
+    L = len(samples[0].target)
+    enc = torch.full((len(samples), T), PAD_ID, dtype=torch.long)
+    for i, s in enumerate(samples):
+        enc[i, T - len(s.encoder_ids):] = torch.tensor(s.encoder_ids, dtype=torch.long)
+    target = torch.tensor([s.target for s in samples], dtype=torch.long)
+    hole = torch.arange(L)[None, :] < torch.tensor([s.hole_length for s in samples])[:, None]
+    return Batch(enc, target, hole, [s.kind for s in samples])
+
+
+# ---------------------------------------------------------------------------------------------------- pretokenize
+
+
+def syntax_spans(data: bytes, language: str, rng: np.random.Generator, max_bytes: int = MAX_SPAN_BYTES,
+                 per_kind: int = SPANS_PER_KIND) -> list[tuple[int, int, int]]:
+    """Byte spans of named tree-sitter nodes without parse errors, sampled per kind: leaves (names, literals),
+    one-line nodes (expressions, statements, argument lists) and multi-line nodes (blocks, bodies)."""
+    tree = parser_for(language).parse(data)
+    kinds: list[list[tuple[int, int]]] = [[], [], []]
+    for node in _preorder(tree.walk()):
+        size = node.end_byte - node.start_byte
+        if not (node.is_named and 0 < size <= max_bytes) or node.has_error or node.parent is None:
+            continue
+        if node.named_child_count == 0:
+            kinds[0].append((node.start_byte, node.end_byte))
+        elif node.start_point[0] == node.end_point[0]:
+            kinds[1].append((node.start_byte, node.end_byte))
+        else:
+            kinds[2].append((node.start_byte, node.end_byte))
+    out: list[tuple[int, int, int]] = []
+    for kind, spans in enumerate(kinds):
+        unique = sorted(set(spans))
+        if len(unique) > per_kind:
+            picks = rng.choice(len(unique), per_kind, replace=False)
+            unique = [unique[i] for i in sorted(picks)]
+        out.extend((a, b, kind) for a, b in unique)
+    return out
+
+
+def _preorder(cursor):
+    while True:
+        yield cursor.node
+        if cursor.goto_first_child() or cursor.goto_next_sibling():
+            continue
+        while True:
+            if not cursor.goto_parent():
+                return
+            if cursor.goto_next_sibling():
+                break
+
+
+_worker_tokenizer: Tokenizer | None = None
+
+
+def _init_worker(tokenizer_path: str) -> None:
+    global _worker_tokenizer
+    _worker_tokenizer = load_tokenizer(Path(tokenizer_path))
+
+
+def _process(item: tuple[int, str, str]) -> tuple[np.ndarray, bytes, np.ndarray, int]:
+    index, language, text = item
+    data = text.encode("utf-8")
+    tokens = np.asarray(encode(_worker_tokenizer, text), dtype=np.uint16)
+    rng = np.random.default_rng(index)
+    spans = np.asarray(syntax_spans(data, language, rng), dtype=np.int64).reshape(-1, 3)
+    return tokens, data, spans, LANGUAGE_NAMES.index(language)
+
+
+@contextmanager
+def _mapper(workers: int, tokenizer_path: str):
+    """An ordered map over documents: a process pool, or in-process for one worker (tests, tiny corpora)."""
+    if workers <= 1:
+        _init_worker(tokenizer_path)
+        yield map
+        return
+    with Pool(workers, initializer=_init_worker, initargs=(tokenizer_path,)) as pool:
+        yield lambda fn, items: pool.imap(fn, items, 16)
+
+
+def _items(corpus_file: Path):
+    for i, doc in enumerate(read_documents(corpus_file)):
+        yield i, doc["language"], doc["text"]
+
+
+def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: int = 2, log=print) -> dict:
+    tok = load_tokenizer(tokenizer_path)
+    if tok.get_vocab_size() > 65536:
+        raise ValueError(f"{tokenizer_path}: {tok.get_vocab_size()} ids do not fit uint16")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "tokenizer_sha256": hashlib.sha256(tokenizer_path.read_bytes()).hexdigest(),
+        "vocab_size": tok.get_vocab_size(),
+        "languages": LANGUAGE_NAMES,
+        "splits": {},
+    }
+    for split in SPLITS:
+        corpus_file = corpus_dir / f"{split}.jsonl"
+        if not corpus_file.is_file():
+            continue
+        start = time.time()
+        doc_tokens, doc_bytes = [0], [0]
+        n_spans = 0
+        files = {name: open(out_dir / f"{split}.{name}", "wb") for name in ("tokens", "text", "spans", "doc_lang")}
+        try:
+            with _mapper(workers, str(tokenizer_path)) as mapper:
+                for doc, (tokens, data, spans, lang) in enumerate(mapper(_process, _items(corpus_file))):
+                    files["tokens"].write(tokens.tobytes())
+                    files["text"].write(data)
+                    if len(spans):
+                        with_doc = np.concatenate([np.full((len(spans), 1), doc, np.int64), spans], axis=1)
+                        files["spans"].write(with_doc.astype("<i8").tobytes())
+                        n_spans += len(spans)
+                    files["doc_lang"].write(bytes([lang]))
+                    doc_tokens.append(doc_tokens[-1] + len(tokens))
+                    doc_bytes.append(doc_bytes[-1] + len(data))
+                    if doc % 5000 == 0:
+                        log(f"pretokenize: {split}: {doc} documents, {doc_tokens[-1]} tokens")
+        finally:
+            for fh in files.values():
+                fh.close()
+        np.asarray(doc_tokens, dtype="<i8").tofile(out_dir / f"{split}.doc_tokens")
+        np.asarray(doc_bytes, dtype="<i8").tofile(out_dir / f"{split}.doc_bytes")
+        meta["splits"][split] = {"documents": len(doc_tokens) - 1, "tokens": doc_tokens[-1], "bytes": doc_bytes[-1],
+                                 "spans": n_spans, "seconds": round(time.time() - start, 1)}
+        log(f"pretokenize: {split}: {meta['splits'][split]}")
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+    return meta
+
+
+class TokenData:
+    """One split of the pretokenized corpus, memory-mapped read-only."""
+
+    def __init__(self, directory: Path, split: str):
+        directory = Path(directory)
+        meta_path = directory / "meta.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{meta_path}: not found (run `infill-engine pretokenize` first)")
+        self.meta = json.loads(meta_path.read_text())
+        if split not in self.meta["splits"]:
+            raise FileNotFoundError(f"{directory}: no {split!r} split")
+        self.split = split
+
+        def arr(name: str, dtype: str) -> np.ndarray:
+            path = directory / f"{split}.{name}"
+            if path.stat().st_size == 0:
+                return np.zeros(0, dtype=dtype)
+            return np.memmap(path, dtype=dtype, mode="r")
+
+        self.tokens = arr("tokens", "<u2")
+        self.text = arr("text", "u1")
+        self.doc_tokens = np.fromfile(directory / f"{split}.doc_tokens", dtype="<i8")
+        self.doc_bytes = np.fromfile(directory / f"{split}.doc_bytes", dtype="<i8")
+        self.spans = arr("spans", "<i8").reshape(-1, 4)
+        self.doc_lang = np.fromfile(directory / f"{split}.doc_lang", dtype="u1")
+        self.languages: list[str] = self.meta["languages"]
+
+    @property
+    def num_documents(self) -> int:
+        return len(self.doc_tokens) - 1
+
+    def document_tokens(self, doc: int) -> np.ndarray:
+        return self.tokens[self.doc_tokens[doc] : self.doc_tokens[doc + 1]]
+
+    def document_bytes(self, doc: int) -> bytes:
+        return self.text[self.doc_bytes[doc] : self.doc_bytes[doc + 1]].tobytes()
+
+
+# ---------------------------------------------------------------------------------------------------- sampling
+
+
+@dataclass(frozen=True)
+class SampleMix:
+    """Shares of each sample kind in a batch and how they are cut."""
+
+    random_span: float = 0.30  # a random character range
+    syntax_node: float = 0.25  # exactly one tree-sitter node: statements, expressions, blocks, names
+    syntax_tail: float = 0.15  # from inside a node to its end: the fill must close the structure
+    continuation: float = 0.30  # plain next-canvas continuation
+    zero_slack: float = 0.25  # share of infill samples whose hole is exactly as long as the middle
+    line_end: float = 0.3  # share of random spans that end at the end of a line
+    file_end: float = 0.05  # share of random spans that run to the end of the file (no suffix)
+    language_weights: dict[str, float] = field(default_factory=dict)  # default 1.0 (Python first: others lower)
+
+    def kinds(self) -> tuple[list[str], np.ndarray]:
+        names = ["random_span", "syntax_node", "syntax_tail", "continuation"]
+        w = np.array([getattr(self, n) for n in names], dtype=np.float64)
+        return names, w / w.sum()
+
+
+def _char_start(data: bytes, pos: int) -> int:
+    """The first UTF-8 character boundary at or after pos."""
+    while pos < len(data) and (data[pos] & 0xC0) == 0x80:
+        pos += 1
+    return pos
+
+
+class SampleStream:
+    """Batches as a pure function of (seed, batch index): a resumed run sees exactly the data it would have seen."""
+
+    def __init__(self, data: TokenData, tokenizer: Tokenizer, canvas_length: int, prefix_budgets: list[int],
+                 mix: SampleMix = SampleMix(), seed: int = 0):
+        self.data = data
+        self.tok = tokenizer
+        self.L = canvas_length
+        self.prefix_budgets = prefix_budgets
+        self.mix = mix
+        self.seed = seed
+        lengths = np.diff(data.doc_tokens).astype(np.float64)
+        lang_w = np.array([mix.language_weights.get(name, 1.0) for name in data.languages])
+        weights = lengths * lang_w[data.doc_lang]
+        self.doc_cdf = np.cumsum(weights) / weights.sum()
+        # Tails are cut from composite nodes only: the tail of a name is just a random cut inside a word.
+        self.span_cdf = self._cdf(lang_w[data.doc_lang[data.spans[:, 0]]] if len(data.spans) else np.zeros(0))
+        composite = np.flatnonzero(data.spans[:, 3] > 0) if len(data.spans) else np.zeros(0, np.int64)
+        self.composite = composite
+        self.composite_cdf = self._cdf(lang_w[data.doc_lang[data.spans[composite, 0]]] if len(composite) else
+                                       np.zeros(0))
+
+    @staticmethod
+    def _cdf(weights: np.ndarray) -> np.ndarray | None:
+        return np.cumsum(weights) / weights.sum() if len(weights) and weights.sum() > 0 else None
+
+    def _doc(self, rng: np.random.Generator) -> int:
+        return int(np.searchsorted(self.doc_cdf, rng.random(), side="right").clip(0, self.data.num_documents - 1))
+
+    def _span(self, rng: np.random.Generator, composite: bool) -> tuple[int, int, int]:
+        cdf = self.composite_cdf if composite else self.span_cdf
+        i = int(np.searchsorted(cdf, rng.random(), side="right").clip(0, len(cdf) - 1))
+        doc, a, b, _ = self.data.spans[self.composite[i] if composite else i]
+        return int(doc), int(a), int(b)
+
+    def batch(self, index: int, batch_size: int) -> Batch:
+        rng = np.random.default_rng([self.seed, index])
+        budget = int(rng.choice(self.prefix_budgets))
+        names, probs = self.mix.kinds()
+        kinds = rng.choice(names, size=batch_size, p=probs)
+        samples: list[Sample | None] = [None] * batch_size
+        cuts = {}
+        for i, kind in enumerate(kinds):
+            no_spans = self.composite_cdf is None if kind == "syntax_tail" else self.span_cdf is None
+            if kind == "continuation" or (kind.startswith("syntax") and no_spans):
+                samples[i] = self._continuation(rng, budget)
+            else:
+                cuts[i] = self._cut(rng, kind, budget)
+        self._fill_infill(rng, cuts, samples, budget)
+        return collate(samples)
+
+    def _continuation(self, rng: np.random.Generator, budget: int) -> Sample:
+        doc = self._doc(rng)
+        toks = self.data.document_tokens(doc)
+        p = int(rng.integers(0, max(len(toks), 1)))
+        prefix = toks[max(0, p - budget) : p].tolist()
+        nxt = toks[p : p + self.L].tolist()
+        return continuation_sample(prefix, nxt, self.L, budget, at_end=p + self.L >= len(toks))
+
+    def _cut(self, rng: np.random.Generator, kind: str, budget: int) -> tuple:
+        """(doc bytes, hole start, hole end, kind) with both ends on character boundaries."""
+        if kind == "random_span":
+            doc = self._doc(rng)
+            data = self.data.document_bytes(doc)
+            a = _char_start(data, int(rng.integers(0, len(data) + 1)))
+            u = rng.random()
+            if u < self.mix.file_end:
+                b = len(data)
+            else:
+                # ~3 bytes per token: middles from empty to about a canvas long.
+                b = _char_start(data, min(len(data), a + int(rng.integers(0, 3 * self.L))))
+                if u < self.mix.file_end + self.mix.line_end:
+                    eol = data.find(b"\n", b)
+                    b = len(data) if eol < 0 else eol
+        else:
+            doc, a, b = self._span(rng, composite=kind == "syntax_tail")
+            data = self.data.document_bytes(doc)
+            if kind == "syntax_tail" and b - a > 1:
+                a = _char_start(data, int(rng.integers(a + 1, b)))
+        return data, a, b, kind
+
+    def _fill_infill(self, rng: np.random.Generator, cuts: dict, samples: list, budget: int) -> None:
+        prefix_window = 8 * budget  # bytes: more than enough for `budget` tokens of code
+        suffix_window = 16 * self.L
+        order = sorted(cuts)
+        texts: list[str] = []
+        for i in order:
+            data, a, b, _ = cuts[i]
+            pa = _char_start(data, max(0, a - prefix_window))
+            sb = _char_start(data, min(len(data), b + suffix_window))
+            texts += [data[pa:a].decode("utf-8"), data[a:b].decode("utf-8"), data[b:sb].decode("utf-8")]
+            cuts[i] = (*cuts[i], sb >= len(data))
+        encoded = self.tok.encode_batch(texts, add_special_tokens=False) if texts else []
+        for n, i in enumerate(order):
+            prefix, middle, suffix = (e.ids for e in encoded[3 * n : 3 * n + 3])
+            data, a, b, kind, at_end = cuts[i]
+            for _ in range(3):
+                if len(middle) <= self.L - 1:
+                    break
+                # Too long for one canvas with anchors: shorten it, keeping a node's end (a structure to close).
+                keep = int((b - a) * (self.L - 1) / len(middle) * 0.9)
+                if kind == "random_span":
+                    b = _char_start(data, a + keep)
+                    sb = _char_start(data, min(len(data), b + 16 * self.L))
+                    suffix, at_end = encode(self.tok, data[b:sb].decode("utf-8")), sb >= len(data)
+                else:
+                    new_a = _char_start(data, b - keep)
+                    prefix = encode(self.tok, data[_char_start(data, max(0, new_a - 8 * budget)):new_a].decode("utf-8"))
+                    a = new_a
+                middle = encode(self.tok, data[a:b].decode("utf-8"))
+            m = len(middle)
+            if m > self.L - 1:
+                samples[i] = self._continuation(rng, budget)
+                continue
+            if rng.random() < self.mix.zero_slack or m == self.L - 1:
+                H = max(m, 1)
+            else:
+                H = int(rng.integers(max(m, 1), self.L))
+            samples[i] = infill_sample(prefix, middle, suffix, H, self.L, budget, at_end, kind)
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+
+def run(args: argparse.Namespace) -> int:
+    corpus, tokenizer = Path(args.corpus), Path(args.tokenizer)
+    for path in (corpus / "train.jsonl", tokenizer):
+        if not path.is_file():
+            print(f"pretokenize: {path}: not found", file=sys.stderr)
+            return 2
+    meta = pretokenize(corpus, tokenizer, Path(args.out), workers=args.workers)
+    print(json.dumps(meta["splits"], indent=1))
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "pretokenize",
+        help="tokenize the corpus into flat uint16 token files and collect tree-sitter hole spans",
+        description="Tokenize train.jsonl and heldout.jsonl with the trained tokenizer into flat arrays (tokens, "
+        "text, document offsets) and record tree-sitter node spans used as training holes.",
+    )
+    p.add_argument("--corpus", default="data/corpus", help="corpus directory (default: data/corpus)")
+    p.add_argument("--tokenizer", default="data/tokenizer.json", help="tokenizer.json (default: data/tokenizer.json)")
+    p.add_argument("--out", default="data/tokens", help="output directory (default: data/tokens)")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=run)

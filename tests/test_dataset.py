@@ -1,0 +1,154 @@
+"""Pretokenized data and infill samples: the layout the server uses, cut from real source files."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import engine.canvas
+import engine.corpus
+import engine.languages
+import engine.vocab
+from engine.dataset import (
+    SampleMix,
+    SampleStream,
+    TokenData,
+    continuation_sample,
+    encoder_input,
+    infill_sample,
+    pretokenize,
+    syntax_spans,
+)
+from engine.vocab import BOS_ID, EOS_ID, PAD_ID, load_tokenizer, train_tokenizer
+
+L = 32
+
+
+def test_infill_layout():
+    s = infill_sample([5, 6, 7, 8], [20, 21], [30, 31, 32], hole_length=4, canvas_length=10, prefix_budget=3,
+                      at_end=True)
+    assert s.encoder_ids == [BOS_ID, 7, 8]
+    assert s.target == [20, 21, PAD_ID, PAD_ID, 30, 31, 32, EOS_ID, PAD_ID, PAD_ID]
+    assert s.hole_length == 4
+    cut = infill_sample([5], [20, 21], [30, 31, 32, 33, 34, 35, 36], 2, 6, 8, at_end=False)
+    assert cut.encoder_ids == [BOS_ID, 5]
+    assert cut.target == [20, 21, 30, 31, 32, 33]
+    window = infill_sample([5], [], [30], 3, 6, 8, at_end=False)  # a suffix window, not the end of the file
+    assert window.target == [PAD_ID, PAD_ID, PAD_ID, 30, PAD_ID, PAD_ID]
+    with pytest.raises(ValueError):
+        infill_sample([5], [1, 2, 3], [], 2, 6, 8, at_end=True)
+
+
+def test_continuation_layout():
+    s = continuation_sample([9] * 10, [11, 12], canvas_length=5, prefix_budget=4, at_end=True)
+    assert s.encoder_ids == [BOS_ID, 9, 9, 9]
+    assert s.target == [11, 12, EOS_ID, PAD_ID, PAD_ID] and s.hole_length == 5
+    assert continuation_sample([], [1, 2, 3, 4, 5, 6], 5, 4, at_end=False).target == [1, 2, 3, 4, 5]
+    assert encoder_input([], 16) == [BOS_ID]
+
+
+def test_syntax_spans_are_nodes():
+    src = b"def area(w, h):\n    if w > 0:\n        return w * h\n    return 0\n"
+    spans = syntax_spans(src, "python", np.random.default_rng(0))
+    texts = {src[a:b].decode() for a, b, _ in spans}
+    assert {kind for *_, kind in spans} == {0, 1, 2}
+    assert "w * h" in texts and "return w * h" in texts
+    assert any("\n" in t for t in texts)  # multi-line nodes (the if statement, the body)
+    assert all(0 <= a < b <= len(src) for a, b, _ in spans)
+
+
+DOCS = [engine.corpus, engine.canvas, engine.languages, engine.vocab]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    texts = {m.__name__: inspect.getsource(m) for m in DOCS}
+    texts["unicode"] = "# héllo ∑ 日本\ndef f(x):\n\treturn 'ü' * x\n" * 20
+    for split, names in (("train", list(texts)[:-1]), ("heldout", list(texts)[-1:])):
+        with open(corpus / f"{split}.jsonl", "w") as fh:
+            for name in names:
+                fh.write(json.dumps({"path": name, "package": name, "language": "python", "text": texts[name]}) + "\n")
+    tok = train_tokenizer(texts.values(), vocab_size=700)
+    tok.save(str(root / "tokenizer.json"))
+    pretokenize(corpus, root / "tokenizer.json", root / "tokens", workers=1, log=lambda *_: None)
+    return root, texts
+
+
+def test_pretokenized_files(data_dir):
+    root, texts = data_dir
+    tok = load_tokenizer(root / "tokenizer.json")
+    train = TokenData(root / "tokens", "train")
+    assert train.num_documents == 4
+    for doc, name in enumerate(list(texts)[:4]):
+        assert train.document_bytes(doc).decode() == texts[name]
+        assert tok.decode(train.document_tokens(doc).tolist(), skip_special_tokens=False) == texts[name]
+    assert train.tokens.dtype == np.uint16
+    assert len(train.spans) > 50 and set(np.unique(train.spans[:, 0])) == {0, 1, 2, 3}
+    meta = json.loads((root / "tokens" / "meta.json").read_text())
+    assert meta["splits"]["train"]["tokens"] == len(train.tokens)
+    assert TokenData(root / "tokens", "heldout").num_documents == 1
+
+
+def _text(tok, ids) -> str:
+    return tok.decode([int(i) for i in ids], skip_special_tokens=False)
+
+
+def test_samples_are_cut_from_documents(data_dir):
+    root, texts = data_dir
+    tok = load_tokenizer(root / "tokenizer.json")
+    data = TokenData(root / "tokens", "train")
+    stream = SampleStream(data, tok, L, prefix_budgets=[16, 48], mix=SampleMix(), seed=1)
+    docs = [data.document_bytes(d).decode() for d in range(data.num_documents)]
+    span_texts = {data.document_bytes(int(d))[a:b].decode() for d, a, b, _ in data.spans}
+    kinds = set()
+    for index in range(12):
+        batch = stream.batch(index, 8)
+        assert batch.target.shape == (8, L) and batch.hole_mask.shape == (8, L)
+        for row in range(8):
+            kind = batch.kinds[row]
+            kinds.add(kind)
+            enc = batch.encoder_ids[row].tolist()
+            first = next(i for i, t in enumerate(enc) if t != PAD_ID)
+            assert enc[first] == BOS_ID and BOS_ID not in enc[first + 1:]
+            prefix = _text(tok, enc[first + 1:])
+            H = int(batch.hole_mask[row].sum())
+            assert batch.hole_mask[row, :H].all()
+            hole = batch.target[row, :H].tolist()
+            m = next((i for i, t in enumerate(hole) if t == PAD_ID), H)
+            assert all(t == PAD_ID for t in hole[m:]), "voids only after the fill"
+            anchors = batch.target[row, H:].tolist()
+            if EOS_ID in anchors:
+                cut = anchors.index(EOS_ID)
+                assert all(t == PAD_ID for t in anchors[cut + 1:])
+                anchors = anchors[:cut]
+            elif PAD_ID in anchors:
+                anchors = anchors[:anchors.index(PAD_ID)]
+            middle = _text(tok, hole[:m])
+            whole = prefix + middle + _text(tok, anchors)
+            assert any(whole in d for d in docs), (kind, whole)
+            if kind == "continuation":
+                assert H == L
+            else:
+                assert H < L
+            if kind in ("syntax_node", "syntax_tail") and middle:
+                assert any(s.endswith(middle) for s in span_texts), (kind, middle)
+    assert kinds == {"random_span", "syntax_node", "syntax_tail", "continuation"}
+
+
+def test_batches_are_a_function_of_index(data_dir):
+    root, _ = data_dir
+    tok = load_tokenizer(root / "tokenizer.json")
+    data = TokenData(root / "tokens", "train")
+    a = SampleStream(data, tok, L, [16, 48], seed=5)
+    b = SampleStream(data, tok, L, [16, 48], seed=5)
+    x, y = a.batch(3, 6), b.batch(3, 6)
+    assert torch.equal(x.encoder_ids, y.encoder_ids) and torch.equal(x.target, y.target)
+    z = a.batch(4, 6)
+    assert not (x.encoder_ids.shape == z.encoder_ids.shape and torch.equal(x.encoder_ids, z.encoder_ids))

@@ -1,0 +1,59 @@
+"""Tokenizer: byte-level BPE with fixed special ids and an exact round trip of code."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+import engine.corpus
+import engine.languages
+from engine.vocab import BOS_ID, EOS_ID, PAD_ID, encode, load_tokenizer, round_trip_failures, train_tokenizer
+
+TRICKY = [
+    "def f(x):\n\treturn x\t# tab-indented\n",
+    "if a:\r\n    b = 1\r\n",  # CRLF
+    "s = 'héllo wörld — ∑ λ 日本語 🐍'\n",
+    "trailing spaces   \n\n\n   \n",
+    "x = '<eos>' + \"<pad>\" + '<bos>'\n",  # special-token text in code is ordinary text
+    "  \u00a0nbsp and \u200bzero-width\n",
+    "#include <stdio.h>\nint main(void) { return 0; }\n",
+    "",
+    "\n",
+    "0x1F + 1_000_000 + 3.14e-10j\n",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    texts = [inspect.getsource(engine.corpus), inspect.getsource(engine.languages)] * 3
+    tok = train_tokenizer(texts, vocab_size=600)
+    path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
+    tok.save(str(path))
+    return load_tokenizer(path), path
+
+
+def test_special_ids_and_size(tokenizer):
+    tok, path = tokenizer
+    assert tok.token_to_id("<pad>") == PAD_ID == 0
+    assert tok.token_to_id("<eos>") == EOS_ID == 1
+    assert tok.token_to_id("<bos>") == BOS_ID == 2
+    assert tok.get_vocab_size() == 600
+    data = json.loads(path.read_text())
+    assert data["model"]["type"] == "BPE" and data["normalizer"] is None
+
+
+def test_round_trip_exact(tokenizer):
+    tok, _ = tokenizer
+    assert round_trip_failures(tok, TRICKY) == 0
+    for text in TRICKY:
+        ids = encode(tok, text)
+        assert PAD_ID not in ids and EOS_ID not in ids and BOS_ID not in ids, text
+        assert tok.decode(ids, skip_special_tokens=False) == text
+
+
+def test_merges_learned(tokenizer):
+    tok, _ = tokenizer
+    text = "def license_verdict(metadata) -> LicenseVerdict:\n"
+    assert len(encode(tok, text)) < len(text.encode()) / 2
