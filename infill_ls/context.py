@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import Enum
 
 import tree_sitter
@@ -68,8 +69,9 @@ def leading_whitespace(line: str) -> str:
     return match.group(0) if match else ""
 
 
-def detect_indent_unit(text: str, max_chars: int = 200_000) -> str:
-    """The file's indentation step, by majority over its indented lines."""
+@lru_cache(maxsize=8)
+def detect_indent_unit(text: str, max_chars: int = 200_000) -> str | None:
+    """The file's indentation step, by majority over its indented lines; None without any."""
     tabs = spaces = 0
     steps: Counter[int] = Counter()
     previous = 0
@@ -87,8 +89,14 @@ def detect_indent_unit(text: str, max_chars: int = 200_000) -> str:
         previous = width
     if tabs > spaces:
         return "\t"
-    step = steps.most_common(1)[0][0] if steps else 4
+    if not spaces:
+        return None
+    step = steps.most_common(1)[0][0]
     return " " * (step if step in (2, 3, 4, 8) else 4)
+
+
+def indent_unit(spec: LanguageSpec | None, text: str) -> str:
+    return detect_indent_unit(text) or (spec.indent if spec else "    ")
 
 
 def _starts_line(node: tree_sitter.Node, utf8: bytes) -> bool:
@@ -231,6 +239,8 @@ def hole_shape(
         below = _next_content_line(snap, line, +1)
         if above is not None and _opens_block(spec, above):
             body = leading_whitespace(above) + unit
+            if len(before) > len(leading_whitespace(above)):
+                body = before  # the editor already indented the new line its own way
             below_indent = len(leading_whitespace(below)) if below is not None else -1
             if below is None or below_indent < len(body) or _closes_block(spec, below):
                 return HoleShape.BLOCK, body
@@ -244,6 +254,11 @@ def hole_shape(
     return HoleShape.LINE, indent
 
 
+def shape_at(parsed: ParsedSnapshot, offset: int) -> HoleShape:
+    snap = parsed.snapshot
+    return hole_shape(parsed.spec, snap, offset, indent_unit(parsed.spec, snap.text))[0]
+
+
 def build_context(
     parsed: ParsedSnapshot, offset: int, budget: WindowBudget, end: int | None = None
 ) -> InfillContext:
@@ -251,7 +266,7 @@ def build_context(
     snap = parsed.snapshot
     offset = max(0, min(offset, len(snap.text)))
     end = offset if end is None else max(offset, min(end, len(snap.text)))
-    unit = detect_indent_unit(snap.text)
+    unit = indent_unit(parsed.spec, snap.text)
     shape, body_indent = hole_shape(parsed.spec, snap, offset, unit)
     prefix, suffix = windows(parsed, offset, end, budget)
     line = snap.line_of(offset)

@@ -42,8 +42,11 @@ class SchedulerStats:
         return asdict(self)
 
 
-class _Ticket:
-    def __init__(self) -> None:
+class Ticket:
+    """One request's claim on its lane; cancelled when a newer request takes the lane."""
+
+    def __init__(self, lane: Hashable) -> None:
+        self.lane = lane
         self._stop = threading.Event()
 
     def cancel(self) -> None:
@@ -150,7 +153,7 @@ class Scheduler:
     def __init__(self, cache_size: int = 512) -> None:
         self._worker = _Worker()
         self._worker.start()
-        self._lanes: dict[Hashable, _Ticket] = {}
+        self._lanes: dict[Hashable, Ticket] = {}
         self.cache = ResultCache(cache_size)
         self.typing = TypingThrough()
         self.stats = SchedulerStats()
@@ -159,38 +162,47 @@ class Scheduler:
         """Run ``fn`` on the worker outside any lane: nothing supersedes it."""
         return self._worker.submit(fn)
 
+    def enter(self, lane: Hashable) -> Ticket:
+        """Make a new request the newest of its lane, stopping the one before it."""
+        self.supersede(lane)
+        ticket = Ticket(lane)
+        self._lanes[lane] = ticket
+        return ticket
+
     def supersede(self, lane: Hashable) -> None:
         """Stop whatever runs in ``lane``: its request is answered without a result."""
         ticket = self._lanes.pop(lane, None)
         if ticket is not None:
             ticket.cancel()
 
+    def leave(self, ticket: Ticket) -> None:
+        if self._lanes.get(ticket.lane) is ticket:
+            del self._lanes[ticket.lane]
+
     async def run(
         self,
-        lane: Hashable,
+        ticket: Ticket,
         work: Callable[[Callable[[], bool]], T],
         *,
         key: Hashable | None = None,
         debounce_s: float = 0.0,
     ) -> T:
-        """Run ``work(should_stop)`` on the worker as the newest job of ``lane``.
+        """Run ``work(should_stop)`` on the worker for the request holding ``ticket``.
 
-        Raises Superseded when a newer job in the lane replaced this one, at any point up to
-        the result arriving, so a caller never returns a stale result.
+        Raises Superseded when a newer request in the lane replaced this one, at any point up
+        to the result arriving, so a caller never returns a stale result.
         """
-        if key is not None and (hit := self.cache.get(key)) is not None:
-            self.stats.cache_hits += 1
-            self.supersede(lane)
-            return hit
-        ticket = _Ticket()
-        self.supersede(lane)
-        self._lanes[lane] = ticket
         try:
+            if key is not None and (hit := self.cache.get(key)) is not None:
+                self.stats.cache_hits += 1
+                return hit
             if debounce_s > 0:
                 await asyncio.sleep(debounce_s)
             if ticket.should_stop():
                 raise Superseded
             result = await asyncio.wrap_future(self._worker.submit(lambda: self._call(ticket, work)))
+            if ticket.should_stop():
+                raise Superseded
         except asyncio.CancelledError:
             ticket.cancel()
             self.stats.cancelled += 1
@@ -199,16 +211,12 @@ class Scheduler:
             self.stats.superseded += 1
             raise
         finally:
-            if self._lanes.get(lane) is ticket:
-                del self._lanes[lane]
-        if ticket.should_stop():
-            self.stats.superseded += 1
-            raise Superseded
+            self.leave(ticket)
         if key is not None:
             self.cache.put(key, result)
         return result
 
-    def _call(self, ticket: _Ticket, work: Callable[[Callable[[], bool]], T]) -> T:
+    def _call(self, ticket: Ticket, work: Callable[[Callable[[], bool]], T]) -> T:
         if ticket.should_stop():
             raise Superseded  # replaced while waiting in the queue
         self.stats.model_runs += 1

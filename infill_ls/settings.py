@@ -1,9 +1,9 @@
 """The server's settings: one typed, fully defaulted object.
 
 Clients send them as ``initializationOptions`` and ``workspace/didChangeConfiguration``
-(either bare or under an ``infill`` section), with camelCase keys. A value that does not
-validate falls back to its default and produces a message for the user; it never stops the
-server.
+(either bare or under an ``infill`` section), with camelCase keys; keys the server does
+not know belong to the editor and are left alone. A value that does not validate falls back
+to its default and produces a message for the user; it never stops the server.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "maxSteps": ("max_steps", _optional(_int_in(1, 512))),
     "debounceMs": ("debounce_ms", _int_in(0, 5000)),
     "enabledLanguages": ("enabled_languages", _languages),
-    "candidates": ("candidates", _int_in(1, 8)),
+    "numCandidates": ("candidates", _int_in(1, 8)),
 }
 _DEFAULTS = {f.name: f.default for f in fields(Settings)}
 
@@ -106,7 +106,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     for key, value in raw.items():
         known = _FIELDS.get(key)
         if known is None:
-            problems.append(f"{SECTION}.{key}: unknown setting, ignored")
+            # Editors keep their own keys in the same section (how to start the server, tracing).
             continue
         name, check = known
         try:

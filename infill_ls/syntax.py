@@ -35,8 +35,9 @@ class LanguageSpec:
     body_types: frozenset[str]  # nodes holding a sequence of statements
     function_types: frozenset[str]
     comment_types: frozenset[str]
-    placeholder_types: frozenset[str] = frozenset()  # statements that only stand in for code
-    empty_body: str = ""  # the smallest valid body, when a bare block is not one
+    placeholder_types: frozenset[str] = frozenset()  # stand-ins for code wherever they stand
+    lone_placeholder_types: frozenset[str] = frozenset()  # stand-ins when alone in a body
+    indent: str = "    "  # the community's usual step, for files too short to show their own
 
 
 _C_FAMILY_OPENERS = ("{",)
@@ -54,12 +55,13 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         body_types=frozenset({"block", "module"}),
         function_types=frozenset({"function_definition", "lambda"}),
         comment_types=frozenset({"comment"}),
-        placeholder_types=frozenset({"pass_statement", "ellipsis"}),
-        empty_body="pass",
+        placeholder_types=frozenset({"ellipsis"}),
+        lone_placeholder_types=frozenset({"pass_statement"}),
     ),
     LanguageSpec(
         name="javascript",
         module="tree_sitter_javascript",
+        indent="  ",
         entry="language",
         language_ids=("javascript", "javascriptreact"),
         extensions=(".js", ".mjs", ".cjs", ".jsx"),
@@ -81,6 +83,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         name="typescript",
         module="tree_sitter_typescript",
+        indent="  ",
         entry="language_typescript",
         language_ids=("typescript",),
         extensions=(".ts", ".mts", ".cts"),
@@ -102,6 +105,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         name="tsx",
         module="tree_sitter_typescript",
+        indent="  ",
         entry="language_tsx",
         language_ids=("typescriptreact",),
         extensions=(".tsx",),
@@ -123,6 +127,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         name="go",
         module="tree_sitter_go",
+        indent="\t",
         entry="language",
         language_ids=("go",),
         extensions=(".go",),

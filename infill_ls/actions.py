@@ -1,0 +1,402 @@
+"""Code actions as plain edits: rewrite a selection, fill placeholders, close a structure.
+
+Each action turns part of a snapshot into one or more holes, asks the model for candidates,
+and keeps the candidate after which the file still parses, then the most confident one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import tree_sitter
+
+from .completion import window_budget
+from .context import leading_whitespace, windows
+from .settings import Settings
+from .syntax import ParsedSnapshot, Replacement, iter_problems, parses_after
+
+if TYPE_CHECKING:
+    from engine.infill import InfillEngine
+
+
+class ActionKind(str, Enum):
+    REWRITE_SELECTION = "rewriteSelection"
+    FILL_PLACEHOLDERS = "fillPlaceholders"
+    CLOSE_STRUCTURE = "closeStructure"
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+    @property
+    def command(self) -> str:
+        return "infill." + self.value
+
+
+_TITLES = {
+    ActionKind.REWRITE_SELECTION: "Rewrite selection",
+    ActionKind.FILL_PLACEHOLDERS: "Fill placeholders",
+    ActionKind.CLOSE_STRUCTURE: "Close structure",
+}
+
+# How far from the cursor a parse problem still counts as "here".
+NEAR_LINES = 30
+CLOSE_HOLE_TOKENS = 16
+_PAIRS = {"(": ")", "[": "]", "{": "}"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    replacements: tuple[Replacement, ...]
+    confidence: float
+    parses: bool
+    distance: int = 0  # from the cursor, to break ties in favour of nearby fixes
+
+
+@dataclass(frozen=True)
+class ActionEdit:
+    kind: ActionKind
+    uri: str
+    version: int
+    replacements: tuple[Replacement, ...]
+    parses: bool
+    confidence: float
+
+
+def best(candidates: list[Candidate]) -> Candidate | None:
+    """Parsing first, then confidence, then closeness to the cursor."""
+    usable = [c for c in candidates if c.replacements]
+    if not usable:
+        return None
+    return max(usable, key=lambda c: (c.parses, c.confidence, -c.distance))
+
+
+def _as_edit(kind: ActionKind, parsed: ParsedSnapshot, chosen: Candidate | None) -> ActionEdit | None:
+    if chosen is None:
+        return None
+    snap = parsed.snapshot
+    return ActionEdit(kind, snap.uri, snap.version, chosen.replacements, chosen.parses, chosen.confidence)
+
+
+def _with_eol(text: str, eol: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\n", eol) if eol != "\n" else text
+
+
+# --- tree helpers -------------------------------------------------------------------------
+
+
+def _node_at(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
+    if parsed.tree is None:
+        return None
+    b = parsed.snapshot.byte_offset(offset)
+    return parsed.tree.root_node.descendant_for_byte_range(b, b)
+
+
+def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def _span(parsed: ParsedSnapshot, node: tree_sitter.Node) -> tuple[int, int]:
+    snap = parsed.snapshot
+    return snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
+
+
+def enclosing_function(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
+    node = _node_at(parsed, offset)
+    while node is not None and parsed.spec is not None:
+        if node.type in parsed.spec.function_types:
+            return node
+        node = node.parent
+    return None
+
+
+# --- rewrite selection --------------------------------------------------------------------
+
+
+def rewrite_selection(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    start: int,
+    end: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+) -> ActionEdit | None:
+    """The selection becomes a hole, denoised again with both sides as context."""
+    snap = parsed.snapshot
+    selected = snap.text[start:end]
+    if not selected.strip():
+        return None
+    lead = leading_whitespace(selected)
+    trail = selected[len(selected.rstrip()) :]
+    needed = engine.count_tokens(selected)
+    hole = max(settings.max_hole_tokens, needed + needed // 4 + 4)
+    hole = min(hole, max(8, engine.canvas_length // 2))
+    prefix, suffix = windows(parsed, start, end, window_budget(engine, hole))
+    found = engine.infill(
+        snap.text[prefix.start : start],
+        snap.text[end : suffix.end],
+        max_tokens=hole,
+        num_candidates=settings.candidates,
+        max_steps=settings.max_steps,
+        should_stop=should_stop,
+    )
+    candidates = []
+    for c in found:
+        body = c.text.strip()
+        if not body:
+            continue
+        replacement = Replacement(start, end, lead + _with_eol(body, snap.eol()) + trail)
+        candidates.append(Candidate((replacement,), c.confidence, parses_after(parsed, [replacement])))
+    return _as_edit(ActionKind.REWRITE_SELECTION, parsed, best(candidates))
+
+
+# --- fill placeholders --------------------------------------------------------------------
+
+
+def _alone_in_body(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
+    parent = node.parent
+    if parent is None or parsed.spec is None:
+        return False
+    statements = [c for c in parent.named_children if c.type not in parsed.spec.comment_types]
+    return statements == [node]
+
+
+def _statement_of(node: tree_sitter.Node) -> tree_sitter.Node:
+    """The statement a placeholder expression stands as, when it is all of it."""
+    parent = node.parent
+    if parent is not None and parent.named_child_count == 1 and parent.child_count <= 2:
+        return parent
+    return node
+
+
+def _is_todo_comment(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
+    text = parsed.snapshot.utf8[node.start_byte : node.end_byte]
+    if b"TODO" not in text:
+        return False
+    column = node.start_point[1]
+    line_head = parsed.snapshot.utf8[node.start_byte - column : node.start_byte]
+    return not line_head.strip() or text.startswith(b"/*")
+
+
+def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, int]]:
+    """Spans of the placeholders in the function around ``offset``, in document order."""
+    spec = parsed.spec
+    function = enclosing_function(parsed, offset)
+    if spec is None or function is None:
+        return []
+    spans: list[tuple[int, int]] = []
+    for node in _walk(function):
+        if node.type in spec.placeholder_types:
+            statement = _statement_of(node)
+            if statement is not node or _alone_in_body(node, parsed):
+                if statement.parent is not None and statement.parent.type in spec.body_types:
+                    spans.append(_span(parsed, statement))
+        elif node.type in spec.lone_placeholder_types and _alone_in_body(node, parsed):
+            spans.append(_span(parsed, node))
+        elif node.type in spec.comment_types and _is_todo_comment(node, parsed):
+            spans.append(_span(parsed, node))
+    spans.sort()
+    # Nested matches (a placeholder inside a TODO block comment cannot happen, but a
+    # statement and its expression can both match): keep the outer span.
+    merged: list[tuple[int, int]] = []
+    for span in spans:
+        if merged and span[0] < merged[-1][1]:
+            continue
+        merged.append(span)
+    return merged
+
+
+def fill_placeholders(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    offset: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+) -> ActionEdit | None:
+    """Every placeholder of the enclosing function becomes a hole; all are filled together."""
+    snap = parsed.snapshot
+    holes = find_placeholders(parsed, offset)
+    if not holes:
+        return None
+    between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(holes, holes[1:])]
+    budget = window_budget(engine, settings.max_hole_tokens * len(holes))
+    prefix, suffix = windows(parsed, holes[0][0], holes[-1][1], budget)
+    segments = [snap.text[prefix.start : holes[0][0]], *between, snap.text[holes[-1][1] : suffix.end]]
+    found = engine.infill_holes(
+        segments,
+        max_tokens=settings.max_hole_tokens,
+        num_candidates=settings.candidates,
+        max_steps=settings.max_steps,
+        should_stop=should_stop,
+    )
+    candidates = []
+    for c in found:
+        replacements = tuple(
+            Replacement(start, end, _with_eol(fill.strip(), snap.eol()))
+            for (start, end), fill in zip(holes, c.fills)
+            if fill.strip()
+        )
+        if replacements:
+            candidates.append(Candidate(replacements, c.confidence, parses_after(parsed, list(replacements))))
+    return _as_edit(ActionKind.FILL_PLACEHOLDERS, parsed, best(candidates))
+
+
+# --- close structure ----------------------------------------------------------------------
+
+
+def nearest_problem(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
+    """The ERROR or MISSING node closest to the cursor, if one is near it."""
+    if parsed.tree is None:
+        return None
+    snap = parsed.snapshot
+    cursor_line = snap.line_of(offset)
+    cursor = snap.byte_offset(offset)
+    nearest, distance = None, math.inf
+    for node in iter_problems(parsed.tree.root_node):
+        d = 0 if node.start_byte <= cursor <= node.end_byte else min(
+            abs(node.start_byte - cursor), abs(node.end_byte - cursor)
+        )
+        lines = min(abs(node.start_point[0] - cursor_line), abs(node.end_point[0] - cursor_line))
+        if lines <= NEAR_LINES and d < distance:
+            nearest, distance = node, d
+    return nearest
+
+
+def top_level(node: tree_sitter.Node) -> tree_sitter.Node:
+    while node.parent is not None and node.parent.parent is not None:
+        node = node.parent
+    return node
+
+
+def owed_openers(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[tree_sitter.Node]:
+    """The brackets to close at ``at``, innermost first: of those still open there, as many
+    as the region as a whole is short of."""
+    at_byte = parsed.snapshot.byte_offset(at)
+    stack: list[tree_sitter.Node] = []
+    depth = 0
+    for node in _walk(region):
+        if node.child_count or node.is_missing:
+            continue
+        if node.type in _PAIRS:
+            depth += 1
+            if node.start_byte < at_byte:
+                stack.append(node)
+        elif node.type in _PAIRS.values():
+            depth = max(0, depth - 1)
+            if node.start_byte < at_byte and stack:
+                stack.pop()
+    return list(reversed(stack[len(stack) - min(depth, len(stack)) :]))
+
+
+def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[Replacement]:
+    """Close what is open at ``at`` without the model: brackets on the line, before a final
+    ``;`` or ``,`` that ends the statement; braces on lines of their own."""
+    snap = parsed.snapshot
+    owed = owed_openers(parsed, region, at)
+    inline = "".join(_PAIRS[o.type] for o in owed if o.type != "{")
+    braces = "".join(
+        snap.eol() + leading_whitespace(snap.line_text(snap.line_of(snap.char_offset(o.start_byte)))) + "}"
+        for o in owed
+        if o.type == "{"
+    )
+    inline_at = at
+    while inline_at > 0 and snap.text[inline_at - 1] in ";,":
+        inline_at -= 1
+    fixes = []
+    if inline:
+        fixes.append(Replacement(inline_at, inline_at, inline))
+    if braces:
+        fixes.append(Replacement(at, at, braces))
+    return fixes
+
+
+def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, offset: int) -> list[int]:
+    """Where a closing fill may go: the end of the cursor's line, and the problem itself."""
+    snap = parsed.snapshot
+    line = snap.line_of(offset)
+    line_start = snap.line_starts[line]
+    content_end = line_start + len(snap.line_text(line).rstrip())
+    problem_at = snap.char_offset(problem.start_byte if problem.is_missing else problem.end_byte)
+    points = [content_end]
+    if problem_at != content_end:
+        points.append(problem_at)
+    return points
+
+
+def close_structure(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    offset: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+) -> ActionEdit | None:
+    """Fill what is missing near the cursor (closers, bodies) so that the file parses."""
+    snap = parsed.snapshot
+    problem = nearest_problem(parsed, offset)
+    if problem is None:
+        return None
+    region = top_level(problem)
+    hole = min(settings.max_hole_tokens, CLOSE_HOLE_TOKENS)
+    budget = window_budget(engine, hole)
+    candidates: list[Candidate] = []
+    for at in _close_points(parsed, problem, offset):
+        distance = abs(at - offset)
+        fixes = mechanical_fix(parsed, region, at)
+        if fixes:
+            # Mechanical closers carry no model confidence: any fill the model is sure of wins.
+            candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), distance))
+        prefix, suffix = windows(parsed, at, at, budget)
+        found = engine.infill(
+            snap.text[prefix.start : at],
+            snap.text[at : suffix.end],
+            max_tokens=hole,
+            num_candidates=settings.candidates,
+            max_steps=settings.max_steps,
+            should_stop=should_stop,
+        )
+        for c in found:
+            text = _with_eol(c.text.rstrip(), snap.eol())
+            if text.strip():
+                fix = Replacement(at, at, text)
+                candidates.append(Candidate((fix,), c.confidence, parses_after(parsed, [fix]), distance))
+    return _as_edit(ActionKind.CLOSE_STRUCTURE, parsed, best(candidates))
+
+
+# --- what is on offer ---------------------------------------------------------------------
+
+
+def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
+    """The actions that apply at a cursor or selection; cheap, never runs the model."""
+    kinds = []
+    if end > start and parsed.snapshot.text[start:end].strip():
+        kinds.append(ActionKind.REWRITE_SELECTION)
+    if find_placeholders(parsed, start):
+        kinds.append(ActionKind.FILL_PLACEHOLDERS)
+    if nearest_problem(parsed, start) is not None:
+        kinds.append(ActionKind.CLOSE_STRUCTURE)
+    return kinds
+
+
+def run_action(
+    kind: ActionKind,
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    start: int,
+    end: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+) -> ActionEdit | None:
+    if kind is ActionKind.REWRITE_SELECTION:
+        return rewrite_selection(engine, parsed, start, end, settings, should_stop)
+    if kind is ActionKind.FILL_PLACEHOLDERS:
+        return fill_placeholders(engine, parsed, start, settings, should_stop)
+    return close_structure(engine, parsed, start, settings, should_stop)

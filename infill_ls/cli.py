@@ -1,0 +1,87 @@
+"""The ``infill-ls`` command: run the language server, or check that the model works."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from . import __version__
+from .model_loader import describe_failure, load_engine
+from .settings import DEVICES, DTYPES, Settings
+
+DEFAULT_PORT = 2087
+CHECK_PREFIX = "def add(a, b):\n    return "
+CHECK_SUFFIX = "\n\n\nprint(add(1, 2))\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infill-ls",
+        description="Language server for code infilling with a bidirectional diffusion denoiser.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--stdio", action="store_true", help="speak LSP over stdin/stdout (the default)")
+    mode.add_argument("--tcp", action="store_true", help="listen for one client on a TCP port")
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="load the model, fill one hole, print device, model and latency, and exit",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address for --tcp (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port for --tcp (default: {DEFAULT_PORT})")
+    parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
+    parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type (default: auto)")
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        default="warning",
+        help="server log level on stderr (default: warning)",
+    )
+    parser.add_argument("--version", action="version", version=f"infill-ls {__version__}")
+    return parser
+
+
+def check(settings: Settings) -> int:
+    """Load, fill one hole, report. Exit status 2 with one line when anything fails."""
+    started = time.perf_counter()
+    try:
+        engine = load_engine(settings)
+    except Exception as error:  # noqa: BLE001 - reported as one line
+        print(f"infill-ls: {describe_failure(error, settings)}", file=sys.stderr)
+        return 2
+    loaded = time.perf_counter()
+    try:
+        candidates = engine.infill(CHECK_PREFIX, CHECK_SUFFIX, max_tokens=16)
+    except Exception as error:  # noqa: BLE001 - reported as one line
+        print(f"infill-ls: fill failed with {engine.description}: {error}", file=sys.stderr)
+        return 2
+    filled = time.perf_counter()
+    best = candidates[0] if candidates else None
+    print(f"model:   {engine.description}")
+    print(f"device:  {engine.device}")
+    print(f"load:    {(loaded - started) * 1000:.0f} ms")
+    print(f"fill:    {(filled - loaded) * 1000:.0f} ms" + (f" ({best.steps} steps)" if best else ""))
+    print(f"sample:  {CHECK_PREFIX.strip()!s} ⟨{best.text if best else ''}⟩")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr, level=args.log_level.upper(), format="infill-ls %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings(model_path=args.model, device=args.device, dtype=args.dtype)
+    if args.check:
+        return check(settings)
+
+    from .server import create_server  # pygls only for the server modes
+
+    server = create_server(Settings(device=args.device, dtype=args.dtype), default_model=args.model)
+    if args.tcp:
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0

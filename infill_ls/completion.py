@@ -1,0 +1,92 @@
+"""Inline completion: from a cursor in a parsed snapshot to suggestions to insert there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .context import HoleShape, InfillContext, WindowBudget, build_context, shape_at
+from .documents import Snapshot
+from .postprocess import postprocess
+from .settings import Settings
+from .syntax import ParsedSnapshot
+
+if TYPE_CHECKING:
+    from engine.infill import InfillEngine
+
+# A line fill rarely needs more; a small hole also keeps the keystroke path fast.
+LINE_HOLE_TOKENS = 24
+# Prefix tokens the encoder reads when the checkpoint states no limit of its own.
+DEFAULT_PREFIX_TOKENS = 1024
+MIN_SUFFIX_TOKENS = 32
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    text: str
+    start: int  # code-point offsets in the snapshot the suggestion was made for
+    end: int
+    confidence: float
+
+
+def hole_tokens(shape: HoleShape, settings: Settings) -> int:
+    if shape is HoleShape.BLOCK:
+        return settings.max_hole_tokens
+    return min(settings.max_hole_tokens, LINE_HOLE_TOKENS)
+
+
+def window_budget(engine: InfillEngine, hole: int) -> WindowBudget:
+    """Prefix for the encoder's context, suffix for what the canvas holds beside the hole."""
+    prefix = getattr(engine, "max_prefix_tokens", None) or DEFAULT_PREFIX_TOKENS
+    suffix = max(MIN_SUFFIX_TOKENS, engine.canvas_length - hole)
+    return WindowBudget(prefix_tokens=prefix, suffix_tokens=suffix, count_tokens=engine.count_tokens)
+
+
+def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Settings, model: Hashable) -> Hashable:
+    """Everything the answer depends on. The text enters by length and hash, so the cache
+    never holds documents alive."""
+    return ("inline", snapshot.uri, len(snapshot.text), hash(snapshot.text), offset, explicit, settings, model)
+
+
+def suggestions_for(ctx: InfillContext, fills: list[tuple[str, float]]) -> list[Suggestion]:
+    """Usable, distinct suggestions from raw fills, best first."""
+    seen: set[str] = set()
+    out: list[Suggestion] = []
+    for fill, confidence in fills:
+        text = postprocess(ctx, fill)
+        if text is not None and text not in seen:
+            seen.add(text)
+            out.append(Suggestion(text, ctx.offset, ctx.offset, confidence))
+    return out
+
+
+def complete(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    offset: int,
+    settings: Settings,
+    *,
+    explicit: bool,
+    should_stop: Callable[[], bool],
+    seed: int = 0,
+) -> list[Suggestion]:
+    """Fill the hole at ``offset``. Runs the model: call it on the worker only."""
+    # The shape decides the hole size, which decides how much suffix fits beside it.
+    hole = hole_tokens(shape_at(parsed, offset), settings)
+    ctx = build_context(parsed, offset, window_budget(engine, hole))
+    candidates = engine.infill(
+        ctx.prefix,
+        ctx.suffix,
+        max_tokens=hole,
+        num_candidates=settings.candidates if explicit else 1,
+        max_steps=settings.max_steps,
+        seed=seed,
+        should_stop=should_stop,
+    )
+    return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
+
+
+def typed_through(snapshot: Snapshot, offset: int, rests: list[str]) -> list[Suggestion]:
+    """Suggestions for the remainder of fills the user is typing through."""
+    return [Suggestion(rest, offset, offset, 1.0) for rest in rests if rest.strip()]

@@ -1,0 +1,102 @@
+"""The one model the server uses: loaded on the worker, in the background, once per settings.
+
+A failed load leaves the server running without a model; requests then get empty answers
+and the reason is kept as one line for the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .scheduler import Scheduler
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from engine.infill import InfillEngine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    generation: int
+    engine: InfillEngine | None
+    error: str | None  # one line, for the user
+    seconds: float
+
+
+def load_engine(settings: Settings) -> InfillEngine:
+    """Load synchronously. The engine import pulls in torch, so it happens here, off the
+    event loop, rather than at server start."""
+    from engine.infill import InfillEngine
+
+    model_dir = Path(settings.model_path).expanduser() if settings.model_path else None
+    return InfillEngine.load(model_dir, device=settings.device, dtype=settings.dtype)
+
+
+def describe_failure(error: BaseException, settings: Settings) -> str:
+    where = settings.model_path or "the embedded model"
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    # Engine errors already name the file; anything else gets the model named for it.
+    if settings.model_path and settings.model_path in message:
+        return f"cannot load model: {message}"
+    return f"cannot load model from {where}: {message}"
+
+
+class ModelLoader:
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+        self._ready: asyncio.Future[LoadResult] | None = None
+        self.generation = 0
+        self.last: LoadResult | None = None
+
+    def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None) -> None:
+        """Start loading; requests wait for it. Call from the event loop."""
+        self.generation += 1
+        generation = self.generation
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[LoadResult] = loop.create_future()
+        self._ready = ready
+
+        def work() -> LoadResult:
+            started = time.perf_counter()
+            try:
+                engine = load_engine(settings)
+                return LoadResult(generation, engine, None, time.perf_counter() - started)
+            except Exception as error:  # noqa: BLE001 - any failure becomes a message
+                log.debug("model load failed", exc_info=True)
+                return LoadResult(
+                    generation, None, describe_failure(error, settings), time.perf_counter() - started
+                )
+
+        def finish(future: Future[LoadResult]) -> None:
+            result = future.result()
+            self.last = result if generation == self.generation else self.last
+            if not ready.done():
+                ready.set_result(result)
+            if on_done is not None:
+                on_done(result)
+
+        self._scheduler.submit(work).add_done_callback(
+            lambda f: loop.call_soon_threadsafe(finish, f)
+        )
+
+    async def engine(self) -> InfillEngine | None:
+        """The loaded engine, waiting for a load in progress; None when there is none."""
+        while (ready := self._ready) is not None:
+            # Shielded: a cancelled request must not cancel the load others wait for.
+            result = await asyncio.shield(ready)
+            if ready is self._ready:  # no newer load started meanwhile
+                return result.engine
+        return None
+
+    @property
+    def error(self) -> str | None:
+        return self.last.error if self.last else None

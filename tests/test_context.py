@@ -1,0 +1,265 @@
+"""Syntax table, incremental parsing, hole shapes, windows, post-processing and the parts of
+the code actions that do not need the model."""
+
+import random
+
+import pytest
+
+from infill_ls.actions import find_placeholders, mechanical_fix, nearest_problem, top_level
+from infill_ls.context import HoleShape, WindowBudget, build_context, detect_indent_unit, indent_unit
+from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
+from infill_ls.postprocess import postprocess
+from infill_ls.syntax import LANGUAGES, Replacement, SyntaxIndex, language_for, parse_text, parses_after
+
+SAMPLES = {
+    "python": "def f(x):\n    return x + 1\n",
+    "javascript": "function f(x) {\n  return x + 1;\n}\n",
+    "typescript": "function f(x: number): number {\n  return x + 1;\n}\n",
+    "tsx": "const A = (p: {n: number}) => <div>{p.n}</div>;\n",
+    "go": "package main\n\nfunc f(x int) int {\n\treturn x + 1\n}\n",
+    "rust": "fn f(x: i32) -> i32 {\n    x + 1\n}\n",
+    "java": "class A {\n  int f(int x) {\n    return x + 1;\n  }\n}\n",
+    "c": "int f(int x) {\n  return x + 1;\n}\n",
+    "cpp": "template <typename T> T f(T x) {\n  return x + 1;\n}\n",
+}
+
+# Counting characters keeps the budget arithmetic visible; the server passes the model's tokenizer.
+CHARS = WindowBudget(prefix_tokens=10_000, suffix_tokens=10_000, count_tokens=len, chars_per_token=1.0)
+
+
+def test_every_language_in_the_table_loads_and_parses_its_sample():
+    assert {spec.name for spec in LANGUAGES} == set(SAMPLES)
+    for spec in LANGUAGES:
+        tree = parse_text(spec, SAMPLES[spec.name])
+        assert not tree.root_node.has_error, spec.name
+
+
+@pytest.mark.parametrize(
+    "language_id, uri, expected",
+    [
+        ("python", "file:///x.txt", "python"),
+        ("typescriptreact", "file:///x", "tsx"),
+        ("cpp", "file:///x.h", "cpp"),
+        ("plaintext", "file:///dir/main.GO", "go"),
+        ("plaintext", "file:///a%20b/lib.rs", "rust"),
+        ("plaintext", "file:///notes.txt", None),
+        ("cobol", "untitled:Untitled-1", None),
+    ],
+)
+def test_language_by_language_id_then_extension(language_id, uri, expected):
+    spec = language_for(language_id, uri)
+    assert (spec.name if spec else None) == expected
+
+
+def _open(store, index, uri, language_id, text):
+    snapshot = store.open(uri, language_id, 1, text)
+    index.opened(snapshot)
+    return snapshot
+
+
+@pytest.mark.parametrize("language_id", ["python", "typescript", "go"])
+def test_incremental_reparse_matches_a_fresh_parse(language_id):
+    spec = language_for(language_id, "")
+    base = {"python": SAMPLES["python"], "typescript": SAMPLES["typescript"], "go": SAMPLES["go"]}[language_id]
+    store, index = DocumentStore(), SyntaxIndex()
+    uri = f"file:///doc.{language_id}"
+    snapshot = _open(store, index, uri, language_id, base * 20)
+    index.parse(snapshot)
+    rng = random.Random(3)
+    for version in range(2, 60):
+        text = store.get(uri).text
+        a = rng.randrange(len(text))
+        b = min(len(text), a + rng.randrange(4))
+        s = store.get(uri)
+        start, end = s.position_at(a, PositionEncoding.UTF16), s.position_at(b, PositionEncoding.UTF16)
+        insert = rng.choice(["x", "(", "}", "\n", "😀", "名", " ", ""])
+        snapshot = store.change(uri, version, [TextChange(Range(start, end), insert)])
+        index.changed(snapshot)
+        if version % 3 == 0:  # parse after some edits, let others pile up
+            parsed = index.parse(snapshot)
+            fresh = parse_text(spec, snapshot.text)
+            assert str(parsed.tree.root_node) == str(fresh.root_node)
+    assert index.stats.incremental_parses >= 15
+    assert index.stats.full_parses == 1
+
+
+def test_stale_snapshot_gets_its_own_tree_without_disturbing_the_current_one():
+    store, index = DocumentStore(), SyntaxIndex()
+    uri = "file:///s.py"
+    old = _open(store, index, uri, "python", "x = 1\n")
+    new = store.change(uri, 2, [TextChange(Range(Position(0, 4), Position(0, 5)), "(")])
+    index.changed(new)
+    assert index.parse(new).tree.root_node.has_error
+    assert not index.parse(old).tree.root_node.has_error
+    assert index.parse(new).tree.root_node.has_error
+
+
+def _context(language_id, text, marker="|", budget=CHARS, uri=None):
+    offset = text.index(marker)
+    text = text.replace(marker, "", 1)
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = _open(store, index, uri or f"file:///t.{language_id}", language_id, text)
+    return build_context(index.parse(snapshot), offset, budget)
+
+
+def test_mid_line_is_a_line_hole_with_whole_text_windows():
+    ctx = _context("python", "def f(x):\n    return g(x|)\n\nprint(f(1))\n")
+    assert ctx.shape is HoleShape.LINE
+    assert ctx.prefix == "def f(x):\n    return g(x"
+    assert ctx.suffix == ")\n\nprint(f(1))\n"
+    assert ctx.line_suffix == ")"
+
+
+@pytest.mark.parametrize(
+    "language_id, text, indent",
+    [
+        ("python", "class A:\n    def f(self):|\n\nx = 1\n", "        "),
+        ("javascript", "function f(a) {|}\n", "  "),
+        ("python", "def f():|\n", "    "),
+        ("go", "package main\n\nfunc f() {|\n}\n", "\t"),
+        ("python", "def f():\n    |\n", "    "),
+        ("c", "int f(void) {\n  |\n}\n", "  "),
+    ],
+)
+def test_block_holes_after_an_opener_or_in_an_empty_body(language_id, text, indent):
+    ctx = _context(language_id, text)
+    assert ctx.shape is HoleShape.BLOCK
+    assert ctx.body_indent == indent
+
+
+def test_blank_line_between_statements_is_a_line_hole_at_the_neighbours_indent():
+    ctx = _context("python", "def f():\n    a = 1\n|\n    return a\n")
+    assert ctx.shape is HoleShape.LINE
+    assert ctx.body_indent == "    "
+
+
+def test_unknown_language_is_plain_text():
+    ctx = _context("plaintext", "Dear reader,\n|\nregards\n", uri="file:///letter.txt")
+    assert ctx.language is None and ctx.shape is HoleShape.LINE
+    assert ctx.prefix == "Dear reader,\n" and ctx.suffix == "\nregards\n"
+
+
+def test_windows_respect_the_budget_and_cut_where_statements_begin_and_end():
+    functions = "".join(f"def f{i}(x):\n    y = x * {i}\n    return y\n\n" for i in range(200))
+    text = functions + "def target(x):\n    return |\n\n" + functions
+    budget = WindowBudget(prefix_tokens=300, suffix_tokens=200, count_tokens=len, chars_per_token=1.0)
+    ctx = _context("python", text, budget=budget)
+    assert len(ctx.prefix) <= 300 and len(ctx.suffix) <= 200
+    assert ctx.prefix.endswith("def target(x):\n    return ")
+    # The prefix begins at the start of a whole statement line, not mid-line.
+    first = ctx.prefix.splitlines()[0]
+    assert first.lstrip().startswith(("def ", "y = ", "return "))
+    assert ctx.prefix_window.start == 0 or text.replace("|", "")[ctx.prefix_window.start - 1] == "\n"
+    # The suffix ends at the end of a line that closes a statement.
+    last = ctx.suffix.rstrip("\n").splitlines()[-1]
+    assert last.lstrip().startswith(("def ", "y = ", "return "))
+    assert len(ctx.prefix) > 200 and len(ctx.suffix) > 120  # the budget is used, not wasted
+
+
+def test_files_without_indentation_use_the_language_convention():
+    assert indent_unit(language_for("go", ""), "package main\n") == "\t"
+    assert indent_unit(language_for("typescript", ""), "let a = 1;\n") == "  "
+    assert indent_unit(None, "notes\n") == "    "
+
+
+def test_indent_unit_detection():
+    assert detect_indent_unit("if x:\n\ty\n\tz\n") == "\t"
+    assert detect_indent_unit("a {\n  b {\n    c\n  }\n}\n") == "  "
+    assert detect_indent_unit("def f():\n    if x:\n        y\n") == "    "
+    assert detect_indent_unit("flat\ntext\n") is None
+
+
+# --- post-processing ----------------------------------------------------------------------
+
+
+def test_line_fill_stops_at_the_line_end_and_drops_closers_already_there():
+    ctx = _context("python", "x = foo(a, |)\n")
+    assert postprocess(ctx, "b)\nmore") == "b"
+    assert postprocess(ctx, "b, c)") == "b, c"
+    assert postprocess(ctx, ")") is None
+    assert postprocess(ctx, "   ") is None
+
+
+def test_block_fill_takes_the_file_indentation_and_leaves_the_body_in_time():
+    ctx = _context("go", "package main\n\nfunc f() int {|\n}\n")
+    fill = "\n    x := 1\n    if x > 0 {\n        return x\n    }\n    return 0\n}\nfunc g() {}"
+    assert postprocess(ctx, fill) == "\n\tx := 1\n\tif x > 0 {\n\t\treturn x\n\t}\n\treturn 0"
+
+
+def test_block_fill_between_braces_the_editor_inserted_puts_the_closer_on_its_own_line():
+    ctx = _context("javascript", "function f(a) {|}\n")
+    assert postprocess(ctx, "\n\treturn a;\n\tif (a) {\n\t\tb();\n\t}\n}") == (
+        "\n  return a;\n  if (a) {\n    b();\n  }\n"
+    )
+
+
+def test_block_fill_that_repeats_the_next_line_loses_the_repeat():
+    ctx = _context("python", "def f(x):|\n    return x\n")
+    assert postprocess(ctx, "\n    x += 1\n    return x") == "\n    x += 1"
+    assert postprocess(ctx, "\n    return x") is None
+
+
+def test_fill_uses_the_file_line_breaks():
+    ctx = _context("python", "def f(x):|\r\n\r\nprint(1)\r\n")
+    assert postprocess(ctx, "\n  a = 1\n  return a") == "\r\n    a = 1\r\n    return a"
+
+
+# --- code action pieces that need no model --------------------------------------------------
+
+
+def _parsed(language_id, text, uri=None):
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = _open(store, index, uri or f"file:///t.{language_id}", language_id, text)
+    return index.parse(snapshot)
+
+
+def test_placeholders_in_the_enclosing_python_function():
+    text = (
+        "def other():\n    pass\n\n"
+        "def f(x):\n"
+        "    if x:\n        pass\n"
+        "    y = [1, ...]\n"
+        "    # TODO: handle the empty case\n"
+        "    z = 2  # TODO not a line of its own\n"
+        "    while x:\n        ...\n"
+        "    return y\n"
+    )
+    parsed = _parsed("python", text)
+    spans = find_placeholders(parsed, text.index("if x"))
+    found = [text[a:b] for a, b in spans]
+    assert found == ["pass", "# TODO: handle the empty case", "..."]
+    assert find_placeholders(parsed, text.index("def other") + 5) == [(text.index("pass"), text.index("pass") + 4)]
+
+
+def test_block_comment_todo_in_c_like_languages():
+    text = "int f(int a) {\n  int b = /* TODO */ 0;\n  // TODO: loop\n  return b;\n}\n"
+    parsed = _parsed("c", text)
+    assert [text[a:b] for a, b in find_placeholders(parsed, 3)] == ["/* TODO */", "// TODO: loop"]
+
+
+@pytest.mark.parametrize(
+    "language_id, text, cursor_after",
+    [
+        ("javascript", "function f(a) {\n  if (a) {\n    return a + 1;\n\n}\n\nfunction g() { return 2; }\n", "a + 1;"),
+        ("python", "def f(a):\n    return foo(a, [2, 3\n\ndef g():\n    return 1\n", "[2, 3"),
+        ("c", "int f(int a) {\n  if (a) {\n    return g(a, 1;\n}\n", "g(a, 1;"),
+    ],
+)
+def test_mechanical_closers_near_the_cursor_make_the_file_parse(language_id, text, cursor_after):
+    parsed = _parsed(language_id, text)
+    cursor = text.index(cursor_after) + len(cursor_after)
+    problem = nearest_problem(parsed, cursor)
+    assert problem is not None
+    line_end = cursor + len(text[cursor:].split("\n", 1)[0])
+    fixes = mechanical_fix(parsed, top_level(problem), line_end)
+    assert fixes
+    assert not parses_after(parsed, [])
+    assert parses_after(parsed, fixes), fixes
+
+
+def test_parses_after_checks_edits_against_the_edited_text():
+    text = "def f(x):\n    return x\n"
+    parsed = _parsed("python", text)
+    assert parses_after(parsed, [Replacement(text.index("x\n"), text.index("x\n") + 1, "x + 1")])
+    assert not parses_after(parsed, [Replacement(text.index("x\n"), text.index("x\n") + 1, "x +")])
+    assert nearest_problem(parsed, 0) is None

@@ -1,0 +1,145 @@
+import asyncio
+import threading
+
+import pytest
+
+from infill_ls.documents import Snapshot
+from infill_ls.scheduler import Scheduler, Superseded, TypingThrough
+
+
+@pytest.fixture
+def scheduler():
+    s = Scheduler()
+    yield s
+    s.close()
+
+
+def _stoppable(started: threading.Event, seen_stop: list[bool], limit_s: float = 5.0):
+    """Work that runs until told to stop, like a denoising loop polling between steps."""
+
+    def work(should_stop):
+        started.set()
+        waited = 0.0
+        while not should_stop() and waited < limit_s:
+            threading.Event().wait(0.005)
+            waited += 0.005
+        seen_stop.append(should_stop())
+        if should_stop():
+            raise RuntimeError("stopped")  # what an engine raises is up to the engine
+        return "finished"
+
+    return work
+
+
+async def test_work_runs_on_the_worker_thread_not_the_loop(scheduler):
+    ticket = scheduler.enter("a")
+    name = await scheduler.run(ticket, lambda stop: threading.current_thread().name)
+    assert name == "infill-worker"
+    assert name != threading.current_thread().name
+
+
+async def test_newer_request_stops_the_running_one(scheduler):
+    started, seen = threading.Event(), []
+    old = asyncio.ensure_future(scheduler.run(scheduler.enter("doc"), _stoppable(started, seen)))
+    await asyncio.to_thread(started.wait, 5)
+    new = scheduler.enter("doc")
+    with pytest.raises(Superseded):
+        await old
+    assert seen == [True]
+    assert await scheduler.run(new, lambda stop: "fresh") == "fresh"
+    assert scheduler.stats.superseded == 1
+
+
+async def test_a_superseded_job_waiting_in_the_queue_never_runs(scheduler):
+    gate = threading.Event()
+    calls = []
+    blocker = asyncio.ensure_future(scheduler.run(scheduler.enter("other"), lambda stop: gate.wait(5)))
+    queued = asyncio.ensure_future(scheduler.run(scheduler.enter("doc"), lambda stop: calls.append("old")))
+    await asyncio.sleep(0.05)
+    newer = asyncio.ensure_future(scheduler.run(scheduler.enter("doc"), lambda stop: calls.append("new") or "new"))
+    gate.set()
+    await blocker
+    with pytest.raises(Superseded):
+        await queued
+    assert await newer == "new"
+    assert calls == ["new"]
+
+
+async def test_debounce_lets_a_burst_of_requests_run_the_model_once(scheduler):
+    calls = []
+    tasks = []
+    for i in range(5):
+        ticket = scheduler.enter("doc")
+        tasks.append(
+            asyncio.ensure_future(scheduler.run(ticket, lambda stop, i=i: calls.append(i) or i, debounce_s=0.05))
+        )
+        await asyncio.sleep(0.005)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert calls == [4]
+    assert results[-1] == 4
+    assert all(isinstance(r, Superseded) for r in results[:-1])
+    assert scheduler.stats.model_runs == 1
+
+
+async def test_results_are_cached_by_key(scheduler):
+    calls = []
+
+    def work(stop):
+        calls.append(1)
+        return ["fill"]
+
+    assert await scheduler.run(scheduler.enter("d"), work, key=("k", 1)) == ["fill"]
+    assert await scheduler.run(scheduler.enter("d"), work, key=("k", 1)) == ["fill"]
+    assert await scheduler.run(scheduler.enter("d"), work, key=("k", 2)) == ["fill"]
+    assert len(calls) == 2
+    assert scheduler.stats.cache_hits == 1
+
+
+async def test_cancelling_the_request_stops_the_work(scheduler):
+    started, seen = threading.Event(), []
+    task = asyncio.ensure_future(scheduler.run(scheduler.enter("doc"), _stoppable(started, seen)))
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(200):
+        if seen:
+            break
+        await asyncio.sleep(0.01)
+    assert seen == [True]
+    assert scheduler.stats.cancelled == 1
+
+
+async def test_errors_from_work_reach_the_caller(scheduler):
+    def work(stop):
+        raise ValueError("bad checkpoint tensor")
+
+    with pytest.raises(ValueError, match="bad checkpoint"):
+        await scheduler.run(scheduler.enter("d"), work)
+    # The worker survives it.
+    assert await scheduler.run(scheduler.enter("d"), lambda stop: 7) == 7
+
+
+def _snap(text: str, version: int = 1) -> Snapshot:
+    return Snapshot("file:///a.py", "python", version, text)
+
+
+def test_typing_through_returns_the_rest_of_a_shown_fill():
+    typing = TypingThrough()
+    before = "x = foo(\n"
+    typing.remember(_snap(before), 8, ["a, b)", "c)"])
+    after = "x = foo(a,\n"
+    assert typing.continuation(_snap(after, 2), 10) == [" b)"]
+    # The same text but the cursor elsewhere, or a different character typed: no reuse.
+    assert typing.continuation(_snap(after, 2), 9) is None
+    assert typing.continuation(_snap("x = foo(z\n", 2), 9) is None
+
+
+def test_typing_through_needs_the_rest_of_the_document_unchanged():
+    typing = TypingThrough()
+    typing.remember(_snap("a = 1\nb = \n"), 10, ["2"])
+    typing.remember(_snap("a = 1\nb = \n"), 10, ["20"])
+    assert typing.continuation(_snap("a = 1\nb = 2\n"), 11) == ["0"]
+    assert typing.continuation(_snap("a = 9\nb = 2\n"), 11) is None
+    typing.forget("file:///a.py")
+    assert typing.continuation(_snap("a = 1\nb = 2\n"), 11) is None

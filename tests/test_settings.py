@@ -1,0 +1,64 @@
+from infill_ls.settings import Settings, model_changed, parse_settings
+
+
+def test_defaults_are_complete_and_typed():
+    s = Settings()
+    assert s.model_path is None and s.device == "auto" and s.dtype == "auto"
+    assert isinstance(s.max_hole_tokens, int) and isinstance(s.debounce_ms, int)
+    assert s.language_enabled("anything")
+
+
+def test_camel_case_keys_bare_or_under_the_section():
+    raw = {
+        "modelPath": "/models/x",
+        "device": "cpu",
+        "dtype": "float32",
+        "maxHoleTokens": 12,
+        "maxSteps": 8,
+        "debounceMs": 0,
+        "enabledLanguages": ["python", "go"],
+        "numCandidates": 2,
+    }
+    for payload in (raw, {"infill": raw}):
+        s, problems = parse_settings(payload)
+        assert problems == []
+        assert s == Settings("/models/x", "cpu", "float32", 12, 8, 0, ("python", "go"), 2)
+    assert not parse_settings(raw)[0].language_enabled("rust")
+
+
+def test_invalid_values_fall_back_to_defaults_with_one_message_each():
+    base = Settings(max_hole_tokens=10, device="cpu")
+    s, problems = parse_settings(
+        {"maxHoleTokens": "lots", "device": "tpu", "debounceMs": -5, "numCandidates": True, "enabledLanguages": "py"},
+        base,
+    )
+    defaults = Settings()
+    assert s.max_hole_tokens == defaults.max_hole_tokens
+    assert s.device == defaults.device
+    assert s.debounce_ms == defaults.debounce_ms
+    assert s.candidates == defaults.candidates
+    assert s.enabled_languages == defaults.enabled_languages
+    assert len(problems) == 5
+    assert any("infill.maxHoleTokens" in p and "'lots'" in p for p in problems)
+    assert all("\n" not in p for p in problems)
+
+
+def test_missing_keys_keep_the_current_values_and_editor_keys_are_ignored():
+    base = Settings(debounce_ms=5, candidates=4)
+    s, problems = parse_settings({"infill": {"device": "cuda", "server": {"command": "x"}, "trace": {}}}, base)
+    assert problems == []
+    assert (s.device, s.debounce_ms, s.candidates) == ("cuda", 5, 4)
+
+
+def test_empty_model_path_means_default_and_non_objects_are_reported():
+    s, problems = parse_settings({"modelPath": ""}, Settings(model_path="/x"))
+    assert s.model_path is None and problems == []
+    s, problems = parse_settings([1, 2])
+    assert s == Settings() and len(problems) == 1
+
+
+def test_model_changed_only_for_what_the_load_depends_on():
+    a = Settings()
+    assert not model_changed(a, Settings(debounce_ms=1))
+    assert model_changed(a, Settings(dtype="float16"))
+    assert model_changed(a, Settings(model_path="/m"))
