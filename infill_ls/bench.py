@@ -1,0 +1,234 @@
+"""Keystroke-to-completion latency of the real server, driven over stdio.
+
+    python -m infill_ls.bench [--model DIR | --tiny] [--lines N] [--debounce-ms MS]
+
+Starts ``infill-ls --stdio``, opens fixture files, clears some lines and types them again one
+character at a time, asking for an inline completion after every keystroke the way an editor
+does. Along the way the scripted typist sometimes mistypes and backspaces (the state before
+the typo comes back: a cache hit) and sometimes types along with the suggestion on screen
+(typing-through). Prints p50/p95 latency, the hit rates, and the time from start to the
+first completion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
+SCRIPT = (("inventory.py", "python"), ("cart.ts", "typescript"), ("stack.go", "go"))
+TYPO_EVERY = 7  # every so many keystrokes the typist hits a wrong key first
+ALONG_EVERY = 5  # every so many suggestions the typist types two characters of it
+
+
+@dataclass
+class Measurements:
+    latencies_ms: list[float] = field(default_factory=list)
+    first_completion_s: float | None = None
+    empty: int = 0
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class Typist:
+    """One open document and the client's view of its text."""
+
+    def __init__(self, client: LanguageClient, uri: str, language: str, text: str) -> None:
+        self.client, self.uri, self.text, self.version = client, uri, text, 1
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text))
+        )
+
+    def position(self, offset: int) -> types.Position:
+        line = self.text.count("\n", 0, offset)
+        start = self.text.rfind("\n", 0, offset) + 1
+        return types.Position(line, _utf16(self.text[start:offset]))
+
+    def replace(self, start: int, end: int, new: str) -> None:
+        change = types.TextDocumentContentChangePartial(
+            range=types.Range(self.position(start), self.position(end)), text=new
+        )
+        self.text = self.text[:start] + new + self.text[end:]
+        self.version += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version), [change]
+            )
+        )
+
+    async def complete(self, offset: int) -> list[str]:
+        result = await self.client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+                text_document=types.TextDocumentIdentifier(self.uri),
+                position=self.position(offset),
+            )
+        )
+        items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
+        return [item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value for item in items]
+
+
+def _target_lines(text: str, count: int) -> list[tuple[int, int]]:
+    """Spans of the longest indented code lines: the ones worth completing."""
+    spans, start = [], 0
+    for line in text.split("\n"):
+        body = line.strip()
+        if line[:1] in (" ", "\t") and len(body) > 12 and not body.startswith(("//", "#", "/*", "*")):
+            indent = len(line) - len(line.lstrip())
+            spans.append((start + indent, start + len(line)))
+        start += len(line) + 1
+    spans.sort(key=lambda s: s[1] - s[0], reverse=True)
+    return sorted(spans[:count], reverse=True)  # back to front: earlier offsets stay valid
+
+
+async def _timed(typist: Typist, offset: int, m: Measurements, started: float) -> list[str]:
+    sent = time.perf_counter()
+    fills = await typist.complete(offset)
+    m.latencies_ms.append((time.perf_counter() - sent) * 1000)
+    if fills and m.first_completion_s is None:
+        m.first_completion_s = time.perf_counter() - started
+    m.empty += not fills
+    return fills
+
+
+async def type_line(typist: Typist, start: int, end: int, m: Measurements, started: float, count: list[int]) -> None:
+    target = typist.text[start:end]
+    typist.replace(start, end, "")
+    cursor = start
+    for ch in target:
+        count[0] += 1
+        if count[0] % TYPO_EVERY == 0:
+            typist.replace(cursor, cursor, "§")
+            await _timed(typist, cursor + 1, m, started)
+            typist.replace(cursor, cursor + 1, "")
+            await _timed(typist, cursor, m, started)  # the state before the typo again
+        typist.replace(cursor, cursor, ch)
+        cursor += 1
+        fills = await _timed(typist, cursor, m, started)
+        if fills and count[0] % ALONG_EVERY == 0 and len(fills[0]) > 2 and "\n" not in fills[0][:2]:
+            along = fills[0][:2]
+            for i, c in enumerate(along):
+                typist.replace(cursor + i, cursor + i, c)
+                await _timed(typist, cursor + i + 1, m, started)
+            typist.replace(cursor, cursor + len(along), "")
+
+
+async def run(model: str, lines_per_file: int, debounce_ms: int, device: str) -> dict:
+    client = LanguageClient("infill-ls-bench", "1")
+    started = time.perf_counter()
+    model_args = ["--model", model] if model else []
+    await client.start_io(sys.executable, "-m", "infill_ls", "--stdio", *model_args, "--device", device)
+    drain = asyncio.ensure_future(_drain(client))
+    await client.initialize_async(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(
+                text_document=types.TextDocumentClientCapabilities(
+                    inline_completion=types.InlineCompletionClientCapabilities()
+                )
+            ),
+            initialization_options={"debounceMs": debounce_ms},
+        )
+    )
+    client.initialized(types.InitializedParams())
+    m = Measurements()
+    count = [0]
+    for name, language in SCRIPT:
+        text = (FIXTURES / name).read_text()
+        typist = Typist(client, (FIXTURES / name).as_uri(), language, text)
+        for start, end in _target_lines(text, lines_per_file):
+            await type_line(typist, start, end, m, started, count)
+    stats = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.stats", arguments=[])
+    )
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    drain.cancel()
+    return {"measurements": m, "stats": stats, "keystrokes": count[0]}
+
+
+async def _drain(client: LanguageClient) -> None:
+    """Keep the server's stderr moving so it never blocks on a full pipe."""
+    server = client._server
+    while server is not None and server.stderr is not None and await server.stderr.readline():
+        pass
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def report(result: dict, model: str) -> dict:
+    m: Measurements = result["measurements"]
+    stats = result["stats"]
+    requests = max(1, stats["requests"])
+    summary = {
+        "model": stats["model"] or model,
+        "keystrokes": result["keystrokes"],
+        "requests": stats["requests"],
+        "model_runs": stats["model_runs"],
+        "p50_ms": round(_percentile(m.latencies_ms, 50), 1),
+        "p95_ms": round(_percentile(m.latencies_ms, 95), 1),
+        "cache_hit_rate": round(stats["cache_hits"] / requests, 3),
+        "typing_through_hit_rate": round(stats["typing_through_hits"] / requests, 3),
+        "empty_answers": m.empty,
+        "first_completion_s": round(m.first_completion_s, 2) if m.first_completion_s else None,
+        "model_load_s": round(stats["model_load_seconds"], 2) if stats["model_load_seconds"] else None,
+    }
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infill_ls.bench", description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    source.add_argument("--tiny", action="store_true", help="a random-weight test checkpoint made on the spot")
+    parser.add_argument("--lines", type=int, default=2, help="lines retyped per fixture file (default: 2)")
+    parser.add_argument("--debounce-ms", type=int, default=0, help="server debounce (default: 0)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="infill-bench-") as scratch:
+        model = args.model or ""
+        if args.tiny:
+            from engine.tiny import write_random_checkpoint
+
+            model = str(write_random_checkpoint(Path(scratch) / "tiny", seed=0))
+        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device))
+    if result["stats"]["model_error"]:
+        print(f"infill-ls bench: {result['stats']['model_error']}", file=sys.stderr)
+        return 2
+    summary = report(result, model)
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"model                      {summary['model']}")
+    print(f"server debounce            {args.debounce_ms} ms")
+    print(f"keystrokes / requests      {summary['keystrokes']} / {summary['requests']}")
+    print(f"model runs                 {summary['model_runs']}")
+    print(f"keystroke->completion p50  {summary['p50_ms']} ms")
+    print(f"keystroke->completion p95  {summary['p95_ms']} ms")
+    print(f"cache hit rate             {summary['cache_hit_rate']:.1%}")
+    print(f"typing-through hit rate    {summary['typing_through_hit_rate']:.1%}")
+    print(f"empty answers              {summary['empty_answers']}")
+    print(f"first completion after start {summary['first_completion_s']} s (model load {summary['model_load_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Shared pieces of the language server's end-to-end tests: a tiny checkpoint, client
+capabilities, and applying the server's edits on the client side.
+
+Positions are converted here independently of the server's own code, so a test compares
+the server against a second implementation rather than against itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import tempfile
+from pathlib import Path
+
+from lsprotocol import types
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
+SERVER = [sys.executable, "-m", "infill_ls", "--stdio"]
+
+_keep: list[tempfile.TemporaryDirectory] = []
+
+
+@functools.lru_cache(maxsize=1)
+def tiny_model() -> str:
+    """A random-weight checkpoint, written once per test process."""
+    from engine.tiny import write_random_checkpoint
+
+    holder = tempfile.TemporaryDirectory(prefix="infill-ls-tiny-")
+    _keep.append(holder)
+    return str(write_random_checkpoint(Path(holder.name) / "model", seed=0))
+
+
+def capabilities(
+    *,
+    inline: bool = True,
+    resolve: bool = True,
+    progress: bool = False,
+    encodings: list[str] | None = None,
+    configuration: bool = False,
+) -> types.ClientCapabilities:
+    text_document = types.TextDocumentClientCapabilities(
+        synchronization=types.TextDocumentSyncClientCapabilities(),
+        code_action=types.CodeActionClientCapabilities(
+            code_action_literal_support=types.ClientCodeActionLiteralOptions(
+                code_action_kind=types.ClientCodeActionKindOptions(
+                    value_set=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite]
+                )
+            ),
+            resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]) if resolve else None,
+            data_support=resolve,
+        ),
+        inline_completion=types.InlineCompletionClientCapabilities() if inline else None,
+        completion=types.CompletionClientCapabilities(),
+    )
+    return types.ClientCapabilities(
+        text_document=text_document,
+        workspace=types.WorkspaceClientCapabilities(
+            apply_edit=True,
+            workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True),
+            configuration=configuration,
+        ),
+        window=types.WindowClientCapabilities(work_done_progress=progress),
+        general=types.GeneralClientCapabilities(position_encodings=encodings) if encodings else None,
+    )
+
+
+def init_params(caps: types.ClientCapabilities, **options) -> types.InitializeParams:
+    return types.InitializeParams(capabilities=caps, initialization_options=options or None)
+
+
+# --- client-side text arithmetic ------------------------------------------------------------
+
+
+def _unit_width(ch: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(ch.encode("utf-8"))
+    if encoding == "utf-32":
+        return 1
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end of content) per line; breaks are \\r\\n, \\r or \\n."""
+    spans, start, i = [], 0, 0
+    while i < len(text):
+        if text[i] in "\r\n":
+            end = i
+            i += 2 if text.startswith("\r\n", i) else 1
+            spans.append((start, end))
+            start = i
+        else:
+            i += 1
+    spans.append((start, len(text)))
+    return spans
+
+
+def offset_of(text: str, position: types.Position, encoding: str = "utf-16") -> int:
+    start, end = _lines(text)[position.line]
+    units = 0
+    for i in range(start, end):
+        if units >= position.character:
+            return i
+        units += _unit_width(text[i], encoding)
+    return end
+
+
+def position_of(text: str, offset: int, encoding: str = "utf-16") -> types.Position:
+    for line, (start, end) in enumerate(_lines(text)):
+        if start <= offset <= end:
+            return types.Position(line, sum(_unit_width(c, encoding) for c in text[start:offset]))
+    raise ValueError(f"offset {offset} is inside a line break")
+
+
+def apply_text_edits(text: str, edits: list[types.TextEdit], encoding: str = "utf-16") -> str:
+    spans = sorted(
+        ((offset_of(text, e.range.start, encoding), offset_of(text, e.range.end, encoding), e.new_text) for e in edits),
+        reverse=True,
+    )
+    for (a, b, _), (c, _, _) in zip(spans[1:], spans):
+        assert b <= c, "edits overlap"
+    for start, end, new in spans:
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def edits_of(edit: types.WorkspaceEdit, uri: str) -> tuple[list[types.TextEdit], int | None]:
+    if edit.document_changes:
+        (change,) = edit.document_changes
+        assert change.text_document.uri == uri
+        return list(change.edits), change.text_document.version
+    return list(edit.changes[uri]), None
+
+
+def replace_change(text: str, start: int, end: int, new: str, encoding: str = "utf-16"):
+    """A didChange content change replacing ``start..end`` of ``text``."""
+    return types.TextDocumentContentChangePartial(
+        range=types.Range(position_of(text, start, encoding), position_of(text, end, encoding)), text=new
+    )

@@ -1,0 +1,143 @@
+"""Code actions end to end: offered where they apply, resolved to edits that apply cleanly."""
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from infill_ls.syntax import language_for, parse_text
+from lsp_support import FIXTURES, SERVER, apply_text_edits, capabilities, edits_of, init_params, position_of, tiny_model
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(resolve=True), modelPath=tiny_model(), numCandidates=3, device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _open(client, name, language, uri=None):
+    text = (FIXTURES / name).read_text()
+    uri = uri or (FIXTURES / name).as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text)))
+    return uri, text
+
+
+async def _actions(client, uri, text, start, end):
+    return await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            range=types.Range(position_of(text, start), position_of(text, end)),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+
+
+async def _resolve(client, actions, title):
+    (action,) = [a for a in actions if a.title == title]
+    assert action.edit is None and action.command is None and action.data  # resolved lazily
+    return await client.code_action_resolve_async(action)
+
+
+async def test_rewrite_selection_replaces_exactly_the_selection(client):
+    uri, text = _open(client, "inventory.py", "python")
+    start = text.index("total += item.price")
+    end = text.index("\n", start)
+    resolved = await _resolve(client, await _actions(client, uri, text, start, end), "Rewrite selection")
+    edits, version = edits_of(resolved.edit, uri)
+    assert version == 1
+    (edit,) = edits
+    assert edit.range == types.Range(position_of(text, start), position_of(text, end))
+    new = apply_text_edits(text, edits)
+    assert new.startswith(text[:start]) and new.endswith(text[end:])
+    assert new[start : len(new) - len(text) + end].strip() == edit.new_text.strip() != ""
+
+
+async def test_fill_placeholders_fills_every_placeholder_of_the_function_at_once(client):
+    uri, text = _open(client, "placeholders.py", "python")
+    cursor = text.index("key, _, value")
+    resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Fill placeholders")
+    assert resolved.kind == "refactor.rewrite.placeholders"
+    edits, version = edits_of(resolved.edit, uri)
+    placeholders = {
+        (position_of(text, a), position_of(text, a + len(p)))
+        for p in ("pass", "# TODO: strip whitespace around both parts", "...")
+        for a in [text.index(p)]
+    }
+    assert edits and {(e.range.start, e.range.end) for e in edits} <= placeholders
+    new = apply_text_edits(text, edits)
+    untouched = text[text.index("def untouched") :]
+    assert new.endswith(untouched)  # the other function keeps its placeholder
+    assert new.startswith(text[: text.index("key, _, value")])
+
+
+async def test_close_structure_leaves_a_file_that_parses(client):
+    uri, text = _open(client, "unclosed.js", "javascript")
+    cursor = text.index("shape.r * shape.r;") + len("shape.r * shape.r;")
+    actions = await _actions(client, uri, text, cursor, cursor)
+    (action,) = [a for a in actions if a.title == "Close structure"]
+    assert action.kind == types.CodeActionKind.QuickFix
+    resolved = await client.code_action_resolve_async(action)
+    edits, _ = edits_of(resolved.edit, uri)
+    new = apply_text_edits(text, edits)
+    assert parse_text(language_for("javascript", ""), text).root_node.has_error
+    assert not parse_text(language_for("javascript", ""), new).root_node.has_error
+    # Only insertions: nothing the user wrote is lost.
+    assert all(e.range.start == e.range.end for e in edits)
+
+
+async def test_nothing_is_offered_where_nothing_applies(client):
+    uri, text = _open(client, "cart.ts", "typescript")
+    cursor = text.index("let sum = 0;")
+    assert await _actions(client, uri, text, cursor, cursor) == []
+
+
+async def test_a_stale_action_resolves_to_no_edit(client):
+    uri, text = _open(client, "inventory.py", "python", uri="file:///stale/inventory.py")
+    start = text.index("total += item.price")
+    actions = await _actions(client, uri, text, start, start + 10)
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri, 2),
+            [types.TextDocumentContentChangePartial(range=types.Range(position_of(text, 0), position_of(text, 0)), text="#")],
+        )
+    )
+    resolved = await _resolve(client, actions, "Rewrite selection")
+    assert resolved.edit is None
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+async def command_client(lsp_client: LanguageClient):
+    applied: list[types.ApplyWorkspaceEditParams] = []
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    lsp_client.applied = applied
+    await lsp_client.initialize_session(
+        init_params(capabilities(resolve=False), modelPath=tiny_model(), device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_actions_as_commands_apply_through_workspace_apply_edit(command_client):
+    uri, text = _open(command_client, "unclosed.js", "javascript")
+    cursor = text.index("shape.r * shape.r;") + len("shape.r * shape.r;")
+    actions = await _actions(command_client, uri, text, cursor, cursor)
+    (action,) = [a for a in actions if a.title == "Close structure"]
+    assert action.edit is None and action.command.command == "infill.closeStructure"
+    result = await command_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments)
+    )
+    assert result["applied"] is True and result["parses"] is True
+    (params,) = command_client.applied
+    edits, version = edits_of(params.edit, uri)
+    assert version == 1 and params.label == "Close structure"
+    assert not parse_text(language_for("javascript", ""), apply_text_edits(text, edits)).root_node.has_error

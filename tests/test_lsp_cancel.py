@@ -1,0 +1,100 @@
+"""Superseded and cancelled requests never answer with a stale item."""
+
+import asyncio
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from lsp_support import FIXTURES, SERVER, capabilities, init_params, position_of, replace_change, tiny_model
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+# A long debounce keeps each request in flight long enough to be overtaken on purpose.
+DEBOUNCE_MS = 400
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(), modelPath=tiny_model(), debounceMs=DEBOUNCE_MS, device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+TEXT = (FIXTURES / "inventory.py").read_text()
+CURSOR = TEXT.index("    total = 0.0") + len("    total = ")
+
+
+def _open(client, uri):
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, TEXT)))
+
+
+def _params(uri, text, offset):
+    return types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        text_document=types.TextDocumentIdentifier(uri),
+        position=position_of(text, offset),
+    )
+
+
+def _type(client, uri, version, text, offset, ch):
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri, version), [replace_change(text, offset, offset, ch)]
+        )
+    )
+    return text[:offset] + ch + text[offset:]
+
+
+async def _items(future):
+    try:
+        result = await future
+    except JsonRpcRequestCancelled:
+        return None
+    return list(result.items)
+
+
+async def test_a_newer_request_supersedes_the_older_one(client):
+    uri = "file:///cancel/supersede.py"
+    _open(client, uri)
+    older = client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR))
+    await asyncio.sleep(0.05)
+    text = _type(client, uri, 2, TEXT, CURSOR, "1")
+    newer = client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1))
+    assert await _items(older) == []  # never a fill computed for text that is gone
+    items = await _items(newer)
+    assert items and all(i.range.start == position_of(text, CURSOR + 1) for i in items)
+    stats = await client.workspace_execute_command_async(types.ExecuteCommandParams("infill.stats", []))
+    assert stats["superseded"] >= 1
+
+
+async def test_a_cancelled_request_answers_with_the_cancel_error(client):
+    uri = "file:///cancel/cancel.py"
+    _open(client, uri)
+    msg_id = "cancel-me"
+    pending = client.protocol.send_request_async(
+        types.TEXT_DOCUMENT_INLINE_COMPLETION, _params(uri, TEXT, CURSOR), msg_id=msg_id
+    )
+    await asyncio.sleep(0.05)
+    client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await pending
+    stats = await client.workspace_execute_command_async(types.ExecuteCommandParams("infill.stats", []))
+    assert stats["cancelled"] >= 1
+
+
+async def test_a_result_for_a_version_that_moved_on_is_dropped(client):
+    uri = "file:///cancel/moved.py"
+    _open(client, uri)
+    pending = client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR))
+    await asyncio.sleep(0.05)
+    # An edit with no request of its own: the pending one must not answer for the old text.
+    text = _type(client, uri, 2, TEXT, 0, "#")
+    assert await _items(pending) == []
+    fresh = client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1))
+    items = await _items(fresh)
+    assert items and items[0].range.start == position_of(text, CURSOR + 1)

@@ -1,0 +1,50 @@
+"""What the server advertises, as a real client sees it in the initialize result."""
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from lsp_support import SERVER, capabilities, init_params
+
+# No model is needed to answer initialize; a missing one also keeps these starts cheap.
+CONFIG = ClientServerConfig(server_command=[*SERVER, "--model", "/nonexistent/infill-model"])
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_inline_capable_client(client: LanguageClient):
+    result = await client.initialize_session(init_params(capabilities(inline=True)))
+    caps = result.capabilities
+    assert result.server_info.name == "infill-ls"
+    assert caps.inline_completion_provider is not None
+    assert caps.completion_provider is None  # the fallback is only for clients without inline
+    sync = caps.text_document_sync
+    assert sync.change == types.TextDocumentSyncKind.Incremental and sync.open_close
+    assert caps.position_encoding == types.PositionEncodingKind.Utf16
+    assert caps.code_action_provider.resolve_provider is True
+    assert types.CodeActionKind.QuickFix in caps.code_action_provider.code_action_kinds
+    assert types.CodeActionKind.RefactorRewrite in caps.code_action_provider.code_action_kinds
+    assert set(caps.execute_command_provider.commands) >= {
+        "infill.rewriteSelection",
+        "infill.fillPlaceholders",
+        "infill.closeStructure",
+    }
+
+
+async def test_client_without_inline_completion_gets_the_completion_fallback(client: LanguageClient):
+    result = await client.initialize_session(init_params(capabilities(inline=False, encodings=["utf-8", "utf-16"])))
+    caps = result.capabilities
+    assert caps.completion_provider is not None
+    assert caps.inline_completion_provider is not None  # still answered if asked
+    assert caps.position_encoding == types.PositionEncodingKind.Utf8
+
+
+@pytest.mark.parametrize("preferred, chosen", [(["utf-32"], "utf-32"), (["latin-1"], "utf-16")])
+async def test_position_encoding_follows_the_client_preference(client: LanguageClient, preferred, chosen):
+    result = await client.initialize_session(init_params(capabilities(encodings=preferred)))
+    assert result.capabilities.position_encoding == chosen

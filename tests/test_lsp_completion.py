@@ -1,0 +1,211 @@
+"""Inline completion end to end: the real server over stdio with a tiny random checkpoint.
+
+Random weights write nonsense, so these tests check structure: ranges, versions, typing-
+through and cache behaviour, never the text itself.
+"""
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from lsp_support import FIXTURES, SERVER, capabilities, init_params, position_of, replace_change, tiny_model
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, numCandidates=3, device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+class Doc:
+    """The client's copy of one open document."""
+
+    def __init__(self, client, uri, language, text, encoding="utf-16"):
+        self.client, self.uri, self.text, self.version, self.encoding = client, uri, text, 1, encoding
+        client.text_document_did_open(
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text))
+        )
+
+    def edit(self, start, end, new):
+        change = replace_change(self.text, start, end, new, self.encoding)
+        self.text = self.text[:start] + new + self.text[end:]
+        self.version += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(self.uri, self.version), [change])
+        )
+
+    def position(self, offset):
+        return position_of(self.text, offset, self.encoding)
+
+    async def inline(self, offset, invoked=False):
+        kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+        result = await self.client.text_document_inline_completion_async(
+            types.InlineCompletionParams(
+                context=types.InlineCompletionContext(trigger_kind=kind),
+                text_document=types.TextDocumentIdentifier(self.uri),
+                position=self.position(offset),
+            )
+        )
+        return list(result.items)
+
+
+async def stats(client):
+    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats", arguments=[]))
+
+
+def _after(text, marker):
+    return text.index(marker) + len(marker)
+
+
+CASES = [
+    ("inventory.py", "python", "        if item.name == name:", True),
+    ("inventory.py", "python", "    total = 0.0", False),
+    ("cart.ts", "typescript", "export function findLine(lines: Line[], sku: string): Line | undefined {", True),
+    ("cart.ts", "typescript", "  let sum = ", False),
+    ("stack.go", "go", "func (s *Stack) Peek() (int, bool) {", True),
+    ("stack.go", "go", "\tv := s.items[", False),
+]
+
+
+@pytest.mark.parametrize("name, language, marker, block", CASES)
+async def test_inline_completion_items_sit_exactly_at_the_cursor(client, name, language, marker, block):
+    text = (FIXTURES / name).read_text()
+    doc = Doc(client, (FIXTURES / name).as_uri(), language, text)
+    cursor = _after(text, marker)
+    items = await doc.inline(cursor, invoked=True)
+    assert items, "the tiny model gave no usable fill here"
+    for item in items:
+        assert item.range == types.Range(doc.position(cursor), doc.position(cursor))
+        assert item.insert_text.strip()
+        if block:
+            assert item.insert_text.startswith("\n")  # a body after its opener starts on a new line
+        else:
+            assert "\n" not in item.insert_text  # the rest of one line
+    assert len({item.insert_text for item in items}) == len(items)
+    # Invoked explicitly: several candidates; automatic: one.
+    assert len(items) > 1
+    assert len(await doc.inline(cursor)) == 1
+
+
+async def test_block_fill_follows_the_files_tab_indentation(client):
+    text = (FIXTURES / "stack.go").read_text()
+    doc = Doc(client, "file:///tabs/stack.go", "go", text)
+    (item, *_) = await doc.inline(_after(text, "func (s *Stack) Peek() (int, bool) {"), invoked=True)
+    body = [line for line in item.insert_text.split("\n")[1:] if line.strip()]
+    assert body and all(line.startswith("\t") and not line.startswith(" ") for line in body)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8"])
+async def test_edits_with_emoji_cjk_and_crlf_then_typing_through(encoding):
+    # A server of its own, to negotiate the encoding.
+    from pytest_lsp import ClientServerConfig as Config
+
+    c = await Config(server_command=SERVER).start()
+    try:
+        await c.initialize_session(
+            init_params(capabilities(encodings=[encoding]), modelPath=tiny_model(), debounceMs=0, device="cpu")
+        )
+        text = "def greet(name):\r\n    return name\r\n\r\nprint(greet('x'))\r\n"
+        doc = Doc(c, "file:///work/greet.py", "python", text, encoding)
+        # Several incremental edits: an emoji and CJK inside a string, a new CRLF line.
+        doc.edit(_after(doc.text, "return name"), _after(doc.text, "return name"), ' + " 😀 "')
+        doc.edit(_after(doc.text, "😀"), _after(doc.text, "😀"), "名前")
+        doc.edit(_after(doc.text, "(name):\r\n"), _after(doc.text, "(name):\r\n"), "    label = '🎉漢字🎉'\r\n    label = ")
+        cursor = _after(doc.text, "    label = ")
+        doc.edit(cursor, cursor, "'😀")
+        cursor += 2
+        items = await doc.inline(cursor, invoked=True)
+        assert items
+        for item in items:
+            assert item.range.start == item.range.end == doc.position(cursor)
+        # Type the first character of the suggestion: the rest comes back without the model.
+        shown = items[0].insert_text
+        runs_before = (await stats(c))["model_runs"]
+        doc.edit(cursor, cursor, shown[0])
+        rest = await doc.inline(cursor + 1)
+        assert [i.insert_text for i in rest][:1] == [shown[1:]]
+        assert rest[0].range.start == doc.position(cursor + 1)
+        after = await stats(c)
+        assert after["model_runs"] == runs_before and after["typing_through_hits"] >= 1
+    finally:
+        await c.shutdown_session()
+        await c.stop()
+
+
+async def test_returning_to_an_earlier_state_is_served_from_the_cache(client):
+    text = (FIXTURES / "cart.ts").read_text()
+    doc = Doc(client, "file:///cache/cart.ts", "typescript", text)
+    cursor = _after(text, "  let sum = ")
+    first = await doc.inline(cursor)
+    doc.edit(cursor, cursor, "§")
+    await doc.inline(cursor + 1)
+    doc.edit(cursor, cursor + 1, "")
+    before = await stats(client)
+    again = await doc.inline(cursor)
+    after = await stats(client)
+    assert [i.insert_text for i in again] == [i.insert_text for i in first]
+    assert after["cache_hits"] == before["cache_hits"] + 1
+    assert after["model_runs"] == before["model_runs"]
+
+
+async def test_unknown_language_and_large_file(client):
+    notes = Doc(client, "file:///notes/todo.txt", "plaintext", "Shopping list:\n- apples\n- \n")
+    cursor = _after(notes.text, "- apples\n- ")
+    for item in await notes.inline(cursor, invoked=True):
+        assert item.range.start == notes.position(cursor)
+
+    big = (FIXTURES / "inventory.py").read_text() * 2000  # about 60k lines
+    doc = Doc(client, "file:///big/inventory.py", "python", big)
+    end = len(doc.text) - len("    return min(items, key=lambda item: item.price, default=None)\n")
+    doc.edit(end, end, "    best = ")
+    cursor = end + len("    best = ")
+    items = await doc.inline(cursor, invoked=True)
+    assert items and all(i.range.start == doc.position(cursor) for i in items)
+    assert doc.position(cursor).line > 50_000
+
+
+async def test_disabled_language_gets_no_completion(client):
+    text = (FIXTURES / "stack.go").read_text()
+    doc = Doc(client, "file:///disabled/stack.go", "go", text)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"infill": {"enabledLanguages": ["python"]}})
+    )
+    try:
+        assert await doc.inline(_after(text, "\tv := s.items["), invoked=True) == []
+    finally:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"infill": {"enabledLanguages": ["*"]}})
+        )
+    assert await doc.inline(_after(text, "\tv := s.items["), invoked=True)
+
+
+@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+async def plain_client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(inline=False), modelPath=tiny_model(), debounceMs=0, device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
+    text = (FIXTURES / "inventory.py").read_text()
+    doc = Doc(plain_client, "file:///fallback/inventory.py", "python", text)
+    cursor = _after(text, "    total = 0.0")
+    result = await plain_client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(doc.uri),
+            position=doc.position(cursor),
+            context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked),
+        )
+    )
+    (item,) = result.items
+    assert result.is_incomplete
+    assert item.text_edit.range == types.Range(doc.position(cursor), doc.position(cursor))
+    assert item.text_edit.new_text.strip() and item.label

@@ -1,0 +1,115 @@
+"""Model loading, failures, settings messages and shutdown, over stdio with the real server."""
+
+import asyncio
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from lsp_support import SERVER, capabilities, init_params, tiny_model
+
+BROKEN = "/nonexistent/infill-model"
+PY = "file:///work/example.py"
+SOURCE = "def add(a, b):\n    return \n"
+
+
+async def _wait_for(predicate, timeout=60.0):
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _open(client: LanguageClient, uri=PY, text=SOURCE, language="python"):
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text))
+    )
+
+
+def _inline(line, character, uri=PY):
+    return types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line, character),
+    )
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[*SERVER, "--model", BROKEN]))
+async def broken(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(init_params(capabilities(progress=True)))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_broken_model_path_leaves_a_server_that_answers_and_says_why(broken: LanguageClient):
+    assert await _wait_for(lambda: any(m.type == types.MessageType.Error for m in broken.messages))
+    (error,) = [m for m in broken.messages if m.type == types.MessageType.Error]
+    assert BROKEN in error.message and "\n" not in error.message
+    # The load was announced and ended with the reason.
+    (reports,) = broken.progress_reports.values()
+    assert isinstance(reports[0], types.WorkDoneProgressBegin)
+    assert isinstance(reports[-1], types.WorkDoneProgressEnd) and BROKEN in reports[-1].message
+
+    _open(broken)
+    result = await broken.text_document_inline_completion_async(_inline(1, 11))
+    assert result is not None and len(result.items) == 0
+    actions = await broken.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=PY),
+            range=types.Range(types.Position(0, 0), types.Position(0, 14)),
+            context=types.CodeActionContext(diagnostics=[]),
+        )
+    )
+    (rewrite,) = [a for a in actions if a.title == "Rewrite selection"]
+    resolved = await broken.code_action_resolve_async(rewrite)
+    assert resolved.edit is None
+    stats = await broken.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.stats", arguments=[])
+    )
+    assert stats["model"] is None and BROKEN in stats["model_error"]
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def configured(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(progress=True), modelPath=tiny_model(), maxHoleTokens="many", device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_invalid_settings_are_reported_and_replaced_by_defaults(configured: LanguageClient):
+    assert await _wait_for(lambda: any("infill.maxHoleTokens" in m.message for m in configured.messages))
+    assert await _wait_for(
+        lambda: any(isinstance(r[-1], types.WorkDoneProgressEnd) for r in configured.progress_reports.values())
+    )
+    (reports,) = configured.progress_reports.values()
+    assert reports[-1].message == "ready"
+    stats = await configured.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.stats", arguments=[])
+    )
+    assert stats["model"] and stats["model_error"] is None
+
+    configured.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"infill": {"debounceMs": -1, "numCandidates": 2}})
+    )
+    assert await _wait_for(lambda: any("infill.debounceMs" in m.message for m in configured.messages))
+    # A model that fails to load on a settings change is reported the same way, and the
+    # server keeps answering.
+    configured.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"modelPath": BROKEN}))
+    assert await _wait_for(
+        lambda: any(m.type == types.MessageType.Error and BROKEN in m.message for m in configured.messages)
+    )
+    _open(configured)
+    result = await configured.text_document_inline_completion_async(_inline(1, 11))
+    assert result is not None and len(result.items) == 0
+
+
+async def test_shutdown_and_exit_end_the_process(configured: LanguageClient):
+    await configured.shutdown_async(None)
+    configured.exit(None)
+    server = configured._server
+    code = await asyncio.wait_for(server.wait(), timeout=20)
+    assert code == 0
+    configured.capabilities = None  # already shut down: nothing left for the fixture to do

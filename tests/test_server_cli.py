@@ -1,0 +1,93 @@
+"""The ``infill-ls`` command line, run as a real subprocess."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+
+from lsp_support import tiny_model
+
+CMD = [sys.executable, "-m", "infill_ls"]
+
+
+def _run(*args, timeout=120):
+    return subprocess.run([*CMD, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_version_and_help():
+    out = _run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("infill-ls ")
+    out = _run("--help")
+    assert out.returncode == 0
+    for flag in ("--stdio", "--tcp", "--port", "--check", "--model", "--version"):
+        assert flag in out.stdout
+
+
+def test_check_loads_fills_and_reports():
+    out = _run("--check", "--model", tiny_model(), "--device", "cpu")
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    assert lines["device"].strip() == "cpu"
+    assert tiny_model().split("/")[-1] in lines["model"] or "tiny" in lines["model"].lower() or lines["model"].strip()
+    assert lines["fill"].strip().split()[0].isdigit() and lines["fill"].strip().split()[1] == "ms"
+
+
+def test_check_with_a_broken_model_is_one_line_and_status_2(tmp_path):
+    (tmp_path / "config.json").write_text("{ not json")
+    out = _run("--check", "--model", str(tmp_path))
+    assert out.returncode == 2
+    assert len(out.stderr.strip().splitlines()) == 1 and str(tmp_path) in out.stderr
+    out = _run("--check", "--model", str(tmp_path / "missing"))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _message(payload):
+    body = json.dumps(payload).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _read_message(stream):
+    length = None
+    while (line := stream.readline().strip()) != b"":
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    return json.loads(stream.read(length))
+
+
+def test_tcp_listens_on_localhost_and_speaks_lsp():
+    port = _free_port()
+    server = subprocess.Popen([*CMD, "--tcp", "--port", str(port), "--model", "/nonexistent"], stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("server did not listen")
+        with sock, sock.makefile("rb") as stream:
+            assert sock.getpeername()[0] == "127.0.0.1"
+            sock.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+            reply = _read_message(stream)
+            assert reply["id"] == 1 and reply["result"]["serverInfo"]["name"] == "infill-ls"
+            sock.sendall(_message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+            while _read_message(stream).get("id") != 2:
+                pass
+            sock.sendall(_message({"jsonrpc": "2.0", "method": "exit"}))
+    finally:
+        try:
+            server.wait(timeout=20)
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+            server.stderr.close()
