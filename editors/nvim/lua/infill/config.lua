@@ -1,0 +1,65 @@
+-- Options of the plugin, with their defaults. `settings` goes to the server as is; the server
+-- reads camelCase keys (modelPath, device, dtype, maxHoleTokens, maxSteps, debounceMs,
+-- enabledLanguages, candidates).
+local M = {}
+
+M.defaults = {
+  cmd = { 'infill-ls', '--stdio' },
+  -- Filetypes whose buffers attach to the server; '*' attaches every file buffer.
+  filetypes = {
+    'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact',
+    'go', 'rust', 'java', 'c', 'cpp',
+  },
+  settings = {},
+  -- Ask for a suggestion while typing; otherwise only the trigger key asks.
+  auto_trigger = true,
+  -- Pause before asking, to send one request per burst of keys; the server waits
+  -- `settings.debounceMs` more before it computes anything.
+  debounce_ms = 30,
+  -- Keys in insert mode; false leaves a key unmapped. accept and dismiss fall through to
+  -- their usual meaning when no suggestion is shown.
+  keymaps = {
+    accept = '<Tab>',
+    dismiss = '<C-]>',
+    trigger = '<M-\\>',
+    next = '<M-]>',
+    prev = '<M-[>',
+  },
+  hl_group = 'InfillGhostText',
+  -- Neovim 0.12 and later draw suggestions themselves (vim.lsp.inline_completion); set false
+  -- to use this plugin's drawing there too.
+  use_builtin_inline_completion = true,
+}
+
+local function check(opts)
+  vim.validate({
+    cmd = { opts.cmd, 'table' },
+    filetypes = { opts.filetypes, 'table' },
+    settings = { opts.settings, 'table' },
+    auto_trigger = { opts.auto_trigger, 'boolean' },
+    debounce_ms = { opts.debounce_ms, 'number' },
+    keymaps = { opts.keymaps, 'table' },
+    hl_group = { opts.hl_group, 'string' },
+    use_builtin_inline_completion = { opts.use_builtin_inline_completion, 'boolean' },
+  })
+  if #opts.cmd == 0 then
+    error('infill: setup{cmd=...} must name the server executable, e.g. {"infill-ls", "--stdio"}')
+  end
+end
+
+function M.resolve(user)
+  local opts = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), user or {})
+  -- Lists replace, not merge: a user's shorter list must not keep the default's tail.
+  for _, key in ipairs({ 'cmd', 'filetypes' }) do
+    if user and user[key] then
+      opts[key] = user[key]
+    end
+  end
+  if user and user.settings and user.settings.enabledLanguages then
+    opts.settings.enabledLanguages = user.settings.enabledLanguages
+  end
+  check(opts)
+  return opts
+end
+
+return M

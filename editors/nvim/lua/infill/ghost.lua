@@ -1,0 +1,82 @@
+-- Drawing a suggestion as ghost text: virtual text at the cursor for its first line and
+-- virtual lines below for the rest. Only extmarks in this namespace; the buffer is untouched.
+local M = {}
+
+M.namespace = vim.api.nvim_create_namespace('infill')
+
+local has_inline = vim.fn.has('nvim-0.10') == 1
+
+local function expand_tabs(text)
+  return (text:gsub('\t', string.rep(' ', vim.bo.tabstop)))
+end
+
+local function split_lines(text)
+  return vim.split(text, '\n', { plain = true })
+end
+
+function M.clear(bufnr)
+  if vim.api.nvim_buf_is_valid(bufnr) then
+    vim.api.nvim_buf_clear_namespace(bufnr, M.namespace, 0, -1)
+  end
+end
+
+function M.visible(bufnr)
+  if not vim.api.nvim_buf_is_valid(bufnr) then
+    return false
+  end
+  return #vim.api.nvim_buf_get_extmarks(bufnr, M.namespace, 0, -1, { limit = 1 }) > 0
+end
+
+--- Draws `ghost` as if inserted at (row, col), 0-based bytes, with `rest` being what the line
+--- shows after it once accepted. `label` (may be nil) is appended, e.g. " (2/3)".
+function M.draw(bufnr, row, col, ghost, rest, hl, label)
+  M.clear(bufnr)
+  local lines = split_lines(ghost)
+  local opts = { hl_mode = 'combine', priority = 200 }
+  local tail = {}
+  if rest ~= '' then
+    table.insert(tail, { expand_tabs(rest), 'Normal' })
+  end
+  if label then
+    table.insert(tail, { label, 'Comment' })
+  end
+
+  if #lines == 1 and has_inline then
+    -- Inline virtual text pushes the real rest of the line to the right by itself.
+    opts.virt_text = { { expand_tabs(lines[1]), hl } }
+    if label then
+      table.insert(opts.virt_text, { label, 'Comment' })
+    end
+    opts.virt_text_pos = 'inline'
+    return vim.api.nvim_buf_set_extmark(bufnr, M.namespace, row, col, opts)
+  end
+
+  -- Overlay: the ghost covers the real text after the cursor, so the rest of the line is
+  -- drawn again where it will end up, and padding hides whatever the ghost does not cover.
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  local covered = vim.fn.strdisplaywidth(expand_tabs(line:sub(col + 1)))
+  local first = { { expand_tabs(lines[1]), hl } }
+  local first_width = vim.fn.strdisplaywidth(first[1][1])
+  if #lines == 1 then
+    vim.list_extend(first, tail)
+    for _, chunk in ipairs(tail) do
+      first_width = first_width + vim.fn.strdisplaywidth(chunk[1])
+    end
+  end
+  if covered > first_width then
+    table.insert(first, { string.rep(' ', covered - first_width), 'Normal' })
+  end
+  opts.virt_text = first
+  opts.virt_text_pos = 'overlay'
+  if #lines > 1 then
+    local virt_lines = {}
+    for i = 2, #lines do
+      table.insert(virt_lines, { { expand_tabs(lines[i]), hl } })
+    end
+    vim.list_extend(virt_lines[#virt_lines], tail)
+    opts.virt_lines = virt_lines
+  end
+  return vim.api.nvim_buf_set_extmark(bufnr, M.namespace, row, col, opts)
+end
+
+return M

@@ -1,0 +1,265 @@
+-- infill: inline completions and code actions from the infill-ls language server.
+--
+--   require('infill').setup({
+--     cmd = { 'infill-ls', '--stdio' },
+--     settings = { modelPath = '/path/to/checkpoint', device = 'auto' },
+--   })
+local client = require('infill.client')
+local compat = require('infill.compat')
+local config = require('infill.config')
+local inline = require('infill.inline')
+
+local M = {}
+
+local opts = nil
+local group = nil
+local attached = {}
+
+local function builtin()
+  if opts == nil then
+    error('infill: call require("infill").setup() first', 0)
+  end
+  return opts.use_builtin_inline_completion
+    and vim.fn.has('nvim-0.12') == 1
+    and vim.lsp.inline_completion ~= nil
+end
+
+local function filetype_enabled(bufnr)
+  if vim.bo[bufnr].buftype ~= '' then
+    return false
+  end
+  local ft = vim.bo[bufnr].filetype
+  for _, enabled in ipairs(opts.filetypes) do
+    if enabled == '*' and ft ~= '' or enabled == ft then
+      return true
+    end
+  end
+  return false
+end
+
+-- Runs `key` as if this mapping did not exist.
+local function fall_through(key)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(key, true, false, true), 'ni', false)
+end
+
+local function map(bufnr, name, action)
+  local key = opts.keymaps[name]
+  if not key then
+    return
+  end
+  vim.keymap.set('i', key, function()
+    if not action(bufnr) then
+      fall_through(key)
+    end
+  end, { buffer = bufnr, silent = true, desc = 'infill: ' .. name })
+end
+
+-- Whether Neovim's own inline completion shows a suggestion in `bufnr`.
+local function builtin_visible(bufnr)
+  local ns = vim.api.nvim_get_namespaces()['nvim.lsp.inline_completion']
+  return ns ~= nil and #vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { limit = 1 }) > 0
+end
+
+local function builtin_actions()
+  local ic = vim.lsp.inline_completion
+  return {
+    accept = function(bufnr)
+      if not builtin_visible(bufnr) then
+        return false
+      end
+      ic.get({ bufnr = bufnr })
+      return true
+    end,
+    dismiss = function()
+      return false
+    end,
+    trigger = function(bufnr)
+      ic.get({ bufnr = bufnr })
+      return true
+    end,
+    next = function(bufnr)
+      if not builtin_visible(bufnr) then
+        return false
+      end
+      (ic.select or ic.jump)({ bufnr = bufnr, count = 1 })
+      return true
+    end,
+    prev = function(bufnr)
+      if not builtin_visible(bufnr) then
+        return false
+      end
+      (ic.select or ic.jump)({ bufnr = bufnr, count = -1 })
+      return true
+    end,
+  }
+end
+
+local plugin_actions = {
+  accept = inline.accept,
+  dismiss = inline.dismiss,
+  trigger = function(bufnr)
+    inline.request(bufnr, inline.TRIGGER_INVOKED)
+    return true
+  end,
+  next = function(bufnr)
+    return inline.cycle(bufnr, 1)
+  end,
+  prev = function(bufnr)
+    return inline.cycle(bufnr, -1)
+  end,
+}
+
+local function attach(bufnr)
+  if attached[bufnr] or not filetype_enabled(bufnr) then
+    return
+  end
+  if client.attach(bufnr) == nil then
+    return
+  end
+  attached[bufnr] = true
+  local actions = plugin_actions
+  if builtin() then
+    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+    actions = builtin_actions()
+  else
+    vim.api.nvim_create_autocmd({ 'InsertEnter', 'TextChangedI', 'CursorMovedI' }, {
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        inline.on_edit(bufnr)
+      end,
+    })
+    vim.api.nvim_create_autocmd({ 'InsertLeave', 'BufLeave' }, {
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        inline.dismiss(bufnr)
+      end,
+    })
+  end
+  vim.api.nvim_create_autocmd({ 'BufUnload', 'BufDelete' }, {
+    group = group,
+    buffer = bufnr,
+    callback = function()
+      attached[bufnr] = nil
+      inline.detach(bufnr)
+    end,
+  })
+  for name, action in pairs(actions) do
+    map(bufnr, name, action)
+  end
+end
+
+function M.setup(user_opts)
+  opts = config.resolve(user_opts)
+  client.configure(opts)
+  inline.configure(opts)
+  vim.cmd('highlight default link InfillGhostText Comment')
+  group = vim.api.nvim_create_augroup('infill', { clear = true })
+  vim.api.nvim_create_autocmd('FileType', {
+    group = group,
+    callback = function(args)
+      attach(args.buf)
+    end,
+  })
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      attach(bufnr)
+    end
+  end
+end
+
+local function current()
+  return vim.api.nvim_get_current_buf()
+end
+
+--- Inserts the shown suggestion; false when there is none (for composing your own mappings).
+function M.accept()
+  if builtin() then
+    return builtin_actions().accept(current())
+  end
+  return inline.accept(current())
+end
+
+function M.dismiss()
+  if builtin() then
+    return false
+  end
+  return inline.dismiss(current())
+end
+
+--- Asks for a suggestion at the cursor now, as an explicit request.
+function M.trigger()
+  if builtin() then
+    vim.lsp.inline_completion.get({ bufnr = current() })
+    return true
+  end
+  return inline.request(current(), inline.TRIGGER_INVOKED)
+end
+
+function M.visible()
+  if builtin() then
+    return builtin_visible(current())
+  end
+  return inline.visible(current())
+end
+
+M.namespace = require('infill.ghost').namespace
+
+--- Sends changed server settings, e.g. require('infill').update_settings({ device = 'cpu' }).
+function M.update_settings(settings)
+  client.update_settings(settings)
+end
+
+local COMMANDS = {
+  rewrite = 'infill.rewriteSelection',
+  fill = 'infill.fillPlaceholders',
+  close = 'infill.closeStructure',
+}
+
+-- LSP range of lines `line1`..`line2` (1-based), narrowed to the visual selection when the
+-- command was given from a charwise one.
+local function selection_range(bufnr, line1, line2, encoding)
+  local first = vim.api.nvim_buf_get_lines(bufnr, line1 - 1, line1, false)[1] or ''
+  local last = vim.api.nvim_buf_get_lines(bufnr, line2 - 1, line2, false)[1] or ''
+  local start_col, end_col = 0, #last
+  local vstart = vim.api.nvim_buf_get_mark(bufnr, '<')
+  local vend = vim.api.nvim_buf_get_mark(bufnr, '>')
+  if vim.fn.visualmode() == 'v' and vstart[1] == line1 and vend[1] == line2 then
+    start_col = math.min(vstart[2], #first)
+    local last_char = vim.fn.byteidx(last:sub(vend[2] + 1), 1)
+    end_col = math.min(vend[2] + math.max(last_char, 0), #last)
+  end
+  return {
+    start = { line = line1 - 1, character = compat.character(first, start_col, encoding) },
+    ['end'] = { line = line2 - 1, character = compat.character(last, end_col, encoding) },
+  }
+end
+
+--- Runs one of the server's code actions ('rewrite', 'fill', 'close') on lines line1..line2.
+function M.run_action(name, line1, line2)
+  local command = COMMANDS[name]
+  if command == nil then
+    error('infill: unknown action ' .. tostring(name) .. ' (rewrite, fill or close)')
+  end
+  local bufnr = current()
+  local c = client.get()
+  if c == nil then
+    vim.notify('infill: the language server is not running for this buffer', vim.log.levels.WARN)
+    return
+  end
+  local args = {
+    vim.uri_from_bufnr(bufnr),
+    selection_range(bufnr, line1, line2, c.offset_encoding),
+    vim.NIL, -- no version check: the edit the server sends back carries the version it was made for
+  }
+  compat.request(c, 'workspace/executeCommand', { command = command, arguments = args }, function(err, result)
+    if err ~= nil then
+      vim.notify('infill: ' .. command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    elseif type(result) == 'table' and result.applied == false then
+      vim.notify('infill: ' .. command .. ': nothing changed', vim.log.levels.INFO)
+    end
+  end, bufnr)
+end
+
+return M

@@ -1,0 +1,280 @@
+-- Inline completions for Neovim before 0.12: ask textDocument/inlineCompletion while typing,
+-- keep the answer while the typed text agrees with it, draw it, accept it.
+local compat = require('infill.compat')
+local client = require('infill.client')
+local ghost = require('infill.ghost')
+
+local M = {}
+
+local METHOD = 'textDocument/inlineCompletion'
+local TRIGGER_INVOKED = 1
+local TRIGGER_AUTOMATIC = 2
+
+-- Per buffer: timer, pending = {client, id}, items, index.
+local buffers = {}
+local opts = nil
+
+function M.configure(o)
+  opts = o
+end
+
+local function buf_state(bufnr)
+  local st = buffers[bufnr]
+  if st == nil then
+    st = {}
+    buffers[bufnr] = st
+  end
+  return st
+end
+
+local function in_insert_mode()
+  local mode = vim.api.nvim_get_mode().mode
+  return mode:sub(1, 1) == 'i' or mode:sub(1, 1) == 'R'
+end
+
+local function cursor()
+  local pos = vim.api.nvim_win_get_cursor(0)
+  return pos[1] - 1, pos[2]
+end
+
+local function get_line(bufnr, row)
+  return vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+end
+
+-- Plain text of a snippet: placeholders keep their default text, tab stops vanish.
+local function snippet_text(snippet)
+  local text = snippet:gsub('%${%d+:([^}]*)}', '%1'):gsub('%${%d+}', ''):gsub('%$%d+', '')
+  return (text:gsub('\\([$}\\])', '%1'))
+end
+
+-- An answer item in buffer terms. The replaced range ends on the cursor line in every item
+-- this plugin shows, so its end is kept as a distance from the end of that line, which
+-- stays right while text is typed before it.
+local function to_item(raw, bufnr, row, col, encoding)
+  local text = raw.insertText
+  if type(text) == 'table' then
+    text = text.kind == 'snippet' and snippet_text(text.value or '') or text.value
+  end
+  if type(text) ~= 'string' or text == '' then
+    return nil
+  end
+  local start_row, start_col, end_col = row, col, col
+  if type(raw.range) == 'table' then
+    local s, e = raw.range.start, raw.range['end']
+    if s.line ~= row or e.line ~= row then
+      return nil -- a replacement spanning other lines cannot be drawn at the cursor
+    end
+    local line = get_line(bufnr, row)
+    start_row = s.line
+    start_col = compat.byte_col(line, s.character, encoding)
+    end_col = compat.byte_col(line, e.character, encoding)
+    if start_col > col or end_col < col then
+      return nil
+    end
+  end
+  return {
+    row = start_row,
+    start_col = start_col,
+    end_from_eol = #get_line(bufnr, row) - end_col,
+    text = text,
+    command = raw.command,
+  }
+end
+
+-- What is left to show of `item` with the cursor where it is now, or nil when the text
+-- typed since the answer no longer agrees with it.
+local function view(bufnr, item)
+  local row, col = cursor()
+  if row ~= item.row or col < item.start_col then
+    return nil
+  end
+  local line = get_line(bufnr, row)
+  local end_col = #line - item.end_from_eol
+  if end_col < col then
+    return nil
+  end
+  local typed = line:sub(item.start_col + 1, col)
+  if item.text:sub(1, #typed) ~= typed then
+    return nil
+  end
+  local rest = item.text:sub(#typed + 1)
+  if rest == '' then
+    return nil
+  end
+  return { row = row, col = col, ghost = rest, end_col = end_col, after = line:sub(end_col + 1) }
+end
+
+local function render(bufnr)
+  local st = buffers[bufnr]
+  if st == nil or st.items == nil then
+    ghost.clear(bufnr)
+    return false
+  end
+  local item = st.items[st.index]
+  local v = view(bufnr, item)
+  if v == nil then
+    st.items = nil
+    ghost.clear(bufnr)
+    return false
+  end
+  local label = #st.items > 1 and string.format(' (%d/%d)', st.index, #st.items) or nil
+  ghost.draw(bufnr, v.row, v.col, v.ghost, v.after, opts.hl_group, label)
+  return true
+end
+
+local function cancel_pending(st)
+  if st.pending ~= nil then
+    pcall(compat.cancel_request, st.pending.client, st.pending.id)
+    st.pending = nil
+  end
+end
+
+local function stop_timer(st)
+  if st.timer ~= nil then
+    st.timer:stop()
+  end
+end
+
+local function supports_inline(c)
+  local caps = c.server_capabilities or {}
+  return caps.inlineCompletionProvider ~= nil and caps.inlineCompletionProvider ~= false
+end
+
+--- Asks the server for a suggestion at the cursor of the current window.
+function M.request(bufnr, trigger_kind)
+  local c = client.get()
+  if c == nil or not c.initialized or not supports_inline(c) then
+    return false
+  end
+  if vim.api.nvim_get_current_buf() ~= bufnr then
+    return false
+  end
+  local st = buf_state(bufnr)
+  cancel_pending(st)
+  local params = vim.lsp.util.make_position_params(0, c.offset_encoding)
+  params.context = { triggerKind = trigger_kind or TRIGGER_INVOKED }
+  local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  local row, col = cursor()
+  local ok, id
+  ok, id = compat.request(c, METHOD, params, function(err, result)
+    if st.pending == nil or st.pending.id ~= id then
+      return -- superseded by a later request
+    end
+    st.pending = nil
+    if err ~= nil then
+      vim.notify_once('infill: ' .. (err.message or vim.inspect(err)), vim.log.levels.WARN)
+      return
+    end
+    if vim.api.nvim_get_current_buf() ~= bufnr or not in_insert_mode() then
+      return
+    end
+    local now_row, now_col = cursor()
+    if vim.api.nvim_buf_get_changedtick(bufnr) ~= tick or now_row ~= row or now_col ~= col then
+      return -- the text or cursor moved on; the next request answers for where it is now
+    end
+    local items = {}
+    for _, raw in ipairs((result and (result.items or result)) or {}) do
+      local item = to_item(raw, bufnr, row, col, c.offset_encoding)
+      if item ~= nil and view(bufnr, item) ~= nil then
+        table.insert(items, item)
+      end
+    end
+    if #items == 0 then
+      st.items = nil
+      ghost.clear(bufnr)
+      return
+    end
+    st.items, st.index = items, 1
+    render(bufnr)
+  end, bufnr)
+  if ok then
+    st.pending = { client = c, id = id }
+  end
+  return ok
+end
+
+--- Called on every text change and cursor move in insert mode.
+function M.on_edit(bufnr)
+  render(bufnr)
+  if not opts.auto_trigger then
+    return
+  end
+  local st = buf_state(bufnr)
+  if st.timer == nil then
+    st.timer = vim.loop.new_timer()
+  end
+  st.timer:stop()
+  st.timer:start(opts.debounce_ms, 0, vim.schedule_wrap(function()
+    if in_insert_mode() and vim.api.nvim_get_current_buf() == bufnr and vim.fn.pumvisible() == 0 then
+      M.request(bufnr, TRIGGER_AUTOMATIC)
+    end
+  end))
+end
+
+function M.visible(bufnr)
+  local st = buffers[bufnr]
+  return st ~= nil and st.items ~= nil and ghost.visible(bufnr)
+end
+
+--- Inserts the shown suggestion. Returns false when none is shown.
+function M.accept(bufnr)
+  if not M.visible(bufnr) then
+    return false
+  end
+  local st = buffers[bufnr]
+  local item = st.items[st.index]
+  local v = view(bufnr, item)
+  M.dismiss(bufnr)
+  if v == nil then
+    return false
+  end
+  local lines = vim.split(item.text, '\n', { plain = true })
+  vim.api.nvim_buf_set_text(bufnr, item.row, item.start_col, item.row, v.end_col, lines)
+  local last_row = item.row + #lines - 1
+  local last_col = #lines == 1 and item.start_col + #lines[1] or #lines[#lines]
+  vim.api.nvim_win_set_cursor(0, { last_row + 1, last_col })
+  if item.command ~= nil then
+    local c = client.get()
+    if c ~= nil then
+      compat.request(c, 'workspace/executeCommand', item.command, function() end, bufnr)
+    end
+  end
+  return true
+end
+
+--- Hides the suggestion and forgets pending requests. Returns whether one was shown.
+function M.dismiss(bufnr)
+  local shown = M.visible(bufnr)
+  local st = buffers[bufnr]
+  if st ~= nil then
+    stop_timer(st)
+    cancel_pending(st)
+    st.items = nil
+  end
+  ghost.clear(bufnr)
+  return shown
+end
+
+--- Shows the next (delta 1) or previous (delta -1) suggestion of the last answer.
+function M.cycle(bufnr, delta)
+  local st = buffers[bufnr]
+  if st == nil or st.items == nil then
+    return false
+  end
+  st.index = (st.index - 1 + delta) % #st.items + 1
+  return render(bufnr)
+end
+
+function M.detach(bufnr)
+  M.dismiss(bufnr)
+  local st = buffers[bufnr]
+  if st ~= nil and st.timer ~= nil then
+    st.timer:close()
+  end
+  buffers[bufnr] = nil
+end
+
+M.TRIGGER_INVOKED = TRIGGER_INVOKED
+M.TRIGGER_AUTOMATIC = TRIGGER_AUTOMATIC
+
+return M

@@ -1,0 +1,25 @@
+-- User commands; the server starts only once require('infill').setup() has been called.
+if vim.g.loaded_infill then
+  return
+end
+vim.g.loaded_infill = true
+
+local function infill()
+  return require('infill')
+end
+
+local actions = {
+  InfillRewrite = { action = 'rewrite', desc = 'infill: rewrite the selected lines' },
+  InfillFillPlaceholders = { action = 'fill', desc = 'infill: fill placeholders in the range' },
+  InfillCloseStructure = { action = 'close', desc = 'infill: close the open structure near the cursor' },
+}
+
+for name, spec in pairs(actions) do
+  vim.api.nvim_create_user_command(name, function(args)
+    infill().run_action(spec.action, args.line1, args.line2)
+  end, { range = true, desc = spec.desc })
+end
+
+vim.api.nvim_create_user_command('InfillTrigger', function()
+  infill().trigger()
+end, { desc = 'infill: ask for an inline suggestion at the cursor' })

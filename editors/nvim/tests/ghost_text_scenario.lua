@@ -1,0 +1,212 @@
+-- A headless session with the plugin and a real server: open a file, enter insert mode,
+-- ask for a suggestion and find its ghost text; dismiss it with the dismiss key; show it
+-- again and leave insert mode; show it once more and accept it with the accept key.
+-- Writes what it saw as JSON and quits.
+--
+-- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
+-- INFILL_FILE (file to open), INFILL_ROW / INFILL_COL (1-based line, 0-based byte column
+-- where insert mode starts), INFILL_RESULT (JSON output), INFILL_TIMEOUT_MS.
+local env = vim.env
+vim.opt.runtimepath:prepend(env.INFILL_PLUGIN)
+vim.cmd('runtime plugin/infill.lua')
+vim.lsp.set_log_level('WARN')
+
+local infill = require('infill')
+infill.setup({
+  cmd = vim.json.decode(env.INFILL_CMD),
+  settings = { maxHoleTokens = 16 },
+  debounce_ms = 20,
+})
+
+local deadline = vim.loop.now() + tonumber(env.INFILL_TIMEOUT_MS)
+local result = { stages = {} }
+local bufnr
+
+local function extmarks()
+  local marks = vim.api.nvim_buf_get_extmarks(bufnr, infill.namespace, 0, -1, { details = true })
+  local out = {}
+  for _, m in ipairs(marks) do
+    local d = m[4]
+    table.insert(out, {
+      row = m[2],
+      col = m[3],
+      virt_text = d.virt_text or {},
+      virt_lines = d.virt_lines or {},
+      virt_text_pos = d.virt_text_pos,
+    })
+  end
+  return out
+end
+
+local function ghost_text(marks)
+  local parts = {}
+  for _, chunk in ipairs(marks[1].virt_text) do
+    if chunk[2] == 'InfillGhostText' then
+      table.insert(parts, chunk[1])
+    end
+  end
+  for _, line in ipairs(marks[1].virt_lines) do
+    local text = {}
+    for _, chunk in ipairs(line) do
+      if chunk[2] == 'InfillGhostText' then
+        table.insert(text, chunk[1])
+      end
+    end
+    table.insert(parts, '\n' .. table.concat(text))
+  end
+  return table.concat(parts)
+end
+
+local function finish(status)
+  result.status = status
+  result.nvim_version = tostring(vim.version().major) .. '.' .. vim.version().minor .. '.' .. vim.version().patch
+  result.messages = vim.api.nvim_exec('messages', true)
+  result.lsp_log = vim.lsp.get_log_path()
+  local f = assert(io.open(env.INFILL_RESULT, 'w'))
+  f:write(vim.json.encode(result))
+  f:close()
+  vim.cmd('qall!')
+end
+
+local function client_ready()
+  for _, c in pairs(vim.lsp.buf_get_clients(bufnr)) do
+    if c.name == 'infill' and c.initialized then
+      return true
+    end
+  end
+  return false
+end
+
+local function keys(k)
+  -- 'm': through mappings, as if typed, so the plugin's own key mappings run.
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(k, true, false, true), 'm', false)
+end
+
+local function line_text(row)
+  return vim.api.nvim_buf_get_lines(bufnr, row - 1, row, false)[1]
+end
+
+local row, col = tonumber(env.INFILL_ROW), tonumber(env.INFILL_COL)
+local trigger_at = 0
+
+-- Each step returns true once done; it runs again on the next tick until then.
+local function wait_for_ghost(record)
+  return function()
+    if vim.api.nvim_get_mode().mode ~= 'i' then
+      return false
+    end
+    local marks = extmarks()
+    if #marks > 0 then
+      if record then
+        result.before_accept = { line = line_text(row), cursor = vim.api.nvim_win_get_cursor(0) }
+        result.extmarks = marks
+        result.ghost = ghost_text(marks)
+        result.tick_before_accept = vim.api.nvim_buf_get_changedtick(bufnr)
+      end
+      trigger_at = 0
+      return true
+    end
+    -- Ask explicitly as well, now and again: an automatic request may have been answered
+    -- before the model finished loading.
+    if vim.loop.now() >= trigger_at then
+      infill.trigger()
+      trigger_at = vim.loop.now() + 2000
+    end
+    return false
+  end
+end
+
+local function enter_insert()
+  if col >= #line_text(row) then
+    vim.api.nvim_win_set_cursor(0, { row, 0 })
+    vim.cmd('startinsert!') -- append: a normal-mode cursor cannot stand past the last character
+  else
+    vim.api.nvim_win_set_cursor(0, { row, col })
+    vim.cmd('startinsert')
+  end
+  return true
+end
+
+-- Each step returns true once done; it runs again on the next tick until then.
+local steps = {
+  { 'open', function()
+    vim.cmd('edit ' .. vim.fn.fnameescape(env.INFILL_FILE))
+    bufnr = vim.api.nvim_get_current_buf()
+    result.original_line = line_text(row)
+    return true
+  end },
+  { 'server initialized', client_ready },
+  { 'insert mode', enter_insert },
+  { 'ghost text shown', wait_for_ghost(false) },
+  { 'dismiss key', function()
+    keys('<C-]>')
+    return true
+  end },
+  { 'ghost text dismissed', function()
+    if #extmarks() > 0 then
+      return false
+    end
+    result.dismissed = { line = line_text(row), mode = vim.api.nvim_get_mode().mode }
+    return true
+  end },
+  { 'ghost text shown again', wait_for_ghost(false) },
+  { 'leave insert mode', function()
+    keys('<Esc>')
+    return true
+  end },
+  { 'ghost text cleared on leaving', function()
+    if vim.api.nvim_get_mode().mode ~= 'n' then
+      return false
+    end
+    result.extmarks_after_leave = #extmarks()
+    return true
+  end },
+  { 'insert mode again', enter_insert },
+  { 'ghost text shown before accepting', wait_for_ghost(true) },
+  { 'accept key', function()
+    keys('<Tab>')
+    return true
+  end },
+  { 'suggestion inserted', function()
+    if vim.api.nvim_buf_get_changedtick(bufnr) == result.tick_before_accept then
+      return false
+    end
+    local cursor = vim.api.nvim_win_get_cursor(0)
+    result.after_accept = {
+      lines = vim.api.nvim_buf_get_lines(bufnr, row - 1, cursor[1], false),
+      cursor = cursor,
+      mode = vim.api.nvim_get_mode().mode,
+    }
+    return true
+  end },
+}
+
+local index = 1
+local timer = vim.loop.new_timer()
+timer:start(50, 50, vim.schedule_wrap(function()
+  if index > #steps then
+    return
+  end
+  local name, step = steps[index][1], steps[index][2]
+  local ok, done = pcall(step)
+  if not ok then
+    result.error = name .. ': ' .. tostring(done)
+    index = #steps + 1
+    timer:stop()
+    finish('error')
+    return
+  end
+  if done then
+    table.insert(result.stages, name)
+    index = index + 1
+    if index > #steps then
+      timer:stop()
+      finish('ok')
+    end
+  elseif vim.loop.now() > deadline then
+    result.error = 'timed out waiting for: ' .. name
+    index = #steps + 1
+    timer:stop()
+    finish('timeout')
+  end
+end))
