@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
@@ -76,6 +76,7 @@ class DocumentError(ValueError):
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def _utf8_len(text: str) -> int:
@@ -113,9 +114,12 @@ class Snapshot:
     version: int
     text: str
     edits: tuple[Edit, ...] = ()  # how the previous version became this one
+    known_line_starts: list[int] | None = field(default=None, repr=False)
 
     @cached_property
     def line_starts(self) -> list[int]:
+        if self.known_line_starts is not None:
+            return self.known_line_starts
         return [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
 
     @cached_property
@@ -177,6 +181,19 @@ class Snapshot:
             return byte_offset
         return len(self.utf8[:byte_offset].decode("utf-8", "ignore"))
 
+    @cached_property
+    def _rows_are_lines(self) -> bool:
+        # Tree-sitter counts "\n" only; a lone "\r" breaks a line for LSP but not for it.
+        return "\r" not in self.text or _LONE_CR.search(self.text) is None
+
+    def point(self, offset: int) -> Point:
+        """The tree-sitter point (row, UTF-8 column) of an offset."""
+        if not self._rows_are_lines:
+            return point_at(self.text, offset)
+        line = self.line_of(offset)
+        start = self.line_starts[line]
+        return Point(line, _utf8_len(self.text[start:offset]))
+
     def eol(self) -> str:
         """The file's line break, so inserted text matches it."""
         match = _LINE_BREAK.search(self.text)
@@ -190,7 +207,22 @@ def point_at(text: str, offset: int) -> Point:
     return Point(row, _utf8_len(text[line_start:offset]))
 
 
-def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[str, Edit]:
+def _line_starts_after(old: list[int], new_text: str, start: int, old_end: int, new_end: int) -> list[int]:
+    """Line starts of the edited text, re-scanning only the lines the edit touched: on a large
+    file a keystroke then costs a shift of the later starts, not a scan of the whole text."""
+    # From the line before the edit: a "\n" typed after a "\r" merges two breaks into one.
+    first = max(0, bisect.bisect_right(old, start) - 2)
+    later = bisect.bisect_right(old, old_end)
+    delta = new_end - old_end
+    scan_end = old[later] + delta if later < len(old) else len(new_text)
+    middle = [m.end() for m in _LINE_BREAK.finditer(new_text, old[first], scan_end)]
+    tail = [s + delta for s in old[later:]]
+    if middle and tail and middle[-1] == tail[0]:
+        middle.pop()
+    return old[: first + 1] + middle + tail
+
+
+def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[Snapshot, Edit]:
     old = snapshot.text
     if change.range is None:
         start, old_end = 0, len(old)
@@ -202,23 +234,23 @@ def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -
                 f"{snapshot.uri}: change range ends before it starts "
                 f"({change.range.start} .. {change.range.end})"
             )
-    new = old[:start] + change.text + old[old_end:]
+    text = old[:start] + change.text + old[old_end:]
     new_end = start + len(change.text)
+    starts = _line_starts_after(snapshot.line_starts, text, start, old_end, new_end)
+    edited = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, text, known_line_starts=starts)
     start_byte = snapshot.byte_offset(start)
-    old_end_byte = start_byte + _utf8_len(old[start:old_end])
-    new_end_byte = start_byte + _utf8_len(change.text)
     edit = Edit(
         start=start,
         old_end=old_end,
         new_end=new_end,
         start_byte=start_byte,
-        old_end_byte=old_end_byte,
-        new_end_byte=new_end_byte,
-        start_point=point_at(old, start),
-        old_end_point=point_at(old, old_end),
-        new_end_point=point_at(new, new_end),
+        old_end_byte=start_byte + _utf8_len(old[start:old_end]),
+        new_end_byte=start_byte + _utf8_len(change.text),
+        start_point=snapshot.point(start),
+        old_end_point=snapshot.point(old_end),
+        new_end_point=edited.point(new_end),
     )
-    return new, edit
+    return edited, edit
 
 
 class DocumentStore:
@@ -251,10 +283,11 @@ class DocumentStore:
         edits: list[Edit] = []
         working = current
         for change in changes:
-            text, edit = _apply(working, change, encoding)
+            working, edit = _apply(working, change, encoding)
             edits.append(edit)
-            working = Snapshot(uri, current.language_id, version, text)
-        snapshot = Snapshot(uri, current.language_id, version, working.text, tuple(edits))
+        snapshot = Snapshot(
+            uri, current.language_id, version, working.text, tuple(edits), known_line_starts=working.line_starts
+        )
         self._docs[uri] = snapshot
         return snapshot
 

@@ -233,6 +233,8 @@ class InfillServer(LanguageServer):
             )
         except Superseded:
             return None
+        if not self.is_current(snapshot):
+            return None  # computed for text that has changed since
         if edit is None:
             self.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Info, message=f"{kind.title}: nothing to change here")

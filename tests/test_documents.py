@@ -138,3 +138,25 @@ def test_large_file_random_edits_match_a_reference():
         reference = reference[:a] + insert + reference[b:]
         _change(store, uri, version, start, end, insert)
     assert store.get(uri).text == reference
+
+
+def test_line_index_and_points_kept_incrementally_match_a_fresh_scan():
+    rng = random.Random(11)
+    pieces = ["a", "é", "😀", "\r", "\n", "\r\n"]
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+        store = DocumentStore()
+        s = store.open("file:///f", "plaintext", 1, text)
+        a = rng.randrange(len(text) + 1)
+        b = rng.randrange(a, len(text) + 1)
+        start, end = s.position_at(a, U16), s.position_at(b, U16)
+        insert = "".join(rng.choice(pieces) for _ in range(rng.randrange(4)))
+        new = store.change("file:///f", 2, [TextChange(Range(start, end), insert)])
+        fresh = Snapshot("file:///f", "plaintext", 2, new.text)
+        assert new.line_starts == fresh.line_starts, (text, a, b, insert)
+        (edit,) = new.edits
+        # Points as tree-sitter counts them: rows by "\n", columns in UTF-8 bytes.
+        for point, source, offset in ((edit.start_point, s.text, edit.start), (edit.new_end_point, new.text, edit.new_end)):
+            head = source[:offset]
+            assert point.row == head.count("\n")
+            assert point.column == len(head[head.rfind("\n") + 1 :].encode())
