@@ -1,0 +1,458 @@
+"""Training and fine-tuning: the uniform-state denoising objective the sampler inverts, in the anchored infill
+format, with self-conditioning, a cosine schedule, and checkpoints that resume with the same data order.
+
+Per sample: t ~ U(eps, 1); each hole position is replaced by a uniform random token with probability t (anchors
+never); cross-entropy on hole positions (voids included). With probability `self_conditioning` a first pass without
+gradient gives logits that the second pass reads as self-conditioning.
+
+A run directory holds `last/` (Hugging Face layout + `train_state.safetensors`, the resume point), `best/` (the
+checkpoint with the lowest held-out loss so far), `log.txt` and `metrics.jsonl`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.config import GenerationConfig, ModelConfig
+from engine.dataset import Batch, SampleMix, SampleStream, TokenData
+from engine.errors import EngineError
+from engine.model import DiffusionGemma, KVCache
+from engine.vocab import load_tokenizer
+
+# Named model sizes. `cpu` is what two CPU cores can train in hours; `tiny` runs the whole path in seconds.
+PRESETS: dict[str, dict] = {
+    "tiny": dict(vocab_size=8192, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+                 num_key_value_heads=1, head_dim=32, global_head_dim=32, num_global_key_value_heads=1,
+                 num_experts=4, top_k_experts=2, moe_intermediate_size=64, sliding_window=128),
+    "cpu": dict(vocab_size=8192, hidden_size=256, intermediate_size=512, num_hidden_layers=6, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=64, global_head_dim=64, num_global_key_value_heads=1,
+                num_experts=8, top_k_experts=2, moe_intermediate_size=256, sliding_window=512),
+}
+
+
+@dataclass
+class TrainConfig:
+    data: str = "data/tokens"
+    tokenizer: str = "data/tokenizer.json"
+    out: str = "runs/default"
+    preset: str = "cpu"
+    model_overrides: dict = field(default_factory=dict)  # ModelConfig fields over the preset
+    init_from: str | None = None
+    steps: int = 20_000
+    batch_size: int = 16
+    lr: float = 1.5e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 200
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    eps: float = 1e-3
+    self_conditioning: float = 0.5
+    router_aux_weight: float = 0.01  # load balance across experts (Switch-style)
+    prefix_budgets: list[int] = field(default_factory=lambda: [64, 128, 256])
+    mix: dict = field(default_factory=dict)  # SampleMix fields
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = None
+    log_every: int = 10
+    eval_every: int = 250
+    eval_batches: int = 8
+    save_every_s: float = 300.0
+    max_minutes: float | None = None
+
+
+# ---------------------------------------------------------------------------------------------------- objective
+
+
+def corrupt(target: torch.Tensor, hole_mask: torch.Tensor, vocab_size: int, eps: float,
+            generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Replace each hole position by a uniform random token with probability t ~ U(eps, 1) drawn per sample."""
+    B, L = target.shape
+    dev = target.device
+    t = eps + (1 - eps) * torch.rand(B, generator=generator, device=dev)
+    replace = (torch.rand(B, L, generator=generator, device=dev) < t[:, None]) & hole_mask
+    noise = torch.randint(0, vocab_size, (B, L), generator=generator, device=dev)
+    return torch.where(replace, noise, target), t
+
+
+class RouterBalance:
+    """Collects, during a forward pass, the Switch load-balancing term E * sum_e f_e * P_e of every router."""
+
+    def __init__(self, model: DiffusionGemma):
+        self.terms: list[torch.Tensor] = []
+        self.enabled = False
+        self.handles = [block.router.register_forward_hook(self._hook) for block in model.layers]
+
+    def _hook(self, router, inputs, output) -> None:
+        if not (self.enabled and torch.is_grad_enabled()):  # not the self-conditioning pass
+            return
+        (x,) = inputs
+        _, index = output
+        h = router.norm(x) * router.scale * x.shape[-1] ** -0.5
+        probs = F.softmax(router.proj(h), dim=-1, dtype=torch.float32)
+        E = probs.shape[-1]
+        share = torch.bincount(index.reshape(-1), minlength=E).float() / index.numel()
+        self.terms.append(E * (share * probs.mean(0)).sum())
+
+    def take(self) -> torch.Tensor | None:
+        terms, self.terms = self.terms, []
+        return torch.stack(terms).mean() if terms else None
+
+
+def _rows(cache: KVCache, rows: torch.Tensor) -> KVCache:
+    return KVCache([k[rows] for k in cache.keys], [v[rows] for v in cache.values])
+
+
+def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generator, eps: float,
+                   self_conditioning: float, autocast: bool) -> dict[str, torch.Tensor]:
+    """Loss of one batch; the self-conditioning first pass runs without gradient on the rows that use it."""
+    V = model.cfg.vocab_size
+    noisy, _ = corrupt(batch.target, batch.hole_mask, V, eps, generator)
+    sc_mask = torch.rand(batch.target.shape[0], generator=generator, device=batch.target.device) < self_conditioning
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+        cache = model.encode(batch.encoder_ids)
+        sc_logits = None
+        if bool(sc_mask.any()):
+            rows = sc_mask.nonzero().squeeze(1)
+            with torch.no_grad():
+                first = model.decode(noisy[rows], _rows(cache, rows))
+            sc_logits = torch.zeros(*noisy.shape, V, dtype=first.dtype, device=first.device)
+            sc_logits[rows] = first
+        logits = model.decode(noisy, cache, self_conditioning=sc_logits, sc_mask=sc_mask if sc_logits is not None
+                              else None)
+    hole = batch.hole_mask
+    per_token = F.cross_entropy(logits[hole].float(), batch.target[hole], reduction="none")
+    cont = torch.tensor([k == "continuation" for k in batch.kinds], device=hole.device)[:, None].expand_as(hole)[hole]
+    out = {"loss": per_token.mean()}
+    if bool(cont.any()):
+        out["loss_continuation"] = per_token[cont].mean().detach()
+    if bool((~cont).any()):
+        out["loss_infill"] = per_token[~cont].mean().detach()
+    return out
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def make_optimizer(model: DiffusionGemma, cfg: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    other = [p for p in model.parameters() if p.ndim < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": other, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95), eps=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------------- state
+
+
+@dataclass
+class Progress:
+    step: int = 0
+    tokens: int = 0  # encoder + canvas tokens processed
+    hole_tokens: int = 0
+    seconds: float = 0.0
+    best_eval: float | None = None
+
+
+def save_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.Optimizer, progress: Progress,
+                     cfg: TrainConfig) -> None:
+    """Optimizer moments, progress and RNG in safetensors; the batch order and noise follow from the step."""
+    names = {id(p): n for n, p in model.named_parameters()}
+    tensors: dict[str, torch.Tensor] = {"rng.cpu": torch.get_rng_state()}
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for key, value in optimizer.state.get(p, {}).items():
+                value = value if torch.is_tensor(value) else torch.tensor(value)
+                tensors[f"optimizer.{names[id(p)]}.{key}"] = value.detach().to("cpu").contiguous()
+    meta = {"progress": json.dumps(asdict(progress)), "train_config": json.dumps(asdict(cfg))}
+    save_file(tensors, str(path), metadata=meta)
+
+
+def load_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.Optimizer) -> Progress:
+    params = dict(model.named_parameters())
+    with safe_open(str(path), framework="pt", device="cpu") as fh:
+        meta = fh.metadata()
+        for key in fh.keys():
+            if key == "rng.cpu":
+                torch.set_rng_state(fh.get_tensor(key))
+                continue
+            _, rest = key.split(".", 1)
+            name, slot = rest.rsplit(".", 1)
+            if name not in params:
+                raise EngineError(f"{path}: optimizer state for unknown parameter {name}")
+            p = params[name]
+            value = fh.get_tensor(key)
+            optimizer.state[p][slot] = value if slot == "step" else value.to(p.device)
+    return Progress(**json.loads(meta["progress"]))
+
+
+def _replace_dir(staging: Path, final: Path) -> None:
+    """Swap a finished staging directory in, so a crash mid-save leaves the previous checkpoint intact."""
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+# ---------------------------------------------------------------------------------------------------- loop
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, log=print):
+        self.cfg = cfg
+        self.log = log
+        self.out = Path(cfg.out)
+        self.device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
+                                   ("cpu" if cfg.device == "auto" else cfg.device))
+        self.autocast = self.device.type == "cuda"
+        resume = self.out / "last" / "train_state.safetensors"
+        if resume.is_file():
+            ckpt = load_checkpoint(self.out / "last", device=str(self.device), dtype="float32")
+            self.model_cfg, self.gen_cfg, self.tokenizer_path = ckpt.config, ckpt.generation, self.out / "last" / "tokenizer.json"
+            self.model = ckpt.model
+        elif cfg.init_from:
+            ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32")
+            self.model_cfg, self.gen_cfg = ckpt.config, ckpt.generation
+            self.tokenizer_path = Path(cfg.init_from) / "tokenizer.json"
+            self.model = ckpt.model
+        else:
+            self.model_cfg = ModelConfig(**{**PRESETS[cfg.preset], **cfg.model_overrides})
+            self.gen_cfg = GenerationConfig(eos_token_id=self.model_cfg.eos_token_id,
+                                            pad_token_id=self.model_cfg.pad_token_id)
+            self.tokenizer_path = Path(cfg.tokenizer)
+            self.model = DiffusionGemma(self.model_cfg)
+            self.model.init_weights(seed=cfg.seed)
+            self.model.to(self.device)
+        self.model.train().requires_grad_(True)
+        self.tokenizer = load_tokenizer(self.tokenizer_path)
+        self.train_data = TokenData(Path(cfg.data), "train")
+        self._check_tokenizer()
+        mix = SampleMix(**cfg.mix)
+        L = self.model_cfg.canvas_length
+        self.stream = SampleStream(self.train_data, self.tokenizer, L, cfg.prefix_budgets, mix, cfg.seed)
+        try:
+            heldout = TokenData(Path(cfg.data), "heldout")
+            self.eval_stream = SampleStream(heldout, self.tokenizer, L, cfg.prefix_budgets, mix, cfg.seed + 7919)
+        except FileNotFoundError:
+            self.eval_stream = None
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.balance = RouterBalance(self.model)
+        self.progress = Progress()
+        if resume.is_file():
+            self.progress = load_train_state(resume, self.model, self.optimizer)
+            self.log(f"resumed {resume} at step {self.progress.step}")
+
+    def _check_tokenizer(self) -> None:
+        sha = hashlib.sha256(self.tokenizer_path.read_bytes()).hexdigest()
+        if sha != self.train_data.meta["tokenizer_sha256"]:
+            raise EngineError(f"{self.cfg.data}: pretokenized with a different tokenizer than {self.tokenizer_path}; "
+                              f"run `infill-engine pretokenize --tokenizer {self.tokenizer_path}`")
+        if self.tokenizer.get_vocab_size() > self.model_cfg.vocab_size:
+            raise EngineError(f"{self.tokenizer_path}: {self.tokenizer.get_vocab_size()} ids exceed the model's "
+                              f"vocabulary of {self.model_cfg.vocab_size}")
+
+    def _generator(self, *key: int) -> torch.Generator:
+        """Noise as a function of (seed, step): a resumed run corrupts its batches exactly as before."""
+        digest = hashlib.blake2b(repr((self.cfg.seed, *key)).encode(), digest_size=8).digest()
+        return torch.Generator(device=self.device).manual_seed(int.from_bytes(digest, "little") >> 1)
+
+    def step(self) -> dict[str, float]:
+        cfg, p = self.cfg, self.progress
+        batch = self.stream.batch(p.step, cfg.batch_size).to(self.device)
+        lr = lr_at(p.step, cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.balance.enabled = cfg.router_aux_weight > 0
+        losses = denoising_loss(self.model, batch, self._generator(p.step), cfg.eps, cfg.self_conditioning,
+                                self.autocast)
+        self.balance.enabled = False
+        total = losses["loss"]
+        aux = self.balance.take()
+        if aux is not None:
+            total = total + cfg.router_aux_weight * aux
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        p.step += 1
+        p.tokens += batch.encoder_ids.numel() + batch.target.numel()
+        p.hole_tokens += int(batch.hole_mask.sum())
+        out = {k: float(v.detach()) for k, v in losses.items()}
+        out.update(lr=lr, grad_norm=float(grad_norm), router_balance=float(aux.detach()) if aux is not None else 0.0)
+        return out
+
+    @torch.no_grad()
+    def evaluate(self) -> float | None:
+        """Held-out loss on fixed batches with fixed noise, without self-conditioning."""
+        if self.eval_stream is None:
+            return None
+        self.model.eval()
+        total = 0.0
+        for i in range(self.cfg.eval_batches):
+            batch = self.eval_stream.batch(i, self.cfg.batch_size).to(self.device)
+            total += float(denoising_loss(self.model, batch, self._generator(-1, i), self.cfg.eps, 0.0,
+                                          self.autocast)["loss"])
+        self.model.train()
+        return total / self.cfg.eval_batches
+
+    def save(self, name: str, with_state: bool) -> Path:
+        staging = self.out / f".{name}.staging"
+        if staging.exists():
+            shutil.rmtree(staging)
+        save_checkpoint(staging, self.model, self.model_cfg, self.gen_cfg, self.tokenizer_path)
+        if with_state:
+            save_train_state(staging / "train_state.safetensors", self.model, self.optimizer, self.progress, self.cfg)
+        (staging / "progress.json").write_text(json.dumps(asdict(self.progress), indent=1))
+        _replace_dir(staging, self.out / name)
+        if name == "last":
+            self.tokenizer_path = self.out / "last" / "tokenizer.json"
+        return self.out / name
+
+    def run(self) -> Progress:
+        cfg, p = self.cfg, self.progress
+        self.out.mkdir(parents=True, exist_ok=True)
+        total, active = self.model.num_parameters()
+        self.log(f"model: {total / 1e6:.2f}M parameters ({active / 1e6:.2f}M active), device {self.device}, "
+                 f"{self.train_data.meta['splits']['train']['tokens']} train tokens; steps {p.step}->{cfg.steps}")
+        start = time.time()
+        base_seconds = p.seconds
+        last_save = time.time()
+        window_t, window_tokens, window_holes = time.time(), 0, 0
+        with open(self.out / "metrics.jsonl", "a") as metrics:
+            while p.step < cfg.steps:
+                tokens_before, holes_before = p.tokens, p.hole_tokens
+                stats = self.step()
+                window_tokens += p.tokens - tokens_before
+                window_holes += p.hole_tokens - holes_before
+                p.seconds = base_seconds + time.time() - start
+                if p.step % cfg.log_every == 0:
+                    dt = max(time.time() - window_t, 1e-9)
+                    stats.update(step=p.step, tokens=p.tokens, tok_s=round(window_tokens / dt, 1),
+                                 hole_tok_s=round(window_holes / dt, 1), elapsed_s=round(p.seconds))
+                    self.log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in stats.items()))
+                    metrics.write(json.dumps(stats) + "\n")
+                    metrics.flush()
+                    window_t, window_tokens, window_holes = time.time(), 0, 0
+                done = p.step >= cfg.steps or (cfg.max_minutes is not None and time.time() - start > 60 * cfg.max_minutes)
+                if p.step % cfg.eval_every == 0 or done:
+                    loss = self.evaluate()
+                    if loss is not None:
+                        improved = p.best_eval is None or loss < p.best_eval
+                        self.log(f"eval step={p.step} heldout_loss={loss:.4f}" + (" (best)" if improved else ""))
+                        metrics.write(json.dumps({"step": p.step, "heldout_loss": loss}) + "\n")
+                        if improved:
+                            p.best_eval = loss
+                            self.save("best", with_state=False)
+                if done or time.time() - last_save > cfg.save_every_s:
+                    self.save("last", with_state=True)
+                    last_save = time.time()
+                    window_t = time.time()  # saving is not training time
+                if done:
+                    break
+        return p
+
+
+# ---------------------------------------------------------------------------------------------------- CLI
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    cfg = TrainConfig()
+    if args.config:
+        data = json.loads(Path(args.config).read_text())
+        unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
+        if unknown:
+            raise EngineError(f"{args.config}: unknown training settings {sorted(unknown)}")
+        cfg = TrainConfig(**data)
+    for f in dataclasses.fields(TrainConfig):
+        value = getattr(args, f.name, None)
+        if value is not None and f.name not in ("model_overrides", "mix"):
+            setattr(cfg, f.name, value)
+    for item in args.model or []:
+        key, _, value = item.partition("=")
+        if key not in {f.name for f in dataclasses.fields(ModelConfig)}:
+            raise EngineError(f"--model {item}: {key!r} is not a model setting")
+        cfg.model_overrides[key] = json.loads(value)
+    if cfg.preset not in PRESETS:
+        raise EngineError(f"--preset {cfg.preset}: unknown; choose from {', '.join(PRESETS)}")
+    return cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_from_args(args)
+    except (EngineError, json.JSONDecodeError, OSError) as err:
+        print(f"train: {err}", file=sys.stderr)
+        return 2
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false" if cfg.threads == 1 else "true")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = open(out / "log.txt", "a")
+
+    def log(line: str) -> None:
+        stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
+        print(stamped, flush=True)
+        log_file.write(stamped + "\n")
+        log_file.flush()
+
+    try:
+        trainer = Trainer(cfg, log)
+        log(f"config: {json.dumps(asdict(cfg))}")
+        trainer.run()
+    except (EngineError, FileNotFoundError) as err:
+        log(f"train: {err}")
+        return 2
+    finally:
+        log_file.close()
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train or fine-tune a model on a pretokenized corpus (resumes from OUT/last)",
+        description="Train the denoiser on the anchored infill objective with self-conditioning. A run resumes "
+        "from OUT/last when it exists; --init-from fine-tunes an existing checkpoint (e.g. on your own repository: "
+        "corpus --repo, then pretokenize with the checkpoint's tokenizer.json).",
+    )
+    p.add_argument("--config", help="JSON file of training settings (the fields of TrainConfig)")
+    p.add_argument("--data", help="pretokenized directory (default data/tokens)")
+    p.add_argument("--tokenizer", help="tokenizer.json the data was pretokenized with (default data/tokenizer.json)")
+    p.add_argument("--out", help="run directory (default runs/default)")
+    p.add_argument("--preset", help=f"model size: {', '.join(PRESETS)} (default cpu)")
+    p.add_argument("--model", action="append", metavar="KEY=VALUE", help="override a model setting (JSON value)")
+    p.add_argument("--init-from", dest="init_from", help="checkpoint directory to fine-tune")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--warmup-steps", dest="warmup_steps", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto, cpu or cuda")
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--eval-every", dest="eval_every", type=int)
+    p.add_argument("--save-every-s", dest="save_every_s", type=float)
+    p.add_argument("--max-minutes", dest="max_minutes", type=float, help="stop (and save) after this long")
+    p.set_defaults(func=run)

@@ -1,0 +1,115 @@
+"""Training: the objective lowers the loss, checkpoints resume to the same run, fine-tuning starts from weights."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+import engine.canvas
+import engine.corpus
+import engine.languages
+from engine.checkpoint import load_checkpoint
+from engine.dataset import pretokenize
+from engine.train import Trainer, TrainConfig, corrupt, denoising_loss
+from engine.vocab import train_tokenizer
+
+VOCAB = 512
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    sources = {"corpus": engine.corpus, "canvas": engine.canvas, "languages": engine.languages}
+    for split, names in (("train", ["corpus", "canvas"]), ("heldout", ["languages"])):
+        with open(corpus / f"{split}.jsonl", "w") as fh:
+            for name in names:
+                doc = {"path": name, "package": name, "language": "python", "text": inspect.getsource(sources[name])}
+                fh.write(json.dumps(doc) + "\n")
+    tok = train_tokenizer([inspect.getsource(m) for m in sources.values()], vocab_size=VOCAB)
+    tok.save(str(root / "tokenizer.json"))
+    pretokenize(corpus, root / "tokenizer.json", root / "tokens", workers=1, log=lambda *_: None)
+    return root
+
+
+def _config(root, out, **kw) -> TrainConfig:
+    base = dict(data=str(root / "tokens"), tokenizer=str(root / "tokenizer.json"), out=str(out), preset="tiny",
+                model_overrides={"vocab_size": VOCAB, "canvas_length": 16}, steps=6, batch_size=4,
+                prefix_budgets=[16, 32], warmup_steps=2, lr=3e-3, device="cpu", log_every=1, eval_every=3,
+                eval_batches=1, save_every_s=1e9)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_corruption_touches_holes_only():
+    target = torch.arange(2 * 40).reshape(2, 40) % 50 + 3
+    hole = torch.zeros(2, 40, dtype=torch.bool)
+    hole[:, :30] = True
+    noisy, t = corrupt(target, hole, 1000, 0.999, torch.Generator().manual_seed(0))
+    assert torch.equal(noisy[:, 30:], target[:, 30:])
+    assert (noisy[:, :30] != target[:, :30]).float().mean() > 0.9  # t close to 1: nearly all replaced
+    assert t.min() >= 0.999
+
+
+def test_training_lowers_loss_on_a_batch(data_dir, tmp_path):
+    trainer = Trainer(_config(data_dir, tmp_path / "run"), log=lambda *_: None)
+    batch = trainer.stream.batch(0, 4)
+
+    def loss() -> float:
+        with torch.no_grad():
+            return float(denoising_loss(trainer.model, batch, torch.Generator().manual_seed(1), 1e-3, 0.0,
+                                        False)["loss"])
+
+    before = loss()
+    opt = torch.optim.AdamW(trainer.model.parameters(), lr=3e-3)
+    for _ in range(15):
+        out = denoising_loss(trainer.model, batch, torch.Generator().manual_seed(1), 1e-3, 0.5, False)
+        opt.zero_grad()
+        out["loss"].backward()
+        opt.step()
+    after = loss()
+    assert after < before - 0.5, (before, after)
+
+
+def test_resume_restores_state_and_data_order(data_dir, tmp_path):
+    straight = Trainer(_config(data_dir, tmp_path / "straight", steps=6), log=lambda *_: None)
+    straight.run()
+
+    first = Trainer(_config(data_dir, tmp_path / "split", steps=3), log=lambda *_: None)
+    first.run()
+    state = tmp_path / "split" / "last" / "train_state.safetensors"
+    with safe_open(str(state), framework="pt") as fh:
+        assert json.loads(fh.metadata()["progress"])["step"] == 3
+        assert any(k.endswith(".exp_avg_sq") for k in fh.keys())
+    second = Trainer(_config(data_dir, tmp_path / "split", steps=6), log=lambda *_: None)
+    assert second.progress.step == 3
+    for p in first.model.parameters():
+        s_first = first.optimizer.state[p]
+        break
+    p2 = next(iter(second.model.parameters()))
+    assert torch.equal(second.optimizer.state[p2]["exp_avg"], s_first["exp_avg"])
+    second.run()
+    assert second.progress.step == 6
+    for (name, a), (_, b) in zip(straight.model.state_dict().items(), second.model.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    assert (tmp_path / "split" / "best" / "model.safetensors").is_file()
+    lines = (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in lines if "loss" in json.loads(x)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_init_from_fine_tunes_a_checkpoint(data_dir, tmp_path):
+    base = Trainer(_config(data_dir, tmp_path / "base", steps=2), log=lambda *_: None)
+    base.run()
+    ckpt = load_checkpoint(tmp_path / "base" / "last", device="cpu", dtype="float32")
+    tuned = Trainer(_config(data_dir, tmp_path / "tuned", steps=2, init_from=str(tmp_path / "base" / "last"),
+                            preset="cpu"), log=lambda *_: None)
+    assert tuned.progress.step == 0 and tuned.model_cfg.hidden_size == ckpt.config.hidden_size
+    for a, b in zip(tuned.model.state_dict().values(), ckpt.model.state_dict().values()):
+        assert torch.equal(a, b)
+    tuned.run()
+    assert load_checkpoint(tmp_path / "tuned" / "last", device="cpu").config.vocab_size == VOCAB
