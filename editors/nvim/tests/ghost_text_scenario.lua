@@ -1,6 +1,7 @@
 -- A headless session with the plugin and a real server: open a file, enter insert mode,
--- ask for a suggestion and find its ghost text; dismiss it with the dismiss key; show it
--- again and leave insert mode; show it once more and accept it with the accept key.
+-- ask for a suggestion and find its ghost text; dismiss it with the dismiss key; press the
+-- accept key with nothing shown; show it again and leave insert mode; show it once more, type
+-- its first character and accept the rest with the accept key.
 -- Writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -69,7 +70,8 @@ local function finish(status)
 end
 
 local function client_ready()
-  for _, c in pairs(vim.lsp.buf_get_clients(bufnr)) do
+  local clients = vim.lsp.get_clients and vim.lsp.get_clients({ bufnr = bufnr }) or vim.lsp.buf_get_clients(bufnr)
+  for _, c in pairs(clients) do
     if c.name == 'infill' and c.initialized then
       return true
     end
@@ -149,6 +151,21 @@ local steps = {
     result.dismissed = { line = line_text(row), mode = vim.api.nvim_get_mode().mode }
     return true
   end },
+  { 'accept key with nothing shown', function()
+    keys('<Tab>')
+    return true
+  end },
+  { 'accept key fell through', function()
+    local line = line_text(row)
+    if line == result.original_line then
+      return false
+    end
+    result.tab_fallthrough = line
+    -- Put the line back as it was, by the API rather than keys, to go on from the same place.
+    vim.api.nvim_buf_set_lines(bufnr, row - 1, row, false, { result.original_line })
+    vim.api.nvim_win_set_cursor(0, { row, col })
+    return true
+  end },
   { 'ghost text shown again', wait_for_ghost(false) },
   { 'leave insert mode', function()
     keys('<Esc>')
@@ -163,6 +180,33 @@ local steps = {
   end },
   { 'insert mode again', enter_insert },
   { 'ghost text shown before accepting', wait_for_ghost(true) },
+  { 'type the first character of the suggestion', function()
+    local first = vim.fn.strcharpart(result.ghost, 0, 1)
+    if first == '\n' or first == '\t' or vim.fn.strchars(result.ghost) < 2 then
+      return true -- a new line or tab would be reindented, a one-character suggestion used up
+    end
+    result.typed = first
+    result.tick_before_accept = nil
+    -- 'n': no mappings, typed as is.
+    vim.api.nvim_feedkeys(first, 'n', false)
+    return true
+  end },
+  { 'suggestion kept while typing through it', function()
+    if result.typed == nil then
+      return true
+    end
+    local original = result.original_line
+    if line_text(row) ~= original:sub(1, col) .. result.typed .. original:sub(col + 1) then
+      return false
+    end
+    local marks = extmarks()
+    if #marks == 0 then
+      return false
+    end
+    result.ghost_after_typing = ghost_text(marks)
+    result.tick_before_accept = vim.api.nvim_buf_get_changedtick(bufnr)
+    return true
+  end },
   { 'accept key', function()
     keys('<Tab>')
     return true

@@ -1,0 +1,144 @@
+"""The Neovim plugin against the real server, in a real headless Neovim.
+
+One session runs the scenario in editors/nvim/tests/ghost_text_scenario.lua: it opens a Python
+file, enters insert mode inside an empty function body, asks for a suggestion and waits for
+the ghost-text extmark, dismisses it, presses <Tab> with nothing shown (an ordinary indent), shows
+the suggestion again, leaves insert mode, and finally accepts one with <Tab> after typing its
+first character. The scenario writes what it saw to JSON; the assertions are here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN = ROOT / "editors" / "nvim"
+SCENARIO = PLUGIN / "tests" / "ghost_text_scenario.lua"
+NVIM = shutil.which("nvim")
+
+pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim is not installed (apt-get install -y neovim)")
+
+SOURCE = '''\
+import math
+
+
+def circle_area(radius):
+    """Area of a circle of the given radius."""
+    return math.pi * radius ** 2
+
+
+def scaled(values, factor):
+    result = []
+    for value in values:
+        
+    return result
+'''
+# Inside the loop body of `scaled`, on the line left blank for it (1-based line).
+ROW = SOURCE.splitlines().index("        ") + 1
+SCENARIO_TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    from engine.tiny import write_random_checkpoint
+
+    work = tmp_path_factory.mktemp("nvim")
+    model = write_random_checkpoint(work / "model", seed=0)
+    source = work / "scaled.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result_path = work / "result.json"
+    env = {
+        **os.environ,
+        # Keep Neovim's state, logs and swap files inside the test's directory.
+        "XDG_CONFIG_HOME": str(work / "config"),
+        "XDG_DATA_HOME": str(work / "data"),
+        "XDG_STATE_HOME": str(work / "state"),
+        "XDG_CACHE_HOME": str(work / "cache"),
+        "INFILL_PLUGIN": str(PLUGIN),
+        "INFILL_CMD": json.dumps([sys.executable, "-m", "infill_ls", "--stdio", "--model", str(model)]),
+        "INFILL_FILE": str(source),
+        "INFILL_ROW": str(ROW),
+        "INFILL_COL": str(len(SOURCE.splitlines()[ROW - 1])),
+        "INFILL_RESULT": str(result_path),
+        "INFILL_TIMEOUT_MS": str((SCENARIO_TIMEOUT_S - 10) * 1000),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.run(
+        [NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(SCENARIO)],
+        cwd=work,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=SCENARIO_TIMEOUT_S,
+    )
+    assert result_path.exists(), f"nvim wrote no result (exit {proc.returncode}): {proc.stdout}{proc.stderr}"
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    log = Path(result.get("lsp_log") or "")
+    result["lsp_log_text"] = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.is_file() else ""
+    return result
+
+
+def describe(result: dict) -> str:
+    return (
+        f"status={result.get('status')} error={result.get('error')} stages={result.get('stages')}\n"
+        f"messages:\n{result.get('messages')}\nlsp log:\n{result.get('lsp_log_text')}"
+    )
+
+
+def test_scenario_completes(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+
+
+def test_ghost_text_is_an_extmark_at_the_cursor(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    marks = session["extmarks"]
+    assert len(marks) == 1
+    mark = marks[0]
+    line = SOURCE.splitlines()[ROW - 1]
+    assert (mark["row"], mark["col"]) == (ROW - 1, len(line))
+    assert mark["virt_text"] or mark["virt_lines"]
+    assert session["ghost"].strip(), "the suggestion drawn is blank"
+
+
+def test_dismiss_key_and_leaving_insert_mode_clear_it(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    line = SOURCE.splitlines()[ROW - 1]
+    assert session["dismissed"] == {"line": line, "mode": "i"}
+    assert session["extmarks_after_leave"] == 0
+
+
+def test_accept_key_falls_through_when_nothing_is_shown(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    line = SOURCE.splitlines()[ROW - 1]
+    typed = session["tab_fallthrough"]
+    assert typed.startswith(line) and len(typed) > len(line) and typed.isspace()
+
+
+def test_typing_through_keeps_the_rest_of_the_suggestion(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    ghost = session["ghost"]
+    if ghost[0] in "\n\t" or len(ghost) < 2:
+        # Nothing the scenario can type through without the editor reindenting it.
+        assert "typed" not in session
+        return
+    assert session["typed"] == ghost[0]
+    assert session["ghost_after_typing"] == ghost[1:]
+
+
+def test_accept_key_inserts_the_suggestion(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    line = SOURCE.splitlines()[ROW - 1]
+    after = session["after_accept"]
+    assert after["mode"] == "i"
+    inserted = "\n".join(after["lines"])
+    assert inserted == line + session["ghost"]
+    last = after["lines"][-1]
+    assert after["cursor"] == [ROW + len(after["lines"]) - 1, len(last)]
