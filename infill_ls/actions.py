@@ -170,14 +170,6 @@ def _alone_in_body(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
     return statements == [node]
 
 
-def _statement_of(node: tree_sitter.Node) -> tree_sitter.Node:
-    """The statement a placeholder expression stands as, when it is all of it."""
-    parent = node.parent
-    if parent is not None and parent.named_child_count == 1 and parent.child_count <= 2:
-        return parent
-    return node
-
-
 def _is_todo_comment(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
     text = parsed.snapshot.utf8[node.start_byte : node.end_byte]
     if b"TODO" not in text:
@@ -196,10 +188,10 @@ def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, in
     spans: list[tuple[int, int]] = []
     for node in _walk(function):
         if node.type in spec.placeholder_types:
-            statement = _statement_of(node)
-            if statement is not node or _alone_in_body(node, parsed):
-                if statement.parent is not None and statement.parent.type in spec.body_types:
-                    spans.append(_span(parsed, statement))
+            # A statement of its own, or all of one (`return ...`); not a value among others.
+            statement = node.parent
+            if statement is not None and statement.parent is not None and statement.parent.type in spec.body_types:
+                spans.append(_span(parsed, node))
         elif node.type in spec.lone_placeholder_types and _alone_in_body(node, parsed):
             spans.append(_span(parsed, node))
         elif node.type in spec.comment_types and _is_todo_comment(node, parsed):

@@ -48,7 +48,7 @@ class Typist:
     def __init__(self, client: LanguageClient, uri: str, language: str, text: str) -> None:
         self.client, self.uri, self.text, self.version = client, uri, text, 1
         client.text_document_did_open(
-            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text))
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text))
         )
 
     def position(self, offset: int) -> types.Position:
@@ -72,7 +72,7 @@ class Typist:
         result = await self.client.text_document_inline_completion_async(
             types.InlineCompletionParams(
                 context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-                text_document=types.TextDocumentIdentifier(self.uri),
+                text_document=types.TextDocumentIdentifier(uri=self.uri),
                 position=self.position(offset),
             )
         )

@@ -11,8 +11,12 @@ import functools
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, Union
 
 from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import LanguageClient
+from pytest_lsp.client import register_lsp_features
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
 SERVER = [sys.executable, "-m", "infill_ls", "--stdio"]
@@ -28,6 +32,26 @@ def tiny_model() -> str:
     holder = tempfile.TemporaryDirectory(prefix="infill-ls-tiny-")
     _keep.append(holder)
     return str(write_random_checkpoint(Path(holder.name) / "model", seed=0))
+
+
+def _converter():
+    """lsprotocol reads every code action that carries a command as a bare Command; tell the
+    two apart by the type of ``command``, as the specification does."""
+    converter = default_converter()
+
+    def action_or_command(obj: Any, _: type) -> types.Command | types.CodeAction:
+        if isinstance(obj.get("command"), str):
+            return converter.structure(obj, types.Command)
+        return converter.structure(obj, types.CodeAction)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], action_or_command)
+    return converter
+
+
+def make_client() -> LanguageClient:
+    client = LanguageClient(converter_factory=_converter)
+    register_lsp_features(client)
+    return client
 
 
 def capabilities(

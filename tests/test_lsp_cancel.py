@@ -30,13 +30,13 @@ CURSOR = TEXT.index("    total = 0.0") + len("    total = ")
 
 
 def _open(client, uri):
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "python", 1, TEXT)))
+    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=TEXT)))
 
 
 def _params(uri, text, offset):
     return types.InlineCompletionParams(
         context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-        text_document=types.TextDocumentIdentifier(uri),
+        text_document=types.TextDocumentIdentifier(uri=uri),
         position=position_of(text, offset),
     )
 
@@ -44,7 +44,7 @@ def _params(uri, text, offset):
 def _type(client, uri, version, text, offset, ch):
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(uri, version), [replace_change(text, offset, offset, ch)]
+            types.VersionedTextDocumentIdentifier(uri=uri, version=version), [replace_change(text, offset, offset, ch)]
         )
     )
     return text[:offset] + ch + text[offset:]
@@ -61,14 +61,15 @@ async def _items(future):
 async def test_a_newer_request_supersedes_the_older_one(client):
     uri = "file:///cancel/supersede.py"
     _open(client, uri)
-    older = client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR))
+    # ensure_future: the client sends a request only once its coroutine runs.
+    older = asyncio.ensure_future(client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR)))
     await asyncio.sleep(0.05)
     text = _type(client, uri, 2, TEXT, CURSOR, "1")
-    newer = client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1))
+    newer = asyncio.ensure_future(client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1)))
     assert await _items(older) == []  # never a fill computed for text that is gone
     items = await _items(newer)
     assert items and all(i.range.start == position_of(text, CURSOR + 1) for i in items)
-    stats = await client.workspace_execute_command_async(types.ExecuteCommandParams("infill.stats", []))
+    stats = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats", arguments=[]))
     assert stats["superseded"] >= 1
 
 
@@ -76,21 +77,21 @@ async def test_a_cancelled_request_answers_with_the_cancel_error(client):
     uri = "file:///cancel/cancel.py"
     _open(client, uri)
     msg_id = "cancel-me"
-    pending = client.protocol.send_request_async(
-        types.TEXT_DOCUMENT_INLINE_COMPLETION, _params(uri, TEXT, CURSOR), msg_id=msg_id
+    pending = asyncio.ensure_future(
+        client.protocol.send_request_async(types.TEXT_DOCUMENT_INLINE_COMPLETION, _params(uri, TEXT, CURSOR), msg_id=msg_id)
     )
     await asyncio.sleep(0.05)
     client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
     with pytest.raises(JsonRpcRequestCancelled):
         await pending
-    stats = await client.workspace_execute_command_async(types.ExecuteCommandParams("infill.stats", []))
+    stats = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats", arguments=[]))
     assert stats["cancelled"] >= 1
 
 
 async def test_a_result_for_a_version_that_moved_on_is_dropped(client):
     uri = "file:///cancel/moved.py"
     _open(client, uri)
-    pending = client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR))
+    pending = asyncio.ensure_future(client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR)))
     await asyncio.sleep(0.05)
     # An edit with no request of its own: the pending one must not answer for the old text.
     text = _type(client, uri, 2, TEXT, 0, "#")

@@ -29,7 +29,7 @@ class Doc:
     def __init__(self, client, uri, language, text, encoding="utf-16"):
         self.client, self.uri, self.text, self.version, self.encoding = client, uri, text, 1, encoding
         client.text_document_did_open(
-            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, language, 1, text))
+            types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text))
         )
 
     def edit(self, start, end, new):
@@ -37,7 +37,7 @@ class Doc:
         self.text = self.text[:start] + new + self.text[end:]
         self.version += 1
         self.client.text_document_did_change(
-            types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(self.uri, self.version), [change])
+            types.DidChangeTextDocumentParams(types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version), [change])
         )
 
     def position(self, offset):
@@ -48,7 +48,7 @@ class Doc:
         result = await self.client.text_document_inline_completion_async(
             types.InlineCompletionParams(
                 context=types.InlineCompletionContext(trigger_kind=kind),
-                text_document=types.TextDocumentIdentifier(self.uri),
+                text_document=types.TextDocumentIdentifier(uri=self.uri),
                 position=self.position(offset),
             )
         )
@@ -200,7 +200,7 @@ async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
     cursor = _after(text, "    total = 0.0")
     result = await plain_client.text_document_completion_async(
         types.CompletionParams(
-            text_document=types.TextDocumentIdentifier(doc.uri),
+            text_document=types.TextDocumentIdentifier(uri=doc.uri),
             position=doc.position(cursor),
             context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked),
         )
