@@ -125,8 +125,11 @@ async def type_line(typist: Typist, start: int, end: int, m: Measurements, start
             typist.replace(cursor, cursor + len(along), "")
 
 
-async def run(model: str, lines_per_file: int, debounce_ms: int, device: str) -> dict:
+async def run(model: str, lines_per_file: int, debounce_ms: int, device: str, fixtures: Path) -> dict:
     client = LanguageClient("infill-ls-bench", "1")
+    messages: list[str] = []
+    client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: messages.append(params.message))
+    client.feature(types.WINDOW_SHOW_MESSAGE)(lambda params: messages.append(params.message))
     started = time.perf_counter()
     model_args = ["--model", model] if model else []
     await client.start_io(sys.executable, "-m", "infill_ls", "--stdio", *model_args, "--device", device)
@@ -145,8 +148,8 @@ async def run(model: str, lines_per_file: int, debounce_ms: int, device: str) ->
     m = Measurements()
     count = [0]
     for name, language in SCRIPT:
-        text = (FIXTURES / name).read_text()
-        typist = Typist(client, (FIXTURES / name).as_uri(), language, text)
+        text = (fixtures / name).read_text()
+        typist = Typist(client, (fixtures / name).as_uri(), language, text)
         for start, end in _target_lines(text, lines_per_file):
             await type_line(typist, start, end, m, started, count)
     stats = await client.workspace_execute_command_async(
@@ -200,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=2, help="lines retyped per fixture file (default: 2)")
     parser.add_argument("--debounce-ms", type=int, default=0, help="server debounce (default: 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="directory of the files to type in")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
 
@@ -209,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             from engine.tiny import write_random_checkpoint
 
             model = str(write_random_checkpoint(Path(scratch) / "tiny", seed=0))
-        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device))
+        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, args.fixtures))
     if result["stats"]["model_error"]:
         print(f"infill-ls bench: {result['stats']['model_error']}", file=sys.stderr)
         return 2
