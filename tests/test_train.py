@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import json
 
@@ -14,7 +15,7 @@ import engine.corpus
 import engine.languages
 from engine.checkpoint import load_checkpoint
 from engine.dataset import pretokenize
-from engine.train import Trainer, TrainConfig, corrupt, denoising_loss
+from engine.train import Trainer, TrainConfig, add_arguments, config_from_args, corrupt, denoising_loss
 from engine.vocab import train_tokenizer
 
 VOCAB = 512
@@ -98,6 +99,10 @@ def test_resume_restores_state_and_data_order(data_dir, tmp_path):
     for (name, a), (_, b) in zip(straight.model.state_dict().items(), second.model.state_dict().items()):
         assert torch.allclose(a, b, atol=1e-6), name
     assert (tmp_path / "split" / "best" / "model.safetensors").is_file()
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    saved = config_from_args(parser.parse_args(["--out", str(tmp_path / "split"), "--steps", "9"]))
+    assert saved.steps == 9 and saved.batch_size == 4 and saved.data == str(data_dir / "tokens")
     lines = (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(x)["step"] for x in lines if "loss" in json.loads(x)] == [1, 2, 3, 4, 5, 6]
 
