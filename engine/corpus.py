@@ -418,7 +418,7 @@ class NearDuplicateIndex:
 
 def split_packages(sizes: dict[str, int], heldout_fraction: float, seed: int = 0) -> set[str]:
     """Held-out packages: taken in a seeded hash order until `heldout_fraction` of all bytes, skipping packages
-    larger than a quarter of that budget so that one big package cannot take the whole held-out share."""
+    larger than half of that budget so that one big package cannot take the whole held-out share."""
     total = sum(sizes.values())
     budget = heldout_fraction * total
     heldout: set[str] = set()
@@ -426,7 +426,7 @@ def split_packages(sizes: dict[str, int], heldout_fraction: float, seed: int = 0
     order = sorted(sizes, key=lambda name: hashlib.sha256(f"{seed}:{name}".encode()).hexdigest())
     for name in order:
         size = sizes[name]
-        if size > budget / 4 or taken + size > budget:
+        if size > budget / 2 or taken + size > budget:
             continue
         heldout.add(name)
         taken += size
