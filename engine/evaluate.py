@@ -41,8 +41,9 @@ from engine.holes import KINDS, HoleCase, SourceDocument, is_parse_valid, sample
 # as a certain miss.
 DEFAULT_MAX_TOKENS: dict[str, int] = {"line": 32, "statement": 48, "block": 160, "closing": 48}
 DEFAULT_PROBLEM_MAX_TOKENS = 160
-DEFAULT_PREFIX_TOKENS = 768
-DEFAULT_SUFFIX_TOKENS = 256
+DEFAULT_PREFIX_TOKENS = 1024
+# As the language server sizes them: the suffix window is what the canvas holds beside the hole.
+MIN_SUFFIX_TOKENS = 32
 
 
 # ---------------------------------------------------------------- metrics
@@ -188,7 +189,13 @@ class KindSummary:
 class EvalSettings:
     max_tokens: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_MAX_TOKENS))
     prefix_tokens: int = DEFAULT_PREFIX_TOKENS
-    suffix_tokens: int = DEFAULT_SUFFIX_TOKENS
+    suffix_tokens: int | None = None  # None: the canvas length less the hole budget, at least MIN_SUFFIX_TOKENS
+    canvas_length: int = 64
+
+    def suffix_budget(self, hole_tokens: int) -> int:
+        if self.suffix_tokens is not None:
+            return self.suffix_tokens
+        return max(MIN_SUFFIX_TOKENS, self.canvas_length - hole_tokens)
 
 
 def evaluate_cases(
@@ -207,7 +214,7 @@ def evaluate_cases(
             skipped[case.kind] += 1
             continue
         prefix, suffix = context_window(
-            case.prefix, case.suffix, count_tokens, settings.prefix_tokens, settings.suffix_tokens
+            case.prefix, case.suffix, count_tokens, settings.prefix_tokens, settings.suffix_budget(budget)
         )
         started = time.perf_counter()
         fill = filler(FillRequest(prefix, suffix, budget, case.middle))
@@ -333,7 +340,7 @@ def evaluate_problems(
     results = []
     for problem in problems:
         prefix, suffix = context_window(
-            problem.prefix, problem.suffix, count_tokens, settings.prefix_tokens, settings.suffix_tokens
+            problem.prefix, problem.suffix, count_tokens, settings.prefix_tokens, settings.suffix_budget(max_tokens)
         )
         started = time.perf_counter()
         fill = filler(FillRequest(prefix, suffix, max_tokens, problem.canonical_solution))
@@ -384,8 +391,9 @@ def register(subparsers) -> None:
     p.add_argument("--max-steps", type=int, default=None, metavar="N", help="denoising steps per canvas at most")
     p.add_argument("--prefix-tokens", type=int, default=DEFAULT_PREFIX_TOKENS, metavar="N",
                    help=f"context before a hole, in tokens (default: {DEFAULT_PREFIX_TOKENS})")
-    p.add_argument("--suffix-tokens", type=int, default=DEFAULT_SUFFIX_TOKENS, metavar="N",
-                   help=f"context after a hole, in tokens (default: {DEFAULT_SUFFIX_TOKENS})")
+    p.add_argument("--suffix-tokens", type=int, default=None, metavar="N",
+                   help="context after a hole, in tokens (default: what the canvas holds beside the hole, "
+                   f"at least {MIN_SUFFIX_TOKENS})")
     p.add_argument("--problems", type=Path, metavar="FILE.jsonl",
                    help="problems to run for pass@1: {prefix, suffix, canonical_solution, test, entry_point}")
     p.add_argument("--problem-max-tokens", type=int, default=DEFAULT_PROBLEM_MAX_TOKENS, metavar="N",
@@ -427,8 +435,9 @@ def _command(args) -> str:
         words += ["--problems", str(args.problems), "--problem-max-tokens", str(args.problem_max_tokens),
                   "--timeout", f"{args.timeout:g}"]
     words += ["--kinds", *args.kinds, "--max-cases", str(args.max_cases), "--per-file", str(args.per_file),
-              "--seed", str(args.seed), "--prefix-tokens", str(args.prefix_tokens),
-              "--suffix-tokens", str(args.suffix_tokens)]
+              "--seed", str(args.seed), "--prefix-tokens", str(args.prefix_tokens)]
+    if args.suffix_tokens is not None:
+        words += ["--suffix-tokens", str(args.suffix_tokens)]
     if args.max_tokens is not None:
         words += ["--max-tokens", str(args.max_tokens)]
     if args.max_steps is not None:
@@ -444,8 +453,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def run(args) -> int:
-    for name in ("max_cases", "per_file", "prefix_tokens", "suffix_tokens", "problem_max_tokens"):
-        if getattr(args, name) < 1:
+    for name in ("max_cases", "per_file", "prefix_tokens", "suffix_tokens", "problem_max_tokens", "max_tokens",
+                 "max_steps"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             print(f"evaluate: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return 2
     if args.timeout <= 0:
@@ -472,7 +482,7 @@ def run(args) -> int:
         return 1
     filler = oracle_filler if args.oracle else engine_filler(engine, seed=args.seed, max_steps=args.max_steps)
     budgets = {k: args.max_tokens or v for k, v in DEFAULT_MAX_TOKENS.items()}
-    settings = EvalSettings(budgets, args.prefix_tokens, args.suffix_tokens)
+    settings = EvalSettings(budgets, args.prefix_tokens, args.suffix_tokens, engine.canvas_length)
 
     report: dict = {
         "model": "oracle (reference fills)" if args.oracle else engine.description,
