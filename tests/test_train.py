@@ -21,6 +21,15 @@ from engine.vocab import train_tokenizer
 VOCAB = 512
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # A tiny model is all small ops: a second thread only adds synchronisation on a busy machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
