@@ -4,6 +4,8 @@ local compat = require('infill.compat')
 local client = require('infill.client')
 local ghost = require('infill.ghost')
 
+local uv = vim.uv or vim.loop
+
 local M = {}
 
 local METHOD = 'textDocument/inlineCompletion'
@@ -201,7 +203,7 @@ function M.on_edit(bufnr)
   end
   local st = buf_state(bufnr)
   if st.timer == nil then
-    st.timer = vim.loop.new_timer()
+    st.timer = uv.new_timer()
   end
   st.timer:stop()
   st.timer:start(opts.debounce_ms, 0, vim.schedule_wrap(function()
