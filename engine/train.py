@@ -264,9 +264,9 @@ class Trainer:
         self.optimizer = make_optimizer(self.model, cfg)
         self.balance = RouterBalance(self.model)
         self.progress = Progress()
-        if resume.is_file():
+        self.resumed_from = resume if resume.is_file() else None
+        if self.resumed_from:
             self.progress = load_train_state(resume, self.model, self.optimizer)
-            self.log(f"resumed {resume} at step {self.progress.step}")
 
     def _check_tokenizer(self) -> None:
         sha = hashlib.sha256(self.tokenizer_path.read_bytes()).hexdigest()
@@ -338,6 +338,8 @@ class Trainer:
         cfg, p = self.cfg, self.progress
         self.out.mkdir(parents=True, exist_ok=True)
         total, active = self.model.num_parameters()
+        if self.resumed_from:
+            self.log(f"resumed {self.resumed_from} at step {p.step}")
         self.log(f"model: {total / 1e6:.2f}M parameters ({active / 1e6:.2f}M active), device {self.device}, "
                  f"{self.train_data.meta['splits']['train']['tokens']} train tokens; steps {p.step}->{cfg.steps}")
         start = time.time()
