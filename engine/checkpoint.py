@@ -19,7 +19,7 @@ from engine.model import DiffusionGemma
 from engine.tokenizer import Tokenizer
 
 SHARD_BYTES = 16 * 1024 * 1024
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _SKIPPED = ("model.encoder.vision_tower.", "model.encoder.embed_vision.", "lm_head.")
 
 

@@ -45,15 +45,18 @@ class Tokenizer:
     def encode(self, text: str) -> list[int]:
         return self.inner.encode(text, add_special_tokens=False).ids
 
-    def decode(self, ids: list[int]) -> str:
-        """Text of `ids` up to the first EOS, voids dropped."""
+    def strip(self, ids: list[int]) -> list[int]:
+        """`ids` up to the first EOS, voids dropped: what a hole's fill really holds."""
         out = []
         for i in ids:
             if i == self.eos_id:
                 break
             if i != self.pad_id:
                 out.append(i)
-        return self.inner.decode(out, skip_special_tokens=False)
+        return out
+
+    def decode(self, ids: list[int]) -> str:
+        return self.inner.decode(self.strip(ids), skip_special_tokens=False)
 
     def token_text(self, i: int) -> str:
         return self.inner.decode([i], skip_special_tokens=False)

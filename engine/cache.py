@@ -1,0 +1,31 @@
+"""Encoder KV cache reuse: a prompt that shares a token prefix with the last one encodes only its new tokens."""
+
+from __future__ import annotations
+
+import torch
+
+from engine.model import DiffusionGemma, KVCache
+
+
+class PrefixCache:
+    def __init__(self, model: DiffusionGemma):
+        self.model = model
+        self.ids: list[int] = []
+        self.cache: KVCache | None = None
+        self.reused_tokens = 0  # of the last `encode`, for benchmarks
+
+    def encode(self, ids: list[int]) -> KVCache:
+        shared = 0
+        limit = min(len(ids), len(self.ids))
+        while shared < limit and ids[shared] == self.ids[shared]:
+            shared += 1
+        # Keep at least one token to encode: the decoder needs no new prompt token, but an empty encode is a no-op
+        # and a full match is simply the old cache.
+        if self.cache is not None and shared == len(ids) == len(self.ids):
+            self.reused_tokens = shared
+            return self.cache
+        base = self.cache.truncate(shared) if (self.cache is not None and shared > 0) else None
+        new = torch.tensor([ids[shared:]], dtype=torch.long, device=self.model.device)
+        cache = self.model.encode(new, base) if new.shape[1] else base
+        self.ids, self.cache, self.reused_tokens = list(ids), cache, shared
+        return cache

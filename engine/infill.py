@@ -1,0 +1,164 @@
+"""Fill holes in text: the engine's entry point for the server, the CLI and evaluation.
+
+The prefix goes through the encoder (its KV cache is reused while the next prompt shares a token prefix: the
+keystroke case); the canvas holds the hole, then suffix anchors. The hole's length is unknown, so several lengths
+(and seeds) run as one batch and the answer is the candidate the model is most confident in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from engine import canvas as canvases
+from engine.cache import PrefixCache
+from engine.checkpoint import Checkpoint, load_checkpoint
+from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
+from engine.generate import Step, denoise, make_generator
+
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    confidence: float  # mean log-probability of the chosen tokens over the hole (<= 0; higher is surer)
+    steps: int
+    tokens_per_forward: float
+
+
+@dataclass(frozen=True)
+class HolesCandidate:
+    fills: list[str]
+    confidence: float
+    steps: int
+    tokens: int = 0  # filled (non-void) tokens over all holes
+
+    @property
+    def tokens_per_forward(self) -> float:
+        return self.tokens / self.steps if self.steps else 0.0
+
+
+def default_model_dir() -> Path:
+    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
+        raise CheckpointError(
+            f"{DEFAULT_MODEL_DIR}: the embedded default model is not installed; pass --model DIR")
+    return DEFAULT_MODEL_DIR
+
+
+def hole_lengths(max_tokens: int) -> list[int]:
+    """A few hole sizes up to `max_tokens`: short ones keep a line fill from running on, long ones fit blocks."""
+    sizes = [n for n in (4, 8, 16, 32, 64, 128) if n < max_tokens]
+    return (sizes[-2:] if len(sizes) >= 2 else sizes) + [max_tokens]
+
+
+class InfillEngine:
+    def __init__(self, checkpoint: Checkpoint):
+        self.checkpoint = checkpoint
+        self.model = checkpoint.model
+        self.tokenizer = checkpoint.tokenizer
+        self.generation = checkpoint.generation
+        self.prefix_cache = PrefixCache(self.model)
+        self.suffix_anchor_tokens = 16
+        self.prompt_tokens = 1024
+        self._lock = threading.Lock()  # one denoiser at a time; the prefix cache is shared state
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, *, device: str = "auto", dtype: str = "auto") -> "InfillEngine":
+        directory = Path(model_dir).expanduser() if model_dir else default_model_dir()
+        return cls(load_checkpoint(directory, device=device, dtype=dtype))
+
+    # -- facts -------------------------------------------------------------------------------------------------
+    @property
+    def model_dir(self) -> Path:
+        return self.checkpoint.directory
+
+    @property
+    def device(self) -> str:
+        return self.model.device.type
+
+    @property
+    def dtype(self) -> str:
+        return str(self.model.dtype).removeprefix("torch.")
+
+    @property
+    def canvas_length(self) -> int:
+        return self.checkpoint.config.canvas_length
+
+    @property
+    def description(self) -> str:
+        total, active = self.model.num_parameters()
+        return (f"{self.model_dir.name} ({total / 1e6:.1f}M params, {active / 1e6:.1f}M active; "
+                f"{self.device}, {self.dtype}) from {self.model_dir}")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text))
+
+    # -- filling -----------------------------------------------------------------------------------------------
+    def infill(self, prefix: str, suffix: str, *, max_tokens: int = 24, num_candidates: int = 1,
+               max_steps: int | None = None, seed: int = 0,
+               should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True) -> list[Candidate]:
+        found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
+                                  max_steps=max_steps, seed=seed, should_stop=should_stop,
+                                  suffix_is_end=suffix_is_end)
+        return [Candidate(c.fills[0], c.confidence, c.steps, c.tokens_per_forward) for c in found]
+
+    def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
+                     max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
+                     suffix_is_end: bool = True) -> list[HolesCandidate]:
+        """Fill every hole between `segments` together in one canvas; best candidates first."""
+        if len(segments) < 2:
+            raise ValueError("infill_holes needs the text before and after at least one hole")
+        last = None
+        for last in self.infill_steps(segments, max_tokens=max_tokens, num_candidates=num_candidates,
+                                      max_steps=max_steps, seed=seed, should_stop=should_stop,
+                                      suffix_is_end=suffix_is_end):
+            pass
+        return self.rank(last, num_candidates)
+
+    def infill_steps(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
+                     max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
+                     suffix_is_end: bool = True) -> Iterator["InfillStep"]:
+        """The denoising steps of an infill, for viewers; the last one is what `rank` turns into candidates."""
+        tok = self.tokenizer
+        ids = [tok.encode(s) for s in segments]
+        prompt = [tok.bos_id] + ids[0][-(self.prompt_tokens - 1):]
+        lengths = hole_lengths(max(1, max_tokens))
+        seeds = max(1, num_candidates)
+        rows = [n for n in lengths for _ in range(seeds)]
+        canvas = canvases.with_holes(ids[1:], rows, tok.eos_id, tok.void_id, self.suffix_anchor_tokens,
+                                     at_end=suffix_is_end)
+        generator = make_generator(seed, self.model.device)
+        with self._lock, torch.inference_mode():
+            started = time.perf_counter()
+            cache = self.prefix_cache.encode(prompt)
+            encode_ms = (time.perf_counter() - started) * 1000
+            for step in denoise(self.model, cache, canvas, self.generation, generator,
+                                should_stop=should_stop, max_steps=max_steps):
+                yield InfillStep(step, canvas, encode_ms)
+
+    def rank(self, last: "InfillStep", num_candidates: int = 1) -> list[HolesCandidate]:
+        step, canvas = last.step, last.canvas
+        logp = torch.log_softmax(step.logits.float(), dim=-1).gather(-1, step.argmax[..., None])[..., 0]  # (B, L)
+        holes = (~canvas.anchor).to(logp.device)
+        confidence = ((logp * holes).sum(-1) / holes.sum(-1).clamp(min=1)).tolist()
+        seen: dict[tuple[str, ...], HolesCandidate] = {}
+        for row in sorted(range(len(confidence)), key=lambda r: -confidence[r]):
+            token_fills = canvas.fills(step.argmax.cpu(), row)
+            fills = tuple(self.tokenizer.decode(f) for f in token_fills)
+            if fills not in seen:
+                count = sum(len(self.tokenizer.strip(f)) for f in token_fills)
+                seen[fills] = HolesCandidate(list(fills), confidence[row], step.step, count)
+        return list(seen.values())[:max(1, num_candidates)]
+
+
+@dataclass
+class InfillStep:
+    step: Step
+    canvas: canvases.Canvas
+    encode_ms: float

@@ -1,0 +1,77 @@
+"""The reference sampler as small pure functions over tensors.
+
+Random numbers are drawn in the reference's order (initial canvas; then per step one multinomial over the canvas
+and one uniform re-noise draw) so that a seeded run matches the reference token for token.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def temperature(cur_step: int, max_steps: int, t_min: float, t_max: float) -> torch.Tensor:
+    """Linear cooling; `cur_step` counts down from max_steps (first step, t_max) to 1.
+
+    Computed from an int32 step tensor, i.e. in float32, as the reference does: a float64 temperature differs in the
+    last bit often enough to change sampled tokens.
+    """
+    step = torch.tensor(cur_step, dtype=torch.int32)
+    return t_min + (t_max - t_min) * (step / max_steps)
+
+
+def token_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Entropy per position, computed exactly as torch.distributions.Categorical does: (..., V) -> (...)."""
+    logp = logits - logits.logsumexp(dim=-1, keepdim=True)
+    probs = torch.softmax(logp, dim=-1)
+    logp = torch.clamp(logp, min=torch.finfo(logp.dtype).min)
+    return -(logp * probs).sum(-1)
+
+
+def accept_mask(entropy: torch.Tensor, bound: float) -> torch.Tensor:
+    """Entropy-bound acceptance: the k most certain positions with sum(H_1..k) - max(H_1..k) <= bound.
+
+    Anchors should come in as +inf so they sort last and never use up the budget.
+    """
+    sorted_h, order = torch.sort(entropy, dim=-1, descending=False)
+    keep = torch.cumsum(sorted_h, dim=-1) - sorted_h <= bound
+    return torch.scatter(torch.zeros_like(keep), dim=-1, index=order, src=keep)
+
+
+def random_tokens(shape: tuple[int, ...], vocab_size: int, generator: torch.Generator | None,
+                  device: torch.device) -> torch.Tensor:
+    return torch.randint(0, vocab_size, shape, generator=generator, device=device)
+
+
+def sample_tokens(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One token per position from (B, L, V) probabilities."""
+    B, L, V = probs.shape
+    return torch.multinomial(probs.view(-1, V), num_samples=1, generator=generator).view(B, L)
+
+
+def renoise(canvas: torch.Tensor, accepted: torch.Tensor, noise: torch.Tensor, anchor: torch.Tensor,
+            anchor_ids: torch.Tensor) -> torch.Tensor:
+    """Positions not accepted this step become fresh noise; anchors are put back untouched."""
+    return torch.where(anchor, anchor_ids, torch.where(accepted, canvas, noise))
+
+
+class StableAndConfident:
+    """Stop a canvas when its argmax has not changed for `threshold` steps and the mean hole entropy is low."""
+
+    def __init__(self, threshold: int, confidence: float):
+        self.threshold = threshold
+        self.confidence = confidence
+        self.history: list[torch.Tensor] = []
+
+    def __call__(self, argmax: torch.Tensor, entropy: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        if self.threshold == 0:
+            stable = torch.ones(argmax.shape[0], dtype=torch.bool, device=argmax.device)
+        else:
+            stable = torch.ones(argmax.shape[0], dtype=torch.bool, device=argmax.device)
+            if len(self.history) < self.threshold:
+                stable = torch.zeros_like(stable)
+            for past in self.history:
+                stable &= (past == argmax).all(dim=-1)
+            self.history = (self.history + [argmax])[-self.threshold:]
+        holes_f = holes.to(entropy.dtype)
+        mean_h = (entropy * holes_f).sum(-1) / holes_f.sum(-1).clamp(min=1)
+        return stable & (mean_h < self.confidence)
