@@ -301,3 +301,84 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path, capsys):
     assert args.func(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("evaluate: ") and "none.jsonl" in err and "\n" not in err
+
+
+# ---------------------------------------------------------------- end to end with a tiny random model
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    from engine.tiny import write_random_checkpoint
+
+    return write_random_checkpoint(tmp_path_factory.mktemp("eval") / "model", seed=0)
+
+
+@pytest.fixture
+def one_thread():
+    # A tiny model is all small ops: a second thread only adds synchronisation on a busy machine.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str]:
+    args = parse_cli(argv)
+    status = args.func(args)
+    return status, capsys.readouterr().out
+
+
+def test_evaluate_reports_every_metric_for_a_model(tiny_model, one_thread, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "1",
+                               "--max-tokens", "48", "--max-steps", "4", "--problems", str(PROBLEMS),
+                               "--problem-max-tokens", "16", "--out", str(out)], capsys)
+    assert status == 0
+    assert "| hole kind | cases | over budget | exact match | edit similarity | parse-valid |" in printed
+    assert "pass@1" in printed and "infill-engine evaluate --model" in printed
+    report = json.loads(out.read_text())
+    assert report["command"].startswith("infill-engine evaluate --model")
+    rows = {row["kind"]: row for row in report["holes"]}
+    assert list(rows) == [*KINDS, "all"]
+    assert rows["all"]["cases"] + rows["all"]["skipped_over_budget"] == len(KINDS)
+    assert rows["all"]["cases"] == len(report["cases"]) > 0
+    scored = [row for row in rows.values() if row["cases"]]
+    for row in scored:
+        for name in ("exact_match", "edit_similarity", "parse_valid"):
+            assert 0.0 <= row[name] <= 1.0
+        assert row["tokens_per_forward"] > 0 and row["steps_per_canvas"] >= 1
+        assert 0 < row["latency_ms_p50"] and 0 < row["latency_ms_mean"]
+    for case in report["cases"]:
+        assert isinstance(case["fill"], str) and case["reference"]
+        assert 1 <= case["steps_per_canvas"] <= 4
+    problems = report["problems"]
+    assert problems["count"] == 4 and len(problems["results"]) == 4
+    assert 0.0 <= problems["pass_at_1"] <= 1.0
+    assert {r["outcome"] for r in problems["results"]} <= {"passed", "failed", "timeout"}
+
+
+def test_oracle_run_scores_perfectly_through_the_command(tiny_model, tmp_path, capsys):
+    out = tmp_path / "oracle.json"
+    status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "3",
+                               "--max-tokens", "100000", "--problems", str(PROBLEMS), "--oracle",
+                               "--out", str(out)], capsys)
+    assert status == 0
+    report = json.loads(out.read_text())
+    assert report["model"].startswith("oracle")
+    for row in report["holes"]:
+        assert row["cases"] == (12 if row["kind"] == "all" else 3)
+        assert (row["exact_match"], row["edit_similarity"], row["parse_valid"]) == (1.0, 1.0, 1.0)
+    assert report["problems"]["pass_at_1"] == 1.0
+    assert "pass@1 100.0% (4/4" in printed
+
+
+def test_infill_engine_evaluate_help_lists_the_options():
+    command = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())", "evaluate", "--help"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    for option in ("--model", "--split-dir", "--files", "--heldout", "--heldout-manifest", "--kinds", "--max-cases",
+                   "--seed", "--problems", "--timeout", "--out", "--oracle"):
+        assert option in done.stdout
