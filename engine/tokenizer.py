@@ -32,6 +32,8 @@ class Tokenizer:
             inner = _HFTokenizer.from_file(str(path))
         except Exception as err:  # the tokenizers library raises a bare Exception on bad JSON
             raise CheckpointError(f"{path}: not a valid tokenizer.json ({str(err).splitlines()[0]})") from None
+        # Code may contain the literal text "<eos>": it must stay ordinary bytes, not become the special id.
+        inner.encode_special_tokens = True
         size = inner.get_vocab_size(with_added_tokens=True)
         if vocab_size is not None and size > vocab_size:
             raise CheckpointError(

@@ -1,0 +1,187 @@
+"""`infill-engine bench`: encoder ms, ms per denoising step, steps per canvas, tokens per forward, tokens/s.
+
+Two modes: the model's own sampler on an infill (what an editor sees), and `--fixed-steps N` over full canvases of
+random weights built from a config (a throughput figure comparable across implementations; `--reference` runs the
+transformers implementation on the same weights in the same process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from engine.config import GenerationConfig, ModelConfig, read_json
+
+SNIPPET = '''def parse_header(line: str) -> dict[str, str]:
+    """Split an HTTP header line into name and value."""
+    name, _, value = line.partition(":")
+    return {"name": name.strip().lower(), "value": value.strip()}
+
+
+'''
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: torch.device) -> tuple[object, float]:
+    sync(device)
+    started = time.perf_counter()
+    out = fn()
+    sync(device)
+    return out, (time.perf_counter() - started) * 1000
+
+
+def bench_infill(args) -> int:
+    """The sampler as the server runs it: one prompt, a hole of `--hole` tokens, suffix anchors."""
+    from engine.infill import InfillEngine
+
+    eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+    device = eng.model.device
+    prefix = (SNIPPET * 200)[-args.prompt_chars:] + "def total(values):\n    return "
+    suffix = "\n\n\nprint(total([1, 2, 3]))\n"
+    encode_ms, step_ms, steps, tpf, tps = [], [], [], [], []
+    for r in range(args.warmup + args.repeats):
+        eng.prefix_cache.ids = []  # measure a cold prompt encode each time
+        started = time.perf_counter()
+        last = None
+        times = []
+        t0 = time.perf_counter()
+        for last in eng.infill_steps([prefix, suffix], max_tokens=args.hole, seed=r):
+            sync(device)
+            times.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+        best = eng.rank(last)[0]
+        total_s = time.perf_counter() - started
+        if r < args.warmup:
+            continue
+        encode_ms.append(last.encode_ms)
+        # The first step's time includes the encode.
+        step_ms.extend([times[0] - last.encode_ms] + times[1:])
+        steps.append(best.steps)
+        tpf.append(best.tokens_per_forward)
+        tps.append(best.tokens / total_s)
+    report(args, eng.description, len(eng.tokenizer.encode(prefix)) + 1, {
+        "encoder_ms": statistics.median(encode_ms),
+        "ms_per_step": statistics.median(step_ms),
+        "steps_per_canvas": statistics.mean(steps),
+        "tokens_per_forward": statistics.mean(tpf),
+        "tokens_per_s": statistics.mean(tps),
+    })
+    return 0
+
+
+def random_model(cfg: ModelConfig, device: torch.device, dtype: torch.dtype):
+    from engine.model import DiffusionGemma
+
+    with torch.device(device):
+        model = DiffusionGemma(cfg).to(dtype)
+    model.init_weights(std=0.02, seed=0)
+    return model.eval().requires_grad_(False)
+
+
+def bench_fixed(args) -> int:
+    """Full canvases, exactly `--fixed-steps` decoder passes each, random weights: pure network throughput."""
+    from engine.checkpoint import resolve_device, resolve_dtype
+    from engine.generate import denoise, make_generator
+    from engine import canvas as canvases
+
+    device = resolve_device(args.device)
+    dtype = resolve_dtype(args.dtype, device)
+    hf = read_json(Path(args.config))
+    cfg = ModelConfig.from_hf(hf, source=args.config)
+    L = args.canvas or cfg.canvas_length
+    model = random_model(cfg, device, dtype)
+    # Never stop early: a threshold no canvas meets.
+    gen = GenerationConfig(max_denoising_steps=args.fixed_steps, confidence_threshold=-1.0)
+    prompt = torch.randint(3, cfg.vocab_size, (args.batch, args.prompt_tokens), device=device,
+                           generator=torch.Generator(device).manual_seed(0))
+    blank = canvases.empty(args.batch, L)
+
+    def run_ours():
+        with torch.inference_mode():
+            cache = model.encode(prompt)
+            for _ in denoise(model, cache, blank, gen, make_generator(0, device)):
+                pass
+
+    figures = {}
+    times = [timed(run_ours, device)[1] for _ in range(args.warmup + args.repeats)][args.warmup:]
+    ms = statistics.median(times)
+    figures["ours_tokens_per_s"] = args.batch * L / (ms / 1000)
+    figures["ours_ms_per_canvas"] = ms
+    total, active = model.num_parameters()
+    if args.reference:
+        # Both models need not fit at once: ours goes before the reference is built.
+        del model
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        figures.update(reference_figures(args, hf, prompt, L, device, dtype))
+        figures["speedup_vs_reference"] = figures["ours_tokens_per_s"] / figures["reference_tokens_per_s"]
+    report(args, f"random {cfg.num_hidden_layers}-layer config from {args.config} ({total / 1e9:.2f}B params, "
+                 f"{active / 1e9:.2f}B active; {device.type}, {str(dtype).removeprefix('torch.')})",
+           args.prompt_tokens, figures)
+    return 0
+
+
+def reference_figures(args, hf: dict, prompt, L, device, dtype) -> dict:
+    """The transformers implementation, its own random weights, `--fixed-steps` passes per canvas."""
+    from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion
+
+    config = DiffusionGemmaConfig(**{k: v for k, v in hf.items() if k not in ("architectures",)})
+    config.canvas_length = L
+    with torch.device(device):
+        ref = DiffusionGemmaForBlockDiffusion(config).to(dtype).eval()
+
+    def run_ref():
+        with torch.inference_mode():
+            ref.generate(prompt, max_new_tokens=L, max_denoising_steps=args.fixed_steps,
+                         confidence_threshold=1e-30)
+
+    times = [timed(run_ref, device)[1] for _ in range(args.warmup + args.repeats)][args.warmup:]
+    ms = statistics.median(times)
+    return {"reference_tokens_per_s": args.batch * L / (ms / 1000), "reference_ms_per_canvas": ms}
+
+
+def report(args, what: str, prompt_tokens: int, figures: dict) -> None:
+    if args.json:
+        print(json.dumps({"model": what, "prompt_tokens": prompt_tokens, **figures}))
+        return
+    print(f"model: {what}")
+    print(f"prompt tokens: {prompt_tokens}, threads: {torch.get_num_threads()}")
+    for key, value in figures.items():
+        print(f"{key:>24}: {value:,.2f}")
+
+
+def run(args) -> int:
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return bench_fixed(args) if args.config else bench_infill(args)
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="speed of the encoder and denoising steps",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--hole", type=int, default=16, help="hole size in tokens for the infill mode (default: 16)")
+    p.add_argument("--prompt-chars", type=int, default=2000, help="prefix length in characters (default: 2000)")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--config", metavar="CONFIG_JSON",
+                   help="fixed-steps mode: random weights from this config.json instead of a checkpoint")
+    p.add_argument("--fixed-steps", type=int, default=16)
+    p.add_argument("--canvas", type=int, default=0, help="canvas length (default: the config's)")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--prompt-tokens", type=int, default=128)
+    p.add_argument("--reference", action="store_true", help="also time the transformers implementation")
+    p.add_argument("--json", action="store_true", help="one JSON line instead of a table")
+    p.set_defaults(func=run)

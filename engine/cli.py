@@ -1,0 +1,228 @@
+"""`infill-engine`: generate, infill, logits, bench, and the data/training/evaluation pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from engine.errors import EngineError
+
+# Modules that add their own subcommand through `register(subparsers)`.
+SUBCOMMANDS = ["engine.bench", "engine.corpus", "engine.vocab", "engine.dataset", "engine.train", "engine.evaluate"]
+
+
+class UsageError(EngineError):
+    pass
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (default: auto)")
+
+
+def load_engine(args):
+    from engine.infill import InfillEngine
+
+    return InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+
+
+# -- generate ------------------------------------------------------------------------------------------------------
+def cmd_generate(args) -> int:
+    from engine.generate import Generation, generate_steps, make_generator
+    from engine.visual import CanvasView
+
+    eng = load_engine(args)
+    tok, model = eng.tokenizer, eng.model
+    prompt = torch.tensor([[tok.bos_id] + tok.encode(args.prompt)], device=model.device)
+    view = CanvasView(tok, sys.stdout) if args.visual else None
+    started = time.perf_counter()
+    result = None
+    with torch.inference_mode():
+        for event in generate_steps(model, prompt, eng.generation, make_generator(args.seed, model.device),
+                                    max_new_tokens=args.max_new_tokens):
+            if isinstance(event, Generation):
+                result = event
+            elif view is not None:
+                view.draw(event)
+    seconds = time.perf_counter() - started
+    text = tok.decode(result.new_tokens[0].tolist())
+    if view is not None:
+        view.finish()
+    print(text)
+    print(f"[{sum(result.steps_per_canvas)} steps over {result.canvases} canvases "
+          f"({', '.join(map(str, result.steps_per_canvas))}), "
+          f"{result.tokens_per_forward[0].item():.2f} tokens per forward, {seconds:.2f} s]", file=sys.stderr)
+    return 0
+
+
+# -- infill --------------------------------------------------------------------------------------------------------
+def split_at_cursor(text: str, line: int, col: int, source: str) -> tuple[str, str]:
+    """Prefix and suffix around a 1-based line and column (counted in characters)."""
+    lines = text.splitlines(keepends=True) or [""]
+    if not 1 <= line <= len(lines) + (1 if text.endswith("\n") else 0):
+        raise UsageError(f"{source}: line {line} is outside the file (1..{len(lines)})")
+    before = "".join(lines[:line - 1])
+    current = lines[line - 1] if line - 1 < len(lines) else ""
+    body = current.rstrip("\r\n")
+    if not 1 <= col <= len(body) + 1:
+        raise UsageError(f"{source}: column {col} is outside line {line} (1..{len(body) + 1})")
+    return before + body[:col - 1], current[col - 1:] + "".join(lines[line:])
+
+
+def cmd_infill(args) -> int:
+    if bool(args.file) == bool(args.jsonl):
+        raise UsageError("infill: give either --file PATH --line L --col C, or --jsonl IN --out OUT")
+    options = dict(max_tokens=args.max_tokens, num_candidates=args.candidates, seed=args.seed)
+    if args.file:
+        if args.line is None or args.col is None:
+            raise UsageError("infill: --file needs --line and --col")
+        text = read_text(Path(args.file))
+        prefix, suffix = split_at_cursor(text, args.line, args.col, args.file)
+        eng = load_engine(args)
+        for cand in eng.infill(prefix, suffix, **options):
+            sys.stdout.write(cand.text + ("\n" if args.candidates > 1 else ""))
+        if args.candidates == 1:
+            sys.stdout.write("\n")
+        return 0
+    if not args.out:
+        raise UsageError("infill: --jsonl needs --out")
+    problems = read_jsonl(Path(args.jsonl))
+    eng = load_engine(args)
+    with open(args.out, "w", encoding="utf-8") as out:
+        for record in problems:
+            record["middle"] = eng.infill(record["prefix"], record["suffix"], **options)[0].text
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    print(f"wrote {len(problems)} fills to {args.out}", file=sys.stderr)
+    return 0
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: file not found") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    records = []
+    for n, line in enumerate(read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise UsageError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("prefix"), str) \
+                or not isinstance(record.get("suffix"), str):
+            raise UsageError(f"{path}:{n}: expected an object with string fields prefix and suffix")
+        records.append(record)
+    return records
+
+
+# -- logits --------------------------------------------------------------------------------------------------------
+def parse_ids(text: str, flag: str, vocab: int) -> list[int]:
+    try:
+        ids = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise UsageError(f"{flag}: expected comma-separated integers, got {text!r}") from None
+    bad = [i for i in ids if not 0 <= i < vocab]
+    if not ids or bad:
+        raise UsageError(f"{flag}: ids must be in 0..{vocab - 1}" + (f" (got {bad[0]})" if bad else " (none given)"))
+    return ids
+
+
+def cmd_logits(args) -> int:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+
+    from engine.checkpoint import load_checkpoint
+    from engine.infill import default_model_dir
+
+    ck = load_checkpoint(args.model or default_model_dir(), device=args.device, dtype=args.dtype)
+    model, vocab = ck.model, ck.config.vocab_size
+    prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)
+    canvas = parse_ids(args.canvas_ids, "--canvas-ids", vocab)
+    sc = None
+    if args.self_conditioning:
+        try:
+            sc = load_file(args.self_conditioning).get("logits")
+        except (SafetensorError, OSError) as err:
+            raise UsageError(f"{args.self_conditioning}: not a readable safetensors file ({err})") from None
+        if sc is None or tuple(sc.shape[-2:]) != (len(canvas), vocab):
+            raise UsageError(f"{args.self_conditioning}: needs a tensor 'logits' of shape [{len(canvas)}, {vocab}]")
+        sc = sc.reshape(1, len(canvas), vocab).to(model.device)
+    with torch.inference_mode():
+        cache = model.encode(torch.tensor([prompt], device=model.device))
+        logits = model.decode(torch.tensor([canvas], device=model.device), cache, sc)
+    save_file({"logits": logits[0].float().cpu().contiguous()}, args.out)
+    print(f"wrote logits [{len(canvas)}, {vocab}] to {args.out}", file=sys.stderr)
+    return 0
+
+
+# -- wiring --------------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="infill-engine", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("generate", help="generate text after a prompt, canvas by canvas",
+                       description="Denoise canvases after a prompt until EOS or the token budget.")
+    add_model_options(p)
+    p.add_argument("--prompt", required=True, help="prompt text")
+    p.add_argument("--max-new-tokens", type=int, default=None, help="token budget (default: generation config)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--visual", action="store_true", help="redraw the canvas at every denoising step")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("infill", help="fill the hole at a cursor, or a batch of holes",
+                       description="Fill the hole at --file/--line/--col (1-based, columns in characters), or each "
+                                   '{"prefix": ..., "suffix": ...} line of --jsonl into --out with "middle" added.')
+    add_model_options(p)
+    p.add_argument("--file", help="source file")
+    p.add_argument("--line", type=int, help="1-based line of the cursor")
+    p.add_argument("--col", type=int, help="1-based column of the cursor")
+    p.add_argument("--jsonl", help="input JSONL of prefix/suffix records")
+    p.add_argument("--out", help="output JSONL")
+    p.add_argument("--max-tokens", type=int, default=32, help="largest hole to try, in tokens (default: 32)")
+    p.add_argument("--candidates", type=int, default=1, help="candidates to print (default: 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_infill)
+
+    p = sub.add_parser("logits", help="one decoder pass, logits written as safetensors",
+                       description="Encode the prompt ids, run one decoder pass over the canvas ids (positions "
+                                   "following the prompt's) and write a float32 tensor 'logits' [canvas_len, vocab].")
+    add_model_options(p)
+    p.add_argument("--prompt-ids", required=True, help="comma-separated token ids")
+    p.add_argument("--canvas-ids", required=True, help="comma-separated token ids")
+    p.add_argument("--self-conditioning", metavar="FILE",
+                   help="safetensors file with the previous step's 'logits' [canvas_len, vocab]")
+    p.add_argument("--out", required=True, help="output safetensors file")
+    p.set_defaults(func=cmd_logits, dtype="float32")
+
+    for name in SUBCOMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except EngineError as err:
+        print(f"infill-engine: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Draw a canvas in the terminal as it denoises: accepted tokens bright, noise dim, anchors blue."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from engine.generate import Step
+from engine.tokenizer import Tokenizer
+
+BRIGHT, DIM, BLUE, RESET = "\x1b[1;32m", "\x1b[2m", "\x1b[34m", "\x1b[0m"
+
+
+def token_cell(text: str) -> str:
+    """A token as one cell of the drawing: control characters shown, so noise can't break the layout."""
+    return "".join(ch if ch.isprintable() else ("\u21b5" if ch == "\n" else "\u00b7") for ch in text)
+
+
+class CanvasView:
+    def __init__(self, tokenizer: Tokenizer, out: TextIO, row: int = 0):
+        self.tok = tokenizer
+        self.out = out
+        self.row = row
+        self.tty = out.isatty()
+
+    def render(self, step: Step) -> str:
+        current = step.current[self.row].tolist()
+        accepted = step.accepted[self.row].tolist()
+        anchor = step.anchor[self.row].tolist()
+        cells = []
+        for tok_id, acc, anc in zip(current, accepted, anchor):
+            color = BLUE if anc else BRIGHT if acc else DIM
+            cells.append(f"{color}{token_cell(self.tok.token_text(tok_id))}{RESET}")
+        done = " (stopped)" if bool(step.finished[self.row]) else ""
+        head = (f"canvas {step.canvas_index + 1}  step {step.step}  "
+                f"accepted {sum(accepted)}/{len(current) - sum(anchor)}{done}")
+        return head + "\n" + "".join(cells) + "\n"
+
+    def draw(self, step: Step) -> None:
+        # On a terminal, redraw in place; in a log, frames follow each other.
+        prefix = "\x1b[H\x1b[2J" if self.tty else ""
+        self.out.write(prefix + self.render(step))
+        self.out.flush()
+
+    def finish(self) -> None:
+        self.out.write("\n")
+        self.out.flush()
