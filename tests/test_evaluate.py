@@ -334,12 +334,13 @@ def test_evaluate_reports_every_metric_for_a_model(tiny_model, one_thread, tmp_p
     out = tmp_path / "report.json"
     status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "1",
                                "--max-tokens", "48", "--max-steps", "4", "--problems", str(PROBLEMS),
-                               "--problem-max-tokens", "16", "--out", str(out)], capsys)
+                               "--problem-max-tokens", "16", "--threads", "1", "--out", str(out)], capsys)
     assert status == 0
     assert "| hole kind | cases | over budget | exact match | edit similarity | parse-valid |" in printed
     assert "pass@1" in printed and "infill-engine evaluate --model" in printed
     report = json.loads(out.read_text())
     assert report["command"].startswith("infill-engine evaluate --model")
+    assert "--threads 1" in report["command"] and "--max-steps 4" in report["command"]
     rows = {row["kind"]: row for row in report["holes"]}
     assert list(rows) == [*KINDS, "all"]
     assert rows["all"]["cases"] + rows["all"]["skipped_over_budget"] == len(KINDS)
