@@ -204,6 +204,8 @@ def evaluate_cases(
     results: list[CaseResult] = []
     skipped = {kind: 0 for kind in KINDS}
     for index, case in enumerate(cases):
+        if progress is not None and index:
+            progress(index, len(cases))
         budget = settings.max_tokens[case.kind]
         if count_tokens(case.middle) > budget:
             skipped[case.kind] += 1
@@ -222,8 +224,8 @@ def evaluate_cases(
             steps_per_canvas=fill.steps_per_canvas, tokens_per_forward=fill.tokens_per_forward,
             latency_ms=latency_ms, fill=fill.text, reference=case.middle,
         ))
-        if progress is not None:
-            progress(index + 1, len(cases))
+    if progress is not None and cases:
+        progress(len(cases), len(cases))
     return results, skipped
 
 
