@@ -138,8 +138,8 @@ def rewrite_selection(
     lead = leading_whitespace(selected)
     trail = selected[len(selected.rstrip()) :]
     needed = engine.count_tokens(selected)
-    hole = max(settings.max_hole_tokens, needed + needed // 4 + 4)
-    hole = min(hole, max(8, engine.canvas_length // 2))
+    # Room for a rewrite somewhat longer than the original, within reason.
+    hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), 4 * settings.max_hole_tokens, 512)
     prefix, suffix = windows(parsed, start, end, window_budget(engine, hole))
     found = engine.infill(
         snap.text[prefix.start : start],
@@ -148,6 +148,7 @@ def rewrite_selection(
         num_candidates=settings.candidates,
         max_steps=settings.max_steps,
         should_stop=should_stop,
+        suffix_is_end=suffix.end == len(snap.text),
     )
     candidates = []
     for c in found:
@@ -229,6 +230,7 @@ def fill_placeholders(
         num_candidates=settings.candidates,
         max_steps=settings.max_steps,
         should_stop=should_stop,
+        suffix_is_end=suffix.end == len(snap.text),
     )
     candidates = []
     for c in found:
@@ -354,6 +356,7 @@ def close_structure(
             num_candidates=settings.candidates,
             max_steps=settings.max_steps,
             should_stop=should_stop,
+            suffix_is_end=suffix.end == len(snap.text),
         )
         for c in found:
             text = _with_eol(c.text.rstrip(), snap.eol())

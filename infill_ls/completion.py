@@ -17,9 +17,9 @@ if TYPE_CHECKING:
 
 # A line fill rarely needs more; a small hole also keeps the keystroke path fast.
 LINE_HOLE_TOKENS = 24
-# Prefix tokens the encoder reads when the checkpoint states no limit of its own.
-DEFAULT_PREFIX_TOKENS = 1024
-MIN_SUFFIX_TOKENS = 32
+# Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
+# lines that follow, and a window that reaches the end of the file tells the model so.
+MIN_SUFFIX_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,13 @@ def hole_tokens(shape: HoleShape, settings: Settings) -> int:
 
 
 def window_budget(engine: InfillEngine, hole: int) -> WindowBudget:
-    """Prefix for the encoder's context, suffix for what the canvas holds beside the hole."""
-    prefix = getattr(engine, "max_prefix_tokens", None) or DEFAULT_PREFIX_TOKENS
-    suffix = max(MIN_SUFFIX_TOKENS, engine.canvas_length - hole)
-    return WindowBudget(prefix_tokens=prefix, suffix_tokens=suffix, count_tokens=engine.count_tokens)
+    """Prefix for the encoder's prompt; suffix for the canvas anchors beside the hole."""
+    anchors = max(0, engine.canvas_length - hole)
+    return WindowBudget(
+        prefix_tokens=engine.prompt_tokens,
+        suffix_tokens=max(MIN_SUFFIX_TOKENS, engine.suffix_anchor_tokens, anchors),
+        count_tokens=engine.count_tokens,
+    )
 
 
 def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Settings, model: Hashable) -> Hashable:
@@ -83,6 +86,7 @@ def complete(
         max_steps=settings.max_steps,
         seed=seed,
         should_stop=should_stop,
+        suffix_is_end=ctx.suffix_window.end == len(parsed.snapshot.text),
     )
     return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
 

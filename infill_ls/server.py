@@ -183,7 +183,10 @@ class InfillServer(LanguageServer):
                 self.scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions])
                 return snapshot, suggestions
             engine = await self.model.engine()
-            if engine is None or ticket.should_stop():
+            if ticket.should_stop():
+                self.scheduler.stats.superseded += 1  # overtaken while the model was loading
+                return snapshot, []
+            if engine is None:
                 return snapshot, []
             settings = self.settings
             key: Hashable = cache_key(snapshot, offset, explicit, settings, self.model.generation)

@@ -8,6 +8,7 @@ the server against a second implementation rather than against itself.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -15,11 +16,13 @@ from typing import Any, Union
 
 from lsprotocol import types
 from pygls.protocol import default_converter
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
 SERVER = [sys.executable, "-m", "infill_ls", "--stdio"]
+# One torch thread: the tiny model is faster that way, and test runs share a few cores.
+SERVER_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 _keep: list[tempfile.TemporaryDirectory] = []
 
@@ -46,6 +49,13 @@ def _converter():
 
     converter.register_structure_hook(Union[types.Command, types.CodeAction], action_or_command)
     return converter
+
+
+def config(command: list[str] | None = None, factory=None) -> ClientServerConfig:
+    """How each test module starts the real server."""
+    return ClientServerConfig(
+        server_command=command or SERVER, client_factory=factory or make_client, server_env=SERVER_ENV
+    )
 
 
 def make_client() -> LanguageClient:

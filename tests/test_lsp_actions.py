@@ -3,25 +3,15 @@
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 from infill_ls.syntax import language_for, parse_text
-from lsp_support import (
-    FIXTURES,
-    SERVER,
-    apply_text_edits,
-    capabilities,
-    edits_of,
-    init_params,
-    make_client,
-    position_of,
-    tiny_model,
-)
+from lsp_support import FIXTURES, apply_text_edits, capabilities, config, edits_of, init_params, position_of, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER, client_factory=make_client))
+@pytest_lsp.fixture(scope="module", config=config())
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(resolve=True), modelPath=tiny_model(), numCandidates=3, device="cpu")
@@ -120,7 +110,7 @@ async def test_a_stale_action_resolves_to_no_edit(client):
     assert resolved.edit is None
 
 
-@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER, client_factory=make_client))
+@pytest_lsp.fixture(scope="module", config=config())
 async def command_client(lsp_client: LanguageClient):
     applied: list[types.ApplyWorkspaceEditParams] = []
 

@@ -6,9 +6,9 @@ import pytest
 import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from lsp_support import FIXTURES, SERVER, capabilities, init_params, position_of, replace_change, tiny_model
+from lsp_support import FIXTURES, capabilities, config, init_params, position_of, replace_change, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 DEBOUNCE_MS = 400
 
 
-@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+@pytest_lsp.fixture(scope="module", config=config())
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), debounceMs=DEBOUNCE_MS, device="cpu")

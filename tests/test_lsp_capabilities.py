@@ -3,12 +3,12 @@
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from lsp_support import SERVER, capabilities, init_params
+from lsp_support import SERVER, capabilities, config, init_params
 
 # No model is needed to answer initialize; a missing one also keeps these starts cheap.
-CONFIG = ClientServerConfig(server_command=[*SERVER, "--model", "/nonexistent/infill-model"])
+CONFIG = config([*SERVER, "--model", "/nonexistent/infill-model"])
 
 
 @pytest_lsp.fixture(config=CONFIG)

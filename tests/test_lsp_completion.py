@@ -7,14 +7,14 @@ through and cache behaviour, never the text itself.
 import pytest
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from lsp_support import FIXTURES, SERVER, capabilities, init_params, position_of, replace_change, tiny_model
+from lsp_support import FIXTURES, capabilities, config, init_params, position_of, replace_change, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+@pytest_lsp.fixture(scope="module", config=config())
 async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, numCandidates=3, device="cpu")
@@ -101,41 +101,34 @@ async def test_block_fill_follows_the_files_tab_indentation(client):
     assert body and all(line.startswith("\t") and not line.startswith(" ") for line in body)
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-8"])
-async def test_edits_with_emoji_cjk_and_crlf_then_typing_through(encoding):
-    # A server of its own, to negotiate the encoding.
-    from pytest_lsp import ClientServerConfig as Config
+async def _emoji_cjk_crlf_then_typing_through(c, encoding, uri):
+    text = "def greet(name):\r\n    return name\r\n\r\nprint(greet('x'))\r\n"
+    doc = Doc(c, uri, "python", text, encoding)
+    # Several incremental edits: an emoji and CJK inside a string, a new CRLF line.
+    doc.edit(_after(doc.text, "return name"), _after(doc.text, "return name"), ' + " 😀 "')
+    doc.edit(_after(doc.text, "😀"), _after(doc.text, "😀"), "名前")
+    doc.edit(_after(doc.text, "(name):\r\n"), _after(doc.text, "(name):\r\n"), "    label = '🎉漢字🎉'\r\n    label = ")
+    cursor = _after(doc.text, "    label = ")
+    doc.edit(cursor, cursor, "'😀")
+    cursor += 2
+    items = await doc.inline(cursor, invoked=True)
+    assert items
+    for item in items:
+        assert item.range.start == item.range.end == doc.position(cursor)
+    # Type the first character of the suggestion: the rest comes back without the model,
+    # which only happens when the server's copy of the text matches the client's exactly.
+    shown = items[0].insert_text
+    runs_before = (await stats(c))["model_runs"]
+    doc.edit(cursor, cursor, shown[0])
+    rest = await doc.inline(cursor + 1)
+    assert [i.insert_text for i in rest][:1] == [shown[1:]]
+    assert rest[0].range.start == doc.position(cursor + 1)
+    after = await stats(c)
+    assert after["model_runs"] == runs_before and after["typing_through_hits"] >= 1
 
-    c = await Config(server_command=SERVER).start()
-    try:
-        await c.initialize_session(
-            init_params(capabilities(encodings=[encoding]), modelPath=tiny_model(), debounceMs=0, device="cpu")
-        )
-        text = "def greet(name):\r\n    return name\r\n\r\nprint(greet('x'))\r\n"
-        doc = Doc(c, "file:///work/greet.py", "python", text, encoding)
-        # Several incremental edits: an emoji and CJK inside a string, a new CRLF line.
-        doc.edit(_after(doc.text, "return name"), _after(doc.text, "return name"), ' + " 😀 "')
-        doc.edit(_after(doc.text, "😀"), _after(doc.text, "😀"), "名前")
-        doc.edit(_after(doc.text, "(name):\r\n"), _after(doc.text, "(name):\r\n"), "    label = '🎉漢字🎉'\r\n    label = ")
-        cursor = _after(doc.text, "    label = ")
-        doc.edit(cursor, cursor, "'😀")
-        cursor += 2
-        items = await doc.inline(cursor, invoked=True)
-        assert items
-        for item in items:
-            assert item.range.start == item.range.end == doc.position(cursor)
-        # Type the first character of the suggestion: the rest comes back without the model.
-        shown = items[0].insert_text
-        runs_before = (await stats(c))["model_runs"]
-        doc.edit(cursor, cursor, shown[0])
-        rest = await doc.inline(cursor + 1)
-        assert [i.insert_text for i in rest][:1] == [shown[1:]]
-        assert rest[0].range.start == doc.position(cursor + 1)
-        after = await stats(c)
-        assert after["model_runs"] == runs_before and after["typing_through_hits"] >= 1
-    finally:
-        await c.shutdown_session()
-        await c.stop()
+
+async def test_edits_with_emoji_cjk_and_crlf_then_typing_through_utf16(client):
+    await _emoji_cjk_crlf_then_typing_through(client, "utf-16", "file:///work/greet16.py")
 
 
 async def test_returning_to_an_earlier_state_is_served_from_the_cache(client):
@@ -185,18 +178,23 @@ async def test_disabled_language_gets_no_completion(client):
     assert await doc.inline(_after(text, "\tv := s.items["), invoked=True)
 
 
-@pytest_lsp.fixture(scope="module", config=ClientServerConfig(server_command=SERVER))
+@pytest_lsp.fixture(scope="module", config=config())
 async def plain_client(lsp_client: LanguageClient):
+    """A client without inline completion that counts positions in UTF-8."""
     await lsp_client.initialize_session(
-        init_params(capabilities(inline=False), modelPath=tiny_model(), debounceMs=0, device="cpu")
+        init_params(capabilities(inline=False, encodings=["utf-8"]), modelPath=tiny_model(), debounceMs=0, device="cpu")
     )
     yield
     await lsp_client.shutdown_session()
 
 
+async def test_edits_with_emoji_cjk_and_crlf_then_typing_through_utf8(plain_client):
+    await _emoji_cjk_crlf_then_typing_through(plain_client, "utf-8", "file:///work/greet8.py")
+
+
 async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
     text = (FIXTURES / "inventory.py").read_text()
-    doc = Doc(plain_client, "file:///fallback/inventory.py", "python", text)
+    doc = Doc(plain_client, "file:///fallback/inventory.py", "python", text, "utf-8")
     cursor = _after(text, "    total = 0.0")
     result = await plain_client.text_document_completion_async(
         types.CompletionParams(

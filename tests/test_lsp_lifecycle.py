@@ -4,9 +4,9 @@ import asyncio
 
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
-from lsp_support import SERVER, capabilities, init_params, tiny_model
+from lsp_support import SERVER, capabilities, config, init_params, tiny_model
 
 BROKEN = "/nonexistent/infill-model"
 PY = "file:///work/example.py"
@@ -35,7 +35,7 @@ def _inline(line, character, uri=PY):
     )
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[*SERVER, "--model", BROKEN]))
+@pytest_lsp.fixture(config=config([*SERVER, "--model", BROKEN]))
 async def broken(lsp_client: LanguageClient):
     await lsp_client.initialize_session(init_params(capabilities(progress=True)))
     yield
@@ -70,7 +70,7 @@ async def test_a_broken_model_path_leaves_a_server_that_answers_and_says_why(bro
     assert stats["model"] is None and BROKEN in stats["model_error"]
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+@pytest_lsp.fixture(config=config())
 async def configured(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(progress=True), modelPath=tiny_model(), maxHoleTokens="many", device="cpu")
@@ -82,7 +82,7 @@ async def configured(lsp_client: LanguageClient):
 async def test_invalid_settings_are_reported_and_replaced_by_defaults(configured: LanguageClient):
     assert await _wait_for(lambda: any("infill.maxHoleTokens" in m.message for m in configured.messages))
     assert await _wait_for(
-        lambda: any(isinstance(r[-1], types.WorkDoneProgressEnd) for r in configured.progress_reports.values())
+        lambda: any(r and isinstance(r[-1], types.WorkDoneProgressEnd) for r in configured.progress_reports.values())
     )
     (reports,) = configured.progress_reports.values()
     assert reports[-1].message == "ready"

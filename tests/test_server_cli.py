@@ -6,13 +6,13 @@ import subprocess
 import sys
 import time
 
-from lsp_support import tiny_model
+from lsp_support import SERVER_ENV, tiny_model
 
 CMD = [sys.executable, "-m", "infill_ls"]
 
 
 def _run(*args, timeout=120):
-    return subprocess.run([*CMD, *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*CMD, *args], capture_output=True, text=True, timeout=timeout, env=SERVER_ENV)
 
 
 def test_version_and_help():
@@ -64,7 +64,9 @@ def _read_message(stream):
 
 def test_tcp_listens_on_localhost_and_speaks_lsp():
     port = _free_port()
-    server = subprocess.Popen([*CMD, "--tcp", "--port", str(port), "--model", "/nonexistent"], stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [*CMD, "--tcp", "--port", str(port), "--model", "/nonexistent"], stderr=subprocess.PIPE, env=SERVER_ENV
+    )
     try:
         for _ in range(200):
             try:
