@@ -64,7 +64,7 @@ def check(settings: Settings) -> int:
     print(f"device:  {engine.device}")
     print(f"load:    {(loaded - started) * 1000:.0f} ms")
     print(f"fill:    {(filled - loaded) * 1000:.0f} ms" + (f" ({best.steps} steps)" if best else ""))
-    print(f"sample:  {CHECK_PREFIX.strip()!s} ⟨{best.text if best else ''}⟩")
+    print(f"sample:  {CHECK_PREFIX.splitlines()[-1].strip()} {best.text if best else ''!r}")
     return 0
 
 

@@ -42,12 +42,12 @@ def load_engine(settings: Settings) -> InfillEngine:
 
 
 def describe_failure(error: BaseException, settings: Settings) -> str:
-    where = settings.model_path or "the embedded model"
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    # Engine errors already name the file; anything else gets the model named for it.
-    if settings.model_path and settings.model_path in message:
-        return f"cannot load model: {message}"
-    return f"cannot load model from {where}: {message}"
+    """One line for the user that names the model directory."""
+    text = str(error).strip()
+    message = text.splitlines()[0] if text else type(error).__name__
+    if settings.model_path and settings.model_path not in message:
+        return f"cannot load model from {settings.model_path}: {message}"
+    return f"cannot load model: {message}"
 
 
 class ModelLoader:

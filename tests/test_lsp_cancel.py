@@ -13,7 +13,7 @@ from lsp_support import FIXTURES, capabilities, config, init_params, position_of
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 # A long debounce keeps each request in flight long enough to be overtaken on purpose.
-DEBOUNCE_MS = 400
+DEBOUNCE_MS = 600
 
 
 @pytest_lsp.fixture(scope="module", config=config())
