@@ -135,8 +135,10 @@ def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generat
             rows = sc_mask.nonzero().squeeze(1)
             with torch.no_grad():
                 first = model.decode(noisy[rows], _rows(cache, rows))
+            # The sampler feeds back temperature-scaled logits (t in [t_min, t_max]); train on the same inputs.
+            temp = 0.4 + 0.4 * torch.rand(len(rows), 1, 1, generator=generator, device=first.device)
             sc_logits = torch.zeros(*noisy.shape, V, dtype=first.dtype, device=first.device)
-            sc_logits[rows] = first
+            sc_logits[rows] = first / temp
         logits = model.decode(noisy, cache, self_conditioning=sc_logits, sc_mask=sc_mask if sc_logits is not None
                               else None)
     hole = batch.hole_mask
