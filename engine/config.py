@@ -63,6 +63,8 @@ class ModelConfig:
     bos_token_id: int = 2
     canvas_length: int = 64
     max_position_embeddings: int = 131_072
+    # Longest prompt (prefix) an infill sends through the encoder; small models know only short contexts.
+    infill_prompt_tokens: int = 1024
 
     def __post_init__(self) -> None:
         if self.layer_types is None:
@@ -126,8 +128,9 @@ class ModelConfig:
                 kwargs[key] = value[0]
             elif value is None:
                 kwargs.pop(key, None)
-        if "canvas_length" in data and data["canvas_length"]:
-            kwargs["canvas_length"] = int(data["canvas_length"])
+        for key in ("canvas_length", "infill_prompt_tokens"):
+            if data.get(key):
+                kwargs[key] = int(data[key])
         if kwargs.get("per_layer_config") is not None:
             kwargs["per_layer_config"] = {str(k): dict(v) for k, v in kwargs["per_layer_config"].items()}
         try:
@@ -137,7 +140,8 @@ class ModelConfig:
 
     def to_hf(self) -> dict[str, Any]:
         text = asdict(self)
-        for key in ("canvas_length", "encoder_bidirectional", "global_head_dim", "num_global_key_value_heads"):
+        for key in ("canvas_length", "infill_prompt_tokens", "encoder_bidirectional", "global_head_dim",
+                    "num_global_key_value_heads"):
             text.pop(key)
         text.update(model_type="diffusion_gemma_text", tie_word_embeddings=True, attention_bias=False,
                     use_bidirectional_attention=None)
@@ -145,6 +149,7 @@ class ModelConfig:
             "architectures": [ARCHITECTURE],
             "model_type": "diffusion_gemma",
             "canvas_length": self.canvas_length,
+            "infill_prompt_tokens": self.infill_prompt_tokens,
             "tie_word_embeddings": True,
             "text_config": text,
         }

@@ -64,8 +64,8 @@ class InfillEngine:
         self.tokenizer = checkpoint.tokenizer
         self.generation = checkpoint.generation
         self.prefix_cache = PrefixCache(self.model)
-        self.suffix_anchor_tokens = 16
-        self.prompt_tokens = 1024
+        self.min_suffix_anchors = 8
+        self.prompt_tokens = checkpoint.config.infill_prompt_tokens
         self._lock = threading.Lock()  # one denoiser at a time; the prefix cache is shared state
 
     @classmethod
@@ -131,7 +131,7 @@ class InfillEngine:
         lengths = hole_lengths(max(1, max_tokens))
         seeds = max(1, num_candidates)
         rows = [n for n in lengths for _ in range(seeds)]
-        canvas = canvases.with_holes(ids[1:], rows, tok.eos_id, tok.void_id, self.suffix_anchor_tokens,
+        canvas = canvases.with_holes(ids[1:], rows, tok.eos_id, tok.void_id, self.suffix_room(lengths, ids[1:-1]),
                                      at_end=suffix_is_end)
         generator = make_generator(seed, self.model.device)
         with self._lock, torch.inference_mode():
@@ -141,6 +141,11 @@ class InfillEngine:
             for step in denoise(self.model, cache, canvas, self.generation, generator,
                                 should_stop=should_stop, max_steps=max_steps):
                 yield InfillStep(step, canvas, encode_ms)
+
+    def suffix_room(self, lengths: list[int], between: list[list[int]]) -> int:
+        """Suffix anchors that fill the canvas out to the model's canvas length, as in training."""
+        used = max(lengths) * (len(between) + 1) + sum(len(seg) for seg in between)
+        return max(self.min_suffix_anchors, self.canvas_length - used)
 
     def rank(self, last: "InfillStep", num_candidates: int = 1) -> list[HolesCandidate]:
         step, canvas = last.step, last.canvas

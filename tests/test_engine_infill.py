@@ -1,0 +1,230 @@
+"""Anchored infilling, the prefix cache and load errors, on small random checkpoints written by the engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from engine import canvas as canvases
+from engine.checkpoint import load_checkpoint
+from engine.errors import Cancelled, CheckpointError
+from engine.generate import denoise, make_generator
+from engine.infill import InfillEngine
+from engine.tiny import write_random_checkpoint
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    # Larger weights than a fresh init, so the model is opinionated and voids actually appear.
+    return write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "model", seed=3, weight_std=0.5)
+
+
+@pytest.fixture(scope="module")
+def engine(model_dir):
+    return InfillEngine.load(model_dir, device="cpu", dtype="float32")
+
+
+def test_anchors_are_identical_after_every_step(engine):
+    tok = engine.tokenizer
+    suffix = tok.encode("\n    return total\n")
+    canvas = canvases.infill(suffix, [4, 8, 12], tok.eos_id, tok.void_id, suffix_room=10)
+    cache = engine.model.encode(torch.tensor([[tok.bos_id] + tok.encode("def f(x):\n    total = ")]))
+    steps = list(denoise(engine.model, cache, canvas, engine.generation, make_generator(0, engine.model.device)))
+    assert steps
+    for step in steps:
+        for view in (step.current, step.argmax):
+            assert torch.equal(view[canvas.anchor], canvas.ids[canvas.anchor])
+    # Hole positions were really denoised: they changed from step to step.
+    assert any(not torch.equal(a.current[~canvas.anchor], b.current[~canvas.anchor]) for a, b in zip(steps, steps[1:]))
+
+
+def test_canvas_rows_share_a_width_and_put_eos_after_the_file_end():
+    c = canvases.with_holes([[7, 8, 9]], [2, 5], eos_id=1, void_id=0, suffix_room=6, at_end=True)
+    assert c.ids.shape == (2, 11)
+    assert c.ids[0].tolist() == [0, 0, 7, 8, 9, 1, 0, 0, 0, 0, 0]
+    assert c.ids[1].tolist()[5:] == [7, 8, 9, 1, 0, 0]
+    assert c.holes == (((0, 2),), ((0, 5),))
+    cut = canvases.with_holes([[7, 8, 9]], [2], eos_id=1, void_id=0, suffix_room=6, at_end=False)
+    assert 1 not in cut.ids[0].tolist()  # a window cut from the file does not end it
+
+
+def test_voids_never_reach_the_output(model_dir):
+    engine = InfillEngine.load(model_dir, device="cpu", dtype="float32")
+    tok = engine.tokenizer
+    with torch.no_grad():
+        # A long void embedding (tied to the output) makes voids win at some positions and lose at others.
+        engine.model.embed_tokens.weight[tok.void_id] *= 40
+    segments = ["def add(a, b):\n    return ", "\n"]
+    last = None
+    for last in engine.infill_steps(segments, max_tokens=16, num_candidates=4):
+        pass
+    fills = [f for row in range(last.canvas.shape[0]) for f in last.canvas.fills(last.step.argmax, row)]
+    assert any(tok.void_id in f for f in fills), "the check needs a fill that holds voids"
+    assert any(set(f) - {tok.void_id} for f in fills), "the check needs a fill that holds more than voids"
+    for cand in engine.rank(last, num_candidates=8):
+        assert "<pad>" not in cand.fills[0] and "<eos>" not in cand.fills[0]
+    for cand in engine.infill(*segments, max_tokens=16, num_candidates=4):
+        assert "<pad>" not in cand.text
+
+
+def test_batched_lengths_return_the_most_confident_candidate(engine):
+    last = None
+    for last in engine.infill_steps(["x = compute(", ")\nprint(x)\n"], max_tokens=24, num_candidates=2):
+        pass
+    ranked = engine.rank(last, num_candidates=6)
+    logp = torch.log_softmax(last.step.logits, -1).gather(-1, last.step.argmax[..., None])[..., 0]
+    holes = ~last.canvas.anchor
+    per_row = ((logp * holes).sum(-1) / holes.sum(-1)).tolist()
+    assert ranked[0].confidence == pytest.approx(max(per_row))
+    assert [c.confidence for c in ranked] == sorted((c.confidence for c in ranked), reverse=True)
+    assert engine.infill("x = compute(", ")\nprint(x)\n", max_tokens=24, num_candidates=2)[0].text == ranked[0].fills[0]
+
+
+def test_several_holes_fill_in_one_canvas(engine):
+    found = engine.infill_holes(["def f(x):\n    ", "\n\ndef g(y):\n    ", "\n"], max_tokens=8, num_candidates=2)
+    assert found and all(len(c.fills) == 2 for c in found)
+
+
+def test_seeded_infill_is_deterministic(engine):
+    a = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)
+    b = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)
+    assert a == b
+
+
+def test_should_stop_cancels_between_steps(engine):
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(Cancelled):
+        engine.infill("a = ", "\n", max_tokens=8, should_stop=stop)
+    assert len(calls) == 3
+
+
+def test_reused_prefix_logits_equal_a_full_recompute(engine):
+    tok, model = engine.tokenizer, engine.model
+    base = [tok.bos_id] + tok.encode("def parse(line):\n    name, _, value = line.partition(':')\n")
+    typed = base + tok.encode("    return name")
+    canvas = torch.tensor([tok.encode(" ( value ) \n\n")[:8]])
+    engine.prefix_cache.ids = []
+    engine.prefix_cache.encode(base)
+    reused = engine.prefix_cache.encode(typed)
+    assert engine.prefix_cache.reused_tokens == len(base)
+    full = model.encode(torch.tensor([typed]))
+    with torch.inference_mode():
+        a = model.decode(canvas, reused)
+        b = model.decode(canvas, full)
+    assert (a - b).abs().max() <= 1e-5
+    # Editing inside the prefix reuses only what is still shared.
+    edited = base[:5] + tok.encode("X") + base[6:]
+    engine.prefix_cache.encode(edited)
+    assert engine.prefix_cache.reused_tokens == 5
+
+
+# -- load errors: one line naming the file, exit status 2 ----------------------------------------------------------
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True)
+
+
+def broken_copy(model_dir, tmp_path, name):
+    import shutil
+
+    target = tmp_path / name
+    shutil.copytree(model_dir, target)
+    return target
+
+
+@pytest.mark.parametrize("damage, expected", [
+    ("truncate", "not a readable safetensors file"),
+    ("corrupt", "not a readable safetensors file"),
+    ("missing_file", "no model.safetensors"),
+    ("wrong_shape", "has shape"),
+    ("missing_tensor", "missing tensor"),
+    ("architecture", "unknown architecture"),
+    ("tokenizer", "tokenizer has"),
+])
+def test_bad_checkpoints_give_one_line_and_status_2(model_dir, tmp_path, damage, expected):
+    from safetensors.torch import load_file, save_file
+
+    target = broken_copy(model_dir, tmp_path, damage)
+    weights = target / "model.safetensors"
+    if damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif damage == "corrupt":
+        weights.write_bytes(b"\x00garbage" * 100)
+    elif damage == "missing_file":
+        weights.unlink()
+    elif damage in ("wrong_shape", "missing_tensor"):
+        tensors = load_file(str(weights))
+        name = "model.decoder.layers.0.mlp.up_proj.weight"
+        if damage == "wrong_shape":
+            tensors[name] = torch.zeros(3, 3)
+        else:
+            del tensors[name]
+        save_file(tensors, str(weights))
+    elif damage == "architecture":
+        cfg = json.loads((target / "config.json").read_text())
+        cfg["architectures"], cfg["model_type"] = ["LlamaForCausalLM"], "llama"
+        (target / "config.json").write_text(json.dumps(cfg))
+    elif damage == "tokenizer":
+        cfg = json.loads((target / "config.json").read_text())
+        cfg["text_config"]["vocab_size"] = 100
+        (target / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match=expected):
+        load_checkpoint(target, device="cpu")
+    result = run_cli("infill", "--model", str(target), "--file", str(model_dir / "config.json"),
+                     "--line", "1", "--col", "1")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and str(target) in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_infill_cli_fills_a_cursor_and_a_jsonl_batch(model_dir, tmp_path):
+    src = tmp_path / "a.py"
+    src.write_text("def add(a, b):\n    return a + b\n")
+    result = run_cli("infill", "--model", str(model_dir), "--file", str(src), "--line", "2", "--col", "12",
+                     "--max-tokens", "8")
+    assert result.returncode == 0, result.stderr
+    records = [{"prefix": "x = ", "suffix": "\n", "id": 1}, {"prefix": "def f(", "suffix": "):\n    pass\n", "id": 2}]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    result = run_cli("infill", "--model", str(model_dir), "--jsonl", str(tmp_path / "in.jsonl"),
+                     "--out", str(tmp_path / "out.jsonl"), "--max-tokens", "8")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in out] == [1, 2] and all(isinstance(r["middle"], str) for r in out)
+    (tmp_path / "bad.jsonl").write_text('{"prefix": "a"}\n')
+    result = run_cli("infill", "--model", str(model_dir), "--jsonl", str(tmp_path / "bad.jsonl"),
+                     "--out", str(tmp_path / "o.jsonl"))
+    assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
+
+
+def test_generate_visual_draws_every_step(model_dir):
+    result = run_cli("generate", "--model", str(model_dir), "--prompt", "def f(", "--max-new-tokens", "40",
+                     "--visual")
+    assert result.returncode == 0, result.stderr
+    frames = result.stdout.count("canvas ")
+    assert frames >= 2 and "step 1 " in result.stdout
+    assert "\x1b[2m" in result.stdout  # noise drawn dim
+    assert "tokens per forward" in result.stderr and "canvases" in result.stderr
+
+
+def test_every_subcommand_has_help():
+    for command in ("generate", "infill", "logits", "bench", "corpus", "tokenizer", "pretokenize", "train",
+                    "evaluate"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout, command
+
+
+def test_bench_prints_its_figures(model_dir):
+    result = run_cli("bench", "--model", str(model_dir), "--repeats", "1", "--warmup", "0", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    for key in ("encoder_ms", "ms_per_step", "steps_per_canvas", "tokens_per_forward", "tokens_per_s"):
+        assert figures[key] >= 0
