@@ -20,6 +20,8 @@ LINE_HOLE_TOKENS = 24
 # Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
 # lines that follow, and a window that reaches the end of the file tells the model so.
 MIN_SUFFIX_TOKENS = 64
+# The encoder's prompt when an engine states no length of its own.
+DEFAULT_PROMPT_TOKENS = 1024
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,10 @@ def hole_tokens(shape: HoleShape, settings: Settings) -> int:
 
 
 def window_budget(engine: InfillEngine, hole: int) -> WindowBudget:
-    """Prefix for the encoder's prompt; suffix for the canvas anchors beside the hole."""
-    anchors = max(0, engine.canvas_length - hole)
+    """Prefix for the encoder's prompt; suffix for the canvas beside the hole, and a little more."""
     return WindowBudget(
-        prefix_tokens=engine.prompt_tokens,
-        suffix_tokens=max(MIN_SUFFIX_TOKENS, engine.suffix_anchor_tokens, anchors),
+        prefix_tokens=getattr(engine, "prompt_tokens", DEFAULT_PROMPT_TOKENS),
+        suffix_tokens=max(MIN_SUFFIX_TOKENS, engine.canvas_length - hole),
         count_tokens=engine.count_tokens,
     )
 

@@ -1,8 +1,7 @@
 """pygls wiring: capabilities, handlers, progress and messages.
 
-Handlers stay thin: find the document, call one plain function, build the protocol type.
-The document store changes only here, on the event loop; inference runs on the worker over
-an immutable snapshot, and a result for a version that has moved on is dropped.
+Handlers stay thin: translate the message, call the service, build the protocol type. The
+service (``service.py``) owns documents, parsing, scheduling and the model.
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Hashable
-from dataclasses import replace
 from typing import Any
 
 from lsprotocol import types
@@ -19,13 +16,12 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
 from . import __version__
-from .actions import ActionEdit, ActionKind, available, run_action
-from .completion import Suggestion, cache_key, complete, typed_through
-from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
-from .model_loader import LoadResult, ModelLoader
-from .scheduler import Scheduler, Superseded
-from .settings import SECTION, Settings, model_changed, parse_settings
-from .syntax import SyntaxIndex
+from .actions import ActionEdit, ActionKind
+from .completion import Suggestion
+from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
+from .model_loader import LoadResult
+from .service import InfillService
+from .settings import SECTION, Settings
 
 log = logging.getLogger(__name__)
 _CONVERTER = default_converter()
@@ -41,7 +37,7 @@ _ACTION_KINDS: dict[ActionKind, str] = {
 
 
 class InfillProtocol(LanguageServerProtocol):
-    """Leaves document text to the server's own store instead of keeping a second copy."""
+    """Leaves document text to the service's own store instead of keeping a second copy."""
 
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
@@ -83,6 +79,18 @@ def to_change(change: types.TextDocumentContentChangeEvent) -> TextChange:
     return TextChange(None, change.text)
 
 
+def completion_item(snapshot: Snapshot, s: Suggestion, encoding: PositionEncoding) -> types.CompletionItem:
+    label = s.text.strip().splitlines()[0]
+    return types.CompletionItem(
+        label=label if len(label) <= 60 else label[:57] + "...",
+        kind=types.CompletionItemKind.Text,
+        detail="infill",
+        filter_text=s.text,
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(range=from_range(snapshot, s.start, s.end, encoding), new_text=s.text),
+    )
+
+
 class InfillServer(LanguageServer):
     def __init__(self, settings: Settings | None = None, default_model: str | None = None) -> None:
         super().__init__(
@@ -91,20 +99,12 @@ class InfillServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=InfillProtocol,
         )
-        self.settings = settings or Settings()
-        # What an empty modelPath means: the command line's --model, else the embedded model.
-        self.default_model = default_model
-        self.documents = DocumentStore()
-        self.syntax = SyntaxIndex()
-        self.scheduler = Scheduler()
-        self.model = ModelLoader(self.scheduler)
+        self.service = InfillService(settings or Settings(), default_model)
         self.encoding = PositionEncoding.UTF16
         self.pending_messages: list[str] = []
         self.wants_progress = False
         self.uses_document_changes = False
         self.resolves_edits = False
-
-    # --- messages to the user -------------------------------------------------------------
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """One line on stderr and in the client's log, and shown to the user."""
@@ -112,155 +112,54 @@ class InfillServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"{NAME}: {message}"))
 
-    # --- the model ------------------------------------------------------------------------
-
     def start_loading(self) -> None:
-        token = f"infill-load-{self.model.generation + 1}"
+        """Load the model in the background, shown as work-done progress where the client can."""
+        token = f"infill-load-{self.service.model.generation + 1}"
         progress = self.work_done_progress if self.wants_progress else None
-        where = self.settings.model_path or self.default_model or "embedded model"
+        source = self.service.model_source
 
         async def announce() -> None:
             if progress is None:
                 return
             try:
                 await progress.create_async(token)
-                progress.begin(token, types.WorkDoneProgressBegin(title="Loading infill model", message=where))
+                progress.begin(token, types.WorkDoneProgressBegin(title="Loading infill model", message=source))
             except Exception:  # noqa: BLE001 - a client that refuses progress still gets a model
                 log.debug("progress refused", exc_info=True)
 
         announcing = asyncio.ensure_future(announce())
 
-        def done(result: LoadResult) -> None:
-            async def finish() -> None:
-                await announcing
-                if progress is not None and token in progress.tokens:
-                    progress.end(token, types.WorkDoneProgressEnd(message=result.error or "ready"))
-                if result.error:
-                    self.tell(result.error, types.MessageType.Error)
-                elif result.engine is not None:
-                    self.window_log_message(
-                        types.LogMessageParams(
-                            type=types.MessageType.Info,
-                            message=f"loaded {result.engine.description} in {result.seconds:.2f}s",
-                        )
-                    )
+        async def finish(result: LoadResult) -> None:
+            await announcing
+            if progress is not None and token in progress.tokens:
+                progress.end(token, types.WorkDoneProgressEnd(message=result.error or "ready"))
+            if result.error:
+                self.tell(result.error, types.MessageType.Error)
+            elif result.engine is not None:
+                message = f"loaded {result.engine.description} in {result.seconds:.2f}s"
+                self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))
 
-            asyncio.ensure_future(finish())
-
-        self.scheduler.cache.clear()
-        self.model.load(replace(self.settings, model_path=self.settings.model_path or self.default_model), done)
-
-    def apply_settings(self, raw: Any) -> None:
-        new, problems = parse_settings(raw, self.settings)
-        for problem in problems:
-            self.tell(problem)
-        old, self.settings = self.settings, new
-        if model_changed(old, new):
-            self.start_loading()
-
-    # --- requests -------------------------------------------------------------------------
-
-    def snapshot(self, uri: str) -> Snapshot | None:
-        return self.documents.get(uri)
-
-    def is_current(self, snapshot: Snapshot) -> bool:
-        current = self.documents.get(snapshot.uri)
-        return current is not None and current.version == snapshot.version
-
-    async def suggest(self, uri: str, position: types.Position, explicit: bool) -> tuple[Snapshot, list[Suggestion]]:
-        """Suggestions at a position, or none when the document moved on meanwhile."""
-        snapshot = self.snapshot(uri)
-        if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
-            return snapshot, []
-        offset = snapshot.offset_at(to_position(position), self.encoding)
-        self.scheduler.stats.requests += 1
-        ticket = self.scheduler.enter((uri, "complete"))
-        try:
-            rests = self.scheduler.typing.continuation(snapshot, offset)
-            if rests:
-                self.scheduler.stats.typing_through_hits += 1
-                suggestions = typed_through(snapshot, offset, rests)
-                self.scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions])
-                return snapshot, suggestions
-            engine = await self.model.engine()
-            if ticket.should_stop():
-                self.scheduler.stats.superseded += 1  # overtaken while the model was loading
-                return snapshot, []
-            if engine is None:
-                return snapshot, []
-            settings = self.settings
-            key: Hashable = cache_key(snapshot, offset, explicit, settings, self.model.generation)
-            parsed_for = self.syntax.parse
-
-            def work(should_stop):
-                return complete(
-                    engine, parsed_for(snapshot), offset, settings, explicit=explicit, should_stop=should_stop
-                )
-
-            try:
-                suggestions = await self.scheduler.run(
-                    ticket, work, key=key, debounce_s=0 if explicit else settings.debounce_ms / 1000
-                )
-            except Superseded:
-                return snapshot, []
-        except asyncio.CancelledError:
-            ticket.cancel()
-            raise
-        finally:
-            self.scheduler.leave(ticket)
-        if not self.is_current(snapshot):
-            return snapshot, []
-        self.scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions])
-        return snapshot, suggestions
-
-    async def action_edit(self, kind: ActionKind, uri: str, selection: types.Range, version: int | None) -> ActionEdit | None:
-        snapshot = self.snapshot(uri)
-        if snapshot is None:
-            raise ValueError(f"{kind.title}: {uri} is not open")
-        if version is not None and version != snapshot.version:
-            return None  # the document changed since the action was offered
-        engine = await self.model.engine()
-        if engine is None:
-            self.tell(f"{kind.title}: no model loaded" + (f" ({self.model.error})" if self.model.error else ""))
-            return None
-        r = to_range(selection)
-        start = snapshot.offset_at(r.start, self.encoding)
-        end = snapshot.offset_at(r.end, self.encoding)
-        settings = self.settings
-        parsed_for = self.syntax.parse
-        ticket = self.scheduler.enter((uri, "action"))
-        try:
-            edit = await self.scheduler.run(
-                ticket,
-                lambda should_stop: run_action(kind, engine, parsed_for(snapshot), start, end, settings, should_stop),
-            )
-        except Superseded:
-            return None
-        if not self.is_current(snapshot):
-            return None  # computed for text that has changed since
-        if edit is None:
-            self.window_show_message(
-                types.ShowMessageParams(type=types.MessageType.Info, message=f"{kind.title}: nothing to change here")
-            )
-        return edit
+        self.service.load_model(lambda result: asyncio.ensure_future(finish(result)))
 
     def workspace_edit(self, edit: ActionEdit) -> types.WorkspaceEdit:
-        snapshot = self.snapshot(edit.uri)
-        assert snapshot is not None
+        snapshot = self.service.documents.get(edit.uri)
+        assert snapshot is not None and snapshot.version == edit.version
         edits = [
             types.TextEdit(range=from_range(snapshot, r.start, r.end, self.encoding), new_text=r.text)
             for r in edit.replacements
         ]
-        if self.uses_document_changes:
-            return types.WorkspaceEdit(
-                document_changes=[
-                    types.TextDocumentEdit(
-                        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=edit.uri, version=edit.version),
-                        edits=edits,
-                    )
-                ]
-            )
-        return types.WorkspaceEdit(changes={edit.uri: edits})
+        if not self.uses_document_changes:
+            return types.WorkspaceEdit(changes={edit.uri: edits})
+        document = types.OptionalVersionedTextDocumentIdentifier(uri=edit.uri, version=edit.version)
+        return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=document, edits=edits)])
+
+    async def action_edit(
+        self, kind: ActionKind, uri: str, selection: types.Range, version: int | None
+    ) -> types.WorkspaceEdit | None:
+        outcome = await self.service.action(kind, uri, to_range(selection), self.encoding, version)
+        if outcome.reason:
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=outcome.reason))
+        return self.workspace_edit(outcome.edit) if outcome.edit else None
 
 
 def create_server(settings: Settings | None = None, default_model: str | None = None) -> InfillServer:
@@ -270,23 +169,22 @@ def create_server(settings: Settings | None = None, default_model: str | None = 
 
 
 def _register(ls: InfillServer) -> None:
+    service = ls.service
+
     @ls.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
         ls.encoding = PositionEncoding.parse(ls.workspace.position_encoding)
         caps = params.capabilities
-        window = caps.window
-        ls.wants_progress = bool(window and window.work_done_progress)
+        ls.wants_progress = bool(caps.window and caps.window.work_done_progress)
         workspace_edit = caps.workspace.workspace_edit if caps.workspace else None
         ls.uses_document_changes = bool(workspace_edit and workspace_edit.document_changes)
         code_action = caps.text_document.code_action if caps.text_document else None
         resolve = code_action.resolve_support if code_action else None
         ls.resolves_edits = bool(resolve and "edit" in resolve.properties)
         if params.initialization_options is not None:
-            settings, problems = parse_settings(params.initialization_options, ls.settings)
-            ls.settings = settings
+            problems, _ = service.configure(params.initialization_options)
             ls.pending_messages.extend(problems)
-        inline = caps.text_document.inline_completion if caps.text_document else None
-        if inline is None:
+        if not (caps.text_document and caps.text_document.inline_completion):
             # Clients without inline completion get the fill as an ordinary completion item.
             ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())(completion)
 
@@ -299,34 +197,24 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.SHUTDOWN)
     def shutdown(params: None) -> None:
-        ls.scheduler.close()
+        service.shutdown()
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
-        snapshot = ls.documents.open(doc.uri, doc.language_id, doc.version, doc.text)
-        ls.syntax.opened(snapshot)
+        service.open(doc.uri, doc.language_id, doc.version, doc.text)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
         doc = params.text_document
         try:
-            snapshot = ls.documents.change(
-                doc.uri, doc.version, [to_change(c) for c in params.content_changes], ls.encoding
-            )
+            service.change(doc.uri, doc.version, [to_change(c) for c in params.content_changes], ls.encoding)
         except DocumentError as error:
             ls.tell(str(error), types.MessageType.Error)
-            return
-        ls.syntax.changed(snapshot)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        ls.documents.close(uri)
-        ls.syntax.closed(uri)
-        ls.scheduler.supersede((uri, "complete"))
-        ls.scheduler.supersede((uri, "action"))
-        ls.scheduler.typing.forget(uri)
+        service.close(params.text_document.uri)
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
@@ -338,39 +226,34 @@ def _register(ls: InfillServer) -> None:
             (raw,) = await ls.workspace_configuration_async(
                 types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
             )
-        ls.apply_settings(raw)
+        problems, reload = service.configure(raw)
+        for problem in problems:
+            ls.tell(problem)
+        if reload:
+            ls.start_loading()
 
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList:
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        snapshot, suggestions = await ls.suggest(params.text_document.uri, params.position, explicit)
+        snapshot, suggestions = await service.suggest(
+            params.text_document.uri, to_position(params.position), ls.encoding, explicit
+        )
         return types.InlineCompletionList(
             items=[
-                types.InlineCompletionItem(
-                    insert_text=s.text, range=from_range(snapshot, s.start, s.end, ls.encoding)
-                )
+                types.InlineCompletionItem(insert_text=s.text, range=from_range(snapshot, s.start, s.end, ls.encoding))
                 for s in suggestions
             ]
         )
 
     async def completion(params: types.CompletionParams) -> types.CompletionList:
         explicit = bool(params.context and params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
-        snapshot, suggestions = await ls.suggest(params.text_document.uri, params.position, explicit)
-        items = []
-        for s in suggestions[:1]:
-            label = s.text.strip().splitlines()[0]
-            items.append(
-                types.CompletionItem(
-                    label=label if len(label) <= 60 else label[:57] + "...",
-                    kind=types.CompletionItemKind.Text,
-                    detail="infill",
-                    filter_text=s.text,
-                    insert_text_format=types.InsertTextFormat.PlainText,
-                    text_edit=types.TextEdit(range=from_range(snapshot, s.start, s.end, ls.encoding), new_text=s.text),
-                )
-            )
+        snapshot, suggestions = await service.suggest(
+            params.text_document.uri, to_position(params.position), ls.encoding, explicit
+        )
         # Incomplete: the next keystroke asks again rather than filtering a stale fill.
-        return types.CompletionList(is_incomplete=True, items=items)
+        return types.CompletionList(
+            is_incomplete=True, items=[completion_item(snapshot, s, ls.encoding) for s in suggestions[:1]]
+        )
 
     @ls.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -380,14 +263,7 @@ def _register(ls: InfillServer) -> None:
     )
     async def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
         uri = params.text_document.uri
-        snapshot = ls.snapshot(uri)
-        if snapshot is None:
-            return []
-        r = to_range(params.range)
-        start = snapshot.offset_at(r.start, ls.encoding)
-        end = snapshot.offset_at(r.end, ls.encoding)
-        # Parsing is not inference, but a first parse of a large file still stays off the loop.
-        kinds = await asyncio.to_thread(lambda: available(ls.syntax.parse(snapshot), start, end))
+        snapshot, kinds = await service.actions_at(uri, to_range(params.range), ls.encoding)
         only = params.context.only
         actions = []
         for kind in kinds:
@@ -406,23 +282,18 @@ def _register(ls: InfillServer) -> None:
     @ls.feature(types.CODE_ACTION_RESOLVE)
     async def resolve_code_action(action: types.CodeAction) -> types.CodeAction:
         data = action.data or {}
-        kind = ActionKind(data["kind"])
         uri, selection, version = data["arguments"]
-        edit = await ls.action_edit(kind, uri, _CONVERTER.structure(selection, types.Range), version)
-        if edit is not None:
-            action.edit = ls.workspace_edit(edit)
+        kind = ActionKind(data["kind"])
+        action.edit = await ls.action_edit(kind, uri, _CONVERTER.structure(selection, types.Range), version)
         return action
 
     def action_command(kind: ActionKind):
         async def execute(uri: str, selection: types.Range, version: int | None) -> dict[str, Any]:
             edit = await ls.action_edit(kind, uri, selection, version)
             if edit is None:
-                return {"applied": False, "parses": False}
-            workspace_edit = ls.workspace_edit(edit)
-            result = await ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=workspace_edit, label=kind.title)
-            )
-            return {"applied": bool(result.applied), "parses": edit.parses}
+                return {"applied": False}
+            result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=kind.title))
+            return {"applied": bool(result.applied)}
 
         return execute
 
@@ -431,12 +302,4 @@ def _register(ls: InfillServer) -> None:
 
     @ls.command(STATS_COMMAND)
     def stats() -> dict[str, Any]:
-        last = ls.model.last
-        return {
-            **ls.scheduler.stats.as_dict(),
-            "full_parses": ls.syntax.stats.full_parses,
-            "incremental_parses": ls.syntax.stats.incremental_parses,
-            "model": last.engine.description if last and last.engine else None,
-            "model_error": last.error if last else None,
-            "model_load_seconds": last.seconds if last else None,
-        }
+        return service.stats()

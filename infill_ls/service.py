@@ -1,0 +1,176 @@
+"""The server's work without the protocol: documents in, suggestions and edits out.
+
+Runs on the event loop. Document state changes here and only here; model work goes to the
+scheduler's worker with an immutable snapshot, and any answer for a version that has moved
+on is dropped. ``server.py`` translates between this and LSP messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .actions import ActionEdit, ActionKind, available, run_action
+from .completion import Suggestion, cache_key, complete, typed_through
+from .documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
+from .model_loader import LoadResult, ModelLoader
+from .scheduler import Scheduler, Superseded
+from .settings import Settings, model_changed, parse_settings
+from .syntax import SyntaxIndex
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    edit: ActionEdit | None
+    reason: str | None = None  # why there is no edit, for the user
+
+
+class InfillService:
+    def __init__(self, settings: Settings, default_model: str | None = None) -> None:
+        self.settings = settings
+        # What an empty model path means: the command line's --model, else the embedded model.
+        self.default_model = default_model
+        self.documents = DocumentStore()
+        self.syntax = SyntaxIndex()
+        self.scheduler = Scheduler()
+        self.model = ModelLoader(self.scheduler)
+
+    # --- documents --------------------------------------------------------------------------
+
+    def open(self, uri: str, language_id: str, version: int, text: str) -> None:
+        self.syntax.opened(self.documents.open(uri, language_id, version, text))
+
+    def change(self, uri: str, version: int, changes: Sequence[TextChange], encoding: PositionEncoding) -> None:
+        self.syntax.changed(self.documents.change(uri, version, changes, encoding))
+
+    def close(self, uri: str) -> None:
+        self.documents.close(uri)
+        self.syntax.closed(uri)
+        self.scheduler.supersede((uri, "complete"))
+        self.scheduler.supersede((uri, "action"))
+        self.scheduler.typing.forget(uri)
+
+    def is_current(self, snapshot: Snapshot) -> bool:
+        current = self.documents.get(snapshot.uri)
+        return current is not None and current.version == snapshot.version
+
+    # --- settings and the model ---------------------------------------------------------------
+
+    @property
+    def model_source(self) -> str:
+        return self.settings.model_path or self.default_model or "the embedded model"
+
+    def load_model(self, on_done: Callable[[LoadResult], None]) -> None:
+        self.scheduler.cache.clear()
+        self.model.load(replace(self.settings, model_path=self.settings.model_path or self.default_model), on_done)
+
+    def configure(self, raw: Any) -> tuple[list[str], bool]:
+        """Apply settings from the client; returns the problems found and whether the model
+        must be loaded again."""
+        new, problems = parse_settings(raw, self.settings)
+        old, self.settings = self.settings, new
+        return problems, model_changed(old, new)
+
+    # --- requests -----------------------------------------------------------------------------
+
+    async def suggest(
+        self, uri: str, position: Position, encoding: PositionEncoding, explicit: bool
+    ) -> tuple[Snapshot | None, list[Suggestion]]:
+        """Suggestions at a position, and the snapshot their offsets refer to."""
+        snapshot = self.documents.get(uri)
+        if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
+            return snapshot, []
+        offset = snapshot.offset_at(position, encoding)
+        scheduler = self.scheduler
+        scheduler.stats.requests += 1
+        ticket = scheduler.enter((uri, "complete"))
+        try:
+            rests = scheduler.typing.continuation(snapshot, offset)
+            if rests:
+                scheduler.stats.typing_through_hits += 1
+                suggestions = typed_through(snapshot, offset, rests)
+            else:
+                engine = await self.model.engine()
+                if ticket.should_stop():
+                    scheduler.stats.superseded += 1  # overtaken while the model was loading
+                    return snapshot, []
+                if engine is None:
+                    return snapshot, []
+                settings, parse = self.settings, self.syntax.parse
+
+                def work(should_stop: Callable[[], bool]) -> list[Suggestion]:
+                    parsed = parse(snapshot)
+                    return complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop)
+
+                suggestions = await scheduler.run(
+                    ticket,
+                    work,
+                    key=cache_key(snapshot, offset, explicit, settings, self.model.generation),
+                    debounce_s=0 if explicit else settings.debounce_ms / 1000,
+                )
+        except Superseded:
+            return snapshot, []
+        except asyncio.CancelledError:
+            ticket.cancel()
+            raise
+        finally:
+            scheduler.leave(ticket)
+        if not self.is_current(snapshot):
+            return snapshot, []
+        scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions])
+        return snapshot, suggestions
+
+    async def actions_at(
+        self, uri: str, selection: Range, encoding: PositionEncoding
+    ) -> tuple[Snapshot | None, list[ActionKind]]:
+        snapshot = self.documents.get(uri)
+        if snapshot is None:
+            return None, []
+        start = snapshot.offset_at(selection.start, encoding)
+        end = snapshot.offset_at(selection.end, encoding)
+        # Parsing is not inference, but a first parse of a large file still stays off the loop.
+        kinds = await asyncio.to_thread(lambda: available(self.syntax.parse(snapshot), start, end))
+        return snapshot, kinds
+
+    async def action(
+        self, kind: ActionKind, uri: str, selection: Range, encoding: PositionEncoding, version: int | None
+    ) -> ActionOutcome:
+        snapshot = self.documents.get(uri)
+        if snapshot is None:
+            return ActionOutcome(None, f"{kind.title}: {uri} is not open")
+        if version is not None and version != snapshot.version:
+            return ActionOutcome(None)  # offered for text that has changed since
+        engine = await self.model.engine()
+        if engine is None:
+            return ActionOutcome(None, f"{kind.title}: no model loaded ({self.model.error or 'none configured'})")
+        start = snapshot.offset_at(selection.start, encoding)
+        end = snapshot.offset_at(selection.end, encoding)
+        settings, parse = self.settings, self.syntax.parse
+        ticket = self.scheduler.enter((uri, "action"))
+        try:
+            edit = await self.scheduler.run(
+                ticket, lambda should_stop: run_action(kind, engine, parse(snapshot), start, end, settings, should_stop)
+            )
+        except Superseded:
+            return ActionOutcome(None)
+        if not self.is_current(snapshot):
+            return ActionOutcome(None)  # computed for text that has changed since
+        if edit is None:
+            return ActionOutcome(None, f"{kind.title}: nothing to change here")
+        return ActionOutcome(edit)
+
+    def stats(self) -> dict[str, Any]:
+        last = self.model.last
+        return {
+            **self.scheduler.stats.as_dict(),
+            "full_parses": self.syntax.stats.full_parses,
+            "incremental_parses": self.syntax.stats.incremental_parses,
+            "model": last.engine.description if last and last.engine else None,
+            "model_error": last.error if last else None,
+            "model_load_seconds": last.seconds if last else None,
+        }
+
+    def shutdown(self) -> None:
+        self.scheduler.close()
