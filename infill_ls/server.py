@@ -281,7 +281,9 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.CODE_ACTION_RESOLVE)
     async def resolve_code_action(action: types.CodeAction) -> types.CodeAction:
-        data = action.data or {}
+        data = action.data
+        if not isinstance(data, dict) or "kind" not in data:
+            return action  # not one of ours: nothing to add
         uri, selection, version = data["arguments"]
         kind = ActionKind(data["kind"])
         action.edit = await ls.action_edit(kind, uri, _CONVERTER.structure(selection, types.Range), version)
