@@ -1,6 +1,6 @@
 """Keystroke-to-completion latency of the real server, driven over stdio.
 
-    python -m infill_ls.bench [--model DIR | --tiny] [--lines N] [--debounce-ms MS]
+    python -m infill_ls.bench [--model DIR | --tiny] [--lines N] [--debounce-ms MS] [--threads N]
 
 Starts ``infill-ls --stdio``, opens fixture files, clears some lines and types them again one
 character at a time, asking for an inline completion after every keystroke the way an editor
@@ -125,14 +125,19 @@ async def type_line(typist: Typist, start: int, end: int, m: Measurements, start
             typist.replace(cursor, cursor + len(along), "")
 
 
-async def run(model: str, lines_per_file: int, debounce_ms: int, device: str, fixtures: Path) -> dict:
+async def run(
+    model: str, lines_per_file: int, debounce_ms: int, device: str, fixtures: Path, threads: int | None
+) -> dict:
     client = LanguageClient("infill-ls-bench", "1")
     messages: list[str] = []
     client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: messages.append(params.message))
     client.feature(types.WINDOW_SHOW_MESSAGE)(lambda params: messages.append(params.message))
     started = time.perf_counter()
     model_args = ["--model", model] if model else []
-    await client.start_io(sys.executable, "-m", "infill_ls", "--stdio", *model_args, "--device", device)
+    thread_args = ["--threads", str(threads)] if threads else []
+    await client.start_io(
+        sys.executable, "-m", "infill_ls", "--stdio", *model_args, *thread_args, "--device", device
+    )
     drain = asyncio.ensure_future(_drain(client))
     await client.initialize_async(
         types.InitializeParams(
@@ -203,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=2, help="lines retyped per fixture file (default: 2)")
     parser.add_argument("--debounce-ms", type=int, default=0, help="server debounce (default: 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, help="the server's CPU threads for the model (default: all cores)")
     parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="directory of the files to type in")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
@@ -213,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             from engine.tiny import write_random_checkpoint
 
             model = str(write_random_checkpoint(Path(scratch) / "tiny", seed=0))
-        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, args.fixtures))
+        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, args.fixtures, args.threads))
     if result["stats"]["model_error"]:
         print(f"infill-ls bench: {result['stats']['model_error']}", file=sys.stderr)
         return 2
@@ -222,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(summary))
         return 0
     print(f"model                      {summary['model']}")
-    print(f"server debounce            {args.debounce_ms} ms")
+    print(f"server debounce, threads   {args.debounce_ms} ms, {args.threads or 'default'}")
     print(f"keystrokes / requests      {summary['keystrokes']} / {summary['requests']}")
     print(f"model runs                 {summary['model_runs']}")
     print(f"keystroke->completion p50  {summary['p50_ms']} ms")

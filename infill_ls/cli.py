@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type (default: auto)")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (default: all cores)")
     parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
@@ -73,13 +74,18 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level.upper(), format="infill-ls %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings(model_path=args.model, device=args.device, dtype=args.dtype)
+    if args.threads is not None and args.threads < 1:
+        print(f"infill-ls: --threads must be at least 1, got {args.threads}", file=sys.stderr)
+        return 2
+    settings = Settings(model_path=args.model, device=args.device, dtype=args.dtype, threads=args.threads)
     if args.check:
         return check(settings)
 
     from .server import create_server  # pygls only for the server modes
 
-    server = create_server(Settings(device=args.device, dtype=args.dtype), default_model=args.model)
+    server = create_server(
+        Settings(device=args.device, dtype=args.dtype, threads=args.threads), default_model=args.model
+    )
     if args.tcp:
         server.start_tcp(args.host, args.port)
     else:

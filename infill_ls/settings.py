@@ -27,6 +27,7 @@ class Settings:
     debounce_ms: int = 60
     enabled_languages: tuple[str, ...] = ("*",)  # LSP languageIds; "*" enables every one
     candidates: int = 3  # how many fills to offer when completion is invoked explicitly
+    threads: int | None = None  # CPU threads for the model; None: the library's default
 
     def language_enabled(self, language_id: str) -> bool:
         return "*" in self.enabled_languages or language_id in self.enabled_languages
@@ -85,6 +86,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "debounceMs": ("debounce_ms", _int_in(0, 5000)),
     "enabledLanguages": ("enabled_languages", _languages),
     "numCandidates": ("candidates", _int_in(1, 8)),
+    "threads": ("threads", _optional(_int_in(1, 256))),
 }
 _DEFAULTS = {f.name: f.default for f in fields(Settings)}
 
@@ -119,4 +121,4 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
 
 def model_changed(old: Settings, new: Settings) -> bool:
     """Whether switching from ``old`` to ``new`` needs the model loaded again."""
-    return (old.model_path, old.device, old.dtype) != (new.model_path, new.device, new.dtype)
+    return (old.model_path, old.device, old.dtype, old.threads) != (new.model_path, new.device, new.dtype, new.threads)

@@ -18,11 +18,12 @@ def test_camel_case_keys_bare_or_under_the_section():
         "debounceMs": 0,
         "enabledLanguages": ["python", "go"],
         "numCandidates": 2,
+        "threads": 2,
     }
     for payload in (raw, {"infill": raw}):
         s, problems = parse_settings(payload)
         assert problems == []
-        assert s == Settings("/models/x", "cpu", "float32", 12, 8, 0, ("python", "go"), 2)
+        assert s == Settings("/models/x", "cpu", "float32", 12, 8, 0, ("python", "go"), 2, 2)
     assert not parse_settings(raw)[0].language_enabled("rust")
 
 
@@ -62,3 +63,4 @@ def test_model_changed_only_for_what_the_load_depends_on():
     assert not model_changed(a, Settings(debounce_ms=1))
     assert model_changed(a, Settings(dtype="float16"))
     assert model_changed(a, Settings(model_path="/m"))
+    assert model_changed(a, Settings(threads=1))
