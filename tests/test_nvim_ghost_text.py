@@ -4,7 +4,8 @@ One session runs the scenario in editors/nvim/tests/ghost_text_scenario.lua: it 
 file, enters insert mode inside an empty function body, asks for a suggestion and waits for
 the ghost-text extmark, dismisses it, presses <Tab> with nothing shown (an ordinary indent), shows
 the suggestion again, leaves insert mode, and finally accepts one with <Tab> after typing its
-first character. The scenario writes what it saw to JSON; the assertions are here.
+first character; then it rewrites another line with :InfillRewrite. The scenario writes what it
+saw to JSON; the assertions are here.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def scaled(values, factor):
 '''
 # Inside the loop body of `scaled`, on the line left blank for it (1-based line).
 ROW = SOURCE.splitlines().index("        ") + 1
+# The body of `circle_area`, far from the lines the completion touches.
+REWRITE_ROW = SOURCE.splitlines().index("    return math.pi * radius ** 2") + 1
 SCENARIO_TIMEOUT_S = 120
 
 
@@ -66,6 +69,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "INFILL_FILE": str(source),
         "INFILL_ROW": str(ROW),
         "INFILL_COL": str(len(SOURCE.splitlines()[ROW - 1])),
+        "INFILL_REWRITE_ROW": str(REWRITE_ROW),
         "INFILL_RESULT": str(result_path),
         "INFILL_TIMEOUT_MS": str((SCENARIO_TIMEOUT_S - 10) * 1000),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -143,3 +147,15 @@ def test_accept_key_inserts_the_suggestion(session: dict) -> None:
     last = after["lines"][-1]
     # Neovim columns count bytes.
     assert after["cursor"] == [ROW + len(after["lines"]) - 1, len(last.encode("utf-8"))]
+
+
+def test_rewrite_command_changes_only_the_selected_line(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    rewrite = session["rewrite"]
+    before, after = rewrite["before"], rewrite["after"]
+    row = rewrite["row"]
+    assert after != before
+    # Lines above the rewritten one are untouched; so is the tail of the file below it.
+    assert after[: row - 1] == before[: row - 1]
+    tail = len(before) - row
+    assert after[len(after) - tail :] == before[row:]

@@ -1,12 +1,14 @@
 -- A headless session with the plugin and a real server: open a file, enter insert mode,
 -- ask for a suggestion and find its ghost text; dismiss it with the dismiss key; press the
 -- accept key with nothing shown; show it again and leave insert mode; show it once more, type
--- its first character and accept the rest with the accept key.
+-- its first character and accept the rest with the accept key; then rewrite another line
+-- with :InfillRewrite (the server's rewrite command, applied through workspace/applyEdit).
 -- Writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
 -- INFILL_FILE (file to open), INFILL_ROW / INFILL_COL (1-based line, 0-based byte column
--- where insert mode starts), INFILL_RESULT (JSON output), INFILL_TIMEOUT_MS.
+-- where insert mode starts), INFILL_REWRITE_ROW (1-based line to rewrite), INFILL_RESULT
+-- (JSON output), INFILL_TIMEOUT_MS.
 local env = vim.env
 vim.opt.runtimepath:prepend(env.INFILL_PLUGIN)
 vim.cmd('runtime plugin/infill.lua')
@@ -221,6 +223,27 @@ local steps = {
       cursor = cursor,
       mode = vim.api.nvim_get_mode().mode,
     }
+    return true
+  end },
+  { 'leave insert mode for the rewrite', function()
+    keys('<Esc>')
+    return true
+  end },
+  { 'rewrite a line', function()
+    if vim.api.nvim_get_mode().mode ~= 'n' then
+      return false
+    end
+    local target = tonumber(env.INFILL_REWRITE_ROW)
+    result.rewrite = { row = target, before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false) }
+    vim.cmd(target .. 'InfillRewrite')
+    return true
+  end },
+  { 'line rewritten', function()
+    local now = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    if vim.deep_equal(now, result.rewrite.before) then
+      return false
+    end
+    result.rewrite.after = now
     return true
   end },
 }

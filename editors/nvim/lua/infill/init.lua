@@ -253,11 +253,10 @@ function M.run_action(name, line1, line2)
     selection_range(bufnr, line1, line2, c.offset_encoding),
     vim.NIL, -- no version check: the edit the server sends back carries the version it was made for
   }
-  compat.request(c, 'workspace/executeCommand', { command = command, arguments = args }, function(err, result)
+  -- The server applies the edit itself (workspace/applyEdit) and says so when there is none.
+  compat.request(c, 'workspace/executeCommand', { command = command, arguments = args }, function(err)
     if err ~= nil then
       vim.notify('infill: ' .. command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-    elseif type(result) == 'table' and result.applied == false then
-      vim.notify('infill: ' .. command .. ': nothing changed', vim.log.levels.INFO)
     end
   end, bufnr)
 end
