@@ -16,7 +16,8 @@ export interface ServerSettings {
   maxSteps: number | null;
   debounceMs: number;
   enabledLanguages: string[];
-  candidates: number;
+  numCandidates: number;
+  threads: number | null;
 }
 
 /** How to start the server process; the client adds `--stdio` itself. */
@@ -36,7 +37,8 @@ export function readServerSettings(config: vscode.WorkspaceConfiguration): Serve
     maxSteps: config.get<number | null>('maxSteps', null),
     debounceMs: config.get<number>('debounceMs', 60),
     enabledLanguages: config.get<string[]>('enabledLanguages', ['*']),
-    candidates: config.get<number>('candidates', 3),
+    numCandidates: config.get<number>('numCandidates', 3),
+    threads: config.get<number | null>('threads', null),
   };
 }
 
