@@ -156,6 +156,7 @@ function M.setup(user_opts)
   inline.configure(opts)
   vim.cmd('highlight default link InfillGhostText Comment')
   group = vim.api.nvim_create_augroup('infill', { clear = true })
+  attached = {} -- the group's buffer autocommands went with it; attach every buffer anew
   vim.api.nvim_create_autocmd('FileType', {
     group = group,
     callback = function(args)
