@@ -92,6 +92,6 @@ def complete(
     return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
 
 
-def typed_through(snapshot: Snapshot, offset: int, rests: list[str]) -> list[Suggestion]:
+def typed_through(offset: int, rests: list[str]) -> list[Suggestion]:
     """Suggestions for the remainder of fills the user is typing through."""
     return [Suggestion(rest, offset, offset, 1.0) for rest in rests if rest.strip()]

@@ -90,7 +90,7 @@ class InfillService:
             rests = scheduler.typing.continuation(snapshot, offset)
             if rests:
                 scheduler.stats.typing_through_hits += 1
-                suggestions = typed_through(snapshot, offset, rests)
+                suggestions = typed_through(offset, rests)
             else:
                 engine = await self.model.engine()
                 if ticket.should_stop():
