@@ -52,6 +52,7 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
     anchor = canvas.anchor.to(device)
     anchor_ids = canvas.ids.to(device)
     holes = ~anchor
+    has_anchors = bool(anchor.any())
     noise = sampler.random_tokens((B, L), V, generator, device)
     current = torch.where(anchor, anchor_ids, noise)
     argmax = current
@@ -67,11 +68,17 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
             raise Cancelled("denoising cancelled")
         logits = model.decode(current, cache, sc_logits)
         logits = logits / sampler.temperature(cur_step, gen.max_denoising_steps, gen.t_min, gen.t_max).to(device)
-        probs = torch.softmax(logits, dim=-1, dtype=torch.float32)
-        sampled = sampler.sample_tokens(probs, generator)
-        new_argmax = torch.where(anchor, anchor_ids, logits.argmax(dim=-1))
-        entropy = sampler.token_entropy(logits)
-        accepted = sampler.accept_mask(entropy.masked_fill(anchor, math.inf), gen.entropy_bound)
+        # Sampling, entropy and argmax only where there are holes: anchors keep their tokens whatever the model
+        # says. Without anchors this is every position in the same order, so the random draws match the reference.
+        hole_logits = logits[holes] if has_anchors else logits.view(B * L, V)  # (N, V)
+        probs = torch.softmax(hole_logits, dim=-1, dtype=torch.float32)
+        sampled = anchor_ids.clone()
+        sampled[holes] = torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+        new_argmax = anchor_ids.clone()
+        new_argmax[holes] = hole_logits.argmax(dim=-1)
+        entropy = torch.full((B, L), math.inf, device=device)
+        entropy[holes] = sampler.token_entropy(hole_logits)
+        accepted = sampler.accept_mask(entropy, gen.entropy_bound)
         noise = sampler.random_tokens((B, L), V, generator, device)
         new_current = sampler.renoise(sampled, accepted, noise, anchor, anchor_ids)
         if finished.any():

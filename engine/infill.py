@@ -52,9 +52,9 @@ def default_model_dir() -> Path:
 
 
 def hole_lengths(max_tokens: int) -> list[int]:
-    """A few hole sizes up to `max_tokens`: short ones keep a line fill from running on, long ones fit blocks."""
-    sizes = [n for n in (4, 8, 16, 32, 64, 128) if n < max_tokens]
-    return (sizes[-2:] if len(sizes) >= 2 else sizes) + [max_tokens]
+    """Hole sizes tried side by side: the full budget, and half of it so a short fill need not spend the model's
+    confidence on a long run of voids. Each size is one more canvas row per step."""
+    return [max_tokens // 2, max_tokens] if max_tokens >= 8 else [max_tokens]
 
 
 class InfillEngine:

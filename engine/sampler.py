@@ -42,12 +42,6 @@ def random_tokens(shape: tuple[int, ...], vocab_size: int, generator: torch.Gene
     return torch.randint(0, vocab_size, shape, generator=generator, device=device)
 
 
-def sample_tokens(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One token per position from (B, L, V) probabilities."""
-    B, L, V = probs.shape
-    return torch.multinomial(probs.view(-1, V), num_samples=1, generator=generator).view(B, L)
-
-
 def renoise(canvas: torch.Tensor, accepted: torch.Tensor, noise: torch.Tensor, anchor: torch.Tensor,
             anchor_ids: torch.Tensor) -> torch.Tensor:
     """Positions not accepted this step become fresh noise; anchors are put back untouched."""
@@ -73,5 +67,5 @@ class StableAndConfident:
                 stable &= (past == argmax).all(dim=-1)
             self.history = (self.history + [argmax])[-self.threshold:]
         holes_f = holes.to(entropy.dtype)
-        mean_h = (entropy * holes_f).sum(-1) / holes_f.sum(-1).clamp(min=1)
+        mean_h = (entropy.masked_fill(~holes, 0.0) * holes_f).sum(-1) / holes_f.sum(-1).clamp(min=1)
         return stable & (mean_h < self.confidence)
