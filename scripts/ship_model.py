@@ -1,0 +1,48 @@
+"""Copy a trained checkpoint into the package as the embedded default model.
+
+    python scripts/ship_model.py runs/cpu/best [--steps 16] [--prompt-tokens 256]
+
+Weights are stored as bfloat16 (half the package size; loading on a CPU widens them to float32 again), in
+safetensors shards of at most 16 MiB. The model card beside them is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+
+TARGET = ROOT / "engine" / "default_model"
+LIMIT_FILE, LIMIT_TOTAL = 16 * 1024 * 1024, 64 * 1024 * 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--steps", type=int, default=16, help="max denoising steps per canvas (default: 16)")
+    parser.add_argument("--prompt-tokens", type=int, default=256, help="longest prefix sent to the encoder")
+    args = parser.parse_args()
+    ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32")
+    ck.config.infill_prompt_tokens = args.prompt_tokens
+    ck.generation.max_denoising_steps = args.steps
+    TARGET.mkdir(parents=True, exist_ok=True)
+    for old in TARGET.glob("*"):
+        if old.name != "MODEL_CARD.md":
+            old.unlink()
+    save_checkpoint(TARGET, ck.model.to(torch.bfloat16), ck.config, ck.generation, args.checkpoint / "tokenizer.json")
+    sizes = {p.name: p.stat().st_size for p in TARGET.iterdir()}
+    assert max(sizes.values()) <= LIMIT_FILE and sum(sizes.values()) <= LIMIT_TOTAL, sizes
+    for name, size in sorted(sizes.items()):
+        print(f"{size / 2**20:8.2f} MiB  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
