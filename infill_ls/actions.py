@@ -20,7 +20,7 @@ from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, iter_problems, parses_after
 
 if TYPE_CHECKING:
-    from engine.infill import InfillEngine
+    from engine.infill import HolesCandidate, InfillEngine
 
 
 class ActionKind(str, Enum):
@@ -87,6 +87,30 @@ def _with_eol(text: str, eol: str) -> str:
     return text.replace("\n", eol) if eol != "\n" else text
 
 
+def _infill_spans(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    spans: list[tuple[int, int]],
+    hole_tokens: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+) -> list[HolesCandidate]:
+    """Each span (code-point offsets, in document order) becomes a hole of up to
+    ``hole_tokens``; all are filled together, with windows of the text around them."""
+    snap = parsed.snapshot
+    first, last = spans[0][0], spans[-1][1]
+    prefix, suffix = windows(parsed, first, last, window_budget(engine, hole_tokens * len(spans)))
+    between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
+    return engine.infill_holes(
+        [snap.text[prefix.start : first], *between, snap.text[last : suffix.end]],
+        max_tokens=hole_tokens,
+        num_candidates=settings.candidates,
+        max_steps=settings.max_steps,
+        should_stop=should_stop,
+        suffix_is_end=suffix.end == len(snap.text),
+    )
+
+
 # --- tree helpers -------------------------------------------------------------------------
 
 
@@ -140,19 +164,9 @@ def rewrite_selection(
     needed = engine.count_tokens(selected)
     # Room for a rewrite somewhat longer than the original, within reason.
     hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), 4 * settings.max_hole_tokens, 512)
-    prefix, suffix = windows(parsed, start, end, window_budget(engine, hole))
-    found = engine.infill(
-        snap.text[prefix.start : start],
-        snap.text[end : suffix.end],
-        max_tokens=hole,
-        num_candidates=settings.candidates,
-        max_steps=settings.max_steps,
-        should_stop=should_stop,
-        suffix_is_end=suffix.end == len(snap.text),
-    )
     candidates = []
-    for c in found:
-        body = c.text.strip()
+    for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop):
+        body = c.fills[0].strip()
         if not body:
             continue
         replacement = Replacement(start, end, lead + _with_eol(body, snap.eol()) + trail)
@@ -220,20 +234,8 @@ def fill_placeholders(
     holes = find_placeholders(parsed, offset)
     if not holes:
         return None
-    between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(holes, holes[1:])]
-    budget = window_budget(engine, settings.max_hole_tokens * len(holes))
-    prefix, suffix = windows(parsed, holes[0][0], holes[-1][1], budget)
-    segments = [snap.text[prefix.start : holes[0][0]], *between, snap.text[holes[-1][1] : suffix.end]]
-    found = engine.infill_holes(
-        segments,
-        max_tokens=settings.max_hole_tokens,
-        num_candidates=settings.candidates,
-        max_steps=settings.max_steps,
-        should_stop=should_stop,
-        suffix_is_end=suffix.end == len(snap.text),
-    )
     candidates = []
-    for c in found:
+    for c in _infill_spans(engine, parsed, holes, settings.max_hole_tokens, settings, should_stop):
         replacements = tuple(
             Replacement(start, end, _with_eol(fill.strip(), snap.eol()))
             for (start, end), fill in zip(holes, c.fills)
@@ -340,7 +342,6 @@ def close_structure(
         return None
     region = top_level(problem)
     hole = min(settings.max_hole_tokens, CLOSE_HOLE_TOKENS)
-    budget = window_budget(engine, hole)
     candidates: list[Candidate] = []
     for at in _close_points(parsed, problem, offset):
         distance = abs(at - offset)
@@ -348,18 +349,8 @@ def close_structure(
         if fixes:
             # Mechanical closers carry no model confidence: any fill the model is sure of wins.
             candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), distance))
-        prefix, suffix = windows(parsed, at, at, budget)
-        found = engine.infill(
-            snap.text[prefix.start : at],
-            snap.text[at : suffix.end],
-            max_tokens=hole,
-            num_candidates=settings.candidates,
-            max_steps=settings.max_steps,
-            should_stop=should_stop,
-            suffix_is_end=suffix.end == len(snap.text),
-        )
-        for c in found:
-            text = _with_eol(c.text.rstrip(), snap.eol())
+        for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop):
+            text = _with_eol(c.fills[0].rstrip(), snap.eol())
             if text.strip():
                 fix = Replacement(at, at, text)
                 candidates.append(Candidate((fix,), c.confidence, parses_after(parsed, [fix]), distance))

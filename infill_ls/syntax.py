@@ -8,7 +8,6 @@ waits on a parse.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
@@ -16,6 +15,8 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
 import tree_sitter
+
+from engine.languages import Language, language_named, parser_for
 
 from .documents import Edit, Snapshot, point_at
 
@@ -25,11 +26,8 @@ class LanguageSpec:
     """What the server needs to know about one grammar. Everything language-specific lives
     here so the code that uses it stays one path for all languages."""
 
-    name: str
-    module: str  # the grammar package
-    entry: str  # its function returning the language pointer
+    grammar: Language  # the engine's row: name, grammar package, the extensions it reads
     language_ids: tuple[str, ...]  # LSP languageIds
-    extensions: tuple[str, ...]
     block_openers: tuple[str, ...]  # a line ending with one of these opens a body
     closers: tuple[str, ...]  # tokens that close a body opened on a previous line
     body_types: frozenset[str]  # nodes holding a sequence of statements
@@ -38,18 +36,48 @@ class LanguageSpec:
     placeholder_types: frozenset[str] = frozenset()  # stand-ins for code wherever they stand
     lone_placeholder_types: frozenset[str] = frozenset()  # stand-ins when alone in a body
     indent: str = "    "  # the community's usual step, for files too short to show their own
+    # The extension fallback serves editors that send no known languageId; it keeps a few
+    # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
+    extra_extensions: tuple[str, ...] = ()
+    skipped_extensions: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.grammar.name
+
+    @property
+    def extensions(self) -> tuple[str, ...]:
+        kept = tuple(e for e in self.grammar.extensions if e not in self.skipped_extensions)
+        return kept + self.extra_extensions
 
 
 _C_FAMILY_OPENERS = ("{",)
 _C_FAMILY_CLOSERS = ("}",)
+_ECMASCRIPT_BODIES = frozenset({"statement_block", "class_body", "program", "switch_body"})
+_ECMASCRIPT_FUNCTIONS = frozenset(
+    {
+        "function_declaration",
+        "function_expression",
+        "arrow_function",
+        "method_definition",
+        "generator_function",
+        "generator_function_declaration",
+    }
+)
+
+
+def _engine_row(name: str) -> Language:
+    row = language_named(name)
+    if row is None:
+        raise LookupError(f"engine.languages has no language named {name!r}")
+    return row
+
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
-        name="python",
-        module="tree_sitter_python",
-        entry="language",
+        grammar=_engine_row("python"),
         language_ids=("python",),
-        extensions=(".py", ".pyi", ".pyw"),
+        extra_extensions=(".pyw",),
         block_openers=(":",),
         closers=(),
         body_types=frozenset({"block", "module"}),
@@ -59,78 +87,39 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         lone_placeholder_types=frozenset({"pass_statement"}),
     ),
     LanguageSpec(
-        name="javascript",
-        module="tree_sitter_javascript",
+        grammar=_engine_row("javascript"),
         indent="  ",
-        entry="language",
         language_ids=("javascript", "javascriptreact"),
-        extensions=(".js", ".mjs", ".cjs", ".jsx"),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
-        body_types=frozenset({"statement_block", "class_body", "program", "switch_body"}),
-        function_types=frozenset(
-            {
-                "function_declaration",
-                "function_expression",
-                "arrow_function",
-                "method_definition",
-                "generator_function",
-                "generator_function_declaration",
-            }
-        ),
+        body_types=_ECMASCRIPT_BODIES,
+        function_types=_ECMASCRIPT_FUNCTIONS,
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
-        name="typescript",
-        module="tree_sitter_typescript",
+        grammar=_engine_row("typescript"),
         indent="  ",
-        entry="language_typescript",
         language_ids=("typescript",),
-        extensions=(".ts", ".mts", ".cts"),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
-        body_types=frozenset({"statement_block", "class_body", "program", "switch_body"}),
-        function_types=frozenset(
-            {
-                "function_declaration",
-                "function_expression",
-                "arrow_function",
-                "method_definition",
-                "generator_function",
-                "generator_function_declaration",
-            }
-        ),
+        body_types=_ECMASCRIPT_BODIES,
+        function_types=_ECMASCRIPT_FUNCTIONS,
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
-        name="tsx",
-        module="tree_sitter_typescript",
+        grammar=_engine_row("tsx"),
         indent="  ",
-        entry="language_tsx",
         language_ids=("typescriptreact",),
-        extensions=(".tsx",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
-        body_types=frozenset({"statement_block", "class_body", "program", "switch_body"}),
-        function_types=frozenset(
-            {
-                "function_declaration",
-                "function_expression",
-                "arrow_function",
-                "method_definition",
-                "generator_function",
-                "generator_function_declaration",
-            }
-        ),
+        body_types=_ECMASCRIPT_BODIES,
+        function_types=_ECMASCRIPT_FUNCTIONS,
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
-        name="go",
-        module="tree_sitter_go",
+        grammar=_engine_row("go"),
         indent="\t",
-        entry="language",
         language_ids=("go",),
-        extensions=(".go",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "statement_list", "source_file"}),
@@ -138,11 +127,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
-        name="rust",
-        module="tree_sitter_rust",
-        entry="language",
+        grammar=_engine_row("rust"),
         language_ids=("rust",),
-        extensions=(".rs",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "declaration_list", "source_file"}),
@@ -150,11 +136,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"line_comment", "block_comment"}),
     ),
     LanguageSpec(
-        name="java",
-        module="tree_sitter_java",
-        entry="language",
+        grammar=_engine_row("java"),
         language_ids=("java",),
-        extensions=(".java",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "class_body", "constructor_body", "program"}),
@@ -164,11 +147,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"line_comment", "block_comment"}),
     ),
     LanguageSpec(
-        name="c",
-        module="tree_sitter_c",
-        entry="language",
+        grammar=_engine_row("c"),
         language_ids=("c",),
-        extensions=(".c", ".h"),
+        extra_extensions=(".h",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"compound_statement", "translation_unit"}),
@@ -176,11 +157,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
-        name="cpp",
-        module="tree_sitter_cpp",
-        entry="language",
+        grammar=_engine_row("cpp"),
         language_ids=("cpp", "cuda-cpp"),
-        extensions=(".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp"),
+        extra_extensions=(".c++", ".h++", ".ipp"),
+        skipped_extensions=(".h", ".cu", ".cuh"),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset(
@@ -205,23 +185,9 @@ def language_for(language_id: str, uri: str) -> LanguageSpec | None:
     return _BY_LANGUAGE_ID.get(language_id) or _BY_EXTENSION.get(_extension(uri))
 
 
-_loaded: dict[str, tree_sitter.Language] = {}
-_load_lock = threading.Lock()
-
-
-def load_language(spec: LanguageSpec) -> tree_sitter.Language:
-    with _load_lock:
-        language = _loaded.get(spec.name)
-        if language is None:
-            module = importlib.import_module(spec.module)
-            language = tree_sitter.Language(getattr(module, spec.entry)())
-            _loaded[spec.name] = language
-        return language
-
-
 def parse_text(spec: LanguageSpec, text: str) -> tree_sitter.Tree:
     """A fresh parse, for one-off checks such as whether an edited text still parses."""
-    return tree_sitter.Parser(load_language(spec)).parse(text.encode("utf-8", "surrogatepass"))
+    return parser_for(spec.name).parse(text.encode("utf-8", "surrogatepass"))
 
 
 def parses_cleanly(spec: LanguageSpec | None, text: str) -> bool:
@@ -289,7 +255,7 @@ class SyntaxIndex:
             if spec is None:
                 self._entries.pop(snapshot.uri, None)
                 return None
-            self._entries[snapshot.uri] = _Entry(spec, tree_sitter.Parser(load_language(spec)))
+            self._entries[snapshot.uri] = _Entry(spec, parser_for(spec.name))
         return spec
 
     def changed(self, snapshot: Snapshot) -> None:
@@ -388,5 +354,5 @@ def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> boo
             new_end_point=(row + new_rows, new_column),
         )
     new_text = apply_replacements(snap.text, replacements)
-    parser = tree_sitter.Parser(load_language(parsed.spec))
+    parser = parser_for(parsed.spec.name)
     return not parser.parse(new_text.encode("utf-8", "surrogatepass"), tree).root_node.has_error
