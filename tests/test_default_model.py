@@ -1,0 +1,40 @@
+"""The model that ships with the package: it loads with no arguments and fills a hole in a fixture file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.infill import DEFAULT_MODEL_DIR, InfillEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT_FILE, LIMIT_TOTAL = 16 * 1024 * 1024, 64 * 1024 * 1024
+
+
+def test_the_shipped_files_fit_the_package_limits():
+    files = {p.name: p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()}
+    assert {"config.json", "generation_config.json", "tokenizer.json", "MODEL_CARD.md"} <= set(files)
+    assert any(name.endswith(".safetensors") for name in files)
+    assert max(files.values()) <= LIMIT_FILE and sum(files.values()) <= LIMIT_TOTAL
+    config = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
+    assert config["architectures"] == ["DiffusionGemmaForBlockDiffusion"]
+
+
+def test_the_default_model_loads_and_fills_a_hole():
+    engine = InfillEngine.load(None, device="cpu")
+    assert engine.model_dir == DEFAULT_MODEL_DIR
+    text = (ROOT / "fixtures/demo/stats.py").read_text()
+    cut = text.index("    return \n") + len("    return ")
+    found = engine.infill(text[:cut], text[cut:], max_tokens=16, num_candidates=2)
+    assert found and all(isinstance(c.text, str) for c in found)
+    assert found[0].steps <= engine.generation.max_denoising_steps
+    assert "<pad>" not in found[0].text
+
+
+def test_the_demo_command_runs_on_the_default_model():
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "infill", "--file", "fixtures/demo/stats.py",
+                             "--line", "8", "--col", "12", "--max-tokens", "16"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
