@@ -189,3 +189,18 @@ def test_our_network_follows_the_reference_until_rounding_drift(pair):
         expected = ref.generate(prompt, max_new_tokens=8, max_denoising_steps=2)
         got = generate(ours.model, prompt, gen, seed=5)
     assert torch.equal(got.sequences, expected.sequences)
+
+
+def test_fixed_steps_bench_times_ours_beside_the_reference(tmp_path):
+    import json
+
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(reference_config(4, 2).to_dict()))
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "bench", "--config", str(config), "--fixed-steps",
+                             "2", "--repeats", "1", "--warmup", "0", "--reference", "--json", "--device", "cpu"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["ours_tokens_per_s"] > 0 and figures["reference_tokens_per_s"] > 0
+    assert figures["speedup_vs_reference"] == pytest.approx(
+        figures["ours_tokens_per_s"] / figures["reference_tokens_per_s"])
