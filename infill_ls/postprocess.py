@@ -53,25 +53,31 @@ def _step(lines: list[str]) -> int:
 def fit_block(ctx: InfillContext, fill: str) -> str:
     """Lines forming one body at ``ctx.body_indent``, in the file's indentation style."""
     lines = fill.split("\n")
+    # A first line that goes on from a cursor standing in the indentation starts at the cursor's column.
+    first_column = _columns(ctx.line_prefix) if lines[0].strip() and not ctx.line_prefix.strip() else 0
     while lines and not lines[0].strip():
         lines.pop(0)
     if not lines:
         return ""
-    base = _columns(leading_whitespace(lines[0]))
+
+    def column(i: int, line: str) -> int:
+        return _columns(leading_whitespace(line)) + (first_column if i == 0 else 0)
+
+    base = column(0, lines[0])
     body: list[str] = []
-    for line in lines:
-        if line.strip() and _columns(leading_whitespace(line)) < base:
+    for i, line in enumerate(lines):
+        if line.strip() and column(i, line) < base:
             break  # the fill left the body: what follows belongs to the suffix's code
         body.append(line)
     while body and not body[-1].strip():
         body.pop()
-    step = _step(body)
+    step = _step(body[1:] if first_column else body)
     rendered = []
-    for line in body:
+    for i, line in enumerate(body):
         if not line.strip():
             rendered.append("")
             continue
-        extra = _columns(leading_whitespace(line)) - base
+        extra = column(i, line) - base
         levels, spaces = divmod(extra, step)
         rendered.append(ctx.body_indent + ctx.indent_unit * levels + " " * spaces + line.strip())
     rendered = _drop_repeated_lines(rendered, ctx)

@@ -263,3 +263,11 @@ def test_parses_after_checks_edits_against_the_edited_text():
     assert parses_after(parsed, [Replacement(text.index("x\n"), text.index("x\n") + 1, "x + 1")])
     assert not parses_after(parsed, [Replacement(text.index("x\n"), text.index("x\n") + 1, "x +")])
     assert nearest_problem(parsed, 0) is None
+
+
+def test_block_fill_from_the_cursor_inside_the_indentation_keeps_each_line_at_its_depth():
+    # The model writes on from the cursor: its first line has no indentation of its own, the next lines have the
+    # file's absolute indentation.
+    ctx = _context("python", "def f(xs):\n    |\n")
+    fill = "total = 0\n    for x in xs:\n        total += x\n    return total"
+    assert postprocess(ctx, fill) == "total = 0\n    for x in xs:\n        total += x\n    return total"
