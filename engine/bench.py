@@ -124,8 +124,8 @@ def bench_fixed(args) -> int:
             torch.cuda.empty_cache()
         figures.update(reference_figures(args, hf, prompt, L, device, dtype))
         figures["speedup_vs_reference"] = figures["ours_tokens_per_s"] / figures["reference_tokens_per_s"]
-    report(args, f"random {cfg.num_hidden_layers}-layer config from {args.config} ({total / 1e9:.2f}B params, "
-                 f"{active / 1e9:.2f}B active; {device.type}, {str(dtype).removeprefix('torch.')})",
+    report(args, f"random {cfg.num_hidden_layers}-layer config from {args.config} ({count(total)} params, "
+                 f"{count(active)} active; {device.type}, {str(dtype).removeprefix('torch.')})",
            args.prompt_tokens, figures)
     return 0
 
@@ -147,6 +147,10 @@ def reference_figures(args, hf: dict, prompt, L, device, dtype) -> dict:
     times = [timed(run_ref, device)[1] for _ in range(args.warmup + args.repeats)][args.warmup:]
     ms = statistics.median(times)
     return {"reference_tokens_per_s": args.batch * L / (ms / 1000), "reference_ms_per_canvas": ms}
+
+
+def count(n: int) -> str:
+    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.1f}M"
 
 
 def report(args, what: str, prompt_tokens: int, figures: dict) -> None:
