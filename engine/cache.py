@@ -19,11 +19,11 @@ class PrefixCache:
         limit = min(len(ids), len(self.ids))
         while shared < limit and ids[shared] == self.ids[shared]:
             shared += 1
-        # Keep at least one token to encode: the decoder needs no new prompt token, but an empty encode is a no-op
-        # and a full match is simply the old cache.
+        # The same prompt again (a re-request at the same cursor): the cache as it is.
         if self.cache is not None and shared == len(ids) == len(self.ids):
             self.reused_tokens = shared
             return self.cache
+        # Positions past the shared prefix are dropped; a shorter prompt (text deleted) needs no encoding at all.
         base = self.cache.truncate(shared) if (self.cache is not None and shared > 0) else None
         new = torch.tensor([ids[shared:]], dtype=torch.long, device=self.model.device)
         cache = self.model.encode(new, base) if new.shape[1] else base
