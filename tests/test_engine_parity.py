@@ -204,3 +204,18 @@ def test_fixed_steps_bench_times_ours_beside_the_reference(tmp_path):
     assert figures["ours_tokens_per_s"] > 0 and figures["reference_tokens_per_s"] > 0
     assert figures["speedup_vs_reference"] == pytest.approx(
         figures["ours_tokens_per_s"] / figures["reference_tokens_per_s"])
+
+
+@pytest.mark.parametrize("k_eq_v", [None, True, False])
+def test_full_layer_head_counts_follow_the_reference_config(k_eq_v):
+    from engine.config import ModelConfig
+
+    text = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                head_dim=16, global_head_dim=32, num_global_key_value_heads=1, num_experts=4, top_k_experts=2,
+                moe_intermediate_size=32, layer_types=["sliding_attention", "full_attention"])
+    if k_eq_v is not None:
+        text["attention_k_eq_v"] = k_eq_v
+    raw = {"architectures": ["DiffusionGemmaForBlockDiffusion"], "model_type": "diffusion_gemma", "text_config": text}
+    ours = ModelConfig.from_hf(raw).layer(1)
+    ref = DiffusionGemmaConfig(text_config=dict(text)).text_config.per_layer_config[1]
+    assert (ours.head_dim, ours.num_kv_heads) == (ref.head_dim, ref.num_key_value_heads)
