@@ -89,20 +89,25 @@ class Batch:
     target: torch.Tensor  # (B, L)
     hole_mask: torch.Tensor  # (B, L) bool: loss and corruption positions
     kinds: list[str]
+    encoder_valid: torch.Tensor | None = None  # (B, T) bool: real prompt tokens, not the left padding
 
     def to(self, device: torch.device) -> "Batch":
-        return Batch(self.encoder_ids.to(device), self.target.to(device), self.hole_mask.to(device), self.kinds)
+        valid = self.encoder_valid.to(device) if self.encoder_valid is not None else None
+        return Batch(self.encoder_ids.to(device), self.target.to(device), self.hole_mask.to(device), self.kinds,
+                     valid)
 
 
 def collate(samples: list[Sample]) -> Batch:
     T = max(len(s.encoder_ids) for s in samples)
     L = len(samples[0].target)
     enc = torch.full((len(samples), T), PAD_ID, dtype=torch.long)
+    valid = torch.zeros((len(samples), T), dtype=torch.bool)
     for i, s in enumerate(samples):
         enc[i, T - len(s.encoder_ids):] = torch.tensor(s.encoder_ids, dtype=torch.long)
+        valid[i, T - len(s.encoder_ids):] = True
     target = torch.tensor([s.target for s in samples], dtype=torch.long)
     hole = torch.arange(L)[None, :] < torch.tensor([s.hole_length for s in samples])[:, None]
-    return Batch(enc, target, hole, [s.kind for s in samples])
+    return Batch(enc, target, hole, [s.kind for s in samples], valid if not bool(valid.all()) else None)
 
 
 # ---------------------------------------------------------------------------------------------------- pretokenize

@@ -88,6 +88,8 @@ class KVCache:
 
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
+    # (B, T) True for real prompt tokens; None when all are. Training batches left-pad short prompts.
+    valid: torch.Tensor | None = None
 
     @property
     def length(self) -> int:
@@ -98,11 +100,18 @@ class KVCache:
         return self.keys[0].shape[0]
 
     def truncate(self, length: int) -> "KVCache":
-        return KVCache([k[:, :, :length] for k in self.keys], [v[:, :, :length] for v in self.values])
+        valid = self.valid[:, :length] if self.valid is not None else None
+        return KVCache([k[:, :, :length] for k in self.keys], [v[:, :, :length] for v in self.values], valid)
 
     def expand(self, batch: int) -> "KVCache":
         """Share one prompt's cache across `batch` canvases without copying."""
-        return KVCache([k.expand(batch, -1, -1, -1) for k in self.keys], [v.expand(batch, -1, -1, -1) for v in self.values])
+        valid = self.valid.expand(batch, -1) if self.valid is not None else None
+        return KVCache([k.expand(batch, -1, -1, -1) for k in self.keys],
+                       [v.expand(batch, -1, -1, -1) for v in self.values], valid)
+
+    def rows(self, index: torch.Tensor) -> "KVCache":
+        valid = self.valid[index] if self.valid is not None else None
+        return KVCache([k[index] for k in self.keys], [v[index] for v in self.values], valid)
 
 
 class Attention(nn.Module):
@@ -221,6 +230,8 @@ class Block(nn.Module):
         if past_k is not None:
             if decoder and self.window is not None:
                 past_k, past_v = past_k[:, :, -(self.window - 1):], past_v[:, :, -(self.window - 1):]
+                if mask is not None:
+                    mask = mask[..., -(self.window - 1 + x.shape[1]):]
             k_all, v_all = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
         else:
             k_all, v_all = k, v
@@ -289,13 +300,27 @@ class DiffusionGemma(nn.Module):
         return allowed
 
     # -- encoder / decoder -------------------------------------------------------------------------------------
-    def encode(self, input_ids: torch.Tensor, cache: KVCache | None = None) -> KVCache:
-        """Run the prompt (B, T) causally and return the cache extended by it."""
+    def encode(self, input_ids: torch.Tensor, cache: KVCache | None = None,
+               valid: torch.Tensor | None = None) -> KVCache:
+        """Run the prompt (B, T) causally and return the cache extended by it.
+
+        `valid` (B, T) marks real tokens when short prompts are left-padded into a batch: padding is never attended
+        (a padding query sees only itself, so no row is empty).
+        """
         start = cache.length if cache is not None else 0
         B, T = input_ids.shape
         positions = torch.arange(start, start + T, device=self.device)
         rope = self.rope(positions)
         masks = {kind: self.encoder_mask(start, T, kind == "sliding_attention") for kind in self.layer_kinds}
+        all_valid = None
+        if valid is not None or (cache is not None and cache.valid is not None):
+            old = cache.valid if cache is not None and cache.valid is not None else \
+                torch.ones(B, start, dtype=torch.bool, device=self.device)
+            new = valid.to(self.device) if valid is not None else torch.ones(B, T, dtype=torch.bool, device=self.device)
+            all_valid = torch.cat([old, new], dim=1)  # (B, start + T)
+            itself = torch.arange(start + T, device=self.device)[None, :] == positions[:, None]  # (T, start + T)
+            keys_ok = all_valid[:, None, :] | itself[None]  # (B, T, start + T)
+            masks = {kind: (m[None] & keys_ok)[:, None] for kind, m in masks.items()}  # (B, 1, T, start + T)
         x = self.embed_tokens(input_ids) * self.embed_scale()
         keys, values = [], []
         for i, block in enumerate(self.layers):
@@ -305,7 +330,7 @@ class DiffusionGemma(nn.Module):
             x, k, v = block(x, *rope[kind], past_k, past_v, masks[kind], decoder=False)
             keys.append(k if past_k is None else torch.cat([past_k, k], dim=2))
             values.append(v if past_v is None else torch.cat([past_v, v], dim=2))
-        return KVCache(keys, values)
+        return KVCache(keys, values, all_valid)
 
     def soft_embedding(self, logits: torch.Tensor) -> torch.Tensor:
         probs = logits.softmax(dim=-1, dtype=torch.float32).to(self.dtype)  # (B, L, V)
@@ -327,8 +352,13 @@ class DiffusionGemma(nn.Module):
         else:
             soft = torch.zeros_like(x)
         x = self.self_conditioning(x, soft)
+        mask = None
+        if cache.valid is not None:
+            # Canvas positions attend to every real prompt token and to the whole canvas.
+            keys_ok = torch.cat([cache.valid, torch.ones(B, L, dtype=torch.bool, device=self.device)], dim=1)
+            mask = keys_ok[:, None, None, :]  # (B, 1, 1, T + L)
         for i, block in enumerate(self.layers):
-            x, _, _ = block(x, *rope[block.spec.kind], cache.keys[i], cache.values[i], None, decoder=True)
+            x, _, _ = block(x, *rope[block.spec.kind], cache.keys[i], cache.values[i], mask, decoder=True)
         return self.logits(x)
 
     # -- sizes -------------------------------------------------------------------------------------------------

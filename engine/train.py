@@ -32,7 +32,7 @@ from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.config import GenerationConfig, ModelConfig
 from engine.dataset import Batch, SampleMix, SampleStream, TokenData
 from engine.errors import EngineError
-from engine.model import DiffusionGemma, KVCache
+from engine.model import DiffusionGemma
 from engine.vocab import load_tokenizer
 
 # Named model sizes. `cpu` is what one CPU thread trains in a day (~5M parameters, 4M active per token); `base`
@@ -118,10 +118,6 @@ class RouterBalance:
         return torch.stack(terms).mean() if terms else None
 
 
-def _rows(cache: KVCache, rows: torch.Tensor) -> KVCache:
-    return KVCache([k[rows] for k in cache.keys], [v[rows] for v in cache.values])
-
-
 def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generator, eps: float,
                    self_conditioning: float, autocast: bool) -> dict[str, torch.Tensor]:
     """Loss of one batch; the self-conditioning first pass runs without gradient on the rows that use it."""
@@ -129,12 +125,12 @@ def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generat
     noisy, _ = corrupt(batch.target, batch.hole_mask, V, eps, generator)
     sc_mask = torch.rand(batch.target.shape[0], generator=generator, device=batch.target.device) < self_conditioning
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-        cache = model.encode(batch.encoder_ids)
+        cache = model.encode(batch.encoder_ids, valid=batch.encoder_valid)
         sc_logits = None
         if bool(sc_mask.any()):
             rows = sc_mask.nonzero().squeeze(1)
             with torch.no_grad():
-                first = model.decode(noisy[rows], _rows(cache, rows))
+                first = model.decode(noisy[rows], cache.rows(rows))
             # The sampler feeds back temperature-scaled logits (t in [t_min, t_max]); train on the same inputs.
             temp = 0.4 + 0.4 * torch.rand(len(rows), 1, 1, generator=generator, device=first.device)
             sc_logits = torch.zeros(*noisy.shape, V, dtype=first.dtype, device=first.device)

@@ -228,3 +228,25 @@ def test_bench_prints_its_figures(model_dir):
     figures = json.loads(result.stdout)
     for key in ("encoder_ms", "ms_per_step", "steps_per_canvas", "tokens_per_forward", "tokens_per_s"):
         assert figures[key] >= 0
+
+
+def test_left_padding_in_a_batch_is_never_attended(engine):
+    """Training batches left-pad short prompts: a padded row must score its canvas as the prompt alone does."""
+    model, tok = engine.model, engine.tokenizer
+    short = [tok.bos_id] + tok.encode("def f(x):\n    return x")
+    long = [tok.bos_id] + tok.encode("import os\nimport sys\n\n\ndef main(argv):\n    return len(argv)\n")
+    pad = len(long) - len(short)
+    ids = torch.tensor([[tok.pad_id] * pad + short, long])
+    valid = torch.tensor([[False] * pad + [True] * len(short), [True] * len(long)])
+    canvas = torch.tensor([tok.encode(" + 1\n\nprint(f(2))\n")[:8]] * 2)
+    with torch.inference_mode():
+        batched = model.decode(canvas, model.encode(ids, valid=valid))
+        # RoPE is relative: the padded row's prompt sits `pad` positions later, as does its canvas.
+        alone_cache = model.encode(torch.tensor([[tok.pad_id] * pad]))
+        alone_cache.valid = torch.zeros(1, pad, dtype=torch.bool)
+        alone = model.decode(canvas[:1], model.encode(torch.tensor([short]), alone_cache))
+        unpadded = model.decode(canvas[:1], model.encode(torch.tensor([short])))
+        second = model.decode(canvas[1:], model.encode(torch.tensor([long])))
+    assert (batched[0] - alone[0]).abs().max() <= 1e-4
+    assert (batched[0] - unpadded[0]).abs().max() <= 1e-3
+    assert (batched[1] - second[0]).abs().max() <= 1e-4
