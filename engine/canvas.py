@@ -22,9 +22,6 @@ class Canvas:
     def shape(self) -> tuple[int, int]:
         return tuple(self.ids.shape)
 
-    def hole_mask(self) -> torch.Tensor:
-        return ~self.anchor
-
     def fills(self, tokens: torch.Tensor, row: int) -> list[list[int]]:
         return [tokens[row, a:b].tolist() for a, b in self.holes[row]]
 

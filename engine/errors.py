@@ -9,8 +9,6 @@ class CheckpointError(EngineError):
     """A checkpoint directory, file or tensor is missing, corrupt or does not fit the model."""
 
 
-ModelLoadError = CheckpointError
-
 
 class Cancelled(EngineError):
     """A caller's `should_stop` asked the denoising loop to stop."""

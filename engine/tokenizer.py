@@ -40,10 +40,6 @@ class Tokenizer:
                 f"{path}: tokenizer has {size} tokens but the model's vocabulary is {vocab_size}")
         return cls(inner, pad_id=pad_id, eos_id=eos_id, bos_id=bos_id)
 
-    @property
-    def vocab_size(self) -> int:
-        return self.inner.get_vocab_size(with_added_tokens=True)
-
     def encode(self, text: str) -> list[int]:
         return self.inner.encode(text, add_special_tokens=False).ids
 
