@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import tree_sitter
 
 from .completion import window_budget
-from .context import leading_whitespace, windows
+from .context import indent_unit, leading_whitespace, windows
+from .postprocess import fit_placeholder
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, iter_problems, parses_after
 
@@ -130,8 +131,13 @@ def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
 
 
 def _span(parsed: ParsedSnapshot, node: tree_sitter.Node) -> tuple[int, int]:
+    """The node's code points, less trailing whitespace: most grammars end a line comment
+    after the carriage return of a CRLF line break, which belongs to the line, not the comment."""
     snap = parsed.snapshot
-    return snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
+    start, end = snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
+    while end > start and snap.text[end - 1] in " \t\r":
+        end -= 1
+    return start, end
 
 
 def enclosing_function(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
@@ -222,6 +228,22 @@ def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, in
     return merged
 
 
+def placeholder_replacements(
+    parsed: ParsedSnapshot, holes: list[tuple[int, int]], fills: list[str]
+) -> tuple[Replacement, ...]:
+    """Each fill in place of its placeholder, further lines at the depth of the placeholder's
+    line, in the file's indentation and line breaks. An empty fill leaves its placeholder be."""
+    snap = parsed.snapshot
+    unit = indent_unit(parsed.spec, snap.text)
+    replacements = []
+    for (start, end), fill in zip(holes, fills):
+        line_indent = leading_whitespace(snap.line_text(snap.line_of(start)))
+        text = fit_placeholder(fill, line_indent, unit)
+        if text:
+            replacements.append(Replacement(start, end, _with_eol(text, snap.eol())))
+    return tuple(replacements)
+
+
 def fill_placeholders(
     engine: InfillEngine,
     parsed: ParsedSnapshot,
@@ -230,17 +252,12 @@ def fill_placeholders(
     should_stop: Callable[[], bool],
 ) -> ActionEdit | None:
     """Every placeholder of the enclosing function becomes a hole; all are filled together."""
-    snap = parsed.snapshot
     holes = find_placeholders(parsed, offset)
     if not holes:
         return None
     candidates = []
     for c in _infill_spans(engine, parsed, holes, settings.max_hole_tokens, settings, should_stop):
-        replacements = tuple(
-            Replacement(start, end, _with_eol(fill.strip(), snap.eol()))
-            for (start, end), fill in zip(holes, c.fills)
-            if fill.strip()
-        )
+        replacements = placeholder_replacements(parsed, holes, c.fills)
         if replacements:
             candidates.append(Candidate(replacements, c.confidence, parses_after(parsed, list(replacements))))
     return _as_edit(ActionKind.FILL_PLACEHOLDERS, parsed, best(candidates))

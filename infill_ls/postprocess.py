@@ -1,4 +1,4 @@
-"""Turning a raw fill into text an editor can insert at the cursor.
+"""Turning a raw fill into text an editor can insert at the cursor or in place of a placeholder.
 
 The fill is cut to the hole's shape, loses whatever the text after the cursor already says
 (closing brackets the editor inserted, the next line), takes the file's indentation and line
@@ -43,11 +43,44 @@ def fit_line(ctx: InfillContext, fill: str) -> str:
     return core[: len(core) - cut] if cut else text
 
 
-def _step(lines: list[str]) -> int:
+# A fill's line as the column it stands at and its text without indentation ("" when blank).
+_Placed = tuple[int, str]
+
+
+def _placed(lines: list[str], first_column: int) -> list[_Placed]:
+    """Each line at its column; the first goes on from ``first_column``."""
+    return [
+        (_columns(leading_whitespace(line)) + (first_column if i == 0 else 0), line.strip())
+        for i, line in enumerate(lines)
+    ]
+
+
+def _within(lines: list[_Placed], base: int) -> list[_Placed]:
+    """The lines up to the first that dedents below ``base``, less trailing blank lines."""
+    body: list[_Placed] = []
+    for column, text in lines:
+        if text and column < base:
+            break  # the fill left the body: what follows belongs to the suffix's code
+        body.append((column, text))
+    while body and not body[-1][1]:
+        body.pop()
+    return body
+
+
+def _step(columns: list[int]) -> int:
     """The fill's own indentation step in columns."""
-    widths = sorted({_columns(leading_whitespace(line)) for line in lines if line.strip()})
+    widths = sorted(set(columns))
     steps = [b - a for a, b in zip(widths, widths[1:]) if b > a]
     return min(steps) if steps else _TAB_COLUMNS
+
+
+def _render(lines: list[_Placed], base: int, step: int, indent: str, unit: str) -> list[str]:
+    """Lines at ``base`` get ``indent``; each ``step`` deeper one more of the file's ``unit``."""
+    rendered = []
+    for column, text in lines:
+        levels, spaces = divmod(column - base, step)
+        rendered.append(indent + unit * levels + " " * spaces + text if text else "")
+    return rendered
 
 
 def fit_block(ctx: InfillContext, fill: str) -> str:
@@ -59,28 +92,11 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
         lines.pop(0)
     if not lines:
         return ""
-
-    def column(i: int, line: str) -> int:
-        return _columns(leading_whitespace(line)) + (first_column if i == 0 else 0)
-
-    base = column(0, lines[0])
-    body: list[str] = []
-    for i, line in enumerate(lines):
-        if line.strip() and column(i, line) < base:
-            break  # the fill left the body: what follows belongs to the suffix's code
-        body.append(line)
-    while body and not body[-1].strip():
-        body.pop()
-    step = _step(body[1:] if first_column else body)
-    rendered = []
-    for i, line in enumerate(body):
-        if not line.strip():
-            rendered.append("")
-            continue
-        extra = column(i, line) - base
-        levels, spaces = divmod(extra, step)
-        rendered.append(ctx.body_indent + ctx.indent_unit * levels + " " * spaces + line.strip())
-    rendered = _drop_repeated_lines(rendered, ctx)
+    placed = _placed(lines, first_column)
+    base = placed[0][0]
+    body = _within(placed, base)
+    step = _step([column for column, text in (body[1:] if first_column else body) if text])
+    rendered = _drop_repeated_lines(_render(body, base, step, ctx.body_indent, ctx.indent_unit), ctx)
     if not rendered:
         return ""
     text = "\n".join(rendered)
@@ -93,6 +109,24 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     if ctx.line_suffix.strip():
         text += "\n" + ctx.line_indent  # the closer the editor inserted goes on its own line
     return text
+
+
+def fit_placeholder(fill: str, line_indent: str, unit: str) -> str:
+    """A fill in place of a placeholder on a line indented by ``line_indent``, "" when empty.
+
+    The first line takes the placeholder's place. The model writes on from the text before the
+    placeholder, so the further lines carry the file's absolute indentation: each keeps its
+    depth below the placeholder's line, in the file's ``unit``, until one dedents out of it.
+    Line breaks come out as LF.
+    """
+    lines = fill.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")
+    if not lines[0]:
+        return ""
+    base = _columns(line_indent)
+    body = _within(_placed(lines, base), base)
+    step = _step([base] + [column for column, text in body[1:] if text])
+    rendered = _render(body, base, step, line_indent, unit)
+    return "\n".join([body[0][1], *rendered[1:]])
 
 
 def _following_lines(ctx: InfillContext) -> list[str]:

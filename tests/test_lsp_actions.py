@@ -69,6 +69,12 @@ async def test_fill_placeholders_fills_every_placeholder_of_the_function_at_once
         for a in [text.index(p)]
     ]
     assert edits and all(e.range in placeholders for e in edits)
+    # A fill over several lines goes on at the depth of its placeholder's line.
+    lines = text.split("\n")
+    for e in edits:
+        line = lines[e.range.start.line]
+        indent = line[: len(line) - len(line.lstrip())]
+        assert all(row.startswith(indent) for row in e.new_text.split("\n")[1:] if row.strip()), e
     new = apply_text_edits(text, edits)
     untouched = text[text.index("def untouched") :]
     assert new.endswith(untouched)  # the other function keeps its placeholder

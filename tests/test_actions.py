@@ -1,0 +1,161 @@
+"""Fill placeholders without the model: the fills a model could give, put in place of the
+placeholders that a real parse finds, in the file's indentation and line breaks."""
+
+from infill_ls.actions import find_placeholders, placeholder_replacements
+from infill_ls.documents import DocumentStore
+from infill_ls.postprocess import fit_placeholder
+from infill_ls.syntax import SyntaxIndex, apply_replacements, language_for, parses_cleanly
+
+
+def _parsed(language_id, text):
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
+    index.opened(snapshot)
+    return index.parse(snapshot)
+
+
+def _fill(language_id, text, cursor_at, fills):
+    """The text once ``fills`` replace the placeholders of the function around ``cursor_at``."""
+    parsed = _parsed(language_id, text)
+    holes = find_placeholders(parsed, text.index(cursor_at))
+    assert len(holes) == len(fills), [text[a:b] for a, b in holes]
+    replacements = placeholder_replacements(parsed, holes, fills)
+    new = apply_replacements(text, list(replacements))
+    assert parses_cleanly(language_for(language_id, ""), new), new
+    return [text[a:b] for a, b in holes], new
+
+
+PYTHON = (
+    "def total(items, discount):\n"
+    "    result = 0\n"
+    "    if discount:\n"
+    "        # TODO: sum the discounted prices\n"
+    "    return ...\n"
+    "\n"
+    "\n"
+    "def other():\n"
+    "    pass\n"
+)
+
+
+def test_python_fills_keep_each_line_at_its_depth_below_the_placeholder():
+    # The model writes on from the text before each placeholder: later lines carry the file's absolute indentation.
+    sum_loop = "for item in items:\n            result += item.price * (1 - discount)"
+    rounded = "round(\n        result,\n        2,\n    )\n"
+    placeholders, new = _fill("python", PYTHON, "result = 0", [sum_loop, rounded])
+    assert placeholders == ["# TODO: sum the discounted prices", "..."]
+    assert new == PYTHON.replace(
+        "        # TODO: sum the discounted prices\n    return ...\n",
+        "        for item in items:\n"
+        "            result += item.price * (1 - discount)\n"
+        "    return round(\n"
+        "        result,\n"
+        "        2,\n"
+        "    )\n",
+    )
+
+
+def test_python_fill_in_another_step_takes_the_file_unit():
+    # Two-column steps in the fill become the file's four.
+    fill = "for item in items:\n          if item.price:\n            result += item.price"
+    _, new = _fill("python", PYTHON, "result = 0", [fill, "result"])
+    assert (
+        "    if discount:\n"
+        "        for item in items:\n"
+        "            if item.price:\n"
+        "                result += item.price\n"
+        "    return result\n"
+    ) in new
+
+
+def test_a_single_line_fill_goes_in_as_it_is():
+    _, new = _fill("python", PYTHON, "result = 0", ["  result = sum(i.price for i in items)  \n", "result"])
+    assert new == PYTHON.replace("# TODO: sum the discounted prices", "result = sum(i.price for i in items)").replace(
+        "return ...", "return result"
+    )
+
+
+def test_an_empty_fill_keeps_its_placeholder():
+    parsed = _parsed("python", PYTHON)
+    holes = find_placeholders(parsed, PYTHON.index("result = 0"))
+    (only,) = placeholder_replacements(parsed, holes, [" \n\t\n", "result"])
+    assert PYTHON[only.start : only.end] == "..." and only.text == "result"
+    assert placeholder_replacements(parsed, holes, ["", "  "]) == ()
+
+
+def test_a_fill_that_dedents_out_of_the_placeholders_body_stops_there():
+    # The `return` at the function's depth is the model going on past the `if` body, which the file already has.
+    fill = "for item in items:\n            result += item.price\n    return result"
+    _, new = _fill("python", PYTHON, "result = 0", [fill, "result"])
+    assert "        for item in items:\n            result += item.price\n    return result\n\n" in new
+    assert new.count("return result") == 1
+
+
+GO = (
+    "package stack\n"
+    "\n"
+    "func Sum(values []int, limit int) int {\n"
+    "\ttotal := 0\n"
+    "\tfor _, v := range values {\n"
+    "\t\t// TODO: stop at the limit\n"
+    "\t}\n"
+    "\treturn total\n"
+    "}\n"
+)
+
+GO_FILLED = GO.replace(
+    "\t\t// TODO: stop at the limit\n",
+    "\t\tif total+v > limit {\n"
+    "\t\t\tbreak\n"
+    "\t\t}\n"
+    "\t\ttotal += v\n",
+)
+
+
+def test_go_fill_in_tabs_stays_in_tabs():
+    fill = "if total+v > limit {\n\t\t\tbreak\n\t\t}\n\t\ttotal += v"
+    placeholders, new = _fill("go", GO, "total := 0", [fill])
+    assert placeholders == ["// TODO: stop at the limit"]
+    assert new == GO_FILLED
+
+
+def test_go_fill_in_spaces_takes_the_files_tabs():
+    fill = "if total+v > limit {\n            break\n        }\n        total += v"
+    _, new = _fill("go", GO, "total := 0", [fill])
+    assert new == GO_FILLED
+
+
+def test_crlf_file_gets_crlf_fills_only():
+    text = PYTHON.replace("\n", "\r\n")
+    fills = [
+        "for item in items:\n            result += item.price\r\n",
+        "round(\r\n        result,\n        2,\n    )",
+    ]
+    placeholders, new = _fill("python", text, "result = 0", fills)
+    # The comment node ends after the line's \r, which the fill leaves in place.
+    assert placeholders == ["# TODO: sum the discounted prices", "..."]
+    assert "\n" not in new.replace("\r\n", "")
+    assert new == (
+        PYTHON.replace(
+            "        # TODO: sum the discounted prices\n    return ...\n",
+            "        for item in items:\n"
+            "            result += item.price\n"
+            "    return round(\n"
+            "        result,\n"
+            "        2,\n"
+            "    )\n",
+        ).replace("\n", "\r\n")
+    )
+
+
+def test_crlf_go_file_stays_crlf():
+    fill = "if total+v > limit {\n\t\t\tbreak\n\t\t}\n\t\ttotal += v"
+    placeholders, new = _fill("go", GO.replace("\n", "\r\n"), "total := 0", [fill])
+    assert placeholders == ["// TODO: stop at the limit"]
+    assert new == GO_FILLED.replace("\n", "\r\n")
+
+
+def test_fit_placeholder_without_a_parse():
+    # A placeholder on an unindented line in a two-space file: lines keep their steps, blank lines stay blank.
+    assert fit_placeholder("\n\nfoo(\n    a,\n\n    b)\n\n", "", "  ") == "foo(\n  a,\n\n  b)"
+    assert fit_placeholder("\r\n", "\t", "\t") == ""
