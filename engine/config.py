@@ -65,6 +65,8 @@ class ModelConfig:
     max_position_embeddings: int = 131_072
     # Longest prompt (prefix) an infill sends through the encoder; small models know only short contexts.
     infill_prompt_tokens: int = 1024
+    # Canvas widths the model was trained on besides canvas_length: a short hole may use a narrower, cheaper one.
+    infill_canvas_lengths: list[int] | None = None
 
     def __post_init__(self) -> None:
         if self.layer_types is None:
@@ -131,6 +133,11 @@ class ModelConfig:
         for key in ("canvas_length", "infill_prompt_tokens"):
             if data.get(key):
                 kwargs[key] = int(data[key])
+        widths = data.get("infill_canvas_lengths")
+        if widths is not None:
+            if not isinstance(widths, list) or not all(isinstance(w, int) and w > 0 for w in widths):
+                raise CheckpointError(f"{source}: infill_canvas_lengths must be a list of positive integers")
+            kwargs["infill_canvas_lengths"] = sorted(set(widths))
         if kwargs.get("per_layer_config") is not None:
             kwargs["per_layer_config"] = {str(k): dict(v) for k, v in kwargs["per_layer_config"].items()}
         try:
@@ -140,8 +147,8 @@ class ModelConfig:
 
     def to_hf(self) -> dict[str, Any]:
         text = asdict(self)
-        for key in ("canvas_length", "infill_prompt_tokens", "encoder_bidirectional", "global_head_dim",
-                    "num_global_key_value_heads"):
+        for key in ("canvas_length", "infill_prompt_tokens", "infill_canvas_lengths", "encoder_bidirectional",
+                    "global_head_dim", "num_global_key_value_heads"):
             text.pop(key)
         text.update(model_type="diffusion_gemma_text", tie_word_embeddings=True, attention_bias=False,
                     use_bidirectional_attention=None)
@@ -150,6 +157,7 @@ class ModelConfig:
             "model_type": "diffusion_gemma",
             "canvas_length": self.canvas_length,
             "infill_prompt_tokens": self.infill_prompt_tokens,
+            **({"infill_canvas_lengths": self.infill_canvas_lengths} if self.infill_canvas_lengths else {}),
             "tie_word_embeddings": True,
             "text_config": text,
         }

@@ -299,11 +299,12 @@ def _char_start(data: bytes, pos: int) -> int:
 class SampleStream:
     """Batches as a pure function of (seed, batch index): a resumed run sees exactly the data it would have seen."""
 
-    def __init__(self, data: TokenData, tokenizer: Tokenizer, canvas_length: int, prefix_budgets: list[int],
-                 mix: SampleMix = SampleMix(), seed: int = 0):
+    def __init__(self, data: TokenData, tokenizer: Tokenizer, canvas_length: int | list[int],
+                 prefix_budgets: list[int], mix: SampleMix = SampleMix(), seed: int = 0):
         self.data = data
         self.tok = tokenizer
-        self.L = canvas_length
+        # Several lengths: each batch takes one, so the server may use a narrower canvas for a short hole.
+        self.canvas_lengths = [canvas_length] if isinstance(canvas_length, int) else list(canvas_length)
         self.prefix_budgets = prefix_budgets
         self.mix = mix
         self.seed = seed
@@ -334,6 +335,7 @@ class SampleStream:
     def batch(self, index: int, batch_size: int) -> Batch:
         rng = np.random.default_rng([self.seed, index])
         budget = int(rng.choice(self.prefix_budgets))
+        L = self.canvas_lengths[0] if len(self.canvas_lengths) == 1 else int(rng.choice(self.canvas_lengths))
         names, probs = self.mix.kinds()
         kinds = rng.choice(names, size=batch_size, p=probs)
         samples: list[Sample | None] = [None] * batch_size
@@ -341,21 +343,21 @@ class SampleStream:
         for i, kind in enumerate(kinds):
             no_spans = self.composite_cdf is None if kind == "syntax_tail" else self.span_cdf is None
             if kind == "continuation" or (kind.startswith("syntax") and no_spans):
-                samples[i] = self._continuation(rng, budget)
+                samples[i] = self._continuation(rng, budget, L)
             else:
-                cuts[i] = self._cut(rng, kind, budget)
-        self._fill_infill(rng, cuts, samples, budget)
+                cuts[i] = self._cut(rng, kind, budget, L)
+        self._fill_infill(rng, cuts, samples, budget, L)
         return collate(samples)
 
-    def _continuation(self, rng: np.random.Generator, budget: int) -> Sample:
+    def _continuation(self, rng: np.random.Generator, budget: int, L: int) -> Sample:
         doc = self._doc(rng)
         toks = self.data.document_tokens(doc)
         p = int(rng.integers(0, max(len(toks), 1)))
         prefix = toks[max(0, p - budget) : p].tolist()
-        nxt = toks[p : p + self.L].tolist()
-        return continuation_sample(prefix, nxt, self.L, budget, at_end=p + self.L >= len(toks))
+        nxt = toks[p : p + L].tolist()
+        return continuation_sample(prefix, nxt, L, budget, at_end=p + L >= len(toks))
 
-    def _cut(self, rng: np.random.Generator, kind: str, budget: int) -> tuple:
+    def _cut(self, rng: np.random.Generator, kind: str, budget: int, L: int) -> tuple:
         """(doc bytes, hole start, hole end, kind) with both ends on character boundaries."""
         if kind == "random_span":
             doc = self._doc(rng)
@@ -366,7 +368,7 @@ class SampleStream:
                 b = len(data)
             else:
                 # ~3 bytes per token: middles from empty to about a canvas long.
-                b = _char_start(data, min(len(data), a + int(rng.integers(0, 3 * self.L))))
+                b = _char_start(data, min(len(data), a + int(rng.integers(0, 3 * L))))
                 if u < self.mix.file_end + self.mix.line_end:
                     eol = data.find(b"\n", b)
                     b = len(data) if eol < 0 else eol
@@ -377,9 +379,9 @@ class SampleStream:
                 a = _char_start(data, int(rng.integers(a + 1, b)))
         return data, a, b, kind
 
-    def _fill_infill(self, rng: np.random.Generator, cuts: dict, samples: list, budget: int) -> None:
+    def _fill_infill(self, rng: np.random.Generator, cuts: dict, samples: list, budget: int, L: int) -> None:
         prefix_window = 8 * budget  # bytes: more than enough for `budget` tokens of code
-        suffix_window = 16 * self.L
+        suffix_window = 16 * L
         order = sorted(cuts)
         texts: list[str] = []
         for i in order:
@@ -393,13 +395,13 @@ class SampleStream:
             prefix, middle, suffix = (e.ids for e in encoded[3 * n : 3 * n + 3])
             data, a, b, kind, at_end = cuts[i]
             for _ in range(3):
-                if len(middle) <= self.L - 1:
+                if len(middle) <= L - 1:
                     break
                 # Too long for one canvas with anchors: shorten it, keeping a node's end (a structure to close).
-                keep = int((b - a) * (self.L - 1) / len(middle) * 0.9)
+                keep = int((b - a) * (L - 1) / len(middle) * 0.9)
                 if kind == "random_span":
                     b = _char_start(data, a + keep)
-                    sb = _char_start(data, min(len(data), b + 16 * self.L))
+                    sb = _char_start(data, min(len(data), b + 16 * L))
                     suffix, at_end = encode(self.tok, data[b:sb].decode("utf-8")), sb >= len(data)
                 else:
                     new_a = _char_start(data, b - keep)
@@ -407,14 +409,14 @@ class SampleStream:
                     a = new_a
                 middle = encode(self.tok, data[a:b].decode("utf-8"))
             m = len(middle)
-            if m > self.L - 1:
-                samples[i] = self._continuation(rng, budget)
+            if m > L - 1:
+                samples[i] = self._continuation(rng, budget, L)
                 continue
-            if rng.random() < self.mix.zero_slack or m == self.L - 1:
+            if rng.random() < self.mix.zero_slack or m == L - 1:
                 H = max(m, 1)
             else:
-                H = int(rng.integers(max(m, 1), self.L))
-            samples[i] = infill_sample(prefix, middle, suffix, H, self.L, budget, at_end, kind)
+                H = int(rng.integers(max(m, 1), L))
+            samples[i] = infill_sample(prefix, middle, suffix, H, L, budget, at_end, kind)
 
 
 # ---------------------------------------------------------------------------------------------------- CLI

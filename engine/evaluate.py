@@ -134,13 +134,15 @@ def oracle_filler(request: FillRequest) -> Fill:
     return Fill(request.reference, 0.0, 0.0)
 
 
-def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None) -> Filler:
-    """Fills with the engine's best candidate."""
+def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_size: bool = False) -> Filler:
+    """Fills with the engine's best candidate; `one_size`: one canvas row of the full budget, as the server's
+    requests while typing, instead of the engine's default sizes."""
 
     def fill(request: FillRequest) -> Fill:
         best = engine.infill(
             request.prefix, request.suffix, max_tokens=request.max_tokens, num_candidates=1,
             max_steps=max_steps, seed=seed, suffix_is_end=request.suffix_is_end,
+            sizes=[request.max_tokens] if one_size else None,
         )[0]
         # An infill denoises one canvas, so its steps are the steps per canvas.
         return Fill(best.text, float(best.steps), best.tokens_per_forward)
@@ -390,6 +392,10 @@ def register(subparsers) -> None:
                    help="hole budget in tokens for every kind (default: "
                    + ", ".join(f"{k} {v}" for k, v in DEFAULT_MAX_TOKENS.items()) + ")")
     p.add_argument("--max-steps", type=int, default=None, metavar="N", help="denoising steps per canvas at most")
+    p.add_argument("--one-size", action="store_true",
+                   help="one hole size per fill (the full budget), as the server's requests while typing")
+    p.add_argument("--confidence-threshold", type=float, default=None, metavar="H",
+                   help="stop a canvas once stable and its mean hole entropy is below H (default: the model's)")
     p.add_argument("--prefix-tokens", type=int, default=DEFAULT_PREFIX_TOKENS, metavar="N",
                    help=f"context before a hole, in tokens (default: {DEFAULT_PREFIX_TOKENS})")
     p.add_argument("--suffix-tokens", type=int, default=None, metavar="N",
@@ -449,6 +455,10 @@ def _command(args) -> str:
         words += ["--max-tokens", str(args.max_tokens)]
     if args.max_steps is not None:
         words += ["--max-steps", str(args.max_steps)]
+    if args.one_size:
+        words.append("--one-size")
+    if args.confidence_threshold is not None:
+        words += ["--confidence-threshold", f"{args.confidence_threshold:g}"]
     if args.oracle:
         words.append("--oracle")
     return shlex.join(words)
@@ -492,7 +502,10 @@ def run(args) -> int:
     except EngineError as err:
         print(f"evaluate: {err}", file=sys.stderr)
         return 1
-    filler = oracle_filler if args.oracle else engine_filler(engine, seed=args.seed, max_steps=args.max_steps)
+    if args.confidence_threshold is not None:
+        engine.generation.confidence_threshold = args.confidence_threshold
+    filler = oracle_filler if args.oracle else engine_filler(engine, seed=args.seed, max_steps=args.max_steps,
+                                                             one_size=args.one_size)
     # One untimed fill first: latency is per hole, not the first call's one-time setup.
     filler(FillRequest("x = ", "\n", True, 8, "1"))
     budgets = {k: args.max_tokens or v for k, v in DEFAULT_MAX_TOKENS.items()}

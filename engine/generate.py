@@ -25,8 +25,16 @@ class Step:
     argmax: torch.Tensor  # (B, L) the canvas's answer so far
     accepted: torch.Tensor  # (B, L) bool, positions accepted this step
     anchor: torch.Tensor  # (B, L) bool
-    logits: torch.Tensor  # (B, L, V) temperature-scaled logits of this pass
+    hole_logits: torch.Tensor  # (N, V) temperature-scaled logits of this pass at the N hole positions, row-major
     finished: torch.Tensor  # (B,) bool, rows whose canvas has stopped
+
+    @property
+    def logits(self) -> torch.Tensor:
+        """(B, L, V), zero at anchors (which get no logits)."""
+        B, L = self.anchor.shape
+        full = self.hole_logits.new_zeros(B, L, self.hole_logits.shape[-1])
+        full[~self.anchor] = self.hole_logits
+        return full
 
 
 @dataclass
@@ -44,7 +52,11 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
             generator: torch.Generator | None = None, canvas_index: int = 0,
             should_stop: Callable[[], bool] | None = None,
             max_steps: int | None = None) -> Iterator[Step]:
-    """Denoise one canvas; the last yielded Step holds the result in `argmax`."""
+    """Denoise one canvas; the last yielded Step holds the result in `argmax`.
+
+    `max_steps` shortens the whole schedule rather than cutting it off: the temperature still cools from t_max to
+    t_min, so a short run ends as sharp as a long one.
+    """
     device = model.device
     B, L = canvas.shape
     V = model.cfg.vocab_size
@@ -61,16 +73,18 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
     stop = sampler.StableAndConfident(gen.stability_threshold, gen.confidence_threshold)
     if cache.batch_size != B:
         cache = cache.expand(B)
-    for n, cur_step in enumerate(reversed(range(1, gen.max_denoising_steps + 1)), start=1):
-        if n > max_steps:
-            break
+    row_of = holes.nonzero()[:, 0]  # (N,) the row of each hole position
+    for n, cur_step in enumerate(reversed(range(1, max_steps + 1)), start=1):
         if should_stop is not None and should_stop():
             raise Cancelled("denoising cancelled")
-        logits = model.decode(current, cache, sc_logits)
-        logits = logits / sampler.temperature(cur_step, gen.max_denoising_steps, gen.t_min, gen.t_max).to(device)
-        # Sampling, entropy and argmax only where there are holes: anchors keep their tokens whatever the model
-        # says. Without anchors this is every position in the same order, so the random draws match the reference.
-        hole_logits = logits[holes] if has_anchors else logits.view(B * L, V)  # (N, V)
+        # Logits only where there are holes: anchors keep their tokens whatever the model says. Without anchors
+        # this is every position in the same order, so the random draws match the reference.
+        if has_anchors:
+            hole_logits = model.decode(current, cache, sc_logits, at=holes)  # (N, V)
+        else:
+            sc_full = sc_logits.view(B, L, V) if sc_logits is not None else None
+            hole_logits = model.decode(current, cache, sc_full).view(B * L, V)
+        hole_logits = hole_logits / sampler.temperature(cur_step, max_steps, gen.t_min, gen.t_max).to(device)
         probs = torch.softmax(hole_logits, dim=-1, dtype=torch.float32)
         sampled = anchor_ids.clone()
         sampled[holes] = torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
@@ -85,11 +99,11 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
             # Rows that already stopped keep their canvas; their logits stay as they were for self-conditioning.
             new_argmax = torch.where(finished[:, None], argmax, new_argmax)
             new_current = torch.where(finished[:, None], current, new_current)
-            logits = torch.where(finished[:, None, None], sc_logits, logits)
+            hole_logits = torch.where(finished[row_of][:, None], sc_logits, hole_logits)
         finished = finished | stop(new_argmax, entropy, holes)
         current, argmax = new_current, new_argmax
-        sc_logits = logits.to(model.dtype)
-        yield Step(canvas_index, n, current, argmax, accepted & holes, anchor, logits, finished.clone())
+        sc_logits = hole_logits.to(model.dtype)
+        yield Step(canvas_index, n, current, argmax, accepted & holes, anchor, hole_logits, finished.clone())
         if bool(finished.all()):
             break
 

@@ -65,6 +65,7 @@ class InfillEngine:
         self.generation = checkpoint.generation
         self.prefix_cache = PrefixCache(self.model)
         self.min_suffix_anchors = 8
+        self.narrow_anchors = 16  # enough of the suffix to see where the line and the next one go
         self.prompt_tokens = checkpoint.config.infill_prompt_tokens
         self._lock = threading.Lock()  # one denoiser at a time; the prefix cache is shared state
 
@@ -102,33 +103,38 @@ class InfillEngine:
     # -- filling -----------------------------------------------------------------------------------------------
     def infill(self, prefix: str, suffix: str, *, max_tokens: int = 24, num_candidates: int = 1,
                max_steps: int | None = None, seed: int = 0,
-               should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True) -> list[Candidate]:
+               should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True,
+               sizes: Sequence[int] | None = None) -> list[Candidate]:
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
                                   max_steps=max_steps, seed=seed, should_stop=should_stop,
-                                  suffix_is_end=suffix_is_end)
+                                  suffix_is_end=suffix_is_end, sizes=sizes)
         return [Candidate(c.fills[0], c.confidence, c.steps, c.tokens_per_forward) for c in found]
 
     def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
-                     suffix_is_end: bool = True) -> list[HolesCandidate]:
-        """Fill every hole between `segments` together in one canvas; best candidates first."""
+                     suffix_is_end: bool = True, sizes: Sequence[int] | None = None) -> list[HolesCandidate]:
+        """Fill every hole between `segments` together in one canvas; best candidates first.
+
+        `sizes`: the hole lengths tried side by side (one canvas row each, times the candidates); by default the
+        full `max_tokens` and half of it.
+        """
         if len(segments) < 2:
             raise ValueError("infill_holes needs the text before and after at least one hole")
         last = None
         for last in self.infill_steps(segments, max_tokens=max_tokens, num_candidates=num_candidates,
                                       max_steps=max_steps, seed=seed, should_stop=should_stop,
-                                      suffix_is_end=suffix_is_end):
+                                      suffix_is_end=suffix_is_end, sizes=sizes):
             pass
         return self.rank(last, num_candidates)
 
     def infill_steps(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
-                     suffix_is_end: bool = True) -> Iterator["InfillStep"]:
+                     suffix_is_end: bool = True, sizes: Sequence[int] | None = None) -> Iterator["InfillStep"]:
         """The denoising steps of an infill, for viewers; the last one is what `rank` turns into candidates."""
         tok = self.tokenizer
         ids = [tok.encode(s) for s in segments]
         prompt = [tok.bos_id] + ids[0][-(self.prompt_tokens - 1):]
-        lengths = hole_lengths(max(1, max_tokens))
+        lengths = [max(1, n) for n in sizes] if sizes else hole_lengths(max(1, max_tokens))
         seeds = max(1, num_candidates)
         rows = [n for n in lengths for _ in range(seeds)]
         canvas = canvases.with_holes(ids[1:], rows, tok.eos_id, tok.void_id, self.suffix_room(lengths, ids[1:-1]),
@@ -142,16 +148,25 @@ class InfillEngine:
                                 should_stop=should_stop, max_steps=max_steps):
                 yield InfillStep(step, canvas, encode_ms)
 
+    def canvas_widths(self) -> list[int]:
+        return sorted({*(self.checkpoint.config.infill_canvas_lengths or ()), self.canvas_length})
+
     def suffix_room(self, lengths: list[int], between: list[list[int]]) -> int:
-        """Suffix anchors that fill the canvas out to the model's canvas length, as in training."""
+        """Suffix anchors that fill the canvas out to a width the model was trained on: the narrowest that still
+        leaves `narrow_anchors` of them (every step costs in proportion to the width), else the widest."""
         used = max(lengths) * (len(between) + 1) + sum(len(seg) for seg in between)
-        return max(self.min_suffix_anchors, self.canvas_length - used)
+        widths = self.canvas_widths()
+        width = next((w for w in widths if w - used >= self.narrow_anchors), widths[-1])
+        return max(self.min_suffix_anchors, width - used)
 
     def rank(self, last: "InfillStep", num_candidates: int = 1) -> list[HolesCandidate]:
         step, canvas = last.step, last.canvas
-        logp = torch.log_softmax(step.logits.float(), dim=-1).gather(-1, step.argmax[..., None])[..., 0]  # (B, L)
-        holes = (~canvas.anchor).to(logp.device)
-        confidence = ((logp * holes).sum(-1) / holes.sum(-1).clamp(min=1)).tolist()
+        holes = (~canvas.anchor).to(step.argmax.device)
+        chosen = step.argmax[holes]  # (N,)
+        logp = torch.log_softmax(step.hole_logits.float(), dim=-1).gather(-1, chosen[:, None])[:, 0]  # (N,)
+        row_of = holes.nonzero()[:, 0]
+        per_row = torch.zeros(holes.shape[0], device=logp.device).index_add_(0, row_of, logp)
+        confidence = (per_row / holes.sum(-1).clamp(min=1)).tolist()
         seen: dict[tuple[str, ...], HolesCandidate] = {}
         for row in sorted(range(len(confidence)), key=lambda r: -confidence[r]):
             token_fills = canvas.fills(step.argmax.cpu(), row)

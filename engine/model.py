@@ -333,24 +333,34 @@ class DiffusionGemma(nn.Module):
         return KVCache(keys, values, all_valid)
 
     def soft_embedding(self, logits: torch.Tensor) -> torch.Tensor:
-        probs = logits.softmax(dim=-1, dtype=torch.float32).to(self.dtype)  # (B, L, V)
-        return (probs @ self.embed_tokens.weight) * self.embed_scale()  # (B, L, H)
+        probs = logits.softmax(dim=-1, dtype=torch.float32).to(self.dtype)  # (..., V)
+        return (probs @ self.embed_tokens.weight) * self.embed_scale()  # (..., H)
 
     def decode(self, canvas_ids: torch.Tensor, cache: KVCache, self_conditioning: torch.Tensor | None = None,
-               sc_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """One denoiser pass over the canvas (B, L), positions following the cached prompt; logits (B, L, V) float32."""
+               sc_mask: torch.Tensor | None = None, at: torch.Tensor | None = None) -> torch.Tensor:
+        """One denoiser pass over the canvas (B, L), positions following the cached prompt.
+
+        Without `at`: logits (B, L, V) float32 everywhere, and `self_conditioning` is the previous pass's (B, L, V).
+        With `at` (B, L) bool: logits (N, V) only at those N positions (row-major), and `self_conditioning` is the
+        previous pass's (N, V); every other position gets no self-conditioning. Anchors never need logits, and at
+        8k vocabulary the head and the soft embedding are most of a small model's step.
+        `sc_mask` (B,) turns self-conditioning off for whole rows (training uses it on half of them).
+        """
         B, L = canvas_ids.shape
         if cache.batch_size != B:
             cache = cache.expand(B)
         start = cache.length
         rope = self.rope(torch.arange(start, start + L, device=self.device))
         x = self.embed_tokens(canvas_ids) * self.embed_scale()
-        if self_conditioning is not None:
-            soft = self.soft_embedding(self_conditioning)
-            if sc_mask is not None:
-                soft = soft * sc_mask.to(soft.dtype)[:, None, None]
-        else:
+        if self_conditioning is None:
             soft = torch.zeros_like(x)
+        elif at is None:
+            soft = self.soft_embedding(self_conditioning)
+        else:
+            soft = x.new_zeros(x.shape)
+            soft[at] = self.soft_embedding(self_conditioning)
+        if self_conditioning is not None and sc_mask is not None:
+            soft = soft * sc_mask.to(soft.dtype)[:, None, None]
         x = self.self_conditioning(x, soft)
         mask = None
         if cache.valid is not None:
@@ -359,7 +369,7 @@ class DiffusionGemma(nn.Module):
             mask = keys_ok[:, None, None, :]  # (B, 1, 1, T + L)
         for i, block in enumerate(self.layers):
             x, _, _ = block(x, *rope[block.spec.kind], cache.keys[i], cache.values[i], mask, decoder=True)
-        return self.logits(x)
+        return self.logits(x if at is None else x[at])
 
     # -- sizes -------------------------------------------------------------------------------------------------
     def num_parameters(self) -> tuple[int, int]:

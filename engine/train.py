@@ -69,6 +69,7 @@ class TrainConfig:
     self_conditioning: float = 0.5
     router_aux_weight: float = 0.01  # load balance across experts (Switch-style)
     prefix_budgets: list[int] = field(default_factory=lambda: [64, 128, 256])
+    canvas_lengths: list[int] = field(default_factory=list)  # per batch, one of these; empty: the model's
     mix: dict = field(default_factory=dict)  # SampleMix fields
     seed: int = 0
     device: str = "auto"
@@ -122,7 +123,8 @@ def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generat
                    self_conditioning: float, autocast: bool) -> dict[str, torch.Tensor]:
     """Loss of one batch; the self-conditioning first pass runs without gradient on the rows that use it."""
     V = model.cfg.vocab_size
-    noisy, _ = corrupt(batch.target, batch.hole_mask, V, eps, generator)
+    hole = batch.hole_mask
+    noisy, _ = corrupt(batch.target, hole, V, eps, generator)
     sc_mask = torch.rand(batch.target.shape[0], generator=generator, device=batch.target.device) < self_conditioning
     with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
         cache = model.encode(batch.encoder_ids, valid=batch.encoder_valid)
@@ -130,15 +132,16 @@ def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generat
         if bool(sc_mask.any()):
             rows = sc_mask.nonzero().squeeze(1)
             with torch.no_grad():
-                first = model.decode(noisy[rows], cache.rows(rows))
+                first = model.decode(noisy[rows], cache.rows(rows), at=hole[rows])  # (N_rows, V)
             # The sampler feeds back temperature-scaled logits (t in [t_min, t_max]); train on the same inputs.
-            temp = 0.4 + 0.4 * torch.rand(len(rows), 1, 1, generator=generator, device=first.device)
-            sc_logits = torch.zeros(*noisy.shape, V, dtype=first.dtype, device=first.device)
-            sc_logits[rows] = first / temp
-        logits = model.decode(noisy, cache, self_conditioning=sc_logits, sc_mask=sc_mask if sc_logits is not None
-                              else None)
-    hole = batch.hole_mask
-    per_token = F.cross_entropy(logits[hole].float(), batch.target[hole], reduction="none")
+            temp = 0.4 + 0.4 * torch.rand(len(rows), 1, generator=generator, device=first.device)
+            # Logits and self-conditioning exist only at hole positions, as in the sampler.
+            row_of = hole.nonzero()[:, 0]  # (N,)
+            sc_logits = torch.zeros(len(row_of), V, dtype=first.dtype, device=first.device)
+            sc_logits[sc_mask[row_of]] = first / temp[hole[rows].nonzero()[:, 0]]
+        logits = model.decode(noisy, cache, self_conditioning=sc_logits,
+                              sc_mask=sc_mask if sc_logits is not None else None, at=hole)  # (N, V)
+    per_token = F.cross_entropy(logits.float(), batch.target[hole], reduction="none")
     cont = torch.tensor([k == "continuation" for k in batch.kinds], device=hole.device)[:, None].expand_as(hole)[hole]
     out = {"loss": per_token.mean()}
     if bool(cont.any()):
@@ -252,7 +255,10 @@ class Trainer:
         self.train_data = TokenData(Path(cfg.data), "train")
         self._check_tokenizer()
         mix = SampleMix(**cfg.mix)
-        L = self.model_cfg.canvas_length
+        L = cfg.canvas_lengths or self.model_cfg.canvas_length
+        if cfg.canvas_lengths:
+            # Checkpoints say which widths they know, so inference may pick a narrower canvas for a short hole.
+            self.model_cfg.infill_canvas_lengths = sorted(set(cfg.canvas_lengths))
         self.stream = SampleStream(self.train_data, self.tokenizer, L, cfg.prefix_budgets, mix, cfg.seed)
         try:
             heldout = TokenData(Path(cfg.data), "heldout")
@@ -498,6 +504,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--warmup-steps", dest="warmup_steps", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--canvas-lengths", dest="canvas_lengths", type=int, nargs="+", metavar="L",
+                   help="canvas widths to train on, one per batch (default: the model's canvas_length)")
     p.add_argument("--device", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--eval-every", dest="eval_every", type=int)

@@ -38,6 +38,14 @@ def hole_tokens(shape: HoleShape, settings: Settings) -> int:
     return min(settings.max_hole_tokens, LINE_HOLE_TOKENS)
 
 
+def steps_for(engine: InfillEngine, settings: Settings, explicit: bool) -> int | None:
+    """Denoising steps for a request: the schedule's own length, capped while typing."""
+    if explicit or settings.typing_max_steps is None:
+        return settings.max_steps
+    schedule = settings.max_steps or engine.generation.max_denoising_steps
+    return min(schedule, settings.typing_max_steps)
+
+
 def window_budget(engine: InfillEngine, hole: int) -> WindowBudget:
     """Prefix for the encoder's prompt; suffix for the canvas beside the hole, and a little more."""
     return WindowBudget(
@@ -84,10 +92,13 @@ def complete(
         ctx.suffix,
         max_tokens=hole,
         num_candidates=settings.candidates if explicit else 1,
-        max_steps=settings.max_steps,
+        max_steps=steps_for(engine, settings, explicit),
         seed=seed,
         should_stop=should_stop,
         suffix_is_end=ctx.suffix_window.end == len(parsed.snapshot.text),
+        # While typing, one canvas row: the fill ends where the model writes voids, and each row costs a full
+        # pass per step. An explicit request tries more sizes and seeds.
+        sizes=None if explicit else [hole],
     )
     return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
 

@@ -24,6 +24,9 @@ class Settings:
     dtype: str = "auto"
     max_hole_tokens: int = 48
     max_steps: int | None = None  # None: the checkpoint's generation config decides
+    # Completions requested while typing get at most this many steps: latency matters more there than the last
+    # refinements, and an explicit request still runs the full schedule. None: as max_steps.
+    typing_max_steps: int | None = 8
     debounce_ms: int = 60
     enabled_languages: tuple[str, ...] = ("*",)  # LSP languageIds; "*" enables every one
     candidates: int = 3  # how many fills to offer when completion is invoked explicitly
@@ -83,6 +86,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "dtype": ("dtype", _one_of(DTYPES)),
     "maxHoleTokens": ("max_hole_tokens", _int_in(1, 512)),
     "maxSteps": ("max_steps", _optional(_int_in(1, 512))),
+    "typingMaxSteps": ("typing_max_steps", _optional(_int_in(1, 512))),
     "debounceMs": ("debounce_ms", _int_in(0, 5000)),
     "enabledLanguages": ("enabled_languages", _languages),
     "numCandidates": ("candidates", _int_in(1, 8)),

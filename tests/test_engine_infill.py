@@ -250,3 +250,61 @@ def test_left_padding_in_a_batch_is_never_attended(engine):
     assert (batched[0] - alone[0]).abs().max() <= 1e-4
     assert (batched[0] - unpadded[0]).abs().max() <= 1e-3
     assert (batched[1] - second[0]).abs().max() <= 1e-4
+
+
+def test_logits_at_some_positions_match_the_full_pass(engine):
+    model, tok = engine.model, engine.tokenizer
+    cache = model.encode(torch.tensor([[tok.bos_id] + tok.encode("def f(x):\n    return ")]))
+    canvas = torch.randint(3, model.cfg.vocab_size, (2, 12), generator=torch.Generator().manual_seed(0))
+    at = torch.zeros(2, 12, dtype=torch.bool)
+    at[0, :5], at[1, 3:9] = True, True
+    with torch.no_grad():
+        full = model.decode(canvas, cache)
+        assert torch.allclose(model.decode(canvas, cache, at=at), full[at], atol=1e-5)
+        # Self-conditioning in the packed layout is the same pass as in the full one when every position is asked.
+        sc = torch.randn(2, 12, model.cfg.vocab_size, generator=torch.Generator().manual_seed(1))
+        everywhere = torch.ones(2, 12, dtype=torch.bool)
+        assert torch.allclose(model.decode(canvas, cache, sc.view(24, -1), at=everywhere),
+                              model.decode(canvas, cache, sc).view(24, -1), atol=1e-5)
+        # Positions outside `at` get no self-conditioning at all.
+        packed = model.decode(canvas, cache, sc[at], at=at)
+        zeroed = torch.where(at[..., None], sc, torch.zeros(()))
+        assert not torch.allclose(packed, model.decode(canvas, cache, zeroed)[at], atol=1e-5)
+
+
+def test_a_short_hole_uses_the_narrowest_trained_canvas(tmp_path):
+    path = write_random_checkpoint(tmp_path / "model", seed=1)
+    config = json.loads((path / "config.json").read_text())
+    config["infill_canvas_lengths"] = [24, 32]
+    (path / "config.json").write_text(json.dumps(config))
+    engine = InfillEngine.load(path, device="cpu")
+    assert engine.canvas_widths() == [24, 32]
+    for sizes, width in (([8], 24), ([4, 8], 24), ([12], 32), ([20], 32), ([40], 48)):
+        last = None
+        for last in engine.infill_steps(["x = ", "\nprint(x)\n" * 20], max_tokens=max(sizes), sizes=sizes):
+            pass
+        assert last.canvas.shape == (len(sizes), width), sizes
+    config["infill_canvas_lengths"] = [24, "wide"]
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="config.json: infill_canvas_lengths"):
+        InfillEngine.load(path, device="cpu")
+
+
+def test_max_steps_runs_a_shorter_schedule_to_the_end(engine, monkeypatch):
+    import dataclasses
+
+    from engine import sampler
+
+    tok = engine.tokenizer
+    canvas = canvases.infill(tok.encode("\nprint(x)\n"), [6], tok.eos_id, tok.void_id, suffix_room=6)
+    cache = engine.model.encode(torch.tensor([[tok.bos_id] + tok.encode("x = ")]))
+    never_stops = dataclasses.replace(engine.generation, confidence_threshold=0.0, max_denoising_steps=12)
+    temperatures = []
+    real = sampler.temperature
+    monkeypatch.setattr(sampler, "temperature", lambda *a: temperatures.append(float(real(*a))) or real(*a))
+    steps = list(denoise(engine.model, cache, canvas, never_stops, make_generator(0, engine.model.device),
+                         max_steps=3))
+    assert [s.step for s in steps] == [1, 2, 3]
+    # A 3-step schedule from t_max down, not the first 3 steps of the 12-step one.
+    g = never_stops
+    assert temperatures == pytest.approx([g.t_min + (g.t_max - g.t_min) * k / 3 for k in (3, 2, 1)])

@@ -15,6 +15,7 @@ def test_camel_case_keys_bare_or_under_the_section():
         "dtype": "float32",
         "maxHoleTokens": 12,
         "maxSteps": 8,
+        "typingMaxSteps": 4,
         "debounceMs": 0,
         "enabledLanguages": ["python", "go"],
         "numCandidates": 2,
@@ -23,7 +24,9 @@ def test_camel_case_keys_bare_or_under_the_section():
     for payload in (raw, {"infill": raw}):
         s, problems = parse_settings(payload)
         assert problems == []
-        assert s == Settings("/models/x", "cpu", "float32", 12, 8, 0, ("python", "go"), 2, 2)
+        assert s == Settings(model_path="/models/x", device="cpu", dtype="float32", max_hole_tokens=12, max_steps=8,
+                             typing_max_steps=4, debounce_ms=0, enabled_languages=("python", "go"), candidates=2,
+                             threads=2)
     assert not parse_settings(raw)[0].language_enabled("rust")
 
 

@@ -127,3 +127,12 @@ def test_init_from_fine_tunes_a_checkpoint(data_dir, tmp_path):
         assert torch.equal(a, b)
     tuned.run()
     assert load_checkpoint(tmp_path / "tuned" / "last", device="cpu").config.vocab_size == VOCAB
+
+
+def test_several_canvas_widths_train_and_are_recorded_in_the_checkpoint(data_dir, tmp_path):
+    trainer = Trainer(_config(data_dir, tmp_path / "run", steps=4, canvas_lengths=[12, 16]), log=lambda *_: None)
+    widths = {trainer.stream.batch(i, 4).target.shape[1] for i in range(12)}
+    assert widths == {12, 16}
+    trainer.run()
+    saved = load_checkpoint(tmp_path / "run" / "last", device="cpu")
+    assert saved.config.infill_canvas_lengths == [12, 16] and saved.config.canvas_length == 16

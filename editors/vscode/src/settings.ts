@@ -14,6 +14,7 @@ export interface ServerSettings {
   dtype: string;
   maxHoleTokens: number;
   maxSteps: number | null;
+  typingMaxSteps: number | null;
   debounceMs: number;
   enabledLanguages: string[];
   numCandidates: number;
@@ -35,6 +36,7 @@ export function readServerSettings(config: vscode.WorkspaceConfiguration): Serve
     dtype: config.get<string>('dtype', 'auto'),
     maxHoleTokens: config.get<number>('maxHoleTokens', 48),
     maxSteps: config.get<number | null>('maxSteps', null),
+    typingMaxSteps: config.get<number | null>('typingMaxSteps', 8),
     debounceMs: config.get<number>('debounceMs', 60),
     enabledLanguages: config.get<string[]>('enabledLanguages', ['*']),
     numCandidates: config.get<number>('numCandidates', 3),
