@@ -51,11 +51,13 @@ class Generation:
 def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: GenerationConfig,
             generator: torch.Generator | None = None, canvas_index: int = 0,
             should_stop: Callable[[], bool] | None = None,
-            max_steps: int | None = None) -> Iterator[Step]:
+            max_steps: int | None = None,
+            draw: Callable[[torch.Tensor, torch.Generator | None], torch.Tensor] = sampler.draw) -> Iterator[Step]:
     """Denoise one canvas; the last yielded Step holds the result in `argmax`.
 
     `max_steps` shortens the whole schedule rather than cutting it off: the temperature still cools from t_max to
-    t_min, so a short run ends as sharp as a long one.
+    t_min, so a short run ends as sharp as a long one. `draw` samples one token per hole position; pass
+    `sampler.reference_draw` to follow the reference's random stream.
     """
     device = model.device
     B, L = canvas.shape
@@ -87,7 +89,7 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
         hole_logits = hole_logits / sampler.temperature(cur_step, max_steps, gen.t_min, gen.t_max).to(device)
         probs = torch.softmax(hole_logits, dim=-1, dtype=torch.float32)
         sampled = anchor_ids.clone()
-        sampled[holes] = torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+        sampled[holes] = draw(probs, generator)
         new_argmax = anchor_ids.clone()
         new_argmax[holes] = hole_logits.argmax(dim=-1)
         entropy = torch.full((B, L), math.inf, device=device)
@@ -130,7 +132,8 @@ def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: Generat
         if c > 0:
             cache = model.encode(ids[:, -L:], cache)
         last = None
-        for step in denoise(model, cache, blank, gen, generator, canvas_index=c):
+        # Plain generation follows the reference's random stream, so seeded runs can be compared with it.
+        for step in denoise(model, cache, blank, gen, generator, canvas_index=c, draw=sampler.reference_draw):
             forwards += ~(done | _previous_finished(last, B, device))
             last = step
             yield step

@@ -1,7 +1,8 @@
 """The reference sampler as small pure functions over tensors.
 
 Random numbers are drawn in the reference's order (initial canvas; then per step one multinomial over the canvas
-and one uniform re-noise draw) so that a seeded run matches the reference token for token.
+and one uniform re-noise draw) so that a seeded run matches the reference token for token. Infilling draws its
+tokens with `draw` instead of `reference_draw`: the same distribution, many times faster on a CPU.
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ def accept_mask(entropy: torch.Tensor, bound: float) -> torch.Tensor:
     sorted_h, order = torch.sort(entropy, dim=-1, descending=False)
     keep = torch.cumsum(sorted_h, dim=-1) - sorted_h <= bound
     return torch.scatter(torch.zeros_like(keep), dim=-1, index=order, src=keep)
+
+
+def reference_draw(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One token per row of probs (N, V) -> (N,), with the reference's random stream."""
+    return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)
+
+
+def draw(probs: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """One token per row of probs (N, V) -> (N,), by inverting the cumulative distribution.
+
+    Exactly the multinomial's distribution, but a cumulative sum and a binary search: on a CPU, torch.multinomial
+    over an 8k vocabulary costs about as much as a small model's whole decoder pass.
+    """
+    cdf = probs.cumsum(dim=-1)  # (N, V)
+    u = torch.rand(probs.shape[0], 1, generator=generator, device=probs.device, dtype=cdf.dtype) * cdf[:, -1:]
+    # right=True: the first token whose cumulative mass exceeds u, so a zero-probability token is never drawn.
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_(max=probs.shape[-1] - 1)
 
 
 def random_tokens(shape: tuple[int, ...], vocab_size: int, generator: torch.Generator | None,

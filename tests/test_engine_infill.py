@@ -308,3 +308,18 @@ def test_max_steps_runs_a_shorter_schedule_to_the_end(engine, monkeypatch):
     # A 3-step schedule from t_max down, not the first 3 steps of the 12-step one.
     g = never_stops
     assert temperatures == pytest.approx([g.t_min + (g.t_max - g.t_min) * k / 3 for k in (3, 2, 1)])
+
+
+def test_the_fast_draw_has_the_multinomials_distribution():
+    from engine import sampler
+
+    probs = torch.tensor([[0.0, 0.5, 0.2, 0.3, 0.0], [0.9, 0.0, 0.0, 0.0, 0.1], [0.0, 0.0, 0.0, 0.0, 1.0]])
+    g = torch.Generator().manual_seed(0)
+    n = 20000
+    counts = torch.zeros_like(probs)
+    for _ in range(n // 1000):
+        draws = torch.stack([sampler.draw(probs, g) for _ in range(1000)])  # (1000, 3)
+        counts += torch.nn.functional.one_hot(draws, probs.shape[1]).sum(0)
+    freq = counts / n
+    assert torch.all(freq[probs == 0] == 0), "a zero-probability token was drawn"
+    assert torch.allclose(freq, probs, atol=0.015)
