@@ -16,7 +16,7 @@ import tree_sitter
 
 from .completion import window_budget
 from .context import indent_unit, leading_whitespace, windows
-from .postprocess import fit_placeholder
+from .postprocess import fit_placeholder, plain_text
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, iter_problems, parses_after
 
@@ -172,7 +172,7 @@ def rewrite_selection(
     hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), 4 * settings.max_hole_tokens, 512)
     candidates = []
     for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop):
-        body = c.fills[0].strip()
+        body = plain_text(c.fills[0]).strip()
         if not body:
             continue
         replacement = Replacement(start, end, lead + _with_eol(body, snap.eol()) + trail)
@@ -367,7 +367,7 @@ def close_structure(
             # Mechanical closers carry no model confidence: any fill the model is sure of wins.
             candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), distance))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop):
-            text = _with_eol(c.fills[0].rstrip(), snap.eol())
+            text = _with_eol(plain_text(c.fills[0]).rstrip(), snap.eol())
             if text.strip():
                 fix = Replacement(at, at, text)
                 candidates.append(Candidate((fix,), c.confidence, parses_after(parsed, [fix]), distance))

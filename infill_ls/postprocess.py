@@ -7,9 +7,21 @@ breaks, and is dropped when nothing is left.
 
 from __future__ import annotations
 
+import re
+
 from .context import HoleShape, InfillContext, leading_whitespace
 
 _TAB_COLUMNS = 4
+# Control characters other than tab and line breaks: source code does not hold them raw, an editor
+# would draw them as ^X, and a model only writes them when it is lost. A fill stops at the first.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain_text(fill: str) -> str:
+    """The fill with LF line breaks, up to its first control character."""
+    fill = fill.replace("\r\n", "\n").replace("\r", "\n")
+    control = _CONTROL.search(fill)
+    return fill[: control.start()] if control is not None else fill
 
 
 def _columns(indent: str) -> int:
@@ -119,7 +131,7 @@ def fit_placeholder(fill: str, line_indent: str, unit: str) -> str:
     depth below the placeholder's line, in the file's ``unit``, until one dedents out of it.
     Line breaks come out as LF.
     """
-    lines = fill.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")
+    lines = plain_text(fill).strip().split("\n")
     if not lines[0]:
         return ""
     base = _columns(line_indent)
@@ -150,7 +162,7 @@ def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
 
 def postprocess(ctx: InfillContext, fill: str) -> str | None:
     """The text to insert at the cursor, or None when the fill adds nothing."""
-    fill = fill.replace("\r\n", "\n").replace("\r", "\n")
+    fill = plain_text(fill)
     text = fit_line(ctx, fill) if ctx.shape is HoleShape.LINE else fit_block(ctx, fill)
     if not text.strip():
         return None

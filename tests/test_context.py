@@ -199,6 +199,13 @@ def test_block_fill_that_repeats_the_next_line_loses_the_repeat():
     assert postprocess(ctx, "\n    return x") is None
 
 
+def test_fill_stops_at_a_control_character():
+    ctx = _context("python", "x = foo(|)\n")
+    assert postprocess(ctx, "a, b\x13junk") == "a, b"
+    assert postprocess(ctx, "\x06a") is None
+    assert postprocess(ctx, "a\tb") == "a\tb"  # tabs are code
+
+
 def test_fill_uses_the_file_line_breaks():
     ctx = _context("python", "def f(x):|\r\n\r\nprint(1)\r\n")
     assert postprocess(ctx, "\n  a = 1\n  return a") == "\r\n    a = 1\r\n    return a"
