@@ -6,8 +6,8 @@ Starts ``infill-ls --stdio``, opens fixture files, clears some lines and types t
 character at a time, asking for an inline completion after every keystroke the way an editor
 does. Along the way the scripted typist sometimes mistypes and backspaces (the state before
 the typo comes back: a cache hit) and sometimes types along with the suggestion on screen
-(typing-through). Prints p50/p95 latency, the hit rates, and the time from start to the
-first completion.
+(typing-through). Prints p50/p95 latency, over all requests and by hole shape (the rest of a
+line, or a block after an opener), the hit rates, and the time from start to the first completion.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from infill_ls.context import shape_at
+from infill_ls.documents import DocumentStore
+from infill_ls.syntax import SyntaxIndex
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
 SCRIPT = (("inventory.py", "python"), ("cart.ts", "typescript"), ("stack.go", "go"))
 TYPO_EVERY = 7  # every so many keystrokes the typist hits a wrong key first
@@ -34,6 +38,7 @@ ALONG_EVERY = 5  # every so many suggestions the typist types two characters of 
 @dataclass
 class Measurements:
     latencies_ms: list[float] = field(default_factory=list)
+    by_shape: dict[str, list[float]] = field(default_factory=dict)  # the same latencies by the hole's shape
     along_ms: list[float] = field(default_factory=list)  # requests while typing along a shown suggestion
     first_completion_s: float | None = None
     empty: int = 0
@@ -48,6 +53,7 @@ class Typist:
 
     def __init__(self, client: LanguageClient, uri: str, language: str, text: str) -> None:
         self.client, self.uri, self.text, self.version = client, uri, text, 1
+        self.language = language
         client.text_document_did_open(
             types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text))
         )
@@ -94,10 +100,20 @@ def _target_lines(text: str, count: int) -> list[tuple[int, int]]:
     return sorted(spans[:count], reverse=True)  # back to front: earlier offsets stay valid
 
 
+def hole_shape(language: str, text: str, offset: int) -> str:
+    """The shape the server gives the hole at ``offset``, worked out here with the same code."""
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open("file:///bench", language, 1, text)
+    index.opened(snapshot)
+    return shape_at(index.parse(snapshot), offset).value
+
+
 async def _timed(typist: Typist, offset: int, m: Measurements, started: float) -> list[str]:
+    shape = hole_shape(typist.language, typist.text, offset)
     sent = time.perf_counter()
     fills = await typist.complete(offset)
     m.latencies_ms.append((time.perf_counter() - sent) * 1000)
+    m.by_shape.setdefault(shape, []).append(m.latencies_ms[-1])
     if fills and m.first_completion_s is None:
         m.first_completion_s = time.perf_counter() - started
     m.empty += not fills
@@ -193,6 +209,10 @@ def report(result: dict, model: str) -> dict:
         "model_runs": stats["model_runs"],
         "p50_ms": round(_percentile(m.latencies_ms, 50), 1),
         "p95_ms": round(_percentile(m.latencies_ms, 95), 1),
+        "by_shape": {
+            shape: {"requests": len(ms), "p50_ms": round(_percentile(ms, 50), 1), "p95_ms": round(_percentile(ms, 95), 1)}
+            for shape, ms in sorted(m.by_shape.items())
+        },
         "cache_hit_rate": round(stats["cache_hits"] / requests, 3),
         "typing_through_hit_rate": round(stats["typing_through_hits"] / requests, 3),
         # Requests made while typing the first characters of a shown suggestion: what typing-through serves.
@@ -238,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model runs                 {summary['model_runs']}")
     print(f"keystroke->completion p50  {summary['p50_ms']} ms")
     print(f"keystroke->completion p95  {summary['p95_ms']} ms")
+    for shape, row in summary["by_shape"].items():
+        print(f"  {shape + ' holes':<24} p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms ({row['requests']} requests)")
     print(f"cache hit rate             {summary['cache_hit_rate']:.1%}")
     print(f"typing-through hit rate    {summary['typing_through_hit_rate']:.1%}")
     print(f"typing along a suggestion  p50 {summary['typing_along_p50_ms']} ms, max {summary['typing_along_max_ms']} ms")

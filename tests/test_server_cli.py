@@ -95,3 +95,17 @@ def test_tcp_listens_on_localhost_and_speaks_lsp():
                 server.kill()
                 server.wait()
             server.stderr.close()
+
+
+def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
+    result = subprocess.run(
+        [sys.executable, "-m", "infill_ls.bench", "--model", tiny_model(), "--lines", "1", "--threads", "1", "--json"],
+        capture_output=True, text=True, timeout=600, env=SERVER_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["keystrokes"] > 20 and summary["requests"] >= summary["keystrokes"]
+    assert 0 < summary["p50_ms"] <= summary["p95_ms"]
+    shapes = summary["by_shape"]
+    assert "line" in shapes and sum(row["requests"] for row in shapes.values()) == summary["requests"]
+    assert summary["typing_along_p50_ms"] is not None and summary["first_completion_s"] > 0
