@@ -26,8 +26,8 @@ M.defaults = {
     prev = '<M-[>',
   },
   hl_group = 'InfillGhostText',
-  -- Neovim 0.12 and later draw suggestions themselves (vim.lsp.inline_completion); set false
-  -- to use this plugin's drawing there too.
+  -- Neovim 0.12 and later draw suggestions themselves (vim.lsp.inline_completion) when
+  -- auto_trigger is on; set false to use this plugin's drawing there too.
   use_builtin_inline_completion = true,
 }
 

@@ -19,7 +19,10 @@ local function builtin()
   if opts == nil then
     error('infill: call require("infill").setup() first', 0)
   end
+  -- Neovim's own inline completion always asks while typing, so with auto_trigger off the
+  -- plugin keeps the drawing to itself.
   return opts.use_builtin_inline_completion
+    and opts.auto_trigger
     and vim.fn.has('nvim-0.12') == 1
     and vim.lsp.inline_completion ~= nil
 end
@@ -60,37 +63,26 @@ local function builtin_visible(bufnr)
   return ns ~= nil and #vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { limit = 1 }) > 0
 end
 
+-- Neovim 0.12 offers accepting and cycling, but no call to hide a suggestion or to ask for one
+-- now, so dismiss and trigger are left to their keys' usual meaning there.
 local function builtin_actions()
   local ic = vim.lsp.inline_completion
+  local function cycle(count)
+    return function(bufnr)
+      if not builtin_visible(bufnr) then
+        return false
+      end
+      ic.select({ bufnr = bufnr, count = count })
+      return true
+    end
+  end
   return {
     accept = function(bufnr)
-      if not builtin_visible(bufnr) then
-        return false
-      end
-      ic.get({ bufnr = bufnr })
-      return true
+      -- get() accepts the shown suggestion and says whether there was one; it never requests.
+      return ic.get({ bufnr = bufnr })
     end,
-    dismiss = function()
-      return false
-    end,
-    trigger = function(bufnr)
-      ic.get({ bufnr = bufnr })
-      return true
-    end,
-    next = function(bufnr)
-      if not builtin_visible(bufnr) then
-        return false
-      end
-      (ic.select or ic.jump)({ bufnr = bufnr, count = 1 })
-      return true
-    end,
-    prev = function(bufnr)
-      if not builtin_visible(bufnr) then
-        return false
-      end
-      (ic.select or ic.jump)({ bufnr = bufnr, count = -1 })
-      return true
-    end,
+    next = cycle(1),
+    prev = cycle(-1),
   }
 end
 
@@ -189,11 +181,11 @@ function M.dismiss()
   return inline.dismiss(current())
 end
 
---- Asks for a suggestion at the cursor now, as an explicit request.
+--- Asks for a suggestion at the cursor now, as an explicit request; false where Neovim draws
+--- the suggestions itself, as it has no such request.
 function M.trigger()
   if builtin() then
-    vim.lsp.inline_completion.get({ bufnr = current() })
-    return true
+    return false
   end
   return inline.request(current(), inline.TRIGGER_INVOKED)
 end
