@@ -1,6 +1,7 @@
 """Keystroke-to-completion latency of the real server, driven over stdio.
 
     python -m infill_ls.bench [--model DIR | --tiny] [--lines N] [--debounce-ms MS] [--threads N]
+                              [--setting KEY=JSON ...]
 
 Starts ``infill-ls --stdio``, opens fixture files, clears some lines and types them again one
 character at a time, asking for an inline completion after every keystroke the way an editor
@@ -144,7 +145,8 @@ async def type_line(typist: Typist, start: int, end: int, m: Measurements, start
 
 
 async def run(
-    model: str, lines_per_file: int, debounce_ms: int, device: str, fixtures: Path, threads: int | None
+    model: str, lines_per_file: int, debounce_ms: int, device: str, fixtures: Path, threads: int | None,
+    settings: dict | None = None,
 ) -> dict:
     client = LanguageClient("infill-ls-bench", "1")
     messages: list[str] = []
@@ -164,7 +166,7 @@ async def run(
                     inline_completion=types.InlineCompletionClientCapabilities()
                 )
             ),
-            initialization_options={"debounceMs": debounce_ms},
+            initialization_options={**(settings or {}), "debounceMs": debounce_ms},
         )
     )
     client.initialized(types.InitializedParams())
@@ -225,6 +227,16 @@ def report(result: dict, model: str) -> dict:
     return summary
 
 
+def _setting(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    try:
+        if not sep or not key:
+            raise ValueError
+        return key, json.loads(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=JSON, e.g. typingMaxSteps=12") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infill_ls.bench", description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group()
@@ -233,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=2, help="lines retyped per fixture file (default: 2)")
     parser.add_argument("--debounce-ms", type=int, default=0, help="server debounce (default: 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--threads", type=int, help="the server's CPU threads for the model (default: all cores)")
+    parser.add_argument("--threads", type=int, help="the server's CPU threads for the model (default: the server's, half the cores)")
     parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="directory of the files to type in")
+    parser.add_argument("--setting", action="append", default=[], type=_setting, metavar="KEY=JSON",
+                        help="a server setting, e.g. typingMaxSteps=null (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
 
@@ -244,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             from engine.tiny import write_random_checkpoint
 
             model = str(write_random_checkpoint(Path(scratch) / "tiny", seed=0))
-        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, args.fixtures, args.threads))
+        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, args.fixtures, args.threads,
+                                 dict(args.setting)))
     if result["stats"]["model_error"]:
         print(f"infill-ls bench: {result['stats']['model_error']}", file=sys.stderr)
         return 2
@@ -254,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"model                      {summary['model']}")
     print(f"server debounce, threads   {args.debounce_ms} ms, {args.threads or 'default'}")
+    if args.setting:
+        print(f"settings                   {json.dumps(dict(args.setting))}")
     print(f"keystrokes / requests      {summary['keystrokes']} / {summary['requests']}")
     print(f"model runs                 {summary['model_runs']}")
     print(f"keystroke->completion p50  {summary['p50_ms']} ms")

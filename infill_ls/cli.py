@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type (default: auto)")
-    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (default: all cores)")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (default: half the cores)")
     parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"infill-ls {__version__}")
     return parser
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def check(settings: Settings) -> int:
@@ -62,7 +68,7 @@ def check(settings: Settings) -> int:
     filled = time.perf_counter()
     best = candidates[0] if candidates else None
     print(f"model:   {engine.description}")
-    print(f"device:  {engine.device}")
+    print(f"device:  {engine.device}" + (f", {torch_threads()} threads" if engine.device == "cpu" else ""))
     print(f"load:    {(loaded - started) * 1000:.0f} ms")
     print(f"fill:    {(filled - loaded) * 1000:.0f} ms" + (f" ({best.steps} steps)" if best else ""))
     print(f"sample:  {CHECK_PREFIX.splitlines()[-1].strip()} {best.text if best else ''!r}")

@@ -32,6 +32,10 @@ class LoadResult:
     seconds: float
 
 
+def default_threads(cores: int) -> int:
+    return max(1, cores // 2)
+
+
 def load_engine(settings: Settings) -> InfillEngine:
     """Load synchronously. The engine import pulls in torch, so it happens here, off the
     event loop, rather than at server start."""
@@ -39,9 +43,9 @@ def load_engine(settings: Settings) -> InfillEngine:
 
     from engine.infill import InfillEngine
 
-    if settings.threads:
-        # Small models on a busy machine run far faster on few threads than on contended many.
-        torch.set_num_threads(settings.threads)
+    # By default half the cores: the editor, the server's event loop and parsing need the rest, and a small
+    # model's many small operations gain less from a second thread than they lose to contention for it.
+    torch.set_num_threads(settings.threads or default_threads(torch.get_num_threads()))
     model_dir = Path(settings.model_path).expanduser() if settings.model_path else None
     return InfillEngine.load(model_dir, device=settings.device, dtype=settings.dtype)
 

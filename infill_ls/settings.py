@@ -26,11 +26,11 @@ class Settings:
     max_steps: int | None = None  # None: the checkpoint's generation config decides
     # Completions requested while typing get at most this many steps: latency matters more there than the last
     # refinements, and an explicit request still runs the full schedule. None: as max_steps.
-    typing_max_steps: int | None = 8
+    typing_max_steps: int | None = 6
     debounce_ms: int = 60
     enabled_languages: tuple[str, ...] = ("*",)  # LSP languageIds; "*" enables every one
     candidates: int = 3  # how many fills to offer when completion is invoked explicitly
-    threads: int | None = None  # CPU threads for the model; None: the library's default
+    threads: int | None = None  # CPU threads for the model; None: half the cores
 
     def language_enabled(self, language_id: str) -> bool:
         return "*" in self.enabled_languages or language_id in self.enabled_languages

@@ -25,11 +25,23 @@ def test_version_and_help():
 
 
 def test_check_loads_fills_and_reports():
-    out = _run("--check", "--model", tiny_model(), "--device", "cpu")
+    out = _run("--check", "--model", tiny_model(), "--device", "cpu", "--threads", "3")
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
-    assert lines["device"].strip() == "cpu"
     assert tiny_model() in lines["model"]
+    assert lines["device"].strip() == "cpu, 3 threads"
+
+
+def test_check_uses_half_the_cores_by_default():
+    env = {k: v for k, v in SERVER_ENV.items() if k != "OMP_NUM_THREADS"}  # torch's own default: every core
+    cores = subprocess.run([sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+                           capture_output=True, text=True, env=env, check=True).stdout.strip()
+    out = subprocess.run([*CMD, "--check", "--model", tiny_model(), "--device", "cpu"], capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    # The editor, the event loop and parsing need the rest; --threads sets it.
+    assert lines["device"].strip() == f"cpu, {max(1, int(cores) // 2)} threads"
     for timing in ("load", "fill"):
         value, unit = lines[timing].split()[:2]
         assert value.isdigit() and unit == "ms"

@@ -36,7 +36,7 @@ export function readServerSettings(config: vscode.WorkspaceConfiguration): Serve
     dtype: config.get<string>('dtype', 'auto'),
     maxHoleTokens: config.get<number>('maxHoleTokens', 48),
     maxSteps: config.get<number | null>('maxSteps', null),
-    typingMaxSteps: config.get<number | null>('typingMaxSteps', 8),
+    typingMaxSteps: config.get<number | null>('typingMaxSteps', 6),
     debounceMs: config.get<number>('debounceMs', 60),
     enabledLanguages: config.get<string[]>('enabledLanguages', ['*']),
     numCandidates: config.get<number>('numCandidates', 3),
