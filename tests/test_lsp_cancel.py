@@ -33,9 +33,12 @@ def _open(client, uri):
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=TEXT)))
 
 
-def _params(uri, text, offset):
+def _params(uri, text, offset, invoked=False):
+    # The answers that must hold a fill are asked for explicitly: a typing request runs one canvas row, which
+    # the random-weight test model may fill with voids only (and an empty fill is dropped).
+    kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
     return types.InlineCompletionParams(
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        context=types.InlineCompletionContext(trigger_kind=kind),
         text_document=types.TextDocumentIdentifier(uri=uri),
         position=position_of(text, offset),
     )
@@ -65,7 +68,7 @@ async def test_a_newer_request_supersedes_the_older_one(client):
     older = asyncio.ensure_future(client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR)))
     await asyncio.sleep(0.05)
     text = _type(client, uri, 2, TEXT, CURSOR, "1")
-    newer = asyncio.ensure_future(client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1)))
+    newer = asyncio.ensure_future(client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1, True)))
     assert await _items(older) == []  # never a fill computed for text that is gone
     items = await _items(newer)
     assert items and all(i.range.start == position_of(text, CURSOR + 1) for i in items)
@@ -96,6 +99,6 @@ async def test_a_result_for_a_version_that_moved_on_is_dropped(client):
     # An edit with no request of its own: the pending one must not answer for the old text.
     text = _type(client, uri, 2, TEXT, 0, "#")
     assert await _items(pending) == []
-    fresh = client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1))
+    fresh = client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1, True))
     items = await _items(fresh)
     assert items and items[0].range.start == position_of(text, CURSOR + 1)
