@@ -7,6 +7,7 @@ and the reason is kept as one line for the user.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -32,8 +33,13 @@ class LoadResult:
     seconds: float
 
 
-def default_threads(cores: int) -> int:
-    return max(1, cores // 2)
+@functools.cache
+def default_threads() -> int:
+    """Half the library's own thread count, read once before the server sets any: a reload must not halve
+    the count it set itself again."""
+    import torch
+
+    return max(1, torch.get_num_threads() // 2)
 
 
 def load_engine(settings: Settings) -> InfillEngine:
@@ -45,7 +51,8 @@ def load_engine(settings: Settings) -> InfillEngine:
 
     # By default half the cores: the editor, the server's event loop and parsing need the rest, and a small
     # model's many small operations gain less from a second thread than they lose to contention for it.
-    torch.set_num_threads(settings.threads or default_threads(torch.get_num_threads()))
+    default = default_threads()
+    torch.set_num_threads(settings.threads or default)
     model_dir = Path(settings.model_path).expanduser() if settings.model_path else None
     return InfillEngine.load(model_dir, device=settings.device, dtype=settings.dtype)
 

@@ -121,3 +121,21 @@ def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
     shapes = summary["by_shape"]
     assert "line" in shapes and sum(row["requests"] for row in shapes.values()) == summary["requests"]
     assert summary["typing_along_p50_ms"] is not None and summary["first_completion_s"] > 0
+
+
+def test_reloading_the_model_keeps_the_default_thread_count():
+    script = (
+        "import torch\n"
+        "torch.set_num_threads(8)\n"  # as the library's default on an 8-core machine
+        "from infill_ls.model_loader import load_engine\n"
+        "from infill_ls.settings import Settings\n"
+        f"s = Settings(model_path={tiny_model()!r}, device='cpu')\n"
+        "counts = []\n"
+        "for settings in (s, Settings(model_path=s.model_path, device='cpu', threads=3), s, s):\n"
+        "    load_engine(settings)\n"
+        "    counts.append(torch.get_num_threads())\n"
+        "print(counts)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=SERVER_ENV, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[4, 3, 4, 4]"
