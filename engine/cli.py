@@ -113,18 +113,17 @@ def read_text(path: Path) -> str:
 
 
 def read_jsonl(path: Path) -> list[dict]:
+    # The evaluation inputs' reader: the same line-numbered one-line errors for JSONL files.
+    from engine.eval_inputs import EvaluationInputError, jsonl_records
+
     records = []
-    for n, line in enumerate(read_text(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise UsageError(f"{path}:{n}: not valid JSON ({err.msg})") from None
-        if not isinstance(record, dict) or not isinstance(record.get("prefix"), str) \
-                or not isinstance(record.get("suffix"), str):
-            raise UsageError(f"{path}:{n}: expected an object with string fields prefix and suffix")
-        records.append(record)
+    try:
+        for n, record in jsonl_records(path, "prefix/suffix records"):
+            if not isinstance(record.get("prefix"), str) or not isinstance(record.get("suffix"), str):
+                raise UsageError(f"{path}:{n}: expected an object with string fields prefix and suffix")
+            records.append(record)
+    except EvaluationInputError as err:
+        raise UsageError(str(err)) from None
     return records
 
 
