@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -97,12 +97,13 @@ def _infill_spans(
     should_stop: Callable[[], bool],
 ) -> list[HolesCandidate]:
     """Each span (code-point offsets, in document order) becomes a hole of up to
-    ``hole_tokens``; all are filled together, with windows of the text around them."""
+    ``hole_tokens``; all are filled together, with windows of the text around them. The
+    fills come back as plain text: LF line breaks, cut at any control character."""
     snap = parsed.snapshot
     first, last = spans[0][0], spans[-1][1]
     prefix, suffix = windows(parsed, first, last, window_budget(engine, hole_tokens * len(spans)))
     between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
-    return engine.infill_holes(
+    found = engine.infill_holes(
         [snap.text[prefix.start : first], *between, snap.text[last : suffix.end]],
         max_tokens=hole_tokens,
         num_candidates=settings.candidates,
@@ -110,6 +111,7 @@ def _infill_spans(
         should_stop=should_stop,
         suffix_is_end=suffix.end == len(snap.text),
     )
+    return [replace(c, fills=[plain_text(f) for f in c.fills]) for c in found]
 
 
 # --- tree helpers -------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def rewrite_selection(
     hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), 4 * settings.max_hole_tokens, 512)
     candidates = []
     for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop):
-        body = plain_text(c.fills[0]).strip()
+        body = c.fills[0].strip()
         if not body:
             continue
         replacement = Replacement(start, end, lead + _with_eol(body, snap.eol()) + trail)
@@ -367,7 +369,7 @@ def close_structure(
             # Mechanical closers carry no model confidence: any fill the model is sure of wins.
             candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), distance))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop):
-            text = _with_eol(plain_text(c.fills[0]).rstrip(), snap.eol())
+            text = _with_eol(c.fills[0].rstrip(), snap.eol())
             if text.strip():
                 fix = Replacement(at, at, text)
                 candidates.append(Candidate((fix,), c.confidence, parses_after(parsed, [fix]), distance))
