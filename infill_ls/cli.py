@@ -68,7 +68,8 @@ def check(settings: Settings) -> int:
     filled = time.perf_counter()
     best = candidates[0] if candidates else None
     print(f"model:   {engine.description}")
-    print(f"device:  {engine.device}" + (f", {torch_threads()} threads" if engine.device == "cpu" else ""))
+    threads = torch_threads()
+    print(f"device:  {engine.device}" + (f", {threads} thread{'s' * (threads != 1)}" if engine.device == "cpu" else ""))
     print(f"load:    {(loaded - started) * 1000:.0f} ms")
     print(f"fill:    {(filled - loaded) * 1000:.0f} ms" + (f" ({best.steps} steps)" if best else ""))
     print(f"sample:  {CHECK_PREFIX.splitlines()[-1].strip()} {best.text if best else ''!r}")

@@ -41,7 +41,8 @@ def test_check_uses_half_the_cores_by_default():
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
     # The editor, the event loop and parsing need the rest; --threads sets it.
-    assert lines["device"].strip() == f"cpu, {max(1, int(cores) // 2)} threads"
+    expected = max(1, int(cores) // 2)
+    assert lines["device"].strip() == f"cpu, {expected} thread" + ("s" if expected != 1 else "")
     for timing in ("load", "fill"):
         value, unit = lines[timing].split()[:2]
         assert value.isdigit() and unit == "ms"
