@@ -92,9 +92,11 @@ class Batch:
     encoder_valid: torch.Tensor | None = None  # (B, T) bool: real prompt tokens, not the left padding
 
     def to(self, device: torch.device) -> "Batch":
-        valid = self.encoder_valid.to(device) if self.encoder_valid is not None else None
-        return Batch(self.encoder_ids.to(device), self.target.to(device), self.hole_mask.to(device), self.kinds,
-                     valid)
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device)
+
+        return Batch(move(self.encoder_ids), move(self.target), move(self.hole_mask), self.kinds,
+                     move(self.encoder_valid))
 
 
 def collate(samples: list[Sample]) -> Batch:

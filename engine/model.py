@@ -359,8 +359,9 @@ class DiffusionGemma(nn.Module):
         elif at is None:
             soft = self.soft_embedding(self_conditioning)
         else:
-            soft = x.new_zeros(x.shape)
-            soft[at] = self.soft_embedding(self_conditioning)
+            at_holes = self.soft_embedding(self_conditioning)
+            soft = at_holes.new_zeros(x.shape)  # under autocast the soft embedding is bf16, the embedding not
+            soft[at] = at_holes
         if self_conditioning is not None and sc_mask is not None:
             soft = soft * sc_mask.to(soft.dtype)[:, None, None]
         x = self.self_conditioning(x, soft)

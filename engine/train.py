@@ -74,11 +74,37 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
+    workers: int | None = None  # processes building batches; None: 0 on CPU, most cores on CUDA
     log_every: int = 10
     eval_every: int = 250
     eval_batches: int = 8
     save_every_s: float = 300.0
     max_minutes: float | None = None
+
+
+# ---------------------------------------------------------------------------------------------------- batches
+
+
+class _StepBatches(torch.utils.data.Dataset):
+    """Batch `i` of the stream as item `i`, so worker processes build the next batches while the GPU trains."""
+
+    def __init__(self, stream: SampleStream, batch_size: int):
+        self.stream, self.batch_size = stream, batch_size
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, index: int) -> Batch:
+        return self.stream.batch(index, self.batch_size)
+
+
+def _as_is(batch: Batch) -> Batch:
+    return batch
+
+
+def default_workers(device: torch.device) -> int:
+    # On a CPU the batch builders would take cores from the model; a GPU step is faster than one core builds a batch.
+    return 0 if device.type == "cpu" else max(1, min(12, (os.cpu_count() or 2) - 2))
 
 
 # ---------------------------------------------------------------------------------------------------- objective
@@ -126,7 +152,7 @@ def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generat
     hole = batch.hole_mask
     noisy, _ = corrupt(batch.target, hole, V, eps, generator)
     sc_mask = torch.rand(batch.target.shape[0], generator=generator, device=batch.target.device) < self_conditioning
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+    with torch.autocast(batch.target.device.type, dtype=torch.bfloat16, enabled=autocast):
         cache = model.encode(batch.encoder_ids, valid=batch.encoder_valid)
         sc_logits = None
         if bool(sc_mask.any()):
@@ -137,8 +163,8 @@ def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generat
             temp = 0.4 + 0.4 * torch.rand(len(rows), 1, generator=generator, device=first.device)
             # Logits and self-conditioning exist only at hole positions, as in the sampler.
             row_of = hole.nonzero()[:, 0]  # (N,)
-            sc_logits = torch.zeros(len(row_of), V, dtype=first.dtype, device=first.device)
-            sc_logits[sc_mask[row_of]] = first / temp[hole[rows].nonzero()[:, 0]]
+            sc_logits = torch.zeros(len(row_of), V, dtype=torch.float32, device=first.device)
+            sc_logits[sc_mask[row_of]] = first.float() / temp[hole[rows].nonzero()[:, 0]]
         logits = model.decode(noisy, cache, self_conditioning=sc_logits,
                               sc_mask=sc_mask if sc_logits is not None else None, at=hole)  # (N, V)
     per_token = F.cross_entropy(logits.float(), batch.target[hole], reduction="none")
@@ -271,6 +297,22 @@ class Trainer:
         self.resumed_from = resume if resume.is_file() else None
         if self.resumed_from:
             self.progress = load_train_state(resume, self.model, self.optimizer)
+        self.workers = default_workers(self.device) if cfg.workers is None else cfg.workers
+        self._batches = None  # (next step index, iterator) when workers build the batches
+
+    def next_batch(self) -> Batch:
+        """The batch of the current step: the same whether built here or by worker processes."""
+        step = self.progress.step
+        if self.workers == 0:
+            return self.stream.batch(step, self.cfg.batch_size)
+        if self._batches is None or self._batches[0] != step:
+            loader = torch.utils.data.DataLoader(
+                _StepBatches(self.stream, self.cfg.batch_size), batch_size=None, sampler=range(step, 2**62),
+                num_workers=self.workers, collate_fn=_as_is, prefetch_factor=4, persistent_workers=False)
+            self._batches = (step, iter(loader))
+        batch = next(self._batches[1])
+        self._batches = (step + 1, self._batches[1])
+        return batch
 
     def _check_tokenizer(self) -> None:
         sha = hashlib.sha256(self.tokenizer_path.read_bytes()).hexdigest()
@@ -288,7 +330,7 @@ class Trainer:
 
     def step(self) -> dict[str, float]:
         cfg, p = self.cfg, self.progress
-        batch = self.stream.batch(p.step, cfg.batch_size).to(self.device)
+        batch = self.next_batch().to(self.device)
         lr = lr_at(p.step, cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -508,6 +550,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="canvas widths to train on, one per batch (default: the model's canvas_length)")
     p.add_argument("--device", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.add_argument("--workers", type=int, help="processes building batches (default: 0 on CPU, most cores on CUDA)")
     p.add_argument("--eval-every", dest="eval_every", type=int)
     p.add_argument("--save-every-s", dest="save_every_s", type=float)
     p.add_argument("--max-minutes", dest="max_minutes", type=float, help="stop (and save) after this long")

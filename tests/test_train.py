@@ -136,3 +136,27 @@ def test_several_canvas_widths_train_and_are_recorded_in_the_checkpoint(data_dir
     trainer.run()
     saved = load_checkpoint(tmp_path / "run" / "last", device="cpu")
     assert saved.config.infill_canvas_lengths == [12, 16] and saved.config.canvas_length == 16
+
+
+def test_worker_processes_build_the_batches_of_the_same_run(data_dir, tmp_path):
+    here = Trainer(_config(data_dir, tmp_path / "here", steps=4, workers=0), log=lambda *_: None)
+    here.run()
+    pooled = Trainer(_config(data_dir, tmp_path / "pooled", steps=4, workers=2), log=lambda *_: None)
+    assert pooled.workers == 2
+    pooled.run()
+    for (name, a), (_, b) in zip(here.model.state_dict().items(), pooled.model.state_dict().items()):
+        assert torch.allclose(a, b, atol=1e-6), name
+    # A jump in the step count (a resume, a benchmark) restarts the workers at the new step.
+    pooled.progress.step = 9
+    assert torch.equal(pooled.next_batch().target, here.stream.batch(9, 4).target)
+
+
+def test_bf16_autocast_step_with_self_conditioning(data_dir, tmp_path):
+    # The CUDA path trains under bf16 autocast; on a CPU the same autocast exercises the same mixed dtypes.
+    trainer = Trainer(_config(data_dir, tmp_path / "run"), log=lambda *_: None)
+    batch = trainer.stream.batch(0, 4)
+    out = denoising_loss(trainer.model, batch, torch.Generator().manual_seed(0), 1e-3, 1.0, True)
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"])
+    grads = [p.grad for p in trainer.model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
