@@ -493,7 +493,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"train: {err}", file=sys.stderr)
             return 2
         print(json.dumps({"preset": cfg.preset, **cfg.model_overrides, "batch_size": cfg.batch_size,
-                          **benchmark(trainer, args.benchmark)}))
+                          **benchmark(trainer, args.benchmark, warmup=2 if trainer.device.type == "cpu" else 10)}))
         return 0
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
