@@ -1,6 +1,6 @@
 """Copy a trained checkpoint into the package as the embedded default model.
 
-    python scripts/ship_model.py runs/cpu/best [--steps 16] [--prompt-tokens 256]
+    python scripts/ship_model.py runs/gpu/best [--steps 16] [--prompt-tokens 256] [--temperatures 0.4 0.1]
 
 Weights are stored as bfloat16 (half the package size; loading on a CPU widens them to float32 again), in
 safetensors shards of at most 16 MiB. The model card beside them is kept.
@@ -28,10 +28,14 @@ def main() -> int:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--steps", type=int, default=16, help="max denoising steps per canvas (default: 16)")
     parser.add_argument("--prompt-tokens", type=int, default=256, help="longest prefix sent to the encoder")
+    parser.add_argument("--temperatures", type=float, nargs=2, metavar=("T_MAX", "T_MIN"),
+                        help="sampler temperature at the first and last step (default: the checkpoint's)")
     args = parser.parse_args()
     ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32")
     ck.config.infill_prompt_tokens = args.prompt_tokens
     ck.generation.max_denoising_steps = args.steps
+    if args.temperatures:
+        ck.generation.t_max, ck.generation.t_min = args.temperatures
     TARGET.mkdir(parents=True, exist_ok=True)
     for old in TARGET.glob("*"):
         if old.name != "MODEL_CARD.md":
