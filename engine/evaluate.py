@@ -118,6 +118,8 @@ class FillRequest:
     suffix_is_end: bool  # the suffix window runs to the end of the file
     max_tokens: int
     reference: str  # only the oracle reads it
+    # Whether the whole file parses with a given fill in the hole, as the server checks its candidates.
+    parses: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,16 +136,21 @@ def oracle_filler(request: FillRequest) -> Fill:
     return Fill(request.reference, 0.0, 0.0)
 
 
-def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_size: bool = False) -> Filler:
+def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_size: bool = False,
+                  candidates: int = 1) -> Filler:
     """Fills with the engine's best candidate; `one_size`: one canvas row of the full budget, as the server's
-    requests while typing, instead of the engine's default sizes."""
+    requests while typing, instead of the engine's default sizes. `candidates` > 1: that many seeds per size, and
+    the fill is chosen as the server chooses among its suggestions: the first after which the file parses."""
 
     def fill(request: FillRequest) -> Fill:
-        best = engine.infill(
-            request.prefix, request.suffix, max_tokens=request.max_tokens, num_candidates=1,
+        found = engine.infill(
+            request.prefix, request.suffix, max_tokens=request.max_tokens, num_candidates=candidates,
             max_steps=max_steps, seed=seed, suffix_is_end=request.suffix_is_end,
             sizes=[request.max_tokens] if one_size else None,
-        )[0]
+        )
+        best = found[0]
+        if len(found) > 1 and request.parses is not None:
+            best = next((c for c in found if request.parses(c.text)), best)
         # An infill denoises one canvas, so its steps are the steps per canvas.
         return Fill(best.text, float(best.steps), best.tokens_per_forward)
 
@@ -215,8 +222,11 @@ def evaluate_cases(
         prefix, suffix = context_window(
             case.prefix, case.suffix, count_tokens, settings.prefix_tokens, settings.suffix_budget(budget)
         )
+        def parses(text: str, case: HoleCase = case) -> bool:
+            return is_parse_valid(case.prefix + text + case.suffix, case.language)
+
         started = time.perf_counter()
-        fill = filler(FillRequest(prefix, suffix, len(suffix) == len(case.suffix), budget, case.middle))
+        fill = filler(FillRequest(prefix, suffix, len(suffix) == len(case.suffix), budget, case.middle, parses))
         latency_ms = (time.perf_counter() - started) * 1000.0
         results.append(CaseResult(
             kind=case.kind, language=case.language, path=case.path,
@@ -342,8 +352,11 @@ def evaluate_problems(
             problem.prefix, problem.suffix, count_tokens, settings.prefix_tokens, settings.suffix_budget(max_tokens)
         )
         started = time.perf_counter()
+        def parses(text: str, problem: Problem = problem) -> bool:
+            return is_parse_valid(problem.prefix + text + problem.suffix, "python")
+
         fill = filler(FillRequest(prefix, suffix, len(suffix) == len(problem.suffix), max_tokens,
-                                  problem.canonical_solution))
+                                  problem.canonical_solution, parses))
         latency_ms = (time.perf_counter() - started) * 1000.0
         outcome, detail = run_program(build_program(problem, fill.text), timeout)
         results.append(ProblemResult(
@@ -394,6 +407,9 @@ def register(subparsers) -> None:
     p.add_argument("--max-steps", type=int, default=None, metavar="N", help="denoising steps per canvas at most")
     p.add_argument("--one-size", action="store_true",
                    help="one hole size per fill (the full budget), as the server's requests while typing")
+    p.add_argument("--candidates", type=int, default=1, metavar="N",
+                   help="N seeds per hole size; the fill is the most confident after which the file parses, as the "
+                   "server picks among its suggestions (default: 1, the model's most confident fill)")
     p.add_argument("--confidence-threshold", type=float, default=None, metavar="H",
                    help="stop a canvas once stable and its mean hole entropy is below H (default: the model's)")
     p.add_argument("--prefix-tokens", type=int, default=DEFAULT_PREFIX_TOKENS, metavar="N",
@@ -457,6 +473,8 @@ def _command(args) -> str:
         words += ["--max-steps", str(args.max_steps)]
     if args.one_size:
         words.append("--one-size")
+    if args.candidates != 1:
+        words += ["--candidates", str(args.candidates)]
     if args.confidence_threshold is not None:
         words += ["--confidence-threshold", f"{args.confidence_threshold:g}"]
     if args.oracle:
@@ -471,7 +489,7 @@ def _progress(done: int, total: int) -> None:
 
 def run(args) -> int:
     for name in ("max_cases", "per_file", "prefix_tokens", "suffix_tokens", "problem_max_tokens", "max_tokens",
-                 "max_steps", "threads"):
+                 "max_steps", "threads", "candidates"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             print(f"evaluate: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return 2
@@ -505,7 +523,7 @@ def run(args) -> int:
     if args.confidence_threshold is not None:
         engine.generation.confidence_threshold = args.confidence_threshold
     filler = oracle_filler if args.oracle else engine_filler(engine, seed=args.seed, max_steps=args.max_steps,
-                                                             one_size=args.one_size)
+                                                             one_size=args.one_size, candidates=args.candidates)
     # One untimed fill first: latency is per hole, not the first call's one-time setup.
     filler(FillRequest("x = ", "\n", True, 8, "1"))
     budgets = {k: args.max_tokens or v for k, v in DEFAULT_MAX_TOKENS.items()}

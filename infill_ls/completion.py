@@ -1,4 +1,5 @@
-"""Inline completion: from a cursor in a parsed snapshot to suggestions to insert there."""
+"""Inline completion: from a cursor in a parsed snapshot to suggestions to insert there, those that keep the
+file parsing first."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .context import HoleShape, InfillContext, WindowBudget, build_context, shap
 from .documents import Snapshot
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import ParsedSnapshot
+from .syntax import ParsedSnapshot, Replacement, parses_after
 
 if TYPE_CHECKING:
     from engine.infill import InfillEngine
@@ -73,6 +74,15 @@ def suggestions_for(ctx: InfillContext, fills: list[tuple[str, float]]) -> list[
     return out
 
 
+def parsing_first(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list[Suggestion]:
+    """Suggestions after which the file parses come first, each group in the order given (confidence): the rule
+    the code actions choose by. A lone suggestion is left as it is, so the typing path pays no parse."""
+    if len(suggestions) < 2:
+        return suggestions
+    parses = [parses_after(parsed, [Replacement(s.start, s.end, s.text)]) for s in suggestions]
+    return [s for s, ok in zip(suggestions, parses) if ok] + [s for s, ok in zip(suggestions, parses) if not ok]
+
+
 def complete(
     engine: InfillEngine,
     parsed: ParsedSnapshot,
@@ -100,7 +110,7 @@ def complete(
         # pass per step. An explicit request tries more sizes and seeds.
         sizes=None if explicit else [hole],
     )
-    return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
+    return parsing_first(parsed, suggestions_for(ctx, [(c.text, c.confidence) for c in candidates]))
 
 
 def typed_through(offset: int, rests: list[str]) -> list[Suggestion]:

@@ -360,6 +360,30 @@ def test_evaluate_reports_every_metric_for_a_model(tiny_model, one_thread, tmp_p
     assert {r["outcome"] for r in problems["results"]} <= {"passed", "failed", "timeout"}
 
 
+def test_with_candidates_the_fill_is_the_most_confident_after_which_the_file_parses(tiny_model, one_thread):
+    from engine.evaluate import FillRequest, engine_filler
+    from engine.infill import InfillEngine
+
+    engine = InfillEngine.load(tiny_model, device="cpu")
+    prefix, suffix = "def f(x):\n    return g(", "\n\nprint(f(1))\n"
+    found = engine.infill(prefix, suffix, max_tokens=8, num_candidates=4, max_steps=3)
+    assert len(found) > 1  # a random model's seeds disagree
+    asked: list[str] = []
+
+    def only_the_last(text: str) -> bool:
+        asked.append(text)
+        return text == found[-1].text
+
+    fill = engine_filler(engine, max_steps=3, candidates=4)
+    chosen = fill(FillRequest(prefix, suffix, True, 8, ")", only_the_last))
+    assert chosen.text == found[-1].text and asked == [c.text for c in found]
+    # When none parses, the most confident fill; with one candidate nothing is parsed at all.
+    assert fill(FillRequest(prefix, suffix, True, 8, ")", lambda text: False)).text == found[0].text
+    asked.clear()
+    single = engine_filler(engine, max_steps=3)(FillRequest(prefix, suffix, True, 8, ")", only_the_last))
+    assert asked == [] and single.text == engine.infill(prefix, suffix, max_tokens=8, max_steps=3)[0].text
+
+
 def test_oracle_run_scores_perfectly_through_the_command(tiny_model, tmp_path, capsys):
     out = tmp_path / "oracle.json"
     status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "3",
@@ -381,5 +405,5 @@ def test_infill_engine_evaluate_help_lists_the_options():
                           cwd=Path(__file__).resolve().parent.parent)
     assert done.returncode == 0, done.stderr
     for option in ("--model", "--split-dir", "--files", "--heldout", "--heldout-manifest", "--kinds", "--max-cases",
-                   "--seed", "--problems", "--timeout", "--out", "--oracle"):
+                   "--seed", "--problems", "--timeout", "--out", "--oracle", "--candidates"):
         assert option in done.stdout
