@@ -67,6 +67,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     eps: float = 1e-3
     self_conditioning: float = 0.5
+    # Range the self-conditioning logits' temperature is drawn from: the sampler's cooling range (t_min, t_max).
+    self_conditioning_temperatures: list[float] = field(default_factory=lambda: [0.4, 0.8])
     router_aux_weight: float = 0.01  # load balance across experts (Switch-style)
     prefix_budgets: list[int] = field(default_factory=lambda: [64, 128, 256])
     canvas_lengths: list[int] = field(default_factory=list)  # per batch, one of these; empty: the model's
@@ -146,7 +148,8 @@ class RouterBalance:
 
 
 def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generator, eps: float,
-                   self_conditioning: float, autocast: bool) -> dict[str, torch.Tensor]:
+                   self_conditioning: float, autocast: bool,
+                   sc_temperatures: tuple[float, float] = (0.4, 0.8)) -> dict[str, torch.Tensor]:
     """Loss of one batch; the self-conditioning first pass runs without gradient on the rows that use it."""
     V = model.cfg.vocab_size
     hole = batch.hole_mask
@@ -160,7 +163,8 @@ def denoising_loss(model: DiffusionGemma, batch: Batch, generator: torch.Generat
             with torch.no_grad():
                 first = model.decode(noisy[rows], cache.rows(rows), at=hole[rows])  # (N_rows, V)
             # The sampler feeds back temperature-scaled logits (t in [t_min, t_max]); train on the same inputs.
-            temp = 0.4 + 0.4 * torch.rand(len(rows), 1, generator=generator, device=first.device)
+            low, high = sc_temperatures
+            temp = low + (high - low) * torch.rand(len(rows), 1, generator=generator, device=first.device)
             # Logits and self-conditioning exist only at hole positions, as in the sampler.
             row_of = hole.nonzero()[:, 0]  # (N,)
             sc_logits = torch.zeros(len(row_of), V, dtype=torch.float32, device=first.device)
@@ -336,7 +340,7 @@ class Trainer:
             group["lr"] = lr
         self.balance.enabled = cfg.router_aux_weight > 0
         losses = denoising_loss(self.model, batch, self._generator(p.step), cfg.eps, cfg.self_conditioning,
-                                self.autocast)
+                                self.autocast, tuple(cfg.self_conditioning_temperatures))
         self.balance.enabled = False
         total = losses["loss"]
         aux = self.balance.take()
@@ -477,6 +481,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         cfg.model_overrides[key] = json.loads(value)
     if cfg.preset not in PRESETS:
         raise EngineError(f"--preset {cfg.preset}: unknown; choose from {', '.join(PRESETS)}")
+    temps = cfg.self_conditioning_temperatures
+    if len(temps) != 2 or not 0 < temps[0] <= temps[1]:
+        raise EngineError(f"self_conditioning_temperatures {temps}: give [low, high] with 0 < low <= high")
     return cfg
 
 

@@ -15,6 +15,7 @@ import engine.corpus
 import engine.languages
 from engine.checkpoint import load_checkpoint
 from engine.dataset import pretokenize
+from engine.errors import EngineError
 from engine.train import Trainer, TrainConfig, add_arguments, config_from_args, corrupt, denoising_loss
 from engine.vocab import train_tokenizer
 
@@ -160,3 +161,22 @@ def test_bf16_autocast_step_with_self_conditioning(data_dir, tmp_path):
     assert torch.isfinite(out["loss"])
     grads = [p.grad for p in trainer.model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_self_conditioning_temperatures_follow_the_setting(data_dir, tmp_path):
+    # The logits fed back in training are scaled as the sampler scales them: a cooler range, sharper inputs.
+    trainer = Trainer(_config(data_dir, tmp_path / "run"), log=lambda *_: None)
+    batch = trainer.stream.batch(0, 4)
+
+    def loss(temps):
+        with torch.no_grad():
+            return float(denoising_loss(trainer.model, batch, torch.Generator().manual_seed(0), 1e-3, 1.0, False,
+                                        temps)["loss"])
+
+    assert loss((0.4, 0.8)) == loss((0.4, 0.8)) != loss((0.1, 0.2))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"self_conditioning_temperatures": [0.5, 0.1]}))
+    with pytest.raises(EngineError, match=r"self_conditioning_temperatures \[0.5, 0.1\]"):
+        config_from_args(parser.parse_args(["--config", str(bad), "--out", str(tmp_path / "x")]))
