@@ -335,15 +335,20 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) ->
 
 
 def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, offset: int) -> list[int]:
-    """Where a closing fill may go: the end of the cursor's line, and the problem itself."""
+    """Where a closing fill may go: the cursor, the end of the cursor's line, and the problem itself.
+
+    The cursor comes first: tree-sitter often reports a missing closer after code that belongs outside it
+    (``def f(x -> int:`` is missing its ``)`` before ``->``, not at the end of the line), and the cursor is where
+    the user says the structure ends."""
     snap = parsed.snapshot
     line = snap.line_of(offset)
     line_start = snap.line_starts[line]
     content_end = line_start + len(snap.line_text(line).rstrip())
     problem_at = snap.char_offset(problem.start_byte if problem.is_missing else problem.end_byte)
-    points = [content_end]
-    if problem_at != content_end:
-        points.append(problem_at)
+    points: list[int] = []
+    for point in (offset, content_end, problem_at):
+        if point not in points:
+            points.append(point)
     return points
 
 

@@ -96,6 +96,20 @@ async def test_close_structure_leaves_a_file_that_parses(client):
     assert all(e.range.start == e.range.end for e in edits)
 
 
+async def test_close_structure_closes_at_the_cursor_when_that_is_where_the_structure_ends(client):
+    # Tree-sitter places this `)` nowhere useful (the end of the line would leave `-> float:)`); the cursor says
+    # where the parameters end.
+    uri = "file:///close/area.py"
+    text = "import math\n\n\ndef area(radius -> float:\n    return math.pi * radius * radius\n"
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
+    )
+    cursor = text.index("radius -> float") + len("radius")
+    resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Close structure")
+    edits, _ = edits_of(resolved.edit, uri)
+    assert apply_text_edits(text, edits) == text[:cursor] + ")" + text[cursor:]
+
+
 async def test_nothing_is_offered_where_nothing_applies(client):
     uri, text = _open(client, "cart.ts", "typescript")
     cursor = text.index("let sum = 0;")
