@@ -222,6 +222,7 @@ def evaluate_cases(
         prefix, suffix = context_window(
             case.prefix, case.suffix, count_tokens, settings.prefix_tokens, settings.suffix_budget(budget)
         )
+
         def parses(text: str, case: HoleCase = case) -> bool:
             return is_parse_valid(case.prefix + text + case.suffix, case.language)
 
@@ -351,10 +352,10 @@ def evaluate_problems(
         prefix, suffix = context_window(
             problem.prefix, problem.suffix, count_tokens, settings.prefix_tokens, settings.suffix_budget(max_tokens)
         )
-        started = time.perf_counter()
         def parses(text: str, problem: Problem = problem) -> bool:
             return is_parse_valid(problem.prefix + text + problem.suffix, "python")
 
+        started = time.perf_counter()
         fill = filler(FillRequest(prefix, suffix, len(suffix) == len(problem.suffix), max_tokens,
                                   problem.canonical_solution, parses))
         latency_ms = (time.perf_counter() - started) * 1000.0
