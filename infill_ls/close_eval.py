@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from engine.eval_inputs import EvaluationInputError, documents_from_heldout
+from engine.evaluate import exact_match
 from engine.holes import HoleCase, sample_cases
 
 from .actions import close_structure, nearest_problem
@@ -42,10 +43,6 @@ class CloseResult:
     reference: str
 
 
-def _normalized(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.rstrip().split("\n"))
-
-
 def close_case(engine, case: HoleCase, settings: Settings, uri: str = "file:///held-out") -> CloseResult:
     """Cut the case's span out, run the action at the cursor, and score the edited file."""
     text = case.prefix + case.suffix
@@ -64,7 +61,7 @@ def close_case(engine, case: HoleCase, settings: Settings, uri: str = "file:///h
     return CloseResult(
         language=case.language, path=case.path, offered=offered,
         parses=parses_cleanly(parsed.spec, after),
-        restored=_normalized(after) == _normalized(case.prefix + case.middle + case.suffix),
+        restored=exact_match(after, case.prefix + case.middle + case.suffix),
         latency_ms=latency_ms, inserted=inserted, reference=case.middle,
     )
 
