@@ -24,11 +24,9 @@ from engine.evaluate import exact_match
 from engine.holes import HoleCase, sample_cases
 
 from .actions import close_structure, nearest_problem
-from .documents import DocumentStore
+from .eval_cases import cut_out
 from .settings import Settings
-from .syntax import LANGUAGES, SyntaxIndex, apply_replacements, parses_cleanly
-
-_LANGUAGE_IDS = {spec.name: spec.language_ids[0] for spec in LANGUAGES}
+from .syntax import apply_replacements, parses_cleanly
 
 
 @dataclass
@@ -45,13 +43,8 @@ class CloseResult:
 
 def close_case(engine, case: HoleCase, settings: Settings, uri: str = "file:///held-out") -> CloseResult:
     """Cut the case's span out, run the action at the cursor, and score the edited file."""
-    text = case.prefix + case.suffix
-    store, index = DocumentStore(), SyntaxIndex()
-    suffix = Path(case.path).suffix
-    snapshot = store.open(uri + suffix, _LANGUAGE_IDS.get(case.language, case.language), 1, text)
-    index.opened(snapshot)
-    parsed = index.parse(snapshot)
-    offset = len(case.prefix)
+    parsed, offset = cut_out(case, uri)
+    text = parsed.snapshot.text
     offered = nearest_problem(parsed, offset) is not None
     started = time.perf_counter()
     edit = close_structure(engine, parsed, offset, settings, lambda: False) if offered else None

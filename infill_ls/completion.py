@@ -1,5 +1,5 @@
-"""Inline completion: from a cursor in a parsed snapshot to suggestions to insert there, those that keep the
-file parsing first."""
+"""Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. An explicit request
+lists those that keep the file parsing first; while typing, a suggestion that makes the syntax worse is dropped."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .context import HoleShape, InfillContext, WindowBudget, build_context, shap
 from .documents import Snapshot
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import ParsedSnapshot, Replacement, parses_after
+from .syntax import ParsedSnapshot, Replacement, adds_errors, parses_after
 
 if TYPE_CHECKING:
     from engine.infill import InfillEngine
@@ -76,14 +76,14 @@ def suggestions_for(ctx: InfillContext, fills: list[tuple[str, float]]) -> list[
 
 def parsing_first(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list[Suggestion]:
     """Suggestions after which the file parses come first, each group in the order given (confidence): the rule
-    the code actions choose by. A lone suggestion is left as it is, so the typing path pays no parse."""
+    the code actions choose by. A lone suggestion is left as it is."""
     if len(suggestions) < 2:
         return suggestions
     parses = [parses_after(parsed, [Replacement(s.start, s.end, s.text)]) for s in suggestions]
     return [s for s, ok in zip(suggestions, parses) if ok] + [s for s, ok in zip(suggestions, parses) if not ok]
 
 
-def complete(
+def suggest(
     engine: InfillEngine,
     parsed: ParsedSnapshot,
     offset: int,
@@ -93,7 +93,7 @@ def complete(
     should_stop: Callable[[], bool],
     seed: int = 0,
 ) -> list[Suggestion]:
-    """Fill the hole at ``offset``. Runs the model: call it on the worker only."""
+    """The model's fills at ``offset`` as suggestions, most confident first. Runs the model: on the worker only."""
     # The shape decides the hole size, which decides how much suffix fits beside it.
     hole = hole_tokens(shape_at(parsed, offset), settings)
     ctx = build_context(parsed, offset, window_budget(engine, hole))
@@ -110,7 +110,28 @@ def complete(
         # pass per step. An explicit request tries more sizes and seeds.
         sizes=None if explicit else [hole],
     )
-    return parsing_first(parsed, suggestions_for(ctx, [(c.text, c.confidence) for c in candidates]))
+    return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
+
+
+def complete(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    offset: int,
+    settings: Settings,
+    *,
+    explicit: bool,
+    should_stop: Callable[[], bool],
+    seed: int = 0,
+) -> list[Suggestion]:
+    """What the editor is shown at ``offset``. Runs the model: call it on the worker only."""
+    suggestions = suggest(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop, seed=seed)
+    return parsing_first(parsed, suggestions) if explicit else no_worse(parsed, suggestions)
+
+
+def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list[Suggestion]:
+    """The suggestions that leave the file with no more syntax errors than it has without them: ghost text that
+    would break the code (a lone quote, a stray keyword) is noise while typing. One incremental re-parse each."""
+    return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)])]
 
 
 def typed_through(offset: int, rests: list[str]) -> list[Suggestion]:

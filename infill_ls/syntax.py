@@ -324,14 +324,14 @@ def apply_replacements(text: str, replacements: list[Replacement]) -> str:
     return "".join(out)
 
 
-def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> bool:
-    """Whether the snapshot's text still parses once the replacements are made.
+def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> tree_sitter.Tree | None:
+    """The tree of the snapshot's text once the replacements are made; None for plain text.
 
     Re-parses incrementally from the snapshot's tree, so checking several candidate fills
-    in a large file stays cheap. Plain text always parses.
+    in a large file stays cheap.
     """
     if parsed.spec is None or parsed.tree is None:
-        return True
+        return None
     snap = parsed.snapshot
     tree = parsed.tree.copy()
     # Back to front, so every replacement's coordinates in the original text stay valid.
@@ -355,4 +355,27 @@ def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> boo
         )
     new_text = apply_replacements(snap.text, replacements)
     parser = parser_for(parsed.spec.name)
-    return not parser.parse(new_text.encode("utf-8", "surrogatepass"), tree).root_node.has_error
+    return parser.parse(new_text.encode("utf-8", "surrogatepass"), tree)
+
+
+def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> bool:
+    """Whether the snapshot's text still parses once the replacements are made. Plain text always parses."""
+    tree = tree_after(parsed, replacements)
+    return tree is None or not tree.root_node.has_error
+
+
+def error_count(tree: tree_sitter.Tree) -> int:
+    """ERROR nodes in the tree (one counts once, whatever it holds). MISSING nodes are left out: a closer the
+    parser had to invent is what a line that opens a block leaves until its body is written."""
+    return sum(1 for node in iter_problems(tree.root_node) if node.is_error)
+
+
+def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement]) -> bool:
+    """Whether the replacements leave the text with more ERROR nodes than it has now.
+
+    Half-typed code rarely parses, so "parses afterwards" is too strict a test for a suggestion made while
+    typing; one the parser cannot make sense of (a lone quote, a stray keyword, an extra bracket) is not worth
+    showing. Plain text never gets worse.
+    """
+    tree = tree_after(parsed, replacements)
+    return tree is not None and error_count(tree) > error_count(parsed.tree)

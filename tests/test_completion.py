@@ -1,4 +1,4 @@
-"""The completion stage without a client: how a request is sized."""
+"""The completion stage without a client: how a request is sized, and which suggestions are shown."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
-from infill_ls.completion import Suggestion, parsing_first, steps_for
+from infill_ls.completion import Suggestion, complete, no_worse, parsing_first, steps_for, suggest
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex
@@ -48,3 +48,46 @@ def test_suggestions_after_which_the_file_parses_come_first_in_confidence_order(
     # A file that does not parse whatever is inserted (an error elsewhere) keeps the model's order.
     broken = _parsed("python", text + "def (:\n")
     assert parsing_first(broken, ranked) == ranked
+
+
+def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
+    # Half-typed code: the call is open, so the file has an error before any suggestion.
+    text = "def f(a):\n    return g(a, \n\ny = [1, 2]\n"
+    at = text.index("g(a, ") + 5
+    parsed = _parsed("python", text)
+    assert parsed.tree.root_node.has_error
+    offered = [Suggestion(fill, at, at, -0.1) for fill in ("b)", "b")]
+    assert no_worse(parsed, offered) == offered  # one mends the file, the other leaves it as it was
+    # In a file that parses, what the parser cannot make sense of is not shown.
+    clean = "x = 1\ny = 2\n"
+    parsed = _parsed("python", clean)
+    end = clean.index("\ny")
+    offered = [Suggestion(fill, end, end, -0.1) for fill in (" + 1", ")", "  # one", " if", '"')]
+    assert [s.text for s in no_worse(parsed, offered)] == [" + 1", "  # one"]
+    # An error elsewhere in the file does not let a suggestion break the code here; a line that opens a block
+    # (the parser invents the missing closer) is what typing it leaves, and is shown.
+    js = "function f(items) {\n  let total = 0;\n  \n  return total;\n}\n\nconst x = ;\n"
+    parsed = _parsed("javascript", js)
+    at = js.index("  \n") + 2
+    offered = [Suggestion(fill, at, at, -0.1) for fill in
+               ("total += 1;", "for (const item of items) {", '"', ")", "total +=")]
+    assert [s.text for s in no_worse(parsed, offered)] == ["total += 1;", "for (const item of items) {"]
+    # Plain text has no syntax to make worse.
+    plain = _parsed("plaintext", "some notes\n")
+    assert no_worse(plain, [Suggestion('"(', 4, 4, -0.1)]) == [Suggestion('"(', 4, 4, -0.1)]
+
+
+def test_typing_completion_shows_the_models_suggestion_only_when_it_adds_no_syntax_error(engine):
+    # A random-weight model writes junk: across seeds some of its fills break this clean file and some do not.
+    text = "function f(items) {\n  let total = 0;\n  total = \n  return total;\n}\n"
+    parsed = _parsed("javascript", text)
+    at = text.index("total = \n") + 8
+    kept = dropped = 0
+    for seed in range(16):
+        args = dict(explicit=False, should_stop=lambda: False, seed=seed)
+        raw = suggest(engine, parsed, at, Settings(), **args)
+        shown = complete(engine, parsed, at, Settings(), **args)
+        assert len(raw) <= 1 and shown == no_worse(parsed, raw)
+        kept += bool(shown)
+        dropped += len(raw) - len(shown)
+    assert kept and dropped, (kept, dropped)

@@ -1,0 +1,171 @@
+"""The ghost text a user sees while typing, scored against held-out files.
+
+    python -m infill_ls.typing_eval [--model DIR] [--heldout FILE.jsonl] [--kinds line ...] [--max-cases N]
+                                    [--per-file N] [--seed S] [--threads N] [--out PATH]
+
+The holes are the model evaluation's (engine.holes), drawn the same way. Each is cut out of its file, the cursor put
+where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
+the fill fitted to the line, and the suggestion dropped if it leaves more syntax problems than the file has without
+it. Printed per hole kind, before and after that last check: how often a suggestion is shown, how often it restores
+the original file, how close it is to the original text (edit similarity, 0 where nothing is shown), how often
+the file parses afterwards, and latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine.eval_inputs import EvaluationInputError, documents_from_heldout
+from engine.evaluate import edit_similarity, exact_match
+from engine.holes import KINDS, HoleCase, sample_cases
+
+from .completion import Suggestion, no_worse, suggest
+from .eval_cases import cut_out
+from .settings import Settings
+from .syntax import ParsedSnapshot, Replacement, apply_replacements, parses_cleanly
+
+
+@dataclass
+class Shown:
+    """One way of answering a hole: what the editor would show, scored."""
+
+    shown: bool
+    restored: bool  # the file with the suggestion is the original, trailing whitespace aside
+    similarity: float  # edit similarity of the inserted text to the cut-out text; 0 when nothing is shown
+    parses: bool  # the file parses with the suggestion (or, when nothing is shown, as it stands)
+    text: str
+
+
+@dataclass
+class TypingResult:
+    kind: str
+    language: str
+    path: str
+    reference: str
+    latency_ms: float  # the model and the check, as the server spends them
+    check_ms: float  # the check alone: one incremental re-parse
+    model_only: Shown  # the model's suggestion as it comes out of post-processing
+    served: Shown  # after dropping a suggestion that makes the syntax worse
+
+
+def _score(parsed: ParsedSnapshot, case: HoleCase, suggestions: list[Suggestion]) -> Shown:
+    text = parsed.snapshot.text
+    if not suggestions:
+        return Shown(False, False, 0.0, parses_cleanly(parsed.spec, text), "")
+    s = suggestions[0]
+    after = apply_replacements(text, [Replacement(s.start, s.end, s.text)])
+    return Shown(True, exact_match(after, case.prefix + case.middle + case.suffix),
+                 edit_similarity(s.text, case.middle), parses_cleanly(parsed.spec, after), s.text)
+
+
+def typing_case(engine, case: HoleCase, settings: Settings) -> TypingResult:
+    parsed, offset = cut_out(case)
+    started = time.perf_counter()
+    raw = suggest(engine, parsed, offset, settings, explicit=False, should_stop=lambda: False)
+    checked = time.perf_counter()
+    served = no_worse(parsed, raw)
+    done = time.perf_counter()
+    return TypingResult(case.kind, case.language, case.path, case.middle, (done - started) * 1000.0,
+                        (done - checked) * 1000.0, _score(parsed, case, raw), _score(parsed, case, served))
+
+
+def summarize(results: list[TypingResult], which: str) -> dict:
+    rows = [getattr(r, which) for r in results]
+    shown = [s for s in rows if s.shown]
+
+    def share(items: list[Shown], name: str) -> float | None:
+        return sum(getattr(s, name) for s in items) / len(items) if items else None
+
+    return {
+        "cases": len(rows),
+        "shown": share(rows, "shown"),
+        "restored": share(rows, "restored"),
+        "restored_when_shown": share(shown, "restored"),
+        "similarity": statistics.mean(s.similarity for s in rows) if rows else None,
+        "similarity_when_shown": statistics.mean(s.similarity for s in shown) if shown else None,
+        "parses_when_shown": share(shown, "parses"),
+    }
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def markdown_table(results: list[TypingResult], kinds: list[str]) -> str:
+    lines = ["| hole kind | cases | suggestions | shown | exact (all) | exact (shown) | edit sim. (all) "
+             "| edit sim. (shown) | parses (shown) | latency p50 |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for kind in [*kinds, "all"] if len(kinds) > 1 else kinds:
+        rows = [r for r in results if kind in ("all", r.kind)]
+        if not rows:
+            continue
+        p50 = statistics.median(r.latency_ms for r in rows)
+        for which, label in (("model_only", "model's"), ("served", "no worse")):
+            s = summarize(rows, which)
+            lines.append(f"| {kind} | {s['cases']} | {label} | {_pct(s['shown'])} | {_pct(s['restored'])} "
+                         f"| {_pct(s['restored_when_shown'])} | {_num(s['similarity'])} "
+                         f"| {_num(s['similarity_when_shown'])} | {_pct(s['parses_when_shown'])} | {p50:.0f} ms |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infill_ls.typing_eval", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    parser.add_argument("--heldout", type=Path, default=Path("data/corpus/heldout.jsonl"), metavar="FILE.jsonl",
+                        help="corpus split file, one {path, language, text} a line (default: %(default)s)")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=["line"], help="hole kinds (default: line)")
+    parser.add_argument("--max-cases", type=int, default=100, metavar="N", help="holes per kind (default: 100)")
+    parser.add_argument("--per-file", type=int, default=3, metavar="N", help="at most N from one file (default: 3)")
+    parser.add_argument("--seed", type=int, default=1, help="seed for choosing holes (default: 1)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for the model")
+    parser.add_argument("--out", type=Path, metavar="PATH", help="write every case as JSON here")
+    args = parser.parse_args(argv)
+    if args.max_cases < 1 or args.per_file < 1 or (args.threads is not None and args.threads < 1):
+        print("typing_eval: --max-cases, --per-file and --threads must be at least 1", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from engine.errors import EngineError
+    from engine.infill import InfillEngine
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    try:
+        documents = documents_from_heldout(args.heldout)
+        engine = InfillEngine.load(args.model)
+    except (EvaluationInputError, EngineError) as err:
+        print(f"typing_eval: {err}", file=sys.stderr)
+        return 2
+    cases = sample_cases(documents, kinds=args.kinds, max_cases=args.max_cases, seed=args.seed,
+                         per_file=args.per_file)
+    if not cases:
+        print(f"typing_eval: {args.heldout}: no holes (no file parses cleanly in a known language)", file=sys.stderr)
+        return 2
+    settings = Settings()
+    # One untimed completion first: latency is per keystroke, not the first call's one-time setup.
+    typing_case(engine, cases[0], settings)
+    results = [typing_case(engine, case, settings) for case in cases]
+    print(f"model: {engine.description}")
+    print(markdown_table(results, args.kinds))
+    print(f"the check: {statistics.median(r.check_ms for r in results):.2f} ms p50, "
+          f"{max(r.check_ms for r in results):.2f} ms at most")
+    if args.out is not None:
+        report = {"summary": {which: summarize(results, which) for which in ("model_only", "served")},
+                  "cases": [asdict(r) for r in results]}
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

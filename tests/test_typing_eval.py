@@ -1,0 +1,54 @@
+"""`python -m infill_ls.typing_eval`: the ghost text shown while typing, scored on held-out holes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from lsp_support import tiny_model
+
+ROOT = Path(__file__).resolve().parent.parent
+HELDOUT = ROOT / "fixtures" / "eval" / "heldout"
+
+
+def _typing_eval(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "infill_ls.typing_eval", *argv], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT)
+
+
+def test_line_holes_are_cut_out_and_completed_as_while_typing(tmp_path):
+    split = tmp_path / "heldout.jsonl"
+    texts = {}
+    with split.open("w") as fh:
+        for name, language in (("intervals.py", "python"), ("units.py", "python"), ("counter.js", "javascript")):
+            texts[name] = (HELDOUT / name).read_text()
+            fh.write(json.dumps({"path": name, "language": language, "text": texts[name]}) + "\n")
+    out = tmp_path / "typing.json"
+    done = _typing_eval("--model", tiny_model(), "--heldout", str(split), "--kinds", "line", "closing",
+                        "--max-cases", "6", "--threads", "1", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "| line | 6 | model's |" in done.stdout and "| all | 12 | no worse |" in done.stdout
+    report = json.loads(out.read_text())
+    cases = report["cases"]
+    assert len(cases) == 12 and report["summary"]["served"]["cases"] == 12
+    for c in cases:
+        model, served = c["model_only"], c["served"]
+        # The check only ever takes a suggestion away, and a suggestion restores the file only if shown.
+        assert served["text"] in ("", model["text"]) and served["shown"] <= model["shown"]
+        for shown in (model, served):
+            assert shown["restored"] <= shown["shown"] and shown["restored"] <= shown["parses"]
+            assert 0.0 <= shown["similarity"] <= 1.0 and (shown["shown"] or shown["similarity"] == 0.0)
+        assert c["latency_ms"] >= c["check_ms"] >= 0
+    # A random model writes junk, so some suggestions are dropped; each of those breaks a file that parses.
+    dropped = [c for c in cases if c["model_only"]["shown"] and not c["served"]["shown"]]
+    assert dropped
+    assert all(not c["model_only"]["parses"] for c in dropped)
+
+
+def test_a_missing_split_file_is_named_in_one_line(tmp_path):
+    done = _typing_eval("--heldout", str(tmp_path / "none.jsonl"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("typing_eval: ") and "none.jsonl" in done.stderr
+    assert done.stderr.count("\n") == 1
