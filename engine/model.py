@@ -7,7 +7,6 @@ Module names follow the reference's decoder names, so loading is a prefix strip 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -165,14 +164,23 @@ class Router(nn.Module):
         return weights * self.per_expert_scale[index], index
 
 
+EXPERT_DISPATCH = ("grouped", "dense")
+
+
 class Experts(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         E, H, I = cfg.num_experts, cfg.hidden_size, cfg.moe_intermediate_size
         self.gate_up_proj = nn.Parameter(torch.empty(E, 2 * I, H))
         self.down_proj = nn.Parameter(torch.empty(E, H, I))
+        # "grouped": each expert runs on the tokens routed to it, which needs the group sizes on the host (a
+        # device sync per layer on a GPU). "dense": every expert runs on every token and the router's weights (zero
+        # where a token is not routed) mix them; no sync and fixed shapes, for a few small experts on a GPU.
+        self.dispatch = "grouped"
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        if self.dispatch == "dense":
+            return self.dense(x, weights, index)
         # x: (N, H); weights/index: (N, K). Group the (token, slot) pairs by expert so each expert runs once.
         N, K = index.shape
         flat = index.reshape(-1)
@@ -192,6 +200,13 @@ class Experts(nn.Module):
             h = h * weights.reshape(-1)[pairs, None]
             out.index_add_(0, tokens, h.to(out.dtype))
         return out
+
+    def dense(self, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        mix = torch.zeros(x.shape[0], self.gate_up_proj.shape[0], dtype=weights.dtype, device=x.device)
+        mix.scatter_(1, index, weights)  # (N, E), zero where the token is not routed
+        gate, up = torch.einsum("nh,eih->eni", x, self.gate_up_proj).chunk(2, dim=-1)  # (E, N, I) each
+        h = torch.einsum("eni,ehi->enh", F.gelu(gate, approximate="tanh") * up, self.down_proj)  # (E, N, H)
+        return torch.einsum("enh,ne->nh", h, mix.to(h.dtype)).to(x.dtype)
 
 
 class Block(nn.Module):
@@ -373,6 +388,13 @@ class DiffusionGemma(nn.Module):
         for i, block in enumerate(self.layers):
             x, _, _ = block(x, *rope[block.spec.kind], cache.keys[i], cache.values[i], mask, decoder=True)
         return self.logits(x if at is None else x[at])
+
+    def set_expert_dispatch(self, dispatch: str) -> None:
+        """How every layer runs its experts (EXPERT_DISPATCH); the same function either way."""
+        if dispatch not in EXPERT_DISPATCH:
+            raise ValueError(f"expert dispatch {dispatch!r}: choose from {', '.join(EXPERT_DISPATCH)}")
+        for block in self.layers:
+            block.experts.dispatch = dispatch
 
     # -- sizes -------------------------------------------------------------------------------------------------
     def num_parameters(self) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import json
 
@@ -179,4 +180,56 @@ def test_self_conditioning_temperatures_follow_the_setting(data_dir, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"self_conditioning_temperatures": [0.5, 0.1]}))
     with pytest.raises(EngineError, match=r"self_conditioning_temperatures \[0.5, 0.1\]"):
+        config_from_args(parser.parse_args(["--config", str(bad), "--out", str(tmp_path / "x")]))
+
+
+def test_dense_and_grouped_experts_are_the_same_function(data_dir, tmp_path):
+    # Dense experts exist to avoid a host sync per layer on a GPU; they must train exactly what the grouped loop
+    # (the inference path) computes: same loss, same gradients, with self-conditioning and the router balance.
+    cfg = _config(data_dir, tmp_path / "run", expert_dispatch="grouped")
+    trainer = Trainer(cfg, log=lambda *_: None)
+    with torch.no_grad():  # routing weights far from uniform, so tokens go to different experts
+        for block in trainer.model.layers:
+            block.router.proj.weight.normal_(0, 1.0, generator=torch.Generator().manual_seed(1))
+    batch = trainer.stream.batch(0, 4)
+
+    def loss_and_grads(dispatch):
+        trainer.model.set_expert_dispatch(dispatch)
+        trainer.model.zero_grad(set_to_none=True)
+        trainer.balance.enabled = True
+        out = denoising_loss(trainer.model, batch, torch.Generator().manual_seed(0), 1e-3, 1.0, False)
+        total = out["loss"] + 0.01 * trainer.balance.take()
+        trainer.balance.enabled = False
+        total.backward()
+        return total.detach(), {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+
+    routed = torch.cat([b.router(torch.randn(64, b.router.proj.in_features))[1].flatten()
+                        for b in trainer.model.layers])
+    assert len(routed.unique()) == trainer.model.cfg.num_experts
+    grouped_loss, grouped = loss_and_grads("grouped")
+    dense_loss, dense = loss_and_grads("dense")
+    torch.testing.assert_close(dense_loss, grouped_loss, rtol=1e-5, atol=1e-6)
+    assert dense.keys() == grouped.keys() and any("experts" in n for n in dense)
+    for name in dense:
+        torch.testing.assert_close(dense[name], grouped[name], rtol=1e-4, atol=1e-6, msg=name)
+    with pytest.raises(ValueError, match="expert dispatch 'sparse'"):
+        trainer.model.set_expert_dispatch("sparse")
+
+
+def test_expert_dispatch_setting(data_dir, tmp_path):
+    # auto: dense only where it pays, on CUDA with few experts; a CPU keeps the grouped loop.
+    trainer = Trainer(_config(data_dir, tmp_path / "run"), log=lambda *_: None)
+    assert trainer.expert_dispatch == "grouped"
+    assert {b.experts.dispatch for b in trainer.model.layers} == {"grouped"}
+    trainer = Trainer(_config(data_dir, tmp_path / "run2", expert_dispatch="dense"), log=lambda *_: None)
+    assert {b.experts.dispatch for b in trainer.model.layers} == {"dense"}
+    from engine.train import resolve_expert_dispatch
+    assert resolve_expert_dispatch("auto", torch.device("cuda"), trainer.model_cfg) == "dense"
+    many = dataclasses.replace(trainer.model_cfg, num_experts=128)
+    assert resolve_expert_dispatch("auto", torch.device("cuda"), many) == "grouped"
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"expert_dispatch": "sparse"}))
+    with pytest.raises(EngineError, match="expert_dispatch 'sparse': choose from auto, grouped, dense"):
         config_from_args(parser.parse_args(["--config", str(bad), "--out", str(tmp_path / "x")]))
