@@ -1,5 +1,5 @@
 """Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. An explicit request
-lists those that keep the file parsing first; while typing, a suggestion that makes the syntax worse is dropped."""
+lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error is dropped."""
 
 from __future__ import annotations
 

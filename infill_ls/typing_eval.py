@@ -5,8 +5,8 @@
 
 The holes are the model evaluation's (engine.holes), drawn the same way. Each is cut out of its file, the cursor put
 where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
-the fill fitted to the line, and the suggestion dropped if it leaves more syntax problems than the file has without
-it. Printed per hole kind, before and after that last check: how often a suggestion is shown, how often it restores
+the fill fitted to the line, and the suggestion dropped if it leaves more tree-sitter ERROR nodes than the file has
+without it. Printed per hole kind, before and after that last check: how often a suggestion is shown, how often it restores
 the original file, how close it is to the original text (edit similarity, 0 where nothing is shown), how often
 the file parses afterwards, and latency.
 """
@@ -51,7 +51,7 @@ class TypingResult:
     latency_ms: float  # the model and the check, as the server spends them
     check_ms: float  # the check alone: one incremental re-parse
     model_only: Shown  # the model's suggestion as it comes out of post-processing
-    served: Shown  # after dropping a suggestion that makes the syntax worse
+    served: Shown  # after dropping a suggestion that adds a syntax error
 
 
 def _score(parsed: ParsedSnapshot, case: HoleCase, suggestions: list[Suggestion]) -> Shown:
