@@ -6,9 +6,9 @@
 The holes are the model evaluation's (engine.holes), drawn the same way. Each is cut out of its file, the cursor put
 where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
 the fill fitted to the line, and the suggestion dropped if it leaves more tree-sitter ERROR nodes than the file has
-without it. Printed per hole kind, before and after that last check: how often a suggestion is shown, how often it restores
-the original file, how close it is to the original text (edit similarity, 0 where nothing is shown), how often
-the file parses afterwards, and latency.
+without it. Printed per hole kind, before and after that last check: how often a suggestion is shown, how often it
+restores the original file, how close it is to the original text (edit similarity, 0 where nothing is shown), how
+often the file parses afterwards, and latency.
 """
 
 from __future__ import annotations
