@@ -17,14 +17,12 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from engine.eval_inputs import EvaluationInputError, documents_from_heldout
 from engine.evaluate import exact_match
-from engine.holes import HoleCase, sample_cases
+from engine.holes import HoleCase
 
 from .actions import close_structure, nearest_problem
-from .eval_cases import cut_out
+from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import apply_replacements, parses_cleanly
 
@@ -61,10 +59,6 @@ def close_case(engine, case: HoleCase, settings: Settings, uri: str = "file:///h
 
 def summarize(results: list[CloseResult]) -> dict:
     offered = [r for r in results if r.offered]
-
-    def share(rows: list[CloseResult], name: str) -> float | None:
-        return sum(getattr(r, name) for r in rows) / len(rows) if rows else None
-
     latencies = [r.latency_ms for r in offered]
     return {
         "cases": len(results),
@@ -77,53 +71,24 @@ def summarize(results: list[CloseResult]) -> dict:
     }
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infill_ls.close_eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
-    parser.add_argument("--heldout", type=Path, default=Path("data/corpus/heldout.jsonl"), metavar="FILE.jsonl",
-                        help="corpus split file, one {path, language, text} a line (default: %(default)s)")
-    parser.add_argument("--max-cases", type=int, default=50, metavar="N", help="closing spans (default: 50)")
-    parser.add_argument("--per-file", type=int, default=2, metavar="N", help="at most N from one file (default: 2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for choosing spans (default: 0)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for the model")
-    parser.add_argument("--out", type=Path, metavar="PATH", help="write every case as JSON here")
+    add_heldout_arguments(parser, max_cases=50, per_file=2, seed=0, cases_help="closing spans")
     args = parser.parse_args(argv)
-    if args.max_cases < 1 or args.per_file < 1 or (args.threads is not None and args.threads < 1):
-        print("close_eval: --max-cases, --per-file and --threads must be at least 1", file=sys.stderr)
-        return 2
-
-    import torch
-
-    from engine.errors import EngineError
-    from engine.infill import InfillEngine
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     try:
-        documents = documents_from_heldout(args.heldout)
-        engine = InfillEngine.load(args.model)
-    except (EvaluationInputError, EngineError) as err:
+        engine, cases = engine_and_cases(args, ["closing"], "no closing spans")
+    except SetupError as err:
         print(f"close_eval: {err}", file=sys.stderr)
-        return 2
-    cases = sample_cases(documents, kinds=["closing"], max_cases=args.max_cases, seed=args.seed,
-                         per_file=args.per_file)
-    if not cases:
-        print(f"close_eval: {args.heldout}: no closing spans (no file parses cleanly in a known language)",
-              file=sys.stderr)
         return 2
     settings = Settings()
     results = [close_case(engine, case, settings) for case in cases]
     summary = summarize(results)
     print(f"model: {engine.description}")
     print(f"closing spans: {summary['cases']}; action on offer: {summary['offered']}")
-    print(f"when on offer: parses {_pct(summary['parses_when_offered'])}, "
-          f"original restored {_pct(summary['restored_when_offered'])}, latency p50 "
+    print(f"when on offer: parses {percent(summary['parses_when_offered'])}, "
+          f"original restored {percent(summary['restored_when_offered'])}, latency p50 "
           f"{summary['latency_ms_p50']:.0f} ms" if summary["offered"] else "when on offer: –")
-    print(f"all spans: parses {_pct(summary['parses_all'])}, original restored {_pct(summary['restored_all'])}")
+    print(f"all spans: parses {percent(summary['parses_all'])}, original restored {percent(summary['restored_all'])}")
     if args.out is not None:
         args.out.write_text(json.dumps({"summary": summary, "cases": [asdict(r) for r in results]}, indent=1) + "\n")
     return 0

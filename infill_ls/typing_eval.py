@@ -19,14 +19,12 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-from engine.eval_inputs import EvaluationInputError, documents_from_heldout
 from engine.evaluate import edit_similarity, exact_match
-from engine.holes import KINDS, HoleCase, sample_cases
+from engine.holes import KINDS, HoleCase
 
 from .completion import Suggestion, no_worse, suggest
-from .eval_cases import cut_out
+from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, apply_replacements, parses_cleanly
 
@@ -78,10 +76,6 @@ def typing_case(engine, case: HoleCase, settings: Settings) -> TypingResult:
 def summarize(results: list[TypingResult], which: str) -> dict:
     rows = [getattr(r, which) for r in results]
     shown = [s for s in rows if s.shown]
-
-    def share(items: list[Shown], name: str) -> float | None:
-        return sum(getattr(s, name) for s in items) / len(items) if items else None
-
     return {
         "cases": len(rows),
         "shown": share(rows, "shown"),
@@ -91,10 +85,6 @@ def summarize(results: list[TypingResult], which: str) -> dict:
         "similarity_when_shown": statistics.mean(s.similarity for s in shown) if shown else None,
         "parses_when_shown": share(shown, "parses"),
     }
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 def _num(value: float | None) -> str:
@@ -112,45 +102,21 @@ def markdown_table(results: list[TypingResult], kinds: list[str]) -> str:
         p50 = statistics.median(r.latency_ms for r in rows)
         for which, label in (("model_only", "model's"), ("served", "no worse")):
             s = summarize(rows, which)
-            lines.append(f"| {kind} | {s['cases']} | {label} | {_pct(s['shown'])} | {_pct(s['restored'])} "
-                         f"| {_pct(s['restored_when_shown'])} | {_num(s['similarity'])} "
-                         f"| {_num(s['similarity_when_shown'])} | {_pct(s['parses_when_shown'])} | {p50:.0f} ms |")
+            lines.append(f"| {kind} | {s['cases']} | {label} | {percent(s['shown'])} | {percent(s['restored'])} "
+                         f"| {percent(s['restored_when_shown'])} | {_num(s['similarity'])} "
+                         f"| {_num(s['similarity_when_shown'])} | {percent(s['parses_when_shown'])} | {p50:.0f} ms |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infill_ls.typing_eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
-    parser.add_argument("--heldout", type=Path, default=Path("data/corpus/heldout.jsonl"), metavar="FILE.jsonl",
-                        help="corpus split file, one {path, language, text} a line (default: %(default)s)")
+    add_heldout_arguments(parser, max_cases=100, per_file=3, seed=1, cases_help="holes per kind")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=["line"], help="hole kinds (default: line)")
-    parser.add_argument("--max-cases", type=int, default=100, metavar="N", help="holes per kind (default: 100)")
-    parser.add_argument("--per-file", type=int, default=3, metavar="N", help="at most N from one file (default: 3)")
-    parser.add_argument("--seed", type=int, default=1, help="seed for choosing holes (default: 1)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads for the model")
-    parser.add_argument("--out", type=Path, metavar="PATH", help="write every case as JSON here")
     args = parser.parse_args(argv)
-    if args.max_cases < 1 or args.per_file < 1 or (args.threads is not None and args.threads < 1):
-        print("typing_eval: --max-cases, --per-file and --threads must be at least 1", file=sys.stderr)
-        return 2
-
-    import torch
-
-    from engine.errors import EngineError
-    from engine.infill import InfillEngine
-
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     try:
-        documents = documents_from_heldout(args.heldout)
-        engine = InfillEngine.load(args.model)
-    except (EvaluationInputError, EngineError) as err:
+        engine, cases = engine_and_cases(args, args.kinds, "no holes")
+    except SetupError as err:
         print(f"typing_eval: {err}", file=sys.stderr)
-        return 2
-    cases = sample_cases(documents, kinds=args.kinds, max_cases=args.max_cases, seed=args.seed,
-                         per_file=args.per_file)
-    if not cases:
-        print(f"typing_eval: {args.heldout}: no holes (no file parses cleanly in a known language)", file=sys.stderr)
         return 2
     settings = Settings()
     # One untimed completion first: latency is per keystroke, not the first call's one-time setup.

@@ -1,5 +1,6 @@
 """Shared pieces of the language server's end-to-end tests: a tiny checkpoint, client
-capabilities, and applying the server's edits on the client side.
+capabilities, applying the server's edits on the client side, and the held-out fixture split and
+subprocess runner of the server-side evaluations.
 
 Positions are converted here independently of the server's own code, so a test compares
 the server against a second implementation rather than against itself.
@@ -8,7 +9,9 @@ the server against a second implementation rather than against itself.
 from __future__ import annotations
 
 import functools
+import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +22,9 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "lsp"
+HELDOUT = ROOT / "fixtures" / "eval" / "heldout"
 SERVER = [sys.executable, "-m", "infill_ls", "--stdio"]
 # One torch thread: the tiny model is faster that way, and test runs share a few cores.
 SERVER_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -35,6 +40,20 @@ def tiny_model() -> str:
     holder = tempfile.TemporaryDirectory(prefix="infill-ls-tiny-")
     _keep.append(holder)
     return str(write_random_checkpoint(Path(holder.name) / "model", seed=0))
+
+
+def heldout_split(path: Path) -> Path:
+    """A corpus split file of three held-out fixtures, two languages, for the server-side evaluations."""
+    with path.open("w") as fh:
+        for name, language in (("intervals.py", "python"), ("units.py", "python"), ("counter.js", "javascript")):
+            fh.write(json.dumps({"path": name, "language": language, "text": (HELDOUT / name).read_text()}) + "\n")
+    return path
+
+
+def run_module(module: str, *argv: str) -> subprocess.CompletedProcess:
+    """``python -m module argv...`` from the repository root, as a user runs an evaluation."""
+    return subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True, timeout=300,
+                          cwd=ROOT)
 
 
 def _converter():

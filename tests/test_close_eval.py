@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-from lsp_support import tiny_model
-
-ROOT = Path(__file__).resolve().parent.parent
-HELDOUT = ROOT / "fixtures" / "eval" / "heldout"
-
-
-def _close_eval(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infill_ls.close_eval", *argv], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+from lsp_support import heldout_split, run_module, tiny_model
 
 
 def test_closing_spans_are_cut_out_and_closed_again(tmp_path):
-    split = tmp_path / "heldout.jsonl"
-    with split.open("w") as fh:
-        for name, language in (("intervals.py", "python"), ("units.py", "python"), ("counter.js", "javascript")):
-            fh.write(json.dumps({"path": name, "language": language, "text": (HELDOUT / name).read_text()}) + "\n")
+    split = heldout_split(tmp_path / "heldout.jsonl")
     out = tmp_path / "close.json"
-    done = _close_eval("--model", tiny_model(), "--heldout", str(split), "--max-cases", "8", "--per-file", "3",
-                       "--threads", "1", "--out", str(out))
+    done = run_module("infill_ls.close_eval", "--model", tiny_model(), "--heldout", str(split),
+                      "--max-cases", "8", "--per-file", "3", "--threads", "1", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "action on offer" in done.stdout and "original restored" in done.stdout
     report = json.loads(out.read_text())
@@ -43,7 +29,7 @@ def test_closing_spans_are_cut_out_and_closed_again(tmp_path):
 
 
 def test_a_missing_split_file_is_named_in_one_line(tmp_path):
-    done = _close_eval("--heldout", str(tmp_path / "none.jsonl"))
+    done = run_module("infill_ls.close_eval", "--heldout", str(tmp_path / "none.jsonl"))
     assert done.returncode == 2
     assert done.stderr.startswith("close_eval: ") and "none.jsonl" in done.stderr
     assert done.stderr.count("\n") == 1

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-from lsp_support import tiny_model
-
-ROOT = Path(__file__).resolve().parent.parent
-HELDOUT = ROOT / "fixtures" / "eval" / "heldout"
-
-
-def _typing_eval(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infill_ls.typing_eval", *argv], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+from lsp_support import heldout_split, run_module, tiny_model
 
 
 def test_line_holes_are_cut_out_and_completed_as_while_typing(tmp_path):
-    split = tmp_path / "heldout.jsonl"
-    texts = {}
-    with split.open("w") as fh:
-        for name, language in (("intervals.py", "python"), ("units.py", "python"), ("counter.js", "javascript")):
-            texts[name] = (HELDOUT / name).read_text()
-            fh.write(json.dumps({"path": name, "language": language, "text": texts[name]}) + "\n")
+    split = heldout_split(tmp_path / "heldout.jsonl")
     out = tmp_path / "typing.json"
-    done = _typing_eval("--model", tiny_model(), "--heldout", str(split), "--kinds", "line", "closing",
-                        "--max-cases", "6", "--threads", "1", "--out", str(out))
+    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split),
+                      "--kinds", "line", "closing", "--max-cases", "6", "--threads", "1", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "| line | 6 | model's |" in done.stdout and "| all | 12 | no worse |" in done.stdout
     report = json.loads(out.read_text())
@@ -48,7 +32,7 @@ def test_line_holes_are_cut_out_and_completed_as_while_typing(tmp_path):
 
 
 def test_a_missing_split_file_is_named_in_one_line(tmp_path):
-    done = _typing_eval("--heldout", str(tmp_path / "none.jsonl"))
+    done = run_module("infill_ls.typing_eval", "--heldout", str(tmp_path / "none.jsonl"))
     assert done.returncode == 2
     assert done.stderr.startswith("typing_eval: ") and "none.jsonl" in done.stderr
     assert done.stderr.count("\n") == 1
