@@ -120,6 +120,8 @@ class FillRequest:
     reference: str  # only the oracle reads it
     # Whether the whole file parses with a given fill in the hole, as the server checks its candidates.
     parses: Callable[[str], bool] | None = None
+    # The whole file before and after the hole, where the server looks for fills the file spells out elsewhere.
+    around: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Fill:
     text: str
     steps_per_canvas: float
     tokens_per_forward: float
+    source: str = "model"  # or "file" (engine.lookup)
 
 
 Filler = Callable[[FillRequest], Fill]
@@ -137,22 +140,23 @@ def oracle_filler(request: FillRequest) -> Fill:
 
 
 def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_size: bool = False,
-                  candidates: int = 1) -> Filler:
+                  candidates: int = 1, lookup: bool = True) -> Filler:
     """Fills with the engine's best candidate; `one_size`: one canvas row of the full budget, as the server's
     requests while typing, instead of the engine's default sizes. `candidates` > 1: that many seeds per size, and
-    the fill is chosen as the server chooses among its suggestions: the first after which the file parses."""
+    the fill is chosen as the server chooses among its suggestions: the first after which the file parses.
+    `lookup`: fills the file spells out elsewhere come first, as in the server; off, the model alone."""
 
     def fill(request: FillRequest) -> Fill:
         found = engine.infill(
             request.prefix, request.suffix, max_tokens=request.max_tokens, num_candidates=candidates,
             max_steps=max_steps, seed=seed, suffix_is_end=request.suffix_is_end,
-            sizes=[request.max_tokens] if one_size else None,
+            sizes=[request.max_tokens] if one_size else None, around=request.around if lookup else None,
         )
         best = found[0]
         if len(found) > 1 and request.parses is not None:
             best = next((c for c in found if request.parses(c.text)), best)
         # An infill denoises one canvas, so its steps are the steps per canvas.
-        return Fill(best.text, float(best.steps), best.tokens_per_forward)
+        return Fill(best.text, float(best.steps), best.tokens_per_forward, best.source)
 
     return fill
 
@@ -173,6 +177,7 @@ class CaseResult:
     latency_ms: float
     fill: str
     reference: str
+    source: str = "model"  # where the fill came from: the model, or elsewhere in the file
 
 
 @dataclass
@@ -187,6 +192,7 @@ class KindSummary:
     steps_per_canvas: float
     latency_ms_p50: float
     latency_ms_mean: float
+    from_file: float = math.nan  # share of fills found elsewhere in the file
 
 
 @dataclass(frozen=True)
@@ -227,7 +233,8 @@ def evaluate_cases(
             return is_parse_valid(case.prefix + text + case.suffix, case.language)
 
         started = time.perf_counter()
-        fill = filler(FillRequest(prefix, suffix, len(suffix) == len(case.suffix), budget, case.middle, parses))
+        fill = filler(FillRequest(prefix, suffix, len(suffix) == len(case.suffix), budget, case.middle, parses,
+                                  (case.prefix, case.suffix)))
         latency_ms = (time.perf_counter() - started) * 1000.0
         results.append(CaseResult(
             kind=case.kind, language=case.language, path=case.path,
@@ -235,7 +242,7 @@ def evaluate_cases(
             edit_similarity=edit_similarity(fill.text, case.middle),
             parse_valid=is_parse_valid(case.prefix + fill.text + case.suffix, case.language),
             steps_per_canvas=fill.steps_per_canvas, tokens_per_forward=fill.tokens_per_forward,
-            latency_ms=latency_ms, fill=fill.text, reference=case.middle,
+            latency_ms=latency_ms, fill=fill.text, reference=case.middle, source=fill.source,
         ))
     if progress is not None and cases:
         progress(len(cases), len(cases))
@@ -263,6 +270,7 @@ def summarize(results: Sequence[CaseResult], skipped: dict[str, int], kinds: Seq
             steps_per_canvas=_mean([r.steps_per_canvas for r in chosen]),
             latency_ms_p50=statistics.median(latencies) if latencies else math.nan,
             latency_ms_mean=_mean(latencies),
+            from_file=_mean([float(r.source == "file") for r in chosen]),
         ))
     return rows
 
@@ -270,14 +278,14 @@ def summarize(results: Sequence[CaseResult], skipped: dict[str, int], kinds: Seq
 def markdown_table(rows: Sequence[KindSummary]) -> str:
     lines = [
         "| hole kind | cases | over budget | exact match | edit similarity | parse-valid | tokens/forward "
-        "| steps/canvas | latency p50 (ms) | latency mean (ms) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| steps/canvas | latency p50 (ms) | latency mean (ms) | from the file |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.kind} | {r.cases} | {r.skipped_over_budget} | {_pct(r.exact_match)} | {_num(r.edit_similarity, 3)} | {_pct(r.parse_valid)} "
             f"| {_num(r.tokens_per_forward, 2)} | {_num(r.steps_per_canvas, 1)} | {_num(r.latency_ms_p50, 0)} "
-            f"| {_num(r.latency_ms_mean, 0)} |"
+            f"| {_num(r.latency_ms_mean, 0)} | {_pct(r.from_file)} |"
         )
     return "\n".join(lines)
 
@@ -357,7 +365,7 @@ def evaluate_problems(
 
         started = time.perf_counter()
         fill = filler(FillRequest(prefix, suffix, len(suffix) == len(problem.suffix), max_tokens,
-                                  problem.canonical_solution, parses))
+                                  problem.canonical_solution, parses, (problem.prefix, problem.suffix)))
         latency_ms = (time.perf_counter() - started) * 1000.0
         outcome, detail = run_program(build_program(problem, fill.text), timeout)
         results.append(ProblemResult(
@@ -411,6 +419,9 @@ def register(subparsers) -> None:
     p.add_argument("--candidates", type=int, default=1, metavar="N",
                    help="N seeds per hole size; the fill is the most confident after which the file parses, as the "
                    "server picks among its suggestions (default: 1, the model's most confident fill)")
+    p.add_argument("--no-lookup", action="store_true",
+                   help="the model's fills only: no fills found elsewhere in the file (which the server offers "
+                   "first by default)")
     p.add_argument("--confidence-threshold", type=float, default=None, metavar="H",
                    help="stop a canvas once stable and its mean hole entropy is below H (default: the model's)")
     p.add_argument("--prefix-tokens", type=int, default=DEFAULT_PREFIX_TOKENS, metavar="N",
@@ -476,6 +487,8 @@ def _command(args) -> str:
         words.append("--one-size")
     if args.candidates != 1:
         words += ["--candidates", str(args.candidates)]
+    if args.no_lookup:
+        words.append("--no-lookup")
     if args.confidence_threshold is not None:
         words += ["--confidence-threshold", f"{args.confidence_threshold:g}"]
     if args.oracle:
@@ -524,7 +537,8 @@ def run(args) -> int:
     if args.confidence_threshold is not None:
         engine.generation.confidence_threshold = args.confidence_threshold
     filler = oracle_filler if args.oracle else engine_filler(engine, seed=args.seed, max_steps=args.max_steps,
-                                                             one_size=args.one_size, candidates=args.candidates)
+                                                             one_size=args.one_size, candidates=args.candidates,
+                                                             lookup=not args.no_lookup)
     # One untimed fill first: latency is per hole, not the first call's one-time setup.
     filler(FillRequest("x = ", "\n", True, 8, "1"))
     budgets = {k: args.max_tokens or v for k, v in DEFAULT_MAX_TOKENS.items()}

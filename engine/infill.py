@@ -2,7 +2,8 @@
 
 The prefix goes through the encoder (its KV cache is reused while the next prompt shares a token prefix: the
 keystroke case); the canvas holds the hole, then suffix anchors. The hole's length is unknown, so several lengths
-(and seeds) run as one batch and the answer is the candidate the model is most confident in.
+(and seeds) run as one batch and the answer is the candidate the model is most confident in. Given the whole file
+around the hole, fills the file already spells out in the same surroundings (`engine.lookup`) come first.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.cache import PrefixCache
 from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
+from engine.lookup import lookup_fills
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 
@@ -27,9 +29,12 @@ DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 @dataclass(frozen=True)
 class Candidate:
     text: str
-    confidence: float  # mean log-probability of the chosen tokens over the hole (<= 0; higher is surer)
-    steps: int
+    # Mean log-probability of the chosen tokens over the hole (<= 0; higher is surer); a fill found in the file
+    # takes the best model candidate's, as it is ranked above it.
+    confidence: float
+    steps: int  # denoising steps the request ran
     tokens_per_forward: float
+    source: str = "model"  # or "file": found elsewhere in the file (engine.lookup)
 
 
 @dataclass(frozen=True)
@@ -104,11 +109,27 @@ class InfillEngine:
     def infill(self, prefix: str, suffix: str, *, max_tokens: int = 24, num_candidates: int = 1,
                max_steps: int | None = None, seed: int = 0,
                should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True,
-               sizes: Sequence[int] | None = None) -> list[Candidate]:
+               sizes: Sequence[int] | None = None, around: tuple[str, str] | None = None) -> list[Candidate]:
+        """Fills for the hole between `prefix` and `suffix` (the model's context windows), best first.
+
+        `around`: the whole text before and after the hole, searched for fills the file already spells out
+        between the same text; up to `num_candidates` of them come before the model's. The model runs either way,
+        so a caller always has its fill too.
+        """
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
                                   max_steps=max_steps, seed=seed, should_stop=should_stop,
                                   suffix_is_end=suffix_is_end, sizes=sizes)
-        return [Candidate(c.fills[0], c.confidence, c.steps, c.tokens_per_forward) for c in found]
+        model = [Candidate(c.fills[0], c.confidence, c.steps, c.tokens_per_forward) for c in found]
+        if around is None:
+            return model
+        best = model[0]
+        copied = []
+        for fill in lookup_fills(*around, limit=max(1, num_candidates)):
+            tokens = self.count_tokens(fill.text)
+            if tokens <= max_tokens:  # the hole's budget holds for copies too
+                copied.append(Candidate(fill.text, best.confidence, best.steps, tokens / max(1, best.steps), "file"))
+        texts = {c.text for c in copied}
+        return copied + [c for c in model if c.text not in texts]
 
     def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,

@@ -1,5 +1,6 @@
-"""Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. An explicit request
-lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error is dropped."""
+"""Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. Fills the file already
+spells out in the same surroundings come before the model's. An explicit request lists those that keep the file
+parsing first; while typing, a suggestion that adds a syntax error is dropped."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ def suggest(
     # The shape decides the hole size, which decides how much suffix fits beside it.
     hole = hole_tokens(shape_at(parsed, offset), settings)
     ctx = build_context(parsed, offset, window_budget(engine, hole))
+    text = parsed.snapshot.text
     candidates = engine.infill(
         ctx.prefix,
         ctx.suffix,
@@ -105,10 +107,11 @@ def suggest(
         max_steps=steps_for(engine, settings, explicit),
         seed=seed,
         should_stop=should_stop,
-        suffix_is_end=ctx.suffix_window.end == len(parsed.snapshot.text),
+        suffix_is_end=ctx.suffix_window.end == len(text),
         # While typing, one canvas row: the fill ends where the model writes voids, and each row costs a full
         # pass per step. An explicit request tries more sizes and seeds.
         sizes=None if explicit else [hole],
+        around=(text[:offset], text[offset:]) if settings.file_lookup else None,
     )
     return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
 

@@ -30,6 +30,8 @@ class Settings:
     debounce_ms: int = 60
     enabled_languages: tuple[str, ...] = ("*",)  # LSP languageIds; "*" enables every one
     candidates: int = 3  # how many fills to offer when completion is invoked explicitly
+    # Offer first the fills the file already spells out between the same text (engine.lookup).
+    file_lookup: bool = True
     threads: int | None = None  # CPU threads for the model; None: half the cores
 
     def language_enabled(self, language_id: str) -> bool:
@@ -65,6 +67,12 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
     return check
 
 
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid("expected true or false")
+    return value
+
+
 def _path(value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -90,6 +98,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "debounceMs": ("debounce_ms", _int_in(0, 5000)),
     "enabledLanguages": ("enabled_languages", _languages),
     "numCandidates": ("candidates", _int_in(1, 8)),
+    "fileLookup": ("file_lookup", _bool),
     "threads": ("threads", _optional(_int_in(1, 256))),
 }
 _DEFAULTS = {f.name: f.default for f in fields(Settings)}

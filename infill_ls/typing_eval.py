@@ -1,14 +1,15 @@
 """The ghost text a user sees while typing, scored against held-out files.
 
     python -m infill_ls.typing_eval [--model DIR] [--heldout FILE.jsonl] [--kinds line ...] [--max-cases N]
-                                    [--per-file N] [--seed S] [--threads N] [--out PATH]
+                                    [--per-file N] [--seed S] [--threads N] [--no-lookup] [--out PATH]
 
 The holes are the model evaluation's (engine.holes), drawn the same way. Each is cut out of its file, the cursor put
 where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
-the fill fitted to the line, and the suggestion dropped if it leaves more tree-sitter ERROR nodes than the file has
-without it. Printed per hole kind, before and after that last check: how often a suggestion is shown, how often it
-restores the original file, how close it is to the original text (edit similarity, 0 where nothing is shown), how
-often the file parses afterwards, and latency.
+a fill the file spells out elsewhere offered before the model's (off with `--no-lookup`), the fill fitted to the
+line, and a suggestion dropped if it leaves more tree-sitter ERROR nodes than the file has without it. Printed per
+hole kind, before and after that last check: how often a suggestion is shown, how often it restores the original
+file, how close it is to the original text (edit similarity, 0 where nothing is shown), how often the file parses
+afterwards, and latency.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class TypingResult:
     reference: str
     latency_ms: float  # the model and the check, as the server spends them
     check_ms: float  # the check alone: one incremental re-parse
-    model_only: Shown  # the model's suggestion as it comes out of post-processing
+    unchecked: Shown  # the first suggestion as it comes out of post-processing
     served: Shown  # after dropping a suggestion that adds a syntax error
 
 
@@ -100,7 +101,7 @@ def markdown_table(results: list[TypingResult], kinds: list[str]) -> str:
         if not rows:
             continue
         p50 = statistics.median(r.latency_ms for r in rows)
-        for which, label in (("model_only", "model's"), ("served", "no worse")):
+        for which, label in (("unchecked", "unchecked"), ("served", "no worse")):
             s = summarize(rows, which)
             lines.append(f"| {kind} | {s['cases']} | {label} | {percent(s['shown'])} | {percent(s['restored'])} "
                          f"| {percent(s['restored_when_shown'])} | {_num(s['similarity'])} "
@@ -112,13 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infill_ls.typing_eval", description=__doc__.split("\n\n")[0])
     add_heldout_arguments(parser, max_cases=100, per_file=3, seed=1, cases_help="holes per kind")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=["line"], help="hole kinds (default: line)")
+    parser.add_argument("--no-lookup", action="store_true",
+                        help="the model's fills only: no fills found elsewhere in the file")
     args = parser.parse_args(argv)
     try:
         engine, cases = engine_and_cases(args, args.kinds, "no holes")
     except SetupError as err:
         print(f"typing_eval: {err}", file=sys.stderr)
         return 2
-    settings = Settings()
+    settings = Settings(file_lookup=not args.no_lookup)
     # One untimed completion first: latency is per keystroke, not the first call's one-time setup.
     typing_case(engine, cases[0], settings)
     results = [typing_case(engine, case, settings) for case in cases]
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"the check: {statistics.median(r.check_ms for r in results):.2f} ms p50, "
           f"{max(r.check_ms for r in results):.2f} ms at most")
     if args.out is not None:
-        report = {"summary": {which: summarize(results, which) for which in ("model_only", "served")},
+        report = {"summary": {which: summarize(results, which) for which in ("unchecked", "served")},
                   "cases": [asdict(r) for r in results]}
         args.out.write_text(json.dumps(report, indent=1) + "\n")
     return 0

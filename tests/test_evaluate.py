@@ -384,6 +384,26 @@ def test_with_candidates_the_fill_is_the_most_confident_after_which_the_file_par
     assert asked == [] and single.text == engine.infill(prefix, suffix, max_tokens=8, max_steps=3)[0].text
 
 
+def test_fills_the_file_spells_out_come_first_unless_told_not_to(tiny_model, one_thread):
+    from engine.evaluate import FillRequest, engine_filler
+    from engine.infill import InfillEngine
+
+    engine = InfillEngine.load(tiny_model, device="cpu")
+    before, after = "x = self.compute(a, b)\nprint(x)\ny = self.compute(", ")\nprint(y)\n"
+    request = FillRequest(before, after, True, 8, "a, b", None, (before, after))
+    assert engine_filler(engine, max_steps=3)(request) == Fill("a, b", 3.0, engine.count_tokens("a, b") / 3, "file")
+    alone = engine_filler(engine, max_steps=3, lookup=False)(request)
+    assert alone.source == "model" and alone.text == engine.infill(before, after, max_tokens=8, max_steps=3)[0].text
+    rows = {r.kind: r for r in summarize([_result("line", "file"), _result("line", "model")], {}, ["line"])}
+    assert rows["line"].from_file == 0.5
+
+
+def _result(kind: str, source: str):
+    from engine.evaluate import CaseResult
+
+    return CaseResult(kind, "python", "f.py", False, 0.0, True, 1.0, 1.0, 1.0, "x", "y", source)
+
+
 def test_oracle_run_scores_perfectly_through_the_command(tiny_model, tmp_path, capsys):
     out = tmp_path / "oracle.json"
     status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "3",

@@ -181,6 +181,25 @@ async def test_disabled_language_gets_no_completion(client):
     assert await doc.inline(_after(text, "\tv := s.items["), invoked=True)
 
 
+async def test_a_fill_the_file_spells_out_elsewhere_comes_first(client):
+    text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
+    doc = Doc(client, "file:///work/repeat.py", "python", text)
+    cursor = _after(text, "y = self.compute(")
+    for invoked in (False, True):
+        items = await doc.inline(cursor, invoked=invoked)
+        assert items[0].insert_text == "a, b" and items[0].range.start == doc.position(cursor)
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"infill": {"fileLookup": False}})
+    )
+    try:
+        # The random model alone does not write it.
+        assert all(i.insert_text != "a, b" for i in await doc.inline(cursor, invoked=True))
+    finally:
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"infill": {"fileLookup": True}})
+        )
+
+
 @pytest_lsp.fixture(scope="module", config=config())
 async def plain_client(lsp_client: LanguageClient):
     """A client without inline completion that counts positions in UTF-8."""

@@ -19,6 +19,7 @@ def test_camel_case_keys_bare_or_under_the_section():
         "debounceMs": 0,
         "enabledLanguages": ["python", "go"],
         "numCandidates": 2,
+        "fileLookup": False,
         "threads": 2,
     }
     for payload in (raw, {"infill": raw}):
@@ -26,14 +27,15 @@ def test_camel_case_keys_bare_or_under_the_section():
         assert problems == []
         assert s == Settings(model_path="/models/x", device="cpu", dtype="float32", max_hole_tokens=12, max_steps=8,
                              typing_max_steps=4, debounce_ms=0, enabled_languages=("python", "go"), candidates=2,
-                             threads=2)
+                             file_lookup=False, threads=2)
     assert not parse_settings(raw)[0].language_enabled("rust")
 
 
 def test_invalid_values_fall_back_to_defaults_with_one_message_each():
     base = Settings(max_hole_tokens=10, device="cpu")
     s, problems = parse_settings(
-        {"maxHoleTokens": "lots", "device": "tpu", "debounceMs": -5, "numCandidates": True, "enabledLanguages": "py"},
+        {"maxHoleTokens": "lots", "device": "tpu", "debounceMs": -5, "numCandidates": True, "enabledLanguages": "py",
+         "fileLookup": "yes"},
         base,
     )
     defaults = Settings()
@@ -42,7 +44,9 @@ def test_invalid_values_fall_back_to_defaults_with_one_message_each():
     assert s.debounce_ms == defaults.debounce_ms
     assert s.candidates == defaults.candidates
     assert s.enabled_languages == defaults.enabled_languages
-    assert len(problems) == 5
+    assert s.file_lookup is defaults.file_lookup is True
+    assert len(problems) == 6
+    assert any(p.startswith("infill.fileLookup: expected true or false") for p in problems)
     assert any("infill.maxHoleTokens" in p and "'lots'" in p for p in problems)
     assert all("\n" not in p for p in problems)
 

@@ -8,17 +8,19 @@ from lsp_support import heldout_split, run_module, tiny_model
 
 
 def test_line_holes_are_cut_out_and_completed_as_while_typing(tmp_path):
+    # The model's suggestions alone, so the first suggestion is the one the check keeps or drops.
     split = heldout_split(tmp_path / "heldout.jsonl")
     out = tmp_path / "typing.json"
     done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split),
-                      "--kinds", "line", "closing", "--max-cases", "6", "--threads", "1", "--out", str(out))
+                      "--kinds", "line", "closing", "--max-cases", "6", "--threads", "1", "--no-lookup",
+                      "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert "| line | 6 | model's |" in done.stdout and "| all | 12 | no worse |" in done.stdout
+    assert "| line | 6 | unchecked |" in done.stdout and "| all | 12 | no worse |" in done.stdout
     report = json.loads(out.read_text())
     cases = report["cases"]
     assert len(cases) == 12 and report["summary"]["served"]["cases"] == 12
     for c in cases:
-        model, served = c["model_only"], c["served"]
+        model, served = c["unchecked"], c["served"]
         # The check only ever takes a suggestion away, and a suggestion restores the file only if shown.
         assert served["text"] in ("", model["text"]) and served["shown"] <= model["shown"]
         for shown in (model, served):
@@ -26,9 +28,9 @@ def test_line_holes_are_cut_out_and_completed_as_while_typing(tmp_path):
             assert 0.0 <= shown["similarity"] <= 1.0 and (shown["shown"] or shown["similarity"] == 0.0)
         assert c["latency_ms"] >= c["check_ms"] >= 0
     # A random model writes junk, so some suggestions are dropped; each of those breaks a file that parses.
-    dropped = [c for c in cases if c["model_only"]["shown"] and not c["served"]["shown"]]
+    dropped = [c for c in cases if c["unchecked"]["shown"] and not c["served"]["shown"]]
     assert dropped
-    assert all(not c["model_only"]["parses"] for c in dropped)
+    assert all(not c["unchecked"]["parses"] for c in dropped)
 
 
 def test_a_missing_split_file_is_named_in_one_line(tmp_path):

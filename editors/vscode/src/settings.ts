@@ -18,6 +18,7 @@ export interface ServerSettings {
   debounceMs: number;
   enabledLanguages: string[];
   numCandidates: number;
+  fileLookup: boolean;
   threads: number | null;
 }
 
@@ -40,6 +41,7 @@ export function readServerSettings(config: vscode.WorkspaceConfiguration): Serve
     debounceMs: config.get<number>('debounceMs', 60),
     enabledLanguages: config.get<string[]>('enabledLanguages', ['*']),
     numCandidates: config.get<number>('numCandidates', 3),
+    fileLookup: config.get<boolean>('fileLookup', true),
     threads: config.get<number | null>('threads', null),
   };
 }

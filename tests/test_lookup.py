@@ -1,0 +1,60 @@
+"""Fills the file already spells out: engine.lookup on its own, and as the engine offers them."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.infill import InfillEngine
+from engine.lookup import lookup_fills
+from engine.tiny import write_random_checkpoint
+
+
+def test_the_fill_between_the_same_key_and_head_elsewhere_in_the_file():
+    before, after = "x = self.compute(a, b)\nprint(x)\ny = self.compute(", ")\nprint(y)\n"
+    fills = lookup_fills(before, after)
+    assert [f.text for f in fills] == ["a, b"]
+    # " = self.compute(" is the longest key tried that occurs elsewhere; one place spells the fill out.
+    assert fills[0].key_chars == 16 and fills[0].votes == 1
+
+
+def test_the_longest_key_decides_then_the_most_places():
+    before, after = "a = f(1)\nb = f(2)\nb = f(2)\nzz.b = f(3)\nzz.b = ", "\n"
+    fills = lookup_fills(before, after, limit=3)
+    # "\nzz.b = " occurs once more, before f(3); the shorter "b = " finds f(2) twice and f(3) once.
+    assert [(f.text, f.key_chars, f.votes) for f in fills] == [("f(3)", 8, 1), ("f(2)", 4, 2)]
+    assert lookup_fills(before, after, limit=1) == fills[:1]
+
+
+def test_nothing_is_offered_without_a_bridge_or_with_a_short_key():
+    assert lookup_fills("x = 1\ny = ", "\n") == []  # "y = " is nowhere else
+    assert lookup_fills("ab", "\n") == []  # shorter than any key
+    assert lookup_fills("value = compute(\n", "") == []  # no text after the hole: nothing ends a fill
+    # A fill is one line: the key's other occurrence reaches the head only on the next line.
+    assert lookup_fills("total = (1 +\n  2)\nsum = (", ")\n") == []
+    # Key and head side by side elsewhere: nothing between them to offer.
+    assert lookup_fills("items = []\nitems = ", "[]\n") == []
+
+
+def test_the_text_just_before_the_hole_is_never_offered():
+    # "(x, " occurs once more, and what follows it up to the head is the text typed just before the hole.
+    assert lookup_fills("f(x, f(x, ", ")\n") == []
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    return InfillEngine.load(write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "model", seed=3),
+                             device="cpu", dtype="float32")
+
+
+def test_the_engine_offers_the_files_fill_before_the_models(engine):
+    before, after = "x = self.compute(a, b)\nprint(x)\ny = self.compute(", ")\nprint(y)\n"
+    model = engine.infill(before, after, max_tokens=8, num_candidates=2)
+    found = engine.infill(before, after, max_tokens=8, num_candidates=2, around=(before, after))
+    assert (found[0].text, found[0].source) == ("a, b", "file")
+    # The model still ran: its candidates follow, with its steps and confidence carried by the copy.
+    assert [c for c in found if c.source == "model"] == [c for c in model if c.text != "a, b"]
+    assert found[0].steps == model[0].steps and found[0].confidence == model[0].confidence
+    assert found[0].tokens_per_forward == engine.count_tokens("a, b") / model[0].steps
+    # The hole's token budget holds for a copy too.
+    assert engine.count_tokens("a, b") > 1
+    assert all(c.source == "model" for c in engine.infill(before, after, max_tokens=1, around=(before, after)))
