@@ -94,7 +94,8 @@ def suggest(
     should_stop: Callable[[], bool],
     seed: int = 0,
 ) -> list[Suggestion]:
-    """The model's fills at ``offset`` as suggestions, most confident first. Runs the model: on the worker only."""
+    """Fills at ``offset`` as suggestions: those the file spells out elsewhere (with ``settings.file_lookup``), then
+    the model's, most confident first. Runs the model: on the worker only."""
     # The shape decides the hole size, which decides how much suffix fits beside it.
     hole = hole_tokens(shape_at(parsed, offset), settings)
     ctx = build_context(parsed, offset, window_budget(engine, hole))

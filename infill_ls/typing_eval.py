@@ -48,7 +48,7 @@ class TypingResult:
     path: str
     reference: str
     latency_ms: float  # the model and the check, as the server spends them
-    check_ms: float  # the check alone: one incremental re-parse
+    check_ms: float  # the check alone: one incremental re-parse per suggestion
     unchecked: Shown  # the first suggestion as it comes out of post-processing
     served: Shown  # after dropping a suggestion that adds a syntax error
 
