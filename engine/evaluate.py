@@ -129,7 +129,7 @@ class Fill:
     text: str
     steps_per_canvas: float
     tokens_per_forward: float
-    source: str = "model"  # or "file" (engine.lookup)
+    source: str = "model"  # or "file" (engine.lookup), or "none": nothing was offered
 
 
 Filler = Callable[[FillRequest], Fill]
@@ -157,6 +157,23 @@ def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_si
             best = next((c for c in found if request.parses(c.text)), best)
         # An infill denoises one canvas, so its steps are the steps per canvas.
         return Fill(best.text, float(best.steps), best.tokens_per_forward, best.source)
+
+    return fill
+
+
+def lookup_filler(engine, *, candidates: int = 1) -> Filler:
+    """The fills the file spells out (`engine.lookup`) alone, with no model: the strongest, or with `candidates` > 1
+    the first of that many after which the file parses; an empty fill where the file spells out none."""
+
+    def fill(request: FillRequest) -> Fill:
+        found = [] if request.around is None else engine.copies(*request.around, max_tokens=request.max_tokens,
+                                                                 limit=candidates)
+        if not found:
+            return Fill("", 0.0, 0.0, "none")
+        best = found[0]
+        if len(found) > 1 and request.parses is not None:
+            best = next((c for c in found if request.parses(c.text)), best)
+        return Fill(best.text, 0.0, 0.0, "file")
 
     return fill
 
@@ -419,9 +436,13 @@ def register(subparsers) -> None:
     p.add_argument("--candidates", type=int, default=1, metavar="N",
                    help="N seeds per hole size; the fill is the most confident after which the file parses, as the "
                    "server picks among its suggestions (default: 1, the model's most confident fill)")
-    p.add_argument("--no-lookup", action="store_true",
-                   help="the model's fills only: no fills found elsewhere in the file (which the server offers "
-                   "first by default)")
+    lookup = p.add_mutually_exclusive_group()
+    lookup.add_argument("--no-lookup", action="store_true",
+                        help="the model's fills only: no fills found elsewhere in the file (which the server offers "
+                        "first by default)")
+    lookup.add_argument("--lookup-only", action="store_true",
+                        help="the fills found elsewhere in the file only, with no model (an empty fill where there "
+                        "is none)")
     p.add_argument("--confidence-threshold", type=float, default=None, metavar="H",
                    help="stop a canvas once stable and its mean hole entropy is below H (default: the model's)")
     p.add_argument("--prefix-tokens", type=int, default=DEFAULT_PREFIX_TOKENS, metavar="N",
@@ -489,6 +510,8 @@ def _command(args) -> str:
         words += ["--candidates", str(args.candidates)]
     if args.no_lookup:
         words.append("--no-lookup")
+    if args.lookup_only:
+        words.append("--lookup-only")
     if args.confidence_threshold is not None:
         words += ["--confidence-threshold", f"{args.confidence_threshold:g}"]
     if args.oracle:
@@ -536,16 +559,21 @@ def run(args) -> int:
         return 1
     if args.confidence_threshold is not None:
         engine.generation.confidence_threshold = args.confidence_threshold
-    filler = oracle_filler if args.oracle else engine_filler(engine, seed=args.seed, max_steps=args.max_steps,
-                                                             one_size=args.one_size, candidates=args.candidates,
-                                                             lookup=not args.no_lookup)
+    if args.oracle:
+        filler = oracle_filler
+    elif args.lookup_only:
+        filler = lookup_filler(engine, candidates=args.candidates)
+    else:
+        filler = engine_filler(engine, seed=args.seed, max_steps=args.max_steps, one_size=args.one_size,
+                               candidates=args.candidates, lookup=not args.no_lookup)
     # One untimed fill first: latency is per hole, not the first call's one-time setup.
     filler(FillRequest("x = ", "\n", True, 8, "1"))
     budgets = {k: args.max_tokens or v for k, v in DEFAULT_MAX_TOKENS.items()}
     settings = EvalSettings(budgets, args.prefix_tokens, args.suffix_tokens, engine.canvas_length)
 
     report: dict = {
-        "model": "oracle (reference fills)" if args.oracle else engine.description,
+        "model": ("oracle (reference fills)" if args.oracle
+                  else "the file's own fills (engine.lookup), no model" if args.lookup_only else engine.description),
         "command": _command(args),
         "settings": asdict(settings),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -123,13 +123,20 @@ class InfillEngine:
         if around is None:
             return model
         best = model[0]
-        copied = []
-        for fill in lookup_fills(*around, limit=max(1, num_candidates)):
-            tokens = self.count_tokens(fill.text)
-            if tokens <= max_tokens:  # the hole's budget holds for copies too
-                copied.append(Candidate(fill.text, best.confidence, best.steps, tokens / max(1, best.steps), "file"))
+        # A copy is ranked above the model's fills, so it carries the best one's confidence, and the steps the
+        # request ran.
+        copied = [replace(c, confidence=best.confidence, steps=best.steps,
+                          tokens_per_forward=self.count_tokens(c.text) / max(1, best.steps))
+                  for c in self.copies(*around, max_tokens=max_tokens, limit=num_candidates)]
         texts = {c.text for c in copied}
         return copied + [c for c in model if c.text not in texts]
+
+    def copies(self, before: str, after: str, *, max_tokens: int = 24, limit: int = 1) -> list[Candidate]:
+        """Fills the file spells out between the same text elsewhere (`engine.lookup`) that fit the hole's token
+        budget, strongest first, at most `limit`. No model pass: they come with confidence 0 and no steps."""
+        return [Candidate(fill.text, 0.0, 0, 0.0, "file")
+                for fill in lookup_fills(before, after, limit=max(1, limit))
+                if self.count_tokens(fill.text) <= max_tokens]
 
     def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,

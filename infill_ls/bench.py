@@ -209,6 +209,7 @@ def report(result: dict, model: str) -> dict:
         "keystrokes": result["keystrokes"],
         "requests": stats["requests"],
         "model_runs": stats["model_runs"],
+        "file_fills": stats["file_fills"],
         "p50_ms": round(_percentile(m.latencies_ms, 50), 1),
         "p95_ms": round(_percentile(m.latencies_ms, 95), 1),
         "by_shape": {
@@ -272,7 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.setting:
         print(f"settings                   {json.dumps(dict(args.setting))}")
     print(f"keystrokes / requests      {summary['keystrokes']} / {summary['requests']}")
-    print(f"model runs                 {summary['model_runs']}")
+    print(f"model runs                 {summary['model_runs']} ({summary['file_fills']} answered from the file "
+          "with no model pass)")
     print(f"keystroke->completion p50  {summary['p50_ms']} ms")
     print(f"keystroke->completion p95  {summary['p95_ms']} ms")
     for shape, row in summary["by_shape"].items():

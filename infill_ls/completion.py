@@ -1,6 +1,7 @@
 """Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. Fills the file already
 spells out in the same surroundings come before the model's. An explicit request lists those that keep the file
-parsing first; while typing, a suggestion that adds a syntax error is dropped."""
+parsing first; while typing, a suggestion that adds a syntax error is dropped, and a fill from the file that keeps
+the file parsing is shown without waiting for the model."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, adds_errors, parses_after
 
 if TYPE_CHECKING:
-    from engine.infill import InfillEngine
+    from engine.infill import Candidate, InfillEngine
 
 # A line fill rarely needs more; a small hole also keeps the keystroke path fast.
 LINE_HOLE_TOKENS = 24
@@ -32,6 +33,7 @@ class Suggestion:
     start: int  # code-point offsets in the snapshot the suggestion was made for
     end: int
     confidence: float
+    source: str = "model"  # or "file": spelled out elsewhere in the file
 
 
 def hole_tokens(shape: HoleShape, settings: Settings) -> int:
@@ -63,15 +65,15 @@ def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Setting
     return ("inline", snapshot.uri, len(snapshot.text), hash(snapshot.text), offset, explicit, settings, model)
 
 
-def suggestions_for(ctx: InfillContext, fills: list[tuple[str, float]]) -> list[Suggestion]:
-    """Usable, distinct suggestions from raw fills, best first."""
+def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Suggestion]:
+    """Usable, distinct suggestions from the engine's candidates, best first."""
     seen: set[str] = set()
     out: list[Suggestion] = []
-    for fill, confidence in fills:
-        text = postprocess(ctx, fill)
+    for c in candidates:
+        text = postprocess(ctx, c.text)
         if text is not None and text not in seen:
             seen.add(text)
-            out.append(Suggestion(text, ctx.offset, ctx.offset, confidence))
+            out.append(Suggestion(text, ctx.offset, ctx.offset, c.confidence, c.source))
     return out
 
 
@@ -84,6 +86,13 @@ def parsing_first(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list
     return [s for s, ok in zip(suggestions, parses) if ok] + [s for s, ok in zip(suggestions, parses) if not ok]
 
 
+def _hole(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> tuple[int, InfillContext]:
+    """The hole's token budget and the context around it."""
+    # The shape decides the hole size, which decides how much suffix fits beside it.
+    hole = hole_tokens(shape_at(parsed, offset), settings)
+    return hole, build_context(parsed, offset, window_budget(engine, hole))
+
+
 def suggest(
     engine: InfillEngine,
     parsed: ParsedSnapshot,
@@ -93,12 +102,11 @@ def suggest(
     explicit: bool,
     should_stop: Callable[[], bool],
     seed: int = 0,
+    lookup: bool = True,
 ) -> list[Suggestion]:
-    """Fills at ``offset`` as suggestions: those the file spells out elsewhere (with ``settings.file_lookup``), then
-    the model's, most confident first. Runs the model: on the worker only."""
-    # The shape decides the hole size, which decides how much suffix fits beside it.
-    hole = hole_tokens(shape_at(parsed, offset), settings)
-    ctx = build_context(parsed, offset, window_budget(engine, hole))
+    """Fills at ``offset`` as suggestions: those the file spells out elsewhere (with ``settings.file_lookup`` and
+    ``lookup``), then the model's, most confident first. Runs the model: on the worker only."""
+    hole, ctx = _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
     candidates = engine.infill(
         ctx.prefix,
@@ -112,9 +120,16 @@ def suggest(
         # While typing, one canvas row: the fill ends where the model writes voids, and each row costs a full
         # pass per step. An explicit request tries more sizes and seeds.
         sizes=None if explicit else [hole],
-        around=(text[:offset], text[offset:]) if settings.file_lookup else None,
+        around=(text[:offset], text[offset:]) if settings.file_lookup and lookup else None,
     )
-    return suggestions_for(ctx, [(c.text, c.confidence) for c in candidates])
+    return suggestions_for(ctx, candidates)
+
+
+def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> list[Suggestion]:
+    """The strongest fill the file spells out at ``offset``, as a suggestion; no model pass."""
+    hole, ctx = _hole(engine, parsed, offset, settings)
+    text = parsed.snapshot.text
+    return suggestions_for(ctx, engine.copies(text[:offset], text[offset:], max_tokens=hole, limit=1))
 
 
 def complete(
@@ -128,8 +143,18 @@ def complete(
     seed: int = 0,
 ) -> list[Suggestion]:
     """What the editor is shown at ``offset``. Runs the model: call it on the worker only."""
-    suggestions = suggest(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop, seed=seed)
-    return parsing_first(parsed, suggestions) if explicit else no_worse(parsed, suggestions)
+    if explicit:
+        suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed)
+        return parsing_first(parsed, suggestions)
+    if settings.file_lookup:
+        # The file's fill comes first either way; when it keeps the file parsing, it is what the editor shows, so
+        # the model's pass (nearly all of a keystroke's latency) is not waited for.
+        shown = no_worse(parsed, copied(engine, parsed, offset, settings))
+        if shown:
+            return shown
+    suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
+                          lookup=False)
+    return no_worse(parsed, suggestions)
 
 
 def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list[Suggestion]:

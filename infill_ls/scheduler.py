@@ -32,7 +32,8 @@ class Superseded(Exception):
 @dataclass
 class SchedulerStats:
     requests: int = 0  # completions asked for
-    model_runs: int = 0  # jobs that reached the model
+    model_runs: int = 0  # jobs that reached the model's worker
+    file_fills: int = 0  # of those, typing jobs answered by a fill from the file with no model pass
     cache_hits: int = 0
     typing_through_hits: int = 0
     superseded: int = 0  # jobs stopped or dropped because something newer arrived

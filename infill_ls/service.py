@@ -102,7 +102,10 @@ class InfillService:
 
                 def work(should_stop: Callable[[], bool]) -> list[Suggestion]:
                     parsed = parse(snapshot)
-                    return complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop)
+                    found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop)
+                    if not explicit and found and all(s.source == "file" for s in found):
+                        scheduler.stats.file_fills += 1
+                    return found
 
                 suggestions = await scheduler.run(
                     ticket,

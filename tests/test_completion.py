@@ -93,3 +93,27 @@ def test_typing_completion_shows_the_models_suggestion_only_when_it_adds_no_synt
         kept += bool(shown)
         dropped += len(raw) - len(shown)
     assert kept and dropped, (kept, dropped)
+
+
+def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine):
+    text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
+    parsed = _parsed("python", text)
+    at = text.index("y = self.compute(") + len("y = self.compute(")
+
+    def no_model() -> bool:
+        raise AssertionError("the model ran")
+
+    shown = complete(engine, parsed, at, Settings(), explicit=False, should_stop=no_model)
+    assert [(s.text, s.source) for s in shown] == [("a, b", "file")]
+    # Offered with the model's fill behind it, the copy is what the check keeps first too.
+    offered = suggest(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+    assert [(s.text, s.source) for s in offered][:1] == [("a, b", "file")]
+    assert [s.source for s in offered[1:]] == ["model"] * (len(offered) - 1)
+    # A copy that would add a syntax error is not shown; the model's fill is checked instead, so the model runs.
+    usage = '"""Usage: print(x y)"""\nprint()\n'
+    parsed = _parsed("python", usage)
+    at = usage.index("\nprint(") + len("\nprint(")
+    assert [c.text for c in engine.copies(usage[:at], usage[at:])] == ["x y"]
+    with pytest.raises(AssertionError, match="the model ran"):
+        complete(engine, parsed, at, Settings(), explicit=False, should_stop=no_model)
+

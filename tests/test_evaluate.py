@@ -398,6 +398,28 @@ def test_fills_the_file_spells_out_come_first_unless_told_not_to(tiny_model, one
     assert rows["line"].from_file == 0.5
 
 
+def test_the_files_fills_alone_are_scored_without_the_model(tiny_model, tmp_path, capsys, one_thread):
+    from engine.evaluate import FillRequest, lookup_filler
+    from engine.infill import InfillEngine
+
+    engine = InfillEngine.load(tiny_model, device="cpu")
+    before, after = "f(a)\nf(b)\nf(b)\nf(", ")\n"
+    # "b" is found in the most places; with two candidates, the first after which the file parses.
+    request = FillRequest(before, after, True, 8, "a", lambda text: text == "a", (before, after))
+    assert lookup_filler(engine)(request) == Fill("b", 0.0, 0.0, "file")
+    assert lookup_filler(engine, candidates=2)(request).text == "a"
+    assert lookup_filler(engine)(FillRequest("x = ", "\n", True, 8, "1")) == Fill("", 0.0, 0.0, "none")
+
+    out = tmp_path / "lookup.json"
+    status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "3",
+                               "--lookup-only", "--out", str(out)], capsys)
+    assert status == 0 and "--lookup-only" in printed
+    report = json.loads(out.read_text())
+    assert report["model"].startswith("the file's own fills")
+    for case in report["cases"]:
+        assert case["source"] in ("file", "none") and (case["source"] == "file") == bool(case["fill"])
+
+
 def _result(kind: str, source: str):
     from engine.evaluate import CaseResult
 

@@ -18,15 +18,15 @@ def test_the_fill_between_the_same_key_and_head_elsewhere_in_the_file():
 
 
 def test_the_longest_key_decides_then_the_most_places():
-    before, after = "a = f(1)\nb = f(2)\nb = f(2)\nzz.b = f(3)\nzz.b = ", "\n"
+    before, after = "a = f(1)\nb = f(2)\nb = f(2)\nx, some_value.b = f(3)\ny, some_value.b = ", "\n"
     fills = lookup_fills(before, after, limit=3)
-    # "\nzz.b = " occurs once more, before f(3); the shorter "b = " finds f(2) twice and f(3) once.
-    assert [(f.text, f.key_chars, f.votes) for f in fills] == [("f(3)", 8, 1), ("f(2)", 4, 2)]
+    # " some_value.b = " occurs once more, before f(3); the shorter "b = " finds f(2) twice and f(3) once.
+    assert [(f.text, f.key_chars, f.votes) for f in fills] == [("f(3)", 16, 1), ("f(2)", 4, 2)]
     assert lookup_fills(before, after, limit=1) == fills[:1]
 
 
 def test_nothing_is_offered_without_a_bridge_or_with_a_short_key():
-    assert lookup_fills("x = 1\ny = ", "\n") == []  # "y = " is nowhere else
+    assert lookup_fills("x = 1\n    y = ", "\n") == []  # neither "y = " nor a line so indented is anywhere else
     assert lookup_fills("ab", "\n") == []  # shorter than any key
     assert lookup_fills("value = compute(\n", "") == []  # no text after the hole: nothing ends a fill
     # A fill is one line: the key's other occurrence reaches the head only on the next line.
@@ -38,6 +38,29 @@ def test_nothing_is_offered_without_a_bridge_or_with_a_short_key():
 def test_the_text_just_before_the_hole_is_never_offered():
     # "(x, " occurs once more, and what follows it up to the head is the text typed just before the hole.
     assert lookup_fills("f(x, f(x, ", ")\n") == []
+
+
+def test_a_line_of_the_same_shape_offers_its_fill_with_the_words_renamed():
+    before = "class A:\n    def __init__(self, args, kwargs):\n        self.args = args\n        self.kwargs = "
+    fills = lookup_fills(before, "\n")
+    # "        self.args = args" reads as the hole's line with its last word free, and repeats that word.
+    assert (fills[0].text, fills[0].free_words, fills[0].votes) == ("kwargs", 1, 1)
+    # The key "s = " finds the copy as it stands, ranked below the line's shape.
+    assert (fills[1].text, fills[1].free_words) == ("args", 0)
+
+
+def test_line_shapes_vote_and_follow_the_head():
+    before = "    def test_a(self):\n        pass\n\n    def test_b(self):\n        pass\n\n    def test_c"
+    assert [(f.text, f.votes) for f in lookup_fills(before, ":\n        pass\n")] == [("(self)", 2)]
+
+
+def test_a_long_key_outranks_a_line_shape_and_a_bare_shape_is_not_tried():
+    before, after = "if a:\n    x = 1\nif b:\n    x = 2\nif a:\n    x = ", "\n"
+    # " a:\n    x = " is a 12-character key spelled out once, after the same condition; the line alone is shaped
+    # like both assignments and offers the nearest.
+    assert [(f.text, f.free_words) for f in lookup_fills(before, after)] == [("1", 0), ("2", 1)]
+    # With its one word free, "    return " would be bare indentation and a space, the shape of nearly any line.
+    assert lookup_fills("    value = 1\n    return ", "\n") == []
 
 
 @pytest.fixture(scope="module")

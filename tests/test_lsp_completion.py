@@ -186,8 +186,13 @@ async def test_a_fill_the_file_spells_out_elsewhere_comes_first(client):
     doc = Doc(client, "file:///work/repeat.py", "python", text)
     cursor = _after(text, "y = self.compute(")
     for invoked in (False, True):
+        before = await stats(client)
         items = await doc.inline(cursor, invoked=invoked)
         assert items[0].insert_text == "a, b" and items[0].range.start == doc.position(cursor)
+        after = await stats(client)
+        # While typing, the copy keeps the file parsing, so it is shown without a model pass.
+        assert after["file_fills"] - before["file_fills"] == (0 if invoked else 1)
+        assert after["model_runs"] - before["model_runs"] == 1
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"fileLookup": False}})
     )
