@@ -132,7 +132,7 @@ class InfillEngine:
         return copied + [c for c in model if c.text not in texts]
 
     def copies(self, before: str, after: str, *, max_tokens: int = 24, limit: int = 1) -> list[Candidate]:
-        """Fills the file spells out between the same text elsewhere (`engine.lookup`) that fit the hole's token
+        """Fills the file spells out elsewhere in the same surroundings (`engine.lookup`) that fit the hole's token
         budget, strongest first, at most `limit`. No model pass: they come with confidence 0 and no steps."""
         return [Candidate(fill.text, 0.0, 0, 0.0, "file")
                 for fill in lookup_fills(before, after, limit=max(1, limit))
