@@ -139,6 +139,13 @@ def oracle_filler(request: FillRequest) -> Fill:
     return Fill(request.reference, 0.0, 0.0)
 
 
+def _as_the_server_picks(found: list, request: FillRequest):
+    """The first of several candidates after which the file parses, else the first; a lone one as it is."""
+    if len(found) > 1 and request.parses is not None:
+        return next((c for c in found if request.parses(c.text)), found[0])
+    return found[0]
+
+
 def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_size: bool = False,
                   candidates: int = 1, lookup: bool = True) -> Filler:
     """Fills with the engine's best candidate; `one_size`: one canvas row of the full budget, as the server's
@@ -152,9 +159,7 @@ def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_si
             max_steps=max_steps, seed=seed, suffix_is_end=request.suffix_is_end,
             sizes=[request.max_tokens] if one_size else None, around=request.around if lookup else None,
         )
-        best = found[0]
-        if len(found) > 1 and request.parses is not None:
-            best = next((c for c in found if request.parses(c.text)), best)
+        best = _as_the_server_picks(found, request)
         # An infill denoises one canvas, so its steps are the steps per canvas.
         return Fill(best.text, float(best.steps), best.tokens_per_forward, best.source)
 
@@ -170,10 +175,7 @@ def lookup_filler(engine, *, candidates: int = 1) -> Filler:
                                                                  limit=candidates)
         if not found:
             return Fill("", 0.0, 0.0, "none")
-        best = found[0]
-        if len(found) > 1 and request.parses is not None:
-            best = next((c for c in found if request.parses(c.text)), best)
-        return Fill(best.text, 0.0, 0.0, "file")
+        return Fill(_as_the_server_picks(found, request).text, 0.0, 0.0, "file")
 
     return fill
 

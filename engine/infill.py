@@ -113,7 +113,7 @@ class InfillEngine:
         """Fills for the hole between `prefix` and `suffix` (the model's context windows), best first.
 
         `around`: the whole text before and after the hole, searched for fills the file already spells out
-        between the same text; up to `num_candidates` of them come before the model's. The model runs either way,
+        in the same surroundings (`copies`); up to `num_candidates` of them come before the model's. The model runs either way,
         so a caller always has its fill too.
         """
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
