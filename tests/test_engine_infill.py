@@ -323,3 +323,25 @@ def test_the_fast_draw_has_the_multinomials_distribution():
     freq = counts / n
     assert torch.all(freq[probs == 0] == 0), "a zero-probability token was drawn"
     assert torch.allclose(freq, probs, atol=0.015)
+
+
+def test_the_entropys_logsumexp_matches_torchs_to_the_bit():
+    from engine import sampler
+
+    g = torch.Generator().manual_seed(0)
+    inf = float("inf")
+    # Logits at a cool temperature put most of the vocabulary below exp's underflow: the clamped terms must vanish.
+    rows = [torch.randn(16, 8192, generator=g) * scale for scale in (0.1, 1.0, 30.0, 300.0)]
+    odd = torch.randn(5, 64, generator=g) * 30
+    odd[0] = -inf  # all -inf: -inf
+    odd[1, :32] = -inf  # some -inf
+    odd[2, 3] = inf
+    odd[3] = inf
+    rows += [odd, torch.randn(2, 3, 8192, generator=g, dtype=torch.float64) * 200]
+    for x in rows:
+        ours, torchs = sampler.logsumexp(x), torch.logsumexp(x, dim=-1, keepdim=True)
+        assert torch.equal(torch.isnan(ours), torch.isnan(torchs))
+        assert torch.equal(ours.nan_to_num(), torchs.nan_to_num())
+    logits = torch.randn(36, 8192, generator=g) * 8 / 0.1
+    expected = torch.distributions.Categorical(logits=logits).entropy()
+    assert torch.equal(sampler.token_entropy(logits), expected)
