@@ -38,3 +38,23 @@ def test_the_demo_command_runs_on_the_default_model():
                              "--line", "8", "--col", "12", "--max-tokens", "16"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_request_stops_once_its_most_confident_rows_have():
+    from engine.infill import row_confidence
+
+    engine = InfillEngine.load(None, device="cpu")
+    text = (ROOT / "fixtures/demo/stats.py").read_text()
+    cuts = [i + len("return ") for i in range(len(text)) if text.startswith("return ", i)]
+    cuts += [i + 1 for i in range(len(text)) if text.startswith("(", i)]
+    ended_early = 0
+    for cut in cuts:
+        steps = list(engine.infill_steps([text[:cut], text[cut:]], max_tokens=16, num_candidates=2))
+        for n, item in enumerate(steps, 1):
+            finished = item.step.finished
+            leaders = row_confidence(item.step, item.canvas).topk(2).indices
+            done = bool(finished.all()) or bool(finished[leaders].all())
+            last = n == len(steps)
+            assert done == last or (last and n == engine.generation.max_denoising_steps), f"cut {cut}, step {n}"
+        ended_early += not bool(steps[-1].step.finished.all())
+    assert ended_early, "no request ended before its last row"
