@@ -157,6 +157,11 @@ def complete(
     return no_worse(parsed, suggestions)
 
 
+def from_file_alone(suggestions: list[Suggestion]) -> bool:
+    """Whether what `complete` returned while typing is the file's fill, shown with no model pass."""
+    return bool(suggestions) and all(s.source == "file" for s in suggestions)
+
+
 def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list[Suggestion]:
     """The suggestions that leave the file with no more syntax errors than it has without them: ghost text that
     would break the code (a lone quote, a stray keyword) is noise while typing. One incremental re-parse each."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .actions import ActionEdit, ActionKind, available, run_action
-from .completion import Suggestion, cache_key, complete, typed_through
+from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
 from .documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
 from .scheduler import Scheduler, Superseded
@@ -103,7 +103,7 @@ class InfillService:
                 def work(should_stop: Callable[[], bool]) -> list[Suggestion]:
                     parsed = parse(snapshot)
                     found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop)
-                    if not explicit and found and all(s.source == "file" for s in found):
+                    if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
                     return found
 

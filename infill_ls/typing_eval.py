@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from engine.evaluate import edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
 
-from .completion import Suggestion, complete, copied, no_worse, suggest
+from .completion import Suggestion, complete, from_file_alone, no_worse, suggest
 from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, apply_replacements, parses_cleanly
@@ -75,9 +75,8 @@ def typing_case(engine, case: HoleCase, settings: Settings) -> TypingResult:
     checking = time.perf_counter()
     no_worse(parsed, raw)
     check_ms = (time.perf_counter() - checking) * 1000.0
-    without_model = settings.file_lookup and bool(no_worse(parsed, copied(engine, parsed, offset, settings)))
     return TypingResult(case.kind, case.language, case.path, case.middle, latency_ms, check_ms,
-                        _score(parsed, case, raw), _score(parsed, case, served), without_model)
+                        _score(parsed, case, raw), _score(parsed, case, served), from_file_alone(served))
 
 
 def summarize(results: list[TypingResult], which: str) -> dict:
