@@ -112,9 +112,9 @@ class InfillEngine:
                sizes: Sequence[int] | None = None, around: tuple[str, str] | None = None) -> list[Candidate]:
         """Fills for the hole between `prefix` and `suffix` (the model's context windows), best first.
 
-        `around`: the whole text before and after the hole, searched for fills the file already spells out
-        in the same surroundings (`copies`); up to `num_candidates` of them come before the model's. The model runs either way,
-        so a caller always has its fill too.
+        `around`: the whole text before and after the hole, searched for fills the file already spells out in the
+        same surroundings (`copies`); up to `num_candidates` of them come before the model's. The model runs either
+        way, so a caller always has its fill too.
         """
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
                                   max_steps=max_steps, seed=seed, should_stop=should_stop,
@@ -158,8 +158,9 @@ class InfillEngine:
     def infill_steps(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
                      suffix_is_end: bool = True, sizes: Sequence[int] | None = None) -> Iterator["InfillStep"]:
-        """The denoising steps of an infill, for viewers; the last one is what `rank` turns into candidates. They end
-        when every row has stopped or, sooner, when the `num_candidates` most confident rows have (`leaders_finished`)."""
+        """The denoising steps of an infill, for viewers; the last one is what `rank` turns into candidates. They
+        end when every row has stopped or, sooner, when the `num_candidates` most confident rows have
+        (`leaders_finished`)."""
         tok = self.tokenizer
         ids = [tok.encode(s) for s in segments]
         prompt = [tok.bos_id] + ids[0][-(self.prompt_tokens - 1):]
