@@ -3,6 +3,8 @@
 Infill layout, one row per hole length H:  [hole x H][suffix anchors ...]  (length L)
 The fill ends where the model writes voids; anchors past the end of the file are EOS then voids.
 Several holes: [hole][anchors between][hole][anchors between]...[suffix anchors].
+A drafted row's holes start from proposed fills (followed by voids) instead of noise; the denoiser may keep them
+after one pass.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ class Canvas:
     ids: torch.Tensor  # (B, L) anchor tokens where anchor is set; anything elsewhere
     anchor: torch.Tensor  # (B, L) bool
     holes: tuple[tuple[tuple[int, int], ...], ...]  # per row: (start, end) of each hole
+    # (B,) bool: rows whose holes start from the tokens in `ids` (a draft) rather than from noise; None: none do
+    drafted: torch.Tensor | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -67,6 +71,29 @@ def with_holes(segments: list[list[int]], hole_lengths: list[int], eos_id: int, 
         masks.append(anchor)
         holes.append(tuple(spans))
     return Canvas(torch.tensor(rows, dtype=torch.long), torch.stack(masks), tuple(holes))
+
+
+def with_drafts(canvas: Canvas, drafts: list[list[list[int]]], void_id: int) -> Canvas:
+    """`canvas` with one more row per draft (one fill per hole): a copy of the first row whose holes hold the
+    draft's fills, with the fills in them followed by voids. A draft that fits no row is left out."""
+    if not drafts:
+        return canvas
+    ids, anchor, holes = list(canvas.ids), list(canvas.anchor), list(canvas.holes)
+    for draft in drafts:
+        row = next((r for r, spans in enumerate(canvas.holes)
+                    if len(spans) == len(draft) and all(len(f) <= b - a for f, (a, b) in zip(draft, spans))), None)
+        if row is None:
+            continue
+        drafted_ids = canvas.ids[row].clone()
+        for fill, (a, b) in zip(draft, canvas.holes[row]):
+            drafted_ids[a:b] = torch.tensor(fill + [void_id] * (b - a - len(fill)), dtype=torch.long)
+        ids.append(drafted_ids)
+        anchor.append(canvas.anchor[row])
+        holes.append(canvas.holes[row])
+    drafted = torch.arange(len(ids)) >= canvas.ids.shape[0]
+    if canvas.drafted is not None:
+        drafted[:canvas.ids.shape[0]] = canvas.drafted
+    return Canvas(torch.stack(ids), torch.stack(anchor), tuple(holes), drafted)
 
 
 def infill(suffix_ids: list[int], hole_lengths: list[int], eos_id: int, void_id: int, suffix_room: int,

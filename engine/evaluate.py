@@ -158,6 +158,7 @@ def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_si
             request.prefix, request.suffix, max_tokens=request.max_tokens, num_candidates=candidates,
             max_steps=max_steps, seed=seed, suffix_is_end=request.suffix_is_end,
             sizes=[request.max_tokens] if one_size else None, around=request.around if lookup else None,
+            accepts=request.parses,
         )
         best = _as_the_server_picks(found, request)
         # An infill denoises one canvas, so its steps are the steps per canvas.

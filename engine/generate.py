@@ -68,11 +68,17 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
     holes = ~anchor
     has_anchors = bool(anchor.any())
     noise = sampler.random_tokens((B, L), V, generator, device)
+    previous = None
+    if canvas.drafted is not None and bool(canvas.drafted.any()):
+        drafted = canvas.drafted.to(device)[:, None]
+        noise = torch.where(drafted, anchor_ids, noise)
+        # A draft is checked like speculative decoding's: kept after one pass if the model writes it back surely.
+        previous = torch.where(drafted, anchor_ids, -1)
     current = torch.where(anchor, anchor_ids, noise)
     argmax = current
     sc_logits = None
     finished = torch.zeros(B, dtype=torch.bool, device=device)
-    stop = sampler.StableAndConfident(gen.stability_threshold, gen.confidence_threshold)
+    stop = sampler.StableAndConfident(gen.stability_threshold, gen.confidence_threshold, previous)
     if cache.batch_size != B:
         cache = cache.expand(B)
     row_of = holes.nonzero()[:, 0]  # (N,) the row of each hole position

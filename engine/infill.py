@@ -109,16 +109,21 @@ class InfillEngine:
     def infill(self, prefix: str, suffix: str, *, max_tokens: int = 24, num_candidates: int = 1,
                max_steps: int | None = None, seed: int = 0,
                should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True,
-               sizes: Sequence[int] | None = None, around: tuple[str, str] | None = None) -> list[Candidate]:
+               sizes: Sequence[int] | None = None, around: tuple[str, str] | None = None,
+               accepts: Callable[[str], bool] | None = None) -> list[Candidate]:
         """Fills for the hole between `prefix` and `suffix` (the model's context windows), best first.
 
         `around`: the whole text before and after the hole, searched for fills the file already spells out in the
         same surroundings (`copies`); up to `num_candidates` of them come before the model's. The model runs either
-        way, so a caller always has its fill too.
+        way, so a caller always has its fill too, for when a copy will not do. `accepts`: the caller's own test of
+        a fill (the server's: the file parses with it). A copy that passes it is also a draft row: if the model
+        writes it back surely, it is the model's answer as well, and the request ends, often after one pass.
         """
+        copies = self.copies(*around, max_tokens=max_tokens, limit=num_candidates) if around is not None else []
+        drafts = [[c.text] for c in copies if accepts is not None and accepts(c.text)]
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
                                   max_steps=max_steps, seed=seed, should_stop=should_stop,
-                                  suffix_is_end=suffix_is_end, sizes=sizes)
+                                  suffix_is_end=suffix_is_end, sizes=sizes, drafts=drafts)
         model = [Candidate(c.fills[0], c.confidence, c.steps, c.tokens_per_forward) for c in found]
         if around is None:
             return model
@@ -127,7 +132,7 @@ class InfillEngine:
         # request ran.
         copied = [replace(c, confidence=best.confidence, steps=best.steps,
                           tokens_per_forward=self.count_tokens(c.text) / max(1, best.steps))
-                  for c in self.copies(*around, max_tokens=max_tokens, limit=num_candidates)]
+                  for c in copies]
         texts = {c.text for c in copied}
         return copied + [c for c in model if c.text not in texts]
 
@@ -140,27 +145,30 @@ class InfillEngine:
 
     def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
-                     suffix_is_end: bool = True, sizes: Sequence[int] | None = None) -> list[HolesCandidate]:
+                     suffix_is_end: bool = True, sizes: Sequence[int] | None = None,
+                     drafts: Sequence[Sequence[str]] = ()) -> list[HolesCandidate]:
         """Fill every hole between `segments` together in one canvas; best candidates first.
 
         `sizes`: the hole lengths tried side by side (one canvas row each, times the candidates); by default the
-        full `max_tokens` and half of it.
+        full `max_tokens` and half of it. `drafts`: proposed fills (one per hole), each one more row that starts
+        from them rather than from noise.
         """
         if len(segments) < 2:
             raise ValueError("infill_holes needs the text before and after at least one hole")
         last = None
         for last in self.infill_steps(segments, max_tokens=max_tokens, num_candidates=num_candidates,
                                       max_steps=max_steps, seed=seed, should_stop=should_stop,
-                                      suffix_is_end=suffix_is_end, sizes=sizes):
+                                      suffix_is_end=suffix_is_end, sizes=sizes, drafts=drafts):
             pass
         return self.rank(last, num_candidates)
 
     def infill_steps(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
-                     suffix_is_end: bool = True, sizes: Sequence[int] | None = None) -> Iterator["InfillStep"]:
+                     suffix_is_end: bool = True, sizes: Sequence[int] | None = None,
+                     drafts: Sequence[Sequence[str]] = ()) -> Iterator["InfillStep"]:
         """The denoising steps of an infill, for viewers; the last one is what `rank` turns into candidates. They
         end when every row has stopped or, sooner, when the `num_candidates` most confident rows have
-        (`leaders_finished`)."""
+        (`leaders_finished`): a draft the model writes back surely stops after one pass."""
         tok = self.tokenizer
         ids = [tok.encode(s) for s in segments]
         prompt = [tok.bos_id] + ids[0][-(self.prompt_tokens - 1):]
@@ -169,6 +177,7 @@ class InfillEngine:
         rows = [n for n in lengths for _ in range(seeds)]
         canvas = canvases.with_holes(ids[1:], rows, tok.eos_id, tok.void_id, self.suffix_room(lengths, ids[1:-1]),
                                      at_end=suffix_is_end)
+        canvas = canvases.with_drafts(canvas, [[tok.encode(f) for f in d] for d in drafts], tok.void_id)
         generator = make_generator(seed, self.model.device)
         with self._lock, torch.inference_mode():
             started = time.perf_counter()

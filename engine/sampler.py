@@ -83,10 +83,12 @@ def renoise(canvas: torch.Tensor, accepted: torch.Tensor, noise: torch.Tensor, a
 class StableAndConfident:
     """Stop a canvas when its argmax has not changed for `threshold` steps and the mean hole entropy is low."""
 
-    def __init__(self, threshold: int, confidence: float):
+    def __init__(self, threshold: int, confidence: float, previous: torch.Tensor | None = None):
+        """`previous` (B, L): what each row's canvas was before the first pass, or -1 where it was noise; a drafted
+        row whose first pass reproduces its draft with confidence is stable already, as if a pass had written it."""
         self.threshold = threshold
         self.confidence = confidence
-        self.history: list[torch.Tensor] = []
+        self.history: list[torch.Tensor] = [] if previous is None else [previous]
 
     def __call__(self, argmax: torch.Tensor, entropy: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
         if self.threshold == 0:

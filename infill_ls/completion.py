@@ -121,8 +121,16 @@ def suggest(
         # pass per step. An explicit request tries more sizes and seeds.
         sizes=None if explicit else [hole],
         around=(text[:offset], text[offset:]) if settings.file_lookup and lookup else None,
+        accepts=lambda fill: parses_with(parsed, ctx, fill),
     )
     return suggestions_for(ctx, candidates)
+
+
+def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str) -> bool:
+    """Whether the file parses with ``fill`` at the hole, as it would be shown: the engine's test of a fill from
+    the file before the model checks it as a draft."""
+    text = postprocess(ctx, fill)
+    return text is not None and parses_after(parsed, [Replacement(ctx.offset, ctx.offset, text)])
 
 
 def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> list[Suggestion]:

@@ -58,3 +58,36 @@ def test_a_request_stops_once_its_most_confident_rows_have():
             assert done == last or (last and n == engine.generation.max_denoising_steps), f"cut {cut}, step {n}"
         ended_early += not bool(steps[-1].step.finished.all())
     assert ended_early, "no request ended before its last row"
+
+
+def test_a_fill_from_the_file_that_the_model_writes_back_ends_the_request_after_one_pass():
+    engine = InfillEngine.load(None, device="cpu")
+    text = ("def mean(values):\n    total = sum(values)\n    return total / len(values)\n\n\n"
+            "def scaled_mean(values, k):\n    total = sum(values)\n    return k * total / len(values)\n")
+    cut = text.rindex("total = ") + len("total = ")
+    prefix, suffix = text[:cut], text[text.index("\n", cut):]
+    ask = dict(max_tokens=16, around=(prefix, suffix))
+    # With no test of the caller's, the copy comes first and the model's own fill, from a full run, after it.
+    plain = engine.infill(prefix, suffix, **ask)
+    assert (plain[0].text, plain[0].source) == ("sum(values)", "file") and plain[0].steps > 1
+    assert [c.source for c in plain[1:]] == ["model"] * (len(plain) - 1) and len(plain) > 1
+    # A copy the caller accepts is also a draft; the model writes it back surely after one pass, and that ends it.
+    checked = engine.infill(prefix, suffix, accepts=lambda fill: True, **ask)
+    assert [(c.text, c.source, c.steps) for c in checked] == [("sum(values)", "file", 1)]
+    assert engine.infill(prefix, suffix, accepts=lambda fill: False, **ask) == plain
+
+
+def test_a_draft_the_model_does_not_write_back_is_only_one_more_row():
+    engine = InfillEngine.load(None, device="cpu")
+    text = (ROOT / "fixtures/demo/stats.py").read_text()
+    cut = text.index("return ") + len("return ")
+    segments = [text[:cut], text[text.index("\n", cut):]]
+    junk = "))) lambda :"
+    steps = list(engine.infill_steps(segments, max_tokens=16, drafts=[[junk]]))
+    assert steps[0].canvas.drafted.tolist() == [False, False, True]
+    assert len(steps) > 1
+    assert engine.rank(steps[-1])[0].fills != [junk]
+    # The line's own text, drafted, is written back and ends the request after one pass.
+    line = text[cut:text.index("\n", cut)]
+    steps = list(engine.infill_steps(segments, max_tokens=16, drafts=[[line]]))
+    assert len(steps) == 1 and engine.rank(steps[-1])[0].fills == [line]

@@ -52,6 +52,32 @@ def test_canvas_rows_share_a_width_and_put_eos_after_the_file_end():
     assert 1 not in cut.ids[0].tolist()  # a window cut from the file does not end it
 
 
+def test_a_draft_row_starts_from_its_fills_followed_by_voids():
+    c = canvases.with_holes([[7, 8, 9]], [2, 5], eos_id=1, void_id=0, suffix_room=6, at_end=True)
+    # A 3-token fill needs the 5-long hole, a 1-token fill takes the 2-long one, a 6-token fill fits no row.
+    d = canvases.with_drafts(c, [[[4, 4, 4]], [[5]], [[6] * 6]], void_id=0)
+    assert d.ids.shape == (4, 11)
+    assert d.ids[:2].tolist() == c.ids.tolist()
+    assert d.ids[2].tolist() == [4, 4, 4, 0, 0, 7, 8, 9, 1, 0, 0]
+    assert d.ids[3].tolist() == [5, 0, 7, 8, 9, 1, 0, 0, 0, 0, 0]
+    assert d.holes == c.holes + (((0, 5),), ((0, 2),))
+    assert torch.equal(d.anchor[2], c.anchor[1]) and torch.equal(d.anchor[3], c.anchor[0])
+    assert d.drafted.tolist() == [False, False, True, True]
+    assert canvases.with_drafts(c, [], void_id=0) is c
+
+
+def test_a_draft_written_back_surely_is_stable_after_one_pass():
+    from engine.sampler import StableAndConfident
+
+    previous = torch.tensor([[5, 6, 7], [-1, -1, -1], [5, 6, 7]])  # drafted, noise, drafted
+    argmax = torch.tensor([[5, 6, 7], [5, 6, 7], [5, 6, 8]])
+    holes = torch.ones(3, 3, dtype=torch.bool)
+    sure, unsure = torch.zeros(3, 3), torch.full((3, 3), 0.1)
+    assert StableAndConfident(1, 0.005, previous)(argmax, sure, holes).tolist() == [True, False, False]
+    assert not StableAndConfident(1, 0.005, previous)(argmax, unsure, holes).any()
+    assert not StableAndConfident(1, 0.005)(argmax, sure, holes).any()  # with no draft, two passes at least
+
+
 def test_voids_never_reach_the_output(model_dir):
     engine = InfillEngine.load(model_dir, device="cpu", dtype="float32")
     tok = engine.tokenizer
