@@ -117,3 +117,28 @@ def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine):
     with pytest.raises(AssertionError, match="the model ran"):
         complete(engine, parsed, at, Settings(), explicit=False, should_stop=no_model)
 
+
+
+def test_an_invoked_request_ends_after_one_pass_when_the_model_writes_back_a_parsing_copy():
+    engine = InfillEngine.load(None, device="cpu")  # the shipped model: a random one is never sure
+    text = ("def mean(values):\n    total = sum(values)\n    return total / len(values)\n\n\n"
+            "def scaled_mean(values, k):\n    total = \n    return k * total / len(values)\n")
+    at = text.rindex("total = ") + len("total = ")
+    passes = []
+
+    def count_passes() -> bool:
+        passes.append(1)
+        return False
+
+    def invoke(text: str, at: int) -> list[Suggestion]:
+        passes.clear()
+        return suggest(engine, _parsed("python", text), at, Settings(candidates=1), explicit=True,
+                       should_stop=count_passes)
+
+    shown = invoke(text, at)
+    assert [(s.text, s.source) for s in shown] == [("sum(values)", "file")] and len(passes) == 1
+    # A copy after which the file would not parse is no draft: the model's own rows run their course.
+    broken = text.replace("total = sum(values)\n", "total = sum(values\n", 1)
+    shown = invoke(broken, broken.rindex("total = ") + len("total = "))
+    assert shown[0].text == "sum(values" and shown[0].source == "file"
+    assert len(passes) > 1
