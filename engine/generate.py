@@ -67,14 +67,14 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
     anchor_ids = canvas.ids.to(device)
     holes = ~anchor
     has_anchors = bool(anchor.any())
-    noise = sampler.random_tokens((B, L), V, generator, device)
+    start = sampler.random_tokens((B, L), V, generator, device)
     previous = None
     if canvas.drafted is not None and bool(canvas.drafted.any()):
         drafted = canvas.drafted.to(device)[:, None]
-        noise = torch.where(drafted, anchor_ids, noise)
+        start = torch.where(drafted, anchor_ids, start)
         # A draft is checked like speculative decoding's: kept after one pass if the model writes it back surely.
         previous = torch.where(drafted, anchor_ids, -1)
-    current = torch.where(anchor, anchor_ids, noise)
+    current = torch.where(anchor, anchor_ids, start)
     argmax = current
     sc_logits = None
     finished = torch.zeros(B, dtype=torch.bool, device=device)
