@@ -21,7 +21,7 @@ from engine.cache import PrefixCache
 from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
-from engine.lookup import lookup_fills
+from engine.lookup import COPIES_TESTED, lookup_fills
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 
@@ -116,11 +116,17 @@ class InfillEngine:
         `around`: the whole text before and after the hole, searched for fills the file already spells out in the
         same surroundings (`copies`); up to `num_candidates` of them come before the model's. The model runs either
         way, so a caller always has its fill too, for when a copy will not do. `accepts`: the caller's own test of
-        a fill (the server's: the file parses with it). A copy that passes it is also a draft row: if the model
-        writes it back surely, it is the model's answer as well, and the request ends, often after one pass.
+        a fill (the server's: the file parses with it). Of the `COPIES_TESTED` strongest copies (or more, for more
+        candidates), those that pass it come first. Each is also a draft row: if the model writes it back surely,
+        it is the model's answer as well, and the request ends, often after one pass.
         """
-        copies = self.copies(*around, max_tokens=max_tokens, limit=num_candidates) if around is not None else []
-        drafts = [[c.text] for c in copies if accepts is not None and accepts(c.text)]
+        copies, passing = [], []
+        if around is not None:
+            found = self.copies(*around, max_tokens=max_tokens,
+                                limit=max(num_candidates, COPIES_TESTED if accepts is not None else 1))
+            passing = [c for c in found if accepts is not None and accepts(c.text)]
+            copies = (passing + [c for c in found if c not in passing])[:num_candidates]
+        drafts = [[c.text] for c in copies if c in passing]
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
                                   max_steps=max_steps, seed=seed, should_stop=should_stop,
                                   suffix_is_end=suffix_is_end, sizes=sizes, drafts=drafts)

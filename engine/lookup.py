@@ -38,6 +38,10 @@ MAX_FILL_CHARS = 200
 MAX_OCCURRENCES = 2000
 # Text searched on each side of the hole: whole files of ordinary size, and a few milliseconds in a huge one.
 SEARCH_CHARS = 100_000
+# Fills a caller holds up to its own test (the file parses with it), strongest first: when the strongest would
+# break the file, a weaker one often fits. Scored alone on 600 held-out closing spans, the first of three that
+# parses was exact 223 times, the strongest 209.
+COPIES_TESTED = 3
 
 _WORD = re.compile(r"\w+")
 

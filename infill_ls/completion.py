@@ -9,6 +9,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from engine.lookup import COPIES_TESTED
+
 from .context import HoleShape, InfillContext, WindowBudget, build_context, shape_at
 from .documents import Snapshot
 from .postprocess import postprocess
@@ -134,10 +136,12 @@ def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str) -> bool:
 
 
 def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> list[Suggestion]:
-    """The strongest fill the file spells out at ``offset``, as a suggestion; no model pass."""
+    """The strongest fill the file spells out at ``offset`` that leaves the file no worse (`no_worse`), as a
+    suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none does. No model pass."""
     hole, ctx = _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
-    return suggestions_for(ctx, engine.copies(text[:offset], text[offset:], max_tokens=hole, limit=1))
+    found = engine.copies(text[:offset], text[offset:], max_tokens=hole, limit=COPIES_TESTED)
+    return no_worse(parsed, suggestions_for(ctx, found))[:1]
 
 
 def complete(
@@ -157,7 +161,7 @@ def complete(
     if settings.file_lookup:
         # The file's fill comes first either way; when it keeps the file parsing, it is what the editor shows, so
         # the model's pass (nearly all of a keystroke's latency) is not waited for.
-        shown = no_worse(parsed, copied(engine, parsed, offset, settings))
+        shown = copied(engine, parsed, offset, settings)
         if shown:
             return shown
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,

@@ -118,6 +118,19 @@ def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine):
         complete(engine, parsed, at, Settings(), explicit=False, should_stop=no_model)
 
 
+def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_adds_a_syntax_error(engine):
+    text = '"""Usage:\nprint(x y)\nprint(x y)\n"""\nprint(z)\nprint()\n'
+    at = text.rindex("\nprint(") + len("\nprint(")
+    # Two places agree on "x y", which would break the call; one spells out "z", which keeps the file parsing.
+    assert [c.text for c in engine.copies(text[:at], text[at:], limit=3)] == ["x y", "z"]
+
+    def no_model() -> bool:
+        raise AssertionError("the model ran")
+
+    shown = complete(engine, _parsed("python", text), at, Settings(), explicit=False, should_stop=no_model)
+    assert [(s.text, s.source) for s in shown] == [("z", "file")]
+
+
 
 def test_an_invoked_request_ends_after_one_pass_when_the_model_writes_back_a_parsing_copy():
     engine = InfillEngine.load(None, device="cpu")  # the shipped model: a random one is never sure

@@ -77,6 +77,26 @@ def test_a_fill_from_the_file_that_the_model_writes_back_ends_the_request_after_
     assert engine.infill(prefix, suffix, accepts=lambda fill: False, **ask) == plain
 
 
+def test_a_weaker_copy_that_passes_the_callers_test_comes_before_a_stronger_one_that_does_not():
+    engine = InfillEngine.load(None, device="cpu")
+    text = "def f(a, b):\n    g(a)\n    g(a)\n    g(a, b)\n    g()\n"
+    at = text.rindex("g(") + len("g(")
+    prefix, suffix = text[:at], text[at:]
+    assert [c.text for c in engine.copies(prefix, suffix, limit=3)] == ["a", "a, b"]
+    tested = []
+
+    def two_arguments(fill: str) -> bool:
+        tested.append(fill)
+        return "," in fill
+
+    found = engine.infill(prefix, suffix, max_tokens=16, around=(prefix, suffix), accepts=two_arguments)
+    assert found[0].text == "a, b" and [c.text for c in found if c.source == "file"] == ["a, b"]
+    assert sorted(tested) == ["a", "a, b"]
+    # With no test, the strongest copy comes first, as before.
+    plain = engine.infill(prefix, suffix, max_tokens=16, around=(prefix, suffix))
+    assert (plain[0].text, plain[0].source) == ("a", "file")
+
+
 def test_a_draft_the_model_does_not_write_back_is_only_one_more_row():
     engine = InfillEngine.load(None, device="cpu")
     text = (ROOT / "fixtures/demo/stats.py").read_text()
