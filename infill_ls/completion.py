@@ -141,7 +141,8 @@ def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: 
     hole, ctx = _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
     found = engine.copies(text[:offset], text[offset:], max_tokens=hole, limit=COPIES_TESTED)
-    return no_worse(parsed, suggestions_for(ctx, found))[:1]
+    # One re-parse per copy tried, stopping at the first that passes: this runs on every keystroke.
+    return next(([s] for s in suggestions_for(ctx, found) if no_worse(parsed, [s])), [])
 
 
 def complete(
