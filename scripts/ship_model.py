@@ -1,9 +1,10 @@
 """Copy a trained checkpoint into the package as the embedded default model.
 
-    python scripts/ship_model.py runs/gpu/best [--steps 16] [--prompt-tokens 256] [--temperatures 0.4 0.1]
+    python scripts/ship_model.py runs/gpu/best [--steps 16] [--prompt-tokens 256] [--temperatures 0.4 0.1] [--out DIR]
 
 Weights are stored as bfloat16 (half the package size; loading on a CPU widens them to float32 again), in
-safetensors shards of at most 16 MiB. The model card beside them is kept.
+safetensors shards of at most 16 MiB. The model card beside them is kept. `--out DIR` writes the same files
+elsewhere, to evaluate a candidate exactly as it would ship (`infill-engine evaluate --model DIR`) before it does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ sys.path.insert(0, str(ROOT))
 from engine.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 
 TARGET = ROOT / "engine" / "default_model"
+CHECKPOINT_FILES = ("config.json", "generation_config.json", "tokenizer.json")
 LIMIT_FILE, LIMIT_TOTAL = 16 * 1024 * 1024, 64 * 1024 * 1024
+
+
+def checkpoint_files(directory: Path) -> list[Path]:
+    return [*directory.glob("model*.safetensors*"), *(p for n in CHECKPOINT_FILES if (p := directory / n).is_file())]
 
 
 def main() -> int:
@@ -30,18 +36,20 @@ def main() -> int:
     parser.add_argument("--prompt-tokens", type=int, default=256, help="longest prefix sent to the encoder")
     parser.add_argument("--temperatures", type=float, nargs=2, metavar=("T_MAX", "T_MIN"),
                         help="sampler temperature at the first and last step (default: the checkpoint's)")
+    parser.add_argument("--out", type=Path, default=TARGET, help="where to write it (default: the package's model)")
     args = parser.parse_args()
     ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32")
     ck.config.infill_prompt_tokens = args.prompt_tokens
     ck.generation.max_denoising_steps = args.steps
     if args.temperatures:
         ck.generation.t_max, ck.generation.t_min = args.temperatures
-    TARGET.mkdir(parents=True, exist_ok=True)
-    for old in TARGET.glob("*"):
-        if old.name != "MODEL_CARD.md":
-            old.unlink()
-    save_checkpoint(TARGET, ck.model.to(torch.bfloat16), ck.config, ck.generation, args.checkpoint / "tokenizer.json")
-    sizes = {p.name: p.stat().st_size for p in TARGET.iterdir()}
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    # Only what a checkpoint consists of: older shards would be read with the new ones; anything else stays.
+    for old in checkpoint_files(out):
+        old.unlink()
+    save_checkpoint(out, ck.model.to(torch.bfloat16), ck.config, ck.generation, args.checkpoint / "tokenizer.json")
+    sizes = {p.name: p.stat().st_size for p in checkpoint_files(out)}
     assert max(sizes.values()) <= LIMIT_FILE and sum(sizes.values()) <= LIMIT_TOTAL, sizes
     for name, size in sorted(sizes.items()):
         print(f"{size / 2**20:8.2f} MiB  {name}")

@@ -111,3 +111,23 @@ def test_a_draft_the_model_does_not_write_back_is_only_one_more_row():
     line = text[cut:text.index("\n", cut)]
     steps = list(engine.infill_steps(segments, max_tokens=16, drafts=[[line]]))
     assert len(steps) == 1 and engine.rank(steps[-1])[0].fills == [line]
+
+
+def test_ship_model_stages_a_candidate_elsewhere_as_it_would_ship(tmp_path):
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    (staged / "notes.txt").write_text("kept")
+    (staged / "model-00009-of-00009.safetensors").write_bytes(b"stale shard")
+    shipped = {p.name: p.stat().st_mtime_ns for p in DEFAULT_MODEL_DIR.iterdir()}
+    result = subprocess.run([sys.executable, "scripts/ship_model.py", str(DEFAULT_MODEL_DIR), "--out", str(staged),
+                             "--temperatures", "0.5", "0.2", "--steps", "12"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in DEFAULT_MODEL_DIR.iterdir()} == shipped
+    assert (staged / "notes.txt").read_text() == "kept"
+    assert not (staged / "model-00009-of-00009.safetensors").exists()
+    generation = json.loads((staged / "generation_config.json").read_text())
+    assert generation["max_denoising_steps"] == 12
+    candidate, default = InfillEngine.load(staged, device="cpu"), InfillEngine.load(None, device="cpu")
+    assert (candidate.generation.t_max, candidate.generation.t_min) == (0.5, 0.2)
+    for (name, a), b in zip(candidate.model.state_dict().items(), default.model.state_dict().values()):
+        assert a.equal(b), name

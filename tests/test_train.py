@@ -233,3 +233,48 @@ def test_expert_dispatch_setting(data_dir, tmp_path):
     bad.write_text(json.dumps({"expert_dispatch": "sparse"}))
     with pytest.raises(EngineError, match="expert_dispatch 'sparse': choose from auto, grouped, dense"):
         config_from_args(parser.parse_args(["--config", str(bad), "--out", str(tmp_path / "x")]))
+
+
+def test_accumulated_micro_batches_make_one_step_of_their_mean_gradient(data_dir, tmp_path):
+    kw = dict(batch_size=2, self_conditioning=0.0, router_aux_weight=0.0, grad_clip=1e9)
+    trainer = Trainer(_config(data_dir, tmp_path / "run", accumulate=2, **kw), log=lambda *_: None)
+    twin = Trainer(_config(data_dir, tmp_path / "twin", **kw), log=lambda *_: None)  # same seed: same weights
+    expected = [torch.zeros_like(q) for q in twin.model.parameters()]
+    tokens = 0
+    for micro in range(2):
+        batch = twin.stream.batch(micro, 2)
+        tokens += batch.encoder_ids.numel() + batch.target.numel()
+        twin.model.zero_grad()
+        denoising_loss(twin.model, batch, trainer._generator(0, micro), 1e-3, 0.0, False)["loss"].backward()
+        for e, q in zip(expected, twin.model.parameters()):
+            e += q.grad / 2
+    trainer.step()
+    for (name, q), e in zip(trainer.model.named_parameters(), expected):
+        assert torch.allclose(q.grad, e, atol=1e-6), name
+    assert trainer.progress.step == 1 and trainer.progress.tokens == tokens
+    # The next step reads the next two micro-batches.
+    assert torch.equal(trainer.next_batch(1).target, trainer.stream.batch(3, 2).target)
+
+
+def test_a_fine_tune_keeps_a_best_checkpoint_only_if_it_beats_where_it_started(data_dir, tmp_path):
+    base = Trainer(_config(data_dir, tmp_path / "base", steps=30, eval_every=100), log=lambda *_: None)
+    base.run()
+    lines = []
+    # A learning rate this high only makes the trained weights worse.
+    tuned = Trainer(_config(data_dir, tmp_path / "tuned", steps=3, eval_every=1, lr=1.0, warmup_steps=1,
+                            init_from=str(tmp_path / "base" / "last")), log=lines.append)
+    start = tuned.evaluate()
+    tuned.run()
+    assert any(line.startswith(f"eval step=0 heldout_loss={start:.4f}") for line in lines), lines
+    evals = [json.loads(x) for x in (tmp_path / "tuned" / "metrics.jsonl").read_text().splitlines()
+             if "heldout_loss" in x]
+    assert [e["step"] for e in evals] == [0, 1, 2, 3]
+    assert min(e["heldout_loss"] for e in evals[1:]) > start
+    assert not (tmp_path / "tuned" / "best").exists()
+
+
+def test_accumulate_must_be_positive(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(EngineError, match="--accumulate 0"):
+        config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), "--accumulate", "0"]))
