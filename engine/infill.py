@@ -124,7 +124,12 @@ class InfillEngine:
         if around is not None:
             found = self.copies(*around, max_tokens=max_tokens,
                                 limit=max(num_candidates, COPIES_TESTED if accepts is not None else 1))
-            passing = [c for c in found if accepts is not None and accepts(c.text)]
+            for c in found:
+                # Each test parses the whole file: stop once there are as many passing copies as will be listed.
+                if accepts is None or len(passing) == num_candidates:
+                    break
+                if accepts(c.text):
+                    passing.append(c)
             copies = (passing + [c for c in found if c not in passing])[:num_candidates]
         drafts = [[c.text] for c in copies if c in passing]
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,

@@ -95,6 +95,12 @@ def test_a_weaker_copy_that_passes_the_callers_test_comes_before_a_stronger_one_
     # With no test, the strongest copy comes first, as before.
     plain = engine.infill(prefix, suffix, max_tokens=16, around=(prefix, suffix))
     assert (plain[0].text, plain[0].source) == ("a", "file")
+    # Once as many copies have passed as will be listed, the weaker ones are not tested (each test is a parse).
+    for wanted, expected in ((1, ["a"]), (2, ["a", "a, b"])):
+        tested.clear()
+        found = engine.infill(prefix, suffix, max_tokens=16, around=(prefix, suffix), num_candidates=wanted,
+                              accepts=lambda fill: tested.append(fill) is None)
+        assert tested == expected and [c.text for c in found if c.source == "file"] == expected
 
 
 def test_a_draft_the_model_does_not_write_back_is_only_one_more_row():
