@@ -376,10 +376,8 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.optimizer.step()
         p.step += 1
-        out = {k: sum(v) / len(v) for k, v in sums.items() if k != "router_balance"}
-        out.update(lr=lr, grad_norm=float(grad_norm),
-                   router_balance=sum(sums["router_balance"]) / len(sums["router_balance"])
-                   if "router_balance" in sums else 0.0)
+        out = {k: sum(v) / len(v) for k, v in sums.items()}
+        out.update(lr=lr, grad_norm=float(grad_norm), router_balance=out.pop("router_balance", 0.0))
         return out
 
     @torch.no_grad()
