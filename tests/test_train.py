@@ -6,6 +6,9 @@ import argparse
 import dataclasses
 import inspect
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -151,6 +154,21 @@ def test_worker_processes_build_the_batches_of_the_same_run(data_dir, tmp_path):
     # A jump in the step count (a resume, a benchmark) restarts the workers at the new step.
     pooled.progress.step = 9
     assert torch.equal(pooled.next_batch().target, here.stream.batch(9, 4).target)
+
+
+def test_a_fine_tune_with_batch_workers_runs_to_the_end_with_parallel_tokenizers(data_dir, tmp_path):
+    # The starting checkpoint is scored before the first step, with this process tokenizing; the batch workers
+    # forked after that hung on the tokenizer's thread pool when TOKENIZERS_PARALLELISM=true.
+    Trainer(_config(data_dir, tmp_path / "base", steps=2), log=lambda *_: None).run()
+    cmd = [sys.executable, "-m", "engine.cli", "train", "--data", str(data_dir / "tokens"),
+           "--tokenizer", str(data_dir / "tokenizer.json"), "--init-from", str(tmp_path / "base" / "last"),
+           "--out", str(tmp_path / "tuned"), "--steps", "3", "--batch-size", "4", "--workers", "2",
+           "--device", "cpu", "--threads", "1", "--eval-every", "100", "--eval-batches", "2"]
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "true"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = (tmp_path / "tuned" / "log.txt").read_text()
+    assert "eval step=0 " in log and "eval step=3 " in log, log
 
 
 def test_bf16_autocast_step_with_self_conditioning(data_dir, tmp_path):
