@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -165,8 +166,16 @@ def test_a_fine_tune_with_batch_workers_runs_to_the_end_with_parallel_tokenizers
            "--out", str(tmp_path / "tuned"), "--steps", "3", "--batch-size", "4", "--workers", "2",
            "--device", "cpu", "--threads", "1", "--eval-every", "100", "--eval-batches", "2"]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "true"}
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+    # Its own process group, so that hung batch workers are stopped with it rather than left behind.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the fine-tune with batch workers did not finish in 120 s")
+    assert proc.returncode == 0, err[-2000:]
     log = (tmp_path / "tuned" / "log.txt").read_text()
     assert "eval step=0 " in log and "eval step=3 " in log, log
 
