@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.errors import EngineError
 from engine.languages import language_for_path
 
 # The licences the issue names, plus permissive licences that appear as components of those packages' compound
@@ -446,6 +447,7 @@ class CorpusStats:
     languages: dict[str, int] = field(default_factory=dict)
     licenses: dict[str, int] = field(default_factory=dict)
     rejected_distributions: int = 0
+    extends: str | None = None  # the corpus this one adds training data to
     seconds: float = 0.0
 
 
@@ -476,12 +478,27 @@ def build_corpus(
     seed: int = 0,
     near_dup_threshold: float = 0.8,
     workers: int = 2,
+    extends: Path | None = None,
     log=print,
 ) -> CorpusStats:
+    """Filter, de-duplicate and split `files` into `out_dir`. With `extends` (an existing corpus directory) the
+    result is more training data for that corpus: its packages and files are left out, and everything new goes to
+    train, so the existing held-out split stays unseen and stays the one to evaluate on."""
     start = time.time()
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = CorpusStats(files_seen=len(files))
     stats.rejected_distributions = sum(1 for p in packages.values() if not p.permissive)
+    known_packages, exact = read_manifest(extends / "manifest.jsonl") if extends is not None else (set(), set())
+    dropped: Counter[str] = Counter()
+    dropped_log = open(out_dir / "dropped.jsonl", "w")
+    if extends is not None:
+        for f in files:
+            if f.package in known_packages:
+                dropped["package-in-extended-corpus"] += 1
+                dropped_log.write(json.dumps({"path": f.path, "package": f.package,
+                                              "reason": "package-in-extended-corpus"}) + "\n")
+        files = [f for f in files if f.package not in known_packages]
+        stats.extends = str(extends)
 
     sizes: dict[str, int] = Counter()
     for f in files:
@@ -489,7 +506,7 @@ def build_corpus(
             sizes[f.package] += os.path.getsize(f.path)
         except OSError:
             pass
-    heldout = split_packages(dict(sizes), heldout_fraction, seed)
+    heldout = set() if extends is not None else split_packages(dict(sizes), heldout_fraction, seed)
     # Train first: a file shared by a train and a held-out package stays in train, keeping held-out unseen.
     order = sorted(range(len(files)), key=lambda i: (files[i].package in heldout, files[i].package, files[i].path))
 
@@ -505,12 +522,10 @@ def build_corpus(
         for i, path in items:
             facts[i] = _file_facts((i, path))
 
-    exact: set[str] = set()
     normalized: set[str] = set()
     near = NearDuplicateIndex(near_dup_threshold)
-    dropped: Counter[str] = Counter()
     kept_by_split: dict[str, list[int]] = {"train": [], "heldout": []}
-    with open(out_dir / "dropped.jsonl", "w") as dropped_log:
+    with dropped_log:
         for i in order:
             fact, src = facts[i], files[i]
             reason = fact.reason
@@ -558,6 +573,22 @@ def build_corpus(
     return stats
 
 
+def read_manifest(path: Path) -> tuple[set[str], set[str]]:
+    """The packages and the file hashes (sha256) of a corpus, from its `manifest.jsonl`."""
+    if not path.is_file():
+        raise EngineError(f"{path}: not found (the corpus to extend must be a directory `infill-engine corpus` wrote)")
+    packages, hashes = set(), set()
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            try:
+                record = json.loads(line)
+                packages.add(record["package"])
+                hashes.add(record["sha256"])
+            except (ValueError, KeyError, TypeError) as err:
+                raise EngineError(f"{path}:{n}: not a manifest record ({err})") from None
+    return packages, hashes
+
+
 def read_documents(path: Path):
     """Yield the documents of a `train.jsonl` / `heldout.jsonl` file as dicts (path, package, language, text)."""
     with open(path, encoding="utf-8") as fh:
@@ -572,6 +603,10 @@ def run(args: argparse.Namespace) -> int:
     site_dirs = [Path(d) for d in args.site_dir] if args.site_dir else ([] if args.repo else default_site_dirs())
     stdlib = None if (args.no_stdlib or (args.repo and not args.site_dir)) else default_stdlib_dir()
     repos = [Path(r) for r in args.repo]
+    extends = Path(args.extends) if args.extends else None
+    if extends is not None and extends.resolve() == Path(args.out).resolve():
+        print(f"corpus: --extends {extends}: write the new files to another --out directory", file=sys.stderr)
+        return 2
     for d in [*site_dirs, *repos]:
         if not d.is_dir():
             print(f"corpus: {d}: not a directory", file=sys.stderr)
@@ -579,8 +614,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"corpus: stdlib {stdlib}, site dirs {[str(d) for d in site_dirs]}, repositories {[str(r) for r in repos]}")
     files, packages = collect_sources(site_dirs, stdlib, repos)
     print(f"corpus: {len(files)} candidate files from {len(packages)} packages")
-    stats = build_corpus(Path(args.out), files, packages, heldout_fraction=args.heldout_fraction, seed=args.seed,
-                         near_dup_threshold=args.near_dup_threshold, workers=args.workers)
+    try:
+        stats = build_corpus(Path(args.out), files, packages, heldout_fraction=args.heldout_fraction,
+                             seed=args.seed, near_dup_threshold=args.near_dup_threshold, workers=args.workers,
+                             extends=extends)
+    except EngineError as err:
+        print(f"corpus: {err}", file=sys.stderr)
+        return 2
     print(json.dumps(asdict(stats), indent=1))
     return 0
 
@@ -601,6 +641,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-stdlib", action="store_true", help="leave out the standard library")
     p.add_argument("--heldout-fraction", type=float, default=0.05, help="share of bytes held out (default 0.05)")
     p.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard threshold (default 0.8)")
+    p.add_argument("--extends", metavar="DIR", help="add training data to the corpus in DIR: its packages and "
+                   "files are left out and everything new goes to train, so DIR's held-out split stays unseen "
+                   "(pretokenize the result, then `infill-engine merge-tokens`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=run)

@@ -34,6 +34,7 @@ from tokenizers import Tokenizer
 
 from engine.canvas import infill as infill_canvas
 from engine.corpus import read_documents
+from engine.errors import EngineError
 from engine.languages import LANGUAGES, parser_for
 from engine.vocab import BOS_ID, EOS_ID, PAD_ID, encode, load_tokenizer
 
@@ -229,6 +230,59 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
         log(f"pretokenize: {split}: {meta['splits'][split]}")
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
+
+
+_PER_DOCUMENT = {"tokens": "<u2", "text": "u1", "doc_lang": "u1"}  # a split's files that simply concatenate
+
+
+def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
+    """One pretokenized directory holding the documents of several, each split in the order given: a corpus grown
+    with `infill-engine corpus --extends` trains on its base and its new files together, and its held-out split
+    (which the new part leaves empty) stays the base's."""
+    metas = []
+    for d in dirs:
+        path = Path(d) / "meta.json"
+        if not path.is_file():
+            raise EngineError(f"{path}: not found (run `infill-engine pretokenize` first)")
+        metas.append(json.loads(path.read_text()))
+    for d, meta in zip(dirs[1:], metas[1:]):
+        for key in ("tokenizer_sha256", "vocab_size", "languages"):
+            if meta[key] != metas[0][key]:
+                raise EngineError(f"{d}: its {key} differs from {dirs[0]}'s; pretokenize both with one tokenizer")
+    if any(Path(d).resolve() == Path(out_dir).resolve() for d in dirs):
+        raise EngineError(f"{out_dir}: is one of the directories merged; write the merge elsewhere")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    merged = {**{k: metas[0][k] for k in ("tokenizer_sha256", "vocab_size", "languages")},
+              "splits": {}, "merged_from": [str(d) for d in dirs]}
+    for split in SPLITS:
+        parts = [(Path(d), m["splits"][split]) for d, m in zip(dirs, metas) if split in m["splits"]]
+        if not parts:
+            continue
+        doc_tokens, doc_bytes, spans = [np.zeros(1, "<i8")], [np.zeros(1, "<i8")], []
+        docs = n_tokens = n_bytes = 0
+        for name in _PER_DOCUMENT:
+            with open(out_dir / f"{split}.{name}", "wb") as out:
+                for d, _ in parts:
+                    with open(d / f"{split}.{name}", "rb") as fh:
+                        while chunk := fh.read(1 << 24):
+                            out.write(chunk)
+        for d, _ in parts:
+            offsets_t = np.fromfile(d / f"{split}.doc_tokens", dtype="<i8")
+            offsets_b = np.fromfile(d / f"{split}.doc_bytes", dtype="<i8")
+            doc_tokens.append(offsets_t[1:] + n_tokens)
+            doc_bytes.append(offsets_b[1:] + n_bytes)
+            part_spans = np.fromfile(d / f"{split}.spans", dtype="<i8").reshape(-1, 4)  # (doc, start, end, kind)
+            spans.append(part_spans + np.array([docs, 0, 0, 0], dtype="<i8"))
+            docs, n_tokens, n_bytes = docs + len(offsets_t) - 1, n_tokens + offsets_t[-1], n_bytes + offsets_b[-1]
+        np.concatenate(doc_tokens).astype("<i8").tofile(out_dir / f"{split}.doc_tokens")
+        np.concatenate(doc_bytes).astype("<i8").tofile(out_dir / f"{split}.doc_bytes")
+        all_spans = np.concatenate(spans)
+        all_spans.astype("<i8").tofile(out_dir / f"{split}.spans")
+        merged["splits"][split] = {"documents": docs, "tokens": int(n_tokens), "bytes": int(n_bytes),
+                                   "spans": len(all_spans)}
+        log(f"merge-tokens: {split}: {merged['splits'][split]}")
+    (out_dir / "meta.json").write_text(json.dumps(merged, indent=1))
+    return merged
 
 
 class TokenData:
@@ -435,6 +489,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_merge(args: argparse.Namespace) -> int:
+    try:
+        merge_pretokenized([Path(d) for d in args.dirs], Path(args.out))
+    except EngineError as err:
+        print(f"merge-tokens: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "pretokenize",
@@ -447,3 +510,13 @@ def register(subparsers) -> None:
     p.add_argument("--out", default="data/tokens", help="output directory (default: data/tokens)")
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=run)
+    m = subparsers.add_parser(
+        "merge-tokens",
+        help="concatenate pretokenized directories (a corpus and the code added with `corpus --extends`)",
+        description="Write one pretokenized directory holding the documents of several, split by split in the "
+        "order given. All must come from one tokenizer. A corpus grown with `infill-engine corpus --extends` has no "
+        "held-out files of its own, so the merge keeps the base's held-out split.",
+    )
+    m.add_argument("dirs", nargs="+", metavar="DIR", help="pretokenized directories, the base first")
+    m.add_argument("--out", required=True, help="output directory")
+    m.set_defaults(func=run_merge)

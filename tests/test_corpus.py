@@ -196,3 +196,51 @@ def test_repository_corpus_from_the_command_line(tmp_path):
     assert {r["split"] for r in manifest} == {"train", "heldout"}
     bad = parser.parse_args(["corpus", "--repo", str(tmp_path / "missing"), "--out", str(tmp_path / "x")])
     assert bad.func(bad) == 2
+
+
+def test_a_corpus_extended_with_another_environment_adds_only_new_code_to_train(tmp_path):
+    base = tmp_path / "corpus"
+    files, packages = collect_sources([_environment(tmp_path)], None, [])
+    build_corpus(base, files, packages, heldout_fraction=0.3, workers=1, log=lambda *_: None)
+    heldout = set((base / "heldout_packages.txt").read_text().split())
+    held = sorted(heldout)[0]
+
+    # Another machine's environment: a package the base holds out (with other code), one it trains on, and a new one
+    # holding a copy of a base file besides its own code.
+    site = tmp_path / "other-site-packages"
+    _install(site, held, {f"{held}/core.py": code(900)}, License_Expression="MIT")
+    _install(site, "pkg1", {"pkg1/extra.py": code(901)}, License_Expression="MIT")
+    _install(site, "fresh", {"fresh/a.py": code(902), "fresh/b.py": code(903), "fresh/copy.py": code(4)},
+             License_Expression="BSD-3-Clause")
+    files, packages = collect_sources([site], None, [])
+    out = tmp_path / "more"
+    stats = build_corpus(out, files, packages, heldout_fraction=0.3, workers=1, extends=base, log=lambda *_: None)
+
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(Path(r["path"]).name for r in manifest) == ["a.py", "b.py"]
+    assert {r["split"] for r in manifest} == {"train"} and (out / "heldout.jsonl").read_text() == ""
+    assert (out / "heldout_packages.txt").read_text() == ""
+    assert stats.dropped == {"package-in-extended-corpus": 2, "exact-duplicate": 1}
+    assert stats.extends == str(base)
+    dropped = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
+    assert {d["package"] for d in dropped if d["reason"] == "package-in-extended-corpus"} == {held, "pkg1"}
+
+
+def test_extending_from_the_command_line_names_what_is_wrong(tmp_path, capsys):
+    import argparse
+
+    from engine.corpus import register
+
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "main.py").write_text(code(800))
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    missing = parser.parse_args(["corpus", "--repo", str(repo), "--out", str(tmp_path / "out"), "--workers", "1",
+                                 "--extends", str(tmp_path / "nothing")])
+    assert missing.func(missing) == 2
+    assert f"{tmp_path / 'nothing' / 'manifest.jsonl'}: not found" in capsys.readouterr().err
+    same = parser.parse_args(["corpus", "--repo", str(repo), "--out", str(tmp_path / "out"), "--workers", "1",
+                              "--extends", str(tmp_path / "out")])
+    assert same.func(same) == 2
+    assert "another --out directory" in capsys.readouterr().err

@@ -20,9 +20,11 @@ from engine.dataset import (
     continuation_sample,
     encoder_input,
     infill_sample,
+    merge_pretokenized,
     pretokenize,
     syntax_spans,
 )
+from engine.errors import EngineError
 from engine.vocab import BOS_ID, EOS_ID, PAD_ID, load_tokenizer, train_tokenizer
 
 L = 32
@@ -94,6 +96,44 @@ def test_pretokenized_files(data_dir):
     meta = json.loads((root / "tokens" / "meta.json").read_text())
     assert meta["splits"]["train"]["tokens"] == len(train.tokens)
     assert TokenData(root / "tokens", "heldout").num_documents == 1
+
+
+def test_merged_directories_hold_every_document_and_span(data_dir, tmp_path):
+    root, texts = data_dir
+    more = tmp_path / "more"
+    more.mkdir()
+    added = {"added": "def g(y):\n    return [y, (y + 1) * 2]\n" * 12, "engine": inspect.getsource(engine.vocab)}
+    with open(more / "train.jsonl", "w") as fh:
+        for name, text in added.items():
+            fh.write(json.dumps({"path": name, "package": name, "language": "python", "text": text}) + "\n")
+    (more / "heldout.jsonl").write_text("")  # as `corpus --extends` leaves it
+    pretokenize(more, root / "tokenizer.json", tmp_path / "more-tokens", workers=1, log=lambda *_: None)
+
+    merged = merge_pretokenized([root / "tokens", tmp_path / "more-tokens"], tmp_path / "all", log=lambda *_: None)
+    base, extra = TokenData(root / "tokens", "train"), TokenData(tmp_path / "more-tokens", "train")
+    train = TokenData(tmp_path / "all", "train")
+    assert train.num_documents == base.num_documents + 2 == merged["splits"]["train"]["documents"]
+    tok = load_tokenizer(root / "tokenizer.json")
+    for doc, text in enumerate([*list(texts)[:4], *added]):
+        want = texts[text] if text in texts else added[text]
+        assert train.document_bytes(doc).decode() == want
+        assert tok.decode(train.document_tokens(doc).tolist(), skip_special_tokens=False) == want
+    assert len(train.spans) == len(base.spans) + len(extra.spans)
+    assert np.array_equal(train.spans[len(base.spans):, 0], extra.spans[:, 0] + base.num_documents)
+    assert np.array_equal(train.spans[len(base.spans):, 1:], extra.spans[:, 1:])
+    held = TokenData(tmp_path / "all", "heldout")
+    assert held.document_bytes(0) == TokenData(root / "tokens", "heldout").document_bytes(0)
+    assert merged["splits"]["heldout"]["documents"] == 1
+    stream = SampleStream(train, tok, L, [16, 32], SampleMix(), seed=0)
+    assert stream.batch(0, 8).target.shape[0] == 8
+
+    other = tmp_path / "other-tokenizer"
+    train_tokenizer(added.values(), vocab_size=600).save(str(tmp_path / "other.json"))
+    pretokenize(more, tmp_path / "other.json", other, workers=1, log=lambda *_: None)
+    with pytest.raises(EngineError, match="other-tokenizer: its tokenizer_sha256 differs"):
+        merge_pretokenized([root / "tokens", other], tmp_path / "bad", log=lambda *_: None)
+    with pytest.raises(EngineError, match="is one of the directories merged"):
+        merge_pretokenized([root / "tokens", tmp_path / "more-tokens"], tmp_path / "more-tokens")
 
 
 def _text(tok, ids) -> str:
