@@ -255,18 +255,18 @@ def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
     merged = {**{k: metas[0][k] for k in ("tokenizer_sha256", "vocab_size", "languages")},
               "splits": {}, "merged_from": [str(d) for d in dirs]}
     for split in SPLITS:
-        parts = [(Path(d), m["splits"][split]) for d, m in zip(dirs, metas) if split in m["splits"]]
+        parts = [Path(d) for d, m in zip(dirs, metas) if split in m["splits"]]
         if not parts:
             continue
         doc_tokens, doc_bytes, spans = [np.zeros(1, "<i8")], [np.zeros(1, "<i8")], []
         docs = n_tokens = n_bytes = 0
         for name in _PER_DOCUMENT:
             with open(out_dir / f"{split}.{name}", "wb") as out:
-                for d, _ in parts:
+                for d in parts:
                     with open(d / f"{split}.{name}", "rb") as fh:
                         while chunk := fh.read(1 << 24):
                             out.write(chunk)
-        for d, _ in parts:
+        for d in parts:
             offsets_t = np.fromfile(d / f"{split}.doc_tokens", dtype="<i8")
             offsets_b = np.fromfile(d / f"{split}.doc_bytes", dtype="<i8")
             doc_tokens.append(offsets_t[1:] + n_tokens)
