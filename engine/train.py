@@ -110,6 +110,12 @@ def _as_is(batch: Batch) -> Batch:
     return batch
 
 
+def _tokenize_serially(_worker_id: int) -> None:
+    # A worker forked after this process's tokenizer thread pool has run would hang in it when
+    # TOKENIZERS_PARALLELISM=true (as --threads 2 or more sets); each worker is one core's share anyway.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+
 def resolve_expert_dispatch(setting: str, device: torch.device, model_cfg: ModelConfig) -> str:
     """Dense experts avoid a host sync per layer, which is what bounds a small model's step on a GPU; on a CPU
     the grouped loop does half the work and is faster (measured: `--benchmark` with either)."""
@@ -326,17 +332,14 @@ class Trainer:
         if self.workers == 0:
             return self.stream.batch(index, self.cfg.batch_size)
         if self._batches is None or self._batches[0] != index:
-            self._start_workers(index)
+            loader = torch.utils.data.DataLoader(
+                _StepBatches(self.stream, self.cfg.batch_size), batch_size=None, sampler=range(index, 2**62),
+                num_workers=self.workers, collate_fn=_as_is, prefetch_factor=4, persistent_workers=False,
+                worker_init_fn=_tokenize_serially)
+            self._batches = (index, iter(loader))
         batch = next(self._batches[1])
         self._batches = (index + 1, self._batches[1])
         return batch
-
-    def _start_workers(self, index: int) -> None:
-        """Fork the processes that build micro-batches `index`, `index + 1`, ... ahead of the training steps."""
-        loader = torch.utils.data.DataLoader(
-            _StepBatches(self.stream, self.cfg.batch_size), batch_size=None, sampler=range(index, 2**62),
-            num_workers=self.workers, collate_fn=_as_is, prefetch_factor=4, persistent_workers=False)
-        self._batches = (index, iter(loader))
 
     def _check_tokenizer(self) -> None:
         sha = hashlib.sha256(self.tokenizer_path.read_bytes()).hexdigest()
@@ -426,10 +429,6 @@ class Trainer:
         window_t, window_tokens, window_holes = time.time(), 0, 0
         with open(self.out / "metrics.jsonl", "a") as metrics:
             if cfg.init_from and not self.resumed_from and p.step == 0 and p.best_eval is None:
-                if self.workers:
-                    # Fork the batch workers before this process first tokenizes: a fork after the tokenizer's
-                    # thread pool has run leaves the workers hung when TOKENIZERS_PARALLELISM=true.
-                    self._start_workers(p.step * cfg.accumulate)
                 # The bar a fine-tune must clear: `best/` is written only for a checkpoint that beats its start.
                 loss = self.evaluate()
                 if loss is not None:
