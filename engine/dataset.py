@@ -232,7 +232,8 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
     return meta
 
 
-_PER_DOCUMENT = {"tokens": "<u2", "text": "u1", "doc_lang": "u1"}  # a split's files that simply concatenate
+_CONCATENATED = ("tokens", "text", "doc_lang")  # a split's files that join end to end
+_SAME_TOKENIZER = ("tokenizer_sha256", "vocab_size", "languages")  # what merged directories must share
 
 
 def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
@@ -246,13 +247,13 @@ def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
             raise EngineError(f"{path}: not found (run `infill-engine pretokenize` first)")
         metas.append(json.loads(path.read_text()))
     for d, meta in zip(dirs[1:], metas[1:]):
-        for key in ("tokenizer_sha256", "vocab_size", "languages"):
+        for key in _SAME_TOKENIZER:
             if meta[key] != metas[0][key]:
                 raise EngineError(f"{d}: its {key} differs from {dirs[0]}'s; pretokenize both with one tokenizer")
     if any(Path(d).resolve() == Path(out_dir).resolve() for d in dirs):
         raise EngineError(f"{out_dir}: is one of the directories merged; write the merge elsewhere")
     out_dir.mkdir(parents=True, exist_ok=True)
-    merged = {**{k: metas[0][k] for k in ("tokenizer_sha256", "vocab_size", "languages")},
+    merged = {**{k: metas[0][k] for k in _SAME_TOKENIZER},
               "splits": {}, "merged_from": [str(d) for d in dirs]}
     for split in SPLITS:
         parts = [Path(d) for d, m in zip(dirs, metas) if split in m["splits"]]
@@ -260,7 +261,7 @@ def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
             continue
         doc_tokens, doc_bytes, spans = [np.zeros(1, "<i8")], [np.zeros(1, "<i8")], []
         docs = n_tokens = n_bytes = 0
-        for name in _PER_DOCUMENT:
+        for name in _CONCATENATED:
             with open(out_dir / f"{split}.{name}", "wb") as out:
                 for d in parts:
                     with open(d / f"{split}.{name}", "rb") as fh:
