@@ -122,6 +122,8 @@ class FillRequest:
     parses: Callable[[str], bool] | None = None
     # The whole file before and after the hole, where the server looks for fills the file spells out elsewhere.
     around: tuple[str, str] | None = None
+    # Other files searched for such fills too, as the server searches the files beside the one being edited.
+    elsewhere: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_si
             request.prefix, request.suffix, max_tokens=request.max_tokens, num_candidates=candidates,
             max_steps=max_steps, seed=seed, suffix_is_end=request.suffix_is_end,
             sizes=[request.max_tokens] if one_size else None, around=request.around if lookup else None,
-            accepts=request.parses,
+            elsewhere=request.elsewhere, accepts=request.parses,
         )
         best = _as_the_server_picks(found, request)
         # An infill denoises one canvas, so its steps are the steps per canvas.
@@ -173,7 +175,7 @@ def lookup_filler(engine, *, candidates: int = 1) -> Filler:
 
     def fill(request: FillRequest) -> Fill:
         found = [] if request.around is None else engine.copies(*request.around, max_tokens=request.max_tokens,
-                                                                 limit=candidates)
+                                                                 limit=candidates, elsewhere=request.elsewhere)
         if not found:
             return Fill("", 0.0, 0.0, "none")
         return Fill(_as_the_server_picks(found, request).text, 0.0, 0.0, "file")
@@ -234,8 +236,10 @@ def evaluate_cases(
     count_tokens: Callable[[str], int],
     settings: EvalSettings = EvalSettings(),
     progress: Callable[[int, int], None] | None = None,
+    neighbors: Callable[[HoleCase], tuple[str, ...]] | None = None,
 ) -> tuple[list[CaseResult], dict[str, int]]:
-    """Fill every case; returns the results and, per kind, how many cases were over the token budget."""
+    """Fill every case; returns the results and, per kind, how many cases were over the token budget.
+    `neighbors`: the other files searched for fills beside a case's own (`directory_neighbors`)."""
     results: list[CaseResult] = []
     skipped = {kind: 0 for kind in KINDS}
     for index, case in enumerate(cases):
@@ -254,7 +258,7 @@ def evaluate_cases(
 
         started = time.perf_counter()
         fill = filler(FillRequest(prefix, suffix, len(suffix) == len(case.suffix), budget, case.middle, parses,
-                                  (case.prefix, case.suffix)))
+                                  (case.prefix, case.suffix), neighbors(case) if neighbors is not None else ()))
         latency_ms = (time.perf_counter() - started) * 1000.0
         results.append(CaseResult(
             kind=case.kind, language=case.language, path=case.path,
@@ -267,6 +271,28 @@ def evaluate_cases(
     if progress is not None and cases:
         progress(len(cases), len(cases))
     return results, skipped
+
+
+def directory_neighbors(documents: Sequence[SourceDocument]) -> Callable[[HoleCase], tuple[str, ...]]:
+    """For a case, the texts of the other documents in its directory and language, in the order given: the files
+    the server searches beside the one being edited (those in its directory). Each is read once, when first asked
+    for."""
+    by_directory: dict[tuple[str, str], list[SourceDocument]] = {}
+    for doc in documents:
+        by_directory.setdefault((os.path.dirname(doc.path), doc.language), []).append(doc)
+    texts: dict[str, str | None] = {}
+
+    def neighbors(case: HoleCase) -> tuple[str, ...]:
+        out = []
+        for doc in by_directory.get((os.path.dirname(case.path), case.language), ()):
+            if doc.path != case.path:
+                if doc.path not in texts:
+                    texts[doc.path] = doc.read()
+                if texts[doc.path] is not None:
+                    out.append(texts[doc.path])
+        return tuple(out)
+
+    return neighbors
 
 
 def _mean(values: list[float]) -> float:
@@ -446,6 +472,9 @@ def register(subparsers) -> None:
     lookup.add_argument("--lookup-only", action="store_true",
                         help="the fills found elsewhere in the file only, with no model (an empty fill where there "
                         "is none)")
+    p.add_argument("--neighbors", action="store_true",
+                   help="search the other files of a hole's directory for fills too, as the server searches the "
+                   "files beside the one being edited (default: the hole's own file only)")
     p.add_argument("--confidence-threshold", type=float, default=None, metavar="H",
                    help="stop a canvas once stable and its mean hole entropy is below H (default: the model's)")
     p.add_argument("--prefix-tokens", type=int, default=DEFAULT_PREFIX_TOKENS, metavar="N",
@@ -515,6 +544,8 @@ def _command(args) -> str:
         words.append("--no-lookup")
     if args.lookup_only:
         words.append("--lookup-only")
+    if args.neighbors:
+        words.append("--neighbors")
     if args.confidence_threshold is not None:
         words += ["--confidence-threshold", f"{args.confidence_threshold:g}"]
     if args.oracle:
@@ -535,6 +566,9 @@ def run(args) -> int:
             return 2
     if args.timeout <= 0:
         print("evaluate: --timeout must be positive", file=sys.stderr)
+        return 2
+    if args.neighbors and args.no_lookup:
+        print("evaluate: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
         return 2
     try:
         documents = _documents(args)
@@ -589,7 +623,8 @@ def run(args) -> int:
                   file=sys.stderr)
             return 2
         try:
-            results, skipped = evaluate_cases(cases, filler, engine.count_tokens, settings, _progress)
+            results, skipped = evaluate_cases(cases, filler, engine.count_tokens, settings, _progress,
+                                              directory_neighbors(documents) if args.neighbors else None)
         except EngineError as err:
             print(f"evaluate: {err}", file=sys.stderr)
             return 1

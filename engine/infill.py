@@ -110,19 +110,19 @@ class InfillEngine:
                max_steps: int | None = None, seed: int = 0,
                should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True,
                sizes: Sequence[int] | None = None, around: tuple[str, str] | None = None,
-               accepts: Callable[[str], bool] | None = None) -> list[Candidate]:
+               elsewhere: Sequence[str] = (), accepts: Callable[[str], bool] | None = None) -> list[Candidate]:
         """Fills for the hole between `prefix` and `suffix` (the model's context windows), best first.
 
         `around`: the whole text before and after the hole, searched for fills the file already spells out in the
-        same surroundings (`copies`); up to `num_candidates` of them come before the model's. The model runs either
-        way, so a caller always has its fill too, for when a copy will not do. `accepts`: the caller's own test of
-        a fill (the server's: the file parses with it). Of the `COPIES_TESTED` strongest copies (or more, for more
+        same surroundings (`copies`), and so are the other files in `elsewhere`; up to `num_candidates` of them come
+        before the model's. The model runs either way, so a caller always has its fill too, for when a copy will not
+        do. `accepts`: the caller's own test of a fill (the server's: the file parses with it). Of the `COPIES_TESTED` strongest copies (or more, for more
         candidates), those that pass it come first. Each is also a draft row: if the model writes it back surely,
         it is the model's answer as well, and the request ends, often after one pass.
         """
         copies, passing = [], []
         if around is not None:
-            found = self.copies(*around, max_tokens=max_tokens,
+            found = self.copies(*around, max_tokens=max_tokens, elsewhere=elsewhere,
                                 limit=max(num_candidates, COPIES_TESTED if accepts is not None else 1))
             for c in found:
                 # Each test parses the whole file: stop once there are as many passing copies as will be listed.
@@ -147,11 +147,13 @@ class InfillEngine:
         texts = {c.text for c in copied}
         return copied + [c for c in model if c.text not in texts]
 
-    def copies(self, before: str, after: str, *, max_tokens: int = 24, limit: int = 1) -> list[Candidate]:
-        """Fills the file spells out elsewhere in the same surroundings (`engine.lookup`) that fit the hole's token
-        budget, strongest first, at most `limit`. No model pass: they come with confidence 0 and no steps."""
+    def copies(self, before: str, after: str, *, max_tokens: int = 24, limit: int = 1,
+               elsewhere: Sequence[str] = ()) -> list[Candidate]:
+        """Fills the file (or another file in `elsewhere`) spells out in the same surroundings (`engine.lookup`)
+        that fit the hole's token budget, strongest first, at most `limit`. No model pass: they come with
+        confidence 0 and no steps."""
         return [Candidate(fill.text, 0.0, 0, 0.0, "file")
-                for fill in lookup_fills(before, after, limit=max(1, limit))
+                for fill in lookup_fills(before, after, limit=max(1, limit), elsewhere=elsewhere)
                 if self.count_tokens(fill.text) <= max_tokens]
 
     def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,

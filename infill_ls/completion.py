@@ -1,11 +1,11 @@
 """Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. Fills the file already
-spells out in the same surroundings come before the model's. An explicit request lists those that keep the file
-parsing first; while typing, a suggestion that adds a syntax error is dropped, and a fill from the file that keeps
-the file parsing is shown without waiting for the model."""
+spells out in the same surroundings (or, where it has too few, the files beside it) come before the model's. An
+explicit request lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error
+is dropped, and a fill from the file that keeps the file parsing is shown without waiting for the model."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -61,10 +61,13 @@ def window_budget(engine: InfillEngine, hole: int) -> WindowBudget:
     )
 
 
-def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Settings, model: Hashable) -> Hashable:
+def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Settings, model: Hashable,
+              beside: Sequence[Snapshot] = ()) -> Hashable:
     """Everything the answer depends on. The text enters by length and hash, so the cache
-    never holds documents alive."""
-    return ("inline", snapshot.uri, len(snapshot.text), hash(snapshot.text), offset, explicit, settings, model)
+    never holds documents alive; the open documents beside it, by version. (A file beside it on disk that
+    changes does not change the key: the next edit does.)"""
+    return ("inline", snapshot.uri, len(snapshot.text), hash(snapshot.text), offset, explicit, settings, model,
+            tuple((s.uri, s.version) for s in beside))
 
 
 def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Suggestion]:
@@ -105,9 +108,11 @@ def suggest(
     should_stop: Callable[[], bool],
     seed: int = 0,
     lookup: bool = True,
+    elsewhere: Sequence[str] = (),
 ) -> list[Suggestion]:
-    """Fills at ``offset`` as suggestions: those the file spells out elsewhere (with ``settings.file_lookup`` and
-    ``lookup``), then the model's, most confident first. Runs the model: on the worker only."""
+    """Fills at ``offset`` as suggestions: those the file (or a file in ``elsewhere``) spells out elsewhere (with
+    ``settings.file_lookup`` and ``lookup``), then the model's, most confident first. Runs the model: on the
+    worker only."""
     hole, ctx = _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
     candidates = engine.infill(
@@ -123,6 +128,7 @@ def suggest(
         # pass per step. An explicit request tries more sizes and seeds.
         sizes=None if explicit else [hole],
         around=(text[:offset], text[offset:]) if settings.file_lookup and lookup else None,
+        elsewhere=elsewhere,
         accepts=lambda fill: parses_with(parsed, ctx, fill),
     )
     return suggestions_for(ctx, candidates)
@@ -135,12 +141,14 @@ def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str) -> bool:
     return text is not None and parses_after(parsed, [Replacement(ctx.offset, ctx.offset, text)])
 
 
-def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> list[Suggestion]:
-    """The strongest fill the file spells out at ``offset`` that leaves the file no worse (`no_worse`), as a
-    suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none does. No model pass."""
+def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings,
+           elsewhere: Sequence[str] = ()) -> list[Suggestion]:
+    """The strongest fill the file (or a file in ``elsewhere``) spells out at ``offset`` that leaves the file no
+    worse (`no_worse`), as a suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none does. No
+    model pass."""
     hole, ctx = _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
-    found = engine.copies(text[:offset], text[offset:], max_tokens=hole, limit=COPIES_TESTED)
+    found = engine.copies(text[:offset], text[offset:], max_tokens=hole, limit=COPIES_TESTED, elsewhere=elsewhere)
     # One re-parse per copy tried, stopping at the first that passes: this runs on every keystroke.
     return next(([s] for s in suggestions_for(ctx, found) if no_worse(parsed, [s])), [])
 
@@ -154,15 +162,18 @@ def complete(
     explicit: bool,
     should_stop: Callable[[], bool],
     seed: int = 0,
+    elsewhere: Sequence[str] = (),
 ) -> list[Suggestion]:
-    """What the editor is shown at ``offset``. Runs the model: call it on the worker only."""
+    """What the editor is shown at ``offset``; ``elsewhere``: the texts of the files beside it, searched for fills
+    after the file's own (`infill_ls.neighbors`). Runs the model: call it on the worker only."""
     if explicit:
-        suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed)
+        suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed,
+                              elsewhere=elsewhere)
         return parsing_first(parsed, suggestions)
     if settings.file_lookup:
         # The file's fill comes first either way; when it keeps the file parsing, it is what the editor shows, so
         # the model's pass (nearly all of a keystroke's latency) is not waited for.
-        shown = copied(engine, parsed, offset, settings)
+        shown = copied(engine, parsed, offset, settings, elsewhere)
         if shown:
             return shown
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,

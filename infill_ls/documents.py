@@ -288,8 +288,16 @@ class DocumentStore:
         snapshot = Snapshot(
             uri, current.language_id, version, working.text, tuple(edits), known_line_starts=working.line_starts
         )
+        del self._docs[uri]  # to the end: the store is in the order documents were last opened or edited
         self._docs[uri] = snapshot
         return snapshot
+
+    def beside(self, uri: str) -> list[Snapshot]:
+        """The other open documents in `uri`'s language, the most recently opened or edited first."""
+        current = self._docs.get(uri)
+        if current is None:
+            return []
+        return [s for s in reversed(self._docs.values()) if s.uri != uri and s.language_id == current.language_id]
 
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)

@@ -16,6 +16,7 @@ from .actions import ActionEdit, ActionKind, available, run_action
 from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
 from .documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
+from .neighbors import DirectoryFiles, neighbor_texts
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
 from .syntax import SyntaxIndex
@@ -36,6 +37,7 @@ class InfillService:
         self.syntax = SyntaxIndex()
         self.scheduler = Scheduler()
         self.model = ModelLoader(self.scheduler)
+        self.directory_files = DirectoryFiles()  # read and kept on the worker only
 
     # --- documents --------------------------------------------------------------------------
 
@@ -98,11 +100,15 @@ class InfillService:
                     return snapshot, []
                 if engine is None:
                     return snapshot, []
-                settings, parse = self.settings, self.syntax.parse
+                settings, parse, files = self.settings, self.syntax.parse, self.directory_files
+                lookup_beside = settings.file_lookup and settings.neighbor_files
+                beside = self.documents.beside(uri) if lookup_beside else []
 
                 def work(should_stop: Callable[[], bool]) -> list[Suggestion]:
                     parsed = parse(snapshot)
-                    found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop)
+                    elsewhere = neighbor_texts(snapshot, beside, files) if lookup_beside else ()
+                    found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop,
+                                     elsewhere=elsewhere)
                     if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
                     return found
@@ -110,7 +116,7 @@ class InfillService:
                 suggestions = await scheduler.run(
                     ticket,
                     work,
-                    key=cache_key(snapshot, offset, explicit, settings, self.model.generation),
+                    key=cache_key(snapshot, offset, explicit, settings, self.model.generation, beside),
                     debounce_s=0 if explicit else settings.debounce_ms / 1000,
                 )
         except Superseded:

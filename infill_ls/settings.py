@@ -32,6 +32,9 @@ class Settings:
     candidates: int = 3  # how many fills to offer when completion is invoked explicitly
     # Offer first the fills the file already spells out between the same text (engine.lookup).
     file_lookup: bool = True
+    # Search the other open documents in the language, and the files of the document's directory, for such fills
+    # too (infill_ls.neighbors).
+    neighbor_files: bool = True
     threads: int | None = None  # CPU threads for the model; None: half the cores
 
     def language_enabled(self, language_id: str) -> bool:
@@ -99,6 +102,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "enabledLanguages": ("enabled_languages", _languages),
     "numCandidates": ("candidates", _int_in(1, 8)),
     "fileLookup": ("file_lookup", _bool),
+    "neighborFiles": ("neighbor_files", _bool),
     "threads": ("threads", _optional(_int_in(1, 256))),
 }
 _DEFAULTS = {f.name: f.default for f in fields(Settings)}

@@ -1,11 +1,13 @@
 """The ghost text a user sees while typing, scored against held-out files.
 
     python -m infill_ls.typing_eval [--model DIR] [--heldout FILE.jsonl] [--kinds line ...] [--max-cases N]
-                                    [--per-file N] [--seed S] [--threads N] [--no-lookup] [--out PATH]
+                                    [--per-file N] [--seed S] [--threads N] [--no-lookup | --neighbors]
+                                    [--out PATH]
 
 The holes are the model evaluation's (engine.holes), drawn the same way. Each is cut out of its file, the cursor put
 where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
-a fill the file spells out elsewhere offered before the model's (off with `--no-lookup`), the fill fitted to the
+a fill the file spells out elsewhere offered before the model's (off with `--no-lookup`; with `--neighbors`, the
+other files of the hole's directory searched too, as the server does), the fill fitted to the
 line, and a suggestion dropped if it leaves more tree-sitter ERROR nodes than the file has without it (a fill from
 the file that passes is shown without running the model). Printed per hole kind, before and after that last check:
 how often a suggestion is shown, how often it restores the original file, how close it is to the original text
@@ -22,7 +24,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from engine.evaluate import edit_similarity, exact_match
+from engine.eval_inputs import documents_from_heldout
+from engine.evaluate import directory_neighbors, edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
 
 from .completion import Suggestion, complete, from_file_alone, no_worse, suggest
@@ -65,13 +68,15 @@ def _score(parsed: ParsedSnapshot, case: HoleCase, suggestions: list[Suggestion]
                  edit_similarity(s.text, case.middle), parses_cleanly(parsed.spec, after), s.text)
 
 
-def typing_case(engine, case: HoleCase, settings: Settings) -> TypingResult:
+def typing_case(engine, case: HoleCase, settings: Settings, elsewhere: tuple[str, ...] = ()) -> TypingResult:
+    """`elsewhere`: the files beside the case's, as the server reads them (`infill_ls.neighbors`)."""
     parsed, offset = cut_out(case)
     started = time.perf_counter()
-    served = complete(engine, parsed, offset, settings, explicit=False, should_stop=lambda: False)
+    served = complete(engine, parsed, offset, settings, explicit=False, should_stop=lambda: False,
+                      elsewhere=elsewhere)
     latency_ms = (time.perf_counter() - started) * 1000.0
     # Everything offered before the check, the model's fill included, for the unchecked row.
-    raw = suggest(engine, parsed, offset, settings, explicit=False, should_stop=lambda: False)
+    raw = suggest(engine, parsed, offset, settings, explicit=False, should_stop=lambda: False, elsewhere=elsewhere)
     checking = time.perf_counter()
     no_worse(parsed, raw)
     check_ms = (time.perf_counter() - checking) * 1000.0
@@ -120,16 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=["line"], help="hole kinds (default: line)")
     parser.add_argument("--no-lookup", action="store_true",
                         help="the model's fills only: no fills found elsewhere in the file")
+    parser.add_argument("--neighbors", action="store_true",
+                        help="search the other held-out files of a hole's directory for fills too, as the server "
+                        "searches the files beside the one being edited")
     args = parser.parse_args(argv)
+    if args.neighbors and args.no_lookup:
+        print("typing_eval: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
+        return 2
     try:
         engine, cases = engine_and_cases(args, args.kinds, "no holes")
     except SetupError as err:
         print(f"typing_eval: {err}", file=sys.stderr)
         return 2
     settings = Settings(file_lookup=not args.no_lookup)
+    beside = directory_neighbors(documents_from_heldout(args.heldout)) if args.neighbors else (lambda case: ())
     # One untimed completion first: latency is per keystroke, not the first call's one-time setup.
-    typing_case(engine, cases[0], settings)
-    results = [typing_case(engine, case, settings) for case in cases]
+    typing_case(engine, cases[0], settings, beside(cases[0]))
+    results = [typing_case(engine, case, settings, beside(case)) for case in cases]
     print(f"model: {engine.description}")
     print(markdown_table(results, args.kinds))
     print(f"the check: {statistics.median(r.check_ms for r in results):.2f} ms p50, "

@@ -160,3 +160,17 @@ def test_line_index_and_points_kept_incrementally_match_a_fresh_scan():
             head = source[:offset]
             assert point.row == head.count("\n")
             assert point.column == len(head[head.rfind("\n") + 1 :].encode())
+
+
+def test_the_documents_beside_one_are_in_its_language_most_recently_edited_first():
+    store = DocumentStore()
+    store.open("file:///a.py", "python", 1, "a")
+    store.open("file:///b.py", "python", 1, "b")
+    store.open("file:///c.js", "javascript", 1, "c")
+    store.open("file:///d.py", "python", 1, "d")
+    assert [s.uri for s in store.beside("file:///a.py")] == ["file:///d.py", "file:///b.py"]
+    store.change("file:///b.py", 2, [TextChange(None, "bb")])
+    assert [(s.uri, s.text) for s in store.beside("file:///a.py")] == [("file:///b.py", "bb"), ("file:///d.py", "d")]
+    store.close("file:///b.py")
+    assert [s.uri for s in store.beside("file:///d.py")] == ["file:///a.py"]
+    assert store.beside("file:///not-open.py") == []

@@ -420,6 +420,33 @@ def test_the_files_fills_alone_are_scored_without_the_model(tiny_model, tmp_path
         assert case["source"] in ("file", "none") and (case["source"] == "file") == bool(case["fill"])
 
 
+def test_with_neighbors_the_other_files_of_a_holes_directory_are_searched_too(tiny_model, tmp_path, capsys,
+                                                                              one_thread):
+    from engine.evaluate import FillRequest, directory_neighbors, engine_filler
+    from engine.holes import HoleCase, SourceDocument
+    from engine.infill import InfillEngine
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "disk.py").write_text("on disk\n")
+    docs = [SourceDocument(str(tmp_path / "a" / "hole.py"), "python", "hole"),
+            SourceDocument(str(tmp_path / "a" / "other.py"), "python", "other"),
+            SourceDocument(str(tmp_path / "a" / "disk.py"), "python"),
+            SourceDocument(str(tmp_path / "a" / "other.go"), "go", "go"),
+            SourceDocument(str(tmp_path / "b.py"), "python", "elsewhere")]
+    case = HoleCase("line", "python", str(tmp_path / "a" / "hole.py"), "", "", "")
+    assert directory_neighbors(docs)(case) == ("other", "on disk\n")
+
+    engine = InfillEngine.load(tiny_model, device="cpu")
+    before, after = "total = add(", ")\n"
+    request = FillRequest(before, after, True, 8, "x, y", None, (before, after), ("a = add(x, y)\n",))
+    assert engine_filler(engine, max_steps=3)(request).text == "x, y"
+    status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "2",
+                               "--kinds", "line", "--lookup-only", "--neighbors"], capsys)
+    assert status == 0 and "--neighbors" in printed
+    args = parse_cli(["--split-dir", str(HELDOUT), "--neighbors", "--no-lookup"])
+    assert args.func(args) == 2 and "--neighbors" in capsys.readouterr().err
+
+
 def _result(kind: str, source: str):
     from engine.evaluate import CaseResult
 

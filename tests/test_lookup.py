@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.infill import InfillEngine
-from engine.lookup import lookup_fills
+from engine.lookup import ELSEWHERE_CHARS, lookup_fills
 from engine.tiny import write_random_checkpoint
 
 
@@ -61,6 +61,31 @@ def test_a_long_key_outranks_a_line_shape_and_a_bare_shape_is_not_tried():
     assert [(f.text, f.free_words) for f in lookup_fills(before, after)] == [("1", 0), ("2", 1)]
     # With its one word free, "    return " would be bare indentation and a space, the shape of nearly any line.
     assert lookup_fills("    value = 1\n    return ", "\n") == []
+
+
+def test_other_files_fill_what_the_file_leaves_open_and_never_outvote_it():
+    before, after = "total = add(", ")\n"
+    other = "a = add(x, y)\nb = add(x, y)\nc = add(x, y)\n"
+    # Nothing in the file itself: the other file's places are found with the hole's own key and head.
+    assert [(f.text, f.votes) for f in lookup_fills(before, after, elsewhere=[other])] == [("x, y", 3)]
+    # The file's one place comes first, though the other file spells out another fill three times.
+    mine = "first = add(p, q)\n" + before
+    assert [f.text for f in lookup_fills(mine, after, elsewhere=[other])] == ["p, q", "x, y"]
+    assert [f.text for f in lookup_fills(mine, after, limit=1, elsewhere=[other])] == ["p, q"]
+    # A line of the same shape in another file offers its fill, renamed, as one in the file does.
+    before = "class B:\n    def __init__(self, args, kwargs):\n        self.kwargs = "
+    assert lookup_fills(before, "\n", elsewhere=["        self.args = args\n"])[0].text == "kwargs"
+
+
+def test_other_files_are_searched_in_order_up_to_a_bound():
+    before, after = "total = add(", ")\n"
+    near, far = "a = add(x, y)\n", "a = add(u, v)\n"
+    assert [f.text for f in lookup_fills(before, after, elsewhere=[near, far])] == ["x, y", "u, v"]
+    padding = "#" * (ELSEWHERE_CHARS - 5) + "\n"
+    # Past the bound, a file is not read at all, nor the end of one that crosses it.
+    assert lookup_fills(before, after, elsewhere=[padding, near]) == []
+    assert lookup_fills(before, after, elsewhere=[padding[:-5] + near]) == []
+    assert [f.text for f in lookup_fills(before, after, elsewhere=[padding[:-20], near])] == ["x, y"]
 
 
 @pytest.fixture(scope="module")

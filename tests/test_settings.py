@@ -20,6 +20,7 @@ def test_camel_case_keys_bare_or_under_the_section():
         "enabledLanguages": ["python", "go"],
         "numCandidates": 2,
         "fileLookup": False,
+        "neighborFiles": False,
         "threads": 2,
     }
     for payload in (raw, {"infill": raw}):
@@ -27,7 +28,7 @@ def test_camel_case_keys_bare_or_under_the_section():
         assert problems == []
         assert s == Settings(model_path="/models/x", device="cpu", dtype="float32", max_hole_tokens=12, max_steps=8,
                              typing_max_steps=4, debounce_ms=0, enabled_languages=("python", "go"), candidates=2,
-                             file_lookup=False, threads=2)
+                             file_lookup=False, neighbor_files=False, threads=2)
     assert not parse_settings(raw)[0].language_enabled("rust")
 
 

@@ -19,6 +19,7 @@ export interface ServerSettings {
   enabledLanguages: string[];
   numCandidates: number;
   fileLookup: boolean;
+  neighborFiles: boolean;
   threads: number | null;
 }
 
@@ -42,6 +43,7 @@ export function readServerSettings(config: vscode.WorkspaceConfiguration): Serve
     enabledLanguages: config.get<string[]>('enabledLanguages', ['*']),
     numCandidates: config.get<number>('numCandidates', 3),
     fileLookup: config.get<boolean>('fileLookup', true),
+    neighborFiles: config.get<boolean>('neighborFiles', true),
     threads: config.get<number | null>('threads', null),
   };
 }

@@ -1,0 +1,90 @@
+"""The files beside a document, searched for fills as the document itself is (`engine.lookup`): the other open
+documents in its language, most recently edited first, then the files of its directory on disk with its extension,
+most recently modified first. A project repeats itself across files (a signature, a call, a key), and the editor's
+other tabs and the file's own directory are where a person would look.
+
+Open documents come from the store on the event loop; files on disk are read on the worker, each at most once while
+its size and modification time stay the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
+
+from engine.lookup import ELSEWHERE_CHARS
+
+from .documents import Snapshot
+
+# A larger file is generated or data, not code to copy from.
+MAX_FILE_BYTES = 512 * 1024
+# Directory entries looked at, so that a huge directory costs a bounded listing.
+MAX_ENTRIES = 2000
+
+
+def uri_path(uri: str) -> Path | None:
+    """The local path of a file: URI, or None for any other scheme (an unsaved buffer, a remote file)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(url2pathname(unquote(parsed.path)))
+
+
+class DirectoryFiles:
+    """Texts of the files beside a document on disk, kept while each file's size and mtime are unchanged."""
+
+    def __init__(self) -> None:
+        self._texts: dict[Path, tuple[int, int, str | None]] = {}
+
+    def beside(self, path: Path, skip: set[Path], chars: int) -> list[str]:
+        """Texts of the files in `path`'s directory with its suffix, most recently modified first, leaving out
+        `path` and `skip` (open documents, whose text the store has), up to about `chars` characters in all."""
+        try:
+            with os.scandir(path.parent) as entries:
+                found = []
+                for n, entry in enumerate(entries):
+                    if n >= MAX_ENTRIES:
+                        break
+                    if entry.name.endswith(path.suffix) and entry.is_file():
+                        stat = entry.stat()
+                        found.append((Path(entry.path), stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            return []
+        texts = []
+        for file, mtime, size in sorted(found, key=lambda f: -f[1]):
+            if chars <= 0:
+                break
+            if file == path or file in skip or size > MAX_FILE_BYTES:
+                continue
+            text = self._read(file, mtime, size)
+            if text:
+                texts.append(text)
+                chars -= len(text)
+        return texts
+
+    def _read(self, file: Path, mtime: int, size: int) -> str | None:
+        cached = self._texts.get(file)
+        if cached is not None and cached[:2] == (mtime, size):
+            return cached[2]
+        try:
+            text: str | None = file.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+        self._texts[file] = (mtime, size, text)
+        return text
+
+
+def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,
+                   chars: int = ELSEWHERE_CHARS) -> tuple[str, ...]:
+    """The texts searched besides `snapshot`'s own: `open_beside` (other open documents in its language, most
+    recent first), then, with `files`, its directory's files on disk. Reads files: call on the worker."""
+    texts = [s.text for s in open_beside]
+    room = chars - sum(map(len, texts))
+    path = uri_path(snapshot.uri)
+    if files is not None and path is not None and room > 0:
+        skip = {p for p in (uri_path(s.uri) for s in open_beside) if p is not None}
+        texts += files.beside(path, skip, room)
+    return tuple(texts)

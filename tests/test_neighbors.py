@@ -1,0 +1,52 @@
+"""The files searched beside a document: other open documents, then its directory's files on disk."""
+
+from __future__ import annotations
+
+import os
+
+from infill_ls.documents import Snapshot
+from infill_ls.neighbors import MAX_FILE_BYTES, DirectoryFiles, neighbor_texts, uri_path
+
+
+def _snap(path, text, language="python"):
+    return Snapshot(path.as_uri() if hasattr(path, "as_uri") else path, language, 1, text)
+
+
+def test_open_documents_then_the_directorys_files_with_the_same_suffix(tmp_path):
+    (tmp_path / "old.py").write_text("old = 1\n")
+    (tmp_path / "new.py").write_text("new = 2\n")
+    os.utime(tmp_path / "old.py", ns=(1_000_000_000, 1_000_000_000))
+    (tmp_path / "open.py").write_text("on disk, stale\n")
+    (tmp_path / "notes.txt").write_text("not python\n")
+    (tmp_path / "big.py").write_text("x" * (MAX_FILE_BYTES + 1))
+    (tmp_path / "bad.py").write_bytes(b"\xff\xfe not utf-8")
+    (tmp_path / "pkg.py").mkdir()
+    doc = _snap(tmp_path / "edited.py", "edited")
+    beside = [_snap(tmp_path / "open.py", "open, as edited")]
+    texts = neighbor_texts(doc, beside, DirectoryFiles())
+    # The open document's text from the store, not from disk; files newest first; the document itself, other
+    # suffixes, files too large to be code and files that are not UTF-8 are left out.
+    assert texts == ("open, as edited", "new = 2\n", "old = 1\n")
+    assert neighbor_texts(doc, beside, None) == ("open, as edited",)
+    assert neighbor_texts(doc, beside, DirectoryFiles(), chars=len("open, as edited") + 1) == texts[:2]
+
+
+def test_a_file_is_read_again_only_once_it_changes(tmp_path):
+    path = tmp_path / "lib.py"
+    path.write_text("first\n")
+    doc = _snap(tmp_path / "main.py", "")
+    files = DirectoryFiles()
+    assert neighbor_texts(doc, [], files) == ("first\n",)
+    path.write_text("second, longer\n")
+    assert neighbor_texts(doc, [], files) == ("second, longer\n",)
+    path.unlink()
+    assert neighbor_texts(doc, [], files) == ()
+
+
+def test_documents_that_are_not_files_have_no_directory(tmp_path):
+    assert uri_path("untitled:Untitled-1") is None
+    assert uri_path((tmp_path / "a b.py").as_uri()) == tmp_path / "a b.py"
+    doc = Snapshot("untitled:Untitled-1", "python", 1, "x")
+    assert neighbor_texts(doc, [Snapshot("untitled:Untitled-2", "python", 1, "y")], DirectoryFiles()) == ("y",)
+    missing = _snap(tmp_path / "gone" / "a.py", "")
+    assert neighbor_texts(missing, [], DirectoryFiles()) == ()
