@@ -172,12 +172,7 @@ def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Sequence[st
         return []
     before, after = before[-SEARCH_CHARS:], after[:SEARCH_CHARS]
     out: dict[str, LookupFill] = {}
-    # The file's own places first; other files fill only what is left of the list, their places voting with the
-    # file's. Counted together from the start, another file's many places outvoted the file's own right fill.
-    searches = [()] + ([_bounded(elsewhere, ELSEWHERE_CHARS)] if elsewhere else [])
-    for texts in searches:
-        if len(out) >= limit:
-            break
+    for texts in _searches(elsewhere):
         for found, key_chars, free in _ranked_finds(before, after, texts):
             votes = Counter(fill for fill, _ in found)
             nearest: dict[str, int] = {}
@@ -188,7 +183,20 @@ def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Sequence[st
                     out[fill] = LookupFill(fill, key_chars, votes[fill], free)
             if len(out) >= limit:
                 break
+        if len(out) >= limit:
+            break
     return list(out.values())[:limit]
+
+
+def _searches(elsewhere: Sequence[str]) -> Iterator[Sequence[str]]:
+    """The other files each search adds: none, then `elsewhere`. The file's own places come first; other files fill
+    only what is left of the list, their places voting with the file's (counted together from the start, another
+    file's many places outvoted the file's own right fill). `elsewhere` is read only when that second search runs,
+    so a caller may gather it lazily."""
+    yield ()
+    others = _bounded(elsewhere, ELSEWHERE_CHARS)
+    if others:
+        yield others
 
 
 def _bounded(texts: Sequence[str], chars: int) -> list[str]:

@@ -10,7 +10,8 @@ its size and modification time stay the same.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
@@ -88,3 +89,21 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
         skip = {p for p in (uri_path(s.uri) for s in open_beside) if p is not None}
         texts += files.beside(path, skip, room)
     return tuple(texts)
+
+
+class Gathered(Sequence[str]):
+    """Texts gathered on first use. The lookup reads the files beside a document only when the document's own fills
+    leave room, so a keystroke it answers from the file alone lists no directory."""
+
+    def __init__(self, gather: Callable[[], Sequence[str]]) -> None:
+        self._gather = gather
+
+    @cached_property
+    def _texts(self) -> Sequence[str]:
+        return self._gather()
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, index):
+        return self._texts[index]

@@ -16,7 +16,7 @@ from .actions import ActionEdit, ActionKind, available, run_action
 from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
 from .documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
-from .neighbors import DirectoryFiles, neighbor_texts
+from .neighbors import DirectoryFiles, Gathered, neighbor_texts
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
 from .syntax import SyntaxIndex
@@ -106,7 +106,7 @@ class InfillService:
 
                 def work(should_stop: Callable[[], bool]) -> list[Suggestion]:
                     parsed = parse(snapshot)
-                    elsewhere = neighbor_texts(snapshot, beside, files) if lookup_beside else ()
+                    elsewhere = Gathered(lambda: neighbor_texts(snapshot, beside, files)) if lookup_beside else ()
                     found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop,
                                      elsewhere=elsewhere)
                     if not explicit and from_file_alone(found):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from infill_ls.documents import Snapshot
-from infill_ls.neighbors import MAX_FILE_BYTES, DirectoryFiles, neighbor_texts, uri_path
+from engine.lookup import lookup_fills
+from infill_ls.neighbors import MAX_FILE_BYTES, DirectoryFiles, Gathered, neighbor_texts, uri_path
 
 
 def _snap(path, text, language="python"):
@@ -50,3 +51,17 @@ def test_documents_that_are_not_files_have_no_directory(tmp_path):
     assert neighbor_texts(doc, [Snapshot("untitled:Untitled-2", "python", 1, "y")], DirectoryFiles()) == ("y",)
     missing = _snap(tmp_path / "gone" / "a.py", "")
     assert neighbor_texts(missing, [], DirectoryFiles()) == ()
+
+
+def test_the_files_beside_are_gathered_only_when_the_files_own_fills_leave_room():
+    calls = []
+
+    def gather():
+        calls.append(1)
+        return ("a = add(x, y)\n",)
+
+    mine = "p = add(1, 2)\nq = add(3, 4)\nr = add(5, 6)\ntotal = add("
+    assert [f.text for f in lookup_fills(mine, ")\n", limit=3, elsewhere=Gathered(gather))] == ["5, 6", "3, 4", "1, 2"]
+    assert calls == []
+    assert [f.text for f in lookup_fills(mine, ")\n", limit=4, elsewhere=Gathered(gather))][-1] == "x, y"
+    assert calls == [1]
