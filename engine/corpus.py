@@ -3,7 +3,8 @@ de-duplicated and split into train and held-out by package.
 
 Flow: sources (stdlib, site-packages, repositories) -> files with their package and license -> drop generated,
 minified and data-like files -> exact, whitespace-normalized and MinHash near-duplicates removed (train first, so
-held-out only keeps code that train has not seen) -> `train.jsonl` / `heldout.jsonl` plus a manifest.
+held-out only keeps code that train has not seen) -> `train.jsonl` / `heldout.jsonl` plus a manifest and the kept
+files' MinHash signatures (with which a corpus that extends this one leaves out near copies of its files).
 """
 
 from __future__ import annotations
@@ -332,6 +333,7 @@ _TOKEN = re.compile(rb"[A-Za-z_][A-Za-z_0-9]*|[0-9]+|[^\sA-Za-z_0-9]")
 NUM_PERM = 64
 BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard become candidates, then are checked against the threshold
 SHINGLE = 5
+SIGNATURES = "signatures.npy"  # each kept file's MinHash, in manifest order: what `--extends` compares new files with
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _rng = np.random.default_rng(20240611)
 _PERM_A = (_rng.integers(1, 2**63, NUM_PERM, dtype=np.uint64) | np.uint64(1))
@@ -395,23 +397,26 @@ class NearDuplicateIndex:
     def _keys(self, sig: np.ndarray):
         return [(b, sig[b * self.rows : (b + 1) * self.rows].tobytes()) for b in range(BANDS)]
 
-    def add_if_new(self, sig: np.ndarray) -> bool:
-        keys = self._keys(sig)
+    def match(self, sig: np.ndarray) -> int | None:
+        """The index of a kept signature `sig` nearly duplicates, if any."""
         seen: set[int] = set()
-        for key in keys:
+        for key in self._keys(sig):
             for other in self.buckets.get(key, ()):
                 if other in seen:
                     continue
                 seen.add(other)
                 if float(np.mean(self.signatures[other] == sig)) >= self.threshold:
-                    return False
+                    return other
+        return None
+
+    def add(self, sig: np.ndarray) -> int:
         idx = len(self.signatures)
         self.signatures.append(sig)
-        for key in keys:
+        for key in self._keys(sig):
             bucket = self.buckets[key]
             if len(bucket) < self.bucket_cap:
                 bucket.append(idx)
-        return True
+        return idx
 
 
 # ---------------------------------------------------------------------------------------------------- split
@@ -488,16 +493,17 @@ def build_corpus(
     out_dir.mkdir(parents=True, exist_ok=True)
     stats = CorpusStats(files_seen=len(files))
     stats.rejected_distributions = sum(1 for p in packages.values() if not p.permissive)
-    known_packages, exact = read_manifest(extends / "manifest.jsonl") if extends is not None else (set(), set())
+    base = read_extended(extends, workers, log) if extends is not None else ExtendedCorpus(set(), set(), [], None)
+    exact = set(base.hashes)
     dropped: Counter[str] = Counter()
     dropped_log = open(out_dir / "dropped.jsonl", "w")
     if extends is not None:
         for f in files:
-            if f.package in known_packages:
+            if f.package in base.packages:
                 dropped["package-in-extended-corpus"] += 1
                 dropped_log.write(json.dumps({"path": f.path, "package": f.package,
                                               "reason": "package-in-extended-corpus"}) + "\n")
-        files = [f for f in files if f.package not in known_packages]
+        files = [f for f in files if f.package not in base.packages]
         stats.extends = str(extends)
 
     sizes: dict[str, int] = Counter()
@@ -524,6 +530,15 @@ def build_corpus(
 
     normalized: set[str] = set()
     near = NearDuplicateIndex(near_dup_threshold)
+    # The base's files come first, so that a near copy of one of them (a held-out file under another package's
+    # name, say) is left out rather than trained on.
+    # `kept[n]`: the path of the n-th signature in `near` (named where a near copy of it is dropped) and, for the
+    # base's files, their split there.
+    kept: list[tuple[str, str | None]] = []
+    if base.signatures is not None:
+        for sig, (path, split) in zip(base.signatures, base.files):
+            near.add(sig)
+            kept.append((path, split))
     kept_by_split: dict[str, list[int]] = {"train": [], "heldout": []}
     with dropped_log:
         for i in order:
@@ -533,16 +548,28 @@ def build_corpus(
                 reason = "exact-duplicate"
             elif reason is None and fact.normalized_sha in normalized:
                 reason = "whitespace-duplicate"
-            elif reason is None and not near.add_if_new(fact.signature):
-                reason = "near-duplicate"
+            elif reason is None:
+                match = near.match(fact.signature)
+                if match is None:
+                    near.add(fact.signature)
+                    kept.append((src.path, None))
+                else:
+                    like, base_split = kept[match]
+                    reason = f"near-duplicate-of-extended-{base_split}" if base_split else "near-duplicate"
             if reason:
                 dropped[reason] += 1
-                dropped_log.write(json.dumps({"path": src.path, "package": src.package, "reason": reason}) + "\n")
+                record = {"path": src.path, "package": src.package, "reason": reason}
+                if reason.startswith("near-duplicate"):
+                    record["like"] = like
+                dropped_log.write(json.dumps(record) + "\n")
                 continue
             exact.add(fact.sha256)
             normalized.add(fact.normalized_sha)
             kept_by_split["heldout" if src.package in heldout else "train"].append(i)
 
+    written = [i for indices in kept_by_split.values() for i in indices]
+    np.save(out_dir / SIGNATURES, np.stack([facts[i].signature for i in written]) if written
+            else np.zeros((0, NUM_PERM), np.uint32), allow_pickle=False)
     with open(out_dir / "manifest.jsonl", "w") as manifest:
         for split, indices in kept_by_split.items():
             n_bytes = 0
@@ -573,20 +600,67 @@ def build_corpus(
     return stats
 
 
-def read_manifest(path: Path) -> tuple[set[str], set[str]]:
-    """The packages and the file hashes (sha256) of a corpus, from its `manifest.jsonl`."""
+@dataclass
+class ExtendedCorpus:
+    """What `--extends` needs of a base corpus: its packages, its files' sha256 and their MinHash signatures."""
+
+    packages: set[str]
+    hashes: set[str]
+    files: list[tuple[str, str]]  # (path, split), in manifest order
+    signatures: np.ndarray | None  # (files, NUM_PERM) uint32, in manifest order; None: not known
+
+
+def read_extended(corpus: Path, workers: int = 1, log=print) -> ExtendedCorpus:
+    """The base corpus from its manifest and `signatures.npy`. A corpus written before signatures were saved has
+    them computed from its split files (and saved beside them); with neither, near copies of its files are not
+    looked for, and the log says so."""
+    manifest = corpus / "manifest.jsonl"
+    packages, hashes, files = read_manifest(manifest)
+    records = len(files)
+    path = corpus / SIGNATURES
+    if path.is_file():
+        try:
+            signatures = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise EngineError(f"{path}: not a signature array ({err})") from None
+        if signatures.dtype != np.uint32 or signatures.shape != (records, NUM_PERM):
+            raise EngineError(f"{path}: {signatures.dtype} array of shape {signatures.shape}, expected uint32 of "
+                              f"shape ({records}, {NUM_PERM}) for the {records} files of {manifest}")
+        return ExtendedCorpus(packages, hashes, files, signatures)
+    splits = [corpus / f"{split}.jsonl" for split in ("train", "heldout")]
+    if not all(p.is_file() for p in splits):
+        log(f"corpus: {corpus} has no {SIGNATURES} (nor its split files): near copies of its files are not looked "
+            f"for, only exact ones")
+        return ExtendedCorpus(packages, hashes, files, None)
+    texts = (doc["text"].encode("utf-8") for p in splits for doc in read_documents(p))
+    if workers > 1:
+        with Pool(workers) as pool:
+            rows = list(pool.imap(minhash_signature, texts, chunksize=64))
+    else:
+        rows = [minhash_signature(t) for t in texts]
+    if len(rows) != records:
+        raise EngineError(f"{corpus}: {len(rows)} documents in its split files but {records} files in {manifest}")
+    signatures = np.stack(rows) if rows else np.zeros((0, NUM_PERM), np.uint32)
+    np.save(path, signatures, allow_pickle=False)
+    log(f"corpus: computed the signatures of {records} files of {corpus} (saved to {path})")
+    return ExtendedCorpus(packages, hashes, files, signatures)
+
+
+def read_manifest(path: Path) -> tuple[set[str], set[str], list[tuple[str, str]]]:
+    """The packages, the file hashes (sha256) and the files (path, split) of a corpus, from its `manifest.jsonl`."""
     if not path.is_file():
         raise EngineError(f"{path}: not found (the corpus to extend must be a directory `infill-engine corpus` wrote)")
-    packages, hashes = set(), set()
+    packages, hashes, files = set(), set(), []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             try:
                 record = json.loads(line)
                 packages.add(record["package"])
                 hashes.add(record["sha256"])
+                files.append((record["path"], record["split"]))
             except (ValueError, KeyError, TypeError) as err:
                 raise EngineError(f"{path}:{n}: not a manifest record ({err})") from None
-    return packages, hashes
+    return packages, hashes, files
 
 
 def read_documents(path: Path):

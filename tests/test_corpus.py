@@ -7,14 +7,19 @@ import random
 from email.message import Message
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from engine.corpus import (
     build_corpus,
     collect_sources,
     license_verdict,
+    read_extended,
     rejection_reason,
     split_packages,
     spdx_is_permissive,
 )
+from engine.errors import EngineError
 
 
 def _metadata(**fields) -> Message:
@@ -204,13 +209,20 @@ def test_a_corpus_extended_with_another_environment_adds_only_new_code_to_train(
     build_corpus(base, files, packages, heldout_fraction=0.3, workers=1, log=lambda *_: None)
     heldout = set((base / "heldout_packages.txt").read_text().split())
     held = sorted(heldout)[0]
+    base_manifest = [json.loads(line) for line in (base / "manifest.jsonl").read_text().splitlines()]
+    assert np.load(base / "signatures.npy").shape == (len(base_manifest), 64)
+    held_file = next(r["path"] for r in base_manifest if r["split"] == "heldout")
+    train_file = next(r["path"] for r in base_manifest if r["split"] == "train")
 
     # Another machine's environment: a package the base holds out (with other code), one it trains on, and a new one
-    # holding a copy of a base file besides its own code.
+    # holding a copy of a base file and near copies of a held-out and a train file (under its own name, as a
+    # vendored module would be) besides its own code.
     site = tmp_path / "other-site-packages"
     _install(site, held, {f"{held}/core.py": code(900)}, License_Expression="MIT")
     _install(site, "pkg1", {"pkg1/extra.py": code(901)}, License_Expression="MIT")
-    _install(site, "fresh", {"fresh/a.py": code(902), "fresh/b.py": code(903), "fresh/copy.py": code(4)},
+    _install(site, "fresh", {"fresh/a.py": code(902), "fresh/b.py": code(903), "fresh/copy.py": code(4),
+                             "fresh/held.py": _edited(Path(held_file).read_text()),
+                             "fresh/trained.py": _edited(Path(train_file).read_text())},
              License_Expression="BSD-3-Clause")
     files, packages = collect_sources([site], None, [])
     out = tmp_path / "more"
@@ -220,10 +232,52 @@ def test_a_corpus_extended_with_another_environment_adds_only_new_code_to_train(
     assert sorted(Path(r["path"]).name for r in manifest) == ["a.py", "b.py"]
     assert {r["split"] for r in manifest} == {"train"} and (out / "heldout.jsonl").read_text() == ""
     assert (out / "heldout_packages.txt").read_text() == ""
-    assert stats.dropped == {"package-in-extended-corpus": 2, "exact-duplicate": 1}
+    assert stats.dropped == {"package-in-extended-corpus": 2, "exact-duplicate": 1,
+                             "near-duplicate-of-extended-heldout": 1, "near-duplicate-of-extended-train": 1}
     assert stats.extends == str(base)
     dropped = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
     assert {d["package"] for d in dropped if d["reason"] == "package-in-extended-corpus"} == {held, "pkg1"}
+    near = {Path(d["path"]).name: d["like"] for d in dropped if d["reason"].startswith("near-duplicate")}
+    assert near == {"held.py": held_file, "trained.py": train_file}
+    assert np.load(out / "signatures.npy").shape == (2, 64)
+
+
+def _edited(text: str) -> str:
+    """A near copy: one statement more, as another version of the same module would have."""
+    return text.replace("\n", "\n    extra = 1\n", 1)
+
+
+def test_a_corpus_without_signatures_has_them_computed_or_is_extended_by_exact_copies_alone(tmp_path):
+    base = tmp_path / "corpus"
+    files, packages = collect_sources([_environment(tmp_path)], None, [])
+    build_corpus(base, files, packages, heldout_fraction=0.3, workers=1, log=lambda *_: None)
+    saved = np.load(base / "signatures.npy")
+
+    # Written before signatures were saved: they are computed from the split files, the same, and saved.
+    (base / "signatures.npy").unlink()
+    said = []
+    extended = read_extended(base, log=said.append)
+    assert np.array_equal(extended.signatures, saved) and np.array_equal(np.load(base / "signatures.npy"), saved)
+    assert said == [f"corpus: computed the signatures of {len(saved)} files of {base} "
+                    f"(saved to {base / 'signatures.npy'})"]
+
+    # Its manifest alone (as copied to another machine): only exact copies are left out, and the log says so.
+    (base / "signatures.npy").unlink()
+    for split in ("train", "heldout"):
+        (base / f"{split}.jsonl").unlink()
+    said.clear()
+    extended = read_extended(base, log=said.append)
+    assert extended.signatures is None and len(extended.files) == len(saved)
+    assert said == [f"corpus: {base} has no signatures.npy (nor its split files): near copies of its files are not "
+                    f"looked for, only exact ones"]
+
+    np.save(base / "signatures.npy", saved[:-1])
+    with pytest.raises(EngineError, match=f"signatures.npy: uint32 array of shape \\({len(saved) - 1}, 64\\), "
+                                          f"expected uint32 of shape \\({len(saved)}, 64\\)"):
+        read_extended(base)
+    (base / "signatures.npy").write_bytes(b"not numpy")
+    with pytest.raises(EngineError, match="signatures.npy: not a signature array"):
+        read_extended(base)
 
 
 def test_extending_from_the_command_line_names_what_is_wrong(tmp_path, capsys):
