@@ -641,8 +641,12 @@ def read_extended(corpus: Path, workers: int = 1, log=print) -> ExtendedCorpus:
     if len(rows) != records:
         raise EngineError(f"{corpus}: {len(rows)} documents in its split files but {records} files in {manifest}")
     signatures = np.stack(rows) if rows else np.zeros((0, NUM_PERM), np.uint32)
-    np.save(path, signatures, allow_pickle=False)
-    log(f"corpus: computed the signatures of {records} files of {corpus} (saved to {path})")
+    try:
+        np.save(path, signatures, allow_pickle=False)
+        saved = f"saved to {path}"
+    except OSError as err:
+        saved = f"not saved: {err}"
+    log(f"corpus: computed the signatures of {records} files of {corpus} ({saved})")
     return ExtendedCorpus(packages, hashes, files, signatures)
 
 
