@@ -409,14 +409,13 @@ class NearDuplicateIndex:
                     return other
         return None
 
-    def add(self, sig: np.ndarray) -> int:
+    def add(self, sig: np.ndarray) -> None:
         idx = len(self.signatures)
         self.signatures.append(sig)
         for key in self._keys(sig):
             bucket = self.buckets[key]
             if len(bucket) < self.bucket_cap:
                 bucket.append(idx)
-        return idx
 
 
 # ---------------------------------------------------------------------------------------------------- split
@@ -543,7 +542,7 @@ def build_corpus(
     with dropped_log:
         for i in order:
             fact, src = facts[i], files[i]
-            reason = fact.reason
+            reason, like = fact.reason, None
             if reason is None and fact.sha256 in exact:
                 reason = "exact-duplicate"
             elif reason is None and fact.normalized_sha in normalized:
@@ -559,7 +558,7 @@ def build_corpus(
             if reason:
                 dropped[reason] += 1
                 record = {"path": src.path, "package": src.package, "reason": reason}
-                if reason.startswith("near-duplicate"):
+                if like is not None:
                     record["like"] = like
                 dropped_log.write(json.dumps(record) + "\n")
                 continue
@@ -568,8 +567,7 @@ def build_corpus(
             kept_by_split["heldout" if src.package in heldout else "train"].append(i)
 
     written = [i for indices in kept_by_split.values() for i in indices]
-    np.save(out_dir / SIGNATURES, np.stack([facts[i].signature for i in written]) if written
-            else np.zeros((0, NUM_PERM), np.uint32), allow_pickle=False)
+    np.save(out_dir / SIGNATURES, _signature_array([facts[i].signature for i in written]), allow_pickle=False)
     with open(out_dir / "manifest.jsonl", "w") as manifest:
         for split, indices in kept_by_split.items():
             n_bytes = 0
@@ -598,6 +596,11 @@ def build_corpus(
     stats.seconds = round(time.time() - start, 1)
     (out_dir / "stats.json").write_text(json.dumps(asdict(stats), indent=1))
     return stats
+
+
+def _signature_array(rows: list[np.ndarray]) -> np.ndarray:
+    """(files, NUM_PERM) uint32, as `signatures.npy` holds them; an empty corpus has none."""
+    return np.stack(rows) if rows else np.zeros((0, NUM_PERM), np.uint32)
 
 
 @dataclass
@@ -640,7 +643,7 @@ def read_extended(corpus: Path, workers: int = 1, log=print) -> ExtendedCorpus:
         rows = [minhash_signature(t) for t in texts]
     if len(rows) != records:
         raise EngineError(f"{corpus}: {len(rows)} documents in its split files but {records} files in {manifest}")
-    signatures = np.stack(rows) if rows else np.zeros((0, NUM_PERM), np.uint32)
+    signatures = _signature_array(rows)
     try:
         np.save(path, signatures, allow_pickle=False)
         saved = f"saved to {path}"
