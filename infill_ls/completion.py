@@ -165,7 +165,7 @@ def complete(
     elsewhere: Sequence[str] = (),
 ) -> list[Suggestion]:
     """What the editor is shown at ``offset``; ``elsewhere``: the texts of the files beside it, searched for fills
-    after the file's own (`infill_ls.neighbors`). Runs the model: call it on the worker only."""
+    as the file is (`infill_ls.neighbors`, `engine.lookup`). Runs the model: call it on the worker only."""
     if explicit:
         suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed,
                               elsewhere=elsewhere)

@@ -92,8 +92,9 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
 
 
 class Gathered(Sequence[str]):
-    """Texts gathered on first use. The lookup reads the files beside a document only when the document's own fills
-    leave room, so a keystroke it answers from the file alone lists no directory."""
+    """Texts gathered on first use. The lookup reads the files beside a document only when the document itself may
+    not hold the strongest fills (its best is not a copy of the hole's whole surroundings), so a keystroke it
+    answers from such a copy lists no directory."""
 
     def __init__(self, gather: Callable[[], Sequence[str]]) -> None:
         self._gather = gather

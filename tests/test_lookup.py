@@ -77,6 +77,18 @@ def test_other_files_fill_what_the_file_leaves_open_and_never_outvote_it():
     assert lookup_fills(before, "\n", elsewhere=["        self.args = args\n"])[0].text == "kwargs"
 
 
+def test_a_strong_find_in_another_file_ranks_above_a_weak_one_in_the_file():
+    mine, after = "import os\nimport sys\nfrom typing import ", "\n\n\ndef f(x: Any):\n    return x\n"
+    # The file's own `import ` lines match a short key only; the other file repeats the hole's whole line.
+    fills = lookup_fills(mine, after, elsewhere=["from typing import Any\n"])
+    assert [(f.text, f.elsewhere) for f in fills] == [("Any", True), ("sys", False), ("os", False)]
+    assert fills[0].key_chars >= 12 and fills[1].key_chars < 12
+    assert [f.text for f in lookup_fills(mine, after)] == ["sys", "os"]
+    # A name the file never uses is the other file's business: its fill comes after the file's own.
+    assert [f.text for f in lookup_fills(mine, after, elsewhere=["from typing import Callable\n"])] == [
+        "sys", "os", "Callable"]
+
+
 def test_other_files_are_searched_in_order_up_to_a_bound():
     before, after = "total = add(", ")\n"
     near, far = "a = add(x, y)\n", "a = add(u, v)\n"
