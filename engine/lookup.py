@@ -103,25 +103,24 @@ def _bridges(text: str, hole: int | None, key: str, head: str) -> list[tuple[str
 
 
 class _Find(NamedTuple):
-    strength: int  # the find's place in the one order of evidence (`_ranked_finds`): 0 is the strongest
     fills: list[tuple[str, int]]  # (fill, distance from the hole) for each place found
     key_chars: int
     free_words: int
 
 
-def _bridge_finds(before: str, after: str, keys: list[int], texts: list[tuple[str, int | None]],
-                  strength: int) -> Iterator[_Find]:
-    """A find for each key length (longest first) that finds a bridge in `texts` ((text, the hole's place or None));
-    the first key length has strength `strength`, the next one more, and so on."""
-    for n, key_chars in enumerate(keys):
-        if key_chars > len(before):
-            continue
-        for head_chars in HEAD_CHARS:
-            key, head = before[-key_chars:], after[:head_chars]
-            found = [f for text, hole in texts for f in _bridges(text, hole, key, head)]
-            if found:
-                yield _Find(strength + n, found, key_chars, 0)
-                break
+def _bridge_finds(before: str, after: str, keys: list[int],
+                  texts: list[tuple[str, int | None]]) -> Iterator[_Find | None]:
+    """For each key length in turn, its bridges in `texts` ((text, the hole's place or None)), or None."""
+    for key_chars in keys:
+        find = None
+        if key_chars <= len(before):
+            for head_chars in HEAD_CHARS:
+                key, head = before[-key_chars:], after[:head_chars]
+                found = [f for text, hole in texts for f in _bridges(text, hole, key, head)]
+                if found:
+                    find = _Find(found, key_chars, 0)
+                    break
+        yield find
 
 
 def _line_shape(line: str, free: int) -> tuple[str, tuple[str, ...]] | None:
@@ -142,23 +141,23 @@ def _renamed(fill: str, theirs: tuple[str, ...], ours: tuple[str, ...]) -> str:
     return _WORD.sub(lambda w: rename.get(w.group(), w.group()), fill)
 
 
-def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]], strength: int) -> Iterator[_Find]:
-    """A find for each number of free words, fewest first, whose line shape occurs in `texts` ((text, the hole
-    line's start or None)) followed by the head; one free word has strength `strength`, two one more, and so on."""
+def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]]) -> Iterator[_Find | None]:
+    """For each number of free words in turn, fewest first, the lines of `texts` ((text, the hole line's start or
+    None)) of the hole line's shape followed by the head, or None."""
     line = before[before.rfind("\n") + 1:]
-    if len(line) > SHAPE_LINE_CHARS:
-        return
     rest_of_line = after.partition("\n")[0]
     # "" when the hole ends its line: a fill then runs to the end of the other line.
     heads = list(dict.fromkeys(rest_of_line[:n] for n in HEAD_CHARS)) if rest_of_line else [""]
     for free in range(1, SHAPE_FREE_WORDS + 1):
-        shape = _line_shape(line, free)
+        shape = _line_shape(line, free) if len(line) <= SHAPE_LINE_CHARS else None
         if shape is None:
-            return
+            yield None
+            continue
         pattern, ours = shape
         lines = [(m.groups()[:-1], m.group(m.lastindex), _distance(m.start(), hole))
                  for text, hole in texts for m in re.finditer(f"(?m)^{pattern}([^\\n]*)", text) if m.start() != hole]
         lines = sorted(lines, key=lambda found: found[2])[:MAX_OCCURRENCES]
+        find = None
         for head in heads:
             found = []
             for theirs, rest, distance in lines:
@@ -166,8 +165,9 @@ def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]], s
                 if 0 < cut <= MAX_FILL_CHARS:
                     found.append((_renamed(rest[:cut], theirs, ours), distance))
             if found:
-                yield _Find(strength + free - 1, found, len(line) - sum(map(len, ours)), free)
+                find = _Find(found, len(line) - sum(map(len, ours)), free)
                 break
+        yield find
 
 
 def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Sequence[str] = ()) -> list[LookupFill]:
@@ -206,26 +206,20 @@ def _all_used(fill: str, before: str, after: str) -> bool:
     return True
 
 
-def _strongest_first(here: Iterator[_Find], beside: Iterator[_Find]) -> Iterator[tuple[_Find, bool]]:
+def _strongest_first(here: Iterator[_Find | None], beside: Iterator[_Find | None]) -> Iterator[tuple[_Find, bool]]:
     """The file's finds and the other files' (each with whether it is another file's) in one order of strength, the
-    file's first where they are as strong.
-    The other files are searched only when the file's next find is not of the strongest kind, and their places
-    never vote with the file's: counted together, another file's many places outvoted the file's own right fill.
-    Ranked by strength alone, a strong find in another file comes before a weak one in the file: on 595 line holes
-    of the training split, the first of three fills that parses was exact 34.5% of the time where, with the other
-    files' fills only after the file's, it was 30.6% (`docs/evaluation.md`)."""
-    mine = next(here, None)
-    while mine is not None and mine.strength == 0:
-        yield mine, False
-        mine = next(here, None)
-    theirs = next(beside, None)
-    while mine is not None or theirs is not None:
-        if theirs is None or (mine is not None and mine.strength <= theirs.strength):
+    file's first where they are as strong: `here` and `beside` yield one item per kind of evidence, strongest first.
+    Each search goes only as deep as the list needs: the other files are read only when the file's own finds at the
+    strongest level do not fill it. Their places never vote with the file's: counted together, another file's many
+    places outvoted the file's own right fill. Ranked by strength alone, a strong find in another file comes before a
+    weak one in the file: on 595 line holes of the training split, the first of three fills that parses was exact
+    34.5% of the time where, with the other files' fills only after the file's, it was 30.6% (`docs/evaluation.md`)."""
+    for mine in here:
+        if mine is not None:
             yield mine, False
-            mine = next(here, None)
-        else:
+        theirs = next(beside, None)
+        if theirs is not None:
             yield theirs, True
-            theirs = next(beside, None)
 
 
 def _bounded(texts: Sequence[str], chars: int) -> list[str]:
@@ -239,11 +233,11 @@ def _bounded(texts: Sequence[str], chars: int) -> list[str]:
     return out
 
 
-def _ranked_finds(before: str, after: str, elsewhere: Sequence[str] | None) -> Iterator[_Find]:
+def _ranked_finds(before: str, after: str, elsewhere: Sequence[str] | None) -> Iterator[_Find | None]:
     """The finds of the file itself (`elsewhere` None) or of the other files alone (read, up to `ELSEWHERE_CHARS`,
-    only when the first is asked for, so that a caller may gather them lazily), in one order of strength:
-    bridges with keys of `STRONG_KEY_CHARS` or more (the longest first), then line shapes (the fewest free words
-    first), then bridges with shorter keys. Each is searched only when the ones before it did not fill the list."""
+    only when the first is asked for, so that a caller may gather them lazily), one item (a find or None) for each
+    kind of evidence in order of strength: bridges with keys of `STRONG_KEY_CHARS` or more (the longest first), then
+    line shapes (the fewest free words first), then bridges with shorter keys. Each is searched only when asked for."""
     if elsewhere is None:
         text = before + after
         bridge_texts: list[tuple[str, int | None]] = [(text, len(before))]
@@ -253,8 +247,6 @@ def _ranked_finds(before: str, after: str, elsewhere: Sequence[str] | None) -> I
         if not others:
             return
         bridge_texts = shape_texts = [(other, None) for other in others]
-    strong = [k for k in KEY_CHARS if k >= STRONG_KEY_CHARS]
-    yield from _bridge_finds(before, after, strong, bridge_texts, 0)
-    yield from _shape_finds(before, after, shape_texts, len(strong))
-    yield from _bridge_finds(before, after, [k for k in KEY_CHARS if k < STRONG_KEY_CHARS], bridge_texts,
-                             len(strong) + SHAPE_FREE_WORDS)
+    yield from _bridge_finds(before, after, [k for k in KEY_CHARS if k >= STRONG_KEY_CHARS], bridge_texts)
+    yield from _shape_finds(before, after, shape_texts)
+    yield from _bridge_finds(before, after, [k for k in KEY_CHARS if k < STRONG_KEY_CHARS], bridge_texts)
