@@ -217,31 +217,34 @@ async def fresh_client(lsp_client: LanguageClient):
 
 async def test_a_fill_another_open_file_or_a_file_beside_it_on_disk_spells_out(fresh_client, tmp_path):
     client = fresh_client
-    # Nowhere in the document itself: one call is spelled out in another open document, one only in a file of
-    # its directory that is not open.
+    # Not in the document itself: one call is spelled out in another open document, one only in a file of its
+    # directory that is not open.
     (tmp_path / "registry.py").write_text("def load(registry, name, version):\n"
                                           "    return registry.lookup_spec(name, version)\n")
     (tmp_path / "notes.txt").write_text("spec = registry.lookup_spec(wrong, suffix)\n")  # not the language's files
     other = Doc(client, (tmp_path / "totals.py").as_uri(), "python",
-                "def total(helper, a, b):\n    return helper.compute_total(a, b)\n")
-    text = "def run(helper, registry):\n    x = helper.compute_total()\n    spec = registry.lookup_spec()\n"
+                "def total(helper, p, q):\n    return helper.compute_total(p, q)\n")
+    # The document's own `grand_total(r, q)` matches the first call's hole by a short key only ("_total("): the
+    # other document's whole call is the stronger evidence and comes first.
+    text = ("def run(helper, registry, p, q, r):\n    w = grand_total(r, q)\n    x = helper.compute_total()\n"
+            "    spec = registry.lookup_spec()\n")
     doc = Doc(client, (tmp_path / "run.py").as_uri(), "python", text)
     open_cursor, disk_cursor = _after(text, "compute_total("), _after(text, "lookup_spec(")
     try:
-        for cursor, fill in ((open_cursor, "a, b"), (disk_cursor, "name, version")):
+        for cursor, fill in ((open_cursor, "p, q"), (disk_cursor, "name, version")):
             before = await stats(client)
             items = await doc.inline(cursor)
             assert items[0].insert_text == fill and items[0].range.start == doc.position(cursor)
             after = await stats(client)
             assert after["file_fills"] - before["file_fills"] == 1  # shown with no model pass
         # An edit to the open document beside it is seen at once.
-        other.edit(other.text.rindex("a, b"), other.text.rindex("a, b") + len("a, b"), "b, a")
-        assert (await doc.inline(open_cursor))[0].insert_text == "b, a"
+        other.edit(other.text.rindex("p, q"), other.text.rindex("p, q") + len("p, q"), "q, p")
+        assert (await doc.inline(open_cursor))[0].insert_text == "q, p"
         client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"infill": {"neighborFiles": False}})
         )
         try:
-            for cursor, fill in ((open_cursor, "b, a"), (disk_cursor, "name, version")):
+            for cursor, fill in ((open_cursor, "q, p"), (disk_cursor, "name, version")):
                 assert all(i.insert_text != fill for i in await doc.inline(cursor, invoked=True))
         finally:
             client.workspace_did_change_configuration(
