@@ -117,8 +117,9 @@ class InfillEngine:
         same surroundings (`copies`), and so are the other files in `elsewhere`; up to `num_candidates` of them come
         before the model's. The model runs either way, so a caller always has its fill too, for when a copy will not
         do. `accepts`: the caller's own test of a fill (the server's: the file parses with it). Of the
-        `COPIES_TESTED` strongest copies (or more, for more candidates), those that pass it come first. Each is also a draft row: if the model writes it back surely,
-        it is the model's answer as well, and the request ends, often after one pass.
+        `COPIES_TESTED` strongest copies (or more, for more candidates), those that pass it come first. Each is also
+        a draft row: if the model writes it back surely, it is the model's answer as well, and the request ends,
+        often after one pass.
         """
         copies, passing = [], []
         if around is not None:

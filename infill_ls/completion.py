@@ -1,5 +1,5 @@
 """Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. Fills the file already
-spells out in the same surroundings (or, where it has too few, the files beside it) come before the model's. An
+spells out in the same surroundings (or the files beside it do, ranked with the file's) come before the model's. An
 explicit request lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error
 is dropped, and a fill from the file that keeps the file parsing is shown without waiting for the model."""
 
