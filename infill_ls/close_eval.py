@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     add_heldout_arguments(parser, max_cases=50, per_file=2, seed=0, cases_help="closing spans")
     args = parser.parse_args(argv)
     try:
-        engine, cases = engine_and_cases(args, ["closing"], "no closing spans")
+        engine, _, cases = engine_and_cases(args, ["closing"], "no closing spans")
     except SetupError as err:
         print(f"close_eval: {err}", file=sys.stderr)
         return 2

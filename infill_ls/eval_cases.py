@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Sequence
 
 from engine.eval_inputs import EvaluationInputError, documents_from_heldout
-from engine.holes import HoleCase, sample_cases
+from engine.holes import HoleCase, SourceDocument, sample_cases
 
 from .documents import DocumentStore
 from .syntax import LANGUAGES, ParsedSnapshot, SyntaxIndex
@@ -39,8 +39,9 @@ def add_heldout_arguments(parser: argparse.ArgumentParser, *, max_cases: int, pe
 
 
 def engine_and_cases(args: argparse.Namespace, kinds: Sequence[str],
-                     none_found: str) -> tuple[InfillEngine, list[HoleCase]]:
-    """The model and the held-out cases the arguments ask for; `none_found` says what the split lacks if empty."""
+                     none_found: str) -> tuple[InfillEngine, list[SourceDocument], list[HoleCase]]:
+    """The model, the held-out documents and the cases the arguments ask for among them; `none_found` says what the
+    split lacks if there are none."""
     if args.max_cases < 1 or args.per_file < 1 or (args.threads is not None and args.threads < 1):
         raise SetupError("--max-cases, --per-file and --threads must be at least 1")
 
@@ -60,7 +61,7 @@ def engine_and_cases(args: argparse.Namespace, kinds: Sequence[str],
                          per_file=args.per_file)
     if not cases:
         raise SetupError(f"{args.heldout}: {none_found} (no file parses cleanly in a known language)")
-    return engine, cases
+    return engine, documents, cases
 
 
 def cut_out(case: HoleCase, uri: str = "file:///held-out") -> tuple[ParsedSnapshot, int]:

@@ -24,7 +24,6 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
-from engine.eval_inputs import documents_from_heldout
 from engine.evaluate import directory_neighbors, edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
 
@@ -133,12 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         print("typing_eval: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
         return 2
     try:
-        engine, cases = engine_and_cases(args, args.kinds, "no holes")
+        engine, documents, cases = engine_and_cases(args, args.kinds, "no holes")
     except SetupError as err:
         print(f"typing_eval: {err}", file=sys.stderr)
         return 2
     settings = Settings(file_lookup=not args.no_lookup)
-    beside = directory_neighbors(documents_from_heldout(args.heldout)) if args.neighbors else (lambda case: ())
+    beside = directory_neighbors(documents) if args.neighbors else (lambda case: ())
     # One untimed completion first: latency is per keystroke, not the first call's one-time setup.
     typing_case(engine, cases[0], settings, beside(cases[0]))
     results = [typing_case(engine, case, settings, beside(case)) for case in cases]
