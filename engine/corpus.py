@@ -494,15 +494,9 @@ def build_corpus(
     stats.rejected_distributions = sum(1 for p in packages.values() if not p.permissive)
     base = read_extended(extends, workers, log) if extends is not None else ExtendedCorpus(set(), set(), [], None)
     exact = set(base.hashes)
-    dropped: Counter[str] = Counter()
-    dropped_log = open(out_dir / "dropped.jsonl", "w")
+    in_base = [f for f in files if f.package in base.packages]
+    files = [f for f in files if f.package not in base.packages]
     if extends is not None:
-        for f in files:
-            if f.package in base.packages:
-                dropped["package-in-extended-corpus"] += 1
-                dropped_log.write(json.dumps({"path": f.path, "package": f.package,
-                                              "reason": "package-in-extended-corpus"}) + "\n")
-        files = [f for f in files if f.package not in base.packages]
         stats.extends = str(extends)
 
     sizes: dict[str, int] = Counter()
@@ -539,7 +533,12 @@ def build_corpus(
             near.add(sig)
             kept.append((path, split))
     kept_by_split: dict[str, list[int]] = {"train": [], "heldout": []}
-    with dropped_log:
+    dropped: Counter[str] = Counter()
+    with open(out_dir / "dropped.jsonl", "w") as dropped_log:
+        for f in in_base:
+            dropped["package-in-extended-corpus"] += 1
+            dropped_log.write(json.dumps({"path": f.path, "package": f.package,
+                                          "reason": "package-in-extended-corpus"}) + "\n")
         for i in order:
             fact, src = facts[i], files[i]
             reason, like = fact.reason, None
