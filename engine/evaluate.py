@@ -131,7 +131,7 @@ class Fill:
     text: str
     steps_per_canvas: float
     tokens_per_forward: float
-    source: str = "model"  # or "file" (engine.lookup), or "none": nothing was offered
+    source: str = "model"  # or "file" / "beside" (Candidate.source), or "none": nothing was offered
 
 
 Filler = Callable[[FillRequest], Fill]
@@ -178,7 +178,8 @@ def lookup_filler(engine, *, candidates: int = 1) -> Filler:
                                                                  limit=candidates, elsewhere=request.elsewhere)
         if not found:
             return Fill("", 0.0, 0.0, "none")
-        return Fill(_as_the_server_picks(found, request).text, 0.0, 0.0, "file")
+        best = _as_the_server_picks(found, request)
+        return Fill(best.text, 0.0, 0.0, best.source)
 
     return fill
 
@@ -214,7 +215,8 @@ class KindSummary:
     steps_per_canvas: float
     latency_ms_p50: float
     latency_ms_mean: float
-    from_file: float = math.nan  # share of fills found elsewhere in the file
+    from_file: float = math.nan  # share of fills the file spells out elsewhere (engine.lookup)
+    from_beside: float = math.nan  # share of fills one of the files beside it spells out (`--neighbors`)
 
 
 @dataclass(frozen=True)
@@ -317,6 +319,7 @@ def summarize(results: Sequence[CaseResult], skipped: dict[str, int], kinds: Seq
             latency_ms_p50=statistics.median(latencies) if latencies else math.nan,
             latency_ms_mean=_mean(latencies),
             from_file=_mean([float(r.source == "file") for r in chosen]),
+            from_beside=_mean([float(r.source == "beside") for r in chosen]),
         ))
     return rows
 
@@ -324,14 +327,14 @@ def summarize(results: Sequence[CaseResult], skipped: dict[str, int], kinds: Seq
 def markdown_table(rows: Sequence[KindSummary]) -> str:
     lines = [
         "| hole kind | cases | over budget | exact match | edit similarity | parse-valid | tokens/forward "
-        "| steps/canvas | latency p50 (ms) | latency mean (ms) | from the file |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| steps/canvas | latency p50 (ms) | latency mean (ms) | from the file | from files beside |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.kind} | {r.cases} | {r.skipped_over_budget} | {_pct(r.exact_match)} | {_num(r.edit_similarity, 3)} | {_pct(r.parse_valid)} "
             f"| {_num(r.tokens_per_forward, 2)} | {_num(r.steps_per_canvas, 1)} | {_num(r.latency_ms_p50, 0)} "
-            f"| {_num(r.latency_ms_mean, 0)} | {_pct(r.from_file)} |"
+            f"| {_num(r.latency_ms_mean, 0)} | {_pct(r.from_file)} | {_pct(r.from_beside)} |"
         )
     return "\n".join(lines)
 

@@ -34,7 +34,8 @@ class Candidate:
     confidence: float
     steps: int  # denoising steps the request ran
     tokens_per_forward: float
-    source: str = "model"  # or "file": found elsewhere in the file (engine.lookup)
+    # or "file": the file spells it out elsewhere (engine.lookup); "beside": one of the files beside it does
+    source: str = "model"
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class InfillEngine:
         """Fills the file (or another file in `elsewhere`) spells out in the same surroundings (`engine.lookup`)
         that fit the hole's token budget, strongest first, at most `limit`. No model pass: they come with
         confidence 0 and no steps."""
-        return [Candidate(fill.text, 0.0, 0, 0.0, "file")
+        return [Candidate(fill.text, 0.0, 0, 0.0, "beside" if fill.elsewhere else "file")
                 for fill in lookup_fills(before, after, limit=max(1, limit), elsewhere=elsewhere)
                 if self.count_tokens(fill.text) <= max_tokens]
 

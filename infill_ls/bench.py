@@ -274,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"settings                   {json.dumps(dict(args.setting))}")
     print(f"keystrokes / requests      {summary['keystrokes']} / {summary['requests']}")
     print(f"model runs                 {summary['model_runs']} ({summary['file_fills']} answered from the file "
-          "with no model pass)")
+          "or a file beside it with no model pass)")
     print(f"keystroke->completion p50  {summary['p50_ms']} ms")
     print(f"keystroke->completion p95  {summary['p95_ms']} ms")
     for shape, row in summary["by_shape"].items():

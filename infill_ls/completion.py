@@ -35,7 +35,7 @@ class Suggestion:
     start: int  # code-point offsets in the snapshot the suggestion was made for
     end: int
     confidence: float
-    source: str = "model"  # or "file": spelled out elsewhere in the file
+    source: str = "model"  # or "file" / "beside": spelled out elsewhere in the file / in a file beside it (Candidate)
 
 
 def hole_tokens(shape: HoleShape, settings: Settings) -> int:
@@ -182,8 +182,9 @@ def complete(
 
 
 def from_file_alone(suggestions: list[Suggestion]) -> bool:
-    """Whether what `complete` returned while typing is the file's fill, shown with no model pass."""
-    return bool(suggestions) and all(s.source == "file" for s in suggestions)
+    """Whether what `complete` returned while typing is a fill the file (or a file beside it) spells out, shown with
+    no model pass."""
+    return bool(suggestions) and all(s.source != "model" for s in suggestions)
 
 
 def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list[Suggestion]:

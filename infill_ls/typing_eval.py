@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{max(r.check_ms for r in results):.2f} ms at most")
     by_kind = ", ".join(f"{kind} {percent(share([r for r in results if r.kind == kind], 'without_model'))}"
                         for kind in args.kinds)
-    print(f"shown from the file without running the model: {by_kind}")
+    print(f"shown from the file or a file beside it, without running the model: {by_kind}")
     if args.out is not None:
         report = {"summary": {which: summarize(results, which) for which in ("unchecked", "served")},
                   "cases": [asdict(r) for r in results]}

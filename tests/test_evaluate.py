@@ -422,7 +422,7 @@ def test_the_files_fills_alone_are_scored_without_the_model(tiny_model, tmp_path
 
 def test_with_neighbors_the_other_files_of_a_holes_directory_are_searched_too(tiny_model, tmp_path, capsys,
                                                                               one_thread):
-    from engine.evaluate import FillRequest, directory_neighbors, engine_filler
+    from engine.evaluate import FillRequest, directory_neighbors, engine_filler, lookup_filler, markdown_table
     from engine.holes import HoleCase, SourceDocument
     from engine.infill import InfillEngine
 
@@ -439,7 +439,17 @@ def test_with_neighbors_the_other_files_of_a_holes_directory_are_searched_too(ti
     engine = InfillEngine.load(tiny_model, device="cpu")
     before, after = "total = add(", ")\n"
     request = FillRequest(before, after, True, 8, "x, y", None, (before, after), ("a = add(x, y)\n",))
-    assert engine_filler(engine, max_steps=3)(request).text == "x, y"
+    fill = engine_filler(engine, max_steps=3)(request)
+    assert fill.text == "x, y" and fill.source == "beside"
+    assert lookup_filler(engine)(request) == Fill("x, y", 0.0, 0.0, "beside")
+    # The file's own fill, where it spells one out, is counted as the file's.
+    own = FillRequest("s = add(u, v)\n" + before, after, True, 8, "u, v", None, ("s = add(u, v)\n" + before, after),
+                      ("a = add(x, y)\n",))
+    assert lookup_filler(engine)(own) == Fill("u, v", 0.0, 0.0, "file")
+    rows = {r.kind: r for r in summarize([_result("line", "file"), _result("line", "beside"),
+                                          _result("line", "model"), _result("line", "beside")], {}, ["line"])}
+    assert (rows["line"].from_file, rows["line"].from_beside) == (0.25, 0.5)
+    assert "| from files beside |" in markdown_table(list(rows.values()))
     status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "2",
                                "--kinds", "line", "--lookup-only", "--neighbors"], capsys)
     assert status == 0 and "--neighbors" in printed
