@@ -1,7 +1,8 @@
 """Code actions as plain edits: rewrite a selection, fill placeholders, close a structure.
 
-Each action turns part of a snapshot into one or more holes, asks the model for candidates,
-and keeps the candidate after which the file still parses, then the most confident one.
+Each action turns part of a snapshot into one or more holes, asks the model for candidates (closing a
+structure, also the fills the file spells out and the closers its brackets owe), and keeps the candidate after
+which the file still parses, then the most confident one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 import tree_sitter
+
+from engine.lookup import COPIES_TESTED
 
 from .completion import window_budget
 from .context import indent_unit, leading_whitespace, windows
@@ -56,6 +59,7 @@ class Candidate:
     confidence: float
     parses: bool
     distance: int = 0  # from the cursor, to break ties in favour of nearby fixes
+    preference: int = 0  # the last tie-breaker: what a fill came from (`close_structure`)
 
 
 @dataclass(frozen=True)
@@ -69,11 +73,11 @@ class ActionEdit:
 
 
 def best(candidates: list[Candidate]) -> Candidate | None:
-    """Parsing first, then confidence, then closeness to the cursor."""
+    """Parsing first, then confidence, then closeness to the cursor, then preference."""
     usable = [c for c in candidates if c.replacements]
     if not usable:
         return None
-    return max(usable, key=lambda c: (c.parses, c.confidence, -c.distance))
+    return max(usable, key=lambda c: (c.parses, c.confidence, -c.distance, c.preference))
 
 
 def _as_edit(kind: ActionKind, parsed: ParsedSnapshot, chosen: Candidate | None) -> ActionEdit | None:
@@ -359,7 +363,17 @@ def close_structure(
     settings: Settings,
     should_stop: Callable[[], bool],
 ) -> ActionEdit | None:
-    """Fill what is missing near the cursor (closers, bodies) so that the file parses."""
+    """Fill what is missing near the cursor (closers, bodies) so that the file parses.
+
+    At each place a fill may go (`_close_points`), three kinds of fill are tried: what the file spells out in the
+    same surroundings, as completion offers it (`settings.file_lookup`); the closers the open brackets owe; the
+    model's. The file's fills and the closers come with confidence 0, the most a mean log-probability can be, so
+    they rank above the model's wherever they leave the file parsing; at one place, the file's fill before the
+    closers. On 150 held-out closing spans (seed 0) the file's fills raised the share of files restored to the
+    original from 43.5% to 55.6% where the action was on offer (`python -m infill_ls.close_eval`, docs/evaluation.md).
+    The files beside it are not searched: another file's close can name what this file does not (`def area(radius`
+    closed as `def total(items: list[Item])`), and with them the same spans came back less often (53.7%).
+    """
     snap = parsed.snapshot
     problem = nearest_problem(parsed, offset)
     if problem is None:
@@ -369,10 +383,15 @@ def close_structure(
     candidates: list[Candidate] = []
     for at in _close_points(parsed, problem, offset):
         distance = abs(at - offset)
+        if settings.file_lookup:
+            for c in engine.copies(snap.text[:at], snap.text[at:], max_tokens=hole, limit=COPIES_TESTED):
+                text = _with_eol(c.text.rstrip(), snap.eol())
+                if text.strip():
+                    fix = Replacement(at, at, text)
+                    candidates.append(Candidate((fix,), 0.0, parses_after(parsed, [fix]), distance, 2))
         fixes = mechanical_fix(parsed, region, at)
         if fixes:
-            # Mechanical closers carry no model confidence: any fill the model is sure of wins.
-            candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), distance))
+            candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), distance, 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop):
             text = _with_eol(c.fills[0].rstrip(), snap.eol())
             if text.strip():

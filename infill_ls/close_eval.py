@@ -1,11 +1,13 @@
 """How well the "Close structure" action restores what a held-out file loses at a closing span.
 
     python -m infill_ls.close_eval [--model DIR] [--heldout FILE.jsonl] [--max-cases N] [--seed S] [--threads N]
+                                   [--no-lookup] [--out PATH]
 
 The spans are the model evaluation's `closing` holes (engine.holes: a closing bracket with up to two tokens
 before it, or a block's last statement through the block's end), drawn the same way. Each is cut out of its file,
-the cursor put where it stood, and the action run as the server runs it: the model's fills and the mechanical
-closers, the one after which the file parses first. Printed: how often tree-sitter sees a problem near the cursor
+the cursor put where it stood, and the action run as the server runs it: the fills the file spells out in the same
+surroundings (none with `--no-lookup`), the mechanical closers and the model's fills, the one after which the file
+parses first. Printed: how often tree-sitter sees a problem near the cursor
 (the action is on offer), how often the edited file parses, how often the original text comes back, and latency.
 """
 
@@ -74,13 +76,15 @@ def summarize(results: list[CloseResult]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infill_ls.close_eval", description=__doc__.split("\n\n")[0])
     add_heldout_arguments(parser, max_cases=50, per_file=2, seed=0, cases_help="closing spans")
+    parser.add_argument("--no-lookup", action="store_true",
+                        help="the mechanical closers and the model's fills only: none the file spells out")
     args = parser.parse_args(argv)
     try:
         engine, _, cases = engine_and_cases(args, ["closing"], "no closing spans")
     except SetupError as err:
         print(f"close_eval: {err}", file=sys.stderr)
         return 2
-    settings = Settings()
+    settings = Settings(file_lookup=not args.no_lookup)
     results = [close_case(engine, case, settings) for case in cases]
     summary = summarize(results)
     print(f"model: {engine.description}")

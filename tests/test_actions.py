@@ -159,3 +159,26 @@ def test_fit_placeholder_without_a_parse():
     # A placeholder on an unindented line in a two-space file: lines keep their steps, blank lines stay blank.
     assert fit_placeholder("\n\nfoo(\n    a,\n\n    b)\n\n", "", "  ") == "foo(\n  a,\n\n  b)"
     assert fit_placeholder("\r\n", "\t", "\t") == ""
+
+
+def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bracket(tmp_path):
+    from engine.infill import InfillEngine
+    from engine.tiny import write_random_checkpoint
+    from infill_ls.actions import close_structure
+    from infill_ls.settings import Settings
+
+    engine = InfillEngine.load(write_random_checkpoint(tmp_path / "model"), device="cpu")
+
+    def closed(text, settings=Settings()):
+        cursor = text.rindex("add(first, ") + len("add(first, ")
+        parsed = _parsed("python", text)
+        edit = close_structure(engine, parsed, cursor, settings, lambda: False)
+        assert edit is not None and all(r.start == r.end for r in edit.replacements)  # nothing typed is lost
+        new = apply_replacements(text, list(edit.replacements))
+        assert parses_cleanly(language_for("python", ""), new), new
+        return new.split("\n")[2]
+
+    text = "total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n"
+    # Both parse; the bracket alone is what the parse owes, the file says what goes before it.
+    assert closed(text) == "count = add(first, second)"
+    assert closed(text, Settings(file_lookup=False)) == "count = add(first, )"

@@ -110,6 +110,19 @@ async def test_close_structure_closes_at_the_cursor_when_that_is_where_the_struc
     assert apply_text_edits(text, edits) == text[:cursor] + ")" + text[cursor:]
 
 
+async def test_close_structure_puts_back_what_the_file_spells_out_before_the_owed_bracket(client):
+    uri = "file:///close/totals.py"
+    text = "total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n"
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
+    )
+    cursor = text.rindex("add(first, ") + len("add(first, ")
+    resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Close structure")
+    edits, _ = edits_of(resolved.edit, uri)
+    # `)` alone would parse too; the file says what goes before it.
+    assert apply_text_edits(text, edits) == text[:cursor] + "second)" + text[cursor:]
+
+
 async def test_nothing_is_offered_where_nothing_applies(client):
     uri, text = _open(client, "cart.ts", "typescript")
     cursor = text.index("let sum = 0;")
