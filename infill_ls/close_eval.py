@@ -7,8 +7,8 @@ The spans are the model evaluation's `closing` holes (engine.holes: a closing br
 before it, or a block's last statement through the block's end), drawn the same way. Each is cut out of its file,
 the cursor put where it stood, and the action run as the server runs it: the fills the file spells out in the same
 surroundings (none with `--no-lookup`), the mechanical closers and the model's fills, the one after which the file
-parses first. Printed: how often tree-sitter sees a problem near the cursor
-(the action is on offer), how often the edited file parses, how often the original text comes back, and latency.
+parses first. Printed: how often tree-sitter sees a problem near the cursor (the action is on offer), how often the
+edited file parses, how often the original text comes back, and latency.
 """
 
 from __future__ import annotations
