@@ -381,22 +381,22 @@ def close_structure(
     region = top_level(problem)
     hole = min(settings.max_hole_tokens, CLOSE_HOLE_TOKENS)
     candidates: list[Candidate] = []
+
+    def insert(at: int, fill: str, confidence: float, preference: int = 0) -> None:
+        text = _with_eol(fill.rstrip(), snap.eol())
+        if text.strip():
+            fix = Replacement(at, at, text)
+            candidates.append(Candidate((fix,), confidence, parses_after(parsed, [fix]), abs(at - offset), preference))
+
     for at in _close_points(parsed, problem, offset):
-        distance = abs(at - offset)
         if settings.file_lookup:
             for c in engine.copies(snap.text[:at], snap.text[at:], max_tokens=hole, limit=COPIES_TESTED):
-                text = _with_eol(c.text.rstrip(), snap.eol())
-                if text.strip():
-                    fix = Replacement(at, at, text)
-                    candidates.append(Candidate((fix,), 0.0, parses_after(parsed, [fix]), distance, 2))
+                insert(at, c.text, 0.0, 2)
         fixes = mechanical_fix(parsed, region, at)
         if fixes:
-            candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), distance, 1))
+            candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop):
-            text = _with_eol(c.fills[0].rstrip(), snap.eol())
-            if text.strip():
-                fix = Replacement(at, at, text)
-                candidates.append(Candidate((fix,), c.confidence, parses_after(parsed, [fix]), distance))
+            insert(at, c.fills[0], c.confidence)
     return _as_edit(ActionKind.CLOSE_STRUCTURE, parsed, best(candidates))
 
 

@@ -43,6 +43,16 @@ async def _resolve(client, actions, title):
     return await client.code_action_resolve_async(action)
 
 
+async def _closed_at(client, uri, text, cursor):
+    """`text`, opened as a Python document at `uri`, after Close structure at `cursor`."""
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
+    )
+    resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Close structure")
+    edits, _ = edits_of(resolved.edit, uri)
+    return apply_text_edits(text, edits)
+
+
 async def test_rewrite_selection_replaces_exactly_the_selection(client):
     uri, text = _open(client, "inventory.py", "python")
     start = text.index("total += item.price")
@@ -99,28 +109,17 @@ async def test_close_structure_leaves_a_file_that_parses(client):
 async def test_close_structure_closes_at_the_cursor_when_that_is_where_the_structure_ends(client):
     # Tree-sitter places this `)` nowhere useful (the end of the line would leave `-> float:)`); the cursor says
     # where the parameters end.
-    uri = "file:///close/area.py"
     text = "import math\n\n\ndef area(radius -> float:\n    return math.pi * radius * radius\n"
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
-    )
     cursor = text.index("radius -> float") + len("radius")
-    resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Close structure")
-    edits, _ = edits_of(resolved.edit, uri)
-    assert apply_text_edits(text, edits) == text[:cursor] + ")" + text[cursor:]
+    assert await _closed_at(client, "file:///close/area.py", text, cursor) == text[:cursor] + ")" + text[cursor:]
 
 
 async def test_close_structure_puts_back_what_the_file_spells_out_before_the_owed_bracket(client):
-    uri = "file:///close/totals.py"
     text = "total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n"
-    client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
-    )
     cursor = text.rindex("add(first, ") + len("add(first, ")
-    resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Close structure")
-    edits, _ = edits_of(resolved.edit, uri)
     # `)` alone would parse too; the file says what goes before it.
-    assert apply_text_edits(text, edits) == text[:cursor] + "second)" + text[cursor:]
+    assert await _closed_at(client, "file:///close/totals.py", text, cursor) == (
+        text[:cursor] + "second)" + text[cursor:])
 
 
 async def test_nothing_is_offered_where_nothing_applies(client):
