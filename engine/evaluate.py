@@ -13,6 +13,7 @@ the hole cutting and the test harness without a model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -22,10 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
+from engine.closers import close_to_pass
 from engine.eval_inputs import (
     EvaluationInputError,
     Problem,
@@ -141,11 +143,19 @@ def oracle_filler(request: FillRequest) -> Fill:
     return Fill(request.reference, 0.0, 0.0)
 
 
-def _as_the_server_picks(found: list, request: FillRequest):
-    """The first of several candidates after which the file parses, else the first; a lone one as it is."""
-    if len(found) > 1 and request.parses is not None:
-        return next((c for c in found if request.parses(c.text)), found[0])
-    return found[0]
+def _as_the_server_picks(found: list, request: FillRequest, close: bool = False):
+    """The first of several candidates after which the file parses, else the first; a lone one as it is.
+    `close` (an explicit request): where none parses, the first closed so that it does (`engine.closers`)."""
+    if request.parses is None or (len(found) < 2 and not close):
+        return found[0]
+    passing = next((c for c in found if request.parses(c.text)), None)
+    if passing is not None:
+        return passing
+    closed = close_to_pass(request.prefix, [c.text for c in found], request.parses) if close else None
+    if closed is None:
+        return found[0]
+    index, text = closed
+    return replace(found[index], text=text) if index >= 0 else replace(found[0], text=text, source="closers")
 
 
 def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_size: bool = False,
@@ -162,7 +172,7 @@ def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_si
             sizes=[request.max_tokens] if one_size else None, around=request.around if lookup else None,
             elsewhere=request.elsewhere, accepts=request.parses,
         )
-        best = _as_the_server_picks(found, request)
+        best = _as_the_server_picks(found, request, close=candidates > 1)
         # An infill denoises one canvas, so its steps are the steps per canvas.
         return Fill(best.text, float(best.steps), best.tokens_per_forward, best.source)
 
@@ -295,6 +305,14 @@ def directory_neighbors(documents: Sequence[SourceDocument]) -> Callable[[HoleCa
         return tuple(out)
 
     return neighbors
+
+
+def documents_digest(documents: Sequence[SourceDocument]) -> str:
+    """A short digest of the documents' texts, whatever their paths: tables measured on the same files print the
+    same one. The held-out split is built from the installed environment, so another environment's split (another
+    set of packages, other versions) samples other holes, and its figures are not comparable."""
+    texts = sorted(hashlib.sha256((d.read() or "").encode("utf-8", "surrogatepass")).digest() for d in documents)
+    return hashlib.sha256(b"".join(texts)).hexdigest()[:12]
 
 
 def _mean(values: list[float]) -> float:
@@ -633,9 +651,11 @@ def run(args) -> int:
             return 1
         rows = summarize(results, skipped, args.kinds)
         report["documents"] = len(documents)
+        report["documents_digest"] = documents_digest(documents)
         report["holes"] = [asdict(r) for r in rows]
         report["cases"] = [asdict(r) for r in results]
-        out += [f"Held-out holes ({len(documents)} files):", "", markdown_table(rows), ""]
+        out += [f"Held-out holes ({len(documents)} files, digest {report['documents_digest']}):", "",
+                markdown_table(rows), ""]
     if problems is not None:
         try:
             presults = evaluate_problems(problems, filler, engine.count_tokens, max_tokens=args.problem_max_tokens,

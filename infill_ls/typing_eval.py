@@ -8,8 +8,10 @@ The holes are the model evaluation's (engine.holes), drawn the same way. Each is
 where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
 a fill the file spells out elsewhere offered before the model's (off with `--no-lookup`; with `--neighbors`, the
 other files of the hole's directory searched too, as the server does), the fill fitted to the
-line, and a suggestion dropped if it leaves more tree-sitter ERROR nodes than the file has without it (a fill from
-the file that passes is shown without running the model). Printed per hole kind, before and after that last check:
+line, a suggestion dropped if it leaves more tree-sitter ERROR nodes than the file has without it (a fill from
+the file that passes is shown without running the model), and where the file parses with none of them, one closed
+so that it does put first (`parsing_first`). Printed per hole kind, before ("unchecked") and after ("served") those
+last checks:
 how often a suggestion is shown, how often it restores the original file, how close it is to the original text
 (edit similarity, 0 where nothing is shown), how often the file parses afterwards, and latency; then how often the
 file's fill was shown without the model.
@@ -27,7 +29,7 @@ from dataclasses import asdict, dataclass
 from engine.evaluate import directory_neighbors, edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
 
-from .completion import Suggestion, complete, from_file_alone, no_worse, suggest
+from .completion import Suggestion, complete, from_file_alone, no_worse, parsing_first, suggest
 from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, apply_replacements, parses_cleanly
@@ -51,7 +53,7 @@ class TypingResult:
     path: str
     reference: str
     latency_ms: float  # completion as the server runs it for a keystroke, the check included
-    check_ms: float  # the check alone, over everything offered: one incremental re-parse per suggestion
+    check_ms: float  # the check alone, over everything offered: an incremental re-parse per suggestion or variant
     unchecked: Shown  # the first suggestion as it comes out of post-processing
     served: Shown  # after dropping a suggestion that adds a syntax error
     without_model: bool = False  # the file's fill passed the check, so the model did not run
@@ -77,7 +79,7 @@ def typing_case(engine, case: HoleCase, settings: Settings, elsewhere: tuple[str
     # Everything offered before the check, the model's fill included, for the unchecked row.
     raw = suggest(engine, parsed, offset, settings, explicit=False, should_stop=lambda: False, elsewhere=elsewhere)
     checking = time.perf_counter()
-    no_worse(parsed, raw)
+    parsing_first(parsed, offset, no_worse(parsed, raw))
     check_ms = (time.perf_counter() - checking) * 1000.0
     return TypingResult(case.kind, case.language, case.path, case.middle, latency_ms, check_ms,
                         _score(parsed, case, raw), _score(parsed, case, served), from_file_alone(served))
@@ -110,7 +112,7 @@ def markdown_table(results: list[TypingResult], kinds: list[str]) -> str:
         if not rows:
             continue
         p50 = statistics.median(r.latency_ms for r in rows)
-        for which, label in (("unchecked", "unchecked"), ("served", "no worse")):
+        for which, label in (("unchecked", "unchecked"), ("served", "served")):
             s = summarize(rows, which)
             lines.append(f"| {kind} | {s['cases']} | {label} | {percent(s['shown'])} | {percent(s['restored'])} "
                          f"| {percent(s['restored_when_shown'])} | {_num(s['similarity'])} "

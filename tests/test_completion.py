@@ -42,12 +42,27 @@ def test_suggestions_after_which_the_file_parses_come_first_in_confidence_order(
     parsed = _parsed("python", text)
     ranked = [Suggestion(fill, at, at, confidence) for fill, confidence in
               [("]", -0.1), (", 1", -0.2), (")", -0.3), ("))", -0.4), (", 2)", -0.5)]]
-    assert [s.text for s in parsing_first(parsed, ranked)] == [")", ", 2)", "]", ", 1", "))"]
-    # One suggestion has nothing to be chosen against: no parse, and it stays even when it breaks the file.
-    assert parsing_first(parsed, ranked[:1]) == ranked[:1]
+    assert [s.text for s in parsing_first(parsed, at, ranked)] == [")", ", 2)", "]", ", 1", "))"]
     # A file that does not parse whatever is inserted (an error elsewhere) keeps the model's order.
     broken = _parsed("python", text + "def (:\n")
-    assert parsing_first(broken, ranked) == ranked
+    assert parsing_first(broken, at, ranked) == ranked
+
+
+def test_where_no_suggestion_parses_the_first_closed_so_that_it_does_comes_first():
+    text = "def f(x):\n    return g(h(x\n\ny = [1, 2]\n"
+    at = text.index("h(x") + 3
+    parsed = _parsed("python", text)
+    ranked = [Suggestion(fill, at, at, confidence) for fill, confidence in [(", 1", -0.1), (")", -0.2)]]
+    # Neither parses: `, 1` leaves both calls open, `)` one. The first, closed, comes before both, as it was.
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, ranked)] == [
+        (", 1))", "model"), (", 1", "model"), (")", "model")]
+    # A suggestion the closers cannot mend (the string stays open): the brackets alone.
+    lone = [Suggestion(" + '", at, at, -0.1, "file")]
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, lone)] == [("))", "closers"), (" + '", "file")]
+    # Nothing offered: the brackets alone.
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [("))", "closers")]
+    # One that parses is left as it is.
+    assert parsing_first(parsed, at, [Suggestion("))", at, at, -0.3)]) == [Suggestion("))", at, at, -0.3)]
 
 
 def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():

@@ -34,7 +34,7 @@ from engine.evaluate import (
     run_program,
     summarize,
 )
-from engine.holes import KINDS, cut_holes, is_parse_valid, sample_cases
+from engine.holes import KINDS, SourceDocument, cut_holes, is_parse_valid, sample_cases
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eval"
 HELDOUT = FIXTURES / "heldout"
@@ -341,6 +341,7 @@ def test_evaluate_reports_every_metric_for_a_model(tiny_model, one_thread, tmp_p
     report = json.loads(out.read_text())
     assert report["command"].startswith("infill-engine evaluate --model")
     assert "--threads 1" in report["command"] and "--max-steps 4" in report["command"]
+    assert f"files, digest {report['documents_digest']}):" in printed
     rows = {row["kind"]: row for row in report["holes"]}
     assert list(rows) == [*KINDS, "all"]
     assert rows["all"]["cases"] + rows["all"]["skipped_over_budget"] == len(KINDS)
@@ -377,7 +378,9 @@ def test_with_candidates_the_fill_is_the_most_confident_after_which_the_file_par
     fill = engine_filler(engine, max_steps=3, candidates=4)
     chosen = fill(FillRequest(prefix, suffix, True, 8, ")", only_the_last))
     assert chosen.text == found[-1].text and asked == [c.text for c in found]
-    # When none parses, the most confident fill; with one candidate nothing is parsed at all.
+    # When none parses, the first closed so that it does (engine.closers; here the bracket alone), else the most
+    # confident fill; with one candidate nothing is parsed at all.
+    assert fill(FillRequest(prefix, suffix, True, 8, ")", lambda text: text == ")")).text == ")"
     assert fill(FillRequest(prefix, suffix, True, 8, ")", lambda text: False)).text == found[0].text
     asked.clear()
     single = engine_filler(engine, max_steps=3)(FillRequest(prefix, suffix, True, 8, ")", only_the_last))
@@ -486,3 +489,13 @@ def test_infill_engine_evaluate_help_lists_the_options():
     for option in ("--model", "--split-dir", "--files", "--heldout", "--heldout-manifest", "--kinds", "--max-cases",
                    "--seed", "--problems", "--timeout", "--out", "--oracle", "--candidates"):
         assert option in done.stdout
+
+
+def test_the_digest_names_the_texts_whatever_their_paths_or_order():
+    from engine.evaluate import documents_digest
+
+    docs = [SourceDocument("/a/x.py", "python", "x = 1\n"), SourceDocument("/a/y.py", "python", "y = 2\n")]
+    moved = [SourceDocument("/b/y.py", "python", "y = 2\n"), SourceDocument("/b/x.py", "python", "x = 1\n")]
+    edited = [docs[0], SourceDocument("/a/y.py", "python", "y = 3\n")]
+    assert documents_digest(docs) == documents_digest(moved) != documents_digest(edited)
+    assert len(documents_digest(docs)) == 12

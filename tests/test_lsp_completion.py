@@ -205,6 +205,19 @@ async def test_a_fill_the_file_spells_out_elsewhere_comes_first(client):
         )
 
 
+async def test_an_invoked_request_in_an_open_call_offers_first_a_fill_after_which_the_file_parses(client):
+    from engine.holes import is_parse_valid
+
+    text = "def f(x):\n    return g(h(x\n\n\ny = [1, 2]\n"
+    doc = Doc(client, "file:///work/open_call.py", "python", text)
+    cursor = _after(text, "h(x")
+    items = await doc.inline(cursor, invoked=True)
+    # The random model's fills do not close both calls; the first suggestion is one closed so that they are.
+    first = items[0].insert_text
+    assert is_parse_valid(text[:cursor] + first + text[cursor:], "python") and first.endswith("))")
+    assert items[0].range.start == doc.position(cursor)
+
+
 @pytest_lsp.fixture(scope="module", config=config())
 async def fresh_client(lsp_client: LanguageClient):
     """A server with no other document open: the files beside one are only those a test opens."""
