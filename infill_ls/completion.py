@@ -69,7 +69,7 @@ def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Setting
               beside: Sequence[Snapshot] = ()) -> Hashable:
     """Everything the answer depends on. The text enters by length and hash, so the cache
     never holds documents alive; the open documents beside it, by version. (A file beside it on disk that
-    changes does not change the key: the next edit does.)"""
+    changes does not change the key: the server drops the cache when the client reports such a change.)"""
     return ("inline", snapshot.uri, len(snapshot.text), hash(snapshot.text), offset, explicit, settings, model,
             tuple((s.uri, s.version) for s in beside))
 

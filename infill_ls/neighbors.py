@@ -19,6 +19,7 @@ from urllib.request import url2pathname
 from engine.lookup import ELSEWHERE_CHARS
 
 from .documents import Snapshot
+from .syntax import LANGUAGES
 
 # A larger file is generated or data, not code to copy from.
 MAX_FILE_BYTES = 512 * 1024
@@ -76,6 +77,13 @@ class DirectoryFiles:
             text = None
         self._texts[file] = (mtime, size, text)
         return text
+
+
+def watched_glob() -> str:
+    """The files a client is asked to watch for changes on disk: those of the languages the server parses, the ones
+    the files beside a document are most often read from."""
+    extensions = sorted({ext.lstrip(".") for spec in LANGUAGES for ext in spec.extensions})
+    return "**/*.{" + ",".join(extensions) + "}"
 
 
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,

@@ -54,6 +54,13 @@ class InfillService:
         self.scheduler.supersede((uri, "action"))
         self.scheduler.typing.forget(uri)
 
+    def files_changed(self, uris: Sequence[str]) -> None:
+        """Files changed on disk (the client watches them, `watched_glob`). Suggestions found in the files beside a
+        document are cached by the document's text alone, so one of those files changing would leave them stale: a
+        change to any file that is not open drops the cache. An open document's own save changes nothing."""
+        if any(self.documents.get(uri) is None for uri in uris):
+            self.scheduler.cache.clear()
+
     def is_current(self, snapshot: Snapshot) -> bool:
         current = self.documents.get(snapshot.uri)
         return current is not None and current.version == snapshot.version
