@@ -35,6 +35,7 @@ class SchedulerStats:
     model_runs: int = 0  # jobs that reached the model's worker
     file_fills: int = 0  # of those, typing jobs answered by a fill from the file with no model pass
     cache_hits: int = 0
+    cache_stale: int = 0  # cached results passed over because what they were found in has changed on disk
     typing_through_hits: int = 0
     superseded: int = 0  # jobs stopped or dropped because something newer arrived
     cancelled: int = 0  # requests the client cancelled
@@ -186,17 +187,22 @@ class Scheduler:
         work: Callable[[Callable[[], bool]], T],
         *,
         key: Hashable | None = None,
+        fresh: Callable[[T], bool] | None = None,
         debounce_s: float = 0.0,
     ) -> T:
         """Run ``work(should_stop)`` on the worker for the request holding ``ticket``.
 
-        Raises Superseded when a newer request in the lane replaced this one, at any point up
-        to the result arriving, so a caller never returns a stale result.
+        A result cached under ``key`` answers at once, if ``fresh`` says it still holds (it
+        may depend on more than the key: files on disk). Raises Superseded when a newer request
+        in the lane replaced this one, at any point up to the result arriving, so a caller never
+        returns a stale result.
         """
         try:
             if key is not None and (hit := self.cache.get(key)) is not None:
-                self.stats.cache_hits += 1
-                return hit
+                if fresh is None or fresh(hit):
+                    self.stats.cache_hits += 1
+                    return hit
+                self.stats.cache_stale += 1
             if debounce_s > 0:
                 await asyncio.sleep(debounce_s)
             if ticket.should_stop():

@@ -20,7 +20,6 @@ from .actions import ActionEdit, ActionKind
 from .completion import Suggestion
 from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
-from .neighbors import watched_glob
 from .service import InfillService
 from .settings import SECTION, Settings
 
@@ -106,7 +105,6 @@ class InfillServer(LanguageServer):
         self.wants_progress = False
         self.uses_document_changes = False
         self.resolves_edits = False
-        self.watches_files = False  # the client can be asked to report changes to files on disk
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """One line on stderr and in the client's log, and shown to the user."""
@@ -142,19 +140,6 @@ class InfillServer(LanguageServer):
                 self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))
 
         self.service.load_model(lambda result: asyncio.ensure_future(finish(result)))
-
-    async def watch_files(self) -> None:
-        """Ask the client to report changes to the files the lookup reads beside a document (`neighbors`)."""
-        watcher = types.FileSystemWatcher(glob_pattern=watched_glob())
-        registration = types.Registration(
-            id="infill-ls-watched-files",
-            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-            register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=[watcher]),
-        )
-        try:
-            await self.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
-        except Exception:  # noqa: BLE001 - a client that refuses still gets completions, cached by the text alone
-            log.debug("file watching refused", exc_info=True)
 
     def workspace_edit(self, edit: ActionEdit) -> types.WorkspaceEdit:
         snapshot = self.service.documents.get(edit.uri)
@@ -196,8 +181,6 @@ def _register(ls: InfillServer) -> None:
         code_action = caps.text_document.code_action if caps.text_document else None
         resolve = code_action.resolve_support if code_action else None
         ls.resolves_edits = bool(resolve and "edit" in resolve.properties)
-        watched = caps.workspace.did_change_watched_files if caps.workspace else None
-        ls.watches_files = bool(watched and watched.dynamic_registration)
         if params.initialization_options is not None:
             problems, _ = service.configure(params.initialization_options)
             ls.pending_messages.extend(problems)
@@ -211,8 +194,6 @@ def _register(ls: InfillServer) -> None:
             ls.tell(message)
         ls.pending_messages.clear()
         ls.start_loading()
-        if ls.watches_files:
-            asyncio.ensure_future(ls.watch_files())
 
     @ls.feature(types.SHUTDOWN)
     def shutdown(params: None) -> None:
@@ -234,10 +215,6 @@ def _register(ls: InfillServer) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         service.close(params.text_document.uri)
-
-    @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
-        service.files_changed([change.uri for change in params.changes])
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:

@@ -16,7 +16,7 @@ from .actions import ActionEdit, ActionKind, available, run_action
 from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
 from .documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
-from .neighbors import DirectoryFiles, Gathered, neighbor_texts
+from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
 from .syntax import SyntaxIndex
@@ -26,6 +26,18 @@ from .syntax import SyntaxIndex
 class ActionOutcome:
     edit: ActionEdit | None
     reason: str | None = None  # why there is no edit, for the user
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """Suggestions as cached: the key holds the document and the open documents beside it; files read from disk
+    beside it are checked again (`DiskStamp`) before the suggestions are served from the cache once more."""
+
+    suggestions: list[Suggestion]
+    disk: DiskStamp | None = None
+
+    def fresh(self) -> bool:
+        return self.disk is None or self.disk.unchanged()
 
 
 class InfillService:
@@ -53,13 +65,6 @@ class InfillService:
         self.scheduler.supersede((uri, "complete"))
         self.scheduler.supersede((uri, "action"))
         self.scheduler.typing.forget(uri)
-
-    def files_changed(self, uris: Sequence[str]) -> None:
-        """Files changed on disk (the client watches them, `watched_glob`). Suggestions found in the files beside a
-        document are cached by the document's text alone, so one of those files changing would leave them stale: a
-        change to any file that is not open drops the cache. An open document's own save changes nothing."""
-        if any(self.documents.get(uri) is None for uri in uris):
-            self.scheduler.cache.clear()
 
     def is_current(self, snapshot: Snapshot) -> bool:
         current = self.documents.get(snapshot.uri)
@@ -111,21 +116,23 @@ class InfillService:
                 lookup_beside = settings.file_lookup and settings.neighbor_files
                 beside = self.documents.beside(uri) if lookup_beside else []
 
-                def work(should_stop: Callable[[], bool]) -> list[Suggestion]:
+                def work(should_stop: Callable[[], bool]) -> _Answer:
                     parsed = parse(snapshot)
-                    elsewhere = Gathered(lambda: neighbor_texts(snapshot, beside, files)) if lookup_beside else ()
+                    gathered = Gathered(lambda: neighbor_texts(snapshot, beside, files)) if lookup_beside else None
                     found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop,
-                                     elsewhere=elsewhere)
+                                     elsewhere=gathered if gathered is not None else ())
                     if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
-                    return found
+                    return _Answer(found, gathered.disk if gathered is not None else None)
 
-                suggestions = await scheduler.run(
+                answer = await scheduler.run(
                     ticket,
                     work,
                     key=cache_key(snapshot, offset, explicit, settings, self.model.generation, beside),
+                    fresh=_Answer.fresh,
                     debounce_s=0 if explicit else settings.debounce_ms / 1000,
                 )
+                suggestions = answer.suggestions
         except Superseded:
             return snapshot, []
         except asyncio.CancelledError:

@@ -95,6 +95,24 @@ async def test_results_are_cached_by_key(scheduler):
     assert scheduler.stats.cache_hits == 1
 
 
+async def test_a_cached_result_that_no_longer_holds_is_computed_again(scheduler):
+    calls, holds = [], {"first": False}
+
+    def work(stop):
+        calls.append(1)
+        return "first" if len(calls) == 1 else "second"
+
+    def fresh(result):
+        return holds.get(result, True)
+
+    assert await scheduler.run(scheduler.enter("d"), work, key="k", fresh=fresh) == "first"
+    # "first" no longer holds: computed again, and the new result replaces it in the cache.
+    assert await scheduler.run(scheduler.enter("d"), work, key="k", fresh=fresh) == "second"
+    assert await scheduler.run(scheduler.enter("d"), work, key="k", fresh=fresh) == "second"
+    assert len(calls) == 2
+    assert (scheduler.stats.cache_hits, scheduler.stats.cache_stale) == (1, 1)
+
+
 async def test_cancelling_the_request_stops_the_work(scheduler):
     started, seen = threading.Event(), []
     task = asyncio.ensure_future(scheduler.run(scheduler.enter("doc"), _stoppable(started, seen)))
