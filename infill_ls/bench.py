@@ -28,7 +28,7 @@ from pygls.lsp.client import LanguageClient
 
 from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore
-from infill_ls.syntax import SyntaxIndex
+from infill_ls.syntax import SyntaxIndex, language_for
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
 SCRIPT = (("inventory.py", "python"), ("cart.ts", "typescript"), ("stack.go", "go"))
@@ -145,7 +145,7 @@ async def type_line(typist: Typist, start: int, end: int, m: Measurements, start
 
 
 async def run(
-    model: str, lines_per_file: int, debounce_ms: int, device: str, fixtures: Path, threads: int | None,
+    model: str, lines_per_file: int, debounce_ms: int, device: str, files: list[tuple[Path, str]], threads: int | None,
     settings: dict | None = None,
 ) -> dict:
     client = LanguageClient("infill-ls-bench", "1")
@@ -172,9 +172,9 @@ async def run(
     client.initialized(types.InitializedParams())
     m = Measurements()
     count = [0]
-    for name, language in SCRIPT:
-        text = (fixtures / name).read_text()
-        typist = Typist(client, (fixtures / name).as_uri(), language, text)
+    for path, language in files:
+        text = path.read_text(encoding="utf-8")
+        typist = Typist(client, path.as_uri(), language, text)
         for start, end in _target_lines(text, lines_per_file):
             await type_line(typist, start, end, m, started, count)
     stats = await client.workspace_execute_command_async(
@@ -238,6 +238,15 @@ def _setting(text: str) -> tuple[str, object]:
         raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=JSON, e.g. typingMaxSteps=12") from None
 
 
+def _typed_files(paths: list[Path]) -> list[tuple[Path, str]]:
+    """Each file with the languageId its extension stands for (plain text where none does)."""
+    found = []
+    for path in paths:
+        spec = language_for("", path.resolve().as_uri())
+        found.append((path.resolve(), spec.language_ids[0] if spec else "plaintext"))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infill_ls.bench", description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group()
@@ -247,11 +256,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debounce-ms", type=int, default=0, help="server debounce (default: 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, help="the server's CPU threads for the model (default: the server's, half the cores)")
-    parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="directory of the files to type in")
+    files = parser.add_mutually_exclusive_group()
+    files.add_argument("--fixtures", type=Path, default=FIXTURES,
+                       help=f"directory holding the scripted session's files ({', '.join(n for n, _ in SCRIPT)})")
+    files.add_argument("--files", type=Path, nargs="+", metavar="FILE",
+                       help="type in these files instead, each read as the language of its extension")
     parser.add_argument("--setting", action="append", default=[], type=_setting, metavar="KEY=JSON",
                         help="a server setting, e.g. typingMaxSteps=null (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
+    files = _typed_files(args.files) if args.files else [(args.fixtures / name, lang) for name, lang in SCRIPT]
+    for path, _ in files:
+        try:
+            path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            parser.error(f"{path}: cannot be read as UTF-8 text ({error})")
 
     with tempfile.TemporaryDirectory(prefix="infill-bench-") as scratch:
         model = args.model or ""
@@ -259,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
             from engine.tiny import write_random_checkpoint
 
             model = str(write_random_checkpoint(Path(scratch) / "tiny", seed=0))
-        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, args.fixtures, args.threads,
+        result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, files, args.threads,
                                  dict(args.setting)))
     if result["stats"]["model_error"]:
         print(f"infill-ls bench: {result['stats']['model_error']}", file=sys.stderr)

@@ -124,6 +124,23 @@ def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
     assert summary["typing_along_p50_ms"] is not None and summary["first_completion_s"] > 0
 
 
+def test_latency_bench_types_in_files_of_ones_own(tmp_path):
+    mine = tmp_path / "shapes.rs"
+    mine.write_text("fn area(w: u32, h: u32) -> u32 {\n    let a = w * h;\n    a\n}\n")
+    bench = [sys.executable, "-m", "infill_ls.bench", "--model", tiny_model(), "--lines", "1", "--threads", "1"]
+    result = subprocess.run([*bench, "--json", "--files", str(mine)], capture_output=True, text=True, timeout=600,
+                            env=SERVER_ENV)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    # One line of the file retyped, a request a keystroke or more.
+    assert 5 < summary["keystrokes"] < 40 and summary["requests"] >= summary["keystrokes"]
+    missing = tmp_path / "gone.py"
+    result = subprocess.run([*bench, "--files", str(mine), str(missing)], capture_output=True, text=True, timeout=60,
+                            env=SERVER_ENV)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].endswith(
+        f"{missing}: cannot be read as UTF-8 text ([Errno 2] No such file or directory: '{missing}')")
+
+
 def test_reloading_the_model_keeps_the_default_thread_count():
     script = (
         "import torch\n"
