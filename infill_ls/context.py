@@ -211,11 +211,19 @@ def _next_content_line(snap: Snapshot, line: int, step: int) -> str | None:
     return None
 
 
-def _opens_block(spec: LanguageSpec | None, before: str) -> bool:
+def _opens_block(spec: LanguageSpec | None, before: str, after: str = "") -> bool:
+    """Whether the line ``before`` + ``after`` the cursor is a body's header, open at the cursor."""
     if spec is None:
         return False
     stripped = before.rstrip()
-    return any(stripped.endswith(opener) for opener in spec.block_openers)
+    opener = next((o for o in spec.block_openers if stripped.endswith(o)), None)
+    if opener is None:
+        return False
+    if not spec.header_words:
+        return True
+    # `x: |)` or `x: |,` stands inside brackets or a list; `name: |` at a line's end is an annotation.
+    word = re.match(r"\s*([A-Za-z_]\w*|[)\]}])", stripped)
+    return not after.strip() and word is not None and (word.group(1) in spec.header_words or word.group(1) in ")]}")
 
 
 def _closes_block(spec: LanguageSpec | None, line: str) -> bool:
@@ -232,7 +240,7 @@ def hole_shape(
     indent = leading_whitespace(before + after)
     only_closers_after = all(ch in _CLOSING or ch.isspace() for ch in after)
 
-    if before.strip() and only_closers_after and _opens_block(spec, before):
+    if before.strip() and only_closers_after and _opens_block(spec, before, after):
         return HoleShape.BLOCK, indent + unit
     if not before.strip() and not after.strip():
         above = _next_content_line(snap, line, -1)

@@ -127,6 +127,23 @@ def test_block_holes_after_an_opener_or_in_an_empty_body(language_id, text, inde
     assert ctx.body_indent == indent
 
 
+@pytest.mark.parametrize(
+    "text, shape",
+    [
+        ("def f(self, x: |)\n", HoleShape.LINE),  # an annotation, the editor's `)` after it
+        ("class C:\n    version: |\n", HoleShape.LINE),  # a field's annotation at the line's end
+        ("d = {'a': |}\n", HoleShape.LINE),
+        ("x = a[1:|]\n", HoleShape.LINE),
+        ("f = lambda x: |\n", HoleShape.LINE),
+        ("def f(\n    a,\n) -> int:|\n", HoleShape.BLOCK),  # a header broken over lines
+        ("for i in range(3): |\n", HoleShape.BLOCK),
+        ("try:\n    pass\nexcept* E:|\n", HoleShape.BLOCK),
+    ],
+)
+def test_a_python_colon_opens_a_body_only_at_the_end_of_a_headers_line(text, shape):
+    assert _context("python", text).shape is shape
+
+
 def test_blank_line_between_statements_is_a_line_hole_at_the_neighbours_indent():
     ctx = _context("python", "def f():\n    a = 1\n|\n    return a\n")
     assert ctx.shape is HoleShape.LINE
