@@ -216,8 +216,7 @@ def _opens_block(spec: LanguageSpec | None, before: str, after: str = "") -> boo
     if spec is None:
         return False
     stripped = before.rstrip()
-    opener = next((o for o in spec.block_openers if stripped.endswith(o)), None)
-    if opener is None:
+    if not any(stripped.endswith(opener) for opener in spec.block_openers):
         return False
     if not spec.header_words:
         return True

@@ -34,11 +34,11 @@ class LanguageSpec:
     function_types: frozenset[str]
     comment_types: frozenset[str]
     placeholder_types: frozenset[str] = frozenset()  # stand-ins for code wherever they stand
+    lone_placeholder_types: frozenset[str] = frozenset()  # stand-ins when alone in a body
     # Where an opener also ends other things (Python's `:` ends an annotation, a dict key, a slice's start), the
     # words a body's header starts with; a header broken over lines ends on a line that starts with a closing
     # bracket. Empty: every line that ends with an opener opens a body.
     header_words: frozenset[str] = frozenset()
-    lone_placeholder_types: frozenset[str] = frozenset()  # stand-ins when alone in a body
     indent: str = "    "  # the community's usual step, for files too short to show their own
     # The extension fallback serves editors that send no known languageId; it keeps a few
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
