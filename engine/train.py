@@ -75,7 +75,7 @@ class TrainConfig:
     self_conditioning_temperatures: list[float] = field(default_factory=lambda: [0.4, 0.8])
     router_aux_weight: float = 0.01  # load balance across experts (Switch-style)
     prefix_budgets: list[int] = field(default_factory=lambda: [64, 128, 256])
-    canvas_lengths: list[int] = field(default_factory=list)  # per batch, one of these; empty: the model's
+    canvas_lengths: list[int] = field(default_factory=list)  # per batch, one of these; empty: the checkpoint's
     mix: dict = field(default_factory=dict)  # SampleMix fields
     seed: int = 0
     device: str = "auto"
@@ -307,7 +307,8 @@ class Trainer:
         self.train_data = TokenData(Path(cfg.data), "train")
         self._check_tokenizer()
         mix = SampleMix(**cfg.mix)
-        L = cfg.canvas_lengths or self.model_cfg.canvas_length
+        # A fine-tune keeps training every width its checkpoint says it knows: inference still picks among them.
+        L = cfg.canvas_lengths or self.model_cfg.infill_canvas_lengths or self.model_cfg.canvas_length
         if cfg.canvas_lengths:
             # Checkpoints say which widths they know, so inference may pick a narrower canvas for a short hole.
             self.model_cfg.infill_canvas_lengths = sorted(set(cfg.canvas_lengths))
@@ -602,7 +603,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--warmup-steps", dest="warmup_steps", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--canvas-lengths", dest="canvas_lengths", type=int, nargs="+", metavar="L",
-                   help="canvas widths to train on, one per batch (default: the model's canvas_length)")
+                   help="canvas widths to train on, one per batch (default: those the checkpoint was trained on, "
+                        "else its canvas_length)")
     p.add_argument("--device", help="auto, cpu or cuda")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--workers", type=int, help="processes building batches (default: 0 on CPU, most cores on CUDA)")

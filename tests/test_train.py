@@ -144,6 +144,13 @@ def test_several_canvas_widths_train_and_are_recorded_in_the_checkpoint(data_dir
     assert saved.config.infill_canvas_lengths == [12, 16] and saved.config.canvas_length == 16
 
 
+def test_a_fine_tune_trains_every_width_its_checkpoint_knows(data_dir, tmp_path):
+    Trainer(_config(data_dir, tmp_path / "base", steps=1, canvas_lengths=[12, 16]), log=lambda *_: None).run()
+    tuned = Trainer(_config(data_dir, tmp_path / "tuned", steps=1, init_from=str(tmp_path / "base" / "last")),
+                    log=lambda *_: None)
+    assert {tuned.stream.batch(i, 4).target.shape[1] for i in range(12)} == {12, 16}
+
+
 def test_worker_processes_build_the_batches_of_the_same_run(data_dir, tmp_path):
     here = Trainer(_config(data_dir, tmp_path / "here", steps=4, workers=0), log=lambda *_: None)
     here.run()
