@@ -3,15 +3,17 @@
 One session runs the scenario in editors/nvim/tests/ghost_text_scenario.lua: it opens a Python
 file, enters insert mode inside an empty function body, asks for a suggestion and waits for
 the ghost-text extmark, dismisses it, presses <Tab> with nothing shown (an ordinary indent), shows
-the suggestion again, leaves insert mode, and finally accepts one with <Tab> after typing its
-first character; then it rewrites another line with :InfillRewrite. The scenario writes what it
-saw to JSON; the assertions are here.
+the suggestion again, leaves insert mode, and finally types its first character, accepts its next
+word with <M-Right> and the rest with <Tab>; then it rewrites another line with :InfillRewrite.
+The scenario writes what it saw to JSON; the assertions are here. The server runs the shipped
+model, whose suggestions there are several words long.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,10 +52,7 @@ SCENARIO_TIMEOUT_S = 120
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from engine.tiny import write_random_checkpoint
-
     work = tmp_path_factory.mktemp("nvim")
-    model = write_random_checkpoint(work / "model", seed=0)
     source = work / "scaled.py"
     source.write_text(SOURCE, encoding="utf-8")
     result_path = work / "result.json"
@@ -65,7 +64,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "XDG_STATE_HOME": str(work / "state"),
         "XDG_CACHE_HOME": str(work / "cache"),
         "INFILL_PLUGIN": str(PLUGIN),
-        "INFILL_CMD": json.dumps([sys.executable, "-m", "infill_ls", "--stdio", "--model", str(model)]),
+        "INFILL_CMD": json.dumps([sys.executable, "-m", "infill_ls", "--stdio"]),
         "INFILL_FILE": str(source),
         "INFILL_ROW": str(ROW),
         "INFILL_COL": str(len(SOURCE.splitlines()[ROW - 1])),
@@ -137,6 +136,20 @@ def test_typing_through_keeps_the_rest_of_the_suggestion(session: dict) -> None:
     assert session["ghost_after_typing"] == ghost[1:]
 
 
+def test_accept_word_key_inserts_the_next_word_and_keeps_the_rest_shown(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    word = session.get("word")
+    assert word is not None, f"the suggestion {session['ghost']!r} is one word: nothing to accept a part of"
+    rest, part = word["rest"], word["part"]
+    assert rest == session.get("ghost_after_typing", session["ghost"])
+    # Leading whitespace, then one word or one run of other characters.
+    assert re.fullmatch(r"\s*(\w+|[^\w\s]+)", part) and rest.startswith(part) and part != rest
+    line = SOURCE.splitlines()[ROW - 1] + session.get("typed", "")
+    assert "\n".join(word["lines"]) == line + part
+    assert word["cursor"] == [ROW + len(word["lines"]) - 1, len(word["lines"][-1].encode("utf-8"))]
+    assert word["ghost_after"] == rest[len(part):]
+
+
 def test_accept_key_inserts_the_suggestion(session: dict) -> None:
     assert session["status"] == "ok", describe(session)
     line = SOURCE.splitlines()[ROW - 1]
@@ -159,3 +172,46 @@ def test_rewrite_command_changes_only_the_selected_line(session: dict) -> None:
     assert after[: row - 1] == before[: row - 1]
     tail = len(before) - row
     assert after[len(after) - tail :] == before[row:]
+
+
+PARTS = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+local inline = require('infill.inline')
+local out = { parts = {}, rests = {} }
+for _, case in ipairs(vim.json.decode(vim.env.INFILL_CASES)) do
+  table.insert(out.parts, inline.next_part(case[1], case[2]))
+end
+-- 'ab' typed of the item 'ab cd(e)\n  fg' that replaces up to 1 byte before the line's end.
+local item = { row = 3, start_col = 4, end_from_eol = 1, text = 'ab cd(e)\n  fg', command = 'c' }
+local view = { row = 3, col = 6, ghost = ' cd(e)\n  fg' }
+for _, part in ipairs({ ' cd', '(e)\n  fg' }) do
+  local rest = inline.rest_after(item, view, part)
+  table.insert(out.rests, rest)
+  item, view = rest, { row = rest.row, col = rest.start_col, ghost = rest.text }
+end
+io.stdout:write(vim.json.encode(out))
+vim.cmd('qall!')
+"""
+
+
+def test_the_parts_that_accept_word_and_accept_line_take(tmp_path: Path) -> None:
+    cases = [
+        ("foo bar", "word", "foo"), ("  bar(x)", "word", "  bar"), ("(x)", "word", "("), ("), y", "word", "),"),
+        ("\n    return x", "word", "\n    return"), ("   ", "word", "   "), ("naïve x", "word", "naïve"),
+        ("x", "word", "x"), ("abc\ndef", "line", "abc"), ("\n    def\nx", "line", "\n    def"),
+        ("abc", "line", "abc"), ("\n", "line", "\n"),
+    ]
+    script = tmp_path / "parts.lua"
+    script.write_text(PARTS, encoding="utf-8")
+    env = {**os.environ, "INFILL_PLUGIN": str(PLUGIN), "XDG_STATE_HOME": str(tmp_path),
+           "INFILL_CASES": json.dumps([[text, unit] for text, unit, _ in cases])}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    out = json.loads(proc.stdout or proc.stderr)
+    assert out["parts"] == [part for _, _, part in cases]
+    # After ' cd' the rest starts where it ends, on the same line; after a part that crosses a line
+    # break, at the end of the part's last line. The replaced range's end and the command stay.
+    assert out["rests"] == [
+        {"row": 3, "start_col": 9, "end_from_eol": 1, "text": "(e)\n  fg", "command": "c"},
+        {"row": 4, "start_col": 4, "end_from_eol": 1, "text": "", "command": "c"},
+    ]

@@ -1,9 +1,9 @@
 -- A headless session with the plugin and a real server: open a file, enter insert mode,
 -- ask for a suggestion and find its ghost text; dismiss it with the dismiss key; press the
 -- accept key with nothing shown; show it again and leave insert mode; show it once more, type
--- its first character and accept the rest with the accept key; then rewrite another line
--- with :InfillRewrite (the server's rewrite command, applied through workspace/applyEdit).
--- Writes what it saw as JSON and quits.
+-- its first character, accept its next word with the accept-word key and the rest with the
+-- accept key; then rewrite another line with :InfillRewrite (the server's rewrite command,
+-- applied through workspace/applyEdit). Writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
 -- INFILL_FILE (file to open), INFILL_ROW / INFILL_COL (1-based line, 0-based byte column
@@ -206,6 +206,32 @@ local steps = {
       return false
     end
     result.ghost_after_typing = ghost_text(marks)
+    result.tick_before_accept = vim.api.nvim_buf_get_changedtick(bufnr)
+    return true
+  end },
+  { 'accept-word key', function()
+    local rest = result.ghost_after_typing or result.ghost
+    local part = require('infill.inline').next_part(rest, 'word')
+    if part == rest then
+      return true -- one word: accepting it would accept the whole suggestion
+    end
+    result.word = { rest = rest, part = part, tick = vim.api.nvim_buf_get_changedtick(bufnr) }
+    keys('<M-Right>')
+    return true
+  end },
+  { 'word inserted, the rest still shown', function()
+    if result.word == nil then
+      return true
+    end
+    local marks = extmarks()
+    if vim.api.nvim_buf_get_changedtick(bufnr) == result.word.tick or #marks == 0 then
+      return false
+    end
+    local cursor = vim.api.nvim_win_get_cursor(0)
+    result.word.lines = vim.api.nvim_buf_get_lines(bufnr, row - 1, cursor[1], false)
+    result.word.cursor = cursor
+    result.word.ghost_after = ghost_text(marks)
+    result.word.tick = nil
     result.tick_before_accept = vim.api.nvim_buf_get_changedtick(bufnr)
     return true
   end },

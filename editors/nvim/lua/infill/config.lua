@@ -16,10 +16,12 @@ M.defaults = {
   -- Pause before asking, to send one request per burst of keys; the server waits
   -- `settings.debounceMs` more before it computes anything.
   debounce_ms = 30,
-  -- Keys in insert mode; false leaves a key unmapped. accept and dismiss fall through to
-  -- their usual meaning when no suggestion is shown.
+  -- Keys in insert mode; false leaves a key unmapped. All but trigger fall through to their
+  -- usual meaning when no suggestion is shown.
   keymaps = {
     accept = '<Tab>',
+    accept_word = '<M-Right>', -- the next word of the suggestion; the rest stays shown
+    accept_line = '<M-C-Right>', -- the rest of its current line (then each next line)
     dismiss = '<C-]>',
     trigger = '<M-\\>',
     next = '<M-]>',

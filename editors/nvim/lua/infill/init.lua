@@ -63,8 +63,9 @@ local function builtin_visible(bufnr)
   return ns ~= nil and #vim.api.nvim_buf_get_extmarks(bufnr, ns, 0, -1, { limit = 1 }) > 0
 end
 
--- Neovim 0.12 offers accepting and cycling, but no call to hide a suggestion or to ask for one
--- now, so dismiss and trigger are left to their keys' usual meaning there.
+-- Neovim 0.12 offers accepting and cycling, but no call to hide a suggestion, to ask for one
+-- now or to accept part of one, so dismiss, trigger, accept_word and accept_line are left to
+-- their keys' usual meaning there.
 local function builtin_actions()
   local ic = vim.lsp.inline_completion
   local function cycle(count)
@@ -88,6 +89,12 @@ end
 
 local plugin_actions = {
   accept = inline.accept,
+  accept_word = function(bufnr)
+    return inline.accept_part(bufnr, 'word')
+  end,
+  accept_line = function(bufnr)
+    return inline.accept_part(bufnr, 'line')
+  end,
   dismiss = inline.dismiss,
   trigger = function(bufnr)
     inline.request(bufnr, inline.TRIGGER_INVOKED)
@@ -172,6 +179,23 @@ function M.accept()
     return builtin_actions().accept(current())
   end
   return inline.accept(current())
+end
+
+--- Inserts the next word of the shown suggestion and keeps the rest shown; false when none is
+--- shown or Neovim draws the suggestions itself.
+function M.accept_word()
+  if builtin() then
+    return false
+  end
+  return inline.accept_part(current(), 'word')
+end
+
+--- As accept_word, up to the end of the suggestion's current line (or its next line).
+function M.accept_line()
+  if builtin() then
+    return false
+  end
+  return inline.accept_part(current(), 'line')
 end
 
 function M.dismiss()

@@ -244,6 +244,61 @@ function M.accept(bufnr)
   return true
 end
 
+-- Bytes of a word: ASCII letters, digits, underscore, and every byte of a multibyte UTF-8
+-- character, so that a part never ends inside one.
+local WORD = '[%w_\128-\255]'
+
+--- The first part of `text` that accepting a word ('word') or a line ('line') takes: leading
+--- whitespace (line breaks too) and then one word or one run of other characters; or the text
+--- up to its next line break, and the break with the line after it when it starts with one.
+function M.next_part(text, unit)
+  local part
+  if unit == 'line' then
+    part = text:match('^\n[^\n]*') or text:match('^[^\n]+')
+  else
+    part = text:match('^%s*' .. WORD .. '+') or text:match('^%s*[^%w_%s\128-\255]+')
+  end
+  return part or text
+end
+
+--- Inserts the next word or line (`unit`) of the shown suggestion and keeps showing the rest,
+--- which is what the server would answer once it is typed. Returns false when none is shown.
+function M.accept_part(bufnr, unit)
+  if not M.visible(bufnr) then
+    return false
+  end
+  local st = buffers[bufnr]
+  local item = st.items[st.index]
+  local v = view(bufnr, item)
+  if v == nil then
+    return false
+  end
+  local part = M.next_part(v.ghost, unit)
+  if part == v.ghost then
+    return M.accept(bufnr) -- all that is left: replaces the item's range and runs its command
+  end
+  local rest = M.rest_after(item, v, part)
+  st.items, st.index = { rest }, 1
+  vim.api.nvim_buf_set_text(bufnr, v.row, v.col, v.row, v.col, vim.split(part, '\n', { plain = true }))
+  vim.api.nvim_win_set_cursor(0, { rest.row + 1, rest.start_col })
+  render(bufnr)
+  return true
+end
+
+--- The item that is left of `item` (shown as view `v`) once `part` of it is inserted at the
+--- cursor; the cursor then stands at its start. Text after the cursor moves along with the
+--- part, so the end of the replaced range stays the same distance from the end of the line.
+function M.rest_after(item, v, part)
+  local lines = vim.split(part, '\n', { plain = true })
+  return {
+    row = v.row + #lines - 1,
+    start_col = #lines == 1 and v.col + #part or #lines[#lines],
+    end_from_eol = item.end_from_eol,
+    text = v.ghost:sub(#part + 1),
+    command = item.command,
+  }
+end
+
 --- Hides the suggestion and forgets pending requests. Returns whether one was shown.
 function M.dismiss(bufnr)
   local shown = M.visible(bufnr)
