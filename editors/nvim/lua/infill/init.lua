@@ -173,37 +173,23 @@ local function current()
   return vim.api.nvim_get_current_buf()
 end
 
---- Inserts the shown suggestion; false when there is none (for composing your own mappings).
-function M.accept()
-  if builtin() then
-    return builtin_actions().accept(current())
+-- The key action `name` on the current buffer, for composing your own mappings: what it did,
+-- or false where there is no such action (Neovim's own inline completion has no dismiss).
+local function action(name)
+  return function()
+    local act = (builtin() and builtin_actions() or plugin_actions)[name]
+    return act ~= nil and act(current())
   end
-  return inline.accept(current())
 end
 
+--- Inserts the shown suggestion; false when there is none.
+M.accept = action('accept')
 --- Inserts the next word of the shown suggestion and keeps the rest shown; false when none is
 --- shown or Neovim draws the suggestions itself.
-function M.accept_word()
-  if builtin() then
-    return false
-  end
-  return inline.accept_part(current(), 'word')
-end
-
+M.accept_word = action('accept_word')
 --- As accept_word, up to the end of the suggestion's current line (or its next line).
-function M.accept_line()
-  if builtin() then
-    return false
-  end
-  return inline.accept_part(current(), 'line')
-end
-
-function M.dismiss()
-  if builtin() then
-    return false
-  end
-  return inline.dismiss(current())
-end
+M.accept_line = action('accept_line')
+M.dismiss = action('dismiss')
 
 --- Asks for a suggestion at the cursor now, as an explicit request; false where Neovim draws
 --- the suggestions itself, as it has no such request.

@@ -218,14 +218,22 @@ function M.visible(bufnr)
   return st ~= nil and st.items ~= nil and ghost.visible(bufnr)
 end
 
---- Inserts the shown suggestion. Returns false when none is shown.
-function M.accept(bufnr)
+-- The shown item and what is left of it to show now (nil when the text moved on), or nil.
+local function shown(bufnr)
   if not M.visible(bufnr) then
-    return false
+    return nil
   end
   local st = buffers[bufnr]
   local item = st.items[st.index]
-  local v = view(bufnr, item)
+  return item, view(bufnr, item)
+end
+
+--- Inserts the shown suggestion. Returns false when none is shown.
+function M.accept(bufnr)
+  local item, v = shown(bufnr)
+  if item == nil then
+    return false
+  end
   M.dismiss(bufnr)
   if v == nil then
     return false
@@ -264,12 +272,7 @@ end
 --- Inserts the next word or line (`unit`) of the shown suggestion and keeps showing the rest,
 --- which is what the server would answer once it is typed. Returns false when none is shown.
 function M.accept_part(bufnr, unit)
-  if not M.visible(bufnr) then
-    return false
-  end
-  local st = buffers[bufnr]
-  local item = st.items[st.index]
-  local v = view(bufnr, item)
+  local item, v = shown(bufnr)
   if v == nil then
     return false
   end
@@ -278,6 +281,7 @@ function M.accept_part(bufnr, unit)
     return M.accept(bufnr) -- all that is left: replaces the item's range and runs its command
   end
   local rest = M.rest_after(item, v, part)
+  local st = buffers[bufnr]
   st.items, st.index = { rest }, 1
   vim.api.nvim_buf_set_text(bufnr, v.row, v.col, v.row, v.col, vim.split(part, '\n', { plain = true }))
   vim.api.nvim_win_set_cursor(0, { rest.row + 1, rest.start_col })
