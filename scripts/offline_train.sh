@@ -61,7 +61,11 @@ install_wheels() {
     "$py" -m pip install -q --disable-pip-version-check --no-index --no-deps --no-compile --target "$work/site" \
         "$bundle"/wheels/*.whl
 }
-unpack() { mkdir -p "$work/corpus" && tar -C "$work/corpus" -xJf "$bundle/corpus.tar.xz"; }
+unpack() {
+    # Python's own xz reader: the other machine need not have xz installed.
+    "$py" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter="data")' \
+        "$bundle/corpus.tar.xz" "$work/corpus"
+}
 pretokenize_base() {
     engine pretokenize --corpus "$work/corpus" --tokenizer "$model/tokenizer.json" --out "$work/tokens" \
         --workers "$workers"
