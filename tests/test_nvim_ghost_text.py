@@ -4,7 +4,8 @@ One session runs the scenario in editors/nvim/tests/ghost_text_scenario.lua: it 
 file, enters insert mode inside an empty function body, asks for a suggestion and waits for
 the ghost-text extmark, dismisses it, presses <Tab> with nothing shown (an ordinary indent), shows
 the suggestion again, leaves insert mode, and finally types its first character, accepts its next
-word with <M-Right> and the rest with <Tab>; then it rewrites another line with :InfillRewrite.
+word with <M-Right> and the rest with <Tab>; then it rewrites another line with :InfillRewrite,
+and types with suggestions turned off and on again by :InfillToggle.
 The scenario writes what it saw to JSON; the assertions are here. The server runs the shipped
 model, whose suggestions there are several words long.
 """
@@ -172,6 +173,14 @@ def test_rewrite_command_changes_only_the_selected_line(session: dict) -> None:
     assert after[: row - 1] == before[: row - 1]
     tail = len(before) - row
     assert after[len(after) - tail :] == before[row:]
+
+
+def test_toggle_stops_asking_while_typing_and_starts_again(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    toggle = session["toggle"]
+    assert (toggle["enabled_off"], toggle["enabled_on"]) == (False, True)
+    assert toggle["before"] > 0 and toggle["off"] == toggle["before"] and toggle["extmarks_off"] == 0
+    assert toggle["on"] > toggle["off"]
 
 
 PARTS = r"""

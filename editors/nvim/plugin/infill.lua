@@ -20,6 +20,11 @@ for name, spec in pairs(actions) do
   end, { range = true, desc = spec.desc })
 end
 
+vim.api.nvim_create_user_command('InfillToggle', function()
+  local on = infill().toggle()
+  vim.notify('infill: suggestions while typing ' .. (on and 'on' or 'off'), vim.log.levels.INFO)
+end, { desc = 'infill: turn suggestions while typing off or on' })
+
 vim.api.nvim_create_user_command('InfillTrigger', function()
   infill().trigger()
 end, { desc = 'infill: ask for an inline suggestion at the cursor' })

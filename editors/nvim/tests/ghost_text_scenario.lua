@@ -3,7 +3,9 @@
 -- accept key with nothing shown; show it again and leave insert mode; show it once more, type
 -- its first character, accept its next word with the accept-word key and the rest with the
 -- accept key; then rewrite another line with :InfillRewrite (the server's rewrite command,
--- applied through workspace/applyEdit). Writes what it saw as JSON and quits.
+-- applied through workspace/applyEdit); then turn suggestions off with :InfillToggle, type,
+-- and on again, type, counting the completions the server was asked for. Writes what it saw
+-- as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
 -- INFILL_FILE (file to open), INFILL_ROW / INFILL_COL (1-based line, 0-based byte column
@@ -92,6 +94,18 @@ end
 
 local row, col = tonumber(env.INFILL_ROW), tonumber(env.INFILL_COL)
 local trigger_at = 0
+local quiet_until = 0
+
+-- The number of completions the server has been asked for, from its infill.stats command, into
+-- result.toggle[key] once it answers.
+local function requests_seen(key)
+  result.toggle.pending = true
+  local c = require('infill.client').get()
+  require('infill.compat').request(c, 'workspace/executeCommand', { command = 'infill.stats' }, function(err, res)
+    result.toggle[key] = err == nil and res.requests or -1
+    result.toggle.pending = false
+  end, bufnr)
+end
 
 -- Each step returns true once done; it runs again on the next tick until then.
 local function wait_for_ghost(record)
@@ -271,6 +285,49 @@ local steps = {
     end
     result.rewrite.after = now
     return true
+  end },
+  { 'turn suggestions off', function()
+    vim.cmd('InfillToggle')
+    result.toggle = { enabled_off = infill.enabled() }
+    requests_seen('before')
+    vim.api.nvim_win_set_cursor(0, { row, 0 })
+    vim.cmd('startinsert!')
+    return true
+  end },
+  { 'type with suggestions off', function()
+    if vim.api.nvim_get_mode().mode ~= 'i' or result.toggle.before == nil then
+      return false
+    end
+    vim.api.nvim_feedkeys(' ', 'n', false)
+    -- Far past the plugin's pause (20 ms) and the server's (60 ms): a request would be in by then.
+    quiet_until = vim.loop.now() + 1500
+    return true
+  end },
+  { 'nothing asked while off', function()
+    if vim.loop.now() < quiet_until then
+      return false
+    end
+    if result.toggle.extmarks_off == nil then
+      result.toggle.extmarks_off = #extmarks()
+      requests_seen('off')
+    end
+    return result.toggle.off ~= nil
+  end },
+  { 'turn suggestions on and type', function()
+    vim.cmd('InfillToggle')
+    result.toggle.enabled_on = infill.enabled()
+    vim.api.nvim_feedkeys(' ', 'n', false)
+    return true
+  end },
+  { 'asked again', function()
+    if result.toggle.pending then
+      return false
+    end
+    if result.toggle.on ~= nil and result.toggle.on > result.toggle.off then
+      return true
+    end
+    requests_seen('on')
+    return false
   end },
 }
 

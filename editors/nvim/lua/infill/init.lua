@@ -14,6 +14,8 @@ local M = {}
 local opts = nil
 local group = nil
 local attached = {}
+-- Whether suggestions are asked for while typing: opts.auto_trigger until toggled.
+local typing = false
 
 local function builtin()
   if opts == nil then
@@ -118,7 +120,7 @@ local function attach(bufnr)
   attached[bufnr] = true
   local actions = plugin_actions
   if builtin() then
-    vim.lsp.inline_completion.enable(true, { bufnr = bufnr })
+    vim.lsp.inline_completion.enable(typing, { bufnr = bufnr })
     actions = builtin_actions()
   else
     vim.api.nvim_create_autocmd({ 'InsertEnter', 'TextChangedI', 'CursorMovedI' }, {
@@ -151,6 +153,7 @@ end
 
 function M.setup(user_opts)
   opts = config.resolve(user_opts)
+  typing = opts.auto_trigger
   client.configure(opts)
   inline.configure(opts)
   vim.cmd('highlight default link InfillGhostText Comment')
@@ -190,6 +193,29 @@ M.accept_word = action('accept_word')
 --- As accept_word, up to the end of the suggestion's current line (or its next line).
 M.accept_line = action('accept_line')
 M.dismiss = action('dismiss')
+
+--- Turns suggestions while typing on (true), off (false) or over (nil) in every buffer, and
+--- returns whether they are now on. Off, the trigger key still asks where the plugin draws
+--- suggestions; Neovim's own inline completion is simply disabled.
+function M.toggle(on)
+  if on == nil then
+    on = not M.enabled()
+  end
+  if builtin() then
+    for bufnr in pairs(attached) do
+      vim.lsp.inline_completion.enable(on, { bufnr = bufnr })
+    end
+  else
+    inline.set_auto(on)
+  end
+  typing = on
+  return on
+end
+
+--- Whether suggestions are asked for while typing.
+function M.enabled()
+  return typing
+end
 
 --- Asks for a suggestion at the cursor now, as an explicit request; false where Neovim draws
 --- the suggestions itself, as it has no such request.

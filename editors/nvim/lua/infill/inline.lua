@@ -15,9 +15,12 @@ local TRIGGER_AUTOMATIC = 2
 -- Per buffer: timer, pending = {client, id}, items, index.
 local buffers = {}
 local opts = nil
+-- Whether to ask while typing: opts.auto_trigger until toggled (M.set_auto).
+local auto = false
 
 function M.configure(o)
   opts = o
+  auto = o.auto_trigger
 end
 
 local function buf_state(bufnr)
@@ -198,7 +201,7 @@ end
 --- Called on every text change and cursor move in insert mode.
 function M.on_edit(bufnr)
   render(bufnr)
-  if not opts.auto_trigger then
+  if not auto then
     return
   end
   local st = buf_state(bufnr)
@@ -324,6 +327,17 @@ function M.cycle(bufnr, delta)
   end
   st.index = (st.index - 1 + delta) % #st.items + 1
   return render(bufnr)
+end
+
+--- Turns asking while typing on or off; off also hides what is shown and forgets pending
+--- requests. The trigger key still asks.
+function M.set_auto(on)
+  auto = on
+  if not on then
+    for bufnr in pairs(buffers) do
+      M.dismiss(bufnr)
+    end
+  end
 end
 
 function M.detach(bufnr)
