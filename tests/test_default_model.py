@@ -137,3 +137,13 @@ def test_ship_model_stages_a_candidate_elsewhere_as_it_would_ship(tmp_path):
     assert (candidate.generation.t_max, candidate.generation.t_min) == (0.5, 0.2)
     for (name, a), b in zip(candidate.model.state_dict().items(), default.model.state_dict().values()):
         assert a.equal(b), name
+
+
+def test_loading_builds_the_network_without_drawing_weights_it_replaces():
+    # A random init on the meta device imports torch's compiler stack (torch._dynamo), which took longer than
+    # reading the weights: the server's first suggestion waited for it.
+    probe = ("import sys; from engine.infill import InfillEngine; InfillEngine.load(None, device='cpu'); "
+             "print('torch._dynamo' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
