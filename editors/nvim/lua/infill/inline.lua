@@ -222,7 +222,7 @@ function M.visible(bufnr)
 end
 
 -- The shown item and what is left of it to show now (nil when the text moved on), or nil.
-local function shown(bufnr)
+local function shown_item(bufnr)
   if not M.visible(bufnr) then
     return nil
   end
@@ -233,7 +233,7 @@ end
 
 --- Inserts the shown suggestion. Returns false when none is shown.
 function M.accept(bufnr)
-  local item, v = shown(bufnr)
+  local item, v = shown_item(bufnr)
   if item == nil then
     return false
   end
@@ -275,7 +275,7 @@ end
 --- Inserts the next word or line (`unit`) of the shown suggestion and keeps showing the rest,
 --- which is what the server would answer once it is typed. Returns false when none is shown.
 function M.accept_part(bufnr, unit)
-  local item, v = shown(bufnr)
+  local item, v = shown_item(bufnr)
   if v == nil then
     return false
   end
