@@ -105,6 +105,7 @@ class InfillServer(LanguageServer):
         self.wants_progress = False
         self.uses_document_changes = False
         self.resolves_edits = False
+        self.actions_run = 0  # names each action's progress
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """One line on stderr and in the client's log, and shown to the user."""
@@ -112,27 +113,30 @@ class InfillServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"{NAME}: {message}"))
 
+    async def begin_progress(self, token: str, title: str, message: str | None = None) -> None:
+        """Work-done progress under `token`, where the client shows it."""
+        if not self.wants_progress:
+            return
+        try:
+            await self.work_done_progress.create_async(token)
+            self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, message=message))
+        except Exception:  # noqa: BLE001 - a client that refuses progress still gets the work done
+            log.debug("progress refused", exc_info=True)
+
+    def end_progress(self, token: str, message: str) -> None:
+        if token in self.work_done_progress.tokens:
+            self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+
     def start_loading(self) -> None:
         """Load the model in the background, shown as work-done progress where the client can."""
         token = f"infill-load-{self.service.model.generation + 1}"
-        progress = self.work_done_progress if self.wants_progress else None
-        source = self.service.model_source
-
-        async def announce() -> None:
-            if progress is None:
-                return
-            try:
-                await progress.create_async(token)
-                progress.begin(token, types.WorkDoneProgressBegin(title="Loading infill model", message=source))
-            except Exception:  # noqa: BLE001 - a client that refuses progress still gets a model
-                log.debug("progress refused", exc_info=True)
-
-        announcing = asyncio.ensure_future(announce())
+        announcing = asyncio.ensure_future(
+            self.begin_progress(token, "Loading infill model", self.service.model_source)
+        )
 
         async def finish(result: LoadResult) -> None:
             await announcing
-            if progress is not None and token in progress.tokens:
-                progress.end(token, types.WorkDoneProgressEnd(message=result.error or "ready"))
+            self.end_progress(token, result.error or "ready")
             if result.error:
                 self.tell(result.error, types.MessageType.Error)
             elif result.engine is not None:
@@ -156,7 +160,14 @@ class InfillServer(LanguageServer):
     async def action_edit(
         self, kind: ActionKind, uri: str, selection: types.Range, version: int | None
     ) -> types.WorkspaceEdit | None:
-        outcome = await self.service.action(kind, uri, to_range(selection), self.encoding, version)
+        # A fill can take seconds (longer on a large checkpoint): say so where the client shows progress.
+        self.actions_run += 1
+        token = f"infill-action-{self.actions_run}"
+        await self.begin_progress(token, f"Infill: {kind.title}")
+        try:
+            outcome = await self.service.action(kind, uri, to_range(selection), self.encoding, version)
+        finally:
+            self.end_progress(token, "done")
         if outcome.reason:
             self.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=outcome.reason))
         return self.workspace_edit(outcome.edit) if outcome.edit else None

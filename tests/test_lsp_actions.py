@@ -153,7 +153,7 @@ async def command_client(lsp_client: LanguageClient):
 
     lsp_client.applied = applied
     await lsp_client.initialize_session(
-        init_params(capabilities(resolve=False), modelPath=tiny_model(), device="cpu")
+        init_params(capabilities(resolve=False, progress=True), modelPath=tiny_model(), device="cpu")
     )
     yield
     await lsp_client.shutdown_session()
@@ -173,3 +173,7 @@ async def test_actions_as_commands_apply_through_workspace_apply_edit(command_cl
     edits, version = edits_of(params.edit, uri)
     assert version == 1 and params.label == "Close structure"
     assert not parse_text(language_for("javascript", ""), apply_text_edits(text, edits)).root_node.has_error
+    # The client was shown the action's work as progress, begun and ended.
+    (reports,) = [r for token, r in command_client.progress_reports.items() if str(token).startswith("infill-action")]
+    assert [type(r) for r in reports] == [types.WorkDoneProgressBegin, types.WorkDoneProgressEnd]
+    assert reports[0].title == "Infill: Close structure"

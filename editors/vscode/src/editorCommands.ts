@@ -6,7 +6,7 @@ import { LanguageClient } from 'vscode-languageclient/node';
  * `(uri, range, version)`; code actions pass those, while the command palette and the
  * context menu call the commands bare, so the selection is filled in here.
  */
-export const SELECTION_COMMANDS: ReadonlyMap<string, { needsSelection: boolean }> = new Map([
+const SELECTION_COMMANDS: ReadonlyMap<string, { needsSelection: boolean }> = new Map([
   ['infill.rewriteSelection', { needsSelection: true }],
   ['infill.fillPlaceholders', { needsSelection: false }],
   ['infill.closeStructure', { needsSelection: false }],

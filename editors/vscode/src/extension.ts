@@ -8,7 +8,7 @@ import {
   ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { SELECTION_COMMANDS, commandArguments } from './editorCommands';
+import { commandArguments } from './editorCommands';
 import { SECTION, needsRestart, readServerLaunch, readServerSettings } from './settings';
 
 const CLIENT_ID = 'infill';
@@ -19,18 +19,10 @@ let output: vscode.LogOutputChannel | undefined;
 
 function middleware(getClient: () => LanguageClient): Middleware {
   return {
+    // The server reports each action's work as progress, which the client shows in the status bar.
     executeCommand: async (command, args, next) => {
       const filled = commandArguments(getClient(), command, args);
-      if (filled === undefined) {
-        return undefined;
-      }
-      if (!SELECTION_COMMANDS.has(command)) {
-        return next(command, filled);
-      }
-      return vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `Infill: ${command.replace(/^infill\./, '')}` },
-        async () => next(command, filled),
-      );
+      return filled === undefined ? undefined : next(command, filled);
     },
     workspace: {
       // The section also holds client-only keys; the server is handed only its own.
