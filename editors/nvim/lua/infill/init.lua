@@ -127,7 +127,7 @@ local function attach(bufnr)
       group = group,
       buffer = bufnr,
       callback = function()
-        inline.on_edit(bufnr)
+        inline.on_edit(bufnr, typing)
       end,
     })
     vim.api.nvim_create_autocmd({ 'InsertLeave', 'BufLeave' }, {
@@ -205,8 +205,8 @@ function M.toggle(on)
     for bufnr in pairs(attached) do
       vim.lsp.inline_completion.enable(on, { bufnr = bufnr })
     end
-  else
-    inline.set_auto(on)
+  elseif not on then
+    inline.dismiss_all()
   end
   typing = on
   return on

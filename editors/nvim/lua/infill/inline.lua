@@ -15,12 +15,9 @@ local TRIGGER_AUTOMATIC = 2
 -- Per buffer: timer, pending = {client, id}, items, index.
 local buffers = {}
 local opts = nil
--- Whether to ask while typing: opts.auto_trigger until toggled (M.set_auto).
-local auto = false
 
 function M.configure(o)
   opts = o
-  auto = o.auto_trigger
 end
 
 local function buf_state(bufnr)
@@ -198,10 +195,11 @@ function M.request(bufnr, trigger_kind)
   return ok
 end
 
---- Called on every text change and cursor move in insert mode.
-function M.on_edit(bufnr)
+--- Called on every text change and cursor move in insert mode; `ask`: whether to ask for a
+--- suggestion after the pause, or only to redraw what is shown.
+function M.on_edit(bufnr, ask)
   render(bufnr)
-  if not auto then
+  if not ask then
     return
   end
   local st = buf_state(bufnr)
@@ -329,14 +327,10 @@ function M.cycle(bufnr, delta)
   return render(bufnr)
 end
 
---- Turns asking while typing on or off; off also hides what is shown and forgets pending
---- requests. The trigger key still asks.
-function M.set_auto(on)
-  auto = on
-  if not on then
-    for bufnr in pairs(buffers) do
-      M.dismiss(bufnr)
-    end
+--- Hides what is shown in every buffer and forgets pending requests.
+function M.dismiss_all()
+  for bufnr in pairs(buffers) do
+    M.dismiss(bufnr)
   end
 end
 
