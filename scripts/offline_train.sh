@@ -66,16 +66,15 @@ unpack() {
     "$py" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2], filter="data")' \
         "$bundle/corpus.tar.xz" "$work/corpus"
 }
-pretokenize_base() {
-    engine pretokenize --corpus "$work/corpus" --tokenizer "$model/tokenizer.json" --out "$work/tokens" \
-        --workers "$workers"
+# pretokenize CORPUS OUT: with the starting checkpoint's tokenizer, which the fine-tune must read the data with.
+pretokenize() {
+    engine pretokenize --corpus "$1" --tokenizer "$model/tokenizer.json" --out "$2" --workers "$workers"
 }
 grow() {
     # shellcheck disable=SC2086  # GROW_ARGS is a list of options
     engine corpus --extends "$work/corpus" --out "$work/more" --workers "$workers" ${GROW_ARGS:-}
     if [ -s "$work/more/train.jsonl" ]; then
-        engine pretokenize --corpus "$work/more" --tokenizer "$model/tokenizer.json" --out "$work/more-tokens" \
-            --workers "$workers"
+        pretokenize "$work/more" "$work/more-tokens"
         engine merge-tokens "$work/tokens" "$work/more-tokens" --out "$work/all-tokens"
     else
         echo "offline_train: this machine adds no files to the corpus; training on the bundle's alone"
@@ -87,7 +86,7 @@ if compgen -G "$bundle/wheels/*.whl" >/dev/null; then
     export PYTHONPATH="$(cd "$work/site" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
 fi
 stage unpack unpack
-stage pretokenize pretokenize_base
+stage pretokenize pretokenize "$work/corpus" "$work/tokens"
 data=$work/tokens
 if [ "${GROW:-1}" = 1 ]; then
     stage grow grow

@@ -25,14 +25,11 @@ import engine.sampler
 import engine.train
 from engine.checkpoint import load_checkpoint
 from engine.tiny import write_random_checkpoint
+from lsp_support import run_module
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = [engine.canvas, engine.corpus, engine.dataset, engine.generate, engine.holes, engine.infill,
            engine.lookup, engine.sampler]
-
-
-def _cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, check=True, capture_output=True)
 
 
 def _script(name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -53,7 +50,9 @@ def bundle(tmp_path_factory) -> tuple[Path, Path]:
         name = module.__name__.split(".")[-1]
         (repo / name).mkdir(parents=True)
         (repo / name / f"{name}.py").write_text(inspect.getsource(module))
-    _cli("corpus", "--repo", str(repo), "--out", str(root / "corpus"), "--workers", "1", "--heldout-fraction", "0.25")
+    built = run_module("engine.cli", "corpus", "--repo", str(repo), "--out", str(root / "corpus"), "--workers", "1",
+                       "--heldout-fraction", "0.25")
+    assert built.returncode == 0, built.stderr
     assert {r["split"] for r in _manifest(root / "corpus")} == {"train", "heldout"}
     made = _script("offline_bundle.sh", "--no-wheels", "--corpus", str(root / "corpus"), "--out", str(root / "bundle"))
     assert made.returncode == 0, made.stderr
