@@ -92,7 +92,7 @@ def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "a
         raise CheckpointError(f"{directory}: not a checkpoint directory")
     cfg = ModelConfig.load(directory / "config.json")
     gen_path = directory / "generation_config.json"
-    generation = GenerationConfig.from_hf(read_json(gen_path) if gen_path.is_file() else {}, cfg)
+    generation = GenerationConfig.from_hf(read_json(gen_path) if gen_path.exists() else {}, cfg, str(gen_path))
     tokenizer = Tokenizer.from_file(directory / "tokenizer.json", cfg.pad_token_id, cfg.eos_token_id,
                                     cfg.bos_token_id, vocab_size=cfg.vocab_size)
     dev = resolve_device(device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,32 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (default: auto)")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def check_writable(path: Path, flag: str = "--out") -> None:
+    """Fail before the work, not after it, when `path` cannot be written (a directory, or under a file or an
+    unwritable folder): the model's work would be lost."""
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{flag} {path}: cannot create its folder ({err.strerror or err})") from None
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{flag} {path}: its folder {parent} is not writable")
 
 
 def load_engine(args):
@@ -94,13 +121,25 @@ def cmd_infill(args) -> int:
     if not args.out:
         raise UsageError("infill: --jsonl needs --out")
     problems = read_jsonl(Path(args.jsonl))
+    check_writable(Path(args.out))
     eng = load_engine(args)
     with open(args.out, "w", encoding="utf-8") as out:
         for record in problems:
             record["middle"] = eng.infill(record["prefix"], record["suffix"], **options)[0].text
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(_json_line(record))
     print(f"wrote {len(problems)} fills to {args.out}", file=sys.stderr)
     return 0
+
+
+def _json_line(record: dict) -> str:
+    """One JSONL line, in UTF-8 where it can be: a record holding a lone surrogate (JSON allows `\\udc80`, UTF-8
+    has no such character) is written with escapes instead, as it was read."""
+    try:
+        line = json.dumps(record, ensure_ascii=False)
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(record)
+    return line + "\n"
 
 
 def read_text(path: Path) -> str:
@@ -108,6 +147,8 @@ def read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory, not a file") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
 
@@ -146,6 +187,7 @@ def cmd_logits(args) -> int:
     from engine.checkpoint import load_checkpoint
     from engine.infill import default_model_dir
 
+    check_writable(Path(args.out))
     ck = load_checkpoint(args.model or default_model_dir(), device=args.device, dtype=args.dtype)
     model, vocab = ck.model, ck.config.vocab_size
     prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)
@@ -156,7 +198,7 @@ def cmd_logits(args) -> int:
             sc = load_file(args.self_conditioning).get("logits")
         except (SafetensorError, OSError) as err:
             raise UsageError(f"{args.self_conditioning}: not a readable safetensors file ({err})") from None
-        if sc is None or tuple(sc.shape[-2:]) != (len(canvas), vocab):
+        if sc is None or sc.numel() != len(canvas) * vocab or tuple(sc.shape[-2:]) != (len(canvas), vocab):
             raise UsageError(f"{args.self_conditioning}: needs a tensor 'logits' of shape [{len(canvas)}, {vocab}]")
         sc = sc.reshape(1, len(canvas), vocab).to(model.device)
     with torch.inference_mode():
@@ -176,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Denoise canvases after a prompt until EOS or the token budget.")
     add_model_options(p)
     p.add_argument("--prompt", required=True, help="prompt text")
-    p.add_argument("--max-new-tokens", type=int, default=None, help="token budget (default: generation config)")
+    p.add_argument("--max-new-tokens", type=positive_int, default=None,
+                   help="token budget (default: generation config)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--visual", action="store_true", help="redraw the canvas at every denoising step")
     p.set_defaults(func=cmd_generate)
@@ -190,8 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--col", type=int, help="1-based column of the cursor")
     p.add_argument("--jsonl", help="input JSONL of prefix/suffix records")
     p.add_argument("--out", help="output JSONL")
-    p.add_argument("--max-tokens", type=int, default=32, help="largest hole to try, in tokens (default: 32)")
-    p.add_argument("--candidates", type=int, default=1, help="candidates to print (default: 1)")
+    p.add_argument("--max-tokens", type=positive_int, default=32, help="largest hole to try, in tokens (default: 32)")
+    p.add_argument("--candidates", type=positive_int, default=1, help="candidates to print (default: 1)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_infill)
 

@@ -87,7 +87,7 @@ class ModelConfig:
         rope = self.rope_parameters.get(kind) or {}
         rope_type = rope.get("rope_type", "default")
         if rope_type not in ("default", "proportional"):
-            raise CheckpointError(f"config.json: unsupported rope_type {rope_type!r} for {kind}")
+            raise ValueError(f"unsupported rope_type {rope_type!r} for {kind}")
         return LayerSpec(
             kind=kind,
             head_dim=int(override.get("head_dim", self.head_dim)),
@@ -138,12 +138,57 @@ class ModelConfig:
             if not isinstance(widths, list) or not all(isinstance(w, int) and w > 0 for w in widths):
                 raise CheckpointError(f"{source}: infill_canvas_lengths must be a list of positive integers")
             kwargs["infill_canvas_lengths"] = sorted(set(widths))
-        if kwargs.get("per_layer_config") is not None:
-            kwargs["per_layer_config"] = {str(k): dict(v) for k, v in kwargs["per_layer_config"].items()}
+        layers = kwargs.get("per_layer_config")
+        if isinstance(layers, dict) and all(isinstance(v, dict) for v in layers.values()):
+            kwargs["per_layer_config"] = {str(k): dict(v) for k, v in layers.items()}
         try:
-            return cls(**kwargs)
-        except (TypeError, ValueError) as err:
+            config = cls(**kwargs)
+        except (TypeError, ValueError, AttributeError) as err:
             raise CheckpointError(f"{source}: {err}") from None
+        config.check(source)
+        return config
+
+    def check(self, source: str = "config.json") -> None:
+        """Raise CheckpointError naming `source` and the field for a value the network cannot be built or run with,
+        so that a hand-edited or foreign config fails at loading in one line rather than deep in a forward pass."""
+        def fail(key: str, wanted: str) -> None:
+            raise CheckpointError(f"{source}: text_config.{key} must be {wanted}, got {getattr(self, key)!r}")
+
+        for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                    "num_key_value_heads", "head_dim", "global_head_dim", "num_global_key_value_heads",
+                    "sliding_window", "num_experts", "top_k_experts", "moe_intermediate_size", "canvas_length",
+                    "max_position_embeddings", "infill_prompt_tokens"):
+            if not _is_int(getattr(self, key)) or getattr(self, key) < 1:
+                fail(key, "a positive integer")
+        for key in ("pad_token_id", "eos_token_id", "bos_token_id"):
+            if not _is_int(getattr(self, key)) or not 0 <= getattr(self, key) < self.vocab_size:
+                fail(key, f"a token id below vocab_size ({self.vocab_size})")
+        if self.top_k_experts > self.num_experts:
+            fail("top_k_experts", f"at most num_experts ({self.num_experts})")
+        if not _is_number(self.rms_norm_eps) or self.rms_norm_eps <= 0:
+            fail("rms_norm_eps", "a positive number")
+        if self.final_logit_softcapping is not None and (
+                not _is_number(self.final_logit_softcapping) or self.final_logit_softcapping <= 0):
+            fail("final_logit_softcapping", "a positive number or null")
+        if not (isinstance(self.hidden_activation, str) and self.hidden_activation.startswith("gelu")):
+            fail("hidden_activation", 'a GELU ("gelu_pytorch_tanh": the network has no other activation)')
+        if any(kind not in (SLIDING, FULL) for kind in self.layer_types):
+            fail("layer_types", f'a list of "{SLIDING}" and "{FULL}"')
+        if not isinstance(self.rope_parameters, dict) or not all(
+                isinstance(self.rope_parameters.get(kind, {}), dict) for kind in set(self.layer_types)):
+            fail("rope_parameters", "an object of one object per layer type")
+        if not isinstance(self.per_layer_config, dict) or not all(
+                isinstance(v, dict) and all(_is_int(n) and n > 0 for n in v.values())
+                for v in self.per_layer_config.values()):
+            fail("per_layer_config", "an object of {head_dim, num_key_value_heads} objects by layer index")
+        try:
+            layers = self.layers
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{source}: text_config.rope_parameters: {err}") from None
+        for i, layer in enumerate(layers):
+            if self.num_attention_heads % layer.num_kv_heads:
+                raise CheckpointError(f"{source}: layer {i} has {layer.num_kv_heads} KV heads, which do not divide "
+                                      f"num_attention_heads ({self.num_attention_heads})")
 
     def to_hf(self) -> dict[str, Any]:
         text = asdict(self)
@@ -182,7 +227,8 @@ class GenerationConfig:
     pad_token_id: int | None = None
 
     @classmethod
-    def from_hf(cls, data: dict[str, Any], model: ModelConfig | None = None) -> "GenerationConfig":
+    def from_hf(cls, data: dict[str, Any], model: ModelConfig | None = None,
+                source: str = "generation_config.json") -> "GenerationConfig":
         out = cls()
         for key in ("max_new_tokens", "max_denoising_steps", "t_min", "t_max", "stability_threshold",
                     "confidence_threshold", "eos_token_id", "pad_token_id"):
@@ -193,11 +239,36 @@ class GenerationConfig:
                 setattr(out, key, value)
         sampler = data.get("sampler_config")
         if isinstance(sampler, dict) and sampler.get("entropy_bound") is not None:
-            out.entropy_bound = float(sampler["entropy_bound"])
+            out.entropy_bound = sampler["entropy_bound"]
         if model is not None:
             out.eos_token_id = model.eos_token_id if out.eos_token_id is None else out.eos_token_id
             out.pad_token_id = model.pad_token_id if out.pad_token_id is None else out.pad_token_id
+        out.check(source, model.vocab_size if model is not None else None)
         return out
+
+    def check(self, source: str = "generation_config.json", vocab_size: int | None = None) -> None:
+        """Raise CheckpointError naming `source` and the key for a value the sampler cannot run with."""
+        def fail(key: str, wanted: str, value: Any) -> None:
+            raise CheckpointError(f"{source}: {key} must be {wanted}, got {value!r}")
+
+        for key in ("max_new_tokens", "max_denoising_steps", "stability_threshold"):
+            value = getattr(self, key)
+            if not _is_int(value) or value < (0 if key == "stability_threshold" else 1):
+                fail(key, "a positive integer" if key != "stability_threshold" else "an integer from 0", value)
+        for key in ("t_min", "t_max"):
+            if not _is_number(getattr(self, key)) or getattr(self, key) <= 0:
+                fail(key, "a positive number", getattr(self, key))
+        if self.t_min > self.t_max:
+            fail("t_min", f"at most t_max ({self.t_max})", self.t_min)
+        for key, value in (("confidence_threshold", self.confidence_threshold),
+                           ("sampler_config.entropy_bound", self.entropy_bound)):
+            if not _is_number(value) or value < 0:
+                fail(key, "a number from 0", value)
+        for key in ("eos_token_id", "pad_token_id"):
+            value = getattr(self, key)
+            if value is not None and (not _is_int(value) or value < 0 or (vocab_size and value >= vocab_size)):
+                fail(key, "a token id in the vocabulary", value)
+        self.entropy_bound = float(self.entropy_bound)
 
     def to_hf(self) -> dict[str, Any]:
         data = asdict(self)
@@ -205,11 +276,21 @@ class GenerationConfig:
         return data
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: file not found") from None
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot be read ({err.strerror or err})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CheckpointError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(data, dict):

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from engine.closers import close_to_pass
+from engine.errors import EngineError
 from engine.eval_inputs import (
     EvaluationInputError,
     Problem,
@@ -601,10 +602,17 @@ def run(args) -> int:
         print("evaluate: give source files (--heldout, --heldout-manifest, --split-dir or --files) "
               "and/or --problems", file=sys.stderr)
         return 2
+    if args.out is not None:
+        from engine.cli import check_writable
+
+        try:
+            check_writable(args.out)  # before the run, whose report would otherwise be lost at its end
+        except EngineError as err:
+            print(f"evaluate: {err}", file=sys.stderr)
+            return 2
 
     import torch
 
-    from engine.errors import EngineError
     from engine.infill import InfillEngine
 
     if args.threads is not None:
@@ -614,7 +622,7 @@ def run(args) -> int:
         engine = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
     except EngineError as err:
         print(f"evaluate: {err}", file=sys.stderr)
-        return 1
+        return 2
     if args.confidence_threshold is not None:
         engine.generation.confidence_threshold = args.confidence_threshold
     if args.oracle:

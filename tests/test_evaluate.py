@@ -361,6 +361,18 @@ def test_evaluate_reports_every_metric_for_a_model(tiny_model, one_thread, tmp_p
     assert {r["outcome"] for r in problems["results"]} <= {"passed", "failed", "timeout"}
 
 
+def test_an_unwritable_report_path_or_a_broken_model_is_refused_before_the_run(tiny_model, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("")
+    common = ["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "1"]
+    for out, reason in ((tmp_path, "is a directory"), (tmp_path / "a-file" / "r.json", "cannot create its folder")):
+        args = parse_cli([*common, "--out", str(out)])
+        assert args.func(args) == 2
+        assert capsys.readouterr().err.strip().startswith(f"evaluate: --out {out}: {reason}")
+    args = parse_cli(["--model", str(tmp_path / "none"), "--split-dir", str(HELDOUT)])
+    assert args.func(args) == 2
+    assert str(tmp_path / "none") in capsys.readouterr().err
+
+
 def test_with_candidates_the_fill_is_the_most_confident_after_which_the_file_parses(tiny_model, one_thread):
     from engine.evaluate import FillRequest, engine_filler
     from engine.infill import InfillEngine
