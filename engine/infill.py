@@ -204,6 +204,13 @@ class InfillEngine:
                 if leaders_finished(step, canvas, seeds):
                     return
 
+    @property
+    def hole_capacity(self) -> int:
+        """The most tokens the holes of one canvas (and the text between them) may take: the widest canvas the model
+        was trained on, less the fewest suffix anchors. Beyond it a canvas is wider than any the model has seen,
+        and each step costs in proportion."""
+        return max(self.canvas_widths()) - self.min_suffix_anchors
+
     def canvas_widths(self) -> list[int]:
         return sorted({*(self.checkpoint.config.infill_canvas_lengths or ()), self.canvas_length})
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from tokenizers import Tokenizer as _HFTokenizer
 
 from engine.errors import CheckpointError
+
+
+# A lone UTF-16 surrogate: an editor's buffer can hold one (LSP text arrives as JSON, whose escapes allow it), and
+# the tokenizer refuses any string with one in it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -41,7 +47,8 @@ class Tokenizer:
         return cls(inner, pad_id=pad_id, eos_id=eos_id, bos_id=bos_id)
 
     def encode(self, text: str) -> list[int]:
-        return self.inner.encode(text, add_special_tokens=False).ids
+        """Token ids of `text`; a lone surrogate is read as U+FFFD, one code point for one, as a decoder would."""
+        return self.inner.encode(_SURROGATE.sub("\ufffd", text), add_special_tokens=False).ids
 
     def strip(self, ids: list[int]) -> list[int]:
         """`ids` up to the first EOS, voids dropped: what a hole's fill really holds."""

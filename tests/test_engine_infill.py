@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -115,6 +116,13 @@ def test_several_holes_fill_in_one_canvas(engine):
     assert found and all(len(c.fills) == 2 for c in found)
 
 
+def test_a_lone_surrogate_in_the_text_is_read_as_a_replacement_character(engine):
+    # An editor buffer can hold half of a UTF-16 pair; the tokenizer refuses such a string outright.
+    tok = engine.tokenizer
+    assert tok.encode("s = '\udc80'\n") == tok.encode("s = '\ufffd'\n")
+    assert engine.infill("s = '\udc80'\nx = compute(", ")\n", max_tokens=8)
+
+
 def test_seeded_infill_is_deterministic(engine):
     a = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)
     b = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)
@@ -212,6 +220,41 @@ def test_bad_checkpoints_give_one_line_and_status_2(model_dir, tmp_path, damage,
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("file, key, value, expected", [
+    ("config.json", "per_layer_config", [1, 2], "text_config.per_layer_config must be"),
+    ("config.json", "rope_parameters", None, "text_config.rope_parameters must be"),
+    ("config.json", "hidden_size", "192", "text_config.hidden_size must be a positive integer, got '192'"),
+    ("config.json", "top_k_experts", 8, "text_config.top_k_experts must be at most num_experts (4)"),
+    ("config.json", "eos_token_id", 99999, "text_config.eos_token_id must be a token id below vocab_size"),
+    ("config.json", "rms_norm_eps", None, "text_config.rms_norm_eps must be a positive number"),
+    ("config.json", "hidden_activation", "relu", "text_config.hidden_activation must be a GELU"),
+    ("config.json", "layer_types", ["sliding_attention", "dense"], "text_config.layer_types must be"),
+    ("generation_config.json", "max_denoising_steps", -1, "max_denoising_steps must be a positive integer"),
+    ("generation_config.json", "t_max", "hot", "t_max must be a positive number"),
+    ("generation_config.json", "sampler_config", {"entropy_bound": "abc"}, "sampler_config.entropy_bound must be"),
+])
+def test_bad_config_values_are_named_at_loading(model_dir, tmp_path, file, key, value, expected):
+    # A hand-edited or foreign config fails when it is read, in one line naming the file and the key, rather than
+    # with a traceback from deep inside a forward pass.
+    target = broken_copy(model_dir, tmp_path, "cfg")
+    data = json.loads((target / file).read_text())
+    (data["text_config"] if file == "config.json" else data)[key] = value
+    (target / file).write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match=re.escape(expected)) as caught:
+        load_checkpoint(target, device="cpu")
+    assert str(target / file) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_config_that_cannot_be_read_is_named(model_dir, tmp_path):
+    target = broken_copy(model_dir, tmp_path, "dir")
+    (target / "config.json").unlink()
+    (target / "config.json").mkdir()
+    result = run_cli("infill", "--model", str(target), "--file", str(model_dir / "tokenizer.json"),
+                     "--line", "1", "--col", "1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"infill-engine: {target / 'config.json'}: cannot be read (Is a directory)"
+
+
 def test_infill_cli_fills_a_cursor_and_a_jsonl_batch(model_dir, tmp_path):
     src = tmp_path / "a.py"
     src.write_text("def add(a, b):\n    return a + b\n")
@@ -229,6 +272,17 @@ def test_infill_cli_fills_a_cursor_and_a_jsonl_batch(model_dir, tmp_path):
     result = run_cli("infill", "--model", str(model_dir), "--jsonl", str(tmp_path / "bad.jsonl"),
                      "--out", str(tmp_path / "o.jsonl"))
     assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
+    # An output that cannot be written is refused before the model runs; a lone surrogate is written as read.
+    result = run_cli("infill", "--model", str(model_dir), "--jsonl", str(tmp_path / "in.jsonl"), "--out", str(tmp_path))
+    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: --out {tmp_path}: is a directory"
+    (tmp_path / "odd.jsonl").write_text('{"prefix": "s = \'\\udc80\'\\nx = ", "suffix": "\\n"}\n')
+    result = run_cli("infill", "--model", str(model_dir), "--jsonl", str(tmp_path / "odd.jsonl"),
+                     "--out", str(tmp_path / "odd-out.jsonl"), "--max-tokens", "4")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "odd-out.jsonl").read_text())["prefix"] == "s = '\udc80'\nx = "
+    result = run_cli("infill", "--model", str(model_dir), "--file", str(src), "--line", "1", "--col", "1",
+                     "--max-tokens", "0")
+    assert result.returncode == 2 and "--max-tokens: must be at least 1, got 0" in result.stderr
 
 
 def test_generate_visual_draws_every_step(model_dir):
