@@ -2,7 +2,8 @@
 
 Each action turns part of a snapshot into one or more holes, asks the model for candidates (closing a
 structure, also the fills the file spells out and the closers its brackets owe), and keeps the candidate after
-which the file still parses, then the most confident one.
+which the file still parses, then the most confident one. A candidate that leaves the file with more syntax
+errors than it has (for Close structure: no fewer) is never applied; the action then says why it has no edit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .completion import window_budget
 from .context import indent_unit, leading_whitespace, windows
 from .postprocess import fit_placeholder, plain_text
 from .settings import Settings
-from .syntax import ParsedSnapshot, Replacement, iter_problems, parses_after
+from .syntax import ParsedSnapshot, Replacement, iter_problems, problem_count, problems_after
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -50,6 +51,7 @@ _TITLES = {
 # How far from the cursor a parse problem still counts as "here".
 NEAR_LINES = 30
 CLOSE_HOLE_TOKENS = 16
+MIN_PLACEHOLDER_TOKENS = 4  # a placeholder's hole is no smaller: a statement needs a few tokens
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -57,9 +59,25 @@ _PAIRS = {"(": ")", "[": "]", "{": "}"}
 class Candidate:
     replacements: tuple[Replacement, ...]
     confidence: float
-    parses: bool
+    problems: int  # ERROR and MISSING nodes in the file once the replacements are made (0: it parses)
     distance: int = 0  # from the cursor, to break ties in favour of nearby fixes
     preference: int = 0  # the last tie-breaker: what a fill came from (`close_structure`)
+
+    @property
+    def parses(self) -> bool:
+        return self.problems == 0
+
+
+def candidate(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...], confidence: float, distance: int = 0,
+              preference: int = 0) -> Candidate:
+    return Candidate(replacements, confidence, problems_after(parsed, list(replacements)), distance, preference)
+
+
+@dataclass(frozen=True)
+class NoEdit:
+    """Why an action has no edit to offer, for the user."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -72,17 +90,27 @@ class ActionEdit:
     confidence: float
 
 
-def best(candidates: list[Candidate]) -> Candidate | None:
-    """Parsing first, then confidence, then closeness to the cursor, then preference."""
-    usable = [c for c in candidates if c.replacements]
+def best(candidates: list[Candidate], most_problems: int) -> Candidate | None:
+    """Of the candidates that leave the file with at most `most_problems` syntax problems: parsing first, then
+    confidence, then closeness to the cursor, then preference."""
+    usable = [c for c in candidates if c.replacements and c.problems <= most_problems]
     if not usable:
         return None
     return max(usable, key=lambda c: (c.parses, c.confidence, -c.distance, c.preference))
 
 
-def _as_edit(kind: ActionKind, parsed: ParsedSnapshot, chosen: Candidate | None) -> ActionEdit | None:
+def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candidate], fixing: bool = False,
+             what: str = "fill") -> ActionEdit | NoEdit:
+    """The best candidate as an edit. One that adds a syntax problem (with `fixing`: one that removes none) never
+    is: a fill that opens a string or a bracket can turn the rest of the file into an error."""
+    before = problem_count(parsed.tree)
+    chosen = best(candidates, before - 1 if fixing else before)
     if chosen is None:
-        return None
+        if not any(c.replacements for c in candidates):
+            return NoEdit(f"the model wrote no {what} here")
+        if fixing:
+            return NoEdit(f"found no {what} here after which the file has fewer syntax errors")
+        return NoEdit(f"found no {what} that adds no syntax error")
     snap = parsed.snapshot
     return ActionEdit(kind, snap.uri, snap.version, chosen.replacements, chosen.parses, chosen.confidence)
 
@@ -165,25 +193,29 @@ def rewrite_selection(
     end: int,
     settings: Settings,
     should_stop: Callable[[], bool],
-) -> ActionEdit | None:
+) -> ActionEdit | NoEdit:
     """The selection becomes a hole, denoised again with both sides as context."""
     snap = parsed.snapshot
     selected = snap.text[start:end]
     if not selected.strip():
-        return None
+        return NoEdit("the selection holds no code")
     lead = leading_whitespace(selected)
     trail = selected[len(selected.rstrip()) :]
     needed = engine.count_tokens(selected)
+    # A hole wider than the model's canvas could only come back cut short (and slowly): say so instead.
+    most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
+    if needed > most:
+        return NoEdit(f"the selection is {needed} tokens and the model rewrites at most {most} at once; select less")
     # Room for a rewrite somewhat longer than the original, within reason.
-    hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), 4 * settings.max_hole_tokens, 512)
+    hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), most)
     candidates = []
     for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop):
         body = c.fills[0].strip()
         if not body:
             continue
         replacement = Replacement(start, end, lead + _with_eol(body, snap.eol()) + trail)
-        candidates.append(Candidate((replacement,), c.confidence, parses_after(parsed, [replacement])))
-    return _as_edit(ActionKind.REWRITE_SELECTION, parsed, best(candidates))
+        candidates.append(candidate(parsed, (replacement,), c.confidence))
+    return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
 
 
 # --- fill placeholders --------------------------------------------------------------------
@@ -256,17 +288,24 @@ def fill_placeholders(
     offset: int,
     settings: Settings,
     should_stop: Callable[[], bool],
-) -> ActionEdit | None:
+) -> ActionEdit | NoEdit:
     """Every placeholder of the enclosing function becomes a hole; all are filled together."""
     holes = find_placeholders(parsed, offset)
     if not holes:
-        return None
+        return NoEdit("no placeholder (`...`, a `pass`-only body, a TODO comment) in the function here")
+    text = parsed.snapshot.text
+    between = sum(engine.count_tokens(text[a_end:b_start]) for (_, a_end), (b_start, _) in zip(holes, holes[1:]))
+    # One canvas holds every hole and the code between them: each hole gets its share of what the model can write.
+    hole_tokens = min(settings.max_hole_tokens, (engine.hole_capacity - between) // len(holes))
+    if hole_tokens < MIN_PLACEHOLDER_TOKENS:
+        return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
+                      f"model fills at once ({engine.hole_capacity} tokens)")
     candidates = []
-    for c in _infill_spans(engine, parsed, holes, settings.max_hole_tokens, settings, should_stop):
+    for c in _infill_spans(engine, parsed, holes, hole_tokens, settings, should_stop):
         replacements = placeholder_replacements(parsed, holes, c.fills)
         if replacements:
-            candidates.append(Candidate(replacements, c.confidence, parses_after(parsed, list(replacements))))
-    return _as_edit(ActionKind.FILL_PLACEHOLDERS, parsed, best(candidates))
+            candidates.append(candidate(parsed, replacements, c.confidence))
+    return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
 
 
 # --- close structure ----------------------------------------------------------------------
@@ -338,19 +377,23 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) ->
     return fixes
 
 
-def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, offset: int) -> list[int]:
-    """Where a closing fill may go: the cursor, the end of the cursor's line, and the problem itself.
+def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tree_sitter.Node, offset: int) -> list[int]:
+    """Where a closing fill may go: the cursor, the end of the cursor's line, the problem itself, and the end of the
+    line that opens the innermost bracket still open there.
 
     The cursor comes first: tree-sitter often reports a missing closer after code that belongs outside it
     (``def f(x -> int:`` is missing its ``)`` before ``->``, not at the end of the line), and the cursor is where
-    the user says the structure ends."""
+    the user says the structure ends. An error that runs on over later lines (``return (y + 1`` followed by a
+    ``def``) is best closed where its bracket opened: at the end of that line."""
     snap = parsed.snapshot
-    line = snap.line_of(offset)
-    line_start = snap.line_starts[line]
-    content_end = line_start + len(snap.line_text(line).rstrip())
     problem_at = snap.char_offset(problem.start_byte if problem.is_missing else problem.end_byte)
     points: list[int] = []
-    for point in (offset, content_end, problem_at):
+    lines = [snap.line_of(offset)]
+    owed = owed_openers(parsed, region, problem_at)
+    if owed:
+        lines.append(snap.line_of(snap.char_offset(owed[0].start_byte)))
+    ends = [snap.line_starts[line] + len(snap.line_text(line).rstrip()) for line in lines]
+    for point in (offset, ends[0], problem_at, *ends[1:]):
         if point not in points:
             points.append(point)
     return points
@@ -362,7 +405,7 @@ def close_structure(
     offset: int,
     settings: Settings,
     should_stop: Callable[[], bool],
-) -> ActionEdit | None:
+) -> ActionEdit | NoEdit:
     """Fill what is missing near the cursor (closers, bodies) so that the file parses.
 
     At each place a fill may go (`_close_points`), three kinds of fill are tried: what the file spells out in the
@@ -377,7 +420,7 @@ def close_structure(
     snap = parsed.snapshot
     problem = nearest_problem(parsed, offset)
     if problem is None:
-        return None
+        return NoEdit(f"no syntax error within {NEAR_LINES} lines of the cursor")
     region = top_level(problem)
     hole = min(settings.max_hole_tokens, CLOSE_HOLE_TOKENS)
     candidates: list[Candidate] = []
@@ -385,19 +428,18 @@ def close_structure(
     def insert(at: int, fill: str, confidence: float, preference: int = 0) -> None:
         text = _with_eol(fill.rstrip(), snap.eol())
         if text.strip():
-            fix = Replacement(at, at, text)
-            candidates.append(Candidate((fix,), confidence, parses_after(parsed, [fix]), abs(at - offset), preference))
+            candidates.append(candidate(parsed, (Replacement(at, at, text),), confidence, abs(at - offset), preference))
 
-    for at in _close_points(parsed, problem, offset):
+    for at in _close_points(parsed, problem, region, offset):
         if settings.file_lookup:
             for c in engine.copies(snap.text[:at], snap.text[at:], max_tokens=hole, limit=COPIES_TESTED):
                 insert(at, c.text, 0.0, 2)
         fixes = mechanical_fix(parsed, region, at)
         if fixes:
-            candidates.append(Candidate(tuple(fixes), 0.0, parses_after(parsed, fixes), abs(at - offset), 1))
+            candidates.append(candidate(parsed, tuple(fixes), 0.0, abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop):
             insert(at, c.fills[0], c.confidence)
-    return _as_edit(ActionKind.CLOSE_STRUCTURE, parsed, best(candidates))
+    return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)
 
 
 # --- what is on offer ---------------------------------------------------------------------
@@ -423,7 +465,7 @@ def run_action(
     end: int,
     settings: Settings,
     should_stop: Callable[[], bool],
-) -> ActionEdit | None:
+) -> ActionEdit | NoEdit:
     if kind is ActionKind.REWRITE_SELECTION:
         return rewrite_selection(engine, parsed, start, end, settings, should_stop)
     if kind is ActionKind.FILL_PLACEHOLDERS:

@@ -93,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     server = create_server(
         Settings(device=args.device, dtype=args.dtype, threads=args.threads), default_model=args.model
     )
-    if args.tcp:
-        server.start_tcp(args.host, args.port)
-    else:
-        server.start_io()
+    try:
+        if args.tcp:
+            server.start_tcp(args.host, args.port)
+        else:
+            server.start_io()
+    finally:
+        server.stop_work(0)  # also when the client closed the stream without `exit`
     return 0

@@ -68,10 +68,10 @@ def window_budget(engine: InfillEngine, hole: int) -> WindowBudget:
 def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Settings, model: Hashable,
               beside: Sequence[Snapshot] = ()) -> Hashable:
     """Everything the answer depends on. The text enters by length and hash, so the cache
-    never holds documents alive; the open documents beside it, by version. (Files beside it on disk are not in
+    never holds documents alive; the open documents beside it, by revision. (Files beside it on disk are not in
     the key: the service checks a cached answer's `DiskStamp` before it serves it again.)"""
     return ("inline", snapshot.uri, len(snapshot.text), hash(snapshot.text), offset, explicit, settings, model,
-            tuple((s.uri, s.version) for s in beside))
+            tuple((s.uri, s.revision) for s in beside))
 
 
 def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Suggestion]:

@@ -8,6 +8,7 @@ UTF-32); conversion happens only at the edges, per line, so long files stay chea
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -115,6 +116,9 @@ class Snapshot:
     text: str
     edits: tuple[Edit, ...] = ()  # how the previous version became this one
     known_line_starts: list[int] | None = field(default=None, repr=False)
+    # The store's count of the changes it has seen, in order. The client's version is only echoed back: a client
+    # may send a change without raising it, and a tree or a cached answer keyed by it would then be stale.
+    revision: int = 0
 
     @cached_property
     def line_starts(self) -> list[int]:
@@ -258,6 +262,7 @@ class DocumentStore:
 
     def __init__(self) -> None:
         self._docs: dict[str, Snapshot] = {}
+        self._revisions = itertools.count(1)
 
     def __contains__(self, uri: str) -> bool:
         return uri in self._docs
@@ -266,7 +271,7 @@ class DocumentStore:
         return self._docs.get(uri)
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> Snapshot:
-        snapshot = Snapshot(uri, language_id, version, text)
+        snapshot = Snapshot(uri, language_id, version, text, revision=next(self._revisions))
         self._docs[uri] = snapshot
         return snapshot
 
@@ -286,7 +291,8 @@ class DocumentStore:
             working, edit = _apply(working, change, encoding)
             edits.append(edit)
         snapshot = Snapshot(
-            uri, current.language_id, version, working.text, tuple(edits), known_line_starts=working.line_starts
+            uri, current.language_id, version, working.text, tuple(edits), known_line_starts=working.line_starts,
+            revision=next(self._revisions),
         )
         del self._docs[uri]  # to the end: the store is in the order documents were last opened or edited
         self._docs[uri] = snapshot

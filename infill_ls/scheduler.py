@@ -235,8 +235,14 @@ class Scheduler:
                 raise Superseded from error
             raise
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 0.0) -> bool:
+        """Stop every request and the worker after its current job; wait up to ``wait_s`` for that.
+        Returns whether the worker has ended: the interpreter aborts if it exits while torch still
+        runs in the worker, so a process about to exit waits for this first."""
         for ticket in self._lanes.values():
             ticket.cancel()
         self._lanes.clear()
         self._worker.stop()
+        if wait_s > 0 and self._worker.is_alive():
+            self._worker.join(wait_s)
+        return not self._worker.is_alive()

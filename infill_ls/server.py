@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from typing import Any
 
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 _CONVERTER = default_converter()
 
 NAME = "infill-ls"
+# How long exiting waits for the model's worker: a cancelled fill stops at its next denoising step (milliseconds for
+# the embedded model), a load does not stop at all.
+EXIT_WAIT_S = 3.0
 STATS_COMMAND = "infill.stats"
 _ACTION_KINDS: dict[ActionKind, str] = {
     ActionKind.REWRITE_SELECTION: types.CodeActionKind.RefactorRewrite,
@@ -54,6 +58,20 @@ class InfillProtocol(LanguageServerProtocol):
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
 
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args):
+        """As pygls's, but cancelling the other pending requests from a copy of its table: a cancelled request
+        leaves the table at once, and pygls's own loop over it failed the shutdown request whenever a fill or
+        an action was still running."""
+        if (handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None
+
 
 # --- protocol <-> domain ------------------------------------------------------------------
 
@@ -77,6 +95,14 @@ def to_change(change: types.TextDocumentContentChangeEvent) -> TextChange:
     if isinstance(change, types.TextDocumentContentChangePartial):
         return TextChange(to_range(change.range), change.text)
     return TextChange(None, change.text)
+
+
+def _resolve_data(data: Any) -> tuple[ActionKind, str, types.Range, int | None]:
+    """The action, document, range and version a code action's `data` holds (as `code_action` writes it)."""
+    uri, selection, version = data["arguments"]
+    if not isinstance(uri, str) or not (version is None or isinstance(version, int)):
+        raise TypeError("arguments are [uri, range, version]")
+    return ActionKind(data["kind"]), uri, _CONVERTER.structure(selection, types.Range), version
 
 
 def completion_item(snapshot: Snapshot, s: Suggestion, encoding: PositionEncoding) -> types.CompletionItem:
@@ -106,6 +132,17 @@ class InfillServer(LanguageServer):
         self.uses_document_changes = False
         self.resolves_edits = False
         self.actions_run = 0  # names each action's progress
+        self.shut_down = False  # the client sent `shutdown`, so `exit` ends with status 0 (else 1)
+        self.out_of_step: set[str] = set()  # documents whose changes failed, told once until opened again
+
+    def stop_work(self, status: int) -> None:
+        """Before the process ends with `status`: stop the model's worker. The interpreter aborts (SIGABRT) when it
+        exits while torch runs in another thread, so a worker that does not stop in time is left by a direct exit."""
+        if not self.service.shutdown(EXIT_WAIT_S):
+            log.warning("the model's worker did not stop within %.0f s; exiting without it", EXIT_WAIT_S)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """One line on stderr and in the client's log, and shown to the user."""
@@ -208,11 +245,17 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.SHUTDOWN)
     def shutdown(params: None) -> None:
+        ls.shut_down = True
         service.shutdown()
+
+    @ls.feature(types.EXIT)
+    def exit_(params: None) -> None:
+        ls.stop_work(0 if ls.shut_down else 1)  # pygls ends the process after this, with that status
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
+        ls.out_of_step.discard(doc.uri)
         service.open(doc.uri, doc.language_id, doc.version, doc.text)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -221,7 +264,12 @@ def _register(ls: InfillServer) -> None:
         try:
             service.change(doc.uri, doc.version, [to_change(c) for c in params.content_changes], ls.encoding)
         except DocumentError as error:
-            ls.tell(str(error), types.MessageType.Error)
+            # Shown once per document: a client out of step with the server sends one such change per keystroke.
+            if doc.uri in ls.out_of_step:
+                log.warning("%s", error)
+            else:
+                ls.out_of_step.add(doc.uri)
+                ls.tell(f"{error}; suggestions for it stop until it is opened again", types.MessageType.Error)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
@@ -234,9 +282,13 @@ def _register(ls: InfillServer) -> None:
             caps = ls.client_capabilities.workspace
             if not (caps and caps.configuration):
                 return
-            (raw,) = await ls.workspace_configuration_async(
+            answer = await ls.workspace_configuration_async(
                 types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
             )
+            # One item asked for, one answered; a client that answers otherwise has no settings to give.
+            raw = answer[0] if isinstance(answer, list) and len(answer) == 1 else None
+            if raw is None:
+                return
         problems, reload = service.configure(raw)
         for problem in problems:
             ls.tell(problem)
@@ -292,12 +344,13 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.CODE_ACTION_RESOLVE)
     async def resolve_code_action(action: types.CodeAction) -> types.CodeAction:
-        data = action.data
-        if not isinstance(data, dict) or "kind" not in data:
-            return action  # not one of ours: nothing to add
-        uri, selection, version = data["arguments"]
-        kind = ActionKind(data["kind"])
-        action.edit = await ls.action_edit(kind, uri, _CONVERTER.structure(selection, types.Range), version)
+        try:
+            kind, uri, selection, version = _resolve_data(action.data)
+        except Exception:  # noqa: BLE001 - any malformed data
+            # Not one of ours (the server's own data always has this shape): nothing to add.
+            log.warning("codeAction/resolve: data %r is not an infill action's", action.data)
+            return action
+        action.edit = await ls.action_edit(kind, uri, selection, version)
         return action
 
     def action_command(kind: ActionKind):

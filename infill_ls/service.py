@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .actions import ActionEdit, ActionKind, available, run_action
+from .actions import ActionEdit, ActionKind, NoEdit, available, run_action
 from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
-from .documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
+from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts
 from .scheduler import Scheduler, Superseded
@@ -57,7 +57,13 @@ class InfillService:
         self.syntax.opened(self.documents.open(uri, language_id, version, text))
 
     def change(self, uri: str, version: int, changes: Sequence[TextChange], encoding: PositionEncoding) -> None:
-        self.syntax.changed(self.documents.change(uri, version, changes, encoding))
+        """Apply the client's changes. One that cannot be applied leaves the store out of step with the editor, so
+        the document is dropped (nothing is suggested for text the editor no longer has) and the error raised."""
+        try:
+            self.syntax.changed(self.documents.change(uri, version, changes, encoding))
+        except DocumentError:
+            self.close(uri)
+            raise
 
     def close(self, uri: str) -> None:
         self.documents.close(uri)
@@ -67,8 +73,7 @@ class InfillService:
         self.scheduler.typing.forget(uri)
 
     def is_current(self, snapshot: Snapshot) -> bool:
-        current = self.documents.get(snapshot.uri)
-        return current is not None and current.version == snapshot.version
+        return self.documents.get(snapshot.uri) is snapshot
 
     # --- settings and the model ---------------------------------------------------------------
 
@@ -149,8 +154,8 @@ class InfillService:
         self, uri: str, selection: Range, encoding: PositionEncoding
     ) -> tuple[Snapshot | None, list[ActionKind]]:
         snapshot = self.documents.get(uri)
-        if snapshot is None:
-            return None, []
+        if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
+            return snapshot, []
         start = snapshot.offset_at(selection.start, encoding)
         end = snapshot.offset_at(selection.end, encoding)
         # Parsing is not inference, but a first parse of a large file still stays off the loop.
@@ -163,8 +168,10 @@ class InfillService:
         snapshot = self.documents.get(uri)
         if snapshot is None:
             return ActionOutcome(None, f"{kind.title}: {uri} is not open")
+        if not self.settings.language_enabled(snapshot.language_id):
+            return ActionOutcome(None, f"{kind.title}: {snapshot.language_id} is not among enabledLanguages")
         if version is not None and version != snapshot.version:
-            return ActionOutcome(None)  # offered for text that has changed since
+            return ActionOutcome(None, f"{kind.title}: the document has changed since the action was offered")
         engine = await self.model.engine()
         if engine is None:
             return ActionOutcome(None, f"{kind.title}: no model loaded ({self.model.error or 'none configured'})")
@@ -177,11 +184,11 @@ class InfillService:
                 ticket, lambda should_stop: run_action(kind, engine, parse(snapshot), start, end, settings, should_stop)
             )
         except Superseded:
-            return ActionOutcome(None)
+            return ActionOutcome(None)  # the user asked again, or cancelled: the newer request answers
         if not self.is_current(snapshot):
-            return ActionOutcome(None)  # computed for text that has changed since
-        if edit is None:
-            return ActionOutcome(None, f"{kind.title}: nothing to change here")
+            return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
+        if isinstance(edit, NoEdit):
+            return ActionOutcome(None, f"{kind.title}: {edit.reason}")
         return ActionOutcome(edit)
 
     def stats(self) -> dict[str, Any]:
@@ -195,5 +202,6 @@ class InfillService:
             "model_load_seconds": last.seconds if last else None,
         }
 
-    def shutdown(self) -> None:
-        self.scheduler.close()
+    def shutdown(self, wait_s: float = 0.0) -> bool:
+        """Stop all work; True once the model's worker has ended (waiting up to ``wait_s``)."""
+        return self.scheduler.close(wait_s)

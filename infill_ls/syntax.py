@@ -204,14 +204,18 @@ def parses_cleanly(spec: LanguageSpec | None, text: str) -> bool:
 
 
 def iter_problems(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    """ERROR and MISSING nodes below ``node``, in document order, skipping clean subtrees."""
+    """ERROR and MISSING nodes below ``node``, in document order, skipping clean subtrees. A node that has an error
+    none of its children shows (tree-sitter leaves some so: `self.loaded.add(x)``` as a block) is one itself."""
     if not node.has_error:
         return
     for child in node.children:
         if child.is_error or child.is_missing:
             yield child
         elif child.has_error:
-            yield from iter_problems(child)
+            if any(c.has_error or c.is_error or c.is_missing for c in child.children):
+                yield from iter_problems(child)
+            else:
+                yield child
 
 
 def _ts_edit(tree: tree_sitter.Tree, edit: Edit) -> None:
@@ -229,7 +233,7 @@ def _ts_edit(tree: tree_sitter.Tree, edit: Edit) -> None:
 class _Entry:
     spec: LanguageSpec
     parser: tree_sitter.Parser
-    version: int | None = None
+    revision: int | None = None  # the snapshot's (`Snapshot.revision`) the tree is of
     tree: tree_sitter.Tree | None = None
     pending: list[tuple[int, Edit]] = field(default_factory=list)
 
@@ -268,7 +272,7 @@ class SyntaxIndex:
         with self._lock:
             entry = self._entries.get(snapshot.uri)
             if entry is not None:
-                entry.pending.extend((snapshot.version, edit) for edit in snapshot.edits)
+                entry.pending.extend((snapshot.revision, edit) for edit in snapshot.edits)
 
     def closed(self, uri: str) -> None:
         with self._lock:
@@ -285,27 +289,27 @@ class SyntaxIndex:
             entry = self._entries.get(snapshot.uri)
             if entry is None:
                 return ParsedSnapshot(snapshot, None, None)
-            if entry.tree is not None and entry.version == snapshot.version:
+            if entry.tree is not None and entry.revision == snapshot.revision:
                 return ParsedSnapshot(snapshot, entry.spec, entry.tree)
-            if entry.tree is not None and entry.version is not None and entry.version < snapshot.version:
+            if entry.tree is not None and entry.revision is not None and entry.revision < snapshot.revision:
                 old = entry.tree.copy()  # readers may still hold the previous tree
                 remaining: list[tuple[int, Edit]] = []
-                for version, edit in entry.pending:
-                    if version <= snapshot.version:
+                for revision, edit in entry.pending:
+                    if revision <= snapshot.revision:
                         _ts_edit(old, edit)
                     else:
-                        remaining.append((version, edit))
+                        remaining.append((revision, edit))
                 tree = entry.parser.parse(snapshot.utf8, old)
                 entry.pending = remaining
                 self.stats.incremental_parses += 1
             else:
                 tree = entry.parser.parse(snapshot.utf8)
                 self.stats.full_parses += 1
-                if entry.version is not None and entry.version > snapshot.version:
+                if entry.revision is not None and entry.revision > snapshot.revision:
                     # A stale snapshot: answer it but keep the newer tree.
                     return ParsedSnapshot(snapshot, entry.spec, tree)
-                entry.pending = [(v, e) for v, e in entry.pending if v > snapshot.version]
-            entry.version = snapshot.version
+                entry.pending = [(r, e) for r, e in entry.pending if r > snapshot.revision]
+            entry.revision = snapshot.revision
             entry.tree = tree
             return ParsedSnapshot(snapshot, entry.spec, tree)
 
@@ -370,10 +374,23 @@ def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> boo
     return tree is None or not tree.root_node.has_error
 
 
+def problem_count(tree: tree_sitter.Tree | None) -> int:
+    """ERROR and MISSING nodes in the tree (an ERROR node counts once, whatever it holds); 0 for plain text and only
+    for a tree that parses (a root that is itself an ERROR node holds none below it, and counts as one)."""
+    if tree is None or not tree.root_node.has_error:
+        return 0
+    return max(1, sum(1 for _ in iter_problems(tree.root_node)))
+
+
+def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> int:
+    """`problem_count` of the snapshot's text once the replacements are made: 0 when it parses."""
+    return problem_count(tree_after(parsed, replacements))
+
+
 def error_count(tree: tree_sitter.Tree) -> int:
     """ERROR nodes in the tree (one counts once, whatever it holds). MISSING nodes are left out: a closer the
     parser had to invent is what a line that opens a block leaves until its body is written."""
-    return sum(1 for node in iter_problems(tree.root_node) if node.is_error)
+    return sum(1 for node in iter_problems(tree.root_node) if not node.is_missing)
 
 
 def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement]) -> bool:

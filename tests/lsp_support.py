@@ -32,14 +32,15 @@ SERVER_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 _keep: list[tempfile.TemporaryDirectory] = []
 
 
-@functools.lru_cache(maxsize=1)
-def tiny_model() -> str:
-    """A random-weight checkpoint, written once per test process."""
+@functools.lru_cache(maxsize=None)
+def tiny_model(canvas_length: int | None = None) -> str:
+    """A random-weight checkpoint, written once per test process (and canvas length: by default the tiny one's)."""
     from engine.tiny import write_random_checkpoint
 
     holder = tempfile.TemporaryDirectory(prefix="infill-ls-tiny-")
     _keep.append(holder)
-    return str(write_random_checkpoint(Path(holder.name) / "model", seed=0))
+    wide = {} if canvas_length is None else {"canvas_length": canvas_length, "infill_canvas_lengths": [canvas_length]}
+    return str(write_random_checkpoint(Path(holder.name) / "model", seed=0, **wide))
 
 
 def heldout_split(path: Path) -> Path:

@@ -1,10 +1,11 @@
 """Fill placeholders without the model: the fills a model could give, put in place of the
 placeholders that a real parse finds, in the file's indentation and line breaks."""
 
-from infill_ls.actions import find_placeholders, placeholder_replacements
+from infill_ls.actions import (ActionKind, NoEdit, candidate, choose_edit, find_placeholders,
+                                placeholder_replacements)
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
-from infill_ls.syntax import SyntaxIndex, apply_replacements, language_for, parses_cleanly
+from infill_ls.syntax import Replacement, SyntaxIndex, apply_replacements, language_for, parses_cleanly, problem_count
 
 
 def _parsed(language_id, text):
@@ -164,7 +165,7 @@ def test_fit_placeholder_without_a_parse():
 def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bracket(tmp_path):
     from engine.infill import InfillEngine
     from engine.tiny import write_random_checkpoint
-    from infill_ls.actions import close_structure
+    from infill_ls.actions import ActionEdit, close_structure
     from infill_ls.settings import Settings
 
     engine = InfillEngine.load(write_random_checkpoint(tmp_path / "model"), device="cpu")
@@ -173,7 +174,7 @@ def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bra
         cursor = text.rindex("add(first, ") + len("add(first, ")
         parsed = _parsed("python", text)
         edit = close_structure(engine, parsed, cursor, settings, lambda: False)
-        assert edit is not None and all(r.start == r.end for r in edit.replacements)  # nothing typed is lost
+        assert isinstance(edit, ActionEdit) and all(r.start == r.end for r in edit.replacements)  # nothing typed is lost
         new = apply_replacements(text, list(edit.replacements))
         assert parses_cleanly(language_for("python", ""), new), new
         return new.split("\n")[2]
@@ -182,3 +183,23 @@ def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bra
     # Both parse; the bracket alone is what the parse owes, the file says what goes before it.
     assert closed(text) == "count = add(first, second)"
     assert closed(text, Settings(file_lookup=False)) == "count = add(first, )"
+
+
+def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
+    # The file has an error elsewhere, so "parses afterwards" cannot decide; a fill that opens a string would turn
+    # the rest of the file into one, and is surer than the harmless fill.
+    text = "def f(x):\n    ...\n\ndef g(y):\n    return (y + 1\n\ndef h():\n    pass\n"
+    parsed = _parsed("python", text)
+    at = text.index("...")
+    opens_string = candidate(parsed, (Replacement(at, at + 3, '"""'),), -0.1)
+    harmless = candidate(parsed, (Replacement(at, at + 3, "return x"),), -2.0)
+    assert opens_string.problems > problem_count(parsed.tree) == harmless.problems == 1
+    fill = ActionKind.FILL_PLACEHOLDERS
+    assert choose_edit(fill, parsed, [opens_string, harmless]).replacements == harmless.replacements
+    assert choose_edit(fill, parsed, [opens_string]) == NoEdit("found no fill that adds no syntax error")
+    assert choose_edit(fill, parsed, []) == NoEdit("the model wrote no fill here")
+    # Close structure exists to remove an error: an edit that removes none is not one.
+    closing = choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless], fixing=True)
+    assert closing == NoEdit("found no fill here after which the file has fewer syntax errors")
+    closes = candidate(parsed, (Replacement(text.index("+ 1") + 3, text.index("+ 1") + 3, ")"),), -3.0)
+    assert choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless, closes], fixing=True).parses

@@ -94,6 +94,18 @@ def test_stale_snapshot_gets_its_own_tree_without_disturbing_the_current_one():
     assert index.parse(new).tree.root_node.has_error
 
 
+def test_a_change_that_keeps_the_version_number_is_parsed_all_the_same():
+    # A client must raise the version with every change, but one that does not must not get the old tree.
+    store, index = DocumentStore(), SyntaxIndex()
+    uri = "file:///same.py"
+    first = _open(store, index, uri, "python", "x = 1\n")
+    assert not index.parse(first).tree.root_node.has_error
+    second = store.change(uri, first.version, [TextChange(Range(Position(0, 4), Position(0, 5)), "(")])
+    index.changed(second)
+    assert second.version == first.version and second.revision > first.revision
+    assert index.parse(second).tree.root_node.has_error
+
+
 def _context(language_id, text, marker="|", budget=CHARS, uri=None):
     offset = text.index(marker)
     text = text.replace(marker, "", 1)
@@ -279,6 +291,17 @@ def test_mechanical_closers_near_the_cursor_make_the_file_parse(language_id, tex
     assert fixes
     assert not parses_after(parsed, [])
     assert parses_after(parsed, fixes), fixes
+
+
+def test_an_error_no_child_node_shows_is_still_a_problem():
+    # Tree-sitter marks this `if` body as holding an error yet shows it on none of its children: counted as
+    # nothing, a fill that ends in stray backticks would pass for one that parses.
+    from infill_ls.syntax import error_count, iter_problems, problem_count
+
+    tree = parse_text(language_for("python", ""), "if x:\n    if f(m):\n        self.a.add(s)``\n    else:\n        y\n")
+    assert tree.root_node.has_error
+    assert [n.type for n in iter_problems(tree.root_node)] == ["block"]
+    assert problem_count(tree) == error_count(tree) == 1
 
 
 def test_parses_after_checks_edits_against_the_edited_text():

@@ -20,6 +20,14 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
+@pytest_lsp.fixture(scope="module", config=config())
+async def shipped(lsp_client: LanguageClient):
+    """The embedded model: an edit is applied only when it adds no syntax error, which a random model's seldom do."""
+    await lsp_client.initialize_session(init_params(capabilities(resolve=True), numCandidates=3, device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
 def _open(client, name, language, uri=None):
     text = (FIXTURES / name).read_text()
     uri = uri or (FIXTURES / name).as_uri()
@@ -53,7 +61,8 @@ async def _closed_at(client, uri, text, cursor):
     return apply_text_edits(text, edits)
 
 
-async def test_rewrite_selection_replaces_exactly_the_selection(client):
+async def test_rewrite_selection_replaces_exactly_the_selection(shipped):
+    client = shipped
     uri, text = _open(client, "inventory.py", "python")
     start = text.index("total += item.price")
     end = text.index("\n", start)
@@ -67,7 +76,8 @@ async def test_rewrite_selection_replaces_exactly_the_selection(client):
     assert new[start : len(new) - len(text) + end].strip() == edit.new_text.strip() != ""
 
 
-async def test_fill_placeholders_fills_every_placeholder_of_the_function_at_once(client):
+async def test_fill_placeholders_fills_every_placeholder_of_the_function_at_once(shipped):
+    client = shipped
     uri, text = _open(client, "placeholders.py", "python")
     cursor = text.index("key, _, value")
     resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Fill placeholders")
@@ -122,6 +132,30 @@ async def test_close_structure_puts_back_what_the_file_spells_out_before_the_owe
         text[:cursor] + "second)" + text[cursor:])
 
 
+async def test_close_structure_closes_a_bracket_where_it_opened_when_the_error_runs_on(client):
+    # The parse error runs from `(y + 1` into `def h():`; a `)` there, or anything at the cursor, leaves the file
+    # broken, and such an edit is never applied.
+    text = "def f(x):\n    ...\n\ndef g(y):\n    return (y + 1\n\ndef h():\n    pass\n"
+    closed = text.replace("(y + 1", "(y + 1)")
+    assert await _closed_at(client, "file:///close/far.py", text, 0) == closed
+    assert await _closed_at(client, "file:///close/far2.py", text, text.index("\ndef g")) == closed
+
+
+def _reason(client, title):
+    """The one message the last `title` action showed instead of an edit."""
+    messages = [m.message for m in client.messages if m.message.startswith(f"{title}: ")]
+    assert messages, [m.message for m in client.messages]
+    return messages[-1]
+
+
+async def test_a_selection_longer_than_the_model_writes_is_refused_with_its_size(client):
+    uri, text = _open(client, "inventory.py", "python", uri="file:///long/inventory.py")
+    resolved = await _resolve(client, await _actions(client, uri, text, 0, len(text)), "Rewrite selection")
+    assert resolved.edit is None
+    reason = _reason(client, "Rewrite selection")
+    assert "tokens and the model rewrites at most 24 at once" in reason, reason  # the tiny model's canvas: 32
+
+
 async def test_nothing_is_offered_where_nothing_applies(client):
     uri, text = _open(client, "cart.ts", "typescript")
     cursor = text.index("let sum = 0;")
@@ -140,6 +174,7 @@ async def test_a_stale_action_resolves_to_no_edit(client):
     )
     resolved = await _resolve(client, actions, "Rewrite selection")
     assert resolved.edit is None
+    assert _reason(client, "Rewrite selection").endswith("the document has changed since the action was offered")
 
 
 @pytest_lsp.fixture(scope="module", config=config())

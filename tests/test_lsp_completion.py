@@ -176,11 +176,38 @@ async def test_disabled_language_gets_no_completion(client):
     )
     try:
         assert await doc.inline(_after(text, "\tv := s.items["), invoked=True) == []
+        # Code actions are the same server's suggestions: none for a language that is turned off.
+        cursor = doc.position(_after(text, "\tv := s.items["))
+        actions = await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=doc.uri), range=types.Range(doc.position(0), cursor),
+            context=types.CodeActionContext(diagnostics=[])))
+        assert list(actions or []) == []
     finally:
         client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"infill": {"enabledLanguages": ["*"]}})
         )
     assert await doc.inline(_after(text, "\tv := s.items["), invoked=True)
+
+
+async def test_a_change_that_cannot_be_applied_is_told_once_and_stops_suggestions_until_reopened(client):
+    text = (FIXTURES / "inventory.py").read_text()
+    doc = Doc(client, "file:///broken-sync/inventory.py", "python", text)
+    cursor = _after(text, "    total = 0.0")
+
+    def bad_change():  # a range that ends before it starts: the server cannot know what the editor now holds
+        doc.version += 1
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
+            [types.TextDocumentContentChangePartial(range=types.Range(doc.position(9), doc.position(3)), text="x")]))
+
+    bad_change()
+    bad_change()
+    assert await doc.inline(cursor, invoked=True) == []
+    told = [m.message for m in client.messages if doc.uri in m.message]
+    assert len(told) == 1 and "ends before it starts" in told[0] and "opened again" in told[0], told
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=doc.uri, language_id="python", version=doc.version + 1, text=text)))
+    assert await doc.inline(cursor, invoked=True)
 
 
 async def test_a_fill_the_file_spells_out_elsewhere_comes_first(client):

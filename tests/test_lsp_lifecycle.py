@@ -113,3 +113,39 @@ async def test_shutdown_and_exit_end_the_process(configured: LanguageClient):
     code = await asyncio.wait_for(server.wait(), timeout=20)
     assert code == 0
     configured.capabilities = None  # already shut down: nothing left for the fixture to do
+
+
+@pytest_lsp.fixture(config=config())
+async def busy(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        # A 256-token canvas: the rewrite of a long selection runs for seconds (a random model is never sure enough
+        # to stop early), so it is still running when the editor quits.
+        init_params(capabilities(resolve=False), modelPath=tiny_model(canvas_length=256), device="cpu", maxSteps=512,
+                    numCandidates=8, maxHoleTokens=512)
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_quitting_while_an_action_runs_answers_shutdown_and_exits_cleanly(busy: LanguageClient):
+    # The editor quits mid-fill: `shutdown` must still be answered, and `exit` must end the process with status 0
+    # (the interpreter aborts if it exits while torch still runs in the worker thread).
+    text = "def f(x):\n" + "".join(f"    y{i} = x + {i}\n" for i in range(40)) + "    return y0\n"
+    _open(busy, text=text)
+    selection = types.Range(types.Position(1, 0), types.Position(21, 0))
+    running = asyncio.ensure_future(busy.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.rewriteSelection", arguments=[PY, selection, 1])))
+
+    async def model_runs():
+        stats = await busy.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+        return stats["model_runs"]
+
+    for _ in range(1200):  # until the rewrite is on the worker
+        if await model_runs() >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert not running.done()
+    assert await asyncio.wait_for(busy.shutdown_async(None), timeout=20) is None
+    busy.exit(None)
+    assert await asyncio.wait_for(busy._server.wait(), timeout=20) == 0
+    busy.capabilities = None
