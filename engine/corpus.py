@@ -288,8 +288,10 @@ def site_files(site_dirs: list[Path]) -> tuple[list[SourceFile], dict[str, Packa
 
 
 def repository_files(repo: Path) -> list[SourceFile]:
-    """A user's repository: each top-level directory (or top-level file) is a package for the split."""
+    """A user's repository: each top-level directory (or top-level file) is a package for the split. Paths are
+    absolute, as the environment's are: a manifest is read from wherever it lies (`evaluate --heldout-manifest`)."""
     out = []
+    repo = repo.resolve()
     for path in _walk(repo):
         lang = language_for_path(path)
         if lang is None:
