@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from engine.checkpoint import load_checkpoint, save_checkpoint
+from engine.checkpoint import load_checkpoint, resolve_device, save_checkpoint
 from engine.config import GenerationConfig, ModelConfig
 from engine.dataset import Batch, SampleMix, SampleStream, TokenData
 from engine.errors import EngineError
@@ -496,15 +496,51 @@ def saved_config(out: Path) -> TrainConfig | None:
     state = out / "last" / "train_state.safetensors"
     if not state.is_file():
         return None
-    with safe_open(str(state), framework="pt", device="cpu") as fh:
-        return TrainConfig(**json.loads(fh.metadata()["train_config"]))
+    try:
+        with safe_open(str(state), framework="pt", device="cpu") as fh:
+            return TrainConfig(**json.loads((fh.metadata() or {})["train_config"]))
+    except Exception as err:  # noqa: BLE001 - a damaged or foreign file, whatever the reader raises
+        raise EngineError(f"{state}: not a training state to resume from ({type(err).__name__}: {err}); "
+                          f"move {out / 'last'} away to start the run afresh") from None
+
+
+# (setting, the least it may be, whether it must be an integer): checked once, so that a bad value is one line
+# naming it rather than a traceback from inside the first step.
+_LIMITS = [("steps", 0, True), ("batch_size", 1, True), ("accumulate", 1, True), ("lr", 0, False),
+           ("min_lr_ratio", 0, False), ("warmup_steps", 0, True), ("weight_decay", 0, False), ("grad_clip", 0, False),
+           ("eps", 0, False), ("self_conditioning", 0, False), ("router_aux_weight", 0, False), ("seed", 0, True),
+           ("threads", 1, True), ("workers", 0, True), ("log_every", 1, True), ("eval_every", 1, True),
+           ("eval_batches", 1, True), ("save_every_s", 0, False), ("max_minutes", 0, False)]
+
+
+def check_config(cfg: TrainConfig) -> None:
+    for name, least, integer in _LIMITS:
+        value = getattr(cfg, name)
+        if value is None and name in ("threads", "workers", "max_minutes"):
+            continue
+        kind = int if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kind) or value < least:
+            wanted = f"{'an integer' if integer else 'a number'} of at least {least}"
+            raise EngineError(f"--{name.replace('_', '-')} {value!r}: give {wanted}")
+    if cfg.lr == 0:
+        raise EngineError("--lr 0: give a positive learning rate")
+    for name in ("canvas_lengths", "prefix_budgets"):
+        values = getattr(cfg, name)
+        if not isinstance(values, list) or not all(isinstance(v, int) and v >= 1 for v in values):
+            raise EngineError(f"--{name.replace('_', '-')} {values!r}: give positive integers")
+    resolve_device(cfg.device)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Defaults, then the --config file (or the resumed run's saved settings), then explicit flags."""
     cfg = TrainConfig()
     if args.config:
-        data = json.loads(Path(args.config).read_text())
+        try:
+            data = json.loads(Path(args.config).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise EngineError(f"{args.config}: not a readable JSON file of training settings ({err})") from None
+        if not isinstance(data, dict):
+            raise EngineError(f"{args.config}: expected a JSON object of training settings")
         unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
         if unknown:
             raise EngineError(f"{args.config}: unknown training settings {sorted(unknown)}")
@@ -518,7 +554,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         key, _, value = item.partition("=")
         if key not in {f.name for f in dataclasses.fields(ModelConfig)}:
             raise EngineError(f"--model {item}: {key!r} is not a model setting")
-        cfg.model_overrides[key] = json.loads(value)
+        try:
+            cfg.model_overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raise EngineError(f"--model {item}: the value must be JSON (a number, a string in quotes, a list)") from None
     if cfg.accumulate < 1:
         raise EngineError(f"--accumulate {cfg.accumulate}: give 1 or more micro-batches per step")
     if cfg.preset not in PRESETS:
@@ -528,6 +567,12 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise EngineError(f"self_conditioning_temperatures {temps}: give [low, high] with 0 < low <= high")
     if cfg.expert_dispatch not in ("auto", *EXPERT_DISPATCH):
         raise EngineError(f"expert_dispatch {cfg.expert_dispatch!r}: choose from auto, {', '.join(EXPERT_DISPATCH)}")
+    check_config(cfg)
+    if cfg.model_overrides:
+        try:
+            ModelConfig(**{**PRESETS[cfg.preset], **cfg.model_overrides}).check("--model")
+        except (TypeError, ValueError) as err:
+            raise EngineError(f"--model: {err}") from None
     return cfg
 
 

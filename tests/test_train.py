@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import re
 import os
 import signal
 import subprocess
@@ -312,3 +313,42 @@ def test_accumulate_must_be_positive(tmp_path):
     add_arguments(parser)
     with pytest.raises(EngineError, match="--accumulate 0"):
         config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), "--accumulate", "0"]))
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--batch-size", "0"], "--batch-size 0: give an integer of at least 1"),
+    (["--lr", "-1"], "--lr -1.0: give a number of at least 0"),
+    (["--canvas-lengths", "0"], "--canvas-lengths [0]: give positive integers"),
+    (["--model", "hidden_size=abc"], "--model hidden_size=abc: the value must be JSON"),
+    (["--model", 'hidden_size="64"'], "--model: text_config.hidden_size must be a positive integer, got '64'"),
+])
+def test_bad_training_settings_are_one_line_naming_the_setting(tmp_path, argv, expected):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(EngineError, match=re.escape(expected)):
+        config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), *argv]))
+
+
+def test_a_bad_config_file_or_a_damaged_run_is_named(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{steps: 2}")
+    with pytest.raises(EngineError, match=re.escape(f"{bad}: not a readable JSON file of training settings")):
+        config_from_args(parser.parse_args(["--config", str(bad), "--out", str(tmp_path / "x")]))
+    bad.write_text(json.dumps({"steps": "two"}))
+    with pytest.raises(EngineError, match=re.escape("--steps 'two': give an integer of at least 0")):
+        config_from_args(parser.parse_args(["--config", str(bad), "--out", str(tmp_path / "x")]))
+    state = tmp_path / "run" / "last" / "train_state.safetensors"
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}")
+    with pytest.raises(EngineError, match=re.escape(f"{state}: not a training state to resume from")):
+        config_from_args(parser.parse_args(["--out", str(tmp_path / "run")]))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_asking_for_cuda_without_it_is_one_line(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(EngineError, match="no CUDA device is available"):
+        config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), "--device", "cuda"]))
