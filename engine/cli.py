@@ -113,6 +113,7 @@ def cmd_infill(args) -> int:
         text = read_text(Path(args.file))
         prefix, suffix = split_at_cursor(text, args.line, args.col, args.file)
         eng = load_engine(args)
+        check_budget(eng, args.max_tokens)
         for cand in eng.infill(prefix, suffix, **options):
             sys.stdout.write(cand.text + ("\n" if args.candidates > 1 else ""))
         if args.candidates == 1:
@@ -123,12 +124,21 @@ def cmd_infill(args) -> int:
     problems = read_jsonl(Path(args.jsonl))
     check_writable(Path(args.out))
     eng = load_engine(args)
+    check_budget(eng, args.max_tokens)
     with open(args.out, "w", encoding="utf-8") as out:
         for record in problems:
             record["middle"] = eng.infill(record["prefix"], record["suffix"], **options)[0].text
             out.write(_json_line(record))
     print(f"wrote {len(problems)} fills to {args.out}", file=sys.stderr)
     return 0
+
+
+def check_budget(eng, max_tokens: int) -> None:
+    """A hole is one canvas: a budget beyond what the model's holds would run on a canvas wider than any it was
+    trained on, slowly, and come back no longer."""
+    if max_tokens > eng.hole_capacity:
+        raise UsageError(f"--max-tokens {max_tokens}: {eng.model_dir.name} fills at most {eng.hole_capacity} "
+                         "tokens in one canvas")
 
 
 def _json_line(record: dict) -> str:

@@ -111,8 +111,9 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
 
 def _hole(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> tuple[int, InfillContext]:
     """The hole's token budget and the context around it."""
-    # The shape decides the hole size, which decides how much suffix fits beside it.
-    hole = hole_tokens(shape_at(parsed, offset), settings)
+    # The shape decides the hole size, which decides how much suffix fits beside it; never more than one canvas of
+    # the model holds (a larger maxHoleTokens would run every keystroke on a canvas wider than it was trained on).
+    hole = min(hole_tokens(shape_at(parsed, offset), settings), engine.hole_capacity)
     return hole, build_context(parsed, offset, window_budget(engine, hole))
 
 

@@ -283,6 +283,9 @@ def test_infill_cli_fills_a_cursor_and_a_jsonl_batch(model_dir, tmp_path):
     result = run_cli("infill", "--model", str(model_dir), "--file", str(src), "--line", "1", "--col", "1",
                      "--max-tokens", "0")
     assert result.returncode == 2 and "--max-tokens: must be at least 1, got 0" in result.stderr
+    result = run_cli("infill", "--model", str(model_dir), "--file", str(src), "--line", "1", "--col", "1",
+                     "--max-tokens", "100000")
+    assert result.returncode == 2 and "--max-tokens 100000: " in result.stderr and "tokens in one canvas" in result.stderr
 
 
 def test_generate_visual_draws_every_step(model_dir):
