@@ -15,6 +15,7 @@ from pathlib import Path
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from engine.corpus import read_documents
+from engine.errors import EngineError
 
 SPECIAL_TOKENS = ("<pad>", "<eos>", "<bos>")  # ids 0, 1, 2
 PAD_ID, EOS_ID, BOS_ID = 0, 1, 2
@@ -61,7 +62,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 
 
 def load_tokenizer(path: Path) -> Tokenizer:
     """The tokenizer with literal special-token text (e.g. a string "<eos>" in code) encoded as ordinary bytes."""
-    tok = Tokenizer.from_file(str(path))
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as err:  # noqa: BLE001 - the tokenizers library raises a bare Exception for any bad file
+        reason = "file not found" if not Path(path).exists() else f"not a tokenizer.json ({err})"
+        raise EngineError(f"{path}: {reason}") from None
     tok.encode_special_tokens = True
     return tok
 
@@ -95,10 +100,23 @@ def run(args: argparse.Namespace) -> int:
     if not 259 <= args.vocab_size <= 65536:
         print(f"tokenizer: --vocab-size {args.vocab_size}: must be between 259 and 65536", file=sys.stderr)
         return 2
-    start = time.time()
-    tok = train_tokenizer(sampled_texts(corpus, int(args.max_mb * 1e6), args.stride), args.vocab_size)
+    if args.stride < 1 or args.max_mb <= 0:
+        print("tokenizer: --stride must be at least 1 and --max-mb positive", file=sys.stderr)
+        return 2
+    heldout = Path(args.corpus) / "heldout.jsonl"
+    if not heldout.is_file():
+        print(f"tokenizer: {heldout}: not found (the round trip is checked on it)", file=sys.stderr)
+        return 2
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    from engine.cli import check_writable
+
+    check_writable(out)
+    start = time.time()
+    texts = list(sampled_texts(corpus, int(args.max_mb * 1e6), args.stride))
+    if not texts:
+        print(f"tokenizer: {corpus}: no documents to learn from", file=sys.stderr)
+        return 2
+    tok = train_tokenizer(texts, args.vocab_size)
     tok.save(str(out))
     tok = load_tokenizer(out)
     check = list(sampled_texts(Path(args.corpus) / "heldout.jsonl", 2_000_000))

@@ -57,3 +57,23 @@ def test_merges_learned(tokenizer):
     tok, _ = tokenizer
     text = "def license_verdict(metadata) -> LicenseVerdict:\n"
     assert len(encode(tok, text)) < len(text.encode()) / 2
+
+
+def test_a_bad_corpus_line_or_tokenizer_file_is_one_line_naming_it(tmp_path):
+    from engine.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    good = json.dumps({"path": "a.py", "package": "a", "language": "python", "text": "x = 1\n"})
+    (corpus / "train.jsonl").write_text(good + "\n" + good + "\n{not json\n")
+    (corpus / "heldout.jsonl").write_text(good + "\n")
+    with pytest.raises(engine.corpus.EngineError, match=r"train.jsonl:3: not a JSON document"):
+        list(engine.corpus.read_documents(corpus / "train.jsonl"))
+    assert main(["tokenizer", "--corpus", str(corpus), "--out", str(tmp_path / "tok.json"), "--vocab-size", "300"]) == 2
+    assert not (tmp_path / "tok.json").exists()
+    (corpus / "train.jsonl").write_text(good.replace('"text": "x = 1\\n"', '"text": 5') + "\n")
+    with pytest.raises(engine.corpus.EngineError, match=r"train.jsonl:1: a corpus document needs string fields"):
+        list(engine.corpus.read_documents(corpus / "train.jsonl"))
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(engine.corpus.EngineError, match=r"config.json: not a tokenizer.json"):
+        load_tokenizer(tmp_path / "config.json")
