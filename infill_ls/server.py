@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
@@ -57,6 +58,17 @@ class InfillProtocol(LanguageServerProtocol):
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
             yield handler, (params,), None
+
+    def structure_message(self, data: dict[str, Any]):
+        """As pygls's, but a request it cannot read (params missing a field, of the wrong type) is answered with
+        the error: pygls only logs and drops it, and the client would wait for the answer for ever."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if "id" in data and "method" in data:
+                message = f"{data['method']}: {error.message or 'invalid request'}"
+                self._send_response(data["id"], error=types.ResponseError(code=error.code, message=message))
+            raise
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args):

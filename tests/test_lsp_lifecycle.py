@@ -149,3 +149,23 @@ async def test_quitting_while_an_action_runs_answers_shutdown_and_exits_cleanly(
     busy.exit(None)
     assert await asyncio.wait_for(busy._server.wait(), timeout=20) == 0
     busy.capabilities = None
+
+
+async def test_a_request_the_server_cannot_read_is_answered_with_an_error(configured: LanguageClient):
+    # pygls drops a request whose params it cannot read; the client must get an answer, not wait for ever.
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    _open(configured)
+    # Written as raw JSON: the client library would refuse to send it.
+    answer = asyncio.get_running_loop().create_future()
+    configured.protocol._request_futures["unreadable"] = answer
+    configured.protocol._send_data({"jsonrpc": "2.0", "id": "unreadable", "method": "textDocument/inlineCompletion",
+                                    "params": {"textDocument": {"uri": PY}, "context": {"triggerKind": 1}}})
+    try:
+        await asyncio.wait_for(answer, timeout=20)
+    except JsonRpcInvalidParams as error:
+        assert "textDocument/inlineCompletion" in str(error)
+    else:
+        raise AssertionError("an unreadable request was answered with a result")
+    result = await configured.text_document_inline_completion_async(_inline(1, 11))
+    assert result is not None  # and the server goes on answering
