@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
@@ -69,6 +69,16 @@ class InfillProtocol(LanguageServerProtocol):
                 message = f"{data['method']}: {error.message or 'invalid request'}"
                 self._send_response(data["id"], error=types.ResponseError(code=error.code, message=message))
             raise
+
+    def handle_message(self, message):
+        """As pygls's, but a request after `shutdown` is answered with InvalidRequest, as the protocol asks, where
+        pygls drops it and leaves the client waiting."""
+        method = getattr(message, "method", None)
+        if self._shutdown and method not in (None, types.EXIT) and getattr(message, "id", None) is not None:
+            error = types.ResponseError(code=JsonRpcInvalidRequest.CODE, message=f"{method}: the server is shutting down")
+            self._send_response(message.id, error=error)
+            return
+        super().handle_message(message)
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args):

@@ -107,7 +107,17 @@ async def test_invalid_settings_are_reported_and_replaced_by_defaults(configured
 
 
 async def test_shutdown_and_exit_end_the_process(configured: LanguageClient):
+    from pygls.exceptions import JsonRpcInvalidRequest
+
     await configured.shutdown_async(None)
+    # A request after shutdown is answered with an error, as the protocol asks, not left waiting.
+    try:
+        await asyncio.wait_for(configured.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="infill.stats", arguments=[])), timeout=20)
+    except JsonRpcInvalidRequest as error:
+        assert "shutting down" in str(error)
+    else:
+        raise AssertionError("a request after shutdown was answered with a result")
     configured.exit(None)
     server = configured._server
     code = await asyncio.wait_for(server.wait(), timeout=20)
