@@ -272,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as err:
         print(f"infill-engine: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        # A path the command could not read or write (an --out that is a file where a folder goes, a full disk):
+        # one line naming it, whichever subcommand met it.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"infill-engine: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -77,3 +77,18 @@ def test_a_bad_corpus_line_or_tokenizer_file_is_one_line_naming_it(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(engine.corpus.EngineError, match=r"config.json: not a tokenizer.json"):
         load_tokenizer(tmp_path / "config.json")
+
+
+def test_an_out_path_that_is_a_file_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    doc = {"path": "a.py", "package": "a", "language": "python", "text": "x = 1\n"}
+    (tmp_path / "train.jsonl").write_text(json.dumps(doc) + "\n")
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "pretokenize", "--corpus", str(tmp_path),
+                           "--tokenizer", "engine/default_model/tokenizer.json", "--out", str(taken)],
+                          capture_output=True, text=True, cwd=engine.corpus.Path(__file__).parent.parent)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"infill-engine: {taken}: File exists"
