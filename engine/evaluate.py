@@ -681,8 +681,7 @@ def run(args) -> int:
                    f"({sum(r.passed for r in presults)}/{len(presults)}, "
                    f"{report['problems']['timeouts']} timed out)")
     print("\n".join(out).rstrip())
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out is not None:  # its folder made by check_writable before the run
         args.out.write_text(json.dumps(_without_nan(report), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return 0
 

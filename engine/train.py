@@ -279,8 +279,7 @@ class Trainer:
         self.cfg = cfg
         self.log = log
         self.out = Path(cfg.out)
-        self.device = torch.device("cuda" if cfg.device == "auto" and torch.cuda.is_available() else
-                                   ("cpu" if cfg.device == "auto" else cfg.device))
+        self.device = resolve_device(cfg.device)
         self.autocast = self.device.type == "cuda"
         resume = self.out / "last" / "train_state.safetensors"
         if resume.is_file():

@@ -386,17 +386,17 @@ def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tre
     the user says the structure ends. An error that runs on over later lines (``return (y + 1`` followed by a
     ``def``) is best closed where its bracket opened: at the end of that line."""
     snap = parsed.snapshot
+
+    def content_end(at: int) -> int:
+        line = snap.line_of(at)
+        return snap.line_starts[line] + len(snap.line_text(line).rstrip())
+
     problem_at = snap.char_offset(problem.start_byte if problem.is_missing else problem.end_byte)
-    points: list[int] = []
-    lines = [snap.line_of(offset)]
+    points = [offset, content_end(offset), problem_at]
     owed = owed_openers(parsed, region, problem_at)
     if owed:
-        lines.append(snap.line_of(snap.char_offset(owed[0].start_byte)))
-    ends = [snap.line_starts[line] + len(snap.line_text(line).rstrip()) for line in lines]
-    for point in (offset, ends[0], problem_at, *ends[1:]):
-        if point not in points:
-            points.append(point)
-    return points
+        points.append(content_end(snap.char_offset(owed[0].start_byte)))
+    return list(dict.fromkeys(points))
 
 
 def close_structure(
