@@ -80,6 +80,11 @@ class InfillProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    @property
+    def shut_down(self) -> bool:
+        """The client sent `shutdown`, so `exit` ends with status 0 (else 1)."""
+        return self._shutdown
+
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args):
         """As pygls's, but cancelling the other pending requests from a copy of its table: a cancelled request
@@ -154,7 +159,6 @@ class InfillServer(LanguageServer):
         self.uses_document_changes = False
         self.resolves_edits = False
         self.actions_run = 0  # names each action's progress
-        self.shut_down = False  # the client sent `shutdown`, so `exit` ends with status 0 (else 1)
         self.out_of_step: set[str] = set()  # documents whose changes failed, told once until opened again
 
     def stop_work(self, status: int) -> None:
@@ -267,12 +271,11 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.SHUTDOWN)
     def shutdown(params: None) -> None:
-        ls.shut_down = True
         service.shutdown()
 
     @ls.feature(types.EXIT)
     def exit_(params: None) -> None:
-        ls.stop_work(0 if ls.shut_down else 1)  # pygls ends the process after this, with that status
+        ls.stop_work(0 if ls.protocol.shut_down else 1)  # pygls ends the process after this, with that status
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
