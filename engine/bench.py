@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from engine.arguments import nonnegative_int, positive_int
 from engine.config import GenerationConfig, ModelConfig, read_json
 
 SNIPPET = '''def parse_header(line: str) -> dict[str, str]:
@@ -175,17 +176,17 @@ def register(subparsers) -> None:
     p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
-    p.add_argument("--hole", type=int, default=16, help="hole size in tokens for the infill mode (default: 16)")
-    p.add_argument("--prompt-chars", type=int, default=2000, help="prefix length in characters (default: 2000)")
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--hole", type=positive_int, default=16, help="hole size in tokens for the infill mode (default: 16)")
+    p.add_argument("--prompt-chars", type=nonnegative_int, default=2000, help="prefix length in characters (default: 2000)")
+    p.add_argument("--repeats", type=positive_int, default=5)
+    p.add_argument("--warmup", type=nonnegative_int, default=1)
+    p.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--config", metavar="CONFIG_JSON",
                    help="fixed-steps mode: random weights from this config.json instead of a checkpoint")
-    p.add_argument("--fixed-steps", type=int, default=16)
-    p.add_argument("--canvas", type=int, default=0, help="canvas length (default: the config's)")
-    p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--prompt-tokens", type=int, default=128)
+    p.add_argument("--fixed-steps", type=positive_int, default=16)
+    p.add_argument("--canvas", type=nonnegative_int, default=0, help="canvas length (default: the config's)")
+    p.add_argument("--batch", type=positive_int, default=1)
+    p.add_argument("--prompt-tokens", type=positive_int, default=128)
     p.add_argument("--reference", action="store_true", help="also time the transformers implementation")
     p.add_argument("--json", action="store_true", help="one JSON line instead of a table")
     p.set_defaults(func=run)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from engine.arguments import positive_int
 from engine.errors import EngineError
 
 # Modules that add their own subcommand through `register(subparsers)`.
@@ -26,17 +27,6 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (default: auto)")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def check_writable(path: Path, flag: str = "--out") -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.arguments import fraction, positive_int
 from engine.errors import EngineError
 from engine.languages import language_for_path
 
@@ -734,11 +735,13 @@ def register(subparsers) -> None:
     p.add_argument("--repo", action="append", default=[], help="a source repository of your own (repeatable); "
                    "alone, it replaces the installed environment as the corpus")
     p.add_argument("--no-stdlib", action="store_true", help="leave out the standard library")
-    p.add_argument("--heldout-fraction", type=float, default=0.05, help="share of bytes held out (default 0.05)")
-    p.add_argument("--near-dup-threshold", type=float, default=0.8, help="MinHash Jaccard threshold (default 0.8)")
+    p.add_argument("--heldout-fraction", type=fraction(low_open=False, high_open=True), default=0.05,
+                   help="share of bytes held out, from 0 to below 1 (default 0.05)")
+    p.add_argument("--near-dup-threshold", type=fraction(low_open=True, high_open=False), default=0.8,
+                   help="MinHash Jaccard threshold, above 0 to 1 (default 0.8)")
     p.add_argument("--extends", metavar="DIR", help="add training data to the corpus in DIR: its packages and "
                    "files are left out and everything new goes to train, so DIR's held-out split stays unseen "
                    "(pretokenize the result, then `infill-engine merge-tokens`)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=positive_int, default=2)
     p.set_defaults(func=run)

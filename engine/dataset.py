@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+from engine.arguments import positive_int
 from engine.canvas import infill as infill_canvas
 from engine.corpus import read_documents
 from engine.errors import EngineError
@@ -236,16 +237,33 @@ _CONCATENATED = ("tokens", "text", "doc_lang")  # a split's files that join end 
 _SAME_TOKENIZER = ("tokenizer_sha256", "vocab_size", "languages")  # what merged directories must share
 
 
+class MissingSplit(EngineError):
+    """A pretokenized directory without the split asked for (a corpus grown with `--extends` has no held-out)."""
+
+
+def read_meta(directory: Path) -> dict:
+    """A pretokenized directory's meta.json, with what its readers rely on checked: a damaged or foreign file is
+    one line naming it, not a KeyError from deep in training."""
+    path = directory / "meta.json"
+    if not path.is_file():
+        raise EngineError(f"{path}: not found (run `infill-engine pretokenize` first)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise EngineError(f"{path}: not JSON ({err})") from None
+    needed = (*_SAME_TOKENIZER, "splits")
+    if not isinstance(meta, dict) or any(key not in meta for key in needed) or not isinstance(meta["splits"], dict) \
+            or not all(isinstance(v, dict) for v in meta["splits"].values()) or not isinstance(meta["languages"], list):
+        raise EngineError(f"{path}: not the meta.json `infill-engine pretokenize` writes (it needs "
+                          f"{', '.join(needed)}); pretokenize the corpus again")
+    return meta
+
+
 def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
     """One pretokenized directory holding the documents of several, each split in the order given: a corpus grown
     with `infill-engine corpus --extends` trains on its base and its new files together, and its held-out split
     (which the new part leaves empty) stays the base's."""
-    metas = []
-    for d in dirs:
-        path = Path(d) / "meta.json"
-        if not path.is_file():
-            raise EngineError(f"{path}: not found (run `infill-engine pretokenize` first)")
-        metas.append(json.loads(path.read_text()))
+    metas = [read_meta(Path(d)) for d in dirs]
     for d, meta in zip(dirs[1:], metas[1:]):
         for key in _SAME_TOKENIZER:
             if meta[key] != metas[0][key]:
@@ -291,12 +309,9 @@ class TokenData:
 
     def __init__(self, directory: Path, split: str):
         directory = Path(directory)
-        meta_path = directory / "meta.json"
-        if not meta_path.is_file():
-            raise FileNotFoundError(f"{meta_path}: not found (run `infill-engine pretokenize` first)")
-        self.meta = json.loads(meta_path.read_text())
+        self.meta = read_meta(directory)
         if split not in self.meta["splits"]:
-            raise FileNotFoundError(f"{directory}: no {split!r} split")
+            raise MissingSplit(f"{directory}: no {split!r} split")
         self.split = split
 
         def arr(name: str, dtype: str) -> np.ndarray:
@@ -509,7 +524,7 @@ def register(subparsers) -> None:
     p.add_argument("--corpus", default="data/corpus", help="corpus directory (default: data/corpus)")
     p.add_argument("--tokenizer", default="data/tokenizer.json", help="tokenizer.json (default: data/tokenizer.json)")
     p.add_argument("--out", default="data/tokens", help="output directory (default: data/tokens)")
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=positive_int, default=2)
     p.set_defaults(func=run)
     m = subparsers.add_parser(
         "merge-tokens",

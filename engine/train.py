@@ -31,7 +31,7 @@ from safetensors.torch import save_file
 
 from engine.checkpoint import load_checkpoint, resolve_device, save_checkpoint
 from engine.config import GenerationConfig, ModelConfig
-from engine.dataset import Batch, SampleMix, SampleStream, TokenData
+from engine.dataset import Batch, MissingSplit, SampleMix, SampleStream, TokenData
 from engine.errors import EngineError
 from engine.model import EXPERT_DISPATCH, DiffusionGemma
 from engine.vocab import load_tokenizer
@@ -315,7 +315,7 @@ class Trainer:
         try:
             heldout = TokenData(Path(cfg.data), "heldout")
             self.eval_stream = SampleStream(heldout, self.tokenizer, L, cfg.prefix_budgets, mix, cfg.seed + 7919)
-        except FileNotFoundError:
+        except MissingSplit:
             self.eval_stream = None
         self.optimizer = make_optimizer(self.model, cfg)
         self.balance = RouterBalance(self.model)

@@ -26,6 +26,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from engine.arguments import nonnegative_int, positive_int
 from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore
 from infill_ls.syntax import SyntaxIndex, language_for
@@ -252,10 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     source.add_argument("--tiny", action="store_true", help="a random-weight test checkpoint made on the spot")
-    parser.add_argument("--lines", type=int, default=2, help="lines retyped per fixture file (default: 2)")
-    parser.add_argument("--debounce-ms", type=int, default=0, help="server debounce (default: 0)")
+    parser.add_argument("--lines", type=positive_int, default=2, help="lines retyped per fixture file (default: 2)")
+    parser.add_argument("--debounce-ms", type=nonnegative_int, default=0, help="server debounce (default: 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--threads", type=int, help="the server's CPU threads for the model (default: the server's, half the cores)")
+    parser.add_argument("--threads", type=positive_int, help="the server's CPU threads for the model (default: the server's, half the cores)")
     files = parser.add_mutually_exclusive_group()
     files.add_argument("--fixtures", type=Path, default=FIXTURES,
                        help=f"directory holding the scripted session's files ({', '.join(n for n, _ in SCRIPT)})")

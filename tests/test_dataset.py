@@ -140,6 +140,23 @@ def _text(tok, ids) -> str:
     return tok.decode([int(i) for i in ids], skip_special_tokens=False)
 
 
+@pytest.mark.parametrize("meta", ["{not json", '{"vocab_size": 8192}', '{"tokenizer_sha256": "0", '
+                                  '"vocab_size": 1, "languages": [], "splits": {"train": 3}}'])
+def test_a_damaged_meta_json_is_one_line_naming_it(data_dir, tmp_path, capsys, meta):
+    from engine.cli import main
+
+    root, _ = data_dir
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "meta.json").write_text(meta)
+    with pytest.raises(EngineError, match=r"damaged/meta.json: not"):
+        TokenData(damaged, "train")
+    assert main(["merge-tokens", str(root / "tokens"), str(damaged), "--out", str(tmp_path / "all")]) == 2
+    assert not (tmp_path / "all").exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"merge-tokens: {damaged / 'meta.json'}: not")
+
+
 def test_samples_are_cut_from_documents(data_dir):
     root, texts = data_dir
     tok = load_tokenizer(root / "tokenizer.json")

@@ -92,3 +92,17 @@ def test_an_out_path_that_is_a_file_is_one_line(tmp_path):
                           capture_output=True, text=True, cwd=engine.corpus.Path(__file__).parent.parent)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"infill-engine: {taken}: File exists"
+
+
+@pytest.mark.parametrize("argv", [
+    ["corpus", "--heldout-fraction", "2"], ["corpus", "--near-dup-threshold", "0"], ["corpus", "--workers", "0"],
+    ["pretokenize", "--workers", "-1"], ["bench", "--repeats", "0"], ["bench", "--threads", "-2"],
+])
+def test_a_number_out_of_range_is_refused_before_any_work(argv, capsys):
+    from engine.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument {argv[1]}: must be" in last, last
