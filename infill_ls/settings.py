@@ -2,14 +2,16 @@
 
 Clients send them as ``initializationOptions`` and ``workspace/didChangeConfiguration``
 (either bare or under an ``infill`` section), with camelCase keys; keys the server does
-not know belong to the editor and are left alone. A value that does not validate falls back
-to its default and produces a message for the user; it never stops the server.
+not know belong to the editor and are left alone. A value that does not validate keeps the
+setting as it was (the default, on start-up) and produces a message for the user; it never
+stops the server, and a typo does not undo what the user set before.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 SECTION = "infill"
@@ -105,13 +107,12 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "neighborFiles": ("neighbor_files", _bool),
     "threads": ("threads", _optional(_int_in(1, 256))),
 }
-_DEFAULTS = {f.name: f.default for f in fields(Settings)}
 
 
 def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
     """Settings from a client's JSON value, over ``base`` for keys it leaves out.
 
-    Returns the settings and one message per problem; invalid values take their defaults.
+    Returns the settings and one message per problem; an invalid value leaves its setting as in ``base``.
     """
     settings = base or Settings()
     if raw is None:
@@ -131,9 +132,16 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
         try:
             changes[name] = check(value)
         except _Invalid as why:
-            changes[name] = _DEFAULTS[name]
-            problems.append(f"{SECTION}.{key}: {why}, got {value!r}; using {_DEFAULTS[name]!r}")
+            problems.append(f"{SECTION}.{key}: {why}, got {value!r}; keeping {_shown(getattr(settings, name))}")
+    if changes.get("enabled_languages") == ():
+        problems.append(f'{SECTION}.enabledLanguages is empty: no language gets suggestions or actions (["*"] '
+                        "enables every one)")
     return replace(settings, **changes), problems
+
+
+def _shown(value: Any) -> str:
+    """A setting's value as the client wrote it (JSON), so the message can be pasted back."""
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
 def model_changed(old: Settings, new: Settings) -> bool:

@@ -79,7 +79,7 @@ async def configured(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def test_invalid_settings_are_reported_and_replaced_by_defaults(configured: LanguageClient):
+async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(configured: LanguageClient):
     assert await _wait_for(lambda: any("infill.maxHoleTokens" in m.message for m in configured.messages))
     assert await _wait_for(
         lambda: any(r and isinstance(r[-1], types.WorkDoneProgressEnd) for r in configured.progress_reports.values())

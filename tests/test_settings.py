@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from infill_ls.settings import Settings, model_changed, parse_settings
 
 
@@ -32,24 +34,29 @@ def test_camel_case_keys_bare_or_under_the_section():
     assert not parse_settings(raw)[0].language_enabled("rust")
 
 
-def test_invalid_values_fall_back_to_defaults_with_one_message_each():
-    base = Settings(max_hole_tokens=10, device="cpu")
+def test_an_invalid_value_keeps_the_setting_as_it_was_with_one_message_each():
+    base = Settings(max_hole_tokens=10, device="cpu", enabled_languages=("python",))
     s, problems = parse_settings(
         {"maxHoleTokens": "lots", "device": "tpu", "debounceMs": -5, "numCandidates": True, "enabledLanguages": "py",
-         "fileLookup": "yes"},
+         "fileLookup": "yes", "threads": 2},
         base,
     )
-    defaults = Settings()
-    assert s.max_hole_tokens == defaults.max_hole_tokens
-    assert s.device == defaults.device
-    assert s.debounce_ms == defaults.debounce_ms
-    assert s.candidates == defaults.candidates
-    assert s.enabled_languages == defaults.enabled_languages
-    assert s.file_lookup is defaults.file_lookup is True
+    assert s == replace(base, threads=2)
     assert len(problems) == 6
-    assert any(p.startswith("infill.fileLookup: expected true or false") for p in problems)
-    assert any("infill.maxHoleTokens" in p and "'lots'" in p for p in problems)
+    assert "infill.fileLookup: expected true or false, got 'yes'; keeping true" in problems
+    assert "infill.maxHoleTokens: expected an integer from 1 to 512, got 'lots'; keeping 10" in problems
+    assert any(p.startswith("infill.enabledLanguages:") and p.endswith('keeping ["python"]') for p in problems)
     assert all("\n" not in p for p in problems)
+    # On start-up the settings as they were are the defaults.
+    s, problems = parse_settings({"device": "tpu"})
+    assert s == Settings() and problems == ['infill.device: expected one of auto, cpu, cuda, got \'tpu\'; keeping "auto"']
+
+
+def test_an_empty_language_list_is_applied_and_said():
+    s, problems = parse_settings({"enabledLanguages": []})
+    assert not s.language_enabled("python")
+    assert len(problems) == 1 and "enabledLanguages is empty" in problems[0]
+    assert parse_settings({"enabledLanguages": ["*"]})[1] == []
 
 
 def test_missing_keys_keep_the_current_values_and_editor_keys_are_ignored():
