@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import time
+from typing import BinaryIO
 
 from . import __version__
 from .model_loader import describe_failure, load_engine
@@ -14,6 +16,31 @@ from .settings import DEVICES, DTYPES, Settings
 DEFAULT_PORT = 2087
 CHECK_PREFIX = "def add(a, b):\n    return "
 CHECK_SUFFIX = "\n\n\nprint(add(1, 2))\n"
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
+class Utf8Stdin:
+    """Standard input whose message bodies always decode as UTF-8.
+
+    An editor can send bytes of a buffer that are not UTF-8 (Neovim does, for a file it could not read as
+    UTF-8); pygls drops a message it cannot decode, so the document would miss that change and every later
+    one would land in the wrong place. Each such byte reads as U+FFFD instead: one character per byte, which is
+    how such an editor counts it in positions.
+    """
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+
+    def readline(self) -> bytes:
+        return self._stream.readline()
+
+    def read(self, n: int) -> bytes:  # pygls reads each body with one call
+        body = self._stream.read(n)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            body = _ESCAPED_BYTE.sub("\ufffd", body.decode("utf-8", "surrogateescape")).encode("utf-8")
+        return body
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.tcp:
             server.start_tcp(args.host, args.port)
         else:
-            server.start_io()
+            server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))
     finally:
         server.stop_work(0)  # also when the client closed the stream without `exit`
     return 0

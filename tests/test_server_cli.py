@@ -157,3 +157,61 @@ def test_reloading_the_model_keeps_the_default_thread_count():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=SERVER_ENV, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[4, 3, 4, 4]"
+
+
+def _frame(body: bytes) -> bytes:
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def test_a_buffer_that_is_not_utf8_stays_in_step(tmp_path):
+    """Neovim sends a buffer's bytes as they are; a body that is not UTF-8 must not be dropped, or the document
+    misses the change. Each stray byte counts as one character, as the editor counts it."""
+    server = subprocess.Popen([*CMD, "--stdio", "--model", tiny_model(), "--device", "cpu"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=SERVER_ENV)
+    uri = (tmp_path / "latin.py").as_uri()
+
+    def send(payload: dict, raw: bytes = b"") -> None:
+        body = json.dumps(payload).encode()
+        server.stdin.write(_frame(body.replace(b"@RAW@", raw) if raw else body))
+        server.stdin.flush()
+
+    def answer(request_id: int) -> dict:
+        while (reply := _read_message(server.stdout)).get("id") != request_id:
+            pass
+        return reply
+
+    def complete(request_id: int, line: int, character: int) -> list:
+        send({"jsonrpc": "2.0", "id": request_id, "method": "textDocument/inlineCompletion", "params": {
+            "textDocument": {"uri": uri}, "position": {"line": line, "character": character},
+            "context": {"triggerKind": 1}}})
+        return answer(request_id)["result"]["items"]
+
+    try:
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
+        answer(1)
+        send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        # Two bytes of Latin-1 that are not UTF-8, before the cursor on the cursor's line.
+        text = 'total = compute(first, second)\nname = "@RAW@"; total = compute(first, )\n'
+        send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "python", "version": 1, "text": text}}}, raw=b"\xe9\xe8")
+        cursor = len('name = "xx"; total = compute(first, ')
+        items = complete(2, 1, cursor)
+        assert items and items[0]["insertText"] == "second"
+        assert items[0]["range"]["start"] == {"line": 1, "character": cursor}
+        # A later change lands where the editor put it.
+        send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": 2}, "contentChanges": [{
+                "range": {"start": {"line": 1, "character": 8}, "end": {"line": 1, "character": 8}},
+                "text": "\u00e9"}]}})
+        items = complete(3, 1, cursor + 1)
+        assert items and items[0]["insertText"] == "second"
+        send({"jsonrpc": "2.0", "id": 4, "method": "shutdown"})
+        answer(4)
+        send({"jsonrpc": "2.0", "method": "exit"})
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stdin.close()
+        server.stdout.close()
