@@ -60,6 +60,8 @@ class ModelConfig:
     encoder_bidirectional: bool = False
     pad_token_id: int = 0
     eos_token_id: int = 1
+    # Further ids that end the output as EOS does: an instruction-tuned checkpoint lists its end-of-turn beside it.
+    extra_eos_token_ids: list[int] = field(default_factory=list)
     bos_token_id: int = 2
     canvas_length: int = 64
     max_position_embeddings: int = 131_072
@@ -127,9 +129,15 @@ class ModelConfig:
         for key in ("eos_token_id", "pad_token_id", "bos_token_id"):
             value = text.get(key)
             if isinstance(value, list):
-                kwargs[key] = value[0]
+                kwargs[key] = value[0] if value else None
             elif value is None:
                 kwargs.pop(key, None)
+        # The reference keeps the ids that end a reply at the top level too; every one of them stops the output.
+        stops = [*_id_list(text.get("eos_token_id")), *_id_list(data.get("eos_token_id"))]
+        if not all(_is_int(i) for i in stops):
+            raise CheckpointError(f"{source}: eos_token_id must be a token id or a list of them")
+        first = kwargs.get("eos_token_id", cls.eos_token_id)
+        kwargs["extra_eos_token_ids"] = [i for i in dict.fromkeys(stops) if i != first]
         for key in ("canvas_length", "infill_prompt_tokens"):
             if data.get(key):
                 kwargs[key] = int(data[key])
@@ -163,6 +171,9 @@ class ModelConfig:
         for key in ("pad_token_id", "eos_token_id", "bos_token_id"):
             if not _is_int(getattr(self, key)) or not 0 <= getattr(self, key) < self.vocab_size:
                 fail(key, f"a token id below vocab_size ({self.vocab_size})")
+        if not all(_is_int(i) and 0 <= i < self.vocab_size for i in self.extra_eos_token_ids):
+            raise CheckpointError(f"{source}: eos_token_id must list token ids below vocab_size ({self.vocab_size}), "
+                                  f"got {[self.eos_token_id, *self.extra_eos_token_ids]!r}")
         if self.top_k_experts > self.num_experts:
             fail("top_k_experts", f"at most num_experts ({self.num_experts})")
         if not _is_number(self.rms_norm_eps) or self.rms_norm_eps <= 0:
@@ -195,6 +206,8 @@ class ModelConfig:
         for key in ("canvas_length", "infill_prompt_tokens", "infill_canvas_lengths", "encoder_bidirectional",
                     "global_head_dim", "num_global_key_value_heads"):
             text.pop(key)
+        if text.pop("extra_eos_token_ids"):
+            text["eos_token_id"] = self.eos_token_ids
         text.update(model_type="diffusion_gemma_text", tie_word_embeddings=True, attention_bias=False,
                     use_bidirectional_attention=None)
         return {
@@ -206,6 +219,11 @@ class ModelConfig:
             "tie_word_embeddings": True,
             "text_config": text,
         }
+
+    @property
+    def eos_token_ids(self) -> list[int]:
+        """Every id that ends the output, EOS first."""
+        return [self.eos_token_id, *self.extra_eos_token_ids]
 
     @classmethod
     def load(cls, path: Path) -> "ModelConfig":
@@ -225,6 +243,7 @@ class GenerationConfig:
     confidence_threshold: float = 0.005
     eos_token_id: int | None = None
     pad_token_id: int | None = None
+    extra_eos_token_ids: list[int] = field(default_factory=list)  # as ModelConfig's
 
     @classmethod
     def from_hf(cls, data: dict[str, Any], model: ModelConfig | None = None,
@@ -237,12 +256,17 @@ class GenerationConfig:
                 value = value[0] if value else None
             if value is not None:
                 setattr(out, key, value)
+        stops = _id_list(data.get("eos_token_id")) + (model.eos_token_ids if model is not None else [])
+        if not all(_is_int(i) for i in stops):
+            raise CheckpointError(f"{source}: eos_token_id must be a token id or a list of them, "
+                                  f"got {data.get('eos_token_id')!r}")
         sampler = data.get("sampler_config")
         if isinstance(sampler, dict) and sampler.get("entropy_bound") is not None:
             out.entropy_bound = sampler["entropy_bound"]
         if model is not None:
             out.eos_token_id = model.eos_token_id if out.eos_token_id is None else out.eos_token_id
             out.pad_token_id = model.pad_token_id if out.pad_token_id is None else out.pad_token_id
+        out.extra_eos_token_ids = [i for i in dict.fromkeys(stops) if i != out.eos_token_id]
         out.check(source, model.vocab_size if model is not None else None)
         return out
 
@@ -268,12 +292,27 @@ class GenerationConfig:
             value = getattr(self, key)
             if value is not None and (not _is_int(value) or value < 0 or (vocab_size and value >= vocab_size)):
                 fail(key, "a token id in the vocabulary", value)
+        for value in self.extra_eos_token_ids:
+            if not _is_int(value) or value < 0 or (vocab_size and value >= vocab_size):
+                fail("eos_token_id", "a list of token ids in the vocabulary", self.eos_token_ids)
         self.entropy_bound = float(self.entropy_bound)
+
+    @property
+    def eos_token_ids(self) -> list[int]:
+        """Every id that ends the output, EOS first (none when there is no EOS)."""
+        return [] if self.eos_token_id is None else [self.eos_token_id, *self.extra_eos_token_ids]
 
     def to_hf(self) -> dict[str, Any]:
         data = asdict(self)
+        if data.pop("extra_eos_token_ids"):
+            data["eos_token_id"] = self.eos_token_ids
         data["sampler_config"] = {"entropy_bound": data.pop("entropy_bound"), "_cls_name": "EntropyBoundSamplerConfig"}
         return data
+
+
+def _id_list(value: Any) -> list[Any]:
+    """A token id setting, one id or a list of them, as a list."""
+    return [] if value is None else list(value) if isinstance(value, list) else [value]
 
 
 def _is_int(value: Any) -> bool:

@@ -127,7 +127,7 @@ def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: Generat
     B, prompt_len = ids.shape
     max_new = max_new_tokens or gen.max_new_tokens
     max_length = prompt_len + max_new
-    eos = torch.tensor([gen.eos_token_id], device=device) if gen.eos_token_id is not None else None
+    eos = torch.tensor(gen.eos_token_ids, device=device) if gen.eos_token_ids else None
     done = torch.zeros(B, dtype=torch.bool, device=device)
     forwards = torch.zeros(B, dtype=torch.int, device=device)
     steps_per_canvas = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ class Tokenizer:
     pad_id: int = 0
     eos_id: int = 1
     bos_id: int = 2
+    # Ids that end a fill as EOS does (an instruction-tuned checkpoint's end of turn).
+    stop_ids: frozenset[int] = frozenset()
 
     @property
     def void_id(self) -> int:
@@ -30,7 +33,7 @@ class Tokenizer:
 
     @classmethod
     def from_file(cls, path: Path, pad_id: int = 0, eos_id: int = 1, bos_id: int = 2,
-                  vocab_size: int | None = None) -> "Tokenizer":
+                  vocab_size: int | None = None, stop_ids: Iterable[int] = ()) -> "Tokenizer":
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"{path}: file not found")
@@ -44,24 +47,26 @@ class Tokenizer:
         if vocab_size is not None and size > vocab_size:
             raise CheckpointError(
                 f"{path}: tokenizer has {size} tokens but the model's vocabulary is {vocab_size}")
-        return cls(inner, pad_id=pad_id, eos_id=eos_id, bos_id=bos_id)
+        return cls(inner, pad_id=pad_id, eos_id=eos_id, bos_id=bos_id, stop_ids=frozenset(stop_ids))
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`; a lone surrogate is read as U+FFFD, one code point for one, as a decoder would."""
         return self.inner.encode(_SURROGATE.sub("\ufffd", text), add_special_tokens=False).ids
 
     def strip(self, ids: list[int]) -> list[int]:
-        """`ids` up to the first EOS, voids dropped: what a hole's fill really holds."""
+        """`ids` up to the first EOS (or other stop id), voids dropped: what a hole's fill really holds."""
         out = []
         for i in ids:
-            if i == self.eos_id:
+            if i == self.eos_id or i in self.stop_ids:
                 break
             if i != self.pad_id:
                 out.append(i)
         return out
 
     def decode(self, ids: list[int]) -> str:
-        return self.inner.decode(self.strip(ids), skip_special_tokens=False)
+        """The text of a fill or reply. Special tokens a model emits (a stray BOS, a turn marker) are not text the
+        user wrote and are left out; code that spells `<bos>` is encoded as ordinary bytes, so it stays."""
+        return self.inner.decode(self.strip(ids), skip_special_tokens=True)
 
     def token_text(self, i: int) -> str:
         return self.inner.decode([i], skip_special_tokens=False)

@@ -123,6 +123,28 @@ def test_a_lone_surrogate_in_the_text_is_read_as_a_replacement_character(engine)
     assert engine.infill("s = '\udc80'\nx = compute(", ")\n", max_tokens=8)
 
 
+def test_special_tokens_a_model_writes_are_not_text_but_code_that_spells_them_is(engine):
+    tok = engine.tokenizer
+    code = "marker = '<bos>' + \"<eos>\"\n"
+    assert tok.decode(tok.encode(code)) == code
+    a, b = tok.encode("x"), tok.encode("y")
+    assert tok.decode([*a, tok.bos_id, *b]) == "xy"
+    assert tok.decode([*a, tok.eos_id, *b]) == "x"
+
+
+def test_auto_dtype_keeps_a_large_checkpoint_in_bfloat16_on_a_cpu(model_dir, monkeypatch):
+    import engine.checkpoint as checkpoint
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert checkpoint.resolve_dtype("auto", cpu, parameters=5_000_000) == torch.float32
+    assert checkpoint.resolve_dtype("auto", cpu, parameters=25_200_000_000) == torch.bfloat16
+    assert checkpoint.resolve_dtype("auto", cuda, parameters=5_000_000) == torch.bfloat16
+    assert checkpoint.resolve_dtype("float32", cpu, parameters=25_200_000_000) == torch.float32
+    assert load_checkpoint(model_dir, device="cpu").model.embed_tokens.weight.dtype == torch.float32
+    monkeypatch.setattr(checkpoint, "CPU_FLOAT32_MAX_PARAMETERS", 1000)
+    assert next(load_checkpoint(model_dir, device="cpu").model.parameters()).dtype == torch.bfloat16
+
+
 def test_seeded_infill_is_deterministic(engine):
     a = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)
     b = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)

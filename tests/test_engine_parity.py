@@ -179,6 +179,39 @@ def test_multi_canvas_generation_matches_reference_token_for_token(pair, seed):
     assert torch.allclose(got.tokens_per_forward, expected.tokens_per_forward.float())
 
 
+def test_every_eos_id_a_checkpoint_lists_ends_the_output_as_in_the_reference(pair, tmp_path):
+    """An instruction-tuned checkpoint lists its end of turn beside EOS (generation_config `[1, 106, 50]`)."""
+    import json
+    import shutil
+
+    ref, ours, path = pair
+    prompt = torch.randint(3, VOCAB, (3, 11), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        first = generate(ReferenceNetwork(ref, ours.model), prompt,
+                         GenerationConfig(max_new_tokens=8, eos_token_id=None, pad_token_id=0), seed=4).new_tokens
+    # A token each row writes in its first canvas, so that every row stops there.
+    stops = list(dict.fromkeys([1, int(first[0, 3]), int(first[1, 5]), int(first[2, 2])]))
+    copy = tmp_path / "chat"
+    shutil.copytree(path, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["eos_token_id"] = stops[:2]
+    (copy / "config.json").write_text(json.dumps(config))
+    (copy / "generation_config.json").write_text(json.dumps({"eos_token_id": stops, "pad_token_id": 0}))
+    loaded = load_checkpoint(copy, device="cpu", dtype="float32")
+    assert loaded.generation.eos_token_ids == stops and loaded.tokenizer.stop_ids == set(stops)
+    assert loaded.config.eos_token_ids == stops[:2]
+    with torch.no_grad():
+        torch.manual_seed(4)
+        expected = ref.generate(prompt, max_new_tokens=32, eos_token_id=stops, pad_token_id=0)
+        got = generate(ReferenceNetwork(ref, ours.model), prompt, loaded.generation, seed=4)
+    assert torch.equal(got.sequences, expected.sequences)
+    assert got.sequences.shape[1] == prompt.shape[1] + 8  # every row stopped in the first canvas
+    # The reply ends at the first of them, and saving keeps the list.
+    assert loaded.tokenizer.strip([5, 6, stops[1], 7]) == [5, 6]
+    assert loaded.generation.to_hf()["eos_token_id"] == stops
+    assert loaded.config.to_hf()["text_config"]["eos_token_id"] == stops[:2]
+
+
 def test_our_network_follows_the_reference_until_rounding_drift(pair):
     """With our own network the first steps still agree token for token (the drift above comes later)."""
     ref, ours, _ = pair
