@@ -57,7 +57,17 @@ def cmd_generate(args) -> int:
 
     eng = load_engine(args)
     tok, model = eng.tokenizer, eng.model
-    prompt = torch.tensor([[tok.bos_id] + tok.encode(args.prompt)], device=model.device)
+    if args.chat:
+        from engine.chat import read_chat_template, render_chat
+
+        template = read_chat_template(eng.model_dir)
+        text = render_chat(template, [{"role": "user", "content": args.prompt}], tok.special_tokens(),
+                           source=f"{eng.model_dir}: chat template")
+        ids = tok.encode_markup(text)
+        ids = ids if ids[:1] == [tok.bos_id] else [tok.bos_id, *ids]
+    else:
+        ids = [tok.bos_id, *tok.encode(args.prompt)]
+    prompt = torch.tensor([ids], device=model.device)
     view = CanvasView(tok, sys.stdout) if args.visual else None
     started = time.perf_counter()
     result = None
@@ -218,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Denoise canvases after a prompt until EOS or the token budget.")
     add_model_options(p)
     p.add_argument("--prompt", required=True, help="prompt text")
+    p.add_argument("--chat", action="store_true",
+                   help="send the prompt as a user turn in the checkpoint's chat template (instruction-tuned models)")
     p.add_argument("--max-new-tokens", type=positive_int, default=None,
                    help="token budget (default: generation config)")
     p.add_argument("--seed", type=int, default=0)

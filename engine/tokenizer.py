@@ -53,6 +53,19 @@ class Tokenizer:
         """Token ids of `text`; a lone surrogate is read as U+FFFD, one code point for one, as a decoder would."""
         return self.inner.encode(_SURROGATE.sub("\ufffd", text), add_special_tokens=False).ids
 
+    def encode_markup(self, text: str) -> list[int]:
+        """Token ids of text whose special tokens are meant (a chat template's turn markers), unlike code's."""
+        self.inner.encode_special_tokens = False
+        try:
+            return self.inner.encode(_SURROGATE.sub("\ufffd", text), add_special_tokens=False).ids
+        finally:
+            self.inner.encode_special_tokens = True
+
+    def special_tokens(self) -> dict[str, str]:
+        """bos_token, eos_token and pad_token as text, as chat templates name them."""
+        names = {"bos_token": self.bos_id, "eos_token": self.eos_id, "pad_token": self.pad_id}
+        return {name: self.inner.id_to_token(i) or "" for name, i in names.items()}
+
     def strip(self, ids: list[int]) -> list[int]:
         """`ids` up to the first EOS (or other stop id), voids dropped: what a hole's fill really holds."""
         out = []

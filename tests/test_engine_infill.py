@@ -450,3 +450,49 @@ def test_the_entropys_logsumexp_matches_torchs_to_the_bit():
     logits = torch.randn(36, 8192, generator=g) * 8 / 0.1
     expected = torch.distributions.Categorical(logits=logits).entropy()
     assert torch.equal(sampler.token_entropy(logits), expected)
+
+
+CHAT = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|model|>{% endif %}")
+
+
+def test_chat_template_writes_the_turns_and_its_markers_are_special_tokens(model_dir, tmp_path):
+    from engine.chat import read_chat_template, render_chat
+    from engine.tokenizer import Tokenizer
+
+    tok = Tokenizer.from_file(model_dir / "tokenizer.json")
+    tok.inner.add_special_tokens(["<|user|>"])
+    marker = tok.inner.token_to_id("<|user|>")
+    text = render_chat(CHAT, [{"role": "user", "content": "hi"}], tok.special_tokens())
+    assert text == "<bos><|user|>hi\n<|model|>"
+    ids = tok.encode_markup(text)
+    assert ids[:2] == [tok.bos_id, marker]
+    # Code that spells a marker stays ordinary text, also after a chat prompt was encoded.
+    assert marker not in tok.encode("s = '<|user|>'") and tok.bos_id not in tok.encode("'<bos>'")
+
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"chat_template": [{"name": "default",
+                                                                                  "template": CHAT}]}))
+    assert read_chat_template(tmp_path) == CHAT
+    with pytest.raises(CheckpointError, match="no chat template"):
+        read_chat_template(tmp_path / "missing")
+    with pytest.raises(CheckpointError, match="only user turns"):
+        render_chat("{{ raise_exception('only user turns') }}", [], {})
+    with pytest.raises(CheckpointError, match="chat template: .*unsafe|chat template: .*not safely"):
+        render_chat("{{ ''.__class__.__mro__[1].__subclasses__() }}", [], {})
+
+
+def test_generate_chat_sends_the_prompt_as_a_turn(model_dir, tmp_path):
+    import shutil
+
+    chat = tmp_path / "chat"
+    shutil.copytree(model_dir, chat)
+    command = [sys.executable, "-m", "engine.cli", "generate", "--model", str(chat), "--device", "cpu",
+               "--prompt", "def f():", "--max-new-tokens", "8", "--chat"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"infill-engine: {chat}: no chat template (chat_template.jinja, or chat_template in tokenizer_config.json); "
+        "leave out --chat to send the prompt as it is"]
+    (chat / "chat_template.jinja").write_text(CHAT)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "steps over 1 canvases" in done.stderr
