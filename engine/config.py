@@ -24,6 +24,7 @@ class LayerSpec:
     rope_theta: float
     rope_fraction: float  # share of each head's dims that rotate; the rest pass through (proportional RoPE)
     rope_type: str = "default"
+    rope_factor: float = 1.0  # proportional RoPE divides its frequencies by this (context extension)
 
     @property
     def sliding(self) -> bool:
@@ -97,6 +98,7 @@ class ModelConfig:
             rope_theta=float(rope.get("rope_theta", 10_000.0)),
             rope_fraction=float(rope.get("partial_rotary_factor", 1.0)),
             rope_type=rope_type,
+            rope_factor=float(rope.get("factor", 1.0)) if rope_type == "proportional" else 1.0,
         )
 
     @property
@@ -279,9 +281,10 @@ class GenerationConfig:
             value = getattr(self, key)
             if not _is_int(value) or value < (0 if key == "stability_threshold" else 1):
                 fail(key, "a positive integer" if key != "stability_threshold" else "an integer from 0", value)
+        # t_min may be 0, as in the reference: the schedule never reaches it (the last step is t_min + (t_max-t_min)/N).
         for key in ("t_min", "t_max"):
-            if not _is_number(getattr(self, key)) or getattr(self, key) <= 0:
-                fail(key, "a positive number", getattr(self, key))
+            if not _is_number(getattr(self, key)) or getattr(self, key) < 0 or (key == "t_max" and self.t_max == 0):
+                fail(key, "a positive number" if key == "t_max" else "a number from 0", getattr(self, key))
         if self.t_min > self.t_max:
             fail("t_min", f"at most t_max ({self.t_max})", self.t_min)
         for key, value in (("confidence_threshold", self.confidence_threshold),

@@ -60,7 +60,7 @@ def rope_inv_freq(spec: LayerSpec) -> torch.Tensor:
         rotated = denom // 2
     # Always on the CPU: the model may be built on the meta device, and these are not weights.
     exponents = torch.arange(0, 2 * rotated, 2, dtype=torch.int64, device="cpu").float() / denom
-    inv = 1.0 / (spec.rope_theta ** exponents)
+    inv = 1.0 / (spec.rope_theta ** exponents) / spec.rope_factor
     return torch.cat([inv, torch.zeros(spec.head_dim // 2 - rotated, device="cpu")])
 
 

@@ -253,6 +253,7 @@ def test_bad_checkpoints_give_one_line_and_status_2(model_dir, tmp_path, damage,
     ("config.json", "layer_types", ["sliding_attention", "dense"], "text_config.layer_types must be"),
     ("generation_config.json", "max_denoising_steps", -1, "max_denoising_steps must be a positive integer"),
     ("generation_config.json", "t_max", "hot", "t_max must be a positive number"),
+    ("generation_config.json", "t_min", -0.1, "t_min must be a number from 0"),
     ("generation_config.json", "sampler_config", {"entropy_bound": "abc"}, "sampler_config.entropy_bound must be"),
 ])
 def test_bad_config_values_are_named_at_loading(model_dir, tmp_path, file, key, value, expected):
@@ -413,6 +414,14 @@ def test_max_steps_runs_a_shorter_schedule_to_the_end(engine, monkeypatch):
     # A 3-step schedule from t_max down, not the first 3 steps of the 12-step one.
     g = never_stops
     assert temperatures == pytest.approx([g.t_min + (g.t_max - g.t_min) * k / 3 for k in (3, 2, 1)])
+    # t_min 0 is allowed, as in the reference: the schedule stops short of it.
+    from engine.config import GenerationConfig
+
+    cold = GenerationConfig.from_hf({"t_min": 0.0, "t_max": 0.8})
+    temperatures.clear()
+    list(denoise(engine.model, cache, canvas, dataclasses.replace(never_stops, t_min=cold.t_min),
+                 make_generator(0, engine.model.device), max_steps=2))
+    assert temperatures == pytest.approx([0.8, 0.4])
 
 
 def test_the_fast_draw_has_the_multinomials_distribution():

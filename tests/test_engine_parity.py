@@ -252,3 +252,25 @@ def test_full_layer_head_counts_follow_the_reference_config(k_eq_v):
     ours = ModelConfig.from_hf(raw).layer(1)
     ref = DiffusionGemmaConfig(text_config=dict(text)).text_config.per_layer_config[1]
     assert (ours.head_dim, ours.num_kv_heads) == (ref.head_dim, ref.num_key_value_heads)
+
+
+def test_proportional_rope_factor_scales_frequencies_as_in_the_reference(tmp_path):
+    """A config that stretches the full layers' RoPE (`factor`) gives the reference's logits, not the unstretched."""
+    import json
+
+    path = tmp_path / "ref"
+    ref = write_reference(path, 4, 2)
+    config = json.loads((path / "config.json").read_text())
+    config["text_config"]["rope_parameters"]["full_attention"]["factor"] = 8.0
+    (path / "config.json").write_text(json.dumps(config))
+    stretched = DiffusionGemmaForBlockDiffusion.from_pretrained(path).eval()
+    ours = load_checkpoint(path, device="cpu", dtype="float32")
+    g = torch.Generator().manual_seed(2)
+    prompt = torch.randint(0, VOCAB, (1, 13), generator=g)
+    canvas = torch.randint(0, VOCAB, (1, 8), generator=g)
+    expected, _ = reference_logits(stretched, prompt, canvas)
+    unstretched, _ = reference_logits(ref, prompt, canvas)
+    with torch.no_grad():
+        got = ours.model.decode(canvas, ours.model.encode(prompt))
+    assert (expected - unstretched).abs().max() > 1e-2  # the factor matters here
+    assert (got - expected).abs().max() <= 1e-4
