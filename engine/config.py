@@ -118,6 +118,9 @@ class ModelConfig:
             raise CheckpointError(f"{source}: missing text_config")
         if text.get("attention_bias"):
             raise CheckpointError(f"{source}: attention_bias=true is not supported")
+        if data.get("tie_word_embeddings") is False or text.get("tie_word_embeddings") is False:
+            # The output layer is the input embedding here; an lm_head of its own would be skipped unread.
+            raise CheckpointError(f"{source}: tie_word_embeddings=false (an output layer of its own) is not supported")
         for key in ("num_experts", "top_k_experts", "moe_intermediate_size"):
             if not text.get(key):
                 raise CheckpointError(f"{source}: text_config.{key} is required (every layer has experts)")
