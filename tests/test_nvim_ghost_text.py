@@ -8,6 +8,12 @@ word with <M-Right> and the rest with <Tab>; then it rewrites another line with 
 and types with suggestions turned off and on again by :InfillToggle.
 The scenario writes what it saw to JSON; the assertions are here. The server runs the shipped
 model, whose suggestions there are several words long.
+
+The tests after it run editors/nvim/tests/editor_scenarios.lua against a scripted server (this
+file, run as a script), for the editor's side: one server across :cd, crashes and :InfillRestart,
+a server that cannot start, <C-c>, the user's own mappings of the plugin's keys, the cursor going
+back into typed text, :InfillTrigger. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
+Neovim than the one on PATH (some of these bugs showed only on 0.11).
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "editors" / "nvim"
 SCENARIO = PLUGIN / "tests" / "ghost_text_scenario.lua"
-NVIM = shutil.which("nvim")
+# INFILL_TEST_NVIM runs these tests with another Neovim than the one on PATH.
+NVIM = os.environ.get("INFILL_TEST_NVIM") or shutil.which("nvim")
 
 pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim is not installed (apt-get install -y neovim)")
 
@@ -224,3 +231,156 @@ def test_the_parts_that_accept_word_and_accept_line_take(tmp_path: Path) -> None
         {"row": 3, "start_col": 9, "end_from_eol": 1, "text": "(e)\n  fg", "command": "c"},
         {"row": 4, "start_col": 4, "end_from_eol": 1, "text": "", "command": "c"},
     ]
+
+
+# What the editor does around the suggestions, against a scripted server (this file, run as a
+# script) whose answers and lifetime the tests control: editors/nvim/tests/editor_scenarios.lua.
+EDITOR_SCENARIOS = PLUGIN / "tests" / "editor_scenarios.lua"
+SUGGESTION = "abcdef"
+
+
+def scripted_server(argv: list[str]) -> None:
+    """A language server that answers each inline completion with SUGGESTION, for the documents
+    it has open (and with an error for others, as the real one does), and appends its start
+    (with its pid) and each request as a JSON line to $INFILL_LOG. With --fail it exits first."""
+    with open(os.environ["INFILL_LOG"], "a", encoding="utf-8") as log:
+
+        def record(**event) -> None:
+            log.write(json.dumps(event) + "\n")
+            log.flush()
+
+        record(event="start", pid=os.getpid())
+        if "--fail" in argv:
+            sys.exit(3)
+        inp, out = sys.stdin.buffer, sys.stdout.buffer
+
+        def send(**msg) -> None:
+            body = json.dumps({"jsonrpc": "2.0", **msg}).encode()
+            out.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            out.flush()
+
+        opened: set[str] = set()
+        while True:
+            headers = {}
+            while line := inp.readline().strip():
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            if not headers:
+                return
+            msg = json.loads(inp.read(int(headers["content-length"])))
+            method, params = msg.get("method"), msg.get("params") or {}
+            uri = (params.get("textDocument") or {}).get("uri")
+            if method == "textDocument/didOpen":
+                opened.add(uri)
+            elif method == "textDocument/didClose":
+                opened.discard(uri)
+            elif method == "exit":
+                return
+            elif method == "initialize":
+                send(id=msg["id"], result={"capabilities": {"textDocumentSync": 1, "inlineCompletionProvider": True}})
+            elif method == "textDocument/inlineCompletion":
+                record(event="inline", uri=uri, open=uri in opened)
+                if uri in opened:
+                    send(id=msg["id"], result={"items": [{"insertText": SUGGESTION}]})
+                else:
+                    send(id=msg["id"], error={"code": -32602, "message": f"{uri} is not open"})
+            elif "id" in msg and method:
+                send(id=msg["id"], result=None)
+
+
+def editor_scenario(name: str, tmp_path: Path) -> dict:
+    for file in ("a.py", "b.py", "c.py"):
+        (tmp_path / file).write_text("x = f(\n", encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    result_path, log = tmp_path / "result.json", tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "INFILL_PLUGIN": str(PLUGIN),
+        "INFILL_CMD": json.dumps([sys.executable, __file__] + (["--fail"] if name == "bad_start" else [])),
+        "INFILL_DIR": str(tmp_path),
+        "INFILL_LOG": str(log),
+        "INFILL_SCENARIO": name,
+        "INFILL_RESULT": str(result_path),
+    }
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(EDITOR_SCENARIOS)],
+                          cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert result_path.exists(), f"nvim wrote no result (exit {proc.returncode}): {proc.stdout}{proc.stderr}"
+    result = json.loads(result_path.read_text(encoding="utf-8"))
+    result["server_log"] = log.read_text(encoding="utf-8") if log.exists() else ""
+    assert result["status"] == "ok", result
+    return result
+
+
+def test_one_server_across_cd(tmp_path: Path) -> None:
+    # Neovim 0.11's vim.lsp.start started a second server for the new working directory, and the
+    # first buffer, attached to the first, got no suggestions.
+    result = editor_scenario("cd", tmp_path)
+    assert (result["starts"], result["clients"], result["a_attached"]) == (1, 1, True), result
+    assert result["a_ghost"] == SUGGESTION, result
+
+
+def test_buffers_rejoin_the_server_after_a_crash_and_on_restart(tmp_path: Path) -> None:
+    result = editor_scenario("crash", tmp_path)
+    assert len(result["notes_after_kill"]) == 1 and ":InfillRestart" in result["notes_after_kill"][0], result
+    # The buffer open before the crash joins the server that the next buffer starts.
+    assert result["after_new_buffer"] == {"a": True, "b": True, "clients": 1}, result
+    assert result["a_ghost"] == SUGGESTION, result
+    assert result["after_restart"] == {"a": True, "b": True, "clients": 1}, result
+    assert result["starts"] == 3 and result["notes"] == result["notes_after_kill"], result
+
+
+def test_a_server_that_cannot_start_is_reported_once(tmp_path: Path) -> None:
+    # Not started again, nor reported, for each buffer opened after it; :InfillRestart tries again.
+    result = editor_scenario("bad_start", tmp_path)
+    assert result["starts"] == 1 and len(result["notes"]) == 1, result
+    assert "could not start" in result["notes"][0] and "code 3" in result["notes"][0], result
+    assert result["starts_after_restart"] == 2 and len(result["notes_after_restart"]) == 2, result
+
+
+def test_ctrl_c_clears_the_ghost_text(tmp_path: Path) -> None:
+    result = editor_scenario("ctrl_c", tmp_path)
+    assert result["ghost"] == SUGGESTION, result
+    assert result["after"] == {"mode": "n", "ghost": False, "visible": False}, result
+
+
+def test_keys_fall_through_to_the_users_own_mappings(tmp_path: Path) -> None:
+    # With nothing shown, global mappings: <Tab> to text, <M-]> a Lua expr one, <M-[> one to a
+    # <Plug> mapping, <M-Right> a Vim script expr one; the buffer's own, which the plugin's replace:
+    # <C-]> one that starts with <C-]>, <M-C-Right> a Lua callback.
+    result = editor_scenario("user_maps", tmp_path)
+    assert result["line"] == result["original"] + "[TAB][DISMISS][NEXT][PREV][WORD]", result
+    assert result["lua_callback_ran"] is True, result
+    # With a suggestion shown the plugin's <Tab> accepts it.
+    assert result["ghost"] == SUGGESTION, result
+    assert result["accepted"] == result["before_accept"] + SUGGESTION, result
+
+
+def test_ghost_text_hides_when_the_cursor_goes_back_into_typed_text(tmp_path: Path) -> None:
+    result = editor_scenario("left", tmp_path)
+    assert result["typed"] == {"line": "x = f(ab", "ghost": SUGGESTION[2:]}, result
+    assert result["left"] == {"col": len("x = f(a"), "ghost": False}, result
+
+
+def test_trigger_command_asks_in_insert_mode_and_says_so_in_normal_mode(tmp_path: Path) -> None:
+    result = editor_scenario("trigger_command", tmp_path)
+    assert len(result["normal_notes"]) == 1 and "insert mode" in result["normal_notes"][0], result
+    assert result["insert_ghost"] == SUGGESTION and result["notes"] == result["normal_notes"], result
+
+
+def test_readme_lists_every_server_setting_and_command() -> None:
+    from infill_ls.settings import _FIELDS
+
+    readme = (PLUGIN / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"nvim_create_user_command\('(\w+)'", (PLUGIN / "plugin" / "infill.lua").read_text())
+    commands += re.findall(r"^  (Infill\w+) = ", (PLUGIN / "plugin" / "infill.lua").read_text(), re.M)
+    assert "InfillRestart" in commands
+    missing = [key for key in _FIELDS if f"-- {key} = " not in readme] + [c for c in commands if c not in readme]
+    assert not missing, missing
+
+
+if __name__ == "__main__":
+    scripted_server(sys.argv[1:])

@@ -27,4 +27,17 @@ end, { desc = 'infill: turn suggestions while typing off or on' })
 
 vim.api.nvim_create_user_command('InfillTrigger', function()
   infill().trigger()
-end, { desc = 'infill: ask for an inline suggestion at the cursor' })
+  -- Suggestions are shown in insert mode only. Typed after ':' the command runs in command-line
+  -- mode also when it came from insert mode (i_CTRL-O), so look once back in that mode.
+  vim.schedule(function()
+    local mode = vim.api.nvim_get_mode().mode:sub(1, 1)
+    if mode ~= 'i' and mode ~= 'R' then
+      vim.notify('infill: :InfillTrigger works in insert mode (e.g. <Cmd>InfillTrigger<CR> in an imap)',
+        vim.log.levels.WARN)
+    end
+  end)
+end, { desc = 'infill: ask for an inline suggestion at the cursor (insert mode)' })
+
+vim.api.nvim_create_user_command('InfillRestart', function()
+  infill().restart()
+end, { desc = 'infill: stop the language server and start it again' })

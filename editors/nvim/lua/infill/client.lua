@@ -9,7 +9,12 @@ local SECTION = 'infill'
 local state = {
   opts = nil,
   client_id = nil,
+  -- Set once the server could not start (nor answer `initialize`): no more tries, and so no
+  -- message per buffer, until configure() or stop() (:InfillRestart).
   start_failed = false,
+  -- Told of each new client (its id), and of the client's exit.
+  on_start = function() end,
+  on_exit = function() end,
 }
 
 local function capabilities()
@@ -28,7 +33,21 @@ local function as_object(tbl)
   return tbl
 end
 
+local function report_start_failure(err)
+  if state.start_failed then
+    return
+  end
+  state.start_failed = true
+  local msg = string.format('infill: could not start %s (%s); fix cmd or settings in require("infill").setup{}, '
+    .. 'then :InfillRestart', state.opts.cmd[1], err)
+  vim.schedule(function()
+    vim.notify(msg, vim.log.levels.ERROR)
+  end)
+end
+
 local function lsp_config(opts)
+  local initialized = false
+  local log = vim.lsp.get_log_path()
   return {
     name = NAME,
     cmd = opts.cmd,
@@ -37,23 +56,39 @@ local function lsp_config(opts)
     -- Answers workspace/configuration requests for the `infill` section.
     settings = { [SECTION] = as_object(vim.deepcopy(opts.settings)) },
     capabilities = capabilities(),
-    on_exit = function(code, signal)
+    on_init = function()
+      initialized = true
+    end,
+    -- May run in a luv callback: only state here, the rest once scheduled.
+    on_exit = function(code, signal, id)
+      if id ~= state.client_id then
+        return -- a client stopped by stop(), or already replaced
+      end
       state.client_id = nil
-      if code ~= 0 then
-        vim.schedule(function()
+      if not initialized then
+        -- Starting it again for the next buffer would only fail the same way.
+        report_start_failure(string.format('it exited with code %d before answering; see %s', code, log))
+      end
+      vim.schedule(function()
+        if initialized and (code ~= 0 or (signal or 0) ~= 0) then
           vim.notify(
-            string.format('infill: %s exited with code %d (signal %d)', opts.cmd[1], code, signal or 0),
+            string.format('infill: %s stopped (exit code %d, signal %d); :InfillRestart starts it again',
+              opts.cmd[1], code, signal or 0),
             vim.log.levels.WARN
           )
-        end)
-      end
+        end
+        state.on_exit()
+      end)
     end,
   }
 end
 
-function M.configure(opts)
+--- `hooks`: on_start(client_id) after a new server starts, on_exit() after it exits.
+function M.configure(opts, hooks)
   state.opts = opts
   state.start_failed = false
+  state.on_start = hooks and hooks.on_start or function() end
+  state.on_exit = hooks and hooks.on_exit or function() end
 end
 
 function M.get()
@@ -67,15 +102,16 @@ function M.get()
   return client
 end
 
-local function report_start_failure(err)
-  if state.start_failed then
-    return
+local function start()
+  local config = lsp_config(state.opts)
+  if vim.fn.has('nvim-0.11') == 1 then
+    -- vim.lsp.start would reuse a client only with the same root, so one per :cd; never let it
+    -- reuse (a stopping client included): this module keeps the one client itself.
+    return pcall(vim.lsp.start, config, { attach = false, reuse_client = function()
+      return false
+    end })
   end
-  state.start_failed = true
-  vim.notify(
-    string.format('infill: could not start %s (%s); set cmd in require("infill").setup{}', state.opts.cmd[1], err),
-    vim.log.levels.ERROR
-  )
+  return pcall(vim.lsp.start_client, config)
 end
 
 --- Starts the server if needed and attaches `bufnr` to it. Returns the client id or nil.
@@ -83,29 +119,23 @@ function M.attach(bufnr)
   if state.opts == nil or state.start_failed then
     return nil
   end
-  if vim.fn.executable(state.opts.cmd[1]) == 0 then
-    report_start_failure('not an executable')
-    return nil
-  end
-  if vim.fn.has('nvim-0.11') == 1 then
-    -- vim.lsp.start reuses the running client with the same name and root.
-    local ok, id = pcall(vim.lsp.start, lsp_config(state.opts), { bufnr = bufnr })
-    if not ok or id == nil then
-      report_start_failure(tostring(id))
-      return nil
-    end
-    state.client_id = id
-    return id
-  end
+  local fresh = false
   if M.get() == nil then
-    local ok, id = pcall(vim.lsp.start_client, lsp_config(state.opts))
-    if not ok or id == nil then
-      report_start_failure(tostring(id))
+    if vim.fn.executable(state.opts.cmd[1]) == 0 then
+      report_start_failure('not an executable')
       return nil
     end
-    state.client_id = id
+    local ok, id = start()
+    if not ok or id == nil then
+      report_start_failure(ok and 'no client' or tostring(id))
+      return nil
+    end
+    state.client_id, fresh = id, true
   end
   vim.lsp.buf_attach_client(bufnr, state.client_id)
+  if fresh then
+    state.on_start(state.client_id)
+  end
   return state.client_id
 end
 
@@ -122,13 +152,14 @@ function M.update_settings(settings)
   compat.notify(client, 'workspace/didChangeConfiguration', { settings = { [SECTION] = section } })
 end
 
+--- Stops the server; the next attach() starts a new one, even after a failed start.
 function M.stop()
   local client = M.get()
+  state.client_id = nil
+  state.start_failed = false
   if client ~= nil then
     vim.lsp.stop_client(client.id)
   end
-  state.client_id = nil
-  state.start_failed = false
 end
 
 return M

@@ -42,9 +42,58 @@ local function filetype_enabled(bufnr)
   return false
 end
 
--- Runs `key` as if this mapping did not exist.
-local function fall_through(key)
-  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(key, true, false, true), 'ni', false)
+local function termcodes(keys)
+  return vim.api.nvim_replace_termcodes(keys, true, true, true)
+end
+
+-- Per buffer and key: the buffer's own mapping that this plugin's replaced, or false.
+local user_maps = {}
+
+-- The insert-mode mapping of `key` among `maps` (from nvim_get_keymap or nvim_buf_get_keymap;
+-- unlike maparg() they give Lua callbacks as functions), not counting this plugin's own.
+local function find_map(maps, key)
+  local raw = termcodes(key)
+  for _, m in ipairs(maps) do
+    if termcodes(m.lhs) == raw and (m.desc or ''):sub(1, 8) ~= 'infill: ' then
+      return m
+    end
+  end
+end
+
+-- Feeds `keys` before anything typed ahead. Remapped keys that start with the mapped key would
+-- run this mapping again; as Vim does, that first key is not remapped.
+local function feed(keys, remap, lhs)
+  local head = ''
+  if remap and keys:sub(1, #lhs) == lhs then
+    head, keys = lhs, keys:sub(#lhs + 1)
+  end
+  -- Each feed goes in front of the last, so the tail goes first.
+  vim.api.nvim_feedkeys(keys, remap and 'mi' or 'ni', false)
+  vim.api.nvim_feedkeys(head, 'ni', false)
+end
+
+-- Does what `key` would do without this plugin's mapping: the buffer's own mapping that it
+-- replaced, else a global one (looked up now, so one made after setup counts, e.g. by a
+-- completion plugin), else the key itself.
+local function fall_through(bufnr, key)
+  local lhs = termcodes(key)
+  local m = user_maps[bufnr][key] or find_map(vim.api.nvim_get_keymap('i'), key)
+  if not m then
+    return feed(lhs, false, lhs)
+  end
+  local keys
+  if m.callback then
+    keys = m.callback()
+    if m.expr ~= 1 or type(keys) ~= 'string' then
+      return
+    end
+    if m.replace_keycodes == 1 then
+      keys = termcodes(keys)
+    end
+  else
+    keys = m.expr == 1 and vim.fn.eval(m.rhs) or termcodes(m.rhs)
+  end
+  feed(keys, m.noremap ~= 1, lhs)
 end
 
 local function map(bufnr, name, action)
@@ -52,9 +101,14 @@ local function map(bufnr, name, action)
   if not key then
     return
   end
+  user_maps[bufnr] = user_maps[bufnr] or {}
+  if user_maps[bufnr][key] == nil then
+    -- Once per buffer: after a second setup() only this plugin's own mapping is left there.
+    user_maps[bufnr][key] = find_map(vim.api.nvim_buf_get_keymap(bufnr, 'i'), key) or false
+  end
   vim.keymap.set('i', key, function()
     if not action(bufnr) then
-      fall_through(key)
+      fall_through(bufnr, key)
     end
   end, { buffer = bufnr, silent = true, desc = 'infill: ' .. name })
 end
@@ -110,11 +164,9 @@ local plugin_actions = {
   end,
 }
 
+-- Attaches `bufnr` to the server (again, after a restart) and sets it up once.
 local function attach(bufnr)
-  if attached[bufnr] or not filetype_enabled(bufnr) then
-    return
-  end
-  if client.attach(bufnr) == nil then
+  if not filetype_enabled(bufnr) or client.attach(bufnr) == nil or attached[bufnr] then
     return
   end
   attached[bufnr] = true
@@ -130,7 +182,18 @@ local function attach(bufnr)
         inline.on_edit(bufnr, typing)
       end,
     })
-    vim.api.nvim_create_autocmd({ 'InsertLeave', 'BufLeave' }, {
+    -- ModeChanged, not InsertLeave: leaving insert mode with <C-c> skips InsertLeave.
+    vim.api.nvim_create_autocmd('ModeChanged', {
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        local mode = vim.v.event.new_mode:sub(1, 1)
+        if mode ~= 'i' and mode ~= 'R' then
+          inline.dismiss(bufnr)
+        end
+      end,
+    })
+    vim.api.nvim_create_autocmd('BufLeave', {
       group = group,
       buffer = bufnr,
       callback = function()
@@ -154,7 +217,17 @@ end
 function M.setup(user_opts)
   opts = config.resolve(user_opts)
   typing = opts.auto_trigger
-  client.configure(opts)
+  client.configure(opts, {
+    -- A server started after the last one exited: the buffers it had join the new one.
+    on_start = function()
+      for bufnr in pairs(attached) do
+        if vim.api.nvim_buf_is_loaded(bufnr) then
+          client.attach(bufnr)
+        end
+      end
+    end,
+    on_exit = inline.dismiss_all,
+  })
   inline.configure(opts)
   vim.cmd('highlight default link InfillGhostText Comment')
   group = vim.api.nvim_create_augroup('infill', { clear = true })
@@ -165,6 +238,18 @@ function M.setup(user_opts)
       attach(args.buf)
     end,
   })
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      attach(bufnr)
+    end
+  end
+end
+
+--- Stops the server and starts a new one for every buffer, also after it could not start.
+function M.restart()
+  builtin() -- the error when setup() has not been called
+  inline.dismiss_all()
+  client.stop()
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_loaded(bufnr) then
       attach(bufnr)

@@ -51,7 +51,8 @@ end
 
 -- An answer item in buffer terms. The replaced range ends on the cursor line in every item
 -- this plugin shows, so its end is kept as a distance from the end of that line, which
--- stays right while text is typed before it.
+-- stays right while text is typed before it. So does `tail`, the text between the cursor and
+-- that end: other text there means the cursor went back into what was typed.
 local function to_item(raw, bufnr, row, col, encoding)
   local text = raw.insertText
   if type(text) == 'table' then
@@ -61,12 +62,12 @@ local function to_item(raw, bufnr, row, col, encoding)
     return nil
   end
   local start_row, start_col, end_col = row, col, col
+  local line = get_line(bufnr, row)
   if type(raw.range) == 'table' then
     local s, e = raw.range.start, raw.range['end']
     if s.line ~= row or e.line ~= row then
       return nil -- a replacement spanning other lines cannot be drawn at the cursor
     end
-    local line = get_line(bufnr, row)
     start_row = s.line
     start_col = compat.byte_col(line, s.character, encoding)
     end_col = compat.byte_col(line, e.character, encoding)
@@ -77,7 +78,8 @@ local function to_item(raw, bufnr, row, col, encoding)
   return {
     row = start_row,
     start_col = start_col,
-    end_from_eol = #get_line(bufnr, row) - end_col,
+    end_from_eol = #line - end_col,
+    tail = line:sub(col + 1, end_col),
     text = text,
     command = raw.command,
   }
@@ -92,7 +94,7 @@ local function view(bufnr, item)
   end
   local line = get_line(bufnr, row)
   local end_col = #line - item.end_from_eol
-  if end_col < col then
+  if end_col < col or line:sub(col + 1, end_col) ~= item.tail then
     return nil
   end
   local typed = line:sub(item.start_col + 1, col)
@@ -299,6 +301,7 @@ function M.rest_after(item, v, part)
     row = v.row + #lines - 1,
     start_col = #lines == 1 and v.col + #part or #lines[#lines],
     end_from_eol = item.end_from_eol,
+    tail = item.tail,
     text = v.ghost:sub(#part + 1),
     command = item.command,
   }

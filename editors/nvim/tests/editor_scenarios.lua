@@ -1,0 +1,448 @@
+-- Headless sessions of the plugin against a scripted server (tests/test_nvim_ghost_text.py runs
+-- itself as that server), for what the editor does around the suggestions: one server across
+-- :cd, recovering from a crash, a server that cannot start, leaving insert mode with <C-c>, the
+-- user's own mappings of the plugin's keys, moving back into typed text, :InfillTrigger.
+-- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
+--
+-- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
+-- INFILL_DIR (holds a.py, b.py, c.py and the directory elsewhere/), INFILL_LOG (the server's
+-- JSON lines of events), INFILL_SCENARIO, INFILL_RESULT (JSON output).
+local env = vim.env
+vim.opt.runtimepath:prepend(env.INFILL_PLUGIN)
+vim.cmd('runtime plugin/infill.lua')
+vim.lsp.set_log_level('WARN')
+
+local uv = vim.uv or vim.loop
+local result = { stages = {} }
+local notes = {}
+vim.notify = function(msg, level)
+  table.insert(notes, { msg = msg, level = level })
+end
+
+local infill = require('infill')
+local client = require('infill.client')
+
+local function setup(extra)
+  infill.setup(vim.tbl_extend('force', { cmd = vim.json.decode(env.INFILL_CMD), debounce_ms = 10 }, extra or {}))
+end
+
+local function file(name)
+  return env.INFILL_DIR .. '/' .. name
+end
+
+local function edit(name)
+  vim.cmd('edit ' .. vim.fn.fnameescape(file(name)))
+  return vim.api.nvim_get_current_buf()
+end
+
+local function keys(k, mode)
+  vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes(k, true, false, true), mode or 'm', false)
+end
+
+local function events(kind)
+  local out = {}
+  local f = io.open(env.INFILL_LOG)
+  if f == nil then
+    return out
+  end
+  for line in f:lines() do
+    local ev = vim.json.decode(line)
+    if ev.event == kind then
+      table.insert(out, ev)
+    end
+  end
+  f:close()
+  return out
+end
+
+local function ready()
+  local c = client.get()
+  return c ~= nil and c.initialized
+end
+
+local function attached(bufnr)
+  local c = client.get()
+  return c ~= nil and vim.lsp.buf_is_attached(bufnr, c.id)
+end
+
+local function infill_clients()
+  local n = 0
+  local all = vim.lsp.get_clients and vim.lsp.get_clients() or vim.lsp.get_active_clients()
+  for _, c in ipairs(all) do
+    if c.name == 'infill' then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+local function ghost()
+  local parts = {}
+  for _, m in ipairs(vim.api.nvim_buf_get_extmarks(0, infill.namespace, 0, -1, { details = true })) do
+    for _, chunk in ipairs(m[4].virt_text or {}) do
+      if chunk[2] == 'InfillGhostText' then
+        table.insert(parts, chunk[1])
+      end
+    end
+  end
+  return #parts > 0 and table.concat(parts) or nil
+end
+
+local function plugin_notes()
+  local out = {}
+  for _, n in ipairs(notes) do
+    if n.msg:sub(1, 8) == 'infill: ' then
+      table.insert(out, n.msg)
+    end
+  end
+  return out
+end
+
+local function insert_at_end(bufnr, row)
+  vim.api.nvim_set_current_buf(bufnr)
+  vim.api.nvim_win_set_cursor(0, { row, 0 })
+  vim.cmd('startinsert!')
+  return true
+end
+
+-- Steps return true once done and run again on the next tick until then.
+local function pause(ms)
+  local until_
+  return function()
+    until_ = until_ or uv.now() + ms
+    return uv.now() >= until_
+  end
+end
+
+-- Waits up to `ms` for a suggestion in insert mode, asking for one now and again, and puts the
+-- ghost text shown (or false) into result[key].
+local function ghost_into(key, ms)
+  local until_, asked = nil, 0
+  return function()
+    until_ = until_ or uv.now() + ms
+    if vim.api.nvim_get_mode().mode ~= 'i' then
+      return false
+    end
+    result[key] = ghost() or false
+    if result[key] or uv.now() >= until_ then
+      return true
+    end
+    if uv.now() >= asked then
+      infill.trigger()
+      asked = uv.now() + 500
+    end
+    return false
+  end
+end
+
+local bufs = {}
+
+local scenarios = {}
+
+-- :cd between two buffers: still one server, and the first buffer still gets suggestions.
+scenarios.cd = function()
+  setup()
+  return {
+    function()
+      bufs.a = edit('a.py')
+      return true
+    end,
+    ready,
+    function()
+      vim.cmd('cd ' .. vim.fn.fnameescape(file('elsewhere')))
+      bufs.b = edit('b.py')
+      return true
+    end,
+    function()
+      return attached(bufs.b)
+    end,
+    pause(300),
+    function()
+      result.clients = infill_clients()
+      result.a_attached = attached(bufs.a)
+      return insert_at_end(bufs.a, 1)
+    end,
+    ghost_into('a_ghost', 3000),
+    function()
+      result.starts = #events('start')
+      return true
+    end,
+  }
+end
+
+-- The server killed: the buffers join the next server (started by a new buffer), and
+-- :InfillRestart starts another for all of them.
+scenarios.crash = function()
+  setup()
+  return {
+    function()
+      bufs.a = edit('a.py')
+      return true
+    end,
+    ready,
+    function()
+      uv.kill(events('start')[1].pid, 9)
+      return true
+    end,
+    function()
+      return client.get() == nil and #plugin_notes() > 0
+    end,
+    function()
+      result.notes_after_kill = plugin_notes()
+      bufs.b = edit('b.py')
+      return true
+    end,
+    ready,
+    function()
+      result.after_new_buffer = { a = attached(bufs.a), b = attached(bufs.b), clients = infill_clients() }
+      return insert_at_end(bufs.a, 1)
+    end,
+    ghost_into('a_ghost', 3000),
+    function()
+      vim.cmd('stopinsert')
+      result.id_before_restart = client.get().id
+      vim.cmd('InfillRestart')
+      return true
+    end,
+    function()
+      return ready() and client.get().id ~= result.id_before_restart
+    end,
+    pause(300),
+    function()
+      result.after_restart = { a = attached(bufs.a), b = attached(bufs.b), clients = infill_clients() }
+      result.starts = #events('start')
+      result.notes = plugin_notes()
+      return true
+    end,
+  }
+end
+
+-- A server that exits before answering `initialize`: one message for three buffers and no new
+-- start for each, until :InfillRestart tries once more.
+scenarios.bad_start = function()
+  setup()
+  local function exited(n)
+    return function()
+      return #events('start') >= n and client.get() == nil
+    end
+  end
+  return {
+    function()
+      bufs.a = edit('a.py')
+      return true
+    end,
+    exited(1),
+    function()
+      edit('b.py')
+      return true
+    end,
+    pause(500),
+    function()
+      edit('c.py')
+      return true
+    end,
+    pause(500),
+    function()
+      result.starts = #events('start')
+      result.notes = plugin_notes()
+      vim.cmd('InfillRestart')
+      return true
+    end,
+    exited(2),
+    pause(500),
+    function()
+      result.starts_after_restart = #events('start')
+      result.notes_after_restart = plugin_notes()
+      return true
+    end,
+  }
+end
+
+-- <C-c> leaves insert mode without InsertLeave.
+scenarios.ctrl_c = function()
+  setup()
+  return {
+    function()
+      bufs.a = edit('a.py')
+      return true
+    end,
+    ready,
+    function()
+      return insert_at_end(bufs.a, 1)
+    end,
+    ghost_into('ghost', 3000),
+    function()
+      keys('<C-c>', 'n')
+      return true
+    end,
+    function()
+      return vim.api.nvim_get_mode().mode == 'n'
+    end,
+    pause(200),
+    function()
+      result.after = { mode = vim.api.nvim_get_mode().mode, ghost = ghost() or false, visible = infill.visible() }
+      return true
+    end,
+  }
+end
+
+-- The user's own insert mappings of the plugin's keys run when nothing is shown: global and
+-- buffer-local ones, string, expr, Lua and <Plug> ones, one that starts with its own key.
+scenarios.user_maps = function()
+  vim.keymap.set('i', '<Tab>', '[TAB]')
+  vim.keymap.set('i', '<M-]>', function()
+    return '[NEXT]'
+  end, { expr = true })
+  vim.keymap.set('i', '<Plug>(user-prev)', '[PREV]')
+  vim.keymap.set('i', '<M-[>', '<Plug>(user-prev)', { remap = true })
+  vim.cmd([[inoremap <expr> <M-Right> '[' . 'WORD]']])
+  -- Before the plugin's own FileType autocommand, as an ftplugin's would be.
+  vim.api.nvim_create_autocmd('FileType', {
+    pattern = 'python',
+    callback = function(args)
+      vim.keymap.set('i', '<C-]>', '<C-]>[DISMISS]', { buffer = args.buf, remap = true })
+      vim.keymap.set('i', '<M-C-Right>', function()
+        result.lua_callback_ran = true
+      end, { buffer = args.buf })
+    end,
+  })
+  setup({ auto_trigger = false })
+  return {
+    function()
+      bufs.a = edit('a.py')
+      return true
+    end,
+    ready,
+    function()
+      -- Setting up again maps the keys again, over the plugin's own mappings this time.
+      setup({ auto_trigger = false })
+      return insert_at_end(bufs.a, 1)
+    end,
+    function()
+      result.original = vim.api.nvim_get_current_line()
+      keys('<Tab><C-]><M-]><M-[><M-Right><M-C-Right>')
+      return true
+    end,
+    pause(300),
+    function()
+      result.line = vim.api.nvim_get_current_line()
+      return true
+    end,
+    ghost_into('ghost', 3000),
+    function()
+      result.before_accept = vim.api.nvim_get_current_line()
+      keys('<Tab>')
+      return true
+    end,
+    pause(200),
+    function()
+      result.accepted = vim.api.nvim_get_current_line()
+      return true
+    end,
+  }
+end
+
+-- Typing two characters of the suggestion and going back one: the ghost text would be drawn
+-- before the second one.
+scenarios.left = function()
+  setup({ auto_trigger = false })
+  return {
+    function()
+      bufs.a = edit('a.py')
+      return true
+    end,
+    ready,
+    function()
+      return insert_at_end(bufs.a, 1)
+    end,
+    ghost_into('ghost', 3000),
+    function()
+      keys('ab', 'n')
+      return true
+    end,
+    pause(200),
+    function()
+      result.typed = { line = vim.api.nvim_get_current_line(), ghost = ghost() or false }
+      keys('<Left>', 'n')
+      return true
+    end,
+    pause(200),
+    function()
+      result.left = { col = vim.api.nvim_win_get_cursor(0)[2], ghost = ghost() or false }
+      return true
+    end,
+  }
+end
+
+-- :InfillTrigger from normal mode says it works in insert mode; from insert mode it asks.
+scenarios.trigger_command = function()
+  setup({ auto_trigger = false })
+  return {
+    function()
+      bufs.a = edit('a.py')
+      return true
+    end,
+    ready,
+    function()
+      vim.cmd('InfillTrigger')
+      return true
+    end,
+    pause(300),
+    function()
+      result.normal_notes = plugin_notes()
+      insert_at_end(bufs.a, 1)
+      return true
+    end,
+    function()
+      if vim.api.nvim_get_mode().mode ~= 'i' then
+        return false
+      end
+      keys('<Cmd>InfillTrigger<CR>')
+      return true
+    end,
+    function()
+      result.insert_ghost = ghost()
+      return result.insert_ghost ~= nil
+    end,
+    function()
+      result.notes = plugin_notes()
+      return true
+    end,
+  }
+end
+
+local function finish(status)
+  result.status = status
+  result.all_notes = notes
+  local v = vim.version()
+  result.nvim_version = string.format('%d.%d.%d', v.major, v.minor, v.patch)
+  result.messages = vim.api.nvim_exec('messages', true)
+  local f = assert(io.open(env.INFILL_RESULT, 'w'))
+  f:write(vim.json.encode(result))
+  f:close()
+  vim.cmd('qall!')
+end
+
+local steps = scenarios[env.INFILL_SCENARIO]()
+local index = 1
+local deadline = uv.now() + 20000
+local timer = uv.new_timer()
+timer:start(50, 50, vim.schedule_wrap(function()
+  if index > #steps then
+    return
+  end
+  local ok, done = pcall(steps[index])
+  if not ok or done or uv.now() > deadline then
+    if not ok then
+      result.error = 'step ' .. index .. ': ' .. tostring(done)
+    elseif not done then
+      result.error = 'timed out at step ' .. index
+    end
+    table.insert(result.stages, index)
+    index = ok and done and index + 1 or #steps + 1
+    if index > #steps then
+      timer:stop()
+      finish(result.error and 'error' or 'ok')
+    end
+  end
+end))
