@@ -12,6 +12,7 @@ cd "$ext"
 echo "editors: node $(node --version), npm $(npm --version 2>/dev/null)"
 npm ci --no-audit --no-fund
 npm run compile
+npm test
 # stdin is closed so a missing-field question can never wait for an answer.
 npx --no-install @vscode/vsce package --allow-missing-repository --out "$out_dir/infill-ls.vsix" </dev/null
 

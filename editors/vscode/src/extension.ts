@@ -1,61 +1,146 @@
 import * as vscode from 'vscode';
 import {
+  CloseAction,
   ConfigurationParams,
   DidChangeConfigurationNotification,
+  ErrorHandler,
+  ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
   Middleware,
   ServerOptions,
+  State,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { SERVER_COMMANDS, ServerCommand } from './commandArgs';
 import { commandArguments } from './editorCommands';
-import { SECTION, needsRestart, readServerLaunch, readServerSettings } from './settings';
+import {
+  SECTION,
+  ServerLaunch,
+  ServerSettings,
+  needsRestart,
+  readServerLaunch,
+  readServerSettings,
+  settingsUpdate,
+} from './settings';
+import { notRunningMessage, startFailureMessage } from './startFailure';
 
 const CLIENT_ID = 'infill';
 const CLIENT_NAME = 'Infill';
 
-let client: LanguageClient | undefined;
+/**
+ * A language client whose start-up errors go to the output channel only: `startClient` shows one
+ * message of its own for a failed start, naming the command it ran and the setting that fixes it,
+ * instead of the library's "couldn't create connection to server" beside it.
+ */
+class InfillClient extends LanguageClient {
+  quietErrors = false;
+  /** Why initialize failed, when it did. */
+  initializeError: unknown;
+  /** Whether the server process went away before it had run. */
+  exitedWhileStarting = false;
+
+  override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    super.error(message, data, this.quietErrors ? false : showNotification);
+  }
+}
+
+let client: InfillClient | undefined;
+let clientDisposables: vscode.Disposable[] = [];
 let output: vscode.LogOutputChannel | undefined;
+/** Why the last start failed, while no server runs since. */
+let lastFailure: string | undefined;
+/** The user's server settings as the running server last got them. */
+let lastSent: Partial<ServerSettings> = {};
+/**
+ * Starting, stopping and restarting run one after another: a restart asked for while a start is in
+ * progress waits for it and then stops that server, instead of leaving it running beside a new one.
+ */
+let lifecycle: Promise<void> = Promise.resolve();
+
+function serialized(operation: () => Promise<void>): Promise<void> {
+  const run = lifecycle.then(operation, operation);
+  lifecycle = run.catch((err) => output?.error(`Infill: ${String(err)}`));
+  return lifecycle;
+}
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION);
+}
 
 function middleware(getClient: () => LanguageClient): Middleware {
   return {
-    // The server reports each action's work as progress, which the client shows in the status bar.
+    // Server commands run with other arguments than the server's [uri, range, version] (a keybinding,
+    // another extension) get the editor's; code actions already pass the server's own.
     executeCommand: async (command, args, next) => {
       const filled = commandArguments(getClient(), command, args);
       return filled === undefined ? undefined : next(command, filled);
     },
     workspace: {
-      // The section also holds client-only keys; the server is handed only its own.
+      // The section also holds client-only keys; the server is handed only its own, and only those set.
       configuration: async (params: ConfigurationParams, token, next) => {
         const answers = await next(params, token);
         if (!Array.isArray(answers)) {
           return answers;
         }
         return params.items.map((item, index) =>
-          item.section === SECTION ? readServerSettings(vscode.workspace.getConfiguration(SECTION)) : answers[index],
+          item.section === SECTION ? settingsUpdate(lastSent, config()).settings : answers[index],
         );
       },
     },
   };
 }
 
-function createClient(outputChannel: vscode.LogOutputChannel): LanguageClient {
-  const config = vscode.workspace.getConfiguration(SECTION);
-  const launch = readServerLaunch(config);
+/**
+ * Before the server first runs, its exit is a failed start, which `startClient` reports; restarting it
+ * would only fail again. Once it has run, a crash is handled as the library does by default.
+ */
+function errorHandler(getClient: () => InfillClient, hasRun: () => boolean): ErrorHandler {
+  let fallback: ErrorHandler | undefined;
+  const usual = () => (fallback ??= getClient().createDefaultErrorHandler());
+  return {
+    error: (error, message, count) => usual().error(error, message, count),
+    closed: () => {
+      if (hasRun()) {
+        return usual().closed();
+      }
+      getClient().exitedWhileStarting = true;
+      return { action: CloseAction.DoNotRestart, message: 'The Infill server exited while starting.', handled: true };
+    },
+  };
+}
+
+function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaunch, settings: Partial<ServerSettings>): InfillClient {
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
     transport: TransportKind.stdio,
   };
+  let hasRun = false;
   const clientOptions: LanguageClientOptions = {
-    // Every file goes to the server, which decides by `infill.enabledLanguages` what to complete.
+    // Every file goes to the server, which decides by `infill.enabledLanguages` what to complete, so that
+    // a change to that setting needs no restart.
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: readServerSettings(config),
+    // Only the settings the user set: the others are left to the server and its command line.
+    initializationOptions: settings,
     outputChannel,
     traceOutputChannel: outputChannel,
     middleware: middleware(() => created),
+    errorHandler: errorHandler(() => created, () => hasRun),
+    // A failed initialize is a failed start: `startClient` reports it (the library would add a popup of its own).
+    initializationFailedHandler: (error) => {
+      created.initializeError = error;
+      return false;
+    },
   };
-  const created = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  const created = new InfillClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  clientDisposables.push(
+    created.onDidChangeState((event) => {
+      if (event.newState === State.Running) {
+        hasRun = true;
+      }
+    }),
+  );
   return created;
 }
 
@@ -63,17 +148,36 @@ async function startClient(): Promise<void> {
   if (output === undefined) {
     return;
   }
-  const next = createClient(output);
+  const launch = readServerLaunch(config());
+  const settings = readServerSettings(config());
+  const next = createClient(output, launch, settings);
   client = next;
+  lastSent = settings;
+  next.quietErrors = true;
+  let failure: unknown;
   try {
     await next.start();
   } catch (err) {
-    const launch = readServerLaunch(vscode.workspace.getConfiguration(SECTION));
-    void vscode.window.showErrorMessage(
-      `Infill: could not start "${launch.command} --stdio" (${String(err)}); set infill.server.command to the server executable.`,
-    );
+    failure = err;
+  } finally {
+    next.quietErrors = false;
+  }
+  // When the server exits during start-up, the library's start() can resolve without the client
+  // running (it drops its own rejected start promise), so the state is what tells.
+  if (failure !== undefined || !next.isRunning()) {
+    const reason = next.exitedWhileStarting ? 'the server exited while starting' : failure ?? next.initializeError;
+    lastFailure = startFailureMessage(launch, reason ?? 'the server did not answer initialize');
+    output.error(lastFailure);
+    void vscode.window.showErrorMessage(lastFailure, 'Open Settings', 'Show Output').then((choice) => {
+      if (choice === 'Open Settings') {
+        void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server`);
+      } else if (choice === 'Show Output') {
+        output?.show(true);
+      }
+    });
     return;
   }
+  lastFailure = undefined;
   if (next.initializeResult?.capabilities.inlineCompletionProvider === undefined) {
     output.warn('The server does not offer inline completions; only code actions are available.');
   }
@@ -82,14 +186,33 @@ async function startClient(): Promise<void> {
 async function stopClient(): Promise<void> {
   const current = client;
   client = undefined;
-  if (current !== undefined && current.isRunning()) {
-    await current.stop();
+  const disposables = clientDisposables;
+  clientDisposables = [];
+  if (current !== undefined) {
+    if (current.state === State.Starting) {
+      // The library is restarting a crashed server: let that finish, then stop it.
+      try {
+        await current.start();
+      } catch {
+        // Reported by the library; what matters here is whether it runs now.
+      }
+    }
+    if (current.isRunning()) {
+      try {
+        await current.stop();
+      } catch (err) {
+        output?.error(`Stopping the Infill server failed: ${String(err)}`);
+      }
+    }
   }
+  disposables.forEach((disposable) => disposable.dispose());
 }
 
-async function restartClient(): Promise<void> {
-  await stopClient();
-  await startClient();
+function restartClient(): Promise<void> {
+  return serialized(async () => {
+    await stopClient();
+    await startClient();
+  });
 }
 
 async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
@@ -100,24 +223,76 @@ async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): P
     await restartClient();
     return;
   }
-  if (client?.isRunning()) {
-    const settings = readServerSettings(vscode.workspace.getConfiguration(SECTION));
-    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
+  await serialized(async () => {
+    const current = client;
+    if (current === undefined || !current.isRunning()) {
+      return; // the next start reads the settings anew
+    }
+    const update = settingsUpdate(lastSent, config());
+    if (update.restartFor.length > 0) {
+      // Back to the server's own value (e.g. `--device` in infill.server.extraArgs), which only a new process reads.
+      output?.info(`${update.restartFor.map((key) => `${SECTION}.${key}`).join(', ')} no longer set: restarting the server.`);
+      await stopClient();
+      await startClient();
+      return;
+    }
+    lastSent = update.current;
+    if (update.changed) {
+      await current.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: update.settings } });
+    }
+  });
+}
+
+/**
+ * The palette and context-menu commands. They are the extension's own, registered whether the server
+ * runs or not (the language client registers the server's commands only once it has started), and run
+ * the server's command of the same name on the editor's selection.
+ */
+async function runEditorCommand(command: ServerCommand, args: unknown[]): Promise<unknown> {
+  await lifecycle; // a start in progress first
+  const current = client;
+  if (current === undefined || !current.isRunning()) {
+    void vscode.window.showErrorMessage(notRunningMessage(command.title, lastFailure), 'Restart Server').then((choice) => {
+      if (choice === 'Restart Server') {
+        void restartClient();
+      }
+    });
+    return undefined;
+  }
+  const offered = current.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
+  if (!offered.includes(command.server)) {
+    void vscode.window.showErrorMessage(`Infill: this server does not offer ${command.title} (${command.server}).`);
+    return undefined;
+  }
+  const filled = commandArguments(current, command.server, args);
+  if (filled === undefined) {
+    return undefined;
+  }
+  try {
+    return await current.sendRequest(ExecuteCommandRequest.type, { command: command.server, arguments: filled });
+  } catch (err) {
+    try {
+      // Logs the error and shows it, as for the server's own commands.
+      return current.handleFailedRequest(ExecuteCommandRequest.type, undefined, err, undefined);
+    } catch {
+      return undefined; // shown once already
+    }
   }
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
-  // The selection commands themselves are registered by the language client from the server's
-  // executeCommand capability; the middleware above supplies their arguments.
   context.subscriptions.push(
     output,
     vscode.commands.registerCommand('infill.restartServer', restartClient),
+    ...SERVER_COMMANDS.map((command) =>
+      vscode.commands.registerCommand(command.editor, (...args: unknown[]) => runEditorCommand(command, args)),
+    ),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
   );
-  await startClient();
+  await serialized(startClient);
 }
 
 export async function deactivate(): Promise<void> {
-  await stopClient();
+  await serialized(stopClient);
 }

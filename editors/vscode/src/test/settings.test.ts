@@ -1,0 +1,131 @@
+import * as assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  ConfigSource,
+  InspectedSetting,
+  needsRestart,
+  readServerLaunch,
+  readServerSettings,
+  settingsUpdate,
+} from '../settings';
+
+/** The package.json defaults, as VS Code reports them. */
+const DEFAULTS: Record<string, unknown> = {
+  'server.command': 'infill-ls',
+  'server.extraArgs': [],
+  modelPath: '',
+  device: 'auto',
+  dtype: 'auto',
+  maxHoleTokens: 48,
+  maxSteps: null,
+  typingMaxSteps: 6,
+  debounceMs: 60,
+  enabledLanguages: ['*'],
+  numCandidates: 3,
+  fileLookup: true,
+  neighborFiles: true,
+  threads: null,
+  'trace.server': 'off',
+};
+
+type Layer = 'globalValue' | 'workspaceValue' | 'workspaceFolderValue' | 'globalLanguageValue';
+
+/** A WorkspaceConfiguration stand-in: later layers win, as in VS Code. */
+function configuration(layers: Partial<Record<Layer, Record<string, unknown>>>): ConfigSource {
+  const order: Layer[] = ['globalValue', 'workspaceValue', 'workspaceFolderValue', 'globalLanguageValue'];
+  return {
+    get<T>(key: string): T | undefined {
+      let value = DEFAULTS[key];
+      for (const layer of order) {
+        const values = layers[layer];
+        if (values !== undefined && key in values) {
+          value = values[key];
+        }
+      }
+      return value as T;
+    },
+    inspect(key: string): InspectedSetting | undefined {
+      if (!(key in DEFAULTS)) {
+        return undefined;
+      }
+      const inspected: InspectedSetting = { defaultValue: DEFAULTS[key] };
+      for (const layer of order) {
+        const values = layers[layer];
+        if (values !== undefined && key in values) {
+          inspected[layer] = values[key];
+        }
+      }
+      return inspected;
+    },
+  };
+}
+
+test('nothing set: nothing sent, so --device/--dtype/--threads on the command line apply', () => {
+  assert.deepEqual(readServerSettings(configuration({})), {});
+});
+
+test('only the keys the user set are sent, from any scope', () => {
+  const config = configuration({
+    globalValue: { device: 'cpu', 'trace.server': 'verbose' },
+    workspaceValue: { maxHoleTokens: 32, threads: null },
+    workspaceFolderValue: { dtype: 'float32' },
+    globalLanguageValue: { fileLookup: false },
+  });
+  assert.deepEqual(readServerSettings(config), {
+    device: 'cpu',
+    maxHoleTokens: 32,
+    threads: null,
+    dtype: 'float32',
+    fileLookup: false,
+  });
+});
+
+test('a set value equal to the default is still sent (the user chose it over the command line)', () => {
+  assert.deepEqual(readServerSettings(configuration({ globalValue: { device: 'auto' } })), { device: 'auto' });
+});
+
+test('modelPath: empty or blank means the shipped model (null); a path is trimmed', () => {
+  assert.deepEqual(readServerSettings(configuration({ globalValue: { modelPath: '  ' } })), { modelPath: null });
+  assert.deepEqual(readServerSettings(configuration({ globalValue: { modelPath: ' /m/ck ' } })), { modelPath: '/m/ck' });
+});
+
+test('update: a new or changed key is sent; an unchanged one is not a change', () => {
+  const before = { device: 'cpu' };
+  const same = settingsUpdate(before, configuration({ globalValue: { device: 'cpu', 'trace.server': 'messages' } }));
+  assert.equal(same.changed, false);
+  assert.deepEqual(same.restartFor, []);
+  const more = settingsUpdate(before, configuration({ globalValue: { device: 'cpu', debounceMs: 10 } }));
+  assert.equal(more.changed, true);
+  assert.deepEqual(more.settings, { device: 'cpu', debounceMs: 10 });
+  assert.deepEqual(more.current, { device: 'cpu', debounceMs: 10 });
+});
+
+test('update: an unset ordinary key is sent with its default', () => {
+  const update = settingsUpdate({ maxHoleTokens: 32, device: 'cpu' }, configuration({ globalValue: { device: 'cpu' } }));
+  assert.deepEqual(update.settings, { device: 'cpu', maxHoleTokens: 48 });
+  assert.deepEqual(update.current, { device: 'cpu' });
+  assert.deepEqual(update.restartFor, []);
+  assert.equal(update.changed, true);
+});
+
+test('update: an unset command-line key (device, dtype, threads, modelPath) asks for a restart', () => {
+  const update = settingsUpdate({ device: 'cuda', threads: 4, debounceMs: 10 }, configuration({ globalValue: { debounceMs: 10 } }));
+  assert.deepEqual(update.restartFor, ['device', 'threads']);
+  assert.equal(update.changed, true);
+  assert.equal('device' in update.settings, false);
+});
+
+test('launch: command and extra arguments', () => {
+  assert.deepEqual(readServerLaunch(configuration({})), { command: 'infill-ls', args: [] });
+  assert.deepEqual(
+    readServerLaunch(configuration({ globalValue: { 'server.command': ' /opt/bin/infill-ls ', 'server.extraArgs': ['--device', 'cpu'] } })),
+    { command: '/opt/bin/infill-ls', args: ['--device', 'cpu'] },
+  );
+  assert.deepEqual(readServerLaunch(configuration({ globalValue: { 'server.command': '  ' } })), { command: 'infill-ls', args: [] });
+});
+
+test('server settings changes restart; others do not', () => {
+  const event = (changed: string) => ({ affectsConfiguration: (section: string) => changed === section || changed.startsWith(`${section}.`) });
+  assert.equal(needsRestart(event('infill.server.extraArgs')), true);
+  assert.equal(needsRestart(event('infill.device')), false);
+});
