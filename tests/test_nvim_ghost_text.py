@@ -58,13 +58,9 @@ REWRITE_ROW = SOURCE.splitlines().index("    return math.pi * radius ** 2") + 1
 SCENARIO_TIMEOUT_S = 120
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    work = tmp_path_factory.mktemp("nvim")
-    source = work / "scaled.py"
-    source.write_text(SOURCE, encoding="utf-8")
-    result_path = work / "result.json"
-    env = {
+def nvim_env(work: Path, server_cmd: list[str]) -> dict[str, str]:
+    """The environment of a headless Neovim that loads the plugin and starts `server_cmd`."""
+    return {
         **os.environ,
         # Keep Neovim's state, logs and swap files inside the test's directory.
         "XDG_CONFIG_HOME": str(work / "config"),
@@ -72,7 +68,18 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "XDG_STATE_HOME": str(work / "state"),
         "XDG_CACHE_HOME": str(work / "cache"),
         "INFILL_PLUGIN": str(PLUGIN),
-        "INFILL_CMD": json.dumps([sys.executable, "-m", "infill_ls", "--stdio"]),
+        "INFILL_CMD": json.dumps(server_cmd),
+    }
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    work = tmp_path_factory.mktemp("nvim")
+    source = work / "scaled.py"
+    source.write_text(SOURCE, encoding="utf-8")
+    result_path = work / "result.json"
+    env = {
+        **nvim_env(work, [sys.executable, "-m", "infill_ls", "--stdio"]),
         "INFILL_FILE": str(source),
         "INFILL_ROW": str(ROW),
         "INFILL_COL": str(len(SOURCE.splitlines()[ROW - 1])),
@@ -294,13 +301,7 @@ def editor_scenario(name: str, tmp_path: Path) -> dict:
     (tmp_path / "elsewhere").mkdir()
     result_path, log = tmp_path / "result.json", tmp_path / "server.log"
     env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "INFILL_PLUGIN": str(PLUGIN),
-        "INFILL_CMD": json.dumps([sys.executable, __file__] + (["--fail"] if name == "bad_start" else [])),
+        **nvim_env(tmp_path, [sys.executable, __file__] + (["--fail"] if name == "bad_start" else [])),
         "INFILL_DIR": str(tmp_path),
         "INFILL_LOG": str(log),
         "INFILL_SCENARIO": name,

@@ -214,6 +214,14 @@ local function attach(bufnr)
   end
 end
 
+local function attach_loaded()
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) then
+      attach(bufnr)
+    end
+  end
+end
+
 function M.setup(user_opts)
   opts = config.resolve(user_opts)
   typing = opts.auto_trigger
@@ -238,11 +246,7 @@ function M.setup(user_opts)
       attach(args.buf)
     end,
   })
-  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_is_loaded(bufnr) then
-      attach(bufnr)
-    end
-  end
+  attach_loaded()
 end
 
 --- Stops the server and starts a new one for every buffer, also after it could not start.
@@ -250,11 +254,7 @@ function M.restart()
   builtin() -- the error when setup() has not been called
   inline.dismiss_all()
   client.stop()
-  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
-    if vim.api.nvim_buf_is_loaded(bufnr) then
-      attach(bufnr)
-    end
-  end
+  attach_loaded()
 end
 
 local function current()
