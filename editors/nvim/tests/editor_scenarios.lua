@@ -137,16 +137,28 @@ end
 
 local bufs = {}
 
+-- A step that starts inserting at the end of the first line of bufs[NAME].
+local function insert_in(name)
+  return function()
+    return insert_at_end(bufs[name], 1)
+  end
+end
+
+-- A step that opens NAME.py into bufs[NAME].
+local function open(name)
+  return function()
+    bufs[name] = edit(name .. '.py')
+    return true
+  end
+end
+
 local scenarios = {}
 
 -- :cd between two buffers: still one server, and the first buffer still gets suggestions.
 scenarios.cd = function()
   setup()
   return {
-    function()
-      bufs.a = edit('a.py')
-      return true
-    end,
+    open('a'),
     ready,
     function()
       vim.cmd('cd ' .. vim.fn.fnameescape(file('elsewhere')))
@@ -175,10 +187,7 @@ end
 scenarios.crash = function()
   setup()
   return {
-    function()
-      bufs.a = edit('a.py')
-      return true
-    end,
+    open('a'),
     ready,
     function()
       uv.kill(events('start')[1].pid, 9)
@@ -227,10 +236,7 @@ scenarios.bad_start = function()
     end
   end
   return {
-    function()
-      bufs.a = edit('a.py')
-      return true
-    end,
+    open('a'),
     exited(1),
     function()
       edit('b.py')
@@ -262,14 +268,9 @@ end
 scenarios.ctrl_c = function()
   setup()
   return {
-    function()
-      bufs.a = edit('a.py')
-      return true
-    end,
+    open('a'),
     ready,
-    function()
-      return insert_at_end(bufs.a, 1)
-    end,
+    insert_in('a'),
     ghost_into('ghost', 3000),
     function()
       keys('<C-c>', 'n')
@@ -308,10 +309,7 @@ scenarios.user_maps = function()
   })
   setup({ auto_trigger = false })
   return {
-    function()
-      bufs.a = edit('a.py')
-      return true
-    end,
+    open('a'),
     ready,
     function()
       -- Setting up again maps the keys again, over the plugin's own mappings this time.
@@ -347,14 +345,9 @@ end
 scenarios.left = function()
   setup({ auto_trigger = false })
   return {
-    function()
-      bufs.a = edit('a.py')
-      return true
-    end,
+    open('a'),
     ready,
-    function()
-      return insert_at_end(bufs.a, 1)
-    end,
+    insert_in('a'),
     ghost_into('ghost', 3000),
     function()
       keys('ab', 'n')
@@ -378,10 +371,7 @@ end
 scenarios.trigger_command = function()
   setup({ auto_trigger = false })
   return {
-    function()
-      bufs.a = edit('a.py')
-      return true
-    end,
+    open('a'),
     ready,
     function()
       vim.cmd('InfillTrigger')
