@@ -272,7 +272,7 @@ def placeholder_replacements(
     """Each fill in place of its placeholder, further lines at the depth of the placeholder's
     line, in the file's indentation and line breaks. An empty fill leaves its placeholder be."""
     snap = parsed.snapshot
-    unit = indent_unit(parsed.spec, snap.text)
+    unit = indent_unit(parsed.spec, snap)
     replacements = []
     for (start, end), fill in zip(holes, fills):
         line_indent = leading_whitespace(snap.line_text(snap.line_of(start)))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from engine.closers import close_to_pass
+from engine.errors import Cancelled
 from engine.lookup import COPIES_TESTED
 
 from .context import HoleShape, InfillContext, WindowBudget, build_context, shape_at
@@ -29,6 +30,11 @@ LINE_HOLE_TOKENS = 24
 MIN_SUFFIX_TOKENS = 64
 # The encoder's prompt when an engine states no length of its own.
 DEFAULT_PROMPT_TOKENS = 1024
+# A larger file is not re-parsed for each suggestion: every check re-parses the whole file, about 45 ms per MB of
+# JavaScript and 30 of Python here, and a keystroke may make 16 of them (3 fills from the file, the model's, 12
+# closed variants), 0.7 s at this size and 3.6 s at 5 MB. A file that large is generated, minified or data: its
+# suggestions are shown as the model and the lookup rank them.
+CHECKED_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -86,15 +92,34 @@ def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Sug
     return out
 
 
-def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion]) -> list[Suggestion]:
+def syntax_checked(parsed: ParsedSnapshot) -> bool:
+    """Whether suggestions for the snapshot are held up to its parser (`CHECKED_CHARS`)."""
+    return len(parsed.snapshot.text) <= CHECKED_CHARS
+
+
+def _never() -> bool:
+    return False
+
+
+def _stop_if(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise Cancelled("completion cancelled")
+
+
+def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
+                  should_stop: Callable[[], bool] = _never) -> list[Suggestion]:
     """Suggestions after which the file parses come first, each group in the order given (confidence): the rule
     the code actions choose by. Where none does (or none is offered), the first closed so that it does comes
     before them all: a suggestion followed by the brackets still open before ``offset``, else those brackets alone
     (`engine.closers`). A small model often stops a closing span a bracket short; on 150 held-out closing spans
-    the file parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md)."""
+    the file parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md).
+    In a file past `CHECKED_CHARS` the suggestions stay as given. Raises `engine.errors.Cancelled` once
+    ``should_stop`` says so."""
+    if not syntax_checked(parsed):
+        return suggestions
 
     def parses(text: str) -> bool:
-        return parses_after(parsed, [Replacement(offset, offset, text)])
+        return parses_after(parsed, [Replacement(offset, offset, text)], should_stop)
 
     passing = [parses(s.text) for s in suggestions]
     if any(passing):
@@ -128,16 +153,17 @@ def suggest(
     seed: int = 0,
     lookup: bool = True,
     elsewhere: Sequence[str] = (),
+    hole: tuple[int, InfillContext] | None = None,
 ) -> list[Suggestion]:
     """Fills at ``offset`` as suggestions: those the file (or a file in ``elsewhere``) spells out elsewhere (with
-    ``settings.file_lookup`` and ``lookup``), then the model's, most confident first. Runs the model: on the
-    worker only."""
-    hole, ctx = _hole(engine, parsed, offset, settings)
+    ``settings.file_lookup`` and ``lookup``), then the model's, most confident first. ``hole``: `_hole`'s answer,
+    where the caller has it already. Runs the model: on the worker only."""
+    hole_size, ctx = hole or _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
     candidates = engine.infill(
         ctx.prefix,
         ctx.suffix,
-        max_tokens=hole,
+        max_tokens=hole_size,
         num_candidates=settings.candidates if explicit else 1,
         max_steps=steps_for(engine, settings, explicit),
         seed=seed,
@@ -145,31 +171,35 @@ def suggest(
         suffix_is_end=ctx.suffix_window.end == len(text),
         # While typing, one canvas row: the fill ends where the model writes voids, and each row costs a full
         # pass per step. An explicit request tries more sizes and seeds.
-        sizes=None if explicit else [hole],
+        sizes=None if explicit else [hole_size],
         around=(text[:offset], text[offset:]) if settings.file_lookup and lookup else None,
         elsewhere=elsewhere,
-        accepts=lambda fill: parses_with(parsed, ctx, fill),
+        accepts=lambda fill: parses_with(parsed, ctx, fill, should_stop),
     )
     return suggestions_for(ctx, candidates)
 
 
-def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str) -> bool:
+def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str,
+                should_stop: Callable[[], bool] = _never) -> bool:
     """Whether the file parses with ``fill`` at the hole, as it would be shown: the engine's test of a fill from
-    the file before the model checks it as a draft."""
+    the file before the model checks it as a draft. Any fill passes in a file past `CHECKED_CHARS`."""
     text = postprocess(ctx, fill)
-    return text is not None and parses_after(parsed, [Replacement(ctx.offset, ctx.offset, text)])
+    if text is None or not syntax_checked(parsed):
+        return text is not None
+    return parses_after(parsed, [Replacement(ctx.offset, ctx.offset, text)], should_stop)
 
 
 def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings,
-           elsewhere: Sequence[str] = ()) -> list[Suggestion]:
+           elsewhere: Sequence[str] = (), *, hole: tuple[int, InfillContext] | None = None,
+           should_stop: Callable[[], bool] = _never) -> list[Suggestion]:
     """The strongest fill the file (or a file in ``elsewhere``) spells out at ``offset`` that leaves the file no
     worse (`no_worse`), as a suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none does. No
     model pass."""
-    hole, ctx = _hole(engine, parsed, offset, settings)
+    hole_size, ctx = hole or _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
-    found = engine.copies(text[:offset], text[offset:], max_tokens=hole, limit=COPIES_TESTED, elsewhere=elsewhere)
+    found = engine.copies(text[:offset], text[offset:], max_tokens=hole_size, limit=COPIES_TESTED, elsewhere=elsewhere)
     # One re-parse per copy tried, stopping at the first that passes: this runs on every keystroke.
-    return next(([s] for s in suggestions_for(ctx, found) if no_worse(parsed, [s])), [])
+    return next(([s] for s in suggestions_for(ctx, found) if no_worse(parsed, [s], should_stop)), [])
 
 
 def complete(
@@ -184,20 +214,28 @@ def complete(
     elsewhere: Sequence[str] = (),
 ) -> list[Suggestion]:
     """What the editor is shown at ``offset``; ``elsewhere``: the texts of the files beside it, searched for fills
-    as the file is (`infill_ls.neighbors`, `engine.lookup`). Runs the model: call it on the worker only."""
+    as the file is (`infill_ls.neighbors`, `engine.lookup`). Runs the model: call it on the worker only. Raises
+    `engine.errors.Cancelled` once ``should_stop`` says so, between its steps and before each syntax check: a newer
+    keystroke's request should not wait for this one's context, lookup and checks any more than for its model
+    pass."""
+    hole = _hole(engine, parsed, offset, settings)  # once: each costs a walk of the tree near the hole
+    _stop_if(should_stop)
     if explicit:
         suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed,
-                              elsewhere=elsewhere)
-        return parsing_first(parsed, offset, suggestions)
+                              elsewhere=elsewhere, hole=hole)
+        _stop_if(should_stop)
+        return parsing_first(parsed, offset, suggestions, should_stop)
     if settings.file_lookup:
         # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so
         # the model's pass (nearly all of a keystroke's latency) is not waited for.
-        shown = copied(engine, parsed, offset, settings, elsewhere)
+        shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop)
+        _stop_if(should_stop)
         if shown:
-            return parsing_first(parsed, offset, shown)
+            return parsing_first(parsed, offset, shown, should_stop)
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
-                          lookup=False)
-    return parsing_first(parsed, offset, no_worse(parsed, suggestions))
+                          lookup=False, hole=hole)
+    _stop_if(should_stop)
+    return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
 
 
 def from_file_alone(suggestions: list[Suggestion]) -> bool:
@@ -207,10 +245,14 @@ def from_file_alone(suggestions: list[Suggestion]) -> bool:
             and any(s.source in ("file", "beside") for s in suggestions))
 
 
-def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion]) -> list[Suggestion]:
+def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
+             should_stop: Callable[[], bool] = _never) -> list[Suggestion]:
     """The suggestions that leave the file with no more syntax errors than it has without them: ghost text that
-    would break the code (a lone quote, a stray keyword) is noise while typing. One incremental re-parse each."""
-    return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)])]
+    would break the code (a lone quote, a stray keyword) is noise while typing. One incremental re-parse each; none,
+    and every suggestion kept, in a file past `CHECKED_CHARS`."""
+    if not syntax_checked(parsed):
+        return suggestions
+    return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)], should_stop)]
 
 
 def typed_through(offset: int, rests: list[str]) -> list[Suggestion]:

@@ -8,10 +8,11 @@ statement at the edge of its context.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from enum import Enum
 
 import tree_sitter
@@ -69,7 +70,6 @@ def leading_whitespace(line: str) -> str:
     return match.group(0) if match else ""
 
 
-@lru_cache(maxsize=8)
 def detect_indent_unit(text: str, max_chars: int = 200_000) -> str | None:
     """The file's indentation step, by majority over its indented lines; None without any."""
     tabs = spaces = 0
@@ -95,43 +95,88 @@ def detect_indent_unit(text: str, max_chars: int = 200_000) -> str | None:
     return " " * (step if step in (2, 3, 4, 8) else 4)
 
 
-def indent_unit(spec: LanguageSpec | None, text: str) -> str:
-    return detect_indent_unit(text) or (spec.indent if spec else "    ")
+# The step found in each snapshot a request asks about (several times: its shape, its context, its action), held
+# weakly: an entry goes with its snapshot, so the cache keeps no text alive. (By text, it kept the last few texts
+# of every open document, and every keystroke missed it all the same.)
+_UNITS: weakref.WeakKeyDictionary[Snapshot, str | None] = weakref.WeakKeyDictionary()
+_UNITS_LOCK = threading.Lock()
+
+
+def indent_unit(spec: LanguageSpec | None, snap: Snapshot) -> str:
+    """The snapshot's indentation step (`detect_indent_unit`), or the language's usual one."""
+    with _UNITS_LOCK:
+        found = snap in _UNITS
+        unit = _UNITS.get(snap)
+    if not found:
+        unit = detect_indent_unit(snap.text)
+        with _UNITS_LOCK:
+            _UNITS[snap] = unit
+    return unit or (spec.indent if spec else "    ")
+
+
+# Bytes of a line looked at in one step beside a node: a line is read only as far as it takes to find text beside
+# the node, never whole (a minified file is one line of megabytes, and this runs for every node near the windows).
+_LINE_STEP = 128
 
 
 def _starts_line(node: tree_sitter.Node, utf8: bytes) -> bool:
-    column = node.start_point[1]
-    return not utf8[node.start_byte - column : node.start_byte].strip()
+    """Whether only whitespace stands between the start of the node's line and the node."""
+    line_start = node.start_byte - node.start_point[1]
+    end = node.start_byte
+    while end > line_start:
+        begin = max(line_start, end - _LINE_STEP)
+        if utf8[begin:end].strip():
+            return False
+        end = begin
+    return True
 
 
 def _ends_line(node: tree_sitter.Node, utf8: bytes) -> bool:
-    newline = utf8.find(b"\n", node.end_byte)
-    rest = utf8[node.end_byte : len(utf8) if newline < 0 else newline]
-    return not rest.strip()
+    """Whether only whitespace stands between the node and the end of its line."""
+    start = node.end_byte
+    while start < len(utf8):
+        stretch = utf8[start : start + _LINE_STEP]
+        newline = stretch.find(b"\n")
+        if stretch[: len(stretch) if newline < 0 else newline].strip():
+            return False
+        if newline >= 0:
+            return True
+        start += _LINE_STEP
+    return True
+
+
+def _children_from(node: tree_sitter.Node, byte: int) -> Iterator[tree_sitter.Node]:
+    """The node's children in order, from the first that ends after ``byte`` (all of them for a negative byte).
+    The cursor skips the children before it without listing them: a minified file's root has tens of thousands."""
+    cursor = node.walk()
+    moved = cursor.goto_first_child() if byte < 0 else cursor.goto_first_child_for_byte(byte) is not None
+    while moved:
+        yield cursor.node
+        moved = cursor.goto_next_sibling()
 
 
 def _first_start(node: tree_sitter.Node, lo: int, hi: int, utf8: bytes) -> int | None:
     """Smallest byte >= lo (and <= hi) where a node begins its line."""
-    # (Node.first_child_for_byte would skip ahead, but it crashes in this binding.)
-    for child in node.children:
+    # (Node.first_child_for_byte would skip ahead, but it crashes in this binding; a cursor does not.)
+    for child in _children_from(node, lo):
         if child.start_byte > hi:
             return None
-        if child.end_byte > lo:
-            if child.start_byte >= lo and _starts_line(child, utf8):
-                return child.start_byte
-            found = _first_start(child, lo, hi, utf8)
-            if found is not None:
-                return found
+        if child.start_byte >= lo and _starts_line(child, utf8):
+            return child.start_byte
+        found = _first_start(child, lo, hi, utf8)
+        if found is not None:
+            return found
     return None
 
 
 def _last_end(node: tree_sitter.Node, lo: int, hi: int, utf8: bytes) -> int | None:
     """Largest byte <= hi (and >= lo) where a node ends its line."""
-    for child in reversed(node.children):
+    within = []
+    for child in _children_from(node, lo - 1):  # those that end at lo or later
         if child.start_byte >= hi:
-            continue
-        if child.end_byte < lo:
-            return None
+            break
+        within.append(child)
+    for child in reversed(within):
         if child.end_byte <= hi and _ends_line(child, utf8):
             return child.end_byte
         found = _last_end(child, lo, hi, utf8)
@@ -140,7 +185,7 @@ def _last_end(node: tree_sitter.Node, lo: int, hi: int, utf8: bytes) -> int | No
     return None
 
 
-def _prefix_start(parsed: ParsedSnapshot, lo: int, cursor: int) -> int:
+def _prefix_start(parsed: ParsedSnapshot, lo: int, cursor: int, cursor_byte: int) -> int:
     snap = parsed.snapshot
     if lo <= 0:
         return 0
@@ -150,14 +195,16 @@ def _prefix_start(parsed: ParsedSnapshot, lo: int, cursor: int) -> int:
         fallback = snap.line_starts[line + 1]
     if parsed.tree is None:
         return fallback
-    found = _first_start(parsed.tree.root_node, snap.byte_offset(lo), snap.byte_offset(cursor), snap.utf8)
+    # Byte offsets from the cursor's: only the window's text is converted, not all the text before it.
+    lo_byte = cursor_byte - snap.bytes_between(lo, cursor)
+    found = _first_start(parsed.tree.root_node, lo_byte, cursor_byte, snap.utf8)
     if found is None:
         return fallback
     # Keep the node's indentation with it.
-    return snap.line_starts[snap.line_of(snap.char_offset(found))]
+    return snap.line_starts[snap.line_of(lo + snap.chars_between(lo_byte, found))]
 
 
-def _suffix_end(parsed: ParsedSnapshot, cursor: int, hi: int) -> int:
+def _suffix_end(parsed: ParsedSnapshot, cursor: int, hi: int, cursor_byte: int) -> int:
     snap = parsed.snapshot
     if hi >= len(snap.text):
         return len(snap.text)
@@ -167,27 +214,30 @@ def _suffix_end(parsed: ParsedSnapshot, cursor: int, hi: int) -> int:
         fallback = snap.line_end(line - 1)
     if parsed.tree is None:
         return fallback
-    found = _last_end(parsed.tree.root_node, snap.byte_offset(cursor), snap.byte_offset(hi), snap.utf8)
+    found = _last_end(parsed.tree.root_node, cursor_byte, cursor_byte + snap.bytes_between(cursor, hi), snap.utf8)
     if found is None:
         return fallback
-    return snap.line_end(snap.line_of(snap.char_offset(found)))
+    return snap.line_end(snap.line_of(cursor + snap.chars_between(cursor_byte, found)))
 
 
 def windows(parsed: ParsedSnapshot, start: int, end: int, budget: WindowBudget) -> tuple[Window, Window]:
     """The prefix window ending at ``start`` and the suffix window starting at ``end``."""
-    text = parsed.snapshot.text
+    snap = parsed.snapshot
+    text = snap.text
+    start_byte = snap.byte_offset(start)
+    end_byte = start_byte + snap.bytes_between(start, end)
     prefix_chars = int(budget.prefix_tokens * budget.chars_per_token)
     suffix_chars = int(budget.suffix_tokens * budget.chars_per_token)
     prefix = suffix = None
     for _ in range(4):
         if prefix is None:
-            lo = _prefix_start(parsed, max(0, start - prefix_chars), start)
+            lo = _prefix_start(parsed, max(0, start - prefix_chars), start, start_byte)
             if budget.count_tokens(text[lo:start]) <= budget.prefix_tokens or prefix_chars <= 1:
                 prefix = Window(lo, start)
             else:
                 prefix_chars //= 2
         if suffix is None:
-            hi = _suffix_end(parsed, end, min(len(text), end + suffix_chars))
+            hi = _suffix_end(parsed, end, min(len(text), end + suffix_chars), end_byte)
             if budget.count_tokens(text[end:hi]) <= budget.suffix_tokens or suffix_chars <= 1:
                 suffix = Window(end, hi)
             else:
@@ -263,7 +313,7 @@ def hole_shape(
 
 def shape_at(parsed: ParsedSnapshot, offset: int) -> HoleShape:
     snap = parsed.snapshot
-    return hole_shape(parsed.spec, snap, offset, indent_unit(parsed.spec, snap.text))[0]
+    return hole_shape(parsed.spec, snap, offset, indent_unit(parsed.spec, snap))[0]
 
 
 def build_context(
@@ -273,7 +323,7 @@ def build_context(
     snap = parsed.snapshot
     offset = max(0, min(offset, len(snap.text)))
     end = offset if end is None else max(offset, min(end, len(snap.text)))
-    unit = indent_unit(parsed.spec, snap.text)
+    unit = indent_unit(parsed.spec, snap)
     shape, body_indent = hole_shape(parsed.spec, snap, offset, unit)
     prefix, suffix = windows(parsed, offset, end, budget)
     line = snap.line_of(offset)

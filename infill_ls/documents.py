@@ -157,8 +157,10 @@ class Snapshot:
         if position.line >= self.line_count:
             return len(self.text)
         start = self.line_starts[position.line]
-        line = self.text[start : self.line_end(position.line)]
-        return start + _chars_for_units(line, position.character, encoding)
+        # Every character is at least one unit: the first `character` characters cover the position, and a long
+        # line is not copied and encoded whole for a position near its start.
+        end = min(self.line_end(position.line), start + max(0, position.character))
+        return start + _chars_for_units(self.text[start:end], position.character, encoding)
 
     def position_at(self, offset: int, encoding: PositionEncoding) -> Position:
         offset = max(0, min(offset, len(self.text)))
@@ -185,6 +187,19 @@ class Snapshot:
             return byte_offset
         return len(self.utf8[:byte_offset].decode("utf-8", "ignore"))
 
+    def bytes_between(self, start: int, end: int) -> int:
+        """UTF-8 bytes of ``text[start:end]``: with one known byte offset, a nearby one costs only the text between,
+        where `byte_offset` encodes all the text before it."""
+        if self.is_ascii:
+            return end - start
+        return _utf8_len(self.text[start:end])
+
+    def chars_between(self, start_byte: int, end_byte: int) -> int:
+        """Characters in ``utf8[start_byte:end_byte]``, the converse of `bytes_between`."""
+        if self.is_ascii:
+            return end_byte - start_byte
+        return len(self.utf8[start_byte:end_byte].decode("utf-8", "ignore"))
+
     @cached_property
     def _rows_are_lines(self) -> bool:
         # Tree-sitter counts "\n" only; a lone "\r" breaks a line for LSP but not for it.
@@ -199,9 +214,13 @@ class Snapshot:
         return Point(line, _utf8_len(self.text[start:offset]))
 
     def eol(self) -> str:
-        """The file's line break, so inserted text matches it."""
-        match = _LINE_BREAK.search(self.text)
-        return match.group(0) if match else "\n"
+        """The file's line break (its first), so inserted text matches it."""
+        # From the line index, not a scan: on a long first line (minified code) a scan ran for every keystroke.
+        starts = self.line_starts
+        if len(starts) < 2:
+            return "\n"
+        end = starts[1]
+        return "\r\n" if self.text.startswith("\r\n", end - 2) else self.text[end - 1]
 
 
 def point_at(text: str, offset: int) -> Point:
@@ -212,18 +231,17 @@ def point_at(text: str, offset: int) -> Point:
 
 
 def _line_starts_after(old: list[int], new_text: str, start: int, old_end: int, new_end: int) -> list[int]:
-    """Line starts of the edited text, re-scanning only the lines the edit touched: on a large
-    file a keystroke then costs a shift of the later starts, not a scan of the whole text."""
-    # From the line before the edit: a "\n" typed after a "\r" merges two breaks into one.
-    first = max(0, bisect.bisect_right(old, start) - 2)
-    later = bisect.bisect_right(old, old_end)
+    """Line starts of the edited text, scanning only the inserted text: on a large file (or a long line) a
+    keystroke then costs a shift of the later starts, not a scan of the text around it."""
+    # A break ends after a "\n", or after a "\r" that no "\n" follows: whether one ends at i + 1 depends on the
+    # characters at i and i + 1 alone. Those that differ from the old text's are where i or i + 1 is inserted (or
+    # i is the character before the insertion, whose follower may have changed): i in start - 1 .. new_end - 1.
+    lo = max(0, start - 1)
+    middle = [m.end() for m in _LINE_BREAK.finditer(new_text, lo, new_end + 1) if m.end() <= new_end]
+    head = old[: bisect.bisect_right(old, lo)]  # breaks ending by `lo` (and 0, the first line's start)
     delta = new_end - old_end
-    scan_end = old[later] + delta if later < len(old) else len(new_text)
-    middle = [m.end() for m in _LINE_BREAK.finditer(new_text, old[first], scan_end)]
-    tail = [s + delta for s in old[later:]]
-    if middle and tail and middle[-1] == tail[0]:
-        middle.pop()
-    return old[: first + 1] + middle + tail
+    tail = [s + delta for s in old[bisect.bisect_right(old, old_end) :]]
+    return head + middle + tail
 
 
 def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[Snapshot, Edit]:

@@ -3,14 +3,15 @@ documents in its language, most recently edited first, then the files of its dir
 most recently modified first. A project repeats itself across files (a signature, a call, a key), and the editor's
 other tabs and the file's own directory are where a person would look.
 
-Open documents come from the store on the event loop; files on disk are read on the worker, each at most once while
-its size and modification time stay the same. What was read from disk is stamped (`DiskStamp`), so that a result
+Open documents come from the store on the event loop; files on disk are read on the worker, and what the lookup
+uses of each is kept while its size and modification time stay the same, within a bound on the whole. What was read from disk is stamped (`DiskStamp`), so that a result
 found in it is kept only while those files are as they were, whether or not the editor reports changes on disk.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,8 +25,20 @@ from .documents import Snapshot
 
 # A larger file is generated or data, not code to copy from.
 MAX_FILE_BYTES = 512 * 1024
-# Directory entries looked at, so that a huge directory costs a bounded listing.
-MAX_ENTRIES = 2000
+# Files with the document's suffix taken from the listing, in its order, before they are sorted newest first.
+MAX_FILES = 2000
+# Directory entries listed in all, so that a huge directory costs a bounded listing: well past `MAX_FILES`, so that
+# a directory of other files (assets, data) still yields the code files among them.
+MAX_ENTRIES = 20000
+# What is kept of each file: the lookup searches no more of the files beside a document, all together.
+KEPT_CHARS = ELSEWHERE_CHARS
+# Characters kept of files read, over all directories, the least recently used going first.
+MAX_CACHED_CHARS = 4_000_000
+# Files remembered, read or not (unreadable, binary, not UTF-8 are remembered as such): a bound on the entries the
+# character count does not weigh.
+MAX_CACHED_FILES = 20000
+# The head of a file read first: a NUL byte in it says binary, and the rest is not read.
+SNIFF_BYTES = 1024
 
 
 def uri_path(uri: str) -> Path | None:
@@ -60,26 +73,44 @@ class DiskStamp:
 
 
 class DirectoryFiles:
-    """Texts of the files beside a document on disk, kept while each file's size and mtime are unchanged."""
+    """Texts of the files beside a document on disk, kept while each file's size and mtime are unchanged: the first
+    `KEPT_CHARS` of each, up to `MAX_CACHED_CHARS` in all, the least recently used dropped first."""
 
-    def __init__(self) -> None:
-        self._texts: dict[Path, tuple[int, int, str | None]] = {}
+    def __init__(self, max_chars: int = MAX_CACHED_CHARS, max_files: int = MAX_CACHED_FILES) -> None:
+        self._texts: OrderedDict[Path, tuple[int, int, str | None]] = OrderedDict()
+        self._chars = 0  # in `_texts`
+        self._max_chars = max_chars
+        self._max_files = max_files
+
+    @property
+    def cached_chars(self) -> int:
+        return self._chars
 
     def beside(self, path: Path, skip: set[Path], chars: int) -> tuple[list[str], DiskStamp | None]:
         """Texts of the files in `path`'s directory with its suffix, most recently modified first, leaving out
         `path` and `skip` (open documents, whose text the store has), up to about `chars` characters in all; and
-        the stamp of every file looked at, read or passed over, for as long as the search went on."""
+        the stamp of every file looked at, read or passed over, for as long as the search went on. A document with
+        no suffix has none: every file of its directory would match (a script among binaries)."""
+        if not path.suffix:
+            return [], None
         try:
             # Before the listing: a file added while it runs then shows as a change, never as a missed one.
             directory_mtime = os.stat(path.parent).st_mtime_ns
             with os.scandir(path.parent) as entries:
                 found = []
                 for n, entry in enumerate(entries):
-                    if n >= MAX_ENTRIES:
+                    if n >= MAX_ENTRIES or len(found) >= MAX_FILES:
                         break
-                    if entry.name.endswith(path.suffix) and entry.is_file():
+                    if not entry.name.endswith(path.suffix):
+                        continue
+                    # One entry that cannot be looked at (a symlink loop, a permission) leaves the others be.
+                    try:
+                        if not entry.is_file():
+                            continue
                         stat = entry.stat()
-                        found.append((Path(entry.path), stat.st_mtime_ns, stat.st_size))
+                    except OSError:
+                        continue
+                    found.append((Path(entry.path), stat.st_mtime_ns, stat.st_size))
         except OSError:
             return [], None
         texts, looked_at = [], []
@@ -98,13 +129,35 @@ class DirectoryFiles:
     def _read(self, file: Path, mtime: int, size: int) -> str | None:
         cached = self._texts.get(file)
         if cached is not None and cached[:2] == (mtime, size):
+            self._texts.move_to_end(file)
             return cached[2]
-        try:
-            text: str | None = file.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
-            text = None
+        text = _read_text(file)
+        self._forget(file)
         self._texts[file] = (mtime, size, text)
+        self._chars += len(text or "")
+        while self._texts and (self._chars > self._max_chars or len(self._texts) > self._max_files):
+            self._forget(next(iter(self._texts)))
         return text
+
+    def _forget(self, file: Path) -> None:
+        dropped = self._texts.pop(file, None)
+        if dropped is not None:
+            self._chars -= len(dropped[2] or "")
+
+
+def _read_text(file: Path) -> str | None:
+    """The first `KEPT_CHARS` of a UTF-8 text file; None for one that cannot be read, is binary (a NUL byte in its
+    head, which is all that is read of it) or is not UTF-8."""
+    try:
+        with open(file, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+            if b"\0" in head:
+                return None
+            data = head + f.read(MAX_FILE_BYTES + 1 - len(head))
+        # The whole file must decode, as it did when it was kept whole.
+        return data.decode("utf-8")[:KEPT_CHARS]
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,

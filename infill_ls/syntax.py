@@ -2,20 +2,23 @@
 
 Trees are brought up to date lazily: each snapshot carries the edits that produced it, the
 index queues them, and the first reader of a newer version applies them with ``Tree.edit``
-and re-parses incrementally. Reads happen on the inference worker, so the event loop never
-waits on a parse.
+and re-parses incrementally. Reads happen on the inference worker, so no handler waits for a
+parse; but py-tree-sitter holds the interpreter lock while it parses, so the event loop pauses
+for as long as one runs (tens of ms for an incremental parse of an ordinary file, seconds for
+the first parse of a file of megabytes).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
 import tree_sitter
 
+from engine.errors import Cancelled
 from engine.languages import Language, language_named, parser_for
 
 from .documents import Edit, Snapshot, point_at
@@ -229,6 +232,12 @@ def _ts_edit(tree: tree_sitter.Tree, edit: Edit) -> None:
     )
 
 
+# Edits queued for a tree before it is dropped instead: a document edited this often with nothing reading its tree
+# (a language the settings leave out, a client that never asks) would otherwise hold every keystroke's edit, and the
+# next reader would apply them all. A fresh parse of the text costs about as much as a few hundred edits.
+MAX_PENDING_EDITS = 256
+
+
 @dataclass
 class _Entry:
     spec: LanguageSpec
@@ -236,6 +245,9 @@ class _Entry:
     revision: int | None = None  # the snapshot's (`Snapshot.revision`) the tree is of
     tree: tree_sitter.Tree | None = None
     pending: list[tuple[int, Edit]] = field(default_factory=list)
+    # `pending` holds every edit of a later revision than this one: a tree of an older snapshot cannot be brought
+    # up to date from it, so it is not kept.
+    queued_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -265,18 +277,32 @@ class SyntaxIndex:
             if spec is None:
                 self._entries.pop(snapshot.uri, None)
                 return None
-            self._entries[snapshot.uri] = _Entry(spec, parser_for(spec.name))
+            self._entries[snapshot.uri] = _Entry(spec, parser_for(spec.name), queued_after=snapshot.revision)
         return spec
 
     def changed(self, snapshot: Snapshot) -> None:
         with self._lock:
             entry = self._entries.get(snapshot.uri)
-            if entry is not None:
+            if entry is None:
+                return
+            if entry.tree is None or len(entry.pending) + len(snapshot.edits) > MAX_PENDING_EDITS:
+                # No tree to edit (none parsed yet, as in a language the settings leave out, or dropped), or too
+                # many edits for one: the next reader parses from scratch, from this snapshot on. (A parse never
+                # runs meanwhile: it holds the lock.)
+                entry.tree, entry.revision, entry.pending = None, None, []
+                entry.queued_after = snapshot.revision
+            else:
                 entry.pending.extend((snapshot.revision, edit) for edit in snapshot.edits)
 
     def closed(self, uri: str) -> None:
         with self._lock:
             self._entries.pop(uri, None)
+
+    def pending_edits(self, uri: str) -> int:
+        """Edits queued for the document's tree, to be applied by its next reader."""
+        with self._lock:
+            entry = self._entries.get(uri)
+            return len(entry.pending) if entry else 0
 
     def spec(self, uri: str) -> LanguageSpec | None:
         with self._lock:
@@ -305,8 +331,11 @@ class SyntaxIndex:
             else:
                 tree = entry.parser.parse(snapshot.utf8)
                 self.stats.full_parses += 1
-                if entry.revision is not None and entry.revision > snapshot.revision:
-                    # A stale snapshot: answer it but keep the newer tree.
+                if (entry.revision is not None and entry.revision > snapshot.revision) or (
+                    snapshot.revision < entry.queued_after
+                ):
+                    # A stale snapshot: answer it but keep the newer tree, or none where the edits since it were
+                    # not queued.
                     return ParsedSnapshot(snapshot, entry.spec, tree)
                 entry.pending = [(r, e) for r, e in entry.pending if r > snapshot.revision]
             entry.revision = snapshot.revision
@@ -334,14 +363,19 @@ def apply_replacements(text: str, replacements: list[Replacement]) -> str:
     return "".join(out)
 
 
-def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> tree_sitter.Tree | None:
+def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
+               should_stop: Callable[[], bool] | None = None) -> tree_sitter.Tree | None:
     """The tree of the snapshot's text once the replacements are made; None for plain text.
 
     Re-parses incrementally from the snapshot's tree, so checking several candidate fills
-    in a large file stays cheap.
+    in a large file stays cheap. Raises `engine.errors.Cancelled`, and parses nothing, once ``should_stop`` says
+    so. (Not within the parse: py-tree-sitter 0.26 stops one only when it reads the text through a callback, and
+    then keeps a reference to every chunk it is handed, the whole text for each parse.)
     """
     if parsed.spec is None or parsed.tree is None:
         return None
+    if should_stop is not None and should_stop():
+        raise Cancelled("syntax check cancelled")
     snap = parsed.snapshot
     tree = parsed.tree.copy()
     # Back to front, so every replacement's coordinates in the original text stay valid.
@@ -368,9 +402,10 @@ def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> tree_
     return parser.parse(new_text.encode("utf-8", "surrogatepass"), tree)
 
 
-def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> bool:
+def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement],
+                 should_stop: Callable[[], bool] | None = None) -> bool:
     """Whether the snapshot's text still parses once the replacements are made. Plain text always parses."""
-    tree = tree_after(parsed, replacements)
+    tree = tree_after(parsed, replacements, should_stop)
     return tree is None or not tree.root_node.has_error
 
 
@@ -393,12 +428,13 @@ def error_count(tree: tree_sitter.Tree) -> int:
     return sum(1 for node in iter_problems(tree.root_node) if not node.is_missing)
 
 
-def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement]) -> bool:
+def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
+                should_stop: Callable[[], bool] | None = None) -> bool:
     """Whether the replacements leave the text with more ERROR nodes than it has now.
 
     Half-typed code rarely parses, so "parses afterwards" is too strict a test for a suggestion made while
     typing; one the parser cannot make sense of (a lone quote, a stray keyword, an extra bracket) is not worth
     showing. Plain text never gets worse.
     """
-    tree = tree_after(parsed, replacements)
+    tree = tree_after(parsed, replacements, should_stop)
     return tree is not None and error_count(tree) > error_count(parsed.tree)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from engine.errors import Cancelled
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
+from infill_ls import completion, syntax
 from infill_ls.completion import Suggestion, complete, no_worse, parsing_first, steps_for, suggest
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
-from infill_ls.syntax import SyntaxIndex
+from infill_ls.syntax import Replacement, SyntaxIndex, parses_after
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +112,23 @@ def test_typing_completion_shows_the_models_suggestion_only_when_it_adds_no_synt
     assert kept and dropped, (kept, dropped)
 
 
-def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine):
+def _model_ran(*args, **kwargs):
+    raise AssertionError("the model ran")
+
+
+@pytest.fixture
+def no_model(engine, monkeypatch):
+    """Makes a model pass fail the test (`should_stop` tells nothing: the syntax checks poll it too)."""
+    monkeypatch.setattr(engine, "infill_steps", _model_ran)
+
+
+def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine, monkeypatch):
     text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
     parsed = _parsed("python", text)
     at = text.index("y = self.compute(") + len("y = self.compute(")
-
-    def no_model() -> bool:
-        raise AssertionError("the model ran")
-
-    shown = complete(engine, parsed, at, Settings(), explicit=False, should_stop=no_model)
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "infill_steps", _model_ran)
+        shown = complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
     assert [(s.text, s.source) for s in shown] == [("a, b", "file")]
     # Offered with the model's fill behind it, the copy is what the check keeps first too.
     offered = suggest(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
@@ -129,39 +139,40 @@ def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine):
     parsed = _parsed("python", usage)
     at = usage.index("\nprint(") + len("\nprint(")
     assert [c.text for c in engine.copies(usage[:at], usage[at:])] == ["x y"]
-    with pytest.raises(AssertionError, match="the model ran"):
-        complete(engine, parsed, at, Settings(), explicit=False, should_stop=no_model)
+    with monkeypatch.context() as patched, pytest.raises(AssertionError, match="the model ran"):
+        patched.setattr(engine, "infill_steps", _model_ran)
+        complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
 
 
-def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_adds_a_syntax_error(engine):
+def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_adds_a_syntax_error(engine, no_model):
     text = '"""Usage:\nprint(x y)\nprint(x y)\n"""\nprint(z)\nprint()\n'
     at = text.rindex("\nprint(") + len("\nprint(")
     # Two places agree on "x y", which would break the call; one spells out "z", which keeps the file parsing.
     assert [c.text for c in engine.copies(text[:at], text[at:], limit=3)] == ["x y", "z"]
-
-    def no_model() -> bool:
-        raise AssertionError("the model ran")
-
-    shown = complete(engine, _parsed("python", text), at, Settings(), explicit=False, should_stop=no_model)
+    shown = complete(engine, _parsed("python", text), at, Settings(), explicit=False, should_stop=lambda: False)
     assert [(s.text, s.source) for s in shown] == [("z", "file")]
 
 
 
-def test_an_invoked_request_ends_after_one_pass_when_the_model_writes_back_a_parsing_copy():
+def test_an_invoked_request_ends_after_one_pass_when_the_model_writes_back_a_parsing_copy(monkeypatch):
     engine = InfillEngine.load(None, device="cpu")  # the shipped model: a random one is never sure
     text = ("def mean(values):\n    total = sum(values)\n    return total / len(values)\n\n\n"
             "def scaled_mean(values, k):\n    total = \n    return k * total / len(values)\n")
     at = text.rindex("total = ") + len("total = ")
     passes = []
+    steps = engine.infill_steps
 
-    def count_passes() -> bool:
-        passes.append(1)
-        return False
+    def count_passes(*args, **kwargs):
+        for step in steps(*args, **kwargs):
+            passes.append(1)
+            yield step
+
+    monkeypatch.setattr(engine, "infill_steps", count_passes)
 
     def invoke(text: str, at: int) -> list[Suggestion]:
         passes.clear()
         return suggest(engine, _parsed("python", text), at, Settings(candidates=1), explicit=True,
-                       should_stop=count_passes)
+                       should_stop=lambda: False)
 
     shown = invoke(text, at)
     assert [(s.text, s.source) for s in shown] == [("sum(values)", "file")] and len(passes) == 1
@@ -170,3 +181,67 @@ def test_an_invoked_request_ends_after_one_pass_when_the_model_writes_back_a_par
     shown = invoke(broken, broken.rindex("total = ") + len("total = "))
     assert shown[0].text == "sum(values" and shown[0].source == "file"
     assert len(passes) > 1
+
+
+def _counting_parsers(monkeypatch) -> list[str]:
+    """Counts the re-parses of the syntax checks (each makes a parser)."""
+    made: list[str] = []
+    parser_for = syntax.parser_for
+    monkeypatch.setattr(syntax, "parser_for", lambda name: made.append(name) or parser_for(name))
+    return made
+
+
+def test_a_superseded_request_stops_before_its_next_step(engine, no_model, monkeypatch):
+    # Newer keystrokes supersede a request: it ran its context, lookup and syntax checks to the end regardless,
+    # seconds in a file of megabytes, before the newer request could start.
+    text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
+    parsed = _parsed("python", text)
+    at = text.index("y = self.compute(") + len("y = self.compute(")
+    reparsed = _counting_parsers(monkeypatch)
+    for explicit in (False, True):
+        with pytest.raises(Cancelled):
+            complete(engine, parsed, at, Settings(), explicit=explicit, should_stop=lambda: True)
+    assert reparsed == []
+    # Stopped after its first check: no further check is made.
+    polls = []
+    with pytest.raises(Cancelled):
+        complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: polls.append(1) or len(polls) > 2)
+    assert len(reparsed) <= 1
+
+
+def test_a_syntax_check_stops_before_its_parse(monkeypatch):
+    parsed = _parsed("python", "def f(x):\n    return g(x) + 1\n")
+    reparsed = _counting_parsers(monkeypatch)
+    with pytest.raises(Cancelled):
+        parses_after(parsed, [Replacement(5, 5, "x")], lambda: True)
+    assert reparsed == []
+    assert parses_after(parsed, [Replacement(5, 5, "x")], lambda: False)
+    assert not parses_after(parsed, [Replacement(5, 5, "(")], lambda: False)
+    assert len(reparsed) == 2
+
+
+def test_a_file_past_the_checked_size_is_not_reparsed_for_each_suggestion(monkeypatch):
+    # Each check re-parses the whole file: 226 ms in 5 MB of JavaScript, and a keystroke may make 16 of them.
+    text = "def f(x):\n    return g(x\n\ny = [1, 2]\n"
+    at = text.index("g(x") + 3
+    parsed = _parsed("python", text)
+    offered = [Suggestion(fill, at, at, -0.1) for fill in ("]", ")", " if")]
+    reparsed = _counting_parsers(monkeypatch)
+    monkeypatch.setattr(completion, "CHECKED_CHARS", len(text) - 1)
+    assert parsing_first(parsed, at, offered) == offered
+    assert no_worse(parsed, offered) == offered
+    assert reparsed == []
+    monkeypatch.setattr(completion, "CHECKED_CHARS", len(text))
+    assert [s.text for s in parsing_first(parsed, at, offered)] == [")", "]", " if"]
+    assert len(reparsed) > 0
+
+
+def test_a_completion_builds_its_context_once(engine, monkeypatch):
+    built = []
+    build = completion.build_context
+    monkeypatch.setattr(completion, "build_context", lambda *args, **kwargs: built.append(1) or build(*args, **kwargs))
+    text = "function f(items) {\n  return \n}\n"
+    at = text.index("return ") + 7
+    # The file's fill is looked for, there is none, and the model runs: one context for both.
+    complete(engine, _parsed("javascript", text), at, Settings(), explicit=False, should_stop=lambda: False)
+    assert built == [1]

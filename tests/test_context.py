@@ -1,15 +1,17 @@
 """Syntax table, incremental parsing, hole shapes, windows, post-processing and the parts of
 the code actions that do not need the model."""
 
+import gc
 import random
+import tracemalloc
 
 import pytest
 
 from infill_ls.actions import find_placeholders, mechanical_fix, nearest_problem, top_level
-from infill_ls.context import HoleShape, WindowBudget, build_context, detect_indent_unit, indent_unit
-from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
+from infill_ls.context import HoleShape, WindowBudget, build_context, detect_indent_unit, indent_unit, shape_at
+from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from infill_ls.postprocess import postprocess
-from infill_ls.syntax import LANGUAGES, Replacement, SyntaxIndex, language_for, parse_text, parses_after
+from infill_ls.syntax import LANGUAGES, ParsedSnapshot, Replacement, SyntaxIndex, language_for, parse_text, parses_after
 
 SAMPLES = {
     "python": "def f(x):\n    return x + 1\n",
@@ -106,6 +108,105 @@ def test_a_change_that_keeps_the_version_number_is_parsed_all_the_same():
     assert index.parse(second).tree.root_node.has_error
 
 
+def _type(store, index, uri, count, at=Position(0, 0)):
+    """`count` keystrokes at `at`, each reported to the index."""
+    for _ in range(count):
+        snapshot = store.get(uri)
+        snapshot = store.change(uri, snapshot.version + 1, [TextChange(Range(at, at), "x")])
+        index.changed(snapshot)
+    return snapshot
+
+
+def test_no_edits_are_queued_for_a_document_nothing_parses():
+    # A language the settings leave out is never parsed: its edits were queued all the same, one per keystroke.
+    store, index = DocumentStore(), SyntaxIndex()
+    uri = "file:///idle.py"
+    _open(store, index, uri, "python", "x = 1\n")
+    last = _type(store, index, uri, 500)
+    assert index.pending_edits(uri) == 0
+    assert str(index.parse(last).tree.root_node) == str(parse_text(language_for("python", ""), last.text).root_node)
+
+
+def test_past_a_bound_the_queued_edits_give_way_to_a_fresh_parse():
+    from infill_ls.syntax import MAX_PENDING_EDITS
+
+    store, index = DocumentStore(), SyntaxIndex()
+    uri = "file:///typed.py"
+    first = _open(store, index, uri, "python", "x = 1\n" * 50)
+    index.parse(first)
+    middle = _type(store, index, uri, MAX_PENDING_EDITS // 2)
+    assert index.pending_edits(uri) == MAX_PENDING_EDITS // 2
+    last = _type(store, index, uri, MAX_PENDING_EDITS)
+    assert index.pending_edits(uri) == 0  # dropped with the tree, and none queued for no tree
+    # A snapshot from before the edits were dropped gets its own tree and leaves none behind that would be stale.
+    assert not index.parse(middle).tree.root_node.has_error
+    fresh = parse_text(language_for("python", ""), last.text)
+    assert str(index.parse(last).tree.root_node) == str(fresh.root_node)
+    assert index.stats.full_parses == 3 and index.stats.incremental_parses == 0
+    assert index.pending_edits(uri) == 0
+    # From the fresh tree on, edits are queued and applied again.
+    after = _type(store, index, uri, 3, Position(2, 0))
+    assert index.pending_edits(uri) == 3
+    assert str(index.parse(after).tree.root_node) == str(parse_text(language_for("python", ""), after.text).root_node)
+    assert index.stats.incremental_parses == 1
+
+
+class _ReadCount(bytes):
+    """A document's UTF-8 that counts the bytes read from it, by slice or search."""
+
+    read = 0
+
+    def __getitem__(self, key):
+        part = super().__getitem__(key)
+        _ReadCount.read += len(part) if isinstance(key, slice) else 1
+        return part
+
+    def find(self, sub, start=0, end=None):
+        found = super().find(sub, start, end)
+        stop = len(self) if end is None else min(end, len(self))
+        _ReadCount.read += (found + len(sub) if found >= 0 else stop) - start
+        return found
+
+
+def test_the_context_on_a_line_of_megabytes_reads_a_bounded_stretch_of_it():
+    # Minified code: a syntax node's line was read whole to tell whether the node begins or ends it, 567 ms for a
+    # keystroke at 5 MB.
+    text = "".join(f"var a{i}=function(b,c){{if(b>c){{return[b,c,{i}]}}return{{k:b,v:c}}}};" for i in range(25_000))
+    assert "\n" not in text and len(text) > 1_500_000
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = _open(store, index, "file:///min.js", "javascript", text)
+    parsed = index.parse(snapshot)
+    snapshot.__dict__["utf8"] = _ReadCount(snapshot.utf8)
+    _ReadCount.read = 0
+    budget = WindowBudget(prefix_tokens=1000, suffix_tokens=200, count_tokens=len, chars_per_token=1.0)
+    ctx = build_context(parsed, len(text) // 2, budget)
+    assert len(ctx.prefix) <= 1000 and len(ctx.suffix) <= 200 and ctx.eol == "\n"
+    # Each node near the windows reads a few hundred bytes beside it, not the line.
+    assert _ReadCount.read < 200_000, _ReadCount.read
+
+
+def test_the_indentation_step_is_found_once_per_snapshot_and_keeps_no_text_alive(monkeypatch):
+    import infill_ls.context as context
+
+    calls = []
+    detect = context.detect_indent_unit
+    monkeypatch.setattr(context, "detect_indent_unit", lambda text: calls.append(1) or detect(text))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        text = "def f():\n  return 1\n" * 150_000  # 3 MB
+        parsed = ParsedSnapshot(Snapshot("file:///i.py", "python", 1, text), language_for("python", ""), None)
+        del text
+        assert build_context(parsed, 8, CHARS).indent_unit == "  "
+        assert shape_at(parsed, 8) is HoleShape.BLOCK
+        assert len(calls) == 1
+        del parsed
+        gc.collect()
+        assert tracemalloc.get_traced_memory()[0] - before < 1_000_000  # the text went with its snapshot
+    finally:
+        tracemalloc.stop()
+
+
 def _context(language_id, text, marker="|", budget=CHARS, uri=None):
     offset = text.index(marker)
     text = text.replace(marker, "", 1)
@@ -186,9 +287,13 @@ def test_windows_respect_the_budget_and_cut_where_statements_begin_and_end():
 
 
 def test_files_without_indentation_use_the_language_convention():
-    assert indent_unit(language_for("go", ""), "package main\n") == "\t"
-    assert indent_unit(language_for("typescript", ""), "let a = 1;\n") == "  "
-    assert indent_unit(None, "notes\n") == "    "
+    def unit(spec, text):
+        return indent_unit(spec, Snapshot("file:///t", "plaintext", 1, text))
+
+    assert unit(language_for("go", ""), "package main\n") == "\t"
+    assert unit(language_for("typescript", ""), "let a = 1;\n") == "  "
+    assert unit(None, "notes\n") == "    "
+    assert unit(None, "if x:\n\ty\n") == "\t"
 
 
 def test_indent_unit_detection():

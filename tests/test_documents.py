@@ -1,7 +1,9 @@
 import random
+import sys
 
 import pytest
 
+from infill_ls import documents
 from infill_ls.documents import (
     DocumentError,
     DocumentStore,
@@ -174,3 +176,57 @@ def test_the_documents_beside_one_are_in_its_language_most_recently_edited_first
     store.close("file:///b.py")
     assert [s.uri for s in store.beside("file:///d.py")] == ["file:///a.py"]
     assert store.beside("file:///not-open.py") == []
+
+
+class _ScanCount:
+    """Stands in for the line-break pattern and counts the characters it is asked to scan."""
+
+    def __init__(self, pattern):
+        self.pattern = pattern
+        self.scanned = 0
+
+    def _count(self, text, pos, endpos):
+        self.scanned += max(0, min(endpos, len(text)) - pos)
+
+    def finditer(self, text, pos=0, endpos=sys.maxsize):
+        self._count(text, pos, endpos)
+        return self.pattern.finditer(text, pos, endpos)
+
+    def search(self, text, pos=0, endpos=sys.maxsize):
+        self._count(text, pos, endpos)
+        return self.pattern.search(text, pos, endpos)
+
+
+def test_a_keystroke_scans_only_the_inserted_text_for_line_breaks(monkeypatch):
+    # Minified code is one line of megabytes: scanning the edited line for breaks cost a keystroke 34 ms at 5 MB.
+    line = "var a=function(b){return b*2};" * 20_000
+    store = DocumentStore()
+    store.open("file:///m.js", "javascript", 1, line + "\r\n" + line + "\r" + line).line_starts  # indexed once
+    scan = _ScanCount(documents._LINE_BREAK)
+    monkeypatch.setattr(documents, "_LINE_BREAK", scan)
+    middle = len(line) // 2
+    edits = [
+        (Position(0, middle), Position(0, middle), "x"),
+        (Position(1, middle), Position(1, middle + 3), "é😀\r\n"),  # a break typed into the second line
+        (Position(0, len(line)), Position(0, len(line)), "\r"),  # a "\r" before the "\r\n": one more line
+        (Position(3, len(line)), Position(3, len(line)), "\n"),  # a "\n" after a lone "\r": no more lines
+        (Position(0, 0), Position(0, 0), "\n"),
+    ]
+    for version, (start, end, insert) in enumerate(edits, start=2):
+        before = scan.scanned
+        snapshot = _change(store, "file:///m.js", version, start, end, insert)
+        assert scan.scanned - before <= len(insert) + 2  # the inserted text and a character either side
+        monkeypatch.setattr(documents, "_LINE_BREAK", scan.pattern)
+        assert snapshot.line_starts == Snapshot("file:///m.js", "javascript", 0, snapshot.text).line_starts
+        monkeypatch.setattr(documents, "_LINE_BREAK", scan)
+
+
+@pytest.mark.parametrize("text, eol", [("a\r\nb\nc", "\r\n"), ("a\rb\r\n", "\r"), ("a\nb\r\n", "\n"), ("abc", "\n"),
+                                        ("", "\n"), ("\r\n", "\r\n"), ("x" * 100_000 + "\r\n", "\r\n")])
+def test_the_files_line_break_is_read_from_the_line_index_without_a_scan(monkeypatch, text, eol):
+    s = snap(text)
+    s.line_starts  # noqa: B018 - indexed once, as every snapshot from the store is
+    scan = _ScanCount(documents._LINE_BREAK)
+    monkeypatch.setattr(documents, "_LINE_BREAK", scan)
+    assert s.eol() == eol
+    assert scan.scanned == 0

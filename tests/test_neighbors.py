@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from infill_ls.documents import Snapshot
-from engine.lookup import lookup_fills
+from engine.lookup import ELSEWHERE_CHARS, lookup_fills
+from infill_ls import neighbors
 from infill_ls.neighbors import MAX_FILE_BYTES, DirectoryFiles, Gathered, neighbor_texts, uri_path
 
 
@@ -107,3 +108,89 @@ def test_a_gathered_search_has_a_stamp_only_once_it_read_the_disk(tmp_path):
     assert gathered.disk is None
     assert list(gathered) == ["a = 1\n"]
     assert gathered.disk is not None and gathered.disk.unchanged()
+
+
+def test_an_entry_that_cannot_be_looked_at_hides_no_other_file(tmp_path):
+    (tmp_path / "good.py").write_text("COUNTS = collections.Counter(words)\n")
+    os.symlink("loop.py", tmp_path / "loop.py")  # stat fails: too many levels of symbolic links
+    os.symlink(tmp_path / "gone", tmp_path / "dangling.py")
+    texts, disk = neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())
+    assert texts == ("COUNTS = collections.Counter(words)\n",)
+    assert [file.name for file, _, _ in disk.files] == ["good.py"]
+
+
+def test_a_document_with_no_suffix_searches_no_files_on_disk(tmp_path):
+    # A script among tools: every file of the directory matched the empty suffix, binaries and all.
+    for i in range(3):
+        (tmp_path / f"tool{i}").write_text(f"tool {i}\n")
+    (tmp_path / "notes.txt").write_text("text\n")
+    doc = _snap(tmp_path / "myscript", "")
+    assert neighbor_texts(doc, [], DirectoryFiles()) == ((), None)
+    # Open documents beside it are still searched.
+    assert neighbor_texts(doc, [_snap(tmp_path / "other", "open")], DirectoryFiles()) == (("open",), None)
+
+
+def test_a_file_with_a_nul_byte_in_its_head_is_binary_and_not_read_past_it(tmp_path, monkeypatch):
+    (tmp_path / "blob.py").write_bytes(b"\0\1\2 packed" + b"x" * 300_000)  # valid UTF-8 all the same
+    (tmp_path / "code.py").write_text("x = 1\n")
+    read = []
+    real_open = open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        if "b" in mode and str(file).endswith("blob.py"):
+            real_read = handle.read
+            handle = _Reads(handle, lambda n=-1: read.append(len(chunk := real_read(n))) or chunk)
+        return handle
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    texts, _ = neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())
+    assert texts == ("x = 1\n",)
+    assert sum(read) <= 1024
+
+
+class _Reads:
+    """A file handle whose `read` is another function."""
+
+    def __init__(self, handle, read):
+        self._handle, self.read = handle, read
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.close()
+
+
+def test_the_cache_keeps_the_head_of_each_file_the_lookup_searches_and_at_most_its_budget(tmp_path, monkeypatch):
+    line = "result = transform(value, options={'mode': 'fast'})\n"
+    files = DirectoryFiles()
+    for i in range(20):  # a long session across a repository: a large file in each directory
+        directory = tmp_path / f"pkg{i}"
+        directory.mkdir()
+        (directory / "data.py").write_text(f"# {i}\n" + line * 8_000)  # 400 KB, under MAX_FILE_BYTES
+        texts, _ = neighbor_texts(_snap(directory / "doc.py", ""), [], files)
+        assert texts == ((f"# {i}\n" + line * 8_000)[:ELSEWHERE_CHARS],)  # all that the lookup reads of it
+        assert files.cached_chars <= neighbors.MAX_CACHED_CHARS
+    assert files.cached_chars > 0
+    # Past the budget the least recently used go first; a file still in the cache is not read again.
+    reads = []
+    read_text = neighbors._read_text
+    monkeypatch.setattr(neighbors, "_read_text", lambda file: reads.append(file.parent.name) or read_text(file))
+    small = DirectoryFiles(max_chars=3 * ELSEWHERE_CHARS)
+    for i in (0, 1, 2, 0, 3, 1):
+        neighbor_texts(_snap(tmp_path / f"pkg{i}" / "doc.py", ""), [], small)
+        assert small.cached_chars <= 3 * ELSEWHERE_CHARS
+    assert reads == ["pkg0", "pkg1", "pkg2", "pkg3", "pkg1"]
+
+
+def test_the_search_counts_files_with_the_documents_suffix_not_every_entry(tmp_path, monkeypatch):
+    for i in range(5):
+        (tmp_path / f"mod{i}.py").write_text(f"HANDLER_{i} = make_handler({i})\n")
+    for i in range(6_000):  # assets beside the code: the first 2,000 entries listed were all that was looked at
+        (tmp_path / f"asset{i:04d}.json").write_text("{}")
+    texts, _ = neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())
+    assert len(texts) == 5
+    monkeypatch.setattr(neighbors, "MAX_FILES", 2)
+    texts, disk = neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())
+    assert len(texts) == len(disk.files) == 2
