@@ -138,11 +138,8 @@ class ModelConfig:
             elif value is None:
                 kwargs.pop(key, None)
         # The reference keeps the ids that end a reply at the top level too; every one of them stops the output.
-        stops = [*_id_list(text.get("eos_token_id")), *_id_list(data.get("eos_token_id"))]
-        if not all(_is_int(i) for i in stops):
-            raise CheckpointError(f"{source}: eos_token_id must be a token id or a list of them")
-        first = kwargs.get("eos_token_id", cls.eos_token_id)
-        kwargs["extra_eos_token_ids"] = [i for i in dict.fromkeys(stops) if i != first]
+        stops = _id_list(text.get("eos_token_id"), source) + _id_list(data.get("eos_token_id"), source)
+        kwargs["extra_eos_token_ids"] = _besides(kwargs.get("eos_token_id", cls.eos_token_id), stops)
         for key in ("canvas_length", "infill_prompt_tokens"):
             if data.get(key):
                 kwargs[key] = int(data[key])
@@ -261,17 +258,14 @@ class GenerationConfig:
                 value = value[0] if value else None
             if value is not None:
                 setattr(out, key, value)
-        stops = _id_list(data.get("eos_token_id")) + (model.eos_token_ids if model is not None else [])
-        if not all(_is_int(i) for i in stops):
-            raise CheckpointError(f"{source}: eos_token_id must be a token id or a list of them, "
-                                  f"got {data.get('eos_token_id')!r}")
+        stops = _id_list(data.get("eos_token_id"), source) + (model.eos_token_ids if model is not None else [])
         sampler = data.get("sampler_config")
         if isinstance(sampler, dict) and sampler.get("entropy_bound") is not None:
             out.entropy_bound = sampler["entropy_bound"]
         if model is not None:
             out.eos_token_id = model.eos_token_id if out.eos_token_id is None else out.eos_token_id
             out.pad_token_id = model.pad_token_id if out.pad_token_id is None else out.pad_token_id
-        out.extra_eos_token_ids = [i for i in dict.fromkeys(stops) if i != out.eos_token_id]
+        out.extra_eos_token_ids = _besides(out.eos_token_id, stops)
         out.check(source, model.vocab_size if model is not None else None)
         return out
 
@@ -316,9 +310,17 @@ class GenerationConfig:
         return data
 
 
-def _id_list(value: Any) -> list[Any]:
+def _id_list(value: Any, source: str) -> list[int]:
     """A token id setting, one id or a list of them, as a list."""
-    return [] if value is None else list(value) if isinstance(value, list) else [value]
+    ids = [] if value is None else list(value) if isinstance(value, list) else [value]
+    if not all(_is_int(i) for i in ids):
+        raise CheckpointError(f"{source}: eos_token_id must be a token id or a list of them, got {value!r}")
+    return ids
+
+
+def _besides(first: Any, ids: list[int]) -> list[int]:
+    """`ids` in order, once each, leaving out `first`: the stop ids that go with an EOS id."""
+    return [i for i in dict.fromkeys(ids) if i != first]
 
 
 def _is_int(value: Any) -> bool:

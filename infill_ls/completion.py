@@ -97,17 +97,13 @@ def syntax_checked(parsed: ParsedSnapshot) -> bool:
     return len(parsed.snapshot.text) <= CHECKED_CHARS
 
 
-def _never() -> bool:
-    return False
-
-
 def _stop_if(should_stop: Callable[[], bool]) -> None:
     if should_stop():
         raise Cancelled("completion cancelled")
 
 
 def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
-                  should_stop: Callable[[], bool] = _never) -> list[Suggestion]:
+                  should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """Suggestions after which the file parses come first, each group in the order given (confidence): the rule
     the code actions choose by. Where none does (or none is offered), the first closed so that it does comes
     before them all: a suggestion followed by the brackets still open before ``offset``, else those brackets alone
@@ -180,7 +176,7 @@ def suggest(
 
 
 def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str,
-                should_stop: Callable[[], bool] = _never) -> bool:
+                should_stop: Callable[[], bool] | None = None) -> bool:
     """Whether the file parses with ``fill`` at the hole, as it would be shown: the engine's test of a fill from
     the file before the model checks it as a draft. Any fill passes in a file past `CHECKED_CHARS`."""
     text = postprocess(ctx, fill)
@@ -191,7 +187,7 @@ def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str,
 
 def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings,
            elsewhere: Sequence[str] = (), *, hole: tuple[int, InfillContext] | None = None,
-           should_stop: Callable[[], bool] = _never) -> list[Suggestion]:
+           should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """The strongest fill the file (or a file in ``elsewhere``) spells out at ``offset`` that leaves the file no
     worse (`no_worse`), as a suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none does. No
     model pass."""
@@ -246,7 +242,7 @@ def from_file_alone(suggestions: list[Suggestion]) -> bool:
 
 
 def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
-             should_stop: Callable[[], bool] = _never) -> list[Suggestion]:
+             should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """The suggestions that leave the file with no more syntax errors than it has without them: ghost text that
     would break the code (a lone quote, a stray keyword) is noise while typing. One incremental re-parse each; none,
     and every suggestion kept, in a file past `CHECKED_CHARS`."""
