@@ -106,7 +106,8 @@ def split_at_cursor(text: str, line: int, col: int, source: str) -> tuple[str, s
 def cmd_infill(args) -> int:
     if bool(args.file) == bool(args.jsonl):
         raise UsageError("infill: give either --file PATH --line L --col C, or --jsonl IN --out OUT")
-    options = dict(max_tokens=args.max_tokens, num_candidates=args.candidates, seed=args.seed)
+    options = dict(max_tokens=args.max_tokens, num_candidates=args.candidates, seed=args.seed,
+                   prompt_tokens=args.prefix_tokens)
     if args.file:
         if args.line is None or args.col is None:
             raise UsageError("infill: --file needs --line and --col")
@@ -247,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output JSONL")
     p.add_argument("--max-tokens", type=positive_int, default=32, help="largest hole to try, in tokens (default: 32)")
     p.add_argument("--candidates", type=positive_int, default=1, help="candidates to print (default: 1)")
+    p.add_argument("--prefix-tokens", type=positive_int, default=None, metavar="N",
+                   help="tokens of the text before the hole the model reads (default: the checkpoint's "
+                        "infill_prompt_tokens, else 1024)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_infill)
 

@@ -111,7 +111,8 @@ class InfillEngine:
                max_steps: int | None = None, seed: int = 0,
                should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True,
                sizes: Sequence[int] | None = None, around: tuple[str, str] | None = None,
-               elsewhere: Sequence[str] = (), accepts: Callable[[str], bool] | None = None) -> list[Candidate]:
+               elsewhere: Sequence[str] = (), accepts: Callable[[str], bool] | None = None,
+               prompt_tokens: int | None = None) -> list[Candidate]:
         """Fills for the hole between `prefix` and `suffix` (the model's context windows), best first.
 
         `around`: the whole text before and after the hole, searched for fills the file already spells out in the
@@ -120,7 +121,7 @@ class InfillEngine:
         do. `accepts`: the caller's own test of a fill (the server's: the file parses with it). Of the
         `COPIES_TESTED` strongest copies (or more, for more candidates), those that pass it come first. Each is also
         a draft row: if the model writes it back surely, it is the model's answer as well, and the request ends,
-        often after one pass.
+        often after one pass. `prompt_tokens`: the most of the prefix the encoder gets (`prompt_room`).
         """
         copies, passing = [], []
         if around is not None:
@@ -136,7 +137,8 @@ class InfillEngine:
         drafts = [[c.text] for c in copies if c in passing]
         found = self.infill_holes([prefix, suffix], max_tokens=max_tokens, num_candidates=num_candidates,
                                   max_steps=max_steps, seed=seed, should_stop=should_stop,
-                                  suffix_is_end=suffix_is_end, sizes=sizes, drafts=drafts)
+                                  suffix_is_end=suffix_is_end, sizes=sizes, drafts=drafts,
+                                  prompt_tokens=prompt_tokens)
         model = [Candidate(c.fills[0], c.confidence, c.steps, c.tokens_per_forward) for c in found]
         if around is None:
             return model
@@ -161,32 +163,35 @@ class InfillEngine:
     def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
                      suffix_is_end: bool = True, sizes: Sequence[int] | None = None,
-                     drafts: Sequence[Sequence[str]] = ()) -> list[HolesCandidate]:
+                     drafts: Sequence[Sequence[str]] = (), prompt_tokens: int | None = None) -> list[HolesCandidate]:
         """Fill every hole between `segments` together in one canvas; best candidates first.
 
         `sizes`: the hole lengths tried side by side (one canvas row each, times the candidates); by default the
         full `max_tokens` and half of it. `drafts`: proposed fills (one per hole), each one more row that starts
-        from them rather than from noise.
+        from them rather than from noise. `prompt_tokens`: the most of the first segment the encoder gets
+        (`prompt_room`).
         """
         if len(segments) < 2:
             raise ValueError("infill_holes needs the text before and after at least one hole")
         last = None
         for last in self.infill_steps(segments, max_tokens=max_tokens, num_candidates=num_candidates,
                                       max_steps=max_steps, seed=seed, should_stop=should_stop,
-                                      suffix_is_end=suffix_is_end, sizes=sizes, drafts=drafts):
+                                      suffix_is_end=suffix_is_end, sizes=sizes, drafts=drafts,
+                                      prompt_tokens=prompt_tokens):
             pass
         return self.rank(last, num_candidates)
 
     def infill_steps(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
                      suffix_is_end: bool = True, sizes: Sequence[int] | None = None,
-                     drafts: Sequence[Sequence[str]] = ()) -> Iterator["InfillStep"]:
+                     drafts: Sequence[Sequence[str]] = (), prompt_tokens: int | None = None
+                     ) -> Iterator["InfillStep"]:
         """The denoising steps of an infill, for viewers; the last one is what `rank` turns into candidates. They
         end when every row has stopped or, sooner, when the `num_candidates` most confident rows have
         (`leaders_finished`): a draft the model writes back surely stops after one pass."""
         tok = self.tokenizer
         ids = [tok.encode(s) for s in segments]
-        prompt = [tok.bos_id] + ids[0][-(self.prompt_tokens - 1):]
+        prompt = [tok.bos_id] + ids[0][max(0, len(ids[0]) - (self.prompt_room(prompt_tokens) - 1)):]
         lengths = [max(1, n) for n in sizes] if sizes else hole_lengths(max(1, max_tokens))
         seeds = max(1, num_candidates)
         rows = [n for n in lengths for _ in range(seeds)]
@@ -203,6 +208,14 @@ class InfillEngine:
                 yield InfillStep(step, canvas, encode_ms)
                 if leaders_finished(step, canvas, seeds):
                     return
+
+    def prompt_room(self, requested: int | None = None) -> int:
+        """The encoder's prompt length in tokens, `<bos>` included: `requested` (a caller's context setting), else
+        the checkpoint's `infill_prompt_tokens`; never so long that the widest canvas after it would run past the
+        positions the model has (`max_position_embeddings`)."""
+        config = self.checkpoint.config
+        limit = config.max_position_embeddings - max(self.canvas_widths())
+        return max(2, min(requested or self.prompt_tokens, limit))
 
     @property
     def hole_capacity(self) -> int:

@@ -133,7 +133,7 @@ def _infill_spans(
     fills come back as plain text: LF line breaks, cut at any control character."""
     snap = parsed.snapshot
     first, last = spans[0][0], spans[-1][1]
-    prefix, suffix = windows(parsed, first, last, window_budget(engine, hole_tokens * len(spans)))
+    prefix, suffix = windows(parsed, first, last, window_budget(engine, hole_tokens * len(spans), settings))
     between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
     found = engine.infill_holes(
         [snap.text[prefix.start : first], *between, snap.text[last : suffix.end]],
@@ -142,6 +142,7 @@ def _infill_spans(
         max_steps=settings.max_steps,
         should_stop=should_stop,
         suffix_is_end=suffix.end == len(snap.text),
+        prompt_tokens=settings.prefix_tokens,
     )
     return [replace(c, fills=[plain_text(f) for f in c.fills]) for c in found]
 

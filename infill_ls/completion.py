@@ -28,8 +28,6 @@ LINE_HOLE_TOKENS = 24
 # Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
 # lines that follow, and a window that reaches the end of the file tells the model so.
 MIN_SUFFIX_TOKENS = 64
-# The encoder's prompt when an engine states no length of its own.
-DEFAULT_PROMPT_TOKENS = 1024
 # A larger file is not re-parsed for each suggestion: every check re-parses the whole file, about 45 ms per MB of
 # JavaScript and 30 of Python here, and a keystroke may make 16 of them (3 fills from the file, the model's, 12
 # closed variants), 0.7 s at this size and 3.6 s at 5 MB. A file that large is generated, minified or data: its
@@ -62,10 +60,11 @@ def steps_for(engine: InfillEngine, settings: Settings, explicit: bool) -> int |
     return min(schedule, settings.typing_max_steps)
 
 
-def window_budget(engine: InfillEngine, hole: int) -> WindowBudget:
-    """Prefix for the encoder's prompt; suffix for the canvas beside the hole, and a little more."""
+def window_budget(engine: InfillEngine, hole: int, settings: Settings) -> WindowBudget:
+    """Prefix for the encoder's prompt (`Settings.prefix_tokens`, as the engine keeps it); suffix for the canvas
+    beside the hole, and a little more."""
     return WindowBudget(
-        prefix_tokens=getattr(engine, "prompt_tokens", DEFAULT_PROMPT_TOKENS),
+        prefix_tokens=engine.prompt_room(settings.prefix_tokens),
         suffix_tokens=max(MIN_SUFFIX_TOKENS, engine.canvas_length - hole),
         count_tokens=engine.count_tokens,
     )
@@ -135,7 +134,7 @@ def _hole(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: S
     # The shape decides the hole size, which decides how much suffix fits beside it; never more than one canvas of
     # the model holds (a larger maxHoleTokens would run every keystroke on a canvas wider than it was trained on).
     hole = min(hole_tokens(shape_at(parsed, offset), settings), engine.hole_capacity)
-    return hole, build_context(parsed, offset, window_budget(engine, hole))
+    return hole, build_context(parsed, offset, window_budget(engine, hole, settings))
 
 
 def suggest(
@@ -171,6 +170,7 @@ def suggest(
         around=(text[:offset], text[offset:]) if settings.file_lookup and lookup else None,
         elsewhere=elsewhere,
         accepts=lambda fill: parses_with(parsed, ctx, fill, should_stop),
+        prompt_tokens=settings.prefix_tokens,
     )
     return suggestions_for(ctx, candidates)
 

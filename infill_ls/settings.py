@@ -38,6 +38,9 @@ class Settings:
     # too (infill_ls.neighbors).
     neighbor_files: bool = True
     threads: int | None = None  # CPU threads for the model; None: half the cores
+    # Tokens of the text before the hole the encoder reads. None: the checkpoint's own `infill_prompt_tokens`
+    # (256 for the embedded model, which was trained on prompts that long; 1024 for a checkpoint that states none).
+    prefix_tokens: int | None = None
 
     def language_enabled(self, language_id: str) -> bool:
         return "*" in self.enabled_languages or language_id in self.enabled_languages
@@ -106,6 +109,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "fileLookup": ("file_lookup", _bool),
     "neighborFiles": ("neighbor_files", _bool),
     "threads": ("threads", _optional(_int_in(1, 256))),
+    "prefixTokens": ("prefix_tokens", _optional(_int_in(16, 131_072))),
 }
 
 

@@ -245,3 +245,18 @@ def test_a_completion_builds_its_context_once(engine, monkeypatch):
     # The file's fill is looked for, there is none, and the model runs: one context for both.
     complete(engine, _parsed("javascript", text), at, Settings(), explicit=False, should_stop=lambda: False)
     assert built == [1]
+
+
+def test_the_prefix_tokens_setting_sets_how_much_of_the_file_the_model_reads(tmp_path):
+    engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m", infill_prompt_tokens=64), device="cpu")
+    text = "".join(f"def f{i}(a, b):\n    return a * {i} + b\n\n" for i in range(120)) + "x = f1(2, "
+    parsed = _parsed("python", text + ")\n")
+    seen = {}
+    for prefix_tokens in (None, 600):
+        complete(engine, parsed, len(text), Settings(prefix_tokens=prefix_tokens, file_lookup=False),
+                 explicit=True, should_stop=lambda: False)
+        seen[prefix_tokens] = engine.prefix_cache.ids
+    # The context window (cut where the text allows) and the engine both keep what the setting says: the
+    # checkpoint's 64 by default.
+    assert 48 <= len(seen[None]) <= 64 and 450 <= len(seen[600]) <= 600, (len(seen[None]), len(seen[600]))
+    assert engine.tokenizer.decode(seen[600][1:]).endswith("x = f1(2, ")

@@ -145,6 +145,30 @@ def test_auto_dtype_keeps_a_large_checkpoint_in_bfloat16_on_a_cpu(model_dir, mon
     assert next(load_checkpoint(model_dir, device="cpu").model.parameters()).dtype == torch.bfloat16
 
 
+def test_the_prompt_keeps_as_much_of_the_prefix_as_asked_within_the_models_positions(tmp_path):
+    engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m", infill_prompt_tokens=48,
+                                                       max_position_embeddings=300), device="cpu")
+    tok = engine.tokenizer
+    prefix = "".join(f"value_{i} = compute({i}, other_{i})\n" for i in range(200))
+    ids = tok.encode(prefix)
+    assert len(ids) > 400
+
+    def prompt_after(**options) -> list[int]:
+        engine.infill(prefix, "\nprint(done)\n", max_tokens=8, **options)
+        return engine.prefix_cache.ids
+
+    # The checkpoint's own length by default, <bos> first and the text nearest the hole kept.
+    assert prompt_after() == [tok.bos_id] + ids[-47:]
+    assert prompt_after(prompt_tokens=120) == [tok.bos_id] + ids[-119:]
+    # Never so long that the widest canvas (32) after it would pass the model's 300 positions.
+    assert engine.prompt_room(10_000) == 300 - 32
+    assert prompt_after(prompt_tokens=10_000) == [tok.bos_id] + ids[-267:]
+    # A prefix shorter than the room is kept whole.
+    short = "x = 1\n"
+    engine.infill(short, "", max_tokens=8, prompt_tokens=120)
+    assert engine.prefix_cache.ids == [tok.bos_id] + tok.encode(short)
+
+
 def test_seeded_infill_is_deterministic(engine):
     a = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)
     b = engine.infill("import os\npath = os.", "\n", max_tokens=8, seed=7)

@@ -24,13 +24,15 @@ def test_camel_case_keys_bare_or_under_the_section():
         "fileLookup": False,
         "neighborFiles": False,
         "threads": 2,
+        "prefixTokens": 4096,
     }
     for payload in (raw, {"infill": raw}):
         s, problems = parse_settings(payload)
         assert problems == []
         assert s == Settings(model_path="/models/x", device="cpu", dtype="float32", max_hole_tokens=12, max_steps=8,
                              typing_max_steps=4, debounce_ms=0, enabled_languages=("python", "go"), candidates=2,
-                             file_lookup=False, neighbor_files=False, threads=2)
+                             file_lookup=False, neighbor_files=False, threads=2,
+                             prefix_tokens=4096)
     assert not parse_settings(raw)[0].language_enabled("rust")
 
 
@@ -38,11 +40,12 @@ def test_an_invalid_value_keeps_the_setting_as_it_was_with_one_message_each():
     base = Settings(max_hole_tokens=10, device="cpu", enabled_languages=("python",))
     s, problems = parse_settings(
         {"maxHoleTokens": "lots", "device": "tpu", "debounceMs": -5, "numCandidates": True, "enabledLanguages": "py",
-         "fileLookup": "yes", "threads": 2},
+         "fileLookup": "yes", "threads": 2, "prefixTokens": 8},
         base,
     )
     assert s == replace(base, threads=2)
-    assert len(problems) == 6
+    assert len(problems) == 7
+    assert "infill.prefixTokens: expected an integer from 16 to 131072, got 8; keeping null" in problems
     assert "infill.fileLookup: expected true or false, got 'yes'; keeping true" in problems
     assert "infill.maxHoleTokens: expected an integer from 1 to 512, got 'lots'; keeping 10" in problems
     assert any(p.startswith("infill.enabledLanguages:") and p.endswith('keeping ["python"]') for p in problems)
@@ -79,3 +82,18 @@ def test_model_changed_only_for_what_the_load_depends_on():
     assert model_changed(a, Settings(dtype="float16"))
     assert model_changed(a, Settings(model_path="/m"))
     assert model_changed(a, Settings(threads=1))
+
+
+def test_the_vscode_extension_offers_and_sends_every_server_setting():
+    import json
+    import re
+    from pathlib import Path
+
+    from infill_ls.settings import _FIELDS
+
+    vscode = Path(__file__).resolve().parents[1] / "editors" / "vscode"
+    offered = json.loads((vscode / "package.json").read_text())["contributes"]["configuration"]["properties"]
+    source = (vscode / "src" / "settings.ts").read_text()
+    sent = re.search(r"SERVER_SETTING_KEYS[^=]*= \[(.*?)\];", source, re.S).group(1)
+    assert sorted(re.findall(r"'(\w+)'", sent)) == sorted(_FIELDS)
+    assert [key for key in _FIELDS if f"infill.{key}" not in offered] == []

@@ -25,6 +25,7 @@ export interface ServerSettings {
   fileLookup: boolean;
   neighborFiles: boolean;
   threads: number | null;
+  prefixTokens: number | null;
 }
 
 export type ServerSettingKey = keyof ServerSettings;
@@ -42,6 +43,7 @@ export const SERVER_SETTING_KEYS: readonly ServerSettingKey[] = [
   'fileLookup',
   'neighborFiles',
   'threads',
+  'prefixTokens',
 ];
 
 /**

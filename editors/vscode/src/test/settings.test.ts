@@ -25,6 +25,7 @@ const DEFAULTS: Record<string, unknown> = {
   fileLookup: true,
   neighborFiles: true,
   threads: null,
+  prefixTokens: null,
   'trace.server': 'off',
 };
 
