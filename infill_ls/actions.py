@@ -18,8 +18,9 @@ import tree_sitter
 
 from engine.lookup import COPIES_TESTED
 
-from .completion import window_budget
+from .completion import into_cells, window_budget
 from .context import indent_unit, leading_whitespace, windows
+from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import fit_placeholder, plain_text
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, iter_problems, problem_count, problems_after
@@ -127,21 +128,27 @@ def _infill_spans(
     hole_tokens: int,
     settings: Settings,
     should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> list[HolesCandidate]:
     """Each span (code-point offsets, in document order) becomes a hole of up to
-    ``hole_tokens``; all are filled together, with windows of the text around them. The
-    fills come back as plain text: LF line breaks, cut at any control character."""
+    ``hole_tokens``; all are filled together, with windows of the text around them (in a notebook, continued into
+    the cells around it: `into_cells`). The fills come back as plain text: LF line breaks, cut at any control
+    character."""
     snap = parsed.snapshot
     first, last = spans[0][0], spans[-1][1]
-    prefix, suffix = windows(parsed, first, last, window_budget(engine, hole_tokens * len(spans), settings))
+    budget = window_budget(engine, hole_tokens * len(spans), settings)
+    prefix, suffix = windows(parsed, first, last, budget)
     between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
+    before, after, suffix_is_end = into_cells(
+        budget, snap.text[prefix.start : first], snap.text[last : suffix.end], from_start=prefix.start == 0,
+        to_end=suffix.end == len(snap.text), surroundings=surroundings)
     found = engine.infill_holes(
-        [snap.text[prefix.start : first], *between, snap.text[last : suffix.end]],
+        [before, *between, after],
         max_tokens=hole_tokens,
         num_candidates=settings.candidates,
         max_steps=settings.max_steps,
         should_stop=should_stop,
-        suffix_is_end=suffix.end == len(snap.text),
+        suffix_is_end=suffix_is_end,
         prompt_tokens=settings.prefix_tokens,
     )
     return [replace(c, fills=[plain_text(f) for f in c.fills]) for c in found]
@@ -194,6 +201,7 @@ def rewrite_selection(
     end: int,
     settings: Settings,
     should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> ActionEdit | NoEdit:
     """The selection becomes a hole, denoised again with both sides as context."""
     snap = parsed.snapshot
@@ -210,7 +218,7 @@ def rewrite_selection(
     # Room for a rewrite somewhat longer than the original, within reason.
     hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), most)
     candidates = []
-    for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop):
+    for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop, surroundings):
         body = c.fills[0].strip()
         if not body:
             continue
@@ -289,6 +297,7 @@ def fill_placeholders(
     offset: int,
     settings: Settings,
     should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> ActionEdit | NoEdit:
     """Every placeholder of the enclosing function becomes a hole; all are filled together."""
     holes = find_placeholders(parsed, offset)
@@ -302,7 +311,7 @@ def fill_placeholders(
         return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
                       f"model fills at once ({engine.hole_capacity} tokens)")
     candidates = []
-    for c in _infill_spans(engine, parsed, holes, hole_tokens, settings, should_stop):
+    for c in _infill_spans(engine, parsed, holes, hole_tokens, settings, should_stop, surroundings):
         replacements = placeholder_replacements(parsed, holes, c.fills)
         if replacements:
             candidates.append(candidate(parsed, replacements, c.confidence))
@@ -406,6 +415,7 @@ def close_structure(
     offset: int,
     settings: Settings,
     should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> ActionEdit | NoEdit:
     """Fill what is missing near the cursor (closers, bodies) so that the file parses.
 
@@ -438,7 +448,7 @@ def close_structure(
         fixes = mechanical_fix(parsed, region, at)
         if fixes:
             candidates.append(candidate(parsed, tuple(fixes), 0.0, abs(at - offset), 1))
-        for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop):
+        for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)
 
@@ -466,9 +476,10 @@ def run_action(
     end: int,
     settings: Settings,
     should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> ActionEdit | NoEdit:
     if kind is ActionKind.REWRITE_SELECTION:
-        return rewrite_selection(engine, parsed, start, end, settings, should_stop)
+        return rewrite_selection(engine, parsed, start, end, settings, should_stop, surroundings)
     if kind is ActionKind.FILL_PLACEHOLDERS:
-        return fill_placeholders(engine, parsed, start, settings, should_stop)
-    return close_structure(engine, parsed, start, settings, should_stop)
+        return fill_placeholders(engine, parsed, start, settings, should_stop, surroundings)
+    return close_structure(engine, parsed, start, settings, should_stop, surroundings)

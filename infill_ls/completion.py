@@ -16,6 +16,7 @@ from engine.lookup import COPIES_TESTED
 
 from .context import HoleShape, InfillContext, WindowBudget, build_context, shape_at
 from .documents import Snapshot
+from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, adds_errors, parses_after
@@ -71,12 +72,13 @@ def window_budget(engine: InfillEngine, hole: int, settings: Settings) -> Window
 
 
 def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Settings, model: Hashable,
-              beside: Sequence[Snapshot] = ()) -> Hashable:
+              beside: Sequence[Snapshot] = (), surroundings: Surroundings = NO_SURROUNDINGS) -> Hashable:
     """Everything the answer depends on. The text enters by length and hash, so the cache
-    never holds documents alive; the open documents beside it, by revision. (Files beside it on disk are not in
-    the key: the service checks a cached answer's `DiskStamp` before it serves it again.)"""
+    never holds documents alive; the open documents beside it and a notebook's other cells, by revision. (Files
+    beside it on disk are not in the key: the service checks a cached answer's `DiskStamp` before it serves it
+    again.)"""
     return ("inline", snapshot.uri, len(snapshot.text), hash(snapshot.text), offset, explicit, settings, model,
-            tuple((s.uri, s.revision) for s in beside))
+            tuple((s.uri, s.revision) for s in beside), surroundings.key())
 
 
 def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Suggestion]:
@@ -137,6 +139,29 @@ def _hole(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: S
     return hole, build_context(parsed, offset, window_budget(engine, hole, settings))
 
 
+def into_cells(budget: WindowBudget, prefix: str, suffix: str, *, from_start: bool, to_end: bool,
+               surroundings: Surroundings) -> tuple[str, str, bool]:
+    """The prefix and suffix the model reads, and whether that suffix runs to the end of the text: windows that
+    reach a notebook cell's start (``from_start``) or end (``to_end``) continue into the cells before or after it,
+    as far as their token budgets leave room for."""
+    if surroundings.before and from_start:
+        room = budget.prefix_tokens - budget.count_tokens(prefix)
+        if room > 0:
+            prefix = surroundings.before[-int(room * budget.chars_per_token):] + prefix
+    if surroundings.after and to_end:
+        room = budget.suffix_tokens - budget.count_tokens(suffix)
+        if room > 0:
+            suffix += surroundings.after[:int(room * budget.chars_per_token)]
+            to_end = False
+    return prefix, suffix, to_end
+
+
+def around_hole(text: str, offset: int, surroundings: Surroundings) -> tuple[str, str]:
+    """The whole text before and after the hole, a notebook's cells around it included: where the lookup searches
+    for fills the text spells out."""
+    return surroundings.before + text[:offset], text[offset:] + surroundings.after
+
+
 def suggest(
     engine: InfillEngine,
     parsed: ParsedSnapshot,
@@ -149,25 +174,30 @@ def suggest(
     lookup: bool = True,
     elsewhere: Sequence[str] = (),
     hole: tuple[int, InfillContext] | None = None,
+    surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> list[Suggestion]:
     """Fills at ``offset`` as suggestions: those the file (or a file in ``elsewhere``) spells out elsewhere (with
     ``settings.file_lookup`` and ``lookup``), then the model's, most confident first. ``hole``: `_hole`'s answer,
-    where the caller has it already. Runs the model: on the worker only."""
+    where the caller has it already; ``surroundings``: a notebook's cells around this one. Runs the model: on the
+    worker only."""
     hole_size, ctx = hole or _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
+    prefix, suffix, suffix_is_end = into_cells(
+        window_budget(engine, hole_size, settings), ctx.prefix, ctx.suffix, from_start=ctx.prefix_window.start == 0,
+        to_end=ctx.suffix_window.end == len(text), surroundings=surroundings)
     candidates = engine.infill(
-        ctx.prefix,
-        ctx.suffix,
+        prefix,
+        suffix,
         max_tokens=hole_size,
         num_candidates=settings.candidates if explicit else 1,
         max_steps=steps_for(engine, settings, explicit),
         seed=seed,
         should_stop=should_stop,
-        suffix_is_end=ctx.suffix_window.end == len(text),
+        suffix_is_end=suffix_is_end,
         # While typing, one canvas row: the fill ends where the model writes voids, and each row costs a full
         # pass per step. An explicit request tries more sizes and seeds.
         sizes=None if explicit else [hole_size],
-        around=(text[:offset], text[offset:]) if settings.file_lookup and lookup else None,
+        around=around_hole(text, offset, surroundings) if settings.file_lookup and lookup else None,
         elsewhere=elsewhere,
         accepts=lambda fill: parses_with(parsed, ctx, fill, should_stop),
         prompt_tokens=settings.prefix_tokens,
@@ -187,13 +217,15 @@ def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str,
 
 def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings,
            elsewhere: Sequence[str] = (), *, hole: tuple[int, InfillContext] | None = None,
-           should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
+           should_stop: Callable[[], bool] | None = None,
+           surroundings: Surroundings = NO_SURROUNDINGS) -> list[Suggestion]:
     """The strongest fill the file (or a file in ``elsewhere``) spells out at ``offset`` that leaves the file no
     worse (`no_worse`), as a suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none does. No
     model pass."""
     hole_size, ctx = hole or _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
-    found = engine.copies(text[:offset], text[offset:], max_tokens=hole_size, limit=COPIES_TESTED, elsewhere=elsewhere)
+    found = engine.copies(*around_hole(text, offset, surroundings), max_tokens=hole_size, limit=COPIES_TESTED,
+                          elsewhere=elsewhere)
     # One re-parse per copy tried, stopping at the first that passes: this runs on every keystroke.
     return next(([s] for s in suggestions_for(ctx, found) if no_worse(parsed, [s], should_stop)), [])
 
@@ -208,28 +240,31 @@ def complete(
     should_stop: Callable[[], bool],
     seed: int = 0,
     elsewhere: Sequence[str] = (),
+    surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> list[Suggestion]:
     """What the editor is shown at ``offset``; ``elsewhere``: the texts of the files beside it, searched for fills
-    as the file is (`infill_ls.neighbors`, `engine.lookup`). Runs the model: call it on the worker only. Raises
-    `engine.errors.Cancelled` once ``should_stop`` says so, between its steps and before each syntax check: a newer
-    keystroke's request should not wait for this one's context, lookup and checks any more than for its model
-    pass."""
+    as the file is (`infill_ls.neighbors`, `engine.lookup`); ``surroundings``: in a notebook, its cells around this
+    one, which the model reads and the lookup searches as the text around the hole. Runs the model: call it on the
+    worker only. Raises `engine.errors.Cancelled` once ``should_stop`` says so, between its steps and before each
+    syntax check: a newer keystroke's request should not wait for this one's context, lookup and checks any more
+    than for its model pass."""
     hole = _hole(engine, parsed, offset, settings)  # once: each costs a walk of the tree near the hole
     _stop_if(should_stop)
     if explicit:
         suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed,
-                              elsewhere=elsewhere, hole=hole)
+                              elsewhere=elsewhere, hole=hole, surroundings=surroundings)
         _stop_if(should_stop)
         return parsing_first(parsed, offset, suggestions, should_stop)
     if settings.file_lookup:
         # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so
         # the model's pass (nearly all of a keystroke's latency) is not waited for.
-        shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop)
+        shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop,
+                       surroundings=surroundings)
         _stop_if(should_stop)
         if shown:
             return parsing_first(parsed, offset, shown, should_stop)
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
-                          lookup=False, hole=hole)
+                          lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
@@ -22,7 +23,7 @@ from .actions import ActionEdit, ActionKind
 from .completion import Suggestion
 from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
-from .service import InfillService
+from .service import CellDocument, InfillService
 from .settings import SECTION, Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,21 @@ class InfillProtocol(LanguageServerProtocol):
     @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
     def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
+            handler(params)
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def lsp_notebook_document__did_open(self, params: types.DidOpenNotebookDocumentParams) -> None:
+        if (handler := self.fm.features.get(types.NOTEBOOK_DOCUMENT_DID_OPEN)) is not None:
+            handler(params)
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def lsp_notebook_document__did_change(self, params: types.DidChangeNotebookDocumentParams) -> None:
+        if (handler := self.fm.features.get(types.NOTEBOOK_DOCUMENT_DID_CHANGE)) is not None:
+            handler(params)
+
+    @lsp_method(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def lsp_notebook_document__did_close(self, params: types.DidCloseNotebookDocumentParams) -> None:
+        if (handler := self.fm.features.get(types.NOTEBOOK_DOCUMENT_DID_CLOSE)) is not None:
             handler(params)
 
     def structure_message(self, data: dict[str, Any]):
@@ -136,6 +152,17 @@ def _resolve_data(data: Any) -> tuple[ActionKind, str, types.Range, int | None]:
     return ActionKind(data["kind"]), uri, _CONVERTER.structure(selection, types.Range), version
 
 
+def cell_document(item: types.TextDocumentItem) -> CellDocument:
+    return CellDocument(item.uri, item.language_id, item.version, item.text)
+
+
+# Every notebook, every cell: a code cell reads the cells of its language around it, and the client sends a
+# notebook's cells only to a server that takes the notebook.
+NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
+    notebook_selector=[types.NotebookDocumentFilterWithNotebook(notebook="*")]
+)
+
+
 def completion_item(snapshot: Snapshot, s: Suggestion, encoding: PositionEncoding) -> types.CompletionItem:
     label = s.text.strip().splitlines()[0]
     return types.CompletionItem(
@@ -154,6 +181,7 @@ class InfillServer(LanguageServer):
             NAME,
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=NOTEBOOK_SYNC,
             protocol_cls=InfillProtocol,
         )
         self.service = InfillService(settings or Settings(), default_model)
@@ -287,11 +315,10 @@ def _register(ls: InfillServer) -> None:
         ls.out_of_step.discard(doc.uri)
         service.open(doc.uri, doc.language_id, doc.version, doc.text)
 
-    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(params: types.DidChangeTextDocumentParams) -> None:
-        doc = params.text_document
+    def change_text(doc: types.VersionedTextDocumentIdentifier,
+                    changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
         try:
-            service.change(doc.uri, doc.version, [to_change(c) for c in params.content_changes], ls.encoding)
+            service.change(doc.uri, doc.version, [to_change(c) for c in changes], ls.encoding)
         except DocumentError as error:
             # Shown once per document: a client out of step with the server sends one such change per keystroke.
             if doc.uri in ls.out_of_step:
@@ -300,9 +327,40 @@ def _register(ls: InfillServer) -> None:
                 ls.out_of_step.add(doc.uri)
                 ls.tell(f"{error}; suggestions for it stop until it is opened again", types.MessageType.Error)
 
+    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        change_text(params.text_document, params.content_changes)
+
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         service.close(params.text_document.uri)
+
+    @ls.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def did_open_notebook(params: types.DidOpenNotebookDocumentParams) -> None:
+        notebook = params.notebook_document
+        ls.out_of_step.difference_update(d.uri for d in params.cell_text_documents)
+        service.open_notebook(notebook.uri, [cell.document for cell in notebook.cells],
+                              [cell_document(d) for d in params.cell_text_documents])
+
+    @ls.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def did_change_notebook(params: types.DidChangeNotebookDocumentParams) -> None:
+        cells = params.change.cells
+        if cells is None:
+            return  # the notebook's metadata alone
+        if (structure := cells.structure) is not None:
+            array = structure.array
+            service.change_notebook_cells(
+                params.notebook_document.uri, array.start, array.delete_count,
+                [cell.document for cell in array.cells or ()],
+                [cell_document(d) for d in structure.did_open or ()],
+                [d.uri for d in structure.did_close or ()],
+            )
+        for content in cells.text_content or ():
+            change_text(content.document, content.changes)
+
+    @ls.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def did_close_notebook(params: types.DidCloseNotebookDocumentParams) -> None:
+        service.close_notebook(params.notebook_document.uri, [d.uri for d in params.cell_text_documents])
 
     @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:

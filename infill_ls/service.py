@@ -17,9 +17,25 @@ from .completion import Suggestion, cache_key, complete, from_file_alone, typed_
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts
+from .notebooks import Notebooks
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
 from .syntax import SyntaxIndex
+
+
+# How much of a notebook's other cells, on each side of a cell, the lookup searches and the model may read: about as
+# much as the files beside a document (`neighbors.ELSEWHERE_CHARS`), and gathered on the event loop in microseconds.
+SURROUNDING_CHARS = 50_000
+
+
+@dataclass(frozen=True)
+class CellDocument:
+    """A notebook cell's document as the client opens it."""
+
+    uri: str
+    language_id: str
+    version: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,7 @@ class InfillService:
         self.scheduler = Scheduler()
         self.model = ModelLoader(self.scheduler)
         self.directory_files = DirectoryFiles()  # read and kept on the worker only
+        self.notebooks = Notebooks()
 
     # --- documents --------------------------------------------------------------------------
 
@@ -71,6 +88,27 @@ class InfillService:
         self.scheduler.supersede((uri, "complete"))
         self.scheduler.supersede((uri, "action"))
         self.scheduler.typing.forget(uri)
+
+    def open_notebook(self, uri: str, cells: Sequence[str], documents: Sequence[CellDocument]) -> None:
+        """A notebook: its cells' document uris in order, and those documents (a cell's is a document as any
+        other)."""
+        for doc in documents:
+            self.open(doc.uri, doc.language_id, doc.version, doc.text)
+        self.notebooks.open(uri, cells)
+
+    def change_notebook_cells(self, uri: str, start: int, delete_count: int, cells: Sequence[str],
+                              opened: Sequence[CellDocument], closed: Sequence[str]) -> None:
+        """Cells inserted, deleted or moved: ``delete_count`` cells from ``start`` replaced by ``cells``; the
+        documents of new cells ``opened``, those of cells gone ``closed``."""
+        for doc in opened:
+            self.open(doc.uri, doc.language_id, doc.version, doc.text)
+        self.notebooks.splice(uri, start, delete_count, cells)
+        for cell in closed:
+            self.close(cell)
+
+    def close_notebook(self, uri: str, cells: Sequence[str] = ()) -> None:
+        for cell in {*self.notebooks.close(uri), *cells}:
+            self.close(cell)
 
     def is_current(self, snapshot: Snapshot) -> bool:
         return self.documents.get(snapshot.uri) is snapshot
@@ -118,14 +156,17 @@ class InfillService:
                 if engine is None:
                     return snapshot, []
                 settings, parse, files = self.settings, self.syntax.parse, self.directory_files
+                surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
                 lookup_beside = settings.file_lookup and settings.neighbor_files
-                beside = self.documents.beside(uri) if lookup_beside else []
+                # A notebook's own cells are read as the text around the hole, not as documents beside it.
+                cells = {s.uri for s in surroundings.cells}
+                beside = [s for s in self.documents.beside(uri) if s.uri not in cells] if lookup_beside else []
 
                 def work(should_stop: Callable[[], bool]) -> _Answer:
                     parsed = parse(snapshot)
                     gathered = Gathered(lambda: neighbor_texts(snapshot, beside, files)) if lookup_beside else None
                     found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop,
-                                     elsewhere=gathered if gathered is not None else ())
+                                     elsewhere=gathered if gathered is not None else (), surroundings=surroundings)
                     if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
                     return _Answer(found, gathered.disk if gathered is not None else None)
@@ -133,7 +174,7 @@ class InfillService:
                 answer = await scheduler.run(
                     ticket,
                     work,
-                    key=cache_key(snapshot, offset, explicit, settings, self.model.generation, beside),
+                    key=cache_key(snapshot, offset, explicit, settings, self.model.generation, beside, surroundings),
                     fresh=_Answer.fresh,
                     debounce_s=0 if explicit else settings.debounce_ms / 1000,
                 )
@@ -178,10 +219,12 @@ class InfillService:
         start = snapshot.offset_at(selection.start, encoding)
         end = snapshot.offset_at(selection.end, encoding)
         settings, parse = self.settings, self.syntax.parse
+        surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
         ticket = self.scheduler.enter((uri, "action"))
         try:
             edit = await self.scheduler.run(
-                ticket, lambda should_stop: run_action(kind, engine, parse(snapshot), start, end, settings, should_stop)
+                ticket, lambda should_stop: run_action(kind, engine, parse(snapshot), start, end, settings, should_stop,
+                                                       surroundings)
             )
         except Superseded:
             return ActionOutcome(None)  # the user asked again, or cancelled: the newer request answers

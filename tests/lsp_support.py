@@ -91,6 +91,7 @@ def capabilities(
     progress: bool = False,
     encodings: list[str] | None = None,
     configuration: bool = False,
+    notebooks: bool = False,
 ) -> types.ClientCapabilities:
     text_document = types.TextDocumentClientCapabilities(
         synchronization=types.TextDocumentSyncClientCapabilities(),
@@ -115,6 +116,8 @@ def capabilities(
         ),
         window=types.WindowClientCapabilities(work_done_progress=progress),
         general=types.GeneralClientCapabilities(position_encodings=encodings) if encodings else None,
+        notebook_document=types.NotebookDocumentClientCapabilities(
+            synchronization=types.NotebookDocumentSyncClientCapabilities()) if notebooks else None,
     )
 
 

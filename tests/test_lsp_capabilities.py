@@ -26,6 +26,7 @@ async def test_inline_capable_client(client: LanguageClient):
     sync = caps.text_document_sync
     assert sync.change == types.TextDocumentSyncKind.Incremental and sync.open_close
     assert caps.position_encoding == types.PositionEncodingKind.Utf16
+    assert caps.notebook_document_sync is None  # a client that has no notebooks is told of none
     assert caps.code_action_provider.resolve_provider is True
     assert types.CodeActionKind.QuickFix in caps.code_action_provider.code_action_kinds
     assert types.CodeActionKind.RefactorRewrite in caps.code_action_provider.code_action_kinds
@@ -34,6 +35,13 @@ async def test_inline_capable_client(client: LanguageClient):
         "infill.fillPlaceholders",
         "infill.closeStructure",
     }
+
+
+async def test_a_client_with_notebooks_is_asked_for_every_notebooks_cells(client: LanguageClient):
+    result = await client.initialize_session(init_params(capabilities(notebooks=True)))
+    # Every cell of every notebook, so that a cell reads the cells around it.
+    (notebooks,) = result.capabilities.notebook_document_sync.notebook_selector
+    assert notebooks.notebook == "*" and not notebooks.cells
 
 
 async def test_client_without_inline_completion_gets_the_completion_fallback(client: LanguageClient):

@@ -119,8 +119,9 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
   let hasRun = false;
   const clientOptions: LanguageClientOptions = {
     // Every file goes to the server, which decides by `infill.enabledLanguages` what to complete, so that
-    // a change to that setting needs no restart.
-    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+    // a change to that setting needs no restart. Notebook cells too: the server takes each notebook whole
+    // (notebook sync), so a cell's fills read the cells around it.
+    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }],
     // Only the settings the user set: the others are left to the server and its command line.
     initializationOptions: settings,
     outputChannel,

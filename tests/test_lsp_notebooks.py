@@ -1,0 +1,90 @@
+"""Notebooks end to end: the real server over stdio takes a notebook's cells (LSP 3.17 notebook sync) and a fill in
+one cell finds what the cells around it spell out, as the client opens, edits, inserts, deletes and closes them.
+
+The neighbouring-files search is off, so only the notebook's own cells can supply those fills."""
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from lsp_support import capabilities, config, init_params, position_of, replace_change, tiny_model
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+NOTEBOOK = "file:///work/analysis.ipynb"
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(notebooks=True), modelPath=tiny_model(), debounceMs=0, device="cpu",
+                    neighborFiles=False)
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+def cell_uri(n: int) -> str:
+    return f"vscode-notebook-cell:/work/analysis.ipynb#W{n}sZmlsZQ%3D%3D"
+
+
+def cell(n: int, kind=types.NotebookCellKind.Code) -> types.NotebookCell:
+    return types.NotebookCell(kind=kind, document=cell_uri(n))
+
+
+def item(n: int, text: str, language: str = "python") -> types.TextDocumentItem:
+    return types.TextDocumentItem(uri=cell_uri(n), language_id=language, version=1, text=text)
+
+
+async def inline(client, text: str, uri: str, cursor: int, invoked=True) -> list[types.InlineCompletionItem]:
+    kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=kind),
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, cursor)))
+    return list(result.items)
+
+
+def change(client, version: int, **cells) -> None:
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=version, uri=NOTEBOOK),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(**cells))))
+
+
+async def test_a_cell_reads_the_cells_around_it_as_they_are_edited_inserted_and_deleted(client):
+    definition = "def total(helper, p, q):\n    return helper.compute_total(p, q)\n"
+    current = "x = helper.compute_total()\n"
+    cursor = current.index("()") + 1
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(
+            uri=NOTEBOOK, notebook_type="jupyter-notebook", version=1,
+            cells=[cell(0), cell(1, types.NotebookCellKind.Markup), cell(2)]),
+        cell_text_documents=[item(0, definition), item(1, "# compute_total(a, b)", "markdown"),
+                             item(2, current)]))
+    items = await inline(client, current, cell_uri(2), cursor)
+    assert items[0].insert_text == "p, q" and items[0].range.start == position_of(current, cursor)
+    # While typing too: a fill the cells spell out is shown without the model.
+    assert (await inline(client, current, cell_uri(2), cursor, invoked=False))[0].insert_text == "p, q"
+
+    # An edit to the cell above is seen at once.
+    at = definition.rindex("p, q")
+    client_change = replace_change(definition, at, at + 4, "q, p")
+    definition = definition[:at] + "q, p" + definition[at + 4:]
+    change(client, 2, text_content=[types.NotebookDocumentCellContentChanges(
+        document=types.VersionedTextDocumentIdentifier(uri=cell_uri(0), version=2), changes=[client_change])])
+    assert (await inline(client, current, cell_uri(2), cursor))[0].insert_text == "q, p"
+
+    # The cell above deleted, a new one inserted below: the fill comes from the new one.
+    change(client, 3, structure=types.NotebookDocumentCellChangeStructure(
+        array=types.NotebookCellArrayChange(start=0, delete_count=1),
+        did_close=[types.TextDocumentIdentifier(uri=cell_uri(0))]))
+    assert all(i.insert_text != "q, p" for i in await inline(client, current, cell_uri(2), cursor))
+    change(client, 4, structure=types.NotebookDocumentCellChangeStructure(
+        array=types.NotebookCellArrayChange(start=2, delete_count=0, cells=[cell(3)]),
+        did_open=[item(3, "y = helper.compute_total(m, n)\n")]))
+    assert (await inline(client, current, cell_uri(2), cursor))[0].insert_text == "m, n"
+
+    # A closed notebook's cells are gone with it.
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(uri=NOTEBOOK),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=cell_uri(n)) for n in (1, 2, 3)]))
+    assert await inline(client, current, cell_uri(2), cursor) == []

@@ -1,0 +1,83 @@
+"""A notebook's cell order, what a cell's surroundings are, and what the model reads of them."""
+
+from __future__ import annotations
+
+from engine.infill import InfillEngine
+from engine.tiny import write_random_checkpoint
+from infill_ls.completion import complete
+from infill_ls.documents import DocumentStore
+from infill_ls.notebooks import NO_SURROUNDINGS, Notebooks
+from infill_ls.settings import Settings
+from infill_ls.syntax import SyntaxIndex
+
+
+def _store(cells: dict[str, tuple[str, str]]) -> DocumentStore:
+    store = DocumentStore()
+    for uri, (language, text) in cells.items():
+        store.open(uri, language, 1, text)
+    return store
+
+
+def test_cells_keep_the_notebooks_order_through_inserts_deletes_and_moves():
+    books = Notebooks()
+    books.open("nb", ["a", "b", "c"])
+    assert books.splice("nb", 1, 0, ["x"]) == []
+    assert books.splice("nb", 0, 1, []) == ["a"] and books.notebook_of("a") is None
+    # A move: deleted at one place and inserted at another, the same cell all along.
+    books.splice("nb", 2, 1, [])
+    books.splice("nb", 0, 0, ["c"])
+    store = _store({u: ("python", f"{u} = 1\n") for u in "xbc"})
+    assert books.surroundings("b", store.get, 1000).before == "c = 1\n\nx = 1\n\n"
+    assert books.notebook_of("c") == "nb"
+    assert sorted(books.close("nb")) == ["b", "c", "x"] and books.notebook_of("b") is None
+    assert books.surroundings("b", store.get, 1000) == NO_SURROUNDINGS
+
+
+def test_a_cells_surroundings_are_the_other_cells_of_its_language_nearest_first_within_the_limit():
+    books = Notebooks()
+    books.open("nb", ["imports", "notes", "blank", "here", "later", "last"])
+    store = _store({"imports": ("python", "import math\n\n\n"), "notes": ("markdown", "# Area"),
+                    "blank": ("python", "  \n"), "here": ("python", "area = math.pi"),
+                    "later": ("python", "print(area)"), "last": ("python", "print(2 * area)\n")})
+    around = books.surroundings("here", store.get, 1000)
+    assert around.before == "import math\n\n" and around.after == "\n\nprint(area)\n\nprint(2 * area)"
+    assert [s.uri for s in around.cells] == ["imports", "blank", "later", "last"]
+    # Cut to the limit, keeping what is nearest the cell.
+    near = books.surroundings("here", store.get, 8)
+    assert near.before == "import math\n\n"[-8:] and near.after == "\n\nprint("
+    assert books.surroundings("notes", store.get, 1000).before == ""  # markdown reads no code
+
+
+def test_the_model_reads_the_cells_above_and_below_a_cell(tmp_path):
+    engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m"), device="cpu")
+    store, index = DocumentStore(), SyntaxIndex()
+    cells = {"c0": "import statistics\nvalues = [3, 1, 2]\n", "c1": "middle = statistics.", "c2": "print(middle)\n"}
+    for uri, text in cells.items():
+        index.opened(store.open(uri, "python", 1, text))
+    books = Notebooks()
+    books.open("nb", list(cells))
+    parsed = index.parse(store.get("c1"))
+    settings = Settings(file_lookup=False)
+    seen = {}
+    for name, around in (("alone", NO_SURROUNDINGS), ("notebook", books.surroundings("c1", store.get, 10_000))):
+        complete(engine, parsed, len(cells["c1"]), settings, explicit=True, should_stop=lambda: False,
+                 surroundings=around)
+        seen[name] = engine.tokenizer.decode(engine.prefix_cache.ids[1:])
+    assert seen["alone"] == "middle = statistics."
+    assert seen["notebook"] == "import statistics\nvalues = [3, 1, 2]\n\nmiddle = statistics."
+
+
+def test_an_action_in_a_cell_reads_the_cells_around_it_too(tmp_path):
+    from infill_ls.actions import ActionKind, run_action
+
+    engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m"), device="cpu")
+    store, index = DocumentStore(), SyntaxIndex()
+    cells = {"c0": "import statistics\n", "c1": "middle = statistics.median([3, 1, 2])\n"}
+    for uri, text in cells.items():
+        index.opened(store.open(uri, "python", 1, text))
+    books = Notebooks()
+    books.open("nb", list(cells))
+    start = cells["c1"].index("3, 1, 2")
+    run_action(ActionKind.REWRITE_SELECTION, engine, index.parse(store.get("c1")), start, start + len("3, 1, 2"),
+               Settings(), lambda: False, books.surroundings("c1", store.get, 10_000))
+    assert engine.tokenizer.decode(engine.prefix_cache.ids[1:]) == "import statistics\n\nmiddle = statistics.median(["
