@@ -34,6 +34,9 @@ NAME = "infill-ls"
 # the embedded model), a load does not stop at all.
 EXIT_WAIT_S = 3.0
 STATS_COMMAND = "infill.stats"
+# The model's state, for an editor's status item: {"kind": "loading" | "ready" | "error", "message": one line}.
+# Sent when a load starts and when it ends; a client that does not know it ignores it.
+STATUS_NOTIFICATION = "infill/didChangeStatus"
 _ACTION_KINDS: dict[ActionKind, str] = {
     ActionKind.REWRITE_SELECTION: types.CodeActionKind.RefactorRewrite,
     # A sub-kind, so a client asking for "refactor.rewrite" still finds the rewrite first.
@@ -222,9 +225,13 @@ class InfillServer(LanguageServer):
         if token in self.work_done_progress.tokens:
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
+    def status(self, kind: str, message: str) -> None:
+        self.protocol.notify(STATUS_NOTIFICATION, {"kind": kind, "message": message})
+
     def start_loading(self) -> None:
-        """Load the model in the background, shown as work-done progress where the client can."""
+        """Load the model in the background, shown as work-done progress where the client can, and as the status."""
         token = f"infill-load-{self.service.model.generation + 1}"
+        self.status("loading", f"loading {self.service.model_source}")
         announcing = asyncio.ensure_future(
             self.begin_progress(token, "Loading infill model", self.service.model_source)
         )
@@ -232,6 +239,9 @@ class InfillServer(LanguageServer):
         async def finish(result: LoadResult) -> None:
             await announcing
             self.end_progress(token, result.error or "ready")
+            if result.generation == self.service.model.generation:  # not overtaken by a newer load
+                self.status("error" if result.error else "ready",
+                            result.error or (result.engine.description if result.engine else "no model"))
             if result.error:
                 self.tell(result.error, types.MessageType.Error)
             elif result.engine is not None:

@@ -81,6 +81,12 @@ def config(command: list[str] | None = None, factory=None) -> ClientServerConfig
 def make_client() -> LanguageClient:
     client = LanguageClient(converter_factory=_converter)
     register_lsp_features(client)
+    client.statuses = []  # the server's infill/didChangeStatus notifications, as (kind, message)
+
+    @client.feature("infill/didChangeStatus")
+    def status(params) -> None:
+        client.statuses.append((params.kind, params.message))
+
     return client
 
 

@@ -68,6 +68,9 @@ async def test_a_broken_model_path_leaves_a_server_that_answers_and_says_why(bro
         types.ExecuteCommandParams(command="infill.stats", arguments=[])
     )
     assert stats["model"] is None and BROKEN in stats["model_error"]
+    # An editor's status item is told the same.
+    (loading, (kind, message)) = broken.statuses
+    assert loading == ("loading", f"loading {BROKEN}") and kind == "error" and message in error.message
 
 
 @pytest_lsp.fixture(config=config())
@@ -90,6 +93,7 @@ async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(con
         types.ExecuteCommandParams(command="infill.stats", arguments=[])
     )
     assert stats["model"] and stats["model_error"] is None
+    assert configured.statuses == [("loading", f"loading {tiny_model()}"), ("ready", stats["model"])]
 
     configured.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"debounceMs": -1, "numCandidates": 2}})
@@ -101,6 +105,8 @@ async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(con
     assert await _wait_for(
         lambda: any(m.type == types.MessageType.Error and BROKEN in m.message for m in configured.messages)
     )
+    (loading, (kind, message)) = configured.statuses[-2:]
+    assert loading == ("loading", f"loading {BROKEN}") and kind == "error" and BROKEN in message
     _open(configured)
     result = await configured.text_document_inline_completion_async(_inline(1, 11))
     assert result is not None and len(result.items) == 0

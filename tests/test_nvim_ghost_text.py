@@ -197,6 +197,14 @@ def test_toggle_stops_asking_while_typing_and_starts_again(session: dict) -> Non
     assert toggle["on"] > toggle["off"]
 
 
+def test_status_names_the_model_the_server_loaded_and_the_pause(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    full, short = session["status_on"]
+    # The embedded model, as the server's infill/didChangeStatus named it.
+    assert full.startswith("infill: ready (default_model (") and "M params" in full, full
+    assert short == "infill: ready" and session["status_off"] == "infill: ready, paused"
+
+
 PARTS = r"""
 vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
 local inline = require('infill.inline')

@@ -38,6 +38,10 @@ vim.api.nvim_create_user_command('InfillTrigger', function()
   end)
 end, { desc = 'infill: ask for an inline suggestion at the cursor (insert mode)' })
 
+vim.api.nvim_create_user_command('InfillStatus', function()
+  vim.notify(infill().status(), vim.log.levels.INFO)
+end, { desc = "infill: the server's state, its model and whether suggestions while typing are on" })
+
 vim.api.nvim_create_user_command('InfillRestart', function()
   infill().restart()
 end, { desc = 'infill: stop the language server and start it again' })

@@ -287,8 +287,10 @@ local steps = {
     return true
   end },
   { 'turn suggestions off', function()
+    result.status_on = { infill.status(), infill.status(true) }
     vim.cmd('InfillToggle')
     result.toggle = { enabled_off = infill.enabled() }
+    result.status_off = infill.status(true)
     requests_seen('before')
     vim.api.nvim_win_set_cursor(0, { row, 0 })
     vim.cmd('startinsert!')

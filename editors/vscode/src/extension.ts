@@ -24,6 +24,7 @@ import {
   settingsUpdate,
 } from './settings';
 import { notRunningMessage, startFailureMessage } from './startFailure';
+import { ModelStatus, STATUS_NOTIFICATION, ServerState, parseModelStatus, statusView } from './status';
 
 const CLIENT_ID = 'infill';
 const CLIENT_NAME = 'Infill';
@@ -57,11 +58,60 @@ let lastSent: Partial<ServerSettings> = {};
  * progress waits for it and then stops that server, instead of leaving it running beside a new one.
  */
 let lifecycle: Promise<void> = Promise.resolve();
+let statusItem: vscode.StatusBarItem | undefined;
+/** The running server's model, as its last `infill/didChangeStatus` said. */
+let modelStatus: ModelStatus | undefined;
+/** Automatic suggestions paused by the user (kept across sessions); invoked ones still run. */
+let paused = false;
+let memento: vscode.Memento | undefined;
+const PAUSED_KEY = 'infill.suggestionsPaused';
 
 function serialized(operation: () => Promise<void>): Promise<void> {
   const run = lifecycle.then(operation, operation);
   lifecycle = run.catch((err) => output?.error(`Infill: ${String(err)}`));
   return lifecycle;
+}
+
+function serverState(): ServerState {
+  if (client?.state === State.Starting) {
+    return 'starting';
+  }
+  if (client?.isRunning()) {
+    return 'running';
+  }
+  return lastFailure !== undefined ? 'failed' : 'stopped';
+}
+
+function refreshStatus(): void {
+  if (statusItem === undefined) {
+    return;
+  }
+  const view = statusView(serverState(), modelStatus, paused, lastFailure);
+  statusItem.text = view.text;
+  statusItem.tooltip = view.tooltip;
+  statusItem.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+}
+
+async function togglePaused(): Promise<void> {
+  paused = !paused;
+  await memento?.update(PAUSED_KEY, paused);
+  refreshStatus();
+}
+
+/** What clicking the status item offers. */
+async function showMenu(): Promise<void> {
+  const items: { label: string; run: () => unknown }[] = [
+    {
+      label: paused ? '$(play) Resume Automatic Suggestions' : '$(debug-pause) Pause Automatic Suggestions',
+      run: togglePaused,
+    },
+    { label: '$(debug-restart) Restart Language Server', run: restartClient },
+    { label: '$(output) Show Output', run: () => output?.show(true) },
+    { label: '$(gear) Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', SECTION) },
+  ];
+  const title = statusView(serverState(), modelStatus, paused, lastFailure).tooltip.split('\n')[0];
+  const chosen = await vscode.window.showQuickPick(items, { title });
+  await chosen?.run();
 }
 
 function config(): vscode.WorkspaceConfiguration {
@@ -70,6 +120,11 @@ function config(): vscode.WorkspaceConfiguration {
 
 function middleware(getClient: () => LanguageClient): Middleware {
   return {
+    // Paused: nothing is asked while typing, but an explicit request ("Trigger Inline Suggestion") still is.
+    provideInlineCompletionItems: (document, position, context, token, next) =>
+      paused && context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic
+        ? undefined
+        : next(document, position, context, token),
     // Server commands run with other arguments than the server's [uri, range, version] (a keybinding,
     // another extension) get the editor's; code actions already pass the server's own.
     executeCommand: async (command, args, next) => {
@@ -140,6 +195,14 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
       if (event.newState === State.Running) {
         hasRun = true;
       }
+      if (event.newState !== State.Running) {
+        modelStatus = undefined; // a restarted server loads its model again
+      }
+      refreshStatus();
+    }),
+    created.onNotification(STATUS_NOTIFICATION, (params: unknown) => {
+      modelStatus = parseModelStatus(params) ?? modelStatus;
+      refreshStatus();
     }),
   );
   return created;
@@ -154,6 +217,9 @@ async function startClient(): Promise<void> {
   const next = createClient(output, launch, settings);
   client = next;
   lastSent = settings;
+  modelStatus = undefined;
+  lastFailure = undefined;
+  refreshStatus();
   next.quietErrors = true;
   let failure: unknown;
   try {
@@ -169,6 +235,7 @@ async function startClient(): Promise<void> {
     const reason = next.exitedWhileStarting ? 'the server exited while starting' : failure ?? next.initializeError;
     lastFailure = startFailureMessage(launch, reason ?? 'the server did not answer initialize');
     output.error(lastFailure);
+    refreshStatus();
     void vscode.window.showErrorMessage(lastFailure, 'Open Settings', 'Show Output').then((choice) => {
       if (choice === 'Open Settings') {
         void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server`);
@@ -207,6 +274,8 @@ async function stopClient(): Promise<void> {
     }
   }
   disposables.forEach((disposable) => disposable.dispose());
+  modelStatus = undefined;
+  refreshStatus();
 }
 
 function restartClient(): Promise<void> {
@@ -283,9 +352,19 @@ async function runEditorCommand(command: ServerCommand, args: unknown[]): Promis
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
+  memento = context.globalState;
+  paused = context.globalState.get<boolean>(PAUSED_KEY, false);
+  statusItem = vscode.window.createStatusBarItem('infill.status', vscode.StatusBarAlignment.Right, 100);
+  statusItem.name = CLIENT_NAME;
+  statusItem.command = 'infill.showMenu';
+  refreshStatus();
+  statusItem.show();
   context.subscriptions.push(
     output,
+    statusItem,
     vscode.commands.registerCommand('infill.restartServer', restartClient),
+    vscode.commands.registerCommand('infill.toggleSuggestions', togglePaused),
+    vscode.commands.registerCommand('infill.showMenu', showMenu),
     ...SERVER_COMMANDS.map((command) =>
       vscode.commands.registerCommand(command.editor, (...args: unknown[]) => runEditorCommand(command, args)),
     ),

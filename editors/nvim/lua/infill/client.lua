@@ -15,7 +15,12 @@ local state = {
   -- Told of each new client (its id), and of the client's exit.
   on_start = function() end,
   on_exit = function() end,
+  -- The server's model, as its last infill/didChangeStatus said: { kind = 'loading' | 'ready' |
+  -- 'error', message = one line }; nil while no server runs.
+  status = nil,
 }
+
+local STATUS = 'infill/didChangeStatus'
 
 local function capabilities()
   local caps = vim.lsp.protocol.make_client_capabilities()
@@ -56,6 +61,13 @@ local function lsp_config(opts)
     -- Answers workspace/configuration requests for the `infill` section.
     settings = { [SECTION] = as_object(vim.deepcopy(opts.settings)) },
     capabilities = capabilities(),
+    handlers = {
+      [STATUS] = function(_, params, ctx)
+        if ctx.client_id == state.client_id and type(params) == 'table' then
+          state.status = params
+        end
+      end,
+    },
     on_init = function()
       initialized = true
     end,
@@ -65,6 +77,7 @@ local function lsp_config(opts)
         return -- a client stopped by stop(), or already replaced
       end
       state.client_id = nil
+      state.status = nil
       if not initialized then
         -- Starting it again for the next buffer would only fail the same way.
         report_start_failure(string.format('it exited with code %d before answering; see %s', code, log))
@@ -139,6 +152,14 @@ function M.attach(bufnr)
   return state.client_id
 end
 
+--- The running server's model status ({ kind, message }), or nil.
+function M.status()
+  if M.get() == nil then
+    return nil
+  end
+  return state.status
+end
+
 --- Merges `settings` into the current ones and sends them to the running server.
 function M.update_settings(settings)
   local opts = state.opts
@@ -156,6 +177,7 @@ end
 function M.stop()
   local client = M.get()
   state.client_id = nil
+  state.status = nil
   state.start_failed = false
   if client ~= nil then
     vim.lsp.stop_client(client.id)

@@ -302,6 +302,24 @@ function M.enabled()
   return typing
 end
 
+--- One line for a statusline or :InfillStatus: the server's state and model, and whether
+--- suggestions while typing are off. `short`: the state alone ('infill: ready', ...).
+function M.status(short)
+  local status = client.status()
+  local line
+  if status == nil then
+    line = client.get() == nil and 'infill: not running' or 'infill: starting'
+  elseif short then
+    line = 'infill: ' .. tostring(status.kind)
+  else
+    line = string.format('infill: %s (%s)', tostring(status.kind), tostring(status.message))
+  end
+  if not typing then
+    line = line .. (short and ', paused' or '; suggestions while typing off (:InfillToggle)')
+  end
+  return line
+end
+
 --- Asks for a suggestion at the cursor now, as an explicit request; false where Neovim draws
 --- the suggestions itself, as it has no such request.
 function M.trigger()

@@ -1,0 +1,72 @@
+/**
+ * What the status bar item says: whether the server runs, whether its model is loaded (the server's
+ * `infill/didChangeStatus` notification), and whether automatic suggestions are paused. No `vscode`
+ * import, so that it can be tested in plain Node.
+ */
+
+/** The server's notification telling its model's state. */
+export const STATUS_NOTIFICATION = 'infill/didChangeStatus';
+
+export type ModelStatusKind = 'loading' | 'ready' | 'error';
+
+export interface ModelStatus {
+  kind: ModelStatusKind;
+  /** One line: what is loading, the model loaded, or why none is. */
+  message: string;
+}
+
+/** The client's side: the server process starting, running, stopped, or failed to start. */
+export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
+
+export interface StatusView {
+  text: string;
+  tooltip: string;
+  /** Shown with the error background: nothing will be suggested until the user acts. */
+  error: boolean;
+}
+
+const KINDS: readonly string[] = ['loading', 'ready', 'error'];
+
+/** The notification's parameters, or undefined for anything else (an older or newer server's). */
+export function parseModelStatus(params: unknown): ModelStatus | undefined {
+  if (typeof params !== 'object' || params === null) {
+    return undefined;
+  }
+  const { kind, message } = params as { kind?: unknown; message?: unknown };
+  if (typeof kind !== 'string' || !KINDS.includes(kind) || typeof message !== 'string') {
+    return undefined;
+  }
+  return { kind: kind as ModelStatusKind, message };
+}
+
+export function statusView(
+  server: ServerState,
+  model: ModelStatus | undefined,
+  paused: boolean,
+  failure?: string,
+): StatusView {
+  const click = 'Click for Infill commands.';
+  if (server === 'failed') {
+    return { text: '$(error) Infill', tooltip: `${failure ?? 'The Infill server could not be started.'}\n${click}`, error: true };
+  }
+  if (server === 'stopped') {
+    return { text: '$(debug-disconnect) Infill', tooltip: `The Infill server is not running.\n${click}`, error: false };
+  }
+  if (server === 'starting' || model === undefined) {
+    return { text: '$(loading~spin) Infill', tooltip: `Starting the Infill server.\n${click}`, error: false };
+  }
+  if (model.kind === 'loading') {
+    return { text: '$(loading~spin) Infill', tooltip: `Infill: ${model.message}\n${click}`, error: false };
+  }
+  if (model.kind === 'error') {
+    return { text: '$(error) Infill', tooltip: `Infill: no model: ${model.message}\n${click}`, error: true };
+  }
+  const suggestions = paused
+    ? 'automatic suggestions paused (invoking a suggestion still works)'
+    : 'suggestions while typing';
+  return {
+    text: paused ? '$(circle-slash) Infill' : '$(sparkle) Infill',
+    tooltip: `Infill: ${model.message}; ${suggestions}.\n${click}`,
+    error: false,
+  };
+}
