@@ -61,10 +61,11 @@ let lifecycle: Promise<void> = Promise.resolve();
 let statusItem: vscode.StatusBarItem | undefined;
 /** The running server's model, as its last `infill/didChangeStatus` said. */
 let modelStatus: ModelStatus | undefined;
-/** Automatic suggestions paused by the user (kept across sessions); invoked ones still run. */
-let paused = false;
+/** Where the pause of automatic suggestions is kept: across sessions, and shared by every window. */
 let memento: vscode.Memento | undefined;
 const PAUSED_KEY = 'infill.suggestionsPaused';
+/** Within `startClient`: the client is created but not started yet, or its start is being judged. */
+let startingNow = false;
 
 function serialized(operation: () => Promise<void>): Promise<void> {
   const run = lifecycle.then(operation, operation);
@@ -72,8 +73,13 @@ function serialized(operation: () => Promise<void>): Promise<void> {
   return lifecycle;
 }
 
+/** Automatic suggestions paused by the user; invoked ones still run. */
+function isPaused(): boolean {
+  return memento?.get<boolean>(PAUSED_KEY, false) ?? false;
+}
+
 function serverState(): ServerState {
-  if (client?.state === State.Starting) {
+  if (startingNow || client?.state === State.Starting) {
     return 'starting';
   }
   if (client?.isRunning()) {
@@ -86,15 +92,14 @@ function refreshStatus(): void {
   if (statusItem === undefined) {
     return;
   }
-  const view = statusView(serverState(), modelStatus, paused, lastFailure);
+  const view = statusView(serverState(), modelStatus, isPaused(), lastFailure);
   statusItem.text = view.text;
   statusItem.tooltip = view.tooltip;
   statusItem.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
 }
 
 async function togglePaused(): Promise<void> {
-  paused = !paused;
-  await memento?.update(PAUSED_KEY, paused);
+  await memento?.update(PAUSED_KEY, !isPaused());
   refreshStatus();
 }
 
@@ -102,14 +107,14 @@ async function togglePaused(): Promise<void> {
 async function showMenu(): Promise<void> {
   const items: { label: string; run: () => unknown }[] = [
     {
-      label: paused ? '$(play) Resume Automatic Suggestions' : '$(debug-pause) Pause Automatic Suggestions',
+      label: isPaused() ? '$(play) Resume Automatic Suggestions' : '$(debug-pause) Pause Automatic Suggestions',
       run: togglePaused,
     },
     { label: '$(debug-restart) Restart Language Server', run: restartClient },
     { label: '$(output) Show Output', run: () => output?.show(true) },
     { label: '$(gear) Open Settings', run: () => vscode.commands.executeCommand('workbench.action.openSettings', SECTION) },
   ];
-  const title = statusView(serverState(), modelStatus, paused, lastFailure).tooltip.split('\n')[0];
+  const title = statusView(serverState(), modelStatus, isPaused(), lastFailure).tooltip.split('\n')[0];
   const chosen = await vscode.window.showQuickPick(items, { title });
   await chosen?.run();
 }
@@ -122,7 +127,7 @@ function middleware(getClient: () => LanguageClient): Middleware {
   return {
     // Paused: nothing is asked while typing, but an explicit request ("Trigger Inline Suggestion") still is.
     provideInlineCompletionItems: (document, position, context, token, next) =>
-      paused && context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic
+      isPaused() && context.triggerKind === vscode.InlineCompletionTriggerKind.Automatic
         ? undefined
         : next(document, position, context, token),
     // Server commands run with other arguments than the server's [uri, range, version] (a keybinding,
@@ -155,9 +160,15 @@ function errorHandler(getClient: () => InfillClient, hasRun: () => boolean): Err
   const usual = () => (fallback ??= getClient().createDefaultErrorHandler());
   return {
     error: (error, message, count) => usual().error(error, message, count),
-    closed: () => {
+    closed: async () => {
       if (hasRun()) {
-        return usual().closed();
+        const result = await usual().closed();
+        if (result.action === CloseAction.DoNotRestart && getClient() === client) {
+          // The library gave up on a server that keeps crashing: nothing is suggested until a restart.
+          lastFailure = `Infill: the server stopped and is not restarted${result.message ? ` (${result.message})` : ''}; run Infill: Restart Language Server.`;
+          refreshStatus();
+        }
+        return result;
       }
       getClient().exitedWhileStarting = true;
       return { action: CloseAction.DoNotRestart, message: 'The Infill server exited while starting.', handled: true };
@@ -209,6 +220,16 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
 }
 
 async function startClient(): Promise<void> {
+  startingNow = true;
+  try {
+    await launchClient();
+  } finally {
+    startingNow = false;
+    refreshStatus();
+  }
+}
+
+async function launchClient(): Promise<void> {
   if (output === undefined) {
     return;
   }
@@ -235,7 +256,6 @@ async function startClient(): Promise<void> {
     const reason = next.exitedWhileStarting ? 'the server exited while starting' : failure ?? next.initializeError;
     lastFailure = startFailureMessage(launch, reason ?? 'the server did not answer initialize');
     output.error(lastFailure);
-    refreshStatus();
     void vscode.window.showErrorMessage(lastFailure, 'Open Settings', 'Show Output').then((choice) => {
       if (choice === 'Open Settings') {
         void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server`);
@@ -353,7 +373,6 @@ async function runEditorCommand(command: ServerCommand, args: unknown[]): Promis
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   output = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
   memento = context.globalState;
-  paused = context.globalState.get<boolean>(PAUSED_KEY, false);
   statusItem = vscode.window.createStatusBarItem('infill.status', vscode.StatusBarAlignment.Right, 100);
   statusItem.name = CLIENT_NAME;
   statusItem.command = 'infill.showMenu';
@@ -369,6 +388,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       vscode.commands.registerCommand(command.editor, (...args: unknown[]) => runEditorCommand(command, args)),
     ),
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
+    // Another window may have paused or resumed suggestions meanwhile.
+    vscode.window.onDidChangeWindowState(() => refreshStatus()),
   );
   await serialized(startClient);
 }

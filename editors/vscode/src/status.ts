@@ -52,21 +52,23 @@ export function statusView(
   if (server === 'stopped') {
     return { text: '$(debug-disconnect) Infill', tooltip: `The Infill server is not running.\n${click}`, error: false };
   }
-  if (server === 'starting' || model === undefined) {
+  if (server === 'starting') {
     return { text: '$(loading~spin) Infill', tooltip: `Starting the Infill server.\n${click}`, error: false };
   }
-  if (model.kind === 'loading') {
+  if (model?.kind === 'loading') {
     return { text: '$(loading~spin) Infill', tooltip: `Infill: ${model.message}\n${click}`, error: false };
   }
-  if (model.kind === 'error') {
+  if (model?.kind === 'error') {
     return { text: '$(error) Infill', tooltip: `Infill: no model: ${model.message}\n${click}`, error: true };
   }
   const suggestions = paused
     ? 'automatic suggestions paused (invoking a suggestion still works)'
     : 'suggestions while typing';
+  // A server that tells nothing of its model (an older one) is running all the same.
+  const running = model?.message ?? 'the server is running';
   return {
     text: paused ? '$(circle-slash) Infill' : '$(sparkle) Infill',
-    tooltip: `Infill: ${model.message}; ${suggestions}.\n${click}`,
+    tooltip: `Infill: ${running}; ${suggestions}.\n${click}`,
     error: false,
   };
 }

@@ -14,6 +14,10 @@ test('the notification is read only in the shape the server sends', () => {
 
 test('the item follows the server, then its model, then the pause', () => {
   assert.match(statusView('starting', undefined, false).text, /loading~spin/);
+  // A server that says nothing of its model is shown running, not starting for ever.
+  const silent = statusView('running', undefined, false);
+  assert.equal(silent.text, '$(sparkle) Infill');
+  assert.match(silent.tooltip, /the server is running; suggestions while typing/);
   const loading = statusView('running', { kind: 'loading', message: 'loading /models/big' }, false);
   assert.match(loading.text, /loading~spin/);
   assert.match(loading.tooltip, /loading \/models\/big/);
