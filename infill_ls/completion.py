@@ -152,7 +152,7 @@ def into_cells(budget: WindowBudget, prefix: str, suffix: str, *, from_start: bo
         room = budget.suffix_tokens - budget.count_tokens(suffix)
         if room > 0:
             suffix += surroundings.after[:int(room * budget.chars_per_token)]
-            to_end = False
+        to_end = False  # cells follow, whether or not the window reaches them
     return prefix, suffix, to_end
 
 

@@ -21,14 +21,23 @@ CELL_SEPARATOR = "\n\n"
 class Surroundings:
     """The text of the notebook's other cells of a cell's language: all of them before it, then after it, each
     joined with `CELL_SEPARATOR` (and ending / starting with it where not empty), at most `chars` characters of
-    each side, the nearest kept. `cells`: those cells' documents, for what is keyed and searched by document."""
+    each side, the nearest kept. `cells_before`, `cells_after`: those cells' documents, for what is keyed and
+    searched by document."""
 
     before: str = ""
     after: str = ""
-    cells: tuple[Snapshot, ...] = ()
+    cells_before: tuple[Snapshot, ...] = ()
+    cells_after: tuple[Snapshot, ...] = ()
+
+    @property
+    def cells(self) -> tuple[Snapshot, ...]:
+        return self.cells_before + self.cells_after
 
     def key(self) -> tuple:
-        return tuple((s.uri, s.revision) for s in self.cells)
+        """What the surroundings are made of: which cells, at which revision, on which side (a cell moved across
+        this one changes what comes before it, not which cells there are)."""
+        return (tuple((s.uri, s.revision) for s in self.cells_before),
+                tuple((s.uri, s.revision) for s in self.cells_after))
 
 
 NO_SURROUNDINGS = Surroundings()
@@ -78,7 +87,8 @@ class Notebooks:
         at = order.index(cell)
         same = [s for s in map(document, order[:at]) if s is not None and s.language_id == current.language_id]
         later = [s for s in map(document, order[at + 1:]) if s is not None and s.language_id == current.language_id]
-        return Surroundings(before=_before(same, chars), after=_after(later, chars), cells=tuple(same + later))
+        return Surroundings(before=_before(same, chars), after=_after(later, chars), cells_before=tuple(same),
+                            cells_after=tuple(later))
 
 
 def _before(cells: Sequence[Snapshot], chars: int) -> str:

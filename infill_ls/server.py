@@ -347,6 +347,7 @@ def _register(ls: InfillServer) -> None:
         if cells is None:
             return  # the notebook's metadata alone
         if (structure := cells.structure) is not None:
+            ls.out_of_step.difference_update(d.uri for d in structure.did_open or ())
             array = structure.array
             service.change_notebook_cells(
                 params.notebook_document.uri, array.start, array.delete_count,

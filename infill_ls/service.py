@@ -91,7 +91,9 @@ class InfillService:
 
     def open_notebook(self, uri: str, cells: Sequence[str], documents: Sequence[CellDocument]) -> None:
         """A notebook: its cells' document uris in order, and those documents (a cell's is a document as any
-        other)."""
+        other). A notebook opened again closes the cells it no longer lists."""
+        for cell in set(self.notebooks.close(uri)) - set(cells):
+            self.close(cell)
         for doc in documents:
             self.open(doc.uri, doc.language_id, doc.version, doc.text)
         self.notebooks.open(uri, cells)
@@ -99,12 +101,13 @@ class InfillService:
     def change_notebook_cells(self, uri: str, start: int, delete_count: int, cells: Sequence[str],
                               opened: Sequence[CellDocument], closed: Sequence[str]) -> None:
         """Cells inserted, deleted or moved: ``delete_count`` cells from ``start`` replaced by ``cells``; the
-        documents of new cells ``opened``, those of cells gone ``closed``."""
+        documents of new cells ``opened``, those of cells gone ``closed``. Closed first: a cell whose language
+        changed is closed and opened again in the same change."""
+        for cell in closed:
+            self.close(cell)
         for doc in opened:
             self.open(doc.uri, doc.language_id, doc.version, doc.text)
         self.notebooks.splice(uri, start, delete_count, cells)
-        for cell in closed:
-            self.close(cell)
 
     def close_notebook(self, uri: str, cells: Sequence[str] = ()) -> None:
         for cell in {*self.notebooks.close(uri), *cells}:

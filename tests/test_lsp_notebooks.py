@@ -88,3 +88,39 @@ async def test_a_cell_reads_the_cells_around_it_as_they_are_edited_inserted_and_
         notebook_document=types.NotebookDocumentIdentifier(uri=NOTEBOOK),
         cell_text_documents=[types.TextDocumentIdentifier(uri=cell_uri(n)) for n in (1, 2, 3)]))
     assert await inline(client, current, cell_uri(2), cursor) == []
+
+
+async def test_a_cell_whose_change_cannot_be_applied_is_told_once_until_the_notebook_opens_it_again(client):
+    notebook, uri, text = "file:///work/sync.ipynb", "vscode-notebook-cell:/work/sync.ipynb#W0", "total = 0\n"
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
+        cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+
+    def notebook_change(version: int, **cells) -> None:
+        client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+            notebook_document=types.VersionedNotebookDocumentIdentifier(version=version, uri=notebook),
+            change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(**cells))))
+
+    def bad_change(version: int) -> None:  # a range that ends before it starts
+        backwards = types.Range(types.Position(0, 5), types.Position(0, 1))
+        notebook_change(version, text_content=[types.NotebookDocumentCellContentChanges(
+            document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            changes=[types.TextDocumentContentChangePartial(range=backwards, text="x")])])
+
+    def told() -> list[str]:
+        return [m.message for m in client.messages if uri in m.message]
+
+    bad_change(2)
+    bad_change(3)
+    assert await inline(client, text, uri, 5) == [] and len(told()) == 1, told()
+    # Its language changed, as VS Code sends it: the cell taken out (its document closed), then put back.
+    notebook_change(4, structure=types.NotebookDocumentCellChangeStructure(
+        array=types.NotebookCellArrayChange(start=0, delete_count=1), did_close=[types.TextDocumentIdentifier(uri)]))
+    notebook_change(5, structure=types.NotebookDocumentCellChangeStructure(
+        array=types.NotebookCellArrayChange(start=0, delete_count=0,
+                                            cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
+        did_open=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+    assert await inline(client, text, uri, 5)
+    bad_change(6)
+    assert await inline(client, text, uri, 5) == [] and len(told()) == 2, told()

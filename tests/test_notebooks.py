@@ -81,3 +81,46 @@ def test_an_action_in_a_cell_reads_the_cells_around_it_too(tmp_path):
     run_action(ActionKind.REWRITE_SELECTION, engine, index.parse(store.get("c1")), start, start + len("3, 1, 2"),
                Settings(), lambda: False, books.surroundings("c1", store.get, 10_000))
     assert engine.tokenizer.decode(engine.prefix_cache.ids[1:]) == "import statistics\n\nmiddle = statistics.median(["
+
+
+def test_a_cell_moved_across_another_changes_the_key_of_what_surrounds_it():
+    from infill_ls.completion import cache_key
+
+    books = Notebooks()
+    books.open("nb", ["a", "here", "b"])
+    store = _store({u: ("python", f"{u} = 1\n") for u in ("a", "here", "b")})
+    before = books.surroundings("here", store.get, 1000)
+    books.splice("nb", 0, 2, ["here", "a"])  # as VS Code moves a cell up: one splice, no open or close
+    after = books.surroundings("here", store.get, 1000)
+    assert {s.uri for s in before.cells} == {s.uri for s in after.cells}
+    snapshot = store.get("here")
+    assert (cache_key(snapshot, 0, False, Settings(), 0, (), before)
+            != cache_key(snapshot, 0, False, Settings(), 0, (), after))
+
+
+def test_cells_below_mean_the_text_goes_on_even_where_the_window_has_no_room_for_them():
+    from infill_ls.completion import into_cells
+    from infill_ls.context import WindowBudget
+    from infill_ls.notebooks import Surroundings
+
+    budget = WindowBudget(prefix_tokens=10, suffix_tokens=4, count_tokens=len, chars_per_token=1.0)
+    around = Surroundings(before="B\n\n", after="\n\nnext()")
+    assert into_cells(budget, "ab", "wxyz", from_start=True, to_end=True, surroundings=around) == ("B\n\nab", "wxyz",
+                                                                                                   False)
+    assert into_cells(budget, "ab", "w", from_start=False, to_end=True, surroundings=around) == ("ab", "w\n\nn", False)
+    assert into_cells(budget, "ab", "w", from_start=True, to_end=True, surroundings=NO_SURROUNDINGS) == ("ab", "w",
+                                                                                                         True)
+
+
+def test_a_notebook_opened_again_closes_the_cells_it_no_longer_lists():
+    from infill_ls.service import CellDocument, InfillService
+
+    service = InfillService(Settings())
+    try:
+        cells = [CellDocument(f"c{n}", "python", 1, f"x{n} = {n}\n") for n in range(2)]
+        service.open_notebook("nb", ["c0", "c1"], cells)
+        service.open_notebook("nb", ["c1"], cells[1:])
+        assert service.documents.get("c0") is None and service.documents.get("c1") is not None
+        assert service.notebooks.notebook_of("c0") is None
+    finally:
+        service.shutdown()
