@@ -29,11 +29,6 @@ LINE_HOLE_TOKENS = 24
 # Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
 # lines that follow, and a window that reaches the end of the file tells the model so.
 MIN_SUFFIX_TOKENS = 64
-# A larger file is not re-parsed for each suggestion: every check re-parses the whole file, about 45 ms per MB of
-# JavaScript and 30 of Python here, and a keystroke may make 16 of them (3 fills from the file, the model's, 12
-# closed variants), 0.7 s at this size and 3.6 s at 5 MB. A file that large is generated, minified or data: its
-# suggestions are shown as the model and the lookup rank them.
-CHECKED_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -94,8 +89,9 @@ def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Sug
 
 
 def syntax_checked(parsed: ParsedSnapshot) -> bool:
-    """Whether suggestions for the snapshot are held up to its parser (`CHECKED_CHARS`)."""
-    return len(parsed.snapshot.text) <= CHECKED_CHARS
+    """Whether suggestions for the snapshot are held up to a parser: not in plain text (a language with no
+    grammar here, or a file past `syntax.PARSED_CHARS`)."""
+    return parsed.tree is not None
 
 
 def _stop_if(should_stop: Callable[[], bool]) -> None:
@@ -110,7 +106,7 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     before them all: a suggestion followed by the brackets still open before ``offset``, else those brackets alone
     (`engine.closers`). A small model often stops a closing span a bracket short; on 150 held-out closing spans
     the file parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md).
-    In a file past `CHECKED_CHARS` the suggestions stay as given. Raises `engine.errors.Cancelled` once
+    In plain text (`syntax_checked`) the suggestions stay as given. Raises `engine.errors.Cancelled` once
     ``should_stop`` says so."""
     if not syntax_checked(parsed):
         return suggestions
@@ -208,7 +204,7 @@ def suggest(
 def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str,
                 should_stop: Callable[[], bool] | None = None) -> bool:
     """Whether the file parses with ``fill`` at the hole, as it would be shown: the engine's test of a fill from
-    the file before the model checks it as a draft. Any fill passes in a file past `CHECKED_CHARS`."""
+    the file before the model checks it as a draft. Any fill passes in plain text (`syntax_checked`)."""
     text = postprocess(ctx, fill)
     if text is None or not syntax_checked(parsed):
         return text is not None
@@ -280,7 +276,7 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
              should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """The suggestions that leave the file with no more syntax errors than it has without them: ghost text that
     would break the code (a lone quote, a stray keyword) is noise while typing. One incremental re-parse each; none,
-    and every suggestion kept, in a file past `CHECKED_CHARS`."""
+    and every suggestion kept, in plain text (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
     return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)], should_stop)]

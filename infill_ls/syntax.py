@@ -232,6 +232,13 @@ def _ts_edit(tree: tree_sitter.Tree, edit: Edit) -> None:
     )
 
 
+# A larger document is read as plain text, never parsed: py-tree-sitter holds the interpreter's lock while it parses,
+# so the server's event loop (every keystroke's message) waits for each parse. Measured on 2 busy cores: in 5 MB of
+# minified JavaScript (one line) 1.8 s to parse and about 0.5 s per keystroke after; in 5 MB of Python 0.6 s and
+# 35-75 ms. A suggestion check re-parses the whole text again, about 45 ms per MB, up to 16 times a keystroke. A
+# file that large is generated, minified or data: its suggestions are shown as the model and the lookup rank them.
+PARSED_CHARS = 1_000_000
+
 # Edits queued for a tree before it is dropped instead: a document edited this often with nothing reading its tree
 # (a language the settings leave out, a client that never asks) would otherwise hold every keystroke's edit, and the
 # next reader would apply them all. A fresh parse of the text costs about as much as a few hundred edits.
@@ -285,7 +292,8 @@ class SyntaxIndex:
             entry = self._entries.get(snapshot.uri)
             if entry is None:
                 return
-            if entry.tree is None or len(entry.pending) + len(snapshot.edits) > MAX_PENDING_EDITS:
+            if (entry.tree is None or len(entry.pending) + len(snapshot.edits) > MAX_PENDING_EDITS
+                    or len(snapshot.text) > PARSED_CHARS):
                 # No tree to edit (none parsed yet, as in a language the settings leave out, or dropped), or too
                 # many edits for one: the next reader parses from scratch, from this snapshot on. (A parse never
                 # runs meanwhile: it holds the lock.)
@@ -310,10 +318,10 @@ class SyntaxIndex:
             return entry.spec if entry else None
 
     def parse(self, snapshot: Snapshot) -> ParsedSnapshot:
-        """The tree for exactly this snapshot's text."""
+        """The tree for exactly this snapshot's text; none (plain text) past `PARSED_CHARS`."""
         with self._lock:
             entry = self._entries.get(snapshot.uri)
-            if entry is None:
+            if entry is None or len(snapshot.text) > PARSED_CHARS:
                 return ParsedSnapshot(snapshot, None, None)
             if entry.tree is not None and entry.revision == snapshot.revision:
                 return ParsedSnapshot(snapshot, entry.spec, entry.tree)

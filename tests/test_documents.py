@@ -230,3 +230,21 @@ def test_the_files_line_break_is_read_from_the_line_index_without_a_scan(monkeyp
     monkeypatch.setattr(documents, "_LINE_BREAK", scan)
     assert s.eol() == eol
     assert scan.scanned == 0
+
+
+def test_a_document_past_the_parsed_size_is_plain_text_until_it_is_back_under_it(monkeypatch):
+    from infill_ls import syntax
+
+    text = "def f(x):\n    return x\n"
+    monkeypatch.setattr(syntax, "PARSED_CHARS", len(text))
+    store, index = DocumentStore(), syntax.SyntaxIndex()
+    snapshot = store.open("file:///big.py", "python", 1, text)
+    index.opened(snapshot)
+    assert index.parse(snapshot).tree is not None
+    grown = store.change("file:///big.py", 2, [TextChange(None, text + "# more\n")], PositionEncoding.UTF16)
+    index.changed(grown)
+    assert index.parse(grown).tree is None and index.pending_edits("file:///big.py") == 0
+    back = store.change("file:///big.py", 3, [TextChange(None, text)], PositionEncoding.UTF16)
+    index.changed(back)
+    parsed = index.parse(back)
+    assert parsed.tree is not None and parsed.tree.root_node.text.decode() == text
