@@ -161,13 +161,14 @@ def _read_text(file: Path) -> str | None:
 
 
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,
-                   chars: int = ELSEWHERE_CHARS) -> tuple[tuple[str, ...], DiskStamp | None]:
+                   chars: int = ELSEWHERE_CHARS, path: Path | None = None) -> tuple[tuple[str, ...], DiskStamp | None]:
     """The texts searched besides `snapshot`'s own: `open_beside` (other open documents in its language, most
     recent first), then, with `files`, its directory's files on disk; and the stamp of those files, None where
-    none was looked at. Reads files: call on the worker."""
+    none was looked at. `path`: where the document stands on disk, where its URI does not say (a notebook cell).
+    Reads files: call on the worker."""
     texts = [s.text for s in open_beside]
     room = chars - sum(map(len, texts))
-    path = uri_path(snapshot.uri)
+    path = path or uri_path(snapshot.uri)
     disk = None
     if files is not None and path is not None and room > 0:
         skip = {p for p in (uri_path(s.uri) for s in open_beside) if p is not None}

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .actions import ActionEdit, ActionKind, NoEdit, available, run_action
 from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
-from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts
+from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, uri_path
 from .notebooks import Notebooks
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
@@ -113,6 +114,18 @@ class InfillService:
         for cell in {*self.notebooks.close(uri), *cells}:
             self.close(cell)
 
+    def disk_path(self, uri: str) -> Path | None:
+        """Where a document stands on disk, for the files beside it: its own path; for a notebook cell, its
+        notebook's, named as a file of the cell's language (``analysis.ipynb`` -> ``analysis.py``), so that the
+        modules beside the notebook are searched."""
+        notebook = self.notebooks.notebook_of(uri)
+        if notebook is None:
+            return uri_path(uri)
+        path, spec = uri_path(notebook), self.syntax.spec(uri)
+        if path is None or spec is None or not spec.extensions:
+            return None
+        return path.with_suffix(spec.extensions[0])
+
     def is_current(self, snapshot: Snapshot) -> bool:
         return self.documents.get(snapshot.uri) is snapshot
 
@@ -164,10 +177,12 @@ class InfillService:
                 # A notebook's own cells are read as the text around the hole, not as documents beside it.
                 cells = {s.uri for s in surroundings.cells}
                 beside = [s for s in self.documents.beside(uri) if s.uri not in cells] if lookup_beside else []
+                on_disk = self.disk_path(uri)
 
                 def work(should_stop: Callable[[], bool]) -> _Answer:
                     parsed = parse(snapshot)
-                    gathered = Gathered(lambda: neighbor_texts(snapshot, beside, files)) if lookup_beside else None
+                    gathered = (Gathered(lambda: neighbor_texts(snapshot, beside, files, path=on_disk))
+                                if lookup_beside else None)
                     found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop,
                                      elsewhere=gathered if gathered is not None else (), surroundings=surroundings)
                     if not explicit and from_file_alone(found):

@@ -124,3 +124,33 @@ async def test_a_cell_whose_change_cannot_be_applied_is_told_once_until_the_note
     assert await inline(client, text, uri, 5)
     bad_change(6)
     assert await inline(client, text, uri, 5) == [] and len(told()) == 2, told()
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def beside_client(lsp_client: LanguageClient):
+    """The files beside a document searched too, as by default."""
+    await lsp_client.initialize_session(
+        init_params(capabilities(notebooks=True), modelPath=tiny_model(), debounceMs=0, device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(beside_client, tmp_path):
+    client = beside_client
+    (tmp_path / "pricing.py").write_text("def total(helper, p, q):\n    return helper.compute_total(p, q)\n")
+    (tmp_path / "notes.txt").write_text("helper.compute_total(wrong, file)\n")  # not the cell's language
+    notebook = (tmp_path / "analysis.ipynb").as_uri()
+    uri = notebook.replace("file:", "vscode-notebook-cell:", 1) + "#W0sZmlsZQ%3D%3D"
+    text = "x = helper.compute_total()\n"
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
+        cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+    try:
+        cursor = text.index("()") + 1
+        assert (await inline(client, text, uri, cursor))[0].insert_text == "p, q"
+    finally:
+        client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+            notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
+            cell_text_documents=[types.TextDocumentIdentifier(uri=uri)]))
