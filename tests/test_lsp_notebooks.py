@@ -126,18 +126,9 @@ async def test_a_cell_whose_change_cannot_be_applied_is_told_once_until_the_note
     assert await inline(client, text, uri, 5) == [] and len(told()) == 2, told()
 
 
-@pytest_lsp.fixture(scope="module", config=config())
-async def beside_client(lsp_client: LanguageClient):
-    """The files beside a document searched too, as by default."""
-    await lsp_client.initialize_session(
-        init_params(capabilities(notebooks=True), modelPath=tiny_model(), debounceMs=0, device="cpu")
-    )
-    yield
-    await lsp_client.shutdown_session()
-
-
-async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(beside_client, tmp_path):
-    client = beside_client
+async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(client, tmp_path):
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"infill": {"neighborFiles": True}}))
     (tmp_path / "pricing.py").write_text("def total(helper, p, q):\n    return helper.compute_total(p, q)\n")
     (tmp_path / "notes.txt").write_text("helper.compute_total(wrong, file)\n")  # not the cell's language
     notebook = (tmp_path / "analysis.ipynb").as_uri()
@@ -154,3 +145,5 @@ async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(besid
         client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
             notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
             cell_text_documents=[types.TextDocumentIdentifier(uri=uri)]))
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"infill": {"neighborFiles": False}}))
