@@ -294,9 +294,9 @@ class SyntaxIndex:
                 return
             if (entry.tree is None or len(entry.pending) + len(snapshot.edits) > MAX_PENDING_EDITS
                     or len(snapshot.text) > PARSED_CHARS):
-                # No tree to edit (none parsed yet, as in a language the settings leave out, or dropped), or too
-                # many edits for one: the next reader parses from scratch, from this snapshot on. (A parse never
-                # runs meanwhile: it holds the lock.)
+                # No tree to edit (none parsed yet, as in a language the settings leave out, or dropped), too many
+                # edits for one, or a text past `PARSED_CHARS`: the next reader parses from scratch, from this
+                # snapshot on, if the text is back under it. (A parse never runs meanwhile: it holds the lock.)
                 entry.tree, entry.revision, entry.pending = None, None, []
                 entry.queued_after = snapshot.revision
             else:
