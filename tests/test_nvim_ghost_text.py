@@ -9,6 +9,9 @@ and types with suggestions turned off and on again by :InfillToggle.
 The scenario writes what it saw to JSON; the assertions are here. The server runs the shipped
 model, whose suggestions there are several words long.
 
+`:checkhealth infill` is run against the real server (a model, a missing model), a server command
+that is not there, and no setup() at all.
+
 The tests after it run editors/nvim/tests/editor_scenarios.lua against a scripted server (this
 file, run as a script), for the editor's side: one server across :cd, crashes and :InfillRestart,
 a server that cannot start, <C-c>, the user's own mappings of the plugin's keys, the cursor going
@@ -247,6 +250,81 @@ def test_the_parts_that_accept_word_and_accept_line_take(tmp_path: Path) -> None
         {"row": 4, "start_col": 4, "end_from_eol": 1, "text": "", "command": "c"},
     ]
 
+
+
+HEALTH = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+vim.cmd('runtime plugin/infill.lua')
+vim.notify = function() end
+local setup = vim.json.decode(vim.env.INFILL_SETUP)
+if setup ~= vim.NIL then
+  require('infill').setup(setup)
+end
+vim.cmd('filetype on')
+vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
+-- Until the server has said whether its model loaded, or could not start.
+local client = require('infill.client')
+vim.wait(tonumber(vim.env.INFILL_WAIT_MS), function()
+  local s = client.status()
+  return client.start_failure() ~= nil or (s ~= nil and s.kind ~= 'loading')
+end, 50)
+vim.cmd('checkhealth infill')
+vim.cmd('write! ' .. vim.fn.fnameescape(vim.env.INFILL_RESULT))
+vim.cmd('qall!')
+"""
+REPORT = re.compile(r"^\s*-\s+(?:\S+\s+)?(OK|WARNING|ERROR):?\s+(.*)$")
+
+
+def checkhealth(tmp_path: Path, setup: dict | None, wait_ms: int = 30000) -> tuple[list[tuple[str, str]], str]:
+    """`:checkhealth infill` after setup(setup) (none when None) and opening a Python file: its
+    OK / WARNING / ERROR lines as (level, text), and the whole report."""
+    script, out, source = tmp_path / "health.lua", tmp_path / "health.txt", tmp_path / "a.py"
+    script.write_text(HEALTH, encoding="utf-8")
+    source.write_text("def f(x):\n    return x\n", encoding="utf-8")
+    env = {**nvim_env(tmp_path, []), "INFILL_SETUP": json.dumps(setup), "INFILL_FILE": str(source),
+           "INFILL_RESULT": str(out), "INFILL_WAIT_MS": str(wait_ms),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
+    assert out.exists(), f"nvim wrote no report (exit {proc.returncode}): {proc.stdout}{proc.stderr}"
+    report = out.read_text(encoding="utf-8")
+    return [m.groups() for m in map(REPORT.match, report.splitlines()) if m], report
+
+
+REAL_SERVER = [sys.executable, "-m", "infill_ls", "--stdio"]
+
+
+def test_checkhealth_reports_the_running_server_and_its_model(tmp_path: Path) -> None:
+    lines, report = checkhealth(tmp_path, {"cmd": REAL_SERVER})
+    assert not [line for line in lines if line[0] != "OK"], report
+    texts = [text for _, text in lines]
+    assert any(t.startswith("infill-ls ") and sys.executable in t for t in texts), report
+    assert any(t.startswith("the server is running") and "1 buffer attached" in t for t in texts), report
+    assert any(t.startswith("model: default_model (") for t in texts), report
+    assert "suggestions are drawn by" in report
+
+
+def test_checkhealth_says_why_there_is_no_model(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-checkpoint"
+    lines, report = checkhealth(tmp_path, {"cmd": REAL_SERVER, "settings": {"modelPath": str(missing)}})
+    errors = [text for level, text in lines if level == "ERROR"]
+    assert len(errors) == 1 and errors[0].startswith("no model: ") and str(missing) in errors[0], report
+    assert "modelPath" in report  # the advice
+
+
+def test_checkhealth_names_a_server_command_that_is_not_there(tmp_path: Path) -> None:
+    lines, report = checkhealth(tmp_path, {"cmd": ["no-such-infill-ls", "--stdio"]}, wait_ms=2000)
+    errors = [text for level, text in lines if level == "ERROR"]
+    assert len(errors) == 2, report
+    assert "no-such-infill-ls" in errors[0] and "not an executable" in errors[0], report
+    assert errors[1].startswith("the server could not start"), report
+    assert "pip install ." in report and ":InfillRestart" in report
+
+
+def test_checkhealth_asks_for_setup_when_it_was_not_called(tmp_path: Path) -> None:
+    lines, report = checkhealth(tmp_path, None, wait_ms=0)
+    assert [level for level, _ in lines] == ["OK", "WARNING"], report
+    assert "setup() has not been called" in lines[1][1], report
 
 # What the editor does around the suggestions, against a scripted server (this file, run as a
 # script) whose answers and lifetime the tests control: editors/nvim/tests/editor_scenarios.lua.

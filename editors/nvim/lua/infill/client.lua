@@ -12,6 +12,8 @@ local state = {
   -- Set once the server could not start (nor answer `initialize`): no more tries, and so no
   -- message per buffer, until configure() or stop() (:InfillRestart).
   start_failed = false,
+  -- Why it could not start, as reported (nil while it has not failed).
+  start_failure = nil,
   -- Told of each new client (its id), and of the client's exit.
   on_start = function() end,
   on_exit = function() end,
@@ -43,6 +45,7 @@ local function report_start_failure(err)
     return
   end
   state.start_failed = true
+  state.start_failure = err
   local msg = string.format('infill: could not start %s (%s); fix cmd or settings in require("infill").setup{}, '
     .. 'then :InfillRestart', state.opts.cmd[1], err)
   vim.schedule(function()
@@ -100,6 +103,7 @@ end
 function M.configure(opts, hooks)
   state.opts = opts
   state.start_failed = false
+  state.start_failure = nil
   state.on_start = hooks and hooks.on_start or function() end
   state.on_exit = hooks and hooks.on_exit or function() end
 end
@@ -160,6 +164,17 @@ function M.status()
   return state.status
 end
 
+--- Why the server could not start (one line), or nil while it has not failed since the last
+--- configure() or stop().
+function M.start_failure()
+  return state.start_failure
+end
+
+--- The options given to configure(), or nil before it.
+function M.options()
+  return state.opts
+end
+
 --- Merges `settings` into the current ones and sends them to the running server.
 function M.update_settings(settings)
   local opts = state.opts
@@ -179,6 +194,7 @@ function M.stop()
   state.client_id = nil
   state.status = nil
   state.start_failed = false
+  state.start_failure = nil
   if client ~= nil then
     vim.lsp.stop_client(client.id)
   end

@@ -320,6 +320,15 @@ function M.status(short)
   return line
 end
 
+--- What :checkhealth infill reports of the plugin: nil before setup(), else { filetypes,
+--- builtin (Neovim draws the suggestions), typing (asked for while typing) }.
+function M.info()
+  if opts == nil then
+    return nil
+  end
+  return { filetypes = opts.filetypes, builtin = builtin() and true or false, typing = typing }
+end
+
 --- Asks for a suggestion at the cursor now, as an explicit request; false where Neovim draws
 --- the suggestions itself, as it has no such request.
 function M.trigger()
