@@ -126,5 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))
     finally:
-        server.stop_work(0)  # also when the client closed the stream without `exit`
-    return 0
+        # 0 also when the client closed the stream without `exit`.
+        status = server.protocol.exit_status or 0
+        server.stop_work(status)
+    return status

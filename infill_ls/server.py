@@ -92,10 +92,23 @@ class InfillProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
-    @property
-    def shut_down(self) -> bool:
-        """The client sent `shutdown`, so `exit` ends with status 0 (else 1)."""
-        return self._shutdown
+    # Set by `exit`: the status the process ends with, 0 after `shutdown` and 1 without. pygls's own sys.exit is
+    # swallowed by its loop, so the command line returns this.
+    exit_status: int | None = None
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args):
+        """As pygls's, but keeping the status, and sending nothing from here on: the model's load or a fill that
+        ends while exit waits for the worker would write to the closed stream, and pygls reports each failed write
+        with a message that fails too, megabytes of tracebacks on stderr for an editor closed while loading."""
+        self.exit_status = 0 if self._shutdown else 1
+        yield from super().lsp_exit(*args)
+
+    def _send_data(self, data: Any) -> None:
+        if self.exit_status is not None:
+            log.debug("not sent after exit: %.200s", data)
+            return
+        super()._send_data(data)
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args):
@@ -184,6 +197,7 @@ class InfillServer(LanguageServer):
         self.resolves_edits = False
         self.actions_run = 0  # names each action's progress
         self.out_of_step: set[str] = set()  # documents whose changes failed, told once until opened again
+        self.reporting = False  # within report_server_error
 
     def stop_work(self, status: int) -> None:
         """Before the process ends with `status`: stop the model's worker. The interpreter aborts (SIGABRT) when it
@@ -193,6 +207,18 @@ class InfillServer(LanguageServer):
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(status)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """As pygls's (a message to the user), but never for a failure to send that message itself: pygls reports a
+        failed write by writing, and a closed stream failed each report again, recursing until Python's limit."""
+        if self.reporting:
+            log.error("%s", error)
+            return
+        self.reporting = True
+        try:
+            super().report_server_error(error, source)
+        finally:
+            self.reporting = False
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """One line on stderr and in the client's log, and shown to the user."""
@@ -306,7 +332,7 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.EXIT)
     def exit_(params: None) -> None:
-        ls.stop_work(0 if ls.protocol.shut_down else 1)  # pygls ends the process after this, with that status
+        ls.stop_work(ls.protocol.exit_status or 0)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:

@@ -215,3 +215,28 @@ def test_a_buffer_that_is_not_utf8_stays_in_step(tmp_path):
             server.wait()
         server.stdin.close()
         server.stdout.close()
+
+
+def _quit_while_loading(shutdown: bool) -> subprocess.CompletedProcess:
+    """An editor opened and closed at once: initialize, initialized, (shutdown,) exit, while the embedded model
+    is still loading."""
+    messages = [{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+                {"jsonrpc": "2.0", "method": "initialized", "params": {}}]
+    if shutdown:
+        messages.append({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+    messages.append({"jsonrpc": "2.0", "method": "exit"})
+    return subprocess.run([*CMD, "--stdio"], input=b"".join(map(_message, messages)), capture_output=True,
+                          timeout=60, env=SERVER_ENV)
+
+
+def test_exit_ends_with_the_status_the_protocol_asks_and_sends_nothing_after_it():
+    # The model's load ends while `exit` waits for it; its status message used to go to the closed stream, and
+    # each failed write was reported by another write: hundreds of thousands of lines of tracebacks on stderr.
+    for shutdown, status in ((True, 0), (False, 1)):
+        out = _quit_while_loading(shutdown)
+        assert out.returncode == status, out.stderr[-2000:]
+        assert len(out.stderr.splitlines()) < 5, out.stderr[-2000:]
+        # Nothing follows the answers to the requests sent before `exit`.
+        answered = [json.loads(part) for part in out.stdout.split(b"Content-Length: ")[1:] if b"\r\n\r\n" in part
+                    for part in [part.split(b"\r\n\r\n", 1)[1]]]
+        assert [m.get("id") for m in answered if "id" in m] == ([1, 2] if shutdown else [1]), answered
