@@ -7,6 +7,7 @@ service (``service.py``) owns documents, parsing, scheduling and the model.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 
@@ -72,14 +73,25 @@ class InfillProtocol(LanguageServerProtocol):
     lsp_notebook_document__did_close = _handed_on(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
 
     def structure_message(self, data: dict[str, Any]):
-        """As pygls's, but a request it cannot read (params missing a field, of the wrong type) is answered with
-        the error: pygls only logs and drops it, and the client would wait for the answer for ever."""
+        """As pygls's, but for a message it cannot read (a field missing, or of the wrong type), where pygls only
+        logs and drops it: a request is answered with the error, else the client waits for the answer for ever; the
+        server's own request that such an answer was for fails, else it waits for ever; and a notification is
+        said in one line naming it, a change to a document also dropping the document, now out of step."""
         try:
             return super().structure_message(data)
         except JsonRpcException as error:
-            if "id" in data and "method" in data:
-                message = f"{data['method']}: {error.message or 'invalid request'}"
+            method = data.get("method")
+            if "id" in data and method:
+                message = f"{method}: {error.message or 'invalid request'}"
                 self._send_response(data["id"], error=types.ResponseError(code=error.code, message=message))
+            elif "id" in data:
+                future = self._request_futures.pop(data["id"], None)
+                if future is not None and not future.done():
+                    future.set_exception(JsonRpcInvalidParams("the answer does not match the protocol"))
+                    error.told = True  # type: ignore[attr-defined]
+            elif isinstance(method, str):
+                self._server.unreadable_notification(method, data.get("params"))
+                error.told = True  # type: ignore[attr-defined]
             raise
 
     def handle_message(self, message):
@@ -149,12 +161,36 @@ def to_change(change: types.TextDocumentContentChangeEvent) -> TextChange:
     return TextChange(None, change.text)
 
 
+ACTION_ARGUMENTS = "arguments are [document URI, range, document version or null]"
+
+
+def action_arguments(arguments: Any) -> tuple[str, types.Range, int | None]:
+    """The document, range and version of an action's arguments, as `code_action` writes them.
+
+    Checked here rather than converted by pygls from annotations: that turns a version of "1", 1.5 or true into 1,
+    which then passes the check that the document has not changed."""
+    if not isinstance(arguments, (list, tuple)) or len(arguments) != 3:
+        raise TypeError(f"{ACTION_ARGUMENTS}; got {_shown(arguments)}")
+    uri, selection, version = arguments
+    if not isinstance(uri, str):
+        raise TypeError(f"{ACTION_ARGUMENTS}; the URI is {_shown(uri)}")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise TypeError(f"{ACTION_ARGUMENTS}; the version is {_shown(version)}")
+    try:
+        return uri, _CONVERTER.structure(selection, types.Range), version
+    except Exception:  # noqa: BLE001 - cattrs' errors name no field the user could act on
+        raise TypeError(f"{ACTION_ARGUMENTS}; the range is {_shown(selection)}, not "
+                        '{"start": {"line", "character"}, "end": {...}} with numbers from 0') from None
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _resolve_data(data: Any) -> tuple[ActionKind, str, types.Range, int | None]:
     """The action, document, range and version a code action's `data` holds (as `code_action` writes it)."""
-    uri, selection, version = data["arguments"]
-    if not isinstance(uri, str) or not (version is None or isinstance(version, int)):
-        raise TypeError("arguments are [uri, range, version]")
-    return ActionKind(data["kind"]), uri, _CONVERTER.structure(selection, types.Range), version
+    return ActionKind(data["kind"]), *action_arguments(data["arguments"])
 
 
 def cell_document(item: types.TextDocumentItem) -> CellDocument:
@@ -209,8 +245,11 @@ class InfillServer(LanguageServer):
             os._exit(status)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """As pygls's (a message to the user), but never for a failure to send that message itself: pygls reports a
-        failed write by writing, and a closed stream failed each report again, recursing until Python's limit."""
+        """As pygls's (a message to the user), but not for an error said already, and never for a failure to send
+        that message itself: pygls reports a failed write by writing, and a closed stream failed each report
+        again, recursing until Python's limit."""
+        if getattr(error, "told", False):
+            return
         if self.reporting:
             log.error("%s", error)
             return
@@ -219,6 +258,32 @@ class InfillServer(LanguageServer):
             super().report_server_error(error, source)
         finally:
             self.reporting = False
+
+    def lost_step(self, uri: str, why: str) -> None:
+        """A change to `uri` that could not be applied, so the service has dropped it: said once per document, as a
+        client out of step with the server sends one such change per keystroke."""
+        if uri in self.out_of_step:
+            log.warning("%s", why)
+        else:
+            self.out_of_step.add(uri)
+            self.tell(f"{why}; suggestions for it stop until it is opened again", types.MessageType.Error)
+
+    def unreadable_notification(self, method: str, params: Any) -> None:
+        """A notification that does not match the protocol. A lost change leaves the document (or notebook) out of
+        step with the editor, so it is dropped as for a change that cannot be applied."""
+        field = {types.TEXT_DOCUMENT_DID_CHANGE: "textDocument",
+                 types.NOTEBOOK_DOCUMENT_DID_CHANGE: "notebookDocument"}.get(method)
+        document = params.get(field) if field and isinstance(params, dict) else None
+        uri = document.get("uri") if isinstance(document, dict) else None
+        if not isinstance(uri, str):
+            self.tell(f"{method}: a message that does not match the protocol was ignored", types.MessageType.Error)
+        elif field == "notebookDocument":
+            # Its cells' own changes fail from now on: said once, for the notebook.
+            self.out_of_step.update(self.service.close_notebook(uri))
+            self.lost_step(uri, f"{uri}: a notebook change that does not match the protocol")
+        else:
+            self.service.close(uri)
+            self.lost_step(uri, f"{uri}: a change that does not match the protocol")
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """One line on stderr and in the client's log, and shown to the user."""
@@ -345,12 +410,7 @@ def _register(ls: InfillServer) -> None:
         try:
             service.change(doc.uri, doc.version, [to_change(c) for c in changes], ls.encoding)
         except DocumentError as error:
-            # Shown once per document: a client out of step with the server sends one such change per keystroke.
-            if doc.uri in ls.out_of_step:
-                log.warning("%s", error)
-            else:
-                ls.out_of_step.add(doc.uri)
-                ls.tell(f"{error}; suggestions for it stop until it is opened again", types.MessageType.Error)
+            ls.lost_step(doc.uri, str(error))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
@@ -363,15 +423,15 @@ def _register(ls: InfillServer) -> None:
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def did_open_notebook(params: types.DidOpenNotebookDocumentParams) -> None:
         notebook = params.notebook_document
-        ls.out_of_step.difference_update(d.uri for d in params.cell_text_documents)
+        ls.out_of_step.difference_update([notebook.uri, *(d.uri for d in params.cell_text_documents)])
         service.open_notebook(notebook.uri, [cell.document for cell in notebook.cells],
                               [cell_document(d) for d in params.cell_text_documents])
 
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def did_change_notebook(params: types.DidChangeNotebookDocumentParams) -> None:
         cells = params.change.cells
-        if cells is None:
-            return  # the notebook's metadata alone
+        if cells is None or params.notebook_document.uri in ls.out_of_step:
+            return  # the notebook's metadata alone, or a notebook dropped until it is opened again
         if (structure := cells.structure) is not None:
             ls.out_of_step.difference_update(d.uri for d in structure.did_open or ())
             array = structure.array
@@ -467,11 +527,20 @@ def _register(ls: InfillServer) -> None:
         return action
 
     def action_command(kind: ActionKind):
-        async def execute(uri: str, selection: types.Range, version: int | None) -> dict[str, Any]:
+        async def execute(*arguments: Any) -> dict[str, Any]:
+            try:
+                uri, selection, version = action_arguments(arguments)
+            except TypeError as error:
+                raise JsonRpcInvalidParams(f"{kind.command}: {error}") from None
             edit = await ls.action_edit(kind, uri, selection, version)
             if edit is None:
                 return {"applied": False}
-            result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=kind.title))
+            try:
+                result = await ls.workspace_apply_edit_async(
+                    types.ApplyWorkspaceEditParams(edit=edit, label=kind.title)
+                )
+            except JsonRpcException as error:
+                raise JsonRpcInternalError(f"{kind.command}: workspace/applyEdit: {error.message}") from None
             return {"applied": bool(result.applied)}
 
         return execute

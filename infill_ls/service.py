@@ -110,9 +110,12 @@ class InfillService:
             self.open(doc.uri, doc.language_id, doc.version, doc.text)
         self.notebooks.splice(uri, start, delete_count, cells)
 
-    def close_notebook(self, uri: str, cells: Sequence[str] = ()) -> None:
-        for cell in {*self.notebooks.close(uri), *cells}:
+    def close_notebook(self, uri: str, cells: Sequence[str] = ()) -> set[str]:
+        """Close a notebook and its cells; returns the cells closed."""
+        closed = {*self.notebooks.close(uri), *cells}
+        for cell in closed:
             self.close(cell)
+        return closed
 
     def disk_path(self, uri: str) -> Path | None:
         """Where a document stands on disk, for the files beside it: its own path; for a notebook cell, its

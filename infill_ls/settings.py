@@ -121,10 +121,14 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     settings = base or Settings()
     if raw is None:
         return settings, []
-    if isinstance(raw, Mapping) and isinstance(raw.get(SECTION), Mapping):
+    if isinstance(raw, Mapping) and SECTION in raw:
+        # {"infill": {...}}, as editors send a section; a section of another type is a mistake in the user's settings
+        # file, not the settings themselves.
+        if raw[SECTION] is None:
+            return settings, []
         raw = raw[SECTION]
     if not isinstance(raw, Mapping):
-        return settings, [f"{SECTION} settings: expected an object, got {type(raw).__name__}"]
+        return settings, [f"{SECTION} settings: expected an object, got {_shown(raw, 80)}"]
     changes: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in raw.items():
@@ -136,16 +140,18 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
         try:
             changes[name] = check(value)
         except _Invalid as why:
-            problems.append(f"{SECTION}.{key}: {why}, got {value!r}; keeping {_shown(getattr(settings, name))}")
+            problems.append(f"{SECTION}.{key}: {why}, got {_shown(value, 80)}; keeping {_shown(getattr(settings, name))}")
     if changes.get("enabled_languages") == ():
         problems.append(f'{SECTION}.enabledLanguages is empty: no language gets suggestions or actions (["*"] '
                         "enables every one)")
     return replace(settings, **changes), problems
 
 
-def _shown(value: Any) -> str:
-    """A setting's value as the client wrote it (JSON), so the message can be pasted back."""
-    return json.dumps(list(value) if isinstance(value, tuple) else value)
+def _shown(value: Any, limit: int | None = None) -> str:
+    """A setting's value as the client wrote it (JSON), so the message can be pasted back; a wrong value cut to
+    `limit` characters, so that the message stays one line."""
+    text = json.dumps(list(value) if isinstance(value, tuple) else value, default=repr)
+    return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
 def model_changed(old: Settings, new: Settings) -> bool:

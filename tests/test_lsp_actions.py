@@ -212,3 +212,34 @@ async def test_actions_as_commands_apply_through_workspace_apply_edit(command_cl
     (reports,) = [r for token, r in command_client.progress_reports.items() if str(token).startswith("infill-action")]
     assert [type(r) for r in reports] == [types.WorkDoneProgressBegin, types.WorkDoneProgressEnd]
     assert reports[0].title == "Infill: Close structure"
+
+
+async def test_a_command_with_arguments_of_the_wrong_shape_is_refused_and_edits_nothing(command_client):
+    uri, text = _open(command_client, "unclosed.js", "javascript", uri="file:///tmp/wrong-arguments.js")
+    cursor = text.index("shape.r * shape.r;") + len("shape.r * shape.r;")
+    here = {"line": position_of(text, cursor).line, "character": position_of(text, cursor).character}
+    selection = {"start": here, "end": here}
+    applied_before = len(command_client.applied)
+    cases = [
+        (None, "got []"),  # no arguments at all
+        ([uri, selection], "got ["),
+        ([uri, selection, "1"], 'the version is "1"'),  # was read as version 1, and the edit applied
+        ([uri, selection, True], "the version is true"),
+        ([uri, selection, 1.5], "the version is 1.5"),
+        ([5, selection, 1], "the URI is 5"),
+        ([uri, {"start": here}, 1], "the range is"),
+    ]
+    for arguments, why in cases:
+        with pytest.raises(Exception) as raised:
+            await command_client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="infill.closeStructure", arguments=arguments)
+            )
+        message = str(raised.value)
+        assert "infill.closeStructure: arguments are [document URI, range, document version or null]" in message
+        assert why in message and "Traceback" not in message and "\n" not in message, message
+    assert len(command_client.applied) == applied_before
+    # The server is up, and the same command with the arguments right still works.
+    result = await command_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.closeStructure", arguments=[uri, selection, 1])
+    )
+    assert result == {"applied": True} and len(command_client.applied) == applied_before + 1

@@ -185,3 +185,55 @@ async def test_a_request_the_server_cannot_read_is_answered_with_an_error(config
         raise AssertionError("an unreadable request was answered with a result")
     result = await configured.text_document_inline_completion_async(_inline(1, 11))
     assert result is not None  # and the server goes on answering
+
+
+async def test_a_change_the_server_cannot_read_drops_the_document_and_says_so_once(configured: LanguageClient):
+    # pygls dropped it with "Error in server: Invalid Params", naming nothing, and went on suggesting for text the
+    # editor no longer had.
+    uri = "file:///work/unreadable-change.py"
+    _open(configured, uri)
+    def told():
+        return [m for m in configured.messages if uri in m.message]
+
+    for version in (2, 3):  # written as raw JSON: the client library would refuse to send it
+        configured.protocol._send_data({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": None, "text": "x = 1\n"}]}})
+    assert await _wait_for(lambda: told())
+    await asyncio.sleep(0.3)  # the second change: nothing more is said
+    (message,) = told()
+    assert message.type == types.MessageType.Error and "\n" not in message.message
+    assert "opened again" in message.message
+    assert not [m for m in configured.messages if "Invalid Params" in m.message]
+    result = await configured.text_document_inline_completion_async(_inline(1, 11, uri))
+    assert result is not None and not result.items  # nothing for a document out of step
+    _open(configured, uri)  # opened again: suggested for once more
+    result = await configured.text_document_inline_completion_async(_inline(1, 11, uri))
+    assert result is not None and result.items
+
+
+async def test_an_answer_the_server_cannot_read_fails_its_command_instead_of_hanging(lsp_client_for_apply_edit):
+    client = lsp_client_for_apply_edit
+    _open(client)
+    selection = {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 11}}
+    from pygls.exceptions import JsonRpcException
+
+    try:
+        await asyncio.wait_for(client.workspace_execute_command_async(types.ExecuteCommandParams(
+            command="infill.rewriteSelection", arguments=[PY, selection, 1])), timeout=30)
+    except JsonRpcException as error:
+        assert "workspace/applyEdit" in str(error) and "\n" not in str(error)
+    else:
+        raise AssertionError("a command whose edit got an unreadable answer reported success")
+
+
+@pytest_lsp.fixture(config=config())
+async def lsp_client_for_apply_edit(lsp_client: LanguageClient):
+    """A client that answers workspace/applyEdit with null, which the protocol does not allow."""
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        return None
+
+    await lsp_client.initialize_session(init_params(capabilities(), modelPath=tiny_model(), device="cpu"))
+    yield
+    await lsp_client.shutdown_session()

@@ -147,3 +147,40 @@ async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(clien
             cell_text_documents=[types.TextDocumentIdentifier(uri=uri)]))
         client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"infill": {"neighborFiles": False}}))
+
+
+async def test_a_notebook_change_the_server_cannot_read_drops_the_notebook_until_it_is_opened_again(client):
+    # pygls dropped it with "Error in server: Invalid Params" and the notebook's cells went on out of step.
+    import asyncio
+
+    notebook, uri, text = "file:///work/unreadable.ipynb", "vscode-notebook-cell:/work/unreadable.ipynb#W0", "n = 1\n"
+
+    def open_notebook() -> None:
+        client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+            notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                     cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
+            cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+
+    def told() -> list[str]:
+        return [m.message for m in client.messages if notebook in m.message or uri in m.message]
+
+    open_notebook()
+    assert await inline(client, text, uri, 5)
+    for version in (2, 3):  # raw JSON: a structure change whose array has no start
+        client.protocol._send_data({"jsonrpc": "2.0", "method": "notebookDocument/didChange", "params": {
+            "notebookDocument": {"uri": notebook, "version": version},
+            "change": {"cells": {"structure": {"array": {"deleteCount": 0}}}}}})
+    # Later edits of its cell, readable or not, are not told again.
+    change_cell = types.NotebookDocumentCellContentChanges(
+        document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        changes=[types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                                                        text="m")])
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=4, uri=notebook),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[change_cell]))))
+    assert await inline(client, text, uri, 5) == []
+    await asyncio.sleep(0.2)
+    assert len(told()) == 1 and notebook in told()[0] and "opened again" in told()[0], told()
+    assert not [m for m in client.messages if "Invalid Params" in m.message]
+    open_notebook()
+    assert await inline(client, text, uri, 5)

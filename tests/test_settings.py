@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 
 from infill_ls.settings import Settings, model_changed, parse_settings
@@ -46,13 +47,14 @@ def test_an_invalid_value_keeps_the_setting_as_it_was_with_one_message_each():
     assert s == replace(base, threads=2)
     assert len(problems) == 7
     assert "infill.prefixTokens: expected an integer from 16 to 131072, got 8; keeping null" in problems
-    assert "infill.fileLookup: expected true or false, got 'yes'; keeping true" in problems
-    assert "infill.maxHoleTokens: expected an integer from 1 to 512, got 'lots'; keeping 10" in problems
+    # Values as JSON, as the user wrote them.
+    assert 'infill.fileLookup: expected true or false, got "yes"; keeping true' in problems
+    assert 'infill.maxHoleTokens: expected an integer from 1 to 512, got "lots"; keeping 10' in problems
     assert any(p.startswith("infill.enabledLanguages:") and p.endswith('keeping ["python"]') for p in problems)
     assert all("\n" not in p for p in problems)
     # On start-up the settings as they were are the defaults.
     s, problems = parse_settings({"device": "tpu"})
-    assert s == Settings() and problems == ['infill.device: expected one of auto, cpu, cuda, got \'tpu\'; keeping "auto"']
+    assert s == Settings() and problems == ['infill.device: expected one of auto, cpu, cuda, got "tpu"; keeping "auto"']
 
 
 def test_an_empty_language_list_is_applied_and_said():
@@ -74,6 +76,11 @@ def test_empty_model_path_means_default_and_non_objects_are_reported():
     assert s.model_path is None and problems == []
     s, problems = parse_settings([1, 2])
     assert s == Settings() and len(problems) == 1
+    # An `infill` section that is not an object is said, not read as unknown keys around it.
+    for section in ("fast", [1], 5, True):
+        s, problems = parse_settings({"infill": section, "device": "cpu"})
+        assert s == Settings() and problems == [f"infill settings: expected an object, got {json.dumps(section)}"]
+    assert parse_settings({"infill": None}) == (Settings(), [])
 
 
 def test_model_changed_only_for_what_the_load_depends_on():
