@@ -24,6 +24,7 @@ from typing import Iterable, Iterator, Sequence
 from tree_sitter import Node, Parser, Tree
 
 from engine import languages
+from engine.tokenizer import model_text
 
 KINDS: tuple[str, ...] = ("line", "statement", "block", "closing")
 
@@ -298,7 +299,7 @@ class SourceDocument:
             except (OSError, UnicodeDecodeError):
                 return None
         # Holes are cut by lines; one newline convention keeps a line's tail free of carriage returns.
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+        return model_text(text)
 
 
 def documents_from_paths(paths: Iterable[str | Path]) -> list[SourceDocument]:

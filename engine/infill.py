@@ -3,7 +3,8 @@
 The prefix goes through the encoder (its KV cache is reused while the next prompt shares a token prefix: the
 keystroke case); the canvas holds the hole, then suffix anchors. The hole's length is unknown, so several lengths
 (and seeds) run as one batch and the answer is the candidate the model is most confident in. Given the whole file
-around the hole, fills the file already spells out in the same surroundings (`engine.lookup`) come first.
+around the hole, fills the file already spells out in the same surroundings (`engine.lookup`) come first. Text is
+read with LF line breaks (`model_text`) and fills come back with them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
 from engine.lookup import COPIES_TESTED, lookup_fills
+from engine.tokenizer import model_text
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 
@@ -104,7 +106,8 @@ class InfillEngine:
                 f"{self.device}, {self.dtype}) from {self.model_dir}")
 
     def count_tokens(self, text: str) -> int:
-        return len(self.tokenizer.encode(text))
+        """Tokens the model reads for `text` (`model_text`)."""
+        return len(self.tokenizer.encode(model_text(text)))
 
     # -- filling -----------------------------------------------------------------------------------------------
     def infill(self, prefix: str, suffix: str, *, max_tokens: int = 24, num_candidates: int = 1,
@@ -156,9 +159,10 @@ class InfillEngine:
         """Fills the file (or another file in `elsewhere`) spells out in the same surroundings (`engine.lookup`)
         that fit the hole's token budget, strongest first, at most `limit`. No model pass: they come with
         confidence 0 and no steps."""
+        found = lookup_fills(model_text(before), model_text(after), limit=max(1, limit),
+                             elsewhere=[model_text(text) for text in elsewhere])
         return [Candidate(fill.text, 0.0, 0, 0.0, "beside" if fill.elsewhere else "file")
-                for fill in lookup_fills(before, after, limit=max(1, limit), elsewhere=elsewhere)
-                if self.count_tokens(fill.text) <= max_tokens]
+                for fill in found if self.count_tokens(fill.text) <= max_tokens]
 
     def infill_holes(self, segments: Sequence[str], *, max_tokens: int = 24, num_candidates: int = 1,
                      max_steps: int | None = None, seed: int = 0, should_stop: Callable[[], bool] | None = None,
@@ -190,14 +194,14 @@ class InfillEngine:
         end when every row has stopped or, sooner, when the `num_candidates` most confident rows have
         (`leaders_finished`): a draft the model writes back surely stops after one pass."""
         tok = self.tokenizer
-        ids = [tok.encode(s) for s in segments]
+        ids = [tok.encode(model_text(s)) for s in segments]
         prompt = [tok.bos_id] + ids[0][max(0, len(ids[0]) - (self.prompt_room(prompt_tokens) - 1)):]
         lengths = [max(1, n) for n in sizes] if sizes else hole_lengths(max(1, max_tokens))
         seeds = max(1, num_candidates)
         rows = [n for n in lengths for _ in range(seeds)]
         canvas = canvases.with_holes(ids[1:], rows, tok.eos_id, tok.void_id, self.suffix_room(lengths, ids[1:-1]),
                                      at_end=suffix_is_end)
-        canvas = canvases.with_drafts(canvas, [[tok.encode(f) for f in d] for d in drafts], tok.void_id)
+        canvas = canvases.with_drafts(canvas, [[tok.encode(model_text(f)) for f in d] for d in drafts], tok.void_id)
         generator = make_generator(seed, self.model.device)
         with self._lock, torch.inference_mode():
             started = time.perf_counter()

@@ -12,6 +12,13 @@ from tokenizers import Tokenizer as _HFTokenizer
 from engine.errors import CheckpointError
 
 
+def model_text(text: str) -> str:
+    """`text` with LF line breaks, as the model reads it: its training text had no others (`holes`), and a CRLF
+    file's carriage returns would each be a byte token it never saw, changing most of its fills. Fills come back
+    with LF; a caller puts its own line breaks back."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 # A lone UTF-16 surrogate: an editor's buffer can hold one (LSP text arrives as JSON, whose escapes allow it), and
 # the tokenizer refuses any string with one in it.
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -231,13 +231,13 @@ def windows(parsed: ParsedSnapshot, start: int, end: int, budget: WindowBudget) 
     prefix = suffix = None
     for _ in range(4):
         if prefix is None:
-            lo = _prefix_start(parsed, max(0, start - prefix_chars), start, start_byte)
+            lo = _prefix_start(parsed, _back(text, start, prefix_chars), start, start_byte)
             if budget.count_tokens(text[lo:start]) <= budget.prefix_tokens or prefix_chars <= 1:
                 prefix = Window(lo, start)
             else:
                 prefix_chars //= 2
         if suffix is None:
-            hi = _suffix_end(parsed, end, min(len(text), end + suffix_chars), end_byte)
+            hi = _suffix_end(parsed, end, _ahead(text, end, suffix_chars), end_byte)
             if budget.count_tokens(text[end:hi]) <= budget.suffix_tokens or suffix_chars <= 1:
                 suffix = Window(end, hi)
             else:
@@ -246,9 +246,27 @@ def windows(parsed: ParsedSnapshot, start: int, end: int, budget: WindowBudget) 
             return prefix, suffix
     # Still over budget after halving: fall back to plain character windows.
     return (
-        prefix or Window(max(0, start - prefix_chars), start),
-        suffix or Window(end, min(len(text), end + suffix_chars)),
+        prefix or Window(_back(text, start, prefix_chars), start),
+        suffix or Window(end, _ahead(text, end, suffix_chars)),
     )
+
+
+# The model reads LF line breaks (`model_text`), so windows are measured in its characters: a CRLF file's windows
+# take its carriage returns on top, and hold the same lines as the same file with LF.
+def _back(text: str, start: int, chars: int) -> int:
+    """The offset `chars` characters before `start`, not counting carriage returns."""
+    lo = max(0, start - chars)
+    while (wider := max(0, start - chars - text.count("\r", lo, start))) != lo:
+        lo = wider
+    return lo
+
+
+def _ahead(text: str, end: int, chars: int) -> int:
+    """The offset `chars` characters after `end`, not counting carriage returns."""
+    hi = min(len(text), end + chars)
+    while (wider := min(len(text), end + chars + text.count("\r", end, hi))) != hi:
+        hi = wider
+    return hi
 
 
 def _next_content_line(snap: Snapshot, line: int, step: int) -> str | None:

@@ -263,3 +263,29 @@ def test_the_prefix_tokens_setting_sets_how_much_of_the_file_the_model_reads(tmp
     # checkpoint's 64 by default.
     assert 48 <= len(seen[None]) <= 64 and 450 <= len(seen[600]) <= 600, (len(seen[None]), len(seen[600]))
     assert engine.tokenizer.decode(seen[600][1:]).endswith("x = f1(2, ")
+
+
+def test_a_crlf_file_gets_the_same_suggestions_as_the_same_file_with_lf():
+    # The model never saw a carriage return (its training text is LF); fed raw, each was a byte token of its own,
+    # the windows' token budgets filled sooner, and most suggestions in a CRLF file changed.
+    from pathlib import Path
+
+    engine = InfillEngine.load(device="cpu")  # the shipped model: a random one's fills depend on little
+    lines = (Path(__file__).parent.parent / "fixtures" / "eval" / "heldout" / "intervals.py").read_text().split("\n")
+    settings = Settings(file_lookup=False)
+    compared = 0
+    for row in range(4, len(lines), 3):
+        line = lines[row]
+        if len(line.strip()) < 8:
+            continue
+        cut = len(line) - len(line.lstrip()) + len(line.strip()) // 2
+        variant = lines[:row] + [line[:cut]] + lines[row + 1:]
+        fills = []
+        for eol in ("\n", "\r\n"):
+            parsed = _parsed("python", eol.join(variant))
+            offset = len(eol.join(variant[:row])) + len(eol) + cut
+            found = suggest(engine, parsed, offset, settings, explicit=True, should_stop=lambda: False)
+            fills.append([s.text.replace("\r\n", "\n") for s in found])
+        assert fills[0] == fills[1], (row, fills)
+        compared += 1
+    assert compared >= 8
