@@ -20,6 +20,8 @@ from engine.tokenizer import Tokenizer
 
 SHARD_BYTES = 16 * 1024 * 1024
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+FLOAT_STORAGE = ("F32", "BF16", "F16", "F64")  # safetensors' names of the dtypes weights may be stored in
+INDEX = "model.safetensors.index.json"
 _SKIPPED = ("model.encoder.vision_tower.", "model.encoder.embed_vision.", "lm_head.")
 
 
@@ -68,21 +70,27 @@ def resolve_dtype(dtype: str, device: torch.device, parameters: int = 0) -> torc
     return DTYPES[dtype]
 
 
-def weight_files(directory: Path) -> list[Path]:
-    index = directory / "model.safetensors.index.json"
+def weight_files(directory: Path) -> tuple[list[Path], dict[str, str] | None]:
+    """The safetensors files to read, and the shard index's weight_map (tensor name to file) when there is one."""
+    index = directory / INDEX
     if index.is_file():
         weight_map = read_json(index).get("weight_map")
         if not isinstance(weight_map, dict) or not weight_map:
             raise CheckpointError(f"{index}: no weight_map")
+        for name, file in weight_map.items():
+            # Shards lie beside the index: a path would read a file that is not part of this checkpoint.
+            if not isinstance(file, str) or file in ("", ".", "..") or "/" in file or "\\" in file:
+                raise CheckpointError(f"{index}: weight_map gives tensor {name} the file {file!r}; "
+                                      "expected the name of a shard in this directory")
         files = [directory / f for f in dict.fromkeys(weight_map.values())]
         for f in files:
             if not f.is_file():
                 raise CheckpointError(f"{f}: shard listed in {index.name} is missing")
-        return files
+        return files, weight_map
     single = directory / "model.safetensors"
     if not single.is_file():
-        raise CheckpointError(f"{directory}: no model.safetensors or model.safetensors.index.json")
-    return [single]
+        raise CheckpointError(f"{directory}: no model.safetensors or {INDEX}")
+    return [single], None
 
 
 @dataclass
@@ -109,8 +117,9 @@ def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "a
     dt = resolve_dtype(dtype, dev, parameters=sum(p.numel() for p in model.parameters()))
     expected = {k: v.shape for k, v in model.state_dict().items()}
     state: dict[str, torch.Tensor] = {}
-    for path in weight_files(directory):
-        state.update(_read_tensors(path, expected, dev, dt))
+    files, weight_map = weight_files(directory)
+    for path in files:
+        state.update(_read_tensors(path, expected, dev, dt, weight_map))
     missing = [k for k in expected if k not in state]
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
@@ -121,20 +130,36 @@ def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "a
     return Checkpoint(model, cfg, generation, tokenizer, directory)
 
 
-def _read_tensors(path: Path, expected: dict[str, torch.Size], device: torch.device,
-                  dtype: torch.dtype) -> dict[str, torch.Tensor]:
+def _read_tensors(path: Path, expected: dict[str, torch.Size], device: torch.device, dtype: torch.dtype,
+                  weight_map: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+    """The model's tensors in `path`; with a shard index, only those its weight_map places in this file."""
     out = {}
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
-            for name in f.keys():
+            names = f.keys()
+            if weight_map is not None:
+                stored = set(names)
+                absent = [n for n, file in weight_map.items() if file == path.name and n not in stored]
+                if absent:
+                    raise CheckpointError(f"{path}: no tensor {absent[0]}, which {INDEX} places in this file")
+            for name in names:
                 native = hf_to_native(name)
                 if native is None:
                     continue
+                if weight_map is not None and weight_map.get(name, path.name) != path.name:
+                    continue  # a second copy: the index says which shard holds the one to read
                 if native == "" or native not in expected:
                     raise CheckpointError(f"{path}: unexpected tensor {name}")
+                if weight_map is not None and name not in weight_map:
+                    raise CheckpointError(f"{path}: tensor {name} is not in the weight_map of {INDEX}")
                 if native in out:
                     continue
                 tensor = f.get_slice(name)
+                # Converting integer, float8 or bool storage to floats would run quantized or packed numbers as
+                # if they were weights: a wrong model with no error.
+                if tensor.get_dtype() not in FLOAT_STORAGE:
+                    raise CheckpointError(f"{path}: tensor {name} is stored as {tensor.get_dtype()}; only float "
+                                          f"weights ({', '.join(FLOAT_STORAGE)}) are supported")
                 shape = tuple(tensor.get_shape())
                 if shape != tuple(expected[native]):
                     raise CheckpointError(f"{path}: tensor {name} has shape {list(shape)}, "

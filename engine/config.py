@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from engine.errors import CheckpointError
 ARCHITECTURE = "DiffusionGemmaForBlockDiffusion"
 SLIDING = "sliding_attention"
 FULL = "full_attention"
+# ModelConfig fields that config.json keeps at its top level, beside text_config.
+TOP_LEVEL = ("canvas_length", "infill_prompt_tokens", "infill_canvas_lengths")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,12 @@ class ModelConfig:
         text = data.get("text_config")
         if not isinstance(text, dict):
             raise CheckpointError(f"{source}: missing text_config")
+        for where, holder in (("", data), ("text_config.", text)):
+            if holder.get("quantization_config") is not None:
+                quant = holder["quantization_config"]
+                method = f" ({quant['quant_method']})" if isinstance(quant, dict) and "quant_method" in quant else ""
+                raise CheckpointError(f"{source}: {where}quantization_config{method}: quantized checkpoints are "
+                                      "not supported")
         if text.get("attention_bias"):
             raise CheckpointError(f"{source}: attention_bias=true is not supported")
         if data.get("tie_word_embeddings") is False or text.get("tie_word_embeddings") is False:
@@ -129,8 +138,12 @@ class ModelConfig:
         bidir = text.get("use_bidirectional_attention")
         kwargs["encoder_bidirectional"] = bidir == "all"
         if bidir == "all":
+            window = text.get("sliding_window")
+            if not _is_int(window) or window < 1:
+                raise CheckpointError(f"{source}: text_config.sliding_window must be a positive integer when "
+                                      f'use_bidirectional_attention is "all", got {window!r}')
             # The reference stores 2*(w-1) and halves it on load: flash-attention uses exclusive bounds.
-            kwargs["sliding_window"] = int(text["sliding_window"]) // 2 + 1
+            kwargs["sliding_window"] = window // 2 + 1
         for key in ("eos_token_id", "pad_token_id", "bos_token_id"):
             value = text.get(key)
             if isinstance(value, list):
@@ -141,8 +154,8 @@ class ModelConfig:
         stops = _id_list(text.get("eos_token_id"), source) + _id_list(data.get("eos_token_id"), source)
         kwargs["extra_eos_token_ids"] = _besides(kwargs.get("eos_token_id", cls.eos_token_id), stops)
         for key in ("canvas_length", "infill_prompt_tokens"):
-            if data.get(key):
-                kwargs[key] = int(data[key])
+            if data.get(key) is not None:
+                kwargs[key] = data[key]
         widths = data.get("infill_canvas_lengths")
         if widths is not None:
             if not isinstance(widths, list) or not all(isinstance(w, int) and w > 0 for w in widths):
@@ -161,8 +174,10 @@ class ModelConfig:
     def check(self, source: str = "config.json") -> None:
         """Raise CheckpointError naming `source` and the field for a value the network cannot be built or run with,
         so that a hand-edited or foreign config fails at loading in one line rather than deep in a forward pass."""
-        def fail(key: str, wanted: str) -> None:
-            raise CheckpointError(f"{source}: text_config.{key} must be {wanted}, got {getattr(self, key)!r}")
+        def fail(key: str, wanted: str, value: Any = ...) -> None:
+            name = key if key in TOP_LEVEL else f"text_config.{key}"
+            value = getattr(self, key) if value is ... else value
+            raise CheckpointError(f"{source}: {name} must be {wanted}, got {value!r}")
 
         for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
                     "num_key_value_heads", "head_dim", "global_head_dim", "num_global_key_value_heads",
@@ -176,6 +191,11 @@ class ModelConfig:
         if not all(_is_int(i) and 0 <= i < self.vocab_size for i in self.extra_eos_token_ids):
             raise CheckpointError(f"{source}: eos_token_id must list token ids below vocab_size ({self.vocab_size}), "
                                   f"got {[self.eos_token_id, *self.extra_eos_token_ids]!r}")
+        for width in (self.canvas_length, *(self.infill_canvas_lengths or ())):
+            # Encoder prompt and canvas share the positions; a canvas as wide as all of them leaves no room.
+            if _is_int(width) and width >= self.max_position_embeddings:
+                raise CheckpointError(f"{source}: canvas width {width} must be smaller than "
+                                      f"text_config.max_position_embeddings ({self.max_position_embeddings})")
         if self.top_k_experts > self.num_experts:
             fail("top_k_experts", f"at most num_experts ({self.num_experts})")
         if not _is_number(self.rms_norm_eps) or self.rms_norm_eps <= 0:
@@ -190,13 +210,20 @@ class ModelConfig:
         if not isinstance(self.rope_parameters, dict) or not all(
                 isinstance(self.rope_parameters.get(kind, {}), dict) for kind in set(self.layer_types)):
             fail("rope_parameters", "an object of one object per layer type")
+        for kind in dict.fromkeys(self.layer_types):
+            rope = self.rope_parameters.get(kind) or {}
+            for key, wanted, ok in (("rope_theta", "a positive number", lambda v: v > 0),
+                                    ("partial_rotary_factor", "a number from 0 to 1", lambda v: 0 <= v <= 1),
+                                    ("factor", "a positive number", lambda v: v > 0)):
+                if key in rope and not (_is_number(rope[key]) and ok(rope[key])):
+                    fail(f"rope_parameters.{kind}.{key}", wanted, rope[key])
         if not isinstance(self.per_layer_config, dict) or not all(
                 isinstance(v, dict) and all(_is_int(n) and n > 0 for n in v.values())
                 for v in self.per_layer_config.values()):
             fail("per_layer_config", "an object of {head_dim, num_key_value_heads} objects by layer index")
         try:
             layers = self.layers
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise CheckpointError(f"{source}: text_config.rope_parameters: {err}") from None
         for i, layer in enumerate(layers):
             if self.num_attention_heads % layer.num_kv_heads:
@@ -328,7 +355,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # json reads NaN and Infinity, which pass every comparison check and poison the logits.
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def read_json(path: Path) -> dict[str, Any]:

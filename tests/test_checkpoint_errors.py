@@ -1,0 +1,187 @@
+"""A checkpoint the engine cannot serve as written fails at loading in one line naming the file and what is wrong,
+rather than loading as a different model (integer weights, the wrong shard's copy, NaN settings) or with a traceback."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from engine.checkpoint import load_checkpoint
+from engine.errors import CheckpointError
+from engine.tiny import write_random_checkpoint
+
+INDEX = "model.safetensors.index.json"
+EMBED = "model.decoder.embed_tokens.weight"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "m")
+
+
+@pytest.fixture
+def copy(model_dir, tmp_path):
+    return shutil.copytree(model_dir, tmp_path / "copy")
+
+
+def refused(directory, expected: str, file: str) -> str:
+    with pytest.raises(CheckpointError, match=re.escape(expected)) as caught:
+        load_checkpoint(directory, device="cpu", dtype="float32")
+    message = str(caught.value)
+    assert str(directory / file) in message and "\n" not in message
+    return message
+
+
+def shard(directory) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Split model.safetensors into two shards and an index; the tensors and the weight_map."""
+    tensors = load_file(str(directory / "model.safetensors"))
+    (directory / "model.safetensors").unlink()
+    names = list(tensors)
+    weight_map = {}
+    for i, part in enumerate((names[: len(names) // 2], names[len(names) // 2:]), 1):
+        file = f"model-{i:05d}-of-00002.safetensors"
+        save_file({n: tensors[n] for n in part}, str(directory / file))
+        weight_map.update(dict.fromkeys(part, file))
+    write_index(directory, weight_map)
+    return tensors, weight_map
+
+
+def write_index(directory, weight_map) -> None:
+    (directory / INDEX).write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+
+
+@pytest.mark.parametrize("dtype, stored", [(torch.int8, "I8"), (torch.float8_e4m3fn, "F8_E4M3"), (torch.bool, "BOOL")])
+def test_weights_stored_as_anything_but_floats_are_refused(copy, dtype, stored):
+    tensors = load_file(str(copy / "model.safetensors"))
+    tensors[EMBED] = (tensors[EMBED] * 100).to(dtype)
+    save_file(tensors, str(copy / "model.safetensors"))
+    refused(copy, f"tensor {EMBED} is stored as {stored}; only float weights (F32, BF16, F16, F64) are supported",
+            "model.safetensors")
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float64])
+def test_weights_in_every_float_dtype_load(copy, dtype):
+    tensors = {k: v.to(dtype) for k, v in load_file(str(copy / "model.safetensors")).items()}
+    save_file(tensors, str(copy / "model.safetensors"))
+    loaded = load_checkpoint(copy, device="cpu", dtype="float32")
+    assert torch.equal(loaded.model.state_dict()["embed_tokens.weight"], tensors[EMBED].float())
+
+
+@pytest.mark.parametrize("where", ["top level", "text_config"])
+def test_a_quantized_checkpoint_is_refused(copy, where):
+    config = json.loads((copy / "config.json").read_text())
+    holder = config if where == "top level" else config["text_config"]
+    holder["quantization_config"] = {"quant_method": "bitsandbytes", "load_in_8bit": True}
+    (copy / "config.json").write_text(json.dumps(config))
+    message = refused(copy, "quantization_config (bitsandbytes): quantized checkpoints are not supported",
+                      "config.json")
+    assert ("text_config.quantization_config" in message) == (where == "text_config")
+
+
+def test_a_sharded_checkpoint_reads_each_tensor_from_the_shard_its_index_names(copy):
+    tensors, weight_map = shard(copy)
+    assert weight_map[EMBED].startswith("model-00001")
+    # A stale second copy in the other shard (read after the first) must not replace the one the index names.
+    second = copy / "model-00002-of-00002.safetensors"
+    save_file({**load_file(str(second)), EMBED: torch.zeros_like(tensors[EMBED])}, str(second))
+    loaded = load_checkpoint(copy, device="cpu", dtype="float32")
+    assert torch.equal(loaded.model.state_dict()["embed_tokens.weight"], tensors[EMBED])
+
+
+def test_a_tensor_the_index_places_in_a_shard_that_lacks_it_is_named(copy):
+    _, weight_map = shard(copy)
+    name = list(weight_map)[-1]
+    write_index(copy, {**weight_map, name: "model-00001-of-00002.safetensors"})
+    refused(copy, f"no tensor {name}, which {INDEX} places in this file", "model-00001-of-00002.safetensors")
+
+
+def test_a_model_tensor_the_index_does_not_list_is_named(copy):
+    _, weight_map = shard(copy)
+    name = list(weight_map)[-1]
+    del weight_map[name]
+    write_index(copy, weight_map)
+    refused(copy, f"tensor {name} is not in the weight_map of {INDEX}", "model-00002-of-00002.safetensors")
+
+
+@pytest.mark.parametrize("file", [5, None, "", "..", "../copy/model-00001-of-00002.safetensors", "sub/x.safetensors",
+                                  "sub\\x.safetensors"])
+def test_a_weight_map_value_that_is_not_a_shard_name_is_named(copy, file):
+    _, weight_map = shard(copy)
+    write_index(copy, {**weight_map, EMBED: file})
+    refused(copy, f"weight_map gives tensor {EMBED} the file {file!r}; expected the name of a shard", INDEX)
+
+
+def edit(directory, file: str, change) -> None:
+    data = json.loads((directory / file).read_text())
+    change(data)
+    (directory / file).write_text(json.dumps(data))
+
+
+def rope(kind: str, **values):
+    return lambda c: c["text_config"]["rope_parameters"][kind].update(values)
+
+
+def text(**values):
+    return lambda c: c["text_config"].update(values)
+
+
+def bidirectional_without_window(c):
+    c["text_config"].update(use_bidirectional_attention="all")
+    del c["text_config"]["sliding_window"]
+
+
+def widths_past_the_positions(c):
+    c["infill_canvas_lengths"] = [32, 200]
+    c["text_config"]["max_position_embeddings"] = 128
+
+
+@pytest.mark.parametrize("file, change, expected", [
+    ("config.json", lambda c: c.update(canvas_length="abc"), "canvas_length must be a positive integer, got 'abc'"),
+    ("config.json", lambda c: c.update(canvas_length=31.7), "canvas_length must be a positive integer, got 31.7"),
+    ("config.json", lambda c: c.update(infill_prompt_tokens="x"),
+     "infill_prompt_tokens must be a positive integer, got 'x'"),
+    ("config.json", lambda c: c.update(infill_prompt_tokens=0), "infill_prompt_tokens must be a positive integer"),
+    ("config.json", bidirectional_without_window,
+     'text_config.sliding_window must be a positive integer when use_bidirectional_attention is "all", got None'),
+    ("config.json", text(use_bidirectional_attention="all", sliding_window="x"),
+     "text_config.sliding_window must be a positive integer when use_bidirectional_attention is \"all\", got 'x'"),
+    ("config.json", rope("full_attention", partial_rotary_factor=2.0),
+     "text_config.rope_parameters.full_attention.partial_rotary_factor must be a number from 0 to 1, got 2.0"),
+    ("config.json", rope("sliding_attention", partial_rotary_factor=-0.5),
+     "text_config.rope_parameters.sliding_attention.partial_rotary_factor must be a number from 0 to 1"),
+    ("config.json", rope("sliding_attention", rope_theta=-10000.0),
+     "text_config.rope_parameters.sliding_attention.rope_theta must be a positive number, got -10000.0"),
+    ("config.json", rope("full_attention", rope_theta=0), "full_attention.rope_theta must be a positive number"),
+    ("config.json", rope("full_attention", rope_theta=float("inf")),
+     "full_attention.rope_theta must be a positive number, got inf"),
+    ("config.json", rope("full_attention", factor=0), "full_attention.factor must be a positive number, got 0"),
+    ("config.json", rope("full_attention", factor=float("nan")), "full_attention.factor must be a positive number"),
+    ("config.json", text(rms_norm_eps=float("nan")), "text_config.rms_norm_eps must be a positive number, got nan"),
+    ("config.json", text(final_logit_softcapping=float("inf")),
+     "text_config.final_logit_softcapping must be a positive number or null, got inf"),
+    ("config.json", lambda c: c.update(canvas_length=10 ** 6),
+     "canvas width 1000000 must be smaller than text_config.max_position_embeddings (131072)"),
+    ("config.json", text(max_position_embeddings=32),
+     "canvas width 32 must be smaller than text_config.max_position_embeddings (32)"),
+    ("config.json", widths_past_the_positions,
+     "canvas width 200 must be smaller than text_config.max_position_embeddings (128)"),
+    ("generation_config.json", lambda g: g.update(t_max=float("nan")), "t_max must be a positive number, got nan"),
+    ("generation_config.json", lambda g: g.update(confidence_threshold=float("inf")),
+     "confidence_threshold must be a number from 0, got inf"),
+])
+def test_bad_config_values_are_refused_in_one_line(copy, file, change, expected):
+    edit(copy, file, change)
+    refused(copy, expected, file)
+
+
+def test_the_limits_themselves_load(copy):
+    edit(copy, "config.json", rope("full_attention", partial_rotary_factor=1.0, factor=8.0))
+    edit(copy, "config.json", rope("sliding_attention", partial_rotary_factor=0.0))
+    edit(copy, "config.json", text(max_position_embeddings=33))
+    loaded = load_checkpoint(copy, device="cpu", dtype="float32")
+    assert loaded.config.layer(0).rope_fraction == 0.0 and loaded.config.layer(1).rope_factor == 8.0
