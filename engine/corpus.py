@@ -676,18 +676,19 @@ def read_documents(path: Path):
     """Yield the documents of a `train.jsonl` / `heldout.jsonl` file as dicts (path, package, language, text); a line
     that is not one is an EngineError naming the file and the line."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            for n, line in enumerate(fh, start=1):
+        with open(path, "rb") as fh:
+            # Decoded line by line, so that bytes that are not UTF-8 are named with their line.
+            for n, raw in enumerate(fh, start=1):
                 try:
-                    doc = json.loads(line)
+                    doc = json.loads(raw.decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise EngineError(f"{path}:{n}: not UTF-8 text") from None
                 except json.JSONDecodeError as err:
                     raise EngineError(f"{path}:{n}: not a JSON document ({err.msg})") from None
                 if not (isinstance(doc, dict) and isinstance(doc.get("text"), str)
                         and isinstance(doc.get("language"), str)):
                     raise EngineError(f"{path}:{n}: a corpus document needs string fields 'language' and 'text'")
                 yield doc
-    except UnicodeDecodeError:
-        raise EngineError(f"{path}: not UTF-8 text") from None
     except OSError as err:
         raise EngineError(f"{path}: cannot be read ({err.strerror or err})") from None
 

@@ -203,6 +203,9 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
         corpus_file = corpus_dir / f"{split}.jsonl"
         if not corpus_file.is_file():
             continue
+        # Refused before any file is written, so that a previous pretokenized directory stays whole.
+        if split == "train" and next(read_documents(corpus_file), None) is None:
+            raise EngineError(f"{corpus_file}: the train split has no documents")
         start = time.time()
         doc_tokens, doc_bytes = [0], [0]
         n_spans = 0
@@ -312,7 +315,7 @@ class TokenData:
         self.meta = read_meta(directory)
         if split not in self.meta["splits"]:
             raise MissingSplit(f"{directory}: no {split!r} split")
-        self.split = split
+        self.directory, self.split = directory, split
 
         def arr(name: str, dtype: str) -> np.ndarray:
             path = directory / f"{split}.{name}"
@@ -383,6 +386,10 @@ class SampleStream:
         lengths = np.diff(data.doc_tokens).astype(np.float64)
         lang_w = np.array([mix.language_weights.get(name, 1.0) for name in data.languages])
         weights = lengths * lang_w[data.doc_lang]
+        if not weights.sum() > 0:
+            what = "no documents" if data.num_documents == 0 else \
+                f"no tokens to sample ({data.num_documents} documents, empty or weighted 0 by language_weights)"
+            raise EngineError(f"{data.directory}: the {data.split} split has {what}")
         self.doc_cdf = np.cumsum(weights) / weights.sum()
         # Tails are cut from composite nodes only: the tail of a name is just a random cut inside a word.
         self.span_cdf = self._cdf(lang_w[data.doc_lang[data.spans[:, 0]]] if len(data.spans) else np.zeros(0))

@@ -24,23 +24,25 @@ class EvaluationInputError(Exception):
 def jsonl_records(path: Path, what: str) -> Iterator[tuple[int, dict]]:
     """(line number, object) for each non-blank line of a JSONL file."""
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, "rb")
     except OSError as err:
         raise EvaluationInputError(f"{path}: cannot read {what}: {err.strerror}") from None
     with handle:
-        try:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise EvaluationInputError(f"{path}:{number}: not JSON: {err.msg}") from None
-                if not isinstance(record, dict):
-                    raise EvaluationInputError(f"{path}:{number}: expected a JSON object")
-                yield number, record
-        except UnicodeDecodeError:
-            raise EvaluationInputError(f"{path}: not UTF-8") from None
+        # Decoded line by line, so that bytes that are not UTF-8 are named with their line.
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise EvaluationInputError(f"{path}:{number}: not UTF-8") from None
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise EvaluationInputError(f"{path}:{number}: not JSON: {err.msg}") from None
+            if not isinstance(record, dict):
+                raise EvaluationInputError(f"{path}:{number}: expected a JSON object")
+            yield number, record
 
 
 # ---------------------------------------------------------------- source documents

@@ -50,6 +50,11 @@ PRESETS: dict[str, dict] = {
                  num_experts=8, top_k_experts=2, moe_intermediate_size=256, sliding_window=512),
 }
 
+# ModelConfig fields that size the weights: a fine-tune cannot change them, its checkpoint's weights would not fit.
+SHAPE_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                "num_key_value_heads", "head_dim", "global_head_dim", "num_global_key_value_heads", "layer_types",
+                "per_layer_config", "num_experts", "moe_intermediate_size")
+
 
 @dataclass
 class TrainConfig:
@@ -255,6 +260,10 @@ def load_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.O
                 raise EngineError(f"{path}: optimizer state for unknown parameter {name}")
             p = params[name]
             value = fh.get_tensor(key)
+            if slot != "step" and value.shape != p.shape:
+                raise EngineError(f"{path}: the optimizer's {slot} of {name} has shape {list(value.shape)}, the "
+                                  f"parameter {list(p.shape)}: this state belongs to a model of another shape; "
+                                  f"move {path.parent} away to start the run afresh")
             optimizer.state[p][slot] = value if slot == "step" else value.to(p.device)
     return Progress(**json.loads(meta["progress"]))
 
@@ -284,13 +293,19 @@ class Trainer:
         resume = self.out / "last" / "train_state.safetensors"
         if resume.is_file():
             ckpt = load_checkpoint(self.out / "last", device=str(self.device), dtype="float32")
+            self._check_resume(ckpt.config)
             self.model_cfg, self.gen_cfg, self.tokenizer_path = ckpt.config, ckpt.generation, self.out / "last" / "tokenizer.json"
             self.model = ckpt.model
         elif cfg.init_from:
             ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32")
-            self.model_cfg, self.gen_cfg = ckpt.config, ckpt.generation
+            self.model_cfg, self.gen_cfg = self._fine_tune_config(ckpt.config), ckpt.generation
             self.tokenizer_path = Path(cfg.init_from) / "tokenizer.json"
             self.model = ckpt.model
+            if self.model_cfg != ckpt.config:
+                # Windows and rope are fixed when the modules are built: build them anew around the same weights.
+                self.model = DiffusionGemma(self.model_cfg)
+                self.model.load_state_dict(ckpt.model.state_dict())
+                self.model.to(self.device)
         else:
             self.model_cfg = ModelConfig(**{**PRESETS[cfg.preset], **cfg.model_overrides})
             self.gen_cfg = GenerationConfig(eos_token_id=self.model_cfg.eos_token_id,
@@ -314,9 +329,11 @@ class Trainer:
         self.stream = SampleStream(self.train_data, self.tokenizer, L, cfg.prefix_budgets, mix, cfg.seed)
         try:
             heldout = TokenData(Path(cfg.data), "heldout")
-            self.eval_stream = SampleStream(heldout, self.tokenizer, L, cfg.prefix_budgets, mix, cfg.seed + 7919)
         except MissingSplit:
-            self.eval_stream = None
+            heldout = None
+        # An empty held-out split (`corpus --extends` leaves one) is as good as none: nothing to evaluate on.
+        self.eval_stream = None if heldout is None or heldout.num_documents == 0 else \
+            SampleStream(heldout, self.tokenizer, L, cfg.prefix_budgets, mix, cfg.seed + 7919)
         self.optimizer = make_optimizer(self.model, cfg)
         self.balance = RouterBalance(self.model)
         self.progress = Progress()
@@ -325,6 +342,48 @@ class Trainer:
             self.progress = load_train_state(resume, self.model, self.optimizer)
         self.workers = default_workers(self.device) if cfg.workers is None else cfg.workers
         self._batches = None  # (next micro-batch index, iterator) when workers build the batches
+
+    def _check_resume(self, model_cfg: ModelConfig) -> None:
+        """A resumed run goes on with its own model: settings that would have made another are refused, since they
+        would be ignored (and then recorded in train_state as if they had been used)."""
+        cfg, saved, last = self.cfg, saved_config(self.out), self.out / "last"
+        if cfg.init_from and not (saved.init_from and Path(cfg.init_from).resolve() == Path(saved.init_from).resolve()):
+            began = f"from {saved.init_from}" if saved.init_from else "from scratch"
+            raise EngineError(f"{last}: --init-from {cfg.init_from} would be ignored: {self.out} holds a run (begun "
+                              f"{began}) that resumes from its own weights; give a new --out to fine-tune "
+                              f"{cfg.init_from}, or drop --init-from to resume the run")
+
+        def described(c: TrainConfig) -> dict:
+            # A fine-tune's model is its checkpoint's, whatever the preset.
+            return {**({} if saved.init_from else PRESETS.get(c.preset, {})), **c.model_overrides}
+
+        old, new = described(saved), described(cfg)
+        changes = []
+        for key in sorted({*old, *new}):
+            was, asked = old.get(key, getattr(model_cfg, key, None)), new.get(key, getattr(model_cfg, key, None))
+            if was != asked:
+                changes.append(f"{key} {json.dumps(was)} -> {json.dumps(asked)}")
+        if changes:
+            raise EngineError(f"{last}: --preset/--model would change the model of the run it resumes "
+                              f"({', '.join(changes)}); give a new --out to train that model, or drop those flags "
+                              f"to resume the run")
+
+    def _fine_tune_config(self, base: ModelConfig) -> ModelConfig:
+        """The checkpoint's config with the --model overrides, which may change anything but the weights' shape."""
+        overrides = self.cfg.model_overrides
+        sized = [f"{k}={json.dumps(overrides[k])} ({json.dumps(getattr(base, k))} in {self.cfg.init_from})"
+                 for k in SHAPE_FIELDS if k in overrides and overrides[k] != getattr(base, k)]
+        if sized:
+            raise EngineError(f"--model {', '.join(sized)}: --init-from keeps the checkpoint's shape; drop the "
+                              f"override, or train a new model without --init-from")
+        if not overrides:
+            return base
+        try:
+            cfg = dataclasses.replace(base, **overrides)
+            cfg.check("--model")
+        except (TypeError, ValueError) as err:
+            raise EngineError(f"--model: {err}") from None
+        return cfg
 
     def next_batch(self, micro: int = 0) -> Batch:
         """Micro-batch `micro` of the current step: the same whether built here or by worker processes."""

@@ -14,6 +14,7 @@ from engine.corpus import (
     build_corpus,
     collect_sources,
     license_verdict,
+    read_documents,
     read_extended,
     rejection_reason,
     split_packages,
@@ -305,3 +306,17 @@ def test_extending_from_the_command_line_names_what_is_wrong(tmp_path, capsys):
                               "--extends", str(tmp_path / "out")])
     assert same.func(same) == 2
     assert "another --out directory" in capsys.readouterr().err
+
+
+def test_bytes_that_are_not_utf8_in_a_corpus_file_are_named_with_their_line(tmp_path, capsys):
+    from engine.cli import main
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    good = json.dumps({"path": "a.py", "package": "a", "language": "python", "text": "x = 1\n"})
+    (corpus / "train.jsonl").write_bytes(good.encode() + b"\n\xff\xfe\n")
+    with pytest.raises(EngineError, match=r"^\S*train.jsonl:2: not UTF-8 text$"):
+        list(read_documents(corpus / "train.jsonl"))
+    (corpus / "heldout.jsonl").write_text(good + "\n")
+    assert main(["tokenizer", "--corpus", str(corpus), "--out", str(tmp_path / "tok.json"), "--vocab-size", "300"]) == 2
+    assert capsys.readouterr().err.strip() == f"infill-engine: {corpus / 'train.jsonl'}:2: not UTF-8 text"

@@ -209,3 +209,41 @@ def test_batches_are_a_function_of_index(data_dir):
     assert torch.equal(x.encoder_ids, y.encoder_ids) and torch.equal(x.target, y.target)
     z = a.batch(4, 6)
     assert not (x.encoder_ids.shape == z.encoder_ids.shape and torch.equal(x.encoder_ids, z.encoder_ids))
+
+
+def test_an_empty_train_split_is_refused_not_trained_on(data_dir, tmp_path, capsys):
+    from engine.cli import main
+
+    root, _ = data_dir
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "train.jsonl").write_text("")
+    (corpus / "heldout.jsonl").write_text("")
+    out = tmp_path / "tokens"
+    assert main(["pretokenize", "--corpus", str(corpus), "--tokenizer", str(root / "tokenizer.json"),
+                 "--out", str(out), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"infill-engine: {corpus / 'train.jsonl'}: the train split has no documents"
+    assert not (out / "meta.json").exists() and not (out / "train.tokens").exists()
+
+    # A directory written before pretokenize refused one: every weight was 0 and the division made NaN.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    meta = json.loads((root / "tokens" / "meta.json").read_text())
+    meta["splits"]["train"] = {"documents": 0, "tokens": 0, "bytes": 0, "spans": 0}
+    (empty / "meta.json").write_text(json.dumps(meta))
+    for name in ("tokens", "text", "spans", "doc_lang"):
+        (empty / f"train.{name}").write_bytes(b"")
+    for name in ("doc_tokens", "doc_bytes"):
+        np.zeros(1, "<i8").tofile(empty / f"train.{name}")
+    tok = load_tokenizer(root / "tokenizer.json")
+    with pytest.raises(EngineError, match=f"^{empty}: the train split has no documents$"):
+        SampleStream(TokenData(empty, "train"), tok, L, [16], SampleMix())
+
+    # Documents without a token, or all weighted 0, leave nothing to sample either.
+    (corpus / "train.jsonl").write_text(json.dumps({"path": "a.py", "language": "python", "text": ""}) + "\n")
+    pretokenize(corpus, root / "tokenizer.json", out, workers=1, log=lambda *_: None)
+    with pytest.raises(EngineError, match=f"^{out}: the train split has no tokens to sample"):
+        SampleStream(TokenData(out, "train"), tok, L, [16], SampleMix())
+    with pytest.raises(EngineError, match=f"^{root / 'tokens'}: the train split has no tokens to sample"):
+        SampleStream(TokenData(root / "tokens", "train"), tok, L, [16], SampleMix(language_weights={"python": 0}))

@@ -261,6 +261,15 @@ def test_bad_problem_files_are_named_in_one_line(tmp_path):
         load_problems(tmp_path / "missing.jsonl")
 
 
+def test_bytes_that_are_not_utf8_are_named_with_their_line(tmp_path):
+    for name, read in (("problems.jsonl", load_problems), ("heldout.jsonl", documents_from_heldout),
+                       ("manifest.jsonl", documents_from_manifest)):
+        bad = tmp_path / name
+        bad.write_bytes(b"\n \n\xff\xfe\n")
+        with pytest.raises(EvaluationInputError, match=rf"^\S*{name}:3: not UTF-8$"):
+            read(bad)
+
+
 # ---------------------------------------------------------------- scoring held-out holes
 
 

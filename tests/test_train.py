@@ -8,6 +8,7 @@ import inspect
 import json
 import re
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -352,3 +353,116 @@ def test_asking_for_cuda_without_it_is_one_line(tmp_path):
     add_arguments(parser)
     with pytest.raises(EngineError, match="no CUDA device is available"):
         config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), "--device", "cuda"]))
+
+
+def _cli(*argv) -> list[str]:
+    return ["train", *argv, "--device", "cpu", "--threads", "1"]
+
+
+def test_a_resume_refuses_settings_that_would_change_its_model(data_dir, tmp_path, capsys):
+    from engine.cli import main
+
+    run = tmp_path / "run"
+    Trainer(_config(data_dir, run, steps=1), log=lambda *_: None).run()
+    state = run / "last" / "train_state.safetensors"
+    saved = state.read_bytes()
+    bigger = {"vocab_size": VOCAB, "canvas_length": 16, "hidden_size": 32}
+    with pytest.raises(EngineError, match=re.escape(
+            f"{run / 'last'}: --preset/--model would change the model of the run it resumes (hidden_size 64 -> 32); "
+            "give a new --out to train that model, or drop those flags to resume the run")):
+        Trainer(_config(data_dir, run, steps=2, model_overrides=bigger), log=lambda *_: None)
+    with pytest.raises(EngineError, match=r"would change the model .*\(global_head_dim 32 -> 96, head_dim 32 -> 48, "
+                                          r"hidden_size 64 -> 192, "):
+        Trainer(_config(data_dir, run, steps=2, preset="cpu"), log=lambda *_: None)
+    with pytest.raises(EngineError, match=re.escape(
+            f"--init-from {run / 'last'} would be ignored: {run} holds a run (begun from scratch) that resumes from "
+            "its own weights")):
+        Trainer(_config(data_dir, run, steps=2, init_from=str(run / "last")), log=lambda *_: None)
+    # The same model said again (a preset that another name gives the same sizes would too) resumes as before.
+    same = Trainer(_config(data_dir, run, steps=2, model_overrides={**bigger, "hidden_size": 64}), log=lambda *_: None)
+    assert same.progress.step == 1
+
+    # From the command line, nothing is trained or recorded with settings the model does not have.
+    assert main(_cli("--out", str(run), "--steps", "2", "--model", "canvas_length=12")) == 2
+    assert "train: " + f"{run / 'last'}: --preset/--model would change the model of the run it resumes " \
+        "(canvas_length 16 -> 12)" in capsys.readouterr().out
+    assert state.read_bytes() == saved
+    assert main(_cli("--out", str(run), "--steps", "2", "--eval-every", "100")) == 0
+    assert load_checkpoint(run / "last", device="cpu").config.hidden_size == 64
+    with safe_open(str(state), framework="pt") as fh:
+        assert json.loads(fh.metadata()["progress"])["step"] == 2
+        assert json.loads(fh.metadata()["train_config"])["model_overrides"] == {"vocab_size": VOCAB,
+                                                                                "canvas_length": 16}
+
+
+def test_a_fine_tune_takes_model_settings_but_keeps_the_checkpoints_shape(data_dir, tmp_path):
+    Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
+    base = tmp_path / "base" / "last"
+    shaped = {"vocab_size": VOCAB, "canvas_length": 16, "hidden_size": 32, "num_experts": 8}
+    with pytest.raises(EngineError, match=re.escape(
+            f"--model hidden_size=32 (64 in {base}), num_experts=8 (4 in {base}): --init-from keeps the checkpoint's "
+            "shape; drop the override, or train a new model without --init-from")):
+        Trainer(_config(data_dir, tmp_path / "tuned", init_from=str(base), model_overrides=shaped),
+                log=lambda *_: None)
+    tuned = Trainer(_config(data_dir, tmp_path / "tuned", steps=1, init_from=str(base),
+                            model_overrides={"vocab_size": VOCAB, "canvas_length": 12, "sliding_window": 8}),
+                    log=lambda *_: None)
+    assert tuned.model_cfg.canvas_length == 12 and tuned.model_cfg.sliding_window == 8
+    assert [block.window for block in tuned.model.layers] == [8, None]
+    ckpt = load_checkpoint(base, device="cpu", dtype="float32")
+    for (name, a), b in zip(tuned.model.state_dict().items(), ckpt.model.state_dict().values()):
+        assert torch.equal(a, b), name
+    tuned.run()
+    saved = load_checkpoint(tmp_path / "tuned" / "last", device="cpu").config
+    assert (saved.canvas_length, saved.sliding_window, saved.hidden_size) == (12, 8, 64)
+    # Resuming the fine-tune with the command that began it goes on from its own weights.
+    again = Trainer(_config(data_dir, tmp_path / "tuned", steps=2, init_from=str(base),
+                            model_overrides={"vocab_size": VOCAB, "canvas_length": 12, "sliding_window": 8}),
+                    log=lambda *_: None)
+    assert again.progress.step == 1
+
+
+def test_optimizer_moments_of_another_shape_are_refused(data_dir, tmp_path):
+    from engine.train import load_train_state, save_train_state
+
+    small = Trainer(_config(data_dir, tmp_path / "small", model_overrides={"vocab_size": VOCAB, "canvas_length": 16,
+                                                                          "hidden_size": 32}), log=lambda *_: None)
+    small.step()
+    state = tmp_path / "train_state.safetensors"
+    save_train_state(state, small.model, small.optimizer, small.progress, small.cfg)
+    other = Trainer(_config(data_dir, tmp_path / "other"), log=lambda *_: None)
+    with pytest.raises(EngineError, match=re.escape(f"{state}: the optimizer's ") + r"exp_avg(_sq)? of \S+ has shape "
+                       r"\[\d+(, \d+)*\], the parameter \[\d+(, \d+)*\]: this state belongs to a model of another "
+                       "shape"):
+        load_train_state(state, other.model, other.optimizer)
+
+
+def test_an_empty_train_split_is_refused_and_an_empty_heldout_split_means_no_evaluation(data_dir, tmp_path, capsys):
+    from engine.cli import main
+
+    tokens = tmp_path / "tokens"
+    shutil.copytree(data_dir / "tokens", tokens)
+    trainer = Trainer(_config(data_dir, tmp_path / "run", data=str(tokens)), log=lambda *_: None)
+    assert trainer.eval_stream is not None
+    meta = json.loads((tokens / "meta.json").read_text())
+    for split in ("train", "heldout"):
+        meta["splits"][split] = {"documents": 0, "tokens": 0, "bytes": 0, "spans": 0}
+        for name in ("tokens", "text", "spans", "doc_lang"):
+            (tokens / f"{split}.{name}").write_bytes(b"")
+        for name in ("doc_tokens", "doc_bytes"):
+            (tokens / f"{split}.{name}").write_bytes(bytes(8))
+        (tokens / "meta.json").write_text(json.dumps(meta))
+        if split == "train":
+            argv = ["--data", str(tokens), "--tokenizer", str(data_dir / "tokenizer.json"), "--out",
+                    str(tmp_path / "empty"), "--preset", "tiny", "--model", f"vocab_size={VOCAB}", "--steps", "1"]
+            assert main(_cli(*argv)) == 2
+            assert f"train: {tokens}: the train split has no documents" in capsys.readouterr().out
+            assert not (tmp_path / "empty" / "last").exists()
+            shutil.rmtree(tokens)
+            shutil.copytree(data_dir / "tokens", tokens)
+            meta = json.loads((tokens / "meta.json").read_text())
+    # As `corpus --extends` leaves it: training goes on without evaluation, and without best/.
+    trainer = Trainer(_config(data_dir, tmp_path / "run", data=str(tokens), steps=1), log=lambda *_: None)
+    assert trainer.eval_stream is None
+    trainer.run()
+    assert (tmp_path / "run" / "last").is_dir() and not (tmp_path / "run" / "best").exists()
