@@ -480,7 +480,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for choosing holes and for sampling (default: 0)")
     p.add_argument("--max-tokens", type=int, default=None, metavar="N",
                    help="hole budget in tokens for every kind (default: "
-                   + ", ".join(f"{k} {v}" for k, v in DEFAULT_MAX_TOKENS.items()) + ")")
+                   + ", ".join(f"{k} {v}" for k, v in DEFAULT_MAX_TOKENS.items())
+                   + "; each at most what one canvas of the model holds)")
     p.add_argument("--max-steps", type=int, default=None, metavar="N", help="denoising steps per canvas at most")
     p.add_argument("--one-size", action="store_true",
                    help="one hole size per fill (the full budget), as the server's requests while typing")
@@ -506,8 +507,9 @@ def register(subparsers) -> None:
                    f"at least {MIN_SUFFIX_TOKENS})")
     p.add_argument("--problems", type=Path, metavar="FILE.jsonl",
                    help="problems to run for pass@1: {prefix, suffix, canonical_solution, test, entry_point}")
-    p.add_argument("--problem-max-tokens", type=int, default=DEFAULT_PROBLEM_MAX_TOKENS, metavar="N",
-                   help=f"hole budget for a problem's fill (default: {DEFAULT_PROBLEM_MAX_TOKENS})")
+    p.add_argument("--problem-max-tokens", type=int, metavar="N",
+                   help=f"hole budget for a problem's fill (default: {DEFAULT_PROBLEM_MAX_TOKENS}, or what one "
+                   "canvas of the model holds if less)")
     p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
                    help="time limit for one problem's test (default: 5)")
     p.add_argument("--oracle", action="store_true",
@@ -575,6 +577,15 @@ def _command(args) -> str:
     return shlex.join(words)
 
 
+def hole_budgets(given: int | None, capacity: int | None) -> tuple[dict[str, int], str]:
+    """Each kind's budget (`given`, or its default cut to `capacity` where there is one), and which defaults were
+    cut ("" if none)."""
+    limit = capacity or max(DEFAULT_MAX_TOKENS.values())
+    budgets = {k: given or min(v, limit) for k, v in DEFAULT_MAX_TOKENS.items()}
+    capped = [f"{k} {v} -> {budgets[k]}" for k, v in DEFAULT_MAX_TOKENS.items() if budgets[k] != (given or v)]
+    return budgets, ", ".join(capped)
+
+
 def _progress(done: int, total: int) -> None:
     if done == total or done % max(1, total // 10) == 0:
         print(f"evaluate: {done}/{total} holes", file=sys.stderr, flush=True)
@@ -586,8 +597,8 @@ def run(args) -> int:
         if getattr(args, name) is not None and getattr(args, name) < 1:
             print(f"evaluate: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return 2
-    if args.timeout <= 0:
-        print("evaluate: --timeout must be positive", file=sys.stderr)
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        print("evaluate: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
     if args.neighbors and args.no_lookup:
         print("evaluate: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
@@ -623,6 +634,16 @@ def run(args) -> int:
     except EngineError as err:
         print(f"evaluate: {err}", file=sys.stderr)
         return 2
+    # A hole is one canvas, as the server asks: a wider one would run on a canvas the model was never trained on.
+    # (No canvas runs for the reference's fills or the file's own.)
+    capacity = None if args.oracle or args.lookup_only else engine.hole_capacity
+    for flag, given in (("--max-tokens", args.max_tokens), ("--problem-max-tokens", args.problem_max_tokens)):
+        if capacity is not None and given is not None and given > capacity:
+            print(f"evaluate: {flag} {given}: {engine.model_dir.name} fills at most {capacity} tokens in one canvas",
+                  file=sys.stderr)
+            return 2
+    if args.problem_max_tokens is None:
+        args.problem_max_tokens = min(DEFAULT_PROBLEM_MAX_TOKENS, capacity or DEFAULT_PROBLEM_MAX_TOKENS)
     if args.confidence_threshold is not None:
         engine.generation.confidence_threshold = args.confidence_threshold
     if args.oracle:
@@ -634,7 +655,7 @@ def run(args) -> int:
                                candidates=args.candidates, lookup=not args.no_lookup)
     # One untimed fill first: latency is per hole, not the first call's one-time setup.
     filler(FillRequest("x = ", "\n", True, 8, "1"))
-    budgets = {k: args.max_tokens or v for k, v in DEFAULT_MAX_TOKENS.items()}
+    budgets, capped = hole_budgets(args.max_tokens, capacity)
     settings = EvalSettings(budgets, args.prefix_tokens, args.suffix_tokens, engine.canvas_length)
 
     report: dict = {
@@ -644,6 +665,9 @@ def run(args) -> int:
         "settings": asdict(settings),
     }
     out: list[str] = [f"Model: {report['model']}", f"Command: `{report['command']}`", ""]
+    if capped:
+        out += [f"Hole budgets cut to the {capacity} tokens one canvas of this model holds: {capped} "
+                "(a case needing more is counted over budget)", ""]
     if documents is not None:
         cases = sample_cases(documents, kinds=args.kinds, max_cases=args.max_cases, seed=args.seed,
                              per_file=args.per_file)

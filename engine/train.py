@@ -577,7 +577,9 @@ def check_config(cfg: TrainConfig) -> None:
         if value is None and name in ("threads", "workers", "max_minutes"):
             continue
         kind = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kind) or value < least:
+        # NaN passes any comparison, and trains a model of NaNs.
+        if isinstance(value, bool) or not isinstance(value, kind) or value < least \
+                or isinstance(value, float) and not math.isfinite(value):
             wanted = f"{'an integer' if integer else 'a number'} of at least {least}"
             raise EngineError(f"--{name.replace('_', '-')} {value!r}: give {wanted}")
     if cfg.lr == 0:

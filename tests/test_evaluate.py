@@ -342,7 +342,7 @@ def run_cli(argv: list[str], capsys) -> tuple[int, str]:
 def test_evaluate_reports_every_metric_for_a_model(tiny_model, one_thread, tmp_path, capsys):
     out = tmp_path / "report.json"
     status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "1",
-                               "--max-tokens", "48", "--max-steps", "4", "--problems", str(PROBLEMS),
+                               "--max-tokens", "24", "--max-steps", "4", "--problems", str(PROBLEMS),
                                "--problem-max-tokens", "16", "--threads", "1", "--out", str(out)], capsys)
     assert status == 0
     assert "| hole kind | cases | over budget | exact match | edit similarity | parse-valid |" in printed
@@ -520,3 +520,27 @@ def test_the_digest_names_the_texts_whatever_their_paths_or_order():
     edited = [docs[0], SourceDocument("/a/y.py", "python", "y = 3\n")]
     assert documents_digest(docs) == documents_digest(moved) != documents_digest(edited)
     assert len(documents_digest(docs)) == 12
+
+
+def test_hole_budgets_stay_within_one_canvas_of_the_model(tiny_model, one_thread, tmp_path, capsys):
+    # The block budget (128) and the problems' (160) ran on canvases wider than any the model was trained on.
+    from engine.infill import InfillEngine
+
+    capacity = InfillEngine.load(tiny_model, device="cpu").hole_capacity
+    assert capacity < 128
+    out = tmp_path / "report.json"
+    status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "1",
+                               "--kinds", "block", "line", "--max-steps", "2", "--problems", str(PROBLEMS),
+                               "--threads", "1", "--out", str(out)], capsys)
+    assert status == 0
+    assert f"Hole budgets cut to the {capacity} tokens one canvas of this model holds: " in printed
+    report = json.loads(out.read_text())
+    assert report["settings"]["max_tokens"]["block"] == capacity and report["settings"]["max_tokens"]["line"] == 24
+    assert f"--problem-max-tokens {capacity}" in report["command"]
+    for flag in ("--max-tokens", "--problem-max-tokens"):
+        args = parse_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), flag, str(capacity + 1)])
+        assert args.func(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == f"evaluate: {flag} {capacity + 1}: model fills at most {capacity} tokens in one canvas"
+    args = parse_cli(["--problems", str(PROBLEMS), "--timeout", "nan"])
+    assert args.func(args) == 2 and "--timeout" in capsys.readouterr().err

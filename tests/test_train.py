@@ -319,6 +319,8 @@ def test_accumulate_must_be_positive(tmp_path):
 @pytest.mark.parametrize("argv, expected", [
     (["--batch-size", "0"], "--batch-size 0: give an integer of at least 1"),
     (["--lr", "-1"], "--lr -1.0: give a number of at least 0"),
+    (["--lr", "nan"], "--lr nan: give a number of at least 0"),
+    (["--max-minutes", "inf"], "--max-minutes inf: give a number of at least 0"),
     (["--canvas-lengths", "0"], "--canvas-lengths [0]: give positive integers"),
     (["--model", "hidden_size=abc"], "--model hidden_size=abc: the value must be JSON"),
     (["--model", 'hidden_size="64"'], "--model: text_config.hidden_size must be a positive integer, got '64'"),
