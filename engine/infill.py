@@ -193,6 +193,12 @@ class InfillEngine:
         """The denoising steps of an infill, for viewers; the last one is what `rank` turns into candidates. They
         end when every row has stopped or, sooner, when the `num_candidates` most confident rows have
         (`leaders_finished`): a draft the model writes back surely stops after one pass."""
+        for name, value, optional in (("max_tokens", max_tokens, False), ("num_candidates", num_candidates, False),
+                                      ("max_steps", max_steps, True), ("prompt_tokens", prompt_tokens, True)):
+            # 0 and negatives used to fall back to defaults, or fail deep in ranking: a caller's mistake, said.
+            if not (optional and value is None) and (isinstance(value, bool) or not isinstance(value, int)
+                                                      or value < 1):
+                raise ValueError(f"{name} must be a positive integer{' or None' * optional}, got {value!r}")
         tok = self.tokenizer
         ids = [tok.encode(model_text(s)) for s in segments]
         prompt = [tok.bos_id] + ids[0][max(0, len(ids[0]) - (self.prompt_room(prompt_tokens) - 1)):]

@@ -531,3 +531,13 @@ def test_generate_chat_sends_the_prompt_as_a_turn(model_dir, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "steps over 1 canvases" in done.stderr
+
+
+@pytest.mark.parametrize("argument", [{"max_steps": -1}, {"max_steps": 0}, {"max_tokens": 0}, {"num_candidates": 0},
+                                      {"prompt_tokens": 0}, {"max_tokens": True}])
+def test_sizes_that_are_not_positive_are_refused_by_name(argument):
+    # max_steps=-1 failed deep in ranking with an AttributeError; 0 quietly meant the default.
+    engine = InfillEngine.load(device="cpu")
+    (name, value), = argument.items()
+    with pytest.raises(ValueError, match=f"^{name} must be a positive integer"):
+        engine.infill("x = ", "\n", **argument)
