@@ -371,6 +371,9 @@ def scripted_server(argv: list[str]) -> None:
                 return
             elif method == "initialize":
                 send(id=msg["id"], result={"capabilities": {"textDocumentSync": 1, "inlineCompletionProvider": True}})
+            elif method == "workspace/executeCommand":
+                record(event="command", arguments=params.get("arguments"))
+                send(id=msg["id"], result=None)
             elif method == "textDocument/inlineCompletion":
                 record(event="inline", uri=uri, open=uri in opened)
                 if uri in opened:
@@ -456,6 +459,22 @@ def test_trigger_command_asks_in_insert_mode_and_says_so_in_normal_mode(tmp_path
     result = editor_scenario("trigger_command", tmp_path)
     assert len(result["normal_notes"]) == 1 and "insert mode" in result["normal_notes"][0], result
     assert result["insert_ghost"] == SUGGESTION and result["notes"] == result["normal_notes"], result
+
+
+def test_the_completion_menu_hides_the_suggestion_and_keeps_its_keys(tmp_path: Path) -> None:
+    # <Tab> under the menu accepted the suggestion drawn beside it (stale: the menu had inserted a word), and the
+    # menu's <C-e> then took the accepted text away again.
+    result = editor_scenario("menu", tmp_path)
+    assert result["ghost"] == SUGGESTION, result
+    assert result["menu"] == {"pum": True, "ghost": False, "accepted": False}, result
+    assert result["after"] == {"line": "x = ab", "pum": False}, result
+
+
+def test_a_line_range_rewrite_is_not_narrowed_by_an_old_selection(tmp_path: Path) -> None:
+    result = editor_scenario("rewrite_range", tmp_path)
+    whole, selected = result["ranges"]
+    assert whole == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 9}}, result
+    assert selected == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 4}}, result
 
 
 def test_readme_lists_every_server_setting_and_command() -> None:

@@ -16,7 +16,8 @@ local actions = {
 
 for name, spec in pairs(actions) do
   vim.api.nvim_create_user_command(name, function(args)
-    infill().run_action(spec.action, args.line1, args.line2)
+    -- Two addresses, as `:'<,'>` gives: an old selection's marks on a plain `:2InfillRewrite` must not narrow it.
+    infill().run_action(spec.action, args.line1, args.line2, args.range == 2)
   end, { range = true, desc = spec.desc })
 end
 

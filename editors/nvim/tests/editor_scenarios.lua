@@ -401,6 +401,61 @@ scenarios.trigger_command = function()
   }
 end
 
+-- The completion menu opened over a suggestion: hidden while the menu is open, and its keys are the menu's.
+scenarios.menu = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = ab', 'abcd abcq' })
+      return insert_at_end(bufs.a, 1)
+    end,
+    ghost_into('ghost', 3000),
+    function()
+      keys('<C-n>', 'n')
+      return true
+    end,
+    pause(300),
+    function()
+      result.menu = { pum = vim.fn.pumvisible() == 1, ghost = ghost() or false, accepted = infill.accept() }
+      keys('<C-e>', 'n')
+      return true
+    end,
+    pause(300),
+    function()
+      result.after = { line = vim.api.nvim_get_current_line(), pum = vim.fn.pumvisible() == 1 }
+      return true
+    end,
+  }
+end
+
+-- :InfillRewrite on a line range after an old charwise selection there: the whole lines; from :'<,'>, the
+-- selection.
+scenarios.rewrite_range = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'abcd abcq', 'x = 1' })
+      vim.api.nvim_win_set_cursor(0, { 1, 0 })
+      keys('viwy', 'nx')
+      vim.cmd('1InfillRewrite')
+      vim.cmd("'<,'>InfillRewrite")
+      return true
+    end,
+    function()
+      local sent = events('command')
+      if #sent < 2 then
+        return false
+      end
+      result.ranges = { sent[1].arguments[2], sent[2].arguments[2] }
+      return true
+    end,
+  }
+end
+
 local function finish(status)
   result.status = status
   result.all_notes = notes

@@ -163,6 +163,13 @@ local plugin_actions = {
     return inline.cycle(bufnr, -1)
   end,
 }
+-- While the completion menu is open its keys come first: the suggestion is hidden then (see attach), and one
+-- accepted under the menu was undone by its <C-e> or overwritten by its <C-y>.
+for name, act in pairs(plugin_actions) do
+  plugin_actions[name] = function(bufnr)
+    return vim.fn.pumvisible() == 0 and act(bufnr)
+  end
+end
 
 -- Attaches `bufnr` to the server (again, after a restart) and sets it up once.
 local function attach(bufnr)
@@ -193,11 +200,21 @@ local function attach(bufnr)
         end
       end,
     })
-    vim.api.nvim_create_autocmd('BufLeave', {
+    vim.api.nvim_create_autocmd({ 'BufLeave', 'CompleteChanged' }, {
       group = group,
       buffer = bufnr,
       callback = function()
         inline.dismiss(bufnr)
+      end,
+    })
+    -- The menu closed, its choice inserted or not: a suggestion for the text as it now is.
+    vim.api.nvim_create_autocmd('CompleteDone', {
+      group = group,
+      buffer = bufnr,
+      callback = function()
+        if vim.api.nvim_get_mode().mode:sub(1, 1) == 'i' then
+          inline.on_edit(bufnr, typing)
+        end
       end,
     })
   end
@@ -360,13 +377,13 @@ local COMMANDS = {
 
 -- LSP range of lines `line1`..`line2` (1-based), narrowed to the visual selection when the
 -- command was given from a charwise one.
-local function selection_range(bufnr, line1, line2, encoding)
+local function selection_range(bufnr, line1, line2, encoding, from_visual)
   local first = vim.api.nvim_buf_get_lines(bufnr, line1 - 1, line1, false)[1] or ''
   local last = vim.api.nvim_buf_get_lines(bufnr, line2 - 1, line2, false)[1] or ''
   local start_col, end_col = 0, #last
   local vstart = vim.api.nvim_buf_get_mark(bufnr, '<')
   local vend = vim.api.nvim_buf_get_mark(bufnr, '>')
-  if vim.fn.visualmode() == 'v' and vstart[1] == line1 and vend[1] == line2 then
+  if from_visual and vim.fn.visualmode() == 'v' and vstart[1] == line1 and vend[1] == line2 then
     start_col = math.min(vstart[2], #first)
     local last_char = vim.fn.byteidx(last:sub(vend[2] + 1), 1)
     end_col = math.min(vend[2] + math.max(last_char, 0), #last)
@@ -377,8 +394,9 @@ local function selection_range(bufnr, line1, line2, encoding)
   }
 end
 
---- Runs one of the server's code actions ('rewrite', 'fill', 'close') on lines line1..line2.
-function M.run_action(name, line1, line2)
+--- Runs one of the server's code actions ('rewrite', 'fill', 'close') on lines line1..line2; `from_visual`:
+--- the range is the last visual selection's (`:'<,'>`), so a charwise one narrows it.
+function M.run_action(name, line1, line2, from_visual)
   local command = COMMANDS[name]
   if command == nil then
     error('infill: unknown action ' .. tostring(name) .. ' (rewrite, fill or close)')
@@ -391,7 +409,7 @@ function M.run_action(name, line1, line2)
   end
   local args = {
     vim.uri_from_bufnr(bufnr),
-    selection_range(bufnr, line1, line2, c.offset_encoding),
+    selection_range(bufnr, line1, line2, c.offset_encoding, from_visual),
     vim.NIL, -- no version check: the edit the server sends back carries the version it was made for
   }
   -- The server applies the edit itself (workspace/applyEdit) and says so when there is none.
