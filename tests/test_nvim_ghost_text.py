@@ -352,7 +352,7 @@ def scripted_server(argv: list[str]) -> None:
             out.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
             out.flush()
 
-        opened: set[str] = set()
+        opened: dict[str, str] = {}  # uri -> text (full sync)
         while True:
             headers = {}
             while line := inp.readline().strip():
@@ -364,9 +364,11 @@ def scripted_server(argv: list[str]) -> None:
             method, params = msg.get("method"), msg.get("params") or {}
             uri = (params.get("textDocument") or {}).get("uri")
             if method == "textDocument/didOpen":
-                opened.add(uri)
+                opened[uri] = params["textDocument"]["text"]
+            elif method == "textDocument/didChange" and uri in opened:
+                opened[uri] = params["contentChanges"][-1]["text"]
             elif method == "textDocument/didClose":
-                opened.discard(uri)
+                opened.pop(uri, None)
             elif method == "exit":
                 return
             elif method == "initialize":
@@ -377,11 +379,22 @@ def scripted_server(argv: list[str]) -> None:
             elif method == "textDocument/inlineCompletion":
                 record(event="inline", uri=uri, open=uri in opened)
                 if uri in opened:
-                    send(id=msg["id"], result={"items": [{"insertText": SUGGESTION}]})
+                    send(id=msg["id"], result={"items": scripted_items(opened[uri], params["position"])})
                 else:
                     send(id=msg["id"], error={"code": -32602, "message": f"{uri} is not open"})
             elif "id" in msg and method:
                 send(id=msg["id"], result=None)
+
+
+def scripted_items(text: str, at: dict) -> list[dict]:
+    """The scripted server's answer: two items for a document holding TWO; for one holding RANGE, an item that
+    replaces the character after the cursor (a closer the editor inserted) as well; else SUGGESTION."""
+    if "TWO" in text:
+        return [{"insertText": "abc"}, {"insertText": "xyz"}]
+    if "RANGE" in text:
+        end = {"line": at["line"], "character": at["character"] + 1}
+        return [{"insertText": "x)", "range": {"start": at, "end": end}}]
+    return [{"insertText": SUGGESTION}]
 
 
 def editor_scenario(name: str, tmp_path: Path) -> dict:
@@ -475,6 +488,49 @@ def test_a_line_range_rewrite_is_not_narrowed_by_an_old_selection(tmp_path: Path
     whole, selected = result["ranges"]
     assert whole == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 9}}, result
     assert selected == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 4}}, result
+
+
+def test_typing_past_one_suggestion_keeps_the_others_that_still_agree(tmp_path: Path) -> None:
+    # Typing what only the first of two items agrees with, while the second was shown, threw both away.
+    result = editor_scenario("cycle", tmp_path)
+    assert (result["first"], result["second"], result["typed"]) == ("abc", "xyz", "bc"), result
+    assert result["cycled"] == "bc", result  # one item left: cycling stays on it
+
+
+def test_a_suggestion_that_replaces_the_closer_after_the_cursor_shows_it_once(tmp_path: Path) -> None:
+    # Drawn inline (Neovim 0.10 on), `foo(|)` with the item `x)` for `)` showed `foo(x))`.
+    result = editor_scenario("replaced_closer", tmp_path)
+    assert result["mark"] == {"pos": "overlay", "text": "x) RANGE"}, result
+
+
+TABS = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+local ghost = require('infill.ghost')
+local buf = vim.api.nvim_get_current_buf()
+vim.bo[buf].expandtab, vim.bo[buf].tabstop = false, 8
+vim.api.nvim_buf_set_lines(buf, 0, -1, false, { 'ab' })
+local out = {}
+for _, ghost_text in ipairs({ '\t# c', 'x\n\ty' }) do
+  local id = ghost.draw(buf, 0, 2, ghost_text, '', 'Comment', nil)
+  local details = vim.api.nvim_buf_get_extmark_by_id(buf, ghost.namespace, id, { details = true })[3]
+  table.insert(out, { first = details.virt_text[1][1],
+                      second = details.virt_lines and details.virt_lines[1][1][1] or vim.NIL })
+end
+io.stdout:write(vim.json.encode(out))
+vim.cmd('qall!')
+"""
+
+
+def test_a_tab_in_the_suggestion_is_drawn_to_the_next_tab_stop(tmp_path: Path) -> None:
+    # Each tab was drawn 'tabstop' wide wherever it fell: `ab` + tab showed 8 columns, where the text has 6.
+    script = tmp_path / "tabs.lua"
+    script.write_text(TABS, encoding="utf-8")
+    env = {**os.environ, "INFILL_PLUGIN": str(PLUGIN), "XDG_STATE_HOME": str(tmp_path)}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    inline, lines = json.loads(proc.stdout or proc.stderr)
+    assert inline["first"] == " " * 6 + "# c", inline
+    assert (lines["first"], lines["second"]) == ("x", " " * 8 + "y"), lines
 
 
 def test_readme_lists_every_server_setting_and_command() -> None:

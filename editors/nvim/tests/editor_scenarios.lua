@@ -456,6 +456,68 @@ scenarios.rewrite_range = function()
   }
 end
 
+-- Two items: the second shown, then text typed that only the first agrees with.
+scenarios.cycle = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = TWO ' })
+      return insert_at_end(bufs.a, 1)
+    end,
+    ghost_into('first', 3000),
+    function()
+      keys('<M-]>', 'm')
+      return true
+    end,
+    pause(200),
+    function()
+      result.second = ghost() or false
+      keys('a', 'n')
+      return true
+    end,
+    pause(300),
+    function()
+      result.typed = ghost() or false
+      keys('<M-]>', 'm')
+      return true
+    end,
+    pause(200),
+    function()
+      result.cycled = ghost() or false
+      return true
+    end,
+  }
+end
+
+-- An item that replaces the `)` after the cursor too: how it is drawn.
+scenarios.replaced_closer = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'foo() RANGE' })
+      vim.api.nvim_set_current_buf(bufs.a)
+      vim.api.nvim_win_set_cursor(0, { 1, 4 })
+      vim.cmd('startinsert')
+      return true
+    end,
+    ghost_into('ghost', 3000),
+    function()
+      local marks = vim.api.nvim_buf_get_extmarks(0, infill.namespace, 0, -1, { details = true })
+      local details = marks[1][4]
+      local parts = {}
+      for _, chunk in ipairs(details.virt_text or {}) do
+        table.insert(parts, chunk[1])
+      end
+      result.mark = { pos = details.virt_text_pos, text = vim.trim(table.concat(parts)) }
+      return true
+    end,
+  }
+end
+
 local function finish(status)
   result.status = status
   result.all_notes = notes

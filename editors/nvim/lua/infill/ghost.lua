@@ -6,8 +6,20 @@ M.namespace = vim.api.nvim_create_namespace('infill')
 
 local has_inline = vim.fn.has('nvim-0.10') == 1
 
-local function expand_tabs(text)
-  return (text:gsub('\t', string.rep(' ', vim.bo.tabstop)))
+-- Virtual text draws a tab one cell wide: each becomes the spaces that take it to the next tab stop from display
+-- column `vcol`, as the text will stand once inserted.
+local function expand_tabs(bufnr, text, vcol)
+  local stop, out = vim.bo[bufnr].tabstop, {}
+  for segment, tab in text:gmatch('([^\t]*)(\t?)') do
+    table.insert(out, segment)
+    vcol = vcol + vim.fn.strdisplaywidth(segment)
+    if tab ~= '' then
+      local width = stop - vcol % stop
+      table.insert(out, string.rep(' ', width))
+      vcol = vcol + width
+    end
+  end
+  return table.concat(out)
 end
 
 local function split_lines(text)
@@ -33,17 +45,14 @@ function M.draw(bufnr, row, col, ghost, rest, hl, label)
   M.clear(bufnr)
   local lines = split_lines(ghost)
   local opts = { hl_mode = 'combine', priority = 200 }
-  local tail = {}
-  if rest ~= '' then
-    table.insert(tail, { expand_tabs(rest), 'Normal' })
-  end
-  if label then
-    table.insert(tail, { label, 'Comment' })
-  end
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  local vcol = vim.fn.strdisplaywidth(line:sub(1, col))
+  local first_text = expand_tabs(bufnr, lines[1], vcol)
 
-  if #lines == 1 and has_inline then
-    -- Inline virtual text pushes the real rest of the line to the right by itself.
-    opts.virt_text = { { expand_tabs(lines[1]), hl } }
+  -- Inline virtual text pushes the real rest of the line to the right by itself; not where the suggestion
+  -- replaces some of it (the closer the editor inserted), which would then show twice.
+  if #lines == 1 and has_inline and rest == line:sub(col + 1) then
+    opts.virt_text = { { first_text, hl } }
     if label then
       table.insert(opts.virt_text, { label, 'Comment' })
     end
@@ -53,10 +62,18 @@ function M.draw(bufnr, row, col, ghost, rest, hl, label)
 
   -- Overlay: the ghost covers the real text after the cursor, so the rest of the line is
   -- drawn again where it will end up, and padding hides whatever the ghost does not cover.
-  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
-  local covered = vim.fn.strdisplaywidth(expand_tabs(line:sub(col + 1)))
-  local first = { { expand_tabs(lines[1]), hl } }
-  local first_width = vim.fn.strdisplaywidth(first[1][1])
+  local last_vcol = #lines == 1 and vcol + vim.fn.strdisplaywidth(first_text) or
+      vim.fn.strdisplaywidth(expand_tabs(bufnr, lines[#lines], 0))
+  local tail = {}
+  if rest ~= '' then
+    table.insert(tail, { expand_tabs(bufnr, rest, last_vcol), 'Normal' })
+  end
+  if label then
+    table.insert(tail, { label, 'Comment' })
+  end
+  local covered = vim.fn.strdisplaywidth(line:sub(col + 1), vcol)
+  local first = { { first_text, hl } }
+  local first_width = vim.fn.strdisplaywidth(first_text)
   if #lines == 1 then
     vim.list_extend(first, tail)
     for _, chunk in ipairs(tail) do
@@ -71,7 +88,7 @@ function M.draw(bufnr, row, col, ghost, rest, hl, label)
   if #lines > 1 then
     local virt_lines = {}
     for i = 2, #lines do
-      table.insert(virt_lines, { { expand_tabs(lines[i]), hl } })
+      table.insert(virt_lines, { { expand_tabs(bufnr, lines[i], 0), hl } })
     end
     vim.list_extend(virt_lines[#virt_lines], tail)
     opts.virt_lines = virt_lines

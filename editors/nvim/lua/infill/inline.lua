@@ -114,13 +114,23 @@ local function render(bufnr)
     ghost.clear(bufnr)
     return false
   end
-  local item = st.items[st.index]
-  local v = view(bufnr, item)
-  if v == nil then
+  -- Only the items the text typed since still agrees with stay; the one shown, if it is among them.
+  local kept, index = {}, 1
+  for i, item in ipairs(st.items) do
+    if view(bufnr, item) ~= nil then
+      table.insert(kept, item)
+      if i == st.index then
+        index = #kept
+      end
+    end
+  end
+  if #kept == 0 then
     st.items = nil
     ghost.clear(bufnr)
     return false
   end
+  st.items, st.index = kept, index
+  local v = view(bufnr, kept[index])
   local label = #st.items > 1 and string.format(' (%d/%d)', st.index, #st.items) or nil
   ghost.draw(bufnr, v.row, v.col, v.ghost, v.after, opts.hl_group, label)
   return true
@@ -323,7 +333,8 @@ end
 --- Shows the next (delta 1) or previous (delta -1) suggestion of the last answer.
 function M.cycle(bufnr, delta)
   local st = buffers[bufnr]
-  if st == nil or st.items == nil then
+  -- Rendered first, so that the step goes among the items the typed text still agrees with.
+  if st == nil or st.items == nil or not render(bufnr) then
     return false
   end
   st.index = (st.index - 1 + delta) % #st.items + 1
