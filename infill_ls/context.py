@@ -70,13 +70,42 @@ def leading_whitespace(line: str) -> str:
     return match.group(0) if match else ""
 
 
-def detect_indent_unit(text: str, max_chars: int = 200_000) -> str | None:
-    """The file's indentation step, by majority over its indented lines; None without any."""
+# Openers of the comments and strings that can span lines, and the one-line comments and strings that can hold
+# such an opener without opening anything (`"/*"`, `// it's`).
+_SPANNING = re.compile(r'"""|\'\'\'|/\*|`|//[^\n]*|#[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'')
+_SPAN_END = {'"""': re.compile('"""'), "'''": re.compile("'''"), "/*": re.compile(r"\*/"), "`": re.compile(r"(?<!\\)`")}
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Rough extents of the comments and strings in ``text`` that span lines, in order."""
+    spans = []
+    at = 0
+    while (found := _SPANNING.search(text, at)) is not None:
+        end = _SPAN_END.get(found.group(0))
+        if end is None:
+            at = found.end()
+            continue
+        closing = end.search(text, found.end())
+        at = closing.end() if closing is not None else len(text)
+        if "\n" in text[found.start() : at]:
+            spans.append((found.start(), at))
+    return spans
+
+
+def detect_indent_unit(text: str, max_chars: int = 200_000, usual: str | None = None) -> str | None:
+    """The file's indentation step, by majority over its indented lines; None without any. Lines that start inside
+    a comment or string (a JSDoc's ` * `, a raw string's SQL) are not the file's indentation. Ties go to ``usual``."""
+    text = text[:max_chars]
+    spans = iter(_quoted_spans(text))
+    span = next(spans, None)
     tabs = spaces = 0
     steps: Counter[int] = Counter()
-    previous = 0
-    for line in text[:max_chars].splitlines():
-        if not line.strip():
+    previous = start = 0
+    for line in text.splitlines(keepends=True):
+        start, line_start = start + len(line), start
+        while span is not None and span[1] <= line_start:
+            span = next(spans, None)
+        if not line.strip() or (span is not None and span[0] < line_start):
             continue
         indent = leading_whitespace(line)
         if indent.startswith("\t"):
@@ -84,15 +113,19 @@ def detect_indent_unit(text: str, max_chars: int = 200_000) -> str | None:
             continue
         width = len(indent)
         spaces += width > 0
-        if width != previous:
+        if width != previous and abs(width - previous) in (2, 3, 4, 8):
             steps[abs(width - previous)] += 1
         previous = width
-    if tabs > spaces:
+    if tabs > spaces or (tabs and tabs == spaces and usual == "\t"):
         return "\t"
     if not spaces:
         return None
-    step = steps.most_common(1)[0][0]
-    return " " * (step if step in (2, 3, 4, 8) else 4)
+    if not steps:
+        return " " * 4
+    most = max(steps.values())
+    if usual and usual.strip(" ") == "" and steps[len(usual)] == most:
+        return usual
+    return " " * next(step for step, count in steps.most_common() if count == most)
 
 
 # The step found in each snapshot a request asks about (several times: its shape, its context, its action), held
@@ -108,7 +141,7 @@ def indent_unit(spec: LanguageSpec | None, snap: Snapshot) -> str:
         found = snap in _UNITS
         unit = _UNITS.get(snap)
     if not found:
-        unit = detect_indent_unit(snap.text)
+        unit = detect_indent_unit(snap.text, usual=spec.indent if spec else None)
         with _UNITS_LOCK:
             _UNITS[snap] = unit
     return unit or (spec.indent if spec else "    ")
@@ -293,12 +326,22 @@ def _opens_block(spec: LanguageSpec | None, before: str, after: str = "") -> boo
     return not after.strip() and word is not None and (word.group(1) in spec.header_words or word.group(1) in ")]}")
 
 
+def _inline_brace(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap: Snapshot, brace: int) -> bool:
+    """Whether the `{` at offset ``brace`` opens an expression rather than a body."""
+    kinds = spec.inline_brace_types if spec is not None else None
+    if not kinds or tree is None or snap.text[brace] != "{":
+        return False
+    byte = snap.byte_offset(brace)
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    return node is not None and node.type == "{" and node.parent is not None and node.parent.type in kinds
+
+
 def _closes_block(spec: LanguageSpec | None, line: str) -> bool:
     return spec is not None and any(line.strip().startswith(c) for c in spec.closers)
 
 
 def hole_shape(
-    spec: LanguageSpec | None, snap: Snapshot, offset: int, unit: str
+    spec: LanguageSpec | None, snap: Snapshot, offset: int, unit: str, tree: tree_sitter.Tree | None = None
 ) -> tuple[HoleShape, str]:
     """The hole's shape at the cursor, and the indentation of a multi-line fill's first line."""
     line = snap.line_of(offset)
@@ -308,7 +351,8 @@ def hole_shape(
     only_closers_after = all(ch in _CLOSING or ch.isspace() for ch in after)
 
     if before.strip() and only_closers_after and _opens_block(spec, before, after):
-        return HoleShape.BLOCK, indent + unit
+        if not (after.strip() and _inline_brace(spec, tree, snap, start + len(before.rstrip()) - 1)):
+            return HoleShape.BLOCK, indent + unit
     if not before.strip() and not after.strip():
         above = _next_content_line(snap, line, -1)
         below = _next_content_line(snap, line, +1)
@@ -331,7 +375,7 @@ def hole_shape(
 
 def shape_at(parsed: ParsedSnapshot, offset: int) -> HoleShape:
     snap = parsed.snapshot
-    return hole_shape(parsed.spec, snap, offset, indent_unit(parsed.spec, snap))[0]
+    return hole_shape(parsed.spec, snap, offset, indent_unit(parsed.spec, snap), parsed.tree)[0]
 
 
 def build_context(
@@ -342,7 +386,7 @@ def build_context(
     offset = max(0, min(offset, len(snap.text)))
     end = offset if end is None else max(offset, min(end, len(snap.text)))
     unit = indent_unit(parsed.spec, snap)
-    shape, body_indent = hole_shape(parsed.spec, snap, offset, unit)
+    shape, body_indent = hole_shape(parsed.spec, snap, offset, unit, parsed.tree)
     prefix, suffix = windows(parsed, offset, end, budget)
     line = snap.line_of(offset)
     line_start = snap.line_starts[line]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from engine.closers import still_open
+
 from .context import HoleShape, InfillContext, leading_whitespace
 
 _TAB_COLUMNS = 4
@@ -28,30 +30,62 @@ def _columns(indent: str) -> int:
     return len(indent.expandtabs(_TAB_COLUMNS))
 
 
-def _overlap(text: str, rest: str) -> int:
-    """Length of the longest tail of ``text`` that is a head of ``rest``."""
-    for size in range(min(len(text), len(rest)), 0, -1):
-        if text.endswith(rest[:size]):
+_OPENERS = {")": "(", "]": "[", "}": "{"}
+_QUOTES = "\"'`"
+
+
+def _owned_closers(text: str) -> set[int]:
+    """Positions in ``text`` of the closing brackets and quotes that ``text`` itself opened."""
+    owned: set[int] = set()
+    stack: list[tuple[str, int]] = []
+    open_quote: dict[str, int] = {}
+    for i, ch in enumerate(text):
+        if ch in _QUOTES:
+            if ch in open_quote:
+                owned.add(i)
+                del open_quote[ch]
+            else:
+                open_quote[ch] = i
+        elif ch in "([{":
+            stack.append((ch, i))
+        elif ch in _OPENERS and stack and stack[-1][0] == _OPENERS[ch]:
+            stack.pop()
+            owned.add(i)
+    return owned
+
+
+def _said_after(core: str, rest: str) -> int:
+    """How much of the end of ``core`` the rest of the line already says: the longest tail of it that is a head of
+    ``rest``, holding no bracket or quote that ``core`` opened itself. The editor's auto-inserted `)` after
+    `print(|` is dropped from a fill `x)`, but a fill `f(x)` keeps its own."""
+    owned = _owned_closers(core)
+    for size in range(min(len(core), len(rest)), 0, -1):
+        if core.endswith(rest[:size]) and not any(i in owned for i in range(len(core) - size, len(core))):
             return size
     return 0
 
 
 def fit_line(ctx: InfillContext, fill: str) -> str:
     """One line that sits between the cursor and the rest of its line."""
-    text = fill.lstrip("\n") if not ctx.line_prefix.strip() else fill
-    text = text.split("\n", 1)[0]
-    if not ctx.line_prefix.strip():
+    blank_before = not ctx.line_prefix.strip()
+    text, ends_line, _ = (fill.lstrip("\n") if blank_before else fill).partition("\n")
+    if blank_before:
         # On a blank line the fill brings its statement, the file brings the indentation.
         text = text.lstrip()
         if ctx.body_indent.startswith(ctx.line_prefix):
             text = ctx.body_indent[len(ctx.line_prefix) :] + text if text else text
     rest = ctx.line_suffix.strip()
     if not rest:
+        following = _following_lines(ctx)
+        if blank_before and following and text.strip() == following[0].strip():
+            return ""  # the next line again
         return text.rstrip()
+    if blank_before and ends_line and text.strip():
+        # A line of its own before the code the cursor stands at, which keeps its line and indentation (unless it
+        # is that code again).
+        return "" if text.strip() == rest else text.rstrip() + "\n" + ctx.line_prefix
     core = text.rstrip()
-    if core.endswith(rest):
-        return core[: len(core) - len(rest)]
-    cut = _overlap(core, rest)
+    cut = _said_after(core, rest)
     return core[: len(core) - cut] if cut else text
 
 
@@ -108,7 +142,17 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     base = placed[0][0]
     body = _within(placed, base)
     step = _step([column for column, text in (body[1:] if first_column else body) if text])
-    rendered = _drop_repeated_lines(_render(body, base, step, ctx.body_indent, ctx.indent_unit), ctx)
+    rendered = _render(body, base, step, ctx.body_indent, ctx.indent_unit)
+    # The line that left the body may be the model's closer for the opener: with nothing after the hole to close it,
+    # it is kept (at the opener's indentation), unless the file's next line repeats it.
+    closer = next(((column, text) for column, text in placed[len(body) :] if text), None)
+    opener = ctx.line_indent if ctx.line_prefix.strip() else None
+    if opener is None and ctx.body_indent.endswith(ctx.indent_unit):
+        opener = ctx.body_indent[: -len(ctx.indent_unit)]  # a blank line in the body: one step out
+    if (closer is not None and opener is not None and not ctx.line_suffix.strip()
+            and "}" in closer[1] and set(closer[1]) <= set(")]};,") and closer[0] == _columns(opener)):
+        rendered.append(opener + closer[1])
+    rendered = _drop_repeated_lines(rendered, ctx)
     if not rendered:
         return ""
     text = "\n".join(rendered)
@@ -156,6 +200,16 @@ def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
     for size in range(min(len(content), len(following)), 0, -1):
         tail = [lines[i].rstrip() for i in content[-size:]]
         if tail == following[:size]:
+            return lines[: content[-size]]
+    # Closer-only last lines that close nothing the fill opened repeat the file's next ones whatever the indentation
+    # either stands at (a model that writes its body at the opener's column puts its `}` there too).
+    first = len(content)
+    while first and set(lines[content[first - 1]].strip()) <= set(")]};,"):
+        first -= 1
+    while first < len(content) and still_open("\n".join(lines[: content[first]])):
+        first += 1
+    for size in range(min(len(content) - first, len(following)), 0, -1):
+        if all(next_line.strip().startswith(lines[i].strip()) for i, next_line in zip(content[-size:], following)):
             return lines[: content[-size]]
     return lines
 

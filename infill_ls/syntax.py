@@ -42,6 +42,9 @@ class LanguageSpec:
     # words a body's header starts with; a header broken over lines ends on a line that starts with a closing
     # bracket. Empty: every line that ends with an opener opens a body.
     header_words: frozenset[str] = frozenset()
+    # Nodes whose `{` opens an expression or a list (an object, a composite literal, an initializer list), not a
+    # body: with the editor's `}` after it, such a brace holds one line.
+    inline_brace_types: frozenset[str] = frozenset()
     indent: str = "    "  # the community's usual step, for files too short to show their own
     # The extension fallback serves editors that send no known languageId; it keeps a few
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
@@ -61,6 +64,9 @@ class LanguageSpec:
 _C_FAMILY_OPENERS = ("{",)
 _C_FAMILY_CLOSERS = ("}",)
 _ECMASCRIPT_BODIES = frozenset({"statement_block", "class_body", "program", "switch_body"})
+_ECMASCRIPT_INLINE_BRACES = frozenset(
+    {"object", "object_pattern", "object_type", "named_imports", "export_clause", "jsx_expression"}
+)
 _ECMASCRIPT_FUNCTIONS = frozenset(
     {
         "function_declaration",
@@ -103,6 +109,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
         function_types=_ECMASCRIPT_FUNCTIONS,
+        inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
@@ -113,6 +120,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
         function_types=_ECMASCRIPT_FUNCTIONS,
+        inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
@@ -123,6 +131,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
         function_types=_ECMASCRIPT_FUNCTIONS,
+        inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
@@ -133,6 +142,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "statement_list", "source_file"}),
         function_types=frozenset({"function_declaration", "method_declaration", "func_literal"}),
+        inline_brace_types=frozenset({"literal_value"}),
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
@@ -142,6 +152,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "declaration_list", "source_file"}),
         function_types=frozenset({"function_item", "closure_expression"}),
+        inline_brace_types=frozenset({"field_initializer_list", "use_list"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
     ),
     LanguageSpec(
@@ -153,6 +164,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset(
             {"method_declaration", "constructor_declaration", "lambda_expression"}
         ),
+        inline_brace_types=frozenset({"array_initializer", "element_value_array_initializer"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
     ),
     LanguageSpec(
@@ -163,6 +175,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"compound_statement", "translation_unit"}),
         function_types=frozenset({"function_definition"}),
+        inline_brace_types=frozenset({"initializer_list"}),
         comment_types=frozenset({"comment"}),
     ),
     LanguageSpec(
@@ -176,6 +189,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             {"compound_statement", "translation_unit", "declaration_list", "field_declaration_list"}
         ),
         function_types=frozenset({"function_definition", "lambda_expression"}),
+        inline_brace_types=frozenset({"initializer_list"}),
         comment_types=frozenset({"comment"}),
     ),
 )

@@ -190,7 +190,7 @@ def test_the_indentation_step_is_found_once_per_snapshot_and_keeps_no_text_alive
 
     calls = []
     detect = context.detect_indent_unit
-    monkeypatch.setattr(context, "detect_indent_unit", lambda text: calls.append(1) or detect(text))
+    monkeypatch.setattr(context, "detect_indent_unit", lambda text, **kw: calls.append(1) or detect(text, **kw))
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -257,6 +257,39 @@ def test_a_python_colon_opens_a_body_only_at_the_end_of_a_headers_line(text, sha
     assert _context("python", text).shape is shape
 
 
+@pytest.mark.parametrize(
+    "language_id, text",
+    [
+        ("go", "package main\n\nfunc f() {\n\tx := []int{|}\n\t_ = x\n}\n"),
+        ("go", "package main\n\nfunc f() {\n\tx := T{|}\n\t_ = x\n}\n"),
+        ("javascript", "const o = {|};\n"),
+        ("typescript", "f({|});\n"),
+        ("cpp", "int main() {\n    std::vector<int> v{|};\n}\n"),
+        ("c", "int a[] = {|};\n"),
+        ("rust", "fn main() {\n    let p = P {|};\n}\n"),
+        ("java", "class A {\n  int[] a = {|};\n}\n"),
+    ],
+)
+def test_a_brace_that_opens_an_expression_holds_one_line(language_id, text):
+    assert _context(language_id, text).shape is HoleShape.LINE
+
+
+@pytest.mark.parametrize(
+    "language_id, text",
+    [
+        ("go", "package main\n\nfunc f() {\n\tif x {|}\n}\n"),
+        ("go", "package main\n\ntype T struct {|}\n"),
+        ("javascript", "const f = () => {|};\n"),
+        ("javascript", "class A {|}\n"),
+        ("cpp", "namespace n {|}\n"),
+        ("rust", "fn main() {|}\n"),
+        ("java", "class A {\n  void f() {|}\n}\n"),
+    ],
+)
+def test_a_brace_that_opens_a_body_still_holds_a_block(language_id, text):
+    assert _context(language_id, text).shape is HoleShape.BLOCK
+
+
 def test_blank_line_between_statements_is_a_line_hole_at_the_neighbours_indent():
     ctx = _context("python", "def f():\n    a = 1\n|\n    return a\n")
     assert ctx.shape is HoleShape.LINE
@@ -301,6 +334,24 @@ def test_indent_unit_detection():
     assert detect_indent_unit("a {\n  b {\n    c\n  }\n}\n") == "  "
     assert detect_indent_unit("def f():\n    if x:\n        y\n") == "    "
     assert detect_indent_unit("flat\ntext\n") is None
+
+
+def test_comment_and_string_lines_do_not_set_the_indentation_step():
+    jsdoc = "/**\n * Adds.\n * @param {number} a\n */\nfunction add(a, b) {\n  return a + b;\n}\n"
+    assert detect_indent_unit(jsdoc) == "  "
+    raw = "package db\n\nconst q = `\n    SELECT id\n    FROM users\n    WHERE id = $1\n`\n\nfunc get() string {\n\treturn q\n}\n"
+    assert detect_indent_unit(raw) == "\t"
+    docstring = 'def f():\n  """Doc.\n\n     indented prose\n     more\n  """\n  return 1\n'
+    assert detect_indent_unit(docstring) == "  "
+
+
+def test_indentation_steps_tie_to_the_languages_usual_one():
+    two_and_four = "a {\n  b\n}\nc {\n    d\n}\n"
+    assert detect_indent_unit(two_and_four, usual="  ") == "  "
+    assert detect_indent_unit(two_and_four, usual="    ") == "    "
+    spec = language_for("javascript", "")
+    assert indent_unit(spec, Snapshot("file:///t.js", "javascript", 1, two_and_four)) == "  "
+    assert detect_indent_unit("a\n\tb\nc\n  d\n", usual="\t") == "\t"
 
 
 # --- post-processing ----------------------------------------------------------------------
