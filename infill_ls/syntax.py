@@ -444,10 +444,11 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
     return problem_count(tree_after(parsed, replacements))
 
 
-def error_count(tree: tree_sitter.Tree) -> int:
-    """ERROR nodes in the tree (one counts once, whatever it holds). MISSING nodes are left out: a closer the
-    parser had to invent is what a line that opens a block leaves until its body is written."""
-    return sum(1 for node in iter_problems(tree.root_node) if not node.is_missing)
+def error_count(tree: tree_sitter.Tree, body_closers: tuple[str, ...] = ()) -> int:
+    """ERROR nodes in the tree (one counts once, whatever it holds), and MISSING ones but for a body's closer
+    (``body_closers``): that one the parser invents is what a line that opens a block leaves until its body is
+    written, where an invented `)` is a call a suggestion left open (`f(2;`)."""
+    return sum(1 for node in iter_problems(tree.root_node) if not (node.is_missing and node.type in body_closers))
 
 
 def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
@@ -459,4 +460,5 @@ def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
     showing. Plain text never gets worse.
     """
     tree = tree_after(parsed, replacements, should_stop)
-    return tree is not None and error_count(tree) > error_count(parsed.tree)
+    closers = parsed.spec.closers if parsed.spec is not None else ()
+    return tree is not None and error_count(tree, closers) > error_count(parsed.tree, closers)

@@ -89,6 +89,13 @@ def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
     offered = [Suggestion(fill, at, at, -0.1) for fill in
                ("total += 1;", "for (const item of items) {", '"', ")", "total +=")]
     assert [s.text for s in no_worse(parsed, offered)] == ["total += 1;", "for (const item of items) {"]
+    # A call the suggestion leaves open is no such line: the parser invents its `)` too, but nothing will close it.
+    for language, source, fills, shown in (
+            ("javascript", "const x = 1;\n", (" + f(2)", " + f(2"), [" + f(2)"]),
+            ("go", "package main\n\nfunc f() {\n\tx := 1\n\t_ = x\n}\n", (" + g(2)", " + g(2"), [" + g(2)"])):
+        at = source.index("1;" if language == "javascript" else "1\n") + 1
+        parsed = _parsed(language, source)
+        assert [s.text for s in no_worse(parsed, [Suggestion(f, at, at, -0.1) for f in fills])] == shown, language
     # Plain text has no syntax to make worse.
     plain = _parsed("plaintext", "some notes\n")
     assert no_worse(plain, [Suggestion('"(', 4, 4, -0.1)]) == [Suggestion('"(', 4, 4, -0.1)]
