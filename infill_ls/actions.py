@@ -9,6 +9,7 @@ errors than it has (for Close structure: no fewer) is never applied; the action 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -174,10 +175,11 @@ def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
 
 def _span(parsed: ParsedSnapshot, node: tree_sitter.Node) -> tuple[int, int]:
     """The node's code points, less trailing whitespace: most grammars end a line comment
-    after the carriage return of a CRLF line break, which belongs to the line, not the comment."""
+    after the carriage return of a CRLF line break, and Rust's doc comments after the line
+    break itself, which belongs to the line, not the comment."""
     snap = parsed.snapshot
     start, end = snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
-    while end > start and snap.text[end - 1] in " \t\r":
+    while end > start and snap.text[end - 1] in " \t\r\n":
         end -= 1
     return start, end
 
@@ -208,7 +210,8 @@ def rewrite_selection(
     selected = snap.text[start:end]
     if not selected.strip():
         return NoEdit("the selection holds no code")
-    lead = leading_whitespace(selected)
+    # Line breaks too: a selection made with shift+down from the end of a line starts with one.
+    lead = selected[: len(selected) - len(selected.lstrip())]
     trail = selected[len(selected.rstrip()) :]
     needed = engine.count_tokens(selected)
     # A hole wider than the model's canvas could only come back cut short (and slowly): say so instead.
@@ -234,13 +237,23 @@ def _alone_in_body(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
     parent = node.parent
     if parent is None or parsed.spec is None:
         return False
-    statements = [c for c in parent.named_children if c.type not in parsed.spec.comment_types]
+    statements = [c for c in parent.named_children if c.type not in parsed.spec.comment_types and not _docstring(c)]
     return statements == [node]
+
+
+def _docstring(node: tree_sitter.Node) -> bool:
+    """A statement that is a string alone (a docstring; JavaScript's "use strict"): a stub's `pass` after one is
+    still the body's only code."""
+    return node.type == "expression_statement" and node.named_child_count == 1 and \
+        node.named_children[0].type == "string"
+
+
+_TODO = re.compile(rb"\bTODO\b")
 
 
 def _is_todo_comment(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
     text = parsed.snapshot.utf8[node.start_byte : node.end_byte]
-    if b"TODO" not in text:
+    if _TODO.search(text) is None:  # the word, not AUTODOC
         return False
     column = node.start_point[1]
     line_head = parsed.snapshot.utf8[node.start_byte - column : node.start_byte]
