@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import re
 import sys
+import threading
 import time
 from typing import BinaryIO
 
@@ -35,12 +37,53 @@ class Utf8Stdin:
         return self._stream.readline()
 
     def read(self, n: int) -> bytes:  # pygls reads each body with one call
-        body = self._stream.read(n)
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            body = _ESCAPED_BYTE.sub("\ufffd", body.decode("utf-8", "surrogateescape")).encode("utf-8")
-        return body
+        return utf8_body(self._stream.read(n))
+
+
+class Utf8Connection:
+    """A TCP connection's reader (asyncio's), whose message bodies decode as UTF-8 as `Utf8Stdin`'s do."""
+
+    def __init__(self, reader: asyncio.StreamReader):
+        self._reader = reader
+
+    async def readline(self) -> bytes:
+        return await self._reader.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        return utf8_body(await self._reader.readexactly(n))
+
+
+def utf8_body(body: bytes) -> bytes:
+    """`body`, with each byte that is not part of UTF-8 replaced by U+FFFD."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        body = _ESCAPED_BYTE.sub("\ufffd", body.decode("utf-8", "surrogateescape")).encode("utf-8")
+    return body
+
+
+def serve_tcp(server, host: str, port: int) -> None:
+    """pygls's `start_tcp`, with each message body read as `Utf8Connection` reads it: pygls drops a body that is
+    not UTF-8, and the document misses that change."""
+    from pygls.io_ import run_async
+
+    server._stop_event = stop = threading.Event()
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        server.protocol.set_writer(writer)
+        await run_async(stop_event=stop, reader=Utf8Connection(reader), protocol=server.protocol,
+                        error_handler=server.report_server_error)
+        server.shutdown()
+
+    async def serve() -> None:
+        server._server = await asyncio.start_server(connection, host, port)
+        async with server._server:
+            await server._server.serve_forever()
+
+    try:
+        asyncio.run(serve())
+    except asyncio.CancelledError:
+        pass  # shut down: the listener closed
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.tcp:
-            server.start_tcp(args.host, args.port)
+            serve_tcp(server, args.host, args.port)
         else:
             server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))
     finally:

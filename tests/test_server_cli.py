@@ -163,20 +163,16 @@ def _frame(body: bytes) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-def test_a_buffer_that_is_not_utf8_stays_in_step(tmp_path):
-    """Neovim sends a buffer's bytes as they are; a body that is not UTF-8 must not be dropped, or the document
-    misses the change. Each stray byte counts as one character, as the editor counts it."""
-    server = subprocess.Popen([*CMD, "--stdio", "--model", tiny_model(), "--device", "cpu"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=SERVER_ENV)
-    uri = (tmp_path / "latin.py").as_uri()
+def _latin1_session(uri: str, write, stream) -> None:
+    """A Python file whose buffer holds bytes that are not UTF-8, opened and edited; the suggestions land where the
+    editor counts them. ``write`` sends bytes to the server, ``stream`` reads its answers."""
 
     def send(payload: dict, raw: bytes = b"") -> None:
         body = json.dumps(payload).encode()
-        server.stdin.write(_frame(body.replace(b"@RAW@", raw) if raw else body))
-        server.stdin.flush()
+        write(_frame(body.replace(b"@RAW@", raw) if raw else body))
 
     def answer(request_id: int) -> dict:
-        while (reply := _read_message(server.stdout)).get("id") != request_id:
+        while (reply := _read_message(stream)).get("id") != request_id:
             pass
         return reply
 
@@ -186,28 +182,41 @@ def test_a_buffer_that_is_not_utf8_stays_in_step(tmp_path):
             "context": {"triggerKind": 1}}})
         return answer(request_id)["result"]["items"]
 
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
+    answer(1)
+    send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    # Two bytes of Latin-1 that are not UTF-8, before the cursor on the cursor's line.
+    text = 'total = compute(first, second)\nname = "@RAW@"; total = compute(first, )\n'
+    send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": uri, "languageId": "python", "version": 1, "text": text}}}, raw=b"\xe9\xe8")
+    cursor = len('name = "xx"; total = compute(first, ')
+    items = complete(2, 1, cursor)
+    assert items and items[0]["insertText"] == "second"
+    assert items[0]["range"]["start"] == {"line": 1, "character": cursor}
+    # A later change lands where the editor put it.
+    send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": uri, "version": 2}, "contentChanges": [{
+            "range": {"start": {"line": 1, "character": 8}, "end": {"line": 1, "character": 8}},
+            "text": "\u00e9"}]}})
+    items = complete(3, 1, cursor + 1)
+    assert items and items[0]["insertText"] == "second"
+    send({"jsonrpc": "2.0", "id": 4, "method": "shutdown"})
+    answer(4)
+    send({"jsonrpc": "2.0", "method": "exit"})
+
+
+def test_a_buffer_that_is_not_utf8_stays_in_step(tmp_path):
+    """Neovim sends a buffer's bytes as they are; a body that is not UTF-8 must not be dropped, or the document
+    misses the change. Each stray byte counts as one character, as the editor counts it."""
+    server = subprocess.Popen([*CMD, "--stdio", "--model", tiny_model(), "--device", "cpu"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=SERVER_ENV)
+
+    def write(data: bytes) -> None:
+        server.stdin.write(data)
+        server.stdin.flush()
+
     try:
-        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}})
-        answer(1)
-        send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-        # Two bytes of Latin-1 that are not UTF-8, before the cursor on the cursor's line.
-        text = 'total = compute(first, second)\nname = "@RAW@"; total = compute(first, )\n'
-        send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
-            "uri": uri, "languageId": "python", "version": 1, "text": text}}}, raw=b"\xe9\xe8")
-        cursor = len('name = "xx"; total = compute(first, ')
-        items = complete(2, 1, cursor)
-        assert items and items[0]["insertText"] == "second"
-        assert items[0]["range"]["start"] == {"line": 1, "character": cursor}
-        # A later change lands where the editor put it.
-        send({"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
-            "textDocument": {"uri": uri, "version": 2}, "contentChanges": [{
-                "range": {"start": {"line": 1, "character": 8}, "end": {"line": 1, "character": 8}},
-                "text": "\u00e9"}]}})
-        items = complete(3, 1, cursor + 1)
-        assert items and items[0]["insertText"] == "second"
-        send({"jsonrpc": "2.0", "id": 4, "method": "shutdown"})
-        answer(4)
-        send({"jsonrpc": "2.0", "method": "exit"})
+        _latin1_session((tmp_path / "latin.py").as_uri(), write, server.stdout)
         assert server.wait(timeout=20) == 0
     finally:
         if server.poll() is None:
@@ -215,6 +224,29 @@ def test_a_buffer_that_is_not_utf8_stays_in_step(tmp_path):
             server.wait()
         server.stdin.close()
         server.stdout.close()
+
+
+def test_a_buffer_that_is_not_utf8_stays_in_step_over_tcp(tmp_path):
+    # As over stdio: pygls's TCP reader dropped such a body.
+    port = _free_port()
+    server = subprocess.Popen([*CMD, "--tcp", "--port", str(port), "--model", tiny_model(), "--device", "cpu"],
+                              stderr=subprocess.DEVNULL, env=SERVER_ENV)
+    try:
+        for _ in range(200):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("server did not listen")
+        with sock, sock.makefile("rb") as stream:
+            _latin1_session((tmp_path / "latin.py").as_uri(), sock.sendall, stream)
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
 
 
 def _quit_while_loading(shutdown: bool) -> subprocess.CompletedProcess:
