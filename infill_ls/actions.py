@@ -297,11 +297,28 @@ def placeholder_replacements(
     unit = indent_unit(parsed.spec, snap)
     replacements = []
     for (start, end), fill in zip(holes, fills):
-        line_indent = leading_whitespace(snap.line_text(snap.line_of(start)))
-        text = fit_placeholder(fill, line_indent, unit)
-        if text:
-            replacements.append(Replacement(start, end, _with_eol(text, snap.eol())))
+        replacement = _placed_fill(parsed, start, end, fill, unit)
+        if replacement is not None:
+            replacements.append(replacement)
     return tuple(replacements)
+
+
+def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: str) -> Replacement | None:
+    """One fill in place of the placeholder at ``start..end``. A placeholder after a header on its line
+    (`def f(x): ...`) that becomes more than one line starts a body on the next line, a step deeper than the
+    header: Python takes no block after a statement on a header's line, though tree-sitter does."""
+    snap = parsed.snapshot
+    line_start = snap.line_starts[snap.line_of(start)]
+    head = snap.text[line_start:start]
+    line_indent = leading_whitespace(head)
+    text = fit_placeholder(fill, line_indent, unit)
+    if not text:
+        return None
+    if "\n" in text and head.rstrip().endswith((":", "{")):
+        deeper = line_indent + unit
+        text = "\n" + deeper + fit_placeholder(fill, deeper, unit)
+        start = line_start + len(head.rstrip())
+    return Replacement(start, end, _with_eol(text, snap.eol()))
 
 
 def fill_placeholders(
@@ -353,8 +370,12 @@ def nearest_problem(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | N
 
 
 def top_level(node: tree_sitter.Node) -> tree_sitter.Node:
+    """The statement or definition at the top of the file that holds ``node``; the whole file where tree-sitter made
+    its root an ERROR node: what it holds is then no longer split into statements."""
     while node.parent is not None and node.parent.parent is not None:
         node = node.parent
+    if node.parent is not None and node.parent.is_error:
+        return node.parent
     return node
 
 
@@ -378,26 +399,119 @@ def owed_openers(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> l
     return list(reversed(stack[len(stack) - min(depth, len(stack)) :]))
 
 
-def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[Replacement]:
-    """Close what is open at ``at`` without the model: brackets on the line, before a final
-    ``;`` or ``,`` that ends the statement; braces on lines of their own."""
+def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
+    """A `{` that opens a body. One that opens an expression or a list (`inline_brace_types`: an initializer list,
+    an object) holds one line, and closes on it like a bracket."""
+    spec, parent = parsed.spec, opener.parent
+    if opener.type != "{" or (spec is not None and "{" not in spec.block_openers):
+        return False  # Python's braces are dicts, sets and f-strings' fields: all inline
+    return spec is None or parent is None or parent.type not in spec.inline_brace_types
+
+
+def _opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
     snap = parsed.snapshot
+    return snap.line_of(snap.char_offset(opener.start_byte))
+
+
+def _opener_indent(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> str:
+    return leading_whitespace(parsed.snapshot.line_text(_opener_line(parsed, opener)))
+
+
+def _content_end(parsed: ParsedSnapshot, at: int) -> int:
+    snap = parsed.snapshot
+    line = snap.line_of(at)
+    return snap.line_starts[line] + len(snap.line_text(line).rstrip())
+
+
+def _statement_end(parsed: ParsedSnapshot, at: int, commas: bool) -> int:
+    """Where the `;` (with ``commas``: also the `,`) that ends the text before ``at`` starts. A `,` there only ends
+    the statement when the bracket opened on its line: in a list over several lines it separates the bracket's own
+    items, and a closer before it would make the last item a tuple, or leave the rest of the list outside it."""
+    text = parsed.snapshot.text
+    start = at
+    while start > 0 and (text[start - 1] == ";" or (commas and text[start - 1] == ",")):
+        start -= 1
+    return start
+
+
+def _own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement:
+    """``lines`` after the line of ``at``. On a blank line, on it from the cursor (the indentation already before
+    the cursor is the first line's), so that no blank line is left before them, and the file keeps its final line
+    break."""
+    snap = parsed.snapshot
+    eol = snap.eol()
+    line = snap.line_of(at)
+    if not snap.line_text(line).strip():
+        head = snap.text[snap.line_starts[line] : at]
+        first = lines[0][len(head) :] if lines[0].startswith(head) else lines[0].lstrip(" \t")
+        final = eol if at == len(snap.text) else ""
+        return Replacement(at, at, first + "".join(eol + text for text in lines[1:]) + final)
+    return Replacement(at, at, "".join(eol + text for text in lines))
+
+
+def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int) -> Replacement:
+    """The brackets (innermost first, no body's brace among them) closed on the line, before a final `;`; after
+    a trailing comma of a list over several lines, or on a blank line, on a line of their own at the depth of the
+    line that opens the innermost."""
+    snap = parsed.snapshot
+    closers = "".join(_PAIRS[o.type] for o in owed)
+    line = snap.line_of(at)
+    on_line = _opener_line(parsed, owed[0]) == line
+    inline_at = _statement_end(parsed, at, commas=on_line)
+    head = snap.text[snap.line_starts[line] : at]
+    if not on_line and not head.strip():
+        # The cursor begins its line (a blank one, or one the list's closer stands before): the closers go there.
+        return Replacement(at, at, ("" if head else _opener_indent(parsed, owed[0])) + closers)
+    if not on_line and snap.text[:inline_at].rstrip().endswith(","):
+        return _own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers])
+    return Replacement(inline_at, inline_at, closers)
+
+
+def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, commas: bool) -> Replacement:
+    """Braces (innermost first, from a body's), each on a line of its own after the content of the line of
+    ``at``, so that the rest of that line stays before them. The brackets that hold a brace close after its `}`
+    (`});`), followed by the `;` that ends the statement at ``at``: the call the brace was an argument of ends
+    there too."""
+    snap = parsed.snapshot
+    point = max(at, _content_end(parsed, at))
+    code_end = len(snap.text[:point].rstrip())
+    terminator = snap.text[_statement_end(parsed, code_end, commas) : code_end]
+    lines: list[str] = []
+    for opener in owed:
+        if _is_block_brace(parsed, opener):
+            lines.append(_opener_indent(parsed, opener) + "}")
+        else:
+            lines[-1] += _PAIRS[opener.type]
+    lines = [text if text.endswith("}") else text + terminator for text in lines]
+    return _own_lines(parsed, point, lines)
+
+
+def _merged(replacements: list[Replacement]) -> list[Replacement]:
+    """Insertions at one place as one, in order: an editor need not apply two at one place in the order given."""
+    merged: list[Replacement] = []
+    for r in sorted(replacements, key=lambda r: r.start):
+        if merged and merged[-1].start == merged[-1].end == r.start == r.end:
+            merged[-1] = Replacement(r.start, r.end, merged[-1].text + r.text)
+        else:
+            merged.append(r)
+    return merged
+
+
+def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[Replacement]:
+    """Close what is open at ``at`` without the model, innermost first: the brackets inside the innermost body's
+    brace on the line (`_close_brackets`), then the braces and the brackets around them (`_close_blocks`)."""
     owed = owed_openers(parsed, region, at)
-    inline = "".join(_PAIRS[o.type] for o in owed if o.type != "{")
-    braces = "".join(
-        snap.eol() + leading_whitespace(snap.line_text(snap.line_of(snap.char_offset(o.start_byte)))) + "}"
-        for o in owed
-        if o.type == "{"
-    )
-    inline_at = at
-    while inline_at > 0 and snap.text[inline_at - 1] in ";,":
-        inline_at -= 1
+    split = next((i for i, o in enumerate(owed) if _is_block_brace(parsed, o)), len(owed))
     fixes = []
-    if inline:
-        fixes.append(Replacement(inline_at, inline_at, inline))
-    if braces:
-        fixes.append(Replacement(at, at, braces))
-    return fixes
+    if split:
+        fixes.append(_close_brackets(parsed, owed[:split], at))
+    if split < len(owed):
+        commas = _opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
+        fixes.append(_close_blocks(parsed, owed[split:], at, commas))
+        eol = parsed.snapshot.eol()
+        if len(fixes) == 2 and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol):
+            fixes[0] = replace(fixes[0], text=fixes[0].text + eol)  # the braces' lines start where the brackets end
+    return _merged(fixes)
 
 
 def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tree_sitter.Node, offset: int) -> list[int]:
@@ -407,18 +521,16 @@ def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tre
     The cursor comes first: tree-sitter often reports a missing closer after code that belongs outside it
     (``def f(x -> int:`` is missing its ``)`` before ``->``, not at the end of the line), and the cursor is where
     the user says the structure ends. An error that runs on over later lines (``return (y + 1`` followed by a
-    ``def``) is best closed where its bracket opened: at the end of that line."""
+    ``def``) is best closed where its bracket opened: at the end of that line. Not where the bracket ends its line
+    (``items = [`` and the items on the lines after): closed there, it would leave its items outside."""
     snap = parsed.snapshot
-
-    def content_end(at: int) -> int:
-        line = snap.line_of(at)
-        return snap.line_starts[line] + len(snap.line_text(line).rstrip())
-
     problem_at = snap.char_offset(problem.start_byte if problem.is_missing else problem.end_byte)
-    points = [offset, content_end(offset), problem_at]
+    points = [offset, _content_end(parsed, offset), problem_at]
     owed = owed_openers(parsed, region, problem_at)
     if owed:
-        points.append(content_end(snap.char_offset(owed[0].start_byte)))
+        opener_end = snap.char_offset(owed[0].end_byte)
+        if _content_end(parsed, opener_end) > opener_end:
+            points.append(_content_end(parsed, opener_end))
     return list(dict.fromkeys(points))
 
 

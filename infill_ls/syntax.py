@@ -222,17 +222,23 @@ def parses_cleanly(spec: LanguageSpec | None, text: str) -> bool:
 
 def iter_problems(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     """ERROR and MISSING nodes below ``node``, in document order, skipping clean subtrees. A node that has an error
-    none of its children shows (tree-sitter leaves some so: `self.loaded.add(x)``` as a block) is one itself."""
+    none of its children shows (tree-sitter leaves some so: `self.loaded.add(x)``` as a block) is one itself; so is
+    an ERROR node given here (a tree's root) below which none shows, as `problem_count` counts it."""
     if not node.has_error:
         return
+    found = False
     for child in node.children:
         if child.is_error or child.is_missing:
+            found = True
             yield child
         elif child.has_error:
+            found = True
             if any(c.has_error or c.is_error or c.is_missing for c in child.children):
                 yield from iter_problems(child)
             else:
                 yield child
+    if node.is_error and not found:
+        yield node
 
 
 def _ts_edit(tree: tree_sitter.Tree, edit: Edit) -> None:

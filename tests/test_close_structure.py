@@ -1,0 +1,176 @@
+"""Close structure and placeholder fills without the model: the closers the open brackets owe, placed so that the
+file parses and means what the user wrote, and a fill after a header in a body of its own."""
+
+import pytest
+
+from infill_ls.actions import (NoEdit, _close_points, available, close_structure, fill_placeholders, nearest_problem,
+                               top_level)
+from infill_ls.documents import DocumentStore
+from infill_ls.settings import Settings
+from infill_ls.syntax import SyntaxIndex, apply_replacements, iter_problems, language_for, parses_cleanly, problem_count
+
+SETTINGS = Settings(file_lookup=False)
+
+
+def _parsed(language_id, text):
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
+    index.opened(snapshot)
+    return index.parse(snapshot)
+
+
+class _WritesFills:
+    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole)."""
+
+    canvas_length, hole_capacity = 256, 200
+
+    def __init__(self, *fills):
+        self.fills = list(fills)
+
+    def count_tokens(self, text):
+        return max(1, len(text) // 3) if text else 0
+
+    def prompt_room(self, requested=None):
+        return requested or 128
+
+    def copies(self, before, after, **kw):
+        return []
+
+    def infill_holes(self, segments, **kw):
+        from engine.infill import HolesCandidate
+
+        return [HolesCandidate(list(f), -0.5, 1, 1) for f in self.fills]
+
+
+def _closed(language_id, text, cursor):
+    """The text once Close structure's edit is made at ``cursor``, by a model that writes nothing."""
+    edit = close_structure(_WritesFills(), _parsed(language_id, text), cursor, SETTINGS, lambda: False)
+    assert not isinstance(edit, NoEdit), edit
+    return apply_replacements(text, list(edit.replacements))
+
+
+def _after(text, marker):
+    return text.index(marker) + len(marker)
+
+
+@pytest.mark.parametrize(
+    "language_id, text, cursor_after, expected",
+    [
+        # Closed before the comma, the call's last argument became a tuple.
+        ("python", "import os\n\nresult = compute(\n    a,\n    b,\nprint(result)\n", "b,",
+         "import os\n\nresult = compute(\n    a,\n    b,\n)\nprint(result)\n"),
+        ("python", "import os\n\nitems = [\n    1,\n    2,\n\nprint(items)\n", "2,",
+         "import os\n\nitems = [\n    1,\n    2,\n]\n\nprint(items)\n"),
+        ("javascript", "const x = 1;\nconst items = [\n  1,\n  2,\n\nconsole.log(items);\n", "2,",
+         "const x = 1;\nconst items = [\n  1,\n  2,\n]\n\nconsole.log(items);\n"),
+        # On the opener's line a final comma ends the item the bracket is in.
+        ("python", "config = dict(\n    a=f(1,\n    b=2,\n)\n", "f(1,", "config = dict(\n    a=f(1),\n    b=2,\n)\n"),
+    ],
+)
+def test_a_trailing_comma_of_a_list_over_several_lines_stays_inside_it(language_id, text, cursor_after, expected):
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+def test_the_line_a_bracket_opens_at_its_end_is_no_place_to_close_it():
+    text = "const x = 1;\nconst items = [\n  1,\n  2,\n\nconsole.log(items);\n"
+    parsed = _parsed("javascript", text)
+    cursor = _after(text, "2,")
+    problem = nearest_problem(parsed, cursor)
+    assert _after(text, "[") not in _close_points(parsed, problem, top_level(problem), cursor)
+
+
+@pytest.mark.parametrize(
+    "language_id, text, cursor_after, expected",
+    [
+        ("javascript", "function f() {\n  items.forEach((x) => {\n    use(x);\n\n  return 1;\n}\n", "use(x);",
+         "function f() {\n  items.forEach((x) => {\n    use(x);\n  });\n\n  return 1;\n}\n"),
+        ("java", "class A {\n  void f() {\n    run(() -> {\n      go();\n\n    int y = 1;\n  }\n}\n", "go();",
+         "class A {\n  void f() {\n    run(() -> {\n      go();\n    });\n\n    int y = 1;\n  }\n}\n"),
+        ("cpp", "int f() {\n    std::for_each(a, b, [](int x) {\n        use(x);\n\n    return 0;\n}\n", "use(x);",
+         "int f() {\n    std::for_each(a, b, [](int x) {\n        use(x);\n    });\n\n    return 0;\n}\n"),
+    ],
+)
+def test_a_brace_inside_a_call_closes_before_the_call(language_id, text, cursor_after, expected):
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+def test_braces_closed_mid_line_go_after_the_rest_of_the_line():
+    text = "function f() {\n  if (x) {\n    g(1;\n"
+    assert _closed("javascript", text, _after(text, "g(1")) == "function f() {\n  if (x) {\n    g(1);\n  }\n}\n"
+    text = "function f() {\n  g(1, 2\n"
+    assert _closed("javascript", text, _after(text, "g(1")) == "function f() {\n  g(1), 2\n}\n"
+
+
+@pytest.mark.parametrize(
+    "language_id, text, cursor_after, expected",
+    [
+        ("javascript", "import x from 'y';\n\nuseEffect(() => {\n  doIt();\n", "doIt();",
+         "import x from 'y';\n\nuseEffect(() => {\n  doIt();\n});\n"),
+        ("rust", "fn main() {\n    v.iter().for_each(|x| {\n        p(x);\n", "p(x);",
+         "fn main() {\n    v.iter().for_each(|x| {\n        p(x);\n    });\n}\n"),
+        ("python", "x = [1, 2, 3\nprint(x)\n", "3", "x = [1, 2, 3]\nprint(x)\n"),
+    ],
+)
+def test_a_file_whose_root_is_an_error_is_closed_too(language_id, text, cursor_after, expected):
+    parsed = _parsed(language_id, text)
+    cursor = _after(text, cursor_after)
+    assert parsed.tree.root_node.is_error
+    assert available(parsed, cursor, cursor)
+    assert _closed(language_id, text, cursor) == expected
+
+
+def test_a_root_error_with_nothing_below_it_is_the_problem_it_counts_as():
+    parsed = _parsed("javascript", "import x from 'y';\n\nuseEffect(() => {\n  doIt();\n")
+    root = parsed.tree.root_node
+    assert [n.type for n in iter_problems(root)] == ["ERROR"]
+    assert problem_count(parsed.tree) == 1
+    assert top_level(nearest_problem(parsed, 0)) == root
+
+
+@pytest.mark.parametrize(
+    "text, placeholder, fill, expected",
+    [
+        ("def f(x): ...\n", "...", "y = x * 2\n    return y", "def f(x):\n    y = x * 2\n    return y\n"),
+        ("def f(x):\n    if x: pass\n    return x\n", "pass", "y = 1\n        z = 2",
+         "def f(x):\n    if x:\n        y = 1\n        z = 2\n    return x\n"),
+        # One line stays where the placeholder was.
+        ("def f(x): ...\n", "...", "return x", "def f(x): return x\n"),
+    ],
+)
+def test_a_fill_of_several_lines_after_a_header_starts_a_body(text, placeholder, fill, expected):
+    edit = fill_placeholders(_WritesFills([fill]), _parsed("python", text), text.index(placeholder), SETTINGS,
+                             lambda: False)
+    new = apply_replacements(text, list(edit.replacements))
+    assert new == expected
+    compile(new, "<fill>", "exec")
+
+
+def test_closing_on_a_blank_last_line_leaves_no_blank_line_and_keeps_the_final_line_break():
+    text = "function f() {\n  return 1;\n"
+    assert _closed("javascript", text, len(text)) == "function f() {\n  return 1;\n}\n"
+
+
+def test_an_initializer_list_brace_closes_on_its_line():
+    text = "int main() {\n    int a[] = {1, 2;\n    return 0;\n}\n"
+    new = _closed("c", text, _after(text, "1, 2"))
+    assert new == "int main() {\n    int a[] = {1, 2};\n    return 0;\n}\n"
+    assert parses_cleanly(language_for("c", ""), new)
+
+
+def test_on_a_blank_line_each_closer_has_a_line_and_a_call_around_a_brace_keeps_its_semicolon():
+    text = "run(function() {\n  items.forEach((x) => {\n    use(x);\n"
+    assert _closed("javascript", text, len(text)) == text + "  });\n});\n"
+    text = "function f() {\n  g(1\n"
+    assert _closed("javascript", text, len(text)) == text + "  )\n}\n"
+
+
+def test_python_braces_close_on_their_line_and_a_closer_at_a_lines_start_goes_there():
+    # Python's braces are dicts, sets and f-string fields, never bodies: closed as bodies, on lines of their own,
+    # they broke the string (held-out `f"{parameters.pop('height'` went unclosed).
+    text = 'size = f"{parameters.pop(\'width\')}x{parameters.pop(\'height\'"\nnext_line = 1\n'
+    at = text.index("'height'") + len("'height'")
+    assert _closed("python", text, at) == text[:at] + ")}" + text[at:]
+    # The cursor where the list's `)` stood, at the start of its line: the `)` goes there, not on a line of its own.
+    text = "def f(\n    a: int,\n    b: int,\n -> int:\n    return a\n"
+    at = text.index(" -> int")
+    assert _closed("python", text, at) == text[:at] + ")" + text[at:]
