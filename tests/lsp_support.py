@@ -22,6 +22,8 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
+from engine.infill import HolesCandidate
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "lsp"
 HELDOUT = ROOT / "fixtures" / "eval" / "heldout"
@@ -199,3 +201,24 @@ def replace_change(text: str, start: int, end: int, new: str, encoding: str = "u
     return types.TextDocumentContentChangePartial(
         range=types.Range(position_of(text, start, encoding), position_of(text, end, encoding)), text=new
     )
+
+
+class WritesFills:
+    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole)."""
+
+    canvas_length, hole_capacity = 256, 200
+
+    def __init__(self, *fills):
+        self.fills = list(fills)
+
+    def count_tokens(self, text):
+        return max(1, len(text) // 3) if text else 0
+
+    def prompt_room(self, requested=None):
+        return requested or 128
+
+    def copies(self, before, after, **kw):
+        return []
+
+    def infill_holes(self, segments, **kw):
+        return [HolesCandidate(list(f), -0.5, 1, 1) for f in self.fills]

@@ -6,6 +6,7 @@ from infill_ls.actions import (ActionKind, NoEdit, candidate, choose_edit, find_
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
 from infill_ls.settings import Settings
+from lsp_support import WritesFills
 from infill_ls.syntax import Replacement, SyntaxIndex, apply_replacements, language_for, parses_cleanly, problem_count
 
 
@@ -206,29 +207,6 @@ def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
     assert choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless, closes], fixing=True).parses
 
 
-class _WritesFills:
-    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole)."""
-
-    canvas_length, hole_capacity = 256, 200
-
-    def __init__(self, *fills):
-        self.fills = list(fills)
-
-    def count_tokens(self, text):
-        return max(1, len(text) // 3) if text else 0
-
-    def prompt_room(self, requested=None):
-        return requested or 128
-
-    def copies(self, before, after, **kw):
-        return []
-
-    def infill_holes(self, segments, **kw):
-        from engine.infill import HolesCandidate
-
-        return [HolesCandidate(list(f), -0.5, 1, 1) for f in self.fills]
-
-
 def _applied(edit, text):
     from infill_ls.actions import NoEdit
     from infill_ls.syntax import apply_replacements
@@ -242,7 +220,7 @@ def test_a_rewrite_keeps_the_line_break_the_selection_starts_with():
 
     text = "def f(x):\n    y = x + 1\n    return y\n"
     start, end = text.index(":\n") + 1, text.index("\n", text.index("y = x"))
-    edit = rewrite_selection(_WritesFills(["\n    y = x * 2"]), _parsed("python", text), start, end,
+    edit = rewrite_selection(WritesFills(["\n    y = x * 2"]), _parsed("python", text), start, end,
                              Settings(file_lookup=False), lambda: False)
     assert _applied(edit, text) == "def f(x):\n    y = x * 2\n    return y\n"
 
@@ -259,6 +237,6 @@ def test_placeholders_are_a_stub_after_its_docstring_and_a_todo_word_and_keep_th
     assert find_placeholders(_parsed("python", text), text.index("return")) == []
     # A Rust doc comment holds its line break; the statement after it kept its own line only once that went.
     text = "fn f() {\n    /// TODO doc\n    let x = 1;\n}\n"
-    edit = fill_placeholders(_WritesFills(["let y = 2;"]), _parsed("rust", text), text.index("let"), settings,
+    edit = fill_placeholders(WritesFills(["let y = 2;"]), _parsed("rust", text), text.index("let"), settings,
                              lambda: False)
     assert _applied(edit, text) == "fn f() {\n    let y = 2;\n    let x = 1;\n}\n"

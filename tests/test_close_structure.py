@@ -8,6 +8,7 @@ from infill_ls.actions import (NoEdit, _close_points, available, close_structure
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex, apply_replacements, iter_problems, language_for, parses_cleanly, problem_count
+from lsp_support import WritesFills
 
 SETTINGS = Settings(file_lookup=False)
 
@@ -19,32 +20,9 @@ def _parsed(language_id, text):
     return index.parse(snapshot)
 
 
-class _WritesFills:
-    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole)."""
-
-    canvas_length, hole_capacity = 256, 200
-
-    def __init__(self, *fills):
-        self.fills = list(fills)
-
-    def count_tokens(self, text):
-        return max(1, len(text) // 3) if text else 0
-
-    def prompt_room(self, requested=None):
-        return requested or 128
-
-    def copies(self, before, after, **kw):
-        return []
-
-    def infill_holes(self, segments, **kw):
-        from engine.infill import HolesCandidate
-
-        return [HolesCandidate(list(f), -0.5, 1, 1) for f in self.fills]
-
-
 def _closed(language_id, text, cursor):
     """The text once Close structure's edit is made at ``cursor``, by a model that writes nothing."""
-    edit = close_structure(_WritesFills(), _parsed(language_id, text), cursor, SETTINGS, lambda: False)
+    edit = close_structure(WritesFills(), _parsed(language_id, text), cursor, SETTINGS, lambda: False)
     assert not isinstance(edit, NoEdit), edit
     return apply_replacements(text, list(edit.replacements))
 
@@ -138,7 +116,7 @@ def test_a_root_error_with_nothing_below_it_is_the_problem_it_counts_as():
     ],
 )
 def test_a_fill_of_several_lines_after_a_header_starts_a_body(text, placeholder, fill, expected):
-    edit = fill_placeholders(_WritesFills([fill]), _parsed("python", text), text.index(placeholder), SETTINGS,
+    edit = fill_placeholders(WritesFills([fill]), _parsed("python", text), text.index(placeholder), SETTINGS,
                              lambda: False)
     new = apply_replacements(text, list(edit.replacements))
     assert new == expected

@@ -63,6 +63,16 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _connect(port: int) -> socket.socket:
+    """A connection to the server listening on ``port``, once it listens."""
+    for _ in range(200):
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=30)
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("server did not listen")
+
+
 def _message(payload):
     body = json.dumps(payload).encode()
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
@@ -83,14 +93,7 @@ def test_tcp_listens_on_localhost_and_speaks_lsp():
         [*CMD, "--tcp", "--port", str(port), "--model", "/nonexistent"], stderr=subprocess.PIPE, env=SERVER_ENV
     )
     try:
-        for _ in range(200):
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError("server did not listen")
+        sock = _connect(port)
         with sock, sock.makefile("rb") as stream:
             assert sock.getpeername()[0] == "127.0.0.1"
             sock.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
@@ -232,14 +235,7 @@ def test_a_buffer_that_is_not_utf8_stays_in_step_over_tcp(tmp_path):
     server = subprocess.Popen([*CMD, "--tcp", "--port", str(port), "--model", tiny_model(), "--device", "cpu"],
                               stderr=subprocess.DEVNULL, env=SERVER_ENV)
     try:
-        for _ in range(200):
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError("server did not listen")
+        sock = _connect(port)
         with sock, sock.makefile("rb") as stream:
             _latin1_session((tmp_path / "latin.py").as_uri(), sock.sendall, stream)
         assert server.wait(timeout=20) == 0
