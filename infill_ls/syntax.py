@@ -450,11 +450,18 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
     return problem_count(tree_after(parsed, replacements))
 
 
-def error_count(tree: tree_sitter.Tree, body_closers: tuple[str, ...] = ()) -> int:
+def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int:
     """ERROR nodes in the tree (one counts once, whatever it holds), and MISSING ones but for a body's closer
-    (``body_closers``): that one the parser invents is what a line that opens a block leaves until its body is
-    written, where an invented `)` is a call a suggestion left open (`f(2;`)."""
-    return sum(1 for node in iter_problems(tree.root_node) if not (node.is_missing and node.type in body_closers))
+    (``spec.closers``, not one of an expression's brace: ``inline_brace_types``): that one the parser invents is
+    what a line that opens a block leaves until its body is written, where an invented `)` or an object's `}` is
+    an expression a suggestion left open (`f(2`, `{a: 1`)."""
+    closers = spec.closers if spec is not None else ()
+    inline = spec.inline_brace_types if spec is not None else frozenset()
+
+    def body_closer(node: tree_sitter.Node) -> bool:
+        return node.is_missing and node.type in closers and (node.parent is None or node.parent.type not in inline)
+
+    return sum(1 for node in iter_problems(tree.root_node) if not body_closer(node))
 
 
 def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
@@ -466,5 +473,4 @@ def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
     showing. Plain text never gets worse.
     """
     tree = tree_after(parsed, replacements, should_stop)
-    closers = parsed.spec.closers if parsed.spec is not None else ()
-    return tree is not None and error_count(tree, closers) > error_count(parsed.tree, closers)
+    return tree is not None and error_count(tree, parsed.spec) > error_count(parsed.tree, parsed.spec)

@@ -92,7 +92,11 @@ def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
     # A call the suggestion leaves open is no such line: the parser invents its `)` too, but nothing will close it.
     for language, source, fills, shown in (
             ("javascript", "const x = 1;\n", (" + f(2)", " + f(2"), [" + f(2)"]),
-            ("go", "package main\n\nfunc f() {\n\tx := 1\n\t_ = x\n}\n", (" + g(2)", " + g(2"), [" + g(2)"])):
+            ("go", "package main\n\nfunc f() {\n\tx := 1\n\t_ = x\n}\n", (" + g(2)", " + g(2"), [" + g(2)"]),
+            # An expression's brace too: an object or a composite literal is no body.
+            ("javascript", "const x = 1;\n", (" + {a: 1}.a", " + {a: 1"), [" + {a: 1}.a"]),
+            ("go", "package main\n\nfunc f() {\n\tx := 1\n\t_ = x\n}\n", (" + T{A: 1}.A", " + T{A: 1"),
+             [" + T{A: 1}.A"])):
         at = source.index("1;" if language == "javascript" else "1\n") + 1
         parsed = _parsed(language, source)
         assert [s.text for s in no_worse(parsed, [Suggestion(f, at, at, -0.1) for f in fills])] == shown, language
