@@ -10,13 +10,14 @@ found in it is kept only while those files are as they were, whether or not the 
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from engine.lookup import ELSEWHERE_CHARS
@@ -25,7 +26,7 @@ from .documents import Snapshot
 
 # A larger file is generated or data, not code to copy from.
 MAX_FILE_BYTES = 512 * 1024
-# Files with the document's suffix taken from the listing, in its order, before they are sorted newest first.
+# Files with the document's suffix searched at most: the newest of those listed.
 MAX_FILES = 2000
 # Directory entries listed in all, so that a huge directory costs a bounded listing: well past `MAX_FILES`, so that
 # a directory of other files (assets, data) still yields the code files among them.
@@ -42,11 +43,13 @@ SNIFF_BYTES = 1024
 
 
 def uri_path(uri: str) -> Path | None:
-    """The local path of a file: URI, or None for any other scheme (an unsaved buffer, a remote file)."""
+    """The local path of a file: URI, or None for any other scheme (an unsaved buffer, a remote file) or another
+    host's file (`file://server/share/x.py`)."""
     parsed = urlparse(uri)
-    if parsed.scheme != "file":
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
         return None
-    return Path(url2pathname(unquote(parsed.path)))
+    # url2pathname decodes the %XX escapes itself: decoded twice, `my%2520script.py` named another file.
+    return Path(url2pathname(parsed.path))
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ class DirectoryFiles:
         """Texts of the files in `path`'s directory with its suffix, most recently modified first, leaving out
         `path` and `skip` (open documents, whose text the store has), up to about `chars` characters in all; and
         the stamp of every file looked at, read or passed over, for as long as the search went on. A document with
-        no suffix has none: every file of its directory would match (a script among binaries)."""
+        no suffix has none: every file of its directory would match (a script among binaries). Hidden files
+        (`.env` beside `sample.env`: secrets offered as suggestions) and symbolic links (one can lead out of the
+        directory) are never read."""
         if not path.suffix:
             return [], None
         try:
@@ -99,22 +104,22 @@ class DirectoryFiles:
             with os.scandir(path.parent) as entries:
                 found = []
                 for n, entry in enumerate(entries):
-                    if n >= MAX_ENTRIES or len(found) >= MAX_FILES:
+                    if n >= MAX_ENTRIES:
                         break
-                    if not entry.name.endswith(path.suffix):
+                    if entry.name.startswith(".") or not entry.name.endswith(path.suffix):
                         continue
-                    # One entry that cannot be looked at (a symlink loop, a permission) leaves the others be.
+                    # One entry that cannot be looked at (a permission) leaves the others be.
                     try:
-                        if not entry.is_file():
+                        if not entry.is_file(follow_symlinks=False):
                             continue
-                        stat = entry.stat()
+                        stat = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
                     found.append((Path(entry.path), stat.st_mtime_ns, stat.st_size))
         except OSError:
             return [], None
         texts, looked_at = [], []
-        for file, mtime, size in sorted(found, key=lambda f: -f[1]):
+        for file, mtime, size in heapq.nlargest(MAX_FILES, found, key=lambda f: f[1]):
             if chars <= 0:
                 break
             if file == path or file in skip:

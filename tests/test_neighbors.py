@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from infill_ls.documents import Snapshot
 from engine.lookup import ELSEWHERE_CHARS, lookup_fills
@@ -194,3 +195,48 @@ def test_the_search_counts_files_with_the_documents_suffix_not_every_entry(tmp_p
     monkeypatch.setattr(neighbors, "MAX_FILES", 2)
     texts, disk = neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())
     assert len(texts) == len(disk.files) == 2
+
+
+def test_hidden_files_and_symbolic_links_are_never_read(tmp_path):
+    # `.env` matched the suffix of `sample.env`, and its secrets came back as suggestions in the template.
+    (tmp_path / ".env").write_text("STRIPE_SECRET_KEY=sk_live_secret\n")
+    (tmp_path / "other.env").write_text("DEBUG=1\n")
+    doc = _snap(tmp_path / "sample.env", "STRIPE_SECRET_KEY=\n", "dotenv")
+    assert neighbor_texts(doc, [], DirectoryFiles())[0] == ("DEBUG=1\n",)
+    (tmp_path / ".hidden.py").write_text("TOKEN = 'hidden'\n")
+    # A link can lead out of the directory (a cloned repository can ship one).
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "creds").write_text("aws_secret_access_key = 'outside'\n")
+    project = tmp_path / "project"
+    project.mkdir()
+    os.symlink(outside / "creds", project / "settings_local.py")
+    (project / "app.py").write_text("app = make_app()\n")
+    assert neighbor_texts(_snap(project / "main.py", ""), [], DirectoryFiles())[0] == ("app = make_app()\n",)
+    assert neighbor_texts(_snap(tmp_path / "main.py", ""), [], DirectoryFiles())[0] == ()
+
+
+def test_a_path_with_a_percent_sign_is_the_file_it_names(tmp_path):
+    # Decoded twice, `my%20script.py` became `my script.py`: its own stale copy on disk was searched, and
+    # `proj%41/` searched `projA/`.
+    edited = tmp_path / "my%20script.py"
+    edited.write_text("OLD DISK COPY\n")
+    (tmp_path / "my script.py").write_text("ANOTHER FILE\n")
+    assert uri_path(edited.as_uri()) == edited
+    assert neighbor_texts(_snap(edited, "as edited"), [], DirectoryFiles())[0] == ("ANOTHER FILE\n",)
+    (tmp_path / "proj%41").mkdir()
+    (tmp_path / "projA").mkdir()
+    (tmp_path / "projA" / "other.py").write_text("IN ANOTHER DIRECTORY\n")
+    assert neighbor_texts(_snap(tmp_path / "proj%41" / "main.py", ""), [], DirectoryFiles())[0] == ()
+    assert uri_path("file://otherhost/share/x.py") is None and uri_path("file://localhost/x.py") == Path("/x.py")
+
+
+def test_the_newest_files_are_searched_whatever_the_listing_order(tmp_path, monkeypatch):
+    for i in range(5):
+        (tmp_path / f"mod{i}.py").write_text(f"M{i} = {i}\n")
+    # Newer in the order the directory lists them: the first listed, taken before sorting, were the oldest.
+    for age, name in enumerate(os.listdir(tmp_path)):
+        os.utime(tmp_path / name, ns=(10**9 * (age + 1), 10**9 * (age + 1)))
+    newest = [(tmp_path / name).read_text() for name in reversed(os.listdir(tmp_path))][:2]
+    monkeypatch.setattr(neighbors, "MAX_FILES", 2)
+    assert list(neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())[0]) == newest
