@@ -171,6 +171,8 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
     recent first), then, with `files`, its directory's files on disk; and the stamp of those files, None where
     none was looked at. `path`: where the document stands on disk, where its URI does not say (a notebook cell).
     Reads files: call on the worker."""
+    # A hidden file (`.env`) is no more searched open in a tab than on disk.
+    open_beside = [s for s in open_beside if not _hidden(s.uri)]
     texts = [s.text for s in open_beside]
     room = chars - sum(map(len, texts))
     path = path or uri_path(snapshot.uri)
@@ -180,6 +182,11 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
         on_disk, disk = files.beside(path, skip, room)
         texts += on_disk
     return tuple(texts), disk
+
+
+def _hidden(uri: str) -> bool:
+    path = uri_path(uri)
+    return path is not None and path.name.startswith(".")
 
 
 class Gathered(Sequence[str]):

@@ -203,6 +203,9 @@ def test_hidden_files_and_symbolic_links_are_never_read(tmp_path):
     (tmp_path / "other.env").write_text("DEBUG=1\n")
     doc = _snap(tmp_path / "sample.env", "STRIPE_SECRET_KEY=\n", "dotenv")
     assert neighbor_texts(doc, [], DirectoryFiles())[0] == ("DEBUG=1\n",)
+    # Nor when it is open in another tab.
+    open_env = _snap(tmp_path / ".env", "STRIPE_SECRET_KEY=sk_live_secret\n", "dotenv")
+    assert neighbor_texts(doc, [open_env], DirectoryFiles())[0] == ("DEBUG=1\n",)
     (tmp_path / ".hidden.py").write_text("TOKEN = 'hidden'\n")
     # A link can lead out of the directory (a cloned repository can ship one).
     outside = tmp_path / "elsewhere"
