@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
+from engine.closers import PAIRS
 from engine.lookup import COPIES_TESTED
 
 from .completion import into_cells, window_budget
@@ -24,7 +25,7 @@ from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import fit_placeholder, plain_text
 from .settings import Settings
-from .syntax import ParsedSnapshot, Replacement, iter_problems, problem_count, problems_after
+from .syntax import ParsedSnapshot, Replacement, expression_brace, iter_problems, problem_count, problems_after
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -54,7 +55,6 @@ _TITLES = {
 NEAR_LINES = 30
 CLOSE_HOLE_TOKENS = 16
 MIN_PLACEHOLDER_TOKENS = 4  # a placeholder's hole is no smaller: a statement needs a few tokens
-_PAIRS = {"(": ")", "[": "]", "{": "}"}
 
 
 @dataclass(frozen=True)
@@ -388,11 +388,11 @@ def owed_openers(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> l
     for node in _walk(region):
         if node.child_count or node.is_missing:
             continue
-        if node.type in _PAIRS:
+        if node.type in PAIRS:
             depth += 1
             if node.start_byte < at_byte:
                 stack.append(node)
-        elif node.type in _PAIRS.values():
+        elif node.type in PAIRS.values():
             depth = max(0, depth - 1)
             if node.start_byte < at_byte and stack:
                 stack.pop()
@@ -402,10 +402,10 @@ def owed_openers(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> l
 def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
     """A `{` that opens a body. One that opens an expression or a list (`inline_brace_types`: an initializer list,
     an object) holds one line, and closes on it like a bracket."""
-    spec, parent = parsed.spec, opener.parent
+    spec = parsed.spec
     if opener.type != "{" or (spec is not None and "{" not in spec.block_openers):
         return False  # Python's braces are dicts, sets and f-strings' fields: all inline
-    return spec is None or parent is None or parent.type not in spec.inline_brace_types
+    return spec is None or not expression_brace(spec, opener)
 
 
 def _opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
@@ -454,7 +454,7 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
     a trailing comma of a list over several lines, or on a blank line, on a line of their own at the depth of the
     line that opens the innermost."""
     snap = parsed.snapshot
-    closers = "".join(_PAIRS[o.type] for o in owed)
+    closers = "".join(PAIRS[o.type] for o in owed)
     line = snap.line_of(at)
     on_line = _opener_line(parsed, owed[0]) == line
     inline_at = _statement_end(parsed, at, commas=on_line)
@@ -481,7 +481,7 @@ def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int,
         if _is_block_brace(parsed, opener):
             lines.append(_opener_indent(parsed, opener) + "}")
         else:
-            lines[-1] += _PAIRS[opener.type]
+            lines[-1] += PAIRS[opener.type]
     lines = [text if text.endswith("}") else text + terminator for text in lines]
     return _own_lines(parsed, point, lines)
 

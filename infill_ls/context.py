@@ -18,7 +18,7 @@ from enum import Enum
 import tree_sitter
 
 from .documents import Snapshot
-from .syntax import LanguageSpec, ParsedSnapshot
+from .syntax import LanguageSpec, ParsedSnapshot, expression_brace
 
 
 class HoleShape(str, Enum):
@@ -62,7 +62,8 @@ class InfillContext:
 
 
 _INDENT = re.compile(r"[ \t]*")
-_CLOSING = set(")]};,")
+# What may follow the cursor with the hole still open: closers, and what ends a statement or an item.
+CLOSING = frozenset(")]};,")
 
 
 def leading_whitespace(line: str) -> str:
@@ -328,12 +329,11 @@ def _opens_block(spec: LanguageSpec | None, before: str, after: str = "") -> boo
 
 def _inline_brace(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap: Snapshot, brace: int) -> bool:
     """Whether the `{` at offset ``brace`` opens an expression rather than a body."""
-    kinds = spec.inline_brace_types if spec is not None else None
-    if not kinds or tree is None or snap.text[brace] != "{":
+    if spec is None or not spec.inline_brace_types or tree is None or snap.text[brace] != "{":
         return False
     byte = snap.byte_offset(brace)
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    return node is not None and node.type == "{" and node.parent is not None and node.parent.type in kinds
+    return node is not None and node.type == "{" and expression_brace(spec, node)
 
 
 def _closes_block(spec: LanguageSpec | None, line: str) -> bool:
@@ -348,7 +348,7 @@ def hole_shape(
     start, end = snap.line_starts[line], snap.line_end(line)
     before, after = snap.text[start:offset], snap.text[offset:end]
     indent = leading_whitespace(before + after)
-    only_closers_after = all(ch in _CLOSING or ch.isspace() for ch in after)
+    only_closers_after = all(ch in CLOSING or ch.isspace() for ch in after)
 
     if before.strip() and only_closers_after and _opens_block(spec, before, after):
         if not (after.strip() and _inline_brace(spec, tree, snap, start + len(before.rstrip()) - 1)):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from engine.closers import still_open
+from engine.closers import PAIRS, still_open
 
-from .context import HoleShape, InfillContext, leading_whitespace
+from .context import CLOSING, HoleShape, InfillContext, leading_whitespace
 
 _TAB_COLUMNS = 4
 # Control characters other than tab and line breaks: source code does not hold them raw, an editor
@@ -30,7 +30,7 @@ def _columns(indent: str) -> int:
     return len(indent.expandtabs(_TAB_COLUMNS))
 
 
-_OPENERS = {")": "(", "]": "[", "}": "{"}
+_OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
 _QUOTES = "\"'`"
 
 
@@ -46,9 +46,9 @@ def _owned_closers(text: str) -> set[int]:
                 del open_quote[ch]
             else:
                 open_quote[ch] = i
-        elif ch in "([{":
+        elif ch in PAIRS:
             stack.append((ch, i))
-        elif ch in _OPENERS and stack and stack[-1][0] == _OPENERS[ch]:
+        elif ch in _OPENER_OF and stack and stack[-1][0] == _OPENER_OF[ch]:
             stack.pop()
             owned.add(i)
     return owned
@@ -76,9 +76,9 @@ def fit_line(ctx: InfillContext, fill: str) -> str:
             text = ctx.body_indent[len(ctx.line_prefix) :] + text if text else text
     rest = ctx.line_suffix.strip()
     if not rest:
-        following = _following_lines(ctx)
-        if blank_before and following and text.strip() == following[0].strip():
-            return ""  # the next line again
+        # The next line again (only the cursor's line being blank lets it be read so).
+        if blank_before and (following := _following_lines(ctx)) and text.strip() == following[0].strip():
+            return ""
         return text.rstrip()
     if blank_before and ends_line and text.strip():
         # A line of its own before the code the cursor stands at, which keeps its line and indentation (unless it
@@ -150,7 +150,7 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     if opener is None and ctx.body_indent.endswith(ctx.indent_unit):
         opener = ctx.body_indent[: -len(ctx.indent_unit)]  # a blank line in the body: one step out
     if (closer is not None and opener is not None and not ctx.line_suffix.strip()
-            and "}" in closer[1] and set(closer[1]) <= set(")]};,") and closer[0] == _columns(opener)):
+            and "}" in closer[1] and set(closer[1]) <= CLOSING and closer[0] == _columns(opener)):
         rendered.append(opener + closer[1])
     rendered = _drop_repeated_lines(rendered, ctx)
     if not rendered:
@@ -204,7 +204,7 @@ def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
     # Closer-only last lines that close nothing the fill opened repeat the file's next ones whatever the indentation
     # either stands at (a model that writes its body at the opener's column puts its `}` there too).
     first = len(content)
-    while first and set(lines[content[first - 1]].strip()) <= set(")]};,"):
+    while first and set(lines[content[first - 1]].strip()) <= CLOSING:
         first -= 1
     while first < len(content) and still_open("\n".join(lines[: content[first]])):
         first += 1

@@ -7,7 +7,6 @@ service (``service.py``) owns documents, parsing, scheduling and the model.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sys
@@ -25,7 +24,7 @@ from .completion import Suggestion
 from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
 from .service import CellDocument, InfillService
-from .settings import SECTION, Settings
+from .settings import SECTION, Settings, as_json
 
 log = logging.getLogger(__name__)
 _CONVERTER = default_converter()
@@ -170,22 +169,17 @@ def action_arguments(arguments: Any) -> tuple[str, types.Range, int | None]:
     Checked here rather than converted by pygls from annotations: that turns a version of "1", 1.5 or true into 1,
     which then passes the check that the document has not changed."""
     if not isinstance(arguments, (list, tuple)) or len(arguments) != 3:
-        raise TypeError(f"{ACTION_ARGUMENTS}; got {_shown(arguments)}")
+        raise TypeError(f"{ACTION_ARGUMENTS}; got {as_json(arguments, 80)}")
     uri, selection, version = arguments
     if not isinstance(uri, str):
-        raise TypeError(f"{ACTION_ARGUMENTS}; the URI is {_shown(uri)}")
+        raise TypeError(f"{ACTION_ARGUMENTS}; the URI is {as_json(uri, 80)}")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise TypeError(f"{ACTION_ARGUMENTS}; the version is {_shown(version)}")
+        raise TypeError(f"{ACTION_ARGUMENTS}; the version is {as_json(version, 80)}")
     try:
         return uri, _CONVERTER.structure(selection, types.Range), version
     except Exception:  # noqa: BLE001 - cattrs' errors name no field the user could act on
-        raise TypeError(f"{ACTION_ARGUMENTS}; the range is {_shown(selection)}, not "
+        raise TypeError(f"{ACTION_ARGUMENTS}; the range is {as_json(selection, 80)}, not "
                         '{"start": {"line", "character"}, "end": {...}} with numbers from 0') from None
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value, default=repr)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _resolve_data(data: Any) -> tuple[ActionKind, str, types.Range, int | None]:

@@ -128,7 +128,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
             return settings, []
         raw = raw[SECTION]
     if not isinstance(raw, Mapping):
-        return settings, [f"{SECTION} settings: expected an object, got {_shown(raw, 80)}"]
+        return settings, [f"{SECTION} settings: expected an object, got {as_json(raw, 80)}"]
     changes: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in raw.items():
@@ -140,15 +140,16 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
         try:
             changes[name] = check(value)
         except _Invalid as why:
-            problems.append(f"{SECTION}.{key}: {why}, got {_shown(value, 80)}; keeping {_shown(getattr(settings, name))}")
+            kept = as_json(getattr(settings, name))
+            problems.append(f"{SECTION}.{key}: {why}, got {as_json(value, 80)}; keeping {kept}")
     if changes.get("enabled_languages") == ():
         problems.append(f'{SECTION}.enabledLanguages is empty: no language gets suggestions or actions (["*"] '
                         "enables every one)")
     return replace(settings, **changes), problems
 
 
-def _shown(value: Any, limit: int | None = None) -> str:
-    """A setting's value as the client wrote it (JSON), so the message can be pasted back; a wrong value cut to
+def as_json(value: Any, limit: int | None = None) -> str:
+    """A value as the client wrote it (JSON), so that a message can show it to be pasted back; a wrong one cut to
     `limit` characters, so that the message stays one line."""
     text = json.dumps(list(value) if isinstance(value, tuple) else value, default=repr)
     return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."

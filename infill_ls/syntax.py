@@ -450,16 +450,20 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
     return problem_count(tree_after(parsed, replacements))
 
 
+def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
+    """Whether the `{` or `}` token ``node`` is one of an expression's braces (an object, a composite literal, an
+    initializer list: ``inline_brace_types``) rather than a body's."""
+    return node.parent is not None and node.parent.type in spec.inline_brace_types
+
+
 def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int:
     """ERROR nodes in the tree (one counts once, whatever it holds), and MISSING ones but for a body's closer
     (``spec.closers``, not one of an expression's brace: ``inline_brace_types``): that one the parser invents is
     what a line that opens a block leaves until its body is written, where an invented `)` or an object's `}` is
     an expression a suggestion left open (`f(2`, `{a: 1`)."""
-    closers = spec.closers if spec is not None else ()
-    inline = spec.inline_brace_types if spec is not None else frozenset()
 
     def body_closer(node: tree_sitter.Node) -> bool:
-        return node.is_missing and node.type in closers and (node.parent is None or node.parent.type not in inline)
+        return spec is not None and node.is_missing and node.type in spec.closers and not expression_brace(spec, node)
 
     return sum(1 for node in iter_problems(tree.root_node) if not body_closer(node))
 
