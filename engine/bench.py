@@ -17,6 +17,7 @@ import torch
 
 from engine.arguments import nonnegative_int, positive_int
 from engine.config import GenerationConfig, ModelConfig, read_json
+from engine.errors import EngineError
 
 SNIPPET = '''def parse_header(line: str) -> dict[str, str]:
     """Split an HTTP header line into name and value."""
@@ -46,7 +47,8 @@ def bench_infill(args) -> int:
 
     eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
     device = eng.model.device
-    prefix = (SNIPPET * 200)[-args.prompt_chars:] + "def total(values):\n    return "
+    text = SNIPPET * 200
+    prefix = text[len(text) - args.prompt_chars:] + "def total(values):\n    return "  # [-0:] would be all of it
     suffix = "\n\n\nprint(total([1, 2, 3]))\n"
     encode_ms, step_ms, steps, tpf, tps = [], [], [], [], []
     for r in range(args.warmup + args.repeats):
@@ -164,7 +166,26 @@ def report(args, what: str, prompt_tokens: int, figures: dict) -> None:
         print(f"{key:>24}: {value:,.2f}")
 
 
+# Each mode's own flags, with their defaults: given to the other mode, a flag was ignored without a word.
+INFILL_FLAGS = {"model": None, "hole": 16, "prompt_chars": 2000}
+FIXED_FLAGS = {"fixed_steps": 16, "canvas": 0, "batch": 1, "prompt_tokens": 128, "reference": False}
+
+
 def run(args) -> int:
+    mine, theirs = (FIXED_FLAGS, INFILL_FLAGS) if args.config else (INFILL_FLAGS, FIXED_FLAGS)
+    stray = [name for name in theirs if getattr(args, name) not in (None, False)]
+    if stray:
+        flags = ", ".join("--" + name.replace("_", "-") for name in stray)
+        raise EngineError(f"{flags}: only " + ("without --config (the infill mode)" if args.config
+                                               else "with --config CONFIG_JSON (the fixed-steps mode)"))
+    for name, default in mine.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    if args.reference:
+        try:
+            import transformers  # noqa: F401
+        except ImportError:
+            raise EngineError("--reference: needs transformers (pip install 'infill-ls[test]')") from None
     if args.threads:
         torch.set_num_threads(args.threads)
     return bench_fixed(args) if args.config else bench_infill(args)
@@ -176,17 +197,17 @@ def register(subparsers) -> None:
     p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
-    p.add_argument("--hole", type=positive_int, default=16, help="hole size in tokens for the infill mode (default: 16)")
-    p.add_argument("--prompt-chars", type=nonnegative_int, default=2000, help="prefix length in characters (default: 2000)")
+    p.add_argument("--hole", type=positive_int, help="hole size in tokens for the infill mode (default: 16)")
+    p.add_argument("--prompt-chars", type=nonnegative_int, help="prefix length in characters (default: 2000)")
     p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--warmup", type=nonnegative_int, default=1)
     p.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--config", metavar="CONFIG_JSON",
                    help="fixed-steps mode: random weights from this config.json instead of a checkpoint")
-    p.add_argument("--fixed-steps", type=positive_int, default=16)
-    p.add_argument("--canvas", type=nonnegative_int, default=0, help="canvas length (default: the config's)")
-    p.add_argument("--batch", type=positive_int, default=1)
-    p.add_argument("--prompt-tokens", type=positive_int, default=128)
+    p.add_argument("--fixed-steps", type=positive_int, help="passes per canvas (default: 16)")
+    p.add_argument("--canvas", type=nonnegative_int, help="canvas length (default: the config's)")
+    p.add_argument("--batch", type=positive_int, help="rows (default: 1)")
+    p.add_argument("--prompt-tokens", type=positive_int, help="prompt length in tokens (default: 128)")
     p.add_argument("--reference", action="store_true", help="also time the transformers implementation")
     p.add_argument("--json", action="store_true", help="one JSON line instead of a table")
     p.set_defaults(func=run)

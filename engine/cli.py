@@ -23,10 +23,10 @@ class UsageError(EngineError):
     pass
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
+def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto") -> None:
     p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (default: auto)")
+    p.add_argument("--dtype", default=dtype, help=f"auto, float32, bfloat16 or float16 (default: {dtype})")
 
 
 def check_writable(path: Path, flag: str = "--out") -> None:
@@ -79,7 +79,9 @@ def cmd_generate(args) -> int:
             elif view is not None:
                 view.draw(event)
     seconds = time.perf_counter() - started
-    text = tok.decode(result.new_tokens[0].tolist())
+    # Canvases are denoised whole; the text stops at the budget, as asked.
+    budget = args.max_new_tokens or eng.generation.max_new_tokens
+    text = tok.decode(result.new_tokens[0, :budget].tolist())
     if view is not None:
         view.finish()
     print(text)
@@ -232,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chat", action="store_true",
                    help="send the prompt as a user turn in the checkpoint's chat template (instruction-tuned models)")
     p.add_argument("--max-new-tokens", type=positive_int, default=None,
-                   help="token budget (default: generation config)")
+                   help="most new tokens printed; the last canvas is denoised whole, then cut (default: the "
+                        "generation config's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--visual", action="store_true", help="redraw the canvas at every denoising step")
     p.set_defaults(func=cmd_generate)
@@ -257,13 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("logits", help="one decoder pass, logits written as safetensors",
                        description="Encode the prompt ids, run one decoder pass over the canvas ids (positions "
                                    "following the prompt's) and write a float32 tensor 'logits' [canvas_len, vocab].")
-    add_model_options(p)
+    add_model_options(p, dtype="float32")
     p.add_argument("--prompt-ids", required=True, help="comma-separated token ids")
     p.add_argument("--canvas-ids", required=True, help="comma-separated token ids")
     p.add_argument("--self-conditioning", metavar="FILE",
                    help="safetensors file with the previous step's 'logits' [canvas_len, vocab]")
     p.add_argument("--out", required=True, help="output safetensors file")
-    p.set_defaults(func=cmd_logits, dtype="float32")
+    p.set_defaults(func=cmd_logits)
 
     for name in SUBCOMMANDS:
         importlib.import_module(name).register(sub)

@@ -15,6 +15,19 @@ SLIDING = "sliding_attention"
 FULL = "full_attention"
 # ModelConfig fields that config.json keeps at its top level, beside text_config.
 TOP_LEVEL = ("canvas_length", "infill_prompt_tokens", "infill_canvas_lengths")
+# What the reference reads where config.json leaves a field out (the 26B checkpoint's shapes); ModelConfig's own
+# defaults suit the small models built here, and read for a missing field they built a model of other shapes, or
+# (canvas_length) silently denoised blocks of another size.
+HF_TEXT_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 262_144, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 30,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh",
+    "max_position_embeddings": 131_072, "rms_norm_eps": 1e-6, "sliding_window": 512,
+    "final_logit_softcapping": 30.0,
+}
+HF_GLOBAL_HEAD_DIM = 512
+HF_CANVAS_LENGTH = 256
+# The tanh approximation is the network's activation; an exact "gelu" would run as it, a little off.
+GELUS = ("gelu_pytorch_tanh", "gelu_new")
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,17 @@ class LayerSpec:
     @property
     def sliding(self) -> bool:
         return self.kind == SLIDING
+
+
+def layer_kinds(types: Any, layers: int) -> Any:
+    """The layers' kinds as the reference lays them out: by default five sliding layers to one full layer; either
+    way the last layer is full (it attends to everything, whatever a list says). Anything but a list is left for
+    `ModelConfig.check` to name."""
+    if types is None:
+        types = [FULL if (i + 1) % 6 == 0 else SLIDING for i in range(layers)] if _is_int(layers) else []
+    if isinstance(types, list) and types and types[-1] == SLIDING:
+        return [*types[:-1], FULL]
+    return types
 
 
 @dataclass
@@ -75,10 +99,8 @@ class ModelConfig:
     infill_canvas_lengths: list[int] | None = None
 
     def __post_init__(self) -> None:
-        if self.layer_types is None:
-            self.layer_types = [FULL if (i + 1) % 6 == 0 else SLIDING for i in range(self.num_hidden_layers)]
-            self.layer_types[-1] = FULL
-        if len(self.layer_types) != self.num_hidden_layers:
+        self.layer_types = layer_kinds(self.layer_types, self.num_hidden_layers)
+        if _is_int(self.num_hidden_layers) and len(self.layer_types) != self.num_hidden_layers:
             raise ValueError(f"layer_types has {len(self.layer_types)} entries for {self.num_hidden_layers} layers")
         if self.per_layer_config is None:
             self.per_layer_config = {
@@ -134,7 +156,15 @@ class ModelConfig:
             if not text.get(key):
                 raise CheckpointError(f"{source}: text_config.{key} is required (every layer has experts)")
         known = {f for f in cls.__dataclass_fields__}
-        kwargs = {k: v for k, v in text.items() if k in known}
+        kwargs = {**HF_TEXT_DEFAULTS, **{k: v for k, v in text.items() if k in known}}
+        layer_types = kwargs["layer_types"] = layer_kinds(kwargs.get("layer_types"), kwargs["num_hidden_layers"])
+        if text.get("per_layer_config") is None and isinstance(layer_types, list):
+            # The reference's derivation: full layers take global_head_dim (512 unless given), and their own KV
+            # heads only where num_global_key_value_heads is given.
+            override = {"head_dim": text.get("global_head_dim", HF_GLOBAL_HEAD_DIM)}
+            if text.get("num_global_key_value_heads") is not None:
+                override["num_key_value_heads"] = text["num_global_key_value_heads"]
+            kwargs["per_layer_config"] = {str(i): dict(override) for i, kind in enumerate(layer_types) if kind == FULL}
         bidir = text.get("use_bidirectional_attention")
         kwargs["encoder_bidirectional"] = bidir == "all"
         if bidir == "all":
@@ -153,6 +183,7 @@ class ModelConfig:
         # The reference keeps the ids that end a reply at the top level too; every one of them stops the output.
         stops = _id_list(text.get("eos_token_id"), source) + _id_list(data.get("eos_token_id"), source)
         kwargs["extra_eos_token_ids"] = _besides(kwargs.get("eos_token_id", cls.eos_token_id), stops)
+        kwargs["canvas_length"] = HF_CANVAS_LENGTH
         for key in ("canvas_length", "infill_prompt_tokens"):
             if data.get(key) is not None:
                 kwargs[key] = data[key]
@@ -163,7 +194,17 @@ class ModelConfig:
             kwargs["infill_canvas_lengths"] = sorted(set(widths))
         layers = kwargs.get("per_layer_config")
         if isinstance(layers, dict) and all(isinstance(v, dict) for v in layers.values()):
-            kwargs["per_layer_config"] = {str(k): dict(v) for k, v in layers.items()}
+            # Keys are layer indices, which the reference writes zero-padded ("05" of 30 layers) and reads as
+            # integers; read as text, "05" matched no layer and the full layers were built with sliding shapes.
+            try:
+                indices = {int(k): dict(v) for k, v in layers.items()}
+            except ValueError:
+                indices = {-1: {}}
+            count = kwargs["num_hidden_layers"]
+            if _is_int(count) and not all(0 <= i < count for i in indices):
+                raise CheckpointError(f"{source}: text_config.per_layer_config keys must be layer indices below "
+                                      f"num_hidden_layers ({count}), got {sorted(layers)!r}")
+            kwargs["per_layer_config"] = {str(i): v for i, v in indices.items()}
         try:
             config = cls(**kwargs)
         except (TypeError, ValueError, AttributeError) as err:
@@ -203,8 +244,8 @@ class ModelConfig:
         if self.final_logit_softcapping is not None and (
                 not _is_number(self.final_logit_softcapping) or self.final_logit_softcapping <= 0):
             fail("final_logit_softcapping", "a positive number or null")
-        if not (isinstance(self.hidden_activation, str) and self.hidden_activation.startswith("gelu")):
-            fail("hidden_activation", 'a GELU ("gelu_pytorch_tanh": the network has no other activation)')
+        if self.hidden_activation not in GELUS:
+            fail("hidden_activation", '"gelu_pytorch_tanh" (the network has no other activation)')
         if any(kind not in (SLIDING, FULL) for kind in self.layer_types):
             fail("layer_types", f'a list of "{SLIDING}" and "{FULL}"')
         if not isinstance(self.rope_parameters, dict) or not all(

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import site
+import subprocess
 import sys
 import sysconfig
 import time
@@ -288,18 +289,52 @@ def site_files(site_dirs: list[Path]) -> tuple[list[SourceFile], dict[str, Packa
     return out, packages
 
 
-def repository_files(repo: Path) -> list[SourceFile]:
-    """A user's repository: each top-level directory (or top-level file) is a package for the split. Paths are
-    absolute, as the environment's are: a manifest is read from wherever it lies (`evaluate --heldout-manifest`)."""
+def repository_files(repo: Path, log=print) -> list[SourceFile]:
+    """A user's repository: each directory is a package for the split (its files are held out or trained on
+    together). Paths are absolute, as the environment's are: a manifest is read from wherever it lies (`evaluate
+    --heldout-manifest`). Left out, and counted in the log, as the server leaves them out of the files it searches:
+    hidden source files and symbolic links (one can lead out of the repository, to a secret), and, in a git work
+    tree, what git ignores; and vendored folders, whose code is someone else's."""
     out = []
     repo = repo.resolve()
+    visible = _git_visible(repo)
+    left_out: Counter[str] = Counter()
     for path in _walk(repo):
+        rel = path.relative_to(repo)
         lang = language_for_path(path)
         if lang is None:
             continue
-        top = path.relative_to(repo).parts[0]
-        out.append(SourceFile(str(path), f"{repo.name}/{top}", LOCAL_LICENSE, lang.name, str(repo)))
+        if path.name.startswith("."):
+            left_out["hidden"] += 1
+        elif path.is_symlink():
+            left_out["symbolic link"] += 1
+        elif _VENDORED_DIRS.intersection(rel.parts[:-1]):
+            left_out["vendored"] += 1
+        elif visible is not None and rel.as_posix() not in visible:
+            left_out["ignored by git"] += 1
+        else:
+            package = "/".join((repo.name, *rel.parts[:-1]))
+            out.append(SourceFile(str(path), package, LOCAL_LICENSE, lang.name, str(repo)))
+    if left_out:
+        log(f"corpus: {repo}: left out " + ", ".join(f"{n} {why}" for why, n in left_out.items()))
     return out
+
+
+def _git_visible(repo: Path) -> set[str] | None:
+    """The files of `repo` git does not ignore (tracked or not), relative to it; None outside a git work tree or
+    without git."""
+    try:
+        result = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others",
+                                 "--exclude-standard"], capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0:
+        return None
+    # A folder the enclosing work tree ignores (an environment's lib/python3.x inside a project) is taken whole:
+    # it was named on purpose, and git lists none of it.
+    if subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", "."], capture_output=True).returncode == 0:
+        return None
+    return {name.decode("utf-8", "surrogateescape") for name in result.stdout.split(b"\0") if name}
 
 
 # ---------------------------------------------------------------------------------------------------- cleaning
@@ -459,14 +494,14 @@ class CorpusStats:
 
 
 def collect_sources(
-    site_dirs: list[Path], stdlib: Path | None, repos: list[Path]
+    site_dirs: list[Path], stdlib: Path | None, repos: list[Path], log=print
 ) -> tuple[list[SourceFile], dict[str, PackageRecord]]:
     files: list[SourceFile] = []
     packages: dict[str, PackageRecord] = {}
     if stdlib is not None:
         files += stdlib_files(stdlib)
     for repo in repos:
-        files += repository_files(repo)
+        files += repository_files(repo, log)
     site, site_packages = site_files(site_dirs)
     files += site
     packages.update(site_packages)
@@ -502,18 +537,11 @@ def build_corpus(
     if extends is not None:
         stats.extends = str(extends)
 
-    sizes: dict[str, int] = Counter()
-    for f in files:
-        try:
-            sizes[f.package] += os.path.getsize(f.path)
-        except OSError:
-            pass
-    heldout = set() if extends is not None else split_packages(dict(sizes), heldout_fraction, seed)
-    # Train first: a file shared by a train and a held-out package stays in train, keeping held-out unseen.
-    order = sorted(range(len(files)), key=lambda i: (files[i].package in heldout, files[i].package, files[i].path))
-
+    # Every file is read before the split, so that a package is sized by what it gives the corpus: sized on disk,
+    # one big generated file (dropped anyway) kept its package out of held-out and sent the rest of a small
+    # repository's there.
     facts: dict[int, FileFacts] = {}
-    items = [(i, files[i].path) for i in order]
+    items = list(enumerate(f.path for f in files))
     if workers > 1:
         with Pool(workers) as pool:
             for n, fact in enumerate(pool.imap(_file_facts, items, chunksize=64)):
@@ -521,8 +549,22 @@ def build_corpus(
                 if n % 5000 == 0:
                     log(f"corpus: read {n}/{len(items)} files")
     else:
-        for i, path in items:
-            facts[i] = _file_facts((i, path))
+        for item in items:
+            facts[item[0]] = _file_facts(item)
+    sizes: dict[str, int] = Counter()
+    counted: set[str] = set()
+    for i, f in enumerate(files):
+        fact = facts[i]
+        if fact.reason is None and fact.normalized_sha not in counted:
+            counted.add(fact.normalized_sha)
+            sizes[f.package] += fact.size
+    heldout = set() if extends is not None else split_packages(dict(sizes), heldout_fraction, seed)
+    if extends is None and heldout_fraction > 0 and sizes and not heldout:
+        log(f"corpus: nothing is held out: each of the {len(sizes)} packages is more than half of "
+            f"--heldout-fraction {heldout_fraction:g} of the corpus; a larger fraction or more code gives a held-out "
+            "split (without one, training is never evaluated)")
+    # Train first: a file shared by a train and a held-out package stays in train, keeping held-out unseen.
+    order = sorted(range(len(files)), key=lambda i: (files[i].package in heldout, files[i].package, files[i].path))
 
     normalized: set[str] = set()
     near = NearDuplicateIndex(near_dup_threshold)
@@ -591,7 +633,9 @@ def build_corpus(
             stats.bytes_kept[split] = n_bytes
             stats.packages[split] = len({files[i].package for i in indices})
 
-    (out_dir / "heldout_packages.txt").write_text("".join(f"{p}\n" for p in sorted(heldout)))
+    # The packages held out in effect: one whose every file copies code kept in train has nothing held out.
+    held = {files[i].package for i in kept_by_split["heldout"]}
+    (out_dir / "heldout_packages.txt").write_text("".join(f"{p}\n" for p in sorted(held)))
     with open(out_dir / "packages.json", "w") as fh:
         json.dump({name: asdict(rec) for name, rec in sorted(packages.items())}, fh, indent=1)
     stats.dropped = dict(dropped)

@@ -191,7 +191,8 @@ def _items(corpus_file: Path):
 def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: int = 2, log=print) -> dict:
     tok = load_tokenizer(tokenizer_path)
     if tok.get_vocab_size() > 65536:
-        raise ValueError(f"{tokenizer_path}: {tok.get_vocab_size()} ids do not fit uint16")
+        raise EngineError(f"{tokenizer_path}: {tok.get_vocab_size()} ids do not fit the pretokenized files' "
+                          f"16 bits (at most 65,536)")
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "tokenizer_sha256": hashlib.sha256(tokenizer_path.read_bytes()).hexdigest(),

@@ -73,19 +73,23 @@ def _language(record: dict) -> str | None:
 
 def documents_from_heldout(path: Path) -> list[SourceDocument]:
     """The documents of a corpus split file (`heldout.jsonl`)."""
-    documents = []
+    documents, seen = [], 0
     for number, record in jsonl_records(path, "held-out documents"):
         if not isinstance(record.get("path"), str) or not isinstance(record.get("text"), str):
             raise EvaluationInputError(f"{path}:{number}: a document needs string fields 'path' and 'text'")
+        seen += 1
         language = _language(record)
         if language is not None:
             documents.append(SourceDocument(record["path"], language, record["text"]))
+    # Said apart from "no holes": an empty split is the corpus's doing (nothing was held out), not the files'.
+    if not seen:
+        raise EvaluationInputError(f"{path}: no documents (the corpus held none out)")
     return documents
 
 
 def documents_from_manifest(path: Path) -> list[SourceDocument]:
     """The held-out files a corpus manifest lists; relative paths are taken from the manifest's directory."""
-    documents = []
+    documents, seen = [], 0
     for number, record in jsonl_records(path, "manifest"):
         if not isinstance(record.get("path"), str) or not isinstance(record.get("split"), str):
             raise EvaluationInputError(f"{path}:{number}: a manifest record needs string fields 'path' and 'split'")
@@ -94,6 +98,9 @@ def documents_from_manifest(path: Path) -> list[SourceDocument]:
         language = _language(record)
         if language is not None:
             documents.append(SourceDocument(str(path.parent / record["path"]), language))
+        seen += 1
+    if not seen:
+        raise EvaluationInputError(f"{path}: lists no held-out files (the corpus held none out)")
     return documents
 
 

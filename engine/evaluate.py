@@ -390,19 +390,24 @@ def run_program(source: str, timeout: float) -> tuple[str, str]:
     with tempfile.TemporaryDirectory(prefix="infill-eval-") as tmp:
         program = Path(tmp) / "program.py"
         program.write_text(source, encoding="utf-8")
-        # A new session lets a timeout take down anything the program started, too.
-        proc = subprocess.Popen(
-            [sys.executable, "-I", program.name], cwd=tmp, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        )
-        try:
-            _, stderr = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return "timeout", f"no result within {timeout:g} s"
+        # stderr goes to a file, not a pipe: a process the program leaves running holds a pipe open, and waiting
+        # for its end scored a program that had passed as timed out. A new session lets anything the program
+        # started be taken down with it.
+        with open(Path(tmp) / "stderr.txt", "w+b") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", program.name], cwd=tmp, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+            )
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return "timeout", f"no result within {timeout:g} s"
+            finally:
+                _kill_group(proc)
+            stderr.seek(0)
+            errors = stderr.read().decode("utf-8", "replace").strip().splitlines()
     if proc.returncode == 0:
         return "passed", ""
-    errors = stderr.decode("utf-8", "replace").strip().splitlines()
     return "failed", errors[-1] if errors else f"exit status {proc.returncode}"
 
 

@@ -404,7 +404,8 @@ class Trainer:
         sha = hashlib.sha256(self.tokenizer_path.read_bytes()).hexdigest()
         if sha != self.train_data.meta["tokenizer_sha256"]:
             raise EngineError(f"{self.cfg.data}: pretokenized with a different tokenizer than {self.tokenizer_path}; "
-                              f"run `infill-engine pretokenize --tokenizer {self.tokenizer_path}`")
+                              f"run `infill-engine pretokenize --corpus CORPUS --tokenizer {self.tokenizer_path} "
+                              f"--out {self.cfg.data}` (CORPUS: the corpus directory it was made from)")
         if self.tokenizer.get_vocab_size() > self.model_cfg.vocab_size:
             raise EngineError(f"{self.tokenizer_path}: {self.tokenizer.get_vocab_size()} ids exceed the model's "
                               f"vocabulary of {self.model_cfg.vocab_size}")
@@ -482,6 +483,9 @@ class Trainer:
         self.log(f"model: {total / 1e6:.2f}M parameters ({active / 1e6:.2f}M active), device {self.device}, "
                  f"{self.expert_dispatch} experts, "
                  f"{self.train_data.meta['splits']['train']['tokens']} train tokens; steps {p.step}->{cfg.steps}")
+        if self.eval_stream is None:
+            self.log(f"no held-out split in {cfg.data}: nothing is evaluated and best/ is never written; "
+                     f"use {self.out / 'last'}")
         start = time.time()
         base_seconds = p.seconds
         last_save = time.time()

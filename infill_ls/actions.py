@@ -449,10 +449,10 @@ def _own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement
     return Replacement(at, at, "".join(eol + text for text in lines))
 
 
-def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int) -> Replacement:
+def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, terminator: str = "") -> Replacement:
     """The brackets (innermost first, no body's brace among them) closed on the line, before a final `;`; after
     a trailing comma of a list over several lines, or on a blank line, on a line of their own at the depth of the
-    line that opens the innermost."""
+    line that opens the innermost. `terminator` follows brackets closed on the line where the statement has none."""
     snap = parsed.snapshot
     closers = "".join(PAIRS[o.type] for o in owed)
     line = snap.line_of(at)
@@ -464,7 +464,8 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
         return Replacement(at, at, ("" if head else _opener_indent(parsed, owed[0])) + closers)
     if not on_line and snap.text[:inline_at].rstrip().endswith(","):
         return _own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers])
-    return Replacement(inline_at, inline_at, closers)
+    ended = snap.text.startswith(terminator, inline_at) if terminator else True
+    return Replacement(inline_at, inline_at, closers + ("" if ended else terminator))
 
 
 def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, commas: bool) -> Replacement:
@@ -497,19 +498,21 @@ def _merged(replacements: list[Replacement]) -> list[Replacement]:
     return merged
 
 
-def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[Replacement]:
+def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, terminator: str = "") -> list[Replacement]:
     """Close what is open at ``at`` without the model, innermost first: the brackets inside the innermost body's
-    brace on the line (`_close_brackets`), then the braces and the brackets around them (`_close_blocks`)."""
+    brace on the line (`_close_brackets`, followed by `terminator` where the statement has none), then the braces
+    and the brackets around them (`_close_blocks`)."""
     owed = owed_openers(parsed, region, at)
     split = next((i for i, o in enumerate(owed) if _is_block_brace(parsed, o)), len(owed))
     fixes = []
     if split:
-        fixes.append(_close_brackets(parsed, owed[:split], at))
+        fixes.append(_close_brackets(parsed, owed[:split], at, terminator))
     if split < len(owed):
         commas = _opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
         fixes.append(_close_blocks(parsed, owed[split:], at, commas))
         eol = parsed.snapshot.eol()
-        if len(fixes) == 2 and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol):
+        if len(fixes) == 2 and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol) \
+                and not fixes[1].text.startswith(eol):
             fixes[0] = replace(fixes[0], text=fixes[0].text + eol)  # the braces' lines start where the brackets end
     return _merged(fixes)
 
@@ -572,7 +575,13 @@ def close_structure(
                 insert(at, c.text, 0.0, 2)
         fixes = mechanical_fix(parsed, region, at)
         if fixes:
-            candidates.append(candidate(parsed, tuple(fixes), 0.0, abs(at - offset), 1))
+            closed = candidate(parsed, tuple(fixes), 0.0, abs(at - offset), 1)
+            candidates.append(closed)
+            # The statement the brackets end may owe its `;` too (C, C++, Java): tried where the closers alone
+            # leave an error, and kept as the parse decides, so a language without the need never gets one.
+            ended = mechanical_fix(parsed, region, at, terminator=";") if closed.problems else fixes
+            if ended != fixes:
+                candidates.append(candidate(parsed, tuple(ended), 0.0, abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)

@@ -31,7 +31,8 @@ from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore
 from infill_ls.syntax import SyntaxIndex, language_for
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "lsp"
+# The scripted session's files ship with the package, so the bench runs wherever it is installed.
+FIXTURES = Path(__file__).resolve().parent / "bench_session"
 SCRIPT = (("inventory.py", "python"), ("cart.ts", "typescript"), ("stack.go", "go"))
 TYPO_EVERY = 7  # every so many keystrokes the typist hits a wrong key first
 ALONG_EVERY = 5  # every so many suggestions the typist types two characters of it
@@ -195,10 +196,11 @@ async def _drain(client: LanguageClient) -> None:
         pass
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+def _percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile of `values`, in milliseconds to a tenth; None for none."""
+    if len(values) <= 1:
+        return round(values[0], 1) if values else None
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
 
 
 def report(result: dict, model: str) -> dict:
@@ -211,16 +213,16 @@ def report(result: dict, model: str) -> dict:
         "requests": stats["requests"],
         "model_runs": stats["model_runs"],
         "file_fills": stats["file_fills"],
-        "p50_ms": round(_percentile(m.latencies_ms, 50), 1),
-        "p95_ms": round(_percentile(m.latencies_ms, 95), 1),
+        "p50_ms": _percentile(m.latencies_ms, 50),
+        "p95_ms": _percentile(m.latencies_ms, 95),
         "by_shape": {
-            shape: {"requests": len(ms), "p50_ms": round(_percentile(ms, 50), 1), "p95_ms": round(_percentile(ms, 95), 1)}
+            shape: {"requests": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95)}
             for shape, ms in sorted(m.by_shape.items())
         },
         "cache_hit_rate": round(stats["cache_hits"] / requests, 3),
         "typing_through_hit_rate": round(stats["typing_through_hits"] / requests, 3),
         # Requests made while typing the first characters of a shown suggestion: what typing-through serves.
-        "typing_along_p50_ms": round(_percentile(m.along_ms, 50), 1) if m.along_ms else None,
+        "typing_along_p50_ms": _percentile(m.along_ms, 50),
         "typing_along_max_ms": round(max(m.along_ms), 1) if m.along_ms else None,
         "empty_answers": m.empty,
         "first_completion_s": round(m.first_completion_s, 2) if m.first_completion_s else None,
@@ -267,11 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     files = _typed_files(args.files) if args.files else [(args.fixtures / name, lang) for name, lang in SCRIPT]
+    typed = 0
     for path, _ in files:
         try:
-            path.read_text(encoding="utf-8")
+            typed += len(_target_lines(path.read_text(encoding="utf-8"), 1))
         except (OSError, UnicodeDecodeError) as error:
             parser.error(f"{path}: cannot be read as UTF-8 text ({error})")
+    if not typed:
+        parser.error(f"{', '.join(str(path) for path, _ in files)}: no indented code line of more than 12 characters "
+                     "to type again")
 
     with tempfile.TemporaryDirectory(prefix="infill-bench-") as scratch:
         model = args.model or ""

@@ -71,12 +71,18 @@ def serve_tcp(server, host: str, port: int) -> None:
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         server.protocol.set_writer(writer)
-        await run_async(stop_event=stop, reader=Utf8Connection(reader), protocol=server.protocol,
-                        error_handler=server.report_server_error)
+        try:
+            await run_async(stop_event=stop, reader=Utf8Connection(reader), protocol=server.protocol,
+                            error_handler=server.report_server_error)
+        except SystemExit:
+            pass  # the client's `exit`: pygls ends the process with it, here an error in a callback, said at length
         server.shutdown()
 
     async def serve() -> None:
-        server._server = await asyncio.start_server(connection, host, port)
+        try:
+            server._server = await asyncio.start_server(connection, host, port)
+        except OSError as error:  # in use, not an address of this machine, a name that does not resolve
+            raise ListenError(f"--tcp on {host}:{port}: {error.strerror or error}") from None
         async with server._server:
             await server._server.serve_forever()
 
@@ -84,6 +90,20 @@ def serve_tcp(server, host: str, port: int) -> None:
         asyncio.run(serve())
     except asyncio.CancelledError:
         pass  # shut down: the listener closed
+
+
+class ListenError(Exception):
+    """The server could not listen where it was asked to."""
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="load the model, fill one hole, print device, model and latency, and exit",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address for --tcp (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port for --tcp (default: {DEFAULT_PORT})")
+    parser.add_argument("--port", type=port_number, default=DEFAULT_PORT,
+                        help=f"port for --tcp (default: {DEFAULT_PORT})")
     parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type (default: auto)")
@@ -168,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
             serve_tcp(server, args.host, args.port)
         else:
             server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))
+    except ListenError as error:
+        print(f"infill-ls: {error}", file=sys.stderr)
+        return 2
     finally:
         # 0 also when the client closed the stream without `exit`.
         status = server.protocol.exit_status or 0

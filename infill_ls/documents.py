@@ -99,10 +99,20 @@ def _chars_for_units(line: str, units: int, encoding: PositionEncoding) -> int:
     if encoding is PositionEncoding.UTF32 or line.isascii():
         return min(units, len(line))
     if encoding is PositionEncoding.UTF16:
-        head = line.encode("utf-16-le", "surrogatepass")[: 2 * units]
-        return len(head.decode("utf-16-le", "ignore"))
-    head = line.encode("utf-8", "surrogatepass")[:units]
-    return len(head.decode("utf-8", "ignore"))
+        decoded = line.encode("utf-16-le", "surrogatepass")[: 2 * units].decode("utf-16-le", "surrogatepass")
+        # Half of a surrogate pair decodes alone, and is not the line's character there: that one is not covered.
+        return len(decoded) - 1 if decoded and decoded[-1] != line[len(decoded) - 1] else len(decoded)
+    return _utf8_chars(line.encode("utf-8", "surrogatepass")[:units])
+
+
+def _utf8_chars(data: bytes) -> int:
+    """Characters in `data` (UTF-8, lone surrogates as `surrogatepass` writes them), less one cut short at its end.
+    Decoding with "ignore" dropped lone surrogates too (a client may send one as a JSON escape), and every
+    position after one landed a character early."""
+    try:
+        return len(data.decode("utf-8", "surrogatepass"))
+    except UnicodeDecodeError as err:
+        return len(data[:err.start].decode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -185,7 +195,7 @@ class Snapshot:
     def char_offset(self, byte_offset: int) -> int:
         if self.is_ascii:
             return byte_offset
-        return len(self.utf8[:byte_offset].decode("utf-8", "ignore"))
+        return _utf8_chars(self.utf8[:byte_offset])
 
     def bytes_between(self, start: int, end: int) -> int:
         """UTF-8 bytes of ``text[start:end]``: with one known byte offset, a nearby one costs only the text between,
@@ -198,7 +208,7 @@ class Snapshot:
         """Characters in ``utf8[start_byte:end_byte]``, the converse of `bytes_between`."""
         if self.is_ascii:
             return end_byte - start_byte
-        return len(self.utf8[start_byte:end_byte].decode("utf-8", "ignore"))
+        return _utf8_chars(self.utf8[start_byte:end_byte])
 
     @cached_property
     def _rows_are_lines(self) -> bool:

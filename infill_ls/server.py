@@ -71,6 +71,17 @@ class InfillProtocol(LanguageServerProtocol):
     lsp_notebook_document__did_change = _handed_on(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     lsp_notebook_document__did_close = _handed_on(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
 
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):
+        """As pygls's, but UTF-16 positions wherever the client offers them, whatever it lists first: a byte that is
+        not UTF-8 (a Latin-1 file opened as it is) is read as U+FFFD, one unit in UTF-16 as in the client's count,
+        but three in UTF-8 where the client counts one, and every position after it on the line was off."""
+        general = params.capabilities.general
+        if general is not None and general.position_encodings and \
+                types.PositionEncodingKind.Utf16 in general.position_encodings:
+            general.position_encodings = [types.PositionEncodingKind.Utf16]
+        return (yield from super().lsp_initialize(params))
+
     def structure_message(self, data: dict[str, Any]):
         """As pygls's, but for a message it cannot read (a field missing, or of the wrong type), where pygls only
         logs and drops it: a request is answered with the error, else the client waits for the answer for ever; the
@@ -228,6 +239,7 @@ class InfillServer(LanguageServer):
         self.actions_run = 0  # names each action's progress
         self.out_of_step: set[str] = set()  # documents whose changes failed, told once until opened again
         self.reporting = False  # within report_server_error
+        self.pulls: set[asyncio.Task] = set()  # settings asked of the client (`workspace/configuration`)
 
     def stop_work(self, status: int) -> None:
         """Before the process ends with `status`: stop the model's worker. The interpreter aborts (SIGABRT) when it
@@ -442,25 +454,35 @@ def _register(ls: InfillServer) -> None:
     def did_close_notebook(params: types.DidCloseNotebookDocumentParams) -> None:
         service.close_notebook(params.notebook_document.uri, [d.uri for d in params.cell_text_documents])
 
-    @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
-        raw = params.settings
-        if raw is None:
-            caps = ls.client_capabilities.workspace
-            if not (caps and caps.configuration):
-                return
-            answer = await ls.workspace_configuration_async(
-                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
-            )
-            # One item asked for, one answered; a client that answers otherwise has no settings to give.
-            raw = answer[0] if isinstance(answer, list) and len(answer) == 1 else None
-            if raw is None:
-                return
+    def configure(raw: Any) -> None:
         problems, reload = service.configure(raw)
         for problem in problems:
             ls.tell(problem)
         if reload:
             ls.start_loading()
+
+    async def pull_settings() -> None:
+        answer = await ls.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+        )
+        # One item asked for, one answered (pygls hands it over as a tuple); a client that answers otherwise has no
+        # settings to give.
+        raw = answer[0] if isinstance(answer, (list, tuple)) and len(answer) == 1 else None
+        if raw is not None:
+            configure(raw)
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
+        # A plain function: pygls files the future of an async handler under a made-up id, and for a notification
+        # never takes it out again, one entry for every change for as long as the server runs.
+        if params.settings is not None:
+            configure(params.settings)
+            return
+        caps = ls.client_capabilities.workspace
+        if caps and caps.configuration:
+            task = asyncio.ensure_future(pull_settings())
+            ls.pulls.add(task)  # held until done: the loop keeps only a weak reference to a task
+            task.add_done_callback(ls.pulls.discard)
 
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList:
@@ -544,4 +566,5 @@ def _register(ls: InfillServer) -> None:
 
     @ls.command(STATS_COMMAND)
     def stats() -> dict[str, Any]:
-        return service.stats()
+        # What the protocol holds besides: requests not yet answered (this one among them), both ways.
+        return {**service.stats(), "requests_open": len(ls.protocol._request_futures)}

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from engine.errors import CheckpointError  # noqa: E402
 
 TARGET = ROOT / "engine" / "default_model"
 CHECKPOINT_FILES = ("config.json", "generation_config.json", "tokenizer.json")
@@ -38,17 +39,24 @@ def main() -> int:
                         help="sampler temperature at the first and last step (default: the checkpoint's)")
     parser.add_argument("--out", type=Path, default=TARGET, help="where to write it (default: the package's model)")
     args = parser.parse_args()
-    ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32")
+    try:
+        ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32")
+    except CheckpointError as err:
+        print(f"ship_model: {err}", file=sys.stderr)
+        return 2
     ck.config.infill_prompt_tokens = args.prompt_tokens
     ck.generation.max_denoising_steps = args.steps
     if args.temperatures:
         ck.generation.t_max, ck.generation.t_min = args.temperatures
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    # Only what a checkpoint consists of: older shards would be read with the new ones; anything else stays.
+    tokenizer = args.checkpoint / "tokenizer.json"
+    # Only what a checkpoint consists of: older shards would be read with the new ones; anything else stays. Shipped
+    # in place (new sampler settings for the same weights), the tokenizer is its own source and stays.
     for old in checkpoint_files(out):
-        old.unlink()
-    save_checkpoint(out, ck.model.to(torch.bfloat16), ck.config, ck.generation, args.checkpoint / "tokenizer.json")
+        if old.resolve() != tokenizer.resolve():
+            old.unlink()
+    save_checkpoint(out, ck.model.to(torch.bfloat16), ck.config, ck.generation, tokenizer)
     sizes = {p.name: p.stat().st_size for p in checkpoint_files(out)}
     assert max(sizes.values()) <= LIMIT_FILE and sum(sizes.values()) <= LIMIT_TOTAL, sizes
     for name, size in sorted(sizes.items()):

@@ -26,6 +26,8 @@ from engine.infill import HolesCandidate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "lsp"
+# The latency bench's scripted session (shipped with the package), typed in by tests too.
+SESSION = ROOT / "infill_ls" / "bench_session"
 HELDOUT = ROOT / "fixtures" / "eval" / "heldout"
 SERVER = [sys.executable, "-m", "infill_ls", "--stdio"]
 # One torch thread: the tiny model is faster that way, and test runs share a few cores.

@@ -152,3 +152,19 @@ def test_python_braces_close_on_their_line_and_a_closer_at_a_lines_start_goes_th
     text = "def f(\n    a: int,\n    b: int,\n -> int:\n    return a\n"
     at = text.index(" -> int")
     assert _closed("python", text, at) == text[:at] + ")" + text[at:]
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    ("c", "int f(int x) {\n  return g(x, h(1, 2\n", "int f(int x) {\n  return g(x, h(1, 2));\n}\n"),
+    ("cpp", "int f(int x) {\n  return g(x, h(1, 2\n", "int f(int x) {\n  return g(x, h(1, 2));\n}\n"),
+    ("java", "class A {\n  int f(int x) {\n    return g(x, h(1, 2\n  }\n}\n",
+     "class A {\n  int f(int x) {\n    return g(x, h(1, 2));\n  }\n}\n"),
+    # Where the statement needs none, none is added; where it has one, not another.
+    ("javascript", "function f(x) {\n  return g(x, h(1, 2\n}\n", "function f(x) {\n  return g(x, h(1, 2))\n}\n"),
+    # Brackets and a body's brace closed at one place: no blank line between them.
+    ("javascript", "function f(x) {\n  return g(x, h(1, 2\n", "function f(x) {\n  return g(x, h(1, 2))\n}\n"),
+    ("c", "int f(int x) {\n  return g(x, h(1, 2;\n}\n", "int f(int x) {\n  return g(x, h(1, 2));\n}\n"),
+])
+def test_a_statement_the_closers_end_gets_the_semicolon_its_language_needs(language_id, text, expected):
+    # The closers alone left C, C++ and Java one error short (`MISSING ";"`), and nothing was offered.
+    assert _closed(language_id, text, _after(text, "1, 2")) == expected

@@ -247,3 +247,19 @@ def test_an_empty_train_split_is_refused_not_trained_on(data_dir, tmp_path, caps
         SampleStream(TokenData(out, "train"), tok, L, [16], SampleMix())
     with pytest.raises(EngineError, match=f"^{root / 'tokens'}: the train split has no tokens to sample"):
         SampleStream(TokenData(root / "tokens", "train"), tok, L, [16], SampleMix(language_weights={"python": 0}))
+
+
+def test_a_tokenizer_too_large_for_the_token_files_is_one_line(data_dir, tmp_path, capsys):
+    # A full-size checkpoint's vocabulary (262k) does not fit 16-bit token files: said in one line, not a traceback.
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+
+    from engine.cli import main
+
+    root, _ = data_dir
+    big = tmp_path / "big.json"
+    Tokenizer(WordLevel({f"w{i}": i for i in range(70_000)}, unk_token="w0")).save(str(big))
+    assert main(["pretokenize", "--corpus", str(root / "corpus"), "--tokenizer", str(big),
+                 "--out", str(tmp_path / "tokens")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"infill-engine: {big}: 70000 ids do not fit the pretokenized files' 16 bits (at most 65,536)"]

@@ -139,6 +139,22 @@ def test_ship_model_stages_a_candidate_elsewhere_as_it_would_ship(tmp_path):
         assert a.equal(b), name
 
 
+def test_ship_model_in_place_keeps_the_tokenizer_and_says_what_is_missing(tmp_path):
+    # Shipped onto itself (new sampler settings for the same weights), it deleted its own tokenizer.json before
+    # copying it, and the checkpoint could no longer be served.
+    staged = tmp_path / "staged"
+    ship = [sys.executable, "scripts/ship_model.py"]
+    assert subprocess.run([*ship, str(DEFAULT_MODEL_DIR), "--out", str(staged)], cwd=ROOT).returncode == 0
+    result = subprocess.run([*ship, str(staged), "--out", str(staged), "--steps", "10"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (staged / "tokenizer.json").read_bytes() == (DEFAULT_MODEL_DIR / "tokenizer.json").read_bytes()
+    assert InfillEngine.load(staged, device="cpu").generation.max_denoising_steps == 10
+    result = subprocess.run([*ship, str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "nowhere" in result.stderr
+
+
 def test_loading_builds_the_network_without_drawing_weights_it_replaces():
     # A random init on the meta device imports torch's compiler stack (torch._dynamo), which took longer than
     # reading the weights: the server's first suggestion waited for it.

@@ -45,6 +45,24 @@ def test_position_inside_a_surrogate_pair_stops_before_the_character():
     assert s.offset_at(Position(0, 3), U8) == 1  # inside its four UTF-8 bytes
 
 
+@pytest.mark.parametrize("encoding, units", [(U16, 1), (U8, 3), (U32, 1)])
+def test_a_lone_surrogate_is_one_character_and_positions_after_it_stay_in_place(encoding, units):
+    # A client may send one as a JSON escape (a JavaScript string can hold it). Counted when encoding but dropped
+    # when decoding, it put every position after it one character early, and edits there landed out of place.
+    store = DocumentStore()
+    uri = "file:///s.py"
+    store.open(uri, "python", 1, "s = '\ud800' + t\nx = '\ud800'\n")
+    after = 5 + units  # just after the surrogate, in the encoding's units
+    s = _change(store, uri, 2, Position(0, after), Position(0, after), "QQ", encoding)
+    assert s.text == "s = '\ud800QQ' + t\nx = '\ud800'\n"
+    assert s.position_at(s.text.index("QQ"), encoding) == Position(0, after)
+    (edit,) = s.edits
+    assert s.char_offset(edit.new_end_byte) == edit.new_end
+    assert s.chars_between(0, edit.new_end_byte) == s.text.index("' + t")
+    # Half of a pair is still not a character: a position between the halves stops before the emoji.
+    assert snap("\ud800😀").offset_at(Position(0, 2), U16) == 1
+
+
 def test_crlf_and_lone_cr_are_line_breaks_and_not_part_of_lines():
     s = snap("ab\r\ncd\ref\n")
     assert s.line_starts == [0, 4, 7, 10]

@@ -275,7 +275,7 @@ def test_bad_checkpoints_give_one_line_and_status_2(model_dir, tmp_path, damage,
     ("config.json", "eos_token_id", [1, 99999], "eos_token_id must list token ids below vocab_size"),
     ("config.json", "tie_word_embeddings", False, "tie_word_embeddings=false (an output layer of its own)"),
     ("config.json", "rms_norm_eps", None, "text_config.rms_norm_eps must be a positive number"),
-    ("config.json", "hidden_activation", "relu", "text_config.hidden_activation must be a GELU"),
+    ("config.json", "hidden_activation", "relu", "text_config.hidden_activation must be \"gelu_pytorch_tanh\""),
     ("config.json", "layer_types", ["sliding_attention", "dense"], "text_config.layer_types must be"),
     ("generation_config.json", "max_denoising_steps", -1, "max_denoising_steps must be a positive integer"),
     ("generation_config.json", "t_max", "hot", "t_max must be a positive number"),
@@ -347,6 +347,16 @@ def test_generate_visual_draws_every_step(model_dir):
     assert "tokens per forward" in result.stderr and "canvases" in result.stderr
 
 
+def test_generate_prints_no_more_tokens_than_asked():
+    # The last canvas is denoised whole; its tokens past the budget were printed too (64 for a budget of 8).
+    result = run_cli("generate", "--prompt", "def area(width, height):\n", "--max-new-tokens", "5")
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout[:-1]  # the line break print() adds
+    assert printed and len(InfillEngine.load(None, device="cpu").tokenizer.encode(printed)) <= 5, printed
+    logits_help = run_cli("logits", "--help").stdout
+    assert "(default: float32)" in " ".join(logits_help.split()), logits_help
+
+
 def test_every_subcommand_has_help():
     for command in ("generate", "infill", "logits", "bench", "corpus", "tokenizer", "pretokenize", "train",
                     "evaluate"):
@@ -360,6 +370,20 @@ def test_bench_prints_its_figures(model_dir):
     figures = json.loads(result.stdout)
     for key in ("encoder_ms", "ms_per_step", "steps_per_canvas", "tokens_per_forward", "tokens_per_s"):
         assert figures[key] >= 0
+    # No prompt is no prompt: `--prompt-chars 0` took all 11,000 tokens of the text it cuts from.
+    result = run_cli("bench", "--model", str(model_dir), "--repeats", "1", "--warmup", "0", "--json",
+                     "--prompt-chars", "0")
+    assert result.returncode == 0 and json.loads(result.stdout)["prompt_tokens"] < 20, result.stdout
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--fixed-steps", "2"], "--fixed-steps: only with --config CONFIG_JSON (the fixed-steps mode)"),
+    (["--batch", "2", "--reference"], "--batch, --reference: only with --config CONFIG_JSON (the fixed-steps mode)"),
+    (["--config", "c.json", "--hole", "8"], "--hole: only without --config (the infill mode)"),
+])
+def test_bench_flags_of_the_other_mode_are_refused_not_ignored(argv, expected):
+    result = run_cli("bench", *argv)
+    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: {expected}", result.stderr
 
 
 def test_left_padding_in_a_batch_is_never_attended(engine):

@@ -121,6 +121,54 @@ def test_sharded_checkpoint_loads(tmp_path):
     assert (got - expected).abs().max() <= 1e-4
 
 
+def test_a_deep_checkpoint_with_zero_padded_layer_keys_matches(tmp_path):
+    # The reference writes per_layer_config keys zero-padded ("05", "11" of 12 layers, as of the 26B model's 30);
+    # read as text they matched no layer, and the full layers were built with sliding shapes.
+    text = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=12, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=8, global_head_dim=16, num_global_key_value_heads=1,
+                sliding_window=8, num_experts=2, top_k_experts=1, moe_intermediate_size=16)
+    torch.manual_seed(5)
+    ref = DiffusionGemmaForBlockDiffusion(DiffusionGemmaConfig(text_config=text, canvas_length=8)).eval()
+    ref.save_pretrained(tmp_path)
+    train_tokenizer([SAMPLE] * 4, vocab_size=VOCAB, min_frequency=1).save(str(tmp_path / "tokenizer.json"))
+    import json
+
+    assert sorted(json.loads((tmp_path / "config.json").read_text())["text_config"]["per_layer_config"]) == \
+        ["05", "11"]
+    ours = load_checkpoint(tmp_path, device="cpu", dtype="float32")
+    assert [spec.head_dim for spec in ours.config.layers] == [8] * 5 + [16] + [8] * 5 + [16]
+    prompt, canvas = torch.arange(3, 14)[None], torch.arange(20, 28)[None]
+    expected, _ = reference_logits(ref, prompt, canvas)
+    with torch.no_grad():
+        got = ours.model.decode(canvas, ours.model.encode(prompt))
+    assert (got - expected).abs().max() <= 1e-4
+
+
+def test_fields_a_config_leaves_out_are_read_as_the_reference_reads_them(tmp_path):
+    import json
+
+    from engine.config import ModelConfig
+
+    text = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=6, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=8, sliding_window=8, num_experts=2, top_k_experts=1,
+                moe_intermediate_size=16)
+    DiffusionGemmaConfig(text_config=text).save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "config.json").read_text())
+    for key in ("canvas_length",):
+        data.pop(key)
+    for key in ("per_layer_config", "layer_types", "final_logit_softcapping", "max_position_embeddings"):
+        data["text_config"].pop(key, None)
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    reference = DiffusionGemmaConfig.from_pretrained(tmp_path)
+    ours = ModelConfig.load(tmp_path / "config.json")
+    assert ours.canvas_length == reference.canvas_length == 256
+    assert ours.layer_types == reference.text_config.layer_types
+    ref_layers = reference.text_config.per_layer_config
+    assert [(s.head_dim, s.num_kv_heads) for s in ours.layers] == \
+        [(layer.head_dim, layer.num_key_value_heads) for layer in ref_layers]
+    assert ours.final_logit_softcapping == 30.0 and ours.max_position_embeddings == 131_072
+
+
 def test_logits_cli_writes_the_reference_numbers(pair, tmp_path):
     ref, _, path = pair
     prompt, canvas = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], [40, 41, 42, 43, 44, 45, 46, 47]

@@ -242,6 +242,18 @@ def test_a_test_that_runs_forever_is_stopped_at_the_time_limit():
     assert time.monotonic() - started < 5
 
 
+def test_a_program_that_passes_and_leaves_a_process_running_has_passed(tmp_path):
+    # A program that passes but leaves a process running (holding its stderr) has passed, and the process is
+    # taken down: waiting for the end of its stderr scored it as timed out.
+    marker = tmp_path / "still-running"
+    child = f"import time; time.sleep(2); open({str(marker)!r}, 'w')"
+    leaves_one = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {child!r}])\n"
+    assert run_program(leaves_one, timeout=20) == ("passed", "")
+    time.sleep(3)
+    assert not marker.exists()
+    assert run_program("import sys\nsys.exit('bad answer')\n", timeout=20) == ("failed", "bad answer")
+
+
 def test_program_is_prefix_fill_suffix_then_test_and_check():
     problem = load_problems(PROBLEMS)[2]
     program = build_program(problem, "MIDDLE\n")

@@ -6,7 +6,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from infill_ls.syntax import language_for, parse_text
-from lsp_support import FIXTURES, apply_text_edits, capabilities, config, edits_of, init_params, position_of, tiny_model
+from lsp_support import FIXTURES, SESSION, apply_text_edits, capabilities, config, edits_of, init_params, position_of, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -28,9 +28,9 @@ async def shipped(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-def _open(client, name, language, uri=None):
-    text = (FIXTURES / name).read_text()
-    uri = uri or (FIXTURES / name).as_uri()
+def _open(client, name, language, uri=None, folder=FIXTURES):
+    text = (folder / name).read_text()
+    uri = uri or (folder / name).as_uri()
     client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
     return uri, text
 
@@ -63,7 +63,7 @@ async def _closed_at(client, uri, text, cursor):
 
 async def test_rewrite_selection_replaces_exactly_the_selection(shipped):
     client = shipped
-    uri, text = _open(client, "inventory.py", "python")
+    uri, text = _open(client, "inventory.py", "python", folder=SESSION)
     start = text.index("total += item.price")
     end = text.index("\n", start)
     resolved = await _resolve(client, await _actions(client, uri, text, start, end), "Rewrite selection")
@@ -149,7 +149,7 @@ def _reason(client, title):
 
 
 async def test_a_selection_longer_than_the_model_writes_is_refused_with_its_size(client):
-    uri, text = _open(client, "inventory.py", "python", uri="file:///long/inventory.py")
+    uri, text = _open(client, "inventory.py", "python", uri="file:///long/inventory.py", folder=SESSION)
     resolved = await _resolve(client, await _actions(client, uri, text, 0, len(text)), "Rewrite selection")
     assert resolved.edit is None
     reason = _reason(client, "Rewrite selection")
@@ -157,13 +157,13 @@ async def test_a_selection_longer_than_the_model_writes_is_refused_with_its_size
 
 
 async def test_nothing_is_offered_where_nothing_applies(client):
-    uri, text = _open(client, "cart.ts", "typescript")
+    uri, text = _open(client, "cart.ts", "typescript", folder=SESSION)
     cursor = text.index("let sum = 0;")
     assert list(await _actions(client, uri, text, cursor, cursor)) == []
 
 
 async def test_a_stale_action_resolves_to_no_edit(client):
-    uri, text = _open(client, "inventory.py", "python", uri="file:///stale/inventory.py")
+    uri, text = _open(client, "inventory.py", "python", uri="file:///stale/inventory.py", folder=SESSION)
     start = text.index("total += item.price")
     actions = await _actions(client, uri, text, start, start + 10)
     client.text_document_did_change(

@@ -8,7 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
 
-from lsp_support import FIXTURES, capabilities, config, init_params, position_of, replace_change, tiny_model
+from lsp_support import SESSION, capabilities, config, init_params, position_of, replace_change, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,7 +25,7 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-TEXT = (FIXTURES / "inventory.py").read_text()
+TEXT = (SESSION / "inventory.py").read_text()
 CURSOR = TEXT.index("    total = 0.0") + len("    total = ")
 
 

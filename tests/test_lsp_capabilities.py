@@ -49,10 +49,13 @@ async def test_client_without_inline_completion_gets_the_completion_fallback(cli
     caps = result.capabilities
     assert caps.completion_provider is not None
     assert caps.inline_completion_provider is not None  # still answered if asked
-    assert caps.position_encoding == types.PositionEncodingKind.Utf8
+    # UTF-16 where offered (Neovim lists UTF-8 first): a stray non-UTF-8 byte is read as U+FFFD, three UTF-8
+    # bytes where the client counts one, which put every position after it on its line out of place.
+    assert caps.position_encoding == types.PositionEncodingKind.Utf16
 
 
-@pytest.mark.parametrize("preferred, chosen", [(["utf-32"], "utf-32"), (["latin-1"], "utf-16")])
+@pytest.mark.parametrize("preferred, chosen", [(["utf-32"], "utf-32"), (["latin-1"], "utf-16"),
+                                               (["utf-8"], "utf-8"), (["utf-8", "utf-32", "utf-16"], "utf-16")])
 async def test_position_encoding_follows_the_client_preference(client: LanguageClient, preferred, chosen):
     result = await client.initialize_session(init_params(capabilities(encodings=preferred)))
     assert result.capabilities.position_encoding == chosen

@@ -4,6 +4,7 @@ Random weights write nonsense, so these tests check structure: ranges, versions,
 through and cache behaviour, never the text itself.
 """
 
+import asyncio
 import os
 
 import pytest
@@ -11,7 +12,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_support import FIXTURES, capabilities, config, init_params, position_of, replace_change, tiny_model
+from lsp_support import SESSION, capabilities, config, init_params, position_of, replace_change, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -77,8 +78,8 @@ CASES = [
 
 @pytest.mark.parametrize("name, language, marker, block", CASES)
 async def test_inline_completion_items_sit_exactly_at_the_cursor(client, name, language, marker, block):
-    text = (FIXTURES / name).read_text()
-    doc = Doc(client, (FIXTURES / name).as_uri(), language, text)
+    text = (SESSION / name).read_text()
+    doc = Doc(client, (SESSION / name).as_uri(), language, text)
     cursor = _after(text, marker)
     items = await doc.inline(cursor, invoked=True)
     assert items, "the tiny model gave no usable fill here"
@@ -99,7 +100,7 @@ async def test_inline_completion_items_sit_exactly_at_the_cursor(client, name, l
 
 
 async def test_block_fill_follows_the_files_tab_indentation(client):
-    text = (FIXTURES / "stack.go").read_text()
+    text = (SESSION / "stack.go").read_text()
     doc = Doc(client, "file:///tabs/stack.go", "go", text)
     (item, *_) = await doc.inline(_after(text, "func (s *Stack) Peek() (int, bool) {"), invoked=True)
     body = [line for line in item.insert_text.split("\n")[1:] if line.strip()]
@@ -137,7 +138,7 @@ async def test_edits_with_emoji_cjk_and_crlf_then_typing_through_utf16(client):
 
 
 async def test_returning_to_an_earlier_state_is_served_from_the_cache(client):
-    text = (FIXTURES / "cart.ts").read_text()
+    text = (SESSION / "cart.ts").read_text()
     doc = Doc(client, "file:///cache/cart.ts", "typescript", text)
     cursor = _after(text, "  let sum = ")
     first = await doc.inline(cursor)
@@ -152,13 +153,28 @@ async def test_returning_to_an_earlier_state_is_served_from_the_cache(client):
     assert after["model_runs"] == before["model_runs"]
 
 
+async def test_a_document_reopened_in_another_language_is_not_served_the_old_languages_answer(client):
+    # The language was not in the cache's key: reopened as JavaScript (an editor's "change language mode"), a
+    # plain-text document was served its plain-text answer, without the syntax checks.
+    text = "function area(shape) {\n  return shape.w * \n"
+    cursor = _after(text, "shape.w * ")
+    plain = Doc(client, "untitled:Untitled-7", "plaintext", text)
+    await plain.inline(cursor, invoked=True)
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=plain.uri)))
+    script = Doc(client, plain.uri, "javascript", text)
+    before = await stats(client)
+    await script.inline(cursor, invoked=True)
+    after = await stats(client)
+    assert after["cache_hits"] == before["cache_hits"] and after["model_runs"] == before["model_runs"] + 1
+
+
 async def test_unknown_language_and_large_file(client):
     notes = Doc(client, "file:///notes/todo.txt", "plaintext", "Shopping list:\n- apples\n- \n")
     cursor = _after(notes.text, "- apples\n- ")
     for item in await notes.inline(cursor, invoked=True):
         assert item.range.start == notes.position(cursor)
 
-    big = (FIXTURES / "inventory.py").read_text() * 2000  # about 60k lines
+    big = (SESSION / "inventory.py").read_text() * 2000  # about 60k lines
     doc = Doc(client, "file:///big/inventory.py", "python", big)
     end = len(doc.text) - len("    return min(items, key=lambda item: item.price, default=None)\n")
     doc.edit(end, end, "    best = ")
@@ -169,7 +185,7 @@ async def test_unknown_language_and_large_file(client):
 
 
 async def test_disabled_language_gets_no_completion(client):
-    text = (FIXTURES / "stack.go").read_text()
+    text = (SESSION / "stack.go").read_text()
     doc = Doc(client, "file:///disabled/stack.go", "go", text)
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"enabledLanguages": ["python"]}})
@@ -190,7 +206,7 @@ async def test_disabled_language_gets_no_completion(client):
 
 
 async def test_a_change_that_cannot_be_applied_is_told_once_and_stops_suggestions_until_reopened(client):
-    text = (FIXTURES / "inventory.py").read_text()
+    text = (SESSION / "inventory.py").read_text()
     doc = Doc(client, "file:///broken-sync/inventory.py", "python", text)
     cursor = _after(text, "    total = 0.0")
 
@@ -341,7 +357,7 @@ async def test_edits_with_emoji_cjk_and_crlf_then_typing_through_utf8(plain_clie
 
 
 async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
-    text = (FIXTURES / "inventory.py").read_text()
+    text = (SESSION / "inventory.py").read_text()
     doc = Doc(plain_client, "file:///fallback/inventory.py", "python", text, "utf-8")
     cursor = _after(text, "    total = 0.0")
     result = await plain_client.text_document_completion_async(
@@ -355,3 +371,35 @@ async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
     assert result.is_incomplete
     assert item.text_edit.range == types.Range(doc.position(cursor), doc.position(cursor))
     assert item.text_edit.new_text.strip() and item.label
+
+
+@pytest_lsp.fixture(config=config())
+async def pulling(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(configuration=True), modelPath=tiny_model(), debounceMs=0, device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_settings_the_server_asks_the_client_for_are_applied(pulling):
+    # A change with no settings in it has the server ask for them (`workspace/configuration`); pygls hands the
+    # answer over as a tuple, which was taken for no answer, and nothing changed.
+    text = (SESSION / "stack.go").read_text()
+    doc = Doc(pulling, "file:///pulled/stack.go", "go", text)
+    cursor = _after(text, "\tv := s.items[")
+    assert await doc.inline(cursor, invoked=True)
+    pulling.set_configuration({"enabledLanguages": ["python"]}, section="infill")
+    pulling.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    for _ in range(100):
+        if await doc.inline(cursor, invoked=True) == []:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the pulled enabledLanguages never applied")
+    # Each change is done with once handled: an async handler's future stayed in pygls's table of requests.
+    for _ in range(50):
+        pulling.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"infill": {"debounceMs": 0}}))
+    assert (await stats(pulling))["requests_open"] <= 2

@@ -387,10 +387,13 @@ def scripted_server(argv: list[str]) -> None:
 
 
 def scripted_items(text: str, at: dict) -> list[dict]:
-    """The scripted server's answer: two items for a document holding TWO; for one holding RANGE, an item that
+    """The scripted server's answer: two items for a document holding TWO; two lines with a CRLF break for one
+    holding CRLF, as the server writes them for a CRLF document; for one holding RANGE, an item that
     replaces the character after the cursor (a closer the editor inserted) as well; else SUGGESTION."""
     if "TWO" in text:
         return [{"insertText": "abc"}, {"insertText": "xyz"}]
+    if "CRLF" in text:
+        return [{"insertText": "one\r\n    two"}]
     if "RANGE" in text:
         end = {"line": at["line"], "character": at["character"] + 1}
         return [{"insertText": "x)", "range": {"start": at, "end": end}}]
@@ -501,6 +504,14 @@ def test_a_suggestion_that_replaces_the_closer_after_the_cursor_shows_it_once(tm
     # Drawn inline (Neovim 0.10 on), `foo(|)` with the item `x)` for `)` showed `foo(x))`.
     result = editor_scenario("replaced_closer", tmp_path)
     assert result["mark"] == {"pos": "overlay", "text": "x) RANGE"}, result
+
+
+def test_a_crlf_documents_suggestion_is_inserted_without_carriage_returns(tmp_path: Path) -> None:
+    # The item's "\r\n" was split at "\n" alone: the ghost text showed ^M, and the accepted lines ended in "\r".
+    result = editor_scenario("crlf", tmp_path)
+    assert result["whole"] == ["x = CRLF one", "    two"], result
+    assert result["line"] == ["x = CRLF one"], result
+    assert "\r" not in result["ghost_whole"], result
 
 
 TABS = r"""

@@ -103,14 +103,29 @@ def test_tcp_listens_on_localhost_and_speaks_lsp():
             while _read_message(stream).get("id") != 2:
                 pass
             sock.sendall(_message({"jsonrpc": "2.0", "method": "exit"}))
+        # A clean session ends cleanly: pygls's exit raised SystemExit in the connection's callback, and asyncio
+        # wrote 45 lines of traceback.
+        assert server.wait(timeout=20) == 0
+        assert "Traceback" not in server.stderr.read().decode()
     finally:
-        try:
-            server.wait(timeout=20)
-        finally:
-            if server.poll() is None:
-                server.kill()
-                server.wait()
-            server.stderr.close()
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+
+
+def test_tcp_says_in_one_line_where_it_cannot_listen():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for argv, expected in ((["--port", str(port)], f"infill-ls: --tcp on 127.0.0.1:{port}: "),
+                               (["--port", "70000"], "argument --port: '70000' is not a port number (0 to 65535)"),
+                               (["--host", "nowhere.invalid"], "infill-ls: --tcp on nowhere.invalid:2087: ")):
+            result = subprocess.run([*CMD, "--tcp", *argv, "--model", "/nonexistent"], capture_output=True,
+                                    text=True, timeout=60, env=SERVER_ENV)
+            assert result.returncode == 2, result.stderr
+            assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
 def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
@@ -142,6 +157,14 @@ def test_latency_bench_types_in_files_of_ones_own(tmp_path):
                             env=SERVER_ENV)
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].endswith(
         f"{missing}: cannot be read as UTF-8 text ([Errno 2] No such file or directory: '{missing}')")
+    # A file with no line to type again is said in one line: the percentiles of no latencies were a traceback.
+    short = tmp_path / "short.py"
+    short.write_text("x = 1\n")
+    result = subprocess.run([*bench, "--files", str(short)], capture_output=True, text=True, timeout=60,
+                            env=SERVER_ENV)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        f"{short}: no indented code line of more than 12 characters to type again")
 
 
 def test_reloading_the_model_keeps_the_default_thread_count():
@@ -268,3 +291,20 @@ def test_exit_ends_with_the_status_the_protocol_asks_and_sends_nothing_after_it(
         answered = [json.loads(part) for part in out.stdout.split(b"Content-Length: ")[1:] if b"\r\n\r\n" in part
                     for part in [part.split(b"\r\n\r\n", 1)[1]]]
         assert [m.get("id") for m in answered if "id" in m] == ([1, 2] if shutdown else [1]), answered
+
+
+def test_the_wheel_holds_every_file_the_package_reads(tmp_path):
+    # The bench's scripted session lay outside the package, and `python -m infill_ls.bench` failed once installed.
+    import zipfile
+
+    from engine.infill import DEFAULT_MODEL_DIR
+    from infill_ls.bench import FIXTURES
+    from lsp_support import ROOT
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    needed = [path.relative_to(ROOT).as_posix() for folder in (DEFAULT_MODEL_DIR, FIXTURES)
+              for path in folder.iterdir() if path.is_file()]
+    assert len(needed) >= 7 and not [name for name in needed if name not in names]

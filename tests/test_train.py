@@ -464,7 +464,22 @@ def test_an_empty_train_split_is_refused_and_an_empty_heldout_split_means_no_eva
             shutil.copytree(data_dir / "tokens", tokens)
             meta = json.loads((tokens / "meta.json").read_text())
     # As `corpus --extends` leaves it: training goes on without evaluation, and without best/.
-    trainer = Trainer(_config(data_dir, tmp_path / "run", data=str(tokens), steps=1), log=lambda *_: None)
+    # Said, so that a user fine-tuning on a repository whose split left nothing out knows why best/ never comes.
+    logged = []
+    trainer = Trainer(_config(data_dir, tmp_path / "run", data=str(tokens), steps=1), log=logged.append)
     assert trainer.eval_stream is None
     trainer.run()
     assert (tmp_path / "run" / "last").is_dir() and not (tmp_path / "run" / "best").exists()
+    assert f"no held-out split in {tokens}: nothing is evaluated and best/ is never written; " \
+           f"use {tmp_path / 'run' / 'last'}" in logged
+
+
+def test_data_of_another_tokenizer_is_refused_with_a_command_that_remakes_it(data_dir, tmp_path):
+    # The hint used to leave out --corpus and --out, so run as written it pretokenized the default corpus into
+    # data/tokens, not the directory being trained on.
+    other = tmp_path / "other.json"
+    train_tokenizer(["def f(x):\n    return x + 1\n"] * 4, vocab_size=300).save(str(other))
+    expected = (f"{data_dir / 'tokens'}: pretokenized with a different tokenizer than {other}; run `infill-engine "
+                f"pretokenize --corpus CORPUS --tokenizer {other} --out {data_dir / 'tokens'}`")
+    with pytest.raises(EngineError, match=re.escape(expected)):
+        Trainer(_config(data_dir, tmp_path / "run", tokenizer=str(other)), log=lambda *_: None)

@@ -518,6 +518,42 @@ scenarios.replaced_closer = function()
   }
 end
 
+-- A CRLF document's two-line item, accepted in a 'fileformat=dos' buffer, then one line of it.
+scenarios.crlf = function()
+  setup({ auto_trigger = false })
+  local function accept_in(key, lines_key)
+    return {
+      function()
+        vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = CRLF ' })
+        return insert_at_end(bufs.a, 1)
+      end,
+      ghost_into('ghost_' .. lines_key, 3000),
+      function()
+        keys(key)
+        return true
+      end,
+      pause(200),
+      function()
+        result[lines_key] = vim.api.nvim_buf_get_lines(bufs.a, 0, -1, false)
+        vim.cmd('stopinsert')
+        return true
+      end,
+      pause(100),
+    }
+  end
+  local steps = {
+    open('a'),
+    ready,
+    function()
+      vim.bo[bufs.a].fileformat = 'dos'
+      return true
+    end,
+  }
+  vim.list_extend(steps, accept_in('<Tab>', 'whole'))
+  vim.list_extend(steps, accept_in('<M-C-Right>', 'line'))
+  return steps
+end
+
 local function finish(status)
   result.status = status
   result.all_notes = notes

@@ -61,6 +61,9 @@ local function to_item(raw, bufnr, row, col, encoding)
   if type(text) ~= 'string' or text == '' then
     return nil
   end
+  -- A CRLF document gets CRLF fills; a buffer holds lines, and its 'fileformat' writes the
+  -- breaks, so a '\r' kept here would be drawn and inserted as ^M.
+  text = text:gsub('\r\n', '\n'):gsub('\r', '\n')
   local start_row, start_col, end_col = row, col, col
   local line = get_line(bufnr, row)
   if type(raw.range) == 'table' then
