@@ -19,6 +19,8 @@
 #   WORKERS    processes for corpus, pretokenize and batches (default: the cores less two)
 #   DEVICE     auto, cuda or cpu;  TRAIN_ARGS  more `infill-engine train` options
 #   WORK, RUN  where the data and the run are written (data/offline, runs/offline)
+#   DEADLINE_S the most seconds the whole command may take (default 570: a device command's 600, less a margin);
+#              training stops in time to evaluate, save and stage the candidate before it
 #   PYTHON     the interpreter (default .venv/bin/python when there is one, else python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,18 @@ fail() { echo "offline_train: $*" >&2; exit 2; }
 (cd "$bundle" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1 || fail "$bundle: a file differs from SHA256SUMS (copied in part?)"
 mkdir -p "$work" "$results"
 stages="$results/stages.txt"
+deadline=${DEADLINE_S:-570}
+reserve=60  # after training: its final evaluation and save, and staging the candidate
+
+# The run's log and metrics, copied to RESULTS while it trains and whenever the script ends: a command killed at
+# its time limit, or a training that fails, still brings back what it wrote (only RESULTS comes back).
+keep_results() { cp "$run/log.txt" "$run/metrics.jsonl" "$results/" 2>/dev/null || true; }
+copier=
+on_exit() {
+    if [ -n "$copier" ]; then kill "$copier" 2>/dev/null || true; fi
+    keep_results
+}
+trap on_exit EXIT
 
 # stage NAME COMMAND...: runs COMMAND once; a later run skips it. The time it took goes to stages.txt.
 stage() {
@@ -51,6 +65,7 @@ stage() {
     fi
     local started=$SECONDS
     echo "offline_train: $name"
+    echo "offline_train: $name: started at $started s" >> "$stages"  # where a killed command was
     "$@"
     touch "$work/$name.done"
     echo "offline_train: $name: $((SECONDS - started)) s" | tee -a "$stages"
@@ -94,22 +109,31 @@ if [ "${GROW:-1}" = 1 ]; then
 fi
 
 train_started=$SECONDS
+left=$((deadline - SECONDS - reserve))
+[ "$left" -ge 30 ] || fail "the data took until ${SECONDS} s: under 30 s left to train before DEADLINE_S (${deadline} s)"
+# MINUTES, or what is left before the deadline when that is less; a new schedule is sized to it, so that it cools.
+train_minutes=$("$py" -c "print(round(min($minutes * 60, $left) / 60, 2))")
+echo "offline_train: train: started at $SECONDS s, for at most $train_minutes minutes" >> "$stages"
+(while sleep 15; do keep_results; done) &
+copier=$!
 if [ -f "$run/last/train_state.safetensors" ]; then
     echo "offline_train: resuming $run"
     # shellcheck disable=SC2086
-    engine train --out "$run" --max-minutes "$minutes" ${STEPS:+--steps "$STEPS"} ${TRAIN_ARGS:-}
+    engine train --out "$run" --max-minutes "$train_minutes" ${STEPS:+--steps "$STEPS"} ${TRAIN_ARGS:-}
 else
-    steps=${STEPS:-$("$py" -c "print(max(1, round($minutes * 60 / ${SECONDS_PER_STEP:-0.22})))")}
+    steps=${STEPS:-$("$py" -c "print(max(1, round($train_minutes * 60 / ${SECONDS_PER_STEP:-0.22})))")}
     # Dense experts on CUDA: no host sync per layer (docs/training.md "On a GPU"); `auto` picks it there.
     # shellcheck disable=SC2086
     engine train --out "$run" --init-from "$model" --data "$data" --device "${DEVICE:-auto}" \
         --batch-size "${BATCH:-512}" --lr "${LR:-1e-3}" --warmup-steps "${WARMUP:-200}" --steps "$steps" \
         --eval-every "${EVAL_EVERY:-500}" --seed "${SEED:-4}" --workers "$workers" --save-every-s 60 \
-        --max-minutes "$minutes" ${TRAIN_ARGS:-}
+        --max-minutes "$train_minutes" ${TRAIN_ARGS:-}
 fi
+kill "$copier" 2>/dev/null || true
+copier=
 echo "offline_train: train: $((SECONDS - train_started)) s" | tee -a "$stages"
 
-cp "$run/log.txt" "$run/metrics.jsonl" "$results/"
+keep_results
 if [ -d "$run/best" ]; then
     "$py" scripts/ship_model.py "$run/best" --out "$results/candidate"
     echo "offline_train: candidate in $results/candidate (from $run/best; evaluate it before shipping)"

@@ -80,6 +80,7 @@ def test_a_bundle_grown_with_new_code_fine_tunes_a_checkpoint_and_stages_a_candi
     stages = (results / "stages.txt").read_text()
     for name in ("unpack", "pretokenize", "grow", "train"):
         assert f"offline_train: {name}: " in stages and f"{name}: done before" not in stages
+        assert f"offline_train: {name}: started at " in stages  # where a command killed at its limit was
     # Grown: the new file in train, the copy of held-out code left out, the held-out split the bundle's own.
     meta = json.loads((work / "all-tokens" / "meta.json").read_text())
     base_train = sum(r["split"] == "train" for r in base)
@@ -103,6 +104,23 @@ def test_a_bundle_grown_with_new_code_fine_tunes_a_checkpoint_and_stages_a_candi
         assert f"{name}: done before" in (results / "stages.txt").read_text()
     assert "resumed" in (results / "log.txt").read_text()
     assert json.loads((run / "last" / "progress.json").read_text())["step"] == 4
+
+
+def test_a_training_that_fails_or_has_no_time_left_still_brings_back_what_it_wrote(bundle, tmp_path):
+    # Only RESULTS comes back from the machine: a failed training left its log (and its error) behind, and so did
+    # a command killed at its time limit, which training did not know of.
+    _, bundle_dir = bundle
+    model = write_random_checkpoint(tmp_path / "model", vocab_size=512)
+    env = {"MODEL": str(model), "GROW": "0", "WORK": str(tmp_path / "work"), "RUN": str(tmp_path / "run"),
+           "BATCH": "4", "STEPS": "2", "WORKERS": "1", "DEVICE": "cpu",
+           "TRAIN_ARGS": "--threads 1 --eval-batches 1 --model hidden_size=96"}
+    failed = _script("offline_train.sh", str(bundle_dir), str(tmp_path / "results"), "1", env=env)
+    assert failed.returncode == 2
+    log = (tmp_path / "results" / "log.txt").read_text()
+    assert "--init-from keeps the checkpoint's shape" in log, log
+    late = _script("offline_train.sh", str(bundle_dir), str(tmp_path / "late"), "1",
+                   env={**env, "TRAIN_ARGS": "--threads 1", "DEADLINE_S": "60"})
+    assert late.returncode == 2 and "under 30 s left to train before DEADLINE_S (60 s)" in late.stderr
 
 
 def test_a_damaged_bundle_or_a_missing_corpus_is_one_line_naming_it(bundle, tmp_path):

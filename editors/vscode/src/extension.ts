@@ -16,6 +16,7 @@ import { SERVER_COMMANDS, ServerCommand } from './commandArgs';
 import { commandArguments } from './editorCommands';
 import {
   SECTION,
+  SERVED_SCHEMES,
   ServerLaunch,
   ServerSettings,
   needsRestart,
@@ -176,7 +177,7 @@ function errorHandler(getClient: () => InfillClient, hasRun: () => boolean): Err
   };
 }
 
-function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaunch, settings: Partial<ServerSettings>): InfillClient {
+function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaunch): InfillClient {
   const serverOptions: ServerOptions = {
     command: launch.command,
     args: launch.args,
@@ -187,9 +188,11 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
     // Every file goes to the server, which decides by `infill.enabledLanguages` what to complete, so that
     // a change to that setting needs no restart. Notebook cells too: the server takes each notebook whole
     // (notebook sync), so a cell's fills read the cells around it.
-    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }],
-    // Only the settings the user set: the others are left to the server and its command line.
-    initializationOptions: settings,
+    documentSelector: SERVED_SCHEMES.map((scheme) => ({ scheme })),
+    // Only the settings the user set: the others are left to the server and its command line. Read at every
+    // start, the library's own restarts after a crash included: a fixed object put a restarted server back on
+    // the settings it was first started with.
+    initializationOptions: () => (lastSent = readServerSettings(config())),
     outputChannel,
     traceOutputChannel: outputChannel,
     middleware: middleware(() => created),
@@ -234,10 +237,8 @@ async function launchClient(): Promise<void> {
     return;
   }
   const launch = readServerLaunch(config());
-  const settings = readServerSettings(config());
-  const next = createClient(output, launch, settings);
+  const next = createClient(output, launch);
   client = next;
-  lastSent = settings;
   modelStatus = undefined;
   lastFailure = undefined;
   refreshStatus();
@@ -277,6 +278,9 @@ async function stopClient(): Promise<void> {
   const disposables = clientDisposables;
   clientDisposables = [];
   if (current !== undefined) {
+    // Stopped on purpose: what it was still sending (a restart asked for twice, its first didOpens in flight)
+    // fails, and the library would show each failure as an error with a stack trace.
+    current.quietErrors = true;
     if (current.state === State.Starting) {
       // The library is restarting a crashed server: let that finish, then stop it.
       try {

@@ -8,6 +8,12 @@
 export const SECTION = 'infill';
 
 /**
+ * The URI schemes of the documents the server is sent; package.json offers the editor commands only in
+ * editors of these (elsewhere, settings.json say, the server would answer that the document is not open).
+ */
+export const SERVED_SCHEMES = ['file', 'untitled', 'vscode-notebook-cell'];
+
+/**
  * Settings the language server understands, under the names it reads them by.
  * Everything else in the section (`server.*`, `trace.*`) only concerns the client, and the server
  * reports keys it does not know, so those are never sent.

@@ -2,6 +2,7 @@
  * The one message shown when the server does not start, with no `vscode` import so that it can be
  * tested in plain Node.
  */
+import { existsSync } from 'node:fs';
 import type { ServerLaunch } from './settings';
 
 /** The command line as the client runs it (it adds `--stdio`), quoted where a part has spaces. */
@@ -22,11 +23,32 @@ function reason(error: unknown): string {
  * What went wrong, what was run, and which setting fixes it. The language client reports a failed
  * spawn as a string such as `Launching server using command infill-ls failed. Error: spawn infill-ls ENOENT`.
  */
-export function startFailureMessage(launch: ServerLaunch, error: unknown): string {
+export function startFailureMessage(
+  launch: ServerLaunch,
+  error: unknown,
+  exists: (path: string) => boolean = existsSync,
+): string {
   const why = reason(error);
   const tried = `"${commandLine(launch)}"`;
+  const isPath = /[\\/]/.test(launch.command);
+  if (/\bENOENT\b/.test(why) && isPath && exists(launch.command)) {
+    // The system says ENOENT too when the script's interpreter (its #! line) is gone: a virtual environment
+    // whose Python was removed or upgraded.
+    return (
+      `Infill: the language server could not be run: ${tried} exists, but the interpreter its first line names ` +
+      'does not (a virtual environment whose Python was removed or upgraded?). Recreate the environment and ' +
+      'install infill-ls again, or set infill.server.command to a working infill-ls executable.'
+    );
+  }
+  if (/\bEPIPE\b|after a stream was destroyed/.test(why)) {
+    // Writing initialize to a process that is already gone: it exited at once.
+    return (
+      `Infill: the language server did not start: ${tried} exited as soon as it started. ` +
+      'Its own messages are in the Infill output; check the settings infill.server.command and infill.server.extraArgs.'
+    );
+  }
   if (/\bENOENT\b/.test(why)) {
-    const missing = /[\\/]/.test(launch.command) ? `${launch.command} does not exist` : `no ${launch.command} on PATH`;
+    const missing = isPath ? `${launch.command} does not exist` : `no ${launch.command} on PATH`;
     return (
       `Infill: the language server was not found: ${tried} could not be run (${missing}). ` +
       'Install it (pip install . in the infill-ls repository), or set ' +

@@ -21,6 +21,18 @@ test('missing executable: names the command and the setting', () => {
   assert.match(absolute, /\/nope\/infill-ls does not exist/);
 });
 
+test('a script whose interpreter is gone, and a server that exits at once', () => {
+  // ENOENT for a file that is there: its #! interpreter is not.
+  const stale = startFailureMessage({ command: '/venv/bin/infill-ls', args: [] }, 'spawn /venv/bin/infill-ls ENOENT', () => true);
+  assert.match(stale, /exists, but the interpreter its first line names does not/);
+  assert.doesNotMatch(stale, /does not exist/);
+  const gone = startFailureMessage({ command: '/venv/bin/infill-ls', args: [] }, 'spawn /venv/bin/infill-ls ENOENT', () => false);
+  assert.match(gone, /\/venv\/bin\/infill-ls does not exist/);
+  // What writing initialize to a process that already exited is rejected with.
+  const exited = startFailureMessage({ command: '/bin/false', args: [] }, new Error('Cannot call write after a stream was destroyed'));
+  assert.match(exited, /"\/bin\/false --stdio" exited as soon as it started/);
+});
+
 test('not executable and other failures', () => {
   assert.match(startFailureMessage({ command: './x', args: [] }, 'spawn ./x EACCES'), /not executable/);
   const other = startFailureMessage({ command: 'infill-ls', args: ['--bogus'] }, new Error('Pending response rejected since connection got disposed'));
