@@ -23,7 +23,7 @@ from engine.lookup import COPIES_TESTED
 from .completion import into_cells, window_budget
 from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
-from .postprocess import fit_placeholder, plain_text
+from .postprocess import fit_placeholder, plain_text, reindented
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, expression_brace, iter_problems, problem_count, problems_after
 
@@ -221,10 +221,13 @@ def rewrite_selection(
     # Room for a rewrite somewhat longer than the original, within reason.
     hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), most)
     candidates = []
+    line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
+    unit = indent_unit(parsed.spec, snap)
     for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop, surroundings):
         body = c.fills[0].strip()
         if not body:
             continue
+        body = reindented(body, line_indent, unit)  # the file's indentation, not the model's
         replacement = Replacement(start, end, lead + _with_eol(body, snap.eol()) + trail)
         candidates.append(candidate(parsed, (replacement,), c.confidence))
     return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
@@ -316,8 +319,19 @@ def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: 
         return None
     if "\n" in text and head.rstrip().endswith((":", "{")):
         deeper = line_indent + unit
-        text = "\n" + deeper + fit_placeholder(fill, deeper, unit)
+        body = fit_placeholder(fill, deeper, unit)
+        if head.rstrip().endswith("{") and body.count("\n") < text.count("\n"):
+            # Braces bound the body, not columns: fitted one step deeper, the lines the model wrote at the header's
+            # own column were cut as leaving it, and lost. The fill as fitted at the line's depth, a step deeper.
+            first, *rest = text.split("\n")
+            body = first + "".join("\n" + (unit + line if line else line) for line in rest)
+        text = "\n" + deeper + body
         start = line_start + len(head.rstrip())
+        line_end = snap.line_starts[snap.line_of(start)] + len(snap.line_text(snap.line_of(start)))
+        if snap.text[end:line_end].strip().startswith("}"):
+            # `{ /* TODO */ }`: the body's closer goes on a line of its own, at the header's depth.
+            text += "\n" + line_indent
+            end += len(snap.text[end:line_end]) - len(snap.text[end:line_end].lstrip(" \t"))
     return Replacement(start, end, _with_eol(text, snap.eol()))
 
 
@@ -332,7 +346,8 @@ def fill_placeholders(
     """Every placeholder of the enclosing function becomes a hole; all are filled together."""
     holes = find_placeholders(parsed, offset)
     if not holes:
-        return NoEdit("no placeholder (`...`, a `pass`-only body, a TODO comment) in the function here")
+        return NoEdit("no placeholder in the function here (a TODO comment; in Python also `...` or a `pass`-only "
+                      "body)")
     text = parsed.snapshot.text
     between = sum(engine.count_tokens(text[a_end:b_start]) for (_, a_end), (b_start, _) in zip(holes, holes[1:]))
     # One canvas holds every hole and the code between them: each hole gets its share of what the model can write.
@@ -392,11 +407,22 @@ def owed_openers(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> l
             depth += 1
             if node.start_byte < at_byte:
                 stack.append(node)
-        elif node.type in PAIRS.values():
+        elif node.type in PAIRS.values() and _closes_a_bracket(node):
             depth = max(0, depth - 1)
             if node.start_byte < at_byte and stack:
                 stack.pop()
     return list(reversed(stack[len(stack) - min(depth, len(stack)) :]))
+
+
+def _closes_a_bracket(closer: tree_sitter.Node) -> bool:
+    """Whether a closer closes one of `PAIRS`' brackets: not the `}` of a template's `${...}`, whose opener is
+    another token (taken for a bracket's, it closed an open call's `(`), though it may under an ERROR node, where
+    the grammar has split its opener off."""
+    parent = closer.parent
+    if parent is None or parent.is_error:
+        return True
+    opener = next(o for o, c in PAIRS.items() if c == closer.type)
+    return any(child.type == opener for child in parent.children)
 
 
 def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
@@ -418,9 +444,23 @@ def _opener_indent(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> str:
 
 
 def _content_end(parsed: ParsedSnapshot, at: int) -> int:
+    """Where the code of the line of ``at`` ends: before a comment that follows it on the line (`f(1, 2 // two`:
+    the closers go before `//`; counted as code, they went after it, which put them on the next line, into the
+    next statement)."""
     snap = parsed.snapshot
     line = snap.line_of(at)
-    return snap.line_starts[line] + len(snap.line_text(line).rstrip())
+    start = snap.line_starts[line]
+    end = start + len(snap.line_text(line).rstrip())
+    if parsed.tree is None or parsed.spec is None or end == start:
+        return end
+    last = snap.byte_offset(end - 1)
+    node = parsed.tree.root_node.descendant_for_byte_range(last, last + 1)
+    while node is not None and node.type not in parsed.spec.comment_types:
+        node = node.parent
+    if node is None:
+        return end
+    code = snap.text[start : max(start, snap.char_offset(node.start_byte))].rstrip()
+    return start + len(code) if code.strip() else end
 
 
 def _statement_end(parsed: ParsedSnapshot, at: int, commas: bool) -> int:
@@ -460,30 +500,36 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
     inline_at = _statement_end(parsed, at, commas=on_line)
     head = snap.text[snap.line_starts[line] : at]
     if not on_line and not head.strip():
-        # The cursor begins its line (a blank one, or one the list's closer stands before): the closers go there.
-        return Replacement(at, at, ("" if head else _opener_indent(parsed, owed[0])) + closers)
+        # The cursor begins its line (a blank one, or one the list's closer stands before): the closers go there,
+        # and the statement's terminator after them where nothing follows on the line.
+        rest_blank = not snap.line_text(line)[at - snap.line_starts[line]:].strip()
+        return Replacement(at, at, ("" if head else _opener_indent(parsed, owed[0])) + closers
+                           + (terminator if rest_blank else ""))
     if not on_line and snap.text[:inline_at].rstrip().endswith(","):
-        return _own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers])
+        return _own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers + terminator])
     ended = snap.text.startswith(terminator, inline_at) if terminator else True
     return Replacement(inline_at, inline_at, closers + ("" if ended else terminator))
 
 
-def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, commas: bool) -> Replacement:
+def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, commas: bool,
+                  terminator: str = "") -> Replacement:
     """Braces (innermost first, from a body's), each on a line of its own after the content of the line of
     ``at``, so that the rest of that line stays before them. The brackets that hold a brace close after its `}`
     (`});`), followed by the `;` that ends the statement at ``at``: the call the brace was an argument of ends
-    there too."""
+    there too. `terminator` ends the outermost, where it has none (`struct P p = {` ... `};`)."""
     snap = parsed.snapshot
     point = max(at, _content_end(parsed, at))
     code_end = len(snap.text[:point].rstrip())
-    terminator = snap.text[_statement_end(parsed, code_end, commas) : code_end]
+    statement_end = snap.text[_statement_end(parsed, code_end, commas) : code_end]
     lines: list[str] = []
     for opener in owed:
         if _is_block_brace(parsed, opener):
             lines.append(_opener_indent(parsed, opener) + "}")
         else:
             lines[-1] += PAIRS[opener.type]
-    lines = [text if text.endswith("}") else text + terminator for text in lines]
+    lines = [text if text.endswith("}") else text + statement_end for text in lines]
+    if terminator and not lines[-1].endswith(terminator):
+        lines[-1] += terminator
     return _own_lines(parsed, point, lines)
 
 
@@ -498,10 +544,12 @@ def _merged(replacements: list[Replacement]) -> list[Replacement]:
     return merged
 
 
-def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, terminator: str = "") -> list[Replacement]:
+def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, terminator: str = "",
+                   after_braces: str = "") -> list[Replacement]:
     """Close what is open at ``at`` without the model, innermost first: the brackets inside the innermost body's
     brace on the line (`_close_brackets`, followed by `terminator` where the statement has none), then the braces
-    and the brackets around them (`_close_blocks`)."""
+    and the brackets around them (`_close_blocks`), the outermost followed by `after_braces` (`};`, where the
+    statement holds the braces: a lambda's body, a struct's)."""
     owed = owed_openers(parsed, region, at)
     split = next((i for i, o in enumerate(owed) if _is_block_brace(parsed, o)), len(owed))
     fixes = []
@@ -509,7 +557,7 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
         fixes.append(_close_brackets(parsed, owed[:split], at, terminator))
     if split < len(owed):
         commas = _opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
-        fixes.append(_close_blocks(parsed, owed[split:], at, commas))
+        fixes.append(_close_blocks(parsed, owed[split:], at, commas, after_braces))
         eol = parsed.snapshot.eol()
         if len(fixes) == 2 and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol) \
                 and not fixes[1].text.startswith(eol):
@@ -577,11 +625,16 @@ def close_structure(
         if fixes:
             closed = candidate(parsed, tuple(fixes), 0.0, abs(at - offset), 1)
             candidates.append(closed)
-            # The statement the brackets end may owe its `;` too (C, C++, Java): tried where the closers alone
-            # leave an error, and kept as the parse decides, so a language without the need never gets one.
-            ended = mechanical_fix(parsed, region, at, terminator=";") if closed.problems else fixes
-            if ended != fixes:
-                candidates.append(candidate(parsed, tuple(ended), 0.0, abs(at - offset), 1))
+            # The statement the closers end may owe its `;` too (C, C++, Java, Rust): after the brackets on the
+            # line, after the braces around them, or both. Tried where the closers alone leave an error, and kept
+            # as the parse decides, so a language without the need never gets one; the fewest first, which wins
+            # a tie (C takes `};` after a function, an empty declaration).
+            seen = [tuple(fixes)]
+            for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems else ():
+                ended = tuple(mechanical_fix(parsed, region, at, *ends))
+                if ended not in seen:
+                    seen.append(ended)
+                    candidates.append(candidate(parsed, ended, 0.0, abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)

@@ -17,6 +17,11 @@ from .documents import Snapshot
 CELL_SEPARATOR = "\n\n"
 
 
+class NotebookError(ValueError):
+    """A change that cannot be applied to the notebook as the server holds it: the editor and the server are out of
+    step. The message names the notebook."""
+
+
 @dataclass(frozen=True)
 class Surroundings:
     """The text of the notebook's other cells of a cell's language: all of them before it, then after it, each
@@ -55,11 +60,16 @@ class Notebooks:
 
     def splice(self, notebook: str, start: int, delete_count: int, cells: Sequence[str]) -> list[str]:
         """Replace ``delete_count`` cells from ``start`` with ``cells`` (a cell moved is one deleted and one
-        inserted); returns the cells taken out. A notebook never opened is taken as empty."""
-        order = self._cells.setdefault(notebook, [])
-        start = max(0, min(start, len(order)))
-        removed = order[start:start + max(0, delete_count)]
-        order[start:start + max(0, delete_count)] = list(cells)
+        inserted); returns the cells taken out. A notebook not open, or cells past its end, raise `NotebookError`:
+        taken as empty, or cut to its length, they left it out of step with the editor without a word."""
+        order = self._cells.get(notebook)
+        if order is None:
+            raise NotebookError(f"{notebook}: a change to a notebook that is not open")
+        if not (0 <= start <= len(order) and 0 <= delete_count <= len(order) - start):
+            raise NotebookError(f"{notebook}: a change to cells {start} to {start + delete_count} of a notebook of "
+                                f"{len(order)}")
+        removed = order[start:start + delete_count]
+        order[start:start + delete_count] = list(cells)
         for cell in removed:
             if self._notebook_of.get(cell) == notebook and cell not in order:
                 del self._notebook_of[cell]

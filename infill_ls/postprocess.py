@@ -129,6 +129,20 @@ def _render(lines: list[_Placed], base: int, step: int, indent: str, unit: str) 
     return rendered
 
 
+def reindented(fill: str, line_indent: str, unit: str) -> str:
+    """A fill that goes on from the text before it on a line indented by ``line_indent``, its further lines in the
+    file's ``unit`` at the depths the model gave them (a tab-indented file gets tabs, not the model's spaces). A
+    fill with a line shallower than that line is left as written: its depth there has no step to go by."""
+    lines = fill.split("\n")
+    base = _columns(line_indent)
+    placed = _placed(lines, base)
+    later = [column for column, text in placed[1:] if text]
+    if not later or min(later) < base:
+        return fill
+    rendered = _render(placed[1:], base, _step([base, *later]), line_indent, unit)
+    return "\n".join([lines[0], *rendered])
+
+
 def fit_block(ctx: InfillContext, fill: str) -> str:
     """Lines forming one body at ``ctx.body_indent``, in the file's indentation style."""
     lines = fill.split("\n")

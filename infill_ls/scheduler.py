@@ -115,6 +115,7 @@ class _Shown:
     text: str
     offset: int
     fills: tuple[str, ...]
+    context: Hashable = None  # what else the fills were read from (a notebook's other cells)
 
 
 class TypingThrough:
@@ -124,19 +125,22 @@ class TypingThrough:
     def __init__(self) -> None:
         self._shown: dict[str, _Shown] = {}
 
-    def remember(self, snapshot: Snapshot, offset: int, fills: Sequence[str]) -> None:
+    def remember(self, snapshot: Snapshot, offset: int, fills: Sequence[str], context: Hashable = None) -> None:
         fills = tuple(f for f in fills if f)
         if fills:
-            self._shown[snapshot.uri] = _Shown(snapshot.text, offset, fills)
+            self._shown[snapshot.uri] = _Shown(snapshot.text, offset, fills, context)
         else:
             self._shown.pop(snapshot.uri, None)
 
     def forget(self, uri: str) -> None:
         self._shown.pop(uri, None)
 
-    def continuation(self, snapshot: Snapshot, offset: int) -> list[str] | None:
+    def continuation(self, snapshot: Snapshot, offset: int, context: Hashable = None) -> list[str] | None:
+        """The rest of each fill shown at `snapshot`'s document that the text typed since begins; None where
+        anything else changed: the text around, or the `context` the fills were read from (a notebook's other
+        cells: one deleted or edited could have been what a fill copied)."""
         shown = self._shown.get(snapshot.uri)
-        if shown is None or offset <= shown.offset:
+        if shown is None or offset <= shown.offset or shown.context != context:
             return None
         text = snapshot.text
         typed_len = offset - shown.offset

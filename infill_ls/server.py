@@ -23,6 +23,7 @@ from .actions import ActionEdit, ActionKind
 from .completion import Suggestion
 from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
+from .notebooks import NotebookError
 from .service import CellDocument, InfillService
 from .settings import SECTION, Settings, as_json
 
@@ -278,15 +279,20 @@ class InfillServer(LanguageServer):
         """A notification that does not match the protocol. A lost change leaves the document (or notebook) out of
         step with the editor, so it is dropped as for a change that cannot be applied."""
         field = {types.TEXT_DOCUMENT_DID_CHANGE: "textDocument",
-                 types.NOTEBOOK_DOCUMENT_DID_CHANGE: "notebookDocument"}.get(method)
+                 types.NOTEBOOK_DOCUMENT_DID_CHANGE: "notebookDocument",
+                 types.NOTEBOOK_DOCUMENT_DID_OPEN: "notebookDocument"}.get(method)
         document = params.get(field) if field and isinstance(params, dict) else None
         uri = document.get("uri") if isinstance(document, dict) else None
         if not isinstance(uri, str):
             self.tell(f"{method}: a message that does not match the protocol was ignored", types.MessageType.Error)
         elif field == "notebookDocument":
-            # Its cells' own changes fail from now on: said once, for the notebook.
-            self.out_of_step.update(self.service.close_notebook(uri))
-            self.lost_step(uri, f"{uri}: a notebook change that does not match the protocol")
+            # Its cells' own changes fail from now on: said once, for the notebook (an opening it could not read
+            # too: each of its cells' edits was told as a change to a document that is not open).
+            opened = params.get("cellTextDocuments") if method == types.NOTEBOOK_DOCUMENT_DID_OPEN else None
+            cells = [d["uri"] for d in opened or () if isinstance(d, dict) and isinstance(d.get("uri"), str)]
+            self.out_of_step.update(self.service.close_notebook(uri, cells))
+            what = "opening" if opened is not None else "change"
+            self.lost_step(uri, f"{uri}: a notebook {what} that does not match the protocol")
         else:
             self.service.close(uri)
             self.lost_step(uri, f"{uri}: a change that does not match the protocol")
@@ -425,6 +431,7 @@ def _register(ls: InfillServer) -> None:
     @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         service.close(params.text_document.uri)
+        ls.out_of_step.discard(params.text_document.uri)
 
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def did_open_notebook(params: types.DidOpenNotebookDocumentParams) -> None:
@@ -441,18 +448,27 @@ def _register(ls: InfillServer) -> None:
         if (structure := cells.structure) is not None:
             ls.out_of_step.difference_update(d.uri for d in structure.did_open or ())
             array = structure.array
-            service.change_notebook_cells(
-                params.notebook_document.uri, array.start, array.delete_count,
-                [cell.document for cell in array.cells or ()],
-                [cell_document(d) for d in structure.did_open or ()],
-                [d.uri for d in structure.did_close or ()],
-            )
+            try:
+                service.change_notebook_cells(
+                    params.notebook_document.uri, array.start, array.delete_count,
+                    [cell.document for cell in array.cells or ()],
+                    [cell_document(d) for d in structure.did_open or ()],
+                    [d.uri for d in structure.did_close or ()],
+                )
+            except NotebookError as error:
+                uri = params.notebook_document.uri
+                ls.out_of_step.update(service.close_notebook(uri, [d.uri for d in structure.did_open or ()]))
+                ls.lost_step(uri, str(error))
+                return
+        closed = {d.uri for d in (structure.did_close or ())} if structure is not None else set()
         for content in cells.text_content or ():
-            change_text(content.document, content.changes)
+            if content.document.uri not in closed:  # a cell the same change removes: its edit goes with it
+                change_text(content.document, content.changes)
 
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def did_close_notebook(params: types.DidCloseNotebookDocumentParams) -> None:
-        service.close_notebook(params.notebook_document.uri, [d.uri for d in params.cell_text_documents])
+        closed = service.close_notebook(params.notebook_document.uri, [d.uri for d in params.cell_text_documents])
+        ls.out_of_step.difference_update({params.notebook_document.uri, *closed})
 
     def configure(raw: Any) -> None:
         problems, reload = service.configure(raw)

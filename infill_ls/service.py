@@ -18,7 +18,7 @@ from .completion import Suggestion, cache_key, complete, from_file_alone, typed_
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, uri_path
-from .notebooks import Notebooks
+from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
 from .syntax import SyntaxIndex
@@ -119,18 +119,24 @@ class InfillService:
 
     def disk_path(self, uri: str) -> Path | None:
         """Where a document stands on disk, for the files beside it: its own path; for a notebook cell, its
-        notebook's, named as a file of the cell's language (``analysis.ipynb`` -> ``analysis.py``), so that the
-        modules beside the notebook are searched."""
+        notebook's, with the suffix of the cell's language added (``analysis.ipynb`` -> ``analysis.ipynb.py``), so
+        that the modules beside the notebook are searched, ``analysis.py`` too (named ``analysis.py``, the cell
+        was taken for that file, and it was passed over as the cell itself)."""
         notebook = self.notebooks.notebook_of(uri)
         if notebook is None:
             return uri_path(uri)
         path, spec = uri_path(notebook), self.syntax.spec(uri)
         if path is None or spec is None or not spec.extensions:
             return None
-        return path.with_suffix(spec.extensions[0])
+        return path.with_name(path.name + spec.extensions[0])
 
-    def is_current(self, snapshot: Snapshot) -> bool:
-        return self.documents.get(snapshot.uri) is snapshot
+    def is_current(self, snapshot: Snapshot, surroundings: Surroundings = NO_SURROUNDINGS) -> bool:
+        """Whether `snapshot` is its document's text still and, in a notebook, `surroundings` its other cells: an
+        answer read from a cell since deleted or edited is as stale as one for an older text."""
+        if self.documents.get(snapshot.uri) is not snapshot:
+            return False
+        now = self.notebooks.surroundings(snapshot.uri, self.documents.get, SURROUNDING_CHARS)
+        return now.key() == surroundings.key()
 
     # --- settings and the model ---------------------------------------------------------------
 
@@ -162,8 +168,9 @@ class InfillService:
         scheduler = self.scheduler
         scheduler.stats.requests += 1
         ticket = scheduler.enter((uri, "complete"))
+        surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
         try:
-            rests = scheduler.typing.continuation(snapshot, offset)
+            rests = scheduler.typing.continuation(snapshot, offset, surroundings.key())
             if rests:
                 scheduler.stats.typing_through_hits += 1
                 suggestions = typed_through(offset, rests)
@@ -175,7 +182,6 @@ class InfillService:
                 if engine is None:
                     return snapshot, []
                 settings, parse, files = self.settings, self.syntax.parse, self.directory_files
-                surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
                 lookup_beside = settings.file_lookup and settings.neighbor_files
                 # A notebook's own cells are read as the text around the hole, not as documents beside it.
                 cells = {s.uri for s in surroundings.cells}
@@ -207,9 +213,9 @@ class InfillService:
             raise
         finally:
             scheduler.leave(ticket)
-        if not self.is_current(snapshot):
+        if not self.is_current(snapshot, surroundings):
             return snapshot, []
-        scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions])
+        scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions], surroundings.key())
         return snapshot, suggestions
 
     async def actions_at(
@@ -249,7 +255,7 @@ class InfillService:
             )
         except Superseded:
             return ActionOutcome(None)  # the user asked again, or cancelled: the newer request answers
-        if not self.is_current(snapshot):
+        if not self.is_current(snapshot, surroundings):
             return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
         if isinstance(edit, NoEdit):
             return ActionOutcome(None, f"{kind.title}: {edit.reason}")

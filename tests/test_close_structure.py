@@ -4,6 +4,7 @@ file parses and means what the user wrote, and a fill after a header in a body o
 import pytest
 
 from infill_ls.actions import (NoEdit, _close_points, available, close_structure, fill_placeholders, nearest_problem,
+                               rewrite_selection,
                                top_level)
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
@@ -168,3 +169,67 @@ def test_python_braces_close_on_their_line_and_a_closer_at_a_lines_start_goes_th
 def test_a_statement_the_closers_end_gets_the_semicolon_its_language_needs(language_id, text, expected):
     # The closers alone left C, C++ and Java one error short (`MISSING ";"`), and nothing was offered.
     assert _closed(language_id, text, _after(text, "1, 2")) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("rust", "fn main() {\n    let v = foo(1, 2 // two\n    let n = 3;\n}\n", "// two",
+     "fn main() {\n    let v = foo(1, 2); // two\n    let n = 3;\n}\n"),
+    ("java", "class A {\n  void f() {\n    go(1, 2 // args\n    int y = 1;\n  }\n}\n", "// args",
+     "class A {\n  void f() {\n    go(1, 2); // args\n    int y = 1;\n  }\n}\n"),
+    ("go", "package main\n\nfunc main() {\n\tfmt.Println(add(1, 2) // sum\n}\n", "// sum",
+     "package main\n\nfunc main() {\n\tfmt.Println(add(1, 2)) // sum\n}\n"),
+])
+def test_closers_go_before_a_comment_that_ends_the_line(language_id, text, cursor_after, expected):
+    # With the cursor at the end of the comment, the closers went after it: onto the next line, into the next
+    # statement (`let n) = 3;`), or nowhere.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    # The user's next statement was pulled inside the literal (`use(a)};`), which parses.
+    ("java", "class A {\n  void f() {\n    int[] a = {\n      1,\n      2,\n\n    use(a);\n  }\n}\n", "2,",
+     "class A {\n  void f() {\n    int[] a = {\n      1,\n      2,\n    };\n\n    use(a);\n  }\n}\n"),
+    ("rust", "fn main() {\n    let v = vec![\n        1,\n        2,\n\n    let n = 3;\n}\n", "2,",
+     "fn main() {\n    let v = vec![\n        1,\n        2,\n    ];\n\n    let n = 3;\n}\n"),
+    ("rust", "fn main() {\n    let x = match y {\n        Some(v) => v,\n        None => 0,\n\n    g(x);\n}\n",
+     "None => 0,", "fn main() {\n    let x = match y {\n        Some(v) => v,\n        None => 0,\n    };\n\n    g(x);\n}\n"),
+    ("c", "struct P p = {\n  .x = 1,\n  .y = 2,\n\n", ".y = 2,", "struct P p = {\n  .x = 1,\n  .y = 2,\n};\n\n"),
+    ("java", "class A {\n  void f() {\n    Runnable r = () -> {\n      run(1\n  }\n}\n", "run(1",
+     "class A {\n  void f() {\n    Runnable r = () -> {\n      run(1);\n    };\n  }\n}\n"),
+    ("cpp", "enum Color {\n  RED,\n  GREEN,\n\nint x = 1;\n", "GREEN,", "enum Color {\n  RED,\n  GREEN,\n};\n\nint x = 1;\n"),
+])
+def test_a_statement_that_holds_what_is_closed_on_lines_of_their_own_gets_its_semicolon(
+        language_id, text, cursor_after, expected):
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+def test_a_template_substitutions_brace_is_not_a_bracket_closed():
+    # Its `}` was taken to close the call's `(`, and nothing was owed.
+    text = "function f(n: number) {\n  console.log(`total: ${n}`, n + 1\n"
+    assert _closed("typescript", text, _after(text, "n + 1")) == \
+        "function f(n: number) {\n  console.log(`total: ${n}`, n + 1)\n}\n"
+
+
+@pytest.mark.parametrize("fill", ["int y = x * 2;\n    return y;", "int y = x * 2;\nreturn y;"])
+def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on_its_own(fill):
+    # The `}` stayed after the last statement, and lines written at the header's column were cut as leaving the
+    # body: `return y;` was lost.
+    text = "int f(int x) { /* TODO */ }\n"
+    edit = fill_placeholders(WritesFills([fill]), _parsed("c", text), text.index("TODO"), SETTINGS, lambda: False)
+    assert apply_replacements(text, list(edit.replacements)) == "int f(int x) {\n    int y = x * 2;\n    return y;\n}\n"
+
+
+@pytest.mark.parametrize("language_id, text, selected, fill, expected", [
+    # The model's spaces kept in a tab-indented file.
+    ("go", "package main\n\nfunc f(x int) int {\n\tif x > 0 {\n\t\treturn 1\n\t}\n\treturn 0\n}\n",
+     "if x > 0 {\n\t\treturn 1\n\t}", "if x > 1 {\n        return 2\n    }",
+     "package main\n\nfunc f(x int) int {\n\tif x > 1 {\n\t\treturn 2\n\t}\n\treturn 0\n}\n"),
+    ("typescript", "function f(x: number) {\n  if (x) {\n    return 1;\n  }\n  return 0;\n}\n",
+     "if (x) {\n    return 1;\n  }", "if (x > 1) {\n      return 2;\n  }",  # a step of 4 in a file of 2
+     "function f(x: number) {\n  if (x > 1) {\n    return 2;\n  }\n  return 0;\n}\n"),
+])
+def test_a_rewrite_takes_the_files_indentation(language_id, text, selected, fill, expected):
+    start = text.index(selected)
+    edit = rewrite_selection(WritesFills([fill]), _parsed(language_id, text), start, start + len(selected), SETTINGS,
+                             lambda: False)
+    assert apply_replacements(text, list(edit.replacements)) == expected

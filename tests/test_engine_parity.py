@@ -3,6 +3,7 @@ reference itself writes: two router widths, both layer kinds, vocab 512, a tiny 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -114,8 +115,11 @@ def test_sharded_checkpoint_loads(tmp_path):
     assert len(list(tmp_path.glob("model-*.safetensors"))) > 1
     ours = load_checkpoint(tmp_path, device="cpu", dtype="float32")
     single = DiffusionGemmaForBlockDiffusion.from_pretrained(tmp_path).eval()
-    prompt, canvas = torch.arange(3, 12)[None], torch.arange(20, 28)[None]
-    expected, _ = reference_logits(single, prompt, canvas)
+    assert_same_logits(single, ours, torch.arange(3, 12)[None], torch.arange(20, 28)[None])
+
+
+def assert_same_logits(ref, ours, prompt, canvas):
+    expected, _ = reference_logits(ref, prompt, canvas)
     with torch.no_grad():
         got = ours.model.decode(canvas, ours.model.encode(prompt))
     assert (got - expected).abs().max() <= 1e-4
@@ -131,22 +135,14 @@ def test_a_deep_checkpoint_with_zero_padded_layer_keys_matches(tmp_path):
     ref = DiffusionGemmaForBlockDiffusion(DiffusionGemmaConfig(text_config=text, canvas_length=8)).eval()
     ref.save_pretrained(tmp_path)
     train_tokenizer([SAMPLE] * 4, vocab_size=VOCAB, min_frequency=1).save(str(tmp_path / "tokenizer.json"))
-    import json
-
     assert sorted(json.loads((tmp_path / "config.json").read_text())["text_config"]["per_layer_config"]) == \
         ["05", "11"]
     ours = load_checkpoint(tmp_path, device="cpu", dtype="float32")
     assert [spec.head_dim for spec in ours.config.layers] == [8] * 5 + [16] + [8] * 5 + [16]
-    prompt, canvas = torch.arange(3, 14)[None], torch.arange(20, 28)[None]
-    expected, _ = reference_logits(ref, prompt, canvas)
-    with torch.no_grad():
-        got = ours.model.decode(canvas, ours.model.encode(prompt))
-    assert (got - expected).abs().max() <= 1e-4
+    assert_same_logits(ref, ours, torch.arange(3, 14)[None], torch.arange(20, 28)[None])
 
 
 def test_fields_a_config_leaves_out_are_read_as_the_reference_reads_them(tmp_path):
-    import json
-
     from engine.config import ModelConfig
 
     text = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=48, num_hidden_layers=6, num_attention_heads=4,
@@ -229,7 +225,6 @@ def test_multi_canvas_generation_matches_reference_token_for_token(pair, seed):
 
 def test_every_eos_id_a_checkpoint_lists_ends_the_output_as_in_the_reference(pair, tmp_path):
     """An instruction-tuned checkpoint lists its end of turn beside EOS (generation_config `[1, 106, 50]`)."""
-    import json
     import shutil
 
     ref, ours, path = pair
@@ -273,7 +268,6 @@ def test_our_network_follows_the_reference_until_rounding_drift(pair):
 
 
 def test_fixed_steps_bench_times_ours_beside_the_reference(tmp_path):
-    import json
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps(reference_config(4, 2).to_dict()))
@@ -304,7 +298,6 @@ def test_full_layer_head_counts_follow_the_reference_config(k_eq_v):
 
 def test_proportional_rope_factor_scales_frequencies_as_in_the_reference(tmp_path):
     """A config that stretches the full layers' RoPE (`factor`) gives the reference's logits, not the unstretched."""
-    import json
 
     path = tmp_path / "ref"
     ref = write_reference(path, 4, 2)

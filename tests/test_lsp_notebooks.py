@@ -129,7 +129,8 @@ async def test_a_cell_whose_change_cannot_be_applied_is_told_once_until_the_note
 async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(client, tmp_path):
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"neighborFiles": True}}))
-    (tmp_path / "pricing.py").write_text("def total(helper, p, q):\n    return helper.compute_total(p, q)\n")
+    # Named as the notebook is: passed over as if it were the cell itself.
+    (tmp_path / "analysis.py").write_text("def total(helper, p, q):\n    return helper.compute_total(p, q)\n")
     (tmp_path / "notes.txt").write_text("helper.compute_total(wrong, file)\n")  # not the cell's language
     notebook = (tmp_path / "analysis.ipynb").as_uri()
     uri = notebook.replace("file:", "vscode-notebook-cell:", 1) + "#W0sZmlsZQ%3D%3D"
@@ -147,6 +148,110 @@ async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(clien
             cell_text_documents=[types.TextDocumentIdentifier(uri=uri)]))
         client.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"infill": {"neighborFiles": False}}))
+
+
+async def test_no_answer_read_from_a_cell_since_deleted_is_served(client):
+    # Typing-through went on serving the rest of a fill copied from a cell deleted since; and an answer computed
+    # while the cell was deleted came back too.
+    notebook = "file:///work/stale.ipynb"
+    uris = [f"vscode-notebook-cell:/work/stale.ipynb#W{n}" for n in range(2)]
+    definition, current = "def total(helper, p, q):\n    return helper.compute_total(p, q)\n", "x = helper.compute_total()\n"
+    cursor = current.index("()") + 1
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, u) for u in uris]),
+        cell_text_documents=[types.TextDocumentItem(uri=uris[0], language_id="python", version=1, text=definition),
+                             types.TextDocumentItem(uri=uris[1], language_id="python", version=1, text=current)]))
+    assert (await inline(client, current, uris[1], cursor, invoked=False))[0].insert_text == "p, q"
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+            structure=types.NotebookDocumentCellChangeStructure(
+                array=types.NotebookCellArrayChange(start=0, delete_count=1),
+                did_close=[types.TextDocumentIdentifier(uri=uris[0])])))))
+    typed = current[:cursor] + "p" + current[cursor:]
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=3, uri=notebook),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[
+            types.NotebookDocumentCellContentChanges(
+                document=types.VersionedTextDocumentIdentifier(uri=uris[1], version=2),
+                changes=[replace_change(current, cursor, cursor, "p")])]))))
+    before = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+    items = await inline(client, typed, uris[1], cursor + 1, invoked=False)
+    after = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+    assert after["typing_through_hits"] == before["typing_through_hits"], items
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=uris[1])]))
+
+
+async def test_a_notebook_change_the_server_cannot_apply_drops_the_notebook_and_says_so_once(client):
+    # Cells past the end were cut short, and a change to a notebook never opened made one up, without a word.
+    notebook, uri, text = "file:///work/splice.ipynb", "vscode-notebook-cell:/work/splice.ipynb#W0", "n = 1\n"
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
+        cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+    assert await inline(client, text, uri, 5)
+    for version in (2, 3):
+        client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+            notebook_document=types.VersionedNotebookDocumentIdentifier(version=version, uri=notebook),
+            change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+                structure=types.NotebookDocumentCellChangeStructure(
+                    array=types.NotebookCellArrayChange(start=7, delete_count=0))))))
+    assert await inline(client, text, uri, 5) == []
+    told = [m.message for m in client.messages if notebook in m.message]
+    assert told == [f"infill-ls: {notebook}: a change to cells 7 to 7 of a notebook of 1; suggestions for it stop "
+                    "until it is opened again"], told
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=uri)]))
+
+
+async def test_an_edit_to_a_cell_the_same_change_removes_is_no_error(client):
+    # The cell was closed first, and its edit then told as a change to a document that is not open.
+    notebook, uris = "file:///work/batched.ipynb", [f"vscode-notebook-cell:/work/batched.ipynb#W{n}" for n in (0, 1)]
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, u) for u in uris]),
+        cell_text_documents=[types.TextDocumentItem(uri=u, language_id="python", version=1, text="n = 1\n")
+                             for u in uris]))
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+            structure=types.NotebookDocumentCellChangeStructure(
+                array=types.NotebookCellArrayChange(start=0, delete_count=1),
+                did_close=[types.TextDocumentIdentifier(uri=uris[0])]),
+            text_content=[types.NotebookDocumentCellContentChanges(
+                document=types.VersionedTextDocumentIdentifier(uri=uris[0], version=2),
+                changes=[replace_change("n = 1\n", 0, 0, "m")])]))))
+    assert await inline(client, "n = 1\n", uris[1], 5)
+    assert not [m.message for m in client.messages if "batched" in m.message]
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=uris[1])]))
+
+
+async def test_a_notebook_opening_the_server_cannot_read_is_told_once_not_once_a_cell(client):
+    # Its cells' edits were each told as a change to a document that is not open.
+    import asyncio
+
+    notebook, uris = "file:///work/opened.ipynb", [f"vscode-notebook-cell:/work/opened.ipynb#W{n}" for n in (0, 1)]
+    client.protocol._send_data({"jsonrpc": "2.0", "method": "notebookDocument/didOpen", "params": {
+        "notebookDocument": {"uri": notebook, "notebookType": "jupyter-notebook", "version": 1,
+                             "cells": [{"document": u} for u in uris]},  # no "kind"
+        "cellTextDocuments": [{"uri": u, "languageId": "python", "version": 1, "text": "n = 1\n"} for u in uris]}})
+    for version, uri in enumerate(uris, 2):
+        client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+            notebook_document=types.VersionedNotebookDocumentIdentifier(version=version, uri=notebook),
+            change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[
+                types.NotebookDocumentCellContentChanges(
+                    document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                    changes=[replace_change("n = 1\n", 0, 0, "m")])]))))
+    assert await inline(client, "mn = 1\n", uris[1], 5) == []
+    await asyncio.sleep(0.2)
+    told = [m.message for m in client.messages if "opened.ipynb" in m.message]
+    assert len(told) == 1 and "a notebook opening that does not match the protocol" in told[0], told
 
 
 async def test_a_notebook_change_the_server_cannot_read_drops_the_notebook_until_it_is_opened_again(client):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
 from infill_ls.completion import complete
 from infill_ls.documents import DocumentStore
-from infill_ls.notebooks import NO_SURROUNDINGS, Notebooks
+from infill_ls.notebooks import NO_SURROUNDINGS, NotebookError, Notebooks
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex
 
@@ -31,6 +33,14 @@ def test_cells_keep_the_notebooks_order_through_inserts_deletes_and_moves():
     assert books.notebook_of("c") == "nb"
     assert sorted(books.close("nb")) == ["b", "c", "x"] and books.notebook_of("b") is None
     assert books.surroundings("b", store.get, 1000) == NO_SURROUNDINGS
+    # Cells past its end, or a notebook not open: said, where they were cut short or taken as empty.
+    books.open("nb", ["a", "b"])
+    for start, count in ((7, 0), (1, 2), (-1, 1)):
+        with pytest.raises(NotebookError, match=f"^nb: a change to cells {start} to {start + count} of a notebook of 2$"):
+            books.splice("nb", start, count, ["z"])
+    with pytest.raises(NotebookError, match="^other: a change to a notebook that is not open$"):
+        books.splice("other", 0, 0, ["z"])
+    assert books.splice("nb", 2, 0, ["c"]) == []
 
 
 def test_a_cells_surroundings_are_the_other_cells_of_its_language_nearest_first_within_the_limit():

@@ -378,7 +378,9 @@ def scripted_server(argv: list[str]) -> None:
                 send(id=msg["id"], result=None)
             elif method == "textDocument/inlineCompletion":
                 record(event="inline", uri=uri, open=uri in opened)
-                if uri in opened:
+                if "FAILING" in opened.get(uri, ""):  # an error whose text differs each time
+                    send(id=msg["id"], error={"code": -32603, "message": f"fill failed after {msg['id']} ms"})
+                elif uri in opened:
                     send(id=msg["id"], result={"items": scripted_items(opened[uri], params["position"])})
                 else:
                     send(id=msg["id"], error={"code": -32602, "message": f"{uri} is not open"})
@@ -488,9 +490,11 @@ def test_the_completion_menu_hides_the_suggestion_and_keeps_its_keys(tmp_path: P
 
 def test_a_line_range_rewrite_is_not_narrowed_by_an_old_selection(tmp_path: Path) -> None:
     result = editor_scenario("rewrite_range", tmp_path)
-    whole, selected = result["ranges"]
+    whole, selected, exclusive = result["ranges"]
     assert whole == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 9}}, result
     assert selected == {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 4}}, result
+    # With 'selection' exclusive one character more was taken.
+    assert exclusive == selected, result
 
 
 def test_typing_past_one_suggestion_keeps_the_others_that_still_agree(tmp_path: Path) -> None:
@@ -512,6 +516,30 @@ def test_a_crlf_documents_suggestion_is_inserted_without_carriage_returns(tmp_pa
     assert result["whole"] == ["x = CRLF one", "    two"], result
     assert result["line"] == ["x = CRLF one"], result
     assert "\r" not in result["ghost_whole"], result
+
+
+def test_accepting_is_its_own_undo_step_and_replace_mode_shows_nothing(tmp_path: Path) -> None:
+    # One `u` took back the accepted text and what was typed before it; in Replace mode an accepted suggestion was
+    # inserted, not overwritten, and <BS> then "restored" characters that had never stood there.
+    result = editor_scenario("undo", tmp_path)
+    assert (result["ghost"], result["accepted"], result["undone"]) == (SUGGESTION, "x = f(zz" + SUGGESTION,
+                                                                     "x = f(zz"), result
+    assert result["replace_mode"] == "R" and result["replace_ghost"] is False, result
+
+
+def test_a_buffer_whose_filetype_is_no_longer_enabled_leaves_the_server(tmp_path: Path) -> None:
+    # `:set ft=text` on a Python buffer went on asking for (and showing) suggestions; `python.django` never got any.
+    result = editor_scenario("filetype", tmp_path)
+    assert (result["before"], result["after"], result["triggered"]) == (True, False, False), result
+    assert (result["ghost"], result["requests"]) == (False, 0), result
+    assert result["compound"] is True, result
+
+
+def test_an_error_that_differs_each_time_is_shown_once(tmp_path: Path) -> None:
+    # Shown once per distinct text, one whose text changes with each request was shown on every keystroke.
+    result = editor_scenario("failing", tmp_path)
+    assert result["requests"] == 3 and len(result["shown"]) == 1, result
+    assert result["shown"][0].startswith("infill: fill failed after "), result
 
 
 TABS = r"""

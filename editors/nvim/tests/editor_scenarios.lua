@@ -443,14 +443,18 @@ scenarios.rewrite_range = function()
       keys('viwy', 'nx')
       vim.cmd('1InfillRewrite')
       vim.cmd("'<,'>InfillRewrite")
+      -- The same word selected with 'selection' exclusive, whose mark stands after it.
+      vim.o.selection = 'exclusive'
+      keys('0v4ly', 'nx')
+      vim.cmd("'<,'>InfillRewrite")
       return true
     end,
     function()
       local sent = events('command')
-      if #sent < 2 then
+      if #sent < 3 then
         return false
       end
-      result.ranges = { sent[1].arguments[2], sent[2].arguments[2] }
+      result.ranges = { sent[1].arguments[2], sent[2].arguments[2], sent[3].arguments[2] }
       return true
     end,
   }
@@ -552,6 +556,110 @@ scenarios.crlf = function()
   vim.list_extend(steps, accept_in('<Tab>', 'whole'))
   vim.list_extend(steps, accept_in('<M-C-Right>', 'line'))
   return steps
+end
+
+-- Typed, accepted, then undone once; then the same in Replace mode, where nothing is shown.
+scenarios.undo = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = f(' })
+      vim.api.nvim_set_current_buf(bufs.a)
+      vim.api.nvim_win_set_cursor(0, { 1, 0 })
+      keys('Azz', 'n')
+      return true
+    end,
+    ghost_into('ghost', 3000),
+    function()
+      keys('<Tab>')
+      return true
+    end,
+    pause(200),
+    function()
+      result.accepted = vim.api.nvim_get_current_line()
+      keys('<Esc>u', 'n')
+      return true
+    end,
+    pause(200),
+    function()
+      result.undone = vim.api.nvim_get_current_line()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = f(QRSTUVWXYZ' })
+      vim.api.nvim_win_set_cursor(0, { 1, 4 })
+      keys('Rzz', 'n')
+      return true
+    end,
+    pause(100),
+    function()
+      infill.trigger()
+      return true
+    end,
+    pause(1500),
+    function()
+      result.replace_mode = vim.api.nvim_get_mode().mode
+      result.replace_ghost = ghost() or false
+      keys('<Esc>', 'n')
+      return true
+    end,
+  }
+end
+
+-- A buffer whose filetype turns to one not enabled, and one of a compound filetype.
+scenarios.filetype = function()
+  setup({ auto_trigger = false, filetypes = { 'python' } })
+  return {
+    open('a'),
+    ready,
+    function()
+      result.before = attached(bufs.a)
+      vim.bo[bufs.a].filetype = 'text'
+      return insert_at_end(bufs.a, 1)
+    end,
+    pause(100),
+    function()
+      result.after = attached(bufs.a)
+      result.triggered = infill.trigger()
+      return true
+    end,
+    pause(500),
+    function()
+      result.ghost = ghost() or false
+      result.requests = #events('inline')
+      vim.cmd('stopinsert')
+      bufs.b = edit('b.py')
+      vim.bo[bufs.b].filetype = 'python.django'
+      return true
+    end,
+    pause(200),
+    function()
+      result.compound = attached(bufs.b)
+      return true
+    end,
+  }
+end
+
+-- Three requests, each answered with an error whose text differs.
+scenarios.failing = function()
+  setup({ auto_trigger = false })
+  local function ask()
+    infill.trigger()
+    return true
+  end
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = FAILING ' })
+      return insert_at_end(bufs.a, 1)
+    end,
+    pause(100), ask, pause(300), ask, pause(300), ask, pause(300),
+    function()
+      result.requests = #events('inline')
+      result.shown = plugin_notes()
+      return true
+    end,
+  }
 end
 
 local function finish(status)

@@ -34,8 +34,10 @@ local function filetype_enabled(bufnr)
     return false
   end
   local ft = vim.bo[bufnr].filetype
+  -- A compound filetype ('python.django') is each of its parts.
+  local parts = vim.split(ft, '.', { plain = true })
   for _, enabled in ipairs(opts.filetypes) do
-    if enabled == '*' and ft ~= '' or enabled == ft then
+    if enabled == '*' and ft ~= '' or vim.tbl_contains(parts, enabled) then
       return true
     end
   end
@@ -231,6 +233,24 @@ local function attach(bufnr)
   end
 end
 
+-- Undoes `attach` for a buffer whose filetype is no longer enabled (`:set ft=text`): it was still sent to
+-- the server and still got suggestions. Its keys stay mapped, and fall through with nothing shown.
+local function detach(bufnr)
+  if not attached[bufnr] then
+    return
+  end
+  attached[bufnr] = nil
+  vim.api.nvim_clear_autocmds({ group = group, buffer = bufnr })
+  if builtin() then
+    vim.lsp.inline_completion.enable(false, { bufnr = bufnr })
+  end
+  inline.detach(bufnr)
+  local c = client.get()
+  if c ~= nil and vim.lsp.buf_is_attached(bufnr, c.id) then
+    vim.lsp.buf_detach_client(bufnr, c.id)
+  end
+end
+
 local function attach_loaded()
   for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
     if vim.api.nvim_buf_is_loaded(bufnr) then
@@ -260,7 +280,11 @@ function M.setup(user_opts)
   vim.api.nvim_create_autocmd('FileType', {
     group = group,
     callback = function(args)
-      attach(args.buf)
+      if filetype_enabled(args.buf) then
+        attach(args.buf)
+      else
+        detach(args.buf)
+      end
     end,
   })
   attach_loaded()
@@ -385,7 +409,8 @@ local function selection_range(bufnr, line1, line2, encoding, from_visual)
   local vend = vim.api.nvim_buf_get_mark(bufnr, '>')
   if from_visual and vim.fn.visualmode() == 'v' and vstart[1] == line1 and vend[1] == line2 then
     start_col = math.min(vstart[2], #first)
-    local last_char = vim.fn.byteidx(last:sub(vend[2] + 1), 1)
+    -- With 'selection' exclusive the mark stands after the selection, not on its last character.
+    local last_char = vim.o.selection == 'exclusive' and 0 or vim.fn.byteidx(last:sub(vend[2] + 1), 1)
     end_col = math.min(vend[2] + math.max(last_char, 0), #last)
   end
   return {

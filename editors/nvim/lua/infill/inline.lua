@@ -29,6 +29,16 @@ local function buf_state(bufnr)
   return st
 end
 
+-- Replace mode overwrites as it types: text put in through the API is not what it overwrote, and
+-- <BS> there would "restore" characters that never stood where it goes back to: no
+-- suggestion is shown or accepted there.
+local function replacing()
+  return vim.api.nvim_get_mode().mode:sub(1, 1) == 'R'
+end
+
+-- Whether the last answer was an error: said once, not again until the server answers.
+local failing = false
+
 local function in_insert_mode()
   local mode = vim.api.nvim_get_mode().mode
   return mode:sub(1, 1) == 'i' or mode:sub(1, 1) == 'R'
@@ -163,8 +173,8 @@ function M.request(bufnr, trigger_kind)
   if c == nil or not c.initialized or not supports_inline(c) then
     return false
   end
-  if vim.api.nvim_get_current_buf() ~= bufnr then
-    return false
+  if vim.api.nvim_get_current_buf() ~= bufnr or not vim.lsp.buf_is_attached(bufnr, c.id) then
+    return false -- a buffer the server does not have (its filetype not enabled) gets no suggestion
   end
   local st = buf_state(bufnr)
   cancel_pending(st)
@@ -179,10 +189,16 @@ function M.request(bufnr, trigger_kind)
     end
     st.pending = nil
     if err ~= nil then
-      vim.notify_once('infill: ' .. (err.message or vim.inspect(err)), vim.log.levels.WARN)
+      -- Once until an answer comes: a message that differs each time (a time, a size in it) was
+      -- shown on every keystroke.
+      if not failing then
+        failing = true
+        vim.notify('infill: ' .. (err.message or vim.inspect(err)), vim.log.levels.WARN)
+      end
       return
     end
-    if vim.api.nvim_get_current_buf() ~= bufnr or not in_insert_mode() then
+    failing = false
+    if vim.api.nvim_get_current_buf() ~= bufnr or not in_insert_mode() or replacing() then
       return
     end
     local now_row, now_col = cursor()
@@ -244,16 +260,23 @@ local function shown_item(bufnr)
   return item, view(bufnr, item)
 end
 
+-- What was typed before a suggestion is accepted is one undo step, the accepted text another:
+-- without the break, one `u` took back both.
+local function break_undo()
+  vim.o.undolevels = vim.o.undolevels
+end
+
 --- Inserts the shown suggestion. Returns false when none is shown.
 function M.accept(bufnr)
   local item, v = shown_item(bufnr)
-  if item == nil then
+  if item == nil or replacing() then
     return false
   end
   M.dismiss(bufnr)
   if v == nil then
     return false
   end
+  break_undo()
   local lines = vim.split(item.text, '\n', { plain = true })
   vim.api.nvim_buf_set_text(bufnr, item.row, item.start_col, item.row, v.end_col, lines)
   local last_row = item.row + #lines - 1
@@ -289,7 +312,7 @@ end
 --- which is what the server would answer once it is typed. Returns false when none is shown.
 function M.accept_part(bufnr, unit)
   local item, v = shown_item(bufnr)
-  if v == nil then
+  if v == nil or replacing() then
     return false
   end
   local part = M.next_part(v.ghost, unit)
@@ -299,6 +322,7 @@ function M.accept_part(bufnr, unit)
   local rest = M.rest_after(item, v, part)
   local st = buffers[bufnr]
   st.items, st.index = { rest }, 1
+  break_undo()
   vim.api.nvim_buf_set_text(bufnr, v.row, v.col, v.row, v.col, vim.split(part, '\n', { plain = true }))
   vim.api.nvim_win_set_cursor(0, { rest.row + 1, rest.start_col })
   render(bufnr)
