@@ -111,13 +111,15 @@ def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "a
     generation = GenerationConfig.from_hf(read_json(gen_path) if gen_path.exists() else {}, cfg, str(gen_path))
     tokenizer = Tokenizer.from_file(directory / "tokenizer.json", cfg.pad_token_id, cfg.eos_token_id,
                                     cfg.bos_token_id, vocab_size=cfg.vocab_size, stop_ids=generation.eos_token_ids)
+    # The weights' files first: a directory without them is said at once, before a network its config describes
+    # is built (seconds and gigabytes for a config of thousands of layers).
+    files, weight_map = weight_files(directory)
     dev = resolve_device(device)
     with torch.device("meta"):
         model = DiffusionGemma(cfg)
     dt = resolve_dtype(dtype, dev, parameters=sum(p.numel() for p in model.parameters()))
     expected = {k: v.shape for k, v in model.state_dict().items()}
     state: dict[str, torch.Tensor] = {}
-    files, weight_map = weight_files(directory)
     for path in files:
         state.update(_read_tensors(path, expected, dev, dt, weight_map))
     missing = [k for k in expected if k not in state]

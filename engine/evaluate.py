@@ -385,17 +385,28 @@ def build_program(problem: Problem, middle: str) -> str:
     return f"{problem.prefix}{middle}{problem.suffix}\n{problem.test}\ncheck({problem.entry_point})\n"
 
 
+# How each program is started: its CPU seconds capped (soft and hard, so that it cannot lift them), as well as the
+# time waited for it, then the program run as a script (its own `from __future__` lines first, as they must be).
+# Not a sandbox: run only problems and models you trust.
+_START = ("import resource, runpy; resource.setrlimit(resource.RLIMIT_CPU, ({0}, {0})); "
+          "runpy.run_path('program.py', run_name='__main__')")
+
+
 def run_program(source: str, timeout: float) -> tuple[str, str]:
-    """Run Python source in a fresh interpreter in a temporary directory: (outcome, detail)."""
+    """Run Python source in a fresh interpreter in a temporary directory: (outcome, detail). It gets no more of the
+    environment than it needs to run (no tokens or keys in variables), its home is the directory, and its CPU time
+    is capped a second past `timeout`."""
     with tempfile.TemporaryDirectory(prefix="infill-eval-") as tmp:
         program = Path(tmp) / "program.py"
         program.write_text(source, encoding="utf-8")
+        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": tmp, "LANG": "C.UTF-8"}
         # stderr goes to a file, not a pipe: a process the program leaves running holds a pipe open, and waiting
         # for its end scored a program that had passed as timed out. A new session lets anything the program
         # started be taken down with it.
         with open(Path(tmp) / "stderr.txt", "w+b") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-I", program.name], cwd=tmp, stdin=subprocess.DEVNULL,
+                [sys.executable, "-I", "-c", _START.format(math.ceil(timeout) + 1)], cwd=tmp, env=env,
+                stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
             )
             try:

@@ -16,6 +16,7 @@ from .model_loader import describe_failure, load_engine
 from .settings import DEVICES, DTYPES, Settings
 
 DEFAULT_PORT = 2087
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHECK_PREFIX = "def add(a, b):\n    return "
 CHECK_SUFFIX = "\n\n\nprint(add(1, 2))\n"
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
@@ -68,14 +69,28 @@ def serve_tcp(server, host: str, port: int) -> None:
     from pygls.io_ import run_async
 
     server._stop_event = stop = threading.Event()
+    serving: asyncio.StreamWriter | None = None  # the connection being served
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal serving
+        if serving is not None:
+            if server.protocol.initialize_seen:
+                # One client: a second connection took over the editor's answers (its documents' text in them).
+                writer.close()
+                return
+            serving.close()  # one that has said nothing yet (a port probe) gives way
+        serving = writer
         server.protocol.set_writer(writer)
         try:
             await run_async(stop_event=stop, reader=Utf8Connection(reader), protocol=server.protocol,
                             error_handler=server.report_server_error)
         except SystemExit:
             pass  # the client's `exit`: pygls ends the process with it, here an error in a callback, said at length
+        if serving is not writer:
+            return  # it gave way to another
+        if not server.protocol.initialize_seen:
+            serving = None  # closed before `initialize` (a port probe): the editor is still to come
+            return
         server.shutdown()
 
     async def serve() -> None:
@@ -186,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.tcp:
+            if args.host not in LOOPBACK:
+                print(f"infill-ls: warning: --host {args.host}: whoever reaches port {args.port} gets what the server "
+                      "reads (the documents it is sent, the files beside them) in its answers", file=sys.stderr)
             serve_tcp(server, args.host, args.port)
         else:
             server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import stat
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -152,9 +153,17 @@ class DirectoryFiles:
 
 def _read_text(file: Path) -> str | None:
     """The first `KEPT_CHARS` of a UTF-8 text file; None for one that cannot be read, is binary (a NUL byte in its
-    head, which is all that is read of it) or is not UTF-8."""
+    head, which is all that is read of it) or is not UTF-8, and for anything but a regular file when it is opened:
+    the listing saw a file, but another process may have put a symbolic link (to a file outside the directory) or
+    a FIFO (an open that never returns, and no suggestion after it) in its place since."""
     try:
-        with open(file, "rb") as f:
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
             head = f.read(SNIFF_BYTES)
             if b"\0" in head:
                 return None
@@ -171,13 +180,14 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
     recent first), then, with `files`, its directory's files on disk; and the stamp of those files, None where
     none was looked at. `path`: where the document stands on disk, where its URI does not say (a notebook cell).
     Reads files: call on the worker."""
-    # A hidden file (`.env`) is no more searched open in a tab than on disk.
+    # A hidden file (`.env`), or one in a hidden folder (`~/.config/gh/hosts.yml` beside `config.yml`: a token
+    # offered as a suggestion), is no more searched open in a tab than on disk.
     open_beside = [s for s in open_beside if not _hidden(s.uri)]
     texts = [s.text for s in open_beside]
     room = chars - sum(map(len, texts))
     path = path or uri_path(snapshot.uri)
     disk = None
-    if files is not None and path is not None and room > 0:
+    if files is not None and path is not None and room > 0 and not _hidden_path(path):
         skip = {p for p in (uri_path(s.uri) for s in open_beside) if p is not None}
         on_disk, disk = files.beside(path, skip, room)
         texts += on_disk
@@ -186,7 +196,12 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
 
 def _hidden(uri: str) -> bool:
     path = uri_path(uri)
-    return path is not None and path.name.startswith(".")
+    return path is not None and _hidden_path(path)
+
+
+def _hidden_path(path: Path) -> bool:
+    """Whether the file or a folder it is in is hidden (its name starts with a dot)."""
+    return any(part.startswith(".") and part not in (".", "..") for part in path.parts)
 
 
 class Gathered(Sequence[str]):

@@ -77,6 +77,7 @@ class InfillProtocol(LanguageServerProtocol):
         """As pygls's, but UTF-16 positions wherever the client offers them, whatever it lists first: a byte that is
         not UTF-8 (a Latin-1 file opened as it is) is read as U+FFFD, one unit in UTF-16 as in the client's count,
         but three in UTF-8 where the client counts one, and every position after it on the line was off."""
+        self.initialize_seen = True
         general = params.capabilities.general
         if general is not None and general.position_encodings and \
                 types.PositionEncodingKind.Utf16 in general.position_encodings:
@@ -118,6 +119,7 @@ class InfillProtocol(LanguageServerProtocol):
     # Set by `exit`: the status the process ends with, 0 after `shutdown` and 1 without. pygls's own sys.exit is
     # swallowed by its loop, so the command line returns this.
     exit_status: int | None = None
+    initialize_seen = False  # a TCP connection closed before it is no client (`cli.serve_tcp`)
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):

@@ -38,6 +38,11 @@ if [ -n "${PYTHON:-}" ]; then py=$PYTHON; elif [ -x .venv/bin/python ]; then py=
 export TOKENIZERS_PARALLELISM=false
 
 fail() { echo "offline_train: $*" >&2; exit 2; }
+# Numbers that go into Python's source below: anything else is refused, not run.
+number='^[0-9]+([.][0-9]+)?$'
+[[ $minutes =~ $number ]] || fail "MINUTES $minutes: give a number of minutes"
+[[ ${SECONDS_PER_STEP:-0.22} =~ $number ]] || fail "SECONDS_PER_STEP ${SECONDS_PER_STEP}: give a number of seconds"
+[[ ${DEADLINE_S:-570} =~ ^[0-9]+$ ]] || fail "DEADLINE_S ${DEADLINE_S}: give a whole number of seconds"
 [ -f "$bundle/corpus.tar.xz" ] || fail "$bundle/corpus.tar.xz: not found (make the bundle with scripts/offline_bundle.sh)"
 [ -f "$model/tokenizer.json" ] || fail "$model/tokenizer.json: not found (MODEL must be a checkpoint directory)"
 (cd "$bundle" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1 || fail "$bundle: a file differs from SHA256SUMS (copied in part?)"

@@ -190,3 +190,15 @@ def test_the_limits_themselves_load(copy):
     edit(copy, "config.json", text(max_position_embeddings=33))
     loaded = load_checkpoint(copy, device="cpu", dtype="float32")
     assert loaded.config.layer(0).rope_fraction == 0.0 and loaded.config.layer(1).rope_factor == 8.0
+
+
+def test_a_checkpoint_without_weights_is_said_before_its_network_is_built(copy, monkeypatch):
+    # A config of thousands of layers and no weights took half a minute and 2 GB before "no model.safetensors".
+    import engine.checkpoint
+
+    built = []
+    monkeypatch.setattr(engine.checkpoint, "DiffusionGemma", lambda cfg: built.append(cfg))
+    (copy / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="model.safetensors"):
+        load_checkpoint(copy, device="cpu", dtype="float32")
+    assert built == []

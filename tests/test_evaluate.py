@@ -254,6 +254,16 @@ def test_a_program_that_passes_and_leaves_a_process_running_has_passed(tmp_path)
     assert run_program("import sys\nsys.exit('bad answer')\n", timeout=20) == ("failed", "bad answer")
 
 
+def test_a_program_gets_no_secrets_from_the_environment_and_capped_cpu(monkeypatch):
+    # It inherited the whole environment (HF_TOKEN and the like), and a child it started past the wait ran on.
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    leaks = "import os, sys\nsys.exit('token=' + os.environ.get('HF_TOKEN', 'none'))\n"
+    assert run_program(leaks, timeout=20) == ("failed", "token=none")
+    limits = "import resource, sys\nsys.exit('cpu=%d' % resource.getrlimit(resource.RLIMIT_CPU)[1])\n"
+    assert run_program(limits, timeout=2.5) == ("failed", "cpu=4")
+    assert run_program("from __future__ import annotations\nx: int = 1\n", timeout=20) == ("passed", "")
+
+
 def test_program_is_prefix_fill_suffix_then_test_and_check():
     problem = load_problems(PROBLEMS)[2]
     program = build_program(problem, "MIDDLE\n")

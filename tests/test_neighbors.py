@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from infill_ls.documents import Snapshot
@@ -217,6 +218,34 @@ def test_hidden_files_and_symbolic_links_are_never_read(tmp_path):
     (project / "app.py").write_text("app = make_app()\n")
     assert neighbor_texts(_snap(project / "main.py", ""), [], DirectoryFiles())[0] == ("app = make_app()\n",)
     assert neighbor_texts(_snap(tmp_path / "main.py", ""), [], DirectoryFiles())[0] == ()
+
+
+def test_files_in_a_hidden_folder_are_not_read(tmp_path):
+    # Editing ~/.config/gh/config.yml offered the token in hosts.yml beside it.
+    gh = tmp_path / ".config" / "gh"
+    gh.mkdir(parents=True)
+    (gh / "hosts.yml").write_text("github.com:\n    oauth_token: gho_secret\n")
+    doc = _snap(gh / "config.yml", "oauth_token: \n", "yaml")
+    assert neighbor_texts(doc, [], DirectoryFiles())[0] == ()
+    open_hosts = _snap(gh / "hosts.yml", "oauth_token: gho_secret\n", "yaml")
+    assert neighbor_texts(_snap(tmp_path / "a.yml", ""), [open_hosts], DirectoryFiles())[0] == ()
+
+
+def test_a_file_swapped_for_a_link_or_a_fifo_after_the_listing_is_not_read(tmp_path):
+    # The listing checks each entry without following links; what is opened afterwards may be another thing: a link
+    # to a file outside (its contents came back), or a FIFO (the read never returned, and no suggestion after it).
+    outside = tmp_path / "secret.txt"
+    outside.write_text("API_KEY = 'outside'\n")
+    os.symlink(outside, tmp_path / "link.py")
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "plain.py").write_text("x = 1\n")
+    assert neighbors._read_text(tmp_path / "link.py") is None
+    read = []
+    reader = threading.Thread(target=lambda: read.append(neighbors._read_text(tmp_path / "pipe.py")), daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert read == [None], "the read of a FIFO did not return"
+    assert neighbors._read_text(tmp_path / "plain.py") == "x = 1\n"
 
 
 def test_a_path_with_a_percent_sign_is_the_file_it_names(tmp_path):

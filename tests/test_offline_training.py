@@ -139,3 +139,8 @@ def test_a_damaged_bundle_or_a_missing_corpus_is_one_line_naming_it(bundle, tmp_
         f"(build the corpus first: infill-engine corpus --out {tmp_path / 'nothing'})")
     usage = _script("offline_train.sh")
     assert usage.returncode == 2 and usage.stderr.startswith("usage:")
+    # MINUTES goes into Python source: code there was run.
+    marker = tmp_path / "ran"
+    injected = _script("offline_train.sh", str(bundle_dir), str(tmp_path / "r"),
+                       f'__import__("pathlib").Path("{marker}").touch() or 1', env={"WORK": str(tmp_path / "w")})
+    assert injected.returncode == 2 and "give a number of minutes" in injected.stderr and not marker.exists()

@@ -114,6 +114,47 @@ def test_tcp_listens_on_localhost_and_speaks_lsp():
         server.stderr.close()
 
 
+def test_tcp_serves_one_client_and_a_probe_does_not_end_it():
+    # A second connection took over the editor's answers (the text of its documents in them), and any connection
+    # that closed, a port probe included, ended the server.
+    port = _free_port()
+    server = subprocess.Popen([*CMD, "--tcp", "--port", str(port), "--model", "/nonexistent"],
+                              stderr=subprocess.PIPE, env=SERVER_ENV)
+    try:
+        _connect(port).close()  # a probe: connects and goes
+        editor = _connect(port)
+        with editor, editor.makefile("rb") as stream:
+            editor.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+            assert _read_message(stream)["id"] == 1
+            with _connect(port) as intruder:
+                intruder.sendall(_message({"jsonrpc": "2.0", "id": 7, "method": "shutdown"}))
+                intruder.settimeout(10)
+                try:
+                    data = intruder.recv(100)
+                except ConnectionResetError:  # closed with the request unread
+                    data = b""
+                assert data == b""  # closed, unanswered
+            editor.sendall(_message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+            while _read_message(stream).get("id") != 2:
+                pass
+            editor.sendall(_message({"jsonrpc": "2.0", "method": "exit"}))
+        assert server.wait(timeout=20) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+    # Listening beyond this machine is said.
+    other = subprocess.Popen([*CMD, "--tcp", "--host", "0.0.0.0", "--port", str(_free_port()), "--model", "/x"],
+                             stderr=subprocess.PIPE, env=SERVER_ENV)
+    try:
+        assert other.stderr.readline().decode().startswith("infill-ls: warning: --host 0.0.0.0: whoever reaches port")
+    finally:
+        other.kill()
+        other.wait()
+        other.stderr.close()
+
+
 def test_tcp_says_in_one_line_where_it_cannot_listen():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
