@@ -48,7 +48,7 @@ def bench_infill(args) -> int:
     eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
     device = eng.model.device
     text = SNIPPET * 200
-    prefix = text[len(text) - args.prompt_chars:] + "def total(values):\n    return "  # [-0:] would be all of it
+    prefix = text[max(0, len(text) - args.prompt_chars):] + "def total(values):\n    return "  # [-0:]: all of it
     suffix = "\n\n\nprint(total([1, 2, 3]))\n"
     encode_ms, step_ms, steps, tpf, tps = [], [], [], [], []
     for r in range(args.warmup + args.repeats):

@@ -323,18 +323,23 @@ def repository_files(repo: Path, log=print) -> list[SourceFile]:
 def _git_visible(repo: Path) -> set[str] | None:
     """The files of `repo` git does not ignore (tracked or not), relative to it; None outside a git work tree or
     without git."""
-    try:
-        result = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others",
-                                 "--exclude-standard"], capture_output=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:
-        return None
+    # Two listings: untracked files that are not ignored, and tracked ones, a submodule's files among them (without
+    # `--recurse-submodules` it is listed as its own path alone); git takes that option with `--cached` only.
+    listings = []
+    for options in (["--others", "--exclude-standard"], ["--cached", "--recurse-submodules"]):
+        try:
+            result = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", *options], capture_output=True,
+                                    timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if result.returncode != 0:
+            return None
+        listings.append(result.stdout)
     # A folder the enclosing work tree ignores (an environment's lib/python3.x inside a project) is taken whole:
     # it was named on purpose, and git lists none of it.
     if subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", "."], capture_output=True).returncode == 0:
         return None
-    return {name.decode("utf-8", "surrogateescape") for name in result.stdout.split(b"\0") if name}
+    return {name.decode("utf-8", "surrogateescape") for listing in listings for name in listing.split(b"\0") if name}
 
 
 # ---------------------------------------------------------------------------------------------------- cleaning

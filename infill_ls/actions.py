@@ -25,7 +25,8 @@ from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import fit_placeholder, plain_text, reindented
 from .settings import Settings
-from .syntax import ParsedSnapshot, Replacement, expression_brace, iter_problems, problem_count, problems_after
+from .syntax import (ParsedSnapshot, Replacement, apply_replacements, expression_brace, iter_problems, problem_count,
+                     problems_after, tree_after)
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -314,6 +315,16 @@ def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: 
     line_start = snap.line_starts[snap.line_of(start)]
     head = snap.text[line_start:start]
     line_indent = leading_whitespace(head)
+    line_end = snap.line_starts[snap.line_of(start)] + len(snap.line_text(snap.line_of(start)))
+    closed_after = snap.text[end:line_end].strip().startswith("}")
+    if head.rstrip().endswith("{") and closed_after:
+        # `{ /* TODO */ }`: a last line of the fill that is that `}` again (at the header's column or less) would
+        # close the body twice.
+        lines = fill.rstrip().split("\n")
+        while len(lines) > 1 and lines[-1].strip() == "}" and \
+                len(leading_whitespace(lines[-1]).expandtabs(4)) <= len(line_indent.expandtabs(4)):
+            lines.pop()
+        fill = "\n".join(lines)
     text = fit_placeholder(fill, line_indent, unit)
     if not text:
         return None
@@ -322,13 +333,14 @@ def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: 
         body = fit_placeholder(fill, deeper, unit)
         if head.rstrip().endswith("{") and body.count("\n") < text.count("\n"):
             # Braces bound the body, not columns: fitted one step deeper, the lines the model wrote at the header's
-            # own column were cut as leaving it, and lost. The fill as fitted at the line's depth, a step deeper.
+            # own column were cut as leaving it, and lost. Those lines a step deeper; the others, fitted at the
+            # line's depth, are a step deeper than it already.
             first, *rest = text.split("\n")
-            body = first + "".join("\n" + (unit + line if line else line) for line in rest)
+            body = first + "".join("\n" + (unit + line if line and leading_whitespace(line) == line_indent else line)
+                                   for line in rest)
         text = "\n" + deeper + body
         start = line_start + len(head.rstrip())
-        line_end = snap.line_starts[snap.line_of(start)] + len(snap.line_text(snap.line_of(start)))
-        if snap.text[end:line_end].strip().startswith("}"):
+        if closed_after:
             # `{ /* TODO */ }`: the body's closer goes on a line of its own, at the header's depth.
             text += "\n" + line_indent
             end += len(snap.text[end:line_end]) - len(snap.text[end:line_end].lstrip(" \t"))
@@ -565,6 +577,40 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
     return _merged(fixes)
 
 
+def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> bool:
+    """Whether a `;` the replacements add stands alone in a statement's body (`if (ready(x));`): the parse takes it
+    as an empty body, and with it the `if` does nothing (a `while` never ends)."""
+    tree = tree_after(parsed, list(replacements))
+    if tree is None:
+        return False
+    text = apply_replacements(parsed.snapshot.text, list(replacements))
+    shift, added = 0, []
+    for r in sorted(replacements, key=lambda r: r.start):
+        start = r.start + shift
+        added += [start + i for i, ch in enumerate(r.text) if ch == ";"]
+        shift += len(r.text) - (r.end - r.start)
+    for at in added:
+        byte = len(text[:at].encode("utf-8", "surrogatepass"))
+        node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+        if node is not None and node.type == ";" and any(_field(n) in BODY_FIELDS for n in (node, node.parent)
+                                                          if n is not None):
+            return True
+    return False
+
+
+# Where grammars put a statement's body (tree-sitter's shared field names): a `;` missing there is an empty body's.
+BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
+
+
+def _field(node: tree_sitter.Node) -> str | None:
+    """The field of its parent that ``node`` fills, if any."""
+    parent = node.parent
+    if parent is None:
+        return None
+    index = next((i for i, child in enumerate(parent.children) if child.id == node.id), None)
+    return None if index is None else parent.field_name_for_child(index)
+
+
 def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tree_sitter.Node, offset: int) -> list[int]:
     """Where a closing fill may go: the cursor, the end of the cursor's line, the problem itself, and the end of the
     line that opens the innermost bracket still open there.
@@ -627,12 +673,12 @@ def close_structure(
             candidates.append(closed)
             # The statement the closers end may owe its `;` too (C, C++, Java, Rust): after the brackets on the
             # line, after the braces around them, or both. Tried where the closers alone leave an error, and kept
-            # as the parse decides, so a language without the need never gets one; the fewest first, which wins
-            # a tie (C takes `};` after a function, an empty declaration).
+            # as the parse decides, so a language without the need never gets one, but never as an empty body;
+            # the fewest first, which wins a tie (C takes `};` after a function, an empty declaration).
             seen = [tuple(fixes)]
             for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems else ():
                 ended = tuple(mechanical_fix(parsed, region, at, *ends))
-                if ended not in seen:
+                if ended not in seen and not _empties_a_body(parsed, ended):
                     seen.append(ended)
                     candidates.append(candidate(parsed, ended, 0.0, abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):

@@ -42,12 +42,17 @@ class Utf8Stdin:
 
 
 class Utf8Connection:
-    """A TCP connection's reader (asyncio's), whose message bodies decode as UTF-8 as `Utf8Stdin`'s do."""
+    """A TCP connection's reader (asyncio's), whose message bodies decode as UTF-8 as `Utf8Stdin`'s do; `first`: a
+    line already read from it."""
 
-    def __init__(self, reader: asyncio.StreamReader):
+    def __init__(self, reader: asyncio.StreamReader, first: bytes = b""):
         self._reader = reader
+        self._first = first
 
     async def readline(self) -> bytes:
+        if self._first:
+            line, self._first = self._first, b""
+            return line
         return await self._reader.readline()
 
     async def readexactly(self, n: int) -> bytes:
@@ -73,24 +78,20 @@ def serve_tcp(server, host: str, port: int) -> None:
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal serving
-        if serving is not None:
-            if server.protocol.initialize_seen:
-                # One client: a second connection took over the editor's answers (its documents' text in them).
-                writer.close()
-                return
-            serving.close()  # one that has said nothing yet (a port probe) gives way
+        # The first to speak is the client; one that connects and goes (a port probe) touches nothing, and while
+        # the client is served another connection is closed: it took over the client's answers (its documents'
+        # text in them), and its end ended the server.
+        first = await reader.readline()
+        if not first or serving is not None:
+            writer.close()
+            return
         serving = writer
         server.protocol.set_writer(writer)
         try:
-            await run_async(stop_event=stop, reader=Utf8Connection(reader), protocol=server.protocol,
+            await run_async(stop_event=stop, reader=Utf8Connection(reader, first), protocol=server.protocol,
                             error_handler=server.report_server_error)
         except SystemExit:
             pass  # the client's `exit`: pygls ends the process with it, here an error in a callback, said at length
-        if serving is not writer:
-            return  # it gave way to another
-        if not server.protocol.initialize_seen:
-            serving = None  # closed before `initialize` (a port probe): the editor is still to come
-            return
         server.shutdown()
 
     async def serve() -> None:

@@ -131,16 +131,26 @@ def _render(lines: list[_Placed], base: int, step: int, indent: str, unit: str) 
 
 def reindented(fill: str, line_indent: str, unit: str) -> str:
     """A fill that goes on from the text before it on a line indented by ``line_indent``, its further lines in the
-    file's ``unit`` at the depths the model gave them (a tab-indented file gets tabs, not the model's spaces). A
-    fill with a line shallower than that line is left as written: its depth there has no step to go by."""
+    file's kind of indentation where the model wrote the other kind (spaces in a tab-indented file, or tabs in one
+    indented with spaces): each of the model's steps becomes one ``unit``, what is left over stays as spaces. Where
+    the kinds agree the fill is left as written: columns there can be alignment (a comment's ` * `, a hanging
+    argument, a string's text), not depth."""
     lines = fill.split("\n")
+    later = [(i, leading_whitespace(line)) for i, line in enumerate(lines) if i and line.strip()]
     base = _columns(line_indent)
-    placed = _placed(lines, base)
-    later = [column for column, text in placed[1:] if text]
-    if not later or min(later) < base:
-        return fill
-    rendered = _render(placed[1:], base, _step([base, *later]), line_indent, unit)
-    return "\n".join([lines[0], *rendered])
+    columns = [_columns(indent) for _, indent in later]
+    if not later or min(columns) < base:
+        return fill  # a line shallower than the fill's own: no depth to go by
+    other_kind = " " if unit == "\t" else "\t"
+    if not any(other_kind in indent for _, indent in later):
+        return fill  # already the file's kind
+    deltas = [b - a for a, b in zip([base, *columns], columns) if b - a >= 2]
+    step = max(sorted(set(deltas)), key=deltas.count) if deltas else _columns(unit)  # the commonest step
+    out = list(lines)
+    for i, indent in later:
+        levels, spaces = divmod(_columns(indent) - base, step)
+        out[i] = line_indent + unit * levels + " " * spaces + lines[i].lstrip(" \t")
+    return "\n".join(out)
 
 
 def fit_block(ctx: InfillContext, fill: str) -> str:

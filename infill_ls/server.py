@@ -77,7 +77,6 @@ class InfillProtocol(LanguageServerProtocol):
         """As pygls's, but UTF-16 positions wherever the client offers them, whatever it lists first: a byte that is
         not UTF-8 (a Latin-1 file opened as it is) is read as U+FFFD, one unit in UTF-16 as in the client's count,
         but three in UTF-8 where the client counts one, and every position after it on the line was off."""
-        self.initialize_seen = True
         general = params.capabilities.general
         if general is not None and general.position_encodings and \
                 types.PositionEncodingKind.Utf16 in general.position_encodings:
@@ -119,7 +118,6 @@ class InfillProtocol(LanguageServerProtocol):
     # Set by `exit`: the status the process ends with, 0 after `shutdown` and 1 without. pygls's own sys.exit is
     # swallowed by its loop, so the command line returns this.
     exit_status: int | None = None
-    initialize_seen = False  # a TCP connection closed before it is no client (`cli.serve_tcp`)
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
@@ -290,10 +288,12 @@ class InfillServer(LanguageServer):
         elif field == "notebookDocument":
             # Its cells' own changes fail from now on: said once, for the notebook (an opening it could not read
             # too: each of its cells' edits was told as a change to a document that is not open).
-            opened = params.get("cellTextDocuments") if method == types.NOTEBOOK_DOCUMENT_DID_OPEN else None
-            cells = [d["uri"] for d in opened or () if isinstance(d, dict) and isinstance(d.get("uri"), str)]
+            opening = method == types.NOTEBOOK_DOCUMENT_DID_OPEN
+            opened = params.get("cellTextDocuments") if opening else None
+            cells = [d["uri"] for d in opened if isinstance(d, dict) and isinstance(d.get("uri"), str)] \
+                if isinstance(opened, list) else []
             self.out_of_step.update(self.service.close_notebook(uri, cells))
-            what = "opening" if opened is not None else "change"
+            what = "opening" if opening else "change"
             self.lost_step(uri, f"{uri}: a notebook {what} that does not match the protocol")
         else:
             self.service.close(uri)

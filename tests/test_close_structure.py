@@ -210,7 +210,8 @@ def test_a_template_substitutions_brace_is_not_a_bracket_closed():
         "function f(n: number) {\n  console.log(`total: ${n}`, n + 1)\n}\n"
 
 
-@pytest.mark.parametrize("fill", ["int y = x * 2;\n    return y;", "int y = x * 2;\nreturn y;"])
+@pytest.mark.parametrize("fill", ["int y = x * 2;\n    return y;", "int y = x * 2;\nreturn y;",
+                                  "int y = x * 2;\n  return y;", "int y = x * 2;\n    return y;\n}"])
 def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on_its_own(fill):
     # The `}` stayed after the last statement, and lines written at the header's column were cut as leaving the
     # body: `return y;` was lost.
@@ -224,12 +225,26 @@ def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on
     ("go", "package main\n\nfunc f(x int) int {\n\tif x > 0 {\n\t\treturn 1\n\t}\n\treturn 0\n}\n",
      "if x > 0 {\n\t\treturn 1\n\t}", "if x > 1 {\n        return 2\n    }",
      "package main\n\nfunc f(x int) int {\n\tif x > 1 {\n\t\treturn 2\n\t}\n\treturn 0\n}\n"),
-    ("typescript", "function f(x: number) {\n  if (x) {\n    return 1;\n  }\n  return 0;\n}\n",
-     "if (x) {\n    return 1;\n  }", "if (x > 1) {\n      return 2;\n  }",  # a step of 4 in a file of 2
-     "function f(x: number) {\n  if (x > 1) {\n    return 2;\n  }\n  return 0;\n}\n"),
+    # Where the kinds agree the columns may be alignment: a comment's ` * `, kept as written.
+    ("java", "class A {\n    /**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }\n}\n",
+     "/**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }",
+     "/**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }",
+     "class A {\n    /**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }\n}\n"),
 ])
 def test_a_rewrite_takes_the_files_indentation(language_id, text, selected, fill, expected):
     start = text.index(selected)
     edit = rewrite_selection(WritesFills([fill]), _parsed(language_id, text), start, start + len(selected), SETTINGS,
                              lambda: False)
     assert apply_replacements(text, list(edit.replacements)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after", [
+    ("c", "int g(int x) {\n  while (next(x\n}\n", "next(x"),
+    ("java", "class A {\n  void f() {\n    if (ok(x\n  }\n}\n", "ok(x"),
+    ("javascript", "function f(x) {\n  if (ready(x\n}\n", "ready(x"),
+])
+def test_a_conditions_closers_never_get_a_semicolon_that_empties_its_body(language_id, text, cursor_after):
+    # `if (ok(x));` parses: an if that does nothing, a while that never ends.
+    edit = close_structure(WritesFills(), _parsed(language_id, text), _after(text, cursor_after), SETTINGS,
+                           lambda: False)
+    assert isinstance(edit, NoEdit) or "));" not in apply_replacements(text, list(edit.replacements)), edit

@@ -236,6 +236,20 @@ def test_a_repository_corpus_leaves_out_what_the_server_would_not_read(tmp_path)
         ["app/mod.py", "app/models/mod.py", "tools/mod.py"]
     assert {f.package for f in files} == {"proj/app", "proj/app/models", "proj/tools"}
     assert logged == [f"corpus: {repo.resolve()}: left out 1 hidden, 1 symbolic link, 1 ignored by git, 1 vendored"]
+    # A submodule's files are the repository's too (they were counted as ignored by git).
+    lib = tmp_path / "lib"
+    (lib / "src").mkdir(parents=True)
+    (lib / "src" / "helper.py").write_text(code(930))
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "protocol.file.allow=always"]
+    subprocess.run(["git", "init", "-q", str(lib)], check=True)
+    subprocess.run([*git, "-C", str(lib), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(lib), "commit", "-qm", "lib"], check=True)
+    subprocess.run([*git, "-C", str(repo), "submodule", "-q", "add", str(lib), "libs/lib"], check=True,
+                   capture_output=True)
+    files = repository_files(repo, log=lambda *_: None)
+    assert "libs/lib/src/helper.py" in {Path(f.path).relative_to(repo.resolve()).as_posix() for f in files}
+    (repo / ".gitmodules").unlink()
+    shutil.rmtree(repo / "libs")
     # Outside a work tree nothing is ignored; a folder its work tree ignores is taken whole, as it was named.
     shutil.rmtree(repo / ".git")
     assert len(repository_files(repo, log=lambda *_: None)) == 4

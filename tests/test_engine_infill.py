@@ -374,6 +374,10 @@ def test_bench_prints_its_figures(model_dir):
     result = run_cli("bench", "--model", str(model_dir), "--repeats", "1", "--warmup", "0", "--json",
                      "--prompt-chars", "0")
     assert result.returncode == 0 and json.loads(result.stdout)["prompt_tokens"] < 20, result.stdout
+    # More than the text it cuts from is all of it (it was a few characters).
+    result = run_cli("bench", "--model", str(model_dir), "--repeats", "1", "--warmup", "0", "--json",
+                     "--prompt-chars", "1000000")
+    assert result.returncode == 0 and json.loads(result.stdout)["prompt_tokens"] > 5000, result.stdout
 
 
 @pytest.mark.parametrize("argv, expected", [

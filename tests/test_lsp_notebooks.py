@@ -252,6 +252,13 @@ async def test_a_notebook_opening_the_server_cannot_read_is_told_once_not_once_a
     await asyncio.sleep(0.2)
     told = [m.message for m in client.messages if "opened.ipynb" in m.message]
     assert len(told) == 1 and "a notebook opening that does not match the protocol" in told[0], told
+    # Its cell documents not a list: still said (the handler itself failed on it).
+    client.protocol._send_data({"jsonrpc": "2.0", "method": "notebookDocument/didOpen", "params": {
+        "notebookDocument": {"uri": "file:///work/numbered.ipynb", "notebookType": "jupyter-notebook", "version": 1,
+                             "cells": []}, "cellTextDocuments": 5}})
+    await asyncio.sleep(0.5)
+    told = [m.message for m in client.messages if "numbered.ipynb" in m.message]
+    assert len(told) == 1 and "a notebook opening that does not match the protocol" in told[0], told
 
 
 async def test_a_notebook_change_the_server_cannot_read_drops_the_notebook_until_it_is_opened_again(client):

@@ -525,6 +525,8 @@ def test_accepting_is_its_own_undo_step_and_replace_mode_shows_nothing(tmp_path:
     assert (result["ghost"], result["accepted"], result["undone"]) == (SUGGESTION, "x = f(zz" + SUGGESTION,
                                                                      "x = f(zz"), result
     assert result["replace_mode"] == "R" and result["replace_ghost"] is False, result
+    # The undo break leaves 'undolevels' as it was, the buffer's own too (it set the global value to the local one).
+    assert result["undolevels"] == [1000, 50], result
 
 
 def test_a_buffer_whose_filetype_is_no_longer_enabled_leaves_the_server(tmp_path: Path) -> None:

@@ -123,6 +123,7 @@ def test_tcp_serves_one_client_and_a_probe_does_not_end_it():
     try:
         _connect(port).close()  # a probe: connects and goes
         editor = _connect(port)
+        _connect(port).close()  # and another, after the editor connected and before it said anything
         with editor, editor.makefile("rb") as stream:
             editor.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
             assert _read_message(stream)["id"] == 1

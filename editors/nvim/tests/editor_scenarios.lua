@@ -568,6 +568,7 @@ scenarios.undo = function()
       vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = f(' })
       vim.api.nvim_set_current_buf(bufs.a)
       vim.api.nvim_win_set_cursor(0, { 1, 0 })
+      vim.bo[bufs.a].undolevels = 50 -- a buffer's own, as a plugin for big files sets
       keys('Azz', 'n')
       return true
     end,
@@ -579,6 +580,7 @@ scenarios.undo = function()
     pause(200),
     function()
       result.accepted = vim.api.nvim_get_current_line()
+      result.undolevels = { vim.go.undolevels, vim.bo[bufs.a].undolevels }
       keys('<Esc>u', 'n')
       return true
     end,

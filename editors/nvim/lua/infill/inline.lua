@@ -263,7 +263,7 @@ end
 -- What was typed before a suggestion is accepted is one undo step, the accepted text another:
 -- without the break, one `u` took back both.
 local function break_undo()
-  vim.o.undolevels = vim.o.undolevels
+  vim.go.undolevels = vim.go.undolevels -- the global value: a buffer's own stays as it is
 end
 
 --- Inserts the shown suggestion. Returns false when none is shown.
