@@ -50,6 +50,21 @@ def change(client, version: int, **cells) -> None:
         change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(**cells))))
 
 
+def open_notebook(client, notebook: str, cells: dict[str, str]) -> None:
+    """A notebook of Python code cells, {cell uri: text}, in order."""
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, u) for u in cells]),
+        cell_text_documents=[types.TextDocumentItem(uri=u, language_id="python", version=1, text=t)
+                             for u, t in cells.items()]))
+
+
+def close_notebook(client, notebook: str, cells) -> None:
+    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
+        notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
+        cell_text_documents=[types.TextDocumentIdentifier(uri=u) for u in cells]))
+
+
 async def test_a_cell_reads_the_cells_around_it_as_they_are_edited_inserted_and_deleted(client):
     definition = "def total(helper, p, q):\n    return helper.compute_total(p, q)\n"
     current = "x = helper.compute_total()\n"
@@ -92,10 +107,7 @@ async def test_a_cell_reads_the_cells_around_it_as_they_are_edited_inserted_and_
 
 async def test_a_cell_whose_change_cannot_be_applied_is_told_once_until_the_notebook_opens_it_again(client):
     notebook, uri, text = "file:///work/sync.ipynb", "vscode-notebook-cell:/work/sync.ipynb#W0", "total = 0\n"
-    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
-        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
-                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
-        cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+    open_notebook(client, notebook, {uri: text})
 
     def notebook_change(version: int, **cells) -> None:
         client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
@@ -135,10 +147,7 @@ async def test_a_cell_finds_what_the_modules_beside_its_notebook_spell_out(clien
     notebook = (tmp_path / "analysis.ipynb").as_uri()
     uri = notebook.replace("file:", "vscode-notebook-cell:", 1) + "#W0sZmlsZQ%3D%3D"
     text = "x = helper.compute_total()\n"
-    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
-        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
-                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
-        cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+    open_notebook(client, notebook, {uri: text})
     try:
         cursor = text.index("()") + 1
         assert (await inline(client, text, uri, cursor))[0].insert_text == "p, q"
@@ -157,11 +166,7 @@ async def test_no_answer_read_from_a_cell_since_deleted_is_served(client):
     uris = [f"vscode-notebook-cell:/work/stale.ipynb#W{n}" for n in range(2)]
     definition, current = "def total(helper, p, q):\n    return helper.compute_total(p, q)\n", "x = helper.compute_total()\n"
     cursor = current.index("()") + 1
-    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
-        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
-                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, u) for u in uris]),
-        cell_text_documents=[types.TextDocumentItem(uri=uris[0], language_id="python", version=1, text=definition),
-                             types.TextDocumentItem(uri=uris[1], language_id="python", version=1, text=current)]))
+    open_notebook(client, notebook, {uris[0]: definition, uris[1]: current})
     assert (await inline(client, current, uris[1], cursor, invoked=False))[0].insert_text == "p, q"
     client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
         notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook),
@@ -180,18 +185,13 @@ async def test_no_answer_read_from_a_cell_since_deleted_is_served(client):
     items = await inline(client, typed, uris[1], cursor + 1, invoked=False)
     after = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
     assert after["typing_through_hits"] == before["typing_through_hits"], items
-    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
-        notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
-        cell_text_documents=[types.TextDocumentIdentifier(uri=uris[1])]))
+    close_notebook(client, notebook, [uris[1]])
 
 
 async def test_a_notebook_change_the_server_cannot_apply_drops_the_notebook_and_says_so_once(client):
     # Cells past the end were cut short, and a change to a notebook never opened made one up, without a word.
     notebook, uri, text = "file:///work/splice.ipynb", "vscode-notebook-cell:/work/splice.ipynb#W0", "n = 1\n"
-    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
-        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
-                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
-        cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
+    open_notebook(client, notebook, {uri: text})
     assert await inline(client, text, uri, 5)
     for version in (2, 3):
         client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
@@ -203,19 +203,13 @@ async def test_a_notebook_change_the_server_cannot_apply_drops_the_notebook_and_
     told = [m.message for m in client.messages if notebook in m.message]
     assert told == [f"infill-ls: {notebook}: a change to cells 7 to 7 of a notebook of 1; suggestions for it stop "
                     "until it is opened again"], told
-    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
-        notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
-        cell_text_documents=[types.TextDocumentIdentifier(uri=uri)]))
+    close_notebook(client, notebook, [uri])
 
 
 async def test_an_edit_to_a_cell_the_same_change_removes_is_no_error(client):
     # The cell was closed first, and its edit then told as a change to a document that is not open.
     notebook, uris = "file:///work/batched.ipynb", [f"vscode-notebook-cell:/work/batched.ipynb#W{n}" for n in (0, 1)]
-    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
-        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
-                                                 cells=[types.NotebookCell(types.NotebookCellKind.Code, u) for u in uris]),
-        cell_text_documents=[types.TextDocumentItem(uri=u, language_id="python", version=1, text="n = 1\n")
-                             for u in uris]))
+    open_notebook(client, notebook, dict.fromkeys(uris, "n = 1\n"))
     client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
         notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook),
         change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
@@ -227,9 +221,7 @@ async def test_an_edit_to_a_cell_the_same_change_removes_is_no_error(client):
                 changes=[replace_change("n = 1\n", 0, 0, "m")])]))))
     assert await inline(client, "n = 1\n", uris[1], 5)
     assert not [m.message for m in client.messages if "batched" in m.message]
-    client.notebook_document_did_close(types.DidCloseNotebookDocumentParams(
-        notebook_document=types.NotebookDocumentIdentifier(uri=notebook),
-        cell_text_documents=[types.TextDocumentIdentifier(uri=uris[1])]))
+    close_notebook(client, notebook, [uris[1]])
 
 
 async def test_a_notebook_opening_the_server_cannot_read_is_told_once_not_once_a_cell(client):
@@ -267,16 +259,10 @@ async def test_a_notebook_change_the_server_cannot_read_drops_the_notebook_until
 
     notebook, uri, text = "file:///work/unreadable.ipynb", "vscode-notebook-cell:/work/unreadable.ipynb#W0", "n = 1\n"
 
-    def open_notebook() -> None:
-        client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
-            notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
-                                                     cells=[types.NotebookCell(types.NotebookCellKind.Code, uri)]),
-            cell_text_documents=[types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)]))
-
     def told() -> list[str]:
         return [m.message for m in client.messages if notebook in m.message or uri in m.message]
 
-    open_notebook()
+    open_notebook(client, notebook, {uri: text})
     assert await inline(client, text, uri, 5)
     for version in (2, 3):  # raw JSON: a structure change whose array has no start
         client.protocol._send_data({"jsonrpc": "2.0", "method": "notebookDocument/didChange", "params": {
@@ -294,5 +280,5 @@ async def test_a_notebook_change_the_server_cannot_read_drops_the_notebook_until
     await asyncio.sleep(0.2)
     assert len(told()) == 1 and notebook in told()[0] and "opened again" in told()[0], told()
     assert not [m for m in client.messages if "Invalid Params" in m.message]
-    open_notebook()
+    open_notebook(client, notebook, {uri: text})
     assert await inline(client, text, uri, 5)

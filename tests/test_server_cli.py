@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 from lsp_support import SERVER_ENV, tiny_model
 
@@ -87,6 +88,21 @@ def _read_message(stream):
     return json.loads(stream.read(length))
 
 
+@contextmanager
+def _server(*args: str, **popen):
+    """The server run with `args`, killed at the end if it is still running, its pipes closed."""
+    process = subprocess.Popen([*CMD, *args], env=SERVER_ENV, **popen)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
 def test_tcp_listens_on_localhost_and_speaks_lsp():
     port = _free_port()
     server = subprocess.Popen(
@@ -118,9 +134,7 @@ def test_tcp_serves_one_client_and_a_probe_does_not_end_it():
     # A second connection took over the editor's answers (the text of its documents in them), and any connection
     # that closed, a port probe included, ended the server.
     port = _free_port()
-    server = subprocess.Popen([*CMD, "--tcp", "--port", str(port), "--model", "/nonexistent"],
-                              stderr=subprocess.PIPE, env=SERVER_ENV)
-    try:
+    with _server("--tcp", "--port", str(port), "--model", "/nonexistent", stderr=subprocess.PIPE) as server:
         _connect(port).close()  # a probe: connects and goes
         editor = _connect(port)
         _connect(port).close()  # and another, after the editor connected and before it said anything
@@ -140,20 +154,10 @@ def test_tcp_serves_one_client_and_a_probe_does_not_end_it():
                 pass
             editor.sendall(_message({"jsonrpc": "2.0", "method": "exit"}))
         assert server.wait(timeout=20) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        server.stderr.close()
     # Listening beyond this machine is said.
-    other = subprocess.Popen([*CMD, "--tcp", "--host", "0.0.0.0", "--port", str(_free_port()), "--model", "/x"],
-                             stderr=subprocess.PIPE, env=SERVER_ENV)
-    try:
+    with _server("--tcp", "--host", "0.0.0.0", "--port", str(_free_port()), "--model", "/x",
+                 stderr=subprocess.PIPE) as other:
         assert other.stderr.readline().decode().startswith("infill-ls: warning: --host 0.0.0.0: whoever reaches port")
-    finally:
-        other.kill()
-        other.wait()
-        other.stderr.close()
 
 
 def test_tcp_says_in_one_line_where_it_cannot_listen():
@@ -276,22 +280,15 @@ def _latin1_session(uri: str, write, stream) -> None:
 def test_a_buffer_that_is_not_utf8_stays_in_step(tmp_path):
     """Neovim sends a buffer's bytes as they are; a body that is not UTF-8 must not be dropped, or the document
     misses the change. Each stray byte counts as one character, as the editor counts it."""
-    server = subprocess.Popen([*CMD, "--stdio", "--model", tiny_model(), "--device", "cpu"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=SERVER_ENV)
+    with _server("--stdio", "--model", tiny_model(), "--device", "cpu", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                 stderr=subprocess.DEVNULL) as server:
 
-    def write(data: bytes) -> None:
-        server.stdin.write(data)
-        server.stdin.flush()
+        def write(data: bytes) -> None:
+            server.stdin.write(data)
+            server.stdin.flush()
 
-    try:
         _latin1_session((tmp_path / "latin.py").as_uri(), write, server.stdout)
         assert server.wait(timeout=20) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        server.stdin.close()
-        server.stdout.close()
 
 
 def test_a_buffer_that_is_not_utf8_stays_in_step_over_tcp(tmp_path):

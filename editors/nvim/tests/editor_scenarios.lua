@@ -152,6 +152,20 @@ local function open(name)
   end
 end
 
+-- A step: bufs.a holds `lines`; then insert at the end of its first line, or, given `row` (1-based)
+-- and `col`, the cursor there in normal mode.
+local function lines_of_a(lines, row, col)
+  return function()
+    vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, lines)
+    if row == nil then
+      return insert_at_end(bufs.a, 1)
+    end
+    vim.api.nvim_set_current_buf(bufs.a)
+    vim.api.nvim_win_set_cursor(0, { row, col })
+    return true
+  end
+end
+
 local scenarios = {}
 
 -- :cd between two buffers: still one server, and the first buffer still gets suggestions.
@@ -407,10 +421,7 @@ scenarios.menu = function()
   return {
     open('a'),
     ready,
-    function()
-      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = ab', 'abcd abcq' })
-      return insert_at_end(bufs.a, 1)
-    end,
+    lines_of_a({ 'x = ab', 'abcd abcq' }),
     ghost_into('ghost', 3000),
     function()
       keys('<C-n>', 'n')
@@ -466,10 +477,7 @@ scenarios.cycle = function()
   return {
     open('a'),
     ready,
-    function()
-      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = TWO ' })
-      return insert_at_end(bufs.a, 1)
-    end,
+    lines_of_a({ 'x = TWO ' }),
     ghost_into('first', 3000),
     function()
       keys('<M-]>', 'm')
@@ -501,10 +509,8 @@ scenarios.replaced_closer = function()
   return {
     open('a'),
     ready,
+    lines_of_a({ 'foo() RANGE' }, 1, 4),
     function()
-      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'foo() RANGE' })
-      vim.api.nvim_set_current_buf(bufs.a)
-      vim.api.nvim_win_set_cursor(0, { 1, 4 })
       vim.cmd('startinsert')
       return true
     end,
@@ -527,10 +533,7 @@ scenarios.crlf = function()
   setup({ auto_trigger = false })
   local function accept_in(key, lines_key)
     return {
-      function()
-        vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = CRLF ' })
-        return insert_at_end(bufs.a, 1)
-      end,
+      lines_of_a({ 'x = CRLF ' }),
       ghost_into('ghost_' .. lines_key, 3000),
       function()
         keys(key)
@@ -564,10 +567,8 @@ scenarios.undo = function()
   return {
     open('a'),
     ready,
+    lines_of_a({ 'x = f(' }, 1, 0),
     function()
-      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = f(' })
-      vim.api.nvim_set_current_buf(bufs.a)
-      vim.api.nvim_win_set_cursor(0, { 1, 0 })
       vim.bo[bufs.a].undolevels = 50 -- a buffer's own, as a plugin for big files sets
       keys('Azz', 'n')
       return true
@@ -651,10 +652,7 @@ scenarios.failing = function()
   return {
     open('a'),
     ready,
-    function()
-      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = FAILING ' })
-      return insert_at_end(bufs.a, 1)
-    end,
+    lines_of_a({ 'x = FAILING ' }),
     pause(100), ask, pause(300), ask, pause(300), ask, pause(300),
     function()
       result.requests = #events('inline')
