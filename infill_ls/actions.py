@@ -23,7 +23,7 @@ from engine.lookup import COPIES_TESTED
 from .completion import into_cells, window_budget
 from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
-from .postprocess import fit_placeholder, plain_text, reindented
+from .postprocess import fit_placeholder, indent_columns, plain_text, reindented
 from .settings import Settings
 from .syntax import (ParsedSnapshot, Replacement, apply_replacements, expression_brace, iter_problems, problem_count,
                      problems_after, tree_after)
@@ -312,17 +312,18 @@ def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: 
     (`def f(x): ...`) that becomes more than one line starts a body on the next line, a step deeper than the
     header: Python takes no block after a statement on a header's line, though tree-sitter does."""
     snap = parsed.snapshot
-    line_start = snap.line_starts[snap.line_of(start)]
+    line = snap.line_of(start)
+    line_start = snap.line_starts[line]
     head = snap.text[line_start:start]
     line_indent = leading_whitespace(head)
-    line_end = snap.line_starts[snap.line_of(start)] + len(snap.line_text(snap.line_of(start)))
+    line_end = line_start + len(snap.line_text(line))
     closed_after = snap.text[end:line_end].strip().startswith("}")
     if head.rstrip().endswith("{") and closed_after:
         # `{ /* TODO */ }`: a last line of the fill that is that `}` again (at the header's column or less) would
         # close the body twice.
         lines = fill.rstrip().split("\n")
         while len(lines) > 1 and lines[-1].strip() == "}" and \
-                len(leading_whitespace(lines[-1]).expandtabs(4)) <= len(line_indent.expandtabs(4)):
+                indent_columns(leading_whitespace(lines[-1])) <= indent_columns(line_indent):
             lines.pop()
         fill = "\n".join(lines)
     text = fit_placeholder(fill, line_indent, unit)
@@ -577,10 +578,11 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
     return _merged(fixes)
 
 
-def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> bool:
-    """Whether a `;` the replacements add stands alone in a statement's body (`if (ready(x));`): the parse takes it
-    as an empty body, and with it the `if` does nothing (a `while` never ends)."""
-    tree = tree_after(parsed, list(replacements))
+def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...], tree: tree_sitter.Tree | None
+                    ) -> bool:
+    """Whether a `;` the replacements add stands alone in a statement's body (`if (ready(x));`) in ``tree``, the
+    text's once they are made: the parse takes it as an empty body, and with it the `if` does nothing (a `while`
+    never ends)."""
     if tree is None:
         return False
     text = apply_replacements(parsed.snapshot.text, list(replacements))
@@ -598,7 +600,7 @@ def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...
     return False
 
 
-# Where grammars put a statement's body (tree-sitter's shared field names): a `;` missing there is an empty body's.
+# Where grammars put a statement's body (tree-sitter's shared field names): a `;` alone there is an empty body.
 BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
 
 
@@ -678,9 +680,12 @@ def close_structure(
             seen = [tuple(fixes)]
             for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems else ():
                 ended = tuple(mechanical_fix(parsed, region, at, *ends))
-                if ended not in seen and not _empties_a_body(parsed, ended):
-                    seen.append(ended)
-                    candidates.append(candidate(parsed, ended, 0.0, abs(at - offset), 1))
+                if ended in seen:
+                    continue
+                seen.append(ended)
+                tree = tree_after(parsed, list(ended))  # one parse, for both tests
+                if not _empties_a_body(parsed, ended, tree):
+                    candidates.append(Candidate(ended, 0.0, problem_count(tree), abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)

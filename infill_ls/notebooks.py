@@ -39,10 +39,13 @@ class Surroundings:
         return self.cells_before + self.cells_after
 
     def key(self) -> tuple:
-        """What the surroundings are made of: which cells, at which revision, on which side (a cell moved across
-        this one changes what comes before it, not which cells there are)."""
-        return (tuple((s.uri, s.revision) for s in self.cells_before),
-                tuple((s.uri, s.revision) for s in self.cells_after))
+        return _key(self.cells_before, self.cells_after)
+
+
+def _key(before: Sequence[Snapshot], after: Sequence[Snapshot]) -> tuple:
+    """What surroundings are made of: which cells, at which revision, on which side (a cell moved across this one
+    changes what comes before it, not which cells there are)."""
+    return tuple((s.uri, s.revision) for s in before), tuple((s.uri, s.revision) for s in after)
 
 
 NO_SURROUNDINGS = Surroundings()
@@ -89,16 +92,30 @@ class Notebooks:
 
     def surroundings(self, cell: str, document: Callable[[str], Snapshot | None], chars: int) -> Surroundings:
         """``cell``'s `Surroundings`, reading each cell's current snapshot from ``document``."""
+        around = self._cells_around(cell, document)
+        if around is None:
+            return NO_SURROUNDINGS
+        same, later = around
+        return Surroundings(before=_before(same, chars), after=_after(later, chars), cells_before=same,
+                            cells_after=later)
+
+    def key_of(self, cell: str, document: Callable[[str], Snapshot | None]) -> tuple:
+        """The `Surroundings.key` of ``cell``'s surroundings as they are now, without their text."""
+        return _key(*(self._cells_around(cell, document) or ((), ())))
+
+    def _cells_around(self, cell: str, document: Callable[[str], Snapshot | None]
+                      ) -> tuple[tuple[Snapshot, ...], tuple[Snapshot, ...]] | None:
+        """The snapshots of the cells of ``cell``'s language before it and after it; None outside a notebook."""
         notebook = self._notebook_of.get(cell)
         current = document(cell)
         if notebook is None or current is None:
-            return NO_SURROUNDINGS
+            return None
         order = self._cells[notebook]
         at = order.index(cell)
-        same = [s for s in map(document, order[:at]) if s is not None and s.language_id == current.language_id]
-        later = [s for s in map(document, order[at + 1:]) if s is not None and s.language_id == current.language_id]
-        return Surroundings(before=_before(same, chars), after=_after(later, chars), cells_before=tuple(same),
-                            cells_after=tuple(later))
+        same = tuple(s for s in map(document, order[:at]) if s is not None and s.language_id == current.language_id)
+        later = tuple(s for s in map(document, order[at + 1:])
+                      if s is not None and s.language_id == current.language_id)
+        return same, later
 
 
 def _before(cells: Sequence[Snapshot], chars: int) -> str:

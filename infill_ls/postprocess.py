@@ -26,7 +26,8 @@ def plain_text(fill: str) -> str:
     return fill[: control.start()] if control is not None else fill
 
 
-def _columns(indent: str) -> int:
+def indent_columns(indent: str) -> int:
+    """The columns an indentation takes, a tab to the next multiple of four."""
     return len(indent.expandtabs(_TAB_COLUMNS))
 
 
@@ -96,7 +97,7 @@ _Placed = tuple[int, str]
 def _placed(lines: list[str], first_column: int) -> list[_Placed]:
     """Each line at its column; the first goes on from ``first_column``."""
     return [
-        (_columns(leading_whitespace(line)) + (first_column if i == 0 else 0), line.strip())
+        (indent_columns(leading_whitespace(line)) + (first_column if i == 0 else 0), line.strip())
         for i, line in enumerate(lines)
     ]
 
@@ -137,18 +138,18 @@ def reindented(fill: str, line_indent: str, unit: str) -> str:
     argument, a string's text), not depth."""
     lines = fill.split("\n")
     later = [(i, leading_whitespace(line)) for i, line in enumerate(lines) if i and line.strip()]
-    base = _columns(line_indent)
-    columns = [_columns(indent) for _, indent in later]
+    base = indent_columns(line_indent)
+    columns = [indent_columns(indent) for _, indent in later]
     if not later or min(columns) < base:
         return fill  # a line shallower than the fill's own: no depth to go by
     other_kind = " " if unit == "\t" else "\t"
     if not any(other_kind in indent for _, indent in later):
         return fill  # already the file's kind
     deltas = [b - a for a, b in zip([base, *columns], columns) if b - a >= 2]
-    step = max(sorted(set(deltas)), key=deltas.count) if deltas else _columns(unit)  # the commonest step
+    step = max(sorted(set(deltas)), key=deltas.count) if deltas else indent_columns(unit)  # the commonest step
     out = list(lines)
     for i, indent in later:
-        levels, spaces = divmod(_columns(indent) - base, step)
+        levels, spaces = divmod(indent_columns(indent) - base, step)
         out[i] = line_indent + unit * levels + " " * spaces + lines[i].lstrip(" \t")
     return "\n".join(out)
 
@@ -157,7 +158,7 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     """Lines forming one body at ``ctx.body_indent``, in the file's indentation style."""
     lines = fill.split("\n")
     # A first line that goes on from a cursor standing in the indentation starts at the cursor's column.
-    first_column = _columns(ctx.line_prefix) if lines[0].strip() and not ctx.line_prefix.strip() else 0
+    first_column = indent_columns(ctx.line_prefix) if lines[0].strip() and not ctx.line_prefix.strip() else 0
     while lines and not lines[0].strip():
         lines.pop(0)
     if not lines:
@@ -174,7 +175,7 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     if opener is None and ctx.body_indent.endswith(ctx.indent_unit):
         opener = ctx.body_indent[: -len(ctx.indent_unit)]  # a blank line in the body: one step out
     if (closer is not None and opener is not None and not ctx.line_suffix.strip()
-            and "}" in closer[1] and set(closer[1]) <= CLOSING and closer[0] == _columns(opener)):
+            and "}" in closer[1] and set(closer[1]) <= CLOSING and closer[0] == indent_columns(opener)):
         rendered.append(opener + closer[1])
     rendered = _drop_repeated_lines(rendered, ctx)
     if not rendered:
@@ -202,7 +203,7 @@ def fit_placeholder(fill: str, line_indent: str, unit: str) -> str:
     lines = plain_text(fill).strip().split("\n")
     if not lines[0]:
         return ""
-    base = _columns(line_indent)
+    base = indent_columns(line_indent)
     body = _within(_placed(lines, base), base)
     step = _step([base] + [column for column, text in body[1:] if text])
     rendered = _render(body, base, step, line_indent, unit)

@@ -133,10 +133,8 @@ class InfillService:
     def is_current(self, snapshot: Snapshot, surroundings: Surroundings = NO_SURROUNDINGS) -> bool:
         """Whether `snapshot` is its document's text still and, in a notebook, `surroundings` its other cells: an
         answer read from a cell since deleted or edited is as stale as one for an older text."""
-        if self.documents.get(snapshot.uri) is not snapshot:
-            return False
-        now = self.notebooks.surroundings(snapshot.uri, self.documents.get, SURROUNDING_CHARS)
-        return now.key() == surroundings.key()
+        return self.documents.get(snapshot.uri) is snapshot and \
+            self.notebooks.key_of(snapshot.uri, self.documents.get) == surroundings.key()
 
     # --- settings and the model ---------------------------------------------------------------
 
