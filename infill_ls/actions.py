@@ -25,8 +25,8 @@ from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import fit_placeholder, indent_columns, plain_text, reindented
 from .settings import Settings
-from .syntax import (ParsedSnapshot, Replacement, apply_replacements, expression_brace, iter_problems, problem_count,
-                     problems_after, tree_after)
+from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, expression_brace, iter_problems,
+                     problem_count, problems_after, tree_after)
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -264,6 +264,25 @@ def _is_todo_comment(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
     return not line_head.strip() or text.startswith(b"/*")
 
 
+def _stands_as_code(node: tree_sitter.Node, body_types: frozenset[str]) -> bool:
+    """A body's statement, all of one (`return ...`, `let x = todo!();`), or a body's final expression (Rust's
+    `{ todo!() }`); not a value among others (`f(..., x)`)."""
+    parent = node.parent
+    if parent is None:
+        return False
+    return parent.type in body_types or (parent.parent is not None and parent.parent.type in body_types)
+
+
+def _in_own_body(node: tree_sitter.Node, function: tree_sitter.Node, body_types: frozenset[str]) -> bool:
+    """Whether ``node`` is a statement of ``function``'s own body, not of a branch or loop in it."""
+    parent = node.parent
+    while parent is not None and parent.id != function.id:
+        if parent.type not in body_types:
+            return False
+        parent = parent.parent
+    return parent is not None
+
+
 def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, int]]:
     """Spans of the placeholders in the function around ``offset``, in document order."""
     spec = parsed.spec
@@ -271,15 +290,19 @@ def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, in
     if spec is None or function is None:
         return []
     spans: list[tuple[int, int]] = []
+    utf8 = parsed.snapshot.utf8
     for node in _walk(function):
-        if node.type in spec.placeholder_types:
-            # A statement of its own, or all of one (`return ...`); not a value among others.
-            statement = node.parent
-            if statement is not None and statement.parent is not None and statement.parent.type in spec.body_types:
+        if node.type in spec.comment_types:
+            if _is_todo_comment(node, parsed):
                 spans.append(_span(parsed, node))
-        elif node.type in spec.lone_placeholder_types and _alone_in_body(node, parsed):
-            spans.append(_span(parsed, node))
-        elif node.type in spec.comment_types and _is_todo_comment(node, parsed):
+            continue
+        stub = next((s for s in spec.stubs if s.node_type == node.type), None)
+        if stub is None or not stub.matches(utf8[node.start_byte:node.end_byte].decode("utf-8", "replace")):
+            continue
+        if stub.alone:
+            if _alone_in_body(node, parsed) and (not stub.whole or _in_own_body(node, function, spec.body_types)):
+                spans.append(_span(parsed, node))
+        elif _stands_as_code(node, spec.body_types):
             spans.append(_span(parsed, node))
     spans.sort()
     # Nested matches (a placeholder inside a TODO block comment cannot happen, but a
@@ -290,6 +313,12 @@ def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, in
             continue
         merged.append(span)
     return merged
+
+
+def placeholder_kinds(spec: LanguageSpec | None) -> str:
+    """What Fill placeholders looks for in a language, for messages."""
+    stubs = [stub.label for stub in spec.stubs] if spec is not None else []
+    return ", ".join(["a TODO comment", *stubs][:-1]) + " or " + stubs[-1] if stubs else "a TODO comment"
 
 
 def placeholder_replacements(
@@ -359,8 +388,7 @@ def fill_placeholders(
     """Every placeholder of the enclosing function becomes a hole; all are filled together."""
     holes = find_placeholders(parsed, offset)
     if not holes:
-        return NoEdit("no placeholder in the function here (a TODO comment; in Python also `...` or a `pass`-only "
-                      "body)")
+        return NoEdit(f"no placeholder in the function here ({placeholder_kinds(parsed.spec)})")
     text = parsed.snapshot.text
     between = sum(engine.count_tokens(text[a_end:b_start]) for (_, a_end), (b_start, _) in zip(holes, holes[1:]))
     # One canvas holds every hole and the code between them: each hole gets its share of what the model can write.
@@ -688,7 +716,24 @@ def close_structure(
                     candidates.append(Candidate(ended, 0.0, problem_count(tree), abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
+    missing = missing_tokens(parsed, region)
+    if missing:
+        # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
+        # missing: ranked after the fills at the cursor, which say where the user means the structure to end.
+        tree = tree_after(parsed, list(missing))
+        if not _empties_a_body(parsed, missing, tree):
+            candidates.append(Candidate(missing, 0.0, problem_count(tree), abs(missing[0].start - offset)))
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)
+
+
+def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node) -> tuple[Replacement, ...]:
+    """The tokens tree-sitter reports MISSING in ``region`` (a `>`, a `)`, a `;`), each inserted where the parse
+    expects it. A missing named node (an identifier, an expression) has no text to insert, so it is left out."""
+    snap = parsed.snapshot
+    found = [Replacement(at, at, node.type) for node in iter_problems(region)
+             if node.is_missing and not node.is_named
+             for at in (snap.char_offset(node.start_byte),)]
+    return tuple(_merged(found))
 
 
 # --- what is on offer ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ the first parse of a file of megabytes).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field
@@ -25,6 +26,27 @@ from .documents import Edit, Snapshot, point_at
 
 
 @dataclass(frozen=True)
+class Stub:
+    """A stand-in for code that Fill placeholders fills: a node of ``node_type`` whose text matches ``text`` (a
+    regular expression over all of it; None: any text). With ``alone``, only as its body's one statement
+    (docstrings and comments aside); with ``whole``, only as the function's: `raise NotImplementedError` as all of
+    a function is a stub, but one in a branch (`else: raise NotImplementedError(mode)`) is code."""
+
+    node_type: str
+    label: str  # how messages and docs name it
+    text: str | None = None
+    alone: bool = False
+    whole: bool = False
+
+    def matches(self, node_text: str) -> bool:
+        return self.text is None or re.fullmatch(self.text, node_text, re.DOTALL) is not None
+
+
+# A thrown or panicked message that says the code is still to be written.
+_UNWRITTEN = r"""\s*(["'`])[^"'`]*?(?i:\b(?:not\s+(?:yet\s+)?implemented|unimplemented|todo)\b)[^"'`]*\1\s*"""
+
+
+@dataclass(frozen=True)
 class LanguageSpec:
     """What the server needs to know about one grammar. Everything language-specific lives
     here so the code that uses it stays one path for all languages."""
@@ -36,8 +58,7 @@ class LanguageSpec:
     body_types: frozenset[str]  # nodes holding a sequence of statements
     function_types: frozenset[str]
     comment_types: frozenset[str]
-    placeholder_types: frozenset[str] = frozenset()  # stand-ins for code wherever they stand
-    lone_placeholder_types: frozenset[str] = frozenset()  # stand-ins when alone in a body
+    stubs: tuple[Stub, ...] = ()  # stand-ins for code besides TODO comments
     # Where an opener also ends other things (Python's `:` ends an annotation, a dict key, a slice's start), the
     # words a body's header starts with; a header broken over lines ends on a line that starts with a closing
     # bracket. Empty: every line that ends with an opener opens a body.
@@ -78,6 +99,11 @@ _ECMASCRIPT_FUNCTIONS = frozenset(
     }
 )
 
+_ECMASCRIPT_STUBS = (
+    Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
+         r"throw\s+new\s+Error\s*\(" + _UNWRITTEN + r"\)\s*;?", alone=True, whole=True),
+)
+
 
 def _engine_row(name: str) -> Language:
     row = language_named(name)
@@ -98,8 +124,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         body_types=frozenset({"block", "module"}),
         function_types=frozenset({"function_definition", "lambda"}),
         comment_types=frozenset({"comment"}),
-        placeholder_types=frozenset({"ellipsis"}),
-        lone_placeholder_types=frozenset({"pass_statement"}),
+        stubs=(Stub("ellipsis", "`...`"), Stub("pass_statement", "a `pass`-only body", alone=True),
+               Stub("raise_statement", "a lone `raise NotImplementedError`", r"raise\s+NotImplementedError\b.*",
+                    alone=True, whole=True)),
     ),
     LanguageSpec(
         grammar=_engine_row("javascript"),
@@ -111,6 +138,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
+        stubs=_ECMASCRIPT_STUBS,
     ),
     LanguageSpec(
         grammar=_engine_row("typescript"),
@@ -122,6 +150,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
+        stubs=_ECMASCRIPT_STUBS,
     ),
     LanguageSpec(
         grammar=_engine_row("tsx"),
@@ -133,6 +162,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
+        stubs=_ECMASCRIPT_STUBS,
     ),
     LanguageSpec(
         grammar=_engine_row("go"),
@@ -144,6 +174,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset({"function_declaration", "method_declaration", "func_literal"}),
         inline_brace_types=frozenset({"literal_value"}),
         comment_types=frozenset({"comment"}),
+        stubs=(Stub("expression_statement", 'a lone `panic("not implemented")`', r"panic\(" + _UNWRITTEN + r"\)",
+                    alone=True, whole=True),),
     ),
     LanguageSpec(
         grammar=_engine_row("rust"),
@@ -154,6 +186,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset({"function_item", "closure_expression"}),
         inline_brace_types=frozenset({"field_initializer_list", "use_list"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
+        stubs=(Stub("macro_invocation", "`todo!()`, `unimplemented!()`", r"(?:todo|unimplemented)\s*!\s*[(\[{].*"),),
     ),
     LanguageSpec(
         grammar=_engine_row("java"),
@@ -166,6 +199,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         ),
         inline_brace_types=frozenset({"array_initializer", "element_value_array_initializer"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
+        stubs=(Stub("throw_statement", "a lone `throw new UnsupportedOperationException(...)`",
+                    r"throw\s+new\s+UnsupportedOperationException\s*\(.*\)\s*;", alone=True,
+                    whole=True),),
     ),
     LanguageSpec(
         grammar=_engine_row("c"),

@@ -248,3 +248,30 @@ def test_a_conditions_closers_never_get_a_semicolon_that_empties_its_body(langua
     edit = close_structure(WritesFills(), _parsed(language_id, text), _after(text, cursor_after), SETTINGS,
                            lambda: False)
     assert isinstance(edit, NoEdit) or "));" not in apply_replacements(text, list(edit.replacements)), edit
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("typescript", "const m: Map<string, number = new Map();\n", "number",
+     "const m: Map<string, number> = new Map();\n"),
+    ("typescript", "function f(x: Array<number) {}\n", "number", "function f(x: Array<number>) {}\n"),
+    ("rust", "fn f() -> Result<Vec<u8>, String {\n    todo!()\n}\n", "String",
+     "fn f() -> Result<Vec<u8>, String> {\n    todo!()\n}\n"),
+    ("java", "class A {\n  void f() {\n    List<String names = new ArrayList<>();\n  }\n}\n", "String",
+     "class A {\n  void f() {\n    List<String> names = new ArrayList<>();\n  }\n}\n"),
+    ("cpp", "int main() {\n  std::vector<int v;\n}\n", "<int", "int main() {\n  std::vector<int> v;\n}\n"),
+])
+def test_an_angle_bracket_the_parse_finds_missing_is_closed(language_id, text, cursor_after, expected):
+    # `<` is also less-than, so it is no bracket the closers count; the parse names the `>` it misses.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+def test_a_stub_is_replaced_by_the_fill_and_the_message_names_each_languages_stubs():
+    text = "fn f(x: i32) -> i32 {\n    todo!()\n}\n"
+    edit = fill_placeholders(WritesFills(["x * 2"]), _parsed("rust", text), text.index("x:"), SETTINGS, lambda: False)
+    assert apply_replacements(text, list(edit.replacements)) == "fn f(x: i32) -> i32 {\n    x * 2\n}\n"
+    text = "fn f(x: i32) -> i32 {\n    x\n}\n"
+    none = fill_placeholders(WritesFills(["1"]), _parsed("rust", text), text.index("x:"), SETTINGS, lambda: False)
+    assert isinstance(none, NoEdit) and "`todo!()`" in none.reason
+    text = "int f(int x) {\n  return x;\n}\n"
+    none = fill_placeholders(WritesFills(["1"]), _parsed("cpp", text), text.index("x)"), SETTINGS, lambda: False)
+    assert none == NoEdit("no placeholder in the function here (a TODO comment)")

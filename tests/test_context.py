@@ -429,6 +429,29 @@ def test_block_comment_todo_in_c_like_languages():
     assert [text[a:b] for a, b in find_placeholders(parsed, 3)] == ["/* TODO */", "// TODO: loop"]
 
 
+@pytest.mark.parametrize("language_id, text, found", [
+    ("rust", "fn f(x: i32) -> i32 {\n    let y = todo!();\n    h(todo!());\n    unimplemented!(\"later\")\n}\n",
+     ["todo!()", 'unimplemented!("later")']),
+    ("python", 'def f(x):\n    """Doc."""\n    raise NotImplementedError("f")\n', ['raise NotImplementedError("f")']),
+    ("java", "class A {\n  int f(int x) {\n    throw new UnsupportedOperationException();\n  }\n}\n",
+     ["throw new UnsupportedOperationException();"]),
+    ("go", 'package p\n\nfunc f(x int) int {\n\tpanic("not implemented")\n}\n', ['panic("not implemented")']),
+    ("typescript", 'function f(x: number): number {\n  throw new Error("Not yet implemented");\n}\n',
+     ['throw new Error("Not yet implemented");']),
+    ("javascript", "function f(x) {\n  throw new Error(`TODO: f`)\n}\n", ["throw new Error(`TODO: f`)"]),
+    # Code that throws is no stub: in a branch, beside other code, or with a message that says something else.
+    ("python", "def f(mode):\n    if mode:\n        raise NotImplementedError(mode)\n    return 1\n", []),
+    ("python", "def f(x):\n    check(x)\n    raise NotImplementedError\n", []),
+    ("go", 'package p\n\nfunc f(x int) int {\n\tpanic("negative size")\n}\n', []),
+    ("java", "class A {\n  void f() {\n    if (x) {\n      throw new UnsupportedOperationException();\n    }\n  }\n}\n",
+     []),
+    ("typescript", "function f() {\n  throw new Error('invalid state');\n}\n", []),
+])
+def test_each_languages_stubs_are_placeholders(language_id, text, found):
+    parsed = _parsed(language_id, text)
+    assert [text[a:b] for a, b in find_placeholders(parsed, text.index("f(") + 1)] == found
+
+
 @pytest.mark.parametrize(
     "language_id, text, cursor_after",
     [
