@@ -83,6 +83,10 @@ HEADER_LINES = 10
 _SKIP_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__", ".git", "node_modules"})
 # Vendored copies carry their own licences, which the distribution's metadata does not describe.
 _VENDORED_DIRS = frozenset({"_vendor", "vendor", "_vendored", "vendored", "extern", "_extern", "third_party"})
+# A held-out file this similar to a train file (estimated Jaccard of shingles) is left out of held-out: its code
+# is trained on (a library's private copy of another, or one's boilerplate in another's), so its holes would not
+# measure code the model has not seen. Under the de-duplication threshold, which keeps both in train.
+HELDOUT_NEAR_TRAIN = 0.5
 
 
 # ---------------------------------------------------------------------------------------------------- licences
@@ -261,8 +265,51 @@ def _dist_paths(dist: Distribution, site_dir: Path) -> list[Path]:
     return paths
 
 
+def _top_level_packages(site_dir: Path) -> set[str]:
+    """The names of the packages at the top of ``site_dir``: its folders named as Python names (namespace packages
+    have no `__init__.py`; metadata folders have a dot in their names)."""
+    try:
+        return {entry.name for entry in site_dir.iterdir() if entry.name.isidentifier() and entry.is_dir()}
+    except OSError:
+        return set()
+
+
+def _mirrors(copy: Path, original: Path) -> bool:
+    """Whether the folder ``copy`` holds the modules of ``original``: at least half of its source files (package
+    markers aside) stand at the same place in both. `typer/_click` does; `torch/_numpy`, torch's own code under a
+    name like numpy's, does not."""
+    own = [p.relative_to(copy) for p in _walk(copy) if language_for_path(p) is not None and p.name != "__init__.py"]
+    return bool(own) and 2 * sum((original / rel).is_file() for rel in own) >= len(own)
+
+
+def private_copies(files: list[SourceFile]) -> set[int]:
+    """The indices of the site-packages files in private copies of other installed packages: `typer/_click/` is
+    click, vendored under another name and with click's licence, not typer's. A repository's folders are its own:
+    only folders that hold installed distributions (`*.dist-info`) are looked at."""
+    origins = {f.origin for f in files if f.origin != "stdlib"}
+    origins = {o for o in origins if Path(o).is_dir() and next(Path(o).glob("*.dist-info"), None) is not None}
+    top_level = {name: Path(o) / name for o in origins for name in _top_level_packages(Path(o))}
+    verdicts: dict[Path, bool] = {}
+    found = set()
+    for i, f in enumerate(files):
+        path, origin = Path(f.path), Path(f.origin)
+        if f.origin not in origins or not path.is_relative_to(origin):
+            continue
+        parts = path.relative_to(origin).parts
+        for depth, part in enumerate(parts[1:-1], start=1):
+            if part.startswith("_") and part[1:] in top_level and part[1:] != parts[0]:
+                copy = origin.joinpath(*parts[:depth + 1])
+                if copy not in verdicts:
+                    verdicts[copy] = _mirrors(copy, top_level[part[1:]])
+                if verdicts[copy]:
+                    found.add(i)
+                    break
+    return found
+
+
 def site_files(site_dirs: list[Path]) -> tuple[list[SourceFile], dict[str, PackageRecord]]:
-    """Files of every distribution installed in `site_dirs`, with the licence verdict of each distribution."""
+    """Files of every distribution installed in `site_dirs`, with the licence verdict of each distribution; vendored
+    folders left out (private copies of other packages are left out later: `private_copies`)."""
     out: list[SourceFile] = []
     packages: dict[str, PackageRecord] = {}
     claimed: set[str] = set()
@@ -568,6 +615,8 @@ def build_corpus(
         log(f"corpus: nothing is held out: each of the {len(sizes)} packages is more than half of "
             f"--heldout-fraction {heldout_fraction:g} of the corpus; a larger fraction or more code gives a held-out "
             "split (without one, training is never evaluated)")
+    # Dropped after the split is sized, so that finding one moves no package between the splits.
+    copies = private_copies(files)
     # Train first: a file shared by a train and a held-out package stays in train, keeping held-out unseen.
     order = sorted(range(len(files)), key=lambda i: (files[i].package in heldout, files[i].package, files[i].path))
 
@@ -592,7 +641,9 @@ def build_corpus(
         for i in order:
             fact, src = facts[i], files[i]
             reason, like = fact.reason, None
-            if reason is None and fact.sha256 in exact:
+            if reason is None and i in copies:
+                reason = "private-copy"
+            elif reason is None and fact.sha256 in exact:
                 reason = "exact-duplicate"
             elif reason is None and fact.normalized_sha in normalized:
                 reason = "whitespace-duplicate"
@@ -614,6 +665,17 @@ def build_corpus(
             exact.add(fact.sha256)
             normalized.add(fact.normalized_sha)
             kept_by_split["heldout" if src.package in heldout else "train"].append(i)
+
+        train = [(files[i].path, facts[i].signature) for i in kept_by_split["train"]]
+        if base.signatures is not None:
+            train += [(path, sig) for sig, (path, split) in zip(base.signatures, base.files) if split == "train"]
+        heldout_files = list(kept_by_split["heldout"])
+        for n, like in near_train([facts[i].signature for i in heldout_files], [sig for _, sig in train]):
+            i = heldout_files[n]
+            kept_by_split["heldout"].remove(i)
+            dropped["near-train-copy"] += 1
+            dropped_log.write(json.dumps({"path": files[i].path, "package": files[i].package,
+                                          "reason": "near-train-copy", "like": train[like][0]}) + "\n")
 
     written = [i for indices in kept_by_split.values() for i in indices]
     np.save(out_dir / SIGNATURES, _signature_array([facts[i].signature for i in written]), allow_pickle=False)
@@ -647,6 +709,22 @@ def build_corpus(
     stats.seconds = round(time.time() - start, 1)
     (out_dir / "stats.json").write_text(json.dumps(asdict(stats), indent=1))
     return stats
+
+
+def near_train(heldout: list[np.ndarray], train: list[np.ndarray]) -> list[tuple[int, int]]:
+    """(position in ``heldout``, position in ``train``) of each held-out signature at least `HELDOUT_NEAR_TRAIN`
+    similar to a train one, with the train one most like it. Every pair is compared: the near-duplicate index's
+    bands are tuned to its own threshold and miss many pairs this far under it."""
+    if not heldout or not train:
+        return []
+    matrix = np.stack(train)
+    found = []
+    for n, signature in enumerate(heldout):
+        similarity = (matrix == signature).mean(axis=1)
+        best = int(similarity.argmax())
+        if similarity[best] >= HELDOUT_NEAR_TRAIN:
+            found.append((n, best))
+    return found
 
 
 def _signature_array(rows: list[np.ndarray]) -> np.ndarray:

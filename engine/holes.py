@@ -320,14 +320,17 @@ def sample_cases(
     seed: int = 0,
     per_file: int = 2,
 ) -> list[HoleCase]:
-    """Up to `max_cases` cases of each kind, at most `per_file` of a kind from any one document.
+    """Up to `max_cases` cases of each kind, at most `per_file` of a kind from any one document, and at most one
+    of the spans that end at one place (`)`, `b)` and `(a, b)` test the same closing).
 
-    Deterministic for a given document set and seed: documents are visited in a seeded shuffle of
-    their sorted paths, and each one's cases are drawn with the same generator.
+    Deterministic for a given document set and seed, and a kind's cases do not depend on which other kinds are
+    asked for: documents are visited in a seeded shuffle of their sorted paths, and each kind draws from its own
+    generator (with one shared, `--kinds line` and `--kinds line closing` drew different line holes, so figures
+    measured apart could not be set side by side).
     """
-    rng = random.Random(seed)
     docs = sorted((d for d in documents if d.language in HOLE_SYNTAX), key=lambda d: d.path)
-    rng.shuffle(docs)
+    random.Random(seed).shuffle(docs)
+    draws = {k: random.Random(f"{seed}:{k}") for k in kinds}
     chosen: dict[str, list[HoleCase]] = {k: [] for k in kinds}
     for doc in docs:
         wanted = [k for k in kinds if len(chosen[k]) < max_cases]
@@ -338,7 +341,12 @@ def sample_cases(
             continue
         found = hole_spans(text, doc.language, wanted)
         for kind in wanted:
-            take = min(per_file, max_cases - len(chosen[kind]), len(found[kind]))
+            rng = draws[kind]
+            by_end: dict[int, list[tuple[int, int]]] = {}
+            for span in found[kind]:
+                by_end.setdefault(span[1], []).append(span)
+            ends = [rng.choice(group) for _, group in sorted(by_end.items())]
+            take = min(per_file, max_cases - len(chosen[kind]), len(ends))
             chosen[kind].extend(make_case(kind, doc.language, doc.path, text, span)
-                                for span in rng.sample(found[kind], take))
+                                for span in rng.sample(ends, take))
     return [case for kind in kinds for case in chosen[kind]]

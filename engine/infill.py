@@ -146,10 +146,13 @@ class InfillEngine:
         if around is None:
             return model
         best = model[0]
+        written = {c.text for c in model}
         # A copy is ranked above the model's fills, so it carries the best one's confidence, and the steps the
-        # request ran.
+        # request ran. Its tokens count as written by those steps only where the model wrote it back (its draft
+        # row ended as the copy); else the steps wrote the model's own fill, and that is their rate.
         copied = [replace(c, confidence=best.confidence, steps=best.steps,
-                          tokens_per_forward=self.count_tokens(c.text) / max(1, best.steps))
+                          tokens_per_forward=(self.count_tokens(c.text) / max(1, best.steps) if c.text in written
+                                              else best.tokens_per_forward))
                   for c in copies]
         texts = {c.text for c in copied}
         return copied + [c for c in model if c.text not in texts]

@@ -405,3 +405,41 @@ def test_bytes_that_are_not_utf8_in_a_corpus_file_are_named_with_their_line(tmp_
     (corpus / "heldout.jsonl").write_text(good + "\n")
     assert main(["tokenizer", "--corpus", str(corpus), "--out", str(tmp_path / "tok.json"), "--vocab-size", "300"]) == 2
     assert capsys.readouterr().err.strip() == f"infill-engine: {corpus / 'train.jsonl'}:2: not UTF-8 text"
+
+
+def _reworded(text: str, every: int = 3) -> str:
+    """Another library's copy of a module, edited since: every few lines changed (about 0.6 similar)."""
+    return "\n".join(line + "  # ours" if i % every == 0 else line for i, line in enumerate(text.split("\n")))
+
+
+def test_a_private_copy_of_another_package_is_left_out_and_a_held_out_file_like_a_train_file_is_dropped(tmp_path):
+    site = _environment(tmp_path)
+    _install(site, "wrapper", {"wrapper/cli.py": code(600), "wrapper/_pkg4/core.py": code(4),
+                               "wrapper/_helpers/util.py": code(601), "wrapper/_pkg5/own.py": code(602)},
+             License_Expression="MIT")
+    files, packages = collect_sources([site], None, [])
+    out = tmp_path / "corpus"
+    stats = build_corpus(out, files, packages, heldout_fraction=0.3, workers=1, log=lambda *_: None)
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    paths = {str(Path(r["path"]).relative_to(site)) for r in manifest}
+    # click vendored as typer/_click: another package's code under another licence. `_helpers` names no package, and
+    # `_pkg5` holds none of pkg5's modules (torch's own `torch/_numpy`).
+    assert "wrapper/_pkg4/core.py" not in paths
+    assert {"wrapper/cli.py", "wrapper/_helpers/util.py", "wrapper/_pkg5/own.py"} <= paths
+    assert stats.dropped["private-copy"] == 1
+    heldout = sorted((out / "heldout_packages.txt").read_text().split())
+    trained = next(Path(r["path"]) for r in manifest if r["split"] == "train")
+    held = next(r["package"] for r in manifest if r["split"] == "heldout" and r["package"].startswith("pkg"))
+    # The same environment with a held-out package that also holds an edited copy of a train file.
+    copy = site / held / "borrowed.py"
+    copy.write_text(_reworded(trained.read_text()))
+    record = next(site.glob(f"{held}-1.0.dist-info")) / "RECORD"
+    record.write_text(record.read_text() + f"{held}/borrowed.py,,\n")
+    files, packages = collect_sources([site], None, [])
+    again = tmp_path / "again"
+    stats = build_corpus(again, files, packages, heldout_fraction=0.3, workers=1, log=lambda *_: None)
+    assert sorted((again / "heldout_packages.txt").read_text().split()) == heldout
+    assert stats.dropped.get("near-train-copy") == 1
+    dropped = [json.loads(line) for line in (again / "dropped.jsonl").read_text().splitlines()]
+    assert [(d["path"], d["like"]) for d in dropped if d["reason"] == "near-train-copy"] == [(str(copy), str(trained))]
+    assert str(copy) not in (again / "heldout.jsonl").read_text()

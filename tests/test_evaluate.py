@@ -8,6 +8,7 @@ import math
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,17 @@ def test_sampling_is_seeded_and_bounded():
         assert max(per_path.values()) <= 2
     only = sample_cases(docs, kinds=["closing"], max_cases=3, seed=0)
     assert len(only) == 3 and {c.kind for c in only} == {"closing"}
+
+
+def test_a_kinds_holes_do_not_depend_on_the_other_kinds_asked_for_and_one_place_is_tested_once():
+    docs = documents_from_split_dir(HELDOUT)
+    every = sample_cases(docs, max_cases=6, seed=1, per_file=3)
+    for kind in KINDS:
+        alone = sample_cases(docs, kinds=[kind], max_cases=6, seed=1, per_file=3)
+        assert alone == [c for c in every if c.kind == kind]
+    # `)`, `b)` and `(a, b)` end at one place: at most one of them is a case.
+    ends = [(c.kind, c.path, len(c.prefix) + len(c.middle)) for c in every]
+    assert len(ends) == len(set(ends))
 
 
 # ---------------------------------------------------------------- metrics and windows
@@ -437,7 +449,8 @@ def test_fills_the_file_spells_out_come_first_unless_told_not_to(tiny_model, one
     engine = InfillEngine.load(tiny_model, device="cpu")
     before, after = "x = self.compute(a, b)\nprint(x)\ny = self.compute(", ")\nprint(y)\n"
     request = FillRequest(before, after, True, 8, "a, b", None, (before, after))
-    assert engine_filler(engine, max_steps=3)(request) == Fill("a, b", 3.0, engine.count_tokens("a, b") / 3, "file")
+    found = engine_filler(engine, max_steps=3)(request)
+    assert (found.text, found.steps_per_canvas, found.source) == ("a, b", 3.0, "file")
     alone = engine_filler(engine, max_steps=3, lookup=False)(request)
     assert alone.source == "model" and alone.text == engine.infill(before, after, max_tokens=8, max_steps=3)[0].text
     rows = {r.kind: r for r in summarize([_result("line", "file"), _result("line", "model")], {}, ["line"])}
@@ -452,9 +465,12 @@ def test_the_files_fills_alone_are_scored_without_the_model(tiny_model, tmp_path
     before, after = "f(a)\nf(b)\nf(b)\nf(", ")\n"
     # "b" is found in the most places; with two candidates, the first after which the file parses.
     request = FillRequest(before, after, True, 8, "a", lambda text: text == "a", (before, after))
-    assert lookup_filler(engine)(request) == Fill("b", 0.0, 0.0, "file")
+    found = lookup_filler(engine)(request)
+    # No model pass: nothing to count, and the table says so ("–"), not 0 tokens a forward.
+    assert (found.text, found.source) == ("b", "file") and math.isnan(found.tokens_per_forward)
     assert lookup_filler(engine, candidates=2)(request).text == "a"
-    assert lookup_filler(engine)(FillRequest("x = ", "\n", True, 8, "1")) == Fill("", 0.0, 0.0, "none")
+    none = lookup_filler(engine)(FillRequest("x = ", "\n", True, 8, "1"))
+    assert (none.text, none.source) == ("", "none") and math.isnan(none.steps_per_canvas)
 
     out = tmp_path / "lookup.json"
     status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--max-cases", "3",
@@ -487,11 +503,11 @@ def test_with_neighbors_the_other_files_of_a_holes_directory_are_searched_too(ti
     request = FillRequest(before, after, True, 8, "x, y", None, (before, after), ("a = add(x, y)\n",))
     fill = engine_filler(engine, max_steps=3)(request)
     assert fill.text == "x, y" and fill.source == "beside"
-    assert lookup_filler(engine)(request) == Fill("x, y", 0.0, 0.0, "beside")
+    assert (lookup_filler(engine)(request).text, lookup_filler(engine)(request).source) == ("x, y", "beside")
     # The file's own fill, where it spells one out, is counted as the file's.
     own = FillRequest("s = add(u, v)\n" + before, after, True, 8, "u, v", None, ("s = add(u, v)\n" + before, after),
                       ("a = add(x, y)\n",))
-    assert lookup_filler(engine)(own) == Fill("u, v", 0.0, 0.0, "file")
+    assert (lookup_filler(engine)(own).text, lookup_filler(engine)(own).source) == ("u, v", "file")
     rows = {r.kind: r for r in summarize([_result("line", "file"), _result("line", "beside"),
                                           _result("line", "model"), _result("line", "beside")], {}, ["line"])}
     assert (rows["line"].from_file, rows["line"].from_beside) == (0.25, 0.5)
@@ -566,3 +582,28 @@ def test_hole_budgets_stay_within_one_canvas_of_the_model(tiny_model, one_thread
         assert err == f"evaluate: {flag} {capacity + 1}: model fills at most {capacity} tokens in one canvas"
     args = parse_cli(["--problems", str(PROBLEMS), "--timeout", "nan"])
     assert args.func(args) == 2 and "--timeout" in capsys.readouterr().err
+
+
+def test_a_copys_tokens_count_as_the_models_only_where_the_model_wrote_it_back(tiny_model, one_thread):
+    from engine.infill import HolesCandidate, InfillEngine
+
+    engine = InfillEngine.load(tiny_model, device="cpu")
+    before, after = "x = self.compute(a, b)\nprint(x)\ny = self.compute(", ")\nprint(y)\n"
+    copy_tokens = engine.count_tokens("a, b")
+    for rows, expected in (([HolesCandidate(["a, b"], -0.1, 2, copy_tokens)], copy_tokens / 2),
+                           ([HolesCandidate(["zz"], -0.1, 4, 1)], 1 / 4)):
+        engine.infill_holes = lambda *args, rows=rows, **kwargs: rows
+        first = engine.infill(before, after, max_tokens=8, around=(before, after))[0]
+        assert (first.text, first.source, first.steps) == ("a, b", "file", rows[0].steps)
+        assert first.tokens_per_forward == expected
+
+
+def test_tokens_per_forward_is_all_tokens_over_all_passes_and_cases_without_a_pass_count_for_nothing():
+    fast = replace(_result("line", "file"), tokens_per_forward=20.0, steps_per_canvas=1.0)
+    slow = replace(_result("line", "model"), tokens_per_forward=0.5, steps_per_canvas=8.0)
+    looked_up = replace(_result("line", "file"), tokens_per_forward=math.nan, steps_per_canvas=math.nan)
+    (row, _) = summarize([fast, slow, looked_up], {}, ["line"])
+    assert row.tokens_per_forward == (20.0 + 4.0) / 9.0  # a mean of the rates gave 10.25
+    assert row.steps_per_canvas == 4.5
+    (row, _) = summarize([looked_up], {}, ["line"])
+    assert math.isnan(row.tokens_per_forward) and math.isnan(row.steps_per_canvas)
