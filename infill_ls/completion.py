@@ -60,7 +60,8 @@ def window_budget(engine: InfillEngine, hole: int, settings: Settings) -> Window
     """Prefix for the encoder's prompt (`Settings.prefix_tokens`, as the engine keeps it); suffix for the canvas
     beside the hole, and a little more."""
     return WindowBudget(
-        prefix_tokens=engine.prompt_room(settings.prefix_tokens),
+        # The prompt's room holds its `<bos>` too: a window one token longer lost its first token to the engine.
+        prefix_tokens=engine.prompt_room(settings.prefix_tokens) - 1,
         suffix_tokens=max(MIN_SUFFIX_TOKENS, engine.canvas_length - hole),
         count_tokens=engine.count_tokens,
     )

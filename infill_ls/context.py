@@ -303,28 +303,80 @@ def _ahead(text: str, end: int, chars: int) -> int:
     return hi
 
 
-def _next_content_line(snap: Snapshot, line: int, step: int) -> str | None:
+def _next_content_line(snap: Snapshot, line: int, step: int) -> int | None:
     line += step
     while 0 <= line < snap.line_count:
-        content = snap.line_text(line)
-        if content.strip():
-            return content
+        if snap.line_text(line).strip():
+            return line
         line += step
     return None
 
 
-def _opens_block(spec: LanguageSpec | None, before: str, after: str = "") -> bool:
-    """Whether the line ``before`` + ``after`` the cursor is a body's header, open at the cursor."""
-    if spec is None:
-        return False
-    stripped = before.rstrip()
-    if not any(stripped.endswith(opener) for opener in spec.block_openers):
-        return False
+def _comment_around(spec: LanguageSpec, node: tree_sitter.Node | None) -> tree_sitter.Node | None:
+    """The comment ``node`` stands in, if any."""
+    while node is not None and node.type not in spec.comment_types:
+        node = node.parent
+    return node
+
+
+def _opener_before(spec: LanguageSpec, tree: tree_sitter.Tree | None, snap: Snapshot, start: int,
+                   end: int) -> tuple[int, tree_sitter.Node | None] | None:
+    """The body opener that ends the code of the line from ``start`` to ``end``: its offset, and its token in the
+    tree (None without one); None where the code ends otherwise. Comments after the code are passed over
+    (`def f(x):  # noqa`, `{ // nolint`); text in a comment or a string (a JSDoc's ` * if (ready) {`, a docstring's
+    `if x is None:`) opens nothing."""
+    stripped = snap.text[start:end].rstrip()
+    start_byte = 0 if tree is None else snap.byte_offset(start)
+    while tree is not None and stripped:
+        end_byte = start_byte + snap.bytes_between(start, start + len(stripped))
+        comment = _comment_around(spec, tree.root_node.descendant_for_byte_range(end_byte - 1, end_byte))
+        if comment is None:
+            break
+        if comment.start_byte <= start_byte:
+            return None  # the line is all comment (or ends one begun above it)
+        stripped = stripped[: len(stripped) - snap.chars_between(comment.start_byte, end_byte)].rstrip()
+    opener = next((opener for opener in spec.block_openers if stripped.endswith(opener)), None)
+    if opener is None:
+        return None
+    at = start + len(stripped) - len(opener)
+    if tree is None:
+        return at, None
+    byte = start_byte + snap.bytes_between(start, at)
+    token = tree.root_node.descendant_for_byte_range(byte, byte + len(opener.encode()))
+    # Not a token of its own: the opener is text of a string.
+    return (at, token) if token is not None and token.type == opener else None
+
+
+def _first_word(snap: Snapshot, node: tree_sitter.Node) -> str:
+    """The word the node's text starts with (a header's keyword), or ""."""
+    word = re.match(rb"[A-Za-z_]\w*", snap.utf8[node.start_byte : node.start_byte + 32])
+    return word.group(0).decode() if word else ""
+
+
+def _opens_block(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap: Snapshot, start: int, end: int,
+                 after: str = "") -> tuple[int, str] | None:
+    """Where the line from ``start`` to ``end`` (``after`` following) is a body's header open at ``end``: the offset
+    of its opener, and the indentation of the line the header starts on, which the body goes one step inside."""
+    if spec is None or (found := _opener_before(spec, tree, snap, start, end)) is None:
+        return None
+    at, token = found
+    indent = leading_whitespace(snap.text[start:end])
     if not spec.header_words:
-        return True
-    # `x: |)` or `x: |,` stands inside brackets or a list; `name: |` at a line's end is an annotation.
-    word = re.match(r"\s*([A-Za-z_]\w*|[)\]}])", stripped)
-    return not after.strip() and word is not None and (word.group(1) in spec.header_words or word.group(1) in ")]}")
+        return at, indent
+    if after.strip():
+        return None  # `x: |)` or `x: |,` stands inside brackets or a list
+    # A header broken over lines that its last line does not tell (`def f(a,\n      b):`, a backslash): the tree's
+    # header node starts with the word.
+    header = token.parent if token is not None else None
+    if header is not None and not header.is_error and _first_word(snap, header) in spec.header_words:
+        start_byte = snap.byte_offset(start)
+        header_start = start - snap.chars_between(min(header.start_byte, start_byte), start_byte)
+        return at, leading_whitespace(snap.line_text(snap.line_of(header_start)))
+    # `name: |` at a line's end is an annotation.
+    word = re.match(r"\s*([A-Za-z_]\w*|[)\]}])", snap.text[start:at])
+    if word is not None and (word.group(1) in spec.header_words or word.group(1) in ")]}"):
+        return at, indent
+    return None
 
 
 def _inline_brace(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap: Snapshot, brace: int) -> bool:
@@ -334,6 +386,20 @@ def _inline_brace(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap
     byte = snap.byte_offset(brace)
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
     return node is not None and node.type == "{" and expression_brace(spec, node)
+
+
+def _closed_after(tree: tree_sitter.Tree | None, snap: Snapshot, brace: int, offset: int, after: str) -> bool:
+    """Whether ``after``, the rest of the line from ``offset``, starts with the `}` that closes the `{` at ``brace``:
+    the editor's, with code going on after it (`go func() {|}()`, `setTimeout(() => {|}, 100)`)."""
+    if tree is None or snap.text[brace] != "{" or not after.lstrip().startswith("}"):
+        return False
+    byte = snap.byte_offset(brace)
+    token = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if token is None or token.type != "{" or token.parent is None:
+        return False
+    closer = token.parent.child(token.parent.child_count - 1)
+    closer_byte = byte + snap.bytes_between(brace, offset + len(after) - len(after.lstrip()))
+    return closer.type == "}" and not closer.is_missing and closer.start_byte == closer_byte
 
 
 def _closes_block(spec: LanguageSpec | None, line: str) -> bool:
@@ -348,17 +414,26 @@ def hole_shape(
     start, end = snap.line_starts[line], snap.line_end(line)
     before, after = snap.text[start:offset], snap.text[offset:end]
     indent = leading_whitespace(before + after)
-    only_closers_after = all(ch in CLOSING or ch.isspace() for ch in after)
 
-    if before.strip() and only_closers_after and _opens_block(spec, before, after):
-        if not (after.strip() and _inline_brace(spec, tree, snap, start + len(before.rstrip()) - 1)):
-            return HoleShape.BLOCK, indent + unit
+    if before.strip() and (header := _opens_block(spec, tree, snap, start, offset, after)) is not None:
+        opener, header_indent = header
+        only_closers_after = all(ch in CLOSING or ch.isspace() for ch in after)
+        # A `}` the editor inserted moves to a line of its own, with whatever follows it.
+        if (only_closers_after or _closed_after(tree, snap, opener, offset, after)) and not (
+            after.strip() and _inline_brace(spec, tree, snap, opener)
+        ):
+            return HoleShape.BLOCK, header_indent + unit
     if not before.strip() and not after.strip():
-        above = _next_content_line(snap, line, -1)
-        below = _next_content_line(snap, line, +1)
-        if above is not None and _opens_block(spec, above):
-            body = leading_whitespace(above) + unit
-            if len(before) > len(leading_whitespace(above)):
+        above_line = _next_content_line(snap, line, -1)
+        below_line = _next_content_line(snap, line, +1)
+        above = None if above_line is None else snap.line_text(above_line)
+        below = None if below_line is None else snap.line_text(below_line)
+        header = None if above_line is None else _opens_block(
+            spec, tree, snap, snap.line_starts[above_line], snap.line_end(above_line)
+        )
+        if header is not None:
+            body = header[1] + unit
+            if len(before) > len(header[1]):
                 body = before  # the editor already indented the new line its own way
             below_indent = len(leading_whitespace(below)) if below is not None else -1
             if below is None or below_indent < len(body) or _closes_block(spec, below):

@@ -216,9 +216,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
-        language_ids=("cpp", "cuda-cpp"),
-        extra_extensions=(".c++", ".h++", ".ipp"),
-        skipped_extensions=(".h", ".cu", ".cuh"),
+        # `c++`: Emacs's eglot and Zed; `cuda`: Neovim. CUDA is C++ with a few additions (a kernel launch's `<<<`).
+        language_ids=("cpp", "c++", "cuda-cpp", "cuda"),
+        # Capital `.C` and `.H` are C++ by the compilers' convention (`language_for` reads them before lowercasing).
+        extra_extensions=(".c++", ".h++", ".ipp", ".inl", ".ino", ".ixx", ".cppm", ".tpp", ".C", ".H"),
+        skipped_extensions=(".h",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset(
@@ -235,13 +237,15 @@ _BY_EXTENSION = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
 
 
 def _extension(uri: str) -> str:
-    return PurePosixPath(unquote(urlparse(uri).path)).suffix.lower()
+    return PurePosixPath(unquote(urlparse(uri).path)).suffix
 
 
 def language_for(language_id: str, uri: str) -> LanguageSpec | None:
-    """The grammar for a document: its languageId first, then its file extension; None means
-    plain text."""
-    return _BY_LANGUAGE_ID.get(language_id) or _BY_EXTENSION.get(_extension(uri))
+    """The grammar for a document: its languageId first, then its file extension, as written (`.C` is C++) and
+    then in lower case (`.GO` is Go); None means plain text."""
+    extension = _extension(uri)
+    return (_BY_LANGUAGE_ID.get(language_id) or _BY_EXTENSION.get(extension)
+            or _BY_EXTENSION.get(extension.lower()))
 
 
 def parse_text(spec: LanguageSpec, text: str) -> tree_sitter.Tree:

@@ -6,7 +6,7 @@ import pytest
 from infill_ls.context import WindowBudget, build_context
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import postprocess
-from infill_ls.syntax import SyntaxIndex
+from infill_ls.syntax import SyntaxIndex, language_for, parses_cleanly
 
 CHARS = WindowBudget(prefix_tokens=10_000, suffix_tokens=10_000, count_tokens=len, chars_per_token=1.0)
 GO_FUNC = "package main\n\nfunc f() {\n\tx := %s\n\t_ = x\n}\n"
@@ -74,3 +74,57 @@ def test_the_models_closer_stays_when_nothing_after_the_hole_closes_the_opener(l
 def test_the_models_closer_goes_when_the_next_line_closes_the_opener():
     assert _shaped("javascript", "function f() {|\n}\n", "\n  return 1;\n}")[0] == "\n  return 1;"
     assert _shaped("javascript", "function f() {|}\n", "\n  return 1;\n}")[0] == "\n  return 1;\n"
+
+
+@pytest.mark.parametrize(
+    "language_id, text, fill, expected",
+    [
+        ("go", "package main\n\nfunc main() {\n\tgo func() {|}()\n}\n", "\n\t\twork()\n\t}",
+         "package main\n\nfunc main() {\n\tgo func() {\n\t\twork()\n\t}()\n}\n"),
+        ("go", "package main\n\nfunc main() {\n\tdefer func() {|}()\n}\n", "\n\t\trecover()\n\t}()",
+         "package main\n\nfunc main() {\n\tdefer func() {\n\t\trecover()\n\t}()\n}\n"),
+        ("javascript", "setTimeout(() => {|}, 100);\n", "\n  tick();\n}, 100);",
+         "setTimeout(() => {\n  tick();\n}, 100);\n"),
+        ("javascript", "fetch(url).then((r) => {|}).catch(fail);\n", "\n  show(r);\n",
+         "fetch(url).then((r) => {\n  show(r);\n}).catch(fail);\n"),
+        ("javascript", "(function () {|})();\n", "\n  init();\n}", "(function () {\n  init();\n})();\n"),
+        ("typescriptreact", "const A = () => <b onClick={() => {|}}>x</b>;\n", "\n  setOpen(true);\n",
+         "const A = () => <b onClick={() => {\n  setOpen(true);\n}}>x</b>;\n"),
+        ("java", "class A {\n  void f() {\n    new Thread(() -> {|}).start();\n  }\n}\n", "\n      work();\n    }",
+         "class A {\n  void f() {\n    new Thread(() -> {\n      work();\n    }).start();\n  }\n}\n"),
+        ("rust", "fn main() {\n    let v = async move {|}.await;\n}\n", "\n        work()\n    }",
+         "fn main() {\n    let v = async move {\n        work()\n    }.await;\n}\n"),
+        ("cpp", "int f() {\n    return [&]() {|}();\n}\n", "\n        return 1;\n    }",
+         "int f() {\n    return [&]() {\n        return 1;\n    }();\n}\n"),
+    ],
+)
+def test_a_body_fill_before_the_editors_closer_and_more_code_moves_them_to_a_line_of_their_own(
+    language_id, text, fill, expected
+):
+    shaped = _shaped(language_id, text, fill)[1]
+    assert shaped == expected
+    assert parses_cleanly(language_for(language_id, ""), shaped)
+
+
+@pytest.mark.parametrize(
+    "language_id, text, fill, expected",
+    [
+        # A comment after the opener...
+        ("python", "def f(x):  # noqa: D103\n    |\n", "\n    y = x\n    return y\n", "y = x\n    return y"),
+        ("javascript", "function f(x) { // eslint-disable-line\n  |\n}\n", "\n  const y = x;\n  return y;\n",
+         "const y = x;\n  return y;"),
+        ("go", "package main\n\nfunc f(x int) int { // nolint\n\t|\n}\n", "\n\ty := x\n\treturn y\n",
+         "y := x\n\treturn y"),
+        ("c", "int f(int x) { /* hot */\n    |\n}\n", "\n    int y = x;\n    return y;\n",
+         "int y = x;\n    return y;"),
+        # ...or a Python header broken over lines that its last line does not tell.
+        ("python", "def f(a,\n      b):|\n", "\n    total = a + b\n    return total\n",
+         "\n    total = a + b\n    return total"),
+        ("python", "class A:\n    def f(self, a,\n          b):|\n", "\n        return a + b\n",
+         "\n        return a + b"),
+        ("python", "with open(a) as x, \\\n     open(b) as y:\n    |\n",
+         "\n    x.write(y.read())\n    x.flush()\n", "x.write(y.read())\n    x.flush()"),
+    ],
+)
+def test_a_header_the_line_alone_does_not_tell_still_takes_a_body(language_id, text, fill, expected):
+    assert _shaped(language_id, text, fill)[0] == expected

@@ -8,7 +8,9 @@ from engine.errors import Cancelled
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
 from infill_ls import completion, syntax
-from infill_ls.completion import Suggestion, complete, no_worse, parsing_first, steps_for, suggest
+from infill_ls.completion import (LINE_HOLE_TOKENS, Suggestion, complete, no_worse, parsing_first, steps_for, suggest,
+                                  window_budget)
+from infill_ls.context import build_context
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import Replacement, SyntaxIndex, parses_after
@@ -300,3 +302,27 @@ def test_a_crlf_file_gets_the_same_suggestions_as_the_same_file_with_lf():
         assert fills[0] == fills[1], (row, fills)
         compared += 1
     assert compared >= 8
+
+
+def test_a_full_prefix_window_reaches_the_encoder_whole(tmp_path):
+    # The prompt's room holds its `<bos>`: a window as long as the room lost its first token (often the first line's
+    # indentation) to the engine.
+    from pathlib import Path
+
+    engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m"), device="cpu")
+    text = (Path(__file__).parent.parent / "fixtures" / "eval" / "heldout" / "intervals.py").read_text()
+    parsed = _parsed("python", text)
+    line_ends = [at for at, ch in enumerate(text) if ch == "\n"][20::7]
+    full = None
+    for prefix_tokens in range(16, 64):
+        settings = Settings(prefix_tokens=prefix_tokens, file_lookup=False)
+        room = engine.prompt_room(prefix_tokens)
+        for offset in line_ends:
+            prefix = build_context(parsed, offset, window_budget(engine, LINE_HOLE_TOKENS, settings)).prefix
+            assert engine.count_tokens(prefix) < room, (prefix_tokens, offset)
+            if full is None and engine.count_tokens(prefix) == room - 1:
+                full = settings, offset, prefix
+    assert full is not None
+    settings, offset, prefix = full
+    complete(engine, parsed, offset, settings, explicit=True, should_stop=lambda: False)
+    assert engine.tokenizer.decode(engine.prefix_cache.ids[1:]) == prefix

@@ -53,6 +53,29 @@ def test_language_by_language_id_then_extension(language_id, uri, expected):
     assert (spec.name if spec else None) == expected
 
 
+@pytest.mark.parametrize(
+    "language_id, uri, expected",
+    [
+        ("c++", "file:///src/stack.h", "cpp"),  # Emacs's eglot, Zed
+        ("cuda", "file:///k.cu", "cpp"),  # Neovim
+        ("plaintext", "file:///k.cu", "cpp"),  # as VS Code's cuda-cpp
+        ("plaintext", "file:///k.cuh", "cpp"),
+        ("plaintext", "file:///a.inl", "cpp"),
+        ("plaintext", "file:///a.ino", "cpp"),
+        ("plaintext", "file:///a.ixx", "cpp"),
+        ("plaintext", "file:///a.cppm", "cpp"),
+        ("plaintext", "file:///a.tpp", "cpp"),
+        ("plaintext", "file:///a.C", "cpp"),  # capitals: C++ by convention
+        ("plaintext", "file:///A.H", "cpp"),
+        ("plaintext", "file:///a.c", "c"),
+        ("plaintext", "file:///a.h", "c"),
+    ],
+)
+def test_cpp_by_the_language_ids_and_extensions_editors_use(language_id, uri, expected):
+    spec = language_for(language_id, uri)
+    assert (spec.name if spec else None) == expected
+
+
 def _open(store, index, uri, language_id, text):
     snapshot = store.open(uri, language_id, 1, text)
     index.opened(snapshot)
@@ -255,6 +278,56 @@ def test_block_holes_after_an_opener_or_in_an_empty_body(language_id, text, inde
 )
 def test_a_python_colon_opens_a_body_only_at_the_end_of_a_headers_line(text, shape):
     assert _context("python", text).shape is shape
+
+
+@pytest.mark.parametrize(
+    "text, indent",
+    [
+        # PEP 8's hanging indent
+        ("def f(\n        a, b,\n        c):|\n\ndef g():\n    if a:\n        pass\n", "    "),
+        ("def f(a,\n      b):|\n", "    "),  # aligned
+        ("if (a and\n        b):|\n\nwhile x:\n    if a:\n        pass\n", "    "),
+        ("with open(a) as x, \\\n     open(b) as y:|\n", "    "),
+        ("class A:\n    def f(self,\n          b):|\n", "        "),
+        ("def f(a,\n      b):\n    |\n", "    "),  # the blank line below it
+        ("def f(x):  # noqa: D103\n    |\n", "    "),
+        ("if x:  # why|\n", "    "),
+    ],
+)
+def test_a_python_header_that_its_last_line_does_not_tell_opens_a_body_inside_its_first(text, indent):
+    ctx = _context("python", text)
+    assert ctx.shape is HoleShape.BLOCK
+    assert ctx.body_indent == indent
+
+
+@pytest.mark.parametrize(
+    "language_id, text",
+    [
+        ("javascript", "/**\n * @example\n * if (ready) {|\n */\nfunction f() {}\n"),
+        ("javascript", "// while (true) {|\nrun();\n"),
+        ("javascript", "/*\n  if (x) {\n  |\n*/\n"),
+        ("python", 'def f(x):\n    """Return x.\n\n    if x is None:|\n    """\n'),
+        ("python", 'def f(x):\n    """Return x.\n\n    if x is None:\n    |\n    """\n'),
+        ("python", "# for x in y:|\n"),
+        ("go", "package main\n\n// for {|\nfunc f() {}\n"),
+        ("rust", "/// if x {|\nfn f() {}\n"),
+        ("c", "const char *s = \"{|\";\n"),
+    ],
+)
+def test_an_opener_in_a_comment_or_string_opens_nothing(language_id, text):
+    assert _context(language_id, text).shape is HoleShape.LINE
+
+
+@pytest.mark.parametrize(
+    "language_id, text",
+    [
+        ("javascript", "f({|}, 1);\n"),
+        ("go", "package main\n\nfunc f() {\n\tT{|}.M()\n}\n"),
+        ("cpp", "void f() {\n    g(S{|}, 1);\n}\n"),
+    ],
+)
+def test_an_expressions_brace_before_more_code_holds_one_line(language_id, text):
+    assert _context(language_id, text).shape is HoleShape.LINE
 
 
 @pytest.mark.parametrize(
