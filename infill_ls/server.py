@@ -7,6 +7,8 @@ service (``service.py``) owns documents, parsing, scheduling and the model.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import json
 import logging
 import os
 import sys
@@ -14,9 +16,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+    JsonRpcServerNotInitialized,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
+from pygls.protocol.language_server import _prepare_command_arguments
 
 from . import __version__
 from .actions import ActionEdit, ActionKind
@@ -81,7 +91,9 @@ class InfillProtocol(LanguageServerProtocol):
         if general is not None and general.position_encodings and \
                 types.PositionEncodingKind.Utf16 in general.position_encodings:
             general.position_encodings = [types.PositionEncodingKind.Utf16]
-        return (yield from super().lsp_initialize(params))
+        result = yield from super().lsp_initialize(params)
+        self.initialize_answered = True
+        return result
 
     def structure_message(self, data: dict[str, Any]):
         """As pygls's, but for a message it cannot read (a field missing, or of the wrong type), where pygls only
@@ -95,6 +107,7 @@ class InfillProtocol(LanguageServerProtocol):
             if "id" in data and method:
                 message = f"{method}: {error.message or 'invalid request'}"
                 self._send_response(data["id"], error=types.ResponseError(code=error.code, message=message))
+                error.told = True  # type: ignore[attr-defined]  # the answer says it; a popup as well said it twice
             elif "id" in data:
                 future = self._request_futures.pop(data["id"], None)
                 if future is not None and not future.done():
@@ -105,15 +118,55 @@ class InfillProtocol(LanguageServerProtocol):
                 error.told = True  # type: ignore[attr-defined]
             raise
 
+    # Set once `initialize` has been answered: before that, the protocol allows no other request, and no notification
+    # but `exit`.
+    initialize_answered = False
+
     def handle_message(self, message):
         """As pygls's, but a request after `shutdown` is answered with InvalidRequest, as the protocol asks, where
-        pygls drops it and leaves the client waiting."""
+        pygls drops it and leaves the client waiting; and before `initialize` is answered, a request is answered with
+        ServerNotInitialized and a notification dropped, where pygls served them (a document opened before the
+        client said which positions it counts), and a `shutdown` sent first left a session that refused
+        `initialize`."""
         method = getattr(message, "method", None)
+        if not self.initialize_answered and method not in (None, types.INITIALIZE, types.EXIT):
+            if getattr(message, "id", None) is not None:
+                error = types.ResponseError(code=JsonRpcServerNotInitialized.CODE,
+                                            message=f"{method}: the server is not initialized")
+                self._send_response(message.id, error=error)
+            else:
+                log.warning("%s before initialize: ignored", method)
+            return
         if self._shutdown and method not in (None, types.EXIT) and getattr(message, "id", None) is not None:
             error = types.ResponseError(code=JsonRpcInvalidRequest.CODE, message=f"{method}: the server is shutting down")
             self._send_response(message.id, error=error)
             return
         super().handle_message(message)
+
+    def _handle_response(self, msg_id, result=None, error=None):
+        """As pygls's, but the answer to a request of the server's whose wait has been given up (the client
+        cancelled the request it was made for) is dropped: pygls set it on the cancelled future, and the error that
+        raised was shown to the user."""
+        future = self._request_futures.get(msg_id)
+        if future is not None and future.done():
+            del self._request_futures[msg_id]
+            log.debug("answer to %s arrived after its wait was given up", msg_id)
+            return
+        super()._handle_response(msg_id, result, error)
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    async def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
+        """As pygls's, but a coroutine where pygls's is a generator: pygls runs the command a generator yields to as a
+        task of its own, which a `$/cancelRequest` never reaches, and a cancelled action went on to run the model
+        and apply its edit."""
+        if (handler := self.fm.commands.get(params.command)) is None:
+            raise JsonRpcInvalidParams.of(ValueError(f"Command name {params.command!r} is not defined"))
+        try:
+            args, kwargs = _prepare_command_arguments(handler, params, self._converter)
+        except Exception as exc:  # noqa: BLE001 - as pygls: any argument it cannot pass
+            raise JsonRpcInvalidParams.of(exc) from None
+        result = handler(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
 
     # Set by `exit`: the status the process ends with, 0 after `shutdown` and 1 without. pygls's own sys.exit is
     # swallowed by its loop, so the command line returns this.
@@ -237,6 +290,9 @@ class InfillServer(LanguageServer):
         self.wants_progress = False
         self.uses_document_changes = False
         self.resolves_edits = False
+        self.literal_actions = False  # code actions as CodeAction literals, else as bare Commands
+        self.applies_edits = False  # the client takes `workspace/applyEdit`
+        self.told_cannot_apply = False
         self.actions_run = 0  # names each action's progress
         self.out_of_step: set[str] = set()  # documents whose changes failed, told once until opened again
         self.reporting = False  # within report_server_error
@@ -256,6 +312,13 @@ class InfillServer(LanguageServer):
         that message itself: pygls reports a failed write by writing, and a closed stream failed each report
         again, recursing until Python's limit."""
         if getattr(error, "told", False):
+            return
+        if isinstance(error, json.JSONDecodeError):
+            # Nothing of the message can be known, its id neither: JSON-RPC answers with a Parse error whose id is
+            # null. (Written as it goes out: lsprotocol leaves a null id out of the answer.)
+            log.error("a message that is not JSON was ignored: %s", error)
+            self.protocol._send_data({"jsonrpc": "2.0", "id": None,
+                                      "error": {"code": JsonRpcParseError.CODE, "message": f"Parse error: {error}"}})
             return
         if self.reporting:
             log.error("%s", error)
@@ -391,6 +454,8 @@ def _register(ls: InfillServer) -> None:
         code_action = caps.text_document.code_action if caps.text_document else None
         resolve = code_action.resolve_support if code_action else None
         ls.resolves_edits = bool(resolve and "edit" in resolve.properties)
+        ls.literal_actions = bool(code_action and code_action.code_action_literal_support)
+        ls.applies_edits = bool(caps.workspace and caps.workspace.apply_edit)
         if params.initialization_options is not None:
             problems, _ = service.configure(params.initialization_options)
             ls.pending_messages.extend(problems)
@@ -480,9 +545,14 @@ def _register(ls: InfillServer) -> None:
             ls.start_loading()
 
     async def pull_settings() -> None:
-        answer = await ls.workspace_configuration_async(
-            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
-        )
+        try:
+            answer = await ls.workspace_configuration_async(
+                types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+            )
+        except JsonRpcException as error:
+            # The client's to refuse: the settings stay as they are. (Raised on, it ended a task nothing awaits.)
+            log.warning("workspace/configuration: the client answered with an error: %s", error.message)
+            return
         # One item asked for, one answered (pygls hands it over as a tuple); a client that answers otherwise has no
         # settings to give.
         raw = answer[0] if isinstance(answer, (list, tuple)) and len(answer) == 1 else None
@@ -505,8 +575,12 @@ def _register(ls: InfillServer) -> None:
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList:
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        # Sent while the editor's completion list is open (VS Code): an item that does not go on from the one
+        # selected there, over its range, is not shown.
+        info = params.context.selected_completion_info
+        selected = TextChange(to_range(info.range), info.text) if info is not None else None
         snapshot, suggestions = await service.suggest(
-            params.text_document.uri, to_position(params.position), ls.encoding, explicit
+            params.text_document.uri, to_position(params.position), ls.encoding, explicit, selected
         )
         return types.InlineCompletionList(
             items=[
@@ -531,7 +605,7 @@ def _register(ls: InfillServer) -> None:
             code_action_kinds=sorted(set(_ACTION_KINDS.values())), resolve_provider=True  # type: ignore[arg-type]
         ),
     )
-    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
         uri = params.text_document.uri
         snapshot, kinds = await service.actions_at(uri, to_range(params.range), ls.encoding)
         only = params.context.only
@@ -541,6 +615,10 @@ def _register(ls: InfillServer) -> None:
             if only and not any(code_kind == o or code_kind.startswith(o + ".") for o in only):
                 continue
             arguments = [uri, _CONVERTER.unstructure(params.range), snapshot.version]
+            if not ls.literal_actions:
+                # A client that reads no CodeAction takes the command alone, and runs it with executeCommand.
+                actions.append(types.Command(title=kind.title, command=kind.command, arguments=arguments))
+                continue
             action = types.CodeAction(title=kind.title, kind=code_kind)
             if ls.resolves_edits:
                 action.data = {"kind": kind.value, "arguments": arguments}
@@ -566,6 +644,13 @@ def _register(ls: InfillServer) -> None:
                 uri, selection, version = action_arguments(arguments)
             except TypeError as error:
                 raise JsonRpcInvalidParams(f"{kind.command}: {error}") from None
+            if not ls.applies_edits:
+                # Refused before the model runs: the edit could only be sent to a client that does not take it.
+                why = "the editor cannot apply edits (its capabilities lack workspace.applyEdit)"
+                if not ls.told_cannot_apply:
+                    ls.told_cannot_apply = True
+                    ls.tell(f"{kind.title}: {why}")
+                raise JsonRpcException(f"{kind.command}: {why}", code=types.LSPErrorCodes.RequestFailed)
             edit = await ls.action_edit(kind, uri, selection, version)
             if edit is None:
                 return {"applied": False}
@@ -575,6 +660,9 @@ def _register(ls: InfillServer) -> None:
                 )
             except JsonRpcException as error:
                 raise JsonRpcInternalError(f"{kind.command}: workspace/applyEdit: {error.message}") from None
+            if not result.applied:
+                # The client's reason is the user's only clue why nothing changed.
+                ls.tell(f"{kind.title}: {result.failure_reason or 'the editor did not apply the edit'}")
             return {"applied": bool(result.applied)}
 
         return execute

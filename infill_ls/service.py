@@ -21,7 +21,7 @@ from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, uri_
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
-from .syntax import SyntaxIndex
+from .syntax import MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, tree_after
 
 
 # How much of a notebook's other cells, on each side of a cell, the lookup searches and the model may read: about as
@@ -77,8 +77,16 @@ class InfillService:
     def change(self, uri: str, version: int, changes: Sequence[TextChange], encoding: PositionEncoding) -> None:
         """Apply the client's changes. One that cannot be applied leaves the store out of step with the editor, so
         the document is dropped (nothing is suggested for text the editor no longer has) and the error raised."""
+        # A batch of more changes than a tree takes edits for (an editor's Replace All) has it parsed afresh, as
+        # `SyntaxIndex.changed` would: their edits are not worked out. A document with no tree wants none, but one
+        # change's edit costs less than the line starts found anew.
+        edits_wanted = len(changes) <= 1 or (self.syntax.spec(uri) is not None and len(changes) <= MAX_PENDING_EDITS)
         try:
-            self.syntax.changed(self.documents.change(uri, version, changes, encoding))
+            snapshot = self.documents.change(uri, version, changes, encoding, edits_wanted)
+            if edits_wanted:
+                self.syntax.changed(snapshot)
+            else:
+                self.syntax.opened(snapshot)  # its tree, if any, starts again from this text
         except DocumentError:
             self.close(uri)
             raise
@@ -89,6 +97,7 @@ class InfillService:
         self.scheduler.supersede((uri, "complete"))
         self.scheduler.supersede((uri, "action"))
         self.scheduler.typing.forget(uri)
+        self.scheduler.cache.forget(uri)
 
     def open_notebook(self, uri: str, cells: Sequence[str], documents: Sequence[CellDocument]) -> None:
         """A notebook: its cells' document uris in order, and those documents (a cell's is a document as any
@@ -156,19 +165,34 @@ class InfillService:
     # --- requests -----------------------------------------------------------------------------
 
     async def suggest(
-        self, uri: str, position: Position, encoding: PositionEncoding, explicit: bool
+        self, uri: str, position: Position, encoding: PositionEncoding, explicit: bool,
+        selected: TextChange | None = None,
     ) -> tuple[Snapshot | None, list[Suggestion]]:
-        """Suggestions at a position, and the snapshot their offsets refer to."""
+        """Suggestions at a position, and the snapshot their offsets refer to. ``selected``: the item an editor's
+        completion list has selected, as the change accepting it would make; the suggestions then go on from the
+        text as it would be with it made, each the item's text and a fill after it, over the item's range (the
+        document itself is left as it is)."""
         snapshot = self.documents.get(uri)
         if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
             return snapshot, []
         offset = snapshot.offset_at(position, encoding)
+        picked = None
+        if selected is not None and selected.range is not None:
+            picked = Replacement(snapshot.offset_at(selected.range.start, encoding),
+                                 snapshot.offset_at(selected.range.end, encoding), selected.text)
+            if picked.end < picked.start:
+                return snapshot, []
+        # What the model fills: the document, or the text as it would be with the selected item accepted.
+        filled = snapshot if picked is None else \
+            Snapshot(uri, snapshot.language_id, snapshot.version, apply_replacements(snapshot.text, [picked]))
+        at = offset if picked is None else picked.start + len(picked.text)
         scheduler = self.scheduler
         scheduler.stats.requests += 1
         ticket = scheduler.enter((uri, "complete"))
         surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
         try:
-            rests = scheduler.typing.continuation(snapshot, offset, surroundings.key())
+            # Typing through is for the fills shown in the document itself, not in a text with an item accepted.
+            rests = scheduler.typing.continuation(snapshot, offset, surroundings.key()) if picked is None else None
             if rests:
                 scheduler.stats.typing_through_hits += 1
                 suggestions = typed_through(offset, rests)
@@ -188,18 +212,25 @@ class InfillService:
 
                 def work(should_stop: Callable[[], bool]) -> _Answer:
                     parsed = parse(snapshot)
-                    gathered = (Gathered(lambda: neighbor_texts(snapshot, beside, files, path=on_disk))
+                    if picked is not None:  # the document's tree, brought to the text with the item accepted
+                        parsed = ParsedSnapshot(filled, parsed.spec, tree_after(parsed, [picked], should_stop))
+                    gathered = (Gathered(lambda: neighbor_texts(snapshot, beside, files, path=on_disk,
+                                                                should_stop=should_stop))
                                 if lookup_beside else None)
-                    found = complete(engine, parsed, offset, settings, explicit=explicit, should_stop=should_stop,
+                    found = complete(engine, parsed, at, settings, explicit=explicit, should_stop=should_stop,
                                      elsewhere=gathered if gathered is not None else (), surroundings=surroundings)
                     if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
-                    return _Answer(found, gathered.disk if gathered is not None else None)
+                    # Only an answer that shows a fill from beside hangs on the files read: one the file itself
+                    # gave was thrown away by any file added to its directory (an editor's backup, a new module).
+                    beside_fill = any(s.source == "beside" for s in found)
+                    return _Answer(found, gathered.disk if gathered is not None and beside_fill else None)
 
                 answer = await scheduler.run(
                     ticket,
                     work,
-                    key=cache_key(snapshot, offset, explicit, settings, self.model.generation, beside, surroundings),
+                    key=cache_key(filled, at, explicit, settings, self.model.generation, beside, surroundings),
+                    owner=uri,
                     fresh=_Answer.fresh,
                     debounce_s=0 if explicit else settings.debounce_ms / 1000,
                 )
@@ -213,6 +244,10 @@ class InfillService:
             scheduler.leave(ticket)
         if not self.is_current(snapshot, surroundings):
             return snapshot, []
+        if picked is not None:
+            # Back in the document: the item's text and the fill after it, over the item's range.
+            return snapshot, [replace(s, text=picked.text + s.text, start=picked.start, end=picked.end)
+                              for s in suggestions if s.start == s.end == at]
         scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions], surroundings.key())
         return snapshot, suggestions
 

@@ -1,5 +1,7 @@
 """Code actions end to end: offered where they apply, resolved to edits that apply cleanly."""
 
+import asyncio
+
 import pytest
 import pytest_lsp
 from lsprotocol import types
@@ -243,3 +245,56 @@ async def test_a_command_with_arguments_of_the_wrong_shape_is_refused_and_edits_
         types.ExecuteCommandParams(command="infill.closeStructure", arguments=[uri, selection, 1])
     )
     assert result == {"applied": True} and len(command_client.applied) == applied_before + 1
+
+
+async def test_a_cancelled_command_applies_nothing(command_client):
+    # pygls ran the command as a task of its own, which the cancel never reached: the client was answered
+    # "cancelled" and then sent the edit anyway (and, cancelled while the server waited for the client to create
+    # its progress, shown "Error in server: CANCELLED").
+    from pygls.exceptions import JsonRpcRequestCancelled
+
+    applied_before = len(command_client.applied)
+    cancelled_uri, text = _open(command_client, "unclosed.js", "javascript", uri="file:///cancelled/unclosed.js")
+    cursor = text.index("shape.r * shape.r;") + len("shape.r * shape.r;")
+    here = {"line": position_of(text, cursor).line, "character": position_of(text, cursor).character}
+    pending = asyncio.ensure_future(command_client.protocol.send_request_async(
+        types.WORKSPACE_EXECUTE_COMMAND, types.ExecuteCommandParams(
+            command="infill.closeStructure", arguments=[cancelled_uri, {"start": here, "end": here}, 1]),
+        msg_id="cancel-me"))
+    await asyncio.sleep(0)  # sent: the client sends a request only once its coroutine runs
+    assert "cancel-me" in command_client.protocol._request_futures
+    command_client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="cancel-me"))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await pending
+    # The same action on another document, run to the end: the worker runs one job at a time, in order, so the
+    # cancelled one's edit, were it sent, would come first.
+    uri, _ = _open(command_client, "unclosed.js", "javascript", uri="file:///after-cancel/unclosed.js")
+    result = await command_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.closeStructure", arguments=[uri, {"start": here, "end": here}, 1]))
+    assert result == {"applied": True}
+    assert [edits_of(p.edit, uri)[1] for p in command_client.applied[applied_before:]] == [1]
+    assert not [m.message for m in command_client.messages if "Error in server" in m.message]
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def refusing_client(lsp_client: LanguageClient):
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        return types.ApplyWorkspaceEditResult(applied=False, failure_reason="the file is read-only")
+
+    await lsp_client.initialize_session(init_params(capabilities(resolve=False), modelPath=tiny_model(), device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_an_edit_the_editor_refuses_is_told_with_its_reason(refusing_client):
+    client = refusing_client
+    uri, text = _open(client, "unclosed.js", "javascript")
+    cursor = text.index("shape.r * shape.r;") + len("shape.r * shape.r;")
+    (action,) = [a for a in await _actions(client, uri, text, cursor, cursor) if a.title == "Close structure"]
+    result = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments))
+    assert result == {"applied": False}
+    (told,) = [m for m in client.messages if "read-only" in m.message]
+    assert "Close structure" in told.message and "\n" not in told.message
+    assert [m.message for m in client.log_messages if "read-only" in m.message]

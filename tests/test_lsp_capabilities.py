@@ -59,3 +59,61 @@ async def test_client_without_inline_completion_gets_the_completion_fallback(cli
 async def test_position_encoding_follows_the_client_preference(client: LanguageClient, preferred, chosen):
     result = await client.initialize_session(init_params(capabilities(encodings=preferred)))
     assert result.capabilities.position_encoding == chosen
+
+
+async def test_before_initialize_requests_are_refused_and_notifications_dropped(client: LanguageClient):
+    # pygls served them: a document opened before the client said how it counts positions, and a `shutdown` sent
+    # first left a session that refused `initialize`.
+    from pygls.exceptions import JsonRpcException
+
+    uri, text = "file:///early/opened.py", "def f(x):\n    return (x\n"
+    selection = types.Range(types.Position(0, 0), types.Position(1, 13))
+    client.capabilities = types.ClientCapabilities()  # lets the client library send before initialize
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    asked = types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=uri), range=selection,
+                                   context=types.CodeActionContext(diagnostics=[]))
+    for method, params in ((types.TEXT_DOCUMENT_CODE_ACTION, asked), (types.SHUTDOWN, None)):
+        with pytest.raises(JsonRpcException) as refused:
+            await client.protocol.send_request_async(method, params)
+        assert refused.value.code == types.ErrorCodes.ServerNotInitialized and method in str(refused.value)
+    result = await client.initialize_session(init_params(capabilities()))
+    assert result.server_info.name == "infill-ls"
+    assert list(await client.text_document_code_action_async(asked)) == []  # the early opening was dropped
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    assert [a.title for a in await client.text_document_code_action_async(asked)]
+
+
+async def test_a_client_without_code_action_literals_or_apply_edit_gets_commands_and_is_told_why_they_fail(
+        client: LanguageClient):
+    applied = []
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    caps = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(code_action=types.CodeActionClientCapabilities()),
+        workspace=types.WorkspaceClientCapabilities(apply_edit=False),
+    )
+    await client.initialize_session(init_params(caps))
+    uri, text = "file:///plain/commands.py", "def add(a, b):\n    total = (a + b\n    return total\n"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    cursor = types.Position(1, 18)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=types.Range(cursor, cursor),
+        context=types.CodeActionContext(diagnostics=[])))
+    # Command[]: a client without codeActionLiteralSupport cannot read a CodeAction.
+    assert actions and all(isinstance(a, types.Command) for a in actions), actions
+    close = next(a for a in actions if a.command == "infill.closeStructure")
+    for _ in range(2):
+        with pytest.raises(Exception) as refused:
+            await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command=close.command, arguments=close.arguments))
+        assert "the editor cannot apply edits" in str(refused.value)
+    assert applied == []
+    told = [m.message for m in client.messages if "cannot apply edits" in m.message]
+    assert len(told) == 1, told

@@ -403,3 +403,52 @@ async def test_settings_the_server_asks_the_client_for_are_applied(pulling):
         pulling.workspace_did_change_configuration(
             types.DidChangeConfigurationParams(settings={"infill": {"debounceMs": 0}}))
     assert (await stats(pulling))["requests_open"] <= 2
+
+
+async def test_with_an_item_selected_in_the_completion_list_the_fill_goes_on_from_it(client):
+    # VS Code asks while its completion list is open, and shows only items that begin with the selected item's text
+    # over its range; the fill was made at the cursor, and never shown.
+    text = ("def tally(self, a, b):\n    first = self.measure(a, b)\n    show(first)\n"
+            "    again = self.meas\n    show(again)\n")
+    doc = Doc(client, "file:///work/selected.py", "python", text)
+    cursor = _after(text, "again = self.meas")
+    word = types.Range(doc.position(cursor - len("meas")), doc.position(cursor))
+    for kind in (types.InlineCompletionTriggerKind.Invoked, types.InlineCompletionTriggerKind.Automatic):
+        result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(
+                trigger_kind=kind, selected_completion_info=types.SelectedCompletionInfo(range=word, text="measure")),
+            text_document=types.TextDocumentIdentifier(uri=doc.uri), position=doc.position(cursor)))
+        items = list(result.items)
+        # The fill the file spells out after `self.measure`, in the text as it would be with the item accepted.
+        assert items and items[0].insert_text == "measure(a, b)", items
+        assert all(i.range == word and i.insert_text.startswith("measure") for i in items)
+    # The document itself is as it was: a request without the list open fills at the cursor.
+    for item in await doc.inline(cursor, invoked=True):
+        assert item.range == types.Range(doc.position(cursor), doc.position(cursor))
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_a_client_that_answers_the_settings_request_with_an_error_leaves_one_line_in_the_log(pulling, capsys):
+    # The error ended the task that asked, which nothing awaited: "Task exception was never retrieved" and its
+    # traceback on stderr.
+    handle_request = pulling.protocol._handle_request
+
+    def refuse_configuration(msg_id, method_name, params):
+        if method_name != types.WORKSPACE_CONFIGURATION:
+            return handle_request(msg_id, method_name, params)
+        pulling.protocol._send_response(msg_id, error=types.ResponseError(code=-32603, message="no settings here"))
+
+    pulling.protocol._handle_request = refuse_configuration
+    text = (SESSION / "stack.go").read_text()
+    doc = Doc(pulling, "file:///refused/stack.go", "go", text)
+    pulling.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    logged = ""
+    for _ in range(100):
+        logged += capsys.readouterr().err
+        if "no settings here" in logged:
+            break
+        await asyncio.sleep(0.1)
+    (line,) = [line for line in logged.splitlines() if "no settings here" in line]
+    assert "workspace/configuration" in line and "Traceback" not in logged and "never retrieved" not in logged
+    assert not pulling.messages  # nothing for the user: the settings stay as they were
+    assert await doc.inline(_after(text, "\tv := s.items["), invoked=True)

@@ -1,6 +1,7 @@
 """Model loading, failures, settings messages and shutdown, over stdio with the real server."""
 
 import asyncio
+import contextlib
 
 import pytest_lsp
 from lsprotocol import types
@@ -237,3 +238,69 @@ async def lsp_client_for_apply_edit(lsp_client: LanguageClient):
     await lsp_client.initialize_session(init_params(capabilities(), modelPath=tiny_model(), device="cpu"))
     yield
     await lsp_client.shutdown_session()
+
+
+async def test_a_cancelled_command_stops_the_model(busy: LanguageClient):
+    # The command ran as a task of its own, which the cancel never reached: the fill ran on for seconds, holding the
+    # model's worker, and then applied its edit.
+    from pygls.exceptions import JsonRpcRequestCancelled
+
+    text = "def f(x):\n" + "".join(f"    y{i} = x + {i}\n" for i in range(40)) + "    return y0\n"
+    _open(busy, text=text)
+    selection = types.Range(types.Position(1, 0), types.Position(21, 0))
+    command = types.ExecuteCommandParams(command="infill.rewriteSelection", arguments=[PY, selection, 1])
+    running = asyncio.ensure_future(
+        busy.protocol.send_request_async(types.WORKSPACE_EXECUTE_COMMAND, command, msg_id="long"))
+
+    async def stats():
+        return await busy.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+
+    for _ in range(1200):  # until the rewrite is on the worker
+        if (await stats())["model_runs"] >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert not running.done()
+    busy.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="long"))
+    try:
+        await asyncio.wait_for(running, timeout=20)
+    except JsonRpcRequestCancelled:
+        pass
+    else:
+        raise AssertionError("a cancelled command was answered with a result")
+    assert (await stats())["cancelled"] == 1  # told to stop (`should_stop`), where it was left to run
+
+
+async def test_a_request_the_server_cannot_read_is_not_also_shown_as_an_error(configured: LanguageClient):
+    # Answered with InvalidParams, and then shown as "Error in server: Invalid Params" as well, once per keystroke
+    # for a client that sends such a request as it types.
+    _open(configured)
+    for n in range(2):
+        answer = asyncio.get_running_loop().create_future()
+        configured.protocol._request_futures[f"unreadable-{n}"] = answer
+        configured.protocol._send_data({"jsonrpc": "2.0", "id": f"unreadable-{n}",
+                                        "method": "textDocument/inlineCompletion",
+                                        "params": {"textDocument": {"uri": PY}, "position": {"line": 1}}})
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(answer, timeout=20)
+    # A message shown with an answer goes out before the next request's answer.
+    await configured.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+    assert not [m.message for m in configured.messages if "Invalid Params" in m.message or "Error in" in m.message]
+
+
+async def test_a_message_that_is_not_json_is_answered_with_a_parse_error(configured: LanguageClient):
+    # JSON-RPC's answer is a Parse error with a null id; the server sent none and showed "Error in server" instead.
+    answers = []
+    handle_response = configured.protocol._handle_response
+
+    def record(msg_id, result=None, error=None):
+        answers.append((msg_id, error))
+        handle_response(msg_id, result, error)
+
+    configured.protocol._handle_response = record
+    body = b'{"jsonrpc": "2.0", "id": 99, "method": "shutdown"'
+    configured.protocol.writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    await configured.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+    (parse_error,) = [error for msg_id, error in answers if msg_id is None]
+    assert parse_error.code == -32700 and "\n" not in parse_error.message
+    assert not [msg_id for msg_id, _ in answers if msg_id == 99]
+    assert not [m.message for m in configured.messages if "Error in server" in m.message]

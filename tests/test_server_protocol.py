@@ -14,6 +14,9 @@ def test_document_notifications_leave_nothing_behind_in_the_protocols_table():
         protocol.handle_message(protocol.structure_message({"jsonrpc": "2.0", "method": method, "params": params}))
 
     try:
+        # Notifications before `initialize` are dropped, as the protocol asks. (No transport: its answer goes nowhere.)
+        protocol.handle_message(protocol.structure_message(
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
         uri = "file:///typed.py"
         notify("textDocument/didOpen",
                {"textDocument": {"uri": uri, "languageId": "python", "version": 1, "text": "x = 1\n"}})
