@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -169,7 +169,7 @@ def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]]) -
         yield find
 
 
-def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Sequence[str] = ()) -> list[LookupFill]:
+def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Iterable[str] = ()) -> list[LookupFill]:
     """Fills for the hole between `before` and `after` (the whole file, or as much of it as should be searched)
     that the file, or the other files in `elsewhere` (nearest first), spell out in the same surroundings; the
     strongest first, at most `limit`."""
@@ -221,7 +221,7 @@ def _strongest_first(here: Iterator[_Find | None], beside: Iterator[_Find | None
             yield theirs, True
 
 
-def _bounded(texts: Sequence[str], chars: int) -> list[str]:
+def _bounded(texts: Iterable[str], chars: int) -> list[str]:
     """The first of `texts` up to `chars` characters in all, the last one cut to fit."""
     out = []
     for text in texts:
@@ -232,7 +232,7 @@ def _bounded(texts: Sequence[str], chars: int) -> list[str]:
     return out
 
 
-def _ranked_finds(before: str, after: str, elsewhere: Sequence[str] | None) -> Iterator[_Find | None]:
+def _ranked_finds(before: str, after: str, elsewhere: Iterable[str] | None) -> Iterator[_Find | None]:
     """The finds of the file itself (`elsewhere` None) or of the other files alone (read, up to `ELSEWHERE_CHARS`,
     only when the first is asked for, so that a caller may gather them lazily), one item (a find or None) for each
     kind of evidence in order of strength: bridges with keys of `STRONG_KEY_CHARS` or more (the longest first), then

@@ -254,18 +254,23 @@ def _line_starts_after(old: list[int], new_text: str, start: int, old_end: int, 
     return head + middle + tail
 
 
+def _span(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[int, int]:
+    """The offsets `change` replaces in `snapshot`."""
+    if change.range is None:
+        return 0, len(snapshot.text)
+    start = snapshot.offset_at(change.range.start, encoding)
+    old_end = snapshot.offset_at(change.range.end, encoding)
+    if old_end < start:
+        raise DocumentError(
+            f"{snapshot.uri}: change range ends before it starts "
+            f"({change.range.start} .. {change.range.end})"
+        )
+    return start, old_end
+
+
 def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[Snapshot, Edit]:
     old = snapshot.text
-    if change.range is None:
-        start, old_end = 0, len(old)
-    else:
-        start = snapshot.offset_at(change.range.start, encoding)
-        old_end = snapshot.offset_at(change.range.end, encoding)
-        if old_end < start:
-            raise DocumentError(
-                f"{snapshot.uri}: change range ends before it starts "
-                f"({change.range.start} .. {change.range.end})"
-            )
+    start, old_end = _span(snapshot, change, encoding)
     text = old[:start] + change.text + old[old_end:]
     new_end = start + len(change.text)
     starts = _line_starts_after(snapshot.line_starts, text, start, old_end, new_end)
@@ -283,6 +288,50 @@ def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -
         new_end_point=edited.point(new_end),
     )
     return edited, edit
+
+
+def _before(snapshot: Snapshot, position: Position, bound: int) -> bool:
+    """Whether `position` means the same offset in `snapshot` as in any text that equals its text before `bound`:
+    the characters it is counted over, its line's start and its line's end as far as it reaches, all lie before
+    `bound` - 1 (the character there decides whether a "\\r" at it ends a line or a "\\r\\n" does)."""
+    if position.line < 0:
+        return True
+    starts = snapshot.line_starts
+    if position.line >= len(starts) or starts[position.line] > bound - 1:
+        return False
+    if position.line + 1 < len(starts) and starts[position.line + 1] <= bound - 1:
+        return True  # the whole line, its break too
+    return starts[position.line] + max(0, position.character) <= bound - 1
+
+
+def _applied(snapshot: Snapshot, changes: Sequence[TextChange], encoding: PositionEncoding) -> str:
+    """`snapshot`'s text with `changes` made one after another, as `_apply` makes them, without their edits or a
+    snapshot after each. Changes that each end before the one before it (an editor's Replace All, last first) are
+    all found in the text as it was and spliced in at once; one elsewhere has its text made first."""
+    working = snapshot
+    spliced: list[tuple[int, int, str]] = []  # offsets in `working`, each span before the one before it
+    for change in changes:
+        if change.range is None:
+            working, spliced = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, change.text), []
+            continue
+        # The text before the last span spliced is `working`'s still; a change read from beyond it needs the text.
+        if spliced and not (_before(working, change.range.start, spliced[-1][0])
+                            and _before(working, change.range.end, spliced[-1][0])):
+            working = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, _splice(working.text, spliced))
+            spliced = []
+        start, old_end = _span(working, change, encoding)
+        spliced.append((start, old_end, change.text))
+    return _splice(working.text, spliced)
+
+
+def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """`text` with each of `spans` (start, end, new text), the last first in it, replaced."""
+    parts, end = [], len(text)
+    for start, old_end, new in spans:
+        parts += [text[old_end:end], new]
+        end = start
+    parts.append(text[:end])
+    return "".join(reversed(parts))
 
 
 class DocumentStore:
@@ -309,10 +358,19 @@ class DocumentStore:
         version: int,
         changes: Sequence[TextChange],
         encoding: PositionEncoding = PositionEncoding.UTF16,
+        edits_wanted: bool = True,
     ) -> Snapshot:
+        """The document with `changes` made in order. `edits_wanted` False: no tree will take the snapshot's edits
+        (none is kept, or it is parsed afresh after as many), and they are not worked out: the snapshot has none, and
+        many changes at once (an editor's Replace All, a formatter's) cost about one, where each rebuilt the text,
+        its line starts and an intermediate snapshot."""
         current = self._docs.get(uri)
         if current is None:
             raise DocumentError(f"{uri}: change for a document that is not open")
+        if not edits_wanted:
+            text = _applied(current, changes, encoding)
+            return self._replace(current, Snapshot(uri, current.language_id, version, text,
+                                                   revision=next(self._revisions)))
         edits: list[Edit] = []
         working = current
         for change in changes:
@@ -322,8 +380,11 @@ class DocumentStore:
             uri, current.language_id, version, working.text, tuple(edits), known_line_starts=working.line_starts,
             revision=next(self._revisions),
         )
-        del self._docs[uri]  # to the end: the store is in the order documents were last opened or edited
-        self._docs[uri] = snapshot
+        return self._replace(current, snapshot)
+
+    def _replace(self, current: Snapshot, snapshot: Snapshot) -> Snapshot:
+        del self._docs[current.uri]  # to the end: the store is in the order documents were last opened or edited
+        self._docs[current.uri] = snapshot
         return snapshot
 
     def beside(self, uri: str) -> list[Snapshot]:

@@ -4,8 +4,10 @@ most recently modified first. A project repeats itself across files (a signature
 other tabs and the file's own directory are where a person would look.
 
 Open documents come from the store on the event loop; files on disk are read on the worker, and what the lookup
-uses of each is kept while its size and modification time stay the same, within a bound on the whole. What was read from disk is stamped (`DiskStamp`), so that a result
-found in it is kept only while those files are as they were, whether or not the editor reports changes on disk.
+uses of each is kept while its size and modification time stay the same, within a bound on the whole; a directory's
+listing is kept while the directory's own modification time stays the same. What was read from disk is stamped
+(`DiskStamp`), so that a result found in it is kept only while those files are as they were, whether or not the
+editor reports changes on disk.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import heapq
 import os
 import stat
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from engine.errors import Cancelled
 from engine.lookup import ELSEWHERE_CHARS
 
 from .documents import Snapshot
@@ -41,6 +45,11 @@ MAX_CACHED_CHARS = 4_000_000
 MAX_CACHED_FILES = 20000
 # The head of a file read first: a NUL byte in it says binary, and the rest is not read.
 SNIFF_BYTES = 1024
+# Directories whose listing is kept: those of the documents a session edits at once.
+MAX_LISTINGS = 64
+# A directory modified this recently may change again within its mtime's tick (the kernel's clock for it is coarse):
+# its listing is not kept, lest a file added in the same tick never show.
+RECENT_NS = 2_000_000_000
 
 
 def uri_path(uri: str) -> Path | None:
@@ -76,61 +85,110 @@ class DiskStamp:
         return True
 
 
+@dataclass
+class _Listing:
+    """A directory's files with one suffix as listed while its mtime was `directory_mtime`: (path, mtime in ns,
+    size), the newest `MAX_FILES` first; and the stamp last made from them, given again to a search that looks at
+    the same files (cached answers then share one stamp, where each held its own list of thousands of files)."""
+
+    directory_mtime: int
+    files: list[tuple[Path, int, int]]
+    stamp: DiskStamp | None = None
+
+
 class DirectoryFiles:
     """Texts of the files beside a document on disk, kept while each file's size and mtime are unchanged: the first
-    `KEPT_CHARS` of each, up to `MAX_CACHED_CHARS` in all, the least recently used dropped first."""
+    `KEPT_CHARS` of each, up to `MAX_CACHED_CHARS` in all, the least recently used dropped first; and the listing of
+    each directory, kept while the directory's mtime is unchanged."""
 
     def __init__(self, max_chars: int = MAX_CACHED_CHARS, max_files: int = MAX_CACHED_FILES) -> None:
         self._texts: OrderedDict[Path, tuple[int, int, str | None]] = OrderedDict()
         self._chars = 0  # in `_texts`
         self._max_chars = max_chars
         self._max_files = max_files
+        self._listings: OrderedDict[tuple[Path, str], _Listing] = OrderedDict()
 
     @property
     def cached_chars(self) -> int:
         return self._chars
 
-    def beside(self, path: Path, skip: set[Path], chars: int) -> tuple[list[str], DiskStamp | None]:
+    def beside(self, path: Path, skip: set[Path], chars: int,
+               should_stop: Callable[[], bool] | None = None) -> tuple[list[str], DiskStamp | None]:
         """Texts of the files in `path`'s directory with its suffix, most recently modified first, leaving out
         `path` and `skip` (open documents, whose text the store has), up to about `chars` characters in all; and
         the stamp of every file looked at, read or passed over, for as long as the search went on. A document with
         no suffix has none: every file of its directory would match (a script among binaries). Hidden files
         (`.env` beside `sample.env`: secrets offered as suggestions) and symbolic links (one can lead out of the
-        directory) are never read."""
+        directory) are never read. Raises `engine.errors.Cancelled` once `should_stop` says so: a directory of
+        thousands of files is a long search for a keystroke already typed over."""
         if not path.suffix:
             return [], None
         try:
-            # Before the listing: a file added while it runs then shows as a change, never as a missed one.
-            directory_mtime = os.stat(path.parent).st_mtime_ns
-            with os.scandir(path.parent) as entries:
-                found = []
-                for n, entry in enumerate(entries):
-                    if n >= MAX_ENTRIES:
-                        break
-                    if entry.name.startswith(".") or not entry.name.endswith(path.suffix):
-                        continue
-                    # One entry that cannot be looked at (a permission) leaves the others be.
-                    try:
-                        if not entry.is_file(follow_symlinks=False):
-                            continue
-                        stat = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    found.append((Path(entry.path), stat.st_mtime_ns, stat.st_size))
+            listing = self._listing(path.parent, path.suffix, should_stop)
         except OSError:
             return [], None
         texts, looked_at = [], []
-        for file, mtime, size in heapq.nlargest(MAX_FILES, found, key=lambda f: f[1]):
+        for listed in listing.files:
             if chars <= 0:
                 break
+            file = listed[0]
             if file == path or file in skip:
                 continue
-            looked_at.append((file, mtime, size))
-            text = self._read(file, mtime, size) if size <= MAX_FILE_BYTES else None
+            if should_stop is not None and should_stop():
+                raise Cancelled("search of the files beside cancelled")
+            # Looked at again though listed: a file edited in place leaves its directory's mtime, and so the
+            # listing, as they were.
+            try:
+                now = os.stat(file, follow_symlinks=False)
+            except OSError:
+                continue
+            # The listing's own tuple where the file is as listed: stamps then share it, rather than each a copy.
+            seen = listed if (now.st_mtime_ns, now.st_size) == listed[1:] else (file, now.st_mtime_ns, now.st_size)
+            looked_at.append(seen)
+            text = self._read(*seen) if seen[2] <= MAX_FILE_BYTES and stat.S_ISREG(now.st_mode) else None
             if text:
                 texts.append(text)
                 chars -= len(text)
-        return texts, DiskStamp(path.parent, directory_mtime, tuple(looked_at))
+        stamp = listing.stamp
+        if stamp is None or stamp.files != tuple(looked_at):
+            stamp = DiskStamp(path.parent, listing.directory_mtime, tuple(looked_at))
+            listing.stamp = stamp
+        return texts, stamp
+
+    def _listing(self, directory: Path, suffix: str, should_stop: Callable[[], bool] | None) -> _Listing:
+        """The files in `directory` with `suffix`, listed again only once the directory's mtime has changed (a file
+        added, removed or saved by a rename). Raises OSError where the directory cannot be listed."""
+        # Before the listing: a file added while it runs then shows as a change, never as a missed one.
+        directory_mtime = os.stat(directory).st_mtime_ns
+        key = (directory, suffix)
+        kept = self._listings.get(key)
+        if kept is not None and kept.directory_mtime == directory_mtime:
+            self._listings.move_to_end(key)
+            return kept
+        with os.scandir(directory) as entries:
+            found = []
+            for n, entry in enumerate(entries):
+                if n >= MAX_ENTRIES:
+                    break
+                if entry.name.startswith(".") or not entry.name.endswith(suffix):
+                    continue
+                if should_stop is not None and should_stop():
+                    raise Cancelled("search of the files beside cancelled")
+                # One entry that cannot be looked at (a permission) leaves the others be.
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                found.append((Path(entry.path), info.st_mtime_ns, info.st_size))
+        listing = _Listing(directory_mtime, heapq.nlargest(MAX_FILES, found, key=lambda f: f[1]))
+        self._listings.pop(key, None)
+        if time.time_ns() - directory_mtime >= RECENT_NS:
+            self._listings[key] = listing
+            while len(self._listings) > MAX_LISTINGS:
+                self._listings.popitem(last=False)
+        return listing
 
     def _read(self, file: Path, mtime: int, size: int) -> str | None:
         cached = self._texts.get(file)
@@ -175,11 +233,12 @@ def _read_text(file: Path) -> str | None:
 
 
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,
-                   chars: int = ELSEWHERE_CHARS, path: Path | None = None) -> tuple[tuple[str, ...], DiskStamp | None]:
+                   chars: int = ELSEWHERE_CHARS, path: Path | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> tuple[tuple[str, ...], DiskStamp | None]:
     """The texts searched besides `snapshot`'s own: `open_beside` (other open documents in its language, most
     recent first), then, with `files`, its directory's files on disk; and the stamp of those files, None where
     none was looked at. `path`: where the document stands on disk, where its URI does not say (a notebook cell).
-    Reads files: call on the worker."""
+    Reads files: call on the worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
     # A hidden file (`.env`), or one in a hidden folder (`~/.config/gh/hosts.yml` beside `config.yml`: a token
     # offered as a suggestion), is no more searched open in a tab than on disk.
     open_beside = [s for s in open_beside if not _hidden(s.uri)]
@@ -189,7 +248,7 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
     disk = None
     if files is not None and path is not None and room > 0 and not _hidden_path(path):
         skip = {p for p in (uri_path(s.uri) for s in open_beside) if p is not None}
-        on_disk, disk = files.beside(path, skip, room)
+        on_disk, disk = files.beside(path, skip, room, should_stop)
         texts += on_disk
     return tuple(texts), disk
 

@@ -88,11 +88,16 @@ class _Worker(threading.Thread):
 
 
 class ResultCache:
-    """Least-recently-used results, keyed by everything the model's output depends on."""
+    """Least-recently-used results, keyed by everything the model's output depends on; each with its owner (the
+    document asked about), whose results go when it closes rather than when the cache is full."""
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._owners: dict[Hashable, Hashable] = {}  # key -> owner, for the keys put with one
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def get(self, key: Hashable) -> Any | None:
         value = self._items.get(key)
@@ -100,14 +105,24 @@ class ResultCache:
             self._items.move_to_end(key)
         return value
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Any, owner: Hashable = None) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
+        if owner is not None:
+            self._owners[key] = owner
+        else:
+            self._owners.pop(key, None)
         while len(self._items) > self._size:
-            self._items.popitem(last=False)
+            self._owners.pop(self._items.popitem(last=False)[0], None)
+
+    def forget(self, owner: Hashable) -> None:
+        """Drop the results put for `owner`."""
+        for key in [key for key, held_by in self._owners.items() if held_by == owner]:
+            del self._items[key], self._owners[key]
 
     def clear(self) -> None:
         self._items.clear()
+        self._owners.clear()
 
 
 @dataclass(frozen=True)
@@ -191,15 +206,16 @@ class Scheduler:
         work: Callable[[Callable[[], bool]], T],
         *,
         key: Hashable | None = None,
+        owner: Hashable = None,
         fresh: Callable[[T], bool] | None = None,
         debounce_s: float = 0.0,
     ) -> T:
         """Run ``work(should_stop)`` on the worker for the request holding ``ticket``.
 
         A result cached under ``key`` answers at once, if ``fresh`` says it still holds (it
-        may depend on more than the key: files on disk). Raises Superseded when a newer request
-        in the lane replaced this one, at any point up to the result arriving, so a caller never
-        returns a stale result.
+        may depend on more than the key: files on disk); ``owner``: whose result it is, to forget
+        it by (`ResultCache.forget`). Raises Superseded when a newer request in the lane replaced
+        this one, at any point up to the result arriving, so a caller never returns a stale result.
         """
         try:
             if key is not None and (hit := self.cache.get(key)) is not None:
@@ -224,7 +240,7 @@ class Scheduler:
         finally:
             self.leave(ticket)
         if key is not None:
-            self.cache.put(key, result)
+            self.cache.put(key, result, owner)
         return result
 
     def _call(self, ticket: Ticket, work: Callable[[Callable[[], bool]], T]) -> T:

@@ -266,3 +266,86 @@ def test_a_document_past_the_parsed_size_is_plain_text_until_it_is_back_under_it
     index.changed(back)
     parsed = index.parse(back)
     assert parsed.tree is not None and parsed.tree.root_node.text.decode() == text
+
+
+def _random_position(rng, s: Snapshot, encoding) -> Position:
+    """Anywhere, as a client might send it: inside a surrogate pair or a CRLF, past a line's end or the last line."""
+    if rng.random() < 0.7:
+        return s.position_at(rng.randrange(len(s.text) + 1), encoding)
+    return Position(rng.randrange(-1, s.line_count + 2), rng.randrange(-1, 12))
+
+
+def _replace_all(rng, s: Snapshot, encoding, count: int) -> list[TextChange]:
+    """Changes that each end before the one before it, last first, as an editor's Replace All sends them; some with
+    a range that runs on to the next line, or inserts at the very start of the one before."""
+    offsets = sorted(rng.sample(range(len(s.text) + 1), min(2 * count, len(s.text) + 1)), reverse=True)
+    changes = []
+    for end, start in zip(offsets[::2], offsets[1::2]):
+        changes.append(TextChange(Range(s.position_at(start, encoding), s.position_at(end, encoding)),
+                                  "".join(rng.choice(["x", "é", "😀", "\r", "\n", "\r\n", ""]) for _ in range(3))))
+    return changes
+
+
+@pytest.mark.parametrize("encoding", [U16, U8, U32])
+def test_many_changes_made_at_once_match_them_made_one_by_one(encoding):
+    rng = random.Random(5)
+    pieces = ["a", "bc", "é", "名", "😀", "\r", "\n", "\r\n", " "]
+    for round_ in range(400):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 60)))
+        one_by_one, at_once = DocumentStore(), DocumentStore()
+        s = one_by_one.open("file:///f", "plaintext", 1, text)
+        at_once.open("file:///f", "plaintext", 1, text)
+        if round_ % 2:
+            changes = _replace_all(rng, s, encoding, rng.randrange(1, 12))
+        else:  # anywhere, in any order, a whole-text replacement among them
+            changes = [TextChange(None, "".join(rng.choice(pieces) for _ in range(8))) if rng.random() < 0.05
+                       else TextChange(Range(_random_position(rng, s, encoding), _random_position(rng, s, encoding)),
+                                       "".join(rng.choice(pieces) for _ in range(rng.randrange(4))))
+                       for _ in range(rng.randrange(1, 8))]
+        try:
+            expected = one_by_one.change("file:///f", 2, changes, encoding)
+        except DocumentError as error:
+            with pytest.raises(DocumentError, match=str(error).replace("(", r"\(").replace(")", r"\)")):
+                at_once.change("file:///f", 2, changes, encoding, edits_wanted=False)
+            continue
+        got = at_once.change("file:///f", 2, changes, encoding, edits_wanted=False)
+        assert got.text == expected.text, (text, changes)
+        assert got.line_starts == expected.line_starts and got.edits == ()
+
+
+def test_a_replace_all_is_spliced_in_once_not_a_text_per_change(monkeypatch):
+    text = "".join(f"self.v{i} = self.w{i} + 'é😀'\r\n" for i in range(2000))
+    store = DocumentStore()
+    s = store.open("file:///big.py", "python", 1, text)
+    changes = [TextChange(Range(s.position_at(m, U16), s.position_at(m + 4, U16)), "this")
+               for m in reversed([i for i in range(len(text)) if text.startswith("self", i)])]
+    splices = []
+    splice = documents._splice
+    monkeypatch.setattr(documents, "_splice", lambda *args: splices.append(1) or splice(*args))
+    monkeypatch.setattr(documents, "_apply", None)  # no edit, no snapshot per change
+    new = store.change("file:///big.py", 2, changes, U16, edits_wanted=False)
+    assert new.text == text.replace("self", "this") and len(splices) == 1
+
+
+def test_a_batch_of_more_changes_than_a_tree_takes_leaves_the_tree_parsed_afresh():
+    from infill_ls.service import InfillService
+    from infill_ls.settings import Settings
+    from infill_ls.syntax import MAX_PENDING_EDITS, language_for, parse_text
+
+    text = "".join(f"def f{i}(self):\n    return self.x{i}\n" for i in range(MAX_PENDING_EDITS))
+    service = InfillService(Settings())
+    try:
+        uri = "file:///many.py"
+        service.open(uri, "python", 1, text)
+        s = service.documents.get(uri)
+        assert service.syntax.parse(s).tree is not None
+        changes = [TextChange(Range(s.position_at(m, U16), s.position_at(m + 4, U16)), "this")
+                   for m in reversed([i for i in range(len(text)) if text.startswith("self", i)])]
+        assert len(changes) > MAX_PENDING_EDITS
+        service.change(uri, 2, changes, U16)
+        new = service.documents.get(uri)
+        assert new.text == text.replace("self", "this")
+        fresh = parse_text(language_for("python", uri), new.text)
+        assert str(service.syntax.parse(new).tree.root_node) == str(fresh.root_node)
+    finally:
+        service.shutdown()

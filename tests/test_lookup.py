@@ -114,7 +114,28 @@ def test_the_engine_offers_the_files_fill_before_the_models(engine):
     # The model still ran: its candidates follow, with its steps and confidence carried by the copy.
     assert [c for c in found if c.source == "model"] == [c for c in model if c.text != "a, b"]
     assert found[0].steps == model[0].steps and found[0].confidence == model[0].confidence
-    assert found[0].tokens_per_forward == engine.count_tokens("a, b") / model[0].steps
+    # The model did not write the copy back, so its steps count the model's own fill (test_evaluate has both cases).
+    assert found[0].tokens_per_forward == model[0].tokens_per_forward
     # The hole's token budget holds for a copy too.
     assert engine.count_tokens("a, b") > 1
     assert all(c.source == "model" for c in engine.infill(before, after, max_tokens=1, around=(before, after)))
+
+
+def test_the_engine_reads_the_files_beside_only_when_the_lookup_asks_for_them(engine):
+    from infill_ls.neighbors import Gathered
+
+    calls = []
+
+    def gather():
+        calls.append(1)
+        return ("p = add(1, 2)\n",), None
+
+    # The file repeats the hole's whole line: nothing beside it can rank above that. The texts converted to LF line
+    # breaks all at once, before the lookup ran, listed and read the directory on every such keystroke.
+    line = "result = compute_the_total_of(first_argument, "
+    before, after = f"{line}1)\n{line}1)\n{line}", ")\n"
+    assert [(c.text, c.source) for c in engine.copies(before, after, elsewhere=Gathered(gather))] == [("1", "file")]
+    assert calls == []
+    # Where the file's own finds leave room, they are read.
+    found = engine.copies("total = add(", ")\n", max_tokens=24, elsewhere=Gathered(gather))
+    assert [(c.text, c.source) for c in found] == [("1, 2", "beside")] and calls == [1]

@@ -6,10 +6,17 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from engine.errors import Cancelled
 from infill_ls.documents import Snapshot
 from engine.lookup import ELSEWHERE_CHARS, lookup_fills
 from infill_ls import neighbors
 from infill_ls.neighbors import MAX_FILE_BYTES, DirectoryFiles, Gathered, neighbor_texts, uri_path
+from lsp_support import capabilities, config, init_params, position_of, tiny_model
 
 
 def _snap(path, text, language="python"):
@@ -272,3 +279,110 @@ def test_the_newest_files_are_searched_whatever_the_listing_order(tmp_path, monk
     newest = [(tmp_path / name).read_text() for name in reversed(os.listdir(tmp_path))][:2]
     monkeypatch.setattr(neighbors, "MAX_FILES", 2)
     assert list(neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())[0]) == newest
+
+
+def test_a_directory_is_listed_again_only_once_it_changes_and_its_stamp_is_shared(tmp_path, monkeypatch):
+    for i in range(3):
+        (tmp_path / f"mod{i}.py").write_text(f"M{i} = {i}\n")
+    os.utime(tmp_path, ns=(10**9, 10**9))  # modified long ago: a listing of it holds
+    listed = []
+    scandir = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: listed.append(path) or scandir(path))
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    texts, disk = neighbor_texts(doc, [], files)
+    # A keystroke listed (and stat'ed) the whole directory again: 20,000 files beside took 260 ms each time.
+    assert neighbor_texts(doc, [], files) == (texts, disk)
+    assert len(listed) == 1
+    # One stamp for the same files as they were: each cached answer held its own list of every file looked at.
+    assert neighbor_texts(doc, [], files)[1] is disk
+    # Edited in place, which leaves the directory's mtime: the listing stands, the file is read again.
+    (tmp_path / "mod1.py").write_text("M1 = 'edited'\n")
+    texts, disk = neighbor_texts(doc, [], files)
+    assert "M1 = 'edited'\n" in texts and disk.unchanged() and len(listed) == 1
+    # A file added changes the directory: listed again, and not kept while its mtime is that recent (a file added
+    # within the same tick of the directory's clock would leave it as it is).
+    (tmp_path / "new.py").write_text("NEW = 1\n")
+    assert "NEW = 1\n" in neighbor_texts(doc, [], files)[0] and len(listed) == 2
+    neighbor_texts(doc, [], files)
+    assert len(listed) == 3
+    os.utime(tmp_path, ns=(2 * 10**9, 2 * 10**9))
+    neighbor_texts(doc, [], files)
+    neighbor_texts(doc, [], files)
+    assert len(listed) == 4
+
+
+def test_a_search_of_the_files_beside_stops_when_told(tmp_path):
+    for i in range(3):
+        (tmp_path / f"mod{i}.py").write_text(f"M{i} = {i}\n")
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    with pytest.raises(Cancelled):
+        neighbor_texts(doc, [], files, should_stop=lambda: True)
+    polls = []
+    with pytest.raises(Cancelled):  # listed, then stopped among the reads
+        neighbor_texts(doc, [], files, should_stop=lambda: polls.append(1) or len(polls) > 4)
+    assert len(neighbor_texts(doc, [], files, should_stop=lambda: False)[0]) == 3
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def server(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, device="cpu")
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _open(client, path, text):
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=path.as_uri(), language_id="python", version=1, text=text)))
+
+
+def _close(client, path):
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(path.as_uri())))
+
+
+async def _inline(client, path, text, offset):
+    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        text_document=types.TextDocumentIdentifier(uri=path.as_uri()), position=position_of(text, offset)))
+    return [item.insert_text for item in result.items]
+
+
+async def _stats(client):
+    stats = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+    return stats["model_runs"], stats["cache_hits"], stats["cache_stale"]
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_an_answer_the_file_itself_gave_outlives_a_file_added_beside_it(server, tmp_path):
+    (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
+    line = "result = compute_the_total_of(first_argument, "
+    text = f"{line}1)\n{line}1)\n{line})\n"
+    path = tmp_path / "main.py"
+    _open(server, path, text)
+    try:
+        cursor = text.rindex(")")
+        assert await _inline(server, path, text, cursor) == ["1"]
+        runs, hits, stale = await _stats(server)
+        # An editor's backup, a generated module: the answer came from the file itself, and still holds.
+        (tmp_path / "unrelated_new.py").write_text("x = 2\n")
+        assert await _inline(server, path, text, cursor) == ["1"]
+        assert await _stats(server) == (runs, hits + 1, stale)
+    finally:
+        _close(server, path)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_closed_documents_answers_leave_the_cache(server, tmp_path):
+    text = "def area(width, height):\n    return width * height\n\n\ndef volume(width, height, depth):\n    return "
+    path = tmp_path / "shapes.py"
+    _open(server, path, text)
+    await _inline(server, path, text, len(text))
+    _close(server, path)
+    runs, hits, _ = await _stats(server)
+    _open(server, path, text)
+    try:
+        await _inline(server, path, text, len(text))
+        assert (await _stats(server))[:2] == (runs + 1, hits)
+    finally:
+        _close(server, path)

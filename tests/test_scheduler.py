@@ -113,6 +113,20 @@ async def test_a_cached_result_that_no_longer_holds_is_computed_again(scheduler)
     assert (scheduler.stats.cache_hits, scheduler.stats.cache_stale) == (1, 1)
 
 
+async def test_the_results_of_a_document_go_when_it_is_forgotten(scheduler):
+    calls = []
+
+    def work(stop):
+        calls.append(1)
+        return len(calls)
+
+    assert await scheduler.run(scheduler.enter("a"), work, key="for a", owner="a") == 1
+    assert await scheduler.run(scheduler.enter("b"), work, key="for b", owner="b") == 2
+    scheduler.cache.forget("a")
+    assert scheduler.cache.get("for a") is None and scheduler.cache.get("for b") == 2
+    assert await scheduler.run(scheduler.enter("a"), work, key="for a", owner="a") == 3
+
+
 async def test_cancelling_the_request_stops_the_work(scheduler):
     started, seen = threading.Event(), []
     task = asyncio.ensure_future(scheduler.run(scheduler.enter("doc"), _stoppable(started, seen)))
