@@ -82,6 +82,11 @@ class InfillProtocol(LanguageServerProtocol):
     lsp_notebook_document__did_change = _handed_on(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     lsp_notebook_document__did_close = _handed_on(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
 
+    @lsp_method(types.SET_TRACE)
+    def lsp_set_trace(self, params: types.SetTraceParams) -> None:
+        """As pygls's, but a plain function: pygls's generator left an entry in its table of requests each time."""
+        self.trace = params.value
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
         """As pygls's, but UTF-16 positions wherever the client offers them, whatever it lists first: a byte that is
@@ -379,7 +384,8 @@ class InfillServer(LanguageServer):
             log.debug("progress refused", exc_info=True)
 
     def end_progress(self, token: str, message: str) -> None:
-        if token in self.work_done_progress.tokens:
+        # Taken out as it ends: pygls keeps every token it was given for as long as the server runs.
+        if self.work_done_progress.tokens.pop(token, None) is not None:
             self.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
 
     def status(self, kind: str, message: str) -> None:
@@ -673,4 +679,5 @@ def _register(ls: InfillServer) -> None:
     @ls.command(STATS_COMMAND)
     def stats() -> dict[str, Any]:
         # What the protocol holds besides: requests not yet answered (this one among them), both ways.
-        return {**service.stats(), "requests_open": len(ls.protocol._request_futures)}
+        return {**service.stats(), "requests_open": len(ls.protocol._request_futures),
+                "progress_open": len(ls.work_done_progress.tokens)}

@@ -298,3 +298,18 @@ async def test_an_edit_the_editor_refuses_is_told_with_its_reason(refusing_clien
     (told,) = [m for m in client.messages if "read-only" in m.message]
     assert "Close structure" in told.message and "\n" not in told.message
     assert [m.message for m in client.log_messages if "read-only" in m.message]
+
+
+async def test_commands_progress_and_trace_changes_leave_nothing_behind(command_client):
+    # pygls filed each command's and each `$/setTrace`'s generator under a made-up id, and kept every progress
+    # token, for as long as the server ran.
+    uri, text = _open(command_client, "unclosed.js", "javascript", uri="file:///left-behind/unclosed.js")
+    cursor = text.index("shape.r * shape.r;") + len("shape.r * shape.r;")
+    here = {"line": position_of(text, cursor).line, "character": position_of(text, cursor).character}
+    for _ in range(3):
+        await command_client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="infill.closeStructure", arguments=[uri, {"start": here, "end": here}, 1]))
+    for value in [types.TraceValue.Verbose, types.TraceValue.Off] * 10:
+        command_client.protocol.notify(types.SET_TRACE, types.SetTraceParams(value=value))
+    counts = await command_client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+    assert counts["requests_open"] <= 2 and counts["progress_open"] == 0
