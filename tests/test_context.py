@@ -321,18 +321,6 @@ def test_an_opener_in_a_comment_or_string_opens_nothing(language_id, text):
 @pytest.mark.parametrize(
     "language_id, text",
     [
-        ("javascript", "f({|}, 1);\n"),
-        ("go", "package main\n\nfunc f() {\n\tT{|}.M()\n}\n"),
-        ("cpp", "void f() {\n    g(S{|}, 1);\n}\n"),
-    ],
-)
-def test_an_expressions_brace_before_more_code_holds_one_line(language_id, text):
-    assert _context(language_id, text).shape is HoleShape.LINE
-
-
-@pytest.mark.parametrize(
-    "language_id, text",
-    [
         ("go", "package main\n\nfunc f() {\n\tx := []int{|}\n\t_ = x\n}\n"),
         ("go", "package main\n\nfunc f() {\n\tx := T{|}\n\t_ = x\n}\n"),
         ("javascript", "const o = {|};\n"),
@@ -341,6 +329,10 @@ def test_an_expressions_brace_before_more_code_holds_one_line(language_id, text)
         ("c", "int a[] = {|};\n"),
         ("rust", "fn main() {\n    let p = P {|};\n}\n"),
         ("java", "class A {\n  int[] a = {|};\n}\n"),
+        # With more code after the editor's `}`, too.
+        ("javascript", "f({|}, 1);\n"),
+        ("go", "package main\n\nfunc f() {\n\tT{|}.M()\n}\n"),
+        ("cpp", "void f() {\n    g(S{|}, 1);\n}\n"),
     ],
 )
 def test_a_brace_that_opens_an_expression_holds_one_line(language_id, text):
