@@ -302,7 +302,7 @@ def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, in
         if stub.alone:
             if _alone_in_body(node, parsed) and (not stub.whole or _in_own_body(node, function, spec.body_types)):
                 spans.append(_span(parsed, node))
-        elif _stands_as_code(node, spec.body_types):
+        elif _stands_as_code(node, spec.body_types) or (node.parent is not None and node.parent.type in stub.within):
             spans.append(_span(parsed, node))
     spans.sort()
     # Nested matches (a placeholder inside a TODO block comment cannot happen, but a
@@ -716,23 +716,30 @@ def close_structure(
                     candidates.append(Candidate(ended, 0.0, problem_count(tree), abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
-    missing = missing_tokens(parsed, region)
+    missing = missing_tokens(parsed, region, offset)
     if missing:
         # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
-        # missing: ranked after the fills at the cursor, which say where the user means the structure to end.
+        # missing: the last resort, below every other fill that leaves the file as clean (the parse's guess takes
+        # `Vec<Vec<i32` for `Vec<Vec<i32>` and a `>` later on, where the model's `>>` is right).
         tree = tree_after(parsed, list(missing))
         if not _empties_a_body(parsed, missing, tree):
-            candidates.append(Candidate(missing, 0.0, problem_count(tree), abs(missing[0].start - offset)))
+            candidates.append(Candidate(missing, LAST_RESORT, problem_count(tree), abs(missing[0].start - offset)))
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)
 
 
-def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node) -> tuple[Replacement, ...]:
-    """The tokens tree-sitter reports MISSING in ``region`` (a `>`, a `)`, a `;`), each inserted where the parse
-    expects it. A missing named node (an identifier, an expression) has no text to insert, so it is left out."""
+# The confidence of a fill no other beats (a model's mean log-probability is far above it).
+LAST_RESORT = -1e9
+
+
+def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> tuple[Replacement, ...]:
+    """The tokens tree-sitter reports MISSING in ``region`` on the line of ``offset`` (a `>`, a `)`, a `;`), each
+    inserted where the parse expects it. A missing named node (an identifier, an expression) has no text to
+    insert, and one on another line is the parse's guess about code the user is not at: both are left out."""
     snap = parsed.snapshot
+    line = snap.line_of(offset)
     found = [Replacement(at, at, node.type) for node in iter_problems(region)
              if node.is_missing and not node.is_named
-             for at in (snap.char_offset(node.start_byte),)]
+             for at in (snap.char_offset(node.start_byte),) if snap.line_of(at) == line]
     return tuple(_merged(found))
 
 

@@ -397,9 +397,10 @@ def _closed_after(tree: tree_sitter.Tree | None, snap: Snapshot, brace: int, off
     token = tree.root_node.descendant_for_byte_range(byte, byte + 1)
     if token is None or token.type != "{" or token.parent is None:
         return False
-    closer = token.parent.child(token.parent.child_count - 1)
+    # The brace's own `}`: a comment after it on the line can be its parent's last child (JavaScript's).
+    closer = next((c for c in reversed(token.parent.children) if c.type == "}"), None)
     closer_byte = byte + snap.bytes_between(brace, offset + len(after) - len(after.lstrip()))
-    return closer.type == "}" and not closer.is_missing and closer.start_byte == closer_byte
+    return closer is not None and not closer.is_missing and closer.start_byte == closer_byte
 
 
 def _closes_block(spec: LanguageSpec | None, line: str) -> bool:

@@ -290,10 +290,12 @@ def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -
     return edited, edit
 
 
-def _before(snapshot: Snapshot, position: Position, bound: int) -> bool:
+def _before(snapshot: Snapshot, position: Position, bound: int, encoding: PositionEncoding) -> bool:
     """Whether `position` means the same offset in `snapshot` as in any text that equals its text before `bound`:
     the characters it is counted over, its line's start and its line's end as far as it reaches, all lie before
-    `bound` - 1 (the character there decides whether a "\\r" at it ends a line or a "\\r\\n" does)."""
+    `bound` - 1 (the character there decides whether a "\\r" at it ends a line or a "\\r\\n" does); or it counts
+    exactly the characters up to `bound`, the last not a "\\r" (a change that ends where the next one starts, as
+    in a Replace All of touching matches: each rebuilt the text)."""
     if position.line < 0:
         return True
     starts = snapshot.line_starts
@@ -301,7 +303,10 @@ def _before(snapshot: Snapshot, position: Position, bound: int) -> bool:
         return False
     if position.line + 1 < len(starts) and starts[position.line + 1] <= bound - 1:
         return True  # the whole line, its break too
-    return starts[position.line] + max(0, position.character) <= bound - 1
+    if starts[position.line] + max(0, position.character) <= bound - 1:
+        return True
+    text = snapshot.text
+    return text[bound - 1] != "\r" and _units_in(text[starts[position.line]:bound], encoding) == position.character
 
 
 def _applied(snapshot: Snapshot, changes: Sequence[TextChange], encoding: PositionEncoding) -> str:
@@ -315,8 +320,8 @@ def _applied(snapshot: Snapshot, changes: Sequence[TextChange], encoding: Positi
             working, spliced = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, change.text), []
             continue
         # The text before the last span spliced is `working`'s still; a change read from beyond it needs the text.
-        if spliced and not (_before(working, change.range.start, spliced[-1][0])
-                            and _before(working, change.range.end, spliced[-1][0])):
+        if spliced and not (_before(working, change.range.start, spliced[-1][0], encoding)
+                            and _before(working, change.range.end, spliced[-1][0], encoding)):
             working = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, _splice(working.text, spliced))
             spliced = []
         start, old_end = _span(working, change, encoding)

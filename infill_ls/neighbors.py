@@ -127,25 +127,30 @@ class DirectoryFiles:
             listing = self._listing(path.parent, path.suffix, should_stop)
         except OSError:
             return [], None
-        texts, looked_at = [], []
-        for listed in listing.files:
-            if chars <= 0:
-                break
-            file = listed[0]
-            if file == path or file in skip:
+        # Each listed file looked at again: one edited in place leaves its directory's mtime, and so the listing,
+        # as they were, but comes first now, as the most recently modified.
+        current = []
+        for n, listed in enumerate(listing.files):
+            if listed[0] == path or listed[0] in skip:
                 continue
-            if should_stop is not None and should_stop():
+            if should_stop is not None and n % 256 == 0 and should_stop():
                 raise Cancelled("search of the files beside cancelled")
-            # Looked at again though listed: a file edited in place leaves its directory's mtime, and so the
-            # listing, as they were.
             try:
-                now = os.stat(file, follow_symlinks=False)
+                now = os.stat(listed[0], follow_symlinks=False)
             except OSError:
                 continue
             # The listing's own tuple where the file is as listed: stamps then share it, rather than each a copy.
-            seen = listed if (now.st_mtime_ns, now.st_size) == listed[1:] else (file, now.st_mtime_ns, now.st_size)
+            seen = listed if (now.st_mtime_ns, now.st_size) == listed[1:] else (listed[0], now.st_mtime_ns, now.st_size)
+            current.append((seen, stat.S_ISREG(now.st_mode)))
+        current.sort(key=lambda item: item[0][1], reverse=True)
+        texts, looked_at = [], []
+        for seen, regular in current:
+            if chars <= 0:
+                break
+            if should_stop is not None and should_stop():
+                raise Cancelled("search of the files beside cancelled")
             looked_at.append(seen)
-            text = self._read(*seen) if seen[2] <= MAX_FILE_BYTES and stat.S_ISREG(now.st_mode) else None
+            text = self._read(*seen) if seen[2] <= MAX_FILE_BYTES and regular else None
             if text:
                 texts.append(text)
                 chars -= len(text)

@@ -37,13 +37,17 @@ class Stub:
     text: str | None = None
     alone: bool = False
     whole: bool = False
+    # Besides a body's statements: the nodes whose value it may be (Rust's `_ => todo!(),`, `|| todo!()`).
+    within: frozenset[str] = frozenset()
 
     def matches(self, node_text: str) -> bool:
         return self.text is None or re.fullmatch(self.text, node_text, re.DOTALL) is not None
 
 
-# A thrown or panicked message that says the code is still to be written.
-_UNWRITTEN = r"""\s*(["'`])[^"'`]*?(?i:\b(?:not\s+(?:yet\s+)?implemented|unimplemented|todo)\b)[^"'`]*\1\s*"""
+# A thrown or panicked message that says the code is still to be written: "not (yet) implemented" or
+# "unimplemented" in it, or "TODO" first ("Todo list is empty" is an error of a to-do application).
+_UNWRITTEN = (r"""\s*(["'`])(?:[^"'`]*?(?i:\bnot\s+(?:yet\s+)?implemented\b|\bunimplemented\b)[^"'`]*"""
+              r"""|\s*TODO\b[^"'`]*)\1\s*""")
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset({"function_item", "closure_expression"}),
         inline_brace_types=frozenset({"field_initializer_list", "use_list"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
-        stubs=(Stub("macro_invocation", "`todo!()`, `unimplemented!()`", r"(?:todo|unimplemented)\s*!\s*[(\[{].*"),),
+        stubs=(Stub("macro_invocation", "`todo!()`, `unimplemented!()`", r"(?:todo|unimplemented)\s*!\s*[(\[{].*",
+                    within=frozenset({"match_arm", "closure_expression"})),),
     ),
     LanguageSpec(
         grammar=_engine_row("java"),

@@ -265,6 +265,14 @@ def test_an_angle_bracket_the_parse_finds_missing_is_closed(language_id, text, c
     assert _closed(language_id, text, _after(text, cursor_after)) == expected
 
 
+def test_the_model_s_close_comes_before_the_parses_guess():
+    # The parse takes `Vec<Vec<i32` for `Vec<Vec<i32>` and puts the other `>` after `vec![]`, which parses too.
+    text = "fn f() {\n    let v: Vec<Vec<i32 = vec![];\n}\n"
+    cursor = _after(text, "i32")
+    edit = close_structure(WritesFills([">>"]), _parsed("rust", text), cursor, SETTINGS, lambda: False)
+    assert apply_replacements(text, list(edit.replacements)) == "fn f() {\n    let v: Vec<Vec<i32>> = vec![];\n}\n"
+
+
 def test_a_stub_is_replaced_by_the_fill_and_the_message_names_each_languages_stubs():
     text = "fn f(x: i32) -> i32 {\n    todo!()\n}\n"
     edit = fill_placeholders(WritesFills(["x * 2"]), _parsed("rust", text), text.index("x:"), SETTINGS, lambda: False)

@@ -349,6 +349,9 @@ def test_a_brace_that_opens_an_expression_holds_one_line(language_id, text):
         ("cpp", "namespace n {|}\n"),
         ("rust", "fn main() {|}\n"),
         ("java", "class A {\n  void f() {|}\n}\n"),
+        # A comment after the editor's `}`: JavaScript's grammar makes it the body's last child.
+        ("javascript", "for (const x of xs) {|} // c\n"),
+        ("go", "package main\n\nfunc f() {\n\tif err != nil {|} // nolint\n}\n"),
     ],
 )
 def test_a_brace_that_opens_a_body_still_holds_a_block(language_id, text):
@@ -511,6 +514,9 @@ def test_block_comment_todo_in_c_like_languages():
     ("java", "class A {\n  void f() {\n    if (x) {\n      throw new UnsupportedOperationException();\n    }\n  }\n}\n",
      []),
     ("typescript", "function f() {\n  throw new Error('invalid state');\n}\n", []),
+    ("javascript", "function f() {\n  throw new Error('Todo list is empty');\n}\n", []),
+    ("rust", "fn f(x: i32) -> i32 {\n    let c = || todo!();\n"
+             "    match x {\n        0 => 1,\n        _ => todo!(),\n    }\n}\n", ["todo!()", "todo!()"]),
 ])
 def test_each_languages_stubs_are_placeholders(language_id, text, found):
     parsed = _parsed(language_id, text)

@@ -443,3 +443,18 @@ def test_a_private_copy_of_another_package_is_left_out_and_a_held_out_file_like_
     dropped = [json.loads(line) for line in (again / "dropped.jsonl").read_text().splitlines()]
     assert [(d["path"], d["like"]) for d in dropped if d["reason"] == "near-train-copy"] == [(str(copy), str(trained))]
     assert str(copy) not in (again / "heldout.jsonl").read_text()
+
+
+def test_a_held_out_file_that_shares_only_a_licence_header_with_a_train_file_stays(tmp_path):
+    from engine.corpus import minhash_signature, near_train
+
+    rng = random.Random(7)
+    header = "".join("# " + " ".join(rng.choice(WORDS) for _ in range(12)) + "\n" for _ in range(60))
+    train, held, copy = tmp_path / "train.py", tmp_path / "held.py", tmp_path / "copy.py"
+    train.write_text(header + code(1))
+    held.write_text(header + code(2))
+    copy.write_text(header + _reworded(code(1)))
+    entries = [(str(p), minhash_signature(p.read_bytes())) for p in (train, held, copy)]
+    estimate = float((entries[0][1] == entries[1][1]).mean())
+    assert estimate >= 0.5  # by the estimate alone, the header made it a copy
+    assert near_train(entries[1:], entries[:1]) == [(1, 0)]  # the edited copy only

@@ -325,6 +325,14 @@ def test_a_replace_all_is_spliced_in_once_not_a_text_per_change(monkeypatch):
     monkeypatch.setattr(documents, "_apply", None)  # no edit, no snapshot per change
     new = store.change("file:///big.py", 2, changes, U16, edits_wanted=False)
     assert new.text == text.replace("self", "this") and len(splices) == 1
+    # Matches that touch (8-space indents to tabs): each change ends where the one before it starts.
+    text = "".join(f"        v{i} = 'é😀'\n" for i in range(2000))
+    s = store.open("file:///touching.py", "python", 1, text)
+    changes = [TextChange(Range(Position(line, c), Position(line, c + 4)), "\t")
+               for line in reversed(range(2000)) for c in (4, 0)]
+    splices.clear()
+    new = store.change("file:///touching.py", 2, changes, U16, edits_wanted=False)
+    assert new.text == text.replace("    ", "\t") and len(splices) == 1
 
 
 def test_a_batch_of_more_changes_than_a_tree_takes_leaves_the_tree_parsed_afresh():

@@ -311,6 +311,20 @@ def test_a_directory_is_listed_again_only_once_it_changes_and_its_stamp_is_share
     assert len(listed) == 4
 
 
+def test_a_file_saved_in_place_is_searched_first_though_the_listing_is_kept(tmp_path):
+    # More text beside than one search reads: the most recently modified comes first, and a save in place leaves
+    # the directory's mtime (and the kept listing, in its old order) as they were.
+    for i in range(12):
+        (tmp_path / f"mod{i}.py").write_text(f"# mod{i}\n" + "x = 1\n" * 2000)
+        os.utime(tmp_path / f"mod{i}.py", ns=((i + 1) * 10**9, (i + 1) * 10**9))
+    os.utime(tmp_path, ns=(10**9, 10**9))
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    assert neighbor_texts(doc, [], files)[0][0].startswith("# mod11")
+    (tmp_path / "mod0.py").write_text("# mod0 edited\n" + "x = 1\n" * 2000)
+    texts, _ = neighbor_texts(doc, [], files)
+    assert texts[0].startswith("# mod0 edited") and sum(len(t) for t in texts) < 12 * 12000
+
+
 def test_a_search_of_the_files_beside_stops_when_told(tmp_path):
     for i in range(3):
         (tmp_path / f"mod{i}.py").write_text(f"M{i} = {i}\n")
