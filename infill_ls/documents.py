@@ -268,13 +268,18 @@ def _span(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) ->
     return start, old_end
 
 
-def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[Snapshot, Edit]:
+def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding, with_edit: bool = True
+           ) -> tuple[Snapshot, Edit | None]:
+    """`snapshot` with `change` made, its line starts carried over, and the tree-sitter edit it makes (with
+    ``with_edit``: the byte offsets and points cost scans of the whole text, in a file with any non-ASCII)."""
     old = snapshot.text
     start, old_end = _span(snapshot, change, encoding)
     text = old[:start] + change.text + old[old_end:]
     new_end = start + len(change.text)
     starts = _line_starts_after(snapshot.line_starts, text, start, old_end, new_end)
     edited = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, text, known_line_starts=starts)
+    if not with_edit:
+        return edited, None
     start_byte = snapshot.byte_offset(start)
     edit = Edit(
         start=start,
@@ -288,6 +293,11 @@ def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -
         new_end_point=edited.point(new_end),
     )
     return edited, edit
+
+
+# Up to this many changes at once are made one by one, each carrying the line starts over (a keystroke in a file of
+# megabytes: finding them anew scans it all); more are spliced in at once (`_applied`).
+FEW_CHANGES = 8
 
 
 def _before(snapshot: Snapshot, position: Position, bound: int, encoding: PositionEncoding) -> bool:
@@ -366,21 +376,23 @@ class DocumentStore:
         edits_wanted: bool = True,
     ) -> Snapshot:
         """The document with `changes` made in order. `edits_wanted` False: no tree will take the snapshot's edits
-        (none is kept, or it is parsed afresh after as many), and they are not worked out: the snapshot has none, and
-        many changes at once (an editor's Replace All, a formatter's) cost about one, where each rebuilt the text,
-        its line starts and an intermediate snapshot."""
+        (none is kept, the text is too long to parse, or it is parsed afresh after as many), and they are not worked
+        out: the snapshot has none, a keystroke in a long file costs no scan of it for byte offsets, and many changes
+        at once (an editor's Replace All, a formatter's) cost about one, where each rebuilt the text, its line starts
+        and an intermediate snapshot."""
         current = self._docs.get(uri)
         if current is None:
             raise DocumentError(f"{uri}: change for a document that is not open")
-        if not edits_wanted:
+        if not edits_wanted and len(changes) > FEW_CHANGES:
             text = _applied(current, changes, encoding)
             return self._replace(current, Snapshot(uri, current.language_id, version, text,
                                                    revision=next(self._revisions)))
         edits: list[Edit] = []
         working = current
         for change in changes:
-            working, edit = _apply(working, change, encoding)
-            edits.append(edit)
+            working, edit = _apply(working, change, encoding, edits_wanted)
+            if edit is not None:
+                edits.append(edit)
         snapshot = Snapshot(
             uri, current.language_id, version, working.text, tuple(edits), known_line_starts=working.line_starts,
             revision=next(self._revisions),

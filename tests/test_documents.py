@@ -311,6 +311,8 @@ def test_many_changes_made_at_once_match_them_made_one_by_one(encoding):
         got = at_once.change("file:///f", 2, changes, encoding, edits_wanted=False)
         assert got.text == expected.text, (text, changes)
         assert got.line_starts == expected.line_starts and got.edits == ()
+        # A few changes are made one by one without their edits; more are spliced: both ways, whatever the count.
+        assert documents._applied(s, changes, encoding) == expected.text, (text, changes)
 
 
 def test_a_replace_all_is_spliced_in_once_not_a_text_per_change(monkeypatch):
@@ -333,6 +335,25 @@ def test_a_replace_all_is_spliced_in_once_not_a_text_per_change(monkeypatch):
     splices.clear()
     new = store.change("file:///touching.py", 2, changes, U16, edits_wanted=False)
     assert new.text == text.replace("    ", "\t") and len(splices) == 1
+
+
+def test_a_keystroke_in_a_text_too_long_to_parse_works_out_no_edit_and_keeps_the_line_starts(monkeypatch):
+    from infill_ls.service import InfillService
+    from infill_ls.settings import Settings
+    from infill_ls.syntax import PARSED_CHARS
+
+    text = "s = 'é'\n" * (PARSED_CHARS // 8 + 1)
+    service = InfillService(Settings())
+    try:
+        service.open("file:///long.py", "python", 1, text)
+        # An edit's byte offsets encode the text up to it: in megabytes with any non-ASCII, tens of milliseconds.
+        monkeypatch.setattr(Snapshot, "byte_offset", None)
+        service.change("file:///long.py", 2, [TextChange(Range(Position(3, 0), Position(3, 0)), "x")], U16)
+        snapshot = service.documents.get("file:///long.py")
+        assert snapshot.edits == () and snapshot.known_line_starts is not None
+        assert snapshot.text == text[:24] + "x" + text[24:]
+    finally:
+        service.shutdown()
 
 
 def test_a_batch_of_more_changes_than_a_tree_takes_leaves_the_tree_parsed_afresh():
