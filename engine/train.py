@@ -56,6 +56,9 @@ SHAPE_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_la
                 "per_layer_config", "num_experts", "moe_intermediate_size")
 
 
+SELF_CONDITIONING_TEMPERATURES = [0.4, 0.8]  # DiffusionGemma's cooling
+
+
 @dataclass
 class TrainConfig:
     data: str = "data/tokens"
@@ -77,7 +80,9 @@ class TrainConfig:
     eps: float = 1e-3
     self_conditioning: float = 0.5
     # Range the self-conditioning logits' temperature is drawn from: the sampler's cooling range (t_min, t_max).
-    self_conditioning_temperatures: list[float] = field(default_factory=lambda: [0.4, 0.8])
+    # None: the --init-from checkpoint's own range (the embedded model samples at 0.4 -> 0.1), else
+    # `SELF_CONDITIONING_TEMPERATURES`.
+    self_conditioning_temperatures: list[float] | None = None
     router_aux_weight: float = 0.01  # load balance across experts (Switch-style)
     prefix_budgets: list[int] = field(default_factory=lambda: [64, 128, 256])
     canvas_lengths: list[int] = field(default_factory=list)  # per batch, one of these; empty: the checkpoint's
@@ -311,9 +316,16 @@ class Trainer:
             self.gen_cfg = GenerationConfig(eos_token_id=self.model_cfg.eos_token_id,
                                             pad_token_id=self.model_cfg.pad_token_id)
             self.tokenizer_path = Path(cfg.tokenizer)
+            # Prompts as long as it is trained on, and no longer: a checkpoint that said 1024 was served prompts four
+            # times the longest it had seen.
+            self.model_cfg.infill_prompt_tokens = max(cfg.prefix_budgets)
             self.model = DiffusionGemma(self.model_cfg)
             self.model.init_weights(seed=cfg.seed)
             self.model.to(self.device)
+        if cfg.self_conditioning_temperatures is None:
+            # A fine-tune's self-conditioning as its checkpoint samples: the logits it feeds back are that cool.
+            cfg.self_conditioning_temperatures = ([self.gen_cfg.t_min, self.gen_cfg.t_max] if cfg.init_from
+                                                  else list(SELF_CONDITIONING_TEMPERATURES))
         self.model.train().requires_grad_(True)
         self.expert_dispatch = resolve_expert_dispatch(cfg.expert_dispatch, self.device, self.model_cfg)
         self.model.set_expert_dispatch(self.expert_dispatch)
@@ -627,7 +639,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if cfg.preset not in PRESETS:
         raise EngineError(f"--preset {cfg.preset}: unknown; choose from {', '.join(PRESETS)}")
     temps = cfg.self_conditioning_temperatures
-    if len(temps) != 2 or not 0 < temps[0] <= temps[1]:
+    if temps is not None and (not isinstance(temps, list) or len(temps) != 2 or not 0 < temps[0] <= temps[1]):
         raise EngineError(f"self_conditioning_temperatures {temps}: give [low, high] with 0 < low <= high")
     if cfg.expert_dispatch not in ("auto", *EXPERT_DISPATCH):
         raise EngineError(f"expert_dispatch {cfg.expert_dispatch!r}: choose from auto, {', '.join(EXPERT_DISPATCH)}")

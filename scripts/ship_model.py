@@ -1,6 +1,6 @@
 """Copy a trained checkpoint into the package as the embedded default model.
 
-    python scripts/ship_model.py runs/gpu/best [--steps 16] [--prompt-tokens 256] [--temperatures 0.4 0.1] [--out DIR]
+    python scripts/ship_model.py runs/gpu/best [--steps 16] [--prompt-tokens N] [--temperatures 0.4 0.1] [--out DIR]
 
 Weights are stored as bfloat16 (half the package size; loading on a CPU widens them to float32 again), in
 safetensors shards of at most 16 MiB. The model card beside them is kept. `--out DIR` writes the same files
@@ -34,7 +34,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("--steps", type=int, default=16, help="max denoising steps per canvas (default: 16)")
-    parser.add_argument("--prompt-tokens", type=int, default=256, help="longest prefix sent to the encoder")
+    parser.add_argument("--prompt-tokens", type=int,
+                        help="longest prefix sent to the encoder (default: the checkpoint's, the longest it was "
+                             "trained on)")
     parser.add_argument("--temperatures", type=float, nargs=2, metavar=("T_MAX", "T_MIN"),
                         help="sampler temperature at the first and last step (default: the checkpoint's)")
     parser.add_argument("--out", type=Path, default=TARGET, help="where to write it (default: the package's model)")
@@ -44,7 +46,8 @@ def main() -> int:
     except CheckpointError as err:
         print(f"ship_model: {err}", file=sys.stderr)
         return 2
-    ck.config.infill_prompt_tokens = args.prompt_tokens
+    if args.prompt_tokens is not None:
+        ck.config.infill_prompt_tokens = args.prompt_tokens
     ck.generation.max_denoising_steps = args.steps
     if args.temperatures:
         ck.generation.t_max, ck.generation.t_min = args.temperatures

@@ -483,3 +483,23 @@ def test_data_of_another_tokenizer_is_refused_with_a_command_that_remakes_it(dat
                 f"pretokenize --corpus CORPUS --tokenizer {other} --out {data_dir / 'tokens'}`")
     with pytest.raises(EngineError, match=re.escape(expected)):
         Trainer(_config(data_dir, tmp_path / "run", tokenizer=str(other)), log=lambda *_: None)
+
+
+def test_a_new_model_records_the_longest_prompt_it_trains_on_and_a_fine_tune_self_conditions_as_it_samples(
+        data_dir, tmp_path):
+    from engine.checkpoint import save_checkpoint
+
+    trainer = Trainer(_config(data_dir, tmp_path / "new"), log=lambda *_: None)
+    # It said 1024, and was served prompts far longer than any it had seen.
+    assert trainer.model_cfg.infill_prompt_tokens == 32
+    assert trainer.cfg.self_conditioning_temperatures == [0.4, 0.8]
+    base = tmp_path / "base"
+    trainer.gen_cfg.t_max, trainer.gen_cfg.t_min = 0.4, 0.1
+    save_checkpoint(base, trainer.model, trainer.model_cfg, trainer.gen_cfg, data_dir / "tokenizer.json")
+    tuned = Trainer(_config(data_dir, tmp_path / "tuned", init_from=str(base)), log=lambda *_: None)
+    # The logits fed back in training as cool as the checkpoint's sampler makes them; a setting still wins.
+    assert tuned.cfg.self_conditioning_temperatures == [0.1, 0.4]
+    assert tuned.model_cfg.infill_prompt_tokens == 32
+    told = Trainer(_config(data_dir, tmp_path / "told", init_from=str(base),
+                           self_conditioning_temperatures=[0.3, 0.5]), log=lambda *_: None)
+    assert told.cfg.self_conditioning_temperatures == [0.3, 0.5]
