@@ -12,6 +12,8 @@ Sample format (the server builds the same encoder input and canvas; see `encoder
   canvas (length L): H hole positions, then L-H suffix anchors (the first suffix tokens; if the file ends among
   them, <eos> then voids). Target of the hole: the middle's m <= H tokens, then H-m voids (<pad>).
   continuation: H = L, target = the next L tokens of the document (<eos> then voids where it ends).
+  multi-hole: k holes of H positions each, the code between them as anchors after each, then the suffix anchors
+  (`engine.canvas.with_holes`, as Fill placeholders lays out several holes); each hole reads its middle, then voids.
 Infill cuts fall on characters and prefix, middle and suffix are tokenized separately, exactly as the server sees
 them; continuation cuts fall on tokens, as the multi-canvas loop feeds canvases back to the encoder.
 """
@@ -33,7 +35,7 @@ import torch
 from tokenizers import Tokenizer
 
 from engine.arguments import positive_int
-from engine.canvas import infill as infill_canvas
+from engine.canvas import with_holes
 from engine.corpus import read_documents
 from engine.errors import EngineError
 from engine.languages import LANGUAGES, parser_for
@@ -41,6 +43,7 @@ from engine.vocab import BOS_ID, EOS_ID, PAD_ID, encode, load_tokenizer
 
 LANGUAGE_NAMES = [lang.name for lang in LANGUAGES]
 SPLITS = ("train", "heldout")
+MIN_ANCHORS = 8  # as the engine's `min_suffix_anchors`: inference lays out no fewer suffix anchors
 MAX_SPAN_BYTES = 400  # larger nodes rarely fit a 64-token canvas
 SPANS_PER_KIND = 24  # per document and kind (leaf / one-line / multi-line), so big files do not dominate
 
@@ -64,16 +67,36 @@ def hole_target(middle_ids: list[int], hole_length: int, void_id: int = PAD_ID) 
 @dataclass
 class Sample:
     encoder_ids: list[int]
-    target: list[int]  # (L,) the clean canvas: hole target, then anchors
-    hole_length: int  # the first hole_length positions are the hole
+    target: list[int]  # (L,) the clean canvas: hole targets and anchors
+    holes: tuple[tuple[int, int], ...]  # (start, end) of each hole: the loss and corruption positions
     kind: str
+
+    @property
+    def hole_length(self) -> int:
+        """Hole positions in all."""
+        return sum(b - a for a, b in self.holes)
 
 
 def infill_sample(prefix_ids: list[int], middle_ids: list[int], suffix_ids: list[int], hole_length: int,
                   canvas_length: int, prefix_budget: int, at_end: bool, kind: str = "infill") -> Sample:
-    layout = infill_canvas(list(suffix_ids), [hole_length], EOS_ID, PAD_ID, canvas_length - hole_length, at_end)
-    target = hole_target(middle_ids, hole_length) + layout.ids[0, hole_length:].tolist()
-    return Sample(encoder_input(prefix_ids, prefix_budget), target, hole_length, kind)
+    return holes_sample(prefix_ids, [middle_ids], [], suffix_ids, hole_length, canvas_length, prefix_budget, at_end,
+                        kind)
+
+
+def holes_sample(prefix_ids: list[int], middles: list[list[int]], between: list[list[int]], suffix_ids: list[int],
+                 hole_length: int, canvas_length: int, prefix_budget: int, at_end: bool,
+                 kind: str = "multi_hole") -> Sample:
+    """One hole per middle, each `hole_length` long, with the code `between` them as anchors: the canvas
+    `engine.canvas.with_holes` lays out for the same segments, with the suffix filling it out to `canvas_length`."""
+    suffix_room = canvas_length - hole_length * len(middles) - sum(len(seg) for seg in between)
+    if suffix_room < 0:
+        raise ValueError(f"{len(middles)} holes of {hole_length} and the code between them do not fit a canvas of "
+                         f"{canvas_length}")
+    layout = with_holes([*map(list, between), list(suffix_ids)], [hole_length], EOS_ID, PAD_ID, suffix_room, at_end)
+    target = layout.ids[0].tolist()
+    for middle, (a, b) in zip(middles, layout.holes[0]):
+        target[a:b] = hole_target(middle, hole_length)
+    return Sample(encoder_input(prefix_ids, prefix_budget), target, layout.holes[0], kind)
 
 
 def continuation_sample(prefix_ids: list[int], next_ids: list[int], canvas_length: int, prefix_budget: int,
@@ -82,7 +105,7 @@ def continuation_sample(prefix_ids: list[int], next_ids: list[int], canvas_lengt
     if len(target) < canvas_length and at_end:
         target.append(EOS_ID)
     target += [PAD_ID] * (canvas_length - len(target))
-    return Sample(encoder_input(prefix_ids, prefix_budget), target, canvas_length, "continuation")
+    return Sample(encoder_input(prefix_ids, prefix_budget), target, ((0, canvas_length),), "continuation")
 
 
 @dataclass
@@ -110,7 +133,10 @@ def collate(samples: list[Sample]) -> Batch:
         enc[i, T - len(s.encoder_ids):] = torch.tensor(s.encoder_ids, dtype=torch.long)
         valid[i, T - len(s.encoder_ids):] = True
     target = torch.tensor([s.target for s in samples], dtype=torch.long)
-    hole = torch.arange(L)[None, :] < torch.tensor([s.hole_length for s in samples])[:, None]
+    hole = torch.zeros((len(samples), L), dtype=torch.bool)
+    for i, s in enumerate(samples):
+        for a, b in s.holes:
+            hole[i, a:b] = True
     return Batch(enc, target, hole, [s.kind for s in samples], valid if not bool(valid.all()) else None)
 
 
@@ -357,11 +383,16 @@ class SampleMix:
     zero_slack: float = 0.25  # share of infill samples whose hole is exactly as long as the middle
     line_end: float = 0.3  # share of random spans that end at the end of a line
     file_end: float = 0.05  # share of random spans that run to the end of the file (no suffix)
+    # Share of infill samples cut as 2-3 holes of one canvas with code between them, as Fill placeholders fills them
+    multi_hole: float = 0.10
     language_weights: dict[str, float] = field(default_factory=dict)  # default 1.0 (Python first: others lower)
 
     def kinds(self) -> tuple[list[str], np.ndarray]:
-        names = ["random_span", "syntax_node", "syntax_tail", "continuation"]
-        w = np.array([getattr(self, n) for n in names], dtype=np.float64)
+        infill = ["random_span", "syntax_node", "syntax_tail"]
+        # multi_hole last: at a share of 0 the draws of the other kinds are those of a mix without it
+        names = [*infill, "continuation", "multi_hole"]
+        w = np.array([*(getattr(self, n) * (1 - self.multi_hole) for n in infill), self.continuation,
+                      self.multi_hole * sum(getattr(self, n) for n in infill)], dtype=np.float64)
         return names, w / w.sum()
 
 
@@ -424,6 +455,8 @@ class SampleStream:
             no_spans = self.composite_cdf is None if kind == "syntax_tail" else self.span_cdf is None
             if kind == "continuation" or (kind.startswith("syntax") and no_spans):
                 samples[i] = self._continuation(rng, budget, L)
+            elif kind == "multi_hole":
+                samples[i] = self._multi_hole(rng, budget, L)
             else:
                 cuts[i] = self._cut(rng, kind, budget, L)
         self._fill_infill(rng, cuts, samples, budget, L)
@@ -437,8 +470,45 @@ class SampleStream:
         nxt = toks[p : p + L].tolist()
         return continuation_sample(prefix, nxt, L, budget, at_end=p + L >= len(toks))
 
+    def _multi_hole(self, rng: np.random.Generator, budget: int, L: int) -> Sample:
+        """2-3 holes at random character ranges of one window, with code between them, laid out as Fill
+        placeholders lays out several holes (`holes_sample`); a continuation where they do not fit."""
+        doc = self._doc(rng)
+        data = self.data.document_bytes(doc)
+        count = int(rng.integers(2, 4))
+        room = L - MIN_ANCHORS  # for the holes and the code between them
+        start = _char_start(data, int(rng.integers(0, len(data) + 1)))
+        at_line_end = rng.random(count) < self.mix.line_end
+        sizes, gaps = rng.random(count), rng.random(count - 1)
+        scale = 3 * room // (2 * count - 1)  # bytes (~3 a token) of a whole middle or gap, halved while too long
+        for _ in range(3):
+            bounds, pos = [], start
+            for n in range(count):
+                b = _char_start(data, min(len(data), pos + int(sizes[n] * scale)))
+                if at_line_end[n]:
+                    eol = data.find(b"\n", b)
+                    b = len(data) if eol < 0 else eol
+                bounds.append((pos, b))
+                pos = _char_start(data, min(len(data), b + 1 + int(gaps[n] * scale))) if n < count - 1 else b
+            if any(b >= next_a for (_, b), (next_a, _) in zip(bounds, bounds[1:])):
+                break  # the file ended before the last hole: no code between
+            pa = _char_start(data, max(0, start - 8 * budget))
+            sb = _char_start(data, min(len(data), bounds[-1][1] + 16 * L))
+            texts = [data[pa:start], *(data[a:b] for a, b in bounds),
+                     *(data[b:next_a] for (_, b), (next_a, _) in zip(bounds, bounds[1:])), data[bounds[-1][1]:sb]]
+            ids = [e.ids for e in self.tok.encode_batch([t.decode("utf-8") for t in texts], add_special_tokens=False)]
+            prefix, middles, between, suffix = ids[0], ids[1:count + 1], ids[count + 1:-1], ids[-1]
+            longest, used = max(max(map(len, middles)), 1), sum(map(len, between))
+            if count * longest + used <= room:
+                most = (room - used) // count
+                H = longest if rng.random() < self.mix.zero_slack else int(rng.integers(longest, most + 1))
+                return holes_sample(prefix, middles, between, suffix, H, L, budget, sb >= len(data))
+            scale //= 2
+        return self._continuation(rng, budget, L)
+
     def _cut(self, rng: np.random.Generator, kind: str, budget: int, L: int) -> tuple:
-        """(doc bytes, hole start, hole end, kind) with both ends on character boundaries."""
+        """(doc bytes, hole start, hole end, kind, whether the end is the point of the cut) with both ends on
+        character boundaries."""
         if kind == "random_span":
             doc = self._doc(rng)
             data = self.data.document_bytes(doc)
@@ -452,12 +522,12 @@ class SampleStream:
                 if u < self.mix.file_end + self.mix.line_end:
                     eol = data.find(b"\n", b)
                     b = len(data) if eol < 0 else eol
-        else:
-            doc, a, b = self._span(rng, composite=kind == "syntax_tail")
-            data = self.data.document_bytes(doc)
-            if kind == "syntax_tail" and b - a > 1:
-                a = _char_start(data, int(rng.integers(a + 1, b)))
-        return data, a, b, kind
+            return data, a, b, kind, u < self.mix.file_end + self.mix.line_end
+        doc, a, b = self._span(rng, composite=kind == "syntax_tail")
+        data = self.data.document_bytes(doc)
+        if kind == "syntax_tail" and b - a > 1:
+            a = _char_start(data, int(rng.integers(a + 1, b)))
+        return data, a, b, kind, True
 
     def _fill_infill(self, rng: np.random.Generator, cuts: dict, samples: list, budget: int, L: int) -> None:
         prefix_window = 8 * budget  # bytes: more than enough for `budget` tokens of code
@@ -465,7 +535,7 @@ class SampleStream:
         order = sorted(cuts)
         texts: list[str] = []
         for i in order:
-            data, a, b, _ = cuts[i]
+            data, a, b, *_ = cuts[i]
             pa = _char_start(data, max(0, a - prefix_window))
             sb = _char_start(data, min(len(data), b + suffix_window))
             texts += [data[pa:a].decode("utf-8"), data[a:b].decode("utf-8"), data[b:sb].decode("utf-8")]
@@ -473,13 +543,14 @@ class SampleStream:
         encoded = self.tok.encode_batch(texts, add_special_tokens=False) if texts else []
         for n, i in enumerate(order):
             prefix, middle, suffix = (e.ids for e in encoded[3 * n : 3 * n + 3])
-            data, a, b, kind, at_end = cuts[i]
+            data, a, b, kind, keep_end, at_end = cuts[i]
             for _ in range(3):
                 if len(middle) <= L - 1:
                     break
-                # Too long for one canvas with anchors: shorten it, keeping a node's end (a structure to close).
+                # Too long for one canvas with anchors: shorten it, keeping an end that is the point of the cut (a
+                # structure to close, the end of a line or of the file: moving it would make a plain random span).
                 keep = int((b - a) * (L - 1) / len(middle) * 0.9)
-                if kind == "random_span":
+                if not keep_end:
                     b = _char_start(data, a + keep)
                     sb = _char_start(data, min(len(data), b + 16 * L))
                     suffix, at_end = encode(self.tok, data[b:sb].decode("utf-8")), sb >= len(data)

@@ -14,11 +14,14 @@ import engine.corpus
 import engine.languages
 import engine.vocab
 from engine.dataset import (
+    MIN_ANCHORS,
     SampleMix,
     SampleStream,
     TokenData,
+    collate,
     continuation_sample,
     encoder_input,
+    holes_sample,
     infill_sample,
     merge_pretokenized,
     pretokenize,
@@ -175,28 +178,98 @@ def test_samples_are_cut_from_documents(data_dir):
             first = next(i for i, t in enumerate(enc) if t != PAD_ID)
             assert enc[first] == BOS_ID and BOS_ID not in enc[first + 1:]
             prefix = _text(tok, enc[first + 1:])
-            H = int(batch.hole_mask[row].sum())
-            assert batch.hole_mask[row, :H].all()
-            hole = batch.target[row, :H].tolist()
-            m = next((i for i, t in enumerate(hole) if t == PAD_ID), H)
-            assert all(t == PAD_ID for t in hole[m:]), "voids only after the fill"
-            anchors = batch.target[row, H:].tolist()
+            mask, target = batch.hole_mask[row].tolist(), batch.target[row].tolist()
+            holes = _runs(mask)
+            assert holes[0][0] == 0 and len({b - a for a, b in holes}) == 1, "every hole of a canvas is one size"
+            H = holes[0][1]
+            whole = prefix
+            for n, (a, b) in enumerate(holes):
+                hole = target[a:b]
+                m = next((i for i, t in enumerate(hole) if t == PAD_ID), H)
+                assert all(t == PAD_ID for t in hole[m:]), "voids only after the fill"
+                middle = _text(tok, hole[:m])
+                whole += middle
+                if n + 1 < len(holes):
+                    between = target[b:holes[n + 1][0]]
+                    assert between and PAD_ID not in between and EOS_ID not in between, "code between holes"
+                    whole += _text(tok, between)
+            anchors = target[holes[-1][1]:]
             if EOS_ID in anchors:
                 cut = anchors.index(EOS_ID)
                 assert all(t == PAD_ID for t in anchors[cut + 1:])
                 anchors = anchors[:cut]
             elif PAD_ID in anchors:
                 anchors = anchors[:anchors.index(PAD_ID)]
-            middle = _text(tok, hole[:m])
-            whole = prefix + middle + _text(tok, anchors)
+            whole += _text(tok, anchors)
             assert any(whole in d for d in docs), (kind, whole)
             if kind == "continuation":
                 assert H == L
             else:
-                assert H < L
+                assert H < L and (kind == "multi_hole") == (len(holes) > 1)
+            if kind == "multi_hole":
+                assert 2 <= len(holes) <= 3 and len(mask) - holes[-1][1] >= MIN_ANCHORS
             if kind in ("syntax_node", "syntax_tail") and middle:
                 assert any(s.endswith(middle) for s in span_texts), (kind, middle)
-    assert kinds == {"random_span", "syntax_node", "syntax_tail", "continuation"}
+    assert kinds == {"random_span", "syntax_node", "syntax_tail", "continuation", "multi_hole"}
+
+
+def _runs(mask: list[bool]) -> list[tuple[int, int]]:
+    """(start, end) of each run of True."""
+    runs: list[tuple[int, int]] = []
+    for i, on in enumerate(mask):
+        if on and runs and runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], i + 1)
+        elif on:
+            runs.append((i, i + 1))
+    return runs
+
+
+def test_a_multi_hole_sample_is_the_canvas_the_engine_fills(tmp_path):
+    # Fill placeholders hands infill_holes the text around and between its holes; training must lay out the same.
+    from engine.infill import InfillEngine
+    from engine.tiny import write_random_checkpoint
+
+    path = write_random_checkpoint(tmp_path / "model", seed=1)
+    config = json.loads((path / "config.json").read_text())
+    config["infill_canvas_lengths"] = [48]
+    (path / "config.json").write_text(json.dumps(config))
+    engine = InfillEngine.load(path, device="cpu")
+    tok = engine.tokenizer
+    segments = ["def f(x):\n    ", "\n    y = x + 1\n    ", "\n\ndef g(y):\n    ", "\n"]
+    middles = [tok.encode("pass"), tok.encode("return y"), tok.encode("f(y)")]
+    for H, at_end in ((4, True), (7, False)):
+        last = None
+        for last in engine.infill_steps(segments, max_tokens=H, sizes=[H], suffix_is_end=at_end, max_steps=1):
+            pass
+        canvas = last.canvas
+        ids = [tok.encode(s) for s in segments]
+        sample = holes_sample(ids[0], middles, ids[1:-1], ids[-1], H, 48, prefix_budget=64, at_end=at_end)
+        assert canvas.shape == (1, len(sample.target))
+        assert sample.holes == canvas.holes[0] and len(sample.holes) == 3
+        anchor = canvas.anchor[0]
+        assert torch.tensor(sample.target)[anchor].tolist() == canvas.ids[0][anchor].tolist()
+        batch = collate([sample])
+        assert torch.equal(batch.hole_mask[0], ~anchor)
+        for middle, (a, b) in zip(middles, sample.holes):
+            assert sample.target[a:b] == middle + [PAD_ID] * (H - len(middle))
+
+
+def test_file_end_spans_run_to_the_end_of_the_file(data_dir):
+    # A span cut to the end of the file was shortened from its end, so almost none kept the file's end.
+    root, _ = data_dir
+    tok = load_tokenizer(root / "tokenizer.json")
+    data = TokenData(root / "tokens", "train")
+    mix = SampleMix(random_span=1, syntax_node=0, syntax_tail=0, continuation=0, multi_hole=0, file_end=0.1)
+    stream = SampleStream(data, tok, L, [16, 48], mix, seed=3)
+    first_anchors = []
+    for index in range(25):
+        batch = stream.batch(index, 16)
+        for row in range(16):
+            H = int(batch.hole_mask[row].sum())
+            if batch.kinds[row] == "random_span":  # not a middle too long for a canvas, trained as continuation
+                first_anchors.append(int(batch.target[row, H]))
+    share = np.mean([t == EOS_ID for t in first_anchors])
+    assert len(first_anchors) > 300 and abs(share - mix.file_end) < 0.03, share
 
 
 def test_batches_are_a_function_of_index(data_dir):
