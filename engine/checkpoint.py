@@ -208,3 +208,42 @@ def save_checkpoint(directory: str | Path, model: DiffusionGemma, cfg: ModelConf
     if Path(tokenizer_json).resolve() != (directory / "tokenizer.json").resolve():
         shutil.copyfile(tokenizer_json, directory / "tokenizer.json")
     return directory
+
+
+# What a checkpoint was trained on, where known: `infill-engine train` writes it, `evaluate` reads it.
+TRAINING_DATA = "training_data.json"
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """The corpus packages every run that made a checkpoint was trained on. ``unrecorded``: some of its training
+    lists none (a run on data pretokenized before packages were listed, or a start it was fine-tuned from that has
+    no record, as the embedded model and Google's checkpoints)."""
+
+    packages: frozenset[str] = frozenset()
+    unrecorded: bool = False
+
+    def with_run(self, packages: list[str] | None) -> TrainingData:
+        """This record and one more run, on ``packages`` (None: not listed)."""
+        return TrainingData(self.packages | frozenset(packages or ()), self.unrecorded or packages is None)
+
+
+def read_training_data(directory: str | Path) -> TrainingData | None:
+    """The checkpoint's record of its training data; None where it has none."""
+    path = Path(directory) / TRAINING_DATA
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        packages, unrecorded = data["packages"], data["unrecorded"]
+        if not isinstance(packages, list) or not all(isinstance(p, str) for p in packages) or \
+                not isinstance(unrecorded, bool):
+            raise ValueError("'packages' must be a list of names and 'unrecorded' true or false")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{path}: not a record of training data ({err})") from None
+    return TrainingData(frozenset(packages), unrecorded)
+
+
+def write_training_data(directory: str | Path, record: TrainingData) -> None:
+    text = json.dumps({"packages": sorted(record.packages), "unrecorded": record.unrecorded}, indent=1)
+    (Path(directory) / TRAINING_DATA).write_text(text + "\n", encoding="utf-8")

@@ -209,8 +209,10 @@ def _mapper(workers: int, tokenizer_path: str):
         yield lambda fn, items: pool.imap(fn, items, 16)
 
 
-def _items(corpus_file: Path):
+def _items(corpus_file: Path, packages: set[str]):
     for i, doc in enumerate(read_documents(corpus_file)):
+        if isinstance(doc.get("package"), str):
+            packages.add(doc["package"])
         yield i, doc["language"], doc["text"]
 
 
@@ -237,9 +239,10 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
         doc_tokens, doc_bytes = [0], [0]
         n_spans = 0
         files = {name: open(out_dir / f"{split}.{name}", "wb") for name in ("tokens", "text", "spans", "doc_lang")}
+        packages: set[str] = set()
         try:
             with _mapper(workers, str(tokenizer_path)) as mapper:
-                for doc, (tokens, data, spans, lang) in enumerate(mapper(_process, _items(corpus_file))):
+                for doc, (tokens, data, spans, lang) in enumerate(mapper(_process, _items(corpus_file, packages))):
                     files["tokens"].write(tokens.tobytes())
                     files["text"].write(data)
                     if len(spans):
@@ -256,8 +259,10 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
                 fh.close()
         np.asarray(doc_tokens, dtype="<i8").tofile(out_dir / f"{split}.doc_tokens")
         np.asarray(doc_bytes, dtype="<i8").tofile(out_dir / f"{split}.doc_bytes")
+        # The packages, so that a model trained on them can be kept from being evaluated on them (`TRAINING_DATA`).
         meta["splits"][split] = {"documents": len(doc_tokens) - 1, "tokens": doc_tokens[-1], "bytes": doc_bytes[-1],
-                                 "spans": n_spans, "seconds": round(time.time() - start, 1)}
+                                 "spans": n_spans, "seconds": round(time.time() - start, 1),
+                                 "packages": sorted(packages)}
         log(f"pretokenize: {split}: {meta['splits'][split]}")
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return meta
@@ -329,6 +334,9 @@ def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
         all_spans.astype("<i8").tofile(out_dir / f"{split}.spans")
         merged["splits"][split] = {"documents": docs, "tokens": int(n_tokens), "bytes": int(n_bytes),
                                    "spans": len(all_spans)}
+        lists = [m["splits"][split].get("packages") for m in metas if split in m["splits"]]
+        if all(isinstance(names, list) for names in lists):  # a part pretokenized before they were listed: unknown
+            merged["splits"][split]["packages"] = sorted(set().union(*lists))
         log(f"merge-tokens: {split}: {merged['splits'][split]}")
     (out_dir / "meta.json").write_text(json.dumps(merged, indent=1))
     return merged

@@ -80,7 +80,9 @@ def documents_from_heldout(path: Path) -> list[SourceDocument]:
         seen += 1
         language = _language(record)
         if language is not None:
-            documents.append(SourceDocument(record["path"], language, record["text"]))
+            package = record.get("package")
+            documents.append(SourceDocument(record["path"], language, record["text"],
+                                            package if isinstance(package, str) else None))
     # Said apart from "no holes": an empty split is the corpus's doing (nothing was held out), not the files'.
     if not seen:
         raise EvaluationInputError(f"{path}: no documents (the corpus held none out)")

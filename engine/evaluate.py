@@ -308,6 +308,25 @@ def directory_neighbors(documents: Sequence[SourceDocument]) -> Callable[[HoleCa
     return neighbors
 
 
+def unseen(documents: list[SourceDocument], model_dir: Path | None) -> tuple[list[SourceDocument], str]:
+    """The documents of packages the checkpoint in ``model_dir`` was not trained on (`TRAINING_DATA`), and a line
+    that says what was left out, or that the record is incomplete ("" where there is nothing to say)."""
+    from engine.checkpoint import read_training_data  # with torch, which `evaluate --help` does without
+
+    record = read_training_data(model_dir) if model_dir is not None else None
+    if record is None:
+        return documents, ""
+    kept = [d for d in documents if d.package is None or d.package not in record.packages]
+    said = []
+    if len(kept) < len(documents):
+        packages = {d.package for d in documents} & record.packages
+        said.append(f"Left out {len(documents) - len(kept)} held-out files of {len(packages)} packages the model was "
+                    f"trained on ({', '.join(sorted(packages)[:5])}{', ...' if len(packages) > 5 else ''}).")
+    if record.unrecorded:
+        said.append("Part of the model's training data is not recorded: held-out files may still hold code it saw.")
+    return kept, " ".join(said)
+
+
 def documents_digest(documents: Sequence[SourceDocument]) -> str:
     """A short digest of the documents' texts, whatever their paths: tables measured on the same files print the
     same one. The held-out split is built from the installed environment, so another environment's split (another
@@ -695,6 +714,14 @@ def run(args) -> int:
         out += [f"Hole budgets cut to the {capacity} tokens one canvas of this model holds: {capped} "
                 "(a case needing more is counted over budget)", ""]
     if documents is not None:
+        try:
+            documents, left_out = unseen(documents, None if args.oracle or args.lookup_only else engine.model_dir)
+        except EngineError as err:
+            print(f"evaluate: {err}", file=sys.stderr)
+            return 2
+        if left_out:
+            report["left_out"] = left_out
+            out += [left_out, ""]
         cases = sample_cases(documents, kinds=args.kinds, max_cases=args.max_cases, seed=args.seed,
                              per_file=args.per_file)
         if not cases:

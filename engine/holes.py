@@ -287,6 +287,7 @@ class SourceDocument:
     path: str
     language: str
     text: str | None = None  # None: read from `path` when the document is visited
+    package: str | None = None  # the corpus package it belongs to, where known
 
     def read(self) -> str | None:
         """The document's text, or None when its file is too large, unreadable or not UTF-8."""

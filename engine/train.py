@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from engine.checkpoint import load_checkpoint, resolve_device, save_checkpoint
+from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data, resolve_device, save_checkpoint,
+                               write_training_data)
 from engine.config import GenerationConfig, ModelConfig
 from engine.dataset import Batch, MissingSplit, SampleMix, SampleStream, TokenData
 from engine.errors import EngineError
@@ -332,6 +333,15 @@ class Trainer:
         self.tokenizer = load_tokenizer(self.tokenizer_path)
         self.train_data = TokenData(Path(cfg.data), "train")
         self._check_tokenizer()
+        # Every run's packages, so that `evaluate` can leave them out of its held-out files: a fine-tune inherits its
+        # start's record (a start without one was trained on something unknown), a resumed run its own.
+        if resume.is_file():
+            start = read_training_data(self.out / "last") or TrainingData(unrecorded=True)
+        elif cfg.init_from:
+            start = read_training_data(cfg.init_from) or TrainingData(unrecorded=True)
+        else:
+            start = TrainingData()
+        self.training_data = start.with_run(self.train_data.meta["splits"]["train"].get("packages"))
         mix = SampleMix(**cfg.mix)
         # A fine-tune keeps training every width its checkpoint says it knows: inference still picks among them.
         L = cfg.canvas_lengths or self.model_cfg.infill_canvas_lengths or self.model_cfg.canvas_length
@@ -478,6 +488,7 @@ class Trainer:
         if staging.exists():
             shutil.rmtree(staging)
         save_checkpoint(staging, self.model, self.model_cfg, self.gen_cfg, self.tokenizer_path)
+        write_training_data(staging, self.training_data)
         if with_state:
             save_train_state(staging / "train_state.safetensors", self.model, self.optimizer, self.progress, self.cfg)
         (staging / "progress.json").write_text(json.dumps(asdict(self.progress), indent=1))

@@ -18,11 +18,13 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from engine.checkpoint import (TRAINING_DATA, load_checkpoint, read_training_data, save_checkpoint,  # noqa: E402
+                               write_training_data)
 from engine.errors import CheckpointError  # noqa: E402
 
 TARGET = ROOT / "engine" / "default_model"
-CHECKPOINT_FILES = ("config.json", "generation_config.json", "tokenizer.json")
+# `TRAINING_DATA` goes along: `evaluate` leaves the packages it names out of the held-out files.
+CHECKPOINT_FILES = ("config.json", "generation_config.json", "tokenizer.json", TRAINING_DATA)
 LIMIT_FILE, LIMIT_TOTAL = 16 * 1024 * 1024, 64 * 1024 * 1024
 
 
@@ -43,6 +45,7 @@ def main() -> int:
     args = parser.parse_args()
     try:
         ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32")
+        trained_on = read_training_data(args.checkpoint)
     except CheckpointError as err:
         print(f"ship_model: {err}", file=sys.stderr)
         return 2
@@ -60,6 +63,8 @@ def main() -> int:
         if old.resolve() != tokenizer.resolve():
             old.unlink()
     save_checkpoint(out, ck.model.to(torch.bfloat16), ck.config, ck.generation, tokenizer)
+    if trained_on is not None:
+        write_training_data(out, trained_on)
     sizes = {p.name: p.stat().st_size for p in checkpoint_files(out)}
     assert max(sizes.values()) <= LIMIT_FILE and sum(sizes.values()) <= LIMIT_TOTAL, sizes
     for name, size in sorted(sizes.items()):

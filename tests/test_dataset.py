@@ -127,6 +127,9 @@ def test_merged_directories_hold_every_document_and_span(data_dir, tmp_path):
     held = TokenData(tmp_path / "all", "heldout")
     assert held.document_bytes(0) == TokenData(root / "tokens", "heldout").document_bytes(0)
     assert merged["splits"]["heldout"]["documents"] == 1
+    # The packages trained on, of every part: a checkpoint records them, and `evaluate` leaves them out.
+    assert merged["splits"]["train"]["packages"] == sorted({*list(texts)[:4], *added})
+    assert merged["splits"]["heldout"]["packages"] == ["unicode"]
     stream = SampleStream(train, tok, L, [16, 32], SampleMix(), seed=0)
     assert stream.batch(0, 8).target.shape[0] == 8
 

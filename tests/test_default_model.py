@@ -150,6 +150,14 @@ def test_ship_model_in_place_keeps_the_tokenizer_and_says_what_is_missing(tmp_pa
     assert result.returncode == 0, result.stderr
     assert (staged / "tokenizer.json").read_bytes() == (DEFAULT_MODEL_DIR / "tokenizer.json").read_bytes()
     assert InfillEngine.load(staged, device="cpu").generation.max_denoising_steps == 10
+    # The record of what it was trained on goes along (in place too), for `evaluate` to leave those packages out.
+    from engine.checkpoint import TrainingData, read_training_data, write_training_data
+
+    write_training_data(staged, TrainingData(frozenset({"a-package"})))
+    again = tmp_path / "again"
+    assert subprocess.run([*ship, str(staged), "--out", str(again)], cwd=ROOT).returncode == 0
+    assert subprocess.run([*ship, str(staged), "--out", str(staged)], cwd=ROOT).returncode == 0
+    assert read_training_data(again) == read_training_data(staged) == TrainingData(frozenset({"a-package"}))
     result = subprocess.run([*ship, str(tmp_path / "nowhere")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "nowhere" in result.stderr

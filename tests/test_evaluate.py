@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -607,3 +608,27 @@ def test_tokens_per_forward_is_all_tokens_over_all_passes_and_cases_without_a_pa
     assert row.steps_per_canvas == 4.5
     (row, _) = summarize([looked_up], {}, ["line"])
     assert math.isnan(row.tokens_per_forward) and math.isnan(row.steps_per_canvas)
+
+
+def test_held_out_files_of_packages_the_model_was_trained_on_are_left_out(tiny_model, tmp_path, capsys):
+    from engine.checkpoint import TrainingData, write_training_data
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text("".join(
+        json.dumps({"path": f"/{package}/{n}", "package": package, "language": "python",
+                    "text": (HELDOUT / n).read_text()}) + "\n"
+        for n, package in [("intervals.py", "seen"), ("units.py", "unseen")]))
+    write_training_data(model, TrainingData(frozenset({"seen", "elsewhere"})))
+    out = tmp_path / "report.json"
+    status, printed = run_cli(["--model", str(model), "--heldout", str(heldout), "--kinds", "line", "--max-cases", "3",
+                               "--max-steps", "2", "--out", str(out)], capsys)
+    report = json.loads(out.read_text())
+    assert status == 0 and "Left out 1 held-out files of 1 packages the model was trained on (seen)" in printed
+    assert {Path(c["path"]).name for c in report["cases"]} == {"units.py"} and report["documents"] == 1
+    # A record that misses part of the training says so: the embedded model's own history was not kept.
+    write_training_data(model, TrainingData(frozenset(), unrecorded=True))
+    status, printed = run_cli(["--model", str(model), "--heldout", str(heldout), "--kinds", "line", "--max-cases", "3",
+                               "--max-steps", "2"], capsys)
+    assert status == 0 and "Part of the model's training data is not recorded" in printed

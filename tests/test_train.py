@@ -503,3 +503,23 @@ def test_a_new_model_records_the_longest_prompt_it_trains_on_and_a_fine_tune_sel
     told = Trainer(_config(data_dir, tmp_path / "told", init_from=str(base),
                            self_conditioning_temperatures=[0.3, 0.5]), log=lambda *_: None)
     assert told.cfg.self_conditioning_temperatures == [0.3, 0.5]
+
+
+def test_a_checkpoint_records_the_packages_it_was_trained_on(data_dir, tmp_path):
+    from engine.checkpoint import TRAINING_DATA, read_training_data
+
+    assert _train_packages(data_dir) == ["canvas", "corpus"]
+    trainer = Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None)
+    trainer.run()
+    base = tmp_path / "base" / "last"
+    assert read_training_data(base) == read_training_data(tmp_path / "base" / "best")
+    record = read_training_data(base)
+    assert sorted(record.packages) == ["canvas", "corpus"] and not record.unrecorded
+    # A fine-tune inherits its start's record; a start without one was trained on something unknown.
+    (base / TRAINING_DATA).unlink()
+    tuned = Trainer(_config(data_dir, tmp_path / "tuned", steps=1, init_from=str(base)), log=lambda *_: None)
+    assert tuned.training_data.unrecorded and sorted(tuned.training_data.packages) == ["canvas", "corpus"]
+
+
+def _train_packages(root):
+    return json.loads((root / "tokens" / "meta.json").read_text())["splits"]["train"]["packages"]
