@@ -83,9 +83,10 @@ HEADER_LINES = 10
 _SKIP_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__", ".git", "node_modules"})
 # Vendored copies carry their own licences, which the distribution's metadata does not describe.
 _VENDORED_DIRS = frozenset({"_vendor", "vendor", "_vendored", "vendored", "extern", "_extern", "third_party"})
-# A held-out file this similar to a train file (estimated Jaccard of shingles) is left out of held-out: its code
-# is trained on (a library's private copy of another, or one's boilerplate in another's), so its holes would not
-# measure code the model has not seen. Under the de-duplication threshold, which keeps both in train.
+# A held-out file this similar to a train file (Jaccard of their token 5-grams, licence headers aside:
+# `near_train`) is left out of held-out: its code is trained on (a library's private copy of another, or one's
+# boilerplate in another's), so its holes would not measure code the model has not seen. Under the de-duplication
+# threshold, which keeps both in train.
 HELDOUT_NEAR_TRAIN = 0.5
 
 
@@ -750,6 +751,8 @@ def near_train(heldout: list[tuple[str, np.ndarray]], train: list[tuple[str, np.
     for n, (path, signature) in enumerate(heldout):
         similarity = (matrix == signature).mean(axis=1)
         candidates = np.flatnonzero(similarity >= HELDOUT_NEAR_TRAIN - 0.15)
+        if not len(candidates):
+            continue  # read again only where a train file may be this alike
         mine = _header_free_shingles(path)
         for m in candidates[np.argsort(-similarity[candidates])][:5]:
             theirs = _header_free_shingles(train[m][0])

@@ -411,6 +411,16 @@ def _char_start(data: bytes, pos: int) -> int:
     return pos
 
 
+def _prefix_start(data: bytes, a: int, budget: int) -> int:
+    """Where the text read before a hole at ``a`` starts: 8 bytes a token, more than enough for `budget` tokens."""
+    return _char_start(data, max(0, a - 8 * budget))
+
+
+def _suffix_end(data: bytes, b: int, L: int) -> int:
+    """Where the text read after a hole ending at ``b`` ends: enough for a canvas of ``L`` anchors."""
+    return _char_start(data, min(len(data), b + 16 * L))
+
+
 class SampleStream:
     """Batches as a pure function of (seed, batch index): a resumed run sees exactly the data it would have seen."""
 
@@ -500,8 +510,8 @@ class SampleStream:
                 pos = _char_start(data, min(len(data), b + 1 + int(gaps[n] * scale))) if n < count - 1 else b
             if any(b >= next_a for (_, b), (next_a, _) in zip(bounds, bounds[1:])):
                 break  # the file ended before the last hole: no code between
-            pa = _char_start(data, max(0, start - 8 * budget))
-            sb = _char_start(data, min(len(data), bounds[-1][1] + 16 * L))
+            pa = _prefix_start(data, start, budget)
+            sb = _suffix_end(data, bounds[-1][1], L)
             texts = [data[pa:start], *(data[a:b] for a, b in bounds),
                      *(data[b:next_a] for (_, b), (next_a, _) in zip(bounds, bounds[1:])), data[bounds[-1][1]:sb]]
             ids = [e.ids for e in self.tok.encode_batch([t.decode("utf-8") for t in texts], add_special_tokens=False)]
@@ -538,14 +548,11 @@ class SampleStream:
         return data, a, b, kind, True
 
     def _fill_infill(self, rng: np.random.Generator, cuts: dict, samples: list, budget: int, L: int) -> None:
-        prefix_window = 8 * budget  # bytes: more than enough for `budget` tokens of code
-        suffix_window = 16 * L
         order = sorted(cuts)
         texts: list[str] = []
         for i in order:
             data, a, b, *_ = cuts[i]
-            pa = _char_start(data, max(0, a - prefix_window))
-            sb = _char_start(data, min(len(data), b + suffix_window))
+            pa, sb = _prefix_start(data, a, budget), _suffix_end(data, b, L)
             texts += [data[pa:a].decode("utf-8"), data[a:b].decode("utf-8"), data[b:sb].decode("utf-8")]
             cuts[i] = (*cuts[i], sb >= len(data))
         encoded = self.tok.encode_batch(texts, add_special_tokens=False) if texts else []
@@ -560,11 +567,11 @@ class SampleStream:
                 keep = int((b - a) * (L - 1) / len(middle) * 0.9)
                 if not keep_end:
                     b = _char_start(data, a + keep)
-                    sb = _char_start(data, min(len(data), b + 16 * L))
+                    sb = _suffix_end(data, b, L)
                     suffix, at_end = encode(self.tok, data[b:sb].decode("utf-8")), sb >= len(data)
                 else:
                     new_a = _char_start(data, b - keep)
-                    prefix = encode(self.tok, data[_char_start(data, max(0, new_a - 8 * budget)):new_a].decode("utf-8"))
+                    prefix = encode(self.tok, data[_prefix_start(data, new_a, budget):new_a].decode("utf-8"))
                     a = new_a
                 middle = encode(self.tok, data[a:b].decode("utf-8"))
             m = len(middle)

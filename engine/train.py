@@ -302,8 +302,11 @@ class Trainer:
             self._check_resume(ckpt.config)
             self.model_cfg, self.gen_cfg, self.tokenizer_path = ckpt.config, ckpt.generation, self.out / "last" / "tokenizer.json"
             self.model = ckpt.model
+            # What the run trained on so far; a checkpoint without a record was trained on something unknown.
+            trained = read_training_data(self.out / "last") or TrainingData(unrecorded=True)
         elif cfg.init_from:
             ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32")
+            trained = read_training_data(cfg.init_from) or TrainingData(unrecorded=True)
             self.model_cfg, self.gen_cfg = self._fine_tune_config(ckpt.config), ckpt.generation
             self.tokenizer_path = Path(cfg.init_from) / "tokenizer.json"
             self.model = ckpt.model
@@ -320,6 +323,7 @@ class Trainer:
             # Prompts as long as it is trained on, and no longer: a checkpoint that said 1024 was served prompts four
             # times the longest it had seen.
             self.model_cfg.infill_prompt_tokens = max(cfg.prefix_budgets)
+            trained = TrainingData()
             self.model = DiffusionGemma(self.model_cfg)
             self.model.init_weights(seed=cfg.seed)
             self.model.to(self.device)
@@ -334,14 +338,8 @@ class Trainer:
         self.train_data = TokenData(Path(cfg.data), "train")
         self._check_tokenizer()
         # Every run's packages, so that `evaluate` can leave them out of its held-out files: a fine-tune inherits its
-        # start's record (a start without one was trained on something unknown), a resumed run its own.
-        if resume.is_file():
-            start = read_training_data(self.out / "last") or TrainingData(unrecorded=True)
-        elif cfg.init_from:
-            start = read_training_data(cfg.init_from) or TrainingData(unrecorded=True)
-        else:
-            start = TrainingData()
-        self.training_data = start.with_run(self.train_data.meta["splits"]["train"].get("packages"))
+        # start's record, a resumed run its own.
+        self.training_data = trained.with_run(self.train_data.meta["splits"]["train"].get("packages"))
         mix = SampleMix(**cfg.mix)
         # A fine-tune keeps training every width its checkpoint says it knows: inference still picks among them.
         L = cfg.canvas_lengths or self.model_cfg.infill_canvas_lengths or self.model_cfg.canvas_length

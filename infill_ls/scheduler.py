@@ -96,9 +96,6 @@ class ResultCache:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._owners: dict[Hashable, Hashable] = {}  # key -> owner, for the keys put with one
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def get(self, key: Hashable) -> Any | None:
         value = self._items.get(key)
         if value is not None:

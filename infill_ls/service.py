@@ -21,7 +21,7 @@ from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, uri_
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_changed, parse_settings
-from .syntax import MAX_PENDING_EDITS, PARSED_CHARS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, tree_after
+from .syntax import MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, tree_after
 
 
 # How much of a notebook's other cells, on each side of a cell, the lookup searches and the model may read: about as
@@ -81,8 +81,7 @@ class InfillService:
         # `SyntaxIndex.changed` would: their edits are not worked out. Nor are they for a document that is not
         # parsed (no grammar, or past `PARSED_CHARS`): in 20 MB with some non-ASCII, a keystroke's edit took 160 ms.
         current = self.documents.get(uri)
-        parsed = self.syntax.spec(uri) is not None and current is not None and len(current.text) <= PARSED_CHARS
-        edits_wanted = parsed and len(changes) <= MAX_PENDING_EDITS
+        edits_wanted = current is not None and self.syntax.parses(current) and len(changes) <= MAX_PENDING_EDITS
         try:
             snapshot = self.documents.change(uri, version, changes, encoding, edits_wanted)
             if edits_wanted:

@@ -382,6 +382,11 @@ class SyntaxIndex:
             entry = self._entries.get(uri)
             return entry.spec if entry else None
 
+    def parses(self, snapshot: Snapshot) -> bool:
+        """Whether the document gets a tree at this snapshot: it has a grammar, and a text within `PARSED_CHARS`."""
+        with self._lock:
+            return snapshot.uri in self._entries and len(snapshot.text) <= PARSED_CHARS
+
     def parse(self, snapshot: Snapshot) -> ParsedSnapshot:
         """The tree for exactly this snapshot's text; none (plain text) past `PARSED_CHARS`."""
         with self._lock:

@@ -144,6 +144,14 @@ local function insert_in(name)
   end
 end
 
+-- A step that types `k` (`keys`).
+local function press(k, mode)
+  return function()
+    keys(k, mode)
+    return true
+  end
+end
+
 -- A step that opens NAME.py into bufs[NAME].
 local function open(name)
   return function()
@@ -286,10 +294,7 @@ scenarios.ctrl_c = function()
     ready,
     insert_in('a'),
     ghost_into('ghost', 3000),
-    function()
-      keys('<C-c>', 'n')
-      return true
-    end,
+    press('<C-c>', 'n'),
     function()
       return vim.api.nvim_get_mode().mode == 'n'
     end,
@@ -363,10 +368,7 @@ scenarios.left = function()
     ready,
     insert_in('a'),
     ghost_into('ghost', 3000),
-    function()
-      keys('ab', 'n')
-      return true
-    end,
+    press('ab', 'n'),
     pause(200),
     function()
       result.typed = { line = vim.api.nvim_get_current_line(), ghost = ghost() or false }
@@ -423,10 +425,7 @@ scenarios.menu = function()
     ready,
     lines_of_a({ 'x = ab', 'abcd abcq' }),
     ghost_into('ghost', 3000),
-    function()
-      keys('<C-n>', 'n')
-      return true
-    end,
+    press('<C-n>', 'n'),
     pause(300),
     function()
       result.menu = { pum = vim.fn.pumvisible() == 1, ghost = ghost() or false, accepted = infill.accept() }
@@ -479,10 +478,7 @@ scenarios.cycle = function()
     ready,
     lines_of_a({ 'x = TWO ' }),
     ghost_into('first', 3000),
-    function()
-      keys('<M-]>', 'm')
-      return true
-    end,
+    press('<M-]>', 'm'),
     pause(200),
     function()
       result.second = ghost() or false
@@ -535,10 +531,7 @@ scenarios.crlf = function()
     return {
       lines_of_a({ 'x = CRLF ' }),
       ghost_into('ghost_' .. lines_key, 3000),
-      function()
-        keys(key)
-        return true
-      end,
+      press(key),
       pause(200),
       function()
         result[lines_key] = vim.api.nvim_buf_get_lines(bufs.a, 0, -1, false)
@@ -574,10 +567,7 @@ scenarios.undo = function()
       return true
     end,
     ghost_into('ghost', 3000),
-    function()
-      keys('<Tab>')
-      return true
-    end,
+    press('<Tab>'),
     pause(200),
     function()
       result.accepted = vim.api.nvim_get_current_line()
