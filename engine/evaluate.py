@@ -146,7 +146,8 @@ def oracle_filler(request: FillRequest) -> Fill:
 
 def _as_the_server_picks(found: list, request: FillRequest, close: bool = False):
     """The first of several candidates after which the file parses, else the first; a lone one as it is.
-    `close` (an explicit request): where none parses, the first closed so that it does (`engine.closers`)."""
+    `close` (the server's rule, while typing and invoked alike): where none parses, the first closed so that it
+    does (`engine.closers`), a lone one too."""
     if request.parses is None or (len(found) < 2 and not close):
         return found[0]
     passing = next((c for c in found if request.parses(c.text)), None)
@@ -164,7 +165,9 @@ def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_si
     """Fills with the engine's best candidate; `one_size`: one canvas row of the full budget, as the server's
     requests while typing, instead of the engine's default sizes. `candidates` > 1: that many seeds per size, and
     the fill is chosen as the server chooses among its suggestions: the first after which the file parses.
-    `lookup`: fills the file spells out elsewhere come first, as in the server; off, the model alone."""
+    `lookup`: fills the file spells out elsewhere come first, and where no fill leaves the file parsing the first
+    is closed so that it does, as the server shows them while typing; off, the model alone (closed only with
+    `candidates` > 1, as completion invoked)."""
 
     def fill(request: FillRequest) -> Fill:
         found = engine.infill(
@@ -173,7 +176,7 @@ def engine_filler(engine, *, seed: int = 0, max_steps: int | None = None, one_si
             sizes=[request.max_tokens] if one_size else None, around=request.around if lookup else None,
             elsewhere=request.elsewhere, accepts=request.parses,
         )
-        best = _as_the_server_picks(found, request, close=candidates > 1)
+        best = _as_the_server_picks(found, request, close=lookup or candidates > 1)
         # An infill denoises one canvas, so its steps are the steps per canvas.
         return Fill(best.text, float(best.steps), best.tokens_per_forward, best.source)
 
@@ -532,11 +535,12 @@ def register(subparsers) -> None:
                    help="one hole size per fill (the full budget), as the server's requests while typing")
     p.add_argument("--candidates", type=int, default=1, metavar="N",
                    help="N seeds per hole size; the fill is the most confident after which the file parses, as the "
-                   "server picks among its suggestions (default: 1, the model's most confident fill)")
+                   "server picks among its suggestions (default: 1, the most confident fill; closed where it leaves "
+                   "the file unparsed, as the server shows it while typing, unless --no-lookup)")
     lookup = p.add_mutually_exclusive_group()
     lookup.add_argument("--no-lookup", action="store_true",
                         help="the model's fills only: no fills found elsewhere in the file (which the server offers "
-                        "first by default)")
+                        "first by default), and with one candidate none closed where it leaves the file unparsed")
     lookup.add_argument("--lookup-only", action="store_true",
                         help="the fills found elsewhere in the file only, with no model (an empty fill where there "
                         "is none)")

@@ -435,12 +435,18 @@ def test_with_candidates_the_fill_is_the_most_confident_after_which_the_file_par
     chosen = fill(FillRequest(prefix, suffix, True, 8, ")", only_the_last))
     assert chosen.text == found[-1].text and asked == [c.text for c in found]
     # When none parses, the first closed so that it does (engine.closers; here the bracket alone), else the most
-    # confident fill; with one candidate nothing is parsed at all.
+    # confident fill.
     assert fill(FillRequest(prefix, suffix, True, 8, ")", lambda text: text == ")")).text == ")"
     assert fill(FillRequest(prefix, suffix, True, 8, ")", lambda text: False)).text == found[0].text
+    # One candidate, as the server shows while typing: the lone fill is closed too where it leaves the file unparsed;
+    # the model alone (no lookup) is scored as it wrote it, with nothing parsed.
+    first = engine.infill(prefix, suffix, max_tokens=8, max_steps=3)[0].text
+    closes = FillRequest(prefix, suffix, True, 8, ")", lambda text: text.endswith(")") and text.count(")") == 1)
+    single = engine_filler(engine, max_steps=3)(closes)
+    assert first.count(")") == 0 and (single.text, single.source) == (first + ")", "model")
     asked.clear()
-    single = engine_filler(engine, max_steps=3)(FillRequest(prefix, suffix, True, 8, ")", only_the_last))
-    assert asked == [] and single.text == engine.infill(prefix, suffix, max_tokens=8, max_steps=3)[0].text
+    alone = engine_filler(engine, max_steps=3, lookup=False)(FillRequest(prefix, suffix, True, 8, ")", only_the_last))
+    assert asked == [] and alone.text == first
 
 
 def test_fills_the_file_spells_out_come_first_unless_told_not_to(tiny_model, one_thread):
