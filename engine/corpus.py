@@ -14,10 +14,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import site
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -30,7 +32,7 @@ import numpy as np
 
 from engine.arguments import fraction, positive_int
 from engine.errors import EngineError
-from engine.languages import language_for_path
+from engine.languages import LANGUAGES, language_for_path
 
 # The licences the issue names, plus permissive licences that appear as components of those packages' compound
 # SPDX expressions (torch: BSL-1.0; numpy: Zlib, CC0-1.0, 0BSD; regex: CNRI-Python).
@@ -231,8 +233,8 @@ def default_stdlib_dir() -> Path:
     return Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["stdlib"])
 
 
-def _walk(root: Path):
-    for dirpath, dirnames, filenames in os.walk(root):
+def _walk(root: Path, onerror=None):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
         for name in sorted(filenames):
             yield Path(dirpath) / name
@@ -342,12 +344,14 @@ def repository_files(repo: Path, log=print) -> list[SourceFile]:
     together). Paths are absolute, as the environment's are: a manifest is read from wherever it lies (`evaluate
     --heldout-manifest`). Left out, and counted in the log, as the server leaves them out of the files it searches:
     hidden source files and symbolic links (one can lead out of the repository, to a secret), and, in a git work
-    tree, what git ignores; and vendored folders, whose code is someone else's."""
+    tree, what git ignores; and vendored folders, whose code is someone else's. Folders that cannot be read are
+    counted in the log too."""
     out = []
     repo = repo.resolve()
     visible = _git_visible(repo)
     left_out: Counter[str] = Counter()
-    for path in _walk(repo):
+    unreadable: list[OSError] = []
+    for path in _walk(repo, onerror=unreadable.append):
         rel = path.relative_to(repo)
         lang = language_for_path(path)
         if lang is None:
@@ -365,12 +369,17 @@ def repository_files(repo: Path, log=print) -> list[SourceFile]:
             out.append(SourceFile(str(path), package, LOCAL_LICENSE, lang.name, str(repo)))
     if left_out:
         log(f"corpus: {repo}: left out " + ", ".join(f"{n} {why}" for why, n in left_out.items()))
+    if unreadable:
+        first = unreadable[0]
+        log(f"corpus: {repo}: {len(unreadable)} unreadable folder{'s' if len(unreadable) > 1 else ''} skipped, the "
+            f"first {first.filename} ({first.strerror or first})")
     return out
 
 
 def _git_visible(repo: Path) -> set[str] | None:
-    """The files of `repo` git does not ignore (tracked or not), relative to it; None outside a git work tree or
-    without git."""
+    """The files of `repo` git does not ignore (tracked or not), relative to it; None outside a git work tree. In
+    one (a `.git` at or above it), git failing is an EngineError: read as "no work tree", it put what git ignores,
+    a secrets file say, into the corpus."""
     # Two listings: untracked files that are not ignored, and tracked ones, a submodule's files among them (without
     # `--recurse-submodules` it is listed as its own path alone); git takes that option with `--cached` only.
     listings = []
@@ -378,16 +387,30 @@ def _git_visible(repo: Path) -> set[str] | None:
         try:
             result = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", *options], capture_output=True,
                                     timeout=120)
-        except (OSError, subprocess.TimeoutExpired):
+        except FileNotFoundError:
+            why = "git is not installed"
+        except (OSError, subprocess.TimeoutExpired) as err:
+            why = f"git ls-files: {err}"
+        else:
+            if result.returncode == 0:
+                listings.append(result.stdout)
+                continue
+            lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
+            why = lines[0] if lines else f"git ls-files exited with {result.returncode}"
+        if not _in_work_tree(repo):
             return None
-        if result.returncode != 0:
-            return None
-        listings.append(result.stdout)
+        raise EngineError(f"{repo}: in a git work tree, but git cannot list the files it ignores: {why}")
     # A folder the enclosing work tree ignores (an environment's lib/python3.x inside a project) is taken whole:
     # it was named on purpose, and git lists none of it.
     if subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", "."], capture_output=True).returncode == 0:
         return None
     return {name.decode("utf-8", "surrogateescape") for listing in listings for name in listing.split(b"\0") if name}
+
+
+def _in_work_tree(repo: Path) -> bool:
+    """Whether a `.git` (a folder, or a submodule's or worktree's file) stands at or above `repo`."""
+    # os.path.exists: a folder that cannot be searched is no evidence of one.
+    return any(os.path.exists(folder / ".git") for folder in (repo, *repo.parents))
 
 
 # ---------------------------------------------------------------------------------------------------- cleaning
@@ -469,6 +492,8 @@ class FileFacts:
 
 def _file_facts(item: tuple[int, str]) -> FileFacts:
     index, path = item
+    if not _utf8_name(path):
+        return FileFacts(index, 0, "", "", "undecodable-name", None)
     try:
         data = Path(path).read_bytes()
     except OSError:
@@ -479,6 +504,16 @@ def _file_facts(item: tuple[int, str]) -> FileFacts:
         return FileFacts(index, len(data), sha, "", reason, None)
     normalized = hashlib.sha1(b"".join(data.split())).hexdigest()
     return FileFacts(index, len(data), sha, normalized, None, minhash_signature(data))
+
+
+def _utf8_name(path: str) -> bool:
+    """Whether the path is UTF-8 on disk: one that is not (a Latin-1 name) holds escapes that JSON text cannot, and
+    the documents name their files."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class NearDuplicateIndex:
@@ -536,6 +571,24 @@ def split_packages(sizes: dict[str, int], heldout_fraction: float, seed: int = 0
     return heldout
 
 
+def _nothing_held_out(sizes: dict[str, int], heldout_fraction: float) -> str:
+    """Why `split_packages` held nothing out, and what would: a fraction that makes the smallest package at most half
+    of the share (then it is taken), or, where no fraction below 1 can, code in more packages."""
+    total, smallest = sum(sizes.values()), min(sizes.values())
+    rule = ("nothing is held out: the split holds out whole packages (a repository's folders, an environment's "
+            f"distributions), none over half of --heldout-fraction {heldout_fraction:g} of the corpus")
+    needed = -(-2000 * smallest // total)  # the fraction that takes the smallest, in thousandths rounded up
+    if needed < 1000:
+        return (f"corpus: {rule}; the smallest of the {len(sizes)} packages is {100 * smallest // total}% of the "
+                f"corpus: --heldout-fraction {needed / 1000:g} or more, or more code in other packages, gives a "
+                "held-out split (without one, training is never evaluated)")
+    # One package, or two of half the code each.
+    where = (f"all in one package ({next(iter(sizes))}), so no fraction can hold it out" if len(sizes) == 1
+             else "in two packages, half of it each, so no fraction can hold one out")
+    return (f"corpus: {rule}, and the code is {where}: code in more folders gives a held-out split (without one, "
+            "training is never evaluated)")
+
+
 # ---------------------------------------------------------------------------------------------------- build
 
 
@@ -585,9 +638,26 @@ def build_corpus(
 ) -> CorpusStats:
     """Filter, de-duplicate and split `files` into `out_dir`. With `extends` (an existing corpus directory) the
     result is more training data for that corpus: its packages and files are left out, and everything new goes to
-    train, so the existing held-out split stays unseen and stays the one to evaluate on."""
-    start = time.time()
+    train, so the existing held-out split stays unseen and stays the one to evaluate on.
+
+    The files are written to a folder beside `out_dir` and moved into it at the end: a run that fails leaves the
+    corpus already there whole (half overwritten, its manifest no longer matched its split files)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", suffix=".partial", dir=out_dir.parent))
+    try:
+        stats = _write_corpus(work, files, packages, heldout_fraction=heldout_fraction, seed=seed,
+                              near_dup_threshold=near_dup_threshold, workers=workers, extends=extends, log=log)
+        for path in sorted(work.iterdir()):
+            os.replace(path, out_dir / path.name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return stats
+
+
+def _write_corpus(out_dir: Path, files: list[SourceFile], packages: dict[str, PackageRecord], *,
+                  heldout_fraction: float, seed: int, near_dup_threshold: float, workers: int, extends: Path | None,
+                  log) -> CorpusStats:
+    start = time.time()
     stats = CorpusStats(files_seen=len(files))
     stats.rejected_distributions = sum(1 for p in packages.values() if not p.permissive)
     base = read_extended(extends, workers, log) if extends is not None else ExtendedCorpus(set(), set(), [], None)
@@ -620,9 +690,7 @@ def build_corpus(
             sizes[f.package] += fact.size
     heldout = set() if extends is not None else split_packages(dict(sizes), heldout_fraction, seed)
     if extends is None and heldout_fraction > 0 and sizes and not heldout:
-        log(f"corpus: nothing is held out: each of the {len(sizes)} packages is more than half of "
-            f"--heldout-fraction {heldout_fraction:g} of the corpus; a larger fraction or more code gives a held-out "
-            "split (without one, training is never evaluated)")
+        log(_nothing_held_out(dict(sizes), heldout_fraction))
     # Dropped after the split is sized, so that finding one moves no package between the splits.
     copies = private_copies(files)
     # Train first: a file shared by a train and a held-out package stays in train, keeping held-out unseen.
@@ -879,9 +947,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"corpus: {d}: not a directory", file=sys.stderr)
             return 2
     print(f"corpus: stdlib {stdlib}, site dirs {[str(d) for d in site_dirs]}, repositories {[str(r) for r in repos]}")
-    files, packages = collect_sources(site_dirs, stdlib, repos)
-    print(f"corpus: {len(files)} candidate files from {len(packages)} packages")
     try:
+        files, packages = collect_sources(site_dirs, stdlib, repos)
+        print(f"corpus: {len(files)} candidate files from {len(packages)} packages")
+        if repos and not files:
+            # A repository that gives nothing (a wrong folder, a language the engine does not know) is a mistake; an
+            # environment that adds nothing to an --extends corpus is not (offline_train.sh's grow stage).
+            sources = ", ".join(str(d) for d in [*repos, *site_dirs, *([stdlib] if stdlib else [])])
+            extensions = ", ".join(ext for lang in LANGUAGES for ext in lang.extensions)
+            raise EngineError(f"no source file in {sources}: the supported extensions are {extensions}")
         stats = build_corpus(Path(args.out), files, packages, heldout_fraction=args.heldout_fraction,
                              seed=args.seed, near_dup_threshold=args.near_dup_threshold, workers=args.workers,
                              extends=extends)

@@ -718,10 +718,19 @@ def run(args) -> int:
         out += [f"Hole budgets cut to the {capacity} tokens one canvas of this model holds: {capped} "
                 "(a case needing more is counted over budget)", ""]
     if documents is not None:
+        given = documents
         try:
             documents, left_out = unseen(documents, None if args.oracle or args.lookup_only else engine.model_dir)
         except EngineError as err:
             print(f"evaluate: {err}", file=sys.stderr)
+            return 2
+        if given and not documents:
+            # Else "no holes" below, which sends one looking for files that do not parse.
+            packages = sorted({d.package for d in given})
+            named = ", ".join(packages[:5]) + (", ..." if len(packages) > 5 else "")
+            print(f"evaluate: all {len(given)} held-out files are of packages the model was trained on ({named}) and "
+                  "were left out, leaving nothing to evaluate; give it files of packages it was not trained on",
+                  file=sys.stderr)
             return 2
         if left_out:
             report["left_out"] = left_out

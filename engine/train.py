@@ -297,9 +297,13 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.autocast = self.device.type == "cuda"
         resume = self.out / "last" / "train_state.safetensors"
+        saved = saved_config(self.out) if resume.is_file() else None
+        if saved is not None:
+            self._check_saved_data(saved)
+        self._resolve_paths(saved)
         if resume.is_file():
             ckpt = load_checkpoint(self.out / "last", device=str(self.device), dtype="float32")
-            self._check_resume(ckpt.config)
+            self._check_resume(ckpt.config, saved)
             self.model_cfg, self.gen_cfg, self.tokenizer_path = ckpt.config, ckpt.generation, self.out / "last" / "tokenizer.json"
             self.model = ckpt.model
             # What the run trained on so far; a checkpoint without a record was trained on something unknown.
@@ -362,27 +366,40 @@ class Trainer:
             self.progress = load_train_state(resume, self.model, self.optimizer)
         self.workers = default_workers(self.device) if cfg.workers is None else cfg.workers
         self._batches = None  # (next micro-batch index, iterator) when workers build the batches
+        # Said when the run resumes: what its flags and --config file changed of the settings it was saved with.
+        self.changed_settings = [] if saved is None else [
+            f"{f.name} {json.dumps(getattr(saved, f.name))} -> {json.dumps(getattr(cfg, f.name))}"
+            for f in dataclasses.fields(TrainConfig)
+            if f.name != "out" and getattr(saved, f.name) != getattr(cfg, f.name)]
 
-    def _check_resume(self, model_cfg: ModelConfig) -> None:
+    def _check_saved_data(self, saved: TrainConfig) -> None:
+        """The data a resumed run reads unless told otherwise is the directory it was started with: when that is
+        gone, it is said so, rather than that it was never pretokenized."""
+        data = Path(saved.data)
+        if self.cfg.data != saved.data or (data / "meta.json").is_file():
+            return
+        here = "" if data.is_absolute() else f" here ({Path.cwd()})"
+        raise EngineError(f"{self.out}: --data {saved.data}, the path this run was started with, has no meta.json"
+                          f"{here}; give --data DIR to resume it on that pretokenized directory where it is now")
+
+    def _resolve_paths(self, saved: TrainConfig | None) -> None:
+        """Paths made absolute, so that the saved settings resume the run from any directory. One the run was
+        saved with stays as it is: a run saved with relative paths reads them from the working directory."""
+        for name in ("data", "tokenizer", "init_from"):
+            value = getattr(self.cfg, name)
+            if value is not None and not (saved is not None and value == getattr(saved, name)):
+                setattr(self.cfg, name, os.path.abspath(value))
+
+    def _check_resume(self, model_cfg: ModelConfig, saved: TrainConfig) -> None:
         """A resumed run goes on with its own model: settings that would have made another are refused, since they
         would be ignored (and then recorded in train_state as if they had been used)."""
-        cfg, saved, last = self.cfg, saved_config(self.out), self.out / "last"
-        if cfg.init_from and not (saved.init_from and Path(cfg.init_from).resolve() == Path(saved.init_from).resolve()):
+        cfg, last = self.cfg, self.out / "last"
+        if cfg.init_from and not same_start(cfg, saved):
             began = f"from {saved.init_from}" if saved.init_from else "from scratch"
             raise EngineError(f"{last}: --init-from {cfg.init_from} would be ignored: {self.out} holds a run (begun "
                               f"{began}) that resumes from its own weights; give a new --out to fine-tune "
                               f"{cfg.init_from}, or drop --init-from to resume the run")
-
-        def described(c: TrainConfig) -> dict:
-            # A fine-tune's model is its checkpoint's, whatever the preset.
-            return {**({} if saved.init_from else PRESETS.get(c.preset, {})), **c.model_overrides}
-
-        old, new = described(saved), described(cfg)
-        changes = []
-        for key in sorted({*old, *new}):
-            was, asked = old.get(key, getattr(model_cfg, key, None)), new.get(key, getattr(model_cfg, key, None))
-            if was != asked:
-                changes.append(f"{key} {json.dumps(was)} -> {json.dumps(asked)}")
+        changes = model_changes(saved, cfg, model_cfg)
         if changes:
             raise EngineError(f"{last}: --preset/--model would change the model of the run it resumes "
                               f"({', '.join(changes)}); give a new --out to train that model, or drop those flags "
@@ -500,7 +517,8 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         total, active = self.model.num_parameters()
         if self.resumed_from:
-            self.log(f"resumed {self.resumed_from} at step {p.step}")
+            changed = f", with changed settings: {', '.join(self.changed_settings)}" if self.changed_settings else ""
+            self.log(f"resumed {self.resumed_from} at step {p.step}{changed}")
         self.log(f"model: {total / 1e6:.2f}M parameters ({active / 1e6:.2f}M active), device {self.device}, "
                  f"{self.expert_dispatch} experts, "
                  f"{self.train_data.meta['splits']['train']['tokens']} train tokens; steps {p.step}->{cfg.steps}")
@@ -587,6 +605,28 @@ def saved_config(out: Path) -> TrainConfig | None:
                           f"move {out / 'last'} away to start the run afresh") from None
 
 
+def same_start(cfg: TrainConfig, saved: TrainConfig) -> bool:
+    """Whether `cfg` names the checkpoint the run saved with `saved` was begun from (a path from anywhere)."""
+    return bool(saved.init_from) and Path(cfg.init_from).resolve() == Path(saved.init_from).resolve()
+
+
+def model_changes(saved: TrainConfig, asked: TrainConfig, model_cfg: ModelConfig) -> list[str]:
+    """What the preset and model overrides of `asked` would change in the model (`model_cfg`) of the run saved with
+    `saved`, one "key was -> asked" each."""
+
+    def described(c: TrainConfig) -> dict:
+        # A fine-tune's model is its checkpoint's, whatever the preset.
+        return {**({} if saved.init_from else PRESETS.get(c.preset, {})), **c.model_overrides}
+
+    old, new = described(saved), described(asked)
+    changes = []
+    for key in sorted({*old, *new}):
+        was, wanted = old.get(key, getattr(model_cfg, key, None)), new.get(key, getattr(model_cfg, key, None))
+        if was != wanted:
+            changes.append(f"{key} {json.dumps(was)} -> {json.dumps(wanted)}")
+    return changes
+
+
 # (setting, the least it may be, whether it must be an integer): checked once, so that a bad value is one line
 # naming it rather than a traceback from inside the first step.
 _LIMITS = [("steps", 0, True), ("batch_size", 1, True), ("accumulate", 1, True), ("lr", 0, False),
@@ -616,21 +656,51 @@ def check_config(cfg: TrainConfig) -> None:
     resolve_device(cfg.device)
 
 
+def read_config_file(path: str) -> dict:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise EngineError(f"{path}: not a readable JSON file of training settings ({err})") from None
+    if not isinstance(data, dict):
+        raise EngineError(f"{path}: expected a JSON object of training settings")
+    unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise EngineError(f"{path}: unknown training settings {sorted(unknown)}")
+    return data
+
+
+def resumed_with_file(saved: TrainConfig, data: dict, path: str, out: Path) -> TrainConfig:
+    """The saved settings of the run in `out` with those of the --config file `path` over them, as flags go over
+    them; its model overrides add to the run's, as --model does. A file that would give the run another model or
+    another start is refused: the run goes on from its own checkpoint."""
+    if not isinstance(data.get("model_overrides", {}), dict):
+        raise EngineError(f"{path}: model_overrides must be an object of model settings")
+    cfg = dataclasses.replace(saved, **{**data, "model_overrides": {**saved.model_overrides,
+                                                                     **data.get("model_overrides", {})}})
+    if cfg.init_from != saved.init_from and not (cfg.init_from and same_start(cfg, saved)):
+        began = f"from {saved.init_from}" if saved.init_from else "from scratch"
+        raise EngineError(f"{path}: init_from {cfg.init_from or 'null'} would be ignored: {out} holds a run (begun "
+                          f"{began}) that resumes from its own weights; give a new --out to start that run, or drop "
+                          f"init_from from {path} to resume the run")
+    if "preset" in data or "model_overrides" in data:
+        changes = model_changes(saved, cfg, ModelConfig.load(out / "last" / "config.json"))
+        if changes:
+            raise EngineError(f"{path}: preset/model_overrides would change the model of the run in {out} "
+                              f"({', '.join(changes)}); give a new --out to train that model, or drop them from "
+                              f"{path} to resume the run")
+    return cfg
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Defaults, then the --config file (or the resumed run's saved settings), then explicit flags."""
-    cfg = TrainConfig()
-    if args.config:
-        try:
-            data = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise EngineError(f"{args.config}: not a readable JSON file of training settings ({err})") from None
-        if not isinstance(data, dict):
-            raise EngineError(f"{args.config}: expected a JSON object of training settings")
-        unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
-        if unknown:
-            raise EngineError(f"{args.config}: unknown training settings {sorted(unknown)}")
+    """Defaults, then the --config file, then explicit flags; a resumed run's saved settings stand for the
+    defaults."""
+    data = read_config_file(args.config) if args.config else {}
+    out = Path(args.out or data.get("out") or TrainConfig.out)
+    saved = saved_config(out)
+    if saved is None:
         cfg = TrainConfig(**data)
-    cfg = saved_config(Path(args.out or cfg.out)) or cfg
+    else:
+        cfg = resumed_with_file(saved, data, args.config, out) if data else saved
     for f in dataclasses.fields(TrainConfig):
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("model_overrides", "mix"):
@@ -712,8 +782,9 @@ def register(subparsers) -> None:
 
 DESCRIPTION = (
     "Train the denoiser on the anchored infill objective with self-conditioning. A run resumes from OUT/last with "
-    "its saved settings when it exists (flags given again override them); --init-from fine-tunes an existing "
-    "checkpoint (e.g. on your own repository: corpus --repo, then pretokenize with the checkpoint's tokenizer.json)."
+    "its saved settings when it exists (a --config file and flags given again override them); --init-from fine-tunes "
+    "an existing checkpoint (e.g. on your own repository: corpus --repo, then pretokenize with the checkpoint's "
+    "tokenizer.json)."
 )
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
 import shutil
 import subprocess
+import sys
 from email.message import Message
 from pathlib import Path
 
@@ -291,9 +294,30 @@ def test_a_corpus_that_holds_nothing_out_says_so(tmp_path):
     packages = {"flat": PackageRecord("flat", "local", str(tmp_path), True)}
     stats = build_corpus(tmp_path / "out", files, packages, workers=1, log=logged.append)
     assert stats.files_kept == {"train": 3, "heldout": 0}
-    assert logged == ["corpus: nothing is held out: each of the 1 packages is more than half of --heldout-fraction "
-                      "0.05 of the corpus; a larger fraction or more code gives a held-out split (without one, "
-                      "training is never evaluated)"]
+    # No fraction can hold out the only package: a larger one is no advice.
+    assert logged == ["corpus: nothing is held out: the split holds out whole packages (a repository's folders, an "
+                      "environment's distributions), none over half of --heldout-fraction 0.05 of the corpus, and the "
+                      "code is all in one package (flat), so no fraction can hold it out: code in more folders gives "
+                      "a held-out split (without one, training is never evaluated)"]
+
+
+def test_a_corpus_that_holds_nothing_out_names_the_fraction_that_would(tmp_path):
+    files = []
+    for name, seeds in (("small", [970]), ("big", [971, 972, 973, 974])):
+        for seed in seeds:
+            path = tmp_path / name / f"m{seed}.py"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(code(seed))
+            files.append(SourceFile(str(path), name, "local", "python", str(tmp_path)))
+    packages = {n: PackageRecord(n, "local", str(tmp_path), True) for n in ("small", "big")}
+    logged = []
+    build_corpus(tmp_path / "out", files, packages, workers=1, log=logged.append)
+    advice = re.search(r"the smallest of the 2 packages is (\d+)% of the corpus: --heldout-fraction ([0-9.]+) or "
+                       r"more, or more code in other packages, gives a held-out split", logged[0])
+    assert advice, logged
+    stats = build_corpus(tmp_path / "again", files, packages, heldout_fraction=float(advice[2]), workers=1,
+                         log=lambda *_: None)
+    assert stats.packages["heldout"] == 1
 
 
 def test_a_corpus_extended_with_another_environment_adds_only_new_code_to_train(tmp_path):
@@ -458,3 +482,110 @@ def test_a_held_out_file_that_shares_only_a_licence_header_with_a_train_file_sta
     estimate = float((entries[0][1] == entries[1][1]).mean())
     assert estimate >= 0.5  # by the estimate alone, the header made it a copy
     assert near_train(entries[1:], entries[:1]) == [(1, 0)]  # the edited copy only
+
+
+def _corpus_command(tmp_path: Path, repo: Path, out: str = "out"):
+    import argparse
+
+    from engine.corpus import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["corpus", "--repo", str(repo), "--out", str(tmp_path / out), "--workers", "1"])
+    return args.func(args)
+
+
+def test_a_git_work_tree_git_cannot_list_is_an_error_not_a_corpus_with_what_it_ignores(tmp_path, monkeypatch,
+                                                                                       capsys):
+    # Git refusing the repository (another user's checkout) or missing read as "no work tree": the ignored secrets
+    # went into train.jsonl.
+    repo = tmp_path / "proj"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "main.py").write_text(code(940))
+    (repo / "app" / "local_settings.py").write_text(code(941))
+    (repo / ".gitignore").write_text("app/local_settings.py\n")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")  # no safe.directory of this machine's
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")  # git's own switch for "owned by another user"
+    assert _corpus_command(tmp_path, repo) == 2
+    assert capsys.readouterr().err == (f"corpus: {repo}: in a git work tree, but git cannot list the files it "
+                                       f"ignores: fatal: detected dubious ownership in repository at '{repo}'\n")
+    assert not (tmp_path / "out" / "train.jsonl").exists()
+    monkeypatch.delenv("GIT_TEST_ASSUME_DIFFERENT_OWNER")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    assert _corpus_command(tmp_path, repo) == 2
+    assert capsys.readouterr().err == (f"corpus: {repo}: in a git work tree, but git cannot list the files it "
+                                       f"ignores: git is not installed\n")
+    # Outside a work tree there is nothing git would ignore: git is not needed.
+    shutil.rmtree(repo / ".git")
+    assert _corpus_command(tmp_path, repo) == 0
+    assert (tmp_path / "out" / "manifest.jsonl").read_text().count("\n") == 2
+
+
+def test_a_file_name_that_is_not_utf8_is_dropped_and_the_corpus_is_replaced_whole(tmp_path, capsys):
+    # A Latin-1 name crashed the writing of train.jsonl, after the previous corpus's files had been overwritten.
+    repo = tmp_path / "proj"
+    (repo / "pkg").mkdir(parents=True)
+    for i, rel in enumerate(["pkg/core.py", "pkg/util.py", "top.py"]):
+        (repo / rel).write_text(code(980 + i))
+    assert _corpus_command(tmp_path, repo) == 0
+    before = (tmp_path / "out" / "manifest.jsonl").read_text()
+    undecodable = os.fsencode(repo / "pkg") + b"/caf\xe9.py"
+    with open(undecodable, "w") as fh:
+        fh.write(code(990))
+    assert _corpus_command(tmp_path, repo) == 0
+    out = tmp_path / "out"
+    assert (out / "manifest.jsonl").read_text() == before
+    assert json.loads((out / "stats.json").read_text())["dropped"] == {"undecodable-name": 1}
+    dropped = [json.loads(line) for line in (out / "dropped.jsonl").read_text().splitlines()]
+    assert [(os.fsencode(d["path"]), d["reason"]) for d in dropped] == [(undecodable, "undecodable-name")]
+    # Written beside --out and moved into it: nothing is left there.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "proj"]
+    capsys.readouterr()
+
+
+def _corpus_without_root_powers(tmp_path: Path, repo: Path, out: str) -> subprocess.CompletedProcess:
+    """The command as a user whom permissions apply to: root's powers to read anything are dropped."""
+    command = [sys.executable, "-m", "engine.cli", "corpus", "--repo", str(repo), "--out", str(tmp_path / out),
+               "--workers", "1"]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: permissions cannot be made to apply")
+        caps = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+
+
+def test_unreadable_folders_are_counted_and_a_repository_without_source_files_is_an_error(tmp_path, capsys):
+    from engine.languages import LANGUAGES
+
+    extensions = ", ".join(ext for lang in LANGUAGES for ext in lang.extensions)
+    kotlin = tmp_path / "kotlin"
+    kotlin.mkdir()
+    (kotlin / "Main.kt").write_text('fun main() {\n    println("hello from a kotlin project")\n}\n')
+    assert _corpus_command(tmp_path, kotlin) == 2
+    assert capsys.readouterr().err == f"corpus: no source file in {kotlin}: the supported extensions are " \
+                                      f"{extensions}\n"
+
+    part, locked = tmp_path / "part", tmp_path / "locked"
+    (part / "sub").mkdir(parents=True)
+    (part / "core.py").write_text(code(995))
+    (part / "sub" / "types.py").write_text(code(996))
+    locked.mkdir()
+    (locked / "core.py").write_text(code(997))
+    (part / "sub").chmod(0)
+    locked.chmod(0)
+    try:
+        partly = _corpus_without_root_powers(tmp_path, part, "c1")
+        nothing = _corpus_without_root_powers(tmp_path, locked, "c2")
+    finally:
+        (part / "sub").chmod(0o755)
+        locked.chmod(0o755)
+    assert partly.returncode == 0, partly.stderr
+    assert f"corpus: {part}: 1 unreadable folder skipped, the first {part / 'sub'} (Permission denied)\n" \
+        in partly.stdout
+    assert nothing.returncode == 2
+    assert f"corpus: {locked}: 1 unreadable folder skipped, the first {locked} (Permission denied)\n" in nothing.stdout
+    assert nothing.stderr == f"corpus: no source file in {locked}: the supported extensions are {extensions}\n"

@@ -638,3 +638,22 @@ def test_held_out_files_of_packages_the_model_was_trained_on_are_left_out(tiny_m
     status, printed = run_cli(["--model", str(model), "--heldout", str(heldout), "--kinds", "line", "--max-cases", "3",
                                "--max-steps", "2"], capsys)
     assert status == 0 and "Part of the model's training data is not recorded" in printed
+
+
+def test_held_out_files_all_of_packages_the_model_was_trained_on_are_said_to_be_left_out(tiny_model, tmp_path,
+                                                                                       capsys):
+    from engine.checkpoint import TrainingData, write_training_data
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text("".join(
+        json.dumps({"path": f"/{package}/{n}", "package": package, "language": "python",
+                    "text": (HELDOUT / n).read_text()}) + "\n"
+        for n, package in [("intervals.py", "seen"), ("units.py", "also")]))
+    write_training_data(model, TrainingData(frozenset({"seen", "also", "elsewhere"})))
+    args = parse_cli(["--model", str(model), "--heldout", str(heldout), "--kinds", "line", "--max-cases", "3"])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err
+    assert err == ("evaluate: all 2 held-out files are of packages the model was trained on (also, seen) and were "
+                   "left out, leaving nothing to evaluate; give it files of packages it was not trained on\n")

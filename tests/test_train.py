@@ -523,3 +523,90 @@ def test_a_checkpoint_records_the_packages_it_was_trained_on(data_dir, tmp_path)
 
 def _train_packages(root):
     return json.loads((root / "tokens" / "meta.json").read_text())["splits"]["train"]["packages"]
+
+
+def _start_settings(data_dir, out, **kw) -> dict:
+    return {**dataclasses.asdict(_config(data_dir, out, steps=1)), **kw}
+
+
+def _rewrite_saved_settings(state, **changes) -> None:
+    """The run's saved settings edited in place: a run saved by an earlier version, which kept paths as given."""
+    from safetensors.torch import save_file
+
+    with safe_open(str(state), framework="pt") as fh:
+        meta = fh.metadata()
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+    meta["train_config"] = json.dumps({**json.loads(meta["train_config"]), **changes})
+    save_file(tensors, str(state), metadata=meta)
+
+
+def test_a_run_resumes_from_any_directory_and_names_a_start_path_that_is_gone(data_dir, tmp_path, monkeypatch,
+                                                                               capsys):
+    from engine.cli import main
+
+    start, elsewhere = tmp_path / "start", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copytree(data_dir / "tokens", start / "tokens")
+    shutil.copy(data_dir / "tokenizer.json", start / "tokenizer.json")
+    (start / "start.json").write_text(json.dumps(_start_settings(data_dir, "run", data="tokens",
+                                                                 tokenizer="tokenizer.json")))
+    monkeypatch.chdir(start)
+    assert main(_cli("--config", "start.json")) == 0
+    run, state = start / "run", start / "run" / "last" / "train_state.safetensors"
+    with safe_open(str(state), framework="pt") as fh:
+        saved = json.loads(fh.metadata()["train_config"])
+    assert (saved["data"], saved["tokenizer"]) == (str(start / "tokens"), str(start / "tokenizer.json"))
+    monkeypatch.chdir(elsewhere)
+    assert main(_cli("--out", str(run), "--steps", "2")) == 0
+    capsys.readouterr()
+    # Moved away: said to be the path the run was started with, not a directory never pretokenized.
+    (start / "tokens").rename(start / "moved")
+    assert main(_cli("--out", str(run), "--steps", "3")) == 2
+    assert f"train: {run}: --data {start / 'tokens'}, the path this run was started with, has no meta.json; give " \
+           "--data DIR" in capsys.readouterr().out
+    assert main(_cli("--out", str(run), "--steps", "3", "--data", str(start / "moved"))) == 0
+    # A run saved with a relative path reads it from the working directory, as it always did.
+    _rewrite_saved_settings(state, data="moved")
+    assert main(_cli("--out", str(run), "--steps", "4")) == 2
+    assert f"train: {run}: --data moved, the path this run was started with, has no meta.json here " \
+           f"({elsewhere})" in capsys.readouterr().out
+    monkeypatch.chdir(start)
+    assert main(_cli("--out", "run", "--steps", "4")) == 0
+    with safe_open(str(state), framework="pt") as fh:
+        assert json.loads(fh.metadata()["progress"])["step"] == 4
+        assert json.loads(fh.metadata()["train_config"])["data"] == "moved"
+
+
+def test_a_config_file_given_to_a_resumed_run_applies_on_top_of_its_saved_settings(data_dir, tmp_path, capsys):
+    from engine.cli import main
+
+    run = tmp_path / "run"
+    Trainer(_config(data_dir, run, steps=1), log=lambda *_: None).run()
+    state = run / "last" / "train_state.safetensors"
+    more = tmp_path / "more.json"
+    more.write_text(json.dumps({"lr": 1e-3, "prefix_budgets": [16], "mix": {"continuation": 0.5},
+                                "model_overrides": {"vocab_size": VOCAB}}))
+    assert main(_cli("--out", str(run), "--config", str(more), "--steps", "2")) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"resumed \S+ at step 1, with changed settings: steps 1 -> 2, lr 0\.003 -> 0\.001, "
+                     r"prefix_budgets \[16, 32\] -> \[16\], mix \{\} -> \{\"continuation\": 0\.5\}, threads null -> 1$",
+                     printed, re.M), printed
+    with safe_open(str(state), framework="pt") as fh:
+        saved = json.loads(fh.metadata()["train_config"])
+    assert (saved["lr"], saved["prefix_budgets"], saved["mix"]) == (1e-3, [16], {"continuation": 0.5})
+    assert saved["model_overrides"] == {"vocab_size": VOCAB, "canvas_length": 16} and saved["batch_size"] == 4
+    # What would give the run another model, or another start, is refused, naming the file.
+    written = state.read_bytes()
+    for settings, expected in (
+            ({"preset": "cpu"}, f"train: {more}: preset/model_overrides would change the model of the run in {run} "
+                                "(global_head_dim 32 -> 96, "),
+            ({"model_overrides": {"hidden_size": 32}}, f"train: {more}: preset/model_overrides would change the model "
+                                                       f"of the run in {run} (hidden_size 64 -> 32); give a new --out "
+                                                       f"to train that model, or drop them from {more} to resume the "
+                                                       "run"),
+            ({"init_from": str(run / "last")}, f"train: {more}: init_from {run / 'last'} would be ignored: {run} "
+                                               "holds a run (begun from scratch) that resumes from its own weights")):
+        more.write_text(json.dumps(settings))
+        assert main(_cli("--out", str(run), "--config", str(more), "--steps", "3")) == 2
+        assert expected in capsys.readouterr().err
+    assert state.read_bytes() == written
