@@ -1,4 +1,5 @@
-"""Encoder KV cache reuse: a prompt that shares a token prefix with the last one encodes only its new tokens."""
+"""Encoder KV cache reuse: a prompt that shares a token prefix with the last one encodes only its new tokens (with a
+causal encoder; a bidirectional one encodes each new prompt whole)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ class PrefixCache:
         limit = min(len(ids), len(self.ids))
         while shared < limit and ids[shared] == self.ids[shared]:
             shared += 1
+        # A bidirectional encoder's keys at each position depend on the tokens after it: a changed prompt changes
+        # them all, and only the same prompt again may be served from the cache.
+        if self.model.cfg.encoder_bidirectional and not shared == len(ids) == len(self.ids):
+            shared = 0
         # The same prompt again (a re-request at the same cursor): the cache as it is.
         if self.cache is not None and shared == len(ids) == len(self.ids):
             self.reused_tokens = shared

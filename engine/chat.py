@@ -8,6 +8,7 @@ under `chat_template` in `tokenizer_config.json`, and is rendered in a sandbox: 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,47 @@ def render_chat(template: str, messages: list[dict[str, str]], special: dict[str
     def raise_exception(message: str) -> Any:
         raise CheckpointError(f"{source}: {message}")
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+    # The environment Hugging Face's apply_chat_template gives a template, which checkpoints' templates are written
+    # for: its own helpers besides Jinja's.
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=["jinja2.ext.loopcontrols", _generation_block()])
     env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = _strftime_now
+    env.filters["tojson"] = _tojson
     try:
         return env.from_string(template).render(messages=messages, add_generation_prompt=True, **special)
     except jinja2.TemplateError as err:
         raise CheckpointError(f"{source}: {err}") from None
+
+
+def _strftime_now(format: str) -> str:
+    """The local date and time as `format` writes it: a template that dates its system turn asks for it."""
+    return datetime.now().strftime(format)
+
+
+def _tojson(value: Any, ensure_ascii: bool = False, indent: int | str | None = None,
+            separators: tuple[str, str] | None = None, sort_keys: bool = False) -> str:
+    """JSON as written into a prompt: non-ASCII text as it is and no HTML escaping, unlike Jinja's own filter."""
+    try:
+        return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+    except (TypeError, ValueError) as err:  # a value JSON cannot write (an undefined name): the template's mistake
+        import jinja2
+
+        raise jinja2.TemplateError(f"tojson: {err}") from None
+
+
+def _generation_block() -> type:
+    """`{% generation %}...{% endgeneration %}`: marks the replies a trainer learns from; rendering writes its body,
+    in a scope of its own."""
+    from jinja2 import nodes
+    from jinja2.ext import Extension
+
+    class GenerationBlock(Extension):
+        tags = {"generation"}
+
+        def parse(self, parser):
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return nodes.Scope(body, lineno=lineno)
+
+    return GenerationBlock

@@ -24,6 +24,21 @@ def model_text(text: str) -> str:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _check_special(path: Path, inner: _HFTokenizer, ids: dict[str, int]) -> None:
+    """CheckpointError naming the config key when an id is not one of the tokenizer's special tokens. Fills drop
+    voids and end at EOS, so an ordinary token there (a tokenizer without <pad>/<eos>/<bos>, whose ids 0-2 are '!',
+    '"' and '#') would be cut out of every fill that writes it; an added token that is not special is matched in
+    code as text, so a file spelling "<eos>" would end its fill."""
+    special = {i for i, token in inner.get_added_tokens_decoder().items() if token.special}
+    for key, i in ids.items():
+        if i in special:
+            continue
+        token = inner.id_to_token(i)
+        if token is None:
+            raise CheckpointError(f"{path}: {key} {i} is not a token of this tokenizer")
+        raise CheckpointError(f"{path}: {key} {i} is the ordinary token {token!r}, not a special token")
+
+
 @dataclass
 class Tokenizer:
     inner: _HFTokenizer
@@ -54,6 +69,7 @@ class Tokenizer:
         if vocab_size is not None and size > vocab_size:
             raise CheckpointError(
                 f"{path}: tokenizer has {size} tokens but the model's vocabulary is {vocab_size}")
+        _check_special(path, inner, {"pad_token_id": pad_id, "eos_token_id": eos_id, "bos_token_id": bos_id})
         return cls(inner, pad_id=pad_id, eos_id=eos_id, bos_id=bos_id, stop_ids=frozenset(stop_ids))
 
     def encode(self, text: str) -> list[int]:

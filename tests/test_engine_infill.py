@@ -569,3 +569,26 @@ def test_sizes_that_are_not_positive_are_refused_by_name(argument):
     (name, value), = argument.items()
     with pytest.raises(ValueError, match=f"^{name} must be a positive integer"):
         engine.infill("x = ", "\n", **argument)
+
+
+def test_a_bidirectional_encoder_encodes_the_whole_prompt_each_time(model_dir, tmp_path):
+    # Each position's keys depend on the tokens after it, so a cached prefix is stale once the prompt changes.
+    target = broken_copy(model_dir, tmp_path, "bidir")
+    config = json.loads((target / "config.json").read_text())
+    config["text_config"]["use_bidirectional_attention"] = "all"
+    (target / "config.json").write_text(json.dumps(config))
+    engine = InfillEngine.load(target, device="cpu", dtype="float32")
+    tok, model = engine.tokenizer, engine.model
+    assert model.cfg.encoder_bidirectional
+    base = [tok.bos_id] + tok.encode("def parse(line):\n    name, _, value = line.partition(':')\n")
+    canvas = torch.tensor([tok.encode(" ( value ) \n\n")[:8]])
+    engine.prefix_cache.encode(base)
+    for prompt in (base + tok.encode("    return name"), base[:12]):  # text typed, then text deleted
+        got = engine.prefix_cache.encode(prompt)
+        assert engine.prefix_cache.reused_tokens == 0
+        with torch.inference_mode():
+            a = model.decode(canvas, got)
+            b = model.decode(canvas, model.encode(torch.tensor([prompt])))
+        assert (a - b).abs().max() <= 1e-5
+    # The same prompt again (a re-request at the same cursor) is the same encoding.
+    assert engine.prefix_cache.encode(base[:12]) is got and engine.prefix_cache.reused_tokens == 12
