@@ -1,7 +1,9 @@
 """The one model the server uses: loaded on the worker, in the background, once per settings.
 
 A failed load leaves the server running without a model; requests then get empty answers
-and the reason is kept as one line for the user.
+and the reason is kept as one line for the user. Another model replaces the one loaded only
+after that one is released: both at once take twice the memory, more than a large checkpoint
+leaves on a GPU.
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ import asyncio
 import functools
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .scheduler import Scheduler
-from .settings import Settings
+from .scheduler import Scheduler, Superseded
+from .settings import Settings, model_differs
 
 if TYPE_CHECKING:
     from engine.infill import InfillEngine
@@ -25,10 +28,33 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class Unloaded(Superseded):
+    """The engine a request was handed has been released for another model: the request is answered without a
+    result, rather than with a fill from the model the settings no longer name."""
+
+
+class LoadedEngine:
+    """The engine as requests are handed it: by a weak reference, so that a request waiting with it (its debounce, a
+    queue on the worker) does not keep an old model in memory beside the new one while that loads. Otherwise as the
+    engine; once it is released, using it raises `Unloaded`."""
+
+    __slots__ = ("_ref", "description")
+
+    def __init__(self, engine: InfillEngine) -> None:
+        self._ref = weakref.ref(engine)
+        self.description: str = engine.description  # kept: the server says which model a load ended with
+
+    def __getattr__(self, name: str):
+        engine = self._ref()
+        if engine is None:
+            raise Unloaded
+        return getattr(engine, name)
+
+
 @dataclass(frozen=True)
 class LoadResult:
     generation: int
-    engine: InfillEngine | None
+    engine: LoadedEngine | None
     error: str | None  # one line, for the user
     seconds: float
 
@@ -42,17 +68,20 @@ def default_threads() -> int:
     return max(1, torch.get_num_threads() // 2)
 
 
-def load_engine(settings: Settings) -> InfillEngine:
-    """Load synchronously. The engine import pulls in torch, so it happens here, off the
-    event loop, rather than at server start."""
+def set_threads(settings: Settings) -> None:
     import torch
-
-    from engine.infill import InfillEngine
 
     # By default half the cores: the editor, the server's event loop and parsing need the rest, and a small
     # model's many small operations gain less from a second thread than they lose to contention for it.
-    default = default_threads()
-    torch.set_num_threads(settings.threads or default)
+    torch.set_num_threads(settings.threads or default_threads())
+
+
+def load_engine(settings: Settings) -> InfillEngine:
+    """Load synchronously. The engine import pulls in torch, so it happens here, off the
+    event loop, rather than at server start."""
+    from engine.infill import InfillEngine
+
+    set_threads(settings)
     model_dir = Path(settings.model_path).expanduser() if settings.model_path else None
     return InfillEngine.load(model_dir, device=settings.device, dtype=settings.dtype)
 
@@ -66,12 +95,33 @@ def describe_failure(error: BaseException, settings: Settings) -> str:
     return f"cannot load model: {message}"
 
 
+def release(engine: InfillEngine) -> None:
+    """Free an engine's weights now, whoever still holds the object (the traceback of a request stopped inside it
+    holds it until the event loop has seen that request off): the next model's load must find the memory free. On
+    the worker only, where no request can be running on it."""
+    import torch
+
+    engine.model.to("meta")
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()  # else the freed blocks stay with torch's allocator, not the next load
+
+
+@dataclass(frozen=True)
+class _Held:
+    """The one strong reference to the loaded engine (requests get its `LoadedEngine`), and what it was loaded with."""
+
+    engine: InfillEngine
+    settings: Settings
+    handle: LoadedEngine
+
+
 class ModelLoader:
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
         self._ready: asyncio.Future[LoadResult] | None = None
         self.generation = 0
         self.last: LoadResult | None = None
+        self._held: _Held | None = None  # on the worker only
 
     def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None) -> None:
         """Start loading; requests wait for it. Call from the event loop."""
@@ -84,8 +134,7 @@ class ModelLoader:
         def work() -> LoadResult:
             started = time.perf_counter()
             try:
-                engine = load_engine(settings)
-                return LoadResult(generation, engine, None, time.perf_counter() - started)
+                return LoadResult(generation, self._engine_for(settings), None, time.perf_counter() - started)
             except Exception as error:  # noqa: BLE001 - any failure becomes a message
                 log.debug("model load failed", exc_info=True)
                 return LoadResult(
@@ -104,7 +153,24 @@ class ModelLoader:
             lambda f: loop.call_soon_threadsafe(finish, f)
         )
 
-    async def engine(self) -> InfillEngine | None:
+    def _engine_for(self, settings: Settings) -> LoadedEngine:
+        """On the worker: the engine held, when `settings` name its model, with their threads set; else that model,
+        loaded once the one held is released. A failed load leaves none."""
+        if self._held is not None and not model_differs(self._held.settings, settings):
+            set_threads(settings)
+            return self._held.handle
+        self._release()
+        engine = load_engine(settings)
+        self._held = _Held(engine, settings, LoadedEngine(engine))
+        return self._held.handle
+
+    def _release(self) -> None:
+        # In a frame of its own: a local left holding the engine would keep it through the next load.
+        held, self._held = self._held, None
+        if held is not None:
+            release(held.engine)
+
+    async def engine(self) -> LoadedEngine | None:
         """The loaded engine, waiting for a load in progress; None when there is none."""
         while (ready := self._ready) is not None:
             # Shielded: a cancelled request must not cancel the load others wait for.

@@ -111,6 +111,12 @@ async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(con
     _open(configured)
     result = await configured.text_document_inline_completion_async(_inline(1, 11))
     assert result is not None and len(result.items) == 0
+    # The model loaded before went first: the server holds none now, and said why once.
+    stats = await configured.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.stats", arguments=[])
+    )
+    assert stats["model"] is None and BROKEN in stats["model_error"]
+    assert len([m for m in configured.messages if BROKEN in m.message]) == 1
 
 
 async def test_shutdown_and_exit_end_the_process(configured: LanguageClient):

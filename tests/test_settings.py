@@ -1,7 +1,7 @@
 import json
 from dataclasses import replace
 
-from infill_ls.settings import Settings, model_changed, parse_settings
+from infill_ls.settings import Settings, model_changed, model_differs, parse_settings
 
 
 def test_defaults_are_complete_and_typed():
@@ -89,6 +89,10 @@ def test_model_changed_only_for_what_the_load_depends_on():
     assert model_changed(a, Settings(dtype="float16"))
     assert model_changed(a, Settings(model_path="/m"))
     assert model_changed(a, Settings(threads=1))
+    # Threads go to the loader too, which sets them on the model it has: another model is only another path, device
+    # or dtype.
+    assert model_differs(a, Settings(model_path="/m")) and model_differs(a, Settings(device="cpu"))
+    assert not model_differs(a, Settings(threads=1)) and not model_differs(a, Settings(debounce_ms=1))
 
 
 def test_the_vscode_extension_offers_and_sends_every_server_setting():

@@ -1,0 +1,129 @@
+"""Changing the model's settings while the server runs: another model replaces the one loaded without both being held
+at once, and a change of threads keeps the model loaded. Real checkpoints, through the service as the server drives
+it (`configure`, then `load_model` when it says so)."""
+
+import asyncio
+import weakref
+
+import pytest
+import torch
+
+from engine.tiny import write_random_checkpoint
+from infill_ls import model_loader
+from infill_ls.documents import Position, PositionEncoding
+from infill_ls.service import InfillService
+from infill_ls.settings import Settings
+
+from lsp_support import tiny_model
+
+# Plain text: any fill of the random model is shown, none dropped for the syntax error it would add.
+TXT = "file:///work/notes.txt"
+SOURCE = "def add(a, b):\n    return \n"
+
+
+@pytest.fixture
+def loads(monkeypatch):
+    """Every engine the loader loads, as it loads them: the real `load_engine`, noting before each load which of the
+    engines loaded before it are still alive, and keeping no engine alive itself."""
+    record = {"engines": [], "alive_at_load": []}
+    real = model_loader.load_engine
+
+    def load_engine(settings):
+        record["alive_at_load"].append([ref() is not None for ref in record["engines"]])
+        engine = real(settings)
+        record["engines"].append(weakref.ref(engine))
+        return engine
+
+    monkeypatch.setattr(model_loader, "load_engine", load_engine)
+    yield record
+    torch.set_num_threads(1)  # as conftest has it: a threads setting applied here is process-wide
+
+
+async def _configure(service: InfillService, raw):
+    """As the server does on `workspace/didChangeConfiguration`; the engine requests now get."""
+    problems, reload = service.configure(raw)
+    assert problems == []
+    if reload:
+        service.load_model(lambda result: None)
+    return await service.model.engine()
+
+
+async def _service(settings: Settings) -> InfillService:
+    service = InfillService(settings)
+    service.load_model(lambda result: None)
+    assert await service.model.engine() is not None
+    return service
+
+
+async def test_another_model_loads_only_once_the_old_one_is_released(loads, tmp_path):
+    other = str(write_random_checkpoint(tmp_path / "other", seed=1))
+    service = await _service(Settings(model_path=tiny_model(), device="cpu"))
+    try:
+        first = await service.model.engine()  # kept, as a request in flight keeps what it was handed
+        second = await _configure(service, {"modelPath": other})
+    finally:
+        service.shutdown(wait_s=30)
+    assert loads["alive_at_load"] == [[], [False]]
+    assert loads["engines"][1]() is not None and other in second.description
+    assert service.stats()["model"] == second.description
+    # What a request was handed still says which model it was, but no longer runs one.
+    assert tiny_model() in first.description
+    with pytest.raises(model_loader.Unloaded):
+        first.count_tokens("x")
+
+
+async def test_an_engine_still_held_elsewhere_gives_up_its_weights_before_the_next_load(monkeypatch, tmp_path):
+    # Something outside the loader may still hold the engine object (the traceback of a request stopped inside it):
+    # its weights must go all the same.
+    held = []
+    real = model_loader.load_engine
+
+    def load_engine(settings):
+        held.append(real(settings))
+        return held[-1]
+
+    monkeypatch.setattr(model_loader, "load_engine", load_engine)
+    other = str(write_random_checkpoint(tmp_path / "other", seed=1))
+    service = await _service(Settings(model_path=tiny_model(), device="cpu"))
+    try:
+        await _configure(service, {"modelPath": other})
+    finally:
+        service.shutdown(wait_s=30)
+    old, new = held
+    assert {p.device.type for p in old.model.parameters()} == {"meta"}
+    assert {p.device.type for p in new.model.parameters()} == {"cpu"}
+
+
+async def test_a_request_handed_the_old_engine_is_answered_without_a_fill_after_the_switch(loads, tmp_path):
+    other = str(write_random_checkpoint(tmp_path / "other", seed=1))
+    service = await _service(Settings(model_path=tiny_model(), device="cpu", debounce_ms=1000))
+    try:
+        service.open(TXT, "plaintext", 1, SOURCE)
+        before = await service.suggest(TXT, Position(1, 11), PositionEncoding.UTF16, explicit=False)
+        assert before[1], "the old model fills the hole"
+        service.open(TXT, "plaintext", 2, SOURCE + "\n")  # a new version: not answered from the cache
+        typing = asyncio.ensure_future(service.suggest(TXT, Position(1, 11), PositionEncoding.UTF16, explicit=False))
+        await asyncio.sleep(0)  # it takes the engine, then waits out its debounce
+        assert not typing.done() and service.scheduler.stats.requests == 2
+        await _configure(service, {"modelPath": other})
+        _, suggestions = await typing
+        assert suggestions == [] and service.scheduler.stats.superseded == 1
+        # The next request is the new model's.
+        _, after = await service.suggest(TXT, Position(1, 11), PositionEncoding.UTF16, explicit=True)
+        assert after
+    finally:
+        service.shutdown(wait_s=30)
+    assert loads["alive_at_load"] == [[], [False]]
+
+
+async def test_a_change_of_threads_alone_keeps_the_model_and_sets_the_count(loads):
+    service = await _service(Settings(model_path=tiny_model(), device="cpu", threads=1))
+    try:
+        first = await service.model.engine()
+        second = await _configure(service, {"threads": 2})
+        on_worker = await asyncio.wrap_future(service.scheduler.submit(torch.get_num_threads))
+        tokens = await asyncio.wrap_future(service.scheduler.submit(lambda: second.count_tokens("return a + b")))
+    finally:
+        service.shutdown(wait_s=30)
+    assert len(loads["engines"]) == 1 and loads["engines"][0]() is not None
+    assert second is first and on_worker == 2 and tokens > 0
