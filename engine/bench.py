@@ -81,27 +81,37 @@ def bench_infill(args) -> int:
     return 0
 
 
-def random_model(cfg: ModelConfig, device: torch.device, dtype: torch.dtype):
+def random_model(cfg: ModelConfig, device: torch.device, dtype: str, float32_max: int | None = None):
+    """Random weights for `cfg` on `device`, in the dtype `dtype` names (auto: by the rule a checkpoint of the same
+    size loads by; float32_max: its threshold, see resolve_dtype). Built on the meta device and given storage in
+    that dtype at once, each weight drawn in place: built in float32 and converted, with two float32 temporaries per
+    weight drawn, a bfloat16 model peaked at five times its size."""
+    from engine.checkpoint import resolve_dtype
     from engine.model import DiffusionGemma
 
-    with torch.device(device):
-        model = DiffusionGemma(cfg).to(dtype)
+    with torch.device("meta"):
+        model = DiffusionGemma(cfg)
+    dt = resolve_dtype(dtype, device, parameters=model.num_parameters()[0], float32_max=float32_max)
+    # Storage as a checkpoint's tensors get it (to_empty would do, but from the meta device its empty_like imports
+    # sympy: half a second and 35 MB).
+    empty = {name: torch.empty(t.shape, dtype=dt, device=device) for name, t in model.state_dict().items()}
+    model.load_state_dict(empty, strict=True, assign=True)
     model.init_weights(std=0.02, seed=0)
     return model.eval().requires_grad_(False)
 
 
 def bench_fixed(args) -> int:
     """Full canvases, exactly `--fixed-steps` decoder passes each, random weights: pure network throughput."""
-    from engine.checkpoint import resolve_device, resolve_dtype
+    from engine.checkpoint import resolve_device
     from engine.generate import denoise, make_generator
     from engine import canvas as canvases
 
     device = resolve_device(args.device)
-    dtype = resolve_dtype(args.dtype, device)
     hf = read_json(Path(args.config))
     cfg = ModelConfig.from_hf(hf, source=args.config)
     L = args.canvas or cfg.canvas_length
-    model = random_model(cfg, device, dtype)
+    model = random_model(cfg, device, args.dtype)
+    dtype = model.dtype
     # Never stop early: a threshold no canvas meets.
     gen = GenerationConfig(max_denoising_steps=args.fixed_steps, confidence_threshold=-1.0)
     prompt = torch.randint(3, cfg.vocab_size, (args.batch, args.prompt_tokens), device=device,

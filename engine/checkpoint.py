@@ -3,6 +3,7 @@ with an index) and tokenizer.json. Only safetensors and JSON are ever read."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -49,9 +50,21 @@ def resolve_device(device: str) -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise CheckpointError(f"device {device!r} requested but no CUDA device is available")
     try:
-        return torch.device(device)
+        dev = torch.device(device)
     except RuntimeError:
         raise CheckpointError(f"unknown device {device!r}; use auto, cpu or cuda") from None
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        n = torch.cuda.device_count()
+        raise CheckpointError(f"device {device!r} requested but only {n} CUDA "
+                              + ("device is" if n == 1 else "devices are") + " available")
+    if dev.type not in ("cpu", "cuda", "meta"):
+        # A type torch names but was not built for (mps off a Mac): said now, not as the first shard it cannot hold.
+        try:
+            torch.zeros(1).to(dev)
+        except (RuntimeError, AssertionError, NotImplementedError) as err:
+            raise CheckpointError(f"device {device!r} cannot be used here ({_first_line(err)}); "
+                                  "use auto, cpu or cuda") from None
+    return dev
 
 
 # "auto" on a CPU runs a checkpoint of up to this many parameters in float32 (at most 8 GiB), which CPUs compute
@@ -60,9 +73,12 @@ def resolve_device(device: str) -> torch.device:
 CPU_FLOAT32_MAX_PARAMETERS = 2_000_000_000
 
 
-def resolve_dtype(dtype: str, device: torch.device, parameters: int = 0) -> torch.dtype:
+def resolve_dtype(dtype: str, device: torch.device, parameters: int = 0, float32_max: int | None = None) -> torch.dtype:
+    """The dtype `dtype` names; "auto" by the device and the model's parameter count (float32_max: the rule's
+    threshold, CPU_FLOAT32_MAX_PARAMETERS unless given)."""
     if dtype == "auto":
-        if device.type == "cuda" or parameters > CPU_FLOAT32_MAX_PARAMETERS:
+        limit = CPU_FLOAT32_MAX_PARAMETERS if float32_max is None else float32_max
+        if device.type == "cuda" or parameters > limit:
             return torch.bfloat16
         return torch.float32
     if dtype not in DTYPES:
@@ -166,13 +182,53 @@ def _read_tensors(path: Path, expected: dict[str, torch.Size], device: torch.dev
                 if shape != tuple(expected[native]):
                     raise CheckpointError(f"{path}: tensor {name} has shape {list(shape)}, "
                                           f"expected {list(expected[native])}")
-                out[native] = f.get_tensor(name).to(device=device, dtype=dtype)
-    except (SafetensorError, OSError, RuntimeError, ValueError) as err:
+                out[native] = _place(f.get_tensor(name), path, device, dtype)
+    except (SafetensorError, OSError, RuntimeError, ValueError, MemoryError) as err:
         if isinstance(err, CheckpointError):
             raise
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable safetensors file ({reason})") from None
+        if _out_of_memory(err):
+            # Mapping a shard, reading a tensor or converting it: any of them can meet a full memory.
+            needed = sum(shape.numel() for shape in expected.values()) * dtype.itemsize
+            raise CheckpointError(f"{path.parent}: out of memory loading {path.name} onto {device} "
+                                  f"({_size(needed)} needed for its weights in {_dtype_name(dtype)})") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
     return out
+
+
+def _place(tensor: torch.Tensor, path: Path, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """`tensor` on `device` in `dtype`; a device that cannot take it is said as such, not as a corrupt file."""
+    try:
+        return tensor.to(device=device, dtype=dtype)
+    except RuntimeError as err:
+        if _out_of_memory(err):
+            raise
+        raise CheckpointError(f"{path.parent}: cannot load {path.name} onto device {str(device)!r} "
+                              f"({_first_line(err)})") from None
+
+
+_MEMORY_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """Whether `err` is an allocation that failed: torch says so in RuntimeError text on a CPU (the allocator, a
+    mapping), as torch.OutOfMemoryError on a GPU."""
+    if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
+        return True
+    if isinstance(err, OSError) and err.errno == errno.ENOMEM:
+        return True
+    return any(m in str(err).lower() for m in _MEMORY_MESSAGES)
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e9 else f"{max(1, round(nbytes / 1e6))} MB"
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def save_checkpoint(directory: str | Path, model: DiffusionGemma, cfg: ModelConfig, generation: GenerationConfig,

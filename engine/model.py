@@ -408,11 +408,34 @@ class DiffusionGemma(nn.Module):
         return total, active
 
     def init_weights(self, std: float = 0.02, seed: int | None = None) -> None:
-        """Random weights for training from scratch and for test checkpoints."""
+        """Random weights for training from scratch, for test checkpoints and for a model built on the meta device
+        and then given empty storage (`bench --config`): every parameter and buffer is set in place, on its device
+        and in its dtype."""
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        for name, p in self.named_parameters():
-            with torch.no_grad():
+        with torch.no_grad():
+            for name, p in self.named_parameters():
                 if p.ndim >= 2:
-                    p.copy_(torch.randn(p.shape, generator=gen) * std)
+                    normal_(p, std, gen)
                 elif name.endswith(("layer_scalar", "scale", "weight")):
                     p.fill_(1.0)
+            for name, b in self.named_buffers():
+                if name.endswith("layer_scalar"):
+                    b.fill_(1.0)
+
+
+# Elements drawn at once for a weight that is not float32 on the CPU: a float32 draw of at most 16 MiB, whatever the
+# weight's size (a 262k-token embedding is 1.3 billion numbers).
+INIT_CHUNK = 1 << 22
+
+
+def normal_(p: torch.Tensor, std: float, gen: torch.Generator | None) -> None:
+    """Fill `p` with N(0, std) numbers from the CPU generator `gen`, the same on every device. A float32 CPU weight
+    is drawn into directly; any other in blocks of rows, each drawn on the CPU in float32 and copied over."""
+    if p.device.type == "cpu" and p.dtype == torch.float32 and p.is_contiguous():
+        torch.randn(p.shape, generator=gen, out=p.detach()).mul_(std)
+        return
+    rows = p.view(p.shape[0], -1)
+    step = max(1, INIT_CHUNK // rows.shape[1])
+    for start in range(0, rows.shape[0], step):
+        block = rows[start:start + step]
+        block.copy_(torch.randn(block.shape, generator=gen).mul_(std))

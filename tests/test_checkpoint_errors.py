@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -202,3 +204,42 @@ def test_a_checkpoint_without_weights_is_said_before_its_network_is_built(copy, 
     with pytest.raises(CheckpointError, match="model.safetensors"):
         load_checkpoint(copy, device="cpu", dtype="float32")
     assert built == []
+
+
+def run_cli(*argv, before: str = ""):
+    """`infill-engine ARGV` in a fresh process; `before` runs first, once the engine is imported."""
+    code = f"import sys\nfrom engine.cli import main\n{before}\nsys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+
+
+# The address space a process may add from here on: every allocation past it fails as it would in a full memory.
+LIMIT_MEMORY = """
+import resource
+vm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + {limit}, resource.RLIM_INFINITY))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS limits the address space on Linux only")
+def test_too_little_memory_is_said_as_such_not_as_a_corrupt_shard(tmp_path):
+    # 11M parameters: 44 MB of float32 shards, 88 MB as float64, where only 64 MB more may be allocated.
+    directory = write_random_checkpoint(tmp_path / "m", hidden_size=512, intermediate_size=1024,
+                                        moe_intermediate_size=512)
+    result = run_cli("generate", "--model", str(directory), "--prompt", "x", "--device", "cpu", "--dtype", "float64",
+                     before=LIMIT_MEMORY.format(limit=64 * 2**20))
+    assert result.returncode == 2, result.stderr
+    assert re.fullmatch(rf"infill-engine: {re.escape(str(directory))}: out of memory loading "
+                        r"model-\d{5}-of-\d{5}\.safetensors onto cpu \(\d+ MB needed for its weights in float64\)\n",
+                        result.stderr), result.stderr
+
+
+@pytest.mark.parametrize("device", [
+    pytest.param("mps", marks=pytest.mark.skipif(torch.backends.mps.is_available(), reason="an MPS device is here")),
+    "cuda:99",
+])
+def test_a_device_torch_cannot_use_is_said_as_such_not_as_a_corrupt_shard(model_dir, device):
+    with pytest.raises(CheckpointError, match=re.escape(f"device {device!r}")) as caught:
+        load_checkpoint(model_dir, device=device, dtype="float32")
+    assert "safetensors" not in str(caught.value) and "\n" not in str(caught.value)
+    result = run_cli("generate", "--model", str(model_dir), "--prompt", "x", "--device", device)
+    assert result.returncode == 2 and result.stderr == f"infill-engine: {caught.value}\n", result.stderr
