@@ -122,6 +122,7 @@ class ModelLoader:
         self.generation = 0
         self.last: LoadResult | None = None
         self._held: _Held | None = None  # on the worker only
+        self.threads: int | None = None  # the model's CPU threads, as last set
 
     def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None) -> None:
         """Start loading; requests wait for it. Call from the event loop."""
@@ -153,15 +154,25 @@ class ModelLoader:
             lambda f: loop.call_soon_threadsafe(finish, f)
         )
 
+    def set_threads(self, settings: Settings) -> None:
+        """`settings`' threads for the model loaded, set on the worker between requests: no load, so the editor
+        sees no "loading" for a change that keeps the model. Call from the event loop."""
+        def work() -> None:
+            set_threads(settings)
+            self.threads = settings.threads or default_threads()
+
+        self._scheduler.submit(work)
+
     def _engine_for(self, settings: Settings) -> LoadedEngine:
         """On the worker: the engine held, when `settings` name its model, with their threads set; else that model,
         loaded once the one held is released. A failed load leaves none."""
         if self._held is not None and not model_differs(self._held.settings, settings):
             set_threads(settings)
-            return self._held.handle
-        self._release()
-        engine = load_engine(settings)
-        self._held = _Held(engine, settings, LoadedEngine(engine))
+        else:
+            self._release()
+            engine = load_engine(settings)
+            self._held = _Held(engine, settings, LoadedEngine(engine))
+        self.threads = settings.threads or default_threads()
         return self._held.handle
 
     def _release(self) -> None:

@@ -20,7 +20,7 @@ from .model_loader import LoadResult, ModelLoader
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Scheduler, Superseded
-from .settings import Settings, model_changed, parse_settings
+from .settings import Settings, model_differs, parse_settings
 from .syntax import MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, tree_after
 
 
@@ -158,10 +158,13 @@ class InfillService:
 
     def configure(self, raw: Any) -> tuple[list[str], bool]:
         """Apply settings from the client; returns the problems found and whether the model
-        must be loaded again."""
+        must be loaded again (another one: a change of threads alone is set on the one loaded)."""
         new, problems = parse_settings(raw, self.settings)
         old, self.settings = self.settings, new
-        return problems, model_changed(old, new)
+        reload = model_differs(old, new)
+        if not reload and old.threads != new.threads:
+            self.model.set_threads(new)
+        return problems, reload
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -304,6 +307,7 @@ class InfillService:
             "model": last.engine.description if last and last.engine else None,
             "model_error": last.error if last else None,
             "model_load_seconds": last.seconds if last else None,
+            "model_threads": self.model.threads,
         }
 
     def shutdown(self, wait_s: float = 0.0) -> bool:

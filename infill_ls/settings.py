@@ -155,12 +155,6 @@ def as_json(value: Any, limit: int | None = None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 3] + "..."
 
 
-def model_changed(old: Settings, new: Settings) -> bool:
-    """Whether switching from ``old`` to ``new`` goes to the model's loader: for another model (`model_differs`),
-    or for its threads, which the loader sets keeping the model it has."""
-    return model_differs(old, new) or old.threads != new.threads
-
-
 def model_differs(old: Settings, new: Settings) -> bool:
     """Whether ``new`` names another model than ``old``: one loaded from disk in place of the other."""
     return (old.model_path, old.device, old.dtype) != (new.model_path, new.device, new.dtype)

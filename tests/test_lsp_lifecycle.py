@@ -95,6 +95,22 @@ async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(con
     )
     assert stats["model"] and stats["model_error"] is None
     assert configured.statuses == [("loading", f"loading {tiny_model()}"), ("ready", stats["model"])]
+    # Threads alone are set on the model loaded: no load, so no "loading" for the editor to show.
+    configured.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"infill": {"threads": 1}})
+    )
+
+    async def threads() -> int | None:
+        answer = await configured.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="infill.stats", arguments=[]))
+        return answer["model_threads"]
+
+    for _ in range(100):
+        if await threads() == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert await threads() == 1 and configured.statuses == [("loading", f"loading {tiny_model()}"),
+                                                            ("ready", stats["model"])]
 
     configured.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"debounceMs": -1, "numCandidates": 2}})

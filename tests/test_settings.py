@@ -1,7 +1,7 @@
 import json
 from dataclasses import replace
 
-from infill_ls.settings import Settings, model_changed, model_differs, parse_settings
+from infill_ls.settings import Settings, model_differs, parse_settings
 
 
 def test_defaults_are_complete_and_typed():
@@ -83,15 +83,11 @@ def test_empty_model_path_means_default_and_non_objects_are_reported():
     assert parse_settings({"infill": None}) == (Settings(), [])
 
 
-def test_model_changed_only_for_what_the_load_depends_on():
+def test_another_model_is_only_another_path_device_or_dtype():
     a = Settings()
-    assert not model_changed(a, Settings(debounce_ms=1))
-    assert model_changed(a, Settings(dtype="float16"))
-    assert model_changed(a, Settings(model_path="/m"))
-    assert model_changed(a, Settings(threads=1))
-    # Threads go to the loader too, which sets them on the model it has: another model is only another path, device
-    # or dtype.
     assert model_differs(a, Settings(model_path="/m")) and model_differs(a, Settings(device="cpu"))
+    assert model_differs(a, Settings(dtype="float16"))
+    # Threads are set on the model loaded, with no load (ModelLoader.set_threads).
     assert not model_differs(a, Settings(threads=1)) and not model_differs(a, Settings(debounce_ms=1))
 
 
