@@ -15,7 +15,7 @@ that is not there, and no setup() at all.
 The tests after it run editors/nvim/tests/editor_scenarios.lua against a scripted server (this
 file, run as a script), for the editor's side: one server across :cd, crashes and :InfillRestart,
 a server that cannot start, <C-c>, the user's own mappings of the plugin's keys, the cursor going
-back into typed text, :InfillTrigger. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
+back into typed text, :InfillTrigger, compound filetypes, setup() again, Replace mode, :e!. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
 Neovim than the one on PATH (some of these bugs showed only on 0.11).
 """
 
@@ -268,6 +268,15 @@ vim.wait(tonumber(vim.env.INFILL_WAIT_MS), function()
   local s = client.status()
   return client.start_failure() ~= nil or (s ~= nil and s.kind ~= 'loading')
 end, 50)
+if vim.env.INFILL_KILL == '1' then
+  -- The server is Neovim's only child process here.
+  for _, pid in ipairs(vim.api.nvim_get_proc_children(vim.fn.getpid())) do
+    (vim.uv or vim.loop).kill(pid, 9)
+  end
+  vim.wait(10000, function()
+    return client.get() == nil
+  end, 50)
+end
 vim.cmd('checkhealth infill')
 vim.cmd('write! ' .. vim.fn.fnameescape(vim.env.INFILL_RESULT))
 vim.cmd('qall!')
@@ -275,14 +284,15 @@ vim.cmd('qall!')
 REPORT = re.compile(r"^\s*-\s+(?:\S+\s+)?(OK|WARNING|ERROR):?\s+(.*)$")
 
 
-def checkhealth(tmp_path: Path, setup: dict | None, wait_ms: int = 30000) -> tuple[list[tuple[str, str]], str]:
-    """`:checkhealth infill` after setup(setup) (none when None) and opening a Python file: its
-    OK / WARNING / ERROR lines as (level, text), and the whole report."""
+def checkhealth(tmp_path: Path, setup: dict | None, wait_ms: int = 30000,
+                kill: bool = False) -> tuple[list[tuple[str, str]], str]:
+    """`:checkhealth infill` after setup(setup) (none when None) and opening a Python file, and with `kill` the
+    server killed (SIGKILL): its OK / WARNING / ERROR lines as (level, text), and the whole report."""
     script, out, source = tmp_path / "health.lua", tmp_path / "health.txt", tmp_path / "a.py"
     script.write_text(HEALTH, encoding="utf-8")
     source.write_text("def f(x):\n    return x\n", encoding="utf-8")
     env = {**nvim_env(tmp_path, []), "INFILL_SETUP": json.dumps(setup), "INFILL_FILE": str(source),
-           "INFILL_RESULT": str(out), "INFILL_WAIT_MS": str(wait_ms),
+           "INFILL_RESULT": str(out), "INFILL_WAIT_MS": str(wait_ms), "INFILL_KILL": "1" if kill else "0",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
                           env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
@@ -321,6 +331,14 @@ def test_checkhealth_names_a_server_command_that_is_not_there(tmp_path: Path) ->
     assert "pip install ." in report and ":InfillRestart" in report
 
 
+def test_checkhealth_says_a_killed_server_stopped_and_how_to_start_it_again(tmp_path: Path) -> None:
+    # Neovim's own message is the only one of the exit, and it does not name :InfillRestart.
+    lines, report = checkhealth(tmp_path, {"cmd": REAL_SERVER}, kill=True)
+    warnings = [text for level, text in lines if level == "WARNING"]
+    assert len(warnings) == 1 and "stopped (exit code 0, signal 9)" in warnings[0], report
+    assert ":InfillRestart starts it again" in report, report
+
+
 def test_checkhealth_asks_for_setup_when_it_was_not_called(tmp_path: Path) -> None:
     lines, report = checkhealth(tmp_path, None, wait_ms=0)
     assert [level for level, _ in lines] == ["OK", "WARNING"], report
@@ -335,14 +353,15 @@ SUGGESTION = "abcdef"
 def scripted_server(argv: list[str]) -> None:
     """A language server that answers each inline completion with SUGGESTION, for the documents
     it has open (and with an error for others, as the real one does), and appends its start
-    (with its pid) and each request as a JSON line to $INFILL_LOG. With --fail it exits first."""
+    (with its pid and arguments), each document opened (with its languageId), each settings change
+    and each request as a JSON line to $INFILL_LOG. With --fail it exits first, with code 3."""
     with open(os.environ["INFILL_LOG"], "a", encoding="utf-8") as log:
 
         def record(**event) -> None:
             log.write(json.dumps(event) + "\n")
             log.flush()
 
-        record(event="start", pid=os.getpid())
+        record(event="start", pid=os.getpid(), argv=argv)
         if "--fail" in argv:
             sys.exit(3)
         inp, out = sys.stdin.buffer, sys.stdout.buffer
@@ -365,12 +384,15 @@ def scripted_server(argv: list[str]) -> None:
             uri = (params.get("textDocument") or {}).get("uri")
             if method == "textDocument/didOpen":
                 opened[uri] = params["textDocument"]["text"]
+                record(event="open", uri=uri, languageId=params["textDocument"]["languageId"])
             elif method == "textDocument/didChange" and uri in opened:
                 opened[uri] = params["contentChanges"][-1]["text"]
             elif method == "textDocument/didClose":
                 opened.pop(uri, None)
             elif method == "exit":
                 return
+            elif method == "workspace/didChangeConfiguration":
+                record(event="settings", settings=params.get("settings"))
             elif method == "initialize":
                 send(id=msg["id"], result={"capabilities": {"textDocumentSync": 1, "inlineCompletionProvider": True}})
             elif method == "workspace/executeCommand":
@@ -433,7 +455,10 @@ def test_one_server_across_cd(tmp_path: Path) -> None:
 
 def test_buffers_rejoin_the_server_after_a_crash_and_on_restart(tmp_path: Path) -> None:
     result = editor_scenario("crash", tmp_path)
-    assert len(result["notes_after_kill"]) == 1 and ":InfillRestart" in result["notes_after_kill"][0], result
+    # Neovim's own message alone (the plugin's repeated it); :InfillStatus has the way back.
+    notes = result["notes_after_kill"]
+    assert len(notes) == 1 and "quit with exit code 0 and signal 9" in notes[0], result
+    assert "signal 9" in result["status_after_kill"] and ":InfillRestart" in result["status_after_kill"], result
     # The buffer open before the crash joins the server that the next buffer starts.
     assert result["after_new_buffer"] == {"a": True, "b": True, "clients": 1}, result
     assert result["a_ghost"] == SUGGESTION, result
@@ -444,8 +469,10 @@ def test_buffers_rejoin_the_server_after_a_crash_and_on_restart(tmp_path: Path) 
 def test_a_server_that_cannot_start_is_reported_once(tmp_path: Path) -> None:
     # Not started again, nor reported, for each buffer opened after it; :InfillRestart tries again.
     result = editor_scenario("bad_start", tmp_path)
+    # Neovim's own message says it, once; the plugin's said it again.
     assert result["starts"] == 1 and len(result["notes"]) == 1, result
-    assert "could not start" in result["notes"][0] and "code 3" in result["notes"][0], result
+    assert "quit with exit code 3" in result["notes"][0], result
+    assert "could not start" in result["status_line"] and ":InfillRestart" in result["status_line"], result
     assert result["starts_after_restart"] == 2 and len(result["notes_after_restart"]) == 2, result
 
 
@@ -542,6 +569,42 @@ def test_an_error_that_differs_each_time_is_shown_once(tmp_path: Path) -> None:
     result = editor_scenario("failing", tmp_path)
     assert result["requests"] == 3 and len(result["shown"]) == 1, result
     assert result["shown"][0].startswith("infill: fill failed after "), result
+
+
+def test_a_compound_filetype_is_sent_as_the_part_the_plugin_serves(tmp_path: Path) -> None:
+    # Sent as 'python.django', which the server's enabledLanguages (and its grammars) do not know.
+    result = editor_scenario("compound", tmp_path)
+    assert result["language_ids"] == ["python", "python"], result
+
+
+def test_setup_again_sends_the_new_settings_restarts_for_a_new_command_and_remaps(tmp_path: Path) -> None:
+    # A second setup() kept the old server and its settings, and the old keys mapped beside the new ones.
+    result = editor_scenario("setup_again", tmp_path)
+    first, same = result["first_maps"], result["same_cmd"]
+    assert first["<tab>"] == "infill: accept" and first["<c-]>"] == "infill: dismiss", result
+    assert same["same_client"] and same["settings"][-1]["settings"] == {"infill": {"maxHoleTokens": 32}}, result
+    maps = same["maps"]
+    assert "<tab>" not in maps and maps["<c-l>"] == "infill: accept", result
+    assert maps["<c-]>"] == "[DISMISS]", result  # the buffer's own mapping, which the plugin's had replaced
+    new = result["new_cmd"]
+    assert [ev["argv"][-1:] for ev in new["starts"]] == [[], ["--second"]], result
+    assert (new["clients"], new["attached"], new["same_client"]) == (1, True, False), result
+
+
+def test_replace_mode_hides_the_suggestion(tmp_path: Path) -> None:
+    # One shown in insert mode stayed after <Insert>, and followed what was typed over the text.
+    result = editor_scenario("replace", tmp_path)
+    assert result["ghost"] == SUGGESTION, result
+    assert result["entered"] == {"mode": "R", "ghost": False}, result
+    assert result["typed"] == {"line": "x = f(a", "ghost": False}, result
+
+
+def test_reading_a_buffer_again_does_not_add_autocommands(tmp_path: Path) -> None:
+    # :e! and :bd then :e added the plugin's buffer autocommands once more each time.
+    result = editor_scenario("reopen", tmp_path)
+    first = result["autocmds"][0]
+    assert first > 0 and result["autocmds"] == [first] * 3, result
+    assert result["ghost"] == SUGGESTION, result
 
 
 TABS = r"""

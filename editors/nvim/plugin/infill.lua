@@ -31,8 +31,7 @@ vim.api.nvim_create_user_command('InfillTrigger', function()
   -- Suggestions are shown in insert mode only. Typed after ':' the command runs in command-line
   -- mode also when it came from insert mode (i_CTRL-O), so look once back in that mode.
   vim.schedule(function()
-    local mode = vim.api.nvim_get_mode().mode:sub(1, 1)
-    if mode ~= 'i' and mode ~= 'R' then
+    if vim.api.nvim_get_mode().mode:sub(1, 1) ~= 'i' then
       vim.notify('infill: :InfillTrigger works in insert mode (e.g. <Cmd>InfillTrigger<CR> in an imap)',
         vim.log.levels.WARN)
     end

@@ -1,7 +1,8 @@
 -- Headless sessions of the plugin against a scripted server (tests/test_nvim_ghost_text.py runs
 -- itself as that server), for what the editor does around the suggestions: one server across
 -- :cd, recovering from a crash, a server that cannot start, leaving insert mode with <C-c>, the
--- user's own mappings of the plugin's keys, moving back into typed text, :InfillTrigger.
+-- user's own mappings of the plugin's keys, moving back into typed text, :InfillTrigger, compound
+-- filetypes, setup() again, Replace mode, a buffer read again.
 -- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -114,6 +115,43 @@ local function pause(ms)
   end
 end
 
+-- A step that waits until `done()` holds, or `ms` have passed (the next step then records what did not happen).
+local function until_or(ms, done)
+  local wait = pause(ms)
+  return function()
+    return done() or wait()
+  end
+end
+
+local function all_notes()
+  local out = {}
+  for _, n in ipairs(notes) do
+    table.insert(out, n.msg)
+  end
+  return out
+end
+
+-- The plugin's autocommands for `bufnr` (Neovim 0.7 cannot ask for one buffer's).
+local function autocmds_of(bufnr)
+  local n = 0
+  for _, a in ipairs(vim.api.nvim_get_autocmds({ group = 'infill' })) do
+    if a.buffer == bufnr then
+      n = n + 1
+    end
+  end
+  return n
+end
+
+-- The insert-mode mappings of `bufnr`: lhs (lower case) -> the plugin's description, or the rhs of another.
+local function insert_maps(bufnr)
+  local out = {}
+  for _, m in ipairs(vim.api.nvim_buf_get_keymap(bufnr, 'i')) do
+    local desc = m.desc or ''
+    out[m.lhs:lower()] = desc:sub(1, 8) == 'infill: ' and desc or (m.rhs or '')
+  end
+  return out
+end
+
 -- Waits up to `ms` for a suggestion in insert mode, asking for one now and again, and puts the
 -- ghost text shown (or false) into result[key].
 local function ghost_into(key, ms)
@@ -216,10 +254,12 @@ scenarios.crash = function()
       return true
     end,
     function()
-      return client.get() == nil and #plugin_notes() > 0
+      return client.get() == nil and #notes > 0
     end,
+    pause(300), -- for a second message
     function()
-      result.notes_after_kill = plugin_notes()
+      result.notes_after_kill = all_notes()
+      result.status_after_kill = infill.status()
       bufs.b = edit('b.py')
       return true
     end,
@@ -242,7 +282,7 @@ scenarios.crash = function()
     function()
       result.after_restart = { a = attached(bufs.a), b = attached(bufs.b), clients = infill_clients() }
       result.starts = #events('start')
-      result.notes = plugin_notes()
+      result.notes = all_notes()
       return true
     end,
   }
@@ -272,7 +312,8 @@ scenarios.bad_start = function()
     pause(500),
     function()
       result.starts = #events('start')
-      result.notes = plugin_notes()
+      result.notes = all_notes()
+      result.status_line = infill.status()
       vim.cmd('InfillRestart')
       return true
     end,
@@ -280,7 +321,7 @@ scenarios.bad_start = function()
     pause(500),
     function()
       result.starts_after_restart = #events('start')
-      result.notes_after_restart = plugin_notes()
+      result.notes_after_restart = all_notes()
       return true
     end,
   }
@@ -649,6 +690,122 @@ scenarios.failing = function()
       result.shown = plugin_notes()
       return true
     end,
+  }
+end
+
+-- Buffers of compound filetypes: the languageId each is opened with.
+scenarios.compound = function()
+  setup({ auto_trigger = false, filetypes = { 'python' } })
+  local function new_buffer(name, filetype)
+    return function()
+      edit(name)
+      vim.bo.filetype = filetype
+      return true
+    end
+  end
+  return {
+    new_buffer('d.djpy', 'python.django'),
+    ready,
+    new_buffer('e.jpy', 'jinja.python'),
+    function()
+      return #events('open') >= 2
+    end,
+    function()
+      result.language_ids = {}
+      for _, ev in ipairs(events('open')) do
+        table.insert(result.language_ids, ev.languageId)
+      end
+      return true
+    end,
+  }
+end
+
+-- setup() again: new settings and keys with the same command, then another command.
+scenarios.setup_again = function()
+  vim.api.nvim_create_autocmd('FileType', {
+    pattern = 'python',
+    callback = function(args)
+      vim.keymap.set('i', '<C-]>', '[DISMISS]', { buffer = args.buf })
+    end,
+  })
+  setup({ settings = { maxHoleTokens = 48 } })
+  return {
+    open('a'),
+    ready,
+    function()
+      result.first_id = client.get().id
+      result.first_maps = insert_maps(bufs.a)
+      setup({ settings = { maxHoleTokens = 32 }, keymaps = { accept = '<C-L>', dismiss = false } })
+      return true
+    end,
+    until_or(3000, function()
+      local sent = events('settings') -- Neovim 0.11 sends the first ones after `initialize` too
+      return #sent > 0 and vim.deep_equal(sent[#sent].settings, { infill = { maxHoleTokens = 32 } })
+    end),
+    function()
+      result.same_cmd = { settings = events('settings'), same_client = client.get().id == result.first_id,
+                          maps = insert_maps(bufs.a) }
+      local cmd = vim.json.decode(env.INFILL_CMD)
+      table.insert(cmd, '--second')
+      setup({ cmd = cmd, settings = { maxHoleTokens = 32 } })
+      return true
+    end,
+    until_or(3000, function()
+      return ready() and client.get().id ~= result.first_id and infill_clients() == 1
+    end),
+    function()
+      result.new_cmd = { starts = events('start'), clients = infill_clients(), attached = attached(bufs.a),
+                         same_client = client.get() ~= nil and client.get().id == result.first_id }
+      return true
+    end,
+  }
+end
+
+-- A suggestion shown in insert mode, then <Insert> to Replace mode and a character of it typed there.
+scenarios.replace = function()
+  setup()
+  return {
+    open('a'),
+    ready,
+    insert_in('a'),
+    ghost_into('ghost', 3000),
+    press('<Insert>', 'n'),
+    function()
+      return vim.api.nvim_get_mode().mode == 'R'
+    end,
+    pause(200),
+    function()
+      result.entered = { mode = vim.api.nvim_get_mode().mode, ghost = ghost() or false }
+      keys('a', 'n')
+      return true
+    end,
+    pause(300),
+    function()
+      result.typed = { line = vim.api.nvim_get_current_line(), ghost = ghost() or false }
+      keys('<Esc>', 'n')
+      return true
+    end,
+  }
+end
+
+-- The same file read again (:e!), and deleted and opened again (:bd, :e): its autocommands each time.
+scenarios.reopen = function()
+  setup()
+  return {
+    open('a'),
+    ready,
+    function()
+      result.autocmds = { autocmds_of(bufs.a) }
+      vim.cmd('edit!')
+      table.insert(result.autocmds, autocmds_of(bufs.a))
+      edit('b.py')
+      vim.cmd('bdelete ' .. bufs.a)
+      bufs.a = edit('a.py')
+      table.insert(result.autocmds, autocmds_of(bufs.a))
+      return true
+    end,
+    insert_in('a'),
+    ghost_into('ghost', 3000),
   }
 end
 

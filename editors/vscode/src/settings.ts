@@ -100,7 +100,8 @@ export function isSetByUser(config: ConfigSource, key: string): boolean {
 function valueOf(config: ConfigSource, key: ServerSettingKey): unknown {
   const value = config.get<unknown>(key);
   if (key === 'modelPath') {
-    // An empty path means "the model shipped with the server", which the server spells null.
+    // The server spells an empty path null: `--model` from its command line (`infill.server.extraArgs`), else the
+    // model shipped with it.
     const path = typeof value === 'string' ? value.trim() : value;
     return path === '' || path === undefined ? null : path;
   }

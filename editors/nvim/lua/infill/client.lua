@@ -14,6 +14,8 @@ local state = {
   start_failed = false,
   -- Why it could not start, as reported (nil while it has not failed).
   start_failure = nil,
+  -- How the last server stopped on its own ({ code, signal }), until the next one starts.
+  exit = nil,
   -- Told of each new client (its id), and of the client's exit.
   on_start = function() end,
   on_exit = function() end,
@@ -40,17 +42,39 @@ local function as_object(tbl)
   return tbl
 end
 
-local function report_start_failure(err)
+-- Whether Neovim itself says that a client quit ("Client infill quit with exit code ..."), as every version
+-- from 0.7 on does for these: a message of the plugin's would only repeat it.
+local function neovim_reports(code, signal)
+  return code ~= 0 or (signal ~= 0 and signal ~= 15)
+end
+
+-- `reported`: Neovim said so already; :InfillStatus and :checkhealth infill still tell what to do.
+local function report_start_failure(err, reported)
   if state.start_failed then
     return
   end
   state.start_failed = true
   state.start_failure = err
+  if reported then
+    return
+  end
   local msg = string.format('infill: could not start %s (%s); fix cmd or settings in require("infill").setup{}, '
     .. 'then :InfillRestart', state.opts.cmd[1], err)
   vim.schedule(function()
     vim.notify(msg, vim.log.levels.ERROR)
   end)
+end
+
+-- The languageId of a buffer of `filetype`: of a compound one ('python.django'), its first part among
+-- `filetypes` (any part for '*'), which the server knows by that name (its grammars, enabledLanguages).
+local function language_id(filetype, filetypes)
+  local any = vim.tbl_contains(filetypes, '*')
+  for _, part in ipairs(vim.split(filetype, '.', { plain = true })) do
+    if any or vim.tbl_contains(filetypes, part) then
+      return part
+    end
+  end
+  return filetype
 end
 
 local function lsp_config(opts)
@@ -64,6 +88,9 @@ local function lsp_config(opts)
     -- Answers workspace/configuration requests for the `infill` section.
     settings = { [SECTION] = as_object(vim.deepcopy(opts.settings)) },
     capabilities = capabilities(),
+    get_language_id = function(_, filetype)
+      return language_id(filetype, opts.filetypes)
+    end,
     handlers = {
       [STATUS] = function(_, params, ctx)
         if ctx.client_id == state.client_id and type(params) == 'table' then
@@ -81,17 +108,22 @@ local function lsp_config(opts)
       end
       state.client_id = nil
       state.status = nil
+      signal = signal or 0
+      local reported = neovim_reports(code, signal)
+      local msg = nil
       if not initialized then
         -- Starting it again for the next buffer would only fail the same way.
-        report_start_failure(string.format('it exited with code %d before answering; see %s', code, log))
+        report_start_failure(string.format('it exited with code %d before answering; see %s', code, log), reported)
+      elseif code ~= 0 or signal ~= 0 then
+        state.exit = { code = code, signal = signal }
+        if not reported then -- a SIGTERM, of which Neovim says nothing
+          msg = string.format('infill: %s stopped (exit code %d, signal %d); :InfillRestart starts it again',
+            opts.cmd[1], code, signal)
+        end
       end
       vim.schedule(function()
-        if initialized and (code ~= 0 or (signal or 0) ~= 0) then
-          vim.notify(
-            string.format('infill: %s stopped (exit code %d, signal %d); :InfillRestart starts it again',
-              opts.cmd[1], code, signal or 0),
-            vim.log.levels.WARN
-          )
+        if msg ~= nil then
+          vim.notify(msg, vim.log.levels.WARN)
         end
         state.on_exit()
       end)
@@ -99,13 +131,31 @@ local function lsp_config(opts)
   }
 end
 
---- `hooks`: on_start(client_id) after a new server starts, on_exit() after it exits.
+-- Sends the current settings to the running server `client`.
+local function send_settings(client)
+  local section = as_object(vim.deepcopy(state.opts.settings))
+  client.config.settings = { [SECTION] = section }
+  compat.notify(client, 'workspace/didChangeConfiguration', { settings = { [SECTION] = section } })
+end
+
+--- `hooks`: on_start(client_id) after a new server starts, on_exit() after it exits. Called again, a server
+--- already running gets the new settings, or is stopped for the next attach() to start the new `cmd`.
 function M.configure(opts, hooks)
+  local old = state.opts
   state.opts = opts
   state.start_failed = false
   state.start_failure = nil
   state.on_start = hooks and hooks.on_start or function() end
   state.on_exit = hooks and hooks.on_exit or function() end
+  local client = M.get()
+  if client == nil then
+    return
+  end
+  if not vim.deep_equal(old.cmd, opts.cmd) then
+    M.stop()
+  elseif not vim.deep_equal(old.settings, opts.settings) then
+    send_settings(client)
+  end
 end
 
 function M.get()
@@ -148,6 +198,7 @@ function M.attach(bufnr)
       return nil
     end
     state.client_id, fresh = id, true
+    state.exit = nil
   end
   vim.lsp.buf_attach_client(bufnr, state.client_id)
   if fresh then
@@ -170,6 +221,19 @@ function M.start_failure()
   return state.start_failure
 end
 
+--- Why no server runs after one stopped on its own (one line: it could not start, or its exit code and
+--- signal), or nil.
+function M.stopped()
+  if state.start_failure ~= nil then
+    return string.format('could not start %s (%s)', state.opts.cmd[1], state.start_failure)
+  end
+  if state.exit ~= nil and M.get() == nil then
+    return string.format('%s stopped (exit code %d, signal %d)', state.opts.cmd[1], state.exit.code,
+      state.exit.signal)
+  end
+  return nil
+end
+
 --- The options given to configure(), or nil before it.
 function M.options()
   return state.opts
@@ -180,12 +244,9 @@ function M.update_settings(settings)
   local opts = state.opts
   opts.settings = vim.tbl_deep_extend('force', opts.settings, settings)
   local client = M.get()
-  if client == nil then
-    return
+  if client ~= nil then
+    send_settings(client)
   end
-  local section = as_object(vim.deepcopy(opts.settings))
-  client.config.settings = { [SECTION] = section }
-  compat.notify(client, 'workspace/didChangeConfiguration', { settings = { [SECTION] = section } })
 end
 
 --- Stops the server; the next attach() starts a new one, even after a failed start.
@@ -195,6 +256,7 @@ function M.stop()
   state.status = nil
   state.start_failed = false
   state.start_failure = nil
+  state.exit = nil
   if client ~= nil then
     vim.lsp.stop_client(client.id)
   end

@@ -123,6 +123,15 @@ local function check_server(h, client)
     return
   end
   local c = client.get()
+  local stopped = client.stopped()
+  if c == nil and stopped ~= nil then
+    -- Neovim's own message of its exit says nothing of how to start it again.
+    h.warn('the server is not running: ' .. stopped, {
+      ':InfillRestart starts it again for every buffer (so does opening a buffer of those filetypes).',
+      'Server log: ' .. vim.lsp.get_log_path(),
+    })
+    return
+  end
   if c == nil then
     h.info('the server is not running; it starts when a buffer of one of those filetypes is opened')
     return

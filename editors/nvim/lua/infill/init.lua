@@ -105,7 +105,7 @@ local function map(bufnr, name, action)
   end
   user_maps[bufnr] = user_maps[bufnr] or {}
   if user_maps[bufnr][key] == nil then
-    -- Once per buffer: after a second setup() only this plugin's own mapping is left there.
+    -- Once until unmap(): a buffer attached again (`:e!`) has only this plugin's own mapping there.
     user_maps[bufnr][key] = find_map(vim.api.nvim_buf_get_keymap(bufnr, 'i'), key) or false
   end
   vim.keymap.set('i', key, function()
@@ -113,6 +113,31 @@ local function map(bufnr, name, action)
       fall_through(bufnr, key)
     end
   end, { buffer = bufnr, silent = true, desc = 'infill: ' .. name })
+end
+
+-- Removes this plugin's mappings from `bufnr` and puts back the buffer's own that they replaced, so that
+-- setup() again maps only its keys.
+local function unmap(bufnr)
+  local replaced = user_maps[bufnr] or {}
+  user_maps[bufnr] = nil
+  if not vim.api.nvim_buf_is_valid(bufnr) then
+    return
+  end
+  for _, m in ipairs(vim.api.nvim_buf_get_keymap(bufnr, 'i')) do
+    if (m.desc or ''):sub(1, 8) == 'infill: ' then
+      vim.api.nvim_buf_del_keymap(bufnr, 'i', m.lhs)
+    end
+  end
+  for _, m in pairs(replaced) do
+    if m then
+      vim.api.nvim_buf_set_keymap(bufnr, 'i', m.lhs, m.rhs or '', {
+        noremap = m.noremap == 1, silent = m.silent == 1, expr = m.expr == 1, nowait = m.nowait == 1,
+        script = m.script == 1, desc = m.desc, callback = m.callback,
+        -- Only Neovim 0.8 on has it, and only then gives it.
+        replace_keycodes = m.replace_keycodes == 1 or nil,
+      })
+    end
+  end
 end
 
 -- Whether Neovim's own inline completion shows a suggestion in `bufnr`.
@@ -179,6 +204,8 @@ local function attach(bufnr)
     return
   end
   attached[bufnr] = true
+  -- Attached again after `:e!` or `:bd`, which leave a buffer's autocommands: these replace them.
+  vim.api.nvim_clear_autocmds({ group = group, buffer = bufnr })
   local actions = plugin_actions
   if builtin() then
     vim.lsp.inline_completion.enable(typing, { bufnr = bufnr })
@@ -191,13 +218,13 @@ local function attach(bufnr)
         inline.on_edit(bufnr, typing)
       end,
     })
-    -- ModeChanged, not InsertLeave: leaving insert mode with <C-c> skips InsertLeave.
+    -- ModeChanged, not InsertLeave: leaving insert mode with <C-c> skips InsertLeave. Replace mode (<Insert>)
+    -- shows no suggestion either.
     vim.api.nvim_create_autocmd('ModeChanged', {
       group = group,
       buffer = bufnr,
       callback = function()
-        local mode = vim.v.event.new_mode:sub(1, 1)
-        if mode ~= 'i' and mode ~= 'R' then
+        if vim.v.event.new_mode:sub(1, 1) ~= 'i' then
           inline.dismiss(bufnr)
         end
       end,
@@ -260,7 +287,15 @@ local function attach_loaded()
 end
 
 function M.setup(user_opts)
-  opts = config.resolve(user_opts)
+  local resolved = config.resolve(user_opts)
+  if opts ~= nil then
+    -- Set up again: nothing shown or mapped by the last setup stays.
+    inline.dismiss_all()
+    for bufnr in pairs(user_maps) do
+      unmap(bufnr)
+    end
+  end
+  opts = resolved
   typing = opts.auto_trigger
   client.configure(opts, {
     -- A server started after the last one exited: the buffers it had join the new one.
@@ -348,7 +383,10 @@ end
 function M.status(short)
   local status = client.status()
   local line
-  if status == nil then
+  local stopped = client.stopped()
+  if status == nil and stopped ~= nil and not short then
+    line = 'infill: not running: ' .. stopped .. '; :InfillRestart starts it again'
+  elseif status == nil then
     line = client.get() == nil and 'infill: not running' or 'infill: starting'
   elseif short then
     line = 'infill: ' .. tostring(status.kind)

@@ -31,7 +31,7 @@ end
 
 -- Replace mode overwrites as it types: text put in through the API is not what it overwrote, and
 -- <BS> there would "restore" characters that never stood where it goes back to: no
--- suggestion is shown or accepted there.
+-- suggestion is asked for, shown or accepted there, only in insert mode.
 local function replacing()
   return vim.api.nvim_get_mode().mode:sub(1, 1) == 'R'
 end
@@ -40,8 +40,7 @@ end
 local failing = false
 
 local function in_insert_mode()
-  local mode = vim.api.nvim_get_mode().mode
-  return mode:sub(1, 1) == 'i' or mode:sub(1, 1) == 'R'
+  return vim.api.nvim_get_mode().mode:sub(1, 1) == 'i'
 end
 
 local function cursor()
@@ -176,6 +175,9 @@ function M.request(bufnr, trigger_kind)
   if vim.api.nvim_get_current_buf() ~= bufnr or not vim.lsp.buf_is_attached(bufnr, c.id) then
     return false -- a buffer the server does not have (its filetype not enabled) gets no suggestion
   end
+  if replacing() then
+    return false
+  end
   local st = buf_state(bufnr)
   cancel_pending(st)
   local params = vim.lsp.util.make_position_params(0, c.offset_encoding)
@@ -198,7 +200,7 @@ function M.request(bufnr, trigger_kind)
       return
     end
     failing = false
-    if vim.api.nvim_get_current_buf() ~= bufnr or not in_insert_mode() or replacing() then
+    if vim.api.nvim_get_current_buf() ~= bufnr or not in_insert_mode() then
       return
     end
     local now_row, now_col = cursor()
@@ -229,6 +231,10 @@ end
 --- Called on every text change and cursor move in insert mode; `ask`: whether to ask for a
 --- suggestion after the pause, or only to redraw what is shown.
 function M.on_edit(bufnr, ask)
+  if replacing() then
+    M.dismiss(bufnr)
+    return
+  end
   render(bufnr)
   if not ask then
     return
