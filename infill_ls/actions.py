@@ -472,7 +472,32 @@ def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
     spec = parsed.spec
     if opener.type != "{" or (spec is not None and "{" not in spec.block_openers):
         return False  # Python's braces are dicts, sets and f-strings' fields: all inline
-    return spec is None or not expression_brace(spec, opener)
+    return spec is None or not (expression_brace(spec, opener) or _initialiser_brace(opener))
+
+
+# What a type is in C++'s tree, where a `{` after one in an expression starts a value (`f(P{1, 2})`).
+_TYPE_NODES = frozenset({"type_identifier", "template_type", "qualified_identifier", "primitive_type"})
+# Tokens after which a type stands in an expression, not in a class's or an enum's header (`class X : B, C {`).
+_EXPRESSION_TOKENS = frozenset({"(", "[", "=", "return"})
+
+
+def _initialiser_brace(opener: tree_sitter.Node) -> bool:
+    """A `{` that tree-sitter-cpp, while it is unclosed, reads as a body but that initialises a value: after a
+    declarator with no parameter list (`names{"ada", "bob"`, read as the function `names`), or after a type in an
+    expression (`f(P{1, 2`, an error). Closed as a body, on a line of its own, it no longer compiles."""
+    holder = opener.parent
+    if holder is None:
+        return False
+    if holder.is_error:
+        kind = opener.prev_sibling
+        before = kind.prev_sibling if kind is not None else None
+        return kind is not None and kind.type in _TYPE_NODES and before is not None and \
+            before.type in _EXPRESSION_TOKENS
+    definition = holder.parent
+    if definition is None or definition.type != "function_definition" or \
+            _field(holder) != "body" or definition.child_by_field_name("declarator") is None:
+        return False
+    return not any(n.type == "parameter_list" for n in _walk(definition.child_by_field_name("declarator")))
 
 
 def _opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
@@ -628,6 +653,38 @@ def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...
     return False
 
 
+def _ends_a_macro_statement(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...],
+                            tree: tree_sitter.Tree | None) -> bool:
+    """Whether a replacement's last closer, in ``tree`` (the text's once they are made), ends a macro call with
+    `(...)` or `[...]` that stands in a block before another statement with no `;` (`assert_eq!(x, 3)`): the
+    parse takes it as a statement, rustc wants the `;`."""
+    if tree is None or parsed.spec is None:
+        return False
+    text = apply_replacements(parsed.snapshot.text, list(replacements))
+    shift = 0
+    for r in sorted(replacements, key=lambda r: r.start):
+        end = r.start + shift + len(r.text)
+        shift += len(r.text) - (r.end - r.start)
+        if not r.text.endswith((")", "]")):
+            continue
+        byte = len(text[:end].encode("utf-8", "surrogatepass"))
+        closer = tree.root_node.descendant_for_byte_range(byte - 1, byte)
+        arguments = closer.parent if closer is not None else None
+        macro = arguments.parent if arguments is not None else None
+        if macro is not None and macro.type == "macro_invocation" and arguments.end_byte == byte and \
+                macro.parent is not None and macro.parent.type in parsed.spec.body_types and \
+                _next_statement(macro, parsed.spec) is not None:
+            return True
+    return False
+
+
+def _next_statement(node: tree_sitter.Node, spec: LanguageSpec) -> tree_sitter.Node | None:
+    following = node.next_named_sibling
+    while following is not None and following.type in spec.comment_types:
+        following = following.next_named_sibling
+    return following
+
+
 # Where grammars put a statement's body (tree-sitter's shared field names): a `;` alone there is an empty body.
 BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
 
@@ -699,14 +756,17 @@ def close_structure(
                 insert(at, c.text, 0.0, 2)
         fixes = mechanical_fix(parsed, region, at)
         if fixes:
-            closed = candidate(parsed, tuple(fixes), 0.0, abs(at - offset), 1)
+            tree = tree_after(parsed, fixes)
+            unended = _ends_a_macro_statement(parsed, tuple(fixes), tree)
+            closed = Candidate(tuple(fixes), 0.0, problem_count(tree), abs(at - offset), 0 if unended else 1)
             candidates.append(closed)
             # The statement the closers end may owe its `;` too (C, C++, Java, Rust): after the brackets on the
-            # line, after the braces around them, or both. Tried where the closers alone leave an error, and kept
-            # as the parse decides, so a language without the need never gets one, but never as an empty body;
-            # the fewest first, which wins a tie (C takes `};` after a function, an empty declaration).
+            # line, after the braces around them, or both. Tried where the closers alone leave an error (or a
+            # Rust macro statement without its `;`, which the parse takes and rustc does not), and kept as the
+            # parse decides, so a language without the need never gets one, but never as an empty body; the
+            # fewest first, which wins a tie (C takes `};` after a function, an empty declaration).
             seen = [tuple(fixes)]
-            for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems else ():
+            for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems or unended else ():
                 ended = tuple(mechanical_fix(parsed, region, at, *ends))
                 if ended in seen:
                     continue
@@ -716,6 +776,11 @@ def close_structure(
                     candidates.append(Candidate(ended, 0.0, problem_count(tree), abs(at - offset), 1))
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
+    angles = type_argument_closers(parsed, offset)
+    if angles:
+        # `<` is also less-than, so no bracket the closers count, and the parse names one missing `>` at most
+        # (below): `Vec<Vec<i32` got none. The `>`s the line's type arguments owe, below the closers at a tie.
+        candidates.append(candidate(parsed, angles, 0.0, abs(angles[0].start - offset)))
     missing = missing_tokens(parsed, region, offset)
     if missing:
         # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
@@ -741,6 +806,42 @@ def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
              if node.is_missing and not node.is_named
              for at in (snap.char_offset(node.start_byte),) if snap.line_of(at) == line]
     return tuple(_merged(found))
+
+
+def type_argument_closers(parsed: ParsedSnapshot, offset: int) -> tuple[Replacement, ...]:
+    """A `>` for each `<` of type arguments still open on the line of ``offset`` before it, after the code there. A
+    `<` right after a name or `::` opens type arguments (`Vec<`, `std::vector<`, `collect::<`); a spaced one
+    (`a < b`) compares. Tokens, not characters: a `<` in a string or a comment is none."""
+    snap = parsed.snapshot
+    if parsed.tree is None:
+        return ()
+    line_start = snap.line_starts[snap.line_of(offset)]
+    at = line_start + len(snap.text[line_start:offset].rstrip(" \t"))
+    opened, previous = 0, None
+    for token in _tokens(parsed.tree.root_node, snap.byte_offset(line_start), snap.byte_offset(at)):
+        if token.type == "<" and previous is not None and previous.end_byte == token.start_byte and \
+                (previous.type == "::" or _NAME_END.search(snap.utf8[previous.start_byte : previous.end_byte])):
+            opened += 1
+        elif token.type in (">", ">>"):
+            opened = max(0, opened - len(token.type))
+        previous = token
+    return (Replacement(at, at, ">" * opened),) if opened else ()
+
+
+_NAME_END = re.compile(rb"\w$")
+
+
+def _tokens(node: tree_sitter.Node, start_byte: int, end_byte: int) -> Iterator[tree_sitter.Node]:
+    """The tokens under ``node`` within ``start_byte``..``end_byte``, in order; none the parse made up (MISSING)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.end_byte <= start_byte or current.start_byte >= end_byte:
+            continue
+        if current.child_count:
+            stack.extend(reversed(current.children))
+        elif not current.is_missing and current.start_byte >= start_byte and current.end_byte <= end_byte:
+            yield current
 
 
 # --- what is on offer ---------------------------------------------------------------------

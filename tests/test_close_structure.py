@@ -283,3 +283,54 @@ def test_a_stub_is_replaced_by_the_fill_and_the_message_names_each_languages_stu
     text = "int f(int x) {\n  return x;\n}\n"
     none = fill_placeholders(WritesFills(["1"]), _parsed("cpp", text), text.index("x)"), SETTINGS, lambda: False)
     assert none == NoEdit("no placeholder in the function here (a TODO comment)")
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    # tree-sitter-cpp reads `names{` as a function named `names` with a body: its `}` went on a line of its own.
+    ("cpp", "int main() {\n    std::vector<std::string> names{\"ada\", \"bob\";\n    return 0;\n}\n", "\"bob\"",
+     "int main() {\n    std::vector<std::string> names{\"ada\", \"bob\"};\n    return 0;\n}\n"),
+    ("cpp", "struct P { int x, y; };\nint main() {\n    P p{1, 2;\n    return p.x;\n}\n", "1, 2",
+     "struct P { int x, y; };\nint main() {\n    P p{1, 2};\n    return p.x;\n}\n"),
+    ("cpp", "int main() {\n    std::vector<int> v{1, 2, 3\n    return 0;\n}\n", "1, 2, 3",
+     "int main() {\n    std::vector<int> v{1, 2, 3};\n    return 0;\n}\n"),
+    ("cpp", "int main() {\n    f(P{1, 2;\n    return 0;\n}\n", "1, 2",
+     "int main() {\n    f(P{1, 2});\n    return 0;\n}\n"),
+    ("c", "int main(void) {\n    int xs[] = {1, 2, 3;\n    return xs[0];\n}\n", "1, 2, 3",
+     "int main(void) {\n    int xs[] = {1, 2, 3};\n    return xs[0];\n}\n"),
+    ("java", "class A {\n    int f() {\n        int[] xs = {1, 2, 3;\n        return xs[0];\n    }\n}\n", "1, 2, 3",
+     "class A {\n    int f() {\n        int[] xs = {1, 2, 3};\n        return xs[0];\n    }\n}\n"),
+])
+def test_a_brace_initialiser_closes_on_its_line(language_id, text, cursor_after, expected):
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    # Only a single `>` is one the parse finds missing; for two, the file offered nothing.
+    ("rust", "fn build() -> Vec<Vec<i32 {\n    Default::default()\n}\n", "i32",
+     "fn build() -> Vec<Vec<i32>> {\n    Default::default()\n}\n"),
+    ("rust", "fn build() -> HashMap<usize, Vec<String {\n    Default::default()\n}\n", "String",
+     "fn build() -> HashMap<usize, Vec<String>> {\n    Default::default()\n}\n"),
+    ("rust", "fn f() {\n    let v = x.iter().collect::<Vec<_();\n}\n", "_",
+     "fn f() {\n    let v = x.iter().collect::<Vec<_>>();\n}\n"),
+    ("typescript", "function f(x: Array<Array<number) {}\n", "number", "function f(x: Array<Array<number>>) {}\n"),
+    ("java", "class A {\n  void f() {\n    List<List<String names = g();\n  }\n}\n", "String",
+     "class A {\n  void f() {\n    List<List<String>> names = g();\n  }\n}\n"),
+    ("cpp", "int main() {\n  std::vector<std::vector<int v;\n}\n", "<int",
+     "int main() {\n  std::vector<std::vector<int>> v;\n}\n"),
+])
+def test_nested_type_arguments_are_closed(language_id, text, cursor_after, expected):
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("text, cursor_after, expected", [
+    # tree-sitter-rust takes `assert_eq!(x, 3)` before another statement for a statement; rustc does not.
+    ("fn main() {\n    let x = 3;\n    assert_eq!(x, 3\n    println!(\"ok\");\n}\n", "x, 3",
+     "fn main() {\n    let x = 3;\n    assert_eq!(x, 3);\n    println!(\"ok\");\n}\n"),
+    ("fn main() {\n    check![x, 3\n    let y = 1;\n}\n", "x, 3",
+     "fn main() {\n    check![x, 3];\n    let y = 1;\n}\n"),
+    # The block's last expression needs none.
+    ("fn main() {\n    let x = 3;\n    assert_eq!(x, 3\n}\n", "x, 3",
+     "fn main() {\n    let x = 3;\n    assert_eq!(x, 3)\n}\n"),
+])
+def test_a_macro_statement_closed_before_another_statement_gets_its_semicolon(text, cursor_after, expected):
+    assert _closed("rust", text, _after(text, cursor_after)) == expected
