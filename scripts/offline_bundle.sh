@@ -7,7 +7,8 @@
 #                                  [--platform manylinux_2_17_x86_64] [--no-wheels]
 #
 # The grammar versions are the ones installed here, so both machines cut the same holes. --no-wheels leaves them
-# out (the other machine has them already).
+# out (the other machine has them already). --out is a new or empty folder, or a bundle made before: then only the
+# files this script writes (corpus.tar.xz, wheels/*.whl, SHA256SUMS) are replaced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,8 +35,31 @@ done
 extras=()
 for f in heldout_packages.txt packages.json; do [ -f "$corpus/$f" ] && extras+=("$f"); done
 
-rm -rf "$out"
+fail() { echo "offline_bundle: $*" >&2; exit 2; }
+# The folder is written into and its old bundle deleted: one that holds the corpus, the checkout or HOME is refused.
+# holds WHAT PATH: refuses an --out that is PATH or a folder above it.
+holds() {
+    local above; above=$(realpath -m "$out")
+    case "$(realpath -m "$2")/" in
+        "${above%/}/"*) fail "--out $out holds $1 $2: give a folder of its own, such as data/bundle" ;;
+    esac
+}
+holds "the corpus" "$corpus"
+holds "the repository" "$PWD"
+[ -z "${HOME:-}" ] || holds HOME "$HOME"
+[ ! -e "$out" ] || [ -d "$out" ] || fail "--out $out: not a folder"
+# A bundle this script wrote: its SHA256SUMS lists the corpus and wheels alone (empty while one is being written).
+is_bundle() {
+    [ -f "$out/SHA256SUMS" ] && ! grep -qvE '^[0-9a-f]{64}  \./(corpus\.tar\.xz|wheels/[^/]+\.whl)$' "$out/SHA256SUMS"
+}
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && ! is_bundle; then
+    fail "--out $out: a folder that is not empty and holds no bundle (no SHA256SUMS this script wrote);" \
+        "give an empty or new folder"
+fi
 mkdir -p "$out"
+rm -f "$out/corpus.tar.xz" "$out"/wheels/*.whl
+[ ! -d "$out/wheels" ] || rmdir --ignore-fail-on-non-empty "$out/wheels"
+: > "$out/SHA256SUMS"  # a bundle being written: one cut off is still one to write again
 echo "offline_bundle: compressing $corpus"
 XZ_OPT="-6 -T0" tar -C "$corpus" -cJf "$out/corpus.tar.xz" "${files[@]}" "${extras[@]}"
 
@@ -50,6 +74,7 @@ if [ "$wheels" = 1 ]; then
         --platform "$platform" --platform manylinux2014_x86_64 --platform any "${pins[@]}"
 fi
 
-(cd "$out" && find . -type f ! -name SHA256SUMS -print0 | sort -z | xargs -0 sha256sum > SHA256SUMS)
+# Only what this script wrote: the other machine installs every wheel there, and anything else stays unchecked.
+(cd "$out" && shopt -s nullglob && sha256sum ./corpus.tar.xz ./wheels/*.whl > SHA256SUMS)
 du -sh "$out"
 echo "offline_bundle: wrote $out; on the other machine: bash scripts/offline_train.sh $out RESULTS_DIR"

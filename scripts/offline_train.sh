@@ -9,6 +9,10 @@
 #
 # Run again on the same machine, it resumes: a stage that finished is skipped, and training goes on from
 # $RUN/last towards the run's planned steps for MINUTES more (set STEPS to plan more once it has reached them).
+# WORK and RUN record what they were made from (the bundle, MODEL, GROW and GROW_ARGS, in inputs.txt): a run
+# from other inputs is refused rather than resumed on the first ones; new WORK and RUN folders start afresh.
+# The candidate is staged again whenever $RUN/best changes, while training too: a command ended early still
+# brings back the best checkpoint so far. RESULTS must hold at most 8 files to come back whole; it is checked.
 # Settings, from the environment:
 #   MODEL      checkpoint to start from (default engine/default_model)
 #   GROW       1: grow the corpus with this machine's packages (default); 0: the bundle's corpus alone
@@ -19,8 +23,9 @@
 #   WORKERS    processes for corpus, pretokenize and batches (default: the cores less two)
 #   DEVICE     auto, cuda or cpu;  TRAIN_ARGS  more `infill-engine train` options
 #   WORK, RUN  where the data and the run are written (data/offline, runs/offline)
-#   DEADLINE_S the most seconds the whole command may take (default 570: a device command's 600, less a margin);
-#              training stops in time to evaluate, save and stage the candidate before it
+#   DEADLINE_S the most seconds the whole command may take: the machine's time limit for this command, less
+#              about 30 s (default 570, for 600); training stops in time to evaluate, save and stage the candidate
+#              before it. Set it from the limit the command really gets, which can be less than the one asked for.
 #   PYTHON     the interpreter (default .venv/bin/python when there is one, else python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +34,7 @@ if [ $# -lt 2 ] || [ $# -gt 3 ]; then
     echo "usage: bash scripts/offline_train.sh BUNDLE RESULTS [MINUTES]" >&2
     exit 2
 fi
-bundle=$1 results=$2 minutes=${3:-6}
+bundle=$1 results=${2%/} minutes=${3:-6}
 model=${MODEL:-engine/default_model}
 work=${WORK:-data/offline} run=${RUN:-runs/offline}
 cores=$(nproc)
@@ -46,7 +51,41 @@ number='^[0-9]+([.][0-9]+)?$'
 [ -f "$bundle/corpus.tar.xz" ] || fail "$bundle/corpus.tar.xz: not found (make the bundle with scripts/offline_bundle.sh)"
 [ -f "$model/tokenizer.json" ] || fail "$model/tokenizer.json: not found (MODEL must be a checkpoint directory)"
 (cd "$bundle" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1 || fail "$bundle: a file differs from SHA256SUMS (copied in part?)"
-mkdir -p "$work" "$results"
+afresh="to start afresh, set a new WORK and RUN, or remove $work and $run"
+
+# What WORK and RUN are made from. Stages are skipped and runs resumed by name alone, so inputs.txt there must
+# name these inputs: other ones are refused, not silently replaced by the first.
+inputs() {
+    local grow=${GROW:-1}
+    echo "bundle $(sha256sum < "$bundle/SHA256SUMS" | cut -c1-64)"
+    echo "MODEL $(cd "$model" && sha256sum config.json tokenizer.json model*.safetensors* 2>/dev/null | sha256sum \
+        | cut -c1-64)"
+    echo "GROW $grow"
+    echo "GROW_ARGS $([ "$grow" != 1 ] || echo "${GROW_ARGS:-}")"
+}
+wanted=$(inputs)
+# check_inputs DIR MADE: DIR's inputs.txt, written on its first use; MADE is a path there that an earlier
+# command made (before inputs were recorded, a folder with it has unknown inputs).
+check_inputs() {
+    local dir=$1 made=$2 differs=() line
+    if [ ! -f "$dir/inputs.txt" ]; then
+        if compgen -G "$made" >/dev/null; then fail "$dir was made before its inputs were recorded; $afresh"; fi
+        mkdir -p "$dir"
+        echo "$wanted" > "$dir/inputs.txt"
+        return
+    fi
+    while IFS= read -r line; do
+        # Another GROW is the reason its GROW_ARGS differ.
+        if [ "${line%% *}" = GROW_ARGS ] && [ "${differs[*]: -1}" = GROW ]; then continue; fi
+        grep -qxF -- "$line" "$dir/inputs.txt" || differs+=("${line%% *}")
+    done <<< "$wanted"
+    if [ ${#differs[@]} -gt 0 ]; then
+        fail "$dir was made from another $(IFS=,; echo "${differs[*]}" | sed 's/,/, /g') ($dir/inputs.txt); $afresh"
+    fi
+}
+check_inputs "$work" "$work/*.done"
+check_inputs "$run" "$run/last"
+mkdir -p "$results"
 stages="$results/stages.txt"
 deadline=${DEADLINE_S:-570}
 reserve=60  # after training: its final evaluation and save, and staging the candidate
@@ -54,10 +93,68 @@ reserve=60  # after training: its final evaluation and save, and staging the can
 # The run's log and metrics, copied to RESULTS while it trains and whenever the script ends: a command killed at
 # its time limit, or a training that fails, still brings back what it wrote (only RESULTS comes back).
 keep_results() { cp "$run/log.txt" "$run/metrics.jsonl" "$results/" 2>/dev/null || true; }
-copier=
+
+# A machine that brings back at most 8 files from RESULTS leaves the rest behind: said in stages.txt as a
+# candidate is staged, and the command fails at its end.
+# results_files [CANDIDATE]: the files in RESULTS, with CANDIDATE's in place of its candidate/'s.
+results_files() {
+    { find "$results" -type f ! -path "$results/candidate/*"; find "${1:-$results/candidate}" -type f 2>/dev/null \
+        || true; } | wc -l
+}
+warn_results() {
+    local n message
+    n=$(results_files "$@")
+    message="offline_train: RESULTS holds $n files; a machine that brings back 8 leaves some behind"
+    [ "$n" -le 8 ] || grep -qxF "$message" "$stages" 2>/dev/null || echo "$message" | tee -a "$stages" >&2
+}
+
+# The candidate, staged from $RUN/best whenever that changes, while training too: a command its machine ends early
+# still brings back the best weights so far. Shipped beside RESULTS, then moved in whole: a kill mid-copy leaves
+# the previous candidate or this one, never part of one, and no stray file in RESULTS.
+next="$(dirname "$results")/.$(basename "$results").candidate"
+staged="$work/candidate.staged"  # which best/ (inode and time) RESULTS/candidate was staged from
+rm -f "$staged"
+stage_candidate() {
+    local stamp
+    stamp=$(stat -c '%i %y' "$run/best" 2>/dev/null) || return 0
+    [ "$stamp" != "$(cat "$staged" 2>/dev/null)" ] || return 0
+    rm -rf "$next.new" "$next.old"
+    "$py" scripts/ship_model.py "$run/best" --out "$next.new" >/dev/null || return
+    # best/ was replaced while it was read: the next call stages the new one.
+    [ "$stamp" = "$(stat -c '%i %y' "$run/best" 2>/dev/null)" ] || return 0
+    warn_results "$next.new"  # said first: a command ended once the candidate is there brings the warning back
+    if [ -d "$results/candidate" ]; then mv "$results/candidate" "$next.old" || return; fi
+    mv "$next.new" "$results/candidate" || return
+    rm -rf "$next.old"
+    echo "$stamp" > "$staged"
+    echo "offline_train: candidate staged from $run/best at $SECONDS s" >> "$stages"
+}
+# Every 15 s while training; stopped with TERM, it ends a copy it began first.
+copy_while_training() {
+    local stopping=0
+    trap 'stopping=1' TERM
+    while [ "$stopping" = 0 ]; do
+        sleep 15 &
+        wait $! || true
+        kill $! 2>/dev/null || true
+        [ "$stopping" = 0 ] || break
+        keep_results
+        stage_candidate || true
+    done
+}
+copier= training=
+stop_copier() {
+    if [ -n "$copier" ]; then
+        kill "$copier" 2>/dev/null || true
+        wait "$copier" 2>/dev/null || true
+        copier=
+    fi
+}
 on_exit() {
-    if [ -n "$copier" ]; then kill "$copier" 2>/dev/null || true; fi
+    stop_copier
     keep_results
+    # A training that failed may have written best/ since the last copy.
+    if [ -n "$training" ]; then stage_candidate || true; fi
 }
 trap on_exit EXIT
 
@@ -119,12 +216,16 @@ left=$((deadline - SECONDS - reserve))
 # MINUTES, or what is left before the deadline when that is less; a new schedule is sized to it, so that it cools.
 train_minutes=$("$py" -c "print(round(min($minutes * 60, $left) / 60, 2))")
 echo "offline_train: train: started at $SECONDS s, for at most $train_minutes minutes" >> "$stages"
-(while sleep 15; do keep_results; done) &
+warn_results
+training=1
+copy_while_training &
 copier=$!
 if [ -f "$run/last/train_state.safetensors" ]; then
     echo "offline_train: resuming $run"
+    # On this WORK's data: the same inputs (inputs.txt), wherever WORK is now.
     # shellcheck disable=SC2086
-    engine train --out "$run" --max-minutes "$train_minutes" ${STEPS:+--steps "$STEPS"} ${TRAIN_ARGS:-}
+    engine train --out "$run" --data "$data" --max-minutes "$train_minutes" ${STEPS:+--steps "$STEPS"} \
+        ${TRAIN_ARGS:-}
 else
     steps=${STEPS:-$("$py" -c "print(max(1, round($train_minutes * 60 / ${SECONDS_PER_STEP:-0.22})))")}
     # Dense experts on CUDA: no host sync per layer (docs/training.md "On a GPU"); `auto` picks it there.
@@ -134,15 +235,16 @@ else
         --eval-every "${EVAL_EVERY:-500}" --seed "${SEED:-4}" --workers "$workers" --save-every-s 60 \
         --max-minutes "$train_minutes" ${TRAIN_ARGS:-}
 fi
-kill "$copier" 2>/dev/null || true
-copier=
+stop_copier
 echo "offline_train: train: $((SECONDS - train_started)) s" | tee -a "$stages"
 
 keep_results
 if [ -d "$run/best" ]; then
-    "$py" scripts/ship_model.py "$run/best" --out "$results/candidate"
+    stage_candidate
     echo "offline_train: candidate in $results/candidate (from $run/best; evaluate it before shipping)"
 else
     echo "offline_train: no step beat the starting checkpoint's held-out loss, so there is no candidate" \
         | tee -a "$stages"
 fi
+n=$(results_files)
+[ "$n" -le 8 ] || fail "$results holds $n files: a machine that brings back 8 leaves some behind (keep others elsewhere)"

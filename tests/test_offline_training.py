@@ -3,12 +3,15 @@ fine-tune from that bundle grown with another environment's code, resumed, on th
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,6 +108,30 @@ def test_a_bundle_grown_with_new_code_fine_tunes_a_checkpoint_and_stages_a_candi
     assert "resumed" in (results / "log.txt").read_text()
     assert json.loads((run / "last" / "progress.json").read_text())["step"] == 4
 
+    # Other inputs on the same machine are refused, not ignored: the data and run were made from the first ones.
+    corpus2 = root / "corpus2"
+    shutil.copytree(root / "corpus", corpus2)
+    with open(corpus2 / "heldout_packages.txt", "a") as fh:
+        fh.write("\n")
+    bundle2 = root / "bundle2"
+    assert _script("offline_bundle.sh", "--no-wheels", "--corpus", str(corpus2), "--out", str(bundle2)).returncode == 0
+    model2 = write_random_checkpoint(root / "model2", seed=1, vocab_size=512)  # the same but for its weights
+    afresh = f"to start afresh, set a new WORK and RUN, or remove {work} and {run}"
+    for args, changed, differs in [((bundle2,), {}, "bundle"), ((bundle_dir,), {"MODEL": str(model2)}, "MODEL"),
+                                   ((bundle_dir,), {"GROW": "0"}, "GROW"),
+                                   ((bundle2,), {"MODEL": str(model2)}, "bundle, MODEL")]:
+        other = _script("offline_train.sh", str(args[0]), str(results), "1", env={**env, **changed})
+        assert other.returncode == 2 and other.stderr.strip() == (
+            f"offline_train: {work} was made from another {differs} ({work}/inputs.txt); {afresh}"), other.stderr
+    # A new WORK beside the old RUN: the run would resume on its first model.
+    new_work = root / "work2"
+    other = _script("offline_train.sh", str(bundle_dir), str(results), "1",
+                    env={**env, "WORK": str(new_work), "MODEL": str(model2)})
+    assert other.returncode == 2 and other.stderr.strip() == (
+        f"offline_train: {run} was made from another MODEL ({run}/inputs.txt); "
+        f"to start afresh, set a new WORK and RUN, or remove {new_work} and {run}"), other.stderr
+    assert json.loads((run / "last" / "progress.json").read_text())["step"] == 4
+
 
 def test_a_training_that_fails_or_has_no_time_left_still_brings_back_what_it_wrote(bundle, tmp_path):
     # Only RESULTS comes back from the machine: a failed training left its log (and its error) behind, and so did
@@ -144,3 +171,76 @@ def test_a_damaged_bundle_or_a_missing_corpus_is_one_line_naming_it(bundle, tmp_
     injected = _script("offline_train.sh", str(bundle_dir), str(tmp_path / "r"),
                        f'__import__("pathlib").Path("{marker}").touch() or 1', env={"WORK": str(tmp_path / "w")})
     assert injected.returncode == 2 and "give a number of minutes" in injected.stderr and not marker.exists()
+
+
+def test_a_command_killed_while_training_brings_back_its_best_checkpoint_so_far(bundle, tmp_path):
+    # A machine may end the command sooner than DEADLINE_S: the best checkpoint is staged while training goes on,
+    # whole, so a kill at any moment leaves a candidate that loads.
+    _, bundle_dir = bundle
+    model = write_random_checkpoint(tmp_path / "model", vocab_size=512)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "notes.txt").write_text("a ninth file")
+    env = {"MODEL": str(model), "GROW": "0", "WORK": str(tmp_path / "work"), "RUN": str(tmp_path / "run"),
+           "BATCH": "4", "STEPS": "100000", "WARMUP": "1", "LR": "3e-3", "EVAL_EVERY": "2", "WORKERS": "1",
+           "DEVICE": "cpu", "TRAIN_ARGS": "--threads 1 --eval-batches 1", "DEADLINE_S": "3600",
+           "PYTHON": sys.executable}
+    proc = subprocess.Popen(["bash", str(ROOT / "scripts" / "offline_train.sh"), str(bundle_dir), str(results), "30"],
+                            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        # The candidate comes within a copy's 15 s of the first best/, long before the 30 minutes planned end.
+        for _ in range(960):
+            if (results / "candidate" / "model.safetensors").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.25)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # as a machine's time limit ends the command, mid-copy or not
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+    stages = (results / "stages.txt").read_text()
+    assert "offline_train: train: started at" in stages and "offline_train: train: " not in stages.replace(
+        "offline_train: train: started at", ""), stages  # staged while training went on
+    candidate = load_checkpoint(results / "candidate", device="cpu")
+    assert candidate.config.vocab_size == 512
+    assert sorted(str(p.relative_to(results)) for p in results.rglob("*") if p.is_file()) == [
+        "candidate/config.json", "candidate/generation_config.json", "candidate/model.safetensors",
+        "candidate/tokenizer.json", "candidate/training_data.json", "log.txt", "metrics.jsonl", "notes.txt",
+        "stages.txt"]
+    assert "RESULTS holds 9 files" in stages
+
+
+def test_a_bundle_is_written_only_to_a_folder_of_its_own(bundle, tmp_path):
+    root, _ = bundle
+    data = tmp_path / "data"
+    shutil.copytree(root / "corpus", data / "corpus")
+    held = _script("offline_bundle.sh", "--no-wheels", "--corpus", str(data / "corpus"), "--out", str(data))
+    assert held.returncode == 2 and held.stderr.strip() == (
+        f"offline_bundle: --out {data} holds the corpus {data / 'corpus'}: give a folder of its own, such as "
+        f"data/bundle"), held.stderr
+    assert sorted(p.name for p in data.iterdir()) == ["corpus"] and (data / "corpus" / "train.jsonl").is_file()
+    home = tmp_path / "home"
+    (home / "notes").mkdir(parents=True)
+    held = _script("offline_bundle.sh", "--no-wheels", "--corpus", str(root / "corpus"), "--out", str(home),
+                   env={"HOME": str(home)})
+    assert held.returncode == 2 and f"--out {home} holds HOME {home}" in held.stderr and (home / "notes").is_dir()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    refused = _script("offline_bundle.sh", "--no-wheels", "--corpus", str(root / "corpus"), "--out", str(mine))
+    assert refused.returncode == 2 and refused.stderr.strip() == (
+        f"offline_bundle: --out {mine}: a folder that is not empty and holds no bundle (no SHA256SUMS this script "
+        f"wrote); give an empty or new folder"), refused.stderr
+    assert (mine / "notes.txt").read_text() == "mine"
+    # A bundle made before is made again in place: its own files replaced, anything else left.
+    again = tmp_path / "again"
+    assert _script("offline_bundle.sh", "--no-wheels", "--corpus", str(root / "corpus"), "--out",
+                   str(again)).returncode == 0
+    (again / "wheels").mkdir()
+    (again / "wheels" / "old-0-py3-none-any.whl").write_text("an older wheel")
+    (again / "README.txt").write_text("how to copy it")
+    remade = _script("offline_bundle.sh", "--no-wheels", "--corpus", str(root / "corpus"), "--out", str(again))
+    assert remade.returncode == 0, remade.stderr
+    assert sorted(p.name for p in again.iterdir()) == ["README.txt", "SHA256SUMS", "corpus.tar.xz"]
+    assert [line.split()[1] for line in (again / "SHA256SUMS").read_text().splitlines()] == ["./corpus.tar.xz"]
