@@ -6,14 +6,30 @@ other surroundings can stop short of the bracket this place needs. The brackets 
 scan of the text before the hole (and the fill) that skips string literals and comments in any of the supported
 languages. It need not be exact: every variant is held up to the caller's own test (the file parses with it), and
 one that fails it is never offered.
+
+The parse alone cannot tell whose bracket a closer closes: with an `if {` left open far above, a `}` at the hole
+makes the file parse, the function's own `}` then closing the other one. So only the brackets the hole is inside
+by the file's layout are closed (`owed`): a line back at or left of an opener's line ends its block in the
+writer's mind, and a line after the hole that begins with the bracket's closer at its indentation closes it there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 PAIRS = {"(": ")", "[": "]", "{": "}"}
 _OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
+# Columns to the next tab stop, as Python's tokenizer and most terminals count them: in a file that mixes tabs
+# and spaces (GNU style: one tab for two levels of four), the levels compare as they are drawn.
+TAB_WIDTH = 8
+# After the first character of code on a line, the scan stops only at these.
+_STOPS = re.compile(r"""["'`#/\n()\[\]{}]""")
+_LEADING_CLOSERS = re.compile(r"[)\]}]*")
+# A label (`case 1:`, `default:`, `public:`, `retry:`) sits at or left of its block's indentation by convention
+# (gofmt, many C styles), so its line ends no block.
+_LABEL = re.compile(r"(?:case\b|default\s*:|\w+\s*:(?!:))")
 # Enough text before the hole for the statement and the blocks around it; a long file is not scanned whole.
 SCAN_CHARS = 4000
 # At most this many closers are appended: more are rarely owed by a hole, and each variant is one more parse.
@@ -39,15 +55,33 @@ def _skip_string(text: str, i: int) -> int:
     return i + 1 if len(quote) == 1 else len(text)
 
 
-def still_open(text: str) -> str:
-    """The closers of the brackets `text` leaves open, innermost first: `f(a, [b` -> `])`. Brackets in string
-    literals and comments (`#`, `//`, `/* */`) are not counted."""
-    stack: list[str] = []
-    i, n = 0, len(text)
+@dataclass(eq=False)
+class _Opener:
+    char: str
+    indent: int  # columns of the indentation of its line
+    ended: bool = False  # a line since, at or left of its line, ended its block as the text is laid out
+
+
+def _columns(line: str) -> int:
+    """Columns of the indentation ``line`` begins with."""
+    return len(line[:len(line) - len(line.lstrip(" \t"))].expandtabs(TAB_WIDTH))
+
+
+LINE = ""  # `_code`'s mark of the first character of code on a line
+
+
+def _code(text: str) -> Iterator[tuple[int, str]]:
+    """(index, bracket) of each bracket of ``text`` outside string literals and comments (`#`, `//`, `/* */`),
+    and (index, `LINE`) at the first character of code on each line: a line of comment alone has none."""
+    i, n, fresh = 0, len(text), True
     while i < n:
         ch = text[i]
-        if ch in "\"'`":
-            i = _skip_string(text, i)
+        if ch == "\n":
+            fresh = True
+            i += 1
+            continue
+        if ch in " \t\r":
+            i += 1
             continue
         if ch == "#" or text.startswith("//", i):
             end = text.find("\n", i)
@@ -57,40 +91,159 @@ def still_open(text: str) -> str:
             end = text.find("*/", i + 2)
             i = n if end < 0 else end + 2
             continue
-        if ch in PAIRS:
-            stack.append(ch)
-        elif ch in _OPENER_OF and _OPENER_OF[ch] in stack:
+        if fresh:
+            fresh = False
+            yield i, LINE
+        if ch in "\"'`":
+            i = _skip_string(text, i)
+            continue
+        if ch in PAIRS or ch in _OPENER_OF:
+            yield i, ch
+        found = _STOPS.search(text, i + 1)
+        i = n if found is None else found.start()
+
+
+def _line_at(text: str, i: int) -> tuple[int, str] | None:
+    """(indentation, the closers it begins with) of the line whose code starts at ``i``; None for a label."""
+    if _LABEL.match(text, i):
+        return None
+    return _columns(text[text.rfind("\n", 0, i) + 1:i]), _LEADING_CLOSERS.match(text, i).group()
+
+
+def _closed_by_layout(stack: list[_Opener], indent: int, closers: str) -> list[_Opener]:
+    """The openers that the closers a line at ``indent`` begins with close as the text is laid out: each the
+    innermost opener whose line is at or left of it (`})` closes a callback's `{` and the call around it, both on
+    one line), as long as the kinds agree."""
+    closed = []
+    for closer, opener in zip(closers, (o for o in reversed(stack) if o.indent <= indent)):
+        if PAIRS[opener.char] != closer:
+            break
+        closed.append(opener)
+    return closed
+
+
+def _end_blocks(stack: list[_Opener], indent: int, closers: str) -> None:
+    """Marks ended the openers whose block a line at ``indent`` ends: those deeper than it, those its closers
+    close, and those at its indentation unless it begins with a closer (`} else {`, `}, function () {` go on
+    with the block around)."""
+    closed = _closed_by_layout(stack, indent, closers)
+    for opener in stack:
+        if opener.indent > indent or opener in closed or (opener.indent == indent and not closers):
+            opener.ended = True
+
+
+def _open_brackets(text: str) -> list[_Opener]:
+    """The brackets ``text`` leaves open, outermost first, each marked where the layout ended its block."""
+    stack: list[_Opener] = []
+    indent = 0
+    for i, ch in _code(text):
+        if ch == LINE:
+            line = _line_at(text, i)
+            if line is not None:
+                indent = line[0]
+                _end_blocks(stack, *line)
+            else:
+                indent = _columns(text[text.rfind("\n", 0, i) + 1:i])
+        elif ch in PAIRS:
+            stack.append(_Opener(ch, indent))
+        elif any(o.char == _OPENER_OF[ch] for o in stack):
             # A closer for an outer bracket closes the inner ones too, as most parsers recover.
-            while stack.pop() != _OPENER_OF[ch]:
+            while stack.pop().char != _OPENER_OF[ch]:
                 pass
-        i += 1
-    return "".join(PAIRS[opener] for opener in reversed(stack))
+    return stack
+
+
+def still_open(text: str) -> str:
+    """The closers of the brackets `text` leaves open, innermost first: `f(a, [b` -> `])`. Brackets in string
+    literals and comments (`#`, `//`, `/* */`) are not counted."""
+    return "".join(PAIRS[o.char] for o in reversed(_open_brackets(text)))
+
+
+def _closed_after(stack: list[_Opener], indent: int, after: str) -> set[_Opener]:
+    """The openers of ``stack`` (open at the cursor, on a line at ``indent``) that the text ``after`` it closes.
+    The first line at or left of an opener's settles it: the line closes it if it begins with its closer as the
+    layout matches them (C's `}`, Python's `)` at the call's indentation, once brackets the text after opens are
+    matched), and otherwise ends its block without it. A deeper line that begins with its closer closes it too
+    (PEP 8's `    ]` under the items). A closer after code settles nothing, on the cursor's line or another:
+    whose bracket it closes, the layout does not say (`g(h(x|)` may owe one more `)`; so may `h(x|` above
+    `    and y)`), so that is left to the parse."""
+    brackets, unsettled, closed = list(stack), set(stack), set()
+    cursor_line_ends = after.find("\n") if "\n" in after else len(after)
+    leading_end = 0  # where the closers that begin the current line end
+    for i, ch in _code(after):
+        if not unsettled:
+            break
+        if ch == LINE and i > cursor_line_ends:
+            line = _line_at(after, i)
+            if line is None:
+                continue
+            indent, closers = line
+            leading_end = i + len(closers)
+            matched = _closed_by_layout(brackets, indent, closers)
+            for opener in [o for o in unsettled if o.indent >= indent]:
+                unsettled.discard(opener)
+                if opener in matched:
+                    closed.add(opener)
+        elif ch in PAIRS:
+            brackets.append(_Opener(ch, indent))
+        elif ch in _OPENER_OF and any(o.char == _OPENER_OF[ch] for o in brackets):
+            while (opener := brackets.pop()).char != _OPENER_OF[ch]:
+                pass
+            if i < leading_end and opener in unsettled:
+                unsettled.discard(opener)
+                closed.add(opener)
+    return closed
+
+
+def owed(before: str, after: str = "") -> str:
+    """The closers owed at a cursor between ``before`` and ``after``, innermost first: of the brackets still open
+    (`still_open`), those the cursor is inside by the layout (no line between the opener's and the cursor's is at
+    or left of the opener's, but one that begins with a closer) and the text after it does not close
+    (`_closed_after`), up to the first that is not. A bracket left open far above is another place's problem."""
+    stack = _open_brackets(before)
+    cursor_line = before[before.rfind("\n") + 1:] + after[:after.find("\n") if "\n" in after else len(after)]
+    closed = _closed_after(stack, _columns(cursor_line), after)
+    out = []
+    for opener in reversed(stack):
+        if opener.ended or opener in closed:
+            break
+        out.append(PAIRS[opener.char])
+    return "".join(out)
 
 
 def _scan_window(before: str) -> str:
-    """The end of `before`, from a line start, so that the scan does not start inside a line's string."""
+    """The end of `before`, from a line start, so that the scan does not start inside a line's string; nor inside
+    a triple-quoted one (an odd count of its quotes before the cut), whose closing quotes it would read as an
+    opening, and the code after them as the string."""
     if len(before) <= SCAN_CHARS:
         return before
-    tail = before[-SCAN_CHARS:]
-    newline = tail.find("\n")
-    return tail[newline + 1:] if newline >= 0 else tail
+    cut = len(before) - SCAN_CHARS
+    for quote in ('"""', "'''"):
+        if before.count(quote, 0, cut) % 2:
+            end = before.find(quote, cut)
+            cut = cut if end < 0 else end + len(quote)
+    newline = before.find("\n", cut)
+    return before[newline + 1:] if newline >= 0 else before[cut:]
 
 
-def closed_variants(before: str, fills: Sequence[str]) -> Iterator[tuple[int, str]]:
+def closed_variants(before: str, fills: Sequence[str], after: str = "") -> Iterator[tuple[int, str]]:
     """(index of the fill, the fill followed by the fewest closers first, then more) for each fill in order, and
-    last for no fill at all (index -1): the brackets alone."""
-    window = _scan_window(before)
+    last for no fill at all (index -1): the brackets alone. The closers are those `owed` after the fill, with
+    ``after`` the text after the hole."""
+    window, following = _scan_window(before), after[:SCAN_CHARS]
     for index, fill in [*enumerate(fills), (-1, "")]:
-        owed = still_open(window + fill)[:MAX_CLOSERS]
-        for count in range(1, len(owed) + 1):
-            yield index, fill + owed[:count]
+        closers = owed(window + fill, following)[:MAX_CLOSERS]
+        for count in range(1, len(closers) + 1):
+            yield index, fill + closers[:count]
 
 
-def close_to_pass(before: str, fills: Sequence[str], accepts: Callable[[str], bool]) -> tuple[int, str] | None:
+def close_to_pass(before: str, fills: Sequence[str], accepts: Callable[[str], bool], *,
+                  after: str) -> tuple[int, str] | None:
     """The first variant of `fills` (`closed_variants`) that `accepts` passes, with the index of the fill it
-    closes (-1: the brackets alone); None if none does within `MAX_TRIES` tests."""
+    closes (-1: the brackets alone); None if none does within `MAX_TRIES` tests. ``before`` and ``after``: the
+    text on either side of the hole."""
     tried: set[str] = set()
-    for index, text in closed_variants(before, fills):
+    for index, text in closed_variants(before, fills, after):
         if text in tried:
             continue
         if len(tried) == MAX_TRIES:

@@ -153,7 +153,9 @@ def _as_the_server_picks(found: list, request: FillRequest, close: bool = False)
     passing = next((c for c in found if request.parses(c.text)), None)
     if passing is not None:
         return passing
-    closed = close_to_pass(request.prefix, [c.text for c in found], request.parses) if close else None
+    # The whole text on either side, as the server scans it: the model's window may begin mid-line.
+    before, after = request.around or (request.prefix, request.suffix)
+    closed = close_to_pass(before, [c.text for c in found], request.parses, after=after) if close else None
     if closed is None:
         return found[0]
     index, text = closed

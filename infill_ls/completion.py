@@ -105,9 +105,10 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
                   should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """Suggestions after which the file parses come first, each group in the order given (confidence): the rule
     the code actions choose by. Where none does (or none is offered), the first closed so that it does comes
-    before them all: a suggestion followed by the brackets still open before ``offset``, else those brackets alone
-    (`engine.closers`). A small model often stops a closing span a bracket short; on 150 held-out closing spans
-    the file parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md).
+    before them all: a suggestion followed by the brackets still open before ``offset`` that the cursor is inside
+    by the file's layout, else those brackets alone (`engine.closers`). A small model often stops a closing span a
+    bracket short; on 150 held-out closing spans the file parsed after 100% of the fills chosen when invoked, where
+    it did after 93.3% (docs/evaluation.md).
     In plain text (`syntax_checked`) the suggestions stay as given. Raises `engine.errors.Cancelled` once
     ``should_stop`` says so."""
     if not syntax_checked(parsed):
@@ -119,7 +120,8 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     passing = [parses(s.text) for s in suggestions]
     if any(passing):
         return [s for s, ok in zip(suggestions, passing) if ok] + [s for s, ok in zip(suggestions, passing) if not ok]
-    closed = close_to_pass(parsed.snapshot.text[:offset], [s.text for s in suggestions], parses)
+    whole = parsed.snapshot.text
+    closed = close_to_pass(whole[:offset], [s.text for s in suggestions], parses, after=whole[offset:])
     if closed is None:
         return suggestions
     index, text = closed
@@ -276,9 +278,9 @@ def from_file_alone(suggestions: list[Suggestion]) -> bool:
 
 def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
              should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
-    """The suggestions that leave the file with no more syntax errors than it has without them: ghost text that
-    would break the code (a lone quote, a stray keyword) is noise while typing. One incremental re-parse each; none,
-    and every suggestion kept, in plain text (`syntax_checked`)."""
+    """The suggestions that leave the file with no more syntax errors than it has without them, and none where it
+    has none (`adds_errors`): ghost text that would break the code (a lone quote, a stray keyword) is noise while
+    typing. One incremental re-parse each; none, and every suggestion kept, in plain text (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
     return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)], should_stop)]

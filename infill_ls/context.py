@@ -59,6 +59,8 @@ class InfillContext:
     body_indent: str  # where the first line of a multi-line fill belongs
     indent_unit: str  # the file's indentation step: a tab or some spaces
     eol: str
+    # A block hole's: the indentation of the header (or label) its body follows, where the body's closer goes.
+    opener_indent: str | None = None
 
 
 _INDENT = re.compile(r"[ \t]*")
@@ -407,10 +409,39 @@ def _closes_block(spec: LanguageSpec | None, line: str) -> bool:
     return spec is not None and any(line.strip().startswith(c) for c in spec.closers)
 
 
+_WORD = re.compile(r"[ \t]*([A-Za-z_]\w*)")
+
+
+def _body_indent(spec: LanguageSpec | None, header_line: str, header_indent: str, unit: str) -> str:
+    """Where the body of the header on ``header_line`` starts: one step inside the header, or at the header's own
+    indentation after a switch whose labels stand there (`LanguageSpec.flush_labels`)."""
+    word = _WORD.match(header_line)
+    if spec is not None and word is not None and word.group(1) in spec.flush_labels[0]:
+        return header_indent
+    return header_indent + unit
+
+
+def _flush_label(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap: Snapshot, line: int) -> str | None:
+    """The indentation of ``line`` where it is a label that stands at its switch's own indentation and ends it
+    (`case "a":`, `default:`), opening a body one step inside it; None otherwise. Text in a comment or a string is
+    no label."""
+    text = snap.line_text(line)
+    word = _WORD.match(text)
+    if spec is None or word is None or word.group(1) not in spec.flush_labels[1] or not text.rstrip().endswith(":"):
+        return None
+    if tree is not None:
+        byte = snap.byte_offset(snap.line_starts[line] + word.start(1))
+        token = tree.root_node.descendant_for_byte_range(byte, byte + len(word.group(1)))
+        if token is None or token.type != word.group(1):
+            return None
+    return leading_whitespace(text)
+
+
 def hole_shape(
     spec: LanguageSpec | None, snap: Snapshot, offset: int, unit: str, tree: tree_sitter.Tree | None = None
-) -> tuple[HoleShape, str]:
-    """The hole's shape at the cursor, and the indentation of a multi-line fill's first line."""
+) -> tuple[HoleShape, str, str | None]:
+    """The hole's shape at the cursor, the indentation of a multi-line fill's first line, and for a block the
+    indentation of the header (or label) that opens it."""
     line = snap.line_of(offset)
     start, end = snap.line_starts[line], snap.line_end(line)
     before, after = snap.text[start:offset], snap.text[offset:end]
@@ -423,7 +454,7 @@ def hole_shape(
         if (only_closers_after or _closed_after(tree, snap, opener, offset, after)) and not (
             after.strip() and _inline_brace(spec, tree, snap, opener)
         ):
-            return HoleShape.BLOCK, header_indent + unit
+            return HoleShape.BLOCK, _body_indent(spec, before, header_indent, unit), header_indent
     if not before.strip() and not after.strip():
         above_line = _next_content_line(snap, line, -1)
         below_line = _next_content_line(snap, line, +1)
@@ -432,21 +463,25 @@ def hole_shape(
         header = None if above_line is None else _opens_block(
             spec, tree, snap, snap.line_starts[above_line], snap.line_end(above_line)
         )
-        if header is not None:
-            body = header[1] + unit
-            if len(before) > len(header[1]):
+        # The indentation of the header above, or of a label above that opens a body as a header does.
+        outer = header[1] if header is not None else None
+        if outer is None and above_line is not None:
+            outer = _flush_label(spec, tree, snap, above_line)
+        if outer is not None:
+            body = _body_indent(spec, above, outer, unit) if header is not None else outer + unit
+            if len(before) > len(outer):
                 body = before  # the editor already indented the new line its own way
             below_indent = len(leading_whitespace(below)) if below is not None else -1
             if below is None or below_indent < len(body) or _closes_block(spec, below):
-                return HoleShape.BLOCK, body
+                return HoleShape.BLOCK, body, outer
         # A single statement on a blank line lines up with its neighbours.
         if before:
-            return HoleShape.LINE, before
+            return HoleShape.LINE, before, None
         if below is not None and not _closes_block(spec, below):
-            return HoleShape.LINE, leading_whitespace(below)
+            return HoleShape.LINE, leading_whitespace(below), None
         if above is not None:
-            return HoleShape.LINE, leading_whitespace(above)
-    return HoleShape.LINE, indent
+            return HoleShape.LINE, leading_whitespace(above), None
+    return HoleShape.LINE, indent, None
 
 
 def shape_at(parsed: ParsedSnapshot, offset: int) -> HoleShape:
@@ -462,7 +497,7 @@ def build_context(
     offset = max(0, min(offset, len(snap.text)))
     end = offset if end is None else max(offset, min(end, len(snap.text)))
     unit = indent_unit(parsed.spec, snap)
-    shape, body_indent = hole_shape(parsed.spec, snap, offset, unit, parsed.tree)
+    shape, body_indent, opener_indent = hole_shape(parsed.spec, snap, offset, unit, parsed.tree)
     prefix, suffix = windows(parsed, offset, end, budget)
     line = snap.line_of(offset)
     line_start = snap.line_starts[line]
@@ -481,6 +516,7 @@ def build_context(
         line_suffix=snap.text[end:line_end],
         line_indent=leading_whitespace(snap.line_text(line)),
         body_indent=body_indent,
+        opener_indent=opener_indent,
         indent_unit=unit,
         eol=snap.eol(),
     )

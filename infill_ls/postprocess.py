@@ -154,6 +154,13 @@ def reindented(fill: str, line_indent: str, unit: str) -> str:
     return "\n".join(out)
 
 
+def _closes_opener(lines: list[str], i: int) -> bool:
+    """Whether line ``i`` of the fill is closers alone, a `}` among them, that close nothing the lines before it
+    opened: the closer of the opener before the hole."""
+    text = lines[i].strip()
+    return "}" in text and set(text) <= CLOSING and not still_open("\n".join(lines[:i]))
+
+
 def fit_block(ctx: InfillContext, fill: str) -> str:
     """Lines forming one body at ``ctx.body_indent``, in the file's indentation style."""
     lines = fill.split("\n")
@@ -166,16 +173,21 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     placed = _placed(lines, first_column)
     base = placed[0][0]
     body = _within(placed, base)
+    # A closer that closes nothing the fill opened closes the opener, at whatever column the model wrote it (its
+    # body's, a closer-only fill's own): the body ends before it.
+    ends = next((i for i, (_, text) in enumerate(body) if text and _closes_opener(lines, i)), None)
+    if ends is not None:
+        body = _within(body[:ends], base)
     step = _step([column for column, text in (body[1:] if first_column else body) if text])
     rendered = _render(body, base, step, ctx.body_indent, ctx.indent_unit)
     # The line that left the body may be the model's closer for the opener: with nothing after the hole to close it,
-    # it is kept (at the opener's indentation), unless the file's next line repeats it.
+    # it is kept (at the opener's indentation), unless the file's next line repeats it. One that dedents further
+    # closes an outer block, or begins the code after the hole.
     closer = next(((column, text) for column, text in placed[len(body) :] if text), None)
-    opener = ctx.line_indent if ctx.line_prefix.strip() else None
-    if opener is None and ctx.body_indent.endswith(ctx.indent_unit):
-        opener = ctx.body_indent[: -len(ctx.indent_unit)]  # a blank line in the body: one step out
+    opener = ctx.opener_indent
     if (closer is not None and opener is not None and not ctx.line_suffix.strip()
-            and "}" in closer[1] and set(closer[1]) <= CLOSING and closer[0] == indent_columns(opener)):
+            and "}" in closer[1] and set(closer[1]) <= CLOSING
+            and (ends is not None or closer[0] == indent_columns(opener))):
         rendered.append(opener + closer[1])
     rendered = _drop_repeated_lines(rendered, ctx)
     if not rendered:
@@ -183,7 +195,7 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     text = "\n".join(rendered)
     if ctx.line_prefix.strip():
         text = "\n" + text  # the cursor sits at the end of the opener's line
-    elif ctx.body_indent.startswith(ctx.line_prefix):
+    elif text.startswith(ctx.line_prefix):
         text = text[len(ctx.line_prefix) :]  # the cursor already stands in the indentation
     else:
         text = text.lstrip(" \t")
@@ -226,15 +238,18 @@ def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
         tail = [lines[i].rstrip() for i in content[-size:]]
         if tail == following[:size]:
             return lines[: content[-size]]
-    # Closer-only last lines that close nothing the fill opened repeat the file's next ones whatever the indentation
-    # either stands at (a model that writes its body at the opener's column puts its `}` there too).
+    # Closer-only last lines that close nothing the fill opened repeat the file's next ones that begin with them at
+    # the same indentation (the fill's `}` before the editor's `});`). The fill's closer for the opener stands at the
+    # opener's indentation (`fit_block`): a next line at another closes an outer block, which the fill's `}` does not.
     first = len(content)
     while first and set(lines[content[first - 1]].strip()) <= CLOSING:
         first -= 1
     while first < len(content) and still_open("\n".join(lines[: content[first]])):
         first += 1
     for size in range(min(len(content) - first, len(following)), 0, -1):
-        if all(next_line.strip().startswith(lines[i].strip()) for i, next_line in zip(content[-size:], following)):
+        if all(next_line.strip().startswith(lines[i].strip())
+               and indent_columns(leading_whitespace(next_line)) == indent_columns(leading_whitespace(lines[i]))
+               for i, next_line in zip(content[-size:], following)):
             return lines[: content[-size]]
     return lines
 

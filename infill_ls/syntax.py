@@ -70,6 +70,11 @@ class LanguageSpec:
     # Nodes whose `{` opens an expression or a list (an object, a composite literal, an initializer list), not a
     # body: with the editor's `}` after it, such a brace holds one line.
     inline_brace_types: frozenset[str] = frozenset()
+    # Where a switch's labels stand at the switch's own indentation (gofmt): the words such a switch's header starts
+    # with, and the words its labels start with. The body after the header starts at the header's indentation, and a
+    # label's line (`case "a":`, `default:`) opens a body one step inside it. Empty where the labels go one step
+    # inside the switch like any statement (C, Java, JavaScript).
+    flush_labels: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     indent: str = "    "  # the community's usual step, for files too short to show their own
     # The extension fallback serves editors that send no known languageId; it keeps a few
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
@@ -177,6 +182,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         body_types=frozenset({"block", "statement_list", "source_file"}),
         function_types=frozenset({"function_declaration", "method_declaration", "func_literal"}),
         inline_brace_types=frozenset({"literal_value"}),
+        flush_labels=(frozenset({"switch", "select"}), frozenset({"case", "default"})),
         comment_types=frozenset({"comment"}),
         stubs=(Stub("expression_statement", 'a lone `panic("not implemented")`', r"panic\(" + _UNWRITTEN + r"\)",
                     alone=True, whole=True),),
@@ -506,7 +512,7 @@ def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
     return node.parent is not None and node.parent.type in spec.inline_brace_types
 
 
-def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int:
+def error_nodes(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> list[tree_sitter.Node]:
     """ERROR nodes in the tree (one counts once, whatever it holds), and MISSING ones but for a body's closer
     (``spec.closers``, not one of an expression's brace: ``inline_brace_types``): that one the parser invents is
     what a line that opens a block leaves until its body is written, where an invented `)` or an object's `}` is
@@ -515,16 +521,55 @@ def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int
     def body_closer(node: tree_sitter.Node) -> bool:
         return spec is not None and node.is_missing and node.type in spec.closers and not expression_brace(spec, node)
 
-    return sum(1 for node in iter_problems(tree.root_node) if not body_closer(node))
+    return [node for node in iter_problems(tree.root_node) if not body_closer(node)]
+
+
+def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int:
+    """How many `error_nodes` the tree has."""
+    return len(error_nodes(tree, spec))
+
+
+def _old_byte(byte: int, edits: list[tuple[int, int, int]], end: bool) -> int:
+    """Where a byte of the edited text was before ``edits`` (start, old end, new length: sorted, not overlapping);
+    one in an inserted text is at the edit's start, or at its old end for a span's ``end``."""
+    shift = 0  # new bytes less old ones, over the edits before
+    for start, old_end, length in edits:
+        if byte <= start + shift:
+            break
+        if byte < start + shift + length:
+            return old_end if end else start
+        shift += length - (old_end - start)
+    return byte - shift
+
+
+def _new_problem(node: tree_sitter.Node, before: list[tree_sitter.Node], old_root_is_error: bool,
+                 edits: list[tuple[int, int, int]]) -> bool:
+    """Whether the problem ``node`` of the edited tree stands where the old tree had none: no old problem touches
+    its span (in old bytes). A root that is itself an ERROR (the parser made nothing of the file) says nothing of
+    where: it stands for one only where the old root was one too."""
+    if node.parent is None:
+        return not old_root_is_error
+    start, end = _old_byte(node.start_byte, edits, end=False), _old_byte(node.end_byte, edits, end=True)
+    return not any(old.parent is not None and old.start_byte <= end and start <= old.end_byte for old in before)
 
 
 def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
                 should_stop: Callable[[], bool] | None = None) -> bool:
-    """Whether the replacements leave the text with more ERROR nodes than it has now.
+    """Whether the replacements leave the text with more ERROR nodes than it has now (`error_nodes`), or with one
+    where it has none.
 
     Half-typed code rarely parses, so "parses afterwards" is too strict a test for a suggestion made while
     typing; one the parser cannot make sense of (a lone quote, a stray keyword, an extra bracket) is not worth
-    showing. Plain text never gets worse.
+    showing. Counts alone miss one in a file the parser reads as a single ERROR: that counts once before the lone
+    quote and after it. Plain text never gets worse.
     """
     tree = tree_after(parsed, replacements, should_stop)
-    return tree is not None and error_count(tree, parsed.spec) > error_count(parsed.tree, parsed.spec)
+    if tree is None:
+        return False
+    before, after = error_nodes(parsed.tree, parsed.spec), error_nodes(tree, parsed.spec)
+    if len(after) > len(before):
+        return True
+    snap = parsed.snapshot
+    edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
+             for r in sorted(replacements, key=lambda r: r.start)]
+    return any(_new_problem(node, before, parsed.tree.root_node.is_error, edits) for node in after)

@@ -3,10 +3,14 @@ closer in a block's."""
 
 import pytest
 
+from engine.infill import InfillEngine
+from infill_ls.completion import complete
 from infill_ls.context import WindowBudget, build_context
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import postprocess
+from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex, language_for, parses_cleanly
+from lsp_support import WritesFills
 
 CHARS = WindowBudget(prefix_tokens=10_000, suffix_tokens=10_000, count_tokens=len, chars_per_token=1.0)
 GO_FUNC = "package main\n\nfunc f() {\n\tx := %s\n\t_ = x\n}\n"
@@ -128,3 +132,63 @@ def test_a_body_fill_before_the_editors_closer_and_more_code_moves_them_to_a_lin
 )
 def test_a_header_the_line_alone_does_not_tell_still_takes_a_body(language_id, text, fill, expected):
     assert _shaped(language_id, text, fill)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "language_id, text, fill, expected",
+    [
+        ("go", "package main\n\nfunc sign(x int) int {\n\tif x < 0 {|\n}\n", "\n\t\treturn -1\n\t}",
+         "package main\n\nfunc sign(x int) int {\n\tif x < 0 {\n\t\treturn -1\n\t}\n}\n"),
+        ("javascript", "function sign(x) {\n  if (x < 0) {|\n}\n", "\n    return -1;\n  }",
+         "function sign(x) {\n  if (x < 0) {\n    return -1;\n  }\n}\n"),
+        ("c", "int sum(int *a, int n) {\n    int s = 0;\n    for (int i = 0; i < n; i++) {|\n}\n",
+         "\n        s += a[i];\n    }\n    return s;",
+         "int sum(int *a, int n) {\n    int s = 0;\n    for (int i = 0; i < n; i++) {\n        s += a[i];\n    }\n}\n"),
+        ("java", "class A {\n    int f(int x) {\n        if (x > 0) {|\n    }\n}\n",
+         "\n            return 1;\n        }\n        return 0;",
+         "class A {\n    int f(int x) {\n        if (x > 0) {\n            return 1;\n        }\n    }\n}\n"),
+        # A model that writes its body at the opener's column puts the closer there too: it closes the opener.
+        ("go", "package main\n\nfunc sign(x int) int {\n\tif x < 0 {|\n}\n", "\n\treturn -1\n\t}",
+         "package main\n\nfunc sign(x int) int {\n\tif x < 0 {\n\t\treturn -1\n\t}\n}\n"),
+    ],
+)
+def test_the_models_closer_stays_when_the_next_line_closes_an_outer_block(language_id, text, fill, expected):
+    shaped = _shaped(language_id, text, fill)[1]
+    assert shaped == expected
+    assert parses_cleanly(language_for(language_id, ""), shaped)
+
+
+@pytest.mark.parametrize(
+    "language_id, text, fill, expected",
+    [
+        ("cpp", "double &at(int r, int c) {\n    if (r < 0) {|\n    return data[r * cols + c];\n}\n", "\n    }",
+         "double &at(int r, int c) {\n    if (r < 0) {\n    }\n    return data[r * cols + c];\n}\n"),
+        ("go", "package main\n\nfunc at(r, c int) int {\n\tif r < 0 {|\n\treturn r * c\n}\n", "\n\t}",
+         "package main\n\nfunc at(r, c int) int {\n\tif r < 0 {\n\t}\n\treturn r * c\n}\n"),
+        ("go", "package main\n\nfunc at(r, c int) int {\n\tif r < 0 {|\n\treturn r * c\n}\n", "\n    }",
+         "package main\n\nfunc at(r, c int) int {\n\tif r < 0 {\n\t}\n\treturn r * c\n}\n"),
+    ],
+)
+def test_a_fill_that_only_closes_the_opener_puts_the_closer_at_the_openers_indentation(
+    language_id, text, fill, expected
+):
+    assert _shaped(language_id, text, fill)[1] == expected
+
+
+class _Writes(WritesFills):
+    """The model writes the given fills; the engine's own `infill` ranks them."""
+
+    infill = InfillEngine.infill
+
+
+def test_the_editor_is_shown_the_models_closer_on_its_own_line():
+    # `return -1}`: the model's `}` was dropped as a repeat of the function's, and the closers put it back on the
+    # body's last line.
+    text = "package main\n\nfunc sign(x int) int {\n\tif x < 0 {\n}\n"
+    at = text.index("{\n}") + 1
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open("file:///sign.go", "go", 1, text)
+    index.opened(snapshot)
+    shown = complete(_Writes(["\n\t\treturn -1\n\t}"]), index.parse(snapshot), at, Settings(), explicit=True,
+                     should_stop=lambda: False)
+    assert [s.text for s in shown] == ["\n\t\treturn -1\n\t}"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.closers import MAX_TRIES, close_to_pass, closed_variants, still_open
+from engine.closers import MAX_TRIES, SCAN_CHARS, close_to_pass, closed_variants, owed, still_open
 from engine.holes import is_parse_valid
 
 
@@ -36,13 +36,61 @@ def test_close_to_pass_returns_the_first_variant_the_test_passes():
     before = "def f(x):\n    return g(h(x"
     after = "\n\ny = 1\n"
     parses = lambda fill: is_parse_valid(before + fill + after, "python")  # noqa: E731
-    assert close_to_pass(before, [", 1", ")"], parses) == (0, ", 1))")
-    assert close_to_pass(before, [" + '"], parses) == (-1, "))")
+    assert close_to_pass(before, [", 1", ")"], parses, after=after) == (0, ", 1))")
+    assert close_to_pass(before, [" + '"], parses, after=after) == (-1, "))")
     # Nothing is open: nothing to try.
-    assert close_to_pass("x = 1", ["+"], parses) is None
+    assert close_to_pass("x = 1", ["+"], parses, after=after) is None
 
 
 def test_close_to_pass_stops_after_its_budget_of_tests():
     calls = []
-    assert close_to_pass("f(" * 10, [str(i) for i in range(20)], lambda fill: calls.append(fill) and False) is None
+    assert close_to_pass("f(" * 10, [str(i) for i in range(20)], lambda fill: calls.append(fill) and False,
+                         after="") is None
     assert len(calls) == MAX_TRIES and len(set(calls)) == MAX_TRIES
+
+
+def test_only_the_brackets_the_cursor_is_inside_by_the_layout_are_owed():
+    # Python: a call's `)` at the opener's indentation is the call's; the inner call is owed its own.
+    assert owed("x = f(\n    a,\n    g(b", "\n)\n") == ")"
+    assert owed("def f(x):\n    return g(h(x", "\n\ny = [1, 2]\n") == "))"
+    # A `)` at the call's indentation that closes a bracket the cursor's line opens after it is that bracket's.
+    assert owed("    y = f(\n        a\n    ", ").g(\n        b=1,\n    )\n    z = 2\n") == ")"
+    # A JavaScript callback: `});` closes both the body and the call, and a line that begins with the body's `}`
+    # (or `}, function () {`) goes on with the call.
+    assert owed("foo(() => {\n  bar(x", "\n});\n") == ")"
+    assert owed("foo(() => {\n  bar(x);\n", "") == "})"
+    assert owed("foo(() => {\n  bar(x);\n}", "\nbaz();\n") == ")"
+    assert owed("foo(function () {\n  a();\n}, function () {\n  b(", "") == ")})"
+    # Tabs: the `)` at the call's indentation and the `}` after it are the call's and the function's.
+    assert owed("func f() {\n\tx := g(\n\t\t1,\n\t\th(2", "\n\t)\n}\n") == ")"
+
+
+def test_a_bracket_left_open_far_above_the_cursor_is_not_owed_there():
+    clamp = "function clamp(x, lo, hi) {\n  if (x < lo) {\n    return lo;\n\n  return Math.min(x, hi);\n}\n"
+    # In another function that the text after the cursor closes: nothing is owed, though `}` would make the file
+    # parse (the function's own `}` then closing `clamp`).
+    before = clamp + "\nfunction twice(y) {\n  return y * 2;"
+    after = "\n}\n\nmodule.exports = { clamp, twice };\n"
+    assert owed(before, after) == ""
+    parses = lambda fill: is_parse_valid(before + fill + after, "javascript")  # noqa: E731
+    assert parses("}")
+    assert close_to_pass(before, [" // twice", ""], parses, after=after) is None
+    # On a line back at the left margin, below the open `if`: only the call the line opens is owed.
+    before = clamp + "\nconst y = twice(2"
+    assert owed(before, "\n") == ")"
+    parses = lambda fill: is_parse_valid(before + fill + "\n", "javascript")  # noqa: E731
+    assert parses(")}") and close_to_pass(before, [""], parses, after="\n") is None
+    # Python: a call left open above a later definition.
+    assert owed("x = f(a,\n\ndef g():\n    return h(1", "\n") == ")"
+    # Tabs: a brace left open in another function.
+    go = "func a(x int) int {\n\tif x > 0 {\n\t\treturn 1\n\n\treturn 0\n}\n\nfunc b(s []int) int {\n\treturn len(s"
+    assert owed(go + ")", "\n}\n") == ""
+
+
+def test_a_scan_window_that_would_begin_inside_a_triple_quoted_string_begins_after_it():
+    # The text before the hole is scanned from SCAN_CHARS back; begun inside the docstring, the scan read its
+    # closing quotes as an opening and the brackets after them as a string's.
+    docstring = '    """Counts.\n\n' + "    It's one line of many.\n" * (SCAN_CHARS // 20) + '    """\n'
+    before = "def f(x):\n" + docstring + "    return g(h(x"
+    assert len(before) > SCAN_CHARS
+    assert list(closed_variants(before, [], after="\n\ny = 1\n")) == [(-1, ")"), (-1, "))")]

@@ -69,6 +69,31 @@ def test_where_no_suggestion_parses_the_first_closed_so_that_it_does_comes_first
     assert parsing_first(parsed, at, [Suggestion("))", at, at, -0.3)]) == [Suggestion("))", at, at, -0.3)]
 
 
+def test_no_closer_is_offered_for_a_bracket_left_open_far_above_the_cursor():
+    # `clamp`'s `if` has no `}`. In `b`, a `}` after the fill makes the file parse (b's own `}` then closes
+    # `clamp`), but the bracket is not this place's: nothing is closed here.
+    text = ("function a(x: number): number {\n  if (x > 0) {\n    return 1;\n\n  return 0;\n}\n\n"
+            "function b(s: number[]): number {\n  return s.;\n}\n")
+    at = text.index("s.;") + 2
+    parsed = _parsed("typescript", text)
+    assert parses_after(parsed, [Replacement(at, at, "length}")])
+    offered = [Suggestion("length", at, at, -0.5)]
+    assert parsing_first(parsed, at, offered) == offered
+    assert parsing_first(parsed, at, []) == []
+    # Python: the call left open on a line above is not closed with the call the cursor is in (`y = g(a))` would
+    # pass `y` to `f`).
+    text = "x = f(1,\n\ny = g(a\n\nz = 2\n"
+    at = text.index("g(a") + 3
+    parsed = _parsed("python", text)
+    assert parses_after(parsed, [Replacement(at, at, "))")])
+    assert parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)]) == [Suggestion(", 1", at, at, -0.1)]
+    # Brackets the cursor is inside are still closed: a call in a callback, the body's `});` after it.
+    text = "items.forEach((item) => {\n  total = add(total, item\n});\n"
+    at = text.index("item\n") + 4
+    parsed = _parsed("javascript", text)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(")", "closers")]
+
+
 def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
     # Half-typed code: the call is open, so the file has an error before any suggestion.
     text = "def f(a):\n    return g(a, \n\ny = [1, 2]\n"
@@ -102,6 +127,15 @@ def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
         at = source.index("1;" if language == "javascript" else "1\n") + 1
         parsed = _parsed(language, source)
         assert [s.text for s in no_worse(parsed, [Suggestion(f, at, at, -0.1) for f in fills])] == shown, language
+    # A file the parser reads as one ERROR (`clamp`'s `if` has no `}`) has one error with the lone quote too, but
+    # the quote's is a new one, where there was none.
+    rust = ("fn clamp(x: i32, lo: i32, hi: i32) -> i32 {\n    if x < lo {\n        return lo;\n\n    x.min(hi)\n}\n\n"
+            "fn twice(y: i32) -> i32 {\n    let z = y * 2;\n    z\n}\n")
+    parsed = _parsed("rust", rust)
+    assert parsed.tree.root_node.is_error
+    at = rust.index("y * 2;") + 6
+    offered = [Suggestion(fill, at, at, -0.1) for fill in ('"', " // doubled", " let w = z;", " if z > 0 {")]
+    assert [s.text for s in no_worse(parsed, offered)] == [" // doubled", " let w = z;", " if z > 0 {"]
     # Plain text has no syntax to make worse.
     plain = _parsed("plaintext", "some notes\n")
     assert no_worse(plain, [Suggestion('"(', 4, 4, -0.1)]) == [Suggestion('"(', 4, 4, -0.1)]

@@ -568,3 +568,44 @@ def test_block_fill_from_the_cursor_inside_the_indentation_keeps_each_line_at_it
     ctx = _context("python", "def f(xs):\n    |\n")
     fill = "total = 0\n    for x in xs:\n        total += x\n    return total"
     assert postprocess(ctx, fill) == "total = 0\n    for x in xs:\n        total += x\n    return total"
+
+
+GO_SWITCH = "package main\n\nfunc f(k string) int {\n\tswitch k {%s\n\treturn 0\n}\n"
+
+
+@pytest.mark.parametrize(
+    "language_id, text, indent",
+    [
+        # gofmt: a switch's labels stand at the switch's own indentation, each label's body one step inside it.
+        ("go", GO_SWITCH % "|}", "\t"),
+        ("go", GO_SWITCH % "\n|\n\t}", "\t"),
+        ("go", "package main\n\nfunc f(x any) {\n\tswitch v := x.(type) {|}\n}\n", "\t"),
+        ("go", "package main\n\nfunc f(c chan int) {\n\tselect {|\n\t}\n}\n", "\t"),
+        ("go", GO_SWITCH % '\n\tcase "a":\n\t\treturn 1\n\tcase "b":\n|\n\tdefault:\n\t\treturn 2\n\t}', "\t\t"),
+        ("go", GO_SWITCH % "\n\tdefault:\n|\n\t}", "\t\t"),
+        # C, Java and JavaScript indent their labels one step inside the switch, like any statement.
+        ("javascript", "function f(k) {\n  switch (k) {|}\n}\n", "    "),
+        ("java", "class A {\n  int f(int k) {\n    switch (k) {|}\n  }\n}\n", "      "),
+        ("c", "int f(int k) {\n  switch (k) {\n  |\n  }\n}\n", "    "),
+    ],
+)
+def test_a_switch_body_starts_where_the_languages_labels_stand(language_id, text, indent):
+    ctx = _context(language_id, text)
+    assert ctx.shape is HoleShape.BLOCK
+    assert ctx.body_indent == indent
+
+
+def test_a_label_in_a_go_comment_opens_nothing():
+    ctx = _context("go", GO_SWITCH % '\n\tcase "a":\n\t\treturn 1\n\t// default:\n|\n\t}')
+    assert ctx.shape is HoleShape.LINE
+
+
+def test_a_gofmt_switch_fill_keeps_its_labels_at_the_switchs_indentation():
+    ctx = _context("go", GO_SWITCH % "|}")
+    fill = '\n\tcase "a":\n\t\treturn 1\n\tdefault:\n\t\treturn 2\n\t}'
+    assert postprocess(ctx, fill) == '\n\tcase "a":\n\t\treturn 1\n\tdefault:\n\t\treturn 2\n\t'
+
+
+def test_the_closer_of_a_gofmt_switch_written_on_the_blank_line_below_it_goes_at_the_switchs_indentation():
+    ctx = _context("go", "package main\n\nfunc f(k int) int {\n\tswitch k {\n|\n}\n")
+    assert postprocess(ctx, "case 1:\n\t\treturn 1\n\t}") == "\tcase 1:\n\t\treturn 1\n\t}"

@@ -452,3 +452,20 @@ async def test_a_client_that_answers_the_settings_request_with_an_error_leaves_o
     assert "workspace/configuration" in line and "Traceback" not in logged and "never retrieved" not in logged
     assert not pulling.messages  # nothing for the user: the settings stay as they were
     assert await doc.inline(_after(text, "\tv := s.items["), invoked=True)
+
+
+async def test_no_suggestion_closes_a_bracket_left_open_far_above_the_cursor(client):
+    from engine.holes import is_parse_valid
+
+    # `clamp`'s `if` has no `}`: a `}` at the cursor would make the file parse, `first`'s own `}` then closing
+    # `clamp`, and was offered first.
+    text = ("export function clamp(x: number, lo: number, hi: number): number {\n  if (x < lo) {\n    return lo;\n\n"
+            "  return Math.min(x, hi);\n}\n\nexport function first(items: string[]): string | undefined {\n"
+            "  return items[0];\n}\n")
+    doc = Doc(client, "file:///work/far_open.ts", "typescript", text)
+    cursor = _after(text, "return items[0];")
+    assert is_parse_valid(text[:cursor] + "}" + text[cursor:], "typescript")
+    for invoked in (False, True):
+        items = await doc.inline(cursor, invoked=invoked)
+        assert not [i.insert_text for i in items
+                    if is_parse_valid(text[:cursor] + i.insert_text + text[cursor:], "typescript")], invoked
