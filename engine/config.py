@@ -279,7 +279,9 @@ class ModelConfig:
         if text.pop("extra_eos_token_ids"):
             text["eos_token_id"] = self.eos_token_ids
         text.update(model_type="diffusion_gemma_text", tie_word_embeddings=True, attention_bias=False,
-                    use_bidirectional_attention=None)
+                    use_bidirectional_attention="all" if self.encoder_bidirectional else None)
+        if self.encoder_bidirectional:
+            text["sliding_window"] = 2 * (self.sliding_window - 1)  # as stored: from_hf halves it
         return {
             "architectures": [ARCHITECTURE],
             "model_type": "diffusion_gemma",

@@ -15,7 +15,8 @@ from engine.checkpoint import load_checkpoint
 from engine.errors import Cancelled, CheckpointError
 from engine.generate import denoise, make_generator
 from engine.infill import InfillEngine
-from engine.tiny import write_random_checkpoint
+from engine.config import ModelConfig
+from engine.tiny import tiny_config, write_random_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -592,3 +593,16 @@ def test_a_bidirectional_encoder_encodes_the_whole_prompt_each_time(model_dir, t
         assert (a - b).abs().max() <= 1e-5
     # The same prompt again (a re-request at the same cursor) is the same encoding.
     assert engine.prefix_cache.encode(base[:12]) is got and engine.prefix_cache.reused_tokens == 12
+
+
+def test_a_bidirectional_encoder_survives_saving_its_config():
+    # to_hf wrote use_bidirectional_attention null: a shipped copy of such a checkpoint loaded with a causal
+    # encoder and the halved window.
+    hf = tiny_config().to_hf()
+    hf["text_config"].update(use_bidirectional_attention="all", sliding_window=30)
+    config = ModelConfig.from_hf(hf)
+    assert config.encoder_bidirectional and config.sliding_window == 16
+    saved = config.to_hf()["text_config"]
+    assert saved["use_bidirectional_attention"] == "all" and saved["sliding_window"] == 30
+    assert ModelConfig.from_hf(config.to_hf()) == config
+    assert tiny_config().to_hf()["text_config"]["use_bidirectional_attention"] is None
