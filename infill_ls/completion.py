@@ -254,7 +254,7 @@ def complete(
         suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed,
                               elsewhere=elsewhere, hole=hole, surroundings=surroundings)
         _stop_if(should_stop)
-        return parsing_first(parsed, offset, suggestions, should_stop)
+        return invoked_order(parsed, offset, suggestions, should_stop)
     if settings.file_lookup:
         # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so
         # the model's pass (nearly all of a keystroke's latency) is not waited for.
@@ -267,6 +267,14 @@ def complete(
                           lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
+
+
+def invoked_order(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
+                  should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
+    """What an invoked request lists: `parsing_first`, of the suggestions that leave the file no worse (`no_worse`)
+    where any does. Beside one that does, a fill that breaks the code (a lone `"`, a stray `%`) is noise the user
+    has to read past; where every one does, all are listed, the first closed so that it parses before them."""
+    return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop) or suggestions, should_stop)
 
 
 def from_file_alone(suggestions: list[Suggestion]) -> bool:

@@ -8,8 +8,8 @@ from engine.errors import Cancelled
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
 from infill_ls import completion, syntax
-from infill_ls.completion import (LINE_HOLE_TOKENS, Suggestion, complete, no_worse, parsing_first, steps_for, suggest,
-                                  window_budget)
+from infill_ls.completion import (LINE_HOLE_TOKENS, Suggestion, complete, invoked_order, no_worse, parsing_first,
+                                  steps_for, suggest, window_budget)
 from infill_ls.context import build_context
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
@@ -139,6 +139,17 @@ def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
     # Plain text has no syntax to make worse.
     plain = _parsed("plaintext", "some notes\n")
     assert no_worse(plain, [Suggestion('"(', 4, 4, -0.1)]) == [Suggestion('"(', 4, 4, -0.1)]
+
+
+def test_an_invoked_request_lists_no_fill_that_breaks_the_code_beside_ones_that_do_not():
+    text = "total = 0\nfor item in items:\n    total += item.price\nprint(total)\n"
+    at = text.index("item.price") + len("item.price")
+    parsed = _parsed("python", text)
+    offered = [Suggestion(fill, at, at, -0.1 * n) for n, fill in enumerate(('"', " * item.count", " %", "  # net"))]
+    assert [s.text for s in invoked_order(parsed, at, offered)] == [" * item.count", "  # net"]
+    # Where every fill breaks it, all are listed, as the model ranked them (none closes: a quote stays open).
+    broken = [offered[0], offered[2]]
+    assert invoked_order(parsed, at, broken) == broken
 
 
 def test_typing_completion_shows_the_models_suggestion_only_when_it_adds_no_syntax_error(engine):

@@ -91,12 +91,20 @@ async def test_inline_completion_items_sit_exactly_at_the_cursor(client, name, l
         else:
             assert "\n" not in item.insert_text  # the rest of one line
     assert len({item.insert_text for item in items}) == len(items)
-    # Invoked explicitly: several candidates; automatic: one canvas row, so at most one (random weights may
-    # fill that row with voids, which is dropped).
-    assert len(items) > 1
     auto = await doc.inline(cursor)
     assert len(auto) <= 1
     assert all(item.range == types.Range(doc.position(cursor), doc.position(cursor)) for item in auto)
+
+
+async def test_an_invoked_request_lists_several_candidates_and_a_typing_one_at_most_one(client):
+    # Plain text, where no candidate of the random-weight model can break the syntax and be left out: invoked
+    # explicitly, several canvas rows; automatic, one, so at most one (random weights may fill it with voids).
+    text = "Shopping list\n\nApples, pears and \n\nCall the shop before six.\n"
+    doc = Doc(client, "file:///notes/list.txt", "plaintext", text)
+    cursor = _after(text, "pears and ")
+    items = await doc.inline(cursor, invoked=True)
+    assert len({item.insert_text for item in items}) == len(items) > 1
+    assert len(await doc.inline(cursor)) <= 1
 
 
 async def test_block_fill_follows_the_files_tab_indentation(client):
