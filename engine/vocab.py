@@ -68,6 +68,14 @@ def load_tokenizer(path: Path) -> Tokenizer:
         reason = "file not found" if not Path(path).exists() else f"not a tokenizer.json ({err})"
         raise EngineError(f"{path}: {reason}") from None
     tok.encode_special_tokens = True
+    # Training and pretokenizing lay samples out with ids 0-2 as <pad> (the void), <eos> and <bos>: in a tokenizer
+    # where one is an ordinary token, every sample would teach the model to write that text as a void.
+    special = {i for i, token in tok.get_added_tokens_decoder().items() if token.special}
+    for i, name in enumerate(SPECIAL_TOKENS):
+        if i not in special:
+            token = tok.id_to_token(i)
+            what = "no token" if token is None else f"the ordinary token {token!r}"
+            raise EngineError(f"{path}: id {i} is {what}; training needs a special token there ({name})")
     return tok
 
 

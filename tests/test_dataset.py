@@ -334,7 +334,10 @@ def test_a_tokenizer_too_large_for_the_token_files_is_one_line(data_dir, tmp_pat
 
     root, _ = data_dir
     big = tmp_path / "big.json"
-    Tokenizer(WordLevel({f"w{i}": i for i in range(70_000)}, unk_token="w0")).save(str(big))
+    words = ["<pad>", "<eos>", "<bos>", *(f"w{i}" for i in range(3, 70_000))]
+    tok = Tokenizer(WordLevel({word: i for i, word in enumerate(words)}, unk_token="<pad>"))
+    tok.add_special_tokens(words[:3])
+    tok.save(str(big))
     assert main(["pretokenize", "--corpus", str(root / "corpus"), "--tokenizer", str(big),
                  "--out", str(tmp_path / "tokens")]) == 2
     err = capsys.readouterr().err.strip().splitlines()

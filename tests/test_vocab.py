@@ -79,6 +79,19 @@ def test_a_bad_corpus_line_or_tokenizer_file_is_one_line_naming_it(tmp_path):
         load_tokenizer(tmp_path / "config.json")
 
 
+def test_a_tokenizer_whose_ids_0_to_2_are_not_special_tokens_is_refused_for_training(tmp_path):
+    # Samples are laid out with ids 0-2 as <pad>, <eos>, <bos>; here they would be '!', '"' and '#'.
+    plain = train_tokenizer(["x = 1\n"] * 4, 300)
+    plain.save(str(tmp_path / "plain.json"))
+    from tokenizers import Tokenizer, models
+    bare = Tokenizer(models.BPE(vocab={"!": 0, '"': 1, "#": 2}, merges=[]))
+    bare.save(str(tmp_path / "bare.json"))
+    load_tokenizer(tmp_path / "plain.json")
+    with pytest.raises(engine.corpus.EngineError, match=r"bare.json: id 0 is the ordinary token '!'; training needs "
+                                                        r"a special token there \(<pad>\)$"):
+        load_tokenizer(tmp_path / "bare.json")
+
+
 def test_an_out_path_that_is_a_file_is_one_line(tmp_path):
     import subprocess
     import sys
