@@ -46,9 +46,16 @@ def bench_infill(args) -> int:
     from engine.infill import InfillEngine
 
     eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+    if args.hole > eng.hole_capacity:
+        # A wider hole would time a canvas wider than any the model was trained on, which no editor runs.
+        raise EngineError(f"--hole {args.hole}: {eng.model_dir.name} fills at most {eng.hole_capacity} tokens in "
+                          "one canvas")
     device = eng.model.device
     text = SNIPPET * 200
     prefix = text[max(0, len(text) - args.prompt_chars):] + "def total(values):\n    return "  # [-0:]: all of it
+    # The encoder reads <bos> and the end of the prefix, at most the model's prompt window: that is what is timed.
+    prefix_tokens = eng.count_tokens(prefix)
+    prompt_tokens = min(prefix_tokens + 1, eng.prompt_room())
     suffix = "\n\n\nprint(total([1, 2, 3]))\n"
     encode_ms, step_ms, steps, tpf, tps = [], [], [], [], []
     for r in range(args.warmup + args.repeats):
@@ -71,13 +78,13 @@ def bench_infill(args) -> int:
         steps.append(best.steps)
         tpf.append(best.tokens_per_forward)
         tps.append(best.tokens / total_s)
-    report(args, eng.description, len(eng.tokenizer.encode(prefix)) + 1, {
+    report(args, eng.description, prompt_tokens, {
         "encoder_ms": statistics.median(encode_ms),
         "ms_per_step": statistics.median(step_ms),
         "steps_per_canvas": statistics.mean(steps),
         "tokens_per_forward": statistics.mean(tpf),
         "tokens_per_s": statistics.mean(tps),
-    })
+    }, prefix_tokens)
     return 0
 
 
@@ -166,12 +173,18 @@ def count(n: int) -> str:
     return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.1f}M"
 
 
-def report(args, what: str, prompt_tokens: int, figures: dict) -> None:
+def report(args, what: str, prompt_tokens: int, figures: dict, prefix_tokens: int | None = None) -> None:
+    """`prompt_tokens`: what the encoder reads; `prefix_tokens` (the infill mode): the whole prefix's tokens, of
+    which the model reads the end."""
     if args.json:
-        print(json.dumps({"model": what, "prompt_tokens": prompt_tokens, **figures}))
+        prefix = {} if prefix_tokens is None else {"prefix_tokens": prefix_tokens}
+        print(json.dumps({"model": what, "prompt_tokens": prompt_tokens, **prefix, **figures}))
         return
     print(f"model: {what}")
-    print(f"prompt tokens: {prompt_tokens}, threads: {torch.get_num_threads()}")
+    cut = ""
+    if prefix_tokens is not None and prefix_tokens + 1 > prompt_tokens:
+        cut = f" (the most the model reads; the prefix has {prefix_tokens:,})"
+    print(f"prompt tokens: {prompt_tokens}{cut}, threads: {torch.get_num_threads()}")
     for key, value in figures.items():
         print(f"{key:>24}: {value:,.2f}")
 
@@ -207,8 +220,11 @@ def register(subparsers) -> None:
     p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
-    p.add_argument("--hole", type=positive_int, help="hole size in tokens for the infill mode (default: 16)")
-    p.add_argument("--prompt-chars", type=nonnegative_int, help="prefix length in characters (default: 2000)")
+    p.add_argument("--hole", type=positive_int,
+                   help="hole size in tokens for the infill mode, at most what one canvas holds (default: 16)")
+    p.add_argument("--prompt-chars", type=nonnegative_int,
+                   help="prefix length in characters; the model reads at most its prompt window of the end "
+                        "(default: 2000)")
     p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--warmup", type=nonnegative_int, default=1)
     p.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (default: torch's choice)")

@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
+import re
+import stat
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import torch
 
@@ -42,6 +48,57 @@ def check_writable(path: Path, flag: str = "--out") -> None:
         raise UsageError(f"{flag} {path}: cannot create its folder ({err.strerror or err})") from None
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{flag} {path}: its folder {parent} is not writable")
+    # A file its owner made read-only is kept so, even where the folder would let it be replaced (or by root).
+    if path.is_file() and not (os.stat(path).st_mode & 0o222 and os.access(path, os.W_OK)):
+        raise UsageError(f"{flag} {path}: is read-only")
+
+
+def check_not_an_input(path: Path, inputs: Iterable[tuple[str | Path, str]], flag: str = "--out") -> None:
+    """Refuse an output that is one of the command's inputs, by whatever name (a link, another spelling): the
+    input would be lost. `inputs`: (path, what it is to the command)."""
+    try:
+        written = os.stat(path)
+    except OSError:
+        return  # not there yet: no input
+    for source, what in inputs:
+        try:
+            same = os.path.samestat(written, os.stat(source))
+        except OSError:
+            continue
+        if same:
+            raise UsageError(f"{flag} {path}: is {what}; it would be overwritten")
+
+
+@contextmanager
+def replaced(path: Path, flag: str = "--out") -> Iterator[Path]:
+    """A temporary file beside `path` to write, moved over `path` once whole: a failure midway (a full disk, an
+    interrupt) leaves what was there. Through a link, the file it names is replaced, not the link."""
+    target = Path(os.path.realpath(path))
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(handle)
+    try:
+        yield Path(temp)
+        # After the writing: a writer may make the file anew (safetensors does), with permissions of its own.
+        os.chmod(temp, _file_mode(target))
+        os.replace(temp, target)
+    except BaseException as err:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        if isinstance(err, OSError):
+            raise UsageError(f"{flag} {path}: cannot be written ({err.strerror or err})") from None
+        raise
+
+
+def _file_mode(target: Path) -> int:
+    """The permissions the file written over `target` gets: its own where it exists, else a new file's."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def load_engine(args):
@@ -68,7 +125,8 @@ def cmd_generate(args) -> int:
     else:
         ids = [tok.bos_id, *tok.encode(args.prompt)]
     prompt = torch.tensor([ids], device=model.device)
-    view = CanvasView(tok, sys.stdout) if args.visual else None
+    # Frames on stderr: stdout holds the text alone, to pipe or redirect.
+    view = CanvasView(tok, sys.stderr) if args.visual else None
     started = time.perf_counter()
     result = None
     with torch.inference_mode():
@@ -92,23 +150,58 @@ def cmd_generate(args) -> int:
 
 
 # -- infill --------------------------------------------------------------------------------------------------------
+# Only \n, \r\n and \r end a line, as in editors, grep -n and compilers: str.splitlines also breaks at form feeds,
+# \v, \x1c-\x1e, \x85 and U+2028/9, so a line number counted by it named another line.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def editor_lines(text: str) -> list[str]:
+    """The lines of `text`, each with its line break; after a final line break, the empty line a cursor can be on."""
+    lines, start = [], 0
+    for found in LINE_BREAK.finditer(text):
+        lines.append(text[start:found.end()])
+        start = found.end()
+    return [*lines, text[start:]]
+
+
 def split_at_cursor(text: str, line: int, col: int, source: str) -> tuple[str, str]:
     """Prefix and suffix around a 1-based line and column (counted in characters)."""
-    lines = text.splitlines(keepends=True) or [""]
-    if not 1 <= line <= len(lines) + (1 if text.endswith("\n") else 0):
-        raise UsageError(f"{source}: line {line} is outside the file (1..{len(lines)})")
+    lines = editor_lines(text)
+    if not 1 <= line <= len(lines):
+        raise UsageError(f"{source}: line {line} is outside the file, which has {_line_count(lines)}")
     before = "".join(lines[:line - 1])
-    current = lines[line - 1] if line - 1 < len(lines) else ""
+    current = lines[line - 1]
     body = current.rstrip("\r\n")
     if not 1 <= col <= len(body) + 1:
         raise UsageError(f"{source}: column {col} is outside line {line} (1..{len(body) + 1})")
     return before + body[:col - 1], current[col - 1:] + "".join(lines[line:])
 
 
+def _line_count(lines: list[str]) -> str:
+    if len(lines) > 1 and lines[-1] == "":
+        n = len(lines) - 1
+        return f"{n} line{'s' * (n != 1)} (1..{n + 1}, the last the empty one after the final line break)"
+    return f"{len(lines)} line{'s' * (len(lines) != 1)} (1..{len(lines)})"
+
+
+# Each mode's own flags: given to the other mode, a flag was ignored without a word.
+CURSOR_FLAGS = ("line", "col", "candidates", "json")
+BATCH_FLAGS = ("out",)
+
+
+def check_mode_flags(args) -> None:
+    theirs, mode = (BATCH_FLAGS, "--jsonl (the batch mode)") if args.file else (CURSOR_FLAGS,
+                                                                                  "--file (the cursor mode)")
+    stray = [name for name in theirs if getattr(args, name) not in (None, False)]
+    if stray:
+        raise UsageError(f"infill: {', '.join('--' + name for name in stray)}: only with {mode}")
+
+
 def cmd_infill(args) -> int:
     if bool(args.file) == bool(args.jsonl):
         raise UsageError("infill: give either --file PATH --line L --col C, or --jsonl IN --out OUT")
-    options = dict(max_tokens=args.max_tokens, num_candidates=args.candidates, seed=args.seed,
+    check_mode_flags(args)
+    options = dict(max_tokens=args.max_tokens, num_candidates=args.candidates or 1, seed=args.seed,
                    prompt_tokens=args.prefix_tokens)
     if args.file:
         if args.line is None or args.col is None:
@@ -117,23 +210,36 @@ def cmd_infill(args) -> int:
         prefix, suffix = split_at_cursor(text, args.line, args.col, args.file)
         eng = load_engine(args)
         check_budget(eng, args.max_tokens)
-        for cand in eng.infill(prefix, suffix, **options):
-            sys.stdout.write(cand.text + ("\n" if args.candidates > 1 else ""))
-        if args.candidates == 1:
-            sys.stdout.write("\n")
+        print_candidates(eng.infill(prefix, suffix, **options), options["num_candidates"], args.json)
         return 0
     if not args.out:
         raise UsageError("infill: --jsonl needs --out")
-    problems = read_jsonl(Path(args.jsonl))
+    blank: list[int] = []
+    problems = read_jsonl(Path(args.jsonl), blank)
     check_writable(Path(args.out))
+    check_not_an_input(Path(args.out), [(args.jsonl, "the --jsonl input")])
     eng = load_engine(args)
     check_budget(eng, args.max_tokens)
-    with open(args.out, "w", encoding="utf-8") as out:
+    with replaced(Path(args.out)) as temp, open(temp, "w", encoding="utf-8") as out:
         for record in problems:
             record["middle"] = eng.infill(record["prefix"], record["suffix"], **options)[0].text
             out.write(_json_line(record))
-    print(f"wrote {len(problems)} fills to {args.out}", file=sys.stderr)
+    skipped = f" ({len(blank)} blank line{'s' * (len(blank) != 1)} of {args.jsonl} skipped)" if blank else ""
+    print(f"wrote {len(problems)} fills to {args.out}{skipped}", file=sys.stderr)
     return 0
+
+
+def print_candidates(candidates, asked: int, as_json: bool) -> None:
+    """Each fill as text (one asked for: as it is; several: each followed by a line break, which a fill that holds
+    line breaks blurs), or with `as_json` one JSON object a line, which any fill survives."""
+    for cand in candidates:
+        if as_json:
+            confidence = cand.confidence if math.isfinite(cand.confidence) else None
+            sys.stdout.write(_json_line({"text": cand.text, "confidence": confidence, "source": cand.source}))
+        else:
+            sys.stdout.write(cand.text + ("\n" if asked > 1 else ""))
+    if asked == 1 and not as_json:
+        sys.stdout.write("\n")
 
 
 def check_budget(eng, max_tokens: int) -> None:
@@ -156,8 +262,9 @@ def _json_line(record: dict) -> str:
 
 
 def read_text(path: Path) -> str:
+    # A byte order mark is no character of line 1: its columns count from after it, and the model never sees it.
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise UsageError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -166,13 +273,14 @@ def read_text(path: Path) -> str:
         raise UsageError(f"{path}: not UTF-8 text") from None
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    # The evaluation inputs' reader: the same line-numbered one-line errors for JSONL files.
+def read_jsonl(path: Path, blank: list[int] | None = None) -> list[dict]:
+    # The evaluation inputs' reader: the same line-numbered one-line errors for JSONL files. `blank`: gets the
+    # numbers of the blank lines skipped.
     from engine.eval_inputs import EvaluationInputError, jsonl_records
 
     records = []
     try:
-        for n, record in jsonl_records(path, "prefix/suffix records"):
+        for n, record in jsonl_records(path, "prefix/suffix records", blank):
             if not isinstance(record.get("prefix"), str) or not isinstance(record.get("suffix"), str):
                 raise UsageError(f"{path}:{n}: expected an object with string fields prefix and suffix")
             records.append(record)
@@ -217,7 +325,8 @@ def cmd_logits(args) -> int:
     with torch.inference_mode():
         cache = model.encode(torch.tensor([prompt], device=model.device))
         logits = model.decode(torch.tensor([canvas], device=model.device), cache, sc)
-    save_file({"logits": logits[0].float().cpu().contiguous()}, args.out)
+    with replaced(Path(args.out)) as temp:
+        save_file({"logits": logits[0].float().cpu().contiguous()}, str(temp))
     print(f"wrote logits [{len(canvas)}, {vocab}] to {args.out}", file=sys.stderr)
     return 0
 
@@ -237,20 +346,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="most new tokens printed; the last canvas is denoised whole, then cut (default: the "
                         "generation config's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--visual", action="store_true", help="redraw the canvas at every denoising step")
+    p.add_argument("--visual", action="store_true",
+                   help="draw the canvas at every denoising step on stderr (redrawn in place, in colour, on a "
+                        "terminal); stdout gets the text alone")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("infill", help="fill the hole at a cursor, or a batch of holes",
-                       description="Fill the hole at --file/--line/--col (1-based, columns in characters), or each "
+                       description="Fill the hole at --file/--line/--col (1-based, columns in characters, lines ended "
+                                   "by \\n, \\r\\n or \\r), or each "
                                    '{"prefix": ..., "suffix": ...} line of --jsonl into --out with "middle" added.')
     add_model_options(p)
-    p.add_argument("--file", help="source file")
+    p.add_argument("--file", help="source file (cursor mode)")
     p.add_argument("--line", type=int, help="1-based line of the cursor")
     p.add_argument("--col", type=int, help="1-based column of the cursor")
-    p.add_argument("--jsonl", help="input JSONL of prefix/suffix records")
-    p.add_argument("--out", help="output JSONL")
+    p.add_argument("--jsonl", help="input JSONL of prefix/suffix records (batch mode; blank lines are skipped)")
+    p.add_argument("--out", help="output JSONL (batch mode): written whole or not at all, never over --jsonl")
     p.add_argument("--max-tokens", type=positive_int, default=32, help="largest hole to try, in tokens (default: 32)")
-    p.add_argument("--candidates", type=positive_int, default=1, help="candidates to print (default: 1)")
+    p.add_argument("--candidates", type=positive_int, default=None,
+                   help="candidates to print, with --file (default: 1)")
+    p.add_argument("--json", action="store_true",
+                   help="with --file: each candidate as one JSON line, {text, confidence, source}")
     p.add_argument("--prefix-tokens", type=positive_int, default=None, metavar="N",
                    help="tokens of the text before the hole the model reads (default: the checkpoint's "
                         "infill_prompt_tokens, else 1024)")

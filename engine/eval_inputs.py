@@ -21,20 +21,24 @@ class EvaluationInputError(Exception):
     """Bad evaluation input; `str(err)` is one line naming the file and what is wrong."""
 
 
-def jsonl_records(path: Path, what: str) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for each non-blank line of a JSONL file."""
+def jsonl_records(path: Path, what: str, blank: list[int] | None = None) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSONL file; line numbers are the file's, blank lines
+    counted. `blank`: gets the numbers of the blank lines skipped, for a caller to say so."""
     try:
         handle = open(path, "rb")
     except OSError as err:
         raise EvaluationInputError(f"{path}: cannot read {what}: {err.strerror}") from None
     with handle:
-        # Decoded line by line, so that bytes that are not UTF-8 are named with their line.
+        # Decoded line by line, so that bytes that are not UTF-8 are named with their line. A byte order mark
+        # (as some Windows editors write) is no part of the first record.
         for number, raw in enumerate(handle, 1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
                 raise EvaluationInputError(f"{path}:{number}: not UTF-8") from None
             if not line.strip():
+                if blank is not None:
+                    blank.append(number)
                 continue
             try:
                 record = json.loads(line)

@@ -44,6 +44,7 @@ from engine.holes import KINDS, HoleCase, SourceDocument, is_parse_valid, sample
 # a case whose reference needs more is left out and counted rather than scored as a certain miss.
 DEFAULT_MAX_TOKENS: dict[str, int] = {"line": 24, "statement": 48, "block": 128, "closing": 32}
 DEFAULT_PROBLEM_MAX_TOKENS = 160
+DEFAULT_TIMEOUT = 5.0  # seconds for one problem's test
 DEFAULT_PREFIX_TOKENS = 1024
 # As the language server sizes them: the suffix window is what the canvas holds beside the hole.
 MIN_SUFFIX_TOKENS = 32
@@ -561,11 +562,12 @@ def register(subparsers) -> None:
     p.add_argument("--problem-max-tokens", type=int, metavar="N",
                    help=f"hole budget for a problem's fill (default: {DEFAULT_PROBLEM_MAX_TOKENS}, or what one "
                    "canvas of the model holds if less)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                   help="time limit for one problem's test (default: 5)")
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help=f"time limit for one problem's test (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--oracle", action="store_true",
                    help="fill with the reference instead of a model: checks the harness, every score is perfect")
-    p.add_argument("--out", type=Path, metavar="PATH", help="write the full report as JSON here")
+    p.add_argument("--out", type=Path, metavar="PATH",
+                   help="write the full report as JSON here (whole or not at all; never over an input)")
     p.set_defaults(func=run)
 
 
@@ -648,9 +650,17 @@ def run(args) -> int:
         if getattr(args, name) is not None and getattr(args, name) < 1:
             print(f"evaluate: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return 2
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
+    if args.timeout is not None and (not math.isfinite(args.timeout) or args.timeout <= 0):
         print("evaluate: --timeout must be a positive number of seconds", file=sys.stderr)
         return 2
+    if args.problems is None:
+        # Else ignored without a word.
+        for flag, given in (("--problem-max-tokens", args.problem_max_tokens), ("--timeout", args.timeout)):
+            if given is not None:
+                print(f"evaluate: {flag}: only with --problems", file=sys.stderr)
+                return 2
+    elif args.timeout is None:
+        args.timeout = DEFAULT_TIMEOUT
     if args.neighbors and args.no_lookup:
         print("evaluate: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
         return 2
@@ -665,10 +675,11 @@ def run(args) -> int:
               "and/or --problems", file=sys.stderr)
         return 2
     if args.out is not None:
-        from engine.cli import check_writable
+        from engine.cli import check_not_an_input, check_writable
 
         try:
             check_writable(args.out)  # before the run, whose report would otherwise be lost at its end
+            check_not_an_input(args.out, _inputs(args, documents))
         except EngineError as err:
             print(f"evaluate: {err}", file=sys.stderr)
             return 2
@@ -774,8 +785,25 @@ def run(args) -> int:
                    f"{report['problems']['timeouts']} timed out)")
     print("\n".join(out).rstrip())
     if args.out is not None:  # its folder made by check_writable before the run
-        args.out.write_text(json.dumps(_without_nan(report), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        from engine.cli import replaced
+
+        try:
+            with replaced(args.out) as temp:
+                temp.write_text(json.dumps(_without_nan(report), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        except EngineError as err:
+            print(f"evaluate: {err}", file=sys.stderr)
+            return 2
     return 0
+
+
+def _inputs(args, documents: list[SourceDocument] | None) -> list[tuple[Path | str, str]]:
+    """The files the run reads, which `--out` must not name: (path, what it is to the run)."""
+    inputs = [(path, f"the {flag} input") for flag, path in (("--heldout", args.heldout),
+                                                              ("--heldout-manifest", args.heldout_manifest),
+                                                              ("--problems", args.problems)) if path is not None]
+    # Documents with a text of their own (a split file's) are not read from their paths.
+    inputs += [(d.path, "one of the source files evaluated") for d in documents or () if d.text is None]
+    return inputs
 
 
 def _without_nan(value):

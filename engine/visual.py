@@ -1,4 +1,5 @@
-"""Draw a canvas in the terminal as it denoises: accepted tokens bright, noise dim, anchors blue."""
+"""Draw a canvas as it denoises: on a terminal redrawn in place, accepted tokens bright, noise dim, anchors blue; in a
+log, frame after frame as plain text."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ class CanvasView:
         anchor = step.anchor[self.row].tolist()
         cells = []
         for tok_id, acc, anc in zip(current, accepted, anchor):
+            cell = token_cell(self.tok.token_text(tok_id))
+            # Colour codes only for a terminal: in a log they are noise.
             color = BLUE if anc else BRIGHT if acc else DIM
-            cells.append(f"{color}{token_cell(self.tok.token_text(tok_id))}{RESET}")
+            cells.append(f"{color}{cell}{RESET}" if self.tty else cell)
         done = " (stopped)" if bool(step.finished[self.row]) else ""
         head = (f"canvas {step.canvas_index + 1}  step {step.step}  "
                 f"accepted {sum(accepted)}/{len(current) - sum(anchor)}{done}")

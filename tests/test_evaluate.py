@@ -583,7 +583,8 @@ def test_hole_budgets_stay_within_one_canvas_of_the_model(tiny_model, one_thread
     assert report["settings"]["max_tokens"]["block"] == capacity and report["settings"]["max_tokens"]["line"] == 24
     assert f"--problem-max-tokens {capacity}" in report["command"]
     for flag in ("--max-tokens", "--problem-max-tokens"):
-        args = parse_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), flag, str(capacity + 1)])
+        args = parse_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--problems", str(PROBLEMS), flag,
+                          str(capacity + 1)])
         assert args.func(args) == 2
         err = capsys.readouterr().err.strip()
         assert err == f"evaluate: {flag} {capacity + 1}: model fills at most {capacity} tokens in one canvas"
@@ -657,3 +658,52 @@ def test_held_out_files_all_of_packages_the_model_was_trained_on_are_said_to_be_
     err = capsys.readouterr().err
     assert err == ("evaluate: all 2 held-out files are of packages the model was trained on (also, seen) and were "
                    "left out, leaving nothing to evaluate; give it files of packages it was not trained on\n")
+
+
+def run_evaluate(*argv, limit_file_bytes: int | None = None) -> subprocess.CompletedProcess:
+    import resource
+    import signal
+
+    def limit():
+        # Writes past the limit fail (EFBIG) instead of killing the process: a disk that fills up midway.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
+
+    return subprocess.run([sys.executable, "-m", "engine.cli", "evaluate", *map(str, argv)], capture_output=True,
+                          text=True, timeout=300, preexec_fn=limit if limit_file_bytes else None,
+                          cwd=Path(__file__).resolve().parent.parent)
+
+
+def test_an_out_that_is_an_input_is_refused_and_the_input_kept(tiny_model, tmp_path):
+    problems = tmp_path / "problems.jsonl"
+    shutil.copy(PROBLEMS, problems)
+    sources = tmp_path / "src"
+    shutil.copytree(HELDOUT, sources)
+    source = next(p for p in sorted(sources.iterdir()) if p.suffix == ".py")
+    before = {p: p.read_bytes() for p in (problems, source)}
+    for argv, out, flag in ((["--problems", problems], problems, "the --problems input"),
+                            (["--files", f"{sources}/*"], source, "one of the source files evaluated"),
+                            (["--split-dir", sources], source, "one of the source files evaluated")):
+        done = run_evaluate("--model", tiny_model, "--oracle", *argv, "--out", out)
+        assert done.returncode == 2 and done.stderr.strip() == f"evaluate: --out {out}: is {flag}; it would be " \
+                                                                "overwritten", done.stderr
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_a_report_that_cannot_be_written_whole_keeps_what_was_there(tiny_model, tmp_path):
+    out = tmp_path / "report.json"
+    out.write_text("{}\n")
+    common = ["--model", tiny_model, "--oracle", "--split-dir", HELDOUT, "--max-cases", "1", "--out", out]
+    done = run_evaluate(*common, limit_file_bytes=1000)
+    last = done.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert done.returncode == 2 and last == f"evaluate: --out {out}: cannot be written (File too large)", done.stderr
+    assert out.read_text() == "{}\n" and [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    done = run_evaluate(*common)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["model"].startswith("oracle")
+
+
+@pytest.mark.parametrize("argv", [["--timeout", "9"], ["--problem-max-tokens", "16"]])
+def test_problem_flags_without_problems_are_refused_not_ignored(tiny_model, argv):
+    done = run_evaluate("--model", tiny_model, "--oracle", "--split-dir", HELDOUT, *argv)
+    assert done.returncode == 2 and done.stderr.strip() == f"evaluate: {argv[0]}: only with --problems", done.stderr

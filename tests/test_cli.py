@@ -1,0 +1,187 @@
+"""`infill-engine infill`, `generate` and `bench` as a user runs them: what they read, what they write where."""
+
+from __future__ import annotations
+
+import json
+import resource
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from engine.cli import split_at_cursor
+from engine.infill import InfillEngine
+from engine.tiny import write_random_checkpoint
+
+RECORDS = [{"id": n, "prefix": f"value_{n} = ", "suffix": "\n"} for n in range(6)]
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return write_random_checkpoint(tmp_path_factory.mktemp("cli") / "model", seed=3, weight_std=0.5)
+
+
+def run_cli(*args, limit_file_bytes: int | None = None):
+    def limit():
+        # Writes past the limit fail (EFBIG) instead of killing the process: a disk that fills up midway.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
+
+    return subprocess.run([sys.executable, "-m", "engine.cli", *map(str, args)], capture_output=True, text=True,
+                          preexec_fn=limit if limit_file_bytes else None)
+
+
+def write_jsonl(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+# -- --out --------------------------------------------------------------------------------------------------------
+def test_an_out_that_is_the_jsonl_input_is_refused_and_the_input_kept(model_dir, tmp_path):
+    holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS)
+    before = holes.read_bytes()
+    (tmp_path / "link.jsonl").symlink_to(holes)
+    for out in (holes, tmp_path / "link.jsonl"):
+        result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4")
+        assert result.returncode == 2 and result.stderr.strip() == (
+            f"infill-engine: --out {out}: is the --jsonl input; it would be overwritten"), result.stderr
+        assert holes.read_bytes() == before
+
+
+def test_an_out_that_cannot_be_written_whole_keeps_what_was_there(model_dir, tmp_path):
+    holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS)
+    out = tmp_path / "filled.jsonl"
+    out.write_text("the last run's fills\n")
+    result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4",
+                     limit_file_bytes=200)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"infill-engine: --out {out}: cannot be written (File too large)"), result.stderr
+    assert out.read_text() == "the last run's fills\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["filled.jsonl", "holes.jsonl"]
+    # Written whole, it replaces the old file, whose permissions it keeps.
+    out.chmod(0o640)
+    result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == list(range(6))
+    assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_a_read_only_out_is_refused_before_the_run(model_dir, tmp_path):
+    holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS)
+    out = tmp_path / "kept.jsonl"
+    out.write_text("keep\n")
+    out.chmod(0o444)
+    result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4")
+    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: --out {out}: is read-only"
+    assert out.read_text() == "keep\n"
+
+
+# -- --line and --col ---------------------------------------------------------------------------------------------
+def test_lines_are_counted_as_editors_count_them():
+    # A form feed, a vertical tab, U+2028 and \x1c are characters of a line, not line breaks; \r\n and \r are.
+    text = "a = 1\n\x0c\n# \x0b \u2028 \x1c\nb = 2\r\nc = 3\rd = 4"
+    assert split_at_cursor(text, 4, 1, "t.py") == ("a = 1\n\x0c\n# \x0b \u2028 \x1c\n", "b = 2\r\nc = 3\rd = 4")
+    assert split_at_cursor(text, 5, 3, "t.py") == ("a = 1\n\x0c\n# \x0b \u2028 \x1c\nb = 2\r\nc ", "= 3\rd = 4")
+    assert split_at_cursor(text, 6, 6, "t.py") == (text, "")
+    with pytest.raises(Exception, match=r"^t\.py: line 7 is outside the file, which has 6 lines \(1\.\.6\)$"):
+        split_at_cursor(text, 7, 1, "t.py")
+    # After a final line break the cursor can be on the empty line that follows, as in an editor.
+    assert split_at_cursor("x\n", 2, 1, "t.py") == ("x\n", "")
+    with pytest.raises(Exception, match=r"^t\.py: line 3 is outside the file, which has 1 line \(1\.\.2, the "
+                                        r"last the empty one after the final line break\)$"):
+        split_at_cursor("x\n", 3, 1, "t.py")
+
+
+def test_the_cursor_is_placed_by_the_files_lines_and_not_after_a_byte_order_mark(model_dir, tmp_path):
+    src = tmp_path / "m.py"
+    src.write_bytes("\ufeffimport os\n\x0c\ndef f():\n    return os.sep\n".encode("utf-8"))
+    # Line 4 is `    return os.sep` (17 columns and the end): a form feed is no line break.
+    result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "4", "--col", "99")
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"infill-engine: {src}: column 99 is outside line 4 (1..18)"), result.stderr
+    # The mark is no column of line 1.
+    result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "1", "--col", "10", "--max-tokens", "4")
+    assert result.returncode == 0, result.stderr
+    result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "1", "--col", "11")
+    assert result.returncode == 2 and "column 11 is outside line 1 (1..10)" in result.stderr
+    result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "9", "--col", "1")
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"infill-engine: {src}: line 9 is outside the file, which has 4 lines (1..5, the last the empty one "
+        "after the final line break)"), result.stderr
+
+
+# -- --candidates and --json ---------------------------------------------------------------------------------------
+def test_json_candidates_can_be_told_apart(model_dir, tmp_path):
+    src = tmp_path / "t.py"
+    src.write_text("def total(xs):\n    s = 0\n    for x in xs:\n\n    return s\n")
+    result = run_cli("infill", "--model", model_dir, "--device", "cpu", "--dtype", "float32", "--file", src,
+                     "--line", "4", "--col", "1", "--candidates", "3", "--max-tokens", "12", "--json")
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line) for line in result.stdout.splitlines()]
+    engine = InfillEngine.load(model_dir, device="cpu", dtype="float32")
+    text = src.read_text()
+    at = text.index("xs:\n") + 4
+    expected = engine.infill(text[:at], text[at:], max_tokens=12, num_candidates=3)
+    assert [p["text"] for p in printed] == [c.text for c in expected]
+    assert all(set(p) == {"text", "confidence", "source"} for p in printed)
+
+
+# -- flags of the other mode ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, expected", [
+    (["--file", "m.py", "--line", "1", "--col", "1", "--out", "o.jsonl"], "--out: only with --jsonl (the batch mode)"),
+    (["--jsonl", "h.jsonl", "--out", "o.jsonl", "--candidates", "3", "--line", "9", "--col", "9"],
+     "--line, --col, --candidates: only with --file (the cursor mode)"),
+    (["--jsonl", "h.jsonl", "--out", "o.jsonl", "--json"], "--json: only with --file (the cursor mode)"),
+])
+def test_infill_flags_of_the_other_mode_are_refused_not_ignored(model_dir, tmp_path, argv, expected):
+    (tmp_path / "m.py").write_text("x = 1\n")
+    write_jsonl(tmp_path / "h.jsonl", RECORDS[:1])
+    argv = [str(tmp_path / a) if a.endswith((".py", ".jsonl")) else a for a in argv]
+    result = run_cli("infill", "--model", model_dir, "--max-tokens", "4", *argv)
+    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: infill: {expected}", result.stderr
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+# -- --jsonl -------------------------------------------------------------------------------------------------------
+def test_jsonl_blank_lines_are_skipped_and_said_and_a_byte_order_mark_is_read(model_dir, tmp_path):
+    holes = tmp_path / "holes.jsonl"
+    holes.write_bytes(b"\xef\xbb\xbf" + b'{"id": 1, "prefix": "a = ", "suffix": "\\n"}\n\n  \n'
+                      + b'{"id": 2, "prefix": "b = ", "suffix": "\\n"}\n')
+    out = tmp_path / "out.jsonl"
+    result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4")
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [1, 2]
+    assert result.stderr.strip() == f"wrote 2 fills to {out} (2 blank lines of {holes} skipped)"
+    # Errors name the line of the file, blank lines counted.
+    holes.write_text('\n{"id": 1, "prefix": "a = ", "suffix": "\\n"}\n\n{"prefix": 1}\n')
+    result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out)
+    assert result.returncode == 2 and f"{holes}:4: expected an object" in result.stderr, result.stderr
+
+
+# -- generate --visual ---------------------------------------------------------------------------------------------
+def test_generate_visual_draws_on_stderr_and_prints_the_text_alone(model_dir):
+    plain = run_cli("generate", "--model", model_dir, "--prompt", "def f(", "--max-new-tokens", "40")
+    drawn = run_cli("generate", "--model", model_dir, "--prompt", "def f(", "--max-new-tokens", "40", "--visual")
+    assert plain.returncode == drawn.returncode == 0, drawn.stderr
+    assert drawn.stdout == plain.stdout
+    assert drawn.stderr.count("canvas 1  step ") >= 2 and "step 1 " in drawn.stderr
+    assert "\x1b" not in drawn.stderr  # no colour codes in a log
+    assert "tokens per forward" in drawn.stderr
+
+
+# -- bench ---------------------------------------------------------------------------------------------------------
+def test_bench_says_the_prompt_the_encoder_reads_and_refuses_a_hole_wider_than_a_canvas(model_dir):
+    engine = InfillEngine.load(model_dir, device="cpu")
+    common = ["bench", "--model", model_dir, "--repeats", "1", "--warmup", "0", "--threads", "1"]
+    result = run_cli(*common, "--json", "--prompt-chars", "1000000")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["prompt_tokens"] == engine.prompt_room() < figures["prefix_tokens"]
+    result = run_cli(*common, "--prompt-chars", "1000000")
+    assert (f"prompt tokens: {engine.prompt_room()} (the most the model reads; the prefix has "
+            f"{figures['prefix_tokens']:,})") in result.stdout, result.stdout
+    hole = engine.hole_capacity + 1
+    result = run_cli(*common, "--hole", hole)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"infill-engine: --hole {hole}: model fills at most {engine.hole_capacity} tokens in one canvas")
