@@ -316,6 +316,7 @@ class GenerationConfig:
     eos_token_id: int | None = None
     pad_token_id: int | None = None
     extra_eos_token_ids: list[int] = field(default_factory=list)  # as ModelConfig's
+    suppress_tokens: list[int] = field(default_factory=list)  # ids never written (Hugging Face's key)
 
     @classmethod
     def from_hf(cls, data: dict[str, Any], model: ModelConfig | None = None,
@@ -336,6 +337,11 @@ class GenerationConfig:
             out.eos_token_id = model.eos_token_id if out.eos_token_id is None else out.eos_token_id
             out.pad_token_id = model.pad_token_id if out.pad_token_id is None else out.pad_token_id
         out.extra_eos_token_ids = _besides(out.eos_token_id, stops)
+        suppressed = data.get("suppress_tokens")
+        if suppressed is not None:
+            if not isinstance(suppressed, list):
+                raise CheckpointError(f"{source}: suppress_tokens must be a list of token ids, got {suppressed!r}")
+            out.suppress_tokens = suppressed
         out.check(source, model.vocab_size if model is not None else None)
         return out
 
@@ -365,6 +371,9 @@ class GenerationConfig:
         for value in self.extra_eos_token_ids:
             if not _is_int(value) or value < 0 or (vocab_size and value >= vocab_size):
                 fail("eos_token_id", "a list of token ids in the vocabulary", self.eos_token_ids)
+        for value in self.suppress_tokens:
+            if not _is_int(value) or value < 0 or (vocab_size and value >= vocab_size):
+                fail("suppress_tokens", "a list of token ids in the vocabulary", self.suppress_tokens)
         self.entropy_bound = float(self.entropy_bound)
 
     @property
@@ -376,6 +385,8 @@ class GenerationConfig:
         data = asdict(self)
         if data.pop("extra_eos_token_ids"):
             data["eos_token_id"] = self.eos_token_ids
+        if not data["suppress_tokens"]:
+            del data["suppress_tokens"]
         data["sampler_config"] = {"entropy_bound": data.pop("entropy_bound"), "_cls_name": "EntropyBoundSamplerConfig"}
         return data
 

@@ -82,6 +82,7 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
     if cache.batch_size != B:
         cache = cache.expand(B)
     row_of = holes.nonzero()[:, 0]  # (N,) the row of each hole position
+    suppressed = torch.tensor(gen.suppress_tokens, device=device) if gen.suppress_tokens else None
     for n, cur_step in enumerate(reversed(range(1, max_steps + 1)), start=1):
         if should_stop is not None and should_stop():
             raise Cancelled("denoising cancelled")
@@ -92,6 +93,8 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
         else:
             sc_full = sc_logits.view(B, L, V) if sc_logits is not None else None
             hole_logits = model.decode(current, cache, sc_full).view(B * L, V)
+        if suppressed is not None:
+            hole_logits = hole_logits.index_fill(-1, suppressed, -math.inf)
         hole_logits = hole_logits / sampler.temperature(cur_step, max_steps, gen.t_min, gen.t_max).to(device)
         probs = torch.softmax(hole_logits, dim=-1, dtype=torch.float32)
         sampled = anchor_ids.clone()

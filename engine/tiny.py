@@ -73,8 +73,11 @@ def tiny_config(vocab_size: int = 512, **overrides) -> ModelConfig:
 
 
 def write_random_checkpoint(path: str | Path, seed: int = 0, vocab_size: int = 512, max_denoising_steps: int = 8,
-                            weight_std: float = 0.02, **config) -> Path:
-    """config.json, generation_config.json, model.safetensors and tokenizer.json of a random model at `path`."""
+                            weight_std: float = 0.02, whole_characters: bool = False, **config) -> Path:
+    """config.json, generation_config.json, model.safetensors and tokenizer.json of a random model at `path`.
+    ``whole_characters``: its generation config suppresses the tokens that are part of a character alone (a byte
+    of one in UTF-8), so that its fills decode to text; random weights would otherwise write such bytes in most
+    fills, each a U+FFFD, and those fills are not shown."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tok = train_tokenizer([SAMPLE] * 4, vocab_size=vocab_size, min_frequency=1)
@@ -86,4 +89,6 @@ def write_random_checkpoint(path: str | Path, seed: int = 0, vocab_size: int = 5
     model.init_weights(std=weight_std, seed=seed)
     gen = GenerationConfig(max_denoising_steps=max_denoising_steps, eos_token_id=cfg.eos_token_id,
                            pad_token_id=cfg.pad_token_id)
+    if whole_characters:
+        gen.suppress_tokens = [i for i in range(tok.get_vocab_size()) if "\ufffd" in tok.decode([i])]
     return save_checkpoint(path, model, cfg, gen, tok_path)

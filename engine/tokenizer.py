@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tokenizers import Tokenizer as _HFTokenizer
+from tokenizers import decoders
 
 from engine.errors import CheckpointError
 
@@ -22,6 +24,23 @@ def model_text(text: str) -> str:
 # A lone UTF-16 surrogate: an editor's buffer can hold one (LSP text arrives as JSON, whose escapes allow it), and
 # the tokenizer refuses any string with one in it.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _byte_level_alphabet() -> dict[str, int]:
+    """The byte-level BPE's character for each byte (GPT-2's table): printable bytes stand for themselves, the
+    others for the characters from U+0100 on, in byte order."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    others = [b for b in range(256) if b not in printable]
+    return {chr(b): b for b in printable} | {chr(256 + n): b for n, b in enumerate(others)}
+
+
+_BYTE_OF = _byte_level_alphabet()
+
+
+def _whole_characters(data: bytes) -> str:
+    """``data`` decoded up to its last whole character: an incremental decoder holds back the bytes of one cut
+    short at the end; invalid bytes before it become U+FFFD, as the tokenizer decodes them."""
+    return codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data, final=False)
 
 
 def _check_special(path: Path, inner: _HFTokenizer, ids: dict[str, int]) -> None:
@@ -101,8 +120,30 @@ class Tokenizer:
 
     def decode(self, ids: list[int]) -> str:
         """The text of a fill or reply. Special tokens a model emits (a stray BOS, a turn marker) are not text the
-        user wrote and are left out; code that spells `<bos>` is encoded as ordinary bytes, so it stays."""
-        return self.inner.decode(self.strip(ids), skip_special_tokens=True)
+        user wrote and are left out; code that spells `<bos>` is encoded as ordinary bytes, so it stays. A fill
+        that stops inside a character (a byte-level BPE writes one a byte at a time) ends at the last whole one:
+        the bytes after it would decode to U+FFFD. Bytes broken off before more text stay U+FFFD, for the caller."""
+        ids = self.strip(ids)
+        text = self.inner.decode(ids, skip_special_tokens=True)
+        if not text.endswith("\ufffd") or not isinstance(self.inner.decoder, decoders.ByteLevel):
+            return text
+        return _whole_characters(self._byte_level_bytes(ids))
+
+    def _byte_level_bytes(self, ids: list[int]) -> bytes:
+        """The bytes a byte-level decoder joins for ``ids``, special tokens left out as `decode` leaves them: each
+        token's characters mapped back to bytes, or a token holding another character (an added token) as its
+        UTF-8."""
+        special = {i for i, token in self.inner.get_added_tokens_decoder().items() if token.special}
+        out = bytearray()
+        for i in ids:
+            token = self.inner.id_to_token(i)
+            if token is None or i in special:
+                continue
+            if all(ch in _BYTE_OF for ch in token):
+                out.extend(_BYTE_OF[ch] for ch in token)
+            else:
+                out.extend(token.encode("utf-8"))
+        return bytes(out)
 
     def token_text(self, i: int) -> str:
         return self.inner.decode([i], skip_special_tokens=False)

@@ -268,14 +268,70 @@ def _span(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) ->
     return start, old_end
 
 
+def _is_high(char: str) -> bool:
+    return "\ud800" <= char <= "\udbff"
+
+
+def _is_low(char: str) -> bool:
+    return "\udc00" <= char <= "\udfff"
+
+
+def _halves(char: str) -> tuple[str, str]:
+    """The UTF-16 surrogate pair of a character past U+FFFF."""
+    code = ord(char) - 0x10000
+    return chr(0xD800 + (code >> 10)), chr(0xDC00 + (code & 0x3FF))
+
+
+def _joined(text: str) -> str:
+    """`text` with each high surrogate that a low one follows made the character they are, as a UTF-16 string and
+    a JSON reader have it."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+def _cuts(snapshot: Snapshot, position: Position, offset: int) -> bool:
+    """Whether a UTF-16 `position`, which `offset_at` made `offset`, falls between the halves of the character
+    there."""
+    text = snapshot.text
+    if offset >= len(text) or ord(text[offset]) <= 0xFFFF or not 0 <= position.line < snapshot.line_count:
+        return False
+    line_start = snapshot.line_starts[position.line]
+    return _units_in(text[line_start:offset], PositionEncoding.UTF16) == position.character - 1
+
+
+def _replacement(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[int, int, str]:
+    """The offsets `change` replaces in `snapshot` and the text that takes their place. A UTF-16 client's string
+    may hold half a character: one that diffs strings replaces only the half that differs when one emoji becomes
+    another. A range that cuts a character keeps its half outside the range, and halves that meet, in the text or
+    in the change, are one character again: the text stays the client's, where the half was dropped or kept apart."""
+    start, old_end = _span(snapshot, change, encoding)
+    new, r = change.text, change.range
+    if encoding is not PositionEncoding.UTF16 or r is None:
+        return start, old_end, new
+    if (r.end.line, r.end.character) < (r.start.line, r.start.character):
+        return start, old_end, new  # backwards, though at one offset (past a line's end): it cuts nothing
+    text = snapshot.text
+    if _cuts(snapshot, r.start, start):
+        new = _halves(text[start])[0] + new
+    if _cuts(snapshot, r.end, old_end):
+        new += _halves(text[old_end])[1]
+        old_end += 1
+    if start > 0 and _is_high(text[start - 1]) and _is_low((new or text[old_end:old_end + 1])[:1]):
+        start -= 1
+        new = text[start] + new
+    if old_end < len(text) and _is_low(text[old_end]) and _is_high(new[-1:]):
+        new += text[old_end]
+        old_end += 1
+    return (start, old_end, new) if new is change.text else (start, old_end, _joined(new))
+
+
 def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding, with_edit: bool = True
            ) -> tuple[Snapshot, Edit | None]:
     """`snapshot` with `change` made, its line starts carried over, and the tree-sitter edit it makes (with
     ``with_edit``: the byte offsets and points cost scans of the whole text, in a file with any non-ASCII)."""
     old = snapshot.text
-    start, old_end = _span(snapshot, change, encoding)
-    text = old[:start] + change.text + old[old_end:]
-    new_end = start + len(change.text)
+    start, old_end, new = _replacement(snapshot, change, encoding)
+    text = old[:start] + new + old[old_end:]
+    new_end = start + len(new)
     starts = _line_starts_after(snapshot.line_starts, text, start, old_end, new_end)
     edited = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, text, known_line_starts=starts)
     if not with_edit:
@@ -287,7 +343,7 @@ def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding, w
         new_end=new_end,
         start_byte=start_byte,
         old_end_byte=start_byte + _utf8_len(old[start:old_end]),
-        new_end_byte=start_byte + _utf8_len(change.text),
+        new_end_byte=start_byte + _utf8_len(new),
         start_point=snapshot.point(start),
         old_end_point=snapshot.point(old_end),
         new_end_point=edited.point(new_end),
@@ -331,12 +387,36 @@ def _applied(snapshot: Snapshot, changes: Sequence[TextChange], encoding: Positi
             continue
         # The text before the last span spliced is `working`'s still; a change read from beyond it needs the text.
         if spliced and not (_before(working, change.range.start, spliced[-1][0], encoding)
-                            and _before(working, change.range.end, spliced[-1][0], encoding)):
+                            and _before(working, change.range.end, spliced[-1][0], encoding)
+                            and not _meets_half(working, change, encoding, spliced)):
             working = Snapshot(snapshot.uri, snapshot.language_id, snapshot.version, _splice(working.text, spliced))
             spliced = []
-        start, old_end = _span(working, change, encoding)
-        spliced.append((start, old_end, change.text))
+        spliced.append(_replacement(working, change, encoding))
     return _splice(working.text, spliced)
+
+
+def _meets_half(working: Snapshot, change: TextChange, encoding: PositionEncoding,
+                spliced: list[tuple[int, int, str]]) -> bool:
+    """Whether `change` ends where the last span spliced starts, and a half of a character (a lone surrogate) is
+    there in `working` or in the text with the spans spliced in: `_replacement` reads that character, to join it to
+    a half the change leaves before it."""
+    bound = spliced[-1][0]
+    if encoding is not PositionEncoding.UTF16:
+        return False
+    if not (_is_low(working.text[bound:bound + 1]) or _is_low(_spliced_char(working.text, spliced, bound))):
+        return False
+    return _span(working, change, encoding)[1] == bound
+
+
+def _spliced_char(text: str, spans: list[tuple[int, int, str]], at: int) -> str:
+    """The character at `at`, where the last of `spans` starts, in `text` with them spliced in."""
+    for start, old_end, new in reversed(spans):
+        if start != at:
+            break
+        if new:
+            return new[0]
+        at = old_end
+    return text[at:at + 1]
 
 
 def _splice(text: str, spans: list[tuple[int, int, str]]) -> str:

@@ -2,7 +2,7 @@
 
 The fill is cut to the hole's shape, loses whatever the text after the cursor already says
 (closing brackets the editor inserted, the next line), takes the file's indentation and line
-breaks, and is dropped when nothing is left.
+breaks, and is dropped when nothing is left, or when it holds characters the model broke (U+FFFD).
 """
 
 from __future__ import annotations
@@ -254,11 +254,17 @@ def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
     return lines
 
 
+def _broken_characters(ctx: InfillContext, text: str) -> bool:
+    """Whether ``text`` holds a U+FFFD the text around the hole has none of: bytes the model broke off a character
+    (the tokenizer decodes them so), which the editor would show as `�`. A file that holds some gets them."""
+    return "\ufffd" in text and "\ufffd" not in ctx.prefix and "\ufffd" not in ctx.suffix
+
+
 def postprocess(ctx: InfillContext, fill: str) -> str | None:
-    """The text to insert at the cursor, or None when the fill adds nothing."""
+    """The text to insert at the cursor, or None when the fill adds nothing or holds broken characters."""
     fill = plain_text(fill)
     text = fit_line(ctx, fill) if ctx.shape is HoleShape.LINE else fit_block(ctx, fill)
-    if not text.strip():
+    if not text.strip() or _broken_characters(ctx, text):
         return None
     return text.replace("\n", ctx.eol) if ctx.eol != "\n" else text
 

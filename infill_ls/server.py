@@ -11,10 +11,12 @@ import inspect
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from cattrs.v import format_exception, transform_error
 from lsprotocol import types
 from pygls.exceptions import (
     JsonRpcException,
@@ -54,6 +56,44 @@ _ACTION_KINDS: dict[ActionKind, str] = {
     ActionKind.FILL_PLACEHOLDERS: types.CodeActionKind.RefactorRewrite + ".placeholders",
     ActionKind.CLOSE_STRUCTURE: types.CodeActionKind.QuickFix,
 }
+
+
+# What `InfillProtocol.structure_message` reads a message it cannot read as, once it has dealt with it.
+UNREADABLE = object()
+
+
+class _NoTraceback(logging.Filter):
+    """pygls logs the whole of cattrs' error for a message it cannot read, 80 to 130 lines; the server says what is
+    wrong in one line instead (`InfillProtocol.structure_message`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Unable to deserialize message")
+
+
+logging.getLogger("pygls.protocol.json_rpc").addFilter(_NoTraceback())
+
+
+def what_is_wrong(error: JsonRpcException) -> str:
+    """What pygls found wrong with a message, in one line: each field, as the protocol spells it, and why."""
+    cause = error.__cause__
+    if cause is None:
+        return error.message or "invalid request"
+    problems = []
+    for problem in transform_error(cause, path="", format_exception=_why):
+        why, _, where = problem.rpartition(" @ ")
+        field = re.sub(r"_([a-z])", lambda m: m.group(1).upper(), where.lstrip("."))
+        problems.append(f"{field}: {why}" if field else why)
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    line = " ".join(("; ".join(problems[:3]) + more).split()) or "invalid request"
+    return line if len(line) <= 400 else line[:397] + "..."  # a value quoted whole may be megabytes
+
+
+def _why(error: BaseException, cls: type | None) -> str:
+    if isinstance(error, KeyError):
+        return "missing"
+    if isinstance(error, ValueError) and str(error):
+        return str(error).rstrip(".")  # lsprotocol's own: "Position.line should be in range ..., but was -1"
+    return format_exception(error, cls)
 
 
 def _handed_on(method: str):
@@ -102,26 +142,31 @@ class InfillProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]):
         """As pygls's, but for a message it cannot read (a field missing, or of the wrong type), where pygls only
-        logs and drops it: a request is answered with the error, else the client waits for the answer for ever; the
-        server's own request that such an answer was for fails, else it waits for ever; and a notification is
-        said in one line naming it, a change to a document also dropping the document, now out of step."""
+        logs and drops it: a request is answered with the error, naming what is wrong, else the client waits for
+        the answer for ever; the server's own request that such an answer was for fails, else it waits for ever;
+        and a notification is said in one line naming it, a change to a document also dropping the document, now
+        out of step. Each is one line in the log, where pygls wrote two tracebacks of a hundred lines."""
         try:
             return super().structure_message(data)
         except JsonRpcException as error:
             method = data.get("method")
+            why = what_is_wrong(error)
             if "id" in data and method:
-                message = f"{method}: {error.message or 'invalid request'}"
+                message = f"{method}: {why}"
+                log.warning("%s", message)
                 self._send_response(data["id"], error=types.ResponseError(code=error.code, message=message))
-                error.told = True  # type: ignore[attr-defined]  # the answer says it; a popup as well said it twice
             elif "id" in data:
+                log.warning("the answer to %s: %s", data["id"], why)
                 future = self._request_futures.pop(data["id"], None)
-                if future is not None and not future.done():
-                    future.set_exception(JsonRpcInvalidParams("the answer does not match the protocol"))
-                    error.told = True  # type: ignore[attr-defined]
+                if future is None or future.done():
+                    return UNREADABLE
+                future.set_exception(JsonRpcInvalidParams("the answer does not match the protocol"))
             elif isinstance(method, str):
+                log.warning("%s: %s", method, why)
                 self._server.unreadable_notification(method, data.get("params"))
-                error.told = True  # type: ignore[attr-defined]
-            raise
+            else:
+                raise
+            return UNREADABLE
 
     # Set once `initialize` has been answered: before that, the protocol allows no other request, and no notification
     # but `exit`.
@@ -133,6 +178,8 @@ class InfillProtocol(LanguageServerProtocol):
         ServerNotInitialized and a notification dropped, where pygls served them (a document opened before the
         client said which positions it counts), and a `shutdown` sent first left a session that refused
         `initialize`."""
+        if message is UNREADABLE:
+            return  # answered, or said, already
         method = getattr(message, "method", None)
         if not self.initialize_answered and method not in (None, types.INITIALIZE, types.EXIT):
             if getattr(message, "id", None) is not None:
@@ -313,11 +360,8 @@ class InfillServer(LanguageServer):
             os._exit(status)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """As pygls's (a message to the user), but not for an error said already, and never for a failure to send
-        that message itself: pygls reports a failed write by writing, and a closed stream failed each report
-        again, recursing until Python's limit."""
-        if getattr(error, "told", False):
-            return
+        """As pygls's (a message to the user), but never for a failure to send that message itself: pygls reports a
+        failed write by writing, and a closed stream failed each report again, recursing until Python's limit."""
         if isinstance(error, json.JSONDecodeError):
             # Nothing of the message can be known, its id neither: JSON-RPC answers with a Parse error whose id is
             # null. (Written as it goes out: lsprotocol leaves a null id out of the answer.)

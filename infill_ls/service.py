@@ -57,6 +57,21 @@ class _Answer:
         return self.disk is None or self.disk.unchanged()
 
 
+def _at_cursor(snapshot: Snapshot, offset: int, selected: TextChange, encoding: PositionEncoding
+               ) -> Replacement | None:
+    """The item selected in the editor's completion list as a replacement, if its range is one at the cursor: on
+    the cursor's line and around it. The suggestions then go over that range, and an inline completion's range
+    must hold the cursor and keep to one line; an item elsewhere is not the one the cursor is completing."""
+    if selected.range is None:
+        return None
+    start = snapshot.offset_at(selected.range.start, encoding)
+    end = snapshot.offset_at(selected.range.end, encoding)
+    line = snapshot.line_of(offset)
+    if not start <= offset <= end or snapshot.line_of(start) != line or snapshot.line_of(end) != line:
+        return None
+    return Replacement(start, end, selected.text)
+
+
 class InfillService:
     def __init__(self, settings: Settings, default_model: str | None = None) -> None:
         self.settings = settings
@@ -175,17 +190,12 @@ class InfillService:
         """Suggestions at a position, and the snapshot their offsets refer to. ``selected``: the item an editor's
         completion list has selected, as the change accepting it would make; the suggestions then go on from the
         text as it would be with it made, each the item's text and a fill after it, over the item's range (the
-        document itself is left as it is)."""
+        document itself is left as it is). An item whose range is not at the position is ignored (`_at_cursor`)."""
         snapshot = self.documents.get(uri)
         if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
             return snapshot, []
         offset = snapshot.offset_at(position, encoding)
-        picked = None
-        if selected is not None and selected.range is not None:
-            picked = Replacement(snapshot.offset_at(selected.range.start, encoding),
-                                 snapshot.offset_at(selected.range.end, encoding), selected.text)
-            if picked.end < picked.start:
-                return snapshot, []
+        picked = _at_cursor(snapshot, offset, selected, encoding) if selected is not None else None
         # What the model fills: the document, or the text as it would be with the selected item accepted.
         filled = snapshot if picked is None else \
             Snapshot(uri, snapshot.language_id, snapshot.version, apply_replacements(snapshot.text, [picked]))

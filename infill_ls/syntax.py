@@ -76,7 +76,7 @@ class LanguageSpec:
     # inside the switch like any statement (C, Java, JavaScript).
     flush_labels: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     indent: str = "    "  # the community's usual step, for files too short to show their own
-    # The extension fallback serves editors that send no known languageId; it keeps a few
+    # The extension fallback serves editors whose languageId names no language (`language_for`); it keeps a few
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
     extra_extensions: tuple[str, ...] = ()
     skipped_extensions: tuple[str, ...] = ()
@@ -140,7 +140,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("javascript"),
         indent="  ",
-        language_ids=("javascript", "javascriptreact"),
+        # `js`, `js2`, `rjsx`, `js-jsx`: Emacs's eglot, which names a buffer's language after its mode (js-mode).
+        language_ids=("javascript", "javascriptreact", "js", "js2", "rjsx", "js-jsx"),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
@@ -164,7 +165,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("tsx"),
         indent="  ",
-        language_ids=("typescriptreact",),
+        language_ids=("typescriptreact", "tsx"),  # `tsx`: eglot (tsx-ts-mode) and Zed
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
@@ -189,7 +190,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("rust"),
-        language_ids=("rust",),
+        language_ids=("rust", "rustic"),  # `rustic`: eglot (rustic-mode)
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "declaration_list", "source_file"}),
@@ -227,8 +228,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
-        # `c++`: Emacs's eglot and Zed; `cuda`: Neovim. CUDA is C++ with a few additions (a kernel launch's `<<<`).
-        language_ids=("cpp", "c++", "cuda-cpp", "cuda"),
+        # `c++`: Emacs's eglot and Zed; `cuda` and `arduino` (`.ino`): Neovim. CUDA is C++ with a few additions (a
+        # kernel launch's `<<<`), Arduino's sketches are C++.
+        language_ids=("cpp", "c++", "cuda-cpp", "cuda", "arduino"),
         # Capital `.C` and `.H` are C++ by the compilers' convention (`language_for` reads them before lowercasing).
         extra_extensions=(".c++", ".h++", ".ipp", ".inl", ".ino", ".ixx", ".cppm", ".tpp", ".C", ".H"),
         skipped_extensions=(".h",),
@@ -251,17 +253,52 @@ def _extension(uri: str) -> str:
     return PurePosixPath(unquote(urlparse(uri).path)).suffix
 
 
-def language_for(language_id: str, uri: str) -> LanguageSpec | None:
-    """The grammar for a document: its languageId first, then its file extension, as written (`.C` is C++) and
-    then in lower case (`.GO` is Go); None means plain text."""
+# The languageIds of no language (VS Code's, Zed's and Sublime's `plaintext`, Neovim's `text`, none at all): the
+# file's extension says what it holds.
+_NO_LANGUAGE_IDS = frozenset({"", "plaintext", "text"})
+
+
+def _named_by(language_id: str) -> LanguageSpec | None:
+    """The grammar a languageId names, in any case, and with a tree-sitter mode's `-ts` (`python-ts`, from an Emacs
+    client that names the language after `python-ts-mode`); of a Neovim compound filetype (`python.django`), the
+    first of its parts that names one."""
+    return next((spec for part in language_id.lower().split(".")
+                 if (spec := _BY_LANGUAGE_ID.get(part) or _BY_LANGUAGE_ID.get(part.removesuffix("-ts")))), None)
+
+
+def _by_extension(uri: str) -> LanguageSpec | None:
+    """The grammar of a file's extension, as written (`.C` is C++) and then in lower case (`.GO` is Go)."""
     extension = _extension(uri)
-    return (_BY_LANGUAGE_ID.get(language_id) or _BY_EXTENSION.get(extension)
-            or _BY_EXTENSION.get(extension.lower()))
+    return _BY_EXTENSION.get(extension) or _BY_EXTENSION.get(extension.lower())
+
+
+def language_for(language_id: str, uri: str) -> LanguageSpec | None:
+    """The grammar for a document; None means plain text. The languageId decides: one of a grammar's
+    ``language_ids`` (`_named_by`) is that grammar; one that names no language (`_NO_LANGUAGE_IDS`) leaves it to
+    the file's extension; any other names a language with no grammar here, whatever the extension (`objective-c`
+    on a `.h` file is not C)."""
+    spec = _named_by(language_id)
+    if spec is None and language_id.lower() in _NO_LANGUAGE_IDS:
+        return _by_extension(uri)
+    return spec
+
+
+# A carriage return not followed by a line feed: a line break for LSP (old Mac files), which the grammars do not
+# take for one (they read such a file as one line, full of errors).
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def grammar_bytes(data: bytes) -> bytes:
+    """A text's UTF-8 as the grammar reads it: each lone CR as LF, so the grammar's lines are the editor's. The same
+    length, so every byte offset stays valid; ``data`` itself, not a copy, where it has no lone CR."""
+    if b"\r" not in data or _LONE_CR.search(data) is None:
+        return data
+    return _LONE_CR.sub(b"\n", data)
 
 
 def parse_text(spec: LanguageSpec, text: str) -> tree_sitter.Tree:
     """A fresh parse, for one-off checks such as whether an edited text still parses."""
-    return parser_for(spec.name).parse(text.encode("utf-8", "surrogatepass"))
+    return parser_for(spec.name).parse(grammar_bytes(text.encode("utf-8", "surrogatepass")))
 
 
 def parses_cleanly(spec: LanguageSpec | None, text: str) -> bool:
@@ -326,6 +363,9 @@ class _Entry:
     # `pending` holds every edit of a later revision than this one: a tree of an older snapshot cannot be brought
     # up to date from it, so it is not kept.
     queued_after: int = 0
+    # Whether the tree's text has a lone CR: an edit's points (`Snapshot.point`) count LF only, where the grammar,
+    # reading such a text through `grammar_bytes`, counts the CR too, so that tree is not edited but parsed afresh.
+    lone_cr: bool = False
 
 
 @dataclass(frozen=True)
@@ -401,7 +441,10 @@ class SyntaxIndex:
                 return ParsedSnapshot(snapshot, None, None)
             if entry.tree is not None and entry.revision == snapshot.revision:
                 return ParsedSnapshot(snapshot, entry.spec, entry.tree)
-            if entry.tree is not None and entry.revision is not None and entry.revision < snapshot.revision:
+            data = grammar_bytes(snapshot.utf8)
+            lone_cr = data is not snapshot.utf8
+            if (entry.tree is not None and entry.revision is not None and entry.revision < snapshot.revision
+                    and not (lone_cr or entry.lone_cr)):
                 old = entry.tree.copy()  # readers may still hold the previous tree
                 remaining: list[tuple[int, Edit]] = []
                 for revision, edit in entry.pending:
@@ -409,11 +452,11 @@ class SyntaxIndex:
                         _ts_edit(old, edit)
                     else:
                         remaining.append((revision, edit))
-                tree = entry.parser.parse(snapshot.utf8, old)
+                tree = entry.parser.parse(data, old)
                 entry.pending = remaining
                 self.stats.incremental_parses += 1
             else:
-                tree = entry.parser.parse(snapshot.utf8)
+                tree = entry.parser.parse(data)
                 self.stats.full_parses += 1
                 if (entry.revision is not None and entry.revision > snapshot.revision) or (
                     snapshot.revision < entry.queued_after
@@ -424,6 +467,7 @@ class SyntaxIndex:
                 entry.pending = [(r, e) for r, e in entry.pending if r > snapshot.revision]
             entry.revision = snapshot.revision
             entry.tree = tree
+            entry.lone_cr = lone_cr
             return ParsedSnapshot(snapshot, entry.spec, tree)
 
 
@@ -454,13 +498,19 @@ def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
     Re-parses incrementally from the snapshot's tree, so checking several candidate fills
     in a large file stays cheap. Raises `engine.errors.Cancelled`, and parses nothing, once ``should_stop`` says
     so. (Not within the parse: py-tree-sitter 0.26 stops one only when it reads the text through a callback, and
-    then keeps a reference to every chunk it is handed, the whole text for each parse.)
+    then keeps a reference to every chunk it is handed, the whole text for each parse.) A text with a lone CR,
+    before or after, is parsed afresh (`_Entry.lone_cr`).
     """
     if parsed.spec is None or parsed.tree is None:
         return None
     if should_stop is not None and should_stop():
         raise Cancelled("syntax check cancelled")
     snap = parsed.snapshot
+    parser = parser_for(parsed.spec.name)
+    new_data = apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass")
+    grammar_data = grammar_bytes(new_data)
+    if grammar_data is not new_data or grammar_bytes(snap.utf8) is not snap.utf8:
+        return parser.parse(grammar_data)
     tree = parsed.tree.copy()
     # Back to front, so every replacement's coordinates in the original text stay valid.
     for r in sorted(replacements, key=lambda r: r.start, reverse=True):
@@ -481,9 +531,7 @@ def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
             old_end_point=astuple(old_end_point),
             new_end_point=(row + new_rows, new_column),
         )
-    new_text = apply_replacements(snap.text, replacements)
-    parser = parser_for(parsed.spec.name)
-    return parser.parse(new_text.encode("utf-8", "surrogatepass"), tree)
+    return parser.parse(new_data, tree)
 
 
 def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement],

@@ -44,7 +44,7 @@ def tiny_model(canvas_length: int | None = None) -> str:
     holder = tempfile.TemporaryDirectory(prefix="infill-ls-tiny-")
     _keep.append(holder)
     wide = {} if canvas_length is None else {"canvas_length": canvas_length, "infill_canvas_lengths": [canvas_length]}
-    return str(write_random_checkpoint(Path(holder.name) / "model", seed=0, **wide))
+    return str(write_random_checkpoint(Path(holder.name) / "model", seed=0, whole_characters=True, **wide))
 
 
 def heldout_split(path: Path) -> Path:

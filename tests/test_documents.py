@@ -378,3 +378,72 @@ def test_a_batch_of_more_changes_than_a_tree_takes_leaves_the_tree_parsed_afresh
         assert str(service.syntax.parse(new).tree.root_node) == str(fresh.root_node)
     finally:
         service.shutdown()
+
+
+def _utf16_units(text: str) -> list[int]:
+    data = text.encode("utf-16-le", "surrogatepass")
+    return [int.from_bytes(data[i:i + 2], "little") for i in range(0, len(data), 2)]
+
+
+def _utf16_text(units: list[int]) -> str:
+    return b"".join(u.to_bytes(2, "little") for u in units).decode("utf-16-le", "surrogatepass")
+
+
+def _utf16_change(text: str, start: Position, end: Position, new: str) -> str:
+    """`text` with a change made as a client that holds its text as UTF-16 makes it: unit by unit, so a range may
+    cut a surrogate pair in two and halves that meet are one character again."""
+    units = _utf16_units(text)
+    line_starts = [0] + [i + 1 for i, u in enumerate(units) if u == ord("\n")]
+
+    def index(p: Position) -> int:
+        line_end = line_starts[p.line + 1] - 1 if p.line + 1 < len(line_starts) else len(units)
+        return min(line_starts[p.line] + p.character, line_end)
+
+    return _utf16_text(units[:index(start)] + _utf16_units(new) + units[index(end):])
+
+
+@pytest.mark.parametrize("text, start, end, new, expected", [
+    # One emoji made another by a client that diffs UTF-16 strings: only the half that differs is sent.
+    ("x='😀' z\n", 3, 4, "\ud83e", "x='\U0001FA00' z\n"),
+    ("x='😀' z\n", 4, 5, "\ude03", "x='😃' z\n"),
+    ("x='😀' z\n", 4, 4, "ab", "x='\ud83dab\ude00' z\n"),  # typed between the halves: both stay, apart
+    ("x='😀😀' z\n", 4, 6, "", "x='😀' z\n"),  # the second half of one and the first of the next
+    ("a\ud83d|\ude00b", 2, 3, "", "a😀b"),  # lone halves that meet once the text between them goes
+])
+def test_a_change_that_splits_a_surrogate_pair_leaves_the_clients_text(text, start, end, new, expected):
+    assert _utf16_change(text, Position(0, start), Position(0, end), new) == expected
+    store = DocumentStore()
+    store.open("file:///s.py", "python", 1, text)
+    s = _change(store, "file:///s.py", 2, Position(0, start), Position(0, end), new)
+    assert s.text == expected
+    (edit,) = s.edits
+    assert s.char_offset(edit.new_end_byte) == edit.new_end
+    assert s.position_at(s.line_end(0), U16).character == len(_utf16_units(expected.split("\n")[0]))
+
+
+def test_changes_that_cut_surrogate_pairs_match_the_clients_text_one_by_one_and_at_once():
+    rng = random.Random(3)
+    pieces = ["a", "é", "😀", "🪀", "\ud83e", "\ude03", "\ud83d", "\ude00", "\n", ""]
+    for _ in range(600):
+        # As JSON reads them: halves that meet are one character.
+        client = _utf16_text(_utf16_units("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 14)))))
+        first = Snapshot("file:///f", "plaintext", 1, client)
+        one_by_one, at_once = DocumentStore(), DocumentStore()
+        one_by_one.open("file:///f", "plaintext", 1, client)
+        at_once.open("file:///f", "plaintext", 1, client)
+        changes = []
+        for _ in range(rng.randrange(1, 14)):
+            lines = client.split("\n")
+            line = rng.randrange(len(lines))
+            width = len(_utf16_units(lines[line]))
+            a, b = sorted(rng.randrange(width + 1) for _ in range(2))
+            b_line = line if rng.random() < 0.8 else min(line + 1, len(lines) - 1)
+            start, end = Position(line, a), Position(b_line, b if b_line == line else rng.randrange(2))
+            new = _utf16_text(_utf16_units("".join(rng.choice(pieces) for _ in range(rng.randrange(3)))))
+            client = _utf16_change(client, start, end, new)
+            changes.append(TextChange(Range(start, end), new))
+        s = one_by_one.change("file:///f", 2, changes, U16)
+        assert s.text == client, changes
+        assert s.line_starts == Snapshot("file:///f", "plaintext", 2, client).line_starts
+        assert at_once.change("file:///f", 2, changes, U16, edits_wanted=False).text == client, changes
+        assert documents._applied(first, changes, U16) == client, changes  # spliced, whatever the count

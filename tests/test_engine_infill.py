@@ -13,9 +13,9 @@ import torch
 from engine import canvas as canvases
 from engine.checkpoint import load_checkpoint
 from engine.errors import Cancelled, CheckpointError
-from engine.generate import denoise, make_generator
+from engine.generate import denoise, generate, make_generator
 from engine.infill import InfillEngine
-from engine.config import ModelConfig
+from engine.config import GenerationConfig, ModelConfig
 from engine.tiny import tiny_config, write_random_checkpoint
 
 
@@ -342,9 +342,10 @@ def test_generate_visual_draws_every_step(model_dir):
     result = run_cli("generate", "--model", str(model_dir), "--prompt", "def f(", "--max-new-tokens", "40",
                      "--visual")
     assert result.returncode == 0, result.stderr
-    frames = result.stdout.count("canvas ")
-    assert frames >= 2 and "step 1 " in result.stdout
-    assert "\x1b[2m" in result.stdout  # noise drawn dim
+    # The frames on stderr, without colour off a terminal; the text alone on stdout, for a pipe.
+    frames = result.stderr.count("canvas ")
+    assert frames >= 2 and "step 1 " in result.stderr and "\x1b[" not in result.stderr
+    assert "canvas " not in result.stdout and result.stdout.strip()
     assert "tokens per forward" in result.stderr and "canvases" in result.stderr
 
 
@@ -378,7 +379,7 @@ def test_bench_prints_its_figures(model_dir):
     # More than the text it cuts from is all of it (it was a few characters).
     result = run_cli("bench", "--model", str(model_dir), "--repeats", "1", "--warmup", "0", "--json",
                      "--prompt-chars", "1000000")
-    assert result.returncode == 0 and json.loads(result.stdout)["prompt_tokens"] > 5000, result.stdout
+    assert result.returncode == 0 and json.loads(result.stdout)["prefix_tokens"] > 5000, result.stdout
 
 
 @pytest.mark.parametrize("argv, expected", [
@@ -470,7 +471,6 @@ def test_max_steps_runs_a_shorter_schedule_to_the_end(engine, monkeypatch):
     g = never_stops
     assert temperatures == pytest.approx([g.t_min + (g.t_max - g.t_min) * k / 3 for k in (3, 2, 1)])
     # t_min 0 is allowed, as in the reference: the schedule stops short of it.
-    from engine.config import GenerationConfig
 
     cold = GenerationConfig.from_hf({"t_min": 0.0, "t_max": 0.8})
     temperatures.clear()
@@ -606,3 +606,23 @@ def test_a_bidirectional_encoder_survives_saving_its_config():
     assert saved["use_bidirectional_attention"] == "all" and saved["sliding_window"] == 30
     assert ModelConfig.from_hf(config.to_hf()) == config
     assert tiny_config().to_hf()["text_config"]["use_bidirectional_attention"] is None
+
+
+def test_a_checkpoints_suppressed_tokens_are_never_written(tmp_path):
+    # generation_config.json's suppress_tokens: here every byte that is only part of a character.
+    plain = load_checkpoint(write_random_checkpoint(tmp_path / "plain"), device="cpu", dtype="float32")
+    whole = load_checkpoint(write_random_checkpoint(tmp_path / "whole", whole_characters=True), device="cpu",
+                            dtype="float32")
+    suppressed = set(whole.generation.suppress_tokens)
+    assert len(suppressed) == 128 and not plain.generation.suppress_tokens
+    prompt = torch.tensor([[2, *whole.tokenizer.encode("def f(x):\n    return")]])
+    written = {}
+    for name, loaded in (("plain", plain), ("whole", whole)):
+        ids = generate(loaded.model, prompt, loaded.generation, seed=3, max_new_tokens=64).sequences
+        written[name] = set(ids[0, prompt.shape[1]:].tolist())
+    assert written["plain"] & suppressed  # random weights write them often
+    assert not written["whole"] & suppressed
+    assert GenerationConfig.from_hf(whole.generation.to_hf()).suppress_tokens == whole.generation.suppress_tokens
+    with pytest.raises(CheckpointError, match=r"^g.json: suppress_tokens must be a list of token ids in the "
+                                              r"vocabulary, got \[5, 9999\]$"):
+        GenerationConfig.from_hf({"suppress_tokens": [5, 9999]}, whole.config, source="g.json")

@@ -435,6 +435,31 @@ async def test_with_an_item_selected_in_the_completion_list_the_fill_goes_on_fro
         assert item.range == types.Range(doc.position(cursor), doc.position(cursor))
 
 
+async def test_a_selected_item_whose_range_is_not_at_the_cursor_is_ignored(client):
+    # The selected item replaces a range at the cursor; one elsewhere (another line, or before the cursor on its
+    # own) was taken as it came, and the suggestion's edit landed there: `import` at the top of the file.
+    text = "import os\n\ndef main():\n    path = os.pa\n    print(path)\n"
+    doc = Doc(client, "file:///work/selected-elsewhere.py", "python", text)
+    cursor = _after(text, "os.pa")
+    line = doc.position(cursor).line
+    at = types.Range(doc.position(cursor), doc.position(cursor))
+    plain = [(i.range, i.insert_text) for i in await doc.inline(cursor, invoked=True)]
+    assert plain and all(r == at for r, _ in plain)
+    elsewhere = [
+        (types.Range(types.Position(0, 0), types.Position(0, 2)), "import"),  # another line
+        (types.Range(types.Position(line, 4), types.Position(line, 8)), "path"),  # the cursor's line, before it
+        (types.Range(doc.position(cursor - 2), doc.position(cursor + 10)), "pa"),  # on across the line's end
+    ]
+    for selected, item_text in elsewhere:
+        result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Invoked,
+                selected_completion_info=types.SelectedCompletionInfo(range=selected, text=item_text)),
+            text_document=types.TextDocumentIdentifier(uri=doc.uri), position=doc.position(cursor)))
+        # Served as if no item were selected: at the cursor, as the client can show and apply it.
+        assert [(i.range, i.insert_text) for i in result.items] == plain, selected
+
+
 @pytest.mark.asyncio(loop_scope="function")
 async def test_a_client_that_answers_the_settings_request_with_an_error_leaves_one_line_in_the_log(pulling, capsys):
     # The error ended the task that asked, which nothing awaited: "Task exception was never retrieved" and its

@@ -210,6 +210,40 @@ async def test_a_request_the_server_cannot_read_is_answered_with_an_error(config
     assert result is not None  # and the server goes on answering
 
 
+async def test_a_request_with_invalid_params_is_answered_with_what_is_wrong_in_one_line(configured, capsys):
+    # Answered "Invalid Params" and nothing more, with two tracebacks of 80 to 130 lines each on stderr.
+    from pygls.exceptions import JsonRpcInvalidParams
+
+    _open(configured)
+    malformed = [
+        ({"textDocument": {"uri": PY}, "position": {"line": -1, "character": 0}, "context": {"triggerKind": 1}},
+         ["params.position", "line", "-1"]),
+        ({"textDocument": {"uri": PY}, "position": {"line": 1, "character": 3}}, ["params.context", "missing"]),
+        ({"textDocument": {"uri": PY}, "position": {"line": 1, "character": 3}, "context": {"triggerKind": 7}},
+         ["params.context.triggerKind", "7"]),
+    ]
+    capsys.readouterr()
+    for n, (params, named) in enumerate(malformed):
+        answer = asyncio.get_running_loop().create_future()
+        configured.protocol._request_futures[f"invalid-{n}"] = answer
+        configured.protocol._send_data({"jsonrpc": "2.0", "id": f"invalid-{n}",
+                                        "method": "textDocument/inlineCompletion", "params": params})
+        try:
+            await asyncio.wait_for(answer, timeout=20)
+        except JsonRpcInvalidParams as error:
+            message = error.message
+        else:
+            raise AssertionError("a request with invalid params was answered with a result")
+        assert message.startswith("textDocument/inlineCompletion: ") and "\n" not in message, message
+        assert all(word in message for word in named), message
+    result = await configured.text_document_inline_completion_async(_inline(1, 11))
+    assert result is not None  # and the server goes on answering
+    logged = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert "Traceback" not in "\n".join(logged), logged
+    assert len([line for line in logged if "textDocument/inlineCompletion" in line]) == len(malformed), logged
+    assert len(logged) <= len(malformed) + 2, logged
+
+
 async def test_a_change_the_server_cannot_read_drops_the_document_and_says_so_once(configured: LanguageClient):
     # pygls dropped it with "Error in server: Invalid Params", naming nothing, and went on suggesting for text the
     # editor no longer had.

@@ -56,7 +56,7 @@ async def _service(settings: Settings) -> InfillService:
 
 
 async def test_another_model_loads_only_once_the_old_one_is_released(loads, tmp_path):
-    other = str(write_random_checkpoint(tmp_path / "other", seed=1))
+    other = str(write_random_checkpoint(tmp_path / "other", seed=1, whole_characters=True))
     service = await _service(Settings(model_path=tiny_model(), device="cpu"))
     try:
         first = await service.model.engine()  # kept, as a request in flight keeps what it was handed
@@ -83,7 +83,7 @@ async def test_an_engine_still_held_elsewhere_gives_up_its_weights_before_the_ne
         return held[-1]
 
     monkeypatch.setattr(model_loader, "load_engine", load_engine)
-    other = str(write_random_checkpoint(tmp_path / "other", seed=1))
+    other = str(write_random_checkpoint(tmp_path / "other", seed=1, whole_characters=True))
     service = await _service(Settings(model_path=tiny_model(), device="cpu"))
     try:
         await _configure(service, {"modelPath": other})
@@ -95,7 +95,7 @@ async def test_an_engine_still_held_elsewhere_gives_up_its_weights_before_the_ne
 
 
 async def test_a_request_handed_the_old_engine_is_answered_without_a_fill_after_the_switch(loads, tmp_path):
-    other = str(write_random_checkpoint(tmp_path / "other", seed=1))
+    other = str(write_random_checkpoint(tmp_path / "other", seed=1, whole_characters=True))
     service = await _service(Settings(model_path=tiny_model(), device="cpu", debounce_ms=1000))
     try:
         service.open(TXT, "plaintext", 1, SOURCE)

@@ -1,0 +1,140 @@
+"""The parse trees of documents: a file whose lines end in a lone CR parses line by line as LSP counts its lines, and
+a languageId names the grammar, the file extension only where the id names no language."""
+
+import random
+
+import pytest
+
+from infill_ls.actions import ActionKind, NoEdit, available, close_structure
+from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
+from infill_ls.settings import Settings
+from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, language_for, parse_text, parses_after,
+                              parses_cleanly, tree_after)
+from lsp_support import WritesFills
+
+PYTHON = language_for("python", "")
+VALID = "import os\n\ndef total(items):\n    result = 0\n    for item in items:\n        result += item.price\n    return result\n"
+BROKEN = ("def total(items):\n    result = 0\n    for item in items:\n        result += item.price * (item.count\n"
+          "    return result\n")
+
+
+def _open(text, language_id="python", uri="file:///cr.py"):
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(uri, language_id, 1, text)
+    index.opened(snapshot)
+    return store, index, snapshot
+
+
+def _nodes(tree):
+    """Every node with its type, bytes and points, in document order."""
+    out, stack = [], [tree.root_node]
+    while stack:
+        node = stack.pop()
+        out.append((node.type, node.start_byte, node.end_byte, tuple(node.start_point), tuple(node.end_point)))
+        stack.extend(reversed(node.children))
+    return out
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
+def test_a_valid_file_parses_with_any_line_break_and_its_rows_are_its_lines(eol):
+    text = VALID.replace("\n", eol)
+    assert parses_cleanly(PYTHON, text)
+    _, index, snapshot = _open(text)
+    tree = index.parse(snapshot).tree
+    assert not tree.root_node.has_error
+    # `return result` stands on the file's seventh line, at column 4.
+    returned = next(n for n in _walk(tree.root_node) if n.type == "return_statement")
+    assert tuple(returned.start_point) == (6, 4)
+    assert snapshot.line_of(snapshot.char_offset(returned.start_byte)) == 6
+
+
+def _walk(node):
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
+def test_a_lone_cr_file_has_no_syntax_error_to_close_and_a_broken_one_is_closed_where_it_breaks():
+    valid = VALID.replace("\n", "\r")
+    _, index, snapshot = _open(valid)
+    parsed = index.parse(snapshot)
+    at = snapshot.offset_at(Position(3, 14), PositionEncoding.UTF16)
+    assert ActionKind.CLOSE_STRUCTURE not in available(parsed, at, at)
+
+    broken = BROKEN.replace("\n", "\r")
+    _, index, snapshot = _open(broken, uri="file:///broken.py")
+    parsed = index.parse(snapshot)
+    at = snapshot.offset_at(Position(3, 42), PositionEncoding.UTF16)
+    edit = close_structure(WritesFills(), parsed, at, Settings(file_lookup=False), lambda: False)
+    assert not isinstance(edit, NoEdit), edit
+    assert apply_replacements(broken, list(edit.replacements)) == BROKEN.replace("(item.count\n", "(item.count)\n") \
+        .replace("\n", "\r")
+
+
+@pytest.mark.parametrize("eol", ["\r", "\n"])
+def test_incremental_parses_of_a_file_with_lone_crs_match_a_fresh_parse(eol):
+    store, index, snapshot = _open(VALID.replace("\n", eol) * 5)
+    index.parse(snapshot)
+    rng = random.Random(7)
+    for version in range(2, 80):
+        s = store.get("file:///cr.py")
+        a = rng.randrange(len(s.text) + 1)
+        b = min(len(s.text), a + rng.randrange(3))
+        start, end = s.position_at(a, PositionEncoding.UTF16), s.position_at(b, PositionEncoding.UTF16)
+        insert = rng.choice(["\r", "\n", "\r\n", "x", "(", " ", "名", ""])
+        snapshot = store.change("file:///cr.py", version, [TextChange(Range(start, end), insert)])
+        index.changed(snapshot)
+        if version % 3 == 0:
+            assert _nodes(index.parse(snapshot).tree) == _nodes(parse_text(PYTHON, snapshot.text)), version
+
+
+@pytest.mark.parametrize("inserted", ["\r    total = 0", "\r    total = 0\r", "\n    total = 0\r\n    "])
+def test_a_candidate_fill_in_a_lone_cr_file_is_parsed_as_the_file_would_be(inserted):
+    text = VALID.replace("\n", "\r")
+    _, index, snapshot = _open(text)
+    parsed = index.parse(snapshot)
+    at = text.index("    result = 0") - 1
+    replacement = Replacement(at, at, inserted)
+    after = apply_replacements(text, [replacement])
+    assert _nodes(tree_after(parsed, [replacement])) == _nodes(parse_text(PYTHON, after))
+    assert parses_after(parsed, [replacement]) == parses_cleanly(PYTHON, after)
+    assert parses_after(parsed, [Replacement(at, at, "\r    total = 0")])
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_a_file_with_no_lone_cr_is_read_by_the_grammar_as_it_is(eol):
+    from infill_ls.syntax import grammar_bytes
+
+    # Not copied: the grammar reads the document's own bytes.
+    _, _, snapshot = _open(VALID.replace("\n", eol))
+    assert grammar_bytes(snapshot.utf8) is snapshot.utf8
+    assert grammar_bytes(b"a\rb\r\nc\r") == b"a\nb\r\nc\n"
+
+
+@pytest.mark.parametrize("language_id, uri, expected", [
+    # Ids of languages without a grammar here: plain text, whatever the extension.
+    ("objective-c", "file:///src/Person.h", None),  # VS Code
+    ("objective-cpp", "file:///src/Person.h", None),
+    ("objc", "file:///src/Person.h", None),  # Neovim
+    ("markdown", "file:///notes.py", None),
+    ("cobol", "untitled:Untitled-1", None),
+    # Ids that name no language: the extension decides.
+    ("plaintext", "file:///src/Person.h", "c"),
+    ("text", "file:///main.go", "go"),
+    ("", "file:///main.rs", "rust"),
+    # Editors' own ids for the languages here, in any case.
+    ("js", "file:///app.js", "javascript"),  # Emacs's eglot (js-mode, js-ts-mode)
+    ("tsx", "file:///app.tsx", "tsx"),  # eglot, Zed
+    ("rustic", "file:///lib.rs", "rust"),  # eglot (rustic-mode)
+    ("js2", "file:///app.js", "javascript"),  # eglot (js2-mode)
+    ("python-ts", "file:///x.py", "python"),  # a client naming it after python-ts-mode
+    ("go-ts", "file:///x", "go"),
+    ("arduino", "file:///blink.ino", "cpp"),  # Neovim
+    ("Python", "file:///x", "python"),
+    ("python.django", "file:///views.py", "python"),  # a Neovim compound filetype
+    ("htmldjango.python", "file:///views.py", "python"),
+    ("python", "file:///x.txt", "python"),
+])
+def test_the_language_id_decides_and_the_extension_only_where_it_names_no_language(language_id, uri, expected):
+    spec = language_for(language_id, uri)
+    assert (spec.name if spec else None) == expected
