@@ -23,7 +23,7 @@ from engine.lookup import COPIES_TESTED
 from .completion import into_cells, window_budget
 from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
-from .postprocess import fit_placeholder, indent_columns, plain_text, reindented
+from .postprocess import broken_characters, fit_placeholder, indent_columns, plain_text, reindented
 from .settings import Settings
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, expression_brace, iter_problems,
                      problem_count, problems_after, tree_after)
@@ -105,12 +105,17 @@ def best(candidates: list[Candidate], most_problems: int) -> Candidate | None:
 def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candidate], fixing: bool = False,
              what: str = "fill") -> ActionEdit | NoEdit:
     """The best candidate as an edit. One that adds a syntax problem (with `fixing`: one that removes none) never
-    is: a fill that opens a string or a bracket can turn the rest of the file into an error."""
+    is: a fill that opens a string or a bracket can turn the rest of the file into an error; nor one holding a
+    character the model broke (`broken_characters`)."""
     before = problem_count(parsed.tree)
-    chosen = best(candidates, before - 1 if fixing else before)
+    text = parsed.snapshot.text
+    whole = [c for c in candidates if not any(broken_characters(r.text, text) for r in c.replacements)]
+    chosen = best(whole, before - 1 if fixing else before)
     if chosen is None:
         if not any(c.replacements for c in candidates):
             return NoEdit(f"the model wrote no {what} here")
+        if not any(c.replacements for c in whole):
+            return NoEdit(f"the model broke a character (U+FFFD) in every {what} it wrote here")
         if fixing:
             return NoEdit(f"found no {what} here after which the file has fewer syntax errors")
         return NoEdit(f"found no {what} that adds no syntax error")

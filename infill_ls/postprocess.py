@@ -254,17 +254,17 @@ def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
     return lines
 
 
-def _broken_characters(ctx: InfillContext, text: str) -> bool:
-    """Whether ``text`` holds a U+FFFD the text around the hole has none of: bytes the model broke off a character
+def broken_characters(text: str, *around: str) -> bool:
+    """Whether ``text`` holds a U+FFFD the text ``around`` it has none of: bytes the model broke off a character
     (the tokenizer decodes them so), which the editor would show as `�`. A file that holds some gets them."""
-    return "\ufffd" in text and "\ufffd" not in ctx.prefix and "\ufffd" not in ctx.suffix
+    return "\ufffd" in text and not any("\ufffd" in part for part in around)
 
 
 def postprocess(ctx: InfillContext, fill: str) -> str | None:
     """The text to insert at the cursor, or None when the fill adds nothing or holds broken characters."""
     fill = plain_text(fill)
     text = fit_line(ctx, fill) if ctx.shape is HoleShape.LINE else fit_block(ctx, fill)
-    if not text.strip() or _broken_characters(ctx, text):
+    if not text.strip() or broken_characters(text, ctx.prefix, ctx.suffix):
         return None
     return text.replace("\n", ctx.eol) if ctx.eol != "\n" else text
 

@@ -207,6 +207,23 @@ def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
     assert choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless, closes], fixing=True).parses
 
 
+def test_an_edit_holding_a_character_the_model_broke_is_never_chosen():
+    text = 'GREETING = {"zh": "ni hao"}\n\ndef greet():\n    ...\n'
+    parsed = _parsed("python", text)
+    at = text.index("...")
+    broken = candidate(parsed, (Replacement(at, at + 3, 'return "\u4f60\ufffd"'),), -0.1)
+    whole = candidate(parsed, (Replacement(at, at + 3, 'return "\u4f60\u597d"'),), -2.0)
+    fill = ActionKind.FILL_PLACEHOLDERS
+    assert choose_edit(fill, parsed, [broken, whole]).replacements == whole.replacements
+    assert choose_edit(fill, parsed, [broken]) == NoEdit(
+        "the model broke a character (U+FFFD) in every fill it wrote here")
+    # A file that holds U+FFFD itself may get it back.
+    own = 'BAD = "\ufffd"\n\ndef greet():\n    ...\n'
+    parsed = _parsed("python", own)
+    at = own.index("...")
+    assert choose_edit(fill, parsed, [candidate(parsed, (Replacement(at, at + 3, 'return "\ufffd"'),), -0.1)]).parses
+
+
 def _applied(edit, text):
     from infill_ls.actions import NoEdit
     from infill_ls.syntax import apply_replacements
