@@ -60,6 +60,8 @@ def check_not_an_input(path: Path, inputs: Iterable[tuple[str | Path, str]], fla
         written = os.stat(path)
     except OSError:
         return  # not there yet: no input
+    if not stat.S_ISREG(written.st_mode):
+        return  # a pipe or a terminal is written as it is, and one may serve as input and output alike
     for source, what in inputs:
         try:
             same = os.path.samestat(written, os.stat(source))
@@ -72,7 +74,19 @@ def check_not_an_input(path: Path, inputs: Iterable[tuple[str | Path, str]], fla
 @contextmanager
 def replaced(path: Path, flag: str = "--out") -> Iterator[Path]:
     """A temporary file beside `path` to write, moved over `path` once whole: a failure midway (a full disk, an
-    interrupt) leaves what was there. Through a link, the file it names is replaced, not the link."""
+    interrupt) leaves what was there. Through a link, the file it names is replaced, not the link. A pipe or a
+    device (/dev/stdout, /dev/null) is written as it is: put in its place, a file would take the output from the
+    reader, or stand for /dev/null where root runs this."""
+    try:
+        existing = os.stat(path)
+    except OSError:
+        existing = None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        try:
+            yield Path(path)
+        except OSError as err:
+            raise UsageError(f"{flag} {path}: cannot be written ({err.strerror or err})") from None
+        return
     target = Path(os.path.realpath(path))
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(handle)
@@ -360,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--line", type=int, help="1-based line of the cursor")
     p.add_argument("--col", type=int, help="1-based column of the cursor")
     p.add_argument("--jsonl", help="input JSONL of prefix/suffix records (batch mode; blank lines are skipped)")
-    p.add_argument("--out", help="output JSONL (batch mode): written whole or not at all, never over --jsonl")
+    p.add_argument("--out", help="output JSONL (batch mode): a file is written whole or not at all, never over "
+                                 "--jsonl; a named pipe as the fills come")
     p.add_argument("--max-tokens", type=positive_int, default=32, help="largest hole to try, in tokens (default: 32)")
     p.add_argument("--candidates", type=positive_int, default=None,
                    help="candidates to print, with --file (default: 1)")

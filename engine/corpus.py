@@ -614,7 +614,13 @@ def collect_sources(
     if stdlib is not None:
         files += stdlib_files(stdlib)
     for repo in repos:
-        files += repository_files(repo, log)
+        found = repository_files(repo, log)
+        if not found:
+            # A repository that gives nothing (a wrong folder, a language the engine does not know) is a mistake,
+            # beside others that give files too.
+            extensions = ", ".join(ext for lang in LANGUAGES for ext in lang.extensions)
+            raise EngineError(f"no source file in {repo}: the supported extensions are {extensions}")
+        files += found
     site, site_packages = site_files(site_dirs)
     files += site
     packages.update(site_packages)
@@ -950,12 +956,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         files, packages = collect_sources(site_dirs, stdlib, repos)
         print(f"corpus: {len(files)} candidate files from {len(packages)} packages")
-        if repos and not files:
-            # A repository that gives nothing (a wrong folder, a language the engine does not know) is a mistake; an
-            # environment that adds nothing to an --extends corpus is not (offline_train.sh's grow stage).
-            sources = ", ".join(str(d) for d in [*repos, *site_dirs, *([stdlib] if stdlib else [])])
-            extensions = ", ".join(ext for lang in LANGUAGES for ext in lang.extensions)
-            raise EngineError(f"no source file in {sources}: the supported extensions are {extensions}")
         stats = build_corpus(Path(args.out), files, packages, heldout_fraction=args.heldout_fraction,
                              seed=args.seed, near_dup_threshold=args.near_dup_threshold, workers=args.workers,
                              extends=extends)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 
 import pytest
 
-from engine.cli import split_at_cursor
+from engine.cli import check_not_an_input, split_at_cursor
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
 
@@ -75,6 +77,39 @@ def test_a_read_only_out_is_refused_before_the_run(model_dir, tmp_path):
     result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4")
     assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: --out {out}: is read-only"
     assert out.read_text() == "keep\n"
+
+
+def test_an_out_that_is_a_pipe_is_written_into_and_stays_a_pipe(model_dir, tmp_path):
+    # `--out` a named pipe (or /dev/stdout, /dev/null): the reader gets the fills; no file takes the pipe's place.
+    holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS)
+    pipe = tmp_path / "fills.pipe"
+    os.mkfifo(pipe)
+    # Held open for reading and writing, the pipe lets the command open it without a reader waiting, and what it
+    # wrote stays in the pipe's buffer to read once it is done.
+    reader = os.open(pipe, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", pipe, "--max-tokens", "4")
+        assert result.returncode == 0, result.stderr
+        assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+        try:
+            received = os.read(reader, 1 << 16).decode("utf-8")
+        except BlockingIOError:
+            received = ""
+    finally:
+        os.close(reader)
+    assert [json.loads(line)["id"] for line in received.splitlines()] == list(range(6))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fills.pipe", "holes.jsonl"]
+
+
+def test_a_terminal_may_be_the_input_and_the_out_alike():
+    # `--jsonl /dev/stdin --out /dev/stdout` at a terminal: one device, but nothing on it is overwritten.
+    primary, secondary = os.openpty()
+    try:
+        terminal = os.ttyname(secondary)
+        check_not_an_input(terminal, [(terminal, "the --jsonl input")])
+    finally:
+        os.close(primary)
+        os.close(secondary)
 
 
 # -- --line and --col ---------------------------------------------------------------------------------------------

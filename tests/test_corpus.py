@@ -484,14 +484,15 @@ def test_a_held_out_file_that_shares_only_a_licence_header_with_a_train_file_sta
     assert near_train(entries[1:], entries[:1]) == [(1, 0)]  # the edited copy only
 
 
-def _corpus_command(tmp_path: Path, repo: Path, out: str = "out"):
+def _corpus_command(tmp_path: Path, repo: Path, out: str = "out", *more: Path):
     import argparse
 
     from engine.corpus import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    args = parser.parse_args(["corpus", "--repo", str(repo), "--out", str(tmp_path / out), "--workers", "1"])
+    repos = [arg for r in (repo, *more) for arg in ("--repo", str(r))]
+    args = parser.parse_args(["corpus", *repos, "--out", str(tmp_path / out), "--workers", "1"])
     return args.func(args)
 
 
@@ -566,6 +567,13 @@ def test_unreadable_folders_are_counted_and_a_repository_without_source_files_is
     kotlin.mkdir()
     (kotlin / "Main.kt").write_text('fun main() {\n    println("hello from a kotlin project")\n}\n')
     assert _corpus_command(tmp_path, kotlin) == 2
+    assert capsys.readouterr().err == f"corpus: no source file in {kotlin}: the supported extensions are " \
+                                      f"{extensions}\n"
+    # Beside a repository that gives files, too: a wrong folder among several is no less a mistake.
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "app.py").write_text(code(994))
+    assert _corpus_command(tmp_path, good, "out2", kotlin) == 2
     assert capsys.readouterr().err == f"corpus: no source file in {kotlin}: the supported extensions are " \
                                       f"{extensions}\n"
 
