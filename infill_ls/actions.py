@@ -785,7 +785,15 @@ def close_structure(
     if angles:
         # `<` is also less-than, so no bracket the closers count, and the parse names one missing `>` at most
         # (below): `Vec<Vec<i32` got none. The `>`s the line's type arguments owe, below the closers at a tie.
-        candidates.append(candidate(parsed, angles, 0.0, abs(angles[0].start - offset)))
+        closed = candidate(parsed, angles, 0.0, abs(angles[0].start - offset))
+        candidates.append(closed)
+        if closed.problems:
+            # The statement they end may owe its `;` (`let v: Vec<Vec<i32` at a line's end), as the closers' may:
+            # kept as the parse decides, after the `>`s alone, which win a tie.
+            ended = tuple(replace(r, text=r.text + ";") for r in angles)
+            tree = tree_after(parsed, list(ended))
+            if _declares(parsed, ended[0], tree):
+                candidates.append(Candidate(ended, 0.0, problem_count(tree), closed.distance))
     missing = missing_tokens(parsed, region, offset)
     if missing:
         # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
@@ -834,6 +842,19 @@ def type_argument_closers(parsed: ParsedSnapshot, offset: int) -> tuple[Replacem
 
 
 _NAME_END = re.compile(rb"\w$")
+
+
+def _declares(parsed: ParsedSnapshot, ended: Replacement, tree: tree_sitter.Tree | None) -> bool:
+    """Whether the `;` at the end of ``ended`` (the one replacement) ends, in ``tree``, a statement of more than the
+    type it closes (`let v: Vec<Vec<i32>>;`, `using A = std::vector<int>;`): a type alone (`std::map<int, int>;`)
+    parses as a statement, but declares nothing, and compilers refuse it."""
+    if tree is None:
+        return False
+    text = apply_replacements(parsed.snapshot.text, [ended])
+    byte = len(text[:ended.start + len(ended.text) - 1].encode("utf-8", "surrogatepass"))
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    return node is not None and node.type == ";" and not node.is_missing and node.parent is not None and \
+        node.parent.named_child_count > 1
 
 
 def _tokens(node: tree_sitter.Node, start_byte: int, end_byte: int) -> Iterator[tree_sitter.Node]:

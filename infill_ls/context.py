@@ -61,6 +61,9 @@ class InfillContext:
     eol: str
     # A block hole's: the indentation of the header (or label) its body follows, where the body's closer goes.
     opener_indent: str | None = None
+    # A block hole's: the indentation of the line its opener's statement starts on, left of `opener_indent` where the
+    # header or a call around it runs over lines (`if (a &&` above `    b) {`): a closer there closes the opener too.
+    statement_indent: str | None = None
 
 
 _INDENT = re.compile(r"[ \t]*")
@@ -437,11 +440,39 @@ def _flush_label(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap:
     return leading_whitespace(text)
 
 
+def _statement_indent(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap: Snapshot, opener: int,
+                      header_indent: str) -> str:
+    """The indentation of the line the statement holding the opener at offset ``opener`` starts on: a header's
+    first line (`if (a &&` above `    b) {`, a parameter list over lines), or a call's whose arguments run on to
+    it (`foo(a,` above `    b, () => {`). The walk up the parse stops at a body or a brace-delimited list (a
+    `match`'s arms, an object's members), whose closer closes no opener inside it; ``header_indent`` (the opener's
+    own line) where the parse says nothing clear, or gives a line right of it."""
+    if spec is None or tree is None or snap.text[opener:opener + 1] != "{":
+        return header_indent
+    byte = snap.byte_offset(opener)
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != "{" or node.parent is None:
+        return header_indent
+    node = node.parent  # the opener's own block
+    while (parent := node.parent) is not None and parent.type not in spec.body_types:
+        if parent.is_error:
+            return header_indent
+        first = parent.child(0)
+        if first is not None and first.type == "{":
+            break
+        node = parent
+    if node.is_error:
+        return header_indent
+    indent = leading_whitespace(snap.line_text(snap.line_of(opener - snap.chars_between(node.start_byte, byte))))
+    return indent if len(indent.expandtabs(4)) <= len(header_indent.expandtabs(4)) else header_indent
+
+
 def hole_shape(
     spec: LanguageSpec | None, snap: Snapshot, offset: int, unit: str, tree: tree_sitter.Tree | None = None
-) -> tuple[HoleShape, str, str | None]:
+) -> tuple[HoleShape, str, str | None, str | None]:
     """The hole's shape at the cursor, the indentation of a multi-line fill's first line, and for a block the
-    indentation of the header (or label) that opens it."""
+    indentation of the header (or label) that opens it and of the line its statement starts on
+    (`_statement_indent`)."""
     line = snap.line_of(offset)
     start, end = snap.line_starts[line], snap.line_end(line)
     before, after = snap.text[start:offset], snap.text[offset:end]
@@ -454,7 +485,8 @@ def hole_shape(
         if (only_closers_after or _closed_after(tree, snap, opener, offset, after)) and not (
             after.strip() and _inline_brace(spec, tree, snap, opener)
         ):
-            return HoleShape.BLOCK, _body_indent(spec, before, header_indent, unit), header_indent
+            return (HoleShape.BLOCK, _body_indent(spec, before, header_indent, unit), header_indent,
+                    _statement_indent(spec, tree, snap, opener, header_indent))
     if not before.strip() and not after.strip():
         above_line = _next_content_line(snap, line, -1)
         below_line = _next_content_line(snap, line, +1)
@@ -473,15 +505,16 @@ def hole_shape(
                 body = before  # the editor already indented the new line its own way
             below_indent = len(leading_whitespace(below)) if below is not None else -1
             if below is None or below_indent < len(body) or _closes_block(spec, below):
-                return HoleShape.BLOCK, body, outer
+                statement = outer if header is None else _statement_indent(spec, tree, snap, header[0], outer)
+                return HoleShape.BLOCK, body, outer, statement
         # A single statement on a blank line lines up with its neighbours.
         if before:
-            return HoleShape.LINE, before, None
+            return HoleShape.LINE, before, None, None
         if below is not None and not _closes_block(spec, below):
-            return HoleShape.LINE, leading_whitespace(below), None
+            return HoleShape.LINE, leading_whitespace(below), None, None
         if above is not None:
-            return HoleShape.LINE, leading_whitespace(above), None
-    return HoleShape.LINE, indent, None
+            return HoleShape.LINE, leading_whitespace(above), None, None
+    return HoleShape.LINE, indent, None, None
 
 
 def shape_at(parsed: ParsedSnapshot, offset: int) -> HoleShape:
@@ -497,7 +530,7 @@ def build_context(
     offset = max(0, min(offset, len(snap.text)))
     end = offset if end is None else max(offset, min(end, len(snap.text)))
     unit = indent_unit(parsed.spec, snap)
-    shape, body_indent, opener_indent = hole_shape(parsed.spec, snap, offset, unit, parsed.tree)
+    shape, body_indent, opener_indent, statement_indent = hole_shape(parsed.spec, snap, offset, unit, parsed.tree)
     prefix, suffix = windows(parsed, offset, end, budget)
     line = snap.line_of(offset)
     line_start = snap.line_starts[line]
@@ -517,6 +550,7 @@ def build_context(
         line_indent=leading_whitespace(snap.line_text(line)),
         body_indent=body_indent,
         opener_indent=opener_indent,
+        statement_indent=statement_indent,
         indent_unit=unit,
         eol=snap.eol(),
     )

@@ -240,18 +240,29 @@ def _drop_repeated_lines(lines: list[str], ctx: InfillContext) -> list[str]:
             return lines[: content[-size]]
     # Closer-only last lines that close nothing the fill opened repeat the file's next ones that begin with them at
     # the same indentation (the fill's `}` before the editor's `});`). The fill's closer for the opener stands at the
-    # opener's indentation (`fit_block`): a next line at another closes an outer block, which the fill's `}` does not.
+    # opener's indentation (`fit_block`): a next line at another closes an outer block, which the fill's `}` does not;
+    # but for one at the indentation of the line the opener's statement starts on, or between (`if (a &&` above
+    # `    b) {`, a call's arguments over lines), that closes the opener.
     first = len(content)
     while first and set(lines[content[first - 1]].strip()) <= CLOSING:
         first -= 1
     while first < len(content) and still_open("\n".join(lines[: content[first]])):
         first += 1
     for size in range(min(len(content) - first, len(following)), 0, -1):
-        if all(next_line.strip().startswith(lines[i].strip())
-               and indent_columns(leading_whitespace(next_line)) == indent_columns(leading_whitespace(lines[i]))
+        if all(next_line.strip().startswith(lines[i].strip()) and _closes_alike(lines[i], next_line, ctx)
                for i, next_line in zip(content[-size:], following)):
             return lines[: content[-size]]
     return lines
+
+
+def _closes_alike(closer: str, next_line: str, ctx: InfillContext) -> bool:
+    """Whether the file's ``next_line`` closes what the fill's ``closer`` line does, by their indentation."""
+    column, next_column = indent_columns(leading_whitespace(closer)), indent_columns(leading_whitespace(next_line))
+    if column == next_column:
+        return True
+    opener = None if ctx.opener_indent is None else indent_columns(ctx.opener_indent)
+    statement = opener if ctx.statement_indent is None else indent_columns(ctx.statement_indent)
+    return column == opener and statement is not None and statement <= next_column <= opener
 
 
 def broken_characters(text: str, *around: str) -> bool:

@@ -1,7 +1,9 @@
 """Fill placeholders without the model: the fills a model could give, put in place of the
 placeholders that a real parse finds, in the file's indentation and line breaks."""
 
-from infill_ls.actions import (ActionKind, NoEdit, candidate, choose_edit, find_placeholders,
+import pytest
+
+from infill_ls.actions import (ActionKind, NoEdit, candidate, choose_edit, close_structure, find_placeholders,
                                 placeholder_replacements)
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
@@ -257,3 +259,26 @@ def test_placeholders_are_a_stub_after_its_docstring_and_a_todo_word_and_keep_th
     edit = fill_placeholders(WritesFills(["let y = 2;"]), _parsed("rust", text), text.index("let"), settings,
                              lambda: False)
     assert _applied(edit, text) == "fn f() {\n    let y = 2;\n    let x = 1;\n}\n"
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    # The `>`s alone leave the `;` the statement owes: the file parsed only after a second Close structure.
+    ("rust", "fn main() {\n    let v: Vec<Vec<i32|\n}\n", "fn main() {\n    let v: Vec<Vec<i32>>;\n}\n"),
+    ("rust", "type Grid = Vec<Vec<i32|\n", "type Grid = Vec<Vec<i32>>;\n"),
+    ("cpp", "using Grid = std::vector<std::vector<int|\n", "using Grid = std::vector<std::vector<int>>;\n"),
+])
+def test_closed_type_arguments_end_their_statement_where_it_owes_a_semicolon(language_id, text, expected):
+    cursor = text.index("|")
+    text = text.replace("|", "")
+    edit = close_structure(WritesFills(), _parsed(language_id, text), cursor, Settings(file_lookup=False),
+                           lambda: False)
+    assert not isinstance(edit, NoEdit), edit
+    assert edit.parses and apply_replacements(text, list(edit.replacements)) == expected
+
+
+def test_a_type_alone_gets_no_semicolon_that_declares_nothing():
+    # `std::map<int, std::map<int, int>>;` parses as a statement, but g++ refuses it: nothing is declared.
+    text = "#include <map>\nstd::map<int, std::map<int, int\n"
+    edit = close_structure(WritesFills(), _parsed("cpp", text), len(text) - 1, Settings(file_lookup=False),
+                           lambda: False)
+    assert isinstance(edit, NoEdit) or not any(";" in r.text for r in edit.replacements)

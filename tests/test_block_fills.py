@@ -192,3 +192,30 @@ def test_the_editor_is_shown_the_models_closer_on_its_own_line():
     shown = complete(_Writes(["\n\t\treturn -1\n\t}"]), index.parse(snapshot), at, Settings(), explicit=True,
                      should_stop=lambda: False)
     assert [s.text for s in shown] == ["\n\t\treturn -1\n\t}"]
+
+
+@pytest.mark.parametrize(
+    "language_id, text, fill, expected",
+    [
+        # A header over two lines: the file's `}` stands at its first line's indentation, the model's at its last's.
+        ("c", "int f(int a, int b) {\n    if (a &&\n        b) {|\n    }\n    return 0;\n}\n", "\n            x();\n        }",
+         "int f(int a, int b) {\n    if (a &&\n        b) {\n            x();\n    }\n    return 0;\n}\n"),
+        ("c", "int f(int a, int b) {\n    if (a &&\n        b) {\n            |\n    }\n    return 0;\n}\n",
+         "x();\n        }",
+         "int f(int a, int b) {\n    if (a &&\n        b) {\n            x();\n    }\n    return 0;\n}\n"),
+        ("java", "class A {\n    void f(int a,\n           int b) {|\n    }\n}\n", "\n        x();\n           }",
+         "class A {\n    void f(int a,\n           int b) {\n               x();\n    }\n}\n"),
+        # A callback among a call's arguments over lines: the `});` closes it and the call.
+        ("javascript", "function f() {\n  foo(a,\n    b, () => {|\n  });\n}\n", "\n      x();\n    }",
+         "function f() {\n  foo(a,\n    b, () => {\n      x();\n  });\n}\n"),
+        # A `match` arm's block: the `}` at the `match`'s indentation closes the arms, not the arm.
+        ("rust", "fn f(x: i32) {\n    match x {\n        1 => {|\n    }\n}\n", "\n            a();\n        }",
+         "fn f(x: i32) {\n    match x {\n        1 => {\n            a();\n        }\n    }\n}\n"),
+    ],
+)
+def test_the_next_line_at_the_statements_indentation_closes_an_opener_after_a_header_over_lines(
+    language_id, text, fill, expected
+):
+    shaped = _shaped(language_id, text, fill)[1]
+    assert shaped == expected
+    assert parses_cleanly(language_for(language_id, ""), shaped)
