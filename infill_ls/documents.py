@@ -80,6 +80,14 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
+def language_names(language_id: str) -> tuple[str, ...]:
+    """The names a document's languageId goes by, most specific first: in lower case, each part of a Neovim compound
+    filetype (`python.django`), each with and without a tree-sitter mode's `-ts` (`python-ts`, from an Emacs client
+    that names the language after `python-ts-mode`)."""
+    parts = language_id.lower().split(".")
+    return tuple(dict.fromkeys(name for part in parts for name in (part, part.removesuffix("-ts"))))
+
+
 def _utf8_len(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 

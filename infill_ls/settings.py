@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .documents import language_names
+
 SECTION = "infill"
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -43,7 +45,12 @@ class Settings:
     prefix_tokens: int | None = None
 
     def language_enabled(self, language_id: str) -> bool:
-        return "*" in self.enabled_languages or language_id in self.enabled_languages
+        """Whether a document's languageId is enabled: one of its names (`language_names`: in any case, a compound
+        filetype's parts, without `-ts`) is one of an entry's, as the grammar is looked up."""
+        if "*" in self.enabled_languages:
+            return True
+        enabled = {name for entry in self.enabled_languages for name in language_names(entry)}
+        return any(name in enabled for name in language_names(language_id))
 
 
 class _Invalid(ValueError):

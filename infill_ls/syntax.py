@@ -22,7 +22,7 @@ import tree_sitter
 from engine.errors import Cancelled
 from engine.languages import Language, language_named, parser_for
 
-from .documents import Edit, Snapshot, point_at
+from .documents import Edit, Snapshot, language_names, point_at
 
 
 @dataclass(frozen=True)
@@ -259,11 +259,8 @@ _NO_LANGUAGE_IDS = frozenset({"", "plaintext", "text"})
 
 
 def _named_by(language_id: str) -> LanguageSpec | None:
-    """The grammar a languageId names, in any case, and with a tree-sitter mode's `-ts` (`python-ts`, from an Emacs
-    client that names the language after `python-ts-mode`); of a Neovim compound filetype (`python.django`), the
-    first of its parts that names one."""
-    return next((spec for part in language_id.lower().split(".")
-                 if (spec := _BY_LANGUAGE_ID.get(part) or _BY_LANGUAGE_ID.get(part.removesuffix("-ts")))), None)
+    """The grammar a languageId names: the first of its names (`language_names`) that is one of a grammar's."""
+    return next((spec for name in language_names(language_id) if (spec := _BY_LANGUAGE_ID.get(name))), None)
 
 
 def _by_extension(uri: str) -> LanguageSpec | None:

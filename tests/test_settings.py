@@ -104,3 +104,13 @@ def test_the_vscode_extension_offers_and_sends_every_server_setting():
     sent = re.search(r"SERVER_SETTING_KEYS[^=]*= \[(.*?)\];", source, re.S).group(1)
     assert sorted(re.findall(r"'(\w+)'", sent)) == sorted(_FIELDS)
     assert [key for key in _FIELDS if f"infill.{key}" not in offered] == []
+
+
+def test_enabled_languages_match_a_language_id_as_the_grammar_is_looked_up():
+    # Emacs clients send `python-ts`, Neovim compound filetypes `python.django`; the grammar took them, and
+    # enabledLanguages ["python"] gave them nothing without a word.
+    s = parse_settings({"enabledLanguages": ["python", "TypeScript"]})[0]
+    for language_id in ("python", "Python", "python-ts", "python.django", "htmldjango.python", "typescript-ts"):
+        assert s.language_enabled(language_id), language_id
+    for language_id in ("go", "pythonic", "typescriptreact", "cython"):
+        assert not s.language_enabled(language_id), language_id
