@@ -77,14 +77,23 @@ class _Worker(threading.Thread):
         self._jobs.put(None)
 
     def run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            fn, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
+        while self._run_next():
+            pass
+
+    def _run_next(self) -> bool:
+        """Runs the next job; False at `stop`. A job's locals go with this call: held by the loop while it waits for
+        the next, its closure kept the last request's snapshot, and every open document beside it, in memory after
+        they were closed."""
+        job = self._jobs.get()
+        if job is None:
+            return False
+        fn, future = job
+        if future.set_running_or_notify_cancel():
             try:
                 future.set_result(fn())
             except BaseException as error:  # noqa: BLE001 - handed to the awaiting request
                 future.set_exception(error)
+        return True
 
 
 class ResultCache:

@@ -127,6 +127,22 @@ class InfillProtocol(LanguageServerProtocol):
         """As pygls's, but a plain function: pygls's generator left an entry in its table of requests each time."""
         self.trace = params.value
 
+    lsp_initialized = _handed_on(types.INITIALIZED)
+
+    @lsp_method(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def lsp_workspace__did_change_workspace_folders(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        """As pygls's (a multi-root client sends one for each folder added or removed), but a plain function."""
+        for folder in params.event.removed or []:
+            self.workspace.remove_folder(folder.uri)
+        for folder in params.event.added or []:
+            self.workspace.add_folder(folder)
+
+    @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
+        """As pygls's (the progress's future is cancelled), but a plain function."""
+        if (future := self.progress.tokens.get(params.token)) is not None:
+            future.cancel()
+
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams):
         """As pygls's, but UTF-16 positions wherever the client offers them, whatever it lists first: a byte that is

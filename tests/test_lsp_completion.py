@@ -502,3 +502,14 @@ async def test_no_suggestion_closes_a_bracket_left_open_far_above_the_cursor(cli
         items = await doc.inline(cursor, invoked=invoked)
         assert not [i.insert_text for i in items
                     if is_parse_valid(text[:cursor] + i.insert_text + text[cursor:], "typescript")], invoked
+
+
+async def test_workspace_folder_and_progress_notifications_leave_no_request_open(client):
+    # A multi-root client sends one for each folder added or removed; pygls's generator handlers filed each under a
+    # made-up id in its table of requests and never took it out (`initialized` too, once).
+    for n in range(30):
+        folder = types.WorkspaceFolder(uri=f"file:///work/folder{n}", name=f"folder{n}")
+        client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(added=[folder], removed=[])))
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=f"unknown-{n}"))
+    assert (await stats(client))["requests_open"] == 1  # this one

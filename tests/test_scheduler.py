@@ -175,3 +175,32 @@ def test_typing_through_needs_the_rest_of_the_document_unchanged():
     assert typing.continuation(_snap("a = 9\nb = 2\n"), 11) is None
     typing.forget("file:///a.py")
     assert typing.continuation(_snap("a = 1\nb = 2\n"), 11) is None
+
+
+def test_the_worker_keeps_nothing_of_a_job_once_it_is_done():
+    # The closure of the last job (a request's snapshot, and the open documents beside it) stayed alive while the
+    # worker waited for the next one, after the documents were closed.
+    import gc
+    import weakref
+
+    from infill_ls.scheduler import _Worker
+
+    class Text:
+        pass
+
+    worker = _Worker()
+    worker.start()
+    try:
+        held = Text()
+        ref = weakref.ref(held)
+        assert worker.submit(lambda kept=held: kept is not None).result(timeout=30)
+        del held
+        # The worker returns to waiting for a job right after the result is set: give it a moment to get there.
+        for _ in range(500):
+            gc.collect()
+            if ref() is None:
+                break
+            threading.Event().wait(0.01)
+        assert ref() is None
+    finally:
+        worker.stop()
