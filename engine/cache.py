@@ -3,9 +3,17 @@ causal encoder; a bidirectional one encodes each new prompt whole)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
+from engine.errors import Cancelled
 from engine.model import DiffusionGemma, KVCache
+
+# New prompt tokens encoded at a time by a causal encoder, with a check for a request superseded in between: a whole
+# long prompt is one pass of a few hundred milliseconds on a CPU with a large checkpoint, which a keystroke
+# otherwise waits out. What a cancelled request encoded stays cached for the next.
+CHUNK_TOKENS = 128
 
 
 class PrefixCache:
@@ -15,7 +23,9 @@ class PrefixCache:
         self.cache: KVCache | None = None
         self.reused_tokens = 0  # of the last `encode`, for benchmarks
 
-    def encode(self, ids: list[int]) -> KVCache:
+    def encode(self, ids: list[int], should_stop: Callable[[], bool] | None = None) -> KVCache:
+        """The cache of the prompt ``ids``, encoding only the tokens past the prefix it shares with the last one.
+        Raises `Cancelled` between chunks of new tokens (`CHUNK_TOKENS`) once ``should_stop`` says so."""
         shared = 0
         limit = min(len(ids), len(self.ids))
         while shared < limit and ids[shared] == self.ids[shared]:
@@ -29,8 +39,15 @@ class PrefixCache:
             self.reused_tokens = shared
             return self.cache
         # Positions past the shared prefix are dropped; a shorter prompt (text deleted) needs no encoding at all.
-        base = self.cache.truncate(shared) if (self.cache is not None and shared > 0) else None
-        new = torch.tensor([ids[shared:]], dtype=torch.long, device=self.model.device)
-        cache = self.model.encode(new, base) if new.shape[1] else base
-        self.ids, self.cache, self.reused_tokens = list(ids), cache, shared
+        cache = self.cache.truncate(shared) if (self.cache is not None and shared > 0) else None
+        self.ids, self.cache = list(ids[:shared]), cache
+        # A bidirectional encoder's prompt is one pass: its chunks would not see the tokens after them.
+        step = len(ids) if self.model.cfg.encoder_bidirectional else CHUNK_TOKENS
+        for begin in range(shared, len(ids), max(1, step)):
+            if should_stop is not None and should_stop():
+                raise Cancelled("encoding cancelled")
+            chunk = ids[begin:begin + step]
+            cache = self.model.encode(torch.tensor([chunk], dtype=torch.long, device=self.model.device), cache)
+            self.ids, self.cache = self.ids + chunk, cache
+        self.reused_tokens = shared
         return cache

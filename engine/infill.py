@@ -216,7 +216,7 @@ class InfillEngine:
         generator = make_generator(seed, self.model.device)
         with self._lock, torch.inference_mode():
             started = time.perf_counter()
-            cache = self.prefix_cache.encode(prompt)
+            cache = self.prefix_cache.encode(prompt, should_stop)
             encode_ms = (time.perf_counter() - started) * 1000
             for step in denoise(self.model, cache, canvas, self.generation, generator,
                                 should_stop=should_stop, max_steps=max_steps):

@@ -208,6 +208,27 @@ def test_reused_prefix_logits_equal_a_full_recompute(engine):
     assert engine.prefix_cache.reused_tokens == 5
 
 
+def test_a_long_prompt_is_encoded_in_chunks_a_cancelled_request_stops_between_and_keeps(engine):
+    # One pass over a long prompt could not be stopped: a superseded keystroke's request ran it to the end.
+    from engine.cache import CHUNK_TOKENS
+
+    tok, model = engine.tokenizer, engine.model
+    prompt = [tok.bos_id] + tok.encode("def parse(line):\n    name, _, value = line.partition(':')\n" * 40)
+    assert len(prompt) > 2 * CHUNK_TOKENS
+    canvas = torch.tensor([tok.encode(" ( value ) \n\n")[:8]])
+    engine.prefix_cache.ids = []
+    asked = []
+    with pytest.raises(Cancelled):
+        engine.prefix_cache.encode(prompt, should_stop=lambda: asked.append(1) or len(asked) > 1)
+    assert engine.prefix_cache.ids == prompt[:CHUNK_TOKENS]  # the chunk encoded before the stop is kept
+    chunked = engine.prefix_cache.encode(prompt)
+    assert engine.prefix_cache.reused_tokens == CHUNK_TOKENS and engine.prefix_cache.ids == prompt
+    with torch.inference_mode():
+        a = model.decode(canvas, chunked)
+        b = model.decode(canvas, model.encode(torch.tensor([prompt])))
+    assert (a - b).abs().max() <= 1e-4
+
+
 # -- load errors: one line naming the file, exit status 2 ----------------------------------------------------------
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True)
