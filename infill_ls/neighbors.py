@@ -5,20 +5,21 @@ other tabs and the file's own directory are where a person would look.
 
 Open documents come from the store on the event loop; files on disk are read on the worker, and what the lookup
 uses of each is kept while its size and modification time stay the same, within a bound on the whole; a directory's
-listing is kept while the directory's own modification time stays the same. What was read from disk is stamped
-(`DiskStamp`), so that a result found in it is kept only while those files are as they were, whether or not the
-editor reports changes on disk.
+listing is kept while the directory's own modification time stays the same. What a search found on disk is stamped
+(`DiskStamp`), so that a result found with it is kept only while the files of the document's language there are as
+they were, whether or not the editor reports changes on disk.
 """
 
 from __future__ import annotations
 
 import heapq
 import os
+import re
 import stat
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
@@ -50,6 +51,8 @@ MAX_LISTINGS = 64
 # A directory modified this recently may change again within its mtime's tick (the kernel's clock for it is coarse):
 # its listing is not kept, lest a file added in the same tick never show.
 RECENT_NS = 2_000_000_000
+# A drive whose colon is escaped, as VS Code sends it on Windows (`file:///c%3A/Users/...`).
+_ESCAPED_DRIVE = re.compile(r"^/([A-Za-z])%3[Aa](?=/|$)")
 
 
 def uri_path(uri: str) -> Path | None:
@@ -58,24 +61,37 @@ def uri_path(uri: str) -> Path | None:
     parsed = urlparse(uri)
     if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
         return None
-    # url2pathname decodes the %XX escapes itself: decoded twice, `my%2520script.py` named another file.
-    return Path(url2pathname(parsed.path))
+    # url2pathname decodes the %XX escapes itself: decoded twice, `my%2520script.py` named another file. Windows'
+    # finds a drive by its colon, though, before it decodes: with it escaped the path had no drive, and no file beside
+    # was searched. Unescaped here alone, it is the same path on POSIX.
+    return Path(url2pathname(_ESCAPED_DRIVE.sub(r"/\1:", parsed.path)))
 
 
 @dataclass(frozen=True)
 class DiskStamp:
-    """A directory's files as a search read them: the directory's mtime, which a file added, removed or saved by a
-    rename changes, and each file's mtime and size, which an edit in place changes. A few stat calls tell whether a
-    result found in them still holds, with no listing and no read."""
+    """A directory's files with a document's suffix as a search found them: the names listed, and the mtime and size
+    of each file it read or passed over (one passed over, once saved, is the newest and read first). Whether a
+    result found with them still holds takes a stat of the directory and of each file, which an edit in place
+    changes; the directory is listed again only once its mtime has moved (a file added, removed or saved by a
+    rename), and then other files there (an editor's backup or swap file) leave the result holding."""
 
     directory: Path
     directory_mtime: int
-    files: tuple[tuple[Path, int, int], ...]  # (path, mtime in ns, size)
+    suffix: str
+    names: frozenset[str]  # every file listed with the suffix, the document's own too
+    files: tuple[tuple[Path, int, int], ...]  # (path, mtime in ns, size): all but the document and those open
+    # The directory's mtime at which `names` were last found as they are, if it had settled then (`RECENT_NS`): a
+    # file added later moves it, so at it there is nothing to list. Written by `unchanged` alone.
+    _listed_at: list[int] = field(default_factory=list, compare=False, repr=False)
 
     def unchanged(self) -> bool:
         try:
-            if os.stat(self.directory).st_mtime_ns != self.directory_mtime:
-                return False
+            directory_mtime = os.stat(self.directory).st_mtime_ns
+            if directory_mtime not in self._listed_at:
+                if frozenset(e.name for e in _entries(self.directory, self.suffix)) != self.names:
+                    return False
+                if _settled(directory_mtime):
+                    self._listed_at[:] = [directory_mtime]
             for file, mtime, size in self.files:
                 stat = os.stat(file)
                 if (stat.st_mtime_ns, stat.st_size) != (mtime, size):
@@ -85,14 +101,41 @@ class DiskStamp:
         return True
 
 
+def _settled(directory_mtime: int) -> bool:
+    """Whether a directory last modified at `directory_mtime` would show any change from now on in its mtime."""
+    return time.time_ns() - directory_mtime >= RECENT_NS
+
+
+def _entries(directory: Path, suffix: str, should_stop: Callable[[], bool] | None = None) -> Iterator[os.DirEntry]:
+    """The files in `directory` that a search reads: with `suffix`, not hidden, not symbolic links; among its first
+    `MAX_ENTRIES` entries. Raises OSError where the directory cannot be listed."""
+    with os.scandir(directory) as entries:
+        for n, entry in enumerate(entries):
+            if n >= MAX_ENTRIES:
+                break
+            if entry.name.startswith(".") or not entry.name.endswith(suffix):
+                continue
+            if should_stop is not None and should_stop():
+                raise Cancelled("search of the files beside cancelled")
+            # One entry that cannot be looked at (a permission) leaves the others be.
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    yield entry
+            except OSError:
+                continue
+
+
 @dataclass
 class _Listing:
     """A directory's files with one suffix as listed while its mtime was `directory_mtime`: (path, mtime in ns,
-    size), the newest `MAX_FILES` first; and the stamp last made from them, given again to a search that looks at
-    the same files (cached answers then share one stamp, where each held its own list of thousands of files)."""
+    size), the newest `MAX_FILES` first, and the names of all; and the stamp last made from them, given again to a
+    search that finds the same files (cached answers then share one stamp, where each held its own list of
+    thousands of files)."""
 
     directory_mtime: int
     files: list[tuple[Path, int, int]]
+    names: frozenset[str]
+    settled: bool  # listed once `directory_mtime` had settled: kept
     stamp: DiskStamp | None = None
 
 
@@ -116,8 +159,8 @@ class DirectoryFiles:
                should_stop: Callable[[], bool] | None = None) -> tuple[list[str], DiskStamp | None]:
         """Texts of the files in `path`'s directory with its suffix, most recently modified first, leaving out
         `path` and `skip` (open documents, whose text the store has), up to about `chars` characters in all; and
-        the stamp of every file looked at, read or passed over, for as long as the search went on. A document with
-        no suffix has none: every file of its directory would match (a script among binaries). Hidden files
+        the stamp of those files, read or passed over (`DiskStamp`). A document with no suffix has none: every
+        file of its directory would match (a script among binaries). Hidden files
         (`.env` beside `sample.env`: secrets offered as suggestions) and symbolic links (one can lead out of the
         directory) are never read. Raises `engine.errors.Cancelled` once `should_stop` says so: a directory of
         thousands of files is a long search for a keystroke already typed over."""
@@ -143,20 +186,22 @@ class DirectoryFiles:
             seen = listed if (now.st_mtime_ns, now.st_size) == listed[1:] else (listed[0], now.st_mtime_ns, now.st_size)
             current.append((seen, stat.S_ISREG(now.st_mode)))
         current.sort(key=lambda item: item[0][1], reverse=True)
-        texts, looked_at = [], []
+        texts = []
         for seen, regular in current:
             if chars <= 0:
                 break
             if should_stop is not None and should_stop():
                 raise Cancelled("search of the files beside cancelled")
-            looked_at.append(seen)
             text = self._read(*seen) if seen[2] <= MAX_FILE_BYTES and regular else None
             if text:
                 texts.append(text)
                 chars -= len(text)
+        # The files passed over are stamped too: whichever of them is saved next is the newest, and read first.
+        found = tuple(seen for seen, _ in current)
         stamp = listing.stamp
-        if stamp is None or stamp.files != tuple(looked_at):
-            stamp = DiskStamp(path.parent, listing.directory_mtime, tuple(looked_at))
+        if stamp is None or stamp.files != found:
+            stamp = DiskStamp(path.parent, listing.directory_mtime, path.suffix, listing.names, found,
+                              [listing.directory_mtime] if listing.settled else [])
             listing.stamp = stamp
         return texts, stamp
 
@@ -170,26 +215,18 @@ class DirectoryFiles:
         if kept is not None and kept.directory_mtime == directory_mtime:
             self._listings.move_to_end(key)
             return kept
-        with os.scandir(directory) as entries:
-            found = []
-            for n, entry in enumerate(entries):
-                if n >= MAX_ENTRIES:
-                    break
-                if entry.name.startswith(".") or not entry.name.endswith(suffix):
-                    continue
-                if should_stop is not None and should_stop():
-                    raise Cancelled("search of the files beside cancelled")
-                # One entry that cannot be looked at (a permission) leaves the others be.
-                try:
-                    if not entry.is_file(follow_symlinks=False):
-                        continue
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                found.append((Path(entry.path), info.st_mtime_ns, info.st_size))
-        listing = _Listing(directory_mtime, heapq.nlargest(MAX_FILES, found, key=lambda f: f[1]))
+        found, names = [], []
+        for entry in _entries(directory, suffix, should_stop):
+            names.append(entry.name)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            found.append((Path(entry.path), info.st_mtime_ns, info.st_size))
+        listing = _Listing(directory_mtime, heapq.nlargest(MAX_FILES, found, key=lambda f: f[1]), frozenset(names),
+                           _settled(directory_mtime))
         self._listings.pop(key, None)
-        if time.time_ns() - directory_mtime >= RECENT_NS:
+        if listing.settled:
             self._listings[key] = listing
             while len(self._listings) > MAX_LISTINGS:
                 self._listings.popitem(last=False)

@@ -47,8 +47,9 @@ class ActionOutcome:
 
 @dataclass(frozen=True)
 class _Answer:
-    """Suggestions as cached: the key holds the document and the open documents beside it; files read from disk
-    beside it are checked again (`DiskStamp`) before the suggestions are served from the cache once more."""
+    """Suggestions as cached: the key holds the document and the open documents beside it, so that once one closes
+    only answers found without it open come back; where the lookup searched the files beside it on disk (its copy
+    among them), those are checked again (`DiskStamp`) before the suggestions are served from the cache once more."""
 
     suggestions: list[Suggestion]
     disk: DiskStamp | None = None
@@ -103,6 +104,9 @@ class InfillService:
                 self.syntax.changed(snapshot)
             else:
                 self.syntax.opened(snapshot)  # its tree, if any, starts again from this text
+            # An action's edit is for the text it started from and would not be applied: stopped now, it does not
+            # hold the model for seconds while the keystrokes' suggestions wait behind it.
+            self.scheduler.supersede((uri, "action"))
         except DocumentError:
             self.close(uri)
             raise
@@ -235,10 +239,9 @@ class InfillService:
                                      elsewhere=gathered if gathered is not None else (), surroundings=surroundings)
                     if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
-                    # Only an answer that shows a fill from beside hangs on the files read: one the file itself
-                    # gave was thrown away by any file added to its directory (an editor's backup, a new module).
-                    beside_fill = any(s.source == "beside" for s in found)
-                    return _Answer(found, gathered.disk if gathered is not None and beside_fill else None)
+                    # One the file itself gave hangs on the files searched all the same: a module saved beside it
+                    # later may hold a stronger fill. Other files there (an editor's backup) leave it be.
+                    return _Answer(found, gathered.disk if gathered is not None else None)
 
                 answer = await scheduler.run(
                     ticket,
@@ -301,6 +304,8 @@ class InfillService:
                                                        surroundings)
             )
         except Superseded:
+            if not self.is_current(snapshot, surroundings):
+                return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
             return ActionOutcome(None)  # the user asked again, or cancelled: the newer request answers
         if not self.is_current(snapshot, surroundings):
             return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")

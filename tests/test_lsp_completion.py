@@ -513,3 +513,34 @@ async def test_workspace_folder_and_progress_notifications_leave_no_request_open
             event=types.WorkspaceFoldersChangeEvent(added=[folder], removed=[])))
         client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=f"unknown-{n}"))
     assert (await stats(client))["requests_open"] == 1  # this one
+
+
+async def test_a_module_saved_or_written_beside_a_document_is_searched_though_an_answer_was_cached(
+    fresh_client, tmp_path
+):
+    # An answer the document itself gave was cached for good: b.py written in the editor, saved and closed, or
+    # written by another tool, never showed; a new server gave its fill.
+    client = fresh_client
+    text = "def g(rows):\n    other = 2\n    value = compute_total(\n"
+    beside = "def f(items, tax_rate):\n    value = compute_total(items, tax_rate)\n"
+    mine, other = tmp_path / "a.py", tmp_path / "b.py"
+    mine.write_text(text)
+    os.utime(tmp_path, ns=(10**9, 10**9))  # modified long ago: a file added now changes its mtime
+    doc = Doc(client, mine.as_uri(), "python", text)
+    cursor = _after(text, "compute_total(")
+
+    def close(uri):
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri)))
+
+    try:
+        assert "items, tax_rate)" not in [i.insert_text for i in await doc.inline(cursor, invoked=True)]
+        Doc(client, other.as_uri(), "python", beside)
+        assert (await doc.inline(cursor, invoked=True))[0].insert_text == "items, tax_rate)"
+        other.write_text(beside)
+        close(other.as_uri())
+        assert (await doc.inline(cursor, invoked=True))[0].insert_text == "items, tax_rate)"
+        # Written again by a tool while closed: the cached answer for this state is not the one it would give.
+        other.write_text(beside.replace("items, tax_rate", "rows, rate"))
+        assert (await doc.inline(cursor, invoked=True))[0].insert_text == "rows, rate)"
+    finally:
+        close(doc.uri)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import nturl2path
 import os
 import threading
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import pytest
 import pytest_lsp
@@ -81,7 +82,7 @@ def test_the_files_beside_are_gathered_only_when_the_file_itself_may_not_hold_th
     assert calls == [1]
 
 
-def test_the_stamp_of_what_was_read_holds_until_one_of_those_files_or_the_directory_changes(tmp_path):
+def test_the_stamp_of_what_was_read_holds_until_a_file_of_the_documents_language_changes(tmp_path):
     for name in ("a.py", "b.py"):
         (tmp_path / name).write_text(f"{name[0]} = 1\n")
     doc = _snap(tmp_path / "main.py", "")
@@ -100,15 +101,54 @@ def test_the_stamp_of_what_was_read_holds_until_one_of_those_files_or_the_direct
     os.utime(tmp_path / "a.py", ns=(3, 3))  # edited in place: the same size, another mtime
     assert not disk.unchanged()
     disk = stamp()
-    (tmp_path / "c.txt").write_text("c = 3\n")  # any new entry changes the directory
+    (tmp_path / "c.txt").write_text("c = 3\n")  # another kind of file: not searched
     os.utime(tmp_path, ns=(4, 4))
+    assert disk.unchanged()
+    (tmp_path / "c.py").write_text("c = 3\n")
+    os.utime(tmp_path, ns=(5, 5))
     assert not disk.unchanged()
+    (tmp_path / "c.py").unlink()
     disk = stamp()
     (tmp_path / "b.py").unlink()
     assert not disk.unchanged()
     # Nothing read from disk, nothing to stamp: an unsaved buffer, or no files wanted.
     assert neighbor_texts(Snapshot("untitled:Untitled-1", "python", 1, "x"), [], files)[1] is None
     assert neighbor_texts(doc, [], None)[1] is None
+
+
+def test_a_stamp_holds_through_an_editors_backups_and_breaks_on_any_file_the_search_would_read(tmp_path):
+    # An answer the document itself gave was cached for good: a module written beside it later, which a search
+    # would read first, never showed. Backups and other files must not throw the answers away at each save.
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    (tmp_path / "main.py").write_text("")
+    os.utime(tmp_path, ns=(10**9, 10**9))  # modified long ago: any entry added now changes its mtime
+    texts, disk = neighbor_texts(doc, [], files)
+    assert texts == () and disk is not None and disk.unchanged()  # nothing to read is a finding too
+    for name in ("main.py~", ".main.py.swp", "4913", "#main.py#", "notes.txt"):
+        (tmp_path / name).write_text("x = 1\n")
+    os.mkdir(tmp_path / "pkg.py")  # a folder: not listed
+    assert disk.unchanged() and disk.unchanged()
+    (tmp_path / "main.py").write_text("saved = True\n")  # the document's own file is never searched
+    assert disk.unchanged()
+    (tmp_path / "new.py").write_text("NEW = 1\n")
+    assert not disk.unchanged()
+    texts, disk = neighbor_texts(doc, [], files)
+    assert texts == ("NEW = 1\n",) and disk.unchanged()
+    (tmp_path / "new.py").unlink()
+    assert not disk.unchanged()
+
+
+def test_a_stamp_breaks_when_a_file_the_search_passed_over_is_edited(tmp_path):
+    # More text beside than one search reads: an older file is not read, but edited it is the newest, read first.
+    for i in range(12):
+        (tmp_path / f"mod{i}.py").write_text(f"# mod{i}\n" + "x = 1\n" * 2000)
+        os.utime(tmp_path / f"mod{i}.py", ns=((i + 1) * 10**9, (i + 1) * 10**9))
+    os.utime(tmp_path, ns=(10**9, 10**9))
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    texts, disk = neighbor_texts(doc, [], files)
+    assert not any(t.startswith("# mod0\n") for t in texts)
+    os.utime(tmp_path / "mod0.py", ns=(20 * 10**9, 20 * 10**9))
+    assert not disk.unchanged()
 
 
 def test_a_gathered_search_has_a_stamp_only_once_it_read_the_disk(tmp_path):
@@ -270,6 +310,24 @@ def test_a_path_with_a_percent_sign_is_the_file_it_names(tmp_path):
     assert uri_path("file://otherhost/share/x.py") is None and uri_path("file://localhost/x.py") == Path("/x.py")
 
 
+def test_a_windows_file_uri_with_an_escaped_drive_is_the_path_it_names(monkeypatch):
+    # VS Code on Windows escapes the drive's colon: the path came out as `\\c:\\Users\\...`, with no drive, and
+    # no file beside a document was ever searched.
+    monkeypatch.setattr(neighbors, "url2pathname", nturl2path.url2pathname)  # what urllib uses on Windows
+    monkeypatch.setattr(neighbors, "Path", PureWindowsPath)
+    for uri in ("file:///c%3A/Users/me/proj/app.py", "file:///c%3a/Users/me/proj/app.py",
+                "file:///C:/Users/me/proj/app.py"):
+        path = uri_path(uri)
+        assert path == PureWindowsPath("C:/Users/me/proj/app.py") and path.drive.upper() == "C:", uri
+    assert uri_path("file:///c%3A/Users/me/my%2520app.py") == PureWindowsPath("C:/Users/me/my%20app.py")
+    assert uri_path("file:///c%253A/x.py") == PureWindowsPath("/c%3A/x.py")  # an escaped percent sign stays one
+
+
+def test_a_posix_file_uri_with_a_colon_is_the_path_it_names():
+    assert uri_path("file:///c%3A/x.py") == uri_path("file:///c:/x.py") == Path("/c:/x.py")
+    assert uri_path("file:///c%253A/x.py") == Path("/c%3A/x.py")
+
+
 def test_the_newest_files_are_searched_whatever_the_listing_order(tmp_path, monkeypatch):
     for i in range(5):
         (tmp_path / f"mod{i}.py").write_text(f"M{i} = {i}\n")
@@ -368,7 +426,7 @@ async def _stats(client):
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_an_answer_the_file_itself_gave_outlives_a_file_added_beside_it(server, tmp_path):
+async def test_an_answer_the_file_itself_gave_outlives_other_files_added_beside_it_but_not_a_module(server, tmp_path):
     (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
     line = "result = compute_the_total_of(first_argument, "
     text = f"{line}1)\n{line}1)\n{line})\n"
@@ -378,10 +436,15 @@ async def test_an_answer_the_file_itself_gave_outlives_a_file_added_beside_it(se
         cursor = text.rindex(")")
         assert await _inline(server, path, text, cursor) == ["1"]
         runs, hits, stale = await _stats(server)
-        # An editor's backup, a generated module: the answer came from the file itself, and still holds.
-        (tmp_path / "unrelated_new.py").write_text("x = 2\n")
+        # An editor's backup, notes: the answer came from the file itself, and still holds.
+        (tmp_path / "main.py~").write_text(text)
+        (tmp_path / "notes.txt").write_text("x = 2\n")
         assert await _inline(server, path, text, cursor) == ["1"]
         assert await _stats(server) == (runs, hits + 1, stale)
+        # A module: the search would read it, and may find a stronger fill in it.
+        (tmp_path / "unrelated_new.py").write_text("x = 2\n")
+        assert await _inline(server, path, text, cursor) == ["1"]
+        assert await _stats(server) == (runs + 1, hits + 1, stale + 1)
     finally:
         _close(server, path)
 
