@@ -617,7 +617,8 @@ def test_tokens_per_forward_is_all_tokens_over_all_passes_and_cases_without_a_pa
     assert math.isnan(row.tokens_per_forward) and math.isnan(row.steps_per_canvas)
 
 
-def test_held_out_files_of_packages_the_model_was_trained_on_are_left_out(tiny_model, tmp_path, capsys):
+def _trained_on(tiny_model, tmp_path, packages: tuple[str, str], trained: set[str]):
+    """A copy of the model that records training on ``trained``, and a held-out file of each of ``packages``."""
     from engine.checkpoint import TrainingData, write_training_data
 
     model = tmp_path / "model"
@@ -626,8 +627,15 @@ def test_held_out_files_of_packages_the_model_was_trained_on_are_left_out(tiny_m
     heldout.write_text("".join(
         json.dumps({"path": f"/{package}/{n}", "package": package, "language": "python",
                     "text": (HELDOUT / n).read_text()}) + "\n"
-        for n, package in [("intervals.py", "seen"), ("units.py", "unseen")]))
-    write_training_data(model, TrainingData(frozenset({"seen", "elsewhere"})))
+        for n, package in zip(("intervals.py", "units.py"), packages)))
+    write_training_data(model, TrainingData(frozenset(trained)))
+    return model, heldout
+
+
+def test_held_out_files_of_packages_the_model_was_trained_on_are_left_out(tiny_model, tmp_path, capsys):
+    from engine.checkpoint import TrainingData, write_training_data
+
+    model, heldout = _trained_on(tiny_model, tmp_path, ("seen", "unseen"), {"seen", "elsewhere"})
     out = tmp_path / "report.json"
     status, printed = run_cli(["--model", str(model), "--heldout", str(heldout), "--kinds", "line", "--max-cases", "3",
                                "--max-steps", "2", "--out", str(out)], capsys)
@@ -643,16 +651,7 @@ def test_held_out_files_of_packages_the_model_was_trained_on_are_left_out(tiny_m
 
 def test_held_out_files_all_of_packages_the_model_was_trained_on_are_said_to_be_left_out(tiny_model, tmp_path,
                                                                                        capsys):
-    from engine.checkpoint import TrainingData, write_training_data
-
-    model = tmp_path / "model"
-    shutil.copytree(tiny_model, model)
-    heldout = tmp_path / "heldout.jsonl"
-    heldout.write_text("".join(
-        json.dumps({"path": f"/{package}/{n}", "package": package, "language": "python",
-                    "text": (HELDOUT / n).read_text()}) + "\n"
-        for n, package in [("intervals.py", "seen"), ("units.py", "also")]))
-    write_training_data(model, TrainingData(frozenset({"seen", "also", "elsewhere"})))
+    model, heldout = _trained_on(tiny_model, tmp_path, ("seen", "also"), {"seen", "also", "elsewhere"})
     args = parse_cli(["--model", str(model), "--heldout", str(heldout), "--kinds", "line", "--max-cases", "3"])
     assert args.func(args) == 2
     err = capsys.readouterr().err
