@@ -213,7 +213,7 @@ def test_a_long_prompt_is_encoded_in_chunks_a_cancelled_request_stops_between_an
     from engine.cache import CHUNK_TOKENS
 
     tok, model = engine.tokenizer, engine.model
-    prompt = [tok.bos_id] + tok.encode("def parse(line):\n    name, _, value = line.partition(':')\n" * 40)
+    prompt = [tok.bos_id] + tok.encode("def parse(line):\n    name, _, value = line.partition(':')\n" * 80)
     assert len(prompt) > 2 * CHUNK_TOKENS
     canvas = torch.tensor([tok.encode(" ( value ) \n\n")[:8]])
     engine.prefix_cache.ids = []
