@@ -76,6 +76,14 @@ def leading_whitespace(line: str) -> str:
     return match.group(0) if match else ""
 
 
+TAB_COLUMNS = 4
+
+
+def indent_columns(indent: str) -> int:
+    """The columns an indentation takes, a tab to the next multiple of four."""
+    return len(indent.expandtabs(TAB_COLUMNS))
+
+
 # Openers of the comments and strings that can span lines, and the one-line comments and strings that can hold
 # such an opener without opening anything (`"/*"`, `// it's`).
 _SPANNING = re.compile(r'"""|\'\'\'|/\*|`|//[^\n]*|#[^\n]*|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'')
@@ -464,7 +472,7 @@ def _statement_indent(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, 
     if node.is_error:
         return header_indent
     indent = leading_whitespace(snap.line_text(snap.line_of(opener - snap.chars_between(node.start_byte, byte))))
-    return indent if len(indent.expandtabs(4)) <= len(header_indent.expandtabs(4)) else header_indent
+    return indent if indent_columns(indent) <= indent_columns(header_indent) else header_indent
 
 
 def hole_shape(

@@ -11,9 +11,8 @@ import re
 
 from engine.closers import PAIRS, still_open
 
-from .context import CLOSING, HoleShape, InfillContext, leading_whitespace
+from .context import CLOSING, TAB_COLUMNS, HoleShape, InfillContext, indent_columns, leading_whitespace
 
-_TAB_COLUMNS = 4
 # Control characters other than tab and line breaks: source code does not hold them raw, an editor
 # would draw them as ^X, and a model only writes them when it is lost. A fill stops at the first.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -25,10 +24,6 @@ def plain_text(fill: str) -> str:
     control = _CONTROL.search(fill)
     return fill[: control.start()] if control is not None else fill
 
-
-def indent_columns(indent: str) -> int:
-    """The columns an indentation takes, a tab to the next multiple of four."""
-    return len(indent.expandtabs(_TAB_COLUMNS))
 
 
 _OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
@@ -118,7 +113,7 @@ def _step(columns: list[int]) -> int:
     """The fill's own indentation step in columns."""
     widths = sorted(set(columns))
     steps = [b - a for a, b in zip(widths, widths[1:]) if b > a]
-    return min(steps) if steps else _TAB_COLUMNS
+    return min(steps) if steps else TAB_COLUMNS
 
 
 def _render(lines: list[_Placed], base: int, step: int, indent: str, unit: str) -> list[str]:
