@@ -43,12 +43,17 @@ def _whole_characters(data: bytes) -> str:
     return codecs.getincrementaldecoder("utf-8")(errors="replace").decode(data, final=False)
 
 
+def special_ids(inner: _HFTokenizer) -> set[int]:
+    """The ids of the tokenizer's special tokens (added tokens marked special)."""
+    return {i for i, token in inner.get_added_tokens_decoder().items() if token.special}
+
+
 def _check_special(path: Path, inner: _HFTokenizer, ids: dict[str, int]) -> None:
     """CheckpointError naming the config key when an id is not one of the tokenizer's special tokens. Fills drop
     voids and end at EOS, so an ordinary token there (a tokenizer without <pad>/<eos>/<bos>, whose ids 0-2 are '!',
     '"' and '#') would be cut out of every fill that writes it; an added token that is not special is matched in
     code as text, so a file spelling "<eos>" would end its fill."""
-    special = {i for i, token in inner.get_added_tokens_decoder().items() if token.special}
+    special = special_ids(inner)
     for key, i in ids.items():
         if i in special:
             continue
@@ -133,7 +138,7 @@ class Tokenizer:
         """The bytes a byte-level decoder joins for ``ids``, special tokens left out as `decode` leaves them: each
         token's characters mapped back to bytes, or a token holding another character (an added token) as its
         UTF-8."""
-        special = {i for i, token in self.inner.get_added_tokens_decoder().items() if token.special}
+        special = special_ids(self.inner)
         out = bytearray()
         for i in ids:
             token = self.inner.id_to_token(i)

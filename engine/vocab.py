@@ -16,6 +16,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, train
 
 from engine.corpus import read_documents
 from engine.errors import EngineError
+from engine.tokenizer import special_ids
 
 SPECIAL_TOKENS = ("<pad>", "<eos>", "<bos>")  # ids 0, 1, 2
 PAD_ID, EOS_ID, BOS_ID = 0, 1, 2
@@ -70,7 +71,7 @@ def load_tokenizer(path: Path) -> Tokenizer:
     tok.encode_special_tokens = True
     # Training and pretokenizing lay samples out with ids 0-2 as <pad> (the void), <eos> and <bos>: in a tokenizer
     # where one is an ordinary token, every sample would teach the model to write that text as a void.
-    special = {i for i, token in tok.get_added_tokens_decoder().items() if token.special}
+    special = special_ids(tok)
     for i, name in enumerate(SPECIAL_TOKENS):
         if i not in special:
             token = tok.id_to_token(i)
