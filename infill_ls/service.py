@@ -304,11 +304,11 @@ class InfillService:
                                                        surroundings)
             )
         except Superseded:
-            if not self.is_current(snapshot, surroundings):
-                return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
-            return ActionOutcome(None)  # the user asked again, or cancelled: the newer request answers
+            edit = None  # stopped by a change (said below), or the user asked again or cancelled
         if not self.is_current(snapshot, surroundings):
             return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
+        if edit is None:
+            return ActionOutcome(None)  # the newer request answers
         if isinstance(edit, NoEdit):
             return ActionOutcome(None, f"{kind.title}: {edit.reason}")
         return ActionOutcome(edit)
