@@ -219,13 +219,14 @@ class Snapshot:
         return _utf8_chars(self.utf8[start_byte:end_byte])
 
     @cached_property
-    def _rows_are_lines(self) -> bool:
-        # Tree-sitter counts "\n" only; a lone "\r" breaks a line for LSP but not for it.
-        return "\r" not in self.text or _LONE_CR.search(self.text) is None
+    def lone_cr(self) -> bool:
+        """Whether a line of the text ends in a carriage return alone: a line break for LSP, not for tree-sitter,
+        which counts "\n" only."""
+        return "\r" in self.text and _LONE_CR.search(self.text) is not None
 
     def point(self, offset: int) -> Point:
         """The tree-sitter point (row, UTF-8 column) of an offset."""
-        if not self._rows_are_lines:
+        if self.lone_cr:
             return point_at(self.text, offset)
         line = self.line_of(offset)
         start = self.line_starts[line]

@@ -438,8 +438,8 @@ class SyntaxIndex:
                 return ParsedSnapshot(snapshot, None, None)
             if entry.tree is not None and entry.revision == snapshot.revision:
                 return ParsedSnapshot(snapshot, entry.spec, entry.tree)
-            data = grammar_bytes(snapshot.utf8)
-            lone_cr = data is not snapshot.utf8
+            lone_cr = snapshot.lone_cr
+            data = grammar_bytes(snapshot.utf8) if lone_cr else snapshot.utf8
             if (entry.tree is not None and entry.revision is not None and entry.revision < snapshot.revision
                     and not (lone_cr or entry.lone_cr)):
                 old = entry.tree.copy()  # readers may still hold the previous tree
@@ -506,7 +506,7 @@ def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
     parser = parser_for(parsed.spec.name)
     new_data = apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass")
     grammar_data = grammar_bytes(new_data)
-    if grammar_data is not new_data or grammar_bytes(snap.utf8) is not snap.utf8:
+    if grammar_data is not new_data or snap.lone_cr:
         return parser.parse(grammar_data)
     tree = parsed.tree.copy()
     # Back to front, so every replacement's coordinates in the original text stay valid.
