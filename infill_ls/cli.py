@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from . import __version__
 from .model_loader import describe_failure, load_engine
-from .settings import DEVICES, DTYPES, Settings
+from .settings import DEVICES, DTYPES, MAX_THREADS, Settings
 
 DEFAULT_PORT = 2087
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -188,8 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level.upper(), format="infill-ls %(levelname)s %(name)s: %(message)s"
     )
-    if args.threads is not None and args.threads < 1:
-        print(f"infill-ls: --threads must be at least 1, got {args.threads}", file=sys.stderr)
+    if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
+        print(f"infill-ls: --threads must be from 1 to {MAX_THREADS}, got {args.threads}", file=sys.stderr)
         return 2
     settings = Settings(model_path=args.model, device=args.device, dtype=args.dtype, threads=args.threads)
     if args.check:

@@ -61,8 +61,8 @@ class LoadResult:
 
 @functools.cache
 def default_threads() -> int:
-    """Half the library's own thread count, read once before the server sets any: a reload must not halve
-    the count it set itself again."""
+    """Half the library's own thread count, read once, before the server sets any (`set_threads` reads it first):
+    a count set from the settings, or by a reload, must not be taken for the library's and halved."""
     import torch
 
     return max(1, torch.get_num_threads() // 2)
@@ -73,7 +73,8 @@ def set_threads(settings: Settings) -> None:
 
     # By default half the cores: the editor, the server's event loop and parsing need the rest, and a small
     # model's many small operations gain less from a second thread than they lose to contention for it.
-    torch.set_num_threads(settings.threads or default_threads())
+    default = default_threads()  # read before the first count is set, whether or not it is the default
+    torch.set_num_threads(settings.threads or default)
 
 
 def load_engine(settings: Settings) -> InfillEngine:
@@ -133,6 +134,10 @@ class ModelLoader:
         self._ready = ready
 
         def work() -> LoadResult:
+            if generation != self.generation:
+                # Replaced while it waited for the worker: the newer load does its work (a model loaded and released
+                # unused could take minutes).
+                return LoadResult(generation, None, None, 0.0)
             started = time.perf_counter()
             try:
                 return LoadResult(generation, self._engine_for(settings), None, time.perf_counter() - started)

@@ -365,6 +365,7 @@ class InfillServer(LanguageServer):
         self.out_of_step: set[str] = set()  # documents whose changes failed, told once until opened again
         self.reporting = False  # within report_server_error
         self.pulls: set[asyncio.Task] = set()  # settings asked of the client (`workspace/configuration`)
+        self.settings_problems: list[str] = []  # those of the last settings read
 
     def stop_work(self, status: int) -> None:
         """Before the process ends with `status`: stop the model's worker. The interpreter aborts (SIGABRT) when it
@@ -427,6 +428,14 @@ class InfillServer(LanguageServer):
             self.service.close(uri)
             self.lost_step(uri, f"{uri}: a change that does not match the protocol")
 
+    def new_settings_problems(self, problems: list[str]) -> list[str]:
+        """The problems of settings just read that those read before did not have: a client sends the same settings
+        again (as initializationOptions and then as its section, Neovim from 0.10; the whole section on every
+        change), and each problem was said every time. One fixed and made again is new again."""
+        new = [problem for problem in problems if problem not in self.settings_problems]
+        self.settings_problems = problems
+        return new
+
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         """One line on stderr and in the client's log, and shown to the user."""
         print(f"{NAME}: {message}", file=sys.stderr, flush=True)
@@ -461,10 +470,13 @@ class InfillServer(LanguageServer):
 
         async def finish(result: LoadResult) -> None:
             await announcing
+            if result.generation != self.service.model.generation:
+                # Overtaken by a newer load, which says how that one ends: what this one ended with is no longer so.
+                self.end_progress(token, "replaced by a newer load")
+                return
             self.end_progress(token, result.error or "ready")
-            if result.generation == self.service.model.generation:  # not overtaken by a newer load
-                self.status("error" if result.error else "ready",
-                            result.error or (result.engine.description if result.engine else "no model"))
+            self.status("error" if result.error else "ready",
+                        result.error or (result.engine.description if result.engine else "no model"))
             if result.error:
                 self.tell(result.error, types.MessageType.Error)
             elif result.engine is not None:
@@ -524,7 +536,7 @@ def _register(ls: InfillServer) -> None:
         ls.applies_edits = bool(caps.workspace and caps.workspace.apply_edit)
         if params.initialization_options is not None:
             problems, _ = service.configure(params.initialization_options)
-            ls.pending_messages.extend(problems)
+            ls.pending_messages.extend(ls.new_settings_problems(problems))
         if not (caps.text_document and caps.text_document.inline_completion):
             # Clients without inline completion get the fill as an ordinary completion item.
             ls.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions())(completion)
@@ -605,7 +617,7 @@ def _register(ls: InfillServer) -> None:
 
     def configure(raw: Any) -> None:
         problems, reload = service.configure(raw)
-        for problem in problems:
+        for problem in ls.new_settings_problems(problems):
             ls.tell(problem)
         if reload:
             ls.start_loading()

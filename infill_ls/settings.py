@@ -2,16 +2,18 @@
 
 Clients send them as ``initializationOptions`` and ``workspace/didChangeConfiguration``
 (either bare or under an ``infill`` section), with camelCase keys; keys the server does
-not know belong to the editor and are left alone. A value that does not validate keeps the
-setting as it was (the default, on start-up) and produces a message for the user; it never
-stops the server, and a typo does not undo what the user set before.
+not know belong to the editor and are left alone, but for a near-miss of one of its own, which is
+named. A value that does not validate keeps the setting as it was (the default, on start-up) and
+produces a message for the user; it never stops the server, and a typo does not undo what the user
+set before. A null, for a setting that has no null, sets it back to the server's own value.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .documents import language_names
@@ -19,6 +21,7 @@ from .documents import language_names
 SECTION = "infill"
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+MAX_THREADS = 256  # the `threads` setting's and `--threads`' most
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class Settings:
     # Tokens of the text before the hole the encoder reads. None: the checkpoint's own `infill_prompt_tokens`
     # (256 for the embedded model, which was trained on prompts that long; 1024 for a checkpoint that states none).
     prefix_tokens: int | None = None
+    # What the server started with (its command line over the defaults), which a null sets a setting back to; None:
+    # these settings are. Carried along by `parse_settings`, never compared.
+    started_with: Settings | None = field(default=None, compare=False, repr=False)
 
     def language_enabled(self, language_id: str) -> bool:
         """Whether a document's languageId is enabled: one of its names (`language_names`: in any case, a compound
@@ -115,44 +121,77 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "numCandidates": ("candidates", _int_in(1, 8)),
     "fileLookup": ("file_lookup", _bool),
     "neighborFiles": ("neighbor_files", _bool),
-    "threads": ("threads", _optional(_int_in(1, 256))),
+    "threads": ("threads", _optional(_int_in(1, MAX_THREADS))),
     "prefixTokens": ("prefix_tokens", _optional(_int_in(16, 131_072))),
 }
+# How close (difflib's ratio) an unknown key must be to one of ours to be named as its misspelling: looser, and
+# keys editors keep beside ours (`enabled`) would be.
+_NEAR_MISS = 0.8
+
+
+def _bare(key: str) -> str:
+    return key.lower().replace("_", "").replace("-", "")
+
+
+_BARE_FIELDS = {_bare(key): key for key in _FIELDS}
+
+
+def _meant(key: str) -> str | None:
+    """The setting an unknown key is a misspelling of: the same but for case, `_` and `-`, or close to it."""
+    bare = _bare(key)
+    close = difflib.get_close_matches(bare, _BARE_FIELDS, n=1, cutoff=_NEAR_MISS)
+    return _BARE_FIELDS.get(bare) or (_BARE_FIELDS[close[0]] if close else None)
+
+
+def _misplaced_sections(raw: Mapping) -> list[str]:
+    """Top-level keys named like our section but not it (`infill-ls`, `Infill`): settings there are never read."""
+    return [f'{key}: settings go under "{SECTION}"' for key in raw
+            if isinstance(key, str) and key != SECTION and _bare(key) in (SECTION, SECTION + "ls")]
 
 
 def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
     """Settings from a client's JSON value, over ``base`` for keys it leaves out.
 
-    Returns the settings and one message per problem; an invalid value leaves its setting as in ``base``.
+    Returns the settings and one message per problem; an invalid value leaves its setting as in ``base``, a null
+    that is not one of its values sets it to the value ``base`` started with (editors send null for a setting the
+    user removed).
     """
     settings = base or Settings()
+    started = settings.started_with or settings
     if raw is None:
         return settings, []
+    problems = _misplaced_sections(raw) if isinstance(raw, Mapping) else []
     if isinstance(raw, Mapping) and SECTION in raw:
         # {"infill": {...}}, as editors send a section; a section of another type is a mistake in the user's settings
         # file, not the settings themselves.
         if raw[SECTION] is None:
-            return settings, []
+            return settings, problems
         raw = raw[SECTION]
     if not isinstance(raw, Mapping):
-        return settings, [f"{SECTION} settings: expected an object, got {as_json(raw, 80)}"]
+        return settings, [*problems, f"{SECTION} settings: expected an object, got {as_json(raw, 80)}"]
     changes: dict[str, Any] = {}
-    problems: list[str] = []
     for key, value in raw.items():
         known = _FIELDS.get(key)
         if known is None:
-            # Editors keep their own keys in the same section (how to start the server, tracing).
+            # Editors keep their own keys in the same section (how to start the server, tracing); one close to ours
+            # is the user's misspelling, and would otherwise change nothing without a word.
+            meant = _meant(key) if isinstance(key, str) else None
+            if meant is not None:
+                problems.append(f"{SECTION}.{key}: unknown setting; did you mean {meant}?")
             continue
         name, check = known
         try:
             changes[name] = check(value)
         except _Invalid as why:
+            if value is None:
+                changes[name] = getattr(started, name)
+                continue
             kept = as_json(getattr(settings, name))
             problems.append(f"{SECTION}.{key}: {why}, got {as_json(value, 80)}; keeping {kept}")
     if changes.get("enabled_languages") == ():
         problems.append(f'{SECTION}.enabledLanguages is empty: no language gets suggestions or actions (["*"] '
                         "enables every one)")
-    return replace(settings, **changes), problems
+    return replace(settings, started_with=started, **changes), problems
 
 
 def as_json(value: Any, limit: int | None = None) -> str:

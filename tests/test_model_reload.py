@@ -6,7 +6,10 @@ import asyncio
 import weakref
 
 import pytest
+import pytest_lsp
 import torch
+from lsprotocol import types
+from pytest_lsp import LanguageClient
 
 from engine.tiny import write_random_checkpoint
 from infill_ls import model_loader
@@ -14,7 +17,7 @@ from infill_ls.documents import Position, PositionEncoding
 from infill_ls.service import InfillService
 from infill_ls.settings import Settings
 
-from lsp_support import tiny_model
+from lsp_support import capabilities, config, init_params, tiny_model
 
 # Plain text: any fill of the random model is shown, none dropped for the syntax error it would add.
 TXT = "file:///work/notes.txt"
@@ -127,3 +130,67 @@ async def test_a_change_of_threads_alone_keeps_the_model_and_sets_the_count(load
         service.shutdown(wait_s=30)
     assert len(loads["engines"]) == 1 and loads["engines"][0]() is not None
     assert second is first and on_worker == 2 and tokens > 0
+
+
+async def test_a_load_overtaken_before_it_starts_is_skipped(loads):
+    service = InfillService(Settings(model_path=tiny_model(), device="cpu"))
+    results = []
+    try:
+        # Three loads asked for at once, as settings changed in quick succession: the worker is busy with the first
+        # when the second's turn would come, and by then the third has replaced it.
+        service.load_model(results.append)
+        service.configure({"modelPath": "/nonexistent/infill-model"})
+        service.load_model(results.append)
+        service.configure({"modelPath": tiny_model(), "threads": 2})
+        service.load_model(results.append)
+        engine = await service.model.engine()
+    finally:
+        service.shutdown(wait_s=30)
+    assert engine is not None and service.model.error is None
+    assert len(loads["alive_at_load"]) == 1  # the first loads the model; the third finds it held
+    skipped = results[1]
+    assert (skipped.generation, skipped.engine, skipped.error) == (2, None, None)
+
+
+@pytest_lsp.fixture(config=config())
+async def client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _stats(client: LanguageClient) -> dict:
+    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+
+
+async def test_a_load_that_failed_after_a_newer_one_was_asked_for_says_nothing(client: LanguageClient):
+    # The first load imports torch for seconds before it finds no model there; the settings that replace it arrive
+    # meanwhile. Its error is no longer the server's state, and was shown all the same.
+    broken = "/nonexistent/infill-model"
+    await client.initialize_session(init_params(capabilities(progress=True), modelPath=broken, device="cpu"))
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"modelPath": tiny_model()}))
+    loading = ("loading", f"loading {tiny_model()}")
+    for _ in range(1200):
+        if loading in client.statuses and client.statuses[-1] != loading:
+            break
+        await asyncio.sleep(0.05)
+    stats = await _stats(client)
+    assert stats["model"] and stats["model_error"] is None
+    assert client.statuses[-1] == ("ready", stats["model"])
+    assert [m.message for m in client.messages if broken in m.message] == []
+    assert [m.message for m in client.log_messages if broken in m.message] == []
+
+
+async def test_threads_set_back_to_null_are_half_the_cores_whatever_was_set_before(client: LanguageClient):
+    # The server runs with OMP_NUM_THREADS=1 (SERVER_ENV): torch's own count is 1, and half of it is still 1. The
+    # count set from the settings first (4) was taken for torch's, and null gave 2.
+    await client.initialize_session(init_params(capabilities(), modelPath=tiny_model(), device="cpu", threads=4))
+    for _ in range(1200):
+        if (await _stats(client))["model_threads"] == 4:
+            break
+        await asyncio.sleep(0.05)
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"threads": None}))
+    for _ in range(1200):
+        if (threads := (await _stats(client))["model_threads"]) != 4:
+            break
+        await asyncio.sleep(0.05)
+    assert threads == 1

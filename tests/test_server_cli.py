@@ -49,6 +49,13 @@ def test_check_uses_half_the_cores_by_default():
         assert value.isdigit() and unit == "ms"
 
 
+def test_threads_outside_what_the_setting_takes_are_refused_in_one_line():
+    for threads in ("0", "257", "300"):
+        out = _run("--check", "--model", tiny_model(), "--device", "cpu", "--threads", threads)
+        assert out.returncode == 2 and out.stdout == ""
+        assert out.stderr == f"infill-ls: --threads must be from 1 to 256, got {threads}\n"
+
+
 def test_check_with_a_broken_model_is_one_line_and_status_2(tmp_path):
     (tmp_path / "config.json").write_text("{ not json")
     out = _run("--check", "--model", str(tmp_path))

@@ -1,7 +1,13 @@
 import json
 from dataclasses import replace
 
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
 from infill_ls.settings import Settings, model_differs, parse_settings
+
+from lsp_support import SERVER, capabilities, config, init_params
 
 
 def test_defaults_are_complete_and_typed():
@@ -114,3 +120,72 @@ def test_enabled_languages_match_a_language_id_as_the_grammar_is_looked_up():
         assert s.language_enabled(language_id), language_id
     for language_id in ("go", "pythonic", "typescriptreact", "cython"):
         assert not s.language_enabled(language_id), language_id
+
+
+def test_null_sets_a_setting_back_to_the_value_the_server_started_with():
+    # Editors send null for a setting the user removed: it goes back to the server's own value (its command line over
+    # the defaults), said to no one. Settings whose null is one of their values keep that meaning.
+    from infill_ls.service import InfillService
+
+    started = Settings(device="cpu", dtype="float32", threads=2)  # `infill-ls --device cpu --dtype float32 --threads 2`
+    service = InfillService(started)
+    try:
+        changed = {"device": "auto", "dtype": "bfloat16", "maxHoleTokens": 10, "debounceMs": 5,
+                   "enabledLanguages": ["go"], "numCandidates": 1, "fileLookup": False, "neighborFiles": False,
+                   "modelPath": "/m", "maxSteps": 4, "typingMaxSteps": 3, "threads": 4, "prefixTokens": 64}
+        assert service.configure(changed)[0] == []
+        problems, _ = service.configure({"infill": dict.fromkeys(changed)})
+        assert problems == []
+        # threads: null is half the cores; typingMaxSteps: null is as maxSteps.
+        assert service.settings == replace(started, threads=None, typing_max_steps=None)
+        # And again from there: still the values the server started with, not the last ones the client sent.
+        service.configure({"device": "cuda", "debounceMs": 7})
+        service.configure({"device": None, "debounceMs": None})
+        assert (service.settings.device, service.settings.debounce_ms) == ("cpu", Settings().debounce_ms)
+    finally:
+        service.shutdown()
+
+
+def test_a_misspelt_key_or_a_section_named_like_ours_is_said_and_other_keys_are_not():
+    cases = {
+        "max_hole_tokens": "maxHoleTokens", "EnabledLanguages": "enabledLanguages",
+        "enabledLanguage": "enabledLanguages", "debounce-ms": "debounceMs", "DEVICE": "device", "thread": "threads",
+    }
+    for key, known in cases.items():
+        for payload in ({key: 1}, {"infill": {key: 1}}):
+            s, problems = parse_settings(payload)
+            assert s == Settings() and problems == [f"infill.{key}: unknown setting; did you mean {known}?"], payload
+    for name in ("infill-ls", "infill_ls", "infillLs", "INFILL-LS", "Infill"):
+        s, problems = parse_settings({name: {"enabledLanguages": ["go"]}, "infill": {"debounceMs": 5}})
+        assert s == Settings(debounce_ms=5) and problems == [f'{name}: settings go under "infill"'], name
+        assert parse_settings({name: {}})[1] == [f'{name}: settings go under "infill"']
+    # The editor's own keys beside ours, and anything not close to one of ours.
+    for key in ("server", "trace", "enabled", "command", "filetypes", "autoTrigger", "python"):
+        assert parse_settings({"infill": {key: 1}}) == (Settings(), []) and parse_settings({key: 1})[1] == [], key
+
+
+@pytest_lsp.fixture(config=config([*SERVER, "--model", "/nonexistent/infill-model"]))
+async def client(lsp_client: LanguageClient):
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_settings_problem_is_said_once_until_it_is_fixed(client: LanguageClient):
+    # Neovim from 0.10 sends the settings as initializationOptions and again as its `infill` section, and a client
+    # sends the whole section on every change: the same problem was said on each.
+    async def warnings_after(settings) -> list[str]:
+        client.messages.clear()
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
+        # Answered after the change has been read, so every message about it has arrived by then.
+        await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+        return [m.message for m in client.messages if m.type == types.MessageType.Warning]
+
+    await client.initialize_session(init_params(capabilities(), device="gpu", maxHoleTokens=32))
+    said = 'infill-ls: infill.device: expected one of auto, cpu, cuda, got "gpu"; keeping "auto"'
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+    assert [m.message for m in client.messages if m.type == types.MessageType.Warning] == [said]
+    assert await warnings_after({"infill": {"device": "gpu", "maxHoleTokens": 32}}) == []
+    assert await warnings_after({"infill": {"device": "gpu", "maxHoleTokens": 32, "debounceMs": 100}}) == []
+    # Fixed, then broken again: said again.
+    assert await warnings_after({"infill": {"device": "cpu"}}) == []
+    assert await warnings_after({"infill": {"device": "gpu"}}) == [said.replace('keeping "auto"', 'keeping "cpu"')]

@@ -15,8 +15,8 @@ export const SERVED_SCHEMES = ['file', 'untitled', 'vscode-notebook-cell'];
 
 /**
  * Settings the language server understands, under the names it reads them by.
- * Everything else in the section (`server.*`, `trace.*`) only concerns the client, and the server
- * reports keys it does not know, so those are never sent.
+ * Everything else in the section (`server.*`, `trace.*`) only concerns the client, so those are never
+ * sent (the server would ignore them: it reports only a key close to one of its own, as a misspelling).
  */
 export interface ServerSettings {
   modelPath: string | null;

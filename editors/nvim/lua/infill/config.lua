@@ -1,6 +1,6 @@
 -- Options of the plugin, with their defaults. `settings` goes to the server as is; the server
 -- reads camelCase keys (modelPath, device, dtype, maxHoleTokens, maxSteps, typingMaxSteps,
--- debounceMs, enabledLanguages, numCandidates, fileLookup, neighborFiles, threads).
+-- debounceMs, enabledLanguages, numCandidates, fileLookup, neighborFiles, threads, prefixTokens).
 local M = {}
 
 M.defaults = {
