@@ -591,6 +591,12 @@ def test_setup_again_sends_the_new_settings_restarts_for_a_new_command_and_remap
     assert (new["clients"], new["attached"], new["same_client"]) == (1, True, False), result
 
 
+def test_setup_again_without_a_setting_sends_it_as_null(tmp_path: Path) -> None:
+    # Left out, the server kept the removed setting: the plugin said every language, the server only Go.
+    result = editor_scenario("setup_drops", tmp_path)
+    assert result["settings"][-1]["settings"] == {"infill": {"maxHoleTokens": 48, "enabledLanguages": None}}, result
+
+
 def test_replace_mode_hides_the_suggestion(tmp_path: Path) -> None:
     # One shown in insert mode stayed after <Insert>, and followed what was typed over the text.
     result = editor_scenario("replace", tmp_path)

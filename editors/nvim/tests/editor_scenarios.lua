@@ -761,6 +761,27 @@ scenarios.setup_again = function()
   }
 end
 
+-- setup() again without a setting it gave before: the server is told to set it back (null), not left with it.
+scenarios.setup_drops = function()
+  setup({ settings = { maxHoleTokens = 48, enabledLanguages = { 'go' } } })
+  return {
+    open('a'),
+    ready,
+    function()
+      setup({ settings = { maxHoleTokens = 48 } })
+      return true
+    end,
+    until_or(3000, function()
+      local sent = events('settings')
+      return #sent > 0 and type(sent[#sent].settings.infill.enabledLanguages) ~= 'table'
+    end),
+    function()
+      result.settings = events('settings')
+      return true
+    end,
+  }
+end
+
 -- A suggestion shown in insert mode, then <Insert> to Replace mode and a character of it typed there.
 scenarios.replace = function()
   setup()

@@ -131,11 +131,19 @@ local function lsp_config(opts)
   }
 end
 
--- Sends the current settings to the running server `client`.
-local function send_settings(client)
+-- Sends the current settings to the running server `client`. `before`: the settings it had; a key
+-- they held that the current ones lack is sent as null, which sets it back to the server's own value
+-- (left out, the server would keep what it was last sent).
+local function send_settings(client, before)
   local section = as_object(vim.deepcopy(state.opts.settings))
   client.config.settings = { [SECTION] = section }
-  compat.notify(client, 'workspace/didChangeConfiguration', { settings = { [SECTION] = section } })
+  local sent = vim.deepcopy(state.opts.settings)
+  for key, _ in pairs(before or {}) do
+    if sent[key] == nil then
+      sent[key] = vim.NIL
+    end
+  end
+  compat.notify(client, 'workspace/didChangeConfiguration', { settings = { [SECTION] = as_object(sent) } })
 end
 
 --- `hooks`: on_start(client_id) after a new server starts, on_exit() after it exits. Called again, a server
@@ -154,7 +162,7 @@ function M.configure(opts, hooks)
   if not vim.deep_equal(old.cmd, opts.cmd) then
     M.stop()
   elseif not vim.deep_equal(old.settings, opts.settings) then
-    send_settings(client)
+    send_settings(client, old.settings)
   end
 end
 
