@@ -28,8 +28,8 @@ TAB_WIDTH = 8
 _STOPS = re.compile(r"""["'`#/\n()\[\]{}]""")
 _LEADING_CLOSERS = re.compile(r"[)\]}]*")
 # A label (`case 1:`, `default:`, `public:`, `retry:`) sits at or left of its block's indentation by convention
-# (gofmt, many C styles), so its line ends no block.
-_LABEL = re.compile(r"(?:case\b|default\s*:|\w+\s*:(?!:))")
+# (gofmt, many C styles), so its line ends no block; Go's `x := 1` is none.
+_LABEL = re.compile(r"(?:case\b|default\s*:|\w+\s*:(?![:=]))")
 # Enough text before the hole for the statement and the blocks around it; a long file is not scanned whole.
 SCAN_CHARS = 4000
 # At most this many closers are appended: more are rarely owed by a hole, and each variant is one more parse.
@@ -101,6 +101,12 @@ def _code(text: str) -> Iterator[tuple[int, str]]:
             yield i, ch
         found = _STOPS.search(text, i + 1)
         i = n if found is None else found.start()
+
+
+def is_label(code: str) -> bool:
+    """Whether a line of code, from its first character, is a label (`case 1:`, `default:`, `public:`): one at or
+    left of its block's indentation ends no block."""
+    return _LABEL.match(code) is not None
 
 
 def _line_at(text: str, i: int) -> tuple[int, str] | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
-from engine.closers import PAIRS
+from engine.closers import PAIRS, is_label
 from engine.lookup import COPIES_TESTED
 
 from .completion import into_cells, window_budget
@@ -25,8 +25,8 @@ from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import broken_characters, fit_placeholder, indent_columns, plain_text, reindented
 from .settings import Settings
-from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, expression_brace, iter_problems,
-                     problem_count, problems_after, tree_after)
+from .syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, expression_brace,
+                     iter_problems, problem_count, problems_after, tree_after)
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -191,12 +191,29 @@ def _span(parsed: ParsedSnapshot, node: tree_sitter.Node) -> tuple[int, int]:
 
 
 def enclosing_function(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
+    """The function around ``offset``; on a decorator's line (`@property`), the function it decorates."""
     node = _node_at(parsed, offset)
     while node is not None and parsed.spec is not None:
         if node.type in parsed.spec.function_types:
             return node
+        decorated = _decorated(node)
+        if decorated is not None and decorated.type in parsed.spec.function_types:
+            return decorated
         node = node.parent
     return None
+
+
+def _decorated(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """What a decorator decorates: Python holds both in a `decorated_definition`; TypeScript puts a method's
+    decorators before it, beside it in the class body."""
+    if node.type == "decorated_definition":
+        return node.child_by_field_name("definition")
+    if node.type != "decorator":
+        return None
+    following = node.next_named_sibling
+    while following is not None and following.type == "decorator":
+        following = following.next_named_sibling
+    return following
 
 
 # --- rewrite selection --------------------------------------------------------------------
@@ -288,6 +305,22 @@ def _in_own_body(node: tree_sitter.Node, function: tree_sitter.Node, body_types:
     return parent is not None
 
 
+def _todo_beside(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
+    """Whether a TODO comment stands in ``node``'s block: among its statements, or before the first of them (where
+    Python's grammar puts a comment that opens a block: in the `if` or the `except`, not its block)."""
+    block = node.parent
+    if block is None or parsed.spec is None:
+        return False
+    comments = list(block.named_children)
+    before = block.prev_named_sibling
+    while before is not None and before.type in parsed.spec.comment_types:
+        comments.append(before)
+        before = before.prev_named_sibling
+    utf8 = parsed.snapshot.utf8
+    return any(c.type in parsed.spec.comment_types and _TODO.search(utf8[c.start_byte : c.end_byte]) is not None
+               for c in comments)
+
+
 def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, int]]:
     """Spans of the placeholders in the function around ``offset``, in document order."""
     spec = parsed.spec
@@ -305,7 +338,8 @@ def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, in
         if stub is None or not stub.matches(utf8[node.start_byte:node.end_byte].decode("utf-8", "replace")):
             continue
         if stub.alone:
-            if _alone_in_body(node, parsed) and (not stub.whole or _in_own_body(node, function, spec.body_types)):
+            if _alone_in_body(node, parsed) and (not stub.whole or _in_own_body(node, function, spec.body_types)
+                                                 or (stub.marked and _todo_beside(node, parsed))):
                 spans.append(_span(parsed, node))
         elif _stands_as_code(node, spec.body_types) or (node.parent is not None and node.parent.type in stub.within):
             spans.append(_span(parsed, node))
@@ -390,10 +424,11 @@ def fill_placeholders(
     should_stop: Callable[[], bool],
     surroundings: Surroundings = NO_SURROUNDINGS,
 ) -> ActionEdit | NoEdit:
-    """Every placeholder of the enclosing function becomes a hole; all are filled together."""
+    """Every placeholder of the enclosing function becomes a hole; all are filled together. A fill that writes a
+    placeholder again, its own or another (`...` over `...`), is left out: it fills nothing."""
     holes = find_placeholders(parsed, offset)
     if not holes:
-        return NoEdit(f"no placeholder in the function here ({placeholder_kinds(parsed.spec)})")
+        return NoEdit(_no_placeholder_reason(parsed, offset))
     text = parsed.snapshot.text
     between = sum(engine.count_tokens(text[a_end:b_start]) for (_, a_end), (b_start, _) in zip(holes, holes[1:]))
     # One canvas holds every hole and the code between them: each hole gets its share of what the model can write.
@@ -401,12 +436,57 @@ def fill_placeholders(
     if hole_tokens < MIN_PLACEHOLDER_TOKENS:
         return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
                       f"model fills at once ({engine.hole_capacity} tokens)")
-    candidates = []
+    candidates, wrote_back = [], False
     for c in _infill_spans(engine, parsed, holes, hole_tokens, settings, should_stop, surroundings):
         replacements = placeholder_replacements(parsed, holes, c.fills)
-        if replacements:
-            candidates.append(candidate(parsed, replacements, c.confidence))
+        written = _writing_code(parsed, replacements)
+        if written:
+            candidates.append(candidate(parsed, written, c.confidence))
+        wrote_back = wrote_back or len(written) < len(replacements)
+    if not candidates and wrote_back:
+        return NoEdit("the model wrote the placeholder back; nothing was applied")
     return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
+
+
+def _no_placeholder_reason(parsed: ParsedSnapshot, offset: int) -> str:
+    if len(parsed.snapshot.text) > PARSED_CHARS:
+        return (f"the file is read as plain text (over {PARSED_CHARS:,} characters); this action needs its parse "
+                "to find placeholders")
+    if parsed.spec is None or parsed.tree is None:
+        return (f"the file is read as plain text (no grammar for {parsed.snapshot.language_id}); this action needs "
+                "one to find placeholders")
+    if enclosing_function(parsed, offset) is None:
+        return "the cursor is not in a function (placeholders are filled in the function around it)"
+    return f"no placeholder in the function here ({placeholder_kinds(parsed.spec)})"
+
+
+def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> tuple[Replacement, ...]:
+    """The replacements that write code: not their placeholder's text again, nor, once made, a placeholder of the
+    language (`throw new Error("not implemented yet")` over `throw new Error("not implemented")`)."""
+    text = parsed.snapshot.text
+    changed = [r for r in replacements if r.text.strip() != text[r.start : r.end].strip()]
+    if not changed or parsed.tree is None:
+        return tuple(changed)
+    snapshot = replace(parsed.snapshot, text=apply_replacements(text, changed), edits=(), known_line_starts=None)
+    after = ParsedSnapshot(snapshot, parsed.spec, tree_after(parsed, changed))
+    kept, shift = [], 0
+    for r in sorted(changed, key=lambda r: r.start):
+        start = r.start + shift
+        shift += len(r.text) - (r.end - r.start)
+        if not _all_placeholder(after, start, start + len(r.text)):
+            kept.append(r)
+    return tuple(kept)
+
+
+def _all_placeholder(parsed: ParsedSnapshot, start: int, end: int) -> bool:
+    """Whether the code in ``start..end`` is placeholders and nothing else."""
+    rest = parsed.snapshot.text[start:end]
+    lead = len(rest) - len(rest.lstrip())
+    for a, b in find_placeholders(parsed, start + lead):
+        a, b = max(a, start), min(b, end)
+        if a < b:
+            rest = rest[: a - start] + " " * (b - a) + rest[b - start :]
+    return not rest.strip()
 
 
 # --- close structure ----------------------------------------------------------------------
@@ -441,23 +521,136 @@ def top_level(node: tree_sitter.Node) -> tree_sitter.Node:
 
 
 def owed_openers(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[tree_sitter.Node]:
-    """The brackets to close at ``at``, innermost first: of those still open there, as many
-    as the region as a whole is short of."""
+    """The brackets to close at ``at``, innermost first: those still open there that nothing in the region closes
+    (`_unmatched`), but for one whose block a line before ``at`` ends by the layout (`_ended_before`): that one
+    is another place's to close (`_owed_elsewhere`)."""
+    return _owed(parsed, *_unmatched(parsed, region, at), at)
+
+
+def _owed(parsed: ParsedSnapshot, open_at: list[tree_sitter.Node], unmatched: set[int], at: int
+          ) -> list[tree_sitter.Node]:
+    return [o for o in reversed(open_at) if o.id in unmatched and not _ended_before(parsed, o, at)]
+
+
+def _owed_elsewhere(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[tree_sitter.Node]:
+    """The brackets near ``at`` that nothing in the region closes and that are not owed at ``at``, innermost (the
+    last opened) first: each is closed where its own block ends (`_close_own`)."""
+    open_at, unmatched = _unmatched(parsed, region, at)
+    owed = {o.id for o in _owed(parsed, open_at, unmatched, at)}
+    line = parsed.snapshot.line_of(at)
+    found = [o for o in _leaves(region) if o.id in unmatched and o.id not in owed and
+             abs(_opener_line(parsed, o) - line) <= NEAR_LINES]
+    return list(reversed(found))
+
+
+_OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
+
+
+def _leaves(region: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    return (n for n in _walk(region) if not n.child_count and not n.is_missing)
+
+
+def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tuple[list[tree_sitter.Node], set[int]]:
+    """The brackets open at ``at`` (outermost first), and the ids of the region's openers that no closer closes. A
+    closer closes an opener of its own kind, and with it those opened inside that are still open: one that begins
+    its line (`}`, `});`) the innermost whose line is at or left of it, as the text is laid out; another the
+    innermost. (A `}` taken for the unclosed call's `(` before it left the function's `{` owed where the call
+    was; a `)` at a call's indentation taken for an inner call's left the outer call owed.)"""
+    utf8 = parsed.snapshot.utf8
     at_byte = parsed.snapshot.byte_offset(at)
-    stack: list[tree_sitter.Node] = []
-    depth = 0
-    for node in _walk(region):
-        if node.child_count or node.is_missing:
-            continue
+    stack: list[tuple[tree_sitter.Node, int]] = []  # (opener, columns of its line's indentation)
+    open_at: list[tree_sitter.Node] | None = None
+    openers, matched = [], set()
+    for node in _leaves(region):
+        if open_at is None and node.start_byte >= at_byte:
+            open_at = [o for o, _ in stack]
         if node.type in PAIRS:
-            depth += 1
-            if node.start_byte < at_byte:
-                stack.append(node)
-        elif node.type in PAIRS.values() and _closes_a_bracket(node):
-            depth = max(0, depth - 1)
-            if node.start_byte < at_byte and stack:
-                stack.pop()
-    return list(reversed(stack[len(stack) - min(depth, len(stack)) :]))
+            stack.append((node, _indent_before(utf8, node.start_byte)[0]))
+            openers.append(node)
+        elif node.type in _OPENER_OF and _closes_a_bracket(node):
+            kind = _OPENER_OF[node.type]
+            columns, head = _indent_before(utf8, node.start_byte)
+            leading = not head.strip(b" \t)]}")
+            index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0].type == kind and
+                          (not leading or stack[i][1] <= columns)), None)
+            if index is None:
+                index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0].type == kind), None)
+            if index is not None:
+                matched.add(stack[index][0].id)
+                del stack[index:]
+    if open_at is None:
+        open_at = [o for o, _ in stack]
+    return open_at, {o.id for o in openers if o.id not in matched}
+
+
+def _indent_before(utf8: bytes, byte: int) -> tuple[int, bytes]:
+    """(columns of the indentation of the line of ``byte``, the line's text before it)."""
+    start = max(utf8.rfind(b"\n", 0, byte), utf8.rfind(b"\r", 0, byte)) + 1
+    head = utf8[start:byte]
+    return indent_columns(head[: len(head) - len(head.lstrip(b" \t"))].decode("ascii")), head
+
+
+def _line_heads(parsed: ParsedSnapshot, start_byte: int, end_byte: int
+                ) -> Iterator[tuple[tree_sitter.Node | None, tree_sitter.Node]]:
+    """(the first token of its line or None, the token) for each token of code (no comment) within the bytes,
+    in order, from ``start_byte`` on a line of its own; a token that goes on a line another token ended on (after a
+    string over several lines) heads none."""
+    if parsed.tree is None or parsed.spec is None:
+        return
+    utf8 = parsed.snapshot.utf8
+    previous_end = start_byte
+    for token in _tokens(parsed.tree.root_node, start_byte, end_byte):
+        if token.type in parsed.spec.comment_types or token.end_byte == token.start_byte:
+            continue
+        gap = utf8[previous_end : token.start_byte]
+        fresh = b"\n" in gap or b"\r" in gap
+        previous_end = token.end_byte
+        yield (token if fresh else None), token
+
+
+def _line_head_text(parsed: ParsedSnapshot, head: tree_sitter.Node) -> tuple[int, str]:
+    """(columns of indentation, the code from ``head`` on) of the line ``head`` begins."""
+    utf8 = parsed.snapshot.utf8
+    ends = [i for i in (utf8.find(b"\n", head.start_byte), utf8.find(b"\r", head.start_byte)) if i >= 0]
+    code = utf8[head.start_byte : min(ends, default=len(utf8))].decode("utf-8", "replace")
+    return _indent_before(utf8, head.start_byte)[0], code
+
+
+def _ended_before(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> bool:
+    """Whether a line of code after the opener's and before ``at`` (the cursor's own, with code before it) stands
+    left of the opener's line, or at it without beginning with a closer (`} else {` goes on): the writer ended the
+    opener's block there (`total = sum(x` above `return total`), a label's line aside."""
+    indent = indent_columns(_opener_indent(parsed, opener))
+    for head, _ in _line_heads(parsed, opener.end_byte, parsed.snapshot.byte_offset(at)):
+        if head is None:
+            continue
+        columns, code = _line_head_text(parsed, head)
+        if is_label(code):
+            continue
+        if columns < indent or (columns == indent and head.type not in _OPENER_OF):
+            return True
+    return False
+
+
+def _block_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> int:
+    """Where the block ``opener`` opens ends by the layout, from the line of ``at`` on: after the code of the last
+    line below it indented deeper than the opener's line, before the first that is not (a label aside); after the
+    code of the line of ``at`` where there is none. A body's closer put before such lines leaves the statements
+    it holds outside it."""
+    snap = parsed.snapshot
+    point = max(at, _content_end(parsed, at))
+    indent = indent_columns(_opener_indent(parsed, opener))
+    last = None
+    for head, token in _line_heads(parsed, snap.byte_offset(point), len(snap.utf8)):
+        if head is not None:
+            columns, code = _line_head_text(parsed, head)
+            if columns <= indent and not is_label(code):
+                break
+        last = token
+    if last is None:
+        return point
+    line = snap.line_of(snap.char_offset(last.end_byte))
+    return max(point, snap.line_starts[line] + len(snap.line_text(line).rstrip()))
 
 
 def _closes_a_bracket(closer: tree_sitter.Node) -> bool:
@@ -583,25 +776,32 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
 
 
 def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, commas: bool,
-                  terminator: str = "") -> Replacement:
-    """Braces (innermost first, from a body's), each on a line of its own after the content of the line of
-    ``at``, so that the rest of that line stays before them. The brackets that hold a brace close after its `}`
-    (`});`), followed by the `;` that ends the statement at ``at``: the call the brace was an argument of ends
-    there too. `terminator` ends the outermost, where it has none (`struct P p = {` ... `};`)."""
+                  terminator: str = "") -> list[Replacement]:
+    """Braces (innermost first, from a body's), each on a line of its own where its block ends by the layout
+    (`_block_end`): after the content of the line of ``at``, so that the rest of that line stays before them, or
+    after the lines below that the block holds. The brackets that hold a brace close after its `}` (`});`),
+    followed by the `;` that ends the statement before them: the call the brace was an argument of ends there
+    too. `terminator` ends the outermost, where it has none (`struct P p = {` ... `};`)."""
     snap = parsed.snapshot
-    point = max(at, _content_end(parsed, at))
-    code_end = len(snap.text[:point].rstrip())
-    statement_end = snap.text[_statement_end(parsed, code_end, commas) : code_end]
-    lines: list[str] = []
+    groups: list[tuple[int, list[str]]] = []  # (where, the lines that go there)
     for opener in owed:
         if _is_block_brace(parsed, opener):
-            lines.append(_opener_indent(parsed, opener) + "}")
+            point = max(_block_end(parsed, opener, at), groups[-1][0] if groups else 0)
+            if not groups or groups[-1][0] != point:
+                groups.append((point, []))
+            groups[-1][1].append(_opener_indent(parsed, opener) + "}")
         else:
-            lines[-1] += PAIRS[opener.type]
-    lines = [text if text.endswith("}") else text + statement_end for text in lines]
-    if terminator and not lines[-1].endswith(terminator):
-        lines[-1] += terminator
-    return _own_lines(parsed, point, lines)
+            groups[-1][1][-1] += PAIRS[opener.type]
+    first = max(at, _content_end(parsed, at))
+    fixes = []
+    for point, lines in groups:
+        code_end = len(snap.text[:point].rstrip())
+        statement_end = snap.text[_statement_end(parsed, code_end, commas and point == first) : code_end]
+        lines = [text if text.endswith("}") else text + statement_end for text in lines]
+        if point == groups[-1][0] and terminator and not lines[-1].endswith(terminator):
+            lines[-1] += terminator
+        fixes.append(_own_lines(parsed, point, lines))
+    return fixes
 
 
 def _merged(replacements: list[Replacement]) -> list[Replacement]:
@@ -616,11 +816,12 @@ def _merged(replacements: list[Replacement]) -> list[Replacement]:
 
 
 def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, terminator: str = "",
-                   after_braces: str = "") -> list[Replacement]:
+                   after_braces: str = "", also: list[tree_sitter.Node] | None = None) -> list[Replacement]:
     """Close what is open at ``at`` without the model, innermost first: the brackets inside the innermost body's
     brace on the line (`_close_brackets`, followed by `terminator` where the statement has none), then the braces
-    and the brackets around them (`_close_blocks`), the outermost followed by `after_braces` (`};`, where the
-    statement holds the braces: a lambda's body, a struct's)."""
+    and the brackets around them (`_close_blocks`), each where its block ends, the outermost followed by
+    `after_braces` (`};`, where the statement holds the braces: a lambda's body, a struct's). Then the openers of
+    ``also``, each where its own block ends (`_close_own`)."""
     owed = owed_openers(parsed, region, at)
     split = next((i for i, o in enumerate(owed) if _is_block_brace(parsed, o)), len(owed))
     fixes = []
@@ -628,12 +829,23 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
         fixes.append(_close_brackets(parsed, owed[:split], at, terminator))
     if split < len(owed):
         commas = _opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
-        fixes.append(_close_blocks(parsed, owed[split:], at, commas, after_braces))
+        fixes.extend(_close_blocks(parsed, owed[split:], at, commas, after_braces))
         eol = parsed.snapshot.eol()
-        if len(fixes) == 2 and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol) \
+        if split and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol) \
                 and not fixes[1].text.startswith(eol):
             fixes[0] = replace(fixes[0], text=fixes[0].text + eol)  # the braces' lines start where the brackets end
+    for opener in also or ():
+        fixes.extend(_close_own(parsed, opener, terminator))
     return _merged(fixes)
+
+
+def _close_own(parsed: ParsedSnapshot, opener: tree_sitter.Node, terminator: str) -> list[Replacement]:
+    """``opener`` closed where its block ends by the layout (`_block_end`): a body's brace on a line of its own, a
+    bracket after the code of its last line, followed by `terminator` where the statement has none."""
+    opener_end = parsed.snapshot.char_offset(opener.end_byte)
+    if _is_block_brace(parsed, opener):
+        return _close_blocks(parsed, [opener], opener_end, False)
+    return [_close_brackets(parsed, [opener], _block_end(parsed, opener, opener_end), terminator)]
 
 
 def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...], tree: tree_sitter.Tree | None
@@ -723,6 +935,20 @@ def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tre
     return list(dict.fromkeys(points))
 
 
+def _before_header_brace(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> int | None:
+    """Before the `{` that ends the line of ``offset``, where a bracket the line opens is owed there: a header's
+    (`for (x : xs {`), whose `)` goes before its body's brace; closed after it, it is inside the body. None where
+    the line ends otherwise (tree-sitter-javascript names the `)` missing there; tree-sitter-java does not)."""
+    snap = parsed.snapshot
+    end = _content_end(parsed, offset)
+    line = snap.line_of(offset)
+    point = len(snap.text[: end - 1].rstrip())
+    if not snap.text[:end].endswith("{") or point <= snap.line_starts[line]:
+        return None
+    owed = owed_openers(parsed, region, point)
+    return point if any(o.type != "{" and _opener_line(parsed, o) == line for o in owed) else None
+
+
 def close_structure(
     engine: InfillEngine,
     parsed: ParsedSnapshot,
@@ -759,28 +985,19 @@ def close_structure(
         if settings.file_lookup:
             for c in engine.copies(snap.text[:at], snap.text[at:], max_tokens=hole, limit=COPIES_TESTED):
                 insert(at, c.text, 0.0, 2)
-        fixes = mechanical_fix(parsed, region, at)
-        if fixes:
-            tree = tree_after(parsed, fixes)
-            unended = _ends_a_macro_statement(parsed, tuple(fixes), tree)
-            closed = Candidate(tuple(fixes), 0.0, problem_count(tree), abs(at - offset), 0 if unended else 1)
-            candidates.append(closed)
-            # The statement the closers end may owe its `;` too (C, C++, Java, Rust): after the brackets on the
-            # line, after the braces around them, or both. Tried where the closers alone leave an error (or a
-            # Rust macro statement without its `;`, which the parse takes and rustc does not), and kept as the
-            # parse decides, so a language without the need never gets one, but never as an empty body; the
-            # fewest first, which wins a tie (C takes `};` after a function, an empty declaration).
-            seen = [tuple(fixes)]
-            for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems or unended else ():
-                ended = tuple(mechanical_fix(parsed, region, at, *ends))
-                if ended in seen:
-                    continue
-                seen.append(ended)
-                tree = tree_after(parsed, list(ended))  # one parse, for both tests
-                if not _empties_a_body(parsed, ended, tree):
-                    candidates.append(Candidate(ended, 0.0, problem_count(tree), abs(at - offset), 1))
+        # The brackets owed at `at`; then those and the others the region leaves open near it, each closed where
+        # its own block ends: two left open on two lines make one error, which closing either alone leaves.
+        others = _owed_elsewhere(parsed, region, at)
+        for also in ([], others) if others else ([],):
+            candidates += _closer_candidates(parsed, region, at, offset, also)
         for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
+    header = _before_header_brace(parsed, region, offset)
+    if header is not None:
+        # Kept only where the file then parses: before the brace of a header that needs more than the `)` there
+        # (Rust's `fn f(x: &[i32] -> i32 {`), the closer is no fix.
+        also = _owed_elsewhere(parsed, region, header)
+        candidates += [c for c in _closer_candidates(parsed, region, header, offset, also) if c.parses]
     angles = type_argument_closers(parsed, offset)
     if angles:
         # `<` is also less-than, so no bracket the closers count, and the parse names one missing `>` at most
@@ -803,6 +1020,34 @@ def close_structure(
         if not _empties_a_body(parsed, missing, tree):
             candidates.append(Candidate(missing, LAST_RESORT, problem_count(tree), abs(missing[0].start - offset)))
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)
+
+
+def _closer_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, offset: int,
+                       also: list[tree_sitter.Node]) -> list[Candidate]:
+    """The closers owed at ``at`` (`mechanical_fix`), with those of ``also`` each where its block ends, as
+    candidates; and as many more with the `;`s their statements may owe."""
+    fixes = mechanical_fix(parsed, region, at, also=also)
+    if not fixes:
+        return []
+    tree = tree_after(parsed, fixes)
+    unended = _ends_a_macro_statement(parsed, tuple(fixes), tree)
+    closed = Candidate(tuple(fixes), 0.0, problem_count(tree), abs(at - offset), 0 if unended else 1)
+    candidates = [closed]
+    # The statement the closers end may owe its `;` too (C, C++, Java, Rust): after the brackets on the line,
+    # after the braces around them, or both. Tried where the closers alone leave an error (or a Rust macro
+    # statement without its `;`, which the parse takes and rustc does not), and kept as the parse decides, so a
+    # language without the need never gets one, but never as an empty body; the fewest first, which wins a tie
+    # (C takes `};` after a function, an empty declaration).
+    seen = [tuple(fixes)]
+    for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems or unended else ():
+        ended = tuple(mechanical_fix(parsed, region, at, *ends, also=also))
+        if ended in seen:
+            continue
+        seen.append(ended)
+        tree = tree_after(parsed, list(ended))  # one parse, for both tests
+        if not _empties_a_body(parsed, ended, tree):
+            candidates.append(Candidate(ended, 0.0, problem_count(tree), abs(at - offset), 1))
+    return candidates
 
 
 # The confidence of a fill no other beats (a model's mean log-probability is far above it).

@@ -305,7 +305,8 @@ class InfillService:
             )
         except Superseded:
             edit = None  # stopped by a change (said below), or the user asked again or cancelled
-        if not self.is_current(snapshot, surroundings):
+        # Its edit is for its own document alone: a notebook's other cells, edited meanwhile, were only read.
+        if self.documents.get(uri) is not snapshot:
             return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
         if edit is None:
             return ActionOutcome(None)  # the newer request answers

@@ -30,13 +30,16 @@ class Stub:
     """A stand-in for code that Fill placeholders fills: a node of ``node_type`` whose text matches ``text`` (a
     regular expression over all of it; None: any text). With ``alone``, only as its body's one statement
     (docstrings and comments aside); with ``whole``, only as the function's: `raise NotImplementedError` as all of
-    a function is a stub, but one in a branch (`else: raise NotImplementedError(mode)`) is code."""
+    a function is a stub, but one in a branch (`else: raise NotImplementedError(mode)`) is code. With ``marked``,
+    also as a branch's one statement where a TODO comment stands beside it: `except OSError: pass` alone ignores
+    the error on purpose, with a `# TODO` it holds a place."""
 
     node_type: str
     label: str  # how messages and docs name it
     text: str | None = None
     alone: bool = False
     whole: bool = False
+    marked: bool = False
     # Besides a body's statements: the nodes whose value it may be (Rust's `_ => todo!(),`, `|| todo!()`).
     within: frozenset[str] = frozenset()
 
@@ -133,7 +136,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         body_types=frozenset({"block", "module"}),
         function_types=frozenset({"function_definition", "lambda"}),
         comment_types=frozenset({"comment"}),
-        stubs=(Stub("ellipsis", "`...`"), Stub("pass_statement", "a `pass`-only body", alone=True),
+        stubs=(Stub("ellipsis", "`...`"),
+               Stub("pass_statement", "a `pass`-only function", alone=True, whole=True, marked=True),
                Stub("raise_statement", "a lone `raise NotImplementedError`", r"raise\s+NotImplementedError\b.*",
                     alone=True, whole=True)),
     ),

@@ -282,3 +282,79 @@ def test_a_type_alone_gets_no_semicolon_that_declares_nothing():
     edit = close_structure(WritesFills(), _parsed("cpp", text), len(text) - 1, Settings(file_lookup=False),
                            lambda: False)
     assert isinstance(edit, NoEdit) or not any(";" in r.text for r in edit.replacements)
+
+
+@pytest.mark.parametrize("text, cursor_at, found", [
+    # A `pass` that is all of a function or a method stands in for its body.
+    ("def f(x):\n    pass\n", "pass", ["pass"]),
+    ("class A:\n    def f(self):\n        pass\n", "pass", ["pass"]),
+    # Beside a TODO comment in its block, it holds the place the comment asks to fill.
+    ("def f(x):\n    if x:\n        # TODO: handle x\n        pass\n    return 1\n", "return", ["# TODO: handle x", "pass"]),
+    # Elsewhere it is code: an exception deliberately ignored, a line deliberately skipped.
+    ("def load(path):\n    # TODO: validate the path\n    try:\n        return read(path)\n"
+     "    except FileNotFoundError:\n        pass\n    return None\n", "try", ["# TODO: validate the path"]),
+    ("class Config:\n    def load(self, path):\n        for line in open(path):\n            if line.startswith('#'):\n"
+     "                pass\n            else:\n                self.parse(line)\n        # TODO: check required keys\n",
+     "for line", ["# TODO: check required keys"]),
+    ("def f(x):\n    if x:\n        pass\n    return 1\n", "return", []),
+])
+def test_a_pass_is_a_placeholder_as_a_whole_function_or_beside_a_todo(text, cursor_at, found):
+    assert [text[a:b] for a, b in find_placeholders(_parsed("python", text), text.index(cursor_at))] == found
+
+
+def test_a_fill_that_writes_a_placeholder_back_is_not_applied():
+    from infill_ls.actions import fill_placeholders
+
+    def filled(language_id, text, cursor_at, *fills):
+        edit = fill_placeholders(WritesFills(*fills), _parsed(language_id, text), text.index(cursor_at),
+                                 Settings(file_lookup=False), lambda: False)
+        return _applied(edit, text)
+
+    written_back = "the model wrote the placeholder back; nothing was applied"
+    assert filled("python", "def f(x): ...\n", "def f", ["..."]) == written_back
+    ts = "class A {\n  make(): void {\n    throw new Error(\"Not implemented\");\n  }\n}\n"
+    assert filled("typescript", ts, "Not", ['throw new Error("not implemented implemented");']) == written_back
+    assert filled("python", "def f(x):\n    # TODO: add one\n    pass\n", "pass", ["# TODO: add one", "pass"]) == \
+        written_back
+    # Of two holes, the one filled with code goes in; the one written back stays as it was.
+    text = "def f(x):\n    # TODO: add one\n    y = 2\n    return ...\n"
+    assert filled("python", text, "y = 2", ["# TODO: add one", "x + 1"]) == text.replace("...", "x + 1")
+    # Of two candidates, the one with code.
+    assert filled("python", "def f(x): ...\n", "def f", ["..."], ["x"]) == "def f(x): x\n"
+
+
+@pytest.mark.parametrize("language_id, text, cursor_at, reason", [
+    ("ruby", "def add(a, b)\n  # TODO: add them\nend\n", "# TODO",
+     "the file is read as plain text (no grammar for ruby); this action needs one to find placeholders"),
+    ("markdown", "# Notes\n\nTODO: write them\n", "TODO",
+     "the file is read as plain text (no grammar for markdown); this action needs one to find placeholders"),
+    ("python", "def f():\n    ...\n" + "x = 1\n" * 200_000, "...",
+     "the file is read as plain text (over 1,000,000 characters); this action needs its parse to find placeholders"),
+    ("python", "# TODO: parse the arguments\nimport sys\n\n\ndef main():\n    return 0\n", "TODO",
+     "the cursor is not in a function (placeholders are filled in the function around it)"),
+])
+def test_fill_placeholders_says_why_it_has_nothing_to_fill(language_id, text, cursor_at, reason):
+    from infill_ls.actions import fill_placeholders
+
+    edit = fill_placeholders(WritesFills(["x"]), _parsed(language_id, text), text.index(cursor_at),
+                             Settings(file_lookup=False), lambda: False)
+    assert edit == NoEdit(reason)
+
+
+@pytest.mark.parametrize("language_id, text, found", [
+    ("python", "class Shape:\n    @property\n    def area(self):\n        ...\n", "..."),
+    ("python", "@cache\n@trace(level=2)\ndef area(r):\n    pass\n", "pass"),
+    ("typescript", "class A {\n  @dec()\n  make(): void {\n    throw new Error(\"not implemented\");\n  }\n}\n",
+     'throw new Error("not implemented");'),
+])
+def test_a_decorators_line_is_in_the_function_it_decorates(language_id, text, found):
+    from infill_ls.actions import ActionKind, available
+
+    parsed = _parsed(language_id, text)
+    for line in (line for line in text.split("\n") if line.strip().startswith("@")):
+        at = text.index(line) + len(line) - 2
+        assert [text[a:b] for a, b in find_placeholders(parsed, at)] == [found]
+        assert ActionKind.FILL_PLACEHOLDERS in available(parsed, at, at)
+    # A decorated class is no function.
+    text = "@dataclass\nclass A:\n    def f(self):\n        pass\n"
+    assert find_placeholders(_parsed("python", text), 2) == []

@@ -110,7 +110,7 @@ def test_a_root_error_with_nothing_below_it_is_the_problem_it_counts_as():
     "text, placeholder, fill, expected",
     [
         ("def f(x): ...\n", "...", "y = x * 2\n    return y", "def f(x):\n    y = x * 2\n    return y\n"),
-        ("def f(x):\n    if x: pass\n    return x\n", "pass", "y = 1\n        z = 2",
+        ("def f(x):\n    if x: ...\n    return x\n", "...", "y = 1\n        z = 2",
          "def f(x):\n    if x:\n        y = 1\n        z = 2\n    return x\n"),
         # One line stays where the placeholder was.
         ("def f(x): ...\n", "...", "return x", "def f(x): return x\n"),
@@ -334,3 +334,70 @@ def test_nested_type_arguments_are_closed(language_id, text, cursor_after, expec
 ])
 def test_a_macro_statement_closed_before_another_statement_gets_its_semicolon(text, cursor_after, expected):
     assert _closed("rust", text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("javascript", "function total(a) {\n  const b = scale(a;\n  return b + 1;\n", "return b + 1;\n",
+     "function total(a) {\n  const b = scale(a);\n  return b + 1;\n}\n"),
+    ("javascript", "function total(a) {\n  const b = scale(a;\n  return b + 1;\n", "scale(a",
+     "function total(a) {\n  const b = scale(a);\n  return b + 1;\n}\n"),
+    ("c", "int total(int a) {\n    int b = scale(a;\n    if (b > 0) {\n        return b;\n    }\n    return 0;\n",
+     "return 0;",
+     "int total(int a) {\n    int b = scale(a);\n    if (b > 0) {\n        return b;\n    }\n    return 0;\n}\n"),
+    ("go", "package main\n\nfunc total(a int) int {\n\tb := scale(a\n\tif b > 0 {\n\t\treturn b\n\t}\n\treturn 0\n",
+     "scale(a",
+     "package main\n\nfunc total(a int) int {\n\tb := scale(a)\n\tif b > 0 {\n\t\treturn b\n\t}\n\treturn 0\n}\n"),
+    ("java", "class A {\n    int f(int x) {\n        if (x > 0) {\n            return g(x;\n        }\n"
+     "        return 0;\n    }\n", "g(x;",
+     "class A {\n    int f(int x) {\n        if (x > 0) {\n            return g(x);\n        }\n"
+     "        return 0;\n    }\n}\n"),
+    # The braces owed at the cursor close after the statements their blocks hold, each where its block ends.
+    ("javascript", "function f(xs) {\n  for (const x of xs) {\n    use(x;\n    more(x);\n\n  return 1;\n",
+     "use(x", "function f(xs) {\n  for (const x of xs) {\n    use(x);\n    more(x);\n  }\n\n  return 1;\n}\n"),
+])
+def test_a_block_brace_closes_after_the_statements_its_block_holds(language_id, text, cursor_after, expected):
+    # The function's `}` went where the call's `)` did, and the rest of its body ended up outside it, which parses.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    # tree-sitter-javascript takes the call's `(` for the one a later `}` closes: the function's `{` looked owed.
+    ("javascript", "function total(items, rate) {\n  let sum = 0;\n  for (const item of items) {\n"
+     "    sum += price(item, rate;\n  }\n  return sum;\n",
+     "function total(items, rate) {\n  let sum = 0;\n  for (const item of items) {\n"
+     "    sum += price(item, rate);\n  }\n  return sum;\n}\n"),
+    ("c", "int total(int *items, int n) {\n    int sum = 0;\n    for (int i = 0; i < n; i++) {\n"
+     "        sum += price(items[i];\n    }\n    return sum;\n",
+     "int total(int *items, int n) {\n    int sum = 0;\n    for (int i = 0; i < n; i++) {\n"
+     "        sum += price(items[i]);\n    }\n    return sum;\n}\n"),
+])
+def test_a_closer_closes_a_bracket_of_its_own_kind(language_id, text, expected):
+    cursor = _after(text, "item, rate" if language_id == "javascript" else "items[i]")
+    assert _closed(language_id, text, cursor) == expected
+
+
+@pytest.mark.parametrize("language_id, text, markers, expected", [
+    ("python", "def price(items):\n    total = sum(x.price for x in items\n    return round(total, 2\n",
+     ["in items", "round(total, 2"],
+     "def price(items):\n    total = sum(x.price for x in items)\n    return round(total, 2)\n"),
+    ("go", "package main\n\nfunc f(xs []int) int {\n\tt := sum(xs\n\treturn round(t, 2\n}\n", ["sum(xs", "t, 2"],
+     "package main\n\nfunc f(xs []int) int {\n\tt := sum(xs)\n\treturn round(t, 2)\n}\n"),
+])
+def test_brackets_left_open_on_two_lines_are_both_closed(language_id, text, markers, expected):
+    # tree-sitter reports one error for both: closing either alone left as many, and nothing was offered.
+    for marker in markers:
+        assert _closed(language_id, text, _after(text, marker)) == expected, marker
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("java", "class T {\n    int f(int[] xs) {\n        int s = 0;\n        for (int x : xs {\n            s += x;\n"
+     "        }\n        return s;\n    }\n}\n", "xs {",
+     "class T {\n    int f(int[] xs) {\n        int s = 0;\n        for (int x : xs) {\n            s += x;\n"
+     "        }\n        return s;\n    }\n}\n"),
+    ("c", "int f(int n) {\n    int s = 0;\n    for (int i = 0; i < n; i++ {\n        s += i;\n    }\n    return s;\n",
+     "i++ {", "int f(int n) {\n    int s = 0;\n    for (int i = 0; i < n; i++) {\n        s += i;\n    }\n"
+     "    return s;\n}\n"),
+])
+def test_a_headers_bracket_closes_before_its_body_brace(language_id, text, cursor_after, expected):
+    # Closed after the `{` at the cursor, the `)` went inside the body; tree-sitter-java names none missing there.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected

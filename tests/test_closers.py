@@ -94,3 +94,8 @@ def test_a_scan_window_that_would_begin_inside_a_triple_quoted_string_begins_aft
     before = "def f(x):\n" + docstring + "    return g(h(x"
     assert len(before) > SCAN_CHARS
     assert list(closed_variants(before, [], after="\n\ny = 1\n")) == [(-1, ")"), (-1, "))")]
+
+
+def test_a_go_short_variable_declaration_is_no_label():
+    # `x := g(1` was read as a label (`x :`), whose line ends no block: the `if` above seemed to hold it.
+    assert owed("func f() {\n\tif a {\n\t\tb()\n\n\tx := g(1", "\n") == ")"

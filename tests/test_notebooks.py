@@ -134,3 +134,48 @@ def test_a_notebook_opened_again_closes_the_cells_it_no_longer_lists():
         assert service.notebooks.notebook_of("c0") is None
     finally:
         service.shutdown()
+
+
+async def test_an_action_applies_when_only_another_cell_changed_while_it_ran():
+    import asyncio
+    import threading
+
+    from infill_ls.actions import ActionKind
+    from infill_ls.documents import Position, PositionEncoding, Range, TextChange
+    from infill_ls.service import CellDocument, InfillService
+
+    from lsp_support import tiny_model
+
+    service = InfillService(Settings(model_path=tiny_model(), device="cpu", debounce_ms=0))
+    service.load_model(lambda result: None)
+    try:
+        assert await service.model.engine() is not None
+        texts = ["import math\n\ndef area(r):\n    return math.pi * r * r\n", "print(area(max(2, 3\n"]
+        service.open_notebook("nb", ["c0", "c1"], [CellDocument(f"c{n}", "python", 1, t) for n, t in enumerate(texts)])
+        cursor = Range(Position(0, 19), Position(0, 19))
+
+        async def close_while(edited: str) -> object:
+            # The worker held, so the action waits to run until the cell is edited.
+            gate = threading.Event()
+            held = service.scheduler.submit(lambda: gate.wait(30))
+            version = service.documents.get("c1").version
+            running = asyncio.ensure_future(
+                service.action(ActionKind.CLOSE_STRUCTURE, "c1", cursor, PositionEncoding.UTF16, version))
+            for _ in range(10):
+                await asyncio.sleep(0)  # it reads the cell and the cells around it, and waits for the worker
+            document = service.documents.get(edited)
+            service.change(edited, document.version + 1, [TextChange(None, document.text + "# note\n")],
+                           PositionEncoding.UTF16)
+            gate.set()
+            await asyncio.wrap_future(held)
+            return await running
+
+        # Another cell is context only: the edit, made for this cell's text, still fits it.
+        outcome = await close_while("c0")
+        assert outcome.reason is None and outcome.edit.uri == "c1" and outcome.edit.version == 1
+        # The cell itself changed: its edit was for a text that is gone.
+        outcome = await close_while("c1")
+        assert outcome.edit is None
+        assert outcome.reason == "Close structure: the document changed while it ran; nothing was applied"
+    finally:
+        service.shutdown(wait_s=30)
