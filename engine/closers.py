@@ -60,6 +60,7 @@ class _Opener:
     char: str
     indent: int  # columns of the indentation of its line
     ended: bool = False  # a line since, at or left of its line, ended its block as the text is laid out
+    at: int = -1  # its index in the text scanned
 
 
 def _columns(line: str) -> int:
@@ -151,7 +152,7 @@ def _open_brackets(text: str) -> list[_Opener]:
             else:
                 indent = _columns(text[text.rfind("\n", 0, i) + 1:i])
         elif ch in PAIRS:
-            stack.append(_Opener(ch, indent))
+            stack.append(_Opener(ch, indent, at=i))
         elif any(o.char == _OPENER_OF[ch] for o in stack):
             # A closer for an outer bracket closes the inner ones too, as most parsers recover.
             while stack.pop().char != _OPENER_OF[ch]:
@@ -217,6 +218,44 @@ def owed(before: str, after: str = "") -> str:
     return "".join(out)
 
 
+def _closed_right_after(stack: list[_Opener], after: str) -> int:
+    """How many of the innermost openers of ``stack`` the closers right after the cursor on its line close, kind
+    by kind: the editor's `}` after `{|`, its `)` after `print(x|`."""
+    count = 0
+    for closer in re.match(r"[ \t]*([)\]}]*)", after).group(1):
+        if count == len(stack) or PAIRS[stack[-1 - count].char] != closer:
+            break
+        count += 1
+    return count
+
+
+def owed_on_line(before: str, after: str = "") -> str:
+    """The closers owed (`owed`) that may be put at the cursor, on its line: those the text right after the cursor
+    does not close already (`_closed_right_after`), up to a block's `{` that is not this line's to close. After code
+    on the line, only a `{` the line opened with code after it (an object, `{a: 1|`) is: a `}` after `let su|` or
+    `impl Stack {|` would end the body being written. A `{` opened on a line above is closed only from a blank line
+    at the opener's indentation (its body written, the cursor back at its column), and only the first such."""
+    stack = _open_brackets(before)
+    line_start = before.rfind("\n") + 1
+    cursor_line = before[line_start:] + after[:after.find("\n") if "\n" in after else len(after)]
+    closed = _closed_after(stack, _columns(cursor_line), after)
+    inner = _closed_right_after(stack, after)
+    code_before = bool(before[line_start:].strip())
+    out = []
+    for opener in reversed(stack[:len(stack) - inner]):
+        if opener.ended or opener in closed:
+            break
+        if opener.char == "{":
+            if opener.at >= line_start:
+                if not before[opener.at + 1:].strip():
+                    break  # a header's or an empty object's: the body or members come first
+            elif code_before or cursor_line.strip() or _columns(cursor_line) != opener.indent:
+                break
+        out.append(PAIRS[opener.char])
+        code_before = True
+    return "".join(out)
+
+
 def _scan_window(before: str) -> str:
     """The end of `before`, from a line start, so that the scan does not start inside a line's string; nor inside
     a triple-quoted one (an odd count of its quotes before the cut), whose closing quotes it would read as an
@@ -232,24 +271,25 @@ def _scan_window(before: str) -> str:
     return before[newline + 1:] if newline >= 0 else before[cut:]
 
 
-def closed_variants(before: str, fills: Sequence[str], after: str = "") -> Iterator[tuple[int, str]]:
+def closed_variants(before: str, fills: Sequence[str], after: str = "", *,
+                    owing: Callable[[str, str], str] = owed, alone: bool = True) -> Iterator[tuple[int, str]]:
     """(index of the fill, the fill followed by the fewest closers first, then more) for each fill in order, and
-    last for no fill at all (index -1): the brackets alone. The closers are those `owed` after the fill, with
-    ``after`` the text after the hole."""
+    last for no fill at all (index -1, where ``alone``): the brackets alone. The closers are those ``owing`` (`owed`,
+    or `owed_on_line`) gives after the fill, with ``after`` the text after the hole."""
     window, following = _scan_window(before), after[:SCAN_CHARS]
-    for index, fill in [*enumerate(fills), (-1, "")]:
-        closers = owed(window + fill, following)[:MAX_CLOSERS]
+    for index, fill in [*enumerate(fills), *([(-1, "")] if alone else [])]:
+        closers = owing(window + fill, following)[:MAX_CLOSERS]
         for count in range(1, len(closers) + 1):
             yield index, fill + closers[:count]
 
 
-def close_to_pass(before: str, fills: Sequence[str], accepts: Callable[[str], bool], *,
-                  after: str) -> tuple[int, str] | None:
-    """The first variant of `fills` (`closed_variants`) that `accepts` passes, with the index of the fill it
-    closes (-1: the brackets alone); None if none does within `MAX_TRIES` tests. ``before`` and ``after``: the
-    text on either side of the hole."""
+def close_to_pass(before: str, fills: Sequence[str], accepts: Callable[[str], bool], *, after: str,
+                  owing: Callable[[str, str], str] = owed, alone: bool = True) -> tuple[int, str] | None:
+    """The first variant of `fills` (`closed_variants`, with ``owing`` and ``alone``) that `accepts` passes, with
+    the index of the fill it closes (-1: the brackets alone); None if none does within `MAX_TRIES` tests.
+    ``before`` and ``after``: the text on either side of the hole."""
     tried: set[str] = set()
-    for index, text in closed_variants(before, fills, after):
+    for index, text in closed_variants(before, fills, after, owing=owing, alone=alone):
         if text in tried:
             continue
         if len(tried) == MAX_TRIES:

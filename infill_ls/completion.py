@@ -1,16 +1,18 @@
 """Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. Fills the file already
 spells out in the same surroundings (or the files beside it do, ranked with the file's) come before the model's. An
 explicit request lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error
-is dropped, and a fill from the file that keeps the file parsing is shown without waiting for the model. Either
-way, where nothing offered keeps the file parsing, a fill closed with the brackets still open comes first."""
+is dropped, and a fill from the file that keeps the file parsing is shown without waiting for the model, and nothing
+is offered in the middle of a word. Either way, where nothing offered keeps the file parsing, a fill closed with the
+brackets still open comes first."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from engine.closers import close_to_pass
+from engine.closers import close_to_pass, owed_on_line
 from engine.errors import Cancelled
 from engine.lookup import COPIES_TESTED
 
@@ -19,7 +21,7 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import ParsedSnapshot, Replacement, adds_errors, parses_after
+from .syntax import ParsedSnapshot, Replacement, adds_errors, iter_problems, parses_after
 
 if TYPE_CHECKING:
     from engine.infill import Candidate, InfillEngine
@@ -29,6 +31,13 @@ LINE_HOLE_TOKENS = 24
 # Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
 # lines that follow, and a window that reaches the end of the file tells the model so.
 MIN_SUFFIX_TOKENS = 64
+# Nodes that hold a string's or a character's text in the grammars here, and those inside one that are code again
+# (an f-string's `{}`, a template literal's `${}`).
+_LITERALS = frozenset({"string", "string_literal", "raw_string_literal", "interpreted_string_literal",
+                       "template_string", "char_literal", "rune_literal", "character_literal", "text_block"})
+_CODE_IN_LITERALS = frozenset({"interpolation", "template_substitution"})
+# A letter, digit or `_` of any script: a cursor before one stands inside a word.
+_WORD_CHARACTER = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -101,14 +110,52 @@ def _stop_if(should_stop: Callable[[], bool]) -> None:
         raise Cancelled("completion cancelled")
 
 
+def in_literal(parsed: ParsedSnapshot, offset: int) -> bool:
+    """Whether ``offset`` stands inside a string literal or a comment (at the end of a line comment too), not in
+    code inside one (`_CODE_IN_LITERALS`): there the closers' scan, which reads the string cut at the cursor as
+    unclosed, counts the brackets before it as open, and a closer inserted would be text of the string."""
+    spec, byte = parsed.spec, parsed.snapshot.byte_offset(offset)
+    node = parsed.tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
+    while node is not None:
+        if node.type in _CODE_IN_LITERALS:
+            return False
+        if node.start_byte < byte and (
+                (node.type in _LITERALS and byte < node.end_byte)
+                or (node.type in spec.comment_types
+                    and (byte < node.end_byte or not node.text.endswith((b"*/", b"\n"))))):
+            return True
+        node = node.parent
+    return False
+
+
+def error_near(parsed: ParsedSnapshot, offset: int) -> bool:
+    """Whether the file as it stands has a syntax error (`iter_problems`) on the cursor's line or the lines of code
+    next to it, where closers at the cursor can mend it: a parser reports an unclosed call at the code that follows
+    it, and a block's missing `}` at the end of the code before a blank line."""
+    snap, root = parsed.snapshot, parsed.tree.root_node
+    if not root.has_error:
+        return False
+    line = snap.line_of(offset)
+    first, last = line - 1, line + 1
+    while first > 0 and not snap.line_text(first).strip():
+        first -= 1
+    while last < snap.line_count - 1 and not snap.line_text(last).strip():
+        last += 1
+    lo = snap.byte_offset(snap.line_starts[max(first, 0)])
+    hi = snap.byte_offset(snap.line_end(min(last, snap.line_count - 1)))
+    return any(node.start_byte <= hi and lo <= node.end_byte for node in iter_problems(root))
+
+
 def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
                   should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """Suggestions after which the file parses come first, each group in the order given (confidence): the rule
     the code actions choose by. Where none does (or none is offered), the first closed so that it does comes
     before them all: a suggestion followed by the brackets still open before ``offset`` that the cursor is inside
-    by the file's layout, else those brackets alone (`engine.closers`). A small model often stops a closing span a
-    bracket short; on 150 held-out closing spans the file parsed after 100% of the fills chosen when invoked, where
-    it did after 93.3% (docs/evaluation.md).
+    by the file's layout and that may close on its line (`engine.closers.owed_on_line`: never a block's `}` after
+    code), else, where the file has a syntax error near the cursor (`error_near`), those brackets alone. Inside a
+    string or a comment (`in_literal`) nothing is closed. A small model often stops a closing span a bracket short;
+    on 150 held-out closing spans the file parsed after 100% of the fills chosen when invoked, where it did after
+    93.3% (docs/evaluation.md).
     In plain text (`syntax_checked`) the suggestions stay as given. Raises `engine.errors.Cancelled` once
     ``should_stop`` says so."""
     if not syntax_checked(parsed):
@@ -120,8 +167,11 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     passing = [parses(s.text) for s in suggestions]
     if any(passing):
         return [s for s, ok in zip(suggestions, passing) if ok] + [s for s, ok in zip(suggestions, passing) if not ok]
+    if in_literal(parsed, offset):
+        return suggestions
     whole = parsed.snapshot.text
-    closed = close_to_pass(whole[:offset], [s.text for s in suggestions], parses, after=whole[offset:])
+    closed = close_to_pass(whole[:offset], [s.text for s in suggestions], parses, after=whole[offset:],
+                           owing=owed_on_line, alone=error_near(parsed, offset))
     if closed is None:
         return suggestions
     index, text = closed
@@ -247,7 +297,9 @@ def complete(
     one, which the model reads and the lookup searches as the text around the hole. Runs the model: call it on the
     worker only. Raises `engine.errors.Cancelled` once ``should_stop`` says so, between its steps and before each
     syntax check: a newer keystroke's request should not wait for this one's context, lookup and checks any more
-    than for its model pass."""
+    than for its model pass. While typing, a cursor in the middle of a word (`mid_word`) gets nothing."""
+    if not explicit and mid_word(parsed.snapshot.text, offset):
+        return []
     hole = _hole(engine, parsed, offset, settings)  # once: each costs a walk of the tree near the hole
     _stop_if(should_stop)
     if explicit:
@@ -267,6 +319,12 @@ def complete(
                           lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
+
+
+def mid_word(text: str, offset: int) -> bool:
+    """Whether the character after ``offset`` is a word character (`getU|Value`, `comp|ute(a)`): a fill typed into
+    a word splits it, and the user there is editing the name, not writing on."""
+    return _WORD_CHARACTER.match(text, offset) is not None
 
 
 def invoked_order(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],

@@ -17,6 +17,8 @@ from enum import Enum
 
 import tree_sitter
 
+from engine.closers import still_open
+
 from .documents import Snapshot
 from .syntax import LanguageSpec, ParsedSnapshot, expression_brace
 
@@ -385,9 +387,11 @@ def _opens_block(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap:
         start_byte = snap.byte_offset(start)
         header_start = start - snap.chars_between(min(header.start_byte, start_byte), start_byte)
         return at, leading_whitespace(snap.line_text(snap.line_of(header_start)))
-    # `name: |` at a line's end is an annotation.
+    # `name: |` at a line's end is an annotation; so is one inside a bracket the header's line opened (`def f(a: |`,
+    # `key=lambda x: |`): the header is not written yet.
     word = re.match(r"\s*([A-Za-z_]\w*|[)\]}])", snap.text[start:at])
-    if word is not None and (word.group(1) in spec.header_words or word.group(1) in ")]}"):
+    if word is not None and (word.group(1) in spec.header_words or word.group(1) in ")]}") \
+            and not still_open(snap.text[start:at]):
         return at, indent
     return None
 

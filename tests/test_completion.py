@@ -94,6 +94,65 @@ def test_no_closer_is_offered_for_a_bracket_left_open_far_above_the_cursor():
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(")", "closers")]
 
 
+def _marked(language_id: str, marked: str):
+    """The parse of ``marked`` without its `|`, and the offset of the `|`."""
+    at = marked.index("|")
+    return _parsed(language_id, marked.replace("|", "", 1)), at
+
+
+@pytest.mark.parametrize("language, marked", [
+    # The editor's auto-closed `(` and `"` after the cursor: the file parses, and a `)` in the string would too.
+    ("python", 'def report(total):\n    print("Total |")\n\n\nreport(3)\n'),
+    ("javascript", 'function report(total) {\n  console.log("Total |");\n}\n'),
+    ("go", 'package main\n\nimport "fmt"\n\nfunc report(total int) {\n\tfmt.Println("Total |")\n}\n'),
+    ("rust", 'fn report(total: i32) {\n    println!("Total |");\n}\n'),
+    ("python", "def f(x):\n    return g(x)  # see h(|\n"),
+])
+def test_no_brackets_alone_are_offered_where_the_file_parses_or_inside_a_string_or_comment(language, marked):
+    parsed, at = _marked(language, marked)
+    assert parsing_first(parsed, at, []) == []
+    offered = [Suggestion("so far", at, at, -0.1)]
+    assert parsing_first(parsed, at, offered) == offered
+
+
+def test_brackets_alone_close_an_error_at_the_cursor_in_code_and_in_a_strings_interpolation():
+    for language, marked, closers in (("python", "print(x|\n", ")"), ("python", 'x = f"{g(1|}"\n', ")"),
+                                      ("javascript", "const s = `${f(1|}`;\n", ")")):
+        parsed, at = _marked(language, marked)
+        assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(closers, "closers")], marked
+
+
+@pytest.mark.parametrize("language, marked", [
+    # A function written top to bottom without the editor's closers: its `{` is open on every line of its body.
+    ("typescript", "export function total(lines: Line[]): number {\n  let su|\n"),
+    ("go", "package stack\n\nfunc (s *Stack) Len() int {\n\tn := len(s.items)|\n"),
+    ("rust", "pub struct Stack {\n    items: Vec<i32>,\n}\n\nimpl Stack {|\n"),
+    ("typescript", "function total(lines) {\n  let sum = 0;\n  for (const l of lines) {\n    sum += l;\n  }|\n"),
+    # The editor's `}` right after the cursor closes the loop's `{`; the function's is still not this line's.
+    ("javascript", "function total(lines) {\n  let sum = 0;\n  for (const l of lines) {|}\n"),
+    ("rust", "impl Stack {\n    fn len(&self) -> usize {|}\n"),
+])
+def test_no_block_brace_is_put_on_the_cursors_line_after_code(language, marked):
+    parsed, at = _marked(language, marked)
+    assert parsing_first(parsed, at, []) == []
+    # Nor after a fill: the brackets the line opened are closed, a block's brace is not.
+    offered = [Suggestion(" + 1", at, at, -0.1)]
+    assert all("}" not in s.text for s in parsing_first(parsed, at, offered))
+
+
+def test_closers_that_stay_on_the_line_are_still_offered_while_a_block_is_open():
+    parsed, at = _marked("javascript", "function f(xs) {\n  return g(xs|\n")
+    # `, 1)}` parses; `}` is the function's, not this line's to close.
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1"]
+    for language, marked, shown in (
+            ("javascript", "function f(xs) {\n  return g(xs|\n}\n", ")"),  # the function's `}` below
+            ("javascript", "const o = {a: 1, b: 2|\n", "}"),  # an object opened on the line
+            ("javascript", "function f() {\n  return 1;\n|\n", "}"),  # on a line of its own, at the opener's column
+            ("python", "x = foo([1, 2|)\n", "]")):  # the editor's `)` closes the call
+        parsed, at = _marked(language, marked)
+        assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")], marked
+
+
 def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
     # Half-typed code: the call is open, so the file has an error before any suggestion.
     text = "def f(a):\n    return g(a, \n\ny = [1, 2]\n"
@@ -200,6 +259,18 @@ def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine, monke
     with monkeypatch.context() as patched, pytest.raises(AssertionError, match="the model ran"):
         patched.setattr(engine, "infill_steps", _model_ran)
         complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+
+
+def test_while_typing_nothing_is_offered_in_the_middle_of_a_word(engine, monkeypatch):
+    for language, marked in (("javascript", "const value = getU|Value(store);\n"), ("python", "x = comp|ute(a)\n"),
+                             ("python", "def f(x_1):\n    return x_|1\n"), ("python", "名|前 = 1\n")):
+        parsed, at = _marked(language, marked)
+        with monkeypatch.context() as patched:
+            patched.setattr(engine, "infill_steps", _model_ran)
+            assert complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False) == [], marked
+            # Invoked, it fills there all the same.
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False), explicit=True, should_stop=lambda: False)
 
 
 def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_adds_a_syntax_error(engine, no_model):

@@ -281,6 +281,20 @@ def test_a_python_colon_opens_a_body_only_at_the_end_of_a_headers_line(text, sha
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        # A signature or a call still being typed, its bracket open at the colon: an annotation, a lambda's body.
+        "def restock(items: list[Item], name: str, amount: |\n",
+        "def by_price(items):\n    for item in sorted(items, key=lambda item: |\n",
+        "if f(a, key=lambda x:|\n",
+        "def restock(items, amount:\n    |\n",  # the blank line below one
+    ],
+)
+def test_a_header_words_colon_inside_a_bracket_its_line_opened_opens_no_body(text):
+    assert _context("python", text).shape is HoleShape.LINE
+
+
+@pytest.mark.parametrize(
     "text, indent",
     [
         # PEP 8's hanging indent

@@ -107,6 +107,14 @@ async def test_an_invoked_request_lists_several_candidates_and_a_typing_one_at_m
     assert len(await doc.inline(cursor)) <= 1
 
 
+async def test_a_typing_request_in_the_middle_of_a_word_gets_nothing_and_an_invoked_one_fills(client):
+    text = "Shopping list\n\nApples, pears and \n\nCall the shop before six.\n"
+    doc = Doc(client, "file:///notes/midword.txt", "plaintext", text)
+    for cursor in (_after(text, "Apples, pe"), _after(text, "Call the sh")):
+        assert await doc.inline(cursor) == []
+        assert await doc.inline(cursor, invoked=True)
+
+
 async def test_block_fill_follows_the_files_tab_indentation(client):
     text = (SESSION / "stack.go").read_text()
     doc = Doc(client, "file:///tabs/stack.go", "go", text)
