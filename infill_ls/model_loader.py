@@ -155,9 +155,16 @@ class ModelLoader:
             if on_done is not None:
                 on_done(result)
 
-        self._scheduler.submit(work).add_done_callback(
-            lambda f: loop.call_soon_threadsafe(finish, f)
-        )
+        def post(future: Future[LoadResult]) -> None:
+            # The editor closed the stream while the model loaded: the event loop has closed, no one waits for the
+            # result, and posting it there raised on the worker (a traceback on stderr at an ordinary end).
+            try:
+                loop.call_soon_threadsafe(finish, future)
+            except RuntimeError:
+                if not loop.is_closed():
+                    raise
+
+        self._scheduler.submit(work).add_done_callback(post)
 
     def set_threads(self, settings: Settings) -> None:
         """`settings`' threads for the model loaded, set on the worker between requests: no load, so the editor

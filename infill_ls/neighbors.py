@@ -12,10 +12,12 @@ they were, whether or not the editor reports changes on disk.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import os
 import re
 import stat
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
@@ -69,36 +71,27 @@ def uri_path(uri: str) -> Path | None:
 
 @dataclass(frozen=True)
 class DiskStamp:
-    """A directory's files with a document's suffix as a search found them: the names listed, and the mtime and size
-    of each file it read or passed over (one passed over, once saved, is the newest and read first). Whether a
-    result found with them still holds takes a stat of the directory and of each file, which an edit in place
-    changes; the directory is listed again only once its mtime has moved (a file added, removed or saved by a
-    rename), and then other files there (an editor's backup or swap file) leave the result holding."""
+    """A directory's files with a document's suffix as a search found them, in a few bytes however many there are:
+    a digest of the names listed, and one of the name, mtime and size of each file it read or passed over (one
+    passed over, once saved, is the newest and read first). Each cached answer holds one, and a copy of the listing
+    in each held 1.5 MB for 3,000 files. Whether a result found with them still holds takes the directory's listing
+    (kept by `listings` while the directory's mtime stays the same) and a stat of each file, which an edit in place
+    changes; other files there (an editor's backup or swap file) leave the result holding."""
 
     directory: Path
-    directory_mtime: int
     suffix: str
-    names: frozenset[str]  # every file listed with the suffix, the document's own too
-    files: tuple[tuple[Path, int, int], ...]  # (path, mtime in ns, size): all but the document and those open
-    # The directory's mtime at which `names` were last found as they are, if it had settled then (`RECENT_NS`): a
-    # file added later moves it, so at it there is nothing to list. Written by `unchanged` alone.
-    _listed_at: list[int] = field(default_factory=list, compare=False, repr=False)
+    left_out: frozenset[str]  # names of the files there not searched: the document's own and those open
+    names: bytes  # digest of every file listed with the suffix, the document's own too
+    found: bytes  # digest of the (name, mtime in ns, size) of each file searched
+    files: int  # how many files were searched
+    listings: DirectoryFiles = field(compare=False, repr=False)
 
     def unchanged(self) -> bool:
         try:
-            directory_mtime = os.stat(self.directory).st_mtime_ns
-            if directory_mtime not in self._listed_at:
-                if frozenset(e.name for e in _entries(self.directory, self.suffix)) != self.names:
-                    return False
-                if _settled(directory_mtime):
-                    self._listed_at[:] = [directory_mtime]
-            for file, mtime, size in self.files:
-                stat = os.stat(file)
-                if (stat.st_mtime_ns, stat.st_size) != (mtime, size):
-                    return False
+            listing = self.listings.listing(self.directory, self.suffix)
         except OSError:
             return False
-        return True
+        return listing.names == self.names and _found_digest(_look(listing, self.left_out)) == self.found
 
 
 def _settled(directory_mtime: int) -> bool:
@@ -125,18 +118,47 @@ def _entries(directory: Path, suffix: str, should_stop: Callable[[], bool] | Non
                 continue
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Listing:
     """A directory's files with one suffix as listed while its mtime was `directory_mtime`: (path, mtime in ns,
-    size), the newest `MAX_FILES` first, and the names of all; and the stamp last made from them, given again to a
-    search that finds the same files (cached answers then share one stamp, where each held its own list of
-    thousands of files)."""
+    size), the newest `MAX_FILES` first, and a digest of the names of all."""
 
     directory_mtime: int
     files: list[tuple[Path, int, int]]
-    names: frozenset[str]
+    names: bytes
     settled: bool  # listed once `directory_mtime` had settled: kept
-    stamp: DiskStamp | None = None
+
+
+def _look(listing: _Listing, left_out: frozenset[str], should_stop: Callable[[], bool] | None = None
+          ) -> list[tuple[tuple[Path, int, int], bool]]:
+    """Each listed file but those `left_out`, as it is now: (path, mtime in ns, size), and whether it is a regular
+    file; the most recently modified first. One edited in place leaves its directory's mtime, and so the listing,
+    as they were, but comes first now. One that is gone is left out."""
+    current = []
+    for n, listed in enumerate(listing.files):
+        if listed[0].name in left_out:
+            continue
+        if should_stop is not None and n % 256 == 0 and should_stop():
+            raise Cancelled("search of the files beside cancelled")
+        try:
+            now = os.stat(listed[0], follow_symlinks=False)
+        except OSError:
+            continue
+        current.append(((listed[0], now.st_mtime_ns, now.st_size), stat.S_ISREG(now.st_mode)))
+    current.sort(key=lambda item: item[0][1], reverse=True)
+    return current
+
+
+def _names_digest(names: list[str]) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(names):
+        # No file name holds a NUL: the names cannot run into one another.
+        digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
+    return digest.digest()
+
+
+def _found_digest(current: list[tuple[tuple[Path, int, int], bool]]) -> bytes:
+    return _names_digest([f"{file.name}\0{mtime}\0{size}" for (file, mtime, size), _ in current])
 
 
 class DirectoryFiles:
@@ -150,6 +172,8 @@ class DirectoryFiles:
         self._max_chars = max_chars
         self._max_files = max_files
         self._listings: OrderedDict[tuple[Path, str], _Listing] = OrderedDict()
+        # Stamps look at the listings from the event loop while a search lists on the worker.
+        self._listings_lock = threading.Lock()
 
     @property
     def cached_chars(self) -> int:
@@ -167,25 +191,11 @@ class DirectoryFiles:
         if not path.suffix:
             return [], None
         try:
-            listing = self._listing(path.parent, path.suffix, should_stop)
+            listing = self.listing(path.parent, path.suffix, should_stop)
         except OSError:
             return [], None
-        # Each listed file looked at again: one edited in place leaves its directory's mtime, and so the listing,
-        # as they were, but comes first now, as the most recently modified.
-        current = []
-        for n, listed in enumerate(listing.files):
-            if listed[0] == path or listed[0] in skip:
-                continue
-            if should_stop is not None and n % 256 == 0 and should_stop():
-                raise Cancelled("search of the files beside cancelled")
-            try:
-                now = os.stat(listed[0], follow_symlinks=False)
-            except OSError:
-                continue
-            # The listing's own tuple where the file is as listed: stamps then share it, rather than each a copy.
-            seen = listed if (now.st_mtime_ns, now.st_size) == listed[1:] else (listed[0], now.st_mtime_ns, now.st_size)
-            current.append((seen, stat.S_ISREG(now.st_mode)))
-        current.sort(key=lambda item: item[0][1], reverse=True)
+        left_out = frozenset(p.name for p in (path, *skip) if p.parent == path.parent)
+        current = _look(listing, left_out, should_stop)
         texts = []
         for seen, regular in current:
             if chars <= 0:
@@ -197,24 +207,20 @@ class DirectoryFiles:
                 texts.append(text)
                 chars -= len(text)
         # The files passed over are stamped too: whichever of them is saved next is the newest, and read first.
-        found = tuple(seen for seen, _ in current)
-        stamp = listing.stamp
-        if stamp is None or stamp.files != found:
-            stamp = DiskStamp(path.parent, listing.directory_mtime, path.suffix, listing.names, found,
-                              [listing.directory_mtime] if listing.settled else [])
-            listing.stamp = stamp
-        return texts, stamp
+        return texts, DiskStamp(path.parent, path.suffix, left_out, listing.names, _found_digest(current),
+                                len(current), self)
 
-    def _listing(self, directory: Path, suffix: str, should_stop: Callable[[], bool] | None) -> _Listing:
+    def listing(self, directory: Path, suffix: str, should_stop: Callable[[], bool] | None = None) -> _Listing:
         """The files in `directory` with `suffix`, listed again only once the directory's mtime has changed (a file
         added, removed or saved by a rename). Raises OSError where the directory cannot be listed."""
         # Before the listing: a file added while it runs then shows as a change, never as a missed one.
         directory_mtime = os.stat(directory).st_mtime_ns
         key = (directory, suffix)
-        kept = self._listings.get(key)
-        if kept is not None and kept.directory_mtime == directory_mtime:
-            self._listings.move_to_end(key)
-            return kept
+        with self._listings_lock:
+            kept = self._listings.get(key)
+            if kept is not None and kept.directory_mtime == directory_mtime:
+                self._listings.move_to_end(key)
+                return kept
         found, names = [], []
         for entry in _entries(directory, suffix, should_stop):
             names.append(entry.name)
@@ -223,13 +229,15 @@ class DirectoryFiles:
             except OSError:
                 continue
             found.append((Path(entry.path), info.st_mtime_ns, info.st_size))
-        listing = _Listing(directory_mtime, heapq.nlargest(MAX_FILES, found, key=lambda f: f[1]), frozenset(names),
-                           _settled(directory_mtime))
-        self._listings.pop(key, None)
-        if listing.settled:
-            self._listings[key] = listing
-            while len(self._listings) > MAX_LISTINGS:
-                self._listings.popitem(last=False)
+        # Ties broken by name: the same files listed twice are the same newest, whatever order the directory gives.
+        newest = heapq.nlargest(MAX_FILES, found, key=lambda f: (f[1], f[0].name))
+        listing = _Listing(directory_mtime, newest, _names_digest(names), _settled(directory_mtime))
+        with self._listings_lock:
+            self._listings.pop(key, None)
+            if listing.settled:
+                self._listings[key] = listing
+                while len(self._listings) > MAX_LISTINGS:
+                    self._listings.popitem(last=False)
         return listing
 
     def _read(self, file: Path, mtime: int, size: int) -> str | None:

@@ -314,14 +314,15 @@ def test_a_buffer_that_is_not_utf8_stays_in_step_over_tcp(tmp_path):
             server.wait()
 
 
-def _quit_while_loading(shutdown: bool) -> subprocess.CompletedProcess:
-    """An editor opened and closed at once: initialize, initialized, (shutdown,) exit, while the embedded model
-    is still loading."""
+def _quit_while_loading(shutdown: bool, exit: bool = True) -> subprocess.CompletedProcess:
+    """An editor opened and closed at once: initialize, initialized, (shutdown,) (exit,) while the embedded model
+    is still loading; without `exit`, the stream closes after the last message sent."""
     messages = [{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
                 {"jsonrpc": "2.0", "method": "initialized", "params": {}}]
     if shutdown:
         messages.append({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
-    messages.append({"jsonrpc": "2.0", "method": "exit"})
+    if exit:
+        messages.append({"jsonrpc": "2.0", "method": "exit"})
     return subprocess.run([*CMD, "--stdio"], input=b"".join(map(_message, messages)), capture_output=True,
                           timeout=60, env=SERVER_ENV)
 
@@ -337,6 +338,14 @@ def test_exit_ends_with_the_status_the_protocol_asks_and_sends_nothing_after_it(
         answered = [json.loads(part) for part in out.stdout.split(b"Content-Length: ")[1:] if b"\r\n\r\n" in part
                     for part in [part.split(b"\r\n\r\n", 1)[1]]]
         assert [m.get("id") for m in answered if "id" in m] == ([1, 2] if shutdown else [1]), answered
+
+
+def test_a_stream_closed_while_the_model_loads_ends_as_quietly_as_exit():
+    # The editor went away right after `initialized`: the load ended once the event loop had closed, and its
+    # answer, posted to that loop, left a traceback on stderr.
+    out = _quit_while_loading(shutdown=False, exit=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert b"Traceback" not in out.stderr and len(out.stderr.splitlines()) < 5, out.stderr[-2000:]
 
 
 def test_the_wheel_holds_every_file_the_package_reads(tmp_path):
