@@ -372,6 +372,9 @@ def scripted_server(argv: list[str]) -> None:
             out.flush()
 
         opened: dict[str, str] = {}  # uri -> text (full sync)
+        versions: dict[str, int] = {}
+        versioned_edits = False  # the client takes workspace edits with versions (documentChanges)
+        stale: tuple[str, int] | None = None  # (uri, version) of a command's edit held until the next change
         while True:
             headers = {}
             while line := inp.readline().strip():
@@ -384,9 +387,15 @@ def scripted_server(argv: list[str]) -> None:
             uri = (params.get("textDocument") or {}).get("uri")
             if method == "textDocument/didOpen":
                 opened[uri] = params["textDocument"]["text"]
+                versions[uri] = params["textDocument"]["version"]
                 record(event="open", uri=uri, languageId=params["textDocument"]["languageId"])
             elif method == "textDocument/didChange" and uri in opened:
                 opened[uri] = params["contentChanges"][-1]["text"]
+                versions[uri] = params["textDocument"]["version"]
+                if stale is not None and stale[0] == uri:
+                    # The edit of a command made before this change arrives after it, as a slow one does.
+                    send(id="stale-edit", method="workspace/applyEdit", params={"edit": line_edit(*stale, versioned_edits)})
+                    stale = None
             elif method == "textDocument/didClose":
                 opened.pop(uri, None)
             elif method == "exit":
@@ -394,10 +403,15 @@ def scripted_server(argv: list[str]) -> None:
             elif method == "workspace/didChangeConfiguration":
                 record(event="settings", settings=params.get("settings"))
             elif method == "initialize":
+                workspace = (params.get("capabilities") or {}).get("workspace") or {}
+                versioned_edits = bool((workspace.get("workspaceEdit") or {}).get("documentChanges"))
                 send(id=msg["id"], result={"capabilities": {"textDocumentSync": 1, "inlineCompletionProvider": True}})
             elif method == "workspace/executeCommand":
                 record(event="command", arguments=params.get("arguments"))
                 send(id=msg["id"], result=None)
+                target = (params.get("arguments") or [None])[0]
+                if "STALE" in opened.get(target, ""):
+                    stale = (target, versions[target])
             elif method == "textDocument/inlineCompletion":
                 record(event="inline", uri=uri, open=uri in opened)
                 if "FAILING" in opened.get(uri, ""):  # an error whose text differs each time
@@ -408,6 +422,16 @@ def scripted_server(argv: list[str]) -> None:
                     send(id=msg["id"], error={"code": -32602, "message": f"{uri} is not open"})
             elif "id" in msg and method:
                 send(id=msg["id"], result=None)
+
+
+def line_edit(uri: str, version: int, versioned: bool) -> dict:
+    """The first line replaced by REWRITTEN, made at `version`: versioned where the client takes
+    documentChanges, as the real server sends it then, else a plain `changes` edit."""
+    edits = [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 5}},
+              "newText": "REWRITTEN"}]
+    if not versioned:
+        return {"changes": {uri: edits}}
+    return {"documentChanges": [{"textDocument": {"uri": uri, "version": version}, "edits": edits}]}
 
 
 def scripted_items(text: str, at: dict) -> list[dict]:
@@ -595,6 +619,13 @@ def test_setup_again_without_a_setting_sends_it_as_null(tmp_path: Path) -> None:
     # Left out, the server kept the removed setting: the plugin said every language, the server only Go.
     result = editor_scenario("setup_drops", tmp_path)
     assert result["settings"][-1]["settings"] == {"infill": {"maxHoleTokens": 48, "enabledLanguages": None}}, result
+
+
+def test_an_edit_made_before_the_buffer_changed_is_not_applied_over_the_change(tmp_path: Path) -> None:
+    # A rewrite's edit that arrived after a line was typed above it replaced the typed line: the plugin
+    # did not take versioned edits, so Neovim applied it at the old line numbers.
+    result = editor_scenario("stale_edit", tmp_path)
+    assert result["lines"] == ["TYPED", "STALE", "line two"], result
 
 
 def test_replace_mode_hides_the_suggestion(tmp_path: Path) -> None:

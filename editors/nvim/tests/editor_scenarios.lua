@@ -511,6 +511,33 @@ scenarios.rewrite_range = function()
   }
 end
 
+-- A rewrite whose edit comes back after a line was typed above the selection.
+scenarios.stale_edit = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'STALE', 'line two' })
+      return true
+    end,
+    pause(300), -- the server has the text with STALE, and sends the command's edit after the next change
+    function()
+      vim.cmd('1InfillRewrite')
+      return #events('command') > 0
+    end,
+    function()
+      vim.api.nvim_buf_set_lines(bufs.a, 0, 0, false, { 'TYPED' })
+      return true
+    end,
+    pause(800),
+    function()
+      result.lines = vim.api.nvim_buf_get_lines(bufs.a, 0, -1, false)
+      return true
+    end,
+  }
+end
+
 -- Two items: the second shown, then text typed that only the first agrees with.
 scenarios.cycle = function()
   setup({ auto_trigger = false })

@@ -31,6 +31,12 @@ local function capabilities()
   caps.textDocument = caps.textDocument or {}
   -- Without this the server offers its fills as ordinary completion items instead.
   caps.textDocument.inlineCompletion = caps.textDocument.inlineCompletion or { dynamicRegistration = false }
+  -- Edits with the version they were made for: Neovim refuses one whose buffer changed since ("newer than
+  -- edits"). Without a version, an action's edit that arrives after typing the server has not been sent yet
+  -- (changes go out debounced) lands at the old positions, over other text.
+  caps.workspace = caps.workspace or {}
+  caps.workspace.workspaceEdit = caps.workspace.workspaceEdit or {}
+  caps.workspace.workspaceEdit.documentChanges = true
   return caps
 end
 

@@ -473,7 +473,7 @@ function M.run_action(name, line1, line2, from_visual)
   local args = {
     vim.uri_from_bufnr(bufnr),
     selection_range(bufnr, line1, line2, c.offset_encoding, from_visual),
-    vim.NIL, -- no version check: the edit the server sends back carries the version it was made for
+    vim.NIL, -- no version check: the edit the server sends back carries the version it was made for (documentChanges)
   }
   -- The server applies the edit itself (workspace/applyEdit) and says so when there is none.
   compat.request(c, 'workspace/executeCommand', { command = command, arguments = args }, function(err)
