@@ -149,6 +149,26 @@ def reindented(fill: str, line_indent: str, unit: str) -> str:
     return "\n".join(out)
 
 
+def rebased(fill: str, written: str, line_indent: str, unit: str) -> str:
+    """A fill whose first line the model wrote indented by ``written`` with that line at ``line_indent`` instead:
+    each later line keeps its depth below the first (Python reads a block's body by it, and a `}` left at the
+    model's column stands out of line with its block). A line shallower than the first goes as many columns
+    shallower than ``line_indent``, in the file's ``unit``."""
+    lines = fill.split("\n")
+    shift = indent_columns(line_indent) - indent_columns(written)
+    for i, line in enumerate(lines[1:], 1):
+        indent = leading_whitespace(line)
+        if not line.strip():
+            continue
+        if indent.startswith(written):
+            lines[i] = line_indent + line[len(written) :]
+        else:
+            columns = max(0, indent_columns(indent) + shift)
+            tabs, spaces = divmod(columns, TAB_COLUMNS) if unit == "\t" else (0, columns)
+            lines[i] = "\t" * tabs + " " * spaces + line[len(indent) :]
+    return "\n".join(lines)
+
+
 def _closes_opener(lines: list[str], i: int) -> bool:
     """Whether line ``i`` of the fill is closers alone, a `}` among them, that close nothing the lines before it
     opened: the closer of the opener before the hole."""

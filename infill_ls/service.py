@@ -45,6 +45,14 @@ class ActionOutcome:
     reason: str | None = None  # why there is no edit, for the user
 
 
+@dataclass
+class _RunningAction:
+    """An action holding its document's lane; ``stopped_by``: the newer action that took the lane from it."""
+
+    kind: ActionKind
+    stopped_by: ActionKind | None = None
+
+
 @dataclass(frozen=True)
 class _Answer:
     """Suggestions as cached: the key holds the document and the open documents beside it, so that once one closes
@@ -84,6 +92,7 @@ class InfillService:
         self.model = ModelLoader(self.scheduler)
         self.directory_files = DirectoryFiles()  # read and kept on the worker only
         self.notebooks = Notebooks()
+        self._actions: dict[str, _RunningAction] = {}  # by document: the action holding its lane
 
     # --- documents --------------------------------------------------------------------------
 
@@ -297,6 +306,11 @@ class InfillService:
         end = snapshot.offset_at(selection.end, encoding)
         settings, parse = self.settings, self.syntax.parse
         surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
+        # One lane for every action on a document: two edits made for one text cannot both apply.
+        running = _RunningAction(kind)
+        if (older := self._actions.get(uri)) is not None:
+            older.stopped_by = kind
+        self._actions[uri] = running
         ticket = self.scheduler.enter((uri, "action"))
         try:
             edit = await self.scheduler.run(
@@ -304,12 +318,19 @@ class InfillService:
                                                        surroundings)
             )
         except Superseded:
-            edit = None  # stopped by a change (said below), or the user asked again or cancelled
+            edit = None  # stopped by a change (said below), a newer action, or the server shutting down
+        finally:
+            if self._actions.get(uri) is running:
+                del self._actions[uri]
         # Its edit is for its own document alone: a notebook's other cells, edited meanwhile, were only read.
         if self.documents.get(uri) is not snapshot:
             return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
+        if edit is None and running.stopped_by is not None:
+            # Else it ended with neither an edit nor a word, and the user waits on an edit that never comes.
+            return ActionOutcome(None, f"{kind.title}: stopped by a newer {running.stopped_by.title} on this document; "
+                                       "nothing was applied")
         if edit is None:
-            return ActionOutcome(None)  # the newer request answers
+            return ActionOutcome(None)  # the server is shutting down
         if isinstance(edit, NoEdit):
             return ActionOutcome(None, f"{kind.title}: {edit.reason}")
         return ActionOutcome(edit)

@@ -358,3 +358,69 @@ def test_a_decorators_line_is_in_the_function_it_decorates(language_id, text, fo
     # A decorated class is no function.
     text = "@dataclass\nclass A:\n    def f(self):\n        pass\n"
     assert find_placeholders(_parsed("python", text), 2) == []
+
+
+def _rewritten(language_id, text, first, last, fill, **settings):
+    """`text` once the model's `fill` rewrites the lines from the one holding `first` (from its column 0) to the end
+    of `last`."""
+    from infill_ls.actions import rewrite_selection
+
+    start = text.rfind("\n", 0, text.index(first)) + 1
+    end = text.index(last) + len(last)
+    edit = rewrite_selection(WritesFills([fill]), _parsed(language_id, text), start, end,
+                             Settings(file_lookup=False, **settings), lambda: False)
+    return _applied(edit, text)
+
+
+JS_LOOP = ("function f(items) {\n    let n = 0;\n    for (const x of items) {\n        n += x;\n    }\n"
+           "    return n;\n}\n")
+
+
+@pytest.mark.parametrize("fill", [
+    "for (const x of items) {\n    n += x.size;\n}",  # from column 0
+    "        for (const x of items) {\n            n += x.size;\n        }",  # a step deeper than the selection
+    "    for (const x of items) {\n        n += x.size;\n    }",  # at the selection's own depth
+])
+def test_a_rewrite_keeps_each_line_at_its_depth_below_the_first(fill):
+    # Only the first line was put at the selection's depth: the body stood at the loop's column, `}` at column 0.
+    new = _rewritten("javascript", JS_LOOP, "for (const", "    }", fill)
+    assert new == JS_LOOP.replace("n += x;", "n += x.size;")
+
+
+def test_a_rewrite_after_the_selections_indentation_keeps_the_columns_the_model_wrote():
+    # Selected from `for`: the model goes on from the line's indentation, and writes the later lines at the file's
+    # columns.
+    from infill_ls.actions import rewrite_selection
+
+    start, end = JS_LOOP.index("for (const"), JS_LOOP.index("    }") + len("    }")
+    fill = "for (const x of items) {\n        n += x.size;\n    }"
+    edit = rewrite_selection(WritesFills([fill]), _parsed("javascript", JS_LOOP), start, end,
+                             Settings(file_lookup=False), lambda: False)
+    assert _applied(edit, JS_LOOP) == JS_LOOP.replace("n += x;", "n += x.size;")
+
+
+def test_a_python_rewrite_of_a_block_stays_python():
+    # tree-sitter takes `for x in items:` with its body at the loop's column; Python raised IndentationError.
+    text = "def f(items):\n    n = 0\n    for x in items:\n        n += x\n    return n\n"
+    new = _rewritten("python", text, "for x in", "n += x", "for x in items:\n    n += x.size")
+    assert new == text.replace("n += x\n", "n += x.size\n")
+    compile(new, "t.py", "exec")
+
+
+def test_a_rewrite_in_a_tab_indented_file_takes_tabs_below_its_first_line():
+    text = "func f(items []int) int {\n\tn := 0\n\tfor _, x := range items {\n\t\tn += x\n\t}\n\treturn n\n}\n"
+    new = _rewritten("go", text, "for _, x", "\t}", "for _, x := range items {\n    n += x * 2\n}")
+    assert new == text.replace("n += x\n", "n += x * 2\n")
+
+
+def test_a_selection_longer_than_maxholetokens_allows_is_refused_naming_the_setting():
+    # The limit was put on the model: "the model rewrites at most 32", with a canvas of 200.
+    text = "total = 0\n" + "total += 1\n" * 20
+    reason = _rewritten("python", text, "total = 0", text.rstrip(), "total = 1", max_hole_tokens=8)
+    assert reason == (f"the selection is {len(text.rstrip()) // 3} tokens and a rewrite takes at most 32 "
+                      "(4 x maxHoleTokens); select less or raise maxHoleTokens")
+    # Where the model's canvas is what limits it, the model is named.
+    text = "total = 0\n" + "total += 1\n" * 60
+    reason = _rewritten("python", text, "total = 0", text.rstrip(), "total = 1", max_hole_tokens=64)
+    assert reason == f"the selection is {len(text.rstrip()) // 3} tokens and the model rewrites at most 200 at once; " \
+                     "select less"

@@ -179,6 +179,25 @@ async def test_a_stale_action_resolves_to_no_edit(client):
     assert _reason(client, "Rewrite selection").endswith("the document has changed since the action was offered")
 
 
+async def test_an_action_stopped_by_a_newer_one_on_its_document_says_so(client):
+    # Both edits are for one text and cannot both apply, so the newer stops the older: which ended with no edit and
+    # no word.
+    text = "def f(x):\n    y = x + 1\n    return y\n\ncount = add(first, \nprint(count)\n"
+    uri = "file:///two-actions/count.py"
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    start = text.index("y = x")
+    rewrite = await _actions(client, uri, text, start, text.index("\n", start))
+    cursor = text.index("add(first, ") + len("add(first, ")
+    close = await _actions(client, uri, text, cursor, cursor)
+    # Sent together: the second takes the document's lane while the first waits for the model.
+    stopped, _ = await asyncio.gather(_resolve(client, rewrite, "Rewrite selection"),
+                                      _resolve(client, close, "Close structure"))
+    assert stopped.edit is None
+    assert _reason(client, "Rewrite selection") == (
+        "Rewrite selection: stopped by a newer Close structure on this document; nothing was applied")
+
+
 @pytest_lsp.fixture(scope="module", config=config())
 async def command_client(lsp_client: LanguageClient):
     applied: list[types.ApplyWorkspaceEditParams] = []
