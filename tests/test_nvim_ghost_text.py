@@ -398,6 +398,8 @@ def scripted_server(argv: list[str]) -> None:
                     stale = None
             elif method == "textDocument/didClose":
                 opened.pop(uri, None)
+            elif msg.get("id") == "stale-edit" and not method:
+                record(event="applied", result=msg.get("result"))
             elif method == "exit":
                 return
             elif method == "workspace/didChangeConfiguration":
@@ -621,11 +623,17 @@ def test_setup_again_without_a_setting_sends_it_as_null(tmp_path: Path) -> None:
     assert result["settings"][-1]["settings"] == {"infill": {"maxHoleTokens": 48, "enabledLanguages": None}}, result
 
 
-def test_an_edit_made_before_the_buffer_changed_is_not_applied_over_the_change(tmp_path: Path) -> None:
+@pytest.mark.parametrize("fresh", [False, True])
+def test_an_edit_made_before_the_buffer_changed_is_not_applied_over_the_change(tmp_path: Path, fresh: bool,
+                                                                                monkeypatch) -> None:
     # A rewrite's edit that arrived after a line was typed above it replaced the typed line: the plugin
-    # did not take versioned edits, so Neovim applied it at the old line numbers.
+    # did not take versioned edits, so Neovim applied it at the old line numbers; and Neovim does not check
+    # version 0, which a buffer keeps until its first change.
+    if fresh:
+        monkeypatch.setenv("INFILL_FRESH", "1")
     result = editor_scenario("stale_edit", tmp_path)
     assert result["lines"] == ["TYPED", "STALE", "line two"], result
+    assert [e["result"]["applied"] for e in result["applied"]] == [False], result
 
 
 def test_replace_mode_hides_the_suggestion(tmp_path: Path) -> None:

@@ -511,14 +511,22 @@ scenarios.rewrite_range = function()
   }
 end
 
--- A rewrite whose edit comes back after a line was typed above the selection.
+-- A rewrite whose edit comes back after a line was typed above the selection: in a buffer changed
+-- before (INFILL_FRESH unset), or in one as it was opened, whose version is still 0.
 scenarios.stale_edit = function()
   setup({ auto_trigger = false })
+  if env.INFILL_FRESH then
+    local f = assert(io.open(file('a.py'), 'w'))
+    f:write('STALE\nline two\n')
+    f:close()
+  end
   return {
     open('a'),
     ready,
     function()
-      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'STALE', 'line two' })
+      if not env.INFILL_FRESH then
+        vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'STALE', 'line two' })
+      end
       return true
     end,
     pause(300), -- the server has the text with STALE, and sends the command's edit after the next change
@@ -530,9 +538,12 @@ scenarios.stale_edit = function()
       vim.api.nvim_buf_set_lines(bufs.a, 0, 0, false, { 'TYPED' })
       return true
     end,
-    pause(800),
+    until_or(3000, function()
+      return #events('applied') > 0
+    end),
     function()
       result.lines = vim.api.nvim_buf_get_lines(bufs.a, 0, -1, false)
+      result.applied = events('applied')
       return true
     end,
   }

@@ -31,9 +31,9 @@ local function capabilities()
   caps.textDocument = caps.textDocument or {}
   -- Without this the server offers its fills as ordinary completion items instead.
   caps.textDocument.inlineCompletion = caps.textDocument.inlineCompletion or { dynamicRegistration = false }
-  -- Edits with the version they were made for: Neovim refuses one whose buffer changed since ("newer than
-  -- edits"). Without a version, an action's edit that arrives after typing the server has not been sent yet
-  -- (changes go out debounced) lands at the old positions, over other text.
+  -- Edits with the version they were made for, refused where the buffer changed since (`stale_edit`). Without
+  -- a version, an action's edit that arrives after typing the server has not been sent yet (changes go out
+  -- debounced) lands at the old positions, over other text.
   caps.workspace = caps.workspace or {}
   caps.workspace.workspaceEdit = caps.workspace.workspaceEdit or {}
   caps.workspace.workspaceEdit.documentChanges = true
@@ -83,6 +83,24 @@ local function language_id(filetype, filetypes)
   return filetype
 end
 
+-- Why `edit` (a WorkspaceEdit) may not be applied, or nil: a document edit made for another version of its
+-- buffer than the one it holds now. Neovim checks versions itself, but not version 0, which its buffers
+-- keep until their first change; the user may have typed in between.
+local function stale_edit(edit)
+  for _, change in ipairs(type(edit) == 'table' and edit.documentChanges or {}) do
+    local doc = change.textDocument
+    local version = doc and doc.version
+    if type(version) == 'number' then
+      local bufnr = vim.uri_to_bufnr(doc.uri)
+      local current = vim.lsp.util.buf_versions[bufnr]
+      if current ~= nil and current ~= version then
+        return 'the buffer changed while it ran; nothing was applied'
+      end
+    end
+  end
+  return nil
+end
+
 local function lsp_config(opts)
   local initialized = false
   local log = vim.lsp.get_log_path()
@@ -98,6 +116,13 @@ local function lsp_config(opts)
       return language_id(filetype, opts.filetypes)
     end,
     handlers = {
+      ['workspace/applyEdit'] = function(err, params, ctx, config)
+        local why = stale_edit(params and params.edit)
+        if why ~= nil then
+          return { applied = false, failureReason = why } -- the server tells the user
+        end
+        return vim.lsp.handlers['workspace/applyEdit'](err, params, ctx, config)
+      end,
       [STATUS] = function(_, params, ctx)
         if ctx.client_id == state.client_id and type(params) == 'table' then
           state.status = params
