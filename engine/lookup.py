@@ -13,9 +13,11 @@ Bridges with keys of `STRONG_KEY_CHARS` or more come first, the longest key firs
 free words first; then bridges with shorter keys. Within each, the fill found in most places wins, then the
 nearest. Short keys match by accident, so keys under `MIN_KEY_CHARS` are not tried: on 150 held-out line holes the
 fills found with 1–3 character keys were never exact, while those found with 4 or more were exact 18% of the time,
-where the model alone was exact 6% of the time. A line shape matches the whole line from its indentation on, so
-it is better evidence than a short key: ranked so, the first fill is exact on 71 of 296 held-out line holes where
-bridges alone gave 57, and on 101 of 300 closing spans where they gave 83 (`docs/evaluation.md`).
+where the model alone was exact 6% of the time. Nor is a key of whitespace alone: indentation starts nearly every
+line, and after Enter such a key finds the start of the line just typed and offers that line again. A line shape
+matches the whole line from its indentation on, so it is better evidence than a short key: ranked so, the first
+fill is exact on 71 of 296 held-out line holes where bridges alone gave 57, and on 101 of 300 closing spans where
+they gave 83 (`docs/evaluation.md`).
 
 Other files (`elsewhere`: those open beside the file, or in its directory) are searched the same way, with the
 hole's own key, head and line shape. A project repeats itself across files too (the same call, the same signature,
@@ -112,9 +114,12 @@ def _bridge_finds(before: str, after: str, keys: list[int],
     """For each key length in turn, its bridges in `texts` ((text, the hole's place or None)), or None."""
     for key_chars in keys:
         find = None
-        if key_chars <= len(before):
+        key = before[-key_chars:]
+        # A key of indentation alone starts nearly every line: after Enter it matches the start of the line just typed,
+        # and would offer that line again (the same reason a bare line shape is not tried).
+        if key_chars <= len(before) and key.strip():
             for head_chars in HEAD_CHARS:
-                key, head = before[-key_chars:], after[:head_chars]
+                head = after[:head_chars]
                 found = [f for text, hole in texts for f in _bridges(text, hole, key, head)]
                 if found:
                     find = _Find(found, key_chars, 0)

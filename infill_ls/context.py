@@ -405,6 +405,34 @@ def _inline_brace(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap
     return node is not None and node.type == "{" and expression_brace(spec, node)
 
 
+# Code that ends where an expression starts (`x = {`, `f(a, {`, `return {`); `=>` ends an arrow function's parameters,
+# whose `{` opens its body.
+_EXPRESSION_BEFORE = re.compile(r"(?:[=(,\[]|\breturn)$")
+
+
+def _inline_brace_at_end(spec: LanguageSpec | None, tree: tree_sitter.Tree | None, snap: Snapshot, line_start: int,
+                         brace: int) -> bool:
+    """Whether the `{` at offset ``brace``, with nothing after it on its line, opens an expression rather than a body.
+    Without its `}` the parse is a guess (`if (a) {` reads as an object, a method's `{` in a C++ class as an
+    initializer list), so the code before the brace must agree: it ends where an expression starts, and the tree does
+    not make the brace a body's (Rust's `let x = {`); or the tree makes it an expression's after a name or a `>`
+    (`std::vector<int> v{`, Go's `T{`, JSX's `<ul>{`), where a body's follows a `)` or a keyword."""
+    if spec is None or tree is None or snap.text[brace] != "{":
+        return False
+    byte = snap.byte_offset(brace)
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != "{" or node.parent is None:
+        return False
+    code = snap.text[line_start:brace].rstrip()
+    if _EXPRESSION_BEFORE.search(code):
+        return node.parent.type not in spec.body_types
+    if not code or not expression_brace(spec, node):
+        return False
+    end = snap.byte_offset(line_start + len(code))
+    last = tree.root_node.descendant_for_byte_range(end - 1, end)
+    return last is not None and (last.is_named or last.type == ">")
+
+
 def _closed_after(tree: tree_sitter.Tree | None, snap: Snapshot, brace: int, offset: int, after: str) -> bool:
     """Whether ``after``, the rest of the line from ``offset``, starts with the `}` that closes the `{` at ``brace``:
     the editor's, with code going on after it (`go func() {|}()`, `setTimeout(() => {|}, 100)`)."""
@@ -494,9 +522,9 @@ def hole_shape(
         opener, header_indent = header
         only_closers_after = all(ch in CLOSING or ch.isspace() for ch in after)
         # A `}` the editor inserted moves to a line of its own, with whatever follows it.
-        if (only_closers_after or _closed_after(tree, snap, opener, offset, after)) and not (
-            after.strip() and _inline_brace(spec, tree, snap, opener)
-        ):
+        inline = (_inline_brace(spec, tree, snap, opener) if after.strip()
+                  else _inline_brace_at_end(spec, tree, snap, start, opener))
+        if (only_closers_after or _closed_after(tree, snap, opener, offset, after)) and not inline:
             return (HoleShape.BLOCK, _body_indent(spec, before, header_indent, unit), header_indent,
                     _statement_indent(spec, tree, snap, opener, header_indent))
     if not before.strip() and not after.strip():

@@ -668,9 +668,12 @@ def _register(ls: InfillServer) -> None:
         )
 
     async def completion(params: types.CompletionParams) -> types.CompletionList:
-        explicit = bool(params.context and params.context.trigger_kind == types.CompletionTriggerKind.Invoked)
+        # Always a typing request: "Invoked" covers both a key pressed for completion and the popup an editor opens
+        # as an identifier is typed (Helix sends it on every word character), and nothing in the request tells them
+        # apart. Read as explicit, the popup would fill mid-word and wait for the model where the file's fill is
+        # instant.
         snapshot, suggestions = await service.suggest(
-            params.text_document.uri, to_position(params.position), ls.encoding, explicit
+            params.text_document.uri, to_position(params.position), ls.encoding, False
         )
         # Incomplete: the next keystroke asks again rather than filtering a stale fill.
         return types.CompletionList(

@@ -372,6 +372,44 @@ def test_a_brace_that_opens_a_body_still_holds_a_block(language_id, text):
     assert _context(language_id, text).shape is HoleShape.BLOCK
 
 
+@pytest.mark.parametrize(
+    "language_id, text",
+    [
+        ("typescriptreact", "function Row({ item }: { item: Item }) {\n  return <li key={|\n}\n"),
+        ("typescriptreact", "function List() {\n  return <ul>{|\n}\n"),
+        ("cpp", "int main() {\n    std::vector<int> v{|\n}\n"),
+        ("cpp", "int main() {\n    std::vector<int> v = {|\n}\n"),
+        ("c", "int a[] = {|\n"),
+        ("javascript", "const o = {|\n"),
+        ("javascript", "f(a, {|\n"),
+        ("typescript", "function f() {\n  return {|\n}\n"),
+        ("java", "class A {\n  int[] a = {|\n}\n"),
+        ("go", "package main\n\nfunc f() {\n\tx := T{|\n}\n"),
+    ],
+)
+def test_a_brace_that_opens_an_expression_with_nothing_after_it_holds_one_line(language_id, text):
+    # No editor `}` after it: the parse of a brace left open is a guess, so the code before it must say so too.
+    assert _context(language_id, text).shape is HoleShape.LINE
+
+
+@pytest.mark.parametrize(
+    "language_id, text",
+    [
+        ("javascript", "const f = () => {|\n"),
+        ("javascript", "if (a) {|\n"),  # parsed as an object while nothing follows
+        ("javascript", "f(() => {|\n"),
+        ("cpp", "class A {\n  void f() {|\n};\n"),  # parsed as an initializer list while nothing follows
+        ("cpp", "int main() {\n    if (x) {\n        f();\n    } else {|\n}\n"),
+        ("cpp", "auto f = [](int x) {|\n"),
+        ("rust", "fn main() {\n    let x = {|\n}\n"),  # a block expression
+        ("rust", "fn main() {\n    if a == b {|\n}\n"),
+        ("java", "class A {\n  void f() {|\n}\n"),
+    ],
+)
+def test_a_brace_that_opens_a_body_with_nothing_after_it_still_holds_a_block(language_id, text):
+    assert _context(language_id, text).shape is HoleShape.BLOCK
+
+
 def test_blank_line_between_statements_is_a_line_hole_at_the_neighbours_indent():
     ctx = _context("python", "def f():\n    a = 1\n|\n    return a\n")
     assert ctx.shape is HoleShape.LINE

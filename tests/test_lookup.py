@@ -40,6 +40,15 @@ def test_the_text_just_before_the_hole_is_never_offered():
     assert lookup_fills("f(x, f(x, ", ")\n") == []
 
 
+def test_a_key_of_indentation_alone_offers_no_line():
+    # After Enter the key is the new line's indentation, which starts the line just typed: a bridge on it would offer
+    # that line again, and indentation starts nearly every line.
+    assert lookup_fills("def total(xs):\n    s = 0\n    ", "\n") == []
+    assert lookup_fills("class Cart {\n    int total() {\n        int sum = 0;\n        ", "\n    }\n}\n") == []
+    # Elsewhere too: another file's indented lines are no evidence for this one.
+    assert lookup_fills("if a:\n    s = 0\n        ", "\n", elsewhere=["if b:\n        y = 1\n"]) == []
+
+
 def test_a_line_of_the_same_shape_offers_its_fill_with_the_words_renamed():
     before = "class A:\n    def __init__(self, args, kwargs):\n        self.args = args\n        self.kwargs = "
     fills = lookup_fills(before, "\n")
