@@ -4,8 +4,9 @@ followed by the brackets still open before the hole often do.
 A small model ends a closing span too early (`)` where the code needs `)))`), and a fill the file spells out in
 other surroundings can stop short of the bracket this place needs. The brackets still open are found by a rough
 scan of the text before the hole (and the fill) that skips string literals and comments in any of the supported
-languages. It need not be exact: every variant is held up to the caller's own test (the file parses with it), and
-one that fails it is never offered.
+languages (`#` begins one only where the caller says so: it is code in Rust's `#[derive(..)]` and JavaScript's
+`this.#items`). It need not be exact: every variant is held up to the caller's own test (the file parses with it),
+and one that fails it is never offered.
 
 The parse alone cannot tell whose bracket a closer closes: with an `if {` left open far above, a `}` at the hole
 makes the file parse, the function's own `}` then closing the other one. So only the brackets the hole is inside
@@ -32,6 +33,8 @@ _LEADING_CLOSERS = re.compile(r"[)\]}]*")
 _LABEL = re.compile(r"(?:case\b|default\s*:|\w+\s*:(?![:=]))")
 # Enough text before the hole for the statement and the blocks around it; a long file is not scanned whole.
 SCAN_CHARS = 4000
+# What begins a line comment where the caller does not name the language: those of all the supported languages.
+LINE_COMMENTS = ("#", "//")
 # At most this many closers are appended: more are rarely owed by a hole, and each variant is one more parse.
 MAX_CLOSERS = 4
 # Parses spent on variants, in all, for one hole.
@@ -71,9 +74,10 @@ def _columns(line: str) -> int:
 LINE = ""  # `_code`'s mark of the first character of code on a line
 
 
-def _code(text: str) -> Iterator[tuple[int, str]]:
-    """(index, bracket) of each bracket of ``text`` outside string literals and comments (`#`, `//`, `/* */`),
-    and (index, `LINE`) at the first character of code on each line: a line of comment alone has none."""
+def _code(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> Iterator[tuple[int, str]]:
+    """(index, bracket) of each bracket of ``text`` outside string literals and comments (those ``line_comments``
+    begin, and `/* */`), and (index, `LINE`) at the first character of code on each line: a line of comment alone
+    has none."""
     i, n, fresh = 0, len(text), True
     while i < n:
         ch = text[i]
@@ -84,7 +88,7 @@ def _code(text: str) -> Iterator[tuple[int, str]]:
         if ch in " \t\r":
             i += 1
             continue
-        if ch == "#" or text.startswith("//", i):
+        if text.startswith(line_comments, i):
             end = text.find("\n", i)
             i = n if end < 0 else end
             continue
@@ -139,11 +143,11 @@ def _end_blocks(stack: list[_Opener], indent: int, closers: str) -> None:
             opener.ended = True
 
 
-def _open_brackets(text: str) -> list[_Opener]:
+def _open_brackets(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> list[_Opener]:
     """The brackets ``text`` leaves open, outermost first, each marked where the layout ended its block."""
     stack: list[_Opener] = []
     indent = 0
-    for i, ch in _code(text):
+    for i, ch in _code(text, line_comments):
         if ch == LINE:
             line = _line_at(text, i)
             if line is not None:
@@ -160,13 +164,14 @@ def _open_brackets(text: str) -> list[_Opener]:
     return stack
 
 
-def still_open(text: str) -> str:
+def still_open(text: str, *, line_comments: tuple[str, ...] = LINE_COMMENTS) -> str:
     """The closers of the brackets `text` leaves open, innermost first: `f(a, [b` -> `])`. Brackets in string
-    literals and comments (`#`, `//`, `/* */`) are not counted."""
-    return "".join(PAIRS[o.char] for o in reversed(_open_brackets(text)))
+    literals and comments (those ``line_comments`` begin, and `/* */`) are not counted."""
+    return "".join(PAIRS[o.char] for o in reversed(_open_brackets(text, line_comments)))
 
 
-def _closed_after(stack: list[_Opener], indent: int, after: str) -> set[_Opener]:
+def _closed_after(stack: list[_Opener], indent: int, after: str,
+                  line_comments: tuple[str, ...] = LINE_COMMENTS) -> set[_Opener]:
     """The openers of ``stack`` (open at the cursor, on a line at ``indent``) that the text ``after`` it closes.
     The first line at or left of an opener's settles it: the line closes it if it begins with its closer as the
     layout matches them (C's `}`, Python's `)` at the call's indentation, once brackets the text after opens are
@@ -177,7 +182,7 @@ def _closed_after(stack: list[_Opener], indent: int, after: str) -> set[_Opener]
     brackets, unsettled, closed = list(stack), set(stack), set()
     cursor_line_ends = after.find("\n") if "\n" in after else len(after)
     leading_end = 0  # where the closers that begin the current line end
-    for i, ch in _code(after):
+    for i, ch in _code(after, line_comments):
         if not unsettled:
             break
         if ch == LINE and i > cursor_line_ends:
@@ -202,14 +207,15 @@ def _closed_after(stack: list[_Opener], indent: int, after: str) -> set[_Opener]
     return closed
 
 
-def owed(before: str, after: str = "") -> str:
+def owed(before: str, after: str = "", *, line_comments: tuple[str, ...] = LINE_COMMENTS) -> str:
     """The closers owed at a cursor between ``before`` and ``after``, innermost first: of the brackets still open
     (`still_open`), those the cursor is inside by the layout (no line between the opener's and the cursor's is at
     or left of the opener's, but one that begins with a closer) and the text after it does not close
-    (`_closed_after`), up to the first that is not. A bracket left open far above is another place's problem."""
-    stack = _open_brackets(before)
+    (`_closed_after`), up to the first that is not. A bracket left open far above is another place's problem.
+    ``line_comments``: what begins a line comment in the text's language."""
+    stack = _open_brackets(before, line_comments)
     cursor_line = before[before.rfind("\n") + 1:] + after[:after.find("\n") if "\n" in after else len(after)]
-    closed = _closed_after(stack, _columns(cursor_line), after)
+    closed = _closed_after(stack, _columns(cursor_line), after, line_comments)
     out = []
     for opener in reversed(stack):
         if opener.ended or opener in closed:
@@ -229,23 +235,25 @@ def _closed_right_after(stack: list[_Opener], after: str) -> int:
     return count
 
 
-def owed_on_line(before: str, after: str = "") -> str:
+def owed_on_line(before: str, after: str = "", *, line_comments: tuple[str, ...] = LINE_COMMENTS,
+                 block_braces: bool = True) -> str:
     """The closers owed (`owed`) that may be put at the cursor, on its line: those the text right after the cursor
     does not close already (`_closed_right_after`), up to a block's `{` that is not this line's to close. After code
     on the line, only a `{` the line opened with code after it (an object, `{a: 1|`) is: a `}` after `let su|` or
     `impl Stack {|` would end the body being written. A `{` opened on a line above is closed only from a blank line
-    at the opener's indentation (its body written, the cursor back at its column), and only the first such."""
-    stack = _open_brackets(before)
+    at the opener's indentation (its body written, the cursor back at its column), and only the first such. Where
+    ``block_braces`` is false (Python: its blocks are no braces), a `{` is a bracket like the others."""
+    stack = _open_brackets(before, line_comments)
     line_start = before.rfind("\n") + 1
     cursor_line = before[line_start:] + after[:after.find("\n") if "\n" in after else len(after)]
-    closed = _closed_after(stack, _columns(cursor_line), after)
+    closed = _closed_after(stack, _columns(cursor_line), after, line_comments)
     inner = _closed_right_after(stack, after)
     code_before = bool(before[line_start:].strip())
     out = []
     for opener in reversed(stack[:len(stack) - inner]):
         if opener.ended or opener in closed:
             break
-        if opener.char == "{":
+        if opener.char == "{" and block_braces:
             if opener.at >= line_start:
                 if not before[opener.at + 1:].strip():
                     break  # a header's or an empty object's: the body or members come first
@@ -272,24 +280,29 @@ def _scan_window(before: str) -> str:
 
 
 def closed_variants(before: str, fills: Sequence[str], after: str = "", *,
-                    owing: Callable[[str, str], str] = owed, alone: bool = True) -> Iterator[tuple[int, str]]:
+                    owing: Callable[[str, str], str] = owed, alone: bool = True,
+                    terminator: str = "") -> Iterator[tuple[int, str]]:
     """(index of the fill, the fill followed by the fewest closers first, then more) for each fill in order, and
     last for no fill at all (index -1, where ``alone``): the brackets alone. The closers are those ``owing`` (`owed`,
-    or `owed_on_line`) gives after the fill, with ``after`` the text after the hole."""
+    or `owed_on_line`) gives after the fill, with ``after`` the text after the hole. A ``terminator`` (the `;` a
+    statement owes in C) is tried after each count of closers, right after the closers alone."""
     window, following = _scan_window(before), after[:SCAN_CHARS]
     for index, fill in [*enumerate(fills), *([(-1, "")] if alone else [])]:
         closers = owing(window + fill, following)[:MAX_CLOSERS]
         for count in range(1, len(closers) + 1):
             yield index, fill + closers[:count]
+            if terminator:
+                yield index, fill + closers[:count] + terminator
 
 
 def close_to_pass(before: str, fills: Sequence[str], accepts: Callable[[str], bool], *, after: str,
-                  owing: Callable[[str, str], str] = owed, alone: bool = True) -> tuple[int, str] | None:
-    """The first variant of `fills` (`closed_variants`, with ``owing`` and ``alone``) that `accepts` passes, with
-    the index of the fill it closes (-1: the brackets alone); None if none does within `MAX_TRIES` tests.
-    ``before`` and ``after``: the text on either side of the hole."""
+                  owing: Callable[[str, str], str] = owed, alone: bool = True,
+                  terminator: str = "") -> tuple[int, str] | None:
+    """The first variant of `fills` (`closed_variants`, with ``owing``, ``alone`` and ``terminator``) that
+    `accepts` passes, with the index of the fill it closes (-1: the brackets alone); None if none does within
+    `MAX_TRIES` tests. ``before`` and ``after``: the text on either side of the hole."""
     tried: set[str] = set()
-    for index, text in closed_variants(before, fills, after, owing=owing, alone=alone):
+    for index, text in closed_variants(before, fills, after, owing=owing, alone=alone, terminator=terminator):
         if text in tried:
             continue
         if len(tried) == MAX_TRIES:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.closers import close_to_pass, owed_on_line
@@ -21,9 +22,12 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import ParsedSnapshot, Replacement, adds_errors, iter_problems, parses_after
+from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, error_nodes, iter_problems, parses_after,
+                     tree_after)
 
 if TYPE_CHECKING:
+    import tree_sitter
+
     from engine.infill import Candidate, InfillEngine
 
 # A line fill rarely needs more; a small hole also keeps the keystroke path fast.
@@ -38,6 +42,13 @@ _LITERALS = frozenset({"string", "string_literal", "raw_string_literal", "interp
 _CODE_IN_LITERALS = frozenset({"interpolation", "template_substitution"})
 # A letter, digit or `_` of any script: a cursor before one stands inside a word.
 _WORD_CHARACTER = re.compile(r"\w")
+# The languages whose `#` begins a comment: elsewhere it is code (Rust's `#[derive(..)]`, JavaScript's `this.#items`).
+_HASH_COMMENTS = frozenset({"python"})
+# The languages whose statements end with a `;`, which a statement closed at the cursor still owes (JavaScript's is
+# optional, Go and Python have none).
+_SEMICOLON_STATEMENTS = frozenset({"c", "cpp", "java", "rust"})
+# The fields of a statement that hold its body: a `;` alone there is an empty one (`if (ready(a));`).
+_BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
 
 
 @dataclass(frozen=True)
@@ -110,68 +121,140 @@ def _stop_if(should_stop: Callable[[], bool]) -> None:
         raise Cancelled("completion cancelled")
 
 
-def in_literal(parsed: ParsedSnapshot, offset: int) -> bool:
-    """Whether ``offset`` stands inside a string literal or a comment (at the end of a line comment too), not in
-    code inside one (`_CODE_IN_LITERALS`): there the closers' scan, which reads the string cut at the cursor as
-    unclosed, counts the brackets before it as open, and a closer inserted would be text of the string."""
+def _literal_at(parsed: ParsedSnapshot, offset: int) -> str | None:
+    """The type of the string literal or comment ``offset`` stands inside (at the end of a line comment too); None
+    in code, code inside one (`_CODE_IN_LITERALS`) included."""
     spec, byte = parsed.spec, parsed.snapshot.byte_offset(offset)
     node = parsed.tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
     while node is not None:
         if node.type in _CODE_IN_LITERALS:
-            return False
+            return None
         if node.start_byte < byte and (
                 (node.type in _LITERALS and byte < node.end_byte)
                 or (node.type in spec.comment_types
                     and (byte < node.end_byte or not node.text.endswith((b"*/", b"\n"))))):
-            return True
+            return node.type
         node = node.parent
-    return False
+    return None
 
 
-def error_near(parsed: ParsedSnapshot, offset: int) -> bool:
-    """Whether the file as it stands has a syntax error (`iter_problems`) on the cursor's line or the lines of code
-    next to it, where closers at the cursor can mend it: a parser reports an unclosed call at the code that follows
-    it, and a block's missing `}` at the end of the code before a blank line."""
-    snap, root = parsed.snapshot, parsed.tree.root_node
-    if not root.has_error:
-        return False
+def in_literal(parsed: ParsedSnapshot, offset: int) -> bool:
+    """Whether ``offset`` stands inside a string literal or a comment (`_literal_at`): there the closers' scan,
+    which reads the string cut at the cursor as unclosed, counts the brackets before it as open, and a closer
+    inserted would be text of the string."""
+    return _literal_at(parsed, offset) is not None
+
+
+def in_comment(parsed: ParsedSnapshot, offset: int) -> bool:
+    """Whether ``offset`` stands inside a comment (`_literal_at`), where anything keeps the file parsing: no test of
+    a fill. Never in plain text (`syntax_checked`)."""
+    return syntax_checked(parsed) and _literal_at(parsed, offset) in parsed.spec.comment_types
+
+
+def _near(parsed: ParsedSnapshot, offset: int) -> tuple[int, int]:
+    """The bytes from the start of the line of code before the cursor's line to the end of the one after it."""
+    snap = parsed.snapshot
     line = snap.line_of(offset)
     first, last = line - 1, line + 1
     while first > 0 and not snap.line_text(first).strip():
         first -= 1
     while last < snap.line_count - 1 and not snap.line_text(last).strip():
         last += 1
-    lo = snap.byte_offset(snap.line_starts[max(first, 0)])
-    hi = snap.byte_offset(snap.line_end(min(last, snap.line_count - 1)))
+    return (snap.byte_offset(snap.line_starts[max(first, 0)]),
+            snap.byte_offset(snap.line_end(min(last, snap.line_count - 1))))
+
+
+def error_near(parsed: ParsedSnapshot, offset: int) -> bool:
+    """Whether the file as it stands has a syntax error (`iter_problems`) on the cursor's line or the lines of code
+    next to it (`_near`), where closers at the cursor can mend it: a parser reports an unclosed call at the code
+    that follows it, and a block's missing `}` at the end of the code before a blank line."""
+    root = parsed.tree.root_node
+    if not root.has_error:
+        return False
+    lo, hi = _near(parsed, offset)
     return any(node.start_byte <= hi and lo <= node.end_byte for node in iter_problems(root))
+
+
+def _empty_body(tree: tree_sitter.Tree, byte: int) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` stands alone in a statement's body (`_BODY_FIELDS`): `if (ready(a));`
+    parses, with an `if` that does nothing (a `while` that never ends)."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != ";":
+        return False
+    for held in (node, node.parent):
+        parent = held.parent if held is not None and held.start_byte == node.start_byte else None
+        if parent is not None and any(child.id == held.id and parent.field_name_for_child(i) in _BODY_FIELDS
+                                      for i, child in enumerate(parent.children)):
+            return True
+    return False
+
+
+def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] | None) -> Callable[[str], bool]:
+    """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where
+    it cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
+    (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), and none is added elsewhere
+    (`adds_errors`). Never with a `;` that makes a header's body empty (`_empty_body`)."""
+    near = _near(parsed, offset) if error_near(parsed, offset) else None
+    start = parsed.snapshot.byte_offset(offset)
+
+    def mends(text: str) -> bool:
+        edit = [Replacement(offset, offset, text)]
+        tree = tree_after(parsed, edit, should_stop)
+        end = start + len(text.encode("utf-8", "surrogatepass"))
+        if text.endswith(";") and _empty_body(tree, end - 1):
+            return False
+        if not tree.root_node.has_error:
+            return True
+        if near is None:
+            return False
+        lo, hi = near[0], near[1] + end - start
+        if any(node.start_byte <= hi and lo <= node.end_byte for node in error_nodes(tree, parsed.spec)):
+            return False
+        return not adds_errors(parsed, edit, should_stop)
+
+    return mends
+
+
+def _line_rules(spec: LanguageSpec) -> Callable[[str, str], str]:
+    """`owed_on_line` with the language's rules: what begins its line comments, and whether its `{` opens a block
+    (not in Python, where a `{` is a dict's or a set's, closed as a bracket is)."""
+    return partial(owed_on_line, line_comments=("#",) if spec.name in _HASH_COMMENTS else ("//",),
+                   block_braces="{" in spec.block_openers)
+
+
+def _terminator(parsed: ParsedSnapshot, offset: int) -> str:
+    """The `;` a statement closed at ``offset`` owes: in a language whose statements end with one
+    (`_SEMICOLON_STATEMENTS`), where nothing follows on the cursor's line."""
+    snap = parsed.snapshot
+    rest = snap.text[offset:snap.line_end(snap.line_of(offset))]
+    return ";" if parsed.spec.name in _SEMICOLON_STATEMENTS and not rest.strip() else ""
 
 
 def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
                   should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
-    """Suggestions after which the file parses come first, each group in the order given (confidence): the rule
-    the code actions choose by. Where none does (or none is offered), the first closed so that it does comes
-    before them all: a suggestion followed by the brackets still open before ``offset`` that the cursor is inside
-    by the file's layout and that may close on its line (`engine.closers.owed_on_line`: never a block's `}` after
-    code), else, where the file has a syntax error near the cursor (`error_near`), those brackets alone. Inside a
-    string or a comment (`in_literal`) nothing is closed. A small model often stops a closing span a bracket short;
-    on 150 held-out closing spans the file parsed after 100% of the fills chosen when invoked, where it did after
-    93.3% (docs/evaluation.md).
+    """Suggestions after which the file parses (or, where it cannot yet, is mended near the cursor: `_mends`) come
+    first, each group in the order given (confidence): the rule the code actions choose by. Where none does (or
+    none is offered), the first closed so that it does comes before them all: a suggestion followed by the
+    brackets still open before ``offset`` that the cursor is inside by the file's layout and that may close on its
+    line (`engine.closers.owed_on_line`, with the language's comments and braces: `_line_rules`; never a block's
+    `}` after code), and by the `;` the statement owes (`_terminator`), else, where the file has a syntax error
+    near the cursor (`error_near`), those brackets alone. Inside a string or a comment (`in_literal`) nothing is
+    closed. A small model often stops a closing span a bracket short; on 150 held-out closing spans the file
+    parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md).
     In plain text (`syntax_checked`) the suggestions stay as given. Raises `engine.errors.Cancelled` once
     ``should_stop`` says so."""
     if not syntax_checked(parsed):
         return suggestions
-
-    def parses(text: str) -> bool:
-        return parses_after(parsed, [Replacement(offset, offset, text)], should_stop)
-
-    passing = [parses(s.text) for s in suggestions]
+    mends = _mends(parsed, offset, should_stop)
+    passing = [mends(s.text) for s in suggestions]
     if any(passing):
         return [s for s, ok in zip(suggestions, passing) if ok] + [s for s, ok in zip(suggestions, passing) if not ok]
     if in_literal(parsed, offset):
         return suggestions
     whole = parsed.snapshot.text
-    closed = close_to_pass(whole[:offset], [s.text for s in suggestions], parses, after=whole[offset:],
-                           owing=owed_on_line, alone=error_near(parsed, offset))
+    closed = close_to_pass(whole[:offset], [s.text for s in suggestions], mends, after=whole[offset:],
+                           owing=_line_rules(parsed.spec), alone=error_near(parsed, offset),
+                           terminator=_terminator(parsed, offset))
     if closed is None:
         return suggestions
     index, text = closed
@@ -307,9 +390,10 @@ def complete(
                               elsewhere=elsewhere, hole=hole, surroundings=surroundings)
         _stop_if(should_stop)
         return invoked_order(parsed, offset, suggestions, should_stop)
-    if settings.file_lookup:
+    if settings.file_lookup and not in_comment(parsed, offset):
         # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so
-        # the model's pass (nearly all of a keystroke's latency) is not waited for.
+        # the model's pass (nearly all of a keystroke's latency) is not waited for. Not in a comment: there any fill
+        # keeps the file parsing, and the file's code bridged from a word of prose is no sentence.
         shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop,
                        surroundings=surroundings)
         _stop_if(should_stop)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.closers import MAX_TRIES, SCAN_CHARS, close_to_pass, closed_variants, owed, still_open
+from engine.closers import MAX_TRIES, SCAN_CHARS, close_to_pass, closed_variants, owed, owed_on_line, still_open
 from engine.holes import is_parse_valid
 
 
@@ -26,10 +26,41 @@ def test_brackets_in_strings_and_comments_are_not_counted():
     assert still_open("fn f<'a>(x: &'a str) {") == "}"
 
 
+def test_a_hash_begins_a_comment_only_where_the_language_says_so():
+    # By default (a caller that does not name the language) `#` and `//` both do.
+    assert still_open("f(x  # (\n") == ")"
+    assert still_open("this.#items.push(x") == ""
+    # A JavaScript private field, a Rust attribute: code.
+    assert still_open("this.#items.push(x", line_comments=("//",)) == ")"
+    assert owed_on_line("#[derive(Debug, Clone", "\nstruct P;\n", line_comments=("//",)) == ")]"
+    assert owed("fn f() {\n    g(x // (\n", "", line_comments=("//",)) == ")}"
+    # Python's `#` alone: `//` is its floor division.
+    assert still_open("f(a // (b", line_comments=("#",)) == "))"
+    assert still_open("f(a  # (b", line_comments=("#",)) == ")"
+
+
+def test_a_brace_closes_as_a_bracket_where_braces_open_no_blocks():
+    # A `{` opened on a line above is a body's, closed only from a line of its own, unless the language's blocks
+    # are no braces (Python's dict).
+    before, after = 'd = {"a": 1,\n     "b": g(2', "\n"
+    assert owed_on_line(before, after) == ")"
+    assert owed_on_line(before, after, block_braces=False) == ")}"
+    assert owed_on_line("d = {", "\n", block_braces=False) == "}"
+
+
 def test_variants_try_the_fewest_closers_first_then_the_brackets_alone():
     before = "x = f(g(a, "
     assert list(closed_variants(before, ["b", "c)"])) == [
         (0, "b)"), (0, "b))"), (1, "c))"), (-1, ")"), (-1, "))")]
+
+
+def test_a_terminator_is_tried_after_each_count_of_closers():
+    assert list(closed_variants("x = f(g(a, ", ["b"], terminator=";")) == [
+        (0, "b)"), (0, "b);"), (0, "b))"), (0, "b));"), (-1, ")"), (-1, ");"), (-1, "))"), (-1, "));")]
+    before, after = "int f(int a) {\n    return g(h(a", "\n}\n"
+    parses = lambda fill: is_parse_valid(before + fill + after, "c")  # noqa: E731
+    assert close_to_pass(before, [""], parses, after=after, terminator=";") == (0, "));")
+    assert close_to_pass(before, [""], parses, after=after) is None
 
 
 def test_close_to_pass_returns_the_first_variant_the_test_passes():

@@ -47,8 +47,11 @@ def test_suggestions_after_which_the_file_parses_come_first_in_confidence_order(
     ranked = [Suggestion(fill, at, at, confidence) for fill, confidence in
               [("]", -0.1), (", 1", -0.2), (")", -0.3), ("))", -0.4), (", 2)", -0.5)]]
     assert [s.text for s in parsing_first(parsed, at, ranked)] == [")", ", 2)", "]", ", 1", "))"]
-    # A file that does not parse whatever is inserted (an error elsewhere) keeps the model's order.
+    # An error far from the cursor that no suggestion mends: those that mend the cursor's lines still come first.
     broken = _parsed("python", text + "def (:\n")
+    assert [s.text for s in parsing_first(broken, at, ranked)] == [")", ", 2)", "]", ", 1", "))"]
+    # One next to the cursor that none mends keeps the model's order.
+    broken = _parsed("python", text.replace("g(x\n", "g(x\n    def (:\n", 1))
     assert parsing_first(broken, at, ranked) == ranked
 
 
@@ -142,8 +145,8 @@ def test_no_block_brace_is_put_on_the_cursors_line_after_code(language, marked):
 
 def test_closers_that_stay_on_the_line_are_still_offered_while_a_block_is_open():
     parsed, at = _marked("javascript", "function f(xs) {\n  return g(xs|\n")
-    # `, 1)}` parses; `}` is the function's, not this line's to close.
-    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1"]
+    # `, 1)}` parses; `}` is the function's, not this line's to close: `, 1)` mends the line.
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1)", ", 1"]
     for language, marked, shown in (
             ("javascript", "function f(xs) {\n  return g(xs|\n}\n", ")"),  # the function's `}` below
             ("javascript", "const o = {a: 1, b: 2|\n", "}"),  # an object opened on the line
@@ -151,6 +154,63 @@ def test_closers_that_stay_on_the_line_are_still_offered_while_a_block_is_open()
             ("python", "x = foo([1, 2|)\n", "]")):  # the editor's `)` closes the call
         parsed, at = _marked(language, marked)
         assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")], marked
+
+@pytest.mark.parametrize("language, marked", [
+    # A function written top to bottom without the editor's closers: its `}` is not written yet, so no closer at
+    # the cursor makes the whole file parse; the line's own `)` mends the line, and is offered.
+    ("javascript", "function total(xs) {\n  const n = count(xs|\n"),
+    ("typescript", "export function total(xs: number[]): number {\n  const n = count(xs|\n"),
+    ("go", "package main\n\nfunc total(xs []int) int {\n\tn := count(xs|\n"),
+])
+def test_a_line_in_a_body_whose_brace_is_not_written_yet_gets_its_own_closers(language, marked):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(")", "closers")]
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1)", ", 1"]
+    # An error elsewhere that the closers do not mend still leaves them unoffered, as one they would add does.
+    parsed, at = _marked(language, marked.replace("count(xs|", "count(xs|\n  x = (((", 1))
+    assert all(not s.text.startswith(")") for s in parsing_first(parsed, at, []))
+
+
+def test_a_python_brace_is_a_bracket_closed_on_the_line_it_is_left_open_on():
+    # Python has no brace blocks: a dict's `{` opened on the line above is closed as a list's `[` is.
+    for marked, shown in (('d = {"a": 1,\n     "b": 2|\n', "}"), ('d = {"a": 1,\n     "b": g(2|\n', ")}"),
+                          ('d = ["a",\n     "b"|\n', "]")):
+        parsed, at = _marked("python", marked)
+        assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")], marked
+
+
+@pytest.mark.parametrize("language, marked", [
+    ("c", "int f(int a, int b) {\n    return combine(a, b|\n}\n"),
+    ("cpp", "int f(int a, int b) {\n    return combine(a, b|\n}\n"),
+    ("java", "class A {\n    int f(int a, int b) {\n        return combine(a, b|\n    }\n}\n"),
+    ("rust", "fn f(a: i32, b: i32) -> i32 {\n    let c = combine(a, b|\n    c\n}\n"),
+])
+def test_a_statement_that_ends_with_a_semicolon_gets_it_after_its_closers(language, marked):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(");", "closers")]
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1);", ", 1"]
+    # The line's own `;` after the cursor: the closers alone.
+    parsed, at = _marked(language, marked.replace("b|\n", "b|;\n", 1))
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(")", "closers")]
+
+
+def test_no_semicolon_ends_a_header_as_an_empty_body():
+    # `if (ready(a));` parses, with an `if` that does nothing.
+    for language, marked in (("c", "int f(int a) {\n    if (ready(a|\n}\n"),
+                             ("java", "class A {\n    void f(int a) {\n        while (ready(a|\n    }\n}\n")):
+        parsed, at = _marked(language, marked)
+        assert all(";" not in s.text for s in parsing_first(parsed, at, [])), marked
+
+
+def test_a_hash_is_code_where_the_language_has_no_hash_comments():
+    for language, marked, shown in (
+            ("rust", "#[derive(Debug, Clone|\nstruct P {\n    x: i32,\n}\n", ")]"),
+            ("javascript", "class Cart {\n  #items = [];\n  add(x) {\n    this.#items.push(x|\n  }\n}\n", ")"),
+            # Python's `#` begins a comment: the `(` in it is no bracket.
+            ("python", "x = f(a,  # (see g(\n      b|\n", ")")):
+        parsed, at = _marked(language, marked)
+        assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")], marked
+
 
 
 def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
@@ -271,6 +331,23 @@ def test_while_typing_nothing_is_offered_in_the_middle_of_a_word(engine, monkeyp
             # Invoked, it fills there all the same.
             with pytest.raises(AssertionError, match="the model ran"):
                 complete(engine, parsed, at, Settings(file_lookup=False), explicit=True, should_stop=lambda: False)
+
+
+def test_while_typing_in_a_comment_no_code_from_the_file_is_shown(engine, monkeypatch):
+    # Anything in a comment keeps the file parsing, so the file's code bridged from a word of prose was shown.
+    for language, marked in (
+            ("java", "class Cart {\n    void add(Item item) {\n        items.add(item);\n    }\n\n"
+                     "    String describe() {\n        // list the ite|\n    }\n}\n"),
+            ("python", "def add(self, item):\n    self.items.append(item)\n\n\ndef describe(self):\n    # list the ite|\n")):
+        parsed, at = _marked(language, marked)
+        text = parsed.snapshot.text
+        assert engine.copies(text[:at], text[at:])  # the file spells out a fill
+        with monkeypatch.context() as patched, pytest.raises(AssertionError, match="the model ran"):
+            patched.setattr(engine, "infill_steps", _model_ran)
+            complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+        # The model's fill may be shown there.
+        shown = complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+        assert all(s.source == "model" for s in shown), marked
 
 
 def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_adds_a_syntax_error(engine, no_model):

@@ -373,9 +373,10 @@ async def test_edits_with_emoji_cjk_and_crlf_then_typing_through_utf8(plain_clie
 
 
 async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
-    text = (SESSION / "inventory.py").read_text()
-    doc = Doc(plain_client, "file:///fallback/inventory.py", "python", text, "utf-8")
-    cursor = _after(text, "    total = 0.0")
+    # A fill the file spells out, which keeps it parsing: shown while typing, as every fallback request is.
+    text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
+    doc = Doc(plain_client, "file:///fallback/run.py", "python", text, "utf-8")
+    cursor = _after(text, "y = self.compute(")
     result = await plain_client.text_document_completion_async(
         types.CompletionParams(
             text_document=types.TextDocumentIdentifier(uri=doc.uri),
@@ -387,6 +388,33 @@ async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
     assert result.is_incomplete
     assert item.text_edit.range == types.Range(doc.position(cursor), doc.position(cursor))
     assert item.text_edit.new_text.strip() and item.label
+
+
+async def _fallback(client, doc, cursor, kind):
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=doc.uri),
+            position=doc.position(cursor),
+            context=types.CompletionContext(trigger_kind=kind),
+        )
+    )
+    return result.items
+
+
+async def test_completion_fallback_reads_every_request_as_typing(plain_client):
+    # Editors send "Invoked" for the popup that opens as an identifier is typed (Helix), and the protocol cannot tell
+    # it from a key pressed for completion: each request follows the typing rules.
+    text = "Shopping list\n\nApples, pears and \n\nCall the shop before six.\n"
+    doc = Doc(plain_client, "file:///fallback/midword.txt", "plaintext", text, "utf-8")
+    for kind in (types.CompletionTriggerKind.Invoked, types.CompletionTriggerKind.TriggerForIncompleteCompletions):
+        assert not await _fallback(plain_client, doc, _after(text, "Apples, pe"), kind)
+    text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
+    doc = Doc(plain_client, "file:///fallback/repeat.py", "python", text, "utf-8")
+    before = await stats(plain_client)
+    (item,) = await _fallback(plain_client, doc, _after(text, "y = self.compute("), types.CompletionTriggerKind.Invoked)
+    # The file's fill keeps it parsing: shown without waiting for the model, as while typing.
+    assert item.text_edit.new_text == "a, b"
+    assert (await stats(plain_client))["file_fills"] - before["file_fills"] == 1
 
 
 @pytest_lsp.fixture(config=config())
