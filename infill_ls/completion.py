@@ -42,11 +42,6 @@ _LITERALS = frozenset({"string", "string_literal", "raw_string_literal", "interp
 _CODE_IN_LITERALS = frozenset({"interpolation", "template_substitution"})
 # A letter, digit or `_` of any script: a cursor before one stands inside a word.
 _WORD_CHARACTER = re.compile(r"\w")
-# The languages whose `#` begins a comment: elsewhere it is code (Rust's `#[derive(..)]`, JavaScript's `this.#items`).
-_HASH_COMMENTS = frozenset({"python"})
-# The languages whose statements end with a `;`, which a statement closed at the cursor still owes (JavaScript's is
-# optional, Go and Python have none).
-_SEMICOLON_STATEMENTS = frozenset({"c", "cpp", "java", "rust"})
 # The fields of a statement that hold its body: a `;` alone there is an empty one (`if (ready(a));`).
 _BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
 
@@ -218,16 +213,15 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
 def _line_rules(spec: LanguageSpec) -> Callable[[str, str], str]:
     """`owed_on_line` with the language's rules: what begins its line comments, and whether its `{` opens a block
     (not in Python, where a `{` is a dict's or a set's, closed as a bracket is)."""
-    return partial(owed_on_line, line_comments=("#",) if spec.name in _HASH_COMMENTS else ("//",),
-                   block_braces="{" in spec.block_openers)
+    return partial(owed_on_line, line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
 
 
 def _terminator(parsed: ParsedSnapshot, offset: int) -> str:
-    """The `;` a statement closed at ``offset`` owes: in a language whose statements end with one
-    (`_SEMICOLON_STATEMENTS`), where nothing follows on the cursor's line."""
+    """The `;` a statement closed at ``offset`` owes (`LanguageSpec.statement_end`), where nothing follows on the
+    cursor's line."""
     snap = parsed.snapshot
     rest = snap.text[offset:snap.line_end(snap.line_of(offset))]
-    return ";" if parsed.spec.name in _SEMICOLON_STATEMENTS and not rest.strip() else ""
+    return "" if rest.strip() else parsed.spec.statement_end
 
 
 def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],

@@ -79,6 +79,11 @@ class LanguageSpec:
     # inside the switch like any statement (C, Java, JavaScript).
     flush_labels: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     indent: str = "    "  # the community's usual step, for files too short to show their own
+    # What begins a line comment: elsewhere a `#` is code (Rust's `#[derive(..)]`, JavaScript's `this.#items`).
+    line_comments: tuple[str, ...] = ("//",)
+    # What ends a statement that a fill closed at the cursor still owes (`;`); empty where statements need none
+    # (JavaScript's is optional, Go and Python have none).
+    statement_end: str = ""
     # The extension fallback serves editors whose languageId names no language (`language_for`); it keeps a few
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
     extra_extensions: tuple[str, ...] = ()
@@ -127,6 +132,7 @@ def _engine_row(name: str) -> Language:
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("python"),
+        line_comments=("#",),
         language_ids=("python",),
         extra_extensions=(".pyw",),
         block_openers=(":",),
@@ -194,6 +200,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("rust"),
+        statement_end=";",
         language_ids=("rust", "rustic"),  # `rustic`: eglot (rustic-mode)
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
@@ -206,6 +213,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("java"),
+        statement_end=";",
         language_ids=("java",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
@@ -221,6 +229,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("c"),
+        statement_end=";",
         language_ids=("c",),
         extra_extensions=(".h",),
         block_openers=_C_FAMILY_OPENERS,
@@ -232,6 +241,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
+        statement_end=";",
         # `c++`: Emacs's eglot and Zed; `cuda` and `arduino` (`.ino`): Neovim. CUDA is C++ with a few additions (a
         # kernel launch's `<<<`), Arduino's sketches are C++.
         language_ids=("cpp", "c++", "cuda-cpp", "cuda", "arduino"),
