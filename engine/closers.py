@@ -29,8 +29,9 @@ TAB_WIDTH = 8
 _STOPS = re.compile(r"""["'`#/\n()\[\]{}]""")
 _LEADING_CLOSERS = re.compile(r"[)\]}]*")
 # A label (`case 1:`, `default:`, `public:`, `retry:`) sits at or left of its block's indentation by convention
-# (gofmt, many C styles), so its line ends no block; Go's `x := 1` is none.
-_LABEL = re.compile(r"(?:case\b|default\s*:|\w+\s*:(?![:=]))")
+# (gofmt, many C styles), so its line ends no block. A name's is alone on its line: `methods: {`, `name: 'shop',`
+# (a property) and Go's `x := 1` are none.
+_LABEL = re.compile(r"(?:case\b|default\s*:|\w+[ \t]*:(?=[ \t\r]*(?:\n|//|/\*|$)))")
 # Enough text before the hole for the statement and the blocks around it; a long file is not scanned whole.
 SCAN_CHARS = 4000
 # What begins a line comment where the caller does not name the language: those of all the supported languages.
@@ -262,6 +263,18 @@ def owed_on_line(before: str, after: str = "", *, line_comments: tuple[str, ...]
         out.append(PAIRS[opener.char])
         code_before = True
     return "".join(out)
+
+
+def owed_below(before: str, after: str = "", *, line_comments: tuple[str, ...] = LINE_COMMENTS,
+               block_braces: bool = True) -> str:
+    """The closers owed at the end of a line (`owed`) where none may be put on it (`owed_on_line`): the `}`s of
+    the bodies around a statement that ends there, which the lines below are still to write. Empty where the line
+    owes one, or where one owed is no `}`."""
+    window, following = _scan_window(before), after[:SCAN_CHARS]
+    closers = owed(window, following, line_comments=line_comments)
+    if closers.strip("}") or owed_on_line(window, following, line_comments=line_comments, block_braces=block_braces):
+        return ""
+    return closers
 
 
 def _scan_window(before: str) -> str:

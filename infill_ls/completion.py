@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import close_to_pass, owed_on_line
+from engine.closers import SCAN_CHARS, close_to_pass, owed_below, owed_on_line, still_open
 from engine.errors import Cancelled
 from engine.lookup import COPIES_TESTED
 
@@ -184,28 +184,63 @@ def _empty_body(tree: tree_sitter.Tree, byte: int) -> bool:
     return False
 
 
+def _ends_signature(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` ends a function's declaration without its body
+    (`LanguageSpec.signature_types`, the declaration or one of its declarators): `int main();` parses, as a
+    prototype, while its header is typed. Not in a function's body, where C++ reads a local that a constructor
+    builds (`Widget w(x);`) as one."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != ";" or node.parent is None:
+        return False
+    held = declarator = node.parent
+    while declarator is not None and declarator.type not in spec.signature_types:
+        declarator = declarator.child_by_field_name("declarator")
+    if declarator is None:
+        return False
+    outer = held.parent
+    while outer is not None and outer.type not in spec.function_types:
+        outer = outer.parent
+    return outer is None
+
+
 def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] | None) -> Callable[[str], bool]:
     """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where
     it cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
     (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), and none is added elsewhere
-    (`adds_errors`). Never with a `;` that makes a header's body empty (`_empty_body`)."""
+    (`adds_errors`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line below
+    it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's start,
+    where the other grammars invent its `}`. Never with a `;` that makes a header's body empty (`_empty_body`) or
+    ends a function's header (`_ends_signature`)."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
-    start = parsed.snapshot.byte_offset(offset)
+    snap, spec = parsed.snapshot, parsed.spec
+    start = snap.byte_offset(offset)
+    line_start, line_end = snap.line_starts[snap.line_of(offset)], snap.line_end(snap.line_of(offset))
 
-    def mends(text: str) -> bool:
-        edit = [Replacement(offset, offset, text)]
+    def passes(edit: list[Replacement], terminator: int) -> bool:
         tree = tree_after(parsed, edit, should_stop)
-        end = start + len(text.encode("utf-8", "surrogatepass"))
-        if text.endswith(";") and _empty_body(tree, end - 1):
+        if terminator >= 0 and (_empty_body(tree, terminator) or _ends_signature(tree, terminator, spec)):
             return False
         if not tree.root_node.has_error:
             return True
         if near is None:
             return False
-        lo, hi = near[0], near[1] + end - start
-        if any(node.start_byte <= hi and lo <= node.end_byte for node in error_nodes(tree, parsed.spec)):
+        grown = sum(len(r.text.encode("utf-8", "surrogatepass")) - snap.byte_offset(r.end) + snap.byte_offset(r.start)
+                    for r in edit)
+        lo, hi = near[0], near[1] + grown
+        if any(node.start_byte <= hi and lo <= node.end_byte for node in error_nodes(tree, spec)):
             return False
         return not adds_errors(parsed, edit, should_stop)
+
+    def mends(text: str) -> bool:
+        terminator = start + len(text.encode("utf-8", "surrogatepass")) - 1 if text.endswith(";") else -1
+        if passes([Replacement(offset, offset, text)], terminator):
+            return True
+        line = text + snap.text[offset:line_end]
+        if near is None or still_open(snap.text[line_start:offset] + line, line_comments=spec.line_comments).strip("}"):
+            return False  # the line still owes a bracket of its own (a cheap scan spares the whole window's)
+        below = owed_below(snap.text[max(line_start - 2 * SCAN_CHARS, 0):offset] + line, snap.text[line_end:],
+                           line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
+        return bool(below) and passes([Replacement(offset, line_end, f"{line}\n{below}")], terminator)
 
     return mends
 
@@ -216,12 +251,28 @@ def _line_rules(spec: LanguageSpec) -> Callable[[str, str], str]:
     return partial(owed_on_line, line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
 
 
+def _comment_ends_line(parsed: ParsedSnapshot, offset: int, end: int) -> bool:
+    """Whether a comment begins at ``offset`` and nothing but blanks follows it before ``end``."""
+    snap = parsed.snapshot
+    byte, end_byte = snap.byte_offset(offset), snap.byte_offset(end)
+    node = parsed.tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    while node is not None and node.start_byte == byte and node.type not in parsed.spec.comment_types:
+        node = node.parent
+    if node is None or node.start_byte != byte:
+        return False
+    return node.end_byte >= end_byte or not snap.text[snap.char_offset(node.end_byte):end].strip()
+
+
 def _terminator(parsed: ParsedSnapshot, offset: int) -> str:
     """The `;` a statement closed at ``offset`` owes (`LanguageSpec.statement_end`), where nothing follows on the
-    cursor's line."""
+    cursor's line but a comment."""
     snap = parsed.snapshot
-    rest = snap.text[offset:snap.line_end(snap.line_of(offset))]
-    return "" if rest.strip() else parsed.spec.statement_end
+    end = snap.line_end(snap.line_of(offset))
+    rest = snap.text[offset:end]
+    code = len(rest) - len(rest.lstrip())
+    if code < len(rest) and not _comment_ends_line(parsed, offset + code, end):
+        return ""
+    return parsed.spec.statement_end
 
 
 def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],

@@ -84,6 +84,10 @@ class LanguageSpec:
     # What ends a statement that a fill closed at the cursor still owes (`;`); empty where statements need none
     # (JavaScript's is optional, Go and Python have none).
     statement_end: str = ""
+    # Nodes that declare a function without its body (a prototype, an interface's method, a trait's `fn`): a
+    # `statement_end` that ends one ends a header typed for the body that follows. Where one is a declarator
+    # (C's), the declaration it stands in is such a node.
+    signature_types: frozenset[str] = frozenset()
     # The extension fallback serves editors whose languageId names no language (`language_for`); it keeps a few
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
     extra_extensions: tuple[str, ...] = ()
@@ -201,6 +205,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("rust"),
         statement_end=";",
+        signature_types=frozenset({"function_signature_item"}),
         language_ids=("rust", "rustic"),  # `rustic`: eglot (rustic-mode)
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
@@ -214,6 +219,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("java"),
         statement_end=";",
+        signature_types=frozenset({"method_declaration", "constructor_declaration"}),
         language_ids=("java",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
@@ -230,6 +236,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("c"),
         statement_end=";",
+        signature_types=frozenset({"function_declarator"}),
         language_ids=("c",),
         extra_extensions=(".h",),
         block_openers=_C_FAMILY_OPENERS,
@@ -242,6 +249,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("cpp"),
         statement_end=";",
+        signature_types=frozenset({"function_declarator"}),
         # `c++`: Emacs's eglot and Zed; `cuda` and `arduino` (`.ino`): Neovim. CUDA is C++ with a few additions (a
         # kernel launch's `<<<`), Arduino's sketches are C++.
         language_ids=("cpp", "c++", "cuda-cpp", "cuda", "arduino"),

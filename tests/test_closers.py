@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from engine.closers import MAX_TRIES, SCAN_CHARS, close_to_pass, closed_variants, owed, owed_on_line, still_open
+from engine.closers import (MAX_TRIES, SCAN_CHARS, close_to_pass, closed_variants, is_label, owed, owed_below,
+                            owed_on_line, still_open)
 from engine.holes import is_parse_valid
 
 
@@ -46,6 +47,16 @@ def test_a_brace_closes_as_a_bracket_where_braces_open_no_blocks():
     assert owed_on_line(before, after) == ")"
     assert owed_on_line(before, after, block_braces=False) == ")}"
     assert owed_on_line("d = {", "\n", block_braces=False) == "}"
+
+
+def test_the_braces_owed_below_a_line_are_those_of_its_bodies_once_the_line_owes_none():
+    before = "fn f(x: Option<i32>) -> i32 {\n    match x {\n        Some(v) => g(v)"
+    assert owed_below(before, "\n", line_comments=("//",)) == "}}"
+    # The line's own `)` is still owed, or an expression's `{` opened on it: nothing below.
+    assert owed_below(before[:-1], "\n", line_comments=("//",)) == ""
+    assert owed_below("fn f() {\n    let s = S { x: g(1)", "\n", line_comments=("//",)) == ""
+    # A Python dict's `{` is a bracket, owed on its line.
+    assert owed_below('d = {"a": 1,\n     "b": 2', "\n", line_comments=("#",), block_braces=False) == ""
 
 
 def test_variants_try_the_fewest_closers_first_then_the_brackets_alone():
@@ -130,3 +141,11 @@ def test_a_scan_window_that_would_begin_inside_a_triple_quoted_string_begins_aft
 def test_a_go_short_variable_declaration_is_no_label():
     # `x := g(1` was read as a label (`x :`), whose line ends no block: the `if` above seemed to hold it.
     assert owed("func f() {\n\tif a {\n\t\tb()\n\n\tx := g(1", "\n") == ")"
+
+
+def test_a_label_is_a_case_a_default_or_a_name_with_nothing_after_its_colon():
+    for code in ("case 1:", "case 1: return 2;", "default:", "private:", "retry:  // again", "Loop:\r"):
+        assert is_label(code), code
+    # A property (`methods: {`, `name: 'shop',`) or an annotation is no label: its line ends a block as any other.
+    for code in ("methods: {", "name: 'shop',", "x: int = 1", "x := 1", "std::cout;"):
+        assert not is_label(code), code

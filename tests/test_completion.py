@@ -202,6 +202,57 @@ def test_no_semicolon_ends_a_header_as_an_empty_body():
         assert all(";" not in s.text for s in parsing_first(parsed, at, [])), marked
 
 
+@pytest.mark.parametrize("language, marked", [
+    ("c", "#include <stdio.h>\n\nint main(|\n"),
+    ("c", "int sum(int *a, int n|\n\nint main(void) {\n    return 0;\n}\n"),
+    ("cpp", "class A {\npublic:\n    void add(int a|\n};\n"),
+    ("java", "public class Stack {\n    public int add(int a, int b|\n"),
+    ("rust", "fn count(words: &[String]|\n"),
+    ("rust", "impl S {\n    pub fn new(x: i32|\n}\n"),
+])
+def test_no_semicolon_ends_a_function_header_being_typed(language, marked):
+    # `int main();` parses, as a prototype: the header is typed for the body that follows.
+    parsed, at = _marked(language, marked)
+    assert all(";" not in s.text for s in parsing_first(parsed, at, [])), marked
+    parsed, at = _marked(language, marked.replace("|", ")|", 1))
+    assert not completion._mends(parsed, at, None)(";"), marked  # after the user's `)`
+    # A call's, an initializer's, a macro's and a C++ local built by its constructor still get theirs.
+    for language, marked, shown in (("c", "int main(void) {\n    printf(\"%d\", f(x|\n}\n", "));"),
+                                    ("c", "int main(void) {\n    int a[] = {1, 2|\n}\n", "};"),
+                                    ("cpp", "int main() {\n    Widget w(x|\n}\n", ");"),
+                                    ("java", "class A {\n    void f() {\n        Runnable r = () -> g(x|\n    }\n}\n",
+                                     ");"),
+                                    ("rust", "fn f() {\n    let v = vec![1, 2|\n}\n", "];")):
+        parsed, at = _marked(language, marked)
+        assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")], marked
+
+
+@pytest.mark.parametrize("marked, shown", [
+    # tree-sitter-rust reads a body whose `}` is not written yet as one ERROR from the file's start, where the
+    # other grammars invent the `}`.
+    ("fn f(x: Option<i32>) -> i32 {\n    match x {\n        Some(v) => g(v|\n", ")"),
+    ("fn main() {\n    println!(\"{}\", g(x|\n", "))"),
+    ("fn main() {\n    let v = g(x|\n\nfn other() {}\n", ");"),
+    ("impl S {\n    fn f(&self) {\n        self.g(x|\n", ")"),
+])
+def test_a_rust_line_in_a_body_whose_brace_is_not_written_yet_gets_its_own_closers(marked, shown):
+    parsed, at = _marked("rust", marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+    # An error below that the closers do not mend still leaves them unoffered.
+    parsed, at = _marked("rust", marked.replace("|", "|\n    let = (((", 1))
+    assert all(not s.text.startswith(")") for s in parsing_first(parsed, at, []))
+
+
+def test_a_trailing_comment_does_not_stop_the_semicolon():
+    for language, marked in (("c", "int main(void) {\n    int v = g(x|  // (a\n}\n"),
+                             ("java", "class A {\n    void f() {\n        int v = g(x|  /* why */\n    }\n}\n")):
+        parsed, at = _marked(language, marked)
+        assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(");", "closers")], marked
+    # Code after a comment on the line still has its say.
+    parsed, at = _marked("c", "int main(void) {\n    int v = g(x|  /* a */ + 1;\n}\n")
+    assert all(";" not in s.text for s in parsing_first(parsed, at, []))
+
+
 def test_a_hash_is_code_where_the_language_has_no_hash_comments():
     for language, marked, shown in (
             ("rust", "#[derive(Debug, Clone|\nstruct P {\n    x: i32,\n}\n", ")]"),

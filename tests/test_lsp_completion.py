@@ -580,3 +580,15 @@ async def test_a_module_saved_or_written_beside_a_document_is_searched_though_an
         assert (await doc.inline(cursor, invoked=True))[0].insert_text == "rows, rate)"
     finally:
         close(doc.uri)
+
+
+async def test_while_typing_rust_in_a_body_left_open_the_line_gets_its_closers_and_a_header_no_semicolon(client):
+    # tree-sitter-rust reads a body whose `}` is not written yet as one ERROR from the file's start.
+    text = 'fn main() {\n    println!("{}", g(x\n'
+    doc = Doc(client, "file:///work/open_body.rs", "rust", text)
+    items = await doc.inline(_after(text, "g(x"))
+    assert items and items[0].insert_text.endswith("))")
+    # `int main();` parses, as a prototype: no `;` ends a header being typed.
+    text = "#include <stdio.h>\n\nint main(\n"
+    doc = Doc(client, "file:///work/header.c", "c", text)
+    assert ");" not in [i.insert_text for i in await doc.inline(_after(text, "main("))]
