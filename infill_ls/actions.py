@@ -20,7 +20,7 @@ import tree_sitter
 from engine.closers import PAIRS, is_label
 from engine.lookup import COPIES_TESTED
 
-from .completion import into_cells, window_budget
+from .completion import in_literal, into_cells, window_budget
 from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import broken_characters, fit_placeholder, indent_columns, plain_text, rebased, reindented
@@ -591,7 +591,7 @@ def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tup
         if open_at is None and node.start_byte >= at_byte:
             open_at = [o for o, _ in stack]
         if node.type in PAIRS:
-            stack.append((node, _indent_before(utf8, node.start_byte)[0]))
+            stack.append((node, _goes_on_from(stack, *_indent_before(utf8, node.start_byte))))
             openers.append(node)
         elif node.type in _OPENER_OF and _closes_a_bracket(node):
             kind = _OPENER_OF[node.type]
@@ -607,6 +607,21 @@ def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tup
     if open_at is None:
         open_at = [o for o, _ in stack]
     return open_at, {o.id for o in openers if o.id not in matched}
+
+
+# What begins a line that goes on with the statement of the block above it (after that block's `}`, or with it
+# deleted): its line ends that block, though it stands a column right of it (`} else {`, the `}` deleted).
+_GOES_ON = re.compile(r"\}?[ \t]*(?:else|catch|finally)\b")
+
+
+def _goes_on_from(stack: list[tuple[tree_sitter.Node, int]], columns: int, head: bytes) -> int:
+    """The indentation an opener's line counts with in `_unmatched`: that of the innermost `{` open before it
+    where the line goes on with that block's statement (` else {` below `if (x) {`) a column right of it at most
+    (so the `}` at the `if`'s indentation closes the `else`'s brace, and the `if`'s is owed); its own otherwise."""
+    if not _GOES_ON.match(head.lstrip(b" \t").decode("utf-8", "replace")):
+        return columns
+    above = next((indent for o, indent in reversed(stack) if o.type == "{"), None)
+    return above if above is not None and columns - 1 <= above <= columns else columns
 
 
 def _indent_before(utf8: bytes, byte: int) -> tuple[int, bytes]:
@@ -643,35 +658,53 @@ def _line_head_text(parsed: ParsedSnapshot, head: tree_sitter.Node) -> tuple[int
 
 
 def _ended_before(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> bool:
-    """Whether a line of code after the opener's and before ``at`` (the cursor's own, with code before it) stands
-    left of the opener's line, or at it without beginning with a closer (`} else {` goes on): the writer ended the
-    opener's block there (`total = sum(x` above `return total`), a label's line aside."""
+    """Whether a line of code after the opener's and before ``at`` (the cursor's own, with code before it) ends
+    the opener's block by the layout (`_ends_block`); one that begins with a closer only left of the opener's line
+    (`} else {` goes on): the writer ended the block there (`total = sum(x` above `return total`)."""
     indent = indent_columns(_opener_indent(parsed, opener))
     for head, _ in _line_heads(parsed, opener.end_byte, parsed.snapshot.byte_offset(at)):
-        if head is None:
-            continue
-        columns, code = _line_head_text(parsed, head)
-        if is_label(code):
-            continue
-        if columns < indent or (columns == indent and head.type not in _OPENER_OF):
+        if head is not None and (_line_head_text(parsed, head)[0] < indent if head.type in _OPENER_OF
+                                 else _ends_block(parsed, head, indent)):
             return True
     return False
 
 
+def _ends_block(parsed: ParsedSnapshot, head: tree_sitter.Node, indent: int) -> bool:
+    """Whether the line ``head`` begins ends, as the text is laid out, a block whose opener's line is at ``indent``
+    columns: it stands left of that line, or at it; or a column right of it where it goes on with the block's
+    statement (` else {`, its `}` deleted). At it, a label (gofmt's `case` at its switch's indentation) and a
+    body's brace (Allman's `{` below its header, its call's `(` still open) go on with the block; left of it, a
+    label ends it too (`private:` ends a method)."""
+    columns, code = _line_head_text(parsed, head)
+    if _GOES_ON.match(code):
+        return columns <= indent + 1
+    if columns != indent:
+        return columns < indent
+    return not is_label(code) and not (head.type == "{" and _is_block_brace(parsed, head))
+
+
 def _block_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> int:
     """Where the block ``opener`` opens ends by the layout, from the line of ``at`` on: after the code of the last
-    line below it indented deeper than the opener's line, before the first that is not (a label aside); after the
-    code of the line of ``at`` where there is none. A body's closer put before such lines leaves the statements
-    it holds outside it."""
+    line below it that the block holds, before the first that ends it (`_ends_block`, or a closer at the opener's
+    line); after the code of the line of ``at`` where there is none, or before that line where the cursor stands
+    before the code of a line that ends it (` else {`, the `}` deleted before it). A body's closer put before
+    such lines leaves the statements it holds outside it."""
     snap = parsed.snapshot
     point = max(at, _content_end(parsed, at))
     indent = indent_columns(_opener_indent(parsed, opener))
+    line = snap.line_of(at)
+    start = snap.line_starts[line]
+    if line and not snap.text[start:at].strip() and point > at:
+        before = _line_heads(parsed, snap.byte_offset(start) - 1, snap.byte_offset(point))
+        head = next(before, (None, None))[0]
+        if head is not None and _ends_block(parsed, head, indent):
+            previous = snap.line_starts[line - 1]
+            return previous + len(snap.line_text(line - 1).rstrip())
     last = None
     for head, token in _line_heads(parsed, snap.byte_offset(point), len(snap.utf8)):
-        if head is not None:
-            columns, code = _line_head_text(parsed, head)
-            if columns <= indent and not is_label(code):
-                break
+        if head is not None and (_ends_block(parsed, head, indent) or
+                                 head.type in _OPENER_OF and _line_head_text(parsed, head)[0] == indent):
+            break
         last = token
     if last is None:
         return point
@@ -696,7 +729,30 @@ def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
     spec = parsed.spec
     if opener.type != "{" or (spec is not None and "{" not in spec.block_openers):
         return False  # Python's braces are dicts, sets and f-strings' fields: all inline
+    if _token_text(parsed, _token_before(opener)) in _BODY_WORDS:
+        return True  # tree-sitter-cpp reads `else {` without the `}` before it as a compound literal
     return spec is None or not (expression_brace(spec, opener) or _initialiser_brace(opener))
+
+
+# Words a body's brace follows whatever the parse makes of the brace.
+_BODY_WORDS = frozenset({"else", "try", "do", "finally"})
+
+
+def _token_before(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    while node.prev_sibling is None:
+        if node.parent is None:
+            return None
+        node = node.parent
+    node = node.prev_sibling
+    while node.child_count:
+        node = node.children[-1]
+    return node
+
+
+def _token_text(parsed: ParsedSnapshot, token: tree_sitter.Node | None) -> str:
+    if token is None:
+        return ""
+    return parsed.snapshot.utf8[token.start_byte : token.end_byte].decode("utf-8", "replace")
 
 
 # What a type is in C++'s tree, where a `{` after one in an expression starts a value (`f(P{1, 2})`).
@@ -842,13 +898,15 @@ def _merged(replacements: list[Replacement]) -> list[Replacement]:
 
 
 def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, terminator: str = "",
-                   after_braces: str = "", also: list[tree_sitter.Node] | None = None) -> list[Replacement]:
+                   after_braces: str = "", also: list[tree_sitter.Node] | None = None, innermost: int | None = None
+                   ) -> list[Replacement]:
     """Close what is open at ``at`` without the model, innermost first: the brackets inside the innermost body's
     brace on the line (`_close_brackets`, followed by `terminator` where the statement has none), then the braces
     and the brackets around them (`_close_blocks`), each where its block ends, the outermost followed by
     `after_braces` (`};`, where the statement holds the braces: a lambda's body, a struct's). Then the openers of
-    ``also``, each where its own block ends (`_close_own`)."""
-    owed = owed_openers(parsed, region, at)
+    ``also``, each where its own block ends (`_close_own`). With ``innermost``, only that many of those owed at
+    ``at``."""
+    owed = owed_openers(parsed, region, at)[:innermost]
     split = next((i for i, o in enumerate(owed) if _is_block_brace(parsed, o)), len(owed))
     fixes = []
     if split:
@@ -1051,11 +1109,17 @@ def close_structure(
 def _closer_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, offset: int,
                        also: list[tree_sitter.Node]) -> list[Candidate]:
     """The closers owed at ``at`` (`mechanical_fix`), with those of ``also`` each where its block ends, as
-    candidates; and as many more with the `;`s their statements may owe."""
-    fixes = mechanical_fix(parsed, region, at, also=also)
+    candidates; and as many more with the `;`s their statements may owe, or the `,` after an object's member."""
+    fixes, innermost = mechanical_fix(parsed, region, at, also=also), None
+    tree = tree_after(parsed, fixes) if fixes else None
+    while fixes and _closes_in_a_literal(parsed, tuple(fixes), tree):
+        # A closer that lands in a string is the string's text (`}]` after `f"{i.name`, with the `[` before the
+        # string taken for open): its opener and those around it are closed by the text after it.
+        innermost = (len(owed_openers(parsed, region, at)) if innermost is None else innermost) - 1
+        fixes, also = mechanical_fix(parsed, region, at, innermost=innermost) if innermost > 0 else [], []
+        tree = tree_after(parsed, fixes) if fixes else None
     if not fixes:
         return []
-    tree = tree_after(parsed, fixes)
     unended = _ends_a_macro_statement(parsed, tuple(fixes), tree)
     closed = Candidate(tuple(fixes), 0.0, problem_count(tree), abs(at - offset), 0 if unended else 1)
     candidates = [closed]
@@ -1063,17 +1127,36 @@ def _closer_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int
     # after the braces around them, or both. Tried where the closers alone leave an error (or a Rust macro
     # statement without its `;`, which the parse takes and rustc does not), and kept as the parse decides, so a
     # language without the need never gets one, but never as an empty body; the fewest first, which wins a tie
-    # (C takes `};` after a function, an empty declaration).
+    # (C takes `};` after a function, an empty declaration). Last, a method's `}` in an object (`data() {` above
+    # `methods: {`) owes the `,` before the next member.
     seen = [tuple(fixes)]
-    for ends in ((";", ""), ("", ";"), (";", ";")) if closed.problems or unended else ():
-        ended = tuple(mechanical_fix(parsed, region, at, *ends, also=also))
+    for ends in ((";", ""), ("", ";"), (";", ";"), ("", ",")) if closed.problems or unended else ():
+        ended = tuple(mechanical_fix(parsed, region, at, *ends, also=also, innermost=innermost))
         if ended in seen:
             continue
         seen.append(ended)
-        tree = tree_after(parsed, list(ended))  # one parse, for both tests
-        if not _empties_a_body(parsed, ended, tree):
+        tree = tree_after(parsed, list(ended))  # one parse, for all three tests
+        if not _empties_a_body(parsed, ended, tree) and not _closes_in_a_literal(parsed, ended, tree):
             candidates.append(Candidate(ended, 0.0, problem_count(tree), abs(at - offset), 1))
     return candidates
+
+
+def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...],
+                         tree: tree_sitter.Tree | None) -> bool:
+    """Whether a closer the replacements insert is text of a string or a comment in ``tree``, the file's once they
+    are made: `}]` after `f"{i.name` parses, with its `]` in the string."""
+    if tree is None or parsed.spec is None:
+        return False
+    text = parsed.snapshot.text
+    snapshot = replace(parsed.snapshot, text=apply_replacements(text, list(replacements)), edits=(),
+                       known_line_starts=None)
+    after, shift = ParsedSnapshot(snapshot, parsed.spec, tree), 0
+    for r in sorted(replacements, key=lambda r: r.start):
+        start = r.start + shift
+        shift += len(r.text) - (r.end - r.start)
+        if any(ch in _OPENER_OF and in_literal(after, start + i + 1) for i, ch in enumerate(r.text)):
+            return True
+    return False
 
 
 # The confidence of a fill no other beats (a model's mean log-probability is far above it).

@@ -401,3 +401,51 @@ def test_brackets_left_open_on_two_lines_are_both_closed(language_id, text, mark
 def test_a_headers_bracket_closes_before_its_body_brace(language_id, text, cursor_after, expected):
     # Closed after the `{` at the cursor, the `)` went inside the body; tree-sitter-java names none missing there.
     assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("java", "class A\n{\n    void each(Map<String, Integer> m)\n    {\n        m.forEach((k, v) ->\n        {\n"
+     "            print(k);\n\n        names.clear();\n    }\n}\n", "print(k);",
+     "class A\n{\n    void each(Map<String, Integer> m)\n    {\n        m.forEach((k, v) ->\n        {\n"
+     "            print(k);\n        });\n\n        names.clear();\n    }\n}\n"),
+    ("cpp", "void f()\n{\n    std::for_each(a, b, [](int x)\n    {\n        use(x);\n\n    return;\n}\n", "use(x);",
+     "void f()\n{\n    std::for_each(a, b, [](int x)\n    {\n        use(x);\n    });\n\n    return;\n}\n"),
+])
+def test_an_allman_brace_below_a_call_leaves_the_call_open(language_id, text, cursor_after, expected):
+    # The `{` on its own line at the call's indentation was taken for a line that ends the call: its `)` was not
+    # owed, and the `}` alone left the file broken.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("javascript", "export default {\n  data() {\n    return { a: 1 };\n\n  methods: {\n    go() {\n      run();\n"
+     "    },\n  },\n};\n", "return { a: 1 };",
+     "export default {\n  data() {\n    return { a: 1 };\n  },\n\n  methods: {\n    go() {\n      run();\n"
+     "    },\n  },\n};\n"),
+    ("cpp", "class Cart {\npublic:\n    int total() const {\n        int sum = 0;\n        return sum;\n\nprivate:\n"
+     "    int n_;\n};\n", "return sum;",
+     "class Cart {\npublic:\n    int total() const {\n        int sum = 0;\n        return sum;\n    }\n\nprivate:\n"
+     "    int n_;\n};\n"),
+])
+def test_a_property_is_no_label_and_an_access_specifier_ends_a_method(language_id, text, cursor_after, expected):
+    # `methods: {` was read as a label, which ends no block: the `}` went below the next property. `private:`
+    # stands left of the method's line: the method ends before it.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text", [
+    ("cpp", "void f(int x) {\n    if (x > 0) {\n        g(1);\n     else {\n        g(2);\n    }\n}\n"),
+    ("javascript", "function f(x) {\n  if (x > 0) {\n    g(1);\n   else {\n    g(2);\n  }\n}\n"),
+])
+def test_an_else_a_column_off_ends_the_block_above_it(language_id, text):
+    # With `}` deleted from `} else {`, the line keeps the space after it. tree-sitter-cpp reads `else {` as a
+    # compound literal, whose `{` closed on the line below; in JavaScript the `}` went nowhere.
+    cursor = text.index(" else {")
+    closed = _closed(language_id, text, cursor)
+    assert "".join(closed.split()) == "".join(text[:cursor].split()) + "}" + "".join(text[cursor:].split())
+
+
+def test_a_closer_is_not_written_into_a_string():
+    text = 'lines = [\n    f"{i.name: {i.price}"\n    for i in items\n]\n'
+    # `}]` after `i.name` parsed: the `]` went into the f-string's text, which Python rejects.
+    assert _closed("python", text, _after(text, "i.name")) == 'lines = [\n    f"{i.name}: {i.price}"\n    for i in items\n]\n'
