@@ -25,8 +25,8 @@ from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import broken_characters, fit_placeholder, indent_columns, plain_text, rebased, reindented
 from .settings import Settings
-from .syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, expression_brace,
-                     iter_problems, problem_count, problems_after, tree_after)
+from .syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, empty_body_at,
+                     expression_brace, iter_problems, problem_count, problems_after, tree_after)
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -947,9 +947,7 @@ def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...
         shift += len(r.text) - (r.end - r.start)
     for at in added:
         byte = len(text[:at].encode("utf-8", "surrogatepass"))
-        node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-        if node is not None and node.type == ";" and any(_field(n) in BODY_FIELDS for n in (node, node.parent)
-                                                          if n is not None):
+        if empty_body_at(tree, byte):
             return True
     return False
 
@@ -984,10 +982,6 @@ def _next_statement(node: tree_sitter.Node, spec: LanguageSpec) -> tree_sitter.N
     while following is not None and following.type in spec.comment_types:
         following = following.next_named_sibling
     return following
-
-
-# Where grammars put a statement's body (tree-sitter's shared field names): a `;` alone there is an empty body.
-BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
 
 
 def _field(node: tree_sitter.Node) -> str | None:

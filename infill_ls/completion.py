@@ -22,8 +22,8 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, error_nodes, iter_problems, parses_after,
-                     tree_after)
+from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, empty_body_at, error_nodes, iter_problems,
+                     parses_after, tree_after)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -42,8 +42,6 @@ _LITERALS = frozenset({"string", "string_literal", "raw_string_literal", "interp
 _CODE_IN_LITERALS = frozenset({"interpolation", "template_substitution"})
 # A letter, digit or `_` of any script: a cursor before one stands inside a word.
 _WORD_CHARACTER = re.compile(r"\w")
-# The fields of a statement that hold its body: a `;` alone there is an empty one (`if (ready(a));`).
-_BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
 
 
 @dataclass(frozen=True)
@@ -170,20 +168,6 @@ def error_near(parsed: ParsedSnapshot, offset: int) -> bool:
     return any(node.start_byte <= hi and lo <= node.end_byte for node in iter_problems(root))
 
 
-def _empty_body(tree: tree_sitter.Tree, byte: int) -> bool:
-    """Whether the `;` at ``byte`` of ``tree`` stands alone in a statement's body (`_BODY_FIELDS`): `if (ready(a));`
-    parses, with an `if` that does nothing (a `while` that never ends)."""
-    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    if node is None or node.type != ";":
-        return False
-    for held in (node, node.parent):
-        parent = held.parent if held is not None and held.start_byte == node.start_byte else None
-        if parent is not None and any(child.id == held.id and parent.field_name_for_child(i) in _BODY_FIELDS
-                                      for i, child in enumerate(parent.children)):
-            return True
-    return False
-
-
 def _ends_signature(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
     """Whether the `;` at ``byte`` of ``tree`` ends a function's declaration without its body
     (`LanguageSpec.signature_types`, the declaration or one of its declarators): `int main();` parses, as a
@@ -209,7 +193,7 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
     (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), and none is added elsewhere
     (`adds_errors`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line below
     it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's start,
-    where the other grammars invent its `}`. Never with a `;` that makes a header's body empty (`_empty_body`) or
+    where the other grammars invent its `}`. Never with a `;` that makes a header's body empty (`empty_body_at`) or
     ends a function's header (`_ends_signature`)."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
@@ -218,7 +202,7 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
 
     def passes(edit: list[Replacement], terminator: int) -> bool:
         tree = tree_after(parsed, edit, should_stop)
-        if terminator >= 0 and (_empty_body(tree, terminator) or _ends_signature(tree, terminator, spec)):
+        if terminator >= 0 and (empty_body_at(tree, terminator) or _ends_signature(tree, terminator, spec)):
             return False
         if not tree.root_node.has_error:
             return True

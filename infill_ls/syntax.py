@@ -579,6 +579,25 @@ def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
     return node.parent is not None and node.parent.type in spec.inline_brace_types
 
 
+# Where grammars put a statement's body (tree-sitter's shared field names): a `;` alone there is an empty body.
+BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
+
+
+def empty_body_at(tree: tree_sitter.Tree, byte: int) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` stands alone in a statement's body (`BODY_FIELDS`): `if (ready(a));`
+    parses, with an `if` that does nothing (a `while` that never ends). A `;` that ends a statement of its own in
+    a body (`if (a) x = g(1);`) is none."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != ";":
+        return False
+    for held in (node, node.parent):
+        parent = held.parent if held is not None and held.start_byte == node.start_byte else None
+        if parent is not None and any(child.id == held.id and parent.field_name_for_child(i) in BODY_FIELDS
+                                      for i, child in enumerate(parent.children)):
+            return True
+    return False
+
+
 def error_nodes(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> list[tree_sitter.Node]:
     """ERROR nodes in the tree (one counts once, whatever it holds), and MISSING ones but for a body's closer
     (``spec.closers``, not one of an expression's brace: ``inline_brace_types``): that one the parser invents is

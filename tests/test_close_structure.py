@@ -449,3 +449,13 @@ def test_a_closer_is_not_written_into_a_string():
     text = 'lines = [\n    f"{i.name: {i.price}"\n    for i in items\n]\n'
     # `}]` after `i.name` parsed: the `]` went into the f-string's text, which Python rejects.
     assert _closed("python", text, _after(text, "i.name")) == 'lines = [\n    f"{i.name}: {i.price}"\n    for i in items\n]\n'
+
+
+@pytest.mark.parametrize("language_id, text", [
+    ("c", "int f(int a) {\n  int x = 0;\n  if (a) x = g(1\n  return x;\n}\n"),
+    ("java", "class A {\n  int f(int a) {\n    int x = 0;\n    if (a > 0) x = g(1\n    return x;\n  }\n}\n"),
+])
+def test_a_statement_that_is_a_branchs_body_gets_its_semicolon(language_id, text):
+    # Its `;` was taken for an empty body (`if (a);`), so the action found no fill.
+    new = _closed(language_id, text, _after(text, "g(1"))
+    assert new == text.replace("g(1", "g(1);")
