@@ -414,6 +414,9 @@ def scripted_server(argv: list[str]) -> None:
                 target = (params.get("arguments") or [None])[0]
                 if "STALE" in opened.get(target, ""):
                     stale = (target, versions[target])
+                elif "FRESH_EDIT" in opened.get(target, ""):
+                    send(id="stale-edit", method="workspace/applyEdit",
+                         params={"edit": line_edit(target, versions[target], versioned_edits)})
             elif method == "textDocument/inlineCompletion":
                 record(event="inline", uri=uri, open=uri in opened)
                 if "FAILING" in opened.get(uri, ""):  # an error whose text differs each time
@@ -634,6 +637,21 @@ def test_an_edit_made_before_the_buffer_changed_is_not_applied_over_the_change(t
     result = editor_scenario("stale_edit", tmp_path)
     assert result["lines"] == ["TYPED", "STALE", "line two"], result
     assert [e["result"]["applied"] for e in result["applied"]] == [False], result
+
+
+def test_an_action_in_an_unnamed_buffer_asks_for_a_file_name(tmp_path: Path) -> None:
+    # Its URI is `file://`, to which Neovim applies no workspace edit: the action ran and its edit was refused
+    # as made for another version of the buffer.
+    result = editor_scenario("unnamed_edit", tmp_path)
+    assert result["lines"] == ["FRESH_EDIT", "line two"] and result["commands"] == [], result
+    assert any("no file name" in note for note in result["notes"]), result
+
+
+def test_an_action_in_a_buffer_the_plugin_does_not_serve_says_why(tmp_path: Path) -> None:
+    # The server answered that the file was not open, while it was open in the editor.
+    result = editor_scenario("unserved_action", tmp_path)
+    assert result["commands"] == [], result
+    assert any("filetype 'python' is not in setup{filetypes}" in note for note in result["notes"]), result
 
 
 def test_replace_mode_hides_the_suggestion(tmp_path: Path) -> None:

@@ -549,6 +549,53 @@ scenarios.stale_edit = function()
   }
 end
 
+-- A rewrite asked for in a buffer with no name (`:enew`).
+scenarios.unnamed_edit = function()
+  setup({ auto_trigger = false })
+  return {
+    function()
+      vim.cmd('enew')
+      bufs.u = vim.api.nvim_get_current_buf()
+      vim.api.nvim_buf_set_lines(bufs.u, 0, -1, false, { 'FRESH_EDIT', 'line two' })
+      vim.bo[bufs.u].filetype = 'python'
+      return true
+    end,
+    function()
+      return ready() and attached(bufs.u)
+    end,
+    pause(300),
+    function()
+      vim.cmd('1InfillRewrite')
+      return true
+    end,
+    pause(300),
+    function()
+      result.lines = vim.api.nvim_buf_get_lines(bufs.u, 0, -1, false)
+      result.commands = events('command')
+      result.notes = plugin_notes()
+      return true
+    end,
+  }
+end
+
+-- An action asked for in a buffer whose filetype the plugin does not serve.
+scenarios.unserved_action = function()
+  setup({ auto_trigger = false, filetypes = { 'go' } })
+  return {
+    open('a'),
+    function()
+      vim.cmd('1InfillRewrite')
+      return true
+    end,
+    pause(300),
+    function()
+      result.commands = events('command')
+      result.notes = plugin_notes()
+      return true
+    end,
+  }
+end
+
 -- Two items: the second shown, then text typed that only the first agrees with.
 scenarios.cycle = function()
   setup({ auto_trigger = false })

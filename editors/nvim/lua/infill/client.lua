@@ -83,6 +83,21 @@ local function language_id(filetype, filetypes)
   return filetype
 end
 
+-- The one loaded buffer whose URI is `uri`, or nil: none, or several (unnamed buffers all read as `file://`).
+-- vim.uri_to_bufnr would make a new, empty buffer for a URI that no buffer has.
+local function buffer_of(uri)
+  local found = nil
+  for _, bufnr in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(bufnr) and vim.uri_from_bufnr(bufnr) == uri then
+      if found ~= nil then
+        return nil
+      end
+      found = bufnr
+    end
+  end
+  return found
+end
+
 -- Why `edit` (a WorkspaceEdit) may not be applied, or nil: a document edit made for another version of its
 -- buffer than the one it holds now. Neovim checks versions itself, but not version 0, which its buffers
 -- keep until their first change; the user may have typed in between.
@@ -90,12 +105,10 @@ local function stale_edit(edit)
   for _, change in ipairs(type(edit) == 'table' and edit.documentChanges or {}) do
     local doc = change.textDocument
     local version = doc and doc.version
-    if type(version) == 'number' then
-      local bufnr = vim.uri_to_bufnr(doc.uri)
-      local current = vim.lsp.util.buf_versions[bufnr]
-      if current ~= nil and current ~= version then
-        return 'the buffer changed while it ran; nothing was applied'
-      end
+    local bufnr = type(version) == 'number' and buffer_of(doc.uri) or nil
+    local current = bufnr and vim.lsp.util.buf_versions[bufnr]
+    if current ~= nil and current ~= version then
+      return 'the buffer changed while it ran; nothing was applied'
     end
   end
   return nil

@@ -466,7 +466,19 @@ function M.run_action(name, line1, line2, from_visual)
   end
   local bufnr = current()
   local c = client.get()
-  if c == nil then
+  if vim.api.nvim_buf_get_name(bufnr) == '' then
+    -- Its URI is `file://`, which Neovim cannot apply a workspace edit to (nor tell one such buffer from another).
+    vim.notify('infill: this buffer has no file name; write it to a file first, then run the action', vim.log.levels.WARN)
+    return
+  end
+  if not filetype_enabled(bufnr) then
+    -- The server would only say that it does not have the file open, or not be running at all.
+    local why = vim.bo[bufnr].buftype ~= '' and string.format("it holds no file (buftype '%s')", vim.bo[bufnr].buftype)
+      or string.format("its filetype '%s' is not in setup{filetypes}", vim.bo[bufnr].filetype)
+    vim.notify('infill: this buffer is not served: ' .. why, vim.log.levels.WARN)
+    return
+  end
+  if c == nil or not vim.lsp.buf_is_attached(bufnr, c.id) then
     vim.notify('infill: the language server is not running for this buffer', vim.log.levels.WARN)
     return
   end
