@@ -29,6 +29,7 @@ from pygls.lsp.client import LanguageClient
 from engine.arguments import nonnegative_int, positive_int
 from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore
+from infill_ls.server import STATUS_NOTIFICATION
 from infill_ls.syntax import SyntaxIndex, language_for
 
 # The scripted session's files ship with the package, so the bench runs wherever it is installed.
@@ -154,6 +155,8 @@ async def run(
     messages: list[str] = []
     client.feature(types.WINDOW_LOG_MESSAGE)(lambda params: messages.append(params.message))
     client.feature(types.WINDOW_SHOW_MESSAGE)(lambda params: messages.append(params.message))
+    # The model's state as the server tells editors: the figures time the first completion instead.
+    client.feature(STATUS_NOTIFICATION)(lambda params: None)
     started = time.perf_counter()
     model_args = ["--model", model] if model else []
     thread_args = ["--threads", str(threads)] if threads else []
