@@ -84,6 +84,7 @@ def _at_cursor(snapshot: Snapshot, offset: int, selected: TextChange, encoding: 
 class InfillService:
     def __init__(self, settings: Settings, default_model: str | None = None) -> None:
         self.settings = settings
+        self.started = settings  # what a null from the client sets a setting back to
         # What an empty model path means: the command line's --model, else the embedded model.
         self.default_model = default_model
         self.documents = DocumentStore()
@@ -187,7 +188,7 @@ class InfillService:
     def configure(self, raw: Any) -> tuple[list[str], bool]:
         """Apply settings from the client; returns the problems found and whether the model
         must be loaded again (another one: a change of threads alone is set on the one loaded)."""
-        new, problems = parse_settings(raw, self.settings)
+        new, problems = parse_settings(raw, self.settings, self.started)
         old, self.settings = self.settings, new
         reload = model_differs(old, new)
         if not reload and old.threads != new.threads:

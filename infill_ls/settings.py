@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .documents import language_names
@@ -46,9 +46,6 @@ class Settings:
     # Tokens of the text before the hole the encoder reads. None: the checkpoint's own `infill_prompt_tokens`
     # (256 for the embedded model, which was trained on prompts that long; 1024 for a checkpoint that states none).
     prefix_tokens: int | None = None
-    # What the server started with (its command line over the defaults), which a null sets a setting back to; None:
-    # these settings are. Carried along by `parse_settings`, never compared.
-    started_with: Settings | None = field(default=None, compare=False, repr=False)
 
     def language_enabled(self, language_id: str) -> bool:
         """Whether a document's languageId is enabled: one of its names (`language_names`: in any case, a compound
@@ -149,15 +146,16 @@ def _misplaced_sections(raw: Mapping) -> list[str]:
             if isinstance(key, str) and key != SECTION and _bare(key) in (SECTION, SECTION + "ls")]
 
 
-def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, list[str]]:
+def parse_settings(raw: Any, base: Settings | None = None, started: Settings | None = None
+                   ) -> tuple[Settings, list[str]]:
     """Settings from a client's JSON value, over ``base`` for keys it leaves out.
 
     Returns the settings and one message per problem; an invalid value leaves its setting as in ``base``, a null
-    that is not one of its values sets it to the value ``base`` started with (editors send null for a setting the
-    user removed).
+    that is not one of its values sets it to its value in ``started``, what the server started with (its command
+    line over the defaults; by default ``base``): editors send null for a setting the user removed.
     """
     settings = base or Settings()
-    started = settings.started_with or settings
+    started = started or settings
     if raw is None:
         return settings, []
     problems = _misplaced_sections(raw) if isinstance(raw, Mapping) else []
@@ -191,7 +189,7 @@ def parse_settings(raw: Any, base: Settings | None = None) -> tuple[Settings, li
     if changes.get("enabled_languages") == ():
         problems.append(f'{SECTION}.enabledLanguages is empty: no language gets suggestions or actions (["*"] '
                         "enables every one)")
-    return replace(settings, started_with=started, **changes), problems
+    return replace(settings, **changes), problems
 
 
 def as_json(value: Any, limit: int | None = None) -> str:
