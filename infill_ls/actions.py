@@ -25,8 +25,8 @@ from .context import indent_unit, leading_whitespace, windows
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import broken_characters, fit_placeholder, indent_columns, plain_text, rebased, reindented
 from .settings import Settings
-from .syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, empty_body_at,
-                     expression_brace, iter_problems, problem_count, problems_after, tree_after)
+from .syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end,
+                     empty_body_at, expression_brace, iter_problems, problem_count, problems_after, tree_after)
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -790,23 +790,13 @@ def _opener_indent(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> str:
 
 
 def _content_end(parsed: ParsedSnapshot, at: int) -> int:
-    """Where the code of the line of ``at`` ends: before a comment that follows it on the line (`f(1, 2 // two`:
-    the closers go before `//`; counted as code, they went after it, which put them on the next line, into the
-    next statement)."""
+    """Where the code of the line of ``at`` ends (`syntax.code_end`): before a comment that follows it on the line
+    (`f(1, 2 // two`: the closers go before `//`; counted as code, they went after it, which put them on the next
+    line, into the next statement); where its text ends on a line of no code."""
     snap = parsed.snapshot
     line = snap.line_of(at)
-    start = snap.line_starts[line]
-    end = start + len(snap.line_text(line).rstrip())
-    if parsed.tree is None or parsed.spec is None or end == start:
-        return end
-    last = snap.byte_offset(end - 1)
-    node = parsed.tree.root_node.descendant_for_byte_range(last, last + 1)
-    while node is not None and node.type not in parsed.spec.comment_types:
-        node = node.parent
-    if node is None:
-        return end
-    code = snap.text[start : max(start, snap.char_offset(node.start_byte))].rstrip()
-    return start + len(code) if code.strip() else end
+    end = code_end(parsed, line)
+    return end if end > snap.line_starts[line] else snap.line_starts[line] + len(snap.line_text(line).rstrip())
 
 
 def _statement_end(parsed: ParsedSnapshot, at: int, commas: bool) -> int:

@@ -22,8 +22,8 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, empty_body_at, error_nodes, iter_problems,
-                     parses_after, tree_after)
+from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, code_end, empty_body_at, error_nodes,
+                     iter_problems, parses_after, tree_after)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -235,28 +235,10 @@ def _line_rules(spec: LanguageSpec) -> Callable[[str, str], str]:
     return partial(owed_on_line, line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
 
 
-def _comment_ends_line(parsed: ParsedSnapshot, offset: int, end: int) -> bool:
-    """Whether a comment begins at ``offset`` and nothing but blanks follows it before ``end``."""
-    snap = parsed.snapshot
-    byte, end_byte = snap.byte_offset(offset), snap.byte_offset(end)
-    node = parsed.tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    while node is not None and node.start_byte == byte and node.type not in parsed.spec.comment_types:
-        node = node.parent
-    if node is None or node.start_byte != byte:
-        return False
-    return node.end_byte >= end_byte or not snap.text[snap.char_offset(node.end_byte):end].strip()
-
-
 def _terminator(parsed: ParsedSnapshot, offset: int) -> str:
     """The `;` a statement closed at ``offset`` owes (`LanguageSpec.statement_end`), where nothing follows on the
-    cursor's line but a comment."""
-    snap = parsed.snapshot
-    end = snap.line_end(snap.line_of(offset))
-    rest = snap.text[offset:end]
-    code = len(rest) - len(rest.lstrip())
-    if code < len(rest) and not _comment_ends_line(parsed, offset + code, end):
-        return ""
-    return parsed.spec.statement_end
+    cursor's line but a comment (`syntax.code_end`)."""
+    return parsed.spec.statement_end if code_end(parsed, parsed.snapshot.line_of(offset)) <= offset else ""
 
 
 def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],

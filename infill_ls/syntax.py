@@ -579,6 +579,23 @@ def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
     return node.parent is not None and node.parent.type in spec.inline_brace_types
 
 
+def code_end(parsed: ParsedSnapshot, line: int) -> int:
+    """Where the code of ``line`` ends: before a comment that ends the line, its blanks left out; the line's start
+    where it holds no code (blank, or a comment alone). Without a parse, where its text ends."""
+    snap = parsed.snapshot
+    start = snap.line_starts[line]
+    end = start + len(snap.line_text(line).rstrip())
+    if parsed.tree is None or parsed.spec is None or end == start:
+        return end
+    last = snap.byte_offset(end - 1)
+    node = parsed.tree.root_node.descendant_for_byte_range(last, last + 1)
+    while node is not None and node.type not in parsed.spec.comment_types:
+        node = node.parent
+    if node is None:
+        return end
+    return start + len(snap.text[start : max(start, snap.char_offset(node.start_byte))].rstrip())
+
+
 # Where grammars put a statement's body (tree-sitter's shared field names): a `;` alone there is an empty body.
 BODY_FIELDS = frozenset({"body", "consequence", "alternative"})
 
