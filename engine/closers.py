@@ -208,21 +208,31 @@ def _closed_after(stack: list[_Opener], indent: int, after: str,
     return closed
 
 
-def owed(before: str, after: str = "", *, line_comments: tuple[str, ...] = LINE_COMMENTS) -> str:
-    """The closers owed at a cursor between ``before`` and ``after``, innermost first: of the brackets still open
-    (`still_open`), those the cursor is inside by the layout (no line between the opener's and the cursor's is at
-    or left of the opener's, but one that begins with a closer) and the text after it does not close
-    (`_closed_after`), up to the first that is not. A bracket left open far above is another place's problem.
-    ``line_comments``: what begins a line comment in the text's language."""
+def _scan(before: str, after: str, line_comments: tuple[str, ...]) -> tuple[list[_Opener], str, set[_Opener]]:
+    """The brackets still open at a cursor between ``before`` and ``after`` (`_open_brackets`), the cursor's whole
+    line, and the openers the text after it closes (`_closed_after`)."""
     stack = _open_brackets(before, line_comments)
     cursor_line = before[before.rfind("\n") + 1:] + after[:after.find("\n") if "\n" in after else len(after)]
-    closed = _closed_after(stack, _columns(cursor_line), after, line_comments)
+    return stack, cursor_line, _closed_after(stack, _columns(cursor_line), after, line_comments)
+
+
+def _owed(stack: list[_Opener], closed: set[_Opener]) -> str:
     out = []
     for opener in reversed(stack):
         if opener.ended or opener in closed:
             break
         out.append(PAIRS[opener.char])
     return "".join(out)
+
+
+def owed(before: str, after: str = "", *, line_comments: tuple[str, ...] = LINE_COMMENTS) -> str:
+    """The closers owed at a cursor between ``before`` and ``after``, innermost first: of the brackets still open
+    (`still_open`), those the cursor is inside by the layout (no line between the opener's and the cursor's is at
+    or left of the opener's, but one that begins with a closer) and the text after it does not close
+    (`_closed_after`), up to the first that is not. A bracket left open far above is another place's problem.
+    ``line_comments``: what begins a line comment in the text's language."""
+    stack, _, closed = _scan(before, after, line_comments)
+    return _owed(stack, closed)
 
 
 def _closed_right_after(stack: list[_Opener], after: str) -> int:
@@ -244,10 +254,12 @@ def owed_on_line(before: str, after: str = "", *, line_comments: tuple[str, ...]
     `impl Stack {|` would end the body being written. A `{` opened on a line above is closed only from a blank line
     at the opener's indentation (its body written, the cursor back at its column), and only the first such. Where
     ``block_braces`` is false (Python: its blocks are no braces), a `{` is a bracket like the others."""
-    stack = _open_brackets(before, line_comments)
+    return _on_line(before, after, *_scan(before, after, line_comments), block_braces)
+
+
+def _on_line(before: str, after: str, stack: list[_Opener], cursor_line: str, closed: set[_Opener],
+             block_braces: bool) -> str:
     line_start = before.rfind("\n") + 1
-    cursor_line = before[line_start:] + after[:after.find("\n") if "\n" in after else len(after)]
-    closed = _closed_after(stack, _columns(cursor_line), after, line_comments)
     inner = _closed_right_after(stack, after)
     code_before = bool(before[line_start:].strip())
     out = []
@@ -271,8 +283,9 @@ def owed_below(before: str, after: str = "", *, line_comments: tuple[str, ...] =
     the bodies around a statement that ends there, which the lines below are still to write. Empty where the line
     owes one, or where one owed is no `}`."""
     window, following = _scan_window(before), after[:SCAN_CHARS]
-    closers = owed(window, following, line_comments=line_comments)
-    if closers.strip("}") or owed_on_line(window, following, line_comments=line_comments, block_braces=block_braces):
+    stack, cursor_line, closed = _scan(window, following, line_comments)  # once, for both questions
+    closers = _owed(stack, closed)
+    if closers.strip("}") or _on_line(window, following, stack, cursor_line, closed, block_braces):
         return ""
     return closers
 
