@@ -3,8 +3,8 @@ placeholders that a real parse finds, in the file's indentation and line breaks.
 
 import pytest
 
-from infill_ls.actions import (ActionKind, NoEdit, candidate, choose_edit, close_structure, find_placeholders,
-                                placeholder_replacements)
+from infill_ls.actions import ActionKind, NoEdit, candidate, choose_edit, close_structure, find_placeholders
+from infill_ls.actions.placeholders import placeholder_replacements
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
 from infill_ls.settings import Settings

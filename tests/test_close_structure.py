@@ -3,9 +3,9 @@ file parses and means what the user wrote, and a fill after a header in a body o
 
 import pytest
 
-from infill_ls.actions import (NoEdit, _close_points, available, close_structure, fill_placeholders, nearest_problem,
-                               rewrite_selection,
-                               top_level)
+from infill_ls.actions import (NoEdit, available, close_structure, fill_placeholders, nearest_problem,
+                               rewrite_selection, top_level)
+from infill_ls.actions.closing import _close_points
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex, apply_replacements, iter_problems, language_for, parses_cleanly, problem_count

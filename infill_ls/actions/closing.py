@@ -1,18 +1,11 @@
-"""Code actions as plain edits: rewrite a selection, fill placeholders, close a structure.
-
-Each action turns part of a snapshot into one or more holes, asks the model for candidates (closing a
-structure, also the fills the file spells out and the closers its brackets owe), and keeps the candidate after
-which the file still parses, then the most confident one. A candidate that leaves the file with more syntax
-errors than it has (for Close structure: no fewer) is never applied; the action then says why it has no edit.
-"""
+"""Close structure: the closers, bodies and fills that make the file parse again near the cursor."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from enum import Enum
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import tree_sitter
@@ -20,502 +13,21 @@ import tree_sitter
 from engine.closers import PAIRS, is_label
 from engine.lookup import COPIES_TESTED
 
-from .completion import in_literal, into_cells, window_budget
-from .context import indent_unit, leading_whitespace, windows
-from .notebooks import NO_SURROUNDINGS, Surroundings
-from .postprocess import broken_characters, fit_placeholder, indent_columns, plain_text, rebased, reindented
-from .settings import Settings
-from .syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end,
-                     empty_body_at, expression_brace, iter_problems, problem_count, problems_after, tree_after)
+from ..completion import in_literal
+from ..context import leading_whitespace
+from ..notebooks import NO_SURROUNDINGS, Surroundings
+from ..postprocess import indent_columns
+from ..settings import Settings
+from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
+                      expression_brace, iter_problems, problem_count, tree_after)
+from .edits import ActionEdit, ActionKind, Candidate, NoEdit, candidate, choose_edit, infill_spans, walk, with_eol
 
 if TYPE_CHECKING:
-    from engine.infill import HolesCandidate, InfillEngine
-
-
-class ActionKind(str, Enum):
-    REWRITE_SELECTION = "rewriteSelection"
-    FILL_PLACEHOLDERS = "fillPlaceholders"
-    CLOSE_STRUCTURE = "closeStructure"
-
-    @property
-    def title(self) -> str:
-        return _TITLES[self]
-
-    @property
-    def command(self) -> str:
-        return "infill." + self.value
-
-
-_TITLES = {
-    ActionKind.REWRITE_SELECTION: "Rewrite selection",
-    ActionKind.FILL_PLACEHOLDERS: "Fill placeholders",
-    ActionKind.CLOSE_STRUCTURE: "Close structure",
-}
+    from engine.infill import InfillEngine
 
 # How far from the cursor a parse problem still counts as "here".
 NEAR_LINES = 30
 CLOSE_HOLE_TOKENS = 16
-MIN_PLACEHOLDER_TOKENS = 4  # a placeholder's hole is no smaller: a statement needs a few tokens
-
-
-@dataclass(frozen=True)
-class Candidate:
-    replacements: tuple[Replacement, ...]
-    confidence: float
-    problems: int  # ERROR and MISSING nodes in the file once the replacements are made (0: it parses)
-    distance: int = 0  # from the cursor, to break ties in favour of nearby fixes
-    preference: int = 0  # the last tie-breaker: what a fill came from (`close_structure`)
-
-    @property
-    def parses(self) -> bool:
-        return self.problems == 0
-
-
-def candidate(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...], confidence: float, distance: int = 0,
-              preference: int = 0) -> Candidate:
-    return Candidate(replacements, confidence, problems_after(parsed, list(replacements)), distance, preference)
-
-
-@dataclass(frozen=True)
-class NoEdit:
-    """Why an action has no edit to offer, for the user."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class ActionEdit:
-    kind: ActionKind
-    uri: str
-    version: int
-    replacements: tuple[Replacement, ...]
-    parses: bool
-    confidence: float
-
-
-def best(candidates: list[Candidate], most_problems: int) -> Candidate | None:
-    """Of the candidates that leave the file with at most `most_problems` syntax problems: parsing first, then
-    confidence, then closeness to the cursor, then preference."""
-    usable = [c for c in candidates if c.replacements and c.problems <= most_problems]
-    if not usable:
-        return None
-    return max(usable, key=lambda c: (c.parses, c.confidence, -c.distance, c.preference))
-
-
-def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candidate], fixing: bool = False,
-             what: str = "fill") -> ActionEdit | NoEdit:
-    """The best candidate as an edit. One that adds a syntax problem (with `fixing`: one that removes none) never
-    is: a fill that opens a string or a bracket can turn the rest of the file into an error; nor one holding a
-    character the model broke (`broken_characters`)."""
-    before = problem_count(parsed.tree)
-    text = parsed.snapshot.text
-    whole = [c for c in candidates if not any(broken_characters(r.text, text) for r in c.replacements)]
-    chosen = best(whole, before - 1 if fixing else before)
-    if chosen is None:
-        if not any(c.replacements for c in candidates):
-            return NoEdit(f"the model wrote no {what} here")
-        if not any(c.replacements for c in whole):
-            return NoEdit(f"the model broke a character (U+FFFD) in every {what} it wrote here")
-        if fixing:
-            return NoEdit(f"found no {what} here after which the file has fewer syntax errors")
-        return NoEdit(f"found no {what} that adds no syntax error")
-    snap = parsed.snapshot
-    return ActionEdit(kind, snap.uri, snap.version, chosen.replacements, chosen.parses, chosen.confidence)
-
-
-def _with_eol(text: str, eol: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.replace("\n", eol) if eol != "\n" else text
-
-
-def _infill_spans(
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    spans: list[tuple[int, int]],
-    hole_tokens: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> list[HolesCandidate]:
-    """Each span (code-point offsets, in document order) becomes a hole of up to
-    ``hole_tokens``; all are filled together, with windows of the text around them (in a notebook, continued into
-    the cells around it: `into_cells`). The fills come back as plain text: LF line breaks, cut at any control
-    character."""
-    snap = parsed.snapshot
-    first, last = spans[0][0], spans[-1][1]
-    budget = window_budget(engine, hole_tokens * len(spans), settings)
-    prefix, suffix = windows(parsed, first, last, budget)
-    between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
-    before, after, suffix_is_end = into_cells(
-        budget, snap.text[prefix.start : first], snap.text[last : suffix.end], from_start=prefix.start == 0,
-        to_end=suffix.end == len(snap.text), surroundings=surroundings)
-    found = engine.infill_holes(
-        [before, *between, after],
-        max_tokens=hole_tokens,
-        num_candidates=settings.candidates,
-        max_steps=settings.max_steps,
-        should_stop=should_stop,
-        suffix_is_end=suffix_is_end,
-        prompt_tokens=settings.prefix_tokens,
-    )
-    return [replace(c, fills=[plain_text(f) for f in c.fills]) for c in found]
-
-
-# --- tree helpers -------------------------------------------------------------------------
-
-
-def _node_at(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
-    if parsed.tree is None:
-        return None
-    b = parsed.snapshot.byte_offset(offset)
-    return parsed.tree.root_node.descendant_for_byte_range(b, b)
-
-
-def _walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _span(parsed: ParsedSnapshot, node: tree_sitter.Node) -> tuple[int, int]:
-    """The node's code points, less trailing whitespace: most grammars end a line comment
-    after the carriage return of a CRLF line break, and Rust's doc comments after the line
-    break itself, which belongs to the line, not the comment."""
-    snap = parsed.snapshot
-    start, end = snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
-    while end > start and snap.text[end - 1] in " \t\r\n":
-        end -= 1
-    return start, end
-
-
-def enclosing_function(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
-    """The function around ``offset``; on a decorator's line (`@property`), the function it decorates."""
-    node = _node_at(parsed, offset)
-    while node is not None and parsed.spec is not None:
-        if node.type in parsed.spec.function_types:
-            return node
-        decorated = _decorated(node)
-        if decorated is not None and decorated.type in parsed.spec.function_types:
-            return decorated
-        node = node.parent
-    return None
-
-
-def _decorated(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    """What a decorator decorates: Python holds both in a `decorated_definition`; TypeScript puts a method's
-    decorators before it, beside it in the class body."""
-    if node.type == "decorated_definition":
-        return node.child_by_field_name("definition")
-    if node.type != "decorator":
-        return None
-    following = node.next_named_sibling
-    while following is not None and following.type == "decorator":
-        following = following.next_named_sibling
-    return following
-
-
-# --- rewrite selection --------------------------------------------------------------------
-
-
-def rewrite_selection(
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    start: int,
-    end: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> ActionEdit | NoEdit:
-    """The selection becomes a hole, denoised again with both sides as context."""
-    snap = parsed.snapshot
-    selected = snap.text[start:end]
-    if not selected.strip():
-        return NoEdit("the selection holds no code")
-    # Line breaks too: a selection made with shift+down from the end of a line starts with one.
-    lead = selected[: len(selected) - len(selected.lstrip())]
-    trail = selected[len(selected.rstrip()) :]
-    needed = engine.count_tokens(selected)
-    too_long = _too_long(needed, settings, engine)
-    if too_long is not None:
-        return too_long
-    most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
-    # Room for a rewrite somewhat longer than the original, within reason.
-    hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), most)
-    candidates = []
-    line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
-    unit = indent_unit(parsed.spec, snap)
-    head = snap.text[snap.line_starts[snap.line_of(start)] : start]
-    for c in _infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop, surroundings):
-        body = c.fills[0].strip()
-        if not body:
-            continue
-        written = _written_indent(head, c.fills[0])
-        if written is not None:
-            body = rebased(body, written, line_indent, unit)  # the selection's depth, not the model's
-        body = reindented(body, line_indent, unit)  # the file's indentation, not the model's
-        replacement = Replacement(start, end, lead + _with_eol(body, snap.eol()) + trail)
-        candidates.append(candidate(parsed, (replacement,), c.confidence))
-    return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
-
-
-def _too_long(needed: int, settings: Settings, engine: InfillEngine) -> NoEdit | None:
-    """A hole wider than the model's canvas could only come back cut short (and slowly): say so instead, naming the
-    setting where it, not the model, sets the limit."""
-    most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
-    if needed <= most:
-        return None
-    if most < engine.hole_capacity:
-        return NoEdit(f"the selection is {needed} tokens and a rewrite takes at most {most} (4 x maxHoleTokens); "
-                      "select less or raise maxHoleTokens")
-    return NoEdit(f"the selection is {needed} tokens and the model rewrites at most {most} at once; select less")
-
-
-def _written_indent(head: str, fill: str) -> str | None:
-    """The indentation the model wrote the fill's first line at, going on from ``head`` (the text before the
-    selection on its line); None after code there: the model then wrote the later lines at the file's columns."""
-    text = fill.lstrip()
-    blank = fill[: len(fill) - len(text)]
-    if "\n" in blank:
-        return blank[blank.rindex("\n") + 1 :]
-    return None if head.strip() else head + blank
-
-
-# --- fill placeholders --------------------------------------------------------------------
-
-
-def _alone_in_body(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
-    parent = node.parent
-    if parent is None or parsed.spec is None:
-        return False
-    statements = [c for c in parent.named_children if c.type not in parsed.spec.comment_types and not _docstring(c)]
-    return statements == [node]
-
-
-def _docstring(node: tree_sitter.Node) -> bool:
-    """A statement that is a string alone (a docstring; JavaScript's "use strict"): a stub's `pass` after one is
-    still the body's only code."""
-    return node.type == "expression_statement" and node.named_child_count == 1 and \
-        node.named_children[0].type == "string"
-
-
-_TODO = re.compile(rb"\bTODO\b")
-
-
-def _is_todo_comment(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
-    text = parsed.snapshot.utf8[node.start_byte : node.end_byte]
-    if _TODO.search(text) is None:  # the word, not AUTODOC
-        return False
-    column = node.start_point[1]
-    line_head = parsed.snapshot.utf8[node.start_byte - column : node.start_byte]
-    return not line_head.strip() or text.startswith(b"/*")
-
-
-def _stands_as_code(node: tree_sitter.Node, body_types: frozenset[str]) -> bool:
-    """A body's statement, all of one (`return ...`, `let x = todo!();`), or a body's final expression (Rust's
-    `{ todo!() }`); not a value among others (`f(..., x)`)."""
-    parent = node.parent
-    if parent is None:
-        return False
-    return parent.type in body_types or (parent.parent is not None and parent.parent.type in body_types)
-
-
-def _in_own_body(node: tree_sitter.Node, function: tree_sitter.Node, body_types: frozenset[str]) -> bool:
-    """Whether ``node`` is a statement of ``function``'s own body, not of a branch or loop in it."""
-    parent = node.parent
-    while parent is not None and parent.id != function.id:
-        if parent.type not in body_types:
-            return False
-        parent = parent.parent
-    return parent is not None
-
-
-def _todo_beside(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
-    """Whether a TODO comment stands in ``node``'s block: among its statements, or before the first of them (where
-    Python's grammar puts a comment that opens a block: in the `if` or the `except`, not its block)."""
-    block = node.parent
-    if block is None or parsed.spec is None:
-        return False
-    comments = list(block.named_children)
-    before = block.prev_named_sibling
-    while before is not None and before.type in parsed.spec.comment_types:
-        comments.append(before)
-        before = before.prev_named_sibling
-    utf8 = parsed.snapshot.utf8
-    return any(c.type in parsed.spec.comment_types and _TODO.search(utf8[c.start_byte : c.end_byte]) is not None
-               for c in comments)
-
-
-def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, int]]:
-    """Spans of the placeholders in the function around ``offset``, in document order."""
-    spec = parsed.spec
-    function = enclosing_function(parsed, offset)
-    if spec is None or function is None:
-        return []
-    spans: list[tuple[int, int]] = []
-    utf8 = parsed.snapshot.utf8
-    for node in _walk(function):
-        if node.type in spec.comment_types:
-            if _is_todo_comment(node, parsed):
-                spans.append(_span(parsed, node))
-            continue
-        stub = next((s for s in spec.stubs if s.node_type == node.type), None)
-        if stub is None or not stub.matches(utf8[node.start_byte:node.end_byte].decode("utf-8", "replace")):
-            continue
-        if stub.alone:
-            if _alone_in_body(node, parsed) and (not stub.whole or _in_own_body(node, function, spec.body_types)
-                                                 or (stub.marked and _todo_beside(node, parsed))):
-                spans.append(_span(parsed, node))
-        elif _stands_as_code(node, spec.body_types) or (node.parent is not None and node.parent.type in stub.within):
-            spans.append(_span(parsed, node))
-    spans.sort()
-    # Nested matches (a placeholder inside a TODO block comment cannot happen, but a
-    # statement and its expression can both match): keep the outer span.
-    merged: list[tuple[int, int]] = []
-    for span in spans:
-        if merged and span[0] < merged[-1][1]:
-            continue
-        merged.append(span)
-    return merged
-
-
-def placeholder_kinds(spec: LanguageSpec | None) -> str:
-    """What Fill placeholders looks for in a language, for messages."""
-    stubs = [stub.label for stub in spec.stubs] if spec is not None else []
-    return ", ".join(["a TODO comment", *stubs][:-1]) + " or " + stubs[-1] if stubs else "a TODO comment"
-
-
-def placeholder_replacements(
-    parsed: ParsedSnapshot, holes: list[tuple[int, int]], fills: list[str]
-) -> tuple[Replacement, ...]:
-    """Each fill in place of its placeholder, further lines at the depth of the placeholder's
-    line, in the file's indentation and line breaks. An empty fill leaves its placeholder be."""
-    snap = parsed.snapshot
-    unit = indent_unit(parsed.spec, snap)
-    replacements = []
-    for (start, end), fill in zip(holes, fills):
-        replacement = _placed_fill(parsed, start, end, fill, unit)
-        if replacement is not None:
-            replacements.append(replacement)
-    return tuple(replacements)
-
-
-def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: str) -> Replacement | None:
-    """One fill in place of the placeholder at ``start..end``. A placeholder after a header on its line
-    (`def f(x): ...`) that becomes more than one line starts a body on the next line, a step deeper than the
-    header: Python takes no block after a statement on a header's line, though tree-sitter does."""
-    snap = parsed.snapshot
-    line = snap.line_of(start)
-    line_start = snap.line_starts[line]
-    head = snap.text[line_start:start]
-    line_indent = leading_whitespace(head)
-    line_end = line_start + len(snap.line_text(line))
-    closed_after = snap.text[end:line_end].strip().startswith("}")
-    if head.rstrip().endswith("{") and closed_after:
-        # `{ /* TODO */ }`: a last line of the fill that is that `}` again (at the header's column or less) would
-        # close the body twice.
-        lines = fill.rstrip().split("\n")
-        while len(lines) > 1 and lines[-1].strip() == "}" and \
-                indent_columns(leading_whitespace(lines[-1])) <= indent_columns(line_indent):
-            lines.pop()
-        fill = "\n".join(lines)
-    text = fit_placeholder(fill, line_indent, unit)
-    if not text:
-        return None
-    if "\n" in text and head.rstrip().endswith((":", "{")):
-        deeper = line_indent + unit
-        body = fit_placeholder(fill, deeper, unit)
-        if head.rstrip().endswith("{") and body.count("\n") < text.count("\n"):
-            # Braces bound the body, not columns: fitted one step deeper, the lines the model wrote at the header's
-            # own column were cut as leaving it, and lost. Those lines a step deeper; the others, fitted at the
-            # line's depth, are a step deeper than it already.
-            first, *rest = text.split("\n")
-            body = first + "".join("\n" + (unit + line if line and leading_whitespace(line) == line_indent else line)
-                                   for line in rest)
-        text = "\n" + deeper + body
-        start = line_start + len(head.rstrip())
-        if closed_after:
-            # `{ /* TODO */ }`: the body's closer goes on a line of its own, at the header's depth.
-            text += "\n" + line_indent
-            end += len(snap.text[end:line_end]) - len(snap.text[end:line_end].lstrip(" \t"))
-    return Replacement(start, end, _with_eol(text, snap.eol()))
-
-
-def fill_placeholders(
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    offset: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> ActionEdit | NoEdit:
-    """Every placeholder of the enclosing function becomes a hole; all are filled together. A fill that writes a
-    placeholder again, its own or another (`...` over `...`), is left out: it fills nothing."""
-    holes = find_placeholders(parsed, offset)
-    if not holes:
-        return NoEdit(_no_placeholder_reason(parsed, offset))
-    text = parsed.snapshot.text
-    between = sum(engine.count_tokens(text[a_end:b_start]) for (_, a_end), (b_start, _) in zip(holes, holes[1:]))
-    # One canvas holds every hole and the code between them: each hole gets its share of what the model can write.
-    hole_tokens = min(settings.max_hole_tokens, (engine.hole_capacity - between) // len(holes))
-    if hole_tokens < MIN_PLACEHOLDER_TOKENS:
-        return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
-                      f"model fills at once ({engine.hole_capacity} tokens)")
-    candidates, wrote_back = [], False
-    for c in _infill_spans(engine, parsed, holes, hole_tokens, settings, should_stop, surroundings):
-        replacements = placeholder_replacements(parsed, holes, c.fills)
-        written = _writing_code(parsed, replacements)
-        if written:
-            candidates.append(candidate(parsed, written, c.confidence))
-        wrote_back = wrote_back or len(written) < len(replacements)
-    if not candidates and wrote_back:
-        return NoEdit("the model wrote the placeholder back; nothing was applied")
-    return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
-
-
-def _no_placeholder_reason(parsed: ParsedSnapshot, offset: int) -> str:
-    if len(parsed.snapshot.text) > PARSED_CHARS:
-        return (f"the file is read as plain text (over {PARSED_CHARS:,} characters); this action needs its parse "
-                "to find placeholders")
-    if parsed.spec is None or parsed.tree is None:
-        return (f"the file is read as plain text (no grammar for {parsed.snapshot.language_id}); this action needs "
-                "one to find placeholders")
-    if enclosing_function(parsed, offset) is None:
-        return "the cursor is not in a function (placeholders are filled in the function around it)"
-    return f"no placeholder in the function here ({placeholder_kinds(parsed.spec)})"
-
-
-def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> tuple[Replacement, ...]:
-    """The replacements that write code: not their placeholder's text again, nor, once made, a placeholder of the
-    language (`throw new Error("not implemented yet")` over `throw new Error("not implemented")`)."""
-    text = parsed.snapshot.text
-    changed = [r for r in replacements if r.text.strip() != text[r.start : r.end].strip()]
-    if not changed or parsed.tree is None:
-        return tuple(changed)
-    snapshot = replace(parsed.snapshot, text=apply_replacements(text, changed), edits=(), known_line_starts=None)
-    after = ParsedSnapshot(snapshot, parsed.spec, tree_after(parsed, changed))
-    kept, shift = [], 0
-    for r in sorted(changed, key=lambda r: r.start):
-        start = r.start + shift
-        shift += len(r.text) - (r.end - r.start)
-        if not _all_placeholder(after, start, start + len(r.text)):
-            kept.append(r)
-    return tuple(kept)
-
-
-def _all_placeholder(parsed: ParsedSnapshot, start: int, end: int) -> bool:
-    """Whether the code in ``start..end`` is placeholders and nothing else."""
-    rest = parsed.snapshot.text[start:end]
-    lead = len(rest) - len(rest.lstrip())
-    for a, b in find_placeholders(parsed, start + lead):
-        a, b = max(a, start), min(b, end)
-        if a < b:
-            rest = rest[: a - start] + " " * (b - a) + rest[b - start :]
-    return not rest.strip()
-
-
-# --- close structure ----------------------------------------------------------------------
 
 
 def nearest_problem(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
@@ -573,7 +85,7 @@ _OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
 
 
 def _leaves(region: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    return (n for n in _walk(region) if not n.child_count and not n.is_missing)
+    return (n for n in walk(region) if not n.child_count and not n.is_missing)
 
 
 def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tuple[list[tree_sitter.Node], set[int]]:
@@ -777,7 +289,7 @@ def _initialiser_brace(opener: tree_sitter.Node) -> bool:
     if definition is None or definition.type != "function_definition" or \
             _field(holder) != "body" or definition.child_by_field_name("declarator") is None:
         return False
-    return not any(n.type == "parameter_list" for n in _walk(definition.child_by_field_name("declarator")))
+    return not any(n.type == "parameter_list" for n in walk(definition.child_by_field_name("declarator")))
 
 
 def _opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
@@ -983,7 +495,8 @@ def _field(node: tree_sitter.Node) -> str | None:
     return None if index is None else parent.field_name_for_child(index)
 
 
-def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tree_sitter.Node, offset: int) -> list[int]:
+def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tree_sitter.Node, offset: int
+                  ) -> list[int]:
     """Where a closing fill may go: the cursor, the end of the cursor's line, the problem itself, and the end of the
     line that opens the innermost bracket still open there.
 
@@ -1045,7 +558,7 @@ def close_structure(
     candidates: list[Candidate] = []
 
     def insert(at: int, fill: str, confidence: float, preference: int = 0) -> None:
-        text = _with_eol(fill.rstrip(), snap.eol())
+        text = with_eol(fill.rstrip(), snap.eol())
         if text.strip():
             candidates.append(candidate(parsed, (Replacement(at, at, text),), confidence, abs(at - offset), preference))
 
@@ -1058,7 +571,7 @@ def close_structure(
         others = _owed_elsewhere(parsed, region, at)
         for also in ([], others) if others else ([],):
             candidates += _closer_candidates(parsed, region, at, offset, also)
-        for c in _infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
+        for c in infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
             insert(at, c.fills[0], c.confidence)
     header = _before_header_brace(parsed, region, offset)
     if header is not None:
@@ -1206,35 +719,3 @@ def _tokens(node: tree_sitter.Node, start_byte: int, end_byte: int) -> Iterator[
             stack.extend(reversed(current.children))
         elif not current.is_missing and current.start_byte >= start_byte and current.end_byte <= end_byte:
             yield current
-
-
-# --- what is on offer ---------------------------------------------------------------------
-
-
-def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
-    """The actions that apply at a cursor or selection; cheap, never runs the model."""
-    kinds = []
-    if end > start and parsed.snapshot.text[start:end].strip():
-        kinds.append(ActionKind.REWRITE_SELECTION)
-    if find_placeholders(parsed, start):
-        kinds.append(ActionKind.FILL_PLACEHOLDERS)
-    if nearest_problem(parsed, start) is not None:
-        kinds.append(ActionKind.CLOSE_STRUCTURE)
-    return kinds
-
-
-def run_action(
-    kind: ActionKind,
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    start: int,
-    end: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> ActionEdit | NoEdit:
-    if kind is ActionKind.REWRITE_SELECTION:
-        return rewrite_selection(engine, parsed, start, end, settings, should_stop, surroundings)
-    if kind is ActionKind.FILL_PLACEHOLDERS:
-        return fill_placeholders(engine, parsed, start, settings, should_stop, surroundings)
-    return close_structure(engine, parsed, start, settings, should_stop, surroundings)

@@ -1,0 +1,57 @@
+"""Code actions as plain edits: rewrite a selection, fill placeholders, close a structure.
+
+Each action turns part of a snapshot into one or more holes, asks the model for candidates (closing a
+structure, also the fills the file spells out and the closers its brackets owe), and keeps the candidate after
+which the file still parses, then the most confident one. A candidate that leaves the file with more syntax
+errors than it has (for Close structure: no fewer) is never applied; the action then says why it has no edit.
+One module per action (`rewrite`, `placeholders`, `closing`); what they share is in `edits`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..notebooks import NO_SURROUNDINGS, Surroundings
+from ..settings import Settings
+from ..syntax import ParsedSnapshot
+from .closing import close_structure, mechanical_fix, nearest_problem, top_level
+from .edits import ActionEdit, ActionKind, Candidate, NoEdit, candidate, choose_edit
+from .placeholders import fill_placeholders, find_placeholders
+from .rewrite import rewrite_selection
+
+if TYPE_CHECKING:
+    from engine.infill import InfillEngine
+
+__all__ = ["ActionEdit", "ActionKind", "Candidate", "NoEdit", "available", "candidate", "choose_edit",
+           "close_structure", "fill_placeholders", "find_placeholders", "mechanical_fix", "nearest_problem",
+           "rewrite_selection", "run_action", "top_level"]
+
+
+def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
+    """The actions that apply at a cursor or selection; cheap, never runs the model."""
+    kinds = []
+    if end > start and parsed.snapshot.text[start:end].strip():
+        kinds.append(ActionKind.REWRITE_SELECTION)
+    if find_placeholders(parsed, start):
+        kinds.append(ActionKind.FILL_PLACEHOLDERS)
+    if nearest_problem(parsed, start) is not None:
+        kinds.append(ActionKind.CLOSE_STRUCTURE)
+    return kinds
+
+
+def run_action(
+    kind: ActionKind,
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    start: int,
+    end: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
+) -> ActionEdit | NoEdit:
+    if kind is ActionKind.REWRITE_SELECTION:
+        return rewrite_selection(engine, parsed, start, end, settings, should_stop, surroundings)
+    if kind is ActionKind.FILL_PLACEHOLDERS:
+        return fill_placeholders(engine, parsed, start, settings, should_stop, surroundings)
+    return close_structure(engine, parsed, start, settings, should_stop, surroundings)

@@ -1,0 +1,165 @@
+"""What the code actions share: their kinds, the candidate edits they weigh and how one is chosen, and the holes
+they fill through the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import TYPE_CHECKING
+
+import tree_sitter
+
+from ..completion import into_cells, window_budget
+from ..context import windows
+from ..notebooks import NO_SURROUNDINGS, Surroundings
+from ..postprocess import broken_characters, plain_text
+from ..settings import Settings
+from ..syntax import ParsedSnapshot, Replacement, problem_count, problems_after
+
+if TYPE_CHECKING:
+    from engine.infill import HolesCandidate, InfillEngine
+
+
+class ActionKind(str, Enum):
+    REWRITE_SELECTION = "rewriteSelection"
+    FILL_PLACEHOLDERS = "fillPlaceholders"
+    CLOSE_STRUCTURE = "closeStructure"
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+    @property
+    def command(self) -> str:
+        return "infill." + self.value
+
+
+_TITLES = {
+    ActionKind.REWRITE_SELECTION: "Rewrite selection",
+    ActionKind.FILL_PLACEHOLDERS: "Fill placeholders",
+    ActionKind.CLOSE_STRUCTURE: "Close structure",
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    replacements: tuple[Replacement, ...]
+    confidence: float
+    problems: int  # ERROR and MISSING nodes in the file once the replacements are made (0: it parses)
+    distance: int = 0  # from the cursor, to break ties in favour of nearby fixes
+    preference: int = 0  # the last tie-breaker: what a fill came from (`close_structure`)
+
+    @property
+    def parses(self) -> bool:
+        return self.problems == 0
+
+
+def candidate(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...], confidence: float, distance: int = 0,
+              preference: int = 0) -> Candidate:
+    return Candidate(replacements, confidence, problems_after(parsed, list(replacements)), distance, preference)
+
+
+@dataclass(frozen=True)
+class NoEdit:
+    """Why an action has no edit to offer, for the user."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ActionEdit:
+    kind: ActionKind
+    uri: str
+    version: int
+    replacements: tuple[Replacement, ...]
+    parses: bool
+    confidence: float
+
+
+def best(candidates: list[Candidate], most_problems: int) -> Candidate | None:
+    """Of the candidates that leave the file with at most `most_problems` syntax problems: parsing first, then
+    confidence, then closeness to the cursor, then preference."""
+    usable = [c for c in candidates if c.replacements and c.problems <= most_problems]
+    if not usable:
+        return None
+    return max(usable, key=lambda c: (c.parses, c.confidence, -c.distance, c.preference))
+
+
+def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candidate], fixing: bool = False,
+             what: str = "fill") -> ActionEdit | NoEdit:
+    """The best candidate as an edit. One that adds a syntax problem (with `fixing`: one that removes none) never
+    is: a fill that opens a string or a bracket can turn the rest of the file into an error; nor one holding a
+    character the model broke (`broken_characters`)."""
+    before = problem_count(parsed.tree)
+    text = parsed.snapshot.text
+    whole = [c for c in candidates if not any(broken_characters(r.text, text) for r in c.replacements)]
+    chosen = best(whole, before - 1 if fixing else before)
+    if chosen is None:
+        if not any(c.replacements for c in candidates):
+            return NoEdit(f"the model wrote no {what} here")
+        if not any(c.replacements for c in whole):
+            return NoEdit(f"the model broke a character (U+FFFD) in every {what} it wrote here")
+        if fixing:
+            return NoEdit(f"found no {what} here after which the file has fewer syntax errors")
+        return NoEdit(f"found no {what} that adds no syntax error")
+    snap = parsed.snapshot
+    return ActionEdit(kind, snap.uri, snap.version, chosen.replacements, chosen.parses, chosen.confidence)
+
+
+def with_eol(text: str, eol: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\n", eol) if eol != "\n" else text
+
+
+def infill_spans(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    spans: list[tuple[int, int]],
+    hole_tokens: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
+) -> list[HolesCandidate]:
+    """Each span (code-point offsets, in document order) becomes a hole of up to
+    ``hole_tokens``; all are filled together, with windows of the text around them (in a notebook, continued into
+    the cells around it: `into_cells`). The fills come back as plain text: LF line breaks, cut at any control
+    character."""
+    snap = parsed.snapshot
+    first, last = spans[0][0], spans[-1][1]
+    budget = window_budget(engine, hole_tokens * len(spans), settings)
+    prefix, suffix = windows(parsed, first, last, budget)
+    between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
+    before, after, suffix_is_end = into_cells(
+        budget, snap.text[prefix.start : first], snap.text[last : suffix.end], from_start=prefix.start == 0,
+        to_end=suffix.end == len(snap.text), surroundings=surroundings)
+    found = engine.infill_holes(
+        [before, *between, after],
+        max_tokens=hole_tokens,
+        num_candidates=settings.candidates,
+        max_steps=settings.max_steps,
+        should_stop=should_stop,
+        suffix_is_end=suffix_is_end,
+        prompt_tokens=settings.prefix_tokens,
+    )
+    return [replace(c, fills=[plain_text(f) for f in c.fills]) for c in found]
+
+
+
+def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def node_span(parsed: ParsedSnapshot, node: tree_sitter.Node) -> tuple[int, int]:
+    """The node's code points, less trailing whitespace: most grammars end a line comment
+    after the carriage return of a CRLF line break, and Rust's doc comments after the line
+    break itself, which belongs to the line, not the comment."""
+    snap = parsed.snapshot
+    start, end = snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
+    while end > start and snap.text[end - 1] in " \t\r\n":
+        end -= 1
+    return start, end

@@ -1,0 +1,285 @@
+"""Fill placeholders: the stubs and TODOs of the function around the cursor become holes, filled together."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import tree_sitter
+
+from ..context import indent_unit, leading_whitespace
+from ..notebooks import NO_SURROUNDINGS, Surroundings
+from ..postprocess import fit_placeholder, indent_columns
+from ..settings import Settings
+from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, tree_after
+from .edits import ActionEdit, ActionKind, NoEdit, candidate, choose_edit, infill_spans, node_span, walk, with_eol
+
+if TYPE_CHECKING:
+    from engine.infill import InfillEngine
+
+MIN_PLACEHOLDER_TOKENS = 4  # a placeholder's hole is no smaller: a statement needs a few tokens
+
+
+def _node_at(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
+    if parsed.tree is None:
+        return None
+    b = parsed.snapshot.byte_offset(offset)
+    return parsed.tree.root_node.descendant_for_byte_range(b, b)
+
+
+def enclosing_function(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
+    """The function around ``offset``; on a decorator's line (`@property`), the function it decorates."""
+    node = _node_at(parsed, offset)
+    while node is not None and parsed.spec is not None:
+        if node.type in parsed.spec.function_types:
+            return node
+        decorated = _decorated(node)
+        if decorated is not None and decorated.type in parsed.spec.function_types:
+            return decorated
+        node = node.parent
+    return None
+
+
+def _decorated(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """What a decorator decorates: Python holds both in a `decorated_definition`; TypeScript puts a method's
+    decorators before it, beside it in the class body."""
+    if node.type == "decorated_definition":
+        return node.child_by_field_name("definition")
+    if node.type != "decorator":
+        return None
+    following = node.next_named_sibling
+    while following is not None and following.type == "decorator":
+        following = following.next_named_sibling
+    return following
+
+
+def _alone_in_body(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
+    parent = node.parent
+    if parent is None or parsed.spec is None:
+        return False
+    statements = [c for c in parent.named_children if c.type not in parsed.spec.comment_types and not _docstring(c)]
+    return statements == [node]
+
+
+def _docstring(node: tree_sitter.Node) -> bool:
+    """A statement that is a string alone (a docstring; JavaScript's "use strict"): a stub's `pass` after one is
+    still the body's only code."""
+    return node.type == "expression_statement" and node.named_child_count == 1 and \
+        node.named_children[0].type == "string"
+
+
+_TODO = re.compile(rb"\bTODO\b")
+
+
+def _is_todo_comment(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
+    text = parsed.snapshot.utf8[node.start_byte : node.end_byte]
+    if _TODO.search(text) is None:  # the word, not AUTODOC
+        return False
+    column = node.start_point[1]
+    line_head = parsed.snapshot.utf8[node.start_byte - column : node.start_byte]
+    return not line_head.strip() or text.startswith(b"/*")
+
+
+def _stands_as_code(node: tree_sitter.Node, body_types: frozenset[str]) -> bool:
+    """A body's statement, all of one (`return ...`, `let x = todo!();`), or a body's final expression (Rust's
+    `{ todo!() }`); not a value among others (`f(..., x)`)."""
+    parent = node.parent
+    if parent is None:
+        return False
+    return parent.type in body_types or (parent.parent is not None and parent.parent.type in body_types)
+
+
+def _in_own_body(node: tree_sitter.Node, function: tree_sitter.Node, body_types: frozenset[str]) -> bool:
+    """Whether ``node`` is a statement of ``function``'s own body, not of a branch or loop in it."""
+    parent = node.parent
+    while parent is not None and parent.id != function.id:
+        if parent.type not in body_types:
+            return False
+        parent = parent.parent
+    return parent is not None
+
+
+def _todo_beside(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
+    """Whether a TODO comment stands in ``node``'s block: among its statements, or before the first of them (where
+    Python's grammar puts a comment that opens a block: in the `if` or the `except`, not its block)."""
+    block = node.parent
+    if block is None or parsed.spec is None:
+        return False
+    comments = list(block.named_children)
+    before = block.prev_named_sibling
+    while before is not None and before.type in parsed.spec.comment_types:
+        comments.append(before)
+        before = before.prev_named_sibling
+    utf8 = parsed.snapshot.utf8
+    return any(c.type in parsed.spec.comment_types and _TODO.search(utf8[c.start_byte : c.end_byte]) is not None
+               for c in comments)
+
+
+def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, int]]:
+    """Spans of the placeholders in the function around ``offset``, in document order."""
+    spec = parsed.spec
+    function = enclosing_function(parsed, offset)
+    if spec is None or function is None:
+        return []
+    spans: list[tuple[int, int]] = []
+    utf8 = parsed.snapshot.utf8
+    for node in walk(function):
+        if node.type in spec.comment_types:
+            if _is_todo_comment(node, parsed):
+                spans.append(node_span(parsed, node))
+            continue
+        stub = next((s for s in spec.stubs if s.node_type == node.type), None)
+        if stub is None or not stub.matches(utf8[node.start_byte:node.end_byte].decode("utf-8", "replace")):
+            continue
+        if stub.alone:
+            if _alone_in_body(node, parsed) and (not stub.whole or _in_own_body(node, function, spec.body_types)
+                                                 or (stub.marked and _todo_beside(node, parsed))):
+                spans.append(node_span(parsed, node))
+        elif _stands_as_code(node, spec.body_types) or (node.parent is not None and node.parent.type in stub.within):
+            spans.append(node_span(parsed, node))
+    spans.sort()
+    # Nested matches (a placeholder inside a TODO block comment cannot happen, but a
+    # statement and its expression can both match): keep the outer span.
+    merged: list[tuple[int, int]] = []
+    for span in spans:
+        if merged and span[0] < merged[-1][1]:
+            continue
+        merged.append(span)
+    return merged
+
+
+def placeholder_kinds(spec: LanguageSpec | None) -> str:
+    """What Fill placeholders looks for in a language, for messages."""
+    stubs = [stub.label for stub in spec.stubs] if spec is not None else []
+    return ", ".join(["a TODO comment", *stubs][:-1]) + " or " + stubs[-1] if stubs else "a TODO comment"
+
+
+def placeholder_replacements(
+    parsed: ParsedSnapshot, holes: list[tuple[int, int]], fills: list[str]
+) -> tuple[Replacement, ...]:
+    """Each fill in place of its placeholder, further lines at the depth of the placeholder's
+    line, in the file's indentation and line breaks. An empty fill leaves its placeholder be."""
+    snap = parsed.snapshot
+    unit = indent_unit(parsed.spec, snap)
+    replacements = []
+    for (start, end), fill in zip(holes, fills):
+        replacement = _placed_fill(parsed, start, end, fill, unit)
+        if replacement is not None:
+            replacements.append(replacement)
+    return tuple(replacements)
+
+
+def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: str) -> Replacement | None:
+    """One fill in place of the placeholder at ``start..end``. A placeholder after a header on its line
+    (`def f(x): ...`) that becomes more than one line starts a body on the next line, a step deeper than the
+    header: Python takes no block after a statement on a header's line, though tree-sitter does."""
+    snap = parsed.snapshot
+    line = snap.line_of(start)
+    line_start = snap.line_starts[line]
+    head = snap.text[line_start:start]
+    line_indent = leading_whitespace(head)
+    line_end = line_start + len(snap.line_text(line))
+    closed_after = snap.text[end:line_end].strip().startswith("}")
+    if head.rstrip().endswith("{") and closed_after:
+        # `{ /* TODO */ }`: a last line of the fill that is that `}` again (at the header's column or less) would
+        # close the body twice.
+        lines = fill.rstrip().split("\n")
+        while len(lines) > 1 and lines[-1].strip() == "}" and \
+                indent_columns(leading_whitespace(lines[-1])) <= indent_columns(line_indent):
+            lines.pop()
+        fill = "\n".join(lines)
+    text = fit_placeholder(fill, line_indent, unit)
+    if not text:
+        return None
+    if "\n" in text and head.rstrip().endswith((":", "{")):
+        deeper = line_indent + unit
+        body = fit_placeholder(fill, deeper, unit)
+        if head.rstrip().endswith("{") and body.count("\n") < text.count("\n"):
+            # Braces bound the body, not columns: fitted one step deeper, the lines the model wrote at the header's
+            # own column were cut as leaving it, and lost. Those lines a step deeper; the others, fitted at the
+            # line's depth, are a step deeper than it already.
+            first, *rest = text.split("\n")
+            body = first + "".join("\n" + (unit + line if line and leading_whitespace(line) == line_indent else line)
+                                   for line in rest)
+        text = "\n" + deeper + body
+        start = line_start + len(head.rstrip())
+        if closed_after:
+            # `{ /* TODO */ }`: the body's closer goes on a line of its own, at the header's depth.
+            text += "\n" + line_indent
+            end += len(snap.text[end:line_end]) - len(snap.text[end:line_end].lstrip(" \t"))
+    return Replacement(start, end, with_eol(text, snap.eol()))
+
+
+def fill_placeholders(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    offset: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
+) -> ActionEdit | NoEdit:
+    """Every placeholder of the enclosing function becomes a hole; all are filled together. A fill that writes a
+    placeholder again, its own or another (`...` over `...`), is left out: it fills nothing."""
+    holes = find_placeholders(parsed, offset)
+    if not holes:
+        return NoEdit(_no_placeholder_reason(parsed, offset))
+    text = parsed.snapshot.text
+    between = sum(engine.count_tokens(text[a_end:b_start]) for (_, a_end), (b_start, _) in zip(holes, holes[1:]))
+    # One canvas holds every hole and the code between them: each hole gets its share of what the model can write.
+    hole_tokens = min(settings.max_hole_tokens, (engine.hole_capacity - between) // len(holes))
+    if hole_tokens < MIN_PLACEHOLDER_TOKENS:
+        return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
+                      f"model fills at once ({engine.hole_capacity} tokens)")
+    candidates, wrote_back = [], False
+    for c in infill_spans(engine, parsed, holes, hole_tokens, settings, should_stop, surroundings):
+        replacements = placeholder_replacements(parsed, holes, c.fills)
+        written = _writing_code(parsed, replacements)
+        if written:
+            candidates.append(candidate(parsed, written, c.confidence))
+        wrote_back = wrote_back or len(written) < len(replacements)
+    if not candidates and wrote_back:
+        return NoEdit("the model wrote the placeholder back; nothing was applied")
+    return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
+
+
+def _no_placeholder_reason(parsed: ParsedSnapshot, offset: int) -> str:
+    if len(parsed.snapshot.text) > PARSED_CHARS:
+        return (f"the file is read as plain text (over {PARSED_CHARS:,} characters); this action needs its parse "
+                "to find placeholders")
+    if parsed.spec is None or parsed.tree is None:
+        return (f"the file is read as plain text (no grammar for {parsed.snapshot.language_id}); this action needs "
+                "one to find placeholders")
+    if enclosing_function(parsed, offset) is None:
+        return "the cursor is not in a function (placeholders are filled in the function around it)"
+    return f"no placeholder in the function here ({placeholder_kinds(parsed.spec)})"
+
+
+def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> tuple[Replacement, ...]:
+    """The replacements that write code: not their placeholder's text again, nor, once made, a placeholder of the
+    language (`throw new Error("not implemented yet")` over `throw new Error("not implemented")`)."""
+    text = parsed.snapshot.text
+    changed = [r for r in replacements if r.text.strip() != text[r.start : r.end].strip()]
+    if not changed or parsed.tree is None:
+        return tuple(changed)
+    snapshot = replace(parsed.snapshot, text=apply_replacements(text, changed), edits=(), known_line_starts=None)
+    after = ParsedSnapshot(snapshot, parsed.spec, tree_after(parsed, changed))
+    kept, shift = [], 0
+    for r in sorted(changed, key=lambda r: r.start):
+        start = r.start + shift
+        shift += len(r.text) - (r.end - r.start)
+        if not _all_placeholder(after, start, start + len(r.text)):
+            kept.append(r)
+    return tuple(kept)
+
+
+def _all_placeholder(parsed: ParsedSnapshot, start: int, end: int) -> bool:
+    """Whether the code in ``start..end`` is placeholders and nothing else."""
+    rest = parsed.snapshot.text[start:end]
+    lead = len(rest) - len(rest.lstrip())
+    for a, b in find_placeholders(parsed, start + lead):
+        a, b = max(a, start), min(b, end)
+        if a < b:
+            rest = rest[: a - start] + " " * (b - a) + rest[b - start :]
+    return not rest.strip()

@@ -1,0 +1,79 @@
+"""Rewrite selection: the selection becomes a hole, denoised again with both sides as context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..context import indent_unit, leading_whitespace
+from ..notebooks import NO_SURROUNDINGS, Surroundings
+from ..postprocess import rebased, reindented
+from ..settings import Settings
+from ..syntax import ParsedSnapshot, Replacement
+from .edits import ActionEdit, ActionKind, NoEdit, candidate, choose_edit, infill_spans, with_eol
+
+if TYPE_CHECKING:
+    from engine.infill import InfillEngine
+
+
+def rewrite_selection(
+    engine: InfillEngine,
+    parsed: ParsedSnapshot,
+    start: int,
+    end: int,
+    settings: Settings,
+    should_stop: Callable[[], bool],
+    surroundings: Surroundings = NO_SURROUNDINGS,
+) -> ActionEdit | NoEdit:
+    """The selection becomes a hole, denoised again with both sides as context."""
+    snap = parsed.snapshot
+    selected = snap.text[start:end]
+    if not selected.strip():
+        return NoEdit("the selection holds no code")
+    # Line breaks too: a selection made with shift+down from the end of a line starts with one.
+    lead = selected[: len(selected) - len(selected.lstrip())]
+    trail = selected[len(selected.rstrip()) :]
+    needed = engine.count_tokens(selected)
+    too_long = _too_long(needed, settings, engine)
+    if too_long is not None:
+        return too_long
+    most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
+    # Room for a rewrite somewhat longer than the original, within reason.
+    hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), most)
+    candidates = []
+    line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
+    unit = indent_unit(parsed.spec, snap)
+    head = snap.text[snap.line_starts[snap.line_of(start)] : start]
+    for c in infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop, surroundings):
+        body = c.fills[0].strip()
+        if not body:
+            continue
+        written = _written_indent(head, c.fills[0])
+        if written is not None:
+            body = rebased(body, written, line_indent, unit)  # the selection's depth, not the model's
+        body = reindented(body, line_indent, unit)  # the file's indentation, not the model's
+        replacement = Replacement(start, end, lead + with_eol(body, snap.eol()) + trail)
+        candidates.append(candidate(parsed, (replacement,), c.confidence))
+    return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
+
+
+def _too_long(needed: int, settings: Settings, engine: InfillEngine) -> NoEdit | None:
+    """A hole wider than the model's canvas could only come back cut short (and slowly): say so instead, naming the
+    setting where it, not the model, sets the limit."""
+    most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
+    if needed <= most:
+        return None
+    if most < engine.hole_capacity:
+        return NoEdit(f"the selection is {needed} tokens and a rewrite takes at most {most} (4 x maxHoleTokens); "
+                      "select less or raise maxHoleTokens")
+    return NoEdit(f"the selection is {needed} tokens and the model rewrites at most {most} at once; select less")
+
+
+def _written_indent(head: str, fill: str) -> str | None:
+    """The indentation the model wrote the fill's first line at, going on from ``head`` (the text before the
+    selection on its line); None after code there: the model then wrote the later lines at the file's columns."""
+    text = fill.lstrip()
+    blank = fill[: len(fill) - len(text)]
+    if "\n" in blank:
+        return blank[blank.rindex("\n") + 1 :]
+    return None if head.strip() else head + blank
