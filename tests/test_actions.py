@@ -189,6 +189,28 @@ def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bra
     assert closed(text, Settings(file_lookup=False)) == "count = add(first, )"
 
 
+def test_close_structure_in_a_cell_takes_the_close_the_cells_around_it_spell_out():
+    from engine.infill import InfillEngine
+    from infill_ls.actions import ActionEdit, close_structure
+    from infill_ls.notebooks import Notebooks
+    from infill_ls.settings import Settings
+
+    engine = InfillEngine.load(device="cpu")  # the shipped model's tokens key the lookup as a user's would
+    store, index = DocumentStore(), SyntaxIndex()
+    cells = {"c0": "sales = load('sales.csv', sep=';', index_col=0)\n", "c1": "costs = load('costs.csv', \nprint(costs)\n"}
+    for uri, text in cells.items():
+        index.opened(store.open(uri, "python", 1, text))
+    books = Notebooks()
+    books.open("nb", list(cells))
+    text = cells["c1"]
+    edit = close_structure(engine, index.parse(store.get("c1")), text.index("\n"), Settings(), lambda: False,
+                           books.surroundings("c1", store.get, 10_000))
+    assert isinstance(edit, ActionEdit)
+    # As in one file holding both cells: the call the cell above spells out, not the bracket alone.
+    closed = apply_replacements(text, list(edit.replacements)).split("\n")[0]
+    assert closed == "costs = load('costs.csv', sep=';', index_col=0)"
+
+
 def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
     # The file has an error elsewhere, so "parses afterwards" cannot decide; a fill that opens a string would turn
     # the rest of the file into one, and is surer than the harmless fill.

@@ -13,7 +13,7 @@ import tree_sitter
 from engine.closers import PAIRS, is_label
 from engine.lookup import COPIES_TESTED
 
-from ..completion import in_literal
+from ..completion import around_hole, in_literal
 from ..context import leading_whitespace
 from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import indent_columns
@@ -540,8 +540,8 @@ def close_structure(
 ) -> ActionEdit | NoEdit:
     """Fill what is missing near the cursor (closers, bodies) so that the file parses.
 
-    At each place a fill may go (`_close_points`), three kinds of fill are tried: what the file spells out in the
-    same surroundings, as completion offers it (`settings.file_lookup`); the closers the open brackets owe; the
+    At each place a fill may go (`_close_points`), three kinds of fill are tried: what the file (in a notebook, with
+    the cells around it) spells out in the same surroundings, as completion offers it (`settings.file_lookup`); the closers the open brackets owe; the
     model's. The file's fills and the closers come with confidence 0, the most a mean log-probability can be, so
     they rank above the model's wherever they leave the file parsing; at one place, the file's fill before the
     closers. On 150 held-out closing spans (seed 0) the file's fills raised the share of files restored to the
@@ -564,7 +564,7 @@ def close_structure(
 
     for at in _close_points(parsed, problem, region, offset):
         if settings.file_lookup:
-            for c in engine.copies(snap.text[:at], snap.text[at:], max_tokens=hole, limit=COPIES_TESTED):
+            for c in engine.copies(*around_hole(snap.text, at, surroundings), max_tokens=hole, limit=COPIES_TESTED):
                 insert(at, c.text, 0.0, 2)
         # The brackets owed at `at`; then those and the others the region leaves open near it, each closed where
         # its own block ends: two left open on two lines make one error, which closing either alone leaves.
