@@ -194,15 +194,23 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
     (`adds_errors`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line below
     it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's start,
     where the other grammars invent its `}`. Never with a `;` that makes a header's body empty (`empty_body_at`) or
-    ends a function's header (`_ends_signature`)."""
+    ends a function's header (`_ends_signature`), nor with a closer that ends a statement the `;` is still owed
+    (`_owes_statement_end`)."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
     line_start, line_end = snap.line_starts[snap.line_of(offset)], snap.line_end(snap.line_of(offset))
 
-    def passes(edit: list[Replacement], terminator: int) -> bool:
+    def rejected(tree: tree_sitter.Tree, text: str) -> bool:
+        last = start + len(text.encode("utf-8", "surrogatepass")) - 1  # the byte of the text's last character
+        if text.endswith(";"):
+            return empty_body_at(tree, last) or _ends_signature(tree, last, spec)
+        return text.endswith((")", "]")) and _owes_statement_end(tree, last, spec)
+
+    def passes(edit: list[Replacement], text: str) -> bool:
+        """Whether the file mends with ``edit``, which puts ``text`` at ``offset``."""
         tree = tree_after(parsed, edit, should_stop)
-        if terminator >= 0 and (empty_body_at(tree, terminator) or _ends_signature(tree, terminator, spec)):
+        if rejected(tree, text):
             return False
         if not tree.root_node.has_error:
             return True
@@ -216,23 +224,55 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
         return not adds_errors(parsed, edit, should_stop)
 
     def mends(text: str) -> bool:
-        terminator = start + len(text.encode("utf-8", "surrogatepass")) - 1 if text.endswith(";") else -1
-        if passes([Replacement(offset, offset, text)], terminator):
+        if passes([Replacement(offset, offset, text)], text):
             return True
         line = text + snap.text[offset:line_end]
         if near is None or still_open(snap.text[line_start:offset] + line, line_comments=spec.line_comments).strip("}"):
             return False  # the line still owes a bracket of its own (a cheap scan spares the whole window's)
-        below = owed_below(snap.text[max(line_start - 2 * SCAN_CHARS, 0):offset] + line, snap.text[line_end:],
-                           line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
-        return bool(below) and passes([Replacement(offset, line_end, f"{line}\n{below}")], terminator)
+        below = _with_rules(owed_below, spec)(snap.text[max(line_start - 2 * SCAN_CHARS, 0):offset] + line,
+                                              snap.text[line_end:])
+        return bool(below) and passes([Replacement(offset, line_end, f"{line}\n{below}")], text)
 
     return mends
 
 
-def _line_rules(spec: LanguageSpec) -> Callable[[str, str], str]:
-    """`owed_on_line` with the language's rules: what begins its line comments, and whether its `{` opens a block
-    (not in Python, where a `{` is a dict's or a set's, closed as a bracket is)."""
-    return partial(owed_on_line, line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
+# Bodies whose value is `()` whatever their last expression: a macro call that ends one is a statement.
+_UNIT_BODIES = frozenset({"for_expression", "while_expression", "loop_expression"})
+
+
+def _owes_statement_end(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
+    """Whether the closer at ``byte`` of ``tree`` ends a `(` or `[` macro call (`println!("{}", x)`) that a block
+    holds as a statement without the `;` it owes (`LanguageSpec.statement_end`): tree-sitter-rust reads one so
+    whether or not the `;` follows, but Rust wants it before another statement, and a call that ends a body whose
+    value is `()` (a function with no return type, a loop's: `_unit_body`) is a statement too. Not a block's value
+    (`vec![1, 2]` that a function returns), an argument or a `let`'s value."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if not spec.statement_end or node is None or node.type not in (")", "]") or node.next_sibling is not None:
+        return False
+    tokens = node.parent
+    call = tokens.parent if tokens is not None and tokens.type == "token_tree" else None
+    if call is None or call.type != "macro_invocation" or call.parent is None or call.parent.type != "block":
+        return False
+    following = call.next_named_sibling
+    while following is not None and following.type in spec.comment_types:
+        following = following.next_named_sibling
+    return following is not None or _unit_body(call.parent)
+
+
+def _unit_body(block: tree_sitter.Node) -> bool:
+    """Whether ``block`` is a body whose value is `()`: a function's with no return type, or a loop's."""
+    owner = block.parent
+    if owner is None:
+        return False
+    if owner.type == "function_item":
+        return owner.child_by_field_name("return_type") is None
+    return owner.type in _UNIT_BODIES
+
+
+def _with_rules(closers: Callable[..., str], spec: LanguageSpec) -> Callable[[str, str], str]:
+    """``closers`` (`owed_on_line`, `owed_below`) with the language's rules: what begins its line comments, and
+    whether its `{` opens a block (not in Python, where a `{` is a dict's or a set's, closed as a bracket is)."""
+    return partial(closers, line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
 
 
 def _terminator(parsed: ParsedSnapshot, offset: int) -> str:
@@ -247,7 +287,7 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     first, each group in the order given (confidence): the rule the code actions choose by. Where none does (or
     none is offered), the first closed so that it does comes before them all: a suggestion followed by the
     brackets still open before ``offset`` that the cursor is inside by the file's layout and that may close on its
-    line (`engine.closers.owed_on_line`, with the language's comments and braces: `_line_rules`; never a block's
+    line (`engine.closers.owed_on_line`, with the language's comments and braces: `_with_rules`; never a block's
     `}` after code), and by the `;` the statement owes (`_terminator`), else, where the file has a syntax error
     near the cursor (`error_near`), those brackets alone. Inside a string or a comment (`in_literal`) nothing is
     closed. A small model often stops a closing span a bracket short; on 150 held-out closing spans the file
@@ -264,7 +304,7 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
         return suggestions
     whole = parsed.snapshot.text
     closed = close_to_pass(whole[:offset], [s.text for s in suggestions], mends, after=whole[offset:],
-                           owing=_line_rules(parsed.spec), alone=error_near(parsed, offset),
+                           owing=_with_rules(owed_on_line, parsed.spec), alone=error_near(parsed, offset),
                            terminator=_terminator(parsed, offset))
     if closed is None:
         return suggestions

@@ -231,7 +231,7 @@ def test_no_semicolon_ends_a_function_header_being_typed(language, marked):
     # tree-sitter-rust reads a body whose `}` is not written yet as one ERROR from the file's start, where the
     # other grammars invent the `}`.
     ("fn f(x: Option<i32>) -> i32 {\n    match x {\n        Some(v) => g(v|\n", ")"),
-    ("fn main() {\n    println!(\"{}\", g(x|\n", "))"),
+    ("fn main() {\n    println!(\"{}\", g(x|\n", "));"),  # a statement: its `;` too
     ("fn main() {\n    let v = g(x|\n\nfn other() {}\n", ");"),
     ("impl S {\n    fn f(&self) {\n        self.g(x|\n", ")"),
 ])
