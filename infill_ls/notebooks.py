@@ -8,7 +8,8 @@ defined and imported is what the code in this one uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .documents import Snapshot
@@ -146,3 +147,95 @@ def _after(cells: Sequence[Snapshot], chars: int) -> str:
         pieces.append((CELL_SEPARATOR + cell.text.rstrip("\n"))[:room])
         room -= len(pieces[-1])
     return "".join(pieces)
+
+
+# Python's tokens that decide whether a line starts a statement: a string (which may run over lines), a comment, a
+# bracket, a line break, and a backslash that continues a line. Cut short (an unclosed string), a token ends with
+# its line, or a triple-quoted one with the text, as the grammar reads it.
+_TOKENS = re.compile(rb"""
+    (?P<string>\"\"\"(?:\\[\s\S]|[^\\])*?(?:\"\"\"|\Z)|'''(?:\\[\s\S]|[^\\])*?(?:'''|\Z)
+        |"(?:\\[\s\S]|[^\\"\n])*(?:"|$)|'(?:\\[\s\S]|[^\\'\n])*(?:'|$))
+    |(?P<comment>\#[^\n]*)
+    |(?P<open>[(\[{])
+    |(?P<close>[)\]}])
+    |(?P<continued>\\\r?\n)
+    |(?P<newline>\n)
+""", re.VERBOSE | re.MULTILINE)
+_NOT_LINE_BREAK = re.compile(rb"[^\r\n]")
+
+
+@dataclass(frozen=True)
+class CellMagics:
+    """What a notebook's kernel reads in a cell before the language does (IPython's magics, shell and help lines),
+    each a pattern matched at the start of a line that starts a statement: ``escaped``, a line the kernel runs
+    whole (`%time f()`, `!ls`, `?df`) from the group ``command`` on; ``assigned``, a statement whose value is one
+    (`files = !ls`), from ``command`` on; ``help``, a name and a trailing `?` (`df.head?`), from ``command`` on. A
+    first line ``cell``, a cell magic (`%%time`), is blanked alone where its group ``name`` is one of
+    ``code_bodies``, whose body is the language's code; any other (`%%bash`) has the whole cell.
+    ``hint``: a search that finds none of them in most cells at once, so that such a cell is not scanned."""
+
+    hint: re.Pattern[bytes]
+    cell: re.Pattern[bytes]
+    code_bodies: frozenset[bytes]
+    escaped: re.Pattern[bytes]
+    assigned: re.Pattern[bytes]
+    help: re.Pattern[bytes]
+
+    def masked(self, data: bytes) -> bytes:
+        """``data`` (UTF-8) with each of them blanked byte for byte, its line breaks kept, so every offset stays
+        valid; ``data`` itself where there is none. Where the line is indented (a body's statement, which blanked
+        alone would leave the body empty) or its value assigned, a `0` stands where the command started."""
+        hints = [m.start() for m in self.hint.finditer(data)]
+        # Lines past the last that may hold one are not scanned: magics stand mostly at the top of a cell.
+        spans = list(self._spans(data, data.rfind(b"\n", 0, hints[-1]) + 1)) if hints else []
+        if not spans:
+            return data
+        out = bytearray(data)
+        for start, end, filler in spans:
+            out[start:end] = _NOT_LINE_BREAK.sub(b" ", data[start:end])
+            if filler:
+                out[start] = ord("0")
+        return bytes(out)
+
+    def _spans(self, data: bytes, last: int) -> Iterator[tuple[int, int, bool]]:
+        """(start, end, whether a `0` stands at the start) of each magic in ``data`` on a line that starts by
+        ``last``."""
+        first = data.rfind(b"\n", 0, len(data) - len(data.lstrip())) + 1  # where the first line not blank starts
+        pos, depth, line_start = 0, 0, True
+        while pos <= last:
+            if line_start and depth == 0:
+                found = self._magic_at(data, pos, pos == first)
+                if found is not None:
+                    yield found
+                    pos = found[1]
+                    if pos >= last:
+                        return
+            token = _TOKENS.search(data, pos)
+            if token is None:
+                return
+            kind, pos, line_start = token.lastgroup, token.end(), False
+            if kind == "open":
+                depth += 1
+            elif kind == "close":
+                depth = max(0, depth - 1)
+            elif kind == "newline":
+                line_start = True
+
+    def _magic_at(self, data: bytes, pos: int, first: bool) -> tuple[int, int, bool] | None:
+        """The magic on the statement's line at ``pos``, if it is one."""
+        eol = _line_end(data, pos)
+        if first and (cell := self.cell.match(data, pos, eol)) is not None:
+            return pos, eol if cell["name"] in self.code_bodies else len(data), False
+        for pattern, continued in ((self.escaped, True), (self.assigned, True), (self.help, False)):
+            if (match := pattern.match(data, pos, eol)) is not None:
+                start, line = match.start("command"), pos
+                while continued and data[line:eol].rstrip(b"\r").endswith(b"\\") and eol < len(data):
+                    line, eol = eol + 1, _line_end(data, eol + 1)  # a line continued on the next
+                return start, eol, start > pos
+        return None
+
+
+def _line_end(data: bytes, pos: int) -> int:
+    """Where the line at ``pos`` ends, before its `\\n`."""
+    end = data.find(b"\n", pos)
+    return len(data) if end < 0 else end

@@ -97,8 +97,10 @@ class InfillService:
 
     # --- documents --------------------------------------------------------------------------
 
-    def open(self, uri: str, language_id: str, version: int, text: str) -> None:
-        self.syntax.opened(self.documents.open(uri, language_id, version, text))
+    def open(self, uri: str, language_id: str, version: int, text: str, cell: bool = False) -> None:
+        """A document; ``cell``: a notebook's cell, which the notebook's opening or change says it is (its grammar
+        then reads past the kernel's magics: `LanguageSpec.in_cell`)."""
+        self.syntax.opened(self.documents.open(uri, language_id, version, text), cell)
 
     def change(self, uri: str, version: int, changes: Sequence[TextChange], encoding: PositionEncoding) -> None:
         """Apply the client's changes. One that cannot be applied leaves the store out of step with the editor, so
@@ -113,7 +115,8 @@ class InfillService:
             if edits_wanted:
                 self.syntax.changed(snapshot)
             else:
-                self.syntax.opened(snapshot)  # its tree, if any, starts again from this text
+                # Its tree, if any, starts again from this text.
+                self.syntax.opened(snapshot, self.notebooks.notebook_of(uri) is not None)
             # An action's edit is for the text it started from and would not be applied: stopped now, it does not
             # hold the model for seconds while the keystrokes' suggestions wait behind it.
             self.scheduler.supersede((uri, "action"))
@@ -135,7 +138,7 @@ class InfillService:
         for cell in set(self.notebooks.close(uri)) - set(cells):
             self.close(cell)
         for doc in documents:
-            self.open(doc.uri, doc.language_id, doc.version, doc.text)
+            self.open(doc.uri, doc.language_id, doc.version, doc.text, cell=True)
         self.notebooks.open(uri, cells)
 
     def change_notebook_cells(self, uri: str, start: int, delete_count: int, cells: Sequence[str],
@@ -146,7 +149,7 @@ class InfillService:
         for cell in closed:
             self.close(cell)
         for doc in opened:
-            self.open(doc.uri, doc.language_id, doc.version, doc.text)
+            self.open(doc.uri, doc.language_id, doc.version, doc.text, cell=True)
         self.notebooks.splice(uri, start, delete_count, cells)
 
     def close_notebook(self, uri: str, cells: Sequence[str] = ()) -> set[str]:

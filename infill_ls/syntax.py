@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
@@ -23,6 +23,7 @@ from engine.errors import Cancelled
 from engine.languages import Language, language_named, parser_for
 
 from .documents import Edit, Snapshot, language_names, point_at
+from .notebooks import CellMagics
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,19 @@ class LanguageSpec:
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
     extra_extensions: tuple[str, ...] = ()
     skipped_extensions: tuple[str, ...] = ()
+    # What a notebook's cell of the language may hold that the grammar does not read (IPython's magics): the cell's
+    # documents take the row's variant that blanks them (`in_cell`); in a file of its own such a line is an error.
+    cell_magics: CellMagics | None = None
+    # Set on that variant only: every parse of the text reads it with them blanked (`grammar_bytes`).
+    masked: CellMagics | None = None
 
     @property
     def name(self) -> str:
         return self.grammar.name
+
+    def in_cell(self) -> LanguageSpec:
+        """The row as a notebook's cells read: the same, its ``cell_magics`` blanked before each parse."""
+        return self if self.cell_magics is None else replace(self, masked=self.cell_magics)
 
     @property
     def extensions(self) -> tuple[str, ...]:
@@ -126,6 +136,24 @@ _ECMASCRIPT_STUBS = (
 )
 
 
+# IPython's: the escapes a line may start with (a magic `%`, `%%`, a shell line `!`, `!!`, help `?`, `??`, and
+# autocall's `/`, `,`, `;`), a magic or shell line's value assigned (`files = !ls`, `a, b = %who_ls`), and help
+# asked with a trailing `?` after a dotted name, wildcards allowed (`df.head?`, `np.*load*?`). Non-ASCII bytes
+# stand for the letters of a name. The cell magics whose body is Python run it: the rest (`%%bash`) hold another
+# language.
+_NAME = rb"(?:[\w*]|[\x80-\xff])+"
+_IPYTHON = CellMagics(
+    hint=re.compile(rb"^[ \t]*[%!?/,;]|\?[ \t]*\r?$|=[ \t]*[!%]", re.MULTILINE),
+    cell=re.compile(rb"%%(?P<name>\w+)"),
+    code_bodies=frozenset({b"time", b"timeit", b"capture", b"prun", b"debug", b"python", b"python3", b"pypy",
+                           b"memit"}),
+    escaped=re.compile(rb"[ \t]*(?P<command>[%!?/,;])"),
+    assigned=re.compile(rb"[ \t]*" + _NAME + rb"(?:\." + _NAME + rb")*(?:\[[^\]\n]*\])?(?:[ \t]*,[ \t]*" + _NAME
+                        + rb")*[ \t]*=[ \t]*(?P<command>[!%])"),
+    help=re.compile(rb"[ \t]*(?P<command>" + _NAME + rb"(?:\." + _NAME + rb")*\?\??)[ \t]*\r?$"),
+)
+
+
 def _engine_row(name: str) -> Language:
     row = language_named(name)
     if row is None:
@@ -137,6 +165,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("python"),
         line_comments=("#",),
+        cell_magics=_IPYTHON,
         language_ids=("python",),
         extra_extensions=(".pyw",),
         block_openers=(":",),
@@ -307,17 +336,18 @@ def language_for(language_id: str, uri: str) -> LanguageSpec | None:
 _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
-def grammar_bytes(data: bytes) -> bytes:
-    """A text's UTF-8 as the grammar reads it: each lone CR as LF, so the grammar's lines are the editor's. The same
-    length, so every byte offset stays valid; ``data`` itself, not a copy, where it has no lone CR."""
-    if b"\r" not in data or _LONE_CR.search(data) is None:
-        return data
-    return _LONE_CR.sub(b"\n", data)
+def grammar_bytes(data: bytes, spec: LanguageSpec | None = None) -> bytes:
+    """A text's UTF-8 as the grammar reads it: each lone CR as LF, so the grammar's lines are the editor's, and in a
+    notebook's cell (``spec.masked``) the lines its kernel reads blanked. The same length, so every byte offset stays
+    valid; ``data`` itself, not a copy, where it has neither."""
+    if b"\r" in data and _LONE_CR.search(data) is not None:
+        data = _LONE_CR.sub(b"\n", data)
+    return data if spec is None or spec.masked is None else spec.masked.masked(data)
 
 
 def parse_text(spec: LanguageSpec, text: str) -> tree_sitter.Tree:
     """A fresh parse, for one-off checks such as whether an edited text still parses."""
-    return parser_for(spec.name).parse(grammar_bytes(text.encode("utf-8", "surrogatepass")))
+    return parser_for(spec.name).parse(grammar_bytes(text.encode("utf-8", "surrogatepass"), spec))
 
 
 def parses_cleanly(spec: LanguageSpec | None, text: str) -> bool:
@@ -382,9 +412,10 @@ class _Entry:
     # `pending` holds every edit of a later revision than this one: a tree of an older snapshot cannot be brought
     # up to date from it, so it is not kept.
     queued_after: int = 0
-    # Whether the tree's text has a lone CR: an edit's points (`Snapshot.point`) count LF only, where the grammar,
-    # reading such a text through `grammar_bytes`, counts the CR too, so that tree is not edited but parsed afresh.
-    lone_cr: bool = False
+    # Whether the grammar read the tree's text otherwise than as it is (`grammar_bytes`), so that tree is not edited
+    # but parsed afresh: with a lone CR an edit's points (`Snapshot.point`) count LF only where the grammar counts the
+    # CR too; in a cell, an edit that makes a line a magic (or no longer one) changes bytes beyond its own.
+    altered: bool = False
 
 
 @dataclass(frozen=True)
@@ -408,8 +439,11 @@ class SyntaxIndex:
         self._lock = threading.Lock()
         self.stats = ParseStats()
 
-    def opened(self, snapshot: Snapshot) -> LanguageSpec | None:
+    def opened(self, snapshot: Snapshot, cell: bool = False) -> LanguageSpec | None:
+        """Start keeping the document's tree, from this text; ``cell``: it is a notebook's cell (`in_cell`)."""
         spec = language_for(snapshot.language_id, snapshot.uri)
+        if spec is not None and cell:
+            spec = spec.in_cell()
         with self._lock:
             if spec is None:
                 self._entries.pop(snapshot.uri, None)
@@ -460,10 +494,10 @@ class SyntaxIndex:
                 return ParsedSnapshot(snapshot, None, None)
             if entry.tree is not None and entry.revision == snapshot.revision:
                 return ParsedSnapshot(snapshot, entry.spec, entry.tree)
-            lone_cr = snapshot.lone_cr
-            data = grammar_bytes(snapshot.utf8) if lone_cr else snapshot.utf8
+            data = grammar_bytes(snapshot.utf8, entry.spec)
+            altered = data is not snapshot.utf8
             if (entry.tree is not None and entry.revision is not None and entry.revision < snapshot.revision
-                    and not (lone_cr or entry.lone_cr)):
+                    and not (altered or entry.altered)):
                 old = entry.tree.copy()  # readers may still hold the previous tree
                 remaining: list[tuple[int, Edit]] = []
                 for revision, edit in entry.pending:
@@ -486,7 +520,7 @@ class SyntaxIndex:
                 entry.pending = [(r, e) for r, e in entry.pending if r > snapshot.revision]
             entry.revision = snapshot.revision
             entry.tree = tree
-            entry.lone_cr = lone_cr
+            entry.altered = altered
             return ParsedSnapshot(snapshot, entry.spec, tree)
 
 
@@ -517,8 +551,8 @@ def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
     Re-parses incrementally from the snapshot's tree, so checking several candidate fills
     in a large file stays cheap. Raises `engine.errors.Cancelled`, and parses nothing, once ``should_stop`` says
     so. (Not within the parse: py-tree-sitter 0.26 stops one only when it reads the text through a callback, and
-    then keeps a reference to every chunk it is handed, the whole text for each parse.) A text with a lone CR,
-    before or after, is parsed afresh (`_Entry.lone_cr`).
+    then keeps a reference to every chunk it is handed, the whole text for each parse.) A text the grammar reads
+    otherwise than as it is, before or after (a lone CR, a cell's magic), is parsed afresh (`_Entry.altered`).
     """
     if parsed.spec is None or parsed.tree is None:
         return None
@@ -527,8 +561,9 @@ def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
     snap = parsed.snapshot
     parser = parser_for(parsed.spec.name)
     new_data = apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass")
-    grammar_data = grammar_bytes(new_data)
-    if grammar_data is not new_data or snap.lone_cr:
+    grammar_data = grammar_bytes(new_data, parsed.spec)
+    masks = parsed.spec.masked
+    if grammar_data is not new_data or snap.lone_cr or (masks is not None and masks.masked(snap.utf8) is not snap.utf8):
         return parser.parse(grammar_data)
     tree = parsed.tree.copy()
     # Back to front, so every replacement's coordinates in the original text stay valid.

@@ -282,3 +282,36 @@ async def test_a_notebook_change_the_server_cannot_read_drops_the_notebook_until
     assert not [m for m in client.messages if "Invalid Params" in m.message]
     open_notebook(client, notebook, {uri: text})
     assert await inline(client, text, uri, 5)
+
+
+async def _code_actions(client, uri: str, text: str, offset: int) -> list:
+    at = position_of(text, offset)
+    return await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=types.Range(at, at),
+        context=types.CodeActionContext(diagnostics=[])))
+
+
+async def test_a_magic_line_above_leaves_the_typing_rules_on_and_a_clean_cell_nothing_to_close(client):
+    # Parsed as plain Python, `%matplotlib inline` was an ERROR: the closers a line owes were never shown after it,
+    # and Close structure was offered on a clean cell, then failed.
+    notebook, uris = "file:///work/magics.ipynb", [f"vscode-notebook-cell:/work/magics.ipynb#W{n}" for n in (0, 1)]
+    typing, clean = "%matplotlib inline\ntotal = sum(x * 2 for x in range(", \
+        "%matplotlib inline\n!pip install numpy\nimport numpy as np\nxs = np.zeros(3)\n"
+    open_notebook(client, notebook, {uris[0]: typing, uris[1]: clean})
+    try:
+        items = await inline(client, typing, uris[0], len(typing), invoked=False)
+        assert items and items[0].insert_text.endswith("))"), [i.insert_text for i in items]
+        titles = [a.title for a in await _code_actions(client, uris[1], clean, len(clean) - 1)]
+        assert "Close structure" not in titles, titles
+    finally:
+        close_notebook(client, notebook, uris)
+
+
+async def test_a_magic_line_in_a_py_file_is_a_syntax_error_still(client):
+    uri, text = "file:///work/magic.py", "%matplotlib inline\nimport numpy as np\nxs = np.zeros(3)\n"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    try:
+        assert "Close structure" in [a.title for a in await _code_actions(client, uri, text, len(text) - 1)]
+    finally:
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
