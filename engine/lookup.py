@@ -4,7 +4,11 @@ Code repeats itself (a call made twice, a field set in `__init__` and read later
 small model copies poorly from a long context. So the text around the hole is searched in two ways:
 
 - a *bridge*: an occurrence of the text just before the hole (the key) followed, on the same line, by the text just
-  after the hole (the head). What lies between is a fill the file has used in the same surroundings.
+  after the hole (the head). What lies between is a fill the file has used in the same surroundings. A short key is
+  often just the name being typed, and where that name is assigned or defined what follows it is the assignment's:
+  `print(by_r` would take the rest of `by_region = sales.sum()` and become a call with a keyword argument. Such a fill
+  is kept only where such a line begins (the start of a statement, a definition where one is written), or, for a
+  keyword argument, in an argument list.
 - the hole's *line shape*: another line that reads as the hole's line does up to the hole, but with its last few
   words free (`self.kwargs = ` has the shape of `self.args = `), and goes on with the same head. A word that such a
   line repeats from its free words is renamed to the hole's word, so `self.args = args` offers `kwargs`.
@@ -55,6 +59,12 @@ ELSEWHERE_CHARS = 100_000
 COPIES_TESTED = 3
 
 _WORD = re.compile(r"\w+")
+_NAME = re.compile(r"[\w.]*")
+# What binds the name just before it: `=` (not `==` or `=>`), an augmented assignment, `:=`, an annotation's `: T =`
+# (a type runs to the next comma outside brackets: `width: int, fill: str = " "` binds `fill`, not `width`).
+_BINDS = re.compile(r"[ \t]*(?:(?:\*\*|//|<<|>>|[-+*/%&|^@])?=(?![=>])|:(?:[^=\n,\[]|\[[^\]\n]*\])*=(?![=>]))")
+# A name after one of these words is being defined: what follows it on its line is the definition's.
+_DEFINES = re.compile(r"(?<!\w)(?:def|class|function|fn|func|fun|struct|enum|interface|trait)[ \t]+\Z")
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,68 @@ def _occurrences(text: str, key: str, hole: int | None) -> list[int]:
     return ends[:MAX_OCCURRENCES]
 
 
-def _bridges(text: str, hole: int | None, key: str, head: str) -> list[tuple[str, int]]:
-    """(fill, distance from the hole) for each occurrence of `key` followed on its line by `head`."""
+def _name_start(text: str, end: int) -> int:
+    """Where the name that the text before `end` ends in starts, with any spaces after it; `end` when it ends in none
+    (a dotted name is one: `self.total` is typed where `self.total = 0` was written, not `total`)."""
+    start = end
+    while start and text[start - 1] in " \t":
+        start -= 1
+    word = start
+    while word and (text[word - 1].isalnum() or text[word - 1] in "_."):
+        word -= 1
+    return word if word < start else end
+
+
+def _lead(text: str, start: int) -> str:
+    """The text of `start`'s line before it (its last `SHAPE_LINE_CHARS` characters on a longer line)."""
+    since = max(0, start - SHAPE_LINE_CHARS)
+    return text[text.rfind("\n", since, start) + 1 or since:start]
+
+
+def _place(text: str, start: int, lead: str) -> str:
+    """Where a name at `start` in `text`, after `lead` on its line, stands: "statement" at the start of one,
+    "definition" after `def` and the like, "argument" after `(`, `[` or `,`, else the character just before it."""
+    code = lead.rstrip()
+    if not code:
+        # A line that starts inside an open bracket holds arguments, as an editor lays out a call split across lines.
+        at = start - len(lead)
+        while at > 0 and text[at - 1].isspace():
+            at -= 1
+        return "argument" if at and text[at - 1] in "([," else "statement"
+    if _DEFINES.search(lead):
+        return "definition"
+    return "argument" if code[-1] in "([," else code[-1]
+
+
+def _fits(text: str, start: int, end: int, fill: str, hole_lead: str, hole_place: str) -> bool:
+    """Whether `fill`, found after `end` in `text` where the name being typed starts at `start`, fits the hole, where
+    the name follows `hole_lead` on its line and stands at `hole_place`. Where that name is assigned or defined, what
+    follows it is the assignment's or the definition's: in a call, `print(by_r` would become
+    `print(by_region = sales.sum())`, which parses. Such a fill fits only where such a line begins, and a keyword
+    argument in an argument list too."""
+    named = text[start:end] + fill
+    rest = named[_NAME.match(named).end():]
+    if not rest.strip():
+        return True  # the fill only completes the name
+    lead = _lead(text, start)
+    if lead == hole_lead:
+        return True  # the line reads the same up to the name
+    place = _place(text, start, lead)
+    if place == "definition":
+        return hole_place == "definition"
+    binds = _BINDS.match(rest)
+    if not binds:
+        return True
+    if place == "statement":
+        return hole_place == "statement"
+    if place == "argument":
+        return binds.group().strip() == "=" and hole_place in ("argument", "statement")
+    return True  # after an operator the name is not what is bound: `str | None = None` assigns no None
+
+
+def _bridges(text: str, hole: int | None, key: str, head: str, lead: str, place: str) -> list[tuple[str, int]]:
+    """(fill, distance from the hole) for each occurrence of `key` followed on its line by `head`; `lead` is the
+    hole's line before the name the hole ends in, and `place` where that name stands."""
     found = []
     for end in _occurrences(text, key, hole):
         window = text[end:end + MAX_FILL_CHARS + len(head)]
@@ -98,6 +168,10 @@ def _bridges(text: str, hole: int | None, key: str, head: str) -> list[tuple[str
         fill = window[:cut]
         # A fill is one line, and never reaches the hole itself (that would repeat the text around the cursor).
         if "\n" in fill or (hole is not None and end < hole <= end + cut):
+            continue
+        # A short key is often just the name being typed, found where that name is assigned or defined.
+        start = _name_start(text, end)
+        if start < end and not _fits(text, start, end, fill, lead, place):
             continue
         found.append((fill, _distance(end, hole)))
     return found
@@ -112,6 +186,9 @@ class _Find(NamedTuple):
 def _bridge_finds(before: str, after: str, keys: list[int],
                   texts: list[tuple[str, int | None]]) -> Iterator[_Find | None]:
     """For each key length in turn, its bridges in `texts` ((text, the hole's place or None)), or None."""
+    start = _name_start(before, len(before))
+    lead = _lead(before, start)
+    place = _place(before, start, lead)
     for key_chars in keys:
         find = None
         key = before[-key_chars:]
@@ -120,7 +197,7 @@ def _bridge_finds(before: str, after: str, keys: list[int],
         if key_chars <= len(before) and key.strip():
             for head_chars in HEAD_CHARS:
                 head = after[:head_chars]
-                found = [f for text, hole in texts for f in _bridges(text, hole, key, head)]
+                found = [f for text, hole in texts for f in _bridges(text, hole, key, head, lead, place)]
                 if found:
                     find = _Find(found, key_chars, 0)
                     break

@@ -148,3 +148,43 @@ def test_the_engine_reads_the_files_beside_only_when_the_lookup_asks_for_them(en
     # Where the file's own finds leave room, they are read.
     found = engine.copies("total = add(", ")\n", max_tokens=24, elsewhere=Gathered(gather))
     assert [(c.text, c.source) for c in found] == [("1, 2", "beside")] and calls == [1]
+
+
+def test_a_name_being_typed_is_not_continued_into_its_own_assignment():
+    # `by_r` inside a call finds `by_region` where it is assigned: the rest of that line, accepted, would make the
+    # argument a keyword argument (`print(by_region = sales.groupby(...))`), which parses.
+    assigned = "sales = load()\nby_region = sales.groupby('region').sum()\n"
+    assert lookup_fills(assigned + "print(by_r", "\n") == []
+    assert lookup_fills(assigned + "print(by_r", ")\n") == []
+    assert lookup_fills("values = [1, 2, 3]\ntotal = sum(values", "\n") == []
+    # An argument on a line of its own, as an editor lays out a call split across lines.
+    assert lookup_fills("regions = sorted(names)\nreport = build(\n    sales, regi", "\n)\n") == []
+    assert lookup_fills("regions = sorted(names)\nreport = build(\n    regi", "\n)\n") == []
+    # Augmented assignments, `:=`, annotations and definitions bind the name too.
+    assert lookup_fills("count += len(items)\nprint(coun", "\n") == []
+    assert lookup_fills("if (count := len(items)) > 3:\n    print(coun", "\n") == []
+    assert lookup_fills("by_region: Series = group(sales)\nshow(by_r", "\n") == []
+    assert lookup_fills("def by_region(frame):\n    return frame\nprint(by_r", ")\n") == []
+    # Another file's assignment is no better evidence.
+    assert lookup_fills("print(1)\nshow(by_r", ")\n", elsewhere=["by_region = group(sales)\n"]) == []
+
+
+def test_a_name_being_typed_where_it_was_assigned_or_used_is_still_continued():
+    # At the start of a statement, at any indentation, the assignment may well be written again.
+    assert [f.text for f in lookup_fills("by_region = group(sales)\nprint(1)\nby_r", "\n")] == ["egion = group(sales)"]
+    assert [f.text for f in lookup_fills("by_region = group(sales)\nif a:\n    by_r", "\n")] == ["egion = group(sales)"]
+    # A call made as a statement reads as well in an expression, and a defined name is completed up to the head.
+    assert [f.text for f in lookup_fills("    process(data)\nresult = proc", "\n")] == ["ess(data)"]
+    assert [f.text for f in lookup_fills("def by_region(frame):\n    return frame\nx = by_r", "(sales)\n")] == ["egion"]
+    # A comparison binds nothing, nor an assignment the name is only part of, nor a parameter's annotation, which
+    # ends at its comma.
+    assert "t == 3" in [f.text for f in lookup_fills("check(count == 3)\nshow(coun", ")\n")]
+    assert "ne = None" in [f.text for f in lookup_fills("x: str | None = None\ny: int | No", "\n")]
+    signature = "def ljust(self, width: int, fill: str = ' '):\n    pass\ndef rjust(self, wi"
+    assert lookup_fills(signature, "\n")[0].text == "dth: int, fill: str = ' '):"
+    # A keyword argument fits another argument list, on the call's line or one of its own.
+    assert "en=token" in [f.text for f in lookup_fills("f(a, token=token)\ng(b, tok", ")\n")]
+    assert [f.text for f in lookup_fills("f(\n    token=token,\n)\ng(\n    tok", "\n)\n")] == ["en=token,"]
+    # A definition where a definition is written.
+    assert [f.text for f in lookup_fills("class A:\n    def by_region(self, frame):\n        pass\nasync def by_r",
+                                         "\n")] == ["egion(self, frame):"]
