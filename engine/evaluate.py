@@ -761,11 +761,12 @@ def run(args) -> int:
             print(f"evaluate: {err}", file=sys.stderr)
             return 1
         rows = summarize(results, skipped, args.kinds)
-        report["documents"] = len(documents)
+        # The files holes were cut from: one too large or unreadable on disk is listed but not read.
+        report["documents"] = sum(d.read() is not None for d in documents)
         report["documents_digest"] = documents_digest(documents)
         report["holes"] = [asdict(r) for r in rows]
         report["cases"] = [asdict(r) for r in results]
-        out += [f"Held-out holes ({len(documents)} files, digest {report['documents_digest']}):", "",
+        out += [f"Held-out holes ({report['documents']} files, digest {report['documents_digest']}):", "",
                 markdown_table(rows), ""]
     if problems is not None:
         try:

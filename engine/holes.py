@@ -24,6 +24,9 @@ from typing import Iterable, Iterator, Sequence
 from tree_sitter import Node, Parser, Tree
 
 from engine import languages
+# A file read from disk (`--heldout-manifest`, globs) is cut only if the corpus would hold it, so both routes to a
+# held-out split cut the same holes from the same files.
+from engine.corpus import MAX_FILE_BYTES
 from engine.tokenizer import model_text
 
 KINDS: tuple[str, ...] = ("line", "statement", "block", "closing")
@@ -65,7 +68,6 @@ MAX_LINE_CHARS = 120
 MAX_STATEMENT_CHARS = 160
 MAX_BLOCK_LINES = 15
 MAX_BLOCK_CHARS = 800
-MAX_FILE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)

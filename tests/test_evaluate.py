@@ -706,3 +706,32 @@ def test_a_report_that_cannot_be_written_whole_keeps_what_was_there(tiny_model, 
 def test_problem_flags_without_problems_are_refused_not_ignored(tiny_model, argv):
     done = run_evaluate("--model", tiny_model, "--oracle", "--split-dir", HELDOUT, *argv)
     assert done.returncode == 2 and done.stderr.strip() == f"evaluate: {argv[0]}: only with --problems", done.stderr
+
+
+def test_a_held_out_file_reads_the_same_from_disk_as_from_the_split_file(tmp_path):
+    # The corpus keeps files up to its own size limit, and `--heldout-manifest` reads them from disk where
+    # `--heldout` reads the split's copy: both routes must cut the same holes from the same files.
+    from engine.corpus import MAX_FILE_BYTES as CORPUS_MAX_FILE_BYTES
+    from engine.evaluate import documents_digest
+
+    text = "def f(x):\n    return x + 1\n\n" * (CORPUS_MAX_FILE_BYTES // 40)  # most of the corpus's limit
+    path = tmp_path / "pkg" / "big.py"
+    path.parent.mkdir()
+    path.write_text(text)
+    on_disk, in_split = SourceDocument(str(path), "python"), SourceDocument(str(path), "python", text)
+    assert on_disk.read() == in_split.read() == text
+    assert documents_digest([on_disk]) == documents_digest([in_split])
+    path.write_text("x = 1\n" * (CORPUS_MAX_FILE_BYTES // 6 + 1))  # over it: not one the corpus holds
+    assert on_disk.read() is None
+
+
+def test_the_table_counts_the_held_out_files_that_were_read(tiny_model, tmp_path, capsys):
+    (tmp_path / "units.py").write_text((HELDOUT / "units.py").read_text())
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("".join(json.dumps({"path": name, "split": "heldout", "language": "python"}) + "\n"
+                                for name in ("units.py", "gone.py")))  # gone.py was deleted since
+    out = tmp_path / "report.json"
+    status, printed = run_cli(["--model", str(tiny_model), "--heldout-manifest", str(manifest), "--kinds", "line",
+                               "--max-cases", "2", "--max-steps", "2", "--out", str(out)], capsys)
+    assert status == 0 and "Held-out holes (1 files, digest" in printed
+    assert json.loads(out.read_text())["documents"] == 1
