@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import SCAN_CHARS, close_to_pass, owed_below, owed_on_line, still_open
+from engine.closers import PAIRS, SCAN_CHARS, TAB_WIDTH, close_to_pass, owed_below, owed_on_line, still_open
 from engine.errors import Cancelled
 from engine.lookup import COPIES_TESTED
 
@@ -40,6 +40,11 @@ MIN_SUFFIX_TOKENS = 64
 _LITERALS = frozenset({"string", "string_literal", "raw_string_literal", "interpreted_string_literal",
                        "template_string", "char_literal", "rune_literal", "character_literal", "text_block"})
 _CODE_IN_LITERALS = frozenset({"interpolation", "template_substitution"})
+# The C and C++ grammars' `#define`s and the node that holds one's body, which they keep as text: any fill there
+# parses, so its brackets are what a fill is held to (`_macro_body`).
+_MACROS = frozenset({"preproc_def", "preproc_function_def"})
+_MACRO_BODY = "preproc_arg"
+_CLOSERS = frozenset(PAIRS.values())
 # A letter, digit or `_` of any script: a cursor before one stands inside a word.
 _WORD_CHARACTER = re.compile(r"\w")
 
@@ -117,8 +122,12 @@ def _stop_if(should_stop: Callable[[], bool]) -> None:
 def _literal_at(parsed: ParsedSnapshot, offset: int) -> str | None:
     """The type of the string literal or comment ``offset`` stands inside (at the end of a line comment too); None
     in code, code inside one (`_CODE_IN_LITERALS`) included."""
-    spec, byte = parsed.spec, parsed.snapshot.byte_offset(offset)
-    node = parsed.tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
+    return _literal_at_byte(parsed.tree, parsed.spec, parsed.snapshot.byte_offset(offset))
+
+
+def _literal_at_byte(tree: tree_sitter.Tree, spec: LanguageSpec, byte: int) -> str | None:
+    """`_literal_at` for a byte of ``tree``."""
+    node = tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
     while node is not None:
         if node.type in _CODE_IN_LITERALS:
             return None
@@ -187,30 +196,40 @@ def _ends_signature(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bo
     return outer is None
 
 
-def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] | None) -> Callable[[str], bool]:
+def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] | None) -> Callable[..., bool]:
     """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where
     it cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
-    (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), and none is added elsewhere
-    (`adds_errors`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line below
-    it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's start,
-    where the other grammars invent its `}`. Never with a `;` that makes a header's body empty (`empty_body_at`) or
-    ends a function's header (`_ends_signature`), nor with a closer that ends a statement the `;` is still owed
-    (`_owes_statement_end`)."""
+    (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), none is added elsewhere
+    (`adds_errors`), and no bracket opened on the cursor's line takes a closer the layout gives to a block around it
+    (`_closer_left_below`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line
+    below it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's
+    start, where the other grammars invent its `}`. Never with a `;` that makes a header's body empty
+    (`empty_body_at`) or ends a function's header (`_ends_signature`), nor with a closer that ends a statement the
+    `;` is still owed (`_owes_statement_end`); with ``closing`` (the text ends in closers `parsing_first` added),
+    never where its end is text of a string or a comment. In a `#define`'s body (`_macro_body`), only where the
+    body's brackets are balanced too. The scans read the cursor's line up to `SCAN_CHARS` either side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
     line_start, line_end = snap.line_starts[snap.line_of(offset)], snap.line_end(snap.line_of(offset))
+    before_on_line = snap.text[max(line_start, offset - SCAN_CHARS):offset]
+    after_on_line = snap.text[offset:min(line_end, offset + SCAN_CHARS)]
+    body = _macro_body(parsed, offset)
+    left_below = _closer_left_below(parsed, offset)
+    line_start_byte = snap.byte_offset(line_start)
 
-    def rejected(tree: tree_sitter.Tree, text: str) -> bool:
+    def rejected(tree: tree_sitter.Tree, text: str, closing: bool) -> bool:
         last = start + len(text.encode("utf-8", "surrogatepass")) - 1  # the byte of the text's last character
+        if closing and _literal_at_byte(tree, spec, last + 1) is not None:
+            return True  # `",\)"`: the `\` typed escaped the string's quote, and the string runs on past the cursor
         if text.endswith(";"):
             return empty_body_at(tree, last) or _ends_signature(tree, last, spec)
         return text.endswith((")", "]")) and _owes_statement_end(tree, last, spec)
 
-    def passes(edit: list[Replacement], text: str) -> bool:
+    def passes(edit: list[Replacement], text: str, closing: bool) -> bool:
         """Whether the file mends with ``edit``, which puts ``text`` at ``offset``."""
         tree = tree_after(parsed, edit, should_stop)
-        if rejected(tree, text):
+        if rejected(tree, text, closing):
             return False
         if not tree.root_node.has_error:
             return True
@@ -218,22 +237,74 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
             return False
         grown = sum(len(r.text.encode("utf-8", "surrogatepass")) - snap.byte_offset(r.end) + snap.byte_offset(r.start)
                     for r in edit)
+        if left_below is not None and _closes_from(tree, left_below + grown, line_start_byte):
+            return False  # the function's `}` closes the literal (`Point{X: 1, Y: f(2)`); one is invented for it
         lo, hi = near[0], near[1] + grown
         if any(node.start_byte <= hi and lo <= node.end_byte for node in error_nodes(tree, spec)):
             return False
         return not adds_errors(parsed, edit, should_stop)
 
-    def mends(text: str) -> bool:
-        if passes([Replacement(offset, offset, text)], text):
+    def mends(text: str, closing: bool = False) -> bool:
+        if body is not None:
+            balanced = not still_open(snap.text[max(body[0], offset - SCAN_CHARS):offset] + text
+                                      + snap.text[offset:min(body[1], offset + SCAN_CHARS)],
+                                      line_comments=spec.line_comments)
+            return balanced and passes([Replacement(offset, offset, text)], text, closing)
+        if passes([Replacement(offset, offset, text)], text, closing):
             return True
-        line = text + snap.text[offset:line_end]
-        if near is None or still_open(snap.text[line_start:offset] + line, line_comments=spec.line_comments).strip("}"):
+        line = before_on_line + text + after_on_line
+        if near is None or still_open(line, line_comments=spec.line_comments).strip("}"):
             return False  # the line still owes a bracket of its own (a cheap scan spares the whole window's)
-        below = _with_rules(owed_below, spec)(snap.text[max(line_start - 2 * SCAN_CHARS, 0):offset] + line,
-                                              snap.text[line_end:])
-        return bool(below) and passes([Replacement(offset, line_end, f"{line}\n{below}")], text)
+        below = _with_rules(owed_below, spec)(snap.text[max(line_start - 2 * SCAN_CHARS, 0):line_start] + line,
+                                              snap.text[line_end:line_end + SCAN_CHARS])
+        return bool(below) and passes([Replacement(offset, line_end, f"{text}{snap.text[offset:line_end]}\n{below}")],
+                                      text, closing)
 
     return mends
+
+
+def _macro_body(parsed: ParsedSnapshot, offset: int) -> tuple[int, int] | None:
+    """The span (code-point offsets) of the `#define` body (`_MACRO_BODY`) that ``offset`` stands in, past its
+    first character; None elsewhere."""
+    snap = parsed.snapshot
+    byte = snap.byte_offset(offset)
+    node = parsed.tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
+    while node is not None and node.type != _MACRO_BODY:
+        node = node.parent
+    if node is None or node.parent is None or node.parent.type not in _MACROS or node.start_byte >= byte:
+        return None
+    return snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
+
+
+def _indent(line: str) -> int:
+    """Columns of the indentation ``line`` begins with (tabs to the next `engine.closers.TAB_WIDTH` stop)."""
+    return len(line[:len(line) - len(line.lstrip(" \t"))].expandtabs(TAB_WIDTH))
+
+
+def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
+    """The byte of the closer that begins the first line of code below the cursor's, where that line stands left
+    of the cursor's (a function's `}` under `p := Point{X: 1, Y: f(2`): as the text is laid out, it closes a block
+    around the cursor's line, never a bracket opened on it. None where the line below is no such line."""
+    snap = parsed.snapshot
+    line = snap.line_of(offset)
+    indent = _indent(snap.line_text(line))
+    for below in range(line + 1, snap.line_count):
+        text = snap.line_text(below)
+        if not text.strip():
+            continue
+        code = text.lstrip(" \t")
+        if code[:1] not in _CLOSERS or _indent(text) >= indent:
+            return None
+        return snap.byte_offset(snap.line_starts[below] + len(text) - len(code))
+    return None
+
+
+def _closes_from(tree: tree_sitter.Tree, byte: int, line_start_byte: int) -> bool:
+    """Whether the closer at ``byte`` of ``tree`` ends a node that begins on the cursor's line (at
+    ``line_start_byte``) or after it."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    return (node is not None and node.type in _CLOSERS and not node.is_missing and node.parent is not None
+            and node.parent.start_byte >= line_start_byte)
 
 
 # Bodies whose value is `()` whatever their last expression: a macro call that ends one is a statement.
@@ -289,8 +360,9 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     brackets still open before ``offset`` that the cursor is inside by the file's layout and that may close on its
     line (`engine.closers.owed_on_line`, with the language's comments and braces: `_with_rules`; never a block's
     `}` after code), and by the `;` the statement owes (`_terminator`), else, where the file has a syntax error
-    near the cursor (`error_near`), those brackets alone. Inside a string or a comment (`in_literal`) nothing is
-    closed. A small model often stops a closing span a bracket short; on 150 held-out closing spans the file
+    near the cursor (`error_near`), those brackets alone; in a `#define`'s body, the body's (`_around`). Inside a
+    string or a comment (`in_literal`) nothing is closed, nor is a closer offered that the parse reads as one's text
+    (`_mends`). A small model often stops a closing span a bracket short; on 150 held-out closing spans the file
     parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md).
     In plain text (`syntax_checked`) the suggestions stay as given. Raises `engine.errors.Cancelled` once
     ``should_stop`` says so."""
@@ -302,10 +374,9 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
         return [s for s, ok in zip(suggestions, passing) if ok] + [s for s, ok in zip(suggestions, passing) if not ok]
     if in_literal(parsed, offset):
         return suggestions
-    whole = parsed.snapshot.text
-    closed = close_to_pass(whole[:offset], [s.text for s in suggestions], mends, after=whole[offset:],
-                           owing=_with_rules(owed_on_line, parsed.spec), alone=error_near(parsed, offset),
-                           terminator=_terminator(parsed, offset))
+    before, after, alone, terminator = _around(parsed, offset)
+    closed = close_to_pass(before, [s.text for s in suggestions], partial(mends, closing=True), after=after,
+                           owing=_with_rules(owed_on_line, parsed.spec), alone=alone, terminator=terminator)
     if closed is None:
         return suggestions
     index, text = closed
@@ -313,6 +384,19 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
         return [replace(suggestions[index], text=text), *suggestions]
     confidence = suggestions[0].confidence if suggestions else 0.0
     return [Suggestion(text, offset, offset, confidence, "closers"), *suggestions]
+
+
+def _around(parsed: ParsedSnapshot, offset: int) -> tuple[str, str, bool, str]:
+    """What `parsing_first` closes by: the text before and after ``offset``, whether the brackets alone are tried,
+    and the statement's terminator. The file's, the brackets alone where the file has an error near the cursor
+    (`error_near`); in a `#define`'s body (`_macro_body`), the body's, the brackets alone where it leaves one open,
+    and no `;`."""
+    whole = parsed.snapshot.text
+    body = _macro_body(parsed, offset)
+    if body is None:
+        return whole[:offset], whole[offset:], error_near(parsed, offset), _terminator(parsed, offset)
+    before, after = whole[body[0]:offset], whole[offset:body[1]]
+    return before, after, bool(still_open(before + after, line_comments=parsed.spec.line_comments)), ""
 
 
 def _hole(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> tuple[int, InfillContext]:

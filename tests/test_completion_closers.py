@@ -1,9 +1,12 @@
-"""The closers a line owes while typing (infill_ls.completion.parsing_first): a Rust macro call's `;`."""
+"""The closers a line owes while typing (infill_ls.completion.parsing_first): a Rust macro call's `;`, none in a
+string, a literal's own `}`, a `#define` body's brackets, and scans that read a long line's end."""
 
 from __future__ import annotations
 
 import pytest
 
+from engine.closers import SCAN_CHARS
+from infill_ls import completion
 from infill_ls.completion import Suggestion, parsing_first
 from infill_ls.documents import DocumentStore
 from infill_ls.syntax import SyntaxIndex
@@ -41,3 +44,85 @@ def test_a_rust_macro_call_statement_gets_its_semicolon_after_its_closers(marked
     parsed, at = _marked("rust", marked)
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
     assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1" + shown, ", 1"]
+
+
+@pytest.mark.parametrize("language, marked", [
+    # A `\` typed in a string the editor closed (`"|")`) escapes its closing quote: the string runs on, unclosed,
+    # and a `)` at the cursor (`",\)"`) parses, as the string's text.
+    ("javascript", 'function f(names) {\n  return names.join(",\\|");\n}\n'),
+    ("javascript", 'function f(names) {\n  return names.join(",\\|")\n}\n'),
+    ("typescript", "function f(names: string[]) {\n  return names.join('\\|');\n}\n"),
+    ("c", '#include <stdio.h>\nint main(void) {\n    printf("%d\\|");\n}\n'),
+    ("cpp", 'int main() {\n    std::printf("%d\\|");\n}\n'),
+    ("java", 'class A {\n    void f() {\n        System.out.print("x\\|");\n    }\n}\n'),
+    ("go", 'package main\n\nfunc main() {\n\tfmt.Print("x\\|")\n}\n'),
+    ("python", 'def f(names):\n    print("\\|")\n'),
+    ("rust", 'fn main() {\n    println!("x\\|");\n}\n'),
+])
+def test_no_closer_is_offered_that_would_be_text_of_a_string(language, marked):
+    parsed, at = _marked(language, marked)
+    assert parsing_first(parsed, at, []) == []
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion("n", at, at, -0.1)])] == ["n"]
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion("n, x", at, at, -0.1)])] == ["n, x"]
+
+
+@pytest.mark.parametrize("language, marked, shown", [
+    # A literal's `{` opened on the cursor's line, as a function's last statement: with `)` alone the literal
+    # took the function's `}`, and the parser invented one for the function at the end of the file.
+    ("go", "package main\n\nfunc main() {\n\tp := Point{X: 1, Y: f(2|\n}\n", ")}"),
+    ("go", "package main\n\nfunc main() {\n\txs := []int{1, f(2|\n}\n", ")}"),
+    ("go", 'package main\n\nimport "strings"\n\nfunc main() {\n\tm := map[string]string{"a": strings.ToUpper("b"|\n}\n',
+     ")}"),
+    ("javascript", "function f() {\n  const p = {x: 1, y: f(2|\n}\n", ")}"),
+    ("typescript", "function f() {\n  const p = {x: 1, y: f(2|\n}\n", ")}"),
+    # As before: with a statement after it, or the function's `}` not written yet.
+    ("go", "package main\n\nfunc main() {\n\tp := Point{X: 1, Y: f(2|\n\t_ = p\n}\n", ")}"),
+    ("go", "package main\n\nfunc main() {\n\tp := Point{X: 1, Y: f(2|\n", ")}"),
+    ("javascript", "function f() {\n  const p = {x: 1, y: f(2|\n  return p;\n}\n", ")}"),
+    ("javascript", "function f() {\n  foo(a|\n", ")"),
+    ("c", "int main(void) {\n    int a[] = {1, f(2|\n}\n", ")};"),
+    ("cpp", "int main() {\n    int a[] = {1, f(2|\n}\n", ")};"),
+    ("java", "class A {\n    void f() {\n        int[] a = {1, f(2|\n    }\n}\n", ")};"),
+    ("rust", "fn main() {\n    let p = Point { x: 1, y: f(2|\n}\n", ")};"),
+    ("rust", "fn main() {\n    let p = Point { x: 1, y: f(2|\n", ")};"),
+])
+def test_a_literal_opened_on_the_line_is_closed_on_it_not_by_the_functions_brace(language, marked, shown):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+
+
+@pytest.mark.parametrize("language", ["c", "cpp"])
+def test_a_macro_body_is_closed_by_its_own_brackets(language):
+    # tree-sitter keeps a `#define`'s body as text: any fill there parses, `)` that leaves it unbalanced too.
+    marked = "#include <stdio.h>\n\n#define SQUARE(x) ((x) * (x|\n\nint main(void) { return SQUARE(2); }\n"
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [("))", "closers")]
+    offered = [Suggestion(fill, at, at, -0.1) for fill in (" + 1", ")", "))")]
+    assert [s.text for s in parsing_first(parsed, at, offered)] == ["))", " + 1", ")"]
+    assert [s.text for s in parsing_first(parsed, at, offered[:2])] == [" + 1))", " + 1", ")"]
+    # A body balanced already, one continued on the next line, one inside a function: as the brackets say.
+    for marked, shown in (("#define TWICE(x) (2 * (x))|\nint y;\n", []),
+                          ("#define SUM(a, b) ((a) + \\\n    (b|\nint y;\n", ["))"]),
+                          ("int f(void) {\n#define ONE(x) (x|\n    return 1;\n}\n", [")"])):
+        parsed, at = _marked(language, marked)
+        assert [s.text for s in parsing_first(parsed, at, [])] == shown, marked
+
+
+def test_the_scans_of_a_long_line_read_its_end_not_all_of_it(monkeypatch):
+    # A minified line: each test of a fill scanned the whole line for the brackets it leaves open.
+    item = '{"id": 1, "tags": ["a", "b"], "f": g(h(1), [2, 3])}, '
+    marked = "const data = [" + item * (6 * SCAN_CHARS // len(item)) + "fmt(a, b|\nconsole.log(data);\n"
+    parsed, at = _marked("javascript", marked)
+    shown = [s.text for s in parsing_first(parsed, at, [Suggestion(", c", at, at, -0.1)])]
+    scanned: list[int] = []
+
+    def counted(scan):
+        def scan_counted(before, *rest, **rules):
+            scanned.append(len(before))
+            return scan(before, *rest, **rules)
+        return scan_counted
+
+    for name in ("still_open", "owed_on_line", "owed_below"):
+        monkeypatch.setattr(completion, name, counted(getattr(completion, name)))
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", c", at, at, -0.1)])] == shown
+    assert scanned and max(scanned) <= 2 * SCAN_CHARS
