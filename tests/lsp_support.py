@@ -205,6 +205,17 @@ def replace_change(text: str, start: int, end: int, new: str, encoding: str = "u
     )
 
 
+def tree_nodes(tree) -> list[tuple]:
+    """Every node of a tree-sitter tree with its type, bytes and points, in document order: two trees compare
+    equal where they read the text alike."""
+    out, stack = [], [tree.root_node]
+    while stack:
+        node = stack.pop()
+        out.append((node.type, node.start_byte, node.end_byte, tuple(node.start_point), tuple(node.end_point)))
+        stack.extend(reversed(node.children))
+    return out
+
+
 class WritesFills:
     """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole)."""
 

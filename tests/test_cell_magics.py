@@ -7,6 +7,7 @@ from infill_ls.actions import ActionKind, available
 from infill_ls.documents import DocumentStore, PositionEncoding, Range, TextChange
 from infill_ls.syntax import (Replacement, SyntaxIndex, adds_errors, error_nodes, grammar_bytes, language_for,
                               parse_text, parses_after, tree_after)
+from lsp_support import tree_nodes
 
 PYTHON = language_for("python", "")
 CELL = PYTHON.in_cell()
@@ -94,27 +95,18 @@ def test_a_cell_with_magics_parses_cleanly_and_the_same_lines_in_a_py_file_do_no
     assert parsed.tree.root_node.has_error and error_nodes(parsed.tree, parsed.spec)
 
 
-def _nodes(tree):
-    out, stack = [], [tree.root_node]
-    while stack:
-        node = stack.pop()
-        out.append((node.type, node.start_byte, node.end_byte, tuple(node.start_point), tuple(node.end_point)))
-        stack.extend(reversed(node.children))
-    return out
-
-
 def test_a_cells_tree_after_each_edit_is_the_masked_texts_as_a_fresh_parse_reads_it():
     # An edit may make a line a magic, or stop it being one, beyond the bytes it changes: `y = (` above the body
     # made `!ls` code inside a bracket, and the tree kept the `0` that stood for it.
     store, index, snapshot = _opened("if x:\n    !ls\nz = 1\n", cell=True)
     parsed = index.parse(snapshot)
-    assert _nodes(tree_after(parsed, [Replacement(0, 0, "y = (")])) == _nodes(parse_text(CELL, "y = (" + snapshot.text))
+    assert tree_nodes(tree_after(parsed, [Replacement(0, 0, "y = (")])) == tree_nodes(parse_text(CELL, "y = (" + snapshot.text))
     for at, new, end in ((0, "y = (", 0), (0, "", 5), (0, "%time ", 0), (len("%time if x:"), "é", 0),
                          (len("%time "), "", len("if x:é"))):
         span = Range(snapshot.position_at(at, U16), snapshot.position_at(at + end, U16))
         snapshot = store.change(snapshot.uri, snapshot.version + 1, [TextChange(span, new)])
         index.changed(snapshot)
-        assert _nodes(index.parse(snapshot).tree) == _nodes(parse_text(CELL, snapshot.text)), snapshot.text
+        assert tree_nodes(index.parse(snapshot).tree) == tree_nodes(parse_text(CELL, snapshot.text)), snapshot.text
 
 
 def test_a_fill_after_a_magic_line_is_checked_against_the_cell_as_ipython_reads_it():

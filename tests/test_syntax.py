@@ -10,7 +10,7 @@ from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range
 from infill_ls.settings import Settings
 from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, language_for, parse_text, parses_after,
                               parses_cleanly, tree_after)
-from lsp_support import WritesFills
+from lsp_support import WritesFills, tree_nodes
 
 PYTHON = language_for("python", "")
 VALID = "import os\n\ndef total(items):\n    result = 0\n    for item in items:\n        result += item.price\n    return result\n"
@@ -23,16 +23,6 @@ def _open(text, language_id="python", uri="file:///cr.py"):
     snapshot = store.open(uri, language_id, 1, text)
     index.opened(snapshot)
     return store, index, snapshot
-
-
-def _nodes(tree):
-    """Every node with its type, bytes and points, in document order."""
-    out, stack = [], [tree.root_node]
-    while stack:
-        node = stack.pop()
-        out.append((node.type, node.start_byte, node.end_byte, tuple(node.start_point), tuple(node.end_point)))
-        stack.extend(reversed(node.children))
-    return out
 
 
 @pytest.mark.parametrize("eol", ["\n", "\r\n", "\r"])
@@ -85,7 +75,7 @@ def test_incremental_parses_of_a_file_with_lone_crs_match_a_fresh_parse(eol):
         snapshot = store.change("file:///cr.py", version, [TextChange(Range(start, end), insert)])
         index.changed(snapshot)
         if version % 3 == 0:
-            assert _nodes(index.parse(snapshot).tree) == _nodes(parse_text(PYTHON, snapshot.text)), version
+            assert tree_nodes(index.parse(snapshot).tree) == tree_nodes(parse_text(PYTHON, snapshot.text)), version
 
 
 @pytest.mark.parametrize("inserted", ["\r    total = 0", "\r    total = 0\r", "\n    total = 0\r\n    "])
@@ -96,7 +86,7 @@ def test_a_candidate_fill_in_a_lone_cr_file_is_parsed_as_the_file_would_be(inser
     at = text.index("    result = 0") - 1
     replacement = Replacement(at, at, inserted)
     after = apply_replacements(text, [replacement])
-    assert _nodes(tree_after(parsed, [replacement])) == _nodes(parse_text(PYTHON, after))
+    assert tree_nodes(tree_after(parsed, [replacement])) == tree_nodes(parse_text(PYTHON, after))
     assert parses_after(parsed, [replacement]) == parses_cleanly(PYTHON, after)
     assert parses_after(parsed, [Replacement(at, at, "\r    total = 0")])
 
