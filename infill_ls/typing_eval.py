@@ -2,7 +2,7 @@
 
     python -m infill_ls.typing_eval [--model DIR] [--heldout FILE.jsonl] [--kinds line ...] [--max-cases N]
                                     [--per-file N] [--seed S] [--threads N] [--no-lookup | --neighbors]
-                                    [--out PATH]
+                                    [--mid-word] [--out PATH]
 
 The holes are the model evaluation's (engine.holes), drawn the same way. Each is cut out of its file, the cursor put
 where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
@@ -14,17 +14,20 @@ so that it does put first (`parsing_first`). Printed per hole kind, before ("unc
 last checks:
 how often a suggestion is shown, how often it restores the original file, how close it is to the original text
 (edit similarity, 0 where nothing is shown), how often the file parses afterwards, and latency; then how often the
-file's fill was shown without the model.
+file's fill was shown without the model. With `--mid-word`, the first half of the name a hole starts with is typed
+already, so the cursor stands inside a name, as it does at most keystrokes; holes that start with no name of two
+or more characters are left out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from engine.evaluate import directory_neighbors, edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
@@ -57,6 +60,19 @@ class TypingResult:
     unchecked: Shown  # the first suggestion as it comes out of post-processing
     served: Shown  # after dropping a suggestion that adds a syntax error
     without_model: bool = False  # the file's fill passed the check, so the model did not run
+
+
+_NAME = re.compile(r"\w{2,}")
+
+
+def half_typed(case: HoleCase) -> HoleCase | None:
+    """The case with the first half of the name its middle starts with moved to the prefix (typed already); None
+    where the middle starts with no name of two or more characters."""
+    name = _NAME.match(case.middle)
+    if name is None:
+        return None
+    typed = (len(name.group()) + 1) // 2
+    return replace(case, prefix=case.prefix + case.middle[:typed], middle=case.middle[typed:])
 
 
 def _score(parsed: ParsedSnapshot, case: HoleCase, suggestions: list[Suggestion]) -> Shown:
@@ -129,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--neighbors", action="store_true",
                         help="search the other held-out files of a hole's directory for fills too, as the server "
                         "searches the files beside the one being edited")
+    parser.add_argument("--mid-word", action="store_true",
+                        help="type the first half of the name each hole starts with, so the cursor stands inside it "
+                        "(holes that start with no name are left out)")
     args = parser.parse_args(argv)
     if args.neighbors and args.no_lookup:
         print("typing_eval: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
@@ -138,6 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     except SetupError as err:
         print(f"typing_eval: {err}", file=sys.stderr)
         return 2
+    if args.mid_word:
+        drawn = len(cases)
+        cases = [c for c in map(half_typed, cases) if c is not None]
+        print(f"mid-word: {len(cases)} of {drawn} holes start with a name, its first half typed")
+        if not cases:
+            print("typing_eval: no hole starts with a name to type half of", file=sys.stderr)
+            return 2
     settings = Settings(file_lookup=not args.no_lookup)
     beside = directory_neighbors(documents) if args.neighbors else (lambda case: ())
     # One untimed completion first: latency is per keystroke, not the first call's one-time setup.

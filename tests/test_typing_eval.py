@@ -40,3 +40,22 @@ def test_a_missing_split_file_is_named_in_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("typing_eval: ") and "none.jsonl" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_mid_word_types_the_first_half_of_the_name_a_hole_starts_with(tmp_path):
+    from engine.holes import HoleCase
+    from infill_ls.typing_eval import half_typed
+
+    case = HoleCase("line", "python", "a.py", "x = ", "total_count + 1", "\n")
+    typed = half_typed(case)
+    assert (typed.prefix, typed.middle, typed.suffix) == ("x = total_", "count + 1", "\n")
+    assert typed.prefix + typed.middle + typed.suffix == case.prefix + case.middle + case.suffix
+    assert half_typed(HoleCase("closing", "python", "a.py", "f(a", ")", "\n")) is None
+    assert half_typed(HoleCase("line", "python", "a.py", "x = ", "y", "\n")) is None
+    split = heldout_split(tmp_path / "heldout.jsonl")
+    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split), "--kinds", "line",
+                      "--max-cases", "6", "--threads", "1", "--mid-word")
+    assert done.returncode == 0, done.stderr
+    drawn = next(line for line in done.stdout.splitlines() if line.startswith("mid-word: "))
+    scored = int(drawn.split()[1])
+    assert 0 < scored <= 6 and f"| line | {scored} | unchecked |" in done.stdout
