@@ -72,10 +72,10 @@ def _columns(line: str) -> int:
     return len(line[:len(line) - len(line.lstrip(" \t"))].expandtabs(TAB_WIDTH))
 
 
-LINE = ""  # `_code`'s mark of the first character of code on a line
+LINE = ""  # `brackets_in_code`'s mark of the first character of code on a line
 
 
-def _code(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> Iterator[tuple[int, str]]:
+def brackets_in_code(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> Iterator[tuple[int, str]]:
     """(index, bracket) of each bracket of ``text`` outside string literals and comments (those ``line_comments``
     begin, and `/* */`), and (index, `LINE`) at the first character of code on each line: a line of comment alone
     has none."""
@@ -144,11 +144,11 @@ def _end_blocks(stack: list[_Opener], indent: int, closers: str) -> None:
             opener.ended = True
 
 
-def _open_brackets(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> list[_Opener]:
+def open_brackets(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> list[_Opener]:
     """The brackets ``text`` leaves open, outermost first, each marked where the layout ended its block."""
     stack: list[_Opener] = []
     indent = 0
-    for i, ch in _code(text, line_comments):
+    for i, ch in brackets_in_code(text, line_comments):
         if ch == LINE:
             line = _line_at(text, i)
             if line is not None:
@@ -168,7 +168,7 @@ def _open_brackets(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) ->
 def still_open(text: str, *, line_comments: tuple[str, ...] = LINE_COMMENTS) -> str:
     """The closers of the brackets `text` leaves open, innermost first: `f(a, [b` -> `])`. Brackets in string
     literals and comments (those ``line_comments`` begin, and `/* */`) are not counted."""
-    return "".join(PAIRS[o.char] for o in reversed(_open_brackets(text, line_comments)))
+    return "".join(PAIRS[o.char] for o in reversed(open_brackets(text, line_comments)))
 
 
 def _closed_after(stack: list[_Opener], indent: int, after: str,
@@ -183,7 +183,7 @@ def _closed_after(stack: list[_Opener], indent: int, after: str,
     brackets, unsettled, closed = list(stack), set(stack), set()
     cursor_line_ends = after.find("\n") if "\n" in after else len(after)
     leading_end = 0  # where the closers that begin the current line end
-    for i, ch in _code(after, line_comments):
+    for i, ch in brackets_in_code(after, line_comments):
         if not unsettled:
             break
         if ch == LINE and i > cursor_line_ends:
@@ -209,9 +209,9 @@ def _closed_after(stack: list[_Opener], indent: int, after: str,
 
 
 def _scan(before: str, after: str, line_comments: tuple[str, ...]) -> tuple[list[_Opener], str, set[_Opener]]:
-    """The brackets still open at a cursor between ``before`` and ``after`` (`_open_brackets`), the cursor's whole
+    """The brackets still open at a cursor between ``before`` and ``after`` (`open_brackets`), the cursor's whole
     line, and the openers the text after it closes (`_closed_after`)."""
-    stack = _open_brackets(before, line_comments)
+    stack = open_brackets(before, line_comments)
     cursor_line = before[before.rfind("\n") + 1:] + after[:after.find("\n") if "\n" in after else len(after)]
     return stack, cursor_line, _closed_after(stack, _columns(cursor_line), after, line_comments)
 
@@ -282,7 +282,7 @@ def owed_below(before: str, after: str = "", *, line_comments: tuple[str, ...] =
     """The closers owed at the end of a line (`owed`) where none may be put on it (`owed_on_line`): the `}`s of
     the bodies around a statement that ends there, which the lines below are still to write. Empty where the line
     owes one, or where one owed is no `}`."""
-    window, following = _scan_window(before), after[:SCAN_CHARS]
+    window, following = scan_window(before), after[:SCAN_CHARS]
     stack, cursor_line, closed = _scan(window, following, line_comments)  # once, for both questions
     closers = _owed(stack, closed)
     if closers.strip("}") or _on_line(window, following, stack, cursor_line, closed, block_braces):
@@ -290,7 +290,7 @@ def owed_below(before: str, after: str = "", *, line_comments: tuple[str, ...] =
     return closers
 
 
-def _scan_window(before: str) -> str:
+def scan_window(before: str) -> str:
     """The end of `before`, from a line start, so that the scan does not start inside a line's string; nor inside
     a triple-quoted one (an odd count of its quotes before the cut), whose closing quotes it would read as an
     opening, and the code after them as the string."""
@@ -312,7 +312,7 @@ def closed_variants(before: str, fills: Sequence[str], after: str = "", *,
     last for no fill at all (index -1, where ``alone``): the brackets alone. The closers are those ``owing`` (`owed`,
     or `owed_on_line`) gives after the fill, with ``after`` the text after the hole. A ``terminator`` (the `;` a
     statement owes in C) is tried after each count of closers, right after the closers alone."""
-    window, following = _scan_window(before), after[:SCAN_CHARS]
+    window, following = scan_window(before), after[:SCAN_CHARS]
     for index, fill in [*enumerate(fills), *([(-1, "")] if alone else [])]:
         closers = owing(window + fill, following)[:MAX_CLOSERS]
         for count in range(1, len(closers) + 1):

@@ -23,6 +23,14 @@ matches the whole line from its indentation on, so it is better evidence than a 
 fill is exact on 71 of 296 held-out line holes where bridges alone gave 57, and on 101 of 300 closing spans where
 they gave 83 (`docs/evaluation.md`).
 
+Places where the head follows the key at once vote for no fill: where they win at the strongest find, nothing is
+offered (ten bare `return`s before a `}` outweigh one `return "ok"`). And a copy carries its own place's
+surroundings, so a fill that reads wrong here is not offered: one with a closer that the innermost bracket open where
+it stands does not take (`case http.StatusNoC` would take `ontent)` from `WriteHeader(http.StatusNoContent)`), one
+that makes its line (`REPEATED_LINE_CHARS` or more besides whitespace) the same as the nearest line above or below
+(the import just above, written again), and one that makes it a definition's header its block already has word for
+word (the test just above, by its name).
+
 Other files (`elsewhere`: those open beside the file, or in its directory) are searched the same way, with the
 hole's own key, head and line shape. A project repeats itself across files too (the same call, the same signature,
 the same imports), so their finds rank with the file's by strength alone, the file's first where they are as strong:
@@ -36,7 +44,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain
 from typing import NamedTuple
+
+from .closers import PAIRS, brackets_in_code, open_brackets, scan_window
 
 KEY_CHARS = (48, 32, 24, 16, 12, 8, 6, 4)  # longest first: a longer match is stronger evidence
 MIN_KEY_CHARS = KEY_CHARS[-1]
@@ -63,8 +75,17 @@ _NAME = re.compile(r"[\w.]*")
 # What binds the name just before it: `=` (not `==` or `=>`), an augmented assignment, `:=`, an annotation's `: T =`
 # (a type runs to the next comma outside brackets: `width: int, fill: str = " "` binds `fill`, not `width`).
 _BINDS = re.compile(r"[ \t]*(?:(?:\*\*|//|<<|>>|[-+*/%&|^@])?=(?![=>])|:(?:[^=\n,\[]|\[[^\]\n]*\])*=(?![=>]))")
+_DEFINITION_WORDS = r"def|class|function|fn|func|fun|struct|enum|interface|trait"
 # A name after one of these words is being defined: what follows it on its line is the definition's.
-_DEFINES = re.compile(r"(?<!\w)(?:def|class|function|fn|func|fun|struct|enum|interface|trait)[ \t]+\Z")
+_DEFINES = re.compile(rf"(?<!\w)(?:{_DEFINITION_WORDS})[ \t]+\Z")
+# A definition's header: its word after any of the words that qualify one (`pub async fn`, `export default class`).
+_HEADER = re.compile(r"[ \t]*(?:(?:pub(?:\([^)\n]*\))?|async|export|default|static|public|private|protected|"
+                     r"internal|open|final|abstract|override|inline|const|extern|unsafe|data)[ \t]+)*"
+                     rf"(?:{_DEFINITION_WORDS})\b")
+# A line with fewer characters besides whitespace (`}`, `});`, `pass`, `end`) is written twice in a row often
+# enough; a longer one so repeated is nearly always a copy of its neighbour.
+REPEATED_LINE_CHARS = 6
+_CLOSERS = frozenset(PAIRS.values())
 
 
 @dataclass(frozen=True)
@@ -163,6 +184,12 @@ def _bridges(text: str, hole: int | None, key: str, head: str, lead: str, place:
     for end in _occurrences(text, key, hole):
         window = text[end:end + MAX_FILL_CHARS + len(head)]
         cut = window.find(head)
+        if cut == 0 and hole is not None and head.strip(" \t"):
+            # The file goes on with the head right after the key here: a vote for no fill (`lookup_fills`). Not a head
+            # of blanks alone, which follows a word nearly anywhere; nor another file's place: that nothing goes here
+            # is the file's own say, as its places never vote with the other files'.
+            found.append(("", _distance(end, hole)))
+            continue
         if cut <= 0:
             continue
         fill = window[:cut]
@@ -198,7 +225,8 @@ def _bridge_finds(before: str, after: str, keys: list[int],
             for head_chars in HEAD_CHARS:
                 head = after[:head_chars]
                 found = [f for text, hole in texts for f in _bridges(text, hole, key, head, lead, place)]
-                if found:
+                # Votes for no fill alone leave the key as bare as it was without them: a shorter head may find one.
+                if any(fill for fill, _ in found):
                     find = _Find(found, key_chars, 0)
                     break
         yield find
@@ -259,23 +287,148 @@ def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Iterable[st
         return []
     before, after = before[-SEARCH_CHARS:], after[:SEARCH_CHARS]
     out: dict[str, LookupFill] = {}
-    for find, other_file in _strongest_first(_ranked_finds(before, after, None),
-                                             _ranked_finds(before, after, elsewhere)):
+    hole = _Hole(before, after)
+    finds = _strongest_first(_ranked_finds(before, after, None), _ranked_finds(before, after, elsewhere))
+    for rank, (find, other_file) in enumerate(finds):
         votes = Counter(fill for fill, _ in find.fills)
         nearest: dict[str, int] = {}
         for fill, distance in sorted(find.fills, key=lambda f: f[1]):
             nearest.setdefault(fill, distance)
-        for fill in sorted(votes, key=lambda f: (-votes[f], nearest[f])):
-            if fill not in out:
+        ranked = sorted(votes, key=lambda f: (-votes[f], nearest[f]))
+        if rank == 0 and ranked[0] == "":
+            # Where the strongest evidence mostly goes on with the head at once, the file says nothing goes here:
+            # ten bare `return`s before a `}` outweigh one `return "ok"`.
+            return []
+        for fill in ranked:
+            if len(out) == limit:
+                break
+            if fill and fill not in out and hole.fits(fill):
                 out[fill] = LookupFill(fill, find.key_chars, votes[fill], find.free_words, other_file)
-        if len(out) >= limit:
+        if len(out) == limit:
             break
-    fills = list(out.values())[:limit]
+    fills = list(out.values())
     # Another file's fill that names what this file never does (a name it does not import, a string it does not
     # hold) is its file's own business: put after the others, the first of three that parses was exact on 11 more
     # of 1,195 line holes and closing spans of the training split, and on 5 more of 698 held-out ones.
     unfamiliar = [f for f in fills if f.elsewhere and not _all_used(f.text, before, after)]
     return [f for f in fills if f not in unfamiliar] + unfamiliar
+
+
+class _Hole:
+    """The hole that fills found at other places are held up to (`fits`): its line, and the brackets open at it,
+    read once, when first asked for, for all the fills tried there."""
+
+    def __init__(self, before: str, after: str):
+        self.before, self.after = before, after
+        self.line_start = before.rfind("\n") + 1
+        self.line_end = after.find("\n") if "\n" in after else len(after)
+
+    def fits(self, fill: str) -> bool:
+        """Whether `fill` reads right here: a copy carries the surroundings of its own place, which this one may
+        lack (a closer for a bracket this line never opened), or already has (the same line just above it, the
+        same definition in its block)."""
+        line = self.before[self.line_start:] + fill + self.after[:self.line_end]
+        above, below = self.before[:self.line_start], self.after[self.line_end:]
+        if _repeats_a_neighbour(line, above, below) or (_HEADER.match(line) and _in_block(line, above, below)):
+            return False
+        return not (_CLOSERS.intersection(fill) and self._brackets.closes_unopened(fill))
+
+    @cached_property
+    def _brackets(self) -> _OpenBrackets:
+        return _OpenBrackets(self.before)
+
+
+class _OpenBrackets:
+    """The brackets open at the end of a text, as `engine.closers` scans the end of it: outside strings and
+    comments, and not those whose block the layout has ended."""
+
+    def __init__(self, text: str):
+        window = scan_window(text)
+        self.line = window[window.rfind("\n") + 1:]
+        self.closers = [PAIRS[opener.char] for opener in open_brackets(window) if not opener.ended]  # innermost last
+        self.line_brackets = _brackets(self.line)
+        # A fill is read after the text's last line alone, not after the whole text again for each fill. Where that
+        # line starts or ends inside a string or comment that spans lines, it reads otherwise alone: nothing is
+        # judged there.
+        cut = len(window) - len(self.line)
+        in_window = [(at - cut, char) for at, char in brackets_in_code(window + "\n)") if at >= cut]
+        self.judged = in_window == list(brackets_in_code(self.line + "\n)"))
+
+    def closes_unopened(self, fill: str) -> bool:
+        """Whether a closer of `fill`, after the text, is not the closer of the innermost bracket open where it
+        stands: of those open at the end of the text, then those the fill opens."""
+        if not self.judged:
+            return False
+        read = _brackets(self.line + fill)
+        mine = len(self.line_brackets)
+        # Up to the fill, the line reads as it does alone, or the fill ends a string the line opened, whose text the
+        # scan above read as code.
+        if read[:mine] != self.line_brackets or any(at < len(self.line) for at, _ in read[mine:]):
+            return False
+        owed = list(self.closers)
+        for _, char in read[mine:]:
+            if char in PAIRS:
+                owed.append(PAIRS[char])
+            elif not owed or owed.pop() != char:
+                return True
+        return False
+
+
+def _brackets(text: str) -> list[tuple[int, str]]:
+    """(index, bracket) of each bracket of `text` outside strings and comments (`engine.closers`)."""
+    return [(at, char) for at, char in brackets_in_code(text) if char]
+
+
+def _lines_above(text: str) -> Iterator[str]:
+    """The lines of `text`, which ends where a line starts, the last first."""
+    end = len(text) - 1  # the line break that ends the last line
+    while end >= 0:
+        start = text.rfind("\n", 0, end) + 1
+        yield text[start:end]
+        end = start - 1
+
+
+def _lines_below(text: str) -> Iterator[str]:
+    """The lines of `text`, which starts with the line break that ends a line, the first first."""
+    at = 0
+    while at < len(text):
+        end = text.find("\n", at + 1)
+        end = len(text) if end < 0 else end
+        yield text[at + 1:end]
+        at = end
+
+
+def _repeats_a_neighbour(line: str, above: str, below: str) -> bool:
+    """Whether `line` (of `REPEATED_LINE_CHARS` or more besides whitespace), between the text `above` and `below`
+    it, reads as the nearest line either side that is not blank: the same import, match arm or dictionary key
+    written twice."""
+    code = line.strip()
+    nearest = (next((other for other in lines if other.strip()), "") for lines in
+               (_lines_above(above), _lines_below(below)))
+    return code in (other.strip() for other in nearest) and len("".join(code.split())) >= REPEATED_LINE_CHARS
+
+
+def _in_block(line: str, above: str, below: str) -> bool:
+    """Whether a line at `line`'s indentation in its block (between the nearest less indented lines in the text
+    `above` and `below` it) reads as `line` word for word: a definition written twice in one block is one the
+    writer has already."""
+    words = line.split()
+    peers = chain(_block_lines(_lines_above(above), line), _block_lines(_lines_below(below), line))
+    return any(other.split() == words for other in peers)
+
+
+def _block_lines(lines: Iterator[str], line: str) -> Iterator[str]:
+    """Of `lines` (going away from `line`), those at `line`'s indentation, up to the first less indented."""
+    indent = len(line) - len(line.lstrip(" \t"))
+    for other in lines:
+        code = other.lstrip(" \t")
+        if not code:
+            continue
+        depth = len(other) - len(code)
+        if depth < indent:
+            return
+        if depth == indent:
+            yield other
 
 
 def _all_used(fill: str, before: str, after: str) -> bool:

@@ -402,7 +402,7 @@ def test_while_typing_in_a_comment_no_code_from_the_file_is_shown(engine, monkey
 
 
 def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_adds_a_syntax_error(engine, no_model):
-    text = '"""Usage:\nprint(x y)\nprint(x y)\n"""\nprint(z)\nprint()\n'
+    text = '"""Usage:\nprint(x y)\nprint(x y)\n"""\nprint(z)\nz = 1\nprint()\n'  # no copy of the line above
     at = text.rindex("\nprint(") + len("\nprint(")
     # Two places agree on "x y", which would break the call; one spells out "z", which keeps the file parsing.
     assert [c.text for c in engine.copies(text[:at], text[at:], limit=3)] == ["x y", "z"]

@@ -79,7 +79,7 @@ def test_a_fill_from_the_file_that_the_model_writes_back_ends_the_request_after_
 
 def test_a_weaker_copy_that_passes_the_callers_test_comes_before_a_stronger_one_that_does_not():
     engine = InfillEngine.load(None, device="cpu")
-    text = "def f(a, b):\n    g(a)\n    g(a)\n    g(a, b)\n    g()\n"
+    text = "def f(a, b):\n    g(a)\n    g(a)\n    g(a, b)\n    pass\n    g()\n"  # no copy of the line above
     at = text.rindex("g(") + len("g(")
     prefix, suffix = text[:at], text[at:]
     assert [c.text for c in engine.copies(prefix, suffix, limit=3)] == ["a", "a, b"]

@@ -142,7 +142,7 @@ def test_the_engine_reads_the_files_beside_only_when_the_lookup_asks_for_them(en
     # The file repeats the hole's whole line: nothing beside it can rank above that. The texts converted to LF line
     # breaks all at once, before the lookup ran, listed and read the directory on every such keystroke.
     line = "result = compute_the_total_of(first_argument, "
-    before, after = f"{line}1)\n{line}1)\n{line}", ")\n"
+    before, after = f"{line}1)\n{line}1)\nprint(result)\n{line}", ")\n"
     assert [(c.text, c.source) for c in engine.copies(before, after, elsewhere=Gathered(gather))] == [("1", "file")]
     assert calls == []
     # Where the file's own finds leave room, they are read.
@@ -188,3 +188,72 @@ def test_a_name_being_typed_where_it_was_assigned_or_used_is_still_continued():
     # A definition where a definition is written.
     assert [f.text for f in lookup_fills("class A:\n    def by_region(self, frame):\n        pass\nasync def by_r",
                                          "\n")] == ["egion(self, frame):"]
+
+
+def _texts(before: str, after: str) -> list[str]:
+    return [f.text for f in lookup_fills(before, after)]
+
+
+def test_a_closer_the_bracket_open_at_the_hole_does_not_take_is_not_offered():
+    # A case label: the `)` of the call above it closes nothing the line opened.
+    switch = ("func status(w http.ResponseWriter, code int) {\n\tw.WriteHeader(http.StatusNoContent)\n"
+              "\tswitch code {\n\tcase http.StatusNotFound:\n\t\treturn\n\tcase http.StatusNoC")
+    assert "ontent)" not in _texts(switch, "\n\t}\n}\n")
+    # A condition, where the name was read inside a list, or in a signature.
+    restock = "def restock(items):\n    flags = [item.needs_reorder()]\n    for item in items:\n        if item.nee"
+    assert _texts(restock, "\n") == []
+    assert _texts("@app.get('/u/<int:user_id>')\ndef user_notes(user_id: int):\n    user = current_user()\n"
+                  "    if user.id != user_", "\n") == []
+    # JSX text inside `return (`: the `}` of an object elsewhere is not this place's to close.
+    todo = ("function TodoItem({ todo, setTodo }) {\n  const toggle = () => setTodo({ ...todo, done: !todo.done });\n"
+            "  return (\n    <div>\n      <button onClick={toggle}>Clear don")
+    assert _texts(todo, "\n    </div>\n  );\n}\n") == []
+    # A closer that closes the bracket open at the hole is kept, and so are brackets the fill opens and closes.
+    assert _texts("total = add(a, b)\nresult = add(a, b", "\n") == [")"]
+    assert _texts("items = [Item(name='x')]\nmore = [Ite", "\n") == ["(name='x')]", "m(name='x')]"]
+    # In a string the fill ends, a bracket is text: the `[` typed in it is none to close, the fill's `]` none either.
+    assert _texts("print(\"items [%d]\", n)\nlog(\"items [", "\n") == ["%d]\", n)"]
+    # Nor is one in a docstring, whose prose a bracket opened a line above may close.
+    doc = ('def f(values):\n    """Sum the values (all\n    of them) and return it.\n\n'
+           "    Sum the values (all\n    of th")
+    assert _texts(doc, '\n    """\n    return sum(values)\n') == ["em) and return it.", ") and return it."]
+
+
+def test_a_fill_that_repeats_the_line_next_to_it_is_not_offered():
+    # An import, a match arm, a dictionary's key: each the line just above, written again.
+    assert _texts("import java.util.Map;\nimport java.util.List;\nimport ", "\n\npublic class A {}\n") == [
+        "java.util.Map;"]
+    arms = ("fn area(shape: Shape) -> f64 {\n    match shape {\n        Shape::Circle(r) => r * r * 3.14,\n"
+            "        Shape::Square(s) => s * s,\n        Shape::Sq")
+    assert "uare(s) => s * s," not in _texts(arms, "\n    }\n}\n")
+    assert 'rt": 8080,' not in _texts('config = {\n    "host": "localhost",\n    "port": 8080,\n    "po', "\n}\n")
+    # The line below counts too, past blank lines.
+    assert _texts("import java.util.List;\nimport java.util.Map;\nimport ", "\n\nimport java.util.List;\n") == []
+    # A short line (a closer, `pass`) is written again often enough.
+    assert _texts("a(() => {\n  b(() => {\n    c();\n  });\n});\nx(() => {\n  y(() => {\n    z();\n  });\n}",
+                  "\n") == [");"]
+
+
+def test_where_the_file_mostly_ends_the_line_after_the_key_nothing_is_offered():
+    guard = "\tif a {\n\t\treturn\n\t}\n"
+    found = "\tif b {\n\t\treturn \"ok\"\n\t}\n"
+    # Three bare `return`s against one `return "ok"`: the file says the line ends here.
+    assert lookup_fills("func f() {\n" + guard * 3 + found + "\tif c {\n\t\treturn", "\n\t}\n}\n") == []
+    # Where the fill is found in more places, it is offered.
+    assert [(f.text, f.votes) for f in lookup_fills("func f() {\n" + guard + found * 2 + "\tif c {\n\t\treturn",
+                                                    "\n\t}\n}\n")] == [(' "ok"', 2)]
+    # Another file's places never vote with the file's, for nothing either.
+    assert [f.text for f in lookup_fills("func g() {\n\tif c {\n\t\treturn", "\n\t}\n}\n",
+                                         elsewhere=["func f() {\n" + guard * 3 + found])] == [' "ok"']
+
+
+def test_a_definition_header_already_in_its_block_is_not_offered():
+    tests = ("def test_total_is_summed(cart):\n    assert cart.total() == 3\n\n\ndef test_currency_is_kept(cart):\n"
+             "    assert cart.currency == 'EUR'\n\n\ndef test_")
+    assert "currency_is_kept(cart):" not in _texts(tests, "\n")
+    assert "total_is_summed(cart):" not in _texts(tests, "\n")
+    assert _texts("func (s *Server) Routes() *http.ServeMux {\n\treturn s.mux\n}\n\nfunc (s *Server) ", "\n") == []
+    # Below the hole too, and after a modifier.
+    assert _texts("export async function ", "\n}\n\nexport async function load(id) {\n}\n") == []
+    # The same header in another block (another class's method) is what this block may well need.
+    assert _texts("class A:\n    def size(self):\n        return 1\n\n\nclass B:\n    def si", "\n")[0] == "ze(self):"

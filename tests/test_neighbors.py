@@ -75,7 +75,7 @@ def test_the_files_beside_are_gathered_only_when_the_file_itself_may_not_hold_th
 
     # The file repeats the hole's whole line (a bridge with the longest key): nothing elsewhere can rank above it.
     line = "result = compute_the_total_of(first_argument, "
-    mine = f"{line}1)\n{line}1)\n{line}"
+    mine = f"{line}1)\n{line}1)\nprint(result)\n{line}"
     assert [f.text for f in lookup_fills(mine, ")\n", limit=1, elsewhere=Gathered(gather))] == ["1"]
     assert calls == []
     # Its fills found with a short key leave room for stronger ones beside it: the other files are read.
@@ -464,7 +464,7 @@ async def _stats(client):
 async def test_an_answer_the_file_itself_gave_outlives_other_files_added_beside_it_but_not_a_module(server, tmp_path):
     (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
     line = "result = compute_the_total_of(first_argument, "
-    text = f"{line}1)\n{line}1)\n{line})\n"
+    text = f"{line}1)\n{line}1)\nprint(result)\n{line})\n"
     path = tmp_path / "main.py"
     _open(server, path, text)
     try:
