@@ -44,6 +44,11 @@ _CODE_IN_LITERALS = frozenset({"interpolation", "template_substitution"})
 # parses, so its brackets are what a fill is held to (`_macro_body`).
 _MACROS = frozenset({"preproc_def", "preproc_function_def"})
 _MACRO_BODY = "preproc_arg"
+# What the quote scan of a `#define`'s body (`_open_literal`) steps over whole: a comment; a number, C++14's and
+# C23's digit separators in it (`1'000'000`); a name (`u8` of `u8'a'`); and a literal, closed or not, where a `\`
+# escapes the character after it (a quote, a continued line's end).
+_BODY_TOKEN = re.compile(r"""//[^\n]*|/\*.*?(?:\*/|\Z)|\.?\d(?:[eEpP][+-]|'?[\w.])*|\w+"""
+                         r"""|(?P<quote>["'])(?:\\.|(?!(?P=quote))[^\\])*(?P<closed>(?P=quote))?""", re.DOTALL)
 _CLOSERS = frozenset(PAIRS.values())
 # A letter, digit or `_` of any script: a cursor before one stands inside a word.
 _WORD_CHARACTER = re.compile(r"\w")
@@ -207,7 +212,9 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
     (`empty_body_at`) or ends a function's header (`_ends_signature`), nor with a closer that ends a statement the
     `;` is still owed (`_owes_statement_end`); with ``closing`` (the text ends in closers `parsing_first` added),
     never where its end is text of a string or a comment. In a `#define`'s body (`_macro_body`), only where the
-    body's brackets are balanced too. The scans read the cursor's line up to `SCAN_CHARS` either side of it."""
+    body's brackets are balanced too, and with ``closing`` never where the body before the cursor and the text
+    leave a string or a character literal open (`_open_literal`). The scans read the cursor's line up to
+    `SCAN_CHARS` either side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
@@ -215,6 +222,7 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
     before_on_line = snap.text[max(line_start, offset - SCAN_CHARS):offset]
     after_on_line = snap.text[offset:min(line_end, offset + SCAN_CHARS)]
     body = _macro_body(parsed, offset)
+    literal = _open_literal(snap.text[body[0]:offset]) if body is not None else ""  # each text is scanned after it
     left_below = _closer_left_below(parsed, offset)
     line_start_byte = snap.byte_offset(line_start)
 
@@ -246,6 +254,8 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
 
     def mends(text: str, closing: bool = False) -> bool:
         if body is not None:
+            if closing and _open_literal(literal + text):
+                return False  # the closers would be a literal's text
             balanced = not still_open(snap.text[max(body[0], offset - SCAN_CHARS):offset] + text
                                       + snap.text[offset:min(body[1], offset + SCAN_CHARS)],
                                       line_comments=spec.line_comments)
@@ -274,6 +284,16 @@ def _macro_body(parsed: ParsedSnapshot, offset: int) -> tuple[int, int] | None:
     if node is None or node.parent is None or node.parent.type not in _MACROS or node.start_byte >= byte:
         return None
     return snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
+
+
+def _open_literal(code: str) -> str:
+    """The string or character literal, from its quote, that ``code`` (a `#define`'s body cut at the cursor) leaves
+    open (`_BODY_TOKEN`); "" where it leaves none: tree-sitter keeps the body as text, so its parse cannot tell.
+    The scan needs the body from its start, as one that began inside a literal would take its end for an opening."""
+    for token in _BODY_TOKEN.finditer(code):
+        if token["quote"] and not token["closed"]:
+            return code[token.start():]
+    return ""
 
 
 def _indent(line: str) -> int:
@@ -309,14 +329,21 @@ def _closes_from(tree: tree_sitter.Tree, byte: int, line_start_byte: int) -> boo
 
 # Bodies whose value is `()` whatever their last expression: a macro call that ends one is a statement.
 _UNIT_BODIES = frozenset({"for_expression", "while_expression", "loop_expression"})
+# The standard macros whose value is `()` (printing, asserting) or `!` (never returning): a call of one standing in
+# a block is a statement, its `;` owed. Any other's value is used where one stands so: `write!(f, "[")?;`,
+# `writeln!(out).unwrap();`, `vec![1, 2].iter()...`, and the `?` or `.` typed next comes before the `;`.
+_UNIT_MACROS = frozenset({"println", "print", "eprintln", "eprint", "assert", "assert_eq", "assert_ne",
+                          "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "todo", "unimplemented",
+                          "unreachable"})
 
 
 def _owes_statement_end(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
-    """Whether the closer at ``byte`` of ``tree`` ends a `(` or `[` macro call (`println!("{}", x)`) that a block
-    holds as a statement without the `;` it owes (`LanguageSpec.statement_end`): tree-sitter-rust reads one so
-    whether or not the `;` follows, but Rust wants it before another statement, and a call that ends a body whose
-    value is `()` (a function with no return type, a loop's: `_unit_body`) is a statement too. Not a block's value
-    (`vec![1, 2]` that a function returns), an argument or a `let`'s value."""
+    """Whether the closer at ``byte`` of ``tree`` ends a `(` or `[` call of a macro whose value is `()`
+    (`_UNIT_MACROS`: `println!("{}", x)`) that a block holds as a statement without the `;` it owes
+    (`LanguageSpec.statement_end`): tree-sitter-rust reads one so whether or not the `;` follows, but Rust wants
+    it before another statement, and a call that ends a body whose value is `()` (a function with no return type,
+    a loop's: `_unit_body`) is a statement too. Not a block's value, an argument or a `let`'s value, nor another
+    macro's call (`write!(f, "[")?`, `vec![1, 2].iter()`)."""
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
     if not spec.statement_end or node is None or node.type not in (")", "]") or node.next_sibling is not None:
         return False
@@ -324,10 +351,20 @@ def _owes_statement_end(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -
     call = tokens.parent if tokens is not None and tokens.type == "token_tree" else None
     if call is None or call.type != "macro_invocation" or call.parent is None or call.parent.type != "block":
         return False
+    if _macro_name(call) not in _UNIT_MACROS:
+        return False
     following = call.next_named_sibling
     while following is not None and following.type in spec.comment_types:
         following = following.next_named_sibling
     return following is not None or _unit_body(call.parent)
+
+
+def _macro_name(call: tree_sitter.Node) -> str:
+    """The name a Rust macro call calls, without its path (`println` of `std::println!(..)`)."""
+    name = call.child_by_field_name("macro")
+    if name is not None and name.type == "scoped_identifier":
+        name = name.child_by_field_name("name")
+    return "" if name is None or name.text is None else name.text.decode("utf-8", "replace")
 
 
 def _unit_body(block: tree_sitter.Node) -> bool:

@@ -1,5 +1,6 @@
-"""The closers a line owes while typing (infill_ls.completion.parsing_first): a Rust macro call's `;`, none in a
-string, a literal's own `}`, a `#define` body's brackets, and scans that read a long line's end."""
+"""The closers a line owes while typing (infill_ls.completion.parsing_first): a Rust macro call's `;` (only a
+`()`-valued macro's), none in a string (a `#define` body's too), a literal's own `}`, a `#define` body's brackets,
+and scans that read a long line's end."""
 
 from __future__ import annotations
 
@@ -41,6 +42,29 @@ def _marked(language_id: str, marked: str):
     ("fn main() {\n    println!(\"{}\", total|;\n}\n", ")"),
 ])
 def test_a_rust_macro_call_statement_gets_its_semicolon_after_its_closers(marked, shown):
+    parsed, at = _marked("rust", marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1" + shown, ", 1"]
+
+
+@pytest.mark.parametrize("marked, shown", [
+    # A macro whose value is used before its `;`: `write!(..)?`, `writeln!(..).unwrap()`, `vec![..].iter()`. The
+    # user types the `?` or `.` next, and a `;` would stand before it.
+    ("fn dump(&self, out: &mut dyn Write) -> io::Result<()> {\n    for h in &self.headers {\n"
+     "        write!(out, \"{:width$} \", h|\n    }\n    out.flush()\n}\n", ")"),
+    ("fn dump(&self, out: &mut dyn Write) -> io::Result<()> {\n    writeln!(out|\n    out.flush()\n}\n", ")"),
+    ("fn dump(&self, out: &mut dyn Write) -> io::Result<()> {\n    for row in &self.rows {\n"
+     "        writeln!(out, \"{}\", line.join(|\n    }\n    out.flush()\n}\n", "))"),
+    ("fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n    write!(f, \"[\"|\n"
+     "    write!(f, \"]\")\n}\n", ")"),
+    ("fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n    for h in &self.headers {\n"
+     "        write!(f, \"{}\", h|\n    }\n    Ok(())\n}\n", ")"),
+    ("fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {\n    write!(f, \"P\"|\n    Ok(())\n}\n", ")"),
+    ("fn dump(out: &mut Vec<u8>) {\n    writeln!(out, \"x = {}\", 1|\n    out.flush().unwrap();\n}\n", ")"),
+    ("fn main() {\n    writeln!(lock, \"{}\", t|\n    let total = 3;\n}\n", ")"),
+    ("fn main() {\n    vec![1, 2, 3|\n    println!(\"total\");\n}\n", "]"),
+])
+def test_a_rust_macro_call_whose_value_is_used_keeps_its_bare_closer(marked, shown):
     parsed, at = _marked("rust", marked)
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
     assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1" + shown, ", 1"]
@@ -106,6 +130,47 @@ def test_a_macro_body_is_closed_by_its_own_brackets(language):
                           ("int f(void) {\n#define ONE(x) (x|\n    return 1;\n}\n", [")"])):
         parsed, at = _marked(language, marked)
         assert [s.text for s in parsing_first(parsed, at, [])] == shown, marked
+
+
+@pytest.mark.parametrize("language, marked", [
+    # tree-sitter keeps a `#define`'s body as text, so no string is seen there: a closer at the cursor was written
+    # into the literal left open before it.
+    ("c", '#define LOG(fmt, ...) fprintf(stderr, "|\n\nint y;\n'),
+    ("c", '#define LOG(fmt, ...) fprintf(stderr, "[|\n\nint y;\n'),
+    ("c", "#define IS_SPACE(c) ((c) == '|\n\nint y;\n"),
+    ("cpp", '#define TRACE(x) std::printf("trace (|\n\nint y;\n'),
+    ("c", '#define LOG(fmt, ...) fprintf(stderr, "a \\"(|\n\nint y;\n'),  # an escaped quote ends no string
+    ("c", '#define LOG(fmt, ...) fprintf(stderr, "a \\\n    (|\n\nint y;\n'),  # nor does a continued line
+])
+def test_no_closer_is_offered_in_a_literal_a_macro_body_leaves_open(language, marked):
+    parsed, at = _marked(language, marked)
+    assert parsing_first(parsed, at, []) == []
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion("n", at, at, -0.1)])] == ["n"]
+
+
+@pytest.mark.parametrize("language, marked, shown", [
+    ("c", "#define MIN(a, b) ((a) < (b) ? (a) : (b|\n\nint y;\n", "))"),
+    ("c", '#define LOG(msg) fprintf(stderr, "%s\\n", (msg|\n\nint y;\n', "))"),
+    ("c", '#define LOG(msg) fprintf(stderr, "a\\\\", (msg|\n\nint y;\n', "))"),  # `\\` escapes no quote
+    ("c", "#define IS_QUOTE(c) ((c) == '\\'' && f((c)|\n\nint y;\n", "))"),
+    ("cpp", "#define MEGA(x) ((x) * 1'000'000 + f((x)|\n\nint y;\n", "))"),  # C++14's digit separators
+])
+def test_a_macro_body_whose_literals_are_closed_gets_its_closers(language, marked, shown):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+
+
+@pytest.mark.parametrize("language, marked, fill, shown", [
+    # A fill that closes the literal the cursor stands in: the body's closers follow it.
+    ("c", "#define IS_SPACE(c) ((c) == '|\n\nint y;\n", " ' || (c) == '\\t'", " ' || (c) == '\\t')"),
+    ("c", '#define LOG(msg) fprintf(stderr, "|\n\nint y;\n', '%s\\n", (msg', '%s\\n", (msg))'),
+    # One that opens a literal is not closed, as the closers would be its text: the closers alone come first.
+    ("c", "#define IS_A(c) f((c|\n\nint y;\n", ") == '", "))"),
+    ("cpp", '#define TRACE(x) std::printf(|\n\nint y;\n', '"trace (', ")"),
+])
+def test_a_fill_in_a_macro_body_is_closed_only_outside_a_literal(language, marked, fill, shown):
+    parsed, at = _marked(language, marked)
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(fill, at, at, -0.1)])] == [shown, fill]
 
 
 def test_the_scans_of_a_long_line_read_its_end_not_all_of_it(monkeypatch):
