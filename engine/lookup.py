@@ -7,8 +7,9 @@ small model copies poorly from a long context. So the text around the hole is se
   after the hole (the head). What lies between is a fill the file has used in the same surroundings. A short key is
   often just the name being typed, and where that name is assigned or defined what follows it is the assignment's:
   `print(by_r` would take the rest of `by_region = sales.sum()` and become a call with a keyword argument. Such a fill
-  is kept only where such a line begins (the start of a statement, a definition where one is written), or, for a
-  keyword argument, in an argument list.
+  is kept only where such a line begins (the start of a statement or a name after it in a declaration list, a
+  definition where one is written), or, for a keyword argument, in an argument list; and the opening of a defined
+  name's block (`interface Box {`) on a header's line (`function makeBox(width: number): Box {`, `impl Box {`).
 - the hole's *line shape*: another line that reads as the hole's line does up to the hole, but with its last few
   words free (`self.kwargs = ` has the shape of `self.args = `), and goes on with the same head. A word that such a
   line repeats from its free words is renamed to the hole's word, so `self.args = args` offers `kwargs`.
@@ -79,9 +80,13 @@ _DEFINITION_WORDS = r"def|class|function|fn|func|fun|struct|enum|interface|trait
 # A name after one of these words is being defined: what follows it on its line is the definition's.
 _DEFINES = re.compile(rf"(?<!\w)(?:{_DEFINITION_WORDS})[ \t]+\Z")
 # A definition's header: its word after any of the words that qualify one (`pub async fn`, `export default class`).
-_HEADER = re.compile(r"[ \t]*(?:(?:pub(?:\([^)\n]*\))?|async|export|default|static|public|private|protected|"
-                     r"internal|open|final|abstract|override|inline|const|extern|unsafe|data)[ \t]+)*"
-                     rf"(?:{_DEFINITION_WORDS})\b")
+_QUALIFIERS = (r"[ \t]*(?:(?:pub(?:\([^)\n]*\))?|async|export|default|static|public|private|protected|internal|open|"
+               r"final|abstract|override|inline|const|extern|unsafe|data)[ \t]+)*")
+_HEADER = re.compile(rf"{_QUALIFIERS}(?:{_DEFINITION_WORDS})\b")
+# A line that opens a block: a definition's header, or an `impl` of a type's.
+_OPENS_BLOCK = re.compile(rf"{_QUALIFIERS}(?:{_DEFINITION_WORDS}|impl)\b")
+# A line of values given back: a comma on it lists no names bound (`return "", err`).
+_RETURNS = re.compile(r"[ \t]*(?:return|yield)\b")
 # A line with fewer characters besides whitespace (`}`, `});`, `pass`, `end`) is written twice in a row often
 # enough; a longer one so repeated is nearly always a copy of its neighbour.
 REPEATED_LINE_CHARS = 6
@@ -137,8 +142,9 @@ def _lead(text: str, start: int) -> str:
 
 
 def _place(text: str, start: int, lead: str) -> str:
-    """Where a name at `start` in `text`, after `lead` on its line, stands: "statement" at the start of one,
-    "definition" after `def` and the like, "argument" after `(`, `[` or `,`, else the character just before it."""
+    """Where a name at `start` in `text`, after `lead` on its line, stands: "statement" at the start of one or after
+    a `,` that lists what one binds, "definition" after `def` and the like, "argument" after `(`, `[` or another `,`,
+    else the character just before it."""
     code = lead.rstrip()
     if not code:
         # A line that starts inside an open bracket holds arguments, as an editor lays out a call split across lines.
@@ -148,7 +154,28 @@ def _place(text: str, start: int, lead: str) -> str:
         return "argument" if at and text[at - 1] in "([," else "statement"
     if _DEFINES.search(lead):
         return "definition"
+    if code[-1] == "," and _balanced(code) and not _RETURNS.match(code):
+        # With no bracket open before it, the comma lists what a statement declares or assigns (`int n = 0, in_word`,
+        # `lo, hi = ...`), unless the line itself starts inside a bracket, as arguments laid out one a line do.
+        return _place(text, start - len(lead), "")
     return "argument" if code[-1] in "([," else code[-1]
+
+
+def _balanced(code: str) -> bool:
+    """Whether every bracket of `code`, a line's text, closes on it, and none closes one opened above it."""
+    depth = 0
+    for _, char in _brackets(code):
+        depth += 1 if char in PAIRS else -1
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _opens_here(hole_lead: str) -> bool:
+    """Whether the hole's line, `hole_lead` up to the name typed there, is a header with no bracket open before the
+    name (`impl Counter`, `function makeBox(width: number): Box`): what follows a defined name at its definition, the
+    opening of its block, follows the name there too."""
+    return bool(_OPENS_BLOCK.match(hole_lead)) and _balanced(hole_lead)
 
 
 def _fits(text: str, start: int, end: int, fill: str, hole_lead: str, hole_place: str) -> bool:
@@ -166,7 +193,7 @@ def _fits(text: str, start: int, end: int, fill: str, hole_lead: str, hole_place
         return True  # the line reads the same up to the name
     place = _place(text, start, lead)
     if place == "definition":
-        return hole_place == "definition"
+        return hole_place == "definition" or _opens_here(hole_lead)
     binds = _BINDS.match(rest)
     if not binds:
         return True

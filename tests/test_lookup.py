@@ -190,6 +190,31 @@ def test_a_name_being_typed_where_it_was_assigned_or_used_is_still_continued():
                                          "\n")] == ["egion(self, frame):"]
 
 
+def test_a_header_line_takes_the_opening_of_the_definition_a_name_is_found_at():
+    # The name typed is a return type or the type an `impl` is for, found where it is defined: what follows it there
+    # opens its block, as it opens the block of the header being written.
+    box = "export interface Box {\n  width: number;\n}\n\nexport function makeBox(width: number): Box "
+    assert _texts(box, "\n  return { width };\n}\n") == ["{"]
+    counter = "struct Counter {\n    n: u32,\n}\n\nimpl Counter "
+    assert _texts(counter, "\n    fn bump(&mut self) { self.n += 1; }\n}\n") == ["{"]
+    # A parameter being typed is not carried into the definition of its name.
+    assert _texts("def by_region(frame):\n    return frame\n\ndef report(sales, by_r", "):\n") == []
+
+
+def test_a_comma_outside_brackets_lists_names_a_statement_binds():
+    # A declaration list: `in_` takes the assignment it is written with below, not the model's guess.
+    count = ("int count(const char *s)\n{\n    int n = 0, in_", "\n    for (; *s; s++) {\n        if (*s == ' ') {\n"
+             "            in_word = 0;\n        } else if (!in_word) {\n            in_word = 1;\n            n++;\n"
+             "        }\n    }\n    return n;\n}\n")
+    assert _texts(*count)[0] == "word = 0;"
+    assert _texts("    total = 0;\n    let i = 0, tota", "\n") == ["l = 0;"]
+    # A comma inside a call, on its line or on a line of the call's own, is still an argument's.
+    assert _texts("by_region = group(sales)\nshow(sales, by_r", ")\n") == []
+    assert _texts("by_region = group(sales)\nshow(\n    sales,\n    total, by_r", "\n)\n") == []
+    # Nor does a `return` list name what it binds.
+    assert _texts("by_region = group(sales)\nreturn total, by_r", "\n") == []
+
+
 def _texts(before: str, after: str) -> list[str]:
     return [f.text for f in lookup_fills(before, after)]
 
