@@ -12,7 +12,9 @@ small model copies poorly from a long context. So the text around the hole is se
   name's block (`interface Box {`) on a header's line (`function makeBox(width: number): Box {`, `impl Box {`).
 - the hole's *line shape*: another line that reads as the hole's line does up to the hole, but with its last few
   words free (`self.kwargs = ` has the shape of `self.args = `), and goes on with the same head. A word that such a
-  line repeats from its free words is renamed to the hole's word, so `self.args = args` offers `kwargs`.
+  line repeats from its free words is renamed to the hole's word, so `self.args = args` offers `kwargs`. Where the
+  hole ends inside a word being typed (one the file has nowhere else whole), that word starts the line's word there
+  instead, and the fill completes it: `self.u` takes `ser = user` from `self.user = user`, nothing from `self.items`.
 
 Bridges with keys of `STRONG_KEY_CHARS` or more come first, the longest key first; then line shapes, the fewest
 free words first; then bridges with shorter keys. Within each, the fill found in most places wins, then the
@@ -277,6 +279,26 @@ def _renamed(fill: str, theirs: tuple[str, ...], ours: tuple[str, ...]) -> str:
     return _WORD.sub(lambda w: rename.get(w.group(), w.group()), fill)
 
 
+def _shaped(rest: str, theirs: tuple[str, ...], ours: tuple[str, ...], typing: bool) -> str | None:
+    """The fill a line of the hole line's shape offers, `rest` following its free words `theirs` where the hole has
+    `ours`; None where it offers none. Where the hole ends inside a word being typed (`typing`), that word is the
+    start of the other line's word there, which the fill completes: renamed instead, `self.u` would take ` = u`
+    from `self.items = items`."""
+    if not typing:
+        return _renamed(rest, theirs, ours)
+    if not theirs[-1].startswith(ours[-1]):
+        return None
+    return theirs[-1][len(ours[-1]):] + _renamed(rest, theirs[:-1], ours[:-1])
+
+
+def _typing(line: str, before: str, after: str) -> bool:
+    """Whether the hole, after `line` on its line, stands inside a word still being typed: `line` ends in a word the
+    file has nowhere else whole. One it has (`add(shipping` where `shipping` is a name it uses) may be written out,
+    as it is where a hole is cut after a whole word."""
+    word = re.search(r"\w+\Z", line)
+    return bool(word) and not _all_used(word.group(), before[:-len(line)], after.partition("\n")[2])
+
+
 def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]]) -> Iterator[_Find | None]:
     """For each number of free words in turn, fewest first, the lines of `texts` ((text, the hole line's start or
     None)) of the hole line's shape followed by the head, or None."""
@@ -284,6 +306,9 @@ def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]]) -
     rest_of_line = after.partition("\n")[0]
     # "" when the hole ends its line: a fill then runs to the end of the other line.
     heads = list(dict.fromkeys(rest_of_line[:n] for n in HEAD_CHARS)) if rest_of_line else [""]
+    # While a name is typed the cursor stands inside it: the line's word there completes the hole's (`_shaped`). On
+    # 150 held-out holes cut with the first half of their name typed, the served fill was exact 27 times, 23 renamed.
+    typing = _typing(line, before, after)
     for free in range(1, SHAPE_FREE_WORDS + 1):
         shape = _line_shape(line, free) if len(line) <= SHAPE_LINE_CHARS else None
         if shape is None:
@@ -298,8 +323,9 @@ def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]]) -
             found = []
             for theirs, rest, distance in lines:
                 cut = rest.find(head) if head else len(rest)
-                if 0 < cut <= MAX_FILL_CHARS:
-                    found.append((_renamed(rest[:cut], theirs, ours), distance))
+                fill = _shaped(rest[:cut], theirs, ours, typing) if 0 <= cut <= MAX_FILL_CHARS else None
+                if fill:
+                    found.append((fill, distance))
             if found:
                 find = _Find(found, len(line) - sum(map(len, ours)), free)
                 break

@@ -59,8 +59,20 @@ def test_a_line_of_the_same_shape_offers_its_fill_with_the_words_renamed():
 
 
 def test_line_shapes_vote_and_follow_the_head():
-    before = "    def test_a(self):\n        pass\n\n    def test_b(self):\n        pass\n\n    def test_c"
-    assert [(f.text, f.votes) for f in lookup_fills(before, ":\n        pass\n")] == [("(self)", 2)]
+    before = "    def test_a(self):\n        pass\n\n    def test_b(self):\n        pass\n\n    def test_c("
+    assert [(f.text, f.votes) for f in lookup_fills(before, "):\n        pass\n")] == [("self", 2)]
+
+
+def test_a_line_of_the_same_shape_completes_the_word_being_typed():
+    tests = "def test_total(cart):\n    assert cart.total == 3\n    assert cart.user is None\n\n\n"
+    # The cursor stands inside `basket.u`: the line whose word there starts so completes it, its other free word
+    # renamed; `cart.total == 3`, whose word does not, offers no ` == 3` to write after the `u`.
+    fills = lookup_fills(tests + "def test_user(basket):\n    assert basket.u", "\n")
+    assert [(f.text, f.free_words) for f in fills] == [("ser is None", 2)]
+    assert lookup_fills(tests + "def test_size(basket):\n    assert basket.s", "\n") == []
+    # A word the file has whole elsewhere may be written out: the other line's word there is renamed to it.
+    assert [f.text for f in lookup_fills("total = add(price, tax)\nshipping = 5\nresult = add(shipping", ")\n")] == [
+        ", tax"]
 
 
 def test_a_long_key_outranks_a_line_shape_and_a_bare_shape_is_not_tried():
@@ -235,13 +247,13 @@ def test_a_closer_the_bracket_open_at_the_hole_does_not_take_is_not_offered():
     assert _texts(todo, "\n    </div>\n  );\n}\n") == []
     # A closer that closes the bracket open at the hole is kept, and so are brackets the fill opens and closes.
     assert _texts("total = add(a, b)\nresult = add(a, b", "\n") == [")"]
-    assert _texts("items = [Item(name='x')]\nmore = [Ite", "\n") == ["(name='x')]", "m(name='x')]"]
+    assert _texts("items = [Item(name='x')]\nmore = [Ite", "\n") == ["m(name='x')]"]
     # In a string the fill ends, a bracket is text: the `[` typed in it is none to close, the fill's `]` none either.
     assert _texts("print(\"items [%d]\", n)\nlog(\"items [", "\n") == ["%d]\", n)"]
     # Nor is one in a docstring, whose prose a bracket opened a line above may close.
     doc = ('def f(values):\n    """Sum the values (all\n    of them) and return it.\n\n'
            "    Sum the values (all\n    of th")
-    assert _texts(doc, '\n    """\n    return sum(values)\n') == ["em) and return it.", ") and return it."]
+    assert _texts(doc, '\n    """\n    return sum(values)\n') == ["em) and return it."]
 
 
 def test_a_fill_that_repeats_the_line_next_to_it_is_not_offered():
