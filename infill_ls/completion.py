@@ -22,8 +22,8 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, code_end, empty_body_at, error_nodes,
-                     iter_problems, parses_after, tree_after)
+from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, code_end,
+                     empty_body_at, error_nodes, iter_problems, parses_after, tree_after)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -602,10 +602,57 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
              should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """The suggestions that leave the file with no more syntax errors than it has without them, and none where it
     has none (`adds_errors`): ghost text that would break the code (a lone quote, a stray keyword) is noise while
-    typing. One incremental re-parse each; none, and every suggestion kept, in plain text (`syntax_checked`)."""
+    typing. Nor one that re-declares a function its class already has (`redeclares`). One incremental re-parse each
+    (two where a line of the file spells the new line); none, and every suggestion kept, in plain text
+    (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
-    return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)], should_stop)]
+    return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)], should_stop)
+            and not redeclares(parsed, s, should_stop)]
+
+
+def _squeezed(line: str) -> str:
+    """``line`` without its whitespace: a header's spacing is no part of what it declares."""
+    return "".join(line.split())
+
+
+def _name(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """A function's name: its `name` field, or its innermost `declarator` (C, C++); None for a lambda."""
+    name = node.child_by_field_name("name")
+    inner = node.child_by_field_name("declarator")
+    while name is None and inner is not None:
+        name, inner = inner, inner.child_by_field_name("declarator")
+    return name
+
+
+def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
+               should_stop: Callable[[], bool] | None = None) -> bool:
+    """Whether ``suggestion`` makes the cursor's line the line that names a function (`LanguageSpec.function_types`)
+    and, whitespace aside, the line that names another function of the same class or block, its sibling in the
+    tree. The file's copy of a header completes a half-typed name to one already declared (`public int get` ->
+    `X() {`): a second `getX` parses, but does not compile. An overload spells other parameters, another line."""
+    snap, spec = parsed.snapshot, parsed.spec
+    row = snap.line_of(suggestion.start)
+    start, end = snap.line_starts[row], snap.line_end(snap.line_of(suggestion.end))
+    written = (snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end]).split("\n")[0]
+    line = _squeezed(written)
+    # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once.
+    if not line or max(written.split(), key=len) not in snap.text or \
+            not any(_squeezed(other) == line for other in snap.text.split("\n")):
+        return False  # no line of the file spells it: no re-parse
+    edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
+    lines = apply_replacements(snap.text, [edit]).split("\n")
+    tree = tree_after(parsed, [edit], should_stop)
+    end = len("\n".join(lines[:row + 1]).rstrip().encode("utf-8", "surrogatepass"))  # past the line's last code
+    node = tree.root_node.descendant_for_byte_range(end - 1, end)
+    while node is not None and node.type not in spec.function_types:
+        node = node.parent
+    name = _name(node) if node is not None else None
+    if name is None or name.start_point.row != row or node.parent is None:
+        return False
+    return any(other.type in spec.function_types and other.start_byte != node.start_byte
+               and (other_name := _name(other)) is not None and _squeezed(lines[other_name.start_point.row]) == line
+               for other in node.parent.named_children)
 
 
 def typed_through(offset: int, rests: list[str]) -> list[Suggestion]:

@@ -1,0 +1,81 @@
+"""While typing, no suggestion makes its line a header its class (or file) already declares word for word."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.infill import InfillEngine
+from engine.tiny import write_random_checkpoint
+from infill_ls.completion import Suggestion, complete, no_worse
+from infill_ls.documents import DocumentStore
+from infill_ls.settings import Settings
+from infill_ls.syntax import SyntaxIndex
+
+JAVA = ("class Point {\n    private int x;\n\n    public int getX() {\n        return x;\n    }\n\n"
+        "    public int get|\n}\n")
+C = "int add(int a) {\n    return a;\n}\n\nint sub(int a) {\n    return -a;\n}\n\nint ad|\n"
+TYPESCRIPT = "class Point {\n  x = 0;\n\n  getX(): number {\n    return this.x;\n  }\n\n  getX|\n}\n"
+PYTHON = "class Point:\n    def get_x(self):\n        return self.x\n\n    |\n"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    path = write_random_checkpoint(tmp_path_factory.mktemp("tiny") / "model", max_denoising_steps=12)
+    return InfillEngine.load(path, device="cpu")
+
+
+def _marked(language_id: str, marked: str):
+    """The parse of ``marked`` without its `|`, and the offset of the `|`."""
+    at = marked.index("|")
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, marked.replace("|", "", 1))
+    index.opened(snapshot)
+    return index.parse(snapshot), at
+
+
+def _model_ran(*args, **kwargs):
+    raise AssertionError("the model ran")
+
+
+def _kept(language_id: str, marked: str, fill: str) -> bool:
+    parsed, at = _marked(language_id, marked)
+    return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
+
+
+@pytest.mark.parametrize("language, marked, duplicate", [
+    ("java", JAVA, "X() {"), ("c", C, "d(int a) {"), ("typescript", TYPESCRIPT, "(): number {")])
+def test_while_typing_the_files_copy_of_a_sibling_methods_header_is_not_shown(engine, monkeypatch, language, marked,
+                                                                               duplicate):
+    parsed, at = _marked(language, marked)
+    text = parsed.snapshot.text
+    assert [c.text for c in engine.copies(text[:at], text[at:])][:1] == [duplicate]  # the file spells it out
+    monkeypatch.setattr(engine, "infill_steps", _model_ran)
+    with pytest.raises(AssertionError, match="the model ran"):  # nothing from the file is shown: the model is asked
+        complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+    assert not _kept(language, marked, duplicate)
+
+
+def test_a_python_method_header_its_class_already_has_is_dropped():
+    assert not _kept("python", PYTHON, "def get_x(self):")
+    assert not _kept("python", PYTHON, "def  get_x( self ):")  # whitespace aside
+    assert _kept("python", PYTHON, "def get_y(self):")
+    # A body line that repeats another is not a header.
+    assert _kept("python", PYTHON.replace("    |", "    def get_y(self):\n        |"), "return self.x")
+
+
+def test_a_new_name_an_overload_and_another_classes_method_keep_their_fills(engine, monkeypatch):
+    assert _kept("java", JAVA, "Y() {")
+    assert _kept("c", C, "d_twice(int a) {")
+    # A C prototype is a declaration, not a function: its definition may follow it.
+    assert _kept("c", "int add(int a);\n\nint ad|\n", "d(int a) {")
+    assert _kept("typescript", TYPESCRIPT, "Sum(): number {")
+    # An overload with other parameters declares a new method.
+    overload = "class Calc {\n    int add(int a) {\n        return a;\n    }\n\n    int add(int a, |\n}\n"
+    assert _kept("java", overload, "int b) {")
+    # The same header in another class is that class's own.
+    other = JAVA.replace("    public int get|\n}\n",
+                         "}\n\nclass Size {\n    private int x;\n\n    public int get|\n}\n")
+    parsed, at = _marked("java", other)
+    monkeypatch.setattr(engine, "infill_steps", _model_ran)
+    shown = complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+    assert [(s.text, s.source) for s in shown] == [("X() {", "file")]
