@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 PAIRS = {"(": ")", "[": "]", "{": "}"}
-_OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
+OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
+CLOSERS = frozenset(OPENER_OF)
 # Columns to the next tab stop, as Python's tokenizer and most terminals count them: in a file that mixes tabs
 # and spaces (GNU style: one tab for two levels of four), the levels compare as they are drawn.
 TAB_WIDTH = 8
@@ -67,7 +68,7 @@ class _Opener:
     at: int = -1  # its index in the text scanned
 
 
-def _columns(line: str) -> int:
+def indent_width(line: str) -> int:
     """Columns of the indentation ``line`` begins with."""
     return len(line[:len(line) - len(line.lstrip(" \t"))].expandtabs(TAB_WIDTH))
 
@@ -103,7 +104,7 @@ def brackets_in_code(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) 
         if ch in "\"'`":
             i = _skip_string(text, i)
             continue
-        if ch in PAIRS or ch in _OPENER_OF:
+        if ch in PAIRS or ch in OPENER_OF:
             yield i, ch
         found = _STOPS.search(text, i + 1)
         i = n if found is None else found.start()
@@ -119,7 +120,7 @@ def _line_at(text: str, i: int) -> tuple[int, str] | None:
     """(indentation, the closers it begins with) of the line whose code starts at ``i``; None for a label."""
     if _LABEL.match(text, i):
         return None
-    return _columns(text[text.rfind("\n", 0, i) + 1:i]), _LEADING_CLOSERS.match(text, i).group()
+    return indent_width(text[text.rfind("\n", 0, i) + 1:i]), _LEADING_CLOSERS.match(text, i).group()
 
 
 def _closed_by_layout(stack: list[_Opener], indent: int, closers: str) -> list[_Opener]:
@@ -155,12 +156,12 @@ def open_brackets(text: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> 
                 indent = line[0]
                 _end_blocks(stack, *line)
             else:
-                indent = _columns(text[text.rfind("\n", 0, i) + 1:i])
+                indent = indent_width(text[text.rfind("\n", 0, i) + 1:i])
         elif ch in PAIRS:
             stack.append(_Opener(ch, indent, at=i))
-        elif any(o.char == _OPENER_OF[ch] for o in stack):
+        elif any(o.char == OPENER_OF[ch] for o in stack):
             # A closer for an outer bracket closes the inner ones too, as most parsers recover.
-            while stack.pop().char != _OPENER_OF[ch]:
+            while stack.pop().char != OPENER_OF[ch]:
                 pass
     return stack
 
@@ -199,8 +200,8 @@ def _closed_after(stack: list[_Opener], indent: int, after: str,
                     closed.add(opener)
         elif ch in PAIRS:
             brackets.append(_Opener(ch, indent))
-        elif ch in _OPENER_OF and any(o.char == _OPENER_OF[ch] for o in brackets):
-            while (opener := brackets.pop()).char != _OPENER_OF[ch]:
+        elif ch in OPENER_OF and any(o.char == OPENER_OF[ch] for o in brackets):
+            while (opener := brackets.pop()).char != OPENER_OF[ch]:
                 pass
             if i < leading_end and opener in unsettled:
                 unsettled.discard(opener)
@@ -213,7 +214,7 @@ def _scan(before: str, after: str, line_comments: tuple[str, ...]) -> tuple[list
     line, and the openers the text after it closes (`_closed_after`)."""
     stack = open_brackets(before, line_comments)
     cursor_line = before[before.rfind("\n") + 1:] + after[:after.find("\n") if "\n" in after else len(after)]
-    return stack, cursor_line, _closed_after(stack, _columns(cursor_line), after, line_comments)
+    return stack, cursor_line, _closed_after(stack, indent_width(cursor_line), after, line_comments)
 
 
 def _owed(stack: list[_Opener], closed: set[_Opener]) -> str:
@@ -270,7 +271,7 @@ def _on_line(before: str, after: str, stack: list[_Opener], cursor_line: str, cl
             if opener.at >= line_start:
                 if not before[opener.at + 1:].strip():
                     break  # a header's or an empty object's: the body or members come first
-            elif code_before or cursor_line.strip() or _columns(cursor_line) != opener.indent:
+            elif code_before or cursor_line.strip() or indent_width(cursor_line) != opener.indent:
                 break
         out.append(PAIRS[opener.char])
         code_before = True

@@ -51,7 +51,7 @@ from functools import cached_property
 from itertools import chain
 from typing import NamedTuple
 
-from .closers import PAIRS, brackets_in_code, open_brackets, scan_window
+from .closers import CLOSERS, PAIRS, brackets_in_code, open_brackets, scan_window
 
 KEY_CHARS = (48, 32, 24, 16, 12, 8, 6, 4)  # longest first: a longer match is stronger evidence
 MIN_KEY_CHARS = KEY_CHARS[-1]
@@ -92,7 +92,6 @@ _RETURNS = re.compile(r"[ \t]*(?:return|yield)\b")
 # A line with fewer characters besides whitespace (`}`, `});`, `pass`, `end`) is written twice in a row often
 # enough; a longer one so repeated is nearly always a copy of its neighbour.
 REPEATED_LINE_CHARS = 6
-_CLOSERS = frozenset(PAIRS.values())
 
 
 @dataclass(frozen=True)
@@ -384,7 +383,7 @@ class _Hole:
         above, below = self.before[:self.line_start], self.after[self.line_end:]
         if _repeats_a_neighbour(line, above, below) or (_HEADER.match(line) and _in_block(line, above, below)):
             return False
-        return not (_CLOSERS.intersection(fill) and self._brackets.closes_unopened(fill))
+        return not (CLOSERS.intersection(fill) and self._brackets.closes_unopened(fill))
 
     @cached_property
     def _brackets(self) -> _OpenBrackets:

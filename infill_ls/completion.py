@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import PAIRS, SCAN_CHARS, TAB_WIDTH, close_to_pass, owed_below, owed_on_line, still_open
+from engine.closers import (CLOSERS, SCAN_CHARS, close_to_pass, indent_width, owed_below, owed_on_line,
+                            still_open)
 from engine.errors import Cancelled
 from engine.lookup import COPIES_TESTED
 
@@ -49,7 +50,6 @@ _MACRO_BODY = "preproc_arg"
 # escapes the character after it (a quote, a continued line's end).
 _BODY_TOKEN = re.compile(r"""//[^\n]*|/\*.*?(?:\*/|\Z)|\.?\d(?:[eEpP][+-]|'?[\w.])*|\w+"""
                          r"""|(?P<quote>["'])(?:\\.|(?!(?P=quote))[^\\])*(?P<closed>(?P=quote))?""", re.DOTALL)
-_CLOSERS = frozenset(PAIRS.values())
 # A letter, digit or `_` of any script: a cursor before one stands inside a word.
 _WORD_CHARACTER = re.compile(r"\w")
 
@@ -296,24 +296,19 @@ def _open_literal(code: str) -> str:
     return ""
 
 
-def _indent(line: str) -> int:
-    """Columns of the indentation ``line`` begins with (tabs to the next `engine.closers.TAB_WIDTH` stop)."""
-    return len(line[:len(line) - len(line.lstrip(" \t"))].expandtabs(TAB_WIDTH))
-
-
 def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
     """The byte of the closer that begins the first line of code below the cursor's, where that line stands left
     of the cursor's (a function's `}` under `p := Point{X: 1, Y: f(2`): as the text is laid out, it closes a block
     around the cursor's line, never a bracket opened on it. None where the line below is no such line."""
     snap = parsed.snapshot
     line = snap.line_of(offset)
-    indent = _indent(snap.line_text(line))
+    indent = indent_width(snap.line_text(line))
     for below in range(line + 1, snap.line_count):
         text = snap.line_text(below)
         if not text.strip():
             continue
         code = text.lstrip(" \t")
-        if code[:1] not in _CLOSERS or _indent(text) >= indent:
+        if code[:1] not in CLOSERS or indent_width(text) >= indent:
             return None
         return snap.byte_offset(snap.line_starts[below] + len(text) - len(code))
     return None
@@ -323,7 +318,7 @@ def _closes_from(tree: tree_sitter.Tree, byte: int, line_start_byte: int) -> boo
     """Whether the closer at ``byte`` of ``tree`` ends a node that begins on the cursor's line (at
     ``line_start_byte``) or after it."""
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    return (node is not None and node.type in _CLOSERS and not node.is_missing and node.parent is not None
+    return (node is not None and node.type in CLOSERS and not node.is_missing and node.parent is not None
             and node.parent.start_byte >= line_start_byte)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from engine.closers import PAIRS, still_open
+from engine.closers import OPENER_OF, PAIRS, still_open
 
 from .context import CLOSING, TAB_COLUMNS, HoleShape, InfillContext, indent_columns, leading_whitespace
 
@@ -26,7 +26,6 @@ def plain_text(fill: str) -> str:
 
 
 
-_OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
 _QUOTES = "\"'`"
 
 
@@ -44,7 +43,7 @@ def _owned_closers(text: str) -> set[int]:
                 open_quote[ch] = i
         elif ch in PAIRS:
             stack.append((ch, i))
-        elif ch in _OPENER_OF and stack and stack[-1][0] == _OPENER_OF[ch]:
+        elif ch in OPENER_OF and stack and stack[-1][0] == OPENER_OF[ch]:
             stack.pop()
             owned.add(i)
     return owned

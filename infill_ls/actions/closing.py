@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
-from engine.closers import PAIRS, is_label
+from engine.closers import OPENER_OF, PAIRS, is_label
 from engine.lookup import COPIES_TESTED
 
 from ..completion import around_hole, in_literal
@@ -81,7 +81,6 @@ def _owed_elsewhere(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -
     return list(reversed(found))
 
 
-_OPENER_OF = {closer: opener for opener, closer in PAIRS.items()}
 
 
 def _leaves(region: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
@@ -105,8 +104,8 @@ def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tup
         if node.type in PAIRS:
             stack.append((node, _goes_on_from(stack, *_indent_before(utf8, node.start_byte))))
             openers.append(node)
-        elif node.type in _OPENER_OF and _closes_a_bracket(node):
-            kind = _OPENER_OF[node.type]
+        elif node.type in OPENER_OF and _closes_a_bracket(node):
+            kind = OPENER_OF[node.type]
             columns, head = _indent_before(utf8, node.start_byte)
             leading = not head.strip(b" \t)]}")
             index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i][0].type == kind and
@@ -175,7 +174,7 @@ def _ended_before(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> 
     (`} else {` goes on): the writer ended the block there (`total = sum(x` above `return total`)."""
     indent = indent_columns(_opener_indent(parsed, opener))
     for head, _ in _line_heads(parsed, opener.end_byte, parsed.snapshot.byte_offset(at)):
-        if head is not None and (_line_head_text(parsed, head)[0] < indent if head.type in _OPENER_OF
+        if head is not None and (_line_head_text(parsed, head)[0] < indent if head.type in OPENER_OF
                                  else _ends_block(parsed, head, indent)):
             return True
     return False
@@ -215,7 +214,7 @@ def _block_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> int
     last = None
     for head, token in _line_heads(parsed, snap.byte_offset(point), len(snap.utf8)):
         if head is not None and (_ends_block(parsed, head, indent) or
-                                 head.type in _OPENER_OF and _line_head_text(parsed, head)[0] == indent):
+                                 head.type in OPENER_OF and _line_head_text(parsed, head)[0] == indent):
             break
         last = token
     if last is None:
@@ -541,8 +540,8 @@ def close_structure(
     """Fill what is missing near the cursor (closers, bodies) so that the file parses.
 
     At each place a fill may go (`_close_points`), three kinds of fill are tried: what the file (in a notebook, with
-    the cells around it) spells out in the same surroundings, as completion offers it (`settings.file_lookup`); the closers the open brackets owe; the
-    model's. The file's fills and the closers come with confidence 0, the most a mean log-probability can be, so
+    the cells around it) spells out in the same surroundings, as completion offers it (`settings.file_lookup`); the
+    closers the open brackets owe; the model's. The file's fills and the closers come with confidence 0, the most a mean log-probability can be, so
     they rank above the model's wherever they leave the file parsing; at one place, the file's fill before the
     closers. On 150 held-out closing spans (seed 0) the file's fills raised the share of files restored to the
     original from 43.5% to 55.6% where the action was on offer (`python -m infill_ls.close_eval`, docs/evaluation.md).
@@ -651,7 +650,7 @@ def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement
     for r in sorted(replacements, key=lambda r: r.start):
         start = r.start + shift
         shift += len(r.text) - (r.end - r.start)
-        if any(ch in _OPENER_OF and in_literal(after, start + i + 1) for i, ch in enumerate(r.text)):
+        if any(ch in OPENER_OF and in_literal(after, start + i + 1) for i, ch in enumerate(r.text)):
             return True
     return False
 
