@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from engine.evaluate import exact_match
 from engine.holes import HoleCase
 
-from .actions import ActionEdit, close_structure, nearest_problem
+from .actions import ActionEdit, Request, close_structure, nearest_problem
 from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import apply_replacements, parses_cleanly
@@ -47,7 +47,7 @@ def close_case(engine, case: HoleCase, settings: Settings, uri: str = "file:///h
     text = parsed.snapshot.text
     offered = nearest_problem(parsed, offset) is not None
     started = time.perf_counter()
-    edit = close_structure(engine, parsed, offset, settings, lambda: False) if offered else None
+    edit = close_structure(parsed, offset, Request(engine, settings)) if offered else None
     edit = edit if isinstance(edit, ActionEdit) else None
     latency_ms = (time.perf_counter() - started) * 1000.0
     after = apply_replacements(text, list(edit.replacements)) if edit is not None else text

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .actions import ActionEdit, ActionKind, NoEdit, available, run_action
+from .actions import ActionEdit, ActionKind, NoEdit, Request, available, run_action
 from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
@@ -318,9 +318,8 @@ class InfillService:
         ticket = self.scheduler.enter((uri, "action"))
         try:
             edit = await self.scheduler.run(
-                ticket, lambda should_stop: run_action(kind, engine, parse(snapshot), start, end, settings, should_stop,
-                                                       surroundings)
-            )
+                ticket, lambda should_stop: run_action(kind, parse(snapshot), start, end,
+                                                       Request(engine, settings, should_stop, surroundings)))
         except Superseded:
             edit = None  # stopped by a change (said below), a newer action, or the server shutting down
         finally:

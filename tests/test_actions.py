@@ -3,7 +3,7 @@ placeholders that a real parse finds, in the file's indentation and line breaks.
 
 import pytest
 
-from infill_ls.actions import ActionKind, NoEdit, candidate, choose_edit, close_structure, find_placeholders
+from infill_ls.actions import ActionKind, NoEdit, Request, candidate, choose_edit, close_structure, find_placeholders
 from infill_ls.actions.placeholders import placeholder_replacements
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
@@ -177,7 +177,7 @@ def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bra
     def closed(text, settings=Settings()):
         cursor = text.rindex("add(first, ") + len("add(first, ")
         parsed = _parsed("python", text)
-        edit = close_structure(engine, parsed, cursor, settings, lambda: False)
+        edit = close_structure(parsed, cursor, Request(engine, settings))
         assert isinstance(edit, ActionEdit) and all(r.start == r.end for r in edit.replacements)  # nothing typed is lost
         new = apply_replacements(text, list(edit.replacements))
         assert parses_cleanly(language_for("python", ""), new), new
@@ -203,8 +203,8 @@ def test_close_structure_in_a_cell_takes_the_close_the_cells_around_it_spell_out
     books = Notebooks()
     books.open("nb", list(cells))
     text = cells["c1"]
-    edit = close_structure(engine, index.parse(store.get("c1")), text.index("\n"), Settings(), lambda: False,
-                           books.surroundings("c1", store.get, 10_000))
+    edit = close_structure(index.parse(store.get("c1")), text.index("\n"),
+                           Request(engine, Settings(), surroundings=books.surroundings("c1", store.get, 10_000)))
     assert isinstance(edit, ActionEdit)
     # As in one file holding both cells: the call the cell above spells out, not the bracket alone.
     closed = apply_replacements(text, list(edit.replacements)).split("\n")[0]
@@ -261,8 +261,8 @@ def test_a_rewrite_keeps_the_line_break_the_selection_starts_with():
 
     text = "def f(x):\n    y = x + 1\n    return y\n"
     start, end = text.index(":\n") + 1, text.index("\n", text.index("y = x"))
-    edit = rewrite_selection(WritesFills(["\n    y = x * 2"]), _parsed("python", text), start, end,
-                             Settings(file_lookup=False), lambda: False)
+    edit = rewrite_selection(_parsed("python", text), start, end,
+                             Request(WritesFills(["\n    y = x * 2"]), Settings(file_lookup=False)))
     assert _applied(edit, text) == "def f(x):\n    y = x * 2\n    return y\n"
 
 
@@ -278,8 +278,7 @@ def test_placeholders_are_a_stub_after_its_docstring_and_a_todo_word_and_keep_th
     assert find_placeholders(_parsed("python", text), text.index("return")) == []
     # A Rust doc comment holds its line break; the statement after it kept its own line only once that went.
     text = "fn f() {\n    /// TODO doc\n    let x = 1;\n}\n"
-    edit = fill_placeholders(WritesFills(["let y = 2;"]), _parsed("rust", text), text.index("let"), settings,
-                             lambda: False)
+    edit = fill_placeholders(_parsed("rust", text), text.index("let"), Request(WritesFills(["let y = 2;"]), settings))
     assert _applied(edit, text) == "fn f() {\n    let y = 2;\n    let x = 1;\n}\n"
 
 
@@ -292,8 +291,7 @@ def test_placeholders_are_a_stub_after_its_docstring_and_a_todo_word_and_keep_th
 def test_closed_type_arguments_end_their_statement_where_it_owes_a_semicolon(language_id, text, expected):
     cursor = text.index("|")
     text = text.replace("|", "")
-    edit = close_structure(WritesFills(), _parsed(language_id, text), cursor, Settings(file_lookup=False),
-                           lambda: False)
+    edit = close_structure(_parsed(language_id, text), cursor, Request(WritesFills(), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
     assert edit.parses and apply_replacements(text, list(edit.replacements)) == expected
 
@@ -301,8 +299,7 @@ def test_closed_type_arguments_end_their_statement_where_it_owes_a_semicolon(lan
 def test_a_type_alone_gets_no_semicolon_that_declares_nothing():
     # `std::map<int, std::map<int, int>>;` parses as a statement, but g++ refuses it: nothing is declared.
     text = "#include <map>\nstd::map<int, std::map<int, int\n"
-    edit = close_structure(WritesFills(), _parsed("cpp", text), len(text) - 1, Settings(file_lookup=False),
-                           lambda: False)
+    edit = close_structure(_parsed("cpp", text), len(text) - 1, Request(WritesFills(), Settings(file_lookup=False)))
     assert isinstance(edit, NoEdit) or not any(";" in r.text for r in edit.replacements)
 
 
@@ -328,8 +325,8 @@ def test_a_fill_that_writes_a_placeholder_back_is_not_applied():
     from infill_ls.actions import fill_placeholders
 
     def filled(language_id, text, cursor_at, *fills):
-        edit = fill_placeholders(WritesFills(*fills), _parsed(language_id, text), text.index(cursor_at),
-                                 Settings(file_lookup=False), lambda: False)
+        edit = fill_placeholders(_parsed(language_id, text), text.index(cursor_at),
+                                 Request(WritesFills(*fills), Settings(file_lookup=False)))
         return _applied(edit, text)
 
     written_back = "the model wrote the placeholder back; nothing was applied"
@@ -358,8 +355,8 @@ def test_a_fill_that_writes_a_placeholder_back_is_not_applied():
 def test_fill_placeholders_says_why_it_has_nothing_to_fill(language_id, text, cursor_at, reason):
     from infill_ls.actions import fill_placeholders
 
-    edit = fill_placeholders(WritesFills(["x"]), _parsed(language_id, text), text.index(cursor_at),
-                             Settings(file_lookup=False), lambda: False)
+    edit = fill_placeholders(_parsed(language_id, text), text.index(cursor_at),
+                             Request(WritesFills(["x"]), Settings(file_lookup=False)))
     assert edit == NoEdit(reason)
 
 
@@ -389,8 +386,8 @@ def _rewritten(language_id, text, first, last, fill, **settings):
 
     start = text.rfind("\n", 0, text.index(first)) + 1
     end = text.index(last) + len(last)
-    edit = rewrite_selection(WritesFills([fill]), _parsed(language_id, text), start, end,
-                             Settings(file_lookup=False, **settings), lambda: False)
+    edit = rewrite_selection(_parsed(language_id, text), start, end,
+                             Request(WritesFills([fill]), Settings(file_lookup=False, **settings)))
     return _applied(edit, text)
 
 
@@ -416,8 +413,8 @@ def test_a_rewrite_after_the_selections_indentation_keeps_the_columns_the_model_
 
     start, end = JS_LOOP.index("for (const"), JS_LOOP.index("    }") + len("    }")
     fill = "for (const x of items) {\n        n += x.size;\n    }"
-    edit = rewrite_selection(WritesFills([fill]), _parsed("javascript", JS_LOOP), start, end,
-                             Settings(file_lookup=False), lambda: False)
+    edit = rewrite_selection(_parsed("javascript", JS_LOOP), start, end,
+                             Request(WritesFills([fill]), Settings(file_lookup=False)))
     assert _applied(edit, JS_LOOP) == JS_LOOP.replace("n += x;", "n += x.size;")
 
 

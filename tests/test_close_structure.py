@@ -3,7 +3,7 @@ file parses and means what the user wrote, and a fill after a header in a body o
 
 import pytest
 
-from infill_ls.actions import (NoEdit, available, close_structure, fill_placeholders, nearest_problem,
+from infill_ls.actions import (NoEdit, Request, available, close_structure, fill_placeholders, nearest_problem,
                                rewrite_selection, top_level)
 from infill_ls.actions.closing import _close_points
 from infill_ls.documents import DocumentStore
@@ -23,7 +23,7 @@ def _parsed(language_id, text):
 
 def _closed(language_id, text, cursor):
     """The text once Close structure's edit is made at ``cursor``, by a model that writes nothing."""
-    edit = close_structure(WritesFills(), _parsed(language_id, text), cursor, SETTINGS, lambda: False)
+    edit = close_structure(_parsed(language_id, text), cursor, Request(WritesFills(), SETTINGS))
     assert not isinstance(edit, NoEdit), edit
     return apply_replacements(text, list(edit.replacements))
 
@@ -117,8 +117,7 @@ def test_a_root_error_with_nothing_below_it_is_the_problem_it_counts_as():
     ],
 )
 def test_a_fill_of_several_lines_after_a_header_starts_a_body(text, placeholder, fill, expected):
-    edit = fill_placeholders(WritesFills([fill]), _parsed("python", text), text.index(placeholder), SETTINGS,
-                             lambda: False)
+    edit = fill_placeholders(_parsed("python", text), text.index(placeholder), Request(WritesFills([fill]), SETTINGS))
     new = apply_replacements(text, list(edit.replacements))
     assert new == expected
     compile(new, "<fill>", "exec")
@@ -216,7 +215,7 @@ def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on
     # The `}` stayed after the last statement, and lines written at the header's column were cut as leaving the
     # body: `return y;` was lost.
     text = "int f(int x) { /* TODO */ }\n"
-    edit = fill_placeholders(WritesFills([fill]), _parsed("c", text), text.index("TODO"), SETTINGS, lambda: False)
+    edit = fill_placeholders(_parsed("c", text), text.index("TODO"), Request(WritesFills([fill]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "int f(int x) {\n    int y = x * 2;\n    return y;\n}\n"
 
 
@@ -233,8 +232,8 @@ def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on
 ])
 def test_a_rewrite_takes_the_files_indentation(language_id, text, selected, fill, expected):
     start = text.index(selected)
-    edit = rewrite_selection(WritesFills([fill]), _parsed(language_id, text), start, start + len(selected), SETTINGS,
-                             lambda: False)
+    edit = rewrite_selection(_parsed(language_id, text), start, start + len(selected),
+                             Request(WritesFills([fill]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == expected
 
 
@@ -245,8 +244,7 @@ def test_a_rewrite_takes_the_files_indentation(language_id, text, selected, fill
 ])
 def test_a_conditions_closers_never_get_a_semicolon_that_empties_its_body(language_id, text, cursor_after):
     # `if (ok(x));` parses: an if that does nothing, a while that never ends.
-    edit = close_structure(WritesFills(), _parsed(language_id, text), _after(text, cursor_after), SETTINGS,
-                           lambda: False)
+    edit = close_structure(_parsed(language_id, text), _after(text, cursor_after), Request(WritesFills(), SETTINGS))
     assert isinstance(edit, NoEdit) or "));" not in apply_replacements(text, list(edit.replacements)), edit
 
 
@@ -269,19 +267,19 @@ def test_the_model_s_close_comes_before_the_parses_guess():
     # The parse takes `Vec<Vec<i32` for `Vec<Vec<i32>` and puts the other `>` after `vec![]`, which parses too.
     text = "fn f() {\n    let v: Vec<Vec<i32 = vec![];\n}\n"
     cursor = _after(text, "i32")
-    edit = close_structure(WritesFills([">>"]), _parsed("rust", text), cursor, SETTINGS, lambda: False)
+    edit = close_structure(_parsed("rust", text), cursor, Request(WritesFills([">>"]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "fn f() {\n    let v: Vec<Vec<i32>> = vec![];\n}\n"
 
 
 def test_a_stub_is_replaced_by_the_fill_and_the_message_names_each_languages_stubs():
     text = "fn f(x: i32) -> i32 {\n    todo!()\n}\n"
-    edit = fill_placeholders(WritesFills(["x * 2"]), _parsed("rust", text), text.index("x:"), SETTINGS, lambda: False)
+    edit = fill_placeholders(_parsed("rust", text), text.index("x:"), Request(WritesFills(["x * 2"]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "fn f(x: i32) -> i32 {\n    x * 2\n}\n"
     text = "fn f(x: i32) -> i32 {\n    x\n}\n"
-    none = fill_placeholders(WritesFills(["1"]), _parsed("rust", text), text.index("x:"), SETTINGS, lambda: False)
+    none = fill_placeholders(_parsed("rust", text), text.index("x:"), Request(WritesFills(["1"]), SETTINGS))
     assert isinstance(none, NoEdit) and "`todo!()`" in none.reason
     text = "int f(int x) {\n  return x;\n}\n"
-    none = fill_placeholders(WritesFills(["1"]), _parsed("cpp", text), text.index("x)"), SETTINGS, lambda: False)
+    none = fill_placeholders(_parsed("cpp", text), text.index("x)"), Request(WritesFills(["1"]), SETTINGS))
     assert none == NoEdit("no placeholder in the function here (a TODO comment)")
 
 

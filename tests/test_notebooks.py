@@ -78,7 +78,7 @@ def test_the_model_reads_the_cells_above_and_below_a_cell(tmp_path):
 
 
 def test_an_action_in_a_cell_reads_the_cells_around_it_too(tmp_path):
-    from infill_ls.actions import ActionKind, run_action
+    from infill_ls.actions import ActionKind, Request, run_action
 
     engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m"), device="cpu")
     store, index = DocumentStore(), SyntaxIndex()
@@ -88,8 +88,8 @@ def test_an_action_in_a_cell_reads_the_cells_around_it_too(tmp_path):
     books = Notebooks()
     books.open("nb", list(cells))
     start = cells["c1"].index("3, 1, 2")
-    run_action(ActionKind.REWRITE_SELECTION, engine, index.parse(store.get("c1")), start, start + len("3, 1, 2"),
-               Settings(), lambda: False, books.surroundings("c1", store.get, 10_000))
+    run_action(ActionKind.REWRITE_SELECTION, index.parse(store.get("c1")), start, start + len("3, 1, 2"),
+               Request(engine, Settings(), surroundings=books.surroundings("c1", store.get, 10_000)))
     assert engine.tokenizer.decode(engine.prefix_cache.ids[1:]) == "import statistics\n\nmiddle = statistics.median(["
 
 

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from infill_ls.actions import ActionKind, NoEdit, available, close_structure
+from infill_ls.actions import ActionKind, NoEdit, Request, available, close_structure
 from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
 from infill_ls.settings import Settings
 from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, language_for, parse_text, parses_after,
@@ -55,7 +55,7 @@ def test_a_lone_cr_file_has_no_syntax_error_to_close_and_a_broken_one_is_closed_
     _, index, snapshot = _open(broken, uri="file:///broken.py")
     parsed = index.parse(snapshot)
     at = snapshot.offset_at(Position(3, 42), PositionEncoding.UTF16)
-    edit = close_structure(WritesFills(), parsed, at, Settings(file_lookup=False), lambda: False)
+    edit = close_structure(parsed, at, Request(WritesFills(), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
     assert apply_replacements(broken, list(edit.replacements)) == BROKEN.replace("(item.count\n", "(item.count)\n") \
         .replace("\n", "\r")

@@ -9,21 +9,13 @@ One module per action (`rewrite`, `placeholders`, `closing`); what they share is
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from ..notebooks import NO_SURROUNDINGS, Surroundings
-from ..settings import Settings
 from ..syntax import ParsedSnapshot
 from .closing import close_structure, mechanical_fix, nearest_problem, top_level
-from .edits import ActionEdit, ActionKind, Candidate, NoEdit, candidate, choose_edit
+from .edits import ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit
 from .placeholders import fill_placeholders, find_placeholders
 from .rewrite import rewrite_selection
 
-if TYPE_CHECKING:
-    from engine.infill import InfillEngine
-
-__all__ = ["ActionEdit", "ActionKind", "Candidate", "NoEdit", "available", "candidate", "choose_edit",
+__all__ = ["ActionEdit", "ActionKind", "Candidate", "NoEdit", "Request", "available", "candidate", "choose_edit",
            "close_structure", "fill_placeholders", "find_placeholders", "mechanical_fix", "nearest_problem",
            "rewrite_selection", "run_action", "top_level"]
 
@@ -40,18 +32,9 @@ def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
     return kinds
 
 
-def run_action(
-    kind: ActionKind,
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    start: int,
-    end: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> ActionEdit | NoEdit:
+def run_action(kind: ActionKind, parsed: ParsedSnapshot, start: int, end: int, request: Request) -> ActionEdit | NoEdit:
     if kind is ActionKind.REWRITE_SELECTION:
-        return rewrite_selection(engine, parsed, start, end, settings, should_stop, surroundings)
+        return rewrite_selection(parsed, start, end, request)
     if kind is ActionKind.FILL_PLACEHOLDERS:
-        return fill_placeholders(engine, parsed, start, settings, should_stop, surroundings)
-    return close_structure(engine, parsed, start, settings, should_stop, surroundings)
+        return fill_placeholders(parsed, start, request)
+    return close_structure(parsed, start, request)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import tree_sitter
 
@@ -15,15 +14,11 @@ from engine.lookup import COPIES_TESTED
 
 from ..completion import around_hole, in_literal
 from ..context import leading_whitespace
-from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import indent_columns
-from ..settings import Settings
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
                       expression_brace, iter_problems, problem_count, tree_after)
-from .edits import ActionEdit, ActionKind, Candidate, NoEdit, candidate, choose_edit, infill_spans, walk, with_eol
-
-if TYPE_CHECKING:
-    from engine.infill import InfillEngine
+from .edits import (ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit, infill_spans, walk,
+                    with_eol)
 
 # How far from the cursor a parse problem still counts as "here".
 NEAR_LINES = 30
@@ -529,26 +524,20 @@ def _before_header_brace(parsed: ParsedSnapshot, region: tree_sitter.Node, offse
     return point if any(o.type != "{" and _opener_line(parsed, o) == line for o in owed) else None
 
 
-def close_structure(
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    offset: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> ActionEdit | NoEdit:
+def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> ActionEdit | NoEdit:
     """Fill what is missing near the cursor (closers, bodies) so that the file parses.
 
     At each place a fill may go (`_close_points`), three kinds of fill are tried: what the file (in a notebook, with
     the cells around it) spells out in the same surroundings, as completion offers it (`settings.file_lookup`); the
-    closers the open brackets owe; the model's. The file's fills and the closers come with confidence 0, the most a mean log-probability can be, so
-    they rank above the model's wherever they leave the file parsing; at one place, the file's fill before the
-    closers. On 150 held-out closing spans (seed 0) the file's fills raised the share of files restored to the
-    original from 43.5% to 55.6% where the action was on offer (`python -m infill_ls.close_eval`, docs/evaluation.md).
-    The files beside it are not searched: another file's close can name what this file does not (`def area(radius`
-    closed as `def total(items: list[Item])`), and with them the same spans came back less often (53.7%).
+    closers the open brackets owe; the model's. The file's fills and the closers come with confidence 0, the most a
+    mean log-probability can be, so they rank above the model's wherever they leave the file parsing; at one place,
+    the file's fill before the closers. On 150 held-out closing spans (seed 0) the file's fills raised the share of
+    files restored to the original from 43.5% to 55.6% where the action was on offer (`python -m
+    infill_ls.close_eval`, docs/evaluation.md). The files beside it are not searched: another file's close can name
+    what this file does not (`def area(radius` closed as `def total(items: list[Item])`), and with them the same
+    spans came back less often (53.7%).
     """
-    snap = parsed.snapshot
+    snap, settings = parsed.snapshot, request.settings
     problem = nearest_problem(parsed, offset)
     if problem is None:
         return NoEdit(f"no syntax error within {NEAR_LINES} lines of the cursor")
@@ -563,14 +552,15 @@ def close_structure(
 
     for at in _close_points(parsed, problem, region, offset):
         if settings.file_lookup:
-            for c in engine.copies(*around_hole(snap.text, at, surroundings), max_tokens=hole, limit=COPIES_TESTED):
+            for c in request.engine.copies(*around_hole(snap.text, at, request.surroundings), max_tokens=hole,
+                                           limit=COPIES_TESTED):
                 insert(at, c.text, 0.0, 2)
         # The brackets owed at `at`; then those and the others the region leaves open near it, each closed where
         # its own block ends: two left open on two lines make one error, which closing either alone leaves.
         others = _owed_elsewhere(parsed, region, at)
         for also in ([], others) if others else ([],):
             candidates += _closer_candidates(parsed, region, at, offset, also)
-        for c in infill_spans(engine, parsed, [(at, at)], hole, settings, should_stop, surroundings):
+        for c in infill_spans(parsed, [(at, at)], hole, request):
             insert(at, c.fills[0], c.confidence)
     header = _before_header_brace(parsed, region, offset)
     if header is not None:

@@ -42,6 +42,21 @@ _TITLES = {
 }
 
 
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one action runs with: the model, the user's settings, the test that says the request was stopped
+    (cancelled, superseded) and, in a notebook, the cells around the document."""
+
+    engine: InfillEngine
+    settings: Settings
+    should_stop: Callable[[], bool] = _never
+    surroundings: Surroundings = NO_SURROUNDINGS
+
+
 @dataclass(frozen=True)
 class Candidate:
     replacements: tuple[Replacement, ...]
@@ -112,38 +127,30 @@ def with_eol(text: str, eol: str) -> str:
     return text.replace("\n", eol) if eol != "\n" else text
 
 
-def infill_spans(
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    spans: list[tuple[int, int]],
-    hole_tokens: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> list[HolesCandidate]:
+def infill_spans(parsed: ParsedSnapshot, spans: list[tuple[int, int]], hole_tokens: int, request: Request
+                 ) -> list[HolesCandidate]:
     """Each span (code-point offsets, in document order) becomes a hole of up to
     ``hole_tokens``; all are filled together, with windows of the text around them (in a notebook, continued into
     the cells around it: `into_cells`). The fills come back as plain text: LF line breaks, cut at any control
     character."""
-    snap = parsed.snapshot
+    snap, engine, settings = parsed.snapshot, request.engine, request.settings
     first, last = spans[0][0], spans[-1][1]
     budget = window_budget(engine, hole_tokens * len(spans), settings)
     prefix, suffix = windows(parsed, first, last, budget)
     between = [snap.text[a_end:b_start] for (_, a_end), (b_start, _) in zip(spans, spans[1:])]
     before, after, suffix_is_end = into_cells(
         budget, snap.text[prefix.start : first], snap.text[last : suffix.end], from_start=prefix.start == 0,
-        to_end=suffix.end == len(snap.text), surroundings=surroundings)
+        to_end=suffix.end == len(snap.text), surroundings=request.surroundings)
     found = engine.infill_holes(
         [before, *between, after],
         max_tokens=hole_tokens,
         num_candidates=settings.candidates,
         max_steps=settings.max_steps,
-        should_stop=should_stop,
+        should_stop=request.should_stop,
         suffix_is_end=suffix_is_end,
         prompt_tokens=settings.prefix_tokens,
     )
     return [replace(c, fills=[plain_text(f) for f in c.fills]) for c in found]
-
 
 
 def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:

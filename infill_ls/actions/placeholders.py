@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import tree_sitter
 
 from ..context import indent_unit, leading_whitespace
-from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import fit_placeholder, indent_columns
-from ..settings import Settings
 from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, tree_after
-from .edits import ActionEdit, ActionKind, NoEdit, candidate, choose_edit, infill_spans, node_span, walk, with_eol
-
-if TYPE_CHECKING:
-    from engine.infill import InfillEngine
+from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, node_span, walk,
+                    with_eol)
 
 MIN_PLACEHOLDER_TOKENS = 4  # a placeholder's hole is no smaller: a statement needs a few tokens
 
@@ -212,28 +206,21 @@ def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: 
     return Replacement(start, end, with_eol(text, snap.eol()))
 
 
-def fill_placeholders(
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    offset: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> ActionEdit | NoEdit:
+def fill_placeholders(parsed: ParsedSnapshot, offset: int, request: Request) -> ActionEdit | NoEdit:
     """Every placeholder of the enclosing function becomes a hole; all are filled together. A fill that writes a
     placeholder again, its own or another (`...` over `...`), is left out: it fills nothing."""
     holes = find_placeholders(parsed, offset)
     if not holes:
         return NoEdit(_no_placeholder_reason(parsed, offset))
-    text = parsed.snapshot.text
+    text, engine = parsed.snapshot.text, request.engine
     between = sum(engine.count_tokens(text[a_end:b_start]) for (_, a_end), (b_start, _) in zip(holes, holes[1:]))
     # One canvas holds every hole and the code between them: each hole gets its share of what the model can write.
-    hole_tokens = min(settings.max_hole_tokens, (engine.hole_capacity - between) // len(holes))
+    hole_tokens = min(request.settings.max_hole_tokens, (engine.hole_capacity - between) // len(holes))
     if hole_tokens < MIN_PLACEHOLDER_TOKENS:
         return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
                       f"model fills at once ({engine.hole_capacity} tokens)")
     candidates, wrote_back = [], False
-    for c in infill_spans(engine, parsed, holes, hole_tokens, settings, should_stop, surroundings):
+    for c in infill_spans(parsed, holes, hole_tokens, request):
         replacements = placeholder_replacements(parsed, holes, c.fills)
         written = _writing_code(parsed, replacements)
         if written:

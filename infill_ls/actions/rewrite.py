@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..context import indent_unit, leading_whitespace
-from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import rebased, reindented
 from ..settings import Settings
 from ..syntax import ParsedSnapshot, Replacement
-from .edits import ActionEdit, ActionKind, NoEdit, candidate, choose_edit, infill_spans, with_eol
+from .edits import ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, with_eol
 
 if TYPE_CHECKING:
     from engine.infill import InfillEngine
 
 
-def rewrite_selection(
-    engine: InfillEngine,
-    parsed: ParsedSnapshot,
-    start: int,
-    end: int,
-    settings: Settings,
-    should_stop: Callable[[], bool],
-    surroundings: Surroundings = NO_SURROUNDINGS,
-) -> ActionEdit | NoEdit:
+def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Request) -> ActionEdit | NoEdit:
     """The selection becomes a hole, denoised again with both sides as context."""
-    snap = parsed.snapshot
+    snap, engine, settings = parsed.snapshot, request.engine, request.settings
     selected = snap.text[start:end]
     if not selected.strip():
         return NoEdit("the selection holds no code")
@@ -44,7 +34,7 @@ def rewrite_selection(
     line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
     unit = indent_unit(parsed.spec, snap)
     head = snap.text[snap.line_starts[snap.line_of(start)] : start]
-    for c in infill_spans(engine, parsed, [(start, end)], hole, settings, should_stop, surroundings):
+    for c in infill_spans(parsed, [(start, end)], hole, request):
         body = c.fills[0].strip()
         if not body:
             continue
