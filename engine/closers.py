@@ -307,12 +307,13 @@ def scan_window(before: str) -> str:
 
 
 def closed_variants(before: str, fills: Sequence[str], after: str = "", *,
-                    owing: Callable[[str, str], str] = owed, alone: bool = True,
-                    terminator: str = "") -> Iterator[tuple[int, str]]:
+                    owing: Callable[[str, str], str] = owed, alone: bool = True, terminator: str = "",
+                    line_comments: tuple[str, ...] = LINE_COMMENTS) -> Iterator[tuple[int, str]]:
     """(index of the fill, the fill followed by the fewest closers first, then more) for each fill in order, and
     last for no fill at all (index -1, where ``alone``): the brackets alone. The closers are those ``owing`` (`owed`,
     or `owed_on_line`) gives after the fill, with ``after`` the text after the hole. A ``terminator`` (the `;` a
-    statement owes in C) is tried after each count of closers, right after the closers alone."""
+    statement owes in C) is tried after each count of closers, right after the closers alone, and then, where they
+    hold a `}`, before it (`_terminated`, with ``line_comments``)."""
     window, following = scan_window(before), after[:SCAN_CHARS]
     for index, fill in [*enumerate(fills), *([(-1, "")] if alone else [])]:
         closers = owing(window + fill, following)[:MAX_CLOSERS]
@@ -320,16 +321,32 @@ def closed_variants(before: str, fills: Sequence[str], after: str = "", *,
             yield index, fill + closers[:count]
             if terminator:
                 yield index, fill + closers[:count] + terminator
+                if "}" in closers[:count]:
+                    yield index, fill + _terminated(window + fill, closers[:count], terminator, line_comments)
+
+
+def _terminated(code: str, closers: str, terminator: str, line_comments: tuple[str, ...]) -> str:
+    """``closers`` (owed at the end of ``code``, none of them closed right after it) with ``terminator`` before
+    their first `}`: the statement a block opened on the line holds ends inside it (`if (x) { return g(2` ->
+    `); }`, where the closers alone suit an initializer's `{1, f(2`). That `}` is spaced from it as its `{` is
+    from the code after it, where the `{` stands on the line."""
+    brace = closers.index("}")
+    line = code[code.rfind("\n") + 1:]
+    stack = open_brackets(line, line_comments)  # the innermost openers of ``code``'s, those the line opened
+    opener = stack[-1 - brace] if brace < len(stack) else None
+    space = " " if opener is not None and line[opener.at + 1:opener.at + 2] in (" ", "\t") else ""
+    return closers[:brace] + terminator + space + closers[brace:]
 
 
 def close_to_pass(before: str, fills: Sequence[str], accepts: Callable[[str], bool], *, after: str,
-                  owing: Callable[[str, str], str] = owed, alone: bool = True,
-                  terminator: str = "") -> tuple[int, str] | None:
-    """The first variant of `fills` (`closed_variants`, with ``owing``, ``alone`` and ``terminator``) that
-    `accepts` passes, with the index of the fill it closes (-1: the brackets alone); None if none does within
-    `MAX_TRIES` tests. ``before`` and ``after``: the text on either side of the hole."""
+                  owing: Callable[[str, str], str] = owed, alone: bool = True, terminator: str = "",
+                  line_comments: tuple[str, ...] = LINE_COMMENTS) -> tuple[int, str] | None:
+    """The first variant of `fills` (`closed_variants`, with ``owing``, ``alone``, ``terminator`` and
+    ``line_comments``) that `accepts` passes, with the index of the fill it closes (-1: the brackets alone); None
+    if none does within `MAX_TRIES` tests. ``before`` and ``after``: the text on either side of the hole."""
     tried: set[str] = set()
-    for index, text in closed_variants(before, fills, after, owing=owing, alone=alone, terminator=terminator):
+    for index, text in closed_variants(before, fills, after, owing=owing, alone=alone, terminator=terminator,
+                                       line_comments=line_comments):
         if text in tried:
             continue
         if len(tried) == MAX_TRIES:

@@ -201,7 +201,8 @@ def _ends_signature(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bo
     return outer is None
 
 
-def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] | None) -> Callable[..., bool]:
+def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
+           should_stop: Callable[[], bool] | None) -> Callable[..., bool]:
     """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where
     it cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
     (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), none is added elsewhere
@@ -211,17 +212,15 @@ def _mends(parsed: ParsedSnapshot, offset: int, should_stop: Callable[[], bool] 
     start, where the other grammars invent its `}`. Never with a `;` that makes a header's body empty
     (`empty_body_at`) or ends a function's header (`_ends_signature`), nor with a closer that ends a statement the
     `;` is still owed (`_owes_statement_end`); with ``closing`` (the text ends in closers `parsing_first` added),
-    never where its end is text of a string or a comment. In a `#define`'s body (`_macro_body`), only where the
-    body's brackets are balanced too, and with ``closing`` never where the body before the cursor and the text
-    leave a string or a character literal open (`_open_literal`). The scans read the cursor's line up to
-    `SCAN_CHARS` either side of it."""
+    never where its end is text of a string or a comment. In a `#define`'s body (``body``: `_macro_body`'s answer),
+    only where the body's brackets are balanced too, and with ``closing`` never where the body before the cursor and
+    the text leave a string or a character literal open (`_open_literal`). The scans read the cursor's line up to `SCAN_CHARS` either side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
     line_start, line_end = snap.line_starts[snap.line_of(offset)], snap.line_end(snap.line_of(offset))
     before_on_line = snap.text[max(line_start, offset - SCAN_CHARS):offset]
     after_on_line = snap.text[offset:min(line_end, offset + SCAN_CHARS)]
-    body = _macro_body(parsed, offset)
     literal = _open_literal(snap.text[body[0]:offset]) if body is not None else ""  # each text is scanned after it
     left_below = _closer_left_below(parsed, offset)
     line_start_byte = snap.byte_offset(line_start)
@@ -391,7 +390,8 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     none is offered), the first closed so that it does comes before them all: a suggestion followed by the
     brackets still open before ``offset`` that the cursor is inside by the file's layout and that may close on its
     line (`engine.closers.owed_on_line`, with the language's comments and braces: `_with_rules`; never a block's
-    `}` after code), and by the `;` the statement owes (`_terminator`), else, where the file has a syntax error
+    `}` after code), and by the `;` the statement owes (`_terminator`; before the `}` of a block the line opened,
+    where only that parses: `if (x) { return g(2` -> `); }`), else, where the file has a syntax error
     near the cursor (`error_near`), those brackets alone; in a `#define`'s body, the body's (`_around`). Inside a
     string or a comment (`in_literal`) nothing is closed, nor is a closer offered that the parse reads as one's text
     (`_mends`). A small model often stops a closing span a bracket short; on 150 held-out closing spans the file
@@ -400,15 +400,17 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     ``should_stop`` says so."""
     if not syntax_checked(parsed):
         return suggestions
-    mends = _mends(parsed, offset, should_stop)
+    body = _macro_body(parsed, offset)  # once: each lookup walks the tree at the cursor
+    mends = _mends(parsed, offset, body, should_stop)
     passing = [mends(s.text) for s in suggestions]
     if any(passing):
         return [s for s, ok in zip(suggestions, passing) if ok] + [s for s, ok in zip(suggestions, passing) if not ok]
     if in_literal(parsed, offset):
         return suggestions
-    before, after, alone, terminator = _around(parsed, offset)
+    before, after, alone, terminator = _around(parsed, offset, body)
     closed = close_to_pass(before, [s.text for s in suggestions], partial(mends, closing=True), after=after,
-                           owing=_with_rules(owed_on_line, parsed.spec), alone=alone, terminator=terminator)
+                           owing=_with_rules(owed_on_line, parsed.spec), alone=alone, terminator=terminator,
+                           line_comments=parsed.spec.line_comments)
     if closed is None:
         return suggestions
     index, text = closed
@@ -418,13 +420,12 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     return [Suggestion(text, offset, offset, confidence, "closers"), *suggestions]
 
 
-def _around(parsed: ParsedSnapshot, offset: int) -> tuple[str, str, bool, str]:
+def _around(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None) -> tuple[str, str, bool, str]:
     """What `parsing_first` closes by: the text before and after ``offset``, whether the brackets alone are tried,
     and the statement's terminator. The file's, the brackets alone where the file has an error near the cursor
-    (`error_near`); in a `#define`'s body (`_macro_body`), the body's, the brackets alone where it leaves one open,
-    and no `;`."""
+    (`error_near`); in the `#define`'s body ``offset`` stands in (`_macro_body`), the body's, the brackets alone
+    where it leaves one open, and no `;`."""
     whole = parsed.snapshot.text
-    body = _macro_body(parsed, offset)
     if body is None:
         return whole[:offset], whole[offset:], error_near(parsed, offset), _terminator(parsed, offset)
     before, after = whole[body[0]:offset], whole[offset:body[1]]
@@ -620,12 +621,29 @@ def _name(node: tree_sitter.Node) -> tree_sitter.Node | None:
     return name
 
 
+def _code_end_byte(tree: tree_sitter.Tree, spec: LanguageSpec, line: str, start: int) -> int:
+    """The byte of ``tree`` past the last code of ``line``, which begins at byte ``start``: before the comments that
+    end it (`syntax.code_end`, for a tree of an edited text), ``start`` where it holds none. A comment after a
+    one-line function stands beside it in the tree (`getX() { return x; } // accessor`)."""
+    code = line.encode("utf-8", "surrogatepass")
+    end = len(code.rstrip())
+    while end:
+        node = tree.root_node.descendant_for_byte_range(start + end - 1, start + end)
+        while node is not None and node.type not in spec.comment_types:
+            node = node.parent
+        if node is None:
+            return start + end
+        end = len(code[:max(node.start_byte - start, 0)].rstrip())
+    return start
+
+
 def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
                should_stop: Callable[[], bool] | None = None) -> bool:
-    """Whether ``suggestion`` makes the cursor's line the line that names a function (`LanguageSpec.function_types`)
-    and, whitespace aside, the line that names another function of the same class or block, its sibling in the
-    tree. The file's copy of a header completes a half-typed name to one already declared (`public int get` ->
-    `X() {`): a second `getX` parses, but does not compile. An overload spells other parameters, another line."""
+    """Whether ``suggestion`` makes the cursor's line the line that names a function (`LanguageSpec.function_types`,
+    the one its last code stands in, a comment after it aside: `_code_end_byte`) and, whitespace aside, the line
+    that names another function of the same class or block, its sibling in the tree. The file's copy of a header
+    completes a half-typed name to one already declared (`public int get` -> `X() {`): a second `getX` parses, but
+    does not compile. An overload spells other parameters, another line."""
     snap, spec = parsed.snapshot, parsed.spec
     row = snap.line_of(suggestion.start)
     start, end = snap.line_starts[row], snap.line_end(snap.line_of(suggestion.end))
@@ -638,7 +656,10 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
     edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
     lines = apply_replacements(snap.text, [edit]).split("\n")
     tree = tree_after(parsed, [edit], should_stop)
-    end = len("\n".join(lines[:row + 1]).rstrip().encode("utf-8", "surrogatepass"))  # past the line's last code
+    first = len("\n".join(lines[:row]).encode("utf-8", "surrogatepass")) + 1 if row else 0  # the line's first byte
+    end = _code_end_byte(tree, spec, lines[row], first)
+    if end == first:
+        return False  # a comment alone names nothing
     node = tree.root_node.descendant_for_byte_range(end - 1, end)
     while node is not None and node.type not in spec.function_types:
         node = node.parent

@@ -74,6 +74,20 @@ def test_a_terminator_is_tried_after_each_count_of_closers():
     assert close_to_pass(before, [""], parses, after=after) is None
 
 
+def test_a_terminator_is_tried_before_the_brace_of_a_block_opened_on_the_line_too():
+    # After the closers alone (an initializer's `{1, f(2)};`), the `;` ends the statement the block holds, and the
+    # block's `}` is spaced from it as its `{` is from the code after it.
+    before, after = "int f(int x) {\n    if (x) { return g(2", "\n}\n"
+    assert list(closed_variants(before, [], after, owing=owed_on_line, terminator=";")) == [
+        (-1, ")"), (-1, ");"), (-1, ")}"), (-1, ")};"), (-1, "); }")]
+    assert list(closed_variants("    if (x) {return g(h(2", [""], "\n}\n", owing=owed_on_line, terminator=";",
+                                alone=False))[-2:] == [(0, "))};"), (0, "));}")]
+    parses = lambda fill: is_parse_valid(before + fill + after, "c")  # noqa: E731
+    assert close_to_pass(before, [""], parses, after=after, owing=owed_on_line, terminator=";") == (0, "); }")
+    # No terminator, no such variant.
+    assert list(closed_variants(before, [], after, owing=owed_on_line)) == [(-1, ")"), (-1, ")}")]
+
+
 def test_close_to_pass_returns_the_first_variant_the_test_passes():
     before = "def f(x):\n    return g(h(x"
     after = "\n\ny = 1\n"

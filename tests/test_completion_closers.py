@@ -1,12 +1,13 @@
 """The closers a line owes while typing (infill_ls.completion.parsing_first): a Rust macro call's `;` (only a
-`()`-valued macro's), none in a string (a `#define` body's too), a literal's own `}`, a `#define` body's brackets,
-and scans that read a long line's end."""
+`()`-valued macro's), none in a string (a `#define` body's too), a literal's own `}`, a statement's `;` before the
+`}` of a block opened on its line, a `#define` body's brackets, and scans that read a long line's end."""
 
 from __future__ import annotations
 
 import pytest
 
 from engine.closers import SCAN_CHARS
+from engine.holes import is_parse_valid
 from infill_ls import completion
 from infill_ls.completion import Suggestion, parsing_first
 from infill_ls.documents import DocumentStore
@@ -113,6 +114,25 @@ def test_no_closer_is_offered_that_would_be_text_of_a_string(language, marked):
 def test_a_literal_opened_on_the_line_is_closed_on_it_not_by_the_functions_brace(language, marked, shown):
     parsed, at = _marked(language, marked)
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+
+
+@pytest.mark.parametrize("language, marked, shown", [
+    # A block's `{` opened on the line, as a function's last statement: the `;` ends the statement inside the block,
+    # before its `}`, which is spaced as its `{` is. `)}` + `;` was tried alone, and nothing was shown.
+    ("c", "int f(int x) {\n    if (x) { return g(2|\n}\n", "); }"),
+    ("cpp", "int f(int x) {\n    if (x) { return g(2|\n}\n", "); }"),
+    ("java", "class A {\n    int f(boolean x) {\n        if (x) { return g(2|\n    }\n}\n", "); }"),
+    ("c", "int f(int x) {\n    if (x) {return g(2|\n}\n", ");}"),
+    ("c", "int f(int x) {\n    while (x) { x = g(h(2|\n}\n", ")); }"),
+    # Rust's block ends with its value: no `;` before the `}`.
+    ("rust", "fn f(x: bool) {\n    if x { g(2|\n}\n", ")}"),
+])
+def test_a_statement_in_a_block_opened_on_the_line_gets_its_semicolon_before_the_blocks_brace(language, marked,
+                                                                                               shown):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+    assert is_parse_valid(parsed.snapshot.text[:at] + shown + parsed.snapshot.text[at:], language)
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1" + shown, ", 1"]
 
 
 @pytest.mark.parametrize("language", ["c", "cpp"])

@@ -63,6 +63,27 @@ def test_a_python_method_header_its_class_already_has_is_dropped():
     assert _kept("python", PYTHON.replace("    |", "    def get_y(self):\n        |"), "return self.x")
 
 
+@pytest.mark.parametrize("language, marked, duplicate", [
+    # A one-line function with a comment after it: the comment stands beside the function in the tree, not in it,
+    # and the walk up from the line's last byte, in the comment, found no function.
+    ("java", "class Point {\n    private int x;\n\n    public int getX() { return x; } // accessor\n\n"
+             "    public int get|\n}\n", "X() { return x; } // accessor"),
+    ("cpp", "struct Point {\n    int x;\n    int getX() const { return x; } /* accessor */\n    int get|\n};\n",
+     "X() const { return x; } /* accessor */"),
+    ("c", "int add(int a) { return a; } // sum\n\nint ad|\n", "d(int a) { return a; } // sum"),
+    ("rust", "impl P {\n    fn get_x(&self) -> i32 { 1 } // accessor\n\n    fn get_|\n}\n",
+     "x(&self) -> i32 { 1 } // accessor"),
+    ("go", "package main\n\nfunc add(a int) int { return a } // sum\n\nfunc ad|\n", "d(a int) int { return a } // sum"),
+    # The comment in the header's body, as before.
+    ("java", "class Point {\n    public int getX() { // accessor\n        return x;\n    }\n\n    public int get|\n}\n",
+     "X() { // accessor"),
+])
+def test_a_header_line_that_ends_in_a_comment_is_checked_by_its_code(language, marked, duplicate):
+    assert not _kept(language, marked, duplicate)
+    # A new name on such a line keeps its fill.
+    assert _kept(language, marked, duplicate.replace("(", "2(", 1))
+
+
 def test_a_new_name_an_overload_and_another_classes_method_keep_their_fills(engine, monkeypatch):
     assert _kept("java", JAVA, "Y() {")
     assert _kept("c", C, "d_twice(int a) {")
