@@ -36,15 +36,6 @@ LINE_HOLE_TOKENS = 24
 # Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
 # lines that follow, and a window that reaches the end of the file tells the model so.
 MIN_SUFFIX_TOKENS = 64
-# Nodes that hold a string's or a character's text in the grammars here, and those inside one that are code again
-# (an f-string's `{}`, a template literal's `${}`).
-_LITERALS = frozenset({"string", "string_literal", "raw_string_literal", "interpreted_string_literal",
-                       "template_string", "char_literal", "rune_literal", "character_literal", "text_block"})
-_CODE_IN_LITERALS = frozenset({"interpolation", "template_substitution"})
-# The C and C++ grammars' `#define`s and the node that holds one's body, which they keep as text: any fill there
-# parses, so its brackets are what a fill is held to (`_macro_body`).
-_MACROS = frozenset({"preproc_def", "preproc_function_def"})
-_MACRO_BODY = "preproc_arg"
 # What the quote scan of a `#define`'s body (`_open_literal`) steps over whole: a comment; a number, C++14's and
 # C23's digit separators in it (`1'000'000`); a name (`u8` of `u8'a'`); and a literal, closed or not, where a `\`
 # escapes the character after it (a quote, a continued line's end).
@@ -126,7 +117,7 @@ def _stop_if(should_stop: Callable[[], bool]) -> None:
 
 def _literal_at(parsed: ParsedSnapshot, offset: int) -> str | None:
     """The type of the string literal or comment ``offset`` stands inside (at the end of a line comment too); None
-    in code, code inside one (`_CODE_IN_LITERALS`) included."""
+    in code, code inside one (`LanguageSpec.code_in_literal_types`) included."""
     return _literal_at_byte(parsed.tree, parsed.spec, parsed.snapshot.byte_offset(offset))
 
 
@@ -134,10 +125,10 @@ def _literal_at_byte(tree: tree_sitter.Tree, spec: LanguageSpec, byte: int) -> s
     """`_literal_at` for a byte of ``tree``."""
     node = tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
     while node is not None:
-        if node.type in _CODE_IN_LITERALS:
+        if node.type in spec.code_in_literal_types:
             return None
         if node.start_byte < byte and (
-                (node.type in _LITERALS and byte < node.end_byte)
+                (node.type in spec.literal_types and byte < node.end_byte)
                 or (node.type in spec.comment_types
                     and (byte < node.end_byte or not node.text.endswith((b"*/", b"\n"))))):
             return node.type
@@ -273,14 +264,16 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
 
 
 def _macro_body(parsed: ParsedSnapshot, offset: int) -> tuple[int, int] | None:
-    """The span (code-point offsets) of the `#define` body (`_MACRO_BODY`) that ``offset`` stands in, past its
-    first character; None elsewhere."""
-    snap = parsed.snapshot
+    """The span (code-point offsets) of the `#define` body (`LanguageSpec.macro_body_type`) that ``offset`` stands
+    in, past its first character; None elsewhere."""
+    snap, spec = parsed.snapshot, parsed.spec
+    if not spec.macro_types:
+        return None
     byte = snap.byte_offset(offset)
     node = parsed.tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
-    while node is not None and node.type != _MACRO_BODY:
+    while node is not None and node.type != spec.macro_body_type:
         node = node.parent
-    if node is None or node.parent is None or node.parent.type not in _MACROS or node.start_byte >= byte:
+    if node is None or node.parent is None or node.parent.type not in spec.macro_types or node.start_byte >= byte:
         return None
     return snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
 
@@ -321,36 +314,26 @@ def _closes_from(tree: tree_sitter.Tree, byte: int, line_start_byte: int) -> boo
             and node.parent.start_byte >= line_start_byte)
 
 
-# Bodies whose value is `()` whatever their last expression: a macro call that ends one is a statement.
-_UNIT_BODIES = frozenset({"for_expression", "while_expression", "loop_expression"})
-# The standard macros whose value is `()` (printing, asserting) or `!` (never returning): a call of one standing in
-# a block is a statement, its `;` owed. Any other's value is used where one stands so: `write!(f, "[")?;`,
-# `writeln!(out).unwrap();`, `vec![1, 2].iter()...`, and the `?` or `.` typed next comes before the `;`.
-_UNIT_MACROS = frozenset({"println", "print", "eprintln", "eprint", "assert", "assert_eq", "assert_ne",
-                          "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "todo", "unimplemented",
-                          "unreachable"})
-
-
 def _owes_statement_end(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
     """Whether the closer at ``byte`` of ``tree`` ends a `(` or `[` call of a macro whose value is `()`
-    (`_UNIT_MACROS`: `println!("{}", x)`) that a block holds as a statement without the `;` it owes
+    (`LanguageSpec.unit_macros`: `println!("{}", x)`) that a block holds as a statement without the `;` it owes
     (`LanguageSpec.statement_end`): tree-sitter-rust reads one so whether or not the `;` follows, but Rust wants
     it before another statement, and a call that ends a body whose value is `()` (a function with no return type,
     a loop's: `_unit_body`) is a statement too. Not a block's value, an argument or a `let`'s value, nor another
     macro's call (`write!(f, "[")?`, `vec![1, 2].iter()`)."""
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    if not spec.statement_end or node is None or node.type not in (")", "]") or node.next_sibling is not None:
+    if not spec.unit_macros or node is None or node.type not in (")", "]") or node.next_sibling is not None:
         return False
     tokens = node.parent
     call = tokens.parent if tokens is not None and tokens.type == "token_tree" else None
     if call is None or call.type != "macro_invocation" or call.parent is None or call.parent.type != "block":
         return False
-    if _macro_name(call) not in _UNIT_MACROS:
+    if _macro_name(call) not in spec.unit_macros:
         return False
     following = call.next_named_sibling
     while following is not None and following.type in spec.comment_types:
         following = following.next_named_sibling
-    return following is not None or _unit_body(call.parent)
+    return following is not None or _unit_body(call.parent, spec)
 
 
 def _macro_name(call: tree_sitter.Node) -> str:
@@ -361,14 +344,11 @@ def _macro_name(call: tree_sitter.Node) -> str:
     return "" if name is None or name.text is None else name.text.decode("utf-8", "replace")
 
 
-def _unit_body(block: tree_sitter.Node) -> bool:
-    """Whether ``block`` is a body whose value is `()`: a function's with no return type, or a loop's."""
+def _unit_body(block: tree_sitter.Node, spec: LanguageSpec) -> bool:
+    """Whether ``block`` is a body whose value is `()` (`LanguageSpec.unit_bodies`): a loop's, or a function's with
+    no return type."""
     owner = block.parent
-    if owner is None:
-        return False
-    if owner.type == "function_item":
-        return owner.child_by_field_name("return_type") is None
-    return owner.type in _UNIT_BODIES
+    return owner is not None and owner.type in spec.unit_bodies and owner.child_by_field_name("return_type") is None
 
 
 def _with_rules(closers: Callable[..., str], spec: LanguageSpec) -> Callable[[str, str], str]:

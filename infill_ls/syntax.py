@@ -66,6 +66,10 @@ class LanguageSpec:
     body_types: frozenset[str]  # nodes holding a sequence of statements
     function_types: frozenset[str]
     comment_types: frozenset[str]
+    # Nodes that hold a string's or a character's text, and those inside one that are code again (an f-string's
+    # `{}`, a template literal's `${}`): no closer goes in one.
+    literal_types: frozenset[str]
+    code_in_literal_types: frozenset[str] = frozenset()
     stubs: tuple[Stub, ...] = ()  # stand-ins for code besides TODO comments
     # Where an opener also ends other things (Python's `:` ends an annotation, a dict key, a slice's start), the
     # words a body's header starts with; a header broken over lines ends on a line that starts with a closing
@@ -98,6 +102,17 @@ class LanguageSpec:
     cell_magics: CellMagics | None = None
     # Set on that variant only: every parse of the text reads it with them blanked (`grammar_bytes`).
     masked: CellMagics | None = None
+    # Where the grammar keeps a macro's body as text (C's `#define`), the nodes that define one and the body's node:
+    # any fill there parses, so its brackets are what a fill is held to.
+    macro_types: frozenset[str] = frozenset()
+    macro_body_type: str = ""
+    # Where a macro call that a block holds as its last expression is still a statement that owes its
+    # `statement_end` (Rust), the macros whose value is `()` (printing, asserting) or `!` (never returning), and the
+    # nodes whose body's value is `()` whatever its last expression (a loop; a function with no return type). Any
+    # other macro's value is used where it stands: `write!(f, "[")?;`, `vec![1, 2].iter()`, and the `?` or `.`
+    # typed next comes before the `;`.
+    unit_macros: frozenset[str] = frozenset()
+    unit_bodies: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -129,6 +144,10 @@ _ECMASCRIPT_FUNCTIONS = frozenset(
         "generator_function_declaration",
     }
 )
+
+_ECMASCRIPT_LITERALS = frozenset({"string", "template_string"})
+_ECMASCRIPT_CODE_IN_LITERALS = frozenset({"template_substitution"})
+_C_MACROS = frozenset({"preproc_def", "preproc_function_def"})
 
 _ECMASCRIPT_STUBS = (
     Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
@@ -175,6 +194,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         body_types=frozenset({"block", "module"}),
         function_types=frozenset({"function_definition", "lambda"}),
         comment_types=frozenset({"comment"}),
+        literal_types=frozenset({"string"}),
+        code_in_literal_types=frozenset({"interpolation"}),
         stubs=(Stub("ellipsis", "`...`"),
                Stub("pass_statement", "a `pass`-only function", alone=True, whole=True, marked=True),
                Stub("raise_statement", "a lone `raise NotImplementedError`", r"raise\s+NotImplementedError\b.*",
@@ -191,6 +212,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
+        literal_types=_ECMASCRIPT_LITERALS,
+        code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         stubs=_ECMASCRIPT_STUBS,
     ),
     LanguageSpec(
@@ -203,6 +226,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
+        literal_types=_ECMASCRIPT_LITERALS,
+        code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         stubs=_ECMASCRIPT_STUBS,
     ),
     LanguageSpec(
@@ -215,6 +240,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
         comment_types=frozenset({"comment"}),
+        literal_types=_ECMASCRIPT_LITERALS,
+        code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         stubs=_ECMASCRIPT_STUBS,
     ),
     LanguageSpec(
@@ -228,6 +255,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         inline_brace_types=frozenset({"literal_value"}),
         flush_labels=(frozenset({"switch", "select"}), frozenset({"case", "default"})),
         comment_types=frozenset({"comment"}),
+        literal_types=frozenset({"interpreted_string_literal", "raw_string_literal", "rune_literal"}),
         stubs=(Stub("expression_statement", 'a lone `panic("not implemented")`', r"panic\(" + _UNWRITTEN + r"\)",
                     alone=True, whole=True),),
     ),
@@ -242,6 +270,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset({"function_item", "closure_expression"}),
         inline_brace_types=frozenset({"field_initializer_list", "use_list"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
+        literal_types=frozenset({"string_literal", "raw_string_literal", "char_literal"}),
+        unit_macros=frozenset({"println", "print", "eprintln", "eprint", "assert", "assert_eq", "assert_ne",
+                               "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "todo",
+                               "unimplemented", "unreachable"}),
+        unit_bodies=frozenset({"for_expression", "while_expression", "loop_expression", "function_item"}),
         stubs=(Stub("macro_invocation", "`todo!()`, `unimplemented!()`", r"(?:todo|unimplemented)\s*!\s*[(\[{].*",
                     within=frozenset({"match_arm", "closure_expression"})),),
     ),
@@ -258,6 +291,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         ),
         inline_brace_types=frozenset({"array_initializer", "element_value_array_initializer"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
+        literal_types=frozenset({"string_literal", "character_literal", "text_block"}),
         stubs=(Stub("throw_statement", "a lone `throw new UnsupportedOperationException(...)`",
                     r"throw\s+new\s+UnsupportedOperationException\s*\(.*\)\s*;", alone=True,
                     whole=True),),
@@ -274,6 +308,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset({"function_definition"}),
         inline_brace_types=frozenset({"initializer_list"}),
         comment_types=frozenset({"comment"}),
+        literal_types=frozenset({"string_literal", "char_literal"}),
+        macro_types=_C_MACROS,
+        macro_body_type="preproc_arg",
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
@@ -293,6 +330,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset({"function_definition", "lambda_expression"}),
         inline_brace_types=frozenset({"initializer_list"}),
         comment_types=frozenset({"comment"}),
+        literal_types=frozenset({"string_literal", "raw_string_literal", "char_literal"}),
+        macro_types=_C_MACROS,
+        macro_body_type="preproc_arg",
     ),
 )
 
