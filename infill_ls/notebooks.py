@@ -151,9 +151,16 @@ def _after(cells: Sequence[Snapshot], chars: int) -> str:
 
 # Python's tokens that decide whether a line starts a statement: a string (which may run over lines), a comment, a
 # bracket, a line break, and a backslash that continues a line. Cut short (an unclosed string), a token ends with
-# its line, or a triple-quoted one with the text, as the grammar reads it.
+# its line, or a triple-quoted one with the text, as the grammar reads it. An f-string's replacement fields may hold
+# strings in its own quotes (Python 3.12, `f"{d["k"]}"`) and fields of their own (`{x:{width}}`), one level deep;
+# a `{` that opens no whole field on the line is a character as in an older Python. A backslash at the text's end
+# is read too, so that a string cut short there is matched without going back over its fields.
+_FIELD = rb"""\{(?:"(?:\\[\s\S]|[^\\"\n])*"|'(?:\\[\s\S]|[^\\'\n])*'|\{[^{}\n]*\}|[^"'{}\n])*\}"""
 _TOKENS = re.compile(rb"""
     (?P<string>\"\"\"(?:\\[\s\S]|[^\\])*?(?:\"\"\"|\Z)|'''(?:\\[\s\S]|[^\\])*?(?:'''|\Z)
+        |(?<![\w\x80-\xff])(?:[fF][rR]?|[rR][fF])(?!\"\"\"|''')
+            (?:"(?:\\(?:[\s\S]|\Z)|\{\{|""" + _FIELD + rb"""|[^\\"\n])*(?:"|$)
+              |'(?:\\(?:[\s\S]|\Z)|\{\{|""" + _FIELD + rb"""|[^\\'\n])*(?:'|$))
         |"(?:\\[\s\S]|[^\\"\n])*(?:"|$)|'(?:\\[\s\S]|[^\\'\n])*(?:'|$))
     |(?P<comment>\#[^\n]*)
     |(?P<open>[(\[{])
@@ -169,10 +176,12 @@ class CellMagics:
     """What a notebook's kernel reads in a cell before the language does (IPython's magics, shell and help lines),
     each a pattern matched at the start of a line that starts a statement: ``escaped``, a line the kernel runs
     whole (`%time f()`, `!ls`, `?df`) from the group ``command`` on; ``assigned``, a statement whose value is one
-    (`files = !ls`), from ``command`` on; ``help``, a name and a trailing `?` (`df.head?`), from ``command`` on. A
-    first line ``cell``, a cell magic (`%%time`), is blanked alone where its group ``name`` is one of
-    ``code_bodies``, whose body is the language's code; any other (`%%bash`) has the whole cell.
-    ``hint``: a search that finds none of them in most cells at once, so that such a cell is not scanned."""
+    (`files = !ls`), from ``command`` on. ``help``, a name and a trailing `?` (`df.head?`), is found at the end of
+    a statement instead, the `?` outside strings and comments: the kernel reads the whole statement as help on the
+    name (`x = df.head?` assigns nothing), so it is blanked whole, over all its lines. A first line ``cell``, a cell
+    magic (`%%time`), is blanked alone where its group ``name`` is one of ``code_bodies``, whose body is the
+    language's code; any other (`%%bash`) has the whole cell. ``hint``: a search that finds none of them in most
+    cells at once, so that such a cell is not scanned."""
 
     hint: re.Pattern[bytes]
     cell: re.Pattern[bytes]
@@ -183,8 +192,10 @@ class CellMagics:
 
     def masked(self, data: bytes) -> bytes:
         """``data`` (UTF-8) with each of them blanked byte for byte, its line breaks kept, so every offset stays
-        valid; ``data`` itself where there is none. Where the line is indented (a body's statement, which blanked
-        alone would leave the body empty) or its value assigned, a `0` stands where the command started."""
+        valid; ``data`` itself where there is none. Where the line is indented deeper than the cell's first line (a
+        body's statement, which blanked alone would leave the body empty) or its value assigned, a `0` stands where
+        the command started. The kernel takes the first line's indentation off every line, so a magic indented no
+        deeper stands at the top level, blanked whole."""
         hints = [m.start() for m in self.hint.finditer(data)]
         # Lines past the last that may hold one are not scanned: magics stand mostly at the top of a cell.
         spans = list(self._spans(data, data.rfind(b"\n", 0, hints[-1]) + 1)) if hints else []
@@ -201,16 +212,27 @@ class CellMagics:
         """(start, end, whether a `0` stands at the start) of each magic in ``data`` on a line that starts by
         ``last``."""
         first = data.rfind(b"\n", 0, len(data) - len(data.lstrip())) + 1  # where the first line not blank starts
+        top = _indentation(data, first)
         pos, depth, line_start = 0, 0, True
-        while pos <= last:
+        statement, code = -1, 0  # where the statement read starts (-1: it is a magic), where its last string ends
+        while True:
             if line_start and depth == 0:
-                found = self._magic_at(data, pos, pos == first)
+                if pos > last:  # the statement that holds the last line is read to its end, for a help line's `?`
+                    return
+                found = self._magic_at(data, pos, pos == first, top)
+                statement = pos if found is None else -1
                 if found is not None:
                     yield found
                     pos = found[1]
                     if pos >= last:
                         return
             token = _TOKENS.search(data, pos)
+            # A statement ends with its line break outside brackets, or with the text (a bracket left open: the
+            # kernel reads on to the end too).
+            if statement >= 0 and (token is None or depth == 0 and token.lastgroup == "newline"):
+                end = len(data) if token is None else token.start()
+                if (found := self._help_at(data, statement, max(code, statement), end, top)) is not None:
+                    yield found
             if token is None:
                 return
             kind, pos, line_start = token.lastgroup, token.end(), False
@@ -220,19 +242,35 @@ class CellMagics:
                 depth = max(0, depth - 1)
             elif kind == "newline":
                 line_start = True
+            elif kind in ("string", "comment"):
+                code = pos
 
-    def _magic_at(self, data: bytes, pos: int, first: bool) -> tuple[int, int, bool] | None:
-        """The magic on the statement's line at ``pos``, if it is one."""
+    def _magic_at(self, data: bytes, pos: int, first: bool, top: int) -> tuple[int, int, bool] | None:
+        """The magic on the statement's line at ``pos``, if it is one; ``top``: the top level's indentation."""
         eol = _line_end(data, pos)
         if first and (cell := self.cell.match(data, pos, eol)) is not None:
             return pos, eol if cell["name"] in self.code_bodies else len(data), False
-        for pattern, continued in ((self.escaped, True), (self.assigned, True), (self.help, False)):
+        for pattern in (self.escaped, self.assigned):
             if (match := pattern.match(data, pos, eol)) is not None:
-                start, line = match.start("command"), pos
-                while continued and data[line:eol].rstrip(b"\r").endswith(b"\\") and eol < len(data):
+                line = pos
+                while data[line:eol].rstrip(b"\r").endswith(b"\\") and eol < len(data):
                     line, eol = eol + 1, _line_end(data, eol + 1)  # a line continued on the next
-                return start, eol, start > pos
+                return match.start("command"), eol, pattern is self.assigned or _indentation(data, pos) > top
         return None
+
+    def _help_at(self, data: bytes, statement: int, code: int, end: int, top: int) -> tuple[int, int, bool] | None:
+        """The help line that the statement from ``statement`` to ``end`` is, if it is one: its name and `?` stand
+        past ``code``, where its last string or comment ends."""
+        if not data[code:end].rstrip().endswith(b"?") or self.help.search(data, code, end) is None:
+            return None
+        indentation = _indentation(data, statement)
+        return statement + indentation, end, indentation > top
+
+
+def _indentation(data: bytes, pos: int) -> int:
+    """How many spaces and tabs the line at ``pos`` starts with."""
+    line = data[pos:_line_end(data, pos)]
+    return len(line) - len(line.lstrip(b" \t"))
 
 
 def _line_end(data: bytes, pos: int) -> int:

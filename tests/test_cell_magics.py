@@ -43,6 +43,21 @@ def _masked(text: str) -> str:
     ("%time f()\r\nx = 1\r\n", "         \r\nx = 1\r\n"),
     # A cell magic whose body is not Python: the whole cell is the magic's.
     ("%%bash\necho (\nls\n", "      \n      \n  \n"),
+    # A statement that ends in a name and `?` is help on the name, whole (IPython drops the rest), over lines too.
+    ("x = df.head?\ny = 1\n", "            \ny = 1\n"),
+    ("a, b = np.*load*??\n", "                  \n"),
+    ("x = f(a,\n      b).c?\ny = 1\n", "        \n           \ny = 1\n"),
+    ("x = 1 + \\\n    df?\n", "         \n       \n"),
+    ("x = [a,\n     b?", "       \n       "),
+    ("if x:\n    y = df?\n", "if x:\n    0      \n"),
+    # Indented at the top level (IPython takes a cell's first line's indentation off each line): no `0` stands.
+    ("  %time f()\nx = 1\n", "           \nx = 1\n"),
+    ("\n  !ls\n  x = 1\n", "\n     \n  x = 1\n"),
+    ("  df?\n", "     \n"),
+    ("  if x:\n      %time f()\n", "  if x:\n      0        \n"),
+    # An f-string that reuses its quotes (Python 3.12) is one string: a bracket in it opens nothing.
+    ('s = f"{d["("]}"\n%time f()\n', 's = f"{d["("]}"\n         \n'),
+    ('s = f"{x:{"w"}}" + f"{{"\n!ls\n', 's = f"{x:{"w"}}" + f"{{"\n   \n'),
 ])
 def test_magic_shell_and_help_lines_are_blanked_byte_for_byte(text, masked):
     assert _masked(text) == masked
@@ -65,6 +80,13 @@ def test_a_magic_line_with_non_ascii_text_is_blanked_byte_for_byte():
     'doc = """\n%not a magic\n!nor this\nwhy?\n"""\n',
     "x = y \\\n    %z\n",
     "values = [1, 2]\n",
+    "x = a if b else c\n",
+    's = "why" + "not?"\n',
+    "x = df.head?  # why?\n",
+    "print(x)?\n",
+    "x = (1,\n     2)?\n",
+    # A `#` in an f-string that reuses its quotes starts no comment: the bracket after it is open.
+    'x = f"{d["#"]}" + g(\n  !ls\n)\n',
 ])
 def test_percent_bang_and_question_marks_inside_code_are_left_alone(text):
     data = text.encode()
@@ -93,6 +115,13 @@ def test_a_cell_with_magics_parses_cleanly_and_the_same_lines_in_a_py_file_do_no
     _, index, snapshot = _opened(text, cell=False, uri="file:///work/a.py")
     parsed = index.parse(snapshot)
     assert parsed.tree.root_node.has_error and error_nodes(parsed.tree, parsed.spec)
+
+
+def test_a_help_line_after_an_assignment_and_a_magic_indented_at_the_top_parse_cleanly_in_a_cell():
+    text = '  %time f()\nx = df.head?\nrows = f"{d["("]}"\n%matplotlib inline\n'
+    assert not parse_text(CELL, text).root_node.has_error
+    assert parse_text(PYTHON, text).root_node.has_error
+    assert _masked(text).split("\n")[:2] == [" " * len("  %time f()"), " " * len("x = df.head?")]
 
 
 def test_a_cells_tree_after_each_edit_is_the_masked_texts_as_a_fresh_parse_reads_it():
