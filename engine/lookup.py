@@ -9,7 +9,9 @@ small model copies poorly from a long context. So the text around the hole is se
   `print(by_r` would take the rest of `by_region = sales.sum()` and become a call with a keyword argument. Such a fill
   is kept only where such a line begins (the start of a statement or a name after it in a declaration list, a
   definition where one is written), or, for a keyword argument, in an argument list; and the opening of a defined
-  name's block (`interface Box {`) on a header's line (`function makeBox(width: number): Box {`, `impl Box {`).
+  name's block (`interface Box {`) on a header's line (`function makeBox(width: number): Box {`, `impl Box {`), or on
+  one that goes on after a name as the file's other lines of its shape do (a header's last line `  ): Sta`, after an
+  earlier header's `  ): Summary {`; not after a signature's `  ): Summary;`).
 - the hole's *line shape*: another line that reads as the hole's line does up to the hole, but with its last few
   words free (`self.kwargs = ` has the shape of `self.args = `), and goes on with the same head. A word that such a
   line repeats from its free words is renamed to the hole's word, so `self.args = args` offers `kwargs`. Where the
@@ -31,8 +33,9 @@ offered (ten bare `return`s before a `}` outweigh one `return "ok"`). And a copy
 surroundings, so a fill that reads wrong here is not offered: one with a closer that the innermost bracket open where
 it stands does not take (`case http.StatusNoC` would take `ontent)` from `WriteHeader(http.StatusNoContent)`), one
 that makes its line (`REPEATED_LINE_CHARS` or more besides whitespace) the same as the nearest line above or below
-(the import just above, written again), and one that makes it a definition's header its block already has word for
-word (the test just above, by its name).
+(the import just above, written again), one that makes it a definition's header its block already has word for
+word (the test just above, by its name), and one that ends a header's line with the statement its own line begins
+with (`if stat, ok := c.m[key]` from `stat, ok := c.m[key]`: the `if` still needs its condition and block).
 
 Other files (`elsewhere`: those open beside the file, or in its directory) are searched the same way, with the
 hole's own key, head and line shape. A project repeats itself across files too (the same call, the same signature,
@@ -89,6 +92,10 @@ _HEADER = re.compile(rf"{_QUALIFIERS}(?:{_DEFINITION_WORDS})\b")
 _OPENS_BLOCK = re.compile(rf"{_QUALIFIERS}(?:{_DEFINITION_WORDS}|impl)\b")
 # A line of values given back: a comma on it lists no names bound (`return "", err`).
 _RETURNS = re.compile(r"[ \t]*(?:return|yield)\b")
+# A line's text that begins a block's header whose condition is still to come (`if `, `} else if (`, `for `): a
+# statement written after it is the header's own (Go's `if v, ok := m[k]; ok {`), and does not end it.
+_HEADER_START = re.compile(r"[ \t]*(?:\}[ \t]*)?(?:else[ \t]+)?(?:if|elif|for|foreach|while|until|unless|switch|match|"
+                           r"case|with)[ \t]*\(?[ \t]*\Z")
 # A line with fewer characters besides whitespace (`}`, `});`, `pass`, `end`) is written twice in a row often
 # enough; a longer one so repeated is nearly always a copy of its neighbour.
 REPEATED_LINE_CHARS = 6
@@ -179,35 +186,69 @@ def _opens_here(hole_lead: str) -> bool:
     return bool(_OPENS_BLOCK.match(hole_lead)) and _balanced(hole_lead)
 
 
-def _fits(text: str, start: int, end: int, fill: str, hole_lead: str, hole_place: str) -> bool:
+class _HoleLine:
+    """The hole's line, as each bridge's fill is held up to it: `lead`, its text before the name the hole ends in,
+    and `place`, where that name stands; `ending`, its text before the hole where a fill would end the line (None
+    where the line goes on after the hole)."""
+
+    def __init__(self, before: str, after: str):
+        self.before, self.after = before, after
+        start = _name_start(before, len(before))
+        self.lead = _lead(before, start)
+        self.place = _place(before, start, self.lead)
+        self.ending = None if after.partition("\n")[0].strip() else _lead(before, len(before))
+
+    @cached_property
+    def follows(self) -> frozenset[str]:
+        """What follows the name on the file's other lines that read as this one up to a name: on the last line of
+        a header split across lines (`  ): Sta`), the earlier header's (`  ): Summary {`) says how such a line goes
+        on after its type. Read once, when first asked for."""
+        if not self.lead.strip():
+            return frozenset()  # indentation alone: nearly every line reads so
+        line = re.compile(rf"(?m)^{re.escape(self.lead)}[\w.]+([^\n]*)")
+        below = self.after[self.after.find("\n") + 1:] if "\n" in self.after else ""
+        return frozenset(m.group(1).rstrip() for text in (self.before, below) for m in line.finditer(text))
+
+
+def _fits(text: str, start: int, end: int, fill: str, line: _HoleLine) -> bool:
     """Whether `fill`, found after `end` in `text` where the name being typed starts at `start`, fits the hole, where
-    the name follows `hole_lead` on its line and stands at `hole_place`. Where that name is assigned or defined, what
-    follows it is the assignment's or the definition's: in a call, `print(by_r` would become
+    the name follows `line.lead` on the hole's line and stands at `line.place`. Where that name is assigned or
+    defined, what follows it is the assignment's or the definition's: in a call, `print(by_r` would become
     `print(by_region = sales.sum())`, which parses. Such a fill fits only where such a line begins, and a keyword
-    argument in an argument list too."""
+    argument in an argument list too. What follows a name at its definition (the opening of its block) fits a header
+    too: one written on a line (`_opens_here`), or one whose line goes on after a name as the file's other lines of
+    its shape do (`  ): Summary {` for `  ): Sta` + `tus {`)."""
     named = text[start:end] + fill
     rest = named[_NAME.match(named).end():]
     if not rest.strip():
         return True  # the fill only completes the name
     lead = _lead(text, start)
-    if lead == hole_lead:
+    if lead == line.lead:
         return True  # the line reads the same up to the name
     place = _place(text, start, lead)
     if place == "definition":
-        return hole_place == "definition" or _opens_here(hole_lead)
+        return line.place == "definition" or _opens_here(line.lead) or rest.rstrip() in line.follows
     binds = _BINDS.match(rest)
     if not binds:
         return True
     if place == "statement":
-        return hole_place == "statement"
+        return line.place == "statement"
     if place == "argument":
-        return binds.group().strip() == "=" and hole_place in ("argument", "statement")
+        return binds.group().strip() == "=" and line.place in ("argument", "statement")
     return True  # after an operator the name is not what is bound: `str | None = None` assigns no None
 
 
-def _bridges(text: str, hole: int | None, key: str, head: str, lead: str, place: str) -> list[tuple[str, int]]:
-    """(fill, distance from the hole) for each occurrence of `key` followed on its line by `head`; `lead` is the
-    hole's line before the name the hole ends in, and `place` where that name stands."""
+def _ends_a_header(text: str, end: int, ending: str) -> bool:
+    """Whether a fill found after `end` in `text`, ending the hole's line (`ending`, its text before the hole), would
+    end a header there with the statement its own line begins with: `if stat, ok := c.m[key]` from
+    `stat, ok := c.m[key]` still needs the `if`'s condition and block."""
+    found = _lead(text, end).lstrip(" \t")
+    return ending.endswith(found) and bool(_HEADER_START.match(ending[:len(ending) - len(found)]))
+
+
+def _bridges(text: str, hole: int | None, key: str, head: str, line: _HoleLine) -> list[tuple[str, int]]:
+    """(fill, distance from the hole) for each occurrence of `key` followed on its line by `head`, held up to the
+    hole's `line`."""
     found = []
     for end in _occurrences(text, key, hole):
         window = text[end:end + MAX_FILL_CHARS + len(head)]
@@ -226,7 +267,9 @@ def _bridges(text: str, hole: int | None, key: str, head: str, lead: str, place:
             continue
         # A short key is often just the name being typed, found where that name is assigned or defined.
         start = _name_start(text, end)
-        if start < end and not _fits(text, start, end, fill, lead, place):
+        if start < end and not _fits(text, start, end, fill, line):
+            continue
+        if line.ending is not None and _ends_a_header(text, end, line.ending):
             continue
         found.append((fill, _distance(end, hole)))
     return found
@@ -241,9 +284,7 @@ class _Find(NamedTuple):
 def _bridge_finds(before: str, after: str, keys: list[int],
                   texts: list[tuple[str, int | None]]) -> Iterator[_Find | None]:
     """For each key length in turn, its bridges in `texts` ((text, the hole's place or None)), or None."""
-    start = _name_start(before, len(before))
-    lead = _lead(before, start)
-    place = _place(before, start, lead)
+    line = _HoleLine(before, after)
     for key_chars in keys:
         find = None
         key = before[-key_chars:]
@@ -252,7 +293,7 @@ def _bridge_finds(before: str, after: str, keys: list[int],
         if key_chars <= len(before) and key.strip():
             for head_chars in HEAD_CHARS:
                 head = after[:head_chars]
-                found = [f for text, hole in texts for f in _bridges(text, hole, key, head, lead, place)]
+                found = [f for text, hole in texts for f in _bridges(text, hole, key, head, line)]
                 # Votes for no fill alone leave the key as bare as it was without them: a shorter head may find one.
                 if any(fill for fill, _ in found):
                     find = _Find(found, key_chars, 0)

@@ -294,3 +294,42 @@ def test_a_definition_header_already_in_its_block_is_not_offered():
     assert _texts("export async function ", "\n}\n\nexport async function load(id) {\n}\n") == []
     # The same header in another block (another class's method) is what this block may well need.
     assert _texts("class A:\n    def size(self):\n        return 1\n\n\nclass B:\n    def si", "\n")[0] == "ze(self):"
+
+
+def test_a_header_split_across_lines_takes_the_opening_its_earlier_header_has():
+    # The name typed on a header's last line is found where it is defined: the opening of its block comes with it
+    # where the file's earlier header of that shape (`  ): Summary {`) has one, the definition in the file or beside.
+    types = "export interface Status {\n  ok: boolean;\n}\n\n"
+    widget = ("export class Widget {\n  render(\n    props: Props,\n  ): Summary {\n    return view(props);\n  }\n\n"
+              "  update(\n    props: Props,\n  ): ")
+    after = "\n    return next(props);\n  }\n}\n"
+    assert _texts(types + widget + "Sta", after) == ["tus {"]
+    beside = [types]
+    assert [f.text for f in lookup_fills(widget + "Stat", after, elsewhere=beside)] == ["us {"]
+    assert [f.text for f in lookup_fills(widget + "Status", after, elsewhere=beside)] == [" {"]
+    # Where that line has none (a signature, ended by `;`), the definition's `{` is not offered.
+    api = ("export interface Api {\n  render(\n    props: Props,\n  ): Summary;\n\n  update(\n    props: Props,\n"
+           "  ): Sta")
+    assert "tus {" not in _texts(types + api, "\n}\n")
+    trait = ("struct View {\n    text: String,\n}\n\ntrait Render {\n    fn render(\n        &self,\n"
+             "    ) -> Summary;\n\n    fn update(\n        &mut self,\n    ) -> Vi")
+    assert _texts(trait, "\n}\n") == []
+
+
+def test_a_statement_copied_into_a_header_it_begins_does_not_end_that_header():
+    # `if stat, ok := c.m[key]` ends the `if` where the statement ended its line: the header still needs its
+    # condition and block. The other header's copy, whose line is a header too, still comes.
+    go = ("func (c *Cache) Get(key string) (os.FileInfo, bool) {\n\tstat, ok := c.m[key]\n\treturn stat, ok\n}\n\n"
+          "func describe(x any) string {\n\tif v, ok := x.(fmt.Stringer); ok {\n\t\treturn v.String()\n\t}\n"
+          "\treturn \"\"\n}\n\nfunc (c *Cache) Size(key string) int64 {\n")
+    after = "\n\t\treturn stat.Size()\n\t}\n\treturn 0\n}\n"
+    assert _texts(go + "\tif stat, ok", after) == [" := x.(fmt.Stringer); ok {"]
+    assert _texts(go + "\tif stat, ok :", after) == ["= x.(fmt.Stringer); ok {"]
+    assert _texts(go + "\tif stat, ok := ", after) == ["x.(fmt.Stringer); ok {"]
+    assert "k := c.m[key]" not in _texts(go + "\tfor stat, o", after)
+    # Where the statement is written on its own line, it is copied as it stands.
+    assert _texts(go + "\tstat, ok", "\n\tif !ok {\n\t\treturn 0\n\t}\n}\n")[0] == " := c.m[key]"
+    # After a header whose condition is written, a statement on the same line is the header's body.
+    assert _texts("p = malloc(n);\nreturn NULL;\n}\nif (!p) return NU", "\n") == ["LL;"]
+    # Where the header's line goes on after the hole, the copy need not end it.
+    assert _texts("    check(a, b);\n    if (check(a", ")) {\n        go();\n    }\n") == [", b"]
