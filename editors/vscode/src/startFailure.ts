@@ -2,7 +2,8 @@
  * The one message shown when the server does not start, with no `vscode` import so that it can be
  * tested in plain Node.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
 import type { ServerLaunch } from './settings';
 
 /** The command line as the client runs it (it adds `--stdio`), quoted where a part has spaces. */
@@ -20,6 +21,95 @@ function reason(error: unknown): string {
 }
 
 /**
+ * The files a bare command names, in the order the system looks for it: each `PATH` entry, and on Windows
+ * each extension of `PATHEXT` too. Only those that exist.
+ */
+export function findOnPath(
+  command: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string[] {
+  const windows = platform === 'win32';
+  const entries = env.PATH === undefined ? [] : env.PATH.split(windows ? ';' : ':');
+  const extensions = windows ? (env.PATHEXT ?? '.COM;.EXE;.BAT;.CMD').split(';').filter((ext) => ext !== '') : [''];
+  // On Windows a name that has an extension already is tried as it is first.
+  const names = windows && extname(command) !== '' ? [command] : [];
+  names.push(...extensions.map((ext) => command + ext));
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (windows && entry === '') {
+      continue;
+    }
+    // An empty entry is the current directory, as for execvp.
+    for (const name of names) {
+      const file = join(entry === '' ? '.' : entry, name);
+      if (existsSync(file)) {
+        found.push(file);
+      }
+    }
+  }
+  return found;
+}
+
+/** A directory on PATH is found like a file but cannot be run either. */
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The interpreter a script's `#!` line names, if it has one. */
+function shebangInterpreter(file: string): string | undefined {
+  let head = '';
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(512);
+      head = buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const match = /^#![ \t]*([^\s]+)/.exec(head);
+  return match?.[1];
+}
+
+/** The interpreter a script's `#!` line names, where no such file exists. */
+function missingInterpreter(file: string): string | undefined {
+  const interpreter = shebangInterpreter(file);
+  return interpreter !== undefined && !existsSync(interpreter) ? interpreter : undefined;
+}
+
+function interpreterGoneMessage(subject: string, interpreter: string | undefined): string {
+  const named = interpreter === undefined ? '' : `, ${interpreter},`;
+  return (
+    `Infill: the language server could not be run: ${subject} exists, but the interpreter its first line names${named} ` +
+    'does not (a virtual environment whose Python was removed or upgraded?). Recreate the environment and ' +
+    'install infill-ls again, or set infill.server.command to a working infill-ls executable.'
+  );
+}
+
+function notFoundMessage(tried: string, missing: string): string {
+  return (
+    `Infill: the language server was not found: ${tried} could not be run (${missing}). ` +
+    'Install it (pip install . in the infill-ls repository), or set ' +
+    'the setting infill.server.command to the full path of the infill-ls executable.'
+  );
+}
+
+function notExecutableMessage(subject: string): string {
+  return (
+    `Infill: the language server could not be run: ${subject} is not executable (EACCES). ` +
+    'Set infill.server.command to the infill-ls executable.'
+  );
+}
+
+/**
  * What went wrong, what was run, and which setting fixes it. The language client reports a failed
  * spawn as a string such as `Launching server using command infill-ls failed. Error: spawn infill-ls ENOENT`.
  */
@@ -31,14 +121,20 @@ export function startFailureMessage(
   const why = reason(error);
   const tried = `"${commandLine(launch)}"`;
   const isPath = /[\\/]/.test(launch.command);
-  if (/\bENOENT\b/.test(why) && isPath && exists(launch.command)) {
+  if (/\bENOENT\b/.test(why)) {
     // The system says ENOENT too when the script's interpreter (its #! line) is gone: a virtual environment
-    // whose Python was removed or upgraded.
-    return (
-      `Infill: the language server could not be run: ${tried} exists, but the interpreter its first line names ` +
-      'does not (a virtual environment whose Python was removed or upgraded?). Recreate the environment and ' +
-      'install infill-ls again, or set infill.server.command to a working infill-ls executable.'
-    );
+    // whose Python was removed or upgraded. A bare command is tried in every PATH entry, so such a script
+    // there is reported as a command not found at all.
+    if (isPath && exists(launch.command)) {
+      return interpreterGoneMessage(tried, shebangInterpreter(launch.command));
+    }
+    for (const script of isPath ? [] : findOnPath(launch.command)) {
+      const interpreter = missingInterpreter(script);
+      if (interpreter !== undefined) {
+        return interpreterGoneMessage(`${tried}: ${script} (found on PATH)`, interpreter);
+      }
+    }
+    return notFoundMessage(tried, isPath ? `${launch.command} does not exist` : `no ${launch.command} on PATH`);
   }
   if (/\bEPIPE\b|after a stream was destroyed/.test(why)) {
     // Writing initialize to a process that is already gone: it exited at once.
@@ -47,19 +143,16 @@ export function startFailureMessage(
       'Its own messages are in the Infill output; check the settings infill.server.command and infill.server.extraArgs.'
     );
   }
-  if (/\bENOENT\b/.test(why)) {
-    const missing = isPath ? `${launch.command} does not exist` : `no ${launch.command} on PATH`;
-    return (
-      `Infill: the language server was not found: ${tried} could not be run (${missing}). ` +
-      'Install it (pip install . in the infill-ls repository), or set ' +
-      'the setting infill.server.command to the full path of the infill-ls executable.'
-    );
-  }
   if (/\bEACCES\b/.test(why)) {
-    return (
-      `Infill: the language server could not be run: ${tried} is not executable (EACCES). ` +
-      'Set infill.server.command to the infill-ls executable.'
-    );
+    if (isPath) {
+      return notExecutableMessage(tried);
+    }
+    // For a bare command it is the file found on PATH that cannot be run, or, where no entry has the
+    // command, a PATH directory that cannot be searched.
+    const denied = findOnPath(launch.command).find((file) => !isExecutable(file));
+    return denied === undefined
+      ? notFoundMessage(tried, `no ${launch.command} on PATH`)
+      : notExecutableMessage(`${tried}: ${denied} (found on PATH)`);
   }
   return (
     `Infill: the language server did not start: ${tried} failed (${why.trim() || 'no reason given'}). ` +
