@@ -457,3 +457,33 @@ def test_a_statement_that_is_a_branchs_body_gets_its_semicolon(language_id, text
     # Its `;` was taken for an empty body (`if (a);`), so the action found no fill.
     new = _closed(language_id, text, _after(text, "g(1"))
     assert new == text.replace("g(1", "g(1);")
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("python", "values = [add(1, 2), add(3, 4)\nprint(values)\n", "[",
+     "values = [add(1, 2), add(3, 4)]\nprint(values)\n"),
+    ("python", "def f(a, b):\n    return foo(a, b  # both\n\nx = 1\n", "foo(",
+     "def f(a, b):\n    return foo(a, b)  # both\n\nx = 1\n"),
+    ("javascript", "function f() {\n  foo(a, b\n}\n", "foo(", "function f() {\n  foo(a, b)\n}\n"),
+    ("typescript", "function f(): void {\n  const v = [a, b\n  g(v);\n}\n", "[",
+     "function f(): void {\n  const v = [a, b]\n  g(v);\n}\n"),
+    ("go", "package main\n\nfunc main() {\n\tfmt.Println(a, b\n}\n", "Println(",
+     "package main\n\nfunc main() {\n\tfmt.Println(a, b)\n}\n"),
+    ("rust", "fn main() {\n    let v = foo(a, b\n    let n = 3;\n}\n", "foo(",
+     "fn main() {\n    let v = foo(a, b);\n    let n = 3;\n}\n"),
+    ("c", "int f(int a, int b) {\n  foo(a, b // call\n  return 0;\n}\n", "foo(",
+     "int f(int a, int b) {\n  foo(a, b); // call\n  return 0;\n}\n"),
+    ("java", "class A {\n  void f() {\n    foo(a, b\n    int y = 1;\n  }\n}\n", "foo(",
+     "class A {\n  void f() {\n    foo(a, b);\n    int y = 1;\n  }\n}\n"),
+    # What follows is no content of the bracket: it closes one opened before it, or only a closer at the cursor
+    # parses.
+    ("python", "print([)\n", "[", "print([])\n"),
+    ("python", "info = CodecInfo(\n    encode=Codec(.encode,\n    decode=Codec().decode,\n)\n", "encode=Codec(",
+     "info = CodecInfo(\n    encode=Codec().encode,\n    decode=Codec().decode,\n)\n"),
+    ("python", "class Output(:\n    pass\n", "Output(", "class Output():\n    pass\n"),
+])
+def test_a_bracket_with_its_content_after_the_cursor_closes_after_that_content(language_id, text, cursor_after,
+                                                                                expected):
+    # A lightbulb sends the cursor as it stands: right after the opener, the closer went there, and the content
+    # followed the empty bracket (`values = [];add(1, 2), add(3, 4)`), which parses.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected

@@ -126,6 +126,15 @@ async def test_close_structure_closes_at_the_cursor_when_that_is_where_the_struc
     assert await _closed_at(client, "file:///close/area.py", text, cursor) == text[:cursor] + ")" + text[cursor:]
 
 
+async def test_close_structure_at_a_cursor_before_the_brackets_content_closes_after_it(client):
+    # The lightbulb's request: a zero-width range where the cursor stands, right after the `[` left open. Closed
+    # there, the items followed an empty list (`values = [];add(1, 2), add(3, 4)`), which parses.
+    text = "values = [add(1, 2), add(3, 4)\nprint(values)\n"
+    cursor = text.index("[") + 1
+    assert await _closed_at(client, "file:///close/values.py", text, cursor) == (
+        "values = [add(1, 2), add(3, 4)]\nprint(values)\n")
+
+
 async def test_close_structure_puts_back_what_the_file_spells_out_before_the_owed_bracket(client):
     text = "total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n"
     cursor = text.rindex("add(first, ") + len("add(first, ")

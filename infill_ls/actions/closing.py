@@ -510,6 +510,24 @@ def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tre
     return list(dict.fromkeys(points))
 
 
+def _before_its_content(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> bool:
+    """Whether ``offset`` stands right after the innermost bracket owed there (blanks between at most), before
+    code on its line that closes what it opens and nothing opened before it: the rest of the line may be what the
+    bracket holds. Not where the rest closes an outer bracket (`print([)`): the cursor is the place; nor where it
+    opens a body (`while (n > 0 {`): its header's `)` goes before the brace (`_before_header_brace`)."""
+    snap = parsed.snapshot
+    owed = owed_openers(parsed, region, offset)
+    end = _content_end(parsed, offset)
+    if not owed or end <= offset or snap.text[snap.char_offset(owed[0].end_byte) : offset].strip():
+        return False
+    depth = 0
+    for token in _tokens(parsed.tree.root_node, snap.byte_offset(offset), snap.byte_offset(end)):
+        depth += (token.type in PAIRS) - (token.type in OPENER_OF)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _before_header_brace(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> int | None:
     """Before the `{` that ends the line of ``offset``, where a bracket the line opens is owed there: a header's
     (`for (x : xs {`), whose `)` goes before its body's brace; closed after it, it is inside the body. None where
@@ -544,11 +562,17 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     region = top_level(problem)
     hole = min(settings.max_hole_tokens, CLOSE_HOLE_TOKENS)
     candidates: list[Candidate] = []
+    # Where the user says the structure ends, that the nearest fill wins: the cursor; but after the code of its
+    # line where it stands right after the bracket that code may fill (`_before_its_content`). An editor's
+    # lightbulb sends the cursor wherever it stands, and closed there the bracket was empty with its content after
+    # it (`values = [];add(1, 2), add(3, 4)`), which parses. The cursor stays a place to close: where the rest of
+    # the line is no content (`Codec(.encode,`), only a closer there parses.
+    aim = _content_end(parsed, offset) if _before_its_content(parsed, region, offset) else offset
 
     def insert(at: int, fill: str, confidence: float, preference: int = 0) -> None:
         text = with_eol(fill.rstrip(), snap.eol())
         if text.strip():
-            candidates.append(candidate(parsed, (Replacement(at, at, text),), confidence, abs(at - offset), preference))
+            candidates.append(candidate(parsed, (Replacement(at, at, text),), confidence, abs(at - aim), preference))
 
     for at in _close_points(parsed, problem, region, offset):
         if settings.file_lookup:
@@ -559,7 +583,7 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         # its own block ends: two left open on two lines make one error, which closing either alone leaves.
         others = _owed_elsewhere(parsed, region, at)
         for also in ([], others) if others else ([],):
-            candidates += _closer_candidates(parsed, region, at, offset, also)
+            candidates += _closer_candidates(parsed, region, at, aim, also)
         for c in infill_spans(parsed, [(at, at)], hole, request):
             insert(at, c.fills[0], c.confidence)
     header = _before_header_brace(parsed, region, offset)
@@ -567,12 +591,12 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         # Kept only where the file then parses: before the brace of a header that needs more than the `)` there
         # (Rust's `fn f(x: &[i32] -> i32 {`), the closer is no fix.
         also = _owed_elsewhere(parsed, region, header)
-        candidates += [c for c in _closer_candidates(parsed, region, header, offset, also) if c.parses]
+        candidates += [c for c in _closer_candidates(parsed, region, header, aim, also) if c.parses]
     angles = type_argument_closers(parsed, offset)
     if angles:
         # `<` is also less-than, so no bracket the closers count, and the parse names one missing `>` at most
         # (below): `Vec<Vec<i32` got none. The `>`s the line's type arguments owe, below the closers at a tie.
-        closed = candidate(parsed, angles, 0.0, abs(angles[0].start - offset))
+        closed = candidate(parsed, angles, 0.0, abs(angles[0].start - aim))
         candidates.append(closed)
         if closed.problems:
             # The statement they end may owe its `;` (`let v: Vec<Vec<i32` at a line's end), as the closers' may:
@@ -588,7 +612,7 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         # `Vec<Vec<i32` for `Vec<Vec<i32>` and a `>` later on, where the model's `>>` is right).
         tree = tree_after(parsed, list(missing))
         if not _empties_a_body(parsed, missing, tree):
-            candidates.append(Candidate(missing, LAST_RESORT, problem_count(tree), abs(missing[0].start - offset)))
+            candidates.append(Candidate(missing, LAST_RESORT, problem_count(tree), abs(missing[0].start - aim)))
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, candidates, fixing=True)
 
 
