@@ -15,7 +15,8 @@ that is not there, and no setup() at all.
 The tests after it run editors/nvim/tests/editor_scenarios.lua against a scripted server (this
 file, run as a script), for the editor's side: one server across :cd, crashes and :InfillRestart,
 a server that cannot start, <C-c>, the user's own mappings of the plugin's keys, the cursor going
-back into typed text, :InfillTrigger, compound filetypes, setup() again, Replace mode, :e!. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
+back into typed text, :InfillTrigger, compound filetypes, setup() again, Replace mode, :e!, undo around an accept,
+buffers with no name. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
 Neovim than the one on PATH (some of these bugs showed only on 0.11).
 """
 
@@ -255,13 +256,21 @@ def test_the_parts_that_accept_word_and_accept_line_take(tmp_path: Path) -> None
 HEALTH = r"""
 vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
 vim.cmd('runtime plugin/infill.lua')
-vim.notify = function() end
+local notes = {}
+vim.notify = function(msg)
+  table.insert(notes, msg)
+end
 local setup = vim.json.decode(vim.env.INFILL_SETUP)
 if setup ~= vim.NIL then
   require('infill').setup(setup)
 end
 vim.cmd('filetype on')
-vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
+if vim.env.INFILL_UNNAMED == '1' then
+  vim.cmd('enew')
+  vim.bo.filetype = 'python'
+else
+  vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
+end
 -- Until the server has said whether its model loaded, or could not start.
 local client = require('infill.client')
 vim.wait(tonumber(vim.env.INFILL_WAIT_MS), function()
@@ -279,20 +288,23 @@ if vim.env.INFILL_KILL == '1' then
 end
 vim.cmd('checkhealth infill')
 vim.cmd('write! ' .. vim.fn.fnameescape(vim.env.INFILL_RESULT))
+vim.fn.writefile({ vim.json.encode(notes) }, vim.env.INFILL_NOTES)
 vim.cmd('qall!')
 """
 REPORT = re.compile(r"^\s*-\s+(?:\S+\s+)?(OK|WARNING|ERROR):?\s+(.*)$")
 
 
 def checkhealth(tmp_path: Path, setup: dict | None, wait_ms: int = 30000,
-                kill: bool = False) -> tuple[list[tuple[str, str]], str]:
-    """`:checkhealth infill` after setup(setup) (none when None) and opening a Python file, and with `kill` the
-    server killed (SIGKILL): its OK / WARNING / ERROR lines as (level, text), and the whole report."""
+                kill: bool = False, unnamed: bool = False) -> tuple[list[tuple[str, str]], str]:
+    """`:checkhealth infill` after setup(setup) (none when None) and opening a Python file (with `unnamed`, a
+    Python buffer with no name), and with `kill` the server killed (SIGKILL): its OK / WARNING / ERROR lines as
+    (level, text), and the whole report. The messages shown before it are in tmp_path/notes.json."""
     script, out, source = tmp_path / "health.lua", tmp_path / "health.txt", tmp_path / "a.py"
     script.write_text(HEALTH, encoding="utf-8")
     source.write_text("def f(x):\n    return x\n", encoding="utf-8")
     env = {**nvim_env(tmp_path, []), "INFILL_SETUP": json.dumps(setup), "INFILL_FILE": str(source),
            "INFILL_RESULT": str(out), "INFILL_WAIT_MS": str(wait_ms), "INFILL_KILL": "1" if kill else "0",
+           "INFILL_UNNAMED": "1" if unnamed else "0", "INFILL_NOTES": str(tmp_path / "notes.json"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
                           env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
@@ -331,6 +343,30 @@ def test_checkhealth_names_a_server_command_that_is_not_there(tmp_path: Path) ->
     assert "pip install ." in report and ":InfillRestart" in report
 
 
+def test_checkhealth_names_a_server_script_whose_interpreter_is_gone(tmp_path: Path) -> None:
+    # An infill-ls left in a virtualenv whose Python was removed: Neovim could not spawn it and said so, the
+    # plugin said again that it could not start ("no client"), and checkhealth gave only "no client".
+    server = tmp_path / "bin" / "infill-ls"
+    server.parent.mkdir()
+    server.write_text("#!/nonexistent/venv/bin/python3\nprint('never')\n", encoding="utf-8")
+    server.chmod(0o755)
+    lines, report = checkhealth(tmp_path, {"cmd": [str(server), "--stdio"]}, wait_ms=2000)
+    errors = [text for level, text in lines if level == "ERROR"]
+    assert len(errors) == 1 and errors[0].startswith("the server could not start: "), report
+    assert f"{server} could not be run" in errors[0] and "/nonexistent/venv/bin/python3" in errors[0], report
+    notes = json.loads((tmp_path / "notes.json").read_text(encoding="utf-8"))
+    # Neovim's own, that it could not spawn the command, alone.
+    assert len(notes) == 1 and not notes[0].startswith("infill: "), notes
+
+
+def test_checkhealth_says_that_an_unnamed_buffer_is_not_sent_to_the_server(tmp_path: Path) -> None:
+    # `:enew | setf python` joined the server as `file://`, the URI of every unnamed buffer.
+    lines, report = checkhealth(tmp_path, {"cmd": REAL_SERVER}, wait_ms=500, unnamed=True)
+    warnings = [text for level, text in lines if level == "WARNING"]
+    assert len(warnings) == 1 and "no file name" in warnings[0], report
+    assert ":write" in report and "the server is not running" in report, report
+
+
 def test_checkhealth_says_a_killed_server_stopped_and_how_to_start_it_again(tmp_path: Path) -> None:
     # Neovim's own message is the only one of the exit, and it does not name :InfillRestart.
     lines, report = checkhealth(tmp_path, {"cmd": REAL_SERVER}, kill=True)
@@ -348,6 +384,7 @@ def test_checkhealth_asks_for_setup_when_it_was_not_called(tmp_path: Path) -> No
 # script) whose answers and lifetime the tests control: editors/nvim/tests/editor_scenarios.lua.
 EDITOR_SCENARIOS = PLUGIN / "tests" / "editor_scenarios.lua"
 SUGGESTION = "abcdef"
+WORDS_ITEM = "ab cd\nef"
 
 
 def scripted_server(argv: list[str]) -> None:
@@ -442,9 +479,12 @@ def line_edit(uri: str, version: int, versioned: bool) -> dict:
 def scripted_items(text: str, at: dict) -> list[dict]:
     """The scripted server's answer: two items for a document holding TWO; two lines with a CRLF break for one
     holding CRLF, as the server writes them for a CRLF document; for one holding RANGE, an item that
-    replaces the character after the cursor (a closer the editor inserted) as well; else SUGGESTION."""
+    replaces the character after the cursor (a closer the editor inserted) as well; WORDS_ITEM, words over two
+    lines, for one holding WORDS; else SUGGESTION."""
     if "TWO" in text:
         return [{"insertText": "abc"}, {"insertText": "xyz"}]
+    if "WORDS" in text:
+        return [{"insertText": WORDS_ITEM}]
     if "CRLF" in text:
         return [{"insertText": "one\r\n    two"}]
     if "RANGE" in text:
@@ -585,6 +625,22 @@ def test_accepting_is_its_own_undo_step_and_replace_mode_shows_nothing(tmp_path:
     assert result["undolevels"] == [1000, 50], result
 
 
+def test_text_typed_after_an_accept_is_an_undo_step_of_its_own(tmp_path: Path) -> None:
+    # The break came before the accepted text only: one `u` took back the accept and all typed after it, in the
+    # same insert.
+    result = editor_scenario("undo_typed", tmp_path)
+    assert result["typed"] == {
+        "accept": ["x = WORDS yy ab cd", "ef zz"],
+        "accept_word": ["x = WORDS yy ab zz"],
+        "accept_line": ["x = WORDS yy ab cd zz"],
+    }, result
+    assert result["undone"] == {
+        "accept": ["x = WORDS yy ab cd", "ef"],
+        "accept_word": ["x = WORDS yy ab"],
+        "accept_line": ["x = WORDS yy ab cd"],
+    }, result
+
+
 def test_a_buffer_whose_filetype_is_no_longer_enabled_leaves_the_server(tmp_path: Path) -> None:
     # `:set ft=text` on a Python buffer went on asking for (and showing) suggestions; `python.django` never got any.
     result = editor_scenario("filetype", tmp_path)
@@ -645,6 +701,17 @@ def test_an_action_in_an_unnamed_buffer_asks_for_a_file_name(tmp_path: Path) -> 
     result = editor_scenario("unnamed_edit", tmp_path)
     assert result["lines"] == ["FRESH_EDIT", "line two"] and result["commands"] == [], result
     assert any("no file name" in note for note in result["notes"]), result
+
+
+def test_unnamed_buffers_wait_for_a_name_before_they_join_the_server(tmp_path: Path) -> None:
+    # Both were sent as `file://`, one document on the server: each got suggestions for the other's text, and
+    # wiping one closed the document that the other still used.
+    result = editor_scenario("unnamed", tmp_path)
+    assert result["unnamed"] == {"attached": [False, False], "opened": []}, result
+    # Named by :saveas, by :write and by :file: each joins the server under its own name.
+    names = [(tmp_path / name).as_uri() for name in ("s.py", "w.py", "f.py")]
+    assert result["named"] == {"attached": [True, True, True], "opened": names}, result
+    assert result["ghost"] == SUGGESTION, result
 
 
 def test_an_action_in_a_buffer_the_plugin_does_not_serve_says_why(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 -- itself as that server), for what the editor does around the suggestions: one server across
 -- :cd, recovering from a crash, a server that cannot start, leaving insert mode with <C-c>, the
 -- user's own mappings of the plugin's keys, moving back into typed text, :InfillTrigger, compound
--- filetypes, setup() again, Replace mode, a buffer read again.
+-- filetypes, setup() again, Replace mode, a buffer read again, undo around an accept, buffers with no name.
 -- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -560,10 +560,7 @@ scenarios.unnamed_edit = function()
       vim.bo[bufs.u].filetype = 'python'
       return true
     end,
-    function()
-      return ready() and attached(bufs.u)
-    end,
-    pause(300),
+    pause(300), -- not attached: it would be `file://` on the server
     function()
       vim.cmd('1InfillRewrite')
       return true
@@ -721,6 +718,89 @@ scenarios.undo = function()
       keys('<Esc>', 'n')
       return true
     end,
+  }
+end
+
+-- Each accept key between text typed in the same insert (before it too: only then did the text typed after it
+-- join the accepted text's undo step), then one `u`.
+scenarios.undo_typed = function()
+  setup({ auto_trigger = false })
+  result.typed, result.undone = {}, {}
+  local steps = { open('a'), ready }
+  local cases = { { 'accept', '<Tab>' }, { 'accept_word', '<M-Right>' }, { 'accept_line', '<M-C-Right>' } }
+  for _, case in ipairs(cases) do
+    local name = case[1]
+    vim.list_extend(steps, {
+      lines_of_a({ 'x = WORDS ' }),
+      press('yy ', 'n'),
+      ghost_into('ghost_' .. name, 3000),
+      press(case[2]),
+      pause(100),
+      press(' zz', 'n'),
+      pause(100),
+      function()
+        result.typed[name] = vim.api.nvim_buf_get_lines(bufs.a, 0, -1, false)
+        keys('<Esc>u', 'n')
+        return true
+      end,
+      pause(200),
+      function()
+        result.undone[name] = vim.api.nvim_buf_get_lines(bufs.a, 0, -1, false)
+        return true
+      end,
+    })
+  end
+  return steps
+end
+
+-- Two unnamed Python buffers (`:enew`), then each given a name: by :saveas, :write, :file.
+scenarios.unnamed = function()
+  setup({ auto_trigger = false })
+  local function unnamed()
+    vim.cmd('enew')
+    vim.bo.filetype = 'python'
+    vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'x = f(' })
+    return vim.api.nvim_get_current_buf()
+  end
+  local function state(list)
+    local uris = {}
+    for _, ev in ipairs(events('open')) do
+      table.insert(uris, ev.uri)
+    end
+    local out = { attached = {}, opened = uris }
+    for _, bufnr in ipairs(list) do
+      table.insert(out.attached, attached(bufnr))
+    end
+    return out
+  end
+  return {
+    function()
+      bufs.u1, bufs.u2 = unnamed(), unnamed()
+      return true
+    end,
+    pause(500),
+    function()
+      result.unnamed = state({ bufs.u1, bufs.u2 })
+      vim.api.nvim_set_current_buf(bufs.u1)
+      vim.cmd('saveas ' .. vim.fn.fnameescape(file('s.py')))
+      return true
+    end,
+    ready,
+    function()
+      vim.api.nvim_set_current_buf(bufs.u2)
+      vim.cmd('write ' .. vim.fn.fnameescape(file('w.py')))
+      bufs.u3 = unnamed()
+      vim.cmd('file ' .. vim.fn.fnameescape(file('f.py')))
+      return true
+    end,
+    until_or(3000, function()
+      return #events('open') >= 3
+    end),
+    function()
+      result.named = state({ bufs.u1, bufs.u2, bufs.u3 })
+      return insert_at_end(bufs.u1, 1)
+    end,
+    ghost_into('ghost', 3000),
   }
 end
 

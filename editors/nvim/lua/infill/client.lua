@@ -221,6 +221,24 @@ function M.get()
   return client
 end
 
+--- Why the executable `exe` could not be run (one line): its path, and the interpreter its `#!` line names
+--- where that is gone (an infill-ls left in a virtualenv whose Python was removed).
+function M.cannot_run(exe)
+  local path = vim.fn.exepath(exe)
+  path = path ~= '' and path or exe
+  local why = path .. ' could not be run'
+  local f = io.open(path, 'rb')
+  local first = f and f:read('*l')
+  if f then
+    f:close()
+  end
+  local interpreter = first and first:match('^#!%s*(%S+)')
+  if interpreter and vim.fn.executable(interpreter) == 0 then
+    why = why .. string.format(': its #! interpreter %s is not there', interpreter)
+  end
+  return why
+end
+
 local function start()
   local config = lsp_config(state.opts)
   if vim.fn.has('nvim-0.11') == 1 then
@@ -245,8 +263,12 @@ function M.attach(bufnr)
       return nil
     end
     local ok, id = start()
-    if not ok or id == nil then
-      report_start_failure(ok and 'no client' or tostring(id))
+    if not ok then
+      report_start_failure(tostring(id))
+      return nil
+    elseif id == nil then
+      -- Neovim could not spawn it, and said so (that it is "not installed, missing from PATH, or not executable").
+      report_start_failure(M.cannot_run(state.opts.cmd[1]), true)
       return nil
     end
     state.client_id, fresh = id, true

@@ -40,7 +40,7 @@ local function server_version(cmd)
   local ok, job = pcall(vim.fn.jobstart, argv, { on_stdout = collect, on_stderr = collect, stdout_buffered = true,
                                                  stderr_buffered = true })
   if not ok or job <= 0 then
-    return nil, table.concat(argv, ' ') .. ' could not be run'
+    return nil, require('infill.client').cannot_run(argv[1])
   end
   local code = vim.fn.jobwait({ job }, 10000)[1]
   if code == -1 then
@@ -162,6 +162,34 @@ local function check_server(h, client)
   end
 end
 
+-- The buffer :checkhealth was run from: the report opens in a new one, whose alternate buffer that is.
+local function checked_buffer()
+  local alt = vim.fn.bufnr('#')
+  if alt > 0 and vim.api.nvim_buf_is_loaded(alt) then
+    return alt
+  end
+  return vim.api.nvim_get_current_buf()
+end
+
+local function check_buffer(h, infill, client)
+  local bufnr = checked_buffer()
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  local label = string.format('buffer %d (%s)', bufnr, name ~= '' and vim.fn.fnamemodify(name, ':~:.') or 'no name')
+  local why, todo = infill.not_served(bufnr)
+  if todo ~= nil then
+    h.warn(label .. ' is not sent to the server: ' .. why, { todo:sub(1, 1):upper() .. todo:sub(2) .. '.' })
+  elseif why ~= nil then
+    h.info(label .. ' is not sent to the server: ' .. why)
+  else
+    local c = client.get()
+    if c ~= nil and vim.lsp.buf_is_attached(bufnr, c.id) then
+      h.ok(label .. ' is attached to the server')
+    else
+      h.info(label .. ' attaches once the server runs')
+    end
+  end
+end
+
 function M.check()
   local h = reporter()
   local infill = require('infill')
@@ -175,6 +203,8 @@ function M.check()
   check_executable(h, client.options().cmd)
   h.start('infill: server')
   check_server(h, client)
+  h.start('infill: this buffer')
+  check_buffer(h, infill, client)
 end
 
 return M

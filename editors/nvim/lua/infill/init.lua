@@ -44,6 +44,21 @@ local function filetype_enabled(bufnr)
   return false
 end
 
+-- Why `bufnr` is not sent to the server (one line), or nil when it is; and what to do, where the user can.
+local function not_served(bufnr)
+  if vim.bo[bufnr].buftype ~= '' then
+    return string.format("it holds no file (buftype '%s')", vim.bo[bufnr].buftype)
+  end
+  if not filetype_enabled(bufnr) then
+    return string.format("its filetype '%s' is not in setup{filetypes}", vim.bo[bufnr].filetype)
+  end
+  if vim.api.nvim_buf_get_name(bufnr) == '' then
+    -- Its URI would be `file://`, every unnamed buffer's: the server would hold them all as one document.
+    return 'it has no file name', 'write it to a file (:write NAME) or name it (:file NAME): it attaches then'
+  end
+  return nil
+end
+
 local function termcodes(keys)
   return vim.api.nvim_replace_termcodes(keys, true, true, true)
 end
@@ -200,7 +215,7 @@ end
 
 -- Attaches `bufnr` to the server (again, after a restart) and sets it up once.
 local function attach(bufnr)
-  if not filetype_enabled(bufnr) or client.attach(bufnr) == nil or attached[bufnr] then
+  if not_served(bufnr) ~= nil or client.attach(bufnr) == nil or attached[bufnr] then
     return
   end
   attached[bufnr] = true
@@ -315,9 +330,22 @@ function M.setup(user_opts)
   vim.api.nvim_create_autocmd('FileType', {
     group = group,
     callback = function(args)
-      if filetype_enabled(args.buf) then
+      if not_served(args.buf) == nil then
         attach(args.buf)
       else
+        detach(args.buf)
+      end
+    end,
+  })
+  -- A buffer given a name (:saveas, :file, or :write, which names an unnamed buffer without a BufFilePost) attaches
+  -- then; one whose name goes (:0file) leaves. Only then: a write must not start a server that stopped.
+  vim.api.nvim_create_autocmd({ 'BufFilePost', 'BufWritePost' }, {
+    group = group,
+    callback = function(args)
+      local served = not_served(args.buf) == nil
+      if served and not attached[args.buf] and vim.api.nvim_buf_is_loaded(args.buf) then
+        attach(args.buf)
+      elseif not served and attached[args.buf] then
         detach(args.buf)
       end
     end,
@@ -408,6 +436,12 @@ function M.info()
   return { filetypes = opts.filetypes, builtin = builtin() and true or false, typing = typing }
 end
 
+--- Why buffer `bufnr` is not sent to the server (one line: no file in it, its filetype, no file name), or nil
+--- when it is, and what to do about it where there is something (else nil); after setup().
+function M.not_served(bufnr)
+  return not_served(bufnr)
+end
+
 --- Asks for a suggestion at the cursor now, as an explicit request; false where Neovim draws
 --- the suggestions itself, as it has no such request.
 function M.trigger()
@@ -471,10 +505,9 @@ function M.run_action(name, line1, line2, from_visual)
     vim.notify('infill: this buffer has no file name; write it to a file first, then run the action', vim.log.levels.WARN)
     return
   end
-  if not filetype_enabled(bufnr) then
+  local why = not_served(bufnr)
+  if why ~= nil then
     -- The server would only say that it does not have the file open, or not be running at all.
-    local why = vim.bo[bufnr].buftype ~= '' and string.format("it holds no file (buftype '%s')", vim.bo[bufnr].buftype)
-      or string.format("its filetype '%s' is not in setup{filetypes}", vim.bo[bufnr].filetype)
     vim.notify('infill: this buffer is not served: ' .. why, vim.log.levels.WARN)
     return
   end

@@ -266,10 +266,20 @@ local function shown_item(bufnr)
   return item, view(bufnr, item)
 end
 
--- What was typed before a suggestion is accepted is one undo step, the accepted text another:
--- without the break, one `u` took back both.
+-- What was typed before a suggestion is accepted is one undo step, the accepted text another, and what is typed
+-- after it a third: without the breaks on both sides, one `u` took back the accepted text with its neighbour.
 local function break_undo()
   vim.go.undolevels = vim.go.undolevels -- the global value: a buffer's own stays as it is
+end
+
+-- After the inserted text closing the step is not enough in Neovim 0.7: the insert goes on without starting a new
+-- one, and what is typed next was taken back with the accepted text. The insert-mode key that starts one
+-- (i_CTRL-G_u) follows, in front of any keys typed ahead.
+local function break_undo_after()
+  break_undo()
+  if in_insert_mode() then
+    vim.api.nvim_feedkeys(vim.api.nvim_replace_termcodes('<C-g>u', true, false, true), 'ni', false)
+  end
 end
 
 --- Inserts the shown suggestion. Returns false when none is shown.
@@ -285,6 +295,7 @@ function M.accept(bufnr)
   break_undo()
   local lines = vim.split(item.text, '\n', { plain = true })
   vim.api.nvim_buf_set_text(bufnr, item.row, item.start_col, item.row, v.end_col, lines)
+  break_undo_after()
   local last_row = item.row + #lines - 1
   local last_col = #lines == 1 and item.start_col + #lines[1] or #lines[#lines]
   vim.api.nvim_win_set_cursor(0, { last_row + 1, last_col })
@@ -330,6 +341,7 @@ function M.accept_part(bufnr, unit)
   st.items, st.index = { rest }, 1
   break_undo()
   vim.api.nvim_buf_set_text(bufnr, v.row, v.col, v.row, v.col, vim.split(part, '\n', { plain = true }))
+  break_undo_after()
   vim.api.nvim_win_set_cursor(0, { rest.row + 1, rest.start_col })
   render(bufnr)
   return true
