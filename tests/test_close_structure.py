@@ -5,7 +5,7 @@ import pytest
 
 from infill_ls.actions import (NoEdit, Request, available, close_structure, fill_placeholders, nearest_problem,
                                rewrite_selection, top_level)
-from infill_ls.actions.closing import _close_points
+from infill_ls.actions.closing import _close_points, _closer_candidates
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex, apply_replacements, iter_problems, language_for, parses_cleanly, problem_count
@@ -77,7 +77,7 @@ def test_braces_closed_mid_line_go_after_the_rest_of_the_line():
     text = "function f() {\n  if (x) {\n    g(1;\n"
     assert _closed("javascript", text, _after(text, "g(1")) == "function f() {\n  if (x) {\n    g(1);\n  }\n}\n"
     text = "function f() {\n  g(1, 2\n"
-    assert _closed("javascript", text, _after(text, "g(1")) == "function f() {\n  g(1), 2\n}\n"
+    assert _closed("javascript", text, _after(text, "g(1")) == "function f() {\n  g(1, 2)\n}\n"
 
 
 @pytest.mark.parametrize(
@@ -486,4 +486,109 @@ def test_a_bracket_with_its_content_after_the_cursor_closes_after_that_content(l
                                                                                 expected):
     # A lightbulb sends the cursor as it stands: right after the opener, the closer went there, and the content
     # followed the empty bracket (`values = [];add(1, 2), add(3, 4)`), which parses.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("javascript", 'const items = [\n  "a",\n  "b",\n  "c",\n\nconsole.log(items);\n', '"a",',
+     'const items = [\n  "a",\n  "b",\n  "c",\n]\n\nconsole.log(items);\n'),
+    ("python", "result = compute(\n    alpha,\n    beta\n\nprint(result)\n", "alpha,",
+     "result = compute(\n    alpha,\n    beta)\n\nprint(result)\n"),
+    ("python", "result = compute(\n    alpha,\n    beta\n\nprint(result)\n", "compute(",
+     "result = compute(\n    alpha,\n    beta)\n\nprint(result)\n"),
+    ("javascript", "const r = compute(alpha,\n                  beta\nconsole.log(r);\n", "alpha,",
+     "const r = compute(alpha,\n                  beta)\nconsole.log(r);\n"),
+    ("python", "def main():\n    xs = [\n        1,\n        2,\n\n    return xs\n", "1,",
+     "def main():\n    xs = [\n        1,\n        2,\n    ]\n\n    return xs\n"),
+])
+def test_a_bracket_whose_items_go_on_below_the_cursor_closes_after_them(language_id, text, cursor_after, expected):
+    # Closed at the cursor, the items below were left outside the bracket, which parses.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("python", "def main():\n    result = compute(a, b\n    print(result)\n", "a, ",
+     "def main():\n    result = compute(a, b)\n    print(result)\n"),
+    ("javascript", "const o = { a: 1, b: 2\nconsole.log(o);\n", "a: 1, ", "const o = { a: 1, b: 2}\nconsole.log(o);\n"),
+    ("go", "package main\n\nfunc main() {\n\txs := []int{1, 2\n\tfmt.Println(xs)\n}\n", "{1, ",
+     "package main\n\nfunc main() {\n\txs := []int{1, 2}\n\tfmt.Println(xs)\n}\n"),
+    ("python", "x = foo(a, b\ny = 1\n", "foo(a", "x = foo(a, b)\ny = 1\n"),
+    ("python", "items = [1, 2, 3\nprint(items)\n", "2,", "items = [1, 2, 3]\nprint(items)\n"),
+    ("python", "x = foo(bar(1, 2), 3\ny = 1\n", "bar(1,", "x = foo(bar(1, 2), 3)\ny = 1\n"),
+])
+def test_a_cursor_inside_a_one_line_brackets_content_closes_after_that_content(language_id, text, cursor_after,
+                                                                               expected):
+    # Closed at the cursor, the rest of the content followed the bracket, after a `;` (`compute(a, );b`).
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("text, cursor_after, expected", [
+    ("rc = first[1[0]\nreturn rc\n", "first[1", "rc = first[1][0]\nreturn rc\n"),
+    ("d = os.path.join(\n    os.getenv('HOME' or home(),\n    'x',\n)\n", "'HOME'",
+     "d = os.path.join(\n    os.getenv('HOME') or home(),\n    'x',\n)\n"),
+    # Where the closer stood, before the `,` that begins its line.
+    ("x = f(\n    g(\n        1\n    ,\n    2,\n)\n", "1\n    ", "x = f(\n    g(\n        1\n    ),\n    2,\n)\n"),
+])
+def test_a_cursor_inside_an_item_closes_there(text, cursor_after, expected):
+    # What follows it on the line may go on with what holds the bracket: `first[1[0]]` parses.
+    assert _closed("python", text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after", [
+    ("python", "def main():\n    result = compute(a, b\n    print(result)\n", "a, "),
+    ("c", "int main() {\n  int a = f(1, 2;\n  return a;\n}\n", "1, "),
+])
+def test_no_semicolon_is_tried_where_the_language_needs_none_or_code_follows_it(language_id, text, cursor_after):
+    parsed = _parsed(language_id, text)
+    cursor = _after(text, cursor_after)
+    region = top_level(nearest_problem(parsed, cursor))
+    for c in _closer_candidates(parsed, region, cursor, cursor, []):
+        assert not any(";" in r.text for r in c.replacements), c
+
+
+@pytest.mark.parametrize("text, cursor_after, expected", [
+    ("def f(xs):\n    for i in range(len(xs)\n        print(i)\n", "len(xs)",
+     "def f(xs):\n    for i in range(len(xs)):\n        print(i)\n"),
+    ("def f(xs):\n    if len(xs\n        print(xs)\n", "len(xs", "def f(xs):\n    if len(xs):\n        print(xs)\n"),
+    ("class Point(Base\n    x = 1\n", "Base", "class Point(Base):\n    x = 1\n"),
+    # The `:` already there is kept, not doubled.
+    ("class Point(Base:\n    x = 1\n", "Base", "class Point(Base):\n    x = 1\n"),
+])
+def test_a_python_headers_closers_get_the_colon_it_is_missing(text, cursor_after, expected):
+    new = _closed("python", text, _after(text, cursor_after))
+    assert new == expected
+    compile(new, "<closed>", "exec")
+
+
+@pytest.mark.parametrize("text, cursor_after", [
+    ('fn main() {\n    let v = foo("ada\n    let n = 3;\n}\n', '"ada'),
+    ('fn f() {\n    let s = format!("{}", "ab\n    g(s);\n}\n', '"ab'),
+])
+def test_no_closer_goes_after_a_quote_that_is_still_open(text, cursor_after):
+    # tree-sitter-rust reads the unclosed string as an ERROR (in a macro's arguments, as a string its closing quote
+    # is made up for): the `)` went into it (`foo("ada);`).
+    cursor = _after(text, cursor_after)
+    edit = close_structure(_parsed("rust", text), cursor, Request(WritesFills(), SETTINGS))
+    assert isinstance(edit, NoEdit) or text[:cursor] + ")" not in apply_replacements(text, list(edit.replacements))
+
+
+def test_a_rust_comment_after_the_code_is_no_code_of_the_line():
+    # Its `//` token was taken for code: the cursor on the next line got nothing.
+    text = "fn f() -> i32 {\n    let x = foo(1, 2 // two\n    x\n}\n"
+    expected = "fn f() -> i32 {\n    let x = foo(1, 2); // two\n    x\n}\n"
+    assert _closed("rust", text, _after(text, "// two\n    ")) == expected
+    assert _closed("rust", text, _after(text, "// two")) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("javascript", "function f() {\n  if (x) {\n    load(id\n  }\n}\n", "load(id\n",
+     "function f() {\n  if (x) {\n    load(id)\n  }\n}\n"),
+    ("javascript", "function f() {\n  if (x) {\n    load(id\n  }\n}\n", "load(id\n  ",
+     "function f() {\n  if (x) {\n    load(id)\n  }\n}\n"),
+    ("go", "package main\n\nfunc f() P {\n\treturn P{\n\t\tX: 1,\n}\n", "X: 1,\n",
+     "package main\n\nfunc f() P {\n\treturn P{\n\t\tX: 1,\n\t}\n}\n"),
+])
+def test_a_cursor_before_a_lines_closer_closes_at_the_end_of_the_line_above(language_id, text, cursor_after,
+                                                                            expected):
+    # The closers went before the line's indentation (`    )  }`).
     assert _closed(language_id, text, _after(text, cursor_after)) == expected

@@ -135,6 +135,17 @@ async def test_close_structure_at_a_cursor_before_the_brackets_content_closes_af
         "values = [add(1, 2), add(3, 4)]\nprint(values)\n")
 
 
+async def test_close_structure_where_the_cursor_stands_among_the_items_closes_after_them(client):
+    # The lightbulb's zero-width range on an earlier item's line, or between two items: closed at the cursor, the
+    # items after it were left outside the bracket (`)` above `    beta`, `compute(a, );b`), which parses.
+    text = "result = compute(\n    alpha,\n    beta\n\nprint(result)\n"
+    closed = text.replace("beta\n", "beta)\n")
+    assert await _closed_at(client, "file:///close/items.py", text, text.index("alpha,") + 6) == closed
+    text = "def main():\n    result = compute(a, b\n    print(result)\n"
+    assert await _closed_at(client, "file:///close/between.py", text, text.index(", b") + 2) == (
+        text.replace("a, b", "a, b)"))
+
+
 async def test_close_structure_puts_back_what_the_file_spells_out_before_the_owed_bracket(client):
     text = "total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n"
     cursor = text.rindex("add(first, ") + len("add(first, ")

@@ -146,8 +146,8 @@ def _line_heads(parsed: ParsedSnapshot, start_byte: int, end_byte: int
         return
     utf8 = parsed.snapshot.utf8
     previous_end = start_byte
-    for token in _tokens(parsed.tree.root_node, start_byte, end_byte):
-        if token.type in parsed.spec.comment_types or token.end_byte == token.start_byte:
+    for token in _tokens(parsed.tree.root_node, start_byte, end_byte, parsed.spec.comment_types):
+        if token.end_byte == token.start_byte:
             continue
         gap = utf8[previous_end : token.start_byte]
         fresh = b"\n" in gap or b"\r" in gap
@@ -341,10 +341,18 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
     on_line = _opener_line(parsed, owed[0]) == line
     inline_at = _statement_end(parsed, at, commas=on_line)
     head = snap.text[snap.line_starts[line] : at]
+    rest = snap.line_text(line)[at - snap.line_starts[line]:].strip()
+    if line and not on_line and not head.strip() and rest[:1] in OPENER_OF:
+        # The cursor stands in the indentation of a line that closes another bracket (`load(id` above `  }`): the
+        # closers go after the code above it, not before the line's closer (`    )  }`).
+        above = next((code_end(parsed, n) for n in range(line - 1, -1, -1)
+                      if code_end(parsed, n) > snap.line_starts[n]), None)
+        if above is not None:
+            return _close_brackets(parsed, owed, above, terminator)
     if not on_line and not head.strip():
         # The cursor begins its line (a blank one, or one the list's closer stands before): the closers go there,
         # and the statement's terminator after them where nothing follows on the line.
-        rest_blank = not snap.line_text(line)[at - snap.line_starts[line]:].strip()
+        rest_blank = not rest
         return Replacement(at, at, ("" if head else _opener_indent(parsed, owed[0])) + closers
                            + (terminator if rest_blank else ""))
     if not on_line and snap.text[:inline_at].rstrip().endswith(","):
@@ -510,22 +518,50 @@ def _close_points(parsed: ParsedSnapshot, problem: tree_sitter.Node, region: tre
     return list(dict.fromkeys(points))
 
 
-def _before_its_content(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> bool:
-    """Whether ``offset`` stands right after the innermost bracket owed there (blanks between at most), before
-    code on its line that closes what it opens and nothing opened before it: the rest of the line may be what the
-    bracket holds. Not where the rest closes an outer bracket (`print([)`): the cursor is the place; nor where it
-    opens a body (`while (n > 0 {`): its header's `)` goes before the brace (`_before_header_brace`)."""
+def _in_its_content(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> bool:
+    """Whether ``offset`` stands between the items of the innermost bracket owed there, before the end of its line's
+    code: right after the bracket, or beside a `,` (`compute(a, |b`, `foo(a|, b`), blanks between; and from the
+    bracket (or the line's start, where it opened above) to that end, the code closes what it opens and nothing
+    opened before it, so the rest of the line may be what the bracket holds. Not where the rest closes an outer
+    bracket (`print([)`): the cursor is the place; nor where it opens a body (`while (n > 0 {`): its header's `)`
+    goes before the brace (`_before_header_brace`); nor elsewhere in an item, where the rest of the line may go on
+    with what holds the bracket (`firstEvent[1|[0]`, `getenv('HOME'| or home(),`); nor before a `,` that begins
+    its line, where the closer stood (`        |),`)."""
     snap = parsed.snapshot
     owed = owed_openers(parsed, region, offset)
     end = _content_end(parsed, offset)
-    if not owed or end <= offset or snap.text[snap.char_offset(owed[0].end_byte) : offset].strip():
+    if not owed or end <= offset or in_literal(parsed, offset):
+        return False
+    line_start = snap.line_starts[snap.line_of(offset)]
+    opener_end = snap.char_offset(owed[0].end_byte)
+    before = snap.text[max(opener_end, line_start) : offset].rstrip(" \t")
+    if not (before.endswith(",") or before and snap.text[offset:end].lstrip(" \t").startswith(",") or
+            opener_end >= line_start and not before):
         return False
     depth = 0
-    for token in _tokens(parsed.tree.root_node, snap.byte_offset(offset), snap.byte_offset(end)):
+    for token in _tokens(parsed.tree.root_node, snap.byte_offset(max(opener_end, line_start)), snap.byte_offset(end),
+                         parsed.spec.comment_types):
         depth += (token.type in PAIRS) - (token.type in OPENER_OF)
         if depth < 0:
             return False
     return depth == 0
+
+
+def _items_end(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> int | None:
+    """Where the items of the innermost bracket owed at ``at`` end by the layout (`_block_end`), where ``at`` ends the
+    code of its line, that line ends with a `,` or with the bracket, and lines below it stand deeper than the
+    bracket's line: after the code of the last of them. None where no item goes on below (`args = f(a,` above a
+    line at its own indentation: the `,` ends the item the bracket is in)."""
+    snap = parsed.snapshot
+    line = snap.line_of(at)
+    end = code_end(parsed, line)
+    owed = owed_openers(parsed, region, at)
+    if at < end or end == snap.line_starts[line] or not owed or _is_block_brace(parsed, owed[0]):
+        return None
+    if not snap.text[:end].endswith(",") and snap.char_offset(owed[0].end_byte) != end:
+        return None
+    last = _block_end(parsed, owed[0], end)
+    return _content_end(parsed, last) if snap.line_of(last) > line else None
 
 
 def _before_header_brace(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> int | None:
@@ -563,18 +599,21 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     hole = min(settings.max_hole_tokens, CLOSE_HOLE_TOKENS)
     candidates: list[Candidate] = []
     # Where the user says the structure ends, that the nearest fill wins: the cursor; but after the code of its
-    # line where it stands right after the bracket that code may fill (`_before_its_content`). An editor's
-    # lightbulb sends the cursor wherever it stands, and closed there the bracket was empty with its content after
-    # it (`values = [];add(1, 2), add(3, 4)`), which parses. The cursor stays a place to close: where the rest of
-    # the line is no content (`Codec(.encode,`), only a closer there parses.
-    aim = _content_end(parsed, offset) if _before_its_content(parsed, region, offset) else offset
+    # line where it stands in what the bracket holds there (`_in_its_content`). An editor's lightbulb sends the
+    # cursor wherever it stands, and closed there the bracket left the rest of its content after it
+    # (`values = [];add(1, 2), add(3, 4)`, `compute(a, );b`), which parses. The cursor stays a place to close:
+    # where the rest of the line is no content (`Codec(.encode,`), only a closer there parses.
+    # And where the items of the bracket closed there go on below its line (`_items_end`), after them: closed on
+    # it, the bracket left them outside (`items = [` `"a",]` above `"b",`), which parses.
+    aim = _content_end(parsed, offset) if _in_its_content(parsed, region, offset) else offset
+    aim = _items_end(parsed, region, aim) or aim
 
     def insert(at: int, fill: str, confidence: float, preference: int = 0) -> None:
         text = with_eol(fill.rstrip(), snap.eol())
         if text.strip():
             candidates.append(candidate(parsed, (Replacement(at, at, text),), confidence, abs(at - aim), preference))
 
-    for at in _close_points(parsed, problem, region, offset):
+    for at in dict.fromkeys([*_close_points(parsed, problem, region, offset), aim]):
         if settings.file_lookup:
             for c in request.engine.copies(*around_hole(snap.text, at, request.surroundings), max_tokens=hole,
                                            limit=COPIES_TESTED):
@@ -633,16 +672,17 @@ def _closer_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int
     unended = _ends_a_macro_statement(parsed, tuple(fixes), tree)
     closed = Candidate(tuple(fixes), 0.0, problem_count(tree), abs(at - offset), 0 if unended else 1)
     candidates = [closed]
-    # The statement the closers end may owe its `;` too (C, C++, Java, Rust): after the brackets on the line,
-    # after the braces around them, or both. Tried where the closers alone leave an error (or a Rust macro
-    # statement without its `;`, which the parse takes and rustc does not), and kept as the parse decides, so a
-    # language without the need never gets one, but never as an empty body; the fewest first, which wins a tie
-    # (C takes `};` after a function, an empty declaration). Last, a method's `}` in an object (`data() {` above
-    # `methods: {`) owes the `,` before the next member.
+    # The statement the closers end may owe its `;` too (C, C++, Java, Rust: `LanguageSpec.statement_end`): after
+    # the brackets on the line, after the braces around them, or both. Tried where the closers alone leave an error
+    # (or a Rust macro statement without its `;`, which the parse takes and rustc does not), and kept as the parse
+    # decides, but never as an empty body, nor before code on the line (`compute(a, );b` parses); the fewest first,
+    # which wins a tie (C takes `};` after a function, an empty declaration). Then a Python header's `:`
+    # (`_header_colon`). Last, a method's `}` in an object (`data() {` above `methods: {`) owes the `,` before the
+    # next member.
     seen = [tuple(fixes)]
-    for ends in ((";", ""), ("", ";"), (";", ";"), ("", ",")) if closed.problems or unended else ():
+    for ends in _terminators(parsed, region, at) if closed.problems or unended else ():
         ended = tuple(mechanical_fix(parsed, region, at, *ends, also=also, innermost=innermost))
-        if ended in seen:
+        if ended in seen or _ends_before_code(parsed, ended, ends):
             continue
         seen.append(ended)
         tree = tree_after(parsed, list(ended))  # one parse, for all three tests
@@ -651,12 +691,50 @@ def _closer_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int
     return candidates
 
 
+def _terminators(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> list[tuple[str, str]]:
+    """The (after the brackets, after the braces) ends `_closer_candidates` tries, in order."""
+    end = parsed.spec.statement_end if parsed.spec is not None else ""
+    tried = [(end, ""), ("", end), (end, end)] if end else []
+    return tried + ([(":", "")] if _header_colon(parsed, region, at) else []) + [("", ",")]
+
+
+def _header_colon(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> bool:
+    """Whether the closers at ``at`` end a body's header that owes its `:` (Python's `for i in range(len(xs)`): the
+    line the outermost bracket owed there opened begins with a header's word (`LanguageSpec.header_words`), and the
+    next line of code is indented deeper than it, the body. Whether the `:` is there already, the closers tell:
+    one is added only where none follows them, and where nothing but a comment does (`_ends_before_code`)."""
+    spec, snap = parsed.spec, parsed.snapshot
+    owed = owed_openers(parsed, region, at)
+    if spec is None or not spec.header_words or not owed:
+        return False
+    header = snap.line_text(_opener_line(parsed, owed[-1]))
+    word = re.match(r"\s*([A-Za-z_]\w*)", header)
+    if word is None or word.group(1) not in spec.header_words:
+        return False
+    below = next((snap.line_text(line) for line in range(snap.line_of(at) + 1, snap.line_count)
+                  if code_end(parsed, line) > snap.line_starts[line]), None)
+    return below is not None and \
+        indent_columns(leading_whitespace(below)) > indent_columns(leading_whitespace(header))
+
+
+def _ends_before_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...], ends: tuple[str, str]) -> bool:
+    """Whether a replacement that holds one of ``ends`` (a `;`, a `:`) is followed on its line by code: there it
+    ends the statement before the rest of it (`compute(a, );b`). A method's `,` ends a line of its own."""
+    snap = parsed.snapshot
+    marks = [end for end in ends if end and end != ","]
+    return any(any(mark in r.text for mark in marks) and code_end(parsed, snap.line_of(r.end)) > r.end
+               for r in replacements)
+
+
 def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...],
                          tree: tree_sitter.Tree | None) -> bool:
     """Whether a closer the replacements insert is text of a string or a comment in ``tree``, the file's once they
-    are made: `}]` after `f"{i.name` parses, with its `]` in the string."""
+    are made: `}]` after `f"{i.name` parses, with its `]` in the string; or goes after a quote that its line leaves
+    open (`_after_an_open_quote`), which tree-sitter-rust reads as no string: `foo("ada);`."""
     if tree is None or parsed.spec is None:
         return False
+    if any(_after_an_open_quote(parsed, r.start) for r in replacements if any(ch in OPENER_OF for ch in r.text)):
+        return True
     text = parsed.snapshot.text
     snapshot = replace(parsed.snapshot, text=apply_replacements(text, list(replacements)), edits=(),
                        known_line_starts=None)
@@ -667,6 +745,34 @@ def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement
         if any(ch in OPENER_OF and in_literal(after, start + i + 1) for i, ch in enumerate(r.text)):
             return True
     return False
+
+
+# A string's opening quote as a token of its own (`"`, Python's `f"`, `"""`).
+_QUOTE = re.compile(rb"[A-Za-z]*(?:\"(?:\"\")?|'(?:'')?|`)")
+
+
+def _after_an_open_quote(parsed: ParsedSnapshot, at: int) -> bool:
+    """Whether the line of ``at`` leaves a quote open between its last opener and ``at``: an odd number of quotes
+    that the parse holds in an ERROR or in a string it closes with a made-up quote (`_unclosed`). One
+    before an opener may open an f-string whose field that opener begins (`f"{parameters.pop('height'`): there a
+    closer is code."""
+    snap = parsed.snapshot
+    start = snap.byte_offset(snap.line_starts[snap.line_of(at)])
+    quotes = 0
+    for token in _tokens(parsed.tree.root_node, start, snap.byte_offset(at), parsed.spec.comment_types):
+        if token.type in PAIRS:
+            quotes = 0
+        elif _unclosed(parsed, token.parent) and _QUOTE.fullmatch(snap.utf8[token.start_byte : token.end_byte]):
+            quotes += 1
+    return quotes % 2 == 1
+
+
+def _unclosed(parsed: ParsedSnapshot, holder: tree_sitter.Node | None) -> bool:
+    """Whether a quote ``holder`` holds may open a string that nothing closes: an ERROR, or a string whose closing
+    quote the parse made up (tree-sitter-rust's in a macro's arguments)."""
+    if holder is None:
+        return False
+    return holder.is_error or holder.type in parsed.spec.literal_types and any(c.is_missing for c in holder.children)
 
 
 # The confidence of a fill no other beats (a model's mean log-probability is far above it).
@@ -721,12 +827,14 @@ def _declares(parsed: ParsedSnapshot, ended: Replacement, tree: tree_sitter.Tree
         node.parent.named_child_count > 1
 
 
-def _tokens(node: tree_sitter.Node, start_byte: int, end_byte: int) -> Iterator[tree_sitter.Node]:
-    """The tokens under ``node`` within ``start_byte``..``end_byte``, in order; none the parse made up (MISSING)."""
+def _tokens(node: tree_sitter.Node, start_byte: int, end_byte: int, skipped: frozenset[str] = frozenset()
+            ) -> Iterator[tree_sitter.Node]:
+    """The tokens under ``node`` within ``start_byte``..``end_byte``, in order; none the parse made up (MISSING),
+    and none of or under a node of the ``skipped`` types (a comment: Rust's holds a `//` token of its own)."""
     stack = [node]
     while stack:
         current = stack.pop()
-        if current.end_byte <= start_byte or current.start_byte >= end_byte:
+        if current.end_byte <= start_byte or current.start_byte >= end_byte or current.type in skipped:
             continue
         if current.child_count:
             stack.extend(reversed(current.children))
