@@ -287,6 +287,9 @@ def test_placeholders_are_a_stub_after_its_docstring_and_a_todo_word_and_keep_th
     ("rust", "fn main() {\n    let v: Vec<Vec<i32|\n}\n", "fn main() {\n    let v: Vec<Vec<i32>>;\n}\n"),
     ("rust", "type Grid = Vec<Vec<i32|\n", "type Grid = Vec<Vec<i32>>;\n"),
     ("cpp", "using Grid = std::vector<std::vector<int|\n", "using Grid = std::vector<std::vector<int>>;\n"),
+    # Wherever the cursor stands on the line: before the type's end, the `>`s went there (`Vec<>Vec<i32`).
+    ("rust", "fn main() {\n    let v: Vec<|Vec<i32\n}\n", "fn main() {\n    let v: Vec<Vec<i32>>;\n}\n"),
+    ("cpp", "using Grid = std::vector<|std::vector<int\n", "using Grid = std::vector<std::vector<int>>;\n"),
 ])
 def test_closed_type_arguments_end_their_statement_where_it_owes_a_semicolon(language_id, text, expected):
     cursor = text.index("|")

@@ -5,7 +5,7 @@ import pytest
 
 from infill_ls.actions import (NoEdit, Request, available, close_structure, fill_placeholders, nearest_problem,
                                rewrite_selection, top_level)
-from infill_ls.actions.closing import _close_points, _closer_candidates
+from infill_ls.actions.closing import _close_points, _closer_candidates, type_argument_closers
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex, apply_replacements, iter_problems, language_for, parses_cleanly, problem_count
@@ -318,6 +318,76 @@ def test_a_brace_initialiser_closes_on_its_line(language_id, text, cursor_after,
 ])
 def test_nested_type_arguments_are_closed(language_id, text, cursor_after, expected):
     assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+def _closed_at_bar(language_id, text, fills=()):
+    """`_closed` with the cursor where ``text`` holds `|`, by a model that writes ``fills`` at every hole."""
+    cursor = text.index("|")
+    text = text.replace("|", "")
+    edit = close_structure(_parsed(language_id, text), cursor, Request(WritesFills(*fills), SETTINGS))
+    assert not isinstance(edit, NoEdit), edit
+    return apply_replacements(text, list(edit.replacements))
+
+
+JAVA_MAP = "class A {\n  void f() {\n    Map<String, List<Integer m = new HashMap<>();%s\n  }\n}\n"
+RUST_VEC = "fn f() {\n    let v: Vec<%sVec<%si32 = vec![];%s\n}\n"
+TS_MAP = "let m: Map<%sstring, Array<number = new Map();%s\n"
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    # An editor sends the cursor wherever it stands, most often at the end of the line just typed: the `>`s went
+    # there (`vec![];>>`), or, where that could not parse, the file was offered nothing.
+    ("java", JAVA_MAP % "|", JAVA_MAP.replace("Integer m", "Integer>> m") % ""),
+    ("java", "class A {\n  void f() {\n    List<String names = new ArrayList<>();|\n  }\n}\n",
+     "class A {\n  void f() {\n    List<String> names = new ArrayList<>();\n  }\n}\n"),
+    ("cpp", "int main() {\n  std::map<int, std::string m;|\n}\n", "int main() {\n  std::map<int, std::string> m;\n}\n"),
+    ("cpp", "int main() {\n  std::vector<int v;|\n}\n", "int main() {\n  std::vector<int> v;\n}\n"),
+    ("cpp", "int main() {\n  std::vector<unsigned int v;|\n}\n", "int main() {\n  std::vector<unsigned int> v;\n}\n"),
+    ("cpp", "int main() {\n  std::vector<const char* v;|\n}\n", "int main() {\n  std::vector<const char*> v;\n}\n"),
+    ("rust", RUST_VEC % ("", "", "|"), "fn f() {\n    let v: Vec<Vec<i32>> = vec![];\n}\n"),
+    ("rust", RUST_VEC % ("|", "", ""), "fn f() {\n    let v: Vec<Vec<i32>> = vec![];\n}\n"),
+    ("rust", RUST_VEC % ("", "|", ""), "fn f() {\n    let v: Vec<Vec<i32>> = vec![];\n}\n"),
+    ("rust", "fn f() {\n    let v = x.iter().collect::<Vec<_();|\n}\n",
+     "fn f() {\n    let v = x.iter().collect::<Vec<_>>();\n}\n"),
+    # An `=` in type arguments may bind an associated type.
+    ("rust", "fn f() -> Box<dyn Iterator<Item = u32 {|\n    todo!()\n}\n",
+     "fn f() -> Box<dyn Iterator<Item = u32>> {\n    todo!()\n}\n"),
+    ("typescript", TS_MAP % ("", "|"), "let m: Map<string, Array<number>> = new Map();\n"),
+    ("typescript", TS_MAP % ("|", ""), "let m: Map<string, Array<number>> = new Map();\n"),
+    ("typescript", "function f(x: Array<Array<number) {}|\n", "function f(x: Array<Array<number>>) {}\n"),
+])
+def test_type_arguments_are_closed_after_their_type_wherever_the_cursor_stands_on_the_line(language_id, text,
+                                                                                            expected):
+    assert _closed_at_bar(language_id, text) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    # The model's fills at the place the parse finds wrong parsed too (`std::vector<int*> v;`, `List<String<List>
+    # names`): the `>`s, which the closers' confidence ranks first, were at the end of the line, where none parses.
+    ("cpp", "int main() {\n  std::vector<int v;|\n}\n", "int main() {\n  std::vector<int> v;\n}\n"),
+    ("java", "class A {\n  void f() {\n    List<String names = new ArrayList<>();|\n  }\n}\n",
+     "class A {\n  void f() {\n    List<String> names = new ArrayList<>();\n  }\n}\n"),
+])
+def test_type_arguments_closed_after_their_type_come_before_the_model_s_fill(language_id, text, expected):
+    assert _closed_at_bar(language_id, text, fills=[["*>"], ["<List>"]]) == expected
+
+
+@pytest.mark.parametrize("language_id, text", [
+    ("java", "class A {\n  void f() {\n    if (a < b && c|\n  }\n}\n"),
+    ("java", "class A {\n  void f() {\n    if (a<b && c|\n  }\n}\n"),
+    ("cpp", "int main() {\n  if (a<b && c|\n}\n"),
+    ("cpp", "int main() {\n  if (a<b && c) {|\n}\n"),
+    ("rust", "fn main() {\n    if a<b && c {|\n}\n"),
+    ("typescript", "if (a<b || c) {|\n"),
+])
+def test_a_less_than_never_gets_a_closing_angle_bracket(language_id, text):
+    # Unspaced, `a<b` opened type arguments, and a `>` was tried at the end of the line (`if (a<b && c>`).
+    cursor = text.rindex("|")
+    text = text[:cursor] + text[cursor + 1 :]
+    parsed = _parsed(language_id, text)
+    assert type_argument_closers(parsed, cursor) == ()
+    edit = close_structure(parsed, cursor, Request(WritesFills(), SETTINGS))
+    assert isinstance(edit, NoEdit) or not any(">" in r.text for r in edit.replacements), edit
 
 
 @pytest.mark.parametrize("text, cursor_after, expected", [

@@ -16,7 +16,7 @@ from ..completion import around_hole, in_literal
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
-                      expression_brace, iter_problems, problem_count, tree_after)
+                      expression_brace, iter_problems, problem_count, problems_after, tree_after)
 from .edits import (ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit, infill_spans, walk,
                     with_eol)
 
@@ -634,15 +634,17 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     angles = type_argument_closers(parsed, offset)
     if angles:
         # `<` is also less-than, so no bracket the closers count, and the parse names one missing `>` at most
-        # (below): `Vec<Vec<i32` got none. The `>`s the line's type arguments owe, below the closers at a tie.
-        closed = candidate(parsed, angles, 0.0, abs(angles[0].start - aim))
+        # (below): `Vec<Vec<i32` got none. The `>`s the line's type arguments owe, below the closers at a tie; as
+        # near as the cursor wherever it stands on their line.
+        line = snap.line_of(angles[0].start)
+        closed = candidate(parsed, angles, 0.0, 0 if snap.line_of(aim) == line else abs(angles[0].start - aim))
         candidates.append(closed)
-        if closed.problems:
+        if closed.problems and angles[-1].end == code_end(parsed, line):
             # The statement they end may owe its `;` (`let v: Vec<Vec<i32` at a line's end), as the closers' may:
             # kept as the parse decides, after the `>`s alone, which win a tie.
-            ended = tuple(replace(r, text=r.text + ";") for r in angles)
+            ended = (*angles[:-1], replace(angles[-1], text=angles[-1].text + ";"))
             tree = tree_after(parsed, list(ended))
-            if _declares(parsed, ended[0], tree):
+            if _declares(parsed, ended, tree):
                 candidates.append(Candidate(ended, 0.0, problem_count(tree), closed.distance))
     missing = missing_tokens(parsed, region, offset)
     if missing:
@@ -792,36 +794,99 @@ def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
 
 
 def type_argument_closers(parsed: ParsedSnapshot, offset: int) -> tuple[Replacement, ...]:
-    """A `>` for each `<` of type arguments still open on the line of ``offset`` before it, after the code there. A
-    `<` right after a name or `::` opens type arguments (`Vec<`, `std::vector<`, `collect::<`); a spaced one
-    (`a < b`) compares. Tokens, not characters: a `<` in a string or a comment is none."""
-    snap = parsed.snapshot
-    if parsed.tree is None:
+    """A `>` for each `<` of type arguments left open on the line of ``offset``, wherever the cursor stands on it,
+    after the type they hold (`_type_ends`): of the places that type may end, the first where the file is left with
+    the fewest syntax errors (`Map<String, List<Integer m = new HashMap<>();` closed after `Integer`, `unsigned int`
+    after `int`). At the cursor, the `>`s went into the declaration (`vec![];>>`) or split the type."""
+    if parsed.tree is None or parsed.spec is None:
         return ()
-    line_start = snap.line_starts[snap.line_of(offset)]
-    at = line_start + len(snap.text[line_start:offset].rstrip(" \t"))
-    opened, previous = 0, None
-    for token in _tokens(parsed.tree.root_node, snap.byte_offset(line_start), snap.byte_offset(at)):
-        if token.type == "<" and previous is not None and previous.end_byte == token.start_byte and \
-                (previous.type == "::" or _NAME_END.search(snap.utf8[previous.start_byte : previous.end_byte])):
+    return tuple(min(places, key=lambda r: problems_after(parsed, [r]))
+                 for places in _type_ends(parsed, parsed.snapshot.line_of(offset)))
+
+
+# A `<` before one of these compared (`a<b && c`): they are no type's.
+_COMPARING = frozenset({"&&", "||", "==", "!=", "===", "!==", "<=", ">="})
+# The type in type arguments may end before a declarator (a name after it: `List<String names`), a `=` (or hold it:
+# Rust binds an associated type, `Iterator<Item = u32`) or a `(` (a call's: `collect::<Vec<_()`, or a function
+# type's: `std::function<void(int`); and does before a `;`, a `{` or a closer whose opener is before it.
+_MAY_END = frozenset({"=", "("})
+_ENDS = frozenset({";", "{", *OPENER_OF})
+# What a type can end with, a name begin with, and a name end with.
+_TYPE_END = re.compile(r"[\w>\]*&?)]$")
+_NAME_START = re.compile(r"[^\W\d]|\$")
+_NAME_END = re.compile(r"\w$")
+# Places tried for one `<`'s type: each costs a parse.
+MOST_TYPE_ENDS = 8
+
+
+def _type_ends(parsed: ParsedSnapshot, line: int) -> list[list[Replacement]]:
+    """For each run of type arguments left open on ``line``, the places their `>`s may go, in order. A `<` right
+    after a name or `::` opens type arguments (`Vec<`, `std::vector<`, `collect::<`); a spaced one (`a < b`), or
+    one a comparison's operator follows (`a<b && c`), compares. Tokens, not characters: a `<` in a string or a
+    comment is none."""
+    snap = parsed.snapshot
+    start, end = snap.line_starts[line], code_end(parsed, line)
+    runs: list[list[Replacement]] = []
+    places: list[Replacement] = []
+    opened, depth, previous = 0, 0, None
+    for token in _tokens(parsed.tree.root_node, snap.byte_offset(start), snap.byte_offset(end),
+                         parsed.spec.comment_types):
+        kind = token.type
+        if opened and kind in _COMPARING:
+            opened, depth, places = 0, 0, []
+        elif opened and not depth and (kind in _ENDS or kind in _MAY_END or _declarator(parsed, previous, token)):
+            places = [*places, _after(parsed, previous, opened)][:MOST_TYPE_ENDS]
+            if kind in _ENDS:
+                runs.append(places)
+                opened, places = 0, []
+        if kind == "<" and _opens_type_arguments(parsed, previous, token):
             opened += 1
-        elif token.type in (">", ">>"):
-            opened = max(0, opened - len(token.type))
+        elif opened and kind in (">", ">>"):
+            opened = max(0, opened - len(kind))
+            depth, places = (depth, places) if opened else (0, [])
+        elif opened and kind in PAIRS:
+            depth += 1
+        elif opened and kind in OPENER_OF:
+            depth = max(0, depth - 1)
         previous = token
-    return (Replacement(at, at, ">" * opened),) if opened else ()
+    if opened:
+        runs.append([*places, _after(parsed, previous, opened)][:MOST_TYPE_ENDS])
+    return runs
 
 
-_NAME_END = re.compile(rb"\w$")
+def _opens_type_arguments(parsed: ParsedSnapshot, previous: tree_sitter.Node | None, token: tree_sitter.Node
+                          ) -> bool:
+    """Whether the `<` ``token`` opens type arguments: right after a name or `::`. The parse is no judge: with
+    the `>` missing, it reads the `<` of `List<List<String names` as a comparison."""
+    if previous is None or previous.end_byte != token.start_byte:
+        return False
+    return previous.type == "::" or bool(_NAME_END.search(_token_text(parsed, previous)))
 
 
-def _declares(parsed: ParsedSnapshot, ended: Replacement, tree: tree_sitter.Tree | None) -> bool:
-    """Whether the `;` at the end of ``ended`` (the one replacement) ends, in ``tree``, a statement of more than the
-    type it closes (`let v: Vec<Vec<i32>>;`, `using A = std::vector<int>;`): a type alone (`std::map<int, int>;`)
-    parses as a statement, but declares nothing, and compilers refuse it."""
+def _declarator(parsed: ParsedSnapshot, previous: tree_sitter.Node | None, token: tree_sitter.Node) -> bool:
+    """Whether ``token`` may be the name a declaration gives after its type (`Integer m`, `char* v`): a name,
+    spaced from a token that can end a type."""
+    return previous is not None and previous.end_byte < token.start_byte and \
+        bool(_NAME_START.match(_token_text(parsed, token))) and \
+        bool(_TYPE_END.search(_token_text(parsed, previous)))
+
+
+def _after(parsed: ParsedSnapshot, token: tree_sitter.Node, opened: int) -> Replacement:
+    at = parsed.snapshot.char_offset(token.end_byte)
+    return Replacement(at, at, ">" * opened)
+
+
+
+def _declares(parsed: ParsedSnapshot, ended: tuple[Replacement, ...], tree: tree_sitter.Tree | None) -> bool:
+    """Whether the `;` at the end of the last of ``ended`` (in document order) ends, in ``tree``, a statement of
+    more than the type it closes (`let v: Vec<Vec<i32>>;`, `using A = std::vector<int>;`): a type alone
+    (`std::map<int, int>;`) parses as a statement, but declares nothing, and compilers refuse it."""
     if tree is None:
         return False
-    text = apply_replacements(parsed.snapshot.text, [ended])
-    byte = len(text[:ended.start + len(ended.text) - 1].encode("utf-8", "surrogatepass"))
+    text = apply_replacements(parsed.snapshot.text, list(ended))
+    last = ended[-1]
+    shift = sum(len(r.text) - (r.end - r.start) for r in ended[:-1])
+    byte = len(text[:last.start + shift + len(last.text) - 1].encode("utf-8", "surrogatepass"))
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
     return node is not None and node.type == ";" and not node.is_missing and node.parent is not None and \
         node.parent.named_child_count > 1
