@@ -33,6 +33,9 @@ _LEADING_CLOSERS = re.compile(r"[)\]}]*")
 # (gofmt, many C styles), so its line ends no block. A name's is alone on its line: `methods: {`, `name: 'shop',`
 # (a property) and Go's `x := 1` are none.
 _LABEL = re.compile(r"(?:case\b|default\s*:|\w+[ \t]*:(?=[ \t\r]*(?:\n|//|/\*|$)))")
+# Words a block's `{` follows, spaced or not (`else{`, `[]() mutable {`): after any other name, a `{` right after it
+# opens a literal (`Point{1, 2}`).
+_BLOCK_WORD = re.compile(r"(?<![\w.])(?:else|do|try|finally|const|mutable|noexcept|override|final|loop|unsafe)$")
 # Enough text before the hole for the statement and the blocks around it; a long file is not scanned whole.
 SCAN_CHARS = 4000
 # What begins a line comment where the caller does not name the language: those of all the supported languages.
@@ -251,15 +254,29 @@ def owed_on_line(before: str, after: str = "", *, line_comments: tuple[str, ...]
                  block_braces: bool = True) -> str:
     """The closers owed (`owed`) that may be put at the cursor, on its line: those the text right after the cursor
     does not close already (`_closed_right_after`), up to a block's `{` that is not this line's to close. After code
-    on the line, only a `{` the line opened with code after it (an object, `{a: 1|`) is: a `}` after `let su|` or
-    `impl Stack {|` would end the body being written. A `{` opened on a line above is closed only from a blank line
-    at the opener's indentation (its body written, the cursor back at its column), and only the first such. Where
-    ``block_braces`` is false (Python: its blocks are no braces), a `{` is a bracket like the others."""
-    return _on_line(before, after, *_scan(before, after, line_comments), block_braces)
+    on the line, only a `{` the line opened with code after it (an object, `{a: 1|`) is, and not where the next line
+    of code stands deeper than the cursor's (`next_line`: the block's body goes on there): a `}` after
+    `let su|` or `impl Stack {|` would end the body being written. A `{` opened on a line above is closed only from
+    a blank line at the opener's indentation (its body written, the cursor back at its column), and only the first
+    such. Where ``block_braces`` is false (Python: its blocks are no braces), a `{` is a bracket like the others."""
+    return _on_line(before, after, *_scan(before, after, line_comments), block_braces, line_comments)
+
+
+def next_line(after: str, line_comments: tuple[str, ...] = LINE_COMMENTS) -> str | None:
+    """The first line of code after the cursor's (``after`` begins at the cursor), up to its end, blank lines and
+    comments aside; None where none follows."""
+    newline = after.find("\n")
+    if newline < 0:
+        return None
+    for i, mark in brackets_in_code(after[newline:], line_comments):
+        if mark == LINE:
+            end = after.find("\n", newline + i)
+            return after[after.rfind("\n", 0, newline + i) + 1:len(after) if end < 0 else end]
+    return None
 
 
 def _on_line(before: str, after: str, stack: list[_Opener], cursor_line: str, closed: set[_Opener],
-             block_braces: bool) -> str:
+             block_braces: bool, line_comments: tuple[str, ...]) -> str:
     line_start = before.rfind("\n") + 1
     inner = _closed_right_after(stack, after)
     code_before = bool(before[line_start:].strip())
@@ -271,6 +288,9 @@ def _on_line(before: str, after: str, stack: list[_Opener], cursor_line: str, cl
             if opener.at >= line_start:
                 if not before[opener.at + 1:].strip():
                     break  # a header's or an empty object's: the body or members come first
+                below = next_line(after, line_comments)
+                if below is not None and indent_width(below) > indent_width(cursor_line):
+                    break  # its body (or its members) go on below, its `}` after them
             elif code_before or cursor_line.strip() or indent_width(cursor_line) != opener.indent:
                 break
         out.append(PAIRS[opener.char])
@@ -286,7 +306,7 @@ def owed_below(before: str, after: str = "", *, line_comments: tuple[str, ...] =
     window, following = scan_window(before), after[:SCAN_CHARS]
     stack, cursor_line, closed = _scan(window, following, line_comments)  # once, for both questions
     closers = _owed(stack, closed)
-    if closers.strip("}") or _on_line(window, following, stack, cursor_line, closed, block_braces):
+    if closers.strip("}") or _on_line(window, following, stack, cursor_line, closed, block_braces, line_comments):
         return ""
     return closers
 
@@ -311,31 +331,81 @@ def closed_variants(before: str, fills: Sequence[str], after: str = "", *,
                     line_comments: tuple[str, ...] = LINE_COMMENTS) -> Iterator[tuple[int, str]]:
     """(index of the fill, the fill followed by the fewest closers first, then more) for each fill in order, and
     last for no fill at all (index -1, where ``alone``): the brackets alone. The closers are those ``owing`` (`owed`,
-    or `owed_on_line`) gives after the fill, with ``after`` the text after the hole. A ``terminator`` (the `;` a
-    statement owes in C) is tried after each count of closers, right after the closers alone, and then, where they
-    hold a `}`, before it (`_terminated`, with ``line_comments``)."""
+    or `owed_on_line`) gives after the fill, with ``after`` the text after the hole; never fewer than close the
+    blocks the cursor's line opened where the code below stands outside them (`_least_closers`). A ``terminator``
+    (the `;` a statement owes in C) is tried after each count of closers, right after the closers alone, then,
+    where they hold a block's `}`, before it, and before it and after them all (`_terminated`, with
+    ``line_comments``)."""
     window, following = scan_window(before), after[:SCAN_CHARS]
     for index, fill in [*enumerate(fills), *([(-1, "")] if alone else [])]:
-        closers = owing(window + fill, following)[:MAX_CLOSERS]
-        for count in range(1, len(closers) + 1):
+        code = window + fill
+        closers = owing(code, following)[:MAX_CLOSERS]
+        for count in range(max(_least_closers(code, following, closers, line_comments), 1), len(closers) + 1):
             yield index, fill + closers[:count]
             if terminator:
                 yield index, fill + closers[:count] + terminator
-                if "}" in closers[:count]:
-                    yield index, fill + _terminated(window + fill, closers[:count], terminator, line_comments)
+                inside = _terminated(code, closers[:count], terminator, line_comments)
+                if inside:
+                    yield index, fill + inside
+                    yield index, fill + inside + terminator
+
+
+def _least_closers(code: str, after: str, closers: str, line_comments: tuple[str, ...]) -> int:
+    """How many of ``closers`` (owed at the end of ``code``, innermost first, with ``after`` after it) a variant
+    puts at least, where nothing but a comment follows on the cursor's line: through the last `}` of a block the
+    line opened with code after it, where the next line of code stands at or left of the line (`next_line`). That
+    line is no part of the block, which left open would swallow it (`if (x) { return g(2` above `return 0;`), but
+    where it begins with a `}` at the line's indentation, that `}` closes the outermost such block (`struct S {
+    int f() { return g(1` above `};`). None where the block's body goes on deeper."""
+    line, below = code[code.rfind("\n") + 1:], next_line(after, line_comments)
+    if ("}" not in closers or below is None or indent_width(below) > indent_width(line)
+            or _holds_code(after.split("\n", 1)[0], line_comments)):
+        return 0
+    stack = open_brackets(line, line_comments)  # the innermost openers of ``code``'s, those the line opened
+    blocks = []  # the counts of closers that close each such block, innermost first
+    for count, (closer, opener) in enumerate(zip(closers, stack[::-1]), 1):
+        if PAIRS[opener.char] != closer:
+            break
+        if closer == "}" and line[opener.at + 1:].strip():
+            blocks.append(count)
+    if blocks and indent_width(below) == indent_width(line) and below.lstrip().startswith("}"):
+        blocks.pop()
+    return blocks[-1] if blocks else 0
+
+
+def _holds_code(text: str, line_comments: tuple[str, ...]) -> bool:
+    """Whether ``text`` holds code, not only blanks and comments."""
+    return next(brackets_in_code(text, line_comments), None) is not None
 
 
 def _terminated(code: str, closers: str, terminator: str, line_comments: tuple[str, ...]) -> str:
     """``closers`` (owed at the end of ``code``, none of them closed right after it) with ``terminator`` before
-    their first `}`: the statement a block opened on the line holds ends inside it (`if (x) { return g(2` ->
-    `); }`, where the closers alone suit an initializer's `{1, f(2`). That `}` is spaced from it as its `{` is
-    from the code after it, where the `{` stands on the line."""
-    brace = closers.index("}")
+    their first `}` that closes a block, not a literal (`_opens_literal`): the statement a block opened on the line
+    holds ends inside it (`if (x) { return g(2` -> `); }`, `if (x) { int a[] = {1, f(2` -> `)}; }`). That `}` is
+    spaced from it as its `{` is from the code after it, where the `{` stands on the line. Empty where the closers
+    close no block."""
     line = code[code.rfind("\n") + 1:]
     stack = open_brackets(line, line_comments)  # the innermost openers of ``code``'s, those the line opened
-    opener = stack[-1 - brace] if brace < len(stack) else None
-    space = " " if opener is not None and line[opener.at + 1:opener.at + 2] in (" ", "\t") else ""
-    return closers[:brace] + terminator + space + closers[brace:]
+    for brace, closer in enumerate(closers):
+        opener = stack[-1 - brace] if brace < len(stack) else None
+        if closer != "}" or (opener is not None and _opens_literal(line[:opener.at])):
+            continue
+        space = " " if opener is not None and line[opener.at + 1:opener.at + 2] in (" ", "\t") else ""
+        return closers[:brace] + terminator + space + closers[brace:]
+    return ""
+
+
+def _opens_literal(before: str) -> bool:
+    """Whether a `{` after ``before`` (its line up to it) opens a literal, not a block: after a `=`, an opening
+    bracket, a `,`, a `?` or a `return` (`= {1, 2}`, `f({1, 2})`, `return {a, b};`), or right after a name
+    (`Point{1, 2}`) that is no keyword (`else{`). A block's follows a `)`, an arrow or a word apart (`if x {`).
+    Where unsure, a block: a literal taken for one costs a variant that does not parse, not the one that does."""
+    code = before.rstrip()
+    if code.endswith(("=>", "->")):
+        return False
+    if code.endswith(("=", "(", "[", "{", ",", "?")) or re.search(r"\breturn$", code):
+        return True
+    return re.search(r"\w$", before) is not None and _BLOCK_WORD.search(before) is None
 
 
 def close_to_pass(before: str, fills: Sequence[str], accepts: Callable[[str], bool], *, after: str,

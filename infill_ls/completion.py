@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import (CLOSERS, SCAN_CHARS, close_to_pass, indent_width, owed_below, owed_on_line,
+from engine.closers import (CLOSERS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, owed_below, owed_on_line,
                             still_open)
 from engine.errors import Cancelled
 from engine.lookup import COPIES_TESTED
@@ -23,8 +23,8 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, code_end,
-                     empty_body_at, error_nodes, iter_problems, parses_after, tree_after)
+from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements,
+                     code_end, empty_body_at, error_nodes, iter_problems, parses_after, tree_after)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -194,18 +194,21 @@ def _ends_signature(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bo
 
 def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
            should_stop: Callable[[], bool] | None) -> Callable[..., bool]:
-    """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where
-    it cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
+    """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where it
+    cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
     (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), none is added elsewhere
     (`adds_errors`), and no bracket opened on the cursor's line takes a closer the layout gives to a block around it
     (`_closer_left_below`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line
     below it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's
     start, where the other grammars invent its `}`. Never with a `;` that makes a header's body empty
     (`empty_body_at`) or ends a function's header (`_ends_signature`), nor with a closer that ends a statement the
-    `;` is still owed (`_owes_statement_end`); with ``closing`` (the text ends in closers `parsing_first` added),
-    never where its end is text of a string or a comment. In a `#define`'s body (``body``: `_macro_body`'s answer),
-    only where the body's brackets are balanced too, and with ``closing`` never where the body before the cursor and
-    the text leave a string or a character literal open (`_open_literal`). The scans read the cursor's line up to `SCAN_CHARS` either side of it."""
+    `;` is still owed (`_owes_statement_end`), nor where the parse invents a closer in the text or right before code
+    after it on the line (`_invents_closer`: tree-sitter-rust's match `}` before `f(v);`); with ``closing`` (the text
+    ends in closers `parsing_first` added), never where its end is text of a string or a comment, nor, where the
+    statement owes its `;` (`_terminator`), with a closer the parse runs on into the statement on a line below
+    (`_runs_on`). In a `#define`'s body (``body``: `_macro_body`'s answer), only where the body's brackets are
+    balanced too, and with ``closing`` never where the body before the cursor and the text leave a string or a
+    character literal open (`_open_literal`). The scans read the cursor's line up to `SCAN_CHARS` either side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
@@ -215,13 +218,35 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
     literal = _open_literal(snap.text[body[0]:offset]) if body is not None else ""  # each text is scanned after it
     left_below = _closer_left_below(parsed, offset)
     line_start_byte = snap.byte_offset(line_start)
+    row = snap.line_of(offset)
+    owes_end = body is None and bool(_terminator(parsed, offset))
+    code_after = bool(after_on_line.strip())
+
+    def runs_on(tree: tree_sitter.Tree, text: str, last: int) -> bool:
+        """Whether the closer at ``last`` joins its statement to a line below that is a statement of its own: one at
+        or left of the cursor's line, or one that begins with a name at or left of where the statement begins
+        (`if (x) { foo(a` above `        bar();`). A line that goes on with it stands deeper, or begins with an
+        operator (`int f(int x) { return g(x` above `    + 1;`)."""
+        joined = _runs_on(tree, last, spec, row)
+        if joined is None:
+            return False
+        statement, following = joined
+        line = snap.line_text(following.start_point.row - text.count("\n"))
+        begins = snap.line_text(row).encode("utf-8", "surrogatepass")[:statement.start_point.column]
+        return indent_width(line) <= indent_width(snap.line_text(row)) or (
+            indent_width(line) <= len(begins.decode("utf-8", "replace").expandtabs(TAB_WIDTH))
+            and _WORD_CHARACTER.match(line.lstrip(" \t")) is not None)
 
     def rejected(tree: tree_sitter.Tree, text: str, closing: bool) -> bool:
         last = start + len(text.encode("utf-8", "surrogatepass")) - 1  # the byte of the text's last character
         if closing and _literal_at_byte(tree, spec, last + 1) is not None:
             return True  # `",\)"`: the `\` typed escaped the string's quote, and the string runs on past the cursor
+        if _invents_closer(tree, start, last + 1 if code_after else last):
+            return True
         if text.endswith(";"):
             return empty_body_at(tree, last) or _ends_signature(tree, last, spec)
+        if closing and owes_end and text.endswith(tuple(CLOSERS)) and runs_on(tree, text, last):
+            return True  # `free(buf)` above `buf = NULL;`: read as a declaration, it parses without its `;`
         return text.endswith((")", "]")) and _owes_statement_end(tree, last, spec)
 
     def passes(edit: list[Replacement], text: str, closing: bool) -> bool:
@@ -314,6 +339,40 @@ def _closes_from(tree: tree_sitter.Tree, byte: int, line_start_byte: int) -> boo
             and node.parent.start_byte >= line_start_byte)
 
 
+def _invents_closer(tree: tree_sitter.Tree, first: int, last: int) -> bool:
+    """Whether the parse of ``tree`` invents a closer (a MISSING one) from byte ``first`` to ``last``: a `}` missing
+    there is none that a body's lines below are still to write, but one the text leaves open on its line."""
+    return any(node.is_missing and node.type in CLOSERS and first <= node.start_byte <= last
+               for node in iter_problems(tree.root_node))
+
+
+def _runs_on(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec,
+             row: int) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
+    """The statement begun on ``row`` (the cursor's) that the parse runs on, after the closer at ``byte`` of
+    ``tree``, into a line below, and the node there that it joins to it: tree-sitter-c reads `free(buf)` above
+    `buf = NULL;` as a declaration of `buf` with a macro's type, and `f(x)` above `*p = 1;` as a product. None
+    where the closer ends its statement, or what follows is the body of a header (`BODY_FIELDS`: `while (f(a))`
+    above `{`, `int main()` above `{`) or closes a bracket around it."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type not in CLOSERS:
+        return None
+    while node.parent is not None and node.parent.end_byte == node.end_byte:
+        node = node.parent  # the largest node the closer ends
+    parent, following = node.parent, node.next_sibling
+    while following is not None and following.type in spec.comment_types:
+        following = following.next_sibling
+    if (parent is None or parent.type in spec.body_types or following is None or following.is_missing
+            or following.start_point.row <= node.end_point.row or following.type in CLOSERS
+            or following.type in spec.body_types
+            or any(child.id == following.id and parent.field_name_for_child(i) in BODY_FIELDS
+                   for i, child in enumerate(parent.children))):
+        return None
+    statement = parent
+    while statement.parent is not None and statement.parent.type not in spec.body_types:
+        statement = statement.parent
+    return (statement, following) if statement.start_point.row == row else None
+
+
 def _owes_statement_end(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
     """Whether the closer at ``byte`` of ``tree`` ends a `(` or `[` call of a macro whose value is `()`
     (`LanguageSpec.unit_macros`: `println!("{}", x)`) that a block holds as a statement without the `;` it owes
@@ -371,7 +430,8 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     brackets still open before ``offset`` that the cursor is inside by the file's layout and that may close on its
     line (`engine.closers.owed_on_line`, with the language's comments and braces: `_with_rules`; never a block's
     `}` after code), and by the `;` the statement owes (`_terminator`; before the `}` of a block the line opened,
-    where only that parses: `if (x) { return g(2` -> `); }`), else, where the file has a syntax error
+    where only that parses: `if (x) { return g(2` -> `); }`; that `}` never left out where the code below stands
+    outside the block), else, where the file has a syntax error
     near the cursor (`error_near`), those brackets alone; in a `#define`'s body, the body's (`_around`). Inside a
     string or a comment (`in_literal`) nothing is closed, nor is a closer offered that the parse reads as one's text
     (`_mends`). A small model often stops a closing span a bracket short; on 150 held-out closing spans the file

@@ -77,15 +77,16 @@ def test_a_terminator_is_tried_after_each_count_of_closers():
 def test_a_terminator_is_tried_before_the_brace_of_a_block_opened_on_the_line_too():
     # After the closers alone (an initializer's `{1, f(2)};`), the `;` ends the statement the block holds, and the
     # block's `}` is spaced from it as its `{` is from the code after it.
+    # Then the statement around the block gets its own `;` after them all.
     before, after = "int f(int x) {\n    if (x) { return g(2", "\n}\n"
-    assert list(closed_variants(before, [], after, owing=owed_on_line, terminator=";")) == [
-        (-1, ")"), (-1, ");"), (-1, ")}"), (-1, ")};"), (-1, "); }")]
-    assert list(closed_variants("    if (x) {return g(h(2", [""], "\n}\n", owing=owed_on_line, terminator=";",
-                                alone=False))[-2:] == [(0, "))};"), (0, "));}")]
+    assert list(closed_variants(before, [], "", owing=owed_on_line, terminator=";")) == [
+        (-1, ")"), (-1, ");"), (-1, ")}"), (-1, ")};"), (-1, "); }"), (-1, "); };")]
+    assert list(closed_variants("    if (x) {return g(h(2", [""], "", owing=owed_on_line, terminator=";",
+                                alone=False))[-3:] == [(0, "))};"), (0, "));}"), (0, "));};")]
     parses = lambda fill: is_parse_valid(before + fill + after, "c")  # noqa: E731
     assert close_to_pass(before, [""], parses, after=after, owing=owed_on_line, terminator=";") == (0, "); }")
     # No terminator, no such variant.
-    assert list(closed_variants(before, [], after, owing=owed_on_line)) == [(-1, ")"), (-1, ")}")]
+    assert list(closed_variants(before, [], "", owing=owed_on_line)) == [(-1, ")"), (-1, ")}")]
 
 
 def test_close_to_pass_returns_the_first_variant_the_test_passes():
@@ -163,3 +164,44 @@ def test_a_label_is_a_case_a_default_or_a_name_with_nothing_after_its_colon():
     # A property (`methods: {`, `name: 'shop',`) or an annotation is no label: its line ends a block as any other.
     for code in ("methods: {", "name: 'shop',", "x: int = 1", "x := 1", "std::cout;"):
         assert not is_label(code), code
+
+
+def test_a_block_opened_on_the_line_is_owed_its_brace_unless_its_body_goes_on_below():
+    before = "int f(int x) {\n    if (x) { foo(a"
+    assert owed_on_line(before, "\n}\n") == ")}"
+    assert owed_on_line(before, "\n    return 0;\n}\n") == ")}"
+    # The next line of code is deeper than the cursor's: the block's body goes on there, its `}` after it.
+    assert owed_on_line(before, "\n        bar();\n") == ")"
+    assert owed_on_line(before, "\n\n        // why\n        bar();\n    }\n") == ")"
+    assert owed_on_line(before, "\n    // why\n        bar();\n") == ")"  # a comment is no line of code
+    assert owed_on_line("const p = {x: 1, y: f(2", "\n    z: 3,\n") == ")"
+
+
+def test_variants_close_a_block_opened_on_the_line_where_the_code_below_stands_at_or_left_of_it():
+    # Left open, the block would swallow the line below: the variants that leave its `{` open are not tried.
+    before = "int f(int x) {\n    if (x) { return g(2"
+    assert list(closed_variants(before, [], "\n    return 0;\n}\n", owing=owed_on_line, terminator=";")) == [
+        (-1, ")}"), (-1, ")};"), (-1, "); }"), (-1, "); };")]
+    assert list(closed_variants(before, [], "\n}\n", owing=owed_on_line)) == [(-1, ")}")]
+    # Nothing below, or a deeper line: as the closers owed say.
+    assert list(closed_variants(before, [], "", owing=owed_on_line)) == [(-1, ")"), (-1, ")}")]
+    assert list(closed_variants(before, [], "\n        return 0;\n", owing=owed_on_line)) == [(-1, ")")]
+    # A `{` opened on a line above, closed from a blank line at its column: as before.
+    assert list(closed_variants("if (x) {\n    a();\n", [], "\nb();\n", owing=owed_on_line)) == [(-1, "}")]
+
+
+def test_the_terminator_goes_before_the_first_brace_that_closes_a_block_and_after_them_all():
+    def variants(line):
+        return [text for _, text in closed_variants(line, [""], "\n}\n", owing=owed_on_line, terminator=";",
+                                                    alone=False)]
+    # A literal's `}` (after `=`, `(`, `,`) is no block's: the `;` goes before the `if`'s.
+    assert ")}; }" in variants("    if (x) { int a[] = {1, f(2")
+    assert ")}); }" in variants("    if (x) { v.push_back({1, f(2")
+    # The statement around a lambda's or a callback's block owes its own `;` after the closers.
+    assert "); };" in variants("    auto g = [&](int a) { return f(a")
+    assert "); });" in variants("    std::sort(v.begin(), v.end(), [](int a, int b) { return f(a")
+    assert "); });" in variants("        list.forEach(x -> { f(x")
+    # A keyword's or a lambda's `{` right after it is a block's too; a type's (C++'s `Point{`) a literal's.
+    assert "); }" in variants("    } else{ foo(a")
+    assert "); };" in variants("    auto g = []{ return f(a")
+    assert variants("    auto p = Point{1, f(2") == [")}", ")};"]

@@ -1,6 +1,8 @@
 """The closers a line owes while typing (infill_ls.completion.parsing_first): a Rust macro call's `;` (only a
 `()`-valued macro's), none in a string (a `#define` body's too), a literal's own `}`, a statement's `;` before the
-`}` of a block opened on its line, a `#define` body's brackets, and scans that read a long line's end."""
+`}` of a block opened on its line (and after it), that `}` as the lines below lay the block out, a call's `;` where
+the parse runs it into the next line, a closer the parser invents, a `#define` body's brackets, and scans that read
+a long line's end."""
 
 from __future__ import annotations
 
@@ -211,3 +213,91 @@ def test_the_scans_of_a_long_line_read_its_end_not_all_of_it(monkeypatch):
         monkeypatch.setattr(completion, name, counted(getattr(completion, name)))
     assert [s.text for s in parsing_first(parsed, at, [Suggestion(", c", at, at, -0.1)])] == shown
     assert scanned and max(scanned) <= 2 * SCAN_CHARS
+
+
+@pytest.mark.parametrize("language, marked", [
+    # The block the line opens goes on below, deeper than the line, its `}` not written yet: a `}` at the cursor
+    # put the lines of its body after it, outside the block.
+    ("c", "int f(int x) {\n    if (x) { foo(a|\n        bar();\n"),
+    ("c", "int f(int x) {\n    while (x) { x = step(x|\n        count++;\n"),
+    ("cpp", "int f(int x) {\n    if (x) { foo(a|\n        bar();\n"),
+    ("c", "int f(int x) {\n    if (x) { foo(a|\n        bar();\n    }\n}\n"),
+])
+def test_a_block_whose_body_goes_on_below_the_line_is_not_closed_on_it(language, marked):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(");", "closers")]
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)])] == [", 1);", ", 1"]
+
+
+@pytest.mark.parametrize("language, marked, shown", [
+    # tree-sitter-c reads `free(buf)` above `buf = NULL;` as a declaration of `buf` with a macro's type, and `f(x)`
+    # above `*p = 1;` as a product: the `)` alone parsed, and the `;` the statement owes was not shown.
+    ("c", "#include <stdlib.h>\n\nvoid release(char *buf) {\n    free(buf|\n    buf = NULL;\n}\n", ");"),
+    ("c", "void render(struct ctx *ctx) {\n    draw(ctx|\n    total = 0;\n}\n", ");"),
+    ("c", "void render(struct ctx *ctx) {\n    clear(ctx|\n    flush();\n}\n", ");"),
+    ("c", "void f(int *p) {\n    init(&cfg|\n    *p = 1;\n}\n", ");"),
+    ("cpp", "void f(int *p) {\n    draw(ctx|\n    *p = 1;\n}\n", ");"),
+    ("rust", "fn main() {\n    draw(ctx|\n    *p = 1;\n}\n", ");"),
+    ("c", "void release(char *buf) {\n\tfree(buf|\n\tbuf = NULL;\n}\n", ");"),
+    ("c", "int f(int x) {\n    if (x) { foo(a|\n        bar();\n    }\n}\n", ");"),  # left of where it begins
+    # An operand on a deeper line, a header's body below, a call chained on a line below, the statement begun on a line above: as before.
+    ("c", "int f(int a) {\n    while (f(a|\n    {\n        a--;\n    }\n}\n", "))"),
+    ("c", "int f(int a) {\n    while (f(a|\n        a--;\n}\n", "))"),
+    ("c", "int main(|\n{\n    return 0;\n}\n", ")"),
+    ("c", "int f(int a) {\n    total = f(a|\n        * b;\n    return total;\n}\n", ")"),
+    ("c", "int f(int x) { return g(x|\n    + 1;\n}\n", ")"),
+    ("java", "class A {\n    void m() {\n        list.stream().filter(x -> f(x|\n            .count();\n    }\n}\n",
+     "))"),
+    ("java", "class A {\n    void m() {\n        list.stream()\n            .filter(x -> f(x|\n            .count();\n"
+     "    }\n}\n", "))"),
+])
+def test_a_call_statement_the_parse_would_run_into_the_line_below_gets_its_semicolon(language, marked, shown):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion("x", at, at, -0.1)])] == ["x" + shown, "x"]
+
+
+@pytest.mark.parametrize("language, marked, shown", [
+    # The code below stands at or left of the line: the block the line opened ends on it, or it swallows what
+    # follows (the file then parses only with the `;` alone, the function's `}` closing the `if`).
+    ("c", "int f(int x) {\n    if (x) { return g(2|\n    return 0;\n}\n", "); }"),
+    ("java", "class A {\n    int get() { return g(1|\n    int x;\n}\n", "); }"),
+    ("go", "package main\n\nfunc f() error {\n\tif err != nil { return g(a|\n\treturn nil\n}\n", ")}"),
+    ("javascript", "function main() {\n  const g = () => { f(a|\n  return 1;\n}\n", ")}"),
+    ("rust", "impl S {\n    fn get(&self) -> i32 { self.g(1|\n    fn h(&self) {}\n}\n", ")}"),
+])
+def test_a_block_opened_on_the_line_is_closed_on_it_where_the_code_below_stands_outside_it(language, marked,
+                                                                                            shown):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+    assert is_parse_valid(parsed.snapshot.text[:at] + shown + parsed.snapshot.text[at:], language)
+
+
+@pytest.mark.parametrize("marked, shown", [
+    # tree-sitter-rust invents the match's `}` before a `;`, which a body's missing `}` was taken for: `f(v);`
+    # ended the arm, which rustc rejects.
+    ("fn main() {\n    match x { Some(v) => f(v|\n}\n", ")}"),
+    ("fn main() {\n    let y = match x { Some(v) => f(v|\n    let z = 1;\n}\n", ")};"),
+])
+def test_a_closer_the_parser_invents_on_the_line_is_an_error(marked, shown):
+    parsed, at = _marked("rust", marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+    assert is_parse_valid(parsed.snapshot.text[:at] + shown + parsed.snapshot.text[at:], "rust")
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(");", at, at, -0.1)])] == [shown, ");"]
+    assert not completion._mends(parsed, at, None, None)(");")
+
+
+@pytest.mark.parametrize("language, marked, shown", [
+    # A block the line opened inside a statement that owes its own `;` (a lambda's, a callback's), and a literal's
+    # `}` before the block's: the `;` goes before the block's `}`, and the statement's after the rest.
+    ("cpp", "int main() {\n    auto g = [&](int a) { return f(a|\n}\n", "); };"),
+    ("cpp", "int main() {\n    std::sort(v.begin(), v.end(), [](int a, int b) { return f(a|\n}\n", "); });"),
+    ("java", "class A {\n    void m() {\n        list.forEach(x -> { f(x|\n    }\n}\n", "); });"),
+    ("java", "class A {\n    void m() {\n        Runnable r = () -> { run(a|\n    }\n}\n", "); };"),
+    ("c", "int f(int x) {\n    if (x) { int a[] = {1, f(2|\n}\n", ")}; }"),
+    ("cpp", "int f(int x) {\n    if (x) { v.push_back({1, f(2|\n}\n", ")}); }"),
+])
+def test_a_statement_around_a_block_opened_on_the_line_gets_its_own_semicolon_too(language, marked, shown):
+    parsed, at = _marked(language, marked)
+    assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
+    assert is_parse_valid(parsed.snapshot.text[:at] + shown + parsed.snapshot.text[at:], language)
