@@ -5,7 +5,8 @@ import pytest
 
 from infill_ls.actions import (NoEdit, Request, available, close_structure, fill_placeholders, nearest_problem,
                                rewrite_selection, top_level)
-from infill_ls.actions.closing import _close_points, _closer_candidates, type_argument_closers
+from infill_ls.actions.closing import _close_points, _closer_candidates
+from infill_ls.actions.type_arguments import type_argument_closers
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex, apply_replacements, iter_problems, language_for, parses_cleanly, problem_count

@@ -16,9 +16,10 @@ from ..completion import around_hole, in_literal
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
-                      expression_brace, iter_problems, problem_count, problems_after, tree_after)
-from .edits import (ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit, infill_spans, walk,
-                    with_eol)
+                      expression_brace, iter_problems, problem_count, tree_after)
+from .edits import (ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit, infill_spans,
+                    token_text, tokens, walk, with_eol)
+from .type_arguments import type_argument_candidates
 
 # How far from the cursor a parse problem still counts as "here".
 NEAR_LINES = 30
@@ -146,7 +147,7 @@ def _line_heads(parsed: ParsedSnapshot, start_byte: int, end_byte: int
         return
     utf8 = parsed.snapshot.utf8
     previous_end = start_byte
-    for token in _tokens(parsed.tree.root_node, start_byte, end_byte, parsed.spec.comment_types):
+    for token in tokens(parsed.tree.root_node, start_byte, end_byte, parsed.spec.comment_types):
         if token.end_byte == token.start_byte:
             continue
         gap = utf8[previous_end : token.start_byte]
@@ -235,7 +236,7 @@ def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
     spec = parsed.spec
     if opener.type != "{" or (spec is not None and "{" not in spec.block_openers):
         return False  # Python's braces are dicts, sets and f-strings' fields: all inline
-    if _token_text(parsed, _token_before(opener)) in _BODY_WORDS:
+    if token_text(parsed, _token_before(opener)) in _BODY_WORDS:
         return True  # tree-sitter-cpp reads `else {` without the `}` before it as a compound literal
     return spec is None or not (expression_brace(spec, opener) or _initialiser_brace(opener))
 
@@ -253,12 +254,6 @@ def _token_before(node: tree_sitter.Node) -> tree_sitter.Node | None:
     while node.child_count:
         node = node.children[-1]
     return node
-
-
-def _token_text(parsed: ParsedSnapshot, token: tree_sitter.Node | None) -> str:
-    if token is None:
-        return ""
-    return parsed.snapshot.utf8[token.start_byte : token.end_byte].decode("utf-8", "replace")
 
 
 # What a type is in C++'s tree, where a `{` after one in an expression starts a value (`f(P{1, 2})`).
@@ -539,7 +534,7 @@ def _in_its_content(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: in
             opener_end >= line_start and not before):
         return False
     depth = 0
-    for token in _tokens(parsed.tree.root_node, snap.byte_offset(max(opener_end, line_start)), snap.byte_offset(end),
+    for token in tokens(parsed.tree.root_node, snap.byte_offset(max(opener_end, line_start)), snap.byte_offset(end),
                          parsed.spec.comment_types):
         depth += (token.type in PAIRS) - (token.type in OPENER_OF)
         if depth < 0:
@@ -631,22 +626,8 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         # (Rust's `fn f(x: &[i32] -> i32 {`), the closer is no fix.
         also = _owed_elsewhere(parsed, region, header)
         candidates += [c for c in _closer_candidates(parsed, region, header, aim, also) if c.parses]
-    angles = type_argument_closers(parsed, offset)
-    if angles:
-        # `<` is also less-than, so no bracket the closers count, and the parse names one missing `>` at most
-        # (below): `Vec<Vec<i32` got none. The `>`s the line's type arguments owe, below the closers at a tie; as
-        # near as the cursor wherever it stands on their line.
-        line = snap.line_of(angles[0].start)
-        closed = candidate(parsed, angles, 0.0, 0 if snap.line_of(aim) == line else abs(angles[0].start - aim))
-        candidates.append(closed)
-        if closed.problems and angles[-1].end == code_end(parsed, line):
-            # The statement they end may owe its `;` (`let v: Vec<Vec<i32` at a line's end), as the closers' may:
-            # kept as the parse decides, after the `>`s alone, which win a tie.
-            ended = (*angles[:-1], replace(angles[-1], text=angles[-1].text + ";"))
-            tree = tree_after(parsed, list(ended))
-            if _declares(parsed, ended, tree):
-                candidates.append(Candidate(ended, 0.0, problem_count(tree), closed.distance))
-    missing = missing_tokens(parsed, region, offset)
+    candidates += type_argument_candidates(parsed, offset, aim)
+    missing = missingtokens(parsed, region, offset)
     if missing:
         # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
         # missing: the last resort, below every other fill that leaves the file as clean (the parse's guess takes
@@ -761,7 +742,7 @@ def _after_an_open_quote(parsed: ParsedSnapshot, at: int) -> bool:
     snap = parsed.snapshot
     start = snap.byte_offset(snap.line_starts[snap.line_of(at)])
     quotes = 0
-    for token in _tokens(parsed.tree.root_node, start, snap.byte_offset(at), parsed.spec.comment_types):
+    for token in tokens(parsed.tree.root_node, start, snap.byte_offset(at), parsed.spec.comment_types):
         if token.type in PAIRS:
             quotes = 0
         elif _unclosed(parsed, token.parent) and _QUOTE.fullmatch(snap.utf8[token.start_byte : token.end_byte]):
@@ -781,7 +762,7 @@ def _unclosed(parsed: ParsedSnapshot, holder: tree_sitter.Node | None) -> bool:
 LAST_RESORT = -1e9
 
 
-def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> tuple[Replacement, ...]:
+def missingtokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> tuple[Replacement, ...]:
     """The tokens tree-sitter reports MISSING in ``region`` on the line of ``offset`` (a `>`, a `)`, a `;`), each
     inserted where the parse expects it. A missing named node (an identifier, an expression) has no text to
     insert, and one on another line is the parse's guess about code the user is not at: both are left out."""
@@ -791,117 +772,3 @@ def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
              if node.is_missing and not node.is_named
              for at in (snap.char_offset(node.start_byte),) if snap.line_of(at) == line]
     return tuple(_merged(found))
-
-
-def type_argument_closers(parsed: ParsedSnapshot, offset: int) -> tuple[Replacement, ...]:
-    """A `>` for each `<` of type arguments left open on the line of ``offset``, wherever the cursor stands on it,
-    after the type they hold (`_type_ends`): of the places that type may end, the first where the file is left with
-    the fewest syntax errors (`Map<String, List<Integer m = new HashMap<>();` closed after `Integer`, `unsigned int`
-    after `int`). At the cursor, the `>`s went into the declaration (`vec![];>>`) or split the type."""
-    if parsed.tree is None or parsed.spec is None:
-        return ()
-    return tuple(min(places, key=lambda r: problems_after(parsed, [r]))
-                 for places in _type_ends(parsed, parsed.snapshot.line_of(offset)))
-
-
-# A `<` before one of these compared (`a<b && c`): they are no type's.
-_COMPARING = frozenset({"&&", "||", "==", "!=", "===", "!==", "<=", ">="})
-# The type in type arguments may end before a declarator (a name after it: `List<String names`), a `=` (or hold it:
-# Rust binds an associated type, `Iterator<Item = u32`) or a `(` (a call's: `collect::<Vec<_()`, or a function
-# type's: `std::function<void(int`); and does before a `;`, a `{` or a closer whose opener is before it.
-_MAY_END = frozenset({"=", "("})
-_ENDS = frozenset({";", "{", *OPENER_OF})
-# What a type can end with, a name begin with, and a name end with.
-_TYPE_END = re.compile(r"[\w>\]*&?)]$")
-_NAME_START = re.compile(r"[^\W\d]|\$")
-_NAME_END = re.compile(r"\w$")
-# Places tried for one `<`'s type: each costs a parse.
-MOST_TYPE_ENDS = 8
-
-
-def _type_ends(parsed: ParsedSnapshot, line: int) -> list[list[Replacement]]:
-    """For each run of type arguments left open on ``line``, the places their `>`s may go, in order. A `<` right
-    after a name or `::` opens type arguments (`Vec<`, `std::vector<`, `collect::<`); a spaced one (`a < b`), or
-    one a comparison's operator follows (`a<b && c`), compares. Tokens, not characters: a `<` in a string or a
-    comment is none."""
-    snap = parsed.snapshot
-    start, end = snap.line_starts[line], code_end(parsed, line)
-    runs: list[list[Replacement]] = []
-    places: list[Replacement] = []
-    opened, depth, previous = 0, 0, None
-    for token in _tokens(parsed.tree.root_node, snap.byte_offset(start), snap.byte_offset(end),
-                         parsed.spec.comment_types):
-        kind = token.type
-        if opened and kind in _COMPARING:
-            opened, depth, places = 0, 0, []
-        elif opened and not depth and (kind in _ENDS or kind in _MAY_END or _declarator(parsed, previous, token)):
-            places = [*places, _after(parsed, previous, opened)][:MOST_TYPE_ENDS]
-            if kind in _ENDS:
-                runs.append(places)
-                opened, places = 0, []
-        if kind == "<" and _opens_type_arguments(parsed, previous, token):
-            opened += 1
-        elif opened and kind in (">", ">>"):
-            opened = max(0, opened - len(kind))
-            depth, places = (depth, places) if opened else (0, [])
-        elif opened and kind in PAIRS:
-            depth += 1
-        elif opened and kind in OPENER_OF:
-            depth = max(0, depth - 1)
-        previous = token
-    if opened:
-        runs.append([*places, _after(parsed, previous, opened)][:MOST_TYPE_ENDS])
-    return runs
-
-
-def _opens_type_arguments(parsed: ParsedSnapshot, previous: tree_sitter.Node | None, token: tree_sitter.Node
-                          ) -> bool:
-    """Whether the `<` ``token`` opens type arguments: right after a name or `::`. The parse is no judge: with
-    the `>` missing, it reads the `<` of `List<List<String names` as a comparison."""
-    if previous is None or previous.end_byte != token.start_byte:
-        return False
-    return previous.type == "::" or bool(_NAME_END.search(_token_text(parsed, previous)))
-
-
-def _declarator(parsed: ParsedSnapshot, previous: tree_sitter.Node | None, token: tree_sitter.Node) -> bool:
-    """Whether ``token`` may be the name a declaration gives after its type (`Integer m`, `char* v`): a name,
-    spaced from a token that can end a type."""
-    return previous is not None and previous.end_byte < token.start_byte and \
-        bool(_NAME_START.match(_token_text(parsed, token))) and \
-        bool(_TYPE_END.search(_token_text(parsed, previous)))
-
-
-def _after(parsed: ParsedSnapshot, token: tree_sitter.Node, opened: int) -> Replacement:
-    at = parsed.snapshot.char_offset(token.end_byte)
-    return Replacement(at, at, ">" * opened)
-
-
-
-def _declares(parsed: ParsedSnapshot, ended: tuple[Replacement, ...], tree: tree_sitter.Tree | None) -> bool:
-    """Whether the `;` at the end of the last of ``ended`` (in document order) ends, in ``tree``, a statement of
-    more than the type it closes (`let v: Vec<Vec<i32>>;`, `using A = std::vector<int>;`): a type alone
-    (`std::map<int, int>;`) parses as a statement, but declares nothing, and compilers refuse it."""
-    if tree is None:
-        return False
-    text = apply_replacements(parsed.snapshot.text, list(ended))
-    last = ended[-1]
-    shift = sum(len(r.text) - (r.end - r.start) for r in ended[:-1])
-    byte = len(text[:last.start + shift + len(last.text) - 1].encode("utf-8", "surrogatepass"))
-    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    return node is not None and node.type == ";" and not node.is_missing and node.parent is not None and \
-        node.parent.named_child_count > 1
-
-
-def _tokens(node: tree_sitter.Node, start_byte: int, end_byte: int, skipped: frozenset[str] = frozenset()
-            ) -> Iterator[tree_sitter.Node]:
-    """The tokens under ``node`` within ``start_byte``..``end_byte``, in order; none the parse made up (MISSING),
-    and none of or under a node of the ``skipped`` types (a comment: Rust's holds a `//` token of its own)."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.end_byte <= start_byte or current.start_byte >= end_byte or current.type in skipped:
-            continue
-        if current.child_count:
-            stack.extend(reversed(current.children))
-        elif not current.is_missing and current.start_byte >= start_byte and current.end_byte <= end_byte:
-            yield current

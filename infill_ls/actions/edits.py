@@ -170,3 +170,25 @@ def node_span(parsed: ParsedSnapshot, node: tree_sitter.Node) -> tuple[int, int]
     while end > start and snap.text[end - 1] in " \t\r\n":
         end -= 1
     return start, end
+
+
+def tokens(node: tree_sitter.Node, start_byte: int, end_byte: int, skipped: frozenset[str] = frozenset()
+           ) -> Iterator[tree_sitter.Node]:
+    """The tokens under ``node`` within ``start_byte``..``end_byte``, in order; none the parse made up (MISSING),
+    and none of or under a node of the ``skipped`` types (a comment: Rust's holds a `//` token of its own)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.end_byte <= start_byte or current.start_byte >= end_byte or current.type in skipped:
+            continue
+        if current.child_count:
+            stack.extend(reversed(current.children))
+        elif not current.is_missing and current.start_byte >= start_byte and current.end_byte <= end_byte:
+            yield current
+
+
+def token_text(parsed: ParsedSnapshot, token: tree_sitter.Node | None) -> str:
+    """The text of ``token`` in ``parsed``; "" for none."""
+    if token is None:
+        return ""
+    return parsed.snapshot.utf8[token.start_byte : token.end_byte].decode("utf-8", "replace")
