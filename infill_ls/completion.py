@@ -3,18 +3,13 @@ spells out in the same surroundings (or the files beside it do, ranked with the 
 explicit request lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error
 is dropped, and a fill from the file that keeps the file parsing is shown without waiting for the model, and nothing
 is offered in the middle of a word. Either way, where nothing offered keeps the file parsing, a fill closed with the
-brackets still open comes first."""
+brackets still open comes first: the checks and the closers are `suggestions`'."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, replace
-from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import (CLOSERS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, owed_below, owed_on_line,
-                            still_open)
 from engine.errors import Cancelled
 from engine.lookup import COPIES_TESTED
 
@@ -23,12 +18,10 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements,
-                     code_end, empty_body_at, error_nodes, iter_problems, parses_after, tree_after)
+from .suggestions import WORD_CHARACTER, Suggestion, in_comment, no_worse, parsing_first, syntax_checked
+from .syntax import ParsedSnapshot, Replacement, parses_after
 
 if TYPE_CHECKING:
-    import tree_sitter
-
     from engine.infill import Candidate, InfillEngine
 
 # A line fill rarely needs more; a small hole also keeps the keystroke path fast.
@@ -36,26 +29,6 @@ LINE_HOLE_TOKENS = 24
 # Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
 # lines that follow, and a window that reaches the end of the file tells the model so.
 MIN_SUFFIX_TOKENS = 64
-# What the quote scan of a `#define`'s body (`_open_literal`) steps over whole: a comment; a number, C++14's and
-# C23's digit separators in it (`1'000'000`); a name (`u8` of `u8'a'`); and a literal, closed or not, where a `\`
-# escapes the character after it (a quote, a continued line's end).
-_BODY_TOKEN = re.compile(r"""//[^\n]*|/\*.*?(?:\*/|\Z)|\.?\d(?:[eEpP][+-]|'?[\w.])*|\w+"""
-                         r"""|(?P<quote>["'])(?:\\.|(?!(?P=quote))[^\\])*(?P<closed>(?P=quote))?""", re.DOTALL)
-# A letter, digit or `_` of any script: a cursor before one stands inside a word.
-_WORD_CHARACTER = re.compile(r"\w")
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    text: str
-    start: int  # code-point offsets in the snapshot the suggestion was made for
-    end: int
-    confidence: float
-    # or "file" / "beside": spelled out elsewhere in the file / in a file beside it (Candidate); "closers": the
-    # brackets still open before the cursor alone (`parsing_first`)
-    source: str = "model"
-
-
 def hole_tokens(shape: HoleShape, settings: Settings) -> int:
     if shape is HoleShape.BLOCK:
         return settings.max_hole_tokens
@@ -104,372 +77,9 @@ def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Sug
     return out
 
 
-def syntax_checked(parsed: ParsedSnapshot) -> bool:
-    """Whether suggestions for the snapshot are held up to a parser: not in plain text (a language with no
-    grammar here, or a file past `syntax.PARSED_CHARS`)."""
-    return parsed.tree is not None
-
-
 def _stop_if(should_stop: Callable[[], bool]) -> None:
     if should_stop():
         raise Cancelled("completion cancelled")
-
-
-def _literal_at(parsed: ParsedSnapshot, offset: int) -> str | None:
-    """The type of the string literal or comment ``offset`` stands inside (at the end of a line comment too); None
-    in code, code inside one (`LanguageSpec.code_in_literal_types`) included."""
-    return _literal_at_byte(parsed.tree, parsed.spec, parsed.snapshot.byte_offset(offset))
-
-
-def _literal_at_byte(tree: tree_sitter.Tree, spec: LanguageSpec, byte: int) -> str | None:
-    """`_literal_at` for a byte of ``tree``."""
-    node = tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
-    while node is not None:
-        if node.type in spec.code_in_literal_types:
-            return None
-        if node.start_byte < byte and (
-                (node.type in spec.literal_types and byte < node.end_byte)
-                or (node.type in spec.comment_types
-                    and (byte < node.end_byte or not node.text.endswith((b"*/", b"\n"))))):
-            return node.type
-        node = node.parent
-    return None
-
-
-def in_literal(parsed: ParsedSnapshot, offset: int) -> bool:
-    """Whether ``offset`` stands inside a string literal or a comment (`_literal_at`): there the closers' scan,
-    which reads the string cut at the cursor as unclosed, counts the brackets before it as open, and a closer
-    inserted would be text of the string."""
-    return _literal_at(parsed, offset) is not None
-
-
-def in_comment(parsed: ParsedSnapshot, offset: int) -> bool:
-    """Whether ``offset`` stands inside a comment (`_literal_at`), where anything keeps the file parsing: no test of
-    a fill. Never in plain text (`syntax_checked`)."""
-    return syntax_checked(parsed) and _literal_at(parsed, offset) in parsed.spec.comment_types
-
-
-def _near(parsed: ParsedSnapshot, offset: int) -> tuple[int, int]:
-    """The bytes from the start of the line of code before the cursor's line to the end of the one after it."""
-    snap = parsed.snapshot
-    line = snap.line_of(offset)
-    first, last = line - 1, line + 1
-    while first > 0 and not snap.line_text(first).strip():
-        first -= 1
-    while last < snap.line_count - 1 and not snap.line_text(last).strip():
-        last += 1
-    return (snap.byte_offset(snap.line_starts[max(first, 0)]),
-            snap.byte_offset(snap.line_end(min(last, snap.line_count - 1))))
-
-
-def error_near(parsed: ParsedSnapshot, offset: int) -> bool:
-    """Whether the file as it stands has a syntax error (`iter_problems`) on the cursor's line or the lines of code
-    next to it (`_near`), where closers at the cursor can mend it: a parser reports an unclosed call at the code
-    that follows it, and a block's missing `}` at the end of the code before a blank line."""
-    root = parsed.tree.root_node
-    if not root.has_error:
-        return False
-    lo, hi = _near(parsed, offset)
-    return any(node.start_byte <= hi and lo <= node.end_byte for node in iter_problems(root))
-
-
-def _ends_signature(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
-    """Whether the `;` at ``byte`` of ``tree`` ends a function's declaration without its body
-    (`LanguageSpec.signature_types`, the declaration or one of its declarators): `int main();` parses, as a
-    prototype, while its header is typed. Not in a function's body, where C++ reads a local that a constructor
-    builds (`Widget w(x);`) as one."""
-    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    if node is None or node.type != ";" or node.parent is None:
-        return False
-    held = declarator = node.parent
-    while declarator is not None and declarator.type not in spec.signature_types:
-        declarator = declarator.child_by_field_name("declarator")
-    if declarator is None:
-        return False
-    outer = held.parent
-    while outer is not None and outer.type not in spec.function_types:
-        outer = outer.parent
-    return outer is None
-
-
-def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
-           should_stop: Callable[[], bool] | None) -> Callable[..., bool]:
-    """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where it
-    cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
-    (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), none is added elsewhere
-    (`adds_errors`), and no bracket opened on the cursor's line takes a closer the layout gives to a block around it
-    (`_closer_left_below`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line
-    below it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's
-    start, where the other grammars invent its `}`. Never with a `;` that makes a header's body empty
-    (`empty_body_at`) or ends a function's header (`_ends_signature`), nor with a closer that ends a statement the
-    `;` is still owed (`_owes_statement_end`), nor where the parse invents a closer in the text or right before code
-    after it on the line (`_invents_closer`: tree-sitter-rust's match `}` before `f(v);`); with ``closing`` (the text
-    ends in closers `parsing_first` added), never where its end is text of a string or a comment, nor, where the
-    statement owes its `;` (`_terminator`), with a closer the parse runs on into the statement on a line below
-    (`_runs_on`). In a `#define`'s body (``body``: `_macro_body`'s answer), only where the body's brackets are
-    balanced too, and with ``closing`` never where the body before the cursor and the text leave a string or a
-    character literal open (`_open_literal`). The scans read the cursor's line up to `SCAN_CHARS` either side of it."""
-    near = _near(parsed, offset) if error_near(parsed, offset) else None
-    snap, spec = parsed.snapshot, parsed.spec
-    start = snap.byte_offset(offset)
-    line_start, line_end = snap.line_starts[snap.line_of(offset)], snap.line_end(snap.line_of(offset))
-    before_on_line = snap.text[max(line_start, offset - SCAN_CHARS):offset]
-    after_on_line = snap.text[offset:min(line_end, offset + SCAN_CHARS)]
-    literal = _open_literal(snap.text[body[0]:offset]) if body is not None else ""  # each text is scanned after it
-    left_below = _closer_left_below(parsed, offset)
-    line_start_byte = snap.byte_offset(line_start)
-    row = snap.line_of(offset)
-    owes_end = body is None and bool(_terminator(parsed, offset))
-    code_after = bool(after_on_line.strip())
-
-    def runs_on(tree: tree_sitter.Tree, text: str, last: int) -> bool:
-        """Whether the closer at ``last`` joins its statement to a line below that is a statement of its own: one at
-        or left of the cursor's line, or one that begins with a name at or left of where the statement begins
-        (`if (x) { foo(a` above `        bar();`). A line that goes on with it stands deeper, or begins with an
-        operator (`int f(int x) { return g(x` above `    + 1;`)."""
-        joined = _runs_on(tree, last, spec, row)
-        if joined is None:
-            return False
-        statement, following = joined
-        line = snap.line_text(following.start_point.row - text.count("\n"))
-        begins = snap.line_text(row).encode("utf-8", "surrogatepass")[:statement.start_point.column]
-        return indent_width(line) <= indent_width(snap.line_text(row)) or (
-            indent_width(line) <= len(begins.decode("utf-8", "replace").expandtabs(TAB_WIDTH))
-            and _WORD_CHARACTER.match(line.lstrip(" \t")) is not None)
-
-    def rejected(tree: tree_sitter.Tree, text: str, closing: bool) -> bool:
-        last = start + len(text.encode("utf-8", "surrogatepass")) - 1  # the byte of the text's last character
-        if closing and _literal_at_byte(tree, spec, last + 1) is not None:
-            return True  # `",\)"`: the `\` typed escaped the string's quote, and the string runs on past the cursor
-        if _invents_closer(tree, start, last + 1 if code_after else last):
-            return True
-        if text.endswith(";"):
-            return empty_body_at(tree, last) or _ends_signature(tree, last, spec)
-        if closing and owes_end and text.endswith(tuple(CLOSERS)) and runs_on(tree, text, last):
-            return True  # `free(buf)` above `buf = NULL;`: read as a declaration, it parses without its `;`
-        return text.endswith((")", "]")) and _owes_statement_end(tree, last, spec)
-
-    def passes(edit: list[Replacement], text: str, closing: bool) -> bool:
-        """Whether the file mends with ``edit``, which puts ``text`` at ``offset``."""
-        tree = tree_after(parsed, edit, should_stop)
-        if rejected(tree, text, closing):
-            return False
-        if not tree.root_node.has_error:
-            return True
-        if near is None:
-            return False
-        grown = sum(len(r.text.encode("utf-8", "surrogatepass")) - snap.byte_offset(r.end) + snap.byte_offset(r.start)
-                    for r in edit)
-        if left_below is not None and _closes_from(tree, left_below + grown, line_start_byte):
-            return False  # the function's `}` closes the literal (`Point{X: 1, Y: f(2)`); one is invented for it
-        lo, hi = near[0], near[1] + grown
-        if any(node.start_byte <= hi and lo <= node.end_byte for node in error_nodes(tree, spec)):
-            return False
-        return not adds_errors(parsed, edit, should_stop)
-
-    def mends(text: str, closing: bool = False) -> bool:
-        if body is not None:
-            if closing and _open_literal(literal + text):
-                return False  # the closers would be a literal's text
-            balanced = not still_open(snap.text[max(body[0], offset - SCAN_CHARS):offset] + text
-                                      + snap.text[offset:min(body[1], offset + SCAN_CHARS)],
-                                      line_comments=spec.line_comments)
-            return balanced and passes([Replacement(offset, offset, text)], text, closing)
-        if passes([Replacement(offset, offset, text)], text, closing):
-            return True
-        line = before_on_line + text + after_on_line
-        if near is None or still_open(line, line_comments=spec.line_comments).strip("}"):
-            return False  # the line still owes a bracket of its own (a cheap scan spares the whole window's)
-        below = _with_rules(owed_below, spec)(snap.text[max(line_start - 2 * SCAN_CHARS, 0):line_start] + line,
-                                              snap.text[line_end:line_end + SCAN_CHARS])
-        return bool(below) and passes([Replacement(offset, line_end, f"{text}{snap.text[offset:line_end]}\n{below}")],
-                                      text, closing)
-
-    return mends
-
-
-def _macro_body(parsed: ParsedSnapshot, offset: int) -> tuple[int, int] | None:
-    """The span (code-point offsets) of the `#define` body (`LanguageSpec.macro_body_type`) that ``offset`` stands
-    in, past its first character; None elsewhere."""
-    snap, spec = parsed.snapshot, parsed.spec
-    if not spec.macro_types:
-        return None
-    byte = snap.byte_offset(offset)
-    node = parsed.tree.root_node.descendant_for_byte_range(max(byte - 1, 0), byte)
-    while node is not None and node.type != spec.macro_body_type:
-        node = node.parent
-    if node is None or node.parent is None or node.parent.type not in spec.macro_types or node.start_byte >= byte:
-        return None
-    return snap.char_offset(node.start_byte), snap.char_offset(node.end_byte)
-
-
-def _open_literal(code: str) -> str:
-    """The string or character literal, from its quote, that ``code`` (a `#define`'s body cut at the cursor) leaves
-    open (`_BODY_TOKEN`); "" where it leaves none: tree-sitter keeps the body as text, so its parse cannot tell.
-    The scan needs the body from its start, as one that began inside a literal would take its end for an opening."""
-    for token in _BODY_TOKEN.finditer(code):
-        if token["quote"] and not token["closed"]:
-            return code[token.start():]
-    return ""
-
-
-def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
-    """The byte of the closer that begins the first line of code below the cursor's, where that line stands left
-    of the cursor's (a function's `}` under `p := Point{X: 1, Y: f(2`): as the text is laid out, it closes a block
-    around the cursor's line, never a bracket opened on it. None where the line below is no such line."""
-    snap = parsed.snapshot
-    line = snap.line_of(offset)
-    indent = indent_width(snap.line_text(line))
-    for below in range(line + 1, snap.line_count):
-        text = snap.line_text(below)
-        if not text.strip():
-            continue
-        code = text.lstrip(" \t")
-        if code[:1] not in CLOSERS or indent_width(text) >= indent:
-            return None
-        return snap.byte_offset(snap.line_starts[below] + len(text) - len(code))
-    return None
-
-
-def _closes_from(tree: tree_sitter.Tree, byte: int, line_start_byte: int) -> bool:
-    """Whether the closer at ``byte`` of ``tree`` ends a node that begins on the cursor's line (at
-    ``line_start_byte``) or after it."""
-    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    return (node is not None and node.type in CLOSERS and not node.is_missing and node.parent is not None
-            and node.parent.start_byte >= line_start_byte)
-
-
-def _invents_closer(tree: tree_sitter.Tree, first: int, last: int) -> bool:
-    """Whether the parse of ``tree`` invents a closer (a MISSING one) from byte ``first`` to ``last``: a `}` missing
-    there is none that a body's lines below are still to write, but one the text leaves open on its line."""
-    return any(node.is_missing and node.type in CLOSERS and first <= node.start_byte <= last
-               for node in iter_problems(tree.root_node))
-
-
-def _runs_on(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec,
-             row: int) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
-    """The statement begun on ``row`` (the cursor's) that the parse runs on, after the closer at ``byte`` of
-    ``tree``, into a line below, and the node there that it joins to it: tree-sitter-c reads `free(buf)` above
-    `buf = NULL;` as a declaration of `buf` with a macro's type, and `f(x)` above `*p = 1;` as a product. None
-    where the closer ends its statement, or what follows is the body of a header (`BODY_FIELDS`: `while (f(a))`
-    above `{`, `int main()` above `{`) or closes a bracket around it."""
-    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    if node is None or node.type not in CLOSERS:
-        return None
-    while node.parent is not None and node.parent.end_byte == node.end_byte:
-        node = node.parent  # the largest node the closer ends
-    parent, following = node.parent, node.next_sibling
-    while following is not None and following.type in spec.comment_types:
-        following = following.next_sibling
-    if (parent is None or parent.type in spec.body_types or following is None or following.is_missing
-            or following.start_point.row <= node.end_point.row or following.type in CLOSERS
-            or following.type in spec.body_types
-            or any(child.id == following.id and parent.field_name_for_child(i) in BODY_FIELDS
-                   for i, child in enumerate(parent.children))):
-        return None
-    statement = parent
-    while statement.parent is not None and statement.parent.type not in spec.body_types:
-        statement = statement.parent
-    return (statement, following) if statement.start_point.row == row else None
-
-
-def _owes_statement_end(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
-    """Whether the closer at ``byte`` of ``tree`` ends a `(` or `[` call of a macro whose value is `()`
-    (`LanguageSpec.unit_macros`: `println!("{}", x)`) that a block holds as a statement without the `;` it owes
-    (`LanguageSpec.statement_end`): tree-sitter-rust reads one so whether or not the `;` follows, but Rust wants
-    it before another statement, and a call that ends a body whose value is `()` (a function with no return type,
-    a loop's: `_unit_body`) is a statement too. Not a block's value, an argument or a `let`'s value, nor another
-    macro's call (`write!(f, "[")?`, `vec![1, 2].iter()`)."""
-    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
-    if not spec.unit_macros or node is None or node.type not in (")", "]") or node.next_sibling is not None:
-        return False
-    tokens = node.parent
-    call = tokens.parent if tokens is not None and tokens.type == "token_tree" else None
-    if call is None or call.type != "macro_invocation" or call.parent is None or call.parent.type != "block":
-        return False
-    if _macro_name(call) not in spec.unit_macros:
-        return False
-    following = call.next_named_sibling
-    while following is not None and following.type in spec.comment_types:
-        following = following.next_named_sibling
-    return following is not None or _unit_body(call.parent, spec)
-
-
-def _macro_name(call: tree_sitter.Node) -> str:
-    """The name a Rust macro call calls, without its path (`println` of `std::println!(..)`)."""
-    name = call.child_by_field_name("macro")
-    if name is not None and name.type == "scoped_identifier":
-        name = name.child_by_field_name("name")
-    return "" if name is None or name.text is None else name.text.decode("utf-8", "replace")
-
-
-def _unit_body(block: tree_sitter.Node, spec: LanguageSpec) -> bool:
-    """Whether ``block`` is a body whose value is `()` (`LanguageSpec.unit_bodies`): a loop's, or a function's with
-    no return type."""
-    owner = block.parent
-    return owner is not None and owner.type in spec.unit_bodies and owner.child_by_field_name("return_type") is None
-
-
-def _with_rules(closers: Callable[..., str], spec: LanguageSpec) -> Callable[[str, str], str]:
-    """``closers`` (`owed_on_line`, `owed_below`) with the language's rules: what begins its line comments, and
-    whether its `{` opens a block (not in Python, where a `{` is a dict's or a set's, closed as a bracket is)."""
-    return partial(closers, line_comments=spec.line_comments, block_braces="{" in spec.block_openers)
-
-
-def _terminator(parsed: ParsedSnapshot, offset: int) -> str:
-    """The `;` a statement closed at ``offset`` owes (`LanguageSpec.statement_end`), where nothing follows on the
-    cursor's line but a comment (`syntax.code_end`)."""
-    return parsed.spec.statement_end if code_end(parsed, parsed.snapshot.line_of(offset)) <= offset else ""
-
-
-def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
-                  should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
-    """Suggestions after which the file parses (or, where it cannot yet, is mended near the cursor: `_mends`) come
-    first, each group in the order given (confidence): the rule the code actions choose by. Where none does (or
-    none is offered), the first closed so that it does comes before them all: a suggestion followed by the
-    brackets still open before ``offset`` that the cursor is inside by the file's layout and that may close on its
-    line (`engine.closers.owed_on_line`, with the language's comments and braces: `_with_rules`; never a block's
-    `}` after code), and by the `;` the statement owes (`_terminator`; before the `}` of a block the line opened,
-    where only that parses: `if (x) { return g(2` -> `); }`; that `}` never left out where the code below stands
-    outside the block), else, where the file has a syntax error
-    near the cursor (`error_near`), those brackets alone; in a `#define`'s body, the body's (`_around`). Inside a
-    string or a comment (`in_literal`) nothing is closed, nor is a closer offered that the parse reads as one's text
-    (`_mends`). A small model often stops a closing span a bracket short; on 150 held-out closing spans the file
-    parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md).
-    In plain text (`syntax_checked`) the suggestions stay as given. Raises `engine.errors.Cancelled` once
-    ``should_stop`` says so."""
-    if not syntax_checked(parsed):
-        return suggestions
-    body = _macro_body(parsed, offset)  # once: each lookup walks the tree at the cursor
-    mends = _mends(parsed, offset, body, should_stop)
-    passing = [mends(s.text) for s in suggestions]
-    if any(passing):
-        return [s for s, ok in zip(suggestions, passing) if ok] + [s for s, ok in zip(suggestions, passing) if not ok]
-    if in_literal(parsed, offset):
-        return suggestions
-    before, after, alone, terminator = _around(parsed, offset, body)
-    closed = close_to_pass(before, [s.text for s in suggestions], partial(mends, closing=True), after=after,
-                           owing=_with_rules(owed_on_line, parsed.spec), alone=alone, terminator=terminator,
-                           line_comments=parsed.spec.line_comments)
-    if closed is None:
-        return suggestions
-    index, text = closed
-    if index >= 0:
-        return [replace(suggestions[index], text=text), *suggestions]
-    confidence = suggestions[0].confidence if suggestions else 0.0
-    return [Suggestion(text, offset, offset, confidence, "closers"), *suggestions]
-
-
-def _around(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None) -> tuple[str, str, bool, str]:
-    """What `parsing_first` closes by: the text before and after ``offset``, whether the brackets alone are tried,
-    and the statement's terminator. The file's, the brackets alone where the file has an error near the cursor
-    (`error_near`); in the `#define`'s body ``offset`` stands in (`_macro_body`), the body's, the brackets alone
-    where it leaves one open, and no `;`."""
-    whole = parsed.snapshot.text
-    if body is None:
-        return whole[:offset], whole[offset:], error_near(parsed, offset), _terminator(parsed, offset)
-    before, after = whole[body[0]:offset], whole[offset:body[1]]
-    return before, after, bool(still_open(before + after, line_comments=parsed.spec.line_comments)), ""
 
 
 def _hole(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> tuple[int, InfillContext]:
@@ -616,7 +226,7 @@ def complete(
 def mid_word(text: str, offset: int) -> bool:
     """Whether the character after ``offset`` is a word character (`getU|Value`, `comp|ute(a)`): a fill typed into
     a word splits it, and the user there is editing the name, not writing on."""
-    return _WORD_CHARACTER.match(text, offset) is not None
+    return WORD_CHARACTER.match(text, offset) is not None
 
 
 def invoked_order(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
@@ -632,83 +242,6 @@ def from_file_alone(suggestions: list[Suggestion]) -> bool:
     no model pass."""
     return (bool(suggestions) and all(s.source != "model" for s in suggestions)
             and any(s.source in ("file", "beside") for s in suggestions))
-
-
-def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
-             should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
-    """The suggestions that leave the file with no more syntax errors than it has without them, and none where it
-    has none (`adds_errors`): ghost text that would break the code (a lone quote, a stray keyword) is noise while
-    typing. Nor one that re-declares a function its class already has (`redeclares`). One incremental re-parse each
-    (two where a line of the file spells the new line); none, and every suggestion kept, in plain text
-    (`syntax_checked`)."""
-    if not syntax_checked(parsed):
-        return suggestions
-    return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)], should_stop)
-            and not redeclares(parsed, s, should_stop)]
-
-
-def _squeezed(line: str) -> str:
-    """``line`` without its whitespace: a header's spacing is no part of what it declares."""
-    return "".join(line.split())
-
-
-def _name(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    """A function's name: its `name` field, or its innermost `declarator` (C, C++); None for a lambda."""
-    name = node.child_by_field_name("name")
-    inner = node.child_by_field_name("declarator")
-    while name is None and inner is not None:
-        name, inner = inner, inner.child_by_field_name("declarator")
-    return name
-
-
-def _code_end_byte(tree: tree_sitter.Tree, spec: LanguageSpec, line: str, start: int) -> int:
-    """The byte of ``tree`` past the last code of ``line``, which begins at byte ``start``: before the comments that
-    end it (`syntax.code_end`, for a tree of an edited text), ``start`` where it holds none. A comment after a
-    one-line function stands beside it in the tree (`getX() { return x; } // accessor`)."""
-    code = line.encode("utf-8", "surrogatepass")
-    end = len(code.rstrip())
-    while end:
-        node = tree.root_node.descendant_for_byte_range(start + end - 1, start + end)
-        while node is not None and node.type not in spec.comment_types:
-            node = node.parent
-        if node is None:
-            return start + end
-        end = len(code[:max(node.start_byte - start, 0)].rstrip())
-    return start
-
-
-def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
-               should_stop: Callable[[], bool] | None = None) -> bool:
-    """Whether ``suggestion`` makes the cursor's line the line that names a function (`LanguageSpec.function_types`,
-    the one its last code stands in, a comment after it aside: `_code_end_byte`) and, whitespace aside, the line
-    that names another function of the same class or block, its sibling in the tree. The file's copy of a header
-    completes a half-typed name to one already declared (`public int get` -> `X() {`): a second `getX` parses, but
-    does not compile. An overload spells other parameters, another line."""
-    snap, spec = parsed.snapshot, parsed.spec
-    row = snap.line_of(suggestion.start)
-    start, end = snap.line_starts[row], snap.line_end(snap.line_of(suggestion.end))
-    written = (snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end]).split("\n")[0]
-    line = _squeezed(written)
-    # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once.
-    if not line or max(written.split(), key=len) not in snap.text or \
-            not any(_squeezed(other) == line for other in snap.text.split("\n")):
-        return False  # no line of the file spells it: no re-parse
-    edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
-    lines = apply_replacements(snap.text, [edit]).split("\n")
-    tree = tree_after(parsed, [edit], should_stop)
-    first = len("\n".join(lines[:row]).encode("utf-8", "surrogatepass")) + 1 if row else 0  # the line's first byte
-    end = _code_end_byte(tree, spec, lines[row], first)
-    if end == first:
-        return False  # a comment alone names nothing
-    node = tree.root_node.descendant_for_byte_range(end - 1, end)
-    while node is not None and node.type not in spec.function_types:
-        node = node.parent
-    name = _name(node) if node is not None else None
-    if name is None or name.start_point.row != row or node.parent is None:
-        return False
-    return any(other.type in spec.function_types and other.start_byte != node.start_byte
-               and (other_name := _name(other)) is not None and _squeezed(lines[other_name.start_point.row]) == line
-               for other in node.parent.named_children)
 
 
 def typed_through(offset: int, rests: list[str]) -> list[Suggestion]:

@@ -32,7 +32,7 @@ from pygls.protocol.language_server import _prepare_command_arguments
 
 from . import __version__
 from .actions import ActionEdit, ActionKind
-from .completion import Suggestion
+from .suggestions import Suggestion
 from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
 from .notebooks import NotebookError

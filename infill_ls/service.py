@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .actions import ActionEdit, ActionKind, NoEdit, Request, available, run_action
-from .completion import Suggestion, cache_key, complete, from_file_alone, typed_through
+from .completion import cache_key, complete, from_file_alone, typed_through
+from .suggestions import Suggestion
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, uri_path

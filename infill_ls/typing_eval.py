@@ -32,7 +32,8 @@ from dataclasses import asdict, dataclass, replace
 from engine.evaluate import directory_neighbors, edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
 
-from .completion import Suggestion, complete, from_file_alone, no_worse, parsing_first, suggest
+from .completion import complete, from_file_alone, suggest
+from .suggestions import Suggestion, no_worse, parsing_first
 from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, apply_replacements, parses_cleanly

@@ -7,12 +7,12 @@ import pytest
 from engine.errors import Cancelled
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
-from infill_ls import completion, syntax
-from infill_ls.completion import (LINE_HOLE_TOKENS, Suggestion, complete, invoked_order, no_worse, parsing_first,
-                                  steps_for, suggest, window_budget)
+from infill_ls import completion, suggestions, syntax
+from infill_ls.completion import LINE_HOLE_TOKENS, complete, invoked_order, steps_for, suggest, window_budget
 from infill_ls.context import build_context
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
+from infill_ls.suggestions import Suggestion, no_worse, parsing_first
 from infill_ls.syntax import Replacement, SyntaxIndex, parses_after
 
 
@@ -215,7 +215,7 @@ def test_no_semicolon_ends_a_function_header_being_typed(language, marked):
     parsed, at = _marked(language, marked)
     assert all(";" not in s.text for s in parsing_first(parsed, at, [])), marked
     parsed, at = _marked(language, marked.replace("|", ")|", 1))
-    mends = completion._mends(parsed, at, completion._macro_body(parsed, at), None)
+    mends = suggestions._mends(parsed, at, suggestions._macro_body(parsed, at), None)
     assert not mends(";"), marked  # after the user's `)`
     # A call's, an initializer's, a macro's and a C++ local built by its constructor still get theirs.
     for language, marked, shown in (("c", "int main(void) {\n    printf(\"%d\", f(x|\n}\n", "));"),

@@ -1,4 +1,4 @@
-"""The closers a line owes while typing (infill_ls.completion.parsing_first): a Rust macro call's `;` (only a
+"""The closers a line owes while typing (infill_ls.suggestions.parsing_first): a Rust macro call's `;` (only a
 `()`-valued macro's), none in a string (a `#define` body's too), a literal's own `}`, a statement's `;` before the
 `}` of a block opened on its line (and after it), that `}` as the lines below lay the block out, a call's `;` where
 the parse runs it into the next line, a closer the parser invents, a `#define` body's brackets, and scans that read
@@ -10,8 +10,8 @@ import pytest
 
 from engine.closers import SCAN_CHARS
 from engine.holes import is_parse_valid
-from infill_ls import completion
-from infill_ls.completion import Suggestion, parsing_first
+from infill_ls import suggestions
+from infill_ls.suggestions import Suggestion, parsing_first
 from infill_ls.documents import DocumentStore
 from infill_ls.syntax import SyntaxIndex
 
@@ -210,7 +210,7 @@ def test_the_scans_of_a_long_line_read_its_end_not_all_of_it(monkeypatch):
         return scan_counted
 
     for name in ("still_open", "owed_on_line", "owed_below"):
-        monkeypatch.setattr(completion, name, counted(getattr(completion, name)))
+        monkeypatch.setattr(suggestions, name, counted(getattr(suggestions, name)))
     assert [s.text for s in parsing_first(parsed, at, [Suggestion(", c", at, at, -0.1)])] == shown
     assert scanned and max(scanned) <= 2 * SCAN_CHARS
 
@@ -284,7 +284,7 @@ def test_a_closer_the_parser_invents_on_the_line_is_an_error(marked, shown):
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
     assert is_parse_valid(parsed.snapshot.text[:at] + shown + parsed.snapshot.text[at:], "rust")
     assert [s.text for s in parsing_first(parsed, at, [Suggestion(");", at, at, -0.1)])] == [shown, ");"]
-    assert not completion._mends(parsed, at, None, None)(");")
+    assert not suggestions._mends(parsed, at, None, None)(");")
 
 
 @pytest.mark.parametrize("language, marked, shown", [

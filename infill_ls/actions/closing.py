@@ -12,7 +12,8 @@ import tree_sitter
 from engine.closers import OPENER_OF, PAIRS, is_label
 from engine.lookup import COPIES_TESTED
 
-from ..completion import around_hole, in_literal
+from ..completion import around_hole
+from ..suggestions import in_literal
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
