@@ -382,6 +382,38 @@ def test_a_decorators_line_is_in_the_function_it_decorates(language_id, text, fo
     assert find_placeholders(_parsed("python", text), 2) == []
 
 
+
+@pytest.mark.parametrize("language_id, text, cursor, found", [
+    # Right after typing the stub: the function ends at its last token, so the cursor past it was in the module.
+    ("python", "def area(r):\n    pass\n\nx = 1\n", "pass|", "pass"),
+    ("python", "def area(r):\n    return ...  \n", "...  |", "..."),
+    ("python", "class Shape:\n    def area(self, r):\n        raise NotImplementedError\n", "NotImplementedError|",
+     "raise NotImplementedError"),
+    ("python", "def area(r): ...\n", "...|", "..."),
+    # In the indentation before a method's header (Home twice; Neovim's :InfillFillPlaceholders sends column 0).
+    ("python", "class Shape:\n    def area(self, r):\n        ...\n", "|    def area", "..."),
+    ("java", "class A {\n    double area(double r) {\n        // TODO: compute\n    }\n}\n", "|    double area",
+     "// TODO: compute"),
+    # On the `export` before it: the function is the export statement's declaration, not its parent.
+    ("typescript", "export function area(r: number): number {\n  throw new Error(\"not implemented\");\n}\n",
+     "|export", 'throw new Error("not implemented");'),
+])
+def test_fill_placeholders_is_offered_where_editors_leave_the_cursor_on_the_function(language_id, text, cursor,
+                                                                                      found):
+    from infill_ls.actions import ActionKind, available
+
+    at = text.index(cursor.replace("|", "")) + cursor.index("|")
+    parsed = _parsed(language_id, text)
+    assert [text[a:b] for a, b in find_placeholders(parsed, at)] == [found]
+    assert ActionKind.FILL_PLACEHOLDERS in available(parsed, at, at)
+
+
+def test_fill_placeholders_is_not_offered_past_the_function_or_on_another_line():
+    text = "def area(r):\n    pass\n\nx = 1\n"
+    parsed = _parsed("python", text)
+    for at in (text.index("\nx") , text.index("x = 1"), len(text)):
+        assert find_placeholders(parsed, at) == [], at
+
 def _rewritten(language_id, text, first, last, fill, **settings):
     """`text` once the model's `fill` rewrites the lines from the one holding `first` (from its column 0) to the end
     of `last`."""

@@ -24,16 +24,35 @@ def _node_at(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
 
 
 def enclosing_function(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | None:
-    """The function around ``offset``; on a decorator's line (`@property`), the function it decorates."""
-    node = _node_at(parsed, offset)
-    while node is not None and parsed.spec is not None:
-        if node.type in parsed.spec.function_types:
-            return node
-        decorated = _decorated(node)
-        if decorated is not None and decorated.type in parsed.spec.function_types:
-            return decorated
-        node = node.parent
+    """The function around ``offset``, or around the code of its line where it stands in the line's indentation or
+    after its code (`_line_code`); on a decorator's line (`@property`) or an `export`, the function it
+    decorates or exports."""
+    for at in _line_code(parsed, offset):
+        node = _node_at(parsed, at)
+        while node is not None and parsed.spec is not None:
+            if node.type in parsed.spec.function_types:
+                return node
+            wrapped = _decorated(node) or node.child_by_field_name("declaration")
+            if wrapped is not None and wrapped.type in parsed.spec.function_types:
+                return wrapped
+            node = node.parent
     return None
+
+
+def _line_code(parsed: ParsedSnapshot, offset: int) -> list[int]:
+    """``offset``, then, where it stands in its line's indentation, the line's first code, and where it stands after
+    the line's code, that code's last character: an editor leaves the cursor after the stub just typed (`pass|`,
+    past the end of a Python function, which ends at its last token) and Neovim's commands send a line's column 0."""
+    snap = parsed.snapshot
+    line = snap.line_of(offset)
+    start, end = snap.line_starts[line], snap.line_end(line)
+    before, after = snap.text[start:offset], snap.text[offset:end]
+    places = [offset]
+    if not before.strip() and after.strip():
+        places.append(offset + len(after) - len(after.lstrip()))
+    if before.strip() and not after.strip():
+        places.append(start + len(before.rstrip()) - 1)
+    return places
 
 
 def _decorated(node: tree_sitter.Node) -> tree_sitter.Node | None:
