@@ -663,3 +663,34 @@ def test_a_cursor_before_a_lines_closer_closes_at_the_end_of_the_line_above(lang
                                                                             expected):
     # The closers went before the line's indentation (`    )  }`).
     assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text", [
+    ("javascript", "function a() {\n  one();\n  // TODO: handle errors\n\nfunction b() {\n  two();\n}\n"),
+    ("c", "int a(void) {\n    one();\n    // TODO: handle errors\n\nint b(void) {\n    return 2;\n}\n"),
+])
+@pytest.mark.parametrize("cursor_after", ["one();", "errors"])
+def test_a_comment_at_the_bodys_depth_stays_inside_the_body(language_id, text, cursor_after):
+    # The `}` went before the comment, which it shut out of the function.
+    expected = text.replace("errors\n", "errors\n}\n", 1)
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "def f(xs):\n    for x in xs:\n        use(x\n\n    return len(xs)\n",
+    "def f(xs):\n    for x in xs:\n        use(x\n        \n    return len(xs)\n",
+    "use(x\n\nprint(x)\n",
+])
+def test_a_cursor_on_a_blank_line_below_a_call_closes_it_where_the_line_above_does(text):
+    # The `)` went onto the blank line, which left no blank line between the statements.
+    expected = _closed("python", text, _after(text, "use(x"))
+    assert expected == text.replace("use(x", "use(x)", 1)
+    blank = text.index("\n", _after(text, "use(x")) + 1
+    assert _closed("python", text, text.index("\n", blank)) == expected
+
+
+def test_a_cursor_on_a_blank_line_below_items_after_a_bracket_that_ends_its_line_closes_there():
+    # Black's layout: the `)` stands on a line of its own below the arguments.
+    text = "def f():\n    g(\n        a,\n        b,\n    \n    return 1\n"
+    cursor = _after(text, "b,\n    ")
+    assert _closed("python", text, cursor) == text[:cursor] + ")" + text[cursor:]

@@ -139,16 +139,17 @@ def _indent_before(utf8: bytes, byte: int) -> tuple[int, bytes]:
     return indent_columns(head[: len(head) - len(head.lstrip(b" \t"))].decode("ascii")), head
 
 
-def _line_heads(parsed: ParsedSnapshot, start_byte: int, end_byte: int
+def _line_heads(parsed: ParsedSnapshot, start_byte: int, end_byte: int, comments: bool = False
                 ) -> Iterator[tuple[tree_sitter.Node | None, tree_sitter.Node]]:
-    """(the first token of its line or None, the token) for each token of code (no comment) within the bytes,
-    in order, from ``start_byte`` on a line of its own; a token that goes on a line another token ended on (after a
-    string over several lines) heads none."""
+    """(the first token of its line or None, the token) for each token of code (with ``comments``, of a comment
+    too) within the bytes, in order, from ``start_byte`` on a line of its own; a token that goes on a line another
+    token ended on (after a string over several lines) heads none."""
     if parsed.tree is None or parsed.spec is None:
         return
     utf8 = parsed.snapshot.utf8
     previous_end = start_byte
-    for token in tokens(parsed.tree.root_node, start_byte, end_byte, parsed.spec.comment_types):
+    skipped = frozenset() if comments else parsed.spec.comment_types
+    for token in tokens(parsed.tree.root_node, start_byte, end_byte, skipped):
         if token.end_byte == token.start_byte:
             continue
         gap = utf8[previous_end : token.start_byte]
@@ -196,7 +197,9 @@ def _block_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> int
     line below it that the block holds, before the first that ends it (`_ends_block`, or a closer at the opener's
     line); after the code of the line of ``at`` where there is none, or before that line where the cursor stands
     before the code of a line that ends it (` else {`, the `}` deleted before it). A body's closer put before
-    such lines leaves the statements it holds outside it."""
+    such lines leaves the statements it holds outside it. A body's lines of comment count as its lines of code
+    do: one at the body's depth is the body's (`// TODO` below its last statement); a bracket closes after code,
+    never in a comment."""
     snap = parsed.snapshot
     point = max(at, _content_end(parsed, at))
     indent = indent_columns(_opener_indent(parsed, opener))
@@ -209,7 +212,8 @@ def _block_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> int
             previous = snap.line_starts[line - 1]
             return previous + len(snap.line_text(line - 1).rstrip())
     last = None
-    for head, token in _line_heads(parsed, snap.byte_offset(point), len(snap.utf8)):
+    comments = _is_block_brace(parsed, opener)
+    for head, token in _line_heads(parsed, snap.byte_offset(point), len(snap.utf8), comments):
         if head is not None and (_ends_block(parsed, head, indent) or
                                  head.type in OPENER_OF and _line_head_text(parsed, head)[0] == indent):
             break
@@ -329,8 +333,9 @@ def _own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement
 
 def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, terminator: str = "") -> Replacement:
     """The brackets (innermost first, no body's brace among them) closed on the line, before a final `;`; after
-    a trailing comma of a list over several lines, or on a blank line, on a line of their own at the depth of the
-    line that opens the innermost. `terminator` follows brackets closed on the line where the statement has none."""
+    a trailing comma of a list over several lines, or on a blank line (not one with text after it below items that
+    began on the innermost's line), on a line of their own at the depth of the line that opens the innermost.
+    `terminator` follows brackets closed on the line where the statement has none."""
     snap = parsed.snapshot
     closers = "".join(PAIRS[o.type] for o in owed)
     line = snap.line_of(at)
@@ -338,9 +343,11 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
     inline_at = _statement_end(parsed, at, commas=on_line)
     head = snap.text[snap.line_starts[line] : at]
     rest = snap.line_text(line)[at - snap.line_starts[line]:].strip()
-    if line and not on_line and not head.strip() and rest[:1] in OPENER_OF:
-        # The cursor stands in the indentation of a line that closes another bracket (`load(id` above `  }`): the
-        # closers go after the code above it, not before the line's closer (`    )  }`).
+    if line and not on_line and not head.strip() and (rest[:1] in OPENER_OF or
+                                                      _below_items_begun_on_its_line(parsed, owed[0], at)):
+        # The cursor stands in the indentation of a line that closes another bracket (`load(id` above `  }`), or on
+        # a blank line below a bracket's items that began on its line: the closers go after the code above it, not
+        # before the line's closer (`    )  }`), nor onto the blank line, which the file then lost (`use(x` `)`).
         above = next((code_end(parsed, n) for n in range(line - 1, -1, -1)
                       if code_end(parsed, n) > snap.line_starts[n]), None)
         if above is not None:
@@ -355,6 +362,17 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
         return _own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers + terminator])
     ended = snap.text.startswith(terminator, inline_at) if terminator else True
     return Replacement(inline_at, inline_at, closers + ("" if ended else terminator))
+
+
+def _below_items_begun_on_its_line(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> bool:
+    """Whether ``at`` stands on a blank line with text after it, below the items of ``opener`` where the first
+    stands on its line (`use(x`): their closer goes after them, as from every other place. Where the opener ends
+    its line, its closer stands on a line of its own, where the cursor is (black's `)` below the arguments)."""
+    snap = parsed.snapshot
+    line = snap.line_of(at)
+    opener_end = snap.char_offset(opener.end_byte)
+    return not snap.line_text(line).strip() and bool(snap.text[at:].strip()) and \
+        _content_end(parsed, opener_end) > opener_end
 
 
 def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, commas: bool,
