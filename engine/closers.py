@@ -329,39 +329,44 @@ def scan_window(before: str) -> str:
 def closed_variants(before: str, fills: Sequence[str], after: str = "", *,
                     owing: Callable[[str, str], str] = owed, alone: bool = True, terminator: str = "",
                     line_comments: tuple[str, ...] = LINE_COMMENTS) -> Iterator[tuple[int, str]]:
-    """(index of the fill, the fill followed by the fewest closers first, then more) for each fill in order, and
-    last for no fill at all (index -1, where ``alone``): the brackets alone. The closers are those ``owing`` (`owed`,
-    or `owed_on_line`) gives after the fill, with ``after`` the text after the hole; never fewer than close the
-    blocks the cursor's line opened where the code below stands outside them (`_least_closers`). A ``terminator``
-    (the `;` a statement owes in C) is tried after each count of closers, right after the closers alone, then,
-    where they hold a block's `}`, before it, and before it and after them all (`_terminated`, with
-    ``line_comments``)."""
+    """(index of the fill, the fill followed by the fewest closers first, then more) for each fill in order, and last
+    for no fill at all (index -1, where ``alone``): the brackets alone. The closers are those ``owing`` (`owed`, or
+    `owed_on_line`) gives after the fill, with ``after`` the text after the hole; never fewer than close the blocks
+    the cursor's line opened where the code below stands outside them (`_least_closers`). A ``terminator`` (the `;` a
+    statement owes in C) is tried after each count of closers, right after the closers alone, then, where they hold a
+    block's `}`, before it, and before it and after them all (`_terminated`). ``line_comments``: what begins a comment
+    on the cursor's line, whose openers these read."""
     window, following = scan_window(before), after[:SCAN_CHARS]
     for index, fill in [*enumerate(fills), *([(-1, "")] if alone else [])]:
         code = window + fill
         closers = owing(code, following)[:MAX_CLOSERS]
-        for count in range(max(_least_closers(code, following, closers, line_comments), 1), len(closers) + 1):
+        # The cursor's line and the openers it leaves open, innermost last: read once for every count of closers.
+        line = code[code.rfind("\n") + 1:]
+        stack = open_brackets(line, line_comments)
+        least = _least_closers(line, stack, following, closers, line_comments)
+        for count in range(max(least, 1), len(closers) + 1):
             yield index, fill + closers[:count]
             if terminator:
                 yield index, fill + closers[:count] + terminator
-                inside = _terminated(code, closers[:count], terminator, line_comments)
+                inside = _terminated(line, stack, closers[:count], terminator)
                 if inside:
                     yield index, fill + inside
                     yield index, fill + inside + terminator
 
 
-def _least_closers(code: str, after: str, closers: str, line_comments: tuple[str, ...]) -> int:
-    """How many of ``closers`` (owed at the end of ``code``, innermost first, with ``after`` after it) a variant
-    puts at least, where nothing but a comment follows on the cursor's line: through the last `}` of a block the
-    line opened with code after it, where the next line of code stands at or left of the line (`next_line`). That
-    line is no part of the block, which left open would swallow it (`if (x) { return g(2` above `return 0;`), but
-    where it begins with a `}` at the line's indentation, that `}` closes the outermost such block (`struct S {
-    int f() { return g(1` above `};`). None where the block's body goes on deeper."""
-    line, below = code[code.rfind("\n") + 1:], next_line(after, line_comments)
+def _least_closers(line: str, stack: list[_Opener], after: str, closers: str,
+                   line_comments: tuple[str, ...]) -> int:
+    """How many of ``closers`` (owed at the end of ``line``, the cursor's, whose openers left open are ``stack``,
+    innermost first, with ``after`` after it) a variant puts at least, where nothing but a comment follows on the
+    cursor's line: through the last `}` of a block the line opened with code after it, where the next line of code
+    stands at or left of the line (`next_line`). That line is no part of the block, which left open would swallow it
+    (`if (x) { return g(2` above `return 0;`), but where it begins with a `}` at the line's indentation, that `}`
+    closes the outermost such block (`struct S { int f() { return g(1` above `};`). None where the block's body goes
+    on deeper."""
+    below = next_line(after, line_comments)
     if ("}" not in closers or below is None or indent_width(below) > indent_width(line)
             or _holds_code(after.split("\n", 1)[0], line_comments)):
         return 0
-    stack = open_brackets(line, line_comments)  # the innermost openers of ``code``'s, those the line opened
     blocks = []  # the counts of closers that close each such block, innermost first
     for count, (closer, opener) in enumerate(zip(closers, stack[::-1]), 1):
         if PAIRS[opener.char] != closer:
@@ -378,14 +383,12 @@ def _holds_code(text: str, line_comments: tuple[str, ...]) -> bool:
     return next(brackets_in_code(text, line_comments), None) is not None
 
 
-def _terminated(code: str, closers: str, terminator: str, line_comments: tuple[str, ...]) -> str:
-    """``closers`` (owed at the end of ``code``, none of them closed right after it) with ``terminator`` before
-    their first `}` that closes a block, not a literal (`_opens_literal`): the statement a block opened on the line
-    holds ends inside it (`if (x) { return g(2` -> `); }`, `if (x) { int a[] = {1, f(2` -> `)}; }`). That `}` is
-    spaced from it as its `{` is from the code after it, where the `{` stands on the line. Empty where the closers
-    close no block."""
-    line = code[code.rfind("\n") + 1:]
-    stack = open_brackets(line, line_comments)  # the innermost openers of ``code``'s, those the line opened
+def _terminated(line: str, stack: list[_Opener], closers: str, terminator: str) -> str:
+    """``closers`` (owed at the end of ``line``, the cursor's, whose openers left open are ``stack``; none of them
+    closed right after it) with ``terminator`` before their first `}` that closes a block, not a literal
+    (`_opens_literal`): the statement a block opened on the line holds ends inside it (`if (x) { return g(2` ->
+    `); }`, `if (x) { int a[] = {1, f(2` -> `)}; }`). That `}` is spaced from it as its `{` is from the code after
+    it, where the `{` stands on the line. Empty where the closers close no block."""
     for brace, closer in enumerate(closers):
         opener = stack[-1 - brace] if brace < len(stack) else None
         if closer != "}" or (opener is not None and _opens_literal(line[:opener.at])):
