@@ -646,7 +646,7 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         also = _owed_elsewhere(parsed, region, header)
         candidates += [c for c in _closer_candidates(parsed, region, header, aim, also) if c.parses]
     candidates += type_argument_candidates(parsed, offset, aim)
-    missing = missingtokens(parsed, region, offset)
+    missing = missing_tokens(parsed, region, offset)
     if missing:
         # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
         # missing: the last resort, below every other fill that leaves the file as clean (the parse's guess takes
@@ -781,7 +781,7 @@ def _unclosed(parsed: ParsedSnapshot, holder: tree_sitter.Node | None) -> bool:
 LAST_RESORT = -1e9
 
 
-def missingtokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> tuple[Replacement, ...]:
+def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> tuple[Replacement, ...]:
     """The tokens tree-sitter reports MISSING in ``region`` on the line of ``offset`` (a `>`, a `)`, a `;`), each
     inserted where the parse expects it. A missing named node (an identifier, an expression) has no text to
     insert, and one on another line is the parse's guess about code the user is not at: both are left out."""
