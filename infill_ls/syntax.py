@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import PurePosixPath
@@ -113,6 +114,10 @@ class LanguageSpec:
     # typed next comes before the `;`.
     unit_macros: frozenset[str] = frozenset()
     unit_bodies: frozenset[str] = frozenset()
+    # Where the language reads a layout its grammar does not (tree-sitter-python takes an indented line under no
+    # header, or a header with nothing indented below it, without an error), the test that a stretch of whole
+    # top-level statements, as the grammar reads its bytes, is read by the language (`layout_problems`).
+    layout_reads: Callable[[bytes], bool] | None = None
 
     @property
     def name(self) -> str:
@@ -180,10 +185,23 @@ def _engine_row(name: str) -> Language:
     return row
 
 
+def _python_reads(source: bytes) -> bool:
+    """Whether CPython compiles ``source``, whole top-level statements: its indentation, which the grammar is lenient
+    about, and a `return` left outside a function by a header rewritten as a class's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an invalid escape in a string is the user's own
+        try:
+            compile(source, "<layout>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    return True
+
+
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("python"),
         line_comments=("#",),
+        layout_reads=_python_reads,
         cell_magics=_IPYTHON,
         language_ids=("python",),
         extra_extensions=(".pyw",),
@@ -644,8 +662,50 @@ def problem_count(tree: tree_sitter.Tree | None) -> int:
 
 
 def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> int:
-    """`problem_count` of the snapshot's text once the replacements are made: 0 when it parses."""
-    return problem_count(tree_after(parsed, replacements))
+    """`problem_count` of the snapshot's text once the replacements are made, and one more where they break a layout
+    the language reads and its grammar does not (`layout_problems`): 0 when it parses."""
+    tree = tree_after(parsed, replacements)
+    return problem_count(tree) + layout_problems(parsed, replacements, tree)
+
+
+def _statements_around(tree: tree_sitter.Tree, data: bytes, start: int, end: int) -> bytes:
+    """The whole lines of the top-level statements of ``tree`` that touch bytes ``start..end`` of ``data``, with
+    those indented around them: the grammar makes a line indented under no header a statement of its own."""
+    children = tree.root_node.children
+    touching = [i for i, child in enumerate(children) if child.end_byte >= start and child.start_byte <= end]
+    if touching:
+        first, last = touching[0], touching[-1]
+        while first > 0 and children[first].start_point[1] > 0:
+            first -= 1
+        while last + 1 < len(children) and children[last + 1].start_point[1] > 0:
+            last += 1
+        start, end = min(start, children[first].start_byte), max(end, children[last].end_byte)
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", end)
+    return data[line_start : len(data) if line_end < 0 else line_end]
+
+
+def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
+                    tree: tree_sitter.Tree | None) -> int:
+    """1 where the replacements (``tree`` is the text's after them) leave the top-level statements they touch unread
+    by the language (``spec.layout_reads``: `return None` rewritten `else:`, a header rewritten as a call with its
+    body still indented below) when they were read before; else 0. Only those statements are read again, so the
+    check costs what they do, not the file; a stretch the language did not read before (half-typed code, a newer
+    Python's syntax) adds nothing."""
+    spec = parsed.spec
+    if spec is None or spec.layout_reads is None or tree is None or parsed.tree is None or not replacements:
+        return 0
+    snap = parsed.snapshot
+    edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
+             for r in sorted(replacements, key=lambda r: r.start)]
+    shift = sum(length - (old_end - start) for start, old_end, length in edits[:-1])
+    new_start, new_end = edits[0][0], edits[-1][0] + shift + edits[-1][2]
+    new_data = grammar_bytes(apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass"), spec)
+    if spec.layout_reads(_statements_around(tree, new_data, new_start, new_end)):
+        return 0
+    old_data = grammar_bytes(snap.utf8, spec)
+    old_start, old_end = _old_byte(new_start, edits, end=False), _old_byte(new_end, edits, end=True)
+    return int(spec.layout_reads(_statements_around(parsed.tree, old_data, old_start, old_end)))
 
 
 def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:

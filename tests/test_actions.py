@@ -478,3 +478,51 @@ def test_a_selection_longer_than_maxholetokens_allows_is_refused_naming_the_sett
     reason = _rewritten("python", text, "total = 0", text.rstrip(), "total = 1", max_hole_tokens=64)
     assert reason == f"the selection is {len(text.rstrip()) // 3} tokens and the model rewrites at most 200 at once; " \
                      "select less"
+
+
+LOOP_FUNCTION = ("import os\n\n\ndef total(items):\n    s = 0\n    for it in items:\n        s += it.price\n"
+                 "    return s\n")
+
+
+@pytest.mark.parametrize("first, last, fill", [
+    # A header rewritten as a statement: its body stays indented below with nothing to be indented under.
+    ("def total", "def total(items):", "__all__"),
+    ("def total", "def total(items):", "class Total:"),  # and its `return` left outside a function
+    ("    for it", "for it in items:", "print(items)"),
+    # A statement rewritten as a header: nothing is indented below it.
+    ("    return s", "return s", "else:"),
+])
+def test_a_python_rewrite_that_breaks_the_indentation_is_never_applied(first, last, fill):
+    # tree-sitter-python parses each of these without an error; Python raises IndentationError or SyntaxError.
+    assert _rewritten("python", LOOP_FUNCTION, first, last, fill) == "found no rewrite that adds no syntax error"
+
+
+def test_the_layout_check_reads_only_the_statements_an_edit_touches_and_adds_nothing_to_code_python_did_not_read():
+    from infill_ls.syntax import problems_after
+
+    # The first function does not compile (half typed): a fill there that leaves it so adds no problem, and one in
+    # the second function is checked on its own.
+    text = "def f(x):\n    if x\n\n\n" + LOOP_FUNCTION.replace("import os\n\n\n", "")
+    parsed = _parsed("python", text)
+    before = problem_count(parsed.tree)
+    at = text.index("if x") + 4
+    assert problems_after(parsed, [Replacement(at, at, " >")]) == before
+    ret = text.index("return s")
+    assert problems_after(parsed, [Replacement(ret, ret + len("return s"), "else:")]) == before + 1
+    assert problems_after(parsed, [Replacement(ret, ret + len("return s"), "return -s")]) == before
+    # A fill that Python reads as it read the file before is none.
+    assert _rewritten("python", LOOP_FUNCTION, "    return s", "return s", "return s * 2") == \
+        LOOP_FUNCTION.replace("return s", "return s * 2")
+
+
+def test_a_rewrite_that_writes_the_selection_back_is_no_edit():
+    text = "function f(a) {\n  return a + 1;\n}\n"
+    assert _rewritten("javascript", text, "  return", "a + 1;", "return a + 1;") == \
+        "the model wrote the selection back unchanged"
+    # Beside a real rewrite, the unchanged one does not win for parsing as surely as it did before.
+    from infill_ls.actions import rewrite_selection
+
+    start, end = text.index("  return"), text.index("a + 1;") + len("a + 1;")
+    edit = rewrite_selection(_parsed("javascript", text), start, end,
+                             Request(WritesFills(["return a + 1;"], ["return a + 2;"]), Settings(file_lookup=False)))
+    assert _applied(edit, text) == text.replace("a + 1", "a + 2")

@@ -34,6 +34,7 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
     unit = indent_unit(parsed.spec, snap)
     head = snap.text[snap.line_starts[snap.line_of(start)] : start]
+    unchanged = False
     for c in infill_spans(parsed, [(start, end)], hole, request):
         body = c.fills[0].strip()
         if not body:
@@ -43,7 +44,14 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
             body = rebased(body, written, line_indent, unit)  # the selection's depth, not the model's
         body = reindented(body, line_indent, unit)  # the file's indentation, not the model's
         replacement = Replacement(start, end, lead + with_eol(body, snap.eol()) + trail)
+        # The selection written back always parses, so it would win over every real rewrite, and as an edit that
+        # changes nothing it would leave the user wondering whether the action ran.
+        if replacement.text == selected:
+            unchanged = True
+            continue
         candidates.append(candidate(parsed, (replacement,), c.confidence))
+    if not candidates and unchanged:
+        return NoEdit("the model wrote the selection back unchanged")
     return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
 
 
