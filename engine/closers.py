@@ -46,9 +46,19 @@ MAX_CLOSERS = 4
 MAX_TRIES = 12
 
 
+# A quote that begins a lifetime or a label's name (Rust's `'a`, `'static`, `'outer`) as a string would: a name,
+# then no quote (`'ab'` is a string, `'a'` a character).
+_NAME_QUOTE = re.compile(r"'[A-Za-z_]\w*(?!['\w])")
+# What follows a quote that opens the next lifetime (`'a`) or a character literal (`'{'`, `'\n'`), not one that
+# closes a string (code as written puts no name right after a string's closing quote, in any of the languages).
+_QUOTE_OPENS = re.compile(r"'(?:\w|[^'\\\n]'|\\)")
+
+
 def _skip_string(text: str, i: int) -> int:
     """The index after the string literal that starts at `i`. A quote that is not closed on its line (a Rust
-    lifetime, an apostrophe in prose) is taken as one character, not as a string."""
+    lifetime, an apostrophe in prose) is taken as one character, not as a string; so is one that begins a name whose
+    closing quote would open the next lifetime or a character literal (`<'a>(x: &'a`, `&'a str) { f('{'`): in a
+    language whose strings take single quotes, no string is followed so."""
     quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else text[i]
     j = i + len(quote)
     while j < len(text):
@@ -56,6 +66,8 @@ def _skip_string(text: str, i: int) -> int:
             j += 2
             continue
         if text.startswith(quote, j):
+            if quote == "'" and _NAME_QUOTE.match(text, i) and _QUOTE_OPENS.match(text, j):
+                break
             return j + len(quote)
         if text[j] == "\n" and len(quote) == 1:
             break

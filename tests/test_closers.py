@@ -27,6 +27,27 @@ def test_brackets_in_strings_and_comments_are_not_counted():
     assert still_open("fn f<'a>(x: &'a str) {") == "}"
 
 
+def test_rust_lifetimes_and_labels_are_no_quotes_however_many_a_line_holds():
+    # Two lifetimes on a line read as one quoted stretch hid the brackets between them.
+    assert still_open("pub fn longest<'a>(x: &'a str, y: &'a str") == ")"
+    assert still_open("pub fn count<'a>(tokens: &[Token<'a") == "])"
+    assert still_open("impl<'a, 'b> P<'a, 'b> { fn f(&'_ self, x: &'_ str") == ")}"
+    assert still_open("'outer: for x in xs { if x { break 'outer") == "}}"
+    assert owed_on_line("pub fn longest<'a>(x: &'a str, y: &'a str", "\n", line_comments=("//",)) == ")"
+    # A character literal after them is still one.
+    assert still_open("fn f<'a>(s: &'a str) -> bool { s.starts_with('{'") == ")}"
+    assert still_open("fn f<'a>(s: &'a str) -> bool { s.ends_with('x'") == ")}"
+
+
+def test_character_literals_and_single_quoted_strings_still_hide_their_brackets():
+    # Go's runes, C's and Rust's characters, escapes among them.
+    assert still_open("f('(', '\\'', '{', '\\u{1F600}', g(") == "))"
+    assert still_open("switch (c) { case '[': return h('\\n'") == ")}"
+    # JavaScript's and Python's strings in single quotes, the next one on the line too.
+    assert still_open("f('a) b', 'c(d', x") == ")"
+    assert still_open("f('ok' + g('(x', 'y'") == "))"
+
+
 def test_a_hash_begins_a_comment_only_where_the_language_says_so():
     # By default (a caller that does not name the language) `#` and `//` both do.
     assert still_open("f(x  # (\n") == ")"
