@@ -17,7 +17,7 @@ from enum import Enum
 
 import tree_sitter
 
-from engine.closers import still_open
+from engine.closers import LINE_COMMENTS, PAIRS, open_brackets, scan_window, still_open
 
 from .documents import Snapshot
 from .syntax import LanguageSpec, ParsedSnapshot, expression_brace
@@ -66,6 +66,9 @@ class InfillContext:
     # A block hole's: the indentation of the line its opener's statement starts on, left of `opener_indent` where the
     # header or a call around it runs over lines (`if (a &&` above `    b) {`): a closer there closes the opener too.
     statement_indent: str | None = None
+    # Where nothing but blanks stands before the cursor on its line: the closer of the innermost bracket open there,
+    # and the indentation a line that begins with it takes (`_closer_indent`), not the statement's above it.
+    owed_closer: tuple[str, str] | None = None
 
 
 _INDENT = re.compile(r"[ \t]*")
@@ -557,6 +560,20 @@ def hole_shape(
     return HoleShape.LINE, indent, None, None
 
 
+def _closer_indent(parsed: ParsedSnapshot, offset: int) -> tuple[str, str] | None:
+    """The closer of the innermost bracket open before ``offset`` and the indentation of the line its statement
+    starts on (`_statement_indent`): a `}` written under a body's last statement closes the body's header, and
+    stands in line with it, not with the statement. None where no bracket is open."""
+    snap, spec = parsed.snapshot, parsed.spec
+    window = scan_window(snap.text[:offset])
+    stack = open_brackets(window, spec.line_comments if spec is not None else LINE_COMMENTS)
+    if not stack:
+        return None
+    opener = offset - len(window) + stack[-1].at
+    header_indent = leading_whitespace(snap.line_text(snap.line_of(opener)))
+    return PAIRS[stack[-1].char], _statement_indent(spec, parsed.tree, snap, opener, header_indent)
+
+
 def shape_at(parsed: ParsedSnapshot, offset: int) -> HoleShape:
     snap = parsed.snapshot
     return hole_shape(parsed.spec, snap, offset, indent_unit(parsed.spec, snap), parsed.tree)[0]
@@ -591,6 +608,7 @@ def build_context(
         body_indent=body_indent,
         opener_indent=opener_indent,
         statement_indent=statement_indent,
+        owed_closer=None if snap.text[line_start:offset].strip() else _closer_indent(parsed, offset),
         indent_unit=unit,
         eol=snap.eol(),
     )

@@ -67,8 +67,9 @@ def fit_line(ctx: InfillContext, fill: str) -> str:
     if blank_before:
         # On a blank line the fill brings its statement, the file brings the indentation.
         text = text.lstrip()
-        if ctx.body_indent.startswith(ctx.line_prefix):
-            text = ctx.body_indent[len(ctx.line_prefix) :] + text if text else text
+        indent = _indent_on_blank_line(ctx, text)
+        if indent.startswith(ctx.line_prefix):
+            text = indent[len(ctx.line_prefix) :] + text if text else text
     rest = ctx.line_suffix.strip()
     if not rest:
         # The next line again (only the cursor's line being blank lets it be read so).
@@ -82,6 +83,15 @@ def fit_line(ctx: InfillContext, fill: str) -> str:
     core = text.rstrip()
     cut = _said_after(core, rest)
     return core[: len(core) - cut] if cut else text
+
+
+def _indent_on_blank_line(ctx: InfillContext, text: str) -> str:
+    """The indentation of ``text`` written from a cursor with nothing before it on its line: a line that begins
+    with the closer of the bracket open there stands where the opener's statement does (`owed_closer`), any other at
+    the hole's. One left of the cursor cannot be shown, and the caller keeps the cursor's column."""
+    if ctx.owed_closer is not None and text.startswith(ctx.owed_closer[0]):
+        return ctx.owed_closer[1]
+    return ctx.body_indent
 
 
 # A fill's line as the column it stands at and its text without indentation ("" when blank).

@@ -34,3 +34,45 @@ def test_a_replacement_character_in_what_the_hole_cuts_off_is_no_matter():
 def test_a_file_that_holds_replacement_characters_gets_fills_with_them():
     ctx = context('BROKEN = "\ufffd"\nmessage = decoded.replace(|)\n')
     assert postprocess(ctx, '"\ufffd", "?"') == '"\ufffd", "?"'
+
+
+def context_in(language_id: str, extension: str, marked: str):
+    offset = marked.index("|")
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(f"file:///t.{extension}", language_id, 1, marked.replace("|", "", 1))
+    index.opened(snapshot)
+    return build_context(index.parse(snapshot), offset, CHARS)
+
+
+RUST_LAST_BODY = "pub fn one() -> u32 {\n    1\n}\n\npub fn squares(limit: u32) -> Vec<u32> {\n    (1..=limit).collect()\n"
+TS_LAST_METHOD = "class Stock {\n  sorted(values: number[]): number[] {\n    return [...values].sort();\n"
+
+
+@pytest.mark.parametrize("language_id, extension, marked, fill, shown", [
+    # At column 0 under a body's last statement, nothing below: the `}` goes where its opener's line stands, not
+    # at the statement above.
+    ("rust", "rs", RUST_LAST_BODY + "|", "    }", "}"),
+    ("rust", "rs", RUST_LAST_BODY + "|", "}", "}"),
+    ("typescript", "ts", TS_LAST_METHOD + "|", "}", "  }"),
+    ("typescript", "ts", TS_LAST_METHOD + "  |", "}", "}"),
+    # A cursor the editor indented right of the opener keeps its column: ghost text cannot stand left of it.
+    ("rust", "rs", RUST_LAST_BODY + "    |", "}", "}"),
+    # A header over lines: the `}` goes where its statement starts.
+    ("javascript", "js", "function f(a, b) {\n  if (a &&\n      b) {\n    g();\n|", "}", "  }"),
+    # A line that goes on after the closer too.
+    ("javascript", "js", "function f(a) {\n  if (a) {\n    g();\n|", "} else {", "  } else {"),
+    ("python", "py", "xs = [\n    1,\n|", "]", "]"),
+])
+def test_a_closer_on_a_blank_line_goes_at_its_openers_indentation(language_id, extension, marked, fill, shown):
+    assert postprocess(context_in(language_id, extension, marked), fill) == shown
+
+
+@pytest.mark.parametrize("language_id, extension, marked, fill, shown", [
+    # A statement still lines up with the one above; a closer of another bracket than the one open is no closer
+    # for it, and stays where a statement would.
+    ("rust", "rs", RUST_LAST_BODY + "|", "let x = 1;", "    let x = 1;"),
+    ("typescript", "ts", TS_LAST_METHOD + "|", ")", "    )"),
+])
+def test_other_lines_on_a_blank_line_still_line_up_with_the_statement_above(language_id, extension, marked, fill,
+                                                                             shown):
+    assert postprocess(context_in(language_id, extension, marked), fill) == shown
