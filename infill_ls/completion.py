@@ -1,8 +1,9 @@
 """Inline completion: from a cursor in a parsed snapshot to suggestions to insert there. Fills the file already
 spells out in the same surroundings (or the files beside it do, ranked with the file's) come before the model's. An
 explicit request lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error
-is dropped, and a fill from the file that keeps the file parsing is shown without waiting for the model, and nothing
-is offered in the middle of a word. Either way, where nothing offered keeps the file parsing, a fill closed with the
+(or a closer with no opener, or a `;` that empties a header's body: `no_worse`) is dropped, whatever made it, and a
+fill from the file that keeps the file parsing is shown without waiting for the model, and nothing is offered in the
+middle of a word. Either way, where nothing offered keeps the file parsing, a fill closed with the
 brackets still open comes first: the checks and the closers are `suggestions`'."""
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import (CLOSERS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, owed_below, owed_on_line,
-                            still_open)
+from engine.closers import (CLOSERS, OPENER_OF, PAIRS, SCAN_CHARS, TAB_WIDTH, brackets_in_code, close_to_pass,
+                            indent_width, open_brackets, owed_below, owed_on_line, scan_window, still_open)
 
 from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements,
                      code_end, empty_body_at, error_nodes, iter_problems, tree_after)
@@ -133,15 +133,16 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
     (`adds_errors`), and no bracket opened on the cursor's line takes a closer the layout gives to a block around it
     (`_closer_left_below`). Where that fails, the same with the `}`s the statement's bodies still owe put on a line
     below it (`engine.closers.owed_below`): tree-sitter-rust reads a body left open as one ERROR from the file's
-    start, where the other grammars invent its `}`. Never with a `;` that makes a header's body empty
-    (`empty_body_at`) or ends a function's header (`_ends_signature`), nor with a closer that ends a statement the
-    `;` is still owed (`_owes_statement_end`), nor where the parse invents a closer in the text or right before code
-    after it on the line (`_invents_closer`: tree-sitter-rust's match `}` before `f(v);`); with ``closing`` (the text
-    ends in closers `parsing_first` added), never where its end is text of a string or a comment, nor, where the
-    statement owes its `;` (`_terminator`), with a closer the parse runs on into the statement on a line below
-    (`_runs_on`). In a `#define`'s body (``body``: `_macro_body`'s answer), only where the body's brackets are
-    balanced too, and with ``closing`` never where the body before the cursor and the text leave a string or a
-    character literal open (`_open_literal`). The scans read the cursor's line up to `SCAN_CHARS` either side of it."""
+    start, where the other grammars invent its `}`. Never with a `;` that makes a header's body empty, ends a
+    function's value or follows an item (`_misplaced_semicolon`) or ends a function's header (`_ends_signature`),
+    nor with a closer that ends a statement the `;` is still owed (`_owes_statement_end`), nor where the parse
+    invents a closer in the text or right before code after it on the line (`_invents_closer`: tree-sitter-rust's
+    match `}` before `f(v);`); with ``closing`` (the text ends in closers `parsing_first` added), never where its end
+    is text of a string or a comment, nor, where the statement owes its `;` (`_terminator`), with a closer the parse
+    runs on into the statement on a line below (`_runs_on`). In a `#define`'s body (``body``: `_macro_body`'s
+    answer), only where the body's brackets are balanced too, and with ``closing`` never where the body before the
+    cursor and the text leave a string or a character literal open (`_open_literal`). The scans read the cursor's
+    line up to `SCAN_CHARS` either side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
@@ -177,7 +178,7 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
         if _invents_closer(tree, start, last + 1 if code_after else last):
             return True
         if text.endswith(";"):
-            return empty_body_at(tree, last) or _ends_signature(tree, last, spec)
+            return _misplaced_semicolon(tree, last, spec) or _ends_signature(tree, last, spec)
         if closing and owes_end and text.endswith(tuple(CLOSERS)) and runs_on(tree, text, last):
             return True  # `free(buf)` above `buf = NULL;`: read as a declaration, it parses without its `;`
         return text.endswith((")", "]")) and _owes_statement_end(tree, last, spec)
@@ -338,9 +339,76 @@ def _macro_name(call: tree_sitter.Node) -> str:
 
 def _unit_body(block: tree_sitter.Node, spec: LanguageSpec) -> bool:
     """Whether ``block`` is a body whose value is `()` (`LanguageSpec.unit_bodies`): a loop's, or a function's with
-    no return type."""
+    no return type (or `-> ()`, `-> !`)."""
     owner = block.parent
-    return owner is not None and owner.type in spec.unit_bodies and owner.child_by_field_name("return_type") is None
+    return owner is not None and owner.type in spec.unit_bodies and not _returns_value(owner)
+
+
+def _returns_value(owner: tree_sitter.Node) -> bool:
+    """Whether the function ``owner`` declares a return type that is a value: neither `()` nor `!`, whose body
+    may end in a statement."""
+    returned = owner.child_by_field_name("return_type")
+    return returned is not None and returned.text not in (b"()", b"!")
+
+
+def _misplaced_semicolon(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` is no code the user means: the whole body of a header
+    (`empty_body_at`: `if (!order);`), the end of a function's value (`_ends_value`), one after an item's `}` where
+    the language wants an item (`_follows_item`), or the end of code on its line that does not parse
+    (`_ends_error`: a method's header in a class, `total(id);`)."""
+    return (empty_body_at(tree, byte) or _ends_value(tree, byte, spec) or _follows_item(tree, byte, spec)
+            or _ends_error(tree, byte))
+
+
+def _ends_error(tree: tree_sitter.Tree, byte: int) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` comes right after an ERROR that begins on its line: it ends what the
+    parser could not read, and a new error that overlaps the line's own goes uncounted (`adds_errors`)."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    before = node.prev_sibling if node is not None and node.type == ";" else None
+    return before is not None and before.is_error and before.start_point.row == node.start_point.row
+
+
+def _ends_value(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` ends the last statement of a body whose value its function returns (a
+    `LanguageSpec.unit_bodies` node that is no `_unit_body`): `(1..=n).map(f).collect();` above the `}` of a
+    `-> Vec<u32>` makes the body's value `()` (rustc's E0308), where the closers leave it off a value macro's call
+    (`_owes_statement_end`) for the same reason. Not after a statement that is no value (`valueless_types`: `return
+    x;`) or a `()`- or `!`-valued macro's call (`unit_macros`: `panic!(..);`), nor in a body a statement follows."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if not spec.unit_bodies or node is None or node.type != ";" or node.parent is None:
+        return False
+    statement = node.parent
+    block = statement.parent
+    if (statement.type != "expression_statement" or block is None or block.parent is None
+            or block.parent.type not in spec.unit_bodies or _unit_body(block, spec)):
+        return False
+    following = statement.next_named_sibling
+    while following is not None and following.type in spec.comment_types:
+        following = following.next_named_sibling
+    value = statement.named_children[0] if statement.named_children else None
+    if following is not None or value is None or value.type in spec.valueless_types:
+        return False
+    return value.type != "macro_invocation" or _macro_name(value) not in spec.unit_macros
+
+
+def _follows_item(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` stands alone among items (`LanguageSpec.item_bodies`), right after
+    one that ends with a `}`: `fn f() {};`, which rustc reads as an item missing, and gofmt deletes. A `;` that ends
+    an item (`struct S;`, `use a::b;`) is its item's."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if not spec.item_bodies or node is None or node.type != ";" or node.parent is None:
+        return False
+    alone = node.parent.start_byte == node.start_byte and node.parent.end_byte == node.end_byte
+    held = node.parent if alone and node.parent.type not in spec.item_bodies else node  # an empty statement's
+    if held.parent is None or held.parent.type not in spec.item_bodies:
+        return False
+    item = held.prev_sibling
+    while item is not None and item.type in spec.comment_types:
+        item = item.prev_sibling
+    if item is None or item.end_byte == 0:
+        return False
+    last = tree.root_node.descendant_for_byte_range(item.end_byte - 1, item.end_byte)
+    return last is not None and last.type == "}"
 
 
 def _with_rules(closers: Callable[..., str], spec: LanguageSpec) -> Callable[[str, str], str]:
@@ -409,13 +477,67 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
              should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """The suggestions that leave the file with no more syntax errors than it has without them, and none where it
     has none (`adds_errors`): ghost text that would break the code (a lone quote, a stray keyword) is noise while
-    typing. Nor one that re-declares a function its class already has (`redeclares`). One incremental re-parse each
-    (two where a line of the file spells the new line); none, and every suggestion kept, in plain text
+    typing. Nor one that leaves a closer on its lines with no opener (`_adds_stray_closer`): the cursor's statement
+    is most often unfinished, and a new error that overlaps its own goes uncounted. Nor one with a `;` that parses
+    but is no code the user means (`_misplaced_semicolon`: `if (!order);`), nor one that re-declares a function its
+    class already has (`redeclares`). Whatever made the suggestion: the file's copy, or the model. One incremental
+    re-parse each (two where a line of the file spells the new line); none, and every suggestion kept, in plain text
     (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
-    return [s for s in suggestions if not adds_errors(parsed, [Replacement(s.start, s.end, s.text)], should_stop)
-            and not redeclares(parsed, s, should_stop)]
+    return [s for s in suggestions if _no_worse(parsed, s, should_stop)]
+
+
+def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Callable[[], bool] | None) -> bool:
+    """`no_worse`'s test of one suggestion, its checks reading one re-parse. Only the `;`s the suggestion writes are
+    held to `_misplaced_semicolon`: one the text had is the user's."""
+    edit = [Replacement(suggestion.start, suggestion.end, suggestion.text)]
+    tree = tree_after(parsed, edit, should_stop)
+    start = parsed.snapshot.byte_offset(suggestion.start)
+    written = suggestion.text.encode("utf-8", "surrogatepass")
+    semicolons = [start + i for i, byte in enumerate(written) if byte == ord(";")]
+    return not (adds_errors(parsed, edit, should_stop, tree=tree)
+                or any(_misplaced_semicolon(tree, byte, parsed.spec) for byte in semicolons)
+                or _adds_stray_closer(parsed, suggestion, tree)
+                or redeclares(parsed, suggestion, should_stop))
+
+
+def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion`` leaves more closers with no opener on the lines it stands on (`_stray_closers`: the
+    cursor's, the text after the cursor on it included, the editor's `)` after `f(x|`) than they have without it,
+    and the parse finds a problem on them too: `if len(fields)` + `)`, `[key, value|])` + `)`. The brackets still
+    open from the lines above (`engine.closers.open_brackets`, up to `SCAN_CHARS` of them) are the line's to close.
+    The scan is rough (`engine.closers`): where the file parses with the suggestion, it is taken at its word."""
+    if not tree.root_node.has_error or not any(ch in PAIRS or ch in OPENER_OF for ch in suggestion.text):
+        return False  # the same brackets as before (or a file that parses): no closer can have lost its opener
+    snap, comments = parsed.snapshot, parsed.spec.line_comments
+    first, last = snap.line_starts[snap.line_of(suggestion.start)], snap.line_end(snap.line_of(suggestion.end))
+    lines = snap.text[first:suggestion.start] + suggestion.text + snap.text[suggestion.end:last]
+    lo = snap.byte_offset(first)
+    hi = lo + len(lines.encode("utf-8", "surrogatepass"))
+    if not any(node.start_byte <= hi and lo <= node.end_byte for node in iter_problems(tree.root_node)):
+        return False
+    above = scan_window(snap.text[:first])
+    stack = [opener.char for opener in open_brackets(above, comments)]
+    known = len(above) == first  # scanned from the file's start: a closer with nothing open before it has none
+    return _stray_closers(stack, lines, known, comments) > _stray_closers(stack, snap.text[first:last], known, comments)
+
+
+def _stray_closers(stack: list[str], lines: str, known: bool, line_comments: tuple[str, ...]) -> int:
+    """How many closers of ``lines`` (whole lines) close no bracket: neither one opened before them on it nor one
+    left open above (``stack``, innermost last), or whose bracket is of another kind (`f(a]`). One with nothing
+    open counts only where ``known`` (the scan above began at the file's start): else its opener may stand above
+    the lines scanned. Strings and comments (those ``line_comments`` begin) hold none."""
+    stack, stray = list(stack), 0
+    for _, bracket in brackets_in_code(lines, line_comments):
+        if bracket in PAIRS:
+            stack.append(bracket)
+        elif bracket in OPENER_OF:
+            if stack and PAIRS[stack[-1]] == bracket:
+                stack.pop()
+            elif stack or known:
+                stray += 1
+    return stray
 
 
 def _squeezed(line: str) -> str:

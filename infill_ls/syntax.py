@@ -114,6 +114,14 @@ class LanguageSpec:
     # typed next comes before the `;`.
     unit_macros: frozenset[str] = frozenset()
     unit_bodies: frozenset[str] = frozenset()
+    # Where a function's body has a value (a `unit_bodies` node with a return type), the expressions that are no
+    # value it returns (a `return`, an assignment): a `statement_end` after one as the body's last statement takes
+    # nothing from it, where after any other it makes the body's value `()` (rustc's E0308).
+    valueless_types: frozenset[str] = frozenset()
+    # Nodes that hold items (a file's, a module's, an impl's), where a `;` after an item's `}` is none: rustc wants an
+    # item there (`expected item, found ;`), gofmt deletes it. Empty where it is an empty statement the language
+    # takes (JavaScript's, C++'s `};` after a class).
+    item_bodies: frozenset[str] = frozenset()
     # Where the language reads a layout its grammar does not (tree-sitter-python takes an indented line under no
     # header, or a header with nothing indented below it, without an error), the test that a stretch of whole
     # top-level statements, as the grammar reads its bytes, is read by the language (`layout_problems`).
@@ -272,6 +280,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset({"function_declaration", "method_declaration", "func_literal"}),
         inline_brace_types=frozenset({"literal_value"}),
         flush_labels=(frozenset({"switch", "select"}), frozenset({"case", "default"})),
+        item_bodies=frozenset({"source_file"}),
         comment_types=frozenset({"comment"}),
         literal_types=frozenset({"interpreted_string_literal", "raw_string_literal", "rune_literal"}),
         stubs=(Stub("expression_statement", 'a lone `panic("not implemented")`', r"panic\(" + _UNWRITTEN + r"\)",
@@ -293,6 +302,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
                                "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "todo",
                                "unimplemented", "unreachable"}),
         unit_bodies=frozenset({"for_expression", "while_expression", "loop_expression", "function_item"}),
+        valueless_types=frozenset({"return_expression", "break_expression", "continue_expression",
+                                   "assignment_expression", "compound_assignment_expr"}),
+        item_bodies=frozenset({"source_file", "declaration_list"}),
         stubs=(Stub("macro_invocation", "`todo!()`, `unimplemented!()`", r"(?:todo|unimplemented)\s*!\s*[(\[{].*",
                     within=frozenset({"match_arm", "closure_expression"})),),
     ),
@@ -792,16 +804,18 @@ def _new_problem(node: tree_sitter.Node, before: list[tree_sitter.Node], old_roo
 
 
 def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
-                should_stop: Callable[[], bool] | None = None) -> bool:
+                should_stop: Callable[[], bool] | None = None, tree: tree_sitter.Tree | None = None) -> bool:
     """Whether the replacements leave the text with more ERROR nodes than it has now (`error_nodes`), or with one
     where it has none.
 
     Half-typed code rarely parses, so "parses afterwards" is too strict a test for a suggestion made while
     typing; one the parser cannot make sense of (a lone quote, a stray keyword, an extra bracket) is not worth
     showing. Counts alone miss one in a file the parser reads as a single ERROR: that counts once before the lone
-    quote and after it. Plain text never gets worse.
+    quote and after it. Plain text never gets worse. ``tree``: the text's after the replacements (`tree_after`),
+    where the caller has parsed it already.
     """
-    tree = tree_after(parsed, replacements, should_stop)
+    if tree is None:
+        tree = tree_after(parsed, replacements, should_stop)
     if tree is None:
         return False
     before, after = error_nodes(parsed.tree, parsed.spec), error_nodes(tree, parsed.spec)

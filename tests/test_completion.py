@@ -1,8 +1,12 @@
-"""The completion stage without a client: how a request is sized, and which suggestions are shown."""
+"""The completion stage without a client: how a request is sized, and which suggestions are shown (and, for the
+typing filter's last checks, the same over the real server's stdio)."""
 
 from __future__ import annotations
 
 import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
 
 from engine.errors import Cancelled
 from engine.infill import InfillEngine
@@ -14,6 +18,7 @@ from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.suggestions import Suggestion, no_worse, parsing_first
 from infill_ls.syntax import Replacement, SyntaxIndex, parses_after
+from lsp_support import capabilities, config, init_params, position_of, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -571,3 +576,168 @@ def test_a_full_prefix_window_reaches_the_encoder_whole(tmp_path):
     settings, offset, prefix = full
     complete(engine, parsed, offset, settings, explicit=True, should_stop=lambda: False)
     assert engine.tokenizer.decode(engine.prefix_cache.ids[1:]) == prefix
+
+
+# --- While typing, fills that parse but are no code the user means: an empty body, a stray closer, a value's `;` ---
+
+JS_IF = ("class Book {\n  constructor(order) {\n    this.byId = new Map();\n"
+         "    this.byId.set(order.id, order);\n  }\n\n"
+         "  total(id) {\n    const order = this.byId.get(id);\n    if (!order)|\n  }\n}\n")
+RUST_TAIL = ("pub fn doubled(values: &[u32]) -> Vec<u32> {\n"
+             "    let out: Vec<u32> = values.iter().map(|x| x * 2).collect();\n    out\n}\n\n"
+             "pub fn squares(limit: u32) -> Vec<u32> {\n    (1..=limit).map(|n| n * n).collect()§\n}\n")
+
+
+def _kept(language_id: str, marked: str, fill: str, cursor: str = "|") -> bool:
+    """Whether the typing filter (`no_worse`) keeps ``fill`` at the ``cursor`` mark of ``marked``."""
+    at = marked.index(cursor)
+    parsed = _parsed(language_id, marked.replace(cursor, "", 1))
+    return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
+
+
+@pytest.mark.parametrize("language, marked, fill", [
+    ("javascript", JS_IF, ";"),
+    ("typescript", "export function sum(xs: number[]): number {\n  let total = 0;\n"
+                   "  for (let i = 0; i < xs.length; i++)|\n}\n", ";"),
+    ("c", "int f(int a) {\n    if (ready(a)|\n}\n", ");"),
+    ("java", "class A {\n    void f(int a) {\n        while (ready(a)|\n    }\n}\n", ";"),
+    ("javascript", "function f(a) {\n  if (a)|\n  return 1;\n}\n", "; // none"),
+])
+def test_while_typing_no_semicolon_is_shown_that_leaves_a_header_an_empty_body(language, marked, fill):
+    # `if (!order);` parses, with an `if` that does nothing (a `while` that never ends): the file's copy of a `;`
+    # after `...(id)` was shown.
+    assert not _kept(language, marked, fill)
+
+
+def test_while_typing_no_semicolon_is_shown_after_a_method_header_in_a_class():
+    # `total(id);` parses as a field `total` and an ERROR `(id)` the line had already: the file's `;` was shown.
+    js = ("class Book {\n  get(id) {\n    return this.byId.get(id);\n  }\n\n  total(id)|\n\n"
+          "  size() {\n    return this.byId.size;\n  }\n}\n")
+    assert not _kept("javascript", js, ";")
+    assert _kept("javascript", js, " {}")
+    assert _kept("javascript", js.replace("total(id)|", "total = 0|"), ";")  # a field's
+
+
+def test_while_typing_a_semicolon_that_ends_a_statement_in_a_body_is_still_shown():
+    assert _kept("javascript", "function f(a) {\n  if (a) total = g(1|\n}\n", ");")
+    assert _kept("javascript", JS_IF.replace("if (!order)|", "if (!order) return|"), ";")
+    assert _kept("c", "int f(int a) {\n    for (int i = 0|\n}\n", "; i < a; i++) {")
+    assert _kept("typescript", "function f(xs: number[]) {\n  let total = 0|\n}\n", ";")
+
+
+def test_while_typing_the_files_semicolon_after_an_if_header_is_not_shown(engine, no_model):
+    parsed, at = _marked("javascript", JS_IF)
+    text = parsed.snapshot.text
+    assert [c.text for c in engine.copies(text[:at], text[at:])][:1] == [";"]  # the file spells it out
+    with pytest.raises(AssertionError, match="the model ran"):  # not shown: the model is asked instead
+        complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+
+
+@pytest.mark.parametrize("language, marked, fill", [
+    # The cursor's statement is unfinished, so the file has an error there already; one that a stray closer adds
+    # overlaps it, and was taken for no new one.
+    ("go", "package p\n\nfunc parse(fields []string) int {\n\tif len(fields)|\n}\n", ")"),
+    ("go", "package p\n\nfunc parse(fields []string) int {\n\tif len(fields)|\n}\n", "))"),
+    ("rust", "pub fn banner(name: &str) -> String|\n\npub fn two() -> u32 {\n    2\n}\n", ")"),
+    ("javascript", "function f(items) {\n  const n = items.map((x) => x * 2|\n}\n", "))"),
+    ("javascript", "function f(items) {\n  const n = items.map((x) => x * 2|\n}\n", ")))"),
+    # Before the editor's `])`, a `)` closes neither of them.
+    ("typescript", "export function f(record: Record<string, number>) {\n  for (const [key, value|])\n}\n", ")"),
+    ("javascript", "function g(items) {\n  const groups = {};\n  (groups[k] = groups[k] || []).|\n}\n", "]"),
+    ("rust", "fn main() {\n    let v: Vec<u32> = (1..=9).filter(|n| n % 2 == 0).|\n}\n", "get())"),
+    ("python", "def f(xs):\n    total = sum(max(xs, key=len|)\n", "))"),
+])
+def test_while_typing_a_closer_with_no_opener_on_its_line_is_not_shown(language, marked, fill):
+    assert not _kept(language, marked, fill)
+
+
+@pytest.mark.parametrize("language, marked, fill", [
+    ("javascript", "function f(items) {\n  const n = items.map((x) => x * 2|\n}\n", ")"),
+    ("typescript", "export function f(record: Record<string, number>) {\n  for (const [key, value|])\n}\n", ", i"),
+    ("go", "package p\n\nfunc parse(fields []string) int {\n\tif len(fields|\n}\n", ") > 0 {"),
+    ("rust", "pub fn banner(name: &str|\n\npub fn two() -> u32 {\n    2\n}\n", ") -> String"),
+    # Brackets opened on lines above, or on the line before the cursor, and the editor's closer after it.
+    ("python", "x = foo(a,\n        b|\n", ")"),
+    ("python", "def f(xs):\n    total = sum(max(xs, key=len|)\n", ")"),
+    ("javascript", "const xs = [\n  1,\n  f(2|\n", ")];"),
+    ("javascript", "function f(x, y) {\n  console.log(x|);\n}\n", ", y"),
+    ("go", 'package p\n\nimport "fmt"\n\nfunc f(a, b int) {\n\tfmt.Println(a|)\n}\n', ", b"),
+    ("javascript", "function f() {\n  return 1;\n|\n", "}"),
+    # A closer in a string is no closer.
+    ("javascript", "function f(x) {\n  return x|\n}\n", ' + ")"'),
+])
+def test_while_typing_a_closer_of_a_bracket_still_open_is_shown(language, marked, fill):
+    assert _kept(language, marked, fill)
+
+
+@pytest.mark.parametrize("marked, fill", [
+    # The function's value: with its `;` the body's value is `()` (E0308).
+    (RUST_TAIL, ";"),
+    ("pub fn size(name: &str) -> usize {\n    name.len()§\n}\n", ";"),
+    ("impl S {\n    fn get(&self) -> u32 {\n        self.x§\n    }\n}\n", ";"),
+    # A `;` after an item's `}`: rustc's `expected item, found ;`.
+    ("fn f() {}§\n\nfn g() {}\n", ";"),
+    ("impl S {\n    fn f(&self) {}§\n}\n", ";"),
+    ("struct P {\n    x: i32,\n}§\n", ";"),
+])
+def test_while_typing_no_semicolon_ends_a_rust_functions_value_or_follows_an_item(marked, fill):
+    assert not _kept("rust", marked, fill, "§")
+    at = marked.index("§")
+    parsed = _parsed("rust", marked.replace("§", "", 1))
+    assert not suggestions._mends(parsed, at, None, None)(fill)  # nor is it ranked as mending the file
+
+
+@pytest.mark.parametrize("language, marked", [
+    # A statement that is no value: a `return`, a call in a body whose value is `()`, a `let`, one not last.
+    ("rust", "fn f(x: u32) -> u32 {\n    return x§\n}\n"),
+    ("rust", "fn f() {\n    g()§\n}\n"),
+    ("rust", "fn f() -> () {\n    g()§\n}\n"),
+    ("rust", "fn f() -> u32 {\n    let x = g()§\n}\n"),
+    ("rust", "fn f() -> u32 {\n    g()§\n    1\n}\n"),
+    ("rust", "fn f() -> u32 {\n    for i in 0..3 {\n        g(i)§\n    }\n    1\n}\n"),
+    ("rust", "fn f() -> u32 {\n    panic!(\"no\")§\n}\n"),
+    ("rust", "struct S§\n"),
+    # Where a `;` after a `}` is an empty statement the language takes.
+    ("javascript", "function f() {}§\n\nfunction g() {}\n"),
+    ("c", "struct P {\n    int x;\n}§\n"),
+])
+def test_while_typing_a_semicolon_that_ends_a_statement_or_an_item_is_still_shown(language, marked):
+    assert _kept(language, marked, ";", "§")
+
+
+def test_a_go_semicolon_after_a_top_level_functions_brace_is_not_shown():
+    # gofmt deletes it: noise.
+    assert not _kept("go", "package p\n\nfunc f() {}|\n\nfunc g() {}\n", ";")
+    assert _kept("go", "package p\n\nfunc f() {\n\tfor i := 0|\n}\n", "; i < 3; i++ {")
+
+
+def test_while_typing_the_files_semicolon_after_a_rust_functions_value_is_not_shown(engine, no_model):
+    at = RUST_TAIL.index("§")
+    parsed = _parsed("rust", RUST_TAIL.replace("§", "", 1))
+    text = parsed.snapshot.text
+    assert [c.text for c in engine.copies(text[:at], text[at:])][:1] == [";"]  # the file spells it out
+    with pytest.raises(AssertionError, match="the model ran"):
+        complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
+
+
+@pytest_lsp.fixture(config=config())
+async def server(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_over_the_server_the_files_semicolon_that_empties_a_body_or_ends_a_value_is_not_shown(server):
+    # The file spells out a `;` after each cursor (`...(id);`, `....collect();`), and it parses.
+    for name, language, marked in (("book.js", "javascript", JS_IF.replace("|", "§")),
+                                   ("squares.rs", "rust", RUST_TAIL)):
+        at, text = marked.index("§"), marked.replace("§", "", 1)
+        uri = f"file:///typing/{name}"
+        server.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+        result = await server.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+            text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
+        assert all(not item.insert_text.startswith(";") for item in result.items), (name, result.items)
