@@ -33,9 +33,14 @@ offered (ten bare `return`s before a `}` outweigh one `return "ok"`). And a copy
 surroundings, so a fill that reads wrong here is not offered: one with a closer that the innermost bracket open where
 it stands does not take (`case http.StatusNoC` would take `ontent)` from `WriteHeader(http.StatusNoContent)`), one
 that makes its line (`REPEATED_LINE_CHARS` or more besides whitespace) the same as the nearest line above or below
-(the import just above, written again), one that makes it a definition's header its block already has word for
-word (the test just above, by its name), and one that ends a header's line with the statement its own line begins
-with (`if stat, ok := c.m[key]` from `stat, ok := c.m[key]`: the `if` still needs its condition and block).
+(the import just above, written again), one that makes it a declaration its block already has word for word (the
+test just above, by its name; after a top-level `}`, the file's `const LIMIT = 10;` again), one that ends a
+header's line with the statement its own line begins with (`if stat, ok := c.m[key]` from `stat, ok := c.m[key]`:
+the `if` still needs its condition and block), one that ends a line that is no header with the `{` of the header its
+own line begins with (`let c = self.peek()` takes no ` {` from `while let Some(c) = self.peek() {`), one that
+begins a blank line with the `}` of a body opened above at another indentation than the opener's line (after Enter
+at the body's depth, the body goes on), and, among JSX elements, which the grammar reads without their names, a
+closing tag for another element than the innermost open one, or a `;` after a child element (text on the page).
 
 Other files (`elsewhere`: those open beside the file, or in its directory) are searched the same way, with the
 hole's own key, head and line shape. A project repeats itself across files too (the same call, the same signature,
@@ -46,15 +51,16 @@ a file whose only other `from __future__ import` is its own `import ` lines is b
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain
+from itertools import chain, islice
 from typing import NamedTuple
 
-from .closers import CLOSERS, PAIRS, brackets_in_code, open_brackets, scan_window
+from .closers import CLOSERS, PAIRS, brackets_in_code, indent_width, open_brackets, scan_window
 
 KEY_CHARS = (48, 32, 24, 16, 12, 8, 6, 4)  # longest first: a longer match is stronger evidence
 MIN_KEY_CHARS = KEY_CHARS[-1]
@@ -87,7 +93,11 @@ _DEFINES = re.compile(rf"(?<!\w)(?:{_DEFINITION_WORDS})[ \t]+\Z")
 # A definition's header: its word after any of the words that qualify one (`pub async fn`, `export default class`).
 _QUALIFIERS = (r"[ \t]*(?:(?:pub(?:\([^)\n]*\))?|async|export|default|static|public|private|protected|internal|open|"
                r"final|abstract|override|inline|const|extern|unsafe|data)[ \t]+)*")
-_HEADER = re.compile(rf"{_QUALIFIERS}(?:{_DEFINITION_WORDS})\b")
+# A declaration: a definition's header, or a line that declares a name, a constant, a type, an import. Written
+# twice in one block it declares the name twice (`const LIMIT = 10;`, Go's `var ErrEmpty = ...`, `impl X for T {`).
+# Not where the word is a name used (`type(x)`, `type = 3`).
+_DECLARES = re.compile(rf"{_QUALIFIERS}(?:(?:{_DEFINITION_WORDS})\b|(?:impl|var|let|const|type|static|use|import|from|"
+                       rf"typedef|using|mod|namespace|package)\b(?![ \t]*[(.=:,)\]]))")
 # A line that opens a block: a definition's header, or an `impl` of a type's.
 _OPENS_BLOCK = re.compile(rf"{_QUALIFIERS}(?:{_DEFINITION_WORDS}|impl)\b")
 # A line of values given back: a comma on it lists no names bound (`return "", err`).
@@ -96,6 +106,20 @@ _RETURNS = re.compile(r"[ \t]*(?:return|yield)\b")
 # statement written after it is the header's own (Go's `if v, ok := m[k]; ok {`), and does not end it.
 _HEADER_START = re.compile(r"[ \t]*(?:\}[ \t]*)?(?:else[ \t]+)?(?:if|elif|for|foreach|while|until|unless|switch|match|"
                            r"case|with)[ \t]*\(?[ \t]*\Z")
+# Words that begin a block's header, a definition's or a statement's (`while let Some(c) = self.peek() {`): the `{`
+# that ends such a line opens the header's body.
+_HEADER_WORDS = (rf"{_DEFINITION_WORDS}|impl|if|elif|else|for|foreach|while|until|unless|loop|do|try|catch|finally|"
+                 r"switch|select|match|case|with")
+_BEGINS_HEADER = re.compile(rf"{_QUALIFIERS}(?:\}}[ \t]*)?(?:{_HEADER_WORDS})\b")
+_HEADER_WORD = re.compile(rf"(?<![\w.])(?:{_HEADER_WORDS})(?!\w)")
+# A type's body: each of its lines is a member's header (`  total(id)` in a class), though none begins with a word.
+_TYPE_BODY = re.compile(rf"{_QUALIFIERS}(?:class|struct|enum|interface|trait|impl|object)\b")
+# A JSX element's tag: a closing one, or an opening one (self-closing or not) where no name or bracket is just
+# before its `<` (a type's arguments: `useState<number>`), its attributes up to the `>` outside one level of braces.
+_TAG = re.compile(r"</(?P<closes>[\w.:-]+)\s*>|(?<![\w.)\]])<(?P<opens>[A-Za-z][\w.:-]*)(?=[\s/>])"
+                  r"(?:[^<>{}]|\{[^{}]*\})*?(?P<alone>/?)>")
+# Text that an element after it is an expression in: what a statement may end after.
+_EXPRESSION_BEFORE = re.compile(r"(?:(?<![\w.])(?:return|yield)|=>|[=(\[,?:&|])\s*\Z")
 # A line with fewer characters besides whitespace (`}`, `});`, `pass`, `end`) is written twice in a row often
 # enough; a longer one so repeated is nearly always a copy of its neighbour.
 REPEATED_LINE_CHARS = 6
@@ -119,16 +143,33 @@ def _distance(at: int, hole: int | None) -> int:
 
 
 def _occurrences(text: str, key: str, hole: int | None) -> list[int]:
-    """Where `key` ends in `text`, nearest the hole first, leaving out the hole's own key."""
-    ends = []
-    start = text.find(key)
+    """Where `key` ends in `text`, nearest the hole first (the earlier of two as near), leaving out the hole's own
+    key; at most `MAX_OCCURRENCES`. Searched outward from the hole and no further than that: a key found everywhere
+    (`0, 0, ` in a data literal) costs what is kept, not every place in the text."""
+    if hole is None:
+        return list(islice(_ends_from(text, key, 0), MAX_OCCURRENCES))
+    nearest = heapq.merge(_ends_back_from(text, key, hole - 1), _ends_from(text, key, hole + 1),
+                          key=lambda end: _distance(end, hole))
+    return list(islice(nearest, MAX_OCCURRENCES))
+
+
+def _ends_from(text: str, key: str, first: int) -> Iterator[int]:
+    """Where `key` ends in `text` at `first` or after, in order."""
+    start = text.find(key, max(0, first - len(key)))
     while start >= 0:
-        end = start + len(key)
-        if end != hole:
-            ends.append(end)
+        yield start + len(key)
         start = text.find(key, start + 1)
-    ends.sort(key=lambda e: _distance(e, hole))
-    return ends[:MAX_OCCURRENCES]
+
+
+def _ends_back_from(text: str, key: str, last: int) -> Iterator[int]:
+    """Where `key` ends in `text` at `last` or before, the latest first."""
+    end = last
+    while end >= len(key):
+        start = text.rfind(key, 0, end)
+        if start < 0:
+            return
+        yield start + len(key)
+        end = start + len(key) - 1
 
 
 def _name_start(text: str, end: int) -> int:
@@ -209,6 +250,19 @@ class _HoleLine:
         below = self.after[self.after.find("\n") + 1:] if "\n" in self.after else ""
         return frozenset(m.group(1).rstrip() for text in (self.before, below) for m in line.finditer(text))
 
+    @cached_property
+    def has_header(self) -> bool:
+        """Whether the hole's line is a header, whose body a `{` may open: it has a header's word (`if let`, `let v =
+        match x`, `go func()`), or stands in a type's body, where each line is a member's (`  total(id)`)."""
+        start = self.before.rfind("\n") + 1
+        line = self.before[start:]
+        if _HEADER_WORD.search(line):
+            return True
+        depth = indent_width(line)
+        parent = next((other for other in _lines_above(self.before[:start])
+                       if other.strip() and indent_width(other) < depth), "") if depth else ""
+        return bool(_TYPE_BODY.match(parent))
+
 
 def _fits(text: str, start: int, end: int, fill: str, line: _HoleLine) -> bool:
     """Whether `fill`, found after `end` in `text` where the name being typed starts at `start`, fits the hole, where
@@ -246,11 +300,11 @@ def _ends_a_header(text: str, end: int, ending: str) -> bool:
     return ending.endswith(found) and bool(_HEADER_START.match(ending[:len(ending) - len(found)]))
 
 
-def _bridges(text: str, hole: int | None, key: str, head: str, line: _HoleLine) -> list[tuple[str, int]]:
-    """(fill, distance from the hole) for each occurrence of `key` followed on its line by `head`, held up to the
-    hole's `line`."""
+def _bridges(text: str, hole: int | None, ends: list[int], head: str, line: _HoleLine) -> list[tuple[str, int]]:
+    """(fill, distance from the hole) for each occurrence of the key (`ends`: where it ends) followed on its line by
+    `head`, held up to the hole's `line`."""
     found = []
-    for end in _occurrences(text, key, hole):
+    for end in ends:
         window = text[end:end + MAX_FILL_CHARS + len(head)]
         cut = window.find(head)
         if cut == 0 and hole is not None and head.strip(" \t"):
@@ -271,6 +325,8 @@ def _bridges(text: str, hole: int | None, key: str, head: str, line: _HoleLine) 
             continue
         if line.ending is not None and _ends_a_header(text, end, line.ending):
             continue
+        if fill.rstrip().endswith("{") and _BEGINS_HEADER.match(_lead(text, end)) and not line.has_header:
+            continue  # the `{` opens the body of the header its line begins with: `let c = self.peek()` has none
         found.append((fill, _distance(end, hole)))
     return found
 
@@ -291,9 +347,10 @@ def _bridge_finds(before: str, after: str, keys: list[int],
         # A key of indentation alone starts nearly every line: after Enter it matches the start of the line just typed,
         # and would offer that line again (the same reason a bare line shape is not tried).
         if key_chars <= len(before) and key.strip():
+            places = [(text, hole, _occurrences(text, key, hole)) for text, hole in texts]  # the same for each head
             for head_chars in HEAD_CHARS:
                 head = after[:head_chars]
-                found = [f for text, hole in texts for f in _bridges(text, hole, key, head, line)]
+                found = [f for text, hole, ends in places for f in _bridges(text, hole, ends, head, line)]
                 # Votes for no fill alone leave the key as bare as it was without them: a shorter head may find one.
                 if any(fill for fill, _ in found):
                     find = _Find(found, key_chars, 0)
@@ -418,13 +475,16 @@ class _Hole:
 
     def fits(self, fill: str) -> bool:
         """Whether `fill` reads right here: a copy carries the surroundings of its own place, which this one may
-        lack (a closer for a bracket this line never opened), or already has (the same line just above it, the
-        same definition in its block)."""
+        lack (a closer for a bracket this line never opened, or not at its opener's indentation; JSX that is an
+        expression there), or already has (the same line just above it, the same declaration in its block)."""
         line = self.before[self.line_start:] + fill + self.after[:self.line_end]
         above, below = self.before[:self.line_start], self.after[self.line_end:]
-        if _repeats_a_neighbour(line, above, below) or (_HEADER.match(line) and _in_block(line, above, below)):
+        if _repeats_a_neighbour(line, above, below) or (_DECLARES.match(line) and _in_block(line, above, below)):
             return False
-        return not (CLOSERS.intersection(fill) and self._brackets.closes_unopened(fill))
+        if _jsx_misfit(self.before, fill):
+            return False
+        return not (CLOSERS.intersection(fill) and (self._brackets.closes_unopened(fill)
+                                                    or self._brackets.closes_a_body_off_its_column(fill)))
 
     @cached_property
     def _brackets(self) -> _OpenBrackets:
@@ -438,7 +498,8 @@ class _OpenBrackets:
     def __init__(self, text: str):
         window = scan_window(text)
         self.line = window[window.rfind("\n") + 1:]
-        self.closers = [PAIRS[opener.char] for opener in open_brackets(window) if not opener.ended]  # innermost last
+        self.openers = [opener for opener in open_brackets(window) if not opener.ended]  # innermost last
+        self.closers = [PAIRS[opener.char] for opener in self.openers]
         self.line_brackets = _brackets(self.line)
         # A fill is read after the text's last line alone, not after the whole text again for each fill. Where that
         # line starts or ends inside a string or comment that spans lines, it reads otherwise alone: nothing is
@@ -465,6 +526,16 @@ class _OpenBrackets:
             elif not owed or owed.pop() != char:
                 return True
         return False
+
+    def closes_a_body_off_its_column(self, fill: str) -> bool:
+        """Whether `fill` begins the text's last line, blank so far, with the `}` of a body opened on a line above,
+        at another indentation than that line's: a line deeper than the header's is the body's own, where it goes
+        on (Enter after its first statement), as the closers' own rule (`engine.closers.owed_on_line`) has it."""
+        code = fill.lstrip(" \t")
+        if self.line.strip() or not self.judged or not self.openers or code[:1] != "}":
+            return False
+        opener = self.openers[-1]
+        return opener.char == "{" and indent_width(self.line + fill) != opener.indent
 
 
 def _brackets(text: str) -> list[tuple[int, str]]:
@@ -522,6 +593,48 @@ def _block_lines(lines: Iterator[str], line: str) -> Iterator[str]:
             return
         if depth == indent:
             yield other
+
+
+def _jsx_misfit(before: str, fill: str) -> bool:
+    """Whether `fill` after `before` reads wrong among JSX elements, where the grammar does not look: a closing tag
+    for another element than the innermost open one (`</` inside an `<li>` takes no `ul>`), or a `;` after an
+    element among children, text the page shows (`return <span>{n}</span>;` ends a statement, `{item} <span>..</span>`
+    does not)."""
+    if before.endswith("</"):
+        name = re.match(r"[\w.:-]+(?=\s*>)", fill)
+        elements = _open_elements(scan_window(before))
+        return bool(name and elements) and elements[-1][0] != name.group()
+    if fill.lstrip(" \t").startswith(";"):
+        window = scan_window(before)
+        start = _element_ended(window)
+        return start is not None and not _EXPRESSION_BEFORE.search(window[:start])
+    return False
+
+
+def _open_elements(text: str) -> list[tuple[str, int]]:
+    """(name, start) of each JSX element `text` leaves open, innermost last; a closing tag closes the innermost of its
+    name and those inside it."""
+    elements: list[tuple[str, int]] = []
+    for tag in _TAG.finditer(text):
+        names = [name for name, _ in elements]
+        if tag["closes"] and tag["closes"] in names:
+            del elements[len(names) - 1 - names[::-1].index(tag["closes"]):]
+        elif tag["opens"] and not tag["alone"]:
+            elements.append((tag["opens"], tag.start()))
+    return elements
+
+
+def _element_ended(text: str) -> int | None:
+    """Where the JSX element that `text` ends with (its closing tag, or a self-closing tag) starts; None where it
+    ends with none, or its opening tag is not found."""
+    code = text.rstrip(" \t")
+    tag = _TAG.match(code, max(0, code.rfind("<")))
+    if tag is None or tag.end() != len(code) or not (tag["closes"] or tag["alone"]):
+        return None
+    if tag["alone"]:
+        return tag.start()
+    return next((start for name, start in reversed(_open_elements(code[:tag.start()])) if name == tag["closes"]),
+                None)
 
 
 def _all_used(fill: str, before: str, after: str) -> bool:

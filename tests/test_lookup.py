@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.infill import InfillEngine
-from engine.lookup import ELSEWHERE_CHARS, lookup_fills
+from engine.lookup import ELSEWHERE_CHARS, MAX_OCCURRENCES, SEARCH_CHARS, _occurrences, lookup_fills
 from engine.tiny import write_random_checkpoint
 
 
@@ -258,8 +258,8 @@ def test_a_closer_the_bracket_open_at_the_hole_does_not_take_is_not_offered():
 
 def test_a_fill_that_repeats_the_line_next_to_it_is_not_offered():
     # An import, a match arm, a dictionary's key: each the line just above, written again.
-    assert _texts("import java.util.Map;\nimport java.util.List;\nimport ", "\n\npublic class A {}\n") == [
-        "java.util.Map;"]
+    # (The import two lines up is not offered either: its block has it, `test_a_declaration_already_in_its_block...`.)
+    assert _texts("import java.util.Map;\nimport java.util.List;\nimport ", "\n\npublic class A {}\n") == []
     arms = ("fn area(shape: Shape) -> f64 {\n    match shape {\n        Shape::Circle(r) => r * r * 3.14,\n"
             "        Shape::Square(s) => s * s,\n        Shape::Sq")
     assert "uare(s) => s * s," not in _texts(arms, "\n    }\n}\n")
@@ -333,3 +333,110 @@ def test_a_statement_copied_into_a_header_it_begins_does_not_end_that_header():
     assert _texts("p = malloc(n);\nreturn NULL;\n}\nif (!p) return NU", "\n") == ["LL;"]
     # Where the header's line goes on after the hole, the copy need not end it.
     assert _texts("    check(a, b);\n    if (check(a", ")) {\n        go();\n    }\n") == [", b"]
+
+
+def test_a_declaration_already_in_its_block_is_not_offered():
+    # Two Enters after a top-level `}`: the key `}\n\n` finds the line after another top-level `}`, a declaration
+    # the file already has. Offered again word for word, it declares the name twice.
+    go = ('package ledger\n\nimport "errors"\n\ntype Entry struct {\n\tAccount string\n}\n\n'
+          'var ErrEmpty = errors.New("empty")\n\nfunc (e Entry) Name() string {\n\treturn e.Account\n}\n\n')
+    assert _texts(go, "\n\nfunc Other() {}\n") == []
+    rust = ("use std::fmt;\n\npub struct Tok {\n    n: u32,\n}\n\nimpl fmt::Display for Tok {\n"
+            "    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n        write!(f, \"{}\", self.n)\n"
+            "    }\n}\n\npub fn one() -> u32 {\n    1\n}\n\n")
+    assert _texts(rust, "\n\npub fn two() -> u32 {\n    2\n}\n") == []
+    js = ("class A {\n  run() {\n    return 1;\n  }\n}\n\nconst LIMIT = 10;\n\nfunction a() {\n  return LIMIT;\n}\n\n")
+    assert _texts(js, "\n\nfunction b() {\n  return 2;\n}\n") == []
+    # Another block's declaration is this block's to write too: each function declares its own `n`.
+    count = "function a(items) {\n  const n = items.length;\n  return n;\n}\n\nfunction b(items) {\n  const n = it"
+    assert _texts(count, "\n  return n;\n}\n") == ["ems.length;"]
+    # A line that declares nothing is written again in its block often enough: Go's check of each error.
+    checks = ("func run() error {\n\terr := a()\n\tif err != nil {\n\t\treturn err\n\t}\n\terr = b()\n"
+              "\tif err != n")
+    assert _texts(checks, "\n\t\treturn err\n\t}\n\treturn nil\n}\n") == ["il {"]
+
+
+def test_a_headers_block_opening_is_not_copied_onto_a_statement():
+    # `self.peek()` is found in `while let Some(c) = self.peek() {`: its `{` opens the loop's body, which a `let`
+    # statement has none of. A header's line takes it still.
+    lexer = ("impl<'a> Lexer<'a> {\n    fn peek(&self) -> Option<char> {\n        self.src[self.pos..].chars().next()\n"
+             "    }\n\n    pub fn skip(&mut self) {\n        while let Some(c) = self.peek() {\n"
+             "            self.pos += c.len_utf8();\n        }\n    }\n\n"
+             "    pub fn first(&mut self) -> Option<char> {\n")
+    assert " {" not in _texts(lexer + "        let c = self.peek()", "\n    }\n}\n")
+    assert " {" in _texts(lexer + "        if let Some(d) = self.peek()", "\n    }\n}\n")
+    # A return type found in a function's header: `{` there opens the function's body, not the constant's.
+    ts = "export function mapValues<T, U>(record: Record<string, T>, fn: (value: T) => U): Record<string, U> {\n"
+    assert [f for f in _texts(ts + "  const out: Record<string, U>", "\n}\n") if f.endswith("{")] == []
+    # A statement's own `{` (an object, a struct) is copied as it stands.
+    assert _texts("let p = Point {\n    x: 1,\n};\nlet q = Poi", "\n") == ["nt {"]
+
+
+def test_a_closer_comes_only_at_its_openers_indentation():
+    # Enter after a new body's first statement: the cursor stands one step deeper than the body's header, where the
+    # body goes on. A `}` there would end it after one line; at the header's indentation it may.
+    book = ("class OrderBook {\n  constructor(orders) {\n    this.byId = new Map();\n"
+            "    for (const order of orders) {\n      this.byId.set(order.id, order);\n    }\n  }\n\n"
+            "  total(id) {\n    const order = this.byId.get(id);\n")
+    after = "\n\n  label(id) {\n    return String(id);\n  }\n}\n"
+    assert "}" not in _texts(book + "    ", after)
+    assert "}" in _texts(book + "  ", after)
+    rust = ("pub fn count(tokens: &[u32]) -> usize {\n    let mut n = 0;\n    for t in tokens {\n"
+            "        n += *t as usize;\n    }\n    n\n}\n\npub fn squares(limit: u32) -> Vec<u32> {\n"
+            "    let values = vec![1, 2, 3];\n")
+    assert "}" not in _texts(rust + "    ", "\n\npub fn banner(name: &str) -> String {\n    format!(\"{name}\")\n}\n")
+
+
+JSX = ("import React from 'react';\n\nexport function Badge({ stock }) {\n"
+       "  return <span className=\"badge\">{stock}</span>;\n}\n\nexport function List({ items }) {\n  return (\n"
+       "    <ul>\n      {items.map((item) => (\n        <li key={item}>\n")
+
+
+def test_a_semicolon_is_not_copied_after_an_element_among_jsx_children():
+    # After a child element, a `;` is text the page shows; after an element a statement returns, it ends it.
+    child = JSX + "          {item} <span className=\"n\">{item.length}</span>"
+    assert ";" not in _texts(child, "\n        </li>\n      ))}\n    </ul>\n  );\n}\n")
+    count = "function Count({ n }) {\n  return <span className=\"c\">{n}</span>;\n}\n\nexport function List"
+    returned = JSX.replace("function List", count) + "          {item}\n        </li>\n      ))}\n    </ul>\n  );\n}\n"
+    assert _texts(returned + "\nexport function Total({ n }) {\n  return <span className=\"t\">{n}</span>",
+                  "\n}\n")[0] == ";"
+
+
+def test_a_closing_tag_copied_is_the_innermost_open_elements():
+    # `</` inside an open `<li>`: the file's `</ul>` would close the list around it, which the grammar reads as
+    # well (it does not compare names).
+    assert _texts(JSX + "          {item}\n        </", "\n      ))}\n    </ul>\n  );\n}\n") == []
+    closed = JSX + "          {item}\n        </li>\n      ))}\n    </ul>\n  );\n}\n"
+    assert _texts(closed + "\nexport function Other() {\n  return (\n    <ul>\n      <li>a</li>\n    </",
+                  "\n  );\n}\n")[0] == "ul>"
+
+
+def _all_occurrences_sorted(text: str, key: str, hole: int | None) -> list[int]:
+    """Every place `key` ends in `text` but the hole, nearest first, the earlier first where two are as near: what
+    the lookup keeps `MAX_OCCURRENCES` of."""
+    ends = [start + len(key) for start in range(len(text)) if text.startswith(key, start)]
+    ends = [end for end in ends if end != hole]
+    return sorted(ends, key=lambda end: abs(end - hole) if hole is not None else end)
+
+
+@pytest.mark.parametrize("text, key", [
+    ("var a=" + "f(1),g(2);" * 700, "g(2);f("),  # more places than are kept, on both sides of the hole
+    ("data = [" + "0, " * 3000 + "0]\n", "0, 0, "),  # places that overlap
+    ("ab" * 3000, "abab"),  # as near on the left as on the right
+    ("x = f(a)\n" * 5 + "y = f(b)\n" * 3, "= f("),  # fewer than are kept
+    ("nothing here", "absent"),
+])
+def test_the_places_kept_of_a_key_are_the_nearest_the_hole(text, key):
+    for hole in (None, 0, 1, len(key), len(text) // 3, len(text) // 2 + 1, len(text) - 1, len(text)):
+        expected = _all_occurrences_sorted(text, key, hole)[:MAX_OCCURRENCES]
+        assert _occurrences(text, key, hole) == expected, hole
+
+
+def test_in_a_very_repetitive_line_the_nearest_places_decide():
+    # One line of calls, each key the same (the padding is longer than the longest key): 600 places each side of
+    # the hole spell `1, 2`, and beyond them 1,100 each side spell `3, 4`, which would outvote them were all kept.
+    sep = "), " + "pad_" * 12 + "f("
+    near, far = sep.join(["1, 2"] * 600), sep.join(["3, 4"] * 1100)
+    before, after = "v = [f(" + far + sep + near + sep, sep + near + sep + far + ")]\n"
+    assert 2 * 600 > MAX_OCCURRENCES - 2 * 600 and 1100 > 600 and len(before) < SEARCH_CHARS
+    assert _texts(before, after)[0] == "1, 2"
