@@ -184,6 +184,7 @@ def check(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; serving (--stdio, --tcp), it ends the process itself (`InfillServer.end`)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level.upper(), format="infill-ls %(levelname)s %(name)s: %(message)s"
@@ -210,9 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))
     except ListenError as error:
         print(f"infill-ls: {error}", file=sys.stderr)
-        return 2
-    finally:
-        # 0 also when the client closed the stream without `exit`.
-        status = server.protocol.exit_status or 0
-        server.stop_work(status)
-    return status
+        server.end(2)
+    except BaseException:
+        # Said here: the process ends without the interpreter, which would have said it.
+        logging.getLogger(__name__).exception("the server stopped on an error")
+        server.end(1)
+    # 0 also when the client closed the stream without `exit`.
+    server.end(server.protocol.exit_status or 0)

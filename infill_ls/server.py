@@ -7,14 +7,16 @@ service (``service.py``) owns documents, parsing, scheduling and the model.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Future
+from typing import Any, NoReturn
 
 from cattrs.v import format_exception, transform_error
 from lsprotocol import types
@@ -26,6 +28,7 @@ from pygls.exceptions import (
     JsonRpcParseError,
     JsonRpcServerNotInitialized,
 )
+from pygls.feature_manager import is_thread_function
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 from pygls.protocol.language_server import _prepare_command_arguments
@@ -43,9 +46,6 @@ log = logging.getLogger(__name__)
 _CONVERTER = default_converter()
 
 NAME = "infill-ls"
-# How long exiting waits for the model's worker: a cancelled fill stops at its next denoising step (milliseconds for
-# the embedded model), a load does not stop at all.
-EXIT_WAIT_S = 3.0
 STATS_COMMAND = "infill.stats"
 # The model's state, for an editor's status item: {"kind": "loading" | "ready" | "error", "message": one line}.
 # Sent when a load starts and when it ends; a client that does not know it ignores it.
@@ -63,14 +63,29 @@ UNREADABLE = object()
 
 
 class _NoTraceback(logging.Filter):
-    """pygls logs the whole of cattrs' error for a message it cannot read, 80 to 130 lines; the server says what is
-    wrong in one line instead (`InfillProtocol.structure_message`)."""
+    """pygls logs the whole of cattrs' error for a message it cannot read, 80 to 130 lines, and a traceback of a
+    dozen for a body that is not JSON; the server says what is wrong in one line instead
+    (`InfillProtocol.structure_message`, `InfillServer.report_server_error`). Any other failure to handle a message
+    keeps its traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Unable to deserialize message")
+        if str(record.msg).startswith("Unable to deserialize message"):
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        return not (str(record.msg).startswith("Unable to handle message") and isinstance(error, json.JSONDecodeError))
 
 
-logging.getLogger("pygls.protocol.json_rpc").addFilter(_NoTraceback())
+# The protocol's logger, and the loops that read the messages: pygls's for stdio, its default for a TCP connection.
+for _logger in ("pygls.protocol.json_rpc", "pygls.server", "pygls.io_"):
+    logging.getLogger(_logger).addFilter(_NoTraceback())
+
+# Notifications the server takes no action on, and says nothing of: those the protocol lets any server ignore ("$/"),
+# and those a client sends whatever the server registered (Neovim and Helix send saves; VS Code watched files) for
+# features this server does not have. A notification outside these that it has no handler for is still said.
+_IGNORED_NOTIFICATIONS = frozenset({
+    types.TEXT_DOCUMENT_DID_SAVE, types.TEXT_DOCUMENT_WILL_SAVE, types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+    types.WORKSPACE_DID_CREATE_FILES, types.WORKSPACE_DID_RENAME_FILES, types.WORKSPACE_DID_DELETE_FILES,
+})
 
 
 def what_is_wrong(error: JsonRpcException) -> str:
@@ -177,6 +192,8 @@ class InfillProtocol(LanguageServerProtocol):
                 if future is None or future.done():
                     return UNREADABLE
                 future.set_exception(JsonRpcInvalidParams("the answer does not match the protocol"))
+            elif isinstance(method, str) and self.ignores(method):
+                log.debug("%s: %s; ignored", method, why)  # one without params, as JSON-RPC allows
             elif isinstance(method, str):
                 log.warning("%s: %s", method, why)
                 self._server.unreadable_notification(method, data.get("params"))
@@ -222,29 +239,72 @@ class InfillProtocol(LanguageServerProtocol):
             return
         super()._handle_response(msg_id, result, error)
 
+    def _handle_notification(self, method_name: str, params: Any) -> None:
+        """As pygls's, but without a warning for a notification the server may ignore (`_IGNORED_NOTIFICATIONS`, and
+        any "$/" one), nor for a cancel whose request is no longer pending: one the client sent as the answer was
+        on its way, as the protocol expects it may."""
+        if method_name == types.CANCEL_REQUEST:
+            if params.id not in self._request_futures:
+                log.debug("cancel for %s: not pending", params.id)
+                return
+        elif self.ignores(method_name):
+            log.debug("%s: ignored", method_name)
+            return
+        super()._handle_notification(method_name, params)
+
+    def ignores(self, method: str) -> bool:
+        """Whether a notification is one the server may ignore and has no handler for."""
+        return (method.startswith("$/") or method in _IGNORED_NOTIFICATIONS) and \
+            method not in self.fm.builtin_features and method not in self.fm.features
+
+    def _execute_handler(self, msg_id, handler: Callable[..., Any], callback: Callable[[Future], None],
+                         args: tuple[Any, ...] | None = None, kwargs: dict[str, Any] | None = None) -> None:
+        """As pygls's, but a plain handler may return a coroutine, which then runs as the task of an async handler
+        does (filed under the request, for `$/cancelRequest` to reach). The handler itself runs as the message
+        arrives, where an async handler's first line runs only once the loop starts its task: over TCP, pygls's
+        reader hands on every message it has read already first, so a change sent after a request was applied
+        before the request read its document, and the request answered at its position in the changed text."""
+        if asyncio.iscoroutinefunction(handler) or inspect.isgeneratorfunction(handler) or \
+                is_thread_function(handler):
+            super()._execute_handler(msg_id, handler, callback, args, kwargs)
+            return
+        done: Future = Future()
+        done.add_done_callback(callback)
+        try:
+            result = handler(*(args or ()), **(kwargs or {}))
+        except Exception as error:  # noqa: BLE001 - the request's answer, as pygls makes it
+            done.set_exception(error)
+            return
+        if not inspect.isawaitable(result):
+            done.set_result(result)
+            return
+        task = asyncio.ensure_future(result)
+        self._request_futures[msg_id] = task
+        task.add_done_callback(callback)
+
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
-    async def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
-        """As pygls's, but a coroutine where pygls's is a generator: pygls runs the command a generator yields to as a
-        task of its own, which a `$/cancelRequest` never reaches, and a cancelled action went on to run the model
-        and apply its edit."""
+    def lsp_workspace__execute_command(self, params: types.ExecuteCommandParams) -> Any:
+        """As pygls's, but the command called directly, as the request arrives: pygls's generator yields to it, and
+        runs what it returns to await as a task of its own, which a `$/cancelRequest` never reaches (a cancelled
+        action went on to run the model and apply its edit). That runs as this request's task instead
+        (`_execute_handler`)."""
         if (handler := self.fm.commands.get(params.command)) is None:
             raise JsonRpcInvalidParams.of(ValueError(f"Command name {params.command!r} is not defined"))
         try:
             args, kwargs = _prepare_command_arguments(handler, params, self._converter)
         except Exception as exc:  # noqa: BLE001 - as pygls: any argument it cannot pass
             raise JsonRpcInvalidParams.of(exc) from None
-        result = handler(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
+        return handler(*args, **kwargs)
 
     # Set by `exit`: the status the process ends with, 0 after `shutdown` and 1 without. pygls's own sys.exit is
-    # swallowed by its loop, so the command line returns this.
+    # swallowed by its loop, so the command line ends the process with this (`InfillServer.end`).
     exit_status: int | None = None
 
     @lsp_method(types.EXIT)
     def lsp_exit(self, *args):
         """As pygls's, but keeping the status, and sending nothing from here on: the model's load or a fill that
-        ends while exit waits for the worker would write to the closed stream, and pygls reports each failed write
-        with a message that fails too, megabytes of tracebacks on stderr for an editor closed while loading."""
+        ends before the process does would write to the closed stream, and pygls reports each failed write with a
+        message that fails too, megabytes of tracebacks on stderr for an editor closed while loading."""
         self.exit_status = 0 if self._shutdown else 1
         yield from super().lsp_exit(*args)
 
@@ -367,14 +427,16 @@ class InfillServer(LanguageServer):
         self.pulls: set[asyncio.Task] = set()  # settings asked of the client (`workspace/configuration`)
         self.settings_problems: list[str] = []  # those of the last settings read
 
-    def stop_work(self, status: int) -> None:
-        """Before the process ends with `status`: stop the model's worker. The interpreter aborts (SIGABRT) when it
-        exits while torch runs in another thread, so a worker that does not stop in time is left by a direct exit."""
-        if not self.service.shutdown(EXIT_WAIT_S):
-            log.warning("the model's worker did not stop within %.0f s; exiting without it", EXIT_WAIT_S)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(status)
+    def end(self, status: int) -> NoReturn:
+        """End the process with `status` now: the model's work told to stop, what was written flushed, and no
+        teardown of the interpreter. That took 0.6 to 1.5 s (torch's among it) once the client had gone, and, as it
+        aborts (SIGABRT) while torch runs in another thread, exiting first waited up to 3 s for the model's worker,
+        which a load never leaves early."""
+        self.service.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # stdout is closed after `exit`
+                stream.flush()
+        os._exit(status)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """As pygls's (a message to the user), but never for a failure to send that message itself: pygls reports a
@@ -498,14 +560,15 @@ class InfillServer(LanguageServer):
         return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=document, edits=edits)])
 
     async def action_edit(
-        self, kind: ActionKind, uri: str, selection: types.Range, version: int | None
+        self, kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: types.Range, version: int | None
     ) -> types.WorkspaceEdit | None:
+        """The edit of an action on `snapshot`, the document `uri` as the request found it."""
         # A fill can take seconds (longer on a large checkpoint): say so where the client shows progress.
         self.actions_run += 1
         token = f"infill-action-{self.actions_run}"
         await self.begin_progress(token, f"Infill: {kind.title}")
         try:
-            outcome = await self.service.action(kind, uri, to_range(selection), self.encoding, version)
+            outcome = await self.service.action_in(kind, uri, snapshot, to_range(selection), self.encoding, version)
         finally:
             self.end_progress(token, "done")
         if outcome.reason:
@@ -554,7 +617,8 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.EXIT)
     def exit_(params: None) -> None:
-        ls.stop_work(ls.protocol.exit_status or 0)
+        # Stopped without waiting for the worker: the process ends without the interpreter (`InfillServer.end`).
+        service.shutdown()
 
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
@@ -650,35 +714,43 @@ def _register(ls: InfillServer) -> None:
             ls.pulls.add(task)  # held until done: the loop keeps only a weak reference to a task
             task.add_done_callback(ls.pulls.discard)
 
+    # The request handlers below read the document as the request arrives, and return the rest to run as its task
+    # (`InfillProtocol._execute_handler`): the answer is for that text, or none once the document has moved on.
+
     @ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList:
+    def inline_completion(params: types.InlineCompletionParams) -> Coroutine[Any, Any, types.InlineCompletionList]:
+        snapshot = service.documents.get(params.text_document.uri)
         explicit = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
         # Sent while the editor's completion list is open (VS Code): an item that does not go on from the one
         # selected there, over its range, is not shown.
         info = params.context.selected_completion_info
         selected = TextChange(to_range(info.range), info.text) if info is not None else None
-        snapshot, suggestions = await service.suggest(
-            params.text_document.uri, to_position(params.position), ls.encoding, explicit, selected
-        )
-        return types.InlineCompletionList(
-            items=[
+
+        async def answer() -> types.InlineCompletionList:
+            suggestions = await service.suggest_in(snapshot, to_position(params.position), ls.encoding, explicit,
+                                                   selected)
+            return types.InlineCompletionList(items=[
                 types.InlineCompletionItem(insert_text=s.text, range=from_range(snapshot, s.start, s.end, ls.encoding))
                 for s in suggestions
-            ]
-        )
+            ])
 
-    async def completion(params: types.CompletionParams) -> types.CompletionList:
-        # Always a typing request: "Invoked" covers both a key pressed for completion and the popup an editor opens
-        # as an identifier is typed (Helix sends it on every word character), and nothing in the request tells them
-        # apart. Read as explicit, the popup would fill mid-word and wait for the model where the file's fill is
-        # instant.
-        snapshot, suggestions = await service.suggest(
-            params.text_document.uri, to_position(params.position), ls.encoding, False
-        )
-        # Incomplete: the next keystroke asks again rather than filtering a stale fill.
-        return types.CompletionList(
-            is_incomplete=True, items=[completion_item(snapshot, s, ls.encoding) for s in suggestions[:1]]
-        )
+        return answer()
+
+    def completion(params: types.CompletionParams) -> Coroutine[Any, Any, types.CompletionList]:
+        snapshot = service.documents.get(params.text_document.uri)
+
+        async def answer() -> types.CompletionList:
+            # Always a typing request: "Invoked" covers both a key pressed for completion and the popup an editor
+            # opens as an identifier is typed (Helix sends it on every word character), and nothing in the request
+            # tells them apart. Read as explicit, the popup would fill mid-word and wait for the model where the
+            # file's fill is instant.
+            suggestions = await service.suggest_in(snapshot, to_position(params.position), ls.encoding, False)
+            # Incomplete: the next keystroke asks again rather than filtering a stale fill.
+            return types.CompletionList(
+                is_incomplete=True, items=[completion_item(snapshot, s, ls.encoding) for s in suggestions[:1]]
+            )
+
+        return answer()
 
     @ls.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -686,16 +758,25 @@ def _register(ls: InfillServer) -> None:
             code_action_kinds=sorted(set(_ACTION_KINDS.values())), resolve_provider=True  # type: ignore[arg-type]
         ),
     )
-    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction | types.Command]:
+    def code_action(params: types.CodeActionParams) -> Coroutine[Any, Any, list[types.CodeAction | types.Command]]:
+        snapshot = service.documents.get(params.text_document.uri)
+
+        async def answer() -> list[types.CodeAction | types.Command]:
+            kinds = await service.actions_in(snapshot, to_range(params.range), ls.encoding)
+            return offered(params, snapshot.version, kinds) if snapshot is not None else []
+
+        return answer()
+
+    def offered(params: types.CodeActionParams, version: int,
+                kinds: list[ActionKind]) -> list[types.CodeAction | types.Command]:
         uri = params.text_document.uri
-        snapshot, kinds = await service.actions_at(uri, to_range(params.range), ls.encoding)
         only = params.context.only
         actions = []
         for kind in kinds:
             code_kind = _ACTION_KINDS[kind]
             if only and not any(code_kind == o or code_kind.startswith(o + ".") for o in only):
                 continue
-            arguments = [uri, _CONVERTER.unstructure(params.range), snapshot.version]
+            arguments = [uri, _CONVERTER.unstructure(params.range), version]
             if not ls.literal_actions:
                 # A client that reads no CodeAction takes the command alone, and runs it with executeCommand.
                 actions.append(types.Command(title=kind.title, command=kind.command, arguments=arguments))
@@ -709,18 +790,23 @@ def _register(ls: InfillServer) -> None:
         return actions
 
     @ls.feature(types.CODE_ACTION_RESOLVE)
-    async def resolve_code_action(action: types.CodeAction) -> types.CodeAction:
+    def resolve_code_action(action: types.CodeAction) -> types.CodeAction | Coroutine[Any, Any, types.CodeAction]:
         try:
             kind, uri, selection, version = _resolve_data(action.data)
         except Exception:  # noqa: BLE001 - any malformed data
             # Not one of ours (the server's own data always has this shape): nothing to add.
             log.warning("codeAction/resolve: data %r is not an infill action's", action.data)
             return action
-        action.edit = await ls.action_edit(kind, uri, selection, version)
-        return action
+        snapshot = service.documents.get(uri)
+
+        async def answer() -> types.CodeAction:
+            action.edit = await ls.action_edit(kind, uri, snapshot, selection, version)
+            return action
+
+        return answer()
 
     def action_command(kind: ActionKind):
-        async def execute(*arguments: Any) -> dict[str, Any]:
+        def execute(*arguments: Any) -> Coroutine[Any, Any, dict[str, Any]]:
             try:
                 uri, selection, version = action_arguments(arguments)
             except TypeError as error:
@@ -732,27 +818,30 @@ def _register(ls: InfillServer) -> None:
                     ls.told_cannot_apply = True
                     ls.tell(f"{kind.title}: {why}")
                 raise JsonRpcException(f"{kind.command}: {why}", code=types.LSPErrorCodes.RequestFailed)
-            edit = await ls.action_edit(kind, uri, selection, version)
-            if edit is None:
-                return {"applied": False}
-            try:
-                result = await ls.workspace_apply_edit_async(
-                    types.ApplyWorkspaceEditParams(edit=edit, label=kind.title)
-                )
-            except JsonRpcException as error:
-                raise JsonRpcInternalError(f"{kind.command}: workspace/applyEdit: {error.message}") from None
-            if not result.applied:
-                # The client's reason is the user's only clue why nothing changed.
-                ls.tell(f"{kind.title}: {result.failure_reason or 'the editor did not apply the edit'}")
-            return {"applied": bool(result.applied)}
+            return apply_action(kind, uri, service.documents.get(uri), selection, version)
 
         return execute
+
+    async def apply_action(kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: types.Range,
+                           version: int | None) -> dict[str, Any]:
+        edit = await ls.action_edit(kind, uri, snapshot, selection, version)
+        if edit is None:
+            return {"applied": False}
+        try:
+            result = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=kind.title))
+        except JsonRpcException as error:
+            raise JsonRpcInternalError(f"{kind.command}: workspace/applyEdit: {error.message}") from None
+        if not result.applied:
+            # The client's reason is the user's only clue why nothing changed.
+            ls.tell(f"{kind.title}: {result.failure_reason or 'the editor did not apply the edit'}")
+        return {"applied": bool(result.applied)}
 
     for kind in ActionKind:
         ls.command(kind.command)(action_command(kind))
 
     @ls.command(STATS_COMMAND)
     def stats() -> dict[str, Any]:
-        # What the protocol holds besides: requests not yet answered (this one among them), both ways.
+        # What the protocol holds besides: requests not yet answered (not this one, answered as it arrives), both
+        # ways.
         return {**service.stats(), "requests_open": len(ls.protocol._request_futures),
                 "progress_open": len(ls.work_done_progress.tokens)}

@@ -82,6 +82,10 @@ def _at_cursor(snapshot: Snapshot, offset: int, selected: TextChange, encoding: 
     return Replacement(start, end, selected.text)
 
 
+def _changed(kind: ActionKind) -> ActionOutcome:
+    return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
+
+
 class InfillService:
     def __init__(self, settings: Settings, default_model: str | None = None) -> None:
         self.settings = settings
@@ -118,8 +122,9 @@ class InfillService:
             else:
                 # Its tree, if any, starts again from this text.
                 self.syntax.opened(snapshot, self.notebooks.notebook_of(uri) is not None)
-            # An action's edit is for the text it started from and would not be applied: stopped now, it does not
-            # hold the model for seconds while the keystrokes' suggestions wait behind it.
+            # A fill or an action's edit is for the text it started from and would be dropped: stopped now, it does
+            # not hold the model for seconds while the next keystroke's suggestions wait behind it.
+            self.scheduler.supersede((uri, "complete"))
             self.scheduler.supersede((uri, "action"))
         except DocumentError:
             self.close(uri)
@@ -201,17 +206,18 @@ class InfillService:
 
     # --- requests -----------------------------------------------------------------------------
 
-    async def suggest(
-        self, uri: str, position: Position, encoding: PositionEncoding, explicit: bool,
+    async def suggest_in(
+        self, snapshot: Snapshot | None, position: Position, encoding: PositionEncoding, explicit: bool,
         selected: TextChange | None = None,
-    ) -> tuple[Snapshot | None, list[Suggestion]]:
-        """Suggestions at a position, and the snapshot their offsets refer to. ``selected``: the item an editor's
-        completion list has selected, as the change accepting it would make; the suggestions then go on from the
-        text as it would be with it made, each the item's text and a fill after it, over the item's range (the
-        document itself is left as it is). An item whose range is not at the position is ignored (`_at_cursor`)."""
-        snapshot = self.documents.get(uri)
+    ) -> list[Suggestion]:
+        """Suggestions at a position of `snapshot`, the document as the request found it (None: not open); none
+        once the document has moved on from it. ``selected``: the item an editor's completion list has selected, as
+        the change accepting it would make; the suggestions then go on from the text as it would be with it made,
+        each the item's text and a fill after it, over the item's range (the document itself is left as it is). An
+        item whose range is not at the position is ignored (`_at_cursor`)."""
         if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
-            return snapshot, []
+            return []
+        uri = snapshot.uri
         offset = snapshot.offset_at(position, encoding)
         picked = _at_cursor(snapshot, offset, selected, encoding) if selected is not None else None
         # What the model fills: the document, or the text as it would be with the selected item accepted.
@@ -220,6 +226,10 @@ class InfillService:
         at = offset if picked is None else picked.start + len(picked.text)
         scheduler = self.scheduler
         scheduler.stats.requests += 1
+        if self.documents.get(uri) is not snapshot:
+            # Changed after the request came and before it ran: as stale as a fill a change stops (`change`).
+            scheduler.stats.superseded += 1
+            return []
         ticket = scheduler.enter((uri, "complete"))
         surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
         try:
@@ -232,9 +242,9 @@ class InfillService:
                 engine = await self.model.engine()
                 if ticket.should_stop():
                     scheduler.stats.superseded += 1  # overtaken while the model was loading
-                    return snapshot, []
+                    return []
                 if engine is None:
-                    return snapshot, []
+                    return []
                 settings, parse, files = self.settings, self.syntax.parse, self.directory_files
                 lookup_beside = settings.file_lookup and settings.neighbor_files
                 # A notebook's own cells are read as the text around the hole, not as documents beside it.
@@ -267,37 +277,37 @@ class InfillService:
                 )
                 suggestions = answer.suggestions
         except Superseded:
-            return snapshot, []
+            return []
         except asyncio.CancelledError:
             ticket.cancel()
             raise
         finally:
             scheduler.leave(ticket)
         if not self.is_current(snapshot, surroundings):
-            return snapshot, []
+            return []
         if picked is not None:
             # Back in the document: the item's text and the fill after it, over the item's range.
-            return snapshot, [replace(s, text=picked.text + s.text, start=picked.start, end=picked.end)
-                              for s in suggestions if s.start == s.end == at]
+            return [replace(s, text=picked.text + s.text, start=picked.start, end=picked.end)
+                    for s in suggestions if s.start == s.end == at]
         scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions], surroundings.key())
-        return snapshot, suggestions
+        return suggestions
 
-    async def actions_at(
-        self, uri: str, selection: Range, encoding: PositionEncoding
-    ) -> tuple[Snapshot | None, list[ActionKind]]:
-        snapshot = self.documents.get(uri)
+    async def actions_in(self, snapshot: Snapshot | None, selection: Range, encoding: PositionEncoding
+                         ) -> list[ActionKind]:
+        """The actions for a selection of `snapshot`, the document as the request found it (None: not open); none
+        once the document has moved on from it, as each would be refused for the text it was offered for."""
         if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
-            return snapshot, []
+            return []
         start = snapshot.offset_at(selection.start, encoding)
         end = snapshot.offset_at(selection.end, encoding)
         # Parsing is not inference, but a first parse of a large file still stays off the loop.
         kinds = await asyncio.to_thread(lambda: available(self.syntax.parse(snapshot), start, end))
-        return snapshot, kinds
+        return kinds if self.documents.get(snapshot.uri) is snapshot else []
 
-    async def action(
-        self, kind: ActionKind, uri: str, selection: Range, encoding: PositionEncoding, version: int | None
-    ) -> ActionOutcome:
-        snapshot = self.documents.get(uri)
+    async def action_in(self, kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: Range,
+                        encoding: PositionEncoding, version: int | None) -> ActionOutcome:
+        """An action's edit for a selection of `snapshot`, the document `uri` as the request found it (None: not
+        open); none once the document has moved on from it. ``version``: the one the action was offered for."""
         if snapshot is None:
             return ActionOutcome(None, f"{kind.title}: {uri} is not open")
         if not self.settings.language_enabled(snapshot.language_id):
@@ -307,6 +317,8 @@ class InfillService:
         engine = await self.model.engine()
         if engine is None:
             return ActionOutcome(None, f"{kind.title}: no model loaded ({self.model.error or 'none configured'})")
+        if self.documents.get(uri) is not snapshot:
+            return _changed(kind)  # since the request came: its edit would be for a text that is gone
         start = snapshot.offset_at(selection.start, encoding)
         end = snapshot.offset_at(selection.end, encoding)
         settings, parse = self.settings, self.syntax.parse
@@ -328,7 +340,7 @@ class InfillService:
                 del self._actions[uri]
         # Its edit is for its own document alone: a notebook's other cells, edited meanwhile, were only read.
         if self.documents.get(uri) is not snapshot:
-            return ActionOutcome(None, f"{kind.title}: the document changed while it ran; nothing was applied")
+            return _changed(kind)
         if edit is None and running.stopped_by is not None:
             # Else it ended with neither an edit nor a word, and the user waits on an edit that never comes.
             return ActionOutcome(None, f"{kind.title}: stopped by a newer {running.stopped_by.title} on this document; "

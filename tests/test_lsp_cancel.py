@@ -102,3 +102,41 @@ async def test_a_result_for_a_version_that_moved_on_is_dropped(client):
     fresh = client.text_document_inline_completion_async(_params(uri, text, CURSOR + 1, True))
     items = await _items(fresh)
     assert items and items[0].range.start == position_of(text, CURSOR + 1)
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def long_fills(lsp_client: LanguageClient):
+    # An explicit fill that runs for seconds on the test model: up to 512 steps for a hole of up to 512 tokens.
+    await lsp_client.initialize_session(
+        init_params(capabilities(), modelPath=tiny_model(), device="cpu", maxSteps=512, maxHoleTokens=512)
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _stats(client) -> dict:
+    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+
+
+async def test_a_change_stops_the_fill_running_for_the_text_before_it(long_fills):
+    # A change with no request after it (an editor that asks again only once typing pauses): the fill for the text
+    # before it ran on to its end, holding the model's worker for seconds while the next request waited behind it,
+    # and was only then dropped.
+    client = long_fills
+    uri = "file:///cancel/changed.py"
+    _open(client, uri)
+    before = await _stats(client)
+    pending = asyncio.ensure_future(client.text_document_inline_completion_async(_params(uri, TEXT, CURSOR, True)))
+    for _ in range(1200):  # until the fill is on the worker
+        if (await _stats(client))["model_runs"] > before["model_runs"]:
+            break
+        await asyncio.sleep(0.02)
+    assert not pending.done()
+    text = _type(client, uri, 2, TEXT, 0, "#")
+    assert await _items(pending) == []
+    after = await _stats(client)
+    assert after["superseded"] == before["superseded"] + 1 and after["cancelled"] == before["cancelled"]
+    # Typing on: a change, then the request for the text it made.
+    text = _type(client, uri, 3, text, CURSOR + 1, "1")
+    items = await _items(client.text_document_inline_completion_async(_params(uri, text, CURSOR + 2, True)))
+    assert items and all(i.range.start == position_of(text, CURSOR + 2) for i in items)

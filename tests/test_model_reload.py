@@ -102,17 +102,20 @@ async def test_a_request_handed_the_old_engine_is_answered_without_a_fill_after_
     service = await _service(Settings(model_path=tiny_model(), device="cpu", debounce_ms=1000))
     try:
         service.open(TXT, "plaintext", 1, SOURCE)
-        before = await service.suggest(TXT, Position(1, 11), PositionEncoding.UTF16, explicit=False)
-        assert before[1], "the old model fills the hole"
+        before = await service.suggest_in(service.documents.get(TXT), Position(1, 11), PositionEncoding.UTF16,
+                                          explicit=False)
+        assert before, "the old model fills the hole"
         service.open(TXT, "plaintext", 2, SOURCE + "\n")  # a new version: not answered from the cache
-        typing = asyncio.ensure_future(service.suggest(TXT, Position(1, 11), PositionEncoding.UTF16, explicit=False))
+        typing = asyncio.ensure_future(service.suggest_in(service.documents.get(TXT), Position(1, 11),
+                                                          PositionEncoding.UTF16, explicit=False))
         await asyncio.sleep(0)  # it takes the engine, then waits out its debounce
         assert not typing.done() and service.scheduler.stats.requests == 2
         await _configure(service, {"modelPath": other})
-        _, suggestions = await typing
+        suggestions = await typing
         assert suggestions == [] and service.scheduler.stats.superseded == 1
         # The next request is the new model's.
-        _, after = await service.suggest(TXT, Position(1, 11), PositionEncoding.UTF16, explicit=True)
+        after = await service.suggest_in(service.documents.get(TXT), Position(1, 11), PositionEncoding.UTF16,
+                                        explicit=True)
         assert after
     finally:
         service.shutdown(wait_s=30)
@@ -150,6 +153,35 @@ async def test_a_load_overtaken_before_it_starts_is_skipped(loads):
     assert len(loads["alive_at_load"]) == 1  # the first loads the model; the third finds it held
     skipped = results[1]
     assert (skipped.generation, skipped.engine, skipped.error) == (2, None, None)
+
+
+def _unloadable(tmp_path) -> list[str]:
+    """Model paths that fail the checks made before the weights are read: a typo, and a checkpoint whose shard is
+    not a safetensors file."""
+    garbage = write_random_checkpoint(tmp_path / "garbage", seed=1)
+    (garbage / "model.safetensors").write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
+    return [str(tmp_path / "typo"), str(garbage)]
+
+
+async def test_a_model_path_that_cannot_be_loaded_keeps_the_model_loaded_and_says_so(loads, tmp_path):
+    # A typo in modelPath released the working model before the new path was even looked at: the server was left
+    # with none, every completion empty.
+    service = await _service(Settings(model_path=tiny_model(), device="cpu"))
+    try:
+        first = await service.model.engine()
+        for path in _unloadable(tmp_path):
+            kept = await _configure(service, {"modelPath": path})
+            assert kept is first
+            error = service.model.error
+            assert error.startswith("cannot load model") and path in error and "\n" not in error
+            assert error.endswith(f"; keeping the model loaded from {tiny_model()}")
+            assert service.stats()["model"] == first.description
+            assert kept.count_tokens("return a + b") > 0
+        # Back to the model held: no load, no error.
+        assert await _configure(service, {"modelPath": tiny_model()}) is first and service.model.error is None
+    finally:
+        service.shutdown(wait_s=30)
+    assert len(loads["engines"]) == 1 and loads["engines"][0]() is not None
 
 
 @pytest_lsp.fixture(config=config())

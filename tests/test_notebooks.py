@@ -160,7 +160,8 @@ async def test_an_action_applies_when_only_another_cell_changed_while_it_ran():
             held = service.scheduler.submit(lambda: gate.wait(30))
             version = service.documents.get("c1").version
             running = asyncio.ensure_future(
-                service.action(ActionKind.CLOSE_STRUCTURE, "c1", cursor, PositionEncoding.UTF16, version))
+                service.action_in(ActionKind.CLOSE_STRUCTURE, "c1", service.documents.get("c1"), cursor,
+                                  PositionEncoding.UTF16, version))
             for _ in range(10):
                 await asyncio.sleep(0)  # it reads the cell and the cells around it, and waits for the worker
             document = service.documents.get(edited)

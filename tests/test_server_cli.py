@@ -1,6 +1,7 @@
 """The ``infill-ls`` command line, run as a real subprocess."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -316,16 +317,17 @@ def test_a_buffer_that_is_not_utf8_stays_in_step_over_tcp(tmp_path):
             server.wait()
 
 
-def _quit_while_loading(shutdown: bool, exit: bool = True) -> subprocess.CompletedProcess:
-    """An editor opened and closed at once: initialize, initialized, (shutdown,) (exit,) while the embedded model
-    is still loading; without `exit`, the stream closes after the last message sent."""
+def _quit_while_loading(shutdown: bool, exit: bool = True, *argv: str) -> subprocess.CompletedProcess:
+    """An editor opened and closed at once: initialize, initialized, (shutdown,) (exit,) while the model (the
+    embedded one, unless `argv` names another) is still loading; without `exit`, the stream closes after the last
+    message sent."""
     messages = [{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
                 {"jsonrpc": "2.0", "method": "initialized", "params": {}}]
     if shutdown:
         messages.append({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
     if exit:
         messages.append({"jsonrpc": "2.0", "method": "exit"})
-    return subprocess.run([*CMD, "--stdio"], input=b"".join(map(_message, messages)), capture_output=True,
+    return subprocess.run([*CMD, "--stdio", *argv], input=b"".join(map(_message, messages)), capture_output=True,
                           timeout=60, env=SERVER_ENV)
 
 
@@ -350,6 +352,60 @@ def test_a_stream_closed_while_the_model_loads_ends_as_quietly_as_exit():
     assert b"Traceback" not in out.stderr and len(out.stderr.splitlines()) < 5, out.stderr[-2000:]
 
 
+def test_the_process_ends_without_waiting_for_a_load_that_does_not_end(tmp_path):
+    # Exit, and a closed stream, waited up to 3 s for the model's worker, which a load never leaves, said so, and
+    # then took the interpreter's teardown (torch's among it) on top: seconds after the editor had gone. This
+    # load never ends: the checkpoint's config is a pipe that nothing writes.
+    model = tmp_path / "model"
+    model.mkdir()
+    os.mkfifo(model / "config.json")
+    for shutdown, exit, status, answered in ((True, True, 0, [1, 2]), (False, True, 1, [1]), (False, False, 0, [1])):
+        out = _quit_while_loading(shutdown, exit, "--model", str(model))
+        assert out.returncode == status, out.stderr[-2000:]
+        assert out.stderr == b"", out.stderr[-2000:]
+        # What was written before the end is all there.
+        replies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in out.stdout.split(b"Content-Length: ")[1:]]
+        assert [m["id"] for m in replies if "id" in m] == answered, replies
+        assert {"jsonrpc": "2.0", "method": "infill/didChangeStatus",
+                "params": {"kind": "loading", "message": f"loading {model}"}} in replies, replies
+
+
+def test_notifications_the_protocol_lets_a_server_ignore_leave_stderr_quiet():
+    # pygls warned for each: a `$/` notification (the protocol lets a server ignore them), a save and a watched
+    # file's change the server never asked for, a cancel that crossed its request's answer; and a body that is not
+    # JSON had a traceback of a dozen lines besides the server's own line. A notification no one defines is still
+    # said, and the session goes on.
+    uri = "file:///work/quiet.py"
+    notifications = [("$/unknownNotification", {}), ("$/setTrace", {"value": "off"}),
+                     ("textDocument/didSave", {"textDocument": {"uri": uri}}),
+                     ("textDocument/willSave", {"textDocument": {"uri": uri}, "reason": 1}),
+                     ("workspace/didChangeWatchedFiles", {"changes": [{"uri": uri, "type": 2}]}),
+                     ("workspace/didRenameFiles", {"files": []}),
+                     ("$/cancelRequest", {"id": 2}), ("infill/madeUp", {})]
+    body = b"".join(
+        [_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+         _message({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+         _message({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+             "uri": uri, "languageId": "python", "version": 1, "text": "x = 1\n"}}}),
+         _message({"jsonrpc": "2.0", "id": 2, "method": "workspace/executeCommand",
+                   "params": {"command": "infill.stats"}}),
+         *(_message({"jsonrpc": "2.0", "method": method, "params": params}) for method, params in notifications),
+         _message({"jsonrpc": "2.0", "method": "$/noParams"}),  # as JSON-RPC allows
+         _frame(b'{"jsonrpc": "2.0", "id": 3, "method": "shutdown"'),
+         _message({"jsonrpc": "2.0", "id": 4, "method": "workspace/executeCommand",
+                   "params": {"command": "infill.stats"}}),
+         _message({"jsonrpc": "2.0", "id": 5, "method": "shutdown"}),
+         _message({"jsonrpc": "2.0", "method": "exit"})])
+    out = subprocess.run([*CMD, "--stdio", "--model", tiny_model(), "--device", "cpu"], input=body,
+                         capture_output=True, timeout=120, env=SERVER_ENV)
+    assert out.returncode == 0, out.stderr[-2000:]
+    replies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in out.stdout.split(b"Content-Length: ")[1:]]
+    assert [m.get("id") for m in replies if "method" not in m] == [1, 2, None, 4, 5], replies
+    lines = out.stderr.decode().splitlines()
+    assert len(lines) == 2, lines
+    assert "infill/madeUp" in lines[0] and "not JSON" in lines[1], lines
+
+
 def test_the_wheel_holds_every_file_the_package_reads(tmp_path):
     # The bench's scripted session lay outside the package, and `python -m infill_ls.bench` failed once installed.
     import zipfile
@@ -365,3 +421,99 @@ def test_the_wheel_holds_every_file_the_package_reads(tmp_path):
     needed = [path.relative_to(ROOT).as_posix() for folder in (DEFAULT_MODEL_DIR, FIXTURES)
               for path in folder.iterdir() if path.is_file()]
     assert len(needed) >= 7 and not [name for name in needed if name not in names]
+
+
+# The text of the ordering test: the request's cursor ends the line "x = compute(first, " (the file's own fill there:
+# "second)"); the change after the request puts "y = combine(alpha, " (fill: "beta)") on that line, as long.
+ORDER_TEXT = "total = compute(first, second)\nx = compute(first,\n"
+ORDER_TOP = "value = combine(alpha, beta)\ny = combine(alpha, \n"
+ORDER_CURSOR = {"line": 1, "character": len("x = compute(first, ")}
+
+
+class _TcpEditor:
+    """An editor's end of the one connection: messages written together in one write, answers read in order; the
+    server's own requests answered (an edit as not applied), its messages to the user kept."""
+
+    def __init__(self, sock: socket.socket, stream):
+        self.sock, self.stream = sock, stream
+        self.shown: list[str] = []
+        self.edits_asked = 0
+
+    def send(self, *payloads: dict) -> None:
+        self.sock.sendall(b"".join(_message(p) for p in payloads))
+
+    def answer(self, request_id) -> dict:
+        while True:
+            message = _read_message(self.stream)
+            if message.get("method") == "window/showMessage":
+                self.shown.append(message["params"]["message"])
+            elif message.get("method") == "workspace/applyEdit":
+                self.edits_asked += 1
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": {"applied": False}})
+            elif "method" in message and "id" in message:
+                self.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            elif message.get("id") == request_id and "method" not in message:
+                return message
+
+
+def _change(uri: str, version: int, line: int, character: int, text: str) -> dict:
+    at = {"line": line, "character": character}
+    return {"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+        "textDocument": {"uri": uri, "version": version}, "contentChanges": [{"range": {"start": at, "end": at},
+                                                                              "text": text}]}}
+
+
+def test_over_tcp_a_request_reads_the_document_as_it_came_not_after_the_change_that_followed(tmp_path):
+    # pygls's TCP reader hands on every message it has read already before the loop runs a request's task, and the
+    # request read the document only then: a change sent after it had been applied, and the request answered at its
+    # position in the changed text, its answer given as current (a fill from another line; an action offered, or
+    # run, on the changed text with the old range). Each round writes [change, request, change] at once.
+    port = _free_port()
+    requests = {
+        "textDocument/inlineCompletion": lambda uri: {"textDocument": {"uri": uri}, "position": ORDER_CURSOR,
+                                                      "context": {"triggerKind": 1}},
+        "textDocument/completion": lambda uri: {"textDocument": {"uri": uri}, "position": ORDER_CURSOR},
+        "textDocument/codeAction": lambda uri: {"textDocument": {"uri": uri}, "context": {"diagnostics": []},
+                                                "range": {"start": {"line": 1, "character": 0}, "end": ORDER_CURSOR}},
+        "workspace/executeCommand": lambda uri: {"command": "infill.rewriteSelection", "arguments": [
+            uri, {"start": {"line": 1, "character": 0}, "end": ORDER_CURSOR}, None]},
+    }
+    with _server("--tcp", "--port", str(port), "--model", tiny_model(), "--device", "cpu",
+                 stderr=subprocess.DEVNULL) as server:
+        sock = _connect(port)
+        with sock, sock.makefile("rb") as stream:
+            editor = _TcpEditor(sock, stream)
+            editor.send({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+                         "params": {"capabilities": {"workspace": {"applyEdit": True}}}})
+            editor.answer(1)
+            editor.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+            answers: dict[str, list] = {method: [] for method in requests}
+            request_id = 1
+            for round_ in range(4):
+                for method, params in requests.items():
+                    request_id += 1
+                    uri = (tmp_path / f"order{request_id}.py").as_uri()
+                    editor.send({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": {
+                        "uri": uri, "languageId": "python", "version": 1, "text": ORDER_TEXT}}})
+                    editor.send(_change(uri, 2, 1, len("x = compute(first,"), " "),
+                                {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params(uri)},
+                                _change(uri, 3, 0, 0, ORDER_TOP))
+                    answers[method].append(editor.answer(request_id)["result"])
+            # The premise: read in the changed text, the request is answered from its other line.
+            editor.send({"jsonrpc": "2.0", "id": 99, "method": "textDocument/inlineCompletion",
+                         "params": requests["textDocument/inlineCompletion"](uri)})
+            assert any("beta" in item["insertText"] for item in editor.answer(99)["result"]["items"])
+            editor.send({"jsonrpc": "2.0", "id": 100, "method": "shutdown"})
+            editor.answer(100)
+            editor.send({"jsonrpc": "2.0", "method": "exit"})
+        assert server.wait(timeout=20) == 0
+    # For the text it came for (where the fill is "second)"), or nothing, as that text is gone by the answer.
+    fills = [item["insertText"] for result in answers["textDocument/inlineCompletion"] for item in result["items"]]
+    fills += [item["textEdit"]["newText"] for result in answers["textDocument/completion"] for item in result["items"]]
+    assert not [fill for fill in fills if "beta" in fill], fills
+    # Offered for the version the range was given in, if at all.
+    offered = [command["arguments"][2] for result in answers["textDocument/codeAction"] for command in result]
+    assert set(offered) <= {2}, offered
+    # Run on the text it came for, whose edit is then out of date: none asked to be applied, and the user told why.
+    assert answers["workspace/executeCommand"] == [{"applied": False}] * 4 and editor.edits_asked == 0
+    assert len([m for m in editor.shown if "the document changed" in m]) == 4, editor.shown

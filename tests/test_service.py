@@ -29,7 +29,8 @@ async def service():
 
 
 async def _ask(service: InfillService, path) -> list[str]:
-    _, suggestions = await service.suggest(path.as_uri(), AT, PositionEncoding.UTF16, explicit=True)
+    suggestions = await service.suggest_in(service.documents.get(path.as_uri()), AT, PositionEncoding.UTF16,
+                                           explicit=True)
     return [s.text for s in suggestions]
 
 
@@ -112,7 +113,8 @@ async def test_an_action_stops_once_its_document_changes(service, tmp_path):
     service.open(uri, "python", 1, text)
     placeholder = Range(Position(1, 4), Position(1, 7))
     running = asyncio.ensure_future(
-        service.action(ActionKind.FILL_PLACEHOLDERS, uri, placeholder, PositionEncoding.UTF16, 1))
+        service.action_in(ActionKind.FILL_PLACEHOLDERS, uri, service.documents.get(uri), placeholder,
+                          PositionEncoding.UTF16, 1))
     for _ in range(3):
         await asyncio.sleep(0)  # it takes the model
     service.change(uri, 2, [TextChange(None, text + "\nx = 1\n")], PositionEncoding.UTF16)
@@ -120,3 +122,28 @@ async def test_an_action_stops_once_its_document_changes(service, tmp_path):
     assert outcome.edit is None
     assert outcome.reason == "Fill placeholders: the document changed while it ran; nothing was applied"
     assert service.stats()["superseded"] == 1
+
+
+async def test_a_change_stops_the_fill_for_the_text_before_it(service, tmp_path):
+    # As it stops an action: the fill for a text that is gone ran all the same, holding the model while the next
+    # keystroke's request waited behind it, and was only then dropped.
+    import asyncio
+    import threading
+
+    from infill_ls.documents import TextChange
+
+    uri = (tmp_path / "a.py").as_uri()
+    service.open(uri, "python", 1, MINE)
+    gate = threading.Event()
+    held = service.scheduler.submit(lambda: gate.wait(30))  # the worker busy: the fill waits its turn
+    running = asyncio.ensure_future(service.suggest_in(service.documents.get(uri), AT, PositionEncoding.UTF16,
+                                                       explicit=True))
+    for _ in range(10):
+        await asyncio.sleep(0)  # it reads the document and waits for the worker
+    runs = service.stats()["model_runs"]
+    service.change(uri, 2, [TextChange(None, MINE + "\n")], PositionEncoding.UTF16)
+    gate.set()
+    await asyncio.wrap_future(held)
+    suggestions = await running
+    assert suggestions == []
+    assert service.stats()["superseded"] == 1 and service.stats()["model_runs"] == runs
