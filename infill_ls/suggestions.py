@@ -6,7 +6,7 @@ the `;` its line owes comes first. Plain functions over a parsed snapshot: no mo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -479,10 +479,11 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     has none (`adds_errors`): ghost text that would break the code (a lone quote, a stray keyword) is noise while
     typing. Nor one that leaves a closer on its lines with no opener (`_adds_stray_closer`): the cursor's statement
     is most often unfinished, and a new error that overlaps its own goes uncounted. Nor one with a `;` that parses
-    but is no code the user means (`_misplaced_semicolon`: `if (!order);`), nor one that re-declares a function its
-    class already has (`redeclares`). Whatever made the suggestion: the file's copy, or the model. One incremental
-    re-parse each (two where a line of the file spells the new line); none, and every suggestion kept, in plain text
-    (`syntax_checked`)."""
+    but is no code the user means (`_misplaced_semicolon`: `if (!order);`), nor JSX that parses only as the grammar
+    reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one
+    that re-declares a function its class already has (`redeclares`). Whatever made the suggestion: the file's
+    copy, or the model. One incremental re-parse each (two where a line of the file spells the new line); none, and
+    every suggestion kept, in plain text (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
     return [s for s in suggestions if _no_worse(parsed, s, should_stop)]
@@ -499,7 +500,52 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
     return not (adds_errors(parsed, edit, should_stop, tree=tree)
                 or any(_misplaced_semicolon(tree, byte, parsed.spec) for byte in semicolons)
                 or _adds_stray_closer(parsed, suggestion, tree)
+                or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop))
+
+
+def _misread_markup(tree: tree_sitter.Tree, lo: int, hi: int, semicolons: list[int], spec: LanguageSpec) -> bool:
+    """Whether the bytes ``lo``..``hi`` of ``tree``, those a suggestion wrote (its `;`s at ``semicolons``), hold
+    markup the grammar reads without looking (`LanguageSpec.markup_types`): a tag's name that is not the name of
+    its element's other tag (`</` inside an `<li>` + `ul>`: the grammar pairs tags by their place alone), or a `;`
+    that begins the text after a child element (`{item} <span>{n}</span>` + `;`: a statement's end, as after
+    `return <span>{n}</span>`, and a `;` on the page here)."""
+    if not spec.markup_types:
+        return False
+    element, alone, text = spec.markup_types
+    return (any(_names_differ(node, lo, hi) for node in _touching(tree.root_node, lo, hi) if node.type == element)
+            or any(_begins_text_after_element(tree, byte, (element, alone), text) for byte in semicolons))
+
+
+def _touching(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """``node`` and those inside it that hold a byte of ``lo``..``hi``, outermost first; no recursion, as a long
+    chain of operators nests as deep as it is long."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(child for child in reversed(node.children) if child.start_byte < hi and lo < child.end_byte)
+
+
+def _names_differ(element: tree_sitter.Node, lo: int, hi: int) -> bool:
+    """Whether ``element``'s opening and closing tags name it otherwise (a fragment's tags name nothing), where a
+    byte of ``lo``..``hi`` is one of a name's: the suggestion wrote it."""
+    tags = element.child_by_field_name("open_tag"), element.child_by_field_name("close_tag")
+    if any(tag is None for tag in tags):
+        return False
+    names = [tag.child_by_field_name("name") for tag in tags]
+    written = any(name is not None and name.start_byte < hi and lo < name.end_byte for name in names)
+    opening, closing = (None if name is None else name.text for name in names)
+    return written and opening != closing
+
+
+def _begins_text_after_element(tree: tree_sitter.Tree, byte: int, elements: tuple[str, str], text: str) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` begins, whitespace aside, a ``text`` node right after one of
+    ``elements``."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != text or node.text[:byte - node.start_byte].strip():
+        return False
+    return node.prev_sibling is not None and node.prev_sibling.type in elements
 
 
 def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:

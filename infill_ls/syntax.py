@@ -126,6 +126,10 @@ class LanguageSpec:
     # header, or a header with nothing indented below it, without an error), the test that a stretch of whole
     # top-level statements, as the grammar reads its bytes, is read by the language (`layout_problems`).
     layout_reads: Callable[[bytes], bool] | None = None
+    # Where the grammar reads markup among the code (JSX), the nodes of an element (with `open_tag` and `close_tag`
+    # fields, each tag with its `name`), of one that closes itself, and of the text among elements: the grammar reads
+    # a closing tag whatever its name (`<li>..</ul>`), and a `;` after a child element as text the page shows.
+    markup_types: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -161,6 +165,7 @@ _ECMASCRIPT_FUNCTIONS = frozenset(
 _ECMASCRIPT_LITERALS = frozenset({"string", "template_string"})
 _ECMASCRIPT_CODE_IN_LITERALS = frozenset({"template_substitution"})
 _C_MACROS = frozenset({"preproc_def", "preproc_function_def"})
+_JSX = ("jsx_element", "jsx_self_closing_element", "jsx_text")
 
 _ECMASCRIPT_STUBS = (
     Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
@@ -241,6 +246,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         stubs=_ECMASCRIPT_STUBS,
+        markup_types=_JSX,
     ),
     LanguageSpec(
         grammar=_engine_row("typescript"),
@@ -269,6 +275,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         stubs=_ECMASCRIPT_STUBS,
+        markup_types=_JSX,
     ),
     LanguageSpec(
         grammar=_engine_row("go"),

@@ -3,6 +3,8 @@ typing filter's last checks, the same over the real server's stdio)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import pytest_lsp
 from lsprotocol import types
@@ -741,3 +743,81 @@ async def test_over_the_server_the_files_semicolon_that_empties_a_body_or_ends_a
             context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
             text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
         assert all(not item.insert_text.startswith(";") for item in result.items), (name, result.items)
+
+
+# --- While typing, JSX the grammar reads without looking: a closing tag of another element, a `;` as page text ---
+
+JSX_HEAD = ("import React from 'react';\n\n"
+            "export function Badge({ stock }) {\n  return <span className=\"badge\">{stock}</span>;\n}\n\n"
+            "export function List({ items }) {\n  return (\n    <ul>\n      {items.map((item) => (\n"
+            "        <li key={item}>\n")
+JSX_TAIL = "      ))}\n    </ul>\n  );\n}\n"
+# `</` typed inside the open `<li>`; a `;` after a child element, where the model writes the statement's end.
+JSX_CLOSING = JSX_HEAD + "          {item}\n        </§\n" + JSX_TAIL
+JSX_CHILD = JSX_HEAD + "          {item} <span className=\"n\">{item.length}</span>§\n        </li>\n" + JSX_TAIL
+
+
+def _typed(language: str, marked: str) -> str:
+    """``marked`` as a file of ``language``: TSX with the parameters' types."""
+    if language != "typescriptreact":
+        return marked
+    return (marked.replace("({ stock })", "({ stock }: { stock: number })")
+            .replace("({ items })", "({ items }: { items: string[] })"))
+
+
+@pytest.mark.parametrize("language", ["typescriptreact", "javascriptreact", "javascript"])
+@pytest.mark.parametrize("marked, fill", [
+    (JSX_CLOSING, "ul>"),
+    (JSX_CLOSING, "string>"),
+    (JSX_CLOSING, "ul>\n        </li>"),
+    (JSX_CHILD, ";"),
+    (JSX_CHILD, " ;"),
+    (JSX_CHILD.replace("<span className=\"n\">{item.length}</span>§", "<br />§"), ";"),
+])
+def test_while_typing_no_jsx_closes_another_element_or_writes_a_statements_semicolon_as_text(language, marked, fill):
+    # The grammar reads `<li>..</ul>` as one element, and the `;` as the element's text: both parse.
+    assert not _kept(language, _typed(language, marked), fill, "§")
+
+
+@pytest.mark.parametrize("language", ["typescriptreact", "javascriptreact"])
+@pytest.mark.parametrize("marked, fill", [
+    (JSX_CLOSING, "li>"),
+    (JSX_CLOSING.replace("</§", "</li>\n        <>\n          <b>x</b>\n        </§"), ">"),  # a fragment's
+    (JSX_CHILD, " items"),
+    (JSX_CHILD, "\n          <br />"),
+    ("function Badge({ stock }) {\n  return <span>{stock}</span>§\n}\n", ";"),
+    ("function Badge({ stock }) {\n  const shown = <br />§\n  return shown;\n}\n", ";"),
+    ("function Badge({ stock }) {\n  return <p>{stock}; more</p>;\n}\n"
+     "function Other({ n }) {\n  return <p>{n}§</p>;\n}\n", "; more"),
+])
+def test_while_typing_jsx_that_closes_the_innermost_element_or_ends_a_statement_is_shown(language, marked, fill):
+    assert _kept(language, _typed(language, marked), fill, "§")
+
+
+@pytest_lsp.fixture(config=config())
+async def shipped_server(lsp_client: LanguageClient):
+    # The shipped model: what it writes at these cursors (`string>`, `;`) is what a random one never would.
+    await lsp_client.initialize_session(init_params(capabilities(), debounceMs=0, device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_over_the_server_the_models_jsx_that_closes_another_element_or_writes_a_semicolon_is_not_shown(
+        shipped_server):
+    for name, language in (("list.tsx", "typescriptreact"), ("list.jsx", "javascriptreact")):
+        for case, marked in (("closing", JSX_CLOSING), ("child", JSX_CHILD)):
+            marked = _typed(language, marked)
+            at, text = marked.index("§"), marked.replace("§", "", 1)
+            uri = f"file:///typing/{case}/{name}"
+            shipped_server.text_document_did_open(types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+            result = await shipped_server.text_document_inline_completion_async(types.InlineCompletionParams(
+                context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+                text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
+            shown = [item.insert_text for item in result.items]
+            if case == "closing":  # a closing tag shown is the `<li>`'s
+                tags = [tag for tag in map(re.compile(r"([\w.:-]*)\s*>").match, shown) if tag]
+                assert all(tag[1] == "li" for tag in tags), (uri, shown)
+            else:
+                assert all(not fill.lstrip().startswith(";") for fill in shown), (uri, shown)
