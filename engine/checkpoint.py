@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import re
 import shutil
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,9 @@ from engine.tokenizer import Tokenizer
 
 SHARD_BYTES = 16 * 1024 * 1024
 DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-FLOAT_STORAGE = ("F32", "BF16", "F16", "F64")  # safetensors' names of the dtypes weights may be stored in
+# safetensors' names of the dtypes weights may be stored in
+STORAGE_DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16, "F64": torch.float64}
+FLOAT_STORAGE = tuple(STORAGE_DTYPES)
 INDEX = "model.safetensors.index.json"
 _SKIPPED = ("model.encoder.vision_tower.", "model.encoder.embed_vision.", "lm_head.")
 
@@ -118,87 +122,263 @@ class Checkpoint:
     directory: Path
 
 
-def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto") -> Checkpoint:
+@dataclass(frozen=True)
+class _Stored:
+    """One tensor a shard holds for the model: its names and where its bytes lie in the file."""
+
+    name: str  # the checkpoint's
+    native: str  # ours
+    dtype: torch.dtype
+    shape: tuple[int, ...]
+    start: int
+    end: int
+
+
+@dataclass
+class CheckpointPlan:
+    """All of a checkpoint that load_checkpoint reads but the weights' bytes, each checked: the network built on the
+    meta device, and where each of its tensors lies in which shard."""
+
+    directory: Path
+    config: ModelConfig
+    generation: GenerationConfig
+    tokenizer: Tokenizer
+    model: DiffusionGemma
+    device: torch.device
+    dtype: torch.dtype
+    tensors: dict[Path, list[_Stored]]
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(p.numel() for p in self.model.parameters()) * self.dtype.itemsize
+
+
+def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto") -> CheckpointPlan:
+    """Every check load_checkpoint makes before it reads a weight: seconds at most, for a checkpoint of any size."""
     directory = Path(directory)
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory}: not a checkpoint directory")
+    _check_directory(directory)
     cfg = ModelConfig.load(directory / "config.json")
     gen_path = directory / "generation_config.json"
     generation = GenerationConfig.from_hf(read_json(gen_path) if gen_path.exists() else {}, cfg, str(gen_path))
+    _check_readable(directory / "tokenizer.json")
     tokenizer = Tokenizer.from_file(directory / "tokenizer.json", cfg.pad_token_id, cfg.eos_token_id,
                                     cfg.bos_token_id, vocab_size=cfg.vocab_size, stop_ids=generation.eos_token_ids)
-    # The weights' files first: a directory without them is said at once, before a network its config describes
-    # is built (seconds and gigabytes for a config of thousands of layers).
+    # The weights' files and their headers first: a directory without them, or weights of another depth than the
+    # config's, is said at once, before a network its config describes is built (seconds and gigabytes for a
+    # config of thousands of layers).
     files, weight_map = weight_files(directory)
+    headers = {path: _header(path) for path in files}
+    _check_layer_count(cfg, headers, directory / "config.json")
     dev = resolve_device(device)
     with torch.device("meta"):
         model = DiffusionGemma(cfg)
     dt = resolve_dtype(dtype, dev, parameters=sum(p.numel() for p in model.parameters()))
     expected = {k: v.shape for k, v in model.state_dict().items()}
-    state: dict[str, torch.Tensor] = {}
-    for path in files:
-        state.update(_read_tensors(path, expected, dev, dt, weight_map))
-    missing = [k for k in expected if k not in state]
+    seen: set[str] = set()
+    tensors = {path: _stored_tensors(path, header, start, expected, weight_map, seen, cfg)
+               for path, (header, start) in headers.items()}
+    missing = [k for k in expected if k not in seen]
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise CheckpointError(f"{directory}: missing tensor {native_to_hf(missing[0])}"
                               + "".join(f", {native_to_hf(m)}" for m in missing[1:3]) + more)
+    return CheckpointPlan(directory, cfg, generation, tokenizer, model, dev, dt, tensors)
+
+
+def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto") -> Checkpoint:
+    plan = inspect_checkpoint(directory, device, dtype)
+    # One buffer for the tensors that are converted or moved, as large as the largest: reused, it keeps the peak
+    # at the weights and one tensor (a buffer a tensor, freed in turn, stayed with the allocator's heap).
+    converted = [t.end - t.start for ts in plan.tensors.values() for t in ts
+                 if t.dtype != plan.dtype or plan.device.type != "cpu"]
+    staging = torch.empty(max(converted, default=0), dtype=torch.uint8)
+    state: dict[str, torch.Tensor] = {}
+    for path, stored in plan.tensors.items():
+        state.update(_read_tensors(path, stored, plan, staging))
+    del staging
+    model = plan.model
     model.load_state_dict(state, strict=True, assign=True)
     model.eval().requires_grad_(False)
-    return Checkpoint(model, cfg, generation, tokenizer, directory)
+    return Checkpoint(model, plan.config, plan.generation, plan.tokenizer, plan.directory)
 
 
-def _read_tensors(path: Path, expected: dict[str, torch.Size], device: torch.device, dtype: torch.dtype,
-                  weight_map: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
-    """The model's tensors in `path`; with a shard index, only those its weight_map places in this file."""
-    out = {}
+def _check_directory(directory: Path) -> None:
+    """Raise CheckpointError unless `directory` is one; a Hugging Face cache folder or repo id is pointed to the
+    snapshot on disk that is the checkpoint, where there is one (nothing is downloaded)."""
+    if directory.is_dir():
+        if not (directory / "config.json").exists() and (directory / "snapshots").is_dir() and \
+                (directory / "refs").is_dir():
+            raise CheckpointError(f"{directory}: a Hugging Face cache folder, not a checkpoint directory; "
+                                  f"its checkpoint is in {_snapshot(directory)}")
+        return
+    raise CheckpointError(f"{directory}: not a checkpoint directory{_repo_id_hint(directory)}")
+
+
+def _snapshot(repo: Path) -> str:
+    """The snapshot of a Hugging Face cache folder to load: the one refs/main names, else the only one."""
+    snapshots = repo / "snapshots"
     try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            names = f.keys()
-            if weight_map is not None:
-                stored = set(names)
-                absent = [n for n, file in weight_map.items() if file == path.name and n not in stored]
-                if absent:
-                    raise CheckpointError(f"{path}: no tensor {absent[0]}, which {INDEX} places in this file")
-            for name in names:
-                native = hf_to_native(name)
-                if native is None:
-                    continue
-                if weight_map is not None and weight_map.get(name, path.name) != path.name:
-                    continue  # a second copy: the index says which shard holds the one to read
-                if native == "" or native not in expected:
-                    raise CheckpointError(f"{path}: unexpected tensor {name}")
-                if weight_map is not None and name not in weight_map:
-                    raise CheckpointError(f"{path}: tensor {name} is not in the weight_map of {INDEX}")
-                if native in out:
-                    continue
-                tensor = f.get_slice(name)
-                # Converting integer, float8 or bool storage to floats would run quantized or packed numbers as
-                # if they were weights: a wrong model with no error.
-                if tensor.get_dtype() not in FLOAT_STORAGE:
-                    raise CheckpointError(f"{path}: tensor {name} is stored as {tensor.get_dtype()}; only float "
-                                          f"weights ({', '.join(FLOAT_STORAGE)}) are supported")
-                shape = tuple(tensor.get_shape())
-                if shape != tuple(expected[native]):
-                    raise CheckpointError(f"{path}: tensor {name} has shape {list(shape)}, "
-                                          f"expected {list(expected[native])}")
-                out[native] = _place(f.get_tensor(name), path, device, dtype)
-    except (SafetensorError, OSError, RuntimeError, ValueError, MemoryError) as err:
+        main = (repo / "refs" / "main").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        main = ""
+    if main and "/" not in main and (snapshots / main).is_dir():
+        return f"{snapshots / main} (refs/main)"
+    revisions = sorted(p.name for p in snapshots.iterdir() if p.is_dir())
+    if len(revisions) == 1:
+        return str(snapshots / revisions[0])
+    return f"{snapshots}/<revision>" + (f" ({', '.join(revisions)})" if revisions else ", of which it holds none")
+
+
+def _hub_cache() -> Path:
+    """Where huggingface_hub keeps downloads, by its own environment variables."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return cache / "huggingface" / "hub"
+
+
+def _repo_id_hint(directory: Path) -> str:
+    name = str(directory)
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", name) or name.startswith("."):
+        return ""
+    cached = _hub_cache() / f"models--{name.replace('/', '--')}"
+    if (cached / "snapshots").is_dir():
+        return f"; the Hugging Face cache holds that repo in {_snapshot(cached)}"
+    return " (a Hugging Face repo id? only local directories are read: download it and give its directory)"
+
+
+def _check_readable(path: Path) -> None:
+    """Raise CheckpointError for a file there that this user may not read: the tokenizers library says so as an
+    invalid file."""
+    try:
+        with open(path, "rb"):
+            pass
+    except (FileNotFoundError, IsADirectoryError):
+        return  # said by the reader as a file not found
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+def _header(path: Path) -> tuple[dict[str, dict], int]:
+    """A safetensors file's header, by tensor name in order, and where its data begins."""
+    try:
+        file = open(path, "rb")
+    except OSError as err:
+        # safetensors says "No such file or directory" of a file it may not read.
+        raise CheckpointError(f"{path}: cannot be read ({err.strerror or err})") from None
+    with file:
+        try:
+            with safe_open(str(path), framework="pt", device="cpu"):
+                pass  # the library's checks of the header against the file: offsets, sizes, overlaps
+            (length,) = struct.unpack("<Q", file.read(8))
+            header = json.loads(file.read(length))
+        except (SafetensorError, OSError, RuntimeError, ValueError, MemoryError, struct.error) as err:
+            if _out_of_memory(err):
+                raise CheckpointError(f"{path.parent}: out of memory reading the header of {path.name}") from None
+            raise CheckpointError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+    header.pop("__metadata__", None)
+    return {name: header[name] for name in sorted(header)}, 8 + length
+
+
+_LAYER = re.compile(r"model\.(?:decoder|encoder\.language_model)\.layers\.(\d+)\.")
+
+
+def _check_layer_count(cfg: ModelConfig, headers: dict[Path, tuple[dict[str, dict], int]], source: Path) -> None:
+    """Refuse a config whose layer count the weights do not hold, before its network is built."""
+    held = {int(m.group(1)) for header, _ in headers.values() for name in header if (m := _LAYER.match(name))}
+    if held and max(held) + 1 != cfg.num_hidden_layers:
+        raise CheckpointError(f"{source}: text_config.num_hidden_layers is {cfg.num_hidden_layers}, but the weights "
+                              f"hold {max(held) + 1} layers (0 to {max(held)})"
+                              + cfg.absent_note(("num_hidden_layers",), file=""))
+
+
+def _stored_tensors(path: Path, header: dict[str, dict], start: int, expected: dict[str, torch.Size],
+                    weight_map: dict[str, str] | None, seen: set[str], cfg: ModelConfig) -> list[_Stored]:
+    """The model's tensors in `path` not `seen` in a file before it; with a shard index, only those its weight_map
+    places in this file."""
+    if weight_map is not None:
+        absent = [n for n, file in weight_map.items() if file == path.name and n not in header]
+        if absent:
+            raise CheckpointError(f"{path}: no tensor {absent[0]}, which {INDEX} places in this file")
+    out = []
+    for name, info in header.items():
+        native = hf_to_native(name)
+        if native is None:
+            continue
+        if weight_map is not None and weight_map.get(name, path.name) != path.name:
+            continue  # a second copy: the index says which shard holds the one to read
+        if native == "" or native not in expected:
+            raise CheckpointError(f"{path}: unexpected tensor {name}")
+        if weight_map is not None and name not in weight_map:
+            raise CheckpointError(f"{path}: tensor {name} is not in the weight_map of {INDEX}")
+        if native in seen:
+            continue
+        # Converting integer, float8 or bool storage to floats would run quantized or packed numbers as if they
+        # were weights: a wrong model with no error.
+        if info["dtype"] not in STORAGE_DTYPES:
+            raise CheckpointError(f"{path}: tensor {name} is stored as {info['dtype']}; only float "
+                                  f"weights ({', '.join(FLOAT_STORAGE)}) are supported")
+        shape = tuple(info["shape"])
+        if shape != tuple(expected[native]):
+            raise CheckpointError(f"{path}: tensor {name} has shape {list(shape)}, "
+                                  f"expected {list(expected[native])}{cfg.absent_note()}")
+        seen.add(native)
+        begin, end = info["data_offsets"]
+        out.append(_Stored(name, native, STORAGE_DTYPES[info["dtype"]], shape, start + begin, start + end))
+    return out
+
+
+def _read_tensors(path: Path, stored: list[_Stored], plan: CheckpointPlan,
+                  staging: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The tensors `stored` in `path`, read one at a time into memory of the process's own, on the plan's device in
+    its dtype; `staging`: room for the bytes of one that is converted or moved."""
+    out = {}
+    device, dtype = plan.device, plan.dtype
+    try:
+        with open(path, "rb") as file:
+            for tensor in stored:
+                out[tensor.native] = _read(file, tensor, path, device, dtype, staging)
+    except (OSError, RuntimeError, ValueError, MemoryError) as err:
         if isinstance(err, CheckpointError):
             raise
         if _out_of_memory(err):
-            # Mapping a shard, reading a tensor or converting it: any of them can meet a full memory.
-            needed = sum(shape.numel() for shape in expected.values()) * dtype.itemsize
+            # Reading a tensor or converting it: either can meet a full memory.
             raise CheckpointError(f"{path.parent}: out of memory loading {path.name} onto {device} "
-                                  f"({_size(needed)} needed for its weights in {_dtype_name(dtype)})") from None
+                                  f"({_size(plan.weight_bytes)} needed for its weights in {_dtype_name(dtype)})"
+                                  ) from None
+        if isinstance(err, OSError):
+            raise CheckpointError(f"{path}: cannot be read ({err.strerror or err})") from None
         raise CheckpointError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
     return out
 
 
-def _place(tensor: torch.Tensor, path: Path, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """`tensor` on `device` in `dtype`; a device that cannot take it is said as such, not as a corrupt file."""
+def _read(file, stored: _Stored, path: Path, device: torch.device, dtype: torch.dtype,
+          staging: torch.Tensor) -> torch.Tensor:
+    """One tensor's bytes copied out of the file. Not mapped from it: a weight mapped from a file that is rewritten
+    in place (cp, scp, rsync --inplace) changed with it, silently, and killed the process (SIGBUS) once the file
+    was shorter."""
+    target = _allocate(stored.shape, dtype, device, path)
+    size = stored.end - stored.start
+    if size != target.numel() * stored.dtype.itemsize:
+        raise CheckpointError(f"{path}: tensor {stored.name} takes {size} bytes, not the "
+                              f"{target.numel() * stored.dtype.itemsize} of its shape and dtype")
+    direct = stored.dtype == dtype and device.type == "cpu"
+    into = target.reshape(-1).view(torch.uint8) if direct else staging[:size]
+    if size:
+        file.seek(stored.start)
+        if file.readinto(into.numpy()) != size:
+            raise CheckpointError(f"{path}: ends inside tensor {stored.name} (was it replaced while it was read?)")
+    if not direct:
+        target.copy_(into.view(stored.dtype).view(stored.shape))
+    return target
+
+
+def _allocate(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, path: Path) -> torch.Tensor:
+    """Room for a tensor on `device`; a device that cannot take it is said as such, not as a corrupt file."""
     try:
-        return tensor.to(device=device, dtype=dtype)
+        return torch.empty(shape, dtype=dtype, device=device)
     except RuntimeError as err:
         if _out_of_memory(err):
             raise

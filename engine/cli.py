@@ -115,10 +115,18 @@ def _file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
+def model_arg(args) -> str | None:
+    """--model as given; None for the embedded model. An empty one is refused: `--model "$MODEL"` with MODEL unset
+    would otherwise run the embedded model without a word."""
+    if args.model is not None and not args.model.strip():
+        raise UsageError("--model is empty (an unset variable?); leave it out for the embedded model")
+    return args.model
+
+
 def load_engine(args):
     from engine.infill import InfillEngine
 
-    return InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+    return InfillEngine.load(model_arg(args), device=args.device, dtype=args.dtype)
 
 
 # -- generate ------------------------------------------------------------------------------------------------------
@@ -133,7 +141,7 @@ def cmd_generate(args) -> int:
 
         template = read_chat_template(eng.model_dir)
         text = render_chat(template, [{"role": "user", "content": args.prompt}], tok.special_tokens(),
-                           source=f"{eng.model_dir}: chat template")
+                           source=chat_template_source(eng.model_dir))
         ids = tok.encode_markup(text)
         ids = ids if ids[:1] == [tok.bos_id] else [tok.bos_id, *ids]
     else:
@@ -161,6 +169,12 @@ def cmd_generate(args) -> int:
           f"({', '.join(map(str, result.steps_per_canvas))}), "
           f"{result.tokens_per_forward[0].item():.2f} tokens per forward, {seconds:.2f} s]", file=sys.stderr)
     return 0
+
+
+def chat_template_source(directory: Path) -> str:
+    """Where read_chat_template found the template, for its errors: the file to open and fix."""
+    jinja = directory / "chat_template.jinja"
+    return str(jinja) if jinja.is_file() else f"{directory / 'tokenizer_config.json'}: chat_template"
 
 
 # -- infill --------------------------------------------------------------------------------------------------------
@@ -215,15 +229,13 @@ def cmd_infill(args) -> int:
     if bool(args.file) == bool(args.jsonl):
         raise UsageError("infill: give either --file PATH --line L --col C, or --jsonl IN --out OUT")
     check_mode_flags(args)
-    options = dict(max_tokens=args.max_tokens, num_candidates=args.candidates or 1, seed=args.seed,
-                   prompt_tokens=args.prefix_tokens)
     if args.file:
         if args.line is None or args.col is None:
             raise UsageError("infill: --file needs --line and --col")
         text = read_text(Path(args.file))
         prefix, suffix = split_at_cursor(text, args.line, args.col, args.file)
         eng = load_engine(args)
-        check_budget(eng, args.max_tokens)
+        options = infill_options(args, eng)
         print_candidates(eng.infill(prefix, suffix, **options), options["num_candidates"], args.json)
         return 0
     if not args.out:
@@ -233,7 +245,7 @@ def cmd_infill(args) -> int:
     check_writable(Path(args.out))
     check_not_an_input(Path(args.out), [(args.jsonl, "the --jsonl input")])
     eng = load_engine(args)
-    check_budget(eng, args.max_tokens)
+    options = infill_options(args, eng)
     with replaced(Path(args.out)) as temp, open(temp, "w", encoding="utf-8") as out:
         for record in problems:
             record["middle"] = eng.infill(record["prefix"], record["suffix"], **options)[0].text
@@ -254,6 +266,21 @@ def print_candidates(candidates, asked: int, as_json: bool) -> None:
             sys.stdout.write(cand.text + ("\n" if asked > 1 else ""))
     if asked == 1 and not as_json:
         sys.stdout.write("\n")
+
+
+DEFAULT_MAX_TOKENS = 32
+
+
+def infill_options(args, eng) -> dict:
+    """`eng.infill`'s options from the command line. Without --max-tokens, the default budget is cut to what the
+    checkpoint's canvas holds (as evaluate and the server do); a budget asked for beyond it is refused."""
+    if args.max_tokens is None:
+        max_tokens = min(DEFAULT_MAX_TOKENS, eng.hole_capacity)
+    else:
+        check_budget(eng, args.max_tokens)
+        max_tokens = args.max_tokens
+    return dict(max_tokens=max_tokens, num_candidates=args.candidates or 1, seed=args.seed,
+                prompt_tokens=args.prefix_tokens)
 
 
 def check_budget(eng, max_tokens: int) -> None:
@@ -323,7 +350,7 @@ def cmd_logits(args) -> int:
     from engine.infill import default_model_dir
 
     check_writable(Path(args.out))
-    ck = load_checkpoint(args.model or default_model_dir(), device=args.device, dtype=args.dtype)
+    ck = load_checkpoint(model_arg(args) or default_model_dir(), device=args.device, dtype=args.dtype)
     model, vocab = ck.model, ck.config.vocab_size
     prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)
     canvas = parse_ids(args.canvas_ids, "--canvas-ids", vocab)
@@ -376,7 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jsonl", help="input JSONL of prefix/suffix records (batch mode; blank lines are skipped)")
     p.add_argument("--out", help="output JSONL (batch mode): a file is written whole or not at all, never over "
                                  "--jsonl; a named pipe as the fills come")
-    p.add_argument("--max-tokens", type=positive_int, default=32, help="largest hole to try, in tokens (default: 32)")
+    p.add_argument("--max-tokens", type=positive_int, default=None,
+                   help=f"largest hole to try, in tokens (default: {DEFAULT_MAX_TOKENS}, or as many as the "
+                        "checkpoint's canvas holds where that is fewer)")
     p.add_argument("--candidates", type=positive_int, default=None,
                    help="candidates to print, with --file (default: 1)")
     p.add_argument("--json", action="store_true",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.errors import CheckpointError
 
@@ -26,6 +27,19 @@ HF_TEXT_DEFAULTS: dict[str, Any] = {
 }
 HF_GLOBAL_HEAD_DIM = 512
 HF_CANVAS_LENGTH = 256
+# Fields that size the weights: one read as the reference's default for an absent key is named beside a tensor whose
+# shape then does not match, which otherwise blamed the shard.
+SHAPE_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads",
+                "head_dim", "per_layer_config")
+# The most layers a config may ask for. The deepest published transformers have under 130 (Llama 3.1 405B: 126,
+# the 26B DiffusionGemma: 30); listing and building a hundred thousand took minutes before any weight was read, and
+# a billion layers ran out of memory listing their kinds.
+MAX_LAYERS = 1000
+# The widest attention head a config may ask for. Published heads are at most 512 wide (Gemma's full layers); the
+# RoPE tables are built at this width with the network, before any weight is read, and a billion-wide head took
+# 12 s and 2 GB before it failed.
+MAX_HEAD_DIM = 4096
+BIDIRECTIONAL = ("all", "vision")  # the reference's use_bidirectional_attention values besides null
 # The tanh approximation is the network's activation; an exact "gelu" would run as it, a little off.
 GELUS = ("gelu_pytorch_tanh", "gelu_new")
 
@@ -52,7 +66,8 @@ def layer_kinds(types: Any, layers: int) -> Any:
     way the last layer is full (it attends to everything, whatever a list says). Anything but a list is left for
     `ModelConfig.check` to name."""
     if types is None:
-        types = [FULL if (i + 1) % 6 == 0 else SLIDING for i in range(layers)] if _is_int(layers) else []
+        known = _is_int(layers) and layers <= MAX_LAYERS
+        types = [FULL if (i + 1) % 6 == 0 else SLIDING for i in range(layers)] if known else []
     if isinstance(types, list) and types and types[-1] == SLIDING:
         return [*types[:-1], FULL]
     return types
@@ -97,10 +112,13 @@ class ModelConfig:
     infill_prompt_tokens: int = 1024
     # Canvas widths the model was trained on besides canvas_length: a short hole may use a narrower, cheaper one.
     infill_canvas_lengths: list[int] | None = None
+    # What from_hf read for a key config.json leaves out, by field: "text_config.hidden_size is absent: read as 2304"
+    defaulted: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         self.layer_types = layer_kinds(self.layer_types, self.num_hidden_layers)
-        if _is_int(self.num_hidden_layers) and len(self.layer_types) != self.num_hidden_layers:
+        if isinstance(self.layer_types, list) and _is_int(self.num_hidden_layers) and \
+                self.num_hidden_layers <= MAX_LAYERS and len(self.layer_types) != self.num_hidden_layers:
             raise ValueError(f"layer_types has {len(self.layer_types)} entries for {self.num_hidden_layers} layers")
         if self.per_layer_config is None:
             self.per_layer_config = {
@@ -147,17 +165,19 @@ class ModelConfig:
                 method = f" ({quant['quant_method']})" if isinstance(quant, dict) and "quant_method" in quant else ""
                 raise CheckpointError(f"{source}: {where}quantization_config{method}: quantized checkpoints are "
                                       "not supported")
-        if text.get("attention_bias"):
-            raise CheckpointError(f"{source}: attention_bias=true is not supported")
-        if data.get("tie_word_embeddings") is False or text.get("tie_word_embeddings") is False:
-            # The output layer is the input embedding here; an lm_head of its own would be skipped unread.
-            raise CheckpointError(f"{source}: tie_word_embeddings=false (an output layer of its own) is not supported")
+        _check_flags(data, text, source)
         for key in ("num_experts", "top_k_experts", "moe_intermediate_size"):
             if not text.get(key):
                 raise CheckpointError(f"{source}: text_config.{key} is required (every layer has experts)")
-        known = {f for f in cls.__dataclass_fields__}
+        known = {f.name for f in fields(cls)}
         kwargs = {**HF_TEXT_DEFAULTS, **{k: v for k, v in text.items() if k in known}}
+        defaulted = _defaulted(text, known)
         layer_types = kwargs["layer_types"] = layer_kinds(kwargs.get("layer_types"), kwargs["num_hidden_layers"])
+        count = kwargs["num_hidden_layers"]
+        if isinstance(layer_types, list) and _is_int(count) and 0 < count <= MAX_LAYERS and len(layer_types) != count:
+            note = f" ({defaulted['num_hidden_layers']})" if "num_hidden_layers" in defaulted else ""
+            raise CheckpointError(f"{source}: text_config.layer_types has {len(layer_types)} entries for {count} "
+                                  f"layers{note}")
         if text.get("per_layer_config") is None and isinstance(layer_types, list):
             # The reference's derivation: full layers take global_head_dim (512 unless given), and their own KV
             # heads only where num_global_key_value_heads is given.
@@ -166,6 +186,7 @@ class ModelConfig:
                 override["num_key_value_heads"] = text["num_global_key_value_heads"]
             kwargs["per_layer_config"] = {str(i): dict(override) for i, kind in enumerate(layer_types) if kind == FULL}
         bidir = text.get("use_bidirectional_attention")
+        # "vision": image tokens attend both ways, text causally; a text-only engine reads it as null.
         kwargs["encoder_bidirectional"] = bidir == "all"
         if bidir == "all":
             window = text.get("sliding_window")
@@ -209,8 +230,15 @@ class ModelConfig:
             config = cls(**kwargs)
         except (TypeError, ValueError, AttributeError) as err:
             raise CheckpointError(f"{source}: {err}") from None
+        config.defaulted = defaulted
         config.check(source)
         return config
+
+    def absent_note(self, keys: tuple[str, ...] = SHAPE_FIELDS, file: str = "config.json") -> str:
+        """What config.json left out of `keys` and was read as the reference's default, as a parenthesis for a
+        message (`file`: named first, for a message about another file); "" when it left out none of them."""
+        notes = [self.defaulted[k] for k in keys if k in self.defaulted]
+        return f" ({file + ': ' if file else ''}{'; '.join(notes[:3])})" if notes else ""
 
     def check(self, source: str = "config.json") -> None:
         """Raise CheckpointError naming `source` and the field for a value the network cannot be built or run with,
@@ -226,6 +254,11 @@ class ModelConfig:
                     "max_position_embeddings", "infill_prompt_tokens"):
             if not _is_int(getattr(self, key)) or getattr(self, key) < 1:
                 fail(key, "a positive integer")
+        if self.num_hidden_layers > MAX_LAYERS:
+            fail("num_hidden_layers", f"at most {MAX_LAYERS} (the deepest published models have under 130)")
+        for key in ("head_dim", "global_head_dim"):
+            if getattr(self, key) > MAX_HEAD_DIM:
+                fail(key, f"at most {MAX_HEAD_DIM} (published heads are at most 512 wide)")
         for key in ("pad_token_id", "eos_token_id", "bos_token_id"):
             if not _is_int(getattr(self, key)) or not 0 <= getattr(self, key) < self.vocab_size:
                 fail(key, f"a token id below vocab_size ({self.vocab_size})")
@@ -246,13 +279,20 @@ class ModelConfig:
             fail("final_logit_softcapping", "a positive number or null")
         if self.hidden_activation not in GELUS:
             fail("hidden_activation", '"gelu_pytorch_tanh" (the network has no other activation)')
-        if any(kind not in (SLIDING, FULL) for kind in self.layer_types):
+        if not isinstance(self.layer_types, list) or any(kind not in (SLIDING, FULL) for kind in self.layer_types):
             fail("layer_types", f'a list of "{SLIDING}" and "{FULL}"')
         if not isinstance(self.rope_parameters, dict) or not all(
                 isinstance(self.rope_parameters.get(kind, {}), dict) for kind in set(self.layer_types)):
             fail("rope_parameters", "an object of one object per layer type")
         for kind in dict.fromkeys(self.layer_types):
-            rope = self.rope_parameters.get(kind) or {}
+            # The reference raises on a layer type without its RoPE, or without a theta; read as defaults, such
+            # layers ran with another RoPE than the checkpoint was trained with (logits off by 0.3).
+            if kind not in self.rope_parameters:
+                raise CheckpointError(f"{source}: text_config.rope_parameters.{kind} is required: layer "
+                                      f'{self.layer_types.index(kind)} is "{kind}"')
+            rope = self.rope_parameters[kind]
+            if "rope_theta" not in rope:
+                raise CheckpointError(f"{source}: text_config.rope_parameters.{kind}.rope_theta is required")
             for key, wanted, ok in (("rope_theta", "a positive number", lambda v: v > 0),
                                     ("partial_rotary_factor", "a number from 0 to 1", lambda v: 0 <= v <= 1),
                                     ("factor", "a positive number", lambda v: v > 0)):
@@ -260,8 +300,9 @@ class ModelConfig:
                     fail(f"rope_parameters.{kind}.{key}", wanted, rope[key])
         if not isinstance(self.per_layer_config, dict) or not all(
                 isinstance(v, dict) and all(_is_int(n) and n > 0 for n in v.values())
-                for v in self.per_layer_config.values()):
-            fail("per_layer_config", "an object of {head_dim, num_key_value_heads} objects by layer index")
+                and v.get("head_dim", 1) <= MAX_HEAD_DIM for v in self.per_layer_config.values()):
+            fail("per_layer_config", "an object of {head_dim, num_key_value_heads} objects by layer index, "
+                 f"head_dim at most {MAX_HEAD_DIM}")
         try:
             layers = self.layers
         except (TypeError, ValueError, OverflowError) as err:
@@ -389,6 +430,40 @@ class GenerationConfig:
             del data["suppress_tokens"]
         data["sampler_config"] = {"entropy_bound": data.pop("entropy_bound"), "_cls_name": "EntropyBoundSamplerConfig"}
         return data
+
+
+def _check_flags(data: dict[str, Any], text: dict[str, Any], source: str) -> None:
+    """The reference's typed switches: a value of another type (the string "false") is refused, as it refuses it."""
+    for where, holder in (("", data), ("text_config.", text)):
+        for key in ("tie_word_embeddings", "attention_bias"):
+            value = holder.get(key)
+            if value is not None and not isinstance(value, bool):
+                raise CheckpointError(f"{source}: {where}{key} must be true or false, got {value!r}")
+    if text.get("attention_bias"):
+        raise CheckpointError(f"{source}: attention_bias=true is not supported")
+    if data.get("tie_word_embeddings") is False or text.get("tie_word_embeddings") is False:
+        # The output layer is the input embedding here; an lm_head of its own would be skipped unread.
+        raise CheckpointError(f"{source}: tie_word_embeddings=false (an output layer of its own) is not supported")
+    bidir = text.get("use_bidirectional_attention")
+    if bidir is not None and bidir not in BIDIRECTIONAL:
+        raise CheckpointError(f'{source}: text_config.use_bidirectional_attention must be "all", "vision" or null, '
+                              f"got {bidir!r}")
+
+
+def _defaulted(text: dict[str, Any], known: set[str]) -> dict[str, str]:
+    """For each field text_config leaves out and the reference's default fills in, a note saying so, with a key of
+    text_config that looks like its misspelling."""
+    strays = [k for k in text if k not in known]
+    notes = {}
+    for key, value in HF_TEXT_DEFAULTS.items():
+        if key not in text:
+            near = difflib.get_close_matches(key, strays, n=1, cutoff=0.8)
+            notes[key] = f"text_config.{key} is absent: read as {value!r}" + \
+                (f"; text_config has {near[0]}" if near else "")
+    if text.get("per_layer_config") is None and "global_head_dim" not in text:
+        notes["per_layer_config"] = ("text_config.per_layer_config and global_head_dim are absent: full layers "
+                                     f"read with head_dim {HF_GLOBAL_HEAD_DIM}")
+    return notes
 
 
 def _id_list(value: Any, source: str) -> list[int]:

@@ -3,7 +3,10 @@
 A failed load leaves the server running without a model; requests then get empty answers
 and the reason is kept as one line for the user. Another model replaces the one loaded only
 after that one is released: both at once take twice the memory, more than a large checkpoint
-leaves on a GPU.
+leaves on a GPU. Before it is released, the other model's checkpoint is checked as far as it
+can be without reading its weights (`engine.checkpoint.inspect_checkpoint`): one that fails
+those checks (a typo in the path, a config or shard that cannot be read) keeps the model
+loaded, and the message says so.
 """
 
 from __future__ import annotations
@@ -87,6 +90,16 @@ def load_engine(settings: Settings) -> InfillEngine:
     return InfillEngine.load(model_dir, device=settings.device, dtype=settings.dtype)
 
 
+def check_loadable(settings: Settings) -> None:
+    """Raise what loading `settings`' model would, as far as the checks before its weights are read find it:
+    cheap, while another model is still held."""
+    from engine.checkpoint import inspect_checkpoint
+    from engine.infill import default_model_dir
+
+    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
+    inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype)
+
+
 def describe_failure(error: BaseException, settings: Settings) -> str:
     """One line for the user that names the model directory."""
     text = str(error).strip()
@@ -143,9 +156,10 @@ class ModelLoader:
                 return LoadResult(generation, self._engine_for(settings), None, time.perf_counter() - started)
             except Exception as error:  # noqa: BLE001 - any failure becomes a message
                 log.debug("model load failed", exc_info=True)
-                return LoadResult(
-                    generation, None, describe_failure(error, settings), time.perf_counter() - started
-                )
+                message, held = describe_failure(error, settings), self._held
+                if held is not None:  # failed its checks: the model held is not released
+                    message += f"; keeping the model loaded from {held.engine.model_dir}"
+                return LoadResult(generation, held and held.handle, message, time.perf_counter() - started)
 
         def finish(future: Future[LoadResult]) -> None:
             result = future.result()
@@ -177,10 +191,13 @@ class ModelLoader:
 
     def _engine_for(self, settings: Settings) -> LoadedEngine:
         """On the worker: the engine held, when `settings` name its model, with their threads set; else that model,
-        loaded once the one held is released. A failed load leaves none."""
+        loaded once the one held is released. One that fails the checks made before its weights are read keeps the
+        one held; a load that fails after them leaves none."""
         if self._held is not None and not model_differs(self._held.settings, settings):
             set_threads(settings)
         else:
+            if self._held is not None:
+                check_loadable(settings)
             self._release()
             engine = load_engine(settings)
             self._held = _Held(engine, settings, LoadedEngine(engine))

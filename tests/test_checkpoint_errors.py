@@ -4,6 +4,7 @@ rather than loading as a different model (integer weights, the wrong shard's cop
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -243,3 +244,142 @@ def test_a_device_torch_cannot_use_is_said_as_such_not_as_a_corrupt_shard(model_
     assert "safetensors" not in str(caught.value) and "\n" not in str(caught.value)
     result = run_cli("generate", "--model", str(model_dir), "--prompt", "x", "--device", device)
     assert result.returncode == 2 and result.stderr == f"infill-engine: {caught.value}\n", result.stderr
+
+
+# -- the weights are the process's own ------------------------------------------------------------------------------
+@pytest.mark.parametrize("stored, run", [(torch.float32, "float32"), (torch.bfloat16, "bfloat16")])
+def test_weights_read_in_their_stored_dtype_do_not_change_when_the_file_is_rewritten_in_place(copy, stored, run):
+    # `cp newer/* served/` rewrites the served file in place (same inode): weights left mapped from it changed with
+    # it, silently, or killed the process (SIGBUS) once the file was shorter.
+    tensors = {k: v.to(stored) for k, v in load_file(str(copy / "model.safetensors")).items()}
+    save_file(tensors, str(copy / "model.safetensors"))
+    loaded = load_checkpoint(copy, device="cpu", dtype=run)
+    path = copy / "model.safetensors"
+    with open(path, "r+b") as file:
+        file.write(b"\0" * path.stat().st_size)
+    assert torch.equal(loaded.model.state_dict()["embed_tokens.weight"], tensors[EMBED])
+    assert all(p.abs().sum() > 0 for p in loaded.model.parameters())
+
+
+# -- a file that cannot be read is said as such ------------------------------------------------------------------
+def load_without_file_privileges(directory) -> subprocess.CompletedProcess:
+    """load_checkpoint in a process that file permissions apply to: root's capabilities to pass them by dropped."""
+    code = ("import sys\nfrom engine.checkpoint import load_checkpoint\nfrom engine.errors import CheckpointError\n"
+            "try:\n    load_checkpoint(sys.argv[1], device='cpu', dtype='float32')\n"
+            "except CheckpointError as err:\n    print(err)\n")
+    prefix = []
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads any file, and setpriv is not here to drop that")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    return subprocess.run([*prefix, sys.executable, "-c", code, str(directory)], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("file", ["model.safetensors", "tokenizer.json"])
+def test_a_file_the_user_may_not_read_is_said_to_be_unreadable_not_missing_or_invalid(copy, file):
+    # save_pretrained writes shards 0600: a checkpoint another user made reads so.
+    (copy / file).chmod(0)
+    try:
+        result = load_without_file_privileges(copy)
+    finally:
+        (copy / file).chmod(0o600)
+    assert result.stdout == f"{copy / file}: cannot be read (Permission denied)\n", result.stdout + result.stderr
+
+
+# -- what the reference refuses ------------------------------------------------------------------------------------
+def without(*keys):
+    def change(c):
+        holder = c
+        for key in keys[:-1]:
+            holder = holder[key]
+        del holder[keys[-1]]
+    return change
+
+
+@pytest.mark.parametrize("change, expected", [
+    # The reference raises KeyError; the full layers ran with theta 1e4 over the whole head instead.
+    (without("text_config", "rope_parameters", "full_attention"),
+     'text_config.rope_parameters.full_attention is required: layer 1 is "full_attention"'),
+    (without("text_config", "rope_parameters", "sliding_attention", "rope_theta"),
+     "text_config.rope_parameters.sliding_attention.rope_theta is required"),
+    (lambda c: c.update(tie_word_embeddings="false"), "tie_word_embeddings must be true or false, got 'false'"),
+    (text(tie_word_embeddings="false"), "text_config.tie_word_embeddings must be true or false, got 'false'"),
+    (text(attention_bias="false"), "text_config.attention_bias must be true or false, got 'false'"),
+    (text(use_bidirectional_attention="sometimes"),
+     'text_config.use_bidirectional_attention must be "all", "vision" or null, got \'sometimes\''),
+])
+def test_config_values_the_reference_refuses_are_refused(copy, change, expected):
+    edit(copy, "config.json", change)
+    refused(copy, expected, "config.json")
+
+
+def test_bidirectional_attention_for_vision_alone_loads_as_text_attention(copy, model_dir):
+    edit(copy, "config.json", text(use_bidirectional_attention="vision"))
+    loaded = load_checkpoint(copy, device="cpu", dtype="float32")
+    assert loaded.config == load_checkpoint(model_dir, device="cpu", dtype="float32").config
+
+
+# -- a field left out or misspelt is named ------------------------------------------------------------------------
+@pytest.mark.parametrize("change, file, expected", [
+    (without("text_config", "num_hidden_layers"), "config.json",
+     "text_config.layer_types has 2 entries for 30 layers (text_config.num_hidden_layers is absent: read as 30)"),
+    (lambda c: c["text_config"].update(num_hidden_layer=c["text_config"].pop("num_hidden_layers")), "config.json",
+     "(text_config.num_hidden_layers is absent: read as 30; text_config has num_hidden_layer)"),
+    (without("text_config", "hidden_size"), "model.safetensors",
+     "has shape [512, 64], expected [512, 2304] (config.json: text_config.hidden_size is absent: read as 2304)"),
+    (text(layer_types="sliding_attention"), "config.json",
+     'text_config.layer_types must be a list of "sliding_attention" and "full_attention", got \'sliding_attention\''),
+])
+def test_a_field_left_out_or_misspelt_is_named_with_the_value_read_for_it(copy, change, file, expected):
+    edit(copy, "config.json", change)
+    refused(copy, expected, file)
+
+
+# -- absurd layer counts and HF cache folders ---------------------------------------------------------------------
+def test_a_layer_count_past_any_model_is_refused_before_the_layers_are_listed(copy):
+    edit(copy, "config.json", text(num_hidden_layers=10 ** 9, layer_types=None))
+    refused(copy, "text_config.num_hidden_layers must be at most 1000", "config.json")
+
+
+@pytest.mark.parametrize("change, expected", [
+    (text(head_dim=10 ** 9), "text_config.head_dim must be at most 4096"),
+    (text(global_head_dim=10 ** 9, per_layer_config=None), "text_config.global_head_dim must be at most 4096"),
+    (text(per_layer_config={"1": {"head_dim": 10 ** 9}}), "text_config.per_layer_config must be"),
+])
+def test_a_head_wider_than_any_model_is_refused_before_its_tables_are_built(copy, change, expected):
+    # The RoPE tables are built at the head's width with the network, before the weights are read: a billion-wide
+    # head took 12 s and 2 GB, then failed with a traceback.
+    edit(copy, "config.json", change)
+    refused(copy, expected, "config.json")
+
+
+def test_a_layer_count_the_weights_do_not_hold_is_said_before_the_network_is_built(copy):
+    edit(copy, "config.json", text(num_hidden_layers=900, layer_types=None))
+    refused(copy, "text_config.num_hidden_layers is 900, but the weights hold 2 layers (0 to 1)", "config.json")
+
+
+def test_a_hugging_face_cache_folder_is_pointed_to_its_snapshot(model_dir, tmp_path):
+    repo = tmp_path / "models--google--diffusiongemma-26B-A4B-it"
+    shutil.copytree(model_dir, repo / "snapshots" / "0123abc")
+    shutil.copytree(model_dir, repo / "snapshots" / "fedcba9")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abc")
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(repo, device="cpu", dtype="float32")
+    assert str(caught.value) == (f"{repo}: a Hugging Face cache folder, not a checkpoint directory; its "
+                                 f"checkpoint is in {repo / 'snapshots' / '0123abc'} (refs/main)")
+
+
+def test_a_repo_id_is_said_to_be_one_and_found_in_the_local_cache(model_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint("google/diffusiongemma-26B-A4B-it", device="cpu", dtype="float32")
+    assert str(caught.value) == ("google/diffusiongemma-26B-A4B-it: not a checkpoint directory (a Hugging Face repo "
+                                 "id? only local directories are read: download it and give its directory)")
+    snapshot = tmp_path / "hub" / "models--google--diffusiongemma-26B-A4B-it" / "snapshots" / "0123abc"
+    shutil.copytree(model_dir, snapshot)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint("google/diffusiongemma-26B-A4B-it", device="cpu", dtype="float32")
+    assert str(caught.value) == ("google/diffusiongemma-26B-A4B-it: not a checkpoint directory; the Hugging Face "
+                                 f"cache holds that repo in {snapshot}")

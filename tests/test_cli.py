@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -220,3 +221,41 @@ def test_bench_says_the_prompt_the_encoder_reads_and_refuses_a_hole_wider_than_a
     result = run_cli(*common, "--hole", hole)
     assert result.returncode == 2 and result.stderr.strip() == (
         f"infill-engine: --hole {hole}: model fills at most {engine.hole_capacity} tokens in one canvas")
+
+
+# -- --max-tokens, --model and the chat template as a checkpoint has them ----------------------------------------
+def test_infill_without_max_tokens_fills_as_much_as_the_canvas_holds_and_a_larger_budget_is_refused(model_dir,
+                                                                                                    tmp_path):
+    # The tiny checkpoint's canvas is 32 wide: its holes take at most 24 tokens, under the default budget of 32,
+    # which infill refused of itself.
+    src = tmp_path / "a.py"
+    src.write_text("def add(a, b):\n    return \n")
+    engine = InfillEngine.load(model_dir, device="cpu")
+    assert engine.hole_capacity < 32
+    result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "2", "--col", "12")
+    assert result.returncode == 0, result.stderr
+    result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "2", "--col", "12", "--max-tokens", 32)
+    assert result.returncode == 2 and result.stderr == (
+        f"infill-engine: --max-tokens 32: {model_dir.name} fills at most {engine.hole_capacity} tokens in one "
+        "canvas\n"), result.stderr
+
+
+@pytest.mark.parametrize("command", [["infill", "--file", "a.py", "--line", "1", "--col", "1"],
+                                     ["generate", "--prompt", "x"],
+                                     ["logits", "--prompt-ids", "1", "--canvas-ids", "1", "--out", "l.safetensors"]])
+def test_an_empty_model_is_refused_not_read_as_the_embedded_one(tmp_path, command):
+    # `--model "$MODEL"` with MODEL unset ran the embedded model without a word.
+    (tmp_path / "a.py").write_text("x = 1\n")
+    command = [str(tmp_path / a) if a.endswith((".py", ".safetensors")) else a for a in command]
+    result = run_cli(*command, "--model", "")
+    assert result.returncode == 2 and result.stdout == "" and result.stderr == (
+        "infill-engine: --model is empty (an unset variable?); leave it out for the embedded model\n"), result.stderr
+
+
+def test_a_chat_template_that_does_not_parse_is_named_by_its_file(model_dir, tmp_path):
+    directory = tmp_path / "chat"
+    shutil.copytree(model_dir, directory)
+    (directory / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content ")
+    result = run_cli("generate", "--model", directory, "--chat", "--prompt", "hi", "--max-new-tokens", "4")
+    assert result.returncode == 2 and result.stderr.startswith(
+        f"infill-engine: {directory / 'chat_template.jinja'}: ") and result.stderr.count("\n") == 1, result.stderr
