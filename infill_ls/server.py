@@ -537,10 +537,13 @@ class InfillServer(LanguageServer):
                 self.end_progress(token, "replaced by a newer load")
                 return
             self.end_progress(token, result.error or "ready")
-            self.status("error" if result.error else "ready",
+            # A model that failed its checks keeps the one loaded before: the server still fills, and says why the
+            # new one did not load.
+            kept = result.error is not None and result.engine is not None
+            self.status("error" if result.error and not kept else "ready",
                         result.error or (result.engine.description if result.engine else "no model"))
             if result.error:
-                self.tell(result.error, types.MessageType.Error)
+                self.tell(result.error, types.MessageType.Warning if kept else types.MessageType.Error)
             elif result.engine is not None:
                 message = f"loaded {result.engine.description} in {result.seconds:.2f}s"
                 self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))

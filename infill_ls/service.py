@@ -199,7 +199,9 @@ class InfillService:
         must be loaded again (another one: a change of threads alone is set on the one loaded)."""
         new, problems = parse_settings(raw, self.settings, self.started)
         old, self.settings = self.settings, new
-        reload = model_differs(old, new)
+        # After a load that failed, settings sent again (the same ones, once the checkpoint is mended on disk) are
+        # the user's only way to ask for it once more short of restarting the server.
+        reload = model_differs(old, new) or self.model.error is not None
         if not reload and old.threads != new.threads:
             self.model.set_threads(new)
         return problems, reload

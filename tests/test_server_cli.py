@@ -57,6 +57,13 @@ def test_threads_outside_what_the_setting_takes_are_refused_in_one_line():
         assert out.stderr == f"infill-ls: --threads must be from 1 to 256, got {threads}\n"
 
 
+def test_an_empty_model_is_refused_in_one_line_not_read_as_the_embedded_one():
+    for mode in ("--check", "--stdio"):
+        out = _run(mode, "--model", " ")
+        assert out.returncode == 2 and out.stdout == ""
+        assert out.stderr == "infill-ls: --model is empty (an unset variable?); leave it out for the embedded model\n"
+
+
 def test_check_with_a_broken_model_is_one_line_and_status_2(tmp_path):
     (tmp_path / "config.json").write_text("{ not json")
     out = _run("--check", "--model", str(tmp_path))
