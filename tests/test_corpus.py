@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from email.message import Message
 from pathlib import Path
 
@@ -284,21 +285,21 @@ def test_packages_are_sized_by_the_files_the_corpus_keeps(tmp_path):
 
 
 def test_a_corpus_that_holds_nothing_out_says_so(tmp_path):
-    files = []
-    for i in range(3):
-        path = tmp_path / "flat" / f"m{i}.py"
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(code(960 + i))
-        files.append(SourceFile(str(path), "flat", "local", "python", str(tmp_path)))
+    # One file: neither a package nor a file can be held out, at any fraction.
+    path = tmp_path / "flat" / "only.py"
+    path.parent.mkdir()
+    path.write_text(code(960))
     logged = []
     packages = {"flat": PackageRecord("flat", "local", str(tmp_path), True)}
-    stats = build_corpus(tmp_path / "out", files, packages, workers=1, log=logged.append)
-    assert stats.files_kept == {"train": 3, "heldout": 0}
-    # No fraction can hold out the only package: a larger one is no advice.
-    assert logged == ["corpus: nothing is held out: the split holds out whole packages (a repository's folders, an "
-                      "environment's distributions), none over half of --heldout-fraction 0.05 of the corpus, and the "
-                      "code is all in one package (flat), so no fraction can hold it out: code in more folders gives "
-                      "a held-out split (without one, training is never evaluated)"]
+    stats = build_corpus(tmp_path / "out", [SourceFile(str(path), "flat", "local", "python", str(tmp_path))],
+                         packages, workers=1, log=logged.append)
+    assert stats.files_kept == {"train": 1, "heldout": 0}
+    # No fraction can hold out the only file: a larger one is no advice.
+    assert [line for line in logged if "held out" in line] == [
+        "corpus: nothing is held out: the split holds out whole packages (a repository's folders, an environment's "
+        "distributions) or, where none fits, whole files, none over half of --heldout-fraction 0.05 of the corpus, "
+        "and the code is all in one file (flat/only.py), so no fraction can hold it out: code in more files gives a "
+        "held-out split (without one, training is never evaluated)"]
 
 
 def test_a_corpus_that_holds_nothing_out_names_the_fraction_that_would(tmp_path):
@@ -312,12 +313,73 @@ def test_a_corpus_that_holds_nothing_out_names_the_fraction_that_would(tmp_path)
     packages = {n: PackageRecord(n, "local", str(tmp_path), True) for n in ("small", "big")}
     logged = []
     build_corpus(tmp_path / "out", files, packages, workers=1, log=logged.append)
-    advice = re.search(r"the smallest of the 2 packages is (\d+)% of the corpus: --heldout-fraction ([0-9.]+) or "
-                       r"more, or more code in other packages, gives a held-out split", logged[0])
-    assert advice, logged
+    said = [line for line in logged if "held out" in line]
+    advice = re.search(r"the smallest of the 5 files is (\d+)% of the corpus: --heldout-fraction ([0-9.]+) or "
+                       r"more, or more code in other files, gives a held-out split", said[0])
+    assert advice and len(said) == 1, logged
+    packages = {n: PackageRecord(n, "local", str(tmp_path), True) for n in ("small", "big")}
     stats = build_corpus(tmp_path / "again", files, packages, heldout_fraction=float(advice[2]), workers=1,
                          log=lambda *_: None)
-    assert stats.packages["heldout"] == 1
+    assert stats.files_kept["heldout"] >= 1
+
+
+def _flat_repository(root: Path, name: str = "proj") -> Path:
+    """A repository whose folders are each far over the held-out share: 45 modules in app/, 15 in lib/."""
+    repo = root / name
+    for folder, seeds in (("app", range(1000, 1045)), ("lib", range(1045, 1060))):
+        (repo / folder).mkdir(parents=True)
+        for seed in seeds:
+            (repo / folder / f"m{seed}.py").write_text(code(seed))
+    return repo
+
+
+def test_a_repository_whose_folders_are_too_big_to_hold_out_holds_out_whole_files(tmp_path):
+    # Held out by folder alone, nearly every real repository had no held-out split, and a fine-tune was never scored.
+    from engine.checkpoint import TrainingData, write_training_data
+    from engine.eval_inputs import documents_from_heldout
+    from engine.evaluate import unseen
+
+    repo = _flat_repository(tmp_path)
+    files, packages = collect_sources([], None, [repo], log=lambda *_: None)
+    logged = []
+    out = tmp_path / "out"
+    stats = build_corpus(out, files, packages, workers=1, log=logged.append)
+    held_docs = [json.loads(line) for line in (out / "heldout.jsonl").read_text().splitlines()]
+    train_docs = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    assert held_docs and 0 < stats.bytes_kept["heldout"] <= 0.05 * sum(stats.bytes_kept.values())
+    # Each held-out file is a package of its own, named by its path as its folder is: the record of what a model
+    # was trained on (the train documents' packages) leaves it out, though its folder's other files are trained on.
+    assert all(d["package"] == "/".join(("proj", *Path(d["path"]).relative_to(repo).parts)) for d in held_docs)
+    assert {d["package"] for d in train_docs} == {"proj/app", "proj/lib"}
+    assert set((out / "heldout_packages.txt").read_text().split()) == {d["package"] for d in held_docs}
+    manifest = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert {r["package"] for r in manifest if r["split"] == "heldout"} == {d["package"] for d in held_docs}
+    assert set(json.loads((out / "packages.json").read_text())) >= {d["package"] for d in held_docs}
+    said = [line for line in logged if "held out" in line]
+    assert said == [f"corpus: no package (a repository's folder, an environment's distribution) is at most half of "
+                    f"--heldout-fraction 0.05 of the corpus: {len(held_docs)} whole files are held out instead, "
+                    f"{100 * stats.bytes_kept['heldout'] / sum(stats.bytes_kept.values()):.1f}% of it (their "
+                    f"folders' other files are trained on)"]
+    model = tmp_path / "model"
+    model.mkdir()
+    write_training_data(model, TrainingData(frozenset(d["package"] for d in train_docs)))
+    documents = documents_from_heldout(out / "heldout.jsonl")
+    assert unseen(documents, model) == (documents, "")
+
+    # The same files wherever the repository lies and in whatever order they are listed.
+    moved = _flat_repository(tmp_path / "elsewhere")
+    files, packages = collect_sources([], None, [moved], log=lambda *_: None)
+    build_corpus(tmp_path / "again", files[::-1], packages, workers=1, log=lambda *_: None)
+    assert (tmp_path / "again" / "heldout_packages.txt").read_text() == (out / "heldout_packages.txt").read_text()
+
+
+def test_an_environment_whose_split_holds_packages_out_holds_out_no_single_file(tmp_path):
+    files, packages = collect_sources([_environment(tmp_path)], None, [])
+    logged = []
+    build_corpus(tmp_path / "out", files, packages, heldout_fraction=0.3, workers=1, log=logged.append)
+    held = (tmp_path / "out" / "heldout_packages.txt").read_text().split()
+    assert held and all("/" not in p for p in held)
+    assert not [line for line in logged if "held out" in line]
 
 
 def test_a_corpus_extended_with_another_environment_adds_only_new_code_to_train(tmp_path):
@@ -597,3 +659,162 @@ def test_unreadable_folders_are_counted_and_a_repository_without_source_files_is
     assert nothing.returncode == 2
     assert f"corpus: {locked}: 1 unreadable folder skipped, the first {locked} (Permission denied)\n" in nothing.stdout
     assert nothing.stderr == f"corpus: no source file in {locked}: the supported extensions are {extensions}\n"
+
+
+def test_a_repository_whose_every_file_is_dropped_is_an_error_and_leaves_out_as_it_was(tmp_path, capsys):
+    # Two one-line files gave an empty corpus, exit 0, and pretokenize failed later on an empty train split.
+    repo = tmp_path / "tiny"
+    repo.mkdir()
+    (repo / "a.py").write_text("x = 1\n")
+    (repo / "b.py").write_text("y = 2\n")
+    assert _corpus_command(tmp_path, repo) == 2
+    err = capsys.readouterr().err
+    assert err == (f"corpus: none of the 2 source files found is kept: 2 too-short (the first {repo / 'a.py'}); "
+                   f"{tmp_path / 'out'} is left as it was\n")
+    assert not (tmp_path / "out").exists()
+    # An earlier corpus there stays whole.
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "app.py").write_text(code(1100))
+    assert _corpus_command(tmp_path, good) == 0
+    before = (tmp_path / "out" / "manifest.jsonl").read_text()
+    (repo / "c.py").write_bytes(b"\x00binary" * 20)
+    assert _corpus_command(tmp_path, repo) == 2
+    assert "none of the 3 source files found is kept: 2 too-short, 1 binary" in capsys.readouterr().err
+    assert (tmp_path / "out" / "manifest.jsonl").read_text() == before
+    # Extending a corpus with nothing new is no mistake: the machine has nothing more to add.
+    files, packages = collect_sources([], None, [good], log=lambda *_: None)
+    stats = build_corpus(tmp_path / "more", files, packages, workers=1, extends=tmp_path / "out",
+                         log=lambda *_: None)
+    assert stats.files_kept == {"train": 0, "heldout": 0}
+
+
+@pytest.mark.parametrize("header", [
+    "# Generated by the protocol buffer compiler.  DO NOT EDIT!\n",
+    "// Code generated by protoc-gen-go. DO NOT EDIT.\n",
+    "// @generated\n",
+    "# -*- coding: utf-8 -*-\n#\n# This file is automatically generated by tools/make_tables.py\n",
+    "/* auto-generated file: edit schema.in instead */\n",
+    "# This file was automatically generated. Do not edit.\n",
+    "# Autogenerated by Thrift Compiler (0.9.3)\n",
+    '"""This module was generated from grammar.txt by pgen; do not edit."""\n',
+    '"""\n    pygments.lexers._css_builtins\n    ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n\n    This file is autogenerated by '
+    'scripts/get_css_properties.py\n"""\n',
+])
+def test_a_header_comment_that_says_the_file_is_generated_drops_it(header):
+    assert rejection_reason((header + code(1200)).encode()) == "generated"
+
+
+@pytest.mark.parametrize("header", [
+    '__version__ = "1.4.2"  # do not edit this line by hand: bump2version updates it\n',
+    "# DO NOT EDIT THIS LINE MANUALLY\n",
+    '"""Core types.\n\nThe schema module next to it is auto-generated, this one is not.\n"""\n',
+    "# Helpers for the tables generated by make_tables.py\n",
+    "# Do not edit the constants below without updating the docs.\n",
+    'MESSAGE = "This file is automatically generated"\n',
+    'HEADER = """/**\n * @generated\n * This is an auto-generated file. Please do not modify it by hand.\n */\n"""\n',
+    "#include <Python.h>\n\n/* numpconfig.h is auto-generated */\n#include \"numpyconfig.h\"\n",
+])
+def test_a_hand_written_file_that_mentions_generation_is_kept(header):
+    # A user's own __init__.py and core.py were dropped as generated, and nothing said so.
+    assert rejection_reason((header + code(1201)).encode()) is None
+
+
+def test_an_installed_file_is_generated_on_the_words_alone():
+    # The environment's corpus, whose held-out split the embedded model was measured on, keeps its files.
+    data = ('__version__ = "1.4.2"  # do not edit this line by hand: bump2version updates it\n' + code(1203)).encode()
+    assert rejection_reason(data) is None
+    assert rejection_reason(data, installed=True) == "generated"
+    assert rejection_reason(code(1203).encode(), installed=True) is None
+
+
+def test_the_files_of_a_repository_that_are_dropped_are_named_in_the_log(tmp_path):
+    repo = _flat_repository(tmp_path)
+    (repo / "app" / "schema_pb2.py").write_text("# Generated by the protocol buffer compiler.  DO NOT EDIT!\n"
+                                                + code(1202))
+    (repo / "lib" / "tiny.py").write_text("x = 1\n")
+    files, packages = collect_sources([], None, [repo], log=lambda *_: None)
+    logged = []
+    build_corpus(tmp_path / "out", files, packages, workers=1, log=logged.append)
+    assert "corpus: left out of the repositories: 1 generated (proj/app/schema_pb2.py), 1 too-short " \
+           "(proj/lib/tiny.py); dropped.jsonl lists every file left out" in logged
+
+
+def test_a_named_pipe_in_a_repository_is_left_out_not_read(tmp_path):
+    # Reading it blocked corpus forever, and the kill left a .partial folder beside --out.
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "lib.py").write_text(code(1300))
+    os.mkfifo(repo / "pipe.py")
+    command = [sys.executable, "-m", "engine.cli", "corpus", "--repo", str(repo), "--out", str(tmp_path / "out"),
+               "--workers", "1"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120,
+                              cwd=Path(__file__).resolve().parent.parent)
+    except subprocess.TimeoutExpired:
+        pytest.fail("corpus blocked on the named pipe")
+    assert done.returncode == 0, done.stderr
+    assert f"corpus: {repo}: left out 1 not a regular file\n" in done.stdout
+    assert [Path(json.loads(line)["path"]).name for line in (tmp_path / "out" / "manifest.jsonl").open()] == ["lib.py"]
+
+
+def test_a_named_pipe_given_as_a_source_file_is_dropped_with_its_reason(tmp_path):
+    from engine.corpus import _file_facts
+
+    pipe = tmp_path / "pipe.py"
+    os.mkfifo(pipe)
+    # In a thread, so that a read that blocks fails the test instead of hanging it.
+    found = []
+    reader = threading.Thread(target=lambda: found.append(_file_facts((0, str(pipe), False))), daemon=True)
+    reader.start()
+    reader.join(60)
+    if reader.is_alive():
+        with open(pipe, "w"):
+            pass  # lets the blocked read end
+        reader.join()
+    assert found and found[0].reason == "not-a-regular-file"
+
+
+def test_an_out_folder_that_is_not_a_corpus_is_refused(tmp_path, capsys):
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "app.py").write_text(code(1400))
+    # A user's folder: its stats.json was replaced silently.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "stats.json").write_text('{"my": "settings"}')
+    (mine / "notes.txt").write_text("notes\n")
+    assert _corpus_command(tmp_path, repo, "mine") == 2
+    assert capsys.readouterr().err == (f"corpus: --out {mine}: a folder that is not empty and holds no corpus (no "
+                                       f"manifest.jsonl): give a new or empty folder, or an earlier corpus's\n")
+    assert (mine / "stats.json").read_text() == '{"my": "settings"}' and sorted(os.listdir(mine)) == \
+        ["notes.txt", "stats.json"]
+    # A checkpoint, whatever else it holds.
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    (model / "manifest.jsonl").write_text("")
+    assert _corpus_command(tmp_path, repo, "model") == 2
+    assert capsys.readouterr().err == f"corpus: --out {model}: a checkpoint folder (it has config.json)\n"
+    # The embedded model's folder, or one inside it, ships with the package.
+    from engine.corpus import EMBEDDED_MODEL_DIR
+
+    inside = EMBEDDED_MODEL_DIR / "corpus"
+    with pytest.raises(EngineError, match=f"^--out {re.escape(str(inside))}: inside the embedded model's folder "):
+        build_corpus(inside, [], {}, workers=1, log=lambda *_: None)
+    assert not inside.exists()
+    # A new folder, an empty one and an earlier corpus are written to.
+    (tmp_path / "empty").mkdir()
+    assert _corpus_command(tmp_path, repo, "empty") == 0
+    assert _corpus_command(tmp_path, repo, "empty") == 0
+
+
+def test_the_corpus_command_says_how_many_files_it_read_and_where_it_wrote(tmp_path, capsys):
+    # It said "read 0/36 files" and nothing further, and never named the folder it wrote.
+    repo = _flat_repository(tmp_path)
+    assert _corpus_command(tmp_path, repo) == 0
+    out = capsys.readouterr().out
+    assert "corpus: read 60/60 files\n" in out
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert out.endswith(f"corpus: wrote {tmp_path / 'out'}: {stats['files_kept']['train']} files to train, "
+                        f"{stats['files_kept']['heldout']} held out\n")
