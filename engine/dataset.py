@@ -216,11 +216,36 @@ def _items(corpus_file: Path, packages: set[str]):
         yield i, doc["language"], doc["text"]
 
 
+# The files pretokenize writes; a folder holding only these is an earlier output of it (one cut off before its
+# meta.json too), which it may write again.
+OUTPUT_FILES = frozenset({"meta.json", *(f"{split}.{name}" for split in SPLITS for name in
+                                         ("tokens", "text", "spans", "doc_lang", "doc_tokens", "doc_bytes"))})
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse a folder holding files of someone else's: pretokenize would write its own among them, over any of
+    the same names."""
+    if not out_dir.is_dir():
+        return  # new, or a file that mkdir names
+    others = sorted(p.name for p in out_dir.iterdir() if p.name not in OUTPUT_FILES)
+    if not others:
+        return
+    try:
+        read_meta(out_dir)
+        return  # an earlier output: its own files are replaced, the others left as they are
+    except EngineError:
+        pass
+    shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+    raise EngineError(f"--out {out_dir}: holds files pretokenize did not write ({shown}) and no meta.json of an "
+                      "earlier pretokenize; give a new or empty folder")
+
+
 def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: int = 2, log=print) -> dict:
     tok = load_tokenizer(tokenizer_path)
     if tok.get_vocab_size() > 65536:
         raise EngineError(f"{tokenizer_path}: {tok.get_vocab_size()} ids do not fit the pretokenized files' "
                           f"16 bits (at most 65,536)")
+    check_out_dir(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "tokenizer_sha256": hashlib.sha256(tokenizer_path.read_bytes()).hexdigest(),
@@ -252,8 +277,8 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
                     files["doc_lang"].write(bytes([lang]))
                     doc_tokens.append(doc_tokens[-1] + len(tokens))
                     doc_bytes.append(doc_bytes[-1] + len(data))
-                    if doc % 5000 == 0:
-                        log(f"pretokenize: {split}: {doc} documents, {doc_tokens[-1]} tokens")
+                    if (doc + 1) % 5000 == 0:
+                        log(f"pretokenize: {split}: {doc + 1} documents, {doc_tokens[-1]} tokens")
         finally:
             for fh in files.values():
                 fh.close()
@@ -263,8 +288,9 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
         meta["splits"][split] = {"documents": len(doc_tokens) - 1, "tokens": doc_tokens[-1], "bytes": doc_bytes[-1],
                                  "spans": n_spans, "seconds": round(time.time() - start, 1),
                                  "packages": sorted(packages)}
-        log(f"pretokenize: {split}: {meta['splits'][split]}")
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+    log(f"pretokenize: wrote {out_dir}: " + "; ".join(f"{split} {d['documents']} documents, {d['tokens']} tokens"
+                                                       for split, d in meta["splits"].items()))
     return meta
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -50,6 +51,22 @@ def jsonl_records(path: Path, what: str, blank: list[int] | None = None) -> Iter
 
 
 # ---------------------------------------------------------------- source documents
+
+
+def repository_packages(path: str | Path) -> list[str]:
+    """The names `infill-engine corpus --repo` may give the file at `path` as its package, for each folder above it
+    taken as the repository, the nearest first: the repository's name and the folders down to the file's
+    (`engine.corpus.repository_files`), and the same down to the file itself (a file held out on its own)."""
+    from engine.corpus import file_package, repository_package  # the corpus's names, where they are needed
+
+    folder = Path(os.path.realpath(Path(path).parent))  # as the corpus resolves the repository
+    names = []
+    for top in (folder, *folder.parents):
+        if not top.name:
+            break  # the root names no repository
+        package = repository_package(top, folder.relative_to(top))
+        names += [package, file_package(package, str(path))]
+    return names
 
 
 def documents_from_split_dir(directory: Path) -> list[SourceDocument]:
@@ -103,7 +120,9 @@ def documents_from_manifest(path: Path) -> list[SourceDocument]:
             continue
         language = _language(record)
         if language is not None:
-            documents.append(SourceDocument(str(path.parent / record["path"]), language))
+            package = record.get("package")
+            documents.append(SourceDocument(str(path.parent / record["path"]), language, None,
+                                            package if isinstance(package, str) else None))
         seen += 1
     if not seen:
         raise EvaluationInputError(f"{path}: lists no held-out files (the corpus held none out)")

@@ -37,6 +37,7 @@ from engine.eval_inputs import (
     documents_from_manifest,
     documents_from_split_dir,
     load_problems,
+    repository_packages,
 )
 from engine.holes import KINDS, HoleCase, SourceDocument, is_parse_valid, sample_cases
 
@@ -314,6 +315,18 @@ def directory_neighbors(documents: Sequence[SourceDocument]) -> Callable[[HoleCa
     return neighbors
 
 
+def trained_package(document: SourceDocument, packages: frozenset[str]) -> str | None:
+    """The package of ``document`` among ``packages`` (those a model was trained on), if it is of one: its corpus
+    package, or for a file without one (read by its path), a name the corpus gives it from any folder above it."""
+    if document.package is not None:
+        return document.package if document.package in packages else None
+    return next((name for name in repository_packages(document.path) if name in packages), None)
+
+
+def _named(packages: set[str]) -> str:
+    return ", ".join(sorted(packages)[:5]) + (", ..." if len(packages) > 5 else "")
+
+
 def unseen(documents: list[SourceDocument], model_dir: Path | None) -> tuple[list[SourceDocument], str]:
     """The documents of packages the checkpoint in ``model_dir`` was not trained on (`TRAINING_DATA`), and a line
     that says what was left out, or that the record is incomplete ("" where there is nothing to say)."""
@@ -322,15 +335,32 @@ def unseen(documents: list[SourceDocument], model_dir: Path | None) -> tuple[lis
     record = read_training_data(model_dir) if model_dir is not None else None
     if record is None:
         return documents, ""
-    kept = [d for d in documents if d.package is None or d.package not in record.packages]
+    trained = [trained_package(d, record.packages) for d in documents]
+    kept = [d for d, package in zip(documents, trained) if package is None]
     said = []
     if len(kept) < len(documents):
-        packages = {d.package for d in documents} & record.packages
-        said.append(f"Left out {len(documents) - len(kept)} held-out files of {len(packages)} packages the model was "
-                    f"trained on ({', '.join(sorted(packages)[:5])}{', ...' if len(packages) > 5 else ''}).")
+        packages = {p for p in trained if p is not None}
+        # Files named by path are of no split: they were never held out.
+        files = "held-out files" if all(d.package is not None for d in documents) else "files"
+        said.append(f"Left out {len(documents) - len(kept)} {files} of {len(packages)} packages the model was "
+                    f"trained on ({_named(packages)}).")
     if record.unrecorded:
-        said.append("Part of the model's training data is not recorded: held-out files may still hold code it saw.")
+        said.append("Part of the model's training data is not recorded: the files evaluated may still hold code it "
+                    "saw.")
     return kept, " ".join(said)
+
+
+def not_held_out(model_dir: Path | None) -> str:
+    """Why files read by their path may hold code the model in ``model_dir`` was trained on, though none is of a
+    package its record names ("" where the record is whole, or there is no model)."""
+    from engine.checkpoint import read_training_data
+
+    if model_dir is None:
+        return ""
+    record = read_training_data(model_dir)
+    if record is None:
+        return "the model has no training_data.json"
+    return "part of the model's training is unrecorded" if record.unrecorded else ""
 
 
 def documents_digest(documents: Sequence[SourceDocument]) -> str:
@@ -732,16 +762,23 @@ def run(args) -> int:
                 "(a case needing more is counted over budget)", ""]
     if documents is not None:
         given = documents
+        by_path = args.split_dir is not None or bool(args.files)
+        scored = None if args.oracle or args.lookup_only else engine.model_dir
         try:
-            documents, left_out = unseen(documents, None if args.oracle or args.lookup_only else engine.model_dir)
+            documents, left_out = unseen(documents, scored)
+            # A split's held-out files are held out; files named by path only where nothing says they may be seen.
+            seen = not_held_out(scored) if by_path else ""
         except EngineError as err:
             print(f"evaluate: {err}", file=sys.stderr)
             return 2
         if given and not documents:
             # Else "no holes" below, which sends one looking for files that do not parse.
-            packages = sorted({d.package for d in given})
-            named = ", ".join(packages[:5]) + (", ..." if len(packages) > 5 else "")
-            print(f"evaluate: all {len(given)} held-out files are of packages the model was trained on ({named}) and "
+            from engine.checkpoint import read_training_data
+
+            trained = read_training_data(engine.model_dir).packages
+            named = _named({trained_package(d, trained) for d in given})
+            files = "files given" if by_path else "held-out files"
+            print(f"evaluate: all {len(given)} {files} are of packages the model was trained on ({named}) and "
                   "were left out, leaving nothing to evaluate; give it files of packages it was not trained on",
                   file=sys.stderr)
             return 2
@@ -766,8 +803,11 @@ def run(args) -> int:
         report["documents_digest"] = documents_digest(documents)
         report["holes"] = [asdict(r) for r in rows]
         report["cases"] = [asdict(r) for r in results]
-        out += [f"Held-out holes ({report['documents']} files, digest {report['documents_digest']}):", "",
-                markdown_table(rows), ""]
+        counted = f"{report['documents']} files, digest {report['documents_digest']}"
+        report["held_out"] = not seen
+        title = f"Holes in files not known to be held out ({seen}; {counted})" if seen else \
+            f"Held-out holes ({counted})"
+        out += [f"{title}:", "", markdown_table(rows), ""]
     if problems is not None:
         try:
             presults = evaluate_problems(problems, filler, engine.count_tokens, max_tokens=args.problem_max_tokens,

@@ -7,7 +7,7 @@ gradient gives logits that the second pass reads as self-conditioning.
 
 A run directory holds `last/` (Hugging Face layout + `train_state.safetensors`, the resume point), `best/` (the
 checkpoint with the lowest held-out loss so far; a fine-tune's must beat the checkpoint it started from), `log.txt`
-and `metrics.jsonl`.
+and `metrics.jsonl`. SIGINT or SIGTERM stops a run after its current step, with `last/` saved.
 """
 
 from __future__ import annotations
@@ -18,9 +18,13 @@ import hashlib
 import json
 import math
 import os
+import shlex
 import shutil
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +38,7 @@ from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data
 from engine.config import GenerationConfig, ModelConfig
 from engine.dataset import Batch, MissingSplit, SampleMix, SampleStream, TokenData
 from engine.errors import EngineError
+from engine.infill import DEFAULT_MODEL_DIR
 from engine.model import EXPERT_DISPATCH, DiffusionGemma
 from engine.vocab import load_tokenizer
 
@@ -121,10 +126,13 @@ def _as_is(batch: Batch) -> Batch:
     return batch
 
 
-def _tokenize_serially(_worker_id: int) -> None:
+def _init_batch_worker(_worker_id: int) -> None:
     # A worker forked after this process's tokenizer thread pool has run would hang in it when
     # TOKENIZERS_PARALLELISM=true (as --threads 2 or more sets); each worker is one core's share anyway.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # Ctrl-C reaches the terminal's whole process group: a worker it stopped would fail the step the trainer
+    # finishes before it saves. The trainer ends its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def resolve_expert_dispatch(setting: str, device: torch.device, model_cfg: ModelConfig) -> str:
@@ -219,6 +227,23 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+# A warmup is at most this share of the run: one of 200 steps in a 10-step run ended at a twentieth of --lr. A fifth
+# leaves every recorded run as it ran (the embedded model's longest warmup: 300 steps of 2,083).
+MAX_WARMUP_SHARE = 5
+
+
+def scale_warmup(cfg: TrainConfig) -> str:
+    """Cut a new run's warmup to a fifth of its steps; what was cut, said for its config line ("" if nothing).
+    The cut value is saved with the run, so a resumed one keeps the warmup it ran with."""
+    most = cfg.steps // MAX_WARMUP_SHARE
+    if cfg.steps == 0 or cfg.warmup_steps <= most:
+        return ""
+    said = (f"warmup_steps {cfg.warmup_steps} -> {most}: at most a fifth of the {cfg.steps} steps, so that the "
+            f"learning rate reaches --lr {cfg.lr:g}")
+    cfg.warmup_steps = most
+    return said
+
+
 def make_optimizer(model: DiffusionGemma, cfg: TrainConfig) -> torch.optim.AdamW:
     decay = [p for p in model.parameters() if p.ndim >= 2]
     other = [p for p in model.parameters() if p.ndim < 2]
@@ -277,6 +302,7 @@ def load_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.O
 def _replace_dir(staging: Path, final: Path) -> None:
     """Swap a finished staging directory in, so a crash mid-save leaves the previous checkpoint intact."""
     old = final.with_name(final.name + ".old")
+    _recover_dir(final)
     if old.exists():
         shutil.rmtree(old)
     if final.exists():
@@ -284,6 +310,93 @@ def _replace_dir(staging: Path, final: Path) -> None:
     staging.rename(final)
     if old.exists():
         shutil.rmtree(old)
+
+
+def _recover_dir(final: Path) -> None:
+    """A save stopped between its two renames (a second Ctrl-C, a kill) left the previous checkpoint as `.old`:
+    put it back, so that the run resumes from it."""
+    old = final.with_name(final.name + ".old")
+    if old.is_dir() and not final.exists():
+        old.rename(final)
+
+
+def check_out(cfg: TrainConfig, resuming: bool) -> None:
+    """Refuse an --out a run would damage: a checkpoint's folder (its own files, the embedded model's, packaged
+    with the engine), and for a new run the folder of an earlier one that saved nothing to resume from."""
+    out, real = Path(cfg.out), Path(cfg.out).resolve()
+    own = "a run writes last/, best/ and its log into its --out: give it a folder of its own (runs/NAME)"
+    embedded = DEFAULT_MODEL_DIR.resolve()
+    if real == embedded or embedded in real.parents:
+        raise EngineError(f"--out {out}: is in the embedded model's folder ({embedded}), which is packaged with the "
+                          "engine; give the run a folder of its own (runs/NAME)")
+    start = Path(cfg.init_from).resolve() if cfg.init_from else None
+    if real == start:
+        raise EngineError(f"--out {out}: is the --init-from checkpoint; {own}")
+    if (out / "config.json").exists():
+        raise EngineError(f"--out {out}: is a checkpoint directory (it holds config.json); {own}")
+    if resuming:
+        return
+    if start is not None and start in real.parents:
+        raise EngineError(f"--out {out}: is inside the --init-from checkpoint {cfg.init_from}; {own}")
+    if start is not None and real in start.parents:
+        raise EngineError(f"--init-from {cfg.init_from}: is inside --out {out}, whose last/ and best/ the run "
+                          "replaces; give the run another --out")
+    if start is None and any((out / name).exists() for name in ("log.txt", "metrics.jsonl")):
+        # `train --out DIR`, the resume, would begin a new model from scratch here.
+        raise EngineError(f"{out}: holds a run's log.txt but no last/ to resume from (it stopped before its first "
+                          f"save); give the run a new --out, or remove {out} to start it there afresh")
+
+
+def _trim_metrics(path: Path, step: int | None) -> None:
+    """Drop the records after `step` (None: all), which a resumed run writes again: the steps after the last save,
+    or an earlier start's that saved nothing."""
+    if not path.is_file():
+        return
+
+    def kept(line: str) -> bool:
+        try:
+            return step is not None and json.loads(line)["step"] <= step
+        except (ValueError, KeyError, TypeError):
+            return False  # a line cut off by a kill
+
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True) if kept(line)]
+    staging = path.with_name(path.name + ".part")
+    staging.write_text("".join(line if line.endswith("\n") else line + "\n" for line in lines), encoding="utf-8")
+    os.replace(staging, path)
+
+
+@contextmanager
+def stop_requests():
+    """SIGINT and SIGTERM as requests to stop after the current step: the list gets the signal's number. A second
+    one while the run saves acts at once (the previous handlers are back)."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # signals reach the main thread only
+        return
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {kind: signal.getsignal(kind) for kind in kinds}
+
+    def request(signum, _frame) -> None:
+        caught.append(signum)
+        for kind in kinds:
+            signal.signal(kind, previous[kind])
+
+    for kind in kinds:
+        signal.signal(kind, request)
+    try:
+        yield caught
+    finally:
+        for kind in kinds:
+            signal.signal(kind, previous[kind])
+
+
+def duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
 
 
 # ---------------------------------------------------------------------------------------------------- loop
@@ -297,6 +410,8 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.autocast = self.device.type == "cuda"
         resume = self.out / "last" / "train_state.safetensors"
+        _recover_dir(self.out / "last")
+        check_out(cfg, resuming=resume.is_file())
         saved = saved_config(self.out) if resume.is_file() else None
         if saved is not None:
             self._check_saved_data(saved)
@@ -313,6 +428,8 @@ class Trainer:
             trained = read_training_data(cfg.init_from) or TrainingData(unrecorded=True)
             self.model_cfg, self.gen_cfg = self._fine_tune_config(ckpt.config), ckpt.generation
             self.tokenizer_path = Path(cfg.init_from) / "tokenizer.json"
+            # The tokenizer a fine-tune reads is its checkpoint's, whatever --tokenizer says: recorded as such.
+            cfg.tokenizer = str(self.tokenizer_path)
             self.model = ckpt.model
             if self.model_cfg != ckpt.config:
                 # Windows and rope are fixed when the modules are built: build them anew around the same weights.
@@ -324,6 +441,9 @@ class Trainer:
             self.gen_cfg = GenerationConfig(eos_token_id=self.model_cfg.eos_token_id,
                                             pad_token_id=self.model_cfg.pad_token_id)
             self.tokenizer_path = Path(cfg.tokenizer)
+            if not self.tokenizer_path.exists():
+                raise EngineError(f"--tokenizer {cfg.tokenizer}: not found; give --tokenizer FILE, the tokenizer.json "
+                                  f"{cfg.data} was pretokenized with")
             # Prompts as long as it is trained on, and no longer: a checkpoint that said 1024 was served prompts four
             # times the longest it had seen.
             self.model_cfg.infill_prompt_tokens = max(cfg.prefix_budgets)
@@ -362,8 +482,16 @@ class Trainer:
         self.balance = RouterBalance(self.model)
         self.progress = Progress()
         self.resumed_from = resume if resume.is_file() else None
+        self.warmup_note = ""
         if self.resumed_from:
             self.progress = load_train_state(resume, self.model, self.optimizer)
+            if cfg.steps < self.progress.step:
+                raise EngineError(f"--steps {cfg.steps}: the run in {self.out} is already at step "
+                                  f"{self.progress.step}; give --steps {self.progress.step} or more (its weights so "
+                                  f"far are {self.out / 'last'})")
+        else:
+            self.warmup_note = scale_warmup(cfg)
+        self.interrupted: int | None = None  # the signal that stopped the run early
         self.workers = default_workers(self.device) if cfg.workers is None else cfg.workers
         self._batches = None  # (next micro-batch index, iterator) when workers build the batches
         # Said when the run resumes: what its flags and --config file changed of the settings it was saved with.
@@ -431,7 +559,7 @@ class Trainer:
             loader = torch.utils.data.DataLoader(
                 _StepBatches(self.stream, self.cfg.batch_size), batch_size=None, sampler=range(index, 2**62),
                 num_workers=self.workers, collate_fn=_as_is, prefetch_factor=4, persistent_workers=False,
-                worker_init_fn=_tokenize_serially)
+                worker_init_fn=_init_batch_worker)
             self._batches = (index, iter(loader))
         batch = next(self._batches[1])
         self._batches = (index + 1, self._batches[1])
@@ -513,8 +641,16 @@ class Trainer:
         return self.out / name
 
     def run(self) -> Progress:
+        with stop_requests() as caught:
+            self._train(caught)
+        self.log(self._outcome())
+        return self.progress
+
+    def _train(self, caught: list[int]) -> None:
+        """Train to the last step, or to a stop request (`caught`), which saves the step it was on."""
         cfg, p = self.cfg, self.progress
         self.out.mkdir(parents=True, exist_ok=True)
+        _trim_metrics(self.out / "metrics.jsonl", p.step if self.resumed_from else None)
         total, active = self.model.num_parameters()
         if self.resumed_from:
             changed = f", with changed settings: {', '.join(self.changed_settings)}" if self.changed_settings else ""
@@ -528,7 +664,8 @@ class Trainer:
         start = time.time()
         base_seconds = p.seconds
         last_save = time.time()
-        window_t, window_tokens, window_holes = time.time(), 0, 0
+        window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
+        saved_at, done = None, p.step >= cfg.steps
         with open(self.out / "metrics.jsonl", "a") as metrics:
             if cfg.init_from and not self.resumed_from and p.step == 0 and p.best_eval is None:
                 # The bar a fine-tune must clear: `best/` is written only for a checkpoint that beats its start.
@@ -537,20 +674,22 @@ class Trainer:
                     self.log(f"eval step=0 heldout_loss={loss:.4f} (the starting checkpoint, {cfg.init_from})")
                     metrics.write(json.dumps({"step": 0, "heldout_loss": loss}) + "\n")
                     p.best_eval = loss
-            while p.step < cfg.steps:
+            while p.step < cfg.steps and not caught:
                 tokens_before, holes_before = p.tokens, p.hole_tokens
                 stats = self.step()
                 window_tokens += p.tokens - tokens_before
                 window_holes += p.hole_tokens - holes_before
+                window_steps += 1
                 p.seconds = base_seconds + time.time() - start
                 if p.step % cfg.log_every == 0:
                     dt = max(time.time() - window_t, 1e-9)
                     stats.update(step=p.step, tokens=p.tokens, tok_s=round(window_tokens / dt, 1),
-                                 hole_tok_s=round(window_holes / dt, 1), elapsed_s=round(p.seconds))
-                    self.log(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in stats.items()))
+                                 hole_tok_s=round(window_holes / dt, 1), elapsed_s=round(p.seconds),
+                                 s_per_step=round(dt / window_steps, 3))
+                    self.log(self._progress_line(stats, time.time() - start))
                     metrics.write(json.dumps(stats) + "\n")
                     metrics.flush()
-                    window_t, window_tokens, window_holes = time.time(), 0, 0
+                    window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
                 done = p.step >= cfg.steps or (cfg.max_minutes is not None and time.time() - start > 60 * cfg.max_minutes)
                 if p.step % cfg.eval_every == 0 or done:
                     loss = self.evaluate()
@@ -561,13 +700,48 @@ class Trainer:
                         if improved:
                             p.best_eval = loss
                             self.save("best", with_state=False)
-                if done or time.time() - last_save > cfg.save_every_s:
+                if done or caught or time.time() - last_save > cfg.save_every_s:
                     self.save("last", with_state=True)
-                    last_save = time.time()
-                    window_t = time.time()  # saving is not training time
+                    saved_at, last_save = p.step, time.time()
+                    # Saving is not training time.
+                    window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
                 if done:
                     break
-        return p
+        if caught and not done:
+            if saved_at != p.step:  # stopped before its first step (scoring its start, say)
+                self.save("last", with_state=True)
+            self.interrupted = caught[0]
+
+    def _progress_line(self, stats: dict, trained_s: float) -> str:
+        """A progress record as a log line: the step of all, and the time a step takes and what is left."""
+        cfg, p = self.cfg, self.progress
+        left = stats["s_per_step"] * (cfg.steps - p.step)
+        if cfg.max_minutes is not None:
+            left = min(left, max(0.0, 60 * cfg.max_minutes - trained_s))
+        shown = {**stats, "step": f"{p.step}/{cfg.steps}", "left": duration(left)}
+        return " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items())
+
+    def _outcome(self) -> str:
+        """Where the run's result is and how to use it, or, stopped early, how to go on."""
+        cfg, p, last, best = self.cfg, self.progress, self.out / "last", self.out / "best"
+        if self.interrupted is not None:
+            return f"interrupted at step {p.step}; resume with: infill-engine train --out {shlex.quote(cfg.out)}"
+        use = "(or the editor's modelPath setting)"
+        scored = _saved_progress(best)
+        if scored is not None and scored.get("best_eval") is not None:
+            return (f"result: {best} (held-out loss {scored['best_eval']:.4f} at step {scored['step']}, the lowest of "
+                    f"the run); {last} is step {p.step}; use it: infill-ls --model {best} {use}")
+        if not last.is_dir():
+            start = f"; the starting checkpoint's held-out loss is {p.best_eval:.4f}" if p.best_eval is not None else ""
+            return f"result: no step trained (--steps {cfg.steps}), so nothing was saved{start}"
+        if self.eval_stream is None:
+            return (f"result: best/ not written: no held-out split in {cfg.data} to score the steps on; {last} "
+                    f"(step {p.step}) is the result: infill-ls --model {last} {use}")
+        if cfg.init_from and p.best_eval is not None:
+            return (f"result: best/ not written: no step beat the starting checkpoint {cfg.init_from} (held-out loss "
+                    f"{p.best_eval:.4f}); it is still the one to use: infill-ls --model {cfg.init_from} ({last} holds "
+                    f"step {p.step})")
+        return f"result: {last} is step {p.step}; use it: infill-ls --model {last} {use}"
 
 
 def benchmark(trainer: Trainer, steps: int, warmup: int | None = None) -> dict[str, float]:
@@ -594,6 +768,7 @@ def benchmark(trainer: Trainer, steps: int, warmup: int | None = None) -> dict[s
 
 def saved_config(out: Path) -> TrainConfig | None:
     """The settings a run in `out` was last saved with, so that `--out DIR` alone resumes it."""
+    _recover_dir(out / "last")
     state = out / "last" / "train_state.safetensors"
     if not state.is_file():
         return None
@@ -749,6 +924,15 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"preset": cfg.preset, **cfg.model_overrides, "batch_size": cfg.batch_size,
                           **benchmark(trainer, args.benchmark)}))
         return 0
+    try:
+        # Before the run's folder is made: a run refused leaves nothing behind.
+        trainer = Trainer(cfg)
+    except (EngineError, FileNotFoundError) as err:
+        print(f"train: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("train: interrupted before the first step; nothing was written", file=sys.stderr)
+        return 130
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     log_file = open(out / "log.txt", "a")
@@ -759,16 +943,38 @@ def run(args: argparse.Namespace) -> int:
         log_file.write(stamped + "\n")
         log_file.flush()
 
+    trainer.log = log
     try:
-        trainer = Trainer(cfg, log)
-        log(f"config: {json.dumps(asdict(cfg))}")
+        note = f" ({trainer.warmup_note})" if trainer.warmup_note else ""
+        log(f"config: {json.dumps(asdict(cfg))}{note}")
         trainer.run()
     except (EngineError, FileNotFoundError) as err:
         log(f"train: {err}")
         return 2
+    except KeyboardInterrupt:
+        # A second Ctrl-C while the first one's save was being written.
+        log(f"train: stopped at once by a second interrupt; {_last_save(out)}")
+        return 130
     finally:
         log_file.close()
-    return 0
+    return 128 + trainer.interrupted if trainer.interrupted else 0
+
+
+def _saved_progress(checkpoint: Path) -> dict | None:
+    """The progress a run saved with a checkpoint of its (`progress.json`), None where there is none."""
+    try:
+        saved = json.loads((checkpoint / "progress.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) and isinstance(saved.get("step"), int) else None
+
+
+def _last_save(out: Path) -> str:
+    _recover_dir(out / "last")
+    saved = _saved_progress(out / "last")
+    if saved is None:
+        return "no step was saved"
+    return f"{out / 'last'} holds step {saved['step']}; resume with: infill-engine train --out {shlex.quote(str(out))}"
 
 
 def register(subparsers) -> None:

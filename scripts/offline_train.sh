@@ -91,8 +91,16 @@ deadline=${DEADLINE_S:-570}
 reserve=60  # after training: its final evaluation and save, and staging the candidate
 
 # The run's log and metrics, copied to RESULTS while it trains and whenever the script ends: a command killed at
-# its time limit, or a training that fails, still brings back what it wrote (only RESULTS comes back).
-keep_results() { cp "$run/log.txt" "$run/metrics.jsonl" "$results/" 2>/dev/null || true; }
+# its time limit, or a training that fails, still brings back what it wrote (only RESULTS comes back). What training
+# said on stderr follows its log there: a run refused before its first step writes no log.
+train_errors=$work/train_errors.txt
+keep_results() {
+    cp "$run/metrics.jsonl" "$results/" 2>/dev/null || true
+    if [ -f "$run/log.txt" ] || [ -s "$train_errors" ]; then
+        cat "$run/log.txt" "$train_errors" 2>/dev/null > "$results/log.txt.part" || true
+        mv -f "$results/log.txt.part" "$results/log.txt"
+    fi
+}
 
 # A machine that brings back at most 8 files from RESULTS leaves the rest behind: said in stages.txt as a
 # candidate is staged, and the command fails at its end.
@@ -225,7 +233,7 @@ if [ -f "$run/last/train_state.safetensors" ]; then
     # On this WORK's data: the same inputs (inputs.txt), wherever WORK is now.
     # shellcheck disable=SC2086
     engine train --out "$run" --data "$data" --max-minutes "$train_minutes" ${STEPS:+--steps "$STEPS"} \
-        ${TRAIN_ARGS:-}
+        ${TRAIN_ARGS:-} 2> >(tee "$train_errors" >&2)
 else
     steps=${STEPS:-$("$py" -c "print(max(1, round($train_minutes * 60 / ${SECONDS_PER_STEP:-0.22})))")}
     # Dense experts on CUDA: no host sync per layer (docs/training.md "On a GPU"); `auto` picks it there.
@@ -233,7 +241,7 @@ else
     engine train --out "$run" --init-from "$model" --data "$data" --device "${DEVICE:-auto}" \
         --batch-size "${BATCH:-512}" --lr "${LR:-1e-3}" --warmup-steps "${WARMUP:-200}" --steps "$steps" \
         --eval-every "${EVAL_EVERY:-500}" --seed "${SEED:-4}" --workers "$workers" --save-every-s 60 \
-        --max-minutes "$train_minutes" ${TRAIN_ARGS:-}
+        --max-minutes "$train_minutes" ${TRAIN_ARGS:-} 2> >(tee "$train_errors" >&2)
 fi
 stop_copier
 echo "offline_train: train: $((SECONDS - train_started)) s" | tee -a "$stages"

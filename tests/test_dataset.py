@@ -342,3 +342,43 @@ def test_a_tokenizer_too_large_for_the_token_files_is_one_line(data_dir, tmp_pat
                  "--out", str(tmp_path / "tokens")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"infill-engine: {big}: 70000 ids do not fit the pretokenized files' 16 bits (at most 65,536)"]
+
+
+def test_pretokenize_writes_only_into_a_new_folder_or_its_own_earlier_output(data_dir, tmp_path, capsys):
+    # It wrote its files among a user's own, replacing any of the same names.
+    from engine.cli import main
+
+    root, _ = data_dir
+    out = tmp_path / "tokens"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    (out / "train.tokens").write_text("mine too\n")
+    argv = ["pretokenize", "--corpus", str(root / "corpus"), "--tokenizer", str(root / "tokenizer.json"),
+            "--workers", "1", "--out"]
+    assert main([*argv, str(out)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"infill-engine: --out {out}: holds files pretokenize did not write (notes.txt) and no meta.json of an "
+        "earlier pretokenize; give a new or empty folder"]
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "train.tokens"]
+    assert (out / "train.tokens").read_text() == "mine too\n"
+    # Its own output, whole or cut off before its meta.json, is written again.
+    (out / "notes.txt").unlink()
+    assert main([*argv, str(out)]) == 0
+    assert TokenData(out, "train").num_documents == 4
+    (out / "meta.json").unlink()
+    assert main([*argv, str(out)]) == 0 and (out / "meta.json").is_file()
+    # An earlier output with a file of the user's beside it keeps that file.
+    (out / "notes.txt").write_text("mine\n")
+    assert main([*argv, str(out)]) == 0 and (out / "notes.txt").read_text() == "mine\n"
+
+
+def test_pretokenize_counts_documents_it_has_written_and_names_its_output(data_dir, tmp_path):
+    # It said "train: 0 documents, 302 tokens" after the first document, and never where it wrote.
+    root, _ = data_dir
+    lines = []
+    meta = pretokenize(root / "corpus", root / "tokenizer.json", tmp_path / "tokens", workers=1, log=lines.append)
+    assert not any(" 0 documents" in line for line in lines), lines
+    train, heldout = meta["splits"]["train"], meta["splits"]["heldout"]
+    assert lines[-1] == (f"pretokenize: wrote {tmp_path / 'tokens'}: train {train['documents']} documents, "
+                         f"{train['tokens']} tokens; heldout {heldout['documents']} documents, "
+                         f"{heldout['tokens']} tokens")

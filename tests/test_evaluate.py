@@ -735,3 +735,53 @@ def test_the_table_counts_the_held_out_files_that_were_read(tiny_model, tmp_path
                                "--max-cases", "2", "--max-steps", "2", "--out", str(out)], capsys)
     assert status == 0 and "Held-out holes (1 files, digest" in printed
     assert json.loads(out.read_text())["documents"] == 1
+
+
+def _repository(tmp_path) -> Path:
+    """A repository as `infill-engine corpus --repo` reads it: packages mixed/core and mixed/web."""
+    repo = tmp_path / "mixed"
+    for folder, name in (("core", "intervals.py"), ("web", "units.py")):
+        (repo / folder).mkdir(parents=True)
+        shutil.copy(HELDOUT / name, repo / folder / name)
+    return repo
+
+
+def test_files_read_by_path_of_folders_the_model_was_trained_on_are_left_out(tiny_model, tmp_path, capsys):
+    # `evaluate --split-dir` over the repository a model was fine-tuned on scored every file as "Held-out holes".
+    from engine.checkpoint import TrainingData, write_training_data
+
+    repo = _repository(tmp_path)
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    write_training_data(model, TrainingData(frozenset({"mixed/core", "elsewhere"})))
+    common = ["--model", str(model), "--kinds", "line", "--max-cases", "3", "--max-steps", "2"]
+    out = tmp_path / "report.json"
+    for source in (["--split-dir", str(repo)], ["--files", f"{repo}/*/*.py"]):
+        status, printed = run_cli([*common, *source, "--out", str(out)], capsys)
+        assert status == 0 and "Left out 1 files of 1 packages the model was trained on (mixed/core)." in printed
+        assert {Path(c["path"]).name for c in json.loads(out.read_text())["cases"]} == {"units.py"}
+        assert "Held-out holes (1 files, digest" in printed
+    # Given as a folder inside the repository, the file is still named as the corpus named it.
+    args = parse_cli([*common, "--split-dir", str(repo / "core")])
+    assert args.func(args) == 2
+    assert capsys.readouterr().err == ("evaluate: all 1 files given are of packages the model was trained on "
+                                       "(mixed/core) and were left out, leaving nothing to evaluate; give it files of "
+                                       "packages it was not trained on\n")
+    # A model whose record is incomplete (the embedded model's), or that has none, may have seen any file.
+    write_training_data(model, TrainingData(frozenset(), unrecorded=True))
+    status, printed = run_cli([*common, "--split-dir", str(repo)], capsys)
+    assert status == 0 and "Held-out" not in printed
+    assert "Holes in files not known to be held out (part of the model's training is unrecorded; 2 files, digest " \
+        in printed
+    (model / "training_data.json").unlink()
+    status, printed = run_cli([*common, "--split-dir", str(repo)], capsys)
+    assert status == 0 and "Holes in files not known to be held out (the model has no training_data.json; 2 files" \
+        in printed
+
+
+def test_a_manifests_held_out_files_keep_their_package(tmp_path):
+    # Read from disk, they were matched to the model's training by their path alone.
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text(json.dumps({"path": str(HELDOUT / "units.py"), "split": "heldout",
+                                    "package": "mixed/web/units.py", "language": "python"}) + "\n")
+    assert [d.package for d in documents_from_manifest(manifest)] == ["mixed/web/units.py"]

@@ -95,16 +95,22 @@ def test_training_lowers_loss_on_a_batch(data_dir, tmp_path):
 
 
 def test_resume_restores_state_and_data_order(data_dir, tmp_path):
-    straight = Trainer(_config(data_dir, tmp_path / "straight", steps=6), log=lambda *_: None)
+    # A warmup of a sixth: a fifth of the run at most, so that it is not cut (`scale_warmup`).
+    straight = Trainer(_config(data_dir, tmp_path / "straight", steps=6, warmup_steps=1), log=lambda *_: None)
     straight.run()
 
-    first = Trainer(_config(data_dir, tmp_path / "split", steps=3), log=lambda *_: None)
+    def stop_at_3(line: str) -> None:
+        if line.startswith("loss=") and " step=3/6 " in line:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the run saves the step it is on
+
+    first = Trainer(_config(data_dir, tmp_path / "split", steps=6, warmup_steps=1), log=stop_at_3)
     first.run()
+    assert first.interrupted == signal.SIGINT and first.progress.step == 3
     state = tmp_path / "split" / "last" / "train_state.safetensors"
     with safe_open(str(state), framework="pt") as fh:
         assert json.loads(fh.metadata()["progress"])["step"] == 3
         assert any(k.endswith(".exp_avg_sq") for k in fh.keys())
-    second = Trainer(_config(data_dir, tmp_path / "split", steps=6), log=lambda *_: None)
+    second = Trainer(_config(data_dir, tmp_path / "split", steps=6, warmup_steps=1), log=lambda *_: None)
     assert second.progress.step == 3
     for p in first.model.parameters():
         s_first = first.optimizer.state[p]
@@ -387,7 +393,7 @@ def test_a_resume_refuses_settings_that_would_change_its_model(data_dir, tmp_pat
     # From the command line, nothing is trained or recorded with settings the model does not have.
     assert main(_cli("--out", str(run), "--steps", "2", "--model", "canvas_length=12")) == 2
     assert "train: " + f"{run / 'last'}: --preset/--model would change the model of the run it resumes " \
-        "(canvas_length 16 -> 12)" in capsys.readouterr().out
+        "(canvas_length 16 -> 12)" in capsys.readouterr().err
     assert state.read_bytes() == saved
     assert main(_cli("--out", str(run), "--steps", "2", "--eval-every", "100")) == 0
     assert load_checkpoint(run / "last", device="cpu").config.hidden_size == 64
@@ -458,7 +464,7 @@ def test_an_empty_train_split_is_refused_and_an_empty_heldout_split_means_no_eva
             argv = ["--data", str(tokens), "--tokenizer", str(data_dir / "tokenizer.json"), "--out",
                     str(tmp_path / "empty"), "--preset", "tiny", "--model", f"vocab_size={VOCAB}", "--steps", "1"]
             assert main(_cli(*argv)) == 2
-            assert f"train: {tokens}: the train split has no documents" in capsys.readouterr().out
+            assert f"train: {tokens}: the train split has no documents" in capsys.readouterr().err
             assert not (tmp_path / "empty" / "last").exists()
             shutil.rmtree(tokens)
             shutil.copytree(data_dir / "tokens", tokens)
@@ -563,13 +569,13 @@ def test_a_run_resumes_from_any_directory_and_names_a_start_path_that_is_gone(da
     (start / "tokens").rename(start / "moved")
     assert main(_cli("--out", str(run), "--steps", "3")) == 2
     assert f"train: {run}: --data {start / 'tokens'}, the path this run was started with, has no meta.json; give " \
-           "--data DIR" in capsys.readouterr().out
+           "--data DIR" in capsys.readouterr().err
     assert main(_cli("--out", str(run), "--steps", "3", "--data", str(start / "moved"))) == 0
     # A run saved with a relative path reads it from the working directory, as it always did.
     _rewrite_saved_settings(state, data="moved")
     assert main(_cli("--out", str(run), "--steps", "4")) == 2
     assert f"train: {run}: --data moved, the path this run was started with, has no meta.json here " \
-           f"({elsewhere})" in capsys.readouterr().out
+           f"({elsewhere})" in capsys.readouterr().err
     monkeypatch.chdir(start)
     assert main(_cli("--out", "run", "--steps", "4")) == 0
     with safe_open(str(state), framework="pt") as fh:
@@ -610,3 +616,232 @@ def test_a_config_file_given_to_a_resumed_run_applies_on_top_of_its_saved_settin
         assert main(_cli("--out", str(run), "--config", str(more), "--steps", "3")) == 2
         assert expected in capsys.readouterr().err
     assert state.read_bytes() == written
+
+
+# ---------------------------------------------------------------------------------------------------- stopping
+
+
+def _settings_file(data_dir, tmp_path, **kw):
+    """A --config file of the tiny settings, for a run in a real `infill-engine train` process."""
+    settings = {**dataclasses.asdict(_config(data_dir, tmp_path / "unused")), **kw}
+    settings.pop("out")
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(settings))
+    return path
+
+
+def _metric_steps(run) -> list[int]:
+    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    return [r["step"] for r in records if "loss" in r]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_saves_its_last_step_and_says_how_to_resume(data_dir, tmp_path, sig):
+    # Ctrl-C or SIGTERM lost every step since the last save (5 minutes by default) without a word.
+    run = tmp_path / "run"
+    settings = _settings_file(data_dir, tmp_path, steps=100_000, eval_every=100_000)
+    cmd = [sys.executable, "-m", "engine.cli", "train", "--config", str(settings), "--out", str(run),
+           "--device", "cpu", "--threads", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in proc.stdout:
+            if re.search(r"\bstep=\d+", line) and "loss=" in line:
+                proc.send_signal(sig)
+                break
+        rest, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the interrupted run did not stop in 120 s")
+    assert proc.returncode == 128 + sig, err[-2000:]
+    said = re.findall(r"interrupted at step (\d+); resume with: infill-engine train --out (\S+)$", rest, re.M)
+    assert len(said) == 1 and said[0][1] == str(run), rest + err
+    step = int(said[0][0])
+    assert json.loads((run / "last" / "progress.json").read_text())["step"] == step >= 1
+    assert not list(run.glob(".*staging")) and _metric_steps(run) == list(range(1, step + 1))
+    # The steps logged after the save are trained again on resuming: recorded once, not twice.
+    with open(run / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps({"step": step + 1, "loss": 9.0}) + "\n")
+    from engine.cli import main
+
+    assert main(_cli("--out", str(run), "--steps", str(step + 2))) == 0
+    assert _metric_steps(run) == list(range(1, step + 3))
+
+
+def test_a_folder_with_a_runs_log_but_nothing_to_resume_is_refused(data_dir, tmp_path, capsys):
+    # `train --out runs/NAME`, the documented resume, silently began a new random model where no last/ was saved.
+    from engine.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.txt").write_text("2024-01-01 00:00:00 config: {}\n")
+    argv = _cli("--out", str(run), "--data", str(data_dir / "tokens"), "--tokenizer", str(data_dir / "tokenizer.json"),
+                "--preset", "tiny", "--model", f"vocab_size={VOCAB}", "--steps", "1")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"train: {run}: holds a run's log.txt but no last/ to resume from (it stopped before its first "
+                   f"save); give the run a new --out, or remove {run} to start it there afresh"]
+    assert sorted(p.name for p in run.iterdir()) == ["log.txt"]
+    # A fine-tune begins afresh with its --init-from given again, and its metrics are begun anew.
+    Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "loss": 9.0}) + "\n")
+    assert main([*argv, "--init-from", str(tmp_path / "base" / "last"), "--eval-every", "100"]) == 0
+    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [0, 1]
+
+
+def test_a_failed_start_leaves_no_run_folder(data_dir, tmp_path, capsys, monkeypatch):
+    from engine.cli import main
+
+    run = tmp_path / "run"
+    assert main(_cli("--out", str(run), "--data", str(tmp_path / "none"), "--tokenizer",
+                     str(data_dir / "tokenizer.json"), "--preset", "tiny")) == 2
+    assert f"{tmp_path / 'none' / 'meta.json'}: not found" in capsys.readouterr().err
+    assert not run.exists()
+    # The default tokenizer, where there is none: said as the flag to give.
+    monkeypatch.chdir(tmp_path)
+    assert main(_cli("--out", str(run), "--data", str(data_dir / "tokens"), "--preset", "tiny")) == 2
+    assert capsys.readouterr().err == (f"train: --tokenizer {tmp_path / 'data' / 'tokenizer.json'}: not found; give "
+                                       f"--tokenizer FILE, the tokenizer.json {data_dir / 'tokens'} was pretokenized "
+                                       "with\n")
+    assert not run.exists()
+
+
+def test_an_out_that_is_a_checkpoint_or_the_embedded_model_is_refused(data_dir, tmp_path, capsys):
+    from engine.cli import main
+    from engine.infill import DEFAULT_MODEL_DIR
+
+    Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
+    model = tmp_path / "model"
+    shutil.copytree(tmp_path / "base" / "last", model)
+    written = {p.name: p.read_bytes() for p in model.iterdir()}
+    common = ("--data", str(data_dir / "tokens"), "--steps", "1", "--eval-batches", "1")
+    for argv, expected in (
+            (("--init-from", str(model), "--out", str(model)),
+             f"train: --out {model}: is the --init-from checkpoint; a run writes last/, best/ and its log into its "
+             "--out: give it a folder of its own (runs/NAME)"),
+            (("--init-from", str(tmp_path / "base" / "last"), "--out", str(model)),
+             f"train: --out {model}: is a checkpoint directory (it holds config.json); a run writes last/, best/ and "
+             "its log into its --out: give it a folder of its own (runs/NAME)"),
+            (("--init-from", str(model), "--out", str(model / "run")),
+             f"train: --out {model / 'run'}: is inside the --init-from checkpoint {model}; a run writes last/, best/ "
+             "and its log into its --out: give it a folder of its own (runs/NAME)")):
+        assert main(_cli(*common, *argv)) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [expected]
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == written
+    # The embedded model is packaged with the engine: a run in its folder would ship in every wheel.
+    for out in (DEFAULT_MODEL_DIR, DEFAULT_MODEL_DIR / "runs" / "mine"):
+        with pytest.raises(EngineError, match=re.escape(f"--out {out}: is in the embedded model's folder "
+                                                        f"({DEFAULT_MODEL_DIR.resolve()}), which is packaged with the "
+                                                        "engine; give the run a folder of its own (runs/NAME)")):
+            Trainer(_config(data_dir, out, init_from=str(model)), log=lambda *_: None)
+    assert not (DEFAULT_MODEL_DIR / "runs").exists()
+
+
+# ---------------------------------------------------------------------------------------------------- telling
+
+
+def test_progress_lines_give_the_steps_the_time_a_step_and_the_time_left(data_dir, tmp_path):
+    lines = []
+    Trainer(_config(data_dir, tmp_path / "run", steps=3), log=lines.append).run()
+    progress = [line for line in lines if "loss=" in line and "heldout" not in line]
+    assert [re.search(r"\bstep=(\S+)", line).group(1) for line in progress] == ["1/3", "2/3", "3/3"]
+    assert all(re.search(r"\bs_per_step=[\d.]+ left=\S+", line) for line in progress), progress
+    assert re.search(r"\bleft=0s\b", progress[-1]), progress[-1]
+    assert _metric_steps(tmp_path / "run") == [1, 2, 3]
+
+
+def test_the_end_of_a_run_says_where_its_result_is(data_dir, tmp_path):
+    lines = []
+    run = tmp_path / "run"
+    Trainer(_config(data_dir, run, steps=3), log=lines.append).run()
+    assert re.fullmatch(rf"result: {re.escape(str(run / 'best'))} \(held-out loss [\d.]+ at step 3, the lowest of "
+                        rf"the run\); {re.escape(str(run / 'last'))} is step 3; use it: infill-ls --model "
+                        rf"{re.escape(str(run / 'best'))} \(or the editor's modelPath setting\)", lines[-1]), lines[-1]
+    # A fine-tune that never beats its start: the start is still the one to use.
+    lines.clear()
+    tuned = tmp_path / "tuned"
+    trainer = Trainer(_config(data_dir, tuned, steps=2, eval_every=1, lr=1.0, init_from=str(run / "last")),
+                      log=lines.append)
+    start = trainer.evaluate()
+    trainer.run()
+    assert lines[-1] == (f"result: best/ not written: no step beat the starting checkpoint {run / 'last'} "
+                         f"(held-out loss {start:.4f}); it is still the one to use: infill-ls --model {run / 'last'} "
+                         f"({tuned / 'last'} holds step 2)")
+    # No held-out split: the last save is the result.
+    tokens = tmp_path / "tokens"
+    shutil.copytree(data_dir / "tokens", tokens)
+    meta = json.loads((tokens / "meta.json").read_text())
+    del meta["splits"]["heldout"]
+    (tokens / "meta.json").write_text(json.dumps(meta))
+    lines.clear()
+    Trainer(_config(data_dir, tmp_path / "plain", steps=1, data=str(tokens)), log=lines.append).run()
+    assert lines[-1] == (f"result: best/ not written: no held-out split in {tokens} to score the steps on; "
+                         f"{tmp_path / 'plain' / 'last'} (step 1) is the result: infill-ls --model "
+                         f"{tmp_path / 'plain' / 'last'} (or the editor's modelPath setting)")
+
+
+def test_steps_below_where_a_resumed_run_is_are_refused(data_dir, tmp_path, capsys):
+    from engine.cli import main
+
+    run = tmp_path / "run"
+    Trainer(_config(data_dir, run, steps=3), log=lambda *_: None).run()
+    state = (run / "last" / "train_state.safetensors").read_bytes()
+    assert main(_cli("--out", str(run), "--steps", "2")) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"train: --steps 2: the run in {run} is already at step 3; give --steps 3 or more (its weights so far are "
+        f"{run / 'last'})"]
+    assert (run / "last" / "train_state.safetensors").read_bytes() == state
+
+
+# ---------------------------------------------------------------------------------------------------- warmup
+
+
+def test_a_short_run_scales_its_warmup_down_and_says_so(data_dir, tmp_path, capsys):
+    from engine.cli import main
+    from engine.train import lr_at
+
+    # 10 steps under the default 200-step warmup ended at a twentieth of --lr.
+    run = tmp_path / "run"
+    every_step = tmp_path / "every_step.json"
+    every_step.write_text(json.dumps({"log_every": 1}))
+    argv = _cli("--out", str(run), "--data", str(data_dir / "tokens"), "--tokenizer", str(data_dir / "tokenizer.json"),
+                "--preset", "tiny", "--model", f"vocab_size={VOCAB}", "--model", "canvas_length=16",
+                "--steps", "10", "--batch-size", "2", "--lr", "3e-4", "--eval-batches", "1", "--config",
+                str(every_step))
+    assert main(argv) == 0
+    config = next(line for line in capsys.readouterr().out.splitlines() if " config: " in line)
+    assert config.endswith(" (warmup_steps 200 -> 2: at most a fifth of the 10 steps, so that the learning rate "
+                           "reaches --lr 0.0003)"), config
+    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    lrs = [r["lr"] for r in records if "lr" in r]
+    assert max(lrs) == pytest.approx(3e-4)
+    # Resumed with a longer schedule, the warmup stays the one it ran with.
+    with safe_open(str(run / "last" / "train_state.safetensors"), framework="pt") as fh:
+        assert json.loads(fh.metadata()["train_config"])["warmup_steps"] == 2
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    resumed = config_from_args(parser.parse_args(["--out", str(run), "--steps", "40"]))
+    assert Trainer(resumed, log=lambda *_: None).cfg.warmup_steps == 2
+    # A run long enough for its warmup keeps it: the embedded model's, 300 steps of 2,083, ran as its card says.
+    long = Trainer(_config(data_dir, tmp_path / "long", steps=2083, warmup_steps=300, lr=2e-3), log=lambda *_: None)
+    assert long.cfg.warmup_steps == 300 and lr_at(299, long.cfg) == 2e-3
+
+
+def test_a_fine_tunes_settings_name_the_tokenizer_it_reads(data_dir, tmp_path):
+    Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
+    base = tmp_path / "base" / "last"
+    tuned = Trainer(_config(data_dir, tmp_path / "tuned", init_from=str(base), tokenizer="data/tokenizer.json"),
+                    log=lambda *_: None)
+    assert tuned.cfg.tokenizer == str(base / "tokenizer.json")
+
+
+def test_a_save_cut_off_between_its_renames_resumes_from_the_previous_one(data_dir, tmp_path, capsys):
+    # A second Ctrl-C (or a kill) between moving last/ aside and moving the new save in left last.old alone.
+    from engine.cli import main
+
+    run = tmp_path / "run"
+    Trainer(_config(data_dir, run, steps=1), log=lambda *_: None).run()
+    (run / "last").rename(run / "last.old")
+    assert main(_cli("--out", str(run), "--steps", "2")) == 0
+    assert re.search(rf"resumed {re.escape(str(run / 'last'))}\S* at step 1", capsys.readouterr().out)
+    assert json.loads((run / "last" / "progress.json").read_text())["step"] == 2 and not (run / "last.old").exists()
