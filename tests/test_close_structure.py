@@ -228,8 +228,8 @@ def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on
     # Where the kinds agree the columns may be alignment: a comment's ` * `, kept as written.
     ("java", "class A {\n    /**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }\n}\n",
      "/**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }",
-     "/**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }",
-     "class A {\n    /**\n     * Doc.\n     */\n    int f() {\n        return 1;\n    }\n}\n"),
+     "/**\n     * Doc.\n     */\n    int f() {\n        return 2;\n    }",
+     "class A {\n    /**\n     * Doc.\n     */\n    int f() {\n        return 2;\n    }\n}\n"),
 ])
 def test_a_rewrite_takes_the_files_indentation(language_id, text, selected, fill, expected):
     start = text.index(selected)
