@@ -341,6 +341,10 @@ def check_out(cfg: TrainConfig, resuming: bool) -> None:
     if start is not None and real in start.parents:
         raise EngineError(f"--init-from {cfg.init_from}: is inside --out {out}, whose last/ and best/ the run "
                           "replaces; give the run another --out")
+    if (out / "best").exists():
+        # Its end would name that checkpoint, of another run, as this one's result.
+        raise EngineError(f"{out}: holds an earlier run's best/ but no last/ to resume from; give the run a new "
+                          f"--out, or remove {out / 'best'} to start it there afresh")
     if start is None and any((out / name).exists() for name in ("log.txt", "metrics.jsonl")):
         # `train --out DIR`, the resume, would begin a new model from scratch here.
         raise EngineError(f"{out}: holds a run's log.txt but no last/ to resume from (it stopped before its first "

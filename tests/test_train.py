@@ -689,6 +689,24 @@ def test_a_folder_with_a_runs_log_but_nothing_to_resume_is_refused(data_dir, tmp
     assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [0, 1]
 
 
+def test_a_new_run_in_a_folder_holding_an_earlier_runs_best_is_refused(data_dir, tmp_path, capsys):
+    # A fine-tune begun afresh there left the earlier attempt's best/ in place, and its end named that checkpoint,
+    # trained on something else, as the run's result.
+    from engine.cli import main
+
+    Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
+    run = tmp_path / "run"
+    (run / "best").mkdir(parents=True)
+    (run / "best" / "config.json").write_text("{}")
+    argv = _cli("--out", str(run), "--data", str(data_dir / "tokens"), "--init-from", str(tmp_path / "base" / "last"),
+                "--steps", "1")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"train: {run}: holds an earlier run's best/ but no last/ to resume from; give the run a new "
+                   f"--out, or remove {run / 'best'} to start it there afresh"]
+    assert sorted(p.name for p in run.iterdir()) == ["best"]
+
+
 def test_a_failed_start_leaves_no_run_folder(data_dir, tmp_path, capsys, monkeypatch):
     from engine.cli import main
 
