@@ -11,6 +11,9 @@ from typing import Any, ClassVar
 
 from engine.errors import CheckpointError
 
+# The embedded default model, installed with the package: a light module holds it, so that the commands that write
+# folders (corpus, train) refuse it as their --out without importing torch.
+DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 ARCHITECTURE = "DiffusionGemmaForBlockDiffusion"
 SLIDING = "sliding_attention"
 FULL = "full_attention"

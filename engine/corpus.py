@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.arguments import fraction, positive_int
+from engine.config import DEFAULT_MODEL_DIR
 from engine.errors import EngineError
 from engine.languages import LANGUAGES, language_for_path
 
@@ -796,16 +797,12 @@ def build_corpus(
     return stats
 
 
-# engine.infill's DEFAULT_MODEL_DIR, which imports torch.
-EMBEDDED_MODEL_DIR = Path(__file__).parent / "default_model"
-
-
 def check_out_dir(out_dir: Path) -> None:
     """Refuse an --out whose files a corpus would overwrite or join: the embedded model's folder (installed with the
     package, so a corpus there would end up in wheels) or one in it, a checkpoint, and a folder that holds files
     but no earlier corpus (a user's own `stats.json` was replaced)."""
-    if out_dir.resolve().is_relative_to(EMBEDDED_MODEL_DIR.resolve()):
-        raise EngineError(f"--out {out_dir}: inside the embedded model's folder ({EMBEDDED_MODEL_DIR}), which is "
+    if out_dir.resolve().is_relative_to(DEFAULT_MODEL_DIR.resolve()):
+        raise EngineError(f"--out {out_dir}: inside the embedded model's folder ({DEFAULT_MODEL_DIR}), which is "
                           "installed with the package")
     if out_dir.exists() and not out_dir.is_dir():
         raise EngineError(f"--out {out_dir}: not a folder")

@@ -20,12 +20,11 @@ import torch
 from engine import canvas as canvases
 from engine.cache import PrefixCache
 from engine.checkpoint import Checkpoint, load_checkpoint
+from engine.config import DEFAULT_MODEL_DIR  # noqa: F401  (re-exported for callers)
 from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
 from engine.lookup import COPIES_TESTED, lookup_fills
 from engine.tokenizer import model_text
-
-DEFAULT_MODEL_DIR = Path(__file__).parent / "default_model"
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,9 @@ from safetensors.torch import save_file
 
 from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data, resolve_device, save_checkpoint,
                                write_training_data)
-from engine.config import GenerationConfig, ModelConfig
+from engine.config import DEFAULT_MODEL_DIR, GenerationConfig, ModelConfig
 from engine.dataset import Batch, MissingSplit, SampleMix, SampleStream, TokenData
 from engine.errors import EngineError
-from engine.infill import DEFAULT_MODEL_DIR
 from engine.model import EXPERT_DISPATCH, DiffusionGemma
 from engine.vocab import load_tokenizer
 

@@ -797,9 +797,9 @@ def test_an_out_folder_that_is_not_a_corpus_is_refused(tmp_path, capsys):
     assert _corpus_command(tmp_path, repo, "model") == 2
     assert capsys.readouterr().err == f"corpus: --out {model}: a checkpoint folder (it has config.json)\n"
     # The embedded model's folder, or one inside it, ships with the package.
-    from engine.corpus import EMBEDDED_MODEL_DIR
+    from engine.config import DEFAULT_MODEL_DIR
 
-    inside = EMBEDDED_MODEL_DIR / "corpus"
+    inside = DEFAULT_MODEL_DIR / "corpus"
     with pytest.raises(EngineError, match=f"^--out {re.escape(str(inside))}: inside the embedded model's folder "):
         build_corpus(inside, [], {}, workers=1, log=lambda *_: None)
     assert not inside.exists()
