@@ -138,11 +138,12 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
     nor with a closer that ends a statement the `;` is still owed (`_owes_statement_end`), nor where the parse
     invents a closer in the text or right before code after it on the line (`_invents_closer`: tree-sitter-rust's
     match `}` before `f(v);`); with ``closing`` (the text ends in closers `parsing_first` added), never where its end
-    is text of a string or a comment, nor, where the statement owes its `;` (`_terminator`), with a closer the parse
-    runs on into the statement on a line below (`_runs_on`). In a `#define`'s body (``body``: `_macro_body`'s
-    answer), only where the body's brackets are balanced too, and with ``closing`` never where the body before the
-    cursor and the text leave a string or a character literal open (`_open_literal`). The scans read the cursor's
-    line up to `SCAN_CHARS` either side of it."""
+    is text of a string or a comment; with it, or where the text is closers alone (`_closers_alone`: the model's
+    `)`), never where the statement owes its `;` (`_terminator`) and the parse runs the closer on into the statement
+    on a line below (`_runs_on`). In a `#define`'s body (``body``: `_macro_body`'s answer), only where the body's
+    brackets are balanced too, and with ``closing`` never where the body before the cursor and the text leave a
+    string or a character literal open (`_open_literal`). The scans read the cursor's line up to `SCAN_CHARS` either
+    side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
@@ -179,7 +180,8 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
             return True
         if text.endswith(";"):
             return _misplaced_semicolon(tree, last, spec) or _ends_signature(tree, last, spec)
-        if closing and owes_end and text.endswith(tuple(CLOSERS)) and runs_on(tree, text, last):
+        if (owes_end and ((closing and text.endswith(tuple(CLOSERS))) or _closers_alone(text))
+                and runs_on(tree, text, last)):
             return True  # `free(buf)` above `buf = NULL;`: read as a declaration, it parses without its `;`
         return text.endswith((")", "]")) and _owes_statement_end(tree, last, spec)
 
@@ -271,6 +273,11 @@ def _closes_from(tree: tree_sitter.Tree, byte: int, line_start_byte: int) -> boo
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
     return (node is not None and node.type in CLOSERS and not node.is_missing and node.parent is not None
             and node.parent.start_byte >= line_start_byte)
+
+
+def _closers_alone(text: str) -> bool:
+    """Whether ``text`` is closers and nothing else (`)`, `)]`)."""
+    return bool(text) and all(ch in CLOSERS for ch in text)
 
 
 def _invents_closer(tree: tree_sitter.Tree, first: int, last: int) -> bool:
@@ -435,15 +442,17 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     outside the block), else, where the file has a syntax error
     near the cursor (`error_near`), those brackets alone; in a `#define`'s body, the body's (`_around`). Inside a
     string or a comment (`in_literal`) nothing is closed, nor is a closer offered that the parse reads as one's text
-    (`_mends`). A small model often stops a closing span a bracket short; on 150 held-out closing spans the file
-    parsed after 100% of the fills chosen when invoked, where it did after 93.3% (docs/evaluation.md).
-    In plain text (`syntax_checked`) the suggestions stay as given. Raises `engine.errors.Cancelled` once
-    ``should_stop`` says so."""
+    (`_mends`). The model's closers alone that the `;` is still owed after are those closers with it (`_cut_short`:
+    `free(buf` above `buf = NULL;` -> `);`). A small model often stops a closing span a bracket short; on 150
+    held-out closing spans the file parsed after 100% of the fills chosen when invoked, where it did after 93.3%
+    (docs/evaluation.md). In plain text (`syntax_checked`) the suggestions stay as given. Raises
+    `engine.errors.Cancelled` once ``should_stop`` says so."""
     if not syntax_checked(parsed):
         return suggestions
     body = _macro_body(parsed, offset)  # once: each lookup walks the tree at the cursor
     mends = _mends(parsed, offset, body, should_stop)
     passing = [mends(s.text) for s in suggestions]
+    suggestions, passing = _cut_short(parsed, offset, body, mends, suggestions, passing)
     if any(passing):
         return [s for s, ok in zip(suggestions, passing) if ok] + [s for s, ok in zip(suggestions, passing) if not ok]
     if in_literal(parsed, offset):
@@ -459,6 +468,32 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
         return [replace(suggestions[index], text=text), *suggestions]
     confidence = suggestions[0].confidence if suggestions else 0.0
     return [Suggestion(text, offset, offset, confidence, "closers"), *suggestions]
+
+
+def _cut_short(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None, mends: Callable[..., bool],
+               suggestions: list[Suggestion], passing: list[bool]) -> tuple[list[Suggestion], list[bool]]:
+    """``suggestions`` and whether each passes (``passing``, by ``mends``), with each the model wrote of closers
+    alone (`_closers_alone`) that ``mends`` turns down replaced, in its place, by the brackets alone closed so that
+    the file passes (`engine.closers.close_to_pass`), where those go on from it to the `;` the statement owes
+    (`_terminator`: `free(buf` above `buf = NULL;` -> `);`); each text once. Read as a fill, `)` owes no more
+    closers, so closing it adds nothing, not even the `;`: that comes with the brackets alone."""
+    if not any(not ok and _closers_alone(s.text) for s, ok in zip(suggestions, passing)) or in_literal(parsed, offset):
+        return suggestions, passing
+    before, after, _, terminator = _around(parsed, offset, body)
+    closed = None if not terminator else close_to_pass(
+        before, [], partial(mends, closing=True), after=after, owing=_with_rules(owed_on_line, parsed.spec),
+        terminator=terminator, line_comments=parsed.spec.line_comments)
+    if closed is None:
+        return suggestions, passing
+    text = closed[1]
+    kept: list[tuple[Suggestion, bool]] = []
+    for suggestion, ok in zip(suggestions, passing):
+        if (not ok and _closers_alone(suggestion.text) and text.startswith(suggestion.text)
+                and terminator in text[len(suggestion.text):]):
+            suggestion, ok = replace(suggestion, text=text), True
+        if not (suggestion.text == text and any(k.text == text for k, _ in kept)):
+            kept.append((suggestion, ok))
+    return [s for s, _ in kept], [ok for _, ok in kept]
 
 
 def _around(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None) -> tuple[str, str, bool, str]:

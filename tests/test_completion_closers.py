@@ -1,8 +1,8 @@
 """The closers a line owes while typing (infill_ls.suggestions.parsing_first): a Rust macro call's `;` (only a
 `()`-valued macro's), none in a string (a `#define` body's too), a literal's own `}`, a statement's `;` before the
 `}` of a block opened on its line (and after it), that `}` as the lines below lay the block out, a call's `;` where
-the parse runs it into the next line, a closer the parser invents, a `#define` body's brackets, and scans that read
-a long line's end."""
+the parse runs it into the next line (after the model's own `)` too), a closer the parser invents, a `#define` body's
+brackets, and scans that read a long line's end."""
 
 from __future__ import annotations
 
@@ -255,6 +255,38 @@ def test_a_call_statement_the_parse_would_run_into_the_line_below_gets_its_semic
     parsed, at = _marked(language, marked)
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
     assert [s.text for s in parsing_first(parsed, at, [Suggestion("x", at, at, -0.1)])] == ["x" + shown, "x"]
+    # The model's own `)` parsed there too, and was shown without the `;`.
+    assert parsing_first(parsed, at, [Suggestion(")", at, at, -0.1)])[0].text == shown
+
+
+@pytest.mark.parametrize("language, marked, given, shown", [
+    # The model wrote the closers alone, and the parse ran the statement into the line below: the `;` it owes
+    # follows them, in the suggestion's place.
+    ("c", "#include <stdlib.h>\nvoid g(char *buf) {\n    free(buf|\n    buf = NULL;\n}\n", [")"], [");"]),
+    ("c", "void h(int x, int a) {\n    if (x) { foo(a|\n        bar();\n    }\n}\n", [")"], [");"]),
+    ("c", "void h(int x, int a) {\n    if (x) { foo(a|\n        bar();\n    }\n}\n", [") {", ")"], [") {", ");"]),
+    ("c", "void f(int *p) {\n    init(&cfg|\n    *p = 1;\n}\n", [")", ") {"], [");", ") {"]),
+    ("cpp", "void f(int *p) {\n    draw(ctx|\n    *p = 1;\n}\n", [")"], [");"]),
+    ("cpp", "#include <cstdlib>\nvoid g(char *buf) {\n    free(buf|\n    buf = nullptr;\n}\n", [");", ")"], [");"]),
+    ("rust", "fn main() {\n    draw(ctx|\n    *p = 1;\n}\n", [")"], [");"]),
+    ("java", "class A {\n    void m() {\n        free(buf|\n        buf = null;\n    }\n}\n", [")"], [");"]),
+    # No `;` where the language ends no statement with one, nor where none is owed: a header, a condition before
+    # its `{`, a macro call in a file whose calls of it go without, an argument list going on below, a function's
+    # value.
+    ("javascript", "function m() {\n  free(buf|\n  buf = null;\n}\n", [")"], [")"]),
+    ("typescript", "function m(): void {\n  free(buf|\n  buf = null;\n}\n", [")"], [")"]),
+    ("go", "package main\n\nfunc m() {\n\tfree(buf|\n\tbuf = nil\n}\n", [")"], [")"]),
+    ("c", "int main(|\n{\n    return 0;\n}\n", [")"], [")"]),
+    ("c", "int f(int a) {\n    for (i = 0; i < n(a|\n        a--;\n}\n", [")"], [")"]),
+    ("c", "int f(int a) {\n    if (a|\n    {\n        a--;\n    }\n}\n", [")"], [")"]),
+    ("c", "void f(void) {\n    LIST_INIT(head)\n    LIST_INIT(tail|\n    x = 1;\n}\n", [")"], [")"]),
+    ("c", "int f(int a) {\n    total = f(a, g(b|\n            , c);\n    return total;\n}\n", [")"], [")"]),
+    ("c", "int f(int a) {\n    total = f(a|\n        * b;\n    return total;\n}\n", [")"], [")"]),
+    ("rust", "fn f(a: i32) -> i32 {\n    let b = 1;\n    g(a|\n}\n", [")"], [")"]),
+])
+def test_closers_alone_from_the_model_get_the_semicolon_the_statement_owes(language, marked, given, shown):
+    parsed, at = _marked(language, marked)
+    assert [s.text for s in parsing_first(parsed, at, [Suggestion(g, at, at, -0.1) for g in given])] == shown
 
 
 @pytest.mark.parametrize("language, marked, shown", [

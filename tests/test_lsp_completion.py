@@ -1,7 +1,7 @@
 """Inline completion end to end: the real server over stdio with a tiny random checkpoint.
 
 Random weights write nonsense, so these tests check structure: ranges, versions, typing-
-through and cache behaviour, never the text itself.
+through and cache behaviour, never the text itself; where the text is the point, the embedded model writes it.
 """
 
 import asyncio
@@ -593,3 +593,26 @@ async def test_while_typing_rust_in_a_body_left_open_the_line_gets_its_closers_a
     text = "#include <stdio.h>\n\nint main(\n"
     doc = Doc(client, "file:///work/header.c", "c", text)
     assert ");" not in [i.insert_text for i in await doc.inline(_after(text, "main("))]
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def shipped(lsp_client: LanguageClient):
+    """The embedded model, which closes a C call left open with a `)` alone, where a random model writes nonsense."""
+    await lsp_client.initialize_session(init_params(capabilities(), debounceMs=0, device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.parametrize("name, text, marker", [
+    ("release.c", "#include <stdlib.h>\n\nvoid release(char *buf) {\n    free(buf\n    buf = NULL;\n}\n", "free(buf"),
+    ("guard.c", "void foo(int a);\nvoid bar(void);\nvoid h(int x, int a) {\n    if (x) { foo(a\n        bar();\n"
+     "    }\n}\n", "foo(a"),
+])
+async def test_the_models_bare_closer_on_a_c_call_statement_is_shown_with_its_semicolon(shipped, name, text, marker):
+    # tree-sitter-c reads `free(buf)` above `buf = NULL;` as a declaration, and `foo(a)` above `bar();` as one
+    # statement: the model's `)` parsed, and was shown without the `;`.
+    doc = Doc(shipped, f"file:///work/{name}", "c", text)
+    cursor = _after(text, marker)
+    assert [i.insert_text for i in await doc.inline(cursor)] == [");"]
+    shown = [i.insert_text for i in await doc.inline(cursor, invoked=True)]
+    assert ");" in shown and ")" not in shown
