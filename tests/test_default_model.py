@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -171,3 +175,96 @@ def test_loading_builds_the_network_without_drawing_weights_it_replaces():
     result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+# The docs, against the tool they describe: every command they give runs as written.
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), DEFAULT_MODEL_DIR / "MODEL_CARD.md"]
+# Folders the documented steps write (the corpus, runs, a fine-tune's results): a command may name them unmade.
+MADE_BY_THE_STEPS = ("data/", "runs/", "results/")
+
+
+def shell_lines(text: str) -> list[tuple[str, str]]:
+    """(command, comment) for each line of the Markdown text's shell blocks, continued lines joined and variables
+    set in the block (`H="..."`) put in."""
+    lines = []
+    for block in re.findall(r"```(?:sh|bash)\n(.*?)```", text, re.S):
+        values: dict[str, str] = {}
+        for line in block.replace("\\\n", " ").splitlines():
+            command, _, comment = line.partition("#")
+            if assigned := re.fullmatch(r'(\w+)="(.*)"', command.strip()):
+                values[assigned[1]] = assigned[2]
+                continue
+            for name, value in values.items():
+                command = command.replace("$" + name, value)
+            lines.append((" ".join(command.split()), comment.strip()))
+    return lines
+
+
+def commands(text: str, program: str = "infill-engine") -> list[str]:
+    """The `program` command lines of a Markdown text: its shell blocks' and its inline code's."""
+    inline = re.findall(rf"`({program} [^`]*)`", re.sub(r"```.*?```", "", text, flags=re.S))
+    return [c for c, _ in shell_lines(text) if c.startswith(program + " ")] + [" ".join(c.split()) for c in inline]
+
+
+def parsed(command: str) -> argparse.Namespace:
+    from engine.cli import build_parser
+
+    try:
+        return build_parser().parse_args(shlex.split(command)[1:])
+    except SystemExit:
+        raise AssertionError(f"`{command}` does not parse") from None
+
+
+def test_the_engine_api_examples_run_as_written(tmp_path: Path):
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "engine-api.md").read_text(), re.S)
+    assert blocks
+    for n, block in enumerate(blocks, 1):
+        result = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+        assert result.returncode == 0, f"docs/engine-api.md, python block {n}:\n{result.stderr}"
+
+
+def test_the_evaluate_commands_in_the_docs_parse_and_name_files_there():
+    for doc in DOCS:
+        for command in commands(doc.read_text()):
+            if command.startswith("infill-engine evaluate "):
+                parsed(command)
+                paths = [w for w in shlex.split(command) if "/" in w or w.endswith((".json", ".jsonl"))]
+                missing = [p for p in paths if not p.startswith(MADE_BY_THE_STEPS) and not (ROOT / p).exists()]
+                assert not missing, f"{doc.name}: `{command}` names {missing}"
+
+
+def test_the_canonical_evaluation_is_written_out_where_it_is_named():
+    # The card's figures are the canonical command's; the evaluation guide refers to it by that name.
+    found = {}
+    for doc in (ROOT / "docs" / "evaluation.md", DEFAULT_MODEL_DIR / "MODEL_CARD.md"):
+        marked = [c for c, comment in shell_lines(doc.read_text()) if comment.startswith("canonical")]
+        assert len(marked) == 1, f"{doc.name}: {len(marked)} commands marked canonical"
+        found[doc.name] = vars(parsed(marked[0]))
+    assert found["evaluation.md"] == found["MODEL_CARD.md"]
+
+
+def test_the_cards_training_commands_are_the_training_guides():
+    # Both give the embedded model's first GPU run: they are one run, with one set of flags.
+    def first_run(doc: Path) -> list[list[str]]:
+        runs = [c for c in commands(doc.read_text()) if c.startswith("infill-engine train --out runs/gpu ")]
+        return sorted(sorted(map(repr, vars(parsed(c)).items())) for c in runs)
+
+    assert first_run(ROOT / "docs" / "training.md") == first_run(DEFAULT_MODEL_DIR / "MODEL_CARD.md") != []
+
+
+def test_the_user_docs_describe_the_tool_as_it_is():
+    # How the tool came to be so is docs/model-history.md's.
+    history = ("used to", "before this default", "not adopted", "no longer", "until the change", "old → new",
+               ", before and after", "from now on")
+    for doc in (ROOT / "docs" / "training.md", ROOT / "docs" / "evaluation.md", DEFAULT_MODEL_DIR / "MODEL_CARD.md"):
+        text = " ".join(doc.read_text().lower().split())
+        assert not [phrase for phrase in history if phrase in text], doc.name
+
+
+def test_the_readme_names_every_option_of_the_server_and_its_bench():
+    readme = (ROOT / "README.md").read_text()
+    for module in ("infill_ls", "infill_ls.bench"):
+        usage = subprocess.run([sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True)
+        options = set(re.findall(r"(--[a-z][\w-]*)", usage.stdout)) - {"--help"}
+        assert options and not [o for o in options if not re.search(rf"{o}(?![\w-])", readme)], module

@@ -1,5 +1,8 @@
 """What the server advertises, as a real client sees it in the initialize result."""
 
+import json
+from pathlib import Path
+
 import pytest
 import pytest_lsp
 from lsprotocol import types
@@ -35,6 +38,18 @@ async def test_inline_capable_client(client: LanguageClient):
         "infill.fillPlaceholders",
         "infill.closeStructure",
     }
+
+
+async def test_the_editor_docs_name_every_command_the_server_and_the_extension_offer(client: LanguageClient):
+    result = await client.initialize_session(init_params(capabilities(inline=True)))
+    editors = Path(__file__).resolve().parent.parent / "editors"
+    server = result.capabilities.execute_command_provider.commands
+    readme = (editors / "README.md").read_text(encoding="utf-8")
+    assert not [c for c in server if f"`{c}`" not in readme]
+    vscode = editors / "vscode"
+    contributed = [c["command"] for c in json.loads((vscode / "package.json").read_text())["contributes"]["commands"]]
+    readme = (vscode / "README.md").read_text(encoding="utf-8")
+    assert contributed and not [c for c in contributed if f"`{c}`" not in readme]
 
 
 async def test_a_client_with_notebooks_is_asked_for_every_notebooks_cells(client: LanguageClient):

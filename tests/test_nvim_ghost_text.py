@@ -778,5 +778,14 @@ def test_readme_lists_every_server_setting_and_command() -> None:
     assert not missing, missing
 
 
+def test_the_rewrite_commands_description_is_the_readmes() -> None:
+    # `:command` shows the description: it said "the selected lines" where a charwise selection is rewritten as is.
+    plugin = (PLUGIN / "plugin" / "infill.lua").read_text(encoding="utf-8")
+    desc = re.search(r"InfillRewrite = \{[^}]*desc = '([^']*)'", plugin)[1]
+    readme = (PLUGIN / "README.md").read_text(encoding="utf-8")
+    row = re.search(r"^\| `:'<,'>InfillRewrite` \| (.*) \|$", readme, re.M)[1]
+    assert desc == f"infill: {row}"
+
+
 if __name__ == "__main__":
     scripted_server(sys.argv[1:])

@@ -9,7 +9,10 @@ local function infill()
 end
 
 local actions = {
-  InfillRewrite = { action = 'rewrite', desc = 'infill: rewrite the selected lines' },
+  InfillRewrite = {
+    action = 'rewrite',
+    desc = 'infill: rewrite the selected text (a charwise selection is used as is; otherwise whole lines)',
+  },
   InfillFillPlaceholders = { action = 'fill', desc = 'infill: fill placeholders in the range' },
   InfillCloseStructure = { action = 'close', desc = 'infill: close the open structure near the cursor' },
 }
