@@ -20,8 +20,24 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def int_between(minimum: int, maximum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
 positive_int = int_at_least(1)
 nonnegative_int = int_at_least(0)
+# torch.Generator's seeds: a larger one fails with a traceback, and a negative one is read as the seed 2**64 above it.
+seed_int = int_between(0, 2 ** 64 - 1)
 
 
 def fraction(low_open: bool, high_open: bool) -> Callable[[str], float]:

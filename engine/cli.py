@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import math
 import os
 import re
+import signal
 import stat
 import sys
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, TextIO
 
-import torch
-
-from engine.arguments import positive_int
+# Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
+from engine.arguments import int_between, positive_int, seed_int
 from engine.errors import EngineError
 
 # Modules that add their own subcommand through `register(subparsers)`.
@@ -126,49 +127,220 @@ def model_arg(args) -> str | None:
 def load_engine(args):
     from engine.infill import InfillEngine
 
-    return InfillEngine.load(model_arg(args), device=args.device, dtype=args.dtype)
+    eng = InfillEngine.load(model_arg(args), device=args.device, dtype=args.dtype)
+    eng.generation = with_sampler_flags(eng.generation, args)
+    return eng
+
+
+# The generation config's sampler settings a run may change: (flag's dest, GenerationConfig field).
+SAMPLER_FLAGS = (("steps", "max_denoising_steps"), ("t_max", "t_max"), ("t_min", "t_min"),
+                 ("entropy_bound", "entropy_bound"), ("stability_threshold", "stability_threshold"),
+                 ("confidence_threshold", "confidence_threshold"))
+
+
+def add_sampler_options(p: argparse.ArgumentParser) -> None:
+    default = "(default: the generation config's {})".format
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="denoising passes per canvas at most; the temperature cools over them " +
+                        default("max_denoising_steps"))
+    p.add_argument("--t-max", type=float, metavar="T", help="the first pass's temperature " + default("t_max"))
+    p.add_argument("--t-min", type=float, metavar="T",
+                   help="the temperature the passes cool toward " + default("t_min"))
+    p.add_argument("--entropy-bound", type=float, metavar="H",
+                   help="entropy the tokens kept after a pass may add up to; more keeps more a pass " +
+                        default("sampler_config.entropy_bound"))
+    p.add_argument("--stability-threshold", type=int, metavar="N",
+                   help="passes a canvas's tokens must come back unchanged before it may stop " +
+                        default("stability_threshold"))
+    p.add_argument("--confidence-threshold", type=float, metavar="H",
+                   help="mean entropy a canvas must be under to stop before the last pass; 0: it never does " +
+                        default("confidence_threshold"))
+
+
+def with_sampler_flags(generation, args):
+    """The generation config with the sampler flags given, checked as a generation_config.json is: a value it could
+    not run with is named with the flags, in one line."""
+    given = [(dest, field, getattr(args, dest)) for dest, field in SAMPLER_FLAGS if getattr(args, dest) is not None]
+    if not given:
+        return generation
+    changed = dataclasses.replace(generation, **{field: value for _, field, value in given})
+    changed.check(" ".join(f"--{dest.replace('_', '-')} {value}" for dest, _, value in given))
+    return changed
 
 
 # -- generate ------------------------------------------------------------------------------------------------------
 def cmd_generate(args) -> int:
-    from engine.generate import Generation, generate_steps, make_generator
+    prompt_text, source = read_prompt(args)
+    # Frames on stderr: stdout holds the text alone, to pipe or redirect. They are the progress, where drawn.
+    status = StatusLine(None if args.visual else sys.stderr)
+    try:
+        status.show(f"[loading {args.model or 'the embedded model'}]")
+        return generate_text(args, prompt_text, source, status)
+    finally:
+        status.clear()
+
+
+def generate_text(args, prompt_text: str, source: str, status: "StatusLine") -> int:
+    import torch
+
+    from engine.generate import CanvasDone, Generation, generate_steps, make_generator
     from engine.visual import CanvasView
 
     eng = load_engine(args)
+    status.clear()
     tok, model = eng.tokenizer, eng.model
     if args.chat:
         from engine.chat import read_chat_template, render_chat
 
         template = read_chat_template(eng.model_dir)
-        text = render_chat(template, [{"role": "user", "content": args.prompt}], tok.special_tokens(),
+        text = render_chat(template, [{"role": "user", "content": prompt_text}], tok.special_tokens(),
                            source=chat_template_source(eng.model_dir))
         ids = tok.encode_markup(text)
         ids = ids if ids[:1] == [tok.bos_id] else [tok.bos_id, *ids]
     else:
-        ids = [tok.bos_id, *tok.encode(args.prompt)]
-    prompt = torch.tensor([ids], device=model.device)
-    # Frames on stderr: stdout holds the text alone, to pipe or redirect.
-    view = CanvasView(tok, sys.stderr) if args.visual else None
-    started = time.perf_counter()
-    result = None
-    with torch.inference_mode():
-        for event in generate_steps(model, prompt, eng.generation, make_generator(args.seed, model.device),
-                                    max_new_tokens=args.max_new_tokens):
-            if isinstance(event, Generation):
-                result = event
-            elif view is not None:
-                view.draw(event)
-    seconds = time.perf_counter() - started
+        ids = [tok.bos_id, *tok.encode(prompt_text)]
     # Canvases are denoised whole; the text stops at the budget, as asked.
     budget = args.max_new_tokens or eng.generation.max_new_tokens
-    text = tok.decode(result.new_tokens[0, :budget].tolist())
+    ids = fit_context(eng, ids, budget, args, source)
+    prompt = torch.tensor([ids], device=model.device)
+    view = CanvasView(tok, sys.stderr) if args.visual else None
+    # Frames redrawn in place would wipe text written between them: beside those, the text comes at the end.
+    text = TextStream(sys.stdout, live=view is None or not view.tty)
+    canvases, steps = math.ceil(budget / eng.canvas_length), eng.generation.max_denoising_steps
+    started = time.perf_counter()
+    result = None
+    try:
+        with torch.inference_mode():
+            for event in generate_steps(model, prompt, eng.generation, make_generator(args.seed, model.device),
+                                        max_new_tokens=budget):
+                if isinstance(event, Generation):
+                    result = event
+                elif isinstance(event, CanvasDone):
+                    if view is not None:
+                        view.draw_result(event)
+                    status.clear()
+                    text.update(tok.decode(event.new_tokens[0, :budget].tolist()))
+                elif view is not None:
+                    view.draw(event)
+                else:
+                    status.show(f"[canvas {event.canvas_index + 1}/{canvases}  step {event.step}/{steps}]")
+    except KeyboardInterrupt:
+        # The finished canvases' text is out already, or held while frames were drawn: it ends as a whole run's.
+        status.clear()
+        if view is not None:
+            view.finish()
+        text.end()
+        return 130
+    seconds = time.perf_counter() - started
+    status.clear()
     if view is not None:
         view.finish()
-    print(text)
+    text.update(tok.decode(result.new_tokens[0, :budget].tolist()), final=True)
+    text.end()
     print(f"[{sum(result.steps_per_canvas)} steps over {result.canvases} canvases "
           f"({', '.join(map(str, result.steps_per_canvas))}), "
           f"{result.tokens_per_forward[0].item():.2f} tokens per forward, {seconds:.2f} s]", file=sys.stderr)
     return 0
+
+
+def read_prompt(args) -> tuple[str, str]:
+    """The prompt's text, and its name for messages."""
+    if args.prompt is not None:
+        return args.prompt, "--prompt"
+    if args.prompt_file == "-":
+        try:
+            return sys.stdin.buffer.read().decode("utf-8-sig"), "stdin"
+        except UnicodeDecodeError:
+            raise UsageError("stdin: not UTF-8 text") from None
+    return read_text(Path(args.prompt_file)), args.prompt_file
+
+
+def fit_context(eng, ids: list[int], budget: int, args, source: str) -> list[int]:
+    """`ids` (<bos> first) within the positions the model has, beside the new tokens' canvases, which are denoised
+    whole: as infill's prompt, the text nearest the new tokens is kept, and what is left out is said. A chat prompt
+    cut so would lose the template's opening of the turn, and is refused."""
+    width, positions, name = eng.canvas_length, eng.checkpoint.config.max_position_embeddings, eng.model_dir.name
+    canvases = math.ceil(budget / width)
+    room = positions - canvases * width
+    plural = "canvas" if canvases == 1 else "canvases"
+    if room < 2:
+        asked = (f"--max-new-tokens {budget}" if args.max_new_tokens
+                 else f"max_new_tokens {budget} (the generation config's; give --max-new-tokens)")
+        raise UsageError(f"{asked}: {name} has {positions} positions, too few for <bos>, a prompt and {canvases} "
+                         f"{plural} of {width} new tokens")
+    if len(ids) <= room:
+        return ids
+    if args.chat:
+        raise UsageError(f"{source}: {len(ids)} tokens in the chat template, and {canvases} {plural} of {width} new "
+                         f"tokens, take more than the {positions} positions {name} has")
+    kept = room - 1
+    print(f"infill-engine: {source}: its first {len(ids) - 1 - kept} of {len(ids) - 1} tokens are left out: {name} "
+          f"has {positions} positions, {canvases * width} of them for {canvases} {plural} of new tokens",
+          file=sys.stderr)
+    return [ids[0], *ids[len(ids) - kept:]]
+
+
+class TextStream:
+    """A text written to `out` as it grows: each part once no later tokens can change it."""
+
+    def __init__(self, out: TextIO, live: bool = True):
+        self.out = out
+        self.live = live  # else held until `end`
+        self.text = self.written = ""
+
+    def update(self, text: str, final: bool = False) -> None:
+        # A character cut short at the end decodes to U+FFFD (or to nothing, in a byte-level BPE's `decode`) until
+        # the tokens with its other bytes come: held back, as the rest of it may yet change.
+        self.text = text if final else text.rstrip("\ufffd")
+        if self.live:
+            self.flush()
+
+    def flush(self) -> None:
+        # A Ctrl-C between the write and its count (unbuffered, the reader already has it) had the part written again.
+        with sigint_deferred():
+            self.out.write(self.text[len(self.written):])
+            self.written = self.text
+            self.out.flush()
+
+    def end(self) -> None:
+        self.flush()
+        self.out.write("\n")
+        self.out.flush()
+
+
+@contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """A Ctrl-C during the block raises KeyboardInterrupt after it."""
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            raise KeyboardInterrupt
+
+
+class StatusLine:
+    """Progress at a terminal's cursor, taken away before anything else is written: text written to stdout on the
+    same terminal goes on where it stopped. Without a terminal (`out` None or a file or pipe), nothing is shown."""
+
+    def __init__(self, out: TextIO | None):
+        self.out = out if out is not None and out.isatty() else None
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        if self.out is not None:
+            # Cursor saved, the screen cleared from it, the status written dim, the cursor back where it was.
+            self.out.write(f"\x1b7\x1b[J\x1b[2m{text}\x1b[0m\x1b8")
+            self.out.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.out.write("\x1b[J")
+            self.out.flush()
+            self.shown = False
 
 
 def chat_template_source(directory: Path) -> str:
@@ -343,6 +515,7 @@ def parse_ids(text: str, flag: str, vocab: int) -> list[int]:
 
 
 def cmd_logits(args) -> int:
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file, save_file
 
@@ -373,6 +546,10 @@ def cmd_logits(args) -> int:
 
 
 # -- wiring --------------------------------------------------------------------------------------------------------
+SEED_HELP = f"random seed, 0 to {2 ** 64 - 1}: the same seed, model and input give the same text (default: 0)"
+MAX_CANDIDATES = 32
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="infill-engine", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -380,13 +557,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="generate text after a prompt, canvas by canvas",
                        description="Denoise canvases after a prompt until EOS or the token budget.")
     add_model_options(p)
-    p.add_argument("--prompt", required=True, help="prompt text")
+    prompt = p.add_mutually_exclusive_group(required=True)
+    prompt.add_argument("--prompt", help="prompt text")
+    prompt.add_argument("--prompt-file", metavar="PATH",
+                        help="read the prompt from a UTF-8 file (-: stdin), as it is, a final line break included")
     p.add_argument("--chat", action="store_true",
                    help="send the prompt as a user turn in the checkpoint's chat template (instruction-tuned models)")
     p.add_argument("--max-new-tokens", type=positive_int, default=None,
                    help="most new tokens printed; the last canvas is denoised whole, then cut (default: the "
-                        "generation config's)")
-    p.add_argument("--seed", type=int, default=0)
+                        "generation config's); a prompt too long for the model's positions beside them is cut "
+                        "from its start, with a warning")
+    add_sampler_options(p)
+    p.add_argument("--seed", type=seed_int, default=0, help=SEED_HELP)
     p.add_argument("--visual", action="store_true",
                    help="draw the canvas at every denoising step on stderr (redrawn in place, in colour, on a "
                         "terminal); stdout gets the text alone")
@@ -406,14 +588,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tokens", type=positive_int, default=None,
                    help=f"largest hole to try, in tokens (default: {DEFAULT_MAX_TOKENS}, or as many as the "
                         "checkpoint's canvas holds where that is fewer)")
-    p.add_argument("--candidates", type=positive_int, default=None,
-                   help="candidates to print, with --file (default: 1)")
+    p.add_argument("--candidates", type=int_between(1, MAX_CANDIDATES), default=None,
+                   help=f"candidates to print, with --file (default: 1; at most {MAX_CANDIDATES}: each is one more row "
+                        "of the batch for every hole length tried)")
     p.add_argument("--json", action="store_true",
                    help="with --file: each candidate as one JSON line, {text, confidence, source}")
     p.add_argument("--prefix-tokens", type=positive_int, default=None, metavar="N",
                    help="tokens of the text before the hole the model reads (default: the checkpoint's "
                         "infill_prompt_tokens, else 1024)")
-    p.add_argument("--seed", type=int, default=0)
+    add_sampler_options(p)
+    p.add_argument("--seed", type=seed_int, default=0, help=SEED_HELP)
     p.set_defaults(func=cmd_infill)
 
     p = sub.add_parser("logits", help="one decoder pass, logits written as safetensors",
@@ -433,10 +617,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        # The subcommands' modules import torch: seconds, in which a Ctrl-C ends the command as it does later.
+        args = build_parser().parse_args(argv)
+        status = args.func(args)
+        sys.stdout.flush()  # here, where a reader gone is met as below
+        return status
+    except BrokenPipeError:
+        # The reader has gone (`| head`): the command ends without a word, as git and grep do, with the status a
+        # SIGPIPE gives. What stdout still holds goes nowhere, else Python writes it at exit and says it could not.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except EngineError as err:
         print(f"infill-engine: {err}", file=sys.stderr)
         return 2

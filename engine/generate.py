@@ -38,6 +38,17 @@ class Step:
 
 
 @dataclass
+class CanvasDone:
+    """A canvas appended to the output: its tokens are final, so what they say can be shown."""
+
+    canvas_index: int
+    steps: int  # decoder passes it took
+    stopped: torch.Tensor  # (B,) bool, rows whose canvas stopped of itself, not at the step limit
+    canvas: torch.Tensor  # (B, L) the last pass's argmax as it goes into the output: pad after EOS
+    new_tokens: torch.Tensor  # (B, new so far) as the Generation will have them, this canvas last
+
+
+@dataclass
 class Generation:
     sequences: torch.Tensor  # (B, T + new) prompt followed by the canvases, pad after EOS
     new_tokens: torch.Tensor  # (B, new)
@@ -121,9 +132,9 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
 
 def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: GenerationConfig,
                    generator: torch.Generator | None = None, max_new_tokens: int | None = None,
-                   canvas_length: int | None = None) -> Iterator[Step | Generation]:
+                   canvas_length: int | None = None) -> Iterator[Step | CanvasDone | Generation]:
     """Chain canvases until EOS or the token budget, as the reference's `generate`: diffusion inside a canvas,
-    autoregressive across canvases. Yields each Step, then the Generation."""
+    autoregressive across canvases. Yields each Step, a CanvasDone after each canvas, then the Generation."""
     device = model.device
     L = canvas_length or model.cfg.canvas_length
     ids = prompt_ids.to(device)
@@ -149,6 +160,7 @@ def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: Generat
         steps_per_canvas.append(last.step)
         ids = torch.cat([ids, last.argmax], dim=-1)
         ids, done = finalize_canvas(ids, done, L, max_length, eos, gen.pad_token_id)
+        yield CanvasDone(c, last.step, last.finished, ids[:, -L:], ids[:, prompt_len:])
         if bool(done.all()):
             break
     new = ids[:, prompt_len:]

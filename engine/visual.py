@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from engine.generate import Step
+from engine.generate import CanvasDone, Step
 from engine.tokenizer import Tokenizer
 
 BRIGHT, DIM, BLUE, RESET = "\x1b[1;32m", "\x1b[2m", "\x1b[34m", "\x1b[0m"
@@ -38,10 +38,27 @@ class CanvasView:
                 f"accepted {sum(accepted)}/{len(current) - sum(anchor)}{done}")
         return head + "\n" + "".join(cells) + "\n"
 
+    def render_result(self, done: CanvasDone) -> str:
+        """The canvas as it goes into the output: the last pass's argmax, pad after EOS. A step's frame shows the
+        next pass's input, re-noised where nothing was accepted, which at the step limit is mostly noise."""
+        cells = []
+        for tok_id in done.canvas[self.row].tolist():
+            cell = token_cell(self.tok.token_text(tok_id))
+            cells.append(f"{DIM if tok_id == self.tok.pad_id else BRIGHT}{cell}{RESET}" if self.tty else cell)
+        how = "stopped" if bool(done.stopped[self.row]) else "step limit"
+        return (f"canvas {done.canvas_index + 1}  result after {done.steps} step{'s' * (done.steps != 1)} ({how})\n"
+                + "".join(cells) + "\n")
+
     def draw(self, step: Step) -> None:
+        self._frame(self.render(step))
+
+    def draw_result(self, done: CanvasDone) -> None:
+        self._frame(self.render_result(done))
+
+    def _frame(self, text: str) -> None:
         # On a terminal, redraw in place; in a log, frames follow each other.
         prefix = "\x1b[H\x1b[2J" if self.tty else ""
-        self.out.write(prefix + self.render(step))
+        self.out.write(prefix + text)
         self.out.flush()
 
     def finish(self) -> None:
