@@ -50,6 +50,29 @@ def _grammar(name: str) -> tree_sitter.Language:
     return tree_sitter.Language(getattr(module, lang.grammar_function)())
 
 
+@lru_cache(maxsize=None)
+def grammar_problem(name: str) -> str | None:
+    """Why language ``name``'s grammar cannot be used here, in one line with the remedy; None when it can. Its
+    package is a dependency, but an environment may lack it, or hold one built for another tree-sitter."""
+    package = _BY_NAME[name].grammar_module.replace("_", "-")
+    try:
+        _grammar(name)
+    except ImportError:
+        return f"{name}: its grammar is not installed (pip install {package})"
+    except ValueError as error:  # `Incompatible Language version 15. Must be between 13 and 14`
+        return f"{name}: {package} does not load with tree-sitter {_version('tree-sitter')}: {error}"
+    return None
+
+
+def _version(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
 def parser_for(name: str) -> tree_sitter.Parser:
     """A fresh parser (parsers hold state, grammars are shared)."""
     return tree_sitter.Parser(_grammar(name))

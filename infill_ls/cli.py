@@ -11,6 +11,8 @@ import threading
 import time
 from typing import BinaryIO
 
+from engine.languages import LANGUAGES, grammar_problem
+
 from . import __version__
 from .model_loader import describe_failure, load_engine
 from .settings import DEVICES, DTYPES, MAX_THREADS, Settings
@@ -180,7 +182,12 @@ def check(settings: Settings) -> int:
     print(f"load:    {(loaded - started) * 1000:.0f} ms")
     print(f"fill:    {(filled - loaded) * 1000:.0f} ms" + (f" ({best.steps} steps)" if best else ""))
     print(f"sample:  {CHECK_PREFIX.splitlines()[-1].strip()} {best.text if best else ''!r}")
-    return 0
+    # A grammar that does not load leaves its files without syntax features: the installation is broken.
+    problems = [problem for lang in LANGUAGES if (problem := grammar_problem(lang.name))]
+    print(f"grammars: {len(LANGUAGES) - len(problems)} of {len(LANGUAGES)} load")
+    for problem in problems:
+        print(f"infill-ls: {problem}", file=sys.stderr)
+    return 2 if problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:

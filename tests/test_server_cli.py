@@ -524,3 +524,16 @@ def test_over_tcp_a_request_reads_the_document_as_it_came_not_after_the_change_t
     # Run on the text it came for, whose edit is then out of date: none asked to be applied, and the user told why.
     assert answers["workspace/executeCommand"] == [{"applied": False}] * 4 and editor.edits_asked == 0
     assert len([m for m in editor.shown if "the document changed" in m]) == 4, editor.shown
+
+
+def test_check_names_a_grammar_that_does_not_load_and_fails(tmp_path):
+    # An environment without tree-sitter-rust: a module of that name that cannot be imported shadows the real one.
+    (tmp_path / "tree_sitter_rust.py").write_text("raise ImportError(\"No module named 'tree_sitter_rust'\")\n")
+    env = {**SERVER_ENV, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), SERVER_ENV.get("PYTHONPATH")]))}
+    out = subprocess.run([*CMD, "--check", "--model", tiny_model(), "--device", "cpu"], capture_output=True,
+                         text=True, timeout=120, env=env)
+    assert out.returncode == 2
+    assert "grammars: 8 of 9 load" in out.stdout.splitlines()
+    assert out.stderr == "infill-ls: rust: its grammar is not installed (pip install tree-sitter-rust)\n"
+    whole = _run("--check", "--model", tiny_model(), "--device", "cpu")
+    assert whole.returncode == 0 and "grammars: 9 of 9 load" in whole.stdout.splitlines()
