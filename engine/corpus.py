@@ -486,6 +486,14 @@ def rejection_reason(data: bytes, installed: bool = False) -> str | None:
     return None
 
 
+def machine_written(text: str) -> str | None:
+    """"minified" or "generated" where `rejection_reason` says so of a repository's file of `text`, else None: for
+    files read as they are (a project's files beside the one edited), not training material, whose other reasons
+    (short, data-like) are no reason to pass them over, but which a tool wrote and no person would copy from."""
+    reason = rejection_reason(text.encode("utf-8", "replace"))
+    return reason if reason in ("minified", "generated") else None
+
+
 def _is_generated(head: list[bytes], installed: bool) -> bool:
     """Whether the file's first lines (`head`) say that it is generated (`rejection_reason`)."""
     if not _GENERATION_WORDS.search(b"\n".join(head)):

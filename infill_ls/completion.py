@@ -59,11 +59,12 @@ def cache_key(snapshot: Snapshot, offset: int, explicit: bool, settings: Setting
               beside: Sequence[Snapshot] = (), surroundings: Surroundings = NO_SURROUNDINGS) -> Hashable:
     """Everything the answer depends on. The text enters by length and hash, so the cache
     never holds documents alive; its language too, which decides the syntax checks (a file reopened in another
-    language mode was served its plain-text answer); the open documents beside it and a notebook's other cells, by
-    revision. (Files beside it on disk are not in the key: the service checks a cached answer's `DiskStamp` before
-    it serves it again.)"""
+    language mode was served its plain-text answer); `beside`, the open documents the search reads beside it
+    (`neighbors.tabs_searched`), by one hash of their revisions (a keystroke in another tab leaves the answer be);
+    a notebook's other cells. (Files beside it on disk are not in the key: the service checks a cached answer's
+    `DiskStamp` before it serves it again.)"""
     return ("inline", snapshot.uri, snapshot.language_id, len(snapshot.text), hash(snapshot.text), offset, explicit,
-            settings, model, tuple((s.uri, s.revision) for s in beside), surroundings.key())
+            settings, model, hash(tuple(s.revision for s in beside)), surroundings.key())
 
 
 def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Suggestion]:

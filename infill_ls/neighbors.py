@@ -3,6 +3,11 @@ documents in its language, most recently edited first, then the files of its dir
 most recently modified first. A project repeats itself across files (a signature, a call, a key), and the editor's
 other tabs and the file's own directory are where a person would look.
 
+Where the client declared workspace folders, only the document's own folder is searched: its tabs there, and its
+directory on disk if it is in one. Never searched: a hidden file or folder (below the workspace folder), a file named
+like a secret's, a file git ignores, a minified or generated file (`engine.corpus.machine_written`). Each file gives
+at most `FILE_CHARS`, so that one large file leaves room for the others.
+
 Open documents come from the store on the event loop; files on disk are read on the worker, and what the lookup
 uses of each is kept while its size and modification time stay the same, within a bound on the whole; a directory's
 listing is kept while the directory's own modification time stays the same. What a search found on disk is stamped
@@ -12,21 +17,24 @@ they were, whether or not the editor reports changes on disk.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import heapq
 import os
 import re
 import stat
+import subprocess
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from engine.corpus import machine_written
 from engine.errors import Cancelled
 from engine.lookup import ELSEWHERE_CHARS
 
@@ -39,20 +47,36 @@ MAX_FILES = 2000
 # Directory entries listed in all, so that a huge directory costs a bounded listing: well past `MAX_FILES`, so that
 # a directory of other files (assets, data) still yields the code files among them.
 MAX_ENTRIES = 20000
-# What is kept of each file: the lookup searches no more of the files beside a document, all together.
-KEPT_CHARS = ELSEWHERE_CHARS
+# What is searched of each file, open or on disk: a fifth of all the lookup searches beside a document, so that one
+# large file (a bundle, a lock file, a long module open in a tab) leaves room for four others at least.
+FILE_CHARS = 20_000
+# Bytes read of a file: as many as `FILE_CHARS` characters take in UTF-8 at most.
+READ_BYTES = 4 * FILE_CHARS
+# Files opened, and bytes read, by one search at most: a directory of files that give nothing (binary, minified,
+# unreadable) costs the first keystroke a bounded read, and the next searches go on past those it remembers.
+MAX_OPENS = 256
+MAX_READ_BYTES = 4_000_000
 # Characters kept of files read, over all directories, the least recently used going first.
 MAX_CACHED_CHARS = 4_000_000
-# Files remembered, read or not (unreadable, binary, not UTF-8 are remembered as such): a bound on the entries the
-# character count does not weigh.
+# Files remembered, read or not (unreadable, binary, machine-written are remembered as such): a bound on the entries
+# the character count does not weigh.
 MAX_CACHED_FILES = 20000
 # The head of a file read first: a NUL byte in it says binary, and the rest is not read.
 SNIFF_BYTES = 1024
 # Directories whose listing is kept: those of the documents a session edits at once.
 MAX_LISTINGS = 64
-# A directory modified this recently may change again within its mtime's tick (the kernel's clock for it is coarse):
-# its listing is not kept, lest a file added in the same tick never show.
+# Open documents whose verdict (machine-written or not) is kept, by revision: more than a session has open.
+MAX_VERDICTS = 256
+# A directory modified this recently may change again within its mtime's tick (the kernel's clock for it is coarse,
+# a FAT disk's is two seconds): its listing is kept only while its names stay the same (`DirectoryFiles.listing`),
+# lest a file added in the same tick never show.
 RECENT_NS = 2_000_000_000
+# How long `git check-ignore` may take for a listing; past it, none of the files listed is read.
+GIT_TIMEOUT_S = 5
+# Names of files that hold secrets more often than code to copy.
+_SECRET_NAME = re.compile(r"secret|credential|passw(?:or)?d|private[-_.]?key|^local_settings\.", re.IGNORECASE)
+# Bytes that no text has, in any encoding read as Latin-1: whitespace and escape aside, the C0 controls and DEL.
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 # A drive whose colon is escaped, as VS Code sends it on Windows (`file:///c%3A/Users/...`).
 _ESCAPED_DRIVE = re.compile(r"^/([A-Za-z])%3[Aa](?=/|$)")
 
@@ -76,7 +100,8 @@ class DiskStamp:
     passed over, once saved, is the newest and read first). Each cached answer holds one, and a copy of the listing
     in each held 1.5 MB for 3,000 files. Whether a result found with them still holds takes the directory's listing
     (kept by `listings` while the directory's mtime stays the same) and a stat of each file, which an edit in place
-    changes; other files there (an editor's backup or swap file) leave the result holding."""
+    changes; other files there (an editor's backup or swap file) leave the result holding. That is a stat of each
+    file listed: `unchanged` is called off the event loop (`Scheduler.run`)."""
 
     directory: Path
     suffix: str
@@ -100,13 +125,13 @@ def _settled(directory_mtime: int) -> bool:
 
 
 def _entries(directory: Path, suffix: str, should_stop: Callable[[], bool] | None = None) -> Iterator[os.DirEntry]:
-    """The files in `directory` that a search reads: with `suffix`, not hidden, not symbolic links; among its first
-    `MAX_ENTRIES` entries. Raises OSError where the directory cannot be listed."""
+    """The files in `directory` that a search may read: with `suffix`, not hidden nor named like a secret's, not
+    symbolic links; among its first `MAX_ENTRIES` entries. Raises OSError where the directory cannot be listed."""
     with os.scandir(directory) as entries:
         for n, entry in enumerate(entries):
             if n >= MAX_ENTRIES:
                 break
-            if entry.name.startswith(".") or not entry.name.endswith(suffix):
+            if not entry.name.endswith(suffix) or _private_name(entry.name):
                 continue
             if should_stop is not None and should_stop():
                 raise Cancelled("search of the files beside cancelled")
@@ -118,15 +143,40 @@ def _entries(directory: Path, suffix: str, should_stop: Callable[[], bool] | Non
                 continue
 
 
+def _private_name(name: str) -> bool:
+    """Whether a file's name says it is hidden (`.env`) or holds a secret (`db_password.txt`, `local_settings.py`)."""
+    return name.startswith(".") or _SECRET_NAME.search(name) is not None
+
+
+def _ignored(directory: Path, names: list[str]) -> set[str] | None:
+    """Those of `names` (files in `directory`) that git ignores; none where git is not installed or the directory
+    is in no repository it will read. None where git did not answer in time. A tracked file is not ignored."""
+    if not names:
+        return set()
+    try:
+        done = subprocess.run(
+            ["git", "check-ignore", "-z", "--stdin"], cwd=directory, capture_output=True, timeout=GIT_TIMEOUT_S,
+            # `./`: a name that begins with a colon is read as a pattern's magic, and git refuses it.
+            input=b"".join(b"./" + os.fsencode(name) + b"\0" for name in names))
+    except subprocess.TimeoutExpired:
+        return None
+    except OSError:
+        return set()
+    if done.returncode not in (0, 1):  # 128: not in a repository
+        return set()
+    return {os.fsdecode(name.removeprefix(b"./")) for name in done.stdout.split(b"\0") if name}
+
+
 @dataclass(frozen=True)
 class _Listing:
-    """A directory's files with one suffix as listed while its mtime was `directory_mtime`: (path, mtime in ns,
-    size), the newest `MAX_FILES` first, and a digest of the names of all."""
+    """A directory's files with one suffix as listed while its mtime was `directory_mtime`, those git ignores left
+    out: (path, mtime in ns, size), the newest `MAX_FILES` first; and a digest of the names of all, those ignored
+    too."""
 
     directory_mtime: int
     files: list[tuple[Path, int, int]]
     names: bytes
-    settled: bool  # listed once `directory_mtime` had settled: kept
+    settled: bool  # listed once `directory_mtime` had settled: kept while it stays the same
 
 
 def _look(listing: _Listing, left_out: frozenset[str], should_stop: Callable[[], bool] | None = None
@@ -163,8 +213,9 @@ def _found_digest(current: list[tuple[tuple[Path, int, int], bool]]) -> bytes:
 
 class DirectoryFiles:
     """Texts of the files beside a document on disk, kept while each file's size and mtime are unchanged: the first
-    `KEPT_CHARS` of each, up to `MAX_CACHED_CHARS` in all, the least recently used dropped first; and the listing of
-    each directory, kept while the directory's mtime is unchanged."""
+    `FILE_CHARS` of each, up to `MAX_CACHED_CHARS` in all, the least recently used dropped first; the listing of
+    each directory, kept while the directory's mtime is unchanged; and whether an open document is machine-written,
+    by revision."""
 
     def __init__(self, max_chars: int = MAX_CACHED_CHARS, max_files: int = MAX_CACHED_FILES) -> None:
         self._texts: OrderedDict[Path, tuple[int, int, str | None]] = OrderedDict()
@@ -172,8 +223,9 @@ class DirectoryFiles:
         self._max_chars = max_chars
         self._max_files = max_files
         self._listings: OrderedDict[tuple[Path, str], _Listing] = OrderedDict()
-        # Stamps look at the listings from the event loop while a search lists on the worker.
+        # Stamps look at the listings from a thread of their own while a search lists on the worker.
         self._listings_lock = threading.Lock()
+        self._machine_written: OrderedDict[int, bool] = OrderedDict()  # by revision
 
     @property
     def cached_chars(self) -> int:
@@ -196,13 +248,13 @@ class DirectoryFiles:
             return [], None
         left_out = frozenset(p.name for p in (path, *skip) if p.parent == path.parent)
         current = _look(listing, left_out, should_stop)
-        texts = []
+        texts, reads = [], _Reads()
         for seen, regular in current:
             if chars <= 0:
                 break
             if should_stop is not None and should_stop():
                 raise Cancelled("search of the files beside cancelled")
-            text = self._read(*seen) if seen[2] <= MAX_FILE_BYTES and regular else None
+            text = self._read(*seen, reads) if seen[2] <= MAX_FILE_BYTES and regular else None
             if text:
                 texts.append(text)
                 chars -= len(text)
@@ -211,16 +263,28 @@ class DirectoryFiles:
                                 len(current), self)
 
     def listing(self, directory: Path, suffix: str, should_stop: Callable[[], bool] | None = None) -> _Listing:
-        """The files in `directory` with `suffix`, listed again only once the directory's mtime has changed (a file
-        added, removed or saved by a rename). Raises OSError where the directory cannot be listed."""
+        """The files in `directory` with `suffix` but those git ignores (`_ignored`, once per listing), listed again
+        only once the directory's mtime has changed (a file added, removed or saved by a rename). Raises OSError
+        where the directory cannot be listed."""
         # Before the listing: a file added while it runs then shows as a change, never as a missed one.
         directory_mtime = os.stat(directory).st_mtime_ns
         key = (directory, suffix)
         with self._listings_lock:
             kept = self._listings.get(key)
-            if kept is not None and kept.directory_mtime == directory_mtime:
-                self._listings.move_to_end(key)
+        if kept is not None and kept.directory_mtime == directory_mtime:
+            if not kept.settled:
+                # Its mtime may hide a change made since: its names are read again, with no stat of each file nor
+                # git (listed again at each keystroke for two seconds after a save by a rename, thousands of files
+                # beside cost each one a few hundred milliseconds). Settled before they are read, it is kept as is.
+                settled = _settled(directory_mtime)
+                if _names_digest([entry.name for entry in _entries(directory, suffix, should_stop)]) != kept.names:
+                    kept = None
+                elif settled:
+                    kept = replace(kept, settled=True)
+            if kept is not None:
+                self._keep(key, kept)
                 return kept
+        settled = _settled(directory_mtime)
         found, names = [], []
         for entry in _entries(directory, suffix, should_stop):
             names.append(entry.name)
@@ -229,23 +293,45 @@ class DirectoryFiles:
             except OSError:
                 continue
             found.append((Path(entry.path), info.st_mtime_ns, info.st_size))
+        ignored = _ignored(directory, names)
+        if ignored is None:
+            found = []
+        elif ignored:
+            found = [f for f in found if f[0].name not in ignored]
         # Ties broken by name: the same files listed twice are the same newest, whatever order the directory gives.
         newest = heapq.nlargest(MAX_FILES, found, key=lambda f: (f[1], f[0].name))
-        listing = _Listing(directory_mtime, newest, _names_digest(names), _settled(directory_mtime))
-        with self._listings_lock:
-            self._listings.pop(key, None)
-            if listing.settled:
-                self._listings[key] = listing
-                while len(self._listings) > MAX_LISTINGS:
-                    self._listings.popitem(last=False)
+        listing = _Listing(directory_mtime, newest, _names_digest(names), settled)
+        self._keep(key, listing)
         return listing
 
-    def _read(self, file: Path, mtime: int, size: int) -> str | None:
+    def _keep(self, key: tuple[Path, str], listing: _Listing) -> None:
+        with self._listings_lock:
+            self._listings.pop(key, None)
+            self._listings[key] = listing
+            while len(self._listings) > MAX_LISTINGS:
+                self._listings.popitem(last=False)
+
+    def machine_written(self, snapshot: Snapshot) -> bool:
+        """Whether an open document's text (as searched: its first `FILE_CHARS`) is minified or generated."""
+        verdict = self._machine_written.get(snapshot.revision)
+        if verdict is None:
+            verdict = self._machine_written[snapshot.revision] = _machine_written(snapshot.text[:FILE_CHARS])
+            while len(self._machine_written) > MAX_VERDICTS:
+                self._machine_written.popitem(last=False)
+        return verdict
+
+    def _read(self, file: Path, mtime: int, size: int, reads: _Reads) -> str | None:
+        """The text searched of a file (None: none), from the cache while its mtime and size are the same; None
+        for one not kept once `reads` is spent."""
         cached = self._texts.get(file)
         if cached is not None and cached[:2] == (mtime, size):
             self._texts.move_to_end(file)
             return cached[2]
+        if not reads.take(size):
+            return None
         text = _read_text(file)
+        if text is not None and _machine_written(text):
+            text = None
         self._forget(file)
         self._texts[file] = (mtime, size, text)
         self._chars += len(text or "")
@@ -259,11 +345,31 @@ class DirectoryFiles:
             self._chars -= len(dropped[2] or "")
 
 
+class _Reads:
+    """What one search has opened and read: at most `MAX_OPENS` files and about `MAX_READ_BYTES`."""
+
+    def __init__(self) -> None:
+        self.opens = self.bytes = 0
+
+    def take(self, size: int) -> bool:
+        """Whether a file of `size` bytes may be read, counted as read if so."""
+        if self.opens >= MAX_OPENS or self.bytes >= MAX_READ_BYTES:
+            return False
+        self.opens += 1
+        self.bytes += min(size, READ_BYTES)
+        return True
+
+
+def _machine_written(text: str) -> bool:
+    return machine_written(text) is not None
+
+
 def _read_text(file: Path) -> str | None:
-    """The first `KEPT_CHARS` of a UTF-8 text file; None for one that cannot be read, is binary (a NUL byte in its
-    head, which is all that is read of it) or is not UTF-8, and for anything but a regular file when it is opened:
-    the listing saw a file, but another process may have put a symbolic link (to a file outside the directory) or
-    a FIFO (an open that never returns, and no suggestion after it) in its place since."""
+    """The first `FILE_CHARS` of a text file, from its first `READ_BYTES`; None for one that cannot be read, is
+    binary (a NUL byte in its head, which is all that is read of it; or not UTF-8, and with a control character no
+    text has), and for anything but a regular file when it is opened: the listing saw a file, but another process
+    may have put a symbolic link (to a file outside the directory) or a FIFO (an open that never returns, and no
+    suggestion after it) in its place since."""
     try:
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
@@ -275,42 +381,87 @@ def _read_text(file: Path) -> str | None:
             head = f.read(SNIFF_BYTES)
             if b"\0" in head:
                 return None
-            data = head + f.read(MAX_FILE_BYTES + 1 - len(head))
-        # The whole file must decode, as it did when it was kept whole.
-        return data.decode("utf-8")[:KEPT_CHARS]
-    except (OSError, UnicodeDecodeError):
+            data = head + f.read(READ_BYTES - len(head))
+    except OSError:
         return None
+    text = _decoded(data, whole=len(data) < READ_BYTES)
+    return text[:FILE_CHARS] if text is not None else None
+
+
+def _decoded(data: bytes, whole: bool) -> str | None:
+    """`data` as UTF-8 (a character cut short at its end, where it is not `whole`, left out); else as Latin-1: one
+    byte of another encoding (`café` written in Latin-1 in a comment) dropped the whole file. Not UTF-16 (its mark
+    first) nor binary (`_CONTROL_BYTES`), which Latin-1 would read as well as text."""
+    try:
+        return codecs.getincrementaldecoder("utf-8")().decode(data, final=whole)
+    except UnicodeDecodeError:
+        pass
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _CONTROL_BYTES.search(data):
+        return None
+    return data.decode("latin-1")
 
 
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,
                    chars: int = ELSEWHERE_CHARS, path: Path | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> tuple[tuple[str, ...], DiskStamp | None]:
-    """The texts searched besides `snapshot`'s own: `open_beside` (other open documents in its language, most
-    recent first), then, with `files`, its directory's files on disk; and the stamp of those files, None where
-    none was looked at. `path`: where the document stands on disk, where its URI does not say (a notebook cell).
-    Reads files: call on the worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
-    # A hidden file (`.env`), or one in a hidden folder (`~/.config/gh/hosts.yml` beside `config.yml`: a token
-    # offered as a suggestion), is no more searched open in a tab than on disk.
-    open_beside = [s for s in open_beside if not _hidden(s.uri)]
-    texts = [s.text for s in open_beside]
-    room = chars - sum(map(len, texts))
+                   should_stop: Callable[[], bool] | None = None, folders: Sequence[Path] = (),
+                   locate: Callable[[str], Path | None] = uri_path) -> tuple[tuple[str, ...], DiskStamp | None]:
+    """The texts searched besides `snapshot`'s own: those of `open_beside` (other open documents in its language,
+    most recent first) that `tabs_searched` takes, but machine-written ones, then, with `files`, its directory's
+    files on disk; and the stamp of those files, None where none was looked at. `path`: where the document stands
+    on disk, where its URI does not say (a notebook cell), and `locate` where each of `open_beside` does.
+    `folders`: the workspace's, where the client declared any: a document in none of them has no files on disk
+    searched. Reads files: call on the worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
     path = path or uri_path(snapshot.uri)
+    texts = [s.text[:FILE_CHARS] for s in tabs_searched(path, open_beside, folders, chars, locate)
+             if not (files.machine_written(s) if files is not None else _machine_written(s.text[:FILE_CHARS]))]
+    room = chars - sum(map(len, texts))
+    root = _folder_of(path, folders)
     disk = None
-    if files is not None and path is not None and room > 0 and not _hidden_path(path):
-        skip = {p for p in (uri_path(s.uri) for s in open_beside) if p is not None}
+    if files is not None and path is not None and room > 0 and (root is not None or not folders) \
+            and not _hidden_path(path, root):
+        # Every open document's copy on disk is passed over, searched or not: the store has its text.
+        skip = {p for p in (locate(s.uri) for s in open_beside) if p is not None}
         on_disk, disk = files.beside(path, skip, room, should_stop)
         texts += on_disk
     return tuple(texts), disk
 
 
-def _hidden(uri: str) -> bool:
-    path = uri_path(uri)
-    return path is not None and _hidden_path(path)
+def tabs_searched(path: Path | None, open_beside: Sequence[Snapshot], folders: Sequence[Path] = (),
+                  chars: int = ELSEWHERE_CHARS, locate: Callable[[str], Path | None] = uri_path) -> list[Snapshot]:
+    """Those of `open_beside` (each where `locate` says it stands on disk) that a search beside the document at
+    `path` reads (`neighbor_texts`), in order: with workspace `folders`, those in the document's folder alone
+    (another project's tab gave its keys to this one); never a hidden file, one in a hidden folder (below the
+    workspace folder), nor one named like a secret's; as many as `chars` takes, each counted up to `FILE_CHARS`.
+    Decided on the event loop, from paths alone, so that a cached answer hangs on these and no other."""
+    root = _folder_of(path, folders)
+    if folders and root is None:
+        return []
+    taken = []
+    for s in open_beside:
+        if chars <= 0:
+            break
+        where = locate(s.uri)
+        if root is not None and (where is None or not where.is_relative_to(root)):
+            continue
+        if where is not None and (_hidden_path(where, root) or _private_name(where.name)):
+            continue
+        taken.append(s)
+        chars -= min(len(s.text), FILE_CHARS)
+    return taken
 
 
-def _hidden_path(path: Path) -> bool:
-    """Whether the file or a folder it is in is hidden (its name starts with a dot)."""
-    return any(part.startswith(".") and part not in (".", "..") for part in path.parts)
+def _folder_of(path: Path | None, folders: Sequence[Path]) -> Path | None:
+    """The innermost of `folders` that holds `path`, if any."""
+    holding = [folder for folder in folders if path is not None and path.is_relative_to(folder)]
+    return max(holding, key=lambda folder: len(folder.parts), default=None)
+
+
+def _hidden_path(path: Path, root: Path | None = None) -> bool:
+    """Whether the file, or a folder it is in below `root` (the workspace folder; without one, any), is hidden (its
+    name starts with a dot): `~/.config/gh/hosts.yml` gave its token beside `config.yml`, and a project under
+    `~/.config/nvim` is not hidden within itself."""
+    parts = path.relative_to(root).parts if root is not None else path.parts
+    return any(part.startswith(".") and part not in (".", "..") for part in parts)
 
 
 class Gathered(Sequence[str]):

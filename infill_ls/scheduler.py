@@ -219,13 +219,18 @@ class Scheduler:
         """Run ``work(should_stop)`` on the worker for the request holding ``ticket``.
 
         A result cached under ``key`` answers at once, if ``fresh`` says it still holds (it
-        may depend on more than the key: files on disk); ``owner``: whose result it is, to forget
-        it by (`ResultCache.forget`). Raises Superseded when a newer request in the lane replaced
-        this one, at any point up to the result arriving, so a caller never returns a stale result.
+        may depend on more than the key: files on disk, so it is asked off the event loop);
+        ``owner``: whose result it is, to forget it by (`ResultCache.forget`). Raises Superseded
+        when a newer request in the lane replaced this one, at any point up to the result
+        arriving, so a caller never returns a stale result.
         """
         try:
             if key is not None and (hit := self.cache.get(key)) is not None:
-                if fresh is None or fresh(hit):
+                # A stat of each file a search looked at: on the loop, a slow or hung mount held every other
+                # message (a keystroke, a cancel, shutdown) behind it.
+                if fresh is None or await asyncio.to_thread(fresh, hit):
+                    if ticket.should_stop():
+                        raise Superseded
                     self.stats.cache_hits += 1
                     return hit
                 self.stats.cache_stale += 1

@@ -151,6 +151,8 @@ class InfillProtocol(LanguageServerProtocol):
             self.workspace.remove_folder(folder.uri)
         for folder in params.event.added or []:
             self.workspace.add_folder(folder)
+        if (handler := self.fm.features.get(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)) is not None:
+            handler(params)
 
     @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
     def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> None:
@@ -600,6 +602,9 @@ def _register(ls: InfillServer) -> None:
         ls.resolves_edits = bool(resolve and "edit" in resolve.properties)
         ls.literal_actions = bool(code_action and code_action.code_action_literal_support)
         ls.applies_edits = bool(caps.workspace and caps.workspace.apply_edit)
+        # pygls has made rootPath a rootUri.
+        root = ls.workspace.root_uri
+        service.set_folders([f.uri for f in params.workspace_folders or ()] or ([root] if root else []))
         if params.initialization_options is not None:
             problems, _ = service.configure(params.initialization_options)
             ls.pending_messages.extend(ls.new_settings_problems(problems))
@@ -613,6 +618,11 @@ def _register(ls: InfillServer) -> None:
             ls.tell(message)
         ls.pending_messages.clear()
         ls.start_loading()
+
+    @ls.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_workspace_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
+        event = params.event
+        service.change_folders([f.uri for f in event.added or ()], [f.uri for f in event.removed or ()])
 
     @ls.feature(types.SHUTDOWN)
     def shutdown(params: None) -> None:

@@ -18,7 +18,7 @@ from .completion import cache_key, complete, from_file_alone, typed_through
 from .suggestions import Suggestion
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult, ModelLoader
-from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, uri_path
+from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_differs, parse_settings
@@ -56,8 +56,8 @@ class _RunningAction:
 
 @dataclass(frozen=True)
 class _Answer:
-    """Suggestions as cached: the key holds the document and the open documents beside it, so that once one closes
-    only answers found without it open come back; where the lookup searched the files beside it on disk (its copy
+    """Suggestions as cached: the key holds the document and the open documents searched beside it, so that once one
+    closes only answers found without it open come back; where the lookup searched the files beside it on disk (its copy
     among them), those are checked again (`DiskStamp`) before the suggestions are served from the cache once more."""
 
     suggestions: list[Suggestion]
@@ -97,6 +97,9 @@ class InfillService:
         self.scheduler = Scheduler()
         self.model = ModelLoader(self.scheduler)
         self.directory_files = DirectoryFiles()  # read and kept on the worker only
+        # The workspace's folders as the client declares them: none, or the files beside a document are those of
+        # its own folder alone.
+        self.folders: tuple[Path, ...] = ()
         self.notebooks = Notebooks()
         self._actions: dict[str, _RunningAction] = {}  # by document: the action holding its lane
 
@@ -164,6 +167,19 @@ class InfillService:
         for cell in closed:
             self.close(cell)
         return closed
+
+    def set_folders(self, uris: Sequence[str]) -> None:
+        """The workspace's folders as the client opens it (`initialize`)."""
+        self.folders = ()
+        self.change_folders(uris, ())
+
+    def change_folders(self, added: Sequence[str], removed: Sequence[str]) -> None:
+        """Folders added to the workspace and removed from it; one that is not a local file (in a remote workspace)
+        counts as none. Answers cached before may have searched files outside the folders now: they go."""
+        gone = set(map(uri_path, removed))
+        kept = [folder for folder in self.folders if folder not in gone]
+        self.folders = tuple(dict.fromkeys(kept + [p for p in map(uri_path, added) if p is not None]))
+        self.scheduler.cache.clear()
 
     def disk_path(self, uri: str) -> Path | None:
         """Where a document stands on disk, for the files beside it: its own path; for a notebook cell, its
@@ -252,14 +268,18 @@ class InfillService:
                 # A notebook's own cells are read as the text around the hole, not as documents beside it.
                 cells = {s.uri for s in surroundings.cells}
                 beside = [s for s in self.documents.beside(uri) if s.uri not in cells] if lookup_beside else []
-                on_disk = self.disk_path(uri)
+                on_disk, folders = self.disk_path(uri), self.folders
+                # Where each stands (a notebook's cell, where its notebook does), read here: the store and the
+                # notebooks change on the loop alone.
+                locate = {s.uri: self.disk_path(s.uri) for s in beside}.get
 
                 def work(should_stop: Callable[[], bool]) -> _Answer:
                     parsed = parse(snapshot)
                     if picked is not None:  # the document's tree, brought to the text with the item accepted
                         parsed = ParsedSnapshot(filled, parsed.spec, tree_after(parsed, [picked], should_stop))
                     gathered = (Gathered(lambda: neighbor_texts(snapshot, beside, files, path=on_disk,
-                                                                should_stop=should_stop))
+                                                                should_stop=should_stop, folders=folders,
+                                                                locate=locate))
                                 if lookup_beside else None)
                     found = complete(engine, parsed, at, settings, explicit=explicit, should_stop=should_stop,
                                      elsewhere=gathered if gathered is not None else (), surroundings=surroundings)
@@ -272,7 +292,8 @@ class InfillService:
                 answer = await scheduler.run(
                     ticket,
                     work,
-                    key=cache_key(filled, at, explicit, settings, self.model.generation, beside, surroundings),
+                    key=cache_key(filled, at, explicit, settings, self.model.generation,
+                                  tabs_searched(on_disk, beside, folders, locate=locate), surroundings),
                     owner=uri,
                     fresh=_Answer.fresh,
                     debounce_s=0 if explicit else settings.debounce_ms / 1000,

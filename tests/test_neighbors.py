@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import nturl2path
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path, PureWindowsPath
@@ -16,9 +17,9 @@ from pytest_lsp import LanguageClient
 
 from engine.errors import Cancelled
 from infill_ls.documents import Snapshot
-from engine.lookup import ELSEWHERE_CHARS, lookup_fills
+from engine.lookup import lookup_fills
 from infill_ls import neighbors
-from infill_ls.neighbors import MAX_FILE_BYTES, DirectoryFiles, Gathered, neighbor_texts, uri_path
+from infill_ls.neighbors import FILE_CHARS, MAX_FILE_BYTES, DirectoryFiles, Gathered, neighbor_texts, uri_path
 from lsp_support import capabilities, config, init_params, position_of, tiny_model
 
 
@@ -223,17 +224,17 @@ def test_the_cache_keeps_the_head_of_each_file_the_lookup_searches_and_at_most_i
         directory.mkdir()
         (directory / "data.py").write_text(f"# {i}\n" + line * 8_000)  # 400 KB, under MAX_FILE_BYTES
         texts, _ = neighbor_texts(_snap(directory / "doc.py", ""), [], files)
-        assert texts == ((f"# {i}\n" + line * 8_000)[:ELSEWHERE_CHARS],)  # all that the lookup reads of it
+        assert texts == ((f"# {i}\n" + line * 8_000)[:FILE_CHARS],)  # all that is searched of one file
         assert files.cached_chars <= neighbors.MAX_CACHED_CHARS
     assert files.cached_chars > 0
     # Past the budget the least recently used go first; a file still in the cache is not read again.
     reads = []
     read_text = neighbors._read_text
     monkeypatch.setattr(neighbors, "_read_text", lambda file: reads.append(file.parent.name) or read_text(file))
-    small = DirectoryFiles(max_chars=3 * ELSEWHERE_CHARS)
+    small = DirectoryFiles(max_chars=3 * FILE_CHARS)
     for i in (0, 1, 2, 0, 3, 1):
         neighbor_texts(_snap(tmp_path / f"pkg{i}" / "doc.py", ""), [], small)
-        assert small.cached_chars <= 3 * ELSEWHERE_CHARS
+        assert small.cached_chars <= 3 * FILE_CHARS
     assert reads == ["pkg0", "pkg1", "pkg2", "pkg3", "pkg1"]
 
 
@@ -347,26 +348,40 @@ def test_a_directory_is_listed_again_only_once_it_changes(tmp_path, monkeypatch)
     for i in range(3):
         (tmp_path / f"mod{i}.py").write_text(f"M{i} = {i}\n")
     os.utime(tmp_path, ns=(10**9, 10**9))  # modified long ago: a listing of it holds
-    listed = []
-    scandir = os.scandir
-    monkeypatch.setattr(os, "scandir", lambda path: listed.append(path) or scandir(path))
+    listed, scanned = [], []  # listings (a stat of each file, git), and scans of the names alone
+    ignored, scandir = neighbors._ignored, os.scandir
+    monkeypatch.setattr(neighbors, "_ignored", lambda path, names: listed.append(path) or ignored(path, names))
+    monkeypatch.setattr(os, "scandir", lambda path: scanned.append(path) or scandir(path))
     doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
     texts, disk = neighbor_texts(doc, [], files)
     # A keystroke listed (and stat'ed) the whole directory again: 20,000 files beside took 260 ms each time.
     assert neighbor_texts(doc, [], files) == (texts, disk)
-    assert len(listed) == 1
+    assert len(listed) == len(scanned) == 1
     # Nor to check a stamp: the listing kept is the directory as it is.
-    assert disk.unchanged() and len(listed) == 1
+    assert disk.unchanged() and len(listed) == len(scanned) == 1
     # Edited in place, which leaves the directory's mtime: the listing stands, the file is read again.
     (tmp_path / "mod1.py").write_text("M1 = 'edited'\n")
     texts, disk = neighbor_texts(doc, [], files)
-    assert "M1 = 'edited'\n" in texts and disk.unchanged() and len(listed) == 1
-    # A file added changes the directory: listed again, and not kept while its mtime is that recent (a file added
-    # within the same tick of the directory's clock would leave it as it is).
+    assert "M1 = 'edited'\n" in texts and disk.unchanged() and len(listed) == len(scanned) == 1
+    # A file added changes the directory: listed again.
     (tmp_path / "new.py").write_text("NEW = 1\n")
     assert "NEW = 1\n" in neighbor_texts(doc, [], files)[0] and len(listed) == 2
+    # Its mtime that recent, a file added within the same tick of the directory's clock leaves it as it is: the
+    # names are read again, and only they. (Listed again at each keystroke for two seconds after a save by a rename,
+    # thousands of files beside cost each one 120 to 390 ms.)
     neighbor_texts(doc, [], files)
-    assert len(listed) == 3
+    assert len(listed) == 2 and len(scanned) == 3
+    assert not disk.unchanged() and len(listed) == 2  # nor to check a stamp
+    recent = os.stat(tmp_path).st_mtime_ns
+    (tmp_path / "same_tick.py").write_text("SAME = 1\n")
+    os.utime(tmp_path, ns=(recent, recent))
+    assert "SAME = 1\n" in neighbor_texts(doc, [], files)[0] and len(listed) == 3
+    # Once its mtime has settled, the names too are read no more.
+    monkeypatch.setattr(neighbors, "RECENT_NS", 0)
+    neighbor_texts(doc, [], files)
+    before = len(scanned)
+    neighbor_texts(doc, [], files)
+    assert not disk.unchanged() and len(scanned) == before and len(listed) == 3
     os.utime(tmp_path, ns=(2 * 10**9, 2 * 10**9))
     neighbor_texts(doc, [], files)
     neighbor_texts(doc, [], files)
@@ -428,6 +443,42 @@ def test_a_search_of_the_files_beside_stops_when_told(tmp_path):
     with pytest.raises(Cancelled):  # listed, then stopped among the reads
         neighbor_texts(doc, [], files, should_stop=lambda: polls.append(1) or len(polls) > 4)
     assert len(neighbor_texts(doc, [], files, should_stop=lambda: False)[0]) == 3
+
+
+def test_a_file_with_a_stray_byte_of_another_encoding_is_read_as_latin1_but_binary_is_not(tmp_path):
+    (tmp_path / "legacy.py").write_bytes("# café\nname = 'José'\n".encode("latin-1"))
+    (tmp_path / "noise.py").write_bytes(bytes(range(1, 256)) * 16)  # no NUL, and Latin-1 reads any byte
+    # Read up to `READ_BYTES`, which falls inside a character here.
+    long = "x" + ("é" * 39 + "\n") * 2000
+    assert len(long[:neighbors.READ_BYTES].encode()) > neighbors.READ_BYTES
+    (tmp_path / "long.py").write_text(long)
+    texts = neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())[0]
+    assert sorted(texts) == ["# café\nname = 'José'\n", long[:FILE_CHARS]]
+
+
+def test_a_search_reads_a_bounded_number_of_bytes_and_the_next_goes_on_past_them(tmp_path, monkeypatch):
+    # Files that give nothing (2,000 of them, not UTF-8) made the first keystroke read every one, 512 KB each.
+    for i in range(300):
+        (tmp_path / f"blob{i:03d}.py").write_bytes(b"\xff\x01 packed" * 10_000)
+    opened = []
+    read_text = neighbors._read_text
+    monkeypatch.setattr(neighbors, "_read_text", lambda file: opened.append(file.name) or read_text(file))
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    assert neighbor_texts(doc, [], files)[0] == ()
+    first = len(opened)
+    assert 0 < first <= min(neighbors.MAX_OPENS, neighbors.MAX_READ_BYTES // neighbors.READ_BYTES + 1)
+    neighbor_texts(doc, [], files)
+    assert len(opened) > first and len(set(opened)) == len(opened)  # others, and not those again
+
+
+def test_without_git_no_file_is_taken_for_ignored(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("built.py\n")
+    (tmp_path / "built.py").write_text("BUILT = 1\n")
+    doc = _snap(tmp_path / "main.py", "")
+    assert neighbor_texts(doc, [], DirectoryFiles())[0] == ()
+    monkeypatch.setenv("PATH", "")
+    assert neighbor_texts(doc, [], DirectoryFiles())[0] == ("BUILT = 1\n",)
 
 
 @pytest_lsp.fixture(scope="module", config=config())
