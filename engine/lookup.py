@@ -77,6 +77,9 @@ MAX_OCCURRENCES = 2000
 SEARCH_CHARS = 100_000
 # Text of other files searched, in all, in the order given: about as much again.
 ELSEWHERE_CHARS = 100_000
+# What is searched of each of those: a fifth of them, so that one large file (a bundle, a lock file, a long module)
+# leaves room for four others at least.
+ELSEWHERE_FILE_CHARS = 20_000
 # Fills a caller holds up to its own test (the file parses with it), strongest first: when the strongest would
 # break the file, a weaker one often fits. Scored alone on 600 held-out closing spans, the first of three that
 # parses was exact 223 times, the strongest 209.
@@ -663,12 +666,13 @@ def _strongest_first(here: Iterator[_Find | None], beside: Iterator[_Find | None
 
 
 def _bounded(texts: Iterable[str], chars: int) -> list[str]:
-    """The first of `texts` up to `chars` characters in all, the last one cut to fit."""
+    """The first of `texts` up to `chars` characters in all, each cut to `ELSEWHERE_FILE_CHARS` and the last to
+    fit."""
     out = []
     for text in texts:
         if chars <= 0:
             break
-        out.append(text[:chars])
+        out.append(text[:min(chars, ELSEWHERE_FILE_CHARS)])
         chars -= len(out[-1])
     return out
 

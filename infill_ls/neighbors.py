@@ -36,7 +36,7 @@ from urllib.request import url2pathname
 
 from engine.corpus import machine_written
 from engine.errors import Cancelled
-from engine.lookup import ELSEWHERE_CHARS
+from engine.lookup import ELSEWHERE_CHARS, ELSEWHERE_FILE_CHARS as FILE_CHARS
 
 from .documents import Snapshot
 
@@ -47,9 +47,6 @@ MAX_FILES = 2000
 # Directory entries listed in all, so that a huge directory costs a bounded listing: well past `MAX_FILES`, so that
 # a directory of other files (assets, data) still yields the code files among them.
 MAX_ENTRIES = 20000
-# What is searched of each file, open or on disk: a fifth of all the lookup searches beside a document, so that one
-# large file (a bundle, a lock file, a long module open in a tab) leaves room for four others at least.
-FILE_CHARS = 20_000
 # Bytes read of a file: as many as `FILE_CHARS` characters take in UTF-8 at most.
 READ_BYTES = 4 * FILE_CHARS
 # Files opened, and bytes read, by one search at most: a directory of files that give nothing (binary, minified,

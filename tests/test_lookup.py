@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.infill import InfillEngine
-from engine.lookup import ELSEWHERE_CHARS, MAX_OCCURRENCES, SEARCH_CHARS, _occurrences, lookup_fills
+from engine.lookup import ELSEWHERE_CHARS, ELSEWHERE_FILE_CHARS, MAX_OCCURRENCES, SEARCH_CHARS, _occurrences, lookup_fills
 from engine.tiny import write_random_checkpoint
 
 
@@ -110,15 +110,20 @@ def test_a_strong_find_in_another_file_ranks_above_a_weak_one_in_the_file():
         "sys", "os", "Callable"]
 
 
-def test_other_files_are_searched_in_order_up_to_a_bound():
+def test_other_files_are_searched_in_order_up_to_a_bound_of_each_and_in_all():
     before, after = "total = add(", ")\n"
     near, far = "a = add(x, y)\n", "a = add(u, v)\n"
     assert [f.text for f in lookup_fills(before, after, elsewhere=[near, far])] == ["x, y", "u, v"]
-    padding = "#" * (ELSEWHERE_CHARS - 5) + "\n"
-    # Past the bound, a file is not read at all, nor the end of one that crosses it.
-    assert lookup_fills(before, after, elsewhere=[padding, near]) == []
-    assert lookup_fills(before, after, elsewhere=[padding[:-5] + near]) == []
-    assert [f.text for f in lookup_fills(before, after, elsewhere=[padding[:-20], near])] == ["x, y"]
+    filler = "#" * (ELSEWHERE_FILE_CHARS - 1) + "\n"
+    # The end of a file past its own bound is not read; one large file leaves room for the next.
+    assert lookup_fills(before, after, elsewhere=[filler + near]) == []
+    assert [f.text for f in lookup_fills(before, after, elsewhere=[filler * 10, near])] == ["x, y"]
+    # Past the bound in all, a file is not read at all, nor the end of one that crosses it.
+    full = ELSEWHERE_CHARS // ELSEWHERE_FILE_CHARS
+    assert lookup_fills(before, after, elsewhere=[filler] * full + [near]) == []
+    half = filler[:ELSEWHERE_FILE_CHARS // 2]
+    assert lookup_fills(before, after, elsewhere=[filler] * (full - 1) + [half, half[:-5] + near]) == []
+    assert [f.text for f in lookup_fills(before, after, elsewhere=[filler] * (full - 1) + [near])] == ["x, y"]
 
 
 @pytest.fixture(scope="module")
