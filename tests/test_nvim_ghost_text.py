@@ -10,7 +10,8 @@ The scenario writes what it saw to JSON; the assertions are here. The server run
 model, whose suggestions there are several words long.
 
 `:checkhealth infill` is run against the real server (a model, a missing model), a server command
-that is not there, and no setup() at all.
+that is not there, and no setup() at all. Against the real server too: insert mode entered before it has
+answered `initialize`, and the messages of a server command not on PATH and of a server that exits at start.
 
 The tests after it run editors/nvim/tests/editor_scenarios.lua against a scripted server (this
 file, run as a script), for the editor's side: one server across :cd, crashes and :InfillRestart,
@@ -379,6 +380,112 @@ def test_checkhealth_asks_for_setup_when_it_was_not_called(tmp_path: Path) -> No
     lines, report = checkhealth(tmp_path, None, wait_ms=0)
     assert [level for level, _ in lines] == ["OK", "WARNING"], report
     assert "setup() has not been called" in lines[1][1], report
+
+
+COLD_INSERT = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+vim.cmd('runtime plugin/infill.lua')
+vim.cmd('filetype on')
+local infill = require('infill')
+infill.setup({ cmd = vim.json.decode(vim.env.INFILL_CMD) })
+vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
+vim.api.nvim_win_set_cursor(0, { tonumber(vim.env.INFILL_ROW), 0 })
+-- Insert mode starts once this script has run, before the server can have answered `initialize`; nothing is
+-- typed after it.
+vim.cmd('startinsert!')
+local uv = vim.uv or vim.loop
+local out = {}
+local deadline = uv.now() + tonumber(vim.env.INFILL_WAIT_MS)
+local timer = uv.new_timer()
+timer:start(20, 20, vim.schedule_wrap(function()
+  if out.initialized_in_insert == nil and vim.api.nvim_get_mode().mode == 'i' then
+    local c = require('infill.client').get()
+    out.initialized_in_insert = c ~= nil and c.initialized == true
+  end
+  local shown = #vim.api.nvim_buf_get_extmarks(0, infill.namespace, 0, -1, {}) > 0
+  if shown or uv.now() > deadline then
+    timer:stop()
+    out.ghost, out.mode, out.status = shown, vim.api.nvim_get_mode().mode, infill.status(true)
+    vim.fn.writefile({ vim.json.encode(out) }, vim.env.INFILL_RESULT)
+    vim.cmd('qall!')
+  end
+end))
+"""
+
+
+def test_insert_mode_entered_before_the_server_answers_gets_a_suggestion(tmp_path: Path) -> None:
+    # The request made on entering insert mode was dropped while the server had not answered `initialize`, and
+    # nothing asked again once it had: no suggestion until a key was typed or the cursor moved.
+    script, source, out = tmp_path / "cold.lua", tmp_path / "scaled.py", tmp_path / "cold.json"
+    script.write_text(COLD_INSERT, encoding="utf-8")
+    source.write_text(SOURCE, encoding="utf-8")
+    env = {**nvim_env(tmp_path, REAL_SERVER), "INFILL_FILE": str(source), "INFILL_ROW": str(ROW),
+           "INFILL_WAIT_MS": "30000", "INFILL_RESULT": str(out),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
+    assert out.exists(), f"nvim wrote no result (exit {proc.returncode}): {proc.stdout}{proc.stderr}"
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["initialized_in_insert"] is False, result
+    assert result["ghost"] is True and result["mode"] == "i", result
+
+
+START = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+vim.cmd('runtime plugin/infill.lua')
+vim.cmd('filetype on')
+local notes = {}
+vim.notify = function(msg)
+  table.insert(notes, msg)
+end
+require('infill').setup({ cmd = vim.json.decode(vim.env.INFILL_CMD) })
+vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
+local client = require('infill.client')
+vim.wait(30000, function()
+  return client.start_failure() ~= nil
+end, 20)
+vim.wait(500) -- for the messages, which are scheduled
+vim.fn.writefile({ vim.json.encode({ notes = notes, status = require('infill').status() }) }, vim.env.INFILL_RESULT)
+vim.cmd('qall!')
+"""
+
+
+def start_failure(tmp_path: Path, cmd: list[str]) -> dict:
+    """setup{cmd = cmd} and a Python file opened, in a server that does not start: the messages shown
+    (`notes`) and :InfillStatus (`status`)."""
+    script, source, out = tmp_path / "start.lua", tmp_path / "a.py", tmp_path / "start.json"
+    script.write_text(START, encoding="utf-8")
+    source.write_text("def f(x):\n    return x\n", encoding="utf-8")
+    env = {**nvim_env(tmp_path, cmd), "INFILL_FILE": str(source), "INFILL_RESULT": str(out),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=90)
+    assert out.exists(), f"nvim wrote no result (exit {proc.returncode}): {proc.stdout}{proc.stderr}"
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_a_server_command_not_on_path_says_so_and_how_to_install_it(tmp_path: Path) -> None:
+    # It said "could not start no-such-infill-ls (not an executable)": neither that it was looked for on PATH,
+    # nor how to install the server, nor where to look further.
+    result = start_failure(tmp_path, ["no-such-infill-ls", "--stdio"])
+    assert len(result["notes"]) == 1, result
+    note = result["notes"][0]
+    assert note.startswith("infill: ") and "no-such-infill-ls" in note and "not found on PATH" in note, note
+    assert "pip install" in note and ":checkhealth infill" in note and ":InfillRestart" in note, note
+    assert "\n" not in note, note
+
+
+def test_a_server_that_exits_at_start_shows_its_own_reason(tmp_path: Path) -> None:
+    # Only Neovim's "quit with exit code 2 ... check log" was shown; the server's reason was in the log alone.
+    cmd = REAL_SERVER + ["--threads", "0"]
+    server = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    reason = server.stderr.strip().splitlines()[-1]
+    assert server.returncode != 0 and "--threads" in reason, server
+    result = start_failure(tmp_path, cmd)
+    ours = [note for note in result["notes"] if note.startswith("infill: ")]
+    assert len(ours) == 1 and reason in ours[0] and "\n" not in ours[0], result
+    assert reason in result["status"] and ":InfillRestart" in result["status"], result
 
 # What the editor does around the suggestions, against a scripted server (this file, run as a
 # script) whose answers and lifetime the tests control: editors/nvim/tests/editor_scenarios.lua.

@@ -16,8 +16,9 @@ local state = {
   start_failure = nil,
   -- How the last server stopped on its own ({ code, signal }), until the next one starts.
   exit = nil,
-  -- Told of each new client (its id), and of the client's exit.
+  -- Told of each new client (its id), of its answer to `initialize`, and of the client's exit.
   on_start = function() end,
+  on_ready = function() end,
   on_exit = function() end,
   -- The server's model, as its last infill/didChangeStatus said: { kind = 'loading' | 'ready' |
   -- 'error', message = one line }; nil while no server runs.
@@ -54,8 +55,9 @@ local function neovim_reports(code, signal)
   return code ~= 0 or (signal ~= 0 and signal ~= 15)
 end
 
--- `reported`: Neovim said so already; :InfillStatus and :checkhealth infill still tell what to do.
-local function report_start_failure(err, reported)
+-- `reported`: Neovim said so already; :InfillStatus and :checkhealth infill still tell what to do. `advice`: what
+-- to do, where it is not to fix cmd or settings.
+local function report_start_failure(err, reported, advice)
   if state.start_failed then
     return
   end
@@ -64,8 +66,8 @@ local function report_start_failure(err, reported)
   if reported then
     return
   end
-  local msg = string.format('infill: could not start %s (%s); fix cmd or settings in require("infill").setup{}, '
-    .. 'then :InfillRestart', state.opts.cmd[1], err)
+  local msg = string.format('infill: could not start %s (%s); %s', state.opts.cmd[1], err,
+    advice or 'fix cmd or settings in require("infill").setup{}, then :InfillRestart')
   vim.schedule(function()
     vim.notify(msg, vim.log.levels.ERROR)
   end)
@@ -114,9 +116,59 @@ local function stale_edit(edit)
   return nil
 end
 
+local UNESCAPED = { a = '\a', b = '\b', f = '\f', n = '\n', r = '\r', t = '\t', v = '\v' }
+
+-- The string that vim.inspect wrote as the literal `quoted`, or nil.
+local function uninspect(quoted)
+  local body = quoted:match('^"(.*)"$') or quoted:match("^'(.*)'$")
+  return body and (body:gsub('\\(%d?%d?%d?)(.?)', function(code, char)
+    if code ~= '' then
+      return string.char(tonumber(code)) .. char
+    end
+    return UNESCAPED[char] or char
+  end))
+end
+
+-- The size of the file at `path` (0 where there is none).
+local function file_size(path)
+  local stat = (vim.uv or vim.loop).fs_stat(path)
+  return stat and stat.size or 0
+end
+
+-- The last line that `exe` wrote to its stderr in Neovim's LSP log `log` after byte `from`, or nil. Neovim keeps
+-- a server's stderr nowhere else: it logs each chunk read as an error ("rpc", the command, "stderr", the chunk,
+-- each as vim.inspect writes it), at the default log level and above. Plain I/O: it may run in a luv callback.
+local function last_stderr_line(log, from, exe)
+  local f = io.open(log, 'rb')
+  if f == nil then
+    return nil
+  end
+  local size = f:seek('end')
+  -- The log may have been emptied since; a chatty one is read only as far back as a short error needs.
+  f:seek('set', size < from and 0 or math.max(from, size - 65536))
+  local chunks = {}
+  for line in f:lines() do
+    local cmd, chunk = line:match('\t"rpc"\t([^\t]*)\t"stderr"\t([^\t\r]*)')
+    if cmd ~= nil and uninspect(cmd) == exe then
+      table.insert(chunks, uninspect(chunk))
+    end
+  end
+  f:close()
+  local last = nil
+  for text in table.concat(chunks):gmatch('[^\r\n]+') do
+    if text:match('%S') then
+      last = text
+    end
+  end
+  -- Colours and tabs would show as ^[[31m and ^I in a message.
+  return last and vim.trim((last:gsub('\27%[[%d;]*m', ''):gsub('%c', ' ')))
+end
+
 local function lsp_config(opts)
   local initialized = false
   local log = vim.lsp.get_log_path()
+  -- Where this server's lines in the log start.
+  local log_from = file_size(log)
   return {
     name = NAME,
     cmd = opts.cmd,
@@ -142,8 +194,14 @@ local function lsp_config(opts)
         end
       end,
     },
-    on_init = function()
+    on_init = function(c)
       initialized = true
+      -- Scheduled: the buffers attached while it started are opened on the server after this.
+      vim.schedule(function()
+        if c.id == state.client_id then
+          state.on_ready()
+        end
+      end)
     end,
     -- May run in a luv callback: only state here, the rest once scheduled.
     on_exit = function(code, signal, id)
@@ -156,8 +214,14 @@ local function lsp_config(opts)
       local reported = neovim_reports(code, signal)
       local msg = nil
       if not initialized then
-        -- Starting it again for the next buffer would only fail the same way.
-        report_start_failure(string.format('it exited with code %d before answering; see %s', code, log), reported)
+        -- Starting it again for the next buffer would only fail the same way. Neovim's message points to the
+        -- log alone; the server's own reason is its last line there.
+        local why = last_stderr_line(log, log_from, opts.cmd[1])
+        if why ~= nil then
+          report_start_failure(string.format('it exited with code %d: %s', code, why))
+        else
+          report_start_failure(string.format('it exited with code %d before answering; see %s', code, log), reported)
+        end
       elseif code ~= 0 or signal ~= 0 then
         state.exit = { code = code, signal = signal }
         if not reported then -- a SIGTERM, of which Neovim says nothing
@@ -190,7 +254,8 @@ local function send_settings(client, before)
   compat.notify(client, 'workspace/didChangeConfiguration', { settings = { [SECTION] = as_object(sent) } })
 end
 
---- `hooks`: on_start(client_id) after a new server starts, on_exit() after it exits. Called again, a server
+--- `hooks`: on_start(client_id) after a new server starts, on_ready() once it has answered `initialize` (and the
+--- buffers attached before are open on it), on_exit() after it exits. Called again, a server
 --- already running gets the new settings, or is stopped for the next attach() to start the new `cmd`.
 function M.configure(opts, hooks)
   local old = state.opts
@@ -198,6 +263,7 @@ function M.configure(opts, hooks)
   state.start_failed = false
   state.start_failure = nil
   state.on_start = hooks and hooks.on_start or function() end
+  state.on_ready = hooks and hooks.on_ready or function() end
   state.on_exit = hooks and hooks.on_exit or function() end
   local client = M.get()
   if client == nil then
@@ -239,6 +305,17 @@ function M.cannot_run(exe)
   return why
 end
 
+--- Why `exe`, which vim.fn.executable() refuses, cannot be run (a few words): a bare command is looked for on PATH.
+function M.not_executable(exe)
+  if not exe:find('[/\\]') then
+    return 'not found on PATH'
+  end
+  if (vim.uv or vim.loop).fs_stat(exe) == nil then
+    return 'no such file'
+  end
+  return 'not executable'
+end
+
 local function start()
   local config = lsp_config(state.opts)
   if vim.fn.has('nvim-0.11') == 1 then
@@ -258,8 +335,11 @@ function M.attach(bufnr)
   end
   local fresh = false
   if M.get() == nil then
-    if vim.fn.executable(state.opts.cmd[1]) == 0 then
-      report_start_failure('not an executable')
+    local exe = state.opts.cmd[1]
+    if vim.fn.executable(exe) == 0 then
+      report_start_failure(M.not_executable(exe), false, 'install the server (pip install . in the infill-ls '
+        .. 'repository) or give its full path as cmd in require("infill").setup{}, then :InfillRestart; '
+        .. ':checkhealth infill tells more')
       return nil
     end
     local ok, id = start()

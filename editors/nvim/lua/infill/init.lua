@@ -321,6 +321,13 @@ function M.setup(user_opts)
         end
       end
     end,
+    -- Insert mode entered while the server started asked it for nothing, and nothing else asks until a key.
+    on_ready = function()
+      local bufnr = vim.api.nvim_get_current_buf()
+      if attached[bufnr] and not builtin() and vim.api.nvim_get_mode().mode:sub(1, 1) == 'i' then
+        inline.on_edit(bufnr, typing)
+      end
+    end,
     on_exit = inline.dismiss_all,
   })
   inline.configure(opts)
