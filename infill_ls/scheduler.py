@@ -1,15 +1,17 @@
 """Running inference off the event loop.
 
-One worker thread runs everything that touches the model, one job at a time. Jobs belong to
-lanes (one per document and purpose): a newer job in a lane cancels the older one, which
-stops at its next ``should_stop`` poll or is dropped before it starts. Results are cached by
-the exact text the model would see, and a suggestion the user is typing through is answered
-from memory without running the model.
+One worker thread runs everything that touches the model, one job at a time, the most pressing
+first (`Priority`): a keystroke's suggestion does not wait behind an explicit fill or an action
+queued for another document. Jobs belong to lanes (one per document and purpose): a newer job in
+a lane cancels the older one, which stops at its next ``should_stop`` poll or is dropped before
+it starts. Results are cached by the exact text the model would see, and a suggestion the user
+is typing through is answered from memory without running the model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import queue
 import threading
@@ -17,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
+from enum import IntEnum
 from typing import Any, TypeVar
 
 from .documents import Snapshot
@@ -58,23 +61,54 @@ class Ticket:
         return self._stop.is_set()
 
 
+class Priority(IntEnum):
+    """Which queued job the worker takes next: the lowest, and of one priority the first queued. Typing first: the
+    user waits on it keystroke by keystroke, and it is short (a few steps, or a fill from the file); an explicit
+    request next; an action last, and a model load with it (`_Worker.submit`). A running job is never stopped for one
+    queued after it. A job waits only for the more pressing ones queued before it or while it waits; of typing jobs,
+    a document has one live at a time (a newer request supersedes its lane's older one, which the worker then drops
+    unrun), queued only once the user pauses for the debounce: an action waits for typing only while the user types.
+    """
+
+    TYPING = 0
+    EXPLICIT = 1
+    ACTION = 2
+
+
 class _Worker(threading.Thread):
     """The one thread that runs the model. A daemon, so a load or a long fill in progress
     never keeps the process alive after ``exit``."""
 
     def __init__(self) -> None:
         super().__init__(name="infill-worker", daemon=True)
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]] | None] = (
-            queue.SimpleQueue()
+        # (barriers queued before it, priority, order queued, job): a job queued without a priority is a barrier,
+        # which overtakes no job queued before it and which none queued after it overtakes.
+        self._jobs: queue.PriorityQueue[tuple[int, int, int, tuple[Callable[[], Any], Future[Any]] | None]] = (
+            queue.PriorityQueue()
         )
+        self._order = itertools.count()
+        self._barriers = 0
+        self._lock = threading.Lock()
 
-    def submit(self, fn: Callable[[], T]) -> Future[T]:
+    def submit(self, fn: Callable[[], T], priority: Priority | None = None) -> Future[T]:
+        """Queue ``fn`` at `priority`; None: in order, behind every job queued before it and ahead of every one queued
+        after it. A model load (or a change of its threads) is queued so: the requests handed the engine before it
+        run on that engine; one handed it but queued after the load (in its debounce as the load began) finds it
+        released where the load replaced the model (`Unloaded`), rather than running on a model the settings no longer
+        name; and a request needing the new model waits for the load before it is queued (`ModelLoader.engine`)."""
         future: Future[T] = Future()
-        self._jobs.put((fn, future))
+        self._put((fn, future), priority)
         return future
 
+    def _put(self, job: tuple[Callable[[], Any], Future[Any]] | None, priority: Priority | None) -> None:
+        with self._lock:
+            barriers = self._barriers
+            if priority is None:
+                self._barriers += 1
+            self._jobs.put((barriers, max(Priority) if priority is None else priority, next(self._order), job))
+
     def stop(self) -> None:
-        self._jobs.put(None)
+        self._put(None, None)
 
     def run(self) -> None:
         while self._run_next():
@@ -84,7 +118,7 @@ class _Worker(threading.Thread):
         """Runs the next job; False at `stop`. A job's locals go with this call: held by the loop while it waits for
         the next, its closure kept the last request's snapshot, and every open document beside it, in memory after
         they were closed."""
-        job = self._jobs.get()
+        job = self._jobs.get()[-1]
         if job is None:
             return False
         fn, future = job
@@ -186,7 +220,7 @@ class Scheduler:
         self.stats = SchedulerStats()
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
-        """Run ``fn`` on the worker outside any lane: nothing supersedes it."""
+        """Run ``fn`` on the worker outside any lane, in order (`_Worker.submit`): nothing supersedes it."""
         return self._worker.submit(fn)
 
     def enter(self, lane: Hashable) -> Ticket:
@@ -215,8 +249,9 @@ class Scheduler:
         owner: Hashable = None,
         fresh: Callable[[T], bool] | None = None,
         debounce_s: float = 0.0,
+        priority: Priority = Priority.ACTION,
     ) -> T:
-        """Run ``work(should_stop)`` on the worker for the request holding ``ticket``.
+        """Run ``work(should_stop)`` on the worker for the request holding ``ticket``, queued at `priority`.
 
         A result cached under ``key`` answers at once, if ``fresh`` says it still holds (it
         may depend on more than the key: files on disk, so it is asked off the event loop);
@@ -238,7 +273,7 @@ class Scheduler:
                 await asyncio.sleep(debounce_s)
             if ticket.should_stop():
                 raise Superseded
-            result = await asyncio.wrap_future(self._worker.submit(lambda: self._call(ticket, work)))
+            result = await asyncio.wrap_future(self._worker.submit(lambda: self._call(ticket, work), priority))
             if ticket.should_stop():
                 raise Superseded
         except asyncio.CancelledError:

@@ -39,7 +39,7 @@ from .suggestions import Suggestion
 from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
 from .notebooks import NotebookError
-from .service import CellDocument, InfillService
+from .service import CellDocument, ChangeAfterClose, InfillService
 from .settings import SECTION, Settings, as_json
 
 log = logging.getLogger(__name__)
@@ -459,11 +459,15 @@ class InfillServer(LanguageServer):
         finally:
             self.reporting = False
 
-    def lost_step(self, uri: str, why: str) -> None:
+    def lost_step(self, uri: str, why: str, closed: bool = False) -> None:
         """A change to `uri` that could not be applied, so the service has dropped it: said once per document, as a
-        client out of step with the server sends one such change per keystroke."""
+        client out of step with the server sends one such change per keystroke. ``closed``: the change was for a
+        document the client had closed, where no text of the editor's is missed: logged only."""
         if uri in self.out_of_step:
             log.warning("%s", why)
+        elif closed:
+            log.warning("%s", why)
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=why))
         else:
             self.out_of_step.add(uri)
             self.tell(f"{why}; suggestions for it stop until it is opened again", types.MessageType.Error)
@@ -633,18 +637,23 @@ def _register(ls: InfillServer) -> None:
         # Stopped without waiting for the worker: the process ends without the interpreter (`InfillServer.end`).
         service.shutdown()
 
+    def tell_notices() -> None:
+        for notice in service.notices():
+            ls.tell(notice)
+
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
         ls.out_of_step.discard(doc.uri)
         service.open(doc.uri, doc.language_id, doc.version, doc.text)
+        tell_notices()
 
     def change_text(doc: types.VersionedTextDocumentIdentifier,
                     changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
         try:
             service.change(doc.uri, doc.version, [to_change(c) for c in changes], ls.encoding)
         except DocumentError as error:
-            ls.lost_step(doc.uri, str(error))
+            ls.lost_step(doc.uri, str(error), closed=isinstance(error, ChangeAfterClose))
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
@@ -661,6 +670,7 @@ def _register(ls: InfillServer) -> None:
         ls.out_of_step.difference_update([notebook.uri, *(d.uri for d in params.cell_text_documents)])
         service.open_notebook(notebook.uri, [cell.document for cell in notebook.cells],
                               [cell_document(d) for d in params.cell_text_documents])
+        tell_notices()
 
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def did_change_notebook(params: types.DidChangeNotebookDocumentParams) -> None:
@@ -682,6 +692,7 @@ def _register(ls: InfillServer) -> None:
                 ls.out_of_step.update(service.close_notebook(uri, [d.uri for d in structure.did_open or ()]))
                 ls.lost_step(uri, str(error))
                 return
+            tell_notices()
         closed = {d.uri for d in (structure.did_close or ())} if structure is not None else set()
         for content in cells.text_content or ():
             if content.document.uri not in closed:  # a cell the same change removes: its edit goes with it

@@ -8,6 +8,7 @@ on is dropped. ``server.py`` translates between this and LSP messages.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,7 @@ from .documents import DocumentError, DocumentStore, Position, PositionEncoding,
 from .model_loader import LoadResult, ModelLoader
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
-from .scheduler import Scheduler, Superseded
+from .scheduler import Priority, Scheduler, Superseded
 from .settings import Settings, model_differs, parse_settings
 from .syntax import MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, tree_after
 
@@ -28,6 +29,14 @@ from .syntax import MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex,
 # How much of a notebook's other cells, on each side of a cell, the lookup searches and the model may read: about as
 # much as the files beside a document (`neighbors.ELSEWHERE_CHARS`), and gathered on the event loop in microseconds.
 SURROUNDING_CHARS = 50_000
+
+# Documents the client closed, the latest this many: a change it sends for one after closing it misses no text of the
+# editor's, where a change for a document never opened here is for a text the server never had.
+CLOSED_KEPT = 1000
+
+
+class ChangeAfterClose(DocumentError):
+    """A change for a document the client has closed (`CLOSED_KEPT`)."""
 
 
 @dataclass(frozen=True)
@@ -102,17 +111,26 @@ class InfillService:
         self.folders: tuple[Path, ...] = ()
         self.notebooks = Notebooks()
         self._actions: dict[str, _RunningAction] = {}  # by document: the action holding its lane
+        self._closed: OrderedDict[str, None] = OrderedDict()  # `CLOSED_KEPT`
+        self._told_grammars: set[str] = set()  # the languages `notices` has said the grammar of
 
     # --- documents --------------------------------------------------------------------------
 
     def open(self, uri: str, language_id: str, version: int, text: str, cell: bool = False) -> None:
         """A document; ``cell``: a notebook's cell, which the notebook's opening or change says it is (its grammar
-        then reads past the kernel's magics: `LanguageSpec.in_cell`)."""
+        then reads past the kernel's magics: `LanguageSpec.in_cell`). One open already (an editor reloading it from
+        disk, a notebook opened again) is replaced as if closed first: what ran on its old text stops."""
+        if uri in self.documents:
+            self._drop(uri)
+        self._closed.pop(uri, None)
         self.syntax.opened(self.documents.open(uri, language_id, version, text), cell)
 
     def change(self, uri: str, version: int, changes: Sequence[TextChange], encoding: PositionEncoding) -> None:
         """Apply the client's changes. One that cannot be applied leaves the store out of step with the editor, so
-        the document is dropped (nothing is suggested for text the editor no longer has) and the error raised."""
+        the document is dropped (nothing is suggested for text the editor no longer has) and the error raised;
+        `ChangeAfterClose` where the client closed it before."""
+        if uri not in self.documents and uri in self._closed:
+            raise ChangeAfterClose(f"{uri}: change for a document that is not open (the editor closed it); ignored")
         # A batch of more changes than a tree takes edits for (an editor's Replace All) has it parsed afresh, as
         # `SyntaxIndex.changed` would: their edits are not worked out. Nor are they for a document that is not
         # parsed (no grammar, or past `PARSED_CHARS`): in 20 MB with some non-ASCII, a keystroke's edit took 160 ms.
@@ -130,16 +148,32 @@ class InfillService:
             self.scheduler.supersede((uri, "complete"))
             self.scheduler.supersede((uri, "action"))
         except DocumentError:
-            self.close(uri)
+            self._drop(uri)
             raise
 
     def close(self, uri: str) -> None:
+        """The client closes a document."""
+        self._drop(uri)
+        self._closed[uri] = None
+        self._closed.move_to_end(uri)
+        if len(self._closed) > CLOSED_KEPT:
+            self._closed.popitem(last=False)
+
+    def _drop(self, uri: str) -> None:
+        """As `close`, where the client did not close it: a change it could not apply, or the document opened again."""
         self.documents.close(uri)
         self.syntax.closed(uri)
         self.scheduler.supersede((uri, "complete"))
         self.scheduler.supersede((uri, "action"))
         self.scheduler.typing.forget(uri)
         self.scheduler.cache.forget(uri)
+
+    def notices(self) -> list[str]:
+        """What the user is to be told of since this was last asked, each once: a language whose grammar does not
+        load here (its documents are plain text)."""
+        new = [why for name, why in self.syntax.unusable.items() if name not in self._told_grammars]
+        self._told_grammars.update(self.syntax.unusable)
+        return new
 
     def open_notebook(self, uri: str, cells: Sequence[str], documents: Sequence[CellDocument]) -> None:
         """A notebook: its cells' document uris in order, and those documents (a cell's is a document as any
@@ -297,6 +331,7 @@ class InfillService:
                     owner=uri,
                     fresh=_Answer.fresh,
                     debounce_s=0 if explicit else settings.debounce_ms / 1000,
+                    priority=Priority.EXPLICIT if explicit else Priority.TYPING,
                 )
                 suggestions = answer.suggestions
         except Superseded:
@@ -340,6 +375,8 @@ class InfillService:
         engine = await self.model.engine()
         if engine is None:
             return ActionOutcome(None, f"{kind.title}: no model loaded ({self.model.error or 'none configured'})")
+        if uri not in self.documents:
+            return ActionOutcome(None)  # closed meanwhile: the user has left it, and wants no word of it
         if self.documents.get(uri) is not snapshot:
             return _changed(kind)  # since the request came: its edit would be for a text that is gone
         start = snapshot.offset_at(selection.start, encoding)
@@ -355,13 +392,16 @@ class InfillService:
         try:
             edit = await self.scheduler.run(
                 ticket, lambda should_stop: run_action(kind, parse(snapshot), start, end,
-                                                       Request(engine, settings, should_stop, surroundings)))
+                                                       Request(engine, settings, should_stop, surroundings)),
+                priority=Priority.ACTION)
         except Superseded:
             edit = None  # stopped by a change (said below), a newer action, or the server shutting down
         finally:
             if self._actions.get(uri) is running:
                 del self._actions[uri]
         # Its edit is for its own document alone: a notebook's other cells, edited meanwhile, were only read.
+        if uri not in self.documents:
+            return ActionOutcome(None)  # closed meanwhile: the user has left it, and wants no word of it
         if self.documents.get(uri) is not snapshot:
             return _changed(kind)
         if edit is None and running.stopped_by is not None:

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 import tree_sitter
 
 from engine.errors import Cancelled
-from engine.languages import Language, language_named, parser_for
+from engine.languages import Language, grammar_problem, language_named, parser_for
 
 from .documents import Edit, Snapshot, language_names, point_at
 from .notebooks import CellMagics
@@ -515,10 +515,18 @@ class SyntaxIndex:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self.stats = ParseStats()
+        # Languages whose grammar does not load here (`grammar_problem`), each with a line for the user.
+        self.unusable: dict[str, str] = {}
 
     def opened(self, snapshot: Snapshot, cell: bool = False) -> LanguageSpec | None:
-        """Start keeping the document's tree, from this text; ``cell``: it is a notebook's cell (`in_cell`)."""
+        """Start keeping the document's tree, from this text; ``cell``: it is a notebook's cell (`in_cell`). A
+        language whose grammar does not load (not installed, or built for another tree-sitter) is read as plain
+        text, as one with no grammar here, and noted in `unusable`."""
         spec = language_for(snapshot.language_id, snapshot.uri)
+        if spec is not None and (problem := grammar_problem(spec.name)) is not None:
+            self.unusable.setdefault(
+                spec.name, f"{problem}; {', '.join(spec.extensions)} files are completed as plain text")
+            spec = None
         if spec is not None and cell:
             spec = spec.in_cell()
         with self._lock:

@@ -2,15 +2,16 @@
 
 import asyncio
 import contextlib
+import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import pytest_lsp
 from lsprotocol import types
-from pytest_lsp import LanguageClient
+from pytest_lsp import ClientServerConfig, LanguageClient
 
-from lsp_support import SERVER, capabilities, config, init_params, tiny_model
+from lsp_support import SERVER, SERVER_ENV, capabilities, config, init_params, make_client, tiny_model
 
 BROKEN = "/nonexistent/infill-model"
 PY = "file:///work/example.py"
@@ -396,3 +397,135 @@ async def test_a_message_that_is_not_json_is_answered_with_a_parse_error(configu
     assert parse_error.code == -32700 and "\n" not in parse_error.message
     assert not [msg_id for msg_id, _ in answers if msg_id == 99]
     assert not [m.message for m in configured.messages if "Error in server" in m.message]
+
+
+LONG = "def f(x):\n" + "".join(f"    y{i} = x + {i}\n" for i in range(40)) + "    return y0\n"
+
+
+async def _stats(client: LanguageClient) -> dict:
+    # Answered after whatever the server sent before it: the messages a test looks for.
+    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+
+
+async def _rewriting(client: LanguageClient, uri: str) -> asyncio.Future:
+    """A rewrite of most of `LONG`, open at `uri`, once it runs on the model's worker."""
+    selection = types.Range(types.Position(1, 0), types.Position(21, 0))
+    running = asyncio.ensure_future(client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.rewriteSelection", arguments=[uri, selection, 1])))
+    for _ in range(1200):
+        if (await _stats(client))["model_runs"] >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert not running.done()
+    return running
+
+
+async def test_a_document_opened_again_stops_what_runs_on_its_old_text(busy: LanguageClient):
+    # An editor reloading a file from disk sends didOpen again, with no didClose: the rewrite of the old text ran on
+    # for seconds, holding the model's worker while the new text's requests waited, and only then was it dropped.
+    _open(busy, text=LONG)
+    running = await _rewriting(busy, PY)
+    before = await _stats(busy)
+    busy.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=PY, language_id="python", version=7, text=SOURCE)))
+    assert await asyncio.wait_for(running, timeout=20) == {"applied": False}
+    assert (await _stats(busy))["superseded"] == before["superseded"] + 1
+
+
+async def test_a_notebook_opened_again_stops_what_runs_on_its_cells_old_text(busy: LanguageClient):
+    # Its cells still open were opened again (`open_notebook`), and the rewrite of a cell's old text ran on.
+    notebook, cell = "file:///work/reloaded.ipynb", "vscode-notebook-cell:/work/reloaded.ipynb#W0"
+
+    def open_notebook(version: int, text: str) -> None:
+        busy.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+            notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=version,
+                                                     cells=[types.NotebookCell(types.NotebookCellKind.Code, cell)]),
+            cell_text_documents=[types.TextDocumentItem(uri=cell, language_id="python", version=version, text=text)]))
+
+    open_notebook(1, LONG)
+    running = await _rewriting(busy, cell)
+    before = await _stats(busy)
+    open_notebook(2, SOURCE)
+    assert await asyncio.wait_for(running, timeout=20) == {"applied": False}
+    assert (await _stats(busy))["superseded"] == before["superseded"] + 1
+
+
+async def test_an_action_whose_document_is_closed_while_it_runs_says_nothing(busy: LanguageClient):
+    # It said "Rewrite selection: the document changed while it ran", of a document the user had left.
+    _open(busy, text=LONG)
+    running = await _rewriting(busy, PY)
+    busy.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=PY)))
+    assert await asyncio.wait_for(running, timeout=20) == {"applied": False}
+    await _stats(busy)
+    assert not [m.message for m in busy.messages if "Rewrite selection" in m.message]
+
+
+def _change(client: LanguageClient, uri: str, version: int) -> None:
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        [types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                                                text="#")]))
+
+
+async def test_a_change_for_a_document_the_editor_closed_is_logged_not_shown(configured: LanguageClient):
+    # It was shown as an error ("suggestions for it stop until it is opened again"), of a document the user had
+    # closed and whose text the server needs no longer.
+    uri = "file:///work/closed.py"
+    _open(configured, uri)
+    configured.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+    for version in (2, 3):
+        _change(configured, uri, version)
+    await _stats(configured)
+    assert not [m.message for m in configured.messages if uri in m.message]
+    logged = [m.message for m in configured.log_messages if uri in m.message]
+    assert len(logged) == 2 and "the editor closed it" in logged[0] and "\n" not in logged[0], logged
+    # One for a document never opened here: the editor holds a text the server never had, said once.
+    never = "file:///work/never-opened.py"
+    for version in (2, 3):
+        _change(configured, never, version)
+    await _stats(configured)
+    (shown,) = [m for m in configured.messages if never in m.message]
+    assert shown.type == types.MessageType.Error and "opened again" in shown.message
+    _open(configured, uri)
+    result = await configured.text_document_inline_completion_async(_inline(1, 11, uri))
+    assert result is not None and result.items
+
+
+# An environment without tree-sitter-rust: a module of that name that cannot be imported shadows the real one.
+NO_RUST = Path(tempfile.mkdtemp(prefix="infill-ls-no-rust-"))
+(NO_RUST / "tree_sitter_rust.py").write_text("raise ImportError(\"No module named 'tree_sitter_rust'\")\n")
+NO_RUST_PATH = os.pathsep.join(filter(None, [str(NO_RUST), SERVER_ENV.get("PYTHONPATH")]))
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER, client_factory=make_client,
+                                              server_env={**SERVER_ENV, "PYTHONPATH": NO_RUST_PATH}))
+async def no_rust(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(init_params(capabilities(), modelPath=tiny_model(), device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_grammar_that_does_not_load_is_told_once_and_its_files_are_completed_as_plain_text(no_rust):
+    # Every didOpen and didChange of a Rust file raised, shown as "Error in server: ImportError: ..." each time.
+    client = no_rust
+    text = "fn main() {\n    let v = vec![1, 2];\n    println!(\"{}\", v.len());\n}\n"
+    uri = "file:///work/src/main.rs"
+    _open(client, uri, text, "rust")
+    for version, ch in enumerate("x, y", 2):
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            [types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(1, 16 + version), types.Position(1, 16 + version)), text=ch)]))
+    result = await client.text_document_inline_completion_async(_inline(1, 20, uri))
+    assert result is not None
+    _open(client, "file:///work/src/lib.rs", text, "rust")
+    _open(client)
+    result = await client.text_document_inline_completion_async(_inline(1, 11))
+    assert result is not None and result.items
+    await _stats(client)
+    (told,) = [m for m in client.messages if "rust" in m.message]
+    assert told.type == types.MessageType.Warning
+    assert told.message == ("infill-ls: rust: its grammar is not installed (pip install tree-sitter-rust); "
+                            ".rs files are completed as plain text")
+    assert [m for m in client.log_messages if "pip install tree-sitter-rust" in m.message]
+    assert not [m for m in client.messages if "Error in server" in m.message]

@@ -4,7 +4,7 @@ import threading
 import pytest
 
 from infill_ls.documents import Snapshot
-from infill_ls.scheduler import Scheduler, Superseded, TypingThrough
+from infill_ls.scheduler import Priority, Scheduler, Superseded, TypingThrough
 
 
 @pytest.fixture
@@ -63,6 +63,45 @@ async def test_a_superseded_job_waiting_in_the_queue_never_runs(scheduler):
         await queued
     assert await newer == "new"
     assert calls == ["new"]
+
+
+async def _queued_behind_a_gate(scheduler, jobs) -> list[str]:
+    """Runs `jobs` ((name, priority or None for `Scheduler.submit`), queued in that order while the worker is busy)
+    and returns the order they ran in."""
+    gate, ran = threading.Event(), []
+    blocker = asyncio.ensure_future(scheduler.run(scheduler.enter("busy"), lambda stop: gate.wait(5)))
+    await asyncio.sleep(0.05)
+    waiting = []
+    for name, priority in jobs:
+        if priority is None:
+            waiting.append(asyncio.wrap_future(scheduler.submit(lambda name=name: ran.append(name))))
+        else:
+            waiting.append(asyncio.ensure_future(scheduler.run(
+                scheduler.enter(name), lambda stop, name=name: ran.append(name), priority=priority)))
+            await asyncio.sleep(0)  # queued now: `run` awaits nothing before it queues a job without a debounce
+    gate.set()
+    await asyncio.gather(blocker, *waiting)
+    return ran
+
+
+async def test_a_typing_job_goes_ahead_of_explicit_and_action_jobs_queued_before_it(scheduler):
+    # One queue, first in first out: a keystroke in a small file waited for an explicit fill or an action queued for
+    # another document, seconds on a large one.
+    ran = await _queued_behind_a_gate(scheduler, [
+        ("action a", Priority.ACTION), ("explicit b", Priority.EXPLICIT), ("action c", Priority.ACTION),
+        ("typing d", Priority.TYPING), ("explicit e", Priority.EXPLICIT), ("typing f", Priority.TYPING),
+    ])
+    assert ran == ["typing d", "typing f", "explicit b", "explicit e", "action a", "action c"]
+
+
+async def test_a_model_load_keeps_its_place_among_the_jobs_queued_around_it(scheduler):
+    # Those queued before it ran on the model they were handed, those after it wait for it (threads set after a load
+    # are not set back by it), as in a queue first in first out.
+    ran = await _queued_behind_a_gate(scheduler, [
+        ("action a", Priority.ACTION), ("typing b", Priority.TYPING), ("load", None), ("typing c", Priority.TYPING),
+        ("threads", None), ("explicit d", Priority.EXPLICIT),
+    ])
+    assert ran == ["typing b", "action a", "load", "typing c", "threads", "explicit d"]
 
 
 async def test_debounce_lets_a_burst_of_requests_run_the_model_once(scheduler):
@@ -204,3 +243,75 @@ def test_the_worker_keeps_nothing_of_a_job_once_it_is_done():
         assert ref() is None
     finally:
         worker.stop()
+
+
+# --- through the server ---------------------------------------------------------------------------------------------
+
+import pytest_lsp  # noqa: E402
+from lsprotocol import types  # noqa: E402
+from pytest_lsp import LanguageClient  # noqa: E402
+
+from lsp_support import capabilities, config, init_params, tiny_model  # noqa: E402
+
+LONG = "def f(x):\n" + "".join(f"    y{i} = x + {i}\n" for i in range(40)) + "    return y0\n"
+SMALL = "def add(a, b):\n    return \n"
+
+
+@pytest_lsp.fixture(config=config())
+async def slow(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        # A rewrite of a long selection runs for seconds on a 256-token canvas; no debounce, so a typing request is
+        # queued as it arrives.
+        init_params(capabilities(resolve=False), modelPath=tiny_model(canvas_length=256), device="cpu", maxSteps=512,
+                    numCandidates=8, maxHoleTokens=512, debounceMs=0)
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_keystroke_is_answered_before_an_explicit_request_queued_before_it_in_another_document(slow):
+    client = slow
+    uris = {name: f"file:///fair/{name}.py" for name in ("long", "explicit", "typing")}
+    for name, uri in uris.items():
+        client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
+            uri=uri, language_id="python", version=1, text=LONG if name == "long" else SMALL)))
+
+    async def stats() -> dict:
+        return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+
+    selection = types.Range(types.Position(1, 0), types.Position(21, 0))
+    rewrite = asyncio.ensure_future(client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="infill.rewriteSelection", arguments=[uris["long"], selection, 1])))
+    for _ in range(1200):  # until the rewrite is on the worker
+        if (await stats())["model_runs"] >= 1:
+            break
+        await asyncio.sleep(0.05)
+    assert not rewrite.done()
+    answered: list[str] = []
+
+    def ask(name: str, kind: types.InlineCompletionTriggerKind):
+        future = asyncio.ensure_future(client.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=kind),
+            text_document=types.TextDocumentIdentifier(uri=uris[name]), position=types.Position(1, 11))))
+        future.add_done_callback(lambda _: answered.append(name))
+        return future
+
+    explicit = ask("explicit", types.InlineCompletionTriggerKind.Invoked)
+    await asyncio.sleep(0.1)
+    typing = ask("typing", types.InlineCompletionTriggerKind.Automatic)
+    for _ in range(200):  # until both wait on the worker
+        if (await stats())["requests"] >= 2:
+            break
+        await asyncio.sleep(0.02)
+
+    def edit(name: str) -> None:  # stops what runs for the document
+        client.text_document_did_change(types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(uri=uris[name], version=2),
+            [types.TextDocumentContentChangePartial(range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                                                    text="#")]))
+
+    edit("long")  # the worker is freed: the keystroke's request goes first
+    await typing
+    assert answered == ["typing"]
+    edit("explicit")  # the explicit fill is left to run for seconds otherwise
+    await asyncio.gather(rewrite, explicit)
