@@ -449,7 +449,7 @@ def test_a_file_with_a_stray_byte_of_another_encoding_is_read_as_latin1_but_bina
     (tmp_path / "legacy.py").write_bytes("# café\nname = 'José'\n".encode("latin-1"))
     (tmp_path / "noise.py").write_bytes(bytes(range(1, 256)) * 16)  # no NUL, and Latin-1 reads any byte
     # Read up to `READ_BYTES`, which falls inside a character here.
-    long = "x" + ("é" * 39 + "\n") * 2000
+    long = "x" + ("é" * 39 + "\n") * (neighbors.READ_BYTES // 40)
     assert len(long[:neighbors.READ_BYTES].encode()) > neighbors.READ_BYTES
     (tmp_path / "long.py").write_text(long)
     texts = neighbor_texts(_snap(tmp_path / "doc.py", ""), [], DirectoryFiles())[0]
@@ -458,15 +458,17 @@ def test_a_file_with_a_stray_byte_of_another_encoding_is_read_as_latin1_but_bina
 
 def test_a_search_reads_a_bounded_number_of_bytes_and_the_next_goes_on_past_them(tmp_path, monkeypatch):
     # Files that give nothing (2,000 of them, not UTF-8) made the first keystroke read every one, 512 KB each.
+    blob = b"\xff\x01 packed" * 10_000
     for i in range(300):
-        (tmp_path / f"blob{i:03d}.py").write_bytes(b"\xff\x01 packed" * 10_000)
+        (tmp_path / f"blob{i:03d}.py").write_bytes(blob)
     opened = []
     read_text = neighbors._read_text
     monkeypatch.setattr(neighbors, "_read_text", lambda file: opened.append(file.name) or read_text(file))
     doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
     assert neighbor_texts(doc, [], files)[0] == ()
     first = len(opened)
-    assert 0 < first <= min(neighbors.MAX_OPENS, neighbors.MAX_READ_BYTES // neighbors.READ_BYTES + 1)
+    read_each = min(len(blob), neighbors.READ_BYTES)
+    assert 0 < first <= min(neighbors.MAX_OPENS, neighbors.MAX_READ_BYTES // read_each + 1)
     neighbor_texts(doc, [], files)
     assert len(opened) > first and len(set(opened)) == len(opened)  # others, and not those again
 
