@@ -516,7 +516,10 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     is most often unfinished, and a new error that overlaps its own goes uncounted. Nor one with a `;` that parses
     but is no code the user means (`_misplaced_semicolon`: `if (!order);`), nor JSX that parses only as the grammar
     reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one
-    that re-declares a function its class already has (`redeclares`). Whatever made the suggestion: the file's
+    that re-declares a function its class already has (`redeclares`). On a half-typed line, nor one whose own text
+    the parser cannot read (`_writes_error`), one that ends a line that is not done (`_ends_open_line`: a `;` in an
+    open call, on a `#` line), or one that unbalances a `#define`'s body (`_unbalances_macro`). Whatever made the
+    suggestion: the file's
     copy, or the model. One incremental re-parse each (two where a line of the file spells the new line); none, and
     every suggestion kept, in plain text (`syntax_checked`)."""
     if not syntax_checked(parsed):
@@ -534,9 +537,102 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
     semicolons = [start + i for i, byte in enumerate(written) if byte == ord(";")]
     return not (adds_errors(parsed, edit, should_stop, tree=tree)
                 or any(_misplaced_semicolon(tree, byte, parsed.spec) for byte in semicolons)
+                or _writes_error(parsed, tree, start, start + len(written))
+                or _ends_open_line(parsed, suggestion, tree, semicolons)
+                or _unbalances_macro(parsed, suggestion)
                 or _adds_stray_closer(parsed, suggestion, tree)
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop))
+
+
+# Headers whose `(` holds `;`s of its own: C's and Java's `for (i = 0; i < n; i++)`, Java's `try (A a = f(); ...)`.
+_SEMICOLON_HEADER = re.compile(r"\b(?:for|try)\s*$")
+# Statements that open no body: a `{` after a call's `)` on one (`return !isZero() {`) is a header's, copied.
+_NO_BODY_STATEMENT = re.compile(r"\s*(?:return|throw|break|continue|goto)\b")
+# What makes a `{` after `return` a value's: an anonymous class, a function (`new Runnable() {`, `[&](int a) {`,
+# `func() {`).
+_OPENS_VALUE = re.compile(r"\b(?:new|func|function)\b|\]\s*\(|=>|->")
+_INCLUDE = re.compile(r"\s*#\s*include\b")
+# A C `#include`'s path, up to its closing quote or `>`.
+_INCLUDE_PATH = re.compile(r"\s*#\s*include\s*(?:\"[^\"\n]*\"|<[^>\n]*>)")
+
+
+def _writes_error(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether an ERROR of ``tree`` (not a MISSING node: what a half-typed line leaves the parser to invent) holds a
+    byte of ``lo``..``hi``, the bytes a fill wrote, where none held the byte before the cursor: `using ul` +
+    `e::irSeSegment(`. `adds_errors` misses it where it overlaps an error the half-typed line had already. Not one
+    that begins above the cursor's line: a header's ` {` takes the `}` below as its own, and the parser gives up
+    on the class around it, whose `}` is still to come."""
+    if hi <= lo:
+        return False
+    snap = parsed.snapshot
+    line_start = snap.byte_offset(snap.line_starts[snap.line_of(snap.char_offset(lo))])
+
+    def errors(root: tree_sitter.Node, first: int, last: int) -> bool:
+        return any(node.is_error and node.parent is not None and line_start <= node.start_byte < last
+                   and first < node.end_byte for node in iter_problems(root))
+
+    return errors(tree.root_node, lo, hi) and not errors(parsed.tree.root_node, lo - 1, lo)
+
+
+def _ends_open_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
+                    semicolons: list[int]) -> bool:
+    """Whether ``suggestion`` ends its line where the line is not done: a `;` inside a `(` or `[` opened on the
+    line (`g(a, ` + `b;`; not a `for (` header's), or on a C preprocessor line (`#define KEY` + `SIZE;`); text after
+    an `#include`'s path (`"yarr` + `ow.h" x`); a `{` after a statement that opens no body (`return f()` + ` {`), or
+    before a next line of code that is itself the body's `{` (K&R's `usage(int n)` above `{`)."""
+    snap, spec = parsed.snapshot, parsed.spec
+    line = snap.line_of(suggestion.start)
+    before = snap.text[snap.line_starts[line]:suggestion.start]
+    first = suggestion.text.split("\n", 1)[0]
+    directive = bool(spec.macro_types) and before.lstrip().startswith("#")
+    at = [i for i, ch in enumerate(suggestion.text) if ch == ";"]  # ASCII: the n-th `;` is at ``semicolons[n]``
+    for i, byte in zip(at, semicolons):
+        written = suggestion.text[:i]
+        if directive and "\n" not in written:
+            # The parser keeps a `#define`'s body as text: the scan tells a literal's or a comment's `;`.
+            code = before + written
+            if _INCLUDE.match(code) or not (_open_literal(code) or "//" in code or "/*" in code):
+                return True
+            continue
+        node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+        if node is None or node.type != ";":
+            continue  # a string's or a comment's
+        code = (before + written).rsplit("\n", 1)[-1]
+        opened = open_brackets(code, spec.line_comments)
+        # Rust's `[x; n]` repeats a value: a `[` holds a `;` there.
+        closes = "(" if spec.unit_macros else "(["
+        if opened and opened[-1].char in closes and not _SEMICOLON_HEADER.search(code[:opened[-1].at]):
+            return True
+    if directive:
+        path = _INCLUDE_PATH.match(before + first)
+        if path is not None and path.end() > len(before):
+            tail = (before + first)[path.end():].strip()
+            if tail and not tail.startswith(("//", "/*")):
+                return True
+    if not first.rstrip().endswith("{") or "\n" in suggestion.text:
+        return False
+    header = (before + first).rstrip()[:-1].rstrip()
+    if (header.endswith((")", " const")) and _NO_BODY_STATEMENT.match(before)
+            and not _OPENS_VALUE.search(before + first)):
+        return True
+    following = snap.text[snap.line_end(line):].lstrip()
+    return following.startswith("{")
+
+
+def _unbalances_macro(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
+    """Whether ``suggestion``, in a `#define`'s body (`_macro_body`: the parser keeps it as text), closes a bracket
+    the body never opened (`)` after `setmode(fileno(file), O_BINARY)`), or leaves open a body whose brackets
+    balanced."""
+    body = _macro_body(parsed, suggestion.start)
+    if body is None:
+        return False
+    text, comments = parsed.snapshot.text, parsed.spec.line_comments
+    old = text[body[0]:body[1]]
+    new = text[body[0]:suggestion.start] + suggestion.text + text[suggestion.end:body[1]]
+    if _stray_closers([], new, True, comments) > _stray_closers([], old, True, comments):
+        return True
+    return not still_open(old, line_comments=comments) and bool(still_open(new, line_comments=comments))
 
 
 def _misread_markup(tree: tree_sitter.Tree, lo: int, hi: int, semicolons: list[int], spec: LanguageSpec) -> bool:

@@ -1,0 +1,174 @@
+"""While typing C, C++ and Java: fills that the typing filter (`no_worse`) keeps, though accepting one breaks the
+file where the line is still being written, and copies of the file's comments shown in code; through the real
+parse, the file's own lookup and, for what the editor is shown, the real server over stdio."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from engine.infill import InfillEngine
+from infill_ls.completion import copied
+from infill_ls.documents import DocumentStore
+from infill_ls.settings import Settings
+from infill_ls.suggestions import Suggestion, no_worse
+from infill_ls.syntax import SyntaxIndex
+from lsp_support import capabilities, config, init_params, position_of, tiny_model
+
+
+def _parsed(language_id: str, text: str):
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
+    index.opened(snapshot)
+    return index.parse(snapshot)
+
+
+def _kept(language_id: str, marked: str, fill: str) -> bool:
+    """Whether the typing filter keeps ``fill`` at the `|` of ``marked``."""
+    at = marked.index("|")
+    parsed = _parsed(language_id, marked.replace("|", "", 1))
+    return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
+
+
+CALL = "int f(int a) {\n  int n = 0;\n  g(a, |\n  return n;\n}\n"
+PRINT = 'int f(int action) {\n  int n = 0;\n  printf("%d", act|\n  return n;\n}\n'
+FOR = "int f(int n) {\n  int i, t = 0;\n  for (i = 0|\n    t += i;\n  return t;\n}\n"
+MACRO = ("#include <stdio.h>\n\n#if defined(WIN32)\n"
+         "#  define SET_BINARY_MODE(file) setmode(fileno(file), O_BINARY)|\n#else\n"
+         "#  define SET_BINARY_MODE(file)\n#endif\n")
+HALF_MACRO = "#define MAX(a, b) ((a) > (b) ? |\n\nint x;\n"
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A `;` while the call opened on the line is still open ends nothing: the call runs on past it.
+    ("c", CALL, "b;", False),
+    ("c", CALL, "b);", True),
+    ("c", CALL, "b)", True),
+    ("c", PRINT, 'ion failed";', False),
+    ("c", PRINT, "ion);", True),
+    ("java", "class A {\n    int f(int a) {\n        int n = g(a, |\n        return n;\n    }\n}\n", "b;", False),
+    # A `for (` header holds its `;`s.
+    ("c", FOR, "; i < n; i++)", True),
+    ("java", "class A {\n    int f(int n) {\n        int t = 0;\n        for (int i = 0|\n"
+             "            t += i;\n        return t;\n    }\n}\n", "; i < n; i++)", True),
+    # A `#define`'s body is text to the parser: its brackets are the check.
+    ("c", MACRO, ")| defined", False),
+    ("c", MACRO, " + 1", True),
+    ("c", HALF_MACRO, "(a) : (b))", True),
+    ("c", HALF_MACRO, "(a) : (b)))", False),
+])
+def test_while_typing_a_fill_that_ends_a_line_still_open_is_not_shown(language, marked, fill, kept):
+    assert _kept(language, marked, fill) is kept
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A fill whose own text the parser cannot read, where the cursor stood in no error before.
+    ("cpp", "namespace a {\nusing ul|\nint x;\n}\n", "e::irSeSegment(", False),
+    ("cpp", "namespace a {\nusing ul|\nint x;\n}\n", " = long;", True),
+    ("java", "class A {\n    void f() {\n        String s = a|\n    }\n}\n", ' + " failed");', False),
+    ("java", "class A {\n    void f() {\n        String s = a|\n    }\n}\n", ' + " failed";', True),
+])
+def test_while_typing_a_fill_the_parser_cannot_read_is_not_shown(language, marked, fill, kept):
+    assert _kept(language, marked, fill) is kept
+
+
+KEYS = "#include <stdio.h>\n#define DEFAULT_|\nint main(void)\n{\n  unsigned size = DEFAULT_KEYSIZE;\n  return 0;\n}\n"
+INCLUDE = '#include <stdio.h>\n#include "yarr|\nstatic int yarrow;\n'
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    ("c", KEYS, "KEYSIZE;", False),
+    ("c", KEYS, "KEYSIZE 16", True),
+    ("cpp", KEYS, "KEYSIZE 16;", False),
+    ("c", INCLUDE, "ow;", False),
+    ("c", INCLUDE, 'ow.h"', True),
+    ("c", INCLUDE, 'ow.h" x', False),
+    ("c", INCLUDE, 'ow.h" // the pool', True),
+    ("cpp", "#include <vec|\nint x;\n", "tor>;", False),
+    ("cpp", "#include <vec|\nint x;\n", "tor>", True),
+])
+def test_while_typing_no_semicolon_or_tail_is_written_on_a_preprocessor_line(language, marked, fill, kept):
+    assert _kept(language, marked, fill) is kept
+
+
+CPP_RETURN = ("struct Bits {\n  bool isZero() const {\n    return Value == 0;\n  }\n  bool isNonZero() const {\n"
+              "    return !isZero()|\n  }\n  int Value;\n};\n")
+JAVA_RETURN = ("class Bits {\n    int value;\n\n    boolean isZero() {\n        return value == 0;\n    }\n\n"
+               "    boolean isNonZero() {\n        return !isZero()|\n    }\n}\n")
+KR = "static void usage(int n)|\n{\n  return;\n}\n"
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    ("cpp", CPP_RETURN, " const {", False),
+    ("cpp", CPP_RETURN, " {", False),
+    ("cpp", CPP_RETURN, ";", True),
+    ("java", JAVA_RETURN, " {", False),
+    ("java", JAVA_RETURN, ";", True),
+    # The body's `{` is the next line's own.
+    ("c", KR, " {", False),
+    # A header whose body is still to be written gets its `{`.
+    ("c", "static void usage(int n)|\n", " {", True),
+    ("java", "class A {\n    void f(int a) {\n        if (a > 0)|\n    }\n}\n", " {", True),
+    ("cpp", "struct B {\n  bool isZero() const|\n};\n", " {", True),
+])
+def test_while_typing_no_brace_is_shown_that_opens_no_body(language, marked, fill, kept):
+    assert _kept(language, marked, fill) is kept
+
+
+PROSE = ("#include <string>\nclass formatted_stream {\n"
+         "  /// PartialUTF8Char - a prefix\n  std::string Par|\n};\n")
+
+
+def test_while_typing_in_code_no_copy_of_a_comments_prose_is_shown():
+    engine = InfillEngine.load(tiny_model(), device="cpu")
+    at = PROSE.index("|")
+    parsed = _parsed("cpp", PROSE.replace("|", "", 1))
+    text = parsed.snapshot.text
+    assert [c.text for c in engine.copies(text[:at], text[at:])] == ["tialUTF8Char - a prefix"]
+    assert copied(engine, parsed, at, Settings()) == []
+
+
+# --- What the editor is shown, through the real server ---
+
+pytestmark_lsp = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(init_params(capabilities(), modelPath=tiny_model(), debounceMs=0,
+                                                    device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _shown(client: LanguageClient, uri: str, language: str, marked: str) -> list[str]:
+    at = marked.index("|")
+    text = marked.replace("|", "", 1)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
+    return [item.insert_text for item in (result.items if result else [])]
+
+
+@pytestmark_lsp
+async def test_while_typing_c_the_server_shows_no_semicolon_on_a_define_line_nor_comment_prose(client):
+    shown = await _shown(client, "file:///tmp/keys.c", "c", KEYS)
+    assert not any(";" in item.split("\n")[0] for item in shown), shown
+    shown = await _shown(client, "file:///tmp/stream.h", "cpp", PROSE)
+    assert not any("a prefix" in item for item in shown), shown
+
+
+@pytest.mark.parametrize("language, marked, fill", [
+    # A `{` after `return` that opens a value.
+    ("javascript", "function f() {\n  return|\n}\n", " {"),
+    ("go", "package main\n\nfunc f() *T {\n\treturn &T|\n}\n", "{"),
+    ("rust", "fn f(x: Option<u8>) -> u8 {\n    return match x|\n}\n", " {"),
+    # Rust's `[x; n]` holds a `;`.
+    ("rust", "fn f() {\n    let a = [0|\n}\n", "; 4];"),
+])
+def test_a_brace_or_semicolon_other_languages_keep_there_is_still_shown(language, marked, fill):
+    assert _kept(language, marked, fill)
