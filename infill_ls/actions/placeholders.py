@@ -91,8 +91,41 @@ def _is_todo_comment(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
     if _TODO.search(text) is None:  # the word, not AUTODOC
         return False
     column = node.start_point[1]
-    line_head = parsed.snapshot.utf8[node.start_byte - column : node.start_byte]
-    return not line_head.strip() or text.startswith(b"/*")
+    utf8 = parsed.snapshot.utf8
+    line_head = utf8[node.start_byte - column : node.start_byte]
+    if not line_head.strip():
+        return True
+    # After code, a comment speaks of that code, unless more code follows it on the line: `= /* TODO */ 0;` and
+    # `{ /* TODO */ }` hold a place, `return w * h; /* TODO: overflow */` is a note on the line.
+    line_end = utf8.find(b"\n", node.end_byte)
+    return text.startswith(b"/*") and bool(utf8[node.end_byte : None if line_end < 0 else line_end].strip())
+
+
+# The default value a stub returns after its TODO so that it compiles (Eclipse's `// TODO Auto-generated method
+# stub` over `return null;`): the TODO's place with it. Filled apart, it stayed after the fill's own `return`.
+_DEFAULT_VALUE = (r"""(?:null|nil|None|undefined|nullptr|false|False|0(?:\.0*)?[fFdDlL]?|""|''|\[\]|\{\}"""
+                  r"""|Default::default\(\)|Ok\(\(\)\))""")
+_DEFAULT_RETURN = re.compile(rf"return(?:\s+{_DEFAULT_VALUE}(?:\s*,\s*{_DEFAULT_VALUE})*)?\s*;?|{_DEFAULT_VALUE}")
+
+
+def _default_return_after(comment: tree_sitter.Node, parsed: ParsedSnapshot) -> tree_sitter.Node | None:
+    """The statement right after ``comment`` where it returns a default value and is the last of its body, through
+    the bodies it opens (Go's `statement_list`, Python's `block` after a comment in the header)."""
+    spec = parsed.spec
+    node = comment.next_named_sibling
+    while node is not None and spec is not None and node.type in spec.body_types and node.named_child_count:
+        node = node.named_children[0]
+    if node is None or spec is None or node.parent is None or node.parent.type not in spec.body_types:
+        return None
+    text = parsed.snapshot.utf8[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    if _DEFAULT_RETURN.fullmatch(text) is None:
+        return None
+    at = node
+    while at.parent is not None and at.id != comment.parent.id:
+        if at.next_named_sibling is not None:
+            return None
+        at = at.parent
+    return node
 
 
 def _stands_as_code(node: tree_sitter.Node, body_types: frozenset[str]) -> bool:
@@ -141,7 +174,9 @@ def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, in
     for node in walk(function):
         if node.type in spec.comment_types:
             if _is_todo_comment(node, parsed):
-                spans.append(node_span(parsed, node))
+                start, end = node_span(parsed, node)
+                default = _default_return_after(node, parsed)
+                spans.append((start, end if default is None else node_span(parsed, default)[1]))
             continue
         stub = next((s for s in spec.stubs if s.node_type == node.type), None)
         if stub is None or not stub.matches(utf8[node.start_byte:node.end_byte].decode("utf-8", "replace")):
@@ -238,15 +273,16 @@ def fill_placeholders(parsed: ParsedSnapshot, offset: int, request: Request) -> 
     if hole_tokens < MIN_PLACEHOLDER_TOKENS:
         return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
                       f"model fills at once ({engine.hole_capacity} tokens)")
-    candidates, wrote_back = [], False
+    candidates, dropped = [], set()
     for c in infill_spans(parsed, holes, hole_tokens, request):
         replacements = placeholder_replacements(parsed, holes, c.fills)
-        written = _writing_code(parsed, replacements)
+        written, why = _writing_code(parsed, replacements)
         if written:
             candidates.append(candidate(parsed, written, c.confidence))
-        wrote_back = wrote_back or len(written) < len(replacements)
-    if not candidates and wrote_back:
-        return NoEdit("the model wrote the placeholder back; nothing was applied")
+        dropped |= why
+    if not candidates and dropped:
+        wrote = "the placeholder back" if _WROTE_BACK in dropped else "only comments in place of the placeholders"
+        return NoEdit(f"the model wrote {wrote}; nothing was applied")
     return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
 
 
@@ -262,30 +298,53 @@ def _no_placeholder_reason(parsed: ParsedSnapshot, offset: int) -> str:
     return f"no placeholder in the function here ({placeholder_kinds(parsed.spec)})"
 
 
-def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> tuple[Replacement, ...]:
-    """The replacements that write code: not their placeholder's text again, nor, once made, a placeholder of the
-    language (`throw new Error("not implemented yet")` over `throw new Error("not implemented")`)."""
+_WROTE_BACK, _ONLY_COMMENTS = "wrote back", "only comments"
+
+
+def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> tuple[tuple[Replacement, ...],
+                                                                                          set[str]]:
+    """The replacements that write code, and why the others were left out: their placeholder's text again, or,
+    once made, a placeholder of the language (`throw new Error("not implemented yet")` over
+    `throw new Error("not implemented")`), or comments alone (`///` over `todo!()`, a doc comment of nothing)."""
     text = parsed.snapshot.text
     changed = [r for r in replacements if r.text.strip() != text[r.start : r.end].strip()]
+    dropped = {_WROTE_BACK} if len(changed) < len(replacements) else set()
     if not changed or parsed.tree is None:
-        return tuple(changed)
+        return tuple(changed), dropped
     snapshot = replace(parsed.snapshot, text=apply_replacements(text, changed), edits=(), known_line_starts=None)
     after = ParsedSnapshot(snapshot, parsed.spec, tree_after(parsed, changed))
     kept, shift = [], 0
     for r in sorted(changed, key=lambda r: r.start):
         start = r.start + shift
         shift += len(r.text) - (r.end - r.start)
-        if not _all_placeholder(after, start, start + len(r.text)):
+        why = _no_code(after, start, start + len(r.text))
+        if why is None:
             kept.append(r)
-    return tuple(kept)
+        else:
+            dropped.add(why)
+    return tuple(kept), dropped
 
 
-def _all_placeholder(parsed: ParsedSnapshot, start: int, end: int) -> bool:
-    """Whether the code in ``start..end`` is placeholders and nothing else."""
+def _no_code(parsed: ParsedSnapshot, start: int, end: int) -> str | None:
+    """Why ``start..end`` holds no code: placeholders and nothing else, or comments (and placeholders); None where
+    it holds code."""
     rest = parsed.snapshot.text[start:end]
     lead = len(rest) - len(rest.lstrip())
-    for a, b in find_placeholders(parsed, start + lead):
-        a, b = max(a, start), min(b, end)
+    rest = _blanked(rest, start, find_placeholders(parsed, start + lead))
+    if not rest.strip():
+        return _WROTE_BACK
+    if parsed.tree is None or parsed.spec is None:
+        return None
+    snap = parsed.snapshot
+    around = parsed.tree.root_node.descendant_for_byte_range(snap.byte_offset(start), snap.byte_offset(end))
+    comments = [node_span(parsed, n) for n in walk(around) if n.type in parsed.spec.comment_types] if around else []
+    return _ONLY_COMMENTS if not _blanked(rest, start, comments).strip() else None
+
+
+def _blanked(text: str, start: int, spans: list[tuple[int, int]]) -> str:
+    """``text``, which starts at ``start``, with the parts of it in ``spans`` made spaces."""
+    for a, b in spans:
+        a, b = max(a, start), min(b, start + len(text))
         if a < b:
-            rest = rest[: a - start] + " " * (b - a) + rest[b - start :]
-    return not rest.strip()
+            text = text[: a - start] + " " * (b - a) + text[b - start :]
+    return text
