@@ -694,3 +694,65 @@ def test_a_cursor_on_a_blank_line_below_items_after_a_bracket_that_ends_its_line
     text = "def f():\n    g(\n        a,\n        b,\n    \n    return 1\n"
     cursor = _after(text, "b,\n    ")
     assert _closed("python", text, cursor) == text[:cursor] + ")" + text[cursor:]
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("java", "class Checker {\n    void check(Object value) {\n        if (value == null\n"
+     "                || value.toString().isEmpty()) {\n            report(value\n    }\n\n"
+     "    void other() {\n    }\n}\n",
+     "report(value",
+     "class Checker {\n    void check(Object value) {\n        if (value == null\n"
+     "                || value.toString().isEmpty()) {\n            report(value);\n        }\n    }\n\n"
+     "    void other() {\n    }\n}\n"),
+    ("go", "package main\n\nfunc check(value string, items []string) {\n\tif value == \"\" ||\n\t\tlen(items) == 0 {\n"
+     "\t\treport(value\n}\n\nfunc other() {\n}\n", "report(value",
+     "package main\n\nfunc check(value string, items []string) {\n\tif value == \"\" ||\n\t\tlen(items) == 0 {\n"
+     "\t\treport(value)\n\t}\n}\n\nfunc other() {\n}\n"),
+    ("javascript", "function check(value, input) {\n    if (typeof value !== 'string' &&\n"
+     "        typeof value !== 'number') {\n        throw new Error('bad value');\n    }\n"
+     "    return new Promise((resolve) => {\n        run(input", "run(input",
+     "function check(value, input) {\n    if (typeof value !== 'string' &&\n"
+     "        typeof value !== 'number') {\n        throw new Error('bad value');\n    }\n"
+     "    return new Promise((resolve) => {\n        run(input)\n    })\n}"),
+    ("rust", "fn check(value: Option<&str>, items: &[String]) {\n    if value.is_none()\n"
+     "        || value.unwrap().is_empty() {\n        panic!(\"empty\");\n    }\n    items.iter().for_each(|item| {\n"
+     "        process(item", "process(item",
+     "fn check(value: Option<&str>, items: &[String]) {\n    if value.is_none()\n"
+     "        || value.unwrap().is_empty() {\n        panic!(\"empty\");\n    }\n    items.iter().for_each(|item| {\n"
+     "        process(item)\n    })\n}"),
+    ("java", "class Totals {\n    public void add(int index, int amount) {\n        if (index >= 0\n"
+     "                && index < counts.length) {\n            counts[index] += amount;\n        }\n"
+     "        log(index, Math.max(amount", "Math.max(amount",
+     "class Totals {\n    public void add(int index, int amount) {\n        if (index >= 0\n"
+     "                && index < counts.length) {\n            counts[index] += amount;\n        }\n"
+     "        log(index, Math.max(amount));\n    }\n}"),
+    # A wrapped parameter list, which the parse holds in an ERROR.
+    ("java", "class Totals {\n    public void add(int index,\n            int amount) {\n"
+     "        log(index, Math.max(amount\n",
+     "Math.max(amount", "class Totals {\n    public void add(int index,\n            int amount) {\n"
+     "        log(index, Math.max(amount));\n    }\n}\n"),
+    ("javascript", "function check(value,\n    input) {\n  if (x) {\n    foo(x\n  }\n  return 1;\n", "foo(x",
+     "function check(value,\n    input) {\n  if (x) {\n    foo(x)\n  }\n  return 1;\n}\n"),
+])
+def test_a_brace_after_a_header_wrapped_over_lines_closes_at_the_headers_first_line(language_id, text, cursor_after,
+                                                                                   expected):
+    # Measured from the brace's own line (the continuation indent), the `}` of the block around it closed the brace
+    # and the header's `}` went right after it, outside the statements the block holds (or no edit at all).
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+def test_a_fill_never_turns_the_code_after_the_cursor_into_a_comment():
+    # At the line's indentation, `// done` went before `return {` and the file had one error fewer.
+    text = "function f(a: number) {\n  const b = a + 1;\n  return { value: b,\n}\n\nfunction g() {\n  return 2;\n}\n"
+    cursor = text.index("return {")
+    edit = close_structure(_parsed("typescript", text), cursor, Request(WritesFills(["// done"]), SETTINGS))
+    after = text if isinstance(edit, NoEdit) else apply_replacements(text, list(edit.replacements))
+    assert "// donereturn" not in after and "return { value: b," in after
+
+
+def test_no_closer_goes_into_jsx_text():
+    # The `)` of `return (` went after `{todo}`, where the page shows it.
+    text = ("export function List({ todos }: { todos: Todo[] }) {\n  return (\n    <ul>\n"
+            "      {todos.map((todo) => (\n        <li key={todo.id}>\n          <label>\n            {todo\n"
+            "          </label>\n        </li>\n      ))}\n    </ul>\n  );\n}\n")
+    assert _closed("typescriptreact", text, _after(text, "{todo\n") - 1) == text.replace("{todo\n", "{todo}\n")

@@ -99,7 +99,7 @@ def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tup
         if open_at is None and node.start_byte >= at_byte:
             open_at = [o for o, _ in stack]
         if node.type in PAIRS:
-            stack.append((node, _goes_on_from(stack, *_indent_before(utf8, node.start_byte))))
+            stack.append((node, _goes_on_from(stack, *_construct_indent(parsed, node))))
             openers.append(node)
         elif node.type in OPENER_OF and _closes_a_bracket(node):
             kind = OPENER_OF[node.type]
@@ -292,7 +292,44 @@ def _opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
 
 
 def _opener_indent(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> str:
-    return leading_whitespace(parsed.snapshot.line_text(_opener_line(parsed, opener)))
+    return leading_whitespace(parsed.snapshot.line_text(_construct_line(parsed, opener)))
+
+
+def _construct_indent(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> tuple[int, bytes]:
+    """`_indent_before` of the opener, measured on the line its construct begins (`_construct_line`): the whole of
+    that line where it is another."""
+    snap, line = parsed.snapshot, _construct_line(parsed, opener)
+    if line == _opener_line(parsed, opener):
+        return _indent_before(snap.utf8, opener.start_byte)
+    return _indent_before(snap.utf8, snap.byte_offset(snap.line_starts[line] + len(snap.line_text(line))))
+
+
+def _construct_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
+    """The line that begins the construct a `{` opens the body of: a header wrapped over lines (`if (a` above
+    `        || b) {`, gofmt's `len(xs) == 0 {` below `if x == "" ||`) stands at its statement's indentation, not at
+    its last line's continuation indent, which, taken for the brace's, matched the `}` of the block around it to
+    the brace and closed the header's right after it, outside the statements it holds. The statement is the one
+    the parse makes of the brace's body; where an ERROR holds the brace, the line that opens the brackets its own
+    line closes before it (`        int b) {`). Every other opener's own line."""
+    line = _opener_line(parsed, opener)
+    if opener.type != "{":
+        return line
+    snap, body = parsed.snapshot, opener.parent
+    statement = body.parent if body is not None and not body.is_error else None
+    if statement is not None and not statement.is_error and body.start_byte == opener.start_byte:
+        return min(line, snap.line_of(snap.char_offset(statement.start_byte)))
+    if parsed.tree is None or parsed.spec is None:
+        return line
+    end, owed = opener.start_byte, 0  # closers on the lines seen that open on a line above
+    while line:
+        start = snap.byte_offset(snap.line_starts[line])
+        for token in reversed(list(tokens(parsed.tree.root_node, start, end, parsed.spec.comment_types))):
+            owed += (token.type in OPENER_OF) - (token.type in PAIRS)
+            owed = max(owed, 0)
+        if not owed:
+            return line
+        end, line = start, line - 1
+    return line
 
 
 def _content_end(parsed: ParsedSnapshot, at: int) -> int:
@@ -744,9 +781,19 @@ def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement
     for r in sorted(replacements, key=lambda r: r.start):
         start = r.start + shift
         shift += len(r.text) - (r.end - r.start)
-        if any(ch in OPENER_OF and in_literal(after, start + i + 1) for i, ch in enumerate(r.text)):
+        if any(ch in OPENER_OF and (in_literal(after, start + i + 1) or _in_markup_text(after, start + i))
+               for i, ch in enumerate(r.text)):
             return True
     return False
+
+
+def _in_markup_text(parsed: ParsedSnapshot, offset: int) -> bool:
+    """Whether the character at ``offset`` is text of markup (JSX's between tags, `LanguageSpec.markup_types`),
+    which the page shows: a `)` after `{todo}` there closes nothing."""
+    text_types = parsed.spec.markup_types[2:]
+    byte = parsed.snapshot.byte_offset(offset)
+    node = parsed.tree.root_node.descendant_for_byte_range(byte, byte + 1) if text_types else None
+    return node is not None and node.type in text_types
 
 
 # A string's opening quote as a token of its own (`"`, Python's `f"`, `"""`).

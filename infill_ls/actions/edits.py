@@ -15,7 +15,8 @@ from ..context import windows
 from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import broken_characters, plain_text
 from ..settings import Settings
-from ..syntax import ParsedSnapshot, Replacement, problem_count, problems_after
+from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, problem_count, problems_after,
+                      tree_after)
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -110,6 +111,10 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
     text = parsed.snapshot.text
     whole = [c for c in candidates if not any(broken_characters(r.text, text) for r in c.replacements)]
     chosen = best(whole, before - 1 if fixing else before)
+    shown = whole
+    while chosen is not None and hides_code(parsed, chosen.replacements):
+        shown = [c for c in shown if c is not chosen]
+        chosen = best(shown, before - 1 if fixing else before)
     if chosen is None:
         if not any(c.replacements for c in candidates):
             return NoEdit(f"the model wrote no {what} here")
@@ -120,6 +125,50 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
         return NoEdit(f"found no {what} that adds no syntax error")
     snap = parsed.snapshot
     return ActionEdit(kind, snap.uri, snap.version, chosen.replacements, chosen.parses, chosen.confidence)
+
+
+def hides_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> bool:
+    """Whether a replacement opens a comment, a string or markup's text (`LanguageSpec.markup_types`) that holds the
+    code after it on its line: a fill before the code of a line (`// done` before `return {`) turns it into text,
+    and the error count may still drop, an ERROR counting once whatever it holds. A string the user opened that a
+    closer's quote now ends holds the user's text as before."""
+    spec, snap = parsed.spec, parsed.snapshot
+    if parsed.tree is None or spec is None or not replacements:
+        return False
+    hiding = spec.comment_types | spec.literal_types | frozenset(spec.markup_types[2:])
+    ordered = sorted(replacements, key=lambda r: r.start)
+    tree = tree_after(parsed, ordered)
+    if tree is None:
+        return False
+    after = apply_replacements(snap.text, ordered)
+    shift = 0
+    for r in ordered:
+        start = r.start + shift
+        shift += len(r.text) - (r.end - r.start)
+        rest = snap.text[r.end :].split("\n", 1)[0]
+        if not rest.strip():
+            continue
+        at = r.end + len(rest) - len(rest.lstrip())
+        opened = (len(after[:start].encode("utf-8", "surrogatepass")),
+                  len(after[: start + len(r.text)].encode("utf-8", "surrogatepass")))
+        holder = _holder(tree, len(after[: at + shift].encode("utf-8", "surrogatepass")), hiding, spec)
+        if holder is not None and opened[0] <= holder.start_byte <= opened[1] and \
+                _holder(parsed.tree, snap.byte_offset(at), hiding, spec) is None:
+            return True
+    return False
+
+
+def _holder(tree: tree_sitter.Tree, byte: int, hiding: frozenset[str], spec: LanguageSpec) -> tree_sitter.Node | None:
+    """The comment, string or markup text that holds the character at ``byte``; None in code (a template's `${}`
+    included)."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    while node is not None:
+        if node.type in spec.code_in_literal_types:
+            return None
+        if node.type in hiding and node.start_byte <= byte < node.end_byte:
+            return node
+        node = node.parent
+    return None
 
 
 def with_eol(text: str, eol: str) -> str:
