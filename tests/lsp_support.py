@@ -235,3 +235,15 @@ class WritesFills:
 
     def infill_holes(self, segments, **kw):
         return [HolesCandidate(list(f), -0.5, 1, 1) for f in self.fills]
+
+
+def parsed_text(language_id: str, text: str, uri: str | None = None):
+    """``text`` opened as a document of ``language_id`` (at ``uri``, else one named for the language) and parsed, as
+    the server's syntax index parses it."""
+    from infill_ls.documents import DocumentStore
+    from infill_ls.syntax import SyntaxIndex
+
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(uri or f"file:///t.{language_id}", language_id, 1, text)
+    index.opened(snapshot)
+    return index.parse(snapshot)

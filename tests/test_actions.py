@@ -8,20 +8,15 @@ from infill_ls.actions.placeholders import placeholder_replacements
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
 from infill_ls.settings import Settings
-from lsp_support import WritesFills
+from lsp_support import parsed_text, WritesFills
 from infill_ls.syntax import Replacement, SyntaxIndex, apply_replacements, language_for, parses_cleanly, problem_count
 
 
-def _parsed(language_id, text):
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
-    index.opened(snapshot)
-    return index.parse(snapshot)
 
 
 def _fill(language_id, text, cursor_at, fills):
     """The text once ``fills`` replace the placeholders of the function around ``cursor_at``."""
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     holes = find_placeholders(parsed, text.index(cursor_at))
     assert len(holes) == len(fills), [text[a:b] for a, b in holes]
     replacements = placeholder_replacements(parsed, holes, fills)
@@ -81,7 +76,7 @@ def test_a_single_line_fill_goes_in_as_it_is():
 
 
 def test_an_empty_fill_keeps_its_placeholder():
-    parsed = _parsed("python", PYTHON)
+    parsed = parsed_text("python", PYTHON)
     holes = find_placeholders(parsed, PYTHON.index("result = 0"))
     (only,) = placeholder_replacements(parsed, holes, [" \n\t\n", "result"])
     assert PYTHON[only.start : only.end] == "..." and only.text == "result"
@@ -176,7 +171,7 @@ def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bra
 
     def closed(text, settings=Settings()):
         cursor = text.rindex("add(first, ") + len("add(first, ")
-        parsed = _parsed("python", text)
+        parsed = parsed_text("python", text)
         edit = close_structure(parsed, cursor, Request(engine, settings))
         assert isinstance(edit, ActionEdit) and all(r.start == r.end for r in edit.replacements)  # nothing typed is lost
         new = apply_replacements(text, list(edit.replacements))
@@ -215,7 +210,7 @@ def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
     # The file has an error elsewhere, so "parses afterwards" cannot decide; a fill that opens a string would turn
     # the rest of the file into one, and is surer than the harmless fill.
     text = "def f(x):\n    ...\n\ndef g(y):\n    return (y + 1\n\ndef h():\n    pass\n"
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     at = text.index("...")
     opens_string = candidate(parsed, (Replacement(at, at + 3, '"""'),), -0.1)
     harmless = candidate(parsed, (Replacement(at, at + 3, "return x"),), -2.0)
@@ -233,7 +228,7 @@ def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
 
 def test_an_edit_holding_a_character_the_model_broke_is_never_chosen():
     text = 'GREETING = {"zh": "ni hao"}\n\ndef greet():\n    ...\n'
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     at = text.index("...")
     broken = candidate(parsed, (Replacement(at, at + 3, 'return "\u4f60\ufffd"'),), -0.1)
     whole = candidate(parsed, (Replacement(at, at + 3, 'return "\u4f60\u597d"'),), -2.0)
@@ -243,7 +238,7 @@ def test_an_edit_holding_a_character_the_model_broke_is_never_chosen():
         "the model broke a character (U+FFFD) in every fill it wrote here")
     # A file that holds U+FFFD itself may get it back.
     own = 'BAD = "\ufffd"\n\ndef greet():\n    ...\n'
-    parsed = _parsed("python", own)
+    parsed = parsed_text("python", own)
     at = own.index("...")
     assert choose_edit(fill, parsed, [candidate(parsed, (Replacement(at, at + 3, 'return "\ufffd"'),), -0.1)]).parses
 
@@ -261,7 +256,7 @@ def test_a_rewrite_keeps_the_line_break_the_selection_starts_with():
 
     text = "def f(x):\n    y = x + 1\n    return y\n"
     start, end = text.index(":\n") + 1, text.index("\n", text.index("y = x"))
-    edit = rewrite_selection(_parsed("python", text), start, end,
+    edit = rewrite_selection(parsed_text("python", text), start, end,
                              Request(WritesFills(["\n    y = x * 2"]), Settings(file_lookup=False)))
     assert _applied(edit, text) == "def f(x):\n    y = x * 2\n    return y\n"
 
@@ -272,13 +267,13 @@ def test_placeholders_are_a_stub_after_its_docstring_and_a_todo_word_and_keep_th
     settings = Settings(file_lookup=False)
     # `pass` after a docstring is the body's only code: the commonest Python stub.
     text = 'def area(r):\n    """Area of a circle of radius r."""\n    pass\n'
-    assert [text[a:b] for a, b in find_placeholders(_parsed("python", text), text.index("pass"))] == ["pass"]
+    assert [text[a:b] for a, b in find_placeholders(parsed_text("python", text), text.index("pass"))] == ["pass"]
     # AUTODOC is no TODO.
     text = "def f(x):\n    # AUTODOC: keep this comment\n    return x\n"
-    assert find_placeholders(_parsed("python", text), text.index("return")) == []
+    assert find_placeholders(parsed_text("python", text), text.index("return")) == []
     # A Rust doc comment holds its line break; the statement after it kept its own line only once that went.
     text = "fn f() {\n    /// TODO doc\n    let x = 1;\n}\n"
-    edit = fill_placeholders(_parsed("rust", text), text.index("let"), Request(WritesFills(["let y = 2;"]), settings))
+    edit = fill_placeholders(parsed_text("rust", text), text.index("let"), Request(WritesFills(["let y = 2;"]), settings))
     assert _applied(edit, text) == "fn f() {\n    let y = 2;\n    let x = 1;\n}\n"
 
 
@@ -294,7 +289,7 @@ def test_placeholders_are_a_stub_after_its_docstring_and_a_todo_word_and_keep_th
 def test_closed_type_arguments_end_their_statement_where_it_owes_a_semicolon(language_id, text, expected):
     cursor = text.index("|")
     text = text.replace("|", "")
-    edit = close_structure(_parsed(language_id, text), cursor, Request(WritesFills(), Settings(file_lookup=False)))
+    edit = close_structure(parsed_text(language_id, text), cursor, Request(WritesFills(), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
     assert edit.parses and apply_replacements(text, list(edit.replacements)) == expected
 
@@ -302,7 +297,7 @@ def test_closed_type_arguments_end_their_statement_where_it_owes_a_semicolon(lan
 def test_a_type_alone_gets_no_semicolon_that_declares_nothing():
     # `std::map<int, std::map<int, int>>;` parses as a statement, but g++ refuses it: nothing is declared.
     text = "#include <map>\nstd::map<int, std::map<int, int\n"
-    edit = close_structure(_parsed("cpp", text), len(text) - 1, Request(WritesFills(), Settings(file_lookup=False)))
+    edit = close_structure(parsed_text("cpp", text), len(text) - 1, Request(WritesFills(), Settings(file_lookup=False)))
     assert isinstance(edit, NoEdit) or not any(";" in r.text for r in edit.replacements)
 
 
@@ -321,14 +316,14 @@ def test_a_type_alone_gets_no_semicolon_that_declares_nothing():
     ("def f(x):\n    if x:\n        pass\n    return 1\n", "return", []),
 ])
 def test_a_pass_is_a_placeholder_as_a_whole_function_or_beside_a_todo(text, cursor_at, found):
-    assert [text[a:b] for a, b in find_placeholders(_parsed("python", text), text.index(cursor_at))] == found
+    assert [text[a:b] for a, b in find_placeholders(parsed_text("python", text), text.index(cursor_at))] == found
 
 
 def test_a_fill_that_writes_a_placeholder_back_is_not_applied():
     from infill_ls.actions import fill_placeholders
 
     def filled(language_id, text, cursor_at, *fills):
-        edit = fill_placeholders(_parsed(language_id, text), text.index(cursor_at),
+        edit = fill_placeholders(parsed_text(language_id, text), text.index(cursor_at),
                                  Request(WritesFills(*fills), Settings(file_lookup=False)))
         return _applied(edit, text)
 
@@ -358,7 +353,7 @@ def test_a_fill_that_writes_a_placeholder_back_is_not_applied():
 def test_fill_placeholders_says_why_it_has_nothing_to_fill(language_id, text, cursor_at, reason):
     from infill_ls.actions import fill_placeholders
 
-    edit = fill_placeholders(_parsed(language_id, text), text.index(cursor_at),
+    edit = fill_placeholders(parsed_text(language_id, text), text.index(cursor_at),
                              Request(WritesFills(["x"]), Settings(file_lookup=False)))
     assert edit == NoEdit(reason)
 
@@ -372,14 +367,14 @@ def test_fill_placeholders_says_why_it_has_nothing_to_fill(language_id, text, cu
 def test_a_decorators_line_is_in_the_function_it_decorates(language_id, text, found):
     from infill_ls.actions import ActionKind, available
 
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     for line in (line for line in text.split("\n") if line.strip().startswith("@")):
         at = text.index(line) + len(line) - 2
         assert [text[a:b] for a, b in find_placeholders(parsed, at)] == [found]
         assert ActionKind.FILL_PLACEHOLDERS in available(parsed, at, at)
     # A decorated class is no function.
     text = "@dataclass\nclass A:\n    def f(self):\n        pass\n"
-    assert find_placeholders(_parsed("python", text), 2) == []
+    assert find_placeholders(parsed_text("python", text), 2) == []
 
 
 
@@ -403,14 +398,14 @@ def test_fill_placeholders_is_offered_where_editors_leave_the_cursor_on_the_func
     from infill_ls.actions import ActionKind, available
 
     at = text.index(cursor.replace("|", "")) + cursor.index("|")
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     assert [text[a:b] for a, b in find_placeholders(parsed, at)] == [found]
     assert ActionKind.FILL_PLACEHOLDERS in available(parsed, at, at)
 
 
 def test_fill_placeholders_is_not_offered_past_the_function_or_on_another_line():
     text = "def area(r):\n    pass\n\nx = 1\n"
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     for at in (text.index("\nx") , text.index("x = 1"), len(text)):
         assert find_placeholders(parsed, at) == [], at
 
@@ -421,7 +416,7 @@ def _rewritten(language_id, text, first, last, fill, **settings):
 
     start = text.rfind("\n", 0, text.index(first)) + 1
     end = text.index(last) + len(last)
-    edit = rewrite_selection(_parsed(language_id, text), start, end,
+    edit = rewrite_selection(parsed_text(language_id, text), start, end,
                              Request(WritesFills([fill]), Settings(file_lookup=False, **settings)))
     return _applied(edit, text)
 
@@ -448,7 +443,7 @@ def test_a_rewrite_after_the_selections_indentation_keeps_the_columns_the_model_
 
     start, end = JS_LOOP.index("for (const"), JS_LOOP.index("    }") + len("    }")
     fill = "for (const x of items) {\n        n += x.size;\n    }"
-    edit = rewrite_selection(_parsed("javascript", JS_LOOP), start, end,
+    edit = rewrite_selection(parsed_text("javascript", JS_LOOP), start, end,
                              Request(WritesFills([fill]), Settings(file_lookup=False)))
     assert _applied(edit, JS_LOOP) == JS_LOOP.replace("n += x;", "n += x.size;")
 
@@ -503,7 +498,7 @@ def test_the_layout_check_reads_only_the_statements_an_edit_touches_and_adds_not
     # The first function does not compile (half typed): a fill there that leaves it so adds no problem, and one in
     # the second function is checked on its own.
     text = "def f(x):\n    if x\n\n\n" + LOOP_FUNCTION.replace("import os\n\n\n", "")
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     before = problem_count(parsed.tree)
     at = text.index("if x") + 4
     assert problems_after(parsed, [Replacement(at, at, " >")]) == before
@@ -523,6 +518,6 @@ def test_a_rewrite_that_writes_the_selection_back_is_no_edit():
     from infill_ls.actions import rewrite_selection
 
     start, end = text.index("  return"), text.index("a + 1;") + len("a + 1;")
-    edit = rewrite_selection(_parsed("javascript", text), start, end,
+    edit = rewrite_selection(parsed_text("javascript", text), start, end,
                              Request(WritesFills(["return a + 1;"], ["return a + 2;"]), Settings(file_lookup=False)))
     assert _applied(edit, text) == text.replace("a + 1", "a + 2")

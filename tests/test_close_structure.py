@@ -7,24 +7,18 @@ from infill_ls.actions import (NoEdit, Request, available, close_structure, fill
                                rewrite_selection, top_level)
 from infill_ls.actions.closing import _close_points, _closer_candidates
 from infill_ls.actions.type_arguments import type_argument_closers
-from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
-from infill_ls.syntax import SyntaxIndex, apply_replacements, iter_problems, language_for, parses_cleanly, problem_count
-from lsp_support import WritesFills
+from infill_ls.syntax import apply_replacements, iter_problems, language_for, parses_cleanly, problem_count
+from lsp_support import parsed_text, WritesFills
 
 SETTINGS = Settings(file_lookup=False)
 
 
-def _parsed(language_id, text):
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
-    index.opened(snapshot)
-    return index.parse(snapshot)
 
 
 def _closed(language_id, text, cursor):
     """The text once Close structure's edit is made at ``cursor``, by a model that writes nothing."""
-    edit = close_structure(_parsed(language_id, text), cursor, Request(WritesFills(), SETTINGS))
+    edit = close_structure(parsed_text(language_id, text), cursor, Request(WritesFills(), SETTINGS))
     assert not isinstance(edit, NoEdit), edit
     return apply_replacements(text, list(edit.replacements))
 
@@ -53,7 +47,7 @@ def test_a_trailing_comma_of_a_list_over_several_lines_stays_inside_it(language_
 
 def test_the_line_a_bracket_opens_at_its_end_is_no_place_to_close_it():
     text = "const x = 1;\nconst items = [\n  1,\n  2,\n\nconsole.log(items);\n"
-    parsed = _parsed("javascript", text)
+    parsed = parsed_text("javascript", text)
     cursor = _after(text, "2,")
     problem = nearest_problem(parsed, cursor)
     assert _after(text, "[") not in _close_points(parsed, problem, top_level(problem), cursor)
@@ -92,7 +86,7 @@ def test_braces_closed_mid_line_go_after_the_rest_of_the_line():
     ],
 )
 def test_a_file_whose_root_is_an_error_is_closed_too(language_id, text, cursor_after, expected):
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     cursor = _after(text, cursor_after)
     assert parsed.tree.root_node.is_error
     assert available(parsed, cursor, cursor)
@@ -100,7 +94,7 @@ def test_a_file_whose_root_is_an_error_is_closed_too(language_id, text, cursor_a
 
 
 def test_a_root_error_with_nothing_below_it_is_the_problem_it_counts_as():
-    parsed = _parsed("javascript", "import x from 'y';\n\nuseEffect(() => {\n  doIt();\n")
+    parsed = parsed_text("javascript", "import x from 'y';\n\nuseEffect(() => {\n  doIt();\n")
     root = parsed.tree.root_node
     assert [n.type for n in iter_problems(root)] == ["ERROR"]
     assert problem_count(parsed.tree) == 1
@@ -118,7 +112,7 @@ def test_a_root_error_with_nothing_below_it_is_the_problem_it_counts_as():
     ],
 )
 def test_a_fill_of_several_lines_after_a_header_starts_a_body(text, placeholder, fill, expected):
-    edit = fill_placeholders(_parsed("python", text), text.index(placeholder), Request(WritesFills([fill]), SETTINGS))
+    edit = fill_placeholders(parsed_text("python", text), text.index(placeholder), Request(WritesFills([fill]), SETTINGS))
     new = apply_replacements(text, list(edit.replacements))
     assert new == expected
     compile(new, "<fill>", "exec")
@@ -216,7 +210,7 @@ def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on
     # The `}` stayed after the last statement, and lines written at the header's column were cut as leaving the
     # body: `return y;` was lost.
     text = "int f(int x) { /* TODO */ }\n"
-    edit = fill_placeholders(_parsed("c", text), text.index("TODO"), Request(WritesFills([fill]), SETTINGS))
+    edit = fill_placeholders(parsed_text("c", text), text.index("TODO"), Request(WritesFills([fill]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "int f(int x) {\n    int y = x * 2;\n    return y;\n}\n"
 
 
@@ -233,7 +227,7 @@ def test_a_fill_of_a_one_line_brace_body_keeps_every_line_and_puts_the_closer_on
 ])
 def test_a_rewrite_takes_the_files_indentation(language_id, text, selected, fill, expected):
     start = text.index(selected)
-    edit = rewrite_selection(_parsed(language_id, text), start, start + len(selected),
+    edit = rewrite_selection(parsed_text(language_id, text), start, start + len(selected),
                              Request(WritesFills([fill]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == expected
 
@@ -245,7 +239,7 @@ def test_a_rewrite_takes_the_files_indentation(language_id, text, selected, fill
 ])
 def test_a_conditions_closers_never_get_a_semicolon_that_empties_its_body(language_id, text, cursor_after):
     # `if (ok(x));` parses: an if that does nothing, a while that never ends.
-    edit = close_structure(_parsed(language_id, text), _after(text, cursor_after), Request(WritesFills(), SETTINGS))
+    edit = close_structure(parsed_text(language_id, text), _after(text, cursor_after), Request(WritesFills(), SETTINGS))
     assert isinstance(edit, NoEdit) or "));" not in apply_replacements(text, list(edit.replacements)), edit
 
 
@@ -268,19 +262,19 @@ def test_the_model_s_close_comes_before_the_parses_guess():
     # The parse takes `Vec<Vec<i32` for `Vec<Vec<i32>` and puts the other `>` after `vec![]`, which parses too.
     text = "fn f() {\n    let v: Vec<Vec<i32 = vec![];\n}\n"
     cursor = _after(text, "i32")
-    edit = close_structure(_parsed("rust", text), cursor, Request(WritesFills([">>"]), SETTINGS))
+    edit = close_structure(parsed_text("rust", text), cursor, Request(WritesFills([">>"]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "fn f() {\n    let v: Vec<Vec<i32>> = vec![];\n}\n"
 
 
 def test_a_stub_is_replaced_by_the_fill_and_the_message_names_each_languages_stubs():
     text = "fn f(x: i32) -> i32 {\n    todo!()\n}\n"
-    edit = fill_placeholders(_parsed("rust", text), text.index("x:"), Request(WritesFills(["x * 2"]), SETTINGS))
+    edit = fill_placeholders(parsed_text("rust", text), text.index("x:"), Request(WritesFills(["x * 2"]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "fn f(x: i32) -> i32 {\n    x * 2\n}\n"
     text = "fn f(x: i32) -> i32 {\n    x\n}\n"
-    none = fill_placeholders(_parsed("rust", text), text.index("x:"), Request(WritesFills(["1"]), SETTINGS))
+    none = fill_placeholders(parsed_text("rust", text), text.index("x:"), Request(WritesFills(["1"]), SETTINGS))
     assert isinstance(none, NoEdit) and "`todo!()`" in none.reason
     text = "int f(int x) {\n  return x;\n}\n"
-    none = fill_placeholders(_parsed("cpp", text), text.index("x)"), Request(WritesFills(["1"]), SETTINGS))
+    none = fill_placeholders(parsed_text("cpp", text), text.index("x)"), Request(WritesFills(["1"]), SETTINGS))
     assert none == NoEdit("no placeholder in the function here (a TODO comment)")
 
 
@@ -325,7 +319,7 @@ def _closed_at_bar(language_id, text, fills=()):
     """`_closed` with the cursor where ``text`` holds `|`, by a model that writes ``fills`` at every hole."""
     cursor = text.index("|")
     text = text.replace("|", "")
-    edit = close_structure(_parsed(language_id, text), cursor, Request(WritesFills(*fills), SETTINGS))
+    edit = close_structure(parsed_text(language_id, text), cursor, Request(WritesFills(*fills), SETTINGS))
     assert not isinstance(edit, NoEdit), edit
     return apply_replacements(text, list(edit.replacements))
 
@@ -385,7 +379,7 @@ def test_a_less_than_never_gets_a_closing_angle_bracket(language_id, text):
     # Unspaced, `a<b` opened type arguments, and a `>` was tried at the end of the line (`if (a<b && c>`).
     cursor = text.rindex("|")
     text = text[:cursor] + text[cursor + 1 :]
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     assert type_argument_closers(parsed, cursor) == ()
     edit = close_structure(parsed, cursor, Request(WritesFills(), SETTINGS))
     assert isinstance(edit, NoEdit) or not any(">" in r.text for r in edit.replacements), edit
@@ -610,7 +604,7 @@ def test_a_cursor_inside_an_item_closes_there(text, cursor_after, expected):
     ("c", "int main() {\n  int a = f(1, 2;\n  return a;\n}\n", "1, "),
 ])
 def test_no_semicolon_is_tried_where_the_language_needs_none_or_code_follows_it(language_id, text, cursor_after):
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     cursor = _after(text, cursor_after)
     region = top_level(nearest_problem(parsed, cursor))
     for c in _closer_candidates(parsed, region, cursor, cursor, []):
@@ -639,7 +633,7 @@ def test_no_closer_goes_after_a_quote_that_is_still_open(text, cursor_after):
     # tree-sitter-rust reads the unclosed string as an ERROR (in a macro's arguments, as a string its closing quote
     # is made up for): the `)` went into it (`foo("ada);`).
     cursor = _after(text, cursor_after)
-    edit = close_structure(_parsed("rust", text), cursor, Request(WritesFills(), SETTINGS))
+    edit = close_structure(parsed_text("rust", text), cursor, Request(WritesFills(), SETTINGS))
     assert isinstance(edit, NoEdit) or text[:cursor] + ")" not in apply_replacements(text, list(edit.replacements))
 
 
@@ -745,7 +739,7 @@ def test_a_fill_never_turns_the_code_after_the_cursor_into_a_comment():
     # At the line's indentation, `// done` went before `return {` and the file had one error fewer.
     text = "function f(a: number) {\n  const b = a + 1;\n  return { value: b,\n}\n\nfunction g() {\n  return 2;\n}\n"
     cursor = text.index("return {")
-    edit = close_structure(_parsed("typescript", text), cursor, Request(WritesFills(["// done"]), SETTINGS))
+    edit = close_structure(parsed_text("typescript", text), cursor, Request(WritesFills(["// done"]), SETTINGS))
     after = text if isinstance(edit, NoEdit) else apply_replacements(text, list(edit.replacements))
     assert "// donereturn" not in after and "return { value: b," in after
 

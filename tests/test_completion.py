@@ -16,11 +16,10 @@ from engine.tiny import write_random_checkpoint
 from infill_ls import completion, suggestions, syntax
 from infill_ls.completion import LINE_HOLE_TOKENS, complete, invoked_order, steps_for, suggest, window_budget
 from infill_ls.context import build_context
-from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.suggestions import Suggestion, no_worse, parsing_first
-from infill_ls.syntax import Replacement, SyntaxIndex, parses_after
-from lsp_support import capabilities, config, init_params, position_of, tiny_model
+from infill_ls.syntax import Replacement, parses_after
+from lsp_support import capabilities, config, init_params, parsed_text, position_of, tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -40,32 +39,27 @@ def test_typing_requests_get_a_shorter_schedule_than_explicit_ones(engine):
     assert steps_for(engine, Settings(max_steps=30, typing_max_steps=None), explicit=True) == 30
 
 
-def _parsed(language_id: str, text: str):
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
-    index.opened(snapshot)
-    return index.parse(snapshot)
 
 
 def test_suggestions_after_which_the_file_parses_come_first_in_confidence_order():
     text = "def f(x):\n    return g(x\n\ny = [1, 2]\n"
     at = text.index("g(x") + 3
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     ranked = [Suggestion(fill, at, at, confidence) for fill, confidence in
               [("]", -0.1), (", 1", -0.2), (")", -0.3), ("))", -0.4), (", 2)", -0.5)]]
     assert [s.text for s in parsing_first(parsed, at, ranked)] == [")", ", 2)", "]", ", 1", "))"]
     # An error far from the cursor that no suggestion mends: those that mend the cursor's lines still come first.
-    broken = _parsed("python", text + "def (:\n")
+    broken = parsed_text("python", text + "def (:\n")
     assert [s.text for s in parsing_first(broken, at, ranked)] == [")", ", 2)", "]", ", 1", "))"]
     # One next to the cursor that none mends keeps the model's order.
-    broken = _parsed("python", text.replace("g(x\n", "g(x\n    def (:\n", 1))
+    broken = parsed_text("python", text.replace("g(x\n", "g(x\n    def (:\n", 1))
     assert parsing_first(broken, at, ranked) == ranked
 
 
 def test_where_no_suggestion_parses_the_first_closed_so_that_it_does_comes_first():
     text = "def f(x):\n    return g(h(x\n\ny = [1, 2]\n"
     at = text.index("h(x") + 3
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     ranked = [Suggestion(fill, at, at, confidence) for fill, confidence in [(", 1", -0.1), (")", -0.2)]]
     # Neither parses: `, 1` leaves both calls open, `)` one. The first, closed, comes before both, as it was.
     assert [(s.text, s.source) for s in parsing_first(parsed, at, ranked)] == [
@@ -85,7 +79,7 @@ def test_no_closer_is_offered_for_a_bracket_left_open_far_above_the_cursor():
     text = ("function a(x: number): number {\n  if (x > 0) {\n    return 1;\n\n  return 0;\n}\n\n"
             "function b(s: number[]): number {\n  return s.;\n}\n")
     at = text.index("s.;") + 2
-    parsed = _parsed("typescript", text)
+    parsed = parsed_text("typescript", text)
     assert parses_after(parsed, [Replacement(at, at, "length}")])
     offered = [Suggestion("length", at, at, -0.5)]
     assert parsing_first(parsed, at, offered) == offered
@@ -94,20 +88,20 @@ def test_no_closer_is_offered_for_a_bracket_left_open_far_above_the_cursor():
     # pass `y` to `f`).
     text = "x = f(1,\n\ny = g(a\n\nz = 2\n"
     at = text.index("g(a") + 3
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     assert parses_after(parsed, [Replacement(at, at, "))")])
     assert parsing_first(parsed, at, [Suggestion(", 1", at, at, -0.1)]) == [Suggestion(", 1", at, at, -0.1)]
     # Brackets the cursor is inside are still closed: a call in a callback, the body's `});` after it.
     text = "items.forEach((item) => {\n  total = add(total, item\n});\n"
     at = text.index("item\n") + 4
-    parsed = _parsed("javascript", text)
+    parsed = parsed_text("javascript", text)
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(")", "closers")]
 
 
 def _marked(language_id: str, marked: str):
     """The parse of ``marked`` without its `|`, and the offset of the `|`."""
     at = marked.index("|")
-    return _parsed(language_id, marked.replace("|", "", 1)), at
+    return parsed_text(language_id, marked.replace("|", "", 1)), at
 
 
 @pytest.mark.parametrize("language, marked", [
@@ -276,20 +270,20 @@ def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
     # Half-typed code: the call is open, so the file has an error before any suggestion.
     text = "def f(a):\n    return g(a, \n\ny = [1, 2]\n"
     at = text.index("g(a, ") + 5
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     assert parsed.tree.root_node.has_error
     offered = [Suggestion(fill, at, at, -0.1) for fill in ("b)", "b")]
     assert no_worse(parsed, offered) == offered  # one mends the file, the other leaves it as it was
     # In a file that parses, what the parser cannot make sense of is not shown.
     clean = "x = 1\ny = 2\n"
-    parsed = _parsed("python", clean)
+    parsed = parsed_text("python", clean)
     end = clean.index("\ny")
     offered = [Suggestion(fill, end, end, -0.1) for fill in (" + 1", ")", "  # one", " if", '"')]
     assert [s.text for s in no_worse(parsed, offered)] == [" + 1", "  # one"]
     # An error elsewhere in the file does not let a suggestion break the code here; a line that opens a block
     # (the parser invents the missing closer) is what typing it leaves, and is shown.
     js = "function f(items) {\n  let total = 0;\n  \n  return total;\n}\n\nconst x = ;\n"
-    parsed = _parsed("javascript", js)
+    parsed = parsed_text("javascript", js)
     at = js.index("  \n") + 2
     offered = [Suggestion(fill, at, at, -0.1) for fill in
                ("total += 1;", "for (const item of items) {", '"', ")", "total +=")]
@@ -303,26 +297,26 @@ def test_while_typing_a_suggestion_that_adds_a_syntax_error_is_dropped():
             ("go", "package main\n\nfunc f() {\n\tx := 1\n\t_ = x\n}\n", (" + T{A: 1}.A", " + T{A: 1"),
              [" + T{A: 1}.A"])):
         at = source.index("1;" if language == "javascript" else "1\n") + 1
-        parsed = _parsed(language, source)
+        parsed = parsed_text(language, source)
         assert [s.text for s in no_worse(parsed, [Suggestion(f, at, at, -0.1) for f in fills])] == shown, language
     # A file the parser reads as one ERROR (`clamp`'s `if` has no `}`) has one error with the lone quote too, but
     # the quote's is a new one, where there was none.
     rust = ("fn clamp(x: i32, lo: i32, hi: i32) -> i32 {\n    if x < lo {\n        return lo;\n\n    x.min(hi)\n}\n\n"
             "fn twice(y: i32) -> i32 {\n    let z = y * 2;\n    z\n}\n")
-    parsed = _parsed("rust", rust)
+    parsed = parsed_text("rust", rust)
     assert parsed.tree.root_node.is_error
     at = rust.index("y * 2;") + 6
     offered = [Suggestion(fill, at, at, -0.1) for fill in ('"', " // doubled", " let w = z;", " if z > 0 {")]
     assert [s.text for s in no_worse(parsed, offered)] == [" // doubled", " let w = z;", " if z > 0 {"]
     # Plain text has no syntax to make worse.
-    plain = _parsed("plaintext", "some notes\n")
+    plain = parsed_text("plaintext", "some notes\n")
     assert no_worse(plain, [Suggestion('"(', 4, 4, -0.1)]) == [Suggestion('"(', 4, 4, -0.1)]
 
 
 def test_an_invoked_request_lists_no_fill_that_breaks_the_code_beside_ones_that_do_not():
     text = "total = 0\nfor item in items:\n    total += item.price\nprint(total)\n"
     at = text.index("item.price") + len("item.price")
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     offered = [Suggestion(fill, at, at, -0.1 * n) for n, fill in enumerate(('"', " * item.count", " %", "  # net"))]
     assert [s.text for s in invoked_order(parsed, at, offered)] == [" * item.count", "  # net"]
     # Where every fill breaks it, all are listed, as the model ranked them (none closes: a quote stays open).
@@ -333,7 +327,7 @@ def test_an_invoked_request_lists_no_fill_that_breaks_the_code_beside_ones_that_
 def test_typing_completion_shows_the_models_suggestion_only_when_it_adds_no_syntax_error(engine):
     # A random-weight model writes junk: across seeds some of its fills break this clean file and some do not.
     text = "function f(items) {\n  let total = 0;\n  total = \n  return total;\n}\n"
-    parsed = _parsed("javascript", text)
+    parsed = parsed_text("javascript", text)
     at = text.index("total = \n") + 8
     kept = dropped = 0
     for seed in range(16):
@@ -360,7 +354,7 @@ def no_model(engine, monkeypatch):
 
 def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine, monkeypatch):
     text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     at = text.index("y = self.compute(") + len("y = self.compute(")
     with monkeypatch.context() as patched:
         patched.setattr(engine, "infill_steps", _model_ran)
@@ -372,7 +366,7 @@ def test_while_typing_the_files_fill_is_shown_without_a_model_pass(engine, monke
     assert [s.source for s in offered[1:]] == ["model"] * (len(offered) - 1)
     # A copy that would add a syntax error is not shown; the model's fill is checked instead, so the model runs.
     usage = '"""Usage: print(x y)"""\nprint()\n'
-    parsed = _parsed("python", usage)
+    parsed = parsed_text("python", usage)
     at = usage.index("\nprint(") + len("\nprint(")
     assert [c.text for c in engine.copies(usage[:at], usage[at:])] == ["x y"]
     with monkeypatch.context() as patched, pytest.raises(AssertionError, match="the model ran"):
@@ -414,7 +408,7 @@ def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_ad
     at = text.rindex("\nprint(") + len("\nprint(")
     # Two places agree on "x y", which would break the call; one spells out "z", which keeps the file parsing.
     assert [c.text for c in engine.copies(text[:at], text[at:], limit=3)] == ["x y", "z"]
-    shown = complete(engine, _parsed("python", text), at, Settings(), explicit=False, should_stop=lambda: False)
+    shown = complete(engine, parsed_text("python", text), at, Settings(), explicit=False, should_stop=lambda: False)
     assert [(s.text, s.source) for s in shown] == [("z", "file")]
 
 
@@ -436,7 +430,7 @@ def test_an_invoked_request_ends_after_one_pass_when_the_model_writes_back_a_par
 
     def invoke(text: str, at: int) -> list[Suggestion]:
         passes.clear()
-        return suggest(engine, _parsed("python", text), at, Settings(candidates=1), explicit=True,
+        return suggest(engine, parsed_text("python", text), at, Settings(candidates=1), explicit=True,
                        should_stop=lambda: False)
 
     shown = invoke(text, at)
@@ -460,7 +454,7 @@ def test_a_superseded_request_stops_before_its_next_step(engine, no_model, monke
     # Newer keystrokes supersede a request: it ran its context, lookup and syntax checks to the end regardless,
     # seconds in a file of megabytes, before the newer request could start.
     text = "def run(self, a, b):\n    x = self.compute(a, b)\n    print(x)\n    y = self.compute()\n    print(y)\n"
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     at = text.index("y = self.compute(") + len("y = self.compute(")
     reparsed = _counting_parsers(monkeypatch)
     for explicit in (False, True):
@@ -475,7 +469,7 @@ def test_a_superseded_request_stops_before_its_next_step(engine, no_model, monke
 
 
 def test_a_syntax_check_stops_before_its_parse(monkeypatch):
-    parsed = _parsed("python", "def f(x):\n    return g(x) + 1\n")
+    parsed = parsed_text("python", "def f(x):\n    return g(x) + 1\n")
     reparsed = _counting_parsers(monkeypatch)
     with pytest.raises(Cancelled):
         parses_after(parsed, [Replacement(5, 5, "x")], lambda: True)
@@ -491,14 +485,14 @@ def test_a_file_past_the_parsed_size_is_plain_text_never_parsed_for_a_suggestion
     at = text.index("g(x") + 3
     offered = [Suggestion(fill, at, at, -0.1) for fill in ("]", ")", " if")]
     monkeypatch.setattr(syntax, "PARSED_CHARS", len(text) - 1)
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     assert parsed.tree is None and parsed.spec is None
     reparsed = _counting_parsers(monkeypatch)
     assert parsing_first(parsed, at, offered) == offered
     assert no_worse(parsed, offered) == offered
     assert reparsed == []
     monkeypatch.setattr(syntax, "PARSED_CHARS", len(text))
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     assert parsed.tree is not None
     assert [s.text for s in parsing_first(parsed, at, offered)] == [")", "]", " if"]
     assert len(reparsed) > 0
@@ -511,14 +505,14 @@ def test_a_completion_builds_its_context_once(engine, monkeypatch):
     text = "function f(items) {\n  return \n}\n"
     at = text.index("return ") + 7
     # The file's fill is looked for, there is none, and the model runs: one context for both.
-    complete(engine, _parsed("javascript", text), at, Settings(), explicit=False, should_stop=lambda: False)
+    complete(engine, parsed_text("javascript", text), at, Settings(), explicit=False, should_stop=lambda: False)
     assert built == [1]
 
 
 def test_the_prefix_tokens_setting_sets_how_much_of_the_file_the_model_reads(tmp_path):
     engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m", infill_prompt_tokens=64), device="cpu")
     text = "".join(f"def f{i}(a, b):\n    return a * {i} + b\n\n" for i in range(120)) + "x = f1(2, "
-    parsed = _parsed("python", text + ")\n")
+    parsed = parsed_text("python", text + ")\n")
     seen = {}
     for prefix_tokens in (None, 600):
         complete(engine, parsed, len(text), Settings(prefix_tokens=prefix_tokens, file_lookup=False),
@@ -547,7 +541,7 @@ def test_a_crlf_file_gets_the_same_suggestions_as_the_same_file_with_lf():
         variant = lines[:row] + [line[:cut]] + lines[row + 1:]
         fills = []
         for eol in ("\n", "\r\n"):
-            parsed = _parsed("python", eol.join(variant))
+            parsed = parsed_text("python", eol.join(variant))
             offset = len(eol.join(variant[:row])) + len(eol) + cut
             found = suggest(engine, parsed, offset, settings, explicit=True, should_stop=lambda: False)
             fills.append([s.text.replace("\r\n", "\n") for s in found])
@@ -563,7 +557,7 @@ def test_a_full_prefix_window_reaches_the_encoder_whole(tmp_path):
 
     engine = InfillEngine.load(write_random_checkpoint(tmp_path / "m"), device="cpu")
     text = (Path(__file__).parent.parent / "fixtures" / "eval" / "heldout" / "intervals.py").read_text()
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     line_ends = [at for at, ch in enumerate(text) if ch == "\n"][20::7]
     full = None
     for prefix_tokens in range(16, 64):
@@ -593,7 +587,7 @@ RUST_TAIL = ("pub fn doubled(values: &[u32]) -> Vec<u32> {\n"
 def _kept(language_id: str, marked: str, fill: str, cursor: str = "|") -> bool:
     """Whether the typing filter (`no_worse`) keeps ``fill`` at the ``cursor`` mark of ``marked``."""
     at = marked.index(cursor)
-    parsed = _parsed(language_id, marked.replace(cursor, "", 1))
+    parsed = parsed_text(language_id, marked.replace(cursor, "", 1))
     return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
 
 
@@ -685,7 +679,7 @@ def test_while_typing_a_closer_of_a_bracket_still_open_is_shown(language, marked
 def test_while_typing_no_semicolon_ends_a_rust_functions_value_or_follows_an_item(marked, fill):
     assert not _kept("rust", marked, fill, "§")
     at = marked.index("§")
-    parsed = _parsed("rust", marked.replace("§", "", 1))
+    parsed = parsed_text("rust", marked.replace("§", "", 1))
     assert not suggestions._mends(parsed, at, None, None)(fill)  # nor is it ranked as mending the file
 
 
@@ -715,7 +709,7 @@ def test_a_go_semicolon_after_a_top_level_functions_brace_is_not_shown():
 
 def test_while_typing_the_files_semicolon_after_a_rust_functions_value_is_not_shown(engine, no_model):
     at = RUST_TAIL.index("§")
-    parsed = _parsed("rust", RUST_TAIL.replace("§", "", 1))
+    parsed = parsed_text("rust", RUST_TAIL.replace("§", "", 1))
     text = parsed.snapshot.text
     assert [c.text for c in engine.copies(text[:at], text[at:])][:1] == [";"]  # the file spells it out
     with pytest.raises(AssertionError, match="the model ran"):

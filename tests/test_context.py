@@ -12,6 +12,7 @@ from infill_ls.context import HoleShape, WindowBudget, build_context, detect_ind
 from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
 from infill_ls.postprocess import postprocess
 from infill_ls.syntax import LANGUAGES, ParsedSnapshot, Replacement, SyntaxIndex, language_for, parse_text, parses_after
+from lsp_support import parsed_text
 
 SAMPLES = {
     "python": "def f(x):\n    return x + 1\n",
@@ -519,10 +520,6 @@ def test_fill_uses_the_file_line_breaks():
 # --- code action pieces that need no model --------------------------------------------------
 
 
-def _parsed(language_id, text, uri=None):
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = _open(store, index, uri or f"file:///t.{language_id}", language_id, text)
-    return index.parse(snapshot)
 
 
 def test_placeholders_in_the_enclosing_python_function():
@@ -536,7 +533,7 @@ def test_placeholders_in_the_enclosing_python_function():
         "    while x:\n        ...\n"
         "    return y\n"
     )
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     spans = find_placeholders(parsed, text.index("if x"))
     found = [text[a:b] for a, b in spans]
     # A `pass` in a branch is code (`if x: pass` on purpose), not a stub: only a whole body, or one beside a TODO.
@@ -546,7 +543,7 @@ def test_placeholders_in_the_enclosing_python_function():
 
 def test_block_comment_todo_in_c_like_languages():
     text = "int f(int a) {\n  int b = /* TODO */ 0;\n  // TODO: loop\n  return b;\n}\n"
-    parsed = _parsed("c", text)
+    parsed = parsed_text("c", text)
     assert [text[a:b] for a, b in find_placeholders(parsed, 3)] == ["/* TODO */", "// TODO: loop"]
 
 
@@ -572,7 +569,7 @@ def test_block_comment_todo_in_c_like_languages():
              "    match x {\n        0 => 1,\n        _ => todo!(),\n    }\n}\n", ["todo!()", "todo!()"]),
 ])
 def test_each_languages_stubs_are_placeholders(language_id, text, found):
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     assert [text[a:b] for a, b in find_placeholders(parsed, text.index("f(") + 1)] == found
 
 
@@ -585,7 +582,7 @@ def test_each_languages_stubs_are_placeholders(language_id, text, found):
     ],
 )
 def test_mechanical_closers_near_the_cursor_make_the_file_parse(language_id, text, cursor_after):
-    parsed = _parsed(language_id, text)
+    parsed = parsed_text(language_id, text)
     cursor = text.index(cursor_after) + len(cursor_after)
     problem = nearest_problem(parsed, cursor)
     assert problem is not None
@@ -609,7 +606,7 @@ def test_an_error_no_child_node_shows_is_still_a_problem():
 
 def test_parses_after_checks_edits_against_the_edited_text():
     text = "def f(x):\n    return x\n"
-    parsed = _parsed("python", text)
+    parsed = parsed_text("python", text)
     assert parses_after(parsed, [Replacement(text.index("x\n"), text.index("x\n") + 1, "x + 1")])
     assert not parses_after(parsed, [Replacement(text.index("x\n"), text.index("x\n") + 1, "x +")])
     assert nearest_problem(parsed, 0) is None

@@ -6,23 +6,17 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from infill_ls.actions import NoEdit, Request, fill_placeholders, find_placeholders
-from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
-from infill_ls.syntax import SyntaxIndex, apply_replacements
-from lsp_support import WritesFills, apply_text_edits, capabilities, config, edits_of, init_params, position_of
+from infill_ls.syntax import apply_replacements
+from lsp_support import apply_text_edits, capabilities, config, edits_of, init_params, parsed_text, position_of, WritesFills
 
 SETTINGS = Settings(file_lookup=False)
 
 
-def _parsed(language_id, text):
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
-    index.opened(snapshot)
-    return index.parse(snapshot)
 
 
 def _found(language_id, text, cursor_at):
-    return [text[a:b] for a, b in find_placeholders(_parsed(language_id, text), text.index(cursor_at))]
+    return [text[a:b] for a, b in find_placeholders(parsed_text(language_id, text), text.index(cursor_at))]
 
 
 ECLIPSE = ("class Shapes {\n    @Override\n    public String toString() {\n"
@@ -65,7 +59,7 @@ def test_only_a_default_value_returned_right_after_the_todo_joins_it(language_id
 
 
 def test_the_fill_takes_the_place_of_the_stubs_default_return():
-    edit = fill_placeholders(_parsed("java", ECLIPSE), ECLIPSE.index("TODO"),
+    edit = fill_placeholders(parsed_text("java", ECLIPSE), ECLIPSE.index("TODO"),
                              Request(WritesFills(['return "Shapes";']), SETTINGS))
     assert not isinstance(edit, NoEdit), edit
     assert apply_replacements(ECLIPSE, list(edit.replacements)) == ECLIPSE.replace(
@@ -80,14 +74,14 @@ def test_the_fill_takes_the_place_of_the_stubs_default_return():
     ("python", "def f(x):\n    ...\n", "...", "# the sum of x"),
 ])
 def test_a_fill_that_is_only_comments_is_not_applied(language_id, text, cursor_at, fill):
-    edit = fill_placeholders(_parsed(language_id, text), text.index(cursor_at), Request(WritesFills([fill]), SETTINGS))
+    edit = fill_placeholders(parsed_text(language_id, text), text.index(cursor_at), Request(WritesFills([fill]), SETTINGS))
     assert isinstance(edit, NoEdit), apply_replacements(text, list(edit.replacements))
     assert edit.reason == "the model wrote only comments in place of the placeholders; nothing was applied"
 
 
 def test_a_fill_with_code_under_its_comment_is_applied():
     text = "fn f() -> i32 {\n    todo!()\n}\n"
-    edit = fill_placeholders(_parsed("rust", text), text.index("todo"),
+    edit = fill_placeholders(parsed_text("rust", text), text.index("todo"),
                              Request(WritesFills(["// the answer\n    42"]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "fn f() -> i32 {\n    // the answer\n    42\n}\n"
 

@@ -11,24 +11,17 @@ from pytest_lsp import LanguageClient
 
 from engine.infill import InfillEngine
 from infill_ls.completion import copied
-from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.suggestions import Suggestion, no_worse
-from infill_ls.syntax import SyntaxIndex
-from lsp_support import capabilities, config, init_params, position_of, tiny_model
+from lsp_support import capabilities, config, init_params, parsed_text, position_of, tiny_model
 
 
-def _parsed(language_id: str, text: str):
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = store.open(f"file:///t.{language_id}", language_id, 1, text)
-    index.opened(snapshot)
-    return index.parse(snapshot)
 
 
 def _kept(language_id: str, marked: str, fill: str) -> bool:
     """Whether the typing filter keeps ``fill`` at the `|` of ``marked``."""
     at = marked.index("|")
-    parsed = _parsed(language_id, marked.replace("|", "", 1))
+    parsed = parsed_text(language_id, marked.replace("|", "", 1))
     return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
 
 
@@ -124,7 +117,7 @@ PROSE = ("#include <string>\nclass formatted_stream {\n"
 def test_while_typing_in_code_no_copy_of_a_comments_prose_is_shown():
     engine = InfillEngine.load(tiny_model(), device="cpu")
     at = PROSE.index("|")
-    parsed = _parsed("cpp", PROSE.replace("|", "", 1))
+    parsed = parsed_text("cpp", PROSE.replace("|", "", 1))
     text = parsed.snapshot.text
     assert [c.text for c in engine.copies(text[:at], text[at:])] == ["tialUTF8Char - a prefix"]
     assert copied(engine, parsed, at, Settings()) == []
