@@ -7,30 +7,24 @@ from collections.abc import Callable
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
+    return int_between(minimum, None)
+
+
+def int_between(minimum: int, maximum: int | None) -> Callable[[str], int]:
+    """An integer from `minimum` to `maximum` (None: no bound above)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
+        if maximum is None and value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    parse.__name__ = "integer"  # argparse names the type in its messages
-    return parse
-
-
-def int_between(minimum: int, maximum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if not minimum <= value <= maximum:
+        if maximum is not None and not minimum <= value <= maximum:
             raise argparse.ArgumentTypeError(f"must be from {minimum} to {maximum}, got {value}")
         return value
 
-    parse.__name__ = "integer"
+    parse.__name__ = "integer"  # argparse names the type in its messages
     return parse
 
 
