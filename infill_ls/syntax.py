@@ -135,6 +135,11 @@ class LanguageSpec:
     def name(self) -> str:
         return self.grammar.name
 
+    @property
+    def markup_text_types(self) -> frozenset[str]:
+        """The node of text among markup's elements (`markup_types`' last): what the page shows, not code."""
+        return frozenset(self.markup_types[2:])
+
     def in_cell(self) -> LanguageSpec:
         """The row as a notebook's cells read: the same, its ``cell_magics`` blanked before each parse."""
         return self if self.cell_magics is None else replace(self, masked=self.cell_magics)

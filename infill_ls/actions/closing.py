@@ -790,7 +790,7 @@ def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement
 def _in_markup_text(parsed: ParsedSnapshot, offset: int) -> bool:
     """Whether the character at ``offset`` is text of markup (JSX's between tags, `LanguageSpec.markup_types`),
     which the page shows: a `)` after `{todo}` there closes nothing."""
-    text_types = parsed.spec.markup_types[2:]
+    text_types = parsed.spec.markup_text_types
     byte = parsed.snapshot.byte_offset(offset)
     node = parsed.tree.root_node.descendant_for_byte_range(byte, byte + 1) if text_types else None
     return node is not None and node.type in text_types

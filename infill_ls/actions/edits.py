@@ -135,7 +135,7 @@ def hides_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) ->
     spec, snap = parsed.spec, parsed.snapshot
     if parsed.tree is None or spec is None or not replacements:
         return False
-    hiding = spec.comment_types | spec.literal_types | frozenset(spec.markup_types[2:])
+    hiding = spec.comment_types | spec.literal_types | spec.markup_text_types
     ordered = sorted(replacements, key=lambda r: r.start)
     tree = tree_after(parsed, ordered)
     if tree is None:
