@@ -208,8 +208,10 @@ def test_a_checkpoint_without_weights_is_said_before_its_network_is_built(copy, 
 
 
 def run_cli(*argv, before: str = ""):
-    """`infill-engine ARGV` in a fresh process; `before` runs first, once the engine is imported."""
-    code = f"import sys\nfrom engine.cli import main\n{before}\nsys.exit(main(sys.argv[1:]))"
+    """`infill-engine ARGV` in a fresh process; `before` runs first, once the engine is imported (the command line
+    imports torch and its subcommands' modules as it starts: `build_parser`)."""
+    code = (f"import sys\nfrom engine.cli import build_parser, main\nbuild_parser()\n{before}\n"
+            "sys.exit(main(sys.argv[1:]))")
     return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
 
 
