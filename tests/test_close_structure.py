@@ -750,3 +750,44 @@ def test_no_closer_goes_into_jsx_text():
             "      {todos.map((todo) => (\n        <li key={todo.id}>\n          <label>\n            {todo\n"
             "          </label>\n        </li>\n      ))}\n    </ul>\n  );\n}\n")
     assert _closed("typescriptreact", text, _after(text, "{todo\n") - 1) == text.replace("{todo\n", "{todo}\n")
+
+
+@pytest.mark.parametrize("final", ["", "\n"])
+def test_a_go_file_without_a_final_line_break_is_closed_as_one_with_it(final):
+    # tree-sitter-go reports the terminator after the last declaration missing where the file has no final line
+    # break: every close left that one problem, and none was offered.
+    text = 'package main\n\nimport "fmt"\n\ntype Socket struct {' + final
+    assert _closed("go", text, _after(text, "{")) == text.rstrip("\n") + "\n}" + final
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("java", "class Sweeper {\n    boolean sweep(java.util.Iterator<String> it) {\n        boolean modified = false;\n"
+     "        while (it.hasNext()) {\n            it.remove();\n            modified = true", "modified = true",
+     "class Sweeper {\n    boolean sweep(java.util.Iterator<String> it) {\n        boolean modified = false;\n"
+     "        while (it.hasNext()) {\n            it.remove();\n            modified = true;\n        }\n    }\n}"),
+    ("cpp", "int f() {\n    x = 1", "x = 1", "int f() {\n    x = 1;\n}"),
+    ("java", "class A {\n    void f() {\n        x = 1 // one", "x = 1",
+     "class A {\n    void f() {\n        x = 1; // one\n    }\n}"),
+    ("c", "int f(void) {\n    int x = 1\n    // done\n", "int x = 1", "int f(void) {\n    int x = 1;\n    // done\n}\n"),
+])
+def test_a_statement_only_braces_close_gets_its_semicolon_at_the_end_of_its_code(language_id, text, cursor_after,
+                                                                                 expected):
+    # The `;` only followed brackets closed on the line: with none owed there, nothing parsed, and none was offered
+    # (C++ got `};` after the function).
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    ("rust", "fn report(samples: &mut [f64]) {\n    loop {\n        stats::winsorize(samples,\n"
+     "        if done(samples) {\n            break;\n        }\n    }\n}\n", "samples,",
+     "fn report(samples: &mut [f64]) {\n    loop {\n        stats::winsorize(samples,);\n"
+     "        if done(samples) {\n            break;\n        }\n    }\n}\n"),
+    ("javascript", "function report(items) {\n  for (const item of items) {\n    console.log(item,\n  }\n}\n", "item,",
+     "function report(items) {\n  for (const item of items) {\n    console.log(item,)\n  }\n}\n"),
+    # Where the comma ends an item of the bracket around it, the closer still goes before it.
+    ("python", "config = dict(\n    a=f(1,\n    b=2,\n)\n", "f(1,", "config = dict(\n    a=f(1),\n    b=2,\n)\n"),
+])
+def test_a_statements_outermost_bracket_closes_after_a_comma_that_ends_its_line(language_id, text, cursor_after,
+                                                                                expected):
+    # Closed before the comma (`f(a),`), the statement never parsed, and none was offered.
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected

@@ -9,8 +9,8 @@ from infill_ls.actions import ActionKind, NoEdit, Request, available, close_stru
 from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
 from infill_ls.settings import Settings
 from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, language_for, parse_text, parses_after,
-                              parses_cleanly, tree_after)
-from lsp_support import WritesFills, tree_nodes
+                              parses_cleanly, problem_count, tree_after)
+from lsp_support import WritesFills, parsed_text, tree_nodes
 
 PYTHON = language_for("python", "")
 VALID = "import os\n\ndef total(items):\n    result = 0\n    for item in items:\n        result += item.price\n    return result\n"
@@ -128,3 +128,32 @@ def test_a_file_with_no_lone_cr_is_read_by_the_grammar_as_it_is(eol):
 def test_the_language_id_decides_and_the_extension_only_where_it_names_no_language(language_id, uri, expected):
     spec = language_for(language_id, uri)
     assert (spec.name if spec else None) == expected
+
+
+@pytest.mark.parametrize("language_id, text", [
+    ("go", "package main\n\ntype Socket struct {\n}"),
+    ("go", "package main\n\ntype Celsius float64"),
+    ("go", "\n\npackage main\n\nconst (\n\tA = 1\n)"),
+    ("c", "int x;\n#include <stdio.h>"),
+    ("cpp", "#pragma once"),
+])
+def test_a_file_without_a_final_line_break_has_no_problem_for_want_of_it(language_id, text):
+    # tree-sitter-go's terminator after the last declaration and tree-sitter-c's after a preprocessor line are
+    # reported missing at the end of the file (zero-width, hidden), where the compilers take the file as it is.
+    spec = language_for(language_id, "")
+    assert parse_text(spec, text).root_node.has_error
+    assert problem_count(parse_text(spec, text)) == 0
+    assert parses_cleanly(spec, text)
+    parsed = parsed_text(language_id, text + "\n")
+    assert parses_after(parsed, [Replacement(len(text), len(text) + 1, "")])
+
+
+@pytest.mark.parametrize("language_id, text", [
+    ("go", "package main\n\ntype Socket struct {"),
+    ("go", "package main\n\nfunc f() {\n\tg(1"),
+    ("c", "#include <stdio.h>\nint f(int x"),
+])
+def test_a_problem_at_the_end_of_a_file_without_a_final_line_break_still_counts(language_id, text):
+    spec = language_for(language_id, "")
+    assert problem_count(parse_text(spec, text)) >= 1
+    assert not parses_cleanly(spec, text)

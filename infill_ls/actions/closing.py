@@ -368,16 +368,19 @@ def _own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement
     return Replacement(at, at, "".join(eol + text for text in lines))
 
 
-def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, terminator: str = "") -> Replacement:
-    """The brackets (innermost first, no body's brace among them) closed on the line, before a final `;`; after
-    a trailing comma of a list over several lines, or on a blank line (not one with text after it below items that
-    began on the innermost's line), on a line of their own at the depth of the line that opens the innermost.
-    `terminator` follows brackets closed on the line where the statement has none."""
+def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, terminator: str = "",
+                    after_comma: bool = False) -> Replacement:
+    """The brackets (innermost first, no body's brace among them) closed on the line, before a final `;` (and
+    before a final `,` where the innermost opened on the line, but with ``after_comma``: a statement's outermost
+    bracket holds it, `f(a,)`, where `f(a),` never parses); after a trailing comma of a list over several lines, or
+    on a blank line (not one with text after it below items that began on the innermost's line), on a line of
+    their own at the depth of the line that opens the innermost. `terminator` follows brackets closed on the line
+    where the statement has none."""
     snap = parsed.snapshot
     closers = "".join(PAIRS[o.type] for o in owed)
     line = snap.line_of(at)
     on_line = _opener_line(parsed, owed[0]) == line
-    inline_at = _statement_end(parsed, at, commas=on_line)
+    inline_at = _statement_end(parsed, at, commas=on_line and not after_comma)
     head = snap.text[snap.line_starts[line] : at]
     rest = snap.line_text(line)[at - snap.line_starts[line]:].strip()
     if line and not on_line and not head.strip() and (rest[:1] in OPENER_OF or
@@ -388,7 +391,7 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
         above = next((code_end(parsed, n) for n in range(line - 1, -1, -1)
                       if code_end(parsed, n) > snap.line_starts[n]), None)
         if above is not None:
-            return _close_brackets(parsed, owed, above, terminator)
+            return _close_brackets(parsed, owed, above, terminator, after_comma)
     if not on_line and not head.strip():
         # The cursor begins its line (a blank one, or one the list's closer stands before): the closers go there,
         # and the statement's terminator after them where nothing follows on the line.
@@ -453,19 +456,22 @@ def _merged(replacements: list[Replacement]) -> list[Replacement]:
 
 
 def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, terminator: str = "",
-                   after_braces: str = "", also: list[tree_sitter.Node] | None = None, innermost: int | None = None
-                   ) -> list[Replacement]:
+                   after_braces: str = "", also: list[tree_sitter.Node] | None = None, innermost: int | None = None,
+                   after_comma: bool = False) -> list[Replacement]:
     """Close what is open at ``at`` without the model, innermost first: the brackets inside the innermost body's
-    brace on the line (`_close_brackets`, followed by `terminator` where the statement has none), then the braces
-    and the brackets around them (`_close_blocks`), each where its block ends, the outermost followed by
-    `after_braces` (`};`, where the statement holds the braces: a lambda's body, a struct's). Then the openers of
-    ``also``, each where its own block ends (`_close_own`). With ``innermost``, only that many of those owed at
-    ``at``."""
+    brace on the line (`_close_brackets`, followed by `terminator` where the statement has none; with
+    ``after_comma``, after a `,` that ends the line), then the braces and the brackets around them (`_close_blocks`),
+    each where its block ends, the outermost followed by `after_braces` (`};`, where the statement holds the braces:
+    a lambda's body, a struct's). Where no bracket is owed inside the innermost brace, `terminator` ends the code of
+    the line of ``at`` (`_end_statement`). Then the openers of ``also``, each where its own block ends
+    (`_close_own`). With ``innermost``, only that many of those owed at ``at``."""
     owed = owed_openers(parsed, region, at)[:innermost]
     split = next((i for i, o in enumerate(owed) if _is_block_brace(parsed, o)), len(owed))
     fixes = []
     if split:
-        fixes.append(_close_brackets(parsed, owed[:split], at, terminator))
+        fixes.append(_close_brackets(parsed, owed[:split], at, terminator, after_comma))
+    elif owed and terminator:
+        fixes.extend(_end_statement(parsed, owed[0], at, terminator))
     if split < len(owed):
         commas = _opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
         fixes.extend(_close_blocks(parsed, owed[split:], at, commas, after_braces))
@@ -476,6 +482,18 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
     for opener in also or ():
         fixes.extend(_close_own(parsed, opener, terminator))
     return _merged(fixes)
+
+
+def _end_statement(parsed: ParsedSnapshot, brace: tree_sitter.Node, at: int, terminator: str) -> list[Replacement]:
+    """``terminator`` after the code of the line of ``at``, a line of the block ``brace`` opens above it, where that
+    code has none (`modified = true` at the end of the file, whose `;` went only after brackets closed on the
+    line); none where the line holds no code."""
+    snap = parsed.snapshot
+    line = snap.line_of(at)
+    end = code_end(parsed, line)
+    if end == snap.line_starts[line] or _opener_line(parsed, brace) >= line or snap.text[:end].endswith(terminator):
+        return []
+    return [Replacement(end, end, terminator)]
 
 
 def _close_own(parsed: ParsedSnapshot, opener: tree_sitter.Node, terminator: str) -> list[Replacement]:
@@ -718,9 +736,13 @@ def _closer_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int
     # which wins a tie (C takes `};` after a function, an empty declaration). Then a Python header's `:`
     # (`_header_colon`). Last, a method's `}` in an object (`data() {` above `methods: {`) owes the `,` before the
     # next member.
+    # Then the closers alone and each of those again with the brackets closed after a `,` that ends the line: a
+    # statement's outermost bracket holds it (`f(a,)`; `f(a),` never parses); closed before it, one wins a tie.
     seen = [tuple(fixes)]
-    for ends in _terminators(parsed, region, at) if closed.problems or unended else ():
-        ended = tuple(mechanical_fix(parsed, region, at, *ends, also=also, innermost=innermost))
+    tried = [("", "")] + _terminators(parsed, region, at) if closed.problems or unended else []
+    for after_comma, ends in [(False, ends) for ends in tried[1:]] + [(True, ends) for ends in tried]:
+        ended = tuple(mechanical_fix(parsed, region, at, *ends, also=also, innermost=innermost,
+                                     after_comma=after_comma))
         if ended in seen or _ends_before_code(parsed, ended, ends):
             continue
         seen.append(ended)
