@@ -600,9 +600,8 @@ def _ends_open_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_s
             continue  # a string's or a comment's
         code = (before + written).rsplit("\n", 1)[-1]
         opened = open_brackets(code, spec.line_comments)
-        # Rust's `[x; n]` repeats a value: a `[` holds a `;` there.
-        closes = "(" if spec.unit_macros else "(["
-        if opened and opened[-1].char in closes and not _SEMICOLON_HEADER.search(code[:opened[-1].at]):
+        if (opened and opened[-1].char in "([" and opened[-1].char not in spec.bracket_statement_ends
+                and not _SEMICOLON_HEADER.search(code[:opened[-1].at])):
             return True
     if directive:
         path = _INCLUDE_PATH.match(before + first)

@@ -94,6 +94,9 @@ class LanguageSpec:
     # `statement_end` that ends one ends a header typed for the body that follows. Where one is a declarator
     # (C's), the declaration it stands in is such a node.
     signature_types: frozenset[str] = frozenset()
+    # The brackets in which a `statement_end` may stand without ending the statement (Rust's `[x; n]`), besides a
+    # `for (` header's: elsewhere a `;` inside a bracket opened on the line ends the line too early.
+    bracket_statement_ends: str = ""
     # The extension fallback serves editors whose languageId names no language (`language_for`); it keeps a few
     # choices of its own (``.h`` opens as C) where the engine's corpus reader differs.
     extra_extensions: tuple[str, ...] = ()
@@ -310,6 +313,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         inline_brace_types=frozenset({"field_initializer_list", "use_list"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
         literal_types=frozenset({"string_literal", "raw_string_literal", "char_literal"}),
+        bracket_statement_ends="[",
         unit_macros=frozenset({"println", "print", "eprintln", "eprint", "assert", "assert_eq", "assert_ne",
                                "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "todo",
                                "unimplemented", "unreachable"}),
