@@ -708,11 +708,14 @@ def _with_final_line_break(tree: tree_sitter.Tree, problems: list[tree_sitter.No
     terminator after the last declaration, tree-sitter-c's after a `#include`), where the language takes a file
     without it. None elsewhere."""
     root = tree.root_node
-    data = root.text  # from the first token on; the root ends where the text does
-    if data is None or data.endswith((b"\n", b"\r")) or root.is_error:
+    # First what the nodes tell: a half-typed line's ERROR or MISSING node, on nearly every check while typing,
+    # costs no copy of the text.
+    if root.is_error or (problems and (problems[-1].is_error or problems[-1].is_missing)):
         return None
-    if problems and (problems[-1].is_error or problems[-1].is_missing
-                     or root.start_byte + len(data.rstrip()) > problems[-1].end_byte):
+    data = root.text  # from the first token on; the root ends where the text does
+    if data is None or data.endswith((b"\n", b"\r")):
+        return None
+    if problems and root.start_byte + len(data.rstrip()) > problems[-1].end_byte:
         return None
     parser = tree_sitter.Parser(tree.language)
     if root.start_byte:  # the blanks before the first token, which the tree keeps no text of
