@@ -27,27 +27,25 @@ class CanvasView:
         current = step.current[self.row].tolist()
         accepted = step.accepted[self.row].tolist()
         anchor = step.anchor[self.row].tolist()
-        cells = []
-        for tok_id, acc, anc in zip(current, accepted, anchor):
-            cell = token_cell(self.tok.token_text(tok_id))
-            # Colour codes only for a terminal: in a log they are noise.
-            color = BLUE if anc else BRIGHT if acc else DIM
-            cells.append(f"{color}{cell}{RESET}" if self.tty else cell)
+        cells = self._cells(current, [BLUE if anc else BRIGHT if acc else DIM for acc, anc in zip(accepted, anchor)])
         done = " (stopped)" if bool(step.finished[self.row]) else ""
         head = (f"canvas {step.canvas_index + 1}  step {step.step}  "
                 f"accepted {sum(accepted)}/{len(current) - sum(anchor)}{done}")
-        return head + "\n" + "".join(cells) + "\n"
+        return head + "\n" + cells + "\n"
 
     def render_result(self, done: CanvasDone) -> str:
         """The canvas as it goes into the output: the last pass's argmax, pad after EOS. A step's frame shows the
         next pass's input, re-noised where nothing was accepted, which at the step limit is mostly noise."""
-        cells = []
-        for tok_id in done.canvas[self.row].tolist():
-            cell = token_cell(self.tok.token_text(tok_id))
-            cells.append(f"{DIM if tok_id == self.tok.pad_id else BRIGHT}{cell}{RESET}" if self.tty else cell)
+        ids = done.canvas[self.row].tolist()
+        cells = self._cells(ids, [DIM if tok_id == self.tok.pad_id else BRIGHT for tok_id in ids])
         how = "stopped" if bool(done.stopped[self.row]) else "step limit"
         return (f"canvas {done.canvas_index + 1}  result after {done.steps} step{'s' * (done.steps != 1)} ({how})\n"
-                + "".join(cells) + "\n")
+                + cells + "\n")
+
+    def _cells(self, ids: list[int], colors: list[str]) -> str:
+        # Colour codes only for a terminal: in a log they are noise.
+        cells = (token_cell(self.tok.token_text(tok_id)) for tok_id in ids)
+        return "".join(f"{color}{cell}{RESET}" if self.tty else cell for cell, color in zip(cells, colors))
 
     def draw(self, step: Step) -> None:
         self._frame(self.render(step))
