@@ -9,14 +9,12 @@ import json
 import math
 import os
 import re
-import signal
 import stat
 import sys
 import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import Iterable, Iterator
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
 from engine.arguments import int_between, positive_int, seed_int
@@ -166,187 +164,6 @@ def with_sampler_flags(generation, args):
     changed = dataclasses.replace(generation, **{field: value for _, field, value in given})
     changed.check(" ".join(f"--{dest.replace('_', '-')} {value}" for dest, _, value in given))
     return changed
-
-
-# -- generate ------------------------------------------------------------------------------------------------------
-def cmd_generate(args) -> int:
-    prompt_text, source = read_prompt(args)
-    # Frames on stderr: stdout holds the text alone, to pipe or redirect. They are the progress, where drawn.
-    status = StatusLine(None if args.visual else sys.stderr)
-    try:
-        status.show(f"[loading {args.model or 'the embedded model'}]")
-        return generate_text(args, prompt_text, source, status)
-    finally:
-        status.clear()
-
-
-def generate_text(args, prompt_text: str, source: str, status: "StatusLine") -> int:
-    import torch
-
-    from engine.generate import CanvasDone, Generation, generate_steps, make_generator
-    from engine.visual import CanvasView
-
-    eng = load_engine(args)
-    status.clear()
-    tok, model = eng.tokenizer, eng.model
-    if args.chat:
-        from engine.chat import read_chat_template, render_chat
-
-        template = read_chat_template(eng.model_dir)
-        text = render_chat(template, [{"role": "user", "content": prompt_text}], tok.special_tokens(),
-                           source=chat_template_source(eng.model_dir))
-        ids = tok.encode_markup(text)
-        ids = ids if ids[:1] == [tok.bos_id] else [tok.bos_id, *ids]
-    else:
-        ids = [tok.bos_id, *tok.encode(prompt_text)]
-    # Canvases are denoised whole; the text stops at the budget, as asked.
-    budget = args.max_new_tokens or eng.generation.max_new_tokens
-    ids = fit_context(eng, ids, budget, args, source)
-    prompt = torch.tensor([ids], device=model.device)
-    view = CanvasView(tok, sys.stderr) if args.visual else None
-    # Frames redrawn in place would wipe text written between them: beside those, the text comes at the end.
-    text = TextStream(sys.stdout, live=view is None or not view.tty)
-    canvases, steps = math.ceil(budget / eng.canvas_length), eng.generation.max_denoising_steps
-    started = time.perf_counter()
-    result = None
-    try:
-        with torch.inference_mode():
-            for event in generate_steps(model, prompt, eng.generation, make_generator(args.seed, model.device),
-                                        max_new_tokens=budget):
-                if isinstance(event, Generation):
-                    result = event
-                elif isinstance(event, CanvasDone):
-                    if view is not None:
-                        view.draw_result(event)
-                    status.clear()
-                    text.update(tok.decode(event.new_tokens[0, :budget].tolist()))
-                elif view is not None:
-                    view.draw(event)
-                else:
-                    status.show(f"[canvas {event.canvas_index + 1}/{canvases}  step {event.step}/{steps}]")
-    except KeyboardInterrupt:
-        # The finished canvases' text is out already, or held while frames were drawn: it ends as a whole run's.
-        status.clear()
-        if view is not None:
-            view.finish()
-        text.end()
-        return 130
-    seconds = time.perf_counter() - started
-    status.clear()
-    if view is not None:
-        view.finish()
-    text.update(tok.decode(result.new_tokens[0, :budget].tolist()), final=True)
-    text.end()
-    print(f"[{sum(result.steps_per_canvas)} steps over {result.canvases} canvases "
-          f"({', '.join(map(str, result.steps_per_canvas))}), "
-          f"{result.tokens_per_forward[0].item():.2f} tokens per forward, {seconds:.2f} s]", file=sys.stderr)
-    return 0
-
-
-def read_prompt(args) -> tuple[str, str]:
-    """The prompt's text, and its name for messages."""
-    if args.prompt is not None:
-        return args.prompt, "--prompt"
-    if args.prompt_file == "-":
-        try:
-            return sys.stdin.buffer.read().decode("utf-8-sig"), "stdin"
-        except UnicodeDecodeError:
-            raise UsageError("stdin: not UTF-8 text") from None
-    return read_text(Path(args.prompt_file)), args.prompt_file
-
-
-def fit_context(eng, ids: list[int], budget: int, args, source: str) -> list[int]:
-    """`ids` (<bos> first) within the positions the model has, beside the new tokens' canvases, which are denoised
-    whole: as infill's prompt, the text nearest the new tokens is kept, and what is left out is said. A chat prompt
-    cut so would lose the template's opening of the turn, and is refused."""
-    width, positions, name = eng.canvas_length, eng.checkpoint.config.max_position_embeddings, eng.model_dir.name
-    canvases = math.ceil(budget / width)
-    room = positions - canvases * width
-    plural = "canvas" if canvases == 1 else "canvases"
-    if room < 2:
-        asked = (f"--max-new-tokens {budget}" if args.max_new_tokens
-                 else f"max_new_tokens {budget} (the generation config's; give --max-new-tokens)")
-        raise UsageError(f"{asked}: {name} has {positions} positions, too few for <bos>, a prompt and {canvases} "
-                         f"{plural} of {width} new tokens")
-    if len(ids) <= room:
-        return ids
-    if args.chat:
-        raise UsageError(f"{source}: {len(ids)} tokens in the chat template, and {canvases} {plural} of {width} new "
-                         f"tokens, take more than the {positions} positions {name} has")
-    kept = room - 1
-    print(f"infill-engine: {source}: its first {len(ids) - 1 - kept} of {len(ids) - 1} tokens are left out: {name} "
-          f"has {positions} positions, {canvases * width} of them for {canvases} {plural} of new tokens",
-          file=sys.stderr)
-    return [ids[0], *ids[len(ids) - kept:]]
-
-
-class TextStream:
-    """A text written to `out` as it grows: each part once no later tokens can change it."""
-
-    def __init__(self, out: TextIO, live: bool = True):
-        self.out = out
-        self.live = live  # else held until `end`
-        self.text = self.written = ""
-
-    def update(self, text: str, final: bool = False) -> None:
-        # A character cut short at the end decodes to U+FFFD (or to nothing, in a byte-level BPE's `decode`) until
-        # the tokens with its other bytes come: held back, as the rest of it may yet change.
-        self.text = text if final else text.rstrip("\ufffd")
-        if self.live:
-            self.flush()
-
-    def flush(self) -> None:
-        # A Ctrl-C between the write and its count (unbuffered, the reader already has it) had the part written again.
-        with sigint_deferred():
-            self.out.write(self.text[len(self.written):])
-            self.written = self.text
-            self.out.flush()
-
-    def end(self) -> None:
-        self.flush()
-        self.out.write("\n")
-        self.out.flush()
-
-
-@contextmanager
-def sigint_deferred() -> Iterator[None]:
-    """A Ctrl-C during the block raises KeyboardInterrupt after it."""
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda *_: caught.append(True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if caught:
-            raise KeyboardInterrupt
-
-
-class StatusLine:
-    """Progress at a terminal's cursor, taken away before anything else is written: text written to stdout on the
-    same terminal goes on where it stopped. Without a terminal (`out` None or a file or pipe), nothing is shown."""
-
-    def __init__(self, out: TextIO | None):
-        self.out = out if out is not None and out.isatty() else None
-        self.shown = False
-
-    def show(self, text: str) -> None:
-        if self.out is not None:
-            # Cursor saved, the screen cleared from it, the status written dim, the cursor back where it was.
-            self.out.write(f"\x1b7\x1b[J\x1b[2m{text}\x1b[0m\x1b8")
-            self.out.flush()
-            self.shown = True
-
-    def clear(self) -> None:
-        if self.shown:
-            self.out.write("\x1b[J")
-            self.out.flush()
-            self.shown = False
-
-
-def chat_template_source(directory: Path) -> str:
-    """Where read_chat_template found the template, for its errors: the file to open and fix."""
-    jinja = directory / "chat_template.jinja"
-    return str(jinja) if jinja.is_file() else f"{directory / 'tokenizer_config.json'}: chat_template"
 
 
 # -- infill --------------------------------------------------------------------------------------------------------
@@ -551,6 +368,9 @@ MAX_CANDIDATES = 32
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Not at the top: engine.generate_cli imports this module's helpers, defined by the time a parser is built.
+    from engine.generate_cli import cmd_generate
+
     parser = argparse.ArgumentParser(prog="infill-engine", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
