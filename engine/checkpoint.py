@@ -186,7 +186,11 @@ def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str =
 
 
 def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto") -> Checkpoint:
-    plan = inspect_checkpoint(directory, device, dtype)
+    return read_weights(inspect_checkpoint(directory, device, dtype))
+
+
+def read_weights(plan: CheckpointPlan) -> Checkpoint:
+    """The checkpoint `plan` checked, its weights read into the network it built: all the time a large one takes."""
     # One buffer for the tensors that are converted or moved, as large as the largest: reused, it keeps the peak
     # at the weights and one tensor (a buffer a tensor, freed in turn, stayed with the allocator's heap).
     converted = [t.end - t.start for ts in plan.tensors.values() for t in ts

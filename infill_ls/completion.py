@@ -23,7 +23,7 @@ from .suggestions import WORD_CHARACTER, Suggestion, in_comment, no_worse, parsi
 from .syntax import ParsedSnapshot, Replacement, parses_after
 
 if TYPE_CHECKING:
-    from engine.infill import Candidate, InfillEngine
+    from engine.infill import Candidate, InfillEngine, InfillLookup
 
 # A line fill rarely needs more; a small hole also keeps the keystroke path fast.
 LINE_HOLE_TOKENS = 24
@@ -44,7 +44,7 @@ def steps_for(engine: InfillEngine, settings: Settings, explicit: bool) -> int |
     return min(schedule, settings.typing_max_steps)
 
 
-def window_budget(engine: InfillEngine, hole: int, settings: Settings) -> WindowBudget:
+def window_budget(engine: InfillLookup, hole: int, settings: Settings) -> WindowBudget:
     """Prefix for the encoder's prompt (`Settings.prefix_tokens`, as the engine keeps it); suffix for the canvas
     beside the hole, and a little more."""
     return WindowBudget(
@@ -84,7 +84,7 @@ def _stop_if(should_stop: Callable[[], bool]) -> None:
         raise Cancelled("completion cancelled")
 
 
-def _hole(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings) -> tuple[int, InfillContext]:
+def _hole(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: Settings) -> tuple[int, InfillContext]:
     """The hole's token budget and the context around it."""
     # The shape decides the hole size, which decides how much suffix fits beside it; never more than one canvas of
     # the model holds (a larger maxHoleTokens would run every keystroke on a canvas wider than it was trained on).
@@ -168,7 +168,7 @@ def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str,
     return parses_after(parsed, [Replacement(ctx.offset, ctx.offset, text)], should_stop)
 
 
-def copied(engine: InfillEngine, parsed: ParsedSnapshot, offset: int, settings: Settings,
+def copied(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: Settings,
            elsewhere: Sequence[str] = (), *, hole: tuple[int, InfillContext] | None = None,
            should_stop: Callable[[], bool] | None = None,
            surroundings: Surroundings = NO_SURROUNDINGS) -> list[Suggestion]:
@@ -210,19 +210,40 @@ def complete(
                               elsewhere=elsewhere, hole=hole, surroundings=surroundings)
         _stop_if(should_stop)
         return invoked_order(parsed, offset, suggestions, should_stop)
-    if settings.file_lookup and not in_comment(parsed, offset):
-        # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so
-        # the model's pass (nearly all of a keystroke's latency) is not waited for. Not in a comment: there any fill
-        # keeps the file parsing, and the file's code bridged from a word of prose is no sentence.
-        shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop,
-                       surroundings=surroundings)
-        _stop_if(should_stop)
-        if shown:
-            return parsing_first(parsed, offset, shown, should_stop)
+    # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so the
+    # model's pass (nearly all of a keystroke's latency) is not waited for.
+    shown = from_the_file(engine, parsed, offset, settings, should_stop=should_stop, elsewhere=elsewhere, hole=hole,
+                          surroundings=surroundings)
+    if shown:
+        return shown
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
                           lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
+
+
+def from_the_file(
+    engine: InfillLookup,
+    parsed: ParsedSnapshot,
+    offset: int,
+    settings: Settings,
+    *,
+    should_stop: Callable[[], bool],
+    elsewhere: Sequence[str] = (),
+    hole: tuple[int, InfillContext] | None = None,
+    surroundings: Surroundings = NO_SURROUNDINGS,
+) -> list[Suggestion]:
+    """What `complete` shows while typing with no model pass: the fill the file (or a file in ``elsewhere``) spells
+    out at ``offset``, where it keeps the file no worse (`copied`), closed first where it leaves the file unparsed
+    (`parsing_first`); none with ``settings.file_lookup`` off, in a comment (there any fill keeps the file parsing,
+    and the file's code bridged from a word of prose is no sentence) or in the middle of a word (`mid_word`). Needs
+    the checkpoint's tokenizer alone: what a request gets while the model's weights load."""
+    if not settings.file_lookup or mid_word(parsed.snapshot.text, offset) or in_comment(parsed, offset):
+        return []
+    shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop,
+                   surroundings=surroundings)
+    _stop_if(should_stop)
+    return parsing_first(parsed, offset, shown, should_stop) if shown else []
 
 
 def mid_word(text: str, offset: int) -> bool:

@@ -6,7 +6,8 @@ after that one is released: both at once take twice the memory, more than a larg
 leaves on a GPU. Before it is released, the other model's checkpoint is checked as far as it
 can be without reading its weights (`engine.checkpoint.inspect_checkpoint`): one that fails
 those checks (a typo in the path, a config or shard that cannot be read) keeps the model
-loaded, and the message says so.
+loaded, and the message says so. A load hands out the checkpoint's tokenizer before it reads the weights
+(`InfillLookup`): the fills a file spells out need no more, and are offered while a large checkpoint loads.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_differs
 
 if TYPE_CHECKING:
-    from engine.infill import InfillEngine
+    from engine.infill import InfillEngine, InfillLookup
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +81,18 @@ def set_threads(settings: Settings) -> None:
     torch.set_num_threads(settings.threads or default)
 
 
-def load_engine(settings: Settings) -> InfillEngine:
-    """Load synchronously. The engine import pulls in torch, so it happens here, off the
+def load_engine(settings: Settings, checked: Callable[[InfillLookup], None] = lambda lookup: None) -> InfillEngine:
+    """Load synchronously; ``checked`` is handed the checkpoint's `InfillLookup` once every check before the
+    weights has passed, and before they are read. The engine import pulls in torch, so it happens here, off the
     event loop, rather than at server start."""
-    from engine.infill import InfillEngine
+    from engine.checkpoint import inspect_checkpoint, read_weights
+    from engine.infill import InfillEngine, InfillLookup, default_model_dir
 
     set_threads(settings)
-    model_dir = Path(settings.model_path).expanduser() if settings.model_path else None
-    return InfillEngine.load(model_dir, device=settings.device, dtype=settings.dtype)
+    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
+    plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype)
+    checked(InfillLookup.of(plan))
+    return InfillEngine(read_weights(plan))
 
 
 def check_loadable(settings: Settings) -> None:
@@ -133,18 +138,31 @@ class ModelLoader:
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
         self._ready: asyncio.Future[LoadResult] | None = None
+        # The load's `InfillLookup` once its checkpoint has passed the checks before its weights; None where it
+        # ends without one (the model held kept, or a failure).
+        self._checked: asyncio.Future[InfillLookup | None] | None = None
         self.generation = 0
         self.last: LoadResult | None = None
         self._held: _Held | None = None  # on the worker only
         self.threads: int | None = None  # the model's CPU threads, as last set
 
-    def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None) -> None:
-        """Start loading; requests wait for it. Call from the event loop."""
+    def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None,
+             on_checked: Callable[[], None] | None = None) -> None:
+        """Start loading; requests wait for it (`engine`), or for its checks alone (`engine_or_lookup`).
+        ``on_checked``: called once the checkpoint has passed every check before its weights are read, as they begin
+        to be. Call from the event loop."""
         self.generation += 1
         generation = self.generation
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[LoadResult] = loop.create_future()
-        self._ready = ready
+        checked: asyncio.Future[InfillLookup | None] = loop.create_future()
+        self._ready, self._checked = ready, checked
+
+        def hand_out(lookup: InfillLookup) -> None:
+            if not checked.done():
+                checked.set_result(lookup)
+                if on_checked is not None and generation == self.generation:
+                    on_checked()
 
         def work() -> LoadResult:
             if generation != self.generation:
@@ -153,7 +171,8 @@ class ModelLoader:
                 return LoadResult(generation, None, None, 0.0)
             started = time.perf_counter()
             try:
-                return LoadResult(generation, self._engine_for(settings), None, time.perf_counter() - started)
+                engine = self._engine_for(settings, lambda lookup: post(hand_out, lookup))
+                return LoadResult(generation, engine, None, time.perf_counter() - started)
             except Exception as error:  # noqa: BLE001 - any failure becomes a message
                 log.debug("model load failed", exc_info=True)
                 message, held = describe_failure(error, settings), self._held
@@ -166,19 +185,21 @@ class ModelLoader:
             self.last = result if generation == self.generation else self.last
             if not ready.done():
                 ready.set_result(result)
+            if not checked.done():
+                checked.set_result(None)
             if on_done is not None:
                 on_done(result)
 
-        def post(future: Future[LoadResult]) -> None:
+        def post(call: Callable, arg) -> None:
             # The editor closed the stream while the model loaded: the event loop has closed, no one waits for the
             # result, and posting it there raised on the worker (a traceback on stderr at an ordinary end).
             try:
-                loop.call_soon_threadsafe(finish, future)
+                loop.call_soon_threadsafe(call, arg)
             except RuntimeError:
                 if not loop.is_closed():
                     raise
 
-        self._scheduler.submit(work).add_done_callback(post)
+        self._scheduler.submit(work).add_done_callback(lambda future: post(finish, future))
 
     def set_threads(self, settings: Settings) -> None:
         """`settings`' threads for the model loaded, set on the worker between requests: no load, so the editor
@@ -189,17 +210,18 @@ class ModelLoader:
 
         self._scheduler.submit(work)
 
-    def _engine_for(self, settings: Settings) -> LoadedEngine:
+    def _engine_for(self, settings: Settings, checked: Callable[[InfillLookup], None]) -> LoadedEngine:
         """On the worker: the engine held, when `settings` name its model, with their threads set; else that model,
-        loaded once the one held is released. One that fails the checks made before its weights are read keeps the
-        one held; a load that fails after them leaves none."""
+        loaded once the one held is released (``checked`` is handed its lookup before its weights are read). One
+        that fails the checks made before its weights are read keeps the one held; a load that fails after them
+        leaves none."""
         if self._held is not None and not model_differs(self._held.settings, settings):
             set_threads(settings)
         else:
             if self._held is not None:
                 check_loadable(settings)
             self._release()
-            engine = load_engine(settings)
+            engine = load_engine(settings, checked)
             self._held = _Held(engine, settings, LoadedEngine(engine))
         self.threads = settings.threads or default_threads()
         return self._held.handle
@@ -218,6 +240,22 @@ class ModelLoader:
             if ready is self._ready:  # no newer load started meanwhile
                 return result.engine
         return None
+
+    async def engine_or_lookup(self) -> tuple[LoadedEngine | None, InfillLookup | None]:
+        """As `engine`, but while a load reads its checkpoint's weights, without waiting for them: (None, its
+        lookup), for the fills a file spells out."""
+        while (ready := self._ready) is not None and (checked := self._checked) is not None:
+            if not ready.done() and not checked.done():
+                # Not cancelled with a cancelled request (`asyncio.wait` leaves them be): others wait for the load.
+                await asyncio.wait((ready, checked), return_when=asyncio.FIRST_COMPLETED)
+            if ready is not self._ready:
+                continue  # a newer load started meanwhile
+            if ready.done():
+                return ready.result().engine, None
+            if (lookup := checked.result()) is not None:
+                return None, lookup
+            await asyncio.shield(ready)  # none handed out: the load's end settles both
+        return None, None
 
     @property
     def error(self) -> str | None:

@@ -37,6 +37,7 @@ class SchedulerStats:
     requests: int = 0  # completions asked for
     model_runs: int = 0  # jobs that reached the model's worker
     file_fills: int = 0  # of those, typing jobs answered by a fill from the file with no model pass
+    while_loading: int = 0  # jobs run beside the worker while it loaded the model: the file's fills alone
     cache_hits: int = 0
     cache_stale: int = 0  # cached results passed over because what they were found in has changed on disk
     typing_through_hits: int = 0
@@ -289,10 +290,36 @@ class Scheduler:
             self.cache.put(key, result, owner)
         return result
 
+    async def run_beside(self, ticket: Ticket, work: Callable[[Callable[[], bool]], T], debounce_s: float = 0.0) -> T:
+        """Run ``work(should_stop)`` on a thread of its own, for the request holding ``ticket``, after ``debounce_s``:
+        work that needs no model, while the worker loads one. The request keeps its lane, and may go on to the
+        worker (`run`) with what this found wanting. Raises Superseded as `run` does; nothing is cached."""
+        try:
+            if debounce_s > 0:
+                await asyncio.sleep(debounce_s)
+            if ticket.should_stop():
+                raise Superseded
+            self.stats.while_loading += 1
+            result = await asyncio.to_thread(self._stopped_as_superseded, ticket, work)
+            if ticket.should_stop():
+                raise Superseded
+        except asyncio.CancelledError:
+            ticket.cancel()
+            self.stats.cancelled += 1
+            raise
+        except Superseded:
+            self.stats.superseded += 1
+            raise
+        return result
+
     def _call(self, ticket: Ticket, work: Callable[[Callable[[], bool]], T]) -> T:
         if ticket.should_stop():
             raise Superseded  # replaced while waiting in the queue
         self.stats.model_runs += 1
+        return self._stopped_as_superseded(ticket, work)
+
+    @staticmethod
+    def _stopped_as_superseded(ticket: Ticket, work: Callable[[Callable[[], bool]], T]) -> T:
         try:
             return work(ticket.should_stop)
         except Exception as error:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .actions import ActionEdit, ActionKind, NoEdit, Request, available, run_action
-from .completion import cache_key, complete, from_file_alone, typed_through
+from .completion import cache_key, complete, from_file_alone, from_the_file, typed_through
 from .suggestions import Suggestion
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
-from .model_loader import LoadResult, ModelLoader
+from .model_loader import LoadedEngine, LoadResult, ModelLoader
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Priority, Scheduler, Superseded
@@ -240,9 +240,11 @@ class InfillService:
     def model_source(self) -> str:
         return self.settings.model_path or self.default_model or "the embedded model"
 
-    def load_model(self, on_done: Callable[[LoadResult], None]) -> None:
+    def load_model(self, on_done: Callable[[LoadResult], None], on_checked: Callable[[], None] | None = None) -> None:
+        """Load the model the settings name (`ModelLoader.load`)."""
         self.scheduler.cache.clear()
-        self.model.load(replace(self.settings, model_path=self.settings.model_path or self.default_model), on_done)
+        self.model.load(replace(self.settings, model_path=self.settings.model_path or self.default_model), on_done,
+                        on_checked)
 
     def configure(self, raw: Any) -> tuple[list[str], bool]:
         """Apply settings from the client; returns the problems found and whether the model
@@ -291,13 +293,13 @@ class InfillService:
                 scheduler.stats.typing_through_hits += 1
                 suggestions = typed_through(offset, rests)
             else:
-                engine = await self.model.engine()
+                engine, lookup = await self.model.engine_or_lookup()
                 if ticket.should_stop():
                     scheduler.stats.superseded += 1  # overtaken while the model was loading
                     return []
-                if engine is None:
+                if engine is None and lookup is None:
                     return []
-                settings, parse, files = self.settings, self.syntax.parse, self.directory_files
+                settings, parse = self.settings, self.syntax.parse
                 lookup_beside = settings.file_lookup and settings.neighbor_files
                 # A notebook's own cells are read as the text around the hole, not as documents beside it.
                 cells = {s.uri for s in surroundings.cells}
@@ -306,8 +308,12 @@ class InfillService:
                 # Where each stands (a notebook's cell, where its notebook does), read here: the store and the
                 # notebooks change on the loop alone.
                 locate = {s.uri: self.disk_path(s.uri) for s in beside}.get
+                debounce_s = 0 if explicit else settings.debounce_ms / 1000
 
-                def work(should_stop: Callable[[], bool]) -> _Answer:
+                def work(should_stop: Callable[[], bool], engine: LoadedEngine | None = None,
+                         files: DirectoryFiles | None = None) -> _Answer:
+                    """`complete`'s answer; without ``engine``, `from_the_file`'s (`lookup`'s) alone. ``files``: as
+                    read and kept on the worker, searched beside the open tabs."""
                     parsed = parse(snapshot)
                     if picked is not None:  # the document's tree, brought to the text with the item accepted
                         parsed = ParsedSnapshot(filled, parsed.spec, tree_after(parsed, [picked], should_stop))
@@ -315,24 +321,44 @@ class InfillService:
                                                                 should_stop=should_stop, folders=folders,
                                                                 locate=locate))
                                 if lookup_beside else None)
+                    elsewhere = gathered if gathered is not None else ()
+                    if engine is None:
+                        return _Answer(from_the_file(lookup, parsed, at, settings, should_stop=should_stop,
+                                                     elsewhere=elsewhere, surroundings=surroundings))
                     found = complete(engine, parsed, at, settings, explicit=explicit, should_stop=should_stop,
-                                     elsewhere=gathered if gathered is not None else (), surroundings=surroundings)
+                                     elsewhere=elsewhere, surroundings=surroundings)
                     if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
                     # One the file itself gave hangs on the files searched all the same: a module saved beside it
                     # later may hold a stronger fill. Other files there (an editor's backup) leave it be.
                     return _Answer(found, gathered.disk if gathered is not None else None)
 
-                answer = await scheduler.run(
-                    ticket,
-                    work,
-                    key=cache_key(filled, at, explicit, settings, self.model.generation,
-                                  tabs_searched(on_disk, beside, folders, locate=locate), surroundings),
-                    owner=uri,
-                    fresh=_Answer.fresh,
-                    debounce_s=0 if explicit else settings.debounce_ms / 1000,
-                    priority=Priority.EXPLICIT if explicit else Priority.TYPING,
-                )
+                answer = None
+                if engine is None:
+                    # The weights are loading (minutes, for a large checkpoint): a fill the file spells out needs only
+                    # the checkpoint's tokenizer, and is shown at once, found on a thread beside the busy worker (the
+                    # open tabs searched, not the files on disk, which the worker reads); with none, the model's
+                    # fill is waited for. Not cached: once the model has loaded, it has its say.
+                    if settings.file_lookup:
+                        answer, debounce_s = await scheduler.run_beside(ticket, work, debounce_s), 0
+                    if answer is None or not answer.suggestions:
+                        answer, engine = None, await self.model.engine()
+                        if ticket.should_stop():
+                            scheduler.stats.superseded += 1
+                            return []
+                        if engine is None:
+                            return []
+                if answer is None:
+                    answer = await scheduler.run(
+                        ticket,
+                        lambda should_stop: work(should_stop, engine, self.directory_files),
+                        key=cache_key(filled, at, explicit, settings, self.model.generation,
+                                      tabs_searched(on_disk, beside, folders, locate=locate), surroundings),
+                        owner=uri,
+                        fresh=_Answer.fresh,
+                        debounce_s=debounce_s,
+                        priority=Priority.EXPLICIT if explicit else Priority.TYPING,
+                    )
                 suggestions = answer.suggestions
         except Superseded:
             return []

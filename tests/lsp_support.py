@@ -8,6 +8,7 @@ the server against a second implementation rather than against itself.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -92,6 +93,16 @@ def make_client() -> LanguageClient:
         client.statuses.append((params.kind, params.message))
 
     return client
+
+
+async def loaded(client: LanguageClient, timeout_s: float = 120) -> None:
+    """Once the server's model load has ended (its status "ready" or "error"). Before, a request the file answers is
+    answered from the file alone, without the model's pass or its candidates: a test counting those waits."""
+    for _ in range(int(timeout_s / 0.05)):
+        if client.statuses and client.statuses[-1][0] != "loading":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the model did not load in {timeout_s} s: {client.statuses}")
 
 
 def capabilities(

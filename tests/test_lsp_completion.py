@@ -12,7 +12,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_support import SESSION, capabilities, config, init_params, position_of, replace_change, tiny_model
+from lsp_support import SESSION, capabilities, config, init_params, loaded, position_of, replace_change, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -22,6 +22,7 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, numCandidates=3, device="cpu")
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 
@@ -285,6 +286,7 @@ async def fresh_client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, device="cpu")
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 
@@ -364,6 +366,7 @@ async def plain_client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(inline=False, encodings=["utf-8"]), modelPath=tiny_model(), debounceMs=0, device="cpu")
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 

@@ -125,13 +125,16 @@ async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(con
         lambda: any(r and isinstance(r[-1], types.WorkDoneProgressEnd) for r in configured.progress_reports.values())
     )
     (reports,) = configured.progress_reports.values()
-    assert reports[-1].message == "ready"
+    # Once the checkpoint has passed its checks, the weights are read, and the file's own fills offered meanwhile.
+    reading = f"reading the weights of {tiny_model()}; fills the file spells out meanwhile"
+    assert [r.message for r in reports[1:]] == [reading, "ready"]
     stats = await configured.workspace_execute_command_async(
         types.ExecuteCommandParams(command="infill.stats", arguments=[])
     )
     assert stats["model"] and stats["model_error"] is None
     loaded = stats["model"]
-    assert configured.statuses == [("loading", f"loading {tiny_model()}"), ("ready", stats["model"])]
+    statuses = [("loading", f"loading {tiny_model()}"), ("loading", reading), ("ready", stats["model"])]
+    assert configured.statuses == statuses
     # Threads alone are set on the model loaded: no load, so no "loading" for the editor to show.
     configured.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"threads": 1}})
@@ -146,8 +149,7 @@ async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(con
         if await threads() == 1:
             break
         await asyncio.sleep(0.05)
-    assert await threads() == 1 and configured.statuses == [("loading", f"loading {tiny_model()}"),
-                                                            ("ready", stats["model"])]
+    assert await threads() == 1 and configured.statuses == statuses
 
     configured.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"debounceMs": -1, "numCandidates": 2}})

@@ -31,9 +31,9 @@ def loads(monkeypatch):
     record = {"engines": [], "alive_at_load": []}
     real = model_loader.load_engine
 
-    def load_engine(settings):
+    def load_engine(settings, *args):
         record["alive_at_load"].append([ref() is not None for ref in record["engines"]])
-        engine = real(settings)
+        engine = real(settings, *args)
         record["engines"].append(weakref.ref(engine))
         return engine
 
@@ -81,8 +81,8 @@ async def test_an_engine_still_held_elsewhere_gives_up_its_weights_before_the_ne
     held = []
     real = model_loader.load_engine
 
-    def load_engine(settings):
-        held.append(real(settings))
+    def load_engine(settings, *args):
+        held.append(real(settings, *args))
         return held[-1]
 
     monkeypatch.setattr(model_loader, "load_engine", load_engine)
