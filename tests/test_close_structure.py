@@ -791,3 +791,115 @@ def test_a_statements_outermost_bracket_closes_after_a_comma_that_ends_its_line(
                                                                                 expected):
     # Closed before the comma (`f(a),`), the statement never parsed, and none was offered.
     assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    ("typescript", "function f() {\n  const xs = [1, 2,\n  |return xs;\n}\n",
+     "function f() {\n  const xs = [1, 2,]\n  return xs;\n}\n"),
+    ("typescript", "const xs = [1, 2,\n|console.log(xs);\n", "const xs = [1, 2,]\nconsole.log(xs);\n"),
+    ("javascript", "function f() {\n  const xs = [1, 2,\n  |return xs;\n}\n",
+     "function f() {\n  const xs = [1, 2,]\n  return xs;\n}\n"),
+    ("go", "package main\n\nfunc f() []int {\n\txs := []int{1, 2,\n\t|return xs\n}\n",
+     "package main\n\nfunc f() []int {\n\txs := []int{1, 2,}\n\treturn xs\n}\n"),
+    ("rust", "fn f() -> Vec<i32> {\n    let xs = vec![1, 2,\n    |xs\n}\n",
+     "fn f() -> Vec<i32> {\n    let xs = vec![1, 2,];\n    xs\n}\n"),
+    ("python", "def f():\n    xs = [1, 2,\n    |return xs\n", "def f():\n    xs = [1, 2,]\n    return xs\n"),
+])
+def test_a_cursor_in_the_indentation_of_the_next_statement_closes_after_the_code_above(language_id, text, expected):
+    # Closed at the cursor, before the statement (`  ]return xs;`), the file never parsed: nothing was offered, an
+    # edit that left it broken, or the closer after the statement's code (`console.log(xs)];`). Where the line
+    # ends the bracket by the layout, no closer was owed there at all, and the closer owed elsewhere went before
+    # the `,`: a list of declarations, a tuple in Python.
+    assert _closed_at_bar(language_id, text) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    # A line that stands deeper than the bracket's holds its items: the closer goes after them.
+    ("javascript", "const xs = [\n  1,\n  |someLongName,\nconsole.log(xs);\n",
+     "const xs = [\n  1,\n  someLongName,\n]\nconsole.log(xs);\n"),
+    ("javascript", "function f() {\n  const xs = foo(1,\n    |someLongName\n  return xs;\n}\n",
+     "function f() {\n  const xs = foo(1,\n    someLongName)\n  return xs;\n}\n"),
+    # Where the line goes on with what holds the bracket, the closer stays at the cursor.
+    ("python", "x = f(\n    g(\n        1\n    |,\n    2,\n)\n", "x = f(\n    g(\n        1\n    ),\n    2,\n)\n"),
+])
+def test_a_cursor_in_the_indentation_of_a_line_that_goes_on_with_the_bracket_closes_at_its_place(language_id, text,
+                                                                                                  expected):
+    assert _closed_at_bar(language_id, text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("xs = [1, 2,\n|\nprint(xs)\n", "xs = [1, 2,]\n\nprint(xs)\n"),
+    ("xs = foo(1,|\nprint(xs)\n", "xs = foo(1,)\nprint(xs)\n"),
+])
+def test_a_comma_that_ends_a_statements_outermost_bracket_stays_inside_it(text, expected):
+    # Closed before it, the statement became a tuple (`xs = [1, 2],`), which parses. In a bracket the `,` ends the
+    # item the bracket is in (`a=f(1),` in `dict(`), as `test_a_trailing_comma_of_a_list_over_several_lines_...` has.
+    assert _closed_at_bar("python", text) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    ("typescript", "function f() {\n  if (x) {\n    go();\n    |\n  return 1;\n}\n",
+     "function f() {\n  if (x) {\n    go();\n  }\n  return 1;\n}\n"),
+    ("typescript", "function f() {\n  if (x) {\n    go();\n      |\n  return 1;\n}\n",
+     "function f() {\n  if (x) {\n    go();\n  }\n  return 1;\n}\n"),
+    ("rust", "fn f() {\n    if x {\n        run();\n        |\n    return;\n}\n",
+     "fn f() {\n    if x {\n        run();\n    }\n    return;\n}\n"),
+    # The brackets closed at the cursor, the brace's line below them at its own depth.
+    ("javascript", "function f() {\n  if (x) {\n    g(\n      1,\n      2,\n        |\n  return 1;\n}\n",
+     "function f() {\n  if (x) {\n    g(\n      1,\n      2,\n        )\n  }\n  return 1;\n}\n"),
+])
+def test_a_brace_closed_on_a_blank_line_deeper_than_its_block_stands_at_the_blocks_depth(language_id, text, expected):
+    # The `}` went after the blanks before the cursor, at the depth of the statements it ends (`    }`); below
+    # brackets closed there, at none (`}`).
+    assert _closed_at_bar(language_id, text) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    ("javascriptreact", "function App() {\n  return (\n    <div>\n      <p>hi</p>|\n  );\n}\n",
+     "function App() {\n  return (\n    <div>\n      <p>hi</p>\n    </div>\n  );\n}\n"),
+    ("typescriptreact", "export function App() {\n  return (\n    <div className=\"x\">\n      <span>{name}</span>\n"
+     "    |\n  );\n}\n",
+     "export function App() {\n  return (\n    <div className=\"x\">\n      <span>{name}</span>\n    </div>\n"
+     "  );\n}\n"),
+    ("typescriptreact", "export function App() {\n  return <div>hello|;\n}\n",
+     "export function App() {\n  return <div>hello</div>;\n}\n"),
+    # A closing tag closes the element of its name, whatever the grammar pairs it with.
+    ("typescriptreact", "const el = (\n  <ul>\n    <li>one</li>\n    <li>two|\n  </ul>\n);\n",
+     "const el = (\n  <ul>\n    <li>one</li>\n    <li>two</li>\n  </ul>\n);\n"),
+    ("typescriptreact", "export function App() {\n  return <ul>{items.map((i) => <li key={i}>{i}|)}</ul>;\n}\n",
+     "export function App() {\n  return <ul>{items.map((i) => <li key={i}>{i}</li>)}</ul>;\n}\n"),
+    ("typescriptreact", "export function App() {\n  return (\n    <>\n      <Foo.Bar>{x}|\n    </>\n  );\n}\n",
+     "export function App() {\n  return (\n    <>\n      <Foo.Bar>{x}</Foo.Bar>\n    </>\n  );\n}\n"),
+    # Two left open, each closed at its own depth, the innermost first.
+    ("typescriptreact", "export function App() {\n  return (\n    <div>\n      <section>\n        <p>hi</p>\n      |\n"
+     "  );\n}\n",
+     "export function App() {\n  return (\n    <div>\n      <section>\n        <p>hi</p>\n      </section>\n"
+     "    </div>\n  );\n}\n"),
+    # The brackets around the element, which its text held, closed after its tag.
+    ("javascriptreact", "function App() {\n  return (\n    <div>\n      <p>hi</p>\n      |",
+     "function App() {\n  return (\n    <div>\n      <p>hi</p>\n    </div>\n  )\n}\n"),
+])
+def test_an_element_left_open_gets_its_closing_tag(language_id, text, expected):
+    # The rest of the file was the element's text (`);` and `}` on the page), where no closer goes: nothing was
+    # offered.
+    assert _closed_at_bar(language_id, text) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
+    ("typescript", "function f(n: number) {\n  const s = `total: ${n}|\n  return s;\n}\n",
+     "function f(n: number) {\n  const s = `total: ${n}`\n  return s;\n}\n"),
+    ("javascript", "const s = `hello|\nconsole.log(s);\n", "const s = `hello`\nconsole.log(s);\n"),
+    # The brackets the literal held are closed after it; a substitution still open before it.
+    ("javascript", "function f(n) {\n  console.log(`total: ${n}|\n  return 1;\n}\n",
+     "function f(n) {\n  console.log(`total: ${n}`)\n  return 1;\n}\n"),
+    ("typescript", "function f(n: number) {\n  return `x ${n + 1|\n}\n",
+     "function f(n: number) {\n  return `x ${n + 1}`\n}\n"),
+    # A literal over lines ends where the cursor says; where the line goes on after it, before what ends the line.
+    ("typescript", "const s = `a\nb|\n", "const s = `a\nb`\n"),
+    ("javascript", "const s = `hello| world\nconsole.log(s);\n", "const s = `hello world`\nconsole.log(s);\n"),
+    ("javascript", "const q = sql`select * from t|;\nrun(q);\n", "const q = sql`select * from t`;\nrun(q);\n"),
+    ("javascript", "console.log(`total: ${n}|);\nrun();\n", "console.log(`total: ${n}`);\nrun();\n"),
+])
+def test_a_template_literal_left_open_gets_its_closing_backtick(language_id, text, expected):
+    # The grammar reads the rest of the file as code after an ERROR, or as the literal's text: nothing was offered.
+    assert _closed_at_bar(language_id, text) == expected

@@ -356,15 +356,17 @@ def _statement_end(parsed: ParsedSnapshot, at: int, commas: bool) -> int:
 def _own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement:
     """``lines`` after the line of ``at``. On a blank line, on it from the cursor (the indentation already before
     the cursor is the first line's), so that no blank line is left before them, and the file keeps its final line
-    break."""
+    break; where the cursor stands deeper than the first line's indentation (or in blanks of another kind), in place
+    of the blanks before it: kept, they put a body's `}` at the depth of the statements it ends."""
     snap = parsed.snapshot
     eol = snap.eol()
     line = snap.line_of(at)
     if not snap.line_text(line).strip():
-        head = snap.text[snap.line_starts[line] : at]
-        first = lines[0][len(head) :] if lines[0].startswith(head) else lines[0].lstrip(" \t")
+        start = snap.line_starts[line]
+        head = snap.text[start:at]
+        first, start = (lines[0][len(head) :], at) if lines[0].startswith(head) else (lines[0], start)
         final = eol if at == len(snap.text) else ""
-        return Replacement(at, at, first + "".join(eol + text for text in lines[1:]) + final)
+        return Replacement(start, at, first + "".join(eol + text for text in lines[1:]) + final)
     return Replacement(at, at, "".join(eol + text for text in lines))
 
 
@@ -388,8 +390,7 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
         # The cursor stands in the indentation of a line that closes another bracket (`load(id` above `  }`), or on
         # a blank line below a bracket's items that began on its line: the closers go after the code above it, not
         # before the line's closer (`    )  }`), nor onto the blank line, which the file then lost (`use(x` `)`).
-        above = next((code_end(parsed, n) for n in range(line - 1, -1, -1)
-                      if code_end(parsed, n) > snap.line_starts[n]), None)
+        above = _code_end_above(parsed, line)
         if above is not None:
             return _close_brackets(parsed, owed, above, terminator, after_comma)
     if not on_line and not head.strip():
@@ -402,6 +403,33 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
         return _own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers + terminator])
     ended = snap.text.startswith(terminator, inline_at) if terminator else True
     return Replacement(inline_at, inline_at, closers + ("" if ended else terminator))
+
+
+def _code_end_above(parsed: ParsedSnapshot, line: int) -> int | None:
+    """Where the code of the last line above ``line`` that holds any ends (`syntax.code_end`); None where none does."""
+    snap = parsed.snapshot
+    return next((end for n in range(line - 1, -1, -1) for end in (code_end(parsed, n),)
+                 if end > snap.line_starts[n]), None)
+
+
+def _in_indentation(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> int | None:
+    """Where the code above ends (`_code_end_above`), where ``at`` stands in the indentation of a line of code (or
+    at its start) that by the layout ends the innermost bracket owed there (no body's brace): the line stands at or
+    left of the bracket's line. A place to close besides ``at``; which of the two the closers go at, the parse
+    decides, ``at`` winning a tie: the line may go on with what holds the bracket (`    ),`, ` -> int:` where the
+    parameters' `)` stood), or begin a statement of its own, before which a closer never parses (`  ]return xs;`),
+    or that owes no closer at all, as a line that ends the bracket; and nothing was offered. A line that stands
+    deeper holds the bracket's items."""
+    snap = parsed.snapshot
+    line = snap.line_of(at)
+    start = snap.line_starts[line]
+    if not line or snap.text[start:at].strip() or code_end(parsed, line) <= at:
+        return None
+    owed = owed_openers(parsed, region, at)
+    if not owed or _is_block_brace(parsed, owed[0]) or \
+            indent_columns(leading_whitespace(snap.line_text(line))) > indent_columns(_opener_indent(parsed, owed[0])):
+        return None
+    return _code_end_above(parsed, line)
 
 
 def _below_items_begun_on_its_line(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> bool:
@@ -465,10 +493,12 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
     a lambda's body, a struct's). Where no bracket is owed inside the innermost brace, `terminator` ends the code of
     the line of ``at`` (`_end_statement`). Then the openers of ``also``, each where its own block ends
     (`_close_own`). With ``innermost``, only that many of those owed at ``at``."""
-    owed = owed_openers(parsed, region, at)[:innermost]
+    open_at, unmatched = _unmatched(parsed, region, at)
+    owed = _owed(parsed, open_at, unmatched, at)[:innermost]
     split = next((i for i, o in enumerate(owed) if _is_block_brace(parsed, o)), len(owed))
     fixes = []
     if split:
+        after_comma = after_comma or not _held_in_a_bracket(parsed, open_at, owed[split - 1])
         fixes.append(_close_brackets(parsed, owed[:split], at, terminator, after_comma))
     elif owed and terminator:
         fixes.extend(_end_statement(parsed, owed[0], at, terminator))
@@ -476,12 +506,36 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
         commas = _opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
         fixes.extend(_close_blocks(parsed, owed[split:], at, commas, after_braces))
         eol = parsed.snapshot.eol()
-        if split and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol) \
+        if split and fixes[1].start < fixes[1].end == fixes[0].start:
+            # The braces' first line takes the place of the blanks that the brackets closed on the cursor's blank
+            # line go after (`_own_lines`): one replacement, the brackets first.
+            braces = fixes.pop(1)
+            text = parsed.snapshot.text[braces.start : braces.end] + fixes[0].text + eol + braces.text
+            fixes[0] = _unchanged_blanks_kept(parsed, Replacement(braces.start, braces.end, text))
+        elif split and fixes[0].start == fixes[1].start and not fixes[0].text.endswith(eol) \
                 and not fixes[1].text.startswith(eol):
             fixes[0] = replace(fixes[0], text=fixes[0].text + eol)  # the braces' lines start where the brackets end
     for opener in also or ():
-        fixes.extend(_close_own(parsed, opener, terminator))
+        around = _unmatched(parsed, region, parsed.snapshot.char_offset(opener.end_byte))[0]
+        fixes.extend(_close_own(parsed, opener, terminator, not _held_in_a_bracket(parsed, around, opener)))
     return _merged(fixes)
+
+
+def _held_in_a_bracket(parsed: ParsedSnapshot, open_at: list[tree_sitter.Node], opener: tree_sitter.Node) -> bool:
+    """Whether a bracket of ``open_at`` (those open where ``opener`` closes, `_unmatched`) holds ``opener`` inside
+    the innermost body's brace around it: a `,` that ends the opener's line then ends the item the opener is in
+    (`a=f(1,` in `dict(`). Where none does, the `,` is the opener's own (`xs = [1, 2,`): closed before it, the
+    statement became a tuple (Python's `xs = [1, 2],`), or a list of declarations."""
+    before = [o for o in open_at if o.start_byte < opener.start_byte]
+    braces = [i for i, o in enumerate(before) if _is_block_brace(parsed, o)]
+    return any(not _is_block_brace(parsed, o) for o in before[braces[-1] + 1 if braces else 0 :])
+
+
+def _unchanged_blanks_kept(parsed: ParsedSnapshot, fix: Replacement) -> Replacement:
+    """``fix`` as an insertion where it begins with the blanks it replaces: the edit an editor shows is the text
+    added."""
+    blanks = parsed.snapshot.text[fix.start : fix.end]
+    return Replacement(fix.end, fix.end, fix.text[len(blanks) :]) if fix.text.startswith(blanks) else fix
 
 
 def _end_statement(parsed: ParsedSnapshot, brace: tree_sitter.Node, at: int, terminator: str) -> list[Replacement]:
@@ -496,13 +550,15 @@ def _end_statement(parsed: ParsedSnapshot, brace: tree_sitter.Node, at: int, ter
     return [Replacement(end, end, terminator)]
 
 
-def _close_own(parsed: ParsedSnapshot, opener: tree_sitter.Node, terminator: str) -> list[Replacement]:
+def _close_own(parsed: ParsedSnapshot, opener: tree_sitter.Node, terminator: str, after_comma: bool = False
+               ) -> list[Replacement]:
     """``opener`` closed where its block ends by the layout (`_block_end`): a body's brace on a line of its own, a
-    bracket after the code of its last line, followed by `terminator` where the statement has none."""
+    bracket after the code of its last line, followed by `terminator` where the statement has none (with
+    ``after_comma``, after a `,` that ends the line: `_close_brackets`)."""
     opener_end = parsed.snapshot.char_offset(opener.end_byte)
     if _is_block_brace(parsed, opener):
         return _close_blocks(parsed, [opener], opener_end, False)
-    return [_close_brackets(parsed, [opener], _block_end(parsed, opener, opener_end), terminator)]
+    return [_close_brackets(parsed, [opener], _block_end(parsed, opener, opener_end), terminator, after_comma)]
 
 
 def _empties_a_body(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...], tree: tree_sitter.Tree | None
@@ -647,6 +703,219 @@ def _before_header_brace(parsed: ParsedSnapshot, region: tree_sitter.Node, offse
     return point if any(o.type != "{" and _opener_line(parsed, o) == line for o in owed) else None
 
 
+# The nodes of markup's opening and closing tags (JSX's), in the languages that read markup among the code
+# (`LanguageSpec.markup_types`): an element's opening tag that no closing tag of its name follows stands alone in
+# the tree, and the text after it (`);`, `}`) is the page's.
+_MARKUP_TAGS = ("jsx_opening_element", "jsx_closing_element")
+
+
+def _open_elements(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
+                   ) -> list[tuple[tree_sitter.Node, int | None]]:
+    """The opening tags in ``region`` within `NEAR_LINES` of ``offset`` that no closing tag of their name closes,
+    innermost (the last opened) first, each with the byte where the closing tag of an element around it begins
+    (None where none closes one): a closing tag closes the innermost element open of its name, and with it those
+    opened inside that are still open (`<li>two` above `</ul>`), whatever element the grammar pairs it with by its
+    place alone."""
+    if parsed.spec is None or not parsed.spec.markup_types:
+        return []
+    opening, closing = _MARKUP_TAGS
+    stack: list[tree_sitter.Node] = []
+    found: list[tuple[tree_sitter.Node, int | None]] = []
+    for node in walk(region):
+        if node.type == opening:
+            stack.append(node)
+        elif node.type == closing:
+            name = _tag_name(node)
+            index = next((i for i in range(len(stack) - 1, -1, -1) if _tag_name(stack[i]) == name), None)
+            if index is not None:
+                found += [(tag, node.start_byte) for tag in reversed(stack[index + 1 :])]
+                del stack[index:]
+    found += [(tag, None) for tag in reversed(stack)]
+    line = parsed.snapshot.line_of(offset)
+    near = [(tag, bound) for tag, bound in found if abs(_opener_line(parsed, tag) - line) <= NEAR_LINES]
+    return sorted(near, key=lambda pair: -pair[0].start_byte)
+
+
+def _tag_name(tag: tree_sitter.Node) -> bytes:
+    """The name a tag gives its element (`Foo.Bar`); a fragment's (`<>`) is empty."""
+    name = tag.child_by_field_name("name")
+    return b"" if name is None else name.text
+
+
+def _closing_tags(parsed: ParsedSnapshot, offset: int, open_elements: list[tuple[tree_sitter.Node, int | None]]
+                  ) -> list[Replacement]:
+    """The closing tags of ``open_elements``, each where its element ends by the layout: on a line of its own at
+    its opening tag's line's indentation, after the lines below that stand deeper than that line (on the cursor's
+    blank line where it stands right after them); where none does, on the opening tag's line, after its text
+    (`_inline_tag_end`). Never after the closing tag of an element around it."""
+    snap = parsed.snapshot
+    inline: list[Replacement] = []
+    groups: dict[int, list[str]] = {}  # where: the closing tags' lines that go there, innermost first
+    cursor_line = snap.line_of(offset)
+    for tag, bound in open_elements:
+        closer = "</" + _tag_name(tag).decode("utf-8", "replace") + ">"
+        line = _opener_line(parsed, tag)
+        indent = leading_whitespace(snap.line_text(line))
+        last_line = snap.line_of(snap.char_offset(bound)) if bound is not None else snap.line_count - 1
+        last = line
+        for n in range(line + 1, last_line + (bound is None)):
+            text = snap.line_text(n)
+            if not text.strip():
+                continue
+            if indent_columns(leading_whitespace(text)) <= indent_columns(indent):
+                break
+            last = n
+        if last == line:
+            end = _inline_tag_end(parsed, tag, bound)
+            inline.append(Replacement(end, end, closer))
+            continue
+        point = snap.line_starts[last] + len(snap.line_text(last).rstrip())
+        if cursor_line > last and not any(snap.line_text(n).strip() for n in range(last + 1, cursor_line + 1)):
+            point = offset  # a blank line right below the element's last, the cursor's: the tag goes there
+        groups.setdefault(point, []).append(indent + closer)
+    return _merged(inline + [_own_lines(parsed, point, lines) for point, lines in groups.items()])
+
+
+def _inline_tag_end(parsed: ParsedSnapshot, tag: tree_sitter.Node, bound: int | None) -> int:
+    """Where an element whose text stays on its opening tag's line ends: after that text (`_text_end`), before the
+    closing tag of an element around it on the line."""
+    snap = parsed.snapshot
+    start = snap.char_offset(tag.end_byte)
+    stop = snap.line_end(snap.line_of(start))
+    return _text_end(parsed, start, stop if bound is None else min(stop, snap.char_offset(bound)))
+
+
+def _tag_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int, aim: int) -> list[Candidate]:
+    """The closing tags of the elements left open near the cursor (`_open_elements`), as candidates
+    (`_then_closed`): with its element open, the brackets around it (`return (`, a function's `{`) closed in the
+    page's text, and none was owed."""
+    tags = _closing_tags(parsed, offset, _open_elements(parsed, region, offset))
+    return _then_closed(parsed, tags, offset, aim) if tags else []
+
+
+# The literals whose quote may open text over lines (a template literal), each with its quote token: the grammar
+# reads one left open as an ERROR, and what follows it as code.
+_TEMPLATE_QUOTES = {"template_string": "`"}
+
+
+def _template_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int, aim: int
+                         ) -> list[Candidate]:
+    """The quote of a template literal left open (`_open_template`), as candidates (`_then_closed`), after the
+    closers of its substitution still open (`${n + 1` owes `}`): at the cursor where it stands in the literal, and
+    where the text of the cursor's line ends (the literal's line, where the cursor stands before it), before what
+    ends the statement there (`_text_end`: `console.log(`total: ${n});`). A literal may hold any text over any lines:
+    the cursor says where it ends, but where the line goes on after it, the parse decides."""
+    quote = _open_template(parsed, region)
+    if quote is None:
+        return []
+    snap = parsed.snapshot
+    start = snap.char_offset(quote.end_byte)
+    line = snap.line_of(max(offset, start))
+    points = [offset] if offset >= start else []
+    points.append(_text_end(parsed, max(start, snap.line_starts[line]), snap.line_end(line)))
+    found = []
+    for at in dict.fromkeys(points):
+        found += _then_closed(parsed, [Replacement(at, at, _substitutions_open(parsed, quote, at) + quote.type)],
+                              offset, aim)
+    return found
+
+
+def _open_template(parsed: ParsedSnapshot, region: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The quote in ``region`` that opens a template literal (`_TEMPLATE_QUOTES`) that nothing closes: of the
+    literals' quotes the parse holds outside a literal of their kind (in an ERROR), the last of an odd number."""
+    spec = parsed.spec
+    kinds = {quote: kind for kind, quote in _TEMPLATE_QUOTES.items() if spec is not None and kind in spec.literal_types}
+    if not kinds:
+        return None
+    loose = [n for n in _leaves(region) if n.type in kinds and (n.parent is None or n.parent.type != kinds[n.type])]
+    return loose[-1] if len(loose) % 2 else None
+
+
+def _substitutions_open(parsed: ParsedSnapshot, quote: tree_sitter.Node, at: int) -> str:
+    """The closers of the brackets a template literal's text opens between its quote and ``at`` (a substitution's
+    `${`, the brackets in it), innermost first."""
+    owed: list[str] = []
+    for token in tokens(parsed.tree.root_node, quote.end_byte, parsed.snapshot.byte_offset(at),
+                        parsed.spec.comment_types):
+        if token.type == "${" or token.type in PAIRS:
+            owed.append("}" if token.type == "${" else PAIRS[token.type])
+        elif token.type in OPENER_OF and owed and owed[-1] == token.type:
+            owed.pop()
+    return "".join(reversed(owed))
+
+
+def _text_end(parsed: ParsedSnapshot, start: int, stop: int) -> int:
+    """Where text (markup's, a literal's) that runs from ``start`` to the end of its line at ``stop`` ends: before a
+    closer that closes a bracket opened before ``start`` (`return (<b>{x});`), and before the `;`s that end the
+    line's statement (`return <div>hello;`); its blanks left out."""
+    text = parsed.snapshot.text
+    depth = 0
+    for i in range(start, stop):
+        depth += (text[i] in "([{") - (text[i] in ")]}")
+        if depth < 0:
+            stop = i
+            break
+    return start + len(text[start:stop].rstrip().rstrip(";").rstrip())
+
+
+def _then_closed(parsed: ParsedSnapshot, fixes: list[Replacement], offset: int, aim: int) -> list[Candidate]:
+    """``fixes`` (what closes text left open: a tag, a quote) as a candidate; where the file still has an error
+    with them, as many more with the closers then owed at the cursor (`_closer_candidates`, on the text with
+    them): those that the open text held were no closers before."""
+    distance = min(abs(r.start - aim) for r in fixes)
+    alone = candidate(parsed, tuple(fixes), 0.0, distance, 1)
+    found = [alone]
+    tree = tree_after(parsed, fixes) if alone.problems else None
+    if tree is None:
+        return found
+    text = apply_replacements(parsed.snapshot.text, fixes)
+    after = ParsedSnapshot(replace(parsed.snapshot, text=text, edits=(), known_line_starts=None), parsed.spec, tree)
+    moved = _moved(fixes, offset)
+    problem = nearest_problem(after, moved)
+    if problem is None:
+        return found
+    around = top_level(problem)
+    others = _owed_elsewhere(after, around, moved)
+    for also in ([], others) if others else ([],):
+        for c in _closer_candidates(after, around, moved, _moved(fixes, aim), also):
+            both = _with_fixes(fixes, c.replacements)
+            if both is not None:
+                found.append(Candidate(both, 0.0, c.problems, distance, 1))
+    return found
+
+
+def _moved(replacements: list[Replacement], at: int) -> int:
+    """Where ``at`` stands once the replacements are made (after what they insert there)."""
+    return at + sum(len(r.text) - (r.end - r.start) for r in replacements if r.end <= at)
+
+
+def _with_fixes(first: list[Replacement], fixes: tuple[Replacement, ...]) -> tuple[Replacement, ...] | None:
+    """``first`` and ``fixes`` (made on the text with ``first``) as one edit of the text without them, in the order
+    the text with both has them; None where a fix goes into the text ``first`` wrote."""
+    placed = []  # (where in the text with `first`, fixes before `first`'s there, the replacement in the text without)
+    spans = []  # (start, end, shift before it) of each of `first`'s texts in the text with them
+    shift = 0
+    for r in sorted(first, key=lambda r: r.start):
+        spans.append((r.start + shift, r.start + shift + len(r.text), shift))
+        placed.append((r.start + shift, 1, r))
+        shift += len(r.text) - (r.end - r.start)
+
+    def back(at: int) -> int | None:
+        for start, end, before in spans:
+            if at <= start:
+                return at - before
+            if at < end:
+                return None
+        return at - shift
+
+    for r in fixes:
+        start, end = back(r.start), back(r.end)
+        if start is None or end is None:
+            return None
+        placed.append((r.start, 0, Replacement(start, end, r.text)))
+    return tuple(_merged([r for _, _, r in sorted(placed, key=lambda p: p[:2])]))
+
+
 def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> ActionEdit | NoEdit:
     """Fill what is missing near the cursor (closers, bodies) so that the file parses.
 
@@ -688,10 +957,12 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
                                            limit=COPIES_TESTED):
                 insert(at, c.text, 0.0, 2)
         # The brackets owed at `at`; then those and the others the region leaves open near it, each closed where
-        # its own block ends: two left open on two lines make one error, which closing either alone leaves.
-        others = _owed_elsewhere(parsed, region, at)
-        for also in ([], others) if others else ([],):
-            candidates += _closer_candidates(parsed, region, at, aim, also)
+        # its own block ends: two left open on two lines make one error, which closing either alone leaves. In a
+        # line's indentation, the same after the code above too (`_in_indentation`).
+        for place in dict.fromkeys(p for p in (at, _in_indentation(parsed, region, at)) if p is not None):
+            others = _owed_elsewhere(parsed, region, place)
+            for also in ([], others) if others else ([],):
+                candidates += _closer_candidates(parsed, region, place, aim, also)
         for c in infill_spans(parsed, [(at, at)], hole, request):
             insert(at, c.fills[0], c.confidence)
     header = _before_header_brace(parsed, region, offset)
@@ -701,6 +972,8 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         also = _owed_elsewhere(parsed, region, header)
         candidates += [c for c in _closer_candidates(parsed, region, header, aim, also) if c.parses]
     candidates += type_argument_candidates(parsed, offset, aim)
+    candidates += _tag_candidates(parsed, region, offset, aim)
+    candidates += _template_candidates(parsed, region, offset, aim)
     missing = missing_tokens(parsed, region, offset)
     if missing:
         # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
