@@ -71,6 +71,9 @@ class LanguageSpec:
     # `{}`, a template literal's `${}`): no closer goes in one.
     literal_types: frozenset[str]
     code_in_literal_types: frozenset[str] = frozenset()
+    # Of those, the literals whose quote may open text over lines (a template literal), each as (its node, its quote
+    # token): the grammar reads one left open as an ERROR, and what follows it as code.
+    template_quotes: tuple[tuple[str, str], ...] = ()
     stubs: tuple[Stub, ...] = ()  # stand-ins for code besides TODO comments
     # Where an opener also ends other things (Python's `:` ends an annotation, a dict key, a slice's start), the
     # words a body's header starts with; a header broken over lines ends on a line that starts with a closing
@@ -133,6 +136,10 @@ class LanguageSpec:
     # fields, each tag with its `name`), of one that closes itself, and of the text among elements: the grammar reads
     # a closing tag whatever its name (`<li>..</ul>`), and a `;` after a child element as text the page shows.
     markup_types: tuple[str, ...] = ()
+    # There, the nodes of an element's opening tag and of its closing tag (its `open_tag` and `close_tag`): an
+    # opening tag that no closing tag of its name follows stands alone in the tree, and the text after it (`);`, `}`)
+    # is the page's.
+    markup_tag_types: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -172,8 +179,10 @@ _ECMASCRIPT_FUNCTIONS = frozenset(
 
 _ECMASCRIPT_LITERALS = frozenset({"string", "template_string"})
 _ECMASCRIPT_CODE_IN_LITERALS = frozenset({"template_substitution"})
+_ECMASCRIPT_TEMPLATES = (("template_string", "`"),)
 _C_MACROS = frozenset({"preproc_def", "preproc_function_def"})
 _JSX = ("jsx_element", "jsx_self_closing_element", "jsx_text")
+_JSX_TAGS = ("jsx_opening_element", "jsx_closing_element")
 
 _ECMASCRIPT_STUBS = (
     Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
@@ -253,8 +262,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"comment"}),
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
+        template_quotes=_ECMASCRIPT_TEMPLATES,
         stubs=_ECMASCRIPT_STUBS,
         markup_types=_JSX,
+        markup_tag_types=_JSX_TAGS,
     ),
     LanguageSpec(
         grammar=_engine_row("typescript"),
@@ -268,6 +279,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"comment"}),
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
+        template_quotes=_ECMASCRIPT_TEMPLATES,
         stubs=_ECMASCRIPT_STUBS,
     ),
     LanguageSpec(
@@ -282,8 +294,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"comment"}),
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
+        template_quotes=_ECMASCRIPT_TEMPLATES,
         stubs=_ECMASCRIPT_STUBS,
         markup_types=_JSX,
+        markup_tag_types=_JSX_TAGS,
     ),
     LanguageSpec(
         grammar=_engine_row("go"),

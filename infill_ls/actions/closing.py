@@ -73,14 +73,16 @@ def _owed_elsewhere(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -
     open_at, unmatched = _unmatched(parsed, region, at)
     owed = {o.id for o in _owed(parsed, open_at, unmatched, at)}
     line = parsed.snapshot.line_of(at)
-    found = [o for o in _leaves(region) if o.id in unmatched and o.id not in owed and
-             abs(_opener_line(parsed, o) - line) <= NEAR_LINES]
+    found = [o for o in leaves(region) if o.id in unmatched and o.id not in owed and
+             abs(opener_line(parsed, o) - line) <= NEAR_LINES]
     return list(reversed(found))
 
 
 
 
-def _leaves(region: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+def leaves(region: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """The tokens under ``region``, in order, but none the parse made up (MISSING): the brackets and quotes the text
+    holds."""
     return (n for n in walk(region) if not n.child_count and not n.is_missing)
 
 
@@ -95,7 +97,7 @@ def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tup
     stack: list[tuple[tree_sitter.Node, int]] = []  # (opener, columns of its line's indentation)
     open_at: list[tree_sitter.Node] | None = None
     openers, matched = [], set()
-    for node in _leaves(region):
+    for node in leaves(region):
         if open_at is None and node.start_byte >= at_byte:
             open_at = [o for o, _ in stack]
         if node.type in PAIRS:
@@ -286,7 +288,7 @@ def _initialiser_brace(opener: tree_sitter.Node) -> bool:
     return not any(n.type == "parameter_list" for n in walk(definition.child_by_field_name("declarator")))
 
 
-def _opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
+def opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
     snap = parsed.snapshot
     return snap.line_of(snap.char_offset(opener.start_byte))
 
@@ -299,7 +301,7 @@ def _construct_indent(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> tuple
     """`_indent_before` of the opener, measured on the line its construct begins (`_construct_line`): the whole of
     that line where it is another."""
     snap, line = parsed.snapshot, _construct_line(parsed, opener)
-    if line == _opener_line(parsed, opener):
+    if line == opener_line(parsed, opener):
         return _indent_before(snap.utf8, opener.start_byte)
     return _indent_before(snap.utf8, snap.byte_offset(snap.line_starts[line] + len(snap.line_text(line))))
 
@@ -311,7 +313,7 @@ def _construct_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
     the brace and closed the header's right after it, outside the statements it holds. The statement is the one
     the parse makes of the brace's body; where an ERROR holds the brace, the line that opens the brackets its own
     line closes before it (`        int b) {`). Every other opener's own line."""
-    line = _opener_line(parsed, opener)
+    line = opener_line(parsed, opener)
     if opener.type != "{":
         return line
     snap, body = parsed.snapshot, opener.parent
@@ -353,7 +355,7 @@ def _statement_end(parsed: ParsedSnapshot, at: int, commas: bool) -> int:
     return start
 
 
-def _own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement:
+def own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement:
     """``lines`` after the line of ``at``. On a blank line, on it from the cursor (the indentation already before
     the cursor is the first line's), so that no blank line is left before them, and the file keeps its final line
     break; where the cursor stands deeper than the first line's indentation (or in blanks of another kind), in place
@@ -381,7 +383,7 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
     snap = parsed.snapshot
     closers = "".join(PAIRS[o.type] for o in owed)
     line = snap.line_of(at)
-    on_line = _opener_line(parsed, owed[0]) == line
+    on_line = opener_line(parsed, owed[0]) == line
     inline_at = _statement_end(parsed, at, commas=on_line and not after_comma)
     head = snap.text[snap.line_starts[line] : at]
     rest = snap.line_text(line)[at - snap.line_starts[line]:].strip()
@@ -400,7 +402,7 @@ def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: in
         return Replacement(at, at, ("" if head else _opener_indent(parsed, owed[0])) + closers
                            + (terminator if rest_blank else ""))
     if not on_line and snap.text[:inline_at].rstrip().endswith(","):
-        return _own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers + terminator])
+        return own_lines(parsed, at, [_opener_indent(parsed, owed[0]) + closers + terminator])
     ended = snap.text.startswith(terminator, inline_at) if terminator else True
     return Replacement(inline_at, inline_at, closers + ("" if ended else terminator))
 
@@ -468,11 +470,11 @@ def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int,
         lines = [text if text.endswith("}") else text + statement_end for text in lines]
         if point == groups[-1][0] and terminator and not lines[-1].endswith(terminator):
             lines[-1] += terminator
-        fixes.append(_own_lines(parsed, point, lines))
+        fixes.append(own_lines(parsed, point, lines))
     return fixes
 
 
-def _merged(replacements: list[Replacement]) -> list[Replacement]:
+def merged_insertions(replacements: list[Replacement]) -> list[Replacement]:
     """Insertions at one place as one, in order: an editor need not apply two at one place in the order given."""
     merged: list[Replacement] = []
     for r in sorted(replacements, key=lambda r: r.start):
@@ -503,12 +505,12 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
     elif owed and terminator:
         fixes.extend(_end_statement(parsed, owed[0], at, terminator))
     if split < len(owed):
-        commas = _opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
+        commas = opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
         fixes.extend(_close_blocks(parsed, owed[split:], at, commas, after_braces))
         eol = parsed.snapshot.eol()
         if split and fixes[1].start < fixes[1].end == fixes[0].start:
             # The braces' first line takes the place of the blanks that the brackets closed on the cursor's blank
-            # line go after (`_own_lines`): one replacement, the brackets first.
+            # line go after (`own_lines`): one replacement, the brackets first.
             braces = fixes.pop(1)
             text = parsed.snapshot.text[braces.start : braces.end] + fixes[0].text + eol + braces.text
             fixes[0] = _unchanged_blanks_kept(parsed, Replacement(braces.start, braces.end, text))
@@ -518,7 +520,7 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
     for opener in also or ():
         around = _unmatched(parsed, region, parsed.snapshot.char_offset(opener.end_byte))[0]
         fixes.extend(_close_own(parsed, opener, terminator, not _held_in_a_bracket(parsed, around, opener)))
-    return _merged(fixes)
+    return merged_insertions(fixes)
 
 
 def _held_in_a_bracket(parsed: ParsedSnapshot, open_at: list[tree_sitter.Node], opener: tree_sitter.Node) -> bool:
@@ -545,7 +547,7 @@ def _end_statement(parsed: ParsedSnapshot, brace: tree_sitter.Node, at: int, ter
     snap = parsed.snapshot
     line = snap.line_of(at)
     end = code_end(parsed, line)
-    if end == snap.line_starts[line] or _opener_line(parsed, brace) >= line or snap.text[:end].endswith(terminator):
+    if end == snap.line_starts[line] or opener_line(parsed, brace) >= line or snap.text[:end].endswith(terminator):
         return []
     return [Replacement(end, end, terminator)]
 
@@ -700,168 +702,15 @@ def _before_header_brace(parsed: ParsedSnapshot, region: tree_sitter.Node, offse
     if not snap.text[:end].endswith("{") or point <= snap.line_starts[line]:
         return None
     owed = owed_openers(parsed, region, point)
-    return point if any(o.type != "{" and _opener_line(parsed, o) == line for o in owed) else None
-
-
-# The nodes of markup's opening and closing tags (JSX's), in the languages that read markup among the code
-# (`LanguageSpec.markup_types`): an element's opening tag that no closing tag of its name follows stands alone in
-# the tree, and the text after it (`);`, `}`) is the page's.
-_MARKUP_TAGS = ("jsx_opening_element", "jsx_closing_element")
-
-
-def _open_elements(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
-                   ) -> list[tuple[tree_sitter.Node, int | None]]:
-    """The opening tags in ``region`` within `NEAR_LINES` of ``offset`` that no closing tag of their name closes,
-    innermost (the last opened) first, each with the byte where the closing tag of an element around it begins
-    (None where none closes one): a closing tag closes the innermost element open of its name, and with it those
-    opened inside that are still open (`<li>two` above `</ul>`), whatever element the grammar pairs it with by its
-    place alone."""
-    if parsed.spec is None or not parsed.spec.markup_types:
-        return []
-    opening, closing = _MARKUP_TAGS
-    stack: list[tree_sitter.Node] = []
-    found: list[tuple[tree_sitter.Node, int | None]] = []
-    for node in walk(region):
-        if node.type == opening:
-            stack.append(node)
-        elif node.type == closing:
-            name = _tag_name(node)
-            index = next((i for i in range(len(stack) - 1, -1, -1) if _tag_name(stack[i]) == name), None)
-            if index is not None:
-                found += [(tag, node.start_byte) for tag in reversed(stack[index + 1 :])]
-                del stack[index:]
-    found += [(tag, None) for tag in reversed(stack)]
-    line = parsed.snapshot.line_of(offset)
-    near = [(tag, bound) for tag, bound in found if abs(_opener_line(parsed, tag) - line) <= NEAR_LINES]
-    return sorted(near, key=lambda pair: -pair[0].start_byte)
-
-
-def _tag_name(tag: tree_sitter.Node) -> bytes:
-    """The name a tag gives its element (`Foo.Bar`); a fragment's (`<>`) is empty."""
-    name = tag.child_by_field_name("name")
-    return b"" if name is None else name.text
-
-
-def _closing_tags(parsed: ParsedSnapshot, offset: int, open_elements: list[tuple[tree_sitter.Node, int | None]]
-                  ) -> list[Replacement]:
-    """The closing tags of ``open_elements``, each where its element ends by the layout: on a line of its own at
-    its opening tag's line's indentation, after the lines below that stand deeper than that line (on the cursor's
-    blank line where it stands right after them); where none does, on the opening tag's line, after its text
-    (`_inline_tag_end`). Never after the closing tag of an element around it."""
-    snap = parsed.snapshot
-    inline: list[Replacement] = []
-    groups: dict[int, list[str]] = {}  # where: the closing tags' lines that go there, innermost first
-    cursor_line = snap.line_of(offset)
-    for tag, bound in open_elements:
-        closer = "</" + _tag_name(tag).decode("utf-8", "replace") + ">"
-        line = _opener_line(parsed, tag)
-        indent = leading_whitespace(snap.line_text(line))
-        last_line = snap.line_of(snap.char_offset(bound)) if bound is not None else snap.line_count - 1
-        last = line
-        for n in range(line + 1, last_line + (bound is None)):
-            text = snap.line_text(n)
-            if not text.strip():
-                continue
-            if indent_columns(leading_whitespace(text)) <= indent_columns(indent):
-                break
-            last = n
-        if last == line:
-            end = _inline_tag_end(parsed, tag, bound)
-            inline.append(Replacement(end, end, closer))
-            continue
-        point = snap.line_starts[last] + len(snap.line_text(last).rstrip())
-        if cursor_line > last and not any(snap.line_text(n).strip() for n in range(last + 1, cursor_line + 1)):
-            point = offset  # a blank line right below the element's last, the cursor's: the tag goes there
-        groups.setdefault(point, []).append(indent + closer)
-    return _merged(inline + [_own_lines(parsed, point, lines) for point, lines in groups.items()])
-
-
-def _inline_tag_end(parsed: ParsedSnapshot, tag: tree_sitter.Node, bound: int | None) -> int:
-    """Where an element whose text stays on its opening tag's line ends: after that text (`_text_end`), before the
-    closing tag of an element around it on the line."""
-    snap = parsed.snapshot
-    start = snap.char_offset(tag.end_byte)
-    stop = snap.line_end(snap.line_of(start))
-    return _text_end(parsed, start, stop if bound is None else min(stop, snap.char_offset(bound)))
-
-
-def _tag_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int, aim: int) -> list[Candidate]:
-    """The closing tags of the elements left open near the cursor (`_open_elements`), as candidates
-    (`_then_closed`): with its element open, the brackets around it (`return (`, a function's `{`) closed in the
-    page's text, and none was owed."""
-    tags = _closing_tags(parsed, offset, _open_elements(parsed, region, offset))
-    return _then_closed(parsed, tags, offset, aim) if tags else []
-
-
-# The literals whose quote may open text over lines (a template literal), each with its quote token: the grammar
-# reads one left open as an ERROR, and what follows it as code.
-_TEMPLATE_QUOTES = {"template_string": "`"}
-
-
-def _template_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int, aim: int
-                         ) -> list[Candidate]:
-    """The quote of a template literal left open (`_open_template`), as candidates (`_then_closed`), after the
-    closers of its substitution still open (`${n + 1` owes `}`): at the cursor where it stands in the literal, and
-    where the text of the cursor's line ends (the literal's line, where the cursor stands before it), before what
-    ends the statement there (`_text_end`: `console.log(`total: ${n});`). A literal may hold any text over any lines:
-    the cursor says where it ends, but where the line goes on after it, the parse decides."""
-    quote = _open_template(parsed, region)
-    if quote is None:
-        return []
-    snap = parsed.snapshot
-    start = snap.char_offset(quote.end_byte)
-    line = snap.line_of(max(offset, start))
-    points = [offset] if offset >= start else []
-    points.append(_text_end(parsed, max(start, snap.line_starts[line]), snap.line_end(line)))
-    found = []
-    for at in dict.fromkeys(points):
-        found += _then_closed(parsed, [Replacement(at, at, _substitutions_open(parsed, quote, at) + quote.type)],
-                              offset, aim)
-    return found
-
-
-def _open_template(parsed: ParsedSnapshot, region: tree_sitter.Node) -> tree_sitter.Node | None:
-    """The quote in ``region`` that opens a template literal (`_TEMPLATE_QUOTES`) that nothing closes: of the
-    literals' quotes the parse holds outside a literal of their kind (in an ERROR), the last of an odd number."""
-    spec = parsed.spec
-    kinds = {quote: kind for kind, quote in _TEMPLATE_QUOTES.items() if spec is not None and kind in spec.literal_types}
-    if not kinds:
-        return None
-    loose = [n for n in _leaves(region) if n.type in kinds and (n.parent is None or n.parent.type != kinds[n.type])]
-    return loose[-1] if len(loose) % 2 else None
-
-
-def _substitutions_open(parsed: ParsedSnapshot, quote: tree_sitter.Node, at: int) -> str:
-    """The closers of the brackets a template literal's text opens between its quote and ``at`` (a substitution's
-    `${`, the brackets in it), innermost first."""
-    owed: list[str] = []
-    for token in tokens(parsed.tree.root_node, quote.end_byte, parsed.snapshot.byte_offset(at),
-                        parsed.spec.comment_types):
-        if token.type == "${" or token.type in PAIRS:
-            owed.append("}" if token.type == "${" else PAIRS[token.type])
-        elif token.type in OPENER_OF and owed and owed[-1] == token.type:
-            owed.pop()
-    return "".join(reversed(owed))
-
-
-def _text_end(parsed: ParsedSnapshot, start: int, stop: int) -> int:
-    """Where text (markup's, a literal's) that runs from ``start`` to the end of its line at ``stop`` ends: before a
-    closer that closes a bracket opened before ``start`` (`return (<b>{x});`), and before the `;`s that end the
-    line's statement (`return <div>hello;`); its blanks left out."""
-    text = parsed.snapshot.text
-    depth = 0
-    for i in range(start, stop):
-        depth += (text[i] in "([{") - (text[i] in ")]}")
-        if depth < 0:
-            stop = i
-            break
-    return start + len(text[start:stop].rstrip().rstrip(";").rstrip())
+    return point if any(o.type != "{" and opener_line(parsed, o) == line for o in owed) else None
 
 
 def _then_closed(parsed: ParsedSnapshot, fixes: list[Replacement], offset: int, aim: int) -> list[Candidate]:
-    """``fixes`` (what closes text left open: a tag, a quote) as a candidate; where the file still has an error
-    with them, as many more with the closers then owed at the cursor (`_closer_candidates`, on the text with
-    them): those that the open text held were no closers before."""
+    """``fixes`` (what closes text left open: markup's tags, a literal's quote, `text_closers`) as a candidate; where
+    the file still has an error with them, as many more with the closers then owed at the cursor
+    (`_closer_candidates`, on the text with them): those that the open text held were no closers before (with its
+    element open, the brackets around it, `return (` or a function's `{`, closed in the page's text, and none was
+    owed)."""
     distance = min(abs(r.start - aim) for r in fixes)
     alone = candidate(parsed, tuple(fixes), 0.0, distance, 1)
     found = [alone]
@@ -913,7 +762,7 @@ def _with_fixes(first: list[Replacement], fixes: tuple[Replacement, ...]) -> tup
         if start is None or end is None:
             return None
         placed.append((r.start, 0, Replacement(start, end, r.text)))
-    return tuple(_merged([r for _, _, r in sorted(placed, key=lambda p: p[:2])]))
+    return tuple(merged_insertions([r for _, _, r in sorted(placed, key=lambda p: p[:2])]))
 
 
 def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> ActionEdit | NoEdit:
@@ -972,8 +821,11 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         also = _owed_elsewhere(parsed, region, header)
         candidates += [c for c in _closer_candidates(parsed, region, header, aim, also) if c.parses]
     candidates += type_argument_candidates(parsed, offset, aim)
-    candidates += _tag_candidates(parsed, region, offset, aim)
-    candidates += _template_candidates(parsed, region, offset, aim)
+    # Imported here, not above: `text_closers` places its tags with this module's helpers (`own_lines`), and so
+    # imports this module.
+    from .text_closers import open_text_closers
+    for fixes in open_text_closers(parsed, region, offset):
+        candidates += _then_closed(parsed, fixes, offset, aim)
     missing = missing_tokens(parsed, region, offset)
     if missing:
         # Closers other than brackets (`>` of `Vec<i32`, a `:`) that the parse itself names, where it finds them
@@ -1041,7 +893,7 @@ def _header_colon(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> 
     owed = owed_openers(parsed, region, at)
     if spec is None or not spec.header_words or not owed:
         return False
-    header = snap.line_text(_opener_line(parsed, owed[-1]))
+    header = snap.line_text(opener_line(parsed, owed[-1]))
     word = re.match(r"\s*([A-Za-z_]\w*)", header)
     if word is None or word.group(1) not in spec.header_words:
         return False
@@ -1132,4 +984,4 @@ def missing_tokens(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
     found = [Replacement(at, at, node.type) for node in iter_problems(region)
              if node.is_missing and not node.is_named
              for at in (snap.char_offset(node.start_byte),) if snap.line_of(at) == line]
-    return tuple(_merged(found))
+    return tuple(merged_insertions(found))

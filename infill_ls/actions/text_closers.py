@@ -1,0 +1,153 @@
+"""Close structure's closers for text that the grammar reads as code once it is left open: markup's elements (JSX)
+get their closing tags, template literals their quote. The language's row names the nodes
+(`LanguageSpec.markup_tag_types`, `LanguageSpec.template_quotes`)."""
+
+from __future__ import annotations
+
+import tree_sitter
+
+from engine.closers import OPENER_OF, PAIRS
+
+from ..context import leading_whitespace
+from ..postprocess import indent_columns
+from ..syntax import ParsedSnapshot, Replacement
+from .closing import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines
+from .edits import tokens, walk
+
+
+def open_text_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[list[Replacement]]:
+    """The fixes that close the text left open near the cursor, each one edit: the closing tags of the elements left
+    open (`_open_elements`), all in one; then the quote of a template literal left open, at each place it may go
+    (`_template_quotes`)."""
+    tags = _closing_tags(parsed, offset, _open_elements(parsed, region, offset))
+    return ([tags] if tags else []) + [[quote] for quote in _template_quotes(parsed, region, offset)]
+
+
+def _open_elements(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
+                   ) -> list[tuple[tree_sitter.Node, int | None]]:
+    """The opening tags in ``region`` within `NEAR_LINES` of ``offset`` that no closing tag of their name closes,
+    innermost (the last opened) first, each with the byte where the closing tag of an element around it begins
+    (None where none closes one): a closing tag closes the innermost element open of its name, and with it those
+    opened inside that are still open (`<li>two` above `</ul>`), whatever element the grammar pairs it with by its
+    place alone."""
+    if parsed.spec is None or not parsed.spec.markup_tag_types:
+        return []
+    opening, closing = parsed.spec.markup_tag_types
+    stack: list[tree_sitter.Node] = []
+    found: list[tuple[tree_sitter.Node, int | None]] = []
+    for node in walk(region):
+        if node.type == opening:
+            stack.append(node)
+        elif node.type == closing:
+            name = _tag_name(node)
+            index = next((i for i in range(len(stack) - 1, -1, -1) if _tag_name(stack[i]) == name), None)
+            if index is not None:
+                found += [(tag, node.start_byte) for tag in reversed(stack[index + 1 :])]
+                del stack[index:]
+    found += [(tag, None) for tag in reversed(stack)]
+    line = parsed.snapshot.line_of(offset)
+    near = [(tag, bound) for tag, bound in found if abs(opener_line(parsed, tag) - line) <= NEAR_LINES]
+    return sorted(near, key=lambda pair: -pair[0].start_byte)
+
+
+def _tag_name(tag: tree_sitter.Node) -> bytes:
+    """The name a tag gives its element (`Foo.Bar`); a fragment's (`<>`) is empty."""
+    name = tag.child_by_field_name("name")
+    return b"" if name is None else name.text
+
+
+def _closing_tags(parsed: ParsedSnapshot, offset: int, open_elements: list[tuple[tree_sitter.Node, int | None]]
+                  ) -> list[Replacement]:
+    """The closing tags of ``open_elements``, each where its element ends by the layout: on a line of its own at
+    its opening tag's line's indentation, after the lines below that stand deeper than that line (on the cursor's
+    blank line where it stands right after them); where none does, on the opening tag's line, after its text
+    (`_inline_tag_end`). Never after the closing tag of an element around it."""
+    snap = parsed.snapshot
+    inline: list[Replacement] = []
+    groups: dict[int, list[str]] = {}  # where: the closing tags' lines that go there, innermost first
+    cursor_line = snap.line_of(offset)
+    for tag, bound in open_elements:
+        closer = "</" + _tag_name(tag).decode("utf-8", "replace") + ">"
+        line = opener_line(parsed, tag)
+        indent = leading_whitespace(snap.line_text(line))
+        last_line = snap.line_of(snap.char_offset(bound)) if bound is not None else snap.line_count - 1
+        last = line
+        for n in range(line + 1, last_line + (bound is None)):
+            text = snap.line_text(n)
+            if not text.strip():
+                continue
+            if indent_columns(leading_whitespace(text)) <= indent_columns(indent):
+                break
+            last = n
+        if last == line:
+            end = _inline_tag_end(parsed, tag, bound)
+            inline.append(Replacement(end, end, closer))
+            continue
+        point = snap.line_starts[last] + len(snap.line_text(last).rstrip())
+        if cursor_line > last and not any(snap.line_text(n).strip() for n in range(last + 1, cursor_line + 1)):
+            point = offset  # a blank line right below the element's last, the cursor's: the tag goes there
+        groups.setdefault(point, []).append(indent + closer)
+    return merged_insertions(inline + [own_lines(parsed, point, lines) for point, lines in groups.items()])
+
+
+def _inline_tag_end(parsed: ParsedSnapshot, tag: tree_sitter.Node, bound: int | None) -> int:
+    """Where an element whose text stays on its opening tag's line ends: after that text (`_text_end`), before the
+    closing tag of an element around it on the line."""
+    snap = parsed.snapshot
+    start = snap.char_offset(tag.end_byte)
+    stop = snap.line_end(snap.line_of(start))
+    return _text_end(parsed, start, stop if bound is None else min(stop, snap.char_offset(bound)))
+
+
+def _template_quotes(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[Replacement]:
+    """The quote of a template literal left open (`_open_template`), after the closers of its substitution still
+    open (`${n + 1` owes `}`), at each place it may go: at the cursor where it stands in the literal, and where the
+    text of the cursor's line ends (the literal's line, where the cursor stands before it), before what ends the
+    statement there (`_text_end`: `console.log(`total: ${n});`). A literal may hold any text over any lines: the
+    cursor says where it ends, but where the line goes on after it, the parse decides."""
+    quote = _open_template(parsed, region)
+    if quote is None:
+        return []
+    snap = parsed.snapshot
+    start = snap.char_offset(quote.end_byte)
+    line = snap.line_of(max(offset, start))
+    points = [offset] if offset >= start else []
+    points.append(_text_end(parsed, max(start, snap.line_starts[line]), snap.line_end(line)))
+    return [Replacement(at, at, _substitutions_open(parsed, quote, at) + quote.type) for at in dict.fromkeys(points)]
+
+
+def _open_template(parsed: ParsedSnapshot, region: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The quote in ``region`` that opens a template literal (`LanguageSpec.template_quotes`) that nothing closes: of
+    the literals' quotes the parse holds outside a literal of their kind (in an ERROR), the last of an odd number."""
+    if parsed.spec is None or not parsed.spec.template_quotes:
+        return None
+    kinds = {quote: kind for kind, quote in parsed.spec.template_quotes}
+    loose = [n for n in leaves(region) if n.type in kinds and (n.parent is None or n.parent.type != kinds[n.type])]
+    return loose[-1] if len(loose) % 2 else None
+
+
+def _substitutions_open(parsed: ParsedSnapshot, quote: tree_sitter.Node, at: int) -> str:
+    """The closers of the brackets a template literal's text opens between its quote and ``at`` (a substitution's
+    `${`, the brackets in it), innermost first."""
+    owed: list[str] = []
+    for token in tokens(parsed.tree.root_node, quote.end_byte, parsed.snapshot.byte_offset(at),
+                        parsed.spec.comment_types):
+        if token.type == "${" or token.type in PAIRS:
+            owed.append("}" if token.type == "${" else PAIRS[token.type])
+        elif token.type in OPENER_OF and owed and owed[-1] == token.type:
+            owed.pop()
+    return "".join(reversed(owed))
+
+
+def _text_end(parsed: ParsedSnapshot, start: int, stop: int) -> int:
+    """Where text (markup's, a literal's) that runs from ``start`` to the end of its line at ``stop`` ends: before a
+    closer that closes a bracket opened before ``start`` (`return (<b>{x});`), and before the `;`s that end the
+    line's statement (`return <div>hello;`); its blanks left out."""
+    text = parsed.snapshot.text
+    depth = 0
+    for i in range(start, stop):
+        depth += (text[i] in "([{") - (text[i] in ")]}")
+        if depth < 0:
+            stop = i
+            break
+    return start + len(text[start:stop].rstrip().rstrip(";").rstrip())
