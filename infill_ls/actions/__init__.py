@@ -4,8 +4,8 @@ Each action turns part of a snapshot into one or more holes, asks the model for 
 structure, also the fills the file spells out and the closers its brackets owe), and keeps the candidate after
 which the file still parses, then the most confident one. A candidate that leaves the file with more syntax
 errors than it has (for Close structure: no fewer) is never applied; the action then says why it has no edit.
-One module per action (`rewrite`, `placeholders`, `closing`, whose type arguments' `>`s are in `type_arguments`);
-what they share is in `edits`.
+One module per action (`rewrite`, `placeholders`, `closing`, whose type arguments' `>`s are in `type_arguments`
+and markup's closing tags and template literals' quotes in `text_closers`); what they share is in `edits`.
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
                       expression_brace, iter_problems, problem_count, tree_after)
-from .edits import (ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit, infill_spans,
-                    token_text, tokens, walk, with_eol)
+from .edits import (NEAR_LINES, ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit,
+                    infill_spans, leaves, merged_insertions, opener_line, own_lines, token_text, tokens, walk,
+                    with_eol)
+from .text_closers import open_text_closers
 from .type_arguments import type_argument_candidates
 
-# How far from the cursor a parse problem still counts as "here".
-NEAR_LINES = 30
 CLOSE_HOLE_TOKENS = 16
 
 
@@ -76,14 +76,6 @@ def _owed_elsewhere(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -
     found = [o for o in leaves(region) if o.id in unmatched and o.id not in owed and
              abs(opener_line(parsed, o) - line) <= NEAR_LINES]
     return list(reversed(found))
-
-
-
-
-def leaves(region: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    """The tokens under ``region``, in order, but none the parse made up (MISSING): the brackets and quotes the text
-    holds."""
-    return (n for n in walk(region) if not n.child_count and not n.is_missing)
 
 
 def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tuple[list[tree_sitter.Node], set[int]]:
@@ -288,11 +280,6 @@ def _initialiser_brace(opener: tree_sitter.Node) -> bool:
     return not any(n.type == "parameter_list" for n in walk(definition.child_by_field_name("declarator")))
 
 
-def opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
-    snap = parsed.snapshot
-    return snap.line_of(snap.char_offset(opener.start_byte))
-
-
 def _opener_indent(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> str:
     return leading_whitespace(parsed.snapshot.line_text(_construct_line(parsed, opener)))
 
@@ -353,23 +340,6 @@ def _statement_end(parsed: ParsedSnapshot, at: int, commas: bool) -> int:
     while start > 0 and (text[start - 1] == ";" or (commas and text[start - 1] == ",")):
         start -= 1
     return start
-
-
-def own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement:
-    """``lines`` after the line of ``at``. On a blank line, on it from the cursor (the indentation already before
-    the cursor is the first line's), so that no blank line is left before them, and the file keeps its final line
-    break; where the cursor stands deeper than the first line's indentation (or in blanks of another kind), in place
-    of the blanks before it: kept, they put a body's `}` at the depth of the statements it ends."""
-    snap = parsed.snapshot
-    eol = snap.eol()
-    line = snap.line_of(at)
-    if not snap.line_text(line).strip():
-        start = snap.line_starts[line]
-        head = snap.text[start:at]
-        first, start = (lines[0][len(head) :], at) if lines[0].startswith(head) else (lines[0], start)
-        final = eol if at == len(snap.text) else ""
-        return Replacement(start, at, first + "".join(eol + text for text in lines[1:]) + final)
-    return Replacement(at, at, "".join(eol + text for text in lines))
 
 
 def _close_brackets(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int, terminator: str = "",
@@ -472,17 +442,6 @@ def _close_blocks(parsed: ParsedSnapshot, owed: list[tree_sitter.Node], at: int,
             lines[-1] += terminator
         fixes.append(own_lines(parsed, point, lines))
     return fixes
-
-
-def merged_insertions(replacements: list[Replacement]) -> list[Replacement]:
-    """Insertions at one place as one, in order: an editor need not apply two at one place in the order given."""
-    merged: list[Replacement] = []
-    for r in sorted(replacements, key=lambda r: r.start):
-        if merged and merged[-1].start == merged[-1].end == r.start == r.end:
-            merged[-1] = Replacement(r.start, r.end, merged[-1].text + r.text)
-        else:
-            merged.append(r)
-    return merged
 
 
 def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, terminator: str = "",
@@ -821,9 +780,6 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         also = _owed_elsewhere(parsed, region, header)
         candidates += [c for c in _closer_candidates(parsed, region, header, aim, also) if c.parses]
     candidates += type_argument_candidates(parsed, offset, aim)
-    # Imported here, not above: `text_closers` places its tags with this module's helpers (`own_lines`), and so
-    # imports this module.
-    from .text_closers import open_text_closers
     for fixes in open_text_closers(parsed, region, offset):
         candidates += _then_closed(parsed, fixes, offset, aim)
     missing = missing_tokens(parsed, region, offset)

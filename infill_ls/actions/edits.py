@@ -1,5 +1,6 @@
-"""What the code actions share: their kinds, the candidate edits they weigh and how one is chosen, and the holes
-they fill through the engine."""
+"""What the code actions share: their kinds, the candidate edits they weigh and how one is chosen, the holes they
+fill through the engine, and how they read the tree near the cursor and lay out the closers they add (Close
+structure's brackets in `closing`, its closing tags in `text_closers`)."""
 
 from __future__ import annotations
 
@@ -241,3 +242,46 @@ def token_text(parsed: ParsedSnapshot, token: tree_sitter.Node | None) -> str:
     if token is None:
         return ""
     return parsed.snapshot.utf8[token.start_byte : token.end_byte].decode("utf-8", "replace")
+
+
+# How far from the cursor a parse problem still counts as "here".
+NEAR_LINES = 30
+
+
+def opener_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
+    snap = parsed.snapshot
+    return snap.line_of(snap.char_offset(opener.start_byte))
+
+
+def leaves(region: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """The tokens under ``region``, in order, but none the parse made up (MISSING): the brackets and quotes the text
+    holds."""
+    return (n for n in walk(region) if not n.child_count and not n.is_missing)
+
+
+def own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement:
+    """``lines`` after the line of ``at``. On a blank line, on it from the cursor (the indentation already before
+    the cursor is the first line's), so that no blank line is left before them, and the file keeps its final line
+    break; where the cursor stands deeper than the first line's indentation (or in blanks of another kind), in place
+    of the blanks before it: kept, they put a body's `}` at the depth of the statements it ends."""
+    snap = parsed.snapshot
+    eol = snap.eol()
+    line = snap.line_of(at)
+    if not snap.line_text(line).strip():
+        start = snap.line_starts[line]
+        head = snap.text[start:at]
+        first, start = (lines[0][len(head) :], at) if lines[0].startswith(head) else (lines[0], start)
+        final = eol if at == len(snap.text) else ""
+        return Replacement(start, at, first + "".join(eol + text for text in lines[1:]) + final)
+    return Replacement(at, at, "".join(eol + text for text in lines))
+
+
+def merged_insertions(replacements: list[Replacement]) -> list[Replacement]:
+    """Insertions at one place as one, in order: an editor need not apply two at one place in the order given."""
+    merged: list[Replacement] = []
+    for r in sorted(replacements, key=lambda r: r.start):
+        if merged and merged[-1].start == merged[-1].end == r.start == r.end:
+            merged[-1] = Replacement(r.start, r.end, merged[-1].text + r.text)
+        else:
+            merged.append(r)
+    return merged

@@ -11,8 +11,7 @@ from engine.closers import OPENER_OF, PAIRS
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..syntax import ParsedSnapshot, Replacement
-from .closing import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines
-from .edits import tokens, walk
+from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines, tokens, walk
 
 
 def open_text_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[list[Replacement]]:
