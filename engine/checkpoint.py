@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 from engine.config import GenerationConfig, ModelConfig, read_json
 from engine.errors import CheckpointError
+from engine.infill_lookup import InfillLookup
 from engine.model import DiffusionGemma
 from engine.tokenizer import Tokenizer
 
@@ -153,16 +154,14 @@ class CheckpointPlan:
         return sum(p.numel() for p in self.model.parameters()) * self.dtype.itemsize
 
 
-def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto") -> CheckpointPlan:
-    """Every check load_checkpoint makes before it reads a weight: seconds at most, for a checkpoint of any size."""
+def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto",
+                       lookup: InfillLookup | None = None) -> CheckpointPlan:
+    """Every check load_checkpoint makes before it reads a weight: seconds at most, for a checkpoint of any size.
+    ``lookup``: the directory's config, generation config and tokenizer, where the caller has read them already."""
     directory = Path(directory)
     _check_directory(directory)
-    cfg = ModelConfig.load(directory / "config.json")
-    gen_path = directory / "generation_config.json"
-    generation = GenerationConfig.from_hf(read_json(gen_path) if gen_path.exists() else {}, cfg, str(gen_path))
-    _check_readable(directory / "tokenizer.json")
-    tokenizer = Tokenizer.from_file(directory / "tokenizer.json", cfg.pad_token_id, cfg.eos_token_id,
-                                    cfg.bos_token_id, vocab_size=cfg.vocab_size, stop_ids=generation.eos_token_ids)
+    lookup = lookup or InfillLookup.read(directory)
+    cfg, generation, tokenizer = lookup.config, lookup.generation, lookup.tokenizer
     # The weights' files and their headers first: a directory without them, or weights of another depth than the
     # config's, is said at once, before a network its config describes is built (seconds and gigabytes for a
     # config of thousands of layers).
@@ -251,18 +250,6 @@ def _repo_id_hint(directory: Path) -> str:
     if (cached / "snapshots").is_dir():
         return f"; the Hugging Face cache holds that repo in {_snapshot(cached)}"
     return " (a Hugging Face repo id? only local directories are read: download it and give its directory)"
-
-
-def _check_readable(path: Path) -> None:
-    """Raise CheckpointError for a file there that this user may not read: the tokenizers library says so as an
-    invalid file."""
-    try:
-        with open(path, "rb"):
-            pass
-    except (FileNotFoundError, IsADirectoryError):
-        return  # said by the reader as a file not found
-    except OSError as err:
-        raise CheckpointError(f"{path}: cannot be read ({err.strerror or err})") from None
 
 
 def _header(path: Path) -> tuple[dict[str, dict], int]:

@@ -19,25 +19,13 @@ import torch
 
 from engine import canvas as canvases
 from engine.cache import PrefixCache
-from engine.checkpoint import Checkpoint, CheckpointPlan, load_checkpoint
+from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.config import DEFAULT_MODEL_DIR  # noqa: F401  (re-exported for callers)
-from engine.config import GenerationConfig, ModelConfig
 from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
-from engine.lookup import COPIES_TESTED, lookup_fills
-from engine.tokenizer import Tokenizer, model_text
-
-
-@dataclass(frozen=True)
-class Candidate:
-    text: str
-    # Mean log-probability of the chosen tokens over the hole (<= 0; higher is surer); a fill found in the file
-    # takes the best model candidate's, as it is ranked above it.
-    confidence: float
-    steps: int  # denoising steps the request ran
-    tokens_per_forward: float
-    # or "file": the file spells it out elsewhere (engine.lookup); "beside": one of the files beside it does
-    source: str = "model"
+from engine.infill_lookup import Candidate, InfillLookup, default_model_dir  # noqa: F401  (re-exported)
+from engine.lookup import COPIES_TESTED
+from engine.tokenizer import model_text
 
 
 @dataclass(frozen=True)
@@ -52,74 +40,10 @@ class HolesCandidate:
         return self.tokens / self.steps if self.steps else 0.0
 
 
-def default_model_dir() -> Path:
-    if not (DEFAULT_MODEL_DIR / "config.json").is_file():
-        raise CheckpointError(
-            f"{DEFAULT_MODEL_DIR}: the embedded default model is not installed; pass --model DIR")
-    return DEFAULT_MODEL_DIR
-
-
 def hole_lengths(max_tokens: int) -> list[int]:
     """Hole sizes tried side by side: the full budget, and half of it so a short fill need not spend the model's
     confidence on a long run of voids. Each size is one more canvas row per step."""
     return [max_tokens // 2, max_tokens] if max_tokens >= 8 else [max_tokens]
-
-
-class InfillLookup:
-    """What filling a hole needs of a checkpoint but its weights: its tokenizer and its canvases' geometry, for the
-    windows around a hole, and the fills the file spells out (`copies`). Ready once the checkpoint's config and
-    tokenizer are read (`engine.checkpoint.inspect_checkpoint`): a server offers those fills while the weights load,
-    which takes minutes for a large checkpoint."""
-
-    def __init__(self, config: ModelConfig, generation: GenerationConfig, tokenizer: Tokenizer, directory: Path):
-        self.config = config
-        self.generation = generation
-        self.tokenizer = tokenizer
-        self.model_dir = directory
-        self.min_suffix_anchors = 8
-        self.prompt_tokens = config.infill_prompt_tokens
-
-    @classmethod
-    def of(cls, plan: CheckpointPlan) -> "InfillLookup":
-        return cls(plan.config, plan.generation, plan.tokenizer, plan.directory)
-
-    # -- facts -------------------------------------------------------------------------------------------------
-    @property
-    def canvas_length(self) -> int:
-        return self.config.canvas_length
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens the model reads for `text` (`model_text`)."""
-        return len(self.tokenizer.encode(model_text(text)))
-
-    def prompt_room(self, requested: int | None = None) -> int:
-        """The encoder's prompt length in tokens, `<bos>` included: `requested` (a caller's context setting), else
-        the checkpoint's `infill_prompt_tokens`; never so long that the widest canvas after it would run past the
-        positions the model has (`max_position_embeddings`)."""
-        limit = self.config.max_position_embeddings - max(self.canvas_widths())
-        return max(2, min(requested or self.prompt_tokens, limit))
-
-    @property
-    def hole_capacity(self) -> int:
-        """The most tokens the holes of one canvas (and the text between them) may take: the widest canvas the model
-        was trained on, less the fewest suffix anchors. Beyond it a canvas is wider than any the model has seen,
-        and each step costs in proportion."""
-        return max(self.canvas_widths()) - self.min_suffix_anchors
-
-    def canvas_widths(self) -> list[int]:
-        return sorted({*(self.config.infill_canvas_lengths or ()), self.canvas_length})
-
-    def copies(self, before: str, after: str, *, max_tokens: int = 24, limit: int = 1,
-               elsewhere: Sequence[str] = ()) -> list[Candidate]:
-        """Fills the file (or another file in `elsewhere`) spells out in the same surroundings (`engine.lookup`)
-        that fit the hole's token budget, strongest first, at most `limit`. No model pass: they come with
-        confidence 0 and no steps."""
-        # Converted as the lookup reads them, which it does only when the file's own finds leave room: a list built
-        # here read a lazy `elsewhere` (the files beside a document) even for a keystroke the file itself answers.
-        found = lookup_fills(model_text(before), model_text(after), limit=max(1, limit),
-                             elsewhere=(model_text(text) for text in elsewhere))
-        return [Candidate(fill.text, 0.0, 0, 0.0, "beside" if fill.elsewhere else "file")
-                for fill in found if self.count_tokens(fill.text) <= max_tokens]
 
 
 class InfillEngine(InfillLookup):

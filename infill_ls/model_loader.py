@@ -6,8 +6,8 @@ after that one is released: both at once take twice the memory, more than a larg
 leaves on a GPU. Before it is released, the other model's checkpoint is checked as far as it
 can be without reading its weights (`engine.checkpoint.inspect_checkpoint`): one that fails
 those checks (a typo in the path, a config or shard that cannot be read) keeps the model
-loaded, and the message says so. A load hands out the checkpoint's tokenizer before it reads the weights
-(`InfillLookup`): the fills a file spells out need no more, and are offered while a large checkpoint loads.
+loaded, and the message says so. A load hands out the checkpoint's config and tokenizer first (`InfillLookup`),
+before torch and the weights: the fills a file spells out need no more, and are offered while the model loads.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_differs
 
 if TYPE_CHECKING:
-    from engine.infill import InfillEngine, InfillLookup
+    from engine.infill import InfillEngine
+    from engine.infill_lookup import InfillLookup
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +82,24 @@ def set_threads(settings: Settings) -> None:
     torch.set_num_threads(settings.threads or default)
 
 
-def load_engine(settings: Settings, checked: Callable[[InfillLookup], None] = lambda lookup: None) -> InfillEngine:
-    """Load synchronously; ``checked`` is handed the checkpoint's `InfillLookup` once every check before the
-    weights has passed, and before they are read. The engine import pulls in torch, so it happens here, off the
-    event loop, rather than at server start."""
+def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambda lookup: None) -> InfillEngine:
+    """Load synchronously; ``read`` is handed the checkpoint's `InfillLookup` (its config and tokenizer) first,
+    before torch is imported (seconds) and the weights are read (minutes, for a large checkpoint). The engine
+    import pulls in torch, so it happens here, off the event loop, rather than at server start."""
+    from engine.infill_lookup import InfillLookup, default_model_dir
+
+    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
+    try:
+        lookup = InfillLookup.read(model_dir)
+    except Exception:  # noqa: BLE001 - said as the checks below say it, with what they know of the directory
+        lookup = None
+    else:
+        read(lookup)
     from engine.checkpoint import inspect_checkpoint, read_weights
-    from engine.infill import InfillEngine, InfillLookup, default_model_dir
+    from engine.infill import InfillEngine
 
     set_threads(settings)
-    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
-    plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype)
-    checked(InfillLookup.of(plan))
+    plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=lookup)
     return InfillEngine(read_weights(plan))
 
 
@@ -138,31 +146,31 @@ class ModelLoader:
     def __init__(self, scheduler: Scheduler) -> None:
         self._scheduler = scheduler
         self._ready: asyncio.Future[LoadResult] | None = None
-        # The load's `InfillLookup` once its checkpoint has passed the checks before its weights; None where it
-        # ends without one (the model held kept, or a failure).
-        self._checked: asyncio.Future[InfillLookup | None] | None = None
+        # The load's `InfillLookup` once its checkpoint's config and tokenizer are read; None where it ends without
+        # one (the model held kept, or one that cannot be read).
+        self._read: asyncio.Future[InfillLookup | None] | None = None
         self.generation = 0
         self.last: LoadResult | None = None
         self._held: _Held | None = None  # on the worker only
         self.threads: int | None = None  # the model's CPU threads, as last set
 
     def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None,
-             on_checked: Callable[[], None] | None = None) -> None:
-        """Start loading; requests wait for it (`engine`), or for its checks alone (`engine_or_lookup`).
-        ``on_checked``: called once the checkpoint has passed every check before its weights are read, as they begin
-        to be. Call from the event loop."""
+             on_read: Callable[[], None] | None = None) -> None:
+        """Start loading; requests wait for it (`engine`), or for the checkpoint's config and tokenizer alone
+        (`engine_or_lookup`). ``on_read``: called once those are read, and torch and the weights are loading.
+        Call from the event loop."""
         self.generation += 1
         generation = self.generation
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[LoadResult] = loop.create_future()
-        checked: asyncio.Future[InfillLookup | None] = loop.create_future()
-        self._ready, self._checked = ready, checked
+        read: asyncio.Future[InfillLookup | None] = loop.create_future()
+        self._ready, self._read = ready, read
 
         def hand_out(lookup: InfillLookup) -> None:
-            if not checked.done():
-                checked.set_result(lookup)
-                if on_checked is not None and generation == self.generation:
-                    on_checked()
+            if not read.done():
+                read.set_result(lookup)
+                if on_read is not None and generation == self.generation:
+                    on_read()
 
         def work() -> LoadResult:
             if generation != self.generation:
@@ -185,8 +193,8 @@ class ModelLoader:
             self.last = result if generation == self.generation else self.last
             if not ready.done():
                 ready.set_result(result)
-            if not checked.done():
-                checked.set_result(None)
+            if not read.done():
+                read.set_result(None)
             if on_done is not None:
                 on_done(result)
 
@@ -204,15 +212,20 @@ class ModelLoader:
     def set_threads(self, settings: Settings) -> None:
         """`settings`' threads for the model loaded, set on the worker between requests: no load, so the editor
         sees no "loading" for a change that keeps the model. Call from the event loop."""
+        if self.generation == 0:
+            # No load asked for yet (the settings an editor sends as it starts): the first sets them, and this job,
+            # which imports torch (seconds), would hold the worker before it, and the file's fills behind both.
+            return
+
         def work() -> None:
             set_threads(settings)
             self.threads = settings.threads or default_threads()
 
         self._scheduler.submit(work)
 
-    def _engine_for(self, settings: Settings, checked: Callable[[InfillLookup], None]) -> LoadedEngine:
+    def _engine_for(self, settings: Settings, read: Callable[[InfillLookup], None]) -> LoadedEngine:
         """On the worker: the engine held, when `settings` name its model, with their threads set; else that model,
-        loaded once the one held is released (``checked`` is handed its lookup before its weights are read). One
+        loaded once the one held is released (``read`` is handed its lookup before torch and its weights). One
         that fails the checks made before its weights are read keeps the one held; a load that fails after them
         leaves none."""
         if self._held is not None and not model_differs(self._held.settings, settings):
@@ -221,7 +234,7 @@ class ModelLoader:
             if self._held is not None:
                 check_loadable(settings)
             self._release()
-            engine = load_engine(settings, checked)
+            engine = load_engine(settings, read)
             self._held = _Held(engine, settings, LoadedEngine(engine))
         self.threads = settings.threads or default_threads()
         return self._held.handle
@@ -242,17 +255,17 @@ class ModelLoader:
         return None
 
     async def engine_or_lookup(self) -> tuple[LoadedEngine | None, InfillLookup | None]:
-        """As `engine`, but while a load reads its checkpoint's weights, without waiting for them: (None, its
-        lookup), for the fills a file spells out."""
-        while (ready := self._ready) is not None and (checked := self._checked) is not None:
-            if not ready.done() and not checked.done():
+        """As `engine`, but while a load has its checkpoint's config and tokenizer and the model is still to come,
+        without waiting for it: (None, its lookup), for the fills a file spells out."""
+        while (ready := self._ready) is not None and (read := self._read) is not None:
+            if not ready.done() and not read.done():
                 # Not cancelled with a cancelled request (`asyncio.wait` leaves them be): others wait for the load.
-                await asyncio.wait((ready, checked), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait((ready, read), return_when=asyncio.FIRST_COMPLETED)
             if ready is not self._ready:
                 continue  # a newer load started meanwhile
             if ready.done():
                 return ready.result().engine, None
-            if (lookup := checked.result()) is not None:
+            if (lookup := read.result()) is not None:
                 return None, lookup
             await asyncio.shield(ready)  # none handed out: the load's end settles both
         return None, None

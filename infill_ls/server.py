@@ -554,16 +554,17 @@ class InfillServer(LanguageServer):
                 message = f"loaded {result.engine.description} in {result.seconds:.2f}s"
                 self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))
 
-        async def checked() -> None:
-            # The weights are the most of a large checkpoint's load: minutes, in which the file's fills are offered.
-            message = f"reading the weights of {self.service.model_source}; fills the file spells out meanwhile"
+        async def read() -> None:
+            # Torch and the weights are the most of a load (minutes, for a large checkpoint): the file's fills are
+            # offered meanwhile.
+            message = f"loading the weights of {self.service.model_source}; fills the file spells out meanwhile"
             self.status("loading", message)
             await announcing
             if token in self.work_done_progress.tokens:
                 self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
 
         self.service.load_model(lambda result: asyncio.ensure_future(finish(result)),
-                                lambda: asyncio.ensure_future(checked()))
+                                lambda: asyncio.ensure_future(read()))
 
     def workspace_edit(self, edit: ActionEdit) -> types.WorkspaceEdit:
         snapshot = self.service.documents.get(edit.uri)

@@ -240,11 +240,11 @@ class InfillService:
     def model_source(self) -> str:
         return self.settings.model_path or self.default_model or "the embedded model"
 
-    def load_model(self, on_done: Callable[[LoadResult], None], on_checked: Callable[[], None] | None = None) -> None:
+    def load_model(self, on_done: Callable[[LoadResult], None], on_read: Callable[[], None] | None = None) -> None:
         """Load the model the settings name (`ModelLoader.load`)."""
         self.scheduler.cache.clear()
         self.model.load(replace(self.settings, model_path=self.settings.model_path or self.default_model), on_done,
-                        on_checked)
+                        on_read)
 
     def configure(self, raw: Any) -> tuple[list[str], bool]:
         """Apply settings from the client; returns the problems found and whether the model

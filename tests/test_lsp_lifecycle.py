@@ -125,8 +125,8 @@ async def test_invalid_settings_are_reported_and_leave_the_setting_as_it_was(con
         lambda: any(r and isinstance(r[-1], types.WorkDoneProgressEnd) for r in configured.progress_reports.values())
     )
     (reports,) = configured.progress_reports.values()
-    # Once the checkpoint has passed its checks, the weights are read, and the file's own fills offered meanwhile.
-    reading = f"reading the weights of {tiny_model()}; fills the file spells out meanwhile"
+    # Once the checkpoint's config and tokenizer are read, the weights load, and the file's own fills are offered.
+    reading = f"loading the weights of {tiny_model()}; fills the file spells out meanwhile"
     assert [r.message for r in reports[1:]] == [reading, "ready"]
     stats = await configured.workspace_execute_command_async(
         types.ExecuteCommandParams(command="infill.stats", arguments=[])

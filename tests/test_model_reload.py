@@ -202,7 +202,7 @@ async def test_a_load_that_failed_after_a_newer_one_was_asked_for_says_nothing(c
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"modelPath": tiny_model()}))
     loading = ("loading", f"loading {tiny_model()}")
     for _ in range(1200):
-        if loading in client.statuses and client.statuses[-1] != loading:
+        if loading in client.statuses and client.statuses[-1][0] != "loading":
             break
         await asyncio.sleep(0.05)
     stats = await _stats(client)

@@ -1,6 +1,6 @@
-"""Suggestions while the model's weights load: the fills a file spells out need only the checkpoint's tokenizer, so
-they are offered before the weights are read (minutes, for a large checkpoint), and the model's own once they are.
-A real checkpoint and the real loader, through the service as the server drives it; the weights' read is held back
+"""Suggestions while the model loads: the fills a file spells out need only the checkpoint's config and tokenizer,
+so they are offered before torch and the weights are loaded (minutes, for a large checkpoint), and the model's own
+once they are. A real checkpoint and the real loader, through the service as the server drives it; the weights' read is held back
 until the test lets it go, as a large checkpoint's would be."""
 
 import asyncio
@@ -108,13 +108,13 @@ async def test_a_keystroke_while_waiting_for_the_model_supersedes_the_request(se
     assert service.stats()["model_runs"] == 0  # stopped before it reached the model
 
 
-async def test_a_request_waiting_for_the_checks_gets_the_files_fill_once_they_pass(service, weights_held):
-    release, reading = weights_held
+async def test_a_request_made_as_the_load_starts_gets_the_files_fill_before_the_model(service, weights_held):
     service.open(URI, "python", 1, SOURCE)
     service.load_model(lambda result: None)
-    # Asked before the load has read even the checkpoint's config: it waits for the tokenizer, not the weights.
+    # Asked before the load has read even the checkpoint's config: it waits for the config and tokenizer (read
+    # before torch is imported), not for the model.
     assert await asyncio.wait_for(_ask(service, AT), 30) == [(FILL, "file")]
-    assert reading.is_set() and service.stats()["model"] is None
+    assert service.stats()["model"] is None
 
 
 async def test_with_file_lookup_off_a_request_waits_for_the_model(weights_held):
@@ -130,6 +130,24 @@ async def test_with_file_lookup_off_a_request_waits_for_the_model(weights_held):
         await asyncio.wait_for(loaded, 60)
         assert (FILL, "file") not in await asyncio.wait_for(asked, 60)
         assert service.stats()["model_runs"] == 1
+    finally:
+        release.set()
+        service.shutdown(wait_s=30)
+
+
+async def test_threads_an_editor_sends_as_it_starts_are_set_by_the_first_load_not_a_job_before_it(weights_held):
+    release, reading = weights_held
+    service = InfillService(Settings(model_path=tiny_model(), device="cpu", debounce_ms=0))
+    try:
+        assert service.configure({"threads": 1}) == ([], False)
+        await asyncio.sleep(0.3)
+        # No job on the worker before the load (it would import torch, seconds, ahead of the file's fills).
+        assert service.stats()["model_threads"] is None
+        release.set()
+        loaded = asyncio.get_running_loop().create_future()
+        service.load_model(loaded.set_result)
+        await asyncio.wait_for(loaded, 60)
+        assert service.stats()["model_threads"] == 1
     finally:
         release.set()
         service.shutdown(wait_s=30)
