@@ -2,16 +2,23 @@
 
 The fill is cut to the hole's shape, loses whatever the text after the cursor already says
 (closing brackets the editor inserted, the next line), takes the file's indentation and line
-breaks, and is dropped when nothing is left, or when it holds characters the model broke (U+FFFD).
+breaks, and is dropped when nothing is left, when it holds characters the model broke (U+FFFD), or when
+a body it fills is one name or literal that does nothing there (`_idle_body`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from engine.closers import OPENER_OF, PAIRS, still_open
 
 from .context import CLOSING, TAB_COLUMNS, HoleShape, InfillContext, indent_columns, leading_whitespace
+from .syntax import LANGUAGES, parse_text
+
+if TYPE_CHECKING:
+    import tree_sitter
 
 # Control characters other than tab and line breaks: source code does not hold them raw, an editor
 # would draw them as ^X, and a model only writes them when it is lost. A fill stops at the first.
@@ -225,7 +232,112 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
         text = text.lstrip(" \t")
     if ctx.line_suffix.strip():
         text += "\n" + ctx.line_indent  # the closer the editor inserted goes on its own line
-    return text
+    return "" if _idle_body(ctx, text) else text
+
+
+# Per language, the expressions that do nothing as a statement of their own: a name, and a literal that holds no text
+# (a string alone may be a docstring or a directive, `...` a stub's body, and a call, `self` or `return` do something).
+# A column of the language table's (`syntax.LanguageSpec`) in all but name.
+_ECMASCRIPT_VALUES = frozenset({"identifier", "number", "true", "false", "null", "undefined", "this"})
+_IDLE_VALUES: dict[str, frozenset[str]] = {
+    "python": frozenset({"identifier", "integer", "float", "true", "false", "none"}),
+    "javascript": _ECMASCRIPT_VALUES,
+    "typescript": _ECMASCRIPT_VALUES,
+    "tsx": _ECMASCRIPT_VALUES,
+    "go": frozenset({"identifier", "int_literal", "float_literal", "imaginary_literal", "true", "false", "nil", "iota"}),
+    "rust": frozenset({"identifier", "integer_literal", "float_literal", "boolean_literal"}),
+    "java": frozenset({"identifier", "decimal_integer_literal", "hex_integer_literal", "octal_integer_literal",
+                       "binary_integer_literal", "decimal_floating_point_literal", "hex_floating_point_literal",
+                       "true", "false", "null_literal", "this"}),
+    "c": frozenset({"identifier", "number_literal", "true", "false", "null"}),
+    "cpp": frozenset({"identifier", "number_literal", "true", "false", "null", "this"}),
+}
+_SPECS = {spec.name: spec for spec in LANGUAGES}
+# A fill's text that may be one such expression (a statement's `;` after it): only such a fill is parsed.
+_ONE_WORD = re.compile(r"[\w.]+;?")
+
+
+def _idle_body(ctx: InfillContext, text: str) -> bool:
+    """Whether the block fill ``text`` is one name or literal (`_IDLE_VALUES`) and nothing else, as the grammar reads
+    the text around the hole with it in: as a statement of its own (Go's `n` under `func (s *Store) Count() int {`,
+    which parses and does not compile; C's `x;`), or as the body's last expression, the body's value (Rust), where
+    that value is `()` (`LanguageSpec.unit_bodies`: a loop's body, a function's with no return type) or where it is
+    a name no pattern before it binds (`_bound_before`). A one-letter body is noise; but a literal, a parameter or a
+    `let` as the value of a body that has one is what the body returns (`-> bool {` + `true`, `|x| {` + `x`,
+    `fn id(n: u32) -> u32 {` + `n`)."""
+    content = text.strip()
+    values, spec = _IDLE_VALUES.get(ctx.language or ""), _SPECS.get(ctx.language or "")
+    if values is None or spec is None or "\n" in content or not _ONE_WORD.fullmatch(content):
+        return False
+    start = len((ctx.prefix + text[: text.index(content)]).encode("utf-8", "surrogatepass"))
+    end = start + len(content.encode("utf-8", "surrogatepass"))
+    node = parse_text(spec, ctx.prefix + text + ctx.suffix).root_node.named_descendant_for_byte_range(start, end)
+    if node is None or node.parent is None:
+        return False
+    if node.type in values:
+        value, holder = node, node.parent
+    elif node.named_child_count == 1:
+        value, holder = node.named_children[0], node  # `x;`: the statement spans the fill, the name only its word
+    else:
+        return False
+    if value.type not in values:
+        return False
+    if holder.type == "expression_statement":
+        return (holder.start_byte, holder.end_byte) == (start, end) and holder.named_child_count == 1
+    if holder.type not in spec.body_types or holder.named_children[-1] != value:
+        return False
+    owner = holder.parent
+    if owner is not None and owner.type in spec.unit_bodies and not _returns_value(owner):
+        return True
+    return value.type == "identifier" and value.text not in _bound_before(value)
+
+
+def _returns_value(owner: tree_sitter.Node) -> bool:
+    """Whether the function ``owner`` declares a return type that is a value: neither `()` nor `!`."""
+    returned = owner.child_by_field_name("return_type")
+    return returned is not None and returned.text not in (b"()", b"!")
+
+
+def _bound_before(node: tree_sitter.Node) -> set[bytes]:
+    """The names that patterns before ``node``, in the scopes around it, bind: a function's or a closure's parameters,
+    a `let` earlier in a block around it, the pattern of the `for`, the `match` arm or the `if let` it stands in."""
+    names: set[bytes] = set()
+    child = node
+    while (up := child.parent) is not None:
+        own = up.child_by_field_name("pattern")
+        patterns = [own] if own is not None and own.end_byte <= child.start_byte else []
+        for earlier in up.children:
+            if earlier.start_byte >= child.start_byte:
+                break
+            patterns.extend(_patterns(earlier))
+        names.update(name.text for pattern in patterns for name in _names_in(pattern) if name.text is not None)
+        child = up
+    return names
+
+
+def _patterns(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """The patterns ``node`` binds names with for what follows it: its own (a `let`'s, an `if let`'s condition), or
+    those of its parts (a function's parameters, the `let`s of a chain); a closure's `|a, b|` holds bare names."""
+    own = node.child_by_field_name("pattern")
+    if own is not None:
+        yield own
+        return
+    for part in node.named_children:
+        pattern = part.child_by_field_name("pattern")
+        if pattern is not None:
+            yield pattern
+        elif part.type == "identifier" and node.type.endswith("parameters"):
+            yield part
+
+
+def _names_in(pattern: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """The names of ``pattern`` (a tuple struct's name among them, which no body's value is alone)."""
+    pending = [pattern]
+    while pending:
+        node = pending.pop()
+        if node.type == "identifier":
+            yield node
+        pending.extend(node.named_children)
 
 
 def fit_placeholder(fill: str, line_indent: str, unit: str) -> str:

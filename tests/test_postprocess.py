@@ -76,3 +76,47 @@ def test_a_closer_on_a_blank_line_goes_at_its_openers_indentation(language_id, e
 def test_other_lines_on_a_blank_line_still_line_up_with_the_statement_above(language_id, extension, marked, fill,
                                                                              shown):
     assert postprocess(context_in(language_id, extension, marked), fill) == shown
+
+
+GO_STORE = ("package main\n\ntype Store struct{ items map[string]int }\n\n"
+            "// Count returns how many items are in stock.\nfunc (s *Store) Count() int {|}\n")
+
+
+@pytest.mark.parametrize("language_id, extension, marked, idle, kept, shown", [
+    # The editor's `}` after the `{`: a body of one name parses, and does not compile.
+    ("go", "go", GO_STORE, "\n\tn\n", "\n\treturn len(s.items)\n", "\n\treturn len(s.items)\n"),
+    ("go", "go", "package main\n\nfunc Names(items []string) []string {|}\n", "s", "return items", "\n\treturn items\n"),
+    ("go", "go", "package main\n\nfunc Zero() int {|}\n", "0", "return 0", "\n\treturn 0\n"),
+    ("typescript", "ts", "export function totalOf(orders: number[]): number {|}\n", "\n  orders\n", "return 0;",
+     "\n  return 0;\n"),
+    ("javascript", "js", "function notFound(res) {|}\n", "res;", '"use strict";', '\n  "use strict";\n'),
+    ("c", "c", "int f(int x) {|}\n", "x;", "return x;", "\n    return x;\n"),
+    # A string alone is a docstring, `...` a stub's body.
+    ("python", "py", "def f(x):\n    |\n", "x", "...", "..."),
+    ("python", "py", "def f(x):\n    |\n", "None", '"""The answer."""', '"""The answer."""'),
+    # Rust reads a body's last expression as its value: where that is `()`, a name or literal there is noise too.
+    ("rust", "rs", "fn f(n: u32) {|}\n", "n", "drop(n);", "\n    drop(n);\n"),
+    ("rust", "rs", "fn f(n: u32) -> u32 {\n    loop {|}\n}\n", "n", "return n;", "\n        return n;\n    "),
+])
+def test_a_block_fill_of_one_name_or_literal_that_does_nothing_is_dropped(language_id, extension, marked, idle,
+                                                                          kept, shown):
+    ctx = context_in(language_id, extension, marked)
+    assert postprocess(ctx, idle) is None
+    assert postprocess_all(ctx, [idle, kept]) == [shown]
+
+
+@pytest.mark.parametrize("marked, bound, shown", [
+    ("pub fn count_numbers(tokens: &[u8]) -> usize {|}\n", "tokens", "\n    tokens\n"),
+    ("fn is_empty(&self) -> bool {|}\n", "true", "\n    true\n"),  # a literal is a value
+    ("fn twice(n: u32) -> u32 {\n    let total = n * 2;\n    if total > 3 {|}\n    0\n}\n", "total",
+     "\n        total\n    "),
+    ("fn first(v: Option<u32>) -> u32 {\n    match v {\n        Some(x) => {|}\n        None => 0,\n    }\n}\n", "x",
+     "\n            x\n        "),
+    ("fn first(v: Option<u32>) -> u32 {\n    if let Some(x) = v {|}\n    0\n}\n", "x", "\n        x\n    "),
+])
+def test_a_rust_bodys_value_is_kept_where_a_pattern_before_it_binds_the_name(marked, bound, shown):
+    """`s` under `fn count_numbers(tokens: &[Token]) -> usize {` names nothing; a parameter, a `let`, an arm's or an
+    `if let`'s binding is what the body returns."""
+    ctx = context_in("rust", "rs", marked)
+    assert postprocess(ctx, "\n        s\n    ") is None
+    assert postprocess(ctx, bound) == shown
