@@ -29,6 +29,8 @@ _BODY_TOKEN = re.compile(r"""//[^\n]*|/\*.*?(?:\*/|\Z)|\.?\d(?:[eEpP][+-]|'?[\w.
 
 # A letter, digit or `_` of any script: a cursor before one stands inside a word.
 WORD_CHARACTER = re.compile(r"\w")
+# A word of code: a keyword, a name.
+WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -518,9 +520,10 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one
     that re-declares a function its class already has (`redeclares`). On a half-typed line, nor one whose own text
     the parser cannot read (`_writes_error`), one that ends a line that is not done (`_ends_open_line`: a `;` in an
-    open call, on a `#` line), or one that unbalances a `#define`'s body (`_unbalances_macro`). Whatever made the
-    suggestion: the file's
-    copy, or the model. One incremental re-parse each (two where a line of the file spells the new line); none, and
+    open call, on a `#` line), or one that unbalances a `#define`'s body (`_unbalances_macro`). Nor a `>` after type
+    arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a `;` that ends a line of a language
+    whose lines none ends (`_semicolon_ends_line`: Go's). Whatever made the suggestion: the file's copy, or the
+    model. One incremental re-parse each (two where a line of the file spells the new line); none, and
     every suggestion kept, in plain text (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
@@ -541,6 +544,8 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _ends_open_line(parsed, suggestion, tree, semicolons)
                 or _unbalances_macro(parsed, suggestion)
                 or _adds_stray_closer(parsed, suggestion, tree)
+                or _closes_type_arguments_again(parsed, suggestion, tree)
+                or _semicolon_ends_line(parsed, suggestion, tree, semicolons)
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop))
 
@@ -697,6 +702,91 @@ def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tre
     stack = [opener.char for opener in open_brackets(above, comments)]
     known = len(above) == first  # scanned from the file's start: a closer with nothing open before it has none
     return _stray_closers(stack, lines, known, comments) > _stray_closers(stack, snap.text[first:last], known, comments)
+
+
+def _closes_type_arguments_again(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion`` writes a `>` (in ``tree``, the file's with it) right after the `>` that closes type
+    arguments (`LanguageSpec.type_argument_types`), with no `<` left open before it on its line (`_angles_open`):
+    `HashMap<String, u` + `size>>`, `Vec<u8` + `>>>`, a copy of the file's `Vec<Vec<u8>>`. `_stray_closers` counts
+    brackets alone, and the ERROR the parse makes of the `>` overlaps the half-typed line's own, so the count of
+    errors need not grow. The `<` of a type broken over lines stands above, where the line's count does not see
+    it."""
+    kinds = parsed.spec.type_argument_types
+    if not kinds or ">" not in suggestion.text:
+        return False
+    lo = parsed.snapshot.byte_offset(suggestion.start)
+    hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
+    for node in _touching(tree.root_node, lo, hi):
+        if node.child_count or not node.type.startswith(">") or not lo <= node.start_byte < hi:
+            continue
+        if node.parent is not None and node.parent.type in kinds:
+            continue  # a closer of type arguments: `Vec<Vec<u8` + `>>`
+        before = _previous_leaf(node)
+        if (before is not None and before.type == ">" and before.parent is not None and before.parent.type in kinds
+                and not _angles_open(tree, node)):
+            return True
+    return False
+
+
+def _previous_leaf(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The token of the parse before ``node``; None at the file's start."""
+    while node.prev_sibling is None:
+        if node.parent is None:
+            return None
+        node = node.parent
+    node = node.prev_sibling
+    while node.child_count:
+        node = node.children[-1]
+    return node
+
+
+def _angles_open(tree: tree_sitter.Tree, node: tree_sitter.Node) -> bool:
+    """Whether the tokens of ``node``'s line before it open more `<` than their `>`s close (`Vec<Vec<u8>` before a
+    second `>` where the parse made no type arguments of the outer one). A comparison's `<` counts too: it leaves
+    a `>` unjudged, never a right one dropped."""
+    first = node.start_byte - node.start_point.column
+    depth = 0
+    for token in _touching(tree.root_node, first, node.start_byte):
+        if token.child_count or not first <= token.start_byte < node.start_byte:
+            continue
+        if token.type == "<":
+            depth += 1
+        elif token.type and token.type.strip(">") == "":
+            depth -= len(token.type)
+    return depth > 0
+
+
+def _semicolon_ends_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
+                         semicolons: list[int]) -> bool:
+    """Whether ``suggestion`` ends a line of code with a `;` (its `;`s at ``semicolons`` of ``tree``; a comment may
+    follow it) in a language whose lines none ends (`LanguageSpec.semicolon_headers`): `s.mu.RLock()` + `;`,
+    `return Err` + `r;`, which gofmt deletes. Not a string's or a comment's `;`, nor one on the line of a header
+    whose clauses a `;` parts (`for i := 0` + `;`)."""
+    headers = parsed.spec.semicolon_headers
+    if headers is None or not semicolons:
+        return False
+    snap = parsed.snapshot
+    before = snap.text[snap.line_starts[snap.line_of(suggestion.start)]:suggestion.start]
+    after = snap.text[suggestion.end:snap.line_end(snap.line_of(suggestion.end))]
+    text = suggestion.text
+    at = [i for i, ch in enumerate(text) if ch == ";"]  # ASCII: the n-th `;` is at ``semicolons[n]``
+    for i, byte in zip(at, semicolons):
+        node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+        if node is None or node.type != ";":
+            continue  # a string's or a comment's
+        rest = text[i + 1:]
+        tail = rest.split("\n", 1)[0] if "\n" in rest else rest + after
+        code = tail.lstrip()
+        if code:
+            blank = len(tail) - len(code)
+            node = tree.root_node.descendant_for_byte_range(byte + 1 + blank, byte + 2 + blank)
+            while node is not None and node.type not in parsed.spec.comment_types:
+                node = node.parent
+            if node is None:
+                continue  # code follows on the line: `if v, ok := m[k]; ok {`
+        if headers.isdisjoint(WORD.findall((before + text[:i]).rsplit("\n", 1)[-1])):
+            return True
+    return False
 
 
 def _stray_closers(stack: list[str], lines: str, known: bool, line_comments: tuple[str, ...]) -> int:

@@ -140,6 +140,14 @@ class LanguageSpec:
     # opening tag that no closing tag of its name follows stands alone in the tree, and the text after it (`);`, `}`)
     # is the page's.
     markup_tag_types: tuple[str, ...] = ()
+    # Nodes whose `<`..`>` hold type arguments or parameters (`HashMap<String, usize>`, `f<T>()`): a `>` right after
+    # one's own closes nothing, and the ERROR the parse makes of it may stand where a half-typed line had one already.
+    type_argument_types: frozenset[str] = frozenset()
+    # Where a `;` never ends a line (gofmt deletes it there, and no one types it), the words of the headers whose
+    # clauses a `;` parts (`for i := 0; i < n; i++ {`, `if v, ok := m[k]; ok {`): a line of one still being typed may
+    # end with one. None where a `;` may end a line (C's, JavaScript's; Python's too, where a notebook's
+    # `plt.plot(x);` keeps the cell from showing the value).
+    semicolon_headers: frozenset[str] | None = None
 
     @property
     def name(self) -> str:
@@ -183,6 +191,7 @@ _ECMASCRIPT_TEMPLATES = (("template_string", "`"),)
 _C_MACROS = frozenset({"preproc_def", "preproc_function_def"})
 _JSX = ("jsx_element", "jsx_self_closing_element", "jsx_text")
 _JSX_TAGS = ("jsx_opening_element", "jsx_closing_element")
+_TYPESCRIPT_TYPE_ARGUMENTS = frozenset({"type_arguments", "type_parameters"})
 
 _ECMASCRIPT_STUBS = (
     Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
@@ -281,6 +290,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         template_quotes=_ECMASCRIPT_TEMPLATES,
         stubs=_ECMASCRIPT_STUBS,
+        type_argument_types=_TYPESCRIPT_TYPE_ARGUMENTS,
     ),
     LanguageSpec(
         grammar=_engine_row("tsx"),
@@ -298,6 +308,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         stubs=_ECMASCRIPT_STUBS,
         markup_types=_JSX,
         markup_tag_types=_JSX_TAGS,
+        type_argument_types=_TYPESCRIPT_TYPE_ARGUMENTS,
     ),
     LanguageSpec(
         grammar=_engine_row("go"),
@@ -310,6 +321,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         inline_brace_types=frozenset({"literal_value"}),
         flush_labels=(frozenset({"switch", "select"}), frozenset({"case", "default"})),
         item_bodies=frozenset({"source_file"}),
+        semicolon_headers=frozenset({"for", "if", "switch"}),
         comment_types=frozenset({"comment"}),
         literal_types=frozenset({"interpreted_string_literal", "raw_string_literal", "rune_literal"}),
         stubs=(Stub("expression_statement", 'a lone `panic("not implemented")`', r"panic\(" + _UNWRITTEN + r"\)",
@@ -328,6 +340,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         comment_types=frozenset({"line_comment", "block_comment"}),
         literal_types=frozenset({"string_literal", "raw_string_literal", "char_literal"}),
         bracket_statement_ends="[",
+        type_argument_types=frozenset({"type_arguments", "type_parameters"}),
         unit_macros=frozenset({"println", "print", "eprintln", "eprint", "assert", "assert_eq", "assert_ne",
                                "debug_assert", "debug_assert_eq", "debug_assert_ne", "panic", "todo",
                                "unimplemented", "unreachable"}),
@@ -835,12 +848,29 @@ def error_nodes(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> lis
     """ERROR nodes in the tree (one counts once, whatever it holds), and MISSING ones but for a body's closer
     (``spec.closers``, not one of an expression's brace: ``inline_brace_types``): that one the parser invents is
     what a line that opens a block leaves until its body is written, where an invented `)` or an object's `}` is
-    an expression a suggestion left open (`f(2`, `{a: 1`)."""
+    an expression a suggestion left open (`f(2`, `{a: 1`). A block that opens leaves its `}` missing after it,
+    where the body around it ends; one missing right before a `{` on its line (`_cut_short_by`) is a body the
+    parser ended early to read that `{` as a block of its own: an interface's, after a member's type (`lines:
+    Order {`)."""
 
     def body_closer(node: tree_sitter.Node) -> bool:
-        return spec is not None and node.is_missing and node.type in spec.closers and not expression_brace(spec, node)
+        return (spec is not None and node.is_missing and node.type in spec.closers and not expression_brace(spec, node)
+                and not _cut_short_by(node, spec.block_openers))
 
     return [node for node in iter_problems(tree.root_node) if not body_closer(node)]
+
+
+def _cut_short_by(node: tree_sitter.Node, openers: tuple[str, ...]) -> bool:
+    """Whether the token after ``node`` (the parse's next leaf, blanks aside) is one of ``openers`` on its line."""
+    row = node.end_point.row
+    while node.next_sibling is None:
+        if node.parent is None:
+            return False
+        node = node.parent
+    following = node.next_sibling
+    while following.child_count:
+        following = following.children[0]
+    return following.type in openers and following.start_point.row == row
 
 
 def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int:
