@@ -518,9 +518,10 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     is most often unfinished, and a new error that overlaps its own goes uncounted. Nor one with a `;` that parses
     but is no code the user means (`_misplaced_semicolon`: `if (!order);`), nor JSX that parses only as the grammar
     reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one
-    that re-declares a function its class already has (`redeclares`). On a half-typed line, nor one whose own text
-    the parser cannot read (`_writes_error`), one that ends a line that is not done (`_ends_open_line`: a `;` in an
-    open call, on a `#` line), or one that unbalances a `#define`'s body (`_unbalances_macro`). Nor a `>` after type
+    that re-declares a function its class already has (`redeclares`), or a name its scope already binds
+    (`rebinds`). On a half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends
+    a line that is not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a
+    `#define`'s body (`_unbalances_macro`). Nor a `>` after type
     arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a `;` that ends a line of a language
     whose lines none ends (`_semicolon_ends_line`: Go's). Whatever made the suggestion: the file's copy, or the
     model. One incremental re-parse each (two where a line of the file spells the new line); none, and
@@ -547,7 +548,8 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _closes_type_arguments_again(parsed, suggestion, tree)
                 or _semicolon_ends_line(parsed, suggestion, tree, semicolons)
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
-                or redeclares(parsed, suggestion, should_stop))
+                or redeclares(parsed, suggestion, should_stop)
+                or rebinds(parsed, suggestion, tree))
 
 
 # Headers whose `(` holds `;`s of its own: C's and Java's `for (i = 0; i < n; i++)`, Java's `try (A a = f(); ...)`.
@@ -868,3 +870,106 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
     return any(other.type in spec.function_types and other.start_byte != node.start_byte
                and (other_name := _name(other)) is not None and _squeezed(lines[other_name.start_point.row]) == line
                for other in node.parent.named_children)
+
+
+# What else binds a name in a scope that a declaration binding its names once (`LanguageSpec.once_binding_types`:
+# ECMAScript's) may not bind again: a `var`, an import, an enum. (An interface, a type alias or a namespace names a
+# type, which a value of its name may stand beside; an overload's signature, no body.)
+_ALSO_BINDING = frozenset({"variable_declaration", "import_statement", "enum_declaration"})
+_SCOPES = frozenset({"program", "statement_block"})
+# The words a line that declares such a name holds: no re-parse is read for a suggestion whose lines hold none.
+_BINDING_WORD = re.compile(r"\b(?:const|let|class|function)\b")
+
+
+def rebinds(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion`` (``tree``: the file with it in) writes the name of a declaration that binds it once
+    (`LanguageSpec.once_binding_types`: a `const`, a `let`, a class, a function) where another statement of the same scope (a file's,
+    a block's, or a parameter of the function the block is the body of) binds it already: `const` + ` path = path`
+    below `const path = require("path")` parses, and does not run. Only a name the suggestion writes counts: the
+    user's own half of a line (`const path` typed, ` = ...` offered) is theirs."""
+    kinds = parsed.spec.once_binding_types if parsed.spec else frozenset()
+    if not kinds or not suggestion.text:
+        return False
+    snap = parsed.snapshot
+    first, last = snap.line_starts[snap.line_of(suggestion.start)], snap.line_end(snap.line_of(suggestion.end))
+    if not _BINDING_WORD.search(snap.text[first:suggestion.start] + suggestion.text + snap.text[suggestion.end:last]):
+        return False
+    lo = snap.byte_offset(suggestion.start)
+    hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
+    for node in _touching(tree.root_node, lo, hi):
+        if node.type not in kinds:
+            continue
+        statement = node.parent if node.parent is not None and node.parent.type == "export_statement" else node
+        scope = statement.parent
+        if scope is None or scope.type not in _SCOPES:
+            continue
+        written = {name.text for name in _bound_names(node) if name.start_byte < hi and lo < name.end_byte}
+        if not written:
+            continue
+        bound = {name.text for other in scope.named_children if other.start_byte != statement.start_byte
+                 for name in _bound_names(_declared(other), kinds | _ALSO_BINDING)}
+        owner = scope.parent
+        if scope.type == "statement_block" and owner is not None and owner.type in parsed.spec.function_types:
+            parameters = owner.child_by_field_name("parameters")
+            bound.update(name.text for name in _pattern_names(parameters) if parameters is not None)
+        if written & bound:
+            return True
+    return False
+
+
+def _declared(statement: tree_sitter.Node) -> tree_sitter.Node:
+    """The declaration a statement of a scope makes: an `export`'s, or the statement itself."""
+    inner = statement.child_by_field_name("declaration") if statement.type == "export_statement" else None
+    return inner if inner is not None else statement
+
+
+def _bound_names(declaration: tree_sitter.Node, kinds: frozenset[str] | None = None) -> list[tree_sitter.Node]:
+    """The names ``declaration`` binds, where it is one of ``kinds`` (any): each declarator's pattern's, a class's or
+    a function's name, an import's local names."""
+    if kinds is not None and declaration.type not in kinds:
+        return []
+    if declaration.type in ("lexical_declaration", "variable_declaration"):
+        return [name for declarator in declaration.named_children if declarator.type == "variable_declarator"
+                for name in _pattern_names(declarator.child_by_field_name("name"))]
+    if declaration.type == "import_statement":
+        clause = next((c for c in declaration.named_children if c.type in ("import_clause", "import_require_clause")),
+                      None)
+        return [] if clause is None else _import_names(clause)
+    name = declaration.child_by_field_name("name")
+    return [] if name is None else [name]
+
+
+def _import_names(clause: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The local names an import's clause binds: the default's, a namespace's, each specifier's alias or name."""
+    names = []
+    for part in clause.named_children:
+        if part.type == "identifier":
+            names.append(part)
+        elif part.type == "namespace_import":
+            names.extend(c for c in part.named_children if c.type == "identifier")
+        elif part.type == "named_imports":
+            for spec in part.named_children:
+                name = spec.child_by_field_name("alias") or spec.child_by_field_name("name")
+                if name is not None:
+                    names.append(name)
+    return names
+
+
+# Fields of a pattern's parts that bind nothing: a default value, an object pattern's key, a type.
+_NOT_BOUND = frozenset({"right", "key", "type", "value"})
+
+
+def _pattern_names(pattern: tree_sitter.Node | None) -> list[tree_sitter.Node]:
+    """The names a pattern (a declarator's name, a function's parameters) binds: `{ URL, k: v, d = 1, ...rest }`
+    binds `URL`, `v`, `d` and `rest`."""
+    names, pending = [], [] if pattern is None else [pattern]
+    while pending:
+        node = pending.pop()
+        if node.type in ("identifier", "shorthand_property_identifier_pattern"):
+            names.append(node)
+            continue
+        for i, child in enumerate(node.named_children):
+            field = node.field_name_for_named_child(i)
+            if field not in _NOT_BOUND or (node.type == "pair_pattern" and field == "value"):
+                pending.append(child)
+    return names

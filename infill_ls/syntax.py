@@ -148,6 +148,9 @@ class LanguageSpec:
     # end with one. None where a `;` may end a line (C's, JavaScript's; Python's too, where a notebook's
     # `plt.plot(x);` keeps the cell from showing the value).
     semicolon_headers: frozenset[str] | None = None
+    # Declarations that bind their names once in a scope (ECMAScript's `const`, `let`, class, function): a second of
+    # a name the scope binds already is "Identifier 'x' has already been declared", though it parses.
+    once_binding_types: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -192,6 +195,8 @@ _C_MACROS = frozenset({"preproc_def", "preproc_function_def"})
 _JSX = ("jsx_element", "jsx_self_closing_element", "jsx_text")
 _JSX_TAGS = ("jsx_opening_element", "jsx_closing_element")
 _TYPESCRIPT_TYPE_ARGUMENTS = frozenset({"type_arguments", "type_parameters"})
+_ECMASCRIPT_ONCE_BINDING = frozenset({"lexical_declaration", "class_declaration", "abstract_class_declaration",
+                                      "function_declaration", "generator_function_declaration"})
 
 _ECMASCRIPT_STUBS = (
     Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
@@ -272,6 +277,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         template_quotes=_ECMASCRIPT_TEMPLATES,
+        once_binding_types=_ECMASCRIPT_ONCE_BINDING,
         stubs=_ECMASCRIPT_STUBS,
         markup_types=_JSX,
         markup_tag_types=_JSX_TAGS,
@@ -289,6 +295,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         template_quotes=_ECMASCRIPT_TEMPLATES,
+        once_binding_types=_ECMASCRIPT_ONCE_BINDING,
         stubs=_ECMASCRIPT_STUBS,
         type_argument_types=_TYPESCRIPT_TYPE_ARGUMENTS,
     ),
@@ -305,6 +312,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         literal_types=_ECMASCRIPT_LITERALS,
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         template_quotes=_ECMASCRIPT_TEMPLATES,
+        once_binding_types=_ECMASCRIPT_ONCE_BINDING,
         stubs=_ECMASCRIPT_STUBS,
         markup_types=_JSX,
         markup_tag_types=_JSX_TAGS,

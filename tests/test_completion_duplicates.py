@@ -101,3 +101,43 @@ def test_a_new_name_an_overload_and_another_classes_method_keep_their_fills(engi
     monkeypatch.setattr(engine, "infill_steps", _model_ran)
     shown = complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False)
     assert [(s.text, s.source) for s in shown] == [("X() {", "file")]
+
+
+SERVER_JS = ('"use strict";\n\nconst http = require("http");\nconst { URL, k: v, d = 1, ...rest } = require("url");\n'
+             'const path = require("path");\n\n%s\nconst ROOT = path.join(__dirname, "public");\n\n'
+             'function route(method, pathname) {\n  %s\n}\n')
+TS_MODULE = ('import { Order } from "./orders";\nimport type { Logger } from "./logger";\nexport const LIMIT = 10;\n'
+             'interface Box {}\n\n|\n')
+
+
+@pytest.mark.parametrize("marked, fill, renamed", [
+    # Whatever made it: the model's `const path = path` (node: "Identifier 'path' has already been declared").
+    (SERVER_JS % ("|", ""), "const path = path;", "const dir = path;"),
+    (SERVER_JS % ("const|", ""), " path = path;", " dir = path;"),
+    (SERVER_JS % ("const pa|", ""), "th = 1;", "rts = 1;"),  # a half-typed name completed to one the file declares
+    (SERVER_JS % ("|", ""), "let http = 1;", "let https = 1;"),
+    (SERVER_JS % ("|", ""), "const ROOT = 1;", "const HOME = 1;"),  # declared below the cursor
+    (SERVER_JS % ("|", ""), "class URL {}", "class Url {}"),  # a destructured name
+    (SERVER_JS % ("|", ""), "function v() {}", "function k() {}"),  # an object pattern's value, not its key
+    (SERVER_JS % ("|", ""), "const [a, rest] = [];", "const [a, b] = [];"),
+    (SERVER_JS % ("", "|"), "const method = 1;", "const verb = 1;"),  # a parameter of the function it is the body of
+    (TS_MODULE, "const LIMIT = 11;", "const MAX = 11;"),  # an exported one
+    (TS_MODULE, "const Order = 1;", "const Orders = 1;"),  # an import
+])
+def test_a_js_or_ts_declaration_of_a_name_its_scope_declares_is_dropped(marked, fill, renamed):
+    language = "typescript" if marked is TS_MODULE else "javascript"
+    assert not _kept(language, marked, fill)
+    assert _kept(language, marked, renamed)
+
+
+@pytest.mark.parametrize("marked, fill", [
+    (SERVER_JS % ("const path|", ""), " = require(\"node:path\");"),  # the user's own name
+    (SERVER_JS % ("|", ""), "const k = 2;"),  # an object pattern's key binds nothing
+    (SERVER_JS % ("", "|"), "const path = pathname;"),  # an inner scope shadows
+    (SERVER_JS % ("", "|"), "function route() {}"),
+    (TS_MODULE, "class Box {}"),  # a class merges with an interface of its name
+])
+def test_a_declaration_the_scope_takes_keeps_its_fill(marked, fill):
+    """Where the name is the user's, a key, one an inner scope shadows, or a type's."""
+    language = "typescript" if marked is TS_MODULE else "javascript"
+    assert _kept(language, marked, fill)
