@@ -235,39 +235,23 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
     return "" if _idle_body(ctx, text) else text
 
 
-# Per language, the expressions that do nothing as a statement of their own: a name, and a literal that holds no text
-# (a string alone may be a docstring or a directive, `...` a stub's body, and a call, `self` or `return` do something).
-# A column of the language table's (`syntax.LanguageSpec`) in all but name.
-_ECMASCRIPT_VALUES = frozenset({"identifier", "number", "true", "false", "null", "undefined", "this"})
-_IDLE_VALUES: dict[str, frozenset[str]] = {
-    "python": frozenset({"identifier", "integer", "float", "true", "false", "none"}),
-    "javascript": _ECMASCRIPT_VALUES,
-    "typescript": _ECMASCRIPT_VALUES,
-    "tsx": _ECMASCRIPT_VALUES,
-    "go": frozenset({"identifier", "int_literal", "float_literal", "imaginary_literal", "true", "false", "nil", "iota"}),
-    "rust": frozenset({"identifier", "integer_literal", "float_literal", "boolean_literal"}),
-    "java": frozenset({"identifier", "decimal_integer_literal", "hex_integer_literal", "octal_integer_literal",
-                       "binary_integer_literal", "decimal_floating_point_literal", "hex_floating_point_literal",
-                       "true", "false", "null_literal", "this"}),
-    "c": frozenset({"identifier", "number_literal", "true", "false", "null"}),
-    "cpp": frozenset({"identifier", "number_literal", "true", "false", "null", "this"}),
-}
 _SPECS = {spec.name: spec for spec in LANGUAGES}
 # A fill's text that may be one such expression (a statement's `;` after it): only such a fill is parsed.
 _ONE_WORD = re.compile(r"[\w.]+;?")
 
 
 def _idle_body(ctx: InfillContext, text: str) -> bool:
-    """Whether the block fill ``text`` is one name or literal (`_IDLE_VALUES`) and nothing else, as the grammar reads
-    the text around the hole with it in: as a statement of its own (Go's `n` under `func (s *Store) Count() int {`,
-    which parses and does not compile; C's `x;`), or as the body's last expression, the body's value (Rust), where
-    that value is `()` (`LanguageSpec.unit_bodies`: a loop's body, a function's with no return type) or where it is
-    a name no pattern before it binds (`_bound_before`). A one-letter body is noise; but a literal, a parameter or a
-    `let` as the value of a body that has one is what the body returns (`-> bool {` + `true`, `|x| {` + `x`,
-    `fn id(n: u32) -> u32 {` + `n`)."""
+    """Whether the block fill ``text`` is one name or literal (`LanguageSpec.idle_value_types`) and nothing else, as the
+    grammar reads the text around the hole with it in: as a statement of its own (Go's `n` under `func (s *Store)
+    Count() int {`, which parses and does not compile; C's `x;`), or as the body's last expression, the body's value
+    (Rust), where that value is `()` (`LanguageSpec.unit_bodies`: a loop's body, a function's with no return type) or
+    where it is a name no pattern before it binds (`_bound_before`). A one-letter body is noise; but a literal, a
+    parameter or a `let` as the value of a body that has one is what the body returns (`-> bool {` + `true`, `|x| {` +
+    `x`, `fn id(n: u32) -> u32 {` + `n`)."""
     content = text.strip()
-    values, spec = _IDLE_VALUES.get(ctx.language or ""), _SPECS.get(ctx.language or "")
-    if values is None or spec is None or "\n" in content or not _ONE_WORD.fullmatch(content):
+    spec = _SPECS.get(ctx.language or "")
+    values = spec.idle_value_types if spec is not None else frozenset()
+    if not values or "\n" in content or not _ONE_WORD.fullmatch(content):
         return False
     start = len((ctx.prefix + text[: text.index(content)]).encode("utf-8", "surrogatepass"))
     end = start + len(content.encode("utf-8", "surrogatepass"))

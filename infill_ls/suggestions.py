@@ -883,10 +883,10 @@ _BINDING_WORD = re.compile(r"\b(?:const|let|class|function)\b")
 
 def rebinds(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
     """Whether ``suggestion`` (``tree``: the file with it in) writes the name of a declaration that binds it once
-    (`LanguageSpec.once_binding_types`: a `const`, a `let`, a class, a function) where another statement of the same scope (a file's,
-    a block's, or a parameter of the function the block is the body of) binds it already: `const` + ` path = path`
-    below `const path = require("path")` parses, and does not run. Only a name the suggestion writes counts: the
-    user's own half of a line (`const path` typed, ` = ...` offered) is theirs."""
+    (`LanguageSpec.once_binding_types`: a `const`, a `let`, a class, a function) where another statement of the same
+    scope (a file's, a block's, or a parameter of the function the block is the body of) binds it already: `const` + `
+    path = path` below `const path = require("path")` parses, and does not run. Only a name the suggestion writes
+    counts: the user's own half of a line (`const path` typed, ` = ...` offered) is theirs."""
     kinds = parsed.spec.once_binding_types if parsed.spec else frozenset()
     if not kinds or not suggestion.text:
         return False

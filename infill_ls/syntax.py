@@ -151,6 +151,10 @@ class LanguageSpec:
     # Declarations that bind their names once in a scope (ECMAScript's `const`, `let`, class, function): a second of
     # a name the scope binds already is "Identifier 'x' has already been declared", though it parses.
     once_binding_types: frozenset[str] = frozenset()
+    # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
+    # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
+    # fill of one is noise (`postprocess.fit_block`).
+    idle_value_types: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -195,6 +199,7 @@ _C_MACROS = frozenset({"preproc_def", "preproc_function_def"})
 _JSX = ("jsx_element", "jsx_self_closing_element", "jsx_text")
 _JSX_TAGS = ("jsx_opening_element", "jsx_closing_element")
 _TYPESCRIPT_TYPE_ARGUMENTS = frozenset({"type_arguments", "type_parameters"})
+_ECMASCRIPT_VALUES = frozenset({"identifier", "number", "true", "false", "null", "undefined", "this"})
 _ECMASCRIPT_ONCE_BINDING = frozenset({"lexical_declaration", "class_declaration", "abstract_class_declaration",
                                       "function_declaration", "generator_function_declaration"})
 
@@ -244,6 +249,7 @@ def _python_reads(source: bytes) -> bool:
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("python"),
+        idle_value_types=frozenset({"identifier", "integer", "float", "true", "false", "none"}),
         line_comments=("#",),
         layout_reads=_python_reads,
         cell_magics=_IPYTHON,
@@ -265,6 +271,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("javascript"),
+        idle_value_types=_ECMASCRIPT_VALUES,
         indent="  ",
         # `js`, `js2`, `rjsx`, `js-jsx`: Emacs's eglot, which names a buffer's language after its mode (js-mode).
         language_ids=("javascript", "javascriptreact", "js", "js2", "rjsx", "js-jsx"),
@@ -284,6 +291,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("typescript"),
+        idle_value_types=_ECMASCRIPT_VALUES,
         indent="  ",
         language_ids=("typescript",),
         block_openers=_C_FAMILY_OPENERS,
@@ -301,6 +309,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("tsx"),
+        idle_value_types=_ECMASCRIPT_VALUES,
         indent="  ",
         language_ids=("typescriptreact", "tsx"),  # `tsx`: eglot (tsx-ts-mode) and Zed
         block_openers=_C_FAMILY_OPENERS,
@@ -320,6 +329,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("go"),
+        idle_value_types=frozenset({"identifier", "int_literal", "float_literal", "imaginary_literal", "true", "false",
+                                    "nil", "iota"}),
         indent="\t",
         language_ids=("go",),
         block_openers=_C_FAMILY_OPENERS,
@@ -337,6 +348,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("rust"),
+        idle_value_types=frozenset({"identifier", "integer_literal", "float_literal", "boolean_literal"}),
         statement_end=";",
         signature_types=frozenset({"function_signature_item"}),
         language_ids=("rust", "rustic"),  # `rustic`: eglot (rustic-mode)
@@ -361,6 +373,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("java"),
+        idle_value_types=frozenset({"identifier", "decimal_integer_literal", "hex_integer_literal",
+                                    "octal_integer_literal", "binary_integer_literal",
+                                    "decimal_floating_point_literal", "hex_floating_point_literal", "true", "false",
+                                    "null_literal", "this"}),
         statement_end=";",
         signature_types=frozenset({"method_declaration", "constructor_declaration"}),
         language_ids=("java",),
@@ -379,6 +395,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("c"),
+        idle_value_types=frozenset({"identifier", "number_literal", "true", "false", "null"}),
         statement_end=";",
         signature_types=frozenset({"function_declarator"}),
         language_ids=("c",),
@@ -395,6 +412,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
+        idle_value_types=frozenset({"identifier", "number_literal", "true", "false", "null", "this"}),
         statement_end=";",
         signature_types=frozenset({"function_declarator"}),
         # `c++`: Emacs's eglot and Zed; `cuda` and `arduino` (`.ino`): Neovim. CUDA is C++ with a few additions (a
