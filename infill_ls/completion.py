@@ -267,6 +267,15 @@ def from_file_alone(suggestions: list[Suggestion]) -> bool:
             and any(s.source in ("file", "beside") for s in suggestions))
 
 
-def typed_through(offset: int, rests: list[str]) -> list[Suggestion]:
-    """Suggestions for the remainder of fills the user is typing through."""
-    return [Suggestion(rest, offset, offset, 1.0) for rest in rests if rest.strip()]
+def typed_through(parsed: ParsedSnapshot, offset: int, rests: list[str],
+                  should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
+    """Suggestions for the remainder of fills the user is typing through (``rests``, best first), held to what
+    `complete` holds a fill to while typing (`no_worse`, then `parsing_first`), in ``parsed``, the text as it now
+    is: the characters typed change how the rest reads. After `text.p` (a field: the file parses) the rest of
+    `push(c);` ends the statement before the `.map(..)` on the line below; after `s.clone(` the rest `)` closes a
+    call the editor had closed already. None where no remainder passes (nor in the middle of a word, `mid_word`):
+    the caller then asks afresh. Raises `engine.errors.Cancelled` once ``should_stop`` says so."""
+    if mid_word(parsed.snapshot.text, offset):
+        return []
+    kept = no_worse(parsed, [Suggestion(rest, offset, offset, 1.0) for rest in rests if rest.strip()], should_stop)
+    return parsing_first(parsed, offset, kept, should_stop) if kept else []

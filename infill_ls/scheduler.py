@@ -176,7 +176,8 @@ class _Shown:
 
 class TypingThrough:
     """Remembers the suggestions last shown per document. When the user then types the first
-    characters of one, and nothing else changed, the rest of it is still the answer."""
+    characters of one, and nothing else changed, the rest of it is the answer, where it still passes
+    the checks a fill passes while typing in the text as typed (`completion.typed_through`)."""
 
     def __init__(self) -> None:
         self._shown: dict[str, _Shown] = {}
@@ -192,9 +193,12 @@ class TypingThrough:
         self._shown.pop(uri, None)
 
     def continuation(self, snapshot: Snapshot, offset: int, context: Hashable = None) -> list[str] | None:
-        """The rest of each fill shown at `snapshot`'s document that the text typed since begins; None where
-        anything else changed: the text around, or the `context` the fills were read from (a notebook's other
-        cells: one deleted or edited could have been what a fill copied)."""
+        """The rest of each fill shown at `snapshot`'s document that the text typed since begins, of those ranked
+        above any the text typed is the whole of (the user has taken that one by typing it: a fill ranked below it
+        is no rest of it, and read alone, TSX's `>(initial);` after `Todo[]`, not what was shown); None where there
+        is none, or anything else changed: the text around, or the `context` the fills were read from (a notebook's
+        other cells: one deleted or edited could have been what a fill copied). Each rest is as it was checked in
+        the text before; the caller checks it again in this one."""
         shown = self._shown.get(snapshot.uri)
         if shown is None or offset <= shown.offset or shown.context != context:
             return None
@@ -203,7 +207,12 @@ class TypingThrough:
         if len(text) != len(shown.text) + typed_len:
             return None
         typed = text[shown.offset : offset]
-        rest = [f[typed_len:] for f in shown.fills if len(f) > typed_len and f.startswith(typed)]
+        rest = []
+        for fill in shown.fills:
+            if fill == typed:
+                break
+            if len(fill) > typed_len and fill.startswith(typed):
+                rest.append(fill[typed_len:])
         if not rest:
             return None
         if text[: shown.offset] != shown.text[: shown.offset] or text[offset:] != shown.text[shown.offset :]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from engine.errors import Cancelled
+
 from .actions import ActionEdit, ActionKind, NoEdit, Request, available, run_action
 from .completion import cache_key, complete, from_file_alone, from_the_file, typed_through
 from .suggestions import Suggestion
@@ -289,9 +291,22 @@ class InfillService:
         try:
             # Typing through is for the fills shown in the document itself, not in a text with an item accepted.
             rests = scheduler.typing.continuation(snapshot, offset, surroundings.key()) if picked is None else None
+            through: list[Suggestion] = []
             if rests:
+                # Checked again in the text as typed (`typed_through`): no model pass, but a re-parse or a few, off
+                # the loop as a first parse of a large file is. None passing, the fill is asked for afresh.
+                parse = self.syntax.parse
+                try:
+                    through = await asyncio.to_thread(
+                        lambda: typed_through(parse(snapshot), offset, rests, ticket.should_stop))
+                except Cancelled:
+                    pass  # a newer keystroke's request took the lane: said below
+                if ticket.should_stop():
+                    scheduler.stats.superseded += 1
+                    return []
+            if through:
                 scheduler.stats.typing_through_hits += 1
-                suggestions = typed_through(offset, rests)
+                suggestions = through
             else:
                 engine, lookup = await self.model.engine_or_lookup()
                 if ticket.should_stop():
