@@ -16,7 +16,8 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from enum import IntEnum
@@ -270,29 +271,20 @@ class Scheduler:
         arriving, so a caller never returns a stale result.
         """
         try:
-            if key is not None and (hit := self.cache.get(key)) is not None:
-                # A stat of each file a search looked at: on the loop, a slow or hung mount held every other
-                # message (a keystroke, a cancel, shutdown) behind it.
-                if fresh is None or await asyncio.to_thread(fresh, hit):
-                    if ticket.should_stop():
-                        raise Superseded
-                    self.stats.cache_hits += 1
-                    return hit
-                self.stats.cache_stale += 1
-            if debounce_s > 0:
-                await asyncio.sleep(debounce_s)
-            if ticket.should_stop():
-                raise Superseded
-            result = await asyncio.wrap_future(self._worker.submit(lambda: self._call(ticket, work), priority))
-            if ticket.should_stop():
-                raise Superseded
-        except asyncio.CancelledError:
-            ticket.cancel()
-            self.stats.cancelled += 1
-            raise
-        except Superseded:
-            self.stats.superseded += 1
-            raise
+            with self._counted(ticket):
+                if key is not None and (hit := self.cache.get(key)) is not None:
+                    # A stat of each file a search looked at: on the loop, a slow or hung mount held every other
+                    # message (a keystroke, a cancel, shutdown) behind it.
+                    if fresh is None or await asyncio.to_thread(fresh, hit):
+                        if ticket.should_stop():
+                            raise Superseded
+                        self.stats.cache_hits += 1
+                        return hit
+                    self.stats.cache_stale += 1
+                await self._debounced(ticket, debounce_s)
+                result = await asyncio.wrap_future(self._worker.submit(lambda: self._call(ticket, work), priority))
+                if ticket.should_stop():
+                    raise Superseded
         finally:
             self.leave(ticket)
         if key is not None:
@@ -303,15 +295,20 @@ class Scheduler:
         """Run ``work(should_stop)`` on a thread of its own, for the request holding ``ticket``, after ``debounce_s``:
         work that needs no model, while the worker loads one. The request keeps its lane, and may go on to the
         worker (`run`) with what this found wanting. Raises Superseded as `run` does; nothing is cached."""
-        try:
-            if debounce_s > 0:
-                await asyncio.sleep(debounce_s)
-            if ticket.should_stop():
-                raise Superseded
+        with self._counted(ticket):
+            await self._debounced(ticket, debounce_s)
             self.stats.while_loading += 1
             result = await asyncio.to_thread(self._stopped_as_superseded, ticket, work)
             if ticket.should_stop():
                 raise Superseded
+            return result
+
+    @contextmanager
+    def _counted(self, ticket: Ticket) -> Iterator[None]:
+        """A request that ends without its result, counted: cancelled by the client (its work is stopped too), or
+        superseded."""
+        try:
+            yield
         except asyncio.CancelledError:
             ticket.cancel()
             self.stats.cancelled += 1
@@ -319,7 +316,14 @@ class Scheduler:
         except Superseded:
             self.stats.superseded += 1
             raise
-        return result
+
+    @staticmethod
+    async def _debounced(ticket: Ticket, debounce_s: float) -> None:
+        """After ``debounce_s``; Superseded where a newer request took the lane meanwhile."""
+        if debounce_s > 0:
+            await asyncio.sleep(debounce_s)
+        if ticket.should_stop():
+            raise Superseded
 
     def _call(self, ticket: Ticket, work: Callable[[Callable[[], bool]], T]) -> T:
         if ticket.should_stop():
