@@ -8,7 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
 
-from lsp_support import SESSION, capabilities, config, init_params, position_of, replace_change, tiny_model
+from lsp_support import SESSION, capabilities, config, init_params, loaded, position_of, replace_change, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -21,6 +21,7 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), debounceMs=DEBOUNCE_MS, device="cpu")
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 
@@ -110,6 +111,7 @@ async def long_fills(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), device="cpu", maxSteps=512, maxHoleTokens=512)
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 

@@ -8,7 +8,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_support import capabilities, config, init_params, position_of, replace_change, tiny_model
+from lsp_support import capabilities, config, init_params, loaded, position_of, replace_change, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 NOTEBOOK = "file:///work/analysis.ipynb"
@@ -20,6 +20,7 @@ async def client(lsp_client: LanguageClient):
         init_params(capabilities(notebooks=True), modelPath=tiny_model(), debounceMs=0, device="cpu",
                     neighborFiles=False)
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 

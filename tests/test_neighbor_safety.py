@@ -15,7 +15,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_support import capabilities, config, init_params, position_of, tiny_model
+from lsp_support import capabilities, config, init_params, loaded, position_of, tiny_model
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -39,6 +39,7 @@ async def server(lsp_client: LanguageClient, tmp_path_factory):
                          numCandidates=8)
     params.root_uri = root.as_uri()  # the one folder, as a client that predates workspace folders declares it
     await lsp_client.initialize_session(params)
+    await loaded(lsp_client)
     lsp_client.root = root
     yield
     await lsp_client.shutdown_session()
@@ -269,6 +270,7 @@ sys.exit(main())
 async def slow(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, device="cpu"))
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 

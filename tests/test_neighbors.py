@@ -20,7 +20,7 @@ from infill_ls.documents import Snapshot
 from engine.lookup import lookup_fills
 from infill_ls import neighbors
 from infill_ls.neighbors import FILE_CHARS, MAX_FILE_BYTES, DirectoryFiles, Gathered, neighbor_texts, uri_path
-from lsp_support import capabilities, config, init_params, position_of, tiny_model
+from lsp_support import capabilities, config, init_params, loaded, position_of, tiny_model
 
 
 def _snap(path, text, language="python"):
@@ -488,6 +488,7 @@ async def server(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
         init_params(capabilities(), modelPath=tiny_model(), debounceMs=0, device="cpu")
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 

@@ -251,7 +251,7 @@ import pytest_lsp  # noqa: E402
 from lsprotocol import types  # noqa: E402
 from pytest_lsp import LanguageClient  # noqa: E402
 
-from lsp_support import capabilities, config, init_params, tiny_model  # noqa: E402
+from lsp_support import capabilities, config, init_params, loaded, tiny_model  # noqa: E402
 
 LONG = "def f(x):\n" + "".join(f"    y{i} = x + {i}\n" for i in range(40)) + "    return y0\n"
 SMALL = "def add(a, b):\n    return \n"
@@ -265,6 +265,7 @@ async def slow(lsp_client: LanguageClient):
         init_params(capabilities(resolve=False), modelPath=tiny_model(canvas_length=256), device="cpu", maxSteps=512,
                     numCandidates=8, maxHoleTokens=512, debounceMs=0)
     )
+    await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
 
