@@ -541,7 +541,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
     semicolons = [start + i for i, byte in enumerate(written) if byte == ord(";")]
     return not (adds_errors(parsed, edit, should_stop, tree=tree)
                 or any(_misplaced_semicolon(tree, byte, parsed.spec) for byte in semicolons)
-                or _writes_error(parsed, tree, start, start + len(written))
+                or _writes_error(parsed, suggestion, tree, start, start + len(written), should_stop)
                 or _ends_open_line(parsed, suggestion, tree, semicolons)
                 or _unbalances_macro(parsed, suggestion)
                 or _adds_stray_closer(parsed, suggestion, tree)
@@ -564,22 +564,134 @@ _INCLUDE = re.compile(r"\s*#\s*include\b")
 _INCLUDE_PATH = re.compile(r"\s*#\s*include\s*(?:\"[^\"\n]*\"|<[^>\n]*>)")
 
 
-def _writes_error(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
-    """Whether an ERROR of ``tree`` (not a MISSING node: what a half-typed line leaves the parser to invent) holds a
-    byte of ``lo``..``hi``, the bytes a fill wrote, where none held the byte before the cursor: `using ul` +
-    `e::irSeSegment(`. `adds_errors` misses it where it overlaps an error the half-typed line had already. Not one
-    that begins above the cursor's line: a header's ` {` takes the `}` below as its own, and the parser gives up
-    on the class around it, whose `}` is still to come."""
+def _writes_error(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, lo: int, hi: int,
+                  should_stop: Callable[[], bool] | None = None) -> bool:
+    """Whether ``tree`` (the file's with ``suggestion``, whose bytes are ``lo``..``hi``) cannot read what the
+    suggestion wrote on the cursor's line. Where no ERROR held the byte before the cursor: an ERROR (not a MISSING
+    node: what a half-typed line leaves the parser to invent) that begins on the line holds a byte the suggestion
+    wrote (`using ul` + `e::irSeSegment(`), where `adds_errors` misses one that overlaps an error the line had
+    already; not one that begins above the line: a header's ` {` takes the `}` below as its own, and the parser
+    gives up on the class around it, whose `}` is still to come. Whatever the line's state: a token invented amid
+    the suggestion's own (`_invents_amid`: `use std::collections::Hash` + `Map::new();`); what it wrote set down
+    loose in an ERROR that begins on the line (`_loose_tokens`: a doc comment's prose after `var ErrNotFound`,
+    `if (` + `default)`), unless the line, done after it, reads it (`_closed_to_read`: the rest of a call's
+    arguments while the line still lacks its `)`, a header whose body is still to come); an error the line
+    had before the cursor that the suggestion leaves as it was, read as a statement of its own after it
+    (`_left_as_it_was`: `for ` + `i in re`). The rest of the name at the cursor, where the line stays as unfinished
+    as it was (`var ErrNot` + `Found`), stands in the token the user began: none of its own."""
     if hi <= lo:
         return False
     snap = parsed.snapshot
-    line_start = snap.byte_offset(snap.line_starts[snap.line_of(snap.char_offset(lo))])
+    line_start = snap.byte_offset(snap.line_starts[snap.line_of(suggestion.start)])
 
     def errors(root: tree_sitter.Node, first: int, last: int) -> bool:
         return any(node.is_error and node.parent is not None and line_start <= node.start_byte < last
                    and first < node.end_byte for node in iter_problems(root))
 
-    return errors(tree.root_node, lo, hi) and not errors(parsed.tree.root_node, lo - 1, lo)
+    if errors(tree.root_node, lo, hi) and not errors(parsed.tree.root_node, lo - 1, lo):
+        return True
+    if _invents_amid(tree, lo, hi, parsed.spec):
+        return True
+    if _loose_tokens(tree, line_start, lo, hi):
+        return not _closed_to_read(parsed, suggestion, line_start, lo, hi, should_stop)
+    return (not any(node.start_byte >= line_start for node in _errors_over(tree.root_node, lo, hi))
+            and _left_as_it_was(parsed, tree, line_start, lo))
+
+
+def _errors_over(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """The ERROR nodes below ``root``, at any depth (one inside another too), that hold a byte of ``lo``..``hi``."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.is_error and node.parent is not None:
+            yield node
+        pending.extend(child for child in node.children
+                       if (child.has_error or child.is_error) and child.start_byte < hi and lo < child.end_byte)
+
+
+def _loose_tokens(tree: tree_sitter.Tree, line_start: int, lo: int, hi: int) -> list[tree_sitter.Node]:
+    """What ``tree`` holds right inside an ERROR that begins at or after ``line_start`` (the cursor's line), a
+    nested one too, and that begins in ``lo``..``hi`` (bytes a suggestion wrote): a token, or a construct the
+    parser built (the string `""` after `{todo.title`), that it set down without fitting it into anything. One
+    it fitted stands in a node that holds it whatever ERROR holds that node (the `c` of `Some(&(_, c` in the
+    pattern the user began); a token that began before ``lo`` is the user's, the rest of the name being typed
+    written into it."""
+    return [node for error in _errors_over(tree.root_node, lo, hi) if error.start_byte >= line_start
+            for node in error.children
+            if not node.is_missing and not node.is_error and lo <= node.start_byte < hi]
+
+
+def _closed_to_read(parsed: ParsedSnapshot, suggestion: Suggestion, line_start: int, lo: int, hi: int,
+                    should_stop: Callable[[], bool] | None) -> bool:
+    """Whether the line, done after ``suggestion`` (its bytes ``lo``..``hi``), reads what the suggestion wrote: no
+    ERROR that begins on the line holds a byte of it. An honest half of a line reads once the line is done, as the
+    line before it did, where prose or a keyword out of place does not. A string or a character literal the
+    suggestion opened on its last line (`_open_literal`) is closed first (`errors.New("inventory: item`), then
+    three ways of ending the line are tried, a re-parse each, up to the first that reads: the brackets the line
+    owes at the suggestion's end (`engine.closers.owed_on_line`, with the language's rules: `_with_rules`) and the
+    `;` its statement owes (`_terminator`): `total += max(ite` + `ms, n` + `)`; every bracket the line leaves open,
+    a body's `{` too, closed after the rest of the line (`engine.closers.still_open`): `func (s *Store) Summa` +
+    `ry() string {` + `}`, where Go reads a `{` whose `}` the lines below have not written yet as an ERROR; those
+    and an empty body (`: pass` where a `:` opens one, ` {}` elsewhere): `for i in ran` + `ge(n` + `): pass`, a
+    function's header."""
+    snap, spec = parsed.snapshot, parsed.spec
+    line_end = snap.line_end(snap.line_of(suggestion.end))
+    rest = snap.text[suggestion.end:line_end]
+    line = (snap.text[snap.line_starts[snap.line_of(suggestion.start)]:suggestion.start]
+            + suggestion.text).rsplit("\n", 1)[-1]
+    literal = _open_literal(line)
+    written = suggestion.text + (literal[0] if literal and len(literal) <= len(suggestion.text) else "")
+    owed = _with_rules(owed_on_line, spec)(scan_window(snap.text[:suggestion.start] + written),
+                                           snap.text[suggestion.end:suggestion.end + SCAN_CHARS])
+    ends_line = still_open(line + written[len(suggestion.text):] + rest, line_comments=spec.line_comments)
+    body = ": pass" if ":" in spec.block_openers else " {}"
+    done = (written + owed + _terminator(parsed, suggestion.end) + rest, written + rest + ends_line,
+            written + rest + ends_line + body)
+    for text in dict.fromkeys(done):
+        if text == suggestion.text + rest:
+            continue
+        edit = [Replacement(suggestion.start, line_end, text)]
+        tree = tree_after(parsed, edit, should_stop)
+        if not any(error.start_byte >= line_start for error in _errors_over(tree.root_node, lo, hi)):
+            return True
+    return False
+
+
+def _left_as_it_was(parsed: ParsedSnapshot, tree: tree_sitter.Tree, line_start: int, lo: int) -> bool:
+    """Whether an ERROR that holds the last code before ``lo`` (the cursor's byte) on its line, beginning there,
+    stands in ``tree`` (the file's with a suggestion written at ``lo``, which no ERROR of the line holds) as it
+    stood before: the parser reads the suggestion only by setting the line's own text aside, as a statement of its
+    own after it (`for ` + `i in re`: `i in re` an expression after a lone `for`), where a suggestion that goes
+    on with the line mends that error or joins it."""
+    typed = parsed.snapshot.text.encode("utf-8", "surrogatepass")[line_start:lo].rstrip()
+    if not typed:
+        return False
+    code_end = line_start + len(typed)
+    before = {(node.start_byte, node.end_byte) for node in iter_problems(parsed.tree.root_node)
+              if node.is_error and node.parent is not None and line_start <= node.start_byte
+              and code_end <= node.end_byte <= lo}
+    return bool(before) and any(node.is_error and (node.start_byte, node.end_byte) in before
+                                for node in iter_problems(tree.root_node))
+
+
+def _invents_amid(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpec) -> bool:
+    """Whether ``tree`` invents a token (a MISSING node) inside ``lo``..``hi``, bytes a suggestion wrote, before
+    more of them on its line than a comment: `use std::collections::Hash` + `Map::new();` reads as a `use` of
+    `HashMap::new` with its `;` invented, and `();` after it. One invented at the end is what the line still owes
+    (`f(a, ` + `b`)."""
+    for node in iter_problems(tree.root_node):
+        if not (node.is_missing and lo < node.start_byte < hi):
+            continue
+        following = node
+        while following.next_sibling is None and following.parent is not None:
+            following = following.parent
+        following = following.next_sibling
+        while following is not None and following.child_count and following.type not in spec.comment_types:
+            following = following.children[0]
+        if (following is not None and following.start_byte < hi and following.type not in spec.comment_types
+                and following.start_point.row == node.start_point.row):
+            return True
+    return False
 
 
 def _ends_open_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
