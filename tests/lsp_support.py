@@ -258,3 +258,12 @@ def parsed_text(language_id: str, text: str, uri: str | None = None):
     snapshot = store.open(uri or f"file:///t.{language_id}", language_id, 1, text)
     index.opened(snapshot)
     return index.parse(snapshot)
+
+
+def kept_while_typing(language_id: str, marked: str, fill: str) -> bool:
+    """Whether the typing filter (`no_worse`) keeps ``fill`` at the `|` of ``marked``."""
+    from infill_ls.suggestions import Suggestion, no_worse
+
+    at = marked.index("|")
+    parsed = parsed_text(language_id, marked.replace("|", "", 1))
+    return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))

@@ -12,17 +12,9 @@ from pytest_lsp import LanguageClient
 from engine.infill import InfillEngine
 from infill_ls.completion import copied
 from infill_ls.settings import Settings
-from infill_ls.suggestions import Suggestion, no_worse
-from lsp_support import capabilities, config, init_params, parsed_text, position_of, tiny_model
+from lsp_support import capabilities, config, init_params, kept_while_typing, parsed_text, position_of, tiny_model
 
 
-
-
-def _kept(language_id: str, marked: str, fill: str) -> bool:
-    """Whether the typing filter keeps ``fill`` at the `|` of ``marked``."""
-    at = marked.index("|")
-    parsed = parsed_text(language_id, marked.replace("|", "", 1))
-    return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
 
 
 CALL = "int f(int a) {\n  int n = 0;\n  g(a, |\n  return n;\n}\n"
@@ -53,7 +45,7 @@ HALF_MACRO = "#define MAX(a, b) ((a) > (b) ? |\n\nint x;\n"
     ("c", HALF_MACRO, "(a) : (b)))", False),
 ])
 def test_while_typing_a_fill_that_ends_a_line_still_open_is_not_shown(language, marked, fill, kept):
-    assert _kept(language, marked, fill) is kept
+    assert kept_while_typing(language, marked, fill) is kept
 
 
 @pytest.mark.parametrize("language, marked, fill, kept", [
@@ -64,7 +56,7 @@ def test_while_typing_a_fill_that_ends_a_line_still_open_is_not_shown(language, 
     ("java", "class A {\n    void f() {\n        String s = a|\n    }\n}\n", ' + " failed";', True),
 ])
 def test_while_typing_a_fill_the_parser_cannot_read_is_not_shown(language, marked, fill, kept):
-    assert _kept(language, marked, fill) is kept
+    assert kept_while_typing(language, marked, fill) is kept
 
 
 KEYS = "#include <stdio.h>\n#define DEFAULT_|\nint main(void)\n{\n  unsigned size = DEFAULT_KEYSIZE;\n  return 0;\n}\n"
@@ -83,7 +75,7 @@ INCLUDE = '#include <stdio.h>\n#include "yarr|\nstatic int yarrow;\n'
     ("cpp", "#include <vec|\nint x;\n", "tor>", True),
 ])
 def test_while_typing_no_semicolon_or_tail_is_written_on_a_preprocessor_line(language, marked, fill, kept):
-    assert _kept(language, marked, fill) is kept
+    assert kept_while_typing(language, marked, fill) is kept
 
 
 CPP_RETURN = ("struct Bits {\n  bool isZero() const {\n    return Value == 0;\n  }\n  bool isNonZero() const {\n"
@@ -107,7 +99,7 @@ KR = "static void usage(int n)|\n{\n  return;\n}\n"
     ("cpp", "struct B {\n  bool isZero() const|\n};\n", " {", True),
 ])
 def test_while_typing_no_brace_is_shown_that_opens_no_body(language, marked, fill, kept):
-    assert _kept(language, marked, fill) is kept
+    assert kept_while_typing(language, marked, fill) is kept
 
 
 PROSE = ("#include <string>\nclass formatted_stream {\n"
@@ -164,4 +156,4 @@ async def test_while_typing_c_the_server_shows_no_semicolon_on_a_define_line_nor
     ("rust", "fn f() {\n    let a = [0|\n}\n", "; 4];"),
 ])
 def test_a_brace_or_semicolon_other_languages_keep_there_is_still_shown(language, marked, fill):
-    assert _kept(language, marked, fill)
+    assert kept_while_typing(language, marked, fill)

@@ -10,15 +10,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from infill_ls.suggestions import Suggestion, no_worse
-from lsp_support import capabilities, config, init_params, parsed_text, position_of, tiny_model
-
-
-def _kept(language_id: str, marked: str, fill: str) -> bool:
-    """Whether the typing filter keeps ``fill`` at the `|` of ``marked``."""
-    at = marked.index("|")
-    parsed = parsed_text(language_id, marked.replace("|", "", 1))
-    return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
+from lsp_support import capabilities, config, init_params, kept_while_typing, position_of, tiny_model
 
 
 RUST_VEC = "fn main() {\n    let v: Vec<u8|\n    for b in data {\n        v.push(b);\n    }\n}\n"
@@ -47,7 +39,7 @@ TS_NESTED = ("function f(): number {\n  const m: Map<string, Map<string, n|\n  f
     ("typescript", "function f(n: number): boolean {\n  return n |\n}\n", "> 10;", True),
 ])
 def test_while_typing_no_angle_bracket_is_shown_that_closes_no_type_arguments(language, marked, fill, kept):
-    assert _kept(language, marked, fill) is kept
+    assert kept_while_typing(language, marked, fill) is kept
 
 
 INTERFACE = ("export interface Order {\n  id: string;\n  lines: Or|\n  total: number;\n}\n\n"
@@ -73,7 +65,7 @@ MEMBER = ("export interface OrderLine {\n  sku: string;\n  quantity: number|\n  
     ("rust", "struct S;\n\nimpl S|\n\nfn main() {}\n", " {", True),
 ])
 def test_while_typing_no_brace_is_shown_after_an_interface_members_type(language, marked, fill, kept):
-    assert _kept(language, marked, fill) is kept
+    assert kept_while_typing(language, marked, fill) is kept
 
 
 LOCK = "package inv\n\nfunc (s *Store) Total() int {\n\ts.mu.RLock()|\n\tdefer s.mu.RUnlock()\n\treturn s.n\n}\n"
@@ -101,7 +93,7 @@ IF = "package inv\n\nfunc get(m map[string]int, k string) int {\n\tif v, ok := m
     ("rust", "fn f() -> u8 {\n    let x = g()|\n    x\n}\n", ";", True),
 ])
 def test_while_typing_go_no_semicolon_is_shown_at_a_lines_end(language, marked, fill, kept):
-    assert _kept(language, marked, fill) is kept
+    assert kept_while_typing(language, marked, fill) is kept
 
 
 # --- What the editor is shown, through the real server: the file's lookup copies these ---

@@ -12,15 +12,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from engine.infill import DEFAULT_MODEL_DIR
-from infill_ls.suggestions import Suggestion, no_worse
-from lsp_support import capabilities, config, init_params, parsed_text, position_of
-
-
-def _kept(language_id: str, marked: str, fill: str) -> bool:
-    """Whether the typing filter keeps ``fill`` at the `|` of ``marked``."""
-    at = marked.index("|")
-    parsed = parsed_text(language_id, marked.replace("|", "", 1))
-    return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
+from lsp_support import capabilities, config, init_params, kept_while_typing, position_of
 
 
 GO_VAR = ('package inventory\n\nimport (\n\t"errors"\n\t"sync"\n)\n\n'
@@ -60,7 +52,7 @@ C_BODY = "int f(int a, int n) {{\n  int t = 0;\n  {}|\n  return t;\n}}\n"
     ("javascript", JS_BODY.format("for "), "i in re"),
 ])
 def test_while_typing_a_fill_the_parser_cannot_read_on_a_half_typed_line_is_not_shown(language, marked, fill):
-    assert not _kept(language, marked, fill)
+    assert not kept_while_typing(language, marked, fill)
 
 
 @pytest.mark.parametrize("language, marked, fill", [
@@ -98,7 +90,7 @@ def test_while_typing_a_fill_the_parser_cannot_read_on_a_half_typed_line_is_not_
     ("c", C_BODY.format("t = g(a, "), "n"),
 ])
 def test_while_typing_an_honest_half_of_a_line_is_still_shown(language, marked, fill):
-    assert _kept(language, marked, fill)
+    assert kept_while_typing(language, marked, fill)
 
 
 # --- What the editor is shown, through the real server: the embedded model's lookup copies the doc comment's
