@@ -15,7 +15,7 @@ from engine.closers import (CLOSERS, OPENER_OF, PAIRS, SCAN_CHARS, TAB_WIDTH, br
                             indent_width, open_brackets, owed_below, owed_on_line, scan_window, still_open)
 
 from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements,
-                     code_end, empty_body_at, error_nodes, iter_problems, tree_after)
+                     code_end, empty_body_at, error_nodes, iter_problems, token_before, tree_after)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -835,23 +835,11 @@ def _closes_type_arguments_again(parsed: ParsedSnapshot, suggestion: Suggestion,
             continue
         if node.parent is not None and node.parent.type in kinds:
             continue  # a closer of type arguments: `Vec<Vec<u8` + `>>`
-        before = _previous_leaf(node)
+        before = token_before(node)
         if (before is not None and before.type == ">" and before.parent is not None and before.parent.type in kinds
                 and not _angles_open(tree, node)):
             return True
     return False
-
-
-def _previous_leaf(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    """The token of the parse before ``node``; None at the file's start."""
-    while node.prev_sibling is None:
-        if node.parent is None:
-            return None
-        node = node.parent
-    node = node.prev_sibling
-    while node.child_count:
-        node = node.children[-1]
-    return node
 
 
 def _angles_open(tree: tree_sitter.Tree, node: tree_sitter.Node) -> bool:

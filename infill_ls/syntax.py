@@ -834,6 +834,18 @@ def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
     return node.parent is not None and node.parent.type in spec.inline_brace_types
 
 
+def token_before(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The token of the parse before ``node``; None at the file's start."""
+    while node.prev_sibling is None:
+        if node.parent is None:
+            return None
+        node = node.parent
+    node = node.prev_sibling
+    while node.child_count:
+        node = node.children[-1]
+    return node
+
+
 def code_end(parsed: ParsedSnapshot, line: int) -> int:
     """Where the code of ``line`` ends: before a comment that ends the line, its blanks left out; the line's start
     where it holds no code (blank, or a comment alone). Without a parse, where its text ends."""

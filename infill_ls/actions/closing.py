@@ -17,7 +17,7 @@ from ..suggestions import in_literal
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
-                      expression_brace, iter_problems, problem_count, tree_after)
+                      expression_brace, iter_problems, problem_count, token_before, tree_after)
 from .edits import (NEAR_LINES, ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit,
                     infill_spans, leaves, merged_insertions, opener_line, own_lines, token_text, tokens, walk,
                     with_eol)
@@ -235,24 +235,13 @@ def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
     spec = parsed.spec
     if opener.type != "{" or (spec is not None and "{" not in spec.block_openers):
         return False  # Python's braces are dicts, sets and f-strings' fields: all inline
-    if token_text(parsed, _token_before(opener)) in _BODY_WORDS:
+    if token_text(parsed, token_before(opener)) in _BODY_WORDS:
         return True  # tree-sitter-cpp reads `else {` without the `}` before it as a compound literal
     return spec is None or not (expression_brace(spec, opener) or _initialiser_brace(opener))
 
 
 # Words a body's brace follows whatever the parse makes of the brace.
 _BODY_WORDS = frozenset({"else", "try", "do", "finally"})
-
-
-def _token_before(node: tree_sitter.Node) -> tree_sitter.Node | None:
-    while node.prev_sibling is None:
-        if node.parent is None:
-            return None
-        node = node.parent
-    node = node.prev_sibling
-    while node.child_count:
-        node = node.children[-1]
-    return node
 
 
 # What a type is in C++'s tree, where a `{` after one in an expression starts a value (`f(P{1, 2})`).
