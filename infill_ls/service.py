@@ -350,10 +350,11 @@ class InfillService:
 
                 answer = None
                 if engine is None:
-                    # The weights are loading (minutes, for a large checkpoint): a fill the file spells out needs only
-                    # the checkpoint's tokenizer, and is shown at once, found on a thread beside the busy worker (the
-                    # open tabs searched, not the files on disk, which the worker reads); with none, the model's
-                    # fill is waited for. Not cached: once the model has loaded, it has its say.
+                    # The model is loading (torch and the weights: minutes, for a large checkpoint): a fill the file
+                    # spells out needs only the checkpoint's config and tokenizer, and is shown at once, found on a
+                    # thread beside the busy worker (the open tabs searched, not the files on disk, which the worker
+                    # reads); with none, the model's fill is waited for. Not cached: once the model has loaded, it
+                    # has its say.
                     if settings.file_lookup:
                         answer, debounce_s = await scheduler.run_beside(ticket, work, debounce_s), 0
                     if answer is None or not answer.suggestions:
