@@ -237,7 +237,7 @@ def from_the_file(
     out at ``offset``, where it keeps the file no worse (`copied`), closed first where it leaves the file unparsed
     (`parsing_first`); none with ``settings.file_lookup`` off, in a comment (there any fill keeps the file parsing,
     and the file's code bridged from a word of prose is no sentence) or in the middle of a word (`mid_word`). Needs
-    the checkpoint's tokenizer alone: what a request gets while the model's weights load."""
+    the checkpoint's config and tokenizer alone: what a request gets while torch and the model's weights load."""
     if not settings.file_lookup or mid_word(parsed.snapshot.text, offset) or in_comment(parsed, offset):
         return []
     shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop,
