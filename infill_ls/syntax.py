@@ -846,6 +846,18 @@ def token_before(node: tree_sitter.Node) -> tree_sitter.Node | None:
     return node
 
 
+def token_after(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The token of the parse after ``node``; None at the file's end."""
+    while node.next_sibling is None:
+        if node.parent is None:
+            return None
+        node = node.parent
+    node = node.next_sibling
+    while node.child_count:
+        node = node.children[0]
+    return node
+
+
 def code_end(parsed: ParsedSnapshot, line: int) -> int:
     """Where the code of ``line`` ends: before a comment that ends the line, its blanks left out; the line's start
     where it holds no code (blank, or a comment alone). Without a parse, where its text ends."""
@@ -900,15 +912,8 @@ def error_nodes(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> lis
 
 def _cut_short_by(node: tree_sitter.Node, openers: tuple[str, ...]) -> bool:
     """Whether the token after ``node`` (the parse's next leaf, blanks aside) is one of ``openers`` on its line."""
-    row = node.end_point.row
-    while node.next_sibling is None:
-        if node.parent is None:
-            return False
-        node = node.parent
-    following = node.next_sibling
-    while following.child_count:
-        following = following.children[0]
-    return following.type in openers and following.start_point.row == row
+    following = token_after(node)
+    return following is not None and following.type in openers and following.start_point.row == node.end_point.row
 
 
 def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int:
