@@ -5,27 +5,15 @@ through the service as the server drives it."""
 
 import os
 
-import pytest
 
 from infill_ls.documents import Position, PositionEncoding
 from infill_ls.service import InfillService
-from infill_ls.settings import Settings
 
-from lsp_support import tiny_model
 
 MINE = "def g(rows):\n    other = 2\n    value = compute_total(\n"
 AT = Position(2, len("    value = compute_total("))
 BESIDE = "def f(items, tax_rate):\n    value = compute_total(items, tax_rate)\n"
 FILL = "items, tax_rate)"  # what the lookup copies from `BESIDE`, wherever it is read from
-
-
-@pytest.fixture
-async def service():
-    service = InfillService(Settings(model_path=tiny_model(), device="cpu", debounce_ms=0))
-    service.load_model(lambda result: None)
-    assert await service.model.engine() is not None
-    yield service
-    service.shutdown(wait_s=30)
 
 
 async def _ask(service: InfillService, path) -> list[str]:

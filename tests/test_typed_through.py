@@ -13,7 +13,6 @@ from infill_ls.documents import Position, PositionEncoding, Range, Snapshot, Tex
 from infill_ls.notebooks import NO_SURROUNDINGS
 from infill_ls.scheduler import TypingThrough
 from infill_ls.service import InfillService
-from infill_ls.settings import Settings
 from infill_ls.suggestions import Suggestion, no_worse
 
 from lsp_support import capabilities, config, init_params, loaded, parsed_text, position_of, replace_change, tiny_model
@@ -104,15 +103,6 @@ def test_once_a_fill_is_typed_to_its_end_the_fills_ranked_below_it_are_not_conti
 
 
 # --- the service ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def service():
-    service = InfillService(Settings(model_path=tiny_model(), device="cpu", debounce_ms=0))
-    service.load_model(lambda result: None)
-    assert await service.model.engine() is not None
-    yield service
-    service.shutdown(wait_s=30)
 
 
 class _Typed:
