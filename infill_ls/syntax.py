@@ -428,6 +428,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         ),
         function_types=frozenset({"function_definition", "lambda_expression"}),
         inline_brace_types=frozenset({"initializer_list"}),
+        type_argument_types=frozenset({"template_argument_list", "template_parameter_list"}),
         comment_types=frozenset({"comment"}),
         literal_types=frozenset({"string_literal", "raw_string_literal", "char_literal"}),
         macro_types=_C_MACROS,

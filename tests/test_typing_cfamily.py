@@ -102,6 +102,29 @@ def test_while_typing_no_brace_is_shown_that_opens_no_body(language, marked, fil
     assert kept_while_typing(language, marked, fill) is kept
 
 
+CPP_VECTOR = "#include <vector>\nint main() {\n    std::vector<in|\n    int x = 1;\n}\n"
+CPP_PAIRS = "#include <vector>\nint main() {\n    std::vector<std::pair<int, in|\n    int x = 1;\n}\n"
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A `>` after the one that closes the template arguments closes nothing; the parse's ERROR for it overlaps the
+    # half-typed line's own, so the count of errors does not grow.
+    ("cpp", CPP_VECTOR, "t>>", False),
+    ("cpp", CPP_VECTOR, "t>> v;", False),
+    ("cpp", CPP_PAIRS, "t>>>", False),
+    ("cpp", CPP_VECTOR, "t>", True),
+    ("cpp", CPP_VECTOR, "t> v;", True),
+    ("cpp", CPP_PAIRS, "t>>", True),
+    ("cpp", CPP_PAIRS, "t>> pairs;", True),
+    ("cpp", "template <typename T|\nstruct Box {\n  T value;\n};\n", ">", True),
+    ("cpp", "template <typename T|\nstruct Box {\n  T value;\n};\n", ">>", False),
+    # A shift after no template arguments is no closer.
+    ("cpp", "int f(int n) {\n  int big = n |\n  return big;\n}\n", ">> 2;", True),
+])
+def test_while_typing_no_angle_bracket_is_shown_that_closes_no_template_arguments(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
+
+
 PROSE = ("#include <string>\nclass formatted_stream {\n"
          "  /// PartialUTF8Char - a prefix\n  std::string Par|\n};\n")
 
