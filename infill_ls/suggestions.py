@@ -15,7 +15,8 @@ from engine.closers import (CLOSERS, OPENER_OF, PAIRS, SCAN_CHARS, TAB_WIDTH, br
                             indent_width, open_brackets, owed_below, owed_on_line, scan_window, still_open)
 
 from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements,
-                     code_end, empty_body_at, error_nodes, iter_problems, token_before, tree_after)
+                     code_end, empty_body_at, error_nodes, iter_problems, reserved_names, token_before,
+                     tree_after)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -522,7 +523,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     (`rebinds`). On a half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends
     a line that is not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a
     `#define`'s body (`_unbalances_macro`). Nor a `>` after type
-    arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a `;` that ends a line of a language
+    arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a keyword written where a name stands
+    (`reserved_names`: `if (` + `default)`), nor a `;` that ends a line of a language
     whose lines none ends (`_semicolon_ends_line`: Go's). Whatever made the suggestion: the file's copy, or the
     model. One incremental re-parse each (two where a line of the file spells the new line); none, and
     every suggestion kept, in plain text (`syntax_checked`)."""
@@ -546,6 +548,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _unbalances_macro(parsed, suggestion)
                 or _adds_stray_closer(parsed, suggestion, tree)
                 or _closes_type_arguments_again(parsed, suggestion, tree)
+                or reserved_names(parsed, edit, tree)
                 or _semicolon_ends_line(parsed, suggestion, tree, semicolons)
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop)

@@ -155,6 +155,14 @@ class LanguageSpec:
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
     # fill of one is noise (`postprocess.fit_block`).
     idle_value_types: frozenset[str] = frozenset()
+    # The words the language reserves, which its grammar reads as a name (an `identifier` node) where a name may stand
+    # and no keyword can (`if (default)`, `let n = fn;`): the parse has no error, the compiler does (`reserved_names`).
+    # Only words reserved in every context (Rust's `union`, Java's `var` and `record` are names somewhere), and the
+    # nodes in which the language does take one as a name (`import { default as x }`, Rust's `'static`, a macro's
+    # tokens). Empty for C and C++: their macros make the grammar read type keywords as names in code that compiles
+    # (`__at_align__ double tmp[n];`), as it reads C++'s `static_cast<T>` in a `.h` file opened as C.
+    reserved_words: frozenset[str] = frozenset()
+    reserved_word_holders: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -200,6 +208,14 @@ _JSX = ("jsx_element", "jsx_self_closing_element", "jsx_text")
 _JSX_TAGS = ("jsx_opening_element", "jsx_closing_element")
 _TYPESCRIPT_TYPE_ARGUMENTS = frozenset({"type_arguments", "type_parameters"})
 _ECMASCRIPT_VALUES = frozenset({"identifier", "number", "true", "false", "null", "undefined", "this"})
+# ECMAScript's reserved words, in every mode (`let`, `yield`, `await` and strict mode's are names somewhere), and the
+# names a module imports and exports, which may be any (`export { f as default }`).
+_ECMASCRIPT_RESERVED = frozenset(
+    "break case catch class const continue debugger default delete do else enum export extends false finally for "
+    "function if import in instanceof new null return super switch this throw true try typeof var void while "
+    "with".split()
+)
+_ECMASCRIPT_MODULE_NAMES = frozenset({"import_specifier", "export_specifier", "namespace_export"})
 _ECMASCRIPT_ONCE_BINDING = frozenset({"lexical_declaration", "class_declaration", "abstract_class_declaration",
                                       "function_declaration", "generator_function_declaration"})
 
@@ -271,6 +287,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("javascript"),
+        reserved_words=_ECMASCRIPT_RESERVED,
+        reserved_word_holders=_ECMASCRIPT_MODULE_NAMES,
         idle_value_types=_ECMASCRIPT_VALUES,
         indent="  ",
         # `js`, `js2`, `rjsx`, `js-jsx`: Emacs's eglot, which names a buffer's language after its mode (js-mode).
@@ -291,6 +309,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("typescript"),
+        reserved_words=_ECMASCRIPT_RESERVED,
+        reserved_word_holders=_ECMASCRIPT_MODULE_NAMES,
         idle_value_types=_ECMASCRIPT_VALUES,
         indent="  ",
         language_ids=("typescript",),
@@ -309,6 +329,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("tsx"),
+        reserved_words=_ECMASCRIPT_RESERVED,
+        reserved_word_holders=_ECMASCRIPT_MODULE_NAMES,
         idle_value_types=_ECMASCRIPT_VALUES,
         indent="  ",
         language_ids=("typescriptreact", "tsx"),  # `tsx`: eglot (tsx-ts-mode) and Zed
@@ -348,6 +370,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("rust"),
+        reserved_words=frozenset(
+            "as break const continue crate else enum extern false fn for if impl in let loop match mod move mut pub "
+            "ref return static struct super trait true type unsafe use where while async await dyn".split()
+        ),
+        reserved_word_holders=frozenset({"lifetime", "token_tree"}),
         idle_value_types=frozenset({"identifier", "integer_literal", "float_literal", "boolean_literal"}),
         statement_end=";",
         signature_types=frozenset({"function_signature_item"}),
@@ -373,6 +400,13 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("java"),
+        reserved_words=frozenset(
+            "abstract assert boolean break byte case catch char class const continue default do double else enum "
+            "extends final finally float for goto if implements import instanceof int interface long native new "
+            "package private protected public return short static strictfp super switch synchronized this throw "
+            "throws transient try void volatile while true false null".split()
+        ),
+        reserved_word_holders=frozenset({"switch_label"}),  # `case null, default ->`
         idle_value_types=frozenset({"identifier", "decimal_integer_literal", "hex_integer_literal",
                                     "octal_integer_literal", "binary_integer_literal",
                                     "decimal_floating_point_literal", "hex_floating_point_literal", "true", "false",
@@ -786,7 +820,7 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
     """`problem_count` of the snapshot's text once the replacements are made, and one more where they break a layout
     the language reads and its grammar does not (`layout_problems`): 0 when it parses."""
     tree = tree_after(parsed, replacements)
-    return problem_count(tree) + layout_problems(parsed, replacements, tree)
+    return problem_count(tree) + layout_problems(parsed, replacements, tree) + reserved_names(parsed, replacements, tree)
 
 
 def _statements_around(tree: tree_sitter.Tree, data: bytes, start: int, end: int) -> bytes:
@@ -827,6 +861,30 @@ def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
     old_data = grammar_bytes(snap.utf8, spec)
     old_start, old_end = _old_byte(new_start, edits, end=False), _old_byte(new_end, edits, end=True)
     return int(spec.layout_reads(_statements_around(parsed.tree, old_data, old_start, old_end)))
+
+
+def reserved_names(parsed: ParsedSnapshot, replacements: list[Replacement], tree: tree_sitter.Tree | None) -> int:
+    """How many names the replacements write (``tree`` is the text's after them) are words the language reserves
+    (`LanguageSpec.reserved_words`): the grammar reads `if (default)` without an error, the compiler does not. A
+    name counts where a byte of it is written: `de` typed and `fault)` filled makes `default`."""
+    spec = parsed.spec
+    if spec is None or not spec.reserved_words or tree is None:
+        return 0
+    snap = parsed.snapshot
+    count, shift = 0, 0
+    for r in sorted(replacements, key=lambda r: r.start):
+        start, end = snap.byte_offset(r.start), snap.byte_offset(r.end)
+        length = len(r.text.encode("utf-8", "surrogatepass"))
+        lo, hi = start + shift, start + shift + length  # where the text stands once the replacements are made
+        shift += length - (end - start)
+        pending = [tree.root_node] if length else []
+        while pending:  # no recursion: a long chain of operators nests as deep as it is long
+            node = pending.pop()
+            if (node.type == "identifier" and node.text.decode("utf-8", "replace") in spec.reserved_words
+                    and node.parent is not None and node.parent.type not in spec.reserved_word_holders):
+                count += 1
+            pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
+    return count
 
 
 def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
