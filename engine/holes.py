@@ -26,7 +26,7 @@ from tree_sitter import Node, Parser, Tree
 from engine import languages
 # A file read from disk (`--heldout-manifest`, globs) is cut only if the corpus would hold it, so both routes to a
 # held-out split cut the same holes from the same files.
-from engine.corpus import MAX_FILE_BYTES
+from engine.rejection import MAX_FILE_BYTES
 from engine.tokenizer import model_text
 
 KINDS: tuple[str, ...] = ("line", "statement", "block", "closing")

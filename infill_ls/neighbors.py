@@ -5,7 +5,7 @@ other tabs and the file's own directory are where a person would look.
 
 Where the client declared workspace folders, only the document's own folder is searched: its tabs there, and its
 directory on disk if it is in one. Never searched: a hidden file or folder (below the workspace folder), a file named
-like a secret's, a file git ignores, a minified or generated file (`engine.corpus.machine_written`). Each file gives
+like a secret's, a file git ignores, a minified or generated file (`engine.rejection.machine_written`). Each file gives
 at most `FILE_CHARS`, so that one large file leaves room for the others.
 
 Open documents come from the store on the event loop; files on disk are read on the worker, and what the lookup
@@ -34,9 +34,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from engine.corpus import machine_written
 from engine.errors import Cancelled
 from engine.lookup import ELSEWHERE_CHARS, ELSEWHERE_FILE_CHARS as FILE_CHARS
+from engine.rejection import machine_written
 
 from .documents import Snapshot
 

@@ -24,12 +24,12 @@ from engine.corpus import (
     license_verdict,
     read_documents,
     read_extended,
-    rejection_reason,
     repository_files,
     split_packages,
     spdx_is_permissive,
 )
 from engine.errors import EngineError
+from engine.rejection import rejection_reason
 
 
 def _metadata(**fields) -> Message:

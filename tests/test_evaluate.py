@@ -711,7 +711,7 @@ def test_problem_flags_without_problems_are_refused_not_ignored(tiny_model, argv
 def test_a_held_out_file_reads_the_same_from_disk_as_from_the_split_file(tmp_path):
     # The corpus keeps files up to its own size limit, and `--heldout-manifest` reads them from disk where
     # `--heldout` reads the split's copy: both routes must cut the same holes from the same files.
-    from engine.corpus import MAX_FILE_BYTES as CORPUS_MAX_FILE_BYTES
+    from engine.rejection import MAX_FILE_BYTES as CORPUS_MAX_FILE_BYTES
     from engine.evaluate import documents_digest
 
     text = "def f(x):\n    return x + 1\n\n" * (CORPUS_MAX_FILE_BYTES // 40)  # most of the corpus's limit
