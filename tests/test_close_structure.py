@@ -886,6 +886,47 @@ def test_an_element_left_open_gets_its_closing_tag(language_id, text, expected):
 
 
 @pytest.mark.parametrize("language_id, text, expected", [
+    # No children and no closing tag of its name after it: the element closes itself.
+    ("javascriptreact", "function Field({ v }) {\n  return (\n    <form>\n      <input value={v}|\n    </form>\n"
+     "  );\n}\n",
+     "function Field({ v }) {\n  return (\n    <form>\n      <input value={v} />\n    </form>\n  );\n}\n"),
+    ("typescriptreact", "export function Field({ v }: { v: string }) {\n  return <input value={v}|\n}\n",
+     "export function Field({ v }: { v: string }) {\n  return <input value={v} />\n}\n"),
+    # The next element stands beside it, at its depth: no child of it.
+    ("typescriptreact", "const a = (\n  <div>\n    <img src={s}|\n    <p>hi</p>\n  </div>\n);\n",
+     "const a = (\n  <div>\n    <img src={s} />\n    <p>hi</p>\n  </div>\n);\n"),
+    # An element beside it that closes itself, with its `/>`, is no tag left open.
+    ("typescriptreact", "const x = cond ? <A /> : <B x={1}|;\n", "const x = cond ? <A /> : <B x={1} />;\n"),
+    # Attributes over lines: the tag ends after the last.
+    ("javascriptreact", "const a = (\n  <form>\n    <input\n      value={v}\n      onChange={f}|\n  </form>\n);\n",
+     "const a = (\n  <form>\n    <input\n      value={v}\n      onChange={f} />\n  </form>\n);\n"),
+    # Children and the closing tag of its name after them, the cursor off the tag's line.
+    ("typescriptreact", "export function App() {\n  return (\n    <div className=\"a\"\n      <p>hi</p>|\n    </div>\n"
+     "  );\n}\n",
+     "export function App() {\n  return (\n    <div className=\"a\">\n      <p>hi</p>\n    </div>\n  );\n}\n"),
+    ("javascriptreact", "function App() {\n  return (\n    <div\n      <p>hi</p>|\n    </div>\n  );\n}\n",
+     "function App() {\n  return (\n    <div>\n      <p>hi</p>\n    </div>\n  );\n}\n"),
+    # Two tags without their ends, the inner read as more attributes of the outer.
+    ("typescriptreact", "const a = (\n  <div className=\"a\"\n    <input value={v}|\n  </div>\n);\n",
+     "const a = (\n  <div className=\"a\">\n    <input value={v} />\n  </div>\n);\n"),
+    # Braces that spread nothing are a child, though the grammar reads them as an attribute.
+    ("javascriptreact", "const a = (\n  <div className=\"a\"\n    {name}|\n  </div>\n);\n",
+     "const a = (\n  <div className=\"a\">\n    {name}\n  </div>\n);\n"),
+    # Children and no closing tag: its `>` and its closing tag.
+    ("typescriptreact", "export function App() {\n  return (\n    <div className=\"a\"\n      <p>hi</p>\n    |\n"
+     "  );\n}\n",
+     "export function App() {\n  return (\n    <div className=\"a\">\n      <p>hi</p>\n    </div>\n  );\n}\n"),
+    # With the closing tags and brackets owed around it.
+    ("typescriptreact", "function App() {\n  return (\n    <div>\n      <input value={v}\n      |",
+     "function App() {\n  return (\n    <div>\n      <input value={v} />\n    </div>\n  )\n}\n"),
+])
+def test_an_opening_tag_left_without_its_end_gets_it(language_id, text, expected):
+    # The tag's attributes ran on into the text after it (`</form>` read as more of them), or it stood in an ERROR:
+    # nothing was offered, or the parse's guess where it found the `>` missing (`{name}>`, `<B x={1}/>`).
+    assert _closed_at_bar(language_id, text) == expected
+
+
+@pytest.mark.parametrize("language_id, text, expected", [
     ("typescript", "function f(n: number) {\n  const s = `total: ${n}|\n  return s;\n}\n",
      "function f(n: number) {\n  const s = `total: ${n}`\n  return s;\n}\n"),
     ("javascript", "const s = `hello|\nconsole.log(s);\n", "const s = `hello`\nconsole.log(s);\n"),

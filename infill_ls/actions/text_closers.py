@@ -1,8 +1,11 @@
-"""Close structure's closers for text that the grammar reads as code once it is left open: markup's elements (JSX)
-get their closing tags, template literals their quote. The language's row names the nodes
-(`LanguageSpec.markup_tag_types`, `LanguageSpec.template_quotes`)."""
+"""Close structure's closers for text that the grammar reads as code once it is left open: markup's opening tags
+(JSX) get their ends, its elements their closing tags, template literals their quote. The language's row names the
+nodes (`LanguageSpec.markup_tag_types`, `LanguageSpec.template_quotes`)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
 
 import tree_sitter
 
@@ -10,31 +13,142 @@ from engine.closers import OPENER_OF, PAIRS
 
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
-from ..syntax import ParsedSnapshot, Replacement
+from ..syntax import ParsedSnapshot, Replacement, apply_replacements, token_before, tree_after
 from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines, tokens, walk
 
 
 def open_text_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[list[Replacement]]:
-    """The fixes that close the text left open near the cursor, each one edit: the closing tags of the elements left
-    open (`_open_elements`), all in one; then the quote of a template literal left open, at each place it may go
-    (`_template_quotes`)."""
-    tags = _closing_tags(parsed, offset, _open_elements(parsed, region, offset))
+    """The fixes that close the text left open near the cursor, each one edit: the ends of the opening tags left
+    without theirs and the closing tags of the elements left open (`_element_closers`), all in one; then the quote
+    of a template literal left open, at each place it may go (`_template_quotes`)."""
+    tags = _element_closers(parsed, region, offset)
     return ([tags] if tags else []) + [[quote] for quote in _template_quotes(parsed, region, offset)]
 
 
-def _open_elements(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int
+def _element_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[Replacement]:
+    """The ends the opening tags near ``offset`` owe (`_tag_ends`), and the closing tags of the elements then left
+    open (`_open_elements`), found in the text with those ends: without them, the grammar reads the text after a
+    tag as more of its attributes (`</form>` below `<input value={v}`), or leaves it all in an ERROR."""
+    ends = _tag_ends(parsed, region, offset)
+    if not ends:
+        return _closing_tags(parsed, offset, _open_elements(parsed, walk(region), offset))
+    after = _with(parsed, ends)
+    moved = offset + sum(len(r.text) for r in ends if r.start <= offset)
+    tags = _closing_tags(after, moved, _open_elements(after, _region_after(after, region, ends), moved))
+    return merged_insertions(ends + [Replacement(_before(ends, r.start), _before(ends, r.end), r.text) for r in tags])
+
+
+def _tag_ends(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[Replacement]:
+    """The ends of the opening tags near ``offset`` left without theirs (`_unended_tags`): `>` where the element
+    holds something, its closing tag after it (an element of its name open there is closed by it) or children
+    below it, standing deeper than its tag's line; ` />` where it holds nothing (`<input value={v}`)."""
+    unended = _unended_tags(parsed, region, offset)
+    if not unended:
+        return []
+    opened = [Replacement(at, at, ">") for _, at in unended]
+    after = _with(parsed, opened)
+    still_open = {_before(opened, after.snapshot.char_offset(tag.start_byte))
+                  for tag, _ in _open_elements(after, _region_after(after, region, opened), offset)}
+    snap = parsed.snapshot
+    return [Replacement(at, at, " />" if snap.char_offset(tag.start_byte) in still_open and
+                        not _children_below(parsed, tag, at) else ">") for tag, at in unended]
+
+
+def _unended_tags(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[tuple[tree_sitter.Node, int]]:
+    """The `<`s in ``region`` within `NEAR_LINES` of ``offset`` that open a tag (`_opens_a_tag`) whose end (`>`,
+    `/>`) the text leaves out, each with where the end goes: after its name and the attributes that follow it. What
+    comes after those is no part of the tag: a token other than its end, an ERROR (`</` of the `</form>` the
+    grammar went on to read as an attribute), braces that spread nothing (`_a_child_expression`), type arguments
+    a line below the name (`<p>` read as `<div<p>`)."""
+    spec = parsed.spec
+    if spec is None or not spec.markup_tag_types:
+        return []
+    line = parsed.snapshot.line_of(offset)
+    found: list[tuple[tree_sitter.Node, int]] = []
+    for start in leaves(region):
+        if start.type != "<" or not _opens_a_tag(parsed, start) or abs(opener_line(parsed, start) - line) > NEAR_LINES:
+            continue
+        last, part = start, start.next_sibling
+        if part is None and start.parent.is_error:
+            part = start.parent.next_sibling  # an ERROR of the `<` alone, among the attributes of a tag before it
+        while part is not None and part.is_named and not part.has_error and not _a_child_expression(part) and \
+                (part.type not in spec.type_argument_types or part.start_byte == last.end_byte):
+            last, part = part, part.next_sibling
+        if last is not start and not (part is not None and part.type in (">", "/>", "/") and not part.is_missing):
+            found.append((start, parsed.snapshot.char_offset(last.end_byte)))
+    return found
+
+
+def _a_child_expression(part: tree_sitter.Node) -> bool:
+    """Whether a part of a tag is braces that spread nothing (`{name}`): no attribute, though the grammar takes it
+    for one, but an expression among the element's children."""
+    return part.text.startswith(b"{") and not part.text[1:].lstrip().startswith(b"...")
+
+
+def _opens_a_tag(parsed: ParsedSnapshot, start: tree_sitter.Node) -> bool:
+    """Whether a `<` opens markup's tag: one the parse puts in a tag, or in an ERROR among a tag's attributes, or
+    in one elsewhere after a token that ends no operand (`return <input`, not `a <b`, which compares)."""
+    spec = parsed.spec
+    tags = (spec.markup_tag_types[0], spec.markup_types[1])
+    holder = start.parent
+    if holder is None or not (holder.type in tags or holder.is_error):
+        return False
+    if holder.type in tags or holder.parent is not None and holder.parent.type in tags:
+        return True  # an ERROR among a tag's attributes (the tag before it lacks its end) holds no operand
+    before = token_before(start)
+    return before is None or not (
+        before.type in (")", "]") or before.is_named and before.type not in spec.markup_text_types
+        or before.parent is not None and before.parent.type in spec.literal_types
+    )
+
+
+def _children_below(parsed: ParsedSnapshot, tag: tree_sitter.Node, end: int) -> bool:
+    """Whether the first line of text below that of ``end``, where the tag that ``tag`` opens ends, stands deeper
+    than the tag's first line: the element's children."""
+    snap = parsed.snapshot
+    below = next((text for n in range(snap.line_of(end) + 1, snap.line_count)
+                  for text in (snap.line_text(n),) if text.strip()), None)
+    indent = leading_whitespace(snap.line_text(opener_line(parsed, tag)))
+    return below is not None and indent_columns(leading_whitespace(below)) > indent_columns(indent)
+
+
+def _with(parsed: ParsedSnapshot, insertions: list[Replacement]) -> ParsedSnapshot:
+    """The file once ``insertions`` are made, parsed."""
+    text = apply_replacements(parsed.snapshot.text, insertions)
+    snapshot = replace(parsed.snapshot, text=text, edits=(), known_line_starts=None)
+    return ParsedSnapshot(snapshot, parsed.spec, tree_after(parsed, insertions))
+
+
+def _region_after(after: ParsedSnapshot, region: tree_sitter.Node, insertions: list[Replacement]
+                  ) -> Iterable[tree_sitter.Node]:
+    """The nodes of ``after`` (the file with ``insertions`` made in ``region``) that begin where ``region`` spans."""
+    end = region.end_byte + sum(len(r.text.encode("utf-8")) for r in insertions)
+    return (node for node in walk(after.tree.root_node) if region.start_byte <= node.start_byte < end)
+
+
+def _before(insertions: list[Replacement], at: int) -> int:
+    """Where ``at``, in the text with ``insertions`` made, stands in the text without them."""
+    shift = 0
+    for r in sorted(insertions, key=lambda r: r.start):
+        if r.start + shift + len(r.text) > at:
+            break
+        shift += len(r.text)
+    return at - shift
+
+
+def _open_elements(parsed: ParsedSnapshot, nodes: Iterable[tree_sitter.Node], offset: int
                    ) -> list[tuple[tree_sitter.Node, int | None]]:
-    """The opening tags in ``region`` within `NEAR_LINES` of ``offset`` that no closing tag of their name closes,
-    innermost (the last opened) first, each with the byte where the closing tag of an element around it begins
-    (None where none closes one): a closing tag closes the innermost element open of its name, and with it those
-    opened inside that are still open (`<li>two` above `</ul>`), whatever element the grammar pairs it with by its
-    place alone."""
+    """The opening tags of ``nodes`` (a region's, in order) within `NEAR_LINES` of ``offset`` that no closing tag of
+    their name closes, innermost (the last opened) first, each with the byte where the closing tag of an element
+    around it begins (None where none closes one): a closing tag closes the innermost element open of its name, and
+    with it those opened inside that are still open (`<li>two` above `</ul>`), whatever element the grammar pairs it
+    with by its place alone."""
     if parsed.spec is None or not parsed.spec.markup_tag_types:
         return []
     opening, closing = parsed.spec.markup_tag_types
     stack: list[tree_sitter.Node] = []
     found: list[tuple[tree_sitter.Node, int | None]] = []
-    for node in walk(region):
+    for node in nodes:
         if node.type == opening:
             stack.append(node)
         elif node.type == closing:
