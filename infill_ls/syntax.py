@@ -770,6 +770,17 @@ def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
     return parser.parse(new_data, tree)
 
 
+def parsed_after(parsed: ParsedSnapshot, replacements: list[Replacement] | tuple[Replacement, ...],
+                 tree: tree_sitter.Tree | None = None) -> ParsedSnapshot:
+    """The snapshot once the replacements are made, parsed (``tree``: where the caller has `tree_after`'s already),
+    for the checks that read a document: the same URI, version and language, no edits pending."""
+    snap = parsed.snapshot
+    text = apply_replacements(snap.text, list(replacements))
+    if tree is None:
+        tree = tree_after(parsed, list(replacements))
+    return ParsedSnapshot(replace(snap, text=text, edits=(), known_line_starts=None), parsed.spec, tree)
+
+
 def parses_after(parsed: ParsedSnapshot, replacements: list[Replacement],
                  should_stop: Callable[[], bool] | None = None) -> bool:
     """Whether the snapshot's text still parses once the replacements are made. Plain text always parses."""

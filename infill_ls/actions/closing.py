@@ -17,7 +17,7 @@ from ..suggestions import in_literal
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
-                      expression_brace, iter_problems, problem_count, token_before, tree_after)
+                      expression_brace, iter_problems, parsed_after, problem_count, token_before, tree_after)
 from .edits import (NEAR_LINES, ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit,
                     infill_spans, leaves, merged_insertions, opener_line, own_lines, token_text, tokens, walk,
                     with_eol)
@@ -665,8 +665,7 @@ def _then_closed(parsed: ParsedSnapshot, fixes: list[Replacement], offset: int, 
     tree = tree_after(parsed, fixes) if alone.problems else None
     if tree is None:
         return found
-    text = apply_replacements(parsed.snapshot.text, fixes)
-    after = ParsedSnapshot(replace(parsed.snapshot, text=text, edits=(), known_line_starts=None), parsed.spec, tree)
+    after = parsed_after(parsed, fixes, tree)
     moved = _moved(fixes, offset)
     problem = nearest_problem(after, moved)
     if problem is None:
@@ -866,10 +865,7 @@ def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement
         return False
     if any(_after_an_open_quote(parsed, r.start) for r in replacements if any(ch in OPENER_OF for ch in r.text)):
         return True
-    text = parsed.snapshot.text
-    snapshot = replace(parsed.snapshot, text=apply_replacements(text, list(replacements)), edits=(),
-                       known_line_starts=None)
-    after, shift = ParsedSnapshot(snapshot, parsed.spec, tree), 0
+    after, shift = parsed_after(parsed, replacements, tree), 0
     for r in sorted(replacements, key=lambda r: r.start):
         start = r.start + shift
         shift += len(r.text) - (r.end - r.start)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 import tree_sitter
 
 from ..context import indent_unit, leading_whitespace
 from ..postprocess import fit_placeholder, indent_columns
-from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, tree_after
+from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, parsed_after
 from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, node_span, walk,
                     with_eol)
 
@@ -311,8 +310,7 @@ def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...])
     dropped = {_WROTE_BACK} if len(changed) < len(replacements) else set()
     if not changed or parsed.tree is None:
         return tuple(changed), dropped
-    snapshot = replace(parsed.snapshot, text=apply_replacements(text, changed), edits=(), known_line_starts=None)
-    after = ParsedSnapshot(snapshot, parsed.spec, tree_after(parsed, changed))
+    after = parsed_after(parsed, changed)
     kept, shift = [], 0
     for r in sorted(changed, key=lambda r: r.start):
         start = r.start + shift

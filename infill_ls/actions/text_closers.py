@@ -5,7 +5,6 @@ nodes (`LanguageSpec.markup_tag_types`, `LanguageSpec.template_quotes`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 import tree_sitter
 
@@ -13,7 +12,7 @@ from engine.closers import OPENER_OF, PAIRS
 
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
-from ..syntax import ParsedSnapshot, Replacement, apply_replacements, token_before, tree_after
+from ..syntax import ParsedSnapshot, Replacement, parsed_after, token_before
 from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines, tokens, walk
 
 
@@ -32,7 +31,7 @@ def _element_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: i
     ends = _tag_ends(parsed, region, offset)
     if not ends:
         return _closing_tags(parsed, offset, _open_elements(parsed, walk(region), offset))
-    after = _with(parsed, ends)
+    after = parsed_after(parsed, ends)
     moved = offset + sum(len(r.text) for r in ends if r.start <= offset)
     tags = _closing_tags(after, moved, _open_elements(after, _region_after(after, region, ends), moved))
     return merged_insertions(ends + [Replacement(_before(ends, r.start), _before(ends, r.end), r.text) for r in tags])
@@ -46,7 +45,7 @@ def _tag_ends(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> 
     if not unended:
         return []
     opened = [Replacement(at, at, ">") for _, at in unended]
-    after = _with(parsed, opened)
+    after = parsed_after(parsed, opened)
     still_open = {_before(opened, after.snapshot.char_offset(tag.start_byte))
                   for tag, _ in _open_elements(after, _region_after(after, region, opened), offset)}
     snap = parsed.snapshot
@@ -110,13 +109,6 @@ def _children_below(parsed: ParsedSnapshot, tag: tree_sitter.Node, end: int) -> 
                   for text in (snap.line_text(n),) if text.strip()), None)
     indent = leading_whitespace(snap.line_text(opener_line(parsed, tag)))
     return below is not None and indent_columns(leading_whitespace(below)) > indent_columns(indent)
-
-
-def _with(parsed: ParsedSnapshot, insertions: list[Replacement]) -> ParsedSnapshot:
-    """The file once ``insertions`` are made, parsed."""
-    text = apply_replacements(parsed.snapshot.text, insertions)
-    snapshot = replace(parsed.snapshot, text=text, edits=(), known_line_starts=None)
-    return ParsedSnapshot(snapshot, parsed.spec, tree_after(parsed, insertions))
 
 
 def _region_after(after: ParsedSnapshot, region: tree_sitter.Node, insertions: list[Replacement]
