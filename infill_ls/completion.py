@@ -19,8 +19,9 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .suggestions import WORD_CHARACTER, Suggestion, in_comment, no_worse, parsing_first, syntax_checked
+from .suggestions import WORD_CHARACTER, Suggestion, in_comment, parsing_first, syntax_checked
 from .syntax import ParsedSnapshot, Replacement, parses_after
+from .typing_filter import no_worse
 
 if TYPE_CHECKING:
     from engine.infill import Candidate, InfillEngine, InfillLookup

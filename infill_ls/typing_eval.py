@@ -33,7 +33,8 @@ from engine.evaluate import directory_neighbors, edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
 
 from .completion import complete, from_file_alone, suggest
-from .suggestions import Suggestion, no_worse, parsing_first
+from .suggestions import Suggestion, parsing_first
+from .typing_filter import no_worse
 from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, apply_replacements, parses_cleanly

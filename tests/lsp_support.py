@@ -262,7 +262,8 @@ def parsed_text(language_id: str, text: str, uri: str | None = None):
 
 def kept_while_typing(language_id: str, marked: str, fill: str) -> bool:
     """Whether the typing filter (`no_worse`) keeps ``fill`` at the `|` of ``marked``."""
-    from infill_ls.suggestions import Suggestion, no_worse
+    from infill_ls.suggestions import Suggestion
+    from infill_ls.typing_filter import no_worse
 
     at = marked.index("|")
     parsed = parsed_text(language_id, marked.replace("|", "", 1))

@@ -17,7 +17,8 @@ from infill_ls import completion, suggestions, syntax
 from infill_ls.completion import LINE_HOLE_TOKENS, complete, invoked_order, steps_for, suggest, window_budget
 from infill_ls.context import build_context
 from infill_ls.settings import Settings
-from infill_ls.suggestions import Suggestion, no_worse, parsing_first
+from infill_ls.suggestions import Suggestion, parsing_first
+from infill_ls.typing_filter import no_worse
 from infill_ls.syntax import Replacement, parses_after
 from lsp_support import capabilities, config, init_params, parsed_text, position_of, tiny_model
 
@@ -216,7 +217,7 @@ def test_no_semicolon_ends_a_function_header_being_typed(language, marked):
     parsed, at = _marked(language, marked)
     assert all(";" not in s.text for s in parsing_first(parsed, at, [])), marked
     parsed, at = _marked(language, marked.replace("|", ")|", 1))
-    mends = suggestions._mends(parsed, at, suggestions._macro_body(parsed, at), None)
+    mends = suggestions._mends(parsed, at, suggestions.macro_body(parsed, at), None)
     assert not mends(";"), marked  # after the user's `)`
     # A call's, an initializer's, a macro's and a C++ local built by its constructor still get theirs.
     for language, marked, shown in (("c", "int main(void) {\n    printf(\"%d\", f(x|\n}\n", "));"),

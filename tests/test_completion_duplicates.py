@@ -7,7 +7,8 @@ import pytest
 from engine.infill import InfillEngine
 from engine.tiny import write_random_checkpoint
 from infill_ls.completion import complete
-from infill_ls.suggestions import Suggestion, no_worse
+from infill_ls.suggestions import Suggestion
+from infill_ls.typing_filter import no_worse
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
 from infill_ls.syntax import SyntaxIndex

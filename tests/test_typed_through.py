@@ -13,7 +13,8 @@ from infill_ls.documents import Position, PositionEncoding, Range, Snapshot, Tex
 from infill_ls.notebooks import NO_SURROUNDINGS
 from infill_ls.scheduler import TypingThrough
 from infill_ls.service import InfillService
-from infill_ls.suggestions import Suggestion, no_worse
+from infill_ls.suggestions import Suggestion
+from infill_ls.typing_filter import no_worse
 
 from lsp_support import capabilities, config, init_params, loaded, parsed_text, position_of, replace_change, tiny_model
 

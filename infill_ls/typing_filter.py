@@ -1,0 +1,587 @@
+"""What is not shown while typing: a suggestion that leaves the file with more syntax errors than it has without it,
+or that parses but is no code the user means (`no_worse`). Plain functions over a parsed snapshot: no model, no
+protocol."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open_brackets, owed_on_line, scan_window,
+                            still_open)
+
+from .suggestions import (WORD, Suggestion, macro_body, misplaced_semicolon, open_literal, owed_terminator,
+                          syntax_checked, with_rules)
+from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, iter_problems,
+                     reserved_names, token_before, tree_after)
+
+if TYPE_CHECKING:
+    import tree_sitter
+
+
+def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
+             should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
+    """The suggestions that leave the file with no more syntax errors than it has without them, and none where it
+    has none (`adds_errors`): ghost text that would break the code (a lone quote, a stray keyword) is noise while
+    typing. Nor one that leaves a closer on its lines with no opener (`_adds_stray_closer`): the cursor's statement
+    is most often unfinished, and a new error that overlaps its own goes uncounted. Nor one with a `;` that parses
+    but is no code the user means (`misplaced_semicolon`: `if (!order);`), nor JSX that parses only as the grammar
+    reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one
+    that re-declares a function its class already has (`redeclares`), or a name its scope already binds
+    (`rebinds`). On a half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends
+    a line that is not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a
+    `#define`'s body (`_unbalances_macro`). Nor a `>` after type
+    arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a keyword written where a name stands
+    (`reserved_names`: `if (` + `default)`), nor a `;` that ends a line of a language
+    whose lines none ends (`_semicolon_ends_line`: Go's). Whatever made the suggestion: the file's copy, or the
+    model. One incremental re-parse each (two where a line of the file spells the new line); none, and
+    every suggestion kept, in plain text (`syntax_checked`)."""
+    if not syntax_checked(parsed):
+        return suggestions
+    return [s for s in suggestions if _no_worse(parsed, s, should_stop)]
+
+
+def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Callable[[], bool] | None) -> bool:
+    """`no_worse`'s test of one suggestion, its checks reading one re-parse. Only the `;`s the suggestion writes are
+    held to `misplaced_semicolon`: one the text had is the user's."""
+    edit = [Replacement(suggestion.start, suggestion.end, suggestion.text)]
+    tree = tree_after(parsed, edit, should_stop)
+    start = parsed.snapshot.byte_offset(suggestion.start)
+    written = suggestion.text.encode("utf-8", "surrogatepass")
+    semicolons = [start + i for i, byte in enumerate(written) if byte == ord(";")]
+    return not (adds_errors(parsed, edit, should_stop, tree=tree)
+                or any(misplaced_semicolon(tree, byte, parsed.spec) for byte in semicolons)
+                or _writes_error(parsed, suggestion, tree, start, start + len(written), should_stop)
+                or _ends_open_line(parsed, suggestion, tree, semicolons)
+                or _unbalances_macro(parsed, suggestion)
+                or _adds_stray_closer(parsed, suggestion, tree)
+                or _closes_type_arguments_again(parsed, suggestion, tree)
+                or reserved_names(parsed, edit, tree)
+                or _semicolon_ends_line(parsed, suggestion, tree, semicolons)
+                or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
+                or redeclares(parsed, suggestion, should_stop)
+                or rebinds(parsed, suggestion, tree))
+
+
+# Headers whose `(` holds `;`s of its own: C's and Java's `for (i = 0; i < n; i++)`, Java's `try (A a = f(); ...)`.
+_SEMICOLON_HEADER = re.compile(r"\b(?:for|try)\s*$")
+# Statements that open no body: a `{` after a call's `)` on one (`return !isZero() {`) is a header's, copied.
+_NO_BODY_STATEMENT = re.compile(r"\s*(?:return|throw|break|continue|goto)\b")
+# What makes a `{` after `return` a value's: an anonymous class, a function (`new Runnable() {`, `[&](int a) {`,
+# `func() {`).
+_OPENS_VALUE = re.compile(r"\b(?:new|func|function)\b|\]\s*\(|=>|->")
+_INCLUDE = re.compile(r"\s*#\s*include\b")
+# A C `#include`'s path, up to its closing quote or `>`.
+_INCLUDE_PATH = re.compile(r"\s*#\s*include\s*(?:\"[^\"\n]*\"|<[^>\n]*>)")
+
+
+def _writes_error(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, lo: int, hi: int,
+                  should_stop: Callable[[], bool] | None = None) -> bool:
+    """Whether ``tree`` (the file's with ``suggestion``, whose bytes are ``lo``..``hi``) cannot read what the
+    suggestion wrote on the cursor's line. Where no ERROR held the byte before the cursor: an ERROR (not a MISSING
+    node: what a half-typed line leaves the parser to invent) that begins on the line holds a byte the suggestion
+    wrote (`using ul` + `e::irSeSegment(`), where `adds_errors` misses one that overlaps an error the line had
+    already; not one that begins above the line: a header's ` {` takes the `}` below as its own, and the parser
+    gives up on the class around it, whose `}` is still to come. Whatever the line's state: a token invented amid
+    the suggestion's own (`_invents_amid`: `use std::collections::Hash` + `Map::new();`); what it wrote set down
+    loose in an ERROR that begins on the line (`_loose_tokens`: a doc comment's prose after `var ErrNotFound`,
+    `if (` + `default)`), unless the line, done after it, reads it (`_closed_to_read`: the rest of a call's
+    arguments while the line still lacks its `)`, a header whose body is still to come); an error the line
+    had before the cursor that the suggestion leaves as it was, read as a statement of its own after it
+    (`_left_as_it_was`: `for ` + `i in re`). The rest of the name at the cursor, where the line stays as unfinished
+    as it was (`var ErrNot` + `Found`), stands in the token the user began: none of its own."""
+    if hi <= lo:
+        return False
+    snap = parsed.snapshot
+    line_start = snap.byte_offset(snap.line_starts[snap.line_of(suggestion.start)])
+
+    def errors(root: tree_sitter.Node, first: int, last: int) -> bool:
+        return any(node.is_error and node.parent is not None and line_start <= node.start_byte < last
+                   and first < node.end_byte for node in iter_problems(root))
+
+    if errors(tree.root_node, lo, hi) and not errors(parsed.tree.root_node, lo - 1, lo):
+        return True
+    if _invents_amid(tree, lo, hi, parsed.spec):
+        return True
+    if _loose_tokens(tree, line_start, lo, hi):
+        return not _closed_to_read(parsed, suggestion, line_start, lo, hi, should_stop)
+    return (not any(node.start_byte >= line_start for node in _errors_over(tree.root_node, lo, hi))
+            and _left_as_it_was(parsed, tree, line_start, lo))
+
+
+def _errors_over(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """The ERROR nodes below ``root``, at any depth (one inside another too), that hold a byte of ``lo``..``hi``."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.is_error and node.parent is not None:
+            yield node
+        pending.extend(child for child in node.children
+                       if (child.has_error or child.is_error) and child.start_byte < hi and lo < child.end_byte)
+
+
+def _loose_tokens(tree: tree_sitter.Tree, line_start: int, lo: int, hi: int) -> list[tree_sitter.Node]:
+    """What ``tree`` holds right inside an ERROR that begins at or after ``line_start`` (the cursor's line), a
+    nested one too, and that begins in ``lo``..``hi`` (bytes a suggestion wrote): a token, or a construct the
+    parser built (the string `""` after `{todo.title`), that it set down without fitting it into anything. One
+    it fitted stands in a node that holds it whatever ERROR holds that node (the `c` of `Some(&(_, c` in the
+    pattern the user began); a token that began before ``lo`` is the user's, the rest of the name being typed
+    written into it."""
+    return [node for error in _errors_over(tree.root_node, lo, hi) if error.start_byte >= line_start
+            for node in error.children
+            if not node.is_missing and not node.is_error and lo <= node.start_byte < hi]
+
+
+def _closed_to_read(parsed: ParsedSnapshot, suggestion: Suggestion, line_start: int, lo: int, hi: int,
+                    should_stop: Callable[[], bool] | None) -> bool:
+    """Whether the line, done after ``suggestion`` (its bytes ``lo``..``hi``), reads what the suggestion wrote: no
+    ERROR that begins on the line holds a byte of it. An honest half of a line reads once the line is done, as the
+    line before it did, where prose or a keyword out of place does not. A string or a character literal the
+    suggestion opened on its last line (`open_literal`) is closed first (`errors.New("inventory: item`), then
+    three ways of ending the line are tried, a re-parse each, up to the first that reads: the brackets the line
+    owes at the suggestion's end (`engine.closers.owed_on_line`, with the language's rules: `with_rules`) and the
+    `;` its statement owes (`owed_terminator`): `total += max(ite` + `ms, n` + `)`; every bracket the line leaves open,
+    a body's `{` too, closed after the rest of the line (`engine.closers.still_open`): `func (s *Store) Summa` +
+    `ry() string {` + `}`, where Go reads a `{` whose `}` the lines below have not written yet as an ERROR; those
+    and an empty body (`: pass` where a `:` opens one, ` {}` elsewhere): `for i in ran` + `ge(n` + `): pass`, a
+    function's header."""
+    snap, spec = parsed.snapshot, parsed.spec
+    line_end = snap.line_end(snap.line_of(suggestion.end))
+    rest = snap.text[suggestion.end:line_end]
+    line = (snap.text[snap.line_starts[snap.line_of(suggestion.start)]:suggestion.start]
+            + suggestion.text).rsplit("\n", 1)[-1]
+    literal = open_literal(line)
+    written = suggestion.text + (literal[0] if literal and len(literal) <= len(suggestion.text) else "")
+    owed = with_rules(owed_on_line, spec)(scan_window(snap.text[:suggestion.start] + written),
+                                           snap.text[suggestion.end:suggestion.end + SCAN_CHARS])
+    ends_line = still_open(line + written[len(suggestion.text):] + rest, line_comments=spec.line_comments)
+    body = ": pass" if ":" in spec.block_openers else " {}"
+    done = (written + owed + owed_terminator(parsed, suggestion.end) + rest, written + rest + ends_line,
+            written + rest + ends_line + body)
+    for text in dict.fromkeys(done):
+        if text == suggestion.text + rest:
+            continue
+        edit = [Replacement(suggestion.start, line_end, text)]
+        tree = tree_after(parsed, edit, should_stop)
+        if not any(error.start_byte >= line_start for error in _errors_over(tree.root_node, lo, hi)):
+            return True
+    return False
+
+
+def _left_as_it_was(parsed: ParsedSnapshot, tree: tree_sitter.Tree, line_start: int, lo: int) -> bool:
+    """Whether an ERROR that holds the last code before ``lo`` (the cursor's byte) on its line, beginning there,
+    stands in ``tree`` (the file's with a suggestion written at ``lo``, which no ERROR of the line holds) as it
+    stood before: the parser reads the suggestion only by setting the line's own text aside, as a statement of its
+    own after it (`for ` + `i in re`: `i in re` an expression after a lone `for`), where a suggestion that goes
+    on with the line mends that error or joins it."""
+    typed = parsed.snapshot.text.encode("utf-8", "surrogatepass")[line_start:lo].rstrip()
+    if not typed:
+        return False
+    code_end = line_start + len(typed)
+    before = {(node.start_byte, node.end_byte) for node in iter_problems(parsed.tree.root_node)
+              if node.is_error and node.parent is not None and line_start <= node.start_byte
+              and code_end <= node.end_byte <= lo}
+    return bool(before) and any(node.is_error and (node.start_byte, node.end_byte) in before
+                                for node in iter_problems(tree.root_node))
+
+
+def _invents_amid(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpec) -> bool:
+    """Whether ``tree`` invents a token (a MISSING node) inside ``lo``..``hi``, bytes a suggestion wrote, before
+    more of them on its line than a comment: `use std::collections::Hash` + `Map::new();` reads as a `use` of
+    `HashMap::new` with its `;` invented, and `();` after it. One invented at the end is what the line still owes
+    (`f(a, ` + `b`)."""
+    for node in iter_problems(tree.root_node):
+        if not (node.is_missing and lo < node.start_byte < hi):
+            continue
+        following = node
+        while following.next_sibling is None and following.parent is not None:
+            following = following.parent
+        following = following.next_sibling
+        while following is not None and following.child_count and following.type not in spec.comment_types:
+            following = following.children[0]
+        if (following is not None and following.start_byte < hi and following.type not in spec.comment_types
+                and following.start_point.row == node.start_point.row):
+            return True
+    return False
+
+
+def _ends_open_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
+                    semicolons: list[int]) -> bool:
+    """Whether ``suggestion`` ends its line where the line is not done: a `;` inside a `(` or `[` opened on the
+    line (`g(a, ` + `b;`; not a `for (` header's), or on a C preprocessor line (`#define KEY` + `SIZE;`); text after
+    an `#include`'s path (`"yarr` + `ow.h" x`); a `{` after a statement that opens no body (`return f()` + ` {`), or
+    before a next line of code that is itself the body's `{` (K&R's `usage(int n)` above `{`)."""
+    snap, spec = parsed.snapshot, parsed.spec
+    line = snap.line_of(suggestion.start)
+    before = snap.text[snap.line_starts[line]:suggestion.start]
+    first = suggestion.text.split("\n", 1)[0]
+    directive = bool(spec.macro_types) and before.lstrip().startswith("#")
+    at = [i for i, ch in enumerate(suggestion.text) if ch == ";"]  # ASCII: the n-th `;` is at ``semicolons[n]``
+    for i, byte in zip(at, semicolons):
+        written = suggestion.text[:i]
+        if directive and "\n" not in written:
+            # The parser keeps a `#define`'s body as text: the scan tells a literal's or a comment's `;`.
+            code = before + written
+            if _INCLUDE.match(code) or not (open_literal(code) or "//" in code or "/*" in code):
+                return True
+            continue
+        node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+        if node is None or node.type != ";":
+            continue  # a string's or a comment's
+        code = (before + written).rsplit("\n", 1)[-1]
+        opened = open_brackets(code, spec.line_comments)
+        if (opened and opened[-1].char in "([" and opened[-1].char not in spec.bracket_statement_ends
+                and not _SEMICOLON_HEADER.search(code[:opened[-1].at])):
+            return True
+    if directive:
+        path = _INCLUDE_PATH.match(before + first)
+        if path is not None and path.end() > len(before):
+            tail = (before + first)[path.end():].strip()
+            if tail and not tail.startswith(("//", "/*")):
+                return True
+    if not first.rstrip().endswith("{") or "\n" in suggestion.text:
+        return False
+    header = (before + first).rstrip()[:-1].rstrip()
+    if (header.endswith((")", " const")) and _NO_BODY_STATEMENT.match(before)
+            and not _OPENS_VALUE.search(before + first)):
+        return True
+    following = snap.text[snap.line_end(line):].lstrip()
+    return following.startswith("{")
+
+
+def _unbalances_macro(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
+    """Whether ``suggestion``, in a `#define`'s body (`macro_body`: the parser keeps it as text), closes a bracket
+    the body never opened (`)` after `setmode(fileno(file), O_BINARY)`), or leaves open a body whose brackets
+    balanced."""
+    body = macro_body(parsed, suggestion.start)
+    if body is None:
+        return False
+    text, comments = parsed.snapshot.text, parsed.spec.line_comments
+    old = text[body[0]:body[1]]
+    new = text[body[0]:suggestion.start] + suggestion.text + text[suggestion.end:body[1]]
+    if _stray_closers([], new, True, comments) > _stray_closers([], old, True, comments):
+        return True
+    return not still_open(old, line_comments=comments) and bool(still_open(new, line_comments=comments))
+
+
+def _misread_markup(tree: tree_sitter.Tree, lo: int, hi: int, semicolons: list[int], spec: LanguageSpec) -> bool:
+    """Whether the bytes ``lo``..``hi`` of ``tree``, those a suggestion wrote (its `;`s at ``semicolons``), hold
+    markup the grammar reads without looking (`LanguageSpec.markup_types`): a tag's name that is not the name of
+    its element's other tag (`</` inside an `<li>` + `ul>`: the grammar pairs tags by their place alone), or a `;`
+    that begins the text after a child element (`{item} <span>{n}</span>` + `;`: a statement's end, as after
+    `return <span>{n}</span>`, and a `;` on the page here)."""
+    if not spec.markup_types:
+        return False
+    element, alone, text = spec.markup_types
+    return (any(_names_differ(node, lo, hi) for node in _touching(tree.root_node, lo, hi) if node.type == element)
+            or any(_begins_text_after_element(tree, byte, (element, alone), text) for byte in semicolons))
+
+
+def _touching(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """``node`` and those inside it that hold a byte of ``lo``..``hi``, outermost first; no recursion, as a long
+    chain of operators nests as deep as it is long."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(child for child in reversed(node.children) if child.start_byte < hi and lo < child.end_byte)
+
+
+def _names_differ(element: tree_sitter.Node, lo: int, hi: int) -> bool:
+    """Whether ``element``'s opening and closing tags name it otherwise (a fragment's tags name nothing), where a
+    byte of ``lo``..``hi`` is one of a name's: the suggestion wrote it."""
+    tags = element.child_by_field_name("open_tag"), element.child_by_field_name("close_tag")
+    if any(tag is None for tag in tags):
+        return False
+    names = [tag.child_by_field_name("name") for tag in tags]
+    written = any(name is not None and name.start_byte < hi and lo < name.end_byte for name in names)
+    opening, closing = (None if name is None else name.text for name in names)
+    return written and opening != closing
+
+
+def _begins_text_after_element(tree: tree_sitter.Tree, byte: int, elements: tuple[str, str], text: str) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` begins, whitespace aside, a ``text`` node right after one of
+    ``elements``."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != text or node.text[:byte - node.start_byte].strip():
+        return False
+    return node.prev_sibling is not None and node.prev_sibling.type in elements
+
+
+def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion`` leaves more closers with no opener on the lines it stands on (`_stray_closers`: the
+    cursor's, the text after the cursor on it included, the editor's `)` after `f(x|`) than they have without it,
+    and the parse finds a problem on them too: `if len(fields)` + `)`, `[key, value|])` + `)`. The brackets still
+    open from the lines above (`engine.closers.open_brackets`, up to `SCAN_CHARS` of them) are the line's to close.
+    The scan is rough (`engine.closers`): where the file parses with the suggestion, it is taken at its word."""
+    if not tree.root_node.has_error or not any(ch in PAIRS or ch in OPENER_OF for ch in suggestion.text):
+        return False  # the same brackets as before (or a file that parses): no closer can have lost its opener
+    snap, comments = parsed.snapshot, parsed.spec.line_comments
+    first, last = snap.line_starts[snap.line_of(suggestion.start)], snap.line_end(snap.line_of(suggestion.end))
+    lines = snap.text[first:suggestion.start] + suggestion.text + snap.text[suggestion.end:last]
+    lo = snap.byte_offset(first)
+    hi = lo + len(lines.encode("utf-8", "surrogatepass"))
+    if not any(node.start_byte <= hi and lo <= node.end_byte for node in iter_problems(tree.root_node)):
+        return False
+    above = scan_window(snap.text[:first])
+    stack = [opener.char for opener in open_brackets(above, comments)]
+    known = len(above) == first  # scanned from the file's start: a closer with nothing open before it has none
+    return _stray_closers(stack, lines, known, comments) > _stray_closers(stack, snap.text[first:last], known, comments)
+
+
+def _closes_type_arguments_again(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion`` writes a `>` (in ``tree``, the file's with it) right after the `>` that closes type
+    arguments (`LanguageSpec.type_argument_types`), with no `<` left open before it on its line (`_angles_open`):
+    `HashMap<String, u` + `size>>`, `Vec<u8` + `>>>`, a copy of the file's `Vec<Vec<u8>>`. `_stray_closers` counts
+    brackets alone, and the ERROR the parse makes of the `>` overlaps the half-typed line's own, so the count of
+    errors need not grow. The `<` of a type broken over lines stands above, where the line's count does not see
+    it."""
+    kinds = parsed.spec.type_argument_types
+    if not kinds or ">" not in suggestion.text:
+        return False
+    lo = parsed.snapshot.byte_offset(suggestion.start)
+    hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
+    for node in _touching(tree.root_node, lo, hi):
+        if node.child_count or not node.type.startswith(">") or not lo <= node.start_byte < hi:
+            continue
+        if node.parent is not None and node.parent.type in kinds:
+            continue  # a closer of type arguments: `Vec<Vec<u8` + `>>`
+        before = token_before(node)
+        if (before is not None and before.type == ">" and before.parent is not None and before.parent.type in kinds
+                and not _angles_open(tree, node)):
+            return True
+    return False
+
+
+def _angles_open(tree: tree_sitter.Tree, node: tree_sitter.Node) -> bool:
+    """Whether the tokens of ``node``'s line before it open more `<` than their `>`s close (`Vec<Vec<u8>` before a
+    second `>` where the parse made no type arguments of the outer one). A comparison's `<` counts too: it leaves
+    a `>` unjudged, never a right one dropped."""
+    first = node.start_byte - node.start_point.column
+    depth = 0
+    for token in _touching(tree.root_node, first, node.start_byte):
+        if token.child_count or not first <= token.start_byte < node.start_byte:
+            continue
+        if token.type == "<":
+            depth += 1
+        elif token.type and token.type.strip(">") == "":
+            depth -= len(token.type)
+    return depth > 0
+
+
+def _semicolon_ends_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
+                         semicolons: list[int]) -> bool:
+    """Whether ``suggestion`` ends a line of code with a `;` (its `;`s at ``semicolons`` of ``tree``; a comment may
+    follow it) in a language whose lines none ends (`LanguageSpec.semicolon_headers`): `s.mu.RLock()` + `;`,
+    `return Err` + `r;`, which gofmt deletes. Not a string's or a comment's `;`, nor one on the line of a header
+    whose clauses a `;` parts (`for i := 0` + `;`)."""
+    headers = parsed.spec.semicolon_headers
+    if headers is None or not semicolons:
+        return False
+    snap = parsed.snapshot
+    before = snap.text[snap.line_starts[snap.line_of(suggestion.start)]:suggestion.start]
+    after = snap.text[suggestion.end:snap.line_end(snap.line_of(suggestion.end))]
+    text = suggestion.text
+    at = [i for i, ch in enumerate(text) if ch == ";"]  # ASCII: the n-th `;` is at ``semicolons[n]``
+    for i, byte in zip(at, semicolons):
+        node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+        if node is None or node.type != ";":
+            continue  # a string's or a comment's
+        rest = text[i + 1:]
+        tail = rest.split("\n", 1)[0] if "\n" in rest else rest + after
+        code = tail.lstrip()
+        if code:
+            blank = len(tail) - len(code)
+            node = tree.root_node.descendant_for_byte_range(byte + 1 + blank, byte + 2 + blank)
+            while node is not None and node.type not in parsed.spec.comment_types:
+                node = node.parent
+            if node is None:
+                continue  # code follows on the line: `if v, ok := m[k]; ok {`
+        if headers.isdisjoint(WORD.findall((before + text[:i]).rsplit("\n", 1)[-1])):
+            return True
+    return False
+
+
+def _stray_closers(stack: list[str], lines: str, known: bool, line_comments: tuple[str, ...]) -> int:
+    """How many closers of ``lines`` (whole lines) close no bracket: neither one opened before them on it nor one
+    left open above (``stack``, innermost last), or whose bracket is of another kind (`f(a]`). One with nothing
+    open counts only where ``known`` (the scan above began at the file's start): else its opener may stand above
+    the lines scanned. Strings and comments (those ``line_comments`` begin) hold none."""
+    stack, stray = list(stack), 0
+    for _, bracket in brackets_in_code(lines, line_comments):
+        if bracket in PAIRS:
+            stack.append(bracket)
+        elif bracket in OPENER_OF:
+            if stack and PAIRS[stack[-1]] == bracket:
+                stack.pop()
+            elif stack or known:
+                stray += 1
+    return stray
+
+
+def _squeezed(line: str) -> str:
+    """``line`` without its whitespace: a header's spacing is no part of what it declares."""
+    return "".join(line.split())
+
+
+def _name(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """A function's name: its `name` field, or its innermost `declarator` (C, C++); None for a lambda."""
+    name = node.child_by_field_name("name")
+    inner = node.child_by_field_name("declarator")
+    while name is None and inner is not None:
+        name, inner = inner, inner.child_by_field_name("declarator")
+    return name
+
+
+def _code_end_byte(tree: tree_sitter.Tree, spec: LanguageSpec, line: str, start: int) -> int:
+    """The byte of ``tree`` past the last code of ``line``, which begins at byte ``start``: before the comments that
+    end it (`syntax.code_end`, for a tree of an edited text), ``start`` where it holds none. A comment after a
+    one-line function stands beside it in the tree (`getX() { return x; } // accessor`)."""
+    code = line.encode("utf-8", "surrogatepass")
+    end = len(code.rstrip())
+    while end:
+        node = tree.root_node.descendant_for_byte_range(start + end - 1, start + end)
+        while node is not None and node.type not in spec.comment_types:
+            node = node.parent
+        if node is None:
+            return start + end
+        end = len(code[:max(node.start_byte - start, 0)].rstrip())
+    return start
+
+
+def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
+               should_stop: Callable[[], bool] | None = None) -> bool:
+    """Whether ``suggestion`` makes the cursor's line the line that names a function (`LanguageSpec.function_types`,
+    the one its last code stands in, a comment after it aside: `_code_end_byte`) and, whitespace aside, the line
+    that names another function of the same class or block, its sibling in the tree. The file's copy of a header
+    completes a half-typed name to one already declared (`public int get` -> `X() {`): a second `getX` parses, but
+    does not compile. An overload spells other parameters, another line."""
+    snap, spec = parsed.snapshot, parsed.spec
+    row = snap.line_of(suggestion.start)
+    start, end = snap.line_starts[row], snap.line_end(snap.line_of(suggestion.end))
+    written = (snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end]).split("\n")[0]
+    line = _squeezed(written)
+    # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once.
+    if not line or max(written.split(), key=len) not in snap.text or \
+            not any(_squeezed(other) == line for other in snap.text.split("\n")):
+        return False  # no line of the file spells it: no re-parse
+    edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
+    lines = apply_replacements(snap.text, [edit]).split("\n")
+    tree = tree_after(parsed, [edit], should_stop)
+    first = len("\n".join(lines[:row]).encode("utf-8", "surrogatepass")) + 1 if row else 0  # the line's first byte
+    end = _code_end_byte(tree, spec, lines[row], first)
+    if end == first:
+        return False  # a comment alone names nothing
+    node = tree.root_node.descendant_for_byte_range(end - 1, end)
+    while node is not None and node.type not in spec.function_types:
+        node = node.parent
+    name = _name(node) if node is not None else None
+    if name is None or name.start_point.row != row or node.parent is None:
+        return False
+    return any(other.type in spec.function_types and other.start_byte != node.start_byte
+               and (other_name := _name(other)) is not None and _squeezed(lines[other_name.start_point.row]) == line
+               for other in node.parent.named_children)
+
+
+# What else binds a name in a scope that a declaration binding its names once (`LanguageSpec.once_binding_types`:
+# ECMAScript's) may not bind again: a `var`, an import, an enum. (An interface, a type alias or a namespace names a
+# type, which a value of its name may stand beside; an overload's signature, no body.)
+_ALSO_BINDING = frozenset({"variable_declaration", "import_statement", "enum_declaration"})
+_SCOPES = frozenset({"program", "statement_block"})
+# The words a line that declares such a name holds: no re-parse is read for a suggestion whose lines hold none.
+_BINDING_WORD = re.compile(r"\b(?:const|let|class|function)\b")
+
+
+def rebinds(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion`` (``tree``: the file with it in) writes the name of a declaration that binds it once
+    (`LanguageSpec.once_binding_types`: a `const`, a `let`, a class, a function) where another statement of the same
+    scope (a file's, a block's, or a parameter of the function the block is the body of) binds it already: `const` + `
+    path = path` below `const path = require("path")` parses, and does not run. Only a name the suggestion writes
+    counts: the user's own half of a line (`const path` typed, ` = ...` offered) is theirs."""
+    kinds = parsed.spec.once_binding_types if parsed.spec else frozenset()
+    if not kinds or not suggestion.text:
+        return False
+    snap = parsed.snapshot
+    first, last = snap.line_starts[snap.line_of(suggestion.start)], snap.line_end(snap.line_of(suggestion.end))
+    if not _BINDING_WORD.search(snap.text[first:suggestion.start] + suggestion.text + snap.text[suggestion.end:last]):
+        return False
+    lo = snap.byte_offset(suggestion.start)
+    hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
+    for node in _touching(tree.root_node, lo, hi):
+        if node.type not in kinds:
+            continue
+        statement = node.parent if node.parent is not None and node.parent.type == "export_statement" else node
+        scope = statement.parent
+        if scope is None or scope.type not in _SCOPES:
+            continue
+        written = {name.text for name in _bound_names(node) if name.start_byte < hi and lo < name.end_byte}
+        if not written:
+            continue
+        bound = {name.text for other in scope.named_children if other.start_byte != statement.start_byte
+                 for name in _bound_names(_declared(other), kinds | _ALSO_BINDING)}
+        owner = scope.parent
+        if scope.type == "statement_block" and owner is not None and owner.type in parsed.spec.function_types:
+            parameters = owner.child_by_field_name("parameters")
+            bound.update(name.text for name in _pattern_names(parameters) if parameters is not None)
+        if written & bound:
+            return True
+    return False
+
+
+def _declared(statement: tree_sitter.Node) -> tree_sitter.Node:
+    """The declaration a statement of a scope makes: an `export`'s, or the statement itself."""
+    inner = statement.child_by_field_name("declaration") if statement.type == "export_statement" else None
+    return inner if inner is not None else statement
+
+
+def _bound_names(declaration: tree_sitter.Node, kinds: frozenset[str] | None = None) -> list[tree_sitter.Node]:
+    """The names ``declaration`` binds, where it is one of ``kinds`` (any): each declarator's pattern's, a class's or
+    a function's name, an import's local names."""
+    if kinds is not None and declaration.type not in kinds:
+        return []
+    if declaration.type in ("lexical_declaration", "variable_declaration"):
+        return [name for declarator in declaration.named_children if declarator.type == "variable_declarator"
+                for name in _pattern_names(declarator.child_by_field_name("name"))]
+    if declaration.type == "import_statement":
+        clause = next((c for c in declaration.named_children if c.type in ("import_clause", "import_require_clause")),
+                      None)
+        return [] if clause is None else _import_names(clause)
+    name = declaration.child_by_field_name("name")
+    return [] if name is None else [name]
+
+
+def _import_names(clause: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The local names an import's clause binds: the default's, a namespace's, each specifier's alias or name."""
+    names = []
+    for part in clause.named_children:
+        if part.type == "identifier":
+            names.append(part)
+        elif part.type == "namespace_import":
+            names.extend(c for c in part.named_children if c.type == "identifier")
+        elif part.type == "named_imports":
+            for spec in part.named_children:
+                name = spec.child_by_field_name("alias") or spec.child_by_field_name("name")
+                if name is not None:
+                    names.append(name)
+    return names
+
+
+# Fields of a pattern's parts that bind nothing: a default value, an object pattern's key, a type.
+_NOT_BOUND = frozenset({"right", "key", "type", "value"})
+
+
+def _pattern_names(pattern: tree_sitter.Node | None) -> list[tree_sitter.Node]:
+    """The names a pattern (a declarator's name, a function's parameters) binds: `{ URL, k: v, d = 1, ...rest }`
+    binds `URL`, `v`, `d` and `rest`."""
+    names, pending = [], [] if pattern is None else [pattern]
+    while pending:
+        node = pending.pop()
+        if node.type in ("identifier", "shorthand_property_identifier_pattern"):
+            names.append(node)
+            continue
+        for i, child in enumerate(node.named_children):
+            field = node.field_name_for_named_child(i)
+            if field not in _NOT_BOUND or (node.type == "pair_pattern" and field == "value"):
+                pending.append(child)
+    return names
