@@ -47,7 +47,8 @@ _CONVERTER = default_converter()
 
 NAME = "infill-ls"
 STATS_COMMAND = "infill.stats"
-# The model's state, for an editor's status item: {"kind": "loading" | "ready" | "error", "message": one line}.
+# The model's state, for an editor's status item: {"kind": "loading" | "ready" | "warning" | "error", "message": one
+# line}; "warning": a model that failed to load, the one before kept and serving.
 # Sent when a load starts and when it ends; a client that does not know it ignores it.
 STATUS_NOTIFICATION = "infill/didChangeStatus"
 _ACTION_KINDS: dict[ActionKind, str] = {
@@ -544,9 +545,9 @@ class InfillServer(LanguageServer):
                 return
             self.end_progress(token, result.error or "ready")
             # A model that failed its checks keeps the one loaded before: the server still fills, and says why the
-            # new one did not load.
+            # new one did not load, as a warning rather than "ready", which an editor shows as the model asked for.
             kept = result.error is not None and result.engine is not None
-            self.status("error" if result.error and not kept else "ready",
+            self.status("warning" if kept else "error" if result.error else "ready",
                         result.error or (result.engine.description if result.engine else "no model"))
             if result.error:
                 self.tell(result.error, types.MessageType.Warning if kept else types.MessageType.Error)

@@ -96,8 +96,8 @@ def make_client() -> LanguageClient:
 
 
 async def loaded(client: LanguageClient, timeout_s: float = 120) -> None:
-    """Once the server's model load has ended (its status "ready" or "error"). Before, a request the file answers is
-    answered from the file alone, without the model's pass or its candidates: a test counting those waits."""
+    """Once the server's model load has ended (its status "ready", "warning" or "error"). Before, a request the file
+    answers is answered from the file alone, without the model's pass or its candidates: a test counting those waits."""
     for _ in range(int(timeout_s / 0.05)):
         if client.statuses and client.statuses[-1][0] != "loading":
             return

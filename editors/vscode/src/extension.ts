@@ -24,11 +24,13 @@ import {
   readServerSettings,
   settingsUpdate,
 } from './settings';
-import { notRunningMessage, startFailureMessage } from './startFailure';
+import { StderrTail, eachLine, notRunningMessage, startFailureMessage } from './startFailure';
 import { ModelStatus, STATUS_NOTIFICATION, ServerState, parseModelStatus, statusView } from './status';
 
 const CLIENT_ID = 'infill';
 const CLIENT_NAME = 'Infill';
+/** How long a failed start waits for the rest of the server's stderr (a process that exited closes it at once). */
+const STDERR_WAIT_MS = 500;
 
 /**
  * A language client whose start-up errors go to the output channel only: `startClient` shows one
@@ -41,6 +43,8 @@ class InfillClient extends LanguageClient {
   initializeError: unknown;
   /** Whether the server process went away before it had run. */
   exitedWhileStarting = false;
+  /** Its process's stderr, whose last line says why it exited. */
+  readonly stderr = new StderrTail();
 
   override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
     super.error(message, data, this.quietErrors ? false : showNotification);
@@ -195,6 +199,11 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
     initializationOptions: () => (lastSent = readServerSettings(config())),
     outputChannel,
     traceOutputChannel: outputChannel,
+    // As the library's own (each line to the output), and stderr's last line kept for a failed start's message.
+    stdioOptions: {
+      stdout: (input, channel) => eachLine(input, (line) => channel.info(line)),
+      stderr: (input, channel) => created.stderr.follow(input, (line) => channel.error(line)),
+    },
     middleware: middleware(() => created),
     errorHandler: errorHandler(() => created, () => hasRun),
     // A failed initialize is a failed start: `startClient` reports it (the library would add a popup of its own).
@@ -255,7 +264,8 @@ async function launchClient(): Promise<void> {
   // running (it drops its own rejected start promise), so the state is what tells.
   if (failure !== undefined || !next.isRunning()) {
     const reason = next.exitedWhileStarting ? 'the server exited while starting' : failure ?? next.initializeError;
-    lastFailure = startFailureMessage(launch, reason ?? 'the server did not answer initialize');
+    const said = await next.stderr.lastLine(STDERR_WAIT_MS);
+    lastFailure = startFailureMessage(launch, reason ?? 'the server did not answer initialize', said);
     output.error(lastFailure);
     void vscode.window.showErrorMessage(lastFailure, 'Open Settings', 'Show Output').then((choice) => {
       if (choice === 'Open Settings') {

@@ -3,6 +3,7 @@
  * tested in plain Node; `vscode.WorkspaceConfiguration` and `vscode.ConfigurationChangeEvent` fit the
  * small interfaces below.
  */
+import { homedir } from 'node:os';
 
 /** The `infill.*` configuration section; the server also reads its settings under this name. */
 export const SECTION = 'infill';
@@ -163,8 +164,17 @@ export interface ServerLaunch {
   args: string[];
 }
 
+/**
+ * A leading `~` (alone, or before a separator) as the home directory: the server is run without a shell,
+ * which would have expanded it, and a path copied from a terminal often has one.
+ */
+export function expandHome(path: string, home: string = homedir(), platform: NodeJS.Platform = process.platform): string {
+  const tilde = platform === 'win32' ? /^~(?=$|[\\/])/ : /^~(?=$|\/)/;
+  return tilde.test(path) ? home + path.slice(1) : path;
+}
+
 export function readServerLaunch(config: ConfigSource): ServerLaunch {
-  const command = (config.get<string>('server.command') ?? '').trim() || 'infill-ls';
+  const command = expandHome((config.get<string>('server.command') ?? '').trim() || 'infill-ls');
   const extraArgs = config.get<unknown>('server.extraArgs');
   const args = Array.isArray(extraArgs) ? extraArgs.filter((a): a is string => typeof a === 'string') : [];
   return { command, args };

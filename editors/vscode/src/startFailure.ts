@@ -1,16 +1,68 @@
 /**
- * The one message shown when the server does not start, with no `vscode` import so that it can be
- * tested in plain Node.
+ * The one message shown when the server does not start, and the server's stderr it quotes, with no
+ * `vscode` import so that it can be tested in plain Node.
  */
 import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import type { ServerLaunch } from './settings';
 
-/** The command line as the client runs it (it adds `--stdio`), quoted where a part has spaces. */
+/**
+ * The command line as the client runs it (it adds `--stdio`), quoted where a part has spaces: in single
+ * quotes, as the messages put the whole line in double ones.
+ */
 export function commandLine(launch: ServerLaunch): string {
+  const quoted = (part: string) => (part.includes("'") ? JSON.stringify(part) : `'${part}'`);
   return [launch.command, ...launch.args, '--stdio']
-    .map((part) => (part === '' || /[\s"']/.test(part) ? JSON.stringify(part) : part))
+    .map((part) => (part === '' || /[\s"']/.test(part) ? quoted(part) : part))
     .join(' ');
+}
+
+/** Each line of `input` to `onLine`, as the language client passes a server's output on. */
+export function eachLine(input: Readable, onLine: (line: string) => void): ReturnType<typeof createInterface> {
+  return createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on('line', onLine);
+}
+
+/** A line quoted in a message is kept short. */
+const MAX_QUOTED = 300;
+
+/**
+ * The server process's stderr, passed on line by line, and its last line that says something kept: the
+ * reason a server that exits while starting gives (an unknown argument, a traceback's exception), which
+ * the message for the failed start quotes.
+ */
+export class StderrTail {
+  private last: string | undefined;
+  private ended: Promise<void> = Promise.resolve();
+
+  /** Follows a new process's stderr (the library's restart of a crashed server starts one). */
+  follow(input: Readable, log: (line: string) => void): void {
+    this.last = undefined;
+    const lines = eachLine(input, (line) => {
+      log(line);
+      // Colours and control characters would show as they are in a message.
+      const plain = line.replace(/\x1b\[[\d;]*[A-Za-z]/g, '').replace(/[\x00-\x1f\x7f]/g, ' ').trim();
+      if (plain !== '') {
+        this.last = plain.length > MAX_QUOTED ? `${plain.slice(0, MAX_QUOTED - 1)}…` : plain;
+      }
+    });
+    this.ended = new Promise((resolve) => lines.once('close', () => resolve()));
+  }
+
+  /**
+   * The last line, once the stream has ended: the exit can be seen before the last of stderr is read. A
+   * process still running is waited for `waitMs` at most.
+   */
+  async lastLine(waitMs: number): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([this.ended, waited]);
+    clearTimeout(timer);
+    return this.last;
+  }
 }
 
 function reason(error: unknown): string {
@@ -102,6 +154,28 @@ function notFoundMessage(tried: string, missing: string): string {
   );
 }
 
+/**
+ * For a command with spaces that is no file: the setting names one executable, which is run without a shell,
+ * and a command line there (`python3 -m infill_ls`) is looked for as a file of that whole name.
+ */
+function commandLineMessage(
+  launch: ServerLaunch,
+  tried: string,
+  missing: string,
+  exists: (path: string) => boolean,
+): string {
+  const [program, ...rest] = launch.command.split(/\s+/);
+  // Its first word split off only where that is an executable, which a path with spaces in it is not.
+  const found = /[\\/]/.test(program) ? exists(program) : findOnPath(program).length > 0;
+  const args = JSON.stringify([...rest, ...launch.args]);
+  const split = found ? `, here infill.server.command ${JSON.stringify(program)} and infill.server.extraArgs ${args}` : '';
+  return (
+    `Infill: the language server was not found: ${tried} could not be run (${missing}). ` +
+    `infill.server.command is one executable, not a command line: put its arguments in infill.server.extraArgs${split}; ` +
+    'or set infill.server.command to the full path of the infill-ls executable.'
+  );
+}
+
 function notExecutableMessage(subject: string): string {
   return (
     `Infill: the language server could not be run: ${subject} is not executable (EACCES). ` +
@@ -109,13 +183,20 @@ function notExecutableMessage(subject: string): string {
   );
 }
 
+/** `said`, the server's last line on stderr, added to a sentence. */
+function saying(said: string | undefined): string {
+  return said === undefined ? '' : `; its last line on stderr: ${said}${/[.!?]$/.test(said) ? '' : '.'}`;
+}
+
 /**
  * What went wrong, what was run, and which setting fixes it. The language client reports a failed
  * spawn as a string such as `Launching server using command infill-ls failed. Error: spawn infill-ls ENOENT`.
+ * `said` is the server's last line on stderr, where it ran: mostly the reason it gave for exiting.
  */
 export function startFailureMessage(
   launch: ServerLaunch,
   error: unknown,
+  said?: string,
   exists: (path: string) => boolean = existsSync,
 ): string {
   const why = reason(error);
@@ -134,12 +215,13 @@ export function startFailureMessage(
         return interpreterGoneMessage(`${tried}: ${script} (found on PATH)`, interpreter);
       }
     }
-    return notFoundMessage(tried, isPath ? `${launch.command} does not exist` : `no ${launch.command} on PATH`);
+    const missing = isPath ? `${launch.command} does not exist` : `no ${launch.command} on PATH`;
+    return /\s/.test(launch.command) ? commandLineMessage(launch, tried, missing, exists) : notFoundMessage(tried, missing);
   }
   if (/\bEPIPE\b|after a stream was destroyed/.test(why)) {
     // Writing initialize to a process that is already gone: it exited at once.
     return (
-      `Infill: the language server did not start: ${tried} exited as soon as it started. ` +
+      `Infill: the language server did not start: ${tried} exited as soon as it started${saying(said) || '.'} ` +
       'Its own messages are in the Infill output; check the settings infill.server.command and infill.server.extraArgs.'
     );
   }
@@ -155,7 +237,7 @@ export function startFailureMessage(
       : notExecutableMessage(`${tried}: ${denied} (found on PATH)`);
   }
   return (
-    `Infill: the language server did not start: ${tried} failed (${why.trim() || 'no reason given'}). ` +
+    `Infill: the language server did not start: ${tried} failed (${why.trim() || 'no reason given'})${saying(said) || '.'} ` +
     'Its own messages are in the Infill output; check the settings infill.server.command and infill.server.extraArgs.'
   );
 }

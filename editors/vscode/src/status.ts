@@ -7,7 +7,8 @@
 /** The server's notification telling its model's state. */
 export const STATUS_NOTIFICATION = 'infill/didChangeStatus';
 
-export type ModelStatusKind = 'loading' | 'ready' | 'error';
+/** `warning`: a new model failed to load and the one before is kept, serving as when `ready`. */
+export type ModelStatusKind = 'loading' | 'ready' | 'warning' | 'error';
 
 export interface ModelStatus {
   kind: ModelStatusKind;
@@ -25,7 +26,7 @@ export interface StatusView {
   error: boolean;
 }
 
-const KINDS: readonly string[] = ['loading', 'ready', 'error'];
+const KINDS: readonly string[] = ['loading', 'ready', 'warning', 'error'];
 
 /** The notification's parameters, or undefined for anything else (an older or newer server's). */
 export function parseModelStatus(params: unknown): ModelStatus | undefined {
@@ -66,8 +67,10 @@ export function statusView(
     : 'suggestions while typing';
   // A server that tells nothing of its model (an older one) is running all the same.
   const running = model?.message ?? 'the server is running';
+  // The warning stays in sight while paused: the model that serves is not the one the settings name.
+  const icon = paused ? '$(circle-slash)' : '$(sparkle)';
   return {
-    text: paused ? '$(circle-slash) Infill' : '$(sparkle) Infill',
+    text: model?.kind === 'warning' ? `$(warning)${paused ? ` ${icon}` : ''} Infill` : `${icon} Infill`,
     tooltip: `Infill: ${running}; ${suggestions}.\n${click}`,
     error: false,
   };

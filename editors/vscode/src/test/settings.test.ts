@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
+import { homedir } from 'node:os';
 import { test } from 'node:test';
 import {
   ConfigSource,
+  expandHome,
   InspectedSetting,
   needsRestart,
   readServerLaunch,
@@ -123,6 +125,17 @@ test('launch: command and extra arguments', () => {
     { command: '/opt/bin/infill-ls', args: ['--device', 'cpu'] },
   );
   assert.deepEqual(readServerLaunch(configuration({ globalValue: { 'server.command': '  ' } })), { command: 'infill-ls', args: [] });
+});
+
+test('launch: a leading ~ in the command is the home directory, as in a shell', () => {
+  const command = (value: string) => readServerLaunch(configuration({ globalValue: { 'server.command': value } })).command;
+  assert.equal(command('~/.venv/bin/infill-ls'), `${homedir()}/.venv/bin/infill-ls`);
+  assert.equal(command(' ~ '), homedir());
+  // Another user's home, or a ~ within the path, is left as written.
+  assert.equal(command('~other/bin/infill-ls'), '~other/bin/infill-ls');
+  assert.equal(command('/opt/~/infill-ls'), '/opt/~/infill-ls');
+  assert.equal(expandHome('~\\bin\\infill-ls.exe', 'C:\\Users\\me', 'win32'), 'C:\\Users\\me\\bin\\infill-ls.exe');
+  assert.equal(expandHome('~\\bin', '/home/me', 'linux'), '~\\bin');
 });
 
 test('server settings changes restart; others do not', () => {

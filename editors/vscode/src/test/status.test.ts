@@ -7,6 +7,10 @@ test('the notification is read only in the shape the server sends', () => {
     kind: 'ready',
     message: 'model (5.0M params)',
   });
+  assert.deepEqual(parseModelStatus({ kind: 'warning', message: 'cannot load model' }), {
+    kind: 'warning',
+    message: 'cannot load model',
+  });
   for (const bad of [null, 'ready', { kind: 'done', message: 'x' }, { kind: 'ready' }, { kind: 1, message: 'x' }]) {
     assert.equal(parseModelStatus(bad), undefined);
   }
@@ -38,4 +42,17 @@ test('no model or no server is an error the item shows, with the reason', () => 
   assert.equal(failed.error, true);
   assert.match(failed.tooltip, /was not found/);
   assert.equal(statusView('stopped', { kind: 'ready', message: 'm' }, false).error, false);
+});
+
+test('a model kept after a failed load is a warning with the reason, and suggestions go on', () => {
+  const message = 'cannot load model: /x: not a checkpoint directory; keeping the model loaded from /m';
+  const kept = statusView('running', { kind: 'warning', message }, false);
+  assert.equal(kept.text, '$(warning) Infill');
+  assert.equal(kept.error, false);
+  assert.ok(kept.tooltip.includes(message), kept.tooltip);
+  assert.match(kept.tooltip, /suggestions while typing/);
+  // Paused, it says so too.
+  const paused = statusView('running', { kind: 'warning', message }, true);
+  assert.match(paused.text, /^\$\(warning\) .*circle-slash/);
+  assert.match(paused.tooltip, /keeping the model loaded from \/m; automatic suggestions paused/);
 });
