@@ -16,8 +16,9 @@ answered `initialize`, and the messages of a server command not on PATH and of a
 The tests after it run editors/nvim/tests/editor_scenarios.lua against a scripted server (this
 file, run as a script), for the editor's side: one server across :cd, crashes and :InfillRestart,
 a server that cannot start, <C-c>, the user's own mappings of the plugin's keys, the cursor going
-back into typed text, :InfillTrigger, compound filetypes, setup() again, Replace mode, :e!, undo around an accept,
-buffers with no name. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
+back into typed text, :InfillTrigger, compound filetypes, setup() again, settings taken out (vim.NIL), Replace mode,
+:e!, undo around an accept, buffers with no name, a model kept after another failed to load, commands before setup(),
+the trigger key after a crash. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
 Neovim than the one on PATH (some of these bugs showed only on 0.11).
 """
 
@@ -39,7 +40,7 @@ SCENARIO = PLUGIN / "tests" / "ghost_text_scenario.lua"
 # INFILL_TEST_NVIM runs these tests with another Neovim than the one on PATH.
 NVIM = os.environ.get("INFILL_TEST_NVIM") or shutil.which("nvim")
 
-pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim is not installed (apt-get install -y neovim)")
+pytestmark = pytest.mark.skipif(NVIM is None, reason="nvim is not installed (0.7 or later: editors/nvim/README.md)")
 
 SOURCE = '''\
 import math
@@ -498,7 +499,12 @@ def scripted_server(argv: list[str]) -> None:
     """A language server that answers each inline completion with SUGGESTION, for the documents
     it has open (and with an error for others, as the real one does), and appends its start
     (with its pid and arguments), each document opened (with its languageId), each settings change
-    and each request as a JSON line to $INFILL_LOG. With --fail it exits first, with code 3."""
+    and each request as a JSON line to $INFILL_LOG. With --fail it exits first, with code 3; with --version it
+    says which it is, as the real one does. A modelPath it is sent it cannot load: it keeps serving and says so
+    (infill/didChangeStatus "warning"), as the real one does when it keeps the model it had."""
+    if "--version" in argv:
+        print("infill-ls 0 (scripted)")
+        return
     with open(os.environ["INFILL_LOG"], "a", encoding="utf-8") as log:
 
         def record(**event) -> None:
@@ -548,7 +554,14 @@ def scripted_server(argv: list[str]) -> None:
                 return
             elif method == "workspace/didChangeConfiguration":
                 record(event="settings", settings=params.get("settings"))
+                model = ((params.get("settings") or {}).get("infill") or {}).get("modelPath")
+                if isinstance(model, str):
+                    send(method="infill/didChangeStatus", params={
+                        "kind": "warning",
+                        "message": f"cannot load model from {model}: no config.json; keeping the model loaded from "
+                                   "/scripted/model"})
             elif method == "initialize":
+                record(event="initialize", options=params.get("initializationOptions"))
                 workspace = (params.get("capabilities") or {}).get("workspace") or {}
                 versioned_edits = bool((workspace.get("workspaceEdit") or {}).get("documentChanges"))
                 send(id=msg["id"], result={"capabilities": {"textDocumentSync": 1, "inlineCompletionProvider": True}})
@@ -783,10 +796,70 @@ def test_setup_again_sends_the_new_settings_restarts_for_a_new_command_and_remap
     assert (new["clients"], new["attached"], new["same_client"]) == (1, True, False), result
 
 
-def test_setup_again_without_a_setting_sends_it_as_null(tmp_path: Path) -> None:
-    # Left out, the server kept the removed setting: the plugin said every language, the server only Go.
+def test_a_removed_setting_is_sent_with_its_default(tmp_path: Path) -> None:
+    # Left out, the server kept the removed setting: the plugin said every language, the server only Go. Sent as
+    # null, a removed typingMaxSteps meant "as maxSteps" to the server, not its default 6.
     result = editor_scenario("setup_drops", tmp_path)
-    assert result["settings"][-1]["settings"] == {"infill": {"maxHoleTokens": 48, "enabledLanguages": None}}, result
+    assert result["setup_again"] == {
+        "infill": {"maxHoleTokens": 48, "enabledLanguages": ["*"], "typingMaxSteps": 6}}, result
+    # update_settings({ key = vim.NIL }) takes the key out of the plugin's settings too.
+    assert result["update"] == {"infill": {"maxHoleTokens": 48, "numCandidates": 3}}, result
+    assert result["plugin_settings"] == ["maxHoleTokens"], result
+    # threads given, then left out: a new server, for the --threads of its command line to apply again.
+    started = {"maxHoleTokens": 48, "enabledLanguages": ["go"], "typingMaxSteps": 2}
+    assert [e["options"] for e in result["initialize"]] == [started, {"maxHoleTokens": 48}], result
+    assert result["attached"] is True, result
+
+
+def test_a_nil_setting_is_taken_out_and_a_removed_threads_restarts_the_server(tmp_path: Path) -> None:
+    # On Neovim 0.7 and 0.8 vim.NIL in the settings failed every update_settings() and :InfillRestart after it
+    # ("Cannot deepcopy object of type userdata"), and :InfillStatus said "not running"; from 0.9 on a removed
+    # threads was sent as null, which the server reads as half the cores, not the --threads of its command line.
+    result = editor_scenario("nil_settings", tmp_path)
+    assert result["calls"] == [True, True, True], result
+    assert result["same_client"] is True, result
+    settings = [event["settings"]["infill"] for event in result["settings"]]
+    assert {"threads": 2, "typingMaxSteps": 6} in settings, result
+    assert not [sent for sent in settings if "threads" in sent and sent["threads"] is None], result
+    # Started with the settings given, then twice without threads: its command line's value applies again.
+    assert [event["options"] for event in result["initialize"]] == [{"threads": 2, "typingMaxSteps": 3}, {}, {}], result
+    assert result["plugin_settings"] == [] and result["attached"] is True, result
+    assert "not running" not in result["status_line"], result
+
+
+def test_a_model_kept_after_another_failed_to_load_shows_as_ready_with_a_warning(tmp_path: Path) -> None:
+    result = editor_scenario("warning", tmp_path)
+    full, short = result["status_lines"]
+    why = f"cannot load model from {tmp_path / 'broken-model'}: no config.json; keeping the model loaded from"
+    assert full.startswith("infill: ready, but " + why), result
+    assert short == "infill: ready (warning)", result
+    reports = [m.groups() for m in map(REPORT.match, result["health"]) if m]
+    assert [text for level, text in reports if level != "OK"] == [
+        "the server is ready, but " + why + " /scripted/model"], result["health"]
+
+
+NOT_SET_UP = "infill: call require('infill').setup() first"
+
+
+def test_commands_and_calls_before_setup_say_so_in_one_line(tmp_path: Path) -> None:
+    # They failed with Lua stack traces (`attempt to index upvalue 'opts'`, `client.lua:399`, ...), and
+    # :InfillStatus spoke of suggestions while typing being off.
+    result = editor_scenario("no_setup", tmp_path)
+    calls = {call["name"]: call for call in result["calls"]}
+    assert not [call for call in result["calls"] if call["error"] is not None], result
+    status = "infill: not set up: call require('infill').setup() first"
+    assert calls.pop("InfillStatus")["said"] == [status] and result["status_line"] == status, result
+    assert calls.pop("visible")["said"] == [], result
+    assert {name: call["said"] for name, call in calls.items()} == {name: [NOT_SET_UP] for name in calls}, result
+    assert len(result["notes"]) == len(calls) + 1, result  # nothing said later (:InfillTrigger's mode check)
+
+
+def test_the_trigger_key_says_once_that_the_server_stopped(tmp_path: Path) -> None:
+    # It did nothing, without a word, after Neovim's own message of the exit, which does not say what to do.
+    result = editor_scenario("crash_trigger", tmp_path)
+    assert result["before"] == [] and result["starts"] == 1, result
+    assert len(result["after"]) == 1, result
+    assert "stopped (exit code 0, signal 9)" in result["after"][0] and ":InfillRestart" in result["after"][0], result
 
 
 @pytest.mark.parametrize("fresh", [False, True])
@@ -872,6 +945,39 @@ def test_a_tab_in_the_suggestion_is_drawn_to_the_next_tab_stop(tmp_path: Path) -
     inline, lines = json.loads(proc.stdout or proc.stderr)
     assert inline["first"] == " " * 6 + "# c", inline
     assert (lines["first"], lines["second"]) == ("x", " " * 8 + "y"), lines
+
+
+DEFAULTS = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+local config = require('infill.config')
+io.stdout:write(vim.json.encode({ defaults = config.server_defaults,
+                                  command_line = vim.tbl_keys(config.command_line_settings) }))
+vim.cmd('qall!')
+"""
+
+
+def test_the_plugins_setting_defaults_are_the_servers_and_vscodes(tmp_path: Path) -> None:
+    # What a removed setting is sent as: the server's default, which the VS Code extension sends too; and the
+    # settings whose removal restarts the server instead, in both editors.
+    from infill_ls.settings import _FIELDS, Settings, as_json
+
+    script = tmp_path / "defaults.lua"
+    script.write_text(DEFAULTS, encoding="utf-8")
+    env = {**os.environ, "INFILL_PLUGIN": str(PLUGIN), "XDG_STATE_HOME": str(tmp_path)}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    plugin = json.loads(proc.stdout or proc.stderr)
+    server = {key: json.loads(as_json(getattr(Settings(), field))) for key, (field, _) in _FIELDS.items()}
+    assert plugin["defaults"] == server
+    vscode = ROOT / "editors" / "vscode"
+    properties = json.loads((vscode / "package.json").read_text(encoding="utf-8"))["contributes"]["configuration"][
+        "properties"]
+    package = {key: properties[f"infill.{key}"]["default"] for key in server}
+    package["modelPath"] = package["modelPath"] or None  # an empty one is sent as null (settings.ts valueOf)
+    assert plugin["defaults"] == package
+    settings_ts = (vscode / "src" / "settings.ts").read_text(encoding="utf-8")
+    keys = re.search(r"COMMAND_LINE_KEYS[^=]*= new Set<\w+>\(\[([^\]]*)\]", settings_ts)[1]
+    assert sorted(plugin["command_line"]) == sorted(re.findall(r"'(\w+)'", keys))
 
 
 def test_readme_lists_every_server_setting_and_command() -> None:

@@ -26,11 +26,15 @@ end
 
 vim.api.nvim_create_user_command('InfillToggle', function()
   local on = infill().toggle()
-  vim.notify('infill: suggestions while typing ' .. (on and 'on' or 'off'), vim.log.levels.INFO)
+  if on ~= nil then -- nil: not set up, which it said
+    vim.notify('infill: suggestions while typing ' .. (on and 'on' or 'off'), vim.log.levels.INFO)
+  end
 end, { desc = 'infill: turn suggestions while typing off or on' })
 
 vim.api.nvim_create_user_command('InfillTrigger', function()
-  infill().trigger()
+  if infill().trigger() == nil then
+    return -- not set up, which it said
+  end
   -- Suggestions are shown in insert mode only. Typed after ':' the command runs in command-line
   -- mode also when it came from insert mode (i_CTRL-O), so look once back in that mode.
   vim.schedule(function()

@@ -2,7 +2,8 @@
 -- itself as that server), for what the editor does around the suggestions: one server across
 -- :cd, recovering from a crash, a server that cannot start, leaving insert mode with <C-c>, the
 -- user's own mappings of the plugin's keys, moving back into typed text, :InfillTrigger, compound
--- filetypes, setup() again, Replace mode, a buffer read again, undo around an accept, buffers with no name.
+-- filetypes, setup() again, vim.NIL settings, Replace mode, a buffer read again, undo around an accept, buffers with
+-- no name, a model kept after another failed to load, calls before setup(), the trigger key after a crash.
 -- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -926,9 +927,16 @@ scenarios.setup_again = function()
   }
 end
 
--- setup() again without a setting it gave before: the server is told to set it back (null), not left with it.
+-- setup() again without settings it gave before, and update_settings() with vim.NIL for one: the server is told each
+-- one's default, not left with it, nor sent null (which for typingMaxSteps means "as maxSteps").
 scenarios.setup_drops = function()
-  setup({ settings = { maxHoleTokens = 48, enabledLanguages = { 'go' } } })
+  setup({ settings = { maxHoleTokens = 48, enabledLanguages = { 'go' }, typingMaxSteps = 2 } })
+  local function sent_last(key, value)
+    return until_or(3000, function()
+      local sent = events('settings')
+      return #sent > 0 and vim.deep_equal(sent[#sent].settings.infill[key], value)
+    end)
+  end
   return {
     open('a'),
     ready,
@@ -938,10 +946,187 @@ scenarios.setup_drops = function()
     end,
     until_or(3000, function()
       local sent = events('settings')
-      return #sent > 0 and type(sent[#sent].settings.infill.enabledLanguages) ~= 'table'
+      return #sent > 0 and not vim.deep_equal(sent[#sent].settings.infill.enabledLanguages, { 'go' })
     end),
     function()
+      result.setup_again = events('settings')[#events('settings')].settings
+      infill.update_settings({ numCandidates = 5 })
+      return true
+    end,
+    sent_last('numCandidates', 5),
+    function()
+      infill.update_settings({ numCandidates = vim.NIL })
+      return true
+    end,
+    sent_last('numCandidates', 3),
+    function()
+      result.update = events('settings')[#events('settings')].settings
+      result.plugin_settings = vim.tbl_keys(client.options().settings)
+      result.id = client.get().id
+      setup({ settings = { maxHoleTokens = 48, threads = 2 } })
+      return true
+    end,
+    sent_last('threads', 2),
+    function()
+      setup({ settings = { maxHoleTokens = 48 } }) -- threads taken out: a new server, for its command line's
+      return true
+    end,
+    until_or(5000, function()
+      return ready() and client.get().id ~= result.id
+    end),
+    function()
+      result.initialize = events('initialize')
+      result.attached = attached(bufs.a)
+      return true
+    end,
+  }
+end
+
+-- vim.NIL for a setting, given to setup() and to update_settings(): the setting is taken out (Neovim 0.7 and 0.8
+-- could not copy vim.NIL, and every later call failed). A removed threads restarts the server, for its command
+-- line's --threads to apply again (null means half the cores); a removed typingMaxSteps is sent as its default.
+scenarios.nil_settings = function()
+  setup({ settings = { threads = 2, typingMaxSteps = 3, device = vim.NIL } })
+  result.calls = {}
+  local function call(f, ...)
+    local ok, err = pcall(f, ...)
+    table.insert(result.calls, ok or tostring(err))
+  end
+  local function restarted()
+    return until_or(5000, function()
+      return ready() and client.get().id ~= result.id
+    end)
+  end
+  return {
+    open('a'),
+    ready,
+    function()
+      result.id = client.get().id
+      call(infill.update_settings, { typingMaxSteps = vim.NIL })
+      return true
+    end,
+    until_or(3000, function()
+      local sent = events('settings')
+      return #sent > 0 and sent[#sent].settings.infill.typingMaxSteps == 6
+    end),
+    function()
+      result.same_client = client.get() ~= nil and client.get().id == result.id
+      call(infill.update_settings, { threads = vim.NIL })
+      return true
+    end,
+    restarted(),
+    function()
+      result.id = client.get() and client.get().id
+      call(vim.cmd, 'InfillRestart')
+      return true
+    end,
+    restarted(),
+    pause(300),
+    function()
       result.settings = events('settings')
+      result.initialize = events('initialize')
+      result.status_line = infill.status()
+      result.plugin_settings = vim.tbl_keys(client.options().settings)
+      result.attached = attached(bufs.a)
+      return true
+    end,
+  }
+end
+
+-- A model that could not load while the one before is kept: ready, with a warning, in :InfillStatus and :checkhealth.
+scenarios.warning = function()
+  setup()
+  return {
+    open('a'),
+    ready,
+    function()
+      infill.update_settings({ modelPath = file('broken-model') })
+      return true
+    end,
+    until_or(3000, function()
+      local status = client.status()
+      return status ~= nil and status.kind == 'warning'
+    end),
+    function()
+      result.status_lines = { infill.status(), infill.status(true) }
+      vim.cmd('checkhealth infill')
+      result.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+      return true
+    end,
+  }
+end
+
+-- Before setup(): every command and call says so in one line, and none raises an error.
+scenarios.no_setup = function()
+  local calls = {
+    { 'InfillRewrite', vim.cmd, 'InfillRewrite' },
+    { 'InfillFillPlaceholders', vim.cmd, 'InfillFillPlaceholders' },
+    { 'InfillCloseStructure', vim.cmd, 'InfillCloseStructure' },
+    { 'InfillToggle', vim.cmd, 'InfillToggle' },
+    { 'InfillRestart', vim.cmd, 'InfillRestart' },
+    { 'InfillTrigger', vim.cmd, 'InfillTrigger' },
+    { 'InfillStatus', vim.cmd, 'InfillStatus' },
+    { 'accept', infill.accept },
+    { 'accept_word', infill.accept_word },
+    { 'accept_line', infill.accept_line },
+    { 'dismiss', infill.dismiss },
+    { 'trigger', infill.trigger },
+    { 'toggle', infill.toggle },
+    { 'restart', infill.restart },
+    { 'update_settings', infill.update_settings, { device = 'cpu' } },
+    { 'run_action', infill.run_action, 'fill', 1, 1, false },
+    { 'visible', infill.visible },
+  }
+  result.calls = {}
+  return {
+    open('a'),
+    function()
+      for _, c in ipairs(calls) do
+        local before = #notes
+        local ok, err = pcall(c[2], unpack(c, 3))
+        local said = {}
+        for i = before + 1, #notes do
+          table.insert(said, notes[i].msg)
+        end
+        table.insert(result.calls, { name = c[1], error = not ok and tostring(err) or vim.NIL, said = said })
+      end
+      return true
+    end,
+    pause(300), -- for a message scheduled by a command
+    function()
+      result.notes = all_notes()
+      result.status_line = infill.status()
+      return true
+    end,
+  }
+end
+
+-- The trigger key after the server was killed: says once that it stopped, and how to start it again.
+scenarios.crash_trigger = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      uv.kill(events('start')[1].pid, 9)
+      return true
+    end,
+    function()
+      return client.get() == nil
+    end,
+    pause(300),
+    function()
+      result.before = plugin_notes()
+      return insert_at_end(bufs.a, 1)
+    end,
+    press('<M-\\>'),
+    pause(200),
+    press('<M-\\>'),
+    pause(200),
+    function()
+      result.after = plugin_notes()
+      result.starts = #events('start')
+      result.line = vim.api.nvim_get_current_line()
       return true
     end,
   }

@@ -1,5 +1,6 @@
 -- The one infill-ls process this editor talks to: starting it, attaching buffers, settings.
 local compat = require('infill.compat')
+local config = require('infill.config')
 
 local M = {}
 
@@ -20,8 +21,9 @@ local state = {
   on_start = function() end,
   on_ready = function() end,
   on_exit = function() end,
-  -- The server's model, as its last infill/didChangeStatus said: { kind = 'loading' | 'ready' |
-  -- 'error', message = one line }; nil while no server runs.
+  -- The server's model, as its last infill/didChangeStatus said: { kind = 'loading' | 'ready' | 'warning' |
+  -- 'error', message = one line }; nil while no server runs. 'warning': a model that could not load, the one loaded
+  -- before kept and serving.
   status = nil,
 }
 
@@ -173,9 +175,9 @@ local function lsp_config(opts)
     name = NAME,
     cmd = opts.cmd,
     root_dir = vim.fn.getcwd(),
-    init_options = as_object(vim.deepcopy(opts.settings)),
+    init_options = as_object(compat.deepcopy(opts.settings)),
     -- Answers workspace/configuration requests for the `infill` section.
-    settings = { [SECTION] = as_object(vim.deepcopy(opts.settings)) },
+    settings = { [SECTION] = as_object(compat.deepcopy(opts.settings)) },
     capabilities = capabilities(),
     get_language_id = function(_, filetype)
       return language_id(filetype, opts.filetypes)
@@ -239,24 +241,29 @@ local function lsp_config(opts)
   }
 end
 
--- Sends the current settings to the running server `client`. `before`: the settings it had; a key
--- they held that the current ones lack is sent as null, which sets it back to the server's own value
--- (left out, the server would keep what it was last sent).
+-- Sends the current settings to the running server `client`, which had `before`. A setting they held that the
+-- current ones lack is sent with the server's default (left out, the server would keep what it was last sent);
+-- where that is a command-line setting nothing is sent, and false returned: the server is to be restarted.
 local function send_settings(client, before)
-  local section = as_object(vim.deepcopy(state.opts.settings))
-  client.config.settings = { [SECTION] = section }
-  local sent = vim.deepcopy(state.opts.settings)
-  for key, _ in pairs(before or {}) do
-    if sent[key] == nil then
-      sent[key] = vim.NIL
+  local sent = compat.deepcopy(state.opts.settings)
+  for key in pairs(before) do
+    local default = config.server_defaults[key] -- nil for a key that is not the server's, which it ignored
+    if sent[key] == nil and default ~= nil then
+      if config.command_line_settings[key] then
+        return false
+      end
+      sent[key] = compat.deepcopy(default)
     end
   end
+  client.config.settings = { [SECTION] = as_object(compat.deepcopy(state.opts.settings)) }
   compat.notify(client, 'workspace/didChangeConfiguration', { settings = { [SECTION] = as_object(sent) } })
+  return true
 end
 
 --- `hooks`: on_start(client_id) after a new server starts, on_ready() once it has answered `initialize` (and the
 --- buffers attached before are open on it), on_exit() after it exits. Called again, a server
---- already running gets the new settings, or is stopped for the next attach() to start the new `cmd`.
+--- already running gets the new settings, or is stopped for the next attach() to start the new `cmd` (or to take
+--- a command-line setting that was taken out from its command line again).
 function M.configure(opts, hooks)
   local old = state.opts
   state.opts = opts
@@ -271,8 +278,8 @@ function M.configure(opts, hooks)
   end
   if not vim.deep_equal(old.cmd, opts.cmd) then
     M.stop()
-  elseif not vim.deep_equal(old.settings, opts.settings) then
-    send_settings(client, old.settings)
+  elseif not vim.deep_equal(old.settings, opts.settings) and not send_settings(client, old.settings) then
+    M.stop() -- a command-line setting taken out: the next server goes back to its command line's value
   end
 end
 
@@ -393,14 +400,13 @@ function M.options()
   return state.opts
 end
 
---- Merges `settings` into the current ones and sends them to the running server.
+--- Merges `settings` into the current ones (vim.NIL for one takes it out) and sends them to the running server.
+--- False where that server is to be restarted for them instead (a command-line setting taken out).
 function M.update_settings(settings)
-  local opts = state.opts
-  opts.settings = vim.tbl_deep_extend('force', opts.settings, settings)
+  local before = state.opts.settings
+  state.opts.settings = config.without_nil(vim.tbl_deep_extend('force', before, settings))
   local client = M.get()
-  if client ~= nil then
-    send_settings(client)
-  end
+  return client == nil or send_settings(client, before)
 end
 
 --- Stops the server; the next attach() starts a new one, even after a failed start.

@@ -1,4 +1,4 @@
--- The few LSP client calls whose spelling changed between Neovim 0.7 and today.
+-- The few LSP client calls (and other functions) whose spelling or reach changed between Neovim 0.7 and today.
 local M = {}
 
 local has_method_calls = vim.fn.has('nvim-0.11') == 1
@@ -29,6 +29,20 @@ function M.is_stopped(client)
     return client:is_stopped()
   end
   return client.is_stopped()
+end
+
+-- A deep copy of `value` that keeps vim.NIL (JSON null): vim.deepcopy copies it only from Neovim 0.9 on, and
+-- before raises "Cannot deepcopy object of type userdata".
+function M.deepcopy(value)
+  if type(value) ~= 'table' then
+    return value
+  end
+  local copy = {}
+  for k, v in pairs(value) do
+    copy[k] = M.deepcopy(v)
+  end
+  -- vim.empty_dict()'s mark, which makes an empty table a JSON object.
+  return setmetatable(copy, getmetatable(value))
 end
 
 -- Byte column in `line` of an LSP character offset counted in `encoding` units.

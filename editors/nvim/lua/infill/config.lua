@@ -1,5 +1,5 @@
--- Options of the plugin, with their defaults. `settings` goes to the server as is; the server
--- reads camelCase keys (modelPath, device, dtype, maxHoleTokens, maxSteps, typingMaxSteps,
+-- Options of the plugin, with their defaults. `settings` goes to the server as is (vim.NIL for one takes it
+-- out); the server reads camelCase keys (modelPath, device, dtype, maxHoleTokens, maxSteps, typingMaxSteps,
 -- debounceMs, enabledLanguages, numCandidates, fileLookup, neighborFiles, threads, prefixTokens).
 local M = {}
 
@@ -33,6 +33,40 @@ M.defaults = {
   use_builtin_inline_completion = true,
 }
 
+-- The server's own value of each of its settings (vim.NIL: null), as infill_ls.settings.Settings and the VS Code
+-- extension's package.json have them: a setting taken out of `settings` is sent with it. Sent as null instead, the
+-- server would read null as a value of its own where it has one (typingMaxSteps: as maxSteps).
+M.server_defaults = {
+  modelPath = vim.NIL,
+  device = 'auto',
+  dtype = 'auto',
+  maxHoleTokens = 48,
+  maxSteps = vim.NIL,
+  typingMaxSteps = 6,
+  debounceMs = 60,
+  enabledLanguages = { '*' },
+  numCandidates = 3,
+  fileLookup = true,
+  neighborFiles = true,
+  threads = vim.NIL,
+  prefixTokens = vim.NIL,
+}
+
+-- Settings the server also takes on its command line (--model, --device, --dtype, --threads in `cmd`): only a new
+-- server goes back to that value, so taking one of these out restarts the server rather than sending a default.
+M.command_line_settings = { modelPath = true, device = true, dtype = true, threads = true }
+
+--- `settings` without the keys given vim.NIL, which takes a setting out: the server's own value applies.
+function M.without_nil(settings)
+  local out = {}
+  for key, value in pairs(settings) do
+    if value ~= vim.NIL then
+      out[key] = value
+    end
+  end
+  return out
+end
+
 local function check(opts)
   vim.validate({
     cmd = { opts.cmd, 'table' },
@@ -61,6 +95,7 @@ function M.resolve(user)
     opts.settings.enabledLanguages = user.settings.enabledLanguages
   end
   check(opts)
+  opts.settings = M.without_nil(opts.settings)
   return opts
 end
 

@@ -152,6 +152,12 @@ local function check_server(h, client)
       { 'infill-ls sends infill/didChangeStatus from the version with :InfillStatus on; update it.' })
   elseif status.kind == 'ready' then
     h.ok('model: ' .. tostring(status.message))
+  elseif status.kind == 'warning' then
+    -- A model that could not load, and the one loaded before still serving.
+    h.warn('the server is ready, but ' .. tostring(status.message), {
+      'Check settings.modelPath (a checkpoint directory with config.json, tokenizer.json and *.safetensors).',
+      'require("infill").update_settings({ modelPath = ... }) loads another without a restart.',
+    })
   elseif status.kind == 'loading' then
     h.info('the model is loading: ' .. tostring(status.message))
   else

@@ -16,14 +16,26 @@ local group = nil
 local attached = {}
 -- Whether suggestions are asked for while typing: opts.auto_trigger until toggled.
 local typing = false
+-- Whether the trigger key has said that the server stopped, since the server last started or stopped.
+local told_stopped = false
+
+local NOT_SET_UP = "call require('infill').setup() first"
+
+-- Whether setup() has been called; if not, says so in one line (an error raised from a command or a mapping comes
+-- with a stack trace).
+local function set_up()
+  if opts == nil then
+    vim.notify('infill: ' .. NOT_SET_UP, vim.log.levels.WARN)
+    return false
+  end
+  return true
+end
 
 local function builtin()
-  if opts == nil then
-    error('infill: call require("infill").setup() first', 0)
-  end
   -- Neovim's own inline completion always asks while typing, so with auto_trigger off the
   -- plugin keeps the drawing to itself.
-  return opts.use_builtin_inline_completion
+  return opts ~= nil
+    and opts.use_builtin_inline_completion
     and opts.auto_trigger
     and vim.fn.has('nvim-0.12') == 1
     and vim.lsp.inline_completion ~= nil
@@ -185,6 +197,17 @@ local function builtin_actions()
   }
 end
 
+-- Asks for a suggestion now (the trigger key, :InfillTrigger). Nothing can come of it while the server is stopped,
+-- which is said once: Neovim's own message of the exit does not say how to start it again.
+local function ask_now(bufnr)
+  local stopped = client.get() == nil and client.stopped()
+  if stopped and not told_stopped then
+    told_stopped = true
+    vim.notify('infill: ' .. stopped .. '; :InfillRestart starts it again', vim.log.levels.WARN)
+  end
+  return inline.request(bufnr, inline.TRIGGER_INVOKED)
+end
+
 local plugin_actions = {
   accept = inline.accept,
   accept_word = function(bufnr)
@@ -195,7 +218,7 @@ local plugin_actions = {
   end,
   dismiss = inline.dismiss,
   trigger = function(bufnr)
-    inline.request(bufnr, inline.TRIGGER_INVOKED)
+    ask_now(bufnr)
     return true
   end,
   next = function(bufnr)
@@ -312,9 +335,11 @@ function M.setup(user_opts)
   end
   opts = resolved
   typing = opts.auto_trigger
+  told_stopped = false
   client.configure(opts, {
     -- A server started after the last one exited: the buffers it had join the new one.
     on_start = function()
+      told_stopped = false
       for bufnr in pairs(attached) do
         if vim.api.nvim_buf_is_loaded(bufnr) then
           client.attach(bufnr)
@@ -328,7 +353,10 @@ function M.setup(user_opts)
         inline.on_edit(bufnr, typing)
       end
     end,
-    on_exit = inline.dismiss_all,
+    on_exit = function()
+      told_stopped = false
+      inline.dismiss_all()
+    end,
   })
   inline.configure(opts)
   vim.cmd('highlight default link InfillGhostText Comment')
@@ -362,7 +390,10 @@ end
 
 --- Stops the server and starts a new one for every buffer, also after it could not start.
 function M.restart()
-  builtin() -- the error when setup() has not been called
+  if not set_up() then
+    return
+  end
+  told_stopped = false
   inline.dismiss_all()
   client.stop()
   attach_loaded()
@@ -373,9 +404,12 @@ local function current()
 end
 
 -- The key action `name` on the current buffer, for composing your own mappings: what it did,
--- or false where there is no such action (Neovim's own inline completion has no dismiss).
+-- or false where there is no such action (Neovim's own inline completion has no dismiss) or no setup().
 local function action(name)
   return function()
+    if not set_up() then
+      return false
+    end
     local act = (builtin() and builtin_actions() or plugin_actions)[name]
     return act ~= nil and act(current())
   end
@@ -391,9 +425,12 @@ M.accept_line = action('accept_line')
 M.dismiss = action('dismiss')
 
 --- Turns suggestions while typing on (true), off (false) or over (nil) in every buffer, and
---- returns whether they are now on. Off, the trigger key still asks where the plugin draws
+--- returns whether they are now on (nil before setup()). Off, the trigger key still asks where the plugin draws
 --- suggestions; Neovim's own inline completion is simply disabled.
 function M.toggle(on)
+  if not set_up() then
+    return nil
+  end
   if on == nil then
     on = not M.enabled()
   end
@@ -416,6 +453,9 @@ end
 --- One line for a statusline or :InfillStatus: the server's state and model, and whether
 --- suggestions while typing are off. `short`: the state alone ('infill: ready', ...).
 function M.status(short)
+  if opts == nil then
+    return 'infill: not set up' .. (short and '' or ': ' .. NOT_SET_UP)
+  end
   local status = client.status()
   local line
   local stopped = client.stopped()
@@ -423,6 +463,9 @@ function M.status(short)
     line = 'infill: not running: ' .. stopped .. '; :InfillRestart starts it again'
   elseif status == nil then
     line = client.get() == nil and 'infill: not running' or 'infill: starting'
+  elseif status.kind == 'warning' then
+    -- A model that could not load, which its message says, and the one loaded before still serving.
+    line = short and 'infill: ready (warning)' or 'infill: ready, but ' .. tostring(status.message)
   elseif short then
     line = 'infill: ' .. tostring(status.kind)
   else
@@ -450,12 +493,15 @@ function M.not_served(bufnr)
 end
 
 --- Asks for a suggestion at the cursor now, as an explicit request; false where Neovim draws
---- the suggestions itself, as it has no such request.
+--- the suggestions itself, as it has no such request; nil before setup().
 function M.trigger()
+  if not set_up() then
+    return nil
+  end
   if builtin() then
     return false
   end
-  return inline.request(current(), inline.TRIGGER_INVOKED)
+  return ask_now(current())
 end
 
 function M.visible()
@@ -467,9 +513,12 @@ end
 
 M.namespace = require('infill.ghost').namespace
 
---- Sends changed server settings, e.g. require('infill').update_settings({ device = 'cpu' }).
+--- Sends changed server settings, e.g. require('infill').update_settings({ device = 'cpu' }); vim.NIL for a setting
+--- takes it out. Taking out modelPath, device, dtype or threads restarts the server, for its command line to apply.
 function M.update_settings(settings)
-  client.update_settings(settings)
+  if set_up() and not client.update_settings(settings) then
+    M.restart()
+  end
 end
 
 local COMMANDS = {
@@ -504,6 +553,9 @@ function M.run_action(name, line1, line2, from_visual)
   local command = COMMANDS[name]
   if command == nil then
     error('infill: unknown action ' .. tostring(name) .. ' (rewrite, fill or close)')
+  end
+  if not set_up() then
+    return
   end
   local bufnr = current()
   local c = client.get()
