@@ -24,7 +24,7 @@ import {
   readServerSettings,
   settingsUpdate,
 } from './settings';
-import { StderrTail, eachLine, notRunningMessage, startFailureMessage } from './startFailure';
+import { StderrTail, eachLine, notRunningMessage, startFailureMessage, stoppedMessage } from './startFailure';
 import { ModelStatus, STATUS_NOTIFICATION, ServerState, parseModelStatus, statusView } from './status';
 
 const CLIENT_ID = 'infill';
@@ -169,8 +169,9 @@ function errorHandler(getClient: () => InfillClient, hasRun: () => boolean): Err
       if (hasRun()) {
         const result = await usual().closed();
         if (result.action === CloseAction.DoNotRestart && getClient() === client) {
-          // The library gave up on a server that keeps crashing: nothing is suggested until a restart.
-          lastFailure = `Infill: the server stopped and is not restarted${result.message ? ` (${result.message})` : ''}; run Infill: Restart Language Server.`;
+          // The library gave up on a server that keeps crashing: nothing is suggested until a restart. Its last
+          // line on stderr (a traceback's exception) says why.
+          lastFailure = stoppedMessage(result.message, await getClient().stderr.lastLine(500));
           refreshStatus();
         }
         return result;

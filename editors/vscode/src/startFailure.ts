@@ -243,6 +243,15 @@ export function startFailureMessage(
 }
 
 /** Shown when an editor command is run while no server is running. */
+/**
+ * What the status says of a server that kept crashing and that the library no longer restarts: its own reason
+ * where it gave one, and the process's last line on stderr (a traceback's exception).
+ */
+export function stoppedMessage(reason: string | undefined, said: string | undefined): string {
+  return `Infill: the server stopped and is not restarted${reason ? ` (${reason})` : ''}` +
+    `${said ? `; its last line on stderr: ${said}` : ''}; run Infill: Restart Language Server.`;
+}
+
 export function notRunningMessage(title: string, lastFailure: string | undefined): string {
   const base = `Infill: cannot run ${title}: the language server is not running`;
   return lastFailure === undefined

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { StderrTail, commandLine, findOnPath, notRunningMessage, startFailureMessage } from '../startFailure';
+import { StderrTail, commandLine, findOnPath, notRunningMessage, startFailureMessage, stoppedMessage } from '../startFailure';
 
 test('command line as run, with --stdio and quoting', () => {
   assert.equal(commandLine({ command: 'infill-ls', args: [] }), 'infill-ls --stdio');
@@ -220,4 +220,11 @@ test('a bare command is looked up in each PATH entry, with PATHEXT on Windows', 
 test('not-running message points at the restart command', () => {
   assert.match(notRunningMessage('Rewrite Selection', undefined), /Restart Language Server/);
   assert.match(notRunningMessage('Rewrite Selection', 'x'), /failed to start/);
+});
+
+test('a server that kept crashing: the reason the library gives and its last line on stderr', () => {
+  const message = stoppedMessage('The Infill server crashed 5 times in the last 3 minutes.', 'MemoryError');
+  assert.match(message, /not restarted \(The Infill server crashed 5 times/);
+  assert.match(message, /its last line on stderr: MemoryError; run Infill: Restart Language Server\.$/);
+  assert.equal(stoppedMessage(undefined, undefined), 'Infill: the server stopped and is not restarted; run Infill: Restart Language Server.');
 });
