@@ -10,6 +10,7 @@ the first parse of a file of megabytes).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import warnings
@@ -834,44 +835,97 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
     return problem_count(tree) + layout_problems(parsed, replacements, tree) + reserved_names(parsed, replacements, tree)
 
 
-def _statements_around(tree: tree_sitter.Tree, data: bytes, start: int, end: int) -> bytes:
-    """The whole lines of the top-level statements of ``tree`` that touch bytes ``start..end`` of ``data``, with
-    those indented around them: the grammar makes a line indented under no header a statement of its own."""
-    children = tree.root_node.children
+def _statements_around(body: tree_sitter.Node, data: bytes, start: int, end: int) -> bytes:
+    """The whole lines of the statements of ``body`` (a file, a class's body) that touch bytes ``start..end`` of
+    ``data``, with those indented deeper than the body around them: the grammar makes a line indented under no header a
+    statement of its own."""
+    children = body.children
+    column = body.start_point[1] if body.parent is not None else 0
     touching = [i for i, child in enumerate(children) if child.end_byte >= start and child.start_byte <= end]
     if touching:
         first, last = touching[0], touching[-1]
-        while first > 0 and children[first].start_point[1] > 0:
+        while first > 0 and children[first].start_point[1] > column:
             first -= 1
-        while last + 1 < len(children) and children[last + 1].start_point[1] > 0:
+        while last + 1 < len(children) and children[last + 1].start_point[1] > column:
             last += 1
         start, end = min(start, children[first].start_byte), max(end, children[last].end_byte)
-    line_start = data.rfind(b"\n", 0, start) + 1
+    return _whole_lines(data, start, end)
+
+
+def _whole_lines(data: bytes, start: int, end: int) -> bytes:
+    """The lines of ``data`` that bytes ``start..end`` stand on, whole."""
     line_end = data.find(b"\n", end)
-    return data[line_start : len(data) if line_end < 0 else line_end]
+    return data[data.rfind(b"\n", 0, start) + 1 : len(data) if line_end < 0 else line_end]
+
+
+def _layout_source(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, start: int, end: int) -> bytes:
+    """What the language compiles to read bytes ``start..end`` of ``data`` (``tree`` its parse): the outermost function
+    (its decorators too) that holds them inside the innermost class body, or the file, that does, with the lines after
+    it indented deeper than it (`_statements_around`'s strays); else the statements of that class body, or of the file,
+    that touch them (`_statements_around`). A function is a scope that no `return`, `await` or `break` outside it
+    reaches, and a class body one that none inside it reaches out of: the cut reads as the whole file does, and a
+    keystroke in a 2,000-line class compiles one method, not the class. Lines cut from an indented body are the body
+    of an `if 1:`; blank ones, nothing to compile."""
+    node = tree.root_node.descendant_for_byte_range(start, end)
+    function = None
+    while node is not None and node.parent is not None and not _class_body(spec, node):
+        if node.parent.type in spec.body_types and _defines_function(spec, node):
+            function = node
+        node = node.parent
+    if function is not None:
+        last = function
+        while (following := last.next_sibling) is not None and following.start_point[1] > function.start_point[1]:
+            last = following
+        lines = _whole_lines(data, function.start_byte, last.end_byte)
+    else:
+        lines = _statements_around(tree.root_node if node is None else node, data, start, end)
+    if not lines.strip():
+        return b""
+    return b"if 1:\n" + lines if lines[:1] in (b" ", b"\t") else lines
+
+
+def _class_body(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
+    """Whether ``node`` is a class's body: one of a definition that names what it defines (a `name` field), not a
+    function's."""
+    owner = node.parent
+    return (node.type in spec.body_types and owner is not None and owner.type not in spec.function_types
+            and owner.child_by_field_name("name") is not None)
+
+
+def _defines_function(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
+    """Whether the statement ``node`` defines a function: is one, or decorates one (its `definition`)."""
+    definition = node.child_by_field_name("definition")
+    return node.type in spec.function_types or (definition is not None and definition.type in spec.function_types)
+
+
+@functools.lru_cache(maxsize=64)
+def _reads(layout_reads: Callable[[bytes], bool], source: bytes) -> bool:
+    """``layout_reads(source)``, remembered: every suggestion at a keystroke asks it of the same text before them,
+    and typing along a suggestion asks it of the text that suggestion made."""
+    return layout_reads(source)
 
 
 def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
                     tree: tree_sitter.Tree | None) -> int:
-    """1 where the replacements (``tree`` is the text's after them) leave the top-level statements they touch unread
-    by the language (``spec.layout_reads``: `return None` rewritten `else:`, a header rewritten as a call with its
-    body still indented below) when they were read before; else 0. Only those statements are read again, so the
-    check costs what they do, not the file; a stretch the language did not read before (half-typed code, a newer
-    Python's syntax) adds nothing."""
+    """1 where the replacements (``tree`` is the text's after them) leave the code around them unread by the language
+    (``spec.layout_reads``: `return None` rewritten `else:`, a header rewritten as a call with its body still indented
+    below, a `try:` with no body) when it was read before; else 0. Only that code is read again, the function around
+    the replacements or the statements they touch (`_layout_source`), so the check costs what it does, not the file;
+    code the language did not read before (a half-typed line, a newer Python's syntax) adds nothing, and is read first:
+    the text before, the same for every suggestion at a keystroke, is read once (`_reads`)."""
     spec = parsed.spec
     if spec is None or spec.layout_reads is None or tree is None or parsed.tree is None or not replacements:
         return 0
     snap = parsed.snapshot
     edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
              for r in sorted(replacements, key=lambda r: r.start)]
+    old_data = grammar_bytes(snap.utf8, spec)
+    if not _reads(spec.layout_reads, _layout_source(spec, parsed.tree, old_data, edits[0][0], edits[-1][1])):
+        return 0
     shift = sum(length - (old_end - start) for start, old_end, length in edits[:-1])
     new_start, new_end = edits[0][0], edits[-1][0] + shift + edits[-1][2]
     new_data = grammar_bytes(apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass"), spec)
-    if spec.layout_reads(_statements_around(tree, new_data, new_start, new_end)):
-        return 0
-    old_data = grammar_bytes(snap.utf8, spec)
-    old_start, old_end = _old_byte(new_start, edits, end=False), _old_byte(new_end, edits, end=True)
-    return int(spec.layout_reads(_statements_around(parsed.tree, old_data, old_start, old_end)))
+    return int(not _reads(spec.layout_reads, _layout_source(spec, tree, new_data, new_start, new_end)))
 
 
 def reserved_names(parsed: ParsedSnapshot, replacements: list[Replacement], tree: tree_sitter.Tree | None) -> int:
@@ -1037,3 +1091,67 @@ def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
     edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
              for r in sorted(replacements, key=lambda r: r.start)]
     return any(_new_problem(node, before, parsed.tree.root_node.is_error, edits) for node in after)
+
+
+def covers_code_above(parsed: ParsedSnapshot, replacements: list[Replacement], tree: tree_sitter.Tree | None) -> bool:
+    """Whether an ERROR of ``tree`` (the text's after the replacements) covers a whole line of code that stands above
+    the lines they touch and above the statement they stand in (`_statement_around`), and that no problem of the old
+    tree touched (in the old text's bytes): a `)` that closes a signature two lines above its own `):` (`api` +
+    `_key=api_key)`) makes one ERROR of the whole file, which overlaps the half-typed line's own and so counts once,
+    as that did (`adds_errors`). Only a closer's sign: what a fill leaves open runs on below it (an open call's
+    arguments take in the lines after them), and a body's ` {` takes the `}` below as its own, so that the parser
+    gives up on the class around it, from above."""
+    if tree is None or parsed.tree is None or parsed.tree.root_node.is_error or not replacements:
+        return False  # a file the parser read as one ERROR: every line was held by one
+    errors = [node for node in iter_problems(tree.root_node) if node.is_error and node.parent is not None]
+    if not errors:
+        return False
+    snap = parsed.snapshot
+    edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
+             for r in sorted(replacements, key=lambda r: r.start)]
+    data = grammar_bytes(snap.utf8, parsed.spec)
+    lo, hi = edits[0][0], edits[-1][1]
+    top = data.rfind(b"\n", 0, lo) + 1
+    statement = _statement_around(parsed.tree, parsed.spec, lo, hi)
+    if statement is not None:
+        top = min(top, statement.start_byte)
+    held = sorted((node.start_byte, node.end_byte) for node in iter_problems(parsed.tree.root_node))
+    return any(_line_outside(data, _old_byte(node.start_byte, edits, end=False),
+                             min(top, _old_byte(node.end_byte, edits, end=True)), held) for node in errors)
+
+
+def _line_end(data: bytes, byte: int) -> int:
+    """Where the line that holds ``byte`` of ``data`` ends, before its line break."""
+    end = data.find(b"\n", byte)
+    return len(data) if end < 0 else end
+
+
+def _statement_around(tree: tree_sitter.Tree, spec: LanguageSpec | None, lo: int, hi: int) -> tree_sitter.Node | None:
+    """The statement of a body (``spec.body_types``) that holds bytes ``lo..hi`` of ``tree``; None between statements,
+    or where the file's root is all that holds them."""
+    node = tree.root_node.descendant_for_byte_range(lo, hi)
+    if node is None or spec is None or node.type in spec.body_types:
+        return None
+    while node.parent is not None and node.parent.type not in spec.body_types:
+        node = node.parent
+    return node if node.parent is not None else None
+
+
+def _line_outside(data: bytes, start: int, end: int, held: list[tuple[int, int]]) -> bool:
+    """Whether the bytes ``start..end`` of ``data`` hold a whole line of code (its blanks aside) that no span of
+    ``held`` (sorted) touches."""
+    at = data.rfind(b"\n", 0, start) + 1
+    while at < end:
+        stop = _line_end(data, at)
+        line = data[at:stop]
+        code = line.strip()
+        if code:
+            first = at + len(line) - len(line.lstrip())
+            last = first + len(code)
+            if start <= first and last <= end:
+                touching = [span_end for span_start, span_end in held if span_start <= last and first <= span_end]
+                if not touching:
+                    return True
+                stop = max(stop, _line_end(data, max(touching)))
+        at = stop + 1
+    return False

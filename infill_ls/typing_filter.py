@@ -13,8 +13,8 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open
 
 from .suggestions import (WORD, Suggestion, macro_body, misplaced_semicolon, open_literal, owed_terminator,
                           syntax_checked, with_rules)
-from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, iter_problems,
-                     reserved_names, token_before, tree_after)
+from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
+                     iter_problems, layout_problems, reserved_names, token_before, tree_after)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -34,9 +34,11 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     `#define`'s body (`_unbalances_macro`). Nor a `>` after type
     arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a keyword written where a name stands
     (`reserved_names`: `if (` + `default)`), nor a `;` that ends a line of a language
-    whose lines none ends (`_semicolon_ends_line`: Go's). Whatever made the suggestion: the file's copy, or the
-    model. One incremental re-parse each (two where a line of the file spells the new line); none, and
-    every suggestion kept, in plain text (`syntax_checked`)."""
+    whose lines none ends (`_semicolon_ends_line`: Go's), nor code the language does not read where its grammar does
+    (`_breaks_layout`: a `try:` with no body, a `return` at a class's level). Whatever made the suggestion: the
+    file's copy, or the model. One incremental re-parse each (two where a line of the file spells the new line, or
+    where a header it ends its line with is read with a body); none, and every suggestion kept, in plain text
+    (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
     return [s for s in suggestions if _no_worse(parsed, s, should_stop)]
@@ -61,7 +63,40 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _semicolon_ends_line(parsed, suggestion, tree, semicolons)
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop)
-                or rebinds(parsed, suggestion, tree))
+                or rebinds(parsed, suggestion, tree)
+                or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
+
+
+def _breaks_layout(parsed: ParsedSnapshot, suggestion: Suggestion, edit: list[Replacement], tree: tree_sitter.Tree,
+                   should_stop: Callable[[], bool] | None) -> bool:
+    """Whether the language does not read the code around ``suggestion`` (``edit``, ``tree`` the file's with it) that
+    it read without it (`layout_problems`), where the grammar does: a `try:` whose body is missing, a docstring
+    indented deeper than the body it begins, a `return` at a class's level, `import signal` + `.getsignal(sig)`. A
+    header that ends the suggestion's last line is read with a body (`_with_body`): the user types it next (`d` +
+    `ef load(self):` on a blank line between methods)."""
+    if not layout_problems(parsed, edit, tree):
+        return False
+    bodied = _with_body(parsed, suggestion, tree)
+    return bodied is None or bool(layout_problems(parsed, bodied, tree_after(parsed, bodied, should_stop)))
+
+
+def _with_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> list[Replacement] | None:
+    """``suggestion``, and the rest of its last line, with ` pass` after the body's opener (`LanguageSpec.
+    block_openers`: where only layouts open a body) that ends that line's code in ``tree`` (the file's with it), a
+    comment after it aside; None where the line's code ends otherwise."""
+    snap = parsed.snapshot
+    line_end = snap.line_end(snap.line_of(suggestion.end))
+    text = (suggestion.text + snap.text[suggestion.end:line_end]).encode("utf-8", "surrogatepass")
+    start = snap.byte_offset(suggestion.start)
+    code = start + len(text.rstrip())
+    last = tree.root_node.descendant_for_byte_range(code - 1, code) if code > start else None
+    token = token_before(last) if last is not None and last.type in parsed.spec.comment_types else last
+    if (token is None or token.type not in parsed.spec.block_openers or token.end_byte <= start
+            or token.end_point.row != last.end_point.row):
+        return None
+    at = token.end_byte - start
+    bodied = text[:at] + b" pass" + text[at:]
+    return [Replacement(suggestion.start, line_end, bodied.decode("utf-8", "surrogatepass"))]
 
 
 # Headers whose `(` holds `;`s of its own: C's and Java's `for (i = 0; i < n; i++)`, Java's `try (A a = f(); ...)`.
@@ -313,8 +348,11 @@ def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tre
     """Whether ``suggestion`` leaves more closers with no opener on the lines it stands on (`_stray_closers`: the
     cursor's, the text after the cursor on it included, the editor's `)` after `f(x|`) than they have without it,
     and the parse finds a problem on them too: `if len(fields)` + `)`, `[key, value|])` + `)`. The brackets still
-    open from the lines above (`engine.closers.open_brackets`, up to `SCAN_CHARS` of them) are the line's to close.
-    The scan is rough (`engine.closers`): where the file parses with the suggestion, it is taken at its word."""
+    open from the lines above (`engine.closers.open_brackets`, up to `SCAN_CHARS` of them) are the line's to close,
+    so one the suggestion writes with no opener of its own may close a bracket of a statement above, whose own
+    closer stands below (`api` + `_key=api_key)` in a signature broken over lines): that one is stray where an
+    ERROR after it takes in code above the cursor's statement that none held before (`covers_code_above`). The scan
+    is rough (`engine.closers`): where the file parses with the suggestion, it is taken at its word."""
     if not tree.root_node.has_error or not any(ch in PAIRS or ch in OPENER_OF for ch in suggestion.text):
         return False  # the same brackets as before (or a file that parses): no closer can have lost its opener
     snap, comments = parsed.snapshot, parsed.spec.line_comments
@@ -324,6 +362,9 @@ def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tre
     hi = lo + len(lines.encode("utf-8", "surrogatepass"))
     if not any(node.start_byte <= hi and lo <= node.end_byte for node in iter_problems(tree.root_node)):
         return False
+    if (_stray_closers([], suggestion.text, True, comments)
+            and covers_code_above(parsed, [Replacement(suggestion.start, suggestion.end, suggestion.text)], tree)):
+        return True
     above = scan_window(snap.text[:first])
     stack = [opener.char for opener in open_brackets(above, comments)]
     known = len(above) == first  # scanned from the file's start: a closer with nothing open before it has none

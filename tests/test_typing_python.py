@@ -1,0 +1,181 @@
+"""While typing Python: fills that the typing filter (`no_worse`) keeps though the file is broken once they are
+accepted: a `)` that closes a signature whose own `):` stands lines below, read as one ERROR over the whole file; and
+code that tree-sitter-python reads without an error where CPython does not (a `try:` with no body, a docstring
+indented deeper than the body it begins, a `return` at a class's level, a call after an `import`). Honest halves of a
+line stay shown: the rest of a parameter, a header whose body is still to come. Through the real parse and
+CPython's compiler."""
+
+from __future__ import annotations
+
+import pytest
+
+from lsp_support import kept_while_typing
+
+AGENT = '''from typing import Iterable, Optional
+
+from .mcp_client import MCPClient
+from .types import ServerConfig
+
+
+class Agent(MCPClient):
+    """An MCP client with a conversation loop."""
+
+    def __init__(
+        self,
+        *,
+        model: Optional[str] = None,
+        servers: Iterable[ServerConfig],
+        base_url: Optional[str] = None,
+        api|
+        prompt: Optional[str] = None,
+    ):
+        super().__init__(model=model, base_url=base_url, api_key=api_key)
+        self._servers_cfg = list(servers)
+
+    async def load_tools(self) -> None:
+        for cfg in self._servers_cfg:
+            await self.add_mcp_server(**cfg)
+'''
+
+# More than `engine.closers.SCAN_CHARS` above the cursor: the scan for brackets left open does not reach the file's
+# start, so a closer with nothing open before it may be one of a bracket above the scan.
+SCRIPT = '''import asyncio
+import sys
+
+
+class ScriptMagics:
+''' + "".join(f'''    def option_{i}(self):
+        """The shell's option {i}, as the profile sets it."""
+        return self.options[{i}]
+
+''' for i in range(50)) + '''    def shebang(self, line, cell):
+        event_loop = self.event_loop
+
+        def in_thread(coro):
+            """Call a coroutine on the asyncio thread"""
+            return asyncio.run_coroutine_threadsafe(coro, event_loop).result()
+
+        async def _handle_|
+            while True:
+                line = (await stream.readline()).decode("utf8", errors="replace")
+                if not line:
+                    break
+                file_object.write(line)
+
+        async def _stream_communicate(process, cell):
+            process.stdin.write(cell)
+            process.stdin.close()
+            await asyncio.wait([_handle_stream(process.stdout, sys.stdout)])
+'''
+
+
+@pytest.mark.parametrize("marked, fill", [
+    # A copy of the call below: its `)` closes the signature two lines above its own `):`.
+    (AGENT, "_key=api_key)"),
+    # The name's rest and a `):` with no `(` on the line: the `(` left open is the enclosing call's, lines above.
+    (SCRIPT, "handle_):"),
+])
+def test_while_typing_a_closer_that_makes_an_error_of_the_whole_file_is_not_shown(marked, fill):
+    assert not kept_while_typing("python", marked, fill)
+
+
+@pytest.mark.parametrize("marked, fill", [
+    (AGENT, "_key: Optional[str] = None,"),
+    (SCRIPT, "stream(stream, stream_arg, file_object):"),
+    (SCRIPT, "stream(stream, stream_arg"),  # the parameters still to come
+])
+def test_while_typing_the_rest_of_a_signature_is_still_shown(marked, fill):
+    assert kept_while_typing("python", marked, fill)
+
+
+RUNNER = '''def _asyncio_runner(coro):
+    """
+    Handler for asyncio autoawait
+    """
+    return asyncio.run(coro)
+
+
+def _curio_runner(coroutine):|
+    """
+    handler for curio autoawait
+    """
+    import curio
+
+    return curio.run(coroutine)
+'''
+
+SHELL = '''class InteractiveShell:
+    def run_cell(self, raw_cell):
+        if self.loop_runner:
+            try:|
+                self.loop_runner(raw_cell)
+            except KeyboardInterrupt:
+                self.showtraceback()
+        return raw_cell
+'''
+
+MODULE = '''import os
+import signal{}
+from typing_extensions import deprecated{}
+
+BucketItem = Union[BucketFile, BucketFolder]{}
+RepoItem = Union[RepoFile, RepoFolder]
+'''
+
+SERVER = '''class WebhooksServer:
+    def _payload(self, request):
+        payload = request.json()
+        return payload
+|
+    def add_webhook(self, path=None):
+        return self._payload
+'''
+
+
+def _at(nth: int) -> str:
+    """`MODULE` with the cursor at the end of its ``nth`` line that takes one (from 0)."""
+    return MODULE.format(*("|" if i == nth else "" for i in range(3)))
+
+
+@pytest.mark.parametrize("marked, fill", [
+    # A `try:` whose body is another `try:` with none.
+    (SHELL, "\n                try:\n                self"),
+    # A docstring indented deeper than the body it begins.
+    (RUNNER, '\n        """Run a coroutine with curio."""'),
+    # A call after an `import`, and after a name it imports.
+    (_at(0), ".getsignal(signal.SIGINT)"),
+    (_at(1), "()"),
+    # Prose after an expression.
+    (_at(2), " and RepoFile/RepoFolder items."),
+    # A `return` at a class's level, on a blank line between methods.
+    (SERVER.replace("|", "    |"), "return payload"),
+    (SERVER.replace("|", "    ret|"), "urn payload"),
+])
+def test_while_typing_code_the_grammar_reads_and_python_does_not_is_not_shown(marked, fill):
+    assert not kept_while_typing("python", marked, fill)
+
+
+@pytest.mark.parametrize("marked, fill", [
+    # A header whose body is still to come, on a line of its own or half typed.
+    (SERVER.replace("|", "    |"), "def _headers(self, request):"),
+    (SERVER.replace("|", "    d|"), "ef _headers(self, request):  # the raw ones"),
+    (SERVER.replace("|", "    |"), "@property"),
+    (RUNNER.replace("):|", "):").replace("    import curio\n", "    i|\n    import curio\n"), "f coroutine is None:"),
+    # Code that reads, on its own line or after the header's.
+    (SHELL, "  # the runner may be interrupted"),
+    (SHELL, "\n                raw_cell = raw_cell.strip()"),
+    (RUNNER, '\n    """Run a coroutine with curio."""'),
+    (_at(0), "\nimport sys"),
+    (_at(1), ", overload"),
+])
+def test_while_typing_code_python_reads_is_still_shown(marked, fill):
+    assert kept_while_typing("python", marked, fill)
+
+
+def test_while_typing_a_method_left_unread_elsewhere_in_the_class_hides_no_layout_error_in_another():
+    """Only the method around the cursor is compiled, not the whole class: another method whose `try:` has no body
+    yet (the user left it half written) does not make every other method's code read as broken already."""
+    marked = SERVER.replace("|", "\n    def _retry(self):\n        try:\n\n").replace(
+        "payload = request.json()", "payload = request.json()|")
+    assert not kept_while_typing("python", marked, "\n            payload = payload or {}")
+    assert kept_while_typing("python", marked, "\n        payload = payload or {}")
