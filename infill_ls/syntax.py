@@ -14,6 +14,8 @@ import functools
 import re
 import threading
 import warnings
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import PurePosixPath
@@ -727,20 +729,50 @@ def apply_replacements(text: str, replacements: list[Replacement]) -> str:
     return "".join(out)
 
 
+# The trees `tree_after` made of each snapshot's text with some replacements, the last few by the replacements: a
+# keystroke's checks of one fill (`no_worse`'s, `redeclares`', `parsing_first`'s, `adds_errors`') read one parse of it,
+# where each re-parsed the whole file (26 ms at 1 MB). Each is kept as (the grammar's row, the snapshot's tree it was
+# made from, itself), held weakly by snapshot: the trees go with their snapshot.
+AFTER_KEPT = 8
+_AFTER: weakref.WeakKeyDictionary[Snapshot, OrderedDict] = weakref.WeakKeyDictionary()
+_AFTER_LOCK = threading.Lock()
+
+
 def tree_after(parsed: ParsedSnapshot, replacements: list[Replacement],
                should_stop: Callable[[], bool] | None = None) -> tree_sitter.Tree | None:
     """The tree of the snapshot's text once the replacements are made; None for plain text.
 
     Re-parses incrementally from the snapshot's tree, so checking several candidate fills
-    in a large file stays cheap. Raises `engine.errors.Cancelled`, and parses nothing, once ``should_stop`` says
-    so. (Not within the parse: py-tree-sitter 0.26 stops one only when it reads the text through a callback, and
-    then keeps a reference to every chunk it is handed, the whole text for each parse.) A text the grammar reads
-    otherwise than as it is, before or after (a lone CR, a cell's magic), is parsed afresh (`_Entry.altered`).
+    in a large file stays cheap, and the same replacements of the same snapshot only once (`_AFTER`): the tree is
+    shared, read but never edited (`Tree.copy` it first). Raises `engine.errors.Cancelled`, and parses nothing,
+    once ``should_stop`` says so. (Not within the parse: py-tree-sitter 0.26 stops one only when it reads the text
+    through a callback, and then keeps a reference to every chunk it is handed, the whole text for each parse.) A
+    text the grammar reads otherwise than as it is, before or after (a lone CR, a cell's magic), is parsed afresh
+    (`_Entry.altered`).
     """
     if parsed.spec is None or parsed.tree is None:
         return None
     if should_stop is not None and should_stop():
         raise Cancelled("syntax check cancelled")
+    key = tuple(sorted(replacements, key=lambda r: r.start))
+    with _AFTER_LOCK:
+        kept = _AFTER.get(parsed.snapshot)
+        found = kept.get(key) if kept is not None else None
+        # Made from the same tree, by the same grammar (a cell's reads its magics blanked).
+        if found is not None and found[0] is parsed.spec and found[1] is parsed.tree:
+            kept.move_to_end(key)
+            return found[2]
+    tree = _parsed_after(parsed, replacements)
+    with _AFTER_LOCK:
+        kept = _AFTER.setdefault(parsed.snapshot, OrderedDict())
+        kept[key] = (parsed.spec, parsed.tree, tree)
+        while len(kept) > AFTER_KEPT:
+            kept.popitem(last=False)
+    return tree
+
+
+def _parsed_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> tree_sitter.Tree:
+    """`tree_after`'s parse, of a snapshot with a tree."""
     snap = parsed.snapshot
     parser = parser_for(parsed.spec.name)
     new_data = apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass")

@@ -157,3 +157,50 @@ def test_a_problem_at_the_end_of_a_file_without_a_final_line_break_still_counts(
     spec = language_for(language_id, "")
     assert problem_count(parse_text(spec, text)) >= 1
     assert not parses_cleanly(spec, text)
+
+
+class _CountingParser:
+    """A grammar's real parser that notes each text it is given."""
+
+    def __init__(self, parser, texts):
+        self._parser, self._texts = parser, texts
+
+    def parse(self, data, *old):
+        self._texts.append(bytes(data))
+        return self._parser.parse(data, *old)
+
+
+def test_a_fill_checked_while_typing_and_then_ranked_is_parsed_once_for_its_snapshot(monkeypatch):
+    from infill_ls import syntax
+    from infill_ls.suggestions import Suggestion, parsing_first
+    from infill_ls.typing_filter import no_worse
+
+    texts = []
+    real = syntax.parser_for
+    monkeypatch.setattr(syntax, "parser_for", lambda name: _CountingParser(real(name), texts))
+    # `urn 1` makes a line the file spells above it: `redeclares` reads the filled file too.
+    text = "def load(self):\n    return 1\n\n\ndef save(self):\n    ret\n"
+    at = text.index("ret\n") + 3
+    parsed = parsed_text("python", text)
+    filled = apply_replacements(text, [Replacement(at, at, "urn 1")]).encode()
+    fill = [Suggestion("urn 1", at, at, -0.1)]
+    assert no_worse(parsed, fill) == fill
+    assert parsing_first(parsed, at, fill) == fill
+    assert texts.count(filled) == 1
+    # Another snapshot of the same text is parsed again: the trees kept are its own snapshot's.
+    again = parsed_text("python", text)
+    assert parsing_first(again, at, fill) == fill
+    assert texts.count(filled) == 2
+
+
+def test_the_trees_of_fills_go_with_their_snapshot():
+    import gc
+    import weakref
+
+    parsed = parsed_text("python", VALID)
+    at = VALID.index("return result")
+    tree_after(parsed, [Replacement(at, at, "x = 1\n    ")])
+    held = weakref.ref(parsed.snapshot)
+    del parsed
+    gc.collect()
+    assert held() is None
