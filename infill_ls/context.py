@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -111,7 +111,11 @@ def _quoted_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def detect_indent_unit(text: str, max_chars: int = 200_000, usual: str | None = None) -> str | None:
+# Characters of a file that its indentation step is read from.
+INDENT_SCANNED = 200_000
+
+
+def detect_indent_unit(text: str, max_chars: int = INDENT_SCANNED, usual: str | None = None) -> str | None:
     """The file's indentation step, by majority over its indented lines; None without any. Lines that start inside
     a comment or string (a JSDoc's ` * `, a raw string's SQL) are not the file's indentation. Ties go to ``usual``."""
     text = text[:max_chars]
@@ -151,19 +155,80 @@ def detect_indent_unit(text: str, max_chars: int = 200_000, usual: str | None = 
 # weakly: an entry goes with its snapshot, so the cache keeps no text alive. (By text, it kept the last few texts
 # of every open document, and every keystroke missed it all the same.)
 _UNITS: weakref.WeakKeyDictionary[Snapshot, str | None] = weakref.WeakKeyDictionary()
+# And the last step found in each of the last few documents, by URI: (the snapshot's `Snapshot.revision`, the usual
+# step it was found with, the step). A keystroke's snapshot takes it from the one before where its edit leaves the
+# file's indentation as it was (`_indentation_kept`): every keystroke made a new snapshot, and rescanned the file
+# (1.4 ms at 60,000 characters, 4.5 ms from 200,000 on).
+_LAST_UNITS: OrderedDict[str, tuple[int, str | None, str | None]] = OrderedDict()
+LAST_UNITS_KEPT = 64
 _UNITS_LOCK = threading.Lock()
 
 
 def indent_unit(spec: LanguageSpec | None, snap: Snapshot) -> str:
     """The snapshot's indentation step (`detect_indent_unit`), or the language's usual one."""
+    usual = spec.indent if spec else None
     with _UNITS_LOCK:
         found = snap in _UNITS
         unit = _UNITS.get(snap)
+        last = _LAST_UNITS.get(snap.uri)
     if not found:
-        unit = detect_indent_unit(snap.text, usual=spec.indent if spec else None)
+        if last is not None and last[:2] == (snap.edited_revision, usual) and _indentation_kept(snap):
+            unit = last[2]
+        else:
+            unit = detect_indent_unit(snap.text, max_chars=INDENT_SCANNED, usual=usual)
         with _UNITS_LOCK:
             _UNITS[snap] = unit
-    return unit or (spec.indent if spec else "    ")
+            _LAST_UNITS[snap.uri] = (snap.revision, usual, unit)
+            _LAST_UNITS.move_to_end(snap.uri)
+            while len(_LAST_UNITS) > LAST_UNITS_KEPT:
+                _LAST_UNITS.popitem(last=False)
+    return unit or usual or "    "
+
+
+# Where `str.splitlines` (`detect_indent_unit`) ends a line, and what opens or closes a comment or a string there
+# (`_quoted_spans`): a line that one leaves in a string or a comment, or takes out of one, is no longer the file's
+# indentation, or is again.
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_QUOTING = "\"'`/*#\\"
+_BREAK = re.compile(f"[{_LINE_BREAKS}]")
+_QUOTE = re.compile(f"[{re.escape(_QUOTING)}]")
+_BREAK_OR_QUOTE = re.compile(f"[{_LINE_BREAKS}{re.escape(_QUOTING)}]")
+
+
+def _indentation_kept(snap: Snapshot) -> bool:
+    """Whether `detect_indent_unit` reads ``snap``'s text as it read the text before its one edit (`Snapshot.edits`):
+    the edit starts past the characters it reads (`INDENT_SCANNED`); or it stands after the code that begins its
+    line, writes and deletes no line break and nothing that opens or closes a comment or a string, with neither
+    beside it (`"` + `""` opens one), and the cut after the characters read falls on the same line of both texts,
+    which both read with code or both without (a line the edit moves across the cut, or its first code, counts in
+    one text only)."""
+    if len(snap.edits) != 1:
+        return False
+    edit, text = snap.edits[0], snap.text
+    start, new_end = edit.start, edit.new_end
+    if start >= INDENT_SCANNED:
+        return True
+    if (edit.removed is None or _BREAK_OR_QUOTE.search(edit.removed) or _BREAK_OR_QUOTE.search(text, start, new_end)
+            or (start and _QUOTE.match(text, start - 1)) or _QUOTE.match(text, new_end)
+            or not text[_line_start(text, start):start].strip()):
+        return False
+    # Where the read of each text stops, in this text's characters: past the edit, the text before was `growth`
+    # characters shorter (the edit wrote that many more than it deleted).
+    growth = new_end - start - len(edit.removed)
+    old_cut = min(INDENT_SCANNED, len(text) - growth) + growth
+    cut = min(INDENT_SCANNED, len(text))
+    if min(cut, old_cut) < new_end:
+        return False  # the edit crosses the cut
+    if cut == old_cut:
+        return True
+    lo, hi = sorted((cut, old_cut))
+    line_start = _line_start(text, lo)
+    return not _BREAK.search(text, lo, hi) and bool(text[line_start:lo].strip()) == bool(text[line_start:hi].strip())
+
+
+def _line_start(text: str, offset: int) -> int:
+    """Where the line (as `str.splitlines` breaks them) that holds ``offset`` of ``text`` starts."""
+    return max(text.rfind(ch, 0, offset) for ch in _LINE_BREAKS) + 1
 
 
 # Bytes of a line looked at in one step beside a node: a line is read only as far as it takes to find text beside

@@ -70,6 +70,13 @@ class Edit:
     start_point: Point
     old_end_point: Point
     new_end_point: Point
+    # The text the edit replaced, where it is no longer than a keystroke's few characters (`REMOVED_KEPT`); None
+    # where it is: a snapshot keeps no long stretch of the text before it alive.
+    removed: str | None = None
+
+
+# Characters an edit keeps of the text it replaced (`Edit.removed`).
+REMOVED_KEPT = 64
 
 
 class DocumentError(ValueError):
@@ -137,6 +144,8 @@ class Snapshot:
     # The store's count of the changes it has seen, in order. The client's version is only echoed back: a client
     # may send a change without raising it, and a tree or a cached answer keyed by it would then be stale.
     revision: int = 0
+    # The revision of the snapshot that `edits` were made to; None where the text did not come from one by edits.
+    edited_revision: int | None = None
 
     @cached_property
     def line_starts(self) -> list[int]:
@@ -356,6 +365,7 @@ def _apply(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding, w
         start_point=snapshot.point(start),
         old_end_point=snapshot.point(old_end),
         new_end_point=edited.point(new_end),
+        removed=old[start:old_end] if old_end - start <= REMOVED_KEPT else None,
     )
     return edited, edit
 
@@ -484,7 +494,7 @@ class DocumentStore:
                 edits.append(edit)
         snapshot = Snapshot(
             uri, current.language_id, version, working.text, tuple(edits), known_line_starts=working.line_starts,
-            revision=next(self._revisions),
+            revision=next(self._revisions), edited_revision=current.revision,
         )
         return self._replace(current, snapshot)
 

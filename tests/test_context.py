@@ -659,3 +659,77 @@ def test_a_gofmt_switch_fill_keeps_its_labels_at_the_switchs_indentation():
 def test_the_closer_of_a_gofmt_switch_written_on_the_blank_line_below_it_goes_at_the_switchs_indentation():
     ctx = _context("go", "package main\n\nfunc f(k int) int {\n\tswitch k {\n|\n}\n")
     assert postprocess(ctx, "case 1:\n\t\treturn 1\n\t}") == "\tcase 1:\n\t\treturn 1\n\t}"
+
+
+def _typed(store, uri, start, end, text):
+    """The document once ``text`` replaces its characters ``start..end``, as an editor sends a keystroke."""
+    current = store.get(uri)
+    change = TextChange(current.range_at(start, end, PositionEncoding.UTF16), text)
+    return store.change(uri, current.version + 1, [change])
+
+
+def test_a_keystroke_that_leaves_the_indentation_as_it_was_keeps_the_step_without_a_rescan(monkeypatch):
+    import infill_ls.context as context
+
+    calls = []
+    detect = context.detect_indent_unit
+    monkeypatch.setattr(context, "detect_indent_unit", lambda *args, **kw: calls.append(1) or detect(*args, **kw))
+    spec = language_for("python", "")
+    store = DocumentStore()
+    text = "def f(x):\n  if x:\n    return g(x)\n  return 0\n"
+    snap = store.open("file:///k.py", "python", 1, text)
+    assert indent_unit(spec, snap) == "  " and len(calls) == 1
+    at = text.index("g(x)") + 3
+    for start, end, typed in [(at, at, "y"), (at, at + 1, ""), (at, at, ", z")]:  # typing, a backspace, typing
+        snap = _typed(store, snap.uri, start, end, typed)
+        assert indent_unit(spec, snap) == "  "
+    assert snap.text == text.replace("g(x)", "g(x, z)") and len(calls) == 1
+    # A keystroke in a line's indentation, or one that writes a line break, is read again.
+    at = snap.text.index("return 0")
+    snap = _typed(store, snap.uri, at, at, "  ")
+    assert indent_unit(spec, snap) == "  " and len(calls) == 2
+    snap = _typed(store, snap.uri, len(snap.text), len(snap.text), "class A:\n    a = 1\n    b = 2\n")
+    assert indent_unit(spec, snap) == detect(snap.text, usual="    ") and len(calls) == 3
+
+
+def test_a_keystroke_that_moves_a_line_across_the_end_of_what_is_read_reads_the_step_again(monkeypatch):
+    import infill_ls.context as context
+
+    # The last line read, `  w = 1`, is two spaces deep: where the cut leaves its code out, the one step of four
+    # above it decides; where it takes its `w` in, a step of two ties with it, and JavaScript's usual two wins.
+    head = "a\nbq\n" + "z\n" * 20 + "    y\n"
+    text = head + "  w = 1\n" + "z\n" * 5
+    monkeypatch.setattr(context, "INDENT_SCANNED", len(head) + 2)
+    spec = language_for("javascript", "")
+    store = DocumentStore()
+    snap = store.open("file:///cut.js", "javascript", 1, text)
+    assert indent_unit(spec, snap) == "    "
+    snap = _typed(store, snap.uri, 3, 4, "")  # `bq` -> `b`: the `w` comes into what is read
+    assert indent_unit(spec, snap) == "  " == detect_indent_unit(snap.text, len(head) + 2, "  ")
+    snap = _typed(store, snap.uri, 2, 2, "c")  # `b` -> `cb`: and out again
+    assert indent_unit(spec, snap) == "    "
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_step_kept_over_keystrokes_is_the_step_of_the_text(monkeypatch, seed):
+    import infill_ls.context as context
+
+    rng = random.Random(seed)
+    scanned = rng.choice([60, 120, 10_000])
+    monkeypatch.setattr(context, "INDENT_SCANNED", scanned)
+    spec = language_for(rng.choice(["python", "javascript", "go"]), "")
+
+    def line():
+        body = "".join(rng.choice("abc xyz()=:") for _ in range(rng.randint(0, 12)))
+        quoted = rng.choice(['"""', "'''", "/*", "*/", "#", '"s"', "`"]) if rng.random() < 0.1 else ""
+        return rng.choice(["", "", "  ", "    ", "\t", "      ", "   "]) + body + quoted
+
+    store = DocumentStore()
+    snap = store.open(f"file:///r{seed}", spec.language_ids[0], 1, "\n".join(line() for _ in range(rng.randint(5, 40))))
+    for _ in range(60):
+        size = len(snap.text)
+        start = rng.randrange(size + 1) if rng.random() < 0.5 else min(size, max(0, scanned + rng.randint(-15, 15)))
+        end = min(size, start + rng.choice([0, 0, 1, 1, 2, 5]))
+        letters = "ab  \t\n\"'#/*\\`x()\r\x0c" if rng.random() < 0.3 else "abcxyz "
+        snap = _typed(store, snap.uri, start, end, "".join(rng.choice(letters) for _ in range(rng.choice([0, 1, 1, 2]))))
+        assert indent_unit(spec, snap) == (detect_indent_unit(snap.text, scanned, spec.indent) or spec.indent)
