@@ -28,7 +28,7 @@ from pygls.lsp.client import LanguageClient
 
 from engine.arguments import nonnegative_int, positive_int
 from infill_ls.context import shape_at
-from infill_ls.documents import DocumentStore
+from infill_ls.documents import DocumentStore, PositionEncoding, TextChange
 from infill_ls.server import STATUS_NOTIFICATION
 from infill_ls.syntax import SyntaxIndex, language_for
 
@@ -48,36 +48,47 @@ class Measurements:
     empty: int = 0
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
 class Typist:
-    """One open document and the client's view of its text."""
+    """One open document, the client's view of its text, and that text parsed as the server parses it (for the shape
+    of each hole), kept up to date by the edits the server gets: a fresh parse of the whole text before each request
+    took the client 85 ms at 1 MB, on the cores the server runs on."""
 
     def __init__(self, client: LanguageClient, uri: str, language: str, text: str) -> None:
-        self.client, self.uri, self.text, self.version = client, uri, text, 1
-        self.language = language
+        self.client, self.uri = client, uri
+        self._store, self._index = DocumentStore(), SyntaxIndex()
+        self.snapshot = self._store.open(uri, language, 1, text)
+        self._index.opened(self.snapshot)
         client.text_document_did_open(
             types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text))
         )
 
+    @property
+    def text(self) -> str:
+        return self.snapshot.text
+
     def position(self, offset: int) -> types.Position:
-        line = self.text.count("\n", 0, offset)
-        start = self.text.rfind("\n", 0, offset) + 1
-        return types.Position(line, _utf16(self.text[start:offset]))
+        position = self.snapshot.position_at(offset, PositionEncoding.UTF16)
+        return types.Position(position.line, position.character)
 
     def replace(self, start: int, end: int, new: str) -> None:
+        span = self.snapshot.range_at(start, end, PositionEncoding.UTF16)
+        edits_wanted = self._index.parses(self.snapshot)  # as the server has them: none where no tree takes them
+        self.snapshot = self._store.change(self.uri, self.snapshot.version + 1, [TextChange(span, new)],
+                                           PositionEncoding.UTF16, edits_wanted)
+        self._index.changed(self.snapshot)
         change = types.TextDocumentContentChangePartial(
-            range=types.Range(self.position(start), self.position(end)), text=new
+            range=types.Range(types.Position(span.start.line, span.start.character),
+                              types.Position(span.end.line, span.end.character)), text=new
         )
-        self.text = self.text[:start] + new + self.text[end:]
-        self.version += 1
         self.client.text_document_did_change(
             types.DidChangeTextDocumentParams(
-                types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.version), [change]
+                types.VersionedTextDocumentIdentifier(uri=self.uri, version=self.snapshot.version), [change]
             )
         )
+
+    def shape(self, offset: int) -> str:
+        """The shape the server gives the hole at ``offset``, worked out here with the same code."""
+        return shape_at(self._index.parse(self.snapshot), offset).value
 
     async def complete(self, offset: int) -> list[str]:
         result = await self.client.text_document_inline_completion_async(
@@ -104,16 +115,8 @@ def _target_lines(text: str, count: int) -> list[tuple[int, int]]:
     return sorted(spans[:count], reverse=True)  # back to front: earlier offsets stay valid
 
 
-def hole_shape(language: str, text: str, offset: int) -> str:
-    """The shape the server gives the hole at ``offset``, worked out here with the same code."""
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = store.open("file:///bench", language, 1, text)
-    index.opened(snapshot)
-    return shape_at(index.parse(snapshot), offset).value
-
-
 async def _timed(typist: Typist, offset: int, m: Measurements, started: float) -> list[str]:
-    shape = hole_shape(typist.language, typist.text, offset)
+    shape = typist.shape(offset)
     sent = time.perf_counter()
     fills = await typist.complete(offset)
     m.latencies_ms.append((time.perf_counter() - sent) * 1000)

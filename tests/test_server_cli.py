@@ -205,6 +205,39 @@ def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
     assert "Ignoring notification" not in result.stderr, result.stderr
 
 
+def test_the_bench_client_parses_each_file_once_and_follows_it_by_its_edits(tmp_path, monkeypatch):
+    import asyncio
+
+    from infill_ls import bench
+    from infill_ls.context import shape_at
+    from infill_ls.syntax import SyntaxIndex
+    from lsp_support import parsed_text
+
+    indexes, shapes = [], []
+
+    class Followed(SyntaxIndex):
+        def __init__(self):
+            super().__init__()
+            indexes.append(self)
+
+    def shape(parsed, offset):
+        # The shape the client read off its tree is the one a fresh parse of the same text gives.
+        found = shape_at(parsed, offset)
+        assert found is shape_at(parsed_text("python", parsed.snapshot.text), offset)
+        shapes.append(found)
+        return found
+
+    monkeypatch.setattr(bench, "SyntaxIndex", Followed)
+    monkeypatch.setattr(bench, "shape_at", shape)
+    mine = tmp_path / "orders.py"
+    mine.write_text("def total(orders):\n    result = 0\n    for order in orders:\n"
+                    "        result += order.price * order.count\n    return result\n")
+    result = asyncio.run(bench.run(tiny_model(), 1, 0, "cpu", [(mine, "python")], 1))
+    requests = len(result["measurements"].latencies_ms)
+    assert requests > 20 and len(shapes) == requests
+    assert [(i.stats.full_parses, i.stats.incremental_parses) for i in indexes] == [(1, requests - 1)]
+
+
 def test_latency_bench_types_in_files_of_ones_own(tmp_path):
     mine = tmp_path / "shapes.rs"
     mine.write_text("fn area(w: u32, h: u32) -> u32 {\n    let a = w * h;\n    a\n}\n")
