@@ -231,6 +231,16 @@ vim.cmd('qall!')
 """
 
 
+def _plugin_json(tmp_path: Path, name: str, lua: str, **env: str):
+    """What a Lua script that loads the plugin's modules (no server) writes to stdout as JSON, run headless."""
+    script = tmp_path / name
+    script.write_text(lua, encoding="utf-8")
+    env = {**os.environ, "INFILL_PLUGIN": str(PLUGIN), "XDG_STATE_HOME": str(tmp_path), **env}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    return json.loads(proc.stdout or proc.stderr)
+
+
 def test_the_parts_that_accept_word_and_accept_line_take(tmp_path: Path) -> None:
     cases = [
         ("foo bar", "word", "foo"), ("  bar(x)", "word", "  bar"), ("(x)", "word", "("), ("), y", "word", "),"),
@@ -238,13 +248,7 @@ def test_the_parts_that_accept_word_and_accept_line_take(tmp_path: Path) -> None
         ("x", "word", "x"), ("abc\ndef", "line", "abc"), ("\n    def\nx", "line", "\n    def"),
         ("abc", "line", "abc"), ("\n", "line", "\n"),
     ]
-    script = tmp_path / "parts.lua"
-    script.write_text(PARTS, encoding="utf-8")
-    env = {**os.environ, "INFILL_PLUGIN": str(PLUGIN), "XDG_STATE_HOME": str(tmp_path),
-           "INFILL_CASES": json.dumps([[text, unit] for text, unit, _ in cases])}
-    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    out = json.loads(proc.stdout or proc.stderr)
+    out = _plugin_json(tmp_path, "parts.lua", PARTS, INFILL_CASES=json.dumps([[text, unit] for text, unit, _ in cases]))
     assert out["parts"] == [part for _, _, part in cases]
     # After ' cd' the rest starts where it ends, on the same line; after a part that crosses a line
     # break, at the end of the part's last line. The replaced range's end and the command stay.
@@ -937,12 +941,7 @@ vim.cmd('qall!')
 
 def test_a_tab_in_the_suggestion_is_drawn_to_the_next_tab_stop(tmp_path: Path) -> None:
     # Each tab was drawn 'tabstop' wide wherever it fell: `ab` + tab showed 8 columns, where the text has 6.
-    script = tmp_path / "tabs.lua"
-    script.write_text(TABS, encoding="utf-8")
-    env = {**os.environ, "INFILL_PLUGIN": str(PLUGIN), "XDG_STATE_HOME": str(tmp_path)}
-    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    inline, lines = json.loads(proc.stdout or proc.stderr)
+    inline, lines = _plugin_json(tmp_path, "tabs.lua", TABS)
     assert inline["first"] == " " * 6 + "# c", inline
     assert (lines["first"], lines["second"]) == ("x", " " * 8 + "y"), lines
 
@@ -961,12 +960,7 @@ def test_the_plugins_setting_defaults_are_the_servers_and_vscodes(tmp_path: Path
     # settings whose removal restarts the server instead, in both editors.
     from infill_ls.settings import _FIELDS, Settings, as_json
 
-    script = tmp_path / "defaults.lua"
-    script.write_text(DEFAULTS, encoding="utf-8")
-    env = {**os.environ, "INFILL_PLUGIN": str(PLUGIN), "XDG_STATE_HOME": str(tmp_path)}
-    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    plugin = json.loads(proc.stdout or proc.stderr)
+    plugin = _plugin_json(tmp_path, "defaults.lua", DEFAULTS)
     server = {key: json.loads(as_json(getattr(Settings(), field))) for key, (field, _) in _FIELDS.items()}
     assert plugin["defaults"] == server
     vscode = ROOT / "editors" / "vscode"
