@@ -864,7 +864,8 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
     """`problem_count` of the snapshot's text once the replacements are made, and one more where they break a layout
     the language reads and its grammar does not (`layout_problems`): 0 when it parses."""
     tree = tree_after(parsed, replacements)
-    return problem_count(tree) + layout_problems(parsed, replacements, tree) + reserved_names(parsed, replacements, tree)
+    return (problem_count(tree) + layout_problems(parsed, replacements, tree)
+            + reserved_names(parsed, replacements, tree))
 
 
 def _statements_around(body: tree_sitter.Node, data: bytes, start: int, end: int) -> bytes:

@@ -731,5 +731,6 @@ def test_the_step_kept_over_keystrokes_is_the_step_of_the_text(monkeypatch, seed
         start = rng.randrange(size + 1) if rng.random() < 0.5 else min(size, max(0, scanned + rng.randint(-15, 15)))
         end = min(size, start + rng.choice([0, 0, 1, 1, 2, 5]))
         letters = "ab  \t\n\"'#/*\\`x()\r\x0c" if rng.random() < 0.3 else "abcxyz "
-        snap = _typed(store, snap.uri, start, end, "".join(rng.choice(letters) for _ in range(rng.choice([0, 1, 1, 2]))))
+        written = "".join(rng.choice(letters) for _ in range(rng.choice([0, 1, 1, 2])))
+        snap = _typed(store, snap.uri, start, end, written)
         assert indent_unit(spec, snap) == (detect_indent_unit(snap.text, scanned, spec.indent) or spec.indent)

@@ -55,7 +55,8 @@ def test_an_action_counts_a_keyword_written_as_a_name_as_a_problem_and_writes_th
     assert problems_after(parsed, list(keyword)) == 1
     assert problems_after(parsed, list(name)) == 0
     # The keyword is the surer fill; it still loses to the one that compiles.
-    edit = choose_edit(ActionKind.REWRITE_SELECTION, parsed, [candidate(parsed, keyword, -0.1), candidate(parsed, name, -2.0)])
+    candidates = [candidate(parsed, keyword, -0.1), candidate(parsed, name, -2.0)]
+    edit = choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates)
     assert isinstance(edit, ActionEdit)
     assert edit.replacements == name
 
