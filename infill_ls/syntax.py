@@ -950,8 +950,7 @@ def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
     if spec is None or spec.layout_reads is None or tree is None or parsed.tree is None or not replacements:
         return 0
     snap = parsed.snapshot
-    edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
-             for r in sorted(replacements, key=lambda r: r.start)]
+    edits = byte_edits(snap, replacements)
     old_data = grammar_bytes(snap.utf8, spec)
     if not _reads(spec.layout_reads, _layout_source(spec, parsed.tree, old_data, edits[0][0], edits[-1][1])):
         return 0
@@ -968,11 +967,8 @@ def reserved_names(parsed: ParsedSnapshot, replacements: list[Replacement], tree
     spec = parsed.spec
     if spec is None or not spec.reserved_words or tree is None:
         return 0
-    snap = parsed.snapshot
     count, shift = 0, 0
-    for r in sorted(replacements, key=lambda r: r.start):
-        start, end = snap.byte_offset(r.start), snap.byte_offset(r.end)
-        length = len(r.text.encode("utf-8", "surrogatepass"))
+    for start, end, length in byte_edits(parsed.snapshot, replacements):
         lo, hi = start + shift, start + shift + length  # where the text stands once the replacements are made
         shift += length - (end - start)
         pending = [tree.root_node] if length else []
@@ -1078,6 +1074,13 @@ def error_count(tree: tree_sitter.Tree, spec: LanguageSpec | None = None) -> int
     return len(error_nodes(tree, spec))
 
 
+def byte_edits(snap: Snapshot, replacements: list[Replacement] | tuple[Replacement, ...]
+               ) -> list[tuple[int, int, int]]:
+    """The replacements as edits of the text's bytes, in order: (start, old end, new length)."""
+    return [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
+            for r in sorted(replacements, key=lambda r: r.start)]
+
+
 def _old_byte(byte: int, edits: list[tuple[int, int, int]], end: bool) -> int:
     """Where a byte of the edited text was before ``edits`` (start, old end, new length: sorted, not overlapping);
     one in an inserted text is at the edit's start, or at its old end for a span's ``end``."""
@@ -1121,8 +1124,7 @@ def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
     if len(after) > len(before):
         return True
     snap = parsed.snapshot
-    edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
-             for r in sorted(replacements, key=lambda r: r.start)]
+    edits = byte_edits(snap, replacements)
     return any(_new_problem(node, before, parsed.tree.root_node.is_error, edits) for node in after)
 
 
@@ -1140,8 +1142,7 @@ def covers_code_above(parsed: ParsedSnapshot, replacements: list[Replacement], t
     if not errors:
         return False
     snap = parsed.snapshot
-    edits = [(snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
-             for r in sorted(replacements, key=lambda r: r.start)]
+    edits = byte_edits(snap, replacements)
     data = grammar_bytes(snap.utf8, parsed.spec)
     lo, hi = edits[0][0], edits[-1][1]
     top = data.rfind(b"\n", 0, lo) + 1
