@@ -104,9 +104,10 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
         else:
             sc_full = sc_logits.view(B, L, V) if sc_logits is not None else None
             hole_logits = model.decode(current, cache, sc_full).view(B * L, V)
+        # In place: the pass's logits are this loop's own.
         if suppressed is not None:
-            hole_logits = hole_logits.index_fill(-1, suppressed, -math.inf)
-        hole_logits = hole_logits / sampler.temperature(cur_step, max_steps, gen.t_min, gen.t_max).to(device)
+            hole_logits.index_fill_(-1, suppressed, -math.inf)
+        hole_logits = hole_logits.div_(sampler.temperature(cur_step, max_steps, gen.t_min, gen.t_max).to(device))
         probs = torch.softmax(hole_logits, dim=-1, dtype=torch.float32)
         sampled = anchor_ids.clone()
         sampled[holes] = draw(probs, generator)

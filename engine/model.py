@@ -23,6 +23,9 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim)) if with_scale else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.float32 and not torch.is_grad_enabled():
+            # The arithmetic below in one call, to the bit: a norm of a few positions is mostly dispatch.
+            return F.rms_norm(x, x.shape[-1:], self.weight, self.eps)
         # Normalise in float32 whatever the weights' dtype: bf16 mean-of-squares loses too much.
         h = x.float()
         h = h * torch.pow(h.pow(2).mean(-1, keepdim=True) + self.eps, -0.5)
@@ -65,16 +68,19 @@ def rope_inv_freq(spec: LayerSpec) -> torch.Tensor:
 
 
 def rope_cos_sin(inv_freq: torch.Tensor, positions: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """cos and sin tables (T, 1, hs) for `apply_rope`; the sin table's first half negated (see there)."""
     freqs = positions[..., None].float() * inv_freq.float()  # (T, hs/2)
     emb = torch.cat([freqs, freqs], dim=-1)  # (T, hs)
-    return emb.cos().to(dtype), emb.sin().to(dtype)
+    sin = emb.sin()
+    sin[:, :freqs.shape[-1]].neg_()
+    return emb.cos().to(dtype)[:, None], sin.to(dtype)[:, None]
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    # x: (B, T, nh, hs); cos/sin: (T, hs)
-    half = x.shape[-1] // 2
-    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-    return x * cos[:, None, :] + rotated * sin[:, None, :]
+    """x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1]: written as [x2, x1] times the sin table with its
+    first half negated, the same numbers (a sign moves exactly) in fewer operations."""
+    # x: (B, T, nh, hs); cos/sin: (T, 1, hs)
+    return x * cos + x.roll(x.shape[-1] // 2, dims=-1) * sin
 
 
 @dataclass
@@ -181,25 +187,26 @@ class Experts(nn.Module):
     def forward(self, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         if self.dispatch == "dense":
             return self.dense(x, weights, index)
-        # x: (N, H); weights/index: (N, K). Group the (token, slot) pairs by expert so each expert runs once.
+        # x: (N, H); weights/index: (N, K). Group the (token, slot) pairs by expert so each expert runs once, on a
+        # slice of the pairs' inputs gathered in that order.
         N, K = index.shape
         flat = index.reshape(-1)
-        order = torch.argsort(flat, stable=True)
+        order = torch.argsort(flat, stable=True)  # (N*K,)
         counts = torch.bincount(flat, minlength=self.gate_up_proj.shape[0]).tolist()
         token_of = order // K
-        out = torch.zeros_like(x)
+        inputs = x[token_of]  # (N*K, H)
+        outputs = []
         start = 0
         for e, n in enumerate(counts):
-            if n == 0:
-                continue
-            pairs = order[start:start + n]
-            tokens = token_of[start:start + n]
+            if n:
+                gate, up = F.linear(inputs[start:start + n], self.gate_up_proj[e]).chunk(2, dim=-1)
+                outputs.append(F.linear(F.gelu(gate, approximate="tanh") * up, self.down_proj[e]))
             start += n
-            gate, up = F.linear(x[tokens], self.gate_up_proj[e]).chunk(2, dim=-1)
-            h = F.linear(F.gelu(gate, approximate="tanh") * up, self.down_proj[e])
-            h = h * weights.reshape(-1)[pairs, None]
-            out.index_add_(0, tokens, h.to(out.dtype))
-        return out
+        if not outputs:  # no tokens (a pass that asks for no logits)
+            return torch.zeros_like(x)
+        h = torch.cat(outputs) * weights.reshape(-1)[order, None]  # (N*K, H)
+        # One add in pair order: each token's outputs go in expert by expert, as one add per expert would.
+        return torch.zeros_like(x).index_add_(0, token_of, h.to(x.dtype))
 
     def dense(self, x: torch.Tensor, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         mix = torch.zeros(x.shape[0], self.gate_up_proj.shape[0], dtype=weights.dtype, device=x.device)
@@ -240,7 +247,12 @@ class Block(nn.Module):
         routed = self.experts(self.pre_feedforward_layernorm_2(flat), weights, index).reshape(x.shape)
         return self.post_feedforward_layernorm(dense + self.post_feedforward_layernorm_2(routed))
 
-    def forward(self, x, cos, sin, past_k, past_v, mask, decoder: bool):
+    def forward(self, x, cos, sin, past_k, past_v, mask, decoder: bool, keep: torch.Tensor | None = None):
+        """x: (B, T, H) -> (B, T, H), and this layer's keys and values (B, n_kv, T, hs).
+
+        `keep` (B, T) bool: the output only at those positions, (N, H) row-major. Every position still gives its
+        key and value; queries run only at positions some row keeps, and the feed-forward only where kept.
+        """
         q, k, v = self.self_attn.project(self.input_layernorm(x), cos, sin)
         if past_k is not None:
             if decoder and self.window is not None:
@@ -250,7 +262,12 @@ class Block(nn.Module):
             k_all, v_all = torch.cat([past_k, k], dim=2), torch.cat([past_v, v], dim=2)
         else:
             k_all, v_all = k, v
+        if keep is not None:
+            columns = keep.any(dim=0).nonzero().squeeze(1)
+            q, x, keep = q[:, :, columns], x[:, columns], keep[:, columns]  # (B, nh, C, hs), (B, C, H), (B, C)
         h = x + self.post_attention_layernorm(self.self_attn.attend(q, k_all, v_all, mask))
+        if keep is not None:
+            h = h[keep]  # (N, H)
         h = h + self.feed_forward(h)
         scalar = self.layer_scalar if decoder else self.encoder_layer_scalar
         return h * scalar, k, v
@@ -267,8 +284,13 @@ class SelfConditioning(nn.Module):
         self.down_proj = nn.Linear(I, H, bias=False)
 
     def forward(self, embeds: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
+        return self.post_norm(embeds + self.added(soft))
+
+    def added(self, soft: torch.Tensor) -> torch.Tensor:
+        """What a soft embedding adds to the token embeddings, position by position: exactly zero where `soft`
+        is zero, so positions without self-conditioning can skip it."""
         h = self.pre_norm(soft)
-        return self.post_norm(embeds + gated_mlp(h, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight))
+        return gated_mlp(h, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight)
 
 
 class DiffusionGemma(nn.Module):
@@ -304,9 +326,14 @@ class DiffusionGemma(nn.Module):
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         logits = F.linear(self.norm(hidden), self.embed_tokens.weight).float()
         cap = self.cfg.final_logit_softcapping
+        if not cap:
+            return logits
         # cap * tanh(x / cap), written with the sigmoid (tanh(y) = 2 sigmoid(2y) - 1): the same values to float32
-        # rounding, at half the CPU cost over an 8k vocabulary.
-        return torch.sigmoid(logits * (2 / cap)) * (2 * cap) - cap if cap else logits
+        # rounding, at half the CPU cost over an 8k vocabulary. Without gradients, in place: the same operations
+        # without three more vocabulary-wide tensors.
+        if logits.requires_grad:
+            return torch.sigmoid(logits * (2 / cap)) * (2 * cap) - cap
+        return logits.mul_(2 / cap).sigmoid_().mul_(2 * cap).sub_(cap)
 
     def encoder_mask(self, start: int, n: int, sliding: bool) -> torch.Tensor:
         q = torch.arange(start, start + n, device=self.device)[:, None]
@@ -343,11 +370,17 @@ class DiffusionGemma(nn.Module):
             masks = {kind: (m[None] & keys_ok)[:, None] for kind, m in masks.items()}  # (B, 1, T, start + T)
         x = self.embed_tokens(input_ids) * self.embed_scale()
         keys, values = [], []
+        # The cache holds keys and values only: the last layer's output feeds nothing (but, in training, the
+        # load-balancing term of its router: see `decode`).
+        last = len(self.layers) - 1 if not torch.is_grad_enabled() else None
         for i, block in enumerate(self.layers):
             kind = block.spec.kind
             past_k = cache.keys[i] if cache is not None else None
             past_v = cache.values[i] if cache is not None else None
-            x, k, v = block(x, *rope[kind], past_k, past_v, masks[kind], decoder=False)
+            if i == last:
+                _, k, v = block.self_attn.project(block.input_layernorm(x), *rope[kind])
+            else:
+                x, k, v = block(x, *rope[kind], past_k, past_v, masks[kind], decoder=False)
             keys.append(k if past_k is None else torch.cat([past_k, k], dim=2))
             values.append(v if past_v is None else torch.cat([past_v, v], dim=2))
         return KVCache(keys, values, all_valid)
@@ -371,26 +404,43 @@ class DiffusionGemma(nn.Module):
             cache = cache.expand(B)
         start = cache.length
         rope = self.rope(torch.arange(start, start + L, device=self.device))
-        x = self.embed_tokens(canvas_ids) * self.embed_scale()
-        if self_conditioning is None:
-            soft = torch.zeros_like(x)
-        elif at is None:
-            soft = self.soft_embedding(self_conditioning)
+        # With gradients off, work whose result is exactly zero or feeds nothing is skipped (`trimmed`): the same
+        # logits but for float rounding (a matrix product of a few rows may round apart from one of many). Training
+        # runs it all: each weight's gradient sums the same terms, and every router enters the load-balancing term
+        # (`train.RouterBalance`).
+        trimmed = not torch.is_grad_enabled()
+        x = self.embed_tokens(canvas_ids) * self.embed_scale()  # (B, L, H)
+        soft = None
+        if self_conditioning is not None:
+            soft = self.soft_embedding(self_conditioning)  # (B, L, H), or (N, H) at `at`
+            if sc_mask is not None:
+                on = sc_mask.to(soft.dtype)
+                soft = soft * (on[:, None, None] if at is None else on[at.nonzero()[:, 0], None])
+        if not trimmed:
+            if soft is None:
+                soft = torch.zeros_like(x)
+            elif at is not None:
+                # under autocast the soft embedding is bf16, the embedding not
+                soft = soft.new_zeros(x.shape).index_put((at,), soft)
+            x = self.self_conditioning(x, soft)
         else:
-            at_holes = self.soft_embedding(self_conditioning)
-            soft = at_holes.new_zeros(x.shape)  # under autocast the soft embedding is bf16, the embedding not
-            soft[at] = at_holes
-        if self_conditioning is not None and sc_mask is not None:
-            soft = soft * sc_mask.to(soft.dtype)[:, None, None]
-        x = self.self_conditioning(x, soft)
+            # Self-conditioning adds exactly zero where the soft embedding is zero: it runs only where there is one.
+            if soft is not None:
+                added = self.self_conditioning.added(soft)
+                x = x + added if at is None else x.index_put((at,), x[at] + added)
+            x = self.self_conditioning.post_norm(x)
         mask = None
         if cache.valid is not None:
             # Canvas positions attend to every real prompt token and to the whole canvas.
             keys_ok = torch.cat([cache.valid, torch.ones(B, L, dtype=torch.bool, device=self.device)], dim=1)
             mask = keys_ok[:, None, None, :]  # (B, 1, 1, T + L)
+        # Only the positions given logits need the last layer's output.
+        keep = at if trimmed else None
         for i, block in enumerate(self.layers):
-            x, _, _ = block(x, *rope[block.spec.kind], cache.keys[i], cache.values[i], mask, decoder=True)
-        return self.logits(x if at is None else x[at])
+            last = i == len(self.layers) - 1
+            x, _, _ = block(x, *rope[block.spec.kind], cache.keys[i], cache.values[i], mask, decoder=True,
+                            keep=keep if last else None)
+        return self.logits(x if at is None or keep is not None else x[at])
 
     def set_expert_dispatch(self, dispatch: str) -> None:
         """How every layer runs its experts (EXPERT_DISPATCH); the same function either way."""
