@@ -268,3 +268,15 @@ def kept_while_typing(language_id: str, marked: str, fill: str) -> bool:
     at = marked.index("|")
     parsed = parsed_text(language_id, marked.replace("|", "", 1))
     return bool(no_worse(parsed, [Suggestion(fill, at, at, -0.1, "file")]))
+
+
+async def shown_while_typing(client, uri: str, language: str, marked: str) -> list[str]:
+    """What the server over stdio shows at the `|` of ``marked``, opened as ``uri``, for an Automatic request."""
+    at = marked.index("|")
+    text = marked.replace("|", "", 1)
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
+    return [item.insert_text for item in (result.items if result else [])]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 import pytest_lsp
-from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from engine.infill import InfillEngine
 from infill_ls.completion import copied
 from infill_ls.settings import Settings
-from lsp_support import capabilities, config, init_params, kept_while_typing, parsed_text, position_of, tiny_model
+from lsp_support import (capabilities, config, init_params, kept_while_typing, parsed_text, shown_while_typing,
+                          tiny_model)
 
 
 
@@ -151,22 +151,11 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def _shown(client: LanguageClient, uri: str, language: str, marked: str) -> list[str]:
-    at = marked.index("|")
-    text = marked.replace("|", "", 1)
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
-    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-        text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
-    return [item.insert_text for item in (result.items if result else [])]
-
-
 @pytestmark_lsp
 async def test_while_typing_c_the_server_shows_no_semicolon_on_a_define_line_nor_comment_prose(client):
-    shown = await _shown(client, "file:///tmp/keys.c", "c", KEYS)
+    shown = await shown_while_typing(client, "file:///tmp/keys.c", "c", KEYS)
     assert not any(";" in item.split("\n")[0] for item in shown), shown
-    shown = await _shown(client, "file:///tmp/stream.h", "cpp", PROSE)
+    shown = await shown_while_typing(client, "file:///tmp/stream.h", "cpp", PROSE)
     assert not any("a prefix" in item for item in shown), shown
 
 

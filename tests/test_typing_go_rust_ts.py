@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 import pytest_lsp
-from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_support import capabilities, config, init_params, kept_while_typing, position_of, tiny_model
+from lsp_support import capabilities, config, init_params, kept_while_typing, shown_while_typing, tiny_model
 
 
 RUST_VEC = "fn main() {\n    let v: Vec<u8|\n    for b in data {\n        v.push(b);\n    }\n}\n"
@@ -109,17 +108,6 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def _shown(client: LanguageClient, uri: str, language: str, marked: str) -> list[str]:
-    at = marked.index("|")
-    text = marked.replace("|", "", 1)
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
-    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-        text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
-    return [item.insert_text for item in (result.items if result else [])]
-
-
 # A file not yet through gofmt, whose `s.mu.RLock();` the lookup copies.
 GO_COPY = ("package inventory\n\nimport \"sync\"\n\ntype Store struct {\n\tmu    sync.RWMutex\n"
            "\titems map[string]int\n}\n\n"
@@ -137,9 +125,9 @@ TS_COPY = ("export function index(): Map<string, Map<string, number>>\n{\n  retu
 
 @pytestmark_lsp
 async def test_while_typing_the_server_shows_no_go_semicolon_nor_a_second_angle_bracket(client):
-    shown = await _shown(client, "file:///tmp/store.go", "go", GO_COPY)
+    shown = await shown_while_typing(client, "file:///tmp/store.go", "go", GO_COPY)
     assert not any(line.rstrip().endswith(";") for item in shown for line in item.split("\n")), shown
-    shown = await _shown(client, "file:///tmp/bytes.rs", "rust", RUST_COPY)
+    shown = await shown_while_typing(client, "file:///tmp/bytes.rs", "rust", RUST_COPY)
     assert not any(item.startswith(">>") for item in shown), shown
-    shown = await _shown(client, "file:///tmp/count.ts", "typescript", TS_COPY)
+    shown = await shown_while_typing(client, "file:///tmp/count.ts", "typescript", TS_COPY)
     assert not any("umber>>" in item for item in shown), shown

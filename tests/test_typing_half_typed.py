@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import pytest
 import pytest_lsp
-from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from engine.infill import DEFAULT_MODEL_DIR
-from lsp_support import capabilities, config, init_params, kept_while_typing, position_of
+from lsp_support import capabilities, config, init_params, kept_while_typing, shown_while_typing
 
 
 GO_VAR = ('package inventory\n\nimport (\n\t"errors"\n\t"sync"\n)\n\n'
@@ -107,20 +106,9 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def _shown(client: LanguageClient, uri: str, language: str, marked: str) -> list[str]:
-    at = marked.index("|")
-    text = marked.replace("|", "", 1)
-    client.text_document_did_open(types.DidOpenTextDocumentParams(
-        types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
-    result = await client.text_document_inline_completion_async(types.InlineCompletionParams(
-        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
-        text_document=types.TextDocumentIdentifier(uri=uri), position=position_of(text, at)))
-    return [item.insert_text for item in (result.items if result else [])]
-
-
 @pytestmark_lsp
 async def test_while_typing_the_server_shows_no_doc_comment_prose_after_the_name_it_documents(client):
-    shown = await _shown(client, "file:///tmp/inventory.go", "go", GO_VAR)
+    shown = await shown_while_typing(client, "file:///tmp/inventory.go", "go", GO_VAR)
     assert not any("returned when" in item for item in shown), shown
-    shown = await _shown(client, "file:///tmp/server.js", "javascript", JS_FUNCTION)
+    shown = await shown_while_typing(client, "file:///tmp/server.js", "javascript", JS_FUNCTION)
     assert not any("collects the" in item for item in shown), shown
