@@ -150,5 +150,10 @@ class Tokenizer:
                 out.extend(token.encode("utf-8"))
         return bytes(out)
 
+    def holds_word(self, word: str) -> bool:
+        """Whether the vocabulary holds ``word`` after a space as one token, as typed or in lower case: a word the
+        tokenizer's training text used often."""
+        return any(len(self.encode(" " + w)) == 1 for w in {word, word.lower()})
+
     def token_text(self, i: int) -> str:
         return self.inner.decode([i], skip_special_tokens=False)

@@ -3,7 +3,8 @@ spells out in the same surroundings (or the files beside it do, ranked with the 
 explicit request lists those that keep the file parsing first; while typing, a suggestion that adds a syntax error
 (or a closer with no opener, or a `;` that empties a header's body: `no_worse`) is dropped, whatever made it, and a
 fill from the file that keeps the file parsing is shown without waiting for the model, and nothing is offered in the
-middle of a word. Either way, where nothing offered keeps the file parsing, a fill closed with the
+middle of a word; in prose (a comment, a string's text, Markdown), a fill that writes a broken word is dropped too. Either
+way, where nothing offered keeps the file parsing, a fill closed with the
 brackets still open comes first: the checks and the closers are `suggestions`'."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
+from .prose import garbled, in_prose
 from .suggestions import WORD_CHARACTER, Suggestion, in_comment, parsing_first, syntax_checked
 from .syntax import ParsedSnapshot, Replacement, parses_after
 from .typing_filter import no_worse
@@ -220,7 +222,18 @@ def complete(
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
                           lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
+    if in_prose(parsed, offset):
+        suggestions = readable(engine, parsed, suggestions, elsewhere)
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
+
+
+def readable(engine: InfillLookup, parsed: ParsedSnapshot, suggestions: list[Suggestion],
+             elsewhere: Sequence[str] = ()) -> list[Suggestion]:
+    """The suggestions for prose (a comment or a string's text) that write no broken word (`prose.garbled`): words
+    the model's vocabulary holds or the file or a file beside it (``elsewhere``) spells."""
+    text = parsed.snapshot.text
+    return [s for s in suggestions
+            if not garbled(text[:s.start], s.text, text[s.end:], engine.tokenizer.holds_word, elsewhere)]
 
 
 def from_the_file(

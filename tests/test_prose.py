@@ -1,0 +1,115 @@
+"""Ghost text in prose (a comment, a string's text): a fill that leaves a broken word is not shown while typing
+(`infill_ls.prose`); words the shipped tokenizer holds whole, or that the file or a file beside it spells, are. The
+server runs over stdio with the shipped model, whose fills in a comment were mostly broken words."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import pytest_lsp
+from pytest_lsp import LanguageClient
+
+from engine.infill_lookup import InfillLookup, default_model_dir
+from infill_ls.completion import readable
+from infill_ls.prose import garbled, in_prose, written_words
+from infill_ls.suggestions import Suggestion
+from lsp_support import capabilities, config, init_params, parsed_text, shown_while_typing
+
+LOAD = '''import json
+
+
+def load(path):
+    # Read the settings file and return its JSON withou|
+    with open(path) as f:
+        return json.load(f)
+'''
+
+
+@pytest.fixture(scope="module")
+def holds_word():
+    return InfillLookup.read(default_model_dir()).tokenizer.holds_word
+
+
+@pytest.mark.parametrize("before, fill, words", [
+    ("# JSON withou", "rt and", ["withourt", "and"]),
+    ("# JSON ", "without it", ["without", "it"]),
+    ("# max_len", " is 3", ["is"]),  # the typed word is not the fill's: it begins with no letter
+    ("# see v3", "2 docs", ["docs"]),
+    ("# 読み込", "み", ["読み込み"]),
+])
+def test_the_words_a_fill_writes_are_the_one_it_completes_and_its_own(before, fill, words):
+    assert written_words(before, fill) == words
+
+
+@pytest.mark.parametrize("before, fill, after, broken", [
+    ("# Read its JSON withou", "rt", "\n", True),
+    ("# Read its JSON withou", "t", "\n", False),
+    ("# Read the settings file and re", "adsual", "\n", True),
+    ("# Read the settings file and re", "turn it", "\n", False),
+    # A word the vocabulary lacks passes where the file spells it, before or after the cursor, in any case.
+    ("# Frobn", "icate it", "\nfrobnicate(x)\n", False),
+    ("FROBNICATE = 1\n# Frobn", "icate it", "\n", False),
+    ("# Frobn", "icator it", "\nfrobnicate(x)\n", True),
+    ("# see ", "xq or zv", "\n", False),  # two letters: as often an abbreviation as a word
+    ("# 設定ファイルを読", "み込む", "\n", False),  # a phrase with no spaces is not judged
+])
+def test_a_fill_that_leaves_a_word_neither_the_vocabulary_nor_the_file_knows_is_garbled(
+        holds_word, before, fill, after, broken):
+    assert garbled(before, fill, after, holds_word) is broken
+
+
+def test_a_word_a_file_beside_spells_is_known(holds_word):
+    assert garbled("# Frobn", "icate it", "\n", holds_word)
+    assert not garbled("# Frobn", "icate it", "\n", holds_word, elsewhere=["def frobnicate(): ..."])
+
+
+def test_prose_in_a_comment_or_a_string_keeps_the_words_and_drops_the_broken_ones(holds_word):
+    engine = InfillLookup.read(default_model_dir())
+    for marked in (LOAD, 'MESSAGE = "Read its JSON withou|"\n'):
+        at = marked.index("|")
+        parsed = parsed_text("python", marked.replace("|", "", 1))
+        kept = readable(engine, parsed, [Suggestion(text, at, at, -0.1) for text in ("rtual", "t", "t it")])
+        assert [s.text for s in kept] == ["t", "t it"]
+
+
+@pytest.mark.parametrize("language_id, uri, marked, prose", [
+    ("markdown", "file:///notes.md", "The model reaches an accuracy of|", True),
+    ("git-commit", "file:///COMMIT_EDITMSG", "Fix the reader|", True),
+    ("python.django", "file:///v.py", "x = 1|", False),  # code, between literals
+    ("python", "file:///v.py", "x = 1  # the reader|", True),
+    ("plaintext", "file:///v.py", "x = 1|", False),  # read as Python by its extension
+    ("ruby", "file:///v.rb", "x = 1|", False),  # no grammar here: code all the same
+])
+def test_prose_is_a_comment_or_a_string_or_a_document_of_prose(language_id, uri, marked, prose):
+    at = marked.index("|")
+    assert in_prose(parsed_text(language_id, marked.replace("|", ""), uri), at) is prose
+
+
+# What the shipped model wrote at the end of each comment before broken words were dropped: `withou` + `rtual`,
+# `sett` + `h`, `re` + `adsual`, `Rea` + `t`; and the words a fill there may complete.
+WORDS = {
+    "# Read the settings file and return its JSON withou": {"without"},
+    "# Read the sett": {"setting", "settings"},
+    "# Read the settings file and re": {"read", "reads", "return", "returns", "reload", "rewrite", "retry"},
+    "# Rea": {"read", "reads", "ready", "real", "really"},
+}
+
+pytestmark_lsp = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(init_params(capabilities(), debounceMs=0, device="cpu"))
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytestmark_lsp
+@pytest.mark.parametrize("line", list(WORDS))
+async def test_while_typing_a_comment_the_shipped_model_shows_no_broken_word(client, line):
+    marked = LOAD.replace("# Read the settings file and return its JSON withou", line)
+    shown = await shown_while_typing(client, f"file:///tmp/prose{len(line)}.py", "python", marked)
+    typing = re.search(r"\w+$", line).group()
+    for item in shown:
+        assert (typing + re.match(r"\w*", item).group()).lower() in WORDS[line], (line, shown)
