@@ -3,14 +3,17 @@
 A notebook's cells are documents of their own in the store (each parsed, changed and closed as any other); this
 only keeps their order. A cell's surroundings are the text of the other cells of its language (code, not the
 markdown between them) before and after it, as a notebook exported to a script would read: what the cells above
-defined and imported is what the code in this one uses.
+defined and imported is what the code in this one uses. Each reads as its kernel runs it in the language, without
+the magics and shell lines the kernel takes first (`_as_run`).
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
 
 from .documents import Snapshot
 
@@ -25,10 +28,10 @@ class NotebookError(ValueError):
 
 @dataclass(frozen=True)
 class Surroundings:
-    """The text of the notebook's other cells of a cell's language: all of them before it, then after it, each
-    joined with `CELL_SEPARATOR` (and ending / starting with it where not empty), at most `chars` characters of
-    each side, the nearest kept. `cells_before`, `cells_after`: those cells' documents, for what is keyed and
-    searched by document."""
+    """The text of the notebook's other cells of a cell's language, as its kernel runs them (`_as_run`): all of
+    them before it, then after it, each joined with `CELL_SEPARATOR` (and ending / starting with it where not
+    empty), at most `chars` characters of each side, the nearest kept. `cells_before`, `cells_after`: those cells'
+    documents, for what is keyed and searched by document."""
 
     before: str = ""
     after: str = ""
@@ -91,6 +94,17 @@ class Notebooks:
     def notebook_of(self, cell: str) -> str | None:
         return self._notebook_of.get(cell)
 
+    def label(self, cell: str, notebook: str | None = None) -> str | None:
+        """``cell`` as the user knows it, for a message: its notebook's file name and its place there, counted from 1
+        (`analysis.ipynb, cell 3`), or `a cell of analysis.ipynb` where ``notebook`` (the notebook a message about
+        the cell came with) does not list it. None for a document that is no notebook's cell."""
+        notebook = notebook or self._notebook_of.get(cell)
+        if notebook is None:
+            return None
+        name = unquote(urlsplit(notebook).path).rsplit("/", 1)[-1] or notebook
+        order = self._cells.get(notebook, [])
+        return f"{name}, cell {order.index(cell) + 1}" if cell in order else f"a cell of {name}"
+
     def surroundings(self, cell: str, document: Callable[[str], Snapshot | None], chars: int) -> Surroundings:
         """``cell``'s `Surroundings`, reading each cell's current snapshot from ``document``."""
         around = self._cells_around(cell, document)
@@ -119,32 +133,65 @@ class Notebooks:
         return same, later
 
 
+# `_as_run`'s texts, of the snapshots still held (a snapshot is never changed): each is read again for every
+# request in a cell of its notebook.
+_RUN: weakref.WeakKeyDictionary[Snapshot, str] = weakref.WeakKeyDictionary()
+
+
+def _as_run(cell: Snapshot) -> str:
+    """``cell``'s text as its kernel runs it in the language: the lines of its magics, shell and help lines left out
+    (a `%%bash` cell's whole body), as a script of the notebook would have it, so that the lookup copies none of
+    their words into a fill and the model reads only the language above and below the hole. Where the masking
+    leaves code of its own (a command's value assigned, `files = 0`; a body's only statement, `0`), that line is
+    kept as the grammar reads it: the name stays defined, and a body stays one."""
+    if (text := _RUN.get(cell)) is not None:
+        return text
+    # Imported here: the language table reads `CellMagics` from this module.
+    from .syntax import language_for
+
+    spec = language_for(cell.language_id, cell.uri)
+    magics = spec.cell_magics if spec is not None else None
+    data = cell.utf8
+    masked = magics.masked(data) if magics is not None else data
+    if masked is data:
+        text = cell.text
+    else:
+        # The masking keeps every line break, so line for line the two agree.
+        kept = [line if line == old else line.rstrip()
+                for old, line in zip(data.split(b"\n"), masked.split(b"\n")) if line == old or line.strip()]
+        text = b"\n".join(kept).decode("utf-8", "surrogatepass")
+    _RUN[cell] = text
+    return text
+
+
 def _before(cells: Sequence[Snapshot], chars: int) -> str:
-    """The cells' texts in order, each followed by the separator; the last ``chars`` characters, read nearest
-    first so that a long notebook costs no more than the part kept."""
+    """The cells' texts (`_as_run`) in order, each followed by the separator; the last ``chars`` characters, read
+    nearest first so that a long notebook costs no more than the part kept."""
     pieces: list[str] = []
     room = chars
     for cell in reversed(cells):
         if room <= 0:
             break
-        if not cell.text.strip():
+        text = _as_run(cell)
+        if not text.strip():
             continue
-        piece = cell.text.rstrip("\n") + CELL_SEPARATOR
+        piece = text.rstrip("\n") + CELL_SEPARATOR
         pieces.append(piece[-room:])
         room -= len(pieces[-1])
     return "".join(reversed(pieces))
 
 
 def _after(cells: Sequence[Snapshot], chars: int) -> str:
-    """The separator, then each cell's text in order; the first ``chars`` characters."""
+    """The separator, then each cell's text (`_as_run`) in order; the first ``chars`` characters."""
     pieces: list[str] = []
     room = chars
     for cell in cells:
         if room <= 0:
             break
-        if not cell.text.strip():
+        text = _as_run(cell)
+        if not text.strip():
             continue
-        pieces.append((CELL_SEPARATOR + cell.text.rstrip("\n"))[:room])
+        pieces.append((CELL_SEPARATOR + text.rstrip("\n"))[:room])
         room -= len(pieces[-1])
     return "".join(pieces)
 

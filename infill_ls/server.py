@@ -86,6 +86,7 @@ for _logger in ("pygls.protocol.json_rpc", "pygls.server", "pygls.io_"):
 _IGNORED_NOTIFICATIONS = frozenset({
     types.TEXT_DOCUMENT_DID_SAVE, types.TEXT_DOCUMENT_WILL_SAVE, types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
     types.WORKSPACE_DID_CREATE_FILES, types.WORKSPACE_DID_RENAME_FILES, types.WORKSPACE_DID_DELETE_FILES,
+    types.NOTEBOOK_DOCUMENT_DID_SAVE,
 })
 
 
@@ -460,10 +461,15 @@ class InfillServer(LanguageServer):
         finally:
             self.reporting = False
 
-    def lost_step(self, uri: str, why: str, closed: bool = False) -> None:
+    def lost_step(self, uri: str, why: str, closed: bool = False, notebook: str | None = None) -> None:
         """A change to `uri` that could not be applied, so the service has dropped it: said once per document, as a
         client out of step with the server sends one such change per keystroke. ``closed``: the change was for a
-        document the client had closed, where no text of the editor's is missed: logged only."""
+        document the client had closed, where no text of the editor's is missed: logged only. A notebook's cell
+        (``notebook``: the notebook the change came with) is named by its notebook and place, not by its URI, and
+        comes back when the notebook is opened again: the user cannot open a cell alone."""
+        until = "until it is opened again"
+        if (label := self.service.notebooks.label(uri, notebook)) is not None:
+            why, until = f"{label}: {why.removeprefix(f'{uri}: ')}", "until the notebook is closed and reopened"
         if uri in self.out_of_step:
             log.warning("%s", why)
         elif closed:
@@ -471,7 +477,7 @@ class InfillServer(LanguageServer):
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=why))
         else:
             self.out_of_step.add(uri)
-            self.tell(f"{why}; suggestions for it stop until it is opened again", types.MessageType.Error)
+            self.tell(f"{why}; suggestions for it stop {until}", types.MessageType.Error)
 
     def unreadable_notification(self, method: str, params: Any) -> None:
         """A notification that does not match the protocol. A lost change leaves the document (or notebook) out of
@@ -660,11 +666,11 @@ def _register(ls: InfillServer) -> None:
         tell_notices()
 
     def change_text(doc: types.VersionedTextDocumentIdentifier,
-                    changes: Sequence[types.TextDocumentContentChangeEvent]) -> None:
+                    changes: Sequence[types.TextDocumentContentChangeEvent], notebook: str | None = None) -> None:
         try:
             service.change(doc.uri, doc.version, [to_change(c) for c in changes], ls.encoding)
         except DocumentError as error:
-            ls.lost_step(doc.uri, str(error), closed=isinstance(error, ChangeAfterClose))
+            ls.lost_step(doc.uri, str(error), closed=isinstance(error, ChangeAfterClose), notebook=notebook)
 
     @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
@@ -675,12 +681,23 @@ def _register(ls: InfillServer) -> None:
         service.close(params.text_document.uri)
         ls.out_of_step.discard(params.text_document.uri)
 
+    def without_text(notebook: str, cells: list[str]) -> None:
+        """Cells the client listed without their text: logged once each, as the notebook lists them, and their edits
+        (each a change to a document not open) logged only, where the first popped up an error about a cell the
+        user had done nothing to."""
+        for cell in cells:
+            ls.out_of_step.add(cell)
+            message = (f"{service.notebooks.label(cell, notebook)} ({cell}): the editor listed the cell without its "
+                       "text; nothing is suggested in it until the notebook is closed and reopened")
+            log.warning("%s", message)
+            ls.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=message))
+
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
     def did_open_notebook(params: types.DidOpenNotebookDocumentParams) -> None:
         notebook = params.notebook_document
         ls.out_of_step.difference_update([notebook.uri, *(d.uri for d in params.cell_text_documents)])
-        service.open_notebook(notebook.uri, [cell.document for cell in notebook.cells],
-                              [cell_document(d) for d in params.cell_text_documents])
+        without_text(notebook.uri, service.open_notebook(notebook.uri, [cell.document for cell in notebook.cells],
+                                                         [cell_document(d) for d in params.cell_text_documents]))
         tell_notices()
 
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
@@ -692,7 +709,7 @@ def _register(ls: InfillServer) -> None:
             ls.out_of_step.difference_update(d.uri for d in structure.did_open or ())
             array = structure.array
             try:
-                service.change_notebook_cells(
+                missing = service.change_notebook_cells(
                     params.notebook_document.uri, array.start, array.delete_count,
                     [cell.document for cell in array.cells or ()],
                     [cell_document(d) for d in structure.did_open or ()],
@@ -703,11 +720,12 @@ def _register(ls: InfillServer) -> None:
                 ls.out_of_step.update(service.close_notebook(uri, [d.uri for d in structure.did_open or ()]))
                 ls.lost_step(uri, str(error))
                 return
+            without_text(params.notebook_document.uri, missing)
             tell_notices()
         closed = {d.uri for d in (structure.did_close or ())} if structure is not None else set()
         for content in cells.text_content or ():
             if content.document.uri not in closed:  # a cell the same change removes: its edit goes with it
-                change_text(content.document, content.changes)
+                change_text(content.document, content.changes, params.notebook_document.uri)
 
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
     def did_close_notebook(params: types.DidCloseNotebookDocumentParams) -> None:

@@ -177,25 +177,34 @@ class InfillService:
         self._told_grammars.update(self.syntax.unusable)
         return new
 
-    def open_notebook(self, uri: str, cells: Sequence[str], documents: Sequence[CellDocument]) -> None:
+    def open_notebook(self, uri: str, cells: Sequence[str], documents: Sequence[CellDocument]) -> list[str]:
         """A notebook: its cells' document uris in order, and those documents (a cell's is a document as any
-        other). A notebook opened again closes the cells it no longer lists."""
+        other). A notebook opened again closes the cells it no longer lists. Returns the cells it lists without a
+        document (`_without_text`)."""
         for cell in set(self.notebooks.close(uri)) - set(cells):
             self.close(cell)
         for doc in documents:
             self.open(doc.uri, doc.language_id, doc.version, doc.text, cell=True)
         self.notebooks.open(uri, cells)
+        return self._without_text(cells)
 
     def change_notebook_cells(self, uri: str, start: int, delete_count: int, cells: Sequence[str],
-                              opened: Sequence[CellDocument], closed: Sequence[str]) -> None:
+                              opened: Sequence[CellDocument], closed: Sequence[str]) -> list[str]:
         """Cells inserted, deleted or moved: ``delete_count`` cells from ``start`` replaced by ``cells``; the
         documents of new cells ``opened``, those of cells gone ``closed``. Closed first: a cell whose language
-        changed is closed and opened again in the same change."""
+        changed is closed and opened again in the same change. Returns the cells put in without a document
+        (`_without_text`)."""
         for cell in closed:
             self.close(cell)
         for doc in opened:
             self.open(doc.uri, doc.language_id, doc.version, doc.text, cell=True)
         self.notebooks.splice(uri, start, delete_count, cells)
+        return self._without_text(cells)
+
+    def _without_text(self, cells: Sequence[str]) -> list[str]:
+        """The cells among ``cells`` whose document is not open: the client listed them without sending their
+        text, so nothing can be suggested in them, and each edit of one is a change to a document not open."""
+        return [cell for cell in dict.fromkeys(cells) if cell not in self.documents]
 
     def close_notebook(self, uri: str, cells: Sequence[str] = ()) -> set[str]:
         """Close a notebook and its cells; returns the cells closed."""

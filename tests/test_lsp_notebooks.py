@@ -16,7 +16,7 @@ NOTEBOOK = "file:///work/analysis.ipynb"
 
 @pytest_lsp.fixture(scope="module", config=config())
 async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(
+    lsp_client.initialize_result = await lsp_client.initialize_session(
         init_params(capabilities(notebooks=True), modelPath=tiny_model(), debounceMs=0, device="cpu",
                     neighborFiles=False)
     )
@@ -122,11 +122,15 @@ async def test_a_cell_whose_change_cannot_be_applied_is_told_once_until_the_note
             changes=[types.TextDocumentContentChangePartial(range=backwards, text="x")])])
 
     def told() -> list[str]:
-        return [m.message for m in client.messages if uri in m.message]
+        return [m.message for m in client.messages if "sync.ipynb" in m.message]
 
     bad_change(2)
     bad_change(3)
     assert await inline(client, text, uri, 5) == [] and len(told()) == 1, told()
+    # Named as the user knows the cell, with what the user can do about it: the cell's URI was shown, and a cell
+    # is not a document the user can open again.
+    assert told()[0].startswith("infill-ls: sync.ipynb, cell 1: change range ends before it starts"), told()
+    assert told()[0].endswith("until the notebook is closed and reopened") and uri not in told()[0], told()
     # Its language changed, as VS Code sends it: the cell taken out (its document closed), then put back.
     notebook_change(4, structure=types.NotebookDocumentCellChangeStructure(
         array=types.NotebookCellArrayChange(start=0, delete_count=1), did_close=[types.TextDocumentIdentifier(uri)]))
@@ -316,3 +320,85 @@ async def test_a_magic_line_in_a_py_file_is_a_syntax_error_still(client):
         assert "Close structure" in [a.title for a in await _code_actions(client, uri, text, len(text) - 1)]
     finally:
         client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+
+
+async def test_a_cell_below_a_shell_cell_magic_copies_nothing_from_the_shell_code(client):
+    # The `%%bash` body was read as the notebook's Python: `bash1, bash2` was the first suggestion.
+    notebook, uris = "file:///work/shell.ipynb", [f"vscode-notebook-cell:/work/shell.ipynb#W{n}" for n in range(3)]
+    shell = "%%bash\nfor f in *.csv; do\n  helper.compute_total(bash1, bash2)\ndone\n"
+    current = "x = helper.compute_total()\n"
+    cursor = current.index("()") + 1
+    open_notebook(client, notebook, {uris[0]: shell, uris[1]: current})
+    try:
+        for invoked in (True, False):
+            texts = [i.insert_text for i in await inline(client, current, uris[1], cursor, invoked=invoked)]
+            assert not [t for t in texts if "bash" in t], texts
+        # A cell magic whose body is Python is read still, and so is the code after a shell line.
+        client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+            notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook),
+            change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+                structure=types.NotebookDocumentCellChangeStructure(
+                    array=types.NotebookCellArrayChange(start=2, delete_count=0, cells=[_code_cell(uris[2])]),
+                    did_open=[types.TextDocumentItem(uri=uris[2], language_id="python", version=1,
+                                                     text="%%time\n!ls\ny = helper.compute_total(p, q)\n")])))))
+        assert (await inline(client, current, uris[1], cursor))[0].insert_text == "p, q"
+    finally:
+        close_notebook(client, notebook, uris)
+
+
+async def test_a_cell_listed_without_its_text_is_logged_once_when_listed_and_its_edits_pop_nothing_up(client):
+    # Accepted without a word, and the cell's first edit then popped up "change for a document that is not open".
+    import asyncio
+
+    notebook, uris = "file:///work/listed.ipynb", [f"vscode-notebook-cell:/work/listed.ipynb#W{n}" for n in range(3)]
+    client.notebook_document_did_open(types.DidOpenNotebookDocumentParams(
+        notebook_document=types.NotebookDocument(uri=notebook, notebook_type="jupyter-notebook", version=1,
+                                                 cells=list(map(_code_cell, uris[:2]))),
+        cell_text_documents=[types.TextDocumentItem(uri=uris[0], language_id="python", version=1, text="n = 1\n")]))
+    client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+        notebook_document=types.VersionedNotebookDocumentIdentifier(version=2, uri=notebook),
+        change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(
+            structure=types.NotebookDocumentCellChangeStructure(
+                array=types.NotebookCellArrayChange(start=2, delete_count=0, cells=[_code_cell(uris[2])]))))))
+    for version, uri in enumerate(uris[1:], 3):
+        client.notebook_document_did_change(types.DidChangeNotebookDocumentParams(
+            notebook_document=types.VersionedNotebookDocumentIdentifier(version=version, uri=notebook),
+            change=types.NotebookDocumentChangeEvent(cells=types.NotebookDocumentCellChanges(text_content=[
+                types.NotebookDocumentCellContentChanges(
+                    document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                    changes=[replace_change("", 0, 0, "m")])]))))
+    try:
+        assert await inline(client, "n = 1\n", uris[0], 5)  # the cells it has go on
+        await asyncio.sleep(0.2)
+        logged = [m.message for m in client.log_messages if "listed.ipynb" in m.message]
+        assert logged == [f"listed.ipynb, cell 2 ({uris[1]}): the editor listed the cell without its text; nothing "
+                          "is suggested in it until the notebook is closed and reopened",
+                          f"listed.ipynb, cell 3 ({uris[2]}): the editor listed the cell without its text; nothing "
+                          "is suggested in it until the notebook is closed and reopened"], logged
+        assert not [m.message for m in client.messages if "listed.ipynb" in m.message]
+    finally:
+        close_notebook(client, notebook, uris)
+
+
+def _code_cell(uri: str) -> types.NotebookCell:
+    return types.NotebookCell(types.NotebookCellKind.Code, uri)
+
+
+async def test_a_notebook_save_is_taken_quietly_and_changes_nothing_the_server_offers(client, capsys):
+    # Logged by pygls as a notification for an unknown method on every save of a client that sends it.
+    import asyncio
+
+    sync = client.initialize_result.capabilities.notebook_document_sync
+    assert list(sync.notebook_selector) == [types.NotebookDocumentFilterWithNotebook(notebook="*")]
+    assert sync.save is None  # a save is not asked for: the client sends one or not, as it does for any server
+    notebook, uri = "file:///work/saved.ipynb", "vscode-notebook-cell:/work/saved.ipynb#W0"
+    open_notebook(client, notebook, {uri: "n = 1\n"})
+    try:
+        capsys.readouterr()
+        client.notebook_document_did_save(types.DidSaveNotebookDocumentParams(
+            notebook_document=types.NotebookDocumentIdentifier(uri=notebook)))
+        assert await inline(client, "n = 1\n", uri, 5)
+        await asyncio.sleep(0.2)
+        assert "didSave" not in capsys.readouterr().err
+    finally:
+        close_notebook(client, notebook, [uri])

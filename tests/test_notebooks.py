@@ -180,3 +180,52 @@ async def test_an_action_applies_when_only_another_cell_changed_while_it_ran():
         assert outcome.reason == "Close structure: the document changed while it ran; nothing was applied"
     finally:
         service.shutdown(wait_s=30)
+
+
+def test_the_cells_around_read_as_the_kernel_runs_them_without_their_magics_and_shell_lines():
+    # A `%%bash` cell's body and a `!ls` line were read as the notebook's Python: the lookup copied a shell
+    # line's arguments into a fill, and the model read them as code above the cell.
+    books = Notebooks()
+    books.open("nb", ["bash", "setup", "timed", "here", "help"])
+    store = _store({
+        "bash": ("python", "%%bash\nfor f in *.csv; do\n  helper.compute_total(bash1, bash2)\ndone\n"),
+        "setup": ("python", "%matplotlib inline\nimport numpy as np\n!pip install numpy\nfiles = !ls\n"
+                            "for f in files:\n    !cat {f}\n"),
+        "timed": ("python", "%%time\ntotal = np.sum(xs)\n"),
+        "here": ("python", "x = 1\n"),
+        "help": ("python", "np.zeros?\nprint(x)\n"),
+    })
+    around = books.surroundings("here", store.get, 1000)
+    # A magic's line left out, as a script of the notebook would have it; one whose value is assigned, or that is
+    # a body's only statement, as the grammar reads it, so the code around it stays code.
+    assert around.before == "import numpy as np\nfiles = 0\nfor f in files:\n    0\n\ntotal = np.sum(xs)\n\n"
+    assert around.after == "\n\nprint(x)"
+    # Still among the cells around: an edit that makes it Python changes what surrounds this one.
+    assert [s.uri for s in around.cells] == ["bash", "setup", "timed", "help"]
+    # A cell of a language with no magics reads as it is.
+    books.open("js", ["a", "b"])
+    store = _store({"a": ("javascript", "%%bash\nlet y = 2;\n"), "b": ("javascript", "let x = 1;\n")})
+    assert books.surroundings("b", store.get, 1000).before == "%%bash\nlet y = 2;\n\n"
+
+
+def test_a_cell_is_named_by_its_notebooks_file_and_its_place_in_it():
+    books = Notebooks()
+    books.open("file:///tmp/ws/my%20analysis.ipynb", ["c0", "c1", "c2"])
+    assert books.label("c2") == "my analysis.ipynb, cell 3"
+    assert books.label("c9", "file:///tmp/ws/my%20analysis.ipynb") == "a cell of my analysis.ipynb"
+    books.open("untitled:Untitled-1.ipynb", ["u0"])
+    assert books.label("u0") == "Untitled-1.ipynb, cell 1"
+    assert books.label("file:///tmp/ws/plain.py") is None
+
+
+def test_a_notebook_that_lists_a_cell_without_its_document_says_which():
+    from infill_ls.service import CellDocument, InfillService
+
+    service = InfillService(Settings())
+    try:
+        assert service.open_notebook("nb", ["c0", "c1"], [CellDocument("c0", "python", 1, "x = 1\n")]) == ["c1"]
+        assert service.change_notebook_cells("nb", 2, 0, ["c2", "c3"], [CellDocument("c3", "python", 1, "y\n")],
+                                             []) == ["c2"]
+        assert service.change_notebook_cells("nb", 0, 1, [], [], ["c0"]) == []
+    finally:
+        service.shutdown()
