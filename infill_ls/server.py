@@ -517,15 +517,24 @@ class InfillServer(LanguageServer):
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"{NAME}: {message}"))
 
-    async def begin_progress(self, token: str, title: str, message: str | None = None) -> None:
-        """Work-done progress under `token`, where the client shows it."""
+    async def begin_progress(self, token: str, title: str, message: str | None = None,
+                             cancellable: bool = False) -> Future | None:
+        """Work-done progress under `token`, where the client shows it: the future a cancel from the client's
+        progress (`window/workDoneProgress/cancel`) cancels, None where none was begun. A token stays among pygls's
+        only once begun, so that `end_progress` ends no progress the client never saw begin."""
         if not self.wants_progress:
-            return
+            return None
         try:
             await self.work_done_progress.create_async(token)
-            self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, message=message))
-        except Exception:  # noqa: BLE001 - a client that refuses progress still gets the work done
+            self.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, message=message,
+                                                                             cancellable=cancellable))
+        except BaseException as error:  # a client that refuses progress still gets the work done
+            self.work_done_progress.tokens.pop(token, None)
+            if not isinstance(error, Exception):
+                raise  # the request cancelled while the client created it
             log.debug("progress refused", exc_info=True)
+            return None
+        return self.work_done_progress.tokens.get(token)
 
     def end_progress(self, token: str, message: str) -> None:
         # Taken out as it ends: pygls keeps every token it was given for as long as the server runs.
@@ -592,11 +601,17 @@ class InfillServer(LanguageServer):
         # A fill can take seconds (longer on a large checkpoint): say so where the client shows progress.
         self.actions_run += 1
         token = f"infill-action-{self.actions_run}"
-        await self.begin_progress(token, f"Infill: {kind.title}")
+        ending = "cancelled"
         try:
+            # Its Cancel button stops the request as a `$/cancelRequest` does: the model stops, nothing is applied.
+            cancelled = await self.begin_progress(token, f"Infill: {kind.title}", cancellable=True)
+            if cancelled is not None:
+                request = asyncio.current_task()
+                cancelled.add_done_callback(lambda future: request.cancel() if future.cancelled() else None)
             outcome = await self.service.action_in(kind, uri, snapshot, to_range(selection), self.encoding, version)
+            ending = outcome.reason or ("done" if outcome.edit else "no edit")
         finally:
-            self.end_progress(token, "done")
+            self.end_progress(token, ending)
         if outcome.reason:
             self.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=outcome.reason))
         return self.workspace_edit(outcome.edit) if outcome.edit else None

@@ -19,8 +19,9 @@ from infill_ls.settings import Settings
 
 from lsp_support import capabilities, config, init_params, tiny_model
 
-# Plain text: any fill of the random model is shown, none dropped for the syntax error it would add.
-TXT = "file:///work/notes.txt"
+# Code in a language with no grammar here, read as plain text: any fill of the random model is shown, none dropped
+# for the syntax error it would add (nor, as in prose, for the broken words it is full of).
+PLAIN = "file:///work/add.rb"
 SOURCE = "def add(a, b):\n    return \n"
 
 
@@ -101,12 +102,12 @@ async def test_a_request_handed_the_old_engine_is_answered_without_a_fill_after_
     other = str(write_random_checkpoint(tmp_path / "other", seed=1, whole_characters=True))
     service = await _service(Settings(model_path=tiny_model(), device="cpu", debounce_ms=1000))
     try:
-        service.open(TXT, "plaintext", 1, SOURCE)
-        before = await service.suggest_in(service.documents.get(TXT), Position(1, 11), PositionEncoding.UTF16,
+        service.open(PLAIN, "ruby", 1, SOURCE)
+        before = await service.suggest_in(service.documents.get(PLAIN), Position(1, 11), PositionEncoding.UTF16,
                                           explicit=False)
         assert before, "the old model fills the hole"
-        service.open(TXT, "plaintext", 2, SOURCE + "\n")  # a new version: not answered from the cache
-        typing = asyncio.ensure_future(service.suggest_in(service.documents.get(TXT), Position(1, 11),
+        service.open(PLAIN, "ruby", 2, SOURCE + "\n")  # a new version: not answered from the cache
+        typing = asyncio.ensure_future(service.suggest_in(service.documents.get(PLAIN), Position(1, 11),
                                                           PositionEncoding.UTF16, explicit=False))
         await asyncio.sleep(0)  # it takes the engine, then waits out its debounce
         assert not typing.done() and service.scheduler.stats.requests == 2
@@ -114,7 +115,7 @@ async def test_a_request_handed_the_old_engine_is_answered_without_a_fill_after_
         suggestions = await typing
         assert suggestions == [] and service.scheduler.stats.superseded == 1
         # The next request is the new model's.
-        after = await service.suggest_in(service.documents.get(TXT), Position(1, 11), PositionEncoding.UTF16,
+        after = await service.suggest_in(service.documents.get(PLAIN), Position(1, 11), PositionEncoding.UTF16,
                                         explicit=True)
         assert after
     finally:

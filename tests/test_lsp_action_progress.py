@@ -1,0 +1,97 @@
+"""An action's work-done progress over stdio: cancellable, and its Cancel stops the action as `$/cancelRequest` does
+(nothing applied); its end says how it ended. With the shipped model, whose Rewrite selection takes long enough to
+be cancelled once its progress has begun."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcRequestCancelled
+from pytest_lsp import LanguageClient
+
+from lsp_support import capabilities, config, init_params, loaded, position_of
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+TEXT = '''def summary(rows):
+    total = 0
+    for row in rows:
+        total += row.price * row.quantity
+    count = len(rows)
+    average = total / count if count else 0
+    return {"total": total, "count": count, "average": average}
+'''
+
+
+@pytest_lsp.fixture(scope="module", config=config())
+async def client(lsp_client: LanguageClient):
+    applied = []
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    lsp_client.applied = applied
+    await lsp_client.initialize_session(
+        init_params(capabilities(resolve=False, progress=True), device="cpu", debounceMs=0))
+    await loaded(lsp_client)
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _rewrite(uri: str) -> types.ExecuteCommandParams:
+    start, end = TEXT.index("    total = 0"), TEXT.index("    return")
+    selection = {"start": _position(start), "end": _position(end)}
+    return types.ExecuteCommandParams(command="infill.rewriteSelection", arguments=[uri, selection, 1])
+
+
+def _position(offset: int) -> dict:
+    at = position_of(TEXT, offset)
+    return {"line": at.line, "character": at.character}
+
+
+def _open(client: LanguageClient, uri: str) -> None:
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=TEXT)))
+
+
+async def test_an_actions_progress_is_cancellable_and_its_cancel_applies_nothing(client):
+    _open(client, "file:///tmp/cancel-me.py")
+    applied_before = len(client.applied)
+    pending = asyncio.ensure_future(client.workspace_execute_command_async(_rewrite("file:///tmp/cancel-me.py")))
+    begun = None
+    for _ in range(400):
+        begun = next((token for token, reports in client.progress_reports.items()
+                      if str(token).startswith("infill-action") and reports
+                      and isinstance(reports[0], types.WorkDoneProgressBegin) and len(reports) == 1), None)
+        if begun is not None or pending.done():
+            break
+        await asyncio.sleep(0.005)
+    assert begun is not None, "no progress begun while the action ran"
+    (begin,) = client.progress_reports[begun]
+    assert begin.cancellable and begin.title == "Infill: Rewrite selection"
+    client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=begun))
+    with pytest.raises(JsonRpcRequestCancelled):
+        await pending
+    for _ in range(100):
+        if len(client.progress_reports[begun]) == 2:
+            break
+        await asyncio.sleep(0.01)
+    end = client.progress_reports[begun][-1]
+    assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "cancelled"
+    assert len(client.applied) == applied_before
+    # The server is up: the same action, not cancelled, runs to its end, and its progress says how it ended.
+    _open(client, "file:///tmp/run-me.py")
+    await client.workspace_execute_command_async(_rewrite("file:///tmp/run-me.py"))
+    last = max((t for t in client.progress_reports if str(t).startswith("infill-action")),
+               key=lambda t: int(str(t).rsplit("-", 1)[1]))
+    end = client.progress_reports[last][-1]
+    assert isinstance(end, types.WorkDoneProgressEnd)
+    if len(client.applied) > applied_before:
+        assert end.message == "done"
+    else:  # no rewrite found: the reason the user is shown
+        assert end.message.startswith("Rewrite selection: "), end.message
