@@ -67,12 +67,17 @@ class _NoTraceback(logging.Filter):
     """pygls logs the whole of cattrs' error for a message it cannot read, 80 to 130 lines, and a traceback of a
     dozen for a body that is not JSON; the server says what is wrong in one line instead
     (`InfillProtocol.structure_message`, `InfillServer.report_server_error`). Any other failure to handle a message
-    keeps its traceback."""
+    keeps its traceback, but an error the server answers on purpose (a command's arguments of the wrong shape, an
+    unknown command): the answer says what is wrong, and the log says it in one line, not after 15 of traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if str(record.msg).startswith("Unable to deserialize message"):
             return False
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, JsonRpcException):
+            record.msg, record.args = f"{record.getMessage()}: {error.message}", ()
+            record.exc_info = record.exc_text = None
+            return True
         return not (str(record.msg).startswith("Unable to handle message") and isinstance(error, json.JSONDecodeError))
 
 

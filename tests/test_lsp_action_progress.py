@@ -95,3 +95,19 @@ async def test_an_actions_progress_is_cancellable_and_its_cancel_applies_nothing
         assert end.message == "done"
     else:  # no rewrite found: the reason the user is shown
         assert end.message.startswith("Rewrite selection: "), end.message
+
+
+async def test_a_command_refused_for_its_arguments_is_logged_in_one_line_without_a_traceback(client, capsys):
+    # The answer said what was wrong in one line; the server's stderr held 15 lines of traceback besides.
+    capsys.readouterr()
+    bad = {"start": {"line": -1, "character": 0}, "end": {"line": 0, "character": 3}}
+    for params in (types.ExecuteCommandParams(command="infill.rewriteSelection", arguments=["file:///x.py", bad, 1]),
+                   types.ExecuteCommandParams(command="infill.nope", arguments=[])):
+        with pytest.raises(Exception):
+            await client.workspace_execute_command_async(params)
+    await asyncio.sleep(0.2)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err
+    (line,) = [line for line in err.splitlines() if "infill.rewriteSelection: arguments are" in line]
+    assert "Exception occurred for message" in line
+    assert [line for line in err.splitlines() if "'infill.nope' is not defined" in line]
