@@ -161,47 +161,50 @@ def test_fit_placeholder_without_a_parse():
     assert fit_placeholder("\r\n", "\t", "\t") == ""
 
 
-def test_close_structure_takes_the_close_the_file_spells_out_before_the_owed_bracket(tmp_path):
+@pytest.fixture(scope="module")
+def shipped():
     from engine.infill import InfillEngine
-    from engine.tiny import write_random_checkpoint
-    from infill_ls.actions import ActionEdit, close_structure
-    from infill_ls.settings import Settings
 
-    engine = InfillEngine.load(write_random_checkpoint(tmp_path / "model"), device="cpu")
-
-    def closed(text, settings=Settings()):
-        cursor = text.rindex("add(first, ") + len("add(first, ")
-        parsed = parsed_text("python", text)
-        edit = close_structure(parsed, cursor, Request(engine, settings))
-        assert isinstance(edit, ActionEdit) and all(r.start == r.end for r in edit.replacements)  # nothing typed is lost
-        new = apply_replacements(text, list(edit.replacements))
-        assert parses_cleanly(language_for("python", ""), new), new
-        return new.split("\n")[2]
-
-    text = "total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n"
-    # Both parse; the bracket alone is what the parse owes, the file says what goes before it.
-    assert closed(text) == "count = add(first, second)"
-    assert closed(text, Settings(file_lookup=False)) == "count = add(first, )"
+    return InfillEngine.load(device="cpu")  # the shipped model's tokens key the lookup as a user's would
 
 
-def test_close_structure_in_a_cell_takes_the_close_the_cells_around_it_spell_out():
-    from engine.infill import InfillEngine
+@pytest.mark.parametrize("text, cursor_after, expected", [
+    # The file's fill named a key the file never uses, or a return type copied from another method.
+    ('def check(called):\n    args = called[0]["args"]\n    cmd = args[0\n    return cmd\n', "args[0", "]"),
+    ("class Info:\n    def __repr__(self) -> str:\n        return 'x'\n\n    def __str__(self:\n        return 'y'\n",
+     "__str__(self", ")"),
+    ("class Info:\n    def __repr__(self) -> str:\n        return 'x'\n\n    def __str__(self\n        return 'y'\n",
+     "__str__(self", "):"),
+    ("total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n", "add(first, ", ")"),
+    # Where the closers alone leave the file broken, the file's fill is what closes it.
+    ("total = add(first, second=2)\nprint(total)\ncount = add(first, second=\nprint(count)\n", "second=", "2)"),
+])
+def test_close_structure_closes_and_writes_more_only_where_the_closers_alone_do_not_parse(shipped, text,
+                                                                                         cursor_after, expected):
+    cursor = text.rindex(cursor_after) + len(cursor_after)
+    edit = close_structure(parsed_text("python", text), cursor, Request(shipped, Settings()))
+    assert not isinstance(edit, NoEdit), edit
+    assert apply_replacements(text, list(edit.replacements)) == text[:cursor] + expected + text[cursor:]
+
+
+def test_close_structure_in_a_cell_takes_the_close_the_cells_around_it_spell_out(shipped):
     from infill_ls.actions import ActionEdit, close_structure
     from infill_ls.notebooks import Notebooks
     from infill_ls.settings import Settings
 
-    engine = InfillEngine.load(device="cpu")  # the shipped model's tokens key the lookup as a user's would
     store, index = DocumentStore(), SyntaxIndex()
-    cells = {"c0": "sales = load('sales.csv', sep=';', index_col=0)\n", "c1": "costs = load('costs.csv', \nprint(costs)\n"}
+    cells = {"c0": "sales = load('sales.csv', sep=';', index_col=0)\n",
+             "c1": "costs = load('costs.csv', sep=\nprint(costs)\n"}
     for uri, text in cells.items():
         index.opened(store.open(uri, "python", 1, text))
     books = Notebooks()
     books.open("nb", list(cells))
     text = cells["c1"]
     edit = close_structure(index.parse(store.get("c1")), text.index("\n"),
-                           Request(engine, Settings(), surroundings=books.surroundings("c1", store.get, 10_000)))
+                           Request(shipped, Settings(), surroundings=books.surroundings("c1", store.get, 10_000)))
     assert isinstance(edit, ActionEdit)
-    # As in one file holding both cells: the call the cell above spells out, not the bracket alone.
+    # As in one file holding both cells: the call the cell above spells out, where the bracket alone leaves
+    # `sep=)`, which does not parse.
     closed = apply_replacements(text, list(edit.replacements)).split("\n")[0]
     assert closed == "costs = load('costs.csv', sep=';', index_col=0)"
 
@@ -224,6 +227,20 @@ def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
     assert closing == NoEdit("found no fill here after which the file has fewer syntax errors")
     closes = candidate(parsed, (Replacement(text.index("+ 1") + 3, text.index("+ 1") + 3, ")"),), -3.0)
     assert choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless, closes], fixing=True).parses
+
+
+def test_close_structure_never_adds_a_closer_that_nothing_opened():
+    # `):` after `class Point(Base)` took the parse from two errors to one: a `)` with no `(` closes nothing.
+    text = 'import os\n\n\nclass Point(Base)\n    """Doc."""\n\n\nprint(os.name)\n'
+    parsed = parsed_text("python", text)
+    at = text.index("(Base)") + len("(Base)")
+    stray = candidate(parsed, (Replacement(at, at, "):"),), 0.0)
+    assert stray.problems < problem_count(parsed.tree)
+    closing = ActionKind.CLOSE_STRUCTURE
+    assert choose_edit(closing, parsed, [stray], fixing=True) == NoEdit(
+        "found no fill here after which the file has fewer syntax errors")
+    colon = candidate(parsed, (Replacement(at, at, ":"),), -1.0)
+    assert choose_edit(closing, parsed, [stray, colon], fixing=True).replacements == colon.replacements
 
 
 def test_an_edit_holding_a_character_the_model_broke_is_never_chosen():

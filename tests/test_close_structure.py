@@ -3,12 +3,14 @@ file parses and means what the user wrote, and a fill after a header in a body o
 
 import pytest
 
+from engine.infill import HolesCandidate
 from infill_ls.actions import (NoEdit, Request, available, close_structure, fill_placeholders, nearest_problem,
                                rewrite_selection, top_level)
-from infill_ls.actions.closing import _close_points, _closer_candidates
+from infill_ls.actions.closing import _breaks_what_python_reads, _close_points, _closer_candidates
 from infill_ls.actions.type_arguments import type_argument_closers
 from infill_ls.settings import Settings
-from infill_ls.syntax import apply_replacements, iter_problems, language_for, parses_cleanly, problem_count
+from infill_ls.syntax import (Replacement, apply_replacements, iter_problems, language_for, parses_cleanly,
+                              problem_count)
 from lsp_support import parsed_text, WritesFills
 
 SETTINGS = Settings(file_lookup=False)
@@ -623,6 +625,47 @@ def test_a_python_headers_closers_get_the_colon_it_is_missing(text, cursor_after
     new = _closed("python", text, _after(text, cursor_after))
     assert new == expected
     compile(new, "<closed>", "exec")
+
+
+class WritesSurely(WritesFills):
+    """A model as sure of each of its fills as a closer is: a mean log-probability of 0, as float32 rounds one."""
+
+    def infill_holes(self, segments, **kw):
+        return [HolesCandidate(list(f), 0.0, 1, 1) for f in self.fills]
+
+
+_HEADERS = ["def update(self, data=None)", "def area(radius)", "if count > limit", "for item in items", "while queue",
+            "class Point(Base)", "with open(path) as fh", "try", "async def load(path)"]
+_BODIES = ["value = compute(item)", "print(value)", "return value", '"""Doc."""']
+
+
+@pytest.mark.parametrize("body", _BODIES)
+@pytest.mark.parametrize("header", _HEADERS + ["elif count > limit", "else"])
+def test_a_python_header_missing_only_its_colon_gets_exactly_the_colon(header, body):
+    # With its brackets all closed, no `:` was tried: the model's fill won, as sure as a closer (`:` and a `return`
+    # that left the body dead, `trys`, `):` after `class Point(Base)`), or nothing parsed.
+    if header.startswith(("elif", "else")):
+        text = f"def f(count, limit):\n    if count < 0:\n        {body}\n    {header}\n        {body}\n    return 0\n"
+    else:
+        text = f"import os\n\n\n{header}\n    {body}\n\n\nprint(os.name)\n"
+    cursor = _after(text, "    " + header if header.startswith(("elif", "else")) else header)
+    model = WritesSurely([":\n    return"], ["s"], ["):"], [": pass"])
+    edit = close_structure(parsed_text("python", text), cursor, Request(model, SETTINGS))
+    assert not isinstance(edit, NoEdit), edit
+    assert apply_replacements(text, list(edit.replacements)) == text[:cursor] + ":" + text[cursor:]
+
+
+def test_a_fill_python_reads_as_broken_on_its_lines_is_refused():
+    # tree-sitter reads `trys` above an indented line as a statement and a block; CPython reads an unexpected indent.
+    text = "import os\n\n\ntry\n    return value\n"
+    parsed = parsed_text("python", text)
+    at = _after(text, "try")
+    assert _breaks_what_python_reads(parsed, (Replacement(at, at, "s"),))
+    assert not _breaks_what_python_reads(parsed, (Replacement(at, at, ":"),))
+    # An error elsewhere that the text had before is no fill's.
+    text = "import os\nx = )\n\ndef area(radius)\n    return radius\n"
+    at = _after(text, "(radius)")
+    assert not _breaks_what_python_reads(parsed_text("python", text), (Replacement(at, at, ":"),))
 
 
 @pytest.mark.parametrize("text, cursor_after", [

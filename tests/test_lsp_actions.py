@@ -146,12 +146,24 @@ async def test_close_structure_where_the_cursor_stands_among_the_items_closes_af
         text.replace("a, b", "a, b)"))
 
 
-async def test_close_structure_puts_back_what_the_file_spells_out_before_the_owed_bracket(client):
+async def test_close_structure_closes_with_the_bracket_alone_where_that_parses(client):
     text = "total = add(first, second)\nprint(total)\ncount = add(first, \nprint(count)\n"
     cursor = text.rindex("add(first, ") + len("add(first, ")
-    # `)` alone would parse too; the file says what goes before it.
-    assert await _closed_at(client, "file:///close/totals.py", text, cursor) == (
-        text[:cursor] + "second)" + text[cursor:])
+    # The file spells out `second)` there; what the user meant to pass, it cannot say.
+    assert await _closed_at(client, "file:///close/totals.py", text, cursor) == text[:cursor] + ")" + text[cursor:]
+
+
+async def test_close_structure_puts_back_what_the_file_spells_out_where_the_bracket_alone_does_not_parse(client):
+    text = "total = add(first, second=2)\nprint(total)\ncount = add(first, second=\nprint(count)\n"
+    cursor = text.rindex("second=") + len("second=")
+    assert await _closed_at(client, "file:///close/totals2.py", text, cursor) == text[:cursor] + "2)" + text[cursor:]
+
+
+async def test_close_structure_gives_a_python_header_missing_its_colon_the_colon_alone(client):
+    # The model's `:` and a `return` above the body, as sure as the closers, left the body dead code.
+    text = "import os\n\n\ndef area(radius)\n    value = compute(item)\n\n\nprint(os.name)\n"
+    cursor = text.index("(radius)") + len("(radius)")
+    assert await _closed_at(client, "file:///close/colon.py", text, cursor) == text[:cursor] + ":" + text[cursor:]
 
 
 async def test_close_structure_closes_a_bracket_where_it_opened_when_the_error_runs_on(client):

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
+from engine.closers import OPENER_OF, PAIRS
+
 from ..completion import into_cells, window_budget
 from ..context import windows
 from ..notebooks import NO_SURROUNDINGS, Surroundings
@@ -104,16 +106,28 @@ def best(candidates: list[Candidate], most_problems: int) -> Candidate | None:
 
 
 def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candidate], fixing: bool = False,
-             what: str = "fill") -> ActionEdit | NoEdit:
-    """The best candidate as an edit. One that adds a syntax problem (with `fixing`: one that removes none) never
-    is: a fill that opens a string or a bracket can turn the rest of the file into an error; nor one holding a
-    character the model broke (`broken_characters`)."""
+                what: str = "fill", refused: Callable[[Candidate], bool] | None = None) -> ActionEdit | NoEdit:
+    """The best candidate as an edit. One that adds a syntax problem (with `fixing`: one that removes none, or one
+    that adds a closer nothing opened, `_stray_closers`) never is: a fill that opens a string or a bracket can
+    turn the rest of the file into an error, and a stray `)` takes an ERROR's place as one; nor one holding a
+    character the model broke (`broken_characters`), nor one ``refused`` refuses."""
     before = problem_count(parsed.tree)
     text = parsed.snapshot.text
+    strays: list[int] = []  # the file's stray closers, counted once, where a candidate needs them
+
+    def unsound(c: Candidate) -> bool:
+        if hides_code(parsed, c.replacements):
+            return True
+        if fixing and c.replacements:
+            strays[:] = strays or [_stray_closers(parsed.tree)]
+            if _stray_closers(tree_after(parsed, list(c.replacements))) > strays[0]:
+                return True
+        return refused is not None and refused(c)
+
     whole = [c for c in candidates if not any(broken_characters(r.text, text) for r in c.replacements)]
     chosen = best(whole, before - 1 if fixing else before)
     shown = whole
-    while chosen is not None and hides_code(parsed, chosen.replacements):
+    while chosen is not None and unsound(chosen):
         shown = [c for c in shown if c is not chosen]
         chosen = best(shown, before - 1 if fixing else before)
     if chosen is None:
@@ -157,6 +171,25 @@ def hides_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) ->
                 _holder(parsed.tree, snap.byte_offset(at), hiding, spec) is None:
             return True
     return False
+
+
+def _stray_closers(tree: tree_sitter.Tree | None) -> int:
+    """How many of the tree's closing brackets close no opener before them: each closes the innermost still open of
+    its kind, and those opened inside it with it; a `}` also a template's `${` (any token that ends in `{`)."""
+    if tree is None:
+        return 0
+    stray, stack = 0, []
+    for node in leaves(tree.root_node):
+        kind = node.type
+        if kind in PAIRS or kind.endswith("{"):
+            stack.append("{" if kind.endswith("{") else kind)
+        elif kind in OPENER_OF:
+            index = next((i for i in range(len(stack) - 1, -1, -1) if stack[i] == OPENER_OF[kind]), None)
+            if index is None:
+                stray += 1
+            else:
+                del stack[index:]
+    return stray
 
 
 def _holder(tree: tree_sitter.Tree, byte: int, hiding: frozenset[str], spec: LanguageSpec) -> tree_sitter.Node | None:
