@@ -3,7 +3,7 @@
 The fill is cut to the hole's shape, loses whatever the text after the cursor already says
 (closing brackets the editor inserted, the next line), takes the file's indentation and line
 breaks, and is dropped when nothing is left, when it holds characters the model broke (U+FFFD), or when
-a body it fills is one name or literal that does nothing there (`_idle_body`).
+a body it fills is one name or literal that does nothing there (`idle_body`).
 """
 
 from __future__ import annotations
@@ -232,30 +232,30 @@ def fit_block(ctx: InfillContext, fill: str) -> str:
         text = text.lstrip(" \t")
     if ctx.line_suffix.strip():
         text += "\n" + ctx.line_indent  # the closer the editor inserted goes on its own line
-    return "" if _idle_body(ctx, text) else text
+    return "" if idle_body(ctx.language, ctx.prefix, text, ctx.suffix) else text
 
 
 _SPECS = {spec.name: spec for spec in LANGUAGES}
 # A fill's text that may be one such expression (a statement's `;` after it): only such a fill is parsed.
-_ONE_WORD = re.compile(r"[\w.]+;?")
+ONE_WORD = re.compile(r"[\w.]+;?")
 
 
-def _idle_body(ctx: InfillContext, text: str) -> bool:
+def idle_body(language: str | None, prefix: str, text: str, suffix: str) -> bool:
     """Whether the block fill ``text`` is one name or literal (`LanguageSpec.idle_value_types`) and nothing else, as the
-    grammar reads the text around the hole with it in: as a statement of its own (Go's `n` under `func (s *Store)
-    Count() int {`, which parses and does not compile; C's `x;`), or as the body's last expression, the body's value
-    (Rust), where that value is `()` (`LanguageSpec.unit_bodies`: a loop's body, a function's with no return type) or
-    where it is a name no pattern before it binds (`_bound_before`). A one-letter body is noise; but a literal, a
-    parameter or a `let` as the value of a body that has one is what the body returns (`-> bool {` + `true`, `|x| {` +
-    `x`, `fn id(n: u32) -> u32 {` + `n`)."""
+    grammar of ``language`` reads it between ``prefix`` and ``suffix``: as a statement of its own (Go's `n` under
+    `func (s *Store) Count() int {`, which parses and does not compile; C's `x;`), or as the body's last expression,
+    the body's value (Rust), where that value is `()` (`LanguageSpec.unit_bodies`: a loop's body, a function's with no
+    return type) or where it is a name no pattern before it binds (`_bound_before`). A one-letter body is noise; but a
+    literal, a parameter or a `let` as the value of a body that has one is what the body returns (`-> bool {` +
+    `true`, `|x| {` + `x`, `fn id(n: u32) -> u32 {` + `n`)."""
     content = text.strip()
-    spec = _SPECS.get(ctx.language or "")
+    spec = _SPECS.get(language or "")
     values = spec.idle_value_types if spec is not None else frozenset()
-    if not values or "\n" in content or not _ONE_WORD.fullmatch(content):
+    if not values or "\n" in content or not ONE_WORD.fullmatch(content):
         return False
-    start = len((ctx.prefix + text[: text.index(content)]).encode("utf-8", "surrogatepass"))
+    start = len((prefix + text[: text.index(content)]).encode("utf-8", "surrogatepass"))
     end = start + len(content.encode("utf-8", "surrogatepass"))
-    node = parse_text(spec, ctx.prefix + text + ctx.suffix).root_node.named_descendant_for_byte_range(start, end)
+    node = parse_text(spec, prefix + text + suffix).root_node.named_descendant_for_byte_range(start, end)
     if node is None or node.parent is None:
         return False
     if node.type in values:

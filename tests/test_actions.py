@@ -322,8 +322,9 @@ def test_a_type_alone_gets_no_semicolon_that_declares_nothing():
     # A `pass` that is all of a function or a method stands in for its body.
     ("def f(x):\n    pass\n", "pass", ["pass"]),
     ("class A:\n    def f(self):\n        pass\n", "pass", ["pass"]),
-    # Beside a TODO comment in its block, it holds the place the comment asks to fill.
-    ("def f(x):\n    if x:\n        # TODO: handle x\n        pass\n    return 1\n", "return", ["# TODO: handle x", "pass"]),
+    # Beside a TODO comment in its block, it holds the place the comment asks to fill, one place with the comment.
+    ("def f(x):\n    if x:\n        # TODO: handle x\n        pass\n    return 1\n", "return",
+     ["# TODO: handle x\n        pass"]),
     # Elsewhere it is code: an exception deliberately ignored, a line deliberately skipped.
     ("def load(path):\n    # TODO: validate the path\n    try:\n        return read(path)\n"
      "    except FileNotFoundError:\n        pass\n    return None\n", "try", ["# TODO: validate the path"]),
@@ -348,13 +349,13 @@ def test_a_fill_that_writes_a_placeholder_back_is_not_applied():
     assert filled("python", "def f(x): ...\n", "def f", ["..."]) == written_back
     ts = "class A {\n  make(): void {\n    throw new Error(\"Not implemented\");\n  }\n}\n"
     assert filled("typescript", ts, "Not", ['throw new Error("not implemented implemented");']) == written_back
-    assert filled("python", "def f(x):\n    # TODO: add one\n    pass\n", "pass", ["# TODO: add one", "pass"]) == \
+    assert filled("python", "def f(x):\n    # TODO: add one\n    pass\n", "pass", ["# TODO: add one\n    pass"]) == \
         written_back
     # Of two holes, the one filled with code goes in; the one written back stays as it was.
     text = "def f(x):\n    # TODO: add one\n    y = 2\n    return ...\n"
     assert filled("python", text, "y = 2", ["# TODO: add one", "x + 1"]) == text.replace("...", "x + 1")
     # Of two candidates, the one with code.
-    assert filled("python", "def f(x): ...\n", "def f", ["..."], ["x"]) == "def f(x): x\n"
+    assert filled("python", "def f(x): ...\n", "def f", ["..."], ["return x"]) == "def f(x): return x\n"
 
 
 @pytest.mark.parametrize("language_id, text, cursor_at, reason", [
@@ -498,7 +499,7 @@ LOOP_FUNCTION = ("import os\n\n\ndef total(items):\n    s = 0\n    for it in ite
 
 @pytest.mark.parametrize("first, last, fill", [
     # A header rewritten as a statement: its body stays indented below with nothing to be indented under.
-    ("def total", "def total(items):", "__all__"),
+    ("def total", "def total(items):", "__all__ = []"),
     ("def total", "def total(items):", "class Total:"),  # and its `return` left outside a function
     ("    for it", "for it in items:", "print(items)"),
     # A statement rewritten as a header: nothing is indented below it.
@@ -538,3 +539,52 @@ def test_a_rewrite_that_writes_the_selection_back_is_no_edit():
     edit = rewrite_selection(parsed_text("javascript", text), start, end,
                              Request(WritesFills(["return a + 1;"], ["return a + 2;"]), Settings(file_lookup=False)))
     assert _applied(edit, text) == text.replace("a + 1", "a + 2")
+
+
+NO_CODE = "found no rewrite that writes code (the model wrote a lone name or keyword, a placeholder or a comment in " \
+          "its place)"
+FLUSHING = ('import os\n\n\nclass Log:\n    def close(self, msg):\n        self.flush()\n'
+            '        os.environ["QT_API"] = "pyqt5"\n        raise ValueError(msg)\n')
+
+
+def _rewrite(language_id, text, selected, *fills):
+    """`text` once the model's candidates `fills` rewrite `selected`, or why it is not."""
+    from infill_ls.actions import rewrite_selection
+
+    start = text.index(selected)
+    edit = rewrite_selection(parsed_text(language_id, text), start, start + len(selected),
+                             Request(WritesFills(*fills), Settings(file_lookup=False)))
+    return _applied(edit, text)
+
+
+@pytest.mark.parametrize("language_id, text, selected, fill", [
+    ("python", FLUSHING, "self.flush()", "self.file"),
+    ("python", FLUSHING, "self.flush()", "None"),
+    ("python", FLUSHING, "raise ValueError(msg)", "return"),
+    ("python", FLUSHING, "raise ValueError(msg)", "pass"),
+    ("python", FLUSHING, 'os.environ["QT_API"] = "pyqt5"', "#"),
+    ("python", FLUSHING, 'os.environ["QT_API"] = "pyqt5"', "..."),
+    ("python", FLUSHING, 'os.environ["QT_API"] = "pyqt5"', '"""\n# break sleep\n"""'),
+    ("python", FLUSHING, 'self.flush()\n        os.environ["QT_API"] = "pyqt5"', "self._write"),
+    ("javascript", "function total(cart) {\n  let off = 0;\n  return cart;\n}\n", "return cart;", "//"),
+    ("javascript", "function total(cart) {\n  let off = 0;\n  return cart;\n}\n", "let off = 0;", "this.off;"),
+])
+def test_a_rewrite_that_writes_no_code_in_place_of_code_is_no_edit(language_id, text, selected, fill):
+    # Each parses, and replaced the statement with nothing that does anything.
+    assert _rewrite(language_id, text, selected, [fill]) == NO_CODE
+
+
+def test_a_rewrite_that_writes_no_code_gives_way_to_one_that_does():
+    assert _rewrite("python", FLUSHING, "self.flush()", ["self.file"], ["self.flush(force=True)"]) == \
+        FLUSHING.replace("self.flush()", "self.flush(force=True)")
+
+
+@pytest.mark.parametrize("text, selected, fill", [
+    # What was selected was prose, or a value where one name stands for another: prose and names are what it holds.
+    ("def f(x):\n    # add one\n    return x + 1\n", "# add one", "# the next number"),
+    ('def f(x):\n    """Add one."""\n    return x + 1\n', '"""Add one."""', '"""The next number."""'),
+    ("def f(x, y):\n    return g(x + y)\n", "x + y", "y"),
+    ("def f(x):\n    for y in x:\n        break\n", "break", "continue"),
+])
+def test_a_rewrite_of_prose_or_of_a_value_may_write_prose_or_a_name(text, selected, fill):
+    assert _rewrite("python", text, selected, [fill]) == text.replace(selected, fill)

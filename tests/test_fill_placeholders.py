@@ -125,3 +125,71 @@ async def test_the_server_fills_a_stub_without_leaving_its_default_return(shippe
     assert [e.range for e in edits] == [types.Range(position_of(text, start), position_of(text, start + len(stub)))]
     push = apply_text_edits(text, edits).split("def push")[1].split("def size")[0]
     assert push.count("return") == 1, push
+
+
+DECLARED = ('import abc\nimport typing as t\nfrom typing import Protocol, overload\n\n\nclass Attribute:\n'
+            '    @t.overload\n    def __get__(self, obj: None, owner: None) -> "Attribute": ...\n\n'
+            '    @overload\n    def get(self, key: int) -> int: ...\n\n'
+            '    @abc.abstractmethod\n    def load(self) -> str:\n        raise NotImplementedError\n\n'
+            '    def name(self) -> str: ...\n\n\n'
+            'class Reader(t.Protocol):\n    def read(self, size: int) -> bytes: ...\n\n\n'
+            'class Writer(Protocol[T]):\n    @property\n    def closed(self) -> bool: ...\n')
+
+
+@pytest.mark.parametrize("cursor_at, found", [
+    # The `...` of an overload, of an abstract method, of a protocol's member is the declaration, not a stub.
+    ("def __get__", []), ("def get", []), ("def load", []), ("def read", []), ("def closed", []),
+    ("def name", ["..."]),
+])
+def test_a_declarations_stub_is_no_placeholder(cursor_at, found):
+    assert _found("python", DECLARED, cursor_at) == found
+
+
+def test_a_stub_files_functions_hold_no_placeholder_and_fill_placeholders_says_why():
+    text = "def name(self) -> str: ...\n"
+    assert find_placeholders(parsed_text("python", text, "file:///t.pyi"), text.index("...")) == []
+    assert find_placeholders(parsed_text("python", text, "file:///t.py"), text.index("...")) != []
+    edit = fill_placeholders(parsed_text("python", DECLARED), DECLARED.index("def read"),
+                             Request(WritesFills(["return b''"]), SETTINGS))
+    assert edit == NoEdit("the function here is a declaration whose stub stays (an overload, an abstract method, a "
+                          "protocol's member or a stub file's)")
+
+
+@pytest.mark.parametrize("fill", ["None", "str", "T", "self", "0", "return", "self.name"])
+def test_a_fill_that_does_nothing_is_not_applied(fill):
+    text = "class Box:\n    def name(self) -> str: ...\n"
+    edit = fill_placeholders(parsed_text("python", text), text.index("..."), Request(WritesFills([fill]), SETTINGS))
+    assert isinstance(edit, NoEdit), apply_replacements(text, list(edit.replacements))
+    assert edit.reason == ("the model wrote only code that does nothing (a lone name, value or keyword) in place of "
+                           "the placeholders; nothing was applied")
+
+
+@pytest.mark.parametrize("fill", ["return self.label", "return None", "return self"])
+def test_a_fill_that_returns_a_value_is_applied(fill):
+    text = "class Box:\n    def name(self) -> str: ...\n"
+    edit = fill_placeholders(parsed_text("python", text), text.index("..."), Request(WritesFills([fill]), SETTINGS))
+    assert apply_replacements(text, list(edit.replacements)) == text.replace("...", fill)
+
+
+READ_LINES = "def load(path):\n    with open(path) as fh:\n        # TODO read lines\n        pass\n    return lines\n"
+
+
+@pytest.mark.parametrize("text, found", [
+    (READ_LINES, ["# TODO read lines\n        pass"]),
+    ("def f():\n    # TODO: implement\n    pass\n", ["# TODO: implement\n    pass"]),
+    # Beside other code, the `pass` holds no place, and the TODO is the placeholder alone.
+    ("def f(x):\n    x.sort()\n    # TODO: dedupe\n    pass\n", ["# TODO: dedupe"]),
+])
+def test_a_todo_and_the_pass_that_is_its_bodys_only_statement_are_one_placeholder(text, found):
+    assert _found("python", text, "TODO") == found
+
+
+def test_a_todo_filled_beside_a_pass_takes_the_pass_with_it_and_a_return_in_a_branch_is_code():
+    edit = fill_placeholders(parsed_text("python", READ_LINES), READ_LINES.index("TODO"),
+                             Request(WritesFills(["lines = fh.readlines()"]), SETTINGS))
+    assert apply_replacements(READ_LINES, list(edit.replacements)) == READ_LINES.replace(
+        "# TODO read lines\n        pass", "lines = fh.readlines()")
+    text = "def f(x):\n    if not x:\n        # TODO: handle empty\n        pass\n    g(x)\n"
+    edit = fill_placeholders(parsed_text("python", text), text.index("TODO"),
+                             Request(WritesFills(["return"]), SETTINGS))
+    assert apply_replacements(text, list(edit.replacements)) == "def f(x):\n    if not x:\n        return\n    g(x)\n"

@@ -196,6 +196,21 @@ async def test_nothing_is_offered_where_nothing_applies(client):
     assert list(await _actions(client, uri, text, cursor, cursor)) == []
 
 
+async def test_fill_placeholders_is_not_offered_on_a_declarations_stub(client):
+    text = ("import typing as t\n\n\nclass Attribute:\n    @t.overload\n"
+            "    def __get__(self, obj: object, owner: t.Any) -> str: ...\n\n    def name(self) -> str: ...\n\n\n"
+            "class Reader(t.Protocol):\n    def read(self, size: int) -> bytes: ...\n")
+    module, stubs = "file:///declared/attribute.py", "file:///declared/attribute.pyi"
+    for uri in (module, stubs):
+        client.text_document_did_open(types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    for uri, stub, offered in [(module, "-> str: ...", False), (module, "def name(self) -> str: ...", True),
+                               (module, "-> bytes: ...", False), (stubs, "def name(self) -> str: ...", False)]:
+        cursor = text.index(stub) + len(stub) - 1
+        titles = [a.title for a in await _actions(client, uri, text, cursor, cursor)]
+        assert ("Fill placeholders" in titles) is offered, (uri, stub, titles)
+
+
 async def test_a_stale_action_resolves_to_no_edit(client):
     uri, text = _open(client, "inventory.py", "python", uri="file:///stale/inventory.py", folder=SESSION)
     start = text.index("total += item.price")

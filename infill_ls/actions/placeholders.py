@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import tree_sitter
 
 from ..context import indent_unit, leading_whitespace
-from ..postprocess import fit_placeholder, indent_columns
+from ..postprocess import ONE_WORD, fit_placeholder, idle_body, indent_columns
 from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, parsed_after
 from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, node_span, walk,
                     with_eol)
@@ -108,8 +110,9 @@ _DEFAULT_RETURN = re.compile(rf"return(?:\s+{_DEFAULT_VALUE}(?:\s*,\s*{_DEFAULT_
 
 
 def _default_return_after(comment: tree_sitter.Node, parsed: ParsedSnapshot) -> tree_sitter.Node | None:
-    """The statement right after ``comment`` where it returns a default value and is the last of its body, through
-    the bodies it opens (Go's `statement_list`, Python's `block` after a comment in the header)."""
+    """The statement right after ``comment`` where it returns a default value, or is a stub that holds a place
+    beside a TODO (`Stub.marked`: `pass`) as its body's one statement, and is the last of its body, through the
+    bodies it opens (Go's `statement_list`, Python's `block` after a comment in the header)."""
     spec = parsed.spec
     node = comment.next_named_sibling
     while node is not None and spec is not None and node.type in spec.body_types and node.named_child_count:
@@ -117,7 +120,8 @@ def _default_return_after(comment: tree_sitter.Node, parsed: ParsedSnapshot) -> 
     if node is None or spec is None or node.parent is None or node.parent.type not in spec.body_types:
         return None
     text = parsed.snapshot.utf8[node.start_byte : node.end_byte].decode("utf-8", "replace")
-    if _DEFAULT_RETURN.fullmatch(text) is None:
+    marked = any(s.marked and s.node_type == node.type and s.matches(text) for s in spec.stubs)
+    if _DEFAULT_RETURN.fullmatch(text) is None and not (marked and _alone_in_body(node, parsed)):
         return None
     at = node
     while at.parent is not None and at.id != comment.parent.id:
@@ -162,11 +166,57 @@ def _todo_beside(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
                for c in comments)
 
 
+@dataclass(frozen=True)
+class _Declarations:
+    """Where a language writes a function's declaration with a stub for its body, which is meant to stay: the
+    decorators that make one (`@typing.overload`, `@abstractmethod`), the bases that make every method of a class one
+    (a `Protocol`'s), by their last name, and the files that hold only declarations (`.pyi` stubs)."""
+
+    decorators: frozenset[str]
+    bases: frozenset[str]
+    extensions: tuple[str, ...]
+
+
+# By language: the rest write declarations without a body, where there is no placeholder to fill.
+_DECLARATIONS = {
+    "python": _Declarations(decorators=frozenset({"overload", "abstractmethod", "abstractproperty",
+                                                  "abstractclassmethod", "abstractstaticmethod"}),
+                            bases=frozenset({"Protocol"}), extensions=(".pyi",)),
+}
+_LAST_NAME = re.compile(r"@?\s*(?:[\w.]*\.)?(\w+)")
+
+
+def _declaration(function: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
+    """Whether ``function`` is a declaration whose stub body is meant to stay (`_Declarations`)."""
+    declarations = _DECLARATIONS.get(parsed.spec.name if parsed.spec is not None else "")
+    if declarations is None:
+        return False
+    if parsed.snapshot.uri.lower().endswith(declarations.extensions):
+        return True
+    holder = function.parent
+    if holder is not None and _decorated(holder) is not None:
+        names = [_last_name(d) for d in holder.named_children if d.type == "decorator"]
+        if declarations.decorators.intersection(names):
+            return True
+        holder = holder.parent
+    owner = holder.parent if holder is not None else None
+    bases = owner.child_by_field_name("superclasses") if owner is not None else None
+    return bases is not None and bool(declarations.bases.intersection(_last_name(b) for b in bases.named_children))
+
+
+def _last_name(node: tree_sitter.Node) -> str:
+    """The last name of a decorator or a base, less its arguments: `overload` of `@t.overload`, `Protocol` of
+    `typing.Protocol[T]`."""
+    match = _LAST_NAME.match(node.text.decode("utf-8", "replace") if node.text is not None else "")
+    return match.group(1) if match is not None else ""
+
+
 def find_placeholders(parsed: ParsedSnapshot, offset: int) -> list[tuple[int, int]]:
-    """Spans of the placeholders in the function around ``offset``, in document order."""
+    """Spans of the placeholders in the function around ``offset``, in document order; none in a declaration whose
+    stub is its body (`_declaration`)."""
     spec = parsed.spec
     function = enclosing_function(parsed, offset)
-    if spec is None or function is None:
+    if spec is None or function is None or _declaration(function, parsed):
         return []
     spans: list[tuple[int, int]] = []
     utf8 = parsed.snapshot.utf8
@@ -280,7 +330,7 @@ def fill_placeholders(parsed: ParsedSnapshot, offset: int, request: Request) -> 
             candidates.append(candidate(parsed, written, c.confidence))
         dropped |= why
     if not candidates and dropped:
-        wrote = "the placeholder back" if _WROTE_BACK in dropped else "only comments in place of the placeholders"
+        wrote = next(what for why, what in _WROTE.items() if why in dropped)
         return NoEdit(f"the model wrote {wrote}; nothing was applied")
     return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
 
@@ -292,19 +342,27 @@ def _no_placeholder_reason(parsed: ParsedSnapshot, offset: int) -> str:
     if parsed.spec is None or parsed.tree is None:
         return (f"the file is read as plain text (no grammar for {parsed.snapshot.language_id}); this action needs "
                 "one to find placeholders")
-    if enclosing_function(parsed, offset) is None:
+    function = enclosing_function(parsed, offset)
+    if function is None:
         return "the cursor is not in a function (placeholders are filled in the function around it)"
+    if _declaration(function, parsed):
+        return ("the function here is a declaration whose stub stays (an overload, an abstract method, a protocol's "
+                "member or a stub file's)")
     return f"no placeholder in the function here ({placeholder_kinds(parsed.spec)})"
 
 
-_WROTE_BACK, _ONLY_COMMENTS = "wrote back", "only comments"
+_WROTE_BACK, _ONLY_COMMENTS, _IDLE = "wrote back", "only comments", "idle"
+# How Fill placeholders names what the model wrote where it left every placeholder be, the likeliest first.
+_WROTE = {_WROTE_BACK: "the placeholder back", _ONLY_COMMENTS: "only comments in place of the placeholders",
+          _IDLE: "only code that does nothing (a lone name, value or keyword) in place of the placeholders"}
 
 
 def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> tuple[tuple[Replacement, ...],
                                                                                           set[str]]:
     """The replacements that write code, and why the others were left out: their placeholder's text again, or,
     once made, a placeholder of the language (`throw new Error("not implemented yet")` over
-    `throw new Error("not implemented")`), or comments alone (`///` over `todo!()`, a doc comment of nothing)."""
+    `throw new Error("not implemented")`), comments alone (`///` over `todo!()`, a doc comment of nothing), or
+    statements that do nothing (`None` over `...`, a bare `return`)."""
     text = parsed.snapshot.text
     changed = [r for r in replacements if r.text.strip() != text[r.start : r.end].strip()]
     dropped = {_WROTE_BACK} if len(changed) < len(replacements) else set()
@@ -323,20 +381,85 @@ def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...])
     return tuple(kept), dropped
 
 
-def _no_code(parsed: ParsedSnapshot, start: int, end: int) -> str | None:
-    """Why ``start..end`` holds no code: placeholders and nothing else, or comments (and placeholders); None where
-    it holds code."""
+def writes_code(parsed: ParsedSnapshot, start: int, end: int) -> bool:
+    """Whether ``start..end``, written in place of code, holds code that does something: more than placeholders,
+    comments, docstrings and statements that do nothing (`_no_code`), a keyword alone among them: `return` in place
+    of `raise ValueError(msg)` drops what the code did."""
+    return _no_code(parsed, start, end, replaced_code=True) is None
+
+
+def _no_code(parsed: ParsedSnapshot, start: int, end: int, replaced_code: bool = False) -> str | None:
+    """Why ``start..end`` holds no code: placeholders and nothing else; comments and docstrings (and placeholders);
+    or besides those, statements that do nothing (`_does_nothing`). None where it holds code."""
     rest = parsed.snapshot.text[start:end]
     lead = len(rest) - len(rest.lstrip())
     rest = _blanked(rest, start, find_placeholders(parsed, start + lead))
     if not rest.strip():
         return _WROTE_BACK
-    if parsed.tree is None or parsed.spec is None:
+    spec = parsed.spec
+    if parsed.tree is None or spec is None:
         return None
     snap = parsed.snapshot
-    around = parsed.tree.root_node.descendant_for_byte_range(snap.byte_offset(start), snap.byte_offset(end))
-    comments = [node_span(parsed, n) for n in walk(around) if n.type in parsed.spec.comment_types] if around else []
-    return _ONLY_COMMENTS if not _blanked(rest, start, comments).strip() else None
+    first, last = snap.byte_offset(start), snap.byte_offset(end)
+    around = parsed.tree.root_node.descendant_for_byte_range(first, last)
+    while around is not None and around.parent is not None and \
+            (around.parent.start_byte, around.parent.end_byte) == (around.start_byte, around.end_byte):
+        around = around.parent  # the statement a word spans, not the word alone
+    nodes = list(_overlapping(around, first, last)) if around is not None else []
+    prose = [node_span(parsed, n) for n in nodes if n.type in spec.comment_types or _docstring(n)]
+    rest = _blanked(rest, start, prose)
+    if not rest.strip():
+        return _ONLY_COMMENTS
+    idle = [node_span(parsed, n) for n in nodes
+            if first <= n.start_byte and n.end_byte <= last and _does_nothing(n, parsed, replaced_code)]
+    if not _blanked(rest, start, idle).strip():
+        return _IDLE
+    word = rest.strip()
+    at = start + rest.index(word)
+    text = snap.text
+    return _IDLE if idle_body(spec.name, text[:at], word, text[at + len(word):]) else None
+
+
+def _overlapping(node: tree_sitter.Node, first: int, last: int) -> Iterator[tree_sitter.Node]:
+    """``node`` and its descendants that overlap the bytes ``first..last``: a span across two statements of a long
+    file stands in the file's root, and the rest of the file is no part of it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current is node or (current.start_byte < last and current.end_byte > first):
+            yield current
+            stack.extend(reversed(current.children))
+
+
+def _does_nothing(node: tree_sitter.Node, parsed: ParsedSnapshot, anywhere: bool) -> bool:
+    """Whether ``node`` is a statement of one word that does nothing: an expression of a name, an attribute or a literal
+    alone (`self.file`, `None`, `...`), or a keyword alone: a stub's (`pass`), or, ``anywhere`` or as the last
+    statement of a function's own body, any (a bare `return`; one in a branch leaves it early). A name as a body's
+    last expression may be its value (Rust's): that is `idle_body`'s to judge."""
+    spec = parsed.spec
+    if spec is None or node.parent is None or node.parent.type not in spec.body_types:
+        return False
+    text = parsed.snapshot.utf8[node.start_byte : node.end_byte].decode("utf-8", "replace")
+    if ONE_WORD.fullmatch(text) is None:  # dotted names and all: `self.file`, `...`
+        return False
+    if node.type == "expression_statement":
+        return True
+    if node.named_child_count or node.type in spec.idle_value_types | spec.comment_types:
+        return False
+    return anywhere or any(stub.node_type == node.type for stub in spec.stubs) or _ends_function(node, spec)
+
+
+def _ends_function(node: tree_sitter.Node, spec: LanguageSpec) -> bool:
+    """Whether ``node`` is the last statement of a function's own body (comments aside)."""
+    at = node
+    while at.parent is not None and at.parent.type in spec.body_types:
+        following = at.next_named_sibling
+        while following is not None and following.type in spec.comment_types:
+            following = following.next_named_sibling
+        if following is not None:
+            return False
+        at = at.parent
+    return at.parent is not None and at.parent.type in spec.function_types
 
 
 def _blanked(text: str, start: int, spans: list[tuple[int, int]]) -> str:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from ..context import indent_unit, leading_whitespace
 from ..postprocess import rebased, reindented
 from ..settings import Settings
-from ..syntax import ParsedSnapshot, Replacement
+from ..syntax import ParsedSnapshot, Replacement, parsed_after
 from .edits import ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, with_eol
+from .placeholders import writes_code
 
 if TYPE_CHECKING:
     from engine.infill import InfillEngine
@@ -34,7 +35,10 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
     unit = indent_unit(parsed.spec, snap)
     head = snap.text[snap.line_starts[snap.line_of(start)] : start]
-    unchanged = False
+    unchanged = idle = False
+    # A name, a keyword, `...` or a comment in place of code replaces it with nothing; in place of a comment, a
+    # docstring or a stub, prose is what was there.
+    held_code = writes_code(parsed, start, end)
     for c in infill_spans(parsed, [(start, end)], hole, request):
         body = c.fills[0].strip()
         if not body:
@@ -49,7 +53,13 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
         if replacement.text == selected:
             unchanged = True
             continue
+        if held_code and not writes_code(parsed_after(parsed, (replacement,)), start, start + len(replacement.text)):
+            idle = True
+            continue
         candidates.append(candidate(parsed, (replacement,), c.confidence))
+    if not candidates and idle:
+        return NoEdit("found no rewrite that writes code (the model wrote a lone name or keyword, a placeholder or a "
+                      "comment in its place)")
     if not candidates and unchanged:
         return NoEdit("the model wrote the selection back unchanged")
     return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
