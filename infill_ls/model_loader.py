@@ -270,6 +270,16 @@ class ModelLoader:
             await asyncio.shield(ready)  # none handed out: the load's end settles both
         return None, None
 
+    def lookup_now(self) -> LoadedEngine | InfillLookup | None:
+        """The loaded engine, else the checkpoint's config and tokenizer where read by now; never waits: what an
+        offer of actions, answered as it is asked, can count tokens with."""
+        ready, read = self._ready, self._read
+        if ready is not None and ready.done() and not ready.cancelled():
+            return ready.result().engine
+        if read is not None and read.done() and not read.cancelled():
+            return read.result()
+        return None
+
     @property
     def error(self) -> str | None:
         return self.last.error if self.last else None

@@ -428,6 +428,7 @@ class InfillServer(LanguageServer):
         self.uses_document_changes = False
         self.resolves_edits = False
         self.literal_actions = False  # code actions as CodeAction literals, else as bare Commands
+        self.shows_disabled = False  # the client greys out a CodeAction marked disabled, with its reason
         self.applies_edits = False  # the client takes `workspace/applyEdit`
         self.told_cannot_apply = False
         self.actions_run = 0  # names each action's progress
@@ -642,6 +643,7 @@ def _register(ls: InfillServer) -> None:
         resolve = code_action.resolve_support if code_action else None
         ls.resolves_edits = bool(resolve and "edit" in resolve.properties)
         ls.literal_actions = bool(code_action and code_action.code_action_literal_support)
+        ls.shows_disabled = bool(code_action and code_action.disabled_support)
         ls.applies_edits = bool(caps.workspace and caps.workspace.apply_edit)
         # pygls has made rootPath a rootUri.
         root = ls.workspace.root_uri
@@ -841,11 +843,11 @@ def _register(ls: InfillServer) -> None:
         return answer()
 
     def offered(params: types.CodeActionParams, version: int,
-                kinds: list[ActionKind]) -> list[types.CodeAction | types.Command]:
+                kinds: list[tuple[ActionKind, str | None]]) -> list[types.CodeAction | types.Command]:
         uri = params.text_document.uri
         only = params.context.only
         actions = []
-        for kind in kinds:
+        for kind, refused in kinds:
             code_kind = _ACTION_KINDS[kind]
             if only and not any(code_kind == o or code_kind.startswith(o + ".") for o in only):
                 continue
@@ -855,7 +857,10 @@ def _register(ls: InfillServer) -> None:
                 actions.append(types.Command(title=kind.title, command=kind.command, arguments=arguments))
                 continue
             action = types.CodeAction(title=kind.title, kind=code_kind)
-            if ls.resolves_edits:
+            if refused is not None and ls.shows_disabled:
+                # Greyed out with its reason in the menu, where running it would only say the same after a wait.
+                action.disabled = types.CodeActionDisabled(reason=refused)
+            elif ls.resolves_edits:
                 action.data = {"kind": kind.value, "arguments": arguments}
             else:
                 action.command = types.Command(title=kind.title, command=kind.command, arguments=arguments)

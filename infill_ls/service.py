@@ -16,11 +16,11 @@ from typing import Any
 
 from engine.errors import Cancelled
 
-from .actions import ActionEdit, ActionKind, NoEdit, Request, available, run_action
+from .actions import ActionEdit, ActionKind, NoEdit, Request, available, refusal, run_action
 from .completion import cache_key, complete, from_file_alone, from_the_file, typed_through
 from .suggestions import Suggestion
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
-from .model_loader import LoadedEngine, LoadResult, ModelLoader
+from .model_loader import LoadedEngine, LoadResult, ModelLoader, Unloaded
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Priority, Scheduler, Superseded
@@ -402,15 +402,28 @@ class InfillService:
         return suggestions
 
     async def actions_in(self, snapshot: Snapshot | None, selection: Range, encoding: PositionEncoding
-                         ) -> list[ActionKind]:
-        """The actions for a selection of `snapshot`, the document as the request found it (None: not open); none
-        once the document has moved on from it, as each would be refused for the text it was offered for."""
+                         ) -> list[tuple[ActionKind, str | None]]:
+        """The actions for a selection of `snapshot`, the document as the request found it (None: not open), each
+        with why it would be refused before its model runs (`actions.refusal`; None where it would run, or where no
+        tokenizer is read yet to tell); none once the document has moved on from it, as each would be refused for
+        the text it was offered for."""
         if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
             return []
         start = snapshot.offset_at(selection.start, encoding)
         end = snapshot.offset_at(selection.end, encoding)
+        settings, lookup = self.settings, self.model.lookup_now()
+
+        def offer() -> list[tuple[ActionKind, str | None]]:
+            parsed = self.syntax.parse(snapshot)
+            kinds = available(parsed, start, end)
+            try:
+                return [(kind, refusal(kind, parsed, start, end, settings, lookup) if lookup is not None else None)
+                        for kind in kinds]
+            except Unloaded:  # replaced meanwhile: the action says why when it runs
+                return [(kind, None) for kind in kinds]
+
         # Parsing is not inference, but a first parse of a large file still stays off the loop.
-        kinds = await asyncio.to_thread(lambda: available(self.syntax.parse(snapshot), start, end))
+        kinds = await asyncio.to_thread(offer)
         return kinds if self.documents.get(snapshot.uri) is snapshot else []
 
     async def action_in(self, kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: Range,

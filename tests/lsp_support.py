@@ -113,6 +113,7 @@ def capabilities(
     encodings: list[str] | None = None,
     configuration: bool = False,
     notebooks: bool = False,
+    disabled: bool = False,
 ) -> types.ClientCapabilities:
     text_document = types.TextDocumentClientCapabilities(
         synchronization=types.TextDocumentSyncClientCapabilities(),
@@ -124,6 +125,7 @@ def capabilities(
             ),
             resolve_support=types.ClientCodeActionResolveOptions(properties=["edit"]) if resolve else None,
             data_support=resolve,
+            disabled_support=disabled or None,
         ),
         inline_completion=types.InlineCompletionClientCapabilities() if inline else None,
         completion=types.CompletionClientCapabilities(),

@@ -10,15 +10,22 @@ and markup's closing tags and template literals' quotes in `text_closers`); what
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..settings import Settings
 from ..syntax import ParsedSnapshot
 from .closing import close_structure, mechanical_fix, nearest_problem, top_level
 from .edits import ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit
 from .placeholders import fill_placeholders, find_placeholders
+from .rewrite import refusal as rewrite_refusal
 from .rewrite import rewrite_selection
+
+if TYPE_CHECKING:
+    from engine.infill import InfillLookup
 
 __all__ = ["ActionEdit", "ActionKind", "Candidate", "NoEdit", "Request", "available", "candidate", "choose_edit",
            "close_structure", "fill_placeholders", "find_placeholders", "mechanical_fix", "nearest_problem",
-           "rewrite_selection", "run_action", "top_level"]
+           "refusal", "rewrite_selection", "run_action", "top_level"]
 
 
 def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
@@ -31,6 +38,15 @@ def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
     if nearest_problem(parsed, start) is not None:
         kinds.append(ActionKind.CLOSE_STRUCTURE)
     return kinds
+
+
+def refusal(kind: ActionKind, parsed: ParsedSnapshot, start: int, end: int, settings: Settings,
+            lookup: InfillLookup) -> str | None:
+    """Why ``kind`` would be refused here before its model runs, as its message would say (a selection longer than
+    the model rewrites at once); None where it would run. Cheap: the tokenizer alone."""
+    if kind is ActionKind.REWRITE_SELECTION:
+        return rewrite_refusal(parsed, start, end, settings, lookup)
+    return None
 
 
 def run_action(kind: ActionKind, parsed: ParsedSnapshot, start: int, end: int, request: Request) -> ActionEdit | NoEdit:

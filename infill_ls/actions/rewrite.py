@@ -12,7 +12,7 @@ from .edits import ActionEdit, ActionKind, NoEdit, Request, candidate, choose_ed
 from .placeholders import writes_code
 
 if TYPE_CHECKING:
-    from engine.infill import InfillEngine
+    from engine.infill import InfillLookup
 
 
 def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Request) -> ActionEdit | NoEdit:
@@ -25,9 +25,8 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     lead = selected[: len(selected) - len(selected.lstrip())]
     trail = selected[len(selected.rstrip()) :]
     needed = engine.count_tokens(selected)
-    too_long = _too_long(needed, settings, engine)
-    if too_long is not None:
-        return too_long
+    if (why := too_long(needed, settings, engine)) is not None:
+        return NoEdit(why)
     most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
     # Room for a rewrite somewhat longer than the original, within reason.
     hole = min(max(settings.max_hole_tokens, needed + needed // 4 + 4), most)
@@ -65,16 +64,22 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
 
 
-def _too_long(needed: int, settings: Settings, engine: InfillEngine) -> NoEdit | None:
+def refusal(parsed: ParsedSnapshot, start: int, end: int, settings: Settings, lookup: InfillLookup) -> str | None:
+    """Why a rewrite of the selection would be refused before the model runs (`too_long`), as its message says; None
+    where it would run. Needs the tokenizer alone: what an offer of actions can say."""
+    return too_long(lookup.count_tokens(parsed.snapshot.text[start:end]), settings, lookup)
+
+
+def too_long(needed: int, settings: Settings, lookup: InfillLookup) -> str | None:
     """A hole wider than the model's canvas could only come back cut short (and slowly): say so instead, naming the
     setting where it, not the model, sets the limit."""
-    most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
+    most = min(4 * settings.max_hole_tokens, lookup.hole_capacity)
     if needed <= most:
         return None
-    if most < engine.hole_capacity:
-        return NoEdit(f"the selection is {needed} tokens and a rewrite takes at most {most} (4 x maxHoleTokens); "
-                      "select less or raise maxHoleTokens")
-    return NoEdit(f"the selection is {needed} tokens and the model rewrites at most {most} at once; select less")
+    if most < lookup.hole_capacity:
+        return (f"the selection is {needed} tokens and a rewrite takes at most {most} (4 x maxHoleTokens); "
+                "select less or raise maxHoleTokens")
+    return f"the selection is {needed} tokens and the model rewrites at most {most} at once; select less"
 
 
 def _written_indent(head: str, fill: str) -> str | None:

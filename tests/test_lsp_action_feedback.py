@@ -1,6 +1,7 @@
-"""An action's work-done progress over stdio: cancellable, and its Cancel stops the action as `$/cancelRequest` does
-(nothing applied); its end says how it ended. With the shipped model, whose Rewrite selection takes long enough to
-be cancelled once its progress has begun."""
+"""What an action tells the user, over stdio: its work-done progress is cancellable, and its Cancel stops the action
+as `$/cancelRequest` does (nothing applied); its end says how it ended; an action that would be refused before its
+model runs is offered greyed out with the reason; a command refused for its arguments is one line in the log. With
+the shipped model, whose Rewrite selection takes long enough to be cancelled once its progress has begun."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ async def client(lsp_client: LanguageClient):
 
     lsp_client.applied = applied
     await lsp_client.initialize_session(
-        init_params(capabilities(resolve=False, progress=True), device="cpu", debounceMs=0))
+        init_params(capabilities(resolve=False, progress=True, disabled=True), device="cpu", debounceMs=0))
     await loaded(lsp_client)
     yield
     await lsp_client.shutdown_session()
@@ -111,3 +112,24 @@ async def test_a_command_refused_for_its_arguments_is_logged_in_one_line_without
     (line,) = [line for line in err.splitlines() if "infill.rewriteSelection: arguments are" in line]
     assert "Exception occurred for message" in line
     assert [line for line in err.splitlines() if "'infill.nope' is not defined" in line]
+
+
+async def test_a_selection_longer_than_the_model_rewrites_is_offered_greyed_out_with_the_reason(client):
+    uri = "file:///tmp/long.py"
+    text = TEXT * 3  # about 180 tokens, where the shipped model rewrites 56 at once
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+
+    async def rewrite_offered(start: int, end: int) -> types.CodeAction:
+        actions = await client.text_document_code_action_async(types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(position_of(text, start), position_of(text, end)),
+            context=types.CodeActionContext(diagnostics=[])))
+        (action,) = [a for a in actions if a.title == "Rewrite selection"]
+        return action
+
+    long = await rewrite_offered(0, len(text))
+    assert long.disabled is not None and long.command is None, long
+    assert long.disabled.reason.endswith("and the model rewrites at most 56 at once; select less"), long.disabled
+    short = await rewrite_offered(text.index("    count"), text.index("    average"))
+    assert short.disabled is None and short.command.command == "infill.rewriteSelection"
