@@ -166,6 +166,24 @@ class LanguageSpec:
     # (`__at_align__ double tmp[n];`), as it reads C++'s `static_cast<T>` in a `.h` file opened as C.
     reserved_words: frozenset[str] = frozenset()
     reserved_word_holders: frozenset[str] = frozenset()
+    # The quotes of the string and character literals that end on their line, and of those that may run over lines
+    # (Python's `"""`, a template literal, Go's raw string, any Rust string): a fill that leaves one of the first
+    # open at its line's end, or that is a quote alone, is no code (`typing_filter._opens_literal`). Where a quote
+    # before a name is a lifetime or a label (Rust's `'a`, `'outer:`), that quote.
+    line_quotes: tuple[str, ...] = ()
+    span_quotes: tuple[str, ...] = ()
+    lifetime_quote: str = ""
+    # Other languages' words that are only names here, which the model writes out of habit (Python's `None` in Go or
+    # TypeScript, `null` in Rust); a real word of the language (Rust's `None`, Java's `null`) is none of them. One
+    # written as a name the file never spells is noise (`typing_filter._foreign_names`).
+    foreign_words: frozenset[str] = frozenset()
+    # Nodes whose `{`..`}` hold members or arms that are more than one name or literal each (a struct's fields with
+    # their types, a class's members, an interface's, a switch's `case`s, a match's `=>` arms): a fill that makes
+    # one hold a lone token (`struct {` + `str`) is noise. Not an enum's: its first variant alone is one.
+    member_body_types: frozenset[str] = frozenset()
+    # The nodes that import one thing, each with the field that names it (Go's spec's path, Rust's `use` path, an
+    # ECMAScript import's name): a fill that writes a second import of what the file imports already is noise.
+    import_keys: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -222,6 +240,14 @@ _ECMASCRIPT_MODULE_NAMES = frozenset({"import_specifier", "export_specifier", "n
 _ECMASCRIPT_ONCE_BINDING = frozenset({"lexical_declaration", "class_declaration", "abstract_class_declaration",
                                       "function_declaration", "generator_function_declaration"})
 
+_ECMASCRIPT_QUOTES = ("'", '"')
+_ECMASCRIPT_SPAN_QUOTES = ("`",)
+_ECMASCRIPT_FOREIGN = frozenset({"None", "True", "False", "nil", "elif"})
+_ECMASCRIPT_IMPORT_KEYS = (("import_specifier", "name"),)
+_TYPESCRIPT_MEMBER_BODIES = frozenset({"class_body", "switch_body", "interface_body", "object_type"})
+# C's and C++'s macros give other languages' words a meaning (X11's `None`, `True`, `False`): only these are foreign.
+_C_FAMILY_FOREIGN = frozenset({"nil", "undefined", "elif"})
+
 _ECMASCRIPT_STUBS = (
     Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
          r"throw\s+new\s+Error\s*\(" + _UNWRITTEN + r"\)\s*;?", alone=True, whole=True),
@@ -269,6 +295,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("python"),
         idle_value_types=frozenset({"identifier", "integer", "float", "true", "false", "none"}),
+        line_quotes=("'", '"'),
+        span_quotes=('"""', "'''"),
+        foreign_words=frozenset({"null", "nil", "undefined", "true", "false"}),
         line_comments=("#",),
         layout_reads=_python_reads,
         cell_magics=_IPYTHON,
@@ -293,9 +322,14 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         reserved_words=_ECMASCRIPT_RESERVED,
         reserved_word_holders=_ECMASCRIPT_MODULE_NAMES,
         idle_value_types=_ECMASCRIPT_VALUES,
+        line_quotes=_ECMASCRIPT_QUOTES,
+        span_quotes=_ECMASCRIPT_SPAN_QUOTES,
+        foreign_words=_ECMASCRIPT_FOREIGN,
+        import_keys=_ECMASCRIPT_IMPORT_KEYS,
         indent="  ",
         # `js`, `js2`, `rjsx`, `js-jsx`: Emacs's eglot, which names a buffer's language after its mode (js-mode).
         language_ids=("javascript", "javascriptreact", "js", "js2", "rjsx", "js-jsx"),
+        member_body_types=frozenset({"class_body", "switch_body"}),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
@@ -315,8 +349,13 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         reserved_words=_ECMASCRIPT_RESERVED,
         reserved_word_holders=_ECMASCRIPT_MODULE_NAMES,
         idle_value_types=_ECMASCRIPT_VALUES,
+        line_quotes=_ECMASCRIPT_QUOTES,
+        span_quotes=_ECMASCRIPT_SPAN_QUOTES,
+        foreign_words=_ECMASCRIPT_FOREIGN,
+        import_keys=_ECMASCRIPT_IMPORT_KEYS,
         indent="  ",
         language_ids=("typescript",),
+        member_body_types=_TYPESCRIPT_MEMBER_BODIES,
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
@@ -335,8 +374,13 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         reserved_words=_ECMASCRIPT_RESERVED,
         reserved_word_holders=_ECMASCRIPT_MODULE_NAMES,
         idle_value_types=_ECMASCRIPT_VALUES,
+        line_quotes=_ECMASCRIPT_QUOTES,
+        span_quotes=_ECMASCRIPT_SPAN_QUOTES,
+        foreign_words=_ECMASCRIPT_FOREIGN,
+        import_keys=_ECMASCRIPT_IMPORT_KEYS,
         indent="  ",
         language_ids=("typescriptreact", "tsx"),  # `tsx`: eglot (tsx-ts-mode) and Zed
+        member_body_types=_TYPESCRIPT_MEMBER_BODIES,
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=_ECMASCRIPT_BODIES,
@@ -358,6 +402,12 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
                                     "nil", "iota"}),
         indent="\t",
         language_ids=("go",),
+        line_quotes=('"', "'"),
+        span_quotes=("`",),
+        foreign_words=frozenset({"None", "True", "False", "null", "undefined", "elif"}),
+        import_keys=(("import_spec", "path"),),
+        member_body_types=frozenset({"field_declaration_list", "interface_type", "expression_switch_statement",
+                                     "type_switch_statement", "select_statement"}),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "statement_list", "source_file"}),
@@ -382,6 +432,12 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         statement_end=";",
         signature_types=frozenset({"function_signature_item"}),
         language_ids=("rust", "rustic"),  # `rustic`: eglot (rustic-mode)
+        line_quotes=("'",),
+        span_quotes=('"',),
+        lifetime_quote="'",
+        foreign_words=frozenset({"null", "nil", "undefined", "True", "False", "elif"}),
+        import_keys=(("use_declaration", "argument"),),
+        member_body_types=frozenset({"field_declaration_list", "match_block", "declaration_list"}),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "declaration_list", "source_file"}),
@@ -417,6 +473,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         statement_end=";",
         signature_types=frozenset({"method_declaration", "constructor_declaration"}),
         language_ids=("java",),
+        line_quotes=('"', "'"),
+        span_quotes=('"""',),
+        foreign_words=frozenset({"None", "True", "False", "nil", "undefined", "elif"}),
+        member_body_types=frozenset({"class_body", "interface_body", "switch_block", "annotation_type_body"}),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"block", "class_body", "constructor_body", "program"}),
@@ -436,6 +496,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         statement_end=";",
         signature_types=frozenset({"function_declarator"}),
         language_ids=("c",),
+        line_quotes=('"', "'"),
+        foreign_words=_C_FAMILY_FOREIGN,
+        member_body_types=frozenset({"field_declaration_list"}),
         extra_extensions=(".h",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
@@ -455,6 +518,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         # `c++`: Emacs's eglot and Zed; `cuda` and `arduino` (`.ino`): Neovim. CUDA is C++ with a few additions (a
         # kernel launch's `<<<`), Arduino's sketches are C++.
         language_ids=("cpp", "c++", "cuda-cpp", "cuda", "arduino"),
+        line_quotes=('"', "'"),
+        foreign_words=_C_FAMILY_FOREIGN,
+        member_body_types=frozenset({"field_declaration_list", "declaration_list"}),
         # Capital `.C` and `.H` are C++ by the compilers' convention (`language_for` reads them before lowercasing).
         extra_extensions=(".c++", ".h++", ".ipp", ".inl", ".ino", ".ixx", ".cppm", ".tpp", ".C", ".H"),
         skipped_extensions=(".h",),

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open_brackets, owed_on_line, scan_window,
                             still_open)
 
-from .suggestions import (WORD, Suggestion, macro_body, misplaced_semicolon, open_literal, owed_terminator,
-                          syntax_checked, with_rules)
+from .suggestions import (WORD, Suggestion, in_literal, macro_body, misplaced_semicolon, open_literal,
+                          owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
                      iter_problems, layout_problems, reserved_names, token_before, tree_after)
 
@@ -35,7 +35,11 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a keyword written where a name stands
     (`reserved_names`: `if (` + `default)`), nor a `;` that ends a line of a language
     whose lines none ends (`_semicolon_ends_line`: Go's), nor code the language does not read where its grammar does
-    (`_breaks_layout`: a `try:` with no body, a `return` at a class's level). Whatever made the suggestion: the
+    (`_breaks_layout`: a `try:` with no body, a `return` at a class's level). Nor, where the line's own error hides
+    theirs or the code parses, a quote alone or a string left open at a line's end (`_opens_literal`: `collect(` +
+    `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`), a body of members or arms that
+    holds one lone token (`_lone_token_body`: `struct {` + `str`), a second import of what the file imports
+    (`_imports_again`). Whatever made the suggestion: the
     file's copy, or the model. One incremental re-parse each (two where a line of the file spells the new line, or
     where a header it ends its line with is read with a body); none, and every suggestion kept, in plain text
     (`syntax_checked`)."""
@@ -64,6 +68,10 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop)
                 or rebinds(parsed, suggestion, tree)
+                or _opens_literal(parsed, suggestion, tree)
+                or _foreign_names(parsed, suggestion, tree, start, start + len(written))
+                or _lone_token_body(parsed, suggestion, tree)
+                or _imports_again(parsed, tree, start, start + len(written))
                 or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
 
 
@@ -97,6 +105,167 @@ def _with_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter
     at = token.end_byte - start
     bodied = text[:at] + b" pass" + text[at:]
     return [Replacement(suggestion.start, line_end, bodied.decode("utf-8", "surrogatepass"))]
+
+
+# A quote that begins a name (Rust's lifetime `'a`, a label `'outer:`) where no quote follows the name.
+_LIFETIME = re.compile(r"'[A-Za-z_]\w*(?!['\w])")
+# One name, number or one-line string literal: all a body of members holds in `_lone_token_body`'s noise.
+_LONE_TOKEN = re.compile(r"[\w$]+|\"[^\"\n]*\"|'[^'\n]*'|`[^`\n]*`")
+
+
+def _opens_literal(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion``, where the cursor stood in code, is a quote alone (or a body that holds one: `switch
+    key {` + `'`), or leaves a literal that ends on its line (`LanguageSpec.line_quotes`) open at the end of a line
+    it writes (`_open_quote`), which ``tree`` (the file's with it) reads as a problem: `collect(` + `'a` takes the
+    editor's `)` into the string. The line's own error may hide the one the quote makes from the parse's count. A
+    string the fill's own text stops in, at the end of the line, is half a line whose end the user types
+    (`errors.New("inventory: item`). Text that may run over lines (`LanguageSpec.span_quotes`: a docstring, a
+    template literal) may be left open, its quote alone aside; a quote the parse reads as a name's (a Rust
+    lifetime), or one after a cursor in markup's text, opens nothing. A cursor in a string or a comment, the
+    parse's or one the line leaves open before it (`"ab` + `"`), or on a line that begins inside one, is not
+    judged: a quote there may close it."""
+    spec = parsed.spec
+    quotes = spec.line_quotes + spec.span_quotes
+    if not any(quote in suggestion.text for quote in quotes):
+        return False
+    snap = parsed.snapshot
+    line_start = snap.line_starts[snap.line_of(suggestion.start)]
+    if (in_literal(parsed, suggestion.start) or (line_start and in_literal(parsed, line_start))
+            or _open_quote(snap.text[line_start:suggestion.start], spec) is not None):
+        return False
+    if len(suggestion.text.strip()) == 1:
+        return True  # the one character is a quote
+    cursor = snap.byte_offset(suggestion.start)
+    node = parsed.tree.root_node.descendant_for_byte_range(max(cursor - 1, 0), cursor)
+    if node is not None and node.type in spec.markup_text_types:
+        return False  # the page's text, where a quote is an apostrophe: `<p>Don` + `'t`
+    rest = snap.text[suggestion.end:snap.line_end(snap.line_of(suggestion.end))]
+    lines = (snap.text[line_start:suggestion.start] + suggestion.text + rest).split("\n")
+    first = snap.byte_offset(line_start)
+    for n, line in enumerate(lines):
+        found = _open_quote(line, spec)
+        if found is not None:
+            at, spans = found
+            if spans:
+                return False  # what follows is the literal's text, which no scan of a line can tell from code
+            if n == len(lines) - 1 and not rest.strip() and line[at + 1:].strip():
+                return False  # the fill's own text, the string's end still to type: `errors.New("inventory: item`
+            quote = first + len(line[:at].encode("utf-8", "surrogatepass"))
+            end = first + len(line.encode("utf-8", "surrogatepass"))
+            return any(node.start_byte <= end and quote <= node.end_byte for node in iter_problems(tree.root_node))
+        first += len(line.encode("utf-8", "surrogatepass")) + 1
+    return False
+
+
+def _open_quote(line: str, spec: LanguageSpec) -> tuple[int, bool] | None:
+    """The index of the quote whose string or character literal ``line`` (a line of code, from a point in code)
+    leaves open at its end, and whether that literal may run over lines (`LanguageSpec.span_quotes`); None where it
+    leaves none. A comment ends the scan; a `\\` escapes the character after it; a template literal's `${` holds
+    code up to its `}` (`LanguageSpec.template_quotes`)."""
+    quotes = sorted(spec.line_quotes + spec.span_quotes, key=len, reverse=True)
+    templates = {quote for _, quote in spec.template_quotes}
+    literal: tuple[str, int] | None = None  # the quote of the literal the scan is in, and its index
+    substitutions: list[list] = []  # for each `${` open: the braces opened in it, and its literal
+    i = 0
+    while i < len(line):
+        if literal is not None:
+            quote = literal[0]
+            if line.startswith(quote, i):
+                literal, i = None, i + len(quote)
+            elif quote in templates and line.startswith("${", i):
+                substitutions.append([0, literal])
+                literal, i = None, i + 2
+            else:
+                i += 2 if line[i] == "\\" else 1
+            continue
+        if line.startswith(spec.line_comments, i):
+            return None
+        if line.startswith("/*", i):
+            end = line.find("*/", i + 2)
+            if end < 0:
+                return None
+            i = end + 2
+            continue
+        if substitutions and line[i] in "{}":
+            if line[i] == "}" and not substitutions[-1][0]:
+                literal = substitutions.pop()[1]
+            else:
+                substitutions[-1][0] += 1 if line[i] == "{" else -1
+            i += 1
+            continue
+        quote = next((q for q in quotes if line.startswith(q, i)), None)
+        if quote is None or (quote == spec.lifetime_quote and _LIFETIME.match(line, i)):
+            i += 1
+            continue
+        literal, i = (quote, i), i + len(quote)
+    return None if literal is None else (literal[1], literal[0] in spec.span_quotes)
+
+
+def _foreign_names(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, lo: int,
+                   hi: int) -> bool:
+    """Whether ``suggestion`` (its bytes ``lo``..``hi`` of ``tree``, the file's with it) writes a byte of a name
+    (an identifier node of any kind: code, never a string's or a comment's text) that is another language's word
+    (`LanguageSpec.foreign_words`) the file never spells: `T | ` + `None` in TypeScript, `type L` + `evel = None` in
+    Go. A file that spells one has a name of its own."""
+    words = parsed.spec.foreign_words
+    snap = parsed.snapshot
+    line = snap.text[snap.line_starts[snap.line_of(suggestion.start)]:suggestion.start] + suggestion.text
+    if not words or not words.intersection(WORD.findall(line)):
+        return False
+    return any(node.child_count == 0 and "identifier" in node.type and node.start_byte < hi and lo < node.end_byte
+               and (word := node.text.decode("utf-8", "replace")) in words
+               and re.search(rf"\b{word}\b", snap.text) is None
+               for node in _touching(tree.root_node, lo, hi))
+
+
+def _lone_token_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion``, between a `{` and its `}` (whitespace aside), makes the body of members or arms they
+    hold (`LanguageSpec.member_body_types`, as ``tree``, the file's with it, reads the `{`) hold one name or literal
+    alone (`_LONE_TOKEN`): `type Config struct {` + `str`, `class Help {` + `_`. A field wants its type, an arm its
+    `case` or its `=>`. Go's `switch r.Method {` (`LanguageSpec.flush_labels`' headers) whose cases stand below its
+    `}` while the line is typed the grammar reads as a composite literal, `r.Method{}`: the header's word tells."""
+    spec, code = parsed.spec, suggestion.text.strip()
+    if not spec.member_body_types or _LONE_TOKEN.fullmatch(code) is None:
+        return False
+    snap = parsed.snapshot
+    line_start = snap.line_starts[snap.line_of(suggestion.start)]
+    before = snap.text[line_start:suggestion.start].rstrip()
+    if not before.endswith("{") or not snap.text[suggestion.end:].lstrip().startswith("}"):
+        return False
+    if not spec.flush_labels[0].isdisjoint(WORD.findall(before)[:1]):
+        return True
+    brace = snap.byte_offset(line_start + len(before) - 1)
+    node = tree.root_node.descendant_for_byte_range(brace, brace + 1)
+    return (node is not None and node.type == "{" and node.parent is not None
+            and node.parent.type in spec.member_body_types)
+
+
+def _imports_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) writes a byte of what an import
+    names (`LanguageSpec.import_keys`) that another import of the same scope (the statements of the body it stands
+    in: `LanguageSpec.body_types`) names the same, whitespace aside: `use std::` + `thread` under `use
+    std::thread;`, a Go import block's `"` + `log` where it has `"log"`. Read where the import does not parse yet
+    too (`import {` + ` name `, its `from` still to type). A Rust module's `mod tests` may import again."""
+    spec = parsed.spec
+    keys = dict(spec.import_keys)
+    written = [(node, key) for node in _touching(tree.root_node, lo, hi) if node.type in keys
+               and (key := node.child_by_field_name(keys[node.type])) is not None
+               and key.start_byte < hi and lo < key.end_byte]
+    for node, key in written:
+        scope = node.parent
+        while scope.parent is not None and scope.type not in spec.body_types:
+            scope = scope.parent
+        name = _squeezed(key.text.decode("utf-8", "replace"))
+        pending = list(scope.children)
+        while pending:
+            other = pending.pop()
+            if other.type == node.type and (other.start_byte >= hi or other.end_byte <= lo):
+                found = other.child_by_field_name(keys[other.type])
+                if found is not None and _squeezed(found.text.decode("utf-8", "replace")) == name:
+                    return True
+            elif other.type not in spec.body_types:
+                pending.extend(other.children)
+    return False
 
 
 # Headers whose `(` holds `;`s of its own: C's and Java's `for (i = 0; i < n; i++)`, Java's `try (A a = f(); ...)`.
