@@ -184,6 +184,12 @@ class LanguageSpec:
     # The nodes that import one thing, each with the field that names it (Go's spec's path, Rust's `use` path, an
     # ECMAScript import's name): a fill that writes a second import of what the file imports already is noise.
     import_keys: tuple[tuple[str, str], ...] = ()
+    # Where a function's stub body is a declaration meant to stay, not a placeholder to fill (Fill placeholders): the
+    # decorators that make one (`@typing.overload`, `@abstractmethod`) and the bases that make every method of a
+    # class one (a `Protocol`'s), by their last name; the file extensions of files of declarations alone (`.pyi`).
+    declaration_decorators: frozenset[str] = frozenset()
+    declaration_bases: frozenset[str] = frozenset()
+    declaration_extensions: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -298,6 +304,10 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         line_quotes=("'", '"'),
         span_quotes=('"""', "'''"),
         foreign_words=frozenset({"null", "nil", "undefined", "true", "false"}),
+        declaration_decorators=frozenset({"overload", "abstractmethod", "abstractproperty", "abstractclassmethod",
+                                          "abstractstaticmethod"}),
+        declaration_bases=frozenset({"Protocol"}),
+        declaration_extensions=(".pyi",),
         line_comments=("#",),
         layout_reads=_python_reads,
         cell_magics=_IPYTHON,
@@ -543,7 +553,7 @@ _BY_LANGUAGE_ID = {lid: spec for spec in LANGUAGES for lid in spec.language_ids}
 _BY_EXTENSION = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
 
 
-def _extension(uri: str) -> str:
+def uri_extension(uri: str) -> str:
     return PurePosixPath(unquote(urlparse(uri).path)).suffix
 
 
@@ -559,7 +569,7 @@ def _named_by(language_id: str) -> LanguageSpec | None:
 
 def _by_extension(uri: str) -> LanguageSpec | None:
     """The grammar of a file's extension, as written (`.C` is C++) and then in lower case (`.GO` is Go)."""
-    extension = _extension(uri)
+    extension = uri_extension(uri)
     return _BY_EXTENSION.get(extension) or _BY_EXTENSION.get(extension.lower())
 
 

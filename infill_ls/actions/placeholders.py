@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import tree_sitter
 
 from ..context import indent_unit, leading_whitespace
 from ..postprocess import ONE_WORD, fit_placeholder, idle_body, indent_columns
-from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, parsed_after
+from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, parsed_after, uri_extension
 from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, node_span, walk,
                     with_eol)
 
@@ -166,42 +165,26 @@ def _todo_beside(node: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
                for c in comments)
 
 
-@dataclass(frozen=True)
-class _Declarations:
-    """Where a language writes a function's declaration with a stub for its body, which is meant to stay: the
-    decorators that make one (`@typing.overload`, `@abstractmethod`), the bases that make every method of a class one
-    (a `Protocol`'s), by their last name, and the files that hold only declarations (`.pyi` stubs)."""
-
-    decorators: frozenset[str]
-    bases: frozenset[str]
-    extensions: tuple[str, ...]
-
-
-# By language: the rest write declarations without a body, where there is no placeholder to fill.
-_DECLARATIONS = {
-    "python": _Declarations(decorators=frozenset({"overload", "abstractmethod", "abstractproperty",
-                                                  "abstractclassmethod", "abstractstaticmethod"}),
-                            bases=frozenset({"Protocol"}), extensions=(".pyi",)),
-}
 _LAST_NAME = re.compile(r"@?\s*(?:[\w.]*\.)?(\w+)")
 
 
 def _declaration(function: tree_sitter.Node, parsed: ParsedSnapshot) -> bool:
-    """Whether ``function`` is a declaration whose stub body is meant to stay (`_Declarations`)."""
-    declarations = _DECLARATIONS.get(parsed.spec.name if parsed.spec is not None else "")
-    if declarations is None:
+    """Whether ``function`` is a declaration whose stub body is meant to stay (`LanguageSpec.declaration_*`): in a
+    file of declarations, under a decorator that makes one, or a method of a class whose base makes it one."""
+    spec = parsed.spec
+    if spec is None:
         return False
-    if parsed.snapshot.uri.lower().endswith(declarations.extensions):
+    if uri_extension(parsed.snapshot.uri).lower() in spec.declaration_extensions:
         return True
     holder = function.parent
     if holder is not None and _decorated(holder) is not None:
         names = [_last_name(d) for d in holder.named_children if d.type == "decorator"]
-        if declarations.decorators.intersection(names):
+        if spec.declaration_decorators.intersection(names):
             return True
         holder = holder.parent
     owner = holder.parent if holder is not None else None
     bases = owner.child_by_field_name("superclasses") if owner is not None else None
-    return bases is not None and bool(declarations.bases.intersection(_last_name(b) for b in bases.named_children))
+    return bases is not None and bool(spec.declaration_bases.intersection(_last_name(b) for b in bases.named_children))
 
 
 def _last_name(node: tree_sitter.Node) -> str:
