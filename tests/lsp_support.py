@@ -144,6 +144,20 @@ def capabilities(
     )
 
 
+def applying_edits(client: LanguageClient) -> list[types.ApplyWorkspaceEditParams]:
+    """The edits the server asks ``client`` to apply (`workspace/applyEdit`), each applied as far as the server is
+    told; also kept as ``client.applied``."""
+    applied: list[types.ApplyWorkspaceEditParams] = []
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def apply_edit(params: types.ApplyWorkspaceEditParams):
+        applied.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    client.applied = applied
+    return applied
+
+
 def init_params(caps: types.ClientCapabilities, **options) -> types.InitializeParams:
     return types.InitializeParams(capabilities=caps, initialization_options=options or None)
 

@@ -13,7 +13,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcRequestCancelled
 from pytest_lsp import LanguageClient
 
-from lsp_support import capabilities, config, init_params, loaded, position_of
+from lsp_support import applying_edits, capabilities, config, init_params, loaded, position_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -29,14 +29,7 @@ TEXT = '''def summary(rows):
 
 @pytest_lsp.fixture(scope="module", config=config())
 async def client(lsp_client: LanguageClient):
-    applied = []
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams):
-        applied.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    lsp_client.applied = applied
+    applying_edits(lsp_client)
     await lsp_client.initialize_session(
         init_params(capabilities(resolve=False, progress=True, disabled=True), device="cpu", debounceMs=0))
     await loaded(lsp_client)

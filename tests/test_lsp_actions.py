@@ -8,7 +8,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from infill_ls.syntax import language_for, parse_text
-from lsp_support import FIXTURES, SESSION, apply_text_edits, capabilities, config, edits_of, init_params, position_of, tiny_model
+from lsp_support import (FIXTURES, SESSION, apply_text_edits, applying_edits, capabilities, config, edits_of,
+                          init_params, position_of, tiny_model)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -247,14 +248,7 @@ async def test_an_action_stopped_by_a_newer_one_on_its_document_says_so(client):
 
 @pytest_lsp.fixture(scope="module", config=config())
 async def command_client(lsp_client: LanguageClient):
-    applied: list[types.ApplyWorkspaceEditParams] = []
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams):
-        applied.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    lsp_client.applied = applied
+    applying_edits(lsp_client)
     await lsp_client.initialize_session(
         init_params(capabilities(resolve=False, progress=True), modelPath=tiny_model(), device="cpu")
     )

@@ -8,7 +8,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_support import SERVER, capabilities, config, init_params
+from lsp_support import SERVER, applying_edits, capabilities, config, init_params
 
 # No model is needed to answer initialize; a missing one also keeps these starts cheap.
 CONFIG = config([*SERVER, "--model", "/nonexistent/infill-model"])
@@ -102,12 +102,7 @@ async def test_before_initialize_requests_are_refused_and_notifications_dropped(
 
 async def test_a_client_without_code_action_literals_or_apply_edit_gets_commands_and_is_told_why_they_fail(
         client: LanguageClient):
-    applied = []
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams):
-        applied.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
+    applied = applying_edits(client)
 
     caps = types.ClientCapabilities(
         text_document=types.TextDocumentClientCapabilities(code_action=types.CodeActionClientCapabilities()),
