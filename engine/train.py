@@ -103,6 +103,9 @@ class TrainConfig:
     eval_batches: int = 8
     save_every_s: float = 300.0
     max_minutes: float | None = None
+    # A machine's speed is not known ahead of time: a new run re-plans `steps` from its own time per step, so that
+    # its schedule ends (and cools) within `max_minutes` rather than stopping early or cut off (--fit-steps).
+    fit_steps: bool = False
 
 
 # ---------------------------------------------------------------------------------------------------- batches
@@ -241,6 +244,29 @@ def scale_warmup(cfg: TrainConfig) -> str:
             f"learning rate reaches --lr {cfg.lr:g}")
     cfg.warmup_steps = most
     return said
+
+
+# The steps of a --fit-steps run whose training time sizes its schedule (after, through). On an H200 the first ten
+# took 2.1 s each and the next twenty about 0.3 s, while batch workers and the GPU warmed up; ten-step windows after
+# them differ by a fifth, which 70 steps even out. They end inside a warmup of 100 steps or more (offline_train.sh's
+# is 200), where a longer schedule moves no learning rate. Steps go on speeding up for a few hundred more (that H200:
+# 0.23 s at steps 30-100, 0.15 s from step 450), so a fitted plan errs short, which wastes time but cools.
+FIT_WINDOW = (30, 100)
+# The share of the time left that a fitted plan leaves over: step times drift, and periodic saves are not counted.
+FIT_MARGIN = 0.03
+# A held-out batch in training steps, where no step-0 evaluation was timed: on that H200 one of 512 took 0.55 s
+# against 0.15 s a step, as it is built in this process rather than by the batch workers.
+EVAL_BATCH_STEPS = 4
+
+
+def fitted_steps(step: int, s_per_step: float, left_s: float, eval_s: float, eval_every: int) -> int:
+    """The last step of a schedule that, from `step`, fills `left_s` seconds (less `FIT_MARGIN`) with steps of
+    `s_per_step` and the evaluations due every `eval_every` steps before its last, of `eval_s` each; at least one
+    step more."""
+    budget = left_s * (1 - FIT_MARGIN)
+    # Counted for the plan without evaluations, they are at least as many as the shorter plan holds.
+    evals = max(0, (step + int(budget // s_per_step) - 1) // eval_every - step // eval_every)
+    return step + max(1, int((budget - evals * eval_s) // s_per_step))
 
 
 def make_optimizer(model: DiffusionGemma, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -665,6 +691,8 @@ class Trainer:
             self.log(f"no held-out split in {cfg.data}: nothing is evaluated and best/ is never written; "
                      f"use {self.out / 'last'}")
         start = time.time()
+        fit_s = 0.0 if self._fits_steps() else None  # training time over FIT_WINDOW so far
+        eval_s = None  # the step-0 evaluation's time
         base_seconds = p.seconds
         last_save = time.time()
         window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
@@ -672,14 +700,22 @@ class Trainer:
         with open(self.out / "metrics.jsonl", "a") as metrics:
             if cfg.init_from and not self.resumed_from and p.step == 0 and p.best_eval is None:
                 # The bar a fine-tune must clear: `best/` is written only for a checkpoint that beats its start.
+                began = time.time()
                 loss = self.evaluate()
                 if loss is not None:
+                    eval_s = time.time() - began
                     self.log(f"eval step=0 heldout_loss={loss:.4f} (the starting checkpoint, {cfg.init_from})")
                     metrics.write(json.dumps({"step": 0, "heldout_loss": loss}) + "\n")
                     p.best_eval = loss
             while p.step < cfg.steps and not caught:
                 tokens_before, holes_before = p.tokens, p.hole_tokens
+                began = time.time()
                 stats = self.step()
+                if fit_s is not None and p.step > FIT_WINDOW[0]:
+                    fit_s += time.time() - began
+                    if p.step == FIT_WINDOW[1]:
+                        self._fit_schedule(fit_s / (FIT_WINDOW[1] - FIT_WINDOW[0]), time.time() - start, eval_s)
+                        fit_s = None
                 window_tokens += p.tokens - tokens_before
                 window_holes += p.hole_tokens - holes_before
                 window_steps += 1
@@ -714,6 +750,37 @@ class Trainer:
             if saved_at != p.step:  # stopped before its first step (scoring its start, say)
                 self.save("last", with_state=True)
             self.interrupted = caught[0]
+
+    def _fits_steps(self) -> bool:
+        """Whether this command re-plans the run's steps (--fit-steps): a new run's, once; a resumed run goes on
+        with the schedule it was fitted to, saved with its settings."""
+        cfg = self.cfg
+        if not cfg.fit_steps or self.resumed_from:
+            return False
+        if cfg.steps < FIT_WINDOW[1]:
+            self.log(f"steps not fitted: the {cfg.steps} steps end before step {FIT_WINDOW[1]}, and steps "
+                     f"{FIT_WINDOW[0]}-{FIT_WINDOW[1]} are the ones timed to fit them")
+            return False
+        return True
+
+    def _fit_schedule(self, s_per_step: float, trained_s: float, eval_s: float | None) -> None:
+        """Re-plan `steps` to end within --max-minutes at `s_per_step`, `trained_s` seconds into it."""
+        cfg, step = self.cfg, self.progress.step
+        if self.eval_stream is None:
+            eval_s, said = 0.0, ""
+        elif eval_s is None:
+            eval_s = cfg.eval_batches * EVAL_BATCH_STEPS * s_per_step / cfg.accumulate
+            said = f" and about {eval_s:.1f} s an evaluation"
+        else:
+            said = f" and {eval_s:.1f} s an evaluation"
+        was, warmup = cfg.steps, cfg.warmup_steps
+        cfg.steps = fitted_steps(step, s_per_step, 60 * cfg.max_minutes - trained_s, eval_s, cfg.eval_every)
+        # At most a fifth of a shorter plan, as a new run's (`scale_warmup`), but not ended before the step the run
+        # is at: that would drop it from part of its warmup into the decay at once.
+        cfg.warmup_steps = min(warmup, max(cfg.steps // MAX_WARMUP_SHARE, step))
+        cut = f"; warmup_steps {warmup} -> {cfg.warmup_steps}" if cfg.warmup_steps != warmup else ""
+        self.log(f"steps fitted to {cfg.max_minutes:g} minutes: {s_per_step:.3f} s a step over steps "
+                 f"{FIT_WINDOW[0]}-{FIT_WINDOW[1]}{said} -> {cfg.steps:,} steps (was {was:,}){cut}")
 
     def _progress_line(self, stats: dict, trained_s: float) -> str:
         """A progress record as a log line: the step of all, and the time a step takes and what is left."""
@@ -827,6 +894,10 @@ def check_config(cfg: TrainConfig) -> None:
             raise EngineError(f"--{name.replace('_', '-')} {value!r}: give {wanted}")
     if cfg.lr == 0:
         raise EngineError("--lr 0: give a positive learning rate")
+    if not isinstance(cfg.fit_steps, bool):
+        raise EngineError(f"fit_steps {cfg.fit_steps!r}: give true or false")
+    if cfg.fit_steps and cfg.max_minutes is None:
+        raise EngineError("--fit-steps: give --max-minutes too, the time the steps are fitted to")
     for name in ("canvas_lengths", "prefix_budgets"):
         values = getattr(cfg, name)
         if not isinstance(values, list) or not all(isinstance(v, int) and v >= 1 for v in values):
@@ -1026,6 +1097,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="held-out batches (of --batch-size) each evaluation averages (default 8)")
     p.add_argument("--save-every-s", dest="save_every_s", type=float)
     p.add_argument("--max-minutes", dest="max_minutes", type=float, help="stop (and save) after this long")
+    # None when absent, so that a --config file's or a resumed run's setting stands.
+    p.add_argument("--fit-steps", dest="fit_steps", action="store_true", default=None,
+                   help=f"for a new run: re-plan --steps from the time steps {FIT_WINDOW[0]}-{FIT_WINDOW[1]} take, so "
+                        "that the schedule ends within --max-minutes")
     p.add_argument("--benchmark", type=int, metavar="STEPS", help="print training throughput over STEPS steps "
                    "and exit without writing anything")
     p.set_defaults(func=run)

@@ -18,7 +18,9 @@
 #   GROW       1: grow the corpus with this machine's packages (default); 0: the bundle's corpus alone
 #   GROW_ARGS  more `infill-engine corpus` options, e.g. "--no-stdlib --site-dir DIR"
 #   BATCH, LR, WARMUP, EVAL_EVERY, SEED    training settings (512, 1e-3, 200, 500, 4)
-#   SECONDS_PER_STEP  sets the schedule's length from MINUTES (default 0.22: an H100 at batch 512)
+#   SECONDS_PER_STEP  sets the schedule's length from MINUTES (default 0.22: an H100 at batch 512). Unset, with
+#              STEPS unset too, that is only the first plan: a new run times its steps 30-100 and fits the
+#              schedule to the minutes left (`train --fit-steps`), as a machine's speed is not known ahead of time
 #   STEPS      the schedule's length, instead of MINUTES / SECONDS_PER_STEP
 #   WORKERS    processes for corpus, pretokenize and batches (default: the cores less two)
 #   DEVICE     auto, cuda or cpu;  TRAIN_ARGS  more `infill-engine train` options
@@ -236,12 +238,15 @@ if [ -f "$run/last/train_state.safetensors" ]; then
         ${TRAIN_ARGS:-} 2> >(tee "$train_errors" >&2)
 else
     steps=${STEPS:-$("$py" -c "print(max(1, round($train_minutes * 60 / ${SECONDS_PER_STEP:-0.22})))")}
+    # A length or pace the user gave is kept as given.
+    fit=
+    [ -n "${STEPS:-}${SECONDS_PER_STEP:-}" ] || fit=--fit-steps
     # Dense experts on CUDA: no host sync per layer (docs/training.md "On a GPU"); `auto` picks it there.
     # shellcheck disable=SC2086
     engine train --out "$run" --init-from "$model" --data "$data" --device "${DEVICE:-auto}" \
         --batch-size "${BATCH:-512}" --lr "${LR:-1e-3}" --warmup-steps "${WARMUP:-200}" --steps "$steps" \
         --eval-every "${EVAL_EVERY:-500}" --seed "${SEED:-4}" --workers "$workers" --save-every-s 60 \
-        --max-minutes "$train_minutes" ${TRAIN_ARGS:-} 2> >(tee "$train_errors" >&2)
+        --max-minutes "$train_minutes" $fit ${TRAIN_ARGS:-} 2> >(tee "$train_errors" >&2)
 fi
 stop_copier
 echo "offline_train: train: $((SECONDS - train_started)) s" | tee -a "$stages"

@@ -863,3 +863,55 @@ def test_a_save_cut_off_between_its_renames_resumes_from_the_previous_one(data_d
     assert main(_cli("--out", str(run), "--steps", "2")) == 0
     assert re.search(rf"resumed {re.escape(str(run / 'last'))}\S* at step 1", capsys.readouterr().out)
     assert json.loads((run / "last" / "progress.json").read_text())["step"] == 2 and not (run / "last.old").exists()
+
+
+# ---------------------------------------------------------------------------------------------------- fitting
+
+
+def test_fit_steps_replans_a_new_run_to_its_time_once_and_a_resume_keeps_the_plan(data_dir, tmp_path, monkeypatch,
+                                                                                  capsys):
+    import engine.train
+    from engine.cli import main
+
+    def saved_steps(run) -> int:
+        with safe_open(str(run / "last" / "train_state.safetensors"), framework="pt") as fh:
+            saved = json.loads(fh.metadata()["train_config"])
+        assert saved["fit_steps"] is True
+        return saved["steps"]
+
+    # A tiny model runs at its pace from the first step: steps 2-4 are timed, not 30-100.
+    monkeypatch.setattr(engine.train, "FIT_WINDOW", (2, 4))
+    run = tmp_path / "run"
+    settings = _settings_file(data_dir, tmp_path, steps=8, eval_every=1000)
+    assert main(_cli("--config", str(settings), "--out", str(run), "--max-minutes", "0.01", "--fit-steps")) == 0
+    printed = capsys.readouterr().out
+    fitted = re.findall(r" steps fitted to 0\.01 minutes: [\d.]+ s a step over steps 2-4 and about [\d.]+ s an "
+                        r"evaluation -> ([\d,]+) steps \(was 8\)", printed)
+    assert len(fitted) == 1, printed
+    steps = int(fitted[0].replace(",", ""))
+    assert saved_steps(run) == steps >= 5
+    # `--out DIR` alone resumes on the fitted plan, and does not fit it again when it trains through timed steps.
+    at = json.loads((run / "last" / "progress.json").read_text())["step"]
+    monkeypatch.setattr(engine.train, "FIT_WINDOW", (at, at + 1))
+    assert main(_cli("--out", str(run))) == 0
+    printed = capsys.readouterr().out
+    assert f" steps {at}->{steps}" in printed and "fitted" not in printed, printed
+    assert saved_steps(run) == steps
+    # A run that ends before the last timed step is not fitted, and says why.
+    monkeypatch.setattr(engine.train, "FIT_WINDOW", (2, 4))
+    lines = []
+    Trainer(_config(data_dir, tmp_path / "short", steps=3, max_minutes=1.0, fit_steps=True), log=lines.append).run()
+    assert "steps not fitted: the 3 steps end before step 4, and steps 2-4 are the ones timed to fit them" in lines
+    assert json.loads((tmp_path / "short" / "last" / "progress.json").read_text())["step"] == 3
+
+
+def test_fit_steps_needs_max_minutes(data_dir, tmp_path, capsys):
+    from engine.cli import main
+
+    assert main(_cli("--out", str(tmp_path / "run"), "--fit-steps")) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "train: --fit-steps: give --max-minutes too, the time the steps are fitted to"]
+    assert not (tmp_path / "run").exists()
+    settings = _settings_file(data_dir, tmp_path, fit_steps="yes", max_minutes=1.0)
+    assert main(_cli("--config", str(settings), "--out", str(tmp_path / "run"))) == 2
+    assert capsys.readouterr().err.strip() == "train: fit_steps 'yes': give true or false"
