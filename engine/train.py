@@ -246,15 +246,32 @@ def scale_warmup(cfg: TrainConfig) -> str:
     return said
 
 
-# The steps of a --fit-steps run whose training time sizes its schedule (after, through). On an H200 the first ten
-# took 2.1 s each and the next twenty about 0.3 s, while batch workers and the GPU warmed up; ten-step windows after
-# them differ by a fifth, which 70 steps even out. They end inside a warmup of 100 steps or more (offline_train.sh's
-# is 200), where a longer schedule moves no learning rate. Steps go on speeding up for a few hundred more (that H200:
-# 0.23 s at steps 30-100, 0.15 s from step 450), so a fitted plan errs short, which wastes time but cools.
-FIT_WINDOW = (30, 100)
+# The step of a --fit-steps run's first re-plan; each later one comes half as many steps again after the one before
+# (150, 225, 337...), and each times the steps since half its step. On an H200 the first ten steps took over a second
+# each and the next twenty about 0.3 s, while batch workers and the GPU warmed up, and they went on speeding up for
+# hundreds of steps: 0.23 s a step over steps 50-100, 0.21 over 100-200, 0.18 over 200-400, 0.15 over 400-800, 0.14
+# later. The latest half of the run is recent enough to follow that and long enough to even out ten-step windows a
+# fifth apart. Re-plans at doubling steps fell behind it: the one at step 800 wanted a plan a quarter longer, a jump
+# of 14% in the learning rate, and held to `FIT_LR_JUMP` the run ended 40 s short of its 7.05 minutes; at these steps
+# it ends 10 s short, no re-plan moving the rate more than 4.2%. The first ends inside a warmup of 100 steps or more
+# (offline_train.sh's is 200), where a longer plan moves no learning rate.
+FIT_FIRST = 100
+# No re-plan past this share of the plan: the later a plan changes, the more it moves the learning rate. Past it the
+# cosine (to a tenth of --lr) is at about 40% of --lr and falling at its steepest, so that a plan 1% longer raises
+# the rate 2% there, against 0.4% at 30% and 3.6% at 80%. By then the time a step takes has settled (that H200's
+# by step 700 of 2,400), and what it drifts over the rest the margin covers. Half as many steps again from one re-plan
+# to the next puts the last one between 40% and 60% of the plan.
+FIT_UNTIL = 0.6
 # The share of the time left that a fitted plan leaves over: step times drift, and periodic saves are not counted.
 FIT_MARGIN = 0.03
-# A held-out batch in training steps, where no step-0 evaluation was timed: on that H200 one of 512 took 0.55 s
+# The most a re-plan moves the learning rate of the step the run is at, as a share of it. The cosine itself moves it
+# a fraction of a percent a step; a sudden rise enlarges every Adam update at once, which can set the loss back, and
+# a sudden fall drops the rate the steps so far were tuned at. A re-plan held to it leaves the rest of its change to
+# the next ones.
+FIT_LR_JUMP = 0.10
+# A re-plan that moves the plan by less than this share of it is made without a log line.
+FIT_QUIET = 0.01
+# A held-out batch in training steps, where no evaluation was timed yet: on that H200 one of 512 took 0.55 s
 # against 0.15 s a step, as it is built in this process rather than by the batch workers.
 EVAL_BATCH_STEPS = 4
 
@@ -267,6 +284,26 @@ def fitted_steps(step: int, s_per_step: float, left_s: float, eval_s: float, eva
     # Counted for the plan without evaluations, they are at least as many as the shorter plan holds.
     evals = max(0, (step + int(budget // s_per_step) - 1) // eval_every - step // eval_every)
     return step + max(1, int((budget - evals * eval_s) // s_per_step))
+
+
+def steady_steps(cfg: TrainConfig, step: int, wanted: int) -> int:
+    """`wanted` as the run's steps, or the plan nearest to it from `cfg.steps` that moves the learning rate of
+    `step` by at most `FIT_LR_JUMP`; in the warmup, which no plan changes, `wanted`."""
+    if step < cfg.warmup_steps:
+        return wanted
+    now = lr_at(step, cfg)
+
+    def steady(steps: int) -> bool:
+        return abs(lr_at(step, dataclasses.replace(cfg, steps=steps)) - now) <= FIT_LR_JUMP * now
+
+    # The rate moves one way with the plan: the steady plans are one stretch around the current one.
+    near, far = cfg.steps, wanted
+    if steady(far):
+        return far
+    while abs(far - near) > 1:
+        mid = (near + far) // 2
+        near, far = (mid, far) if steady(mid) else (near, mid)
+    return near
 
 
 def make_optimizer(model: DiffusionGemma, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -433,6 +470,8 @@ def duration(seconds: float) -> str:
 
 class Trainer:
     def __init__(self, cfg: TrainConfig, log=print):
+        # The command line checks its settings before they get here; settings built in code are checked the same.
+        check_config(cfg)
         self.cfg = cfg
         self.log = log
         self.out = Path(cfg.out)
@@ -691,8 +730,9 @@ class Trainer:
             self.log(f"no held-out split in {cfg.data}: nothing is evaluated and best/ is never written; "
                      f"use {self.out / 'last'}")
         start = time.time()
-        fit_s = 0.0 if self._fits_steps() else None  # training time over FIT_WINDOW so far
-        eval_s = None  # the step-0 evaluation's time
+        fit_at = FIT_FIRST if self._fits_steps() else None  # the step of the next re-plan
+        step_s = []  # each step's training time, while re-plans are due
+        eval_s = None  # the last evaluation's time
         base_seconds = p.seconds
         last_save = time.time()
         window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
@@ -711,11 +751,14 @@ class Trainer:
                 tokens_before, holes_before = p.tokens, p.hole_tokens
                 began = time.time()
                 stats = self.step()
-                if fit_s is not None and p.step > FIT_WINDOW[0]:
-                    fit_s += time.time() - began
-                    if p.step == FIT_WINDOW[1]:
-                        self._fit_schedule(fit_s / (FIT_WINDOW[1] - FIT_WINDOW[0]), time.time() - start, eval_s)
-                        fit_s = None
+                if fit_at is not None:
+                    step_s.append(time.time() - began)
+                    if p.step == fit_at:
+                        since = fit_at // 2
+                        self._fit_schedule(sum(step_s[since:]) / (fit_at - since), since, time.time() - start, eval_s)
+                        fit_at += max(1, fit_at // 2)
+                        if fit_at > FIT_UNTIL * cfg.steps:
+                            fit_at = None
                 window_tokens += p.tokens - tokens_before
                 window_holes += p.hole_tokens - holes_before
                 window_steps += 1
@@ -731,8 +774,10 @@ class Trainer:
                     window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
                 done = p.step >= cfg.steps or (cfg.max_minutes is not None and time.time() - start > 60 * cfg.max_minutes)
                 if p.step % cfg.eval_every == 0 or done:
+                    began = time.time()
                     loss = self.evaluate()
                     if loss is not None:
+                        eval_s = time.time() - began
                         improved = p.best_eval is None or loss < p.best_eval
                         self.log(f"eval step={p.step} heldout_loss={loss:.4f}" + (" (best)" if improved else ""))
                         metrics.write(json.dumps({"step": p.step, "heldout_loss": loss}) + "\n")
@@ -752,19 +797,20 @@ class Trainer:
             self.interrupted = caught[0]
 
     def _fits_steps(self) -> bool:
-        """Whether this command re-plans the run's steps (--fit-steps): a new run's, once; a resumed run goes on
-        with the schedule it was fitted to, saved with its settings."""
+        """Whether this command re-plans the run's steps (--fit-steps): a new run's; a resumed run goes on with the
+        schedule it was fitted to, saved with its settings."""
         cfg = self.cfg
         if not cfg.fit_steps or self.resumed_from:
             return False
-        if cfg.steps < FIT_WINDOW[1]:
-            self.log(f"steps not fitted: the {cfg.steps} steps end before step {FIT_WINDOW[1]}, and steps "
-                     f"{FIT_WINDOW[0]}-{FIT_WINDOW[1]} are the ones timed to fit them")
+        if cfg.steps < FIT_FIRST:
+            self.log(f"steps not fitted: the {cfg.steps} steps end before step {FIT_FIRST}, and steps "
+                     f"{FIT_FIRST // 2}-{FIT_FIRST} are the first ones timed to fit them")
             return False
         return True
 
-    def _fit_schedule(self, s_per_step: float, trained_s: float, eval_s: float | None) -> None:
-        """Re-plan `steps` to end within --max-minutes at `s_per_step`, `trained_s` seconds into it."""
+    def _fit_schedule(self, s_per_step: float, since: int, trained_s: float, eval_s: float | None) -> None:
+        """Re-plan `steps` to end within --max-minutes at `s_per_step`, the time a step took since step `since`,
+        `trained_s` seconds into the run; `eval_s`: the last evaluation's time, if one was timed."""
         cfg, step = self.cfg, self.progress.step
         if self.eval_stream is None:
             eval_s, said = 0.0, ""
@@ -774,13 +820,18 @@ class Trainer:
         else:
             said = f" and {eval_s:.1f} s an evaluation"
         was, warmup = cfg.steps, cfg.warmup_steps
-        cfg.steps = fitted_steps(step, s_per_step, 60 * cfg.max_minutes - trained_s, eval_s, cfg.eval_every)
+        wanted = fitted_steps(step, s_per_step, 60 * cfg.max_minutes - trained_s, eval_s, cfg.eval_every)
+        cfg.steps = steady_steps(cfg, step, wanted)
         # At most a fifth of a shorter plan, as a new run's (`scale_warmup`), but not ended before the step the run
-        # is at: that would drop it from part of its warmup into the decay at once.
+        # is at: that would drop it from part of its warmup into the decay at once. Never raised: a longer warmup
+        # would drop the rate of a step part way through it.
         cfg.warmup_steps = min(warmup, max(cfg.steps // MAX_WARMUP_SHARE, step))
+        if abs(cfg.steps - was) <= FIT_QUIET * was and cfg.steps == wanted and cfg.warmup_steps == warmup:
+            return
+        held = f"; {wanted:,} would move the learning rate over {FIT_LR_JUMP:.0%}" if cfg.steps != wanted else ""
         cut = f"; warmup_steps {warmup} -> {cfg.warmup_steps}" if cfg.warmup_steps != warmup else ""
-        self.log(f"steps fitted to {cfg.max_minutes:g} minutes: {s_per_step:.3f} s a step over steps "
-                 f"{FIT_WINDOW[0]}-{FIT_WINDOW[1]}{said} -> {cfg.steps:,} steps (was {was:,}){cut}")
+        self.log(f"steps fitted to {cfg.max_minutes:g} minutes: {s_per_step:.3f} s a step over steps {since}-{step}"
+                 f"{said} -> {cfg.steps:,} steps (was {was:,}{held}){cut}")
 
     def _progress_line(self, stats: dict, trained_s: float) -> str:
         """A progress record as a log line: the step of all, and the time a step takes and what is left."""
@@ -1099,8 +1150,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-minutes", dest="max_minutes", type=float, help="stop (and save) after this long")
     # None when absent, so that a --config file's or a resumed run's setting stands.
     p.add_argument("--fit-steps", dest="fit_steps", action="store_true", default=None,
-                   help=f"for a new run: re-plan --steps from the time steps {FIT_WINDOW[0]}-{FIT_WINDOW[1]} take, so "
-                        "that the schedule ends within --max-minutes")
+                   help=f"for a new run: re-plan --steps at steps {FIT_FIRST}, {FIT_FIRST * 3 // 2}, "
+                        f"{FIT_FIRST * 9 // 4}... (until {FIT_UNTIL:.0%}% through the plan), each from the time the "
+                        "latest half of the steps took, so that the schedule ends within --max-minutes")
     p.add_argument("--benchmark", type=int, metavar="STEPS", help="print training throughput over STEPS steps "
                    "and exit without writing anything")
     p.set_defaults(func=run)

@@ -19,8 +19,8 @@
 #   GROW_ARGS  more `infill-engine corpus` options, e.g. "--no-stdlib --site-dir DIR"
 #   BATCH, LR, WARMUP, EVAL_EVERY, SEED    training settings (512, 1e-3, 200, 500, 4)
 #   SECONDS_PER_STEP  sets the schedule's length from MINUTES (default 0.22: an H100 at batch 512). Unset, with
-#              STEPS unset too, that is only the first plan: a new run times its steps 30-100 and fits the
-#              schedule to the minutes left (`train --fit-steps`), as a machine's speed is not known ahead of time
+#              STEPS unset too, that is only the first plan: a new run re-plans it from its own step times as it
+#              trains (`train --fit-steps`), as a machine's speed is not known ahead of time and drifts
 #   STEPS      the schedule's length, instead of MINUTES / SECONDS_PER_STEP
 #   WORKERS    processes for corpus, pretokenize and batches (default: the cores less two)
 #   DEVICE     auto, cuda or cpu;  TRAIN_ARGS  more `infill-engine train` options

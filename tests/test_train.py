@@ -868,8 +868,7 @@ def test_a_save_cut_off_between_its_renames_resumes_from_the_previous_one(data_d
 # ---------------------------------------------------------------------------------------------------- fitting
 
 
-def test_fit_steps_replans_a_new_run_to_its_time_once_and_a_resume_keeps_the_plan(data_dir, tmp_path, monkeypatch,
-                                                                                  capsys):
+def test_fit_steps_replans_a_new_run_as_it_goes_and_a_resume_keeps_the_plan(data_dir, tmp_path, monkeypatch, capsys):
     import engine.train
     from engine.cli import main
 
@@ -879,30 +878,63 @@ def test_fit_steps_replans_a_new_run_to_its_time_once_and_a_resume_keeps_the_pla
         assert saved["fit_steps"] is True
         return saved["steps"]
 
-    # A tiny model runs at its pace from the first step: steps 2-4 are timed, not 30-100.
-    monkeypatch.setattr(engine.train, "FIT_WINDOW", (2, 4))
+    # The plans a re-plan wants, by the step it is made at, in place of the ones this machine's pace would give.
+    wanted = {2: 12, 3: 13, 4: 13, 6: 40}
+    calls = []
+
+    def fitted(step, s_per_step, left_s, eval_s, eval_every):
+        calls.append(step)
+        assert s_per_step > 0 and 0 < left_s <= 300 and eval_s > 0 and eval_every == 1000
+        return wanted[step]
+
+    # A tiny model runs at its pace from the first step: re-plans from step 2 on (3, 4, 6, 9...), not 100.
+    monkeypatch.setattr(engine.train, "FIT_FIRST", 2)
+    monkeypatch.setattr(engine.train, "fitted_steps", fitted)
     run = tmp_path / "run"
-    settings = _settings_file(data_dir, tmp_path, steps=8, eval_every=1000)
-    assert main(_cli("--config", str(settings), "--out", str(run), "--max-minutes", "0.01", "--fit-steps")) == 0
+    settings = _settings_file(data_dir, tmp_path, steps=8, warmup_steps=1, eval_every=1000)
+    assert main(_cli("--config", str(settings), "--out", str(run), "--max-minutes", "5", "--fit-steps")) == 0
     printed = capsys.readouterr().out
-    fitted = re.findall(r" steps fitted to 0\.01 minutes: [\d.]+ s a step over steps 2-4 and about [\d.]+ s an "
-                        r"evaluation -> ([\d,]+) steps \(was 8\)", printed)
-    assert len(fitted) == 1, printed
-    steps = int(fitted[0].replace(",", ""))
-    assert saved_steps(run) == steps >= 5
-    # `--out DIR` alone resumes on the fitted plan, and does not fit it again when it trains through timed steps.
-    at = json.loads((run / "last" / "progress.json").read_text())["step"]
-    monkeypatch.setattr(engine.train, "FIT_WINDOW", (at, at + 1))
-    assert main(_cli("--out", str(run))) == 0
+    fitted_lines = re.findall(r" steps fitted to 5 minutes: [\d.]+ s a step over steps (\d+-\d+) and about [\d.]+ s "
+                              r"an evaluation -> (.*)", printed)
+    # Step 4 keeps the plan: no line. At step 6, 40 steps would raise the learning rate by 45%, 14 raise it by 6%
+    # (15: 12%). Step 9 is past 60% of those 14: no re-plan.
+    assert calls == [2, 3, 4, 6]
+    assert fitted_lines == [("1-2", "12 steps (was 8)"), ("1-3", "13 steps (was 12)"),
+                            ("3-6", "14 steps (was 13; 40 would move the learning rate over 10%)")], printed
+    assert saved_steps(run) == 14
+    assert json.loads((run / "last" / "progress.json").read_text())["step"] == 14
+    # A resumed run goes on with the plan it is given and is not fitted again, even through a re-plan's step.
+    monkeypatch.setattr(engine.train, "FIT_FIRST", 16)
+    assert main(_cli("--out", str(run), "--steps", "20")) == 0
     printed = capsys.readouterr().out
-    assert f" steps {at}->{steps}" in printed and "fitted" not in printed, printed
-    assert saved_steps(run) == steps
-    # A run that ends before the last timed step is not fitted, and says why.
-    monkeypatch.setattr(engine.train, "FIT_WINDOW", (2, 4))
+    assert " steps 14->20" in printed and "fitted" not in printed and calls == [2, 3, 4, 6], printed
+    assert saved_steps(run) == 20
+    # A run that ends before the first re-plan is not fitted, and says why.
+    monkeypatch.setattr(engine.train, "FIT_FIRST", 4)
     lines = []
     Trainer(_config(data_dir, tmp_path / "short", steps=3, max_minutes=1.0, fit_steps=True), log=lines.append).run()
-    assert "steps not fitted: the 3 steps end before step 4, and steps 2-4 are the ones timed to fit them" in lines
+    assert "steps not fitted: the 3 steps end before step 4, and steps 2-4 are the first ones timed to fit them" in lines
     assert json.loads((tmp_path / "short" / "last" / "progress.json").read_text())["step"] == 3
+    assert calls == [2, 3, 4, 6]
+
+
+def test_a_replan_moves_the_learning_rate_by_a_tenth_at_most():
+    from engine.train import FIT_LR_JUMP, lr_at, steady_steps
+
+    def jump(cfg, step, steps):
+        return abs(lr_at(step, dataclasses.replace(cfg, steps=steps)) / lr_at(step, cfg) - 1)
+
+    cfg = TrainConfig(steps=13, warmup_steps=2, lr=1.0, min_lr_ratio=0.1)
+    assert steady_steps(cfg, 6, 14) == 14 and jump(cfg, 6, 14) <= FIT_LR_JUMP
+    # Longer or shorter, a plan that would move it more is held to the farthest one that does not.
+    for wanted in (40, 7):
+        held = steady_steps(cfg, 6, wanted)
+        step_on = 1 if wanted > cfg.steps else -1
+        assert held != wanted and jump(cfg, 6, held) <= FIT_LR_JUMP < jump(cfg, 6, held + step_on), (wanted, held)
+    assert steady_steps(cfg, 6, 40) == 15
+    # In the warmup the plan moves no learning rate, nor at its last step, where the decay has not begun.
+    warm = TrainConfig(steps=100, warmup_steps=50, lr=1.0)
+    assert steady_steps(warm, 10, 1000) == 1000 and steady_steps(warm, 50, 1000) == 1000
 
 
 def test_fit_steps_needs_max_minutes(data_dir, tmp_path, capsys):
@@ -911,6 +943,11 @@ def test_fit_steps_needs_max_minutes(data_dir, tmp_path, capsys):
     assert main(_cli("--out", str(tmp_path / "run"), "--fit-steps")) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "train: --fit-steps: give --max-minutes too, the time the steps are fitted to"]
+    assert not (tmp_path / "run").exists()
+    # Settings built in code are refused alike, before anything is written.
+    with pytest.raises(EngineError) as refused:
+        Trainer(_config(data_dir, tmp_path / "run", fit_steps=True), log=lambda *_: None)
+    assert str(refused.value) == "--fit-steps: give --max-minutes too, the time the steps are fitted to"
     assert not (tmp_path / "run").exists()
     settings = _settings_file(data_dir, tmp_path, fit_steps="yes", max_minutes=1.0)
     assert main(_cli("--config", str(settings), "--out", str(tmp_path / "run"))) == 2
