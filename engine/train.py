@@ -821,7 +821,10 @@ class Trainer:
             said = f" and {eval_s:.1f} s an evaluation"
         was, warmup = cfg.steps, cfg.warmup_steps
         wanted = fitted_steps(step, s_per_step, 60 * cfg.max_minutes - trained_s, eval_s, cfg.eval_every)
-        cfg.steps = steady_steps(cfg, step, wanted)
+        # The first re-plan corrects a guess, which can be off several times over (a machine five times faster than
+        # planned); held to FIT_LR_JUMP, the later ones would close too little of that before FIT_UNTIL, and the run
+        # would end minutes early. It comes while the rate is still near its peak, where a longer plan moves it least.
+        cfg.steps = wanted if step == FIT_FIRST else steady_steps(cfg, step, wanted)
         # At most a fifth of a shorter plan, as a new run's (`scale_warmup`), but not ended before the step the run
         # is at: that would drop it from part of its warmup into the decay at once. Never raised: a longer warmup
         # would drop the rate of a step part way through it.

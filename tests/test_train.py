@@ -952,3 +952,19 @@ def test_fit_steps_needs_max_minutes(data_dir, tmp_path, capsys):
     settings = _settings_file(data_dir, tmp_path, fit_steps="yes", max_minutes=1.0)
     assert main(_cli("--config", str(settings), "--out", str(tmp_path / "run"))) == 2
     assert capsys.readouterr().err.strip() == "train: fit_steps 'yes': give true or false"
+
+
+def test_the_first_replan_corrects_a_guess_far_off_whole(data_dir, tmp_path, monkeypatch):
+    import engine.train
+
+    # A machine five times faster than planned: the first re-plan takes the whole of its plan, though it moves the
+    # learning rate by more than FIT_LR_JUMP; the later ones want the same and say nothing.
+    # At step 4 of 8 the cosine is down to 65% of --lr; a plan of 40 puts it back at 99%.
+    monkeypatch.setattr(engine.train, "FIT_FIRST", 4)
+    monkeypatch.setattr(engine.train, "fitted_steps", lambda *_: 40)
+    lines = []
+    cfg = _config(data_dir, tmp_path / "run", steps=8, warmup_steps=1, max_minutes=5.0, fit_steps=True)
+    Trainer(cfg, log=lines.append).run()
+    fitted = [line for line in lines if "steps fitted" in line]
+    assert len(fitted) == 1 and fitted[0].endswith("-> 40 steps (was 8)"), lines
+    assert json.loads((tmp_path / "run" / "last" / "progress.json").read_text())["step"] == 40
