@@ -264,10 +264,10 @@ FIT_FIRST = 100
 FIT_UNTIL = 0.6
 # The share of the time left that a fitted plan leaves over: step times drift, and periodic saves are not counted.
 FIT_MARGIN = 0.03
-# The most a re-plan moves the learning rate of the step the run is at, as a share of it. The cosine itself moves it
-# a fraction of a percent a step; a sudden rise enlarges every Adam update at once, which can set the loss back, and
-# a sudden fall drops the rate the steps so far were tuned at. A re-plan held to it leaves the rest of its change to
-# the next ones.
+# The most a re-plan after the first moves the learning rate of the step the run is at, as a share of it. The cosine
+# itself moves it a fraction of a percent a step; a sudden rise enlarges every Adam update at once, which can set the
+# loss back, and a sudden fall drops the rate the steps so far were tuned at. A re-plan held to it leaves the rest of
+# its change to the next ones.
 FIT_LR_JUMP = 0.10
 # A re-plan that moves the plan by less than this share of it is made without a log line.
 FIT_QUIET = 0.01
@@ -477,6 +477,7 @@ class Trainer:
         self.out = Path(cfg.out)
         self.device = resolve_device(cfg.device)
         self.autocast = self.device.type == "cuda"
+        self.eval_seconds: float | None = None  # the last evaluation's time: --fit-steps allows for those to come
         resume = self.out / "last" / "train_state.safetensors"
         _recover_dir(self.out / "last")
         check_out(cfg, resuming=resume.is_file())
@@ -685,6 +686,7 @@ class Trainer:
         """Held-out loss on fixed batches with fixed noise, without self-conditioning."""
         if self.eval_stream is None:
             return None
+        began = time.time()
         self.model.eval()
         total = 0.0
         for i in range(self.cfg.eval_batches):
@@ -692,6 +694,7 @@ class Trainer:
             total += float(denoising_loss(self.model, batch, self._generator(-1, i), self.cfg.eps, 0.0,
                                           self.autocast)["loss"])
         self.model.train()
+        self.eval_seconds = time.time() - began
         return total / self.cfg.eval_batches
 
     def save(self, name: str, with_state: bool) -> Path:
@@ -732,7 +735,6 @@ class Trainer:
         start = time.time()
         fit_at = FIT_FIRST if self._fits_steps() else None  # the step of the next re-plan
         step_s = []  # each step's training time, while re-plans are due
-        eval_s = None  # the last evaluation's time
         base_seconds = p.seconds
         last_save = time.time()
         window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
@@ -740,10 +742,8 @@ class Trainer:
         with open(self.out / "metrics.jsonl", "a") as metrics:
             if cfg.init_from and not self.resumed_from and p.step == 0 and p.best_eval is None:
                 # The bar a fine-tune must clear: `best/` is written only for a checkpoint that beats its start.
-                began = time.time()
                 loss = self.evaluate()
                 if loss is not None:
-                    eval_s = time.time() - began
                     self.log(f"eval step=0 heldout_loss={loss:.4f} (the starting checkpoint, {cfg.init_from})")
                     metrics.write(json.dumps({"step": 0, "heldout_loss": loss}) + "\n")
                     p.best_eval = loss
@@ -755,7 +755,8 @@ class Trainer:
                     step_s.append(time.time() - began)
                     if p.step == fit_at:
                         since = fit_at // 2
-                        self._fit_schedule(sum(step_s[since:]) / (fit_at - since), since, time.time() - start, eval_s)
+                        self._fit_schedule(sum(step_s[since:]) / (fit_at - since), since, time.time() - start,
+                                           self.eval_seconds)
                         fit_at += max(1, fit_at // 2)
                         if fit_at > FIT_UNTIL * cfg.steps:
                             fit_at = None
@@ -774,10 +775,8 @@ class Trainer:
                     window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
                 done = p.step >= cfg.steps or (cfg.max_minutes is not None and time.time() - start > 60 * cfg.max_minutes)
                 if p.step % cfg.eval_every == 0 or done:
-                    began = time.time()
                     loss = self.evaluate()
                     if loss is not None:
-                        eval_s = time.time() - began
                         improved = p.best_eval is None or loss < p.best_eval
                         self.log(f"eval step={p.step} heldout_loss={loss:.4f}" + (" (best)" if improved else ""))
                         metrics.write(json.dumps({"step": p.step, "heldout_loss": loss}) + "\n")
