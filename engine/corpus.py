@@ -1,7 +1,7 @@
 """Corpus: source files of permissively licensed installed distributions (or a user's repository), cleaned,
 de-duplicated and split into train and held-out by package.
 
-Flow: sources (stdlib, site-packages, repositories) -> files with their package and license -> drop generated,
+Flow: sources (stdlib, site-packages, npm packages, repositories) -> files with their package and license -> drop generated,
 minified and data-like files -> exact, whitespace-normalized and MinHash near-duplicates removed (train first, so
 held-out only keeps code that train has not seen) -> `train.jsonl` / `heldout.jsonl` plus a manifest and the kept
 files' MinHash signatures (with which a corpus that extends this one leaves out near copies of its files).
@@ -162,14 +162,9 @@ def license_verdict(metadata) -> LicenseVerdict:
         verdict = spdx_is_permissive(expression)
         return LicenseVerdict(expression, bool(verdict))
     field_text = (metadata.get("License") or "").strip()
-    if field_text and "\n" not in field_text and len(field_text) <= 100 and field_text.upper() != "UNKNOWN":
-        alias = _LICENSE_ALIASES.get(_squeeze(field_text))
-        if alias:
-            return LicenseVerdict(alias, True)
-        if _looks_like_spdx(field_text):
-            verdict = spdx_is_permissive(field_text)
-            if verdict is not None:
-                return LicenseVerdict(field_text, verdict)
+    short = _short_license_verdict(field_text)
+    if short is not None:
+        return short
     classifiers = [c for c in (metadata.get_all("Classifier") or []) if c.startswith("License ::")]
     named = [c.split(" :: ")[-1] for c in classifiers if c not in ("License :: OSI Approved",)]
     if named:
@@ -178,6 +173,36 @@ def license_verdict(metadata) -> LicenseVerdict:
             return LicenseVerdict(" AND ".join(sorted(set(mapped))), True)
         return LicenseVerdict("; ".join(named), False)
     return LicenseVerdict(field_text[:60] or "unknown", False)
+
+
+def _short_license_verdict(text: str) -> LicenseVerdict | None:
+    """A one-line licence field, free text (`MIT License`) or SPDX; None where it says nothing to go by."""
+    if not text or "\n" in text or len(text) > 100 or text.upper() == "UNKNOWN":
+        return None
+    alias = _LICENSE_ALIASES.get(_squeeze(text))
+    if alias:
+        return LicenseVerdict(alias, True)
+    if _looks_like_spdx(text):
+        verdict = spdx_is_permissive(text)
+        if verdict is not None:
+            return LicenseVerdict(text, verdict)
+    return None
+
+
+def npm_license_verdict(manifest: dict) -> LicenseVerdict:
+    """Decide from an npm package's `package.json`: its `license` (SPDX, or the older `{"type": ...}`), else the
+    older `licenses` list, every one of which must be permissive. `SEE LICENSE IN ...` and `UNLICENSED` (npm's word
+    for a private package) are not."""
+    def named(entry) -> str:
+        return (entry.get("type") if isinstance(entry, dict) else entry) or ""
+
+    given, listed = manifest.get("license"), manifest.get("licenses")
+    texts = [named(given)] if given else [named(e) for e in listed] if isinstance(listed, list) else []
+    texts = [t.strip() for t in texts if isinstance(t, str) and t.strip()]
+    verdicts = [_short_license_verdict(t) for t in texts]
+    if texts and all(v is not None and v.permissive for v in verdicts):
+        return LicenseVerdict(" AND ".join(v.license for v in verdicts), True)
+    return LicenseVerdict("; ".join(texts)[:60] or "unknown", False)
 
 
 # ---------------------------------------------------------------------------------------------------- sources
@@ -201,6 +226,7 @@ class PackageRecord:
     files: int = 0
     bytes: int = 0
     split: str = ""
+    ecosystem: str = "python"  # or "npm": each is split on its own (`split_ecosystems`)
 
 
 def normalize_name(name: str) -> str:
@@ -329,6 +355,61 @@ def site_files(site_dirs: list[Path]) -> tuple[list[SourceFile], dict[str, Packa
                     continue
                 claimed.add(key)
                 out.append(SourceFile(str(path), name, verdict.license, lang.name, str(site_dir)))
+    return out, packages
+
+
+# npm's names are PyPI's too (`six`, `chalk`, `attrs`): the prefix keeps each its own unit of the split.
+NPM_PREFIX = "npm-"
+# TypeScript declarations as a package publishes them are the compiler's output, signatures with no bodies.
+_DECLARATION_SUFFIXES = (".d.ts", ".d.mts", ".d.cts")
+
+
+def npm_package_dirs(node_modules: Path) -> list[Path]:
+    """The packages installed in a `node_modules` folder: each folder in it with a `package.json`, and those in
+    its `@scope` folders. A package's own `node_modules` (a dependency at another version) is not one of them."""
+    found = []
+    for entry in sorted(node_modules.iterdir()):
+        if entry.name.startswith("@") and entry.is_dir():
+            found += [e for e in sorted(entry.iterdir()) if (e / "package.json").is_file()]
+        elif not entry.name.startswith(".") and (entry / "package.json").is_file():
+            found.append(entry)
+    return found
+
+
+def npm_files(node_modules_dirs: list[Path], log=print) -> tuple[list[SourceFile], dict[str, PackageRecord]]:
+    """Files of every package installed in `node_modules_dirs`, with the licence verdict of each (a name found
+    twice: the first); declarations, vendored folders and other `node_modules` left out. A `package.json` that
+    cannot be read leaves its package out, with a line that names it."""
+    out: list[SourceFile] = []
+    packages: dict[str, PackageRecord] = {}
+    claimed: set[str] = set()
+    for node_modules in node_modules_dirs:
+        for folder in npm_package_dirs(node_modules):
+            try:
+                manifest = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+                if not isinstance(manifest, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, UnicodeDecodeError, ValueError) as err:
+                log(f"corpus: {folder / 'package.json'}: left out, unreadable ({err})")
+                continue
+            raw_name = manifest.get("name") if isinstance(manifest.get("name"), str) else folder.name
+            name = NPM_PREFIX + normalize_name(raw_name.lstrip("@").replace("/", "-"))
+            if name in packages:
+                continue
+            verdict = npm_license_verdict(manifest)
+            packages[name] = PackageRecord(name, verdict.license, str(node_modules), verdict.permissive,
+                                           ecosystem="npm")
+            if not verdict.permissive:
+                continue
+            for path in _walk(folder):
+                lang = language_for_path(path)
+                if (lang is None or path.name.endswith(_DECLARATION_SUFFIXES)
+                        or _VENDORED_DIRS.intersection(path.relative_to(folder).parts) or not path.is_file()):
+                    continue
+                key = str(path.resolve())
+                if key not in claimed:
+                    claimed.add(key)
+                    out.append(SourceFile(str(path), name, verdict.license, lang.name, str(node_modules)))
     return out, packages
 
 
@@ -565,6 +646,18 @@ def split_packages(sizes: dict[str, int], heldout_fraction: float, seed: int = 0
     return heldout
 
 
+def split_ecosystems(sizes: dict[str, int], packages: dict[str, PackageRecord], heldout_fraction: float,
+                     seed: int = 0) -> set[str]:
+    """`split_packages` over each ecosystem's packages on its own (Python's: the standard library, site-packages
+    and repositories; npm's), so that each holds out its share, and adding npm packages moves no Python package
+    between the splits: a corpus's Python held-out files, and the figures measured on them, stay as they were."""
+    groups: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, size in sizes.items():
+        record = packages.get(name)
+        groups[record.ecosystem if record else "python"][name] = size
+    return set().union(*(split_packages(group, heldout_fraction, seed) for group in groups.values()))
+
+
 def _counted_files(files: list[SourceFile], facts: dict[int, FileFacts]) -> list[int]:
     """The files that size the split: those kept by their contents, one of each set of copies."""
     counted, seen = [], set()
@@ -650,7 +743,7 @@ class CorpusStats:
 
 
 def collect_sources(
-    site_dirs: list[Path], stdlib: Path | None, repos: list[Path], log=print
+    site_dirs: list[Path], stdlib: Path | None, repos: list[Path], log=print, node_modules: list[Path] = ()
 ) -> tuple[list[SourceFile], dict[str, PackageRecord]]:
     files: list[SourceFile] = []
     packages: dict[str, PackageRecord] = {}
@@ -667,6 +760,9 @@ def collect_sources(
     site, site_packages = site_files(site_dirs)
     files += site
     packages.update(site_packages)
+    npm, npm_packages = npm_files(list(node_modules), log)
+    files += npm
+    packages.update(npm_packages)
     for f in files:
         rec = packages.setdefault(f.package, PackageRecord(f.package, f.license, f.origin, True))
         rec.files += 1
@@ -768,7 +864,7 @@ def _write_corpus(out_dir: Path, files: list[SourceFile], packages: dict[str, Pa
     sizes: dict[str, int] = Counter()
     for i in counted:
         sizes[files[i].package] += facts[i].size
-    heldout = set() if extends is not None else split_packages(dict(sizes), heldout_fraction, seed)
+    heldout = set() if extends is not None else split_ecosystems(dict(sizes), packages, heldout_fraction, seed)
     if extends is None and heldout_fraction > 0 and sizes and not heldout:
         files, heldout = _hold_out_files(files, facts, counted, packages, heldout_fraction, seed, log)
     # Dropped after the split is sized, so that finding one moves no package between the splits.
@@ -1025,19 +1121,20 @@ def run(args: argparse.Namespace) -> int:
     site_dirs = [Path(d) for d in args.site_dir] if args.site_dir else ([] if args.repo else default_site_dirs())
     stdlib = None if (args.no_stdlib or (args.repo and not args.site_dir)) else default_stdlib_dir()
     repos = [Path(r) for r in args.repo]
+    node_modules = [Path(d) for d in args.node_modules]
     extends = Path(args.extends) if args.extends else None
     if extends is not None and extends.resolve() == Path(args.out).resolve():
         print(f"corpus: --extends {extends}: write the new files to another --out directory", file=sys.stderr)
         return 2
-    for d in [*site_dirs, *repos]:
+    for d in [*site_dirs, *repos, *node_modules]:
         if not d.is_dir():
             print(f"corpus: {d}: not a directory", file=sys.stderr)
             return 2
     try:
         check_out_dir(Path(args.out))  # before the sources are read, which takes minutes
         print(f"corpus: stdlib {stdlib}, site dirs {[str(d) for d in site_dirs]}, repositories "
-              f"{[str(r) for r in repos]}")
-        files, packages = collect_sources(site_dirs, stdlib, repos)
+              f"{[str(r) for r in repos]}" + (f", node_modules {[str(d) for d in node_modules]}" * bool(node_modules)))
+        files, packages = collect_sources(site_dirs, stdlib, repos, node_modules=node_modules)
         print(f"corpus: {len(files)} candidate files from {len(packages)} packages")
         stats = build_corpus(Path(args.out), files, packages, heldout_fraction=args.heldout_fraction,
                              seed=args.seed, near_dup_threshold=args.near_dup_threshold, workers=args.workers,
@@ -1056,14 +1153,18 @@ def register(subparsers) -> None:
         "corpus",
         help="collect permissively licensed source files into a de-duplicated train/held-out corpus",
         description="Collect source files from the installed environment (standard library and site-packages of "
-        "distributions with a permissive licence) or from --repo directories, drop generated/minified files and "
-        "duplicates, and split by package into train.jsonl and heldout.jsonl.",
+        "distributions with a permissive licence, and the npm packages of --node-modules folders) or from --repo "
+        "directories, drop generated/minified files and duplicates, and split by package into train.jsonl and "
+        "heldout.jsonl (Python's packages and npm's each held out on their own).",
     )
     p.add_argument("--out", default="data/corpus", help="output directory (default: data/corpus)")
     p.add_argument("--site-dir", action="append", default=[], help="a site-packages directory (repeatable; "
                    "default: this environment's, its base interpreter's and the system's)")
     p.add_argument("--repo", action="append", default=[], help="a source repository of your own (repeatable); "
                    "alone, it replaces the installed environment as the corpus")
+    p.add_argument("--node-modules", action="append", default=[], metavar="DIR", help="a node_modules folder "
+                   "whose npm packages (JavaScript, TypeScript) join the corpus, each by the licence its "
+                   "package.json gives (repeatable)")
     p.add_argument("--no-stdlib", action="store_true", help="leave out the standard library")
     p.add_argument("--heldout-fraction", type=fraction(low_open=False, high_open=True), default=0.05,
                    help="share of bytes held out, from 0 to below 1 (default 0.05)")

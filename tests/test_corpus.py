@@ -818,3 +818,120 @@ def test_the_corpus_command_says_how_many_files_it_read_and_where_it_wrote(tmp_p
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert out.endswith(f"corpus: wrote {tmp_path / 'out'}: {stats['files_kept']['train']} files to train, "
                         f"{stats['files_kept']['heldout']} held out\n")
+
+
+def js_code(seed: int) -> str:
+    """A distinct, plausible JavaScript module, as `code` writes Python."""
+    rng = random.Random(seed)
+    lines = []
+    for f in range(3):
+        args = rng.sample(WORDS, 3)
+        lines.append(f"export function {rng.choice(WORDS)}{rng.choice(WORDS).title()}{seed}x{f}({', '.join(args)}) {{")
+        for _ in range(6):
+            a, b = rng.sample(WORDS, 2)
+            lines.append(f"  const {a}{rng.randint(0, 99)} = {b} {rng.choice(['+', '-', '*', '%'])} "
+                         f"{rng.randint(2, 999)};")
+        lines.append(f"  return {args[0]};")
+        lines.append("}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _npm_package(node_modules: Path, folder: str, manifest: dict | str, files: dict[str, str]) -> None:
+    """A package as npm installs it: its folder under node_modules (`@scope/name` for a scoped one), its
+    package.json (a str is written as it is), its files."""
+    root = node_modules / folder
+    root.mkdir(parents=True)
+    (root / "package.json").write_text(manifest if isinstance(manifest, str) else json.dumps(manifest))
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_npm_license_verdict_reads_package_json():
+    from engine.corpus import LicenseVerdict, npm_license_verdict
+
+    assert npm_license_verdict({"license": "MIT"}) == LicenseVerdict("MIT", True)
+    assert npm_license_verdict({"license": "(MIT OR GPL-3.0)"}).permissive
+    assert npm_license_verdict({"license": {"type": "ISC"}}).permissive  # the older form
+    assert npm_license_verdict({"licenses": [{"type": "MIT"}, {"type": "Apache-2.0"}]}).permissive
+    assert not npm_license_verdict({"licenses": [{"type": "MIT"}, {"type": "GPL-2.0"}]}).permissive
+    assert npm_license_verdict({"license": "MIT License"}) == LicenseVerdict("MIT", True)
+    for refused in ({"license": "UNLICENSED"}, {"license": "SEE LICENSE IN LICENSE.md"}, {"license": "GPL-3.0"},
+                    {}, {"license": 3}, {"licenses": "MIT"}):
+        assert not npm_license_verdict(refused).permissive, refused
+
+
+def test_npm_packages_join_the_corpus_by_their_package_json_licence(tmp_path):
+    node_modules = tmp_path / "node_modules"
+    _npm_package(node_modules, "left-pad", {"name": "left-pad", "license": "MIT"}, {
+        "index.js": js_code(1), "lib/util.mjs": js_code(2), "src/view.tsx": js_code(3),
+        "index.d.ts": "export declare function leftPad(s: string, n: number): string;\n",  # the compiler's output
+        "node_modules/dep/index.js": js_code(4),  # a dependency at another version: its own package
+        "vendor/copy.js": js_code(5), "README.md": "# not code\n"})
+    _npm_package(node_modules, "@scope/thing", {"name": "@scope/thing", "license": {"type": "ISC"}},
+                 {"src/a.ts": js_code(6)})
+    _npm_package(node_modules, "six", {"name": "six", "license": "MIT"}, {"six.js": js_code(7)})
+    _npm_package(node_modules, "copyleft", {"name": "copyleft", "license": "GPL-3.0"}, {"index.js": js_code(8)})
+    _npm_package(node_modules, "mine", {"name": "mine", "license": "UNLICENSED"}, {"index.js": js_code(9)})
+    _npm_package(node_modules, "broken", "{\"name\": ", {"index.js": js_code(10)})
+    (node_modules / ".bin").mkdir()
+    site = tmp_path / "site-packages"
+    _install(site, "six", {"six.py": code(11)}, License="MIT")
+    lines = []
+    files, packages = collect_sources([site], None, [], log=lines.append, node_modules=[node_modules])
+    found = {(f.package, Path(f.path).relative_to(tmp_path).as_posix(), f.language, f.license) for f in files}
+    assert found == {
+        ("npm-left-pad", "node_modules/left-pad/index.js", "javascript", "MIT"),
+        ("npm-left-pad", "node_modules/left-pad/lib/util.mjs", "javascript", "MIT"),
+        ("npm-left-pad", "node_modules/left-pad/src/view.tsx", "tsx", "MIT"),
+        ("npm-scope-thing", "node_modules/@scope/thing/src/a.ts", "typescript", "ISC"),
+        ("npm-six", "node_modules/six/six.js", "javascript", "MIT"),
+        ("six", "site-packages/six.py", "python", "MIT"),  # PyPI's six, a package of its own
+    }
+    assert not packages["npm-copyleft"].permissive and not packages["npm-mine"].permissive
+    assert {p.ecosystem for n, p in packages.items() if n.startswith("npm-")} == {"npm"}
+    assert packages["six"].ecosystem == "python"
+    assert lines == [f"corpus: {node_modules / 'broken' / 'package.json'}: left out, unreadable "
+                     "(Expecting value: line 1 column 10 (char 9))"]
+
+
+def test_npm_packages_leave_the_python_split_as_it_was(tmp_path):
+    site = _environment(tmp_path)
+    node_modules = tmp_path / "node_modules"
+    for i in range(12):
+        _npm_package(node_modules, f"js{i}", {"name": f"js{i}", "license": "MIT"},
+                     {"index.js": js_code(700 + i), "lib/more.js": js_code(800 + i)})
+
+    def split(out: str, npm: list[Path]) -> dict[str, set[str]]:
+        files, packages = collect_sources([site], None, [], node_modules=npm)
+        build_corpus(tmp_path / out, files, packages, heldout_fraction=0.3, workers=1, log=lambda *_: None)
+        heldout = set((tmp_path / out / "heldout_packages.txt").read_text().split())
+        return {"python": {p for p in heldout if not p.startswith("npm-")},
+                "npm": {p for p in heldout if p.startswith("npm-")}}
+
+    alone, both = split("python", []), split("both", [node_modules])
+    assert alone["python"] and both["python"] == alone["python"]
+    assert both["npm"], "npm packages hold out their own share"
+
+
+def test_the_corpus_command_takes_node_modules_folders(tmp_path, capsys):
+    import argparse
+
+    from engine.corpus import register
+
+    node_modules = tmp_path / "node_modules"
+    for i in range(12):
+        _npm_package(node_modules, f"js{i}", {"name": f"js{i}", "license": "MIT"}, {"index.js": js_code(900 + i)})
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["corpus", "--no-stdlib", "--site-dir", str(tmp_path), "--node-modules",
+                              str(node_modules), "--out", str(tmp_path / "out"), "--workers", "1",
+                              "--heldout-fraction", "0.3"])
+    assert args.func(args) == 0
+    manifest = [json.loads(line) for line in (tmp_path / "out" / "manifest.jsonl").read_text().splitlines()]
+    assert {r["package"] for r in manifest} == {f"npm-js{i}" for i in range(12)}
+    assert {r["split"] for r in manifest} == {"train", "heldout"}
+    missing = parser.parse_args(["corpus", "--node-modules", str(tmp_path / "none"), "--out", str(tmp_path / "x")])
+    assert missing.func(missing) == 2
+    assert capsys.readouterr().err == f"corpus: {tmp_path / 'none'}: not a directory\n"
