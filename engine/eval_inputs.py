@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from engine.holes import HOLE_SYNTAX, SourceDocument, documents_from_paths, language_for_path
 
@@ -108,6 +108,26 @@ def documents_from_heldout(path: Path) -> list[SourceDocument]:
     if not seen:
         raise EvaluationInputError(f"{path}: no documents (the corpus held none out)")
     return documents
+
+
+def add_languages_argument(parser) -> None:
+    """`--languages`, which `in_languages` reads: the evaluations' one spelling of it."""
+    parser.add_argument("--languages", nargs="+", choices=sorted(HOLE_SYNTAX), metavar="LANGUAGE",
+                        help="only the files in these languages (default: all): " + ", ".join(sorted(HOLE_SYNTAX)))
+
+
+def in_languages(documents: list[SourceDocument], languages: Sequence[str] | None,
+                 source: str) -> list[SourceDocument]:
+    """The documents in one of `languages` (all where None): a corpus built with npm packages beside Python
+    (`corpus --node-modules`) holds out both, and each is measured on its own. None left is an error that names
+    `source` and the languages it does hold."""
+    if not languages:
+        return documents
+    kept = [d for d in documents if d.language in languages]
+    if documents and not kept:
+        held = ", ".join(sorted({d.language for d in documents}))
+        raise EvaluationInputError(f"{source}: no document in {', '.join(languages)} (it holds {held})")
+    return kept
 
 
 def documents_from_manifest(path: Path) -> list[SourceDocument]:

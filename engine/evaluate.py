@@ -32,10 +32,12 @@ from engine.errors import EngineError
 from engine.eval_inputs import (
     EvaluationInputError,
     Problem,
+    add_languages_argument,
     documents_from_globs,
     documents_from_heldout,
     documents_from_manifest,
     documents_from_split_dir,
+    in_languages,
     load_problems,
     repository_packages,
 )
@@ -554,6 +556,7 @@ def register(subparsers) -> None:
     source.add_argument("--heldout-manifest", type=Path, metavar="PATH",
                         help="evaluate the files of the held-out split listed by a corpus manifest.jsonl "
                         "({path, split} a line), read from disk")
+    add_languages_argument(p)
     p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="hole kinds (default: all)")
     p.add_argument("--max-cases", type=int, default=100, metavar="N", help="cases per hole kind (default: 100)")
     p.add_argument("--per-file", type=int, default=2, metavar="N",
@@ -603,14 +606,16 @@ def register(subparsers) -> None:
 
 def _documents(args) -> list[SourceDocument] | None:
     if args.split_dir is not None:
-        return documents_from_split_dir(args.split_dir)
-    if args.files:
-        return documents_from_globs(args.files)
-    if args.heldout is not None:
-        return documents_from_heldout(args.heldout)
-    if args.heldout_manifest is not None:
-        return documents_from_manifest(args.heldout_manifest)
-    return None
+        found, source = documents_from_split_dir(args.split_dir), str(args.split_dir)
+    elif args.files:
+        found, source = documents_from_globs(args.files), " ".join(args.files)
+    elif args.heldout is not None:
+        found, source = documents_from_heldout(args.heldout), str(args.heldout)
+    elif args.heldout_manifest is not None:
+        found, source = documents_from_manifest(args.heldout_manifest), str(args.heldout_manifest)
+    else:
+        return None
+    return in_languages(found, args.languages, source)
 
 
 def _command(args) -> str:
@@ -632,6 +637,8 @@ def _command(args) -> str:
         words += ["--heldout", str(args.heldout)]
     if args.heldout_manifest is not None:
         words += ["--heldout-manifest", str(args.heldout_manifest)]
+    if args.languages:
+        words += ["--languages", *args.languages]
     if args.problems is not None:
         words += ["--problems", str(args.problems), "--problem-max-tokens", str(args.problem_max_tokens),
                   "--timeout", f"{args.timeout:g}"]

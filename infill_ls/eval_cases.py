@@ -8,7 +8,8 @@ import argparse
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Sequence
 
-from engine.eval_inputs import EvaluationInputError, documents_from_heldout
+from engine.eval_inputs import (EvaluationInputError, add_languages_argument, documents_from_heldout,
+                                in_languages)
 from engine.holes import HoleCase, SourceDocument, sample_cases
 
 from .documents import DocumentStore
@@ -29,6 +30,7 @@ def add_heldout_arguments(parser: argparse.ArgumentParser, *, max_cases: int, pe
     parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     parser.add_argument("--heldout", type=Path, default=Path("data/corpus/heldout.jsonl"), metavar="FILE.jsonl",
                         help="corpus split file, one {path, language, text} a line (default: %(default)s)")
+    add_languages_argument(parser)
     parser.add_argument("--max-cases", type=int, default=max_cases, metavar="N",
                         help=f"{cases_help} (default: {max_cases})")
     parser.add_argument("--per-file", type=int, default=per_file, metavar="N",
@@ -53,7 +55,7 @@ def engine_and_cases(args: argparse.Namespace, kinds: Sequence[str],
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     try:
-        documents = documents_from_heldout(args.heldout)
+        documents = in_languages(documents_from_heldout(args.heldout), args.languages, str(args.heldout))
         engine = InfillEngine.load(args.model)
     except (EvaluationInputError, EngineError) as err:
         raise SetupError(str(err)) from err

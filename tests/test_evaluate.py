@@ -785,3 +785,20 @@ def test_a_manifests_held_out_files_keep_their_package(tmp_path):
     manifest.write_text(json.dumps({"path": str(HELDOUT / "units.py"), "split": "heldout",
                                     "package": "mixed/web/units.py", "language": "python"}) + "\n")
     assert [d.package for d in documents_from_manifest(manifest)] == ["mixed/web/units.py"]
+
+
+def test_languages_keeps_the_files_of_those_languages_only(tiny_model, tmp_path, capsys):
+    # A corpus built with npm packages holds out JavaScript beside Python: each is measured on its own.
+    out = tmp_path / "js.json"
+    status, printed = run_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--languages", "javascript",
+                               "go", "--max-cases", "3", "--oracle", "--out", str(out)], capsys)
+    assert status == 0
+    report = json.loads(out.read_text())
+    assert report["documents"] == 2
+    assert {(Path(c["path"]).name, c["language"]) for c in report["cases"]} == {("counter.js", "javascript"),
+                                                                                ("stack.go", "go")}
+    assert "--languages javascript go" in report["command"]
+    args = parse_cli(["--model", str(tiny_model), "--split-dir", str(HELDOUT), "--languages", "rust", "--oracle"])
+    assert args.func(args) == 2
+    assert capsys.readouterr().err == (f"evaluate: {HELDOUT}: no document in rust (it holds go, javascript, "
+                                       "python)\n")

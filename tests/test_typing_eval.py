@@ -59,3 +59,17 @@ def test_mid_word_types_the_first_half_of_the_name_a_hole_starts_with(tmp_path):
     drawn = next(line for line in done.stdout.splitlines() if line.startswith("mid-word: "))
     scored = int(drawn.split()[1])
     assert 0 < scored <= 6 and f"| line | {scored} | unchecked |" in done.stdout
+
+
+def test_languages_keeps_the_files_of_those_languages_only(tmp_path):
+    split = heldout_split(tmp_path / "heldout.jsonl")
+    out = tmp_path / "typing.json"
+    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split), "--languages",
+                      "javascript", "--kinds", "line", "--max-cases", "6", "--threads", "1", "--no-lookup",
+                      "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    cases = json.loads(out.read_text())["cases"]
+    assert cases and {(c["path"], c["language"]) for c in cases} == {("counter.js", "javascript")}
+    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split), "--languages", "go")
+    assert done.returncode == 2
+    assert done.stderr == f"typing_eval: {split}: no document in go (it holds javascript, python)\n"
