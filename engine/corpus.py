@@ -1,10 +1,10 @@
 """Corpus: source files of permissively licensed installed distributions (or a user's repository), cleaned,
 de-duplicated and split into train and held-out by package.
 
-Flow: sources (stdlib, site-packages, npm packages, repositories) -> files with their package and license -> drop generated,
-minified and data-like files -> exact, whitespace-normalized and MinHash near-duplicates removed (train first, so
-held-out only keeps code that train has not seen) -> `train.jsonl` / `heldout.jsonl` plus a manifest and the kept
-files' MinHash signatures (with which a corpus that extends this one leaves out near copies of its files).
+Flow: sources (stdlib, site-packages, npm packages, repositories) -> files with their package and license -> drop
+generated, minified and data-like files -> exact, whitespace-normalized and MinHash near-duplicates removed (train
+first, so held-out only keeps code that train has not seen) -> `train.jsonl` / `heldout.jsonl` plus a manifest and
+the kept files' MinHash signatures (with which a corpus that extends this one leaves out near copies of its files).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 # widely used libraries and their dependencies, from the npm registry, with no install scripts run. Each package is
 # kept or left out by the licence its own package.json gives, as the corpus does for Python distributions.
 #
-#   bash scripts/npm_corpus.sh [DIR]        # default data/npm; then: infill-engine corpus --node-modules DIR/node_modules
+#   bash scripts/npm_corpus.sh [DIR]    # default data/npm; then: infill-engine corpus --node-modules DIR/node_modules
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-data/npm}
