@@ -270,8 +270,15 @@ def invoked_order(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
                   should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """What an invoked request lists: `parsing_first`, of the suggestions that leave the file no worse (`no_worse`)
     where any does. Beside one that does, a fill that breaks the code (a lone `"`, a stray `%`) is noise the user
-    has to read past; where every one does, all are listed, the first closed so that it parses before them."""
-    return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop) or suggestions, should_stop)
+    has to read past; where every one does, all are listed, the first closed so that it parses before them, and
+    before those the brackets still open alone where they mend the code near the cursor: a fill can mend it and
+    still be none the language takes (`if (x) { foo(a` + `) {`, a function defined in a body)."""
+    kept = no_worse(parsed, suggestions, should_stop)
+    if kept:
+        return parsing_first(parsed, offset, kept, should_stop)
+    listed = parsing_first(parsed, offset, suggestions, should_stop)
+    closers = [s for s in parsing_first(parsed, offset, [], should_stop) if s.text not in {x.text for x in listed}]
+    return closers + listed
 
 
 def from_file_alone(suggestions: list[Suggestion]) -> bool:

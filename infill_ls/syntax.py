@@ -166,6 +166,11 @@ class LanguageSpec:
     # (`__at_align__ double tmp[n];`), as it reads C++'s `static_cast<T>` in a `.h` file opened as C.
     reserved_words: frozenset[str] = frozenset()
     reserved_word_holders: frozenset[str] = frozenset()
+    # Nodes the grammar reads where the language takes none, each with the node it stands in there: C's and C++'s
+    # function defined as a statement of a body (`if (x) { foo(a` + `) {` reads as a function `foo` defined there,
+    # which only a compiler's extension takes; a local class's method stands in its class's members). A fill that
+    # writes one is noise (`typing_filter._misplaced_nodes`).
+    misplaced_nodes: frozenset[tuple[str, str]] = frozenset()
     # The quotes of the string and character literals that end on their line, and of those that may run over lines
     # (Python's `"""`, a template literal, Go's raw string, any Rust string): a fill that leaves one of the first
     # open at its line's end, or that is a quote alone, is no code (`typing_filter._opens_literal`). Where a quote
@@ -211,6 +216,7 @@ class LanguageSpec:
 
 
 _C_FAMILY_OPENERS = ("{",)
+_C_FAMILY_MISPLACED = frozenset({("function_definition", "compound_statement")})
 _C_FAMILY_CLOSERS = ("}",)
 _ECMASCRIPT_BODIES = frozenset({"statement_block", "class_body", "program", "switch_body"})
 _ECMASCRIPT_INLINE_BRACES = frozenset(
@@ -519,6 +525,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         literal_types=frozenset({"string_literal", "char_literal"}),
         macro_types=_C_MACROS,
         macro_body_type="preproc_arg",
+        misplaced_nodes=_C_FAMILY_MISPLACED,
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
@@ -546,6 +553,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         literal_types=frozenset({"string_literal", "raw_string_literal", "char_literal"}),
         macro_types=_C_MACROS,
         macro_body_type="preproc_arg",
+        misplaced_nodes=_C_FAMILY_MISPLACED,
     ),
 )
 

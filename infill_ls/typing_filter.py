@@ -27,22 +27,21 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     typing. Nor one that leaves a closer on its lines with no opener (`_adds_stray_closer`): the cursor's statement
     is most often unfinished, and a new error that overlaps its own goes uncounted. Nor one with a `;` that parses
     but is no code the user means (`misplaced_semicolon`: `if (!order);`), nor JSX that parses only as the grammar
-    reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one
-    that re-declares a function its class already has (`redeclares`), or a name its scope already binds
-    (`rebinds`). On a half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends
-    a line that is not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a
-    `#define`'s body (`_unbalances_macro`). Nor a `>` after type
-    arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`), nor a keyword written where a name stands
-    (`reserved_names`: `if (` + `default)`), nor a `;` that ends a line of a language
-    whose lines none ends (`_semicolon_ends_line`: Go's), nor code the language does not read where its grammar does
-    (`_breaks_layout`: a `try:` with no body, a `return` at a class's level). Nor, where the line's own error hides
-    theirs or the code parses, a quote alone or a string left open at a line's end (`_opens_literal`: `collect(` +
-    `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`), a body of members or arms that
-    holds one lone token (`_lone_token_body`: `struct {` + `str`), a second import of what the file imports
-    (`_imports_again`). Whatever made the suggestion: the
-    file's copy, or the model. One incremental re-parse each (two where a line of the file spells the new line, or
-    where a header it ends its line with is read with a body); none, and every suggestion kept, in plain text
-    (`syntax_checked`)."""
+    reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one that
+    re-declares a function its class already has (`redeclares`), or a name its scope already binds (`rebinds`). On a
+    half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends a line that is
+    not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a `#define`'s body
+    (`_unbalances_macro`). Nor a `>` after type arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`),
+    nor a keyword written where a name stands (`reserved_names`: `if (` + `default)`), nor a node the grammar reads
+    where the language takes none (`_misplaced_nodes`: `if (x) { foo(a` + `) {`, a function defined in a body), nor
+    a `;` that ends a line of a language whose lines none ends (`_semicolon_ends_line`: Go's), nor code the language
+    does not read where its grammar does (`_breaks_layout`: a `try:` with no body, a `return` at a class's level).
+    Nor, where the line's own error hides theirs or the code parses, a quote alone or a string left open at a line's
+    end (`_opens_literal`: `collect(` + `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`),
+    a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a second import of
+    what the file imports (`_imports_again`). Whatever made the suggestion: the file's copy, or the model. One
+    incremental re-parse each (two where a line of the file spells the new line, or where a header it ends its line
+    with is read with a body); none, and every suggestion kept, in plain text (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
     return [s for s in suggestions if _no_worse(parsed, s, should_stop)]
@@ -64,6 +63,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _adds_stray_closer(parsed, suggestion, tree)
                 or _closes_type_arguments_again(parsed, suggestion, tree)
                 or reserved_names(parsed, edit, tree)
+                or _misplaced_nodes(parsed, suggestion, tree, start, start + len(written))
                 or _semicolon_ends_line(parsed, suggestion, tree, semicolons)
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop)
@@ -73,6 +73,30 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _lone_token_body(parsed, suggestion, tree)
                 or _imports_again(parsed, tree, start, start + len(written))
                 or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
+
+
+def _misplaced_nodes(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, lo: int,
+                     hi: int) -> bool:
+    """Whether ``tree`` (the file's with ``suggestion``, whose bytes are ``lo``..``hi``) holds more nodes the
+    language takes nowhere the grammar reads them (`LanguageSpec.misplaced_nodes`: `if (x) { foo(a` + `) {`, a
+    function defined in a body) around those bytes than the file had around the text it replaces: one the user
+    wrote stays theirs."""
+    pairs = parsed.spec.misplaced_nodes
+    if not pairs or parsed.tree is None:
+        return False
+    old_hi = parsed.snapshot.byte_offset(suggestion.end)
+    return _count_misplaced(tree, lo, hi, pairs) > _count_misplaced(parsed.tree, lo, old_hi, pairs)
+
+
+def _count_misplaced(tree: tree_sitter.Tree, lo: int, hi: int, pairs: frozenset[tuple[str, str]]) -> int:
+    """The nodes of ``pairs`` ((type, parent's type)) in ``tree`` that touch the bytes ``lo``..``hi``."""
+    count, pending = 0, [tree.root_node]
+    while pending:  # no recursion: a long chain of operators nests as deep as it is long
+        node = pending.pop()
+        if node.parent is not None and (node.type, node.parent.type) in pairs:
+            count += 1
+        pending.extend(child for child in node.children if child.start_byte <= hi and lo <= child.end_byte)
+    return count
 
 
 def _breaks_layout(parsed: ParsedSnapshot, suggestion: Suggestion, edit: list[Replacement], tree: tree_sitter.Tree,
@@ -414,8 +438,9 @@ def _ends_open_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_s
                     semicolons: list[int]) -> bool:
     """Whether ``suggestion`` ends its line where the line is not done: a `;` inside a `(` or `[` opened on the
     line (`g(a, ` + `b;`; not a `for (` header's), or on a C preprocessor line (`#define KEY` + `SIZE;`); text after
-    an `#include`'s path (`"yarr` + `ow.h" x`); a `{` after a statement that opens no body (`return f()` + ` {`), or
-    before a next line of code that is itself the body's `{` (K&R's `usage(int n)` above `{`)."""
+    an `#include`'s path (`"yarr` + `ow.h" x`); a `{` after a statement that opens no body (`return f()` + ` {`),
+    or after a statement's `;` (`foo(a` + `); {`), or before a next line of code that is itself the body's `{` (K&R's
+    `usage(int n)` above `{`)."""
     snap, spec = parsed.snapshot, parsed.spec
     line = snap.line_of(suggestion.start)
     before = snap.text[snap.line_starts[line]:suggestion.start]
@@ -450,6 +475,8 @@ def _ends_open_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_s
     if (header.endswith((")", " const")) and _NO_BODY_STATEMENT.match(before)
             and not _OPENS_VALUE.search(before + first)):
         return True
+    if header.endswith(";") and spec.statement_end == ";":
+        return True  # a bare block after a statement on its line (`foo(a` + `); {`): no body, a `}` owed more
     following = snap.text[snap.line_end(line):].lstrip()
     return following.startswith("{")
 

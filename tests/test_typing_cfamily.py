@@ -169,3 +169,24 @@ async def test_while_typing_c_the_server_shows_no_semicolon_on_a_define_line_nor
 ])
 def test_a_brace_or_semicolon_other_languages_keep_there_is_still_shown(language, marked, fill):
     assert kept_while_typing(language, marked, fill)
+
+
+GUARD = "void foo(int a);\nvoid bar(void);\nvoid h(int x, int a) {\n    if (x) { foo(a|\n        bar();\n    }\n}\n"
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # tree-sitter reads `foo(a) {` in a body as a function defined there, which C and C++ take nowhere.
+    ("c", GUARD, ") {", False),
+    ("cpp", GUARD, ") {", False),
+    ("c", GUARD, ");", True),
+    # Nor a bare block after the call's `;`, which owes one `}` more.
+    ("c", GUARD, "); {", False),
+    ("java", "class A {\n    void f(int a) {\n        g(a|\n    }\n}\n", "); {", False),
+    ("c", "int f(int n) {\n  for (int i = 0; i < n|\n  return n;\n}\n", "; i++) {", True),
+    # A local class's method stands in its members.
+    ("cpp", "void h() {\n  struct S {\n    int g(|\n  };\n}\n", ") { return 1; }", True),
+    # One the file has already stays the user's.
+    ("c", "void h() {\n  int g() { return 1; }\n  g(|\n}\n", ");", True),
+])
+def test_while_typing_no_function_is_defined_in_a_body(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
