@@ -89,14 +89,10 @@ def _misplaced_nodes(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
 
 
 def _count_misplaced(tree: tree_sitter.Tree, lo: int, hi: int, pairs: frozenset[tuple[str, str]]) -> int:
-    """The nodes of ``pairs`` ((type, parent's type)) in ``tree`` that touch the bytes ``lo``..``hi``."""
-    count, pending = 0, [tree.root_node]
-    while pending:  # no recursion: a long chain of operators nests as deep as it is long
-        node = pending.pop()
-        if node.parent is not None and (node.type, node.parent.type) in pairs:
-            count += 1
-        pending.extend(child for child in node.children if child.start_byte <= hi and lo <= child.end_byte)
-    return count
+    """The nodes of ``pairs`` ((type, parent's type)) in ``tree`` that touch the bytes ``lo``..``hi``: hold one, or
+    end or begin at its edge (an empty span's too: where an insertion goes in the old text)."""
+    return sum(1 for node in _touching(tree.root_node, lo - 1, hi + 1)
+               if node.parent is not None and (node.type, node.parent.type) in pairs)
 
 
 def _breaks_layout(parsed: ParsedSnapshot, suggestion: Suggestion, edit: list[Replacement], tree: tree_sitter.Tree,
