@@ -277,8 +277,8 @@ def invoked_order(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     if kept:
         return parsing_first(parsed, offset, kept, should_stop)
     listed = parsing_first(parsed, offset, suggestions, should_stop)
-    closers = [s for s in parsing_first(parsed, offset, [], should_stop) if s.text not in {x.text for x in listed}]
-    return closers + listed
+    texts = {s.text for s in listed}
+    return [s for s in parsing_first(parsed, offset, [], should_stop) if s.text not in texts] + listed
 
 
 def from_file_alone(suggestions: list[Suggestion]) -> bool:
