@@ -34,7 +34,7 @@ import numpy as np
 from engine.arguments import fraction, positive_int
 from engine.config import DEFAULT_MODEL_DIR
 from engine.errors import EngineError
-from engine.languages import LANGUAGES, language_for_path
+from engine.languages import LANGUAGES, Language, language_for_path
 from engine.rejection import rejection_reason
 
 # The licences the issue names, plus permissive licences that appear as components of those packages' compound
@@ -347,15 +347,24 @@ def site_files(site_dirs: list[Path]) -> tuple[list[SourceFile], dict[str, Packa
                 record.permissive = False
                 continue
             for path in _dist_paths(dist, site_dir):
-                if _VENDORED_DIRS.intersection(path.parts):
-                    continue
-                lang = language_for_path(path)
-                key = str(path.resolve()) if lang else ""
-                if lang is None or key in claimed or not path.is_file():
-                    continue
-                claimed.add(key)
-                out.append(SourceFile(str(path), name, verdict.license, lang.name, str(site_dir)))
+                lang = _claim(path, path.parts, claimed)
+                if lang is not None:
+                    out.append(SourceFile(str(path), name, verdict.license, lang.name, str(site_dir)))
     return out, packages
+
+
+def _claim(path: Path, parts: tuple[str, ...], claimed: set[str]) -> Language | None:
+    """The language of a package's file at ``path`` (``parts``: those of its path within the package, or whole),
+    marking it taken in ``claimed`` (by resolved path: a file two packages or folders reach is taken once); None for
+    a file of no supported language, one in a vendored folder, one taken already, or no regular file."""
+    lang = language_for_path(path)
+    if lang is None or _VENDORED_DIRS.intersection(parts):
+        return None
+    key = str(path.resolve())
+    if key in claimed or not path.is_file():
+        return None
+    claimed.add(key)
+    return lang
 
 
 # npm's names are PyPI's too (`six`, `chalk`, `attrs`): the prefix keeps each its own unit of the split.
@@ -402,13 +411,10 @@ def npm_files(node_modules_dirs: list[Path], log=print) -> tuple[list[SourceFile
             if not verdict.permissive:
                 continue
             for path in _walk(folder):
-                lang = language_for_path(path)
-                if (lang is None or path.name.endswith(_DECLARATION_SUFFIXES)
-                        or _VENDORED_DIRS.intersection(path.relative_to(folder).parts) or not path.is_file()):
+                if path.name.endswith(_DECLARATION_SUFFIXES):
                     continue
-                key = str(path.resolve())
-                if key not in claimed:
-                    claimed.add(key)
+                lang = _claim(path, path.relative_to(folder).parts, claimed)
+                if lang is not None:
                     out.append(SourceFile(str(path), name, verdict.license, lang.name, str(node_modules)))
     return out, packages
 
