@@ -128,7 +128,7 @@ def _ends_signature(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bo
 
 
 def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
-           should_stop: Callable[[], bool] | None) -> Callable[..., bool]:
+           should_stop: Callable[[], bool] | None, ends_block: bool = False) -> Callable[..., bool]:
     """The test of a text at ``offset`` that `parsing_first` ranks and closes by: the file parses with it; or, where it
     cannot yet (a body whose `}` is written later, an error far away), the syntax errors near the cursor
     (`error_near`) are gone, none but a body's missing `}` left there (`error_nodes`), none is added elsewhere
@@ -144,8 +144,9 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
     `)`), never where the statement owes its `;` (`owed_terminator`) and the parse runs the closer on into the statement
     on a line below (`_runs_on`). In a `#define`'s body (``body``: `macro_body`'s answer), only where the body's
     brackets are balanced too, and with ``closing`` never where the body before the cursor and the text leave a
-    string or a character literal open (`open_literal`). The scans read the cursor's line up to `SCAN_CHARS` either
-    side of it."""
+    string or a character literal open (`open_literal`). With ``ends_block`` (`_block_ends_here`: the body's `}` is
+    due at the cursor), only a text that begins with that `}`. The scans read the cursor's line up to `SCAN_CHARS`
+    either side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
     snap, spec = parsed.snapshot, parsed.spec
     start = snap.byte_offset(offset)
@@ -206,6 +207,8 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
         return not adds_errors(parsed, edit, should_stop)
 
     def mends(text: str, closing: bool = False) -> bool:
+        if ends_block and not text.lstrip().startswith("}"):
+            return False  # the body's `}` is due here, not written later: a fill that leaves it open mends nothing
         if body is not None:
             if closing and open_literal(literal + text):
                 return False  # the closers would be a literal's text
@@ -249,6 +252,25 @@ def open_literal(code: str) -> str:
         if token["quote"] and not token["closed"]:
             return code[token.start():]
     return ""
+
+
+def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> bool:
+    """Whether the cursor stands on a blank line at the indentation of the line that opened the body around it,
+    below code of that body: as the text is laid out the body is written and ends here, so its `}` is due at the
+    cursor (`engine.closers.owed_on_line`), not one the parse may leave missing for a body still being written
+    (`error_nodes`). Not right below the opener (an empty body, whose code is yet to come: a namespace's, at column
+    0), nor in a language whose `{` opens no block (Python)."""
+    snap, spec = parsed.snapshot, parsed.spec
+    row = snap.line_of(offset)
+    if "{" not in spec.block_openers or snap.line_text(row).strip():
+        return False
+    above = next((snap.line_text(r).rstrip() for r in range(row - 1, max(row - 50, -1), -1)
+                  if snap.line_text(r).strip()), "")
+    if not above or above.endswith("{"):
+        return False
+    text = snap.text
+    return with_rules(owed_on_line, spec)(text[max(0, offset - SCAN_CHARS):offset],
+                                          text[offset:offset + SCAN_CHARS]).startswith("}")
 
 
 def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
@@ -442,7 +464,8 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     `}` after code), and by the `;` the statement owes (`owed_terminator`; before the `}` of a block the line opened,
     where only that parses: `if (x) { return g(2` -> `); }`; that `}` never left out where the code below stands
     outside the block), else, where the file has a syntax error
-    near the cursor (`error_near`), those brackets alone; in a `#define`'s body, the body's (`_around`). Inside a
+    near the cursor (`error_near`) or a body ends at it (`_block_ends_here`: its `}` due there), those brackets
+    alone; in a `#define`'s body, the body's (`_around`). Inside a
     string or a comment (`in_literal`) nothing is closed, nor is a closer offered that the parse reads as one's text
     (`_mends`). The model's closers alone that the `;` is still owed after are those closers with it (`_cut_short`:
     `free(buf` above `buf = NULL;` -> `);`). A small model often stops a closing span a bracket short; on 150
@@ -452,7 +475,8 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     if not syntax_checked(parsed):
         return suggestions
     body = macro_body(parsed, offset)  # once: each lookup walks the tree at the cursor
-    mends = _mends(parsed, offset, body, should_stop)
+    ends_block = body is None and _block_ends_here(parsed, offset)
+    mends = _mends(parsed, offset, body, should_stop, ends_block)
     passing = [mends(s.text) for s in suggestions]
     suggestions, passing = _cut_short(parsed, offset, body, mends, suggestions, passing)
     if any(passing):
@@ -461,7 +485,8 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
         return suggestions
     before, after, alone, terminator = _around(parsed, offset, body)
     closed = close_to_pass(before, [s.text for s in suggestions], partial(mends, closing=True), after=after,
-                           owing=with_rules(owed_on_line, parsed.spec), alone=alone, terminator=terminator,
+                           owing=with_rules(owed_on_line, parsed.spec), alone=alone or ends_block,
+                           terminator=terminator,
                            line_comments=parsed.spec.line_comments)
     if closed is None:
         return suggestions

@@ -333,3 +333,35 @@ def test_a_statement_around_a_block_opened_on_the_line_gets_its_own_semicolon_to
     parsed, at = _marked(language, marked)
     assert [(s.text, s.source) for s in parsing_first(parsed, at, [])] == [(shown, "closers")]
     assert is_parse_valid(parsed.snapshot.text[:at] + shown + parsed.snapshot.text[at:], language)
+
+
+@pytest.mark.parametrize("language, marked, fill", [
+    # A blank line at the indentation of the line that opened the body, below the body's code: the body is written
+    # and its `}` is due here. The parse leaves a missing `}` alone (a body still being written), so a fill that
+    # keeps it open used to pass and be shown first (`ex` of the `export` below).
+    ("typescript", "interface Props {\n  initial: Todo[];\n  onChange?: () => void;\n|\n\nexport function f() {}\n",
+     "ex"),
+    ("javascript", "function area(r) {\n  const s = r * r;\n  return Math.PI * s;\n|\n", "return s;"),
+    ("go", "func area(r float64) float64 {\n\ts := r * r\n\treturn math.Pi * s\n|\n", "return s"),
+    ("java", "class A {\n    int x;\n    void m() {\n        run();\n    |\n", "run();"),
+])
+def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_open(language, marked, fill):
+    parsed, at = _marked(language, marked)
+    assert suggestions._block_ends_here(parsed, at)
+    assert not suggestions._mends(parsed, at, None, None, True)(fill)
+    shown = parsing_first(parsed, at, [Suggestion(fill, at, at, -0.1, "model")])
+    assert (shown[0].text, shown[0].source) == ("}", "closers")
+    assert [s.text for s in shown[1:]] == [fill]
+
+
+@pytest.mark.parametrize("language, marked", [
+    ("typescript", "interface Props {\n  initial: Todo[];\n  |\n"),  # deeper than the opener: the body goes on
+    ("cpp", "namespace io {\n|\n"),  # right below the opener: an empty body, its code yet to come
+    ("cpp", "namespace io {\n\nint f();\n|\n"),  # the body at the opener's column: the layout says nothing
+    ("javascript", "function f() {\n  return 1;\n}\n|\n"),  # closed already
+    ("javascript", "function f() {\n  return 1;\n|  // done\n"),  # not a blank line
+    ("python", "d = {\n    'a': 1,\n|\n"),  # no block braces
+])
+def test_a_body_not_laid_out_as_ended_leaves_fills_as_they_were(language, marked):
+    parsed, at = _marked(language, marked)
+    assert not suggestions._block_ends_here(parsed, at)
