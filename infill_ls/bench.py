@@ -7,8 +7,9 @@ Starts ``infill-ls --stdio``, opens fixture files, clears some lines and types t
 character at a time, asking for an inline completion after every keystroke the way an editor
 does. Along the way the scripted typist sometimes mistypes and backspaces (the state before
 the typo comes back: a cache hit) and sometimes types along with the suggestion on screen
-(typing-through). Prints p50/p95 latency, over all requests and by hole shape (the rest of a
-line, or a block after an opener), the hit rates, and the time from start to the first completion.
+(typing-through). Prints p50/p95 latency, over all requests, by hole shape (the rest of a
+line, or a block after an opener) and by whether the model ran for the answer (the server's own
+count, asked after each answer), the hit rates, and the time from start to the first completion.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class Measurements:
     latencies_ms: list[float] = field(default_factory=list)
     by_shape: dict[str, list[float]] = field(default_factory=dict)  # the same latencies by the hole's shape
     along_ms: list[float] = field(default_factory=list)  # requests while typing along a shown suggestion
+    # The same latencies by the answer's kind: one the model ran for, and one it did not (a cache, typing through,
+    # a fill from the file): p50 over all falls between the two and swings with their shares.
+    by_answer: dict[str, list[float]] = field(default_factory=dict)
+    runs: int = 0  # the server's count of model runs after the last answer (`_model_runs`)
     first_completion_s: float | None = None
     empty: int = 0
 
@@ -121,10 +126,28 @@ async def _timed(typist: Typist, offset: int, m: Measurements, started: float) -
     fills = await typist.complete(offset)
     m.latencies_ms.append((time.perf_counter() - sent) * 1000)
     m.by_shape.setdefault(shape, []).append(m.latencies_ms[-1])
+    runs = _model_runs(await _stats(typist.client))
+    m.by_answer.setdefault(MODEL_RUN if runs > m.runs else NO_MODEL_RUN, []).append(m.latencies_ms[-1])
+    m.runs = runs
     if fills and m.first_completion_s is None:
         m.first_completion_s = time.perf_counter() - started
     m.empty += not fills
     return fills
+
+
+MODEL_RUN, NO_MODEL_RUN = "a model run", "no model run"
+
+
+async def _stats(client: LanguageClient) -> dict:
+    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats",
+                                                                                   arguments=[]))
+
+
+def _model_runs(stats: dict) -> int:
+    """The requests that ran the model so far, by the server's count: those that reached its worker, less those a
+    fill from the file answered there with no model pass (one in the middle of a word, answered there with nothing,
+    counts as a run too)."""
+    return stats["model_runs"] - stats["file_fills"]
 
 
 async def type_line(typist: Typist, start: int, end: int, m: Measurements, started: float, count: list[int]) -> None:
@@ -185,9 +208,7 @@ async def run(
         typist = Typist(client, path.as_uri(), language, text)
         for start, end in _target_lines(text, lines_per_file):
             await type_line(typist, start, end, m, started, count)
-    stats = await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="infill.stats", arguments=[])
-    )
+    stats = await _stats(client)
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()
@@ -224,6 +245,10 @@ def report(result: dict, model: str) -> dict:
         "by_shape": {
             shape: {"requests": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95)}
             for shape, ms in sorted(m.by_shape.items())
+        },
+        "by_answer": {
+            kind: {"requests": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95)}
+            for kind, ms in sorted(m.by_answer.items())
         },
         "cache_hit_rate": round(stats["cache_hits"] / requests, 3),
         "typing_through_hit_rate": round(stats["typing_through_hits"] / requests, 3),
@@ -311,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"keystroke->completion p95  {summary['p95_ms']} ms")
     for shape, row in summary["by_shape"].items():
         print(f"  {shape + ' holes':<24} p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms ({row['requests']} requests)")
+    for kind, row in summary["by_answer"].items():
+        print(f"  {'with ' + kind:<24} p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms ({row['requests']} requests)")
     print(f"cache hit rate             {summary['cache_hit_rate']:.1%}")
     print(f"typing-through hit rate    {summary['typing_through_hit_rate']:.1%}")
     print(f"typing along a suggestion  p50 {summary['typing_along_p50_ms']} ms, max {summary['typing_along_max_ms']} ms")
