@@ -12,7 +12,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from engine.closers import (CLOSERS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, owed_below, owed_on_line,
-                            still_open)
+                            scan_window, still_open)
 
 from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, code_end, empty_body_at,
                      error_nodes, iter_problems, tree_after)
@@ -269,8 +269,7 @@ def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> bool:
     if not above or above.endswith("{"):
         return False
     text = snap.text
-    return with_rules(owed_on_line, spec)(text[max(0, offset - SCAN_CHARS):offset],
-                                          text[offset:offset + SCAN_CHARS]).startswith("}")
+    return with_rules(owed_on_line, spec)(scan_window(text[:offset]), text[offset:offset + SCAN_CHARS]).startswith("}")
 
 
 def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
