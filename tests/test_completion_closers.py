@@ -359,6 +359,8 @@ def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_o
     ("cpp", "namespace io {\n|\n"),  # right below the opener: an empty body, its code yet to come
     ("cpp", "namespace io {\n\nint f();\n|\n"),  # the body at the opener's column: the layout says nothing
     ("javascript", "function f() {\n  return 1;\n}\n|\n"),  # closed already
+    ("javascript", "function f() {\n  return 1;\n|\n}\n"),  # its `}` below, as an editor closes it
+    ("go", "func f() {\n\tx := 1\n|\n\ty := 2\n}\n"),  # the body goes on below at its depth
     ("javascript", "function f() {\n  return 1;\n|  // done\n"),  # not a blank line
     ("python", "d = {\n    'a': 1,\n|\n"),  # no block braces
 ])
