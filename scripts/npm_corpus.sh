@@ -11,6 +11,10 @@ packages=(
     zod preact lodash-es date-fns axios express chalk commander yargs uuid immer redux @reduxjs/toolkit rxjs fp-ts
     io-ts hono koa fastify ajv prettier typescript-eslint esbuild-wasm vue svelte marked dayjs luxon mobx
     zustand jotai valtio superstruct yup joi socket.io ws undici got ky nanoid ramda underscore d3 three chart.js
+    # These ship their TypeScript sources (most packages publish compiled JavaScript and declarations alone), so
+    # that TypeScript is trained on and held out too.
+    @tanstack/query-core @tanstack/react-query @tanstack/router-core @tanstack/store @tanstack/form-core
+    @tanstack/virtual-core @trpc/server @preact/signals-core msw
 )
 mkdir -p "$dir"
 [ -f "$dir/package.json" ] || echo '{"name": "infill-corpus", "private": true}' > "$dir/package.json"
