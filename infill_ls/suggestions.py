@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import (CLOSERS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, owed_below, owed_on_line,
-                            scan_window, still_open)
+from engine.closers import (CLOSERS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, open_brackets, owed_below,
+                            owed_on_line, scan_window, still_open)
 
 from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, code_end, empty_body_at,
                      error_nodes, iter_problems, tree_after)
@@ -255,21 +255,30 @@ def open_literal(code: str) -> str:
 
 
 def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> bool:
-    """Whether the cursor stands on a blank line at the indentation of the line that opened the body around it,
-    below code of that body: as the text is laid out the body is written and ends here, so its `}` is due at the
-    cursor (`engine.closers.owed_on_line`), not one the parse may leave missing for a body still being written
+    """Whether the cursor stands at the start of a line's code, at the indentation of the line that opened the body
+    around it, below code of that body, with nothing after it on the line or only the rest of the expression the
+    body stands in (`, [deps]);` after a callback's body, `)` after an object argument's): as the text is laid out
+    the body is written and ends here, so its `}` is due at the cursor (`engine.closers.owed_on_line` on a blank
+    line; before the rest of an expression, where the innermost bracket still open is that `{` and the cursor
+    stands at or left of its line), not one the parse may leave missing for a body still being written
     (`error_nodes`). Not right below the opener (an empty body, whose code is yet to come: a namespace's, at column
     0), nor in a language whose `{` opens no block (Python)."""
     snap, spec = parsed.snapshot, parsed.spec
     row = snap.line_of(offset)
-    if "{" not in spec.block_openers or snap.line_text(row).strip():
+    line, column = snap.line_text(row), offset - snap.line_starts[row]
+    rest = line[column:].strip()
+    if "{" not in spec.block_openers or line[:column].strip() or rest[:1] not in ("", ",", ")", "]"):
         return False
     above = next((snap.line_text(r).rstrip() for r in range(row - 1, max(row - 50, -1), -1)
                   if snap.line_text(r).strip()), "")
     if not above or above.endswith("{"):
         return False
-    text = snap.text
-    return with_rules(owed_on_line, spec)(scan_window(text[:offset]), text[offset:offset + SCAN_CHARS]).startswith("}")
+    before = scan_window(snap.text[:offset])
+    if not rest:
+        return with_rules(owed_on_line, spec)(before, snap.text[offset:offset + SCAN_CHARS]).startswith("}")
+    stack = open_brackets(before, spec.line_comments)
+    return (bool(stack) and stack[-1].char == "{" and not stack[-1].ended
+            and indent_width(line[:column]) <= stack[-1].indent)
 
 
 def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
@@ -488,6 +497,10 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
                            terminator=terminator,
                            line_comments=parsed.spec.line_comments)
     if closed is None:
+        if ends_block and mends("}", closing=True):
+            # Before the rest of the expression on the line, which the closers of the line itself leave be.
+            return [Suggestion("}", offset, offset, suggestions[0].confidence if suggestions else 0.0, "closers"),
+                    *suggestions]
         return suggestions
     index, text = closed
     if index >= 0:

@@ -344,6 +344,11 @@ def test_a_statement_around_a_block_opened_on_the_line_gets_its_own_semicolon_to
     ("javascript", "function area(r) {\n  const s = r * r;\n  return Math.PI * s;\n|\n", "return s;"),
     ("go", "func area(r float64) float64 {\n\ts := r * r\n\treturn math.Pi * s\n|\n", "return s"),
     ("java", "class A {\n    int x;\n    void m() {\n        run();\n    |\n", "run();"),
+    # The rest of the expression the body stands in after the cursor: the `}` goes before it.
+    ("typescript", "function App() {\n  useEffect(() => {\n    if (a) {\n      b();\n    }\n  |, [a]);\n}\n",
+     "return [irSe"),
+    ("javascript", "app.get('/', (req, res) => {\n  res.send(1);\n|);\n", "res.end()"),
+    ("javascript", "call({\n  a: 1,\n|);\n", "b: 2"),
 ])
 def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_open(language, marked, fill):
     parsed, at = _marked(language, marked)
@@ -363,6 +368,10 @@ def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_o
     ("go", "func f() {\n\tx := 1\n|\n\ty := 2\n}\n"),  # the body goes on below at its depth
     ("javascript", "function f() {\n  return 1;\n|  // done\n"),  # not a blank line
     ("python", "d = {\n    'a': 1,\n|\n"),  # no block braces
+    ("javascript", "if (a) {\n  b();\n|else {\n  c();\n}\n"),  # other code after the cursor
+    ("javascript", "f(() => {\n|}, 1);\n"),  # the `}` there already
+    # Deeper than the body's opener, before the rest of the call: the body goes on (`done()` was to come).
+    ("javascript", "const res = new Response(req, (err) => {\n  t.ok(err)\n  |)\n"),
 ])
 def test_a_body_not_laid_out_as_ended_leaves_fills_as_they_were(language, marked):
     parsed, at = _marked(language, marked)
