@@ -496,11 +496,9 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
                            owing=with_rules(owed_on_line, parsed.spec), alone=alone or ends_block,
                            terminator=terminator,
                            line_comments=parsed.spec.line_comments)
+    if closed is None and ends_block and mends("}", closing=True):
+        closed = -1, "}"  # before the rest of the expression on the line, which the line's own closers leave be
     if closed is None:
-        if ends_block and mends("}", closing=True):
-            # Before the rest of the expression on the line, which the closers of the line itself leave be.
-            return [Suggestion("}", offset, offset, suggestions[0].confidence if suggestions else 0.0, "closers"),
-                    *suggestions]
         return suggestions
     index, text = closed
     if index >= 0:
