@@ -21,7 +21,8 @@ from engine.arguments import int_between, positive_int, seed_int
 from engine.errors import EngineError
 
 # Modules that add their own subcommand through `register(subparsers)`.
-SUBCOMMANDS = ["engine.bench", "engine.corpus", "engine.vocab", "engine.dataset", "engine.train", "engine.evaluate"]
+SUBCOMMANDS = ["engine.bench", "engine.corpus", "engine.vocab", "engine.dataset", "engine.train", "engine.grow",
+               "engine.evaluate"]
 
 
 class UsageError(EngineError):

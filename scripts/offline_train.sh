@@ -9,12 +9,16 @@
 #
 # Run again on the same machine, it resumes: a stage that finished is skipped, and training goes on from
 # $RUN/last towards the run's planned steps for MINUTES more (set STEPS to plan more once it has reached them).
-# WORK and RUN record what they were made from (the bundle, MODEL, GROW and GROW_ARGS, in inputs.txt): a run
+# WORK and RUN record what they were made from (the bundle, MODEL, GROW and GROW_ARGS, and LAYERS for RUN, in
+# inputs.txt): a run
 # from other inputs is refused rather than resumed on the first ones; new WORK and RUN folders start afresh.
 # The candidate is staged again whenever $RUN/best changes, while training too: a command ended early still
 # brings back the best checkpoint so far. RESULTS must hold at most 8 files to come back whole; it is checked.
 # Settings, from the environment:
 #   MODEL      checkpoint to start from (default engine/default_model)
+#   LAYERS     grow MODEL to this many layers first (`infill-engine grow`: the grown model computes what MODEL
+#              does, and its new layers learn from there); unset, MODEL's own. Recorded for RUN alone: the data
+#              in WORK serve either
 #   GROW       1: grow the corpus with this machine's packages (default); 0: the bundle's corpus alone
 #   GROW_ARGS  more `infill-engine corpus` options, e.g. "--no-stdlib --site-dir DIR"
 #   BATCH, LR, WARMUP, EVAL_EVERY, SEED    training settings (512, 1e-3, 200, 500, 4)
@@ -50,6 +54,7 @@ number='^[0-9]+([.][0-9]+)?$'
 [[ $minutes =~ $number ]] || fail "MINUTES $minutes: give a number of minutes"
 [[ ${SECONDS_PER_STEP:-0.22} =~ $number ]] || fail "SECONDS_PER_STEP ${SECONDS_PER_STEP}: give a number of seconds"
 [[ ${DEADLINE_S:-570} =~ ^[0-9]+$ ]] || fail "DEADLINE_S ${DEADLINE_S}: give a whole number of seconds"
+[[ ${LAYERS:-1} =~ ^[1-9][0-9]*$ ]] || fail "LAYERS ${LAYERS}: give a whole number of layers"
 [ -f "$bundle/corpus.tar.xz" ] || fail "$bundle/corpus.tar.xz: not found (make the bundle with scripts/offline_bundle.sh)"
 [ -f "$model/tokenizer.json" ] || fail "$model/tokenizer.json: not found (MODEL must be a checkpoint directory)"
 (cd "$bundle" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1 || fail "$bundle: a file differs from SHA256SUMS (copied in part?)"
@@ -65,11 +70,10 @@ inputs() {
     echo "GROW $grow"
     echo "GROW_ARGS $([ "$grow" != 1 ] || echo "${GROW_ARGS:-}")"
 }
-wanted=$(inputs)
-# check_inputs DIR MADE: DIR's inputs.txt, written on its first use; MADE is a path there that an earlier
-# command made (before inputs were recorded, a folder with it has unknown inputs).
+# check_inputs DIR MADE WANTED: DIR's inputs.txt, written on its first use as WANTED; MADE is a path there that an
+# earlier command made (before inputs were recorded, a folder with it has unknown inputs).
 check_inputs() {
-    local dir=$1 made=$2 differs=() line
+    local dir=$1 made=$2 wanted=$3 differs=() line
     if [ ! -f "$dir/inputs.txt" ]; then
         if compgen -G "$made" >/dev/null; then fail "$dir was made before its inputs were recorded; $afresh"; fi
         mkdir -p "$dir"
@@ -85,8 +89,8 @@ check_inputs() {
         fail "$dir was made from another $(IFS=,; echo "${differs[*]}" | sed 's/,/, /g') ($dir/inputs.txt); $afresh"
     fi
 }
-check_inputs "$work" "$work/*.done"
-check_inputs "$run" "$run/last"
+check_inputs "$work" "$work/*.done" "$(inputs)"
+check_inputs "$run" "$run/last" "$(inputs; echo "LAYERS ${LAYERS:-}")"
 mkdir -p "$results"
 stages="$results/stages.txt"
 deadline=${DEADLINE_S:-570}
@@ -219,6 +223,17 @@ if [ "${GROW:-1}" = 1 ]; then
     stage grow grow
     [ -d "$work/all-tokens" ] && data=$work/all-tokens
 fi
+start=$model
+if [ -n "${LAYERS:-}" ]; then
+    start=$work/deepened-$LAYERS
+    # Written whole or not at all: a command killed midway leaves no folder that `grow` would refuse next time.
+    deepen() {
+        rm -rf "$start.part"
+        engine grow --from "$model" --layers "$LAYERS" --out "$start.part"
+        mv "$start.part" "$start"
+    }
+    stage "deepen-$LAYERS" deepen
+fi
 
 train_started=$SECONDS
 left=$((deadline - SECONDS - reserve))
@@ -243,7 +258,7 @@ else
     [ -n "${STEPS:-}${SECONDS_PER_STEP:-}" ] || fit=--fit-steps
     # Dense experts on CUDA: no host sync per layer (docs/training.md "On a GPU"); `auto` picks it there.
     # shellcheck disable=SC2086
-    engine train --out "$run" --init-from "$model" --data "$data" --device "${DEVICE:-auto}" \
+    engine train --out "$run" --init-from "$start" --data "$data" --device "${DEVICE:-auto}" \
         --batch-size "${BATCH:-512}" --lr "${LR:-1e-3}" --warmup-steps "${WARMUP:-200}" --steps "$steps" \
         --eval-every "${EVAL_EVERY:-500}" --seed "${SEED:-4}" --workers "$workers" --save-every-s 60 \
         --max-minutes "$train_minutes" $fit ${TRAIN_ARGS:-} 2> >(tee "$train_errors" >&2)

@@ -150,6 +150,27 @@ def test_a_training_that_fails_or_has_no_time_left_still_brings_back_what_it_wro
     assert late.returncode == 2 and "under 30 s left to train before DEADLINE_S (60 s)" in late.stderr
 
 
+def test_layers_grows_the_checkpoint_before_training_and_a_run_keeps_its_depth(bundle, tmp_path):
+    _, bundle_dir = bundle
+    model = write_random_checkpoint(tmp_path / "model", vocab_size=512)  # 2 layers
+    work, run, results = tmp_path / "work", tmp_path / "run", tmp_path / "results"
+    env = {"MODEL": str(model), "GROW": "0", "WORK": str(work), "RUN": str(run), "BATCH": "4", "STEPS": "2",
+           "WARMUP": "1", "LR": "3e-3", "EVAL_EVERY": "2", "WORKERS": "1", "DEVICE": "cpu", "LAYERS": "3",
+           "TRAIN_ARGS": "--threads 1 --eval-batches 1"}
+    done = _script("offline_train.sh", str(bundle_dir), str(results), "1", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "offline_train: deepen-3: " in (results / "stages.txt").read_text()
+    assert load_checkpoint(work / "deepened-3", device="cpu").config.num_hidden_layers == 3
+    assert load_checkpoint(results / "candidate", device="cpu").config.num_hidden_layers == 3
+    afresh = f"to start afresh, set a new WORK and RUN, or remove {work} and {run}"
+    # The data serve any depth; the run resumes at its own only.
+    again = _script("offline_train.sh", str(bundle_dir), str(results), "1", env={**env, "LAYERS": "4"})
+    assert again.returncode == 2 and again.stderr.strip() == (
+        f"offline_train: {run} was made from another LAYERS ({run}/inputs.txt); {afresh}"), again.stderr
+    bad = _script("offline_train.sh", str(bundle_dir), str(results), "1", env={**env, "LAYERS": "six"})
+    assert bad.returncode == 2 and bad.stderr.strip() == "offline_train: LAYERS six: give a whole number of layers"
+
+
 def test_a_damaged_bundle_or_a_missing_corpus_is_one_line_naming_it(bundle, tmp_path):
     root, bundle_dir = bundle
     damaged = tmp_path / "damaged"
