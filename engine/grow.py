@@ -14,6 +14,7 @@ past the first step: a post-norm rescales any output that is not exactly zero to
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 from pathlib import Path
@@ -91,9 +92,17 @@ def grow_checkpoint(source: Path, layers: int, out: Path) -> str:
     if layers <= old:
         raise EngineError(f"--layers {layers}: {source} has {old} layers already; give more")
     grown = grow_model(ck.model, layers)
-    save_checkpoint(out, grown, grown.cfg, ck.generation, source / "tokenizer.json")
-    if (source / TRAINING_DATA).is_file():
-        shutil.copyfile(source / TRAINING_DATA, out / TRAINING_DATA)  # the copies were trained on the same data
+    # Written beside `out` and moved there whole: a command stopped midway leaves no part of a checkpoint in it.
+    part = out.parent / f".{out.name}.part-{os.getpid()}"
+    try:
+        save_checkpoint(part, grown, grown.cfg, ck.generation, source / "tokenizer.json")
+        if (source / TRAINING_DATA).is_file():
+            shutil.copyfile(source / TRAINING_DATA, part / TRAINING_DATA)  # the copies were trained on the same data
+        if out.exists():
+            out.rmdir()
+        part.rename(out)
+    finally:
+        shutil.rmtree(part, ignore_errors=True)
     total, active = grown.num_parameters()
     before, _ = ck.model.num_parameters()
     return (f"grow: wrote {out}: {old} -> {layers} layers (sources {layer_sources(old, layers)}), "

@@ -226,12 +226,8 @@ fi
 start=$model
 if [ -n "${LAYERS:-}" ]; then
     start=$work/deepened-$LAYERS
-    # Written whole or not at all: a command killed midway leaves no folder that `grow` would refuse next time.
-    deepen() {
-        rm -rf "$start.part"
-        engine grow --from "$model" --layers "$LAYERS" --out "$start.part"
-        mv "$start.part" "$start"
-    }
+    # `grow` writes its folder whole or not at all: one there is done, though the command ended before its stage was.
+    deepen() { [ -d "$start" ] || engine grow --from "$model" --layers "$LAYERS" --out "$start"; }
     stage "deepen-$LAYERS" deepen
 fi
 

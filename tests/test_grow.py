@@ -145,3 +145,18 @@ def test_a_grown_checkpoint_starts_training_where_its_source_was_and_its_copies_
     tuned = load_checkpoint(tmp_path / "tuned-grown" / "last", device="cpu", dtype="float32").model
     assert tuned.layers[2].post_attention_layernorm.weight.abs().sum() > 0
     assert tuned.layers[2].post_feedforward_layernorm.weight.abs().sum() > 0
+
+
+def test_a_grow_that_fails_midway_leaves_no_part_of_a_checkpoint(tmp_path, capsys, monkeypatch):
+    source = write_random_checkpoint(tmp_path / "source")
+
+    def full_disk(directory, *args, **kwargs):
+        (directory / "config.json").parent.mkdir(parents=True, exist_ok=True)
+        (directory / "config.json").write_text("{")
+        raise OSError(28, "No space left on device", str(directory / "model.safetensors"))
+
+    monkeypatch.setattr(engine.grow, "save_checkpoint", full_disk)
+    (tmp_path / "out").mkdir()  # an empty folder given as --out stays as it was
+    assert main(["grow", "--from", str(source), "--layers", "3", "--out", str(tmp_path / "out")]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "source"] and not any((tmp_path / "out").iterdir())
