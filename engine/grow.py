@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shutil
 from pathlib import Path
 
@@ -31,7 +30,6 @@ BRANCH_OUTPUT_NORMS = ("post_attention_layernorm.weight", "post_feedforward_laye
 # Constants the layer's output is multiplied by (the encoder's and the decoder's): 1 in a copy, which must pass the
 # stream on unchanged.
 LAYER_SCALARS = ("layer_scalar", "encoder_layer_scalar")
-_LAYER_NAME = re.compile(r"layers\.(\d+)\.(.+)")
 
 
 def layer_sources(old: int, new: int) -> list[int]:
@@ -60,7 +58,7 @@ def grow_model(model: DiffusionGemma, layers: int) -> DiffusionGemma:
     state = model.state_dict()
     grown_state: dict[str, torch.Tensor] = {}
     for name, tensor in state.items():
-        if not _LAYER_NAME.fullmatch(name):
+        if not name.startswith("layers."):
             grown_state[name] = tensor.clone()
     for index, source in enumerate(sources):
         copy = index > 0 and sources[index - 1] == source

@@ -9,9 +9,9 @@
 #
 # Run again on the same machine, it resumes: a stage that finished is skipped, and training goes on from
 # $RUN/last towards the run's planned steps for MINUTES more (set STEPS to plan more once it has reached them).
-# WORK and RUN record what they were made from (the bundle, MODEL, GROW and GROW_ARGS, and LAYERS for RUN, in
-# inputs.txt): a run
-# from other inputs is refused rather than resumed on the first ones; new WORK and RUN folders start afresh.
+# WORK and RUN record what they were made from (the bundle, MODEL, GROW and GROW_ARGS, and for RUN LAYERS, in
+# inputs.txt): a run from other inputs is refused rather than resumed on the first ones; new WORK and RUN folders
+# start afresh.
 # The candidate is staged again whenever $RUN/best changes, while training too: a command ended early still
 # brings back the best checkpoint so far. RESULTS must hold at most 8 files to come back whole; it is checked.
 # Settings, from the environment:
