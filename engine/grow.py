@@ -79,13 +79,14 @@ def grow_model(model: DiffusionGemma, layers: int) -> DiffusionGemma:
 
 
 def grow_checkpoint(source: Path, layers: int, out: Path) -> str:
-    """Write `source` grown to `layers` layers into `out` (float32, with its generation config, tokenizer and record
-    of training data); returns what was done, in one line."""
+    """Write `source` grown to `layers` layers into `out` (with its generation config, tokenizer and record of training
+    data; in the dtype a CPU loads it in: float32, or bfloat16 for a checkpoint over 2B parameters, which widened would
+    need twice its memory); returns what was done, in one line."""
     if not 1 <= layers <= MAX_LAYERS:
         raise EngineError(f"--layers {layers}: give a number of layers from 1 to {MAX_LAYERS}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise EngineError(f"--out {out}: exists and is not an empty folder; give a new one")
-    ck = load_checkpoint(source, device="cpu", dtype="float32")
+    ck = load_checkpoint(source, device="cpu")
     old = ck.config.num_hidden_layers
     if layers <= old:
         raise EngineError(f"--layers {layers}: {source} has {old} layers already; give more")
