@@ -257,17 +257,17 @@ def open_literal(code: str) -> str:
 def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> bool:
     """Whether the cursor stands at the start of a line's code, at the indentation of the line that opened the body
     around it, below code of that body, with nothing after it on the line or only the rest of the expression the
-    body stands in (`, [deps]);` after a callback's body, `)` after an object argument's): as the text is laid out
-    the body is written and ends here, so its `}` is due at the cursor (`engine.closers.owed_on_line` on a blank
-    line; before the rest of an expression, where the innermost bracket still open is that `{` and the cursor
-    stands at or left of its line), not one the parse may leave missing for a body still being written
-    (`error_nodes`). Not right below the opener (an empty body, whose code is yet to come: a namespace's, at column
-    0), nor in a language whose `{` opens no block (Python)."""
+    body stands in (`, [deps]);` after a callback's body, `)` after an object argument's, the `;` that ends an
+    assignment of an object or a C++ class): as the text is laid out the body is written and ends here, so its `}`
+    is due at the cursor (`engine.closers.owed_on_line` on a blank line; before the rest of an expression, where the
+    innermost bracket still open is that `{` and the cursor stands at or left of its line), not one the parse may
+    leave missing for a body still being written (`error_nodes`). Not right below the opener (an empty body, whose
+    code is yet to come: a namespace's, at column 0), nor in a language whose `{` opens no block (Python)."""
     snap, spec = parsed.snapshot, parsed.spec
     row = snap.line_of(offset)
     line, column = snap.line_text(row), offset - snap.line_starts[row]
     rest = line[column:].strip()
-    if "{" not in spec.block_openers or line[:column].strip() or rest[:1] not in ("", ",", ")", "]"):
+    if "{" not in spec.block_openers or line[:column].strip() or rest[:1] not in ("", ",", ")", "]", ";"):
         return False
     above = next((snap.line_text(r).rstrip() for r in range(row - 1, max(row - 50, -1), -1)
                   if snap.line_text(r).strip()), "")

@@ -349,6 +349,8 @@ def test_a_statement_around_a_block_opened_on_the_line_gets_its_own_semicolon_to
      "return [irSe"),
     ("javascript", "app.get('/', (req, res) => {\n  res.send(1);\n|);\n", "res.end()"),
     ("javascript", "call({\n  a: 1,\n|);\n", "b: 2"),
+    ("javascript", "res = {\n  anyOf: [\n    res,\n  ]\n|;\n", "return res"),
+    ("cpp", "class Box {\n  int w;\n|;\n", "int h;"),
 ])
 def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_open(language, marked, fill):
     parsed, at = _marked(language, marked)
@@ -370,6 +372,7 @@ def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_o
     ("python", "d = {\n    'a': 1,\n|\n"),  # no block braces
     ("javascript", "if (a) {\n  b();\n|else {\n  c();\n}\n"),  # other code after the cursor
     ("javascript", "f(() => {\n|}, 1);\n"),  # the `}` there already
+    ("javascript", "function f() {\n  let a = 1\n  |;\n"),  # deeper than the opener: a statement of the body
     # Deeper than the body's opener, before the rest of the call: the body goes on (`done()` was to come).
     ("javascript", "const res = new Response(req, (err) => {\n  t.ok(err)\n  |)\n"),
 ])
