@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
-from engine.closers import (CLOSERS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, open_brackets, owed_below,
-                            owed_on_line, scan_window, still_open)
+from engine.closers import (CLOSERS, PAIRS, SCAN_CHARS, TAB_WIDTH, close_to_pass, indent_width, open_brackets,
+                            owed_below, owed_on_line, scan_window, still_open)
 
 from .syntax import (BODY_FIELDS, LanguageSpec, ParsedSnapshot, Replacement, adds_errors, code_end, empty_body_at,
                      error_nodes, iter_problems, tree_after)
@@ -281,6 +281,23 @@ def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> bool:
             and indent_width(line[:column]) <= stack[-1].indent)
 
 
+def _body_closers(parsed: ParsedSnapshot, offset: int) -> list[str]:
+    """What may end the body `_block_ends_here` finds ended at ``offset``, to be tried in turn: its `}`, then that `}`
+    followed by the closers of the brackets opened before it on its opener's line, innermost first: the
+    `Object.defineProperty(o, "k", {` of a body ended before `;` takes `})`."""
+    text = scan_window(parsed.snapshot.text[:offset])
+    stack = open_brackets(text, parsed.spec.line_comments)
+    texts = ["}"]
+    if not stack or stack[-1].char != "{":
+        return texts
+    line_start = text.rfind("\n", 0, stack[-1].at) + 1
+    for outer in reversed(stack[:-1]):
+        if outer.at < line_start:
+            break
+        texts.append(texts[-1] + PAIRS[outer.char])
+    return texts
+
+
 def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
     """The byte of the closer that begins the first line of code below the cursor's, where that line stands left
     of the cursor's (a function's `}` under `p := Point{X: 1, Y: f(2`): as the text is laid out, it closes a block
@@ -496,8 +513,9 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
                            owing=with_rules(owed_on_line, parsed.spec), alone=alone or ends_block,
                            terminator=terminator,
                            line_comments=parsed.spec.line_comments)
-    if closed is None and ends_block and mends("}", closing=True):
-        closed = -1, "}"  # before the rest of the expression on the line, which the line's own closers leave be
+    if closed is None and ends_block:
+        # Before the rest of the expression on the line, which the line's own closers leave be.
+        closed = next(((-1, text) for text in _body_closers(parsed, offset) if mends(text, closing=True)), None)
     if closed is None:
         return suggestions
     index, text = closed

@@ -361,6 +361,20 @@ def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_o
     assert [s.text for s in shown[1:]] == [fill]
 
 
+@pytest.mark.parametrize("language, marked, shown", [
+    # The brackets the body's opener line opened before its `{` end with it, before the `;` that ends the statement.
+    ("javascript", 'Object.defineProperty(exports, "web", {\n  enumerable: true,\n|;\n', "})"),
+    ("typescript", "const ast = build(wrap({\n  id: 1,\n  node\n|;\nuse(ast);\n", "}))"),
+    # One opened on a line above the opener's is not the body's to close: `}` alone does not mend, nothing is added.
+    ("javascript", "call(\n  1,\n  {\n    a: 1\n  |;\n", None),
+])
+def test_a_body_ended_before_a_semicolon_takes_the_closers_its_opener_line_owes(language, marked, shown):
+    parsed, at = _marked(language, marked)
+    assert suggestions._block_ends_here(parsed, at)
+    offered = parsing_first(parsed, at, [Suggestion("a: 2", at, at, -0.1, "model")])
+    assert [(s.text, s.source) for s in offered] == [*([(shown, "closers")] if shown else []), ("a: 2", "model")]
+
+
 @pytest.mark.parametrize("language, marked", [
     ("typescript", "interface Props {\n  initial: Todo[];\n  |\n"),  # deeper than the opener: the body goes on
     ("cpp", "namespace io {\n|\n"),  # right below the opener: an empty body, its code yet to come
