@@ -254,48 +254,43 @@ def open_literal(code: str) -> str:
     return ""
 
 
-def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> bool:
-    """Whether the cursor stands at the start of a line's code, at the indentation of the line that opened the body
-    around it, below code of that body, with nothing after it on the line or only the rest of the expression the
-    body stands in (`, [deps]);` after a callback's body, `)` after an object argument's, the `;` that ends an
-    assignment of an object or a C++ class): as the text is laid out the body is written and ends here, so its `}`
-    is due at the cursor (`engine.closers.owed_on_line` on a blank line; before the rest of an expression, where the
-    innermost bracket still open is that `{` and the cursor stands at or left of its line), not one the parse may
-    leave missing for a body still being written (`error_nodes`). Not right below the opener (an empty body, whose
-    code is yet to come: a namespace's, at column 0), nor in a language whose `{` opens no block (Python)."""
+def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> tuple[str, ...]:
+    """The texts that may end the body around the cursor, to be tried in turn, where the cursor stands at the start of
+    a line's code, at the indentation of the line that opened that body, below code of it, with nothing after it on
+    the line or only the rest of the expression the body stands in (`, [deps]);` after a callback's body, `)` after
+    an object argument's, the `;` that ends an assignment of an object or a C++ class); none elsewhere. As the text is
+    laid out the body is written and ends here, so its `}` is due at the cursor (`engine.closers.owed_on_line` on a
+    blank line; before the rest of an expression, where the innermost bracket still open is that `{` and the cursor
+    stands at or left of its line), not one the parse may leave missing for a body still being written
+    (`error_nodes`). Before the rest of an expression, after the `}` alone, the `}` followed by the closers of the
+    brackets opened before it on its opener's line, innermost first: `Object.defineProperty(o, "k", {` ... `|;` takes
+    `})`. Not right below the opener (an empty body, whose code is yet to come: a namespace's, at column 0), nor in a
+    language whose `{` opens no block (Python)."""
     snap, spec = parsed.snapshot, parsed.spec
     row = snap.line_of(offset)
     line, column = snap.line_text(row), offset - snap.line_starts[row]
     rest = line[column:].strip()
     if "{" not in spec.block_openers or line[:column].strip() or rest[:1] not in ("", ",", ")", "]", ";"):
-        return False
+        return ()
     above = next((snap.line_text(r).rstrip() for r in range(row - 1, max(row - 50, -1), -1)
                   if snap.line_text(r).strip()), "")
     if not above or above.endswith("{"):
-        return False
+        return ()
     before = scan_window(snap.text[:offset])
     if not rest:
-        return with_rules(owed_on_line, spec)(before, snap.text[offset:offset + SCAN_CHARS]).startswith("}")
+        owed = with_rules(owed_on_line, spec)(before, snap.text[offset:offset + SCAN_CHARS])
+        return ("}",) if owed.startswith("}") else ()
     stack = open_brackets(before, spec.line_comments)
-    return (bool(stack) and stack[-1].char == "{" and not stack[-1].ended
-            and indent_width(line[:column]) <= stack[-1].indent)
-
-
-def _body_closers(parsed: ParsedSnapshot, offset: int) -> list[str]:
-    """What may end the body `_block_ends_here` finds ended at ``offset``, to be tried in turn: its `}`, then that `}`
-    followed by the closers of the brackets opened before it on its opener's line, innermost first: the
-    `Object.defineProperty(o, "k", {` of a body ended before `;` takes `})`."""
-    text = scan_window(parsed.snapshot.text[:offset])
-    stack = open_brackets(text, parsed.spec.line_comments)
+    if not (stack and stack[-1].char == "{" and not stack[-1].ended
+            and indent_width(line[:column]) <= stack[-1].indent):
+        return ()
     texts = ["}"]
-    if not stack or stack[-1].char != "{":
-        return texts
-    line_start = text.rfind("\n", 0, stack[-1].at) + 1
+    opener_line = before.rfind("\n", 0, stack[-1].at) + 1
     for outer in reversed(stack[:-1]):
-        if outer.at < line_start:
+        if outer.at < opener_line:
             break
         texts.append(texts[-1] + PAIRS[outer.char])
-    return texts
+    return tuple(texts)
 
 
 def _closer_left_below(parsed: ParsedSnapshot, offset: int) -> int | None:
@@ -500,8 +495,8 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     if not syntax_checked(parsed):
         return suggestions
     body = macro_body(parsed, offset)  # once: each lookup walks the tree at the cursor
-    ends_block = body is None and _block_ends_here(parsed, offset)
-    mends = _mends(parsed, offset, body, should_stop, ends_block)
+    ends_block = _block_ends_here(parsed, offset) if body is None else ()
+    mends = _mends(parsed, offset, body, should_stop, bool(ends_block))
     passing = [mends(s.text) for s in suggestions]
     suggestions, passing = _cut_short(parsed, offset, body, mends, suggestions, passing)
     if any(passing):
@@ -510,12 +505,12 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
         return suggestions
     before, after, alone, terminator = _around(parsed, offset, body)
     closed = close_to_pass(before, [s.text for s in suggestions], partial(mends, closing=True), after=after,
-                           owing=with_rules(owed_on_line, parsed.spec), alone=alone or ends_block,
+                           owing=with_rules(owed_on_line, parsed.spec), alone=alone or bool(ends_block),
                            terminator=terminator,
                            line_comments=parsed.spec.line_comments)
     if closed is None and ends_block:
         # Before the rest of the expression on the line, which the line's own closers leave be.
-        closed = next(((-1, text) for text in _body_closers(parsed, offset) if mends(text, closing=True)), None)
+        closed = next(((-1, text) for text in ends_block if mends(text, closing=True)), None)
     if closed is None:
         return suggestions
     index, text = closed
