@@ -230,6 +230,12 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 1)
 
 
+def _latency_rows(groups: dict[str, list[float]]) -> dict[str, dict]:
+    """Requests, p50 and p95 of each group of latencies, by name."""
+    return {name: {"requests": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95)}
+            for name, ms in sorted(groups.items())}
+
+
 def report(result: dict, model: str) -> dict:
     m: Measurements = result["measurements"]
     stats = result["stats"]
@@ -242,14 +248,8 @@ def report(result: dict, model: str) -> dict:
         "file_fills": stats["file_fills"],
         "p50_ms": _percentile(m.latencies_ms, 50),
         "p95_ms": _percentile(m.latencies_ms, 95),
-        "by_shape": {
-            shape: {"requests": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95)}
-            for shape, ms in sorted(m.by_shape.items())
-        },
-        "by_answer": {
-            kind: {"requests": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95)}
-            for kind, ms in sorted(m.by_answer.items())
-        },
+        "by_shape": _latency_rows(m.by_shape),
+        "by_answer": _latency_rows(m.by_answer),
         "cache_hit_rate": round(stats["cache_hits"] / requests, 3),
         "typing_through_hit_rate": round(stats["typing_through_hits"] / requests, 3),
         # Requests made while typing the first characters of a shown suggestion: what typing-through serves.
