@@ -18,10 +18,12 @@ small model copies poorly from a long context. So the text around the hole is se
   hole ends inside a word being typed (one the file has nowhere else whole), that word starts the line's word there
   instead, and the fill completes it: `self.u` takes `ser = user` from `self.user = user`, nothing from `self.items`.
 
-Bridges with keys of `STRONG_KEY_CHARS` or more come first, the longest key first; then line shapes, the fewest
-free words first; then bridges with shorter keys. Within each, the fill found in most places wins, then the
-nearest. Short keys match by accident, so keys under `MIN_KEY_CHARS` are not tried: on 150 held-out line holes the
-fills found with 1–3 character keys were never exact, while those found with 4 or more were exact 18% of the time,
+The finds are searched in order of strength: bridges with keys of `STRONG_KEY_CHARS` or more, the longest key
+first; then line shapes, the fewest free words first; then bridges with shorter keys. Within each, the fill found in
+most places comes first, then the nearest. The first `RANKED` fills so gathered are then ranked by a score of their
+evidence (`LookupFill.score`): how strong a find, what share of its places agree, how near, in which file, and how
+long the fill, weighed as holes cut from the training splits say (`python -m engine.copy_ranking`). Short keys match
+by accident, so keys under `MIN_KEY_CHARS` are not tried: on 150 held-out line holes the fills found with 1–3 character keys were never exact, while those found with 4 or more were exact 18% of the time,
 where the model alone was exact 6% of the time. Nor is a key of whitespace alone: indentation starts nearly every
 line, and after Enter such a key finds the start of the line just typed and offers that line again. A line shape
 matches the whole line from its indentation on, so it is better evidence than a short key: ranked so, the first
@@ -44,14 +46,15 @@ closing tag for another element than the innermost open one, or a `;` after a ch
 
 Other files (`elsewhere`: those open beside the file, or in its directory) are searched the same way, with the
 hole's own key, head and line shape. A project repeats itself across files too (the same call, the same signature,
-the same imports), so their finds rank with the file's by strength alone, the file's first where they are as strong:
-a file whose only other `from __future__ import` is its own `import ` lines is better served by its neighbour's
+the same imports), so their finds are searched in with the file's by strength alone, the file's first where they
+are as strong, and ranked with them by their evidence: a file whose only other `from __future__ import` is its own `import ` lines is better served by its neighbour's
 `from __future__ import annotations` than by its own short key. Their places never vote with the file's.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -84,6 +87,24 @@ ELSEWHERE_FILE_CHARS = 50_000
 # break the file, a weaker one often fits. Scored alone on 600 held-out closing spans, the first of three that
 # parses was exact 223 times, the strongest 209.
 COPIES_TESTED = 3
+# Fills gathered before the strongest are chosen by score: a weaker find's fill often beats a stronger one's, and
+# more fills only cost their search (about half a millisecond more a hole at 8 than at 3).
+RANKED = 8
+# What each of `LookupFill.features` adds to a fill's score. Fit by `python -m engine.copy_ranking` (a conditional
+# logit: the exact fills of a hole against its other fills) on holes cut from the training splits of Python and of
+# JavaScript and TypeScript; docs/evaluation.md "Ranking the file's fills" has the command and what it gained.
+RANKING_WEIGHTS = {
+    "rank": -1.27,  # log(1 + the find's place in order of strength)
+    "bridge key": 1.08,  # a bridge's key, as a share of the longest
+    "line shape": 0.3,
+    "short key": 0.23,  # a bridge with a key under STRONG_KEY_CHARS
+    "votes": 0.46,  # log of the places that agree
+    "share": 1.73,  # of the find's places
+    "distance": -1.97,  # log(1 + characters) / 10
+    "elsewhere": 0.55,
+    "unfamiliar": -1.4,
+    "length": -2.3,  # log(1 + characters) / 3: a long fill is more often wrong somewhere
+}
 
 _WORD = re.compile(r"\w+")
 _NAME = re.compile(r"[\w.]*")
@@ -137,6 +158,23 @@ class LookupFill:
     votes: int  # the places that agree on this fill (in the file, or in the other files for a fill found there)
     free_words: int = 0  # 0 for a bridge; for a line shape, how many of the line's words were left free
     elsewhere: bool = False  # found in another file, not the file itself
+    rank: int = 0  # the place of its find among those searched, strongest first
+    share: float = 1.0  # of its find's places (votes for no fill too), those that agree on it
+    distance: int = 0  # of its nearest place from the hole; in another file, from that file's start
+    unfamiliar: bool = False  # another file's, naming what this file never does (a name, a string)
+
+    @property
+    def features(self) -> tuple[float, ...]:
+        """The evidence `score` weighs, in the order of `RANKING_WEIGHTS`."""
+        bridge = self.free_words == 0
+        return (math.log1p(self.rank), self.key_chars / KEY_CHARS[0] if bridge else 0.0, float(not bridge),
+                float(bridge and self.key_chars < STRONG_KEY_CHARS), math.log(max(1, self.votes)), self.share,
+                math.log1p(self.distance) / 10, float(self.elsewhere), float(self.unfamiliar),
+                math.log1p(len(self.text)) / 3)
+
+    @property
+    def score(self) -> float:
+        return sum(w * f for w, f in zip(RANKING_WEIGHTS.values(), self.features))
 
 
 def _distance(at: int, hole: int | None) -> int:
@@ -435,7 +473,14 @@ def _shape_finds(before: str, after: str, texts: list[tuple[str, int | None]]) -
 def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Iterable[str] = ()) -> list[LookupFill]:
     """Fills for the hole between `before` and `after` (the whole file, or as much of it as should be searched)
     that the file, or the other files in `elsewhere` (nearest first), spell out in the same surroundings; the
-    strongest first, at most `limit`."""
+    strongest first, at most `limit`: of the first `RANKED` found (`gather_fills`), those of the highest score."""
+    found = gather_fills(before, after, max(limit, RANKED), elsewhere)
+    return sorted(found, key=lambda f: -f.score)[:limit]
+
+
+def gather_fills(before: str, after: str, count: int, elsewhere: Iterable[str] = ()) -> list[LookupFill]:
+    """Up to `count` fills for the hole, in the order the finds are searched (strongest first, and within a find
+    the most places first, then the nearest), with the evidence for each."""
     if not after or len(before) < MIN_KEY_CHARS:
         return []
     before, after = before[-SEARCH_CHARS:], after[:SEARCH_CHARS]
@@ -453,18 +498,21 @@ def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Iterable[st
             # ten bare `return`s before a `}` outweigh one `return "ok"`.
             return []
         for fill in ranked:
-            if len(out) == limit:
+            if len(out) == count:
                 break
             if fill and fill not in out and hole.fits(fill):
-                out[fill] = LookupFill(fill, find.key_chars, votes[fill], find.free_words, other_file)
-        if len(out) == limit:
+                # Another file's fill that names what this file never does (a name it does not import, a string it
+                # does not hold) is its file's own business, and weighs so.
+                unfamiliar = other_file and not _all_used(fill, before, after)
+                out[fill] = LookupFill(fill, find.key_chars, votes[fill], find.free_words, other_file, rank,
+                                       votes[fill] / len(find.fills), nearest[fill], unfamiliar)
+        if len(out) == count or (rank == 0 and not other_file and find.free_words == 0
+                                 and find.key_chars == KEY_CHARS[0]):
+            # A copy of the hole's whole surroundings in the file decides alone, and the files beside are not
+            # read: of 985 training-split holes whose strongest find was one, 36 had their fill in a later find
+            # alone, 647 in that one.
             break
-    fills = list(out.values())
-    # Another file's fill that names what this file never does (a name it does not import, a string it does not
-    # hold) is its file's own business: put after the others, the first of three that parses was exact on 11 more
-    # of 1,195 line holes and closing spans of the training split, and on 5 more of 698 held-out ones.
-    unfamiliar = [f for f in fills if f.elsewhere and not _all_used(f.text, before, after)]
-    return [f for f in fills if f not in unfamiliar] + unfamiliar
+    return list(out.values())
 
 
 class _Hole:

@@ -102,12 +102,14 @@ def test_a_strong_find_in_another_file_ranks_above_a_weak_one_in_the_file():
     mine, after = "import os\nimport sys\nfrom typing import ", "\n\n\ndef f(x: Any):\n    return x\n"
     # The file's own `import ` lines match a short key only; the other file repeats the hole's whole line.
     fills = lookup_fills(mine, after, elsewhere=["from typing import Any\n"])
-    assert [(f.text, f.elsewhere) for f in fills] == [("Any", True), ("sys", False), ("os", False)]
+    assert [(f.text, f.elsewhere) for f in fills] == [("Any", True), ("os", False), ("sys", False)]
     assert fills[0].key_chars >= 12 and fills[1].key_chars < 12
-    assert [f.text for f in lookup_fills(mine, after)] == ["sys", "os"]
-    # A name the file never uses is the other file's business: its fill comes after the file's own.
-    assert [f.text for f in lookup_fills(mine, after, elsewhere=["from typing import Callable\n"])] == [
-        "sys", "os", "Callable"]
+    # Of two fills found as surely and as near, the shorter first.
+    assert [f.text for f in lookup_fills(mine, after)] == ["os", "sys"]
+    # A name the file never uses is the other file's business: it weighs less than one the file uses, found as
+    # surely and as near, the first, in another file.
+    fills = lookup_fills(mine, after, elsewhere=["from typing import Set\n", "from typing import Any\n"])
+    assert [(f.text, f.unfamiliar) for f in fills[:2]] == [("Any", False), ("Set", True)]
 
 
 def test_other_files_are_searched_in_order_up_to_a_bound_of_each_and_in_all():
