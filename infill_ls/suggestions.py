@@ -144,7 +144,7 @@ def _mends(parsed: ParsedSnapshot, offset: int, body: tuple[int, int] | None,
     `)`), never where the statement owes its `;` (`owed_terminator`) and the parse runs the closer on into the statement
     on a line below (`_runs_on`). In a `#define`'s body (``body``: `macro_body`'s answer), only where the body's
     brackets are balanced too, and with ``closing`` never where the body before the cursor and the text leave a
-    string or a character literal open (`open_literal`). With ``ends_block`` (`_block_ends_here`: the body's `}` is
+    string or a character literal open (`open_literal`). With ``ends_block`` (`_body_end_texts`: the body's `}` is
     due at the cursor), only a text that begins with that `}`. The scans read the cursor's line up to `SCAN_CHARS`
     either side of it."""
     near = _near(parsed, offset) if error_near(parsed, offset) else None
@@ -254,7 +254,7 @@ def open_literal(code: str) -> str:
     return ""
 
 
-def _block_ends_here(parsed: ParsedSnapshot, offset: int) -> tuple[str, ...]:
+def _body_end_texts(parsed: ParsedSnapshot, offset: int) -> tuple[str, ...]:
     """The texts that may end the body around the cursor, to be tried in turn, where the cursor stands at the start of
     a line's code, at the indentation of the line that opened that body, below code of it, with nothing after it on
     the line or only the rest of the expression the body stands in (`, [deps]);` after a callback's body, `)` after
@@ -484,7 +484,7 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     `}` after code), and by the `;` the statement owes (`owed_terminator`; before the `}` of a block the line opened,
     where only that parses: `if (x) { return g(2` -> `); }`; that `}` never left out where the code below stands
     outside the block), else, where the file has a syntax error
-    near the cursor (`error_near`) or a body ends at it (`_block_ends_here`: its `}` due there), those brackets
+    near the cursor (`error_near`) or a body ends at it (`_body_end_texts`: its `}` due there), those brackets
     alone; in a `#define`'s body, the body's (`_around`). Inside a
     string or a comment (`in_literal`) nothing is closed, nor is a closer offered that the parse reads as one's text
     (`_mends`). The model's closers alone that the `;` is still owed after are those closers with it (`_cut_short`:
@@ -495,7 +495,7 @@ def parsing_first(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     if not syntax_checked(parsed):
         return suggestions
     body = macro_body(parsed, offset)  # once: each lookup walks the tree at the cursor
-    ends_block = _block_ends_here(parsed, offset) if body is None else ()
+    ends_block = _body_end_texts(parsed, offset) if body is None else ()
     mends = _mends(parsed, offset, body, should_stop, bool(ends_block))
     passing = [mends(s.text) for s in suggestions]
     suggestions, passing = _cut_short(parsed, offset, body, mends, suggestions, passing)

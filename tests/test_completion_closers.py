@@ -354,7 +354,7 @@ def test_a_statement_around_a_block_opened_on_the_line_gets_its_own_semicolon_to
 ])
 def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_open(language, marked, fill):
     parsed, at = _marked(language, marked)
-    assert suggestions._block_ends_here(parsed, at)
+    assert suggestions._body_end_texts(parsed, at)
     assert not suggestions._mends(parsed, at, None, None, True)(fill)
     shown = parsing_first(parsed, at, [Suggestion(fill, at, at, -0.1, "model")])
     assert (shown[0].text, shown[0].source) == ("}", "closers")
@@ -370,7 +370,7 @@ def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_o
 ])
 def test_a_body_ended_before_a_semicolon_takes_the_closers_its_opener_line_owes(language, marked, shown):
     parsed, at = _marked(language, marked)
-    assert suggestions._block_ends_here(parsed, at)
+    assert suggestions._body_end_texts(parsed, at)
     offered = parsing_first(parsed, at, [Suggestion("a: 2", at, at, -0.1, "model")])
     assert [(s.text, s.source) for s in offered] == [*([(shown, "closers")] if shown else []), ("a: 2", "model")]
 
@@ -392,4 +392,4 @@ def test_a_body_ended_before_a_semicolon_takes_the_closers_its_opener_line_owes(
 ])
 def test_a_body_not_laid_out_as_ended_leaves_fills_as_they_were(language, marked):
     parsed, at = _marked(language, marked)
-    assert not suggestions._block_ends_here(parsed, at)
+    assert not suggestions._body_end_texts(parsed, at)
