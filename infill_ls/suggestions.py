@@ -258,7 +258,8 @@ def _body_end_texts(parsed: ParsedSnapshot, offset: int) -> tuple[str, ...]:
     """The texts that may end the body around the cursor, to be tried in turn, where the cursor stands at the start of
     a line's code, at the indentation of the line that opened that body, below code of it, with nothing after it on
     the line or only the rest of the expression the body stands in (`, [deps]);` after a callback's body, `)` after
-    an object argument's, the `;` that ends an assignment of an object or a C++ class); none elsewhere. As the text is
+    an object argument's, the `;` that ends an assignment of an object or a C++ class) or a word that goes on after a
+    body's `}` (`else`, `catch`: the language's `after_body_words`); none elsewhere. As the text is
     laid out the body is written and ends here, so its `}` is due at the cursor (`engine.closers.owed_on_line` on a
     blank line; before the rest of an expression, where the innermost bracket still open is that `{` and the cursor
     stands at or left of its line), not one the parse may leave missing for a body still being written
@@ -270,7 +271,8 @@ def _body_end_texts(parsed: ParsedSnapshot, offset: int) -> tuple[str, ...]:
     row = snap.line_of(offset)
     line, column = snap.line_text(row), offset - snap.line_starts[row]
     rest = line[column:].strip()
-    if "{" not in spec.block_openers or line[:column].strip() or rest[:1] not in ("", ",", ")", "]", ";"):
+    goes_on = rest[:1] in ("", ",", ")", "]", ";") or re.match(r"\w*", rest).group() in spec.after_body_words
+    if "{" not in spec.block_openers or line[:column].strip() or not goes_on:
         return ()
     above = next((snap.line_text(r).rstrip() for r in range(row - 1, max(row - 50, -1), -1)
                   if snap.line_text(r).strip()), "")

@@ -82,6 +82,9 @@ class LanguageSpec:
     # words a body's header starts with; a header broken over lines ends on a line that starts with a closing
     # bracket. Empty: every line that ends with an opener opens a body.
     header_words: frozenset[str] = frozenset()
+    # Words that go on after a body's closer on its line and begin no statement (`} else {`, `} catch (e) {`): a line
+    # at its opener's indentation that begins with one ends that body where it begins.
+    after_body_words: frozenset[str] = frozenset({"else"})
     # Nodes whose `{` opens an expression or a list (an object, a composite literal, an initializer list), not a
     # body: with the editor's `}` after it, such a brace holds one line.
     inline_brace_types: frozenset[str] = frozenset()
@@ -218,6 +221,7 @@ class LanguageSpec:
 _C_FAMILY_OPENERS = ("{",)
 _C_FAMILY_MISPLACED = frozenset({("function_definition", "compound_statement")})
 _C_FAMILY_CLOSERS = ("}",)
+_AFTER_TRY_BODIES = frozenset({"else", "catch", "finally"})
 _ECMASCRIPT_BODIES = frozenset({"statement_block", "class_body", "program", "switch_body"})
 _ECMASCRIPT_INLINE_BRACES = frozenset(
     {"object", "object_pattern", "object_type", "named_imports", "export_clause", "jsx_expression"}
@@ -348,6 +352,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         member_body_types=frozenset({"class_body", "switch_body"}),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
+        after_body_words=_AFTER_TRY_BODIES,
         body_types=_ECMASCRIPT_BODIES,
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
@@ -374,6 +379,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         member_body_types=_TYPESCRIPT_MEMBER_BODIES,
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
+        after_body_words=_AFTER_TRY_BODIES,
         body_types=_ECMASCRIPT_BODIES,
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
@@ -399,6 +405,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         member_body_types=_TYPESCRIPT_MEMBER_BODIES,
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
+        after_body_words=_AFTER_TRY_BODIES,
         body_types=_ECMASCRIPT_BODIES,
         function_types=_ECMASCRIPT_FUNCTIONS,
         inline_brace_types=_ECMASCRIPT_INLINE_BRACES,
@@ -495,6 +502,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         member_body_types=frozenset({"class_body", "interface_body", "switch_block", "annotation_type_body"}),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
+        after_body_words=_AFTER_TRY_BODIES,
         body_types=frozenset({"block", "class_body", "constructor_body", "program"}),
         function_types=frozenset(
             {"method_declaration", "constructor_declaration", "lambda_expression"}
@@ -543,6 +551,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         skipped_extensions=(".h",),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
+        after_body_words=frozenset({"else", "catch"}),
         body_types=frozenset(
             {"compound_statement", "translation_unit", "declaration_list", "field_declaration_list"}
         ),

@@ -351,6 +351,13 @@ def test_a_statement_around_a_block_opened_on_the_line_gets_its_own_semicolon_to
     ("javascript", "call({\n  a: 1,\n|);\n", "b: 2"),
     ("javascript", "res = {\n  anyOf: [\n    res,\n  ]\n|;\n", "return res"),
     ("cpp", "class Box {\n  int w;\n|;\n", "int h;"),
+    # A word that goes on after a body's `}` and begins no statement: the body ends before it.
+    ("javascript", "if (a) {\n  b();\n|else {\n  c();\n}\n", "c();"),
+    ("typescript", "try {\n  run();\n| catch (e) {\n  log(e);\n}\n", "run();"),
+    ("java", "class A {\n    void m() {\n        try {\n            run();\n        |finally {\n        }\n    }\n}\n",
+     "run();"),
+    ("cpp", "void f() {\n  try {\n    run();\n  | catch (...) {\n  }\n}\n", "run();"),
+    ("go", "func f(x int) {\n\tif x > 0 {\n\t\trun()\n\t| else {\n\t\tstop()\n\t}\n}\n", "run()"),
 ])
 def test_a_body_laid_out_as_ended_gets_its_closer_before_a_fill_that_leaves_it_open(language, marked, fill):
     parsed, at = _marked(language, marked)
@@ -384,7 +391,7 @@ def test_a_body_ended_before_a_semicolon_takes_the_closers_its_opener_line_owes(
     ("go", "func f() {\n\tx := 1\n|\n\ty := 2\n}\n"),  # the body goes on below at its depth
     ("javascript", "function f() {\n  return 1;\n|  // done\n"),  # not a blank line
     ("python", "d = {\n    'a': 1,\n|\n"),  # no block braces
-    ("javascript", "if (a) {\n  b();\n|else {\n  c();\n}\n"),  # other code after the cursor
+    ("javascript", "if (a) {\n  b();\n|c();\n"),  # a statement after the cursor
     ("javascript", "f(() => {\n|}, 1);\n"),  # the `}` there already
     ("javascript", "function f() {\n  let a = 1\n  |;\n"),  # deeper than the opener: a statement of the body
     # Deeper than the body's opener, before the rest of the call: the body goes on (`done()` was to come).
