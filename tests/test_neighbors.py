@@ -515,10 +515,16 @@ async def _stats(client):
 
 
 @pytest.mark.asyncio(loop_scope="module")
-async def test_an_answer_the_file_itself_gave_outlives_other_files_added_beside_it_but_not_a_module(server, tmp_path):
+@pytest.mark.parametrize("line, read_beside", [
+    # Short enough that no copy of the hole's whole surroundings decides alone: the files beside are read.
+    ("total = sum_of(first, ", True),
+    # The file repeats the hole's whole surroundings, which decide alone (`engine.lookup.gather_fills`): no file
+    # beside it is read, so none can stale the answer.
+    ("result = compute_the_total_of(first_argument, ", False),
+])
+async def test_an_answer_the_file_itself_gave_outlives_other_files_added_beside_it_but_not_a_module_it_read(
+        server, tmp_path, line, read_beside):
     (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
-    # A line short enough that no copy of the hole's whole surroundings decides alone: the files beside are read.
-    line = "total = sum_of(first, "
     text = f"{line}1)\n{line}1)\nprint(total)\n{line})\n"
     path = tmp_path / "main.py"
     _open(server, path, text)
@@ -531,28 +537,10 @@ async def test_an_answer_the_file_itself_gave_outlives_other_files_added_beside_
         (tmp_path / "notes.txt").write_text("x = 2\n")
         assert await _inline(server, path, text, cursor) == ["1"]
         assert await _stats(server) == (runs, hits + 1, stale)
-        # A module: the search would read it, and may find a stronger fill in it.
+        # A module: a search that read the files beside would read it, and may find a stronger fill in it.
         (tmp_path / "unrelated_new.py").write_text("x = 2\n")
         assert await _inline(server, path, text, cursor) == ["1"]
-        assert await _stats(server) == (runs + 1, hits + 1, stale + 1)
-    finally:
-        _close(server, path)
-
-
-@pytest.mark.asyncio(loop_scope="module")
-async def test_an_answer_from_a_copy_of_the_holes_whole_surroundings_outlives_a_module_added_beside_it(server, tmp_path):
-    line = "result = compute_the_total_of(first_argument, "
-    text = f"{line}1)\n{line}1)\nprint(result)\n{line})\n"
-    path = tmp_path / "main.py"
-    _open(server, path, text)
-    try:
-        cursor = text.rindex(")")
-        assert await _inline(server, path, text, cursor) == ["1"]
-        runs, hits, stale = await _stats(server)
-        # The file decided alone (`engine.lookup.gather_fills`): no file beside it was read, so none can stale it.
-        (tmp_path / "unrelated_new.py").write_text("result = compute_the_total_of(first_argument, 2)\n")
-        assert await _inline(server, path, text, cursor) == ["1"]
-        assert await _stats(server) == (runs, hits + 1, stale)
+        assert await _stats(server) == ((runs + 1, hits + 1, stale + 1) if read_beside else (runs, hits + 2, stale))
     finally:
         _close(server, path)
 
