@@ -85,7 +85,7 @@ def shown_exact(holes: Sequence[Sequence[Scored]], weights: dict[str, float] | N
     count = 0
     for hole in holes:
         if weights is not None:
-            hole = sorted(hole, key=lambda s: -sum(w * f for w, f in zip(weights.values(), s.fill.features)))
+            hole = sorted(hole, key=lambda s: -s.fill.score(weights))
         shown = next((s for s in hole[:COPIES_TESTED] if s.parses), hole[0])
         count += shown.exact
     return count

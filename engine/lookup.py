@@ -57,7 +57,7 @@ import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain, islice
@@ -172,9 +172,9 @@ class LookupFill:
                 math.log1p(self.distance) / 10, float(self.elsewhere), float(self.unfamiliar),
                 math.log1p(len(self.text)) / 3)
 
-    @property
-    def score(self) -> float:
-        return sum(w * f for w, f in zip(RANKING_WEIGHTS.values(), self.features))
+    def score(self, weights: Mapping[str, float] = RANKING_WEIGHTS) -> float:
+        """How strongly the evidence speaks for this fill, weighed by `weights` (fit by `engine.copy_ranking`)."""
+        return sum(w * f for w, f in zip(weights.values(), self.features))
 
 
 def _distance(at: int, hole: int | None) -> int:
@@ -475,7 +475,7 @@ def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Iterable[st
     that the file, or the other files in `elsewhere` (nearest first), spell out in the same surroundings; the
     strongest first, at most `limit`: of the first `RANKED` found (`gather_fills`), those of the highest score."""
     found = gather_fills(before, after, max(limit, RANKED), elsewhere)
-    return sorted(found, key=lambda f: -f.score)[:limit]
+    return sorted(found, key=lambda f: -f.score())[:limit]
 
 
 def gather_fills(before: str, after: str, count: int, elsewhere: Iterable[str] = ()) -> list[LookupFill]:
