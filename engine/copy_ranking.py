@@ -92,7 +92,7 @@ def shown_exact(holes: Sequence[Sequence[Scored]], weights: dict[str, float] | N
 
 
 def _documents(path: Path, max_files: int, rng: random.Random) -> list[SourceDocument]:
-    documents = documents_from_heldout(path)
+    documents = documents_from_heldout(path, "training")
     rng.shuffle(documents)
     return documents[:max_files]
 

@@ -92,10 +92,10 @@ def _language(record: dict) -> str | None:
     return language_for_path(record["path"])
 
 
-def documents_from_heldout(path: Path) -> list[SourceDocument]:
-    """The documents of a corpus split file (`heldout.jsonl`)."""
+def documents_from_heldout(path: Path, split: str = "held-out") -> list[SourceDocument]:
+    """The documents of a corpus split file (`heldout.jsonl`, or with ``split`` "training" `train.jsonl`)."""
     documents, seen = [], 0
-    for number, record in jsonl_records(path, "held-out documents"):
+    for number, record in jsonl_records(path, f"{split} documents"):
         if not isinstance(record.get("path"), str) or not isinstance(record.get("text"), str):
             raise EvaluationInputError(f"{path}:{number}: a document needs string fields 'path' and 'text'")
         seen += 1
@@ -106,7 +106,8 @@ def documents_from_heldout(path: Path) -> list[SourceDocument]:
                                             package if isinstance(package, str) else None))
     # Said apart from "no holes": an empty split is the corpus's doing (nothing was held out), not the files'.
     if not seen:
-        raise EvaluationInputError(f"{path}: no documents (the corpus held none out)")
+        why = " (the corpus held none out)" if split == "held-out" else ""
+        raise EvaluationInputError(f"{path}: no documents{why}")
     return documents
 
 

@@ -64,4 +64,4 @@ def test_the_command_names_a_split_it_cannot_read(tmp_path):
     result = subprocess.run([sys.executable, "-m", "engine.copy_ranking", "--split", str(missing)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and str(missing) in result.stderr
+    assert result.stderr.count("\n") == 1 and f"{missing}: cannot read training documents" in result.stderr
