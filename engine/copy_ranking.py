@@ -91,9 +91,10 @@ def shown_exact(holes: Sequence[Sequence[Scored]], weights: dict[str, float] | N
     return count
 
 
-def _documents(path: Path, max_files: int, rng: random.Random) -> list[SourceDocument]:
+def _documents(path: Path, max_files: int) -> list[SourceDocument]:
+    """A seeded sample of at most `max_files` of the split's files, the same on every run."""
     documents = documents_from_heldout(path, "training")
-    rng.shuffle(documents)
+    random.Random(0).shuffle(documents)
     return documents[:max_files]
 
 
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--max-files and --max-cases must be at least 1")
     try:
         train = [fills for path in args.split for _, fills in hole_fills(
-            _documents(path, args.max_files, random.Random(0)), args.kinds, args.seeds, args.max_cases)]
+            _documents(path, args.max_files), args.kinds, args.seeds, args.max_cases)]
         heldout = {}
         for path in args.heldout:
             for language, fills in hole_fills(documents_from_heldout(path), args.kinds, args.seeds, args.max_cases):
