@@ -147,6 +147,7 @@ _EXPRESSION_BEFORE = re.compile(r"(?:(?<![\w.])(?:return|yield)|=>|[=(\[,?:&|])\
 # A line with fewer characters besides whitespace (`}`, `});`, `pass`, `end`) is written twice in a row often
 # enough; a longer one so repeated is nearly always a copy of its neighbour.
 REPEATED_LINE_CHARS = 6
+_CLOSING_TAG = re.compile(r"</[\w.:-]*\s*>")
 
 
 @dataclass(frozen=True)
@@ -530,7 +531,7 @@ class _Hole:
         expression there), or already has (the same line just above it, the same declaration in its block)."""
         line = self.before[self.line_start:] + fill + self.after[:self.line_end]
         above, below = self.before[:self.line_start], self.after[self.line_end:]
-        if _repeats_a_neighbour(line, above, below) or (_DECLARES.match(line) and _in_block(line, above, below)):
+        if repeats_a_neighbour(line, above, below) or (_DECLARES.match(line) and _in_block(line, above, below)):
             return False
         if _jsx_misfit(self.before, fill):
             return False
@@ -613,14 +614,16 @@ def _lines_below(text: str) -> Iterator[str]:
         at = end
 
 
-def _repeats_a_neighbour(line: str, above: str, below: str) -> bool:
+def repeats_a_neighbour(line: str, above: str, below: str) -> bool:
     """Whether `line` (of `REPEATED_LINE_CHARS` or more besides whitespace), between the text `above` and `below`
     it, reads as the nearest line either side that is not blank: the same import, match arm or dictionary key
-    written twice."""
+    written twice. A closing tag alone (`</div>`) is not: nested elements close so line after line."""
     code = line.strip()
+    if len("".join(code.split())) < REPEATED_LINE_CHARS or _CLOSING_TAG.fullmatch(code):
+        return False
     nearest = (next((other for other in lines if other.strip()), "") for lines in
                (_lines_above(above), _lines_below(below)))
-    return code in (other.strip() for other in nearest) and len("".join(code.split())) >= REPEATED_LINE_CHARS
+    return code in (other.strip() for other in nearest)
 
 
 def _in_block(line: str, above: str, below: str) -> bool:

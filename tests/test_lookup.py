@@ -276,6 +276,10 @@ def test_a_fill_that_repeats_the_line_next_to_it_is_not_offered():
     # A short line (a closer, `pass`) is written again often enough.
     assert _texts("a(() => {\n  b(() => {\n    c();\n  });\n});\nx(() => {\n  y(() => {\n    z();\n  });\n}",
                   "\n") == [");"]
+    # Nor is a closing tag alone: nested elements close line after line.
+    page = ("const A = () => (\n  <div>\n    <div>\n      <p>a</p>\n    </div>\n  </div>\n);\n"
+            "const B = () => (\n  <div>\n    <div>\n      <p>b</p>\n    </div>\n  </")
+    assert _texts(page, "\n);\n") == ["div>"]
 
 
 def test_where_the_file_mostly_ends_the_line_after_the_key_nothing_is_offered():
