@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from engine.closers import OPENER_OF, PAIRS, still_open
+from engine.lookup import repeats_a_neighbour
 
 from .context import CLOSING, TAB_COLUMNS, HoleShape, InfillContext, indent_columns, leading_whitespace
 from .syntax import LANGUAGES, parse_text
@@ -389,6 +390,25 @@ def broken_characters(text: str, *around: str) -> bool:
     """Whether ``text`` holds a U+FFFD the text ``around`` it has none of: bytes the model broke off a character
     (the tokenizer decodes them so), which the editor would show as `�`. A file that holds some gets them."""
     return "\ufffd" in text and not any("\ufffd" in part for part in around)
+
+
+def writes_a_line_again(text: str, start: int, end: int, written: str) -> bool:
+    """Whether ``written``, in place of ``text[start:end]``, makes a line it writes code on read as the nearest line
+    above or below it that is not blank (`engine.lookup.repeats_a_neighbour`, which a copy from the file is held to
+    as well): a small model writes the line beside its hole again, which parses (`import sys` under `import sys`; a
+    rewrite of a selection that is the line after it). Of several lines, the first that holds code is held to the
+    line above it and the last to the line below."""
+    if not written.strip():
+        return False
+    new = text[:start] + written + text[end:]
+    lo = start + len(written) - len(written.lstrip())  # the first character of code written
+    hi = start + len(written.rstrip())  # just after the last
+    first, last = new.rfind("\n", 0, lo) + 1, new.rfind("\n", 0, hi) + 1  # their lines' starts
+    first_end, last_end = (len(new) if (at := new.find("\n", i)) < 0 else at for i in (lo, hi))
+    if first == last:
+        return repeats_a_neighbour(new[first:last_end], new[:first], new[last_end:])
+    return (repeats_a_neighbour(new[first:first_end], new[:first], "")
+            or repeats_a_neighbour(new[last:last_end], "", new[last_end:]))
 
 
 def postprocess(ctx: InfillContext, fill: str) -> str | None:

@@ -189,8 +189,9 @@ class LanguageSpec:
     # their types, a class's members, an interface's, a switch's `case`s, a match's `=>` arms): a fill that makes
     # one hold a lone token (`struct {` + `str`) is noise. Not an enum's: its first variant alone is one.
     member_body_types: frozenset[str] = frozenset()
-    # The nodes that import one thing, each with the field that names it (Go's spec's path, Rust's `use` path, an
-    # ECMAScript import's name): a fill that writes a second import of what the file imports already is noise.
+    # The nodes that import, each with the field that names what (Go's spec's path, Rust's `use` path, an ECMAScript
+    # import's name, a C `#include`'s path), or "" where it is the whole statement (Python's `import os`, Java's): a
+    # fill that writes a second import of what the file imports already is noise.
     import_keys: tuple[tuple[str, str], ...] = ()
     # Where a function's stub body is a declaration meant to stay, not a placeholder to fill (Fill placeholders): the
     # decorators that make one (`@typing.overload`, `@abstractmethod`) and the bases that make every method of a
@@ -259,7 +260,8 @@ _ECMASCRIPT_ONCE_BINDING = frozenset({"lexical_declaration", "class_declaration"
 _ECMASCRIPT_QUOTES = ("'", '"')
 _ECMASCRIPT_SPAN_QUOTES = ("`",)
 _ECMASCRIPT_FOREIGN = frozenset({"None", "True", "False", "nil", "elif"})
-_ECMASCRIPT_IMPORT_KEYS = (("import_specifier", "name"),)
+_ECMASCRIPT_IMPORT_KEYS = (("import_specifier", "name"), ("import_statement", ""))
+_C_FAMILY_IMPORT_KEYS = (("preproc_include", "path"),)
 _TYPESCRIPT_MEMBER_BODIES = frozenset({"class_body", "switch_body", "interface_body", "object_type"})
 # C's and C++'s macros give other languages' words a meaning (X11's `None`, `True`, `False`): only these are foreign.
 _C_FAMILY_FOREIGN = frozenset({"nil", "undefined", "elif"})
@@ -314,6 +316,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         line_quotes=("'", '"'),
         span_quotes=('"""', "'''"),
         foreign_words=frozenset({"null", "nil", "undefined", "true", "false"}),
+        import_keys=(("import_statement", ""), ("import_from_statement", "")),
         declaration_decorators=frozenset({"overload", "abstractmethod", "abstractproperty", "abstractclassmethod",
                                           "abstractstaticmethod"}),
         declaration_bases=frozenset({"Protocol"}),
@@ -482,6 +485,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("java"),
+        import_keys=(("import_declaration", ""),),
         reserved_words=frozenset(
             "abstract assert boolean break byte case catch char class const continue default do double else enum "
             "extends final finally float for goto if implements import instanceof int interface long native new "
@@ -522,6 +526,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("c",),
         line_quotes=('"', "'"),
         foreign_words=_C_FAMILY_FOREIGN,
+        import_keys=_C_FAMILY_IMPORT_KEYS,
         member_body_types=frozenset({"field_declaration_list"}),
         extra_extensions=(".h",),
         block_openers=_C_FAMILY_OPENERS,
@@ -545,6 +550,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("cpp", "c++", "cuda-cpp", "cuda", "arduino"),
         line_quotes=('"', "'"),
         foreign_words=_C_FAMILY_FOREIGN,
+        import_keys=_C_FAMILY_IMPORT_KEYS,
         member_body_types=frozenset({"field_declaration_list", "declaration_list"}),
         # Capital `.C` and `.H` are C++ by the compilers' convention (`language_for` reads them before lowercasing).
         extra_extensions=(".c++", ".h++", ".ipp", ".inl", ".ino", ".ixx", ".cppm", ".tpp", ".C", ".H"),

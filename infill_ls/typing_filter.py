@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open_brackets, owed_on_line, scan_window,
                             still_open)
 
+from .postprocess import writes_a_line_again
 from .suggestions import (WORD, Suggestion, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
@@ -39,12 +40,15 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     Nor, where the line's own error hides theirs or the code parses, a quote alone or a string left open at a line's
     end (`_opens_literal`: `collect(` + `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`),
     a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a second import of
-    what the file imports (`_imports_again`). Whatever made the suggestion: the file's copy, or the model. One
-    incremental re-parse each (two where a line of the file spells the new line, or where a header it ends its line
-    with is read with a body); none, and every suggestion kept, in plain text (`syntax_checked`)."""
+    what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
+    (`writes_a_line_again`: `self.x = 1` under `self.x = 1`). Whatever made the suggestion: the file's copy, or the
+    model. One incremental re-parse each (two where a line of the file spells the new line, or where a header it
+    ends its line with is read with a body); none, and every suggestion kept, in plain text (`syntax_checked`)."""
     if not syntax_checked(parsed):
         return suggestions
-    return [s for s in suggestions if _no_worse(parsed, s, should_stop)]
+    text = parsed.snapshot.text
+    return [s for s in suggestions
+            if not writes_a_line_again(text, s.start, s.end, s.text) and _no_worse(parsed, s, should_stop)]
 
 
 def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Callable[[], bool] | None) -> bool:
@@ -262,14 +266,15 @@ def _lone_token_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
 
 def _imports_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
     """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) writes a byte of what an import
-    names (`LanguageSpec.import_keys`) that another import of the same scope (the statements of the body it stands
-    in: `LanguageSpec.body_types`) names the same, whitespace aside: `use std::` + `thread` under `use
-    std::thread;`, a Go import block's `"` + `log` where it has `"log"`. Read where the import does not parse yet
-    too (`import {` + ` name `, its `from` still to type). A Rust module's `mod tests` may import again."""
+    names (`LanguageSpec.import_keys`, `_import_key`) that another import of the same scope (the statements of the
+    body it stands in: `LanguageSpec.body_types`) names the same, whitespace aside: `use std::` + `thread` under
+    `use std::thread;`, a Go import block's `"` + `log` where it has `"log"`, Python's `import ` + `os` under `import
+    os`. Read where the import does not parse yet too (`import {` + ` name `, its `from` still to type). A Rust
+    module's `mod tests` may import again."""
     spec = parsed.spec
     keys = dict(spec.import_keys)
     written = [(node, key) for node in _touching(tree.root_node, lo, hi) if node.type in keys
-               and (key := node.child_by_field_name(keys[node.type])) is not None
+               and (key := _import_key(node, keys[node.type])) is not None
                and key.start_byte < hi and lo < key.end_byte]
     for node, key in written:
         scope = node.parent
@@ -280,12 +285,18 @@ def _imports_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: 
         while pending:
             other = pending.pop()
             if other.type == node.type and (other.start_byte >= hi or other.end_byte <= lo):
-                found = other.child_by_field_name(keys[other.type])
+                found = _import_key(other, keys[other.type])
                 if found is not None and _squeezed(found.text.decode("utf-8", "replace")) == name:
                     return True
             elif other.type not in spec.body_types:
                 pending.extend(other.children)
     return False
+
+
+def _import_key(node: tree_sitter.Node, field: str) -> tree_sitter.Node | None:
+    """What ``node`` imports: its ``field``, or where that is "", the whole statement (`import os`, Java's `import
+    java.util.List;`), which a second import names the same only written the same."""
+    return node if not field else node.child_by_field_name(field)
 
 
 # Headers whose `(` holds `;`s of its own: C's and Java's `for (i = 0; i < n; i++)`, Java's `try (A a = f(); ...)`.

@@ -150,6 +150,8 @@ TS_IMPORTS = ("import { commandArguments } from './settings';\nimport {‸}\n\ne
               "  return commandArguments;\n}\n")
 GO_IMPORTS = "package main\n\nimport (\n\t\"fmt\"\n\t\"log\"\n\t\"‸\"\n)\n\nfunc main() {\n\tfmt.Println(1)\n}\n"
 RUST_USES = "use std::thread;\nuse std::‸\n\nfn main() {\n    thread::yield_now();\n}\n"
+PY_IMPORTS = "import os\nimport ‸\n\nprint(os)\n"
+JAVA_IMPORTS = "import java.util.List;\nimport java.util.‸\n\nclass A {}\n"
 
 
 @pytest.mark.parametrize("language, marked, fill, shown", [
@@ -165,6 +167,41 @@ RUST_USES = "use std::thread;\nuse std::‸\n\nfn main() {\n    thread::yield_no
     # Another scope's import: a Rust module's tests import what the module does.
     ("rust", "use std::thread;\n\nfn main() {}\n\nmod tests {\n    use std::‸\n}\n", "thread;", True),
     ("rust", "use std::thread;\n\nmod tests {\n    use std::thread;\n    use std::‸\n}\n", "thread;", False),
+    # Where the import is the whole statement: the same statement again, whitespace aside.
+    ("python", PY_IMPORTS, "os", False),
+    ("python", PY_IMPORTS, "json", True),
+    ("python", "from os import path\nfrom os import ‸\n", "path", False),
+    ("python", "from os import path\nfrom os import ‸\n", "sep", True),
+    ("python", "import os\n\n\ndef f():\n    import ‸\n", "os", True),
+    ("java", JAVA_IMPORTS, "List;", False),
+    ("java", JAVA_IMPORTS, "Map;", True),
+    ("c", "#include <stdio.h>\n#include ‸\n\nint main(void) { return 0; }\n", "<stdio.h>", False),
+    ("c", "#include <stdio.h>\n#include ‸\n\nint main(void) { return 0; }\n", "<stdlib.h>", True),
+    ("cpp", '#include "vec.h"\n#include ‸\n', '"vec.h"', False),
+    ("javascript", "import fs from 'fs';\n\nfunction f() {}\n‸\n", "import fs from 'fs';", False),
+    ("javascript", "import fs from 'fs';\n\nfunction f() {}\n‸\n", "import os from 'os';", True),
 ])
 def test_while_typing_no_import_is_shown_that_the_file_has(language, marked, fill, shown):
+    assert kept(language, marked, fill) is shown
+
+
+SETTER = "class A:\n    def __init__(self):\n        self.x = 1\n        ‸\n        self.y = 2\n"
+
+
+@pytest.mark.parametrize("language, marked, fill, shown", [
+    # The line above or below written again: the model's fill, as a copy from the file, parses and is noise.
+    ("python", SETTER, "self.x = 1", False),
+    ("python", SETTER, "self.y = 2", False),
+    ("python", SETTER, "self.z = 3", True),
+    ("python", "total = compute(a)\ntotal = comp‸\n", "ute(a)", False),
+    # A fill of lines: its first line held to the line above, its last to the line below.
+    ("python", SETTER, "self.x = 1\n        self.w = 0", False),
+    ("python", SETTER, "self.w = 0\n        self.y = 2", False),
+    ("python", SETTER, "self.w = 0\n        self.v = 2", True),
+    # Short lines and closing tags alone repeat in nested code.
+    ("python", "def f():\n    pass\n\n\ndef g():\n    pass\n‸\n", "pass", True),
+    ("javascriptreact", "const A = () => (\n  <div>\n    <div>\n      <p>a</p>\n    </div>\n  ‸\n);\n", "</div>",
+     True),
+])
+def test_while_typing_no_fill_is_shown_that_writes_the_line_beside_it_again(language, marked, fill, shown):
     assert kept(language, marked, fill) is shown
