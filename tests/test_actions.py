@@ -588,3 +588,23 @@ def test_a_rewrite_that_writes_no_code_gives_way_to_one_that_does():
 ])
 def test_a_rewrite_of_prose_or_of_a_value_may_write_prose_or_a_name(text, selected, fill):
     assert _rewrite("python", text, selected, [fill]) == text.replace(selected, fill)
+
+
+SUMMING = "function sum(xs) {\n  let t = 0;\n  for (const x of xs) {\n    t += x;\n  }\n  return t;\n}\n"
+ECHOED = "found no rewrite but the line before or after the selection written again"
+
+
+@pytest.mark.parametrize("selected, fill", [
+    # The line after the selection, or the line before it, in the selection's place: it parses, and says it twice.
+    ("let t = 0;\n  for (const x of xs) {\n    t += x;\n  }\n", "return t;"),
+    ("let t = 0;\n  for (const x of xs) {\n    t += x;\n  }\n", "let t = xs.reduce((a, b) => a + b, 0);\n  return t;"),
+])
+def test_a_rewrite_that_writes_the_line_beside_the_selection_again_is_no_edit(selected, fill):
+    assert _rewrite("javascript", SUMMING, selected, [fill]) == ECHOED
+    assert _rewrite("python", FLUSHING, 'os.environ["QT_API"] = "pyqt5"', ["self.flush()"]) == ECHOED
+
+
+def test_a_rewrite_that_writes_the_line_beside_it_gives_way_to_one_that_does_not():
+    selected = "let t = 0;\n  for (const x of xs) {\n    t += x;\n  }\n"
+    fill = "const t = xs.reduce((a, b) => a + b, 0);"
+    assert _rewrite("javascript", SUMMING, selected, ["return t;"], [fill]) == SUMMING.replace(selected, fill + "\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..context import indent_unit, leading_whitespace
-from ..postprocess import rebased, reindented
+from ..postprocess import rebased, reindented, writes_a_line_again
 from ..settings import Settings
 from ..syntax import ParsedSnapshot, Replacement, parsed_after
 from .edits import ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, with_eol
@@ -34,7 +34,7 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
     unit = indent_unit(parsed.spec, snap)
     head = snap.text[snap.line_starts[snap.line_of(start)] : start]
-    unchanged = idle = False
+    unchanged = idle = echoed = False
     # A name, a keyword, `...` or a comment in place of code replaces it with nothing; in place of a comment, a
     # docstring or a stub, prose is what was there.
     held_code = writes_code(parsed, start, end)
@@ -55,7 +55,13 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
         if held_code and not writes_code(parsed_after(parsed, (replacement,)), start, start + len(replacement.text)):
             idle = True
             continue
+        # The line after the selection written in its place (or the line before) parses, and says it twice.
+        if writes_a_line_again(snap.text, start, end, replacement.text):
+            echoed = True
+            continue
         candidates.append(candidate(parsed, (replacement,), c.confidence))
+    if not candidates and echoed:
+        return NoEdit("found no rewrite but the line before or after the selection written again")
     if not candidates and idle:
         return NoEdit("found no rewrite that writes code (the model wrote a lone name or keyword, a placeholder or a "
                       "comment in its place)")
