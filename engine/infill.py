@@ -54,6 +54,7 @@ class InfillEngine(InfillLookup):
         self.prefix_cache = PrefixCache(self.model)
         self.narrow_anchors = 16  # enough of the suffix to see where the line and the next one go
         self._lock = threading.Lock()  # one denoiser at a time; the prefix cache is shared state
+        self.check_holes()
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, *, device: str = "auto", dtype: str = "auto") -> "InfillEngine":

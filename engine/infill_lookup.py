@@ -84,6 +84,15 @@ class InfillLookup:
         and each step costs in proportion."""
         return max(self.canvas_widths()) - self.min_suffix_anchors
 
+    def check_holes(self) -> None:
+        """Raise `CheckpointError`, naming the config, where the widest canvas leaves no room for a hole beside the
+        suffix anchors a fill keeps: every fill would fail, each with an error of its own."""
+        if self.hole_capacity < 1:
+            raise CheckpointError(
+                f"{self.model_dir / 'config.json'}: the widest canvas is {max(self.canvas_widths())} tokens, no room "
+                f"for a hole beside the {self.min_suffix_anchors} suffix anchors a fill keeps; filling holes needs "
+                f"canvas_length or an infill_canvas_lengths entry of at least {self.min_suffix_anchors + 1}")
+
     def canvas_widths(self) -> list[int]:
         return sorted({*(self.config.infill_canvas_lengths or ()), self.canvas_length})
 

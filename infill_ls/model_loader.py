@@ -94,6 +94,7 @@ def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambd
     except Exception:  # noqa: BLE001 - said as the checks below say it, with what they know of the directory
         lookup = None
     else:
+        lookup.check_holes()  # before its copies are offered: each request would fail
         read(lookup)
     from engine.checkpoint import inspect_checkpoint, read_weights
     from engine.infill import InfillEngine
@@ -107,10 +108,11 @@ def check_loadable(settings: Settings) -> None:
     """Raise what loading `settings`' model would, as far as the checks before its weights are read find it:
     cheap, while another model is still held."""
     from engine.checkpoint import inspect_checkpoint
-    from engine.infill import default_model_dir
+    from engine.infill_lookup import InfillLookup, default_model_dir
 
     model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
     inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype)
+    InfillLookup.read(model_dir).check_holes()
 
 
 def describe_failure(error: BaseException, settings: Settings) -> str:

@@ -385,3 +385,25 @@ def test_a_repo_id_is_said_to_be_one_and_found_in_the_local_cache(model_dir, tmp
         load_checkpoint("google/diffusiongemma-26B-A4B-it", device="cpu", dtype="float32")
     assert str(caught.value) == ("google/diffusiongemma-26B-A4B-it: not a checkpoint directory; the Hugging Face "
                                  f"cache holds that repo in {snapshot}")
+
+
+@pytest.mark.parametrize("width", [8, 4])
+def test_a_canvas_with_no_room_for_a_hole_is_refused_for_filling_holes_in_one_line(copy, width):
+    from engine.infill import InfillEngine
+    from engine.infill_lookup import InfillLookup
+
+    config = json.loads((copy / "config.json").read_text())
+    config["canvas_length"] = width
+    config.pop("infill_canvas_lengths", None)
+    (copy / "config.json").write_text(json.dumps(config))
+    expected = f"the widest canvas is {width} tokens, no room for a hole beside the 8 suffix anchors"
+    with pytest.raises(CheckpointError, match=expected) as caught:
+        InfillEngine.load(copy, device="cpu", dtype="float32")
+    assert str(copy / "config.json") in str(caught.value) and "\n" not in str(caught.value)
+    with pytest.raises(CheckpointError, match=expected):
+        InfillLookup.read(copy).check_holes()
+    # Such a canvas still loads as a model: its blocks of plain generation need no suffix.
+    load_checkpoint(copy, device="cpu", dtype="float32")
+    config["canvas_length"] = 9
+    (copy / "config.json").write_text(json.dumps(config))
+    InfillEngine.load(copy, device="cpu", dtype="float32")

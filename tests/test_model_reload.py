@@ -3,6 +3,7 @@ at once, and a change of threads keeps the model loaded. Real checkpoints, throu
 it (`configure`, then `load_model` when it says so)."""
 
 import asyncio
+import json
 import weakref
 
 import pytest
@@ -157,11 +158,16 @@ async def test_a_load_overtaken_before_it_starts_is_skipped(loads):
 
 
 def _unloadable(tmp_path) -> list[str]:
-    """Model paths that fail the checks made before the weights are read: a typo, and a checkpoint whose shard is
-    not a safetensors file."""
+    """Model paths that fail the checks made before the weights are read: a typo, a checkpoint whose shard is not a
+    safetensors file, and one whose canvas holds no hole beside the suffix anchors (each fill would fail)."""
     garbage = write_random_checkpoint(tmp_path / "garbage", seed=1)
     (garbage / "model.safetensors").write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
-    return [str(tmp_path / "typo"), str(garbage)]
+    narrow = write_random_checkpoint(tmp_path / "narrow", seed=1)
+    config = json.loads((narrow / "config.json").read_text())
+    config["canvas_length"] = 8
+    config.pop("infill_canvas_lengths", None)
+    (narrow / "config.json").write_text(json.dumps(config))
+    return [str(tmp_path / "typo"), str(garbage), str(narrow)]
 
 
 async def test_a_model_path_that_cannot_be_loaded_keeps_the_model_loaded_and_says_so(loads, tmp_path):
