@@ -110,6 +110,18 @@ def what_is_wrong(error: JsonRpcException) -> str:
     return line if len(line) <= 400 else line[:397] + "..."  # a value quoted whole may be megabytes
 
 
+def _check_command_arguments(data: dict[str, Any]) -> None:
+    """Raise `JsonRpcInvalidParams` for a `workspace/executeCommand` whose arguments are not a list: pygls reads an
+    object's keys as the arguments, and the command then says that a key is a wrong value."""
+    params = data.get("params")
+    if data.get("method") != types.WORKSPACE_EXECUTE_COMMAND or not isinstance(params, dict):
+        return
+    arguments = params.get("arguments")
+    if arguments is not None and not isinstance(arguments, list):
+        sent = json.dumps(arguments)
+        raise JsonRpcInvalidParams(f"params.arguments: a list, got {sent if len(sent) <= 80 else sent[:77] + '...'}")
+
+
 def _why(error: BaseException, cls: type | None) -> str:
     if isinstance(error, KeyError):
         return "missing"
@@ -187,6 +199,7 @@ class InfillProtocol(LanguageServerProtocol):
         and a notification is said in one line naming it, a change to a document also dropping the document, now
         out of step. Each is one line in the log, where pygls wrote two tracebacks of a hundred lines."""
         try:
+            _check_command_arguments(data)
             return super().structure_message(data)
         except JsonRpcException as error:
             method = data.get("method")
@@ -205,7 +218,7 @@ class InfillProtocol(LanguageServerProtocol):
                 log.debug("%s: %s; ignored", method, why)  # one without params, as JSON-RPC allows
             elif isinstance(method, str):
                 log.warning("%s: %s", method, why)
-                self._server.unreadable_notification(method, data.get("params"))
+                self._server.unreadable_notification(method, data.get("params"), why)
             else:
                 raise
             return UNREADABLE
@@ -485,16 +498,18 @@ class InfillServer(LanguageServer):
             self.out_of_step.add(uri)
             self.tell(f"{why}; suggestions for it stop {until}", types.MessageType.Error)
 
-    def unreadable_notification(self, method: str, params: Any) -> None:
-        """A notification that does not match the protocol. A lost change leaves the document (or notebook) out of
-        step with the editor, so it is dropped as for a change that cannot be applied."""
+    def unreadable_notification(self, method: str, params: Any, why: str) -> None:
+        """A notification that does not match the protocol, ``why`` (`what_is_wrong`). A lost change leaves the
+        document (or notebook) out of step with the editor, so it is dropped as for a change that cannot be
+        applied."""
         field = {types.TEXT_DOCUMENT_DID_CHANGE: "textDocument",
                  types.NOTEBOOK_DOCUMENT_DID_CHANGE: "notebookDocument",
                  types.NOTEBOOK_DOCUMENT_DID_OPEN: "notebookDocument"}.get(method)
         document = params.get(field) if field and isinstance(params, dict) else None
         uri = document.get("uri") if isinstance(document, dict) else None
         if not isinstance(uri, str):
-            self.tell(f"{method}: a message that does not match the protocol was ignored", types.MessageType.Error)
+            self.tell(f"{method}: a message that does not match the protocol was ignored ({why})",
+                      types.MessageType.Error)
         elif field == "notebookDocument":
             # Its cells' own changes fail from now on: said once, for the notebook (an opening it could not read
             # too: each of its cells' edits was told as a change to a document that is not open).
@@ -504,10 +519,10 @@ class InfillServer(LanguageServer):
                 if isinstance(opened, list) else []
             self.out_of_step.update(self.service.close_notebook(uri, cells))
             what = "opening" if opening else "change"
-            self.lost_step(uri, f"{uri}: a notebook {what} that does not match the protocol")
+            self.lost_step(uri, f"{uri}: a notebook {what} that does not match the protocol ({why})")
         else:
             self.service.close(uri)
-            self.lost_step(uri, f"{uri}: a change that does not match the protocol")
+            self.lost_step(uri, f"{uri}: a change that does not match the protocol ({why})")
 
     def new_settings_problems(self, problems: list[str]) -> list[str]:
         """The problems of settings just read that those read before did not have: a client sends the same settings

@@ -299,6 +299,17 @@ async def test_a_command_with_arguments_of_the_wrong_shape_is_refused_and_edits_
         message = str(raised.value)
         assert "infill.closeStructure: arguments are [document URI, range, document version or null]" in message
         assert why in message and "Traceback" not in message and "\n" not in message, message
+    # An object of them (raw JSON: the client library sends its keys): pygls took its keys for the arguments, and
+    # the command said the version was "version".
+    answer = asyncio.get_running_loop().create_future()
+    command_client.protocol._request_futures["object"] = answer
+    command_client.protocol._send_data({"jsonrpc": "2.0", "id": "object", "method": "workspace/executeCommand",
+                                        "params": {"command": "infill.closeStructure",
+                                                   "arguments": {"uri": uri, "range": selection, "version": 1}}})
+    with pytest.raises(Exception) as raised:
+        await asyncio.wait_for(answer, timeout=20)
+    assert str(raised.value).startswith(
+        f'workspace/executeCommand: params.arguments: a list, got {{"uri": "{uri}", "range": {{')
     assert len(command_client.applied) == applied_before
     # The server is up, and the same command with the arguments right still works.
     result = await command_client.workspace_execute_command_async(

@@ -300,12 +300,23 @@ async def test_a_change_the_server_cannot_read_drops_the_document_and_says_so_on
     (message,) = told()
     assert message.type == types.MessageType.Error and "\n" not in message.message
     assert "opened again" in message.message
+    assert "(params.contentChanges[0].range" in message.message  # what is wrong with it, as the log says
     assert not [m for m in configured.messages if "Invalid Params" in m.message]
     result = await configured.text_document_inline_completion_async(_inline(1, 11, uri))
     assert result is not None and not result.items  # nothing for a document out of step
     _open(configured, uri)  # opened again: suggested for once more
     result = await configured.text_document_inline_completion_async(_inline(1, 11, uri))
     assert result is not None and result.items
+
+
+async def test_a_notification_the_server_cannot_read_is_said_with_what_is_wrong_with_it(configured: LanguageClient):
+    configured.protocol._send_data({"jsonrpc": "2.0", "method": "workspace/didChangeConfiguration", "params": {}})
+    def told():
+        return [m.message for m in configured.messages if "workspace/didChangeConfiguration" in m.message]
+
+    assert await _wait_for(told)
+    assert told() == ["infill-ls: workspace/didChangeConfiguration: a message that does not match the protocol was "
+                      "ignored (params.settings: missing)"]
 
 
 async def test_an_answer_the_server_cannot_read_fails_its_command_instead_of_hanging(lsp_client_for_apply_edit):
