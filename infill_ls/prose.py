@@ -2,7 +2,9 @@
 pass whatever the model writes, and a document of prose (Markdown, plain text, a commit message), which no grammar
 checks. There a small model's fill is mostly broken words (`# JSON withou` + `rt`, `the lates` + `class`); a fill is
 kept only where each word it completes or writes is one the model's vocabulary holds whole, or one the file or a file
-beside it spells."""
+beside it spells. In code the same holds of each word of the names a fill writes, split at `_`, digits and case
+humps (`totalSize`: `total`, `Size`): a name parses whatever its letters, and the model stutters in them
+(`_TEELEMETELEET`, `iftinue`)."""
 
 from __future__ import annotations
 
@@ -49,6 +51,17 @@ def written_words(before: str, fill: str) -> list[str]:
     return words
 
 
+def humps(word: str) -> list[str]:
+    """``word`` split where a capital follows a small letter, or begins a word after capitals: `HTTPServer` is
+    `HTTP`, `Server`; `getX` is `get`, `X`."""
+    parts, start = [], 0
+    for i in range(1, len(word)):
+        if word[i].isupper() and (word[i - 1].islower() or (i + 1 < len(word) and word[i + 1].islower())):
+            parts.append(word[start:i])
+            start = i
+    return parts + [word[start:]]
+
+
 def spelled_in(words: list[str], texts: Iterable[str]) -> bool:
     """Whether each of ``words`` is spelled whole, in any case, in one of ``texts`` (read in turn, each once)."""
     missing = {word.lower() for word in words}
@@ -73,9 +86,12 @@ def _spelled(word: str, haystack: str) -> bool:
 
 
 def garbled(before: str, fill: str, after: str, is_word: Callable[[str], bool],
-            elsewhere: Iterable[str] = ()) -> bool:
+            elsewhere: Iterable[str] = (), code: bool = False) -> bool:
     """Whether ``fill``, inserted between ``before`` and ``after``, leaves a word that is neither a word of the model's
-    vocabulary (``is_word``) nor spelled in the text around it or in ``elsewhere``. Words of one or two letters
-    pass: they are as often abbreviations as words."""
-    unknown = [w for w in written_words(before, fill) if len(w) > 2 and max(w) < _UNSPACED and not is_word(w)]
+    vocabulary (``is_word``) nor spelled in the text around it or in ``elsewhere``; with ``code``, each word split at
+    its case humps (`humps`). Words of one or two letters pass: they are as often abbreviations as words."""
+    words = written_words(before, fill)
+    if code:
+        words = [part for word in words for part in humps(word)]
+    unknown = [w for w in words if len(w) > 2 and max(w) < _UNSPACED and not is_word(w)]
     return bool(unknown) and not spelled_in(unknown, itertools.chain((before, after), elsewhere))

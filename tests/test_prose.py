@@ -12,7 +12,7 @@ from pytest_lsp import LanguageClient
 
 from engine.infill_lookup import InfillLookup, default_model_dir
 from infill_ls.completion import readable
-from infill_ls.prose import garbled, in_prose, written_words
+from infill_ls.prose import garbled, humps, in_prose, written_words
 from infill_ls.suggestions import Suggestion
 from lsp_support import capabilities, config, init_params, parsed_text, shown_while_typing
 
@@ -57,6 +57,30 @@ def test_the_words_a_fill_writes_are_the_one_it_completes_and_its_own(before, fi
 def test_a_fill_that_leaves_a_word_neither_the_vocabulary_nor_the_file_knows_is_garbled(
         holds_word, before, fill, after, broken):
     assert garbled(before, fill, after, holds_word) is broken
+
+
+@pytest.mark.parametrize("before, fill, after, broken", [
+    # In code, the words of the names a fill writes, split at `_` and case humps.
+    ("class A:\n    def f(self):\n        ", "iftinue", "\n", True),
+    ("_TELEMETRY_QUEUE = None\n", "_TEELEMETELEET", "\n", True),
+    ("def f(values):\n    return ", "MergedLazValueValue", "\n", True),
+    ("def f(values):\n    ", "total_size = sum(values)", "\n", False),
+    ("function f(values) {\n  const ", "totalSize = 0;", "\n}\n", False),
+    ("function f(values) {\n  const totalSi", "ze = 0;", "\n}\n", False),  # the name typed, completed
+    ("class HTTPServer:\n    pass\n\nserver = ", "HTTPServer()", "\n", False),
+    ("def f(values):\n    return ", "frobnicate(values)", "\n\ndef frobnicate(v): ...\n", False),
+])
+def test_a_fill_that_writes_a_name_of_a_word_neither_the_vocabulary_nor_the_file_knows_is_garbled_in_code(
+        holds_word, before, fill, after, broken):
+    assert garbled(before, fill, after, holds_word, code=True) is broken
+
+
+@pytest.mark.parametrize("word, parts", [
+    ("totalSize", ["total", "Size"]), ("HTTPServer", ["HTTP", "Server"]), ("getX", ["get", "X"]),
+    ("TEELEMETELEET", ["TEELEMETELEET"]), ("Über", ["Über"]), ("parseÜberSicht", ["parse", "Über", "Sicht"]),
+])
+def test_a_name_splits_at_its_case_humps(word, parts):
+    assert humps(word) == parts
 
 
 def test_a_word_a_file_beside_spells_is_known(holds_word):
