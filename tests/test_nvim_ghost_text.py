@@ -842,6 +842,22 @@ def test_a_model_kept_after_another_failed_to_load_shows_as_ready_with_a_warning
         "the server is ready, but " + why + " /scripted/model"], result["health"]
 
 
+def test_setup_refuses_a_key_or_delay_it_cannot_use_in_one_line(tmp_path: Path) -> None:
+    # `accept = ''` failed each buffer's mapping with a stack trace, leaving the keys after it unmapped; a negative
+    # delay left the timer that asks while typing never firing, without a word.
+    result = editor_scenario("bad_options", tmp_path)
+    errors = [re.sub(r"^.*?(infill: )", r"\1", error) for error in result["errors"]]
+    assert errors == [
+        "infill: setup{keymaps={accept=...}} must be a key such as \"<Tab>\", or false to leave it unmapped; got \"\"",
+        "infill: setup{keymaps={accept=...}} must be a key such as \"<Tab>\", or false to leave it unmapped; got true",
+        'infill: setup{keymaps=...} has no key "acept"; its keys are accept, accept_line, accept_word, dismiss, '
+        "next, prev, trigger",
+        "infill: setup{debounce_ms=...} must be 0 or more milliseconds, got -1",
+        "infill: setup{debounce_ms=...} must be 0 or more milliseconds, got nan",
+    ], result
+    assert (result["mapped"], result["starts"]) == (0, 0), result
+
+
 NOT_SET_UP = "infill: call require('infill').setup() first"
 
 

@@ -3,7 +3,8 @@
 -- :cd, recovering from a crash, a server that cannot start, leaving insert mode with <C-c>, the
 -- user's own mappings of the plugin's keys, moving back into typed text, :InfillTrigger, compound
 -- filetypes, setup() again, vim.NIL settings, Replace mode, a buffer read again, undo around an accept, buffers with
--- no name, a model kept after another failed to load, calls before setup(), the trigger key after a crash.
+-- no name, a model kept after another failed to load, calls before setup(), the trigger key after a crash, setup()
+-- with a key or delay it cannot use.
 -- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -1057,6 +1058,34 @@ scenarios.warning = function()
 end
 
 -- Before setup(): every command and call says so in one line, and none raises an error.
+-- setup() with options it cannot use: each refused in one line naming the option, and nothing mapped or started.
+scenarios.bad_options = function()
+  local cases = {
+    { keymaps = { accept = '' } },
+    { keymaps = { accept = true } },
+    { keymaps = { acept = '<Tab>' } },
+    { debounce_ms = -1 },
+    { debounce_ms = 0 / 0 },
+  }
+  result.errors = {}
+  return {
+    function()
+      for _, extra in ipairs(cases) do
+        local ok, err = pcall(setup, extra)
+        table.insert(result.errors, ok and vim.NIL or tostring(err))
+      end
+      return true
+    end,
+    function()
+      local bufnr = edit('a')
+      result.mapped = #vim.api.nvim_buf_get_keymap(bufnr, 'i')
+      result.starts = #events('start')
+      result.notes = all_notes()
+      return true
+    end,
+  }
+end
+
 scenarios.no_setup = function()
   local calls = {
     { 'InfillRewrite', vim.cmd, 'InfillRewrite' },

@@ -81,6 +81,24 @@ local function check(opts)
   if #opts.cmd == 0 then
     error('infill: setup{cmd=...} must name the server executable, e.g. {"infill-ls", "--stdio"}')
   end
+  -- A negative delay is taken by the timer, which then never fires: no suggestion while typing, and no word why.
+  if not (opts.debounce_ms >= 0 and opts.debounce_ms < math.huge) then
+    error(('infill: setup{debounce_ms=...} must be 0 or more milliseconds, got %s'):format(opts.debounce_ms))
+  end
+  -- Checked here, not when a buffer is mapped: there, one bad key failed each buffer's mapping with a stack trace
+  -- and left the keys after it unmapped.
+  for name, key in pairs(opts.keymaps) do
+    local default = M.defaults.keymaps[name]
+    if default == nil then
+      local names = vim.tbl_keys(M.defaults.keymaps)
+      table.sort(names)
+      error(('infill: setup{keymaps=...} has no key %q; its keys are %s'):format(name, table.concat(names, ', ')))
+    end
+    if key ~= false and (type(key) ~= 'string' or key == '') then
+      error(('infill: setup{keymaps={%s=...}} must be a key such as %q, or false to leave it unmapped; got %s')
+        :format(name, default, vim.inspect(key)))
+    end
+  end
 end
 
 function M.resolve(user)
