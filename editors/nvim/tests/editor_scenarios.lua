@@ -1057,7 +1057,6 @@ scenarios.warning = function()
   }
 end
 
--- Before setup(): every command and call says so in one line, and none raises an error.
 -- setup() with options it cannot use: each refused in one line naming the option, and nothing mapped or started.
 scenarios.bad_options = function()
   local cases = {
@@ -1086,6 +1085,7 @@ scenarios.bad_options = function()
   }
 end
 
+-- Before setup(): every command and call says so in one line, and none raises an error.
 scenarios.no_setup = function()
   local calls = {
     { 'InfillRewrite', vim.cmd, 'InfillRewrite' },
