@@ -482,8 +482,12 @@ def lookup_fills(before: str, after: str, limit: int = 3, elsewhere: Iterable[st
 def gather_fills(before: str, after: str, count: int, elsewhere: Iterable[str] = ()) -> list[LookupFill]:
     """Up to `count` fills for the hole, in the order the finds are searched (strongest first, and within a find
     the most places first, then the nearest), with the evidence for each."""
-    if not after or len(before) < MIN_KEY_CHARS:
+    if len(before) < MIN_KEY_CHARS:
         return []
+    if not after:
+        # The hole ends the text (the end of a file with no line break at its end, where a new file is typed): that
+        # end ends its line as a line break would, and the line's end is what bridges and line shapes are read to.
+        after = "\n"
     before, after = before[-SEARCH_CHARS:], after[:SEARCH_CHARS]
     out: dict[str, LookupFill] = {}
     hole = _Hole(before, after)

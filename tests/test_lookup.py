@@ -451,3 +451,12 @@ def test_in_a_very_repetitive_line_the_nearest_places_decide():
     before, after = "v = [f(" + far + sep + near + sep, sep + near + sep + far + ")]\n"
     assert 2 * 600 > MAX_OCCURRENCES - 2 * 600 and 1100 > 600 and len(before) < SEARCH_CHARS
     assert _texts(before, after)[0] == "1, 2"
+
+
+def test_at_the_end_of_a_text_with_no_line_break_its_end_ends_the_line():
+    # Typing at the end of a new file: nothing after the cursor, not even a line break. Nothing was found there.
+    text = 'x = build_thing("INFILE-VALUE", retries=3)\nprint(x)\ny = build_thing("'
+    assert _texts(text, "") == _texts(text, "\n") == ['INFILE-VALUE", retries=3)']
+    beside = 'x = build_thing("INFILE-VALUE", retries=3)\nprint(x)\n'
+    assert [f.text for f in lookup_fills('y = build_thing("', "", elsewhere=[beside])] == \
+        ['INFILE-VALUE", retries=3)']
