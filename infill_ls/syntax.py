@@ -169,6 +169,10 @@ class LanguageSpec:
     # (`__at_align__ double tmp[n];`), as it reads C++'s `static_cast<T>` in a `.h` file opened as C.
     reserved_words: frozenset[str] = frozenset()
     reserved_word_holders: frozenset[str] = frozenset()
+    # The preprocessor's directives a `#` line calls alone (C's, C++'s): one of another word (`# return v;`, a
+    # comment in another language's style, an `#endif` with no `#if`) parses as such a call, and does not compile
+    # (`unknown_directives`).
+    directives: frozenset[str] = frozenset()
     # Nodes the grammar reads where the language takes none, each with the node it stands in there: C's and C++'s
     # function defined as a statement of a body (`if (x) { foo(a` + `) {` reads as a function `foo` defined there,
     # which only a compiler's extension takes; a local class's method stands in its class's members). A fill that
@@ -221,6 +225,10 @@ class LanguageSpec:
 
 _C_FAMILY_OPENERS = ("{",)
 _C_FAMILY_MISPLACED = frozenset({("function_definition", "compound_statement")})
+# The directives a `#` line calls alone (`""`: the null directive, a `#` alone). The grammar reads `#define`,
+# `#include` and the conditionals as nodes of their own; read as a call, one is malformed or unmatched (`#endif {`).
+_C_FAMILY_DIRECTIVES = frozenset({"", "undef", "line", "error", "warning", "pragma", "ident", "sccs", "assert",
+                                  "unassert", "import", "include_next", "embed"})
 _C_FAMILY_CLOSERS = ("}",)
 _AFTER_TRY_BODIES = frozenset({"else", "catch", "finally"})
 _ECMASCRIPT_BODIES = frozenset({"statement_block", "class_body", "program", "switch_body"})
@@ -539,6 +547,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         macro_types=_C_MACROS,
         macro_body_type="preproc_arg",
         misplaced_nodes=_C_FAMILY_MISPLACED,
+        directives=_C_FAMILY_DIRECTIVES,
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
@@ -569,6 +578,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         macro_types=_C_MACROS,
         macro_body_type="preproc_arg",
         misplaced_nodes=_C_FAMILY_MISPLACED,
+        directives=_C_FAMILY_DIRECTIVES,
     ),
 )
 
@@ -961,10 +971,11 @@ def _with_final_line_break(tree: tree_sitter.Tree, problems: list[tree_sitter.No
 
 def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> int:
     """`problem_count` of the snapshot's text once the replacements are made, and one more where they break a layout
-    the language reads and its grammar does not (`layout_problems`): 0 when it parses."""
+    the language reads and its grammar does not (`layout_problems`), for each reserved word written as a name
+    (`reserved_names`) and each directive the language has none of (`unknown_directives`): 0 when it parses."""
     tree = tree_after(parsed, replacements)
     return (problem_count(tree) + layout_problems(parsed, replacements, tree)
-            + reserved_names(parsed, replacements, tree))
+            + reserved_names(parsed, replacements, tree) + unknown_directives(parsed, replacements, tree))
 
 
 def _statements_around(body: tree_sitter.Node, data: bytes, start: int, end: int) -> bytes:
@@ -1066,18 +1077,36 @@ def reserved_names(parsed: ParsedSnapshot, replacements: list[Replacement], tree
     spec = parsed.spec
     if spec is None or not spec.reserved_words or tree is None:
         return 0
-    count, shift = 0, 0
+    return sum(node.type == "identifier" and node.text.decode("utf-8", "replace") in spec.reserved_words
+               and node.parent is not None and node.parent.type not in spec.reserved_word_holders
+               for node in _written_nodes(parsed, replacements, tree))
+
+
+def unknown_directives(parsed: ParsedSnapshot, replacements: list[Replacement], tree: tree_sitter.Tree | None) -> int:
+    """How many preprocessor directives the replacements write (``tree`` is the text's after them) are none the
+    language calls alone (`LanguageSpec.directives`): `# return v;` and an unmatched `#endif` parse as a directive's
+    call, and do not compile."""
+    spec = parsed.spec
+    if spec is None or not spec.directives or tree is None:
+        return 0
+    return sum(node.type == "preproc_directive"
+               and node.text.decode("utf-8", "replace").lstrip("#").strip() not in spec.directives
+               for node in _written_nodes(parsed, replacements, tree))
+
+
+def _written_nodes(parsed: ParsedSnapshot, replacements: list[Replacement],
+                   tree: tree_sitter.Tree) -> Iterator[tree_sitter.Node]:
+    """The nodes of ``tree`` (the text's after the replacements) that hold a byte the replacements write, and its
+    root."""
+    shift = 0
     for start, end, length in byte_edits(parsed.snapshot, replacements):
         lo, hi = start + shift, start + shift + length  # where the text stands once the replacements are made
         shift += length - (end - start)
         pending = [tree.root_node] if length else []
         while pending:  # no recursion: a long chain of operators nests as deep as it is long
             node = pending.pop()
-            if (node.type == "identifier" and node.text.decode("utf-8", "replace") in spec.reserved_words
-                    and node.parent is not None and node.parent.type not in spec.reserved_word_holders):
-                count += 1
+            yield node
             pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
-    return count
 
 
 def expression_brace(spec: LanguageSpec, node: tree_sitter.Node) -> bool:

@@ -15,7 +15,8 @@ from .postprocess import writes_a_line_again
 from .suggestions import (WORD, Suggestion, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
-                     iter_problems, layout_problems, reserved_names, token_before, tree_after)
+                     iter_problems, layout_problems, reserved_names, token_before, tree_after,
+                     unknown_directives)
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -33,7 +34,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends a line that is
     not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a `#define`'s body
     (`_unbalances_macro`). Nor a `>` after type arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`),
-    nor a keyword written where a name stands (`reserved_names`: `if (` + `default)`), nor a node the grammar reads
+    nor a keyword written where a name stands (`reserved_names`: `if (` + `default)`), nor a `#` line of no directive
+    (`unknown_directives`: C's `# return v;`), nor a node the grammar reads
     where the language takes none (`_misplaced_nodes`: `if (x) { foo(a` + `) {`, a function defined in a body), nor
     a `;` that ends a line of a language whose lines none ends (`_semicolon_ends_line`: Go's), nor code the language
     does not read where its grammar does (`_breaks_layout`: a `try:` with no body, a `return` at a class's level).
@@ -67,6 +69,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _adds_stray_closer(parsed, suggestion, tree)
                 or _closes_type_arguments_again(parsed, suggestion, tree)
                 or reserved_names(parsed, edit, tree)
+                or unknown_directives(parsed, edit, tree)
                 or _misplaced_nodes(parsed, suggestion, tree, start, start + len(written))
                 or _semicolon_ends_line(parsed, suggestion, tree, semicolons)
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)

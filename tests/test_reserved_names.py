@@ -65,3 +65,31 @@ def test_a_keyword_the_user_typed_is_theirs():
     # The file names `default` already; a fill elsewhere on the line writes no keyword.
     marked = "function f(x: number): number {\n  if (default &&|\n  return x;\n}\n"
     assert kept_while_typing("typescript", marked, " x > 0)") is True
+
+
+CPP_TODO = "int sum(const int* v, int n) {\n  // TODO: sum v\n  return 0;\n}\n"
+
+
+@pytest.mark.parametrize("fill, problems", [
+    # A `#` line of no directive, or of one the grammar reads as a call only when it is unmatched: each parses.
+    ("# return v[0];", 1),
+    ("#endif {", 1),
+    ("#else", 1),
+    ("return v[0];", 0),
+    ("#pragma once\n  return v[0];", 0),
+    ("#undef X\n  return 1;", 0),
+])
+def test_an_action_counts_a_directive_the_language_has_none_of_as_a_problem(fill, problems):
+    parsed = parsed_text("cpp", CPP_TODO)
+    start, end = CPP_TODO.index("// TODO"), CPP_TODO.index("return 0;") + len("return 0;")
+    assert problems_after(parsed, [Replacement(start, end, fill)]) == problems
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    ("c", "int f(void) {\n  |\n  return 0;\n}\n", "# return 1;", False),
+    ("cpp", "#pragma |\nint x;\n", "once", True),
+    # A directive the user wrote is theirs: the fill writes no byte of it.
+    ("c", "#frob |\nint x;\n", "1", True),
+])
+def test_while_typing_no_directive_the_language_has_none_of_is_shown(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
