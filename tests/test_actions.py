@@ -356,6 +356,11 @@ def test_a_fill_that_writes_a_placeholder_back_is_not_applied():
     assert filled("python", text, "y = 2", ["# TODO: add one", "x + 1"]) == text.replace("...", "x + 1")
     # Of two candidates, the one with code.
     assert filled("python", "def f(x): ...\n", "def f", ["..."], ["return x"]) == "def f(x): return x\n"
+    # The default value returned after a TODO, alone: the TODO note went, and nothing was written.
+    go = "package m\n\nfunc Max(a, b int) int {\n\t// TODO: return the larger\n\treturn 0\n}\n"
+    assert filled("go", go, "return 0", ["return 0"]) == written_back
+    assert filled("go", go, "return 0", ["return  0"], ["if a > b {\n\t\treturn a\n\t}\n\treturn b"]) == \
+        go.replace("// TODO: return the larger\n\treturn 0", "if a > b {\n\t\treturn a\n\t}\n\treturn b")
 
 
 @pytest.mark.parametrize("language_id, text, cursor_at, reason", [

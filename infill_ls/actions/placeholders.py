@@ -347,7 +347,7 @@ def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...])
     `throw new Error("not implemented")`), comments alone (`///` over `todo!()`, a doc comment of nothing), or
     statements that do nothing (`None` over `...`, a bare `return`)."""
     text = parsed.snapshot.text
-    changed = [r for r in replacements if r.text.strip() != text[r.start : r.end].strip()]
+    changed = [r for r in replacements if not _wrote_back(r, text)]
     dropped = {_WROTE_BACK} if len(changed) < len(replacements) else set()
     if not changed or parsed.tree is None:
         return tuple(changed), dropped
@@ -362,6 +362,14 @@ def _writing_code(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...])
         else:
             dropped.add(why)
     return tuple(kept), dropped
+
+
+def _wrote_back(replacement: Replacement, text: str) -> bool:
+    """Whether ``replacement`` writes its placeholder's text (in ``text``) again, or only the default value returned
+    after its TODO (`// TODO: the larger` over `return 0` -> `return 0`): the TODO gone, nothing written."""
+    old, new = text[replacement.start : replacement.end].strip(), replacement.text.strip()
+    return new == old or (_DEFAULT_RETURN.fullmatch(new) is not None
+                          and "".join(old.split()).endswith("".join(new.split())))
 
 
 def writes_code(parsed: ParsedSnapshot, start: int, end: int) -> bool:
