@@ -987,3 +987,22 @@ def test_an_opening_tag_left_without_its_end_gets_it(language_id, text, expected
 def test_a_template_literal_left_open_gets_its_closing_backtick(language_id, text, expected):
     # The grammar reads the rest of the file as code after an ERROR, or as the literal's text: nothing was offered.
     assert _closed_at_bar(language_id, text) == expected
+
+
+NS_TWO = "namespace n {\n\nint f() {\n  return g(1);\n\nint h() {\n  return 2;\n}\n\n}  // namespace n\n"
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    # A namespace's and an `extern "C"` block's lines stand at their header's column: such a line does not end the
+    # block, which was closed on its first line, the code below moved out of it.
+    ("cpp", "namespace n {\nvoid f() {\n  g(1);\n\n}\n", "g(1);\n", "namespace n {\nvoid f() {\n  g(1);\n}\n}\n"),
+    ("cpp", "namespace n {\nvoid f() {\n  g(1);\n}\n", "g(1);\n}\n", "namespace n {\nvoid f() {\n  g(1);\n}\n}\n"),
+    ("cpp", NS_TWO, "g(1);\n", NS_TWO.replace("g(1);\n\n", "g(1);\n}\n")),
+    ("c", 'extern "C" {\nint f(void) {\n  return 1;\n\n}\n', "return 1;\n",
+     'extern "C" {\nint f(void) {\n  return 1;\n}\n}\n'),
+    # An indented body is read by its layout as before: its closer goes where the block ends.
+    ("cpp", "namespace n {\n  void f() {\n    g(1);\n  }\n  void h() {}\n\nint x;\n", "g(1);\n  }\n",
+     "namespace n {\n  void f() {\n    g(1);\n  }\n  void h() {}\n}\n\nint x;\n"),
+])
+def test_a_body_whose_lines_stand_at_its_headers_column_is_not_ended_by_them(language_id, text, cursor_after, expected):
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected

@@ -169,25 +169,39 @@ def _ended_before(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> 
     the opener's block by the layout (`_ends_block`); one that begins with a closer only left of the opener's line
     (`} else {` goes on): the writer ended the block there (`total = sum(x` above `return total`)."""
     indent = indent_columns(_opener_indent(parsed, opener))
+    flat = _flat_body(parsed, opener)
     for head, _ in _line_heads(parsed, opener.end_byte, parsed.snapshot.byte_offset(at)):
         if head is not None and (_line_head_text(parsed, head)[0] < indent if head.type in OPENER_OF
-                                 else _ends_block(parsed, head, indent)):
+                                 else _ends_block(parsed, head, indent, flat)):
             return True
     return False
 
 
-def _ends_block(parsed: ParsedSnapshot, head: tree_sitter.Node, indent: int) -> bool:
+def _ends_block(parsed: ParsedSnapshot, head: tree_sitter.Node, indent: int, flat: bool = False) -> bool:
     """Whether the line ``head`` begins ends, as the text is laid out, a block whose opener's line is at ``indent``
     columns: it stands left of that line, or at it; or a column right of it where it goes on with the block's
     statement (` else {`, its `}` deleted). At it, a label (gofmt's `case` at its switch's indentation) and a
-    body's brace (Allman's `{` below its header, its call's `(` still open) go on with the block; left of it, a
-    label ends it too (`private:` ends a method)."""
+    body's brace (Allman's `{` below its header, its call's `(` still open) go on with the block, and so does any
+    line of a ``flat`` body (`_flat_body`: a namespace's `void f() {` at the column of `namespace n {`); left of it,
+    a label ends it too (`private:` ends a method)."""
     columns, code = _line_head_text(parsed, head)
     if _GOES_ON.match(code):
         return columns <= indent + 1
     if columns != indent:
         return columns < indent
-    return not is_label(code) and not (head.type == "{" and _is_block_brace(parsed, head))
+    return not flat and not is_label(code) and not (head.type == "{" and _is_block_brace(parsed, head))
+
+
+def _flat_body(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
+    """Whether ``opener`` is the `{` of a body whose lines stand at its header's column, as is the custom for some
+    (`LanguageSpec.flat_body_owners`: a C++ namespace's, an `extern "C"` block's), and as its first line does."""
+    owners = parsed.spec.flat_body_owners if parsed.spec is not None else frozenset()
+    body = opener.parent
+    if not owners or body is None or body.parent is None or body.parent.type not in owners:
+        return False
+    first = next((head for head, _ in _line_heads(parsed, opener.end_byte, len(parsed.snapshot.utf8))
+                  if head is not None), None)
+    return first is not None and _line_head_text(parsed, first)[0] == indent_columns(_opener_indent(parsed, opener))
 
 
 def _block_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> int:
@@ -200,6 +214,10 @@ def _block_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, at: int) -> int
     never in a comment."""
     snap = parsed.snapshot
     point = max(at, _content_end(parsed, at))
+    if _flat_body(parsed, opener):
+        # Its lines stand at its header's column, so the layout tells nothing of where it ends: it closes where the
+        # cursor stands (a namespace's `}` put after `int h() {` below closed `h` in `f`).
+        return point
     indent = indent_columns(_opener_indent(parsed, opener))
     line = snap.line_of(at)
     start = snap.line_starts[line]
