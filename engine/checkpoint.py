@@ -402,6 +402,15 @@ def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    """safetensors' `save_file`, the file then given a new file's permissions (the umask's, as the config beside it
+    gets): safetensors makes it readable by its owner alone, and a server run as another user could not load it."""
+    save_file(tensors, str(path), metadata=metadata)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def save_checkpoint(directory: str | Path, model: DiffusionGemma, cfg: ModelConfig, generation: GenerationConfig,
                     tokenizer_json: str | Path, shard_bytes: int = SHARD_BYTES) -> Path:
     """Write `directory` in the Hugging Face layout (weights float32 unless the model is already lower)."""
@@ -420,12 +429,12 @@ def save_checkpoint(directory: str | Path, model: DiffusionGemma, cfg: ModelConf
     for old in directory.glob("model*.safetensors*"):
         old.unlink()
     if len(shards) == 1:
-        save_file(shards[0], str(directory / "model.safetensors"), metadata={"format": "pt"})
+        save_tensors(shards[0], directory / "model.safetensors", metadata={"format": "pt"})
     else:
         weight_map = {}
         for i, shard in enumerate(shards, 1):
             fname = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-            save_file(shard, str(directory / fname), metadata={"format": "pt"})
+            save_tensors(shard, directory / fname, metadata={"format": "pt"})
             weight_map.update({name: fname for name in shard})
         total = sum(t.numel() * t.element_size() for t in tensors.values())
         (directory / "model.safetensors.index.json").write_text(

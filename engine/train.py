@@ -31,10 +31,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data, resolve_device, save_checkpoint,
-                               write_training_data)
+                               save_tensors, write_training_data)
 from engine.config import DEFAULT_MODEL_DIR, GenerationConfig, ModelConfig
 from engine.dataset import Batch, MissingSplit, SampleMix, SampleStream, TokenData
 from engine.errors import EngineError
@@ -336,7 +335,7 @@ def save_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.O
                 value = value if torch.is_tensor(value) else torch.tensor(value)
                 tensors[f"optimizer.{names[id(p)]}.{key}"] = value.detach().to("cpu").contiguous()
     meta = {"progress": json.dumps(asdict(progress)), "train_config": json.dumps(asdict(cfg))}
-    save_file(tensors, str(path), metadata=meta)
+    save_tensors(tensors, path, metadata=meta)
 
 
 def load_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.Optimizer) -> Progress:

@@ -10,6 +10,7 @@ import re
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 
@@ -122,6 +123,11 @@ def test_resume_restores_state_and_data_order(data_dir, tmp_path):
     for (name, a), (_, b) in zip(straight.model.state_dict().items(), second.model.state_dict().items()):
         assert torch.allclose(a, b, atol=1e-6), name
     assert (tmp_path / "split" / "best" / "model.safetensors").is_file()
+    # Every file of a checkpoint is as readable as the config beside it (safetensors wrote its files 0600): a server
+    # run as another user loads it.
+    for folder in ("best", "last"):
+        modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in (tmp_path / "split" / folder).iterdir()}
+        assert set(modes.values()) == {modes["config.json"]}, modes
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     saved = config_from_args(parser.parse_args(["--out", str(tmp_path / "split"), "--steps", "9"]))
