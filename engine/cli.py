@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
 from engine.arguments import int_between, positive_int, seed_int
+from engine.config import DEFAULT_MODEL_DIR
 from engine.errors import EngineError
 
 # Modules that add their own subcommand through `register(subparsers)`.
@@ -69,6 +70,16 @@ def check_not_an_input(path: Path, inputs: Iterable[tuple[str | Path, str]], fla
             continue
         if same:
             raise UsageError(f"{flag} {path}: is {what}; it would be overwritten")
+
+
+def folder_files(folder: str | Path, what: str) -> list[tuple[Path, str]]:
+    """The files of ``folder`` (a checkpoint, a corpus) as inputs for `check_not_an_input`, each named as one of
+    ``what``: a command reads some of them now, and the rest later (an output over the weights or a split is
+    found when the checkpoint or the corpus is next loaded)."""
+    try:
+        return [(f, f"a file of {what} {folder}") for f in Path(folder).iterdir() if f.is_file()]
+    except OSError:
+        return []
 
 
 @contextmanager
@@ -233,7 +244,8 @@ def cmd_infill(args) -> int:
     blank: list[int] = []
     problems = read_jsonl(Path(args.jsonl), blank)
     check_writable(Path(args.out))
-    check_not_an_input(Path(args.out), [(args.jsonl, "the --jsonl input")])
+    check_not_an_input(Path(args.out), [(args.jsonl, "the --jsonl input"),
+                                        *folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint")])
     eng = load_engine(args)
     options = infill_options(args, eng)
     with replaced(Path(args.out)) as temp, open(temp, "w", encoding="utf-8") as out:
@@ -341,6 +353,7 @@ def cmd_logits(args) -> int:
     from engine.infill import default_model_dir
 
     check_writable(Path(args.out))
+    check_not_an_input(Path(args.out), folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint"))
     ck = load_checkpoint(model_arg(args) or default_model_dir(), device=args.device, dtype=args.dtype)
     model, vocab = ck.model, ck.config.vocab_size
     prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)

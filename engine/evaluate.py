@@ -851,7 +851,10 @@ def _inputs(args, documents: list[SourceDocument] | None) -> list[tuple[Path | s
                                                               ("--problems", args.problems)) if path is not None]
     # Documents with a text of their own (a split file's) are not read from their paths.
     inputs += [(d.path, "one of the source files evaluated") for d in documents or () if d.text is None]
-    return inputs
+    from engine.cli import folder_files
+    from engine.config import DEFAULT_MODEL_DIR
+
+    return inputs + folder_files(args.model or DEFAULT_MODEL_DIR, "the checkpoint")
 
 
 def _without_nan(value):

@@ -117,16 +117,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"tokenizer: {heldout}: not found (the round trip is checked on it)", file=sys.stderr)
         return 2
     out = Path(args.out)
-    from engine.cli import check_writable
+    from engine.cli import check_not_an_input, check_writable, folder_files, replaced
 
     check_writable(out)
+    check_not_an_input(out, folder_files(args.corpus, "the corpus"))
     start = time.time()
     texts = list(sampled_texts(corpus, int(args.max_mb * 1e6), args.stride))
     if not texts:
         print(f"tokenizer: {corpus}: no documents to learn from", file=sys.stderr)
         return 2
     tok = train_tokenizer(texts, args.vocab_size)
-    tok.save(str(out))
+    with replaced(out) as temp:  # whole or not at all: an interrupted save left half a tokenizer in its place
+        tok.save(str(temp))
     tok = load_tokenizer(out)
     check = list(sampled_texts(Path(args.corpus) / "heldout.jsonl", 2_000_000))
     failures = round_trip_failures(tok, check)

@@ -52,6 +52,31 @@ def test_an_out_that_is_the_jsonl_input_is_refused_and_the_input_kept(model_dir,
         assert holes.read_bytes() == before
 
 
+def test_an_out_that_is_a_file_of_the_checkpoint_or_the_corpus_is_refused_and_the_file_kept(model_dir, tmp_path):
+    # Each was written with exit 0, and the checkpoint (or the corpus) failed at its next load.
+    model = shutil.copytree(model_dir, tmp_path / "model")
+    holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS)
+    source = tmp_path / "a.py"
+    source.write_text("def f(x):\n    return x + 1\n\n\ndef g(y):\n    return f(y) * 2\n")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split in ("train", "heldout"):
+        write_jsonl(corpus / f"{split}.jsonl", [{"path": "a.py", "language": "python", "text": source.read_text()}])
+    runs = [
+        (model / "model.safetensors", ["logits", "--model", model, "--prompt-ids", "2,10", "--canvas-ids", "5,6"]),
+        (model / "tokenizer.json", ["infill", "--model", model, "--jsonl", holes, "--max-tokens", "4"]),
+        (model / "config.json", ["evaluate", "--model", model, "--files", source, "--max-cases", "1"]),
+        (corpus / "train.jsonl", ["tokenizer", "--corpus", corpus, "--vocab-size", "300"]),
+    ]
+    for out, argv in runs:
+        before = out.read_bytes()
+        result = run_cli(*argv, "--out", out)
+        what = "the corpus" if out.parent == corpus else "the checkpoint"
+        assert result.returncode == 2 and result.stderr.strip().endswith(
+            f"--out {out}: is a file of {what} {out.parent}; it would be overwritten"), (argv, result.stderr)
+        assert out.read_bytes() == before
+
+
 def test_an_out_that_cannot_be_written_whole_keeps_what_was_there(model_dir, tmp_path):
     holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS)
     out = tmp_path / "filled.jsonl"
