@@ -950,7 +950,9 @@ def _write_corpus(out_dir: Path, files: list[SourceFile], packages: dict[str, Pa
             with open(out_dir / f"{split}.jsonl", "w", encoding="utf-8") as out:
                 for i in indices:
                     src, fact = files[i], facts[i]
-                    text = Path(src.path).read_bytes().decode("utf-8")
+                    # Without a byte-order mark, as the engine reads a file it fills (`cli.read_text`): the model
+                    # never sees one.
+                    text = Path(src.path).read_bytes().decode("utf-8-sig")
                     out.write(json.dumps({"path": src.path, "package": src.package, "language": src.language,
                                           "text": text}, ensure_ascii=False) + "\n")
                     record = {**asdict(src), "sha256": fact.sha256, "bytes": fact.size, "split": split}

@@ -608,6 +608,20 @@ def test_a_file_name_that_is_not_utf8_is_dropped_and_the_corpus_is_replaced_whol
     capsys.readouterr()
 
 
+def test_a_byte_order_mark_is_not_part_of_a_documents_text(tmp_path, capsys):
+    # It was kept in the training text, where the engine drops it from a file it fills: the model learnt text it
+    # never sees.
+    repo = tmp_path / "proj"
+    (repo / "pkg").mkdir(parents=True)
+    for i, rel in enumerate(["pkg/core.py", "pkg/util.py", "top.py"]):
+        (repo / rel).write_text(code(960 + i), encoding="utf-8-sig" if rel == "pkg/core.py" else "utf-8")
+    assert _corpus_command(tmp_path, repo) == 0
+    texts = {Path(d["path"]).name: d["text"] for split in ("train", "heldout")
+             for d in map(json.loads, (tmp_path / "out" / f"{split}.jsonl").read_text().splitlines())}
+    assert texts["core.py"] == code(960) and not any(t.startswith("\ufeff") for t in texts.values())
+    capsys.readouterr()
+
+
 def _corpus_without_root_powers(tmp_path: Path, repo: Path, out: str) -> subprocess.CompletedProcess:
     """The command as a user whom permissions apply to: root's powers to read anything are dropped."""
     command = [sys.executable, "-m", "engine.cli", "corpus", "--repo", str(repo), "--out", str(tmp_path / out),
