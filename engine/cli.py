@@ -168,9 +168,10 @@ def add_sampler_options(p: argparse.ArgumentParser) -> None:
 
 
 def with_sampler_flags(generation, args):
-    """The generation config with the sampler flags given, checked as a generation_config.json is: a value it could
-    not run with is named with the flags, in one line."""
-    given = [(dest, field, getattr(args, dest)) for dest, field in SAMPLER_FLAGS if getattr(args, dest) is not None]
+    """The generation config with the sampler flags given (of those a command has), checked as a
+    generation_config.json is: a value it could not run with is named with the flags, in one line."""
+    given = [(dest, field, getattr(args, dest)) for dest, field in SAMPLER_FLAGS
+             if getattr(args, dest, None) is not None]
     if not given:
         return generation
     changed = dataclasses.replace(generation, **{field: value for _, field, value in given})

@@ -618,6 +618,21 @@ def _documents(args) -> list[SourceDocument] | None:
     return in_languages(found, args.languages, source)
 
 
+def _readable(documents: list[SourceDocument]) -> list[SourceDocument]:
+    """The documents whose text can be read; those that cannot (not UTF-8, unreadable, over the size limit) said in
+    one line, the first named: they were left out without a word, and a run of them alone said only that its files
+    yield no holes."""
+    unread = [d for d in documents if d.text is None and d.read() is None]
+    if unread:
+        more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+        from engine.rejection import MAX_FILE_BYTES
+
+        print(f"evaluate: left out {unread[0].path}{more}: not UTF-8 text, unreadable or over "
+              f"{MAX_FILE_BYTES:,} bytes", file=sys.stderr)
+    left_out = {id(d) for d in unread}
+    return [d for d in documents if id(d) not in left_out]
+
+
 def _command(args) -> str:
     """The command line that reproduces this run."""
     words = ["infill-engine", "evaluate"]
@@ -707,6 +722,8 @@ def run(args) -> int:
     except EvaluationInputError as err:
         print(f"evaluate: {err}", file=sys.stderr)
         return 2
+    if documents:
+        documents = _readable(documents)
     if documents is None and problems is None:
         print("evaluate: give source files (--heldout, --heldout-manifest, --split-dir or --files) "
               "and/or --problems", file=sys.stderr)
@@ -744,7 +761,9 @@ def run(args) -> int:
     if args.problem_max_tokens is None:
         args.problem_max_tokens = min(DEFAULT_PROBLEM_MAX_TOKENS, capacity or DEFAULT_PROBLEM_MAX_TOKENS)
     if args.confidence_threshold is not None:
-        engine.generation.confidence_threshold = args.confidence_threshold
+        from engine.cli import with_sampler_flags
+
+        engine.generation = with_sampler_flags(engine.generation, args)  # checked as `infill`'s and `generate`'s
     if args.oracle:
         filler = oracle_filler
     elif args.lookup_only:

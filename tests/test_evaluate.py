@@ -708,6 +708,28 @@ def test_problem_flags_without_problems_are_refused_not_ignored(tiny_model, argv
     assert done.returncode == 2 and done.stderr.strip() == f"evaluate: {argv[0]}: only with --problems", done.stderr
 
 
+@pytest.mark.parametrize("value", ["-1", "nan"])
+def test_a_confidence_threshold_infill_would_refuse_is_refused(tiny_model, value):
+    # It ran, and wrote NaN into the report's command.
+    done = run_evaluate("--model", tiny_model, "--split-dir", HELDOUT, "--max-cases", "1", "--kinds", "line",
+                        "--confidence-threshold", value)
+    assert done.returncode == 2 and done.stderr.strip().endswith(
+        f"--confidence-threshold {float(value)}: confidence_threshold must be a number from 0, got {float(value)}"), \
+        done.stderr
+
+
+def test_a_source_file_that_is_not_utf8_is_named_as_left_out(tiny_model, tmp_path):
+    # It was dropped without a word; alone, the run said only that the files yield no holes.
+    bad, good = tmp_path / "bad.py", tmp_path / "good.py"
+    bad.write_bytes(b"def f():\n    return '\xe9t\xe9'\n")
+    good.write_text("def f(x):\n    y = x + 1\n    return y\n")
+    done = run_evaluate("--model", tiny_model, "--files", bad, good, "--max-cases", "1", "--kinds", "line")
+    assert done.returncode == 0, done.stderr
+    assert f"evaluate: left out {bad}: not UTF-8 text, unreadable or over 1,000,000 bytes" in done.stderr.splitlines()
+    done = run_evaluate("--model", tiny_model, "--files", bad, "--max-cases", "1")
+    assert done.returncode == 2 and done.stderr.splitlines()[0].startswith(f"evaluate: left out {bad}: not UTF-8")
+
+
 def test_a_held_out_file_reads_the_same_from_disk_as_from_the_split_file(tmp_path):
     # The corpus keeps files up to its own size limit, and `--heldout-manifest` reads them from disk where
     # `--heldout` reads the split's copy: both routes must cut the same holes from the same files.
