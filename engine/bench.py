@@ -46,6 +46,8 @@ def bench_infill(args) -> int:
     from engine.infill import InfillEngine
 
     eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+    if args.hole is None:  # not given: the default, where the checkpoint's canvas holds it
+        args.hole = min(DEFAULT_HOLE, eng.hole_capacity)
     if args.hole > eng.hole_capacity:
         # A wider hole would time a canvas wider than any the model was trained on, which no editor runs.
         raise EngineError(f"--hole {args.hole}: {eng.model_dir.name} fills at most {eng.hole_capacity} tokens in "
@@ -190,8 +192,10 @@ def report(args, what: str, prompt_tokens: int, figures: dict, prefix_tokens: in
 
 
 # Each mode's own flags, with their defaults: given to the other mode, a flag was ignored without a word.
-INFILL_FLAGS = {"model": None, "hole": 16, "prompt_chars": 2000}
-FIXED_FLAGS = {"fixed_steps": 16, "canvas": 0, "batch": 1, "prompt_tokens": 128, "reference": False}
+# (`--hole`: `DEFAULT_HOLE`, or what the checkpoint's canvas holds, set once it is read; `--canvas`: the config's.)
+INFILL_FLAGS = {"model": None, "hole": None, "prompt_chars": 2000}
+FIXED_FLAGS = {"fixed_steps": 16, "canvas": None, "batch": 1, "prompt_tokens": 128, "reference": False}
+DEFAULT_HOLE = 16
 
 
 def run(args) -> int:
@@ -221,7 +225,8 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--hole", type=positive_int,
-                   help="hole size in tokens for the infill mode, at most what one canvas holds (default: 16)")
+                   help="hole size in tokens for the infill mode, at most what one canvas holds (default: 16, or "
+                        "what one canvas of the model holds if less)")
     p.add_argument("--prompt-chars", type=nonnegative_int,
                    help="prefix length in characters; the model reads at most its prompt window of the end "
                         "(default: 2000)")
@@ -231,7 +236,7 @@ def register(subparsers) -> None:
     p.add_argument("--config", metavar="CONFIG_JSON",
                    help="fixed-steps mode: random weights from this config.json instead of a checkpoint")
     p.add_argument("--fixed-steps", type=positive_int, help="passes per canvas (default: 16)")
-    p.add_argument("--canvas", type=nonnegative_int, help="canvas length (default: the config's)")
+    p.add_argument("--canvas", type=positive_int, help="canvas length (default: the config's)")
     p.add_argument("--batch", type=positive_int, help="rows (default: 1)")
     p.add_argument("--prompt-tokens", type=positive_int, help="prompt length in tokens (default: 128)")
     p.add_argument("--reference", action="store_true", help="also time the transformers implementation")

@@ -248,6 +248,14 @@ def test_bench_says_the_prompt_the_encoder_reads_and_refuses_a_hole_wider_than_a
         f"infill-engine: --hole {hole}: model fills at most {engine.hole_capacity} tokens in one canvas")
 
 
+def test_bench_without_hole_times_what_a_narrow_canvas_holds(tmp_path):
+    # The default of 16 was refused on a checkpoint whose canvas holds fewer, naming a flag never given.
+    narrow = write_random_checkpoint(tmp_path / "narrow", canvas_length=16)
+    assert InfillEngine.load(narrow, device="cpu").hole_capacity < 16
+    result = run_cli("bench", "--model", narrow, "--repeats", "1", "--warmup", "0", "--threads", "1", "--json")
+    assert result.returncode == 0, result.stderr
+
+
 # -- --max-tokens, --model and the chat template as a checkpoint has them ----------------------------------------
 def test_infill_without_max_tokens_fills_as_much_as_the_canvas_holds_and_a_larger_budget_is_refused(model_dir,
                                                                                                     tmp_path):
