@@ -82,7 +82,7 @@ class Tokenizer:
                   vocab_size: int | None = None, stop_ids: Iterable[int] = ()) -> "Tokenizer":
         path = Path(path)
         if not path.is_file():
-            raise CheckpointError(f"{path}: file not found")
+            raise CheckpointError(f"{path}: {'a folder, not a file' if path.is_dir() else 'file not found'}")
         try:
             inner = _HFTokenizer.from_file(str(path))
         except Exception as err:  # the tokenizers library raises a bare Exception on bad JSON

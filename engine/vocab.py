@@ -66,7 +66,8 @@ def load_tokenizer(path: Path) -> Tokenizer:
     try:
         tok = Tokenizer.from_file(str(path))
     except Exception as err:  # noqa: BLE001 - the tokenizers library raises a bare Exception for any bad file
-        reason = "file not found" if not Path(path).exists() else f"not a tokenizer.json ({err})"
+        reason = ("file not found" if not Path(path).exists() else "a folder, not a file" if Path(path).is_dir()
+                  else f"not a tokenizer.json ({err})")
         raise EngineError(f"{path}: {reason}") from None
     tok.encode_special_tokens = True
     # Training and pretokenizing lay samples out with ids 0-2 as <pad> (the void), <eos> and <bos>: in a tokenizer

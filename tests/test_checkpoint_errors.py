@@ -407,3 +407,11 @@ def test_a_canvas_with_no_room_for_a_hole_is_refused_for_filling_holes_in_one_li
     config["canvas_length"] = 9
     (copy / "config.json").write_text(json.dumps(config))
     InfillEngine.load(copy, device="cpu", dtype="float32")
+
+
+@pytest.mark.parametrize("file", ["tokenizer.json", "config.json"])
+def test_a_checkpoint_file_that_is_a_folder_is_said_to_be_one(copy, file):
+    # It was said to be a file not found, beside the folder of that name.
+    (copy / file).unlink()
+    (copy / file).mkdir()
+    refused(copy, f"{copy / file}: a folder, not a file", file)
