@@ -78,6 +78,9 @@ def fit_line(ctx: InfillContext, fill: str) -> str:
         indent = _indent_on_blank_line(ctx, text)
         if indent.startswith(ctx.line_prefix):
             text = indent[len(ctx.line_prefix) :] + text if text else text
+    elif ctx.line_prefix[-1:] in (" ", "\t"):
+        # After a space typed, the model's own space before its text doubles it (`read_csv(path, ` + ` sep=",")`).
+        text = text.lstrip(" \t")
     rest = ctx.line_suffix.strip()
     if not rest:
         # The next line again (only the cursor's line being blank lets it be read so).

@@ -120,3 +120,13 @@ def test_a_rust_bodys_value_is_kept_where_a_pattern_before_it_binds_the_name(mar
     ctx = context_in("rust", "rs", marked)
     assert postprocess(ctx, "\n        s\n    ") is None
     assert postprocess(ctx, bound) == shown
+
+
+@pytest.mark.parametrize("marked, fill, shown", [
+    # After a space typed, the fill's own space doubled it.
+    ('df = pd.read_csv("sales.csv", |)\n', ' sep="\\t"', 'sep="\\t"'),
+    ("total = |\n", "  a + b", "a + b"),
+    ('df = pd.read_csv("sales.csv",|)\n', ' sep="\\t"', ' sep="\\t"'),  # no space typed: the fill's is the one
+])
+def test_a_fill_after_a_space_typed_does_not_begin_with_another(marked, fill, shown):
+    assert postprocess(context(marked), fill) == shown
