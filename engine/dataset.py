@@ -21,8 +21,10 @@ them; continuation cuts fall on tokens, as the multi-canvas loop feeds canvases 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
+import math
 import sys
 import time
 from contextlib import contextmanager
@@ -240,12 +242,32 @@ def check_out_dir(out_dir: Path) -> None:
                       "earlier pretokenize; give a new or empty folder")
 
 
+def check_corpus(corpus_dir: Path) -> None:
+    """Refuse a corpus that pretokenize would stop in part way, leaving part of its output: a line that is not a
+    document, one in a language the engine does not know, an empty train split. Read once before any file is written,
+    so that a previous pretokenized directory stays whole; reading is a small part of what pretokenizing takes (the
+    held-out split of `infill-engine corpus` read at 300 MB/s, its syntax spans alone were cut at 5 MB/s)."""
+    for split in SPLITS:
+        corpus_file = corpus_dir / f"{split}.jsonl"
+        if not corpus_file.is_file():
+            continue
+        documents = 0
+        # read_documents yields one document a line: the count is the line's number.
+        for documents, doc in enumerate(read_documents(corpus_file), start=1):
+            if doc["language"] not in LANGUAGE_NAMES:
+                raise EngineError(f"{corpus_file}:{documents}: unknown language {doc['language']!r} (known: "
+                                  f"{', '.join(LANGUAGE_NAMES)})")
+        if split == "train" and documents == 0:
+            raise EngineError(f"{corpus_file}: the train split has no documents")
+
+
 def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: int = 2, log=print) -> dict:
     tok = load_tokenizer(tokenizer_path)
     if tok.get_vocab_size() > 65536:
         raise EngineError(f"{tokenizer_path}: {tok.get_vocab_size()} ids do not fit the pretokenized files' "
                           f"16 bits (at most 65,536)")
     check_out_dir(out_dir)
+    check_corpus(corpus_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     meta = {
         "tokenizer_sha256": hashlib.sha256(tokenizer_path.read_bytes()).hexdigest(),
@@ -257,9 +279,6 @@ def pretokenize(corpus_dir: Path, tokenizer_path: Path, out_dir: Path, workers: 
         corpus_file = corpus_dir / f"{split}.jsonl"
         if not corpus_file.is_file():
             continue
-        # Refused before any file is written, so that a previous pretokenized directory stays whole.
-        if split == "train" and next(read_documents(corpus_file), None) is None:
-            raise EngineError(f"{corpus_file}: the train split has no documents")
         start = time.time()
         doc_tokens, doc_bytes = [0], [0]
         n_spans = 0
@@ -331,6 +350,14 @@ def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
                 raise EngineError(f"{d}: its {key} differs from {dirs[0]}'s; pretokenize both with one tokenizer")
     if any(Path(d).resolve() == Path(out_dir).resolve() for d in dirs):
         raise EngineError(f"{out_dir}: is one of the directories merged; write the merge elsewhere")
+    resolved = [Path(d).resolve() for d in dirs]
+    for i, d in enumerate(dirs):
+        if resolved[i] in resolved[:i]:
+            first = dirs[resolved.index(resolved[i])]
+            also = "" if Path(first) == Path(d) else f" (as {first} before it)"
+            raise EngineError(f"{d}: given twice{also}; give each directory once, else its documents are trained on "
+                              "twice")
+    _check_heldout_apart([Path(d) for d in dirs], metas)
     out_dir.mkdir(parents=True, exist_ok=True)
     merged = {**{k: metas[0][k] for k in _SAME_TOKENIZER},
               "splits": {}, "merged_from": [str(d) for d in dirs]}
@@ -366,6 +393,46 @@ def merge_pretokenized(dirs: list[Path], out_dir: Path, log=print) -> dict:
         log(f"merge-tokens: {split}: {merged['splits'][split]}")
     (out_dir / "meta.json").write_text(json.dumps(merged, indent=1))
     return merged
+
+
+def _document_texts(directory: Path, split: str, wanted: np.ndarray | None = None):
+    """(index, UTF-8 bytes) of a split's documents, of those whose byte length `wanted` holds where given."""
+    offsets = np.fromfile(directory / f"{split}.doc_bytes", dtype="<i8")
+    path = directory / f"{split}.text"
+    if len(offsets) < 2 or offsets[-1] == 0 or path.stat().st_size == 0:
+        return
+    text = np.memmap(path, dtype="u1", mode="r")
+    lengths = np.diff(offsets)
+    picked = np.flatnonzero(lengths > 0) if wanted is None else np.flatnonzero(np.isin(lengths, wanted))
+    for doc in picked:
+        yield int(doc), text[offsets[doc]:offsets[doc + 1]].tobytes()
+
+
+def _check_heldout_apart(dirs: list[Path], metas: list[dict]) -> None:
+    """Refuse a merge that would train on a document it holds out: parts pretokenized from corpora split apart
+    (another seed, another environment without `corpus --extends`) can hold the same file in different splits. The
+    held-out documents (a few percent) are hashed; of the train documents only those of a held-out document's
+    length are read. Empty documents hold nothing to learn and are left aside."""
+    heldout: dict[bytes, tuple[Path, int]] = {}
+    lengths: set[int] = set()
+    for d, meta in zip(dirs, metas):
+        if "heldout" in meta["splits"]:
+            for doc, data in _document_texts(d, "heldout"):
+                heldout.setdefault(hashlib.blake2b(data, digest_size=16).digest(), (d, doc))
+                lengths.add(len(data))
+    if not heldout:
+        return
+    for d, meta in zip(dirs, metas):
+        if "train" not in meta["splits"]:
+            continue
+        for doc, data in _document_texts(d, "train", np.fromiter(lengths, dtype=np.int64)):
+            found = heldout.get(hashlib.blake2b(data, digest_size=16).digest())
+            if found is not None:
+                held_in, held_doc = found
+                first = (data.decode("utf-8", "replace").strip().splitlines() or [""])[0][:60]
+                raise EngineError(f"{held_in}: held-out document {held_doc} (first line {first!r}) is document {doc} "
+                                  f"of {d}'s train split: merged, it would be trained on and scored as held out; "
+                                  "merge parts whose corpora hold out alike (a corpus and its `corpus --extends`)")
 
 
 class TokenData:
@@ -428,6 +495,51 @@ class SampleMix:
         w = np.array([*(getattr(self, n) * (1 - self.multi_hole) for n in infill), self.continuation,
                       self.multi_hole * sum(getattr(self, n) for n in infill)], dtype=np.float64)
         return names, w / w.sum()
+
+
+# SampleMix fields that are shares of something (each from 0 to 1); the kinds' weights are made shares by `kinds`.
+_MIX_SHARES = ("zero_slack", "line_end", "file_end", "multi_hole")
+# The weights `kinds` divides by the sum of (multi_hole only moves infill weight into multi-hole samples).
+_MIX_KINDS = ("random_span", "syntax_node", "syntax_tail", "continuation")
+
+
+def sample_mix(settings: object, name: str = "mix") -> SampleMix:
+    """The SampleMix of the setting `name` (an object of its fields), or an EngineError naming the setting and what
+    is wrong with it: a key SampleMix does not have, or a value the first batch would fail on (a negative weight, a
+    multi_hole share above 1, every kind weighted 0)."""
+    fields = [f.name for f in dataclasses.fields(SampleMix)]
+    if not isinstance(settings, dict):
+        raise EngineError(f"{name} {settings!r}: give an object of sample weights and shares ({', '.join(fields)})")
+    unknown = sorted(set(settings) - set(fields))
+    if unknown:
+        raise EngineError(f"{name}: unknown key{'s' * (len(unknown) > 1)} {', '.join(map(repr, unknown))}; choose from "
+                          f"{', '.join(fields)}")
+
+    def number(value: object) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+            and value >= 0
+
+    for key, value in settings.items():
+        if key == "language_weights":
+            continue
+        share = key in _MIX_SHARES
+        if not number(value) or share and value > 1:
+            raise EngineError(f"{name}.{key} {value!r}: give "
+                              f"{'a share from 0 to 1' if share else 'a weight of at least 0'}")
+    weights = settings.get("language_weights", {})
+    if not isinstance(weights, dict):
+        raise EngineError(f"{name}.language_weights {weights!r}: give an object of a weight per language")
+    for language, weight in weights.items():
+        if language not in LANGUAGE_NAMES:
+            raise EngineError(f"{name}.language_weights: unknown language {language!r} (known: "
+                              f"{', '.join(LANGUAGE_NAMES)})")
+        if not number(weight):
+            raise EngineError(f"{name}.language_weights.{language} {weight!r}: give a weight of at least 0")
+    mix = SampleMix(**settings)
+    if not sum(getattr(mix, kind) for kind in _MIX_KINDS) > 0:
+        raise EngineError(f"{name} {settings!r}: every sample kind ({', '.join(_MIX_KINDS)}) is weighted 0; "
+                          "give one a positive weight")
+    return mix
 
 
 def _char_start(data: bytes, pos: int) -> int:

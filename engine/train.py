@@ -32,10 +32,11 @@ import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 
+from engine.arguments import positive_int
 from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data, resolve_device, save_checkpoint,
                                save_tensors, write_training_data)
 from engine.config import DEFAULT_MODEL_DIR, GenerationConfig, ModelConfig
-from engine.dataset import Batch, MissingSplit, SampleMix, SampleStream, TokenData
+from engine.dataset import Batch, MissingSplit, SampleStream, TokenData, sample_mix
 from engine.errors import EngineError
 from engine.model import EXPERT_DISPATCH, DiffusionGemma
 from engine.vocab import load_tokenizer
@@ -487,6 +488,7 @@ class Trainer:
         if resume.is_file():
             ckpt = load_checkpoint(self.out / "last", device=str(self.device), dtype="float32")
             self._check_resume(ckpt.config, saved)
+            check_positions(cfg, ckpt.config, self._canvas_widths(ckpt.config))
             self.model_cfg, self.gen_cfg, self.tokenizer_path = ckpt.config, ckpt.generation, self.out / "last" / "tokenizer.json"
             self.model = ckpt.model
             # What the run trained on so far; a checkpoint without a record was trained on something unknown.
@@ -495,6 +497,7 @@ class Trainer:
             ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32")
             trained = read_training_data(cfg.init_from) or TrainingData(unrecorded=True)
             self.model_cfg, self.gen_cfg = self._fine_tune_config(ckpt.config), ckpt.generation
+            check_positions(cfg, self.model_cfg, self._canvas_widths(self.model_cfg))
             self.tokenizer_path = Path(cfg.init_from) / "tokenizer.json"
             # The tokenizer a fine-tune reads is its checkpoint's, whatever --tokenizer says: recorded as such.
             cfg.tokenizer = str(self.tokenizer_path)
@@ -506,6 +509,7 @@ class Trainer:
                 self.model.to(self.device)
         else:
             self.model_cfg = ModelConfig(**{**PRESETS[cfg.preset], **cfg.model_overrides})
+            check_positions(cfg, self.model_cfg, self._canvas_widths(self.model_cfg))
             self.gen_cfg = GenerationConfig(eos_token_id=self.model_cfg.eos_token_id,
                                             pad_token_id=self.model_cfg.pad_token_id)
             self.tokenizer_path = Path(cfg.tokenizer)
@@ -532,9 +536,8 @@ class Trainer:
         # Every run's packages, so that `evaluate` can leave them out of its held-out files: a fine-tune inherits its
         # start's record, a resumed run its own.
         self.training_data = trained.with_run(self.train_data.meta["splits"]["train"].get("packages"))
-        mix = SampleMix(**cfg.mix)
-        # A fine-tune keeps training every width its checkpoint says it knows: inference still picks among them.
-        L = cfg.canvas_lengths or self.model_cfg.infill_canvas_lengths or self.model_cfg.canvas_length
+        mix = sample_mix(cfg.mix)
+        L = self._canvas_widths(self.model_cfg)
         if cfg.canvas_lengths:
             # Checkpoints say which widths they know, so inference may pick a narrower canvas for a short hole.
             self.model_cfg.infill_canvas_lengths = sorted(set(cfg.canvas_lengths))
@@ -567,6 +570,18 @@ class Trainer:
             f"{f.name} {json.dumps(getattr(saved, f.name))} -> {json.dumps(getattr(cfg, f.name))}"
             for f in dataclasses.fields(TrainConfig)
             if f.name != "out" and getattr(saved, f.name) != getattr(cfg, f.name)]
+
+    def _canvas_widths(self, model_cfg: ModelConfig) -> list[int]:
+        """The widths the run trains: --canvas-lengths, else every width the model says it knows (a fine-tune keeps
+        training them all: inference still picks among them)."""
+        return list(self.cfg.canvas_lengths or model_cfg.infill_canvas_lengths or [model_cfg.canvas_length])
+
+    @property
+    def trains_nothing(self) -> bool:
+        """Whether the run has nothing to do: a new model asked for no step has nothing to save and no start to
+        score. It writes nothing, as a log alone would leave a folder that no `--out` resumes and that refuses a
+        new run."""
+        return self.resumed_from is None and not self.cfg.init_from and self.cfg.steps == 0
 
     def _check_saved_data(self, saved: TrainConfig) -> None:
         """The data a resumed run reads unless told otherwise is the directory it was started with: when that is
@@ -719,6 +734,8 @@ class Trainer:
     def _train(self, caught: list[int]) -> None:
         """Train to the last step, or to a stop request (`caught`), which saves the step it was on."""
         cfg, p = self.cfg, self.progress
+        if self.trains_nothing:
+            return
         self.out.mkdir(parents=True, exist_ok=True)
         _trim_metrics(self.out / "metrics.jsonl", p.step if self.resumed_from else None)
         total, active = self.model.num_parameters()
@@ -931,6 +948,17 @@ _LIMITS = [("steps", 0, True), ("batch_size", 1, True), ("accumulate", 1, True),
            ("eps", 0, False), ("self_conditioning", 0, False), ("router_aux_weight", 0, False), ("seed", 0, True),
            ("threads", 1, True), ("workers", 0, True), ("log_every", 1, True), ("eval_every", 1, True),
            ("eval_batches", 1, True), ("save_every_s", 0, False), ("max_minutes", 0, False)]
+# Settings that are probabilities, with the most they may be and whether that is left out: self_conditioning is the
+# share of samples that get a first pass, and t ~ U(eps, 1) is drawn above eps, which at 1 leaves nothing to draw.
+_AT_MOST = {"self_conditioning": (1, False), "eps": (1, True)}
+# Settings only a --config file gives: a message names them by their key there, as no flag exists to name.
+CONFIG_ONLY = frozenset({"min_lr_ratio", "weight_decay", "grad_clip", "eps", "self_conditioning",
+                         "router_aux_weight", "log_every", "prefix_budgets", "mix"})
+
+
+def setting_name(name: str) -> str:
+    """How a message names a TrainConfig field: its flag, or its key in a --config file where it has no flag."""
+    return name if name in CONFIG_ONLY else f"--{name.replace('_', '-')}"
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -939,11 +967,13 @@ def check_config(cfg: TrainConfig) -> None:
         if value is None and name in ("threads", "workers", "max_minutes"):
             continue
         kind = int if integer else (int, float)
+        most, below = _AT_MOST.get(name, (math.inf, False))
         # NaN passes any comparison, and trains a model of NaNs.
         if isinstance(value, bool) or not isinstance(value, kind) or value < least \
-                or isinstance(value, float) and not math.isfinite(value):
-            wanted = f"{'an integer' if integer else 'a number'} of at least {least}"
-            raise EngineError(f"--{name.replace('_', '-')} {value!r}: give {wanted}")
+                or isinstance(value, float) and not math.isfinite(value) or value > most or below and value == most:
+            wanted = f"{'an integer' if integer else 'a number'} of at least {least}" if most == math.inf else \
+                f"a number from {least} to {'below ' if below else ''}{most}"
+            raise EngineError(f"{setting_name(name)} {value!r}: give {wanted}")
     if cfg.lr == 0:
         raise EngineError("--lr 0: give a positive learning rate")
     if not isinstance(cfg.fit_steps, bool):
@@ -952,9 +982,33 @@ def check_config(cfg: TrainConfig) -> None:
         raise EngineError("--fit-steps: give --max-minutes too, the time the steps are fitted to")
     for name in ("canvas_lengths", "prefix_budgets"):
         values = getattr(cfg, name)
-        if not isinstance(values, list) or not all(isinstance(v, int) and v >= 1 for v in values):
-            raise EngineError(f"--{name.replace('_', '-')} {values!r}: give positive integers")
+        if not isinstance(values, list) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                                   for v in values):
+            raise EngineError(f"{setting_name(name)} {values!r}: give positive integers")
+    if not cfg.prefix_budgets:
+        # Each batch draws its prompt length from them: none leaves nothing to draw (canvas_lengths [], by contrast,
+        # means the checkpoint's widths).
+        raise EngineError("prefix_budgets []: give one prompt length or more (the default is [64, 128, 256])")
+    sample_mix(cfg.mix)
     resolve_device(cfg.device)
+
+
+def check_positions(cfg: TrainConfig, model_cfg: ModelConfig, widths: list[int]) -> None:
+    """Refuse canvas widths and prompt lengths that do not fit the model's positions together (a prompt and its
+    canvas share them): a width far beyond them ran out of memory before its first step, a prompt beyond them failed
+    in the allocator."""
+    limit, canvas, prompt = model_cfg.max_position_embeddings, max(widths), max(cfg.prefix_budgets)
+    if canvas + prompt <= limit:
+        return
+    if prompt >= canvas:
+        named = f"prefix_budgets {cfg.prefix_budgets}"
+    elif cfg.canvas_lengths:
+        named = f"--canvas-lengths {' '.join(map(str, cfg.canvas_lengths))}"
+    else:
+        named = f"canvas width {canvas} (the model's canvas_length or infill_canvas_lengths)"
+    raise EngineError(f"{named}: a canvas of {canvas} and a prompt of {prompt} tokens (the longest of prefix_budgets) "
+                      f"take {canvas + prompt} positions, more than the model's {limit} (max_position_embeddings); "
+                      f"give canvas lengths and prefix budgets whose longest add up to at most {limit}")
 
 
 def read_config_file(path: str) -> dict:
@@ -1006,6 +1060,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("model_overrides", "mix"):
             setattr(cfg, f.name, value)
+    if args.preset is not None and cfg.init_from:
+        # A fine-tune's model is its checkpoint's: the preset would be ignored, yet recorded with the run.
+        raise EngineError(f"--preset {args.preset}: --init-from {cfg.init_from} keeps the checkpoint's shape; drop "
+                          "--preset, or train a new model without --init-from")
     for item in args.model or []:
         key, _, value = item.partition("=")
         if key not in {f.name for f in dataclasses.fields(ModelConfig)}:
@@ -1041,7 +1099,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false" if cfg.threads == 1 else "true")
-    if args.benchmark:
+    if args.benchmark is not None:
         try:
             trainer = Trainer(cfg, log=lambda *_: None)
         except (EngineError, FileNotFoundError) as err:
@@ -1060,14 +1118,17 @@ def run(args: argparse.Namespace) -> int:
         print("train: interrupted before the first step; nothing was written", file=sys.stderr)
         return 130
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log_file = open(out / "log.txt", "a")
+    log_file = None
+    if not trainer.trains_nothing:
+        out.mkdir(parents=True, exist_ok=True)
+        log_file = open(out / "log.txt", "a")
 
     def log(line: str) -> None:
         stamped = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line}"
         print(stamped, flush=True)
-        log_file.write(stamped + "\n")
-        log_file.flush()
+        if log_file is not None:
+            log_file.write(stamped + "\n")
+            log_file.flush()
 
     trainer.log = log
     try:
@@ -1082,7 +1143,8 @@ def run(args: argparse.Namespace) -> int:
         log(f"train: stopped at once by a second interrupt; {_last_save(out)}")
         return 130
     finally:
-        log_file.close()
+        if log_file is not None:
+            log_file.close()
     return 128 + trainer.interrupted if trainer.interrupted else 0
 
 
@@ -1154,8 +1216,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"for a new run: re-plan --steps at steps {FIT_FIRST}, {FIT_FIRST * 3 // 2}, "
                         f"{FIT_FIRST * 9 // 4}... (until {FIT_UNTIL:.0%}% through the plan), each from the time the "
                         "latest half of the steps took, so that the schedule ends within --max-minutes")
-    p.add_argument("--benchmark", type=int, metavar="STEPS", help="print training throughput over STEPS steps "
-                   "and exit without writing anything")
+    p.add_argument("--benchmark", type=positive_int, metavar="STEPS",
+                   help="print training throughput over STEPS steps (1 or more) and exit without writing anything")
     p.set_defaults(func=run)
 
 

@@ -382,3 +382,59 @@ def test_pretokenize_counts_documents_it_has_written_and_names_its_output(data_d
     assert lines[-1] == (f"pretokenize: wrote {tmp_path / 'tokens'}: train {train['documents']} documents, "
                          f"{train['tokens']} tokens; heldout {heldout['documents']} documents, "
                          f"{heldout['tokens']} tokens")
+
+
+def test_a_corpus_line_of_an_unknown_language_is_named_before_anything_is_written(data_dir, tmp_path, capsys):
+    # It failed with KeyError: 'cobol' from the grammar table, part way through, leaving part of the output.
+    from engine.cli import main
+
+    root, texts = data_dir
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    python = json.dumps({"path": "a.py", "package": "a", "language": "python", "text": texts["unicode"]})
+    cobol = json.dumps({"path": "b.cob", "package": "b", "language": "cobol", "text": "DISPLAY 'HI'.\n"})
+    out = tmp_path / "tokens"
+    argv = ["pretokenize", "--corpus", str(corpus), "--tokenizer", str(root / "tokenizer.json"), "--out", str(out),
+            "--workers", "1"]
+    # In the held-out split too, which is pretokenized after the train split's files are written.
+    for train, heldout, named in (([python, cobol], [], "train.jsonl:2"),
+                                  ([python], [python, cobol], "heldout.jsonl:2")):
+        (corpus / "train.jsonl").write_text("".join(line + "\n" for line in train))
+        (corpus / "heldout.jsonl").write_text("".join(line + "\n" for line in heldout))
+        assert main(argv) == 2
+        assert capsys.readouterr().err.strip().splitlines() == [
+            f"infill-engine: {corpus}/{named}: unknown language 'cobol' (known: python, javascript, typescript, tsx, "
+            "go, rust, java, c, cpp)"]
+        assert not out.exists()
+
+
+def test_merge_refuses_a_directory_given_twice_and_a_held_out_document_it_would_train_on(data_dir, tmp_path, capsys):
+    # `merge-tokens data/tokens data/tokens` doubled both splits, and a part pretokenized from the corpus split with
+    # another seed put a held-out file in the merged train split.
+    from engine.cli import main
+
+    root, texts = data_dir
+    names = list(texts)
+    resplit = tmp_path / "resplit"
+    resplit.mkdir()
+    # The same files, held out otherwise: the base's held-out file is trained on, one of its train files held out.
+    for split, picked in (("train", names[1:]), ("heldout", names[:1])):
+        with open(resplit / f"{split}.jsonl", "w") as fh:
+            for name in picked:
+                fh.write(json.dumps({"path": name, "package": name, "language": "python", "text": texts[name]}) + "\n")
+    pretokenize(resplit, root / "tokenizer.json", tmp_path / "resplit-tokens", workers=1, log=lambda *_: None)
+    out = tmp_path / "all"
+    base = root / "tokens"
+    first = texts[names[0]].strip().splitlines()[0][:60]  # as much of it as is named
+    for dirs, expected in (
+            ([base, tmp_path / "resplit-tokens"],
+             f"{tmp_path / 'resplit-tokens'}: held-out document 0 (first line {first!r}) is document 0 of {base}'s "
+             "train split: merged, it would be trained on and scored as held out; merge parts whose corpora hold out "
+             "alike (a corpus and its `corpus --extends`)"),
+            ([base, base], f"{base}: given twice; give each directory once, else its documents are trained on twice"),
+            ([base, tmp_path / "resplit-tokens", base / ".." / "tokens"],
+             f"{base / '..' / 'tokens'}: given twice (as {base} before it); give each directory once")):
+        assert main(["merge-tokens", *map(str, dirs), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"merge-tokens: {expected}"), err
+        assert not out.exists()

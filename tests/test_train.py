@@ -336,10 +336,38 @@ def test_accumulate_must_be_positive(tmp_path):
     (["--canvas-lengths", "0"], "--canvas-lengths [0]: give positive integers"),
     (["--model", "hidden_size=abc"], "--model hidden_size=abc: the value must be JSON"),
     (["--model", 'hidden_size="64"'], "--model: text_config.hidden_size must be a positive integer, got '64'"),
+    # A fine-tune's model is its checkpoint's: the preset was ignored, and recorded in the log as if used.
+    (["--init-from", "ckpt", "--preset", "base"],
+     "--preset base: --init-from ckpt keeps the checkpoint's shape; drop --preset, or train a new model without "
+     "--init-from"),
+    # Settings only a --config file gives (a dict here), named by their keys there. Each of these ended in a
+    # traceback, in the first batch at the latest, or was taken though it is no probability.
+    ([{"prefix_budgets": []}], "prefix_budgets []: give one prompt length or more (the default is [64, 128, 256])"),
+    ([{"prefix_budgets": [True]}], "prefix_budgets [True]: give positive integers"),
+    ([{"mix": {"bogus": 1}}], "mix: unknown key 'bogus'; choose from random_span, syntax_node, syntax_tail, "
+                              "continuation, zero_slack, line_end, file_end, multi_hole, language_weights"),
+    ([{"mix": []}], "mix []: give an object of sample weights and shares (random_span, "),
+    ([{"steps": 2, "mix": {"multi_hole": 5}}], "mix.multi_hole 5: give a share from 0 to 1"),
+    ([{"mix": {"continuation": -0.5}}], "mix.continuation -0.5: give a weight of at least 0"),
+    ([{"mix": {"random_span": 0, "syntax_node": 0, "syntax_tail": 0, "continuation": 0, "multi_hole": 1}}],
+     "every sample kind (random_span, syntax_node, syntax_tail, continuation) is weighted 0; give one a positive "
+     "weight"),
+    ([{"mix": {"language_weights": {"pyhton": 0.5}}}],
+     "mix.language_weights: unknown language 'pyhton' (known: python, javascript, "),
+    ([{"mix": {"language_weights": {"python": -1}}}], "mix.language_weights.python -1: give a weight of at least 0"),
+    ([{"self_conditioning": 2}], "self_conditioning 2: give a number from 0 to 1"),
+    ([{"eps": 2}], "eps 2: give a number from 0 to below 1"),
+    ([{"eps": 1}], "eps 1: give a number from 0 to below 1"),
+    ([{"grad_clip": -1}], "grad_clip -1: give a number of at least 0"),
 ])
 def test_bad_training_settings_are_one_line_naming_the_setting(tmp_path, argv, expected):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
+    settings = tmp_path / "settings.json"
+    for item in argv:
+        if isinstance(item, dict):
+            settings.write_text(json.dumps(item))
+    argv = [arg for item in argv for arg in (["--config", str(settings)] if isinstance(item, dict) else [item])]
     with pytest.raises(EngineError, match=re.escape(expected)):
         config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), *argv]))
 
@@ -691,7 +719,9 @@ def test_a_folder_with_a_runs_log_but_nothing_to_resume_is_refused(data_dir, tmp
     # A fine-tune begins afresh with its --init-from given again, and its metrics are begun anew.
     Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
     (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "loss": 9.0}) + "\n")
-    assert main([*argv, "--init-from", str(tmp_path / "base" / "last"), "--eval-every", "100"]) == 0
+    # (Without --preset: a fine-tune's model is its checkpoint's, and a preset given with it is refused.)
+    assert main(_cli("--out", str(run), "--data", str(data_dir / "tokens"), "--steps", "1", "--init-from",
+                     str(tmp_path / "base" / "last"), "--eval-every", "100")) == 0
     assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [0, 1]
 
 
@@ -728,6 +758,107 @@ def test_a_failed_start_leaves_no_run_folder(data_dir, tmp_path, capsys, monkeyp
                                        f"--tokenizer FILE, the tokenizer.json {data_dir / 'tokens'} was pretokenized "
                                        "with\n")
     assert not run.exists()
+
+
+def _new_run_argv(data_dir, run, *argv) -> list[str]:
+    """A tiny new model's `infill-engine train` command line."""
+    return _cli("--out", str(run), "--data", str(data_dir / "tokens"), "--tokenizer", str(data_dir / "tokenizer.json"),
+                "--preset", "tiny", "--model", f"vocab_size={VOCAB}", "--model", "canvas_length=16",
+                "--batch-size", "2", "--eval-batches", "1", *argv)
+
+
+def test_a_bad_sample_mix_is_refused_before_the_run_folder_is_written(data_dir, tmp_path, capsys):
+    # multi_hole 5 passed every check, and numpy refused its negative shares in the first batch, after log.txt was
+    # written: the folder then refused the corrected command.
+    from engine.cli import main
+
+    run, settings = tmp_path / "run", tmp_path / "settings.json"
+    settings.write_text(json.dumps({"steps": 2, "mix": {"multi_hole": 5}}))
+    assert main(_new_run_argv(data_dir, run, "--config", str(settings))) == 2
+    assert capsys.readouterr().err.strip().splitlines() == ["train: mix.multi_hole 5: give a share from 0 to 1"]
+    assert not run.exists()
+    settings.write_text(json.dumps({"steps": 2, "mix": {"multi_hole": 0.5}}))
+    assert main(_new_run_argv(data_dir, run, "--config", str(settings))) == 0
+    assert json.loads((run / "last" / "progress.json").read_text())["step"] == 2
+
+
+def test_canvases_and_prompts_that_do_not_fit_the_models_positions_are_refused(data_dir, tmp_path, capsys):
+    # A prompt budget of 10^8 failed in the allocator; a canvas wider than the positions ran out of memory.
+    from engine.cli import main
+
+    run, settings = tmp_path / "run", tmp_path / "settings.json"
+    settings.write_text(json.dumps({"prefix_budgets": [100_000_000]}))
+    for argv, expected in (
+            (["--config", str(settings)],
+             "train: prefix_budgets [100000000]: a canvas of 16 and a prompt of 100000000 tokens (the longest of "
+             "prefix_budgets) take 100000016 positions, more than the model's 131072 (max_position_embeddings); give "
+             "canvas lengths and prefix budgets whose longest add up to at most 131072"),
+            (["--canvas-lengths", "16", "200000"],
+             "train: --canvas-lengths 16 200000: a canvas of 200000 and a prompt of 256 tokens (the longest of "
+             "prefix_budgets) take 200256 positions, more than the model's 131072 (max_position_embeddings); "),
+            # The model's own limit, and its own canvas width where --canvas-lengths gives none.
+            (["--model", "max_position_embeddings=300", "--model", "canvas_length=280"],
+             "train: canvas width 280 (the model's canvas_length or infill_canvas_lengths): a canvas of 280 and a "
+             "prompt of 256 tokens (the longest of prefix_budgets) take 536 positions, more than the model's 300 "
+             "(max_position_embeddings); ")):
+        assert main(_new_run_argv(data_dir, run, "--steps", "1", *argv)) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(expected), err
+        assert not run.exists()
+    # A canvas and prompt that fill the positions exactly fit them.
+    fitted = Trainer(_config(data_dir, tmp_path / "fits", prefix_budgets=[16, 32],
+                             model_overrides={"vocab_size": VOCAB, "canvas_length": 16, "max_position_embeddings": 48}),
+                     log=lambda *_: None)
+    assert fitted.stream.batch(0, 2).target.shape[1] == 16
+    # A fine-tune is held to its checkpoint's positions.
+    Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
+    with pytest.raises(EngineError, match=re.escape("prefix_budgets [16, 200000]: a canvas of 16 and a prompt of "
+                                                    "200000 tokens")):
+        Trainer(_config(data_dir, tmp_path / "tuned", init_from=str(tmp_path / "base" / "last"),
+                        prefix_budgets=[16, 200_000]), log=lambda *_: None)
+    assert not (tmp_path / "tuned").exists()
+
+
+def test_a_benchmark_takes_one_step_or_more_and_writes_nothing(data_dir, tmp_path, capsys):
+    # --benchmark 0 was read as no benchmark, and began a real run of 20,000 steps; -1 printed nonsense.
+    from engine.cli import main
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for steps in ("0", "-1"):
+        with pytest.raises(SystemExit) as refused:
+            parser.parse_args(["--benchmark", steps])
+        assert refused.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+            f"error: argument --benchmark: must be at least 1, got {steps}")
+    run = tmp_path / "run"
+    assert main(_new_run_argv(data_dir, run, "--benchmark", "1")) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["preset"] == "tiny" and printed["s_per_step"] > 0
+    assert not run.exists()
+
+
+def test_a_new_model_of_no_steps_writes_nothing_and_a_fine_tune_of_none_scores_its_start(data_dir, tmp_path, capsys):
+    # A new model's --steps 0 wrote log.txt and metrics.jsonl and no last/, and the folder then refused the next run.
+    from engine.cli import main
+
+    run = tmp_path / "run"
+    assert main(_new_run_argv(data_dir, run, "--steps", "0")) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1].endswith(
+        " result: no step trained (--steps 0), so nothing was saved")
+    assert not run.exists()
+    assert main(_new_run_argv(data_dir, run, "--steps", "1")) == 0
+    assert json.loads((run / "last" / "progress.json").read_text())["step"] == 1
+    capsys.readouterr()
+    # A fine-tune of no step scores the checkpoint it starts from, as docs/training.md's comparison does.
+    tuned = tmp_path / "tuned"
+    assert main(_cli("--init-from", str(run / "last"), "--data", str(data_dir / "tokens"), "--out", str(tuned),
+                     "--steps", "0", "--batch-size", "2", "--eval-batches", "1")) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert re.search(r" result: no step trained \(--steps 0\), so nothing was saved; the starting checkpoint's "
+                     r"held-out loss is [\d.]+$", last), last
+    assert [json.loads(x)["step"] for x in (tuned / "metrics.jsonl").read_text().splitlines()] == [0]
+    assert "eval step=0 heldout_loss=" in (tuned / "log.txt").read_text() and not (tuned / "last").exists()
 
 
 def test_an_out_that_is_a_checkpoint_or_the_embedded_model_is_refused(data_dir, tmp_path, capsys):
