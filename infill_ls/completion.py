@@ -222,7 +222,10 @@ def complete(
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
                           lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
-    suggestions = readable(engine, parsed, suggestions, elsewhere, code=not in_prose(parsed, offset))
+    if in_prose(parsed, offset):
+        suggestions = readable(engine, parsed, suggestions, elsewhere)
+    elif syntax_checked(parsed):  # in plain text (a language with no grammar here) any fill passes, as for syntax
+        suggestions = readable(engine, parsed, suggestions, elsewhere, code=True)
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
 
 

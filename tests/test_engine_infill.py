@@ -323,7 +323,7 @@ def test_a_config_that_cannot_be_read_is_named(model_dir, tmp_path):
     result = run_cli("infill", "--model", str(target), "--file", str(model_dir / "tokenizer.json"),
                      "--line", "1", "--col", "1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == f"infill-engine: {target / 'config.json'}: cannot be read (Is a directory)"
+    assert result.stderr.strip() == f"infill-engine: {target / 'config.json'}: a folder, not a file"
 
 
 def test_infill_cli_fills_a_cursor_and_a_jsonl_batch(model_dir, tmp_path):
