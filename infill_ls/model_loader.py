@@ -86,15 +86,11 @@ def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambd
     """Load synchronously; ``read`` is handed the checkpoint's `InfillLookup` (its config and tokenizer) first,
     before torch is imported (seconds) and the weights are read (minutes, for a large checkpoint). The engine
     import pulls in torch, so it happens here, off the event loop, rather than at server start."""
-    from engine.infill_lookup import InfillLookup, default_model_dir
+    from engine.infill_lookup import default_model_dir
 
     model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
-    try:
-        lookup = InfillLookup.read(model_dir)
-    except Exception:  # noqa: BLE001 - said as the checks below say it, with what they know of the directory
-        lookup = None
-    else:
-        lookup.check_holes()  # before its copies are offered: each request would fail
+    lookup = _read_lookup(model_dir)
+    if lookup is not None:
         read(lookup)
     from engine.checkpoint import inspect_checkpoint, read_weights
     from engine.infill import InfillEngine
@@ -108,11 +104,24 @@ def check_loadable(settings: Settings) -> None:
     """Raise what loading `settings`' model would, as far as the checks before its weights are read find it:
     cheap, while another model is still held."""
     from engine.checkpoint import inspect_checkpoint
-    from engine.infill_lookup import InfillLookup, default_model_dir
+    from engine.infill_lookup import default_model_dir
 
     model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
-    inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype)
-    InfillLookup.read(model_dir).check_holes()
+    inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=_read_lookup(model_dir))
+
+
+def _read_lookup(model_dir: Path) -> InfillLookup | None:
+    """The checkpoint's config and tokenizer, read once for a load's checks and its copies; refused where its canvas
+    holds no hole (`check_holes`), before a copy is offered, as each request would fail. None where they cannot be
+    read: `inspect_checkpoint` then says so, with what it knows of the directory."""
+    from engine.infill_lookup import InfillLookup
+
+    try:
+        lookup = InfillLookup.read(model_dir)
+    except Exception:  # noqa: BLE001 - said as inspect_checkpoint says it
+        return None
+    lookup.check_holes()
+    return lookup
 
 
 def describe_failure(error: BaseException, settings: Settings) -> str:
