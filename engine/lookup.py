@@ -23,7 +23,8 @@ first; then line shapes, the fewest free words first; then bridges with shorter 
 most places comes first, then the nearest. The first `RANKED` fills so gathered are then ranked by a score of their
 evidence (`LookupFill.score`): how strong a find, what share of its places agree, how near, in which file, and how
 long the fill, weighed as holes cut from the training splits say (`python -m engine.copy_ranking`). Short keys match
-by accident, so keys under `MIN_KEY_CHARS` are not tried: on 150 held-out line holes the fills found with 1–3 character keys were never exact, while those found with 4 or more were exact 18% of the time,
+by accident, so keys under `MIN_KEY_CHARS` are not tried: on 150 held-out line holes the fills found with 1–3
+character keys were never exact, while those found with 4 or more were exact 18% of the time,
 where the model alone was exact 6% of the time. Nor is a key of whitespace alone: indentation starts nearly every
 line, and after Enter such a key finds the start of the line just typed and offers that line again. A line shape
 matches the whole line from its indentation on, so it is better evidence than a short key: ranked so, the first
@@ -47,8 +48,9 @@ closing tag for another element than the innermost open one, or a `;` after a ch
 Other files (`elsewhere`: those open beside the file, or in its directory) are searched the same way, with the
 hole's own key, head and line shape. A project repeats itself across files too (the same call, the same signature,
 the same imports), so their finds are searched in with the file's by strength alone, the file's first where they
-are as strong, and ranked with them by their evidence: a file whose only other `from __future__ import` is its own `import ` lines is better served by its neighbour's
-`from __future__ import annotations` than by its own short key. Their places never vote with the file's.
+are as strong, and ranked with them by their evidence: a file whose only other `from __future__ import` is its own
+`import ` lines is better served by its neighbour's `from __future__ import annotations` than by its own short key.
+Their places never vote with the file's.
 """
 
 from __future__ import annotations
