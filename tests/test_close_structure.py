@@ -6,7 +6,7 @@ import pytest
 from engine.infill import HolesCandidate
 from infill_ls.actions import (NoEdit, Request, available, close_structure, fill_placeholders, nearest_problem,
                                rewrite_selection, top_level)
-from infill_ls.actions.closing import _breaks_what_python_reads, _close_points, _closer_candidates
+from infill_ls.actions.closing import _breaks_what_python_reads, _close_points, _closer_candidates, _goes_on
 from infill_ls.actions.type_arguments import type_argument_closers
 from infill_ls.settings import Settings
 from infill_ls.syntax import (Replacement, apply_replacements, iter_problems, language_for, parses_cleanly,
@@ -1006,3 +1006,16 @@ NS_TWO = "namespace n {\n\nint f() {\n  return g(1);\n\nint h() {\n  return 2;\n
 ])
 def test_a_body_whose_lines_stand_at_its_headers_column_is_not_ended_by_them(language_id, text, cursor_after, expected):
     assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+@pytest.mark.parametrize("language_id, line, goes_on", [
+    ("cpp", "} catch (const std::exception& e) {", True),
+    ("cpp", "else {", True),
+    ("cpp", "finally([&] { close(fd); });", False),  # a call (gsl::finally), no clause: C++ has none
+    ("java", "finally {", True),
+    ("go", "} else if err != nil {", True),
+    ("go", "catch(err)", False),
+    ("c", "elsewhere();", False),
+])
+def test_a_line_goes_on_with_the_block_above_by_its_languages_words(language_id, line, goes_on):
+    assert _goes_on(parsed_text(language_id, line + "\n"), line) is goes_on

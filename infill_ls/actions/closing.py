@@ -97,7 +97,7 @@ def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tup
         if open_at is None and node.start_byte >= at_byte:
             open_at = [o for o, _ in stack]
         if node.type in PAIRS:
-            stack.append((node, _goes_on_from(stack, *_construct_indent(parsed, node))))
+            stack.append((node, _goes_on_from(parsed, stack, *_construct_indent(parsed, node))))
             openers.append(node)
         elif node.type in OPENER_OF and _closes_a_bracket(node):
             kind = OPENER_OF[node.type]
@@ -115,16 +115,23 @@ def _unmatched(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int) -> tup
     return open_at, {o.id for o in openers if o.id not in matched}
 
 
-# What begins a line that goes on with the statement of the block above it (after that block's `}`, or with it
-# deleted): its line ends that block, though it stands a column right of it (`} else {`, the `}` deleted).
-_GOES_ON = re.compile(r"\}?[ \t]*(?:else|catch|finally)\b")
+_FIRST_WORD = re.compile(r"\}?[ \t]*(\w+)")
 
 
-def _goes_on_from(stack: list[tuple[tree_sitter.Node, int]], columns: int, head: bytes) -> int:
+def _goes_on(parsed: ParsedSnapshot, code: str) -> bool:
+    """Whether a line of ``code`` goes on with the statement of the block above it (after that block's `}`, or with
+    it deleted): a word of the language's `after_body_words` begins it (`} else {`, `catch (e) {`; not C++'s
+    `finally(...)`, a call). Such a line ends that block, though it stands a column right of it."""
+    first = _FIRST_WORD.match(code)
+    return first is not None and parsed.spec is not None and first.group(1) in parsed.spec.after_body_words
+
+
+def _goes_on_from(parsed: ParsedSnapshot, stack: list[tuple[tree_sitter.Node, int]], columns: int,
+                  head: bytes) -> int:
     """The indentation an opener's line counts with in `_unmatched`: that of the innermost `{` open before it
     where the line goes on with that block's statement (` else {` below `if (x) {`) a column right of it at most
     (so the `}` at the `if`'s indentation closes the `else`'s brace, and the `if`'s is owed); its own otherwise."""
-    if not _GOES_ON.match(head.lstrip(b" \t").decode("utf-8", "replace")):
+    if not _goes_on(parsed, head.lstrip(b" \t").decode("utf-8", "replace")):
         return columns
     above = next((indent for o, indent in reversed(stack) if o.type == "{"), None)
     return above if above is not None and columns - 1 <= above <= columns else columns
@@ -185,7 +192,7 @@ def _ends_block(parsed: ParsedSnapshot, head: tree_sitter.Node, indent: int, fla
     line of a ``flat`` body (`_flat_body`: a namespace's `void f() {` at the column of `namespace n {`); left of it,
     a label ends it too (`private:` ends a method)."""
     columns, code = _line_head_text(parsed, head)
-    if _GOES_ON.match(code):
+    if _goes_on(parsed, code):
         return columns <= indent + 1
     if columns != indent:
         return columns < indent
