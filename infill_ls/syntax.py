@@ -173,10 +173,6 @@ class LanguageSpec:
     # comment in another language's style, an `#endif` with no `#if`) parses as such a call, and does not compile
     # (`unknown_directives`).
     directives: frozenset[str] = frozenset()
-    # The nodes whose body's `{`..`}` holds its lines at the header's own column by custom (a C++ namespace's, an
-    # `extern "C"` block's): there a line at that column is the body's, and does not end it as the layout reads a
-    # block's end (Close structure).
-    flat_body_owners: frozenset[str] = frozenset()
     # Nodes the grammar reads where the language takes none, each with the node it stands in there: C's and C++'s
     # function defined as a statement of a body (`if (x) { foo(a` + `) {` reads as a function `foo` defined there,
     # which only a compiler's extension takes; a local class's method stands in its class's members). A fill that
@@ -552,7 +548,6 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         macro_body_type="preproc_arg",
         misplaced_nodes=_C_FAMILY_MISPLACED,
         directives=_C_FAMILY_DIRECTIVES,
-        flat_body_owners=frozenset({"linkage_specification"}),
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
@@ -584,7 +579,6 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         macro_body_type="preproc_arg",
         misplaced_nodes=_C_FAMILY_MISPLACED,
         directives=_C_FAMILY_DIRECTIVES,
-        flat_body_owners=frozenset({"namespace_definition", "linkage_specification"}),
     ),
 )
 

@@ -1000,6 +1000,11 @@ NS_TWO = "namespace n {\n\nint f() {\n  return g(1);\n\nint h() {\n  return 2;\n
     ("cpp", NS_TWO, "g(1);\n", NS_TWO.replace("g(1);\n\n", "g(1);\n}\n")),
     ("c", 'extern "C" {\nint f(void) {\n  return 1;\n\n}\n', "return 1;\n",
      'extern "C" {\nint f(void) {\n  return 1;\n}\n}\n'),
+    # So do a JavaScript module wrapper's (its `(` closes with its `{`) and, by a writer's habit, a Java class's.
+    ("javascript", "(function () {\nvar a = 1;\nfunction f() {\n  return a;\n\n", "return a;\n",
+     "(function () {\nvar a = 1;\nfunction f() {\n  return a;\n}\n});\n"),
+    ("java", "public class A {\nvoid f() {\n  x();\n}\n\nvoid g() {\n  y();\n\n", "y();\n",
+     "public class A {\nvoid f() {\n  x();\n}\n\nvoid g() {\n  y();\n}\n}\n"),
     # An indented body is read by its layout as before: its closer goes where the block ends.
     ("cpp", "namespace n {\n  void f() {\n    g(1);\n  }\n  void h() {}\n\nint x;\n", "g(1);\n  }\n",
      "namespace n {\n  void f() {\n    g(1);\n  }\n  void h() {}\n}\n\nint x;\n"),

@@ -200,12 +200,22 @@ def _ends_block(parsed: ParsedSnapshot, head: tree_sitter.Node, indent: int, fla
 
 
 def _flat_body(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
-    """Whether ``opener`` is the `{` of a body whose lines stand at its header's column, as is the custom for some
-    (`LanguageSpec.flat_body_owners`: a C++ namespace's, an `extern "C"` block's), and as its first line does."""
-    owners = parsed.spec.flat_body_owners if parsed.spec is not None else frozenset()
-    body = opener.parent
-    if not owners or body is None or body.parent is None or body.parent.type not in owners:
+    """Whether ``opener`` is the `{` of a body whose lines stand at its header's column, as its first line does: the
+    custom for some (a C++ namespace's, an `extern "C"` block's, a JavaScript module's wrapper `(function () {`), a
+    writer's habit elsewhere (a Java class's members unindented). Such a line does not end the body, as it would by
+    the layout (`_ends_block`): the body's first line ended it, the code below moved out of it. A `(` or `[` is
+    judged by the `{` that ends its line (the wrapper's `(`), and is flat with it; else never (`f(a,` above a
+    statement at its column was left open)."""
+    snap = parsed.snapshot
+    if parsed.tree is None:
         return False
+    if opener.type != "{":
+        line_end = snap.utf8.find(b"\n", opener.end_byte)
+        last = None
+        for last in tokens(parsed.tree.root_node, opener.end_byte, len(snap.utf8) if line_end < 0 else line_end,
+                           parsed.spec.comment_types if parsed.spec is not None else frozenset()):
+            pass
+        return last is not None and last.type == "{" and _flat_body(parsed, last)
     first = next((head for head, _ in _line_heads(parsed, opener.end_byte, len(parsed.snapshot.utf8))
                   if head is not None), None)
     return first is not None and _line_head_text(parsed, first)[0] == indent_columns(_opener_indent(parsed, opener))
