@@ -1064,6 +1064,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         # A fine-tune's model is its checkpoint's: the preset would be ignored, yet recorded with the run.
         raise EngineError(f"--preset {args.preset}: --init-from {cfg.init_from} keeps the checkpoint's shape; drop "
                           "--preset, or train a new model without --init-from")
+    if args.preset is None and saved is None and "preset" in data and cfg.init_from:
+        raise EngineError(f"{args.config}: preset {data['preset']}: init_from {cfg.init_from} keeps the checkpoint's "
+                          f"shape; drop preset from {args.config}, or train a new model without init_from")
     for item in args.model or []:
         key, _, value = item.partition("=")
         if key not in {f.name for f in dataclasses.fields(ModelConfig)}:

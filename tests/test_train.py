@@ -340,6 +340,9 @@ def test_accumulate_must_be_positive(tmp_path):
     (["--init-from", "ckpt", "--preset", "base"],
      "--preset base: --init-from ckpt keeps the checkpoint's shape; drop --preset, or train a new model without "
      "--init-from"),
+    ([{"preset": "base", "init_from": "ckpt"}], "settings.json: preset base: init_from ckpt keeps the checkpoint's "
+                                                "shape; drop preset from "),
+    ([{"preset": "base"}, "--init-from", "ckpt"], "settings.json: preset base: init_from ckpt keeps"),
     # Settings only a --config file gives (a dict here), named by their keys there. Each of these ended in a
     # traceback, in the first batch at the latest, or was taken though it is no probability.
     ([{"prefix_budgets": []}], "prefix_budgets []: give one prompt length or more (the default is [64, 128, 256])"),
