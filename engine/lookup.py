@@ -7,8 +7,9 @@ small model copies poorly from a long context. So the text around the hole is se
   after the hole (the head). What lies between is a fill the file has used in the same surroundings. A short key is
   often just the name being typed, and where that name is assigned or defined what follows it is the assignment's:
   `print(by_r` would take the rest of `by_region = sales.sum()` and become a call with a keyword argument. Such a fill
-  is kept only where such a line begins (the start of a statement or a name after it in a declaration list, a
-  definition where one is written), or, for a keyword argument, in an argument list; and the opening of a defined
+  is kept only where such a line begins (the start of a statement, after a `;` too, or a name after it in a
+  declaration list, a definition where one is written; a declaration's word, `const`, `int`, where one is written
+  and no value is: not after `return`), or, for a keyword argument, in an argument list; and the opening of a defined
   name's block (`interface Box {`) on a header's line (`function makeBox(width: number): Box {`, `impl Box {`), or on
   one that goes on after a name as the file's other lines of its shape do (a header's last line `  ): Sta`, after an
   earlier header's `  ): Summary {`; not after a signature's `  ): Summary;`).
@@ -126,6 +127,9 @@ _DECLARES = re.compile(rf"{_QUALIFIERS}(?:(?:{_DEFINITION_WORDS})\b|(?:impl|var|
                        rf"typedef|using|mod|namespace|package)\b(?![ \t]*[(.=:,)\]]))")
 # A line that opens a block: a definition's header, or an `impl` of a type's.
 _OPENS_BLOCK = re.compile(rf"{_QUALIFIERS}(?:{_DEFINITION_WORDS}|impl)\b")
+# Words after which a name is a value, never one declared.
+_VALUE_WORD = re.compile(r"(?<![\w.$])(?:return|yield|await|throw|raise|new|typeof|delete|void|in|not|and|or|is|"
+                         r"case|assert|print)[ \t]*\Z")
 # A line of values given back: a comma on it lists no names bound (`return "", err`).
 _RETURNS = re.compile(r"[ \t]*(?:return|yield)\b")
 # A line's text that begins a block's header whose condition is still to come (`if `, `} else if (`, `for `): a
@@ -247,6 +251,8 @@ def _place(text: str, start: int, lead: str) -> str:
         return "argument" if at and text[at - 1] in "([," else "statement"
     if _DEFINES.search(lead):
         return "definition"
+    if code[-1] == ";" and _balanced(code):
+        return "statement"  # the line's next one (`s = 'ab'; total = ...`); not a `for (` header's parts
     if code[-1] == "," and _balanced(code) and not _RETURNS.match(code):
         # With no bracket open before it, the comma lists what a statement declares or assigns (`int n = 0, in_word`,
         # `lo, hi = ...`), unless the line itself starts inside a bracket, as arguments laid out one a line do.
@@ -333,7 +339,15 @@ def _fits(text: str, start: int, end: int, fill: str, line: _HoleLine) -> bool:
         return line.place == "statement"
     if place == "argument":
         return binds.group().strip() == "=" and line.place in ("argument", "statement")
+    if _is_name_char(place):
+        # After a word the name is declared (`const store = new Store()`, `int n = 0`): so it must be at the hole,
+        # not be a value (`return sto` takes no `re = new Store()`).
+        return line.place == "statement" or (_is_name_char(line.place) and not _VALUE_WORD.search(line.lead))
     return True  # after an operator the name is not what is bound: `str | None = None` assigns no None
+
+
+def _is_name_char(char: str) -> bool:
+    return char.isalnum() or char in "_$"
 
 
 def _ends_a_header(text: str, end: int, ending: str) -> bool:

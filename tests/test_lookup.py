@@ -186,6 +186,12 @@ def test_a_name_being_typed_is_not_continued_into_its_own_assignment():
     assert lookup_fills("def by_region(frame):\n    return frame\nprint(by_r", ")\n") == []
     # Another file's assignment is no better evidence.
     assert lookup_fills("print(1)\nshow(by_r", ")\n", elsewhere=["by_region = group(sales)\n"]) == []
+    # A declaration binds it after its word, and a statement after a `;` begins where a line does: neither is what
+    # follows the name as a value, after `return` or `=`.
+    declared = "class Store {\n  static load(json) {\n    const store = new Store();\n    store.id = 1;\n"
+    assert lookup_fills(declared + "    return sto", "\n  }\n}\n") == []
+    assert lookup_fills(declared + "    let copy = sto", "\n  }\n}\n") == []
+    assert lookup_fills("s = 'ab'; total = compute_total(a, b)\ns = 'ab'; total = compute_total", "\n") == []
 
 
 def test_a_name_being_typed_where_it_was_assigned_or_used_is_still_continued():
@@ -204,6 +210,10 @@ def test_a_name_being_typed_where_it_was_assigned_or_used_is_still_continued():
     # A keyword argument fits another argument list, on the call's line or one of its own.
     assert "en=token" in [f.text for f in lookup_fills("f(a, token=token)\ng(b, tok", ")\n")]
     assert [f.text for f in lookup_fills("f(\n    token=token,\n)\ng(\n    tok", "\n)\n")] == ["en=token,"]
+    # A declaration where one is written, after the same word or another (a type).
+    declared = "class Store {\n  static load(json) {\n    const store = new Store();\n  }\n  static copy() {\n"
+    assert [f.text for f in lookup_fills(declared + "    const sto", "\n  }\n}\n")] == ["re = new Store();"]
+    assert [f.text for f in lookup_fills("int count = 0;\nvoid f() {\n  long coun", "\n}\n")] == ["t = 0;"]
     # A definition where a definition is written.
     assert [f.text for f in lookup_fills("class A:\n    def by_region(self, frame):\n        pass\nasync def by_r",
                                          "\n")] == ["egion(self, frame):"]
