@@ -212,6 +212,8 @@ def complete(
         suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed,
                               elsewhere=elsewhere, hole=hole, surroundings=surroundings)
         _stop_if(should_stop)
+        # A broken name listed beside a readable fill is noise the user reads past; alone, it is still what was asked.
+        suggestions = _readable_where_parsed(engine, parsed, offset, suggestions, elsewhere) or suggestions
         return invoked_order(parsed, offset, suggestions, should_stop)
     # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so the
     # model's pass (nearly all of a keystroke's latency) is not waited for.
@@ -222,11 +224,19 @@ def complete(
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
                           lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
-    if in_prose(parsed, offset):
-        suggestions = readable(engine, parsed, suggestions, elsewhere)
-    elif syntax_checked(parsed):  # in plain text (a language with no grammar here) any fill passes, as for syntax
-        suggestions = readable(engine, parsed, suggestions, elsewhere, code=True)
+    suggestions = _readable_where_parsed(engine, parsed, offset, suggestions, elsewhere)
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
+
+
+def _readable_where_parsed(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
+                           elsewhere: Sequence[str]) -> list[Suggestion]:
+    """`readable`'s, its words read as prose's in a comment or string and as names' in code; in plain text (a
+    language with no grammar here) any fill passes, as for syntax."""
+    if in_prose(parsed, offset):
+        return readable(engine, parsed, suggestions, elsewhere)
+    if syntax_checked(parsed):
+        return readable(engine, parsed, suggestions, elsewhere, code=True)
+    return suggestions
 
 
 def readable(engine: InfillLookup, parsed: ParsedSnapshot, suggestions: list[Suggestion],

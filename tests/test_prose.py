@@ -10,11 +10,12 @@ import pytest
 import pytest_lsp
 from pytest_lsp import LanguageClient
 
-from engine.infill_lookup import InfillLookup, default_model_dir
-from infill_ls.completion import readable
+from engine.infill_lookup import Candidate, InfillLookup, default_model_dir
+from infill_ls.completion import complete, readable
 from infill_ls.prose import garbled, humps, in_prose, written_words
+from infill_ls.settings import Settings
 from infill_ls.suggestions import Suggestion
-from lsp_support import capabilities, config, init_params, parsed_text, shown_while_typing
+from lsp_support import WritesFills, capabilities, config, init_params, parsed_text, shown_while_typing
 
 LOAD = '''import json
 
@@ -69,10 +70,36 @@ def test_a_fill_that_leaves_a_word_neither_the_vocabulary_nor_the_file_knows_is_
     ("function f(values) {\n  const totalSi", "ze = 0;", "\n}\n", False),  # the name typed, completed
     ("class HTTPServer:\n    pass\n\nserver = ", "HTTPServer()", "\n", False),
     ("def f(values):\n    return ", "frobnicate(values)", "\n\ndef frobnicate(v): ...\n", False),
+    # A word the file spells only inside a name, between its humps (`Lazy`), is spelled; a broken one is not.
+    ("class AbstractLazyValue:\n    pass\n\nclass LazyKnownValue", "(AbstractLazyValue)", ":\n", False),
+    ("class AbstractLazyValue:\n    pass\n\nclass KnownValue", "(AbstractLazyValue)", ":\n", False),
+    ("class AbstractLazyValue:\n    pass\n\nclass KnownValue", "(AbstractLazValue)", ":\n", True),
 ])
 def test_a_fill_that_writes_a_name_of_a_word_neither_the_vocabulary_nor_the_file_knows_is_garbled_in_code(
         holds_word, before, fill, after, broken):
     assert garbled(before, fill, after, holds_word, code=True) is broken
+
+
+class WritesNames(WritesFills):
+    """The model writes the given fills, one a candidate; the shipped tokenizer tells words."""
+
+    tokenizer = InfillLookup.read(default_model_dir()).tokenizer
+
+    def infill(self, prefix, suffix, **kw):
+        return [Candidate(fill[0], -0.5, 1, 1.0) for fill in self.fills]
+
+
+@pytest.mark.parametrize("fills, listed", [
+    # Beside a readable fill, a broken name is not listed; alone, it is what the user asked for.
+    ((["MergedLazValueValue"], ["merged"], ["sorted(values)"]), ["merged", "sorted(values)"]),
+    ((["MergedLazValueValue"],), ["MergedLazValueValue"]),
+])
+def test_an_invoked_request_lists_no_broken_name_beside_a_readable_fill(fills, listed):
+    text = "def f(values):\n    merged = list(values)\n    return \n"
+    at = text.index("return ") + len("return ")
+    shown = complete(WritesNames(*fills), parsed_text("python", text), at, Settings(file_lookup=False),
+                     explicit=True, should_stop=lambda: False)
+    assert sorted(s.text for s in shown) == sorted(listed)
 
 
 @pytest.mark.parametrize("word, parts", [
