@@ -42,6 +42,9 @@ MAX_LAYERS = 1000
 # RoPE tables are built at this width with the network, before any weight is read, and a billion-wide head took
 # 12 s and 2 GB before it failed.
 MAX_HEAD_DIM = 4096
+# The coolest first temperature the sampler divides by: the step's temperature is a float32 (`sampler.temperature`),
+# where a far smaller one is 0, and the logits over it no numbers.
+MIN_TEMPERATURE = 1e-6
 BIDIRECTIONAL = ("all", "vision")  # the reference's use_bidirectional_attention values besides null
 # The tanh approximation is the network's activation; an exact "gelu" would run as it, a little off.
 GELUS = ("gelu_pytorch_tanh", "gelu_new")
@@ -400,8 +403,9 @@ class GenerationConfig:
                 fail(key, "a positive integer" if key != "stability_threshold" else "an integer from 0", value)
         # t_min may be 0, as in the reference: the schedule never reaches it (the last step is t_min + (t_max-t_min)/N).
         for key in ("t_min", "t_max"):
-            if not _is_number(getattr(self, key)) or getattr(self, key) < 0 or (key == "t_max" and self.t_max == 0):
-                fail(key, "a positive number" if key == "t_max" else "a number from 0", getattr(self, key))
+            value, least = getattr(self, key), MIN_TEMPERATURE if key == "t_max" else 0
+            if not _is_number(value) or value < least:
+                fail(key, f"a positive number of at least {least:g}" if least else "a number from 0", value)
         if self.t_min > self.t_max:
             fail("t_min", f"at most t_max ({self.t_max})", self.t_min)
         for key, value in (("confidence_threshold", self.confidence_threshold),

@@ -178,7 +178,8 @@ def widths_past_the_positions(c):
      "canvas width 32 must be smaller than text_config.max_position_embeddings (32)"),
     ("config.json", widths_past_the_positions,
      "canvas width 200 must be smaller than text_config.max_position_embeddings (128)"),
-    ("generation_config.json", lambda g: g.update(t_max=float("nan")), "t_max must be a positive number, got nan"),
+    ("generation_config.json", lambda g: g.update(t_max=float("nan")),
+     "t_max must be a positive number of at least 1e-06, got nan"),
     ("generation_config.json", lambda g: g.update(confidence_threshold=float("inf")),
      "confidence_threshold must be a number from 0, got inf"),
 ])

@@ -211,7 +211,10 @@ def test_the_sampler_flags_override_the_generation_config(model_dir, tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--t-min", "0.9"], "--t-min 0.9: t_min must be at most t_max (0.8), got 0.9"),
     (["--steps", "0"], "--steps 0: max_denoising_steps must be a positive integer, got 0"),
-    (["--t-max", "inf"], "--t-max inf: t_max must be a positive number, got inf"),
+    (["--t-max", "inf"], "--t-max inf: t_max must be a positive number of at least 1e-06, got inf"),
+    # Cooler, the float32 temperature is 0, and the logits over it no numbers: a traceback, or an empty fill.
+    (["--t-max", "1e-50", "--t-min", "0"], "--t-max 1e-50 --t-min 0.0: t_max must be a positive number of at least "
+                                           "1e-06, got 1e-50"),
     (["--entropy-bound", "-1", "--steps", "4"],
      "--steps 4 --entropy-bound -1.0: sampler_config.entropy_bound must be a number from 0, got -1.0"),
     (["--stability-threshold", "-1"], "--stability-threshold -1: stability_threshold must be an integer from 0, "
