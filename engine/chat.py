@@ -19,7 +19,10 @@ def read_chat_template(directory: Path) -> str:
     """The checkpoint's default chat template; CheckpointError naming the directory when it has none."""
     jinja = directory / "chat_template.jinja"
     if jinja.is_file():
-        return jinja.read_text(encoding="utf-8")
+        try:
+            return jinja.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise CheckpointError(f"{jinja}: not UTF-8 text ({err})") from None
     config = directory / "tokenizer_config.json"
     if config.is_file():
         try:
@@ -58,6 +61,10 @@ def render_chat(template: str, messages: list[dict[str, str]], special: dict[str
         return env.from_string(template).render(messages=messages, add_generation_prompt=True, **special)
     except jinja2.TemplateError as err:
         raise CheckpointError(f"{source}: {err}") from None
+    except CheckpointError:
+        raise
+    except Exception as err:  # the template's own code failed (`// 0`, a method of None): the template's fault
+        raise CheckpointError(f"{source}: {type(err).__name__}: {err}") from None
 
 
 def _strftime_now(format: str) -> str:

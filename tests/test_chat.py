@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from engine.chat import render_chat
+from engine.chat import read_chat_template, render_chat
 from engine.errors import CheckpointError
 from engine.infill import DEFAULT_MODEL_DIR
 from engine.tokenizer import Tokenizer
@@ -69,12 +70,20 @@ def test_strftime_now_writes_todays_date(tokenizers):
 @pytest.mark.parametrize("template, expected", [
     ("{% generation %}x", "Jinja was looking for the following tags: 'endgeneration'"),
     ("{{ tools | tojson }}", "tojson: Object of type Undefined is not JSON serializable"),
+    # The template's own arithmetic failing is its mistake too, not the program's.
+    ("{{ (messages | length) // 0 }}", "ZeroDivisionError: integer division or modulo by zero"),
 ])
 def test_a_template_mistake_is_one_line_naming_the_template(template, expected):
     with pytest.raises(CheckpointError) as caught:
         render_chat(template, MESSAGES, {}, source="m/chat_template.jinja")
     message = str(caught.value)
     assert message.startswith("m/chat_template.jinja: ") and expected in message and "\n" not in message
+
+
+def test_a_template_file_not_in_utf8_is_named(tmp_path):
+    (tmp_path / "chat_template.jinja").write_bytes("{{ bos_token }}\u00abuser\u00bb".encode("latin-1"))
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(tmp_path / 'chat_template.jinja'))}: not UTF-8 text"):
+        read_chat_template(tmp_path)
 
 
 def test_generate_chat_with_a_dated_template(tmp_path):
