@@ -62,7 +62,10 @@ def resolve_device(device: str) -> torch.device:
         n = torch.cuda.device_count()
         raise CheckpointError(f"device {device!r} requested but only {n} CUDA "
                               + ("device is" if n == 1 else "devices are") + " available")
-    if dev.type not in ("cpu", "cuda", "meta"):
+    if dev.type == "meta":
+        # Shapes with no values: the weights would load nowhere, and a step would fail far from here.
+        raise CheckpointError(f"device {device!r} holds no weights; use auto, cpu or cuda")
+    if dev.type not in ("cpu", "cuda"):
         # A type torch names but was not built for (mps off a Mac): said now, not as the first shard it cannot hold.
         try:
             torch.zeros(1).to(dev)
