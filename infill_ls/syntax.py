@@ -157,6 +157,11 @@ class LanguageSpec:
     # Declarations that bind their names once in a scope (ECMAScript's `const`, `let`, class, function): a second of
     # a name the scope binds already is "Identifier 'x' has already been declared", though it parses.
     once_binding_types: frozenset[str] = frozenset()
+    # Declarations of a block's local names (C's `int n = 0;`, Java's `String s;`) and the blocks that hold them: a
+    # second of a name its block declares already, or the parameter of the function it is the body of, is "redeclaration
+    # of 'n'", though it parses (`local_redeclarations`). A nested block may declare it again, as C shadows it.
+    local_declaration_types: frozenset[str] = frozenset()
+    local_block_types: frozenset[str] = frozenset()
     # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
     # fill of one is noise (`postprocess.fit_block`).
@@ -519,6 +524,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_types=frozenset(
             {"method_declaration", "constructor_declaration", "lambda_expression"}
         ),
+        local_declaration_types=frozenset({"local_variable_declaration"}),
+        local_block_types=frozenset({"block", "constructor_body"}),
         inline_brace_types=frozenset({"array_initializer", "element_value_array_initializer"}),
         comment_types=frozenset({"line_comment", "block_comment"}),
         literal_types=frozenset({"string_literal", "character_literal", "text_block"}),
@@ -541,6 +548,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         closers=_C_FAMILY_CLOSERS,
         body_types=frozenset({"compound_statement", "translation_unit"}),
         function_types=frozenset({"function_definition"}),
+        local_declaration_types=frozenset({"declaration"}),
+        local_block_types=frozenset({"compound_statement"}),
         inline_brace_types=frozenset({"initializer_list"}),
         comment_types=frozenset({"comment"}),
         literal_types=frozenset({"string_literal", "char_literal"}),
@@ -571,6 +580,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             {"compound_statement", "translation_unit", "declaration_list", "field_declaration_list"}
         ),
         function_types=frozenset({"function_definition", "lambda_expression"}),
+        local_declaration_types=frozenset({"declaration"}),
+        local_block_types=frozenset({"compound_statement"}),
         inline_brace_types=frozenset({"initializer_list"}),
         type_argument_types=frozenset({"template_argument_list", "template_parameter_list"}),
         comment_types=frozenset({"comment"}),

@@ -30,7 +30,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     is most often unfinished, and a new error that overlaps its own goes uncounted. Nor one with a `;` that parses
     but is no code the user means (`misplaced_semicolon`: `if (!order);`), nor JSX that parses only as the grammar
     reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one that
-    re-declares a function its class already has (`redeclares`), or a name its scope already binds (`rebinds`). On a
+    re-declares a function its class already has (`redeclares`), a name its scope already binds (`rebinds`), or a
+    local its block already declares (`local_redeclarations`: C's, C++'s, Java's). On a
     half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends a line that is
     not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a `#define`'s body
     (`_unbalances_macro`). Nor a `>` after type arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`),
@@ -75,6 +76,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _misread_markup(tree, start, start + len(written), semicolons, parsed.spec)
                 or redeclares(parsed, suggestion, should_stop)
                 or rebinds(parsed, suggestion, tree)
+                or local_redeclarations(parsed, suggestion, tree)
                 or _opens_literal(parsed, suggestion, tree)
                 or _foreign_names(parsed, suggestion, tree, start, start + len(written))
                 or _lone_token_body(parsed, suggestion, tree)
@@ -774,6 +776,64 @@ def rebinds(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tr
         if written & bound:
             return True
     return False
+
+
+def local_redeclarations(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
+    """Whether ``suggestion`` (``tree``: the file with it in) writes the name of a local declaration
+    (`LanguageSpec.local_declaration_types`) that another declaration of its block declares already, or a parameter
+    of the function whose body the block is: `graph::NameIndex index;` two lines below the same line, `size_t
+    written` below `size_t written`, parse, and do not compile. Only a name the suggestion writes counts."""
+    kinds = parsed.spec.local_declaration_types if parsed.spec else frozenset()
+    if not kinds or not suggestion.text.strip():
+        return False
+    lo = parsed.snapshot.byte_offset(suggestion.start)
+    hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
+    for node in _touching(tree.root_node, lo, hi):
+        block = node.parent
+        if node.type not in kinds or block is None or block.type not in parsed.spec.local_block_types:
+            continue
+        written = {name.text for name in _declarator_names(node) if name.start_byte < hi and lo < name.end_byte}
+        if not written:
+            continue
+        declared = {name.text for other in block.named_children if other.type in kinds and other.id != node.id
+                    for name in _declarator_names(other)}
+        owner = block.parent
+        if owner is not None and owner.type in parsed.spec.function_types:
+            declared.update(name.text for name in _parameter_names(owner))
+        if written & declared:
+            return True
+    return False
+
+
+def _declarator_names(declaration: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The names a C-family declaration declares: each declarator's, through pointers, references, arrays and
+    initializers (`int *p = 0, n[3];`: `p`, `n`); a function's declarator declares none here (a prototype written
+    twice is the same one)."""
+    names, pending = [], _fields(declaration, ("declarator", "name"))
+    while pending:
+        node = pending.pop()
+        if node.type == "identifier":
+            names.append(node)
+        elif node.type != "function_declarator":
+            inner = _fields(node, ("declarator", "name"))
+            # A reference's or a structured binding's names hold no field (`int &r`, `auto [x, y]`).
+            pending.extend(inner or [c for c in node.named_children
+                                     if c.type == "identifier" or c.type.endswith("declarator")])
+    return names
+
+
+def _parameter_names(function: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The names of a function's parameters: Java's `parameters`, C's under its declarator's."""
+    parameters = function.child_by_field_name("parameters")
+    declarator = function.child_by_field_name("declarator")
+    while parameters is None and declarator is not None:
+        parameters = declarator.child_by_field_name("parameters")
+        declarator = declarator.child_by_field_name("declarator")
+    return [] if parameters is None else [name for p in parameters.named_children for name in _declarator_names(p)]
+
+
+def _fields(node: tree_sitter.Node, names: tuple[str, ...]) -> list[tree_sitter.Node]:
+    return [child for i, child in enumerate(node.children) if node.field_name_for_child(i) in names]
 
 
 def _declared(statement: tree_sitter.Node) -> tree_sitter.Node:

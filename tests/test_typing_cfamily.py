@@ -190,3 +190,24 @@ GUARD = "void foo(int a);\nvoid bar(void);\nvoid h(int x, int a) {\n    if (x) {
 ])
 def test_while_typing_no_function_is_defined_in_a_body(language, marked, fill, kept):
     assert kept_while_typing(language, marked, fill) is kept
+
+
+INDEX = 'int main() {\n    graph::NameIndex index;\n    index.idOf("a");\n    gra|\n    return 0;\n}\n'
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A local its block declares already, or a parameter of its function: "redeclaration", though it parses.
+    ("cpp", INDEX, "ph::NameIndex index;", False),
+    ("cpp", INDEX, "ph::NameIndex other;", True),
+    ("c", "int f(int n) {\n    int *p = 0;\n    char |\n    return n;\n}\n", "*p = \"x\";", False),
+    ("c", "int f(int n) {\n    int m = 1;\n    int |\n    return 0;\n}\n", "n = 2;", False),
+    ("c", "int f(void) {\n    int |\n    int count = 0;\n    return count;\n}\n", "count = 1;", False),
+    # A nested block may declare it again (C and C++ shadow it), and the user's own name is theirs.
+    ("c", "int f(int n) {\n    int m = 1;\n    if (m) {\n        int |\n    }\n    return 0;\n}\n", "m = 2;", True),
+    ("c", "int f(int n) {\n    int m = 1;\n    int m|\n    return 0;\n}\n", " = 2;", True),
+    ("java", "class A {\n  void f(int a) {\n    int b = 1;\n    int |\n  }\n}\n", "b = 2;", False),
+    ("java", "class A {\n  A(int a) {\n    int b = 1;\n    String |\n  }\n}\n", 'a = "x";', False),
+    ("java", "class A {\n  void f(int a) {\n    int b = 1;\n    int |\n  }\n}\n", "c = b;", True),
+])
+def test_while_typing_no_local_is_declared_again_in_its_block(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
