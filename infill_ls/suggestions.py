@@ -407,10 +407,33 @@ def _returns_value(owner: tree_sitter.Node) -> bool:
 def misplaced_semicolon(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
     """Whether the `;` at ``byte`` of ``tree`` is no code the user means: the whole body of a header
     (`empty_body_at`: `if (!order);`), the end of a function's value (`_ends_value`), one after an item's `}` where
-    the language wants an item (`_follows_item`), or the end of code on its line that does not parse
-    (`_ends_error`: a method's header in a class, `total(id);`)."""
+    the language wants an item (`_follows_item`), the end of code on its line that does not parse (`_ends_error`: a
+    method's header in a class, `total(id);`), or an empty statement (`_stands_alone`: `1;;`, `if (v) { };`)."""
     return (empty_body_at(tree, byte) or _ends_value(tree, byte, spec) or _follows_item(tree, byte, spec)
-            or _ends_error(tree, byte))
+            or _ends_error(tree, byte) or _stands_alone(tree, byte))
+
+
+def _stands_alone(tree: tree_sitter.Tree, byte: int) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` is an empty statement of its own after a `;` (`int v = 1;;`) or after
+    the `}` of a statement's block (`if (v) { };`, `for (...) { };`): formatters delete it, and no one means it.
+    Not after a declaration's `}` (`function f() {};`, a habit the language takes), nor a label's (C's `end: ;`)."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    if node is None or node.type != ";" or node.parent is None:
+        return False
+    parent = node.parent
+    if parent.start_byte == node.start_byte and parent.end_byte == node.end_byte:
+        if parent.type not in ("expression_statement", "empty_statement"):
+            return False
+        statement = parent
+    elif parent.type == "block":  # Java's grammar holds a lone `;` in the block itself
+        statement = node
+    else:
+        return False
+    before = statement.prev_sibling
+    if before is None or before.end_byte == 0 or before.type == "{":
+        return False
+    last = tree.root_node.descendant_for_byte_range(before.end_byte - 1, before.end_byte)
+    return last is not None and (last.type == ";" or last.type == "}" and before.type.endswith("_statement"))
 
 
 def _ends_error(tree: tree_sitter.Tree, byte: int) -> bool:

@@ -684,6 +684,22 @@ def test_while_typing_no_semicolon_ends_a_rust_functions_value_or_follows_an_ite
     assert not suggestions._mends(parsed, at, None, None)(fill)  # nor is it ranked as mending the file
 
 
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # An empty statement after a `;` or a statement's block: formatters delete it, and no one means it.
+    ("java", "class A {\n  void f() {\n    int v = §\n  }\n}\n", "1;;", False),
+    ("java", "class A {\n  void f() {\n    int v = §\n  }\n}\n", "1;", True),
+    ("cpp", "int f(int v) {\n  if (v) {\n    g();\n  }§\n  return 0;\n}\n", ";", False),
+    ("typescript", "function f(xs: number[]) {\n  for (const x of xs) {\n    g(x);\n  }§\n}\n", ";", False),
+    ("rust", "fn f() {\n    if a {\n        g();\n    }§\n}\n", ";", False),
+    # A declaration's `}` takes one by habit, an object's ends its statement, and a label needs a statement.
+    ("typescript", "interface X {\n  a: number;\n}§\n", ";", True),
+    ("javascript", "function f() {\n  const x = {\n    a: 1,\n  }§\n}\n", ";", True),
+    ("c", "void f(void) {\n  goto end;\nend: §\n}\n", ";", True),
+])
+def test_while_typing_no_empty_statement_is_shown(language, marked, fill, kept):
+    assert _kept(language, marked, fill, "§") is kept
+
+
 @pytest.mark.parametrize("language, marked", [
     # A statement that is no value: a `return`, a call in a body whose value is `()`, a `let`, one not last.
     ("rust", "fn f(x: u32) -> u32 {\n    return x§\n}\n"),
