@@ -244,12 +244,17 @@ def tree_nodes(tree) -> list[tuple]:
 
 
 class WritesFills:
-    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole)."""
+    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole), with the shipped
+    tokenizer, whose vocabulary tells words."""
 
     canvas_length, hole_capacity = 256, 200
 
     def __init__(self, *fills):
         self.fills = list(fills)
+
+    @property
+    def tokenizer(self):
+        return _shipped_tokenizer()
 
     def count_tokens(self, text):
         return max(1, len(text) // 3) if text else 0
@@ -262,6 +267,13 @@ class WritesFills:
 
     def infill_holes(self, segments, **kw):
         return [HolesCandidate(list(f), -0.5, 1, 1) for f in self.fills]
+
+
+@functools.cache
+def _shipped_tokenizer():
+    from engine.infill_lookup import InfillLookup, default_model_dir
+
+    return InfillLookup.read(default_model_dir()).tokenizer
 
 
 def parsed_text(language_id: str, text: str, uri: str | None = None):

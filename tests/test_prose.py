@@ -81,9 +81,7 @@ def test_a_fill_that_writes_a_name_of_a_word_neither_the_vocabulary_nor_the_file
 
 
 class WritesNames(WritesFills):
-    """The model writes the given fills, one a candidate; the shipped tokenizer tells words."""
-
-    tokenizer = InfillLookup.read(default_model_dir()).tokenizer
+    """The model writes the given fills, one a candidate."""
 
     def infill(self, prefix, suffix, **kw):
         return [Candidate(fill[0], -0.5, 1, 1.0) for fill in self.fills]
