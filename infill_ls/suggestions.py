@@ -408,9 +408,34 @@ def misplaced_semicolon(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -
     """Whether the `;` at ``byte`` of ``tree`` is no code the user means: the whole body of a header
     (`empty_body_at`: `if (!order);`), the end of a function's value (`_ends_value`), one after an item's `}` where
     the language wants an item (`_follows_item`), the end of code on its line that does not parse (`_ends_error`: a
-    method's header in a class, `total(id);`), or an empty statement (`_stands_alone`: `1;;`, `if (v) { };`)."""
+    method's header in a class, `total(id);`), an empty statement (`_stands_alone`: `1;;`, `if (v) { };`), or a
+    statement that does nothing (`_ends_idle`: `rb->data;`)."""
     return (empty_body_at(tree, byte) or _ends_value(tree, byte, spec) or _follows_item(tree, byte, spec)
-            or _ends_error(tree, byte) or _stands_alone(tree, byte))
+            or _ends_error(tree, byte) or _stands_alone(tree, byte) or _ends_idle(tree, byte, spec))
+
+
+# Expressions that read a name's member, and do nothing more: `rb->data`, `this.store`, `graph::index`.
+_ACCESS_TYPES = frozenset({"field_expression", "member_expression", "field_access", "qualified_identifier",
+                           "scoped_identifier"})
+
+
+def _ends_idle(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
+    """Whether the `;` at ``byte`` of ``tree`` ends a statement that does nothing: one name, literal
+    (`LanguageSpec.idle_value_types`) or member of a name read and dropped (`adjacency_;`, `rb->data;`, `store;`),
+    which a compiler warns of (Java's and Go's refuse it) and no one means."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    statement = node.parent if node is not None and node.type == ";" else None
+    if statement is None or statement.type != "expression_statement" or statement.named_child_count != 1:
+        return False
+    value = statement.named_children[0]
+    pending = [value]
+    while pending:
+        part = pending.pop()
+        if part.type in _ACCESS_TYPES:
+            pending.extend(part.named_children)
+        elif not (part.type in spec.idle_value_types or part.type.endswith("identifier") or part.type == "this"):
+            return False
+    return True
 
 
 def _stands_alone(tree: tree_sitter.Tree, byte: int) -> bool:

@@ -700,6 +700,24 @@ def test_while_typing_no_empty_statement_is_shown(language, marked, fill, kept):
     assert _kept(language, marked, fill, "§") is kept
 
 
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A statement that reads a name, a literal or a member and drops it does nothing: a warning, or (Java) an error.
+    ("cpp", "int f() {\n  int adjacency_ = 0;\n  adjacency_§\n  return 0;\n}\n", ";", False),
+    ("cpp", "int f() {\n  int adjacency_ = 0;\n  adj§\n  return 0;\n}\n", "acency_;", False),
+    ("c", "int f(struct rb *rb) {\n  §\n  return 0;\n}\n", "rb->data;", False),
+    ("typescript", "function f(store: S) {\n  sto§\n}\n", "re;", False),
+    ("java", "class A { void f() {\n  this.x§\n} }\n", ";", False),
+    ("rust", "fn f() {\n    let v = 1;\n    v§\n}\n", ";", False),
+    # One that calls, assigns or steps something does, and a directive is a string.
+    ("c", "int f(struct rb *rb) {\n  §\n  return 0;\n}\n", "free(rb->data);", True),
+    ("typescript", "function f(store: S) {\n  sto§\n}\n", "re.save();", True),
+    ("java", "class A { void f() {\n  x++§\n} }\n", ";", True),
+    ("javascript", "'use strict'§\n", ";", True),
+])
+def test_while_typing_no_statement_that_does_nothing_is_shown(language, marked, fill, kept):
+    assert _kept(language, marked, fill, "§") is kept
+
+
 @pytest.mark.parametrize("language, marked", [
     # A statement that is no value: a `return`, a call in a body whose value is `()`, a `let`, one not last.
     ("rust", "fn f(x: u32) -> u32 {\n    return x§\n}\n"),
