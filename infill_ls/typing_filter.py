@@ -42,7 +42,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     does not read where its grammar does (`_breaks_layout`: a `try:` with no body, a `return` at a class's level).
     Nor, where the line's own error hides theirs or the code parses, a quote alone or a string left open at a line's
     end (`_opens_literal`: `collect(` + `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`),
-    a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a second import of
+    a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
+    takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
     (`writes_a_line_again`: `self.x = 1` under `self.x = 1`). Whatever made the suggestion: the file's copy, or the
     model. One incremental re-parse each (two where a line of the file spells the new line, or where a header it
@@ -80,6 +81,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _opens_literal(parsed, suggestion, tree)
                 or _foreign_names(parsed, suggestion, tree, start, start + len(written))
                 or _lone_token_body(parsed, suggestion, tree)
+                or _joins_the_next_statement(parsed, suggestion, tree, start + len(written))
                 or _imports_again(parsed, tree, start, start + len(written))
                 or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
 
@@ -267,6 +269,36 @@ def _lone_token_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
     node = tree.root_node.descendant_for_byte_range(brace, brace + 1)
     return (node is not None and node.type == "{" and node.parent is not None
             and node.parent.type in spec.member_body_types)
+
+
+def _joins_the_next_statement(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
+                              hi: int) -> bool:
+    """Whether ``suggestion``, over lines (``tree``: the file's with it, whose bytes it ends at ``hi``), begins on
+    its last line a statement that takes in the statement the next line of code began: `if (rb == NULL) {` +
+    `\n        return` above `fprintf(stderr, ...);` reads `return fprintf(stderr, ...);`, which parses, and is
+    not what either meant."""
+    if "\n" not in suggestion.text or parsed.tree is None or parsed.spec is None:
+        return False
+    text = parsed.snapshot.text
+    rest = len(text) - len(text[suggestion.end:].lstrip())
+    if "\n" not in text[suggestion.end:rest] or rest == len(text):
+        return False  # the line goes on after the fill, or no code follows
+    old_at = parsed.snapshot.byte_offset(rest)
+    began = _statement_at(parsed.tree.root_node, old_at, parsed.spec.body_types)
+    if began is None or began.start_byte != old_at:
+        return False
+    now = _statement_at(tree.root_node, hi + old_at - parsed.snapshot.byte_offset(suggestion.end),
+                        parsed.spec.body_types)
+    last_line = hi - len(suggestion.text.rsplit("\n", 1)[1].encode("utf-8", "surrogatepass"))
+    return now is not None and last_line <= now.start_byte < hi
+
+
+def _statement_at(root: tree_sitter.Node, byte: int, bodies: frozenset[str]) -> tree_sitter.Node | None:
+    """The statement (a node a body holds, `LanguageSpec.body_types`) that holds ``byte``, innermost."""
+    node = root.descendant_for_byte_range(byte, byte + 1)
+    while node is not None and (node.parent is None or node.parent.type not in bodies):
+        node = node.parent
+    return node
 
 
 def _imports_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:

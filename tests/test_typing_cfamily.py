@@ -211,3 +211,18 @@ INDEX = 'int main() {\n    graph::NameIndex index;\n    index.idOf("a");\n    gr
 ])
 def test_while_typing_no_local_is_declared_again_in_its_block(language, marked, fill, kept):
     assert kept_while_typing(language, marked, fill) is kept
+
+
+NULL_CHECK = 'int f(void) {\n    if (rb == NULL) {|\n        fprintf(stderr, "oom\\n");\n        return 1;\n    }\n}\n'
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A fill whose last line begins a statement that takes in the next line's: `return fprintf(stderr, ...);`.
+    ("c", NULL_CHECK, "\n        return", False),
+    ("rust", "fn f() {\n    if x {|\n        g();\n    }\n}\n", "\n        return", False),
+    # One whose statements end where it does leaves the next line's its own.
+    ("c", NULL_CHECK, "\n        return 1;", True),
+    ("c", NULL_CHECK, "\n        free(rb);", True),
+])
+def test_while_typing_no_fill_takes_in_the_next_lines_statement(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
