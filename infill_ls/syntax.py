@@ -161,6 +161,10 @@ class LanguageSpec:
     # second of a name its block declares already, or the parameter of the function it is the body of, is "redeclaration
     # of 'n'", though it parses (`local_redeclarations`). A nested block may declare it again, as C shadows it.
     local_declaration_types: frozenset[str] = frozenset()
+    # Whether a function is told from the others of its scope by its name and parameters (its receiver's in Go), so
+    # that a second of the same is a redeclaration whatever its return type (`redeclares`). Not in Python, where a
+    # name defined again replaces the first: a property's `@x.deleter`, `@overload`'s stubs.
+    unique_signatures: bool = True
     local_block_types: frozenset[str] = frozenset()
     # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
@@ -345,6 +349,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
                                 "finally", "async", "match", "case"}),
         body_types=frozenset({"block", "module"}),
         function_types=frozenset({"function_definition", "lambda"}),
+        unique_signatures=False,
         comment_types=frozenset({"comment"}),
         literal_types=frozenset({"string"}),
         code_in_literal_types=frozenset({"interpolation"}),

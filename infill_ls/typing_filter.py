@@ -737,16 +737,23 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
     the one its last code stands in, a comment after it aside: `_code_end_byte`) and, whitespace aside, the line
     that names another function of the same class or block, its sibling in the tree. The file's copy of a header
     completes a half-typed name to one already declared (`public int get` -> `X() {`): a second `getX` parses, but
-    does not compile. An overload spells other parameters, another line."""
+    does not compile. An overload spells other parameters, another line. Where name and parameters tell a function
+    (`LanguageSpec.unique_signatures`: but in Python), a line of the same name and parameters (`_signature`) whatever
+    else it says clashes too (`Optional<Item> lowStockItems()` beside `List<Item> lowStockItems()`)."""
     snap, spec = parsed.snapshot, parsed.spec
     row = snap.line_of(suggestion.start)
     start, end = snap.line_starts[row], snap.line_end(snap.line_of(suggestion.end))
     written = (snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end]).split("\n")[0]
     line = _squeezed(written)
-    # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once.
-    if not line or max(written.split(), key=len) not in snap.text or \
-            not any(_squeezed(other) == line for other in snap.text.split("\n")):
-        return False  # no line of the file spells it: no re-parse
+    if not line:
+        return False
+    # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once. Where a
+    # name and parameters tell a function (`unique_signatures`), a call-like name of the line the file spells, then.
+    spelled = max(written.split(), key=len) in snap.text and any(_squeezed(other) == line
+                                                                 for other in snap.text.split("\n"))
+    if not spelled and not (spec.unique_signatures and any(
+            re.search(rf"\b{re.escape(name)}\s*\(", snap.text) for name in _CALLED.findall(written))):
+        return False  # no re-parse
     edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
     lines = apply_replacements(snap.text, [edit]).split("\n")
     tree = tree_after(parsed, [edit], should_stop)
@@ -760,9 +767,27 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
     name = _name(node) if node is not None else None
     if name is None or name.start_point.row != row or node.parent is None:
         return False
+    signature = _signature(node) if spec.unique_signatures else None
     return any(other.type in spec.function_types and other.start_byte != node.start_byte
-               and (other_name := _name(other)) is not None and _squeezed(lines[other_name.start_point.row]) == line
+               and (other_name := _name(other)) is not None
+               and (_squeezed(lines[other_name.start_point.row]) == line
+                    or signature is not None and _signature(other) == signature)
                for other in node.parent.named_children)
+
+
+# A name followed by `(`: a function's, where a line declares one.
+_CALLED = re.compile(r"(\w+)\s*\(")
+
+
+def _signature(function: tree_sitter.Node) -> tuple[bytes, ...] | None:
+    """What tells a function from another of its scope where the language overloads by parameters alone: its name,
+    its receiver (Go's), its parameters, whitespace aside (`List<Item> lowStockItems()` and `Optional<Item>
+    lowStockItems()` clash; `find(int)` and `find(String)` do not). None where it has no name or parameters."""
+    name, parameters = _name(function), _parameters(function)
+    if name is None or parameters is None:
+        return None
+    receiver = function.child_by_field_name("receiver")
+    return tuple(b"".join(part.text.split()) for part in (name, parameters, receiver) if part is not None)
 
 
 # What else binds a name in a scope that a declaration binding its names once (`LanguageSpec.once_binding_types`:
@@ -855,13 +880,19 @@ def _declarator_names(declaration: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 
 def _parameter_names(function: tree_sitter.Node) -> list[tree_sitter.Node]:
-    """The names of a function's parameters: Java's `parameters`, C's under its declarator's."""
+    """The names of a function's parameters."""
+    parameters = _parameters(function)
+    return [] if parameters is None else [name for p in parameters.named_children for name in _declarator_names(p)]
+
+
+def _parameters(function: tree_sitter.Node) -> tree_sitter.Node | None:
+    """A function's parameter list: its `parameters` (Java's, Go's, Rust's), or its declarator's (C's)."""
     parameters = function.child_by_field_name("parameters")
     declarator = function.child_by_field_name("declarator")
     while parameters is None and declarator is not None:
         parameters = declarator.child_by_field_name("parameters")
         declarator = declarator.child_by_field_name("declarator")
-    return [] if parameters is None else [name for p in parameters.named_children for name in _declarator_names(p)]
+    return parameters
 
 
 def _fields(node: tree_sitter.Node, names: tuple[str, ...]) -> list[tree_sitter.Node]:

@@ -57,6 +57,25 @@ def test_while_typing_the_files_copy_of_a_sibling_methods_header_is_not_shown(en
     assert not _kept(language, marked, duplicate)
 
 
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # The same name and parameters clash whatever the return type.
+    ("java", "class S {\n  public List<Item> lowStockItems() {\n    return null;\n  }\n\n  public Optional<|\n}\n",
+     "Item> lowStockItems() {", False),
+    ("java", "class S {\n  public List<Item> lowStockItems() {\n    return null;\n  }\n\n  public Optional<|\n}\n",
+     "Item> lowStockItems(int n) {", True),
+    ("go", "package a\n\ntype A struct{}\n\nfunc (a *A) String() string {\n\treturn \"a\"\n}\n\nfunc (a *A) |\n\n"
+     "func main() {}\n", "String() int {", False),
+    # Go's method of another receiver is that type's own.
+    ("go", "package a\n\ntype A struct{}\n\nfunc (a *A) String() string {\n\treturn \"a\"\n}\n\nfunc (b *B) |\n\n"
+     "func main() {}\n", "String() string {", True),
+    # In Python a name defined again replaces the first (a property's deleter): the whole line must be the same.
+    ("python", "class P:\n    @property\n    def x(self):\n        return 1\n\n    @x.deleter\n    |\n",
+     "def x(self):", True),
+])
+def test_a_function_of_the_name_and_parameters_of_a_sibling_is_dropped(language, marked, fill, kept):
+    assert _kept(language, marked, fill) is kept
+
+
 def test_a_python_method_header_its_class_already_has_is_dropped():
     assert not _kept("python", PYTHON, "def get_x(self):")
     assert not _kept("python", PYTHON, "def  get_x( self ):")  # whitespace aside
