@@ -425,8 +425,9 @@ def _ends_idle(tree: tree_sitter.Tree, byte: int, spec: LanguageSpec) -> bool:
     which a compiler warns of (Java's and Go's refuse it) and no one means."""
     node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
     statement = node.parent if node is not None and node.type == ";" else None
-    if statement is None or statement.type != "expression_statement" or statement.named_child_count != 1:
-        return False
+    if (statement is None or statement.type != "expression_statement" or statement.named_child_count != 1
+            or statement.parent is None or statement.parent.type not in spec.body_types):
+        return False  # a statement of a body alone: Java's `case X -> 0;` gives its switch the value
     value = statement.named_children[0]
     pending = [value]
     while pending:
