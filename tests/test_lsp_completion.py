@@ -98,11 +98,12 @@ async def test_inline_completion_items_sit_exactly_at_the_cursor(client, name, l
 
 
 async def test_an_invoked_request_lists_several_candidates_and_a_typing_one_at_most_one(client):
-    # Plain text, where no candidate of the random-weight model can break the syntax and be left out: invoked
-    # explicitly, several canvas rows; automatic, one, so at most one (random weights may fill it with voids).
-    text = "Shopping list\n\nApples, pears and \n\nCall the shop before six.\n"
-    doc = Doc(client, "file:///notes/list.txt", "plaintext", text)
-    cursor = _after(text, "pears and ")
+    # Code with no grammar here (Ruby), where no candidate of the random-weight model is left out for its syntax
+    # or its words (prose's are read for broken words): invoked explicitly, several canvas rows; automatic, one, so
+    # at most one (random weights may fill it with voids).
+    text = "def total(items)\n  items.sum \nend\n"
+    doc = Doc(client, "file:///src/list.rb", "ruby", text)
+    cursor = _after(text, "items.sum ")
     items = await doc.inline(cursor, invoked=True)
     assert len({item.insert_text for item in items}) == len(items) > 1
     assert len(await doc.inline(cursor)) <= 1
