@@ -9,6 +9,7 @@ brackets still open comes first: the checks and the closers are `suggestions`'."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING
 
@@ -21,8 +22,9 @@ from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
 from .prose import garbled, in_prose
+from .scopes import unbound_reads
 from .suggestions import WORD_CHARACTER, Suggestion, in_comment, parsing_first, syntax_checked
-from .syntax import ParsedSnapshot, Replacement, parses_after
+from .syntax import ParsedSnapshot, Replacement, parses_after, tree_after
 from .typing_filter import no_worse
 
 if TYPE_CHECKING:
@@ -33,6 +35,10 @@ LINE_HOLE_TOKENS = 24
 # Suffix text kept beyond what the canvas anchors: post-processing compares the fill with the
 # lines that follow, and a window that reaches the end of the file tells the model so.
 MIN_SUFFIX_TOKENS = 64
+# A name as a notebook cell may bind one.
+_NAME_WORD = re.compile(r"[^\W\d]\w*")
+
+
 def hole_tokens(shape: HoleShape, settings: Settings) -> int:
     if shape is HoleShape.BLOCK:
         return settings.max_hole_tokens
@@ -182,8 +188,29 @@ def copied(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: 
     text = parsed.snapshot.text
     found = engine.copies(*around_hole(text, offset, surroundings), max_tokens=hole_size, limit=COPIES_TESTED,
                           elsewhere=elsewhere)
+    known = known_names(surroundings)
     # One re-parse per copy tried, stopping at the first that passes: this runs on every keystroke.
-    return next(([s] for s in suggestions_for(ctx, found) if no_worse(parsed, [s], should_stop)), [])
+    return next(([s] for s in suggestions_for(ctx, found)
+                 if no_worse(parsed, [s], should_stop) and not reads_unbound(parsed, s, known, should_stop)), [])
+
+
+def reads_unbound(parsed: ParsedSnapshot, suggestion: Suggestion, known: frozenset[str] = frozenset(),
+                  should_stop: Callable[[], bool] | None = None) -> bool:
+    """Whether ``suggestion`` reads a name that nothing binds where it stands (`scopes.unbound_reads`), in a language
+    whose scopes are read here (`LanguageSpec.scopes_read`); ``known``: names bound elsewhere (a notebook's other
+    cells, `known_names`)."""
+    if parsed.spec is None or not parsed.spec.scopes_read or not suggestion.text.strip():
+        return False
+    tree = tree_after(parsed, [Replacement(suggestion.start, suggestion.end, suggestion.text)], should_stop)
+    if tree is None:
+        return False
+    lo = parsed.snapshot.byte_offset(suggestion.start)
+    return bool(unbound_reads(tree, lo, lo + len(suggestion.text.encode("utf-8", "surrogatepass")), known))
+
+
+def known_names(surroundings: Surroundings) -> frozenset[str]:
+    """The words of a notebook's other cells, which may bind any name a cell reads."""
+    return frozenset(_NAME_WORD.findall(surroundings.before + surroundings.after))
 
 
 def complete(
@@ -212,8 +239,11 @@ def complete(
         suggestions = suggest(engine, parsed, offset, settings, explicit=True, should_stop=should_stop, seed=seed,
                               elsewhere=elsewhere, hole=hole, surroundings=surroundings)
         _stop_if(should_stop)
-        # A broken name listed beside a readable fill is noise the user reads past; alone, it is still what was asked.
+        # A broken name, or one nothing binds, listed beside a readable fill is noise the user reads past; alone, it
+        # is still what was asked.
         suggestions = _readable_where_parsed(engine, parsed, offset, suggestions, elsewhere) or suggestions
+        known = known_names(surroundings)
+        suggestions = [s for s in suggestions if not reads_unbound(parsed, s, known, should_stop)] or suggestions
         return invoked_order(parsed, offset, suggestions, should_stop)
     # The file's fill comes first either way; when it keeps the file no worse, it is what the editor shows, so the
     # model's pass (nearly all of a keystroke's latency) is not waited for.
@@ -224,7 +254,9 @@ def complete(
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
                           lookup=False, hole=hole, surroundings=surroundings)
     _stop_if(should_stop)
-    suggestions = _readable_where_parsed(engine, parsed, offset, suggestions, elsewhere)
+    known = known_names(surroundings)
+    suggestions = [s for s in _readable_where_parsed(engine, parsed, offset, suggestions, elsewhere)
+                   if not reads_unbound(parsed, s, known, should_stop)]
     return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
 
 

@@ -165,6 +165,9 @@ class LanguageSpec:
     # that a second of the same is a redeclaration whatever its return type (`redeclares`). Not in Python, where a
     # name defined again replaces the first: a property's `@x.deleter`, `@overload`'s stubs.
     unique_signatures: bool = True
+    # Whether the names a fill reads are held to the scopes around it (`scopes.unbound_reads`: Python's rules): a line
+    # copied from another function brings its locals along.
+    scopes_read: bool = False
     local_block_types: frozenset[str] = frozenset()
     # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
@@ -350,6 +353,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         body_types=frozenset({"block", "module"}),
         function_types=frozenset({"function_definition", "lambda"}),
         unique_signatures=False,
+        scopes_read=True,
         comment_types=frozenset({"comment"}),
         literal_types=frozenset({"string"}),
         code_in_literal_types=frozenset({"interpolation"}),

@@ -303,7 +303,7 @@ async def test_a_fill_another_open_file_or_a_file_beside_it_on_disk_spells_out(f
                 "def total(helper, p, q):\n    return helper.compute_total(p, q)\n")
     # The document's own `grand_total(r, q)` matches the first call's hole by a short key only ("_total("): the
     # other document's whole call is the stronger evidence and comes first.
-    text = ("def run(helper, registry, p, q, r):\n    w = grand_total(r, q)\n    x = helper.compute_total()\n"
+    text = ("def run(helper, registry, name, version, p, q, r):\n    w = grand_total(r, q)\n    x = helper.compute_total()\n"
             "    spec = registry.lookup_spec()\n")
     doc = Doc(client, (tmp_path / "run.py").as_uri(), "python", text)
     open_cursor, disk_cursor = _after(text, "compute_total("), _after(text, "lookup_spec(")
@@ -337,7 +337,7 @@ async def test_a_change_on_disk_to_a_file_beside_drops_suggestions_cached_from_i
     client = fresh_client
     beside = tmp_path / "registry.py"
     beside.write_text("def load(registry, name, version):\n    return registry.lookup_spec(name, version)\n")
-    text = "def run(registry, name, key):\n    spec = registry.lookup_spec()\n"
+    text = "def run(registry, name, version, vkey_id, key):\n    spec = registry.lookup_spec()\n"
     doc = Doc(client, (tmp_path / "run.py").as_uri(), "python", text)
     cursor = _after(text, "lookup_spec(")
     mtime = beside.stat().st_mtime_ns
@@ -562,7 +562,7 @@ async def test_a_module_saved_or_written_beside_a_document_is_searched_though_an
     # An answer the document itself gave was cached for good: b.py written in the editor, saved and closed, or
     # written by another tool, never showed; a new server gave its fill.
     client = fresh_client
-    text = "def g(rows):\n    other = 2\n    value = compute_total(\n"
+    text = "def g(rows, rate, items, tax_rate):\n    other = 2\n    value = compute_total(\n"
     beside = "def f(items, tax_rate):\n    value = compute_total(items, tax_rate)\n"
     mine, other = tmp_path / "a.py", tmp_path / "b.py"
     mine.write_text(text)

@@ -19,7 +19,8 @@ from lsp_support import capabilities, config, init_params, loaded, position_of, 
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-MINE = "def g(rows):\n    other = 2\n    value = compute_total(\n"
+# Its `*` import binds any name a copy reads (`scopes.unbound_reads`): which files are searched is the question here.
+MINE = "from shared import *\n\n\ndef g(rows):\n    other = 2\n    value = compute_total(\n"
 AT = len(MINE) - 1  # after `compute_total(`
 
 

@@ -10,7 +10,8 @@ from infill_ls.documents import Position, PositionEncoding
 from infill_ls.service import InfillService
 
 
-MINE = "def g(rows):\n    other = 2\n    value = compute_total(\n"
+# Its parameters are the names the copies read: a copy that reads names nothing binds is not shown.
+MINE = "def g(rows, rate, items, tax_rate):\n    other = 2\n    value = compute_total(\n"
 AT = Position(2, len("    value = compute_total("))
 BESIDE = "def f(items, tax_rate):\n    value = compute_total(items, tax_rate)\n"
 FILL = "items, tax_rate)"  # what the lookup copies from `BESIDE`, wherever it is read from

@@ -1,0 +1,171 @@
+"""The names a fill reads that nothing binds where it stands, in Python: a line copied from another function brings
+that function's locals along (`self.apply(Move(sku, qty, source, target))` in a method with no `source`), and a
+line copied from a file beside it that file's (`fs.readFile` where nothing imports `fs`). Such a fill parses, and
+raises NameError when it runs. A name is bound where it stands when the scopes around it bind it anywhere (Python's
+rule: a function's locals are its whole body's, the module's names its whole text's), or the builtins hold it; a
+class body's names are not its methods'. A file with a `from m import *` binds names no text shows, and so does a
+notebook's other cells, whose words (``known``) count as bound."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tree_sitter
+
+# Besides the builtins: a module's own names, and IPython's, which a notebook's cells read as builtins.
+BUILTINS = frozenset(dir(builtins)) | {"__file__", "__path__", "__cached__", "__builtins__", "__annotations__",
+                                       "__class__", "display", "get_ipython"}
+_SCOPES = frozenset({"function_definition", "lambda", "class_definition"})
+# Patterns a name is bound in: their names are bound, an attribute's or a subscript's are read.
+_PATTERNS = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "tuple", "list", "parenthesized_expression",
+                       "list_splat_pattern", "list_splat", "as_pattern_target", "expression_list"})
+_PARAMETERS = frozenset({"parameters", "lambda_parameters"})
+_IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
+
+
+def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str] = ()) -> list[str]:
+    """The names a Python fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) reads that no scope around
+    it binds, nor the builtins, nor ``known``; none in a file that imports `*`, nor where the parse around a name
+    has an error (a half-typed line reads otherwise)."""
+    root = tree.root_node
+    if any(node.type == "wildcard_import" for node in _descendants(root, stop=_SCOPES)):
+        return []
+    cache: dict[int, set[str]] = {}
+    known = set(known)
+    unbound = []
+    for name in _reads(root, lo, hi):
+        text = name.text.decode("utf-8", "replace")
+        if text in BUILTINS or text in known or text in unbound:
+            continue
+        if not any(text in cache.setdefault(scope.id, _bindings(scope)) for scope in _visible_scopes(name)):
+            unbound.append(text)
+    return unbound
+
+
+def _reads(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """The identifiers that hold a byte of ``lo``..``hi`` and are read: not an attribute's name after its `.`, a
+    keyword argument's or a pattern's keyword, nor a name an import names; none under an ERROR."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.type == "ERROR" or node.type in _IMPORTS:
+            continue
+        if node.type == "identifier":
+            parent, field = node.parent, _field(node)
+            if not ((parent.type == "attribute" and field == "attribute")
+                    or (parent.type == "keyword_argument" and field == "name")
+                    or (parent.type == "keyword_pattern" and parent.named_children[0].id == node.id)):
+                yield node
+            continue
+        pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte
+                       or child.start_byte == child.end_byte == lo)
+
+
+def _visible_scopes(name: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
+    """The scopes whose names ``name`` sees: the functions around it, innermost first, the class it stands in
+    directly (not one around a function it is in), and the module."""
+    node, innermost = name.parent, True
+    while node is not None:
+        if node.type in _SCOPES:
+            if node.type != "class_definition" or innermost:
+                yield node
+            innermost = False
+        elif node.parent is None:
+            yield node
+        node = node.parent
+
+
+def _bindings(scope: tree_sitter.Node) -> set[str]:
+    """The names ``scope`` (a module, a function, a lambda or a class) binds anywhere in it: assigned, looped over,
+    imported, defined, taken `as`, declared `global` or `nonlocal`, matched, and a function's parameters; not in the
+    scopes inside it, whose own names stay theirs (their definitions' names are its). A comprehension's are taken as
+    its scope's: a name it binds and reads outside it is rare, and counted bound."""
+    names: set[str] = set()
+    if scope.type in _SCOPES and scope.type != "class_definition":
+        parameters = scope.child_by_field_name("parameters")
+        starts = [parameters, scope.child_by_field_name("body")]
+    elif scope.type == "class_definition":
+        starts = [scope.child_by_field_name("body")]
+    else:
+        starts = [scope]
+    pending = [node for node in starts if node is not None]
+    while pending:
+        node = pending.pop()
+        kind = node.type
+        if kind in ("function_definition", "class_definition"):
+            _add(names, node.child_by_field_name("name"))
+            continue
+        if kind == "lambda" or kind == "ERROR":
+            continue
+        if kind in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
+            _targets(names, node.child_by_field_name("left"))
+        elif kind == "as_pattern_target":
+            _targets(names, node)
+        elif kind == "named_expression":
+            _add(names, node.child_by_field_name("name"))
+        elif kind in ("global_statement", "nonlocal_statement", "case_pattern", "type_alias_statement"):
+            names.update(n.text.decode("utf-8", "replace") for n in _descendants(node) if n.type == "identifier")
+        elif kind in _PARAMETERS:
+            for parameter in node.named_children:
+                _parameter(names, parameter)
+        elif kind in _IMPORTS:
+            _imported(names, node)
+            continue
+        pending.extend(node.children)
+    return names
+
+
+def _parameter(names: set[str], parameter: tree_sitter.Node) -> None:
+    if parameter.type == "identifier":
+        _add(names, parameter)
+    elif parameter.type in ("default_parameter", "typed_default_parameter"):
+        _add(names, parameter.child_by_field_name("name"))
+    elif parameter.type in ("typed_parameter", "list_splat_pattern", "dictionary_splat_pattern"):
+        _add(names, next((c for c in parameter.named_children if c.type == "identifier"), None))
+
+
+def _imported(names: set[str], statement: tree_sitter.Node) -> None:
+    """The names an import binds: each alias, else an `import a.b`'s `a`, a `from m import b`'s `b`."""
+    for i, child in enumerate(statement.children):
+        if statement.field_name_for_child(i) != "name":
+            continue
+        if child.type == "aliased_import":
+            _add(names, child.child_by_field_name("alias"))
+        elif child.named_children:
+            parts = child.named_children
+            _add(names, parts[0] if statement.type == "import_statement" else parts[-1])
+
+
+def _targets(names: set[str], target: tree_sitter.Node | None) -> None:
+    if target is None:
+        return
+    if target.type == "identifier":
+        _add(names, target)
+    elif target.type in _PATTERNS:
+        for child in target.named_children:
+            _targets(names, child)
+
+
+def _add(names: set[str], node: tree_sitter.Node | None) -> None:
+    if node is not None and node.type == "identifier":
+        names.add(node.text.decode("utf-8", "replace"))
+
+
+def _field(node: tree_sitter.Node) -> str | None:
+    parent = node.parent
+    for i, child in enumerate(parent.children):
+        if child.id == node.id:
+            return parent.field_name_for_child(i)
+    return None
+
+
+def _descendants(node: tree_sitter.Node, stop: frozenset[str] = frozenset()) -> Iterator[tree_sitter.Node]:
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        if current is node or current.type not in stop:
+            pending.extend(current.children)

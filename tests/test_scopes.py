@@ -1,0 +1,94 @@
+"""The names a Python fill reads that nothing binds where it stands (`infill_ls.scopes`): held to Python's scopes,
+through the real parse, and what the typing path shows for a copy that reads another function's locals."""
+
+from __future__ import annotations
+
+import pytest
+
+from infill_ls.completion import reads_unbound
+from infill_ls.scopes import unbound_reads
+from infill_ls.suggestions import Suggestion
+from infill_ls.syntax import Replacement, tree_after
+from lsp_support import parsed_text
+
+WAREHOUSE = '''from dataclasses import dataclass
+
+
+@dataclass
+class Move:
+    sku: str
+
+
+class Warehouse:
+    def transfer(self, sku, qty, source, target):
+        self.apply(Move(sku, qty, source, target))
+
+    def receive(self, sku, qty, target):
+        sel|
+'''
+
+
+def _unbound(marked: str, fill: str, known=()) -> list[str]:
+    at = marked.index("|")
+    parsed = parsed_text("python", marked.replace("|", "", 1))
+    tree = tree_after(parsed, [Replacement(at, at, fill)])
+    lo = parsed.snapshot.byte_offset(at)
+    return unbound_reads(tree, lo, lo + len(fill.encode()), known)
+
+
+@pytest.mark.parametrize("marked, fill, unbound", [
+    # Another method's parameter, copied along with its line.
+    (WAREHOUSE, "f.apply(Move(sku, qty, source, target))", ["source"]),
+    (WAREHOUSE, "f.apply(Move(sku, qty, None, target))", []),
+    ("import os\n\ndef f(path):\n    return |\n", "os.path.join(path, name)", ["name"]),
+    # A function's locals are its whole body's, bound before the cursor or after it.
+    ("import os\n\ndef f(path):\n    for name in os.listdir(path):\n        print(name)\n    return |\n",
+     "os.path.join(path, name)", []),
+    ("def f(path):\n    return |\n    name = 1\n", "name", []),
+    # A class body's names are not its methods'; in the class body they are.
+    ("class A:\n    X = 1\n    def f(self):\n        return |\n", "X", ["X"]),
+    ("class A:\n    X = 1\n    Y = |\n", "X + 1", []),
+    # The module's names, wherever defined, the builtins, a comprehension's, parameters of every kind.
+    ("def f():\n    return |\n\ndef g(): pass\n", "g() + len([y for y in range(3)])", []),
+    ("def f(a, *args, b=1, **kw):\n    return |\n", "a, args, b, kw, __file__, print", []),
+    ("def f():\n    try:\n        pass\n    except ValueError as err:\n        raise |\n", "err", []),
+    ("def f():\n    with open('x') as fh:\n        return |\n", "fh.read()", []),
+    ("import os.path as p, sys\nfrom a import b as c, d\nx = |\n", "p, sys, c, d", []),
+    # An attribute's or a keyword's name is no read; the value is.
+    ("def f(d):\n    return |\n", "d.get(key=value)", ["value"]),
+    # A star import binds names no text shows, and a notebook's other cells bind what their words say.
+    ("from m import *\ndef f():\n    return |\n", "zzz", []),
+])
+def test_a_fill_reads_the_names_its_scopes_bind(marked, fill, unbound):
+    assert _unbound(marked, fill) == unbound
+
+
+def test_names_known_elsewhere_count_as_bound():
+    assert _unbound("def f():\n    return |\n", "df.head()", known={"df"}) == []
+
+
+def test_only_python_is_read_for_its_scopes():
+    text = "function f() {\n  return \n}\n"
+    at = text.index("return ") + len("return ")
+    assert not reads_unbound(parsed_text("javascript", text), Suggestion("nowhere", at, at, -0.1, "file"))
+    text = "def f():\n    return \n"
+    at = text.index("return ") + len("return ")
+    assert reads_unbound(parsed_text("python", text), Suggestion("nowhere", at, at, -0.1, "file"))
+
+
+def test_while_typing_a_copy_that_reads_another_functions_local_is_not_shown(monkeypatch):
+    from engine.infill_lookup import InfillLookup, default_model_dir
+    from infill_ls import completion
+    from infill_ls.settings import Settings
+
+    engine = InfillLookup.read(default_model_dir())
+    at = WAREHOUSE.index("|")
+    parsed = parsed_text("python", WAREHOUSE.replace("|", "", 1))
+
+    def shown():
+        return [s.text for s in completion.from_the_file(engine, parsed, at, Settings(), should_stop=lambda: False)]
+
+    assert all("source" not in text for text in shown())
+    # The file spells it out: without the check, it is what the editor was shown.
+    monkeypatch.setattr(completion, "reads_unbound", lambda *args: False)
+    assert shown() == ["f.apply(Move(sku, qty, source, target))"]
