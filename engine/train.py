@@ -323,6 +323,8 @@ class Progress:
     hole_tokens: int = 0
     seconds: float = 0.0
     best_eval: float | None = None
+    # The data the run began on (`data_summary`): held-out scores compare, and `best/` is chosen, on that data only.
+    data: dict | None = None
 
 
 def save_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.Optimizer, progress: Progress,
@@ -359,6 +361,12 @@ def load_train_state(path: Path, model: DiffusionGemma, optimizer: torch.optim.O
                                   f"move {path.parent} away to start the run afresh")
             optimizer.state[p][slot] = value if slot == "step" else value.to(p.device)
     return Progress(**json.loads(meta["progress"]))
+
+
+def data_summary(meta: dict) -> dict:
+    """What tells a pretokenized directory's data from another's (its `meta.json`): each split's documents and
+    tokens."""
+    return {split: {"documents": d.get("documents"), "tokens": d.get("tokens")} for split, d in meta["splits"].items()}
 
 
 def _replace_dir(staging: Path, final: Path) -> None:
@@ -556,13 +564,16 @@ class Trainer:
         self.warmup_note = ""
         if self.resumed_from:
             self.progress = load_train_state(resume, self.model, self.optimizer)
+            self._check_same_data()
             if cfg.steps < self.progress.step:
                 raise EngineError(f"--steps {cfg.steps}: the run in {self.out} is already at step "
                                   f"{self.progress.step}; give --steps {self.progress.step} or more (its weights so "
                                   f"far are {self.out / 'last'})")
         else:
             self.warmup_note = scale_warmup(cfg)
+            self.progress.data = data_summary(self.train_data.meta)
         self.interrupted: int | None = None  # the signal that stopped the run early
+        self.timed_out = False  # --max-minutes stopped it before its last step
         self.workers = default_workers(self.device) if cfg.workers is None else cfg.workers
         self._batches = None  # (next micro-batch index, iterator) when workers build the batches
         # Said when the run resumes: what its flags and --config file changed of the settings it was saved with.
@@ -582,6 +593,20 @@ class Trainer:
         score. It writes nothing, as a log alone would leave a folder that no `--out` resumes and that refuses a
         new run."""
         return self.resumed_from is None and not self.cfg.init_from and self.cfg.steps == 0
+
+    def _check_same_data(self) -> None:
+        """A resumed run reads the data it began on: pretokenized anew from a corpus built again (files added, the
+        split drawn anew), its held-out files may be ones it trained on, and its scores, and `best/`, would compare
+        losses on two held-out sets. A run saved before this was recorded resumes unchecked."""
+        began, now = self.progress.data, data_summary(self.train_data.meta)
+        if began is None or began == now:
+            return
+        changed = ", ".join(f"{split} {began.get(split, {}).get('documents', 0)} -> "
+                            f"{now.get(split, {}).get('documents', 0)} documents" for split in sorted({*began, *now})
+                            if began.get(split) != now.get(split))
+        raise EngineError(f"{self.cfg.data}: not the data the run in {self.out} began on ({changed}); give a new "
+                          f"--out to train on it (--init-from {self.out / 'last'} to go on from its weights), or "
+                          f"--data the directory it began on")
 
     def _check_saved_data(self, saved: TrainConfig) -> None:
         """The data a resumed run reads unless told otherwise is the directory it was started with: when that is
@@ -780,7 +805,10 @@ class Trainer:
                 window_holes += p.hole_tokens - holes_before
                 window_steps += 1
                 p.seconds = base_seconds + time.time() - start
-                if p.step % cfg.log_every == 0:
+                timed_out = cfg.max_minutes is not None and time.time() - start > 60 * cfg.max_minutes
+                done = p.step >= cfg.steps or timed_out
+                # The last step is logged too: a run shorter than --log-every said nothing of its training loss.
+                if p.step % cfg.log_every == 0 or done or caught:
                     dt = max(time.time() - window_t, 1e-9)
                     stats.update(step=p.step, tokens=p.tokens, tok_s=round(window_tokens / dt, 1),
                                  hole_tok_s=round(window_holes / dt, 1), elapsed_s=round(p.seconds),
@@ -789,7 +817,6 @@ class Trainer:
                     metrics.write(json.dumps(stats) + "\n")
                     metrics.flush()
                     window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
-                done = p.step >= cfg.steps or (cfg.max_minutes is not None and time.time() - start > 60 * cfg.max_minutes)
                 if p.step % cfg.eval_every == 0 or done:
                     loss = self.evaluate()
                     if loss is not None:
@@ -805,6 +832,7 @@ class Trainer:
                     # Saving is not training time.
                     window_t, window_tokens, window_holes, window_steps = time.time(), 0, 0, 0
                 if done:
+                    self.timed_out = p.step < cfg.steps
                     break
         if caught and not done:
             if saved_at != p.step:  # stopped before its first step (scoring its start, say)
@@ -865,6 +893,11 @@ class Trainer:
         cfg, p, last, best = self.cfg, self.progress, self.out / "last", self.out / "best"
         if self.interrupted is not None:
             return f"interrupted at step {p.step}; resume with: infill-engine train --out {shlex.quote(cfg.out)}"
+        if self.timed_out:
+            # Its schedule was planned for --steps: the learning rate had not cooled, so say so before the result.
+            self.log(f"stopped by --max-minutes {cfg.max_minutes:g} at step {p.step} of {cfg.steps}, before its "
+                     f"schedule ended; `infill-engine train --out {shlex.quote(cfg.out)}` goes on for as long again "
+                     f"(--max-minutes gives another limit)")
         use = "(or the editor's modelPath setting)"
         scored = _saved_progress(best)
         if scored is not None and scored.get("best_eval") is not None:
@@ -1185,6 +1218,9 @@ DESCRIPTION = (
 )
 
 
+_DEFAULT = TrainConfig()
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="JSON file of training settings (the fields of TrainConfig)")
     p.add_argument("--data", help="pretokenized directory (default data/tokens)")
@@ -1193,13 +1229,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", help=f"model size: {', '.join(PRESETS)} (default cpu)")
     p.add_argument("--model", action="append", metavar="KEY=VALUE", help="override a model setting (JSON value)")
     p.add_argument("--init-from", dest="init_from", help="checkpoint directory to fine-tune")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--steps", type=int, help=f"optimizer steps of the whole run (default {_DEFAULT.steps})")
+    p.add_argument("--batch-size", dest="batch_size", type=int,
+                   help=f"samples per micro-batch (default {_DEFAULT.batch_size})")
     p.add_argument("--accumulate", type=int, metavar="N",
                    help="micro-batches of --batch-size per optimizer step (default 1)")
-    p.add_argument("--lr", type=float)
-    p.add_argument("--warmup-steps", dest="warmup_steps", type=int)
-    p.add_argument("--seed", type=int)
+    p.add_argument("--lr", type=float, help=f"peak learning rate (default {_DEFAULT.lr:g}, for training from "
+                                             "scratch; a fine-tune wants less)")
+    p.add_argument("--warmup-steps", dest="warmup_steps", type=int,
+                   help=f"steps the learning rate rises over (default {_DEFAULT.warmup_steps})")
+    p.add_argument("--seed", type=int, help=f"seed of the batches and the noise (default {_DEFAULT.seed})")
     p.add_argument("--canvas-lengths", dest="canvas_lengths", type=int, nargs="+", metavar="L",
                    help="canvas widths to train on, one per batch (default: those the checkpoint was trained on, "
                         "else its canvas_length)")
@@ -1209,10 +1248,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expert-dispatch", dest="expert_dispatch", choices=("auto", *EXPERT_DISPATCH),
                    help="run each expert on its routed tokens (grouped) or every expert on every token (dense); "
                         "default auto: dense on CUDA for up to 8 experts")
-    p.add_argument("--eval-every", dest="eval_every", type=int)
+    p.add_argument("--log-every", dest="log_every", type=int,
+                   help=f"steps between logged training losses (default {_DEFAULT.log_every}; the last is logged too)")
+    p.add_argument("--eval-every", dest="eval_every", type=int,
+                   help=f"steps between held-out evaluations (default {_DEFAULT.eval_every}; the last is evaluated too)")
     p.add_argument("--eval-batches", dest="eval_batches", type=int, metavar="N",
                    help="held-out batches (of --batch-size) each evaluation averages (default 8)")
-    p.add_argument("--save-every-s", dest="save_every_s", type=float)
+    p.add_argument("--save-every-s", dest="save_every_s", type=float,
+                   help=f"seconds between saves of last/ (default {_DEFAULT.save_every_s:g})")
     p.add_argument("--max-minutes", dest="max_minutes", type=float, help="stop (and save) after this long")
     # None when absent, so that a --config file's or a resumed run's setting stands.
     p.add_argument("--fit-steps", dest="fit_steps", action="store_true", default=None,

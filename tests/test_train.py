@@ -725,7 +725,8 @@ def test_a_folder_with_a_runs_log_but_nothing_to_resume_is_refused(data_dir, tmp
     # (Without --preset: a fine-tune's model is its checkpoint's, and a preset given with it is refused.)
     assert main(_cli("--out", str(run), "--data", str(data_dir / "tokens"), "--steps", "1", "--init-from",
                      str(tmp_path / "base" / "last"), "--eval-every", "100")) == 0
-    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [0, 1]
+    # The start's score, then step 1's training loss (the last step is logged) and its score: the old line is gone.
+    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [0, 1, 1]
 
 
 def test_a_new_run_in_a_folder_holding_an_earlier_runs_best_is_refused(data_dir, tmp_path, capsys):
@@ -1108,3 +1109,32 @@ def test_the_first_replan_corrects_a_guess_far_off_whole(data_dir, tmp_path, mon
     fitted = [line for line in lines if "steps fitted" in line]
     assert len(fitted) == 1 and fitted[0].endswith("-> 40 steps (was 8)"), lines
     assert json.loads((tmp_path / "run" / "last" / "progress.json").read_text())["step"] == 40
+
+
+def test_a_run_resumes_only_on_the_data_it_began_on(data_dir, tmp_path):
+    # A corpus built again and pretokenized in place moved train files into the held-out split: the resumed run
+    # compared held-out losses on two sets, one holding code it had trained on.
+    Trainer(_config(data_dir, tmp_path / "run", steps=2), log=lambda *_: None).run()
+    corpus = tmp_path / "corpus"
+    shutil.copytree(data_dir / "corpus", corpus)
+    with open(corpus / "heldout.jsonl", "a") as fh:
+        fh.write(json.dumps({"path": "more", "package": "more", "language": "python",
+                             "text": inspect.getsource(engine.canvas)}) + "\n")
+    pretokenize(corpus, data_dir / "tokenizer.json", tmp_path / "tokens", workers=1, log=lambda *_: None)
+    with pytest.raises(EngineError, match=re.escape(f"{tmp_path / 'tokens'}: not the data the run in "
+                                                    f"{tmp_path / 'run'} began on (heldout 1 -> 2 documents); give "
+                                                    "a new --out")):
+        Trainer(_config(data_dir, tmp_path / "run", steps=4, data=str(tmp_path / "tokens")), log=lambda *_: None)
+    # The same data at another path is the same data.
+    shutil.copytree(data_dir / "tokens", tmp_path / "moved")
+    Trainer(_config(data_dir, tmp_path / "run", steps=3, data=str(tmp_path / "moved")), log=lambda *_: None).run()
+
+
+def test_a_run_logs_its_last_steps_loss_and_says_when_its_time_ran_out(data_dir, tmp_path):
+    lines = []
+    Trainer(_config(data_dir, tmp_path / "short", steps=3, log_every=10), log=lines.append).run()
+    assert [word for line in lines for word in line.split() if word.startswith("step=")] == ["step=3/3", "step=3"]
+    lines.clear()
+    Trainer(_config(data_dir, tmp_path / "timed", steps=50, max_minutes=0.0), log=lines.append).run()
+    assert any(line.startswith("stopped by --max-minutes 0 at step 1 of 50, before its schedule ended;")
+               for line in lines), lines
