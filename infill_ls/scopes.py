@@ -169,3 +169,39 @@ def _descendants(node: tree_sitter.Node, stop: frozenset[str] = frozenset()) -> 
         yield current
         if current is node or current.type not in stop:
             pending.extend(current.children)
+
+
+def imported_again(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """The names an import a fill writes (its bytes ``lo``..``hi`` of ``tree``) binds where another import of the
+    same scope binds them already: `from datetime import datetime` under `from datetime import datetime, timezone`.
+    Only a name whose bytes the fill writes counts: the user's own is theirs."""
+    again = []
+    for statement in _descendants(tree.root_node):
+        if statement.type not in _IMPORTS or not (statement.start_byte < hi and lo < statement.end_byte):
+            continue
+        written = _imported_nodes(statement)
+        names = {n.text for n in written if n.start_byte < hi and lo < n.end_byte}
+        if not names:
+            continue
+        scope = statement.parent
+        while scope.parent is not None and scope.type not in _SCOPES:
+            scope = scope.parent
+        for other in _descendants(scope, stop=_SCOPES):
+            if other.type in _IMPORTS and other.id != statement.id:
+                again.extend(n.text.decode("utf-8", "replace") for n in _imported_nodes(other) if n.text in names)
+    return again
+
+
+def _imported_nodes(statement: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The name nodes an import binds (`_imported`'s names, as nodes)."""
+    nodes = []
+    for i, child in enumerate(statement.children):
+        if statement.field_name_for_child(i) != "name":
+            continue
+        if child.type == "aliased_import":
+            alias = child.child_by_field_name("alias")
+            nodes.extend([alias] if alias is not None else [])
+        elif child.named_children:
+            parts = child.named_children
+            nodes.append(parts[0] if statement.type == "import_statement" else parts[-1])
+    return nodes

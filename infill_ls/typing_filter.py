@@ -12,6 +12,7 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open
                             still_open)
 
 from .postprocess import writes_a_line_again
+from .scopes import imported_again
 from .suggestions import (WORD, Suggestion, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
@@ -43,7 +44,9 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     Nor, where the line's own error hides theirs or the code parses, a quote alone or a string left open at a line's
     end (`_opens_literal`: `collect(` + `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`),
     a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
-    takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a second import of
+    takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
+    statements of its block (`_jumps_over`), a Python import of a name imported already (`_imports_a_name_again`), a
+    second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
     (`writes_a_line_again`: `self.x = 1` under `self.x = 1`). Whatever made the suggestion: the file's copy, or the
     model. One incremental re-parse each (two where a line of the file spells the new line, or where a header it
@@ -82,6 +85,8 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _foreign_names(parsed, suggestion, tree, start, start + len(written))
                 or _lone_token_body(parsed, suggestion, tree)
                 or _joins_the_next_statement(parsed, suggestion, tree, start + len(written))
+                or _jumps_over(parsed, tree, start, start + len(written))
+                or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_again(parsed, tree, start, start + len(written))
                 or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
 
@@ -291,6 +296,35 @@ def _joins_the_next_statement(parsed: ParsedSnapshot, suggestion: Suggestion, tr
                         parsed.spec.body_types)
     last_line = hi - len(suggestion.text.rsplit("\n", 1)[1].encode("utf-8", "surrogatepass"))
     return now is not None and last_line <= now.start_byte < hi
+
+
+# Statements after which nothing of their block runs.
+_JUMPS = frozenset({"return_statement", "raise_statement", "throw_statement", "break_statement",
+                    "continue_statement"})
+
+
+def _jumps_over(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) writes a `return`, `raise`, `break`
+    or the like that a statement of its block the file had follows, which then never runs: `def is_receipt(self):`
+    + `\n        return None` above the body it has, `} else {` + `return result;` above its own lines."""
+    if parsed.spec is None:
+        return False
+    for node in _touching(tree.root_node, lo, hi):
+        if node.type not in _JUMPS or not (lo <= node.start_byte and node.end_byte <= hi):
+            continue
+        following = node.next_named_sibling
+        while following is not None and following.type in parsed.spec.comment_types:
+            following = following.next_named_sibling
+        if following is not None and following.start_byte >= hi:
+            return True
+    return False
+
+
+def _imports_a_name_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a fill imports a name another import of its scope binds already, where scopes are read
+    (`LanguageSpec.scopes_read`, `scopes.imported_again`): `from datetime import datetime` under `from datetime import
+    datetime, timezone`, `, field` after `from decimal import Decimal` where `field` comes from `dataclasses`."""
+    return bool(parsed.spec is not None and parsed.spec.scopes_read and imported_again(tree, lo, hi))
 
 
 def _statement_at(root: tree_sitter.Node, byte: int, bodies: frozenset[str]) -> tree_sitter.Node | None:

@@ -92,3 +92,35 @@ def test_while_typing_a_copy_that_reads_another_functions_local_is_not_shown(mon
     # The file spells it out: without the check, it is what the editor was shown.
     monkeypatch.setattr(completion, "reads_unbound", lambda *args: False)
     assert shown() == ["f.apply(Move(sku, qty, source, target))"]
+
+
+@pytest.mark.parametrize("marked, fill, kept", [
+    # A name another import of the scope binds already: the same import again, or another module's name.
+    ("from datetime import datetime, timezone\nfrom |\n\nx = 1\n", "datetime import datetime", False),
+    ("from dataclasses import dataclass, field\nfrom decimal import Decimal|\n\nx = 1\n", ", field", False),
+    ("from datetime import datetime, timezone\nfrom |\n\nx = 1\n", "datetime import date", True),
+    ("import numpy as np\nimport |\n", "pandas as np", False),
+    ("import numpy as np\nimport |\n", "pandas as pd", True),
+])
+def test_while_typing_no_import_binds_a_name_its_scope_imports(marked, fill, kept):
+    from lsp_support import kept_while_typing
+
+    assert kept_while_typing("python", marked, fill) is kept
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A `return`, `raise`, `break` above statements of its block the file has: they never run.
+    ("python", "class A:\n    def is_receipt(self) -> bool:|\n        return self.source is None\n",
+     "\n        return None", False),
+    ("javascript", "function f(x) {\n  if (x) {\n    g();\n  } else {|\n    h();\n  }\n}\n", "\n    return 1;", False),
+    ("python", "def f(x):\n    for i in x:\n        |\n        g(i)\n", "continue", False),
+    # Last in its block, it ends it as it should.
+    ("python", "def f(x):\n    for i in x:\n        |\n    return 2\n", "break", True),
+    ("python", "def f(x):\n    y = 1\n    |\n", "return y", True),
+    ("python", "class A:\n    def is_receipt(self) -> bool:|\n        return self.source is None\n", "\n        x = 1",
+     True),
+])
+def test_while_typing_no_jump_is_shown_above_the_statements_of_its_block(language, marked, fill, kept):
+    from lsp_support import kept_while_typing
+
+    assert kept_while_typing(language, marked, fill) is kept

@@ -221,7 +221,7 @@ NULL_CHECK = 'int f(void) {\n    if (rb == NULL) {|\n        fprintf(stderr, "oo
     ("c", NULL_CHECK, "\n        return", False),
     ("rust", "fn f() {\n    if x {|\n        g();\n    }\n}\n", "\n        return", False),
     # One whose statements end where it does leaves the next line's its own.
-    ("c", NULL_CHECK, "\n        return 1;", True),
+    ("c", NULL_CHECK, "\n        errno = ENOMEM;", True),
     ("c", NULL_CHECK, "\n        free(rb);", True),
 ])
 def test_while_typing_no_fill_takes_in_the_next_lines_statement(language, marked, fill, kept):
