@@ -45,7 +45,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     end (`_opens_literal`: `collect(` + `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`),
     a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
     takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
-    statements of its block (`_jumps_over`), a Python import of a name imported already (`_imports_a_name_again`), a
+    statements of its block (`_jumps_over`), a call of a literal (`_calls_no_function`), a Python import of a name
+    imported already (`_imports_a_name_again`), a
     second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
     (`writes_a_line_again`: `self.x = 1` under `self.x = 1`). Whatever made the suggestion: the file's copy, or the
@@ -86,6 +87,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _lone_token_body(parsed, suggestion, tree)
                 or _joins_the_next_statement(parsed, suggestion, tree, start + len(written))
                 or _jumps_over(parsed, tree, start, start + len(written))
+                or _calls_no_function(tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_again(parsed, tree, start, start + len(written))
                 or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
@@ -317,6 +319,31 @@ def _jumps_over(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int
             following = following.next_named_sibling
         if following is not None and following.start_byte >= hi:
             return True
+    return False
+
+
+# A literal a call's `function` is: no value of one is called (`return 2` + `(*args, **kwargs)`).
+_LITERALS = frozenset({"integer", "float", "string", "number", "number_literal", "string_literal", "int_literal",
+                       "float_literal", "integer_literal", "true", "false", "none", "null", "concatenated_string",
+                       "template_string", "raw_string_literal", "interpreted_string_literal"})
+
+
+def _calls_no_function(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) calls a literal, or writes the call
+    a Python `except` names as its type: `return 2` + `(*args, **kwargs)`, `copied = 0` + `(args.dest)`, `except
+    Sto` + `ckError(f"...")`. Each parses; the first raises TypeError when it runs, the last when an exception
+    reaches it."""
+    for node in _touching(tree.root_node, lo, hi):
+        if node.type in ("call", "call_expression"):
+            function = node.child_by_field_name("function")
+            arguments = node.child_by_field_name("arguments")
+            if (function is not None and function.type in _LITERALS and arguments is not None
+                    and arguments.end_byte > lo):
+                return True
+        elif node.type == "except_clause" and node.named_children and node.named_children[0].type == "call":
+            call = node.named_children[0]
+            if call.start_byte < hi and lo < call.end_byte:
+                return True
     return False
 
 

@@ -124,3 +124,19 @@ def test_while_typing_no_jump_is_shown_above_the_statements_of_its_block(languag
     from lsp_support import kept_while_typing
 
     assert kept_while_typing(language, marked, fill) is kept
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A literal called, and a call an `except` names as its type: each parses, and raises TypeError.
+    ("python", "def f(*args, **kwargs):\n    return 2|\n", "(*args, **kwargs)", False),
+    ("python", "def f(args):\n    copied = 0|\n    return copied\n", "(args.dest)", False),
+    ("javascript", "function f(a) {\n  return 2|\n}\n", "(a)", False),
+    ("python", "class StockError(Exception):\n    pass\n\ntry:\n    pass\nexcept Sto|\n    pass\n", 'ckError(f"x"):', False),
+    ("python", "class StockError(Exception):\n    pass\n\ntry:\n    pass\nexcept Sto|\n    pass\n", "ckError:", True),
+    # A string's method is called, not the string.
+    ("python", "def f(x):\n    return |\n", "'{}'.format(x)", True),
+])
+def test_while_typing_no_literal_is_called(language, marked, fill, kept):
+    from lsp_support import kept_while_typing
+
+    assert kept_while_typing(language, marked, fill) is kept
