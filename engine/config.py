@@ -346,6 +346,13 @@ class ModelConfig:
 
     @classmethod
     def load(cls, path: Path) -> "ModelConfig":
+        run = Path(path).parent
+        if not Path(path).exists() and (run / "last" / "config.json").is_file():
+            # `--model runs/mine`: the run's folder, which holds its checkpoints.
+            best = run / "best"
+            raise CheckpointError(f"{run}: a training run's folder, not a checkpoint; its checkpoints are "
+                                  + (f"{best} (the lowest held-out loss) and " if best.is_dir() else "")
+                                  + f"{run / 'last'}")
         return cls.from_hf(read_json(path), source=str(path))
 
 

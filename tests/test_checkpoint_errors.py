@@ -417,3 +417,14 @@ def test_a_checkpoint_file_that_is_a_folder_is_said_to_be_one(copy, file):
     (copy / file).unlink()
     (copy / file).mkdir()
     refused(copy, f"{copy / file}: a folder, not a file", file)
+
+
+def test_a_training_runs_folder_is_named_with_its_checkpoints(model_dir, tmp_path):
+    # `--model runs/mine` said that runs/mine/config.json was not found.
+    run = tmp_path / "run"
+    shutil.copytree(model_dir, run / "last")
+    (run / "best").mkdir()
+    result = run_cli("generate", "--model", str(run), "--prompt", "x", "--device", "cpu")
+    assert result.returncode == 2 and result.stderr == (
+        f"infill-engine: {run}: a training run's folder, not a checkpoint; its checkpoints are {run / 'best'} (the "
+        f"lowest held-out loss) and {run / 'last'}\n"), result.stderr
