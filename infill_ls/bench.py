@@ -330,8 +330,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.setting:
         print(f"settings                   {json.dumps(dict(args.setting))}")
     print(f"keystrokes / requests      {summary['keystrokes']} / {summary['requests']}")
-    print(f"model runs                 {summary['model_runs']} ({summary['file_fills']} answered from the file "
-          "or a file beside it with no model pass)")
+    # The server counts the requests its worker took: a fill from the file answers some there with no model pass.
+    print(f"requests on the worker     {summary['model_runs']} ({summary['file_fills']} answered from the file or a "
+          f"file beside it with no model pass, {summary['model_runs'] - summary['file_fills']} with one)")
     print(f"keystroke->completion p50  {summary['p50_ms']} ms")
     print(f"keystroke->completion p95  {summary['p95_ms']} ms")
     for shape, row in summary["by_shape"].items():
