@@ -252,9 +252,13 @@ def default_stdlib_dir() -> Path:
     return Path(sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["stdlib"])
 
 
-def _walk(root: Path, onerror=None):
+def _walk(root: Path, onerror=None, linked: list[Path] | None = None):
+    """The files under ``root``, in order, but in skipped and hidden folders; a link to a folder is not followed
+    (``linked`` collects them)."""
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        if linked is not None:
+            linked.extend(Path(dirpath) / d for d in dirnames if (Path(dirpath) / d).is_symlink())
         for name in sorted(filenames):
             yield Path(dirpath) / name
 
@@ -436,11 +440,15 @@ def repository_files(repo: Path, log=print) -> list[SourceFile]:
     repo = repo.resolve()
     visible = _git_visible(repo)
     left_out: Counter[str] = Counter()
+    unknown: Counter[str] = Counter()  # files of languages read nowhere here, by extension
     unreadable: list[OSError] = []
-    for path in _walk(repo, onerror=unreadable.append):
+    linked: list[Path] = []
+    for path in _walk(repo, onerror=unreadable.append, linked=linked):
         rel = path.relative_to(repo)
         lang = language_for_path(path)
         if lang is None:
+            if not path.name.startswith(".") and (visible is None or rel.as_posix() in visible):
+                unknown[path.suffix or path.name] += 1
             continue
         if path.name.startswith("."):
             left_out["hidden"] += 1
@@ -455,8 +463,13 @@ def repository_files(repo: Path, log=print) -> list[SourceFile]:
         else:
             out.append(SourceFile(str(path), repository_package(repo, rel.parent), LOCAL_LICENSE, lang.name,
                                   str(repo)))
-    if left_out:
-        log(f"corpus: {repo}: left out " + ", ".join(f"{n} {why}" for why, n in left_out.items()))
+    left_out["symbolic link"] += len(linked)  # to a folder: not followed, as to a file
+    if +left_out:
+        log(f"corpus: {repo}: left out " + ", ".join(f"{n} {why}" for why, n in left_out.items() if n))
+    if unknown:
+        common = ", ".join(f"{kind} {n}" for kind, n in unknown.most_common(5))
+        log(f"corpus: {repo}: {sum(unknown.values())} files of no language read here left out ({common}"
+            f"{', ...' if len(unknown) > 5 else ''}; engine/languages.py lists those read)")
     if unreadable:
         first = unreadable[0]
         log(f"corpus: {repo}: {len(unreadable)} unreadable folder{'s' if len(unreadable) > 1 else ''} skipped, the "

@@ -232,6 +232,10 @@ def test_a_repository_corpus_leaves_out_what_the_server_would_not_read(tmp_path)
         (repo / folder / "mod.py").write_text(code(910 + i))
     (repo / "app" / ".local_settings.py").write_text(code(920))
     (repo / "app" / "creds.py").symlink_to(outside / "creds.py")
+    (repo / "linked").symlink_to(outside)  # a folder's link: not followed, and counted as a file's is
+    # Files of languages read nowhere here are counted too: a repository of mostly Lua trained on its few `.py`.
+    (repo / "README.md").write_text("# proj\n")
+    (repo / "tools" / "run.lua").write_text("print(1)\n")
     (repo / ".gitignore").write_text("secrets/\n")
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     logged = []
@@ -239,7 +243,9 @@ def test_a_repository_corpus_leaves_out_what_the_server_would_not_read(tmp_path)
     assert sorted(Path(f.path).relative_to(repo.resolve()).as_posix() for f in files) == \
         ["app/mod.py", "app/models/mod.py", "tools/mod.py"]
     assert {f.package for f in files} == {"proj/app", "proj/app/models", "proj/tools"}
-    assert logged == [f"corpus: {repo.resolve()}: left out 1 hidden, 1 symbolic link, 1 ignored by git, 1 vendored"]
+    assert logged == [f"corpus: {repo.resolve()}: left out 1 hidden, 2 symbolic link, 1 ignored by git, 1 vendored",
+                      f"corpus: {repo.resolve()}: 2 files of no language read here left out (.md 1, .lua 1; "
+                      "engine/languages.py lists those read)"]
     # A submodule's files are the repository's too (they were counted as ignored by git).
     lib = tmp_path / "lib"
     (lib / "src").mkdir(parents=True)
