@@ -1044,6 +1044,14 @@ def check_positions(cfg: TrainConfig, model_cfg: ModelConfig, widths: list[int])
                       f"give canvas lengths and prefix budgets whose longest add up to at most {limit}")
 
 
+def _same_file_bytes(a: str, b: str) -> bool:
+    """Whether two files hold the same bytes; an unreadable one is left to the reader that needs it to say so."""
+    try:
+        return Path(a).read_bytes() == Path(b).read_bytes()
+    except OSError:
+        return True
+
+
 def read_config_file(path: str) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -1097,6 +1105,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         # A fine-tune's model is its checkpoint's: the preset would be ignored, yet recorded with the run.
         raise EngineError(f"--preset {args.preset}: --init-from {cfg.init_from} keeps the checkpoint's shape; drop "
                           "--preset, or train a new model without --init-from")
+    if getattr(args, "tokenizer", None) is not None and saved is None and cfg.init_from and \
+            not _same_file_bytes(args.tokenizer, os.path.join(cfg.init_from, "tokenizer.json")):
+        # A fine-tune reads its checkpoint's tokenizer, whose ids its embeddings are: the flag was ignored.
+        raise EngineError(f"--tokenizer {args.tokenizer}: --init-from {cfg.init_from} trains with its own "
+                          f"tokenizer.json; drop --tokenizer (and pretokenize --data with that one)")
     if args.preset is None and saved is None and "preset" in data and cfg.init_from:
         raise EngineError(f"{args.config}: preset {data['preset']}: init_from {cfg.init_from} keeps the checkpoint's "
                           f"shape; drop preset from {args.config}, or train a new model without init_from")

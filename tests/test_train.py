@@ -1138,3 +1138,18 @@ def test_a_run_logs_its_last_steps_loss_and_says_when_its_time_ran_out(data_dir,
     Trainer(_config(data_dir, tmp_path / "timed", steps=50, max_minutes=0.0), log=lines.append).run()
     assert any(line.startswith("stopped by --max-minutes 0 at step 1 of 50, before its schedule ended;")
                for line in lines), lines
+
+
+def test_a_fine_tune_given_another_tokenizer_is_refused(tmp_path):
+    # A fine-tune reads its checkpoint's tokenizer: --tokenizer was ignored, silently.
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "tokenizer.json").write_text('{"a": 1}')
+    (tmp_path / "other.json").write_text('{"b": 2}')
+    (tmp_path / "same.json").write_text('{"a": 1}')
+    argv = ["--out", str(tmp_path / "run"), "--init-from", str(tmp_path / "ckpt"), "--tokenizer"]
+    with pytest.raises(EngineError, match=re.escape(f"--tokenizer {tmp_path / 'other.json'}: --init-from "
+                                                    f"{tmp_path / 'ckpt'} trains with its own tokenizer.json")):
+        config_from_args(parser.parse_args([*argv, str(tmp_path / "other.json")]))
+    assert config_from_args(parser.parse_args([*argv, str(tmp_path / "same.json")])).init_from
