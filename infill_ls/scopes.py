@@ -176,8 +176,8 @@ def imported_again(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     same scope binds them already: `from datetime import datetime` under `from datetime import datetime, timezone`.
     Only a name whose bytes the fill writes counts: the user's own is theirs."""
     again = []
-    for statement in _descendants(tree.root_node):
-        if statement.type not in _IMPORTS or not (statement.start_byte < hi and lo < statement.end_byte):
+    for statement in _overlapping(tree.root_node, lo, hi):
+        if statement.type not in _IMPORTS:
             continue
         written = _imported_nodes(statement)
         names = {n.text for n in written if n.start_byte < hi and lo < n.end_byte}
@@ -205,3 +205,12 @@ def _imported_nodes(statement: tree_sitter.Node) -> list[tree_sitter.Node]:
             parts = child.named_children
             nodes.append(parts[0] if statement.type == "import_statement" else parts[-1])
     return nodes
+
+
+def _overlapping(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """``node`` and the nodes inside it that hold a byte of ``lo``..``hi``."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        yield current
+        pending.extend(child for child in current.children if child.start_byte < hi and lo < child.end_byte)
