@@ -470,7 +470,8 @@ def test_the_wheel_holds_every_file_the_package_reads(tmp_path):
 
 # The text of the ordering test: the request's cursor ends the line "x = compute(first, " (the file's own fill there:
 # "second)"); the change after the request puts "y = combine(alpha, " (fill: "beta)") on that line, as long.
-ORDER_TEXT = "total = compute(first, second)\nx = compute(first,\n"
+# The names the fills read are bound: a fill that reads names nothing binds is not shown.
+ORDER_TEXT = "total = compute(first, second)\nx = compute(first,\n)\nfirst = second = alpha = beta = 0\n"
 ORDER_TOP = "value = combine(alpha, beta)\ny = combine(alpha, \n"
 ORDER_CURSOR = {"line": 1, "character": len("x = compute(first, ")}
 
