@@ -4,7 +4,8 @@ line copied from a file beside it that file's (`fs.readFile` where nothing impor
 raises NameError when it runs. A name is bound where it stands when the scopes around it bind it anywhere (Python's
 rule: a function's locals are its whole body's, the module's names its whole text's), or the builtins hold it; a
 class body's names are not its methods'. A file with a `from m import *` binds names no text shows, and so does a
-notebook's other cells, whose words (``known``) count as bound."""
+notebook's other cells, whose words (``known``) count as bound. An assignment that alone binds a name and reads it
+(`total += qty` first, `header = header.USER`) reads it unbound too."""
 
 from __future__ import annotations
 
@@ -42,7 +43,29 @@ def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str]
             continue
         if not any(text in cache.setdefault(scope.id, _bindings(scope)) for scope in _visible_scopes(name)):
             unbound.append(text)
+        elif _reads_its_own_first_binding(name, text, lo, hi):
+            unbound.append(text)
     return unbound
+
+
+def _reads_its_own_first_binding(name: tree_sitter.Node, text: str, lo: int, hi: int) -> bool:
+    """Whether ``name`` is read by the assignment the fill writes that alone binds it in the scopes it sees: `total =
+    total + 1`, `total += qty` or `orders = clean(orders)` where nothing else binds `total` or `orders` reads it
+    unbound (UnboundLocalError, NameError at a module's level)."""
+    statement = name.parent
+    while statement is not None and statement.type not in ("assignment", "augmented_assignment", "block", "module"):
+        statement = statement.parent
+    if statement is None or statement.type in ("block", "module") or not (lo <= statement.start_byte
+                                                                           and statement.end_byte <= hi):
+        return False
+    value = statement.child_by_field_name("right")
+    if not (statement.type == "augmented_assignment" or value is not None and value.start_byte <= name.start_byte):
+        return False  # the name bound, not read: `x = 1`
+    bound_here: set[str] = set()
+    _targets(bound_here, statement.child_by_field_name("left"))
+    if text not in bound_here:
+        return False
+    return not any(text in _bindings(scope, skip=statement.id) for scope in _visible_scopes(name))
 
 
 def _reads(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
@@ -78,11 +101,12 @@ def _visible_scopes(name: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
         node = node.parent
 
 
-def _bindings(scope: tree_sitter.Node) -> set[str]:
+def _bindings(scope: tree_sitter.Node, skip: int | None = None) -> set[str]:
     """The names ``scope`` (a module, a function, a lambda or a class) binds anywhere in it: assigned, looped over,
     imported, defined, taken `as`, declared `global` or `nonlocal`, matched, and a function's parameters; not in the
     scopes inside it, whose own names stay theirs (their definitions' names are its). A comprehension's are taken as
-    its scope's: a name it binds and reads outside it is rare, and counted bound."""
+    its scope's: a name it binds and reads outside it is rare, and counted bound. ``skip``: the id of an assignment
+    whose names are left out."""
     names: set[str] = set()
     if scope.type in _SCOPES and scope.type != "class_definition":
         parameters = scope.child_by_field_name("parameters")
@@ -100,7 +124,7 @@ def _bindings(scope: tree_sitter.Node) -> set[str]:
             continue
         if kind == "lambda" or kind == "ERROR":
             continue
-        if kind in ("assignment", "augmented_assignment", "for_statement", "for_in_clause"):
+        if kind in ("assignment", "augmented_assignment", "for_statement", "for_in_clause") and node.id != skip:
             _targets(names, node.child_by_field_name("left"))
         elif kind == "as_pattern_target":
             _targets(names, node)

@@ -58,6 +58,12 @@ def _unbound(marked: str, fill: str, known=()) -> list[str]:
     ("def f(d):\n    return |\n", "d.get(key=value)", ["value"]),
     # A star import binds names no text shows, and a notebook's other cells bind what their words say.
     ("from m import *\ndef f():\n    return |\n", "zzz", []),
+    # An assignment that alone binds a name reads it unbound (UnboundLocalError): `total += qty` first.
+    ("def f(qty):\n    |\n", "total += qty", ["total"]),
+    ("def f(qty):\n    total = 0\n    |\n", "total += qty", []),
+    ("def f():\n    |\n    return header\n", "header = header.USER", ["header"]),
+    ("def f(orders):\n    |\n", "orders = sorted(orders)", []),
+    ("def f():\n    |\n", "x = 1", []),
 ])
 def test_a_fill_reads_the_names_its_scopes_bind(marked, fill, unbound):
     assert _unbound(marked, fill) == unbound
