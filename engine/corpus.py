@@ -1153,7 +1153,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         check_out_dir(Path(args.out))  # before the sources are read, which takes minutes
-        print(f"corpus: stdlib {stdlib}, site dirs {[str(d) for d in site_dirs]}, repositories "
+        print(f"corpus: stdlib {stdlib or '(left out)'}, site dirs {[str(d) for d in site_dirs]}, repositories "
               f"{[str(r) for r in repos]}" + (f", node_modules {[str(d) for d in node_modules]}" * bool(node_modules)))
         files, packages = collect_sources(site_dirs, stdlib, repos, node_modules=node_modules)
         print(f"corpus: {len(files)} candidate files from {len(packages)} packages")

@@ -682,12 +682,14 @@ def _command(args) -> str:
     return shlex.join(words)
 
 
-def hole_budgets(given: int | None, capacity: int | None) -> tuple[dict[str, int], str]:
-    """Each kind's budget (`given`, or its default cut to `capacity` where there is one), and which defaults were
-    cut ("" if none)."""
+def hole_budgets(given: int | None, capacity: int | None,
+                 kinds: Sequence[str] = tuple(DEFAULT_MAX_TOKENS)) -> tuple[dict[str, int], str]:
+    """Each kind's budget (`given`, or its default cut to `capacity` where there is one), and which defaults of
+    ``kinds`` (those evaluated) were cut ("" if none)."""
     limit = capacity or max(DEFAULT_MAX_TOKENS.values())
     budgets = {k: given or min(v, limit) for k, v in DEFAULT_MAX_TOKENS.items()}
-    capped = [f"{k} {v} -> {budgets[k]}" for k, v in DEFAULT_MAX_TOKENS.items() if budgets[k] != (given or v)]
+    capped = [f"{k} {v} -> {budgets[k]}" for k, v in DEFAULT_MAX_TOKENS.items()
+              if budgets[k] != (given or v) and k in kinds]
     return budgets, ", ".join(capped)
 
 
@@ -773,7 +775,7 @@ def run(args) -> int:
                                candidates=args.candidates, lookup=not args.no_lookup)
     # One untimed fill first: latency is per hole, not the first call's one-time setup.
     filler(FillRequest("x = ", "\n", True, 8, "1"))
-    budgets, capped = hole_budgets(args.max_tokens, capacity)
+    budgets, capped = hole_budgets(args.max_tokens, capacity, args.kinds)
     settings = EvalSettings(budgets, args.prefix_tokens, args.suffix_tokens, engine.canvas_length)
 
     report: dict = {

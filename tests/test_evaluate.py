@@ -824,3 +824,11 @@ def test_languages_keeps_the_files_of_those_languages_only(tiny_model, tmp_path,
     assert args.func(args) == 2
     assert capsys.readouterr().err == (f"evaluate: {HELDOUT}: no document in rust (it holds go, javascript, "
                                        "python)\n")
+
+
+def test_only_the_kinds_evaluated_are_said_to_have_their_budgets_cut():
+    from engine.evaluate import hole_budgets
+
+    budgets, capped = hole_budgets(None, 40, ["line", "closing"])
+    assert budgets["block"] == 40 and capped == ""  # `--kinds line closing` printed "block 128 -> 40"
+    assert "block 128 -> 40" in hole_budgets(None, 40, ["block"])[1]
