@@ -45,6 +45,15 @@ def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str]
             unbound.append(text)
         elif _reads_its_own_first_binding(name, text, lo, hi):
             unbound.append(text)
+    # `total ` + `+= qty`: the fill makes the name typed before it a read.
+    for statement in _overlapping(root, lo, hi):
+        operator = statement.child_by_field_name("operator") if statement.type == "augmented_assignment" else None
+        target = statement.child_by_field_name("left")
+        if operator is None or target is None or target.type != "identifier" or not lo <= operator.start_byte < hi:
+            continue
+        text = target.text.decode("utf-8", "replace")
+        if text not in unbound and text not in known and _reads_its_own_first_binding(target, text, lo, hi):
+            unbound.append(text)
     return unbound
 
 
@@ -55,8 +64,7 @@ def _reads_its_own_first_binding(name: tree_sitter.Node, text: str, lo: int, hi:
     statement = name.parent
     while statement is not None and statement.type not in ("assignment", "augmented_assignment", "block", "module"):
         statement = statement.parent
-    if statement is None or statement.type in ("block", "module") or not (lo <= statement.start_byte
-                                                                           and statement.end_byte <= hi):
+    if statement is None or statement.type in ("block", "module"):
         return False
     value = statement.child_by_field_name("right")
     if not (statement.type == "augmented_assignment" or value is not None and value.start_byte <= name.start_byte):

@@ -64,6 +64,10 @@ def _unbound(marked: str, fill: str, known=()) -> list[str]:
     ("def f():\n    |\n    return header\n", "header = header.USER", ["header"]),
     ("def f(orders):\n    |\n", "orders = sorted(orders)", []),
     ("def f():\n    |\n", "x = 1", []),
+    # So where the user typed the name and the fill makes it read: `total ` + `+= qty`, `name ` + `= name`.
+    ("def f(qty):\n    total |\n", "+= qty", ["total"]),
+    ("def f():\n    name |\n", "= name", ["name"]),
+    ("def f():\n    x |\n", "= 1", []),
 ])
 def test_a_fill_reads_the_names_its_scopes_bind(marked, fill, unbound):
     assert _unbound(marked, fill) == unbound
