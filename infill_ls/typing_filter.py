@@ -328,17 +328,26 @@ _LITERALS = frozenset({"integer", "float", "string", "number", "number_literal",
                        "template_string", "raw_string_literal", "interpreted_string_literal"})
 
 
+_NUMBERS = frozenset({"integer", "float", "number", "number_literal", "int_literal", "float_literal",
+                      "integer_literal"})
+
+
 def _calls_no_function(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
-    """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) calls a literal, or writes the call
-    a Python `except` names as its type: `return 2` + `(*args, **kwargs)`, `copied = 0` + `(args.dest)`, `except
-    Sto` + `ckError(f"...")`. Each parses; the first raises TypeError when it runs, the last when an exception
-    reaches it."""
+    """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) calls a literal or indexes a number,
+    or writes the call a Python `except` names as its type: `return 2` + `(*args, **kwargs)`, `return 0` + `[i]`,
+    `except Sto` + `ckError(f"...")`. Each parses; the first two raise TypeError when they run, the last when an
+    exception reaches it."""
     for node in _touching(tree.root_node, lo, hi):
         if node.type in ("call", "call_expression"):
             function = node.child_by_field_name("function")
             arguments = node.child_by_field_name("arguments")
             if (function is not None and function.type in _LITERALS and arguments is not None
                     and arguments.end_byte > lo):
+                return True
+        elif node.type in ("subscript", "subscript_expression"):
+            # A number indexed (`return 0` + `[args.command](args)`); a string's character is a value.
+            value = node.child_by_field_name("value") or node.child_by_field_name("object")
+            if value is not None and value.type in _NUMBERS and value.end_byte <= lo < node.end_byte:
                 return True
         elif node.type == "except_clause" and node.named_children and node.named_children[0].type == "call":
             call = node.named_children[0]

@@ -143,8 +143,10 @@ def test_while_typing_no_jump_is_shown_above_the_statements_of_its_block(languag
     ("javascript", "function f(a) {\n  return 2|\n}\n", "(a)", False),
     ("python", "class StockError(Exception):\n    pass\n\ntry:\n    pass\nexcept Sto|\n    pass\n", 'ckError(f"x"):', False),
     ("python", "class StockError(Exception):\n    pass\n\ntry:\n    pass\nexcept Sto|\n    pass\n", "ckError:", True),
-    # A string's method is called, not the string.
+    # A string's method is called, not the string; a number indexed is a TypeError too, a string's character not.
     ("python", "def f(x):\n    return |\n", "'{}'.format(x)", True),
+    ("python", "def f(args):\n    return 0|\n", "[args.command](args)", False),
+    ("python", "def f(s):\n    return 'abc'|\n", "[0]", True),
 ])
 def test_while_typing_no_literal_is_called(language, marked, fill, kept):
     from lsp_support import kept_while_typing
