@@ -246,3 +246,79 @@ def _overlapping(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitt
         current = pending.pop()
         yield current
         pending.extend(child for child in current.children if child.start_byte < hi and lo < child.end_byte)
+
+
+# ECMAScript's globals, a browser's and Node's, and a test runner's: a name read that the file spells nowhere is one
+# of these or bound nowhere.
+ECMASCRIPT_GLOBALS = frozenset("""
+    Object Function Array Number parseFloat parseInt Infinity NaN undefined Boolean String Symbol Date Promise RegExp
+    Error AggregateError EvalError RangeError ReferenceError SyntaxError TypeError URIError globalThis JSON Math Intl
+    ArrayBuffer SharedArrayBuffer Atomics Uint8Array Int8Array Uint16Array Int16Array Uint32Array Int32Array
+    Float32Array Float64Array Uint8ClampedArray BigUint64Array BigInt64Array DataView Map BigInt Set WeakMap WeakSet
+    Proxy Reflect FinalizationRegistry WeakRef decodeURI decodeURIComponent encodeURI encodeURIComponent escape
+    unescape eval isFinite isNaN arguments console structuredClone queueMicrotask setTimeout clearTimeout setInterval
+    clearInterval setImmediate clearImmediate fetch Request Response Headers URL URLSearchParams AbortController
+    AbortSignal TextEncoder TextDecoder Blob File FormData crypto performance atob btoa Event EventTarget
+    CustomEvent require module exports process Buffer __dirname __filename global window document navigator location
+    history localStorage sessionStorage alert confirm prompt HTMLElement Element Node NodeList DocumentFragment
+    requestAnimationFrame cancelAnimationFrame getComputedStyle MutationObserver IntersectionObserver ResizeObserver
+    WebSocket Worker XMLHttpRequest Image Audio FileReader self matchMedia screen devicePixelRatio customElements
+    describe it test expect beforeEach afterEach beforeAll afterAll jest vi
+""".split())
+# Where an identifier binds the name it spells (its parent's type), not reads it.
+_ECMASCRIPT_BINDINGS = frozenset({"import_clause", "import_specifier", "namespace_import", "formal_parameters",
+                                  "assignment_pattern", "rest_pattern", "array_pattern", "object_pattern",
+                                  "pair_pattern", "catch_clause", "required_parameter", "optional_parameter"})
+_ECMASCRIPT_NAMED = frozenset({"variable_declarator", "function_declaration", "function_expression", "class",
+                               "class_declaration", "generator_function_declaration", "arrow_function",
+                               "for_in_statement", "method_definition"})
+
+
+def unknown_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
+    """The names an ECMAScript fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) reads that neither the
+    file's own ``text`` (as it is without the fill) spells, nor the fill binds, nor the language's globals hold
+    (`ECMASCRIPT_GLOBALS`): a line copied from another file brings its names along (`state.loading = true` in a
+    server, `fs.readFile` in a browser's script). The text is read as words, not scopes: a name another function
+    binds passes."""
+    reads, bound = [], set(known)
+    pending = [tree.root_node]
+    while pending:
+        node = pending.pop()
+        if node.type == "ERROR":
+            continue
+        if node.type in ("identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"):
+            name = node.text.decode("utf-8", "replace")
+            parent = node.parent
+            binds = (node.type == "shorthand_property_identifier_pattern" or parent.type in _ECMASCRIPT_BINDINGS
+                     or parent.type in _ECMASCRIPT_NAMED and _field(node) in ("name", "parameter", "left"))
+            (bound.add if binds else reads.append)(name)
+            continue
+        pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
+    unknown = []
+    for name in reads:
+        if name in bound or name in ECMASCRIPT_GLOBALS or name in unknown:
+            continue
+        if not _spelled_in(name, text):
+            unknown.append(name)
+    return unknown
+
+
+def _spelled_in(name: str, text: str) -> bool:
+    """Whether ``text`` holds ``name`` as a whole word (no letter, digit, `_` or `$` on either side)."""
+    at = text.find(name)
+    while at >= 0:
+        end = at + len(name)
+        if not (at and (text[at - 1].isalnum() or text[at - 1] in "_$")) and \
+                not (end < len(text) and (text[end].isalnum() or text[end] in "_$")):
+            return True
+        at = text.find(name, at + 1)
+    return False
+
+
+def python_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
+    """`unbound_reads`, as `READERS` calls it."""
+    return unbound_reads(tree, lo, hi, known)
+
+
+# `LanguageSpec.names_read` -> how a fill's reads are held to what binds them: the names none binds.
+READERS = {"python": python_reads, "ecmascript": unknown_reads}

@@ -161,14 +161,15 @@ class LanguageSpec:
     # second of a name its block declares already, or the parameter of the function it is the body of, is "redeclaration
     # of 'n'", though it parses (`local_redeclarations`). A nested block may declare it again, as C shadows it.
     local_declaration_types: frozenset[str] = frozenset()
+    local_block_types: frozenset[str] = frozenset()
     # Whether a function is told from the others of its scope by its name and parameters (its receiver's in Go), so
     # that a second of the same is a redeclaration whatever its return type (`redeclares`). Not in Python, where a
     # name defined again replaces the first: a property's `@x.deleter`, `@overload`'s stubs.
     unique_signatures: bool = True
-    # Whether the names a fill reads are held to the scopes around it (`scopes.unbound_reads`: Python's rules): a line
-    # copied from another function brings its locals along.
-    scopes_read: bool = False
-    local_block_types: frozenset[str] = frozenset()
+    # How the names a fill reads are held to what binds them (`scopes.READERS`): "python", to the scopes around it
+    # (`scopes.unbound_reads`); "ecmascript", to the file's text and the language's globals (`scopes.unknown_reads`).
+    # A line copied from another function, or another file, brings its names along. "": not read.
+    names_read: str = ""
     # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
     # fill of one is noise (`postprocess.fit_block`).
@@ -353,7 +354,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         body_types=frozenset({"block", "module"}),
         function_types=frozenset({"function_definition", "lambda"}),
         unique_signatures=False,
-        scopes_read=True,
+        names_read="python",
         comment_types=frozenset({"comment"}),
         literal_types=frozenset({"string"}),
         code_in_literal_types=frozenset({"interpolation"}),
@@ -386,6 +387,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         template_quotes=_ECMASCRIPT_TEMPLATES,
         once_binding_types=_ECMASCRIPT_ONCE_BINDING,
+        names_read="ecmascript",
         stubs=_ECMASCRIPT_STUBS,
         markup_types=_JSX,
         markup_tag_types=_JSX_TAGS,
@@ -413,6 +415,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         template_quotes=_ECMASCRIPT_TEMPLATES,
         once_binding_types=_ECMASCRIPT_ONCE_BINDING,
+        names_read="ecmascript",
         stubs=_ECMASCRIPT_STUBS,
         type_argument_types=_TYPESCRIPT_TYPE_ARGUMENTS,
     ),
@@ -439,6 +442,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         code_in_literal_types=_ECMASCRIPT_CODE_IN_LITERALS,
         template_quotes=_ECMASCRIPT_TEMPLATES,
         once_binding_types=_ECMASCRIPT_ONCE_BINDING,
+        names_read="ecmascript",
         stubs=_ECMASCRIPT_STUBS,
         markup_types=_JSX,
         markup_tag_types=_JSX_TAGS,

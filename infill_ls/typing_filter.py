@@ -358,9 +358,10 @@ def _calls_no_function(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
 
 def _imports_a_name_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
     """Whether a fill imports a name another import of its scope binds already, where scopes are read
-    (`LanguageSpec.scopes_read`, `scopes.imported_again`): `from datetime import datetime` under `from datetime import
-    datetime, timezone`, `, field` after `from decimal import Decimal` where `field` comes from `dataclasses`."""
-    return bool(parsed.spec is not None and parsed.spec.scopes_read and imported_again(tree, lo, hi))
+    (Python's, `LanguageSpec.names_read`; `scopes.imported_again`): `from datetime import datetime` under `from
+    datetime import datetime, timezone`, `, field` after `from decimal import Decimal` where `field` comes from
+    `dataclasses`."""
+    return bool(parsed.spec is not None and parsed.spec.names_read == "python" and imported_again(tree, lo, hi))
 
 
 def _statement_at(root: tree_sitter.Node, byte: int, bodies: frozenset[str]) -> tree_sitter.Node | None:

@@ -77,13 +77,22 @@ def test_names_known_elsewhere_count_as_bound():
     assert _unbound("def f():\n    return |\n", "df.head()", known={"df"}) == []
 
 
-def test_only_python_is_read_for_its_scopes():
-    text = "function f() {\n  return \n}\n"
+def test_ecmascript_names_are_read_against_the_files_text_and_its_globals():
+    server = "const express = require('express');\nconst app = express();\n\napp.get('/', (req, res) => {\n  \n});\n"
+    at = server.index("  \n});") + 2
+    parsed = parsed_text("javascript", server)
+    for fill, unbound in (("state.loading = true;", True), ("next(err);", True), ("res.json({ ok: true });", False),
+                          ("const x = 1; console.log(x);", False), ("const { a, b: c } = req.query; res.send(a + c);",
+                                                                    False)):
+        assert reads_unbound(parsed, Suggestion(fill, at, at, -0.1, "file")) is unbound, fill
+    text = "function f(a: number): number {\n  return \n}\n"
     at = text.index("return ") + len("return ")
-    assert not reads_unbound(parsed_text("javascript", text), Suggestion("nowhere", at, at, -0.1, "file"))
-    text = "def f():\n    return \n"
+    assert not reads_unbound(parsed_text("typescript", text), Suggestion("a * Math.PI", at, at, -0.1, "file"))
+    assert reads_unbound(parsed_text("typescript", text), Suggestion("a * scale", at, at, -0.1, "file"))
+    # A language whose names are not read here takes any.
+    text = "int f(int a) {\n  return \n}\n"
     at = text.index("return ") + len("return ")
-    assert reads_unbound(parsed_text("python", text), Suggestion("nowhere", at, at, -0.1, "file"))
+    assert not reads_unbound(parsed_text("c", text), Suggestion("nowhere", at, at, -0.1, "file"))
 
 
 def test_while_typing_a_copy_that_reads_another_functions_local_is_not_shown(monkeypatch):
@@ -136,13 +145,16 @@ def test_while_typing_no_jump_is_shown_above_the_statements_of_its_block(languag
     assert kept_while_typing(language, marked, fill) is kept
 
 
+STOCK_ERROR = "class StockError(Exception):\n    pass\n\ntry:\n    pass\nexcept Sto|\n    pass\n"
+
+
 @pytest.mark.parametrize("language, marked, fill, kept", [
     # A literal called, and a call an `except` names as its type: each parses, and raises TypeError.
     ("python", "def f(*args, **kwargs):\n    return 2|\n", "(*args, **kwargs)", False),
     ("python", "def f(args):\n    copied = 0|\n    return copied\n", "(args.dest)", False),
     ("javascript", "function f(a) {\n  return 2|\n}\n", "(a)", False),
-    ("python", "class StockError(Exception):\n    pass\n\ntry:\n    pass\nexcept Sto|\n    pass\n", 'ckError(f"x"):', False),
-    ("python", "class StockError(Exception):\n    pass\n\ntry:\n    pass\nexcept Sto|\n    pass\n", "ckError:", True),
+    ("python", STOCK_ERROR, 'ckError(f"x"):', False),
+    ("python", STOCK_ERROR, "ckError:", True),
     # A string's method is called, not the string; a number indexed is a TypeError too, a string's character not.
     ("python", "def f(x):\n    return |\n", "'{}'.format(x)", True),
     ("python", "def f(args):\n    return 0|\n", "[args.command](args)", False),
