@@ -1264,7 +1264,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-every", dest="log_every", type=int,
                    help=f"steps between logged training losses (default {_DEFAULT.log_every}; the last is logged too)")
     p.add_argument("--eval-every", dest="eval_every", type=int,
-                   help=f"steps between held-out evaluations (default {_DEFAULT.eval_every}; the last is evaluated too)")
+                   help=f"steps between held-out evaluations (default {_DEFAULT.eval_every}; the last is evaluated "
+                        "too)")
     p.add_argument("--eval-batches", dest="eval_batches", type=int, metavar="N",
                    help="held-out batches (of --batch-size) each evaluation averages (default 8)")
     p.add_argument("--save-every-s", dest="save_every_s", type=float,

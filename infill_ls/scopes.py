@@ -1,11 +1,13 @@
-"""The names a fill reads that nothing binds where it stands, in Python: a line copied from another function brings
-that function's locals along (`self.apply(Move(sku, qty, source, target))` in a method with no `source`), and a
-line copied from a file beside it that file's (`fs.readFile` where nothing imports `fs`). Such a fill parses, and
-raises NameError when it runs. A name is bound where it stands when the scopes around it bind it anywhere (Python's
-rule: a function's locals are its whole body's, the module's names its whole text's), or the builtins hold it; a
-class body's names are not its methods'. A file with a `from m import *` binds names no text shows, and so does a
-notebook's other cells, whose words (``known``) count as bound. An assignment that alone binds a name and reads it
-(`total += qty` first, `header = header.USER`) reads it unbound too."""
+"""The names a fill reads that nothing binds where it stands: a line copied from another function brings that function's
+locals along (`self.apply(Move(sku, qty, source, target))` in a method with no `source`), and a line copied from a
+file beside it that file's (`fs.readFile` where nothing imports `fs`). Such a fill parses, and raises NameError
+(ReferenceError) when it runs. How a language's names are read is `READERS`'s, by `LanguageSpec.names_read`:
+ECMAScript's against the file's words and the language's globals (`unknown_reads`); Python's against its scopes
+(`unbound_reads`). There a name is bound where it stands when the scopes around it bind it anywhere (a function's
+locals are its whole body's, the module's names its whole text's), or the builtins hold it; a class body's names are
+not its methods'. A file with a `from m import *` binds names no text shows, and so does a notebook's other cells,
+whose words (``known``) count as bound. An assignment that alone binds a name and reads it (`total += qty` first,
+`header = header.USER`) reads it unbound too."""
 
 from __future__ import annotations
 

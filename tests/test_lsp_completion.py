@@ -303,7 +303,8 @@ async def test_a_fill_another_open_file_or_a_file_beside_it_on_disk_spells_out(f
                 "def total(helper, p, q):\n    return helper.compute_total(p, q)\n")
     # The document's own `grand_total(r, q)` matches the first call's hole by a short key only ("_total("): the
     # other document's whole call is the stronger evidence and comes first.
-    text = ("def run(helper, registry, name, version, p, q, r):\n    w = grand_total(r, q)\n    x = helper.compute_total()\n"
+    text = ("def run(helper, registry, name, version, p, q, r):\n    w = grand_total(r, q)\n"
+            "    x = helper.compute_total()\n"
             "    spec = registry.lookup_spec()\n")
     doc = Doc(client, (tmp_path / "run.py").as_uri(), "python", text)
     open_cursor, disk_cursor = _after(text, "compute_total("), _after(text, "lookup_spec(")
