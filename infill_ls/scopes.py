@@ -15,6 +15,8 @@ import builtins
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from .syntax import nodes_touching
+
 if TYPE_CHECKING:
     import tree_sitter
 
@@ -48,7 +50,7 @@ def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str]
         elif _reads_its_own_first_binding(name, text, lo, hi):
             unbound.append(text)
     # `total ` + `+= qty`: the fill makes the name typed before it a read.
-    for statement in _overlapping(root, lo, hi):
+    for statement in nodes_touching(root, lo, hi):
         operator = statement.child_by_field_name("operator") if statement.type == "augmented_assignment" else None
         target = statement.child_by_field_name("left")
         if operator is None or target is None or target.type != "identifier" or not lo <= operator.start_byte < hi:
@@ -210,7 +212,7 @@ def imported_again(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     same scope binds them already: `from datetime import datetime` under `from datetime import datetime, timezone`.
     Only a name whose bytes the fill writes counts: the user's own is theirs."""
     again = []
-    for statement in _overlapping(tree.root_node, lo, hi):
+    for statement in nodes_touching(tree.root_node, lo, hi):
         if statement.type not in _IMPORTS:
             continue
         written = _imported_nodes(statement)
@@ -239,15 +241,6 @@ def _imported_nodes(statement: tree_sitter.Node) -> list[tree_sitter.Node]:
             parts = child.named_children
             nodes.append(parts[0] if statement.type == "import_statement" else parts[-1])
     return nodes
-
-
-def _overlapping(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
-    """``node`` and the nodes inside it that hold a byte of ``lo``..``hi``."""
-    pending = [node]
-    while pending:
-        current = pending.pop()
-        yield current
-        pending.extend(child for child in current.children if child.start_byte < hi and lo < child.end_byte)
 
 
 # ECMAScript's globals, a browser's and Node's, and a test runner's: a name read that the file spells nowhere is one

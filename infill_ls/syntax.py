@@ -667,6 +667,17 @@ def parses_cleanly(spec: LanguageSpec | None, text: str) -> bool:
     return problem_count(parse_text(spec, text)) == 0
 
 
+def nodes_touching(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """``node`` and those inside it that hold a byte of ``lo``..``hi``, outermost first: a span across two statements
+    of a long file stands in the file's root, and the rest of the file is no part of it. No recursion, as a long chain
+    of operators nests as deep as it is long."""
+    pending = [node]
+    while pending:
+        node = pending.pop()
+        yield node
+        pending.extend(child for child in reversed(node.children) if child.start_byte < hi and lo < child.end_byte)
+
+
 def iter_problems(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     """ERROR and MISSING nodes below ``node``, in document order, skipping clean subtrees. A node that has an error
     none of its children shows (tree-sitter leaves some so: `self.loaded.add(x)``` as a block) is one itself; so is

@@ -16,7 +16,7 @@ from .scopes import imported_again
 from .suggestions import (WORD, Suggestion, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
-                     iter_problems, layout_problems, reserved_names, token_before, tree_after,
+                     iter_problems, layout_problems, nodes_touching, reserved_names, token_before, tree_after,
                      unknown_directives)
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def _misplaced_nodes(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
 def _count_misplaced(tree: tree_sitter.Tree, lo: int, hi: int, pairs: frozenset[tuple[str, str]]) -> int:
     """The nodes of ``pairs`` ((type, parent's type)) in ``tree`` that touch the bytes ``lo``..``hi``: hold one, or
     end or begin at its edge (an empty span's too: where an insertion goes in the old text)."""
-    return sum(1 for node in _touching(tree.root_node, lo - 1, hi + 1)
+    return sum(1 for node in nodes_touching(tree.root_node, lo - 1, hi + 1)
                if node.parent is not None and (node.type, node.parent.type) in pairs)
 
 
@@ -253,7 +253,7 @@ def _foreign_names(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_si
     return any(node.child_count == 0 and "identifier" in node.type and node.start_byte < hi and lo < node.end_byte
                and (word := node.text.decode("utf-8", "replace")) in words
                and re.search(rf"\b{word}\b", snap.text) is None
-               for node in _touching(tree.root_node, lo, hi))
+               for node in nodes_touching(tree.root_node, lo, hi))
 
 
 def _lone_token_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
@@ -311,7 +311,7 @@ def _jumps_over(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int
     + `\n        return None` above the body it has, `} else {` + `return result;` above its own lines."""
     if parsed.spec is None:
         return False
-    for node in _touching(tree.root_node, lo, hi):
+    for node in nodes_touching(tree.root_node, lo, hi):
         if node.type not in _JUMPS or not (lo <= node.start_byte and node.end_byte <= hi):
             continue
         following = node.next_named_sibling
@@ -337,7 +337,7 @@ def _calls_no_function(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
     or writes the call a Python `except` names as its type: `return 2` + `(*args, **kwargs)`, `return 0` + `[i]`,
     `except Sto` + `ckError(f"...")`. Each parses; the first two raise TypeError when they run, the last when an
     exception reaches it."""
-    for node in _touching(tree.root_node, lo, hi):
+    for node in nodes_touching(tree.root_node, lo, hi):
         if node.type in ("call", "call_expression"):
             function = node.child_by_field_name("function")
             arguments = node.child_by_field_name("arguments")
@@ -381,7 +381,7 @@ def _imports_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: 
     module's `mod tests` may import again."""
     spec = parsed.spec
     keys = dict(spec.import_keys)
-    written = [(node, key) for node in _touching(tree.root_node, lo, hi) if node.type in keys
+    written = [(node, key) for node in nodes_touching(tree.root_node, lo, hi) if node.type in keys
                and (key := _import_key(node, keys[node.type])) is not None
                and key.start_byte < hi and lo < key.end_byte]
     for node, key in written:
@@ -620,18 +620,8 @@ def _misread_markup(tree: tree_sitter.Tree, lo: int, hi: int, semicolons: list[i
     if not spec.markup_types:
         return False
     element, alone, text = spec.markup_types
-    return (any(_names_differ(node, lo, hi) for node in _touching(tree.root_node, lo, hi) if node.type == element)
+    return (any(_names_differ(node, lo, hi) for node in nodes_touching(tree.root_node, lo, hi) if node.type == element)
             or any(_begins_text_after_element(tree, byte, (element, alone), text) for byte in semicolons))
-
-
-def _touching(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
-    """``node`` and those inside it that hold a byte of ``lo``..``hi``, outermost first; no recursion, as a long
-    chain of operators nests as deep as it is long."""
-    pending = [node]
-    while pending:
-        node = pending.pop()
-        yield node
-        pending.extend(child for child in reversed(node.children) if child.start_byte < hi and lo < child.end_byte)
 
 
 def _names_differ(element: tree_sitter.Node, lo: int, hi: int) -> bool:
@@ -694,7 +684,7 @@ def _closes_type_arguments_again(parsed: ParsedSnapshot, suggestion: Suggestion,
         return False
     lo = parsed.snapshot.byte_offset(suggestion.start)
     hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
-    for node in _touching(tree.root_node, lo, hi):
+    for node in nodes_touching(tree.root_node, lo, hi):
         if node.child_count or not node.type.startswith(">") or not lo <= node.start_byte < hi:
             continue
         if node.parent is not None and node.parent.type in kinds:
@@ -712,7 +702,7 @@ def _angles_open(tree: tree_sitter.Tree, node: tree_sitter.Node) -> bool:
     a `>` unjudged, never a right one dropped."""
     first = node.start_byte - node.start_point.column
     depth = 0
-    for token in _touching(tree.root_node, first, node.start_byte):
+    for token in nodes_touching(tree.root_node, first, node.start_byte):
         if token.child_count or not first <= token.start_byte < node.start_byte:
             continue
         if token.type == "<":
@@ -885,7 +875,7 @@ def rebinds(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tr
         return False
     lo = snap.byte_offset(suggestion.start)
     hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
-    for node in _touching(tree.root_node, lo, hi):
+    for node in nodes_touching(tree.root_node, lo, hi):
         if node.type not in kinds:
             continue
         statement = node.parent if node.parent is not None and node.parent.type == "export_statement" else node
@@ -916,7 +906,7 @@ def local_redeclarations(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
         return False
     lo = parsed.snapshot.byte_offset(suggestion.start)
     hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
-    for node in _touching(tree.root_node, lo, hi):
+    for node in nodes_touching(tree.root_node, lo, hi):
         block = node.parent
         if node.type not in kinds or block is None or block.type not in parsed.spec.local_block_types:
             continue

@@ -8,8 +8,8 @@ import pytest
 from infill_ls.actions import ActionKind, NoEdit, Request, available, close_structure
 from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
 from infill_ls.settings import Settings
-from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, language_for, parse_text, parses_after,
-                              parses_cleanly, problem_count, tree_after)
+from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, language_for, nodes_touching, parse_text,
+                              parses_after, parses_cleanly, problem_count, tree_after)
 from lsp_support import WritesFills, parsed_text, tree_nodes
 
 PYTHON = language_for("python", "")
@@ -204,3 +204,18 @@ def test_the_trees_of_fills_go_with_their_snapshot():
     del parsed
     gc.collect()
     assert held() is None
+
+
+def test_the_nodes_touching_a_span_are_those_holding_one_of_its_bytes_outermost_first():
+    text = VALID + "x = " + " + ".join(["1"] * 3000) + "\n"
+    tree = parse_text(PYTHON, text)
+    at = VALID.index("item.price")
+    nodes = list(nodes_touching(tree.root_node, at, at + len("item")))
+    assert nodes[0] == tree.root_node
+    assert [n.type for n in nodes[1:]] == ["function_definition", "block", "for_statement", "block",
+                                          "expression_statement", "augmented_assignment", "attribute", "identifier"]
+    assert all(n.start_byte < at + 4 and at < n.end_byte for n in nodes[1:])
+    # A chain of operators as long as the file's stack cannot hold, walked all the same.
+    first = len(VALID) + len("x = ")
+    chain = list(nodes_touching(tree.root_node, first, first + 1))
+    assert chain[-1].text == b"1" and len(chain) > 3000

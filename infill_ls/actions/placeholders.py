@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import tree_sitter
 
 from ..context import indent_unit, leading_whitespace
 from ..postprocess import ONE_WORD, fit_placeholder, idle_body, indent_columns
-from ..syntax import PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, parsed_after, uri_extension
+from ..syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, nodes_touching, parsed_after,
+                      uri_extension)
 from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, node_span, walk,
                     with_eol)
 
@@ -396,7 +396,7 @@ def _no_code(parsed: ParsedSnapshot, start: int, end: int, replaced_code: bool =
     while around is not None and around.parent is not None and \
             (around.parent.start_byte, around.parent.end_byte) == (around.start_byte, around.end_byte):
         around = around.parent  # the statement a word spans, not the word alone
-    nodes = list(_overlapping(around, first, last)) if around is not None else []
+    nodes = list(nodes_touching(around, first, last)) if around is not None else []
     prose = [node_span(parsed, n) for n in nodes if n.type in spec.comment_types or _docstring(n)]
     rest = _blanked(rest, start, prose)
     if not rest.strip():
@@ -409,17 +409,6 @@ def _no_code(parsed: ParsedSnapshot, start: int, end: int, replaced_code: bool =
     at = start + rest.index(word)
     text = snap.text
     return _IDLE if idle_body(spec.name, text[:at], word, text[at + len(word):]) else None
-
-
-def _overlapping(node: tree_sitter.Node, first: int, last: int) -> Iterator[tree_sitter.Node]:
-    """``node`` and its descendants that overlap the bytes ``first..last``: a span across two statements of a long
-    file stands in the file's root, and the rest of the file is no part of it."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current is node or (current.start_byte < last and current.end_byte > first):
-            yield current
-            stack.extend(reversed(current.children))
 
 
 def _does_nothing(node: tree_sitter.Node, parsed: ParsedSnapshot, anywhere: bool) -> bool:
