@@ -10,6 +10,7 @@ the first parse of a file of megabytes).
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import threading
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import PurePosixPath
+from typing import NamedTuple
 from urllib.parse import unquote, urlparse
 
 import tree_sitter
@@ -56,6 +58,24 @@ class Stub:
 # "unimplemented" in it, or "TODO" first ("Todo list is empty" is an error of a to-do application).
 _UNWRITTEN = (r"""\s*(["'`])(?:[^"'`]*?(?i:\bnot\s+(?:yet\s+)?implemented\b|\bunimplemented\b)[^"'`]*"""
               r"""|\s*TODO\b[^"'`]*)\1\s*""")
+
+
+class LayoutError(NamedTuple):
+    """Where the language does not read code its grammar does (`LanguageSpec.layout_error`)."""
+
+    message: str
+    # The bytes of the code read that are at fault, where the error is one no text typed after it mends (a name
+    # given twice, a `break` in no loop; not a `(` left open); else None.
+    final: tuple[int, int] | None
+
+
+# CPython's errors in code that says what it cannot mean, whatever is typed after it: names and arguments given twice
+# or out of order, a jump out of its scope, an assignment to what takes none.
+_PYTHON_FINAL = re.compile(r"duplicate argument|keyword argument repeated|outside (?:async )?(?:loop|function)|"
+                           r"not properly in loop|cannot (?:assign|delete)|Maybe you meant '=='|follows keyword|"
+                           r"follows (?:a )?(?:parameter with a default|default argument)|non-default argument|"
+                           r"is parameter and|no binding for nonlocal|nonlocal declaration not allowed|"
+                           r"is (?:assigned to|used prior to) (?:nonlocal|global) declaration")
 
 
 @dataclass(frozen=True)
@@ -136,8 +156,9 @@ class LanguageSpec:
     item_bodies: frozenset[str] = frozenset()
     # Where the language reads a layout its grammar does not (tree-sitter-python takes an indented line under no
     # header, or a header with nothing indented below it, without an error), the test that a stretch of whole
-    # top-level statements, as the grammar reads its bytes, is read by the language (`layout_problems`).
-    layout_reads: Callable[[bytes], bool] | None = None
+    # top-level statements, as the grammar reads its bytes, is read by the language: None where it is, else its first
+    # error (`layout_problems`).
+    layout_error: Callable[[bytes], LayoutError | None] | None = None
     # Where the grammar reads markup among the code (JSX), the nodes of an element (with `open_tag` and `close_tag`
     # fields, each tag with its `name`), of one that closes itself, and of the text among elements: the grammar reads
     # a closing tag whatever its name (`<li>..</ul>`), and a `;` after a child element as text the page shows.
@@ -318,15 +339,47 @@ def _engine_row(name: str) -> Language:
     return row
 
 
-def _python_reads(source: bytes) -> bool:
-    """Whether CPython compiles ``source``, whole top-level statements: its indentation, which the grammar is lenient
-    about, and a `return` left outside a function by a header rewritten as a class's."""
+def _python_error(source: bytes) -> LayoutError | None:
+    """Where CPython does not compile ``source``, whole top-level statements, its first error; None where it does.
+    What the grammar is lenient about: the indentation, a `return` left outside a function by a header rewritten as a
+    class's, a keyword argument given twice, a parameter named twice, a `break` in no loop. A top-level `await`
+    compiles: a notebook's cell runs it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an invalid escape in a string is the user's own
         try:
-            compile(source, "<layout>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return False
+            compile(source, "<layout>", "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        except SyntaxError as err:
+            final = _PYTHON_FINAL.search(err.msg) is not None and err.lineno and err.offset
+            return LayoutError(err.msg, _error_bytes(source, err) if final else None)
+        except (ValueError, RecursionError, MemoryError):
+            return None
+    return None
+
+
+def _error_bytes(source: bytes, err: SyntaxError) -> tuple[int, int]:
+    """The bytes of ``source`` that ``err`` (CPython's, with a line and a column) points at."""
+    starts = [0] + [i + 1 for i, byte in enumerate(source) if byte == 0x0A]
+
+    def at(line: int, column: int) -> int:
+        begin = starts[min(max(line, 1), len(starts)) - 1]
+        if not _columns_in_bytes():
+            text = source[begin:].split(b"\n", 1)[0].decode("utf-8", "replace")
+            column = len(text[:column].encode("utf-8"))
+        return min(begin + column, len(source))
+
+    start = at(err.lineno, err.offset - 1)
+    end = at(err.end_lineno or err.lineno, (err.end_offset or err.offset + 1) - 1)
+    return start, max(end, start + 1)
+
+
+@functools.cache
+def _columns_in_bytes() -> bool:
+    """Whether this CPython counts a SyntaxError's columns in a line's bytes, not its characters."""
+    probe = "'\u00e9'; f(a=1, a=2)"
+    try:
+        compile(probe.encode("utf-8"), "<probe>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        return err.offset == probe.encode("utf-8").index(b"a=2") + 1
     return True
 
 
@@ -376,7 +429,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         declaration_bases=frozenset({"Protocol"}),
         declaration_extensions=(".pyi",),
         line_comments=("#",),
-        layout_reads=_python_reads,
+        layout_error=_python_error,
         cell_magics=_IPYTHON,
         language_ids=("python",),
         extra_extensions=(".pyw",),
@@ -968,8 +1021,8 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
             + reserved_names(parsed, replacements, tree) + unknown_directives(parsed, replacements, tree))
 
 
-def _statements_around(body: tree_sitter.Node, data: bytes, start: int, end: int) -> bytes:
-    """The whole lines of the statements of ``body`` (a file, a class's body) that touch bytes ``start..end`` of
+def _statements_around(body: tree_sitter.Node, data: bytes, start: int, end: int) -> tuple[int, int]:
+    """The bytes of the whole lines of the statements of ``body`` (a file, a class's body) that touch bytes ``start..end`` of
     ``data``, with those indented deeper than the body around them: the grammar makes a line indented under no header a
     statement of its own."""
     children = body.children
@@ -985,20 +1038,21 @@ def _statements_around(body: tree_sitter.Node, data: bytes, start: int, end: int
     return _whole_lines(data, start, end)
 
 
-def _whole_lines(data: bytes, start: int, end: int) -> bytes:
-    """The lines of ``data`` that bytes ``start..end`` stand on, whole."""
+def _whole_lines(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """The bytes of the lines of ``data`` that bytes ``start..end`` stand on, whole."""
     line_end = data.find(b"\n", end)
-    return data[data.rfind(b"\n", 0, start) + 1 : len(data) if line_end < 0 else line_end]
+    return data.rfind(b"\n", 0, start) + 1, len(data) if line_end < 0 else line_end
 
 
-def _layout_source(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, start: int, end: int) -> bytes:
+def _layout_source(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, start: int,
+                   end: int) -> tuple[bytes, int]:
     """What the language compiles to read bytes ``start..end`` of ``data`` (``tree`` its parse): the outermost function
     (its decorators too) that holds them inside the innermost class body, or the file, that does, with the lines after
     it indented deeper than it (`_statements_around`'s strays); else the statements of that class body, or of the file,
     that touch them (`_statements_around`). A function is a scope that no `return`, `await` or `break` outside it
     reaches, and a class body one that none inside it reaches out of: the cut reads as the whole file does, and a
     keystroke in a 2,000-line class compiles one method, not the class. Lines cut from an indented body are the body
-    of an `if 1:`; blank ones, nothing to compile."""
+    of an `if 1:`; blank ones, nothing to compile. With the source, the byte of ``data`` its first byte stands for."""
     node = tree.root_node.descendant_for_byte_range(start, end)
     function = None
     while node is not None and node.parent is not None and not _class_body(spec, node):
@@ -1009,12 +1063,13 @@ def _layout_source(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, star
         last = function
         while (following := last.next_sibling) is not None and following.start_point[1] > function.start_point[1]:
             last = following
-        lines = _whole_lines(data, function.start_byte, last.end_byte)
+        first, end = _whole_lines(data, function.start_byte, last.end_byte)
     else:
-        lines = _statements_around(tree.root_node if node is None else node, data, start, end)
+        first, end = _statements_around(tree.root_node if node is None else node, data, start, end)
+    lines = data[first:end]
     if not lines.strip():
-        return b""
-    return b"if 1:\n" + lines if lines[:1] in (b" ", b"\t") else lines
+        return b"", first
+    return (b"if 1:\n" + lines, first - len(b"if 1:\n")) if lines[:1] in (b" ", b"\t") else (lines, first)
 
 
 def _class_body(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
@@ -1032,32 +1087,48 @@ def _defines_function(spec: LanguageSpec, node: tree_sitter.Node) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _reads(layout_reads: Callable[[bytes], bool], source: bytes) -> bool:
-    """``layout_reads(source)``, remembered: every suggestion at a keystroke asks it of the same text before them,
+def _compiled(layout_error: Callable[[bytes], LayoutError | None], source: bytes) -> LayoutError | None:
+    """``layout_error(source)``, remembered: every suggestion at a keystroke asks it of the same text before them,
     and typing along a suggestion asks it of the text that suggestion made."""
-    return layout_reads(source)
+    return layout_error(source)
+
+
+def _layout_error(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, start: int,
+                  end: int) -> LayoutError | None:
+    """`LanguageSpec.layout_error` of the code around bytes ``start..end`` of ``data`` (`_layout_source`), its bytes
+    counted in ``data``."""
+    source, first = _layout_source(spec, tree, data, start, end)
+    error = _compiled(spec.layout_error, source)
+    if error is None or error.final is None:
+        return error
+    return error._replace(final=(first + error.final[0], first + error.final[1]))
 
 
 def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
                     tree: tree_sitter.Tree | None) -> int:
-    """1 where the replacements (``tree`` is the text's after them) leave the code around them unread by the language
-    (``spec.layout_reads``: `return None` rewritten `else:`, a header rewritten as a call with its body still indented
-    below, a `try:` with no body) when it was read before; else 0. Only that code is read again, the function around
-    the replacements or the statements they touch (`_layout_source`), so the check costs what it does, not the file;
-    code the language did not read before (a half-typed line, a newer Python's syntax) adds nothing, and is read first:
-    the text before, the same for every suggestion at a keystroke, is read once (`_reads`)."""
+    """1 where the language does not read the code around the replacements (``tree`` is the text's after them) that
+    the grammar does (``spec.layout_error``): when it read it before (`return None` rewritten `else:`, a header
+    rewritten as a call with its body still indented below, a `try:` with no body), or, when it did not (a half-typed
+    line), where its first error now is one no text typed after them mends, in code they write (`LayoutError.final`:
+    `f(a=1, ` + `a=2)`, `def f(a, ` + `a):`, `b` + `reak` in no loop; not `f(a=1, a=2, ` + `b=3)`); else 0. Only that
+    code is read, the function around the replacements or the statements they touch (`_layout_source`), so the
+    check costs what it does, not the file; the text before, the same for every suggestion at a keystroke, is read
+    once (`_compiled`)."""
     spec = parsed.spec
-    if spec is None or spec.layout_reads is None or tree is None or parsed.tree is None or not replacements:
+    if spec is None or spec.layout_error is None or tree is None or parsed.tree is None or not replacements:
         return 0
     snap = parsed.snapshot
     edits = byte_edits(snap, replacements)
+    old_start, old_end = edits[0][0], edits[-1][1]
     old_data = grammar_bytes(snap.utf8, spec)
-    if not _reads(spec.layout_reads, _layout_source(spec, parsed.tree, old_data, edits[0][0], edits[-1][1])):
-        return 0
-    shift = sum(length - (old_end - start) for start, old_end, length in edits[:-1])
+    before = _layout_error(spec, parsed.tree, old_data, old_start, old_end)
+    shift = sum(length - (stop - begin) for begin, stop, length in edits[:-1])
     new_start, new_end = edits[0][0], edits[-1][0] + shift + edits[-1][2]
     new_data = grammar_bytes(apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass"), spec)
-    return int(not _reads(spec.layout_reads, _layout_source(spec, tree, new_data, new_start, new_end)))
+    after = _layout_error(spec, tree, new_data, new_start, new_end)
+    if after is None or before is None:
+        return int(after is not None)
+    return int(after.final is not None and after.final[0] < new_end and new_start < after.final[1])
 
 
 def reserved_names(parsed: ParsedSnapshot, replacements: list[Replacement], tree: tree_sitter.Tree | None) -> int:

@@ -118,8 +118,8 @@ def _breaks_layout(parsed: ParsedSnapshot, suggestion: Suggestion, edit: list[Re
     """Whether the language does not read the code around ``suggestion`` (``edit``, ``tree`` the file's with it) that
     it read without it (`layout_problems`), where the grammar does: a `try:` whose body is missing, a docstring
     indented deeper than the body it begins, a `return` at a class's level, `import signal` + `.getsignal(sig)`. A
-    header that ends the suggestion's last line is read with a body (`_with_body`): the user types it next (`d` +
-    `ef load(self):` on a blank line between methods)."""
+    header that ends the suggestion's last line with no body below it is read with one (`_with_body`): the user types
+    it next (`d` + `ef load(self):` on a blank line between methods)."""
     if not layout_problems(parsed, edit, tree):
         return False
     bodied = _with_body(parsed, suggestion, tree)
@@ -129,7 +129,7 @@ def _breaks_layout(parsed: ParsedSnapshot, suggestion: Suggestion, edit: list[Re
 def _with_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> list[Replacement] | None:
     """``suggestion``, and the rest of its last line, with ` pass` after the body's opener (`LanguageSpec.
     block_openers`: where only layouts open a body) that ends that line's code in ``tree`` (the file's with it), a
-    comment after it aside; None where the line's code ends otherwise."""
+    comment after it aside; None where the line's code ends otherwise, or the body that opener opens is below it."""
     snap = parsed.snapshot
     line_end = snap.line_end(snap.line_of(suggestion.end))
     text = (suggestion.text + snap.text[suggestion.end:line_end]).encode("utf-8", "surrogatepass")
@@ -140,6 +140,10 @@ def _with_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter
     if (token is None or token.type not in parsed.spec.block_openers or token.end_byte <= start
             or token.end_point.row != last.end_point.row):
         return None
+    body = token.next_sibling
+    if body is not None and body.type in parsed.spec.body_types and body.named_child_count \
+            and body.start_point.row > token.end_point.row:
+        return None  # the body the header opens stands below it: what the language reads is the header's
     at = token.end_byte - start
     bodied = text[:at] + b" pass" + text[at:]
     return [Replacement(suggestion.start, line_end, bodied.decode("utf-8", "surrogatepass"))]

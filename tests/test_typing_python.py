@@ -172,6 +172,53 @@ def test_while_typing_code_python_reads_is_still_shown(marked, fill):
     assert kept_while_typing("python", marked, fill)
 
 
+COPIER = '''def copy_object(client, bucket, key, extra_args):
+    for attempt in range(3):
+        response = client.copy(Bucket=bucket, |
+    return response
+'''
+# A body the user is about to write: Python reads no empty one.
+RETRY = '''def copy_object(client, bucket, key, extra_args):
+    response = client.copy(Bucket=bucket, Key=key)
+    if response is None:
+        |
+    return response
+'''
+
+
+@pytest.mark.parametrize("marked, fill", [
+    # A keyword argument given twice, or a positional one after it, on a line the user half typed: no text typed
+    # after it mends it.
+    (COPIER, "Bucket=bucket)"),
+    (COPIER, "key)"),
+    (COPIER.replace("Bucket=bucket, |", 'Name="café", Bucket=bucket, |'), "Bucket=bucket)"),
+    # A parameter named twice, above the body the header opens.
+    (COPIER.replace(", |", ", Key=key)").replace("extra_args):", "|"), "key):"),
+    # A `break` or `continue` in no loop.
+    (RETRY, "break"),
+    (RETRY, "continue"),
+])
+def test_while_typing_a_half_typed_line_python_cannot_mean_is_not_shown(marked, fill):
+    assert not kept_while_typing("python", marked, fill)
+
+
+@pytest.mark.parametrize("marked, fill", [
+    (COPIER, "Key=key)"),
+    (COPIER, "Key=key"),  # half of the call: its `)` is to come
+    (COPIER, "continue"),  # in the loop
+    (COPIER.replace(", |", ", Key=key)").replace("extra_args):", "|"), "extra_args):"),
+    (RETRY, 'raise KeyError(key)'),
+    (COPIER.replace(", |", ", Key=key)").replace("    for attempt in range(3):", "    for attempt in ran|"), "ge(3"),
+    # An error the user wrote stays theirs: the fill passes.
+    (COPIER.replace("bucket, |", "bucket, Bucket=bucket, |"), "Key=key)"),
+    (COPIER.replace("bucket, |", 'bucket, Name="café", Bucket=bucket, |'), "Key=key)"),
+    # A top-level `await`: a notebook's cell runs it.
+    ("import asyncio\n\nresult = await |\n", "asyncio.sleep(1)"),
+])
+def test_while_typing_a_half_typed_line_python_reads_or_may_still_read_is_still_shown(marked, fill):
+    assert kept_while_typing("python", marked, fill)
+
+
 def test_while_typing_a_method_left_unread_elsewhere_in_the_class_hides_no_layout_error_in_another():
     """Only the method around the cursor is compiled, not the whole class: another method whose `try:` has no body
     yet (the user left it half written) does not make every other method's code read as broken already."""

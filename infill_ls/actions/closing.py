@@ -839,14 +839,14 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
 
 
 def _breaks_what_python_reads(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> bool:
-    """Whether the language that reads its layout (`LanguageSpec.layout_reads`, Python) reads the text with the
+    """Whether the language that reads its layout (`LanguageSpec.layout_error`, Python) reads the text with the
     replacements as broken on the lines they write, or indented wrong on the line after them, where it did not read
     that error there before: tree-sitter takes `trys` above an indented line for a statement and a block, CPython an
     unexpected indent. The whole text is read, as no cut of a file that does not compile yet reads as the file
     does; the parse alone (`ast`), not the compiler's checks, which a cell's top-level `await` fails. Where the text
     already failed before the lines written, that first error is the same, and the fill passes."""
     spec, snap = parsed.spec, parsed.snapshot
-    if spec is None or spec.layout_reads is None or not replacements:
+    if spec is None or spec.layout_error is None or not replacements:
         return False
     ordered = sorted(replacements, key=lambda r: r.start)
     after = _first_error(grammar_bytes(apply_replacements(snap.text, ordered).encode("utf-8", "surrogatepass"), spec))
