@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from engine.config import GenerationConfig, ModelConfig, read_json
+from engine.config import GenerationConfig, ModelConfig, new_file_mode, read_json
 from engine.errors import CheckpointError
 from engine.infill_lookup import InfillLookup
 from engine.model import DiffusionGemma
@@ -409,9 +409,7 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[st
     """safetensors' `save_file`, the file then given a new file's permissions (the umask's, as the config beside it
     gets): safetensors makes it readable by its owner alone, and a server run as another user could not load it."""
     save_file(tensors, str(path), metadata=metadata)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
+    os.chmod(path, new_file_mode())
 
 
 def save_checkpoint(directory: str | Path, model: DiffusionGemma, cfg: ModelConfig, generation: GenerationConfig,

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
 from engine.arguments import int_between, positive_int, seed_int
-from engine.config import DEFAULT_MODEL_DIR
+from engine.config import DEFAULT_MODEL_DIR, new_file_mode
 from engine.errors import EngineError
 
 # Modules that add their own subcommand through `register(subparsers)`.
@@ -121,9 +121,7 @@ def _file_mode(target: Path) -> int:
     try:
         return stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return new_file_mode()
 
 
 def model_arg(args) -> str | None:

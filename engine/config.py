@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -500,6 +501,13 @@ def _is_int(value: Any) -> bool:
 def _is_number(value: Any) -> bool:
     # json reads NaN and Infinity, which pass every comparison check and poison the logits.
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def new_file_mode() -> int:
+    """The permissions a file made now gets: 0o666 less the umask, which only setting it reads."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def read_json(path: Path) -> dict[str, Any]:
