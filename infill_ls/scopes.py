@@ -12,9 +12,11 @@ whose words (``known``) count as bound. An assignment that alone binds a name an
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
+from .modules import lacks
 from .syntax import nodes_touching
 
 if TYPE_CHECKING:
@@ -226,6 +228,33 @@ def imported_again(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
             if other.type in _IMPORTS and other.id != statement.id:
                 again.extend(n.text.decode("utf-8", "replace") for n in _imported_nodes(other) if n.text in names)
     return again
+
+
+def imported_from_nowhere(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """The names a `from m import` the fill writes (its bytes ``lo``..``hi`` of ``tree``) takes from a module of the
+    standard library that defines no such name (`modules.lacks`), where the file reads the name it binds nowhere
+    else: `from pathlib import ` + `get`. One read elsewhere (a newer Python's, the user's next line's) stays, as does
+    an import of the project's own modules."""
+    data = tree.root_node.text or b""
+    missing = []
+    for statement in nodes_touching(tree.root_node, lo, hi):
+        module = statement.child_by_field_name("module_name") if statement.type == "import_from_statement" else None
+        if module is None or module.type != "dotted_name":
+            continue
+        rest = data[:statement.start_byte] + b"\n" + data[statement.end_byte:]
+        for i, child in enumerate(statement.children):
+            if statement.field_name_for_child(i) != "name":
+                continue
+            aliased = child.type == "aliased_import"
+            name = child.child_by_field_name("name") if aliased else child
+            bound = child.child_by_field_name("alias") if aliased else child
+            if name is None or bound is None or not (name.start_byte < hi and lo < name.end_byte):
+                continue
+            text = name.text.decode("utf-8", "replace")
+            if "." not in text and lacks(module.text.decode("utf-8", "replace"), text) \
+                    and re.search(rb"(?<![\w.])" + re.escape(bound.text) + rb"(?!\w)", rest) is None:
+                missing.append(text)
+    return missing
 
 
 def _imported_nodes(statement: tree_sitter.Node) -> list[tree_sitter.Node]:

@@ -12,7 +12,7 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open
                             still_open)
 
 from .postprocess import writes_a_line_again
-from .scopes import imported_again
+from .scopes import imported_again, imported_from_nowhere
 from .suggestions import (WORD, Suggestion, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
@@ -88,7 +88,9 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _joins_the_next_statement(parsed, suggestion, tree, start + len(written))
                 or _jumps_over(parsed, tree, start, start + len(written))
                 or _calls_no_function(tree, start, start + len(written))
+                or _tuples_one_value(tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
+                or _imports_from_nowhere(parsed, tree, start, start + len(written))
                 or _imports_again(parsed, tree, start, start + len(written))
                 or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
 
@@ -358,6 +360,28 @@ def _calls_no_function(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
             if call.start_byte < hi and lo < call.end_byte:
                 return True
     return False
+
+
+# Nodes that an unbracketed comma makes a tuple of (Python's `x = None,`, `return None,`, `None,`).
+_COMMA_LISTS = frozenset({"expression_list", "expression_statement"})
+
+
+def _tuples_one_value(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) ends a value with a comma that
+    makes it a tuple of one, no bracket around it: `result = ` + `None,`. It parses and runs; a tuple of one is
+    written `(None,)`, and the code after reads a tuple where it wants the value."""
+    for node in nodes_touching(tree.root_node, lo, hi):
+        if node.type in _COMMA_LISTS and node.named_child_count == 1 and node.child_count == 2:
+            comma = node.children[1]
+            if comma.type == "," and lo <= comma.start_byte < hi:
+                return True
+    return False
+
+
+def _imports_from_nowhere(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a fill imports from a module of Python's standard library a name it does not define and the file
+    reads nowhere (`scopes.imported_from_nowhere`): `from pathlib import ` + `get`."""
+    return bool(parsed.spec is not None and parsed.spec.names_read == "python" and imported_from_nowhere(tree, lo, hi))
 
 
 def _imports_a_name_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:

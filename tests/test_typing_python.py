@@ -226,3 +226,51 @@ def test_while_typing_a_method_left_unread_elsewhere_in_the_class_hides_no_layou
         "payload = request.json()", "payload = request.json()|")
     assert not kept_while_typing("python", marked, "\n            payload = payload or {}")
     assert kept_while_typing("python", marked, "\n        payload = payload or {}")
+
+
+LOGGER = '''class CommitLogger:
+    def __init__(self, scheduler):
+        self.repo_id = scheduler.repo_id
+        self.repo_type = |
+        self.pending = []
+'''
+
+
+@pytest.mark.parametrize("marked, fill, kept", [
+    # A trailing comma that makes the value a tuple of one: the code after reads a tuple.
+    (LOGGER, "None,", False),
+    (LOGGER.replace("self.repo_type = |", "return |"), "None,", False),
+    (LOGGER.replace("self.repo_type = |", "|"), "None,", False),
+    # A comma inside brackets, or between two values, is the code's own.
+    (LOGGER, "scheduler.repo_type", True),
+    (LOGGER, "(None,)", True),
+    (LOGGER, "None, None", True),
+    (LOGGER.replace("self.repo_type = |", "self.run(\n            |\n        )"), "scheduler,", True),
+])
+def test_while_typing_a_comma_that_makes_a_tuple_of_one_is_not_shown(marked, fill, kept):
+    assert kept_while_typing("python", marked, fill) is kept
+
+
+LOADER = '''import json
+from pathlib import |
+
+
+def load(path: str) -> dict:
+    return json.loads(Path(path).read_text())
+'''
+
+
+@pytest.mark.parametrize("marked, fill, kept", [
+    # A name no module of the standard library of that name defines, which the file reads nowhere.
+    (LOADER, "get", False),
+    (LOADER, "Path, get", False),
+    (LOADER.replace("pathlib", "typing"), "get", False),
+    # One the module defines; one the file reads (a newer Python's, maybe); the project's own modules.
+    (LOADER, "Path", True),
+    (LOADER, "PurePath as Path", True),
+    (LOADER.replace("pathlib", "typing").replace("-> dict", "-> override"), "override", True),
+    (LOADER.replace("from pathlib", "from .paths"), "get", True),
+    (LOADER.replace("pathlib", "mypackage.paths"), "get", True),
+])
+def test_while_typing_an_import_of_a_name_its_standard_module_does_not_define_is_not_shown(marked, fill, kept):
+    assert kept_while_typing("python", marked, fill) is kept

@@ -1,0 +1,151 @@
+"""What a module of Python's standard library defines, read from its source without running it: `from pathlib import`
++ `get` imports a name no `pathlib` has. Only the standard library is read, and only its modules written in Python
+whose names their text alone tells. One that may make names as it runs is not told: it writes to `globals()`, makes
+an enum's members its own (`_convert_`, `global_enum`), runs code in its own namespace (`exec`), has a module
+`__getattr__`, or imports all of a module written in C."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import sys
+import sysconfig
+from pathlib import Path
+
+# Calls and decorators by which a module may make names its text does not list: an enum's members made the module's.
+_MAKERS = frozenset({"_convert_", "_convert", "global_enum"})
+# Standard modules a package installed beside them may stand in for: setuptools' own `distutils`.
+_REPLACED = frozenset({"distutils"})
+# How deep a chain of `from x import *` is followed.
+_STAR_DEPTH = 4
+
+
+def lacks(module: str, name: str) -> bool:
+    """Whether ``module`` (dotted, absolute) is the standard library's and binds no public ``name``, nor holds a
+    submodule of that name; False where its names are not told. A private name (`_x`) is never judged: modules set
+    those in too many ways."""
+    if name.startswith("_"):
+        return False
+    names = module_names(module)
+    return names is not None and name not in names
+
+
+def module_names(module: str, depth: int = 0) -> frozenset[str] | None:
+    """The names ``module`` binds at its top level, a package's submodules among them; None where that is not told."""
+    top = module.partition(".")[0]
+    if not top or top not in sys.stdlib_module_names or top in _REPLACED or depth > _STAR_DEPTH:
+        return None
+    return _names_in(_stdlib_folder(), module, depth)
+
+
+@functools.cache
+def _stdlib_folder() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"])
+
+
+@functools.lru_cache(maxsize=256)
+def _names_in(folder: Path, module: str, depth: int) -> frozenset[str] | None:
+    path = folder.joinpath(*module.split("."))
+    package = path / "__init__.py"
+    source = package if package.is_file() else path.with_suffix(".py")
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if _makes_names(tree):
+        return None
+    names = _bound_at_top(tree.body, module if package.is_file() else module.rpartition(".")[0], depth)
+    if names is None:
+        return None
+    if package.is_file():
+        names |= {child.stem for child in path.iterdir() if child.suffix == ".py" or (child / "__init__.py").is_file()}
+    # A `global` in a function binds its names at the top level when the function runs.
+    names |= {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}
+    return frozenset(names)
+
+
+def _makes_names(tree: ast.Module) -> bool:
+    """Whether the module may make names its text does not list: a module `__getattr__`, a call or decorator of
+    `_MAKERS`, `globals()` other than read by a subscript, `vars()`, `exec` with no namespace, `sys.modules[__name__]`.
+    """
+    reads = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and _calls(node.value, "globals"):
+            reads.add(id(node.value))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "__getattr__" and node in tree.body:
+            return True
+        if isinstance(node, ast.Call) and (_named(node.func) in _MAKERS
+                                           or (_calls(node, "globals") and id(node) not in reads)
+                                           # the namespace it runs in, or reads, is the caller's
+                                           or (_calls(node, "vars") and not node.args)
+                                           or (_calls(node, "exec") and len(node.args) < 2)):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and any(_named(d) in _MAKERS for d in node.decorator_list):
+            return True
+        if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "modules"
+                and isinstance(node.slice, ast.Name) and node.slice.id == "__name__"):
+            return True
+    return False
+
+
+def _named(node: ast.expr) -> str:
+    """The name ``node`` calls or decorates with: `f`, `x.f`, `f(...)`'s `f`."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def _calls(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
+
+
+def _bound_at_top(body: list[ast.stmt], package: str, depth: int) -> set[str] | None:
+    """The names ``body``'s statements bind, those under a module-level `if`, `try`, `with` or loop included; None
+    where a `from x import *` names a module whose names are not told. ``package``: what a relative import is of."""
+    names: set[str] = set()
+    for statement in body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+            continue
+        if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names |= {node.id for target in targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            names |= {node.id for item in statement.items if item.optional_vars is not None
+                      for node in ast.walk(item.optional_vars) if isinstance(node, ast.Name)}
+        elif isinstance(statement, ast.Import):
+            names |= {alias.asname or alias.name.partition(".")[0] for alias in statement.names}
+        elif isinstance(statement, ast.ImportFrom):
+            if any(alias.name == "*" for alias in statement.names):
+                starred = _star_names(statement, package, depth)
+                if starred is None:
+                    return None
+                names |= starred
+            else:
+                names |= {alias.asname or alias.name for alias in statement.names}
+        elif isinstance(statement, ast.ExceptHandler) and statement.name:
+            names.add(statement.name)
+        for block in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(statement, block, None)
+            if inner:
+                bound = _bound_at_top(inner, package, depth)
+                if bound is None:
+                    return None
+                names |= bound
+    return names
+
+
+def _star_names(statement: ast.ImportFrom, package: str, depth: int) -> set[str] | None:
+    """The names `from x import *` may bind: `x`'s public ones, which its `__all__`, however it is made, lists no
+    more of."""
+    if statement.level:
+        base = package.split(".") if package else []
+        if statement.level - 1 > len(base):
+            return None
+        base = base[:len(base) - (statement.level - 1)]
+        module = ".".join([*base, statement.module] if statement.module else base)
+    else:
+        module = statement.module or ""
+    names = module_names(module, depth + 1)
+    return None if names is None else {name for name in names if not name.startswith("_")}
