@@ -22,7 +22,7 @@ from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
 from .prose import garbled, in_prose
-from .scopes import READERS
+from .scopes import READERS, locals_of_others
 from .suggestions import WORD_CHARACTER, Suggestion, in_comment, parsing_first, syntax_checked
 from .syntax import ParsedSnapshot, Replacement, parses_after, tree_after
 from .typing_filter import no_worse
@@ -197,17 +197,19 @@ def copied(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: 
 def reads_unbound(parsed: ParsedSnapshot, suggestion: Suggestion, known: frozenset[str] = frozenset(),
                   should_stop: Callable[[], bool] | None = None) -> bool:
     """Whether ``suggestion`` reads a name that nothing binds where it stands, in a language whose names are read here
-    (`LanguageSpec.names_read`, `scopes.READERS`); ``known``: names bound elsewhere (a notebook's other cells,
-    `known_names`)."""
-    reader = READERS.get(parsed.spec.names_read) if parsed.spec is not None else None
-    if reader is None or not suggestion.text.strip():
+    (`LanguageSpec.names_read`, `scopes.READERS`), or one only another function binds (`LanguageSpec.local_bindings`,
+    `scopes.locals_of_others`); ``known``: names bound elsewhere (a notebook's other cells, `known_names`)."""
+    spec = parsed.spec
+    reader = READERS.get(spec.names_read) if spec is not None else None
+    if (reader is None and (spec is None or not spec.local_bindings)) or not suggestion.text.strip():
         return False
     tree = tree_after(parsed, [Replacement(suggestion.start, suggestion.end, suggestion.text)], should_stop)
     if tree is None:
         return False
     lo = parsed.snapshot.byte_offset(suggestion.start)
     hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
-    return bool(reader(tree, lo, hi, parsed.snapshot.text, known))
+    return bool((reader is not None and reader(tree, lo, hi, parsed.snapshot.text, known))
+                or locals_of_others(tree, lo, hi, spec, known))
 
 
 def known_names(surroundings: Surroundings) -> frozenset[str]:

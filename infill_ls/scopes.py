@@ -12,6 +12,7 @@ whose words (``known``) count as bound. An assignment that alone binds a name an
 from __future__ import annotations
 
 import builtins
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -21,6 +22,8 @@ from .syntax import nodes_touching
 
 if TYPE_CHECKING:
     import tree_sitter
+
+    from .syntax import LanguageSpec
 
 # Besides the builtins: a module's own names, and IPython's, which a notebook's cells read as builtins.
 BUILTINS = frozenset(dir(builtins)) | {"__file__", "__path__", "__cached__", "__builtins__", "__annotations__",
@@ -325,6 +328,84 @@ def unknown_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: It
         if not _spelled_in(name, text):
             unknown.append(name)
     return unknown
+
+
+def locals_of_others(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpec,
+                     known: Iterable[str] = ()) -> list[str]:
+    """The names a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) reads that only another function
+    binds: the outermost function around the fill spells them nowhere else, no code outside the file's functions
+    does, and another function binds them as its locals (`LanguageSpec.local_bindings`): `if (err) {` copied from a
+    handler into a function with no `err`, Go's `range s.books` in a method whose receiver is `h`. A name no function
+    binds (a library's, a global the grammar reads as a name) is not judged."""
+    if not spec.local_bindings or hi <= lo:
+        return []
+    root = tree.root_node
+    outer, node = None, root.descendant_for_byte_range(lo, hi - 1)
+    while node is not None:
+        if node.type in spec.function_types:
+            outer = node
+        node = node.parent
+    if outer is None:
+        return []
+    data = root.text or b""
+    reads, bound = [], {name.encode("utf-8", "surrogatepass") for name in known}
+    for node in nodes_touching(root, lo, hi):
+        if node.type != "identifier" or node.start_byte >= hi or node.end_byte <= lo:
+            continue
+        name = node.text
+        if _binds_local(node, spec):
+            bound.add(name)
+        elif _field(node) not in _MEMBER_FIELDS and name not in reads:
+            reads.append(name)
+    reads = [name for name in reads if name not in bound]
+    if not reads:
+        return []
+    around = data[outer.start_byte:lo] + b"\n" + data[hi:outer.end_byte]
+    outside = b"\n".join(data[a:b] for a, b in _outside_functions(root, spec.function_types, len(data)))
+    others = []
+    for name in reads:
+        word = re.compile(rb"(?<![\w$])" + re.escape(name) + rb"(?![\w$])")
+        if word.search(around) or word.search(outside):
+            continue
+        for match in itertools.islice(word.finditer(data), 64):
+            if outer.start_byte <= match.start() < outer.end_byte:
+                continue
+            other = root.descendant_for_byte_range(match.start(), match.end())
+            if other is not None and other.type == "identifier" and _binds_local(other, spec):
+                others.append(name.decode("utf-8", "replace"))
+                break
+    return others
+
+
+# Fields in which an identifier names a member, a method or a label, not a variable read.
+_MEMBER_FIELDS = frozenset({"field", "property", "name", "label"})
+
+
+def _binds_local(node: tree_sitter.Node, spec: LanguageSpec) -> bool:
+    """Whether the identifier ``node`` binds a local name (`LanguageSpec.local_bindings`), through the patterns or
+    declarators it stands inside (`LanguageSpec.binding_wrappers`)."""
+    while node.parent is not None:
+        parent, field = node.parent, _field(node) or ""
+        if (parent.type, field) in spec.local_bindings or (parent.type, "*") in spec.local_bindings:
+            return True
+        if parent.type not in spec.binding_wrappers or field not in ("", "declarator", "pattern"):
+            return False
+        node = parent
+    return False
+
+
+def _outside_functions(root: tree_sitter.Node, function_types: frozenset[str], end: int) -> list[tuple[int, int]]:
+    """The byte spans of the file that no function holds: its imports, globals, types and class members."""
+    spans, at, pending = [], 0, [root]
+    while pending:
+        node = pending.pop()
+        if node.type in function_types:
+            spans.append((at, node.start_byte))
+            at = node.end_byte
+        else:
+            pending.extend(reversed(node.children))
+    spans.append((at, end))
+    return spans
 
 
 def _spelled_in(name: str, text: str) -> bool:

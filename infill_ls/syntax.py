@@ -191,6 +191,12 @@ class LanguageSpec:
     # (`scopes.unbound_reads`); "ecmascript", to the file's text and the language's globals (`scopes.unknown_reads`).
     # A line copied from another function, or another file, brings its names along. "": not read.
     names_read: str = ""
+    # Where an identifier binds a local name (a parameter, a variable declared, a pattern's name): (its parent's type,
+    # the field it stands in, "" for none, "*" for any), and the nodes it may stand inside on the way (a pattern of
+    # patterns, a pointer's declarator). A fill that reads a name only another function binds is a line copied from it
+    # with its locals (`scopes.locals_of_others`). Empty where no such table is kept (Python's names are read by scope).
+    local_bindings: frozenset[tuple[str, str]] = frozenset()
+    binding_wrappers: frozenset[str] = frozenset()
     # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
     # fill of one is noise (`postprocess.fit_block`).
@@ -383,6 +389,28 @@ def _columns_in_bytes() -> bool:
     return True
 
 
+_ECMASCRIPT_LOCALS = frozenset(
+    {(t, "*") for t in ("formal_parameters", "required_parameter", "optional_parameter", "catch_clause",
+                        "array_pattern", "rest_pattern")}
+    | {("variable_declarator", "name"), ("arrow_function", "parameter"), ("for_in_statement", "left"),
+       ("assignment_pattern", "left"), ("pair_pattern", "value")})
+_GO_LOCALS = frozenset({("parameter_declaration", "name"), ("variadic_parameter_declaration", "name"),
+                        ("var_spec", "name"), ("const_spec", "name"), ("short_var_declaration", "left"),
+                        ("range_clause", "left"), ("type_switch_statement", "alias")})
+_RUST_LOCALS = frozenset({("parameter", "pattern"), ("let_declaration", "pattern"), ("for_expression", "pattern"),
+                          ("closure_parameters", ""), ("match_pattern", ""), ("field_pattern", "pattern"),
+                          ("let_condition", "pattern")})
+_RUST_PATTERNS = frozenset({"tuple_pattern", "mut_pattern", "reference_pattern", "ref_pattern", "slice_pattern",
+                            "tuple_struct_pattern", "or_pattern", "captured_pattern"})
+_JAVA_LOCALS = frozenset({("formal_parameter", "name"), ("variable_declarator", "name"),
+                          ("catch_formal_parameter", "name"), ("enhanced_for_statement", "name"),
+                          ("lambda_expression", "parameters"), ("inferred_parameters", ""), ("resource", "name")})
+_C_LOCALS = frozenset({("init_declarator", "declarator"), ("declaration", "declarator"),
+                       ("parameter_declaration", "declarator"), ("structured_binding_declarator", ""),
+                       ("for_range_loop", "declarator")})
+_C_DECLARATORS = frozenset({"pointer_declarator", "array_declarator", "reference_declarator"})
+
+
 # JavaScript's; TypeScript's and TSX's are its, but for what their grammars add.
 _JAVASCRIPT = LanguageSpec(
     grammar=_engine_row("javascript"),
@@ -409,6 +437,7 @@ _JAVASCRIPT = LanguageSpec(
     template_quotes=_ECMASCRIPT_TEMPLATES,
     once_binding_types=_ECMASCRIPT_ONCE_BINDING,
     names_read="ecmascript",
+    local_bindings=_ECMASCRIPT_LOCALS,
     stubs=_ECMASCRIPT_STUBS,
     markup_types=_JSX,
     markup_tag_types=_JSX_TAGS,
@@ -458,6 +487,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             member_body_types=_TYPESCRIPT_MEMBER_BODIES, type_argument_types=_TYPESCRIPT_TYPE_ARGUMENTS),
     LanguageSpec(
         grammar=_engine_row("go"),
+        local_bindings=_GO_LOCALS,
+        binding_wrappers=frozenset({"expression_list"}),
         idle_value_types=frozenset({"identifier", "int_literal", "float_literal", "imaginary_literal", "true", "false",
                                     "nil", "iota"}),
         indent="\t",
@@ -483,6 +514,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("rust"),
+        local_bindings=_RUST_LOCALS,
+        binding_wrappers=_RUST_PATTERNS,
         reserved_words=frozenset(
             "as break const continue crate else enum extern false fn for if impl in let loop match mod move mut pub "
             "ref return static struct super trait true type unsafe use where while async await dyn".split()
@@ -519,6 +552,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("java"),
+        local_bindings=_JAVA_LOCALS,
         import_keys=(("import_declaration", ""),),
         reserved_words=frozenset(
             "abstract assert boolean break byte case catch char class const continue default do double else enum "
@@ -556,6 +590,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("c"),
+        local_bindings=_C_LOCALS,
+        binding_wrappers=_C_DECLARATORS,
         idle_value_types=frozenset({"identifier", "number_literal", "true", "false", "null"}),
         statement_end=";",
         signature_types=frozenset({"function_declarator"}),
@@ -581,6 +617,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     ),
     LanguageSpec(
         grammar=_engine_row("cpp"),
+        local_bindings=_C_LOCALS,
+        binding_wrappers=_C_DECLARATORS,
         idle_value_types=frozenset({"identifier", "number_literal", "true", "false", "null", "this"}),
         statement_end=";",
         signature_types=frozenset({"function_declarator"}),

@@ -164,3 +164,48 @@ def test_while_typing_no_literal_is_called(language, marked, fill, kept):
     from lsp_support import kept_while_typing
 
     assert kept_while_typing(language, marked, fill) is kept
+
+
+# Two functions each: the cursor (`|`) in the first, the second binding locals of its own.
+OTHERS = {
+    "javascript": ("const MAX = 3;\nfunction compile(path) {\n  |\n}\n"
+                   "function handle(req, res) {\n  const err = check(req);\n  for (const key in req) {}\n}\n"),
+    "typescript": ("const MAX = 3;\nfunction compile(path: string): string {\n  |\n}\n"
+                   "function handle(req: Request): void {\n  const err = check(req);\n  for (const key in req) {}\n}\n"),
+    "go": ("package web\n\nconst MAX = 3\n\nfunc (h *Handler) Compile(path string) string {\n\t|\n}\n\n"
+           "func (s *Store) Handle(req string) {\n\terr := check(req)\n\tfor key := range s.items {\n\t}\n}\n"),
+    "rust": ("const MAX: usize = 3;\nfn compile(path: &str) -> String {\n    |\n}\n"
+             "fn handle(req: &str) {\n    let err = check(req);\n    for key in req.chars() {}\n}\n"),
+    "java": ("class Router {\n  static final int MAX = 3;\n  String compile(String path) {\n    |\n  }\n"
+             "  void handle(String req) {\n    int err = check(req);\n    for (String key : req.split(\",\")) {}\n  }\n}\n"),
+    "c": ("#define MAX 3\nint compile(const char *path) {\n  |\n}\n"
+          "void handle(const char *req) {\n  int err = check(req);\n  for (int key = 0; key < MAX; key++) {}\n}\n"),
+    "cpp": ("const int MAX = 3;\nint compile(const std::string &path) {\n  |\n}\n"
+            "void handle(const std::string &req) {\n  int err = check(req);\n  for (auto &key : req) {}\n}\n"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(OTHERS))
+def test_a_name_only_another_function_binds_is_read_by_no_fill(language):
+    """`err`, `key`, `req` (and Go's receiver `s`) are the second function's: a fill in the first that reads one is a
+    line copied with its locals. The first's own parameter, a name bound outside the functions (`MAX`), one no
+    function binds (a library's, `check`) and one the fill binds itself are read."""
+    marked = OTHERS[language]
+    at = marked.index("|")
+    parsed = parsed_text(language, marked.replace("|", "", 1))
+
+    def reads(fill):
+        return reads_unbound(parsed, Suggestion(fill, at, at, -0.1, "model"))
+
+    call = "check({})" if language == "go" else "check({});"
+    for name in ("err", "key", "req"):
+        assert reads(call.format(name)), (language, name)
+    library = {"javascript": "console", "typescript": "console", "go": "len", "rust": "String", "java": "System"}
+    for name in ("path", "MAX", library.get(language, "strlen"), "check"):
+        assert not reads(call.format(name)), (language, name)
+    own = {"go": "v := len(path)\n\tcheck(v)", "rust": "let v = path.len();\n    check(v);",
+           "javascript": "const v = path.length;\n  check(v);", "typescript": "const v = path.length;\n  check(v);",
+           "java": "int v = path.length();\n    check(v);"}.get(language, "int v = MAX;\n  check(v);")
+    assert not reads(own), language
+    if language == "go":
+        assert reads("for _, b := range s.items {\n\t}")  # another method's receiver
