@@ -75,7 +75,9 @@ _PYTHON_FINAL = re.compile(r"duplicate argument|keyword argument repeated|outsid
                            r"not properly in loop|cannot (?:assign|delete)|Maybe you meant '=='|follows keyword|"
                            r"follows (?:a )?(?:parameter with a default|default argument)|non-default argument|"
                            r"is parameter and|no binding for nonlocal|nonlocal declaration not allowed|"
-                           r"is (?:assigned to|used prior to) (?:nonlocal|global) declaration")
+                           r"is (?:assigned to|used prior to) (?:nonlocal|global) declaration|"
+                           # a statement between a `try`'s body and its `except`: no line typed below mends that
+                           r"expected 'except' or 'finally' block")
 
 
 @dataclass(frozen=True)
@@ -1082,15 +1084,13 @@ def _whole_lines(data: bytes, start: int, end: int) -> tuple[int, int]:
     return data.rfind(b"\n", 0, start) + 1, len(data) if line_end < 0 else line_end
 
 
-def _layout_source(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, start: int,
-                   end: int) -> tuple[bytes, int]:
-    """What the language compiles to read bytes ``start..end`` of ``data`` (``tree`` its parse): the outermost function
-    (its decorators too) that holds them inside the innermost class body, or the file, that does, with the lines after
-    it indented deeper than it (`_statements_around`'s strays); else the statements of that class body, or of the file,
-    that touch them (`_statements_around`). A function is a scope that no `return`, `await` or `break` outside it
-    reaches, and a class body one that none inside it reaches out of: the cut reads as the whole file does, and a
-    keystroke in a 2,000-line class compiles one method, not the class. Lines cut from an indented body are the body
-    of an `if 1:`; blank ones, nothing to compile. With the source, the byte of ``data`` its first byte stands for."""
+def _layout_span(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, start: int, end: int) -> tuple[int, int]:
+    """The bytes of ``data`` the language compiles to read its bytes ``start..end`` (``tree`` its parse), whole lines:
+    the outermost function (its decorators too) that holds them inside the innermost class body, or the file, that
+    does, with the lines after it indented deeper than it (`_statements_around`'s strays); else the statements of that
+    class body, or of the file, that touch them (`_statements_around`). A function is a scope that no `return`,
+    `await` or `break` outside it reaches, and a class body one that none inside it reaches out of: the cut reads as
+    the whole file does, and a keystroke in a 2,000-line class compiles one method, not the class."""
     node = tree.root_node.descendant_for_byte_range(start, end)
     function = None
     while node is not None and node.parent is not None and not _class_body(spec, node):
@@ -1101,9 +1101,16 @@ def _layout_source(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, star
         last = function
         while (following := last.next_sibling) is not None and following.start_point[1] > function.start_point[1]:
             last = following
-        first, end = _whole_lines(data, function.start_byte, last.end_byte)
+        first, stop = _whole_lines(data, function.start_byte, last.end_byte)
     else:
-        first, end = _statements_around(tree.root_node if node is None else node, data, start, end)
+        first, stop = _statements_around(tree.root_node if node is None else node, data, start, end)
+    return _whole_lines(data, min(first, start), max(stop, end))
+
+
+def _layout_source(data: bytes, first: int, end: int) -> tuple[bytes, int]:
+    """Bytes ``first..end`` of ``data``, whole lines, as the language compiles them: lines cut from an indented body
+    are the body of an `if 1:`; blank ones, nothing to compile. With the source, the byte of ``data`` its first byte
+    stands for."""
     lines = data[first:end]
     if not lines.strip():
         return b"", first
@@ -1131,11 +1138,10 @@ def _compiled(layout_error: Callable[[bytes], LayoutError | None], source: bytes
     return layout_error(source)
 
 
-def _layout_error(spec: LanguageSpec, tree: tree_sitter.Tree, data: bytes, start: int,
-                  end: int) -> LayoutError | None:
-    """`LanguageSpec.layout_error` of the code around bytes ``start..end`` of ``data`` (`_layout_source`), its bytes
-    counted in ``data``."""
-    source, first = _layout_source(spec, tree, data, start, end)
+def _layout_error(spec: LanguageSpec, data: bytes, first: int, end: int) -> LayoutError | None:
+    """`LanguageSpec.layout_error` of bytes ``first..end`` of ``data`` (`_layout_source`), its bytes counted in
+    ``data``."""
+    source, first = _layout_source(data, first, end)
     error = _compiled(spec.layout_error, source)
     if error is None or error.final is None:
         return error
@@ -1149,21 +1155,23 @@ def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
     rewritten as a call with its body still indented below, a `try:` with no body), or, when it did not (a half-typed
     line), where its first error now is one no text typed after them mends, in code they write (`LayoutError.final`:
     `f(a=1, ` + `a=2)`, `def f(a, ` + `a):`, `b` + `reak` in no loop; not `f(a=1, a=2, ` + `b=3)`); else 0. Only that
-    code is read, the function around the replacements or the statements they touch (`_layout_source`), so the
-    check costs what it does, not the file; the text before, the same for every suggestion at a keystroke, is read
-    once (`_compiled`)."""
+    code is read, the function around the replacements or the statements they touch (`_layout_span`), with them and
+    without, so the check costs what it does, not the file; a text read before is read once (`_compiled`)."""
     spec = parsed.spec
     if spec is None or spec.layout_error is None or tree is None or parsed.tree is None or not replacements:
         return 0
     snap = parsed.snapshot
     edits = byte_edits(snap, replacements)
     old_start, old_end = edits[0][0], edits[-1][1]
-    old_data = grammar_bytes(snap.utf8, spec)
-    before = _layout_error(spec, parsed.tree, old_data, old_start, old_end)
     shift = sum(length - (stop - begin) for begin, stop, length in edits[:-1])
     new_start, new_end = edits[0][0], edits[-1][0] + shift + edits[-1][2]
     new_data = grammar_bytes(apply_replacements(snap.text, replacements).encode("utf-8", "surrogatepass"), spec)
-    after = _layout_error(spec, tree, new_data, new_start, new_end)
+    first, last = _layout_span(spec, tree, new_data, new_start, new_end)
+    after = _layout_error(spec, new_data, first, last)
+    # The same code without them: a cut of the text before, where the cursor stood on a blank line below a body,
+    # would be that line alone, and any code joined to the body would read as newly broken.
+    grown = (new_end - new_start) - (old_end - old_start)
+    before = _layout_error(spec, grammar_bytes(snap.utf8, spec), first, last - grown)
     if after is None or before is None:
         return int(after is not None)
     return int(after.final is not None and after.final[0] < new_end and new_start < after.final[1])

@@ -274,3 +274,22 @@ def load(path: str) -> dict:
 ])
 def test_while_typing_an_import_of_a_name_its_standard_module_does_not_define_is_not_shown(marked, fill, kept):
     assert kept_while_typing("python", marked, fill) is kept
+
+
+LOADING = '''def load(path):
+    try:
+        data = read(path)
+        |
+'''
+
+
+@pytest.mark.parametrize("marked, fill, kept", [
+    # A `try:` whose `except` is still to come: a line of its body reads as well as the body did.
+    (LOADING, "data = data.strip()", True),
+    (LOADING, "return data", True),
+    (LOADING.replace("        |", "    |"), "except OSError:", True),
+    # A statement between the body and where its `except` must stand: no line typed below mends it.
+    (LOADING.replace("        |", "    |") + "    except OSError:\n        data = None\n", "return data", False),
+])
+def test_while_typing_the_body_of_a_try_with_no_except_yet_its_lines_are_shown(marked, fill, kept):
+    assert kept_while_typing("python", marked, fill) is kept
