@@ -421,8 +421,113 @@ def _spelled_in(name: str, text: str) -> bool:
 
 
 def python_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
-    """`unbound_reads`, as `READERS` calls it."""
-    return unbound_reads(tree, lo, hi, known)
+    """`unbound_reads` and `unknown_attributes`, as `READERS` calls them."""
+    return unbound_reads(tree, lo, hi, known) + unknown_attributes(tree, lo, hi)
+
+
+def unknown_attributes(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """The attributes of `self` (or `cls`) a Python fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it)
+    reads that its class never binds: no method, class-level name or annotation of that name, no `x.name = ...` in its
+    methods: `if self.quantity <= 0:` copied from another class into `Order`. A class whose attributes its text does
+    not tell is not judged: one with a base class the file does not define, one that sets attributes by name
+    (`setattr`, `__dict__`, `__getattr__`, `__slots__`)."""
+    unknown: list[str] = []
+    told: dict[int, frozenset[bytes] | None] = {}
+    for node in nodes_touching(tree.root_node, lo, hi):
+        if node.type != "attribute":
+            continue
+        owner, name = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+        if (owner is None or name is None or owner.type != "identifier" or owner.text not in (b"self", b"cls")
+                or not (name.start_byte < hi and lo < name.end_byte) or name.text.startswith(b"__")
+                or _assigned(node)):
+            continue
+        cls = node.parent
+        while cls is not None and cls.type != "class_definition":
+            cls = cls.parent
+        if cls is None:
+            continue
+        if cls.id not in told:
+            told[cls.id] = _class_attributes(tree.root_node, cls, depth=0)
+        attributes = told[cls.id]
+        label = f"{owner.text.decode()}.{name.text.decode('utf-8', 'replace')}"
+        if attributes is not None and name.text not in attributes and label not in unknown:
+            unknown.append(label)
+    return unknown
+
+
+def _assigned(attribute: tree_sitter.Node) -> bool:
+    """Whether ``attribute`` is what an assignment, a `for` or a `with` binds (`self.x = 1`), not a read."""
+    node = attribute
+    while node.parent is not None and node.parent.type in _PATTERNS:
+        node = node.parent
+    parent = node.parent
+    return parent is not None and parent.type in ("assignment", "for_statement", "for_in_clause", "as_pattern_target") \
+        and _field(node) in ("left", None)
+
+
+# How deep a chain of base classes the file defines is followed.
+_BASE_DEPTH = 8
+
+
+def _class_attributes(root: tree_sitter.Node, cls: tree_sitter.Node, depth: int) -> frozenset[bytes] | None:
+    """The names the class ``cls`` and the bases the file defines bind for its instances; None where that is not
+    told (`unknown_attributes`)."""
+    body = cls.child_by_field_name("body")
+    if body is None or depth > _BASE_DEPTH or any(w in (body.text or b"") for w in _DYNAMIC_ATTRIBUTES):
+        return None
+    names: set[bytes] = set()
+    bases = cls.child_by_field_name("superclasses")
+    for base in bases.named_children if bases is not None else ():
+        if base.type == "keyword_argument":
+            return None  # a metaclass makes what it makes
+        if base.type == "identifier" and base.text == b"object":
+            continue
+        defined = _class_named(root, base.text) if base.type == "identifier" else None
+        inherited = _class_attributes(root, defined, depth + 1) if defined is not None else None
+        if inherited is None:
+            return None
+        names |= inherited
+    pending = list(body.children)
+    while pending:
+        node = pending.pop()
+        if node.type in ("function_definition", "class_definition") and node.parent is not None \
+                and node.parent.id == body.id:
+            names.add(node.child_by_field_name("name").text)
+        elif node.type == "decorated_definition" and node.parent.id == body.id:
+            definition = node.child_by_field_name("definition")
+            if definition is not None and definition.child_by_field_name("name") is not None:
+                names.add(definition.child_by_field_name("name").text)
+        elif node.type == "assignment" and _at_class_level(node, body):
+            left = node.child_by_field_name("left")
+            names |= {n.text for n in _descendants(left) if n.type == "identifier"} if left is not None else set()
+        elif node.type == "attribute" and _assigned(node):
+            names.add(node.child_by_field_name("attribute").text)
+        pending.extend(node.children)
+    return frozenset(names)
+
+
+def _at_class_level(node: tree_sitter.Node, body: tree_sitter.Node) -> bool:
+    """Whether ``node`` stands in the class ``body`` outside its methods (under an `if TYPE_CHECKING:` too)."""
+    parent = node.parent
+    while parent is not None and parent.id != body.id:
+        if parent.type in ("function_definition", "lambda", "class_definition"):
+            return False
+        parent = parent.parent
+    return parent is not None
+
+
+# Text in a class's body by which it may set attributes its text does not name.
+_DYNAMIC_ATTRIBUTES = (b"setattr", b"__dict__", b"__getattr__", b"__getattribute__", b"__slots__", b"vars(")
+
+
+def _class_named(root: tree_sitter.Node, name: bytes) -> tree_sitter.Node | None:
+    """The file's top-level class named ``name``, where it defines one."""
+    for node in root.children:
+        definition = node.child_by_field_name("definition") if node.type == "decorated_definition" else node
+        if definition is not None and definition.type == "class_definition" \
+                and definition.child_by_field_name("name").text == name:
+            return definition
+    return None
 
 
 # `LanguageSpec.names_read` -> how a fill's reads are held to what binds them: the names none binds.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infill_ls.completion import reads_unbound
-from infill_ls.scopes import unbound_reads
+from infill_ls.scopes import unbound_reads, unknown_attributes
 from infill_ls.suggestions import Suggestion
 from infill_ls.syntax import Replacement, tree_after
 from lsp_support import parsed_text
@@ -209,3 +209,80 @@ def test_a_name_only_another_function_binds_is_read_by_no_fill(language):
     assert not reads(own), language
     if language == "go":
         assert reads("for _, b := range s.items {\n\t}")  # another method's receiver
+
+
+ORDERS = '''from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass
+class LineItem:
+    sku: str
+    quantity: int
+
+
+class Record:
+    def __init__(self):
+        self.created = 0
+
+
+class Status(Enum):
+    DRAFT = "draft"
+
+
+@dataclass
+class Order(Record):
+    items: list = field(default_factory=list)
+    status: str = "draft"
+    if False:
+        audit: list
+
+    @property
+    def empty(self):
+        return not self.items
+
+    def place(self):
+        self.placed_at = 1
+        |
+'''
+
+
+@pytest.mark.parametrize("fill, unknown", [
+    # An attribute of another class's, copied along.
+    ("if self.quantity <= 0:", ["self.quantity"]),
+    ("self.count += 1", ["self.count"]),
+    # The class's fields, properties, methods, attributes any method sets, its base's, one the fill sets itself.
+    ("if self.items and not self.empty:", []),
+    ("self.status = self.audit", []),
+    ("return self.placed_at + self.created", []),
+    ("self.paid = True\n        return self.paid", []),
+    ("return self.__class__", []),
+])
+def test_a_python_fill_reads_the_attributes_its_class_binds(fill, unknown):
+    at = ORDERS.index("|")
+    parsed = parsed_text("python", ORDERS.replace("|", "", 1))
+    tree = tree_after(parsed, [Replacement(at, at, fill)])
+    lo = len(ORDERS[:at].encode())
+    assert unknown_attributes(tree, lo, lo + len(fill.encode())) == unknown
+    assert reads_unbound(parsed, Suggestion(fill, at, at, -0.1, "model")) is bool(unknown)
+
+
+@pytest.mark.parametrize("header", [
+    "class Order(Exception):",  # a base the file does not define
+    "class Order(models.Model):",
+    "class Order(Status):",  # a base whose own base is not the file's
+    "class Order(Record, metaclass=Meta):",
+])
+def test_a_class_whose_attributes_its_text_does_not_tell_is_not_judged(header):
+    text = ORDERS.replace("class Order(Record):", header)
+    at = text.index("|")
+    parsed = parsed_text("python", text.replace("|", "", 1))
+    fill = "if self.quantity <= 0:"
+    assert unknown_attributes(tree_after(parsed, [Replacement(at, at, fill)]), len(text[:at].encode()),
+                              len(text[:at].encode()) + len(fill)) == []
+    dynamic = ORDERS.replace("    def place(self):", "    def __getattr__(self, name):\n        return 0\n\n"
+                                                    "    def place(self):")
+    at = dynamic.index("|")
+    parsed = parsed_text("python", dynamic.replace("|", "", 1))
+    assert unknown_attributes(tree_after(parsed, [Replacement(at, at, fill)]), len(dynamic[:at].encode()),
+                              len(dynamic[:at].encode()) + len(fill)) == []
