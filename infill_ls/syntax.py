@@ -198,6 +198,9 @@ class LanguageSpec:
     # patterns, a pointer's declarator). A fill that reads a name only another function binds is a line copied from it
     # with its locals (`scopes.locals_of_others`). Empty where no such table is kept (Python's names are read by scope).
     local_bindings: frozenset[tuple[str, str]] = frozenset()
+    # Functions whose declared results every `return` in them gives back, checked where the grammar reads any count
+    # (Go's `result` list, Rust's `return_type`): `typing_filter._returns_what_its_function_does_not`.
+    returns_checked: frozenset[str] = frozenset()
     binding_wrappers: frozenset[str] = frozenset()
     # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
@@ -490,6 +493,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("go"),
         local_bindings=_GO_LOCALS,
+        returns_checked=frozenset({"function_declaration", "method_declaration", "func_literal"}),
         binding_wrappers=frozenset({"expression_list"}),
         idle_value_types=frozenset({"identifier", "int_literal", "float_literal", "imaginary_literal", "true", "false",
                                     "nil", "iota"}),
@@ -517,6 +521,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec(
         grammar=_engine_row("rust"),
         local_bindings=_RUST_LOCALS,
+        returns_checked=frozenset({"function_item"}),
         binding_wrappers=_RUST_PATTERNS,
         reserved_words=frozenset(
             "as break const continue crate else enum extern false fn for if impl in let loop match mod move mut pub "

@@ -89,6 +89,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _jumps_over(parsed, tree, start, start + len(written))
                 or _calls_no_function(tree, start, start + len(written))
                 or _tuples_one_value(tree, start, start + len(written))
+                or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
                 or _imports_again(parsed, tree, start, start + len(written))
@@ -359,6 +360,45 @@ def _calls_no_function(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
             call = node.named_children[0]
             if call.start_byte < hi and lo < call.end_byte:
                 return True
+    return False
+
+
+def _returns_what_its_function_does_not(spec: LanguageSpec, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a `return` a fill writes (its bytes ``lo``..``hi`` of ``tree``, the file's with it) gives back other
+    than its function returns (`LanguageSpec.returns_checked`): in Go, as many values as its results (a bare one where
+    they are named; one call may give back several), in Rust, a value where the function's return type is one
+    (`return;` in `fn get() -> i64`). Either fails to compile; the grammar reads both. A fill that ends on `return`
+    is half a line."""
+    if not spec.returns_checked:
+        return False
+    # A fill that ends on the keyword is half a line: the value is typed next.
+    bare = tree.root_node.text[lo:hi].rstrip().endswith(b"return") if tree.root_node.text else False
+    for node in nodes_touching(tree.root_node, lo, hi):
+        if node.type not in ("return_statement", "return_expression") or not (node.start_byte < hi and lo < node.end_byte):
+            continue
+        function = node.parent
+        while function is not None and function.type not in spec.function_types | spec.returns_checked:
+            function = function.parent
+        if function is None or function.type not in spec.returns_checked:
+            continue
+        results, returns = function.child_by_field_name("result"), function.child_by_field_name("return_type")
+        if function.child_by_field_name("body") is None:
+            continue
+        if returns is not None or node.type == "return_expression":
+            if not node.named_children and returns is not None and returns.type != "unit_type" and not bare:
+                return True
+            continue
+        wanted = 0 if results is None else 1 if results.type != "parameter_list" else sum(
+            max(1, sum(1 for c in d.children if c.type == "identifier")) for d in results.named_children
+            if d.type == "parameter_declaration")
+        named = results is not None and results.type == "parameter_list" and any(
+            d.child_by_field_name("name") is not None for d in results.named_children)
+        values = node.named_children[0].named_children if node.named_children and \
+            node.named_children[0].type == "expression_list" else node.named_children
+        given = len(values)
+        if (given == 0 and wanted and not named and not bare) or (given and given != wanted
+                                                    and not (given == 1 and values[0].type == "call_expression")):
+            return True
     return False
 
 

@@ -131,3 +131,43 @@ async def test_while_typing_the_server_shows_no_go_semicolon_nor_a_second_angle_
     assert not any(item.startswith(">>") for item in shown), shown
     shown = await shown_while_typing(client, "file:///tmp/count.ts", "typescript", TS_COPY)
     assert not any("umber>>" in item for item in shown), shown
+
+
+BOOKS = '''package store
+
+func (s *Store) Get(id string) (*Book, error) {
+\tb, ok := s.books[id]
+\tif !ok {
+\t\t|
+\t}
+\treturn b, nil
+}
+'''
+COUNTER = '''fn get(&self, key: &str) -> Option<i64> {
+    if key.is_empty() {
+        |
+    }
+    self.map.get(key).copied()
+}
+'''
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # As many values as the function's results; a bare `return` where they are named; one call may give several.
+    ("go", BOOKS, "return nil, ErrNotFound", True),
+    ("go", BOOKS, "return ErrNotFound", False),
+    ("go", BOOKS, "return\n\t\tb = nil", False),
+    ("go", BOOKS, "return", True),  # half a line: its values are typed next
+    ("go", BOOKS, "return nil, nil, nil", False),
+    ("go", BOOKS, "return s.lookup(id)", True),
+    ("go", BOOKS.replace("(*Book, error)", "(b *Book, err error)"), "return", True),
+    ("go", BOOKS.replace(" (*Book, error) {", " {").replace("\treturn b, nil\n", ""), "return nil", False),
+    ("go", BOOKS.replace(" (*Book, error) {", " {").replace("\treturn b, nil\n", ""), "return", True),
+    # Rust: no bare `return` where the function returns a value.
+    ("rust", COUNTER, "return None;", True),
+    ("rust", COUNTER, "return;", False),
+    ("rust", COUNTER, "return", True),
+    ("rust", COUNTER.replace(" -> Option<i64>", "").replace("    self.map.get(key).copied()\n", ""), "return;", True),
+])
+def test_while_typing_a_return_gives_back_what_its_function_returns(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
