@@ -408,6 +408,105 @@ def _outside_functions(root: tree_sitter.Node, function_types: frozenset[str], e
     return spans
 
 
+def ecmascript_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
+    """`unknown_reads` and `unknown_members`, as `READERS` calls them."""
+    return unknown_reads(tree, lo, hi, text, known) + unknown_members(tree, lo, hi)
+
+
+_ECMASCRIPT_CLASSES = frozenset({"class_declaration", "class", "abstract_class_declaration"})
+# Functions with a `this` of their own: one in a method's body is not the instance.
+_OWN_THIS = frozenset({"function_declaration", "function_expression", "function", "generator_function_declaration",
+                       "generator_function"})
+
+
+def unknown_members(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """The members of `this` an ECMAScript fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) reads that
+    its class never binds: no field, method, accessor or TypeScript parameter property of that name, no `this.name =
+    ...` in its methods, nor in the base classes the file defines: `this.todos` copied into a class whose list is
+    `items`. A class with a base the file does not define, or that sets members by name (`this[...]`,
+    `Object.assign`, `defineProperty`), is not judged."""
+    unknown: list[str] = []
+    told: dict[int, frozenset[bytes] | None] = {}
+    for node in nodes_touching(tree.root_node, lo, hi):
+        if node.type != "member_expression":
+            continue
+        owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
+        if owner is None or member is None or owner.type != "this" or not (member.start_byte < hi
+                                                                          and lo < member.end_byte):
+            continue
+        if node.parent is not None and node.parent.type in ("assignment_expression", "augmented_assignment_expression") \
+                and _field(node) == "left":
+            continue
+        cls = node.parent
+        while cls is not None and cls.type not in _ECMASCRIPT_CLASSES and not _owns_this(cls):
+            cls = cls.parent
+        if cls is None or _owns_this(cls):
+            continue
+        if cls.id not in told:
+            told[cls.id] = _class_members(tree.root_node, cls, depth=0)
+        label = "this." + member.text.decode("utf-8", "replace")
+        if told[cls.id] is not None and member.text not in told[cls.id] and label not in unknown:
+            unknown.append(label)
+    return unknown
+
+
+def _owns_this(node: tree_sitter.Node) -> bool:
+    """Whether ``node`` is a function with a `this` of its own, or an object literal's method."""
+    return node.type in _OWN_THIS or (node.type == "method_definition" and node.parent is not None
+                                      and node.parent.type == "object")
+
+
+def _class_members(root: tree_sitter.Node, cls: tree_sitter.Node, depth: int) -> frozenset[bytes] | None:
+    """The members the class ``cls`` and the bases the file defines bind; None where that is not told."""
+    body = cls.child_by_field_name("body")
+    text = body.text or b"" if body is not None else b""
+    if body is None or depth > _BASE_DEPTH or b"this[" in text or b"Object.assign" in text \
+            or b"defineProperty" in text:
+        return None
+    names: set[bytes] = set()
+    for heritage in (c for c in cls.children if c.type == "class_heritage"):
+        extended = next((c for c in heritage.named_children if c.type != "implements_clause"), None)
+        if extended is None:
+            continue  # `implements` alone adds no member
+        if extended.type == "extends_clause":
+            extended = extended.child_by_field_name("value")
+        defined = _ecmascript_class_named(root, extended.text) if extended is not None and \
+            extended.type == "identifier" else None
+        inherited = _class_members(root, defined, depth + 1) if defined is not None else None
+        if inherited is None:
+            return None
+        names |= inherited
+    for node in _descendants(body):
+        if node.parent is not None and node.parent.id == body.id and node.type in (
+                "method_definition", "field_definition", "public_field_definition", "method_signature",
+                "abstract_method_signature"):
+            name = node.child_by_field_name("name") or node.child_by_field_name("property")
+            if name is not None:
+                names.add(name.text)
+        elif node.type == "required_parameter" and any(c.type == "accessibility_modifier" or c.type == "readonly"
+                                                       for c in node.children):
+            pattern = node.child_by_field_name("pattern")
+            if pattern is not None:
+                names.add(pattern.text)
+        elif node.type == "member_expression" and node.parent is not None and _field(node) == "left" \
+                and node.parent.type in ("assignment_expression", "augmented_assignment_expression"):
+            owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
+            if owner is not None and owner.type == "this" and member is not None:
+                names.add(member.text)
+    return frozenset(names)
+
+
+def _ecmascript_class_named(root: tree_sitter.Node, name: bytes) -> tree_sitter.Node | None:
+    """The file's class named ``name``, where it declares one (at its top level, exported or not)."""
+    for node in root.children:
+        declaration = node.child_by_field_name("declaration") if node.type == "export_statement" else node
+        if declaration is not None and declaration.type in _ECMASCRIPT_CLASSES:
+            named = declaration.child_by_field_name("name")
+            if named is not None and named.text == name:
+                return declaration
+    return None
+
+
 def _spelled_in(name: str, text: str) -> bool:
     """Whether ``text`` holds ``name`` as a whole word (no letter, digit, `_` or `$` on either side)."""
     at = text.find(name)
@@ -531,4 +630,4 @@ def _class_named(root: tree_sitter.Node, name: bytes) -> tree_sitter.Node | None
 
 
 # `LanguageSpec.names_read` -> how a fill's reads are held to what binds them: the names none binds.
-READERS = {"python": python_reads, "ecmascript": unknown_reads}
+READERS = {"python": python_reads, "ecmascript": ecmascript_reads}

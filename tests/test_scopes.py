@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infill_ls.completion import reads_unbound
-from infill_ls.scopes import unbound_reads, unknown_attributes
+from infill_ls.scopes import unbound_reads, unknown_attributes, unknown_members
 from infill_ls.suggestions import Suggestion
 from infill_ls.syntax import Replacement, tree_after
 from lsp_support import parsed_text
@@ -286,3 +286,62 @@ def test_a_class_whose_attributes_its_text_does_not_tell_is_not_judged(header):
     parsed = parsed_text("python", dynamic.replace("|", "", 1))
     assert unknown_attributes(tree_after(parsed, [Replacement(at, at, fill)]), len(dynamic[:at].encode()),
                               len(dynamic[:at].encode()) + len(fill)) == []
+
+
+TODOS = '''class Base {
+  constructor() { this.created = Date.now(); }
+}
+
+export class Store extends Base {
+  private items: Item[] = [];
+  static limit = 3;
+
+  constructor(private readonly api: Api) {
+    super();
+    this.ready = true;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  add(item: Item): void {
+    |
+  }
+}
+'''
+
+
+@pytest.mark.parametrize("language, fill, unknown", [
+    # A member of another class's, copied along; one read that nothing sets.
+    ("typescript", "this.todos.push(item);", ["this.todos"]),
+    ("typescript", "this.count++;", ["this.count"]),
+    # Fields, accessors, methods, parameter properties, members set in a method, the base's, the fill's own.
+    ("typescript", "this.items.push(item); this.api.save(item);", []),
+    ("typescript", "if (this.ready && this.size < this.created) this.add(item);", []),
+    ("typescript", "this.loaded = true; return this.loaded;", []),
+    # A function's own `this`, and an object's method's, are not the instance.
+    ("typescript", "const f = function () { return this.zz; };", []),
+    ("typescript", "const o = { f() { return this.zz; } };", []),
+    ("javascript", "this.todos.push(item);", ["this.todos"]),
+])
+def test_an_ecmascript_fill_reads_the_members_its_class_binds(language, fill, unknown):
+    text = TODOS if language == "typescript" else (
+        TODOS.replace("private items: Item[] = [];", "items = [];").replace("private readonly api: Api", "api")
+        .replace("this.ready = true;", "this.ready = true;\n    this.api = api;").replace(": number", "")
+        .replace("(item: Item): void", "(item)"))
+    at = text.index("|")
+    parsed = parsed_text(language, text.replace("|", "", 1))
+    lo = len(text[:at].encode())
+    assert unknown_members(tree_after(parsed, [Replacement(at, at, fill)]), lo, lo + len(fill.encode())) == unknown
+
+
+@pytest.mark.parametrize("header", ["export class Store extends Component", "export class Store extends React.Component",
+                                    "export class Store extends mixin(Base)"])
+def test_a_class_whose_members_its_text_does_not_tell_is_not_judged(header):
+    text = TODOS.replace("export class Store extends Base", header)
+    at = text.index("|")
+    parsed = parsed_text("typescript", text.replace("|", "", 1))
+    fill = "this.todos.push(item);"
+    lo = len(text[:at].encode())
+    assert unknown_members(tree_after(parsed, [Replacement(at, at, fill)]), lo, lo + len(fill.encode())) == []
