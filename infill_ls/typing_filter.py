@@ -89,6 +89,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _jumps_over(parsed, tree, start, start + len(written))
                 or _calls_no_function(tree, start, start + len(written))
                 or _tuples_one_value(tree, start, start + len(written))
+                or _repeats_a_key(tree, start, start + len(written))
                 or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
@@ -400,6 +401,73 @@ def _returns_what_its_function_does_not(spec: LanguageSpec, tree: tree_sitter.Tr
                                                     and not (given == 1 and values[0].type == "call_expression")):
             return True
     return False
+
+
+# Nodes keyed within their container, and the field that holds the key ("" for the node's own text): a dictionary's
+# or an object's pairs, a map literal's elements, a switch's cases (a `default` keyed as itself).
+_KEYED = {"pair": "key", "keyed_element": "key", "switch_case": "value", "expression_case": "value",
+          "case_statement": "value", "switch_label": "", "switch_default": "", "default_case": ""}
+# Containers whose string elements are each written once: a list of names (`__all__`), a set.
+_STRING_LISTS = frozenset({"list", "set", "array"})
+# How far up from a case its switch's cases stand: Java's labels are in groups.
+_SWITCHES = frozenset({"switch_body", "switch_block", "expression_switch_statement", "compound_statement"})
+
+
+def _repeats_a_key(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether a fill (its bytes ``lo``..``hi`` of ``tree``, the file's with it) writes a key its container holds
+    already: a dictionary's or an object's key, a switch's case (or a second `default`), a string a list or set holds
+    (`"Namespace",` again in `__all__`). A later key overwrites the first, a later case never runs, or a compiler
+    refuses it; a name listed twice says nothing more."""
+    for node in nodes_touching(tree.root_node, lo, hi):
+        if node.type in _KEYED:
+            key = _key_of(node)
+            if key is None or not (key[0] < hi and lo < key[1]):
+                continue
+            container = node.parent
+            if node.type in ("switch_label", "case_statement", "switch_case", "switch_default"):
+                while container is not None and container.type not in _SWITCHES:
+                    container = container.parent
+            if container is None:
+                continue
+            others = [other for other in _keyed_in(container, node.type) if other.id != node.id]
+            if any((k := _key_of(other)) is not None and k[2] == key[2] for other in others):
+                return True
+        elif node.type == "string" and node.parent is not None and node.parent.type in _STRING_LISTS \
+                and node.start_byte < hi and lo < node.end_byte:
+            text = _unquoted(node.text)
+            if any(other.type == "string" and other.id != node.id and _unquoted(other.text) == text
+                   for other in node.parent.named_children):
+                return True
+    return False
+
+
+def _keyed_in(container: tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:
+    """The nodes keyed as ``kind`` is (a case, a pair) among ``container``'s children and their children."""
+    kinds = {kind} | ({"switch_default", "switch_case"} if kind in ("switch_default", "switch_case") else set()) \
+        | ({"default_case", "expression_case"} if kind in ("default_case", "expression_case") else set())
+    found = []
+    for child in container.named_children:
+        if child.type in kinds:
+            found.append(child)
+        else:
+            found.extend(grandchild for grandchild in child.named_children if grandchild.type in kinds)
+    return found
+
+
+def _key_of(node: tree_sitter.Node) -> tuple[int, int, bytes] | None:
+    """The bytes of ``node``'s key and the key as compared: quotes and spaces aside; a `default` as itself."""
+    field = _KEYED[node.type]
+    key = node.child_by_field_name(field) if field else node
+    if key is None:
+        return (node.start_byte, node.end_byte, b"default") if node.type == "case_statement" else None
+    text = b"".join(key.text.split()) if key.type != "string" else _unquoted(key.text)
+    if node.type in ("switch_default", "default_case"):
+        text = b"default"
+    return key.start_byte, key.end_byte, text
+
+
+def _unquoted(text: bytes) -> bytes:
+    return text.strip(b"'\"`")
 
 
 # Nodes that an unbracketed comma makes a tuple of (Python's `x = None,`, `return None,`, `None,`).

@@ -226,3 +226,71 @@ NULL_CHECK = 'int f(void) {\n    if (rb == NULL) {|\n        fprintf(stderr, "oo
 ])
 def test_while_typing_no_fill_takes_in_the_next_lines_statement(language, marked, fill, kept):
     assert kept_while_typing(language, marked, fill) is kept
+
+
+REDUCER = '''function reduce(state: State, action: Action): State {
+  switch (action.type) {
+    case 'load/started':
+      return { ...state, loading: true };
+    |
+    case 'load/failed':
+      return { ...state, loading: false };
+    default:
+      return state;
+  }
+}
+'''
+STATUS = '''package web
+
+func status(err error) int {
+\tswitch {
+\tcase errors.Is(err, ErrNotFound):
+\t\treturn 404
+\t|
+\tcase errors.Is(err, ErrInvalid):
+\t\treturn 400
+\t}
+\treturn 500
+}
+'''
+SIGN = '''int sign(int x) {
+  switch (x) {
+    case 1:
+      return 2;
+    |
+    default:
+      return 0;
+  }
+}
+'''
+EXPORTS = '''__all__ = [
+    "ANY",
+    "Namespace",
+    |
+]
+'''
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A case the switch has (or a second `default`), a key the object has, a name the list holds: written twice.
+    ("typescript", REDUCER, "case 'load/failed':", False),
+    ("typescript", REDUCER, 'case "load/started":', False),
+    ("typescript", REDUCER, "default:", False),
+    ("go", STATUS, "case errors.Is(err, ErrInvalid):", False),
+    ("c", SIGN, "case 1:", False),
+    ("c", SIGN, "default:", False),
+    ("java", "class A {\n  int f(int x) {\n" + SIGN.replace("int sign(int x) {\n", "") + "}\n", "case 1:", False),
+    ("python", EXPORTS, '"Namespace",', False),
+    ("python", EXPORTS.replace("__all__ = [", "CONFIG = {").replace('"ANY",', '"host": "localhost",')
+     .replace('"Namespace",', '"port": 8080,').replace("]", "}"), "'host': '0.0.0.0',", False),
+    ("javascript", "const o = {\n  host: 'localhost',\n  |\n};\n", "'host': 'example.org',", False),
+    # Another case, key or name.
+    ("typescript", REDUCER, "case 'load/done':", True),
+    ("go", STATUS, "case errors.Is(err, ErrConflict):", True),
+    ("go", STATUS, "default:", True),
+    ("c", SIGN, "case 2:", True),
+    ("python", EXPORTS, '"Signal",', True),
+    ("javascript", "const o = {\n  host: 'localhost',\n  |\n};\n", "port: 8080,", True),
+])
+def test_while_typing_no_key_case_or_listed_name_is_written_twice(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
