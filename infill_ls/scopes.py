@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from .modules import lacks
@@ -425,29 +425,21 @@ def unknown_members(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     ...` in its methods, nor in the base classes the file defines: `this.todos` copied into a class whose list is
     `items`. A class with a base the file does not define, or that sets members by name (`this[...]`,
     `Object.assign`, `defineProperty`), is not judged."""
-    unknown: list[str] = []
-    told: dict[int, frozenset[bytes] | None] = {}
-    for node in nodes_touching(tree.root_node, lo, hi):
-        if node.type != "member_expression":
-            continue
-        owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
-        if owner is None or member is None or owner.type != "this" or not (member.start_byte < hi
-                                                                          and lo < member.end_byte):
-            continue
-        if node.parent is not None and node.parent.type in ("assignment_expression", "augmented_assignment_expression") \
-                and _field(node) == "left":
-            continue
-        cls = node.parent
-        while cls is not None and cls.type not in _ECMASCRIPT_CLASSES and not _owns_this(cls):
-            cls = cls.parent
-        if cls is None or _owns_this(cls):
-            continue
-        if cls.id not in told:
-            told[cls.id] = _class_members(tree.root_node, cls, depth=0)
-        label = "this." + member.text.decode("utf-8", "replace")
-        if told[cls.id] is not None and member.text not in told[cls.id] and label not in unknown:
-            unknown.append(label)
-    return unknown
+    return _unbound_members(tree, lo, hi, _read_of_this, _class_members)
+
+
+def _read_of_this(node: tree_sitter.Node) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
+    """(the member, its class) where ``node`` reads a member of `this` in a class's method (not a function's own)."""
+    owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
+    if node.type != "member_expression" or owner is None or member is None or owner.type != "this":
+        return None
+    if node.parent is not None and node.parent.type in ("assignment_expression", "augmented_assignment_expression") \
+            and _field(node) == "left":
+        return None
+    cls = node.parent
+    while cls is not None and cls.type not in _ECMASCRIPT_CLASSES and not _owns_this(cls):
+        cls = cls.parent
+    return None if cls is None or _owns_this(cls) else (member, cls)
 
 
 def _owns_this(node: tree_sitter.Node) -> bool:
@@ -530,26 +522,38 @@ def unknown_attributes(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     methods: `if self.quantity <= 0:` copied from another class into `Order`. A class whose attributes its text does
     not tell is not judged: one with a base class the file does not define, one that sets attributes by name
     (`setattr`, `__dict__`, `__getattr__`, `__slots__`)."""
+    return _unbound_members(tree, lo, hi, _read_of_self, _class_attributes)
+
+
+def _read_of_self(node: tree_sitter.Node) -> tuple[tree_sitter.Node, tree_sitter.Node] | None:
+    """(the attribute, its class) where ``node`` reads an attribute of `self` or `cls` (not a dunder's) in a class."""
+    owner, name = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+    if (node.type != "attribute" or owner is None or name is None or owner.type != "identifier"
+            or owner.text not in (b"self", b"cls") or name.text.startswith(b"__") or _assigned(node)):
+        return None
+    cls = node.parent
+    while cls is not None and cls.type != "class_definition":
+        cls = cls.parent
+    return None if cls is None else (name, cls)
+
+
+def _unbound_members(tree: tree_sitter.Tree, lo: int, hi: int,
+                     read: Callable[[tree_sitter.Node], tuple[tree_sitter.Node, tree_sitter.Node] | None],
+                     bound: Callable[[tree_sitter.Node, tree_sitter.Node, int], frozenset[bytes] | None]) -> list[str]:
+    """The members of an instance a fill (its bytes ``lo``..``hi`` of ``tree``) reads, as ``read`` finds them (the
+    member's name and its class), that the class never binds (``bound``: the names it binds, None where its text does
+    not tell); each as the fill's text writes it (`self.quantity`, `this.todos`)."""
     unknown: list[str] = []
     told: dict[int, frozenset[bytes] | None] = {}
     for node in nodes_touching(tree.root_node, lo, hi):
-        if node.type != "attribute":
+        found = read(node)
+        if found is None or not (found[0].start_byte < hi and lo < found[0].end_byte):
             continue
-        owner, name = node.child_by_field_name("object"), node.child_by_field_name("attribute")
-        if (owner is None or name is None or owner.type != "identifier" or owner.text not in (b"self", b"cls")
-                or not (name.start_byte < hi and lo < name.end_byte) or name.text.startswith(b"__")
-                or _assigned(node)):
-            continue
-        cls = node.parent
-        while cls is not None and cls.type != "class_definition":
-            cls = cls.parent
-        if cls is None:
-            continue
+        name, cls = found
         if cls.id not in told:
-            told[cls.id] = _class_attributes(tree.root_node, cls, depth=0)
-        attributes = told[cls.id]
-        label = f"{owner.text.decode()}.{name.text.decode('utf-8', 'replace')}"
-        if attributes is not None and name.text not in attributes and label not in unknown:
+            told[cls.id] = bound(tree.root_node, cls, 0)
+        label = node.text.decode("utf-8", "replace")
+        if told[cls.id] is not None and name.text not in told[cls.id] and label not in unknown:
             unknown.append(label)
     return unknown
 
