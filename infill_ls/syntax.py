@@ -1067,9 +1067,9 @@ def problems_after(parsed: ParsedSnapshot, replacements: list[Replacement]) -> i
 
 
 def _statements_around(body: tree_sitter.Node, data: bytes, start: int, end: int) -> tuple[int, int]:
-    """The bytes of the whole lines of the statements of ``body`` (a file, a class's body) that touch bytes ``start..end`` of
-    ``data``, with those indented deeper than the body around them: the grammar makes a line indented under no header a
-    statement of its own."""
+    """The bytes of the whole lines of the statements of ``body`` (a file, a class's body) that touch bytes
+    ``start..end`` of ``data``, with those indented deeper than the body around them: the grammar makes a line indented
+    under no header a statement of its own."""
     children = body.children
     column = body.start_point[1] if body.parent is not None else 0
     touching = [i for i, child in enumerate(children) if child.end_byte >= start and child.start_byte <= end]

@@ -372,11 +372,12 @@ def _returns_what_its_function_does_not(spec: LanguageSpec, tree: tree_sitter.Tr
     is half a line."""
     if not spec.returns_checked:
         return False
-    # A fill that ends on the keyword is half a line: the value is typed next.
-    bare = tree.root_node.text[lo:hi].rstrip().endswith(b"return") if tree.root_node.text else False
     for node in nodes_touching(tree.root_node, lo, hi):
-        if node.type not in ("return_statement", "return_expression") or not (node.start_byte < hi and lo < node.end_byte):
+        if node.type not in ("return_statement", "return_expression") or not (node.start_byte < hi
+                                                                             and lo < node.end_byte):
             continue
+        # A fill that ends on the keyword is half a line: the value is typed next.
+        bare = node.end_byte >= hi and not node.named_children
         function = node.parent
         while function is not None and function.type not in spec.function_types | spec.returns_checked:
             function = function.parent

@@ -171,13 +171,15 @@ OTHERS = {
     "javascript": ("const MAX = 3;\nfunction compile(path) {\n  |\n}\n"
                    "function handle(req, res) {\n  const err = check(req);\n  for (const key in req) {}\n}\n"),
     "typescript": ("const MAX = 3;\nfunction compile(path: string): string {\n  |\n}\n"
-                   "function handle(req: Request): void {\n  const err = check(req);\n  for (const key in req) {}\n}\n"),
+                   "function handle(req: Request): void {\n  const err = check(req);\n"
+                   "  for (const key in req) {}\n}\n"),
     "go": ("package web\n\nconst MAX = 3\n\nfunc (h *Handler) Compile(path string) string {\n\t|\n}\n\n"
            "func (s *Store) Handle(req string) {\n\terr := check(req)\n\tfor key := range s.items {\n\t}\n}\n"),
     "rust": ("const MAX: usize = 3;\nfn compile(path: &str) -> String {\n    |\n}\n"
              "fn handle(req: &str) {\n    let err = check(req);\n    for key in req.chars() {}\n}\n"),
     "java": ("class Router {\n  static final int MAX = 3;\n  String compile(String path) {\n    |\n  }\n"
-             "  void handle(String req) {\n    int err = check(req);\n    for (String key : req.split(\",\")) {}\n  }\n}\n"),
+             "  void handle(String req) {\n    int err = check(req);\n"
+             "    for (String key : req.split(\",\")) {}\n  }\n}\n"),
     "c": ("#define MAX 3\nint compile(const char *path) {\n  |\n}\n"
           "void handle(const char *req) {\n  int err = check(req);\n  for (int key = 0; key < MAX; key++) {}\n}\n"),
     "cpp": ("const int MAX = 3;\nint compile(const std::string &path) {\n  |\n}\n"
@@ -336,7 +338,8 @@ def test_an_ecmascript_fill_reads_the_members_its_class_binds(language, fill, un
     assert unknown_members(tree_after(parsed, [Replacement(at, at, fill)]), lo, lo + len(fill.encode())) == unknown
 
 
-@pytest.mark.parametrize("header", ["export class Store extends Component", "export class Store extends React.Component",
+@pytest.mark.parametrize("header", ["export class Store extends Component",
+                                    "export class Store extends React.Component",
                                     "export class Store extends mixin(Base)"])
 def test_a_class_whose_members_its_text_does_not_tell_is_not_judged(header):
     text = TODOS.replace("export class Store extends Base", header)
