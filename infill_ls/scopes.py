@@ -7,7 +7,10 @@ ECMAScript's against the file's words and the language's globals (`unknown_reads
 locals are its whole body's, the module's names its whole text's), or the builtins hold it; a class body's names are
 not its methods'. A file with a `from m import *` binds names no text shows, and so does a notebook's other cells,
 whose words (``known``) count as bound. An assignment that alone binds a name and reads it (`total += qty` first,
-`header = header.USER`) reads it unbound too."""
+`header = header.USER`) reads it unbound too. Both also read the members of `self` or `this` against what the class
+binds (`unknown_attributes`, `unknown_members`). In the languages with braces, a name only another function binds
+is read as unbound (`locals_of_others`, by `LanguageSpec.local_bindings`), and in Python an import of a name its
+standard module does not define (`imported_from_nowhere`, `modules`)."""
 
 from __future__ import annotations
 
