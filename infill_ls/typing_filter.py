@@ -4,6 +4,7 @@ protocol."""
 
 from __future__ import annotations
 
+import keyword
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -12,8 +13,8 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open
                             still_open)
 
 from .postprocess import writes_a_line_again
-from .scopes import imported_again, imported_from_nowhere
-from .suggestions import (WORD, Suggestion, in_literal, macro_body, misplaced_semicolon, open_literal,
+from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere
+from .suggestions import (WORD, Suggestion, in_comment, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
                      iter_problems, layout_problems, nodes_touching, reserved_names, token_before, tree_after,
@@ -90,6 +91,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _calls_no_function(tree, start, start + len(written))
                 or _tuples_one_value(tree, start, start + len(written))
                 or _repeats_a_key(tree, start, start + len(written))
+                or _ends_a_half_word(parsed, suggestion)
                 or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
@@ -469,6 +471,38 @@ def _key_of(node: tree_sitter.Node) -> tuple[int, int, bytes] | None:
 
 def _unquoted(text: bytes) -> bytes:
     return text.strip(b"'\"`")
+
+
+# Words after which a name is declared: its own, whatever the file holds.
+_DECLARES = re.compile(r"\b(?:def|class|function|fn|func|struct|enum|interface|type|trait|let|const|var|mut|"
+                       r"import|package|mod|use|namespace)\s+$")
+# The name a half-typed word before the cursor may be: a letter or `_` or `$` first.
+_WORD_BEFORE = re.compile(r"[A-Za-z_$][\w$]*$")
+
+
+def _ends_a_half_word(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
+    """Whether ``suggestion`` ends the word typed before it as it stands (it begins with no letter of a name) where
+    that word is a name the file spells nowhere, and the first part of one it does: `LineItem(sku, qua` + `)` in a
+    file with `quantity`. The user is halfway through the longer name. A keyword, a builtin or a global of the
+    language passes, and so does a word in a comment or a string, a name declared (`def lo` + `(self):`) or assigned
+    (`total` + ` = 0` beside `totals`)."""
+    text, at = parsed.snapshot.text, suggestion.start
+    if not suggestion.text or suggestion.text[0].isalnum() or suggestion.text[0] in "_$" \
+            or (at < len(text) and (text[at].isalnum() or text[at] in "_$")):
+        return False
+    found = _WORD_BEFORE.search(text, max(0, at - 80), at)
+    if found is None or len(found.group(0)) < 2 or in_literal(parsed, at) or in_comment(parsed, at):
+        return False
+    word = found.group(0)
+    line = text[text.rfind("\n", 0, found.start()) + 1:found.start()]
+    if _DECLARES.search(line) or re.match(r"\s*:?=(?!=)", suggestion.text):
+        return False  # a name declared or assigned here is the user's own, new or not
+    if word in parsed.spec.reserved_words or keyword.iskeyword(word) or word in BUILTINS or word in ECMASCRIPT_GLOBALS:
+        return False
+    rest = text[:found.start()] + " " + text[at:]
+    escaped = re.escape(word)
+    return (re.search(rf"(?<![\w$]){escaped}(?![\w$])", rest) is None
+            and re.search(rf"(?<![\w$]){escaped}[\w$]", rest) is not None)
 
 
 # Nodes that an unbracketed comma makes a tuple of (Python's `x = None,`, `return None,`, `None,`).

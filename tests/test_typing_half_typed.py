@@ -112,3 +112,26 @@ async def test_while_typing_the_server_shows_no_doc_comment_prose_after_the_name
     assert not any("returned when" in item for item in shown), shown
     shown = await shown_while_typing(client, "file:///tmp/server.js", "javascript", JS_FUNCTION)
     assert not any("collects the" in item for item in shown), shown
+
+
+PRICING = '''def total(items):
+    quantity = sum(item.quantity for item in items)
+    return price(items, qua|
+'''
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # The word typed is the first part of a name the file has, and no name itself: the fill ends it too soon.
+    ("python", PRICING, ")", False),
+    ("python", PRICING, ", 2)", False),
+    ("javascript", "const quantity = 3;\nconst total = price(qua|\n", ");", False),
+    # The rest of the name; a name the file has; a builtin; a word declared or assigned here; prose.
+    ("python", PRICING, "ntity)", True),
+    ("python", PRICING.replace("qua|", "quantity|"), ")", True),
+    ("python", PRICING.replace("quantity", "lengthy").replace("qua|", "len|"), "(items))", True),
+    ("python", PRICING.replace("    return price(items, qua|", "    qua|"), " = 0", True),
+    ("python", "class Chat|\n\n\nclass ChatMessage:\n    pass\n", "(Base):", True),
+    ("python", "# the qua|\nquantity = 1\n", ")", True),
+])
+def test_while_typing_a_half_typed_name_is_not_ended_as_it_stands(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
