@@ -435,13 +435,35 @@ def _repeats_a_key(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
             others = [other for other in _keyed_in(container, node.type) if other.id != node.id]
             if any((k := _key_of(other)) is not None and k[2] == key[2] for other in others):
                 return True
-        elif node.type == "string" and node.parent is not None and node.parent.type in _STRING_LISTS \
-                and node.start_byte < hi and lo < node.end_byte:
+        elif node.type == "string" and node.start_byte < hi and lo < node.end_byte:
             text = _unquoted(node.text)
             if any(other.type == "string" and other.id != node.id and _unquoted(other.text) == text
-                   for other in node.parent.named_children):
+                   for other in _listed_beside(node)):
                 return True
     return False
+
+
+def _listed_beside(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The elements of the list or set ``node`` stands in, those after the `[` of one still open (which the grammar
+    reads as an ERROR: the list the user is writing) too; none where it stands in neither."""
+    parent = node.parent
+    if parent is None:
+        return []
+    if parent.type in _STRING_LISTS:
+        return parent.named_children
+    if parent.type != "ERROR":
+        return []
+    children = parent.children
+    at = next(i for i, child in enumerate(children) if child.id == node.id)
+    opened = next((i for i in range(at - 1, -1, -1) if children[i].type in ("[", "]")), None)
+    if opened is None or children[opened].type != "[":
+        return []
+    elements = []
+    for child in children[opened + 1:]:
+        if child.type == "]":
+            break
+        elements.append(child)
+    return elements
 
 
 def _keyed_in(container: tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:

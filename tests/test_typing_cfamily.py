@@ -281,6 +281,7 @@ EXPORTS = '''__all__ = [
     ("c", SIGN, "default:", False),
     ("java", "class A {\n  int f(int x) {\n" + SIGN.replace("int sign(int x) {\n", "") + "}\n", "case 1:", False),
     ("python", EXPORTS, '"Namespace",', False),
+    ("python", EXPORTS.replace("]\n", ""), '    "Namespace",', False),  # a list still open: the grammar's ERROR
     ("python", EXPORTS.replace("__all__ = [", "CONFIG = {").replace('"ANY",', '"host": "localhost",')
      .replace('"Namespace",', '"port": 8080,').replace("]", "}"), "'host': '0.0.0.0',", False),
     ("javascript", "const o = {\n  host: 'localhost',\n  |\n};\n", "'host': 'example.org',", False),
@@ -290,6 +291,8 @@ EXPORTS = '''__all__ = [
     ("go", STATUS, "default:", True),
     ("c", SIGN, "case 2:", True),
     ("python", EXPORTS, '"Signal",', True),
+    ("python", EXPORTS.replace("]\n", ""), '    "Signal",', True),
+    ("python", 'x = f("Namespace", [\n    "ANY",\n|\n', '    "Namespace",', True),  # outside the open list
     ("javascript", "const o = {\n  host: 'localhost',\n  |\n};\n", "port: 8080,", True),
 ])
 def test_while_typing_no_key_case_or_listed_name_is_written_twice(language, marked, fill, kept):
