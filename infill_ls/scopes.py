@@ -328,7 +328,7 @@ def unknown_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: It
     for name in reads:
         if name in bound or name in ECMASCRIPT_GLOBALS or name in unknown:
             continue
-        if not _spelled_in(name, text):
+        if not spelled_in(name, text):
             unknown.append(name)
     return unknown
 
@@ -502,16 +502,9 @@ def _ecmascript_class_named(root: tree_sitter.Node, name: bytes) -> tree_sitter.
     return None
 
 
-def _spelled_in(name: str, text: str) -> bool:
+def spelled_in(name: str, text: str) -> bool:
     """Whether ``text`` holds ``name`` as a whole word (no letter, digit, `_` or `$` on either side)."""
-    at = text.find(name)
-    while at >= 0:
-        end = at + len(name)
-        if not (at and (text[at - 1].isalnum() or text[at - 1] in "_$")) and \
-                not (end < len(text) and (text[end].isalnum() or text[end] in "_$")):
-            return True
-        at = text.find(name, at + 1)
-    return False
+    return re.search(rf"(?<![\w$]){re.escape(name)}(?![\w$])", text) is not None
 
 
 def python_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:

@@ -13,7 +13,7 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open
                             still_open)
 
 from .postprocess import writes_a_line_again
-from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere
+from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
 from .suggestions import (WORD, Suggestion, in_comment, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
@@ -522,9 +522,7 @@ def _ends_a_half_word(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
     if word in parsed.spec.reserved_words or keyword.iskeyword(word) or word in BUILTINS or word in ECMASCRIPT_GLOBALS:
         return False
     rest = text[:found.start()] + " " + text[at:]
-    escaped = re.escape(word)
-    return (re.search(rf"(?<![\w$]){escaped}(?![\w$])", rest) is None
-            and re.search(rf"(?<![\w$]){escaped}[\w$]", rest) is not None)
+    return not spelled_in(word, rest) and re.search(rf"(?<![\w$]){re.escape(word)}[\w$]", rest) is not None
 
 
 # Nodes that an unbracketed comma makes a tuple of (Python's `x = None,`, `return None,`, `None,`).
