@@ -364,11 +364,15 @@ def locals_of_others(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpe
     if not reads:
         return []
     around = data[outer.start_byte:lo] + b"\n" + data[hi:outer.end_byte]
-    outside = b"\n".join(data[a:b] for a, b in _outside_functions(root, spec.function_types, len(data)))
+    outside = None  # the code no function holds: read only for a name the function around does not spell
     others = []
     for name in reads:
         word = re.compile(rb"(?<![\w$])" + re.escape(name) + rb"(?![\w$])")
-        if word.search(around) or word.search(outside):
+        if word.search(around):
+            continue
+        if outside is None:
+            outside = b"\n".join(data[a:b] for a, b in _outside_functions(root, spec.function_types, len(data)))
+        if word.search(outside):
             continue
         for match in itertools.islice(word.finditer(data), 64):
             if outer.start_byte <= match.start() < outer.end_byte:
