@@ -412,6 +412,8 @@ _KEYED = {"pair": "key", "keyed_element": "key", "switch_case": "value", "expres
           "case_statement": "value", "switch_label": "", "switch_default": "", "default_case": ""}
 # Containers whose string elements are each written once: a list of names (`__all__`), a set.
 _STRING_LISTS = frozenset({"list", "set", "array"})
+# Keyed nodes that stand beside others of another type in the same container: a switch's cases and its `default`.
+_KEYED_TOGETHER = ({"switch_case", "switch_default"}, {"expression_case", "default_case"})
 # How far up from a case its switch's cases stand: Java's labels are in groups.
 _SWITCHES = frozenset({"switch_body", "switch_block", "expression_switch_statement", "compound_statement"})
 
@@ -468,8 +470,7 @@ def _listed_beside(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 def _keyed_in(container: tree_sitter.Node, kind: str) -> list[tree_sitter.Node]:
     """The nodes keyed as ``kind`` is (a case, a pair) among ``container``'s children and their children."""
-    kinds = {kind} | ({"switch_default", "switch_case"} if kind in ("switch_default", "switch_case") else set()) \
-        | ({"default_case", "expression_case"} if kind in ("default_case", "expression_case") else set())
+    kinds = next((group for group in _KEYED_TOGETHER if kind in group), {kind})
     found = []
     for child in container.named_children:
         if child.type in kinds:
