@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from .modules import lacks
-from .syntax import nodes_touching
+from .syntax import ECMASCRIPT_LOCALS, nodes_touching
 
 if TYPE_CHECKING:
     import tree_sitter
@@ -295,13 +295,11 @@ ECMASCRIPT_GLOBALS = frozenset("""
     WebSocket Worker XMLHttpRequest Image Audio FileReader self matchMedia screen devicePixelRatio customElements
     describe it test expect beforeEach afterEach beforeAll afterAll jest vi
 """.split())
-# Where an identifier binds the name it spells (its parent's type), not reads it.
-_ECMASCRIPT_BINDINGS = frozenset({"import_clause", "import_specifier", "namespace_import", "formal_parameters",
-                                  "assignment_pattern", "rest_pattern", "array_pattern", "object_pattern",
-                                  "pair_pattern", "catch_clause", "required_parameter", "optional_parameter"})
-_ECMASCRIPT_NAMED = frozenset({"variable_declarator", "function_declaration", "function_expression", "class",
-                               "class_declaration", "generator_function_declaration", "arrow_function",
-                               "for_in_statement", "method_definition"})
+# Where an ECMAScript identifier binds the name it spells besides a local's place (`syntax.ECMASCRIPT_LOCALS`): an
+# import, or the name of the function, class or method it declares.
+_ECMASCRIPT_IMPORTS = frozenset({"import_clause", "import_specifier", "namespace_import"})
+_ECMASCRIPT_DECLARED = frozenset({"function_declaration", "function_expression", "class", "class_declaration",
+                                  "generator_function_declaration", "method_definition"})
 
 
 def unknown_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
@@ -319,8 +317,9 @@ def unknown_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: It
         if node.type in ("identifier", "shorthand_property_identifier", "shorthand_property_identifier_pattern"):
             name = node.text.decode("utf-8", "replace")
             parent = node.parent
-            binds = (node.type == "shorthand_property_identifier_pattern" or parent.type in _ECMASCRIPT_BINDINGS
-                     or parent.type in _ECMASCRIPT_NAMED and _field(node) in ("name", "parameter", "left"))
+            binds = (node.type == "shorthand_property_identifier_pattern" or parent.type in _ECMASCRIPT_IMPORTS
+                     or parent.type in _ECMASCRIPT_DECLARED and _field(node) == "name"
+                     or _binds_local(node, ECMASCRIPT_LOCALS))
             (bound.add if binds else reads.append)(name)
             continue
         pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
@@ -356,7 +355,7 @@ def locals_of_others(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpe
         if node.type != "identifier" or node.start_byte >= hi or node.end_byte <= lo:
             continue
         name = node.text
-        if _binds_local(node, spec):
+        if _binds_local(node, spec.local_bindings, spec.binding_wrappers):
             bound.add(name)
         elif _field(node) not in _MEMBER_FIELDS and name not in reads:
             reads.append(name)
@@ -378,7 +377,8 @@ def locals_of_others(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpe
             if outer.start_byte <= match.start() < outer.end_byte:
                 continue
             other = root.descendant_for_byte_range(match.start(), match.end())
-            if other is not None and other.type == "identifier" and _binds_local(other, spec):
+            if other is not None and other.type == "identifier" and _binds_local(other, spec.local_bindings,
+                                                                                spec.binding_wrappers):
                 others.append(name.decode("utf-8", "replace"))
                 break
     return others
@@ -388,14 +388,15 @@ def locals_of_others(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpe
 _MEMBER_FIELDS = frozenset({"field", "property", "name", "label"})
 
 
-def _binds_local(node: tree_sitter.Node, spec: LanguageSpec) -> bool:
-    """Whether the identifier ``node`` binds a local name (`LanguageSpec.local_bindings`), through the patterns or
-    declarators it stands inside (`LanguageSpec.binding_wrappers`)."""
+def _binds_local(node: tree_sitter.Node, bindings: frozenset[tuple[str, str]],
+                 wrappers: frozenset[str] = frozenset()) -> bool:
+    """Whether the identifier ``node`` binds a local name (`bindings`, a `LanguageSpec.local_bindings`), through the
+    patterns or declarators it stands inside (`wrappers`, its `binding_wrappers`)."""
     while node.parent is not None:
         parent, field = node.parent, _field(node) or ""
-        if (parent.type, field) in spec.local_bindings or (parent.type, "*") in spec.local_bindings:
+        if (parent.type, field) in bindings or (parent.type, "*") in bindings:
             return True
-        if parent.type not in spec.binding_wrappers or field not in ("", "declarator", "pattern"):
+        if parent.type not in wrappers or field not in ("", "declarator", "pattern"):
             return False
         node = parent
     return False

@@ -394,7 +394,9 @@ def _columns_in_bytes() -> bool:
     return True
 
 
-_ECMASCRIPT_LOCALS = frozenset(
+# Where an identifier binds a local name in JavaScript and TypeScript (`LanguageSpec.local_bindings`); `scopes`
+# reads an ECMAScript fill's names by it too.
+ECMASCRIPT_LOCALS = frozenset(
     {(t, "*") for t in ("formal_parameters", "required_parameter", "optional_parameter", "catch_clause",
                         "array_pattern", "rest_pattern")}
     | {("variable_declarator", "name"), ("arrow_function", "parameter"), ("for_in_statement", "left"),
@@ -442,7 +444,7 @@ _JAVASCRIPT = LanguageSpec(
     template_quotes=_ECMASCRIPT_TEMPLATES,
     once_binding_types=_ECMASCRIPT_ONCE_BINDING,
     names_read="ecmascript",
-    local_bindings=_ECMASCRIPT_LOCALS,
+    local_bindings=ECMASCRIPT_LOCALS,
     stubs=_ECMASCRIPT_STUBS,
     markup_types=_JSX,
     markup_tag_types=_JSX_TAGS,

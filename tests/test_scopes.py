@@ -83,7 +83,14 @@ def test_ecmascript_names_are_read_against_the_files_text_and_its_globals():
     parsed = parsed_text("javascript", server)
     for fill, unbound in (("state.loading = true;", True), ("next(err);", True), ("res.json({ ok: true });", False),
                           ("const x = 1; console.log(x);", False), ("const { a, b: c } = req.query; res.send(a + c);",
-                                                                    False)):
+                                                                    False),
+                          # A parameter's default value is read, not bound; the names a fill declares are bound.
+                          ("function pick(key = fallbackKey) { return key; }", True),
+                          ("function pick(key = 'id') { return key; }", False),
+                          ("const [first = req.body, ...rest] = res.locals; next(first, rest);", True),
+                          ("const [first = req.body, ...rest] = res.locals; res.send(first, rest);", False),
+                          ("class Store {} function make() { return new Store(); } make();", False),
+                          ("for (const key in req.query) { res.send(key); }", False)):
         assert reads_unbound(parsed, Suggestion(fill, at, at, -0.1, "file")) is unbound, fill
     text = "function f(a: number): number {\n  return \n}\n"
     at = text.index("return ") + len("return ")
