@@ -470,7 +470,7 @@ def _class_members(root: tree_sitter.Node, cls: tree_sitter.Node, depth: int) ->
             continue  # `implements` alone adds no member
         if extended.type == "extends_clause":
             extended = extended.child_by_field_name("value")
-        defined = _ecmascript_class_named(root, extended.text) if extended is not None and \
+        defined = _class_named(root, extended.text, _ECMASCRIPT_CLASSES) if extended is not None and \
             extended.type == "identifier" else None
         inherited = _class_members(root, defined, depth + 1) if defined is not None else None
         if inherited is None:
@@ -496,14 +496,20 @@ def _class_members(root: tree_sitter.Node, cls: tree_sitter.Node, depth: int) ->
     return frozenset(names)
 
 
-def _ecmascript_class_named(root: tree_sitter.Node, name: bytes) -> tree_sitter.Node | None:
-    """The file's class named ``name``, where it declares one (at its top level, exported or not)."""
+# A top-level statement that wraps a definition (an export, a decorator), and the field that holds it.
+_WRAPPED_IN = {"export_statement": "declaration", "decorated_definition": "definition"}
+
+
+def _class_named(root: tree_sitter.Node, name: bytes, class_types: frozenset[str]) -> tree_sitter.Node | None:
+    """The file's class named ``name`` (a node of one of ``class_types``), where it declares one at its top level,
+    exported or decorated or not."""
     for node in root.children:
-        declaration = node.child_by_field_name("declaration") if node.type == "export_statement" else node
-        if declaration is not None and declaration.type in _ECMASCRIPT_CLASSES:
-            named = declaration.child_by_field_name("name")
+        field = _WRAPPED_IN.get(node.type)
+        definition = node.child_by_field_name(field) if field else node
+        if definition is not None and definition.type in class_types:
+            named = definition.child_by_field_name("name")
             if named is not None and named.text == name:
-                return declaration
+                return definition
     return None
 
 
@@ -569,6 +575,7 @@ def _assigned(attribute: tree_sitter.Node) -> bool:
         and _field(node) in ("left", None)
 
 
+_PYTHON_CLASSES = frozenset({"class_definition"})
 # How deep a chain of base classes the file defines is followed.
 _BASE_DEPTH = 8
 
@@ -586,7 +593,7 @@ def _class_attributes(root: tree_sitter.Node, cls: tree_sitter.Node, depth: int)
             return None  # a metaclass makes what it makes
         if base.type == "identifier" and base.text == b"object":
             continue
-        defined = _class_named(root, base.text) if base.type == "identifier" else None
+        defined = _class_named(root, base.text, _PYTHON_CLASSES) if base.type == "identifier" else None
         inherited = _class_attributes(root, defined, depth + 1) if defined is not None else None
         if inherited is None:
             return None
@@ -622,16 +629,6 @@ def _at_class_level(node: tree_sitter.Node, body: tree_sitter.Node) -> bool:
 
 # Text in a class's body by which it may set attributes its text does not name.
 _DYNAMIC_ATTRIBUTES = (b"setattr", b"__dict__", b"__getattr__", b"__getattribute__", b"__slots__", b"vars(")
-
-
-def _class_named(root: tree_sitter.Node, name: bytes) -> tree_sitter.Node | None:
-    """The file's top-level class named ``name``, where it defines one."""
-    for node in root.children:
-        definition = node.child_by_field_name("definition") if node.type == "decorated_definition" else node
-        if definition is not None and definition.type == "class_definition" \
-                and definition.child_by_field_name("name").text == name:
-            return definition
-    return None
 
 
 # `LanguageSpec.names_read` -> how a fill's reads are held to what binds them: the names none binds.

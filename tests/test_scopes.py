@@ -355,3 +355,14 @@ def test_a_class_whose_members_its_text_does_not_tell_is_not_judged(header):
     fill = "this.todos.push(item);"
     lo = len(text[:at].encode())
     assert unknown_members(tree_after(parsed, [Replacement(at, at, fill)]), lo, lo + len(fill.encode())) == []
+
+
+@pytest.mark.parametrize("base", ["class Base {", "export class Base {", "export default class Base {"])
+def test_an_ecmascript_base_class_is_read_exported_or_not(base):
+    text = TODOS.replace("class Base {", base, 1)
+    at = text.index("|")
+    parsed = parsed_text("typescript", text.replace("|", "", 1))
+    lo = len(text[:at].encode())
+    for fill, unknown in (("this.created = 0;", []), ("return this.count + this.created;", ["this.count"])):
+        tree = tree_after(parsed, [Replacement(at, at, fill)])
+        assert unknown_members(tree, lo, lo + len(fill.encode())) == unknown, (base, fill)
