@@ -372,6 +372,9 @@ class GenerationConfig:
     pad_token_id: int | None = None
     extra_eos_token_ids: list[int] = field(default_factory=list)  # as ModelConfig's
     suppress_tokens: list[int] = field(default_factory=list)  # ids never written (Hugging Face's key)
+    # Whether the model's own fill of a blank line (a whole line guessed with nothing typed on it) is worth showing
+    # while typing: a small model's are noise (a server may let its user say otherwise).
+    infill_new_lines: bool = True
 
     @classmethod
     def from_hf(cls, data: dict[str, Any], model: ModelConfig | None = None,
@@ -392,6 +395,11 @@ class GenerationConfig:
             out.eos_token_id = model.eos_token_id if out.eos_token_id is None else out.eos_token_id
             out.pad_token_id = model.pad_token_id if out.pad_token_id is None else out.pad_token_id
         out.extra_eos_token_ids = _besides(out.eos_token_id, stops)
+        new_lines = data.get("infill_new_lines")
+        if new_lines is not None:
+            if not isinstance(new_lines, bool):
+                raise CheckpointError(f"{source}: infill_new_lines must be true or false, got {new_lines!r}")
+            out.infill_new_lines = new_lines
         suppressed = data.get("suppress_tokens")
         if suppressed is not None:
             if not isinstance(suppressed, list):

@@ -34,6 +34,10 @@ class Settings:
     # Completions requested while typing get at most this many steps: latency matters more there than the last
     # refinements, and an explicit request still runs the full schedule. None: as max_steps.
     typing_max_steps: int | None = 6
+    # While typing on a blank line, whether the model guesses the whole line (the file's fills are shown either way).
+    # None: the checkpoint's generation config decides (`infill_new_lines`; off for the embedded model, whose
+    # guesses there were noise; on for a checkpoint that states nothing).
+    typing_new_lines: bool | None = None
     debounce_ms: int = 60
     enabled_languages: tuple[str, ...] = ("*",)  # LSP languageIds; "*" enables every one
     candidates: int = 3  # how many fills to offer when completion is invoked explicitly
@@ -113,6 +117,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "maxHoleTokens": ("max_hole_tokens", _int_in(1, 512)),
     "maxSteps": ("max_steps", _optional(_int_in(1, 512))),
     "typingMaxSteps": ("typing_max_steps", _optional(_int_in(1, 512))),
+    "typingNewLines": ("typing_new_lines", _optional(_bool)),
     "debounceMs": ("debounce_ms", _int_in(0, 5000)),
     "enabledLanguages": ("enabled_languages", _languages),
     "numCandidates": ("candidates", _int_in(1, 8)),

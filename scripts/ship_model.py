@@ -1,6 +1,7 @@
 """Copy a trained checkpoint into the package as the embedded default model.
 
-    python scripts/ship_model.py runs/gpu/best [--steps 16] [--prompt-tokens N] [--temperatures 0.4 0.1] [--out DIR]
+    python scripts/ship_model.py runs/gpu/best [--steps 16] [--prompt-tokens N] [--temperatures 0.4 0.1]
+        [--new-lines | --no-new-lines] [--out DIR]
 
 Weights are stored as bfloat16 (half the package size; loading on a CPU widens them to float32 again), in
 safetensors shards of at most 16 MiB. The model card beside them is kept. `--out DIR` writes the same files
@@ -41,6 +42,10 @@ def main() -> int:
                              "trained on)")
     parser.add_argument("--temperatures", type=float, nargs=2, metavar=("T_MAX", "T_MIN"),
                         help="sampler temperature at the first and last step (default: the checkpoint's)")
+    parser.add_argument("--new-lines", action=argparse.BooleanOptionalAction, default=None,
+                        help="whether the server shows the model's guess of a blank line while typing "
+                             "(generation_config.json's infill_new_lines; default: the checkpoint's). Decide by "
+                             "`python -m infill_ls.typing_eval --model DIR --kinds statement`: docs/training.md")
     parser.add_argument("--out", type=Path, default=TARGET, help="where to write it (default: the package's model)")
     args = parser.parse_args()
     try:
@@ -54,6 +59,8 @@ def main() -> int:
     ck.generation.max_denoising_steps = args.steps
     if args.temperatures:
         ck.generation.t_max, ck.generation.t_min = args.temperatures
+    if args.new_lines is not None:
+        ck.generation.infill_new_lines = args.new_lines
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = args.checkpoint / "tokenizer.json"

@@ -182,10 +182,20 @@ def widths_past_the_positions(c):
      "t_max must be a positive number of at least 1e-06, got nan"),
     ("generation_config.json", lambda g: g.update(confidence_threshold=float("inf")),
      "confidence_threshold must be a number from 0, got inf"),
+    ("generation_config.json", lambda g: g.update(infill_new_lines="false"),
+     "infill_new_lines must be true or false, got 'false'"),
 ])
 def test_bad_config_values_are_refused_in_one_line(copy, file, change, expected):
     edit(copy, file, change)
     refused(copy, expected, file)
+
+
+def test_whether_the_model_guesses_blank_lines_is_read_saved_and_defaulted(copy):
+    assert load_checkpoint(copy, device="cpu", dtype="float32").generation.infill_new_lines is True
+    edit(copy, "generation_config.json", lambda g: g.update(infill_new_lines=False))
+    loaded = load_checkpoint(copy, device="cpu", dtype="float32")
+    assert loaded.generation.infill_new_lines is False
+    assert loaded.generation.to_hf()["infill_new_lines"] is False
 
 
 def test_the_limits_themselves_load(copy):

@@ -406,6 +406,55 @@ def test_while_typing_in_a_comment_no_code_from_the_file_is_shown(engine, monkey
         assert all(s.source == "model" for s in shown), marked
 
 
+def test_while_typing_a_blank_line_gets_the_models_guess_only_where_the_model_or_the_user_says_so(engine,
+                                                                                                   monkeypatch):
+    typing = dict(explicit=False, should_stop=lambda: False)
+    # A blank line at a body's indentation, one with a `\r` before its line break, a blank last line with no break.
+    for language, marked in (("python", "def total(items):\n    count = 0\n    |\n    return count\n"),
+                             ("javascript", "function total(items) {\r\n  let count = 0;\r\n  |  \r\n}\r\n"),
+                             ("python", "import os\n\n|")):
+        parsed, at = _marked(language, marked)
+        assert completion.on_a_blank_line(parsed.snapshot.text, at)
+        # The tiny checkpoint's generation config says nothing: the model guesses the line.
+        assert engine.generation.infill_new_lines
+        with monkeypatch.context() as patched:
+            patched.setattr(engine, "infill_steps", _model_ran)
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False), **typing)
+            # The setting turns it off, and the checkpoint's config does where the setting is left unset.
+            assert complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=False), **typing) == []
+            patched.setattr(engine.generation, "infill_new_lines", False)
+            assert complete(engine, parsed, at, Settings(file_lookup=False), **typing) == [], marked
+            # The setting turns it back on; and an invoked request is always filled.
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=True), **typing)
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False), explicit=True, should_stop=lambda: False)
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "infill_steps", _model_ran)
+        patched.setattr(engine.generation, "infill_new_lines", False)
+        # Text on the cursor's line, before it or after it: the model runs.
+        for marked in ("def f(items):\n    count = |\n", "def f(items):\n    |(count)\n",
+                       "def f(items):\n    | # n\n"):
+            parsed, at = _marked("python", marked)
+            assert not completion.on_a_blank_line(parsed.snapshot.text, at)
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False), **typing)
+        # A blank line in a call still open gets the brackets it owes, and the file's own fill is still shown.
+        parsed, at = _marked("python", "def f(items):\n    return compute(\n        items,\n        |\n")
+        assert [(s.text, s.source) for s in complete(engine, parsed, at, Settings(), **typing)] == [(")", "closers")]
+        parsed, at = _marked("python", "def f(a):\n    x = 1\n    print(x)\n\ndef g(b):\n    x = 1\n    |\n")
+        assert [(s.text, s.source) for s in complete(engine, parsed, at, Settings(), **typing)] == \
+            [("print(x)", "file")]
+
+
+def test_the_embedded_models_guesses_of_a_blank_line_are_not_shown_while_typing():
+    from engine.config import DEFAULT_MODEL_DIR, GenerationConfig
+    from engine.checkpoint import read_json
+
+    assert GenerationConfig.from_hf(read_json(DEFAULT_MODEL_DIR / "generation_config.json")).infill_new_lines is False
+
+
 def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_adds_a_syntax_error(engine, no_model):
     text = '"""Usage:\nprint(x y)\nprint(x y)\n"""\nprint(z)\nz = 1\nprint()\n'  # no copy of the line above
     at = text.rindex("\nprint(") + len("\nprint(")

@@ -130,13 +130,17 @@ def test_ship_model_stages_a_candidate_elsewhere_as_it_would_ship(tmp_path):
     (staged / "model-00009-of-00009.safetensors").write_bytes(b"stale shard")
     shipped = {p.name: p.stat().st_mtime_ns for p in DEFAULT_MODEL_DIR.iterdir()}
     result = subprocess.run([sys.executable, "scripts/ship_model.py", str(DEFAULT_MODEL_DIR), "--out", str(staged),
-                             "--temperatures", "0.5", "0.2", "--steps", "12"], cwd=ROOT, capture_output=True, text=True)
+                             "--temperatures", "0.5", "0.2", "--steps", "12", "--new-lines"], cwd=ROOT,
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert {p.name: p.stat().st_mtime_ns for p in DEFAULT_MODEL_DIR.iterdir()} == shipped
     assert (staged / "notes.txt").read_text() == "kept"
     assert not (staged / "model-00009-of-00009.safetensors").exists()
     generation = json.loads((staged / "generation_config.json").read_text())
     assert generation["max_denoising_steps"] == 12
+    # The embedded model's guesses of a blank line are not shown while typing; this candidate's are.
+    assert generation["infill_new_lines"] is True
+    assert json.loads((DEFAULT_MODEL_DIR / "generation_config.json").read_text())["infill_new_lines"] is False
     candidate, default = InfillEngine.load(staged, device="cpu"), InfillEngine.load(None, device="cpu")
     assert (candidate.generation.t_max, candidate.generation.t_min) == (0.5, 0.2)
     for (name, a), b in zip(candidate.model.state_dict().items(), default.model.state_dict().values()):

@@ -25,6 +25,7 @@ def test_camel_case_keys_bare_or_under_the_section():
         "maxHoleTokens": 12,
         "maxSteps": 8,
         "typingMaxSteps": 4,
+        "typingNewLines": True,
         "debounceMs": 0,
         "enabledLanguages": ["python", "go"],
         "numCandidates": 2,
@@ -37,7 +38,7 @@ def test_camel_case_keys_bare_or_under_the_section():
         s, problems = parse_settings(payload)
         assert problems == []
         assert s == Settings(model_path="/models/x", device="cpu", dtype="float32", max_hole_tokens=12, max_steps=8,
-                             typing_max_steps=4, debounce_ms=0, enabled_languages=("python", "go"), candidates=2,
+                             typing_max_steps=4, typing_new_lines=True, debounce_ms=0, enabled_languages=("python", "go"), candidates=2,
                              file_lookup=False, neighbor_files=False, threads=2,
                              prefix_tokens=4096)
     assert not parse_settings(raw)[0].language_enabled("rust")
@@ -47,11 +48,12 @@ def test_an_invalid_value_keeps_the_setting_as_it_was_with_one_message_each():
     base = Settings(max_hole_tokens=10, device="cpu", enabled_languages=("python",))
     s, problems = parse_settings(
         {"maxHoleTokens": "lots", "device": "tpu", "debounceMs": -5, "numCandidates": True, "enabledLanguages": "py",
-         "fileLookup": "yes", "threads": 2, "prefixTokens": 8},
+         "fileLookup": "yes", "threads": 2, "prefixTokens": 8, "typingNewLines": "no"},
         base,
     )
     assert s == replace(base, threads=2)
-    assert len(problems) == 7
+    assert len(problems) == 8
+    assert 'infill.typingNewLines: expected true or false, got "no"; keeping null' in problems
     assert "infill.prefixTokens: expected an integer from 16 to 131072, got 8; keeping null" in problems
     # Values as JSON, as the user wrote them.
     assert 'infill.fileLookup: expected true or false, got "yes"; keeping true' in problems
@@ -132,7 +134,8 @@ def test_null_sets_a_setting_back_to_the_value_the_server_started_with():
     try:
         changed = {"device": "auto", "dtype": "bfloat16", "maxHoleTokens": 10, "debounceMs": 5,
                    "enabledLanguages": ["go"], "numCandidates": 1, "fileLookup": False, "neighborFiles": False,
-                   "modelPath": "/m", "maxSteps": 4, "typingMaxSteps": 3, "threads": 4, "prefixTokens": 64}
+                   "modelPath": "/m", "maxSteps": 4, "typingMaxSteps": 3, "threads": 4, "prefixTokens": 64,
+                   "typingNewLines": False}
         assert service.configure(changed)[0] == []
         problems, _ = service.configure({"infill": dict.fromkeys(changed)})
         assert problems == []

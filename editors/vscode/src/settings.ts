@@ -26,6 +26,7 @@ export interface ServerSettings {
   maxHoleTokens: number;
   maxSteps: number | null;
   typingMaxSteps: number | null;
+  typingNewLines: boolean | null;
   debounceMs: number;
   enabledLanguages: string[];
   numCandidates: number;
@@ -44,6 +45,7 @@ export const SERVER_SETTING_KEYS: readonly ServerSettingKey[] = [
   'maxHoleTokens',
   'maxSteps',
   'typingMaxSteps',
+  'typingNewLines',
   'debounceMs',
   'enabledLanguages',
   'numCandidates',

@@ -1,6 +1,6 @@
 -- Options of the plugin, with their defaults. `settings` goes to the server as is (vim.NIL for one takes it
 -- out); the server reads camelCase keys (modelPath, device, dtype, maxHoleTokens, maxSteps, typingMaxSteps,
--- debounceMs, enabledLanguages, numCandidates, fileLookup, neighborFiles, threads, prefixTokens).
+-- typingNewLines, debounceMs, enabledLanguages, numCandidates, fileLookup, neighborFiles, threads, prefixTokens).
 local M = {}
 
 M.defaults = {
@@ -43,6 +43,7 @@ M.server_defaults = {
   maxHoleTokens = 48,
   maxSteps = vim.NIL,
   typingMaxSteps = 6,
+  typingNewLines = vim.NIL,
   debounceMs = 60,
   enabledLanguages = { '*' },
   numCandidates = 3,

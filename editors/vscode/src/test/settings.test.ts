@@ -21,6 +21,7 @@ const DEFAULTS: Record<string, unknown> = {
   maxHoleTokens: 48,
   maxSteps: null,
   typingMaxSteps: 6,
+  typingNewLines: null,
   debounceMs: 60,
   enabledLanguages: ['*'],
   numCandidates: 3,
