@@ -621,3 +621,21 @@ async def test_the_models_bare_closer_on_a_c_call_statement_is_shown_with_its_se
     assert [i.insert_text for i in await doc.inline(cursor)] == [");"]
     shown = [i.insert_text for i in await doc.inline(cursor, invoked=True)]
     assert ");" in shown and ")" not in shown
+
+
+async def test_the_embedded_models_guess_of_a_blank_line_is_shown_while_typing_only_when_the_setting_asks(shipped):
+    # Its generation config says its guesses of a whole line typed from nothing are not worth showing; the setting
+    # says otherwise, and an invoked request is filled either way.
+    text = "def area(width, height):\n    result = width * height\n    \n"
+    doc = Doc(shipped, "file:///work/area.py", "python", text)
+    cursor = _after(text, "height\n    ")
+    assert await doc.inline(cursor) == []
+    assert "return result" in [i.insert_text for i in await doc.inline(cursor, invoked=True)]
+    shipped.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings={"infill": {"typingNewLines": True}}))
+    try:
+        assert [i.insert_text for i in await doc.inline(cursor)] == ["return result"]
+    finally:
+        shipped.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"infill": {"typingNewLines": None}}))
+    assert await doc.inline(cursor) == []
