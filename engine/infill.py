@@ -54,6 +54,7 @@ class InfillEngine(InfillLookup):
         self.prefix_cache = PrefixCache(self.model)
         self.narrow_anchors = 16  # enough of the suffix to see where the line and the next one go
         self._lock = threading.Lock()  # one denoiser at a time; the prefix cache is shared state
+        self.runs = 0  # denoising runs begun: a caller tells a request answered with no model pass by it
         self.check_holes()
 
     @classmethod
@@ -169,6 +170,7 @@ class InfillEngine(InfillLookup):
                                      at_end=suffix_is_end)
         canvas = canvases.with_drafts(canvas, [[tok.encode(model_text(f)) for f in d] for d in drafts], tok.void_id)
         generator = make_generator(seed, self.model.device)
+        self.runs += 1
         with self._lock, torch.inference_mode():
             started = time.perf_counter()
             cache = self.prefix_cache.encode(prompt, should_stop)

@@ -144,10 +144,10 @@ async def _stats(client: LanguageClient) -> dict:
 
 
 def _model_runs(stats: dict) -> int:
-    """The requests that ran the model so far, by the server's count: those that reached its worker, less those a
-    fill from the file answered there with no model pass (one in the middle of a word, answered there with nothing,
-    counts as a run too)."""
-    return stats["model_runs"] - stats["file_fills"]
+    """The requests that ran the model so far, by the server's count: those that reached its worker, less those it
+    answered there with no model pass (a fill from the file, nothing in the middle of a word, a blank line's guess
+    not run)."""
+    return stats["model_runs"] - stats["without_model"]
 
 
 async def type_line(typist: Typist, start: int, end: int, m: Measurements, started: float, count: list[int]) -> None:
@@ -246,6 +246,7 @@ def report(result: dict, model: str) -> dict:
         "requests": stats["requests"],
         "model_runs": stats["model_runs"],
         "file_fills": stats["file_fills"],
+        "without_model": stats["without_model"],
         "p50_ms": _percentile(m.latencies_ms, 50),
         "p95_ms": _percentile(m.latencies_ms, 95),
         "by_shape": _latency_rows(m.by_shape),
@@ -330,9 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.setting:
         print(f"settings                   {json.dumps(dict(args.setting))}")
     print(f"keystrokes / requests      {summary['keystrokes']} / {summary['requests']}")
-    # The server counts the requests its worker took: a fill from the file answers some there with no model pass.
-    print(f"requests on the worker     {summary['model_runs']} ({summary['file_fills']} answered from the file or a "
-          f"file beside it with no model pass, {summary['model_runs'] - summary['file_fills']} with one)")
+    # The server counts the requests its worker took: it answers some there with no model pass, most with a fill
+    # from the file.
+    print(f"requests on the worker     {summary['model_runs']} ({summary['without_model']} answered with no model "
+          f"pass, {summary['file_fills']} of them from the file or a file beside it; "
+          f"{summary['model_runs'] - summary['without_model']} with one)")
     print(f"keystroke->completion p50  {summary['p50_ms']} ms")
     print(f"keystroke->completion p95  {summary['p95_ms']} ms")
     for shape, row in summary["by_shape"].items():

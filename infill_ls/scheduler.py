@@ -38,6 +38,9 @@ class SchedulerStats:
     requests: int = 0  # completions asked for
     model_runs: int = 0  # jobs that reached the model's worker
     file_fills: int = 0  # of those, typing jobs answered by a fill from the file with no model pass
+    # Of those, typing jobs answered with no model pass: by a fill from the file, with nothing in the middle of a
+    # word, or on a blank line whose guess is not run (`completion.guesses_new_lines`).
+    without_model: int = 0
     while_loading: int = 0  # jobs run beside the worker while it loaded the model: the file's fills alone
     cache_hits: int = 0
     cache_stale: int = 0  # cached results passed over because what they were found in has changed on disk

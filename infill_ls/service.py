@@ -349,8 +349,11 @@ class InfillService:
                     if engine is None:
                         return _Answer(from_the_file(lookup, parsed, at, settings, should_stop=should_stop,
                                                      elsewhere=elsewhere, surroundings=surroundings))
+                    runs = engine.runs
                     found = complete(engine, parsed, at, settings, explicit=explicit, should_stop=should_stop,
                                      elsewhere=elsewhere, surroundings=surroundings)
+                    if not explicit and engine.runs == runs:
+                        scheduler.stats.without_model += 1
                     if not explicit and from_file_alone(found):
                         scheduler.stats.file_fills += 1
                     # One the file itself gave hangs on the files searched all the same: a module saved beside it

@@ -629,7 +629,13 @@ async def test_the_embedded_models_guess_of_a_blank_line_is_shown_while_typing_o
     text = "def area(width, height):\n    result = width * height\n    \n"
     doc = Doc(shipped, "file:///work/area.py", "python", text)
     cursor = _after(text, "height\n    ")
+    before = await stats(shipped)
     assert await doc.inline(cursor) == []
+    # Answered with no model pass, and counted so; as is a cursor in the middle of a word.
+    assert await doc.inline(_after(text, "wid")) == []
+    after = await stats(shipped)
+    assert after["without_model"] - before["without_model"] == after["model_runs"] - before["model_runs"] == 2
+    assert after["file_fills"] == before["file_fills"]
     assert "return result" in [i.insert_text for i in await doc.inline(cursor, invoked=True)]
     shipped.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"infill": {"typingNewLines": True}}))
