@@ -199,17 +199,23 @@ def reads_unbound(parsed: ParsedSnapshot, suggestion: Suggestion, known: frozens
     """Whether ``suggestion`` reads a name that nothing binds where it stands, in a language whose names are read here
     (`LanguageSpec.names_read`, `scopes.READERS`), or one only another function binds (`LanguageSpec.local_bindings`,
     `scopes.locals_of_others`); ``known``: names bound elsewhere (a notebook's other cells, `known_names`)."""
+    return bool(unbound_names(parsed, suggestion, known, should_stop))
+
+
+def unbound_names(parsed: ParsedSnapshot, suggestion: Suggestion, known: frozenset[str] = frozenset(),
+                  should_stop: Callable[[], bool] | None = None) -> list[str]:
+    """The names `reads_unbound` finds ``suggestion`` reading."""
     spec = parsed.spec
     reader = READERS.get(spec.names_read) if spec is not None else None
     if (reader is None and (spec is None or not spec.local_bindings)) or not suggestion.text.strip():
-        return False
+        return []
     tree = tree_after(parsed, [Replacement(suggestion.start, suggestion.end, suggestion.text)], should_stop)
     if tree is None:
-        return False
+        return []
     lo = parsed.snapshot.byte_offset(suggestion.start)
     hi = lo + len(suggestion.text.encode("utf-8", "surrogatepass"))
-    return bool((reader is not None and reader(tree, lo, hi, parsed.snapshot.text, known))
-                or locals_of_others(tree, lo, hi, spec, known))
+    read = reader(tree, lo, hi, parsed.snapshot.text, known) if reader is not None else []
+    return read or locals_of_others(tree, lo, hi, spec, known)
 
 
 def known_names(surroundings: Surroundings) -> frozenset[str]:

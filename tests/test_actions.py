@@ -613,3 +613,41 @@ def test_a_rewrite_that_writes_the_line_beside_it_gives_way_to_one_that_does_not
     selected = "let t = 0;\n  for (const x of xs) {\n    t += x;\n  }\n"
     fill = "const t = xs.reduce((a, b) => a + b, 0);"
     assert _rewrite("javascript", SUMMING, selected, ["return t;"], [fill]) == SUMMING.replace(selected, fill + "\n")
+
+
+NAMES = "found no rewrite that keeps to the file's names (the model's read a name nothing binds where the selection " \
+        "read none, or left out one the code defines or the rest of the file reads)"
+TOTALS = ("def area(r):\n    return 3.14 * r * r\n\n\ndef total(items):\n    s = 0\n    for it in items:\n"
+          "        s += it\n    return s\n\n\nprint(total([1, 2, 3]))\n")
+
+
+@pytest.mark.parametrize("language_id, text, selected, fill", [
+    # The whole file, rewritten as something else: its functions are gone.
+    ("python", TOTALS, TOTALS.rstrip(), "import _ir"),
+    # A function renamed, and the call below left reading the old name.
+    ("python", TOTALS, TOTALS[TOTALS.index("def area"):TOTALS.index("\n\n\ndef total")], "def size(r):\n    return r"),
+    ("javascript", "function area(r) {\n  return r * r;\n}\n\nconsole.log(area(2));\n",
+     "function area(r) {\n  return r * r;\n}", "function size(r) {\n  return r * r;\n}"),
+    # The loop's binding rewritten away above the `return` that reads it.
+    ("python", TOTALS, "s = 0\n    for it in items:\n        s += it", "assert items"),
+    # A name read that nothing binds, where the selection read none.
+    ("python", TOTALS, "s = 0\n    for it in items:\n        s += it", "s = sum(stems[i] for i in items)"),
+    ("javascript", SUMMING, "t += x;", "t += y;"),
+])
+def test_a_rewrite_that_breaks_the_files_names_is_no_edit(language_id, text, selected, fill):
+    assert _rewrite(language_id, text, selected, [fill]) == NAMES
+
+
+def test_a_rewrite_that_keeps_the_files_names_is_applied_and_given_way_to():
+    loop = "s = 0\n    for it in items:\n        s += it"
+    assert _rewrite("python", TOTALS, loop, ["s = sum(items)"]) == TOTALS.replace(loop, "s = sum(items)")
+    # A broken one gives way to one that is not.
+    assert _rewrite("python", TOTALS, loop, ["assert items"], ["s = sum(items)"]) == \
+        TOTALS.replace(loop, "s = sum(items)")
+    # A function rewritten whole under its own name, and the whole file with its names kept.
+    area = "def area(r):\n    return 3.14 * r * r"
+    assert _rewrite("python", TOTALS, area, ["def area(r):\n    return r * r"]) == \
+        TOTALS.replace(area, "def area(r):\n    return r * r")
+    whole = TOTALS.rstrip()
+    kept = whole.replace("3.14", "3.1416")
+    assert _rewrite("python", TOTALS, whole, [kept]) == kept + "\n"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..completion import unbound_names
 from ..context import indent_unit, leading_whitespace
 from ..postprocess import rebased, reindented, writes_a_line_again
+from ..scopes import spelled_in, unbound_reads
 from ..settings import Settings
-from ..syntax import ParsedSnapshot, Replacement, parsed_after
+from ..suggestions import Suggestion
+from ..syntax import ParsedSnapshot, Replacement, nodes_touching, parsed_after, problem_count, tree_after
 from .edits import ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, with_eol
 from .placeholders import writes_code
 
@@ -34,10 +37,11 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
     unit = indent_unit(parsed.spec, snap)
     head = snap.text[snap.line_starts[snap.line_of(start)] : start]
-    unchanged = idle = echoed = False
+    unchanged = idle = echoed = misnamed = False
     # A name, a keyword, `...` or a comment in place of code replaces it with nothing; in place of a comment, a
     # docstring or a stub, prose is what was there.
     held_code = writes_code(parsed, start, end)
+    before = problem_count(parsed.tree)
     for c in infill_spans(parsed, [(start, end)], hole, request):
         body = c.fills[0].strip()
         if not body:
@@ -59,7 +63,12 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
         if writes_a_line_again(snap.text, start, end, replacement.text):
             echoed = True
             continue
-        candidates.append(candidate(parsed, (replacement,), c.confidence))
+        found = candidate(parsed, (replacement,), c.confidence)
+        # Held to the names only where it adds no syntax problem: one that does is refused as such.
+        if found.problems <= before and breaks_names(parsed, replacement):
+            misnamed = True
+            continue
+        candidates.append(found)
     if not candidates and echoed:
         return NoEdit("found no rewrite but the line before or after the selection written again")
     if not candidates and idle:
@@ -67,7 +76,53 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
                       "comment in its place)")
     if not candidates and unchanged:
         return NoEdit("the model wrote the selection back unchanged")
-    return choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
+    edit = choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
+    if isinstance(edit, NoEdit) and misnamed:
+        return NoEdit("found no rewrite that keeps to the file's names (the model's read a name nothing binds where "
+                      "the selection read none, or left out one the code defines or the rest of the file reads)")
+    return edit
+
+
+def breaks_names(parsed: ParsedSnapshot, replacement: Replacement) -> bool:
+    """Whether a rewrite reads a name nothing binds where it stands that the selection did not read so
+    (`completion.unbound_names`), leaves out the name of a function or class the selection defines
+    (`_defined_names`), or, in Python, leaves the code around it reading a name that only the selection bound
+    (`total = 0` rewritten away above `return total`)."""
+    start, end = replacement.start, replacement.end
+    selected = parsed.snapshot.text[start:end]
+    read = set(unbound_names(parsed, Suggestion(replacement.text, start, end, 0.0)))
+    if read - set(unbound_names(parsed, Suggestion(selected, start, end, 0.0))):
+        return True
+    if any(not spelled_in(name, replacement.text) for name in _defined_names(parsed, replacement)):
+        return True
+    if parsed.spec is None or parsed.spec.names_read != "python" or parsed.tree is None:
+        return False
+    tree = tree_after(parsed, [replacement])
+    if tree is None:
+        return False
+    snap = parsed.snapshot
+    lo, hi = snap.byte_offset(replacement.start), snap.byte_offset(replacement.end)
+    written = len(replacement.text.encode("utf-8", "surrogatepass"))
+    size = len(snap.text.encode("utf-8", "surrogatepass"))
+    before = set(unbound_reads(parsed.tree, 0, lo) + unbound_reads(parsed.tree, hi, size))
+    after = set(unbound_reads(tree, 0, lo) + unbound_reads(tree, lo + written, size - (hi - lo) + written))
+    return bool(after - before)
+
+
+def _defined_names(parsed: ParsedSnapshot, replacement: Replacement) -> list[str]:
+    """The names of the functions and classes wholly inside the replaced text."""
+    if parsed.spec is None or parsed.tree is None:
+        return []
+    snap = parsed.snapshot
+    lo, hi = snap.byte_offset(replacement.start), snap.byte_offset(replacement.end)
+    names = []
+    for node in nodes_touching(parsed.tree.root_node, lo, hi):
+        if lo <= node.start_byte and node.end_byte <= hi and (
+                node.type in parsed.spec.function_types or "class" in node.type):
+            name = node.child_by_field_name("name")
+            if name is not None:
+                names.append(name.text.decode("utf-8", "replace"))
+    return names
 
 
 def refusal(parsed: ParsedSnapshot, start: int, end: int, settings: Settings, lookup: InfillLookup) -> str | None:
