@@ -196,13 +196,18 @@ def _opens_literal(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_si
             at, spans = found
             if spans:
                 return False  # what follows is the literal's text, which no scan of a line can tell from code
-            if n == len(lines) - 1 and not rest.strip() and line[at + 1:].strip():
-                return False  # the fill's own text, the string's end still to type: `errors.New("inventory: item`
+            if n == len(lines) - 1 and not rest.strip() and _WORDED.search(line, at + 1):
+                # The fill's own text, the string's end still to type: `errors.New("inventory: item`; not a quote
+                # before the closers alone (`len(` + `")`), which leave nothing typed in it.
+                return False
             quote = first + len(line[:at].encode("utf-8", "surrogatepass"))
             end = first + len(line.encode("utf-8", "surrogatepass"))
             return any(node.start_byte <= end and quote <= node.end_byte for node in iter_problems(tree.root_node))
         first += len(line.encode("utf-8", "surrogatepass")) + 1
     return False
+
+
+_WORDED = re.compile(r"\w")
 
 
 def _open_quote(line: str, spec: LanguageSpec) -> tuple[int, bool] | None:

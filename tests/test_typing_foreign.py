@@ -79,6 +79,9 @@ RUST_LET = "fn f() -> char {\n    let c = ‸\n    c\n}\n"
     ("typescriptreact", TSX_LABEL, "Done", True),
     # Half a line: the fill stops in a string of its own, whose end the user types.
     ("go", "package conf\n\nimport \"errors\"\n\nvar ErrNotFound‸\n", ' = errors.New("inventory: item', True),
+    # But not a quote before closers alone, with nothing typed in the string.
+    ("python", "def f(lines):\n    out = len(‸\n", '")', False),
+    ("python", "def f(lines):\n    out = len(‸\n", '"a")', True),
     ("typescriptreact", TSX_LABEL.replace("<label>‸", "<p>Don‸"), "'t do it", True),
     ("javascript", "function f() {\n  // it's\n  const x = g(‸)\n  return x;\n}\n", "'a', \"b\"", True),
 ])
