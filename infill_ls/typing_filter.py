@@ -159,6 +159,8 @@ def _with_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter
 _LIFETIME = re.compile(r"'[A-Za-z_]\w*(?!['\w])")
 # One name, number or one-line string literal: all a body of members holds in `_lone_token_body`'s noise.
 _LONE_TOKEN = re.compile(r"[\w$]+|\"[^\"\n]*\"|'[^'\n]*'|`[^`\n]*`")
+# A letter, digit or `_`: text typed in a string the fill leaves open, not only the closers after its quote.
+_WORDED = re.compile(r"\w")
 
 
 def _opens_literal(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
@@ -205,9 +207,6 @@ def _opens_literal(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_si
             return any(node.start_byte <= end and quote <= node.end_byte for node in iter_problems(tree.root_node))
         first += len(line.encode("utf-8", "surrogatepass")) + 1
     return False
-
-
-_WORDED = re.compile(r"\w")
 
 
 def _open_quote(line: str, spec: LanguageSpec) -> tuple[int, bool] | None:
