@@ -321,13 +321,16 @@ async def test_a_notification_the_server_cannot_read_is_said_with_what_is_wrong_
 
 async def test_an_answer_the_server_cannot_read_fails_its_command_instead_of_hanging(lsp_client_for_apply_edit):
     client = lsp_client_for_apply_edit
-    _open(client)
+    # A language with no grammar here, whose names go unread: the random model's rewrite is not refused for them, so
+    # there is an edit to apply.
+    ruby = "file:///work/example.rb"
+    _open(client, uri=ruby, text="def add(a, b)\n    return \nend\n", language="ruby")
     selection = {"start": {"line": 1, "character": 4}, "end": {"line": 1, "character": 11}}
     from pygls.exceptions import JsonRpcException
 
     try:
         await asyncio.wait_for(client.workspace_execute_command_async(types.ExecuteCommandParams(
-            command="infill.rewriteSelection", arguments=[PY, selection, 1])), timeout=30)
+            command="infill.rewriteSelection", arguments=[ruby, selection, 1])), timeout=30)
     except JsonRpcException as error:
         assert "workspace/applyEdit" in str(error) and "\n" not in str(error)
     else:
