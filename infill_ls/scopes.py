@@ -388,6 +388,37 @@ def locals_of_others(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpe
 _MEMBER_FIELDS = frozenset({"field", "property", "name", "label"})
 
 
+def dropped_locals(old: tree_sitter.Tree, new: tree_sitter.Tree, lo: int, hi: int, written: int,
+                   spec: LanguageSpec) -> list[str]:
+    """The locals that the bytes ``lo``..``hi`` of ``old`` bind (`LanguageSpec.local_bindings`) and their rewrite,
+    ``written`` bytes from ``lo`` in ``new``, does not, which the outermost function around the rewrite still reads
+    outside it: `let t = 0;` rewritten away above `return t;`."""
+    if not spec.local_bindings:
+        return []
+    dropped = _locals_bound(old.root_node, lo, hi, spec) - _locals_bound(new.root_node, lo, lo + written, spec)
+    if not dropped:
+        return []
+    outer, node = None, new.root_node.descendant_for_byte_range(lo, max(lo, lo + written - 1))
+    while node is not None:
+        if node.type in spec.function_types:
+            outer = node
+        node = node.parent
+    if outer is None:
+        return []
+    read = []
+    for node in nodes_touching(outer, outer.start_byte, outer.end_byte):
+        if node.type == "identifier" and node.text in dropped and node.text not in read \
+                and not lo <= node.start_byte < lo + written and _field(node) not in _MEMBER_FIELDS:
+            read.append(node.text)
+    return [name.decode("utf-8", "replace") for name in read]
+
+
+def _locals_bound(root: tree_sitter.Node, lo: int, hi: int, spec: LanguageSpec) -> set[bytes]:
+    return {node.text for node in nodes_touching(root, lo, hi)
+            if node.type == "identifier" and lo <= node.start_byte and node.end_byte <= hi
+            and _binds_local(node, spec.local_bindings, spec.binding_wrappers)}
+
+
 def _binds_local(node: tree_sitter.Node, bindings: frozenset[tuple[str, str]],
                  wrappers: frozenset[str] = frozenset()) -> bool:
     """Whether the identifier ``node`` binds a local name (`bindings`, a `LanguageSpec.local_bindings`), through the

@@ -615,6 +615,8 @@ def test_a_rewrite_that_writes_the_line_beside_it_gives_way_to_one_that_does_not
     assert _rewrite("javascript", SUMMING, selected, ["return t;"], [fill]) == SUMMING.replace(selected, fill + "\n")
 
 
+GO_SUM = "package sum\n\nfunc Sum(xs []int) int {\n\tt := 0\n\tfor _, x := range xs {\n\t\tt += x\n\t}\n\treturn t\n}\n"
+C_SUM = "int sum(int *xs, int n) {\n    int t = 0;\n    for (int i = 0; i < n; i++) {\n        t += xs[i];\n    }\n    return t;\n}\n"
 NAMES = "found no rewrite that keeps to the file's names (the model's read a name nothing binds where the selection " \
         "read none, or left out one the code defines or the rest of the file reads)"
 TOTALS = ("def area(r):\n    return 3.14 * r * r\n\n\ndef total(items):\n    s = 0\n    for it in items:\n"
@@ -633,6 +635,10 @@ TOTALS = ("def area(r):\n    return 3.14 * r * r\n\n\ndef total(items):\n    s =
     # A name read that nothing binds, where the selection read none.
     ("python", TOTALS, "s = 0\n    for it in items:\n        s += it", "s = sum(stems[i] for i in items)"),
     ("javascript", SUMMING, "t += x;", "t += y;"),
+    # A local the function reads below, declared by the selection alone.
+    ("javascript", SUMMING, "let t = 0;", "const s = 0;"),
+    ("go", GO_SUM, "t := 0", "n := 0"),
+    ("c", C_SUM, "int t = 0;", "int n = 0;"),
 ])
 def test_a_rewrite_that_breaks_the_files_names_is_no_edit(language_id, text, selected, fill):
     assert _rewrite(language_id, text, selected, [fill]) == NAMES
@@ -651,3 +657,9 @@ def test_a_rewrite_that_keeps_the_files_names_is_applied_and_given_way_to():
     whole = TOTALS.rstrip()
     kept = whole.replace("3.14", "3.1416")
     assert _rewrite("python", TOTALS, whole, [kept]) == kept + "\n"
+    # A local declared again as it was, or one nothing else reads.
+    assert _rewrite("javascript", SUMMING, "let t = 0;", ["let t = -0;"]) == SUMMING.replace("let t = 0;", "let t = -0;")
+    assert _rewrite("go", GO_SUM, "t := 0", ["t := len(xs) * 0"]) == GO_SUM.replace("t := 0", "t := len(xs) * 0")
+    loop = "for _, x := range xs {\n\t\tt += x\n\t}"
+    assert _rewrite("go", GO_SUM, loop, ["for i := range xs {\n\t\tt += xs[i]\n\t}"]) == \
+        GO_SUM.replace(loop, "for i := range xs {\n\t\tt += xs[i]\n\t}")
