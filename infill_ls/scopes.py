@@ -342,11 +342,7 @@ def locals_of_others(tree: tree_sitter.Tree, lo: int, hi: int, spec: LanguageSpe
     if not spec.local_bindings or hi <= lo:
         return []
     root = tree.root_node
-    outer, node = None, root.descendant_for_byte_range(lo, hi - 1)
-    while node is not None:
-        if node.type in spec.function_types:
-            outer = node
-        node = node.parent
+    outer = _outermost_function(root, lo, hi, spec)
     if outer is None:
         return []
     data = root.text or b""
@@ -398,11 +394,7 @@ def dropped_locals(old: tree_sitter.Tree, new: tree_sitter.Tree, lo: int, hi: in
     dropped = _locals_bound(old.root_node, lo, hi, spec) - _locals_bound(new.root_node, lo, lo + written, spec)
     if not dropped:
         return []
-    outer, node = None, new.root_node.descendant_for_byte_range(lo, max(lo, lo + written - 1))
-    while node is not None:
-        if node.type in spec.function_types:
-            outer = node
-        node = node.parent
+    outer = _outermost_function(new.root_node, lo, max(lo + 1, lo + written), spec)
     if outer is None:
         return []
     read = []
@@ -411,6 +403,16 @@ def dropped_locals(old: tree_sitter.Tree, new: tree_sitter.Tree, lo: int, hi: in
                 and not lo <= node.start_byte < lo + written and _field(node) not in _MEMBER_FIELDS:
             read.append(node.text)
     return [name.decode("utf-8", "replace") for name in read]
+
+
+def _outermost_function(root: tree_sitter.Node, lo: int, hi: int, spec: LanguageSpec) -> tree_sitter.Node | None:
+    """The outermost of the functions (`LanguageSpec.function_types`) around the bytes ``lo``..``hi``."""
+    outer, node = None, root.descendant_for_byte_range(lo, hi - 1)
+    while node is not None:
+        if node.type in spec.function_types:
+            outer = node
+        node = node.parent
+    return outer
 
 
 def _locals_bound(root: tree_sitter.Node, lo: int, hi: int, spec: LanguageSpec) -> set[bytes]:
