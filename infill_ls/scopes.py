@@ -69,6 +69,41 @@ def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str]
     return unbound
 
 
+# How many places of a name `left_unbound` reads: each is a walk of the scopes around it.
+_PLACES_READ = 64
+
+
+def left_unbound(old: tree_sitter.Tree, new: tree_sitter.Tree, lo: int, hi: int, written: int) -> list[str]:
+    """The names that Python code outside bytes ``lo``..``hi`` of ``old`` reads unbound once they are rewritten
+    (``written`` bytes from ``lo`` in ``new``) and read bound before: `total = 0` rewritten away above `return total`,
+    a parameter or an import dropped. Only the names that the scope around the rewrite binds before and not after
+    are read, at their first `_PLACES_READ` places outside it, so a rewrite in a long module costs its names' places,
+    not the module."""
+    before, after = _scope_around(old.root_node, lo, hi), _scope_around(new.root_node, lo, lo + written)
+    dropped = _bindings(before) - _bindings(after)
+    data, shift = old.root_node.text or b"", written - (hi - lo)
+    left = []
+    for name in sorted(dropped):
+        word = re.compile(rb"(?<![\w.])" + re.escape(name.encode("utf-8", "surrogatepass")) + rb"(?!\w)")
+        places = (m.span() for m in word.finditer(data) if not lo <= m.start() < hi)
+        for start, end in itertools.islice(places, _PLACES_READ):
+            moved = start if start < lo else start + shift
+            if name in unbound_reads(new, moved, moved + end - start) and name not in unbound_reads(old, start, end):
+                left.append(name)
+                break
+    return left
+
+
+def _scope_around(root: tree_sitter.Node, lo: int, hi: int) -> tree_sitter.Node:
+    """The innermost scope (a function, a lambda, a class, else the module) that holds bytes ``lo``..``hi`` and more:
+    a function rewritten whole is its parent's name."""
+    node = root.descendant_for_byte_range(lo, max(lo, hi - 1))
+    while node is not None and node.parent is not None and not (
+            node.type in _SCOPES and (node.start_byte < lo or node.end_byte > hi)):
+        node = node.parent
+    return node if node is not None else root
+
+
 def _reads_its_own_first_binding(name: tree_sitter.Node, text: str, lo: int, hi: int) -> bool:
     """Whether ``name`` is read by the assignment the fill writes that alone binds it in the scopes it sees: `total =
     total + 1`, `total += qty` or `orders = clean(orders)` where nothing else binds `total` or `orders` reads it

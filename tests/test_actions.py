@@ -632,6 +632,9 @@ TOTALS = ("def area(r):\n    return 3.14 * r * r\n\n\ndef total(items):\n    s =
      "function area(r) {\n  return r * r;\n}", "function size(r) {\n  return r * r;\n}"),
     # The loop's binding rewritten away above the `return` that reads it.
     ("python", TOTALS, "s = 0\n    for it in items:\n        s += it", "assert items"),
+    # A parameter or an import the code below still reads, dropped.
+    ("python", TOTALS, "(items)", "()"),
+    ("python", "import os\n\n\ndef home():\n    return os.getcwd()\n", "import os", "import sys"),
     # A name read that nothing binds, where the selection read none.
     ("python", TOTALS, "s = 0\n    for it in items:\n        s += it", "s = sum(stems[i] for i in items)"),
     ("javascript", SUMMING, "t += x;", "t += y;"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ..completion import unbound_names
 from ..context import indent_unit, leading_whitespace
 from ..postprocess import rebased, reindented, writes_a_line_again
-from ..scopes import dropped_locals, spelled_in, unbound_reads
+from ..scopes import dropped_locals, left_unbound, spelled_in
 from ..settings import Settings
 from ..suggestions import Suggestion
 from ..syntax import ParsedSnapshot, Replacement, nodes_touching, parsed_after, problem_count, tree_after
@@ -87,8 +87,8 @@ def breaks_names(parsed: ParsedSnapshot, replacement: Replacement) -> bool:
     """Whether a rewrite reads a name nothing binds where it stands that the selection did not read so
     (`completion.unbound_names`), leaves out the name of a function or class the selection defines
     (`_defined_names`), or leaves the code around it reading a name that only the selection bound (`total = 0`
-    rewritten away above `return total`: in Python by its scopes, elsewhere the function's locals,
-    `scopes.dropped_locals`)."""
+    rewritten away above `return total`: in Python by its scopes, `scopes.left_unbound`; elsewhere the function's
+    locals, `scopes.dropped_locals`)."""
     start, end = replacement.start, replacement.end
     selected = parsed.snapshot.text[start:end]
     read = set(unbound_names(parsed, Suggestion(replacement.text, start, end, 0.0)))
@@ -106,10 +106,7 @@ def breaks_names(parsed: ParsedSnapshot, replacement: Replacement) -> bool:
     written = len(replacement.text.encode("utf-8", "surrogatepass"))
     if parsed.spec.names_read != "python":
         return bool(dropped_locals(parsed.tree, tree, lo, hi, written, parsed.spec))
-    size = len(snap.text.encode("utf-8", "surrogatepass"))
-    before = set(unbound_reads(parsed.tree, 0, lo) + unbound_reads(parsed.tree, hi, size))
-    after = set(unbound_reads(tree, 0, lo) + unbound_reads(tree, lo + written, size - (hi - lo) + written))
-    return bool(after - before)
+    return bool(left_unbound(parsed.tree, tree, lo, hi, written))
 
 
 def _defined_names(parsed: ParsedSnapshot, replacement: Replacement) -> list[str]:
