@@ -198,10 +198,10 @@ class LanguageSpec:
     # patterns, a pointer's declarator). A fill that reads a name only another function binds is a line copied from it
     # with its locals (`scopes.locals_of_others`). Empty where no such table is kept (Python's names are read by scope).
     local_bindings: frozenset[tuple[str, str]] = frozenset()
+    binding_wrappers: frozenset[str] = frozenset()
     # Functions whose declared results every `return` in them gives back, checked where the grammar reads any count
     # (Go's `result` list, Rust's `return_type`): `typing_filter._returns_what_its_function_does_not`.
     returns_checked: frozenset[str] = frozenset()
-    binding_wrappers: frozenset[str] = frozenset()
     # The expressions that do nothing as a statement of their own: a name, and a literal that holds no text (a string
     # alone may be a docstring or a directive, `...` a stub's body; a call, `self` or `return` do something). A block
     # fill of one is noise (`postprocess.fit_block`).
