@@ -573,8 +573,7 @@ class InfillServer(LanguageServer):
             self.begin_progress(token, "Loading infill model", self.service.model_source)
         )
 
-        async def finish(result: LoadResult) -> None:
-            await announcing
+        def finish(result: LoadResult) -> None:
             if result.generation != self.service.model.generation:
                 # Overtaken by a newer load, which says how that one ends: what this one ended with is no longer so.
                 self.end_progress(token, "replaced by a newer load")
@@ -591,17 +590,22 @@ class InfillServer(LanguageServer):
                 message = f"loaded {result.engine.description} in {result.seconds:.2f}s"
                 self.window_log_message(types.LogMessageParams(type=types.MessageType.Info, message=message))
 
-        async def read() -> None:
+        def read() -> None:
             # Torch and the weights are the most of a load (minutes, for a large checkpoint): the file's fills are
             # offered meanwhile.
             message = f"loading the weights of {self.service.model_source}; fills the file spells out meanwhile"
             self.status("loading", message)
-            await announcing
             if token in self.work_done_progress.tokens:
                 self.work_done_progress.report(token, types.WorkDoneProgressReport(message=message))
 
-        self.service.load_model(lambda result: asyncio.ensure_future(finish(result)),
-                                lambda: asyncio.ensure_future(read()))
+        def once_announced(then: Callable[[], None]) -> None:
+            # A callback on the announcement rather than a task awaiting it: a load that ends as the event loop
+            # closes (the editor gone, `exit` sent) made a task that never ran, reported on stderr as destroyed
+            # while pending. Once the loop cancels the announcement, nothing is left to say.
+            announcing.add_done_callback(lambda done: None if done.cancelled() else then())
+
+        self.service.load_model(lambda result: once_announced(lambda: finish(result)),
+                                lambda: once_announced(read))
 
     def workspace_edit(self, edit: ActionEdit) -> types.WorkspaceEdit:
         snapshot = self.service.documents.get(edit.uri)

@@ -363,17 +363,18 @@ def test_a_buffer_that_is_not_utf8_stays_in_step_over_tcp(tmp_path):
             server.wait()
 
 
-def _quit_while_loading(shutdown: bool, exit: bool = True, *argv: str) -> subprocess.CompletedProcess:
+def _quit_while_loading(shutdown: bool, exit: bool = True, *argv: str,
+                        cmd: list[str] = CMD) -> subprocess.CompletedProcess:
     """An editor opened and closed at once: initialize, initialized, (shutdown,) (exit,) while the model (the
     embedded one, unless `argv` names another) is still loading; without `exit`, the stream closes after the last
-    message sent."""
+    message sent. `cmd`: the server's command line, short of its arguments."""
     messages = [{"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
                 {"jsonrpc": "2.0", "method": "initialized", "params": {}}]
     if shutdown:
         messages.append({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
     if exit:
         messages.append({"jsonrpc": "2.0", "method": "exit"})
-    return subprocess.run([*CMD, "--stdio", *argv], input=b"".join(map(_message, messages)), capture_output=True,
+    return subprocess.run([*cmd, "--stdio", *argv], input=b"".join(map(_message, messages)), capture_output=True,
                           timeout=60, env=SERVER_ENV)
 
 
@@ -388,6 +389,37 @@ def test_exit_ends_with_the_status_the_protocol_asks_and_sends_nothing_after_it(
         answered = [json.loads(part) for part in out.stdout.split(b"Content-Length: ")[1:] if b"\r\n\r\n" in part
                     for part in [part.split(b"\r\n\r\n", 1)[1]]]
         assert [m.get("id") for m in answered if "id" in m] == ([1, 2] if shutdown else [1]), answered
+
+
+# The server, with the event loop's last teardown step (asyncio.run's) held until the model's load posts what it
+# ended with: that post is then handled in the loop's very last iteration.
+_POSTED_AS_THE_LOOP_CLOSES = """
+import asyncio, sys, threading, time
+posted = threading.Event()
+post = asyncio.BaseEventLoop.call_soon_threadsafe
+def call_soon_threadsafe(self, *args, **kwargs):
+    handle = post(self, *args, **kwargs)
+    posted.set()
+    return handle
+async def shutdown_default_executor(self, *args, _shutdown=asyncio.BaseEventLoop.shutdown_default_executor):
+    posted.clear()
+    print("the load posted during the teardown:", posted.wait(60), file=sys.stderr, flush=True)
+    time.sleep(0.1)
+    return await _shutdown(self, *args)
+asyncio.BaseEventLoop.call_soon_threadsafe = call_soon_threadsafe
+asyncio.BaseEventLoop.shutdown_default_executor = shutdown_default_executor
+from infill_ls.cli import main
+sys.exit(main())
+"""
+
+
+def test_a_load_that_ends_as_the_event_loop_closes_leaves_nothing_on_stderr():
+    # What the load ended with was told from a task of its own, made in the loop's last iteration and never run:
+    # stderr said it was destroyed while pending, and that its coroutine was never awaited.
+    for shutdown, exit, status in ((True, True, 0), (False, False, 0)):
+        out = _quit_while_loading(shutdown, exit, cmd=[sys.executable, "-c", _POSTED_AS_THE_LOOP_CLOSES])
+        assert out.returncode == status, out.stderr[-2000:]
+        assert out.stderr.splitlines() == [b"the load posted during the teardown: True"], out.stderr[-2000:]
 
 
 def test_a_stream_closed_while_the_model_loads_ends_as_quietly_as_exit():
