@@ -43,7 +43,29 @@ from .service import CellDocument, ChangeAfterClose, InfillService
 from .settings import SECTION, Settings, as_json
 
 log = logging.getLogger(__name__)
-_CONVERTER = default_converter()
+
+
+def _whole_number(value: Any, kind: type) -> int:
+    if kind is not int:  # bool, an IntEnum: read as cattrs reads them, by calling the class
+        return kind(value)
+    # JSON has one kind of number: 3.0 is the integer 3, but 1.5 and "1" are no integer at all.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(f"{value!r} is not an integer")
+
+
+def converter() -> Any:
+    """pygls's, but an integer of the protocol (a position's line and character, a version) is refused unless it is
+    one: cattrs read a position of 1.5 as 1, and "2" as 2, and the server answered for a place the client never
+    named."""
+    made = default_converter()
+    made.register_structure_hook(int, _whole_number)  # taken for int's subclasses too
+    return made
+
+
+_CONVERTER = converter()
 
 NAME = "infill-ls"
 STATS_COMMAND = "infill.stats"
@@ -433,6 +455,7 @@ class InfillServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             notebook_document_sync=NOTEBOOK_SYNC,
             protocol_cls=InfillProtocol,
+            converter_factory=converter,
         )
         self.service = InfillService(settings or Settings(), default_model)
         self.encoding = PositionEncoding.UTF16

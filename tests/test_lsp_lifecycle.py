@@ -261,6 +261,11 @@ async def test_a_request_with_invalid_params_is_answered_with_what_is_wrong_in_o
         ({"textDocument": {"uri": PY}, "position": {"line": 1, "character": 3}}, ["params.context", "missing"]),
         ({"textDocument": {"uri": PY}, "position": {"line": 1, "character": 3}, "context": {"triggerKind": 7}},
          ["params.context.triggerKind", "7"]),
+        # Read as line 1 and character 3: an answer for a place the client never named.
+        ({"textDocument": {"uri": PY}, "position": {"line": 1.5, "character": 3}, "context": {"triggerKind": 1}},
+         ["params.position.line", "1.5 is not an integer"]),
+        ({"textDocument": {"uri": PY}, "position": {"line": 1, "character": "3"}, "context": {"triggerKind": 1}},
+         ["params.position.character", "'3' is not an integer"]),
     ]
     capsys.readouterr()
     for n, (params, named) in enumerate(malformed):
