@@ -196,6 +196,9 @@ class TypingThrough:
     def forget(self, uri: str) -> None:
         self._shown.pop(uri, None)
 
+    def clear(self) -> None:
+        self._shown.clear()
+
     def continuation(self, snapshot: Snapshot, offset: int, context: Hashable = None) -> list[str] | None:
         """The rest of each fill shown at `snapshot`'s document that the text typed since begins, of those ranked
         above any the text typed is the whole of (the user has taken that one by typing it: a fill ranked below it

@@ -262,6 +262,10 @@ class InfillService:
         must be loaded again (another one: a change of threads alone is set on the one loaded)."""
         new, problems = parse_settings(raw, self.settings, self.started)
         old, self.settings = self.settings, new
+        if new != old:
+            # The fills shown were found under the settings before (a copy from the file, with `fileLookup` now off):
+            # typing on through them would go on showing what the settings now rule out.
+            self.scheduler.typing.clear()
         # After a load that failed, settings sent again (the same ones, once the checkpoint is mended on disk) are
         # the user's only way to ask for it once more short of restarting the server.
         reload = model_differs(old, new) or self.model.error is not None

@@ -186,6 +186,20 @@ async def test_typing_along_a_fill_that_stays_good_runs_no_model(service):
     assert doc.counts() == (runs, hits + 2)
 
 
+async def test_a_fill_shown_under_settings_since_changed_is_not_typed_through(service):
+    # The copy from the file went on being served, a keystroke at a time, after `fileLookup` was turned off.
+    doc = _Typed(service, "file:///totals/b.py", "python", TOTALS, TOTALS_AT)
+    (fill,) = await doc.shown()
+    assert fill.startswith("items") and service.settings.file_lookup
+    doc.type(fill[0])
+    assert await doc.shown() == [fill[1:]]
+    assert service.configure({"fileLookup": False}) == ([], False)
+    runs, hits = doc.counts()
+    doc.type(fill[1])
+    assert fill[2:] not in await doc.shown()
+    assert doc.counts() == (runs + 1, hits)  # asked afresh, of the model
+
+
 # --- the server over stdio ------------------------------------------------------------------
 
 
