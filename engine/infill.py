@@ -83,7 +83,7 @@ class InfillEngine(InfillLookup):
                should_stop: Callable[[], bool] | None = None, suffix_is_end: bool = True,
                sizes: Sequence[int] | None = None, around: tuple[str, str] | None = None,
                elsewhere: Sequence[str] = (), accepts: Callable[[str], bool] | None = None,
-               prompt_tokens: int | None = None) -> list[Candidate]:
+               prompt_tokens: int | None = None, prose: bool = False) -> list[Candidate]:
         """Fills for the hole between `prefix` and `suffix` (the model's context windows), best first.
 
         `around`: the whole text before and after the hole, searched for fills the file already spells out in the
@@ -92,11 +92,12 @@ class InfillEngine(InfillLookup):
         do. `accepts`: the caller's own test of a fill (the server's: the file parses with it). Of the
         `COPIES_TESTED` strongest copies (or more, for more candidates), those that pass it come first. Each is also
         a draft row: if the model writes it back surely, it is the model's answer as well, and the request ends,
-        often after one pass. `prompt_tokens`: the most of the prefix the encoder gets (`prompt_room`).
+        often after one pass. `prompt_tokens`: the most of the prefix the encoder gets (`prompt_room`). `prose`: the
+        text is prose, searched for copies by keys of whole words.
         """
         copies, passing = [], []
         if around is not None:
-            found = self.copies(*around, max_tokens=max_tokens, elsewhere=elsewhere,
+            found = self.copies(*around, max_tokens=max_tokens, elsewhere=elsewhere, prose=prose,
                                 limit=max(num_candidates, COPIES_TESTED if accepts is not None else 1))
             for c in found:
                 # Each test parses the whole file: stop once there are as many passing copies as will be listed.

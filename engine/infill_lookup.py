@@ -97,14 +97,14 @@ class InfillLookup:
         return sorted({*(self.config.infill_canvas_lengths or ()), self.canvas_length})
 
     def copies(self, before: str, after: str, *, max_tokens: int = 24, limit: int = 1,
-               elsewhere: Sequence[str] = ()) -> list[Candidate]:
+               elsewhere: Sequence[str] = (), prose: bool = False) -> list[Candidate]:
         """Fills the file (or another file in `elsewhere`) spells out in the same surroundings (`engine.lookup`)
-        that fit the hole's token budget, strongest first, at most `limit`. No model pass: they come with
-        confidence 0 and no steps."""
+        that fit the hole's token budget, strongest first, at most `limit`; `prose`: the file is prose, searched by
+        keys of whole words. No model pass: they come with confidence 0 and no steps."""
         # Converted as the lookup reads them, which it does only when the file's own finds leave room: a list built
         # here read a lazy `elsewhere` (the files beside a document) even for a keystroke the file itself answers.
         found = lookup_fills(model_text(before), model_text(after), limit=max(1, limit),
-                             elsewhere=(model_text(text) for text in elsewhere))
+                             elsewhere=(model_text(text) for text in elsewhere), prose=prose)
         return [Candidate(fill.text, 0.0, 0, 0.0, "beside" if fill.elsewhere else "file")
                 for fill in found if self.count_tokens(fill.text) <= max_tokens]
 

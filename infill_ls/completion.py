@@ -21,7 +21,7 @@ from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
 from .postprocess import postprocess
 from .settings import Settings
-from .prose import garbled, in_prose
+from .prose import garbled, in_prose, prose_document
 from .scopes import READERS, locals_of_others
 from .suggestions import WORD_CHARACTER, Suggestion, in_comment, parsing_first, syntax_checked
 from .syntax import ParsedSnapshot, Replacement, parses_after, tree_after
@@ -163,6 +163,7 @@ def suggest(
         elsewhere=elsewhere,
         accepts=lambda fill: parses_with(parsed, ctx, fill, should_stop),
         prompt_tokens=settings.prefix_tokens,
+        prose=prose_document(parsed),
     )
     return suggestions_for(ctx, candidates)
 
@@ -187,7 +188,7 @@ def copied(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: 
     hole_size, ctx = hole or _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
     found = engine.copies(*around_hole(text, offset, surroundings), max_tokens=hole_size, limit=COPIES_TESTED,
-                          elsewhere=elsewhere)
+                          elsewhere=elsewhere, prose=prose_document(parsed))
     known = known_names(surroundings)
     # One re-parse per copy tried, stopping at the first that passes: this runs on every keystroke.
     return next(([s] for s in suggestions_for(ctx, found)

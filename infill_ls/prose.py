@@ -37,7 +37,13 @@ def in_prose(parsed: ParsedSnapshot, offset: int) -> bool:
     """Whether ``offset`` stands in prose: a comment or a string's text (`in_literal`), or a document of prose."""
     if syntax_checked(parsed):
         return in_literal(parsed, offset)
-    return any(name in PROSE_LANGUAGES for name in language_names(parsed.snapshot.language_id))
+    return prose_document(parsed)
+
+
+def prose_document(parsed: ParsedSnapshot) -> bool:
+    """Whether the document is prose throughout (`PROSE_LANGUAGES`), where no grammar reads it as code."""
+    return not syntax_checked(parsed) and any(name in PROSE_LANGUAGES
+                                              for name in language_names(parsed.snapshot.language_id))
 
 
 def written_words(before: str, fill: str) -> list[str]:

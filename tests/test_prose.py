@@ -11,7 +11,8 @@ import pytest_lsp
 from pytest_lsp import LanguageClient
 
 from engine.infill_lookup import Candidate, InfillLookup, default_model_dir
-from infill_ls.completion import complete, readable
+from engine.lookup import prose_keys
+from infill_ls.completion import complete, from_the_file, readable
 from infill_ls.prose import garbled, humps, in_prose, written_words
 from infill_ls.settings import Settings
 from infill_ls.suggestions import Suggestion
@@ -162,3 +163,67 @@ async def test_while_typing_a_comment_the_shipped_model_shows_no_broken_word(cli
     typing = re.search(r"\w+$", line).group()
     for item in shown:
         assert (typing + re.match(r"\w*", item).group()).lower() in WORDS[line], (line, shown)
+
+
+NOTES = """Meeting notes, 12 March
+
+Attendees: Ana, Bo, Chen, Dara
+
+1. Low-stock report
+   Chen showed the new report. Everyone agreed that the threshold
+   should be configurable per warehouse rather than global.
+
+2. On-call
+   Dara is on call next week. Escalations go to Bo.
+   Bo will run the smoke tests on the staging servers.
+"""
+
+
+@pytest.mark.parametrize("language_id, line, shown", [
+    # One word (`Dara`, ` is on call next week.`), the end of one (`Low-stock` from `...stock`), two words: no key.
+    ("markdown", "Attendees: Ana, Bo, Chen, Dara", None),
+    ("plaintext", "1. Low-stock report", None),
+    ("markdown", "## Contributing", None),
+    ("markdown", "   Chen showed", None),
+    # Three words the notes have written before go on as they went on there.
+    ("markdown", "   Ana said that Bo will run the smo", "ke tests on the staging servers."),
+])
+def test_in_a_document_of_prose_a_copy_needs_a_key_of_three_whole_words(language_id, line, shown):
+    """The lookup's keys in prose are whole words, three or more (`engine.lookup.prose_keys`): the tail of another
+    sentence after one word, or after the end of a word, was shown on most lines of a README."""
+    text = NOTES + line + "\n"
+    found = from_the_file(InfillLookup.read(default_model_dir()), parsed_text(language_id, text), len(text) - 1,
+                          Settings(), should_stop=lambda: False)
+    assert [s.text for s in found] == ([] if shown is None else [shown])
+
+
+@pytest.mark.parametrize("before, keys", [
+    ("Attendees: Ana, Bo, Chen, Dara", [" Ana, Bo, Chen, Dara", " Bo, Chen, Dara"]),
+    ("Ana asked whether the smok", [" asked whether the smok", " whether the smok"]),
+    ("## Contributing", []),
+    ("see the docs", []),  # the first word has no space before it
+    ("x " * 40 + "end", [("x " * 40 + "end")[-k:] for k in range(48, 7, -2)]),  # at most 48 characters
+])
+def test_prose_keys_are_whole_words_with_the_space_before_them(before, keys):
+    assert [before[-k:] for k in prose_keys(before)] == keys
+
+
+def test_prose_eval_scores_the_copies_shown_while_a_sentence_is_written(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    doc = tmp_path / "notes.md"
+    doc.write_text(NOTES + "   Ana said that Bo will run the smoke tests on the staging servers.\n\n"
+                   "```\nBo will run the smoke tests\n```\n", encoding="utf-8")
+    out = tmp_path / "cases.json"
+    result = subprocess.run([sys.executable, "-m", "infill_ls.prose_eval", str(doc), "--per-file", "100",
+                             "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    cases = json.loads(out.read_text(encoding="utf-8"))
+    assert not [c for c in cases if c["line"] == NOTES.count("\n") + 3]  # the code block is no prose
+    (right,) = [c for c in cases if c["before"] == "   Ana said that Bo will run the"]
+    assert right["shown"] == " smoke tests on the staging servers." and right["right"] and right["first_word_right"]
+    shown = [c for c in cases if c["shown"] is not None]
+    assert f"cases {len(cases)} from 1 files; shown {len(shown)}; right {sum(c['right'] for c in shown)};" \
+        in result.stdout
