@@ -901,3 +901,34 @@ async def test_over_the_server_the_models_jsx_that_closes_another_element_or_wri
                 assert all(tag[1] == "li" for tag in tags), (uri, shown)
             else:
                 assert all(not fill.lstrip().startswith(";") for fill in shown), (uri, shown)
+
+
+SQL = "-- Items below the threshold\nSELECT sku, name FROM items WHERE quantity < 5;\nUPDATE items\n"
+
+
+@pytest.mark.parametrize("language_id, text, marker, stops", [
+    # No grammar reads the file: nothing is shown before a word further on the line.
+    ("sql", SQL, "SELECT sku, name", True),
+    ("markdown", "To list the items that are running low, run the report.\n", "the items that", True),
+    ("ruby", "require 'net/http'\n", "require 'net", True),
+    # Before closers alone, or at the line's end, the fill ends the line.
+    ("sql", SQL, "quantity < 5", False),
+    ("sql", SQL, "UPDATE items", False),
+    ("ruby", "require 'net/http'\n", "require 'net/http", False),
+    # In a word, anywhere.
+    ("sql", SQL, "SELECT sk", True),
+    # A grammar reads it: the checks read a fill with what follows (`no_worse`).
+    ("python", "total = compute(first, second)\n", "compute(first", False),
+])
+def test_nothing_is_shown_while_typing_in_a_word_or_in_a_line_no_grammar_reads(language_id, text, marker, stops):
+    assert completion.not_while_typing(parsed_text(language_id, text), text.index(marker) + len(marker)) is stops
+
+
+def test_in_a_line_no_grammar_reads_neither_the_model_nor_the_file_fills_while_typing(engine):
+    # A copy of the file's own `name FROM items` after `SELECT sku, ` would splice into the line after the cursor.
+    text = SQL + "SELECT sku, name FROM items WHERE quantity < 5;\n"
+    at = text.rindex("SELECT sku,") + len("SELECT sku,")
+    parsed = parsed_text("sql", text)
+    assert complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False) == []
+    # Asked for, it is filled.
+    assert complete(engine, parsed, at, Settings(), explicit=True, should_stop=lambda: False)
