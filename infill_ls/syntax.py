@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import astuple, dataclass, field, replace
 from pathlib import PurePosixPath
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from urllib.parse import unquote, urlparse
 
 import tree_sitter
@@ -80,6 +80,40 @@ _PYTHON_FINAL = re.compile(r"duplicate argument|keyword argument repeated|outsid
                            r"expected 'except' or 'finally' block")
 
 
+class Masks(Protocol):
+    """What a language's text holds that its grammar does not read, blanked before each parse (`grammar_bytes`)."""
+
+    def masked(self, data: bytes) -> bytes:
+        """``data`` (UTF-8) with each such span blanked byte for byte, its line breaks kept, so every offset stays
+        valid; ``data`` itself where there is none."""
+        ...
+
+
+# CUDA's declaration qualifiers, and a kernel's launch configuration: `scale<<<blocks, threads>>>(data, n)` reads as
+# the call `scale(data, n)` once it is blanked.
+_CUDA_QUALIFIERS = re.compile(rb"\b__(?:global|device|host|shared|constant|managed|forceinline|noinline)__\b"
+                              rb"|\b__launch_bounds__\s*\([^()]*\)")
+_CUDA_LAUNCH = re.compile(rb"<<<[^;{}]*?>>>")
+_NOT_LINE_BREAK = re.compile(rb"[^\r\n]")
+
+
+class CudaAdditions:
+    """What CUDA adds to C++ (its qualifiers, `__global__` and the rest, and a kernel launch's `<<<...>>>`), which
+    the C++ grammar reads as errors: every CUDA file had one, so Close structure was offered anywhere in it and
+    mended a launch eight lines from the cursor with a made-up name (`scale<<block<4, 256>>>`)."""
+
+    def masked(self, data: bytes) -> bytes:
+        if b"__" not in data and b"<<<" not in data:
+            return data
+        spans = [m.span() for pattern in (_CUDA_QUALIFIERS, _CUDA_LAUNCH) for m in pattern.finditer(data)]
+        if not spans:
+            return data
+        out = bytearray(data)
+        for start, end in spans:
+            out[start:end] = _NOT_LINE_BREAK.sub(b" ", data[start:end])
+        return bytes(out)
+
+
 @dataclass(frozen=True)
 class LanguageSpec:
     """What the server needs to know about one grammar. Everything language-specific lives
@@ -135,8 +169,9 @@ class LanguageSpec:
     # What a notebook's cell of the language may hold that the grammar does not read (IPython's magics): the cell's
     # documents take the row's variant that blanks them (`in_cell`); in a file of its own such a line is an error.
     cell_magics: CellMagics | None = None
-    # Set on that variant only: every parse of the text reads it with them blanked (`grammar_bytes`).
-    masked: CellMagics | None = None
+    # Set on that variant only: every parse of the text reads it with them blanked (`grammar_bytes`); on C++'s own
+    # row, CUDA's additions (`CudaAdditions`).
+    masked: Masks | None = None
     # Where the grammar keeps a macro's body as text (C's `#define`), the nodes that define one and the body's node:
     # any fill there parses, so its brackets are what a fill is held to.
     macro_types: frozenset[str] = frozenset()
@@ -632,8 +667,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         statement_end=";",
         signature_types=frozenset({"function_declarator"}),
         # `c++`: Emacs's eglot and Zed; `cuda` and `arduino` (`.ino`): Neovim. CUDA is C++ with a few additions (a
-        # kernel launch's `<<<`), Arduino's sketches are C++.
+        # kernel launch's `<<<`, `__global__`), blanked before each parse; Arduino's sketches are C++.
         language_ids=("cpp", "c++", "cuda-cpp", "cuda", "arduino"),
+        masked=CudaAdditions(),
         line_quotes=('"', "'"),
         foreign_words=_C_FAMILY_FOREIGN,
         import_keys=_C_FAMILY_IMPORT_KEYS,

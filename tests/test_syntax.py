@@ -8,8 +8,8 @@ import pytest
 from infill_ls.actions import ActionKind, NoEdit, Request, available, close_structure
 from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
 from infill_ls.settings import Settings
-from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, language_for, nodes_touching, parse_text,
-                              parses_after, parses_cleanly, problem_count, tree_after)
+from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, grammar_bytes, language_for, nodes_touching,
+                              parse_text, parses_after, parses_cleanly, problem_count, tree_after)
 from lsp_support import WritesFills, parsed_text, tree_nodes
 
 PYTHON = language_for("python", "")
@@ -219,3 +219,34 @@ def test_the_nodes_touching_a_span_are_those_holding_one_of_its_bytes_outermost_
     first = len(VALID) + len("x = ")
     chain = list(nodes_touching(tree.root_node, first, first + 1))
     assert chain[-1].text == b"1" and len(chain) > 3000
+
+
+KERNEL = ("__global__ void __launch_bounds__(256, 2) scale(float *data, float factor, int n)\n{\n"
+          "    __shared__ float tile[256];\n    int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
+          "    if (i < n) {\n        data[i] *= factor;\n    }\n}\n\n"
+          "__host__ __device__ inline float square(float x) { return x * x; }\n\nint main()\n{\n"
+          "    float *data = nullptr;\n    scale<<<4, 256>>>(data, 2.0f, 1024);\n"
+          "    scale<float><<<grid,\n                 block, 0, stream>>>(data, 2.0f, 1024);\n    return a << 2;\n}\n")
+
+
+@pytest.mark.parametrize("language_id, uri", [("cuda-cpp", "file:///k/scale.cu"), ("cpp", "file:///k/scale.cuh")])
+def test_cuda_reads_as_the_cpp_it_is_once_its_additions_are_blanked(language_id, uri):
+    # Each qualifier and launch was an error of the C++ grammar's: every CUDA file had some, and Close structure
+    # mended a launch eight lines from the cursor (`scale<<block<4, 256>>>`).
+    spec = language_for(language_id, uri)
+    assert problem_count(parse_text(spec, KERNEL)) == 0
+    masked = grammar_bytes(KERNEL.encode(), spec)
+    assert len(masked) == len(KERNEL.encode()) and masked.count(b"\n") == KERNEL.count("\n")
+    assert b"scale" + b" " * len("<<<4, 256>>>") + b"(data" in masked and b"a << 2" in masked  # a shift stays
+    parsed = parsed_text(language_id, KERNEL, uri)
+    edit = close_structure(parsed, KERNEL.index("data[i]"), Request(WritesFills(["block"]), Settings()))
+    assert isinstance(edit, NoEdit) and "no syntax error" in edit.reason
+    # An error of the user's own is still one.
+    broken = KERNEL.replace("data[i] *= factor;", "data[i] *= factor(;")
+    assert problem_count(parse_text(spec, broken)) > 0
+
+
+def test_cpp_without_cuda_is_parsed_from_its_own_bytes():
+    spec = language_for("cpp", "file:///a.cpp")
+    data = b"int f(int a) { return a << 2; }\n"
+    assert grammar_bytes(data, spec) is data
