@@ -666,3 +666,39 @@ def test_a_rewrite_that_keeps_the_files_names_is_applied_and_given_way_to():
     loop = "for _, x := range xs {\n\t\tt += x\n\t}"
     assert _rewrite("go", GO_SUM, loop, ["for i := range xs {\n\t\tt += xs[i]\n\t}"]) == \
         GO_SUM.replace(loop, "for i := range xs {\n\t\tt += xs[i]\n\t}")
+
+
+RUBY = "class Store\n  def find(sku)\n    @items.find { |item| item.sku == sku }\n  end\nend\n"
+NOTES_MD = ("# Inventory service\n\nA small service that keeps track of items in a warehouse and reports\n"
+            "which ones are running low.\n")
+
+
+@pytest.mark.parametrize("language_id, text, first, last, fill", [
+    # What the embedded model wrote in files no grammar reads: a few characters in place of the selection.
+    ("ruby", RUBY, "  def find", "  end", "def items[tem] ="),
+    ("markdown", NOTES_MD, "A small", "running low.", "#"),
+    ("markdown", NOTES_MD, "A small", "running low.", "\"\"\""),
+    ("plaintext", NOTES_MD, "A small", "running low.", "   2."),
+])
+def test_in_a_file_no_grammar_reads_a_rewrite_that_drops_most_of_the_selection_is_refused(
+        language_id, text, first, last, fill):
+    from infill_ls.actions import rewrite_selection
+
+    start = text.rfind("\n", 0, text.index(first)) + 1
+    end = text.index(last) + len(last)
+    edit = rewrite_selection(parsed_text(language_id, text), start, end,
+                             Request(WritesFills([fill]), Settings(file_lookup=False)))
+    assert isinstance(edit, NoEdit) and "half the selection" in edit.reason, edit
+
+
+@pytest.mark.parametrize("language_id, text, first, last, fill, expected", [
+    ("ruby", RUBY, "  def find", "  end", "  def find(sku)\n    @items.detect { |item| item.sku == sku }\n  end",
+     RUBY.replace(".find {", ".detect {")),
+    # Shorter, but more than half of it.
+    ("markdown", NOTES_MD, "A small", "running low.", "A small service that tracks a warehouse's items and reports "
+     "those running low.", NOTES_MD.replace("A small service that keeps track of items in a warehouse and reports\n"
+                                            "which ones are running low.", "A small service that tracks a "
+                                            "warehouse's items and reports those running low.")),
+])
+def test_in_a_file_no_grammar_reads_a_rewrite_of_the_selection_is_made(language_id, text, first, last, fill, expected):
+    assert _rewritten(language_id, text, first, last, fill) == expected

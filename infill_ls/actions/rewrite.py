@@ -9,7 +9,7 @@ from ..context import indent_unit, leading_whitespace
 from ..postprocess import rebased, reindented, writes_a_line_again
 from ..scopes import dropped_locals, left_unbound, spelled_in
 from ..settings import Settings
-from ..suggestions import Suggestion
+from ..suggestions import WORD_CHARACTER, Suggestion, syntax_checked
 from ..syntax import ParsedSnapshot, Replacement, nodes_touching, parsed_after, problem_count, tree_after
 from .edits import ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, with_eol
 from .placeholders import writes_code
@@ -37,7 +37,8 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     line_indent = leading_whitespace(snap.line_text(snap.line_of(start + len(lead))))
     unit = indent_unit(parsed.spec, snap)
     head = snap.text[snap.line_starts[snap.line_of(start)] : start]
-    unchanged = idle = echoed = misnamed = False
+    unchanged = idle = echoed = misnamed = slight = False
+    checked = syntax_checked(parsed)
     # A name, a keyword, `...` or a comment in place of code replaces it with nothing; in place of a comment, a
     # docstring or a stub, prose is what was there.
     held_code = writes_code(parsed, start, end)
@@ -59,6 +60,9 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
         if held_code and not writes_code(parsed_after(parsed, (replacement,)), start, start + len(replacement.text)):
             idle = True
             continue
+        if not checked and drops_most_of(selected, body):
+            slight = True
+            continue
         # The line after the selection written in its place (or the line before) parses, and says it twice.
         if writes_a_line_again(snap.text, start, end, replacement.text):
             echoed = True
@@ -76,11 +80,23 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
                       "comment in its place)")
     if not candidates and unchanged:
         return NoEdit("the model wrote the selection back unchanged")
+    if not candidates and slight:
+        return NoEdit("found no rewrite that keeps as much as half the selection (no grammar here checks what the "
+                      "model writes, and it wrote a few characters in place of the selection)")
     edit = choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
     if isinstance(edit, NoEdit) and misnamed:
         return NoEdit("found no rewrite that keeps to the file's names (the model's read a name nothing binds where "
                       "the selection read none, or left out one the code defines or the rest of the file reads)")
     return edit
+
+
+def drops_most_of(selected: str, rewrite: str) -> bool:
+    """Whether ``rewrite`` writes less than half the selection's text (spaces aside), or no word: in a file no grammar
+    reads, the one check there is on a rewrite. The embedded model wrote `#` in place of a paragraph of Markdown,
+    `def items[tem] =` in place of a three-line Ruby method and `"` in place of a JSON object; all twelve of its
+    rewrites in eleven kinds of such file were of this sort."""
+    size = len("".join(rewrite.split()))
+    return 2 * size < len("".join(selected.split())) or WORD_CHARACTER.search(rewrite) is None
 
 
 def breaks_names(parsed: ParsedSnapshot, replacement: Replacement) -> bool:
