@@ -92,9 +92,9 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
 
 def drops_most_of(selected: str, rewrite: str) -> bool:
     """Whether ``rewrite`` writes less than half the selection's text (spaces aside), or no word: in a file no grammar
-    reads, the one check there is on a rewrite. The embedded model wrote `"""` in place of a paragraph of Markdown,
-    `exports [] =` in place of a shell function and `-` in place of an Objective-C method: of its rewrites of a
-    selection in twelve files of such kinds, this refuses 7 of 12."""
+    reads, the one check there is on a rewrite. The embedded model wrote three quotes in place of a paragraph of
+    Markdown, `exports [] =` in place of a shell function and `-` in place of an Objective-C method: of its rewrites
+    of a selection in twelve files of such kinds, this refuses 7 of 12."""
     size = len("".join(rewrite.split()))
     return 2 * size < len("".join(selected.split())) or WORD_CHARACTER.search(rewrite) is None
 
