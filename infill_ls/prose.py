@@ -100,9 +100,20 @@ def garbled(before: str, fill: str, after: str, is_word: Callable[[str], bool],
             elsewhere: Iterable[str] = (), code: bool = False) -> bool:
     """Whether ``fill``, inserted between ``before`` and ``after``, leaves a word that is neither a word of the model's
     vocabulary (``is_word``) nor spelled in the text around it or in ``elsewhere``; with ``code``, each word split at
-    its case humps (`humps`). Words of one or two letters pass: they are as often abbreviations as words."""
+    its case humps (`humps`), and a name that says a hump twice over (`_stutters`) the file does not spell is one too.
+    Words of one or two letters pass: they are as often abbreviations as words."""
     words = written_words(before, fill)
     if code:
+        # A name that says one of its humps twice over (`getSeSe`, `HttpErrorError`) is the model stuttering, whatever
+        # the vocabulary holds, where the file spells no such name.
+        if stutters := [word for word in words if _stutters(humps(word))]:
+            elsewhere = list(elsewhere)  # read twice
+            if not spelled_in(stutters, itertools.chain((before, after), elsewhere)):
+                return True
         words = [part for word in words for part in humps(word)]
     unknown = [w for w in words if len(w) > 2 and max(w) < _UNSPACED and not is_word(w)]
     return bool(unknown) and not spelled_in(unknown, itertools.chain((before, after), elsewhere), code)
+
+
+def _stutters(parts: list[str]) -> bool:
+    return any(len(a) > 1 and a == b for a, b in zip(parts, parts[1:]))

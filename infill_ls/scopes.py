@@ -485,8 +485,38 @@ def _outside_functions(root: tree_sitter.Node, function_types: frozenset[str], e
 
 
 def ecmascript_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
-    """`unknown_reads` and `unknown_members`, as `READERS` calls them."""
-    return unknown_reads(tree, lo, hi, text, known) + unknown_members(tree, lo, hi)
+    """`unknown_reads`, `unknown_members` and `undeclared_private_names`, as `READERS` calls them."""
+    return unknown_reads(tree, lo, hi, text, known) + unknown_members(tree, lo, hi) + \
+        undeclared_private_names(tree, lo, hi)
+
+
+_PRIVATE_DECLARATIONS = frozenset({"field_definition", "public_field_definition", "method_definition"})
+
+
+def undeclared_private_names(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """The private names (`#name`) an ECMAScript fill (its bytes ``lo``..``hi`` of ``tree``) writes that no class
+    around it declares: JavaScript refuses the whole file for one as it parses it, and the grammar reads it without
+    an error (`FetchRequest.#` + `DEFAULT` in a class whose private names are `#resolveProperty` and `#setInternal`).
+    A private name is its own class's alone: no base class lends one."""
+    unknown: list[str] = []
+    for node in nodes_touching(tree.root_node, lo, hi):
+        if node.type != "private_property_identifier" or not (node.start_byte < hi and lo < node.end_byte):
+            continue
+        if node.parent is not None and node.parent.type in _PRIVATE_DECLARATIONS and _field(node) in ("name",
+                                                                                                      "property"):
+            continue  # the declaration itself
+        declared, cls = False, node.parent
+        while cls is not None and not declared:
+            if cls.type in _ECMASCRIPT_CLASSES and (body := cls.child_by_field_name("body")) is not None:
+                declared = any(member.type in _PRIVATE_DECLARATIONS and any(
+                    name.text == node.text for name in (member.child_by_field_name("name"),
+                                                        member.child_by_field_name("property")) if name is not None)
+                    for member in body.named_children)
+            cls = cls.parent
+        label = node.text.decode("utf-8", "replace")
+        if not declared and label not in unknown:
+            unknown.append(label)
+    return unknown
 
 
 _ECMASCRIPT_CLASSES = frozenset({"class_declaration", "class", "abstract_class_declaration"})

@@ -347,12 +347,12 @@ _ECMASCRIPT_ONCE_BINDING = frozenset({"lexical_declaration", "class_declaration"
 
 _ECMASCRIPT_QUOTES = ("'", '"')
 _ECMASCRIPT_SPAN_QUOTES = ("`",)
-_ECMASCRIPT_FOREIGN = frozenset({"None", "True", "False", "nil", "elif"})
+_ECMASCRIPT_FOREIGN = frozenset({"None", "True", "False", "nil", "elif", "except"})
 _ECMASCRIPT_IMPORT_KEYS = (("import_specifier", "name"), ("import_statement", ""))
 _C_FAMILY_IMPORT_KEYS = (("preproc_include", "path"),)
 _TYPESCRIPT_MEMBER_BODIES = frozenset({"class_body", "switch_body", "interface_body", "object_type"})
 # C's and C++'s macros give other languages' words a meaning (X11's `None`, `True`, `False`): only these are foreign.
-_C_FAMILY_FOREIGN = frozenset({"nil", "undefined", "elif"})
+_C_FAMILY_FOREIGN = frozenset({"nil", "undefined", "elif", "except"})
 
 _ECMASCRIPT_STUBS = (
     Stub("throw_statement", 'a lone `throw new Error("not implemented")`',
@@ -538,7 +538,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("go",),
         line_quotes=('"', "'"),
         span_quotes=("`",),
-        foreign_words=frozenset({"None", "True", "False", "null", "undefined", "elif"}),
+        foreign_words=frozenset({"None", "True", "False", "null", "undefined", "elif", "except"}),
         import_keys=(("import_spec", "path"),),
         member_body_types=frozenset({"field_declaration_list", "interface_type", "expression_switch_statement",
                                      "type_switch_statement", "select_statement"}),
@@ -572,7 +572,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         line_quotes=("'",),
         span_quotes=('"',),
         lifetime_quote="'",
-        foreign_words=frozenset({"null", "nil", "undefined", "True", "False", "elif"}),
+        foreign_words=frozenset({"null", "nil", "undefined", "True", "False", "elif", "except"}),
         import_keys=(("use_declaration", "argument"),),
         member_body_types=frozenset({"field_declaration_list", "match_block", "declaration_list"}),
         block_openers=_C_FAMILY_OPENERS,
@@ -614,7 +614,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         language_ids=("java",),
         line_quotes=('"', "'"),
         span_quotes=('"""',),
-        foreign_words=frozenset({"None", "True", "False", "nil", "undefined", "elif"}),
+        foreign_words=frozenset({"None", "True", "False", "nil", "undefined", "elif", "except"}),
         member_body_types=frozenset({"class_body", "interface_body", "switch_block", "annotation_type_body"}),
         block_openers=_C_FAMILY_OPENERS,
         closers=_C_FAMILY_CLOSERS,
@@ -1227,7 +1227,9 @@ def reserved_names(parsed: ParsedSnapshot, replacements: list[Replacement], tree
     spec = parsed.spec
     if spec is None or not spec.reserved_words or tree is None:
         return 0
-    return sum(node.type == "identifier" and node.text.decode("utf-8", "replace") in spec.reserved_words
+    # A type's name too: `Map<class>` parses, and no compiler takes it.
+    return sum(node.type in ("identifier", "type_identifier")
+               and node.text.decode("utf-8", "replace") in spec.reserved_words
                and node.parent is not None and node.parent.type not in spec.reserved_word_holders
                for node in _written_nodes(parsed, replacements, tree))
 

@@ -227,3 +227,17 @@ def test_prose_eval_scores_the_copies_shown_while_a_sentence_is_written(tmp_path
     shown = [c for c in cases if c["shown"] is not None]
     assert f"cases {len(cases)} from 1 files; shown {len(shown)}; right {sum(c['right'] for c in shown)};" \
         in result.stdout
+
+
+@pytest.mark.parametrize("before, fill, after, broken", [
+    # A name that says one of its humps twice over: the model stuttering, though each hump is a word.
+    ("value = getItem(", "this.getSeSe", ")\n", True),
+    ("module.exports.H", "ttpErrorError", "\n", True),
+    ("parse(Fetch", "Request.JSONSeSe", ")\n", True),
+    # Where the file spells it, it is the file's name; humps that differ are none.
+    ("value = ", "errorError", "\nerrorError = 1\n", False),
+    ("m.scroll", "ToTop()", "\n", False),
+    ("x.", "setSetting(1)", "\n", False),
+])
+def test_a_name_that_stutters_is_garbled_in_code(holds_word, before, fill, after, broken):
+    assert garbled(before, fill, after, holds_word, code=True) is broken

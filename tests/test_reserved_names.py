@@ -41,6 +41,13 @@ TS_MODULE = 'import {|} from "./m";\nexport const y = 1;\n'
     ("java", JAVA_IF, "x > 0)", True),
     ("java", "class A {\n    int f(Object o) {\n        return switch (o) {\n            case null, |\n"
              "        };\n    }\n}\n", "default -> 0;", True),
+    # Where a type's name stands too; TypeScript's own types that are keywords are none.
+    ("typescript", "let headers: Record<symbol, Map<|;\n", "class>>", False),
+    ("typescript", "interface H {\n  size?(p: string): Promise<|;\n}\n", "class<T>>", False),
+    ("java", "class A {\n    List<|> xs;\n}\n", "class", False),
+    ("typescript", "let headers: Record<symbol, Map<|;\n", "string, number>>", True),
+    ("typescript", "let done: Promise<|;\n", "void>", True),
+    ("java", "class A {\n    void f() {\n        |\n    }\n}\n", "var x = 1;", True),
 ])
 def test_while_typing_no_keyword_is_shown_where_a_name_stands(language, marked, fill, kept):
     assert kept_while_typing(language, marked, fill) is kept

@@ -366,3 +366,39 @@ def test_an_ecmascript_base_class_is_read_exported_or_not(base):
     for fill, unknown in (("this.created = 0;", []), ("return this.count + this.created;", ["this.count"])):
         tree = tree_after(parsed, [Replacement(at, at, fill)])
         assert unknown_members(tree, lo, lo + len(fill.encode())) == unknown, (base, fill)
+
+
+FETCH = """export class FetchRequest {
+  #resolveProperty = 1;
+  static #count = 0;
+  #setInternal() {
+    return this.#resolveProperty;
+  }
+  read(o) {
+    return (‸);
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("language_id, fill, unknown", [
+    ("typescript", "FetchRequest.#DEFAULT", ["#DEFAULT"]),
+    ("javascript", "this.#resolveP", ["#resolveP"]),
+    ("typescript", "#nope in o", ["#nope"]),
+    # Declared by the class: a field, a static field, a method; by a class around a class in it too.
+    ("typescript", "this.#resolveProperty", []),
+    ("javascript", "FetchRequest.#count + this.#setInternal()", []),
+    ("javascript", "#resolveProperty in o", []),
+    ("javascript", "new (class { m() { return FetchRequest.#count; } })()", []),
+    ("javascript", "new (class { #own = 1; m() { return this.#own; } })()", []),
+])
+def test_a_private_name_no_class_around_it_declares_is_read_as_unbound(language_id, fill, unknown):
+    # JavaScript refuses such a file as it parses it; the grammar reads it without an error.
+    from infill_ls.scopes import undeclared_private_names
+
+    at = FETCH.index("‸")
+    parsed = parsed_text(language_id, FETCH.replace("‸", ""))
+    lo = parsed.snapshot.byte_offset(at)
+    tree = tree_after(parsed, [Replacement(at, at, fill)])
+    assert undeclared_private_names(tree, lo, lo + len(fill.encode())) == unknown
+    assert reads_unbound(parsed, Suggestion(fill, at, at, 0.0)) is bool(unknown)

@@ -114,6 +114,8 @@ PY_RETURN = "def find(v):\n    if not v:\n        return ‸\n    return v[0]\n"
     ("python", PY_RETURN, "None", True),
     ("javascript", "function f(v) {\n  return ‸\n}\n", "True;", False),
     ("javascript", "function f(v) {\n  return ‸\n}\n", "true;", True),
+    ("typescript", "class R {\n  constructor(input: URL | ‸) {}\n}\n", "except", False),
+    ("typescript", "class R {\n  constructor(input: URL | ‸) {}\n}\n", "string", True),
     # The file spells it: a name of its own.
     ("typescript", "const None = 0;\n" + TS_FLAG, "None;", True),
     ("python", "null = object()\n" + PY_RETURN, "null", True),
