@@ -485,9 +485,79 @@ def _outside_functions(root: tree_sitter.Node, function_types: frozenset[str], e
 
 
 def ecmascript_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
-    """`unknown_reads`, `unknown_members` and `undeclared_private_names`, as `READERS` calls them."""
+    """`unknown_reads`, `unknown_members`, `undeclared_private_names` and `misused_bindings`, as `READERS` calls
+    them."""
     return unknown_reads(tree, lo, hi, text, known) + unknown_members(tree, lo, hi) + \
-        undeclared_private_names(tree, lo, hi)
+        undeclared_private_names(tree, lo, hi) + misused_bindings(tree, lo, hi)
+
+
+_ECMASCRIPT_WRITES = {"assignment_expression": "left", "augmented_assignment_expression": "left",
+                      "update_expression": "argument"}
+# Where a name read in a declaration's value is read later, when it is called, not as the declaration runs.
+_ECMASCRIPT_DEFERRED = frozenset({"arrow_function", "function_expression", "function", "function_declaration",
+                                  "generator_function", "generator_function_declaration", "method_definition",
+                                  "class", "class_declaration", "class_body"})
+
+
+def misused_bindings(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """What an ECMAScript fill (its bytes ``lo``..``hi`` of ``tree``) does with a name that the language refuses as it
+    runs, or as it parses, where the grammar reads it without an error: a `const` or `let` read in its own
+    declaration's value (`const label = findLabel(this.locale, ` + `label)`), or a name the file declares only as a
+    `const` assigned to (`Object.defineProperty(response, kSt` + `atus = Symbol('kStatus')`)."""
+    found: list[str] = []
+    consts: dict[bytes, bool] = {}
+    for node in nodes_touching(tree.root_node, lo, hi):
+        if node.type != "identifier" or not (node.start_byte < hi and lo < node.end_byte):
+            continue
+        label = node.text.decode("utf-8", "replace")
+        written = node.parent is not None and node.parent.type in _ECMASCRIPT_WRITES and \
+            _field(node) == _ECMASCRIPT_WRITES[node.parent.type]
+        if written:
+            if node.text not in consts:
+                consts[node.text] = _declared_only_const(tree.root_node, node.text)
+            bad = consts[node.text]
+        else:
+            bad = _read_in_own_declaration(node)
+        if bad and label not in found:
+            found.append(label)
+    return found
+
+
+def _read_in_own_declaration(name: tree_sitter.Node) -> bool:
+    """Whether the identifier ``name`` is read in the value of the `const` or `let` declarator that declares it, as
+    that runs (not in a function there)."""
+    node = name
+    while node.parent is not None and node.type not in _ECMASCRIPT_DEFERRED:
+        parent = node.parent
+        if parent.type == "variable_declarator" and _field(node) == "value":
+            declared = parent.child_by_field_name("name")
+            return (declared is not None and declared.type == "identifier" and declared.text == name.text
+                    and parent.parent is not None and parent.parent.type == "lexical_declaration")
+        node = parent
+    return False
+
+
+def _declared_only_const(root: tree_sitter.Node, name: bytes) -> bool:
+    """Whether the file binds ``name``, and only ever as a `const`: no `let`, `var`, parameter, function, class or
+    import of that name, in any scope."""
+    seen = False
+    for node in _descendants(root):
+        if node.type not in ("identifier", "shorthand_property_identifier_pattern") or node.text != name:
+            continue
+        parent = node.parent
+        if parent is not None and (parent.type in _ECMASCRIPT_IMPORTS or parent.type in _ECMASCRIPT_DECLARED
+                                   and _field(node) == "name"):
+            return False
+        if node.type == "shorthand_property_identifier_pattern" or _binds_local(node, ECMASCRIPT_LOCALS):
+            declaration = node.parent
+            while declaration is not None and declaration.type not in ("lexical_declaration", "variable_declaration",
+                                                                         "program", "statement_block"):
+                declaration = declaration.parent
+            if declaration is None or declaration.type != "lexical_declaration" or \
+                    declaration.child(0) is None or declaration.child(0).type != "const":
+                return False
+            seen = True
+    return seen
 
 
 _PRIVATE_DECLARATIONS = frozenset({"field_definition", "public_field_definition", "method_definition"})

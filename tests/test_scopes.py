@@ -402,3 +402,47 @@ def test_a_private_name_no_class_around_it_declares_is_read_as_unbound(language_
     tree = tree_after(parsed, [Replacement(at, at, fill)])
     assert undeclared_private_names(tree, lo, lo + len(fill.encode())) == unknown
     assert reads_unbound(parsed, Suggestion(fill, at, at, 0.0)) is bool(unknown)
+
+
+LABELS = """import { findLabel } from "./labels";
+
+const kStatus = Symbol("kStatus");
+let count = 0;
+
+export class Labels {
+  constructor(locale) {
+    this.locale = locale;
+  }
+
+  read(response, id) {
+    ‸
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("language_id, fill, misused", [
+    # Read in its own declaration's value, as that runs.
+    ("javascript", "const label = findLabel(this.locale, label);", ["label"]),
+    ("typescript", "const prefix = `${prefix}:`;", ["prefix"]),
+    ("javascript", "let total = total + 1;", ["total"]),
+    # A `const` assigned to.
+    ("javascript", "Object.defineProperty(response, kStatus = Symbol('kStatus'));", ["kStatus"]),
+    ("typescript", "kStatus++;", ["kStatus"]),
+    # Read later, in a function; a `var`, which reads undefined; a `let` assigned; a name of its own declared since.
+    ("javascript", "const again = () => again(id);", []),
+    ("javascript", "var seen = seen || {};", []),
+    ("javascript", "count += 1;", []),
+    ("javascript", "let kStatus = 1; kStatus = 2;", []),
+    ("typescript", "const label: string = findLabel(this.locale, id);", []),
+    ("javascript", "findLabel(kStatus, this, id);", []),  # read, not written
+])
+def test_a_binding_used_as_the_language_refuses_is_read_as_unbound(language_id, fill, misused):
+    from infill_ls.scopes import misused_bindings
+
+    at = LABELS.index("‸")
+    parsed = parsed_text(language_id, LABELS.replace("‸", ""))
+    lo = parsed.snapshot.byte_offset(at)
+    tree = tree_after(parsed, [Replacement(at, at, fill)])
+    assert misused_bindings(tree, lo, lo + len(fill.encode())) == misused
+    assert reads_unbound(parsed, Suggestion(fill, at, at, 0.0)) is bool(misused)
