@@ -539,7 +539,10 @@ def _read_in_own_declaration(name: tree_sitter.Node) -> bool:
 
 def _declared_only_const(root: tree_sitter.Node, name: bytes) -> bool:
     """Whether the file binds ``name``, and only ever as a `const`: no `let`, `var`, parameter, function, class or
-    import of that name, in any scope."""
+    import of that name, in any scope. A `const` destructured (`const { a } = b`) is not looked for."""
+    # Most names assigned to are no `const`: the file's text says so without a walk of its tree, on a keystroke.
+    if re.search(rb"\bconst\s+" + re.escape(name) + rb"(?![\w$])", root.text or b"") is None:
+        return False
     seen = False
     for node in _descendants(root):
         if node.type not in ("identifier", "shorthand_property_identifier_pattern") or node.text != name:
