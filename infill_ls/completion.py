@@ -25,7 +25,7 @@ from .prose import garbled, in_prose, prose_document
 from .scopes import READERS, locals_of_others
 from .suggestions import WORD_CHARACTER, Suggestion, in_comment, parsing_first, syntax_checked
 from .syntax import ParsedSnapshot, Replacement, parses_after, tree_after
-from .typing_filter import no_worse
+from .typing_filter import no_worse, parsing_first_kept
 
 if TYPE_CHECKING:
     from engine.infill import Candidate, InfillEngine, InfillLookup
@@ -273,7 +273,7 @@ def complete(
     known = known_names(surroundings)
     suggestions = [s for s in _readable_where_parsed(engine, parsed, offset, suggestions, elsewhere)
                    if not reads_unbound(parsed, s, known, should_stop)]
-    return parsing_first(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
+    return parsing_first_kept(parsed, offset, no_worse(parsed, suggestions, should_stop), should_stop)
 
 
 def _readable_where_parsed(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
@@ -320,7 +320,7 @@ def from_the_file(
     shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop,
                    surroundings=surroundings)
     _stop_if(should_stop)
-    return parsing_first(parsed, offset, shown, should_stop) if shown else []
+    return parsing_first_kept(parsed, offset, shown, should_stop) if shown else []
 
 
 def guesses_new_lines(engine: InfillLookup, settings: Settings) -> bool:
@@ -366,10 +366,10 @@ def invoked_order(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggest
     still be none the language takes (`if (x) { foo(a` + `) {`, a function defined in a body)."""
     kept = no_worse(parsed, suggestions, should_stop)
     if kept:
-        return parsing_first(parsed, offset, kept, should_stop)
+        return parsing_first_kept(parsed, offset, kept, should_stop)
     listed = parsing_first(parsed, offset, suggestions, should_stop)
     texts = {s.text for s in listed}
-    return [s for s in parsing_first(parsed, offset, [], should_stop) if s.text not in texts] + listed
+    return [s for s in parsing_first_kept(parsed, offset, [], should_stop) if s.text not in texts] + listed
 
 
 def from_file_alone(suggestions: list[Suggestion]) -> bool:
@@ -391,4 +391,4 @@ def typed_through(parsed: ParsedSnapshot, offset: int, rests: list[str],
     if not_while_typing(parsed, offset):
         return []
     kept = no_worse(parsed, [Suggestion(rest, offset, offset, 1.0) for rest in rests if rest.strip()], should_stop)
-    return parsing_first(parsed, offset, kept, should_stop) if kept else []
+    return parsing_first_kept(parsed, offset, kept, should_stop) if kept else []

@@ -33,8 +33,8 @@ from engine.evaluate import directory_neighbors, edit_similarity, exact_match
 from engine.holes import KINDS, HoleCase
 
 from .completion import complete, from_file_alone, suggest
-from .suggestions import Suggestion, parsing_first
-from .typing_filter import no_worse
+from .suggestions import Suggestion
+from .typing_filter import no_worse, parsing_first_kept
 from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import ParsedSnapshot, Replacement, apply_replacements, parses_cleanly
@@ -97,7 +97,7 @@ def typing_case(engine, case: HoleCase, settings: Settings, elsewhere: tuple[str
     # Everything offered before the check, the model's fill included, for the unchecked row.
     raw = suggest(engine, parsed, offset, settings, explicit=False, should_stop=lambda: False, elsewhere=elsewhere)
     checking = time.perf_counter()
-    parsing_first(parsed, offset, no_worse(parsed, raw))
+    parsing_first_kept(parsed, offset, no_worse(parsed, raw))
     check_ms = (time.perf_counter() - checking) * 1000.0
     return TypingResult(case.kind, case.language, case.path, case.middle, latency_ms, check_ms,
                         _score(parsed, case, raw), _score(parsed, case, served), from_file_alone(served))

@@ -15,7 +15,7 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open
 from .postprocess import writes_a_line_again
 from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
 from .suggestions import (WORD, Suggestion, in_comment, in_literal, macro_body, misplaced_semicolon, open_literal,
-                          owed_terminator, syntax_checked, with_rules)
+                          owed_terminator, parsing_first, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
                      iter_problems, layout_problems, nodes_touching, reserved_names, token_before, tree_after,
                      unknown_directives)
@@ -505,6 +505,14 @@ _DECLARES = re.compile(r"\b(?:def|class|function|fn|func|struct|enum|interface|t
                        r"import|package|mod|use|namespace)\s+$")
 # The name a half-typed word before the cursor may be: a letter or `_` or `$` first.
 _WORD_BEFORE = re.compile(r"[A-Za-z_$][\w$]*$")
+
+
+def parsing_first_kept(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
+                       should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
+    """`parsing_first`, less what it closes that ends a name half typed (`_ends_a_half_word`): the brackets the code
+    owes, offered alone where no fill was kept, are held to the rule the fills were (`mul(p, qua` + `)` beside
+    `quantity`)."""
+    return [s for s in parsing_first(parsed, offset, suggestions, should_stop) if not _ends_a_half_word(parsed, s)]
 
 
 def _ends_a_half_word(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:

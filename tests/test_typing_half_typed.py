@@ -135,3 +135,26 @@ PRICING = '''def total(items):
 ])
 def test_while_typing_a_half_typed_name_is_not_ended_as_it_stands(language, marked, fill, kept):
     assert kept_while_typing(language, marked, fill) is kept
+
+
+GO_TOTAL = "package shop\n\nfunc total(p int, quantity int) int {\n\tsum := 0\n\tsum += mul(p, qua|\n\treturn sum\n}\n"
+JAVA_EVICT = ("class Cache {\n    void evict(String lastKey, Listener listener) {\n"
+              "        listener.onEvict(lastKey, las|\n    }\n}\n")
+
+
+@pytest.mark.parametrize("language, marked, half, whole", [
+    ("python", PRICING, "qua|", "quantity|"),
+    ("go", GO_TOTAL, "qua|", "quantity|"),
+    ("java", JAVA_EVICT, "las|", "lastKey|"),
+])
+def test_while_typing_the_brackets_the_code_owes_do_not_end_a_half_typed_name(language, marked, half, whole):
+    # No fill was kept: the brackets alone (`parsing_first`) were offered, and ended `qua` as it stands.
+    from infill_ls.suggestions import parsing_first
+    from infill_ls.typing_filter import parsing_first_kept
+    from lsp_support import parsed_text
+
+    for text, kept in ((marked, False), (marked.replace(half, whole), True)):
+        at = text.index("|")
+        parsed = parsed_text(language, text.replace("|", "", 1))
+        assert [s.text[0] for s in parsing_first(parsed, at, [])] == [")"]
+        assert [s.text[0] for s in parsing_first_kept(parsed, at, [])] == ([")"] if kept else [])
