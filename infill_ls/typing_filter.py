@@ -92,6 +92,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _tuples_one_value(tree, start, start + len(written))
                 or _repeats_a_key(tree, start, start + len(written))
                 or _ends_a_half_word(parsed, suggestion)
+                or _dangles_an_operator(parsed, suggestion, tree, start + len(written))
                 or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
@@ -505,6 +506,27 @@ _DECLARES = re.compile(r"\b(?:def|class|function|fn|func|struct|enum|interface|t
                        r"import|package|mod|use|namespace)\s+$")
 # The name a half-typed word before the cursor may be: a letter or `_` or `$` first.
 _WORD_BEFORE = re.compile(r"[A-Za-z_$][\w$]*$")
+
+
+# Operators that take a right operand: a fill that ends its line with one takes the next line's code as that operand.
+_BINARY_OPERATORS = frozenset({"&", "|", "&&", "||", "+", "-", "*", "/", "%", "^", "<<", "and", "or"})
+
+
+def _dangles_an_operator(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, hi: int) -> bool:
+    """Whether ``suggestion`` (one line; its bytes end at ``hi`` of ``tree``, the file's with it) ends its line with a
+    binary operator above a next line of code, which then becomes its right operand: `let s = (a +` + ` b) &` above
+    `s.len()`, `to >=` + ` 0 &` above `throw ...`. Code the user wrote goes on from the line as it did."""
+    text = suggestion.text
+    if "\n" in text or not text.strip() or parsed.tree is None:
+        return False
+    snap = parsed.snapshot
+    end = snap.text.find("\n", suggestion.end)
+    if end < 0 or snap.text[suggestion.end:end].strip() or not snap.text[end:].strip():
+        return False  # the line goes on after the fill, or no code follows
+    last = hi - (len(text.encode("utf-8", "surrogatepass")) - len(text.rstrip().encode("utf-8", "surrogatepass")))
+    node = tree.root_node.descendant_for_byte_range(last - 1, last)
+    return node is not None and node.end_byte == last and node.type in _BINARY_OPERATORS and \
+        node.parent is not None and "binary" in node.parent.type
 
 
 def parsing_first_kept(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],

@@ -396,12 +396,16 @@ def test_a_private_name_no_class_around_it_declares_is_read_as_unbound(language_
     # JavaScript refuses such a file as it parses it; the grammar reads it without an error.
     from infill_ls.scopes import undeclared_private_names
 
-    at = FETCH.index("‸")
-    parsed = parsed_text(language_id, FETCH.replace("‸", ""))
+    assert _read_at_marker(undeclared_private_names, language_id, FETCH, fill) == (unknown, bool(unknown))
+
+
+def _read_at_marker(reader, language_id: str, marked: str, fill: str) -> tuple[list[str], bool]:
+    """What ``reader`` finds in ``fill`` written at the `‸` of ``marked``, and whether `reads_unbound` hides it."""
+    at = marked.index("‸")
+    parsed = parsed_text(language_id, marked.replace("‸", ""))
     lo = parsed.snapshot.byte_offset(at)
     tree = tree_after(parsed, [Replacement(at, at, fill)])
-    assert undeclared_private_names(tree, lo, lo + len(fill.encode())) == unknown
-    assert reads_unbound(parsed, Suggestion(fill, at, at, 0.0)) is bool(unknown)
+    return reader(tree, lo, lo + len(fill.encode())), reads_unbound(parsed, Suggestion(fill, at, at, 0.0))
 
 
 LABELS = """import { findLabel } from "./labels";
@@ -440,9 +444,4 @@ export class Labels {
 def test_a_binding_used_as_the_language_refuses_is_read_as_unbound(language_id, fill, misused):
     from infill_ls.scopes import misused_bindings
 
-    at = LABELS.index("‸")
-    parsed = parsed_text(language_id, LABELS.replace("‸", ""))
-    lo = parsed.snapshot.byte_offset(at)
-    tree = tree_after(parsed, [Replacement(at, at, fill)])
-    assert misused_bindings(tree, lo, lo + len(fill.encode())) == misused
-    assert reads_unbound(parsed, Suggestion(fill, at, at, 0.0)) is bool(misused)
+    assert _read_at_marker(misused_bindings, language_id, LABELS, fill) == (misused, bool(misused))
