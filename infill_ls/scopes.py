@@ -507,7 +507,7 @@ def misused_bindings(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     found: list[str] = []
     consts: dict[bytes, bool] = {}
     for node in nodes_touching(tree.root_node, lo, hi):
-        if node.type != "identifier" or not (node.start_byte < hi and lo < node.end_byte):
+        if node.type != "identifier" or not (node.start_byte < hi and lo < node.end_byte) or _intrinsic_tag(node):
             continue
         label = node.text.decode("utf-8", "replace")
         written = node.parent is not None and node.parent.type in _ECMASCRIPT_WRITES and \
@@ -521,6 +521,15 @@ def misused_bindings(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
         if bad and label not in found:
             found.append(label)
     return found
+
+
+_JSX_TAGS = frozenset({"jsx_opening_element", "jsx_closing_element", "jsx_self_closing_element"})
+
+
+def _intrinsic_tag(name: tree_sitter.Node) -> bool:
+    """Whether the identifier ``name`` is a JSX element's lowercase tag (`<header>`): a string, not a read."""
+    return name.parent is not None and name.parent.type in _JSX_TAGS and _field(name) == "name" and \
+        name.text[:1].islower()
 
 
 def _read_in_own_declaration(name: tree_sitter.Node) -> bool:
@@ -552,15 +561,20 @@ def _declared_only_const(root: tree_sitter.Node, name: bytes) -> bool:
                                    and _field(node) == "name"):
             return False
         if node.type == "shorthand_property_identifier_pattern" or _binds_local(node, ECMASCRIPT_LOCALS):
+            # The declaration the binding is made by: a function's parameters are its own, though the function
+            # stands in a `const`'s value (`const set = (value) => ...`).
             declaration = node.parent
-            while declaration is not None and declaration.type not in ("lexical_declaration", "variable_declaration",
-                                                                         "program", "statement_block"):
+            while declaration is not None and declaration.type not in _BINDING_SCOPES:
                 declaration = declaration.parent
             if declaration is None or declaration.type != "lexical_declaration" or \
                     declaration.child(0) is None or declaration.child(0).type != "const":
                 return False
             seen = True
     return seen
+
+
+_BINDING_SCOPES = frozenset({"lexical_declaration", "variable_declaration", "program", "statement_block",
+                             "formal_parameters", "catch_clause", "for_in_statement"}) | _ECMASCRIPT_DEFERRED
 
 
 _PRIVATE_DECLARATIONS = frozenset({"field_definition", "public_field_definition", "method_definition"})

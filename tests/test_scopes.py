@@ -440,6 +440,11 @@ export class Labels {
     ("javascript", "let kStatus = 1; kStatus = 2;", []),
     ("typescript", "const label: string = findLabel(this.locale, id);", []),
     ("javascript", "findLabel(kStatus, this, id);", []),  # read, not written
+    # A parameter of a function in a `const`'s value is its own binding; a lowercase JSX tag is a string.
+    ("javascript", "const set = (kStatus) => { kStatus = 2; };", []),
+    ("typescript", "const api = { set(kStatus: number) { kStatus = kStatus || 0; } };", []),
+    ("javascriptreact", "const header = <header className=\"top\">Hi</header>;", []),
+    ("typescriptreact", "const Header = <Header />;", ["Header"]),
 ])
 def test_a_binding_used_as_the_language_refuses_is_read_as_unbound(language_id, fill, misused):
     from infill_ls.scopes import misused_bindings
