@@ -514,27 +514,40 @@ _BINARY_OPERATORS = frozenset({"&", "|", "&&", "||", "+", "-", "*", "/", "%", "^
 
 def _dangles_an_operator(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, hi: int) -> bool:
     """Whether ``suggestion`` (one line; its bytes end at ``hi`` of ``tree``, the file's with it) ends its line with a
-    binary operator above a next line of code, which then becomes its right operand: `let s = (a +` + ` b) &` above
-    `s.len()`, `to >=` + ` 0 &` above `throw ...`. Code the user wrote goes on from the line as it did."""
+    binary operator above a line of code, which then becomes the operator's right operand: `let s = (a +` + ` b) &`
+    above `s.len()`, `to >=` + ` 0 &` above `throw ...`. Not where that line was an operand already, of an operator
+    on a line above the fill's (`a &&` above `c;`, with `b &&` typed between)."""
     text = suggestion.text
-    if "\n" in text or not text.strip() or parsed.tree is None:
+    if "\n" in text or not text.strip() or parsed.tree is None or parsed.spec is None:
         return False
     snap = parsed.snapshot
     end = snap.text.find("\n", suggestion.end)
-    if end < 0 or snap.text[suggestion.end:end].strip() or not snap.text[end:].strip():
+    rest = len(snap.text) - len(snap.text[suggestion.end:].lstrip())
+    if end < 0 or snap.text[suggestion.end:end].strip() or rest == len(snap.text):
         return False  # the line goes on after the fill, or no code follows
     last = hi - (len(text.encode("utf-8", "surrogatepass")) - len(text.rstrip().encode("utf-8", "surrogatepass")))
     node = tree.root_node.descendant_for_byte_range(last - 1, last)
-    return node is not None and node.end_byte == last and node.type in _BINARY_OPERATORS and \
-        node.parent is not None and "binary" in node.parent.type
+    if node is None or node.end_byte != last or node.type not in _BINARY_OPERATORS or node.parent is None \
+            or "binary" not in node.parent.type:
+        return False
+    # Where the next line was an operand already, of an operator on a line above the fill's, it stays one.
+    line_start = snap.byte_offset(snap.line_starts[snap.line_of(suggestion.start)])
+    held = parsed.tree.root_node.descendant_for_byte_range(snap.byte_offset(rest), snap.byte_offset(rest) + 1)
+    while held is not None:
+        if "binary" in held.type and held.start_byte < line_start:
+            return False
+        held = held.parent
+    return True
 
 
 def parsing_first_kept(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
                        should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """`parsing_first`, less what it closes that ends a name half typed (`_ends_a_half_word`): the brackets the code
     owes, offered alone where no fill was kept, are held to the rule the fills were (`mul(p, qua` + `)` beside
-    `quantity`)."""
-    return [s for s in parsing_first(parsed, offset, suggestions, should_stop) if not _ends_a_half_word(parsed, s)]
+    `quantity`). The fills given were held to it already."""
+    given = {s.text for s in suggestions}
+    return [s for s in parsing_first(parsed, offset, suggestions, should_stop)
+            if s.text in given or not _ends_a_half_word(parsed, s)]
 
 
 def _ends_a_half_word(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:

@@ -164,12 +164,11 @@ def test_while_typing_the_brackets_the_code_owes_do_not_end_a_half_typed_name(la
     # Ending the line with an operator, above a line of code: that line becomes its right operand.
     ("rust", "fn f(a: u32, b: u32) -> usize {\n    let s = (a +|\n    s.len()\n}\n", " b) &", False),
     ("cpp", "void f(int to, int size) {\n    if (to >=|\n        throw 1;\n}\n", " 0 &", False),
-    ("javascript", "function f(a, b) {\n  const ok = a|\n  return ok;\n}\n", " &&", False),
-    ("python", "def f(a, b):\n    s = (a +|\n    return s\n", " b) *", False),
-    # The operand written; an operator in a string; the last line of the file.
-    ("javascript", "function f(a, b) {\n  const s = a +|\n  return s;\n}\n", " b;", True),
+    # A new operand of a chain over lines, whose next line was an operand already; the operand written.
+    ("python", "total = (a +\n|\nc)\n", "b +", True),
+    ("javascript", "const x = a &&\n|\nc;\n", "b &&", True),
+    ("c", "int f(int a, int b, int c) {\n    return a +\n    |\n    c;\n}\n", "b +", True),
     ("go", "package m\n\nfunc f(a, b int) int {\n\ts := a|\n\treturn s\n}\n", " + b", True),
-    ("javascript", "function f() {\n  const s = '|\n  return s;\n}\n", "a &';", True),
 ])
 def test_while_typing_no_fill_ends_its_line_with_an_operator_above_a_line_of_code(language, marked, fill, kept):
     assert kept_while_typing(language, marked, fill) is kept
