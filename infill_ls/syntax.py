@@ -93,7 +93,10 @@ class Masks(Protocol):
 # the call `scale(data, n)` once it is blanked.
 _CUDA_QUALIFIERS = re.compile(rb"\b__(?:global|device|host|shared|constant|managed|forceinline|noinline)__\b"
                               rb"|\b__launch_bounds__\s*\([^()]*\)")
-_CUDA_LAUNCH = re.compile(rb"<<<[^;{}]*?>>>")
+# A launch follows the kernel's name (or its template arguments' `>`), and holds no string: `"<<<<<<<"` in a string
+# is no launch.
+_CUDA_LAUNCH = re.compile(rb"(?<=[\w>])\s*<<<[^;{}\"']*?>>>")
+_CUDA_HINT = re.compile(rb"<<<|\b__(?:global|device|host|shared|constant|managed|forceinline|noinline|launch_bounds)__")
 _NOT_LINE_BREAK = re.compile(rb"[^\r\n]")
 
 
@@ -103,7 +106,7 @@ class CudaAdditions:
     mended a launch eight lines from the cursor with a made-up name (`scale<<block<4, 256>>>`)."""
 
     def masked(self, data: bytes) -> bytes:
-        if b"__" not in data and b"<<<" not in data:
+        if _CUDA_HINT.search(data) is None:  # most C++: one scan, where `__` alone is in every include guard
             return data
         spans = [m.span() for pattern in (_CUDA_QUALIFIERS, _CUDA_LAUNCH) for m in pattern.finditer(data)]
         if not spans:
@@ -738,9 +741,10 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def grammar_bytes(data: bytes, spec: LanguageSpec | None = None) -> bytes:
-    """A text's UTF-8 as the grammar reads it: each lone CR as LF, so the grammar's lines are the editor's, and in a
-    notebook's cell (``spec.masked``) the lines its kernel reads blanked. The same length, so every byte offset stays
-    valid; ``data`` itself, not a copy, where it has neither."""
+    """A text's UTF-8 as the grammar reads it: each lone CR as LF, so the grammar's lines are the editor's, and what
+    the language's text holds that its grammar does not read blanked (``spec.masked``: the lines a notebook cell's
+    kernel reads, CUDA's additions to C++). The same length, so every byte offset stays valid; ``data`` itself, not a
+    copy, where it has neither."""
     if b"\r" in data and _LONE_CR.search(data) is not None:
         data = _LONE_CR.sub(b"\n", data)
     return data if spec is None or spec.masked is None else spec.masked.masked(data)
