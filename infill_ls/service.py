@@ -300,6 +300,7 @@ class InfillService:
             scheduler.stats.superseded += 1
             return []
         ticket = scheduler.enter((uri, "complete"))
+        asked_under = self.settings
         surroundings = self.notebooks.surroundings(uri, self.documents.get, SURROUNDING_CHARS)
         try:
             # Typing through is for the fills shown in the document itself, not in a text with an item accepted.
@@ -405,7 +406,8 @@ class InfillService:
             # Back in the document: the item's text and the fill after it, over the item's range.
             return [replace(s, text=picked.text + s.text, start=picked.start, end=picked.end)
                     for s in suggestions if s.start == s.end == at]
-        scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions], surroundings.key())
+        if self.settings == asked_under:  # else found under settings since changed: not typed through (`configure`)
+            scheduler.typing.remember(snapshot, offset, [s.text for s in suggestions], surroundings.key())
         return suggestions
 
     async def actions_in(self, snapshot: Snapshot | None, selection: Range, encoding: PositionEncoding

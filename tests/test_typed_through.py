@@ -260,3 +260,28 @@ async def test_the_server_serves_a_good_rest_without_the_model(client):
     doc.type(TOTALS_AT, fill[0])
     assert await doc.shown(TOTALS_AT + 1) == [fill[1:]]
     assert await doc.counts() == (runs, hits + 1)
+
+
+async def test_a_fill_found_under_settings_changed_while_it_was_asked_for_is_not_typed_through():
+    # Remembered as it was answered, after `configure` had cleared what was shown: the copy went on being typed
+    # through under `fileLookup` off.
+    import asyncio
+
+    from infill_ls.settings import Settings
+
+    service = InfillService(Settings(model_path=tiny_model(), device="cpu", debounce_ms=300))
+    service.load_model(lambda result: None)
+    assert await service.model.engine() is not None
+    try:
+        doc = _Typed(service, "file:///totals/c.py", "python", TOTALS, TOTALS_AT)
+        asked = asyncio.ensure_future(doc.shown())
+        await asyncio.sleep(0.05)  # within the debounce
+        assert not asked.done() and service.configure({"fileLookup": False}) == ([], False)
+        (fill,) = await asked  # found under the settings it was asked with
+        assert fill.startswith("items")
+        hits = doc.counts()[1]
+        doc.type(fill[0])
+        assert fill[1:] not in await doc.shown()
+        assert doc.counts()[1] == hits
+    finally:
+        service.shutdown(wait_s=30)
