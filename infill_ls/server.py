@@ -403,15 +403,19 @@ ACTION_ARGUMENTS = "arguments are [document URI, range, document version or null
 def action_arguments(arguments: Any) -> tuple[str, types.Range, int | None]:
     """The document, range and version of an action's arguments, as `code_action` writes them.
 
-    Checked here rather than converted by pygls from annotations: that turns a version of "1", 1.5 or true into 1,
-    which then passes the check that the document has not changed."""
+    Checked here rather than converted by pygls from annotations, so that the message says what the arguments are; a
+    version is an integer as the protocol's are (`_whole_number`: "1", 1.5 or true is none, and would pass the check
+    that the document has not changed as 1)."""
     if not isinstance(arguments, (list, tuple)) or len(arguments) != 3:
         raise TypeError(f"{ACTION_ARGUMENTS}; got {as_json(arguments, 80)}")
     uri, selection, version = arguments
     if not isinstance(uri, str):
         raise TypeError(f"{ACTION_ARGUMENTS}; the URI is {as_json(uri, 80)}")
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise TypeError(f"{ACTION_ARGUMENTS}; the version is {as_json(version, 80)}")
+    if version is not None:
+        try:
+            version = _whole_number(version, int)
+        except ValueError:
+            raise TypeError(f"{ACTION_ARGUMENTS}; the version is {as_json(version, 80)}") from None
     try:
         return uri, _CONVERTER.structure(selection, types.Range), version
     except Exception:  # noqa: BLE001 - cattrs' errors name no field the user could act on
