@@ -766,7 +766,8 @@ _PROSE_WORD_START = re.compile(r"(?<=[^\w])\w")
 def prose_keys(before: str) -> list[int]:
     """The lengths of the keys prose is searched by, longest first: each the end of ``before`` from the space or
     mark before a word on, whole words up to the one being typed, `PROSE_KEY_WORDS` or more, at most `KEY_CHARS[0]`
-    characters."""
+    characters. A word is a run of letters, digits and `_` after any other character: `Low-stock report` is three,
+    as `don't` is two."""
     window = before[-KEY_CHARS[0]:]
     starts = [m.start() - 1 for m in _PROSE_WORD_START.finditer(window)]
     return [len(window) - start for start in starts[:len(starts) + 1 - PROSE_KEY_WORDS]]

@@ -1,6 +1,7 @@
 """The fills a document of prose spells out, shown while a sentence is written, scored against the sentence.
 
-    python -m infill_ls.prose_eval FILE.md [FILE ...] [--per-file N] [--seed S] [--language ID] [--out PATH]
+    python -m infill_ls.prose_eval FILE.md [FILE ...] [--per-file N] [--seed S] [--language ID] [--model DIR]
+                                   [--out PATH]
 
 Each case is a cursor after a word in a line of prose (not in a fenced code block), with the rest of that line not yet
 written, as when a sentence is typed at the end of a line; the lines below stand as they are. What the server shows
