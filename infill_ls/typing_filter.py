@@ -557,6 +557,8 @@ def _ends_a_half_word(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
     language passes, and so does a word in a comment or a string, a name declared (`def lo` + `(self):`) or assigned
     (`total` + ` = 0` beside `totals`)."""
     text, at = parsed.snapshot.text, suggestion.start
+    if parsed.spec is None or parsed.tree is None:
+        return False  # plain text: no names to read
     if not suggestion.text or suggestion.text[0].isalnum() or suggestion.text[0] in "_$" \
             or (at < len(text) and (text[at].isalnum() or text[at] in "_$")):
         return False

@@ -172,3 +172,18 @@ def test_while_typing_the_brackets_the_code_owes_do_not_end_a_half_typed_name(la
 ])
 def test_while_typing_no_fill_ends_its_line_with_an_operator_above_a_line_of_code(language, marked, fill, kept):
     assert kept_while_typing(language, marked, fill) is kept
+
+
+def test_in_plain_text_the_closers_are_not_read_for_half_typed_names():
+    # Plain text has no tree: reading it for names raised, and a copy from the file that begins with a space failed
+    # the request.
+    from infill_ls.suggestions import Suggestion
+    from infill_ls.typing_filter import _ends_a_half_word, parsing_first_kept
+    from lsp_support import parsed_text
+
+    text = "Bo will run the smoke tests.\nAna said that Bo will run the\n"
+    parsed = parsed_text("markdown", text)
+    at = len(text) - 1
+    shown = [Suggestion(" smoke tests.", at, at, 0.0, "file"), Suggestion(")", at, at, 0.0, "model")]
+    assert parsing_first_kept(parsed, at, shown) == shown
+    assert not _ends_a_half_word(parsed, Suggestion(")", at, at, 0.0))
