@@ -215,7 +215,7 @@ _TOKENS = re.compile(rb"""
     |(?P<continued>\\\r?\n)
     |(?P<newline>\n)
 """, re.VERBOSE | re.MULTILINE)
-_NOT_LINE_BREAK = re.compile(rb"[^\r\n]")
+NOT_LINE_BREAK = re.compile(rb"[^\r\n]")  # what blanking a span makes a space; its line breaks stay
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ class CellMagics:
             return data
         out = bytearray(data)
         for start, end, filler in spans:
-            out[start:end] = _NOT_LINE_BREAK.sub(b" ", data[start:end])
+            out[start:end] = NOT_LINE_BREAK.sub(b" ", data[start:end])
             if filler:
                 out[start] = ord("0")
         return bytes(out)

@@ -29,7 +29,7 @@ from engine.errors import Cancelled
 from engine.languages import Language, grammar_problem, language_named, parser_for
 
 from .documents import Edit, Snapshot, language_names, point_at
-from .notebooks import CellMagics
+from .notebooks import NOT_LINE_BREAK, CellMagics
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,6 @@ _LAUNCHED = re.compile(rb"[\w>]\s*\Z")
 # where `__` stands at every `__attribute__`, took 18 ms, on each parse.
 _CUDA_WORDS = (b"<<<", b"__global__", b"__device__", b"__host__", b"__shared__", b"__constant__", b"__managed__",
                b"__forceinline__", b"__noinline__", b"__launch_bounds__")
-_NOT_LINE_BREAK = re.compile(rb"[^\r\n]")
 
 
 class CudaAdditions:
@@ -122,7 +121,7 @@ class CudaAdditions:
             return data
         out = bytearray(data)
         for start, end in spans:
-            out[start:end] = _NOT_LINE_BREAK.sub(b" ", data[start:end])
+            out[start:end] = NOT_LINE_BREAK.sub(b" ", data[start:end])
         return bytes(out)
 
 
