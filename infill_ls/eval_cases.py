@@ -68,11 +68,17 @@ def engine_and_cases(args: argparse.Namespace, kinds: Sequence[str],
 
 def cut_out(case: HoleCase, uri: str = "file:///held-out") -> tuple[ParsedSnapshot, int]:
     """The parsed file without the case's middle, and the cursor offset where the middle was."""
-    store, index = DocumentStore(), SyntaxIndex()
     language_id = _LANGUAGE_IDS.get(case.language, case.language)
-    snapshot = store.open(uri + PurePosixPath(case.path).suffix, language_id, 1, case.prefix + case.suffix)
+    return parsed_document(uri + PurePosixPath(case.path).suffix, language_id, case.prefix + case.suffix), \
+        len(case.prefix)
+
+
+def parsed_document(uri: str, language_id: str, text: str) -> ParsedSnapshot:
+    """``text`` opened as a document and parsed, as the server's syntax index parses it."""
+    store, index = DocumentStore(), SyntaxIndex()
+    snapshot = store.open(uri, language_id, 1, text)
     index.opened(snapshot)
-    return index.parse(snapshot), len(case.prefix)
+    return index.parse(snapshot)
 
 
 def share(rows: Sequence[object], name: str) -> float | None:

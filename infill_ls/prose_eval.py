@@ -24,9 +24,8 @@ from pathlib import Path
 from engine.infill_lookup import InfillLookup, default_model_dir
 
 from .completion import from_the_file
-from .documents import DocumentStore
+from .eval_cases import parsed_document
 from .settings import Settings
-from .syntax import SyntaxIndex
 
 # A word's end with more of the line after it: a space, then a word.
 _WORD_END = re.compile(r"(?<=\w) (?=\w)")
@@ -62,10 +61,8 @@ def run_case(lookup: InfillLookup, settings: Settings, path: str, language: str,
     line_end = text.find("\n", cursor)
     line_end = len(text) if line_end < 0 else line_end
     rest = text[cursor:line_end]
-    store, index = DocumentStore(), SyntaxIndex()
-    snapshot = store.open(Path(path).resolve().as_uri(), language, 1, text[:cursor] + text[line_end:])
-    index.opened(snapshot)
-    found = from_the_file(lookup, index.parse(snapshot), cursor, settings, should_stop=lambda: False)
+    parsed = parsed_document(Path(path).resolve().as_uri(), language, text[:cursor] + text[line_end:])
+    found = from_the_file(lookup, parsed, cursor, settings, should_stop=lambda: False)
     shown = found[0].text if found else None
     right = shown is not None and shown.rstrip() != "" and rest.startswith(shown.rstrip())
     first = _FIRST_WORD.match(shown or "")
