@@ -577,9 +577,6 @@ _BINDING_SCOPES = frozenset({"lexical_declaration", "variable_declaration", "pro
                              "formal_parameters", "catch_clause", "for_in_statement"}) | _ECMASCRIPT_DEFERRED
 
 
-_PRIVATE_DECLARATIONS = frozenset({"field_definition", "public_field_definition", "method_definition"})
-
-
 def undeclared_private_names(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     """The private names (`#name`) an ECMAScript fill (its bytes ``lo``..``hi`` of ``tree``) writes that no class
     around it declares: JavaScript refuses the whole file for one as it parses it, and the grammar reads it without
@@ -589,16 +586,13 @@ def undeclared_private_names(tree: tree_sitter.Tree, lo: int, hi: int) -> list[s
     for node in nodes_touching(tree.root_node, lo, hi):
         if node.type != "private_property_identifier" or not (node.start_byte < hi and lo < node.end_byte):
             continue
-        if node.parent is not None and node.parent.type in _PRIVATE_DECLARATIONS and _field(node) in ("name",
-                                                                                                      "property"):
+        if node.parent is not None and node.parent.type in _MEMBER_DECLARATIONS and _field(node) in ("name",
+                                                                                                     "property"):
             continue  # the declaration itself
         declared, cls = False, node.parent
         while cls is not None and not declared:
             if cls.type in _ECMASCRIPT_CLASSES and (body := cls.child_by_field_name("body")) is not None:
-                declared = any(member.type in _PRIVATE_DECLARATIONS and any(
-                    name.text == node.text for name in (member.child_by_field_name("name"),
-                                                        member.child_by_field_name("property")) if name is not None)
-                    for member in body.named_children)
+                declared = node.text in _member_names(body)
             cls = cls.parent
         label = node.text.decode("utf-8", "replace")
         if not declared and label not in unknown:
@@ -661,14 +655,9 @@ def _class_members(root: tree_sitter.Node, cls: tree_sitter.Node, depth: int) ->
         if inherited is None:
             return None
         names |= inherited
+    names |= _member_names(body)
     for node in _descendants(body):
-        if node.parent is not None and node.parent.id == body.id and node.type in (
-                "method_definition", "field_definition", "public_field_definition", "method_signature",
-                "abstract_method_signature"):
-            name = node.child_by_field_name("name") or node.child_by_field_name("property")
-            if name is not None:
-                names.add(name.text)
-        elif node.type == "required_parameter" and any(c.type == "accessibility_modifier" or c.type == "readonly"
+        if node.type == "required_parameter" and any(c.type == "accessibility_modifier" or c.type == "readonly"
                                                        for c in node.children):
             pattern = node.child_by_field_name("pattern")
             if pattern is not None:
@@ -683,6 +672,22 @@ def _class_members(root: tree_sitter.Node, cls: tree_sitter.Node, depth: int) ->
 
 # A top-level statement that wraps a definition (an export, a decorator), and the field that holds it.
 _WRAPPED_IN = {"export_statement": "declaration", "decorated_definition": "definition"}
+
+
+# What an ECMAScript class body declares its members with, each named by its `name` or `property`.
+_MEMBER_DECLARATIONS = frozenset({"method_definition", "field_definition", "public_field_definition",
+                                  "method_signature", "abstract_method_signature"})
+
+
+def _member_names(body: tree_sitter.Node) -> set[bytes]:
+    """The names an ECMAScript class ``body``'s own members declare (`#name`s among them), not its nested classes'."""
+    names = set()
+    for member in body.named_children:
+        if member.type in _MEMBER_DECLARATIONS:
+            name = member.child_by_field_name("name") or member.child_by_field_name("property")
+            if name is not None:
+                names.add(name.text)
+    return names
 
 
 def _class_named(root: tree_sitter.Node, name: bytes, class_types: frozenset[str]) -> tree_sitter.Node | None:
