@@ -1,13 +1,18 @@
-"""What a module of Python's standard library defines, read from its source without running it: `from pathlib import`
-+ `get` imports a name no `pathlib` has. Only the standard library is read, and only its modules written in Python
-whose names their text alone tells. One that may make names as it runs is not told: it writes to `globals()`, makes
-an enum's members its own (`_convert_`, `global_enum`), runs code in its own namespace (`exec`), has a module
-`__getattr__`, or imports all of a module written in C."""
+"""What a module of Python's standard library defines: `from pathlib import` + `get` imports a name no `pathlib` has,
+and `re.` + `parent` reads one no `re` has. Only the standard library is read. A module written in Python whose names
+its text alone tells is read from its source without running it. One whose text does not tell them (it writes to
+`globals()`, makes an enum's members its own with `_convert_` or `global_enum`, runs code in its own namespace with
+`exec`, or imports all of a module written in C, as `os` does `posix`), or one written in C (`sys`, `math`), is
+imported by this interpreter in a child process of its own (`_imported_names`), so that nothing its import does
+reaches the server; never one whose import acts (`antigravity` opens a web page), nor one with a module
+`__getattr__`, which makes names as they are read."""
 
 from __future__ import annotations
 
 import ast
 import functools
+import json
+import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -18,6 +23,23 @@ _MAKERS = frozenset({"_convert_", "_convert", "global_enum"})
 _REPLACED = frozenset({"distutils"})
 # How deep a chain of `from x import *` is followed.
 _STAR_DEPTH = 4
+# Standard modules whose import acts (opens a web page, prints, starts a program): not imported, not even apart.
+_ACTS_ON_IMPORT = frozenset({"antigravity", "this", "idlelib", "turtledemo", "__hello__", "__phello__", "__main__"})
+# How long the child that imports a module may take; one that takes longer leaves its names untold.
+_IMPORT_SECONDS = 10.0
+# Run by the child: the names of the module its argument names once imported, as JSON on stdout (null where it cannot
+# be imported or has a module `__getattr__`). What the import prints or warns goes nowhere.
+_LIST_NAMES = """
+import importlib, json, os, sys, warnings
+warnings.simplefilter("ignore")
+out, sys.stdout = sys.stdout, open(os.devnull, "w")
+try:
+    module = importlib.import_module(sys.argv[1])
+except BaseException:
+    module = None
+names = None if module is None or "__getattr__" in vars(module) else sorted(dir(module))
+out.write(json.dumps(names))
+"""
 
 
 def lacks(module: str, name: str) -> bool:
@@ -35,7 +57,20 @@ def module_names(module: str, depth: int = 0) -> frozenset[str] | None:
     top = module.partition(".")[0]
     if not top or top not in sys.stdlib_module_names or top in _REPLACED or depth > _STAR_DEPTH:
         return None
-    return _names_in(_stdlib_folder(), module, depth)
+    names = _names_in(_stdlib_folder(), module, depth)
+    if names is None and depth == 0:
+        names = _imported_names(module)
+    return names
+
+
+def is_module(module: str) -> bool:
+    """Whether ``module`` (dotted, absolute) is a module or package of the standard library's folder: `xml.etree`,
+    not `os.path` (a name `os` binds to `posixpath`) nor `collections.OrderedDict`."""
+    top = module.partition(".")[0]
+    if not top or top not in sys.stdlib_module_names or top in _REPLACED:
+        return False
+    path = _stdlib_folder().joinpath(*module.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
 
 
 @functools.cache
@@ -57,11 +92,35 @@ def _names_in(folder: Path, module: str, depth: int) -> frozenset[str] | None:
     names = _bound_at_top(tree.body, module if package.is_file() else module.rpartition(".")[0], depth)
     if names is None:
         return None
-    if package.is_file():
-        names |= {child.stem for child in path.iterdir() if child.suffix == ".py" or (child / "__init__.py").is_file()}
+    names |= _submodules(path)
     # A `global` in a function binds its names at the top level when the function runs.
     names |= {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}
     return frozenset(names)
+
+
+def _submodules(path: Path) -> set[str]:
+    """The modules and packages a package's folder ``path`` holds, which its import need not bind."""
+    if not (path / "__init__.py").is_file():
+        return set()
+    return {child.stem for child in path.iterdir() if child.suffix == ".py" or (child / "__init__.py").is_file()}
+
+
+@functools.lru_cache(maxsize=256)
+def _imported_names(module: str) -> frozenset[str] | None:
+    """The names ``module`` binds once imported, and a package's submodules: asked of this interpreter in a child
+    process, isolated from the user's site-packages and working directory (`-I -S`); None where it cannot be
+    imported, acts as it is imported (`_ACTS_ON_IMPORT`) or has a module `__getattr__`."""
+    if any(part in _ACTS_ON_IMPORT for part in module.split(".")):
+        return None
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _LIST_NAMES, module], capture_output=True,
+                              stdin=subprocess.DEVNULL, text=True, timeout=_IMPORT_SECONDS)
+        names = json.loads(done.stdout) if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        return None
+    return frozenset(names) | _submodules(_stdlib_folder().joinpath(*module.split(".")))
 
 
 def _makes_names(tree: ast.Module) -> bool:

@@ -10,7 +10,8 @@ whose words (``known``) count as bound. An assignment that alone binds a name an
 `header = header.USER`) reads it unbound too. Both also read the members of `self` or `this` against what the class
 binds (`unknown_attributes`, `unknown_members`). In the languages with braces, a name only another function binds
 is read as unbound (`locals_of_others`, by `LanguageSpec.local_bindings`), and in Python an import of a name its
-standard module does not define (`imported_from_nowhere`, `modules`)."""
+standard module does not define (`imported_from_nowhere`, `modules`), or a read of one as the module's member
+(`members_modules_lack`: `re.` + `parent`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from .modules import lacks
+from .modules import is_module, lacks
 from .syntax import ECMASCRIPT_LOCALS, nodes_touching
 
 if TYPE_CHECKING:
@@ -156,12 +157,12 @@ def _visible_scopes(name: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
         node = node.parent
 
 
-def _bindings(scope: tree_sitter.Node, skip: int | None = None) -> set[str]:
+def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = True) -> set[str]:
     """The names ``scope`` (a module, a function, a lambda or a class) binds anywhere in it: assigned, looped over,
     imported, defined, taken `as`, declared `global` or `nonlocal`, matched, and a function's parameters; not in the
     scopes inside it, whose own names stay theirs (their definitions' names are its). A comprehension's are taken as
     its scope's: a name it binds and reads outside it is rare, and counted bound. ``skip``: the id of an assignment
-    whose names are left out."""
+    whose names are left out; ``imports`` False: the names imports bind are too."""
     names: set[str] = set()
     if scope.type in _SCOPES and scope.type != "class_definition":
         parameters = scope.child_by_field_name("parameters")
@@ -191,7 +192,8 @@ def _bindings(scope: tree_sitter.Node, skip: int | None = None) -> set[str]:
             for parameter in node.named_children:
                 _parameter(names, parameter)
         elif kind in _IMPORTS:
-            _imported(names, node)
+            if imports:
+                _imported(names, node)
             continue
         pending.extend(node.children)
     return names
@@ -296,6 +298,97 @@ def imported_from_nowhere(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]
                     and re.search(rb"(?<![\w.])" + re.escape(bound.text) + rb"(?!\w)", rest) is None:
                 missing.append(text)
     return missing
+
+
+def members_modules_lack(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """The members ``m.x`` a Python fill (its bytes ``lo``..``hi`` of ``tree``) reads, where ``m`` is a name its scope
+    binds only by importing a module of the standard library that defines no ``x`` (`modules.lacks`) and the file
+    reads ``m.x`` nowhere else: `re.` + `parent`, `warnings.` + `warnings(`. A name bound otherwise too (assigned, a
+    parameter) is not judged, nor anything in a file that imports `*`. The dotted path an import names is read so too:
+    `from collections.` + `dict import OrderedDict`, `import importlib.` + `module`."""
+    root = tree.root_node
+    if any(node.type == "wildcard_import" for node in _descendants(root, stop=_SCOPES)):
+        return []
+    data = root.text or b""
+    missing = []
+    for node in _attributes_written(root, lo, hi):
+        if node.type == "dotted_name":
+            parts = node.named_children
+            pairs = [(b".".join(p.text for p in parts[:i]), parts[i]) for i in range(1, len(parts))]
+        else:
+            owner, member = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+            module = _module_bound_to(owner) if owner is not None and owner.type == "identifier" else None
+            pairs = [(module.encode("utf-8"), member)] if module is not None and member is not None else []
+        for module_bytes, member in pairs:
+            if not (member.start_byte < hi and lo < member.end_byte):
+                continue
+            name = member.text.decode("utf-8", "replace")
+            read = data[node.start_byte:member.end_byte]
+            rest = data[:node.start_byte] + b"\n" + data[node.end_byte:]
+            if lacks(module_bytes.decode("utf-8", "replace"), name) \
+                    and re.search(rb"(?<![\w.])" + re.escape(read) + rb"(?!\w)", rest) is None:
+                missing.append(read.decode("utf-8", "replace"))
+    return missing
+
+
+# Where a dotted name names a module: an import's, its `as`'s, a `from`'s.
+_NAMES_MODULES = frozenset({"import_statement", "import_from_statement", "aliased_import"})
+
+
+def _attributes_written(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
+    """The attribute reads (`m.x`), and the dotted paths imports name, that hold a byte of ``lo``..``hi``; none under
+    an ERROR."""
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.type == "ERROR":
+            continue
+        if node.type == "attribute" or (node.type == "dotted_name" and node.parent is not None
+                                        and node.parent.type in _NAMES_MODULES):
+            yield node
+        pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
+
+
+def _module_bound_to(name: tree_sitter.Node) -> str | None:
+    """The standard-library module the nearest scope around ``name`` that binds it binds it to, where it binds it only
+    by imports of that one module (`import re`, `import xml.etree.ElementTree as ET`, `from xml.etree import
+    ElementTree`); else None."""
+    text = name.text.decode("utf-8", "replace")
+    for scope in _visible_scopes(name):
+        if text not in _bindings(scope):
+            continue
+        if text in _bindings(scope, imports=False):
+            return None
+        modules = {module for statement in _descendants(scope, stop=_SCOPES) if statement.type in _IMPORTS
+                   for bound, module in _modules_imported(statement) if bound == text}
+        return modules.pop() if len(modules) == 1 else None
+    return None
+
+
+def _modules_imported(statement: tree_sitter.Node) -> Iterator[tuple[str, str]]:
+    """(name bound, module) for each module an import binds a name to: `import a.b` binds `a` to `a`, `import a.b as
+    c` `c` to `a.b`, `from a import b` `b` to `a.b` where that is a module of the standard library's folder."""
+    source = statement.child_by_field_name("module_name") if statement.type == "import_from_statement" else None
+    if statement.type == "import_from_statement" and (source is None or source.type != "dotted_name"):
+        return
+    for i, child in enumerate(statement.children):
+        if statement.field_name_for_child(i) != "name":
+            continue
+        aliased = child.type == "aliased_import"
+        path = child.child_by_field_name("name") if aliased else child
+        alias = child.child_by_field_name("alias") if aliased else None
+        if path is None or path.type != "dotted_name":
+            continue
+        dotted = path.text.decode("utf-8", "replace")
+        if source is not None:
+            module = f"{source.text.decode('utf-8', 'replace')}.{dotted}"
+            if is_module(module):
+                yield (alias or path).text.decode("utf-8", "replace"), module
+        elif alias is not None:
+            yield alias.text.decode("utf-8", "replace"), dotted
+        else:
+            first = dotted.partition(".")[0]
+            yield first, first
 
 
 def _imported_nodes(statement: tree_sitter.Node) -> list[tree_sitter.Node]:
