@@ -802,8 +802,8 @@ def spelled_in(name: str, text: str) -> bool:
 
 
 def python_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
-    """`unbound_reads` and `unknown_attributes`, as `READERS` calls them."""
-    return unbound_reads(tree, lo, hi, known) + unknown_attributes(tree, lo, hi)
+    """`unbound_reads`, `unknown_attributes` and `members_modules_lack`, as `READERS` calls them."""
+    return unbound_reads(tree, lo, hi, known) + unknown_attributes(tree, lo, hi) + members_modules_lack(tree, lo, hi)
 
 
 def unknown_attributes(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:

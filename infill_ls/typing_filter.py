@@ -13,8 +13,7 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open
                             still_open)
 
 from .postprocess import writes_a_line_again
-from .scopes import (BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, members_modules_lack,
-                     spelled_in)
+from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
 from .suggestions import (WORD, Suggestion, in_comment, in_literal, macro_body, misplaced_semicolon, open_literal,
                           owed_terminator, parsing_first, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
@@ -48,8 +47,7 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
     takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
     statements of its block (`_jumps_over`), a call of a literal (`_calls_no_function`), a Python import of a name
-    imported already (`_imports_a_name_again`), a member of a standard module it does not define (`re.` + `parent`:
-    `_reads_what_modules_lack`), a
+    imported already (`_imports_a_name_again`), a
     second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
     (`writes_a_line_again`: `self.x = 1` under `self.x = 1`). Whatever made the suggestion: the file's copy, or the
@@ -98,7 +96,6 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
-                or _reads_what_modules_lack(parsed, tree, start, start + len(written))
                 or _imports_again(parsed, tree, start, start + len(written))
                 or _breaks_layout(parsed, suggestion, edit, tree, should_stop))
 
@@ -598,12 +595,6 @@ def _imports_from_nowhere(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: in
     """Whether a fill imports from a module of Python's standard library a name it does not define and the file
     reads nowhere (`scopes.imported_from_nowhere`): `from pathlib import ` + `get`."""
     return bool(parsed.spec is not None and parsed.spec.names_read == "python" and imported_from_nowhere(tree, lo, hi))
-
-
-def _reads_what_modules_lack(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
-    """Whether a Python fill reads of a module of the standard library, imported, a member it does not define and
-    the file reads nowhere else (`scopes.members_modules_lack`): `re.` + `parent`, `from collections.` + `dict`."""
-    return bool(parsed.spec is not None and parsed.spec.names_read == "python" and members_modules_lack(tree, lo, hi))
 
 
 def _imports_a_name_again(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:

@@ -276,56 +276,6 @@ def test_while_typing_an_import_of_a_name_its_standard_module_does_not_define_is
     assert kept_while_typing("python", marked, fill) is kept
 
 
-PARSER = '''import os
-import re
-import sys
-import warnings
-import xml.etree.ElementTree as ET
-from concurrent import futures
-
-import numpy as np
-
-PATTERN = |
-
-
-def parse(text, re_=None):
-    if sys.platform == "win32":
-        warnings.warn("untested")
-    return PATTERN.findall(text), os.environ, ET, futures, np
-'''
-
-
-@pytest.mark.parametrize("marked, fill, kept", [
-    # A member the imported module of the standard library does not define, read nowhere else in the file: the
-    # module's text tells (`warnings`), or its import in a child process does (`re`, `os`, `sys`, written in C).
-    (PARSER, "re.parent", False),
-    (PARSER, "re.compile(text).group(1) if re.match(text) else re.parent", False),
-    (PARSER, "warnings.warnings(r'a')", False),
-    (PARSER, "os.os", False),
-    (PARSER, "sys.name", False),
-    (PARSER, "ET.loads('<a/>')", False),
-    # One it defines; one the file reads elsewhere (a newer Python's, maybe); one of a module bound otherwise too,
-    # or not the standard library's, or whose names are not told (a module `__getattr__`); a private one.
-    (PARSER, "re.compile(r'[a-z]+')", True),
-    (PARSER, "os.path.join(os.sep, 'x')", True),
-    (PARSER, "sys.platform", True),
-    (PARSER, "ET.fromstring('<a/>')", True),
-    (PARSER.replace("os.environ", "os.startfile"), "os.startfile", True),
-    (PARSER.replace("import re\n", "import re\nre = None\n"), "re.parent", True),
-    (PARSER, "np.parent", True),
-    (PARSER, "futures.ThreadPoolExecutor", True),
-    (PARSER, "futures.no_such_executor", True),
-    (PARSER, "re._parser", True),
-    # The dotted path of an import: a module the package does not hold.
-    (PARSER.replace("PATTERN = |", "from collections.| import OrderedDict"), "dict", False),
-    (PARSER.replace("PATTERN = |", "import importlib.|"), "module", False),
-    (PARSER.replace("PATTERN = |", "from collections.| import Mapping"), "abc", True),
-    (PARSER.replace("PATTERN = |", "import importlib.|"), "util", True),
-])
-def test_while_typing_a_member_its_standard_module_does_not_define_is_not_shown(marked, fill, kept):
-    assert kept_while_typing("python", marked, fill) is kept
-
-
 LOADING = '''def load(path):
     try:
         data = read(path)
