@@ -423,6 +423,93 @@ ECMASCRIPT_GLOBALS = frozenset("""
     WebSocket Worker XMLHttpRequest Image Audio FileReader self matchMedia screen devicePixelRatio customElements
     describe it test expect beforeEach afterEach beforeAll afterAll jest vi
 """.split())
+# The members of ECMAScript's namespace objects and of its constructors, as the language (to ES2026) and a browser's or
+# Node's `console` define them; every object has `Object.prototype`'s too, and a constructor a function's.
+_ECMASCRIPT_STATICS = {name: frozenset(members.split()) for name, members in {
+    "JSON": "parse stringify rawJSON isRawJSON",
+    "Math": """abs acos acosh asin asinh atan atan2 atanh cbrt ceil clz32 cos cosh exp expm1 floor fround f16round
+               hypot imul log log10 log1p log2 max min pow random round sign sin sinh sqrt sumPrecise tan tanh trunc E
+               LN10 LN2 LOG10E LOG2E PI SQRT1_2 SQRT2""",
+    "Reflect": """apply construct defineProperty deleteProperty get getOwnPropertyDescriptor getPrototypeOf has
+                  isExtensible ownKeys preventExtensions set setPrototypeOf""",
+    "Atomics": "add and compareExchange exchange isLockFree load notify or pause store sub wait waitAsync xor",
+    "Intl": """Collator DateTimeFormat DisplayNames DurationFormat ListFormat Locale NumberFormat PluralRules
+               RelativeTimeFormat Segmenter getCanonicalLocales supportedValuesOf""",
+    "console": """assert clear count countReset debug dir dirxml error exception group groupCollapsed groupEnd info
+                  log table time timeEnd timeLog timeStamp trace warn profile profileEnd context createTask memory
+                  Console""",
+    "Object": """assign create defineProperties defineProperty entries freeze fromEntries getOwnPropertyDescriptor
+                 getOwnPropertyDescriptors getOwnPropertyNames getOwnPropertySymbols getPrototypeOf groupBy hasOwn
+                 is isExtensible isFrozen isSealed keys preventExtensions seal setPrototypeOf values""",
+    "Array": "from fromAsync isArray of",
+    "Number": """EPSILON MAX_SAFE_INTEGER MAX_VALUE MIN_SAFE_INTEGER MIN_VALUE NaN NEGATIVE_INFINITY
+                 POSITIVE_INFINITY isFinite isInteger isNaN isSafeInteger parseFloat parseInt""",
+    "String": "fromCharCode fromCodePoint raw",
+    "Promise": "all allSettled any race reject resolve try withResolvers",
+    "Symbol": """asyncDispose asyncIterator dispose for hasInstance isConcatSpreadable iterator keyFor match matchAll
+                 replace search species split toPrimitive toStringTag unscopables""",
+    "Date": "now parse UTC",
+    "BigInt": "asIntN asUintN",
+}.items()}
+_OBJECT_MEMBERS = frozenset("""constructor hasOwnProperty isPrototypeOf propertyIsEnumerable toLocaleString toString
+                               valueOf __proto__ __defineGetter__ __defineSetter__ __lookupGetter__
+                               __lookupSetter__""".split())
+_FUNCTION_MEMBERS = frozenset("prototype length name call apply bind caller arguments".split())
+_ECMASCRIPT_NAMESPACES = frozenset({"JSON", "Math", "Reflect", "Atomics", "Intl", "console"})
+
+
+def unknown_statics(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
+    """The members an ECMAScript fill (its bytes ``lo``..``hi`` of ``tree``) reads of a namespace object or a
+    constructor of the language that it does not have (`_ECMASCRIPT_STATICS`), where the file binds no name of the
+    object's and reads that member of it nowhere else: `JSON.` + `trim()`, `Object.` + `argv.length`, `Math.` +
+    `length`. A member assigned (a polyfill's) is not judged."""
+    root = tree.root_node
+    data = root.text or b""
+    unknown: list[str] = []
+    declared: dict[bytes, bool] = {}
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if node.type == "ERROR":
+            continue
+        pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
+        if node.type != "member_expression" or _field(node) == "left":
+            continue
+        owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
+        if owner is None or member is None or owner.type != "identifier" or member.type != "property_identifier" \
+                or not (member.start_byte < hi and lo < member.end_byte):
+            continue
+        name, text = owner.text.decode("utf-8", "replace"), member.text.decode("utf-8", "replace")
+        statics = _ECMASCRIPT_STATICS.get(name)
+        if statics is None or text in statics or text in _OBJECT_MEMBERS \
+                or (name not in _ECMASCRIPT_NAMESPACES and text in _FUNCTION_MEMBERS):
+            continue
+        read = data[node.start_byte:member.end_byte]
+        rest = data[:node.start_byte] + b"\n" + data[node.end_byte:]
+        if re.search(rb"(?<![\w$.])" + re.escape(owner.text) + rb"\s*\??\.\s*" + re.escape(member.text) + rb"(?![\w$])",
+                     rest):
+            continue
+        if owner.text not in declared:
+            declared[owner.text] = _declared_in(root, owner.text)
+        if not declared[owner.text]:
+            unknown.append(read.decode("utf-8", "replace"))
+    return unknown
+
+
+def _declared_in(root: tree_sitter.Node, name: bytes) -> bool:
+    """Whether the file binds ``name`` anywhere: imports it, declares it or takes it as a parameter."""
+    data = root.text or b""
+    for match in re.finditer(rb"(?<![\w$.])" + re.escape(name) + rb"(?![\w$])", data):
+        node = root.descendant_for_byte_range(match.start(), match.end())
+        if node is None or node.type not in ("identifier", "shorthand_property_identifier_pattern"):
+            continue
+        if (node.type == "shorthand_property_identifier_pattern" or node.parent.type in _ECMASCRIPT_IMPORTS
+                or (node.parent.type in _ECMASCRIPT_DECLARED and _field(node) == "name")
+                or _binds_local(node, ECMASCRIPT_LOCALS)):
+            return True
+    return False
+
+
 # Where an ECMAScript identifier binds the name it spells besides a local's place (`syntax.ECMASCRIPT_LOCALS`): an
 # import, or the name of the function, class or method it declares.
 _ECMASCRIPT_IMPORTS = frozenset({"import_clause", "import_specifier", "namespace_import"})
@@ -578,10 +665,10 @@ def _outside_functions(root: tree_sitter.Node, function_types: frozenset[str], e
 
 
 def ecmascript_reads(tree: tree_sitter.Tree, lo: int, hi: int, text: str, known: Iterable[str] = ()) -> list[str]:
-    """`unknown_reads`, `unknown_members`, `undeclared_private_names` and `misused_bindings`, as `READERS` calls
-    them."""
-    return unknown_reads(tree, lo, hi, text, known) + unknown_members(tree, lo, hi) + \
-        undeclared_private_names(tree, lo, hi) + misused_bindings(tree, lo, hi)
+    """`unknown_reads`, `unknown_members`, `unknown_statics`, `undeclared_private_names` and `misused_bindings`, as
+    `READERS` calls them."""
+    return unknown_reads(tree, lo, hi, text, known) + unknown_members(tree, lo, hi) + unknown_statics(tree, lo, hi) \
+        + undeclared_private_names(tree, lo, hi) + misused_bindings(tree, lo, hi)
 
 
 _ECMASCRIPT_WRITES = {"assignment_expression": "left", "augmented_assignment_expression": "left",

@@ -503,3 +503,41 @@ def test_a_member_its_standard_module_does_not_define_is_read_as_unbound(marked,
 
     found, hidden = _read_at_marker(members_modules_lack, "python", marked, fill)
     assert (not found, not hidden) == (kept, kept), found
+
+
+STATICS = """import { readFileSync } from "fs";
+
+const settings = JSON.parse(readFileSync("settings.json", "utf8"));
+
+export function summarize(items) {
+  const out = ‸
+  return out;
+}
+"""
+
+
+@pytest.mark.parametrize("language_id, marked, fill, unknown", [
+    # A member the language's namespace object or constructor does not have, read nowhere else in the file.
+    ("javascript", STATICS, "JSON.trim(settings);", ["JSON.trim"]),
+    ("javascript", STATICS, "Object.argv.length;", ["Object.argv"]),
+    ("javascript", STATICS, "Math.length;", ["Math.length"]),
+    ("typescript", STATICS, "console.exit(1);", ["console.exit"]),
+    ("javascript", STATICS, "Array.isArray(items) ? items : Array.get(items);", ["Array.get"]),
+    # One it has: its own, `Object.prototype`'s, a constructor's as a function's.
+    ("javascript", STATICS, "JSON.stringify(settings);", []),
+    ("javascript", STATICS, "Object.prototype.toString.call(items);", []),
+    ("javascript", STATICS, "Array.name + Math.hasOwnProperty('PI');", []),
+    ("typescript", STATICS, "console?.log(items.length);", []),
+    ("javascript", STATICS, "Promise.withResolvers();", []),
+    # The file names the member elsewhere (a polyfill), or binds the object's name itself; a member assigned.
+    ("javascript", STATICS + "Math.clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));\n", "Math.clamp(1, 0, 2);", []),
+    ("javascript", STATICS.replace('import { readFileSync }', 'import JSON from "json5";\nimport { readFileSync }'),
+     "JSON.trim(settings);", []),
+    ("javascript", STATICS.replace("summarize(items)", "summarize(items, console)"), "console.exit(1);", []),
+    ("javascript", STATICS.replace("const out = ‸", "‸"), "Object.names = [];", []),
+])
+def test_a_member_a_namespace_object_of_the_language_does_not_have_is_read_as_unbound(language_id, marked, fill,
+                                                                                       unknown):
+    from infill_ls.scopes import unknown_statics
+
+    assert _read_at_marker(unknown_statics, language_id, marked, fill) == (unknown, bool(unknown))
