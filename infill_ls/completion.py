@@ -19,7 +19,7 @@ from engine.lookup import COPIES_TESTED
 from .context import HoleShape, InfillContext, WindowBudget, build_context, shape_at
 from .documents import Snapshot
 from .notebooks import NO_SURROUNDINGS, Surroundings
-from .postprocess import postprocess
+from .postprocess import closers_written_again, postprocess
 from .settings import Settings
 from .prose import garbled, in_prose, prose_document
 from .scopes import READERS, locals_of_others
@@ -84,7 +84,9 @@ def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Sug
         text = postprocess(ctx, c.text)
         if text is not None and text not in seen:
             seen.add(text)
-            out.append(Suggestion(text, ctx.offset, ctx.offset, c.confidence, c.source))
+            # Over the closers the editor inserted that the fill writes on its way, so that they are not doubled.
+            end = ctx.offset + closers_written_again(text, ctx.line_suffix)
+            out.append(Suggestion(text, ctx.offset, end, c.confidence, c.source))
     return out
 
 
@@ -390,5 +392,7 @@ def typed_through(parsed: ParsedSnapshot, offset: int, rests: list[str],
     so."""
     if not_while_typing(parsed, offset):
         return []
-    kept = no_worse(parsed, [Suggestion(rest, offset, offset, 1.0) for rest in rests if rest.strip()], should_stop)
+    line = parsed.snapshot.text[offset:].partition("\n")[0]
+    kept = no_worse(parsed, [Suggestion(rest, offset, offset + closers_written_again(rest, line), 1.0)
+                             for rest in rests if rest.strip()], should_stop)
     return parsing_first_kept(parsed, offset, kept, should_stop) if kept else []

@@ -37,8 +37,9 @@ def plain_text(fill: str) -> str:
 _QUOTES = "\"'`"
 
 
-def _owned_closers(text: str) -> set[int]:
-    """Positions in ``text`` of the closing brackets and quotes that ``text`` itself opened."""
+def _owned_closers(text: str, openers: set[int] | None = None) -> set[int]:
+    """Positions in ``text`` of the closing brackets and quotes that ``text`` itself opened; the positions of the
+    quotes that open them are added to ``openers``, where given."""
     owned: set[int] = set()
     stack: list[tuple[str, int]] = []
     open_quote: dict[str, int] = {}
@@ -46,6 +47,8 @@ def _owned_closers(text: str) -> set[int]:
         if ch in _QUOTES:
             if ch in open_quote:
                 owned.add(i)
+                if openers is not None:
+                    openers.add(open_quote[ch])
                 del open_quote[ch]
             else:
                 open_quote[ch] = i
@@ -66,6 +69,27 @@ def _said_after(core: str, rest: str) -> int:
         if core.endswith(rest[:size]) and not any(i in owned for i in range(len(core) - size, len(core))):
             return size
     return 0
+
+
+def closers_written_again(text: str, rest_of_line: str) -> int:
+    """How many characters at the start of ``rest_of_line`` (the line after the cursor) ``text`` writes again on its
+    way: the closers and quotes an editor inserted as their openers were typed, where the fill closes those brackets
+    itself and goes on (`Iterator[str` + `]:` before the `]` the editor put there; `f("abc` + `", x)` before `")`). A
+    suggestion of ``text`` replaces them, rather than doubling them (`]:]`). They are the closers the fill writes for
+    brackets and quotes it did not open, in their order, as the editor's are the ones the cursor stands in; 0 where
+    the fill writes none of them, or nothing else."""
+    head = re.match(r"[)\]}\"'`]+", rest_of_line)
+    if head is None:
+        return 0
+    quoted: set[int] = set()
+    owned = _owned_closers(text, quoted) | quoted
+    theirs = [ch for i, ch in enumerate(text) if (ch in OPENER_OF or ch in _QUOTES) and i not in owned]
+    size = 0
+    for mine, editors in zip(theirs, head.group()):
+        if mine != editors:
+            break
+        size += 1
+    return size if text.strip() != head.group()[:size] else 0
 
 
 def fit_line(ctx: InfillContext, fill: str) -> str:

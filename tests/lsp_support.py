@@ -24,6 +24,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import register_lsp_features
 
 from engine.infill import HolesCandidate
+from engine.infill_lookup import Candidate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "lsp"
@@ -244,8 +245,8 @@ def tree_nodes(tree) -> list[tuple]:
 
 
 class WritesFills:
-    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole), with the shipped
-    tokenizer, whose vocabulary tells words."""
+    """An engine whose model writes exactly `fills` (one list per candidate, one fill per hole; the first fill where
+    the model fills one hole), with the shipped tokenizer, whose vocabulary tells words."""
 
     canvas_length, hole_capacity = 256, 200
 
@@ -254,7 +255,11 @@ class WritesFills:
 
     @property
     def tokenizer(self):
-        return _shipped_tokenizer()
+        return _shipped().tokenizer
+
+    @property
+    def generation(self):
+        return _shipped().generation
 
     def count_tokens(self, text):
         return max(1, len(text) // 3) if text else 0
@@ -268,12 +273,15 @@ class WritesFills:
     def infill_holes(self, segments, **kw):
         return [HolesCandidate(list(f), -0.5, 1, 1) for f in self.fills]
 
+    def infill(self, prefix, suffix, **kw):
+        return [Candidate(f[0], -0.5, 1, 1.0) for f in self.fills]
+
 
 @functools.cache
-def _shipped_tokenizer():
+def _shipped():
     from engine.infill_lookup import InfillLookup, default_model_dir
 
-    return InfillLookup.read(default_model_dir()).tokenizer
+    return InfillLookup.read(default_model_dir())
 
 
 def parsed_text(language_id: str, text: str, uri: str | None = None):

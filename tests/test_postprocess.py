@@ -130,3 +130,49 @@ def test_a_rust_bodys_value_is_kept_where_a_pattern_before_it_binds_the_name(mar
 ])
 def test_a_fill_after_a_space_typed_does_not_begin_with_another(marked, fill, shown):
     assert postprocess(context(marked), fill) == shown
+
+
+@pytest.mark.parametrize("fill, rest, written", [
+    # The closers an editor inserted as their openers were typed, which the fill writes on its way: replaced.
+    ("]:", "]", 1),
+    ("str]:", "]", 1),
+    ("):", ")", 1),
+    ('", x)', '")', 2),
+    ('abc"', '"', 1),
+    ("x)", ")", 1),
+    ("[1]]:", "]", 1),
+    # A bracket or quote the fill opens and closes itself, another closer first, or no closer at all.
+    ('"a", b)', ")", 1),
+    ("f(x)", ")", 0),
+    ("x), y]:", "]", 0),
+    (", y", ")", 0),
+    ("]:", "", 0),
+    ("]:", " ]", 0),
+    # Nothing but the closers: no edit.
+    ("]", "]", 0),
+])
+def test_a_fill_replaces_the_closers_after_the_cursor_it_writes_again(fill, rest, written):
+    from infill_ls.postprocess import closers_written_again
+
+    assert closers_written_again(fill, rest) == written
+
+
+@pytest.mark.parametrize("marked, fill, after", [
+    ("def data_dirs(self) -> Iterator[str|]\n    yield 'a'\n", "]:", "def data_dirs(self) -> Iterator[str]:\n"),
+    ("def edges(self, tmp_path|)\n    pass\n", "):", "def edges(self, tmp_path):\n"),
+    ('print(f"{total|}")\n', '} items")', 'print(f"{total} items")\n'),
+])
+def test_while_typing_a_fill_that_closes_the_editors_closer_on_its_way_replaces_it(marked, fill, after):
+    from infill_ls.completion import complete
+    from infill_ls.settings import Settings
+    from lsp_support import WritesFills, parsed_text
+
+    text = "from typing import Iterator\n\n\n" + marked.replace("|", "", 1)
+    at = text.index(marked.replace("|", "", 1)) + marked.index("|")
+    shown = complete(WritesFills([fill]), parsed_text("python", text), at,
+                     Settings(file_lookup=False),
+                     explicit=False, should_stop=lambda: False)
+    assert [s.text for s in shown] == [fill]
+    s = shown[0]
+    assert text[:s.start] + s.text + text[s.end:] == "from typing import Iterator\n\n\n" + after + \
+        marked.partition("\n")[2]

@@ -10,7 +10,7 @@ import pytest
 import pytest_lsp
 from pytest_lsp import LanguageClient
 
-from engine.infill_lookup import Candidate, InfillLookup, default_model_dir
+from engine.infill_lookup import InfillLookup, default_model_dir
 from engine.lookup import prose_keys
 from infill_ls.completion import complete, from_the_file, readable
 from infill_ls.prose import garbled, humps, in_prose, written_words
@@ -81,13 +81,6 @@ def test_a_fill_that_writes_a_name_of_a_word_neither_the_vocabulary_nor_the_file
     assert garbled(before, fill, after, holds_word, code=True) is broken
 
 
-class WritesNames(WritesFills):
-    """The model writes the given fills, one a candidate."""
-
-    def infill(self, prefix, suffix, **kw):
-        return [Candidate(fill[0], -0.5, 1, 1.0) for fill in self.fills]
-
-
 @pytest.mark.parametrize("fills, listed", [
     # Beside a readable fill, a broken name is not listed; alone, it is what the user asked for.
     ((["MergedLazValueValue"], ["merged"], ["sorted(values)"]), ["merged", "sorted(values)"]),
@@ -96,7 +89,7 @@ class WritesNames(WritesFills):
 def test_an_invoked_request_lists_no_broken_name_beside_a_readable_fill(fills, listed):
     text = "def f(values):\n    merged = list(values)\n    return \n"
     at = text.index("return ") + len("return ")
-    shown = complete(WritesNames(*fills), parsed_text("python", text), at, Settings(file_lookup=False),
+    shown = complete(WritesFills(*fills), parsed_text("python", text), at, Settings(file_lookup=False),
                      explicit=True, should_stop=lambda: False)
     assert sorted(s.text for s in shown) == sorted(listed)
 
