@@ -38,6 +38,9 @@ _PATTERNS = frozenset({"pattern_list", "tuple_pattern", "list_pattern", "tuple",
                        "list_splat_pattern", "list_splat", "as_pattern_target", "expression_list"})
 _PARAMETERS = frozenset({"parameters", "lambda_parameters"})
 _IMPORTS = frozenset({"import_statement", "import_from_statement", "future_import_statement"})
+# The parts of a definition's header read in the scope around it: parameters' annotations and defaults, the return
+# annotation, a class's bases. (A function's parameters bind in its own scope; `_bindings` reads them so.)
+_HEADERS = frozenset({"parameters", "lambda_parameters", "type", "argument_list"})
 
 
 def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str] = ()) -> list[str]:
@@ -145,16 +148,20 @@ def _reads(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Nod
 
 def _visible_scopes(name: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     """The scopes whose names ``name`` sees: the functions around it, innermost first, the class it stands in
-    directly (not one around a function it is in), and the module."""
-    node, innermost = name.parent, True
+    directly (not one around a function it is in), and the module. A function's annotations and default values, and
+    a class's bases, are read where the definition stands, not in the scope it makes: `def f(ty: ty)` reads the `ty`
+    around it (but for a definition with type parameters, whose scope holds them)."""
+    node, child, innermost = name.parent, name, True
     while node is not None:
         if node.type in _SCOPES:
-            if node.type != "class_definition" or innermost:
-                yield node
-            innermost = False
+            header = child.type in _HEADERS and node.child_by_field_name("type_parameters") is None
+            if not header:
+                if node.type != "class_definition" or innermost:
+                    yield node
+                innermost = False
         elif node.parent is None:
             yield node
-        node = node.parent
+        node, child = node.parent, node
 
 
 def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = True) -> set[str]:
@@ -164,6 +171,12 @@ def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = 
     its scope's: a name it binds and reads outside it is rare, and counted bound. ``skip``: the id of an assignment
     whose names are left out; ``imports`` False: the names imports bind are too."""
     names: set[str] = set()
+    # PEP 695's type parameters (`def f[T, U: int, *Ts](x: T)`): each the first name of its part of the brackets.
+    parameters = scope.child_by_field_name("type_parameters") if scope.type in _SCOPES else None
+    for parameter in parameters.named_children if parameters is not None else ():
+        while parameter.type != "identifier" and parameter.named_children:
+            parameter = parameter.named_children[0]
+        _add(names, parameter)
     if scope.type in _SCOPES and scope.type != "class_definition":
         parameters = scope.child_by_field_name("parameters")
         starts = [parameters, scope.child_by_field_name("body")]
@@ -301,11 +314,12 @@ def imported_from_nowhere(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]
 
 
 def members_modules_lack(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
-    """The members ``m.x`` a Python fill (its bytes ``lo``..``hi`` of ``tree``) reads, where ``m`` is a name its scope
-    binds only by importing a module of the standard library that defines no ``x`` (`modules.lacks`) and the file
-    reads ``m.x`` nowhere else: `re.` + `parent`, `warnings.` + `warnings(`. A name bound otherwise too (assigned, a
-    parameter) is not judged, nor anything in a file that imports `*`. The dotted path an import names is read so too:
-    `from collections.` + `dict import OrderedDict`, `import importlib.` + `module`."""
+    """The members ``m.x`` a Python fill (its bytes ``lo``..``hi`` of ``tree``) reads, or ends where they were typed
+    before it, where ``m`` is a name its scope binds only by importing a module of the standard library that defines
+    no ``x`` (`modules.lacks`), or a submodule read as its attribute, and the file reads ``m.x`` nowhere else: `re.` +
+    `parent`, `warnings.` + `warnings(`, `os.p` + `()`, `importlib.util.cache_` + `path(`. A name bound otherwise too
+    (assigned, a parameter) is not judged, nor anything in a file that imports `*`. The dotted path an import names
+    is read so too: `from collections.` + `dict import OrderedDict`, `import importlib.` + `module`."""
     root = tree.root_node
     if any(node.type == "wildcard_import" for node in _descendants(root, stop=_SCOPES)):
         return []
@@ -317,10 +331,11 @@ def members_modules_lack(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
             pairs = [(b".".join(p.text for p in parts[:i]), parts[i]) for i in range(1, len(parts))]
         else:
             owner, member = node.child_by_field_name("object"), node.child_by_field_name("attribute")
-            module = _module_bound_to(owner) if owner is not None and owner.type == "identifier" else None
+            module = _module_of(owner) if owner is not None else None
             pairs = [(module.encode("utf-8"), member)] if module is not None and member is not None else []
         for module_bytes, member in pairs:
-            if not (member.start_byte < hi and lo < member.end_byte):
+            # A name the fill writes, or one typed that it ends (`os.p` + `()`).
+            if not (member.start_byte < hi and lo <= member.end_byte):
                 continue
             name = member.text.decode("utf-8", "replace")
             read = data[node.start_byte:member.end_byte]
@@ -336,8 +351,8 @@ _NAMES_MODULES = frozenset({"import_statement", "import_from_statement", "aliase
 
 
 def _attributes_written(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
-    """The attribute reads (`m.x`), and the dotted paths imports name, that hold a byte of ``lo``..``hi``; none under
-    an ERROR."""
+    """The attribute reads (`m.x`), and the dotted paths imports name, that hold a byte of ``lo``..``hi`` or end where
+    it begins; none under an ERROR."""
     pending = [root]
     while pending:
         node = pending.pop()
@@ -346,7 +361,22 @@ def _attributes_written(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tr
         if node.type == "attribute" or (node.type == "dotted_name" and node.parent is not None
                                         and node.parent.type in _NAMES_MODULES):
             yield node
-        pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
+        pending.extend(child for child in node.children if child.start_byte < hi and lo <= child.end_byte)
+
+
+def _module_of(node: tree_sitter.Node) -> str | None:
+    """The standard-library module ``node`` is: a name bound to one (`_module_bound_to`), or a submodule of one read
+    as its attribute (`importlib.util` where `import importlib.util` binds `importlib`); else None."""
+    if node.type == "identifier":
+        return _module_bound_to(node)
+    owner, member = node.child_by_field_name("object"), node.child_by_field_name("attribute")
+    if node.type != "attribute" or owner is None or member is None:
+        return None
+    module = _module_of(owner)
+    if module is None:
+        return None
+    submodule = f"{module}.{member.text.decode('utf-8', 'replace')}"
+    return submodule if is_module(submodule) else None
 
 
 def _module_bound_to(name: tree_sitter.Node) -> str | None:
@@ -460,9 +490,9 @@ _ECMASCRIPT_NAMESPACES = frozenset({"JSON", "Math", "Reflect", "Atomics", "Intl"
 
 def unknown_statics(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     """The members an ECMAScript fill (its bytes ``lo``..``hi`` of ``tree``) reads of a namespace object or a
-    constructor of the language that it does not have (`_ECMASCRIPT_STATICS`), where the file binds no name of the
-    object's and reads that member of it nowhere else: `JSON.` + `trim()`, `Object.` + `argv.length`, `Math.` +
-    `length`. A member assigned (a polyfill's) is not judged."""
+    constructor of the language that it does not have (`_ECMASCRIPT_STATICS`), or ends one typed before it, where the
+    file binds no name of the object's and reads that member of it nowhere else: `JSON.` + `trim()`, `Object.` +
+    `argv.length`, `Math.` + `length`, `JSON.pars` + `(text)`. A member assigned (a polyfill's) is not judged."""
     root = tree.root_node
     data = root.text or b""
     unknown: list[str] = []
@@ -472,12 +502,13 @@ def unknown_statics(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
         node = pending.pop()
         if node.type == "ERROR":
             continue
-        pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte)
+        pending.extend(child for child in node.children if child.start_byte < hi and lo <= child.end_byte)
         if node.type != "member_expression" or _field(node) == "left":
             continue
         owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
+        # A member the fill writes, or one typed that it ends (`JSON.pars` + `(text)`).
         if owner is None or member is None or owner.type != "identifier" or member.type != "property_identifier" \
-                or not (member.start_byte < hi and lo < member.end_byte):
+                or not (member.start_byte < hi and lo <= member.end_byte):
             continue
         name, text = owner.text.decode("utf-8", "replace"), member.text.decode("utf-8", "replace")
         statics = _ECMASCRIPT_STATICS.get(name)

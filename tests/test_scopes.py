@@ -68,6 +68,15 @@ def _unbound(marked: str, fill: str, known=()) -> list[str]:
     ("def f(qty):\n    total |\n", "+= qty", ["total"]),
     ("def f():\n    name |\n", "= name", ["name"]),
     ("def f():\n    x |\n", "= 1", []),
+    # A definition's annotations, defaults and bases are read where it stands, not in the scope it makes.
+    ("def unstringify(ty: |\n    return ty\n", "ty):", ["ty"]),
+    ("def f(x, y=|):\n    return x\n", "x", ["x"]),
+    ("def f(x) -> |:\n    return x\n", "x", ["x"]),
+    ("def outer(x):\n    def inner(y=|):\n        return y\n    return inner\n", "x", []),
+    ("class A:\n    X = 1\n    def f(self, y=|):\n        return y\n", "X", []),
+    ("class Node(|):\n    Base = 1\n", "Base", ["Base"]),
+    ("def f[T, U: int](x: |) -> T:\n    return x\n", "T | U", []),
+    ("def f[T, U: int](x: |) -> T:\n    return x\n", "int | V", ["V"]),
 ])
 def test_a_fill_reads_the_names_its_scopes_bind(marked, fill, unbound):
     assert _unbound(marked, fill) == unbound
@@ -480,6 +489,9 @@ def parse(text, re_=None):
     (PARSER, "os.os", False),
     (PARSER, "sys.name", False),
     (PARSER, "ET.loads('<a/>')", False),
+    # A submodule read as an attribute; a member typed that the fill ends as it stands.
+    (PARSER.replace("import os\n", "import importlib.util\nimport os\n"), "importlib.util.cache_path(text)", False),
+    (PARSER.replace("PATTERN = ‸", "PATTERN = os.p‸"), "()", False),
     # One it defines; one the file reads elsewhere (a newer Python's, maybe); one of a module bound otherwise too,
     # or not the standard library's, or whose names are not told (a module `__getattr__`); a private one.
     (PARSER, "re.compile(r'[a-z]+')", True),
@@ -491,6 +503,8 @@ def parse(text, re_=None):
     (PARSER, "np.parent", True),
     (PARSER, "futures.ThreadPoolExecutor", True),
     (PARSER, "futures.no_such_executor", True),
+    (PARSER.replace("import os\n", "import importlib.util\nimport os\n"), "importlib.util.find_spec('re')", True),
+    (PARSER.replace("PATTERN = ‸", "PATTERN = os.path‸"), ".join('a')", True),
     (PARSER, "re._parser", True),
     # The dotted path of an import: a module the package does not hold.
     (PARSER.replace("PATTERN = ‸", "from collections.‸ import OrderedDict"), "dict", False),
@@ -523,12 +537,14 @@ export function summarize(items) {
     ("javascript", STATICS, "Math.length;", ["Math.length"]),
     ("typescript", STATICS, "console.exit(1);", ["console.exit"]),
     ("javascript", STATICS, "Array.isArray(items) ? items : Array.get(items);", ["Array.get"]),
+    ("javascript", STATICS.replace("const out = ‸", "const out = JSON.pars‸"), "(settings);", ["JSON.pars"]),
     # One it has: its own, `Object.prototype`'s, a constructor's as a function's.
     ("javascript", STATICS, "JSON.stringify(settings);", []),
     ("javascript", STATICS, "Object.prototype.toString.call(items);", []),
     ("javascript", STATICS, "Array.name + Math.hasOwnProperty('PI');", []),
     ("typescript", STATICS, "console?.log(items.length);", []),
     ("javascript", STATICS, "Promise.withResolvers();", []),
+    ("javascript", STATICS.replace("const out = ‸", "const out = JSON.parse‸"), "(settings);", []),
     # The file names the member elsewhere (a polyfill), or binds the object's name itself; a member assigned.
     ("javascript", STATICS + "Math.clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));\n", "Math.clamp(1, 0, 2);", []),
     ("javascript", STATICS.replace('import { readFileSync }', 'import JSON from "json5";\nimport { readFileSync }'),
