@@ -67,6 +67,9 @@ class LayoutError(NamedTuple):
     # The bytes of the code read that are at fault, where the error is one no text typed after it mends (a name
     # given twice, a `break` in no loop; not a `(` left open); else None.
     final: tuple[int, int] | None
+    # Where a line is indented deeper than the code above it goes on (a body after a header's body on its own line,
+    # items after their bracket closed): the byte its line begins at; else None.
+    indented: int | None = None
 
 
 # CPython's errors in code that says what it cannot mean, whatever is typed after it: names and arguments given twice
@@ -407,10 +410,20 @@ def _python_error(source: bytes) -> LayoutError | None:
             compile(source, "<layout>", "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
         except SyntaxError as err:
             final = _PYTHON_FINAL.search(err.msg) is not None and err.lineno and err.offset
-            return LayoutError(err.msg, _error_bytes(source, err) if final else None)
+            indented = err.msg == "unexpected indent" and err.lineno
+            return LayoutError(err.msg, _error_bytes(source, err) if final else None,
+                               _line_start(source, err.lineno) if indented else None)
         except (ValueError, RecursionError, MemoryError):
             return None
     return None
+
+
+def _line_start(source: bytes, line: int) -> int:
+    """The byte where line ``line`` (1-based) of ``source`` begins."""
+    at = 0
+    for _ in range(line - 1):
+        at = source.index(b"\n", at) + 1
+    return at
 
 
 def _error_bytes(source: bytes, err: SyntaxError) -> tuple[int, int]:
@@ -1198,9 +1211,10 @@ def _layout_error(spec: LanguageSpec, data: bytes, first: int, end: int) -> Layo
     ``data``."""
     source, first = _layout_source(data, first, end)
     error = _compiled(spec.layout_error, source)
-    if error is None or error.final is None:
+    if error is None:
         return error
-    return error._replace(final=(first + error.final[0], first + error.final[1]))
+    return error._replace(final=None if error.final is None else (first + error.final[0], first + error.final[1]),
+                          indented=None if error.indented is None else first + error.indented)
 
 
 def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
@@ -1229,7 +1243,21 @@ def layout_problems(parsed: ParsedSnapshot, replacements: list[Replacement],
     before = _layout_error(spec, grammar_bytes(snap.utf8, spec), first, last - grown)
     if after is None or before is None:
         return int(after is not None)
-    return int(after.final is not None and after.final[0] < new_end and new_start < after.final[1])
+    if after.final is not None and after.final[0] < new_end and new_start < after.final[1]:
+        return 1
+    # The replacements end their line where the code below goes on indented deeper, which the line no longer takes:
+    # a header given a body on its own line above its body (`) -> W` + `arningsChecker: ...`), a bracket closed above
+    # its items. No text typed after them mends that; where it was the code's error before them, it stays the user's.
+    return int(after.indented is not None and before.indented is None
+               and after.indented == _next_code_line(new_data, new_end))
+
+
+def _next_code_line(data: bytes, at: int) -> int:
+    """The byte where the first line after byte ``at``'s that holds code begins; -1 where none does."""
+    for line in re.finditer(rb"\n[ \t]*([^ \t\r\n#])?", data[at:]):
+        if line.group(1):
+            return at + line.start() + 1
+    return -1
 
 
 def reserved_names(parsed: ParsedSnapshot, replacements: list[Replacement], tree: tree_sitter.Tree | None) -> int:

@@ -276,6 +276,43 @@ def test_while_typing_an_import_of_a_name_its_standard_module_does_not_define_is
     assert kept_while_typing("python", marked, fill) is kept
 
 
+WARNS = '''from typing import overload
+
+
+@overload
+def warns(expected: type) -> "Checker": ...
+
+
+def warns(
+    expected: type = Warning,
+    *args: object,
+) -> |
+    """Assert that code warns."""
+    return Checker(expected, *args)
+'''
+
+TOTAL = '''def total(prices, tax, base):
+    result = compute(|
+        prices,
+        tax,
+    )
+    return result
+'''
+
+
+@pytest.mark.parametrize("marked, fill, kept", [
+    # A line ended where the code below goes on indented deeper: a header's body on its own line above its body
+    # (CPython: unexpected indent), a bracket closed above its items.
+    (WARNS, '"Checker": ...', False),
+    (TOTAL, "base)", False),
+    # The header ended as its body wants; the bracket's items going on below.
+    (WARNS, '"Checker":', True),
+    (TOTAL, "base,", True),
+])
+def test_while_typing_a_line_ended_above_code_indented_to_go_on_from_it_is_not_shown(marked, fill, kept):
+    assert kept_while_typing("python", marked, fill) is kept
+
+
 LOADING = '''def load(path):
     try:
         data = read(path)
