@@ -84,6 +84,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or rebinds(parsed, suggestion, tree)
                 or local_redeclarations(parsed, suggestion, tree)
                 or _opens_literal(parsed, suggestion, tree)
+                or _closes_with_another_quote(parsed, suggestion)
                 or _foreign_names(parsed, suggestion, tree, start, start + len(written))
                 or _lone_token_body(parsed, suggestion, tree)
                 or _joins_the_next_statement(parsed, suggestion, tree, start + len(written))
@@ -207,6 +208,38 @@ def _opens_literal(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_si
             end = first + len(line.encode("utf-8", "surrogatepass"))
             return any(node.start_byte <= end and quote <= node.end_byte for node in iter_problems(tree.root_node))
         first += len(line.encode("utf-8", "surrogatepass")) + 1
+    return False
+
+
+# What may follow a string's closing quote to the end of a fill that ends the string: closers and punctuation.
+_AFTER_A_STRING = re.compile(r"[\s)\]},;:]*\Z")
+
+
+def _closes_with_another_quote(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
+    """Whether ``suggestion``, with the cursor in a one-line string its line opened (`_open_quote`), ends as a string
+    ending with another quote than that string's, which leaves it open: `help="don't recurse into subdire` +
+    `ctory')`, a copy of a line whose strings are `'...'`. An apostrophe inside a word is no string's end."""
+    if not suggestion.text.strip():
+        return False
+    spec = parsed.spec
+    snap = parsed.snapshot
+    line_start = snap.line_starts[snap.line_of(suggestion.start)]
+    before = snap.text[line_start:suggestion.start]
+    found = _open_quote(before, spec)
+    if found is None or found[1] or (line_start and in_literal(parsed, line_start)):
+        return False
+    opened = next(quote for quote in sorted(spec.line_quotes, key=len, reverse=True) if before.startswith(quote,
+                                                                                                        found[0]))
+    text = suggestion.text.split("\n", 1)[0].rstrip()
+    if opened in text:
+        return False
+    for quote in spec.line_quotes:
+        at = text.rfind(quote)
+        if quote == opened or at < 0 or _AFTER_A_STRING.match(text, at + len(quote)) is None:
+            continue
+        # A quote after a letter that ends the fill may be a plural's possessive (`"the users'`), a string's text.
+        if at + len(quote) < len(text) or not (before + text)[len(before) + at - 1:][:1].isalnum():
+            return True
     return False
 
 

@@ -89,6 +89,27 @@ def test_while_typing_no_lone_quote_nor_open_string_is_shown(language, marked, f
     assert kept(language, marked, fill) is shown
 
 
+PY_HELP = ("import argparse\n\nparser = argparse.ArgumentParser()\nparser.add_argument('-q', help='be quiet')\n"
+           "parser.add_argument('-l', help=\"don't recurse into subdire‸\n")
+JS_LOG = "const mode = 'fast';\nconsole.log(\"users‸\n"
+
+
+@pytest.mark.parametrize("language, marked, fill, shown", [
+    # The string the cursor is in ended with another quote than its own, which leaves it open: a copy of a line
+    # whose strings are written with the other quote.
+    ("python", PY_HELP, "ctory')", False),
+    ("python", PY_HELP, "ctories',", False),
+    ("javascript", JS_LOG, "');", False),
+    # Its own quote; an apostrophe in a word, or ending a plural's possessive.
+    ("python", PY_HELP, 'ctory")', True),
+    ("python", PY_HELP, "ctories", True),
+    ("javascript", JS_LOG, '");', True),
+    ("javascript", JS_LOG, "'", True),
+])
+def test_while_typing_no_string_is_ended_with_another_quote_than_its_own(language, marked, fill, shown):
+    assert kept(language, marked, fill) is shown
+
+
 TS_UNION = ("export class Settings {\n  get<T>(key: string): T | ‸\n  has(key: string): boolean {\n"
             "    return key.length > 0;\n  }\n}\n")
 TS_FLAG = "export interface Options {\n  showNotification: boolean | ‸\n  port: number;\n}\n"
