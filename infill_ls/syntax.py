@@ -79,6 +79,8 @@ _PYTHON_FINAL = re.compile(r"duplicate argument|keyword argument repeated|outsid
                            r"follows (?:a )?(?:parameter with a default|default argument)|non-default argument|"
                            r"is parameter and|no binding for nonlocal|nonlocal declaration not allowed|"
                            r"is (?:assigned to|used prior to) (?:nonlocal|global) declaration|"
+                           # a definition's name followed by what no parameter list begins with: `def __it` + `er__:`
+                           r"expected '\('|"
                            # a statement between a `try`'s body and its `except`: no line typed below mends that
                            r"expected 'except' or 'finally' block")
 

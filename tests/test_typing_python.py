@@ -197,6 +197,9 @@ RETRY = '''def copy_object(client, bucket, key, extra_args):
     # A `break` or `continue` in no loop.
     (RETRY, "break"),
     (RETRY, "continue"),
+    # A definition's name ended with what no parameter list begins with.
+    ("class Len:\n    def __it|\n        yield 1\n", "er__:"),
+    ("class Len:\n    def __it|\n        yield 1\n", "er__ -> int:"),
 ])
 def test_while_typing_a_half_typed_line_python_cannot_mean_is_not_shown(marked, fill):
     assert not kept_while_typing("python", marked, fill)
@@ -214,6 +217,9 @@ def test_while_typing_a_half_typed_line_python_cannot_mean_is_not_shown(marked, 
     (COPIER.replace("bucket, |", 'bucket, Name="café", Bucket=bucket, |'), "Key=key)"),
     # A top-level `await`: a notebook's cell runs it.
     ("import asyncio\n\nresult = await |\n", "asyncio.sleep(1)"),
+    # A definition's name, its parameter list still to type.
+    ("class Len:\n    def __it|\n        yield 1\n", "er__"),
+    ("class Len:\n    def __it|\n        yield 1\n", "er__(self):"),
 ])
 def test_while_typing_a_half_typed_line_python_reads_or_may_still_read_is_still_shown(marked, fill):
     assert kept_while_typing("python", marked, fill)
