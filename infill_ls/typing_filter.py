@@ -921,7 +921,8 @@ def _begins_text_after_element(tree: tree_sitter.Tree, byte: int, elements: tupl
 
 def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree) -> bool:
     """Whether ``suggestion`` leaves more closers with no opener on the lines it stands on (`_stray_closers`: the
-    cursor's, the text after the cursor on it included, the editor's `)` after `f(x|`) than they have without it,
+    cursor's, the text after the cursor on it included, the editor's `)` after `f(x|`) and the next line of code
+    than they have without it,
     and the parse finds a problem on them too: `if len(fields)` + `)`, `[key, value|])` + `)`. The brackets still
     open from the lines above (`engine.closers.open_brackets`, up to `SCAN_CHARS` of them) are the line's to close,
     so one the suggestion writes with no opener of its own may close a bracket of a statement above, whose own
@@ -932,6 +933,10 @@ def _adds_stray_closer(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tre
         return False  # the same brackets as before (or a file that parses): no closer can have lost its opener
     snap, comments = parsed.snapshot, parsed.spec.line_comments
     first, last = snap.line_starts[snap.line_of(suggestion.start)], snap.line_end(snap.line_of(suggestion.end))
+    # The next line of code too: a closer there may lose its opener to one the suggestion writes (`any(` above, `self.ex`
+    # + `pected_warning) for w in self):` above the `):` that closes it).
+    below = re.search(r"\n[ \t]*\S[^\n]*", snap.text[last:last + SCAN_CHARS])
+    last = last + below.end() if below is not None else last
     lines = snap.text[first:suggestion.start] + suggestion.text + snap.text[suggestion.end:last]
     lo = snap.byte_offset(first)
     hi = lo + len(lines.encode("utf-8", "surrogatepass"))

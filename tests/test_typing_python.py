@@ -69,9 +69,22 @@ class ScriptMagics:
 '''
 
 
+HINT = '''def hint(self, warnings):
+    if any(
+        w.message == self.match
+        for w in warnings
+        if issubclass(w.category, self.ex|
+    ):
+        return "escape"
+    return ""
+'''
+
+
 @pytest.mark.parametrize("marked, fill", [
     # A copy of the call below: its `)` closes the signature two lines above its own `):`.
     (AGENT, "_key=api_key)"),
+    # A copy of a one-line `any(...)`: it closes the `any(` whose own `):` is the next line.
+    (HINT, "pected_warning) for w in self):"),
     # The name's rest and a `):` with no `(` on the line: the `(` left open is the enclosing call's, lines above.
     (SCRIPT, "handle_):"),
 ])
@@ -83,6 +96,7 @@ def test_while_typing_a_closer_that_makes_an_error_of_the_whole_file_is_not_show
     (AGENT, "_key: Optional[str] = None,"),
     (SCRIPT, "stream(stream, stream_arg, file_object):"),
     (SCRIPT, "stream(stream, stream_arg"),  # the parameters still to come
+    (HINT, "pected_warning)"),
 ])
 def test_while_typing_the_rest_of_a_signature_is_still_shown(marked, fill):
     assert kept_while_typing("python", marked, fill)
