@@ -85,7 +85,7 @@ def suggestions_for(ctx: InfillContext, candidates: list[Candidate]) -> list[Sug
         if text is not None and text not in seen:
             seen.add(text)
             # Over the closers the editor inserted that the fill writes on its way, so that they are not doubled.
-            end = ctx.offset + closers_written_again(text, ctx.line_suffix)
+            end = ctx.offset + closers_written_again(text, ctx.line_prefix, ctx.line_suffix)
             out.append(Suggestion(text, ctx.offset, end, c.confidence, c.source))
     return out
 
@@ -392,7 +392,8 @@ def typed_through(parsed: ParsedSnapshot, offset: int, rests: list[str],
     so."""
     if not_while_typing(parsed, offset):
         return []
-    line = parsed.snapshot.text[offset:].partition("\n")[0]
-    kept = no_worse(parsed, [Suggestion(rest, offset, offset + closers_written_again(rest, line), 1.0)
+    text = parsed.snapshot.text
+    before, after = text[text.rfind("\n", 0, offset) + 1:offset], text[offset:].partition("\n")[0]
+    kept = no_worse(parsed, [Suggestion(rest, offset, offset + closers_written_again(rest, before, after), 1.0)
                              for rest in rests if rest.strip()], should_stop)
     return parsing_first_kept(parsed, offset, kept, should_stop) if kept else []

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from engine.closers import OPENER_OF, PAIRS, still_open
+from engine.closers import OPENER_OF, PAIRS, brackets_in_code, still_open
 from engine.lookup import repeats_a_neighbour
 
 from .context import CLOSING, TAB_COLUMNS, HoleShape, InfillContext, indent_columns, leading_whitespace
@@ -71,15 +71,16 @@ def _said_after(core: str, rest: str) -> int:
     return 0
 
 
-def closers_written_again(text: str, rest_of_line: str) -> int:
-    """How many characters at the start of ``rest_of_line`` (the line after the cursor) ``text`` writes again on its
-    way: the closers and quotes an editor inserted as their openers were typed, where the fill closes those brackets
-    itself and goes on (`Iterator[str` + `]:` before the `]` the editor put there; `f("abc` + `", x)` before `")`). A
-    suggestion of ``text`` replaces them, rather than doubling them (`]:]`). They are the closers the fill writes for
-    brackets and quotes it did not open, in their order, as the editor's are the ones the cursor stands in; 0 where
-    the fill writes none of them, or nothing else."""
+def closers_written_again(text: str, line_before: str, rest_of_line: str) -> int:
+    """How many characters at the start of ``rest_of_line`` (the line after the cursor, ``line_before`` the line
+    before it) ``text`` writes again on its way: the closers and quotes an editor inserted as their openers were
+    typed, where the fill closes those brackets itself and goes on (`Iterator[str` + `]:` before the `]` the editor
+    put there; `f("abc` + `", x)` before `")`). A suggestion of ``text`` replaces them, rather than doubling them
+    (`]:]`). They are the closers the fill writes for brackets and quotes it did not open, in their order, as the
+    editor's are the ones the cursor stands in. Only where the line closes every bracket it opens: in `f(g(x|)`, which
+    bracket the `)` is for the text does not tell. 0 where the fill writes none of them, or nothing else."""
     head = re.match(r"[)\]}\"'`]+", rest_of_line)
-    if head is None:
+    if head is None or not _balanced(line_before + rest_of_line):
         return 0
     quoted: set[int] = set()
     owned = _owned_closers(text, quoted) | quoted
@@ -90,6 +91,17 @@ def closers_written_again(text: str, rest_of_line: str) -> int:
             break
         size += 1
     return size if text.strip() != head.group()[:size] else 0
+
+
+def _balanced(line: str) -> bool:
+    """Whether ``line``'s code closes each bracket it opens, and none it does not."""
+    stack = []
+    for _, bracket in brackets_in_code(line):
+        if bracket in PAIRS:
+            stack.append(bracket)
+        elif bracket in OPENER_OF and (not stack or stack.pop() != OPENER_OF[bracket]):
+            return False
+    return not stack
 
 
 def fit_line(ctx: InfillContext, fill: str) -> str:

@@ -132,29 +132,31 @@ def test_a_fill_after_a_space_typed_does_not_begin_with_another(marked, fill, sh
     assert postprocess(context(marked), fill) == shown
 
 
-@pytest.mark.parametrize("fill, rest, written", [
+@pytest.mark.parametrize("fill, before, rest, written", [
     # The closers an editor inserted as their openers were typed, which the fill writes on its way: replaced.
-    ("]:", "]", 1),
-    ("str]:", "]", 1),
-    ("):", ")", 1),
-    ('", x)', '")', 2),
-    ('abc"', '"', 1),
-    ("x)", ")", 1),
-    ("[1]]:", "]", 1),
+    ("]:", "def dirs(self) -> Iterator[str", "]", 1),
+    ("str]:", "def dirs(self) -> Iterator[", "]", 1),
+    ("):", "def edges(self, tmp_path", ")", 1),
+    ('", x)', 'f("abc', '")', 2),
+    ('abc"', 'x = "', '"', 1),
+    ("x)", "print(", ")", 1),
+    ("[1]]:", "for pair in [[0], ", "]", 1),
+    ('"a", b)', "f(", ") + 1", 1),
     # A bracket or quote the fill opens and closes itself, another closer first, or no closer at all.
-    ('"a", b)', ")", 1),
-    ("f(x)", ")", 0),
-    ("x), y]:", "]", 0),
-    (", y", ")", 0),
-    ("]:", "", 0),
-    ("]:", " ]", 0),
+    ("f(x)", "print(", ")", 0),
+    ("x), y]:", "for v in [", "]", 0),
+    (", y", "f(x", ")", 0),
+    ("]:", "xs[", "", 0),
+    ("]:", "xs[", " ]", 0),
+    # A line that does not close what it opens: which bracket the `)` after the cursor is for, it does not tell.
+    ("), value", "foo(bar(x", ")", 0),
     # Nothing but the closers: no edit.
-    ("]", "]", 0),
+    ("]", "xs[", "]", 0),
 ])
-def test_a_fill_replaces_the_closers_after_the_cursor_it_writes_again(fill, rest, written):
+def test_a_fill_replaces_the_closers_after_the_cursor_it_writes_again(fill, before, rest, written):
     from infill_ls.postprocess import closers_written_again
 
-    assert closers_written_again(fill, rest) == written
+    assert closers_written_again(fill, before, rest) == written
 
 
 @pytest.mark.parametrize("marked, fill, after", [
