@@ -582,6 +582,8 @@ def scripted_server(argv: list[str]) -> None:
                          params={"edit": line_edit(target, versions[target], versioned_edits)})
             elif method == "textDocument/inlineCompletion":
                 record(event="inline", uri=uri, open=uri in opened)
+                if "EXIT0" in opened.get(uri, ""):  # a server that ends of its own accord, with code 0
+                    os._exit(0)
                 if "FAILING" in opened.get(uri, ""):  # an error whose text differs each time
                     send(id=msg["id"], error={"code": -32603, "message": f"fill failed after {msg['id']} ms"})
                 elif uri in opened:
@@ -687,6 +689,35 @@ def test_keys_fall_through_to_the_users_own_mappings(tmp_path: Path) -> None:
     # With a suggestion shown the plugin's <Tab> accepts it.
     assert result["ghost"] == SUGGESTION, result
     assert result["accepted"] == result["before_accept"] + SUGGESTION, result
+
+
+def test_accept_and_accept_word_work_from_the_users_own_expr_mapping(tmp_path: Path) -> None:
+    (tmp_path / "words.py").write_text("WORDS = f(\n", encoding="utf-8")
+    result = editor_scenario("expr_accept", tmp_path)
+    # Nothing shown: the mapping goes on with its own keys.
+    assert result["nothing_shown"].endswith("[TAB]"), result
+    assert result["ghost"] == SUGGESTION, result
+    assert result["accepted"] == result["before"] + SUGGESTION and result["ghost_after"] is False, result
+    assert result["words_ghost"].startswith("ab"), result
+    assert result["after_word"] == result["words_before"] + "ab", result
+    assert result["ghost_after_word"] and result["ghost_after_word"].startswith(" cd"), result
+    assert result["notes"] == [], result
+
+
+def test_a_buffer_that_cannot_be_changed_gets_no_suggestion(tmp_path: Path) -> None:
+    result = editor_scenario("nomodifiable", tmp_path)
+    assert result["ghost"] is False and result["asked"] == 0, result
+    assert result["line"].endswith("\t") or "E5108" not in " ".join(result["notes"]), result
+
+
+def test_a_server_that_exits_with_code_0_of_its_own_accord_is_said_as_a_crash_is(tmp_path: Path) -> None:
+    # (Started again for the buffer, it is asked again and exits again: each time one line.)
+    (tmp_path / "exit0.py").write_text("EXIT0 = f(\n", encoding="utf-8")
+    result = editor_scenario("exit0", tmp_path)
+    assert result["notes"] and set(result["notes"]) == {result["notes"][0]}, result
+    assert "exit code 0" in result["notes"][0], result
+    assert ":InfillRestart" in result["notes"][0], result
+    assert "exit code 0" in result["infill_status"] and ":InfillRestart" in result["infill_status"], result
 
 
 def test_ghost_text_hides_when_the_cursor_goes_back_into_typed_text(tmp_path: Path) -> None:

@@ -402,6 +402,117 @@ scenarios.user_maps = function()
   }
 end
 
+-- The accept call in the user's own <expr> mapping, the usual way to share <Tab> with a completion menu: there the
+-- text is locked until the mapping returns.
+scenarios.expr_accept = function()
+  setup({ auto_trigger = false, keymaps = { accept = false, accept_word = false } })
+  vim.keymap.set('i', '<Tab>', function()
+    if require('infill').accept() then
+      return ''
+    end
+    return '[TAB]'
+  end, { expr = true })
+  vim.keymap.set('i', '<M-Right>', function()
+    return require('infill').accept_word() and '' or '[WORD]'
+  end, { expr = true })
+  return {
+    open('a'),
+    ready,
+    insert_in('a'),
+    press('<Tab>'),
+    pause(200),
+    function()
+      result.nothing_shown = vim.api.nvim_get_current_line()
+      return true
+    end,
+    ghost_into('ghost', 3000),
+    function()
+      result.before = vim.api.nvim_get_current_line()
+      keys('<Tab>')
+      return true
+    end,
+    pause(200),
+    function()
+      result.accepted = vim.api.nvim_get_current_line()
+      result.ghost_after = ghost() or false
+      vim.cmd('stopinsert')
+      return true
+    end,
+    open('words'),
+    ready,
+    insert_in('words'),
+    ghost_into('words_ghost', 3000),
+    function()
+      result.words_before = vim.api.nvim_get_current_line()
+      keys('<M-Right>')
+      return true
+    end,
+    pause(200),
+    function()
+      result.after_word = vim.api.nvim_get_current_line()
+      result.ghost_after_word = ghost() or false
+      result.notes = all_notes()
+      return true
+    end,
+  }
+end
+
+-- A buffer that cannot be changed: no suggestion is asked for, and no key fails.
+scenarios.nomodifiable = function()
+  setup()
+  return {
+    open('a'),
+    ready,
+    function()
+      vim.bo[bufs.a].modifiable = false
+      return insert_at_end(bufs.a, 1)
+    end,
+    function()
+      infill.trigger()
+      return true
+    end,
+    pause(500),
+    function()
+      result.ghost = ghost() or false
+      result.asked = #events('inline')
+      keys('<Tab>')
+      return true
+    end,
+    pause(200),
+    function()
+      result.line = vim.api.nvim_get_current_line()
+      result.notes = all_notes()
+      return true
+    end,
+  }
+end
+
+-- A server that exits with code 0 of its own accord (EXIT0 in a document it is asked about): said once, as a crash
+-- is, and the status says how to start it again.
+scenarios.exit0 = function()
+  setup()
+  return {
+    function()
+      bufs.a = edit('exit0.py')
+      return true
+    end,
+    ready,
+    insert_in('a'),
+    function()
+      infill.trigger()
+      return true
+    end,
+    function()
+      return client.get() == nil and #plugin_notes() > 0
+    end,
+    function()
+      result.notes = plugin_notes()
+      result.infill_status = infill.status()
+      return true
+    end,
+  }
+end
+
 -- Typing two characters of the suggestion and going back one: the ghost text would be drawn
 -- before the second one.
 scenarios.left = function()

@@ -224,9 +224,9 @@ local function lsp_config(opts)
         else
           report_start_failure(string.format('it exited with code %d before answering; see %s', code, log), reported)
         end
-      elseif code ~= 0 or signal ~= 0 then
+      else -- stop() asked for none of these: an exit with code 0 is as unlooked-for as a crash
         state.exit = { code = code, signal = signal }
-        if not reported then -- a SIGTERM, of which Neovim says nothing
+        if not reported then -- a SIGTERM or an exit with code 0, of which Neovim says nothing
           msg = string.format('infill: %s stopped (exit code %d, signal %d); :InfillRestart starts it again',
             opts.cmd[1], code, signal)
         end

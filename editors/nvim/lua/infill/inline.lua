@@ -175,6 +175,9 @@ function M.request(bufnr, trigger_kind)
   if vim.api.nvim_get_current_buf() ~= bufnr or not vim.lsp.buf_is_attached(bufnr, c.id) then
     return false -- a buffer the server does not have (its filetype not enabled) gets no suggestion
   end
+  if not vim.bo[bufnr].modifiable then
+    return false -- no suggestion that could not be inserted
+  end
   if replacing() then
     return false
   end
@@ -282,19 +285,46 @@ local function break_undo_after()
   end
 end
 
---- Inserts the shown suggestion. Returns false when none is shown.
-function M.accept(bufnr)
+-- Replaces text of `bufnr` as accepting does: 'done'; 'refused' where the buffer takes no change (one line says why,
+-- and the suggestion stays); 'later' where the change must wait: an <expr> mapping runs with the text locked, so
+-- `again` runs once it has returned (with `retried` set: a second failure is said in one line, not waited for).
+local function replace_text(bufnr, row, start_col, end_row, end_col, lines, again, retried)
+  if not vim.bo[bufnr].modifiable then
+    vim.notify("infill: the buffer is not 'modifiable'; the suggestion is not inserted", vim.log.levels.WARN)
+    return 'refused'
+  end
+  local ok, err = pcall(vim.api.nvim_buf_set_text, bufnr, row, start_col, end_row, end_col, lines)
+  if ok then
+    return 'done'
+  end
+  if retried then
+    vim.notify('infill: the suggestion could not be inserted: ' .. tostring(err):gsub('^.-:%d+: ', ''),
+      vim.log.levels.WARN)
+    return 'refused'
+  end
+  vim.schedule(again)
+  return 'later'
+end
+
+--- Inserts the shown suggestion. Returns false when none is shown. From an <expr> mapping, where no text may
+--- change until it returns, the insert follows right after it (and true is returned).
+function M.accept(bufnr, retried)
   local item, v = shown_item(bufnr)
   if item == nil or replacing() then
     return false
   end
-  M.dismiss(bufnr)
   if v == nil then
+    M.dismiss(bufnr)
     return false
   end
   break_undo()
   local lines = vim.split(item.text, '\n', { plain = true })
-  vim.api.nvim_buf_set_text(bufnr, item.row, item.start_col, item.row, v.end_col, lines)
+  local done = replace_text(bufnr, item.row, item.start_col, item.row, v.end_col, lines,
+    function() M.accept(bufnr, true) end, retried)
+  if done ~= 'done' then
+    return done == 'later'
+  end
+  M.dismiss(bufnr)
   break_undo_after()
   local last_row = item.row + #lines - 1
   local last_col = #lines == 1 and item.start_col + #lines[1] or #lines[#lines]
@@ -327,20 +357,24 @@ end
 
 --- Inserts the next word or line (`unit`) of the shown suggestion and keeps showing the rest,
 --- which is what the server would answer once it is typed. Returns false when none is shown.
-function M.accept_part(bufnr, unit)
+function M.accept_part(bufnr, unit, retried)
   local item, v = shown_item(bufnr)
   if v == nil or replacing() then
     return false
   end
   local part = M.next_part(v.ghost, unit)
   if part == v.ghost then
-    return M.accept(bufnr) -- all that is left: replaces the item's range and runs its command
+    return M.accept(bufnr, retried) -- all that is left: replaces the item's range and runs its command
   end
   local rest = M.rest_after(item, v, part)
+  break_undo()
+  local done = replace_text(bufnr, v.row, v.col, v.row, v.col, vim.split(part, '\n', { plain = true }),
+    function() M.accept_part(bufnr, unit, true) end, retried)
+  if done ~= 'done' then
+    return done == 'later'
+  end
   local st = buffers[bufnr]
   st.items, st.index = { rest }, 1
-  break_undo()
-  vim.api.nvim_buf_set_text(bufnr, v.row, v.col, v.row, v.col, vim.split(part, '\n', { plain = true }))
   break_undo_after()
   vim.api.nvim_win_set_cursor(0, { rest.row + 1, rest.start_col })
   render(bufnr)
