@@ -139,11 +139,23 @@ def _reads(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Nod
             parent, field = node.parent, _field(node)
             if not ((parent.type == "attribute" and field == "attribute")
                     or (parent.type == "keyword_argument" and field == "name")
-                    or (parent.type == "keyword_pattern" and parent.named_children[0].id == node.id)):
+                    or (parent.type == "keyword_pattern" and parent.named_children[0].id == node.id)
+                    or _names_a_parameter(node, parent, field)):
                 yield node
             continue
         pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte
                        or child.start_byte == child.end_byte == lo)
+
+
+def _names_a_parameter(node: tree_sitter.Node, parent: tree_sitter.Node, field: str | None) -> bool:
+    """Whether the identifier ``node`` is the name a parameter binds (`x`, `x: int`, `x=1`, `*args`), which its
+    function's scope binds; not a name its annotation or default reads, which the scope around it does."""
+    if parent.type in _PARAMETERS:
+        return True
+    if parent.type in ("default_parameter", "typed_default_parameter"):
+        return field == "name"
+    return parent.type in ("typed_parameter", "list_splat_pattern", "dictionary_splat_pattern") \
+        and parent.parent is not None and parent.parent.type in _PARAMETERS | {"typed_parameter"}
 
 
 def _visible_scopes(name: tree_sitter.Node) -> Iterator[tree_sitter.Node]:

@@ -70,6 +70,8 @@ def _unbound(marked: str, fill: str, known=()) -> list[str]:
     ("def f():\n    x |\n", "= 1", []),
     # A definition's annotations, defaults and bases are read where it stands, not in the scope it makes.
     ("def unstringify(ty: |\n    return ty\n", "ty):", ["ty"]),
+    ("class A:\n    def f|:\n        return 1\n", "(self)", []),
+    ("def f|:\n    return h\n", "(h, g, *args, x: int = 1, *rest: str, **kw)", []),
     ("def f(x, y=|):\n    return x\n", "x", ["x"]),
     ("def f(x) -> |:\n    return x\n", "x", ["x"]),
     ("def outer(x):\n    def inner(y=|):\n        return y\n    return inner\n", "x", []),
