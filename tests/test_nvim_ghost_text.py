@@ -554,6 +554,10 @@ def scripted_server(argv: list[str]) -> None:
                     stale = None
             elif method == "textDocument/didClose":
                 opened.pop(uri, None)
+            elif method == "workspace/didChangeWorkspaceFolders":
+                event = params.get("event") or {}
+                record(event="folders", added=[f["uri"] for f in event.get("added") or []],
+                       removed=[f["uri"] for f in event.get("removed") or []])
             elif msg.get("id") == "stale-edit" and not method:
                 record(event="applied", result=msg.get("result"))
             elif method == "exit":
@@ -567,7 +571,8 @@ def scripted_server(argv: list[str]) -> None:
                         "message": f"cannot load model from {model}: no config.json; keeping the model loaded from "
                                    "/scripted/model"})
             elif method == "initialize":
-                record(event="initialize", options=params.get("initializationOptions"))
+                record(event="initialize", options=params.get("initializationOptions"),
+                       folders=[f["uri"] for f in params.get("workspaceFolders") or []])
                 workspace = (params.get("capabilities") or {}).get("workspace") or {}
                 versioned_edits = bool((workspace.get("workspaceEdit") or {}).get("documentChanges"))
                 send(id=msg["id"], result={"capabilities": {"textDocumentSync": 1, "inlineCompletionProvider": True}})
@@ -640,6 +645,21 @@ def editor_scenario(name: str, tmp_path: Path) -> dict:
     result["server_log"] = log.read_text(encoding="utf-8") if log.exists() else ""
     assert result["status"] == "ok", result
     return result
+
+
+def test_a_buffer_outside_the_workspace_folders_adds_its_project_to_them(tmp_path: Path) -> None:
+    # Neovim started in elsewhere/: project/src/c.py is in no workspace folder, and the server searched no file
+    # beside it. Its project (the folder above it that holds a pyproject.toml) is added, then a.py's directory (no
+    # such file above it); b.py, beside a.py, adds nothing more.
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n", encoding="utf-8")
+    (project / "src" / "c.py").write_text("x = f(\n", encoding="utf-8")
+    result = editor_scenario("outside", tmp_path)
+    assert result["initialize"] == [(tmp_path / "elsewhere").as_uri()], result
+    assert result["folders"] == [{"added": [project.as_uri()], "removed": []},
+                                 {"added": [tmp_path.as_uri()], "removed": []}], result
+    assert result["ghost"] == SUGGESTION, result
 
 
 def test_one_server_across_cd(tmp_path: Path) -> None:

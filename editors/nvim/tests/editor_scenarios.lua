@@ -244,6 +244,38 @@ scenarios.cd = function()
   }
 end
 
+-- Neovim started in elsewhere/: project/src/c.py, then a.py and b.py beside elsewhere/, each outside the folders
+-- before it but b.py.
+scenarios.outside = function()
+  vim.cmd('cd ' .. vim.fn.fnameescape(file('elsewhere')))
+  setup()
+  return {
+    function()
+      bufs.c = edit('project/src/c.py')
+      return true
+    end,
+    ready,
+    open('a'),
+    open('b'),
+    function()
+      return attached(bufs.b)
+    end,
+    until_or(3000, function()
+      return #events('folders') >= 2
+    end),
+    pause(300),
+    function()
+      result.initialize = events('initialize')[1].folders
+      result.folders = {}
+      for _, ev in ipairs(events('folders')) do
+        table.insert(result.folders, { added = ev.added, removed = ev.removed })
+      end
+      return insert_at_end(bufs.c, 1)
+    end,
+    ghost_into('ghost', 3000),
+  }
+end
+
 -- The server killed: the buffers join the next server (started by a new buffer), and
 -- :InfillRestart starts another for all of them.
 scenarios.crash = function()

@@ -17,6 +17,11 @@ local state = {
   start_failure = nil,
   -- How the last server stopped on its own ({ code, signal }), until the next one starts.
   exit = nil,
+  -- The workspace folders the running server was told of (paths): the working directory it started in, and the
+  -- project of each buffer attached outside those (`add_folder`).
+  folders = {},
+  -- Those added while it started, to be told once it has answered `initialize`.
+  pending_folders = {},
   -- Told of each new client (its id), of its answer to `initialize`, and of the client's exit.
   on_start = function() end,
   on_ready = function() end,
@@ -166,6 +171,71 @@ local function last_stderr_line(log, from, exe)
   return last and vim.trim((last:gsub('\27%[[%d;]*m', ''):gsub('%c', ' ')))
 end
 
+-- Files a project holds at its top: the folder of a buffer outside every workspace folder is the nearest above it
+-- that holds one, else its own directory. The server searches only a document's own workspace folder for the files
+-- beside it, and a file opened outside the directory Neovim started in had none.
+local ROOT_MARKERS = { '.git', 'pyproject.toml', 'setup.py', 'setup.cfg', 'package.json', 'tsconfig.json', 'go.mod',
+  'Cargo.toml', 'pom.xml', 'build.gradle', 'CMakeLists.txt', 'Makefile' }
+
+local function project_of(path)
+  local dir = vim.fn.fnamemodify(path, ':p:h')
+  local at = dir
+  while true do
+    for _, marker in ipairs(ROOT_MARKERS) do
+      if (vim.uv or vim.loop).fs_stat(at .. '/' .. marker) ~= nil then
+        return at
+      end
+    end
+    local parent = vim.fn.fnamemodify(at, ':h')
+    if parent == at then
+      return dir
+    end
+    at = parent
+  end
+end
+
+local function holds(folder, path)
+  local prefix = folder:sub(-1) == '/' and folder or folder .. '/'
+  return path == folder or path:sub(1, #prefix) == prefix
+end
+
+local function as_folder(path)
+  return { uri = vim.uri_from_fname(path), name = path }
+end
+
+local function tell_folders(c, paths)
+  local added = {}
+  for _, path in ipairs(paths) do
+    table.insert(added, as_folder(path))
+    if type(c.workspace_folders) == 'table' then
+      table.insert(c.workspace_folders, as_folder(path))
+    end
+  end
+  compat.notify(c, 'workspace/didChangeWorkspaceFolders', { event = { added = added, removed = {} } })
+end
+
+-- Adds the project of `bufnr`'s file to the running server's workspace folders where none holds it.
+local function add_folder(bufnr)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if name == '' or name:match('^%a[%w+.-]*://') then
+    return
+  end
+  local path = vim.fn.fnamemodify(name, ':p')
+  for _, folder in ipairs(state.folders) do
+    if holds(folder, path) then
+      return
+    end
+  end
+  local root = project_of(path)
+  table.insert(state.folders, root)
+  local c = M.get()
+  if c ~= nil and c.initialized then
+    tell_folders(c, { root })
+  else
+    table.insert(state.pending_folders, root)
+  end
+end
+
 local function lsp_config(opts)
   local initialized = false
   local log = vim.lsp.get_log_path()
@@ -174,7 +244,8 @@ local function lsp_config(opts)
   return {
     name = NAME,
     cmd = opts.cmd,
-    root_dir = vim.fn.getcwd(),
+    root_dir = state.folders[1],
+    workspace_folders = { as_folder(state.folders[1]) },
     init_options = as_object(compat.deepcopy(opts.settings)),
     -- Answers workspace/configuration requests for the `infill` section.
     settings = { [SECTION] = as_object(compat.deepcopy(opts.settings)) },
@@ -198,6 +269,11 @@ local function lsp_config(opts)
     },
     on_init = function(c)
       initialized = true
+      if #state.pending_folders > 0 then
+        local pending = state.pending_folders
+        state.pending_folders = {}
+        tell_folders(c, pending)
+      end
       -- Scheduled: the buffers attached while it started are opened on the server after this.
       vim.schedule(function()
         if c.id == state.client_id then
@@ -324,6 +400,7 @@ function M.not_executable(exe)
 end
 
 local function start()
+  state.folders, state.pending_folders = { vim.fn.getcwd() }, {}
   local config = lsp_config(state.opts)
   if vim.fn.has('nvim-0.11') == 1 then
     -- vim.lsp.start would reuse a client only with the same root, so one per :cd; never let it
@@ -362,6 +439,7 @@ function M.attach(bufnr)
     state.exit = nil
   end
   vim.lsp.buf_attach_client(bufnr, state.client_id)
+  add_folder(bufnr)
   if fresh then
     state.on_start(state.client_id)
   end
