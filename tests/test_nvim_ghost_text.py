@@ -907,7 +907,11 @@ def test_setup_refuses_a_key_or_delay_it_cannot_use_in_one_line(tmp_path: Path) 
         "next, prev, trigger",
         "infill: setup{debounce_ms=...} must be 0 or more milliseconds, got -1",
         "infill: setup{debounce_ms=...} must be 0 or more milliseconds, got nan",
+        'infill: setup{} has no option "autotrigger"; its options are auto_trigger, cmd, debounce_ms, filetypes, '
+        "hl_group, keymaps, settings, use_builtin_inline_completion",
     ], result
+    # One line each, with no place in the plugin's files before it.
+    assert all(error.startswith("infill: ") for error in result["errors"]), result
     assert (result["mapped"], result["starts"]) == (0, 0), result
 
 

@@ -1208,6 +1208,7 @@ scenarios.bad_options = function()
     { keymaps = { acept = '<Tab>' } },
     { debounce_ms = -1 },
     { debounce_ms = 0 / 0 },
+    { autotrigger = false },
   }
   result.errors = {}
   return {

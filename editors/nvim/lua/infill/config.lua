@@ -68,7 +68,20 @@ function M.without_nil(settings)
   return out
 end
 
+-- An error of the user's options: one line, with no place in this file before it.
+local function refuse(fmt, ...)
+  error(fmt:format(...), 0)
+end
+
 local function check(opts)
+  -- A misspelt option (`autotrigger`) was ignored without a word, its default kept.
+  for name in pairs(opts) do
+    if M.defaults[name] == nil then
+      local names = vim.tbl_keys(M.defaults)
+      table.sort(names)
+      refuse('infill: setup{} has no option %q; its options are %s', name, table.concat(names, ', '))
+    end
+  end
   vim.validate({
     cmd = { opts.cmd, 'table' },
     filetypes = { opts.filetypes, 'table' },
@@ -80,11 +93,11 @@ local function check(opts)
     use_builtin_inline_completion = { opts.use_builtin_inline_completion, 'boolean' },
   })
   if #opts.cmd == 0 then
-    error('infill: setup{cmd=...} must name the server executable, e.g. {"infill-ls", "--stdio"}')
+    refuse('infill: setup{cmd=...} must name the server executable, e.g. {"infill-ls", "--stdio"}')
   end
   -- A negative delay is taken by the timer, which then never fires: no suggestion while typing, and no word why.
   if not (opts.debounce_ms >= 0 and opts.debounce_ms < math.huge) then
-    error(('infill: setup{debounce_ms=...} must be 0 or more milliseconds, got %s'):format(opts.debounce_ms))
+    refuse('infill: setup{debounce_ms=...} must be 0 or more milliseconds, got %s', opts.debounce_ms)
   end
   -- Checked here, not when a buffer is mapped: there, one bad key failed each buffer's mapping with a stack trace
   -- and left the keys after it unmapped.
@@ -93,11 +106,11 @@ local function check(opts)
     if default == nil then
       local names = vim.tbl_keys(M.defaults.keymaps)
       table.sort(names)
-      error(('infill: setup{keymaps=...} has no key %q; its keys are %s'):format(name, table.concat(names, ', ')))
+      refuse('infill: setup{keymaps=...} has no key %q; its keys are %s', name, table.concat(names, ', '))
     end
     if key ~= false and (type(key) ~= 'string' or key == '') then
-      error(('infill: setup{keymaps={%s=...}} must be a key such as %q, or false to leave it unmapped; got %s')
-        :format(name, default, vim.inspect(key)))
+      refuse('infill: setup{keymaps={%s=...}} must be a key such as %q, or false to leave it unmapped; got %s',
+        name, default, vim.inspect(key))
     end
   end
 end
