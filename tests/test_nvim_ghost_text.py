@@ -777,6 +777,13 @@ def test_typing_past_one_suggestion_keeps_the_others_that_still_agree(tmp_path: 
     assert result["cycled"] == "bc", result  # one item left: cycling stays on it
 
 
+def test_a_candidate_picked_and_typed_into_stays_shown_when_typing_asks_again(tmp_path: Path) -> None:
+    # The new answer at each keystroke put its first candidate back in place of the one picked with <M-]>.
+    result = editor_scenario("cycle_typing", tmp_path)
+    assert (result["first"], result["second"]) == ("abc", "xyz"), result
+    assert result["asked"] >= 2 and result["typed"] == "yz", result
+
+
 def test_a_suggestion_that_replaces_the_closer_after_the_cursor_shows_it_once(tmp_path: Path) -> None:
     # Drawn inline (Neovim 0.10 on), `foo(|)` with the item `x)` for `)` showed `foo(x))`.
     result = editor_scenario("replaced_closer", tmp_path)

@@ -739,6 +739,33 @@ scenarios.unserved_action = function()
 end
 
 -- Two items: the second shown, then text typed that only the first agrees with.
+-- The second candidate picked, then typed into while typing asks again: the pick stays shown.
+scenarios.cycle_typing = function()
+  setup()
+  return {
+    open('a'),
+    ready,
+    lines_of_a({ 'x = TWO ' }),
+    ghost_into('first', 3000),
+    press('<M-]>', 'm'),
+    pause(200),
+    function()
+      result.second = ghost() or false
+      keys('x', 'n')
+      return true
+    end,
+    until_or(2000, function()
+      return #events('inline') >= 2 and ghost() ~= nil
+    end),
+    pause(300),
+    function()
+      result.typed = ghost() or false
+      result.asked = #events('inline')
+      return true
+    end,
+  }
+end
+
 scenarios.cycle = function()
   setup({ auto_trigger = false })
   return {

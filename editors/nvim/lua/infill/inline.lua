@@ -137,7 +137,7 @@ local function render(bufnr)
     end
   end
   if #kept == 0 then
-    st.items = nil
+    st.items, st.picked = nil, nil
     ghost.clear(bufnr)
     return false
   end
@@ -217,12 +217,30 @@ function M.request(bufnr, trigger_kind)
         table.insert(items, item)
       end
     end
+    -- The item picked among an earlier answer's (the next and previous keys), typed into since and still agreeing,
+    -- stays shown: the new answer's with the same rest, else the picked one, put first.
+    local picked = st.items ~= nil and st.picked or nil
+    local picked_view = picked ~= nil and view(bufnr, picked) or nil
+    local index = 1
+    if picked_view ~= nil then
+      index = nil
+      for i, item in ipairs(items) do
+        if view(bufnr, item).ghost == picked_view.ghost then
+          index = i
+          break
+        end
+      end
+      if index == nil then
+        table.insert(items, 1, picked)
+        index = 1
+      end
+    end
     if #items == 0 then
-      st.items = nil
+      st.items, st.picked = nil, nil
       ghost.clear(bufnr)
       return
     end
-    st.items, st.index = items, 1
+    st.items, st.index = items, index
     render(bufnr)
   end, bufnr)
   if ok then
@@ -403,7 +421,7 @@ function M.dismiss(bufnr)
   if st ~= nil then
     stop_timer(st)
     cancel_pending(st)
-    st.items = nil
+    st.items, st.picked = nil, nil
   end
   ghost.clear(bufnr)
   return shown
@@ -417,6 +435,7 @@ function M.cycle(bufnr, delta)
     return false
   end
   st.index = (st.index - 1 + delta) % #st.items + 1
+  st.picked = st.items[st.index]
   return render(bufnr)
 end
 
