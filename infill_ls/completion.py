@@ -177,7 +177,8 @@ def parses_with(parsed: ParsedSnapshot, ctx: InfillContext, fill: str,
     text = postprocess(ctx, fill)
     if text is None or not syntax_checked(parsed):
         return text is not None
-    return parses_after(parsed, [Replacement(ctx.offset, ctx.offset, text)], should_stop)
+    end = ctx.offset + closers_written_again(text, ctx.line_prefix, ctx.line_suffix)
+    return parses_after(parsed, [Replacement(ctx.offset, end, text)], should_stop)
 
 
 def copied(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: Settings,

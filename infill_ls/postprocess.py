@@ -90,7 +90,12 @@ def closers_written_again(text: str, line_before: str, rest_of_line: str) -> int
         if mine != editors:
             break
         size += 1
-    return size if text.strip() != head.group()[:size] else 0
+    # As many as leave the line closing what it opens: a closer the fill still has the editor's close for (`rows[`
+    # + `0][1`), or one in a string of its own (`append(` + `")" + sep`), is no closer written again.
+    while size and not (text.strip() != head.group()[:size]
+                        and _balanced(line_before + text + rest_of_line[size:])):
+        size -= 1
+    return size
 
 
 def _balanced(line: str) -> bool:

@@ -231,11 +231,17 @@ def _closes_with_another_quote(parsed: ParsedSnapshot, suggestion: Suggestion) -
     opened = next(quote for quote in sorted(spec.line_quotes, key=len, reverse=True) if before.startswith(quote,
                                                                                                         found[0]))
     text = suggestion.text.split("\n", 1)[0].rstrip()
-    if opened in text:
-        return False
+    rest = snap.text[suggestion.end:snap.line_end(snap.line_of(suggestion.end))] if "\n" not in suggestion.text else ""
+    if opened in text or _open_quote(before + text + rest, spec) is None:
+        return False  # its own quote ends it; or the editor's after the cursor does (`f"mode '` + `{mode}'` + `")`)
+    inside = before[found[0] + len(opened):]
     for quote in spec.line_quotes:
         at = text.rfind(quote)
         if quote == opened or at < 0 or _AFTER_A_STRING.match(text, at + len(quote)) is None:
+            continue
+        # A quotation the string's text opened (`f"unknown mode '` + `{mode}'`), which this quote ends; an
+        # apostrophe between two letters (`don't`) opens none.
+        if len(re.findall(rf"(?<![^\W_]){re.escape(quote)}|{re.escape(quote)}(?![^\W_])", inside)) % 2:
             continue
         # A quote after a letter that ends the fill may be a plural's possessive (`"the users'`), a string's text.
         if at + len(quote) < len(text) or not (before + text)[len(before) + at - 1:][:1].isalnum():

@@ -150,6 +150,10 @@ def test_a_fill_after_a_space_typed_does_not_begin_with_another(marked, fill, sh
     ("]:", "xs[", " ]", 0),
     # A line that does not close what it opens: which bracket the `)` after the cursor is for, it does not tell.
     ("), value", "foo(bar(x", ")", 0),
+    # A closer the fill still has the editor's close for, or one in a string of its own: the line would not close.
+    ("0][1", "return rows[", "]", 0),
+    ("timeout=5).get(key", "return job.result(", ")", 0),
+    ('")" + sep', "parts.append(", ")", 0),
     # Nothing but the closers: no edit.
     ("]", "xs[", "]", 0),
 ])

@@ -105,6 +105,9 @@ JS_LOG = "const mode = 'fast';\nconsole.log(\"users‸\n"
     ("python", PY_HELP, "ctories", True),
     ("javascript", JS_LOG, '");', True),
     ("javascript", JS_LOG, "'", True),
+    # The editor's own quote after the cursor ends the string; a quotation its text opened ends with the other.
+    ("python", "def check(mode):\n    raise ValueError(f\"unknown mode '‸\")\n", "{mode}'", True),
+    ("javascript", "function f(id) {\n  return document.querySelector(\"[data-id='‸\");\n}\n", "${id}']", True),
 ])
 def test_while_typing_no_string_is_ended_with_another_quote_than_its_own(language, marked, fill, shown):
     assert kept(language, marked, fill) is shown
