@@ -42,11 +42,24 @@ out.write(json.dumps(names))
 """
 
 
+# Names modules get as the interpreter runs, not as they are imported: `site` puts `help`, `exit` and the rest in
+# `builtins` (None: its names are not judged at all); an interactive session, a traceback or a frozen build sets
+# these of `sys`.
+_SET_AS_IT_RUNS: dict[str, frozenset[str] | None] = {
+    "builtins": None,
+    "sys": frozenset({"ps1", "ps2", "tracebacklimit", "last_type", "last_value", "last_traceback", "last_exc",
+                      "frozen"}),
+}
+
+
 def lacks(module: str, name: str) -> bool:
     """Whether ``module`` (dotted, absolute) is the standard library's and binds no public ``name``, nor holds a
     submodule of that name; False where its names are not told. A private name (`_x`) is never judged: modules set
-    those in too many ways."""
-    if name.startswith("_"):
+    those in too many ways; nor one the module gets as the interpreter runs (`_SET_AS_IT_RUNS`). The names are this
+    interpreter's, of its version and platform: a newer Python's (`itertools.batched` on 3.11), or another
+    platform's (`os.startfile` on Linux), is lacking where the code reads it unguarded."""
+    run_time = _SET_AS_IT_RUNS.get(module, frozenset())
+    if name.startswith("_") or run_time is None or name in run_time:
         return False
     names = module_names(module)
     return names is not None and name not in names
@@ -63,6 +76,7 @@ def module_names(module: str, depth: int = 0) -> frozenset[str] | None:
     return names
 
 
+@functools.lru_cache(maxsize=1024)
 def is_module(module: str) -> bool:
     """Whether ``module`` (dotted, absolute) is a module or package of the standard library's folder: `xml.etree`,
     not `os.path` (a name `os` binds to `posixpath`) nor `collections.OrderedDict`."""
@@ -110,11 +124,12 @@ def _imported_names(module: str) -> frozenset[str] | None:
     """The names ``module`` binds once imported, and a package's submodules: asked of this interpreter in a child
     process, isolated from the user's site-packages and working directory (`-I -S`); None where it cannot be
     imported, acts as it is imported (`_ACTS_ON_IMPORT`) or has a module `__getattr__`."""
-    if any(part in _ACTS_ON_IMPORT for part in module.split(".")):
-        return None
+    if any(part in _ACTS_ON_IMPORT for part in module.split(".")) or getattr(sys, "frozen", False):
+        return None  # a frozen build's executable is no interpreter to run code with
     try:
         done = subprocess.run([sys.executable, "-I", "-S", "-c", _LIST_NAMES, module], capture_output=True,
-                              stdin=subprocess.DEVNULL, text=True, timeout=_IMPORT_SECONDS)
+                              stdin=subprocess.DEVNULL, text=True, timeout=_IMPORT_SECONDS,
+                              creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))
         names = json.loads(done.stdout) if done.returncode == 0 else None
     except (OSError, subprocess.SubprocessError, ValueError):
         return None

@@ -19,7 +19,7 @@ import builtins
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .modules import is_module, lacks
 from .syntax import ECMASCRIPT_LOCALS, nodes_touching
@@ -41,6 +41,8 @@ _IMPORTS = frozenset({"import_statement", "import_from_statement", "future_impor
 # The parts of a definition's header read in the scope around it: parameters' annotations and defaults, the return
 # annotation, a class's bases. (A function's parameters bind in its own scope; `_bindings` reads them so.)
 _HEADERS = frozenset({"parameters", "lambda_parameters", "type", "argument_list"})
+_BINDING_EXPRESSIONS = frozenset({"list_comprehension", "set_comprehension", "dictionary_comprehension",
+                                  "generator_expression", "named_expression"})
 
 
 def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str] = ()) -> list[str]:
@@ -140,7 +142,8 @@ def _reads(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Nod
             if not ((parent.type == "attribute" and field == "attribute")
                     or (parent.type == "keyword_argument" and field == "name")
                     or (parent.type == "keyword_pattern" and parent.named_children[0].id == node.id)
-                    or _names_a_parameter(node, parent, field)):
+                    or _names_a_parameter(node, parent, field)
+                    or (parent.type in ("function_definition", "class_definition") and field == "name")):
                 yield node
             continue
         pending.extend(child for child in node.children if child.start_byte < hi and lo < child.end_byte
@@ -163,10 +166,13 @@ def _visible_scopes(name: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
     directly (not one around a function it is in), and the module. A function's annotations and default values, and
     a class's bases, are read where the definition stands, not in the scope it makes: `def f(ty: ty)` reads the `ty`
     around it (but for a definition with type parameters, whose scope holds them)."""
-    node, child, innermost = name.parent, name, True
+    node, child, innermost, bound_within = name.parent, name, True, False
     while node is not None:
+        # A comprehension or `:=` in a header binds in the scope the header makes, where `_bindings` reads it.
+        bound_within = bound_within or node.type in _BINDING_EXPRESSIONS
         if node.type in _SCOPES:
-            header = child.type in _HEADERS and node.child_by_field_name("type_parameters") is None
+            header = child.type in _HEADERS and node.child_by_field_name("type_parameters") is None \
+                and not bound_within
             if not header:
                 if node.type != "class_definition" or innermost:
                     yield node
@@ -193,7 +199,8 @@ def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = 
         parameters = scope.child_by_field_name("parameters")
         starts = [parameters, scope.child_by_field_name("body")]
     elif scope.type == "class_definition":
-        starts = [scope.child_by_field_name("body")]
+        # (its bases too: a comprehension there binds in the class's scope, as one in a function's header does)
+        starts = [scope.child_by_field_name("body"), scope.child_by_field_name("superclasses")]
     else:
         starts = [scope]
     pending = [node for node in starts if node is not None]
@@ -329,13 +336,18 @@ def members_modules_lack(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
     """The members ``m.x`` a Python fill (its bytes ``lo``..``hi`` of ``tree``) reads, or ends where they were typed
     before it, where ``m`` is a name its scope binds only by importing a module of the standard library that defines
     no ``x`` (`modules.lacks`), or a submodule read as its attribute, and the file reads ``m.x`` nowhere else: `re.` +
-    `parent`, `warnings.` + `warnings(`, `os.p` + `()`, `importlib.util.cache_` + `path(`. A name bound otherwise too
-    (assigned, a parameter) is not judged, nor anything in a file that imports `*`. The dotted path an import names
-    is read so too: `from collections.` + `dict import OrderedDict`, `import importlib.` + `module`."""
+    `parent`, `warnings.` + `warnings(`, `os.p` + `()`, `importlib.util.cache_` + `path(`. Not judged: a name bound
+    otherwise too (assigned, a parameter, another module's import: `from lxml import etree` beside `from xml.etree
+    import ElementTree as etree`), a member assigned or deleted (`sys.tracebacklimit = 0`), a read the code guards
+    (in an `if` on the platform, the version or `hasattr`, or a `try` with an `except`: `os.startfile` on Windows,
+    `itertools.batched` on a Python newer than the server's), anything in a file that imports `*`. The dotted path
+    an import names is read so too: `from collections.` + `dict import OrderedDict`, `import importlib.` +
+    `module`."""
     root = tree.root_node
     if any(node.type == "wildcard_import" for node in _descendants(root, stop=_SCOPES)):
         return []
     data = root.text or b""
+    scopes: dict[int, _ScopeImports] = {}
     missing = []
     for node in _attributes_written(root, lo, hi):
         if node.type == "dotted_name":
@@ -343,8 +355,10 @@ def members_modules_lack(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
             pairs = [(b".".join(p.text for p in parts[:i]), parts[i]) for i in range(1, len(parts))]
         else:
             owner, member = node.child_by_field_name("object"), node.child_by_field_name("attribute")
-            module = _module_of(owner) if owner is not None else None
-            pairs = [(module.encode("utf-8"), member)] if module is not None and member is not None else []
+            if owner is None or member is None or _written_to(node) or _guarded(node):
+                continue
+            module = _module_of(owner, scopes)
+            pairs = [(module.encode("utf-8"), member)] if module is not None else []
         for module_bytes, member in pairs:
             # A name the fill writes, or one typed that it ends (`os.p` + `()`).
             if not (member.start_byte < hi and lo <= member.end_byte):
@@ -360,6 +374,11 @@ def members_modules_lack(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
 
 # Where a dotted name names a module: an import's, its `as`'s, a `from`'s.
 _NAMES_MODULES = frozenset({"import_statement", "import_from_statement", "aliased_import"})
+# Statements a member is written by, not read: `m.x = ...`, `m.x += ...`, `del m.x`.
+_WRITES = frozenset({"assignment", "augmented_assignment"})
+# What a condition guarding a member's read names: the platform, the version, whether the member is there.
+_GUARDS = re.compile(rb"\b(?:sys\.platform|os\.name|sys\.version_info|sys\.version|platform\.\w+|hasattr|getattr"
+                     rb"|TYPE_CHECKING)\b")
 
 
 def _attributes_written(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
@@ -376,43 +395,101 @@ def _attributes_written(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tr
         pending.extend(child for child in node.children if child.start_byte < hi and lo <= child.end_byte)
 
 
-def _module_of(node: tree_sitter.Node) -> str | None:
+def _written_to(attribute: tree_sitter.Node) -> bool:
+    """Whether ``attribute`` is a target: assigned (alone or among others), or deleted."""
+    node = attribute
+    while node.parent is not None and node.parent.type in _PATTERNS:
+        node = node.parent
+    parent = node.parent
+    return parent is not None and ((parent.type in _WRITES and _field(node) == "left")
+                                   or parent.type == "delete_statement")
+
+
+def _guarded(node: tree_sitter.Node) -> bool:
+    """Whether code around ``node`` reads it only where it may be there: under an `if` (or a conditional expression,
+    a `while`, an `and`) whose conditions name the platform, the version or `hasattr` (`_GUARDS`), or in a `try`
+    that has an `except`."""
+    child, parent = node, node.parent
+    while parent is not None and parent.type not in _SCOPES:
+        if any(_GUARDS.search(condition.text or b"") for condition in _conditions(parent)):
+            return True
+        if parent.type == "try_statement" and child.type == "block" \
+                and any(c.type == "except_clause" for c in parent.children):
+            return True
+        child, parent = parent, parent.parent
+    return False
+
+
+def _conditions(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    """The conditions ``node`` (an `if` with its `elif`s, a conditional expression, a `while`, an `and`) tests."""
+    if node.type == "if_statement":
+        clauses = [node, *(c for c in node.children if c.type == "elif_clause")]
+        return [c for clause in clauses if (c := clause.child_by_field_name("condition")) is not None]
+    if node.type == "while_statement":
+        return [c for c in [node.child_by_field_name("condition")] if c is not None]
+    if node.type == "conditional_expression" and len(node.named_children) == 3:
+        return [node.named_children[1]]
+    if node.type == "boolean_operator":
+        return [c for c in [node.child_by_field_name("left")] if c is not None]
+    return []
+
+
+class _ScopeImports(NamedTuple):
+    bound: set[str]  # every name the scope binds
+    otherwise: set[str]  # those it binds but by an import
+    modules: dict[str, set[str | None]]  # a name imports bind -> the modules they bind it to (None: not the library's)
+
+
+def _scope_imports(scope: tree_sitter.Node, cache: dict[int, _ScopeImports]) -> _ScopeImports:
+    found = cache.get(scope.id)
+    if found is None:
+        modules: dict[str, set[str | None]] = {}
+        for statement in _descendants(scope, stop=_SCOPES):
+            if statement.type in _IMPORTS:
+                for bound, module in _modules_imported(statement):
+                    modules.setdefault(bound, set()).add(module)
+        found = cache[scope.id] = _ScopeImports(_bindings(scope), _bindings(scope, imports=False), modules)
+    return found
+
+
+def _module_of(node: tree_sitter.Node, cache: dict[int, _ScopeImports]) -> str | None:
     """The standard-library module ``node`` is: a name bound to one (`_module_bound_to`), or a submodule of one read
     as its attribute (`importlib.util` where `import importlib.util` binds `importlib`); else None."""
     if node.type == "identifier":
-        return _module_bound_to(node)
+        return _module_bound_to(node, cache)
     owner, member = node.child_by_field_name("object"), node.child_by_field_name("attribute")
     if node.type != "attribute" or owner is None or member is None:
         return None
-    module = _module_of(owner)
+    module = _module_of(owner, cache)
     if module is None:
         return None
     submodule = f"{module}.{member.text.decode('utf-8', 'replace')}"
     return submodule if is_module(submodule) else None
 
 
-def _module_bound_to(name: tree_sitter.Node) -> str | None:
+def _module_bound_to(name: tree_sitter.Node, cache: dict[int, _ScopeImports]) -> str | None:
     """The standard-library module the nearest scope around ``name`` that binds it binds it to, where it binds it only
     by imports of that one module (`import re`, `import xml.etree.ElementTree as ET`, `from xml.etree import
-    ElementTree`); else None."""
+    ElementTree`); else None: bound otherwise too, or by the import of another module (a relative one, one not the
+    library's: `from lxml import etree` in a `try` whose `except` imports `xml.etree.ElementTree as etree`)."""
     text = name.text.decode("utf-8", "replace")
     for scope in _visible_scopes(name):
-        if text not in _bindings(scope):
+        found = _scope_imports(scope, cache)
+        if text not in found.bound:
             continue
-        if text in _bindings(scope, imports=False):
+        modules = found.modules.get(text, set())
+        if text in found.otherwise or len(modules) != 1:
             return None
-        modules = {module for statement in _descendants(scope, stop=_SCOPES) if statement.type in _IMPORTS
-                   for bound, module in _modules_imported(statement) if bound == text}
-        return modules.pop() if len(modules) == 1 else None
+        return next(iter(modules))
     return None
 
 
-def _modules_imported(statement: tree_sitter.Node) -> Iterator[tuple[str, str]]:
-    """(name bound, module) for each module an import binds a name to: `import a.b` binds `a` to `a`, `import a.b as
-    c` `c` to `a.b`, `from a import b` `b` to `a.b` where that is a module of the standard library's folder."""
+def _modules_imported(statement: tree_sitter.Node) -> Iterator[tuple[str, str | None]]:
+    """(name bound, module) for each name an import binds: `import a.b` binds `a` to `a`, `import a.b as c` `c` to
+    `a.b`, `from a import b` `b` to `a.b` where that is a module of the standard library's folder; else to None (a
+    name `from` a module imports, a relative import's)."""
     source = statement.child_by_field_name("module_name") if statement.type == "import_from_statement" else None
-    if statement.type == "import_from_statement" and (source is None or source.type != "dotted_name"):
-        return
+    relative = statement.type == "import_from_statement" and (source is None or source.type != "dotted_name")
     for i, child in enumerate(statement.children):
         if statement.field_name_for_child(i) != "name":
             continue
@@ -422,10 +499,10 @@ def _modules_imported(statement: tree_sitter.Node) -> Iterator[tuple[str, str]]:
         if path is None or path.type != "dotted_name":
             continue
         dotted = path.text.decode("utf-8", "replace")
-        if source is not None:
-            module = f"{source.text.decode('utf-8', 'replace')}.{dotted}"
-            if is_module(module):
-                yield (alias or path).text.decode("utf-8", "replace"), module
+        if source is not None or relative:
+            module = f"{source.text.decode('utf-8', 'replace')}.{dotted}" if not relative else None
+            bound = (alias or path).text.decode("utf-8", "replace")
+            yield bound, module if module is not None and is_module(module) else None
         elif alias is not None:
             yield alias.text.decode("utf-8", "replace"), dotted
         else:
@@ -472,8 +549,11 @@ _ECMASCRIPT_STATICS = {name: frozenset(members.split()) for name, members in {
     "Math": """abs acos acosh asin asinh atan atan2 atanh cbrt ceil clz32 cos cosh exp expm1 floor fround f16round
                hypot imul log log10 log1p log2 max min pow random round sign sin sinh sqrt sumPrecise tan tanh trunc E
                LN10 LN2 LOG10E LOG2E PI SQRT1_2 SQRT2""",
+    # reflect-metadata's too, which decorators of TypeScript's frameworks read (NestJS, Angular, TypeORM)
     "Reflect": """apply construct defineProperty deleteProperty get getOwnPropertyDescriptor getPrototypeOf has
-                  isExtensible ownKeys preventExtensions set setPrototypeOf""",
+                  isExtensible ownKeys preventExtensions set setPrototypeOf metadata decorate defineMetadata
+                  getMetadata getOwnMetadata hasMetadata hasOwnMetadata getMetadataKeys getOwnMetadataKeys
+                  deleteMetadata""",
     "Atomics": "add and compareExchange exchange isLockFree load notify or pause store sub wait waitAsync xor",
     "Intl": """Collator DateTimeFormat DisplayNames DurationFormat ListFormat Locale NumberFormat PluralRules
                RelativeTimeFormat Segmenter getCanonicalLocales supportedValuesOf""",
@@ -489,7 +569,7 @@ _ECMASCRIPT_STATICS = {name: frozenset(members.split()) for name, members in {
     "String": "fromCharCode fromCodePoint raw",
     "Promise": "all allSettled any race reject resolve try withResolvers",
     "Symbol": """asyncDispose asyncIterator dispose for hasInstance isConcatSpreadable iterator keyFor match matchAll
-                 replace search species split toPrimitive toStringTag unscopables""",
+                 replace search species split toPrimitive toStringTag unscopables metadata observable""",
     "Date": "now parse UTC",
     "BigInt": "asIntN asUintN",
 }.items()}
@@ -524,7 +604,8 @@ def unknown_statics(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
             continue
         name, text = owner.text.decode("utf-8", "replace"), member.text.decode("utf-8", "replace")
         statics = _ECMASCRIPT_STATICS.get(name)
-        if statics is None or text in statics or text in _OBJECT_MEMBERS \
+        # A private member (Node's `console._stdout`) is the runtime's own business, as Python's `_x` is.
+        if statics is None or text.startswith("_") or text in statics or text in _OBJECT_MEMBERS \
                 or (name not in _ECMASCRIPT_NAMESPACES and text in _FUNCTION_MEMBERS):
             continue
         read = data[node.start_byte:member.end_byte]
@@ -540,8 +621,14 @@ def unknown_statics(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
 
 
 def _declared_in(root: tree_sitter.Node, name: bytes) -> bool:
-    """Whether the file binds ``name`` anywhere: imports it, declares it or takes it as a parameter."""
+    """Whether the file binds ``name`` anywhere: imports it, declares it or takes it as a parameter; or adds to what
+    the global of that name holds: a TypeScript declaration of it (`interface JSON`, `namespace Math`, or any in a
+    `declare global`), or one put in its place (`global.Promise = require("bluebird")`)."""
     data = root.text or b""
+    escaped = re.escape(name)
+    if re.search(rb"\bdeclare\s+global\b|\b(?:interface|namespace|module)\s+" + escaped + rb"\b"
+                 rb"|\b(?:global|globalThis|window|self)\s*\.\s*" + escaped + rb"\s*=[^=]", data):
+        return True
     for match in re.finditer(rb"(?<![\w$.])" + re.escape(name) + rb"(?![\w$])", data):
         node = root.descendant_for_byte_range(match.start(), match.end())
         if node is None or node.type not in ("identifier", "shorthand_property_identifier_pattern"):

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import re
+import sys
 import threading
 import warnings
 import weakref
@@ -411,7 +413,8 @@ def _python_error(source: bytes) -> LayoutError | None:
         try:
             compile(source, "<layout>", "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
         except SyntaxError as err:
-            final = _PYTHON_FINAL.search(err.msg) is not None and err.lineno and err.offset
+            final = _PYTHON_FINAL.search(err.msg) is not None and err.lineno and err.offset \
+                and not _type_parameters_unread(source, err)
             indented = err.msg == "unexpected indent" and err.lineno
             return LayoutError(err.msg, _error_bytes(source, err) if final else None,
                                _line_start(source, err.lineno) if indented else None)
@@ -421,11 +424,22 @@ def _python_error(source: bytes) -> LayoutError | None:
 
 
 def _line_start(source: bytes, line: int) -> int:
-    """The byte where line ``line`` (1-based) of ``source`` begins."""
-    at = 0
-    for _ in range(line - 1):
-        at = source.index(b"\n", at) + 1
-    return at
+    """The byte where line ``line`` (1-based) of ``source`` begins, lines ending as CPython ends them (LF, CRLF, CR);
+    its end where it has fewer."""
+    breaks = [m.end() for m in itertools.islice(_LINE_BREAK.finditer(source), max(line - 1, 0))]
+    return breaks[line - 2] if line >= 2 and len(breaks) >= line - 1 else (0 if line < 2 else len(source))
+
+
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+def _type_parameters_unread(source: bytes, err: SyntaxError) -> bool:
+    """Whether ``err`` is an interpreter before 3.12 refusing PEP 695's type parameters (`def first[T](...)`): its
+    "expected '('" points at their `[`, which a newer one reads."""
+    if not err.msg.startswith("expected '('") or sys.version_info >= (3, 12):
+        return False
+    start, _ = _error_bytes(source, err)
+    return source[start:start + 1] == b"["
 
 
 def _error_bytes(source: bytes, err: SyntaxError) -> tuple[int, int]:

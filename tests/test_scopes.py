@@ -71,6 +71,10 @@ def _unbound(marked: str, fill: str, known=()) -> list[str]:
     # A definition's annotations, defaults and bases are read where it stands, not in the scope it makes.
     ("def unstringify(ty: |\n    return ty\n", "ty):", ["ty"]),
     ("class A:\n    def f|:\n        return 1\n", "(self)", []),
+    ("FIELDS = ['a']\n\ndef keys_of|:\n    return keys\n", "(keys=[f.upper() for f in FIELDS])", []),
+    ("def f|:\n    return n\n", "(n=(m := 3))", []),
+    ("BASES = {'a': object}\n\n|\n    pass\n", "class K(*[b for b in BASES.values()]):", []),
+    ("class Size:\n    |\n", "def size_of(self, x):\n        return x", []),
     ("def f|:\n    return h\n", "(h, g, *args, x: int = 1, *rest: str, **kw)", []),
     ("def f(x, y=|):\n    return x\n", "x", ["x"]),
     ("def f(x) -> |:\n    return x\n", "x", ["x"]),
@@ -508,6 +512,14 @@ def parse(text, re_=None):
     (PARSER.replace("import os\n", "import importlib.util\nimport os\n"), "importlib.util.find_spec('re')", True),
     (PARSER.replace("PATTERN = ‸", "PATTERN = os.path‸"), ".join('a')", True),
     (PARSER, "re._parser", True),
+    # Bound by another module's import too; a member written; a read the code guards (the platform, a `try`).
+    (PARSER.replace("import xml.etree.ElementTree as ET\n", "try:\n    from lxml import etree as ET\nexcept "
+                    "ImportError:\n    import xml.etree.ElementTree as ET\n"), "ET.HTML('<p/>')", True),
+    (PARSER.replace("PATTERN = ‸", "‸"), "sys.tracebacklimit = 0", True),
+    (PARSER.replace("PATTERN = ‸", "if sys.platform == 'win32':\n    ‸"), "os.startfile(sys.argv[1])", True),
+    (PARSER.replace("PATTERN = ‸", "try:\n    PATTERN = ‸\nexcept AttributeError:\n    PATTERN = None"),
+     "re.NOSUCHFLAG", True),
+    (PARSER.replace("PATTERN = ‸", "if sys.platform == 'win32':\n    pass\nPATTERN = ‸"), "os.startfile", False),
     # The dotted path of an import: a module the package does not hold.
     (PARSER.replace("PATTERN = ‸", "from collections.‸ import OrderedDict"), "dict", False),
     (PARSER.replace("PATTERN = ‸", "import importlib.‸"), "module", False),
@@ -546,6 +558,11 @@ export function summarize(items) {
     ("javascript", STATICS, "Array.name + Math.hasOwnProperty('PI');", []),
     ("typescript", STATICS, "console?.log(items.length);", []),
     ("javascript", STATICS, "Promise.withResolvers();", []),
+    ("typescript", STATICS, "Reflect.getMetadata('design:type', items);", []),
+    ("javascript", STATICS, "console._stdout.write(String(items));", []),
+    ("typescript", STATICS + "declare global {\n  interface JSON {\n    safeParse(text: string): unknown;\n  }\n}\n",
+     "JSON.safeParse(settings);", []),
+    ("javascript", STATICS + "global.Promise = require('bluebird');\n", "Promise.promisifyAll(items);", []),
     ("javascript", STATICS.replace("const out = ‸", "const out = JSON.parse‸"), "(settings);", []),
     # The file names the member elsewhere (a polyfill), or binds the object's name itself; a member assigned.
     ("javascript", STATICS + "Math.clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));\n", "Math.clamp(1, 0, 2);", []),

@@ -195,6 +195,8 @@ local function project_of(path)
 end
 
 local function holds(folder, path)
+  -- Windows' separators as '/', in both.
+  folder, path = folder:gsub('\\', '/'), path:gsub('\\', '/')
   local prefix = folder:sub(-1) == '/' and folder or folder .. '/'
   return path == folder or path:sub(1, #prefix) == prefix
 end
