@@ -317,13 +317,9 @@ def imported_from_nowhere(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]
         if module is None or module.type != "dotted_name":
             continue
         rest = data[:statement.start_byte] + b"\n" + data[statement.end_byte:]
-        for i, child in enumerate(statement.children):
-            if statement.field_name_for_child(i) != "name":
-                continue
-            aliased = child.type == "aliased_import"
-            name = child.child_by_field_name("name") if aliased else child
-            bound = child.child_by_field_name("alias") if aliased else child
-            if name is None or bound is None or not (name.start_byte < hi and lo < name.end_byte):
+        for name, alias in _import_names(statement):
+            bound = alias or name
+            if not (name.start_byte < hi and lo < name.end_byte):
                 continue
             text = name.text.decode("utf-8", "replace")
             if "." not in text and lacks(module.text.decode("utf-8", "replace"), text) \
@@ -490,13 +486,8 @@ def _modules_imported(statement: tree_sitter.Node) -> Iterator[tuple[str, str | 
     name `from` a module imports, a relative import's)."""
     source = statement.child_by_field_name("module_name") if statement.type == "import_from_statement" else None
     relative = statement.type == "import_from_statement" and (source is None or source.type != "dotted_name")
-    for i, child in enumerate(statement.children):
-        if statement.field_name_for_child(i) != "name":
-            continue
-        aliased = child.type == "aliased_import"
-        path = child.child_by_field_name("name") if aliased else child
-        alias = child.child_by_field_name("alias") if aliased else None
-        if path is None or path.type != "dotted_name":
+    for path, alias in _import_names(statement):
+        if path.type != "dotted_name":
             continue
         dotted = path.text.decode("utf-8", "replace")
         if source is not None or relative:
@@ -508,6 +499,19 @@ def _modules_imported(statement: tree_sitter.Node) -> Iterator[tuple[str, str | 
         else:
             first = dotted.partition(".")[0]
             yield first, first
+
+
+def _import_names(statement: tree_sitter.Node) -> Iterator[tuple[tree_sitter.Node, tree_sitter.Node | None]]:
+    """(the name an import names, the alias it takes it as or None) for each of ``statement``'s: `import a.b as c`
+    gives (`a.b`, `c`), `from m import x` (`x`, None)."""
+    for i, child in enumerate(statement.children):
+        if statement.field_name_for_child(i) != "name":
+            continue
+        aliased = child.type == "aliased_import"
+        name = child.child_by_field_name("name") if aliased else child
+        alias = child.child_by_field_name("alias") if aliased else None
+        if name is not None and (alias is not None or not aliased):
+            yield name, alias
 
 
 def _imported_nodes(statement: tree_sitter.Node) -> list[tree_sitter.Node]:
