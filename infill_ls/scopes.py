@@ -608,8 +608,9 @@ def unknown_statics(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
             continue
         name, text = owner.text.decode("utf-8", "replace"), member.text.decode("utf-8", "replace")
         statics = _ECMASCRIPT_STATICS.get(name)
-        # A private member (Node's `console._stdout`) is the runtime's own business, as Python's `_x` is.
-        if statics is None or text.startswith("_") or text in statics or text in _OBJECT_MEMBERS \
+        # A private member of the console (Node's `console._stdout`) is the runtime's own business.
+        if statics is None or (name == "console" and text.startswith("_")) or text in statics \
+                or text in _OBJECT_MEMBERS \
                 or (name not in _ECMASCRIPT_NAMESPACES and text in _FUNCTION_MEMBERS):
             continue
         read = data[node.start_byte:member.end_byte]

@@ -560,6 +560,7 @@ export function summarize(items) {
     ("javascript", STATICS, "Promise.withResolvers();", []),
     ("typescript", STATICS, "Reflect.getMetadata('design:type', items);", []),
     ("javascript", STATICS, "console._stdout.write(String(items));", []),
+    ("javascript", STATICS, "Object._types;", ["Object._types"]),
     ("typescript", STATICS + "declare global {\n  interface JSON {\n    safeParse(text: string): unknown;\n  }\n}\n",
      "JSON.safeParse(settings);", []),
     ("javascript", STATICS + "global.Promise = require('bluebird');\n", "Promise.promisifyAll(items);", []),
