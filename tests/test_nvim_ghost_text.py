@@ -554,6 +554,7 @@ def scripted_server(argv: list[str]) -> None:
                     stale = None
             elif method == "textDocument/didClose":
                 opened.pop(uri, None)
+                record(event="close", uri=uri)
             elif method == "workspace/didChangeWorkspaceFolders":
                 event = params.get("event") or {}
                 record(event="folders", added=[f["uri"] for f in event.get("added") or []],
@@ -722,6 +723,11 @@ def test_accept_and_accept_word_work_from_the_users_own_expr_mapping(tmp_path: P
     assert result["after_word"] == result["words_before"] + "ab", result
     assert result["ghost_after_word"] and result["ghost_after_word"].startswith(" cd"), result
     assert result["notes"] == [], result
+
+
+def test_setup_again_with_fewer_filetypes_takes_their_buffers_off_the_server(tmp_path: Path) -> None:
+    result = editor_scenario("narrower", tmp_path)
+    assert (result["before"], result["after"], result["closed"], result["clients"]) == (True, False, 1, 1), result
 
 
 def test_a_buffer_that_cannot_be_changed_gets_no_suggestion(tmp_path: Path) -> None:

@@ -489,6 +489,27 @@ scenarios.expr_accept = function()
   }
 end
 
+-- setup() again with fewer filetypes: the buffers of the one taken out leave the server.
+scenarios.narrower = function()
+  setup()
+  return {
+    open('a'),
+    ready,
+    function()
+      result.before = attached(bufs.a)
+      setup({ filetypes = { 'lua' } })
+      return true
+    end,
+    pause(300),
+    function()
+      result.after = attached(bufs.a)
+      result.closed = #events('close')
+      result.clients = infill_clients()
+      return true
+    end,
+  }
+end
+
 -- A buffer that cannot be changed: no suggestion is asked for, and no key fails.
 scenarios.nomodifiable = function()
   setup()

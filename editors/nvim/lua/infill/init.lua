@@ -359,6 +359,13 @@ function M.setup(user_opts)
     end,
   })
   inline.configure(opts)
+  -- A buffer the new options no longer serve (a filetype taken out) leaves the server: kept, it went on being sent
+  -- there, and read beside the others, with no suggestion of its own.
+  for bufnr in pairs(attached) do
+    if vim.api.nvim_buf_is_valid(bufnr) and not_served(bufnr) ~= nil then
+      detach(bufnr)
+    end
+  end
   vim.cmd('highlight default link InfillGhostText Comment')
   group = vim.api.nvim_create_augroup('infill', { clear = true })
   attached = {} -- the group's buffer autocommands went with it; attach every buffer anew
