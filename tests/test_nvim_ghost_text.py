@@ -333,6 +333,13 @@ def test_checkhealth_reports_the_running_server_and_its_model(tmp_path: Path) ->
     assert "suggestions are drawn by" in report
 
 
+def test_checkhealth_right_after_the_server_starts_says_it_is_starting(tmp_path: Path) -> None:
+    # It said "update it": the server had not yet said whether its model loaded.
+    lines, report = checkhealth(tmp_path, {"cmd": REAL_SERVER}, wait_ms=0)
+    assert "update it" not in report and "the server is starting" in report, report
+    assert not [line for line in lines if line[0] == "ERROR"], report
+
+
 def test_checkhealth_says_why_there_is_no_model(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-checkpoint"
     lines, report = checkhealth(tmp_path, {"cmd": REAL_SERVER, "settings": {"modelPath": str(missing)}})

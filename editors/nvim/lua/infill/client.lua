@@ -403,6 +403,7 @@ end
 
 local function start()
   state.folders, state.pending_folders = { vim.fn.getcwd() }, {}
+  state.started_at = (vim.uv or vim.loop).now()
   local config = lsp_config(state.opts)
   if vim.fn.has('nvim-0.11') == 1 then
     -- vim.lsp.start would reuse a client only with the same root, so one per :cd; never let it
@@ -446,6 +447,14 @@ function M.attach(bufnr)
     state.on_start(state.client_id)
   end
   return state.client_id
+end
+
+--- Milliseconds since the running server was started, or nil where none runs.
+function M.running_ms()
+  if M.get() == nil or state.started_at == nil then
+    return nil
+  end
+  return (vim.uv or vim.loop).now() - state.started_at
 end
 
 --- The running server's model status ({ kind, message }), or nil.

@@ -2,6 +2,10 @@
 -- server says of its model, each with what to do when it is not so.
 local M = {}
 
+-- How long a server just started may take to say whether its model is loaded (infill/didChangeStatus, sent as it
+-- begins to load it), before its silence means a server too old to say so.
+local STARTING_MS = 10000
+
 -- vim.health from Neovim 0.10 on (report_* before); Neovim 0.7 has only the Vim script functions.
 local function reporter()
   local h = vim.health
@@ -147,7 +151,12 @@ local function check_server(h, client)
       { 'This plugin asks for inline completions; an older infill-ls may not offer them: update it.' })
   end
   local status = client.status()
-  if status == nil then
+  local running = client.running_ms()
+  if status == nil and (not c.initialized or (running ~= nil and running < STARTING_MS)) then
+    -- It says so once it has answered `initialize` and begun to load the model: no more than a moment.
+    h.info('the server is starting and has not said yet whether its model is loaded; run :checkhealth infill '
+      .. 'again in a moment')
+  elseif status == nil then
     h.warn('the server has not said whether its model is loaded',
       { 'infill-ls sends infill/didChangeStatus from the version with :InfillStatus on; update it.' })
   elseif status.kind == 'ready' then
