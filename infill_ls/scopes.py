@@ -241,15 +241,9 @@ def _parameter(names: set[str], parameter: tree_sitter.Node) -> None:
 
 
 def _imported(names: set[str], statement: tree_sitter.Node) -> None:
-    """The names an import binds: each alias, else an `import a.b`'s `a`, a `from m import b`'s `b`."""
-    for i, child in enumerate(statement.children):
-        if statement.field_name_for_child(i) != "name":
-            continue
-        if child.type == "aliased_import":
-            _add(names, child.child_by_field_name("alias"))
-        elif child.named_children:
-            parts = child.named_children
-            _add(names, parts[0] if statement.type == "import_statement" else parts[-1])
+    """The names an import binds (`_imported_nodes`)."""
+    for node in _imported_nodes(statement):
+        _add(names, node)
 
 
 def _targets(names: set[str], target: tree_sitter.Node | None) -> None:
@@ -515,16 +509,13 @@ def _import_names(statement: tree_sitter.Node) -> Iterator[tuple[tree_sitter.Nod
 
 
 def _imported_nodes(statement: tree_sitter.Node) -> list[tree_sitter.Node]:
-    """The name nodes an import binds (`_imported`'s names, as nodes)."""
+    """The name nodes an import binds: each alias, else an `import a.b`'s `a`, a `from m import b`'s `b`."""
     nodes = []
-    for i, child in enumerate(statement.children):
-        if statement.field_name_for_child(i) != "name":
-            continue
-        if child.type == "aliased_import":
-            alias = child.child_by_field_name("alias")
-            nodes.extend([alias] if alias is not None else [])
-        elif child.named_children:
-            parts = child.named_children
+    for name, alias in _import_names(statement):
+        if alias is not None:
+            nodes.append(alias)
+        elif name.named_children:
+            parts = name.named_children
             nodes.append(parts[0] if statement.type == "import_statement" else parts[-1])
     return nodes
 
