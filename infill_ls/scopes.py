@@ -345,19 +345,20 @@ def members_modules_lack(tree: tree_sitter.Tree, lo: int, hi: int) -> list[str]:
             pairs = [(b".".join(p.text for p in parts[:i]), parts[i]) for i in range(1, len(parts))]
         else:
             owner, member = node.child_by_field_name("object"), node.child_by_field_name("attribute")
-            if owner is None or member is None or _written_to(node) or _guarded(node):
+            # The module first: its lookups are kept for the call, and most objects read are none.
+            module = _module_of(owner, scopes) if owner is not None and member is not None else None
+            if module is None or _written_to(node) or _guarded(node):
                 continue
-            module = _module_of(owner, scopes)
-            pairs = [(module.encode("utf-8"), member)] if module is not None else []
+            pairs = [(module.encode("utf-8"), member)]
         for module_bytes, member in pairs:
             # A name the fill writes, or one typed that it ends (`os.p` + `()`).
-            if not (member.start_byte < hi and lo <= member.end_byte):
+            if not (member.start_byte < hi and lo <= member.end_byte) \
+                    or not lacks(module_bytes.decode("utf-8", "replace"), member.text.decode("utf-8", "replace")):
                 continue
-            name = member.text.decode("utf-8", "replace")
+            # Read elsewhere in the file (the text less this read; copied only for a member the module lacks).
             read = data[node.start_byte:member.end_byte]
             rest = data[:node.start_byte] + b"\n" + data[node.end_byte:]
-            if lacks(module_bytes.decode("utf-8", "replace"), name) \
-                    and re.search(rb"(?<![\w.])" + re.escape(read) + rb"(?!\w)", rest) is None:
+            if re.search(rb"(?<![\w.])" + re.escape(read) + rb"(?!\w)", rest) is None:
                 missing.append(read.decode("utf-8", "replace"))
     return missing
 
