@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import itertools
 import re
 import sys
 import threading
@@ -417,17 +416,21 @@ def _python_error(source: bytes) -> LayoutError | None:
                 and not _type_parameters_unread(source, err)
             indented = err.msg == "unexpected indent" and err.lineno
             return LayoutError(err.msg, _error_bytes(source, err) if final else None,
-                               _line_start(source, err.lineno) if indented else None)
+                               _line_start(_line_starts(source), err.lineno) if indented else None)
         except (ValueError, RecursionError, MemoryError):
             return None
     return None
 
 
-def _line_start(source: bytes, line: int) -> int:
-    """The byte where line ``line`` (1-based) of ``source`` begins, lines ending as CPython ends them (LF, CRLF, CR);
-    its end where it has fewer."""
-    breaks = [m.end() for m in itertools.islice(_LINE_BREAK.finditer(source), max(line - 1, 0))]
-    return breaks[line - 2] if line >= 2 and len(breaks) >= line - 1 else (0 if line < 2 else len(source))
+def _line_start(starts: list[int], line: int) -> int:
+    """The byte where line ``line`` (1-based, as CPython counts it) begins, of a text whose lines begin at ``starts``
+    (`_line_starts`); its last line's where it has fewer."""
+    return starts[min(max(line, 1), len(starts)) - 1]
+
+
+def _line_starts(source: bytes) -> list[int]:
+    """The byte each line of ``source`` begins at, lines ending as CPython ends them (LF, CRLF, CR)."""
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(source)]
 
 
 _LINE_BREAK = re.compile(rb"\r\n|\r|\n")
@@ -444,10 +447,10 @@ def _type_parameters_unread(source: bytes, err: SyntaxError) -> bool:
 
 def _error_bytes(source: bytes, err: SyntaxError) -> tuple[int, int]:
     """The bytes of ``source`` that ``err`` (CPython's, with a line and a column) points at."""
-    starts = [0] + [i + 1 for i, byte in enumerate(source) if byte == 0x0A]
+    starts = _line_starts(source)
 
     def at(line: int, column: int) -> int:
-        begin = starts[min(max(line, 1), len(starts)) - 1]
+        begin = _line_start(starts, line)
         if not _columns_in_bytes():
             text = source[begin:].split(b"\n", 1)[0].decode("utf-8", "replace")
             column = len(text[:column].encode("utf-8"))
