@@ -393,8 +393,10 @@ def typed_through(parsed: ParsedSnapshot, offset: int, rests: list[str],
     so."""
     if not_while_typing(parsed, offset):
         return []
-    text = parsed.snapshot.text
-    before, after = text[text.rfind("\n", 0, offset) + 1:offset], text[offset:].partition("\n")[0]
+    # The cursor's line around it, as `build_context` reads it (the document's line breaks: LF, CRLF or a lone CR).
+    snap = parsed.snapshot
+    line = snap.line_of(offset)
+    before, after = snap.text[snap.line_starts[line]:offset], snap.text[offset:snap.line_end(line)]
     kept = no_worse(parsed, [Suggestion(rest, offset, offset + closers_written_again(rest, before, after), 1.0)
                              for rest in rests if rest.strip()], should_stop)
     return parsing_first_kept(parsed, offset, kept, should_stop) if kept else []
