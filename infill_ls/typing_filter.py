@@ -244,7 +244,7 @@ def _closes_with_another_quote(parsed: ParsedSnapshot, suggestion: Suggestion) -
         if len(re.findall(rf"(?<![^\W_]){re.escape(quote)}|{re.escape(quote)}(?![^\W_])", inside)) % 2:
             continue
         # A quote after a letter that ends the fill may be a plural's possessive (`"the users'`), a string's text.
-        if at + len(quote) < len(text) or not (before + text)[len(before) + at - 1:][:1].isalnum():
+        if at + len(quote) < len(text) or not (text[at - 1] if at else before[-1]).isalnum():
             return True
     return False
 
