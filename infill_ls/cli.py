@@ -22,6 +22,25 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHECK_PREFIX = "def add(a, b):\n    return "
 CHECK_SUFFIX = "\n\n\nprint(add(1, 2))\n"
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+# A Content-Length header as clients write it: any case, any spacing, CRLF or LF; and what stands before it on the
+# line, the rest of a body longer than its header said.
+_CONTENT_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?\n\Z", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
+
+
+def header_line(line: bytes) -> bytes:
+    """A line read where a message's header is, as pygls reads headers: it takes `Content-Length: N\\r\\n` alone, so a
+    header spelt another way (`content-length`, LF for CRLF, no space) was no header to it, and the body after it
+    was glued to the next. Nor did one body read short or long ever let it find a header again: what was left of
+    it began the next header's line. The header now found where the line ends reads the messages after it."""
+    found = _CONTENT_LENGTH.search(line)
+    if found is None:
+        return line
+    if found.start() > 0 and line[:found.start()].strip():
+        log.warning("%d bytes before a Content-Length header were dropped: a message before it did not end where "
+                    "its Content-Length said", found.start())
+    return b"Content-Length: %s\r\n" % found.group(1)
 
 
 class Utf8Stdin:
@@ -37,7 +56,7 @@ class Utf8Stdin:
         self._stream = stream
 
     def readline(self) -> bytes:
-        return self._stream.readline()
+        return header_line(self._stream.readline())
 
     def read(self, n: int) -> bytes:  # pygls reads each body with one call
         return utf8_body(self._stream.read(n))
@@ -54,8 +73,8 @@ class Utf8Connection:
     async def readline(self) -> bytes:
         if self._first:
             line, self._first = self._first, b""
-            return line
-        return await self._reader.readline()
+            return header_line(line)
+        return header_line(await self._reader.readline())
 
     async def readexactly(self, n: int) -> bytes:
         return utf8_body(await self._reader.readexactly(n))
@@ -83,7 +102,10 @@ def serve_tcp(server, host: str, port: int) -> None:
         # The first to speak is the client; one that connects and goes (a port probe) touches nothing, and while
         # the client is served another connection is closed: it took over the client's answers (its documents'
         # text in them), and its end ended the server.
-        first = await reader.readline()
+        try:
+            first = await reader.readline()
+        except ConnectionError:
+            first = b""
         if not first or serving is not None:
             writer.close()
             return
@@ -94,6 +116,9 @@ def serve_tcp(server, host: str, port: int) -> None:
                             error_handler=server.report_server_error)
         except SystemExit:
             pass  # the client's `exit`: pygls ends the process with it, here an error in a callback, said at length
+        except ConnectionError as error:
+            # A client that went without closing (killed, or closed before it read its answers): its end, as EOF is.
+            log.warning("the client's connection was lost: %s", error.strerror or error)
         server.shutdown()
 
     async def serve() -> None:

@@ -30,7 +30,7 @@ from pygls.exceptions import (
 )
 from pygls.feature_manager import is_thread_function
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
+from pygls.protocol import JsonRPCProtocol, LanguageServerProtocol, default_converter, lsp_method
 from pygls.protocol.language_server import _prepare_command_arguments
 
 from . import __version__
@@ -38,6 +38,7 @@ from .actions import ActionEdit, ActionKind
 from .suggestions import Suggestion
 from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
+from .parent import WATCH_S, process_alive
 from .notebooks import NotebookError
 from .service import CellDocument, ChangeAfterClose, InfillService
 from .settings import SECTION, Settings, as_json
@@ -56,12 +57,20 @@ def _whole_number(value: Any, kind: type) -> int:
     raise ValueError(f"{value!r} is not an integer")
 
 
+def _string(value: Any, kind: type) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a string")
+    return value if kind is str else kind(value)  # an enum of strings, read as cattrs reads it
+
+
 def converter() -> Any:
     """pygls's, but an integer of the protocol (a position's line and character, a version) is refused unless it is
     one: cattrs read a position of 1.5 as 1, and "2" as 2, and the server answered for a place the client never
-    named."""
+    named. So is a string that is none: cattrs read a change's text of null as "None", and the document held four
+    characters the editor's had not."""
     made = default_converter()
     made.register_structure_hook(int, _whole_number)  # taken for int's subclasses too
+    made.register_structure_hook(str, _string)
     return made
 
 
@@ -248,16 +257,29 @@ class InfillProtocol(LanguageServerProtocol):
     # Set once `initialize` has been answered: before that, the protocol allows no other request, and no notification
     # but `exit`.
     initialize_answered = False
+    # Set once `initialize` has come: the protocol allows one. pygls ran each again, with the new request's
+    # capabilities and folders in place of the session's, and failed the third on its features registered twice.
+    initialize_received = False
 
     def handle_message(self, message):
         """As pygls's, but a request after `shutdown` is answered with InvalidRequest, as the protocol asks, where
         pygls drops it and leaves the client waiting; and before `initialize` is answered, a request is answered with
         ServerNotInitialized and a notification dropped, where pygls served them (a document opened before the
         client said which positions it counts), and a `shutdown` sent first left a session that refused
-        `initialize`."""
+        `initialize`; and an `initialize` after the first is answered with InvalidRequest."""
         if message is UNREADABLE:
             return  # answered, or said, already
+        if getattr(message, "jsonrpc", None) != JsonRPCProtocol.VERSION:
+            self._not_a_message(message)
+            return
         method = getattr(message, "method", None)
+        if method == types.INITIALIZE and getattr(message, "id", None) is not None:
+            if self.initialize_received:
+                error = types.ResponseError(code=JsonRpcInvalidRequest.CODE,
+                                            message="initialize: the server is initialized already")
+                self._send_response(message.id, error=error)
+                return
+            self.initialize_received = True
         if not self.initialize_answered and method not in (None, types.INITIALIZE, types.EXIT):
             if getattr(message, "id", None) is not None:
                 error = types.ResponseError(code=JsonRpcServerNotInitialized.CODE,
@@ -271,6 +293,24 @@ class InfillProtocol(LanguageServerProtocol):
             self._send_response(message.id, error=error)
             return
         super().handle_message(message)
+
+    def _not_a_message(self, body: Any) -> None:
+        """A body that is JSON but no JSON-RPC 2.0 message (`[1, 2]`, `null`, a batch, an object without `jsonrpc` or
+        of another version): said in one line, and, unless it reads as an answer, answered with InvalidRequest, with
+        its id where it has one, as JSON-RPC asks. pygls failed on it with a traceback and a message to the user, or
+        dropped it, and the client waited for ever for the answer to a request it held."""
+        if isinstance(body, dict):
+            msg_id, answer = body.get("id"), "result" in body or "error" in body
+        else:
+            msg_id, answer = getattr(body, "id", None), hasattr(body, "result") or hasattr(body, "error")
+        if not isinstance(msg_id, (int, str)) or isinstance(msg_id, bool):
+            msg_id = None
+        shown = json.dumps(body, default=repr)
+        log.warning("not a JSON-RPC 2.0 message, ignored: %s", shown if len(shown) <= 200 else shown[:197] + "...")
+        if answer:
+            return
+        self._send_data({"jsonrpc": JsonRPCProtocol.VERSION, "id": msg_id, "error": {
+            "code": JsonRpcInvalidRequest.CODE, "message": "Invalid Request: not a JSON-RPC 2.0 request"}})
 
     def _handle_response(self, msg_id, result=None, error=None):
         """As pygls's, but the answer to a request of the server's whose wait has been given up (the client
@@ -337,7 +377,7 @@ class InfillProtocol(LanguageServerProtocol):
         try:
             args, kwargs = _prepare_command_arguments(handler, params, self._converter)
         except Exception as exc:  # noqa: BLE001 - as pygls: any argument it cannot pass
-            raise JsonRpcInvalidParams.of(exc) from None
+            raise JsonRpcInvalidParams(f"{params.command}: {exc}") from None
         return handler(*args, **kwargs)
 
     # Set by `exit`: the status the process ends with, 0 after `shutdown` and 1 without. pygls's own sys.exit is
@@ -474,6 +514,7 @@ class InfillServer(LanguageServer):
         self.actions_run = 0  # names each action's progress
         self.out_of_step: set[str] = set()  # documents whose changes failed, told once until opened again
         self.reporting = False  # within report_server_error
+        self.editor_watch: asyncio.Future | None = None  # ends the process when the editor's has (`watch_editor`)
         self.pulls: set[asyncio.Task] = set()  # settings asked of the client (`workspace/configuration`)
         self.settings_problems: list[str] = []  # those of the last settings read
 
@@ -487,6 +528,21 @@ class InfillServer(LanguageServer):
             with contextlib.suppress(Exception):  # stdout is closed after `exit`
                 stream.flush()
         os._exit(status)
+
+    def watch_editor(self, pid: int) -> None:
+        """End the process, as `exit` without `shutdown` does, once the editor's process `pid` has ended (`parent`).
+        Not where no process `pid` runs now: the editor's id on another machine or in another container."""
+        if pid == os.getpid() or not process_alive(pid):
+            log.info("processId %d names no process here: not watched", pid)
+            return
+
+        async def watch() -> None:
+            while process_alive(pid):
+                await asyncio.sleep(WATCH_S)
+            log.warning("the editor's process %d has ended: the server ends with it", pid)
+            self.end(1)
+
+        self.editor_watch = asyncio.ensure_future(watch())
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         """As pygls's (a message to the user), but never for a failure to send that message itself: pygls reports a
@@ -691,6 +747,8 @@ def _register(ls: InfillServer) -> None:
         ls.literal_actions = bool(code_action and code_action.code_action_literal_support)
         ls.shows_disabled = bool(code_action and code_action.disabled_support)
         ls.applies_edits = bool(caps.workspace and caps.workspace.apply_edit)
+        if params.process_id is not None:
+            ls.watch_editor(params.process_id)
         # pygls has made rootPath a rootUri.
         root = ls.workspace.root_uri
         service.set_folders([f.uri for f in params.workspace_folders or ()] or ([root] if root else []))
