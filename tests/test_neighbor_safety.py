@@ -109,9 +109,10 @@ async def test_files_git_ignores_and_files_named_like_secrets_are_not_searched(s
                            ("passwords.py", "password"), ("local_settings.py", "local")):
         (app / name).write_text(beside(argument))
     (app / "helpers.py").write_text(beside("helper"))
+    (app / "token.py").write_text(beside("token_module"))  # a module of source code named so: searched
     (app / ":(glob)odd.py").write_text(beside("odd"))  # a name git would read as a pattern: it refused them all
     offered = await _asked(server, app / "settings.py")
-    assert fill("helper") in offered and fill("forced") in offered and fill("odd") in offered
+    assert all(fill(argument) in offered for argument in ("helper", "forced", "odd", "token_module"))
     for argument in ("prod_key", "credential", "secret", "password", "local"):
         assert fill(argument) not in offered, argument
     # Open in a tab, a file named like a secret is no more searched than on disk.
@@ -121,6 +122,26 @@ async def test_files_git_ignores_and_files_named_like_secrets_are_not_searched(s
         assert fill("password_tab") not in await _asked(server, app / "settings.py")
     finally:
         _close(server, tab)
+
+
+async def test_text_files_named_for_a_token_or_key_are_not_searched(server):
+    # A deploy token in `api_tokens.txt` was offered as ghost text while typing in `todo.txt` beside it.
+    notes = server.root / "notes"
+    notes.mkdir()
+    sentence = "the deploy token for the billing service is "
+    for name, value in (("api_tokens.txt", "ghp_apitoken"), ("auth.txt", "ghp_auth"), ("access-keys.txt", "ghp_key"),
+                        ("deploy_key.txt", "ghp_deploy"), ("plans.txt", "rotated")):
+        (notes / name).write_text(f"Note that {sentence}{value} for now.\n")
+    text = f"Remember: {sentence}"
+    path = notes / "todo.txt"
+    path.write_text(text)
+    _open(server, path, text, language="plaintext")
+    try:
+        offered = await _ask(server, path, text, len(text))
+    finally:
+        _close(server, path)
+    assert any(item.startswith("rotated") for item in offered), offered
+    assert not any(item.startswith("ghp_") for item in offered), offered
 
 
 async def test_a_document_outside_the_workspace_reads_no_file_beside_it(server, tmp_path):
