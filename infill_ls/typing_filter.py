@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, open_brackets, owed_on_line, scan_window,
-                            still_open)
+from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, indent_width, open_brackets, owed_on_line,
+                            scan_window, still_open)
 
 from .postprocess import writes_a_line_again
 from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
@@ -33,7 +33,7 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     but is no code the user means (`misplaced_semicolon`: `if (!order);`), nor JSX that parses only as the grammar
     reads it, without looking at names (`_misread_markup`: `<li>..</ul>`, a `;` after a child element), nor one that
     re-declares a function its class already has (`redeclares`), a name its scope already binds (`rebinds`), or a
-    local its block already declares (`local_redeclarations`: C's, C++'s, Java's). On a
+    local its block already declares or a parameter its list names (`local_redeclarations`: C's, C++'s, Java's). On a
     half-typed line, nor one whose own text the parser cannot read (`_writes_error`), one that ends a line that is
     not done (`_ends_open_line`: a `;` in an open call, on a `#` line), or one that unbalances a `#define`'s body
     (`_unbalances_macro`). Nor a `>` after type arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`),
@@ -46,7 +46,9 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     end (`_opens_literal`: `collect(` + `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`),
     a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
     takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
-    statements of its block (`_jumps_over`), a call of a literal (`_calls_no_function`), a Python import of a name
+    statements of its block (`_jumps_over`), a line ended as a statement done above the body it opens
+    (`_ends_above_its_body`: `toSt` + `ring();`), a label ended with `;` (`_ends_a_label_with_semicolon`), a call of a
+    literal (`_calls_no_function`), a Python import of a name
     imported already (`_imports_a_name_again`), a
     second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
@@ -94,6 +96,8 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _repeats_a_key(tree, start, start + len(written))
                 or _ends_a_half_word(parsed, suggestion)
                 or _dangles_an_operator(parsed, suggestion, tree, start + len(written))
+                or _ends_above_its_body(parsed, suggestion, tree, start + len(written))
+                or _ends_a_label_with_semicolon(parsed, suggestion)
                 or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
@@ -577,6 +581,75 @@ def _dangles_an_operator(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
             return False
         held = held.parent
     return True
+
+
+# The first character of a line that goes on with the statement of the line above: a member's `.`, a ternary's `?`
+# and `:`, a closer, an arrow, an operator.
+_GOES_ON = frozenset(".?:)]},=+-*/%&|^<>!")
+# A header whose `;` parts its clauses (Go's `if err := f(); err != nil {`, `for i := 0; i < n; i++ {`).
+_CLAUSED_HEADER = re.compile(r"\s*(?:if|for|switch|while|select)\b")
+
+
+def _ends_above_its_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, hi: int) -> bool:
+    """Whether ``suggestion`` (one line; its bytes end at ``hi`` of ``tree``, the file's with it) ends its line as a
+    statement or an item done, with a `;`, a `}` or a `},`, where the next line of code stands deeper: the body that
+    the line opens in the file (`public String toSt` + `ring();` above the body of `toString() {`, Go's `Director:
+    func(r` + ` *http.Request) {},` above the function's lines). The lines after one done stand no deeper in a
+    language of braces; Python's layout is CPython's to read (`_breaks_layout`). Not where the line leaves a bracket
+    open or its construct goes on below (a JSX tag's attributes), nor where the next line goes on with the statement
+    (`.then(...)`, an operator), nor at a header whose `;` parts its clauses, nor on a preprocessor's line."""
+    text, spec, snap = suggestion.text, parsed.spec, parsed.snapshot
+    if "\n" in text or not text.strip() or spec is None or spec.layout_error is not None:
+        return False
+    line = snap.line_of(suggestion.start)
+    if snap.text[suggestion.end:snap.line_end(line)].strip():
+        return False
+    written = snap.text[snap.line_starts[line]:suggestion.start] + text
+    if written.lstrip().startswith("#") or _CLAUSED_HEADER.match(written):
+        return False
+    last = hi - (len(text.encode("utf-8", "surrogatepass")) - len(text.rstrip().encode("utf-8", "surrogatepass")))
+    node = tree.root_node.descendant_for_byte_range(last - 1, last)
+    if node is None or node.end_byte != last:
+        return False
+    anchor = token_before(node) if node.type == "," else node
+    if anchor is None or anchor.type not in (";", "}") or (node.type == "," and anchor.type != "}"):
+        return False
+    depth = 0
+    for _, bracket in brackets_in_code(written):
+        if bracket in OPENER_OF.values():
+            depth += 1
+        elif bracket in OPENER_OF:
+            depth = max(depth - 1, 0)
+    if depth:
+        return False
+    first = snap.byte_offset(snap.line_starts[line] + len(written) - len(written.lstrip()))
+    held = anchor  # the largest node the line begins that holds it; the file's own node (`program`) is no such
+    while held.parent is not None and held.parent.parent is not None and held.parent.start_byte >= first:
+        held = held.parent
+    if held.end_byte > hi:
+        return False  # the construct the line begins goes on below it
+    for below in range(line + 1, snap.line_count):
+        code = snap.line_text(below)
+        if code.strip() and not in_comment(parsed, snap.line_starts[below] + len(code) - len(code.lstrip())):
+            return indent_width(code) > indent_width(written) and code.lstrip()[0] not in _GOES_ON
+    return False
+
+
+# A `case` or `default` label of a switch that a `;` ends where its `:` goes.
+_LABEL_ENDED = re.compile(r"\s*(?:case\b[^:]*|default\s*);\s*\Z")
+
+
+def _ends_a_label_with_semicolon(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
+    """Whether ``suggestion`` ends a `case` or `default` label with a `;` where its `:` goes (`case Z_NEED` +
+    `_ERROR;`), in a language of braces: the line is half-typed already, and the parse counts no new error."""
+    if "\n" in suggestion.text or ";" not in suggestion.text or parsed.spec is None \
+            or parsed.spec.layout_error is not None:
+        return False
+    snap = parsed.snapshot
+    line = snap.line_of(suggestion.start)
+    written = snap.text[snap.line_starts[line]:suggestion.start] + suggestion.text \
+        + snap.text[suggestion.end:snap.line_end(line)]
+    return _LABEL_ENDED.match(written) is not None
 
 
 def parsing_first_kept(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
@@ -1185,7 +1258,8 @@ def local_redeclarations(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
     """Whether ``suggestion`` (``tree``: the file with it in) writes the name of a local declaration
     (`LanguageSpec.local_declaration_types`) that another declaration of its block declares already, or a parameter
     of the function whose body the block is: `graph::NameIndex index;` two lines below the same line, `size_t
-    written` below `size_t written`, parse, and do not compile. Only a name the suggestion writes counts."""
+    written` below `size_t written`, parse, and do not compile; or a parameter's that its list names already
+    (`_names_a_parameter_twice`). Only a name the suggestion writes counts."""
     kinds = parsed.spec.local_declaration_types if parsed.spec else frozenset()
     if not kinds or not suggestion.text.strip():
         return False
@@ -1204,6 +1278,23 @@ def local_redeclarations(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
         if owner is not None and owner.type in parsed.spec.function_types:
             declared.update(name.text for name in _parameter_names(owner))
         if written & declared:
+            return True
+    return _names_a_parameter_twice(parsed, tree, lo, hi)
+
+
+def _names_a_parameter_twice(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
+    """Whether the bytes ``lo``..``hi`` of ``tree`` write the name of a parameter that another of its list names
+    (`StringJoiner(CharSequence delimiter,` above `Char` + `Sequence delimiter,`), which parses and does not
+    compile."""
+    for node in nodes_touching(tree.root_node, lo, hi):
+        owner = node.parent.parent if node.parent is not None else None
+        listed = owner.child_by_field_name("parameters") if owner is not None else None
+        if listed is None or listed.id != node.parent.id:
+            continue
+        written = {name.text for name in _declarator_names(node) if name.start_byte < hi and lo < name.end_byte}
+        others = {name.text for other in node.parent.named_children if other.id != node.id
+                  for name in _declarator_names(other)}
+        if written & others:
             return True
     return False
 

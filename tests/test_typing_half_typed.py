@@ -174,6 +174,34 @@ def test_while_typing_no_fill_ends_its_line_with_an_operator_above_a_line_of_cod
     assert kept_while_typing(language, marked, fill) is kept
 
 
+JAVA_PARAMETERS = ("class S {\n    S(CharSequence delimiter,\n      Char|\n      CharSequence suffix) {\n"
+                   "        d = delimiter;\n    }\n}\n")
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # A line ended as a statement or an item done, above the body the file's line opens.
+    ("java", "class S {\n    public String toSt|\n        return \"s\";\n    }\n}\n", "ring();", False),
+    ("typescript", "function bind<Fn>(fn: Fn, thisA|\n  return fn;\n}\n", "rg);", False),
+    ("go", "package m\n\nvar p = &Proxy{\n\tDirector: func(r|\n\t\tr.Host = \"x\"\n\t},\n}\n",
+     " *Request) {},", False),
+    # A switch's label ended with `;` where its `:` goes.
+    ("c", "int f(int s) {\n    switch (s) {\n    case Z_NEED|\n        return 1;\n    }\n    return 0;\n}\n",
+     "_ERROR;", False),
+    # A parameter its list names already; another parameter.
+    ("java", JAVA_PARAMETERS, "Sequence delimiter,", False),
+    ("c", "int f(int old_len, int |) {\n    return 0;\n}\n", "old_len", False),
+    ("java", JAVA_PARAMETERS, "Sequence prefix,", True),
+    # A header whose `;` parts its clauses; a declaration's next declarator; the attributes of a JSX tag below.
+    ("go", "package m\n\nfunc f() {\n\tif d := now()|\n\t\treturn\n\t}\n}\n", ";", True),
+    ("javascript", "let a = 1|\n    b = 2;\nconsole.log(a, b);\n", ",", True),
+    ("tsx", "function A() {\n  return (\n    <div style={{ color: \"red\" |\n         className=\"x\">\n      hi\n"
+     "    </div>\n  );\n}\n", "}}", True),
+])
+def test_while_typing_no_fill_ends_its_line_above_its_body_or_names_a_parameter_twice(language, marked, fill,
+                                                                                       kept):
+    assert kept_while_typing(language, marked, fill) is kept
+
+
 def test_in_plain_text_the_closers_are_not_read_for_half_typed_names():
     # Plain text has no tree: reading it for names raised, and a copy from the file that begins with a space failed
     # the request.
