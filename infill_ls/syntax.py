@@ -172,6 +172,9 @@ class LanguageSpec:
     # What ends a statement that a fill closed at the cursor still owes (`;`); empty where statements need none
     # (JavaScript's is optional, Go and Python have none).
     statement_end: str = ""
+    # Where a statement may go without its end (JavaScript's `;`), the nodes of statements that may: Close structure
+    # ends one its closers end as the file ends most of its own.
+    optional_end_types: frozenset[str] = frozenset()
     # Nodes that declare a function without its body (a prototype, an interface's method, a trait's `fn`): a
     # `statement_end` that ends one ends a header typed for the body that follows. Where one is a declarator
     # (C's), the declaration it stands in is such a node.
@@ -526,7 +529,10 @@ _JAVASCRIPT = LanguageSpec(
     stubs=_ECMASCRIPT_STUBS,
     markup_types=_JSX,
     markup_tag_types=_JSX_TAGS,
-
+    optional_end_types=frozenset({"expression_statement", "lexical_declaration", "variable_declaration",
+                                  "return_statement", "throw_statement", "import_statement", "break_statement",
+                                  "continue_statement", "public_field_definition", "field_definition",
+                                  "type_alias_declaration"}),
 )
 
 

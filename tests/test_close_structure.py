@@ -1024,3 +1024,48 @@ def test_a_body_whose_lines_stand_at_its_headers_column_is_not_ended_by_them(lan
 ])
 def test_a_line_goes_on_with_the_block_above_by_its_languages_words(language_id, line, goes_on):
     assert _goes_on(parsed_text(language_id, line + "\n"), line) is goes_on
+
+
+@pytest.mark.parametrize("language_id, text, cursor_after, expected", [
+    # A string's quote alone where it leaves the file parsing: the file's or the model's fill said more (an import
+    # of another package, a string of other text, a tuple where the next line's string was joined).
+    ("typescript", "import * as React from 'react\n\nexport const a = 1;\n", "'react",
+     "import * as React from 'react'\n\nexport const a = 1;\n"),
+    ("python", "def f(t):\n    if t == '\"':\n        return 1\n    elif t != '\\\\\n        return 2\n", "'\\\\",
+     "def f(t):\n    if t == '\"':\n        return 1\n    elif t != '\\\\':\n        return 2\n"),
+    ("python", "class S:\n    chars = ('abcdef\n             'ABCDEF')\n", "'abcdef",
+     "class S:\n    chars = ('abcdef'\n             'ABCDEF')\n"),
+    # An item of a list whose items end with a comma gets its comma, but the last before the closer.
+    ("python", "class F:\n    __slots__ = ('name',\n                 'hash\n                 'init',\n"
+     "                 )\n", "'hash",
+     "class F:\n    __slots__ = ('name',\n                 'hash',\n                 'init',\n                 )\n"),
+    ("typescript", "type A = Omit<\n  Exclude<B, undefined>,\n  'mutations\n>\n", "'mutations",
+     "type A = Omit<\n  Exclude<B, undefined>,\n  'mutations'\n>\n"),
+])
+def test_a_string_left_open_gets_its_quote(language_id, text, cursor_after, expected):
+    assert _closed(language_id, text, _after(text, cursor_after)) == expected
+
+
+def test_the_nearest_bracket_alone_where_the_parse_took_one_above_for_open():
+    # `[` read as inside the `(` of the call above it: closed as `])`, which did not parse, and the model's
+    # `quereries]` was the edit.
+    text = ("export function f(state: S) {\n  return useMemo(() => {\n    const queries = state.queries || [\n\n"
+            "    const next = queries.map((q) => q);\n    return next;\n  }, [state]);\n}\n")
+    assert _closed("typescript", text, _after(text, "|| [")) == text.replace("|| [\n", "|| [];\n")
+
+
+@pytest.mark.parametrize("ends, expected", [(";", "b.run(x, 1);"), ("", "b.run(x, 1)")])
+def test_a_statement_closed_ends_as_the_file_ends_its_own_where_its_end_is_optional(ends, expected):
+    text = (f"const a = require('a'){ends}\nconst b = require('b'){ends}\n\nfunction f(x) {{\n  a.run(x){ends}\n"
+            f"  b.run(x, 1\n  return x{ends}\n}}\n")
+    assert _closed("javascript", text, _after(text, "x, 1")) == text.replace("b.run(x, 1", expected)
+
+
+def test_a_closing_tag_missing_in_an_element_a_callback_returns_is_the_one_written():
+    # The grammar read the closing tags around it as no tags: Close structure wrote `</li>` and two `</div>`s more
+    # (TypeScript: ')' expected), or found no fill.
+    text = ("export function L({ items }: { items: string[] }) {\n  return (\n    <div>\n      <ul>\n"
+            "        {items.map((t) => (\n          <li key={t}>\n            <span>{t}</span>\n        ))}\n"
+            "      </ul>\n    </div>\n  );\n}\n")
+    assert _closed("tsx", text, _after(text, "<span>{t}</span>")) == \
+        text.replace("<span>{t}</span>\n", "<span>{t}</span>\n          </li>\n")

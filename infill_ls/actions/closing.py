@@ -25,7 +25,7 @@ from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replaceme
 from .edits import (NEAR_LINES, ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit,
                     infill_spans, leaves, merged_insertions, opener_line, own_lines, token_text, tokens, walk,
                     with_eol)
-from .text_closers import open_text_closers
+from .text_closers import open_quote_before, open_text_closers
 from .type_arguments import type_argument_candidates
 
 CLOSE_HOLE_TOKENS = 16
@@ -711,11 +711,14 @@ def _then_closed(parsed: ParsedSnapshot, fixes: list[Replacement], offset: int, 
         return found
     around = top_level(problem)
     others = _owed_elsewhere(after, around, moved)
-    for also in ([], others) if others else ([],):
-        for c in _closer_candidates(after, around, moved, _moved(fixes, aim), also):
-            both = _with_fixes(fixes, c.replacements)
-            if both is not None:
-                found.append(Candidate(both, 0.0, c.problems, distance, 1))
+    closers = [c for also in (([], others) if others else ([],))
+               for c in _closer_candidates(after, around, moved, _moved(fixes, aim), also)]
+    # A header's `:` after the string its line closes (`elif c != '\\` owes `':`).
+    closers += _header_colons(after, [after.snapshot.line_of(moved)], _moved(fixes, aim))
+    for c in closers:
+        both = _with_fixes(fixes, c.replacements)
+        if both is not None:
+            found.append(Candidate(both, 0.0, c.problems, distance, 1))
     return found
 
 
@@ -812,7 +815,7 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     if closed:
         edit = choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, closed, fixing=True, refused=refused)
         if isinstance(edit, ActionEdit):
-            return edit
+            return _ended_as_the_file_ends_statements(parsed, edit)
     fills: list[Candidate] = []
 
     def insert(at: int, fill: str, confidence: float, preference: int = 0) -> None:
@@ -836,6 +839,44 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         if not _empties_a_body(parsed, missing, tree):
             fills.append(Candidate(missing, LAST_RESORT, problem_count(tree), abs(missing[0].start - aim)))
     return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, closers + fills, fixing=True, refused=refused)
+
+
+def _ended_as_the_file_ends_statements(parsed: ParsedSnapshot, edit: ActionEdit) -> ActionEdit:
+    """``edit`` (closers after which the file parses), with the `;` a statement may go without
+    (`LanguageSpec.optional_end_types`, JavaScript's) after its last closer, where that closer ends such a statement
+    at the end of its line and the file ends most of its own with one (`_ends_its_statements`): `.edit('', undefined,
+    true` closed as `true)` in a file whose other calls end `);`. Only where the file still parses with it."""
+    spec, snap = parsed.spec, parsed.snapshot
+    if spec is None or not spec.optional_end_types or parsed.tree is None:
+        return edit
+    last = max(edit.replacements, key=lambda r: r.end)
+    closer = last.text.rstrip(" \t")
+    if not closer or closer[-1] not in ")]'\"" or snap.text[last.end:snap.line_end(snap.line_of(last.end))].strip():
+        return edit
+    ended = tuple(replace(r, text=closer + ";" + r.text[len(closer):]) if r is last else r for r in edit.replacements)
+    tree = tree_after(parsed, list(ended))
+    if problem_count(tree):
+        return edit
+    after = parsed_after(parsed, ended, tree)
+    shift = sum(len(r.text) - (r.end - r.start) for r in edit.replacements if r is not last and r.end <= last.start)
+    at = after.snapshot.byte_offset(last.start + shift + len(closer))
+    end = after.tree.root_node.descendant_for_byte_range(at, at + 1)
+    if end is None or end.type != ";" or end.parent is None or end.parent.type not in spec.optional_end_types:
+        return edit
+    return replace(edit, replacements=ended) if _ends_its_statements(after, end.parent) else edit
+
+
+def _ends_its_statements(parsed: ParsedSnapshot, but: tree_sitter.Node) -> bool:
+    """Whether the file ends four in five of its statements that may go without an end (of three or more, the first
+    500 read; ``but`` aside) with one. Read in the text closed, where the statements around the error parse."""
+    types, ended, seen = parsed.spec.optional_end_types, 0, 0
+    for node in walk(parsed.tree.root_node):
+        if node.type in types and node.id != but.id:
+            seen += 1
+            ended += node.children[-1].type == ";"
+            if seen == 500:
+                break
+    return seen >= 3 and ended * 5 >= seen * 4
 
 
 def _breaks_what_python_reads(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> bool:
@@ -915,6 +956,17 @@ def _closer_candidates(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int
     # Then the closers alone and each of those again with the brackets closed after a `,` that ends the line: a
     # statement's outermost bracket holds it (`f(a,)`; `f(a),` never parses); closed before it, one wins a tie.
     seen = [tuple(fixes)]
+    if closed.problems and innermost is None:
+        # Fewer of the brackets owed, the innermost: an opener the parse took for open after a closer went missing
+        # (`queries || [` read as inside the `(` of a call above, closed as `])`) is none where the file with the
+        # nearest alone parses.
+        for fewer in range(1, len(owed_openers(parsed, region, at))):
+            alone = tuple(mechanical_fix(parsed, region, at, innermost=fewer))
+            if alone and alone not in seen:
+                seen.append(alone)
+                problems = problem_count(tree_after(parsed, list(alone)))
+                if not problems:
+                    candidates.append(Candidate(alone, 0.0, problems, abs(at - offset), 1))
     tried = [("", "")] + _terminators(parsed, region, at) if closed.problems or unended else []
     for after_comma, ends in [(False, ends) for ends in tried[1:]] + [(True, ends) for ends in tried]:
         ended = tuple(mechanical_fix(parsed, region, at, *ends, also=also, innermost=innermost,
@@ -985,10 +1037,10 @@ def _closes_in_a_literal(parsed: ParsedSnapshot, replacements: tuple[Replacement
                          tree: tree_sitter.Tree | None) -> bool:
     """Whether a closer the replacements insert is text of a string or a comment in ``tree``, the file's once they
     are made: `}]` after `f"{i.name` parses, with its `]` in the string; or goes after a quote that its line leaves
-    open (`_after_an_open_quote`), which tree-sitter-rust reads as no string: `foo("ada);`."""
+    open (`open_quote_before`), which tree-sitter-rust reads as no string: `foo("ada);`."""
     if tree is None or parsed.spec is None:
         return False
-    if any(_after_an_open_quote(parsed, r.start) for r in replacements if any(ch in OPENER_OF for ch in r.text)):
+    if any(open_quote_before(parsed, r.start) for r in replacements if any(ch in OPENER_OF for ch in r.text)):
         return True
     after, shift = parsed_after(parsed, replacements, tree), 0
     for r in sorted(replacements, key=lambda r: r.start):
@@ -1007,34 +1059,6 @@ def _in_markup_text(parsed: ParsedSnapshot, offset: int) -> bool:
     byte = parsed.snapshot.byte_offset(offset)
     node = parsed.tree.root_node.descendant_for_byte_range(byte, byte + 1) if text_types else None
     return node is not None and node.type in text_types
-
-
-# A string's opening quote as a token of its own (`"`, Python's `f"`, `"""`).
-_QUOTE = re.compile(rb"[A-Za-z]*(?:\"(?:\"\")?|'(?:'')?|`)")
-
-
-def _after_an_open_quote(parsed: ParsedSnapshot, at: int) -> bool:
-    """Whether the line of ``at`` leaves a quote open between its last opener and ``at``: an odd number of quotes
-    that the parse holds in an ERROR or in a string it closes with a made-up quote (`_unclosed`). One
-    before an opener may open an f-string whose field that opener begins (`f"{parameters.pop('height'`): there a
-    closer is code."""
-    snap = parsed.snapshot
-    start = snap.byte_offset(snap.line_starts[snap.line_of(at)])
-    quotes = 0
-    for token in tokens(parsed.tree.root_node, start, snap.byte_offset(at), parsed.spec.comment_types):
-        if token.type in PAIRS:
-            quotes = 0
-        elif _unclosed(parsed, token.parent) and _QUOTE.fullmatch(snap.utf8[token.start_byte : token.end_byte]):
-            quotes += 1
-    return quotes % 2 == 1
-
-
-def _unclosed(parsed: ParsedSnapshot, holder: tree_sitter.Node | None) -> bool:
-    """Whether a quote ``holder`` holds may open a string that nothing closes: an ERROR, or a string whose closing
-    quote the parse made up (tree-sitter-rust's in a macro's arguments)."""
-    if holder is None:
-        return False
-    return holder.is_error or holder.type in parsed.spec.literal_types and any(c.is_missing for c in holder.children)
 
 
 # The confidence of a fill no other beats (a model's mean log-probability is far above it).

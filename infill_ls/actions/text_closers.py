@@ -1,9 +1,10 @@
 """Close structure's closers for text that the grammar reads as code once it is left open: markup's opening tags
-(JSX) get their ends, its elements their closing tags, template literals their quote. The language's row names the
-nodes (`LanguageSpec.markup_tag_types`, `LanguageSpec.template_quotes`)."""
+(JSX) get their ends, its elements their closing tags, template literals and the strings of a line their quote. The
+language's row names the nodes (`LanguageSpec.markup_tag_types`, `LanguageSpec.template_quotes`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import tree_sitter
@@ -19,22 +20,85 @@ from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines
 def open_text_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[list[Replacement]]:
     """The fixes that close the text left open near the cursor, each one edit: the ends of the opening tags left
     without theirs and the closing tags of the elements left open (`_element_closers`), all in one; then the quote
-    of a template literal left open, at each place it may go (`_template_quotes`)."""
-    tags = _element_closers(parsed, region, offset)
-    return ([tags] if tags else []) + [[quote] for quote in _template_quotes(parsed, region, offset)]
+    of a template literal left open, at each place it may go (`_template_quotes`); then that of a string the
+    cursor's line leaves open (`_string_quotes`)."""
+    quotes = _template_quotes(parsed, region, offset) + _string_quotes(parsed, offset)
+    return [tags for tags in _element_closers(parsed, region, offset) if tags] + [[quote] for quote in quotes]
 
 
-def _element_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[Replacement]:
+# A string's opening quote as a token of its own (`"`, Python's `f"`, `"""`), and the quote itself.
+_QUOTE = re.compile(rb"[A-Za-z]*(\"(?:\"\")?|'(?:'')?|`)")
+
+
+def open_quote_before(parsed: ParsedSnapshot, at: int) -> tree_sitter.Node | None:
+    """The quote that the line of ``at`` leaves open between its last opener and ``at``: the last of an odd number of
+    quotes that the parse holds in an ERROR or in a string it closes with a made-up quote (`_unclosed`). One
+    before an opener may open an f-string whose field that opener begins (`f"{parameters.pop('height'`): there a
+    closer is code."""
+    snap = parsed.snapshot
+    start = snap.byte_offset(snap.line_starts[snap.line_of(at)])
+    quotes: list[tree_sitter.Node] = []
+    for token in tokens(parsed.tree.root_node, start, snap.byte_offset(at), parsed.spec.comment_types):
+        if token.type in PAIRS:
+            quotes = []
+        elif _unclosed(parsed, token.parent) and _QUOTE.fullmatch(snap.utf8[token.start_byte : token.end_byte]):
+            quotes.append(token)
+    return quotes[-1] if len(quotes) % 2 else None
+
+
+def _unclosed(parsed: ParsedSnapshot, holder: tree_sitter.Node | None) -> bool:
+    """Whether a quote ``holder`` holds may open a string that nothing closes: an ERROR, or a string whose closing
+    quote the parse made up (tree-sitter-rust's in a macro's arguments)."""
+    if holder is None:
+        return False
+    return holder.is_error or holder.type in parsed.spec.literal_types and any(c.is_missing for c in holder.children)
+
+
+def _string_quotes(parsed: ParsedSnapshot, offset: int) -> list[Replacement]:
+    """The quote of a string that the cursor's line leaves open (`open_quote_before` where its code ends), at each
+    place it may go: at the cursor where it stands in the string, and where the code of the line ends. Without it
+    only a fill closed the string, and the file's or the model's said more than the quote (`'react` closed as
+    `'react-error-boundary'`). Not a string of three quotes, nor a template literal, which may span lines
+    (`_template_quotes`)."""
+    if parsed.spec is None:
+        return []
+    snap = parsed.snapshot
+    line = snap.line_of(offset)
+    end = snap.line_starts[line] + len(snap.line_text(line).rstrip())
+    quote = open_quote_before(parsed, end)
+    if quote is None:
+        return []
+    mark = _QUOTE.fullmatch(snap.utf8[quote.start_byte : quote.end_byte]).group(1).decode()
+    if len(mark) != 1 or mark == "`":
+        return []
+    opened = snap.char_offset(quote.end_byte)
+    points = [at for at in (offset, end) if at >= opened]
+    # An item of a list over lines whose items end with a `,`, above another item: so does this one. Without it,
+    # the string and the next line's are one, joined (Python's `'hash` above `'init',` in a tuple of names).
+    above = next((snap.line_text(row).rstrip() for row in range(line - 1, -1, -1) if snap.line_text(row).strip()), "")
+    below = next((snap.line_text(row).lstrip() for row in range(line + 1, snap.line_count)
+                  if snap.line_text(row).strip()), "")
+    item = "," if above.endswith(",") and below[:1] not in ("", *")]}>") else ""
+    return [Replacement(at, at, mark + (item if at == end else "")) for at in dict.fromkeys(points)]
+
+
+def _element_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[list[Replacement]]:
     """The ends the opening tags near ``offset`` owe (`_tag_ends`), and the closing tags of the elements then left
     open (`_open_elements`), found in the text with those ends: without them, the grammar reads the text after a
-    tag as more of its attributes (`</form>` below `<input value={v}`), or leaves it all in an ERROR."""
+    tag as more of its attributes (`</form>` below `<input value={v}`), or leaves it all in an ERROR. Where no tag
+    lacks its end, as many more fixes as there are such elements, each closing one alone: where a closing tag went
+    missing inside an element that a `.map(` callback returns, the grammar reads the closing tags around it as
+    no tags, and their elements were closed again (`</li>` with two more `</div>`)."""
     ends = _tag_ends(parsed, region, offset)
     if not ends:
-        return _closing_tags(parsed, offset, _open_elements(parsed, walk(region), offset))
+        elements = _open_elements(parsed, walk(region), offset)
+        alone = [[element] for element in elements] if len(elements) > 1 else []
+        return [_closing_tags(parsed, offset, chosen) for chosen in [elements, *alone]]
     after = parsed_after(parsed, ends)
     moved = offset + sum(len(r.text) for r in ends if r.start <= offset)
     tags = _closing_tags(after, moved, _open_elements(after, _region_after(after, region, ends), moved))
-    return merged_insertions(ends + [Replacement(_before(ends, r.start), _before(ends, r.end), r.text) for r in tags])
+    return [merged_insertions(ends + [Replacement(_before(ends, r.start), _before(ends, r.end), r.text)
+                                      for r in tags])]
 
 
 def _tag_ends(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[Replacement]:
