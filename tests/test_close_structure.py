@@ -1069,3 +1069,20 @@ def test_a_closing_tag_missing_in_an_element_a_callback_returns_is_the_one_writt
             "      </ul>\n    </div>\n  );\n}\n")
     assert _closed("tsx", text, _after(text, "<span>{t}</span>")) == \
         text.replace("<span>{t}</span>\n", "<span>{t}</span>\n          </li>\n")
+
+
+@pytest.mark.parametrize("language_id, text, missing, at_end", [
+    # A block's `}` deleted mid-function goes missing, for the parse, at the end of the file: closed there, the rest
+    # of the function and the function below moved into the block.
+    ("javascript", "function parse(str) {\n  if (str.length > 100) {\n    return;\n\n  var n = 1;\n  return n;\n}\n\n"
+     + "".join(f"function f{i}(ms) {{\n  return ms + {i};\n}}\n\n" for i in range(8)), "    return;\n", "  }\n"),
+    ("cpp", "int f(const char *s) {\n    if (s == nullptr) {\n        return 0;\n\n    return 1;\n}\n\n"
+     + "".join(f"int g{i}() {{\n    return {i};\n}}\n\n" for i in range(8)), "        return 0;\n", "    }\n"),
+    # A Rust macro statement gets the `;` rustc wants after it, which the parse does without.
+    ("rust", "error_codes!(define_table\n\n"
+     + "".join(f"fn f{i}() {{\n    if let Err(e) = run() {{\n        panic!(\"{{:?}}\", e);\n    }}\n}}\n\n"
+               for i in range(4)), "error_codes!(define_table", ");"),
+])
+def test_an_opener_left_open_far_from_where_the_parse_misses_it_closes_where_its_block_ends(language_id, text, missing,
+                                                                                           at_end):
+    assert _closed(language_id, text, len(text)) == text.replace(missing, missing + at_end, 1)

@@ -804,6 +804,7 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     closers += type_argument_candidates(parsed, offset, aim)
     for fixes in open_text_closers(parsed, region, offset):
         closers += _then_closed(parsed, fixes, offset, aim)
+    closers += _unclosed_far_off(parsed, region, aim)
 
     def refused(c: Candidate) -> bool:
         return _breaks_what_python_reads(parsed, c.replacements)
@@ -877,6 +878,34 @@ def _ends_its_statements(parsed: ParsedSnapshot, but: tree_sitter.Node) -> bool:
             if seen == 500:
                 break
     return seen >= 3 and ended * 5 >= seen * 4
+
+
+# The most openers left open far from the cursor that `_unclosed_far_off` closes at once.
+FAR_OFF_OPENERS = 3
+
+
+def _unclosed_far_off(parsed: ParsedSnapshot, region: tree_sitter.Node, aim: int) -> list[Candidate]:
+    """The openers of ``region`` that no closer closes as the text is laid out (`_unmatched`), closed each where its
+    own block ends (`_close_own`), as a candidate where the file then parses. A block's `}` deleted mid-function
+    goes missing, for the parse, at the end of the file, where the function's own `}` was taken for it: closed there,
+    the lines after the block, and every function below, moved into it."""
+    unmatched = _unmatched(parsed, region, parsed.snapshot.char_offset(region.end_byte))[1]
+    openers = [o for o in leaves(region) if o.id in unmatched]
+    if not openers or len(openers) > FAR_OFF_OPENERS:
+        return []
+    found = []
+    for terminator in dict.fromkeys(("", parsed.spec.statement_end)):
+        fixes = tuple(merged_insertions([fix for opener in reversed(openers)
+                                         for fix in _close_own(parsed, opener, terminator)]))
+        if not fixes:
+            continue
+        tree = tree_after(parsed, list(fixes))
+        if problem_count(tree):
+            continue
+        # A Rust macro statement closed without its `;` parses, and rustc refuses it.
+        unended = not terminator and _ends_a_macro_statement(parsed, fixes, tree)
+        found.append(Candidate(fixes, 0.0, 0, min(abs(r.start - aim) for r in fixes), 0 if unended else 1))
+    return found
 
 
 def _breaks_what_python_reads(parsed: ParsedSnapshot, replacements: tuple[Replacement, ...]) -> bool:
