@@ -47,8 +47,9 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
     takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
     statements of its block (`_jumps_over`), a line ended as a statement done above the body it opens
-    (`_ends_above_its_body`: `toSt` + `ring();`), a label ended with `;` (`_ends_a_label_with_semicolon`), a call of a
-    literal (`_calls_no_function`), a Python import of a name
+    (`_ends_above_its_body`: `toSt` + `ring();`), a label ended with `;` (`_ends_a_label_with_semicolon`), a list's
+    last item given a `,` above the code after the list (`_comma_above_the_lists_end`), a call of a literal
+    (`_calls_no_function`), a Python import of a name
     imported already (`_imports_a_name_again`), a
     second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
@@ -98,6 +99,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _dangles_an_operator(parsed, suggestion, tree, start + len(written))
                 or _ends_above_its_body(parsed, suggestion, tree, start + len(written))
                 or _ends_a_label_with_semicolon(parsed, suggestion)
+                or _comma_above_the_lists_end(parsed, suggestion)
                 or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
@@ -632,6 +634,37 @@ def _ends_above_its_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
         code = snap.line_text(below)
         if code.strip() and not in_comment(parsed, snap.line_starts[below] + len(code) - len(code.lstrip())):
             return indent_width(code) > indent_width(written) and code.lstrip()[0] not in _GOES_ON
+    return False
+
+
+def _comma_above_the_lists_end(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
+    """Whether ``suggestion`` ends its line with a `,` in a bracket that a line above opened, where the next line of
+    code stands shallower and begins with no closer: the list's last item given a comma where the list's closer
+    goes (Java's `CharSequence suffix` + `,` above the constructor's body), in a language of braces. Not where the
+    line closes a bracket of a line above (the `,` is then an outer list's), nor outside a bracket (Rust's `where`
+    bounds end with `,` above the body's `{`)."""
+    text, spec, snap = suggestion.text, parsed.spec, parsed.snapshot
+    if "\n" in text or not text.rstrip().endswith(",") or spec is None or spec.layout_error is not None:
+        return False
+    line = snap.line_of(suggestion.start)
+    if snap.text[suggestion.end:snap.line_end(line)].strip():
+        return False
+    start = snap.line_starts[line]
+    written = snap.text[start:suggestion.start] + text
+    depth = 0
+    for _, bracket in brackets_in_code(written, spec.line_comments):
+        if bracket in PAIRS:
+            depth += 1
+        elif bracket in OPENER_OF:
+            depth -= 1
+            if depth < 0:
+                return False
+    if depth or not still_open(scan_window(snap.text[:start]), line_comments=spec.line_comments):
+        return False
+    for below in range(line + 1, snap.line_count):
+        code = snap.line_text(below)
+        if code.strip() and not in_comment(parsed, snap.line_starts[below] + len(code) - len(code.lstrip())):
+            return indent_width(code) < indent_width(written) and code.lstrip()[0] not in ")]}>"
     return False
 
 

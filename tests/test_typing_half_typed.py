@@ -191,6 +191,10 @@ JAVA_PARAMETERS = ("class S {\n    S(CharSequence delimiter,\n      Char|\n     
     ("java", JAVA_PARAMETERS, "Sequence delimiter,", False),
     ("c", "int f(int old_len, int |) {\n    return 0;\n}\n", "old_len", False),
     ("java", JAVA_PARAMETERS, "Sequence prefix,", True),
+    # A list's last item given a `,` above the code after the list; a `where` bound's, above the body's `{`.
+    ("java", "class S {\n    S(CharSequence prefix,\n            CharSequence s|\n        d = prefix;\n    }\n}\n",
+     "uffix,", False),
+    ("rust", "fn f<F>(x: F) -> Value\nwhere\n    F: FnMut(String, Value) -> Val|\n{\n    x\n}\n", "ue,", True),
     # A header whose `;` parts its clauses; a declaration's next declarator; the attributes of a JSX tag below.
     ("go", "package m\n\nfunc f() {\n\tif d := now()|\n\t\treturn\n\t}\n}\n", ";", True),
     ("javascript", "let a = 1|\n    b = 2;\nconsole.log(a, b);\n", ",", True),
