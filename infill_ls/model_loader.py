@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 import weakref
 from collections.abc import Callable
@@ -62,6 +63,21 @@ class LoadResult:
     engine: LoadedEngine | None
     error: str | None  # one line, for the user
     seconds: float
+    # Where it failed, what the checkpoint's directory held as it began (`checkpoint_state`).
+    state: tuple[tuple[str, int, int], ...] | None = None
+
+
+def checkpoint_state(settings: Settings) -> tuple[tuple[str, int, int], ...] | None:
+    """What the directory of `settings`' checkpoint holds, as the disk tells it without a file read: each entry's
+    name, size and time of change; None where it cannot be listed (no such directory)."""
+    from engine.infill_lookup import default_model_dir
+
+    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
+    try:
+        return tuple(sorted((entry.name, stat.st_size, stat.st_mtime_ns) for entry in os.scandir(model_dir)
+                            for stat in (entry.stat(),)))
+    except OSError:
+        return None
 
 
 @functools.cache
@@ -189,6 +205,7 @@ class ModelLoader:
                 # unused could take minutes).
                 return LoadResult(generation, None, None, 0.0)
             started = time.perf_counter()
+            state = checkpoint_state(settings)
             try:
                 engine = self._engine_for(settings, lambda lookup: post(hand_out, lookup))
                 return LoadResult(generation, engine, None, time.perf_counter() - started)
@@ -197,7 +214,7 @@ class ModelLoader:
                 message, held = describe_failure(error, settings), self._held
                 if held is not None:  # failed its checks: the model held is not released
                     message += f"; keeping the model loaded from {held.engine.model_dir}"
-                return LoadResult(generation, held and held.handle, message, time.perf_counter() - started)
+                return LoadResult(generation, held and held.handle, message, time.perf_counter() - started, state)
 
         def finish(future: Future[LoadResult]) -> None:
             result = future.result()

@@ -20,7 +20,7 @@ from .actions import ActionEdit, ActionKind, NoEdit, Request, available, refusal
 from .completion import cache_key, complete, from_file_alone, from_the_file, typed_through
 from .suggestions import Suggestion
 from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
-from .model_loader import LoadedEngine, LoadResult, ModelLoader, Unloaded
+from .model_loader import LoadedEngine, LoadResult, ModelLoader, Unloaded, checkpoint_state
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Priority, Scheduler, Superseded
@@ -254,8 +254,11 @@ class InfillService:
     def load_model(self, on_done: Callable[[LoadResult], None], on_read: Callable[[], None] | None = None) -> None:
         """Load the model the settings name (`ModelLoader.load`)."""
         self.scheduler.cache.clear()
-        self.model.load(replace(self.settings, model_path=self.settings.model_path or self.default_model), on_done,
-                        on_read)
+        self.model.load(self.load_settings(self.settings), on_done, on_read)
+
+    def load_settings(self, settings: Settings) -> Settings:
+        """``settings`` with the model they load: theirs, else the one the server was started with."""
+        return replace(settings, model_path=settings.model_path or self.default_model)
 
     def configure(self, raw: Any) -> tuple[list[str], bool]:
         """Apply settings from the client; returns the problems found and whether the model
@@ -267,8 +270,12 @@ class InfillService:
             # typing on through them would go on showing what the settings now rule out.
             self.scheduler.typing.clear()
         # After a load that failed, settings sent again (the same ones, once the checkpoint is mended on disk) are
-        # the user's only way to ask for it once more short of restarting the server.
-        reload = model_differs(old, new) or self.model.error is not None
+        # the user's only way to ask for it once more short of restarting the server: tried again where the
+        # checkpoint's directory has changed since. An editor that sends all its settings for any change (Neovim's,
+        # Helix's) had the same failure said again for each.
+        failed = self.model.last if self.model.error is not None else None
+        reload = model_differs(old, new) or \
+            (failed is not None and failed.state != checkpoint_state(self.load_settings(new)))
         if not reload and old.threads != new.threads:
             self.model.set_threads(new)
         return problems, reload

@@ -82,6 +82,19 @@ async def test_a_broken_model_path_leaves_a_server_that_answers_and_says_why(bro
 LATER = str(Path(tempfile.mkdtemp(prefix="infill-ls-later-")) / "model")
 
 
+async def test_settings_sent_again_with_the_failed_checkpoint_as_it_was_load_nothing(broken: LanguageClient):
+    # Neovim and Helix send all their settings for any change: each loaded the checkpoint that had failed, and said
+    # its failure again.
+    assert await _wait_for(lambda: any(m.type == types.MessageType.Error for m in broken.messages))
+    statuses = list(broken.statuses)
+    for settings in ({"infill": {}}, {"infill": {"debounceMs": 80}}, {"editor": {"fontSize": 12}}):
+        broken.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=settings))
+    await broken.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats", arguments=[]))
+    await asyncio.sleep(0.5)
+    assert broken.statuses == statuses
+    assert len([m for m in broken.messages if m.type == types.MessageType.Error]) == 1
+
+
 @pytest_lsp.fixture(config=config([*SERVER, "--model", LATER]))
 async def put_in_place_later(lsp_client: LanguageClient):
     await lsp_client.initialize_session(init_params(capabilities(progress=True)))
