@@ -64,20 +64,26 @@ class LoadResult:
     error: str | None  # one line, for the user
     seconds: float
     # Where it failed, what the checkpoint's directory held as it began (`checkpoint_state`).
-    state: tuple[tuple[str, int, int], ...] | None = None
+    state: tuple[tuple[str, int, int, int], ...] | None = None
 
 
-def checkpoint_state(settings: Settings) -> tuple[tuple[str, int, int], ...] | None:
-    """What the directory of `settings`' checkpoint holds, as the disk tells it without a file read: each entry's
-    name, size and time of change; None where it cannot be listed (no such directory)."""
+def checkpoint_state(settings: Settings) -> tuple[tuple[str, int, int, int], ...] | None:
+    """What the directory of `settings`' checkpoint holds, as the disk tells it without a file read: the directory's
+    and each entry's name, size and times of change, of its text and of its mode (a file made readable, one put back
+    with its old times); None where it cannot be listed (no such directory, no embedded model)."""
+    try:
+        model_dir = _model_dir(settings)
+        entries = [(".", model_dir.stat()), *((entry.name, entry.stat()) for entry in os.scandir(model_dir))]
+    except Exception:  # noqa: BLE001 - any directory that cannot be listed is one state
+        return None
+    return tuple(sorted((name, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns) for name, stat in entries))
+
+
+def _model_dir(settings: Settings) -> Path:
+    """The directory of `settings`' checkpoint: theirs, else the embedded model's."""
     from engine.infill_lookup import default_model_dir
 
-    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
-    try:
-        return tuple(sorted((entry.name, stat.st_size, stat.st_mtime_ns) for entry in os.scandir(model_dir)
-                            for stat in (entry.stat(),)))
-    except OSError:
-        return None
+    return Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
 
 
 @functools.cache
@@ -102,9 +108,7 @@ def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambd
     """Load synchronously; ``read`` is handed the checkpoint's `InfillLookup` (its config and tokenizer) first,
     before torch is imported (seconds) and the weights are read (minutes, for a large checkpoint). The engine
     import pulls in torch, so it happens here, off the event loop, rather than at server start."""
-    from engine.infill_lookup import default_model_dir
-
-    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
+    model_dir = _model_dir(settings)
     lookup = _read_lookup(model_dir)
     if lookup is not None:
         read(lookup)
@@ -120,9 +124,8 @@ def check_loadable(settings: Settings) -> None:
     """Raise what loading `settings`' model would, as far as the checks before its weights are read find it:
     cheap, while another model is still held."""
     from engine.checkpoint import inspect_checkpoint
-    from engine.infill_lookup import default_model_dir
 
-    model_dir = Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
+    model_dir = _model_dir(settings)
     inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=_read_lookup(model_dir))
 
 

@@ -192,3 +192,34 @@ async def test_a_settings_problem_is_said_once_until_it_is_fixed(client: Languag
     # Fixed, then broken again: said again.
     assert await warnings_after({"infill": {"device": "cpu"}}) == []
     assert await warnings_after({"infill": {"device": "gpu"}}) == [said.replace('keeping "auto"', 'keeping "cpu"')]
+
+
+def test_a_failed_load_of_the_embedded_model_is_said_and_settings_sent_again_load_it_again_once_it_is_there(
+        tmp_path, monkeypatch):
+    # With no embedded model installed, reading the checkpoint's directory for a later retry raised before the load
+    # could say why it failed: nothing was said, and what waited for the load waited for ever.
+    import asyncio
+    import shutil
+
+    import engine.infill_lookup
+    from infill_ls.service import InfillService
+    from lsp_support import tiny_model
+
+    missing = tmp_path / "default_model"
+    monkeypatch.setattr(engine.infill_lookup, "DEFAULT_MODEL_DIR", missing)
+
+    async def run():
+        service = InfillService(Settings(device="cpu"), None)
+        done = []
+        service.load_model(done.append)
+        for _ in range(600):
+            if done:
+                break
+            await asyncio.sleep(0.05)
+        assert done and "the embedded default model is not installed" in done[0].error
+        assert service.configure({})[1] is False  # as it was on disk: nothing to load again
+        shutil.copytree(tiny_model(), missing)
+        assert service.configure({})[1] is True
+        service.shutdown()
+
+    asyncio.run(run())
