@@ -1041,6 +1041,11 @@ def test_a_line_goes_on_with_the_block_above_by_its_languages_words(language_id,
      "class F:\n    __slots__ = ('name',\n                 'hash',\n                 'init',\n                 )\n"),
     ("typescript", "type A = Omit<\n  Exclude<B, undefined>,\n  'mutations\n>\n", "'mutations",
      "type A = Omit<\n  Exclude<B, undefined>,\n  'mutations'\n>\n"),
+    # No `,` that makes a value a tuple or splits an argument the next line goes on with.
+    ("javascript", "function f(a) {\n  log(a,\n    'total:\n    + a);\n}\n", "'total:",
+     "function f(a) {\n  log(a,\n    'total:'\n    + a);\n}\n"),
+    ("python", "def f():\n    # the keys: name, size,\n    name = 'abc\n    return name\n", "'abc",
+     "def f():\n    # the keys: name, size,\n    name = 'abc'\n    return name\n"),
 ])
 def test_a_string_left_open_gets_its_quote(language_id, text, cursor_after, expected):
     assert _closed(language_id, text, _after(text, cursor_after)) == expected
@@ -1054,10 +1059,15 @@ def test_the_nearest_bracket_alone_where_the_parse_took_one_above_for_open():
     assert _closed("typescript", text, _after(text, "|| [")) == text.replace("|| [\n", "|| [];\n")
 
 
-@pytest.mark.parametrize("ends, expected", [(";", "b.run(x, 1);"), ("", "b.run(x, 1)")])
-def test_a_statement_closed_ends_as_the_file_ends_its_own_where_its_end_is_optional(ends, expected):
+@pytest.mark.parametrize("ends, then, expected", [
+    (";", "  return x;", "b.run(x, 1);"),
+    ("", "  return x", "b.run(x, 1)"),
+    # The next line goes on with the statement: a `;` would cut it off.
+    (";", "    - discount;", "b.run(x, 1)"),
+])
+def test_a_statement_closed_ends_as_the_file_ends_its_own_where_its_end_is_optional(ends, then, expected):
     text = (f"const a = require('a'){ends}\nconst b = require('b'){ends}\n\nfunction f(x) {{\n  a.run(x){ends}\n"
-            f"  b.run(x, 1\n  return x{ends}\n}}\n")
+            f"  b.run(x, 1\n{then}\n}}\n")
     assert _closed("javascript", text, _after(text, "x, 1")) == text.replace("b.run(x, 1", expected)
 
 

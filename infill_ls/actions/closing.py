@@ -846,7 +846,8 @@ def _ended_as_the_file_ends_statements(parsed: ParsedSnapshot, edit: ActionEdit)
     """``edit`` (closers after which the file parses), with the `;` a statement may go without
     (`LanguageSpec.optional_end_types`, JavaScript's) after its last closer, where that closer ends such a statement
     at the end of its line and the file ends most of its own with one (`_ends_its_statements`): `.edit('', undefined,
-    true` closed as `true)` in a file whose other calls end `);`. Only where the file still parses with it."""
+    true` closed as `true)` in a file whose other calls end `);`. Only where the file still parses with it, and not
+    where the next line goes on with the statement (`price(a` above `- discount;`)."""
     spec, snap = parsed.spec, parsed.snapshot
     if spec is None or not spec.optional_end_types or parsed.tree is None:
         return edit
@@ -854,14 +855,22 @@ def _ended_as_the_file_ends_statements(parsed: ParsedSnapshot, edit: ActionEdit)
     closer = last.text.rstrip(" \t")
     if not closer or closer[-1] not in ")]'\"" or snap.text[last.end:snap.line_end(snap.line_of(last.end))].strip():
         return edit
+    shift = sum(len(r.text) - (r.end - r.start) for r in edit.replacements if r is not last and r.end <= last.start)
+    at = last.start + shift + len(closer)  # where the `;` goes, in the text with the edit
+    closed = parsed_after(parsed, edit.replacements)
+    byte = closed.snapshot.byte_offset(at)
+    statement = closed.tree.root_node.descendant_for_byte_range(byte - 1, byte)
+    while statement is not None and statement.type not in spec.optional_end_types:
+        statement = statement.parent
+    if statement is None or statement.end_byte > byte:
+        return edit  # the next line goes on with the statement (`price(a` above `- discount;`)
     ended = tuple(replace(r, text=closer + ";" + r.text[len(closer):]) if r is last else r for r in edit.replacements)
     tree = tree_after(parsed, list(ended))
     if problem_count(tree):
         return edit
     after = parsed_after(parsed, ended, tree)
-    shift = sum(len(r.text) - (r.end - r.start) for r in edit.replacements if r is not last and r.end <= last.start)
-    at = after.snapshot.byte_offset(last.start + shift + len(closer))
-    end = after.tree.root_node.descendant_for_byte_range(at, at + 1)
+    byte = after.snapshot.byte_offset(at)
+    end = after.tree.root_node.descendant_for_byte_range(byte, byte + 1)
     if end is None or end.type != ";" or end.parent is None or end.parent.type not in spec.optional_end_types:
         return edit
     return replace(edit, replacements=ended) if _ends_its_statements(after, end.parent) else edit

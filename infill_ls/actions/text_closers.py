@@ -9,10 +9,11 @@ from collections.abc import Iterable
 
 import tree_sitter
 
-from engine.closers import OPENER_OF, PAIRS
+from engine.closers import OPENER_OF, PAIRS, next_line, scan_window, still_open
 
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
+from ..suggestions import in_comment
 from ..syntax import ParsedSnapshot, Replacement, parsed_after, token_before
 from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines, tokens, walk
 
@@ -73,13 +74,25 @@ def _string_quotes(parsed: ParsedSnapshot, offset: int) -> list[Replacement]:
         return []
     opened = snap.char_offset(quote.end_byte)
     points = [at for at in (offset, end) if at >= opened]
-    # An item of a list over lines whose items end with a `,`, above another item: so does this one. Without it,
-    # the string and the next line's are one, joined (Python's `'hash` above `'init',` in a tuple of names).
-    above = next((snap.line_text(row).rstrip() for row in range(line - 1, -1, -1) if snap.line_text(row).strip()), "")
-    below = next((snap.line_text(row).lstrip() for row in range(line + 1, snap.line_count)
-                  if snap.line_text(row).strip()), "")
-    item = "," if above.endswith(",") and below[:1] not in ("", *")]}>") else ""
+    item = "," if _an_item_of_a_list(parsed, line, quote) else ""
     return [Replacement(at, at, mark + (item if at == end else "")) for at in dict.fromkeys(points)]
+
+
+def _an_item_of_a_list(parsed: ParsedSnapshot, line: int, quote: tree_sitter.Node) -> bool:
+    """Whether the string ``quote`` opens is an item of its own line in a list over lines whose items end with a
+    `,`, above another item: its line begins with it, in a bracket a line above opened, below a line of code that
+    ends with a `,` and above one that begins with a string. Then it ends with a `,` too: without one, it and the
+    next line's string are one, joined (Python's `'hash` above `'init',` in a tuple of names)."""
+    snap, spec = parsed.snapshot, parsed.spec
+    start = snap.line_starts[line]
+    if snap.text[start:snap.char_offset(quote.start_byte)].strip() \
+            or not still_open(scan_window(snap.text[:start]), line_comments=spec.line_comments):
+        return False
+    above = next((code for row in range(line - 1, -1, -1) for code in (snap.line_text(row),)
+                  if code.strip() and not in_comment(parsed, snap.line_starts[row] + len(code) - len(code.lstrip()))),
+                 "")
+    below = next_line(snap.text[start:], spec.line_comments) or ""
+    return above.rstrip().endswith(",") and below.lstrip()[:1] in ("'", '"', "`")
 
 
 def _element_closers(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> list[list[Replacement]]:
