@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, indent_width, open_brackets, owed_on_line,
+from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, next_line, open_brackets, owed_on_line,
                             scan_window, still_open)
 
+from .context import leading_whitespace
 from .postprocess import writes_a_line_again
 from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
 from .suggestions import (WORD, Suggestion, in_comment, in_literal, macro_body, misplaced_semicolon, open_literal,
@@ -47,9 +48,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
     takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
     statements of its block (`_jumps_over`), a line ended as a statement done above the body it opens
-    (`_ends_above_its_body`: `toSt` + `ring();`), a label ended with `;` (`_ends_a_label_with_semicolon`), a list's
-    last item given a `,` above the code after the list (`_comma_above_the_lists_end`), a call of a literal
-    (`_calls_no_function`), a Python import of a name
+    (`_ends_above_its_body`: `toSt` + `ring();`), a label ended with `;` (`_ends_a_label_with_semicolon`), a call of a
+    literal (`_calls_no_function`), a Python import of a name
     imported already (`_imports_a_name_again`), a
     second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
@@ -99,7 +99,6 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _dangles_an_operator(parsed, suggestion, tree, start + len(written))
                 or _ends_above_its_body(parsed, suggestion, tree, start + len(written))
                 or _ends_a_label_with_semicolon(parsed, suggestion)
-                or _comma_above_the_lists_end(parsed, suggestion)
                 or _returns_what_its_function_does_not(parsed.spec, tree, start, start + len(written))
                 or _imports_a_name_again(parsed, tree, start, start + len(written))
                 or _imports_from_nowhere(parsed, tree, start, start + len(written))
@@ -599,7 +598,9 @@ def _ends_above_its_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
     func(r` + ` *http.Request) {},` above the function's lines). The lines after one done stand no deeper in a
     language of braces; Python's layout is CPython's to read (`_breaks_layout`). Not where the line leaves a bracket
     open or its construct goes on below (a JSX tag's attributes), nor where the next line goes on with the statement
-    (`.then(...)`, an operator), nor at a header whose `;` parts its clauses, nor on a preprocessor's line."""
+    (`.then(...)`, an operator), nor at a header whose `;` parts its clauses, nor on a preprocessor's line. Deeper is
+    the same indentation and more, as written: a line of tabs below one of spaces tells nothing; nor does a line
+    that stands left of the code above it (a debug print at column 0)."""
     text, spec, snap = suggestion.text, parsed.spec, parsed.snapshot
     if "\n" in text or not text.strip() or spec is None or spec.layout_error is not None:
         return False
@@ -607,7 +608,8 @@ def _ends_above_its_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
     if snap.text[suggestion.end:snap.line_end(line)].strip():
         return False
     written = snap.text[snap.line_starts[line]:suggestion.start] + text
-    if written.lstrip().startswith("#") or _CLAUSED_HEADER.match(written):
+    if written.lstrip().startswith("#") or _CLAUSED_HEADER.match(written) \
+            or still_open(written, line_comments=spec.line_comments):
         return False
     last = hi - (len(text.encode("utf-8", "surrogatepass")) - len(text.rstrip().encode("utf-8", "surrogatepass")))
     node = tree.root_node.descendant_for_byte_range(last - 1, last)
@@ -616,73 +618,57 @@ def _ends_above_its_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
     anchor = token_before(node) if node.type == "," else node
     if anchor is None or anchor.type not in (";", "}") or (node.type == "," and anchor.type != "}"):
         return False
-    depth = 0
-    for _, bracket in brackets_in_code(written):
-        if bracket in OPENER_OF.values():
-            depth += 1
-        elif bracket in OPENER_OF:
-            depth = max(depth - 1, 0)
-    if depth:
-        return False
     first = snap.byte_offset(snap.line_starts[line] + len(written) - len(written.lstrip()))
     held = anchor  # the largest node the line begins that holds it; the file's own node (`program`) is no such
     while held.parent is not None and held.parent.parent is not None and held.parent.start_byte >= first:
         held = held.parent
     if held.end_byte > hi:
         return False  # the construct the line begins goes on below it
-    for below in range(line + 1, snap.line_count):
-        code = snap.line_text(below)
-        if code.strip() and not in_comment(parsed, snap.line_starts[below] + len(code) - len(code.lstrip())):
-            return indent_width(code) > indent_width(written) and code.lstrip()[0] not in _GOES_ON
-    return False
+    indent = leading_whitespace(written)
+    above = _code_line_above(parsed, line)
+    if above is not None and not indent.startswith(leading_whitespace(above)):
+        return False
+    below = next_line(snap.text[suggestion.end:], spec.line_comments)
+    return below is not None and len(leading_whitespace(below)) > len(indent) \
+        and leading_whitespace(below).startswith(indent) and below.lstrip()[0] not in _GOES_ON
 
 
-def _comma_above_the_lists_end(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
-    """Whether ``suggestion`` ends its line with a `,` in a bracket that a line above opened, where the next line of
-    code stands shallower and begins with no closer: the list's last item given a comma where the list's closer
-    goes (Java's `CharSequence suffix` + `,` above the constructor's body), in a language of braces. Not where the
-    line closes a bracket of a line above (the `,` is then an outer list's), nor outside a bracket (Rust's `where`
-    bounds end with `,` above the body's `{`)."""
-    text, spec, snap = suggestion.text, parsed.spec, parsed.snapshot
-    if "\n" in text or not text.rstrip().endswith(",") or spec is None or spec.layout_error is not None:
-        return False
-    line = snap.line_of(suggestion.start)
-    if snap.text[suggestion.end:snap.line_end(line)].strip():
-        return False
-    start = snap.line_starts[line]
-    written = snap.text[start:suggestion.start] + text
-    depth = 0
-    for _, bracket in brackets_in_code(written, spec.line_comments):
-        if bracket in PAIRS:
-            depth += 1
-        elif bracket in OPENER_OF:
-            depth -= 1
-            if depth < 0:
-                return False
-    if depth or not still_open(scan_window(snap.text[:start]), line_comments=spec.line_comments):
-        return False
-    for below in range(line + 1, snap.line_count):
-        code = snap.line_text(below)
-        if code.strip() and not in_comment(parsed, snap.line_starts[below] + len(code) - len(code.lstrip())):
-            return indent_width(code) < indent_width(written) and code.lstrip()[0] not in ")]}>"
-    return False
+def _code_line_above(parsed: ParsedSnapshot, line: int) -> str | None:
+    """The text of the nearest line above ``line`` that holds code, not a comment alone; None where none does."""
+    snap = parsed.snapshot
+    for above in range(line - 1, -1, -1):
+        code = snap.line_text(above)
+        if code.strip() and not in_comment(parsed, snap.line_starts[above] + len(code) - len(code.lstrip())):
+            return code
+    return None
 
 
 # A `case` or `default` label of a switch that a `;` ends where its `:` goes.
-_LABEL_ENDED = re.compile(r"\s*(?:case\b[^:]*|default\s*);\s*\Z")
+_LABEL_ENDED = re.compile(r"\s*(?:case\b[^:=]*|default\s*);\s*\Z")
 
 
 def _ends_a_label_with_semicolon(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
     """Whether ``suggestion`` ends a `case` or `default` label with a `;` where its `:` goes (`case Z_NEED` +
-    `_ERROR;`), in a language of braces: the line is half-typed already, and the parse counts no new error."""
+    `_ERROR;`), in a switch's body: the line is half-typed already, and the parse counts no new error. Not a line
+    that goes on the one above (C++'s `= ` above `default;`), nor where no switch holds the line (a Rust `case`
+    is a name)."""
     if "\n" in suggestion.text or ";" not in suggestion.text or parsed.spec is None \
-            or parsed.spec.layout_error is not None:
+            or parsed.spec.layout_error is not None or parsed.tree is None:
         return False
     snap = parsed.snapshot
     line = snap.line_of(suggestion.start)
     written = snap.text[snap.line_starts[line]:suggestion.start] + suggestion.text \
         + snap.text[suggestion.end:snap.line_end(line)]
-    return _LABEL_ENDED.match(written) is not None
+    if _LABEL_ENDED.match(written) is None:
+        return False
+    above = _code_line_above(parsed, line)
+    if above is not None and above.rstrip().endswith("="):
+        return False
+    at = snap.byte_offset(suggestion.start)
+    node = parsed.tree.root_node.descendant_for_byte_range(max(at - 1, 0), at)
+    while node is not None and "switch" not in node.type:
+        node = node.parent
+    return node is not None
 
 
 def parsing_first_kept(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],

@@ -191,10 +191,14 @@ JAVA_PARAMETERS = ("class S {\n    S(CharSequence delimiter,\n      Char|\n     
     ("java", JAVA_PARAMETERS, "Sequence delimiter,", False),
     ("c", "int f(int old_len, int |) {\n    return 0;\n}\n", "old_len", False),
     ("java", JAVA_PARAMETERS, "Sequence prefix,", True),
-    # A list's last item given a `,` above the code after the list; a `where` bound's, above the body's `{`.
-    ("java", "class S {\n    S(CharSequence prefix,\n            CharSequence s|\n        d = prefix;\n    }\n}\n",
-     "uffix,", False),
-    ("rust", "fn f<F>(x: F) -> Value\nwhere\n    F: FnMut(String, Value) -> Val|\n{\n    x\n}\n", "ue,", True),
+    # A label ended with `;` above the switch's end; a C++ `= default;` broken after its `=`; a Rust name `case`.
+    ("c", "int f(int s) {\n    switch (s) {\n    case 1:\n        return 1;\n    defau|\n    }\n    return 0;\n}\n",
+     "lt;", False),
+    ("cpp", "struct S {\n    S(const S &other) =\n        defau|\n};\n", "lt;", True),
+    ("rust", "fn f(cases: Vec<Case>) {\n    for case in cases {\n        ca|\n    }\n}\n", "se.check();", True),
+    # A statement at column 0 (a debug print) above the block's next line; spaces above a line of tabs.
+    ("c", "int f(int s) {\n    if (s) {\nprintf(\"%d\", s|\n        s = 1;\n    }\n    return s;\n}\n", ");", True),
+    ("c", "int f(int s) {\n    s = 2;\n    g(s|\n\ts = 1;\n    return s;\n}\n", ");", True),
     # A header whose `;` parts its clauses; a declaration's next declarator; the attributes of a JSX tag below.
     ("go", "package m\n\nfunc f() {\n\tif d := now()|\n\t\treturn\n\t}\n}\n", ";", True),
     ("javascript", "let a = 1|\n    b = 2;\nconsole.log(a, b);\n", ",", True),
