@@ -30,12 +30,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from engine.errors import Cancelled
-from engine.languages import language_for_path
 from engine.lookup import ELSEWHERE_CHARS, ELSEWHERE_FILE_CHARS as FILE_CHARS
 from engine.rejection import machine_written
 
@@ -74,11 +73,13 @@ GIT_TIMEOUT_S = 5
 # Names of files that hold secrets more often than code to copy: keys and certificates by their extension too.
 _SECRET_NAME = re.compile(
     r"secret|credential|passw(?:or)?d|private[-_.]?key|^local_settings\.|^id_(?:rsa|dsa|ecdsa|ed25519)"
-    r"|\.(?:pem|key|p12|pfx|ppk|jks|keystore|kdbx|gpg|env)$", re.IGNORECASE)
+    r"|\.(?:pem|key|p12|pfx|ppk|jks|keystore|kdbx|gpg)$", re.IGNORECASE)
 # Words that name a secret in a file of text or data (`api_tokens.txt`, `auth.json`), but a module in source code
-# (`token.py`, `auth.ts`).
+# (`token.py`, `auth.rb`): only in a file of these extensions, or of none.
 _SECRET_WORD = re.compile(r"(?:^|[-_.\s])(?:tokens?|auth|(?:api|access|deploy|ssh)[-_]?keys?)(?:[-_.\s]|$)",
                           re.IGNORECASE)
+_DATA_EXTENSIONS = frozenset({"", ".txt", ".json", ".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf", ".csv",
+                              ".tsv", ".xml", ".properties", ".secret", ".secrets", ".cred", ".creds"})
 # Bytes that no text has, in any encoding read as Latin-1: whitespace and escape aside, the C0 controls and DEL.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 # A drive whose colon is escaped, as VS Code sends it on Windows (`file:///c%3A/Users/...`).
@@ -151,7 +152,7 @@ def _private_name(name: str) -> bool:
     """Whether a file's name says it is hidden (`.env`) or holds a secret (`db_password.txt`, `local_settings.py`,
     `api_tokens.txt`)."""
     return name.startswith(".") or _SECRET_NAME.search(name) is not None or \
-        (language_for_path(name) is None and _SECRET_WORD.search(name) is not None)
+        (PurePath(name).suffix.lower() in _DATA_EXTENSIONS and _SECRET_WORD.search(name) is not None)
 
 
 def _ignored(directory: Path, names: list[str]) -> set[str] | None:

@@ -559,3 +559,14 @@ async def test_a_closed_documents_answers_leave_the_cache(server, tmp_path):
         assert (await _stats(server))[:2] == (runs + 1, hits)
     finally:
         _close(server, path)
+
+
+@pytest.mark.parametrize("name, private", [
+    ("api_tokens.txt", True), ("auth.json", True), ("deploy_key.yaml", True), ("github_token", True),
+    ("server.pem", True), ("id_ed25519", True),
+    # Source code named for what it handles, in any language, is searched.
+    ("token.py", False), ("auth_controller.rb", False), ("auth.php", False), ("tokens.css", False),
+    ("auth.sh", False), ("AuthService.kt", False), ("other.env", False),
+])
+def test_a_name_for_a_token_or_a_key_is_private_in_a_file_of_text_or_data_only(name, private):
+    assert neighbors._private_name(name) is private
