@@ -15,8 +15,8 @@ _NO_SUCH_PROCESS = 87
 
 def process_alive(pid: int) -> bool:
     """Whether a process `pid` runs on this machine. One that cannot be looked at (another user's) runs."""
-    if pid <= 0:
-        return False  # 0 and below name process groups to os.kill, no process
+    if not 0 < pid < 2**31:
+        return False  # 0 and below name process groups to os.kill; the protocol's ids are 32-bit
     if sys.platform == "win32":
         return _windows_process_alive(pid)
     try:
@@ -30,8 +30,13 @@ def process_alive(pid: int) -> bool:
 
 def _windows_process_alive(pid: int) -> bool:
     import ctypes
+    from ctypes import wintypes
 
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.OpenProcess.restype = wintypes.HANDLE
+    kernel32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    kernel32.WaitForSingleObject.argtypes = (wintypes.HANDLE, wintypes.DWORD)
+    kernel32.CloseHandle.argtypes = (wintypes.HANDLE,)
     synchronize, query_limited = 0x00100000, 0x1000
     handle = kernel32.OpenProcess(synchronize | query_limited, False, pid)
     if not handle:

@@ -219,7 +219,11 @@ class InfillProtocol(LanguageServerProtocol):
         if general is not None and general.position_encodings and \
                 types.PositionEncodingKind.Utf16 in general.position_encodings:
             general.position_encodings = [types.PositionEncodingKind.Utf16]
-        result = yield from super().lsp_initialize(params)
+        try:
+            result = yield from super().lsp_initialize(params)
+        except BaseException:
+            self.initialize_received = False  # answered with the error: the client may send it again
+            raise
         self.initialize_answered = True
         return result
 

@@ -43,6 +43,15 @@ def _messages(stdout: bytes) -> list[dict]:
     return [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in stdout.split(b"Content-Length: ")[1:]]
 
 
+def _read_message(stream) -> dict:
+    length = None
+    while (line := stream.readline().strip()) != b"":
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    return json.loads(stream.read(length))
+
+
 def _answers(messages: list[dict]) -> dict:
     return {m["id"]: m for m in messages if "id" in m and "method" not in m}
 
@@ -144,9 +153,19 @@ def test_a_tcp_client_that_resets_its_connection_ends_the_server_without_a_trace
         server.stderr.close()
 
 
+def test_a_process_id_out_of_range_is_not_watched_and_fails_nothing():
+    # `os.kill(2**40, 0)` raised OverflowError: initialize failed, and its retry was refused as a second one.
+    first = subprocess.run(CMD, input=b"".join([
+        _frame({**INITIALIZE, "params": {**INITIALIZE["params"], "processId": 2**40}}), _frame(INITIALIZED),
+        _frame(_stats(2)), *map(_frame, QUIT)]), capture_output=True, timeout=120, env=SERVER_ENV)
+    answers = _answers(_messages(first.stdout))
+    assert "result" in answers[1] and "result" in answers[2], answers
+    assert b"Traceback" not in first.stderr and first.returncode == 0
+
+
 def test_the_server_ends_once_the_editors_process_has_and_not_for_a_process_id_of_elsewhere():
     # The protocol's `processId`: the server outlived the editor for as long as a wrapper held its stdin open.
-    editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
+    editor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # its id names no process now: the editor's id on another machine, or in a container
     servers = [subprocess.Popen(CMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -156,8 +175,11 @@ def test_the_server_ends_once_the_editors_process_has_and_not_for_a_process_id_o
             server.stdin.write(_frame({**INITIALIZE, "params": {**INITIALIZE["params"], "processId": pid}}))
             server.stdin.write(_frame(INITIALIZED))
             server.stdin.flush()
-        editor.wait()
         watched, unwatched = servers
+        while _read_message(watched.stdout).get("id") != 1:  # initialize answered: the editor was looked at, running
+            pass
+        editor.kill()
+        editor.wait()
         assert watched.wait(timeout=30) == 1  # as `exit` without `shutdown`
         assert "the editor's process %d has ended" % editor.pid in watched.stderr.read().decode()
         unwatched.stdin.write(_frame(_stats(5)))
@@ -165,9 +187,10 @@ def test_the_server_ends_once_the_editors_process_has_and_not_for_a_process_id_o
         time.sleep(1)
         assert unwatched.poll() is None
     finally:
+        for process in (editor, *servers):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         for server in servers:
-            if server.poll() is None:
-                server.kill()
-                server.wait()
             for stream in (server.stdin, server.stdout, server.stderr):
                 stream.close()
