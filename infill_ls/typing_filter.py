@@ -643,8 +643,8 @@ def _code_line_above(parsed: ParsedSnapshot, line: int) -> str | None:
     return None
 
 
-# A `case` or `default` label of a switch that a `;` ends where its `:` goes.
-_LABEL_ENDED = re.compile(r"\s*(?:case\b[^:=]*|default\s*);\s*\Z")
+# A `case` or `default` label of a switch that a `;` ends where its `:` goes; not an arm (Java's `case 1 -> 0;`).
+_LABEL_ENDED = re.compile(r"\s*(?:case\b[^:=>]*|default\s*);\s*\Z")
 
 
 def _ends_a_label_with_semicolon(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:

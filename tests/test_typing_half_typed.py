@@ -195,6 +195,8 @@ JAVA_PARAMETERS = ("class S {\n    S(CharSequence delimiter,\n      Char|\n     
     ("c", "int f(int s) {\n    switch (s) {\n    case 1:\n        return 1;\n    defau|\n    }\n    return 0;\n}\n",
      "lt;", False),
     ("cpp", "struct S {\n    S(const S &other) =\n        defau|\n};\n", "lt;", True),
+    ("java", "class A {\n    int f(int o) {\n        return switch (o) {\n            case 1|\n            default -> 2;\n"
+     "        };\n    }\n}\n", " -> 0;", True),
     ("rust", "fn f(cases: Vec<Case>) {\n    for case in cases {\n        ca|\n    }\n}\n", "se.check();", True),
     # A statement at column 0 (a debug print) above the block's next line; spaces above a line of tabs.
     ("c", "int f(int s) {\n    if (s) {\nprintf(\"%d\", s|\n        s = 1;\n    }\n    return s;\n}\n", ");", True),
