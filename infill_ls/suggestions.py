@@ -84,6 +84,16 @@ def in_comment(parsed: ParsedSnapshot, offset: int) -> bool:
     return syntax_checked(parsed) and _literal_at(parsed, offset) in parsed.spec.comment_types
 
 
+def code_line_above(parsed: ParsedSnapshot, line: int) -> str | None:
+    """The text of the nearest line above ``line`` that holds code, not a comment alone; None where none does."""
+    snap = parsed.snapshot
+    for above in range(line - 1, -1, -1):
+        code = snap.line_text(above)
+        if code.strip() and not in_comment(parsed, snap.line_starts[above] + len(code) - len(code.lstrip())):
+            return code
+    return None
+
+
 def _near(parsed: ParsedSnapshot, offset: int) -> tuple[int, int]:
     """The bytes from the start of the line of code before the cursor's line to the end of the one after it."""
     snap = parsed.snapshot

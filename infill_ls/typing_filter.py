@@ -15,8 +15,8 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, next
 from .context import leading_whitespace
 from .postprocess import writes_a_line_again
 from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
-from .suggestions import (WORD, Suggestion, in_comment, in_literal, macro_body, misplaced_semicolon, open_literal,
-                          owed_terminator, parsing_first, syntax_checked, with_rules)
+from .suggestions import (WORD, Suggestion, code_line_above, in_comment, in_literal, macro_body, misplaced_semicolon,
+                          open_literal, owed_terminator, parsing_first, syntax_checked, with_rules)
 from .syntax import (LanguageSpec, ParsedSnapshot, Replacement, adds_errors, apply_replacements, covers_code_above,
                      iter_problems, layout_problems, nodes_touching, reserved_names, token_before, tree_after,
                      unknown_directives)
@@ -625,22 +625,12 @@ def _ends_above_its_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
     if held.end_byte > hi:
         return False  # the construct the line begins goes on below it
     indent = leading_whitespace(written)
-    above = _code_line_above(parsed, line)
+    above = code_line_above(parsed, line)
     if above is not None and not indent.startswith(leading_whitespace(above)):
         return False
     below = next_line(snap.text[suggestion.end:], spec.line_comments)
     return below is not None and len(leading_whitespace(below)) > len(indent) \
         and leading_whitespace(below).startswith(indent) and below.lstrip()[0] not in _GOES_ON
-
-
-def _code_line_above(parsed: ParsedSnapshot, line: int) -> str | None:
-    """The text of the nearest line above ``line`` that holds code, not a comment alone; None where none does."""
-    snap = parsed.snapshot
-    for above in range(line - 1, -1, -1):
-        code = snap.line_text(above)
-        if code.strip() and not in_comment(parsed, snap.line_starts[above] + len(code) - len(code.lstrip())):
-            return code
-    return None
 
 
 # A `case` or `default` label of a switch that a `;` ends where its `:` goes; not an arm (Java's `case 1 -> 0;`).
@@ -661,7 +651,7 @@ def _ends_a_label_with_semicolon(parsed: ParsedSnapshot, suggestion: Suggestion)
         + snap.text[suggestion.end:snap.line_end(line)]
     if _LABEL_ENDED.match(written) is None:
         return False
-    above = _code_line_above(parsed, line)
+    above = code_line_above(parsed, line)
     if above is not None and above.rstrip().endswith("="):
         return False
     at = snap.byte_offset(suggestion.start)

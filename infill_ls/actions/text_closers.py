@@ -13,7 +13,7 @@ from engine.closers import OPENER_OF, PAIRS, next_line, scan_window, still_open
 
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
-from ..suggestions import in_comment
+from ..suggestions import code_line_above
 from ..syntax import ParsedSnapshot, Replacement, parsed_after, token_before
 from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines, tokens, walk
 
@@ -88,9 +88,7 @@ def _an_item_of_a_list(parsed: ParsedSnapshot, line: int, quote: tree_sitter.Nod
     if snap.text[start:snap.char_offset(quote.start_byte)].strip() \
             or not still_open(scan_window(snap.text[:start]), line_comments=spec.line_comments):
         return False
-    above = next((code for row in range(line - 1, -1, -1) for code in (snap.line_text(row),)
-                  if code.strip() and not in_comment(parsed, snap.line_starts[row] + len(code) - len(code.lstrip()))),
-                 "")
+    above = code_line_above(parsed, line) or ""
     below = next_line(snap.text[start:], spec.line_comments) or ""
     return above.rstrip().endswith(",") and below.lstrip()[:1] in ("'", '"', "`")
 
