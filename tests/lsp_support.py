@@ -38,6 +38,21 @@ SERVER_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 _keep: list[tempfile.TemporaryDirectory] = []
 
 
+def read_message(stream) -> dict:
+    """The next message the server wrote to ``stream`` (its stdout, or a socket's file), its headers read."""
+    length = None
+    while (line := stream.readline().strip()) != b"":
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    return json.loads(stream.read(length))
+
+
+def messages_in(output: bytes) -> list[dict]:
+    """Every message in ``output``, all a server wrote to its stdout."""
+    return [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in output.split(b"Content-Length: ")[1:]]
+
+
 @functools.lru_cache(maxsize=None)
 def tiny_model(canvas_length: int | None = None) -> str:
     """A random-weight checkpoint, written once per test process (and canvas length: by default the tiny one's)."""

@@ -8,7 +8,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from lsp_support import SERVER_ENV, tiny_model
+from lsp_support import SERVER_ENV, messages_in, read_message, tiny_model
 
 CMD = [sys.executable, "-m", "infill_ls"]
 
@@ -94,15 +94,6 @@ def _message(payload):
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-def _read_message(stream):
-    length = None
-    while (line := stream.readline().strip()) != b"":
-        name, _, value = line.partition(b":")
-        if name.lower() == b"content-length":
-            length = int(value)
-    return json.loads(stream.read(length))
-
-
 @contextmanager
 def _server(*args: str, **popen):
     """The server run with `args`, killed at the end if it is still running, its pipes closed."""
@@ -128,10 +119,10 @@ def test_tcp_listens_on_localhost_and_speaks_lsp():
         with sock, sock.makefile("rb") as stream:
             assert sock.getpeername()[0] == "127.0.0.1"
             sock.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
-            reply = _read_message(stream)
+            reply = read_message(stream)
             assert reply["id"] == 1 and reply["result"]["serverInfo"]["name"] == "infill-ls"
             sock.sendall(_message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
-            while _read_message(stream).get("id") != 2:
+            while read_message(stream).get("id") != 2:
                 pass
             sock.sendall(_message({"jsonrpc": "2.0", "method": "exit"}))
         # A clean session ends cleanly: pygls's exit raised SystemExit in the connection's callback, and asyncio
@@ -155,7 +146,7 @@ def test_tcp_serves_one_client_and_a_probe_does_not_end_it():
         _connect(port).close()  # and another, after the editor connected and before it said anything
         with editor, editor.makefile("rb") as stream:
             editor.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
-            assert _read_message(stream)["id"] == 1
+            assert read_message(stream)["id"] == 1
             with _connect(port) as intruder:
                 intruder.sendall(_message({"jsonrpc": "2.0", "id": 7, "method": "shutdown"}))
                 intruder.settimeout(10)
@@ -165,7 +156,7 @@ def test_tcp_serves_one_client_and_a_probe_does_not_end_it():
                     data = b""
                 assert data == b""  # closed, unanswered
             editor.sendall(_message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
-            while _read_message(stream).get("id") != 2:
+            while read_message(stream).get("id") != 2:
                 pass
             editor.sendall(_message({"jsonrpc": "2.0", "method": "exit"}))
         assert server.wait(timeout=20) == 0
@@ -300,7 +291,7 @@ def _latin1_session(uri: str, write, stream) -> None:
         write(_frame(body.replace(b"@RAW@", raw) if raw else body))
 
     def answer(request_id: int) -> dict:
-        while (reply := _read_message(stream)).get("id") != request_id:
+        while (reply := read_message(stream)).get("id") != request_id:
             pass
         return reply
 
@@ -442,7 +433,7 @@ def test_the_process_ends_without_waiting_for_a_load_that_does_not_end(tmp_path)
         assert out.returncode == status, out.stderr[-2000:]
         assert out.stderr == b"", out.stderr[-2000:]
         # What was written before the end is all there.
-        replies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in out.stdout.split(b"Content-Length: ")[1:]]
+        replies = messages_in(out.stdout)
         assert [m["id"] for m in replies if "id" in m] == answered, replies
         assert {"jsonrpc": "2.0", "method": "infill/didChangeStatus",
                 "params": {"kind": "loading", "message": f"loading {model}"}} in replies, replies
@@ -477,7 +468,7 @@ def test_notifications_the_protocol_lets_a_server_ignore_leave_stderr_quiet():
     out = subprocess.run([*CMD, "--stdio", "--model", tiny_model(), "--device", "cpu"], input=body,
                          capture_output=True, timeout=120, env=SERVER_ENV)
     assert out.returncode == 0, out.stderr[-2000:]
-    replies = [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in out.stdout.split(b"Content-Length: ")[1:]]
+    replies = messages_in(out.stdout)
     assert [m.get("id") for m in replies if "method" not in m] == [1, 2, None, 4, 5], replies
     lines = out.stderr.decode().splitlines()
     assert len(lines) == 2, lines
@@ -523,7 +514,7 @@ class _TcpEditor:
 
     def answer(self, request_id) -> dict:
         while True:
-            message = _read_message(self.stream)
+            message = read_message(self.stream)
             if message.get("method") == "window/showMessage":
                 self.shown.append(message["params"]["message"])
             elif message.get("method") == "workspace/applyEdit":

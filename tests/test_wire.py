@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from lsp_support import SERVER_ENV, tiny_model
+from lsp_support import SERVER_ENV, messages_in, read_message, tiny_model
 
 CMD = [sys.executable, "-m", "infill_ls", "--model", tiny_model(), "--device", "cpu"]
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -36,20 +36,7 @@ def _session(*frames: bytes) -> tuple[list[dict], str]:
     sent = b"".join([_frame(INITIALIZE), _frame(INITIALIZED), *frames, *map(_frame, QUIT)])
     out = subprocess.run(CMD, input=sent, capture_output=True, timeout=120, env=SERVER_ENV)
     assert out.returncode == 0, out.stderr.decode()[-2000:]
-    return _messages(out.stdout), out.stderr.decode()
-
-
-def _messages(stdout: bytes) -> list[dict]:
-    return [json.loads(part.split(b"\r\n\r\n", 1)[1]) for part in stdout.split(b"Content-Length: ")[1:]]
-
-
-def _read_message(stream) -> dict:
-    length = None
-    while (line := stream.readline().strip()) != b"":
-        name, _, value = line.partition(b":")
-        if name.lower() == b"content-length":
-            length = int(value)
-    return json.loads(stream.read(length))
+    return messages_in(out.stdout), out.stderr.decode()
 
 
 def _answers(messages: list[dict]) -> dict:
@@ -158,7 +145,7 @@ def test_a_process_id_out_of_range_is_not_watched_and_fails_nothing():
     first = subprocess.run(CMD, input=b"".join([
         _frame({**INITIALIZE, "params": {**INITIALIZE["params"], "processId": 2**40}}), _frame(INITIALIZED),
         _frame(_stats(2)), *map(_frame, QUIT)]), capture_output=True, timeout=120, env=SERVER_ENV)
-    answers = _answers(_messages(first.stdout))
+    answers = _answers(messages_in(first.stdout))
     assert "result" in answers[1] and "result" in answers[2], answers
     assert b"Traceback" not in first.stderr and first.returncode == 0
 
@@ -176,7 +163,7 @@ def test_the_server_ends_once_the_editors_process_has_and_not_for_a_process_id_o
             server.stdin.write(_frame(INITIALIZED))
             server.stdin.flush()
         watched, unwatched = servers
-        while _read_message(watched.stdout).get("id") != 1:  # initialize answered: the editor was looked at, running
+        while read_message(watched.stdout).get("id") != 1:  # initialize answered: the editor was looked at, running
             pass
         editor.kill()
         editor.wait()
