@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from engine.evaluate import exact_match
 from engine.holes import HoleCase
 
-from .actions import ActionEdit, Request, close_structure, nearest_problem
+from .actions import ActionEdit, Request, close_structure, problem_to_close
 from .eval_cases import SetupError, add_heldout_arguments, cut_out, engine_and_cases, percent, share
 from .settings import Settings
 from .syntax import apply_replacements, parses_cleanly
@@ -45,7 +45,7 @@ def close_case(engine, case: HoleCase, settings: Settings, uri: str = "file:///h
     """Cut the case's span out, run the action at the cursor, and score the edited file."""
     parsed, offset = cut_out(case, uri)
     text = parsed.snapshot.text
-    offered = nearest_problem(parsed, offset) is not None
+    offered = problem_to_close(parsed, offset) is not None
     started = time.perf_counter()
     edit = close_structure(parsed, offset, Request(engine, settings)) if offered else None
     edit = edit if isinstance(edit, ActionEdit) else None

@@ -4,9 +4,10 @@ file parses and means what the user wrote, and a fill after a header in a body o
 import pytest
 
 from engine.infill import HolesCandidate
-from infill_ls.actions import (NoEdit, Request, available, close_structure, fill_placeholders, nearest_problem,
-                               rewrite_selection, top_level)
-from infill_ls.actions.closing import _breaks_what_python_reads, _close_points, _closer_candidates, _goes_on
+from infill_ls.actions import (ActionKind, NoEdit, Request, available, close_structure, fill_placeholders,
+                               nearest_problem, rewrite_selection, top_level)
+from infill_ls.actions.closing import (_breaks_what_python_reads, _close_points, _closer_candidates, _goes_on,
+                                       _left_open_near)
 from infill_ls.actions.type_arguments import type_argument_closers
 from infill_ls.settings import Settings
 from infill_ls.syntax import (Replacement, apply_replacements, iter_problems, language_for, parses_cleanly,
@@ -1096,3 +1097,41 @@ def test_a_closing_tag_missing_in_an_element_a_callback_returns_is_the_one_writt
 def test_an_opener_left_open_far_from_where_the_parse_misses_it_closes_where_its_block_ends(language_id, text, missing,
                                                                                            at_end):
     assert _closed(language_id, text, len(text)) == text.replace(missing, missing + at_end, 1)
+
+
+_FAR_BELOW = "".join(f"  total += values[{i}] * {i};\n" for i in range(40))
+
+
+@pytest.mark.parametrize("language_id, text, missing, at", [
+    # The parse misses the `}` forty lines below, where the function's own `}` was taken for it.
+    ("javascript", "function sum(values, limit) {\n  let total = 0;\n  if (values.length > limit) {\n"
+     "    values = values.slice(0, limit);\n" + _FAR_BELOW + "  return total;\n}\n\nfunction twice(x) {\n"
+     "  return 2 * x;\n}\n", "  }\n", "values.slice(0, limit);\n"),
+    ("go", "package main\n\nfunc sum(values []int, limit int) int {\n\ttotal := 0\n\tif len(values) > limit {\n"
+     "\t\tvalues = values[:limit]\n" + _FAR_BELOW.replace("  ", "\t").replace(";", "") + "\treturn total\n}\n\n"
+     "func twice(x int) int {\n\treturn 2 * x\n}\n", "\t}\n", "values[:limit]\n"),
+])
+def test_a_block_left_open_is_closed_where_it_was_left_though_the_parse_misses_it_far_below(language_id, text,
+                                                                                          missing, at):
+    parsed = parsed_text(language_id, text)
+    cursor = _after(text, at)
+    assert nearest_problem(parsed, cursor) is None
+    assert ActionKind.CLOSE_STRUCTURE in available(parsed, cursor, cursor)
+    assert _closed(language_id, text, cursor) == text.replace(at, at + missing, 1)
+
+
+def test_a_far_off_problem_offers_nothing_where_the_lines_near_the_cursor_leave_nothing_open():
+    text = ("function twice(x) {\n  return 2 * x;\n}\n" + "".join(f"const c{i} = {i};\n" for i in range(40))
+            + "function broken(a {\n  return a;\n}\n")
+    parsed = parsed_text("javascript", text)
+    assert available(parsed, _after(text, "2 * x;"), _after(text, "2 * x;")) == []
+    assert isinstance(close_structure(parsed, _after(text, "2 * x;"), Request(WritesFills(), SETTINGS)), NoEdit)
+
+
+def test_a_header_without_its_colon_on_the_cursors_line_is_left_open_there():
+    text = "def sum(values, mode):\n    total = 0\n    for v in values:\n        if mode == 1:\n" \
+           "            total += v\n        elif mode == 2\n            total += 2 * v\n    return total\n"
+    parsed = parsed_text("python", text)
+    root = parsed.tree.root_node
+    assert _left_open_near(parsed, root, _after(text, "mode == 2"))
+    assert not _left_open_near(parsed, root, _after(text, "mode == 1:"))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..settings import Settings
 from ..syntax import ParsedSnapshot
-from .closing import close_structure, mechanical_fix, nearest_problem, top_level
+from .closing import close_structure, mechanical_fix, nearest_problem, problem_to_close, top_level
 from .edits import ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit
 from .placeholders import fill_placeholders, find_placeholders
 from .rewrite import refusal as rewrite_refusal
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ActionEdit", "ActionKind", "Candidate", "NoEdit", "Request", "available", "candidate", "choose_edit",
            "close_structure", "fill_placeholders", "find_placeholders", "mechanical_fix", "nearest_problem",
-           "refusal", "rewrite_selection", "run_action", "top_level"]
+           "problem_to_close", "refusal", "rewrite_selection", "run_action", "top_level"]
 
 
 def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
@@ -35,7 +35,7 @@ def available(parsed: ParsedSnapshot, start: int, end: int) -> list[ActionKind]:
         kinds.append(ActionKind.REWRITE_SELECTION)
     if find_placeholders(parsed, start):
         kinds.append(ActionKind.FILL_PLACEHOLDERS)
-    if nearest_problem(parsed, start) is not None:
+    if problem_to_close(parsed, start) is not None:
         kinds.append(ActionKind.CLOSE_STRUCTURE)
     return kinds
 
