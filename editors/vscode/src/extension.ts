@@ -3,6 +3,7 @@ import {
   CloseAction,
   ConfigurationParams,
   DidChangeConfigurationNotification,
+  ErrorAction,
   ErrorHandler,
   ExecuteCommandRequest,
   LanguageClient,
@@ -14,6 +15,7 @@ import {
 } from 'vscode-languageclient/node';
 import { SERVER_COMMANDS, ServerCommand } from './commandArgs';
 import { commandArguments } from './editorCommands';
+import { ClientFacts, ClientPhase, START_TIMEOUT_MS, endMessage, isUnplannedEnd, serverState as stateOf, settleWithin } from './lifecycle';
 import {
   SECTION,
   SERVED_SCHEMES,
@@ -22,9 +24,11 @@ import {
   needsRestart,
   readServerLaunch,
   readServerSettings,
+  serverFolder,
   settingsUpdate,
+  workspaceSetsRestricted,
 } from './settings';
-import { StderrTail, eachLine, notRunningMessage, startFailureMessage, stoppedMessage } from './startFailure';
+import { StartTimedOut, StderrTail, eachLine, notRunningMessage, startFailureMessage } from './startFailure';
 import { ModelStatus, STATUS_NOTIFICATION, ServerState, parseModelStatus, statusView } from './status';
 
 const CLIENT_ID = 'infill';
@@ -35,7 +39,8 @@ const STDERR_WAIT_MS = 500;
 /**
  * A language client whose start-up errors go to the output channel only: `startClient` shows one
  * message of its own for a failed start, naming the command it ran and the setting that fixes it,
- * instead of the library's "couldn't create connection to server" beside it.
+ * instead of the library's "couldn't create connection to server" beside it. So does a failed restart
+ * after a crash, and the library giving up on the server.
  */
 class InfillClient extends LanguageClient {
   quietErrors = false;
@@ -45,9 +50,50 @@ class InfillClient extends LanguageClient {
   exitedWhileStarting = false;
   /** Its process's stderr, whose last line says why it exited. */
   readonly stderr = new StderrTail();
+  /**
+   * Given up on: its start took too long, or a restart or shutdown came during it. Its end is no crash to
+   * restart or report.
+   */
+  givenUp = false;
+  /** Settles when it is given up on, so that whoever waits for its start stops waiting. */
+  readonly whenGivenUp: Promise<void>;
+  private resolveGivenUp: () => void = () => undefined;
+  /** The library is restarting it after a crash. */
+  restarting = false;
+  /** Why the library no longer restarts it, when it gave up on it. */
+  gaveUpReason: string | undefined;
+  /** What the library's last start of it failed with. */
+  startError: unknown;
+  /** Its end was reported: the library starts it no more. */
+  reported = false;
+
+  constructor(readonly launch: ServerLaunch, serverOptions: ServerOptions, clientOptions: LanguageClientOptions) {
+    super(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+    this.whenGivenUp = new Promise((resolve) => {
+      this.resolveGivenUp = resolve;
+    });
+  }
 
   override error(message: string, data?: unknown, showNotification: boolean | 'force' = true): void {
+    // The library logs why a start failed right after it says that it failed.
+    if (this.state === State.StartFailed && this.startError === undefined && data !== undefined) {
+      this.startError = data;
+    }
     super.error(message, data, this.quietErrors ? false : showNotification);
+  }
+
+  /** Kills its server process, whatever the library is waiting for from it. */
+  giveUp(): void {
+    if (this.givenUp) {
+      return;
+    }
+    this.givenUp = true;
+    this.quietErrors = true;
+    const process = this.serverProcess;
+    process?.kill('SIGKILL');
+    // A child it leaves behind (a wrapper script's) reads the end of its input and exits too.
+    process?.stdin?.destroy();
+    this.resolveGivenUp();
   }
 }
 
@@ -71,6 +117,8 @@ let memento: vscode.Memento | undefined;
 const PAUSED_KEY = 'infill.suggestionsPaused';
 /** Within `startClient`: the client is created but not started yet, or its start is being judged. */
 let startingNow = false;
+/** Set by `deactivate`: a start still queued is not made. */
+let deactivated = false;
 
 function serialized(operation: () => Promise<void>): Promise<void> {
   const run = lifecycle.then(operation, operation);
@@ -83,14 +131,23 @@ function isPaused(): boolean {
   return memento?.get<boolean>(PAUSED_KEY, false) ?? false;
 }
 
+function phaseOf(state: State | undefined): ClientPhase | undefined {
+  switch (state) {
+    case State.Starting:
+      return 'starting';
+    case State.Running:
+      return 'running';
+    case State.StartFailed:
+      return 'startFailed';
+    case State.Stopped:
+      return 'stopped';
+    default:
+      return undefined;
+  }
+}
+
 function serverState(): ServerState {
-  if (startingNow || client?.state === State.Starting) {
-    return 'starting';
-  }
-  if (client?.isRunning()) {
-    return 'running';
-  }
-  return lastFailure !== undefined ? 'failed' : 'stopped';
+  return stateOf(startingNow, phaseOf(client?.state), client?.givenUp ?? false, lastFailure);
 }
 
 function refreshStatus(): void {
@@ -158,28 +215,98 @@ function middleware(getClient: () => LanguageClient): Middleware {
 
 /**
  * Before the server first runs, its exit is a failed start, which `startClient` reports; restarting it
- * would only fail again. Once it has run, a crash is handled as the library does by default.
+ * would only fail again. Once it has run, a crash is handled as the library does by default, but told by
+ * the extension: the library's popups for a restart that fails, or for giving up, would come beside the
+ * extension's one message (`reportEnd`).
  */
 function errorHandler(getClient: () => InfillClient, hasRun: () => boolean): ErrorHandler {
   let fallback: ErrorHandler | undefined;
   const usual = () => (fallback ??= getClient().createDefaultErrorHandler());
   return {
-    error: (error, message, count) => usual().error(error, message, count),
-    closed: async () => {
-      if (hasRun()) {
-        const result = await usual().closed();
-        if (result.action === CloseAction.DoNotRestart && getClient() === client) {
-          // The library gave up on a server that keeps crashing: nothing is suggested until a restart. Its last
-          // line on stderr (a traceback's exception) says why.
-          lastFailure = stoppedMessage(result.message, await getClient().stderr.lastLine(500));
-          refreshStatus();
-        }
+    error: async (error, message, count) => {
+      const result = await usual().error(error, message, count);
+      if (result.action !== ErrorAction.Shutdown) {
         return result;
       }
-      getClient().exitedWhileStarting = true;
-      return { action: CloseAction.DoNotRestart, message: 'The Infill server exited while starting.', handled: true };
+      const self = getClient();
+      self.gaveUpReason = `its connection kept failing: ${error.message}`;
+      self.quietErrors = true;
+      return { ...result, handled: true };
+    },
+    closed: async () => {
+      const self = getClient();
+      if (self.givenUp) {
+        return { action: CloseAction.DoNotRestart, handled: true };
+      }
+      if (!hasRun()) {
+        self.exitedWhileStarting = true;
+        return { action: CloseAction.DoNotRestart, message: 'The Infill server exited while starting.', handled: true };
+      }
+      const result = await usual().closed();
+      self.quietErrors = true;
+      if (result.action === CloseAction.Restart) {
+        self.restarting = true;
+      } else {
+        // It keeps crashing: nothing is suggested until a restart.
+        self.gaveUpReason = result.message ?? 'it kept crashing';
+      }
+      return { ...result, handled: true };
     },
   };
+}
+
+type Remedy = 'settings' | 'restart';
+
+/** The one message for a server that does not run, kept for the status and the editor commands. */
+function reportFailure(message: string, remedy: Remedy): void {
+  lastFailure = message;
+  output?.error(message);
+  refreshStatus();
+  const actions = remedy === 'settings' ? ['Open Settings', 'Show Output'] : ['Restart Server', 'Show Output'];
+  void vscode.window.showErrorMessage(message, ...actions).then((choice) => {
+    if (choice === 'Open Settings') {
+      void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server`);
+    } else if (choice === 'Restart Server') {
+      void restartClient();
+    } else if (choice === 'Show Output') {
+      output?.show(true);
+    }
+  });
+}
+
+function facts(of: InfillClient): ClientFacts {
+  const current = of === client;
+  return { current, ownStart: startingNow && current, givenUp: of.givenUp, restarting: of.restarting, reported: of.reported };
+}
+
+/** A server that ended with no one waiting on it: the library's restart failed, or the library gave up on it. */
+async function reportEnd(ended: InfillClient): Promise<void> {
+  const said = await ended.stderr.lastLine(STDERR_WAIT_MS);
+  // Meanwhile the library may have restarted it, or the user.
+  const phase = phaseOf(ended.state);
+  if (!isUnplannedEnd(phase, facts(ended))) {
+    return;
+  }
+  ended.reported = true;
+  ended.restarting = false;
+  const end = { gaveUp: ended.gaveUpReason, error: ended.startError, said };
+  const message = endMessage(phase === 'startFailed' ? 'startFailed' : 'stopped', ended.launch, end);
+  reportFailure(message, ended.gaveUpReason === undefined ? 'settings' : 'restart');
+}
+
+/** The library's restart of a crashed server is given as long as the extension's own starts, and no longer. */
+function watchRestart(restarted: InfillClient): void {
+  // Asked for within the library's start(), this is that start's own promise.
+  void settleWithin(restarted.start(), START_TIMEOUT_MS, restarted.whenGivenUp).then(async (settled) => {
+    if (settled.outcome !== 'timedOut' || restarted !== client) {
+      return;
+    }
+    restarted.giveUp();
+    const said = await restarted.stderr.lastLine(STDERR_WAIT_MS);
+    if (restarted === client) {
+      reportFailure(startFailureMessage(restarted.launch, new StartTimedOut(START_TIMEOUT_MS), said), 'settings');
+    }
+  });
 }
 
 function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaunch): InfillClient {
@@ -187,6 +314,8 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
     command: launch.command,
     args: launch.args,
     transport: TransportKind.stdio,
+    // The folder a relative command was resolved against (the library's own choice, made explicit).
+    options: launch.cwd === undefined ? undefined : { cwd: launch.cwd },
   };
   let hasRun = false;
   const clientOptions: LanguageClientOptions = {
@@ -213,14 +342,28 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
       return false;
     },
   };
-  const created = new InfillClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
+  const created = new InfillClient(launch, serverOptions, clientOptions);
   clientDisposables.push(
     created.onDidChangeState((event) => {
+      const current = created === client;
       if (event.newState === State.Running) {
         hasRun = true;
+        if (created.restarting) {
+          created.restarting = false;
+          created.quietErrors = false;
+        }
       }
-      if (event.newState !== State.Running) {
+      if (event.newState === State.Starting) {
+        created.startError = undefined;
+        if (!facts(created).ownStart) {
+          watchRestart(created);
+        }
+      }
+      if (event.newState !== State.Running && current) {
         modelStatus = undefined; // a restarted server loads its model again
+      }
+      if (isUnplannedEnd(phaseOf(event.newState), facts(created))) {
+        void reportEnd(created);
       }
       refreshStatus();
     }),
@@ -233,6 +376,9 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
 }
 
 async function startClient(): Promise<void> {
+  if (deactivated) {
+    return;
+  }
   startingNow = true;
   try {
     await launchClient();
@@ -246,40 +392,52 @@ async function launchClient(): Promise<void> {
   if (output === undefined) {
     return;
   }
-  const launch = readServerLaunch(config());
+  const launch = readServerLaunch(config(), serverFolder(vscode.workspace.workspaceFolders));
+  modelStatus = undefined;
+  if (launch.problem !== undefined) {
+    reportFailure(launch.problem, 'settings');
+    return;
+  }
   const next = createClient(output, launch);
   client = next;
-  modelStatus = undefined;
   lastFailure = undefined;
   refreshStatus();
   next.quietErrors = true;
-  let failure: unknown;
-  try {
-    await next.start();
-  } catch (err) {
-    failure = err;
-  } finally {
+  const settled = await settleWithin(next.start(), START_TIMEOUT_MS, next.whenGivenUp);
+  if (settled.outcome === 'cancelled') {
+    return; // a restart or shutdown took over from this start
+  }
+  if (settled.outcome === 'timedOut') {
+    next.giveUp();
+  } else {
     next.quietErrors = false;
   }
   // When the server exits during start-up, the library's start() can resolve without the client
   // running (it drops its own rejected start promise), so the state is what tells.
-  if (failure !== undefined || !next.isRunning()) {
-    const reason = next.exitedWhileStarting ? 'the server exited while starting' : failure ?? next.initializeError;
+  if (settled.outcome === 'timedOut' || settled.failed || !next.isRunning()) {
+    const failure = settled.outcome === 'settled' && settled.failed ? settled.error : undefined;
+    const reason =
+      settled.outcome === 'timedOut'
+        ? new StartTimedOut(START_TIMEOUT_MS)
+        : next.exitedWhileStarting
+          ? 'the server exited while starting'
+          : failure ?? next.initializeError;
+    // Its process may end later still (the library kills one whose initialize failed): nothing more to say.
+    next.reported = true;
     const said = await next.stderr.lastLine(STDERR_WAIT_MS);
-    lastFailure = startFailureMessage(launch, reason ?? 'the server did not answer initialize', said);
-    output.error(lastFailure);
-    void vscode.window.showErrorMessage(lastFailure, 'Open Settings', 'Show Output').then((choice) => {
-      if (choice === 'Open Settings') {
-        void vscode.commands.executeCommand('workbench.action.openSettings', `${SECTION}.server`);
-      } else if (choice === 'Show Output') {
-        output?.show(true);
-      }
-    });
+    reportFailure(startFailureMessage(launch, reason ?? 'the server did not answer initialize', said), 'settings');
     return;
   }
   lastFailure = undefined;
   if (next.initializeResult?.capabilities.inlineCompletionProvider === undefined) {
     output.warn('The server does not offer inline completions; only code actions are available.');
+  }
+}
+
+/** A start in progress, the extension's own or the library's restart after a crash, is given up, not waited for. */
+function abandonStart(): void {
+  if (client?.state === State.Starting) {
+    client.giveUp();
   }
 }
 
@@ -293,14 +451,9 @@ async function stopClient(): Promise<void> {
     // fails, and the library would show each failure as an error with a stack trace.
     current.quietErrors = true;
     if (current.state === State.Starting) {
-      // The library is restarting a crashed server: let that finish, then stop it.
-      try {
-        await current.start();
-      } catch {
-        // Reported by the library; what matters here is whether it runs now.
-      }
-    }
-    if (current.isRunning()) {
+      // Not serving yet, and maybe never going to: the library cannot stop a client that is not running.
+      current.giveUp();
+    } else if (current.isRunning()) {
       try {
         await current.stop();
       } catch (err) {
@@ -314,6 +467,7 @@ async function stopClient(): Promise<void> {
 }
 
 function restartClient(): Promise<void> {
+  abandonStart();
   return serialized(async () => {
     await stopClient();
     await startClient();
@@ -354,7 +508,7 @@ async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): P
  * the server's command of the same name on the editor's selection.
  */
 async function runEditorCommand(command: ServerCommand, args: unknown[]): Promise<unknown> {
-  await lifecycle; // a start in progress first
+  await lifecycle; // a start in progress first (it gives up after START_TIMEOUT_MS)
   const current = client;
   if (current === undefined || !current.isRunning()) {
     void vscode.window.showErrorMessage(notRunningMessage(command.title, lastFailure), 'Restart Server').then((choice) => {
@@ -386,6 +540,7 @@ async function runEditorCommand(command: ServerCommand, args: unknown[]): Promis
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  deactivated = false;
   output = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
   memento = context.globalState;
   statusItem = vscode.window.createStatusBarItem('infill.status', vscode.StatusBarAlignment.Right, 100);
@@ -405,10 +560,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
     // Another window may have paused or resumed suggestions meanwhile.
     vscode.window.onDidChangeWindowState(() => refreshStatus()),
+    // In Restricted Mode the folder's own server command and model were ignored; now they apply.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      if (workspaceSetsRestricted(config())) {
+        void restartClient();
+      }
+    }),
   );
-  await serialized(startClient);
+  // Not awaited: VS Code waits for activate, and a start can take up to START_TIMEOUT_MS.
+  void serialized(startClient);
 }
 
 export async function deactivate(): Promise<void> {
+  deactivated = true;
+  abandonStart();
   await serialized(stopClient);
 }

@@ -4,6 +4,7 @@
  * small interfaces below.
  */
 import { homedir } from 'node:os';
+import { posix, win32 } from 'node:path';
 
 /** The `infill.*` configuration section; the server also reads its settings under this name. */
 export const SECTION = 'infill';
@@ -164,6 +165,10 @@ export function settingsUpdate(previous: Partial<ServerSettings>, config: Config
 export interface ServerLaunch {
   command: string;
   args: string[];
+  /** The server's working directory, which a relative command was resolved against; unset: the extension host's. */
+  cwd?: string;
+  /** Why the command cannot be run as set, found before trying it. */
+  problem?: string;
 }
 
 /**
@@ -175,11 +180,73 @@ export function expandHome(path: string, home: string = homedir(), platform: Nod
   return tilde.test(path) ? home + path.slice(1) : path;
 }
 
-export function readServerLaunch(config: ConfigSource): ServerLaunch {
-  const command = expandHome((config.get<string>('server.command') ?? '').trim() || 'infill-ls');
+/** What `vscode.workspace.workspaceFolders` holds, as far as it is read here. */
+export interface FolderLike {
+  uri: { scheme: string; fsPath: string };
+}
+
+/**
+ * The folder the language client runs the server in: the first workspace folder, where it is on disk
+ * (vscode-languageclient's own choice when no `cwd` is given).
+ */
+export function serverFolder(folders: readonly FolderLike[] | undefined): string | undefined {
+  const first = folders?.[0];
+  return first?.uri.scheme === 'file' ? first.uri.fsPath : undefined;
+}
+
+const WORKSPACE_FOLDER = /^\$\{workspaceFolder\}/;
+
+/**
+ * The launch as set, with a relative command (`.venv/bin/infill-ls`, `${workspaceFolder}/...`) made absolute
+ * against `folder`, the directory the server is run in: the system would look for it there, and a failed
+ * start's message, which checks whether the file exists, must look in the same place.
+ */
+export function readServerLaunch(
+  config: ConfigSource,
+  folder?: string,
+  platform: NodeJS.Platform = process.platform,
+): ServerLaunch {
+  const setting = (config.get<string>('server.command') ?? '').trim() || 'infill-ls';
   const extraArgs = config.get<unknown>('server.extraArgs');
   const args = Array.isArray(extraArgs) ? extraArgs.filter((a): a is string => typeof a === 'string') : [];
-  return { command, args };
+  const launch: ServerLaunch = { command: expandHome(setting, homedir(), platform), args };
+  if (folder !== undefined) {
+    launch.cwd = folder;
+  }
+  const paths = platform === 'win32' ? win32 : posix;
+  const fromFolder = WORKSPACE_FOLDER.test(launch.command);
+  // A bare name is looked up on PATH, not in the folder; so is one with a backslash outside Windows.
+  const isPath = (platform === 'win32' ? /[\\/]/ : /\//).test(launch.command);
+  if (fromFolder || (isPath && !paths.isAbsolute(launch.command))) {
+    if (folder === undefined) {
+      launch.problem =
+        `Infill: infill.server.command ${JSON.stringify(setting)} is relative to the workspace folder, and no folder ` +
+        'is open: set it to the full path of the infill-ls executable.';
+    } else {
+      launch.command = paths.join(folder, launch.command.replace(WORKSPACE_FOLDER, ''));
+    }
+  }
+  return launch;
+}
+
+/**
+ * The settings that choose what runs or what is loaded: a folder's own settings could otherwise run any program
+ * once it is opened. package.json lists them as restricted, so in Restricted Mode VS Code gives only the user's
+ * values for them.
+ */
+export const RESTRICTED_KEYS: readonly string[] = ['server.command', 'server.extraArgs', 'modelPath'];
+
+/** Whether the workspace (or one of its folders) sets one of `RESTRICTED_KEYS`, which applies once it is trusted. */
+export function workspaceSetsRestricted(config: ConfigSource): boolean {
+  return RESTRICTED_KEYS.some((key) => {
+    const inspected = config.inspect(key);
+    return [
+      inspected?.workspaceValue,
+      inspected?.workspaceFolderValue,
+      inspected?.workspaceLanguageValue,
+      inspected?.workspaceFolderLanguageValue,
+    ].some((value) => value !== undefined);
+  });
 }
 
 /** Changes to these need a new server process, not just a notification. */

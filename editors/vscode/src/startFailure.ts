@@ -188,6 +188,13 @@ function saying(said: string | undefined): string {
   return said === undefined ? '' : `; its last line on stderr: ${said}${/[.!?]$/.test(said) ? '' : '.'}`;
 }
 
+/** A start given up on: the server did not answer initialize in time. */
+export class StartTimedOut extends Error {
+  constructor(readonly ms: number) {
+    super(`no answer to initialize within ${Math.round(ms / 1000)} s`);
+  }
+}
+
 /**
  * What went wrong, what was run, and which setting fixes it. The language client reports a failed
  * spawn as a string such as `Launching server using command infill-ls failed. Error: spawn infill-ls ENOENT`.
@@ -202,6 +209,14 @@ export function startFailureMessage(
   const why = reason(error);
   const tried = `"${commandLine(launch)}"`;
   const isPath = /[\\/]/.test(launch.command);
+  if (error instanceof StartTimedOut) {
+    // Spawned, so the command exists: what runs is not infill-ls answering, or it waits for something.
+    return (
+      `Infill: the language server did not start: ${tried} did not answer within ${Math.round(error.ms / 1000)} s ` +
+      `and was stopped${saying(said) || '.'} Set infill.server.command to the infill-ls executable (a wrapper ` +
+      'there must not wait for input), then run "Infill: Restart Language Server".'
+    );
+  }
   if (/\bENOENT\b/.test(why)) {
     // The system says ENOENT too when the script's interpreter (its #! line) is gone: a virtual environment
     // whose Python was removed or upgraded. A bare command is tried in every PATH entry, so such a script
@@ -242,16 +257,18 @@ export function startFailureMessage(
   );
 }
 
-/** Shown when an editor command is run while no server is running. */
 /**
  * What the status says of a server that kept crashing and that the library no longer restarts: its own reason
  * where it gave one, and the process's last line on stderr (a traceback's exception).
  */
 export function stoppedMessage(reason: string | undefined, said: string | undefined): string {
-  return `Infill: the server stopped and is not restarted${reason ? ` (${reason})` : ''}` +
+  // A reader's error quotes the line it could not read on a line of its own.
+  const why = reason?.replace(/\s*\n\s*/g, ' ').trim();
+  return `Infill: the server stopped and is not restarted${why ? ` (${why})` : ''}` +
     `${said ? `; its last line on stderr: ${said}` : ''}; run Infill: Restart Language Server.`;
 }
 
+/** Shown when an editor command is run while no server is running. */
 export function notRunningMessage(title: string, lastFailure: string | undefined): string {
   const base = `Infill: cannot run ${title}: the language server is not running`;
   return lastFailure === undefined

@@ -8,7 +8,10 @@ import {
   needsRestart,
   readServerLaunch,
   readServerSettings,
+  RESTRICTED_KEYS,
+  serverFolder,
   settingsUpdate,
+  workspaceSetsRestricted,
 } from '../settings';
 
 /** The package.json defaults, as VS Code reports them. */
@@ -137,6 +140,44 @@ test('launch: a leading ~ in the command is the home directory, as in a shell', 
   assert.equal(command('/opt/~/infill-ls'), '/opt/~/infill-ls');
   assert.equal(expandHome('~\\bin\\infill-ls.exe', 'C:\\Users\\me', 'win32'), 'C:\\Users\\me\\bin\\infill-ls.exe');
   assert.equal(expandHome('~\\bin', '/home/me', 'linux'), '~\\bin');
+});
+
+test('launch: a relative command is resolved against the folder the server runs in', () => {
+  const launch = (value: string, folder?: string, platform: NodeJS.Platform = 'linux') =>
+    readServerLaunch(configuration({ workspaceValue: { 'server.command': value } }), folder, platform);
+  // Spawned in the folder, so looked for there, and so checked there when it cannot be run.
+  assert.deepEqual(launch('.venv/bin/infill-ls', '/work/proj'), { command: '/work/proj/.venv/bin/infill-ls', args: [], cwd: '/work/proj' });
+  assert.equal(launch('./bin/../bin/infill-ls', '/work/proj').command, '/work/proj/bin/infill-ls');
+  assert.equal(launch('${workspaceFolder}/.venv/bin/infill-ls', '/work/proj').command, '/work/proj/.venv/bin/infill-ls');
+  // Absolute paths, a home path and bare names (looked up on PATH) are left as they are.
+  assert.equal(launch('/opt/bin/infill-ls', '/work/proj').command, '/opt/bin/infill-ls');
+  assert.equal(launch('~/bin/infill-ls', '/work/proj').command, `${homedir()}/bin/infill-ls`);
+  assert.deepEqual(launch('infill-ls', '/work/proj'), { command: 'infill-ls', args: [], cwd: '/work/proj' });
+  assert.equal(launch('C:\\venv\\infill-ls.exe', 'D:\\proj', 'win32').command, 'C:\\venv\\infill-ls.exe');
+  assert.equal(launch('.venv\\Scripts\\infill-ls.exe', 'D:\\proj', 'win32').command, 'D:\\proj\\.venv\\Scripts\\infill-ls.exe');
+  // With no folder on disk, there is nothing to resolve it against: said before anything is run.
+  const lost = launch('.venv/bin/infill-ls');
+  assert.equal(lost.command, '.venv/bin/infill-ls');
+  assert.match(lost.problem ?? '', /infill\.server\.command "\.venv\/bin\/infill-ls" is relative to the workspace folder, and no folder is open/);
+  assert.match(launch('${workspaceFolder}/x').problem ?? '', /no folder is open/);
+  assert.equal(launch('infill-ls').problem, undefined);
+});
+
+test('the server runs in the first workspace folder, where it is on disk', () => {
+  const folder = (scheme: string, fsPath: string) => ({ uri: { scheme, fsPath } });
+  assert.equal(serverFolder(undefined), undefined);
+  assert.equal(serverFolder([]), undefined);
+  assert.equal(serverFolder([folder('file', '/a'), folder('file', '/b')]), '/a');
+  // As the language client does: the first folder only, not the first one on disk.
+  assert.equal(serverFolder([folder('vscode-vfs', '/r'), folder('file', '/b')]), undefined);
+});
+
+test('trust granted: a restart is needed only where the workspace sets what runs or loads', () => {
+  assert.deepEqual(RESTRICTED_KEYS, ['server.command', 'server.extraArgs', 'modelPath']);
+  assert.equal(workspaceSetsRestricted(configuration({ globalValue: { 'server.command': '/x', modelPath: '/m' } })), false);
+  assert.equal(workspaceSetsRestricted(configuration({ workspaceValue: { device: 'cpu' } })), false);
+  assert.equal(workspaceSetsRestricted(configuration({ workspaceValue: { 'server.extraArgs': ['--x'] } })), true);
+  assert.equal(workspaceSetsRestricted(configuration({ workspaceFolderValue: { modelPath: '/m' } })), true);
 });
 
 test('server settings changes restart; others do not', () => {

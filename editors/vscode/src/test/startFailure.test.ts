@@ -227,4 +227,7 @@ test('a server that kept crashing: the reason the library gives and its last lin
   assert.match(message, /not restarted \(The Infill server crashed 5 times/);
   assert.match(message, /its last line on stderr: MemoryError; run Infill: Restart Language Server\.$/);
   assert.equal(stoppedMessage(undefined, undefined), 'Infill: the server stopped and is not restarted; run Infill: Restart Language Server.');
+  // The connection kept failing on output that is not the protocol's: the reason quotes it, on one line.
+  const junk = stoppedMessage("its connection kept failing: Message header must separate key and value using ':'\ndebug output 2", undefined);
+  assert.equal(junk, "Infill: the server stopped and is not restarted (its connection kept failing: Message header must separate key and value using ':' debug output 2); run Infill: Restart Language Server.");
 });
