@@ -1135,3 +1135,16 @@ def test_a_header_without_its_colon_on_the_cursors_line_is_left_open_there():
     root = parsed.tree.root_node
     assert _left_open_near(parsed, root, _after(text, "mode == 2"))
     assert not _left_open_near(parsed, root, _after(text, "mode == 1:"))
+
+
+def test_a_function_left_open_above_methods_the_parse_takes_into_it_is_closed_at_its_own_indentation():
+    # The parse reads the method below as a block in the function's body, its header an ERROR: the method's `{`,
+    # read at the indentation of that body, took the function's `}` for its own, and the function's was owed to
+    # the line of `go func() {`.
+    methods = "".join(f"func (s *server) m{i}() {{\n\ts.mutex.Lock()\n\ts.count += {i}\n\ts.mutex.Unlock()\n}}\n\n"
+                      for i in range(6))
+    text = ("package main\n\nfunc (s *server) serve() error {\n\tresult := make(chan error)\n\tgo func() {\n"
+            "\t\tresult <- s.listen()\n\t}()\n\treturn <-result\n\ntype server struct {\n\tready bool\n}\n\n"
+            + methods)
+    cursor = _after(text, "return <-result")
+    assert _closed("go", text, cursor) == text.replace("return <-result\n", "return <-result\n}\n", 1)

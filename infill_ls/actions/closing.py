@@ -394,7 +394,7 @@ def _construct_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
     snap, body = parsed.snapshot, opener.parent
     statement = body.parent if body is not None and not body.is_error else None
     if statement is not None and not statement.is_error and body.start_byte == opener.start_byte:
-        return min(line, snap.line_of(snap.char_offset(statement.start_byte)))
+        return min(line, snap.line_of(snap.char_offset(_header_start(statement, body))))
     if parsed.tree is None or parsed.spec is None:
         return line
     end, owed = opener.start_byte, 0  # closers on the lines seen that open on a line above
@@ -407,6 +407,22 @@ def _construct_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
             return line
         end, line = start, line - 1
     return line
+
+
+def _header_start(statement: tree_sitter.Node, body: tree_sitter.Node) -> int:
+    """Where the header that ``body`` of ``statement`` ends begins: the parts of ``statement`` before the body, back
+    from it while each goes on to the line where the next begins (`if (a` above `        || b) {`). A statement
+    that ends on a line above is no part of it: where the parse takes a function whose `}` is missing to go on over
+    the functions below, each of those is a block among the statements of its body, its header an ERROR, and the
+    start of those statements is no line of its own (Go's `func (sc *socketContext) Done() {`, read at the
+    indentation of the body it was taken into, matched the `}` of a function above, and the file was closed with a
+    line copied from it)."""
+    start = body
+    for child in reversed([c for c in statement.children if c.end_byte <= body.start_byte]):
+        if child.end_point[0] < start.start_point[0]:
+            break
+        start = child
+    return start.start_byte
 
 
 def _content_end(parsed: ParsedSnapshot, at: int) -> int:
