@@ -1148,3 +1148,16 @@ def test_a_function_left_open_above_methods_the_parse_takes_into_it_is_closed_at
             + methods)
     cursor = _after(text, "return <-result")
     assert _closed("go", text, cursor) == text.replace("return <-result\n", "return <-result\n}\n", 1)
+
+
+@pytest.mark.parametrize("text, at", [
+    ("export function App(props) {\n  return (\n    <Provider store={store}>\n      {props.children\n"
+     "    </Provider>\n  )\n}\n", "{props.children"),
+    ("export function App(props) {\n  return (\n    <div>\n      Hello {props.name\n    </div>\n  )\n}\n", "{props.name"),
+    ("export function App(props) {\n  return (\n    <ul>\n      <li>a</li>{items.map((i) => <li>{i}</li>)\n"
+     "    </ul>\n  )\n}\n", "</li>)"),
+])
+def test_a_brace_among_markup_children_closes_on_its_line_though_an_error_holds_it(text, at):
+    # An ERROR holds the unclosed `{`, so the grammar does not say it is an expression's, and it was closed as a
+    # body's, on a line of its own below.
+    assert _closed("typescriptreact", text, _after(text, at)) == text.replace(at, at + "}", 1)

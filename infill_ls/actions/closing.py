@@ -334,8 +334,14 @@ def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
     spec = parsed.spec
     if opener.type != "{" or (spec is not None and "{" not in spec.block_openers):
         return False  # Python's braces are dicts, sets and f-strings' fields: all inline
-    if token_text(parsed, token_before(opener)) in _BODY_WORDS:
+    before = token_before(opener)
+    if token_text(parsed, before) in _BODY_WORDS:
         return True  # tree-sitter-cpp reads `else {` without the `}` before it as a compound literal
+    if spec is not None and before is not None and (before.type in spec.markup_text_types or (
+            before.parent is not None and before.parent.type in spec.markup_tag_types)):
+        # Among markup's children (`<Provider>` above `{props.children`): an expression's, though an ERROR holds
+        # it, where the grammar would read a `jsx_expression`, and closed as one, on its line.
+        return False
     return spec is None or not (expression_brace(spec, opener) or _initialiser_brace(opener))
 
 
