@@ -11,6 +11,7 @@ the first parse of a file of megabytes).
 from __future__ import annotations
 
 import ast
+import bisect
 import functools
 import re
 import sys
@@ -1439,7 +1440,7 @@ def _old_byte(byte: int, edits: list[tuple[int, int, int]], end: bool) -> int:
     return byte - shift
 
 
-def _new_problem(node: tree_sitter.Node, before: list[tree_sitter.Node], old_root_is_error: bool,
+def _new_problem(node: tree_sitter.Node, before: _Spans, old_root_is_error: bool,
                  edits: list[tuple[int, int, int]]) -> bool:
     """Whether the problem ``node`` of the edited tree stands where the old tree had none: no old problem touches
     its span (in old bytes). A root that is itself an ERROR (the parser made nothing of the file) says nothing of
@@ -1447,7 +1448,26 @@ def _new_problem(node: tree_sitter.Node, before: list[tree_sitter.Node], old_roo
     if node.parent is None:
         return not old_root_is_error
     start, end = _old_byte(node.start_byte, edits, end=False), _old_byte(node.end_byte, edits, end=True)
-    return not any(old.parent is not None and old.start_byte <= end and start <= old.end_byte for old in before)
+    return before.reach(start, end) is None
+
+
+class _Spans:
+    """The byte spans of a tree's problems (its root aside), to ask which touch a span. A C header full of macros
+    the grammar cannot read has thousands of problems, and asking each new one against each old one took 38 s a
+    suggestion in one of 4,200 lines with 3,768 of them."""
+
+    def __init__(self, problems: list[tree_sitter.Node]) -> None:
+        spans = sorted((p.start_byte, p.end_byte) for p in problems if p.parent is not None)
+        self._starts = [start for start, _ in spans]
+        self._reach: list[int] = []  # the furthest end of the spans up to each, in order of start
+        for _, end in spans:
+            self._reach.append(max(end, self._reach[-1]) if self._reach else end)
+
+    def reach(self, start: int, end: int) -> int | None:
+        """Where the furthest-reaching span that touches ``start..end`` ends (one that starts at ``end`` or before and
+        ends at ``start`` or after); None where none does."""
+        last = bisect.bisect_right(self._starts, end)
+        return self._reach[last - 1] if last > 0 and self._reach[last - 1] >= start else None
 
 
 def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
@@ -1470,7 +1490,8 @@ def adds_errors(parsed: ParsedSnapshot, replacements: list[Replacement],
         return True
     snap = parsed.snapshot
     edits = byte_edits(snap, replacements)
-    return any(_new_problem(node, before, parsed.tree.root_node.is_error, edits) for node in after)
+    held = _Spans(before)
+    return any(_new_problem(node, held, parsed.tree.root_node.is_error, edits) for node in after)
 
 
 def covers_code_above(parsed: ParsedSnapshot, replacements: list[Replacement], tree: tree_sitter.Tree | None) -> bool:
@@ -1494,7 +1515,7 @@ def covers_code_above(parsed: ParsedSnapshot, replacements: list[Replacement], t
     statement = _statement_around(parsed.tree, parsed.spec, lo, hi)
     if statement is not None:
         top = min(top, statement.start_byte)
-    held = sorted((node.start_byte, node.end_byte) for node in iter_problems(parsed.tree.root_node))
+    held = _Spans(list(iter_problems(parsed.tree.root_node)))
     return any(_line_outside(data, _old_byte(node.start_byte, edits, end=False),
                              min(top, _old_byte(node.end_byte, edits, end=True)), held) for node in errors)
 
@@ -1516,9 +1537,9 @@ def _statement_around(tree: tree_sitter.Tree, spec: LanguageSpec | None, lo: int
     return node if node.parent is not None else None
 
 
-def _line_outside(data: bytes, start: int, end: int, held: list[tuple[int, int]]) -> bool:
+def _line_outside(data: bytes, start: int, end: int, held: _Spans) -> bool:
     """Whether the bytes ``start..end`` of ``data`` hold a whole line of code (its blanks aside) that no span of
-    ``held`` (sorted) touches."""
+    ``held`` touches."""
     at = data.rfind(b"\n", 0, start) + 1
     while at < end:
         stop = _line_end(data, at)
@@ -1528,9 +1549,9 @@ def _line_outside(data: bytes, start: int, end: int, held: list[tuple[int, int]]
             first = at + len(line) - len(line.lstrip())
             last = first + len(code)
             if start <= first and last <= end:
-                touching = [span_end for span_start, span_end in held if span_start <= last and first <= span_end]
-                if not touching:
+                reach = held.reach(first, last)
+                if reach is None:
                     return True
-                stop = max(stop, _line_end(data, max(touching)))
+                stop = max(stop, _line_end(data, reach))
         at = stop + 1
     return False

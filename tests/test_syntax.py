@@ -8,8 +8,8 @@ import pytest
 from infill_ls.actions import ActionKind, NoEdit, Request, available, close_structure
 from infill_ls.documents import DocumentStore, Position, PositionEncoding, Range, TextChange
 from infill_ls.settings import Settings
-from infill_ls.syntax import (Replacement, SyntaxIndex, apply_replacements, grammar_bytes, language_for, nodes_touching,
-                              parse_text, parses_after, parses_cleanly, problem_count, tree_after)
+from infill_ls.syntax import (Replacement, SyntaxIndex, _Spans, apply_replacements, grammar_bytes, language_for,
+                              nodes_touching, parse_text, parses_after, parses_cleanly, problem_count, tree_after)
 from lsp_support import WritesFills, parsed_text, tree_nodes
 
 PYTHON = language_for("python", "")
@@ -250,3 +250,19 @@ def test_cpp_without_cuda_is_parsed_from_its_own_bytes():
     spec = language_for("cpp", "file:///a.cpp")
     data = b"int f(int a) { return a << 2; }\n"
     assert grammar_bytes(data, spec) is data
+
+
+def test_the_spans_a_problem_is_asked_against_answer_as_each_span_asked_alone_would():
+    class Span:  # a problem's bytes, as `_Spans` reads a node's
+        def __init__(self, start, end, parent=True):
+            self.start_byte, self.end_byte, self.parent = start, end, parent
+
+    rng = random.Random(7)
+    spans = [Span(s, s + rng.randrange(0, 40)) for s in (rng.randrange(0, 2000) for _ in range(300))]
+    spans.append(Span(0, 5000, parent=None))  # the root: never a place of its own
+    held = _Spans(spans)
+    for _ in range(2000):
+        start = rng.randrange(0, 2100)
+        end = start + rng.randrange(0, 30)
+        touching = [s.end_byte for s in spans if s.parent is not None and s.start_byte <= end and start <= s.end_byte]
+        assert held.reach(start, end) == (max(touching) if touching else None)
