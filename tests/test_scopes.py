@@ -577,3 +577,30 @@ def test_a_member_a_namespace_object_of_the_language_does_not_have_is_read_as_un
     from infill_ls.scopes import unknown_statics
 
     assert _read_at_marker(unknown_statics, language_id, marked, fill) == (unknown, bool(unknown))
+
+
+_TABLE = "TABLE = {\n" + "".join(f"    ({i}, 'k{i}'): ({i}, {i + 1}, 'v{i}'),\n" for i in range(400)) + "}\n"
+
+
+@pytest.mark.parametrize("binding, fill, unbound", [
+    # A large table that binds nothing is not walked for bindings; the names elsewhere still count.
+    ("", "return TABLE[key] + offset\n", ["offset"]),
+    # One that writes a `:=` or a comprehension's `for` is.
+    ("    ((offset := 3), 'w'): (0, 0, 'w'),\n", "return TABLE[key] + offset\n", []),
+    ("    ('squares', 'c'): [n * n for n in range(4)],\n", "return TABLE[key] + n\n", []),
+    # A `for` in a string is no comprehension's: walked, and finds nothing.
+    ("    ('for', 'x'): (0, 0, 'for each'),\n", "return TABLE[key] + offset\n", ["offset"]),
+])
+def test_a_large_literal_binds_only_what_its_text_writes_a_binding_for(binding, fill, unbound):
+    table = _TABLE.replace("}\n", binding + "}\n") if binding else _TABLE
+    assert len(table) > 4096
+    marked = "import math\n\n" + table + "\n\ndef lookup(key):\n    |"
+    assert _unbound(marked, fill) == unbound
+
+
+def test_an_import_below_a_large_literal_is_still_found_for_the_members_read():
+    from infill_ls.scopes import members_modules_lack
+
+    source = "import re\n\n" + _TABLE + "\nif True:\n    import math\n\n\ndef f(x):\n    return ‸\n"
+    assert _read_at_marker(members_modules_lack, "python", source, "math.florr(x)")[0] == ["math.florr"]
+    assert _read_at_marker(members_modules_lack, "python", source, "math.floor(x)")[0] == []
