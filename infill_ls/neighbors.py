@@ -68,6 +68,11 @@ MAX_VERDICTS = 256
 # a FAT disk's is two seconds): its listing is kept only while its names stay the same (`DirectoryFiles.listing`),
 # lest a file added in the same tick never show.
 RECENT_NS = 2_000_000_000
+# A listing that took this long is kept through changes of its directory for `RELIST_AFTER` times as long, so that
+# listing takes a fifth of the time at most: 20,000 files beside, in a directory a build writes to every half
+# second, were listed again at each keystroke, at 150 ms or more each. A file added there is found that much later.
+SLOW_LISTING_NS = 50_000_000
+RELIST_AFTER = 4
 # How long `git check-ignore` may take for a listing; past it, none of the files listed is read.
 GIT_TIMEOUT_S = 5
 # Names of files that hold secrets more often than code to copy: keys and certificates by their extension too.
@@ -201,6 +206,8 @@ class _Listing:
     settled: bool  # listed once `directory_mtime` had settled: kept while it stays the same
     ignored: frozenset[str] | None = None  # the names git ignores (None: it did not answer in time)
     rules: int | None = None  # the mtime of the directory's `.gitignore`, where it has one
+    made_ns: int = 0  # when it was listed, and how long that took (`time.monotonic_ns`)
+    cost_ns: int = 0
 
 
 def _look(listing: _Listing, left_out: frozenset[str], should_stop: Callable[[], bool] | None = None
@@ -295,6 +302,10 @@ class DirectoryFiles:
         key = (directory, suffix)
         with self._listings_lock:
             kept = self._listings.get(key)
+        if kept is not None and kept.cost_ns >= SLOW_LISTING_NS and \
+                time.monotonic_ns() - kept.made_ns < RELIST_AFTER * kept.cost_ns:
+            self._keep(key, kept)
+            return kept
         if kept is not None and kept.directory_mtime == directory_mtime:
             if not kept.settled:
                 # Its mtime may hide a change made since: its names are read again, with no stat of each file nor
@@ -308,6 +319,7 @@ class DirectoryFiles:
             if kept is not None:
                 self._keep(key, kept)
                 return kept
+        started = time.monotonic_ns()
         settled = _settled(directory_mtime)
         found, names = [], []
         for entry in _entries(directory, suffix, should_stop):
@@ -316,7 +328,7 @@ class DirectoryFiles:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            found.append((Path(entry.path), info.st_mtime_ns, info.st_size))
+            found.append((entry.name, info.st_mtime_ns, info.st_size))
         digest, rules = _names_digest(names), _ignore_rules(directory)
         if kept is not None and kept.ignored is not None and (kept.names, kept.rules) == (digest, rules):
             # The same names under the same rules: git would answer as it did. The directory changed by another
@@ -327,11 +339,14 @@ class DirectoryFiles:
         if ignored is None:
             found = []
         elif ignored:
-            found = [f for f in found if f[0].name not in ignored]
+            found = [f for f in found if f[0] not in ignored]
         # Ties broken by name: the same files listed twice are the same newest, whatever order the directory gives.
-        newest = heapq.nlargest(MAX_FILES, found, key=lambda f: (f[1], f[0].name))
+        # A path is made of the newest only: of each of 20,000 names, it took 250 ms a listing.
+        newest = [(directory / name, mtime, size)
+                  for name, mtime, size in heapq.nlargest(MAX_FILES, found, key=lambda f: (f[1], f[0]))]
+        done = time.monotonic_ns()
         listing = _Listing(directory_mtime, newest, digest, settled,
-                           None if ignored is None else frozenset(ignored), rules)
+                           None if ignored is None else frozenset(ignored), rules, done, done - started)
         self._keep(key, listing)
         return listing
 

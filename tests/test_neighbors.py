@@ -511,6 +511,18 @@ def test_git_is_asked_again_only_where_the_names_listed_or_the_directorys_gitign
     assert searched_after(lambda: None) == ("BUILT = 1\n", "MORE = 1\n") and len(asked) == 3
 
 
+def test_a_slow_listing_is_kept_through_changes_for_a_few_times_as_long_as_it_took(tmp_path, monkeypatch):
+    (tmp_path / "util.py").write_text("UTIL = 1\n")
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    monkeypatch.setattr(neighbors, "SLOW_LISTING_NS", 0)  # every listing counts as slow
+    monkeypatch.setattr(neighbors, "RELIST_AFTER", 10**12)
+    assert neighbor_texts(doc, [], files)[0] == ("UTIL = 1\n",)
+    (tmp_path / "more.py").write_text("MORE = 1\n")
+    assert neighbor_texts(doc, [], files)[0] == ("UTIL = 1\n",)  # within its time: the listing kept
+    monkeypatch.setattr(neighbors, "RELIST_AFTER", 0)
+    assert sorted(neighbor_texts(doc, [], files)[0]) == ["MORE = 1\n", "UTIL = 1\n"]
+
+
 @pytest_lsp.fixture(scope="module", config=config())
 async def server(lsp_client: LanguageClient):
     await lsp_client.initialize_session(
