@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -51,3 +53,15 @@ def fraction(low_open: bool, high_open: bool) -> Callable[[str], float]:
 
     parse.__name__ = "number"
     return parse
+
+
+def user_path(text: str) -> str:
+    """A path option's value, a leading `~` expanded: the shell expands it in `--out ~/run` but not in `--out=~/run`,
+    nor in a quoted value, and a run would write a folder named `~`, or read one there is not. Every path option of
+    the commands takes its value through here (or `user_path_object`), so that all read it alike."""
+    return os.path.expanduser(text)
+
+
+def user_path_object(text: str) -> Path:
+    return Path(user_path(text))
+

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from engine.arguments import nonnegative_int, positive_int
+from engine.arguments import nonnegative_int, positive_int, user_path
 from engine.config import GenerationConfig, ModelConfig, read_json
 from engine.errors import EngineError
 
@@ -112,6 +112,7 @@ def random_model(cfg: ModelConfig, device: torch.device, dtype: str, float32_max
 def bench_fixed(args) -> int:
     """Full canvases, exactly `--fixed-steps` decoder passes each, random weights: pure network throughput."""
     from engine.checkpoint import resolve_device
+    from engine.cli import check_positions
     from engine.generate import denoise, make_generator
     from engine import canvas as canvases
 
@@ -119,6 +120,9 @@ def bench_fixed(args) -> int:
     hf = read_json(Path(args.config))
     cfg = ModelConfig.from_hf(hf, source=args.config)
     L = args.canvas or cfg.canvas_length
+    check_positions("--prompt-tokens" + (", --canvas" if args.canvas else ""),
+                    f"a prompt of {args.prompt_tokens} tokens and a canvas of {L}", args.prompt_tokens + L,
+                    cfg.max_position_embeddings, args.config)
     model = random_model(cfg, device, args.dtype)
     dtype = model.dtype
     # Never stop early: a threshold no canvas meets.
@@ -221,7 +225,7 @@ def run(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="speed of the encoder and denoising steps",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
     p.add_argument("--hole", type=positive_int,
@@ -233,7 +237,7 @@ def register(subparsers) -> None:
     p.add_argument("--repeats", type=positive_int, default=5)
     p.add_argument("--warmup", type=nonnegative_int, default=1)
     p.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (default: torch's choice)")
-    p.add_argument("--config", metavar="CONFIG_JSON",
+    p.add_argument("--config", type=user_path, metavar="CONFIG_JSON",
                    help="fixed-steps mode: random weights from this config.json instead of a checkpoint")
     p.add_argument("--fixed-steps", type=positive_int, help="passes per canvas (default: 16)")
     p.add_argument("--canvas", type=positive_int, help="canvas length (default: the config's)")

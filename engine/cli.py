@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import logging
 import math
 import os
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
-from engine.arguments import int_between, positive_int, seed_int
+from engine.arguments import int_between, positive_int, seed_int, user_path
 from engine.config import DEFAULT_MODEL_DIR, new_file_mode
 from engine.errors import EngineError
 
@@ -31,7 +32,7 @@ class UsageError(EngineError):
 
 
 def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto") -> None:
-    p.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--dtype", default=dtype, help=f"auto, float32, bfloat16 or float16 (default: {dtype})")
 
@@ -357,6 +358,10 @@ def cmd_logits(args) -> int:
     model, vocab = ck.model, ck.config.vocab_size
     prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)
     canvas = parse_ids(args.canvas_ids, "--canvas-ids", vocab)
+    # Refused, not cut as generate cuts a text prompt: these logits are compared with another implementation's for
+    # the same ids, and a prompt cut to fit would make them another run's.
+    check_positions("--prompt-ids, --canvas-ids", f"{len(prompt)} prompt and {len(canvas)} canvas ids",
+                    len(prompt) + len(canvas), ck.config.max_position_embeddings, ck.directory.name)
     sc = None
     if args.self_conditioning:
         try:
@@ -373,6 +378,15 @@ def cmd_logits(args) -> int:
         save_file({"logits": logits[0].float().cpu().contiguous()}, str(temp))
     print(f"wrote logits [{len(canvas)}, {vocab}] to {args.out}", file=sys.stderr)
     return 0
+
+
+def check_positions(flags: str, what: str, needed: int, limit: int, model: str) -> None:
+    """Refuse a pass over more positions than the model has, as generate refuses a canvas that does not fit: past
+    max_position_embeddings the rotary positions are ones it was never trained on, and what it computes there
+    means nothing."""
+    if needed > limit:
+        raise UsageError(f"{flags}: {what} take {needed} positions, more than the {limit} {model} has "
+                         "(max_position_embeddings)")
 
 
 # -- wiring --------------------------------------------------------------------------------------------------------
@@ -392,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     prompt = p.add_mutually_exclusive_group(required=True)
     prompt.add_argument("--prompt", help="prompt text")
-    prompt.add_argument("--prompt-file", metavar="PATH",
+    prompt.add_argument("--prompt-file", type=user_path, metavar="PATH",
                         help="read the prompt from a UTF-8 file (-: stdin), as it is, a final line break included")
     p.add_argument("--chat", action="store_true",
                    help="send the prompt as a user turn in the checkpoint's chat template (instruction-tuned models)")
@@ -412,12 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "by \\n, \\r\\n or \\r), or each "
                                    '{"prefix": ..., "suffix": ...} line of --jsonl into --out with "middle" added.')
     add_model_options(p)
-    p.add_argument("--file", help="source file (cursor mode)")
+    p.add_argument("--file", type=user_path, help="source file (cursor mode)")
     p.add_argument("--line", type=int, help="1-based line of the cursor")
     p.add_argument("--col", type=int, help="1-based column of the cursor")
-    p.add_argument("--jsonl", help="input JSONL of prefix/suffix records (batch mode; blank lines are skipped)")
-    p.add_argument("--out", help="output JSONL (batch mode): a file is written whole or not at all, never over "
-                                 "--jsonl; a named pipe as the fills come")
+    p.add_argument("--jsonl", type=user_path,
+                   help="input JSONL of prefix/suffix records (batch mode; blank lines are skipped)")
+    p.add_argument("--out", type=user_path,
+                   help="output JSONL (batch mode): a file is written whole or not at all, never over --jsonl; a "
+                        "named pipe as the fills come")
     p.add_argument("--max-tokens", type=positive_int, default=None,
                    help=f"largest hole to try, in tokens (default: {DEFAULT_MAX_TOKENS}, or as many as the "
                         "checkpoint's canvas holds where that is fewer)")
@@ -439,9 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p, dtype="float32")
     p.add_argument("--prompt-ids", required=True, help="comma-separated token ids")
     p.add_argument("--canvas-ids", required=True, help="comma-separated token ids")
-    p.add_argument("--self-conditioning", metavar="FILE",
+    p.add_argument("--self-conditioning", type=user_path, metavar="FILE",
                    help="safetensors file with the previous step's 'logits' [canvas_len, vocab]")
-    p.add_argument("--out", required=True, help="output safetensors file")
+    p.add_argument("--out", type=user_path, required=True, help="output safetensors file")
     p.set_defaults(func=cmd_logits)
 
     for name in SUBCOMMANDS:
@@ -449,7 +465,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Warnings(logging.Handler):
+    """The engine's warnings (a checkpoint read otherwise than its files may suggest) as lines of the command's own;
+    sys.stderr looked up as each is written, whatever stands for it then."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"infill-engine: {record.getMessage()}", file=sys.stderr)
+
+
+def say_warnings() -> None:
+    engine_log = logging.getLogger("engine")
+    if not any(isinstance(h, _Warnings) for h in engine_log.handlers):
+        engine_log.addHandler(_Warnings(logging.WARNING))
+        engine_log.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
+    say_warnings()
     try:
         # The subcommands' modules import torch: seconds, in which a Ctrl-C ends the command as it does later.
         args = build_parser().parse_args(argv)

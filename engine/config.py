@@ -438,6 +438,10 @@ class GenerationConfig:
         for value in self.suppress_tokens:
             if not _is_int(value) or value < 0 or (vocab_size and value >= vocab_size):
                 fail("suppress_tokens", "a list of token ids in the vocabulary", self.suppress_tokens)
+        if vocab_size and len(set(self.suppress_tokens)) >= vocab_size:
+            # Every logit -inf: the sampler's probabilities are NaN, and no step could write a token.
+            raise CheckpointError(f"{source}: suppress_tokens lists every token id of the vocabulary ({vocab_size}), "
+                                  "leaving none to write")
         self.entropy_bound = float(self.entropy_bound)
 
     @property

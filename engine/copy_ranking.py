@@ -24,6 +24,7 @@ from typing import Sequence
 
 import torch
 
+from engine.arguments import user_path_object
 from engine.eval_inputs import EvaluationInputError, documents_from_heldout
 from engine.evaluate import directory_neighbors, exact_match
 from engine.holes import SourceDocument, is_parse_valid, sample_cases
@@ -100,9 +101,9 @@ def _documents(path: Path, max_files: int) -> list[SourceDocument]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.copy_ranking", description=__doc__.split("\n")[0])
-    parser.add_argument("--split", type=Path, action="append", required=True,
+    parser.add_argument("--split", type=user_path_object, action="append", required=True,
                         help="a training split file (train.jsonl) to cut holes from; repeat for more")
-    parser.add_argument("--heldout", type=Path, action="append", default=[],
+    parser.add_argument("--heldout", type=user_path_object, action="append", default=[],
                         help="a held-out split file to count shown exact fills on; repeat for more")
     parser.add_argument("--max-files", type=int, default=8000, help="files sampled from each split (8000)")
     parser.add_argument("--max-cases", type=int, default=600, help="holes of each kind per seed (600)")

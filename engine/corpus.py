@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.arguments import fraction, positive_int
+from engine.arguments import fraction, positive_int, user_path
 from engine.config import DEFAULT_MODEL_DIR
 from engine.errors import EngineError
 from engine.languages import LANGUAGES, Language, language_for_path
@@ -1178,22 +1178,25 @@ def register(subparsers) -> None:
         "directories, drop generated/minified files and duplicates, and split by package into train.jsonl and "
         "heldout.jsonl (Python's packages and npm's each held out on their own).",
     )
-    p.add_argument("--out", default="data/corpus", help="output directory (default: data/corpus)")
-    p.add_argument("--site-dir", action="append", default=[], help="a site-packages directory (repeatable; "
-                   "default: this environment's, its base interpreter's and the system's)")
-    p.add_argument("--repo", action="append", default=[], help="a source repository of your own (repeatable); "
-                   "alone, it replaces the installed environment as the corpus")
-    p.add_argument("--node-modules", action="append", default=[], metavar="DIR", help="a node_modules folder "
-                   "whose npm packages (JavaScript, TypeScript) join the corpus, each by the licence its "
-                   "package.json gives (repeatable)")
+    p.add_argument("--out", type=user_path, default="data/corpus", help="output directory (default: data/corpus)")
+    p.add_argument("--site-dir", type=user_path, action="append", default=[],
+                   help="a site-packages directory (repeatable; default: this environment's, its base "
+                        "interpreter's and the system's)")
+    p.add_argument("--repo", type=user_path, action="append", default=[],
+                   help="a source repository of your own (repeatable); alone, it replaces the installed environment "
+                        "as the corpus")
+    p.add_argument("--node-modules", type=user_path, action="append", default=[], metavar="DIR",
+                   help="a node_modules folder whose npm packages (JavaScript, TypeScript) join the corpus, each by "
+                        "the licence its package.json gives (repeatable)")
     p.add_argument("--no-stdlib", action="store_true", help="leave out the standard library")
     p.add_argument("--heldout-fraction", type=fraction(low_open=False, high_open=True), default=0.05,
                    help="share of bytes held out, from 0 to below 1 (default 0.05)")
     p.add_argument("--near-dup-threshold", type=fraction(low_open=True, high_open=False), default=0.8,
                    help="MinHash Jaccard threshold, above 0 to 1 (default 0.8)")
-    p.add_argument("--extends", metavar="DIR", help="add training data to the corpus in DIR: its packages and "
-                   "files are left out and everything new goes to train, so DIR's held-out split stays unseen "
-                   "(pretokenize the result, then `infill-engine merge-tokens`)")
+    p.add_argument("--extends", type=user_path, metavar="DIR",
+                   help="add training data to the corpus in DIR: its packages and files are left out and everything "
+                        "new goes to train, so DIR's held-out split stays unseen (pretokenize the result, then "
+                        "`infill-engine merge-tokens`)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=positive_int, default=2)
     p.set_defaults(func=run)

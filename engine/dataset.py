@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from engine.arguments import positive_int
+from engine.arguments import positive_int, user_path
 from engine.canvas import with_holes
 from engine.corpus import read_documents
 from engine.errors import EngineError
@@ -753,9 +753,10 @@ def register(subparsers) -> None:
         description="Tokenize train.jsonl and heldout.jsonl with the trained tokenizer into flat arrays (tokens, "
         "text, document offsets) and record tree-sitter node spans used as training holes.",
     )
-    p.add_argument("--corpus", default="data/corpus", help="corpus directory (default: data/corpus)")
-    p.add_argument("--tokenizer", default="data/tokenizer.json", help="tokenizer.json (default: data/tokenizer.json)")
-    p.add_argument("--out", default="data/tokens", help="output directory (default: data/tokens)")
+    p.add_argument("--corpus", type=user_path, default="data/corpus", help="corpus directory (default: data/corpus)")
+    p.add_argument("--tokenizer", type=user_path, default="data/tokenizer.json",
+                   help="tokenizer.json (default: data/tokenizer.json)")
+    p.add_argument("--out", type=user_path, default="data/tokens", help="output directory (default: data/tokens)")
     p.add_argument("--workers", type=positive_int, default=2)
     p.set_defaults(func=run)
     m = subparsers.add_parser(
@@ -765,6 +766,6 @@ def register(subparsers) -> None:
         "order given. All must come from one tokenizer. A corpus grown with `infill-engine corpus --extends` has no "
         "held-out files of its own, so the merge keeps the base's held-out split.",
     )
-    m.add_argument("dirs", nargs="+", metavar="DIR", help="pretokenized directories, the base first")
-    m.add_argument("--out", required=True, help="output directory")
+    m.add_argument("dirs", type=user_path, nargs="+", metavar="DIR", help="pretokenized directories, the base first")
+    m.add_argument("--out", type=user_path, required=True, help="output directory")
     m.set_defaults(func=run_merge)

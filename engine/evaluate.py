@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
+from engine.arguments import user_path, user_path_object
 from engine.closers import close_to_pass
 from engine.errors import EngineError
 from engine.eval_inputs import (
@@ -541,19 +542,21 @@ def register(subparsers) -> None:
         "similarity, parse-valid rate, tokens per forward, steps per canvas, latency) and/or a JSONL of "
         "{prefix, suffix, canonical_solution, test, entry_point} problems (pass@1). Prints a Markdown table.",
     )
-    p.add_argument("--model", type=Path, default=None, metavar="DIR",
+    p.add_argument("--model", type=user_path_object, default=None, metavar="DIR",
                    help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.add_argument("--dtype", default="auto", help="float32, bfloat16, float16 or auto (default: auto)")
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (default: the torch default)")
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--split-dir", type=Path, metavar="DIR", help="evaluate every source file under DIR")
-    source.add_argument("--files", nargs="+", metavar="GLOB", help="evaluate the files matching these globs")
-    source.add_argument("--heldout", type=Path, metavar="FILE.jsonl",
+    source.add_argument("--split-dir", type=user_path_object, metavar="DIR",
+                        help="evaluate every source file under DIR")
+    source.add_argument("--files", type=user_path, nargs="+", metavar="GLOB",
+                        help="evaluate the files matching these globs")
+    source.add_argument("--heldout", type=user_path_object, metavar="FILE.jsonl",
                         help="evaluate a corpus split file: one {path, language, text} document a line "
                         "(e.g. data/corpus/heldout.jsonl)")
-    source.add_argument("--heldout-manifest", type=Path, metavar="PATH",
+    source.add_argument("--heldout-manifest", type=user_path_object, metavar="PATH",
                         help="evaluate the files of the held-out split listed by a corpus manifest.jsonl "
                         "({path, split} a line), read from disk")
     add_languages_argument(p)
@@ -590,7 +593,7 @@ def register(subparsers) -> None:
     p.add_argument("--suffix-tokens", type=int, default=None, metavar="N",
                    help="context after a hole, in tokens (default: what the canvas holds beside the hole, "
                    f"at least {MIN_SUFFIX_TOKENS})")
-    p.add_argument("--problems", type=Path, metavar="FILE.jsonl",
+    p.add_argument("--problems", type=user_path_object, metavar="FILE.jsonl",
                    help="problems to run for pass@1: {prefix, suffix, canonical_solution, test, entry_point}")
     p.add_argument("--problem-max-tokens", type=int, metavar="N",
                    help=f"hole budget for a problem's fill (default: {DEFAULT_PROBLEM_MAX_TOKENS}, or what one "
@@ -599,7 +602,7 @@ def register(subparsers) -> None:
                    help=f"time limit for one problem's test (default: {DEFAULT_TIMEOUT:g})")
     p.add_argument("--oracle", action="store_true",
                    help="fill with the reference instead of a model: checks the harness, every score is perfect")
-    p.add_argument("--out", type=Path, metavar="PATH",
+    p.add_argument("--out", type=user_path_object, metavar="PATH",
                    help="write the full report as JSON here (whole or not at all; never over an input)")
     p.set_defaults(func=run)
 

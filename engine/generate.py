@@ -11,7 +11,7 @@ import torch
 from engine import sampler
 from engine.canvas import Canvas
 from engine.config import GenerationConfig
-from engine.errors import Cancelled
+from engine.errors import Cancelled, EngineError
 from engine.model import DiffusionGemma, KVCache
 
 
@@ -109,6 +109,7 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
             hole_logits.index_fill_(-1, suppressed, -math.inf)
         hole_logits = hole_logits.div_(sampler.temperature(cur_step, max_steps, gen.t_min, gen.t_max).to(device))
         probs = torch.softmax(hole_logits, dim=-1, dtype=torch.float32)
+        check_finite(probs, n)
         sampled = anchor_ids.clone()
         sampled[holes] = draw(probs, generator)
         new_argmax = anchor_ids.clone()
@@ -129,6 +130,15 @@ def denoise(model: DiffusionGemma, cache: KVCache, canvas: Canvas, gen: Generati
         yield Step(canvas_index, n, current, argmax, accepted & holes, anchor, hole_logits, finished.clone())
         if bool(finished.all()):
             break
+
+
+def check_finite(probs: torch.Tensor, step: int) -> None:
+    """Refuse to draw from probabilities a non-finite logit made: torch's multinomial fails on them with a
+    traceback, and the inverse-CDF draw quietly picks an arbitrary token. A softmax spreads a NaN or an infinity over
+    its whole row, so one column tells for all: a check of N values, not of the N x V."""
+    if not bool(probs[:, 0].isfinite().all()):
+        raise EngineError(f"denoising step {step}: the model's logits are not finite (NaN or inf); in float16 its "
+                          "activations can overflow: use dtype bfloat16 or float32")
 
 
 def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: GenerationConfig,

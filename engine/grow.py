@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from engine.arguments import user_path_object
 from engine.checkpoint import TRAINING_DATA, load_checkpoint, save_checkpoint
 from engine.config import MAX_LAYERS, ModelConfig
 from engine.errors import EngineError
@@ -115,10 +116,11 @@ def register(subparsers) -> None:
                     "starts as a copy of the one before it, with its attention and feed-forward output norms at "
                     "zero, so it adds nothing until training moves them. Train on from it with "
                     "`infill-engine train --init-from OUT`.")
-    p.add_argument("--from", dest="source", type=Path, required=True, metavar="SOURCE",
+    p.add_argument("--from", dest="source", type=user_path_object, required=True, metavar="SOURCE",
                    help="checkpoint directory to grow")
     p.add_argument("--layers", type=int, required=True, metavar="N", help="layers of the grown model")
-    p.add_argument("--out", type=Path, required=True, help="new or empty folder to write the grown checkpoint to")
+    p.add_argument("--out", type=user_path_object, required=True,
+                   help="new or empty folder to write the grown checkpoint to")
     p.set_defaults(func=run)
 
 

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 
-from engine.arguments import positive_int
+from engine.arguments import positive_int, user_path
 from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data, resolve_device, save_checkpoint,
                                save_tensors, write_training_data)
 from engine.config import DEFAULT_MODEL_DIR, GenerationConfig, ModelConfig
@@ -1235,13 +1235,14 @@ _DEFAULT = TrainConfig()
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="JSON file of training settings (the fields of TrainConfig)")
-    p.add_argument("--data", help="pretokenized directory (default data/tokens)")
-    p.add_argument("--tokenizer", help="tokenizer.json the data was pretokenized with (default data/tokenizer.json)")
-    p.add_argument("--out", help="run directory (default runs/default)")
+    p.add_argument("--config", type=user_path, help="JSON file of training settings (the fields of TrainConfig)")
+    p.add_argument("--data", type=user_path, help="pretokenized directory (default data/tokens)")
+    p.add_argument("--tokenizer", type=user_path,
+                   help="tokenizer.json the data was pretokenized with (default data/tokenizer.json)")
+    p.add_argument("--out", type=user_path, help="run directory (default runs/default)")
     p.add_argument("--preset", help=f"model size: {', '.join(PRESETS)} (default cpu)")
     p.add_argument("--model", action="append", metavar="KEY=VALUE", help="override a model setting (JSON value)")
-    p.add_argument("--init-from", dest="init_from", help="checkpoint directory to fine-tune")
+    p.add_argument("--init-from", dest="init_from", type=user_path, help="checkpoint directory to fine-tune")
     p.add_argument("--steps", type=int, help=f"optimizer steps of the whole run (default {_DEFAULT.steps})")
     p.add_argument("--batch-size", dest="batch_size", type=int,
                    help=f"samples per micro-batch (default {_DEFAULT.batch_size})")

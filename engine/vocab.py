@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
+from engine.arguments import user_path
 from engine.corpus import read_documents
 from engine.errors import EngineError
 from engine.tokenizer import special_ids
@@ -147,8 +148,9 @@ def register(subparsers) -> None:
         description="Train a byte-level BPE (ids 0-2: <pad>, <eos>, <bos>) on train.jsonl and check the exact "
         "round trip on held-out files.",
     )
-    p.add_argument("--corpus", default="data/corpus", help="corpus directory (default: data/corpus)")
-    p.add_argument("--out", default="data/tokenizer.json", help="output file (default: data/tokenizer.json)")
+    p.add_argument("--corpus", type=user_path, default="data/corpus", help="corpus directory (default: data/corpus)")
+    p.add_argument("--out", type=user_path, default="data/tokenizer.json",
+                   help="output file (default: data/tokenizer.json)")
     p.add_argument("--vocab-size", type=int, default=8192)
     p.add_argument("--max-mb", type=float, default=120.0, help="text to learn merges from, in MB (default 120)")
     p.add_argument("--stride", type=int, default=1, help="use every N-th document (default 1)")

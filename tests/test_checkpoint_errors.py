@@ -111,6 +111,32 @@ def test_a_model_tensor_the_index_does_not_list_is_named(copy):
     refused(copy, f"tensor {name} is not in the weight_map of {INDEX}", "model-00002-of-00002.safetensors")
 
 
+def test_model_safetensors_beside_an_index_is_read_as_transformers_reads_it_and_the_index_named(copy):
+    # The shards were read: the same folder served other weights here than in transformers, without a word.
+    single = load_file(str(copy / "model.safetensors"))
+    tensors, _ = shard(copy)
+    save_file({**single, EMBED: single[EMBED] + 1}, str(copy / "model.safetensors"))
+    loaded = load_checkpoint(copy, device="cpu", dtype="float32")
+    assert torch.equal(loaded.model.state_dict()["embed_tokens.weight"], tensors[EMBED] + 1)
+    result = run_cli("logits", "--model", str(copy), "--prompt-ids", "2", "--canvas-ids", "5",
+                     "--out", str(copy.parent / "logits.safetensors"))
+    assert result.returncode == 0 and result.stderr.splitlines()[0] == (
+        f"infill-engine: {copy}: also holds {INDEX}; reading model.safetensors, as transformers does, not the shards "
+        "that index lists (remove the stale one)"), result.stderr
+
+
+@pytest.mark.parametrize("sharded", [False, True])
+def test_a_weights_file_that_is_a_broken_link_is_said_to_be_one(copy, sharded):
+    # A Hugging Face snapshot whose blob is gone: it was said to hold no model.safetensors, which `ls` lists.
+    file = copy / ("model-00002-of-00002.safetensors" if sharded else "model.safetensors")
+    if sharded:
+        shard(copy)
+    file.unlink()
+    file.symlink_to("../../blobs/0123abcd")
+    refused(copy, f"{file}: a broken link to ../../blobs/0123abcd, which does not exist (a download that did not "
+            "finish? fetch the checkpoint again)", file.name)
+
+
 @pytest.mark.parametrize("file", [5, None, "", "..", "../copy/model-00001-of-00002.safetensors", "sub/x.safetensors",
                                   "sub\\x.safetensors"])
 def test_a_weight_map_value_that_is_not_a_shard_name_is_named(copy, file):
@@ -188,6 +214,16 @@ def widths_past_the_positions(c):
 def test_bad_config_values_are_refused_in_one_line(copy, file, change, expected):
     edit(copy, file, change)
     refused(copy, expected, file)
+
+
+def test_suppress_tokens_that_leave_no_token_to_write_are_refused(copy):
+    # Every logit -inf: generate ended in a traceback, infill in an empty fill.
+    vocab = json.loads((copy / "config.json").read_text())["text_config"]["vocab_size"]
+    edit(copy, "generation_config.json", lambda g: g.update(suppress_tokens=list(range(vocab))[::-1]))
+    refused(copy, f"suppress_tokens lists every token id of the vocabulary ({vocab}), leaving none to write",
+            "generation_config.json")
+    edit(copy, "generation_config.json", lambda g: g.update(suppress_tokens=list(range(1, vocab))))
+    assert load_checkpoint(copy, device="cpu", dtype="float32").generation.suppress_tokens == list(range(1, vocab))
 
 
 def test_whether_the_model_guesses_blank_lines_is_read_saved_and_defaulted(copy):

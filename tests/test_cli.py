@@ -15,7 +15,7 @@ import pytest
 
 from engine.cli import check_not_an_input, split_at_cursor
 from engine.infill import InfillEngine
-from engine.tiny import write_random_checkpoint
+from engine.tiny import tiny_config, write_random_checkpoint
 
 RECORDS = [{"id": n, "prefix": f"value_{n} = ", "suffix": "\n"} for n in range(6)]
 
@@ -292,3 +292,98 @@ def test_a_chat_template_that_does_not_parse_is_named_by_its_file(model_dir, tmp
     result = run_cli("generate", "--model", directory, "--chat", "--prompt", "hi", "--max-new-tokens", "4")
     assert result.returncode == 2 and result.stderr.startswith(
         f"infill-engine: {directory / 'chat_template.jinja'}: ") and result.stderr.count("\n") == 1, result.stderr
+
+
+# -- ~ in paths ----------------------------------------------------------------------------------------------------
+PATH_OPTIONS = [  # (argv the command needs besides, the option, where it lands)
+    (["generate", "--prompt", "x"], "--model", "model"),
+    (["generate"], "--prompt-file", "prompt_file"),
+    (["infill"], "--model", "model"),
+    (["infill"], "--file", "file"),
+    (["infill"], "--jsonl", "jsonl"),
+    (["infill"], "--out", "out"),
+    (["logits", "--prompt-ids", "1", "--canvas-ids", "1", "--out", "o"], "--model", "model"),
+    (["logits", "--prompt-ids", "1", "--canvas-ids", "1", "--out", "o"], "--self-conditioning", "self_conditioning"),
+    (["logits", "--prompt-ids", "1", "--canvas-ids", "1"], "--out", "out"),
+    (["bench"], "--model", "model"),
+    (["bench"], "--config", "config"),
+    (["corpus"], "--out", "out"),
+    (["corpus"], "--site-dir", "site_dir"),
+    (["corpus"], "--repo", "repo"),
+    (["corpus"], "--node-modules", "node_modules"),
+    (["corpus"], "--extends", "extends"),
+    (["tokenizer"], "--corpus", "corpus"),
+    (["tokenizer"], "--out", "out"),
+    (["pretokenize"], "--corpus", "corpus"),
+    (["pretokenize"], "--tokenizer", "tokenizer"),
+    (["pretokenize"], "--out", "out"),
+    (["merge-tokens", "a"], "--out", "out"),
+    (["train"], "--config", "config"),
+    (["train"], "--data", "data"),
+    (["train"], "--tokenizer", "tokenizer"),
+    (["train"], "--out", "out"),
+    (["train"], "--init-from", "init_from"),
+    (["grow", "--layers", "3", "--out", "o"], "--from", "source"),
+    (["grow", "--layers", "3", "--from", "f"], "--out", "out"),
+    (["evaluate"], "--model", "model"),
+    (["evaluate"], "--split-dir", "split_dir"),
+    (["evaluate"], "--files", "files"),
+    (["evaluate"], "--heldout", "heldout"),
+    (["evaluate"], "--heldout-manifest", "heldout_manifest"),
+    (["evaluate"], "--problems", "problems"),
+    (["evaluate"], "--out", "out"),
+]
+
+
+@pytest.mark.parametrize("argv, option, dest", PATH_OPTIONS, ids=[f"{a[0]} {o}" for a, o, _ in PATH_OPTIONS])
+def test_every_path_option_expands_a_leading_tilde(monkeypatch, tmp_path, argv, option, dest):
+    # The shell leaves `--out=~/run` as it is: some commands expanded it, others read or wrote a folder named `~`.
+    from engine.cli import build_parser
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    value = getattr(build_parser().parse_args([*argv, f"{option}=~/x"]), dest)
+    assert str(value[-1] if isinstance(value, list) else value) == str(tmp_path / "x")
+
+
+def test_merge_tokens_expands_a_leading_tilde_in_its_directories(monkeypatch, tmp_path):
+    from engine.cli import build_parser
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert build_parser().parse_args(["merge-tokens", "~/a", "~/b", "--out", "o"]).dirs == [
+        str(tmp_path / "a"), str(tmp_path / "b")]
+
+
+def test_a_checkpoint_and_an_out_under_tilde_are_read_and_written_there(model_dir, tmp_path):
+    shutil.copytree(model_dir, tmp_path / "m")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    for argv in (["logits", "--model=~/m", "--prompt-ids", "2", "--canvas-ids", "5", "--out=~/l.safetensors"],
+                 ["grow", "--from=~/m", "--layers", "3", "--out=~/grown"]):
+        result = subprocess.run([sys.executable, "-m", "engine.cli", *argv], capture_output=True, text=True, env=env,
+                                cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "l.safetensors").is_file() and (tmp_path / "grown" / "config.json").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+# -- positions -----------------------------------------------------------------------------------------------------
+def test_logits_past_the_models_positions_are_refused(tmp_path):
+    # They were computed without a word, where generate cuts its prompt or refuses.
+    short = write_random_checkpoint(tmp_path / "short", max_position_embeddings=48)
+    out = tmp_path / "l.safetensors"
+    fits = run_cli("logits", "--model", short, "--prompt-ids", ",".join(["5"] * 45), "--canvas-ids", "6,7,8",
+                   "--out", out)
+    assert fits.returncode == 0, fits.stderr
+    result = run_cli("logits", "--model", short, "--prompt-ids", ",".join(["5"] * 46), "--canvas-ids", "6,7,8",
+                     "--out", out)
+    assert result.returncode == 2 and result.stderr == (
+        "infill-engine: --prompt-ids, --canvas-ids: 46 prompt and 3 canvas ids take 49 positions, more than the 48 "
+        "short has (max_position_embeddings)\n"), result.stderr
+
+
+def test_bench_fixed_steps_past_the_configs_positions_are_refused(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tiny_config(max_position_embeddings=48).to_hf()))
+    result = run_cli("bench", "--config", config, "--prompt-tokens", "17", "--repeats", "1", "--warmup", "0")
+    assert result.returncode == 2 and result.stderr == (
+        "infill-engine: --prompt-tokens: a prompt of 17 tokens and a canvas of 32 take 49 positions, more than the "
+        f"48 {config} has (max_position_embeddings)\n"), result.stderr
