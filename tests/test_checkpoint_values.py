@@ -96,6 +96,18 @@ async def test_a_server_switched_to_it_keeps_the_model_it_serves_and_says_why(mo
         service.shutdown(wait_s=30)
 
 
+def test_a_checkpoint_past_the_size_read_twice_is_checked_in_its_load_alone(copy, monkeypatch):
+    # Read once more before the model held is let go, the 26B checkpoint would take minutes more to switch to.
+    from infill_ls import model_loader
+
+    store(copy, Q_PROJ, float("nan"))
+    settings = Settings(model_path=str(copy), device="cpu", threads=1)
+    with pytest.raises(CheckpointError, match="holds NaN"):
+        model_loader.check_loadable(settings)
+    monkeypatch.setattr(model_loader, "RECHECKED_WEIGHT_BYTES", 0)
+    model_loader.check_loadable(settings)
+
+
 # -- at run time ---------------------------------------------------------------------------------------------------
 @pytest.fixture
 def overflowing(model_dir):
