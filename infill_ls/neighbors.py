@@ -129,14 +129,6 @@ class DiskStamp:
         return listing.names == self.names and _found_digest(_look(listing, self.left_out)) == self.found
 
 
-def _ignore_rules(directory: Path) -> int | None:
-    """The mtime of `directory`'s own `.gitignore`; None where it has none."""
-    try:
-        return os.stat(directory / ".gitignore").st_mtime_ns
-    except OSError:
-        return None
-
-
 def _settled(directory_mtime: int) -> bool:
     """Whether a directory last modified at `directory_mtime` would show any change from now on in its mtime."""
     return time.time_ns() - directory_mtime >= RECENT_NS
@@ -204,8 +196,6 @@ class _Listing:
     files: list[tuple[Path, int, int]]
     names: bytes
     settled: bool  # listed once `directory_mtime` had settled: kept while it stays the same
-    ignored: frozenset[str] | None = None  # the names git ignores (None: it did not answer in time)
-    rules: int | None = None  # the mtime of the directory's `.gitignore`, where it has one
     made_ns: int = 0  # when it was listed, and how long that took (`time.monotonic_ns`)
     cost_ns: int = 0
 
@@ -294,9 +284,10 @@ class DirectoryFiles:
                                 len(current), self)
 
     def listing(self, directory: Path, suffix: str, should_stop: Callable[[], bool] | None = None) -> _Listing:
-        """The files in `directory` with `suffix` but those git ignores (`_ignored`: asked again only where their
-        names or the directory's `.gitignore` changed), listed again only once the directory's mtime has changed (a
-        file added, removed or saved by a rename). Raises OSError where the directory cannot be listed."""
+        """The files in `directory` with `suffix` but those git ignores (`_ignored`, once per listing), listed again
+        only once the directory's mtime has changed (a file added, removed or saved by a rename), and, where listing
+        it is slow, not before `RELIST_AFTER` times as long as that took. Raises OSError where the directory cannot
+        be listed."""
         # Before the listing: a file added while it runs then shows as a change, never as a missed one.
         directory_mtime = os.stat(directory).st_mtime_ns
         key = (directory, suffix)
@@ -329,13 +320,7 @@ class DirectoryFiles:
             except OSError:
                 continue
             found.append((entry.name, info.st_mtime_ns, info.st_size))
-        digest, rules = _names_digest(names), _ignore_rules(directory)
-        if kept is not None and kept.ignored is not None and (kept.names, kept.rules) == (digest, rules):
-            # The same names under the same rules: git would answer as it did. The directory changed by another
-            # file (a build's output, an editor's swap file), asking it again cost each keystroke 50 ms or more.
-            ignored: set[str] | frozenset[str] | None = kept.ignored
-        else:
-            ignored = _ignored(directory, names)
+        ignored = _ignored(directory, names)
         if ignored is None:
             found = []
         elif ignored:
@@ -345,8 +330,7 @@ class DirectoryFiles:
         newest = [(directory / name, mtime, size)
                   for name, mtime, size in heapq.nlargest(MAX_FILES, found, key=lambda f: (f[1], f[0]))]
         done = time.monotonic_ns()
-        listing = _Listing(directory_mtime, newest, digest, settled,
-                           None if ignored is None else frozenset(ignored), rules, done, done - started)
+        listing = _Listing(directory_mtime, newest, _names_digest(names), settled, done, done - started)
         self._keep(key, listing)
         return listing
 
