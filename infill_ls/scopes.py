@@ -298,8 +298,9 @@ def _writes_word(text: bytes, word: bytes) -> bool:
     return False
 
 
-# `import *` as the text may write it: where it does not, no walk of the tree looks for one.
-_WILDCARD_TEXT = re.compile(rb"\bimport\s*\*")
+# `import *` as the text may write it (a backslash may break its line): where it does not, no walk of the tree looks
+# for one.
+_WILDCARD_TEXT = re.compile(rb"\bimport[\s\\]*\*")
 
 
 def _imports_everything(root: tree_sitter.Node) -> bool:

@@ -604,3 +604,7 @@ def test_an_import_below_a_large_literal_is_still_found_for_the_members_read():
     source = "import re\n\n" + _TABLE + "\nif True:\n    import math\n\n\ndef f(x):\n    return ‸\n"
     assert _read_at_marker(members_modules_lack, "python", source, "math.florr(x)")[0] == ["math.florr"]
     assert _read_at_marker(members_modules_lack, "python", source, "math.floor(x)")[0] == []
+
+
+def test_an_import_of_everything_broken_over_lines_by_a_backslash_leaves_the_names_read_unjudged():
+    assert _unbound("from os.path import \\\n    *\n\n\ndef f(a):\n    return |", "join(a, 'b')\n") == []
