@@ -112,7 +112,7 @@ def random_model(cfg: ModelConfig, device: torch.device, dtype: str, float32_max
 def bench_fixed(args) -> int:
     """Full canvases, exactly `--fixed-steps` decoder passes each, random weights: pure network throughput."""
     from engine.checkpoint import resolve_device
-    from engine.cli import check_positions
+    from engine.cli import refuse_past_positions
     from engine.generate import denoise, make_generator
     from engine import canvas as canvases
 
@@ -120,9 +120,9 @@ def bench_fixed(args) -> int:
     hf = read_json(Path(args.config))
     cfg = ModelConfig.from_hf(hf, source=args.config)
     L = args.canvas or cfg.canvas_length
-    check_positions("--prompt-tokens" + (", --canvas" if args.canvas else ""),
-                    f"a prompt of {args.prompt_tokens} tokens and a canvas of {L}", args.prompt_tokens + L,
-                    cfg.max_position_embeddings, args.config)
+    refuse_past_positions("--prompt-tokens" + (", --canvas" if args.canvas else ""),
+                          f"a prompt of {args.prompt_tokens} tokens and a canvas of {L}", args.prompt_tokens + L,
+                          cfg.max_position_embeddings, args.config)
     model = random_model(cfg, device, args.dtype)
     dtype = model.dtype
     # Never stop early: a threshold no canvas meets.

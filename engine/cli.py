@@ -360,8 +360,8 @@ def cmd_logits(args) -> int:
     canvas = parse_ids(args.canvas_ids, "--canvas-ids", vocab)
     # Refused, not cut as generate cuts a text prompt: these logits are compared with another implementation's for
     # the same ids, and a prompt cut to fit would make them another run's.
-    check_positions("--prompt-ids, --canvas-ids", f"{len(prompt)} prompt and {len(canvas)} canvas ids",
-                    len(prompt) + len(canvas), ck.config.max_position_embeddings, ck.directory.name)
+    refuse_past_positions("--prompt-ids, --canvas-ids", f"{len(prompt)} prompt and {len(canvas)} canvas ids",
+                          len(prompt) + len(canvas), ck.config.max_position_embeddings, ck.directory.name)
     sc = None
     if args.self_conditioning:
         try:
@@ -380,7 +380,7 @@ def cmd_logits(args) -> int:
     return 0
 
 
-def check_positions(flags: str, what: str, needed: int, limit: int, model: str) -> None:
+def refuse_past_positions(flags: str, what: str, needed: int, limit: int, model: str) -> None:
     """Refuse a pass over more positions than the model has, as generate refuses a canvas that does not fit: past
     max_position_embeddings the rotary positions are ones it was never trained on, and what it computes there
     means nothing."""
