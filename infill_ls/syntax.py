@@ -310,6 +310,11 @@ class LanguageSpec:
         return self.grammar.name
 
     @property
+    def markup_self_closing_types(self) -> frozenset[str]:
+        """The node of an element that closes itself (`markup_types`' second: `<br />`)."""
+        return frozenset(self.markup_types[1:2])
+
+    @property
     def markup_text_types(self) -> frozenset[str]:
         """The node of text among markup's elements (`markup_types`' last): what the page shows, not code."""
         return frozenset(self.markup_types[2:])

@@ -1154,6 +1154,7 @@ def test_a_function_left_open_above_methods_the_parse_takes_into_it_is_closed_at
     ("export function App(props) {\n  return (\n    <Provider store={store}>\n      {props.children\n"
      "    </Provider>\n  )\n}\n", "{props.children"),
     ("export function App(props) {\n  return (\n    <div>\n      Hello {props.name\n    </div>\n  )\n}\n", "{props.name"),
+    ("export function App(props) {\n  return (\n    <div>\n      <br />{props.name\n    </div>\n  )\n}\n", "{props.name"),
     ("export function App(props) {\n  return (\n    <ul>\n      <li>a</li>{items.map((i) => <li>{i}</li>)\n"
      "    </ul>\n  )\n}\n", "</li>)"),
 ])
@@ -1161,3 +1162,38 @@ def test_a_brace_among_markup_children_closes_on_its_line_though_an_error_holds_
     # An ERROR holds the unclosed `{`, so the grammar does not say it is an expression's, and it was closed as a
     # body's, on a line of its own below.
     assert _closed("typescriptreact", text, _after(text, at)) == text.replace(at, at + "}", 1)
+
+
+@pytest.mark.parametrize("language_id, text, at, closer", [
+    # A header wrapped so that a part begins on the line below the one before it ends stands at its statement's
+    # indentation: read at the continuation's, the method's body was closed right after it, emptied.
+    ("java", "class A {\n    void read(String path)\n            throws IOException {\n        load(path);\n\n"
+     "    void other() {\n        x();\n    }\n}\n", "load(path);", "    }\n"),
+    ("c", "void f(int n) {\n    for (int i = 0;\n         i < n;\n         i++) {\n        g(i);\n    }\n"
+     "    if (n) {\n        h(n);\n\n}\n", "h(n);", "    }\n"),
+])
+def test_a_brace_after_a_wrapped_header_is_read_at_the_headers_indentation(language_id, text, at, closer):
+    assert _closed(language_id, text, _after(text, at)) == text.replace(at + "\n", at + "\n" + closer, 1)
+
+
+def test_a_far_off_problem_is_not_offered_for_a_wrapper_whose_block_ends_where_the_file_does():
+    # A UMD module's wrapper: the function's `}` missing far below, its brace near the top was taken for left open
+    # and the edit made at the file's end.
+    funcs = "".join(f"    function f{i}(a) {{\n        if (a) {{\n            g(a, {i});\n        }}\n        return a;\n"
+                    f"    }}\n\n" for i in range(12))
+    broken = "    function broken(a) {\n        if (a) {\n            g(a);\n\n        return a;\n    }\n\n"
+    # A compiler's valid layout, a callback's body left of its `.then(`, which the layout reads as leaving it open.
+    compiled = ("    function fromPromise(promise) {\n        return new Observable(function (subscriber) {\n"
+                "            promise\n                .then(function (value) {\n                if (!subscriber.closed) {\n"
+                "                    subscriber.next(value);\n                }\n"
+                "            }, function (err) { return subscriber.error(err); });\n        });\n    }\n\n")
+    text = ("(function (global, factory) {\n    factory(global);\n}(this, (function (exports) { 'use strict';\n\n"
+            "    var x = 1;\n\n" + funcs + compiled + broken + funcs + "})));\n")
+    parsed = parsed_text("javascript", text)
+    assert available(parsed, _after(text, "var x = 1;"), _after(text, "var x = 1;")) == []
+
+
+def test_a_python_header_wrapped_onto_the_next_line_is_not_read_as_lacking_its_colon():
+    text = "class A:\n    def total(self, values,\n              limit):\n        return sum(values[:limit])\n"
+    parsed = parsed_text("python", text)
+    assert not _left_open_near(parsed, parsed.tree.root_node, _after(text, "values,"))

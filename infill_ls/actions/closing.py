@@ -68,37 +68,74 @@ def problem_to_close(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | 
 
 
 def _left_open_near(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> bool:
-    """Whether an opener of ``region`` on the cursor's line or one of the `NEAR_LINES` above it is closed by no closer
-    as the text is laid out (`_closed_by`, as `_unmatched` matches them), or the cursor's line heads a body and lacks
-    its `:` (`_heads_a_body`). Read from the first of those lines on, and only until their openers are closed: the
-    action is asked for at each move of the cursor, and `_unmatched` from the region's start takes a tenth of a
-    second in a file of 4,000 lines whose top is an ERROR."""
+    """Whether an opener of ``region`` on the cursor's line or one of the `NEAR_LINES` above it is still open, as
+    the closers are matched to it by the layout (`_closed_by`, as `_unmatched` matches them), where its block ends as
+    the text is laid out (`_layout_end`), that end within `NEAR_LINES` below the cursor's line; or the cursor's
+    line heads a body and lacks its `:` (`_heads_a_body`). The lines read end there: the action is asked for at each
+    move of the cursor, and read to the end of the region, a wrapper's brace (a UMD module's) near the top was taken
+    for left open by an odd layout thousands of lines below (200 ms a request, and the edit far from the cursor)."""
     snap = parsed.snapshot
     line = snap.line_of(offset)
     line_end = snap.byte_offset(snap.line_end(line))
+    window = snap.byte_offset(snap.line_starts[max(line - NEAR_LINES, 0)])
+    last = snap.byte_offset(snap.line_end(min(line + NEAR_LINES, snap.line_count - 1)))
+    ends: dict[int, int] = {}  # opener's id -> the first byte of the line its block ends on
     # The bottom entry stands for the openers before the first line read: a closer that matches none read closes
     # one of those, and with it every one read that is still open.
     stack: list[tuple[tree_sitter.Node | None, int]] = [(None, -1)]
 
-    def near_left_open(entries: list[tuple[tree_sitter.Node | None, int]]) -> bool:
-        return any(o is not None and o.start_byte < line_end for o, _ in entries)
+    def left_open(entries: list[tuple[tree_sitter.Node | None, int]], at: int | None = None) -> bool:
+        return any(o is not None and o.id in ends and (at is None or ends[o.id] <= at) for o, _ in entries)
 
-    window = snap.byte_offset(snap.line_starts[max(line - NEAR_LINES, 0)])
-    for node in tokens(region, window, region.end_byte):
-        if node.start_byte >= line_end and not near_left_open(stack):
+    for node in tokens(region, window, last):
+        if left_open(stack, node.start_byte):
+            return True
+        if node.start_byte >= line_end and not left_open(stack):
             break
         if node.type in PAIRS:
-            stack.append((node, _goes_on_from(parsed, stack[1:], *_construct_indent(parsed, node))))
+            columns, head = _construct_indent(parsed, node)
+            stack.append((node, _goes_on_from(parsed, stack[1:], columns, head)))
+            end = _layout_end(parsed, opener_line(parsed, node), columns, line + NEAR_LINES) \
+                if node.start_byte < line_end else None
+            if end is not None:
+                ends[node.id] = snap.byte_offset(snap.line_starts[end])
         elif node.type in OPENER_OF and _closes_a_bracket(node):
             index = _closed_by(snap.utf8, stack, node)
             if index is not None:
-                if near_left_open(stack[index + 1:]):
+                if left_open(stack[index + 1:]):
                     return True
                 del stack[max(index, 1):]
-    if near_left_open(stack):
-        return True
+    else:
+        if region.end_byte <= last and left_open(stack):
+            return True  # the region ends with it open, before the end its layout gives
     end = code_end(parsed, line)
-    return end > snap.line_starts[line] and not snap.text[:end].endswith(":") and _heads_a_body(parsed, line, line)
+    return end > snap.line_starts[line] and not snap.text[:end].endswith(":") and \
+        _heads_a_body(parsed, line, line) and not _opens_more_than_it_closes(parsed, line)
+
+
+def _layout_end(parsed: ParsedSnapshot, line: int, columns: int, last: int) -> int | None:
+    """The first line after ``line``, up to ``last``, whose text begins at ``columns`` of indentation or fewer and
+    not with a closer: where a block opened on ``line`` at that indentation ends, as it is laid out. (A line that
+    begins with a closer closes this block or one around it; `}(this, ...` closes a wrapper's function, not its
+    call's `(`.) None where none does by then."""
+    snap = parsed.snapshot
+    for below in range(line + 1, min(last, snap.line_count - 1) + 1):
+        text = snap.line_text(below)
+        code = text.lstrip()
+        if code and code[0] not in ")]}" and indent_columns(text[: len(text) - len(code)]) <= columns:
+            return below
+    return None
+
+
+def _opens_more_than_it_closes(parsed: ParsedSnapshot, line: int) -> bool:
+    """Whether ``line`` holds more openers than closers: a header wrapped onto the next (`def total(self, values,`
+    above `limit):`) ends there, with its `:`."""
+    snap = parsed.snapshot
+    start, end = snap.byte_offset(snap.line_starts[line]), snap.byte_offset(snap.line_end(line))
+    opened = 0
+    for token in tokens(parsed.tree.root_node, start, end):
+        opened += (token.type in PAIRS) - (token.type in OPENER_OF)
+    return opened > 0
 
 
 def top_level(node: tree_sitter.Node) -> tree_sitter.Node:
@@ -338,7 +375,8 @@ def _is_block_brace(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> bool:
     if token_text(parsed, before) in _BODY_WORDS:
         return True  # tree-sitter-cpp reads `else {` without the `}` before it as a compound literal
     if spec is not None and before is not None and (before.type in spec.markup_text_types or (
-            before.parent is not None and before.parent.type in spec.markup_tag_types)):
+            before.parent is not None and (before.parent.type in spec.markup_tag_types or
+                                           before.parent.type in spec.markup_self_closing_types))):
         # Among markup's children (`<Provider>` above `{props.children`): an expression's, though an ERROR holds
         # it, where the grammar would read a `jsx_expression`, and closed as one, on its line.
         return False
@@ -399,8 +437,9 @@ def _construct_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
         return line
     snap, body = parsed.snapshot, opener.parent
     statement = body.parent if body is not None and not body.is_error else None
-    if statement is not None and not statement.is_error and body.start_byte == opener.start_byte:
-        return min(line, snap.line_of(snap.char_offset(_header_start(statement, body))))
+    if statement is not None and not statement.is_error and body.start_byte == opener.start_byte and \
+            not _among_statements(parsed, statement):
+        return min(line, snap.line_of(snap.char_offset(statement.start_byte)))
     if parsed.tree is None or parsed.spec is None:
         return line
     end, owed = opener.start_byte, 0  # closers on the lines seen that open on a line above
@@ -415,20 +454,13 @@ def _construct_line(parsed: ParsedSnapshot, opener: tree_sitter.Node) -> int:
     return line
 
 
-def _header_start(statement: tree_sitter.Node, body: tree_sitter.Node) -> int:
-    """Where the header that ``body`` of ``statement`` ends begins: the parts of ``statement`` before the body, back
-    from it while each goes on to the line where the next begins (`if (a` above `        || b) {`). A statement
-    that ends on a line above is no part of it: where the parse takes a function whose `}` is missing to go on over
-    the functions below, each of those is a block among the statements of its body, its header an ERROR, and the
-    start of those statements is no line of its own (Go's `func (sc *socketContext) Done() {`, read at the
-    indentation of the body it was taken into, matched the `}` of a function above, and the file was closed with a
-    line copied from it)."""
-    start = body
-    for child in reversed([c for c in statement.children if c.end_byte <= body.start_byte]):
-        if child.end_point[0] < start.start_point[0]:
-            break
-        start = child
-    return start.start_byte
+def _among_statements(parsed: ParsedSnapshot, holder: tree_sitter.Node) -> bool:
+    """Whether ``holder`` of a brace's body is a body itself (`LanguageSpec.body_types`): the body a block of its own
+    among the statements, whose start is no header's. Where the parse takes a function whose `}` is missing to go on
+    over the functions below, each of those is such a block, its header an ERROR before it: Go's `func (sc
+    *socketContext) Done() {`, read at the indentation of the statements of the body it was taken into, matched the
+    `}` of a function above, and the file was closed with a line copied from it."""
+    return parsed.spec is not None and holder.type in parsed.spec.body_types
 
 
 def _content_end(parsed: ParsedSnapshot, at: int) -> int:
