@@ -4,7 +4,8 @@
 -- user's own mappings of the plugin's keys, moving back into typed text, :InfillTrigger, compound
 -- filetypes, setup() again, vim.NIL settings, Replace mode, a buffer read again, undo around an accept, buffers with
 -- no name, a model kept after another failed to load, calls before setup(), the trigger key after a crash, setup()
--- with a key or delay it cannot use.
+-- with a key or delay it cannot use, multi-line suggestions, a statusline, commands run from insert mode (<C-o>), a
+-- line of megabytes, deprecated calls.
 -- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -1398,6 +1399,220 @@ scenarios.reopen = function()
     end,
     insert_in('a'),
     ghost_into('ghost', 3000),
+  }
+end
+
+-- Text of screen row `row` (1-based), trailing blanks left out.
+local function screen_row(row)
+  vim.cmd('redraw!')
+  local cells = {}
+  for col = 1, vim.o.columns do
+    table.insert(cells, vim.fn.screenstring(row, col))
+  end
+  return (table.concat(cells):gsub('%s+$', ''))
+end
+
+-- A two-line suggestion at the end of a line with a diagnostic's text at its end, and at the end of a line that
+-- reaches the window's edge: how it is drawn, and what the screen shows.
+scenarios.multiline = function()
+  setup({ auto_trigger = false })
+  local long = 'x = WORDS ' .. string.rep('v', 66)
+  local function shown(key, row)
+    return {
+      function()
+        vim.api.nvim_win_set_cursor(0, { row, 0 })
+        vim.cmd('startinsert!')
+        return true
+      end,
+      ghost_into(key, 3000),
+      function()
+        local mark = vim.api.nvim_buf_get_extmarks(0, infill.namespace, 0, -1, { details = true })[1][4]
+        local lines = {}
+        for _, line in ipairs(mark.virt_lines or {}) do
+          table.insert(lines, line[1][1])
+        end
+        result[key] = { pos = mark.virt_text_pos, first = mark.virt_text[1][1], lines = lines,
+                        screen = { screen_row(row), screen_row(row + 1), screen_row(row + 2) } }
+        keys('<Esc>', 'n')
+        return true
+      end,
+      until_or(1000, function()
+        return vim.api.nvim_get_mode().mode == 'n'
+      end),
+    }
+  end
+  local steps = {
+    open('a'),
+    ready,
+    function()
+      vim.o.columns, vim.wo.signcolumn, vim.wo.number = 80, 'no', false
+      vim.api.nvim_buf_set_lines(bufs.a, 0, -1, false, { 'x = WORDS', long })
+      local ns = vim.api.nvim_create_namespace('infill-test')
+      vim.diagnostic.config({ virtual_text = true, signs = false })
+      vim.diagnostic.set(ns, bufs.a, { { lnum = 0, col = 0, message = 'DIAG', severity = vim.diagnostic.severity.ERROR } })
+      return true
+    end,
+  }
+  vim.list_extend(steps, shown('diagnostic', 1))
+  vim.list_extend(steps, shown('edge', 2))
+  return steps
+end
+
+-- A statusline built on status() (with no key pressed), and the User InfillStatus events, as the server's state
+-- changes and as it exits.
+scenarios.statusline = function()
+  setup()
+  _G.INFILL_SL = function()
+    _G.INFILL_SL_LAST = infill.status(true)
+    return _G.INFILL_SL_LAST
+  end
+  local events_seen = 0
+  vim.api.nvim_create_autocmd('User', { pattern = 'InfillStatus', callback = function()
+    events_seen = events_seen + 1
+  end })
+  vim.o.laststatus, vim.o.statusline = 2, '%!v:lua.INFILL_SL()'
+  return {
+    open('a'),
+    ready,
+    pause(300),
+    function()
+      vim.cmd('redrawstatus')
+      result.before = { shown = _G.INFILL_SL_LAST, events = events_seen }
+      -- The scripted server cannot load it and says so: a "warning".
+      infill.update_settings({ modelPath = file('broken-model') })
+      return true
+    end,
+    until_or(3000, function()
+      return infill.status(true) ~= result.before.shown
+    end),
+    pause(300),
+    function()
+      result.changed = { shown = _G.INFILL_SL_LAST, status = infill.status(true), events = events_seen }
+      uv.kill(events('start')[1].pid, 9)
+      return true
+    end,
+    until_or(3000, function()
+      return client.get() == nil
+    end),
+    pause(300),
+    function()
+      result.exited = { shown = _G.INFILL_SL_LAST, status = infill.status(true), events = events_seen }
+      return true
+    end,
+  }
+end
+
+-- Commands run from insert mode (i_CTRL-O): one that writes the file, then :InfillTrigger with suggestions while
+-- typing off (its explicit request is the only one).
+scenarios.ctrl_o = function()
+  setup({ auto_trigger = vim.env.INFILL_AUTO == '1' })
+  local back = nil
+  vim.api.nvim_create_autocmd('ModeChanged', { pattern = 'niI:i', callback = function()
+    back = uv.now()
+  end })
+  -- Back in insert mode for longer than the plugin's pause and the scripted server's answer take.
+  local function settled()
+    return until_or(6000, function()
+      return back ~= nil and uv.now() > back + 500
+    end)
+  end
+  return {
+    open('a'),
+    ready,
+    insert_in('a'),
+    ghost_into('ghost', 3000),
+    function()
+      back = nil
+      -- Typed, as the user types it: Neovim then keeps the message of the write on screen for a while before it
+      -- goes back to insert mode.
+      vim.api.nvim_input('<C-o>:w<CR>')
+      return true
+    end,
+    settled(),
+    function()
+      result.after_write = { mode = vim.api.nvim_get_mode().mode, ghost = ghost() or false }
+      if vim.env.INFILL_AUTO ~= '1' then
+        infill.dismiss()
+      end
+      back = nil
+      vim.api.nvim_input('<C-o>:InfillTrigger<CR>')
+      return true
+    end,
+    settled(),
+    function()
+      local kinds = {}
+      for _, ev in ipairs(events('inline')) do
+        table.insert(kinds, ev.trigger)
+      end
+      result.after_trigger = { mode = vim.api.nvim_get_mode().mode, ghost = ghost() or false,
+                               notes = plugin_notes(), trigger_kinds = kinds }
+      return true
+    end,
+  }
+end
+
+-- Typing into a suggestion at the end of a line of 2 MB (minified code): how much of that line the plugin reads and
+-- measures per key.
+scenarios.long_line = function()
+  setup({ auto_trigger = false })
+  local read, measured = 0, 0
+  return {
+    open('a'),
+    ready,
+    lines_of_a({ 'x = [' .. string.rep('1,', 1000000) .. ']; y = ' }),
+    ghost_into('ghost', 5000),
+    function()
+      local get_lines, width = vim.api.nvim_buf_get_lines, vim.fn.strdisplaywidth
+      -- Neovim's own LSP client reads the buffer too, to send it.
+      local function by_plugin()
+        return debug.getinfo(3, 'S').source:find('/lua/infill/', 1, true) ~= nil
+      end
+      vim.api.nvim_buf_get_lines = function(...)
+        local lines = get_lines(...)
+        if by_plugin() then
+          for _, line in ipairs(lines) do
+            read = read + #line
+          end
+        end
+        return lines
+      end
+      vim.fn.strdisplaywidth = function(text, ...)
+        if by_plugin() then
+          measured = measured + #text
+        end
+        return width(text, ...)
+      end
+      result.restore = function()
+        vim.api.nvim_buf_get_lines, vim.fn.strdisplaywidth = get_lines, width
+      end
+      keys('abc')
+      return true
+    end,
+    until_or(3000, function()
+      return ghost() == 'def'
+    end),
+    function()
+      result.restore()
+      result.restore = nil
+      result.line_bytes = #vim.api.nvim_get_current_line()
+      result.ghost_after = ghost() or false
+      result.read, result.measured = read, measured
+      return true
+    end,
+  }
+end
+
+-- :checkhealth vim.deprecated (Neovim 0.11 on) after setup().
+scenarios.deprecated = function()
+  setup()
+  return {
+    function()
+      if vim.fn.has('nvim-0.11') == 1 then
+        vim.cmd('checkhealth vim.deprecated')
+        result.report = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+      end
+      return true
+    end,
   }
 end
 

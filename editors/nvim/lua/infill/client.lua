@@ -34,6 +34,17 @@ local state = {
 
 local STATUS = 'infill/didChangeStatus'
 
+--- Tells the statusline that status() may say something else now. Neovim draws a statusline again only on a key
+--- or a redraw, so one built on status() went on saying "starting" long after the model had loaded, and "ready"
+--- after the server had gone. `User InfillStatus` is for statusline plugins that draw only on an event.
+--- Scheduled: it may be called in a luv callback, where neither may run.
+function M.status_changed()
+  vim.schedule(function()
+    vim.cmd('redrawstatus!')
+    vim.api.nvim_exec_autocmds('User', { pattern = 'InfillStatus', modeline = false })
+  end)
+end
+
 local function capabilities()
   local caps = vim.lsp.protocol.make_client_capabilities()
   caps.textDocument = caps.textDocument or {}
@@ -70,6 +81,7 @@ local function report_start_failure(err, reported, advice)
   end
   state.start_failed = true
   state.start_failure = err
+  M.status_changed()
   if reported then
     return
   end
@@ -266,6 +278,7 @@ local function lsp_config(opts)
       [STATUS] = function(_, params, ctx)
         if ctx.client_id == state.client_id and type(params) == 'table' then
           state.status = params
+          M.status_changed()
         end
       end,
     },
@@ -314,6 +327,7 @@ local function lsp_config(opts)
           vim.notify(msg, vim.log.levels.WARN)
         end
         state.on_exit()
+        M.status_changed()
       end)
     end,
   }
@@ -405,12 +419,27 @@ local function start()
   state.folders, state.pending_folders = { vim.fn.getcwd() }, {}
   state.started_at = (vim.uv or vim.loop).now()
   local config = lsp_config(state.opts)
+  state.pid = nil
   if vim.fn.has('nvim-0.11') == 1 then
+    -- Neovim 0.11's client no longer gives the server's pid (client.rpc.pid), which :checkhealth infill shows: it is
+    -- the child process that starting the server added (it is spawned before vim.lsp.start returns).
+    local before = {}
+    for _, pid in ipairs(vim.api.nvim_get_proc_children(vim.fn.getpid())) do
+      before[pid] = true
+    end
     -- vim.lsp.start would reuse a client only with the same root, so one per :cd; never let it
     -- reuse (a stopping client included): this module keeps the one client itself.
-    return pcall(vim.lsp.start, config, { attach = false, reuse_client = function()
+    local ok, id = pcall(vim.lsp.start, config, { attach = false, reuse_client = function()
       return false
     end })
+    local added = {}
+    for _, pid in ipairs(ok and id and vim.api.nvim_get_proc_children(vim.fn.getpid()) or {}) do
+      if not before[pid] then
+        table.insert(added, pid)
+      end
+    end
+    state.pid = #added == 1 and added[1] or nil
+    return ok, id
   end
   return pcall(vim.lsp.start_client, config)
 end
@@ -440,6 +469,7 @@ function M.attach(bufnr)
     end
     state.client_id, fresh = id, true
     state.exit = nil
+    M.status_changed()
   end
   vim.lsp.buf_attach_client(bufnr, state.client_id)
   add_folder(bufnr)
@@ -463,6 +493,15 @@ function M.status()
     return nil
   end
   return state.status
+end
+
+--- The running server's process id, or nil where it is not known.
+function M.pid()
+  local c = M.get()
+  if c == nil then
+    return nil
+  end
+  return c.rpc and c.rpc.pid or state.pid
 end
 
 --- Why the server could not start (one line), or nil while it has not failed since the last
@@ -509,6 +548,7 @@ function M.stop()
   if client ~= nil then
     vim.lsp.stop_client(client.id)
   end
+  M.status_changed()
 end
 
 return M

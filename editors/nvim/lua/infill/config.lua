@@ -73,6 +73,15 @@ local function refuse(fmt, ...)
   error(fmt:format(...), 0)
 end
 
+local TYPES = {
+  { 'cmd', 'table' }, { 'filetypes', 'table' }, { 'settings', 'table' }, { 'auto_trigger', 'boolean' },
+  { 'debounce_ms', 'number' }, { 'keymaps', 'table' }, { 'hl_group', 'string' },
+  { 'use_builtin_inline_completion', 'boolean' },
+}
+-- vim.validate's table form is deprecated from Neovim 0.11 on (`:checkhealth vim.deprecated` warns of it), and its
+-- per-field form is not there before.
+local per_field_validate = vim.fn.has('nvim-0.11') == 1
+
 local function check(opts)
   -- A misspelt option (`autotrigger`) was ignored without a word, its default kept.
   for name in pairs(opts) do
@@ -82,16 +91,18 @@ local function check(opts)
       refuse('infill: setup{} has no option %q; its options are %s', name, table.concat(names, ', '))
     end
   end
-  vim.validate({
-    cmd = { opts.cmd, 'table' },
-    filetypes = { opts.filetypes, 'table' },
-    settings = { opts.settings, 'table' },
-    auto_trigger = { opts.auto_trigger, 'boolean' },
-    debounce_ms = { opts.debounce_ms, 'number' },
-    keymaps = { opts.keymaps, 'table' },
-    hl_group = { opts.hl_group, 'string' },
-    use_builtin_inline_completion = { opts.use_builtin_inline_completion, 'boolean' },
-  })
+  for _, field in ipairs(TYPES) do
+    local name, kind = field[1], field[2]
+    local ok, err
+    if per_field_validate then
+      ok, err = pcall(vim.validate, name, opts[name], kind)
+    else
+      ok, err = pcall(vim.validate, { [name] = { opts[name], kind } })
+    end
+    if not ok then
+      refuse('infill: setup{} %s', (tostring(err):gsub('^.-:%d+: ', '')))
+    end
+  end
   if #opts.cmd == 0 then
     refuse('infill: setup{cmd=...} must name the server executable, e.g. {"infill-ls", "--stdio"}')
   end

@@ -140,7 +140,7 @@ local function check_server(h, client)
     h.info('the server is not running; it starts when a buffer of one of those filetypes is opened')
     return
   end
-  local pid = c.rpc and c.rpc.pid
+  local pid = client.pid()
   local buffers = #buffers_of(c)
   h.ok(string.format('the server is running (client %d%s), %d buffer%s attached, positions in %s', c.id,
     pid and (', pid ' .. pid) or '', buffers, buffers == 1 and '' or 's',

@@ -262,8 +262,16 @@ local function attach(bufnr)
       group = group,
       buffer = bufnr,
       callback = function()
-        if vim.v.event.new_mode:sub(1, 1) ~= 'i' then
+        local new, old = vim.v.event.new_mode, vim.v.event.old_mode
+        if new:sub(1, 1) ~= 'i' then
           inline.dismiss(bufnr)
+          -- A command from insert mode (i_CTRL-O) passes through these on its way back there.
+          if new:sub(1, 2) ~= 'ni' and new:sub(1, 1) ~= 'c' then
+            inline.forget_deferred(bufnr)
+          end
+        elseif old:sub(1, 2) == 'ni' then
+          -- Back from such a command; InsertEnter has already asked for the text as it is now, as an edit does.
+          inline.on_return(bufnr)
         end
       end,
     })
@@ -449,6 +457,7 @@ function M.toggle(on)
     inline.dismiss_all()
   end
   typing = on
+  client.status_changed() -- status() says whether they are off
   return on
 end
 

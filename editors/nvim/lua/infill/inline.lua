@@ -12,7 +12,8 @@ local METHOD = 'textDocument/inlineCompletion'
 local TRIGGER_INVOKED = 1
 local TRIGGER_AUTOMATIC = 2
 
--- Per buffer: timer, pending = {client, id}, items, index.
+-- Per buffer: timer, pending = {client, id, tick, row, col}, items, index, deferred (the kind of a request asked for
+-- in a command run from insert mode, i_CTRL-O, to be sent on the return there).
 local buffers = {}
 local opts = nil
 
@@ -48,8 +49,19 @@ local function cursor()
   return pos[1] - 1, pos[2]
 end
 
+-- The last line read, kept until the buffer changes: each key reads it for the text change and again for the
+-- cursor move, several times each, which on a line of megabytes (minified code) was a copy of it every time.
+local line_cache = {}
+
 local function get_line(bufnr, row)
-  return vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  local tick = vim.api.nvim_buf_get_changedtick(bufnr)
+  local c = line_cache
+  if c.bufnr == bufnr and c.row == row and c.tick == tick then
+    return c.line
+  end
+  local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+  line_cache = { bufnr = bufnr, row = row, tick = tick, line = line }
+  return line
 end
 
 -- Plain text of a snippet: placeholders keep their default text, tab stops vanish.
@@ -117,7 +129,7 @@ local function view(bufnr, item)
   if rest == '' then
     return nil
   end
-  return { row = row, col = col, ghost = rest, end_col = end_col, after = line:sub(end_col + 1) }
+  return { row = row, col = col, ghost = rest, end_col = end_col, after = line:sub(end_col + 1), line = line }
 end
 
 local function render(bufnr)
@@ -144,7 +156,7 @@ local function render(bufnr)
   st.items, st.index = kept, index
   local v = view(bufnr, kept[index])
   local label = #st.items > 1 and string.format(' (%d/%d)', st.index, #st.items) or nil
-  ghost.draw(bufnr, v.row, v.col, v.ghost, v.after, opts.hl_group, label)
+  ghost.draw(bufnr, v.row, v.col, v.ghost, v.after, opts.hl_group, label, v.line)
   return true
 end
 
@@ -168,6 +180,12 @@ end
 
 --- Asks the server for a suggestion at the cursor of the current window.
 function M.request(bufnr, trigger_kind)
+  -- In a command run from insert mode (<C-o>:InfillTrigger<CR>) the cursor stands one character back, and leaving
+  -- the command dropped what was asked there: it is asked for once insert mode is back (M.on_return).
+  if vim.api.nvim_get_mode().mode:sub(1, 2) == 'ni' then
+    buf_state(bufnr).deferred = trigger_kind or TRIGGER_INVOKED
+    return true
+  end
   local c = client.get()
   if c == nil or not c.initialized or not supports_inline(c) then
     return false
@@ -183,6 +201,7 @@ function M.request(bufnr, trigger_kind)
   end
   local st = buf_state(bufnr)
   cancel_pending(st)
+  stop_timer(st) -- this answers for the cursor as it is; the pause's request would only replace it
   local params = vim.lsp.util.make_position_params(0, c.offset_encoding)
   params.context = { triggerKind = trigger_kind or TRIGGER_INVOKED }
   local tick = vim.api.nvim_buf_get_changedtick(bufnr)
@@ -244,9 +263,31 @@ function M.request(bufnr, trigger_kind)
     render(bufnr)
   end, bufnr)
   if ok then
-    st.pending = { client = c, id = id }
+    st.pending = { client = c, id = id, tick = tick, row = row, col = col }
   end
   return ok
+end
+
+--- Called when insert mode is back after a command run from it (i_CTRL-O): sends what the command asked for.
+function M.on_return(bufnr)
+  local st = buffers[bufnr]
+  local kind = st and st.deferred
+  if kind ~= nil then
+    st.deferred = nil
+    -- Scheduled: the cursor goes back to where insert mode left it only after this mode change.
+    vim.schedule(function()
+      if in_insert_mode() and vim.api.nvim_get_current_buf() == bufnr then
+        M.request(bufnr, kind)
+      end
+    end)
+  end
+end
+
+--- Forgets what a command run from insert mode asked for, where insert mode is not coming back.
+function M.forget_deferred(bufnr)
+  if buffers[bufnr] ~= nil then
+    buffers[bufnr].deferred = nil
+  end
 end
 
 --- Called on every text change and cursor move in insert mode; `ask`: whether to ask for a
@@ -261,6 +302,15 @@ function M.on_edit(bufnr, ask)
     return
   end
   local st = buf_state(bufnr)
+  local p = st.pending
+  if p ~= nil and p.tick == vim.api.nvim_buf_get_changedtick(bufnr) then
+    local row, col = cursor()
+    if p.row == row and p.col == col then
+      -- Nothing changed since that request (the cursor events of coming back to insert mode): asking again
+      -- would only cancel it, and an explicit request's answer (every candidate) with it.
+      return
+    end
+  end
   if st.timer == nil then
     st.timer = uv.new_timer()
   end
