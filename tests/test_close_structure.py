@@ -1197,3 +1197,36 @@ def test_a_python_header_wrapped_onto_the_next_line_is_not_read_as_lacking_its_c
     text = "class A:\n    def total(self, values,\n              limit):\n        return sum(values[:limit])\n"
     parsed = parsed_text("python", text)
     assert not _left_open_near(parsed, parsed.tree.root_node, _after(text, "values,"))
+
+
+_FAR_PAD = "".join(f"    v += {i};\n" for i in range(40))
+
+
+@pytest.mark.parametrize("language_id, text, at", [
+    # A line of the preprocessor at column 0, a template literal's lines, a namespace's unindented body: none ends
+    # a block as laid out, and with an error far below in the same statement, a closed block was taken for open.
+    ("c", "int f(int v) {\n    v += 1;\n#ifdef DEBUG\n    log(v);\n#endif\n    v += 2;\n" + _FAR_PAD
+     + "    g(v;\n    return v;\n}\n", "v += 2;"),
+    ("javascript", "function f(v) {\n  const q = `\nSELECT *\nFROM t`;\n  run(q);\n" + _FAR_PAD.replace("    ", "  ")
+     + "  g(v;\n  return v;\n}\n", "run(q);"),
+    ("cpp", "#pragma once\n\nnamespace at {\n\n// Sums two values.\nint add(int a, int b) {\n  return a + b;\n}\n\n"
+     + "".join(f"int v{i}() {{\n  return {i};\n}}\n\n" for i in range(15))
+     + "void broken() {\n  call(1, 2;\n}\n\n}  // namespace at\n", "return a + b;"),
+])
+def test_lines_that_end_no_block_leave_a_closed_block_closed_far_from_the_parse_error(language_id, text, at):
+    parsed = parsed_text(language_id, text)
+    assert nearest_problem(parsed, _after(text, at)) is None
+    assert available(parsed, _after(text, at), _after(text, at)) == []
+
+
+def test_a_block_that_ended_above_the_cursor_is_not_closed_from_it():
+    # The function's `}` is missing above the namespace below it: closed from inside the namespace, the `}` went
+    # after the namespace, which moved into the function.
+    body = "".join(f"  int v{i} = {i};\n" for i in range(3))
+    text = ("namespace at {\ninline int pad(int self) {\n  return call(self);\n\nnamespace symint {\n"
+            "inline int pad(int self) {\n" + body + "  return call(self);\n}\n}\n"
+            + "".join(f"inline int f{i}() {{\n  return {i};\n}}\n" for i in range(12)) + "}\n")
+    parsed = parsed_text("cpp", text)
+    cursor = _after(text, "int v1 = 1;")
+    assert nearest_problem(parsed, cursor) is None
+    assert ActionKind.CLOSE_STRUCTURE not in available(parsed, cursor, cursor)

@@ -70,10 +70,10 @@ def problem_to_close(parsed: ParsedSnapshot, offset: int) -> tree_sitter.Node | 
 def _left_open_near(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: int) -> bool:
     """Whether an opener of ``region`` on the cursor's line or one of the `NEAR_LINES` above it is still open, as
     the closers are matched to it by the layout (`_closed_by`, as `_unmatched` matches them), where its block ends as
-    the text is laid out (`_layout_end`), that end within `NEAR_LINES` below the cursor's line; or the cursor's
-    line heads a body and lacks its `:` (`_heads_a_body`). The lines read end there: the action is asked for at each
-    move of the cursor, and read to the end of the region, a wrapper's brace (a UMD module's) near the top was taken
-    for left open by an odd layout thousands of lines below (200 ms a request, and the edit far from the cursor)."""
+    the text is laid out (`_layout_end`), that end on the cursor's line or within `NEAR_LINES` below it; or the
+    cursor's line heads a body and lacks its `:` (`_heads_a_body`). The lines read end there: the action is asked for
+    at each move of the cursor, and read to the end of the region, a wrapper's brace (a UMD module's) near the top
+    was taken for left open by an odd layout thousands of lines below (200 ms a request, the edit far away)."""
     snap = parsed.snapshot
     line = snap.line_of(offset)
     line_end = snap.byte_offset(snap.line_end(line))
@@ -95,9 +95,10 @@ def _left_open_near(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: in
         if node.type in PAIRS:
             columns, head = _construct_indent(parsed, node)
             stack.append((node, _goes_on_from(parsed, stack[1:], columns, head)))
-            end = _layout_end(parsed, opener_line(parsed, node), columns, line + NEAR_LINES) \
-                if node.start_byte < line_end else None
-            if end is not None:
+            end = _layout_end(parsed, node, line + NEAR_LINES) if node.start_byte < line_end else None
+            # Ended above the cursor's line, the block's closer is another place's to write: closed from here, it
+            # went below the code after that place (a function's `}` below the namespace that follows it).
+            if end is not None and end >= line:
                 ends[node.id] = snap.byte_offset(snap.line_starts[end])
         elif node.type in OPENER_OF and _closes_a_bracket(node):
             index = _closed_by(snap.utf8, stack, node)
@@ -113,17 +114,25 @@ def _left_open_near(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: in
         _heads_a_body(parsed, line, line) and not _opens_more_than_it_closes(parsed, line)
 
 
-def _layout_end(parsed: ParsedSnapshot, line: int, columns: int, last: int) -> int | None:
-    """The first line after ``line``, up to ``last``, whose text begins at ``columns`` of indentation or fewer and
-    not with a closer: where a block opened on ``line`` at that indentation ends, as it is laid out. (A line that
-    begins with a closer closes this block or one around it; `}(this, ...` closes a wrapper's function, not its
-    call's `(`.) None where none does by then."""
-    snap = parsed.snapshot
-    for below in range(line + 1, min(last, snap.line_count - 1) + 1):
-        text = snap.line_text(below)
-        code = text.lstrip()
-        if code and code[0] not in ")]}" and indent_columns(text[: len(text) - len(code)]) <= columns:
-            return below
+def _layout_end(parsed: ParsedSnapshot, opener: tree_sitter.Node, last: int) -> int | None:
+    """The line, up to ``last``, that ends the block ``opener`` opens as the text is laid out (`_ends_block`, as
+    `_ended_before` reads it): not a line of comment, nor one that goes on with a string, nor a line of the
+    preprocessor (`#ifdef` at column 0 in a function), nor one that begins with a closer (it closes this block or
+    one around it; `}(this, ...` closes a wrapper's function, not its call's `(`). None where none does by then, or
+    where the block's lines stand at its header's column (`_flat_body`: a namespace's), which the layout does not
+    end."""
+    snap, spec = parsed.snapshot, parsed.spec
+    if spec is None or _flat_body(parsed, opener):
+        return None
+    indent = indent_columns(_opener_indent(parsed, opener))
+    stop = snap.byte_offset(snap.line_end(min(last, snap.line_count - 1)))
+    for head, _ in _line_heads(parsed, opener.end_byte, stop):
+        if head is None or head.type in OPENER_OF:
+            continue
+        if spec.directives and _line_head_text(parsed, head)[1].startswith("#"):
+            continue
+        if _ends_block(parsed, head, indent):
+            return snap.line_of(snap.char_offset(head.start_byte))
     return None
 
 
