@@ -350,11 +350,11 @@ def cmd_logits(args) -> int:
     from safetensors.torch import load_file, save_file
 
     from engine.checkpoint import load_checkpoint
-    from engine.infill import default_model_dir
+    from engine.infill_lookup import model_directory
 
     check_writable(Path(args.out))
     check_not_an_input(Path(args.out), folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint"))
-    ck = load_checkpoint(model_arg(args) or default_model_dir(), device=args.device, dtype=args.dtype)
+    ck = load_checkpoint(model_directory(model_arg(args)), device=args.device, dtype=args.dtype)
     model, vocab = ck.model, ck.config.vocab_size
     prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)
     canvas = parse_ids(args.canvas_ids, "--canvas-ids", vocab)

@@ -23,7 +23,8 @@ from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.config import DEFAULT_MODEL_DIR  # noqa: F401  (re-exported for callers)
 from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
-from engine.infill_lookup import Candidate, InfillLookup, default_model_dir  # noqa: F401  (re-exported)
+from engine.infill_lookup import Candidate, InfillLookup, model_directory
+from engine.infill_lookup import default_model_dir  # noqa: F401  (re-exported)
 from engine.lookup import COPIES_TESTED
 from engine.tokenizer import model_text
 
@@ -59,8 +60,7 @@ class InfillEngine(InfillLookup):
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, *, device: str = "auto", dtype: str = "auto") -> "InfillEngine":
-        directory = Path(model_dir).expanduser() if model_dir else default_model_dir()
-        return cls(load_checkpoint(directory, device=device, dtype=dtype))
+        return cls(load_checkpoint(model_directory(model_dir), device=device, dtype=dtype))
 
     # -- facts -------------------------------------------------------------------------------------------------
     @property

@@ -34,6 +34,11 @@ def default_model_dir() -> Path:
     return DEFAULT_MODEL_DIR
 
 
+def model_directory(model_dir: str | Path | None) -> Path:
+    """The checkpoint directory a model path names, a leading `~` expanded; the embedded model's where none is given."""
+    return Path(model_dir).expanduser() if model_dir else default_model_dir()
+
+
 class InfillLookup:
     """What filling a hole needs of a checkpoint but its weights: its tokenizer and its canvases' geometry, for the
     windows around a hole, and the fills the file spells out (`copies`). Ready once the checkpoint's config and

@@ -82,9 +82,9 @@ def checkpoint_state(settings: Settings) -> tuple[tuple[str, int, int, int], ...
 
 def _model_dir(settings: Settings) -> Path:
     """The directory of `settings`' checkpoint: theirs, else the embedded model's."""
-    from engine.infill_lookup import default_model_dir
+    from engine.infill_lookup import model_directory
 
-    return Path(settings.model_path).expanduser() if settings.model_path else default_model_dir()
+    return model_directory(settings.model_path)
 
 
 @functools.cache
