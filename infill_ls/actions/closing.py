@@ -229,12 +229,8 @@ def _closed_by(utf8: bytes, stack: list[tuple[tree_sitter.Node | None, int]], cl
     kind = OPENER_OF[closer.type]
     columns, head = _indent_before(utf8, closer.start_byte)
     leading = not head.strip(b" \t)]}")
-    index = next((i for i in range(len(stack) - 1, -1, -1) if (stack[i][0] is None or stack[i][0].type == kind) and
-                  (not leading or stack[i][1] <= columns)), None)
-    if index is None:
-        index = next((i for i in range(len(stack) - 1, -1, -1)
-                      if stack[i][0] is None or stack[i][0].type == kind), None)
-    return index
+    of_kind = [i for i in range(len(stack) - 1, -1, -1) if stack[i][0] is None or stack[i][0].type == kind]
+    return next((i for i in of_kind if not leading or stack[i][1] <= columns), of_kind[0] if of_kind else None)
 
 
 _FIRST_WORD = re.compile(r"\}?[ \t]*(\w+)")
