@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.errors import EngineError
+
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_differs
 
@@ -193,6 +195,9 @@ class ModelLoader:
         self.last: LoadResult | None = None
         self._held: _Held | None = None  # on the worker only
         self.threads: int | None = None  # the model's CPU threads, as last set
+        # Why the model's last fill failed (its logits not finite, the GPU out of memory): None once one succeeds,
+        # and for each model loaded.
+        self.failure: str | None = None
 
     def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None,
              on_read: Callable[[], None] | None = None) -> None:
@@ -201,6 +206,7 @@ class ModelLoader:
         Call from the event loop."""
         self.generation += 1
         generation = self.generation
+        self.failure = None
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[LoadResult] = loop.create_future()
         read: asyncio.Future[InfillLookup | None] = loop.create_future()
@@ -323,3 +329,18 @@ class ModelLoader:
     @property
     def error(self) -> str | None:
         return self.last.error if self.last else None
+
+    def ran(self, error: Exception | None) -> None:
+        """A fill of the model loaded has ended: ``error``, what it raised, or None where it ran through. A model
+        that fails at run time is not one that failed to load: it stays loaded, and the next fill tries it again
+        (a long file can be what a GPU lacks the memory for, and the next one fits)."""
+        if error is None:
+            self.failure = None
+            return
+        message = str(error) if isinstance(error, EngineError) else \
+            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no message'}"
+        if message != self.failure:
+            # Said to the user as one line; the traceback of an error the engine did not word is for the log.
+            log.log(logging.DEBUG if isinstance(error, EngineError) else logging.ERROR, "a fill failed: %s", message,
+                    exc_info=error)
+        self.failure = message

@@ -521,6 +521,8 @@ class InfillServer(LanguageServer):
         self.editor_watch: asyncio.Future | None = None  # ends the process when the editor's has (`watch_editor`)
         self.pulls: set[asyncio.Task] = set()  # settings asked of the client (`workspace/configuration`)
         self.settings_problems: list[str] = []  # those of the last settings read
+        self.failure_said: str | None = None  # the model's run-time failure the status last said (`say_failure`)
+        self.failures_shown: set[str] = set()  # those shown to the user, each once per model loaded
 
     def end(self, status: int) -> NoReturn:
         """End the process with `status` now: the model's work told to stop, what was written flushed, and no
@@ -652,6 +654,29 @@ class InfillServer(LanguageServer):
     def status(self, kind: str, message: str) -> None:
         self.protocol.notify(STATUS_NOTIFICATION, {"kind": kind, "message": message})
 
+    def say_failure(self, show: bool = True) -> None:
+        """The model's run-time failure (`ModelLoader.failure`) as the status, once it begins and once it ends, and
+        shown to the user the first time each is met (``show``: not where the request's answer says it already, as an
+        action's does); not as each request's error, which an editor shows at every keystroke."""
+        failure, last = self.service.model.failure, self.service.model.last
+        if failure == self.failure_said or last is None or last.engine is None:
+            return
+        self.failure_said = failure
+        if failure is None:
+            self.status("ready", last.engine.description)
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Info,
+                                                           message=f"fills work again: {last.engine.description}"))
+            return
+        # A warning, as for a model kept after another failed to load: one is loaded, which editors show as "no model"
+        # for an error.
+        message = f"the model's fills fail: {failure}"
+        self.status("warning", message)
+        if show and failure not in self.failures_shown:
+            self.failures_shown.add(failure)
+            self.tell(message, types.MessageType.Error)
+        else:
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=message))
+
     def start_loading(self) -> None:
         """Load the model in the background, shown as work-done progress where the client can, and as the status."""
         token = f"infill-load-{self.service.model.generation + 1}"
@@ -666,6 +691,8 @@ class InfillServer(LanguageServer):
                 self.end_progress(token, "replaced by a newer load")
                 return
             self.end_progress(token, result.error or "ready")
+            self.failure_said = None
+            self.failures_shown.clear()
             # A model that failed its checks keeps the one loaded before: the server still fills, and says why the
             # new one did not load, as a warning rather than "ready", which an editor shows as the model asked for.
             kept = result.error is not None and result.engine is not None
@@ -724,6 +751,7 @@ class InfillServer(LanguageServer):
             ending = outcome.reason or ("done" if outcome.edit else "no edit")
         finally:
             self.end_progress(token, ending)
+        self.say_failure(show=False)
         if outcome.reason:
             self.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=outcome.reason))
         return self.workspace_edit(outcome.edit) if outcome.edit else None
@@ -912,6 +940,7 @@ def _register(ls: InfillServer) -> None:
         async def answer() -> types.InlineCompletionList:
             suggestions = await service.suggest_in(snapshot, to_position(params.position), ls.encoding, explicit,
                                                    selected)
+            ls.say_failure()
             return types.InlineCompletionList(items=[
                 types.InlineCompletionItem(insert_text=s.text, range=from_range(snapshot, s.start, s.end, ls.encoding))
                 for s in suggestions
@@ -928,6 +957,7 @@ def _register(ls: InfillServer) -> None:
             # tells them apart. Read as explicit, the popup would fill mid-word and wait for the model where the
             # file's fill is instant.
             suggestions = await service.suggest_in(snapshot, to_position(params.position), ls.encoding, False)
+            ls.say_failure()
             # Incomplete: the next keystroke asks again rather than filtering a stale fill.
             return types.CompletionList(
                 is_incomplete=True, items=[completion_item(snapshot, s, ls.encoding) for s in suggestions[:1]]

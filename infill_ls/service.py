@@ -389,16 +389,26 @@ class InfillService:
                         if engine is None:
                             return []
                 if answer is None:
-                    answer = await scheduler.run(
-                        ticket,
-                        lambda should_stop: work(should_stop, engine, self.directory_files),
-                        key=cache_key(filled, at, explicit, settings, self.model.generation,
-                                      tabs_searched(on_disk, beside, folders, locate=locate), surroundings),
-                        owner=uri,
-                        fresh=_Answer.fresh,
-                        debounce_s=debounce_s,
-                        priority=Priority.EXPLICIT if explicit else Priority.TYPING,
-                    )
+                    runs = engine.runs
+                    try:
+                        answer = await scheduler.run(
+                            ticket,
+                            lambda should_stop: work(should_stop, engine, self.directory_files),
+                            key=cache_key(filled, at, explicit, settings, self.model.generation,
+                                          tabs_searched(on_disk, beside, folders, locate=locate), surroundings),
+                            owner=uri,
+                            fresh=_Answer.fresh,
+                            debounce_s=debounce_s,
+                            priority=Priority.EXPLICIT if explicit else Priority.TYPING,
+                        )
+                    except Superseded:
+                        raise
+                    except Exception as error:  # noqa: BLE001 - said once as the model's state (`ModelLoader.ran`)
+                        # Not the request's error: an editor shows a failed request as a popup, one per keystroke.
+                        self.model.ran(error)
+                        return []
+                    if engine.runs != runs:
+                        self.model.ran(None)
                 suggestions = answer.suggestions
         except Superseded:
             return []
@@ -469,13 +479,19 @@ class InfillService:
             older.stopped_by = kind
         self._actions[uri] = running
         ticket = self.scheduler.enter((uri, "action"))
+        runs = engine.runs
         try:
             edit = await self.scheduler.run(
                 ticket, lambda should_stop: run_action(kind, parse(snapshot), start, end,
                                                        Request(engine, settings, should_stop, surroundings)),
                 priority=Priority.ACTION)
+            if engine.runs != runs:
+                self.model.ran(None)
         except Superseded:
             edit = None  # stopped by a change (said below), a newer action, or the server shutting down
+        except Exception as error:  # noqa: BLE001 - said as the action's outcome, and as the model's state
+            self.model.ran(error)
+            edit = NoEdit(self.model.failure or "the model failed")
         finally:
             if self._actions.get(uri) is running:
                 del self._actions[uri]
@@ -502,6 +518,7 @@ class InfillService:
             "incremental_parses": self.syntax.stats.incremental_parses,
             "model": last.engine.description if last and last.engine else None,
             "model_error": last.error if last else None,
+            "model_failure": self.model.failure,  # why the model's last fill failed, where it did
             "model_load_seconds": last.seconds if last else None,
             "model_threads": self.model.threads,
         }

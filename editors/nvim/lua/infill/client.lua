@@ -28,7 +28,7 @@ local state = {
   on_exit = function() end,
   -- The server's model, as its last infill/didChangeStatus said: { kind = 'loading' | 'ready' | 'warning' |
   -- 'error', message = one line }; nil while no server runs. 'warning': a model that could not load, the one loaded
-  -- before kept and serving.
+  -- before kept and serving; or the model loaded failing as it fills.
   status = nil,
 }
 

@@ -1,0 +1,111 @@
+"""A model that loads but fails as it fills (its float16 activations overflow; on a GPU, a long file past its
+memory): said once as the server's state, not as each request's error, which an editor shows at every keystroke.
+The real server over stdio, with a real checkpoint that fails so."""
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+from safetensors.torch import load_file, save_file
+
+from engine.errors import EngineError
+from infill_ls.model_loader import ModelLoader
+from infill_ls.scheduler import Scheduler
+
+from lsp_support import SERVER, capabilities, config, init_params, loaded, tiny_model
+
+PY = "file:///work/example.py"
+SOURCE = "def add(a, b):\n    return \n\n\ndef mul(a, b):\n    return a * b\n"
+
+
+def _overflowing_model() -> str:
+    """The tiny checkpoint with one column of its embedding at 30000: finite, and within float16's range (65504) as
+    stored, but past it once scaled by the square root of the hidden size as it is read, so that in float16 every
+    fill's logits are NaN, while in float32 the model runs."""
+    path = Path(tempfile.mkdtemp(prefix="infill-ls-overflow-")) / "model"
+    shutil.copytree(tiny_model(), path)
+    weights = load_file(path / "model.safetensors")
+    weights["model.decoder.embed_tokens.weight"][:, 0] = 30000.0
+    save_file(weights, path / "model.safetensors", metadata={"format": "pt"})
+    return str(path)
+
+
+OVERFLOWING = _overflowing_model()
+
+
+@pytest_lsp.fixture(config=config([*SERVER, "--model", OVERFLOWING, "--dtype", "float16", "--device", "cpu"]))
+async def client(lsp_client: LanguageClient):
+    # The model's own fills alone: none copied from the file.
+    await lsp_client.initialize_session(init_params(capabilities(), fileLookup=False))
+    yield
+    await lsp_client.shutdown_session()
+
+
+def _inline(line: int, character: int) -> types.InlineCompletionParams:
+    return types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+        text_document=types.TextDocumentIdentifier(uri=PY),
+        position=types.Position(line, character),
+    )
+
+
+async def _stats(client: LanguageClient) -> dict:
+    return await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
+
+
+async def test_fills_that_fail_are_said_once_and_each_request_gets_an_empty_answer(client: LanguageClient):
+    await loaded(client)
+    assert client.statuses[-1][0] == "ready"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=PY, language_id="python", version=1, text=SOURCE)))
+    for line, character in ((1, 11), (1, 11), (5, 8)):
+        answer = await client.text_document_inline_completion_async(_inline(line, character))
+        assert answer is not None and list(answer.items) == []
+    errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+    assert len(errors) == 1 and "logits are not finite" in errors[0] and "\n" not in errors[0]
+    kind, message = client.statuses[-1]
+    assert kind == "warning" and message in errors[0] and message.startswith("the model's fills fail: ")
+    stats = await _stats(client)
+    assert stats["model_runs"] >= 3 and "logits are not finite" in stats["model_failure"]  # each tried it again
+
+    # An action says it as its outcome; the status says it already, and no second popup comes.
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=PY),
+        range=types.Range(types.Position(5, 4), types.Position(5, 16)),
+        context=types.CodeActionContext(diagnostics=[])))
+    (rewrite,) = [a for a in actions if a.title == "Rewrite selection"]
+    assert (await client.code_action_resolve_async(rewrite)).edit is None
+    assert any(m.message.startswith("Rewrite selection: ") and "logits are not finite" in m.message
+               for m in client.messages if m.type == types.MessageType.Info)
+    assert len([m for m in client.messages if m.type == types.MessageType.Error]) == 1
+
+    # float32 mends it: the model loads again, fills run, and the status says ready with no failure after.
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"dtype": "float32"}))
+    for _ in range(1200):
+        if client.statuses[-1][0] == "ready" and "float32" in client.statuses[-1][1]:
+            break
+        await asyncio.sleep(0.05)
+    runs = (await _stats(client))["model_runs"]
+    answer = await client.text_document_inline_completion_async(_inline(1, 11))
+    assert answer is not None
+    stats = await _stats(client)
+    assert stats["model_runs"] > runs and stats["model_failure"] is None
+    assert client.statuses[-1][0] == "ready" and "float32" in client.statuses[-1][1]
+    assert len([m for m in client.messages if m.type == types.MessageType.Error]) == 1
+
+
+def test_the_failure_is_one_line_and_ends_with_a_fill_that_runs():
+    loader = ModelLoader(Scheduler())
+    loader.ran(EngineError("denoising step 1: the model's logits are not finite"))
+    assert loader.failure == "denoising step 1: the model's logits are not finite"
+    # An error the engine did not word (the GPU out of memory) is named by its type, its first line alone.
+    loader.ran(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nsee the documentation"))
+    assert loader.failure == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"
+    loader.ran(ValueError(""))
+    assert loader.failure == "ValueError: no message"
+    loader.ran(None)
+    assert loader.failure is None
