@@ -1052,6 +1052,9 @@ def _same_file_bytes(a: str, b: str) -> bool:
         return True
 
 
+_PATH_SETTINGS = ("data", "tokenizer", "out", "init_from")
+
+
 def read_config_file(path: str) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -1062,7 +1065,9 @@ def read_config_file(path: str) -> dict:
     unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
         raise EngineError(f"{path}: unknown training settings {sorted(unknown)}")
-    return data
+    # As the flags take them (`user_path`): no shell expands a `~` written in a file.
+    return {key: user_path(value) if key in _PATH_SETTINGS and isinstance(value, str) else value
+            for key, value in data.items()}
 
 
 def resumed_with_file(saved: TrainConfig, data: dict, path: str, out: Path) -> TrainConfig:

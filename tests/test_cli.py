@@ -353,6 +353,27 @@ def test_merge_tokens_expands_a_leading_tilde_in_its_directories(monkeypatch, tm
         str(tmp_path / "a"), str(tmp_path / "b")]
 
 
+def test_the_paths_of_a_train_config_file_expand_a_leading_tilde(monkeypatch, tmp_path):
+    # No shell reads the file: `"out": "~/run"` trained into a folder named `~` under the working directory.
+    import argparse
+
+    from engine.errors import EngineError
+    from engine.train import add_arguments, config_from_args
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    config = tmp_path / "train.json"
+    config.write_text(json.dumps({"out": "~/run", "preset": "~"}))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(EngineError, match=r"--preset ~: unknown"):  # not a path: read as written
+        config_from_args(parser.parse_args(["--config", str(config)]))
+    config.write_text(json.dumps({"data": "~/tokens", "tokenizer": "~/tokenizer.json", "out": "~/run",
+                                  "init_from": "~/model"}))
+    cfg = config_from_args(parser.parse_args(["--config", str(config)]))
+    assert (cfg.data, cfg.tokenizer, cfg.out, cfg.init_from) == (
+        str(tmp_path / "tokens"), str(tmp_path / "tokenizer.json"), str(tmp_path / "run"), str(tmp_path / "model"))
+
+
 def test_a_checkpoint_and_an_out_under_tilde_are_read_and_written_there(model_dir, tmp_path):
     shutil.copytree(model_dir, tmp_path / "m")
     env = {**os.environ, "HOME": str(tmp_path)}
