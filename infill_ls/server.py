@@ -484,7 +484,8 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 
 
 def completion_item(snapshot: Snapshot, s: Suggestion, encoding: PositionEncoding) -> types.CompletionItem:
-    label = s.text.strip().splitlines()[0]
+    s = s.with_word_typed(snapshot.text)
+    label = s.text.strip().splitlines()[0] if s.text.strip() else s.text
     return types.CompletionItem(
         label=label if len(label) <= 60 else label[:57] + "...",
         kind=types.CompletionItemKind.Text,

@@ -43,6 +43,15 @@ class Suggestion:
     # brackets still open before the cursor alone (`parsing_first`)
     source: str = "model"
 
+    def with_word_typed(self, text: str) -> Suggestion:
+        """This suggestion for ``text`` begun where the word it goes on from begins (the word characters right before
+        it, on its line): `weight` over `wei` rather than `ght` after it. An editor's completion list filters its
+        items by the word before the cursor (Emacs's eglot, Zed); one that began at the cursor matched none."""
+        start = self.start
+        while start > 0 and WORD_CHARACTER.match(text, start - 1):
+            start -= 1
+        return replace(self, text=text[start:self.start] + self.text, start=start)
+
 
 def syntax_checked(parsed: ParsedSnapshot) -> bool:
     """Whether suggestions for the snapshot are held up to a parser: not in plain text (a language with no

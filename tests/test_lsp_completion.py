@@ -395,6 +395,27 @@ async def test_completion_fallback_is_one_item_with_a_text_edit(plain_client):
     assert item.text_edit.new_text.strip() and item.label
 
 
+async def test_completion_fallback_goes_over_the_word_it_completes(plain_client):
+    # Emacs's eglot and Zed filter the list by the word before the cursor: an item of `ght` after `item.wei` matched
+    # nothing and was never shown. The item is the whole word, over the part typed.
+    text = ("def total(items):\n    s = 0\n    for item in items:\n        s += item.weight * 2\n"
+            "    for item in items:\n        s -= item.wei\n    return s\n")
+    doc = Doc(plain_client, "file:///fallback/weight.py", "python", text, "utf-8")
+    cursor = _after(text, "s -= item.wei")
+    (item,) = await _fallback(plain_client, doc, cursor, types.CompletionTriggerKind.Invoked)
+    start = cursor - len("wei")
+    assert item.text_edit.range == types.Range(doc.position(start), doc.position(cursor))
+    assert item.text_edit.new_text.startswith("weight") and item.label.startswith("weight")
+    assert item.filter_text.startswith("wei")
+    # After a `.` there is no word to go over: the item begins at the cursor.
+    cursor = _after(text, "s -= item.")
+    edited = text[:cursor] + text[cursor + len("wei"):]
+    doc = Doc(plain_client, "file:///fallback/dot.py", "python", edited, "utf-8")
+    (item,) = await _fallback(plain_client, doc, cursor, types.CompletionTriggerKind.Invoked)
+    assert item.text_edit.range == types.Range(doc.position(cursor), doc.position(cursor))
+    assert item.text_edit.new_text.startswith("wei") and item.label == item.text_edit.new_text.strip()
+
+
 async def _fallback(client, doc, cursor, kind):
     result = await client.text_document_completion_async(
         types.CompletionParams(
