@@ -74,7 +74,7 @@ def resolve_device(device: str) -> torch.device:
         try:
             torch.zeros(1).to(dev)
         except (RuntimeError, AssertionError, NotImplementedError) as err:
-            raise CheckpointError(f"device {device!r} cannot be used here ({_first_line(err)}); "
+            raise CheckpointError(f"device {device!r} cannot be used here ({first_line(err)}); "
                                   "use auto, cpu or cuda") from None
     return dev
 
@@ -308,9 +308,9 @@ def _header(path: Path) -> tuple[dict[str, dict], int]:
             (length,) = struct.unpack("<Q", file.read(8))
             header = json.loads(file.read(length))
         except (SafetensorError, OSError, RuntimeError, ValueError, MemoryError, struct.error) as err:
-            if _out_of_memory(err):
+            if out_of_memory(err):
                 raise CheckpointError(f"{path.parent}: out of memory reading the header of {path.name}") from None
-            raise CheckpointError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+            raise CheckpointError(f"{path}: not a readable safetensors file ({first_line(err)})") from None
     header.pop("__metadata__", None)
     return {name: header[name] for name in sorted(header)}, 8 + length
 
@@ -375,14 +375,14 @@ def _read_tensors(path: Path, stored: list[_Stored], plan: CheckpointPlan, stagi
     except (OSError, RuntimeError, ValueError, MemoryError) as err:
         if isinstance(err, CheckpointError):
             raise
-        if _out_of_memory(err):
+        if out_of_memory(err):
             # Reading a tensor or converting it: either can meet a full memory.
             raise CheckpointError(f"{path.parent}: out of memory loading {path.name} onto {device} "
                                   f"({_size(plan.weight_bytes)} needed for its weights in {_dtype_name(dtype)})"
                                   ) from None
         if isinstance(err, OSError):
             raise CheckpointError(f"{path}: cannot be read ({err.strerror or err})") from None
-        raise CheckpointError(f"{path}: not a readable safetensors file ({_first_line(err)})") from None
+        raise CheckpointError(f"{path}: not a readable safetensors file ({first_line(err)})") from None
 
 
 def _read(file, stored: _Stored, path: Path, device: torch.device, dtype: torch.dtype,
@@ -438,16 +438,16 @@ def _allocate(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, 
     try:
         return torch.empty(shape, dtype=dtype, device=device)
     except RuntimeError as err:
-        if _out_of_memory(err):
+        if out_of_memory(err):
             raise
         raise CheckpointError(f"{path.parent}: cannot load {path.name} onto device {str(device)!r} "
-                              f"({_first_line(err)})") from None
+                              f"({first_line(err)})") from None
 
 
 _MEMORY_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
 
 
-def _out_of_memory(err: BaseException) -> bool:
+def out_of_memory(err: BaseException) -> bool:
     """Whether `err` is an allocation that failed: torch says so in RuntimeError text on a CPU (the allocator, a
     mapping), as torch.OutOfMemoryError on a GPU."""
     if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
@@ -457,7 +457,7 @@ def _out_of_memory(err: BaseException) -> bool:
     return any(m in str(err).lower() for m in _MEMORY_MESSAGES)
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 

@@ -19,9 +19,9 @@ import torch
 
 from engine import canvas as canvases
 from engine.cache import PrefixCache
-from engine.checkpoint import Checkpoint, load_checkpoint
+from engine.checkpoint import Checkpoint, first_line, load_checkpoint, out_of_memory
 from engine.config import DEFAULT_MODEL_DIR  # noqa: F401  (re-exported for callers)
-from engine.errors import Cancelled, CheckpointError  # noqa: F401  (re-exported for callers)
+from engine.errors import Cancelled, CheckpointError, EngineError  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
 from engine.infill_lookup import Candidate, InfillLookup, model_directory
 from engine.infill_lookup import default_model_dir  # noqa: F401  (re-exported)
@@ -173,14 +173,22 @@ class InfillEngine(InfillLookup):
         generator = make_generator(seed, self.model.device)
         self.runs += 1
         with self._lock, torch.inference_mode():
-            started = time.perf_counter()
-            cache = self.prefix_cache.encode(prompt, should_stop)
-            encode_ms = (time.perf_counter() - started) * 1000
-            for step in denoise(self.model, cache, canvas, self.generation, generator,
-                                should_stop=should_stop, max_steps=max_steps):
-                yield InfillStep(step, canvas, encode_ms)
-                if leaders_finished(step, canvas, seeds):
-                    return
+            try:
+                started = time.perf_counter()
+                cache = self.prefix_cache.encode(prompt, should_stop)
+                encode_ms = (time.perf_counter() - started) * 1000
+                for step in denoise(self.model, cache, canvas, self.generation, generator,
+                                    should_stop=should_stop, max_steps=max_steps):
+                    yield InfillStep(step, canvas, encode_ms)
+                    if leaders_finished(step, canvas, seeds):
+                        return
+            except (MemoryError, RuntimeError) as err:
+                # A long prefix or a wide canvas can be more than a GPU holds, and the next request fit: one line
+                # that says so, which a caller can tell from a defect.
+                if not out_of_memory(err):
+                    raise
+                raise EngineError(f"out of memory on {self.model.device} for a prompt of {len(prompt)} tokens and "
+                                  f"{len(rows)} canvas rows ({first_line(err)})") from None
 
     def suffix_room(self, lengths: list[int], between: list[list[int]]) -> int:
         """Suffix anchors that fill the canvas out to a width the model was trained on: the narrowest that still

@@ -195,8 +195,8 @@ class ModelLoader:
         self.last: LoadResult | None = None
         self._held: _Held | None = None  # on the worker only
         self.threads: int | None = None  # the model's CPU threads, as last set
-        # Why the model's last fill failed (its logits not finite, the GPU out of memory): None once one succeeds,
-        # and for each model loaded.
+        # Why the last fill failed, for the user (the model's logits not finite, the GPU out of memory; or a defect of
+        # the server's): None once one runs through, and for each model loaded.
         self.failure: str | None = None
 
     def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None,
@@ -337,10 +337,15 @@ class ModelLoader:
         if error is None:
             self.failure = None
             return
-        message = str(error) if isinstance(error, EngineError) else \
-            f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else 'no message'}"
+        if isinstance(error, EngineError):
+            message = f"the model's fills fail: {error}"
+        else:
+            # Not the model's: a defect of the server's own, which the user should not take for the model's.
+            said = str(error).strip()
+            message = (f"fills fail: {type(error).__name__}: {said.splitlines()[0] if said else 'no message'} (a "
+                       "defect of infill-ls; its log has the traceback)")
         if message != self.failure:
             # Said to the user as one line; the traceback of an error the engine did not word is for the log.
-            log.log(logging.DEBUG if isinstance(error, EngineError) else logging.ERROR, "a fill failed: %s", message,
+            log.log(logging.DEBUG if isinstance(error, EngineError) else logging.ERROR, "%s", message,
                     exc_info=error)
         self.failure = message

@@ -670,7 +670,7 @@ class InfillServer(LanguageServer):
             return
         # A warning, as for a model kept after another failed to load: one is loaded, which editors show as "no model"
         # for an error.
-        message = f"the model's fills fail: {failure}"
+        message = failure
         self.status("warning", message)
         if show and failure not in self.failures_shown:
             self.failures_shown.add(failure)

@@ -7,12 +7,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 import pytest_lsp
+import torch
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 from safetensors.torch import load_file, save_file
 
 from engine.errors import EngineError
+from engine.infill import InfillEngine
 from infill_ls.model_loader import ModelLoader
 from infill_ls.scheduler import Scheduler
 
@@ -98,14 +101,35 @@ async def test_fills_that_fail_are_said_once_and_each_request_gets_an_empty_answ
     assert len([m for m in client.messages if m.type == types.MessageType.Error]) == 1
 
 
-def test_the_failure_is_one_line_and_ends_with_a_fill_that_runs():
+def test_the_failure_is_one_line_the_models_or_the_servers_and_ends_with_a_fill_that_runs():
     loader = ModelLoader(Scheduler())
     loader.ran(EngineError("denoising step 1: the model's logits are not finite"))
-    assert loader.failure == "denoising step 1: the model's logits are not finite"
-    # An error the engine did not word (the GPU out of memory) is named by its type, its first line alone.
-    loader.ran(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nsee the documentation"))
-    assert loader.failure == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB"
+    assert loader.failure == "the model's fills fail: denoising step 1: the model's logits are not finite"
+    # An error the engine did not word is a defect of the server's, not the model's: its type and first line.
+    loader.ran(IndexError("list index out of range\nmore"))
+    assert loader.failure == ("fills fail: IndexError: list index out of range (a defect of infill-ls; its log has "
+                              "the traceback)")
     loader.ran(ValueError(""))
-    assert loader.failure == "ValueError: no message"
+    assert loader.failure.startswith("fills fail: ValueError: no message")
     loader.ran(None)
     assert loader.failure is None
+
+
+def test_a_device_out_of_memory_is_the_models_failure_in_one_line(monkeypatch):
+    # On a GPU a long prefix can be more than it holds, and the next request fit: said as the engine's own error.
+    engine = InfillEngine.load(tiny_model(), device="cpu")
+
+    def short_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.\nIf reserved but unallocated...")
+
+    monkeypatch.setattr(engine.prefix_cache, "encode", short_of_memory)
+    with pytest.raises(EngineError, match=r"^out of memory on cpu for a prompt of \d+ tokens and \d+ canvas rows "
+                                          r"\(CUDA out of memory. Tried to allocate 2.00 GiB.\)$"):
+        engine.infill("def f():\n    return ", "\n")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("shape mismatch")
+
+    monkeypatch.setattr(engine.prefix_cache, "encode", broken)  # not memory: a defect, as it was raised
+    with pytest.raises(RuntimeError, match="^shape mismatch$"):
+        engine.infill("def f():\n    return ", "\n")
