@@ -334,10 +334,21 @@ def guesses_new_lines(engine: InfillLookup, settings: Settings) -> bool:
     return engine.generation.infill_new_lines if settings.typing_new_lines is None else settings.typing_new_lines
 
 
+# Where LSP ends a line: "\n", "\r\n" or a lone "\r" (a document's line starts count them all).
+_BREAK = re.compile(r"[\r\n]")
+
+
+def _line_around(text: str, offset: int) -> tuple[int, int]:
+    """The start and end (before its break) of the line that holds ``offset``, its breaks as LSP counts them."""
+    start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+    found = _BREAK.search(text, offset)
+    return start, len(text) if found is None else found.start()
+
+
 def on_a_blank_line(text: str, offset: int) -> bool:
     """Whether the cursor's line holds nothing but whitespace, before ``offset`` and after it."""
-    start, end = text.rfind("\n", 0, offset) + 1, text.find("\n", offset)
-    return not text[start:len(text) if end < 0 else end].strip()
+    start, end = _line_around(text, offset)
+    return not text[start:end].strip()
 
 
 def not_while_typing(parsed: ParsedSnapshot, offset: int) -> bool:
@@ -350,8 +361,7 @@ def not_while_typing(parsed: ParsedSnapshot, offset: int) -> bool:
         return True
     if syntax_checked(parsed):
         return False
-    end = text.find("\n", offset)
-    return WORD_CHARACTER.search(text, offset, len(text) if end < 0 else end) is not None
+    return WORD_CHARACTER.search(text, offset, _line_around(text, offset)[1]) is not None
 
 
 def mid_word(text: str, offset: int) -> bool:

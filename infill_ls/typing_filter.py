@@ -1183,10 +1183,15 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
             re.search(rf"\b{re.escape(name)}\s*\(", snap.text) for name in _CALLED.findall(written))):
         return False  # no re-parse
     edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
-    lines = apply_replacements(snap.text, [edit]).split("\n")
+    after = apply_replacements(snap.text, [edit])
+    lines = re.split(r"\r\n|\r|\n", after)  # indexed by the tree's rows, which count a lone "\r" as a break
     tree = tree_after(parsed, [edit], should_stop)
-    first = len("\n".join(lines[:row]).encode("utf-8", "surrogatepass")) + 1 if row else 0  # the line's first byte
-    end = _code_end_byte(tree, spec, lines[row], first)
+    # The cursor's line as the tree's rows count them (a lone "\r" is one: `grammar_bytes`), not "\n" alone, which
+    # found no such line in a file of lone carriage returns (IndexError). The edit starts on it: its start stays.
+    line_start = snap.line_starts[row]
+    found = re.compile(r"[\r\n]").search(after, line_start)
+    first = len(after[:line_start].encode("utf-8", "surrogatepass"))  # the line's first byte
+    end = _code_end_byte(tree, spec, after[line_start:len(after) if found is None else found.start()], first)
     if end == first:
         return False  # a comment alone names nothing
     node = tree.root_node.descendant_for_byte_range(end - 1, end)

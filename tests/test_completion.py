@@ -410,9 +410,11 @@ def test_while_typing_a_blank_line_gets_the_models_guess_only_where_the_model_or
                                                                                                    monkeypatch):
     typing = dict(explicit=False, should_stop=lambda: False)
     # A blank line at a body's indentation, one with a `\r` before its line break, a blank last line with no break.
+    # And one in a file of lone `\r` line breaks, which a scan for `\n` read as the whole file's one line.
     for language, marked in (("python", "def total(items):\n    count = 0\n    |\n    return count\n"),
                              ("javascript", "function total(items) {\r\n  let count = 0;\r\n  |  \r\n}\r\n"),
-                             ("python", "import os\n\n|")):
+                             ("python", "import os\n\n|"),
+                             ("python", "def total(items):\r    count = 0\r    |\r    return count\r")):
         parsed, at = _marked(language, marked)
         assert completion.on_a_blank_line(parsed.snapshot.text, at)
         # The tiny checkpoint's generation config says nothing: the model guesses the line.

@@ -76,6 +76,15 @@ def test_a_function_of_the_name_and_parameters_of_a_sibling_is_dropped(language,
     assert _kept(language, marked, fill) is kept
 
 
+@pytest.mark.parametrize("eol", ["\r", "\r\n"])
+def test_a_header_its_class_already_has_is_dropped_in_a_file_of_carriage_returns(eol):
+    # The tree's rows count a lone `\r` as a line break: the cursor's line, looked up among the text's `\n` lines
+    # alone, was past the last (IndexError), and every fill there failed.
+    marked = JAVA.replace("\n", eol)
+    assert not _kept("java", marked, "X() {")
+    assert _kept("java", marked, "Y() {")
+
+
 def test_a_python_method_header_its_class_already_has_is_dropped():
     assert not _kept("python", PYTHON, "def get_x(self):")
     assert not _kept("python", PYTHON, "def  get_x( self ):")  # whitespace aside
