@@ -675,5 +675,5 @@ def build_context(
         statement_indent=statement_indent,
         owed_closer=None if snap.text[line_start:offset].strip() else _closer_indent(parsed, offset),
         indent_unit=unit,
-        eol=snap.eol(),
+        eol=snap.eol(offset),
     )

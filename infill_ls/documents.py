@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -75,6 +76,9 @@ class Edit:
     removed: str | None = None
 
 
+# Line breaks `Snapshot.eol` counts, where it is given no offset.
+EOL_SAMPLE = 1000
+
 # Characters an edit keeps of the text it replaced (`Edit.removed`).
 REMOVED_KEPT = 64
 
@@ -87,11 +91,17 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
+# languageIds with a dot that are one name, not a Neovim compound filetype: VS Code's Go extension's module files,
+# which are no Go (`go.mod` read as `go` had Go's grammar and filters, and `enabledLanguages: ["go"]` enabled them).
+_DOTTED_IDS = frozenset({"go.mod", "go.sum", "go.work", "go.work.sum"})
+
+
 def language_names(language_id: str) -> tuple[str, ...]:
     """The names a document's languageId goes by, most specific first: in lower case, each part of a Neovim compound
     filetype (`python.django`), each with and without a tree-sitter mode's `-ts` (`python-ts`, from an Emacs client
     that names the language after `python-ts-mode`)."""
-    parts = language_id.lower().split(".")
+    lowered = language_id.lower()
+    parts = [lowered] if lowered in _DOTTED_IDS else lowered.split(".")
     return tuple(dict.fromkeys(name for part in parts for name in (part, part.removesuffix("-ts"))))
 
 
@@ -241,13 +251,22 @@ class Snapshot:
         start = self.line_starts[line]
         return Point(line, _utf8_len(self.text[start:offset]))
 
-    def eol(self) -> str:
-        """The file's line break (its first), so inserted text matches it."""
+    def eol(self, offset: int | None = None) -> str:
+        """The line break inserted text takes: that of the line holding ``offset`` (of the line above, on the last
+        line, which has none), else the most common of the file's first `EOL_SAMPLE` breaks. The first line's alone
+        gave a file of LF lines under one CRLF header line CRLF fills, a stray CR on each line an editor that does
+        not convert them (Neovim) inserted."""
         # From the line index, not a scan: on a long first line (minified code) a scan ran for every keystroke.
         starts = self.line_starts
         if len(starts) < 2:
             return "\n"
-        end = starts[1]
+        if offset is not None:
+            return self._break_ending(min(self.line_of(offset), len(starts) - 2))
+        counts = Counter(self._break_ending(line) for line in range(min(len(starts) - 1, EOL_SAMPLE)))
+        return counts.most_common(1)[0][0]
+
+    def _break_ending(self, line: int) -> str:
+        end = self.line_starts[line + 1]
         return "\r\n" if self.text.startswith("\r\n", end - 2) else self.text[end - 1]
 
 

@@ -239,6 +239,16 @@ def test_a_keystroke_scans_only_the_inserted_text_for_line_breaks(monkeypatch):
         monkeypatch.setattr(documents, "_LINE_BREAK", scan)
 
 
+def test_inserted_lines_take_the_cursors_line_break_else_the_files_most_common():
+    # A file of LF lines under one CRLF header line: its first break alone gave every fill CRLF lines, a `^M` on each
+    # in an editor that does not convert them (Neovim).
+    s = snap("// header\r\nfunction f() {\n  return 1;\n}\nx\r\n")
+    assert s.eol() == "\n"
+    assert s.eol(s.text.index("return")) == "\n"
+    assert s.eol(3) == "\r\n"
+    assert s.eol(len(s.text)) == "\r\n"  # the last line, which has no break: the one above's
+
+
 @pytest.mark.parametrize("text, eol", [("a\r\nb\nc", "\r\n"), ("a\rb\r\n", "\r"), ("a\nb\r\n", "\n"), ("abc", "\n"),
                                         ("", "\n"), ("\r\n", "\r\n"), ("x" * 100_000 + "\r\n", "\r\n")])
 def test_the_files_line_break_is_read_from_the_line_index_without_a_scan(monkeypatch, text, eol):
