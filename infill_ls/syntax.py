@@ -784,6 +784,12 @@ def language_for(language_id: str, uri: str) -> LanguageSpec | None:
     spec = _named_by(language_id)
     if spec is None and language_id.lower() in _NO_LANGUAGE_IDS:
         return _by_extension(uri)
+    if spec is not None and spec.name == "typescript" and uri_extension(uri).lower() == ".tsx":
+        # A `.tsx` file named plain TypeScript (Neovim's compound `typescript.tsx`, which its plugin sends as
+        # `typescript`; clients that name the language, not the dialect): TypeScript's grammar reads every JSX tag
+        # as an error, and nothing was shown while typing among them. TSX's reads all of TypeScript but `<T>x` casts,
+        # which a `.tsx` file cannot hold.
+        return _BY_LANGUAGE_ID["tsx"]
     return spec
 
 

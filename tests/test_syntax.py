@@ -124,6 +124,15 @@ def test_a_file_with_no_lone_cr_is_read_by_the_grammar_as_it_is(eol):
     ("python.django", "file:///views.py", "python"),  # a Neovim compound filetype
     ("htmldjango.python", "file:///views.py", "python"),
     ("python", "file:///x.txt", "python"),
+    # TypeScript named for a `.tsx` file (Neovim's compound `typescript.tsx`; a client that names the language, not
+    # the dialect): TSX's grammar, which reads all of TypeScript but `<T>x` casts, which a `.tsx` file cannot hold.
+    ("typescript", "file:///App.tsx", "tsx"),
+    ("typescript.tsx", "file:///App.tsx", "tsx"),
+    ("typescript", "file:///app.ts", "typescript"),
+    # VS Code's Go extension's module files are no Go, whose grammar read `go.mod` as such.
+    ("go.mod", "file:///go.mod", None),
+    ("go.sum", "file:///go.sum", None),
+    ("go.work", "file:///go.work", None),
 ])
 def test_the_language_id_decides_and_the_extension_only_where_it_names_no_language(language_id, uri, expected):
     spec = language_for(language_id, uri)
