@@ -18,8 +18,9 @@ from .syntax import ParsedSnapshot
 
 # Documents that are prose throughout, by the names of their language (VS Code's and Neovim's): where no grammar
 # reads them as code (a `.py` file opened as plain text is Python).
-PROSE_LANGUAGES = frozenset({"markdown", "plaintext", "text", "git-commit", "gitcommit", "restructuredtext", "rst",
-                             "asciidoc", "latex", "tex"})
+# Zed sends a language's name in lower case (`git commit`); Emacs's eglot the major mode's (`gfm`, `org`).
+PROSE_LANGUAGES = frozenset({"markdown", "plaintext", "text", "git-commit", "gitcommit", "git commit", "gfm", "org",
+                             "restructuredtext", "rst", "asciidoc", "latex", "tex"})
 
 # A word of prose, as the vocabulary holds one: letters, no digits or `_` (`v3`, `max_len` are names, not words to
 # judge).

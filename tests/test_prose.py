@@ -119,6 +119,10 @@ def test_prose_in_a_comment_or_a_string_keeps_the_words_and_drops_the_broken_one
 @pytest.mark.parametrize("language_id, uri, marked, prose", [
     ("markdown", "file:///notes.md", "The model reaches an accuracy of|", True),
     ("git-commit", "file:///COMMIT_EDITMSG", "Fix the reader|", True),
+    # Zed's names in lower case, eglot's major modes'.
+    ("git commit", "file:///COMMIT_EDITMSG", "Fix the reader|", True),
+    ("gfm", "file:///notes.md", "The model reaches an accuracy of|", True),
+    ("org", "file:///notes.org", "The model reaches an accuracy of|", True),
     ("python.django", "file:///v.py", "x = 1|", False),  # code, between literals
     ("python", "file:///v.py", "x = 1  # the reader|", True),
     ("plaintext", "file:///v.py", "x = 1|", False),  # read as Python by its extension
