@@ -11,7 +11,7 @@ import bisect
 import itertools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -522,12 +522,16 @@ class DocumentStore:
         self._docs[current.uri] = snapshot
         return snapshot
 
-    def beside(self, uri: str) -> list[Snapshot]:
-        """The other open documents in `uri`'s language, the most recently opened or edited first."""
+    def beside(self, uri: str, kin: Callable[[str, str], Hashable] | None = None) -> list[Snapshot]:
+        """The other open documents in `uri`'s language, the most recently opened or edited first: those whose
+        ``kin(language_id, uri)`` is its own, else those of its languageId."""
         current = self._docs.get(uri)
         if current is None:
             return []
-        return [s for s in reversed(self._docs.values()) if s.uri != uri and s.language_id == current.language_id]
+        if kin is None:
+            return [s for s in reversed(self._docs.values()) if s.uri != uri and s.language_id == current.language_id]
+        own = kin(current.language_id, uri)
+        return [s for s in reversed(self._docs.values()) if s.uri != uri and kin(s.language_id, s.uri) == own]
 
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)

@@ -25,7 +25,8 @@ from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Priority, Scheduler, Superseded
 from .settings import Settings, model_differs, parse_settings
-from .syntax import MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, tree_after
+from .syntax import (MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, kin,
+                     tree_after)
 
 
 # How much of a notebook's other cells, on each side of a cell, the lookup searches and the model may read: about as
@@ -339,7 +340,7 @@ class InfillService:
                 lookup_beside = settings.file_lookup and settings.neighbor_files
                 # A notebook's own cells are read as the text around the hole, not as documents beside it.
                 cells = {s.uri for s in surroundings.cells}
-                beside = [s for s in self.documents.beside(uri) if s.uri not in cells] if lookup_beside else []
+                beside = [s for s in self.documents.beside(uri, kin) if s.uri not in cells] if lookup_beside else []
                 on_disk, folders = self.disk_path(uri), self.folders
                 # Where each stands (a notebook's cell, where its notebook does), read here: the store and the
                 # notebooks change on the loop alone.

@@ -793,6 +793,19 @@ def language_for(language_id: str, uri: str) -> LanguageSpec | None:
     return spec
 
 
+# Grammars whose files hold one another's code: a C file's headers (VS Code opens a `.h` as C++), a TSX component's
+# `.ts` modules (their types, the functions it calls).
+_KIN = {"c": "cpp", "tsx": "typescript"}
+
+
+def kin(language_id: str, uri: str) -> str:
+    """What a document's open neighbours must share with it for their fills to be searched: its grammar, or the one
+    its grammar's files hold code of (`_KIN`), whatever id names it (a `.jsx` tab's `javascriptreact` beside a `.js`
+    file's `javascript`); for a document no grammar reads, its languageId."""
+    spec = language_for(language_id, uri)
+    return _KIN.get(spec.name, spec.name) if spec is not None else f"id:{language_id.lower()}"
+
+
 # A carriage return not followed by a line feed: a line break for LSP (old Mac files), which the grammars do not
 # take for one (they read such a file as one line, full of errors).
 _LONE_CR = re.compile(rb"\r(?!\n)")

@@ -196,6 +196,25 @@ def test_the_documents_beside_one_are_in_its_language_most_recently_edited_first
     assert store.beside("file:///not-open.py") == []
 
 
+def test_the_documents_beside_one_are_those_of_its_grammar_or_of_its_kin_whatever_id_names_them():
+    # A C file's header, which VS Code opens as C++; a `.jsx` tab beside a `.js` file; a TSX component's `.ts`
+    # module: compared by languageId, none of them was searched.
+    from infill_ls.syntax import kin
+
+    store = DocumentStore()
+    for uri, language_id in (("file:///shop.h", "cpp"), ("file:///main.c", "c"), ("file:///a.jsx", "javascriptreact"),
+                             ("file:///b.js", "javascript"), ("file:///money.ts", "typescript"),
+                             ("file:///Price.tsx", "typescriptreact"), ("file:///notes.md", "markdown"),
+                             ("file:///todo.md", "markdown"), ("file:///x.rb", "ruby")):
+        store.open(uri, language_id, 1, "x")
+    assert [s.uri for s in store.beside("file:///main.c", kin)] == ["file:///shop.h"]
+    assert [s.uri for s in store.beside("file:///b.js", kin)] == ["file:///a.jsx"]
+    assert [s.uri for s in store.beside("file:///Price.tsx", kin)] == ["file:///money.ts"]
+    assert [s.uri for s in store.beside("file:///notes.md", kin)] == ["file:///todo.md"]  # no grammar: by id
+    assert store.beside("file:///x.rb", kin) == []
+    assert store.beside("file:///main.c") == []  # without kin, by languageId alone
+
+
 class _ScanCount:
     """Stands in for the line-break pattern and counts the characters it is asked to scan."""
 
