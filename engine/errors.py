@@ -12,3 +12,13 @@ class CheckpointError(EngineError):
 
 class Cancelled(EngineError):
     """A caller's `should_stop` asked the denoising loop to stop."""
+
+
+class RunFailed(EngineError):
+    """A model run that failed for what the model met, not for the request: its logits not finite, the device out of
+    memory. ``kind`` names which, the same whatever the details the message gives (the step, the sizes), so that a
+    caller can tell one failure met again from another."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind

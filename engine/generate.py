@@ -11,7 +11,7 @@ import torch
 from engine import sampler
 from engine.canvas import Canvas
 from engine.config import GenerationConfig
-from engine.errors import Cancelled, EngineError
+from engine.errors import Cancelled, RunFailed
 from engine.model import DiffusionGemma, KVCache
 
 
@@ -137,8 +137,8 @@ def check_finite(probs: torch.Tensor, step: int) -> None:
     traceback, and the inverse-CDF draw quietly picks an arbitrary token. A softmax spreads a NaN or an infinity over
     its whole row, so one column tells for all: a check of N values, not of the N x V."""
     if not bool(probs[:, 0].isfinite().all()):
-        raise EngineError(f"denoising step {step}: the model's logits are not finite (NaN or inf); in float16 its "
-                          "activations can overflow: use dtype bfloat16 or float32")
+        raise RunFailed(f"denoising step {step}: the model's logits are not finite (NaN or inf); in float16 its "
+                        "activations can overflow: use dtype bfloat16 or float32", "not finite")
 
 
 def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: GenerationConfig,

@@ -21,7 +21,7 @@ from engine import canvas as canvases
 from engine.cache import PrefixCache
 from engine.checkpoint import Checkpoint, first_line, load_checkpoint, out_of_memory
 from engine.config import DEFAULT_MODEL_DIR  # noqa: F401  (re-exported for callers)
-from engine.errors import Cancelled, CheckpointError, EngineError  # noqa: F401  (re-exported for callers)
+from engine.errors import Cancelled, CheckpointError, RunFailed  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
 from engine.infill_lookup import Candidate, InfillLookup, model_directory
 from engine.infill_lookup import default_model_dir  # noqa: F401  (re-exported)
@@ -187,8 +187,8 @@ class InfillEngine(InfillLookup):
                 # that says so, which a caller can tell from a defect.
                 if not out_of_memory(err):
                     raise
-                raise EngineError(f"out of memory on {self.model.device} for a prompt of {len(prompt)} tokens and "
-                                  f"{len(rows)} canvas rows ({first_line(err)})") from None
+                raise RunFailed(f"out of memory on {self.model.device} for a prompt of {len(prompt)} tokens and "
+                                f"{len(rows)} canvas rows ({first_line(err)})", "out of memory") from None
 
     def suffix_room(self, lengths: list[int], between: list[list[int]]) -> int:
         """Suffix anchors that fill the canvas out to a width the model was trained on: the narrowest that still

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import EngineError
+from engine.errors import EngineError, RunFailed
 
 from .scheduler import Scheduler, Superseded
 from .settings import Settings, model_differs
@@ -198,6 +198,7 @@ class ModelLoader:
         # Why the last fill failed, for the user (the model's logits not finite, the GPU out of memory; or a defect of
         # the server's): None once one runs through, and for each model loaded.
         self.failure: str | None = None
+        self.failure_kind: str | None = None  # which failure that is (`ran`), the same however its details differ
 
     def load(self, settings: Settings, on_done: Callable[[LoadResult], None] | None = None,
              on_read: Callable[[], None] | None = None) -> None:
@@ -206,7 +207,7 @@ class ModelLoader:
         Call from the event loop."""
         self.generation += 1
         generation = self.generation
-        self.failure = None
+        self.failure = self.failure_kind = None
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[LoadResult] = loop.create_future()
         read: asyncio.Future[InfillLookup | None] = loop.create_future()
@@ -335,17 +336,20 @@ class ModelLoader:
         that fails at run time is not one that failed to load: it stays loaded, and the next fill tries it again
         (a long file can be what a GPU lacks the memory for, and the next one fits)."""
         if error is None:
-            self.failure = None
+            self.failure = self.failure_kind = None
             return
         if isinstance(error, EngineError):
             message = f"the model's fills fail: {error}"
+            # The same failure met again, whatever its details (the step, the prompt's length, the bytes asked for).
+            kind = error.kind if isinstance(error, RunFailed) else message
         else:
             # Not the model's: a defect of the server's own, which the user should not take for the model's.
             said = str(error).strip()
             message = (f"fills fail: {type(error).__name__}: {said.splitlines()[0] if said else 'no message'} (a "
                        "defect of infill-ls; its log has the traceback)")
-        if message != self.failure:
+            kind = type(error).__name__
+        if kind != self.failure_kind:
             # Said to the user as one line; the traceback of an error the engine did not word is for the log.
             log.log(logging.DEBUG if isinstance(error, EngineError) else logging.ERROR, "%s", message,
                     exc_info=error)
-        self.failure = message
+        self.failure, self.failure_kind = message, kind

@@ -484,15 +484,20 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 
 
 def completion_item(snapshot: Snapshot, s: Suggestion, encoding: PositionEncoding) -> types.CompletionItem:
-    s = s.with_word_typed(snapshot.text)
-    label = s.text.strip().splitlines()[0] if s.text.strip() else s.text
+    widened = s.with_word_typed(snapshot.text)
+    # Named by the word it completes (`weight`); but a fill that begins on a line below by that line (`x = 1`, not
+    # the `return` typed before it).
+    goes_on = bool(s.text.partition("\n")[0].strip())
+    named = (widened.text if goes_on else s.text).strip()
+    label = named.splitlines()[0] if named else s.text
     return types.CompletionItem(
         label=label if len(label) <= 60 else label[:57] + "...",
         kind=types.CompletionItemKind.Text,
         detail="infill",
-        filter_text=s.text,
+        filter_text=widened.text,
         insert_text_format=types.InsertTextFormat.PlainText,
-        text_edit=types.TextEdit(range=from_range(snapshot, s.start, s.end, encoding), new_text=s.text),
+        text_edit=types.TextEdit(range=from_range(snapshot, widened.start, widened.end, encoding),
+                                 new_text=widened.text),
     )
 
 
@@ -522,8 +527,10 @@ class InfillServer(LanguageServer):
         self.editor_watch: asyncio.Future | None = None  # ends the process when the editor's has (`watch_editor`)
         self.pulls: set[asyncio.Task] = set()  # settings asked of the client (`workspace/configuration`)
         self.settings_problems: list[str] = []  # those of the last settings read
-        self.failure_said: str | None = None  # the model's run-time failure the status last said (`say_failure`)
-        self.failures_shown: set[str] = set()  # those shown to the user, each once per model loaded
+        # The kind of run-time failure the status last said (`say_failure`), and the kinds shown to the user, each
+        # once per model loaded.
+        self.failure_said: str | None = None
+        self.failures_shown: set[str] = set()
 
     def end(self, status: int) -> NoReturn:
         """End the process with `status` now: the model's work told to stop, what was written flushed, and no
@@ -659,28 +666,31 @@ class InfillServer(LanguageServer):
         """The model's run-time failure (`ModelLoader.failure`) as the status, once it begins and once it ends, and
         shown to the user the first time each is met (``show``: not where the request's answer says it already, as an
         action's does); not as each request's error, which an editor shows at every keystroke."""
-        failure, last = self.service.model.failure, self.service.model.last
-        if failure == self.failure_said or last is None or last.engine is None:
-            return
-        self.failure_said = failure
+        model = self.service.model
+        failure, kind, last = model.failure, model.failure_kind, model.last
+        if kind == self.failure_said or last is None or last.engine is None or last.generation != model.generation:
+            return  # said already; or a load is under way, whose end says how it is
+        self.failure_said = kind
         if failure is None:
-            self.status("ready", last.engine.description)
+            # Back to what the load said: "ready", or the warning that the model asked for was not loaded.
+            self.status("warning" if last.error else "ready", last.error or last.engine.description)
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Info,
                                                            message=f"fills work again: {last.engine.description}"))
             return
         # A warning, as for a model kept after another failed to load: one is loaded, which editors show as "no model"
-        # for an error.
-        message = failure
-        self.status("warning", message)
-        if show and failure not in self.failures_shown:
-            self.failures_shown.add(failure)
-            self.tell(message, types.MessageType.Error)
+        # for an error. The same failure met again with other details (the prompt's length) is not said again.
+        self.status("warning", failure)
+        if show and kind not in self.failures_shown:
+            self.failures_shown.add(kind)
+            self.tell(failure, types.MessageType.Error)
         else:
-            self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=message))
+            self.window_log_message(types.LogMessageParams(type=types.MessageType.Error, message=failure))
 
     def start_loading(self) -> None:
         """Load the model in the background, shown as work-done progress where the client can, and as the status."""
         token = f"infill-load-{self.service.model.generation + 1}"
+        self.failure_said = None  # the load starts afresh: what failed is said again of the model it loads
+        self.failures_shown.clear()
         self.status("loading", f"loading {self.service.model_source}")
         announcing = asyncio.ensure_future(
             self.begin_progress(token, "Loading infill model", self.service.model_source)
@@ -692,8 +702,6 @@ class InfillServer(LanguageServer):
                 self.end_progress(token, "replaced by a newer load")
                 return
             self.end_progress(token, result.error or "ready")
-            self.failure_said = None
-            self.failures_shown.clear()
             # A model that failed its checks keeps the one loaded before: the server still fills, and says why the
             # new one did not load, as a warning rather than "ready", which an editor shows as the model asked for.
             kept = result.error is not None and result.engine is not None

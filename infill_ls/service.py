@@ -346,6 +346,7 @@ class InfillService:
                 # notebooks change on the loop alone.
                 locate = {s.uri: self.disk_path(s.uri) for s in beside}.get
                 debounce_s = 0 if explicit else settings.debounce_ms / 1000
+                ran_model: list[bool] = []  # whether this request's own work ran the model (`ModelLoader.ran`)
 
                 def work(should_stop: Callable[[], bool], engine: LoadedEngine | None = None,
                          files: DirectoryFiles | None = None) -> _Answer:
@@ -365,6 +366,9 @@ class InfillService:
                     runs = engine.runs
                     found = complete(engine, parsed, at, settings, explicit=explicit, should_stop=should_stop,
                                      elsewhere=elsewhere, surroundings=surroundings)
+                    # Counted here, on the worker, where runs come one at a time: on the loop another request's
+                    # run (one that failed) could come between.
+                    ran_model.append(engine.runs != runs)
                     if not explicit and engine.runs == runs:
                         scheduler.stats.without_model += 1
                     if not explicit and from_file_alone(found):
@@ -390,7 +394,6 @@ class InfillService:
                         if engine is None:
                             return []
                 if answer is None:
-                    runs = engine.runs
                     try:
                         answer = await scheduler.run(
                             ticket,
@@ -408,7 +411,7 @@ class InfillService:
                         # Not the request's error: an editor shows a failed request as a popup, one per keystroke.
                         self.model.ran(error)
                         return []
-                    if engine.runs != runs:
+                    if any(ran_model):
                         self.model.ran(None)
                 suggestions = answer.suggestions
         except Superseded:
@@ -480,13 +483,19 @@ class InfillService:
             older.stopped_by = kind
         self._actions[uri] = running
         ticket = self.scheduler.enter((uri, "action"))
-        runs = engine.runs
+        ran_model: list[bool] = []
+
+        def act(should_stop: Callable[[], bool]) -> ActionEdit | NoEdit:
+            runs = engine.runs  # on the worker, where runs come one at a time (`suggest_in`)
+            try:
+                return run_action(kind, parse(snapshot), start, end, Request(engine, settings, should_stop,
+                                                                             surroundings))
+            finally:
+                ran_model.append(engine.runs != runs)
+
         try:
-            edit = await self.scheduler.run(
-                ticket, lambda should_stop: run_action(kind, parse(snapshot), start, end,
-                                                       Request(engine, settings, should_stop, surroundings)),
-                priority=Priority.ACTION)
-            if engine.runs != runs:
+            edit = await self.scheduler.run(ticket, act, priority=Priority.ACTION)
+            if any(ran_model):
                 self.model.ran(None)
         except Superseded:
             edit = None  # stopped by a change (said below), a newer action, or the server shutting down

@@ -1171,25 +1171,25 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
     snap, spec = parsed.snapshot, parsed.spec
     row = snap.line_of(suggestion.start)
     start, end = snap.line_starts[row], snap.line_end(snap.line_of(suggestion.end))
-    written = (snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end]).split("\n")[0]
+    written = _LINES.split(snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end])[0]
     line = _squeezed(written)
     if not line:
         return False
     # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once. Where a
     # name and parameters tell a function (`unique_signatures`), a call-like name of the line the file spells, then.
     spelled = max(written.split(), key=len) in snap.text and any(_squeezed(other) == line
-                                                                 for other in snap.text.split("\n"))
+                                                                 for other in _LINES.split(snap.text))
     if not spelled and not (spec.unique_signatures and any(
             re.search(rf"\b{re.escape(name)}\s*\(", snap.text) for name in _CALLED.findall(written))):
         return False  # no re-parse
     edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
     after = apply_replacements(snap.text, [edit])
-    lines = re.split(r"\r\n|\r|\n", after)  # indexed by the tree's rows, which count a lone "\r" as a break
+    lines = _LINES.split(after)  # indexed by the tree's rows, which count a lone "\r" as a break
     tree = tree_after(parsed, [edit], should_stop)
     # The cursor's line as the tree's rows count them (a lone "\r" is one: `grammar_bytes`), not "\n" alone, which
     # found no such line in a file of lone carriage returns (IndexError). The edit starts on it: its start stays.
     line_start = snap.line_starts[row]
-    found = re.compile(r"[\r\n]").search(after, line_start)
+    found = _LINES.search(after, line_start)
     first = len(after[:line_start].encode("utf-8", "surrogatepass"))  # the line's first byte
     end = _code_end_byte(tree, spec, after[line_start:len(after) if found is None else found.start()], first)
     if end == first:
@@ -1207,6 +1207,9 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
                     or signature is not None and _signature(other) == signature)
                for other in node.parent.named_children)
 
+
+# A line break as LSP and the tree's rows count them: a lone "\r" is one.
+_LINES = re.compile(r"\r\n|\r|\n")
 
 # A name followed by `(`: a function's, where a line declares one.
 _CALLED = re.compile(r"(\w+)\s*\(")

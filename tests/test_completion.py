@@ -934,3 +934,18 @@ def test_in_a_line_no_grammar_reads_neither_the_model_nor_the_file_fills_while_t
     assert complete(engine, parsed, at, Settings(), explicit=False, should_stop=lambda: False) == []
     # Asked for, it is filled.
     assert complete(engine, parsed, at, Settings(), explicit=True, should_stop=lambda: False)
+
+
+def test_a_completion_items_label_is_the_word_it_completes_or_the_line_it_begins_below():
+    from infill_ls.documents import PositionEncoding, Snapshot
+    from infill_ls.server import completion_item
+    from infill_ls.suggestions import Suggestion
+
+    def label(marked: str, fill: str) -> str:
+        at = marked.index("|")
+        snapshot = Snapshot("file:///a.py", "python", 1, marked.replace("|", ""))
+        return completion_item(snapshot, Suggestion(fill, at, at, 0.0), PositionEncoding.UTF16).label
+
+    assert label("x = item.wei|\n", "ght * 2") == "weight * 2"
+    # A fill that begins on a line below is named by that line, not by the word typed before it.
+    assert label("def f():\n    return|\n", "\n    x = 1") == "x = 1"

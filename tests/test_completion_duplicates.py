@@ -83,6 +83,8 @@ def test_a_header_its_class_already_has_is_dropped_in_a_file_of_carriage_returns
     marked = JAVA.replace("\n", eol)
     assert not _kept("java", marked, "X() {")
     assert _kept("java", marked, "Y() {")
+    # Python has no check by signature to fall back on: the file's lines, read by `\n` alone, were one.
+    assert not _kept("python", PYTHON.replace("\n", eol), "def get_x(self):")
 
 
 def test_a_python_method_header_its_class_already_has_is_dropped():

@@ -14,7 +14,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 from safetensors.torch import load_file, save_file
 
-from engine.errors import EngineError
+from engine.errors import EngineError, RunFailed
 from engine.infill import InfillEngine
 from infill_ls.model_loader import ModelLoader
 from infill_ls.scheduler import Scheduler
@@ -43,7 +43,7 @@ OVERFLOWING = _overflowing_model()
 @pytest_lsp.fixture(config=config([*SERVER, "--model", OVERFLOWING, "--dtype", "float16", "--device", "cpu"]))
 async def client(lsp_client: LanguageClient):
     # The model's own fills alone: none copied from the file.
-    await lsp_client.initialize_session(init_params(capabilities(), fileLookup=False))
+    await lsp_client.initialize_session(init_params(capabilities(), fileLookup=False, debounceMs=300))
     yield
     await lsp_client.shutdown_session()
 
@@ -75,6 +75,20 @@ async def test_fills_that_fail_are_said_once_and_each_request_gets_an_empty_answ
     stats = await _stats(client)
     assert stats["model_runs"] >= 3 and "logits are not finite" in stats["model_failure"]  # each tried it again
 
+    # A typing request that runs no model (mid-word), waiting out its pause while another document's run fails: it
+    # ran nothing, and says nothing of the model; the failure stands.
+    other = "file:///work/other.py"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=other, language_id="python", version=1, text=SOURCE)))
+    typing = types.InlineCompletionParams(
+        context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Automatic),
+        text_document=types.TextDocumentIdentifier(uri=PY), position=types.Position(0, 5))
+    invoked = _inline(5, 8)
+    invoked.text_document = types.TextDocumentIdentifier(uri=other)
+    await asyncio.gather(client.text_document_inline_completion_async(typing),
+                         client.text_document_inline_completion_async(invoked))
+    assert client.statuses[-1][0] == "warning" and (await _stats(client))["model_failure"] is not None
+
     # An action says it as its outcome; the status says it already, and no second popup comes.
     actions = await client.text_document_code_action_async(types.CodeActionParams(
         text_document=types.TextDocumentIdentifier(uri=PY),
@@ -86,8 +100,11 @@ async def test_fills_that_fail_are_said_once_and_each_request_gets_an_empty_answ
                for m in client.messages if m.type == types.MessageType.Info)
     assert len([m for m in client.messages if m.type == types.MessageType.Error]) == 1
 
-    # float32 mends it: the model loads again, fills run, and the status says ready with no failure after.
+    # float32 mends it: the model loads again, fills run, and the status says ready with no failure after; a request
+    # while it loads says nothing of the model before.
+    said = len(client.statuses)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"dtype": "float32"}))
+    await client.text_document_inline_completion_async(_inline(5, 8))
     for _ in range(1200):
         if client.statuses[-1][0] == "ready" and "float32" in client.statuses[-1][1]:
             break
@@ -98,6 +115,7 @@ async def test_fills_that_fail_are_said_once_and_each_request_gets_an_empty_answ
     stats = await _stats(client)
     assert stats["model_runs"] > runs and stats["model_failure"] is None
     assert client.statuses[-1][0] == "ready" and "float32" in client.statuses[-1][1]
+    assert not any("float16" in message for _, message in client.statuses[said:])
     assert len([m for m in client.messages if m.type == types.MessageType.Error]) == 1
 
 
@@ -113,6 +131,11 @@ def test_the_failure_is_one_line_the_models_or_the_servers_and_ends_with_a_fill_
     assert loader.failure.startswith("fills fail: ValueError: no message")
     loader.ran(None)
     assert loader.failure is None
+    # The device out of memory with other details each time is the same failure met again.
+    loader.ran(RunFailed("out of memory on cuda for a prompt of 10 tokens (Tried to allocate 2.00 GiB)", "out of memory"))
+    first = loader.failure_kind
+    loader.ran(RunFailed("out of memory on cuda for a prompt of 23 tokens (Tried to allocate 4.00 GiB)", "out of memory"))
+    assert loader.failure_kind == first and "23 tokens" in loader.failure
 
 
 def test_a_device_out_of_memory_is_the_models_failure_in_one_line(monkeypatch):
@@ -123,7 +146,7 @@ def test_a_device_out_of_memory_is_the_models_failure_in_one_line(monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB.\nIf reserved but unallocated...")
 
     monkeypatch.setattr(engine.prefix_cache, "encode", short_of_memory)
-    with pytest.raises(EngineError, match=r"^out of memory on cpu for a prompt of \d+ tokens and \d+ canvas rows "
+    with pytest.raises(RunFailed, match=r"^out of memory on cpu for a prompt of \d+ tokens and \d+ canvas rows "
                                           r"\(CUDA out of memory. Tried to allocate 2.00 GiB.\)$"):
         engine.infill("def f():\n    return ", "\n")
 
