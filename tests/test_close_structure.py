@@ -1230,3 +1230,11 @@ def test_a_block_that_ended_above_the_cursor_is_not_closed_from_it():
     cursor = _after(text, "int v1 = 1;")
     assert nearest_problem(parsed, cursor) is None
     assert ActionKind.CLOSE_STRUCTURE not in available(parsed, cursor, cursor)
+
+
+def test_the_lines_an_action_inserts_end_as_the_cursors_line_does():
+    # A block pasted with CRLF lines into a file of LF lines: the file's first (or most common) break gave the
+    # inserted line another ending than the lines around it.
+    text = "a = 1\nb = 2\nc = 3\nd = 4\nconst f = () => {\r\n  if (a) {\r\n    g(1);\r\n|"
+    closed = _closed_at_bar("javascript", text)
+    assert "\r\n" in closed[text.index("|"):] and "\n" not in closed[text.index("|"):].replace("\r\n", "")

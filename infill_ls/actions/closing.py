@@ -629,7 +629,7 @@ def mechanical_fix(parsed: ParsedSnapshot, region: tree_sitter.Node, at: int, te
     if split < len(owed):
         commas = opener_line(parsed, owed[0]) == parsed.snapshot.line_of(at)
         fixes.extend(_close_blocks(parsed, owed[split:], at, commas, after_braces))
-        eol = parsed.snapshot.eol()
+        eol = parsed.snapshot.eol(at)
         if split and fixes[1].start < fixes[1].end == fixes[0].start:
             # The braces' first line takes the place of the blanks that the brackets closed on the cursor's blank
             # line go after (`own_lines`): one replacement, the brackets first.
@@ -955,7 +955,7 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     fills: list[Candidate] = []
 
     def insert(at: int, fill: str, confidence: float, preference: int = 0) -> None:
-        text = with_eol(fill.rstrip(), snap.eol())
+        text = with_eol(fill.rstrip(), snap.eol(at))
         if text.strip():
             fills.append(candidate(parsed, (Replacement(at, at, text),), confidence, abs(at - aim), preference))
 

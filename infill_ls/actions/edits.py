@@ -298,7 +298,7 @@ def own_lines(parsed: ParsedSnapshot, at: int, lines: list[str]) -> Replacement:
     break; where the cursor stands deeper than the first line's indentation (or in blanks of another kind), in place
     of the blanks before it: kept, they put a body's `}` at the depth of the statements it ends."""
     snap = parsed.snapshot
-    eol = snap.eol()
+    eol = snap.eol(at)
     line = snap.line_of(at)
     if not snap.line_text(line).strip():
         start = snap.line_starts[line]

@@ -289,7 +289,7 @@ def _placed_fill(parsed: ParsedSnapshot, start: int, end: int, fill: str, unit: 
             # `{ /* TODO */ }`: the body's closer goes on a line of its own, at the header's depth.
             text += "\n" + line_indent
             end += len(snap.text[end:line_end]) - len(snap.text[end:line_end].lstrip(" \t"))
-    return Replacement(start, end, with_eol(text, snap.eol()))
+    return Replacement(start, end, with_eol(text, snap.eol(start)))
 
 
 def fill_placeholders(parsed: ParsedSnapshot, offset: int, request: Request) -> ActionEdit | NoEdit:

@@ -51,7 +51,7 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
         if written is not None:
             body = rebased(body, written, line_indent, unit)  # the selection's depth, not the model's
         body = reindented(body, line_indent, unit)  # the file's indentation, not the model's
-        replacement = Replacement(start, end, lead + with_eol(body, snap.eol()) + trail)
+        replacement = Replacement(start, end, lead + with_eol(body, snap.eol(start)) + trail)
         # The selection written back always parses, so it would win over every real rewrite, and as an edit that
         # changes nothing it would leave the user wondering whether the action ran.
         if replacement.text == selected:
