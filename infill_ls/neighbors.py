@@ -105,7 +105,7 @@ def uri_path(uri: str) -> Path | None:
 
 @dataclass(frozen=True)
 class DiskStamp:
-    """A directory's files with a document's suffix as a search found them, in a few bytes however many there are:
+    """A directory's files with a document's suffixes as a search found them, in a few bytes however many there are:
     a digest of the names listed, and one of the name, mtime and size of each file it read or passed over (one
     passed over, once saved, is the newest and read first). Each cached answer holds one, and a copy of the listing
     in each held 1.5 MB for 3,000 files. Whether a result found with them still holds takes the directory's listing
@@ -114,16 +114,16 @@ class DiskStamp:
     file listed: `unchanged` is called off the event loop (`Scheduler.run`)."""
 
     directory: Path
-    suffix: str
+    suffixes: tuple[str, ...]  # `DirectoryFiles.beside`
     left_out: frozenset[str]  # names of the files there not searched: the document's own and those open
-    names: bytes  # digest of every file listed with the suffix, the document's own too
+    names: bytes  # digest of every file listed with the suffixes, the document's own too
     found: bytes  # digest of the (name, mtime in ns, size) of each file searched
     files: int  # how many files were searched
     listings: DirectoryFiles = field(compare=False, repr=False)
 
     def unchanged(self) -> bool:
         try:
-            listing = self.listings.listing(self.directory, self.suffix)
+            listing = self.listings.listing(self.directory, self.suffixes)
         except OSError:
             return False
         return listing.names == self.names and _found_digest(_look(listing, self.left_out)) == self.found
@@ -134,14 +134,15 @@ def _settled(directory_mtime: int) -> bool:
     return time.time_ns() - directory_mtime >= RECENT_NS
 
 
-def _entries(directory: Path, suffix: str, should_stop: Callable[[], bool] | None = None) -> Iterator[os.DirEntry]:
-    """The files in `directory` that a search may read: with `suffix`, not hidden nor named like a secret's, not
+def _entries(directory: Path, suffixes: tuple[str, ...], should_stop: Callable[[], bool] | None = None
+             ) -> Iterator[os.DirEntry]:
+    """The files in `directory` that a search may read: with one of `suffixes`, not hidden nor named like a secret's, not
     symbolic links; among its first `MAX_ENTRIES` entries. Raises OSError where the directory cannot be listed."""
     with os.scandir(directory) as entries:
         for n, entry in enumerate(entries):
             if n >= MAX_ENTRIES:
                 break
-            if not entry.name.endswith(suffix) or _private_name(entry.name):
+            if not entry.name.endswith(suffixes) or _private_name(entry.name):
                 continue
             if should_stop is not None and should_stop():
                 raise Cancelled("search of the files beside cancelled")
@@ -188,7 +189,7 @@ def _ignored(directory: Path, names: list[str]) -> set[str] | None:
 
 @dataclass(frozen=True)
 class _Listing:
-    """A directory's files with one suffix as listed while its mtime was `directory_mtime`, those git ignores left
+    """A directory's files with a document's suffixes as listed while its mtime was `directory_mtime`, those git ignores left
     out: (path, mtime in ns, size), the newest `MAX_FILES` first; and a digest of the names of all, those ignored
     too."""
 
@@ -252,9 +253,10 @@ class DirectoryFiles:
     def cached_chars(self) -> int:
         return self._chars
 
-    def beside(self, path: Path, skip: set[Path], chars: int,
-               should_stop: Callable[[], bool] | None = None) -> tuple[list[str], DiskStamp | None]:
-        """Texts of the files in `path`'s directory with its suffix, most recently modified first, leaving out
+    def beside(self, path: Path, skip: set[Path], chars: int, should_stop: Callable[[], bool] | None = None,
+               suffixes: tuple[str, ...] = ()) -> tuple[list[str], DiskStamp | None]:
+        """Texts of the files in `path`'s directory with its suffix or one of `suffixes` (its language's and its
+        kin's: `syntax.kin_suffixes`), most recently modified first, leaving out
         `path` and `skip` (open documents, whose text the store has), up to about `chars` characters in all; and
         the stamp of those files, read or passed over (`DiskStamp`). A document with no suffix has none: every
         file of its directory would match (a script among binaries). Hidden files
@@ -263,8 +265,9 @@ class DirectoryFiles:
         thousands of files is a long search for a keystroke already typed over."""
         if not path.suffix:
             return [], None
+        suffixes = tuple(sorted({path.suffix, *suffixes}))
         try:
-            listing = self.listing(path.parent, path.suffix, should_stop)
+            listing = self.listing(path.parent, suffixes, should_stop)
         except OSError:
             return [], None
         left_out = frozenset(p.name for p in (path, *skip) if p.parent == path.parent)
@@ -280,17 +283,18 @@ class DirectoryFiles:
                 texts.append(text)
                 chars -= len(text)
         # The files passed over are stamped too: whichever of them is saved next is the newest, and read first.
-        return texts, DiskStamp(path.parent, path.suffix, left_out, listing.names, _found_digest(current),
+        return texts, DiskStamp(path.parent, suffixes, left_out, listing.names, _found_digest(current),
                                 len(current), self)
 
-    def listing(self, directory: Path, suffix: str, should_stop: Callable[[], bool] | None = None) -> _Listing:
-        """The files in `directory` with `suffix` but those git ignores (`_ignored`, once per listing), listed again
-        only once the directory's mtime has changed (a file added, removed or saved by a rename), and, where listing
-        it is slow, not before `RELIST_AFTER` times as long as that took. Raises OSError where the directory cannot
-        be listed."""
+    def listing(self, directory: Path, suffixes: tuple[str, ...], should_stop: Callable[[], bool] | None = None
+                ) -> _Listing:
+        """The files in `directory` with one of `suffixes` but those git ignores (`_ignored`, once per listing),
+        listed again only once the directory's mtime has changed (a file added, removed or saved by a rename), and,
+        where listing it is slow, not before `RELIST_AFTER` times as long as that took. Raises OSError where the
+        directory cannot be listed."""
         # Before the listing: a file added while it runs then shows as a change, never as a missed one.
         directory_mtime = os.stat(directory).st_mtime_ns
-        key = (directory, suffix)
+        key = (directory, suffixes)
         with self._listings_lock:
             kept = self._listings.get(key)
         if kept is not None and kept.cost_ns >= SLOW_LISTING_NS and \
@@ -303,7 +307,7 @@ class DirectoryFiles:
                 # git (listed again at each keystroke for two seconds after a save by a rename, thousands of files
                 # beside cost each one a few hundred milliseconds). Settled before they are read, it is kept as is.
                 settled = _settled(directory_mtime)
-                if _names_digest([entry.name for entry in _entries(directory, suffix, should_stop)]) != kept.names:
+                if _names_digest([entry.name for entry in _entries(directory, suffixes, should_stop)]) != kept.names:
                     kept = None
                 elif settled:
                     kept = replace(kept, settled=True)
@@ -313,7 +317,7 @@ class DirectoryFiles:
         started = time.monotonic_ns()
         settled = _settled(directory_mtime)
         found, names = [], []
-        for entry in _entries(directory, suffix, should_stop):
+        for entry in _entries(directory, suffixes, should_stop):
             names.append(entry.name)
             try:
                 info = entry.stat(follow_symlinks=False)
@@ -434,13 +438,15 @@ def _decoded(data: bytes, whole: bool) -> str | None:
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,
                    chars: int = ELSEWHERE_CHARS, path: Path | None = None,
                    should_stop: Callable[[], bool] | None = None, folders: Sequence[Path] = (),
-                   locate: Callable[[str], Path | None] = uri_path) -> tuple[tuple[str, ...], DiskStamp | None]:
+                   locate: Callable[[str], Path | None] = uri_path, suffixes: tuple[str, ...] = ()
+                   ) -> tuple[tuple[str, ...], DiskStamp | None]:
     """The texts searched besides `snapshot`'s own: those of `open_beside` (other open documents in its language,
     most recent first) that `tabs_searched` takes, but machine-written ones, then, with `files`, its directory's
     files on disk; and the stamp of those files, None where none was looked at. `path`: where the document stands
     on disk, where its URI does not say (a notebook cell), and `locate` where each of `open_beside` does.
     `folders`: the workspace's, where the client declared any: a document in none of them has no files on disk
-    searched. Reads files: call on the worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
+    searched. `suffixes`: of the files on disk searched besides the document's own (`DirectoryFiles.beside`). Reads
+    files: call on the worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
     path = path or uri_path(snapshot.uri)
     texts = [s.text[:FILE_CHARS] for s in tabs_searched(path, open_beside, folders, chars, locate)
              if not (files.machine_written(s) if files is not None else _machine_written(s.text[:FILE_CHARS]))]
@@ -451,7 +457,7 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
             and not _hidden_path(path, root):
         # Every open document's copy on disk is passed over, searched or not: the store has its text.
         skip = {p for p in (locate(s.uri) for s in open_beside) if p is not None}
-        on_disk, disk = files.beside(path, skip, room, should_stop)
+        on_disk, disk = files.beside(path, skip, room, should_stop, suffixes)
         texts += on_disk
     return tuple(texts), disk
 

@@ -26,7 +26,7 @@ from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Priority, Scheduler, Superseded
 from .settings import Settings, model_differs, parse_settings
 from .syntax import (MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, kin,
-                     tree_after)
+                     kin_suffixes, tree_after)
 
 
 # How much of a notebook's other cells, on each side of a cell, the lookup searches and the model may read: about as
@@ -345,6 +345,7 @@ class InfillService:
                 # Where each stands (a notebook's cell, where its notebook does), read here: the store and the
                 # notebooks change on the loop alone.
                 locate = {s.uri: self.disk_path(s.uri) for s in beside}.get
+                suffixes = kin_suffixes(snapshot.language_id, uri)
                 debounce_s = 0 if explicit else settings.debounce_ms / 1000
                 ran_model: list[bool] = []  # whether this request's own work ran the model (`ModelLoader.ran`)
 
@@ -357,7 +358,7 @@ class InfillService:
                         parsed = ParsedSnapshot(filled, parsed.spec, tree_after(parsed, [picked], should_stop))
                     gathered = (Gathered(lambda: neighbor_texts(snapshot, beside, files, path=on_disk,
                                                                 should_stop=should_stop, folders=folders,
-                                                                locate=locate))
+                                                                locate=locate, suffixes=suffixes))
                                 if lookup_beside else None)
                     elsewhere = gathered if gathered is not None else ()
                     if engine is None:

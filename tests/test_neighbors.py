@@ -46,6 +46,27 @@ def test_open_documents_then_the_directorys_files_with_the_same_suffix(tmp_path)
     assert neighbor_texts(doc, beside, DirectoryFiles(), chars=len("open, as edited") + 1)[0] == texts[:2]
 
 
+def test_the_files_on_disk_searched_are_those_of_the_documents_grammar_and_its_kin(tmp_path):
+    # A C file's headers, which VS Code opens as C++ and the C++ grammar reads; a module's `.pyi` stub: listed by
+    # the document's own suffix alone, none was searched until opened.
+    from infill_ls.syntax import kin_suffixes
+
+    for name, text in (("shop.h", "double total_price(const struct order *order);\n"), ("lib.c", "int lib;\n"),
+                       ("util.cpp", "int util();\n"), ("notes.txt", "not code\n"), ("shop.py", "x = 1\n")):
+        (tmp_path / name).write_text(text)
+        os.utime(tmp_path / name, ns=(10**9 * len(name), 10**9 * len(name)))
+    doc = _snap(tmp_path / "main.c", "", "c")
+    files = DirectoryFiles()
+    texts, disk = neighbor_texts(doc, [], files, suffixes=kin_suffixes("c", doc.uri))
+    assert sorted(texts) == ["double total_price(const struct order *order);\n", "int lib;\n", "int util();\n"]
+    assert neighbor_texts(doc, [], DirectoryFiles())[0] == ("int lib;\n",)  # its own suffix alone
+    assert disk.unchanged()
+    (tmp_path / "shop.h").write_text("double total_price(const struct order *order, int express);\n")
+    assert not disk.unchanged()  # a header saved: the answer found with the old one does not hold
+    stub = _snap(tmp_path / "shop.pyi", "", "python")
+    assert neighbor_texts(stub, [], files, suffixes=kin_suffixes("python", stub.uri))[0] == ("x = 1\n",)
+
+
 def test_a_file_is_read_again_only_once_it_changes(tmp_path):
     path = tmp_path / "lib.py"
     path.write_text("first\n")
