@@ -331,10 +331,14 @@ class ModelLoader:
     def error(self) -> str | None:
         return self.last.error if self.last else None
 
-    def ran(self, error: Exception | None) -> None:
+    def ran(self, error: Exception | None, generation: int) -> None:
         """A fill of the model loaded has ended: ``error``, what it raised, or None where it ran through. A model
         that fails at run time is not one that failed to load: it stays loaded, and the next fill tries it again
-        (a long file can be what a GPU lacks the memory for, and the next one fits)."""
+        (a long file can be what a GPU lacks the memory for, and the next one fits). ``generation``: the load whose
+        model the fill ran (`generation` as its engine was handed out); that of a model since replaced says nothing
+        of the one loaded now."""
+        if generation != self.generation:
+            return
         if error is None:
             self.failure = self.failure_kind = None
             return

@@ -136,8 +136,8 @@ def _settled(directory_mtime: int) -> bool:
 
 def _entries(directory: Path, suffixes: tuple[str, ...], should_stop: Callable[[], bool] | None = None
              ) -> Iterator[os.DirEntry]:
-    """The files in `directory` that a search may read: with one of `suffixes`, not hidden nor named like a secret's, not
-    symbolic links; among its first `MAX_ENTRIES` entries. Raises OSError where the directory cannot be listed."""
+    """The files in `directory` that a search may read: with one of `suffixes`, not hidden nor named like a
+    secret's, not symbolic links; among its first `MAX_ENTRIES` entries. Raises OSError where the directory cannot be listed."""
     with os.scandir(directory) as entries:
         for n, entry in enumerate(entries):
             if n >= MAX_ENTRIES:
@@ -189,9 +189,9 @@ def _ignored(directory: Path, names: list[str]) -> set[str] | None:
 
 @dataclass(frozen=True)
 class _Listing:
-    """A directory's files with a document's suffixes as listed while its mtime was `directory_mtime`, those git ignores left
-    out: (path, mtime in ns, size), the newest `MAX_FILES` first; and a digest of the names of all, those ignored
-    too."""
+    """A directory's files with a document's suffixes as listed while its mtime was `directory_mtime`, those git
+    ignores left out: (path, mtime in ns, size), the newest `MAX_FILES` first; and a digest of the names of all, those
+    ignored too."""
 
     directory_mtime: int
     files: list[tuple[Path, int, int]]
@@ -244,7 +244,7 @@ class DirectoryFiles:
         self._chars = 0  # in `_texts`
         self._max_chars = max_chars
         self._max_files = max_files
-        self._listings: OrderedDict[tuple[Path, str], _Listing] = OrderedDict()
+        self._listings: OrderedDict[tuple[Path, tuple[str, ...]], _Listing] = OrderedDict()
         # Stamps look at the listings from a thread of their own while a search lists on the worker.
         self._listings_lock = threading.Lock()
         self._machine_written: OrderedDict[int, bool] = OrderedDict()  # by revision
@@ -338,7 +338,7 @@ class DirectoryFiles:
         self._keep(key, listing)
         return listing
 
-    def _keep(self, key: tuple[Path, str], listing: _Listing) -> None:
+    def _keep(self, key: tuple[Path, tuple[str, ...]], listing: _Listing) -> None:
         with self._listings_lock:
             self._listings.pop(key, None)
             self._listings[key] = listing

@@ -483,11 +483,15 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 )
 
 
+# A line break as LSP counts them: a lone "\r" is one.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def completion_item(snapshot: Snapshot, s: Suggestion, encoding: PositionEncoding) -> types.CompletionItem:
     widened = s.with_word_typed(snapshot.text)
     # Named by the word it completes (`weight`); but a fill that begins on a line below by that line (`x = 1`, not
     # the `return` typed before it).
-    goes_on = bool(s.text.partition("\n")[0].strip())
+    goes_on = bool(_LINE_BREAK.split(s.text, maxsplit=1)[0].strip())
     named = (widened.text if goes_on else s.text).strip()
     label = named.splitlines()[0] if named else s.text
     return types.CompletionItem(

@@ -331,6 +331,7 @@ class InfillService:
                 suggestions = through
             else:
                 engine, lookup = await self.model.engine_or_lookup()
+                generation = self.model.generation  # the load the engine came from (`ModelLoader.ran`)
                 if ticket.should_stop():
                     scheduler.stats.superseded += 1  # overtaken while the model was loading
                     return []
@@ -389,6 +390,7 @@ class InfillService:
                         answer, debounce_s = await scheduler.run_beside(ticket, work, debounce_s), 0
                     if answer is None or not answer.suggestions:
                         answer, engine = None, await self.model.engine()
+                        generation = self.model.generation
                         if ticket.should_stop():
                             scheduler.stats.superseded += 1
                             return []
@@ -410,10 +412,10 @@ class InfillService:
                         raise
                     except Exception as error:  # noqa: BLE001 - said once as the model's state (`ModelLoader.ran`)
                         # Not the request's error: an editor shows a failed request as a popup, one per keystroke.
-                        self.model.ran(error)
+                        self.model.ran(error, generation)
                         return []
                     if any(ran_model):
-                        self.model.ran(None)
+                        self.model.ran(None, generation)
                 suggestions = answer.suggestions
         except Superseded:
             return []
@@ -468,6 +470,7 @@ class InfillService:
         if version is not None and version != snapshot.version:
             return ActionOutcome(None, f"{kind.title}: the document has changed since the action was offered")
         engine = await self.model.engine()
+        generation = self.model.generation  # the load the engine came from (`ModelLoader.ran`)
         if engine is None:
             return ActionOutcome(None, f"{kind.title}: no model loaded ({self.model.error or 'none configured'})")
         if uri not in self.documents:
@@ -497,12 +500,14 @@ class InfillService:
         try:
             edit = await self.scheduler.run(ticket, act, priority=Priority.ACTION)
             if any(ran_model):
-                self.model.ran(None)
+                self.model.ran(None, generation)
         except Superseded:
             edit = None  # stopped by a change (said below), a newer action, or the server shutting down
         except Exception as error:  # noqa: BLE001 - said as the action's outcome, and as the model's state
-            self.model.ran(error)
-            edit = NoEdit(self.model.failure or "the model failed")
+            self.model.ran(error, generation)
+            # Of a model since replaced, not the one loaded now: its failure said as it was.
+            current = generation == self.model.generation and self.model.failure is not None
+            edit = NoEdit(self.model.failure if current else f"the model failed: {error}")
         finally:
             if self._actions.get(uri) is running:
                 del self._actions[uri]

@@ -121,20 +121,23 @@ async def test_fills_that_fail_are_said_once_and_each_request_gets_an_empty_answ
 
 def test_the_failure_is_one_line_the_models_or_the_servers_and_ends_with_a_fill_that_runs():
     loader = ModelLoader(Scheduler())
-    loader.ran(EngineError("denoising step 1: the model's logits are not finite"))
+    loader.ran(EngineError("denoising step 1: the model's logits are not finite"), 0)
     assert loader.failure == "the model's fills fail: denoising step 1: the model's logits are not finite"
     # An error the engine did not word is a defect of the server's, not the model's: its type and first line.
-    loader.ran(IndexError("list index out of range\nmore"))
+    loader.ran(IndexError("list index out of range\nmore"), 0)
     assert loader.failure == ("fills fail: IndexError: list index out of range (a defect of infill-ls; its log has "
                               "the traceback)")
-    loader.ran(ValueError(""))
+    loader.ran(ValueError(""), 0)
     assert loader.failure.startswith("fills fail: ValueError: no message")
-    loader.ran(None)
+    loader.ran(None, 0)
+    assert loader.failure is None
+    # A run of a model since replaced (a load begun while it ran) says nothing of the one loaded now.
+    loader.ran(EngineError("denoising step 1: the model's logits are not finite"), -1)
     assert loader.failure is None
     # The device out of memory with other details each time is the same failure met again.
-    loader.ran(RunFailed("out of memory on cuda for a prompt of 10 tokens (Tried to allocate 2.00 GiB)", "out of memory"))
+    loader.ran(RunFailed("out of memory on cuda for a prompt of 10 tokens (2.00 GiB)", "out of memory"), 0)
     first = loader.failure_kind
-    loader.ran(RunFailed("out of memory on cuda for a prompt of 23 tokens (Tried to allocate 4.00 GiB)", "out of memory"))
+    loader.ran(RunFailed("out of memory on cuda for a prompt of 23 tokens (4.00 GiB)", "out of memory"), 0)
     assert loader.failure_kind == first and "23 tokens" in loader.failure
 
 
