@@ -87,7 +87,8 @@ class DocumentError(ValueError):
     """A sync message that cannot be applied; the message names the document."""
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A line break as LSP counts them: a lone "\r" is one.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
@@ -161,7 +162,7 @@ class Snapshot:
     def line_starts(self) -> list[int]:
         if self.known_line_starts is not None:
             return self.known_line_starts
-        return [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
+        return [0] + [m.end() for m in LINE_BREAK.finditer(self.text)]
 
     @cached_property
     def is_ascii(self) -> bool:
@@ -284,7 +285,7 @@ def _line_starts_after(old: list[int], new_text: str, start: int, old_end: int, 
     # characters at i and i + 1 alone. Those that differ from the old text's are where i or i + 1 is inserted (or
     # i is the character before the insertion, whose follower may have changed): i in start - 1 .. new_end - 1.
     lo = max(0, start - 1)
-    middle = [m.end() for m in _LINE_BREAK.finditer(new_text, lo, new_end + 1) if m.end() <= new_end]
+    middle = [m.end() for m in LINE_BREAK.finditer(new_text, lo, new_end + 1) if m.end() <= new_end]
     head = old[: bisect.bisect_right(old, lo)]  # breaks ending by `lo` (and 0, the first line's start)
     delta = new_end - old_end
     tail = [s + delta for s in old[bisect.bisect_right(old, old_end) :]]
@@ -522,14 +523,13 @@ class DocumentStore:
         self._docs[current.uri] = snapshot
         return snapshot
 
-    def beside(self, uri: str, kin: Callable[[str, str], Hashable] | None = None) -> list[Snapshot]:
+    def beside(self, uri: str, kin: Callable[[str, str], Hashable] = lambda language_id, uri: language_id
+               ) -> list[Snapshot]:
         """The other open documents in `uri`'s language, the most recently opened or edited first: those whose
-        ``kin(language_id, uri)`` is its own, else those of its languageId."""
+        ``kin(language_id, uri)`` is its own (by default, its languageId)."""
         current = self._docs.get(uri)
         if current is None:
             return []
-        if kin is None:
-            return [s for s in reversed(self._docs.values()) if s.uri != uri and s.language_id == current.language_id]
         own = kin(current.language_id, uri)
         return [s for s in reversed(self._docs.values()) if s.uri != uri and kin(s.language_id, s.uri) == own]
 

@@ -36,7 +36,7 @@ from pygls.protocol.language_server import _prepare_command_arguments
 from . import __version__
 from .actions import ActionEdit, ActionKind
 from .suggestions import Suggestion
-from .documents import DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
+from .documents import LINE_BREAK, DocumentError, Position, PositionEncoding, Range, Snapshot, TextChange
 from .model_loader import LoadResult
 from .parent import WATCH_S, process_alive
 from .notebooks import NotebookError
@@ -483,15 +483,11 @@ NOTEBOOK_SYNC = types.NotebookDocumentSyncOptions(
 )
 
 
-# A line break as LSP counts them: a lone "\r" is one.
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
 def completion_item(snapshot: Snapshot, s: Suggestion, encoding: PositionEncoding) -> types.CompletionItem:
     widened = s.with_word_typed(snapshot.text)
     # Named by the word it completes (`weight`); but a fill that begins on a line below by that line (`x = 1`, not
     # the `return` typed before it).
-    goes_on = bool(_LINE_BREAK.split(s.text, maxsplit=1)[0].strip())
+    goes_on = bool(LINE_BREAK.split(s.text, maxsplit=1)[0].strip())
     named = (widened.text if goes_on else s.text).strip()
     label = named.splitlines()[0] if named else s.text
     return types.CompletionItem(

@@ -806,13 +806,16 @@ def kin(language_id: str, uri: str) -> str:
     return _KIN.get(spec.name, spec.name) if spec is not None else f"id:{language_id.lower()}"
 
 
+_KIN_SUFFIXES = {family: tuple(sorted({ext for spec in LANGUAGES if _KIN.get(spec.name, spec.name) == family
+                                        for ext in spec.extensions}))
+                 for family in {_KIN.get(spec.name, spec.name) for spec in LANGUAGES}}
+
+
 def kin_suffixes(language_id: str, uri: str) -> tuple[str, ...]:
     """The file extensions of a document's grammar and its kin (`kin`): the files on disk searched beside it (a C
     file's `.h` headers, a TSX component's `.ts` modules, a module's `.pyi` stub); none for a document no grammar
     reads, whose own extension alone is searched."""
-    family = kin(language_id, uri)
-    return tuple(sorted({ext for spec in LANGUAGES if _KIN.get(spec.name, spec.name) == family
-                         for ext in spec.extensions}))
+    return _KIN_SUFFIXES.get(kin(language_id, uri), ())
 
 
 # A carriage return not followed by a line feed: a line break for LSP (old Mac files), which the grammars do not

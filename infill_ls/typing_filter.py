@@ -13,6 +13,7 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, next
                             scan_window, still_open)
 
 from .context import leading_whitespace
+from .documents import LINE_BREAK
 from .postprocess import writes_a_line_again
 from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
 from .suggestions import (WORD, Suggestion, code_line_above, in_comment, in_literal, macro_body, misplaced_semicolon,
@@ -1171,27 +1172,24 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
     snap, spec = parsed.snapshot, parsed.spec
     row = snap.line_of(suggestion.start)
     start, end = snap.line_starts[row], snap.line_end(snap.line_of(suggestion.end))
-    written = _LINES.split(snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end])[0]
+    written = LINE_BREAK.split(snap.text[start:suggestion.start] + suggestion.text + snap.text[suggestion.end:end])[0]
     line = _squeezed(written)
     if not line:
         return False
     # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once. Where a
     # name and parameters tell a function (`unique_signatures`), a call-like name of the line the file spells, then.
     spelled = max(written.split(), key=len) in snap.text and any(_squeezed(other) == line
-                                                                 for other in _LINES.split(snap.text))
+                                                                 for other in LINE_BREAK.split(snap.text))
     if not spelled and not (spec.unique_signatures and any(
             re.search(rf"\b{re.escape(name)}\s*\(", snap.text) for name in _CALLED.findall(written))):
         return False  # no re-parse
     edit = Replacement(suggestion.start, suggestion.end, suggestion.text)
     after = apply_replacements(snap.text, [edit])
-    lines = _LINES.split(after)  # indexed by the tree's rows, which count a lone "\r" as a break
+    lines = LINE_BREAK.split(after)  # indexed by the tree's rows, which count a lone "\r" as a break
     tree = tree_after(parsed, [edit], should_stop)
-    # The cursor's line as the tree's rows count them (a lone "\r" is one: `grammar_bytes`), not "\n" alone, which
-    # found no such line in a file of lone carriage returns (IndexError). The edit starts on it: its start stays.
-    line_start = snap.line_starts[row]
-    found = _LINES.search(after, line_start)
-    first = len(after[:line_start].encode("utf-8", "surrogatepass"))  # the line's first byte
-    end = _code_end_byte(tree, spec, after[line_start:len(after) if found is None else found.start()], first)
+    # The edit starts on the cursor's line: the text before that line, and so its start, stay as they were.
+    first = len(after[:snap.line_starts[row]].encode("utf-8", "surrogatepass"))  # the line's first byte
+    end = _code_end_byte(tree, spec, lines[row], first)
     if end == first:
         return False  # a comment alone names nothing
     node = tree.root_node.descendant_for_byte_range(end - 1, end)
@@ -1207,9 +1205,6 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
                     or signature is not None and _signature(other) == signature)
                for other in node.parent.named_children)
 
-
-# A line break as LSP and the tree's rows count them: a lone "\r" is one.
-_LINES = re.compile(r"\r\n|\r|\n")
 
 # A name followed by `(`: a function's, where a line declares one.
 _CALLED = re.compile(r"(\w+)\s*\(")

@@ -239,8 +239,8 @@ def test_a_keystroke_scans_only_the_inserted_text_for_line_breaks(monkeypatch):
     line = "var a=function(b){return b*2};" * 20_000
     store = DocumentStore()
     store.open("file:///m.js", "javascript", 1, line + "\r\n" + line + "\r" + line).line_starts  # indexed once
-    scan = _ScanCount(documents._LINE_BREAK)
-    monkeypatch.setattr(documents, "_LINE_BREAK", scan)
+    scan = _ScanCount(documents.LINE_BREAK)
+    monkeypatch.setattr(documents, "LINE_BREAK", scan)
     middle = len(line) // 2
     edits = [
         (Position(0, middle), Position(0, middle), "x"),
@@ -253,9 +253,9 @@ def test_a_keystroke_scans_only_the_inserted_text_for_line_breaks(monkeypatch):
         before = scan.scanned
         snapshot = _change(store, "file:///m.js", version, start, end, insert)
         assert scan.scanned - before <= len(insert) + 2  # the inserted text and a character either side
-        monkeypatch.setattr(documents, "_LINE_BREAK", scan.pattern)
+        monkeypatch.setattr(documents, "LINE_BREAK", scan.pattern)
         assert snapshot.line_starts == Snapshot("file:///m.js", "javascript", 0, snapshot.text).line_starts
-        monkeypatch.setattr(documents, "_LINE_BREAK", scan)
+        monkeypatch.setattr(documents, "LINE_BREAK", scan)
 
 
 def test_inserted_lines_take_the_cursors_line_break_else_the_files_most_common():
@@ -273,8 +273,8 @@ def test_inserted_lines_take_the_cursors_line_break_else_the_files_most_common()
 def test_the_files_line_break_is_read_from_the_line_index_without_a_scan(monkeypatch, text, eol):
     s = snap(text)
     s.line_starts  # noqa: B018 - indexed once, as every snapshot from the store is
-    scan = _ScanCount(documents._LINE_BREAK)
-    monkeypatch.setattr(documents, "_LINE_BREAK", scan)
+    scan = _ScanCount(documents.LINE_BREAK)
+    monkeypatch.setattr(documents, "LINE_BREAK", scan)
     assert s.eol() == eol
     assert scan.scanned == 0
 

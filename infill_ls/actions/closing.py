@@ -18,6 +18,7 @@ from engine.lookup import COPIES_TESTED
 from ..completion import around_hole
 from ..suggestions import in_literal
 from ..context import leading_whitespace
+from ..documents import LINE_BREAK
 from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
                       expression_brace, grammar_bytes, iter_problems, parsed_after, problem_count, token_before,
@@ -1068,12 +1069,12 @@ def _breaks_what_python_reads(parsed: ParsedSnapshot, replacements: tuple[Replac
         return False
     line, message, indentation = after
     def added(r: Replacement) -> int:  # the lines a replacement adds
-        return len(_LINE_BREAK.findall(r.text)) - len(_LINE_BREAK.findall(snap.text, r.start, r.end))
+        return len(LINE_BREAK.findall(r.text)) - len(LINE_BREAK.findall(snap.text, r.start, r.end))
 
     written, shift = [], 0  # (first, last) line each replacement writes, in the text with them
     for r in ordered:
         first = snap.line_of(r.start) + shift
-        written.append((first, first + len(_LINE_BREAK.findall(r.text))))
+        written.append((first, first + len(LINE_BREAK.findall(r.text))))
         shift += added(r)
     if not any(first <= line <= last + indentation for first, last in written):
         return False
@@ -1083,8 +1084,6 @@ def _breaks_what_python_reads(parsed: ParsedSnapshot, replacements: tuple[Replac
     moved = before[0] + sum(added(r) for r in ordered if snap.line_of(r.end) < before[0])
     return (moved, *before[1:]) != after
 
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @functools.lru_cache(maxsize=16)
