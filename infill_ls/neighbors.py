@@ -137,7 +137,8 @@ def _settled(directory_mtime: int) -> bool:
 def _entries(directory: Path, suffixes: tuple[str, ...], should_stop: Callable[[], bool] | None = None
              ) -> Iterator[os.DirEntry]:
     """The files in `directory` that a search may read: with one of `suffixes`, not hidden nor named like a
-    secret's, not symbolic links; among its first `MAX_ENTRIES` entries. Raises OSError where the directory cannot be listed."""
+    secret's, not symbolic links; among its first `MAX_ENTRIES` entries. Raises OSError where the directory cannot
+    be listed."""
     with os.scandir(directory) as entries:
         for n, entry in enumerate(entries):
             if n >= MAX_ENTRIES:
@@ -256,9 +257,9 @@ class DirectoryFiles:
     def beside(self, path: Path, skip: set[Path], chars: int, should_stop: Callable[[], bool] | None = None,
                suffixes: tuple[str, ...] = ()) -> tuple[list[str], DiskStamp | None]:
         """Texts of the files in `path`'s directory with its suffix or one of `suffixes` (its language's and its
-        kin's: `syntax.kin_suffixes`), most recently modified first, leaving out
-        `path` and `skip` (open documents, whose text the store has), up to about `chars` characters in all; and
-        the stamp of those files, read or passed over (`DiskStamp`). A document with no suffix has none: every
+        kin's: `syntax.kin_suffixes`), most recently modified first, leaving out `path` and `skip` (open documents,
+        whose text the store has), up to about `chars` characters in all; and the stamp of those files, read or
+        passed over (`DiskStamp`). A document with no suffix has none: every
         file of its directory would match (a script among binaries). Hidden files
         (`.env` beside `sample.env`: secrets offered as suggestions) and symbolic links (one can lead out of the
         directory) are never read. Raises `engine.errors.Cancelled` once `should_stop` says so: a directory of
