@@ -762,7 +762,9 @@ class InfillServer(LanguageServer):
             self.end_progress(token, ending)
         self.say_failure(show=False)
         if outcome.reason:
-            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=outcome.reason))
+            # Named as every other message of the server's: a popup alone does not say whose it is.
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Info,
+                                                             message=f"{NAME}: {outcome.reason}"))
         return self.workspace_edit(outcome.edit) if outcome.edit else None
 
 

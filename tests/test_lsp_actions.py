@@ -177,8 +177,8 @@ async def test_close_structure_closes_a_bracket_where_it_opened_when_the_error_r
 
 
 def _reason(client, title):
-    """The one message the last `title` action showed instead of an edit."""
-    messages = [m.message for m in client.messages if m.message.startswith(f"{title}: ")]
+    """The one message the last `title` action showed instead of an edit, named as the server's."""
+    messages = [m.message for m in client.messages if m.message.startswith(f"infill-ls: {title}: ")]
     assert messages, [m.message for m in client.messages]
     return messages[-1]
 
@@ -243,7 +243,7 @@ async def test_an_action_stopped_by_a_newer_one_on_its_document_says_so(client):
                                       _resolve(client, close, "Close structure"))
     assert stopped.edit is None
     assert _reason(client, "Rewrite selection") == (
-        "Rewrite selection: stopped by a newer Close structure on this document; nothing was applied")
+        "infill-ls: Rewrite selection: stopped by a newer Close structure on this document; nothing was applied")
 
 
 @pytest_lsp.fixture(scope="module", config=config())

@@ -96,7 +96,7 @@ async def test_fills_that_fail_are_said_once_and_each_request_gets_an_empty_answ
         context=types.CodeActionContext(diagnostics=[])))
     (rewrite,) = [a for a in actions if a.title == "Rewrite selection"]
     assert (await client.code_action_resolve_async(rewrite)).edit is None
-    assert any(m.message.startswith("Rewrite selection: ") and "logits are not finite" in m.message
+    assert any(m.message.startswith("infill-ls: Rewrite selection: ") and "logits are not finite" in m.message
                for m in client.messages if m.type == types.MessageType.Info)
     assert len([m for m in client.messages if m.type == types.MessageType.Error]) == 1
 
