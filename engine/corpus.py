@@ -484,6 +484,10 @@ def _repository_path(src: SourceFile) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+# core.fsmonitor names a command git runs as it reads the index: a repository downloaded to train on ran its own.
+_GIT = ("git", "-c", "core.fsmonitor=false")
+
+
 def _git_visible(repo: Path) -> set[str] | None:
     """The files of `repo` git does not ignore (tracked or not), relative to it; None outside a git work tree. In
     one (a `.git` at or above it), git failing is an EngineError: read as "no work tree", it put what git ignores,
@@ -493,7 +497,7 @@ def _git_visible(repo: Path) -> set[str] | None:
     listings = []
     for options in (["--others", "--exclude-standard"], ["--cached", "--recurse-submodules"]):
         try:
-            result = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", *options], capture_output=True,
+            result = subprocess.run([*_GIT, "-C", str(repo), "ls-files", "-z", *options], capture_output=True,
                                     timeout=120)
         except FileNotFoundError:
             why = "git is not installed"
@@ -510,7 +514,7 @@ def _git_visible(repo: Path) -> set[str] | None:
         raise EngineError(f"{repo}: in a git work tree, but git cannot list the files it ignores: {why}")
     # A folder the enclosing work tree ignores (an environment's lib/python3.x inside a project) is taken whole:
     # it was named on purpose, and git lists none of it.
-    if subprocess.run(["git", "-C", str(repo), "check-ignore", "-q", "."], capture_output=True).returncode == 0:
+    if subprocess.run([*_GIT, "-C", str(repo), "check-ignore", "-q", "."], capture_output=True).returncode == 0:
         return None
     return {name.decode("utf-8", "surrogateescape") for listing in listings for name in listing.split(b"\0") if name}
 

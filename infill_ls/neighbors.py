@@ -44,9 +44,12 @@ from .documents import Snapshot
 MAX_FILE_BYTES = 512 * 1024
 # Files with the document's suffix searched at most: the newest of those listed.
 MAX_FILES = 2000
-# Directory entries listed in all, so that a huge directory costs a bounded listing: well past `MAX_FILES`, so that
-# a directory of other files (assets, data) still yields the code files among them.
+# Entries with the document's suffixes listed at most, so that a huge directory costs a bounded listing: well past
+# `MAX_FILES`. Only those count: a directory of other files (assets, data) still yields the code files among them,
+# which its own order (a hash's) may put after the first 20,000 entries.
 MAX_ENTRIES = 20000
+# Directory entries looked at in all, those with other suffixes too: reading a name costs a microsecond or so.
+MAX_SCANNED = 500_000
 # Bytes read of a file: as many as `FILE_CHARS` characters take in UTF-8 at most.
 READ_BYTES = 4 * FILE_CHARS
 # Files opened, and bytes read, by one search at most: a directory of files that give nothing (binary, minified,
@@ -100,13 +103,15 @@ def uri_path(uri: str) -> Path | None:
     # url2pathname decodes the %XX escapes itself: decoded twice, `my%2520script.py` named another file. Windows'
     # finds a drive by its colon, though, before it decodes: with it escaped the path had no drive, and no file beside
     # was searched. Unescaped here alone, it is the same path on POSIX.
-    return Path(url2pathname(_ESCAPED_DRIVE.sub(r"/\1:", parsed.path)))
+    # Its dot segments removed, as a URI's are (RFC 3986, 5.2.4): `file:///ws/../etc/x.py` stood in the folder /ws,
+    # and its directory, /etc, was searched.
+    return Path(os.path.normpath(url2pathname(_ESCAPED_DRIVE.sub(r"/\1:", parsed.path))))
 
 
 @dataclass(frozen=True)
 class DiskStamp:
     """A directory's files with a document's suffixes as a search found them, in a few bytes however many there are:
-    a digest of the names listed, and one of the name, mtime and size of each file it read or passed over (one
+    a digest of the names listed, and one of the name, mtime, size and ctime of each file it read or passed over (one
     passed over, once saved, is the newest and read first). Each cached answer holds one, and a copy of the listing
     in each held 1.5 MB for 3,000 files. Whether a result found with them still holds takes the directory's listing
     (kept by `listings` while the directory's mtime stays the same) and a stat of each file, which an edit in place
@@ -117,7 +122,7 @@ class DiskStamp:
     suffixes: tuple[str, ...]  # `DirectoryFiles.beside`
     left_out: frozenset[str]  # names of the files there not searched: the document's own and those open
     names: bytes  # digest of every file listed with the suffixes, the document's own too
-    found: bytes  # digest of the (name, mtime in ns, size) of each file searched
+    found: bytes  # digest of the (name, mtime in ns, size, ctime in ns) of each file searched
     files: int  # how many files were searched
     listings: DirectoryFiles = field(compare=False, repr=False)
 
@@ -137,14 +142,18 @@ def _settled(directory_mtime: int) -> bool:
 def _entries(directory: Path, suffixes: tuple[str, ...], should_stop: Callable[[], bool] | None = None
              ) -> Iterator[os.DirEntry]:
     """The files in `directory` that a search may read: with one of `suffixes`, not hidden nor named like a
-    secret's, not symbolic links; among its first `MAX_ENTRIES` entries. Raises OSError where the directory cannot
-    be listed."""
+    secret's, not symbolic links; the first `MAX_ENTRIES` of those among its first `MAX_SCANNED` entries. Raises
+    OSError where the directory cannot be listed."""
+    matched = 0
     with os.scandir(directory) as entries:
         for n, entry in enumerate(entries):
-            if n >= MAX_ENTRIES:
+            if n >= MAX_SCANNED:
                 break
             if not entry.name.endswith(suffixes) or _private_name(entry.name):
                 continue
+            matched += 1
+            if matched > MAX_ENTRIES:
+                break
             if should_stop is not None and should_stop():
                 raise Cancelled("search of the files beside cancelled")
             # One entry that cannot be looked at (a permission) leaves the others be.
@@ -169,22 +178,42 @@ def _suffix(name: str) -> str:
     return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
+# What tells git which repository, index or work tree to read, where the directory's own are meant: an editor that
+# `git commit` or `git rebase -i` started hands its server the commit's (`GIT_INDEX_FILE=.git/index`, relative to the
+# repository it was started in).
+_GIT_LOCATIONS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
+                  "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_PREFIX")
+
+
+def _git_environment() -> dict[str, str]:
+    """The server's environment for git, less `_GIT_LOCATIONS`, its messages in English (`_ignored` reads one)."""
+    environment = {name: value for name, value in os.environ.items() if name not in _GIT_LOCATIONS}
+    return {**environment, "LC_ALL": "C", "LANGUAGE": "C"}
+
+
 def _ignored(directory: Path, names: list[str]) -> set[str] | None:
     """Those of `names` (files in `directory`) that git ignores; none where git is not installed or the directory
-    is in no repository it will read. None where git did not answer in time. A tracked file is not ignored."""
+    is in no repository. None where git did not answer in time, or will not read the repository. A tracked file is
+    not ignored."""
     if not names:
         return set()
     try:
         done = subprocess.run(
-            ["git", "check-ignore", "-z", "--stdin"], cwd=directory, capture_output=True, timeout=GIT_TIMEOUT_S,
+            # core.fsmonitor names a command git runs as it reads the index, check-ignore too: a project unpacked
+            # from an archive ran its own at the first keystroke in one of its files.
+            ["git", "-c", "core.fsmonitor=false", "check-ignore", "-z", "--stdin"], cwd=directory,
+            capture_output=True, timeout=GIT_TIMEOUT_S, env=_git_environment(),
             # `./`: a name that begins with a colon is read as a pattern's magic, and git refuses it.
             input=b"".join(b"./" + os.fsencode(name) + b"\0" for name in names))
     except subprocess.TimeoutExpired:
         return None
     except OSError:
         return set()
-    if done.returncode not in (0, 1):  # 128: not in a repository
-        return set()
+    if done.returncode not in (0, 1):
+        # 128 says "not in a repository", but also a repository git refuses to read (another user's: "dubious
+        # ownership"), whose ignored files were all searched: only the first has none ignored. (Its words in
+        # English whatever the user's locale: `_git_environment`.)
+        return set() if b"not a git repository" in done.stderr else None
     return {os.fsdecode(name.removeprefix(b"./")) for name in done.stdout.split(b"\0") if name}
 
 
@@ -203,10 +232,10 @@ class _Listing:
 
 
 def _look(listing: _Listing, left_out: frozenset[str], should_stop: Callable[[], bool] | None = None
-          ) -> list[tuple[tuple[Path, int, int], bool]]:
-    """Each listed file but those `left_out`, as it is now: (path, mtime in ns, size), and whether it is a regular
-    file; the most recently modified first. One edited in place leaves its directory's mtime, and so the listing,
-    as they were, but comes first now. One that is gone is left out."""
+          ) -> list[tuple[tuple[Path, int, int, int], bool]]:
+    """Each listed file but those `left_out`, as it is now: (path, mtime in ns, size, ctime in ns), and whether it
+    is a regular file; the most recently modified first. One edited in place leaves its directory's mtime, and so
+    the listing, as they were, but comes first now. One that is gone is left out."""
     current = []
     for n, listed in enumerate(listing.files):
         if listed[0].name in left_out:
@@ -217,7 +246,9 @@ def _look(listing: _Listing, left_out: frozenset[str], should_stop: Callable[[],
             now = os.stat(listed[0], follow_symlinks=False)
         except OSError:
             continue
-        current.append(((listed[0], now.st_mtime_ns, now.st_size), stat.S_ISREG(now.st_mode)))
+        # Its change time too, which no tool sets back: a copy that kept the mtime (cp -p, rsync -a, tar x) of the
+        # same size, or a file made readable again (chmod), was taken for the text, or the None, kept of it.
+        current.append(((listed[0], now.st_mtime_ns, now.st_size, now.st_ctime_ns), stat.S_ISREG(now.st_mode)))
     current.sort(key=lambda item: item[0][1], reverse=True)
     return current
 
@@ -230,8 +261,8 @@ def _names_digest(names: list[str]) -> bytes:
     return digest.digest()
 
 
-def _found_digest(current: list[tuple[tuple[Path, int, int], bool]]) -> bytes:
-    return _names_digest([f"{file.name}\0{mtime}\0{size}" for (file, mtime, size), _ in current])
+def _found_digest(current: list[tuple[tuple[Path, int, int, int], bool]]) -> bytes:
+    return _names_digest([f"{file.name}\0{mtime}\0{size}\0{ctime}" for (file, mtime, size, ctime), _ in current])
 
 
 class DirectoryFiles:
@@ -241,7 +272,7 @@ class DirectoryFiles:
     by revision."""
 
     def __init__(self, max_chars: int = MAX_CACHED_CHARS, max_files: int = MAX_CACHED_FILES) -> None:
-        self._texts: OrderedDict[Path, tuple[int, int, str | None]] = OrderedDict()
+        self._texts: OrderedDict[Path, tuple[int, int, int, str | None]] = OrderedDict()
         self._chars = 0  # in `_texts`
         self._max_chars = max_chars
         self._max_files = max_files
@@ -355,20 +386,20 @@ class DirectoryFiles:
                 self._machine_written.popitem(last=False)
         return verdict
 
-    def _read(self, file: Path, mtime: int, size: int, reads: _Reads) -> str | None:
-        """The text searched of a file (None: none), from the cache while its mtime and size are the same; None
-        for one not kept once `reads` is spent."""
+    def _read(self, file: Path, mtime: int, size: int, ctime: int, reads: _Reads) -> str | None:
+        """The text searched of a file (None: none), from the cache while its mtime, size and ctime are the same;
+        None for one not kept once `reads` is spent."""
         cached = self._texts.get(file)
-        if cached is not None and cached[:2] == (mtime, size):
+        if cached is not None and cached[:3] == (mtime, size, ctime):
             self._texts.move_to_end(file)
-            return cached[2]
+            return cached[3]
         if not reads.take(size):
             return None
         text = _read_text(file)
         if text is not None and _machine_written(text):
             text = None
         self._forget(file)
-        self._texts[file] = (mtime, size, text)
+        self._texts[file] = (mtime, size, ctime, text)
         self._chars += len(text or "")
         while self._texts and (self._chars > self._max_chars or len(self._texts) > self._max_files):
             self._forget(next(iter(self._texts)))
@@ -377,7 +408,7 @@ class DirectoryFiles:
     def _forget(self, file: Path) -> None:
         dropped = self._texts.pop(file, None)
         if dropped is not None:
-            self._chars -= len(dropped[2] or "")
+            self._chars -= len(dropped[3] or "")
 
 
 class _Reads:

@@ -955,3 +955,16 @@ def test_the_corpus_command_takes_node_modules_folders(tmp_path, capsys):
     missing = parser.parse_args(["corpus", "--node-modules", str(tmp_path / "none"), "--out", str(tmp_path / "x")])
     assert missing.func(missing) == 2
     assert capsys.readouterr().err == f"corpus: {tmp_path / 'none'}: not a directory\n"
+
+
+def test_a_repository_runs_no_command_its_git_config_names(tmp_path):
+    # A project downloaded to train on is the user's own files, so git's ownership check lets its config be read.
+    repo = tmp_path / "proj"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "main.py").write_text(code(950))
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    marker = tmp_path / "ran"
+    subprocess.run(["git", "-C", str(repo), "config", "core.fsmonitor", f"touch '{marker}'; false"], check=True)
+    assert _corpus_command(tmp_path, repo) == 0
+    assert (tmp_path / "out" / "manifest.jsonl").read_text().count("\n") == 1
+    assert not marker.exists()

@@ -616,3 +616,70 @@ async def test_a_closed_documents_answers_leave_the_cache(server, tmp_path):
 ])
 def test_a_name_for_a_token_or_a_key_is_private_in_a_file_of_text_or_data_only(name, private):
     assert neighbors._private_name(name) is private
+
+
+def test_git_runs_no_command_the_repository_configures(tmp_path):
+    # A project unpacked from an archive is the user's own, so git's ownership check lets its config be read.
+    marker = tmp_path.parent / f"{tmp_path.name}-ran"
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "config", "core.fsmonitor", f"touch '{marker}'; false"], check=True)
+    (tmp_path / "util.py").write_text("UTIL = 1\n")
+    assert neighbor_texts(_snap(tmp_path / "main.py", ""), [], DirectoryFiles())[0] == ("UTIL = 1\n",)
+    assert not marker.exists()
+
+
+def test_a_repository_git_refuses_to_read_is_not_one_without_ignored_files(tmp_path, monkeypatch):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("built.py\n")
+    (tmp_path / "built.py").write_text("BUILT = 1\n")
+    # As git answers in another user's checkout (a mounted volume): "dubious ownership".
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")  # no safe.directory of this machine's
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TEST_ASSUME_DIFFERENT_OWNER", "1")  # git's own switch for "owned by another user"
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")  # git's messages are translated where its catalogues are installed
+    assert neighbor_texts(_snap(tmp_path / "main.py", ""), [], DirectoryFiles())[0] == ()
+
+
+def test_git_reads_the_directorys_own_repository_whatever_git_told_the_editor(tmp_path, monkeypatch):
+    # As in an editor that `git commit` or `git rebase -i` started, in another repository (relative: its own).
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("built.py\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "built.py").write_text("BUILT = 1\n")
+    (tmp_path / "src" / "util.py").write_text("UTIL = 1\n")
+    monkeypatch.setenv("GIT_DIR", ".git")
+    monkeypatch.setenv("GIT_INDEX_FILE", ".git/index")
+    assert neighbor_texts(_snap(tmp_path / "src" / "main.py", ""), [], DirectoryFiles())[0] == ("UTIL = 1\n",)
+
+
+def test_a_file_replaced_by_one_of_the_same_size_and_mtime_is_read_again(tmp_path):
+    # cp -p, rsync -a and tar keep the mtime; a chmod changes neither it nor the size.
+    (tmp_path / "util.py").write_text("UTIL = 1\n")
+    os.utime(tmp_path / "util.py", ns=(10**9, 10**9))
+    doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
+    texts, stamp = neighbor_texts(doc, [], files)
+    assert texts == ("UTIL = 1\n",)
+    (tmp_path / "copy.tmp").write_text("UTIL = 2\n")
+    os.utime(tmp_path / "copy.tmp", ns=(10**9, 10**9))
+    os.replace(tmp_path / "copy.tmp", tmp_path / "util.py")
+    assert not stamp.unchanged()
+    assert neighbor_texts(doc, [], files)[0] == ("UTIL = 2\n",)
+
+
+def test_code_files_among_many_other_files_are_all_listed(tmp_path, monkeypatch):
+    monkeypatch.setattr(neighbors, "MAX_ENTRIES", 5)
+    for n in range(300):
+        (tmp_path / f"d{n:03d}.json").write_text("{}\n")
+    for n in range(3):
+        (tmp_path / f"m{n}.py").write_text(f"M{n} = 1\n")
+    texts = neighbor_texts(_snap(tmp_path / "main.py", ""), [], DirectoryFiles())[0]
+    assert sorted(texts) == ["M0 = 1\n", "M1 = 1\n", "M2 = 1\n"]
+
+
+def test_dot_segments_in_a_uri_do_not_put_a_file_in_a_workspace_folder(tmp_path):
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "keys.py").write_text("OUTSIDE = 1\n")
+    doc = Snapshot((tmp_path / "ws").as_uri() + "/../outside/main.py", "python", 1, "")
+    assert neighbor_texts(doc, [], DirectoryFiles(), folders=[tmp_path / "ws"])[0] == ()
+    assert uri_path((tmp_path / "ws").as_uri() + "/sub/../main.py") == tmp_path / "ws" / "main.py"
