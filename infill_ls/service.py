@@ -8,6 +8,7 @@ on is dropped. ``server.py`` translates between this and LSP messages.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -111,6 +112,9 @@ class InfillService:
         self.directory_files = DirectoryFiles()  # read and kept on the worker only
         # The workspace's folders as the client declares them: none, or the files beside a document are those of
         # its own folder alone.
+        self.declared_folders: tuple[Path, ...] = ()
+        # Those and, of one reached through a symbolic link, where it leads: a document opened by its real path
+        # (another server's go-to-definition gives it so) is in the folder, and read no file beside it.
         self.folders: tuple[Path, ...] = ()
         self.notebooks = Notebooks()
         self._actions: dict[str, _RunningAction] = {}  # by document: the action holding its lane
@@ -216,15 +220,17 @@ class InfillService:
 
     def set_folders(self, uris: Sequence[str]) -> None:
         """The workspace's folders as the client opens it (`initialize`)."""
-        self.folders = ()
+        self.declared_folders = ()
         self.change_folders(uris, ())
 
     def change_folders(self, added: Sequence[str], removed: Sequence[str]) -> None:
         """Folders added to the workspace and removed from it; one that is not a local file (in a remote workspace)
         counts as none. Answers cached before may have searched files outside the folders now: they go."""
         gone = set(map(uri_path, removed))
-        kept = [folder for folder in self.folders if folder not in gone]
-        self.folders = tuple(dict.fromkeys(kept + [p for p in map(uri_path, added) if p is not None]))
+        kept = [folder for folder in self.declared_folders if folder not in gone]
+        self.declared_folders = tuple(dict.fromkeys(kept + [p for p in map(uri_path, added) if p is not None]))
+        self.folders = tuple(dict.fromkeys(form for folder in self.declared_folders
+                                           for form in (folder, Path(os.path.realpath(folder)))))
         self.scheduler.cache.clear()
 
     def disk_path(self, uri: str) -> Path | None:

@@ -154,6 +154,23 @@ async def test_a_document_outside_the_workspace_reads_no_file_beside_it(server, 
     assert fill("inside_key") in await _asked(server, inside / "notes.py")
 
 
+async def test_a_folder_declared_through_a_symbolic_link_holds_the_documents_opened_by_their_real_path(
+        server, tmp_path):
+    # As another server's go-to-definition opens them (macOS's /tmp is /private/tmp): it read no file beside them.
+    real = tmp_path / "real_project"
+    (real / "pkg").mkdir(parents=True)
+    (real / "pkg" / "helpers.py").write_text(beside("real_helper"))
+    link = tmp_path / "project"
+    link.symlink_to(real, target_is_directory=True)
+    _folders(server, added=[link])
+    try:
+        assert fill("real_helper") in await _asked(server, real / "pkg" / "main.py")
+        assert fill("real_helper") in await _asked(server, link / "pkg" / "main.py")
+    finally:
+        _folders(server, removed=[link])
+    assert fill("real_helper") not in await _asked(server, real / "pkg" / "main.py")
+
+
 async def test_open_tabs_count_only_in_the_documents_workspace_folder(server, tmp_path):
     # Another project's tab, open in the same editor, gave its API key to this one.
     other = tmp_path / "other_root"
