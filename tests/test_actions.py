@@ -3,7 +3,8 @@ placeholders that a real parse finds, in the file's indentation and line breaks.
 
 import pytest
 
-from infill_ls.actions import ActionKind, NoEdit, Request, candidate, choose_edit, close_structure, find_placeholders
+from infill_ls.actions import (ActionKind, NoEdit, Request, candidate, choose_edit, close_structure, find_placeholders,
+                              rewrite_selection)
 from infill_ls.actions.placeholders import placeholder_replacements
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
@@ -702,3 +703,60 @@ def test_in_a_file_no_grammar_reads_a_rewrite_that_drops_most_of_the_selection_i
 ])
 def test_in_a_file_no_grammar_reads_a_rewrite_of_the_selection_is_made(language_id, text, first, last, fill, expected):
     assert _rewritten(language_id, text, first, last, fill) == expected
+
+
+METHOD_THEN_TOP = "class A:\n    def f(self):\n        y = 1\n        return y\n\n\nx = A()\nprint(x)\n"
+
+
+def test_rewrite_across_a_dedent_keeps_top_level_code_at_top_level():
+    # Selected from the method's last line to the top-level `x = A()`; the model wrote top-level code at column 0:
+    # rebased to the selection's first line, it moved into the method.
+    start, end = METHOD_THEN_TOP.index("        return y"), METHOD_THEN_TOP.index("print")
+    edit = rewrite_selection(parsed_text("python", METHOD_THEN_TOP), start, end,
+                             Request(WritesFills(["x = A().f()\n"]), Settings(file_lookup=False)))
+    assert not isinstance(edit, NoEdit), edit
+    new = apply_replacements(METHOD_THEN_TOP, list(edit.replacements))
+    assert "\nx = A().f()\nprint(x)\n" in new, new
+
+
+NEXT_GO = "package p\n\nfunc (e *E) Next() *E {\n\tif p := e.next; p != nil {\n\t\treturn p\n\t}\n\treturn nil\n}\n\nfunc G() {}\n"
+
+
+def test_rewrite_keeps_a_functions_closer_at_its_column():
+    start = NEXT_GO.index("\treturn nil")
+    end = NEXT_GO.index("}\n\nfunc G") + 2
+    edit = rewrite_selection(parsed_text("go", NEXT_GO), start, end,
+                             Request(WritesFills(["}\n"]), Settings(file_lookup=False)))
+    new = apply_replacements(NEXT_GO, list(edit.replacements))
+    assert "\t}\n}\n\nfunc G" in new, new
+
+
+def test_rewrite_of_a_body_written_at_column_zero_still_goes_at_the_bodys_depth():
+    text = "package p\n\nfunc F(x int) int {\n\tif x > 0 {\n\t\treturn 1\n\t}\n\treturn 0\n}\n"
+    start, end = text.index("\tif x"), text.index("\treturn 0")
+    edit = rewrite_selection(parsed_text("go", text), start, end,
+                             Request(WritesFills(["if x < 0 {\n\treturn -1\n}\n"]), Settings(file_lookup=False)))
+    new = apply_replacements(text, list(edit.replacements))
+    assert "\tif x < 0 {\n\t\treturn -1\n\t}\n\treturn 0\n" in new, new
+
+
+def test_rewrite_in_a_docstring_keeps_at_least_half_of_it():
+    # The embedded model rewrote pygls' "Apply a ``None`` text change to the document" as "App": any text parses
+    # in a docstring, so the syntax check passed it.
+    text = 'def f():\n    """Apply a None text change to the document, provided for consistency."""\n    return 1\n'
+    sel = "Apply a None text change to the document, provided for consistency."
+    start = text.index(sel)
+    edit = rewrite_selection(parsed_text("python", text), start, start + len(sel),
+                             Request(WritesFills(["App"]), Settings(file_lookup=False)))
+    assert isinstance(edit, NoEdit)
+    assert "half the selection" in edit.reason
+
+
+def test_rewrite_in_a_comment_may_reword_it():
+    text = "// Walk the tree and collect every match, breadth first.\nfunction walk() {}\n"
+    sel = "Walk the tree and collect every match, breadth first."
+    start = text.index(sel)
+    edit = rewrite_selection(parsed_text("javascript", text), start, start + len(sel),
+                             Request(WritesFills(["Collect the matches of the tree, breadth first."]),
+                                     Settings(file_lookup=False)))
+    assert not isinstance(edit, NoEdit), edit

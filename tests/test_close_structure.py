@@ -1238,3 +1238,12 @@ def test_the_lines_an_action_inserts_end_as_the_cursors_line_does():
     text = "a = 1\nb = 2\nc = 3\nd = 4\nconst f = () => {\r\n  if (a) {\r\n    g(1);\r\n|"
     closed = _closed_at_bar("javascript", text)
     assert "\r\n" in closed[text.index("|"):] and "\n" not in closed[text.index("|"):].replace("\r\n", "")
+
+
+def test_close_structure_ends_a_template_literal_before_the_semicolon_the_cursor_stands_after():
+    text = "function f(n) {\n  return `n: ${n} items;\n}\n"
+    line = "  return `n: ${n} items;"
+    at = text.index(line) + len(line)  # the cursor where the user stops typing the line
+    edit = close_structure(parsed_text("javascript", text), at, Request(WritesFills(), Settings(file_lookup=False)))
+    assert not isinstance(edit, NoEdit), edit
+    assert "  return `n: ${n} items`;\n" in apply_replacements(text, list(edit.replacements))

@@ -193,3 +193,32 @@ def test_a_todo_filled_beside_a_pass_takes_the_pass_with_it_and_a_return_in_a_br
     edit = fill_placeholders(parsed_text("python", text), text.index("TODO"),
                              Request(WritesFills(["return"]), SETTINGS))
     assert apply_replacements(text, list(edit.replacements)) == "def f(x):\n    if not x:\n        return\n    g(x)\n"
+
+
+PENDING_JS = (
+    "function total(items) {\n"
+    "  let sum = 0;\n"
+    "  for (const item of items) {\n"
+    "    sum += item.price;\n"
+    "  }\n"
+    "  return sum;\n"
+    "}\n"
+    "\n"
+    "function pending() {\n"
+    '  throw new Error("not implemented");\n'
+    "}\n"
+)
+
+
+def test_fill_placeholders_refuses_a_fill_reading_another_functions_local():
+    # The embedded model filled `pending` with `return item;`, `item` being the loop variable of `total`.
+    edit = fill_placeholders(parsed_text("javascript", PENDING_JS), PENDING_JS.index("throw"),
+                             Request(WritesFills(["return item;"]), Settings(file_lookup=False)))
+    assert isinstance(edit, NoEdit)
+    assert "names" in edit.reason
+
+
+def test_fill_placeholders_keeps_a_fill_reading_its_own_names():
+    edit = fill_placeholders(parsed_text("javascript", PENDING_JS), PENDING_JS.index("throw"),
+                             Request(WritesFills(["return 0;"]), Settings(file_lookup=False)))
+    assert not isinstance(edit, NoEdit)

@@ -13,11 +13,12 @@ import tree_sitter
 
 from engine.closers import OPENER_OF, PAIRS
 
-from ..completion import into_cells, window_budget
+from ..completion import into_cells, unbound_names, window_budget
 from ..context import windows
 from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import broken_characters, plain_text
 from ..settings import Settings
+from ..suggestions import Suggestion
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, problem_count, problems_after,
                       tree_after)
 
@@ -203,6 +204,14 @@ def _holder(tree: tree_sitter.Tree, byte: int, hiding: frozenset[str], spec: Lan
             return node
         node = node.parent
     return None
+
+
+def names_read_anew(parsed: ParsedSnapshot, replacement: Replacement) -> set[str]:
+    """The names ``replacement`` reads that nothing binds where it stands (`completion.unbound_names`) and the text
+    it replaces did not read."""
+    start, end = replacement.start, replacement.end
+    read = set(unbound_names(parsed, Suggestion(replacement.text, start, end, 0.0)))
+    return read - set(unbound_names(parsed, Suggestion(parsed.snapshot.text[start:end], start, end, 0.0)))
 
 
 def with_eol(text: str, eol: str) -> str:

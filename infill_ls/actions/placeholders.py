@@ -9,9 +9,9 @@ import tree_sitter
 from ..context import indent_unit, leading_whitespace
 from ..postprocess import ONE_WORD, fit_placeholder, idle_body, indent_columns
 from ..syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, nodes_touching, parsed_after,
-                      uri_extension)
-from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, node_span, walk,
-                    with_eol)
+                      problem_count, uri_extension)
+from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, names_read_anew,
+                    node_span, walk, with_eol)
 
 MIN_PLACEHOLDER_TOKENS = 4  # a placeholder's hole is no smaller: a statement needs a few tokens
 
@@ -306,15 +306,27 @@ def fill_placeholders(parsed: ParsedSnapshot, offset: int, request: Request) -> 
         return NoEdit(f"{len(holes)} placeholders with {between} tokens of code between them are more than the "
                       f"model fills at once ({engine.hole_capacity} tokens)")
     candidates, dropped = [], set()
+    before, misnamed = problem_count(parsed.tree), False
     for c in infill_spans(parsed, holes, hole_tokens, request):
         replacements = placeholder_replacements(parsed, holes, c.fills)
         written, why = _writing_code(parsed, replacements)
         if written:
-            candidates.append(candidate(parsed, written, c.confidence))
+            found = candidate(parsed, written, c.confidence)
+            # Held to the names as a rewrite is, where it adds no syntax problem: `return item;` in a function with
+            # no `item` (copied from the loop of the function above) does not run.
+            # Bare names only: an attribute of `self` its class never binds may be one the stub is there to add.
+            if found.problems <= before and any("." not in name for r in written
+                                                for name in names_read_anew(parsed, r)):
+                misnamed = True
+                continue
+            candidates.append(found)
         dropped |= why
     if not candidates and dropped:
         wrote = next(what for why, what in _WROTE.items() if why in dropped)
         return NoEdit(f"the model wrote {wrote}; nothing was applied")
+    if not candidates and misnamed:
+        return NoEdit("found no fill that keeps to the file's names (the model's read a name nothing binds where it "
+                      "stands)")
     return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..completion import unbound_names
 from ..context import indent_unit, leading_whitespace
-from ..postprocess import rebased, reindented, writes_a_line_again
+from ..postprocess import indent_columns, rebased, reindented, writes_a_line_again
+from ..prose import in_prose
 from ..scopes import dropped_locals, left_unbound, spelled_in
 from ..settings import Settings
-from ..suggestions import WORD_CHARACTER, Suggestion, syntax_checked
+from ..suggestions import WORD_CHARACTER, syntax_checked
 from ..syntax import ParsedSnapshot, Replacement, nodes_touching, parsed_after, problem_count, tree_after
-from .edits import ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, with_eol
+from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, names_read_anew,
+                    with_eol)
 from .placeholders import writes_code
 
 if TYPE_CHECKING:
@@ -42,16 +43,24 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     # A name, a keyword, `...` or a comment in place of code replaces it with nothing; in place of a comment, a
     # docstring or a stub, prose is what was there.
     held_code = writes_code(parsed, start, end)
+    # In a comment or a string's text, where the grammar reads any text: held to the check of a file none reads.
+    prose = in_prose(parsed, start + len(lead)) and in_prose(parsed, end - len(trail))
     before = problem_count(parsed.tree)
     for c in infill_spans(parsed, [(start, end)], hole, request):
         body = c.fills[0].strip()
         if not body:
             continue
         written = _written_indent(head, c.fills[0])
+        depth, first = line_indent, lead
+        if written is not None and (not head or "\n" in lead):
+            # The selection holds its first line's indentation: where it crosses a dedent, the model's shallower
+            # depth may be where the rewrite's first line belongs.
+            depth = _kept_depth(selected, written, line_indent)
+            first = lead[: lead.rfind("\n") + 1] + depth
         if written is not None:
-            body = rebased(body, written, line_indent, unit)  # the selection's depth, not the model's
-        body = reindented(body, line_indent, unit)  # the file's indentation, not the model's
-        replacement = Replacement(start, end, lead + with_eol(body, snap.eol(start)) + trail)
+            body = rebased(body, written, depth, unit)  # the selection's depth, not the model's
+        body = reindented(body, depth, unit)  # the file's indentation, not the model's
+        replacement = Replacement(start, end, first + with_eol(body, snap.eol(start)) + trail)
         # The selection written back always parses, so it would win over every real rewrite, and as an edit that
         # changes nothing it would leave the user wondering whether the action ran.
         if replacement.text == selected:
@@ -60,7 +69,7 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
         if held_code and not writes_code(parsed_after(parsed, (replacement,)), start, start + len(replacement.text)):
             idle = True
             continue
-        if not checked and drops_most_of(selected, body):
+        if (not checked or prose) and drops_most_of(selected, body):
             slight = True
             continue
         # The line after the selection written in its place (or the line before) parses, and says it twice.
@@ -81,7 +90,8 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     if not candidates and unchanged:
         return NoEdit("the model wrote the selection back unchanged")
     if not candidates and slight:
-        return NoEdit("found no rewrite that keeps as much as half the selection (no grammar here checks what the "
+        where = "in a comment or string" if checked else "here"
+        return NoEdit(f"found no rewrite that keeps as much as half the selection (no grammar {where} checks what the "
                       "model writes, and it wrote a few characters in place of the selection)")
     edit = choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
     if isinstance(edit, NoEdit) and misnamed:
@@ -105,10 +115,7 @@ def breaks_names(parsed: ParsedSnapshot, replacement: Replacement) -> bool:
     (`_defined_names`), or leaves the code around it reading a name that only the selection bound (`total = 0`
     rewritten away above `return total`: in Python by its scopes, `scopes.left_unbound`; elsewhere the function's
     locals, `scopes.dropped_locals`)."""
-    start, end = replacement.start, replacement.end
-    selected = parsed.snapshot.text[start:end]
-    read = set(unbound_names(parsed, Suggestion(replacement.text, start, end, 0.0)))
-    if read - set(unbound_names(parsed, Suggestion(selected, start, end, 0.0))):
+    if names_read_anew(parsed, replacement):
         return True
     if any(not spelled_in(name, replacement.text) for name in _defined_names(parsed, replacement)):
         return True
@@ -157,6 +164,21 @@ def too_long(needed: int, settings: Settings, lookup: InfillLookup) -> str | Non
         return (f"the selection is {needed} tokens and a rewrite takes at most {most} (4 x maxHoleTokens); "
                 "select less or raise maxHoleTokens")
     return f"the selection is {needed} tokens and the model rewrites at most {most} at once; select less"
+
+
+def _kept_depth(selected: str, written: str, line_indent: str) -> str:
+    """The indentation of a rewrite's first line: its selection's first line's (``line_indent``), but where the model
+    wrote it shallower (``written``) at a depth that a later line of the selection stands at, that line's: the
+    selection crosses a dedent (a method's last line and the code after its class, a body's last statement and its
+    `}`), and what the model wrote at the outer depth is outer code. Rebased to the first line's depth, a
+    top-level statement moves into the method above it, and a function's `}` goes in by a step."""
+    columns = indent_columns(written)
+    if columns >= indent_columns(line_indent):
+        return line_indent
+    for line in selected.split("\n")[1:]:
+        if line.strip() and indent_columns(leading_whitespace(line)) == columns:
+            return leading_whitespace(line)
+    return line_indent
 
 
 def _written_indent(head: str, fill: str) -> str | None:

@@ -291,8 +291,11 @@ def _template_quotes(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: i
     snap = parsed.snapshot
     start = snap.char_offset(quote.end_byte)
     line = snap.line_of(max(offset, start))
-    points = [offset] if offset >= start else []
-    points.append(_text_end(parsed, max(start, snap.line_starts[line]), snap.line_end(line)))
+    end = _text_end(parsed, max(start, snap.line_starts[line]), snap.line_end(line))
+    # The cursor after the line's text, past the `;` (or the closers) that end its statement, where the user who
+    # just typed the line stands: closed there, the quote takes them into the literal (`${n} abc;` + `` ` ``).
+    points = [offset] if offset >= start and not (line == snap.line_of(offset) and offset > end) else []
+    points.append(end)
     return [Replacement(at, at, _substitutions_open(parsed, quote, at) + quote.type) for at in dict.fromkeys(points)]
 
 
