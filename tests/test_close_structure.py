@@ -1247,3 +1247,13 @@ def test_close_structure_ends_a_template_literal_before_the_semicolon_the_cursor
     edit = close_structure(parsed_text("javascript", text), at, Request(WritesFills(), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
     assert "  return `n: ${n} items`;\n" in apply_replacements(text, list(edit.replacements))
+
+
+@pytest.mark.parametrize("line", ['    label = f"hello, {name}!', '    label = f"{greeting}, {name}!  # both'])
+def test_close_structure_ends_an_f_string_whose_fields_are_closed(line):
+    # The fields' braces were read as the line's brackets: no closer was found, and the model's fill was all.
+    text = f"def greet(name):\n{line}\n    return label\n"
+    at = text.index(line) + len(line)
+    edit = close_structure(parsed_text("python", text), at, Request(WritesFills(), Settings(file_lookup=False)))
+    assert not isinstance(edit, NoEdit), edit
+    assert apply_replacements(text, list(edit.replacements)).splitlines()[1] == line + '"'

@@ -40,11 +40,25 @@ def open_quote_before(parsed: ParsedSnapshot, at: int) -> tree_sitter.Node | Non
     start = snap.byte_offset(snap.line_starts[snap.line_of(at)])
     quotes: list[tree_sitter.Node] = []
     for token in tokens(parsed.tree.root_node, start, snap.byte_offset(at), parsed.spec.comment_types):
+        if _in_closed_field(token, parsed.spec.code_in_literal_types):
+            continue  # `{name}` of `f"hello, {name}!`: the string it stands in is still open
         if token.type in PAIRS:
             quotes = []
         elif _unclosed(parsed, token.parent) and _QUOTE.fullmatch(snap.utf8[token.start_byte : token.end_byte]):
             quotes.append(token)
     return quotes[-1] if len(quotes) % 2 else None
+
+
+def _in_closed_field(token: tree_sitter.Node, fields: frozenset[str]) -> bool:
+    """Whether ``token`` stands in a field of code in a string (of the ``fields`` types: an f-string's `{name}`) that
+    its own closer ends."""
+    node = token.parent
+    while node is not None:
+        if node.type in fields:
+            last = node.children[-1] if node.child_count else None
+            return last is not None and last.type in OPENER_OF and not last.is_missing
+        node = node.parent
+    return False
 
 
 def _unclosed(parsed: ParsedSnapshot, holder: tree_sitter.Node | None) -> bool:
