@@ -1257,3 +1257,17 @@ def test_close_structure_ends_an_f_string_whose_fields_are_closed(line):
     edit = close_structure(parsed_text("python", text), at, Request(WritesFills(), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
     assert apply_replacements(text, list(edit.replacements)).splitlines()[1] == line + '"'
+
+
+def test_close_structure_ends_a_template_literal_on_its_line_where_a_block_closes_below_it():
+    # With the cursor in the next function, the quote went there: the `}` of the literal's function and the next
+    # function's header became its text, and the file parsed.
+    text = "function total(n) {\n  return `n: ${n} items\n}\n\nfunction pending() {\n  return 1;\n}\n"
+    at = text.index("function pending() {\n") + len("function pending() {\n")
+    edit = close_structure(parsed_text("javascript", text), at, Request(WritesFills(), Settings(file_lookup=False)))
+    assert apply_replacements(text, list(edit.replacements)) == text.replace("items\n", "items`\n")
+    # Its own lines may stand at any depth: SQL at column 0 in a function is the literal's.
+    text = "function f() {\n  const q = `\nSELECT *\nFROM t\n"
+    edit = close_structure(parsed_text("javascript", text), len(text),
+                           Request(WritesFills(), Settings(file_lookup=False)))
+    assert apply_replacements(text, list(edit.replacements)) == text + "`\n}"

@@ -14,6 +14,7 @@ from engine.closers import OPENER_OF, PAIRS, next_line, scan_window, still_open
 from ..context import leading_whitespace
 from ..postprocess import indent_columns
 from ..suggestions import code_line_above
+from ..documents import Snapshot
 from ..syntax import ParsedSnapshot, Replacement, parsed_after, token_before
 from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines, tokens, walk
 
@@ -305,12 +306,30 @@ def _template_quotes(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: i
     snap = parsed.snapshot
     start = snap.char_offset(quote.end_byte)
     line = snap.line_of(max(offset, start))
+    in_literal = offset >= start
+    if _closes_a_block_between(snap, snap.line_of(start), line):
+        # Code, not the literal's text, stands between: closed at the cursor, the literal took in the `}` of its
+        # function and the next function's header. It ends on its own line.
+        line, in_literal = snap.line_of(start), False
     end = _text_end(parsed, max(start, snap.line_starts[line]), snap.line_end(line))
     # The cursor after the line's text, past the `;` (or the closers) that end its statement, where the user who
     # just typed the line stands: closed there, the quote takes them into the literal (`${n} abc;` + `` ` ``).
-    points = [offset] if offset >= start and not (line == snap.line_of(offset) and offset > end) else []
+    points = [offset] if in_literal and not (line == snap.line_of(offset) and offset > end) else []
     points.append(end)
     return [Replacement(at, at, _substitutions_open(parsed, quote, at) + quote.type) for at in dict.fromkeys(points)]
+
+
+def _closes_a_block_between(snap: Snapshot, first: int, last: int) -> bool:
+    """Whether a line after ``first`` up to ``last`` begins with a closer (`}`, `)`, `]`) left of ``first``'s
+    indentation: the end of the block the line ``first`` stands in. A literal's own lines may stand at any depth
+    (SQL at column 0 in a function), but none closes the code around it."""
+    depth = indent_columns(leading_whitespace(snap.line_text(first)))
+    for number in range(first + 1, last + 1):
+        text = snap.line_text(number)
+        code = text.lstrip()
+        if code[:1] in OPENER_OF and indent_columns(text[: len(text) - len(code)]) < depth:
+            return True
+    return False
 
 
 def _open_template(parsed: ParsedSnapshot, region: tree_sitter.Node) -> tree_sitter.Node | None:
