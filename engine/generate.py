@@ -143,9 +143,11 @@ def check_finite(probs: torch.Tensor, step: int) -> None:
 
 def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: GenerationConfig,
                    generator: torch.Generator | None = None, max_new_tokens: int | None = None,
-                   canvas_length: int | None = None) -> Iterator[Step | CanvasDone | Generation]:
+                   canvas_length: int | None = None, cache: KVCache | None = None
+                   ) -> Iterator[Step | CanvasDone | Generation]:
     """Chain canvases until EOS or the token budget, as the reference's `generate`: diffusion inside a canvas,
-    autoregressive across canvases. Yields each Step, a CanvasDone after each canvas, then the Generation."""
+    autoregressive across canvases. Yields each Step, a CanvasDone after each canvas, then the Generation.
+    `cache`: the prompt's encoder cache where the caller encoded it already (in chunks, say), else one pass here."""
     device = model.device
     L = canvas_length or model.cfg.canvas_length
     ids = prompt_ids.to(device)
@@ -156,7 +158,8 @@ def generate_steps(model: DiffusionGemma, prompt_ids: torch.Tensor, gen: Generat
     done = torch.zeros(B, dtype=torch.bool, device=device)
     forwards = torch.zeros(B, dtype=torch.int, device=device)
     steps_per_canvas = []
-    cache = model.encode(ids)
+    if cache is None:
+        cache = model.encode(ids)
     blank = Canvas(torch.zeros(B, L, dtype=torch.long), torch.zeros(B, L, dtype=torch.bool),
                    tuple(((0, L),) for _ in range(B)))
     for c in range(math.ceil(max_new / L)):

@@ -29,6 +29,8 @@ def cmd_generate(args) -> int:
 def generate_text(args, prompt_text: str, source: str, status: "StatusLine") -> int:
     import torch
 
+    from engine.cache import PrefixCache
+    from engine.checkpoint import first_line, out_of_memory
     from engine.generate import CanvasDone, Generation, generate_steps, make_generator
     from engine.visual import CanvasView
 
@@ -57,8 +59,11 @@ def generate_text(args, prompt_text: str, source: str, status: "StatusLine") -> 
     result = None
     try:
         with torch.inference_mode():
+            # On a CPU a causal encoder reads a long prompt in chunks, as infill's does: in one pass its attention
+            # over T tokens takes T x T memory (one allocation of 8.4 GB at 45k tokens), and the process was killed.
+            cache = PrefixCache(model).encode(ids)
             for event in generate_steps(model, prompt, eng.generation, make_generator(args.seed, model.device),
-                                        max_new_tokens=budget):
+                                        max_new_tokens=budget, cache=cache):
                 if isinstance(event, Generation):
                     result = event
                 elif isinstance(event, CanvasDone):
@@ -77,6 +82,13 @@ def generate_text(args, prompt_text: str, source: str, status: "StatusLine") -> 
             view.finish()
         text.end()
         return 130
+    except (MemoryError, RuntimeError) as err:
+        if not out_of_memory(err):
+            raise
+        status.clear()
+        text.end()
+        raise UsageError(f"{source}: out of memory on {model.device} for a prompt of {len(ids)} tokens and canvases "
+                         f"of {eng.canvas_length} ({first_line(err)})") from None
     seconds = time.perf_counter() - started
     status.clear()
     if view is not None:

@@ -17,8 +17,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from engine import cli
+from engine.cache import CHUNK_TOKENS
 from engine.generate import generate
 from engine.infill import InfillEngine
+from engine.model import DiffusionGemma
 from engine.tiny import write_random_checkpoint
 from engine.visual import token_cell
 
@@ -306,3 +309,34 @@ def test_candidates_are_capped(model_dir, tmp_path):
     err = result.stderr.decode()
     assert result.returncode == 2 and err.splitlines()[-1].endswith("argument --candidates: must be from 1 to 32, "
                                                                      "got 33"), err
+
+
+def test_a_long_prompt_is_encoded_in_chunks(model_dir, tmp_path, monkeypatch, capsys):
+    # A 160 KB prompt file took one allocation of 8.4 GB in a single encoder pass: a traceback, or the process
+    # killed. Read in chunks, as infill reads a prefix.
+    widest = []
+    encode = DiffusionGemma.encode
+
+    def recording(self, input_ids, cache=None, valid=None):
+        widest.append(input_ids.shape[1])
+        return encode(self, input_ids, cache, valid)
+
+    monkeypatch.setattr(DiffusionGemma, "encode", recording)
+    prompt = tmp_path / "prompt.py"
+    prompt.write_text("def add(a, b):\n    return a + b\n" * 200)
+    assert cli.main(["generate", "--model", str(model_dir), "--prompt-file", str(prompt),
+                     "--max-new-tokens", "8", "--device", "cpu"]) == 0
+    assert max(widest) <= CHUNK_TOKENS, widest
+
+
+def test_out_of_memory_while_encoding_is_one_line(model_dir, monkeypatch, capsys):
+    # torch's own message of a failed CPU allocation.
+    def failing(self, input_ids, cache=None, valid=None):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 8415493696 bytes.\nmore")
+
+    monkeypatch.setattr(DiffusionGemma, "encode", failing)
+    assert cli.main(["generate", "--model", str(model_dir), "--prompt", "def f(", "--max-new-tokens", "8",
+                     "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--prompt: out of memory on cpu" in err[0], err
