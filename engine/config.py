@@ -354,6 +354,9 @@ class ModelConfig:
             raise CheckpointError(f"{run}: a training run's folder, not a checkpoint; its checkpoints are "
                                   + (f"{best} (the lowest held-out loss) and " if best.is_dir() else "")
                                   + f"{run / 'last'}")
+        if not Path(path).exists() and run.is_dir() and not any(run.glob("*.safetensors")):
+            # `--init-from ~/src/myproject`, the repository for the corpus: "config.json: file not found".
+            raise CheckpointError(f"{run}: not a checkpoint directory (it holds no config.json nor weights)")
         return cls.from_hf(read_json(path), source=str(path))
 
 

@@ -730,7 +730,10 @@ def run(args: argparse.Namespace) -> int:
     corpus, tokenizer = Path(args.corpus), Path(args.tokenizer)
     for path in (corpus / "train.jsonl", tokenizer):
         if not path.is_file():
-            print(f"pretokenize: {path}: not found", file=sys.stderr)
+            # A checkpoint's folder for --tokenizer: its tokenizer.json is meant.
+            held = " (give its tokenizer.json)" if path == tokenizer and (path / "tokenizer.json").is_file() else ""
+            print(f"pretokenize: {path}: {'a folder, not a file' if path.is_dir() else 'not found'}{held}",
+                  file=sys.stderr)
             return 2
     meta = pretokenize(corpus, tokenizer, Path(args.out), workers=args.workers)
     print(json.dumps(meta["splits"], indent=1))

@@ -246,6 +246,21 @@ def scale_warmup(cfg: TrainConfig) -> str:
     return said
 
 
+def shorten_warmup(cfg: TrainConfig, saved: TrainConfig | None, step: int) -> str:
+    """A run resumed with fewer --steps than it was saved with (and its warmup not given again) cuts its warmup to
+    a fifth of them, as a new run's, but not below the step it is at: else a 300-step run's 60-step warmup, resumed
+    with --steps 10, would train to its end still warming up, never near --lr. What was cut, or ""."""
+    if saved is None or cfg.steps >= saved.steps or cfg.warmup_steps != saved.warmup_steps:
+        return ""
+    cut = min(cfg.warmup_steps, max(cfg.steps // MAX_WARMUP_SHARE, step))
+    if cut == cfg.warmup_steps:
+        return ""
+    said = (f"warmup_steps {cfg.warmup_steps} -> {cut}: at most a fifth of the {cfg.steps} steps (not below step "
+            f"{step}), so that the learning rate reaches --lr {cfg.lr:g}")
+    cfg.warmup_steps = cut
+    return said
+
+
 # The step of a --fit-steps run's first re-plan; each later one comes half as many steps again after the one before
 # (150, 225, 337...), and each times the steps since half its step. On an H200 the first ten steps took over a second
 # each and the next twenty about 0.3 s, while batch workers and the GPU warmed up, and they went on speeding up for
@@ -452,6 +467,12 @@ def stop_requests():
 
     def request(signum, _frame) -> None:
         caught.append(signum)
+        # Said at once: with --accumulate the step it is on can take minutes, and a second Ctrl-C pressed in the
+        # silence stops the run without saving it.
+        # Straight to the descriptor: a handler that prints through sys.stderr while the run is writing to it
+        # raises "reentrant call" in the middle of that write.
+        os.write(2, f"train: {signal.Signals(signum).name} received: stopping after the step it is on, then saving "
+                    "last/ (a second one stops at once, without saving)\n".encode())
         for kind in kinds:
             signal.signal(kind, previous[kind])
 
@@ -569,6 +590,7 @@ class Trainer:
                 raise EngineError(f"--steps {cfg.steps}: the run in {self.out} is already at step "
                                   f"{self.progress.step}; give --steps {self.progress.step} or more (its weights so "
                                   f"far are {self.out / 'last'})")
+            self.warmup_note = shorten_warmup(cfg, saved, self.progress.step)
         else:
             self.warmup_note = scale_warmup(cfg)
             self.progress.data = data_summary(self.train_data.meta)
@@ -1102,6 +1124,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         cfg = TrainConfig(**data)
     else:
         cfg = resumed_with_file(saved, data, args.config, out) if data else saved
+    for name in ("data", "tokenizer", "init_from"):
+        if getattr(args, name, None) == "":
+            # `--init-from "$MODEL"` with MODEL unset read the working directory as the checkpoint.
+            raise EngineError(f"--{name.replace('_', '-')} is empty (an unset variable?)")
     for f in dataclasses.fields(TrainConfig):
         value = getattr(args, f.name, None)
         if value is not None and f.name not in ("model_overrides", "mix"):

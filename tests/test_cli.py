@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from engine.cli import check_not_an_input, split_at_cursor
+from engine.config import DEFAULT_MODEL_DIR
 from engine.infill import InfillEngine
 from engine.tiny import tiny_config, write_random_checkpoint
 
@@ -408,3 +409,34 @@ def test_bench_fixed_steps_past_the_configs_positions_are_refused(tmp_path):
     assert result.returncode == 2 and result.stderr == (
         "infill-engine: --prompt-tokens: a prompt of 17 tokens and a canvas of 32 take 49 positions, more than the "
         f"48 {config} has (max_position_embeddings)\n"), result.stderr
+
+
+def test_a_folder_that_is_no_checkpoint_is_said_to_be_none(tmp_path):
+    # `--init-from ~/src/myproject`, the repository the corpus is of, said "myproject/config.json: file not found".
+    project = tmp_path / "myproject"
+    project.mkdir()
+    (project / "app.py").write_text("x = 1\n")
+    result = run_cli("generate", "--model", project, "--prompt", "x")
+    assert result.returncode == 2 and result.stderr == (
+        f"infill-engine: {project}: not a checkpoint directory (it holds no config.json nor weights)\n")
+    result = run_cli("train", "--init-from", project, "--data", tmp_path, "--out", tmp_path / "run", "--steps", "1")
+    assert result.returncode == 2 and result.stderr == (
+        f"train: {project}: not a checkpoint directory (it holds no config.json nor weights)\n"), result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--init-from", "--data"])
+def test_an_empty_path_for_train_is_refused(tmp_path, flag):
+    # `--init-from "$MODEL"` with MODEL unset read the working directory as the checkpoint.
+    args = {"--init-from": "", "--data": str(tmp_path), flag: ""}
+    result = run_cli("train", *[a for pair in args.items() for a in pair], "--out", tmp_path / "run", "--steps", "1")
+    assert result.returncode == 2 and result.stderr == f"train: {flag} is empty (an unset variable?)\n", result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_checkpoints_folder_as_the_tokenizer_names_its_tokenizer_json(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "train.jsonl").write_text("")
+    result = run_cli("pretokenize", "--corpus", corpus, "--tokenizer", DEFAULT_MODEL_DIR, "--out", tmp_path / "tok")
+    assert result.returncode == 2 and result.stderr == (
+        f"pretokenize: {DEFAULT_MODEL_DIR}: a folder, not a file (give its tokenizer.json)\n"), result.stderr

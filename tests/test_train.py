@@ -986,6 +986,42 @@ def test_a_short_run_scales_its_warmup_down_and_says_so(data_dir, tmp_path, caps
     assert long.cfg.warmup_steps == 300 and lr_at(299, long.cfg) == 2e-3
 
 
+def test_a_run_resumed_with_fewer_steps_cuts_its_warmup(data_dir, tmp_path):
+    from engine.train import lr_at
+
+    # A 300-step plan warms up over 60 steps; stopped at step 2 and resumed with --steps 10, it trained to its end
+    # still warming up, at a sixth of --lr at most.
+    def stop_at_2(line: str) -> None:
+        if line.startswith("loss=") and " step=2/300 " in line:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: the run saves the step it is on
+
+    first = Trainer(_config(data_dir, tmp_path / "run", steps=300, warmup_steps=200, lr=3e-4, eval_every=1000),
+                    log=stop_at_2)
+    assert first.cfg.warmup_steps == 60
+    first.run()
+    assert first.progress.step == 2
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    resumed = Trainer(config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), "--steps", "10"])),
+                      log=lambda *_: None)
+    assert resumed.cfg.warmup_steps == 2 and max(lr_at(s, resumed.cfg) for s in range(2, 10)) == pytest.approx(3e-4)
+    assert resumed.warmup_note.startswith("warmup_steps 60 -> 2: at most a fifth of the 10 steps")
+    # A warmup given anew is kept as given.
+    kept = Trainer(config_from_args(parser.parse_args(["--out", str(tmp_path / "run"), "--steps", "10",
+                                                       "--warmup-steps", "8"])), log=lambda *_: None)
+    assert kept.cfg.warmup_steps == 8 and kept.warmup_note == ""
+
+
+def test_a_stop_request_is_acknowledged_at_once(capfd):
+    from engine.train import stop_requests
+
+    with stop_requests() as caught:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert caught == [signal.SIGINT]
+        # With --accumulate the step it is on took 80 s, in silence.
+        assert "SIGINT received: stopping after the step it is on" in capfd.readouterr().err
+
+
 def test_a_fine_tunes_settings_name_the_tokenizer_it_reads(data_dir, tmp_path):
     Trainer(_config(data_dir, tmp_path / "base", steps=1), log=lambda *_: None).run()
     base = tmp_path / "base" / "last"
