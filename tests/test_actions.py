@@ -760,3 +760,20 @@ def test_rewrite_in_a_comment_may_reword_it():
                              Request(WritesFills(["Collect the matches of the tree, breadth first."]),
                                      Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
+
+
+@pytest.mark.parametrize("language_id, text, selected, fill", [
+    # A `return` above the statements of its block, which then never run.
+    ("javascript", "function group(todos) {\n  const groups = {};\n  let count = 0;\n  for (const todo of todos) {\n"
+                   "    groups[todo.tag] = todo;\n    count += 1;\n  }\n  return groups;\n}\n",
+     "groups[todo.tag] = todo;", "return groups;"),
+    # A local its block declares already.
+    ("c", "void f(int *data) {\n    int n = 0;\n    data[0] = n;\n}\n", "data[0] = n;", "int n = 1;"),
+    # A `;` ending a Go line.
+    ("go", "package p\n\nfunc f(x int) int {\n\ty := x + 1\n\treturn y\n}\n", "y := x + 1", "y := x + 2;"),
+])
+def test_rewrite_selection_refuses_a_rewrite_the_typing_checks_refuse(language_id, text, selected, fill):
+    start = text.index(selected)
+    edit = rewrite_selection(parsed_text(language_id, text), start, start + len(selected),
+                             Request(WritesFills([fill]), Settings(file_lookup=False)))
+    assert isinstance(edit, NoEdit) and edit.reason.startswith("found no rewrite that reads right"), edit

@@ -222,3 +222,12 @@ def test_fill_placeholders_keeps_a_fill_reading_its_own_names():
     edit = fill_placeholders(parsed_text("javascript", PENDING_JS), PENDING_JS.index("throw"),
                              Request(WritesFills(["return 0;"]), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit)
+
+
+def test_fill_placeholders_refuses_a_fill_the_typing_checks_refuse():
+    # The embedded model wrote `return key` over the TODO above the `return ...` it filled: the line below never ran.
+    text = ('def parse_pair(text: str) -> tuple[str, str]:\n    key, _, value = text.partition("=")\n'
+            "    # TODO: strip whitespace around both parts\n    return ...\n")
+    edit = fill_placeholders(parsed_text("python", text), text.index("key, _, value"),
+                             Request(WritesFills(["return key", "0"]), Settings(file_lookup=False)))
+    assert isinstance(edit, NoEdit) and edit.reason.startswith("found no fill that reads right where it stands"), edit

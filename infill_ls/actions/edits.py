@@ -19,6 +19,7 @@ from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import broken_characters, plain_text
 from ..settings import Settings
 from ..suggestions import Suggestion
+from ..typing_filter import no_worse
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, problem_count, problems_after,
                       tree_after)
 
@@ -116,6 +117,8 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
     text = parsed.snapshot.text
     strays: list[int] = []  # the file's stray closers, counted once, where a candidate needs them
 
+    refusals = []  # the candidates `refused` refused
+
     def unsound(c: Candidate) -> bool:
         if hides_code(parsed, c.replacements):
             return True
@@ -123,7 +126,10 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
             strays[:] = strays or [_stray_closers(parsed.tree)]
             if _stray_closers(tree_after(parsed, list(c.replacements))) > strays[0]:
                 return True
-        return refused is not None and refused(c)
+        if refused is not None and refused(c):
+            refusals.append(c)
+            return True
+        return False
 
     whole = [c for c in candidates if not any(broken_characters(r.text, text) for r in c.replacements)]
     chosen = best(whole, before - 1 if fixing else before)
@@ -138,6 +144,10 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
             return NoEdit(f"the model broke a character (U+FFFD) in every {what} it wrote here")
         if fixing:
             return NoEdit(f"found no {what} here after which the file has fewer syntax errors")
+        if refusals:
+            return NoEdit(f"found no {what} that reads right where it stands (the model's {what}s parse, but as code "
+                          "no one means: a `return` above statements that then never run, a name declared again, a "
+                          "statement that does nothing)")
         return NoEdit(f"found no {what} that adds no syntax error")
     snap = parsed.snapshot
     return ActionEdit(kind, snap.uri, snap.version, chosen.replacements, chosen.parses, chosen.confidence)
@@ -204,6 +214,15 @@ def _holder(tree: tree_sitter.Tree, byte: int, hiding: frozenset[str], spec: Lan
             return node
         node = node.parent
     return None
+
+
+def fails_typing_checks(parsed: ParsedSnapshot, c: Candidate) -> bool:
+    """Whether the checks a suggestion passes while typing (`typing_filter.no_worse`) refuse one of ``c``'s
+    replacements, each read in the file alone: code that parses but does not read right, a `return` above the
+    statements of its block (`return groups;` in place of a loop), a `;` ending a Go line, a local its block declares
+    already (`unsigned data = NULL;`), a statement that does nothing (`rb->count;`)."""
+    suggestions = [Suggestion(r.text, r.start, r.end, 0.0) for r in c.replacements]
+    return len(no_worse(parsed, suggestions)) < len(suggestions)
 
 
 def names_read_anew(parsed: ParsedSnapshot, replacement: Replacement) -> set[str]:

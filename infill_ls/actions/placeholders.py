@@ -10,8 +10,8 @@ from ..context import indent_unit, leading_whitespace
 from ..postprocess import ONE_WORD, fit_placeholder, idle_body, indent_columns
 from ..syntax import (PARSED_CHARS, LanguageSpec, ParsedSnapshot, Replacement, nodes_touching, parsed_after,
                       problem_count, uri_extension)
-from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, names_read_anew,
-                    node_span, walk, with_eol)
+from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, fails_typing_checks, infill_spans,
+                    names_read_anew, node_span, walk, with_eol)
 
 MIN_PLACEHOLDER_TOKENS = 4  # a placeholder's hole is no smaller: a statement needs a few tokens
 
@@ -327,7 +327,8 @@ def fill_placeholders(parsed: ParsedSnapshot, offset: int, request: Request) -> 
     if not candidates and misnamed:
         return NoEdit("found no fill that keeps to the file's names (the model's read a name nothing binds where it "
                       "stands)")
-    return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates)
+    return choose_edit(ActionKind.FILL_PLACEHOLDERS, parsed, candidates,
+                       refused=lambda c: fails_typing_checks(parsed, c))
 
 
 def _no_placeholder_reason(parsed: ParsedSnapshot, offset: int) -> str:

@@ -11,8 +11,8 @@ from ..scopes import dropped_locals, left_unbound, spelled_in
 from ..settings import Settings
 from ..suggestions import WORD_CHARACTER, syntax_checked
 from ..syntax import ParsedSnapshot, Replacement, nodes_touching, parsed_after, problem_count, tree_after
-from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, infill_spans, names_read_anew,
-                    with_eol)
+from .edits import (ActionEdit, ActionKind, NoEdit, Request, candidate, choose_edit, fails_typing_checks, infill_spans,
+                    names_read_anew, with_eol)
 from .placeholders import writes_code
 
 if TYPE_CHECKING:
@@ -93,7 +93,8 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
         where = "in a comment or string" if checked else "here"
         return NoEdit(f"found no rewrite that keeps as much as half the selection (no grammar {where} checks what the "
                       "model writes, and it wrote a few characters in place of the selection)")
-    edit = choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite")
+    edit = choose_edit(ActionKind.REWRITE_SELECTION, parsed, candidates, what="rewrite",
+                       refused=lambda c: fails_typing_checks(parsed, c))
     if isinstance(edit, NoEdit) and misnamed:
         return NoEdit("found no rewrite that keeps to the file's names (the model's read a name nothing binds where "
                       "the selection read none, or left out one the code defines or the rest of the file reads)")
