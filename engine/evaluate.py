@@ -696,9 +696,19 @@ def hole_budgets(given: int | None, capacity: int | None,
     return budgets, ", ".join(capped)
 
 
-def _progress(done: int, total: int) -> None:
-    if done == total or done % max(1, total // 10) == 0:
-        print(f"evaluate: {done}/{total} holes", file=sys.stderr, flush=True)
+class _Progress:
+    """Says how far the holes have gone, every tenth of them; and, at a Ctrl-C, how far they went."""
+
+    def __init__(self) -> None:
+        self.done, self.total = 0, 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if done == total or done % max(1, total // 10) == 0:
+            print(f"evaluate: {done}/{total} holes", file=sys.stderr, flush=True)
+
+    def interrupted(self, total: int) -> str:
+        return f"evaluate: interrupted after {self.done}/{total} holes; no table is printed and nothing is written"
 
 
 def run(args) -> int:
@@ -822,12 +832,17 @@ def run(args) -> int:
             print("evaluate: the source files yield no holes (none parse cleanly in a known language)",
                   file=sys.stderr)
             return 2
+        progress = _Progress()
         try:
-            results, skipped = evaluate_cases(cases, filler, engine.count_tokens, settings, _progress,
+            results, skipped = evaluate_cases(cases, filler, engine.count_tokens, settings, progress,
                                               directory_neighbors(documents) if args.neighbors else None)
         except EngineError as err:
             print(f"evaluate: {err}", file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            # Ctrl-C minutes into a run ended it without a word.
+            print(progress.interrupted(len(cases)), file=sys.stderr)
+            return 130
         rows = summarize(results, skipped, args.kinds)
         # The files holes were cut from: one too large or unreadable on disk is listed but not read.
         report["documents"] = sum(d.read() is not None for d in documents)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -832,3 +834,23 @@ def test_only_the_kinds_evaluated_are_said_to_have_their_budgets_cut():
     budgets, capped = hole_budgets(None, 40, ["line", "closing"])
     assert budgets["block"] == 40 and capped == ""  # `--kinds line closing` printed "block 128 -> 40"
     assert "block 128 -> 40" in hole_budgets(None, 40, ["block"])[1]
+
+
+def test_a_ctrl_c_says_how_far_the_holes_went(tiny_model):
+    # Ctrl-C minutes into a run ended it with status 130 and not a word.
+    command = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())", "evaluate",
+               "--model", str(tiny_model), "--files", *map(str, sorted(HELDOUT.glob("*.py"))), "--max-cases", "40",
+               "--per-file", "20", "--threads", "1"]
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parent.parent)
+    said = []
+    for line in child.stderr:
+        said.append(line)
+        if line.startswith("evaluate: ") and " holes" in line:
+            child.send_signal(signal.SIGINT)
+            break
+    _, rest = child.communicate(timeout=120)
+    assert child.returncode == 130
+    last = rest.strip().splitlines()[-1]
+    assert re.fullmatch(r"evaluate: interrupted after \d+/\d+ holes; no table is printed and nothing is written",
+                        last), said + [rest]
