@@ -13,9 +13,9 @@ import re
 import stat
 import sys
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, TextIO
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
 from engine.arguments import int_between, positive_int, seed_int, user_path
@@ -243,18 +243,28 @@ def cmd_infill(args) -> int:
         raise UsageError("infill: --jsonl needs --out")
     blank: list[int] = []
     problems = read_jsonl(Path(args.jsonl), blank)
-    check_writable(Path(args.out))
-    check_not_an_input(Path(args.out), [(args.jsonl, "the --jsonl input"),
-                                        *folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint")])
+    to_stdout = args.out == "-"  # as `--prompt-file -` reads stdin: it made a file named `-`
+    if not to_stdout:
+        check_writable(Path(args.out))
+        check_not_an_input(Path(args.out), [(args.jsonl, "the --jsonl input"),
+                                            *folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint")])
     eng = load_engine(args)
     options = infill_options(args, eng)
-    with replaced(Path(args.out)) as temp, open(temp, "w", encoding="utf-8") as out:
+    with nullcontext(sys.stdout) if to_stdout else _written(Path(args.out)) as out:
         for record in problems:
             record["middle"] = eng.infill(record["prefix"], record["suffix"], **options)[0].text
             out.write(_json_line(record))
+            out.flush()
     skipped = f" ({len(blank)} blank line{'s' * (len(blank) != 1)} of {args.jsonl} skipped)" if blank else ""
-    print(f"wrote {len(problems)} fills to {args.out}{skipped}", file=sys.stderr)
+    print(f"wrote {len(problems)} fills to {'stdout' if to_stdout else args.out}{skipped}", file=sys.stderr)
     return 0
+
+
+@contextmanager
+def _written(path: Path) -> Iterator[TextIO]:
+    """A text file at `path`, written whole or not at all (`replaced`)."""
+    with replaced(path) as temp, open(temp, "w", encoding="utf-8") as out:
+        yield out
 
 
 def print_candidates(candidates, asked: int, as_json: bool) -> None:
@@ -433,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input JSONL of prefix/suffix records (batch mode; blank lines are skipped)")
     p.add_argument("--out", type=user_path,
                    help="output JSONL (batch mode): a file is written whole or not at all, never over --jsonl; a "
-                        "named pipe as the fills come")
+                        "named pipe, or stdout for -, as the fills come")
     p.add_argument("--max-tokens", type=positive_int, default=None,
                    help=f"largest hole to try, in tokens (default: {DEFAULT_MAX_TOKENS}, or as many as the "
                         "checkpoint's canvas holds where that is fewer)")

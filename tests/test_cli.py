@@ -42,6 +42,16 @@ def write_jsonl(path, records):
 
 
 # -- --out --------------------------------------------------------------------------------------------------------
+def test_an_out_of_a_dash_is_stdout(model_dir, tmp_path, monkeypatch):
+    # As `--prompt-file -` is stdin: it wrote a file named `-`.
+    monkeypatch.chdir(tmp_path)
+    holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS[:2])
+    result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", "-", "--max-tokens", "4")
+    assert result.returncode == 0 and result.stderr.endswith("wrote 2 fills to stdout\n"), result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == [0, 1]
+    assert not (tmp_path / "-").exists()
+
+
 def test_an_out_that_is_the_jsonl_input_is_refused_and_the_input_kept(model_dir, tmp_path):
     holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS)
     before = holes.read_bytes()
