@@ -256,6 +256,9 @@ def _check_directory(directory: Path) -> None:
             raise CheckpointError(f"{directory}: a Hugging Face cache folder, not a checkpoint directory; "
                                   f"its checkpoint is in {_snapshot(directory)}")
         return
+    if directory.is_file() and (directory.parent / "config.json").is_file():
+        # `--model ckpt/config.json`: taken for a Hugging Face repo id.
+        raise CheckpointError(f"{directory}: a file of a checkpoint, not its directory; give {directory.parent}")
     raise CheckpointError(f"{directory}: not a checkpoint directory{_repo_id_hint(directory)}")
 
 

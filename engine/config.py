@@ -181,7 +181,10 @@ class ModelConfig:
         defaulted = _defaulted(text, known)
         layer_types = kwargs["layer_types"] = layer_kinds(kwargs.get("layer_types"), kwargs["num_hidden_layers"])
         count = kwargs["num_hidden_layers"]
-        if isinstance(layer_types, list) and _is_int(count) and 0 < count <= MAX_LAYERS and len(layer_types) != count:
+        if not _is_int(count) or count < 1:
+            # Said first: the layers' other settings read against it said "layer_types has 2 entries for 0 layers".
+            raise CheckpointError(f"{source}: text_config.num_hidden_layers must be a positive integer, got {count!r}")
+        if isinstance(layer_types, list) and count <= MAX_LAYERS and len(layer_types) != count:
             note = f" ({defaulted['num_hidden_layers']})" if "num_hidden_layers" in defaulted else ""
             raise CheckpointError(f"{source}: text_config.layer_types has {len(layer_types)} entries for {count} "
                                   f"layers{note}")
@@ -229,7 +232,7 @@ class ModelConfig:
             except ValueError:
                 indices = {-1: {}}
             count = kwargs["num_hidden_layers"]
-            if _is_int(count) and not all(0 <= i < count for i in indices):
+            if not all(0 <= i < count for i in indices):
                 raise CheckpointError(f"{source}: text_config.per_layer_config keys must be layer indices below "
                                       f"num_hidden_layers ({count}), got {sorted(layers)!r}")
             kwargs["per_layer_config"] = {str(i): v for i, v in indices.items()}

@@ -196,6 +196,9 @@ def widths_past_the_positions(c):
      'text_config.hidden_activation must be "gelu_pytorch_tanh" (the network has no other activation), got \'gelu\''),
     ("config.json", text(per_layer_config={"1": {"head_dim": 8}, "x": {}}),
      "text_config.per_layer_config keys must be layer indices below num_hidden_layers (2), got ['1', 'x']"),
+    # It was said as keys past the count: "keys must be layer indices below num_hidden_layers (0)".
+    ("config.json", text(num_hidden_layers=0, per_layer_config={"1": {"head_dim": 8}}),
+     "text_config.num_hidden_layers must be a positive integer, got 0"),
     ("config.json", text(final_logit_softcapping=float("inf")),
      "text_config.final_logit_softcapping must be a positive number or null, got inf"),
     ("config.json", lambda c: c.update(canvas_length=10 ** 6),

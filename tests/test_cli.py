@@ -450,3 +450,11 @@ def test_a_checkpoints_folder_as_the_tokenizer_names_its_tokenizer_json(tmp_path
     result = run_cli("pretokenize", "--corpus", corpus, "--tokenizer", DEFAULT_MODEL_DIR, "--out", tmp_path / "tok")
     assert result.returncode == 2 and result.stderr == (
         f"pretokenize: {DEFAULT_MODEL_DIR}: a folder, not a file (give its tokenizer.json)\n"), result.stderr
+
+
+def test_a_file_of_a_checkpoint_as_the_model_names_its_directory(model_dir):
+    # `--model ckpt/config.json` was taken for a Hugging Face repo id.
+    result = run_cli("generate", "--model", model_dir / "config.json", "--prompt", "x")
+    assert result.returncode == 2 and result.stderr == (
+        f"infill-engine: {model_dir / 'config.json'}: a file of a checkpoint, not its directory; give {model_dir}\n"
+    ), result.stderr
