@@ -340,3 +340,11 @@ def test_out_of_memory_while_encoding_is_one_line(model_dir, monkeypatch, capsys
                      "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--prompt: out of memory on cpu" in err[0], err
+
+
+def test_the_summary_counts_the_tokens_printed(model_dir):
+    # `--max-new-tokens 8` of a wider canvas counted the whole canvas: 4.00 tokens a pass for 8 tokens in 16 passes.
+    result = run_cli("generate", "--model", model_dir, "--prompt", PROMPT, "--max-new-tokens", 8)
+    found = re.search(rb"\[(\d+) steps over 1 canvas \((\d+)\), ([\d.]+) tokens per forward", result.stderr)
+    assert result.returncode == 0 and found, result.stderr
+    assert 0 < float(found[3]) <= 8 / int(found[1]) + 0.005, result.stderr
