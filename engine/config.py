@@ -363,6 +363,10 @@ class ModelConfig:
         return cls.from_hf(read_json(path), source=str(path))
 
 
+# The sampler configuration a generation config names: the reference's, Hugging Face transformers' class name.
+SAMPLER_CONFIG = "EntropyBoundSamplerConfig"
+
+
 @dataclass
 class GenerationConfig:
     """Sampler defaults; the reference's `generation_config.json` keys."""
@@ -395,8 +399,21 @@ class GenerationConfig:
                 setattr(out, key, value)
         stops = _id_list(data.get("eos_token_id"), source) + (model.eos_token_ids if model is not None else [])
         sampler = data.get("sampler_config")
-        if isinstance(sampler, dict) and sampler.get("entropy_bound") is not None:
-            out.entropy_bound = sampler["entropy_bound"]
+        if sampler is not None:
+            # Held to what Hugging Face transformers loads it as, an EntropyBoundSamplerConfig of one field: a
+            # misspelt `entropy_bnd`, or another sampler's config, ran the default bound without a word.
+            if not isinstance(sampler, dict):
+                raise CheckpointError(f"{source}: sampler_config must be an object, got {sampler!r}")
+            kind = sampler.get("_cls_name", SAMPLER_CONFIG)
+            if kind != SAMPLER_CONFIG:
+                raise CheckpointError(f"{source}: sampler_config._cls_name must be {SAMPLER_CONFIG!r} (the one "
+                                      f"sampler this engine runs), got {kind!r}")
+            unknown = sorted(set(sampler) - {"_cls_name", "entropy_bound"})
+            if unknown:
+                raise CheckpointError(f"{source}: sampler_config.{unknown[0]}: not a field of {SAMPLER_CONFIG} "
+                                      "(entropy_bound)")
+            if sampler.get("entropy_bound") is not None:
+                out.entropy_bound = sampler["entropy_bound"]
         if model is not None:
             out.eos_token_id = model.eos_token_id if out.eos_token_id is None else out.eos_token_id
             out.pad_token_id = model.pad_token_id if out.pad_token_id is None else out.pad_token_id
@@ -461,7 +478,7 @@ class GenerationConfig:
             data["eos_token_id"] = self.eos_token_ids
         if not data["suppress_tokens"]:
             del data["suppress_tokens"]
-        data["sampler_config"] = {"entropy_bound": data.pop("entropy_bound"), "_cls_name": "EntropyBoundSamplerConfig"}
+        data["sampler_config"] = {"entropy_bound": data.pop("entropy_bound"), "_cls_name": SAMPLER_CONFIG}
         return data
 
 

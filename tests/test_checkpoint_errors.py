@@ -211,6 +211,13 @@ def widths_past_the_positions(c):
      "t_max must be a positive number of at least 1e-06, got nan"),
     ("generation_config.json", lambda g: g.update(confidence_threshold=float("inf")),
      "confidence_threshold must be a number from 0, got inf"),
+    # A misspelt key, or another sampler's config, ran the default entropy bound without a word.
+    ("generation_config.json", lambda g: g.update(sampler_config="x"), "sampler_config must be an object, got 'x'"),
+    ("generation_config.json", lambda g: g.update(sampler_config={"entropy_bnd": 0.3}),
+     "sampler_config.entropy_bnd: not a field of EntropyBoundSamplerConfig (entropy_bound)"),
+    ("generation_config.json", lambda g: g.update(sampler_config={"_cls_name": "TopKSamplerConfig", "k": 3}),
+     "sampler_config._cls_name must be 'EntropyBoundSamplerConfig' (the one sampler this engine runs), got "
+     "'TopKSamplerConfig'"),
     ("generation_config.json", lambda g: g.update(infill_new_lines="false"),
      "infill_new_lines must be true or false, got 'false'"),
 ])

@@ -580,7 +580,7 @@ def test_generate_chat_sends_the_prompt_as_a_turn(model_dir, tmp_path):
     (chat / "chat_template.jinja").write_text(CHAT)
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "steps over 1 canvases" in done.stderr
+    assert "steps over 1 canvas" in done.stderr
 
 
 @pytest.mark.parametrize("argument", [{"max_steps": -1}, {"max_steps": 0}, {"max_tokens": 0}, {"num_candidates": 0},
