@@ -604,6 +604,11 @@ class Trainer:
             for f in dataclasses.fields(TrainConfig)
             if f.name != "out" and getattr(saved, f.name) != getattr(cfg, f.name)]
 
+    @property
+    def canvas_widths(self) -> list[int]:
+        """The canvas widths the run trains (`_canvas_widths`)."""
+        return self._canvas_widths(self.model_cfg)
+
     def _canvas_widths(self, model_cfg: ModelConfig) -> list[int]:
         """The widths the run trains: --canvas-lengths, else every width the model says it knows (a fine-tune keeps
         training them all: inference still picks among them)."""
@@ -1216,6 +1221,9 @@ def run(args: argparse.Namespace) -> int:
     trainer.log = log
     try:
         note = f" ({trainer.warmup_note})" if trainer.warmup_note else ""
+        if not cfg.canvas_lengths:
+            # `"canvas_lengths": []` says "the checkpoint's": which they are.
+            note += f" (canvas widths {trainer.canvas_widths}, the model's)"
         log(f"config: {json.dumps(asdict(cfg))}{note}")
         trainer.run()
     except (EngineError, FileNotFoundError) as err:

@@ -24,7 +24,7 @@ import engine.languages
 from engine.checkpoint import load_checkpoint
 from engine.dataset import pretokenize
 from engine.errors import EngineError
-from engine.train import Trainer, TrainConfig, add_arguments, config_from_args, corrupt, denoising_loss
+from engine.train import Trainer, TrainConfig, add_arguments, config_from_args, corrupt, denoising_loss, run
 from engine.vocab import train_tokenizer
 
 VOCAB = 512
@@ -1191,3 +1191,16 @@ def test_a_fine_tune_given_another_tokenizer_is_refused(tmp_path):
                                                     f"{tmp_path / 'ckpt'} trains with its own tokenizer.json")):
         config_from_args(parser.parse_args([*argv, str(tmp_path / "other.json")]))
     assert config_from_args(parser.parse_args([*argv, str(tmp_path / "same.json")])).init_from
+
+
+def test_a_runs_config_line_names_the_canvas_widths_it_trains(data_dir, tmp_path, capsys):
+    # A fine-tune's `"canvas_lengths": []` said nothing of the checkpoint's 40 and 64 it trains.
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--data", str(data_dir / "tokens"), "--tokenizer", str(data_dir / "tokenizer.json"),
+                              "--out", str(tmp_path / "run"), "--steps", "1", "--preset", "tiny", "--model",
+                              f"vocab_size={VOCAB}", "--model", "canvas_length=16",
+                              "--batch-size", "4", "--device", "cpu", "--eval-every", "1000"])
+    assert run(args) == 0
+    (config,) = [line for line in capsys.readouterr().out.splitlines() if " config: " in line]
+    assert '"canvas_lengths": []' in config and config.endswith(" (canvas widths [16], the model's)"), config
