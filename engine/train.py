@@ -1220,10 +1220,9 @@ def run(args: argparse.Namespace) -> int:
 
     trainer.log = log
     try:
-        note = f" ({trainer.warmup_note})" if trainer.warmup_note else ""
-        if not cfg.canvas_lengths:
-            # `"canvas_lengths": []` says "the checkpoint's": which they are.
-            note += f" (canvas widths {trainer.canvas_widths}, the model's)"
+        # `"canvas_lengths": []` says "the model's": which they are.
+        note = "" if cfg.canvas_lengths else f" (canvas widths {trainer.canvas_widths}, the model's)"
+        note += f" ({trainer.warmup_note})" if trainer.warmup_note else ""
         log(f"config: {json.dumps(asdict(cfg))}{note}")
         trainer.run()
     except (EngineError, FileNotFoundError) as err:
