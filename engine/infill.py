@@ -212,7 +212,9 @@ class InfillEngine(InfillLookup):
 
 
 def row_confidence(step: Step, canvas: canvases.Canvas) -> torch.Tensor:
-    """(B,) mean log-probability of each row's argmax over its hole positions: how candidates are ranked."""
+    """(B,) mean log-probability of each row's argmax over its hole positions: how candidates are ranked. Of the
+    logits as the step divided them by its temperature (t_min's sharpness at the end); read at temperature 1, the
+    ranking was no better: 79 exact against 80 of 447 held-out holes, three candidates each, the model alone."""
     holes = (~canvas.anchor).to(step.argmax.device)
     chosen = step.argmax[holes]  # (N,)
     logp = torch.log_softmax(step.hole_logits.float(), dim=-1).gather(-1, chosen[:, None])[:, 0]  # (N,)
