@@ -777,3 +777,12 @@ def test_rewrite_selection_refuses_a_rewrite_the_typing_checks_refuse(language_i
     edit = rewrite_selection(parsed_text(language_id, text), start, start + len(selected),
                              Request(WritesFills([fill]), Settings(file_lookup=False)))
     assert isinstance(edit, NoEdit) and edit.reason.startswith("found no rewrite that reads right"), edit
+
+
+def test_rewrite_selection_is_not_refused_for_what_the_file_did_already():
+    # An early `return` left above dead code while debugging: `return a + 1` in its place was refused as a jump.
+    text = "def f(a):\n    return a\n    print('dead')\n"
+    start = text.index("return a")
+    edit = rewrite_selection(parsed_text("python", text), start, start + len("return a"),
+                             Request(WritesFills(["return a + 1"]), Settings(file_lookup=False)))
+    assert not isinstance(edit, NoEdit), edit

@@ -1271,3 +1271,17 @@ def test_close_structure_ends_a_template_literal_on_its_line_where_a_block_close
     edit = close_structure(parsed_text("javascript", text), len(text),
                            Request(WritesFills(), Settings(file_lookup=False)))
     assert apply_replacements(text, list(edit.replacements)) == text + "`\n}"
+
+
+@pytest.mark.parametrize("text, closed", [
+    # JSON at column 0 in a literal: its `}` is the literal's, not the end of the function.
+    ('function f() {\n  const body = `\n{\n  "a": 1\n}', 'function f() {\n  const body = `\n{\n  "a": 1\n}`\n}'),
+    # A `;` on a later line is the literal's own (CSS, SQL): the quote goes after it.
+    ("const Button = styled.button`\n  color: red;\n  margin: 0;", "const Button = styled.button`\n  color: red;\n"
+                                                                  "  margin: 0;`"),
+])
+def test_close_structure_keeps_a_template_literals_own_lines_in_it(text, closed):
+    edit = close_structure(parsed_text("javascript", text), len(text),
+                           Request(WritesFills(), Settings(file_lookup=False)))
+    assert not isinstance(edit, NoEdit), edit
+    assert apply_replacements(text, list(edit.replacements)) == closed

@@ -19,9 +19,9 @@ from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import broken_characters, plain_text
 from ..settings import Settings
 from ..suggestions import Suggestion
-from ..typing_filter import no_worse
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, problem_count, problems_after,
                       tree_after)
+from ..typing_filter import no_worse
 
 if TYPE_CHECKING:
     from engine.infill import HolesCandidate, InfillEngine
@@ -145,9 +145,9 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
         if fixing:
             return NoEdit(f"found no {what} here after which the file has fewer syntax errors")
         if refusals:
-            return NoEdit(f"found no {what} that reads right where it stands (the model's {what}s parse, but as code "
-                          "no one means: a `return` above statements that then never run, a name declared again, a "
-                          "statement that does nothing)")
+            return NoEdit(f"found no {what} that reads right where it stands (those that add no syntax error parse as "
+                          "code no one means: a `return` above statements that then never run, a name declared again, "
+                          "a statement that does nothing)")
         return NoEdit(f"found no {what} that adds no syntax error")
     snap = parsed.snapshot
     return ActionEdit(kind, snap.uri, snap.version, chosen.replacements, chosen.parses, chosen.confidence)
@@ -221,8 +221,15 @@ def fails_typing_checks(parsed: ParsedSnapshot, c: Candidate) -> bool:
     replacements, each read in the file alone: code that parses but does not read right, a `return` above the
     statements of its block (`return groups;` in place of a loop), a `;` ending a Go line, a local its block declares
     already (`unsigned data = NULL;`), a statement that does nothing (`rb->count;`)."""
-    suggestions = [Suggestion(r.text, r.start, r.end, 0.0) for r in c.replacements]
-    return len(no_worse(parsed, suggestions)) < len(suggestions)
+    text = parsed.snapshot.text
+    for r in c.replacements:
+        if no_worse(parsed, [Suggestion(r.text, r.start, r.end, 0.0)]):
+            continue
+        # What the file did already is the user's (an early `return` left above dead code while debugging): only a
+        # check that the text replaced passes refuses the edit.
+        if no_worse(parsed, [Suggestion(text[r.start:r.end], r.start, r.end, 0.0)]):
+            return True
+    return False
 
 
 def names_read_anew(parsed: ParsedSnapshot, replacement: Replacement) -> set[str]:

@@ -12,9 +12,9 @@ import tree_sitter
 from engine.closers import OPENER_OF, PAIRS, next_line, scan_window, still_open
 
 from ..context import leading_whitespace
+from ..documents import Snapshot
 from ..postprocess import indent_columns
 from ..suggestions import code_line_above
-from ..documents import Snapshot
 from ..syntax import ParsedSnapshot, Replacement, parsed_after, token_before
 from .edits import NEAR_LINES, leaves, merged_insertions, opener_line, own_lines, tokens, walk
 
@@ -312,9 +312,11 @@ def _template_quotes(parsed: ParsedSnapshot, region: tree_sitter.Node, offset: i
         # function and the next function's header. It ends on its own line.
         line, in_literal = snap.line_of(start), False
     end = _text_end(parsed, max(start, snap.line_starts[line]), snap.line_end(line))
-    # The cursor after the line's text, past the `;` (or the closers) that end its statement, where the user who
-    # just typed the line stands: closed there, the quote takes them into the literal (`${n} abc;` + `` ` ``).
-    points = [offset] if in_literal and not (line == snap.line_of(offset) and offset > end) else []
+    # The cursor after the text of the literal's first line, past the `;` (or the closers) that end the statement
+    # it began, where the user who just typed the line stands: closed there, the quote takes them into the literal
+    # (`${n} abc;` + `` ` ``). On a later line a `;` is the literal's own (CSS's `margin: 0;`, SQL's).
+    past_end = line == snap.line_of(offset) == snap.line_of(start) and offset > end
+    points = [offset] if in_literal and not past_end else []
     points.append(end)
     return [Replacement(at, at, _substitutions_open(parsed, quote, at) + quote.type) for at in dict.fromkeys(points)]
 
@@ -324,11 +326,13 @@ def _closes_a_block_between(snap: Snapshot, first: int, last: int) -> bool:
     indentation: the end of the block the line ``first`` stands in. A literal's own lines may stand at any depth
     (SQL at column 0 in a function), but none closes the code around it."""
     depth = indent_columns(leading_whitespace(snap.line_text(first)))
+    opened = 0  # brackets the literal's own lines opened: the `}` of its JSON or CSS at column 0 is its own
     for number in range(first + 1, last + 1):
         text = snap.line_text(number)
         code = text.lstrip()
-        if code[:1] in OPENER_OF and indent_columns(text[: len(text) - len(code)]) < depth:
+        if code[:1] in OPENER_OF and not opened and indent_columns(text[: len(text) - len(code)]) < depth:
             return True
+        opened = max(0, opened + sum(c in PAIRS for c in code) - sum(c in OPENER_OF for c in code))
     return False
 
 
