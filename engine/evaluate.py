@@ -700,10 +700,10 @@ class _Progress:
     """Says how far the holes have gone, every tenth of them; and, at a Ctrl-C, how far they went."""
 
     def __init__(self) -> None:
-        self.done, self.total = 0, 0
+        self.done = 0
 
     def __call__(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
+        self.done = done
         if done == total or done % max(1, total // 10) == 0:
             print(f"evaluate: {done}/{total} holes", file=sys.stderr, flush=True)
 

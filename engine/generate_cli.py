@@ -86,6 +86,8 @@ def generate_text(args, prompt_text: str, source: str, status: "StatusLine") -> 
         if not out_of_memory(err):
             raise
         status.clear()
+        if view is not None:
+            view.finish()
         text.end()
         raise UsageError(f"{source}: out of memory on {model.device} for a prompt of {len(ids)} tokens and canvases "
                          f"of {eng.canvas_length} ({first_line(err)})") from None

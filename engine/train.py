@@ -467,14 +467,16 @@ def stop_requests():
 
     def request(signum, _frame) -> None:
         caught.append(signum)
-        # Said at once: with --accumulate the step it is on can take minutes, and a second Ctrl-C pressed in the
-        # silence stops the run without saving it.
-        # Straight to the descriptor: a handler that prints through sys.stderr while the run is writing to it
-        # raises "reentrant call" in the middle of that write.
-        os.write(2, f"train: {signal.Signals(signum).name} received: stopping after the step it is on, then saving "
-                    "last/ (a second one stops at once, without saving)\n".encode())
         for kind in kinds:
             signal.signal(kind, previous[kind])
+        # Said at once: with --accumulate the step it is on can take minutes, and a second Ctrl-C pressed in the
+        # silence stops the run without saving it. Straight to the descriptor: a handler that prints through
+        # sys.stderr while the run is writing to it raises "reentrant call" in the middle of that write.
+        try:
+            os.write(2, f"train: {signal.Signals(signum).name} received: stopping after the step it is on, then "
+                        "saving last/ (a second one stops at once, without saving)\n".encode())
+        except OSError:
+            pass  # stderr gone with the same Ctrl-C (`train ... 2>&1 | tee log`): the run still saves
 
     for kind in kinds:
         signal.signal(kind, request)
@@ -1132,7 +1134,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         cfg = TrainConfig(**data)
     else:
         cfg = resumed_with_file(saved, data, args.config, out) if data else saved
-    for name in ("data", "tokenizer", "init_from"):
+    for name in ("data", "tokenizer", "init_from", "out"):
         if getattr(args, name, None) == "":
             # `--init-from "$MODEL"` with MODEL unset read the working directory as the checkpoint.
             raise EngineError(f"--{name.replace('_', '-')} is empty (an unset variable?)")

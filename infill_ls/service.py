@@ -114,7 +114,7 @@ class InfillService:
         # its own folder alone.
         self.declared_folders: tuple[Path, ...] = ()
         # Those and, of one reached through a symbolic link, where it leads: a document opened by its real path
-        # (another server's go-to-definition gives it so) is in the folder, and read no file beside it.
+        # (another server's go-to-definition gives it so) was in no folder, and read no file beside it.
         self.folders: tuple[Path, ...] = ()
         self.notebooks = Notebooks()
         self._actions: dict[str, _RunningAction] = {}  # by document: the action holding its lane
@@ -229,8 +229,7 @@ class InfillService:
         gone = set(map(uri_path, removed))
         kept = [folder for folder in self.declared_folders if folder not in gone]
         self.declared_folders = tuple(dict.fromkeys(kept + [p for p in map(uri_path, added) if p is not None]))
-        self.folders = tuple(dict.fromkeys(form for folder in self.declared_folders
-                                           for form in (folder, Path(os.path.realpath(folder)))))
+        self.folders = tuple(dict.fromkeys(form for folder in self.declared_folders for form in _forms(folder)))
         self.scheduler.cache.clear()
 
     def disk_path(self, uri: str) -> Path | None:
@@ -548,3 +547,12 @@ class InfillService:
     def shutdown(self, wait_s: float = 0.0) -> bool:
         """Stop all work; True once the model's worker has ended (waiting up to ``wait_s``)."""
         return self.scheduler.close(wait_s)
+
+
+def _forms(folder: Path) -> tuple[Path, ...]:
+    """A workspace folder as declared and where it leads; as declared alone where that cannot be told (a `%00` in
+    its URI: `initialize` failed on it)."""
+    try:
+        return folder, Path(os.path.realpath(folder))
+    except (OSError, ValueError):
+        return (folder,)

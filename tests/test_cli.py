@@ -434,11 +434,11 @@ def test_a_folder_that_is_no_checkpoint_is_said_to_be_none(tmp_path):
         f"train: {project}: not a checkpoint directory (it holds no config.json nor weights)\n"), result.stderr
 
 
-@pytest.mark.parametrize("flag", ["--init-from", "--data"])
+@pytest.mark.parametrize("flag", ["--init-from", "--data", "--out"])
 def test_an_empty_path_for_train_is_refused(tmp_path, flag):
     # `--init-from "$MODEL"` with MODEL unset read the working directory as the checkpoint.
-    args = {"--init-from": "", "--data": str(tmp_path), flag: ""}
-    result = run_cli("train", *[a for pair in args.items() for a in pair], "--out", tmp_path / "run", "--steps", "1")
+    args = {"--init-from": str(tmp_path), "--data": str(tmp_path), "--out": str(tmp_path / "run"), flag: ""}
+    result = run_cli("train", *[a for pair in args.items() for a in pair], "--steps", "1")
     assert result.returncode == 2 and result.stderr == f"train: {flag} is empty (an unset variable?)\n", result.stderr
     assert not (tmp_path / "run").exists()
 

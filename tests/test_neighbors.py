@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path, PureWindowsPath
 
 import pytest
@@ -659,6 +660,7 @@ def test_a_file_replaced_by_one_of_the_same_size_and_mtime_is_read_again(tmp_pat
     doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
     texts, stamp = neighbor_texts(doc, [], files)
     assert texts == ("UTIL = 1\n",)
+    time.sleep(0.05)  # past a tick of the kernel's coarse clock (4 to 10 ms), which stamps a change time
     (tmp_path / "copy.tmp").write_text("UTIL = 2\n")
     os.utime(tmp_path / "copy.tmp", ns=(10**9, 10**9))
     os.replace(tmp_path / "copy.tmp", tmp_path / "util.py")

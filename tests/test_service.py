@@ -136,3 +136,12 @@ async def test_a_change_stops_the_fill_for_the_text_before_it(service, tmp_path)
     suggestions = await running
     assert suggestions == []
     assert service.stats()["superseded"] == 1 and service.stats()["model_runs"] == runs
+
+
+def test_a_folder_whose_real_path_cannot_be_told_is_kept_as_declared(tmp_path):
+    # A `%00` in a folder's URI made `initialize` fail on the server's side: realpath refuses an embedded NUL.
+    from infill_ls.settings import Settings
+
+    service = InfillService(Settings())
+    service.set_folders(["file:///tmp/a%00b", tmp_path.as_uri()])
+    assert service.folders[0].name == "a\0b" and tmp_path in service.folders

@@ -1204,3 +1204,24 @@ def test_a_runs_config_line_names_the_canvas_widths_it_trains(data_dir, tmp_path
     assert run(args) == 0
     (config,) = [line for line in capsys.readouterr().out.splitlines() if " config: " in line]
     assert '"canvas_lengths": []' in config and " (canvas widths [16], the model's)" in config, config
+
+
+def test_a_stop_request_is_taken_with_stderr_gone():
+    # `train ... 2>&1 | tee log`: the same Ctrl-C ends `tee`, and the handler's word raised BrokenPipeError
+    # at whatever point of the step the signal came, with the previous handlers never put back.
+    from engine.train import stop_requests
+
+    read, write = os.pipe()
+    os.close(read)
+    saved = os.dup(2)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        os.dup2(write, 2)
+        with stop_requests() as caught:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert caught == [signal.SIGINT]
+            assert signal.getsignal(signal.SIGINT) is previous
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(write)
