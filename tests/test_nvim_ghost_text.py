@@ -60,9 +60,10 @@ def scaled(values, factor):
 '''
 # Inside the loop body of `scaled`, on the line left blank for it (1-based line).
 ROW = SOURCE.splitlines().index("        ") + 1
-# The docstring of `circle_area`, far from the lines the completion touches. (The shipped model rewrites its
-# `return` line as `return result`, a name nothing there binds, which the server refuses.)
-REWRITE_ROW = SOURCE.splitlines().index('    """Area of a circle of the given radius."""') + 1
+# The loop's header of `scaled`, which the completion leaves as it was. (The shipped model rewrites the `return` line
+# of `circle_area` as `return result`, a name nothing there binds, and its docstring as a `return` above that line,
+# which then never runs: the server refuses both.)
+REWRITE_ROW = SOURCE.splitlines().index("    for value in values:") + 1
 SCENARIO_TIMEOUT_S = 120
 
 
