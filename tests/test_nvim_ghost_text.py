@@ -748,6 +748,32 @@ def test_a_buffer_that_cannot_be_changed_gets_no_suggestion(tmp_path: Path) -> N
     assert result["line"].endswith("\t") or "E5108" not in " ".join(result["notes"]), result
 
 
+def test_accepting_in_a_buffer_made_nomodifiable_says_why_once_and_keeps_the_key(tmp_path: Path) -> None:
+    # The plugin said why, then the key fell through as well: Neovim's E21 twice more for one <Tab>.
+    result = editor_scenario("refused", tmp_path)
+    assert result["ghost"] == SUGGESTION and result["line"] == "x = f(", result
+    assert result["notes"] == ["infill: the buffer is not 'modifiable'; the suggestion is not inserted"], result
+    assert "E21" not in result["errors"], result
+
+
+def test_an_action_in_a_nomodifiable_buffer_says_so_and_is_not_run(tmp_path: Path) -> None:
+    # The server ran it, and its edit was refused by Neovim with "...lsp/util.lua:392: Buffer is not 'modifiable'",
+    # which the server showed.
+    result = editor_scenario("nomodifiable_action", tmp_path)
+    assert result["lines"] == ["FRESH_EDIT", "line two"], result
+    assert (result["commands"], result["applied"]) == ([], []), result
+    assert result["notes"] == ["infill: this buffer is not 'modifiable'; the action is not run"], result
+
+
+def test_a_buffer_made_one_that_holds_no_file_leaves_the_server(tmp_path: Path) -> None:
+    # `setlocal buftype=nofile` after its filetype kept it on the server, with suggestions, while :checkhealth said
+    # that it was not sent.
+    result = editor_scenario("buftype", tmp_path)
+    assert result["before"] is True, result
+    assert result["nofile"] == {"attached": False, "why": "it holds no file (buftype 'nofile')"}, result
+    assert result["again"] is True and result["ghost"] == SUGGESTION, result
+
+
 def test_a_server_that_exits_with_code_0_of_its_own_accord_is_said_as_a_crash_is(tmp_path: Path) -> None:
     # (Started again for the buffer, it is asked again and exits again: each time one line.)
     (tmp_path / "exit0.py").write_text("EXIT0 = f(\n", encoding="utf-8")
@@ -883,14 +909,22 @@ def test_setup_refuses_an_option_of_the_wrong_type_in_one_line(tmp_path: Path) -
     script = tmp_path / "types.lua"
     script.write_text(TYPES, encoding="utf-8")
     out = _plugin_json(tmp_path, "types.lua", TYPES)
+    # `settings = 5` and setup('x') failed with a place in the plugin's or Neovim's files before the message, and a
+    # number among cmd or filetypes was taken without a word.
     assert out == ["infill: setup{} cmd: expected table, got string",
-                   "infill: setup{} auto_trigger: expected boolean, got number"], out
+                   "infill: setup{} auto_trigger: expected boolean, got number",
+                   "infill: setup{} settings: expected table, got number",
+                   "infill: setup() takes a table of options, got string",
+                   "infill: setup{filetypes=...} must be a list of strings; item 2 is 1",
+                   "infill: setup{cmd=...} must be a list of strings; item 2 is 5",
+                   'infill: setup{cmd=...} must name the server executable, e.g. {"infill-ls", "--stdio"}'], out
 
 
 TYPES = r"""
 vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
 local out = {}
-for _, opts in ipairs({ { cmd = 'infill-ls' }, { auto_trigger = 1 } }) do
+for _, opts in ipairs({ { cmd = 'infill-ls' }, { auto_trigger = 1 }, { settings = 5 }, 'x',
+                        { filetypes = { 'python', 1 } }, { cmd = { 'infill-ls', 5 } }, { cmd = { '' } } }) do
   table.insert(out, select(2, pcall(require('infill.config').resolve, opts)))
 end
 io.stdout:write(vim.json.encode(out))

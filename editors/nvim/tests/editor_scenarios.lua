@@ -5,7 +5,7 @@
 -- filetypes, setup() again, vim.NIL settings, Replace mode, a buffer read again, undo around an accept, buffers with
 -- no name, a model kept after another failed to load, calls before setup(), the trigger key after a crash, setup()
 -- with a key or delay it cannot use, multi-line suggestions, a statusline, commands run from insert mode (<C-o>), a
--- line of megabytes, deprecated calls.
+-- line of megabytes, deprecated calls, a buffer made nomodifiable or one that holds no file after it attached.
 -- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -538,6 +538,82 @@ scenarios.nomodifiable = function()
       result.notes = all_notes()
       return true
     end,
+  }
+end
+
+-- A suggestion shown, then the buffer made 'nomodifiable' (as a plugin may, in insert mode): the accept key says
+-- why it inserts nothing, once, and does not fall through to the key as well (Neovim's E21, twice).
+scenarios.refused = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    lines_of_a({ 'x = f(' }),
+    ghost_into('ghost', 3000),
+    function()
+      vim.cmd('messages clear')
+      vim.bo[bufs.a].modifiable = false
+      keys('<Tab>')
+      return true
+    end,
+    pause(300),
+    function()
+      result.line = vim.api.nvim_get_current_line()
+      result.notes = all_notes()
+      result.errors = vim.api.nvim_exec('messages', true)
+      return true
+    end,
+  }
+end
+
+-- An action in a buffer that cannot be changed: said at once, not run on the server for an edit Neovim refuses.
+scenarios.nomodifiable_action = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    lines_of_a({ 'FRESH_EDIT', 'line two' }, 1, 0),
+    pause(200),
+    function()
+      vim.bo[bufs.a].modifiable = false
+      vim.cmd('1InfillRewrite')
+      return true
+    end,
+    pause(300),
+    function()
+      result.lines = vim.api.nvim_buf_get_lines(bufs.a, 0, -1, false)
+      result.commands = events('command')
+      result.applied = events('applied')
+      result.notes = plugin_notes()
+      return true
+    end,
+  }
+end
+
+-- A named Python buffer made one that holds no file after its filetype was set ('buftype' nofile), then a file
+-- buffer again.
+scenarios.buftype = function()
+  setup({ auto_trigger = false })
+  return {
+    open('a'),
+    ready,
+    function()
+      result.before = attached(bufs.a)
+      vim.cmd('setlocal buftype=nofile')
+      return true
+    end,
+    pause(200),
+    function()
+      result.nofile = { attached = attached(bufs.a), why = infill.not_served(bufs.a) or false }
+      vim.cmd('setlocal buftype=')
+      return true
+    end,
+    pause(200),
+    function()
+      result.again = attached(bufs.a)
+      return insert_at_end(bufs.a, 1)
+    end,
+    ghost_into('ghost', 3000),
   }
 end
 

@@ -103,8 +103,16 @@ local function check(opts)
       refuse('infill: setup{} %s', (tostring(err):gsub('^.-:%d+: ', '')))
     end
   end
-  if #opts.cmd == 0 then
+  if #opts.cmd == 0 or opts.cmd[1] == '' then
     refuse('infill: setup{cmd=...} must name the server executable, e.g. {"infill-ls", "--stdio"}')
+  end
+  -- A number in one was taken without a word: it never matched a filetype, and the server did not start.
+  for _, name in ipairs({ 'cmd', 'filetypes' }) do
+    for i, item in ipairs(opts[name]) do
+      if type(item) ~= 'string' then
+        refuse('infill: setup{%s=...} must be a list of strings; item %d is %s', name, i, vim.inspect(item))
+      end
+    end
   end
   -- A negative delay is taken by the timer, which then never fires: no suggestion while typing, and no word why.
   if not (opts.debounce_ms >= 0 and opts.debounce_ms < math.huge) then
@@ -127,6 +135,10 @@ local function check(opts)
 end
 
 function M.resolve(user)
+  -- Anything else failed in vim.tbl_deep_extend, with a place in Neovim's files before the message.
+  if user ~= nil and type(user) ~= 'table' then
+    refuse('infill: setup() takes a table of options, got %s', type(user))
+  end
   local opts = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), user or {})
   -- Lists replace, not merge: a user's shorter list must not keep the default's tail.
   for _, key in ipairs({ 'cmd', 'filetypes' }) do
@@ -134,7 +146,7 @@ function M.resolve(user)
       opts[key] = user[key]
     end
   end
-  if user and user.settings and user.settings.enabledLanguages then
+  if user and type(user.settings) == 'table' and user.settings.enabledLanguages then
     opts.settings.enabledLanguages = user.settings.enabledLanguages
   end
   check(opts)

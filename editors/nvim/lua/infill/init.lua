@@ -400,6 +400,20 @@ function M.setup(user_opts)
       end
     end,
   })
+  -- A buffer made one that holds no file after its filetype was set (`:file x.py | setf python | setl bt=nofile`, as
+  -- a scratch buffer's plugin may do) stayed on the server with suggestions, where :checkhealth said it was not sent.
+  vim.api.nvim_create_autocmd('OptionSet', {
+    group = group,
+    pattern = 'buftype',
+    callback = function()
+      local bufnr = vim.api.nvim_get_current_buf()
+      if not_served(bufnr) ~= nil then
+        detach(bufnr)
+      elseif vim.api.nvim_buf_is_loaded(bufnr) then
+        attach(bufnr)
+      end
+    end,
+  })
   attach_loaded()
 end
 
@@ -584,6 +598,11 @@ function M.run_action(name, line1, line2, from_visual)
   if why ~= nil then
     -- The server would only say that it does not have the file open, or not be running at all.
     vim.notify('infill: this buffer is not served: ' .. why, vim.log.levels.WARN)
+    return
+  end
+  if not vim.bo[bufnr].modifiable then
+    -- The server ran the model for an edit that Neovim then refused, said with a place in its own files.
+    vim.notify("infill: this buffer is not 'modifiable'; the action is not run", vim.log.levels.WARN)
     return
   end
   if c == nil or not vim.lsp.buf_is_attached(bufnr, c.id) then

@@ -375,7 +375,8 @@ local function replace_text(bufnr, row, start_col, end_row, end_col, lines, agai
 end
 
 --- Inserts the shown suggestion. Returns false when none is shown. From an <expr> mapping, where no text may
---- change until it returns, the insert follows right after it (and true is returned).
+--- change until it returns, the insert follows right after it (and true is returned); true too where the buffer
+--- takes no change, which is said: the key falling through as well added Neovim's E21, or typed a <Tab> there.
 function M.accept(bufnr, retried)
   local item, v = shown_item(bufnr)
   if item == nil or replacing() then
@@ -390,7 +391,7 @@ function M.accept(bufnr, retried)
   local done = replace_text(bufnr, item.row, item.start_col, item.row, v.end_col, lines,
     function() M.accept(bufnr, true) end, retried)
   if done ~= 'done' then
-    return done == 'later'
+    return true
   end
   M.dismiss(bufnr)
   break_undo_after()
@@ -439,7 +440,7 @@ function M.accept_part(bufnr, unit, retried)
   local done = replace_text(bufnr, v.row, v.col, v.row, v.col, vim.split(part, '\n', { plain = true }),
     function() M.accept_part(bufnr, unit, true) end, retried)
   if done ~= 'done' then
-    return done == 'later'
+    return true
   end
   local st = buffers[bufnr]
   st.items, st.index = { rest }, 1
