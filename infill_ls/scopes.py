@@ -299,8 +299,10 @@ def _writes_word(text: bytes, word: bytes) -> bool:
 
 
 # `import *` as the text may write it (a backslash may break its line): where it does not, no walk of the tree looks
-# for one.
-_WILDCARD_TEXT = re.compile(rb"\bimport[\s\\]*\*")
+# for one. The word's start is asserted after it (`\b` before it, as a lookbehind): a pattern that begins with its
+# literal is searched for it, where one that began with `\b` was tried at every byte, 10 ms a search in 900 KB, and
+# two a suggestion checked.
+_WILDCARD_TEXT = re.compile(rb"import(?<!\wimport)[\s\\]*\*")
 
 
 def _imports_everything(root: tree_sitter.Node) -> bool:

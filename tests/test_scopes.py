@@ -608,3 +608,19 @@ def test_an_import_below_a_large_literal_is_still_found_for_the_members_read():
 
 def test_an_import_of_everything_broken_over_lines_by_a_backslash_leaves_the_names_read_unjudged():
     assert _unbound("from os.path import \\\n    *\n\n\ndef f(a):\n    return |", "join(a, 'b')\n") == []
+
+
+@pytest.mark.parametrize("text, found", [
+    (b"from os.path import *\n", True),
+    (b"import *", True),  # the text's first word
+    (b"x = 1\nfrom m import \\\n    *\n", True),
+    (b"from m import\t*", True),
+    (b"reimport *\n", False),  # another word's end
+    (b"my_import *\n", False),
+    (b"from m import x  # *\n", False),
+])
+def test_the_text_says_where_an_import_of_everything_can_stand(text, found):
+    # Searched for by its literal, the word's start asserted after it: `\b` first tried the pattern at every byte.
+    from infill_ls.scopes import _WILDCARD_TEXT
+
+    assert (_WILDCARD_TEXT.search(text) is not None) is found
