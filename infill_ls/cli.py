@@ -9,7 +9,7 @@ import re
 import sys
 import threading
 import time
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from engine.languages import LANGUAGES, grammar_problem
 
@@ -89,9 +89,9 @@ def utf8_body(body: bytes) -> bytes:
     return body
 
 
-def serve_tcp(server, host: str, port: int) -> None:
+def serve_tcp(server, host: str, port: int, listening: Callable[[], None] = lambda: None) -> None:
     """pygls's `start_tcp`, with each message body read as `Utf8Connection` reads it: pygls drops a body that is
-    not UTF-8, and the document misses that change."""
+    not UTF-8, and the document misses that change. ``listening`` is called once the port is open."""
     from pygls.io_ import run_async
 
     server._stop_event = stop = threading.Event()
@@ -102,10 +102,18 @@ def serve_tcp(server, host: str, port: int) -> None:
         # The first to speak is the client; one that connects and goes (a port probe) touches nothing, and while
         # the client is served another connection is closed: it took over the client's answers (its documents'
         # text in them), and its end ended the server.
+        if serving is not None:
+            writer.close()  # at once: one that never spoke was kept open until the server ended
+            return
         try:
             first = await reader.readline()
         except ConnectionError:
             first = b""
+        except asyncio.CancelledError:
+            # The server ends while this one has not spoken; left to asyncio, Python 3.11 wrote 37 lines of
+            # traceback for it.
+            writer.close()
+            return
         if not first or serving is not None:
             writer.close()
             return
@@ -126,6 +134,7 @@ def serve_tcp(server, host: str, port: int) -> None:
             server._server = await asyncio.start_server(connection, host, port)
         except OSError as error:  # in use, not an address of this machine, a name that does not resolve
             raise ListenError(f"--tcp on {host}:{port}: {error.strerror or error}") from None
+        listening()
         async with server._server:
             await server._server.serve_forever()
 
@@ -239,10 +248,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.tcp:
-            if args.host not in LOOPBACK:
-                print(f"infill-ls: warning: --host {args.host}: whoever reaches port {args.port} gets what the server "
-                      "reads (the documents it is sent, the files beside them) in its answers", file=sys.stderr)
-            serve_tcp(server, args.host, args.port)
+            def listening() -> None:  # said once the port is open: a host that does not resolve opens none
+                if args.host not in LOOPBACK:
+                    print(f"infill-ls: warning: --host {args.host}: whoever reaches port {args.port} gets what the "
+                          "server reads (the documents it is sent, the files beside them) in its answers",
+                          file=sys.stderr, flush=True)
+
+            serve_tcp(server, args.host, args.port, listening)
         else:
             server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))
     except ListenError as error:

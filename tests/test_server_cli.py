@@ -166,6 +166,27 @@ def test_tcp_serves_one_client_and_a_probe_does_not_end_it():
         assert other.stderr.readline().decode().startswith("infill-ls: warning: --host 0.0.0.0: whoever reaches port")
 
 
+def test_tcp_closes_a_silent_connection_while_it_serves_and_ends_without_a_traceback():
+    # One that said nothing was kept open until the server ended, and one still silent then made asyncio write 37
+    # lines of traceback.
+    port = _free_port()
+    with _server("--tcp", "--port", str(port), "--model", "/nonexistent", stderr=subprocess.PIPE) as server:
+        early = _connect(port)  # connected before the editor spoke, silent to the end
+        editor = _connect(port)
+        with early, editor, editor.makefile("rb") as stream:
+            editor.sendall(_message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}))
+            assert read_message(stream)["id"] == 1
+            with _connect(port) as silent:
+                silent.settimeout(10)
+                assert silent.recv(100) == b""  # closed at once, though it said nothing
+            editor.sendall(_message({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+            while read_message(stream).get("id") != 2:
+                pass
+            editor.sendall(_message({"jsonrpc": "2.0", "method": "exit"}))
+            assert server.wait(timeout=20) == 0
+        assert server.stderr.read().decode() == ""
+
+
 def test_tcp_says_in_one_line_where_it_cannot_listen():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -178,6 +199,10 @@ def test_tcp_says_in_one_line_where_it_cannot_listen():
                                     text=True, timeout=60, env=SERVER_ENV)
             assert result.returncode == 2, result.stderr
             assert expected in result.stderr and "Traceback" not in result.stderr, result.stderr
+    # Beyond this machine, the warning that anyone may connect comes once the port is open, and none opened.
+    result = subprocess.run([*CMD, "--tcp", "--host", "nowhere.invalid", "--model", "/nonexistent"],
+                            capture_output=True, text=True, timeout=60, env=SERVER_ENV)
+    assert result.returncode == 2 and result.stderr.startswith("infill-ls: --tcp on nowhere.invalid"), result.stderr
 
 
 def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
