@@ -292,6 +292,17 @@ def _line_starts_after(old: list[int], new_text: str, start: int, old_end: int, 
     return head + middle + tail
 
 
+def past_end(snapshot: Snapshot, *positions: Position) -> str | None:
+    """Why a request's positions are not all in ``snapshot``: a line past its last (None where they are). A
+    change's position there is the text's end, as the protocol's reference reads it; a request's would be answered
+    for a place the user is not, where the editor's text and this one differ. A character past its line's end is the
+    line's end, as the protocol says."""
+    beyond = max((p.line for p in positions), default=-1)
+    if beyond < snapshot.line_count:
+        return None
+    return f"line {beyond} is past the document's end (lines 0 to {snapshot.line_count - 1})"
+
+
 def _span(snapshot: Snapshot, change: TextChange, encoding: PositionEncoding) -> tuple[int, int]:
     """The offsets `change` replaces in `snapshot`."""
     if change.range is None:

@@ -8,6 +8,7 @@ on is dropped. ``server.py`` translates between this and LSP messages.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -20,7 +21,8 @@ from engine.errors import Cancelled
 from .actions import ActionEdit, ActionKind, NoEdit, Request, available, refusal, run_action
 from .completion import cache_key, complete, from_file_alone, from_the_file, typed_through
 from .suggestions import Suggestion
-from .documents import DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange
+from .documents import (DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange,
+                        past_end)
 from .model_loader import LoadedEngine, LoadResult, ModelLoader, Unloaded, checkpoint_state
 from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
@@ -28,6 +30,8 @@ from .scheduler import Priority, Scheduler, Superseded
 from .settings import Settings, model_differs, parse_settings
 from .syntax import (MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, kin,
                      kin_suffixes, tree_after)
+
+log = logging.getLogger(__name__)
 
 
 # How much of a notebook's other cells, on each side of a cell, the lookup searches and the model may read: about as
@@ -300,6 +304,9 @@ class InfillService:
         if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
             return []
         uri = snapshot.uri
+        if (why := past_end(snapshot, position)) is not None:
+            log.warning("%s: a suggestion asked for at %s; none given", uri, why)
+            return []
         offset = snapshot.offset_at(position, encoding)
         picked = _at_cursor(snapshot, offset, selected, encoding) if selected is not None else None
         # What the model fills: the document, or the text as it would be with the selected item accepted.
@@ -445,7 +452,8 @@ class InfillService:
         with why it would be refused before its model runs (`actions.refusal`; None where it would run, or where no
         tokenizer is read yet to tell); none once the document has moved on from it, as each would be refused for
         the text it was offered for."""
-        if snapshot is None or not self.settings.language_enabled(snapshot.language_id):
+        if snapshot is None or not self.settings.language_enabled(snapshot.language_id) \
+                or past_end(snapshot, selection.start, selection.end) is not None:
             return []
         start = snapshot.offset_at(selection.start, encoding)
         end = snapshot.offset_at(selection.end, encoding)
@@ -474,6 +482,8 @@ class InfillService:
             return ActionOutcome(None, f"{kind.title}: {snapshot.language_id} is not among enabledLanguages")
         if version is not None and version != snapshot.version:
             return ActionOutcome(None, f"{kind.title}: the document has changed since the action was offered")
+        if (why := past_end(snapshot, selection.start, selection.end)) is not None:
+            return ActionOutcome(None, f"{kind.title}: the range's {why}; nothing was applied")
         engine = await self.model.engine()
         generation = self.model.generation  # the load the engine came from (`ModelLoader.ran`)
         if engine is None:

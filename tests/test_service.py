@@ -145,3 +145,27 @@ def test_a_folder_whose_real_path_cannot_be_told_is_kept_as_declared(tmp_path):
     service = InfillService(Settings())
     service.set_folders(["file:///tmp/a%00b", tmp_path.as_uri()])
     assert service.folders[0].name == "a\0b" and tmp_path in service.folders
+
+
+async def test_a_request_at_a_line_past_the_documents_end_is_answered_for_no_other_place(service, tmp_path, caplog):
+    # Read as the document's end, as a change's position is, the fill and the action were for the last line: text
+    # the user was not at, for an editor whose text differs from the server's.
+    from infill_ls.actions import ActionKind
+    from infill_ls.documents import Range
+
+    text = "def add(a, b):\n    return \n"
+    uri = (tmp_path / "add.py").as_uri()
+    service.open(uri, "python", 1, text)
+    snapshot = service.documents.get(uri)
+    end = Position(2, 0)  # the text's end, after its last line break: a place in it
+    assert await service.actions_in(snapshot, Range(Position(1, 4), end), PositionEncoding.UTF16) != []
+    with caplog.at_level("WARNING", logger="infill_ls.service"):
+        assert await service.suggest_in(snapshot, Position(50, 0), PositionEncoding.UTF16, explicit=True) == []
+    assert [r.getMessage() for r in caplog.records] == \
+        [f"{uri}: a suggestion asked for at line 50 is past the document's end (lines 0 to 2); none given"]
+    beyond = Range(Position(1, 4), Position(40, 0))
+    assert await service.actions_in(snapshot, beyond, PositionEncoding.UTF16) == []
+    outcome = await service.action_in(ActionKind.CLOSE_STRUCTURE, uri, snapshot, beyond, PositionEncoding.UTF16, 1)
+    assert (outcome.edit, outcome.reason) == \
+        (None, "Close structure: the range's line 40 is past the document's end (lines 0 to 2); nothing was applied")
+    assert service.documents.get(uri).text == text
