@@ -31,6 +31,7 @@ from engine.arguments import nonnegative_int, positive_int
 from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore, PositionEncoding, TextChange
 from infill_ls.server import STATUS_NOTIFICATION
+from infill_ls.settings import parse_settings
 from infill_ls.syntax import SyntaxIndex, language_for
 
 # The scripted session's files ship with the package, so the bench runs wherever it is installed.
@@ -300,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="a server setting, e.g. typingMaxSteps=null (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
+    # Checked here as the server checks them: a misspelt key there is one warning in its log, unseen, and the bench
+    # ran with the default it meant to change.
+    if problems := parse_settings(dict(args.setting))[1]:
+        parser.error(f"--setting: {'; '.join(problems)}")
     files = _typed_files(args.files) if args.files else [(args.fixtures / name, lang) for name, lang in SCRIPT]
     typed = 0
     for path, _ in files:

@@ -147,7 +147,8 @@ def _meant(key: str) -> str | None:
 
 def _misplaced_sections(raw: Mapping) -> list[str]:
     """Top-level keys named like our section but not it (`infill-ls`, `Infill`): settings there are never read."""
-    return [f'{key}: settings go under "{SECTION}"' for key in raw
+    # The key quoted: bare, "infill-ls" read as the server's own prefix said twice.
+    return [f'"{key}" is not read: settings go under "{SECTION}"' for key in raw
             if isinstance(key, str) and key != SECTION and _bare(key) in (SECTION, SECTION + "ls")]
 
 

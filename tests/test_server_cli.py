@@ -205,6 +205,17 @@ def test_tcp_says_in_one_line_where_it_cannot_listen():
     assert result.returncode == 2 and result.stderr.startswith("infill-ls: --tcp on nowhere.invalid"), result.stderr
 
 
+def test_latency_bench_refuses_a_setting_the_server_would_not_take_in_one_line():
+    # The server's warning went to its log, unseen, and the bench ran and printed figures for the default.
+    for setting, expected in (
+            ("typingMaxStep=null", "infill.typingMaxStep: unknown setting; did you mean typingMaxSteps?"),
+            ("typingMaxSteps=-3", "infill.typingMaxSteps: expected an integer from 1 to 512")):
+        result = subprocess.run([sys.executable, "-m", "infill_ls.bench", "--tiny", "--setting", setting],
+                                capture_output=True, text=True, timeout=120, env=SERVER_ENV)
+        assert result.returncode == 2 and result.stdout == "", result
+        assert result.stderr.splitlines()[-1].startswith(f"python -m infill_ls.bench: error: --setting: {expected}")
+
+
 def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
     result = subprocess.run(
         [sys.executable, "-m", "infill_ls.bench", "--model", tiny_model(), "--lines", "1", "--threads", "1", "--json"],

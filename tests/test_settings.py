@@ -160,8 +160,8 @@ def test_a_misspelt_key_or_a_section_named_like_ours_is_said_and_other_keys_are_
             assert s == Settings() and problems == [f"infill.{key}: unknown setting; did you mean {known}?"], payload
     for name in ("infill-ls", "infill_ls", "infillLs", "INFILL-LS", "Infill"):
         s, problems = parse_settings({name: {"enabledLanguages": ["go"]}, "infill": {"debounceMs": 5}})
-        assert s == Settings(debounce_ms=5) and problems == [f'{name}: settings go under "infill"'], name
-        assert parse_settings({name: {}})[1] == [f'{name}: settings go under "infill"']
+        assert s == Settings(debounce_ms=5) and problems == [f'"{name}" is not read: settings go under "infill"'], name
+        assert parse_settings({name: {}})[1] == [f'"{name}" is not read: settings go under "infill"']
     # The editor's own keys beside ours, and anything not close to one of ours.
     for key in ("server", "trace", "enabled", "command", "filetypes", "autoTrigger", "python"):
         assert parse_settings({"infill": {key: 1}}) == (Settings(), []) and parse_settings({key: 1})[1] == [], key
