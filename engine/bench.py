@@ -226,16 +226,16 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="speed of the encoder and denoising steps",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--dtype", default="auto")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (default: auto)")
     p.add_argument("--hole", type=positive_int,
                    help="hole size in tokens for the infill mode, at most what one canvas holds (default: 16, or "
                         "what one canvas of the model holds if less)")
     p.add_argument("--prompt-chars", type=nonnegative_int,
                    help="prefix length in characters; the model reads at most its prompt window of the end "
                         "(default: 2000)")
-    p.add_argument("--repeats", type=positive_int, default=5)
-    p.add_argument("--warmup", type=nonnegative_int, default=1)
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed runs (default: 5)")
+    p.add_argument("--warmup", type=nonnegative_int, default=1, help="untimed runs before them (default: 1)")
     p.add_argument("--threads", type=nonnegative_int, default=0, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--config", type=user_path, metavar="CONFIG_JSON",
                    help="fixed-steps mode: random weights from this config.json instead of a checkpoint")

@@ -36,7 +36,7 @@ from engine.arguments import positive_int, user_path
 from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data, resolve_device, save_checkpoint,
                                save_tensors, write_training_data)
 from engine.config import DEFAULT_MODEL_DIR, GenerationConfig, ModelConfig
-from engine.dataset import Batch, MissingSplit, SampleStream, TokenData, sample_mix
+from engine.dataset import Batch, MissingSplit, SampleStream, TokenData, read_meta, sample_mix
 from engine.errors import EngineError
 from engine.model import EXPERT_DISPATCH, DiffusionGemma
 from engine.vocab import load_tokenizer
@@ -545,6 +545,7 @@ class Trainer:
                                             pad_token_id=self.model_cfg.pad_token_id)
             self.tokenizer_path = Path(cfg.tokenizer)
             if not self.tokenizer_path.exists():
+                read_meta(Path(cfg.data))  # with no data either, that is said first: the line below names it as there
                 raise EngineError(f"--tokenizer {cfg.tokenizer}: not found; give --tokenizer FILE, the tokenizer.json "
                                   f"{cfg.data} was pretokenized with")
             # Prompts as long as it is trained on, and no longer: a checkpoint that said 1024 was served prompts four

@@ -761,6 +761,10 @@ def test_a_failed_start_leaves_no_run_folder(data_dir, tmp_path, capsys, monkeyp
     assert capsys.readouterr().err == (f"train: --tokenizer {tmp_path / 'data' / 'tokenizer.json'}: not found; give "
                                        f"--tokenizer FILE, the tokenizer.json {data_dir / 'tokens'} was pretokenized "
                                        "with\n")
+    # Neither the default tokenizer nor the default data: the data is said first, not a tokenizer for data not there.
+    assert main(_cli("--out", str(run), "--preset", "tiny")) == 2
+    assert capsys.readouterr().err == (f"train: {tmp_path / 'data' / 'tokens' / 'meta.json'}: not found (run "
+                                       "`infill-engine pretokenize` first)\n")
     assert not run.exists()
 
 
