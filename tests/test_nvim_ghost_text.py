@@ -1218,3 +1218,33 @@ def test_the_rewrite_commands_description_is_the_readmes() -> None:
 
 if __name__ == "__main__":
     scripted_server(sys.argv[1:])
+
+
+QUIT = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+vim.cmd('runtime plugin/infill.lua')
+require('infill').setup({ cmd = vim.json.decode(vim.env.INFILL_CMD) })
+-- After startup, once filetypes are detected.
+vim.defer_fn(function()
+  vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
+  local ready = vim.wait(20000, function()
+    local c = require('infill.client').get()
+    return c ~= nil and c.initialized
+  end, 50)
+  io.stdout:write(ready and 'ready\n' or 'not ready\n')
+  vim.cmd('qa!')
+end, 100)
+"""
+
+
+def test_quitting_neovim_says_nothing_of_the_server_it_stops(tmp_path: Path) -> None:
+    # Neovim 0.7 stops its servers itself as it quits, and the plugin said "infill-ls stopped (exit code 0, ...);
+    # :InfillRestart starts it again" on the way out.
+    (tmp_path / "a.py").write_text("x = f(\n", encoding="utf-8")
+    script = tmp_path / "quit.lua"
+    script.write_text(QUIT, encoding="utf-8")
+    env = {**nvim_env(tmp_path, [sys.executable, __file__]), "INFILL_FILE": str(tmp_path / "a.py"),
+           "INFILL_LOG": str(tmp_path / "server.log")}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ready" and "stopped" not in proc.stderr, proc

@@ -323,7 +323,8 @@ local function lsp_config(opts)
         end
       end
       vim.schedule(function()
-        if msg ~= nil then
+        -- Neovim 0.7 stops its servers itself as it quits: an exit no stop() of ours asked for, and no news.
+        if msg ~= nil and vim.v.exiting == vim.NIL then
           vim.notify(msg, vim.log.levels.WARN)
         end
         state.on_exit()
