@@ -109,6 +109,31 @@ def _server(*args: str, **popen):
                 stream.close()
 
 
+def test_started_by_hand_in_a_terminal_it_says_it_waits_for_an_editor():
+    # It sat silent, and a user who typed `infill-ls` to try it saw nothing happen.
+    import pty
+    import select
+
+    pid, terminal = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [*CMD, "--model", "/nonexistent"], SERVER_ENV)
+    said = b""
+    deadline = time.monotonic() + 60
+    while b"\n" not in said and time.monotonic() < deadline:
+        if select.select([terminal], [], [], 1)[0]:
+            said += os.read(terminal, 4096)
+    os.write(terminal, b"\x04")  # Ctrl-D: the end of its input
+    status = os.waitpid(pid, 0)[1]
+    os.close(terminal)
+    assert said.decode().splitlines()[0] == ("infill-ls: waiting for LSP messages on stdin; an editor starts it (see "
+                                             "editors/README.md); infill-ls --check tries the model; Ctrl-D ends it")
+    assert os.waitstatus_to_exitcode(status) == 0
+    # From an editor (a pipe), not a word.
+    result = subprocess.run([*CMD, "--model", "/nonexistent"], input=b"", capture_output=True, timeout=60,
+                            env=SERVER_ENV)
+    assert (result.returncode, result.stderr) == (0, b"")
+
+
 def test_tcp_listens_on_localhost_and_speaks_lsp():
     port = _free_port()
     server = subprocess.Popen(
