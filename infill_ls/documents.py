@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,35 @@ def _utf8_chars(data: bytes) -> int:
         return len(data[:err.start].decode("utf-8", "surrogatepass"))
 
 
+# Code points between the byte offsets `_ByteMarks` keeps.
+BYTE_MARK_STEP = 4096
+
+
+class _ByteMarks:
+    """The UTF-8 byte offset of every `BYTE_MARK_STEP`th code point of a text, found as far as asked and no further:
+    a byte offset then costs the encoding of the text from the mark before it, where the encoding of all the text
+    before it cost 0.4 ms at 25,000 lines, some twenty times a suggestion. Lone surrogates count three bytes each, as
+    `surrogatepass` writes them, so each step's bytes are its own whatever the steps around it hold."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._marks = [0]
+        self._lock = threading.Lock()  # the loop's thread and the model's find marks of one snapshot
+
+    def byte_offset(self, offset: int) -> int:
+        text = self._text
+        if not 0 <= offset <= len(text):
+            return _utf8_len(text[:offset])  # a slice's meaning, as before: from the end, or all of it
+        step = offset // BYTE_MARK_STEP
+        marks = self._marks
+        if step >= len(marks):
+            with self._lock:
+                while len(marks) <= step:
+                    start = (len(marks) - 1) * BYTE_MARK_STEP
+                    marks.append(marks[-1] + _utf8_len(text[start:start + BYTE_MARK_STEP]))
+        return marks[step] + _utf8_len(text[step * BYTE_MARK_STEP:offset])
+
+
 @dataclass(frozen=True, eq=False)
 class Snapshot:
     """One version of one document. Never mutated: inference runs on a snapshot while the
@@ -215,10 +245,14 @@ class Snapshot:
     def utf8(self) -> bytes:
         return self.text.encode("utf-8", "surrogatepass")
 
+    @cached_property
+    def _byte_marks(self) -> _ByteMarks:
+        return _ByteMarks(self.text)
+
     def byte_offset(self, offset: int) -> int:
         if self.is_ascii:
             return offset
-        return _utf8_len(self.text[:offset])
+        return self._byte_marks.byte_offset(offset)
 
     def char_offset(self, byte_offset: int) -> int:
         if self.is_ascii:
@@ -227,7 +261,7 @@ class Snapshot:
 
     def bytes_between(self, start: int, end: int) -> int:
         """UTF-8 bytes of ``text[start:end]``: with one known byte offset, a nearby one costs only the text between,
-        where `byte_offset` encodes all the text before it."""
+        where `byte_offset` encodes the text from the mark before it (up to `BYTE_MARK_STEP` code points)."""
         if self.is_ascii:
             return end - start
         return _utf8_len(self.text[start:end])

@@ -18,8 +18,10 @@ from __future__ import annotations
 import builtins
 import itertools
 import re
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, NamedTuple
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Set
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from .modules import is_module, lacks
 from .syntax import ECMASCRIPT_LOCALS, nodes_touching
@@ -52,7 +54,7 @@ def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str]
     root = tree.root_node
     if _imports_everything(root):
         return []
-    cache: dict[int, set[str]] = {}
+    cache: dict[int, Set[str]] = {}
     known = set(known)
     unbound = []
     for name in _reads(root, lo, hi):
@@ -126,7 +128,7 @@ def _reads_its_own_first_binding(name: tree_sitter.Node, text: str, lo: int, hi:
     _targets(bound_here, statement.child_by_field_name("left"))
     if text not in bound_here:
         return False
-    return not any(text in _bindings(scope, skip=statement.id) for scope in _visible_scopes(name))
+    return not any(text in _bindings(scope, skip=statement) for scope in _visible_scopes(name))
 
 
 def _reads(root: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
@@ -182,12 +184,16 @@ def _visible_scopes(name: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
         node, child = node.parent, node
 
 
-def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = True) -> set[str]:
+def _bindings(scope: tree_sitter.Node, skip: tree_sitter.Node | None = None, imports: bool = True) -> Set[str]:
     """The names ``scope`` (a module, a function, a lambda or a class) binds anywhere in it: assigned, looped over,
     imported, defined, taken `as`, declared `global` or `nonlocal`, matched, and a function's parameters; not in the
     scopes inside it, whose own names stay theirs (their definitions' names are its). A comprehension's are taken as
-    its scope's: a name it binds and reads outside it is rare, and counted bound. ``skip``: the id of an assignment
-    whose names are left out; ``imports`` False: the names imports bind are too."""
+    its scope's: a name it binds and reads outside it is rare, and counted bound. ``skip``: an assignment whose names
+    are left out; ``imports`` False: the names imports bind are too. A module's are its statements'
+    (`_module_binds`)."""
+    if scope.type == "module":
+        found = _module_binds(scope, skip)
+        return found.otherwise | found.imported if imports else found.otherwise
     names: set[str] = set()
     # PEP 695's type parameters (`def f[T, U: int, *Ts](x: T)`): each the first name of its part of the brackets.
     parameters = scope.child_by_field_name("type_parameters") if scope.type in _SCOPES else None
@@ -203,7 +209,14 @@ def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = 
         starts = [scope.child_by_field_name("body"), scope.child_by_field_name("superclasses")]
     else:
         starts = [scope]
-    pending = [node for node in starts if node is not None]
+    _walk_bindings([node for node in starts if node is not None], skip, names, names if imports else None)
+    return names
+
+
+def _walk_bindings(pending: list[tree_sitter.Node], skip: tree_sitter.Node | None, names: set[str],
+                   imported: set[str] | None) -> None:
+    """The names the nodes ``pending`` bind in the scope they stand in (`_bindings`) into ``names``, those imports
+    bind into ``imported`` (None: left out)."""
     while pending:
         node = pending.pop()
         kind = node.type
@@ -212,7 +225,8 @@ def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = 
             continue
         if kind == "lambda" or kind == "ERROR" or _binds_nothing(node):
             continue
-        if kind in ("assignment", "augmented_assignment", "for_statement", "for_in_clause") and node.id != skip:
+        if kind in ("assignment", "augmented_assignment", "for_statement", "for_in_clause") \
+                and (skip is None or node.id != skip.id):
             _targets(names, node.child_by_field_name("left"))
         elif kind == "as_pattern_target":
             _targets(names, node)
@@ -224,11 +238,131 @@ def _bindings(scope: tree_sitter.Node, skip: int | None = None, imports: bool = 
             for parameter in node.named_children:
                 _parameter(names, parameter)
         elif kind in _IMPORTS:
-            if imports:
-                _imported(names, node)
+            if imported is not None:
+                _imported(imported, node)
             continue
         pending.extend(node.children)
-    return names
+
+
+class _Binds(NamedTuple):
+    """What a module's statements bind (`_bindings`, `_scope_imports`)."""
+
+    otherwise: frozenset[str]  # the names they bind but by an import
+    imported: frozenset[str]  # the names their imports bind
+    modules: dict[str, Set[str | None]]  # a name imports bind -> the modules they bind it to (`_modules_imported`)
+
+
+class _StatementBinds(NamedTuple):
+    """What one statement at a module's level binds (`_module_binds`)."""
+
+    otherwise: frozenset[str]
+    imported: frozenset[str]
+    modules: tuple[tuple[str, str | None], ...]  # (name bound, module) for each name its imports bind
+
+
+_Kept = TypeVar("_Kept")
+
+
+class _KeptByText(Generic[_Kept]):
+    """What is read from a text, by its kind and the text: bounded by the bytes of the texts kept (and
+    `_ENTRY_BYTES` for each, so that many short ones count too), the least recently read dropped first; a text of
+    more than a quarter of them is not kept. Shared by the threads that check fills."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[str, bytes], _Kept] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, keys: list[tuple[str, bytes]]) -> list[_Kept | None]:
+        """What is kept for each of ``keys``, None where nothing is."""
+        with self._lock:
+            found = [self._entries.get(key) for key in keys]
+            for key, value in zip(keys, found):
+                if value is not None:
+                    self._entries.move_to_end(key)
+        return found
+
+    def put(self, values: dict[tuple[str, bytes], _Kept]) -> None:
+        """Keeps each of ``values`` by its key, dropping the least recently read past the bound."""
+        with self._lock:
+            for key, value in values.items():
+                if key not in self._entries and len(key[1]) <= self._max_bytes // 4:
+                    self._entries[key] = value
+                    self._bytes += len(key[1]) + _ENTRY_BYTES
+            while self._bytes > self._max_bytes:
+                self._bytes -= len(self._entries.popitem(last=False)[0][1]) + _ENTRY_BYTES
+
+
+# What an entry of `_KeptByText` holds besides its text, about: its key, a short statement's sets.
+_ENTRY_BYTES = 256
+# What the statements of modules bind, by their texts (`_module_binds`): a fill changes one statement of a module,
+# and the trees after two fills hold different nodes for the others (a node's id is no key). A 25,000-line module's
+# statements that are no definition are 70 KB.
+_STATEMENTS: _KeptByText[_StatementBinds] = _KeptByText(8 << 20)
+# What a whole module binds, by its text: the names read from one tree are held to it more than once (`_bindings`
+# then `_scope_imports` for a fill's, `left_unbound` for each place of a name).
+_MODULES: _KeptByText[_Binds] = _KeptByText(16 << 20)
+
+
+def _module_binds(module: tree_sitter.Node, skip: tree_sitter.Node | None = None) -> _Binds:
+    """What ``module``'s statements bind, each statement's kept in `_STATEMENTS`, by its kind and its text, where
+    it starts a line and has no syntax error (such a statement parses alike wherever it stands in a module): after
+    each fill tried a module was walked whole, 10 ms at 25,000 lines and more than once a fill, where the fill
+    changes one statement. A definition is its name alone; a statement with ``skip`` in it is read anew."""
+    data = module.text or b""
+    if skip is None and (whole := _MODULES.get([("module", data)])[0]) is not None:
+        return whole
+    otherwise: set[str] = set()
+    read: list[_StatementBinds] = []
+    keyed: list[tuple[tuple[str, bytes], tree_sitter.Node]] = []  # (its key in `_STATEMENTS`, the statement)
+    pending = list(reversed(module.children))
+    while pending:
+        statement = pending.pop()
+        kind = statement.type
+        if kind in ("function_definition", "class_definition"):
+            _add(otherwise, statement.child_by_field_name("name"))
+        elif kind == "decorated_definition":
+            # Its decorators, and its definition's name: not the whole definition's text, as a key.
+            pending.extend(reversed(statement.children))
+        elif kind != "comment":
+            start, end = statement.start_byte, statement.end_byte
+            if statement.has_error or data[start - 1:start] not in (b"", b"\n") \
+                    or (skip is not None and start <= skip.start_byte and skip.end_byte <= end):
+                read.append(_statement_binds(statement, skip))
+            else:
+                keyed.append(((kind, data[start:end]), statement))
+    kept = _STATEMENTS.get([key for key, _ in keyed])
+    missing = {key: _statement_binds(statement) for (key, statement), binds in zip(keyed, kept) if binds is None}
+    _STATEMENTS.put(missing)
+    imported: set[str] = set()
+    modules: dict[str, set[str | None]] = {}
+    for binds in itertools.chain(read, kept, missing.values()):
+        if binds is None:
+            continue
+        if binds.otherwise:
+            otherwise |= binds.otherwise
+        if binds.imported:
+            imported |= binds.imported
+        for name, module_name in binds.modules:
+            modules.setdefault(name, set()).add(module_name)
+    whole = _Binds(frozenset(otherwise), frozenset(imported), {k: frozenset(v) for k, v in modules.items()})
+    if skip is None:
+        _MODULES.put({("module", data): whole})
+    return whole
+
+
+def _statement_binds(statement: tree_sitter.Node, skip: tree_sitter.Node | None = None) -> _StatementBinds:
+    """What ``statement``, at a module's level, binds there: as `_bindings` and `_scope_imports` read the module,
+    from this statement down."""
+    otherwise: set[str] = set()
+    imported: set[str] = set()
+    _walk_bindings([statement], skip, otherwise, imported)
+    # The module's imports are read down to its scopes and expression statements, not into them (`_NO_IMPORTS`).
+    imports = () if statement.type in _NO_IMPORTS else (
+        node for node in _descendants(statement, stop=_NO_IMPORTS) if node.type in _IMPORTS)
+    modules = tuple(pair for node in imports for pair in _modules_imported(node))
+    return _StatementBinds(frozenset(otherwise), frozenset(imported), modules)
 
 
 def _parameter(names: set[str], parameter: tree_sitter.Node) -> None:
@@ -471,14 +605,18 @@ def _conditions(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 
 class _ScopeImports(NamedTuple):
-    bound: set[str]  # every name the scope binds
-    otherwise: set[str]  # those it binds but by an import
-    modules: dict[str, set[str | None]]  # a name imports bind -> the modules they bind it to (None: not the library's)
+    bound: Set[str]  # every name the scope binds
+    otherwise: Set[str]  # those it binds but by an import
+    modules: dict[str, Set[str | None]]  # a name imports bind -> the modules they bind it to (None: not the library's)
 
 
 def _scope_imports(scope: tree_sitter.Node, cache: dict[int, _ScopeImports]) -> _ScopeImports:
     found = cache.get(scope.id)
-    if found is None:
+    if found is None and scope.type == "module":
+        # One reading of its statements for all three (`_module_binds`).
+        binds = _module_binds(scope)
+        found = cache[scope.id] = _ScopeImports(binds.otherwise | binds.imported, binds.otherwise, binds.modules)
+    elif found is None:
         modules: dict[str, set[str | None]] = {}
         for statement in _descendants(scope, stop=_NO_IMPORTS):
             if statement.type in _IMPORTS:

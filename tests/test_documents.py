@@ -476,3 +476,20 @@ def test_changes_that_cut_surrogate_pairs_match_the_clients_text_one_by_one_and_
         assert s.line_starts == Snapshot("file:///f", "plaintext", 2, client).line_starts
         assert at_once.change("file:///f", 2, changes, U16, edits_wanted=False).text == client, changes
         assert documents._applied(first, changes, U16) == client, changes  # spliced, whatever the count
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, documents.BYTE_MARK_STEP])
+def test_byte_offsets_from_the_marks_are_those_of_the_text_encoded_before_them(monkeypatch, step):
+    # Marks every `step` code points, asked for in any order: astral characters, a surrogate pair and lone halves
+    # (three bytes each, as `surrogatepass` writes them), CRLF and lone CR breaks, each across a mark.
+    monkeypatch.setattr(documents, "BYTE_MARK_STEP", step)
+    rng = random.Random(step)
+    pieces = ["a", "é", "€", "😀", "\ud83d\ude00", "\ud83d", "\ude00", "\r\n", "\r", "\n", "名"]
+    for _ in range(20):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 3 * step + 40)))
+        s = snap(text + "é")  # not ASCII, whatever was drawn
+        offsets = [*range(-2, 3), *range(len(s.text) - 2, len(s.text) + 3),
+                   *(k * step + d for k in range(len(s.text) // step + 1) for d in (-1, 0, 1))]
+        offsets = rng.sample(offsets, min(len(offsets), 200)) + [rng.randrange(len(s.text)) for _ in range(50)]
+        for offset in offsets:
+            assert s.byte_offset(offset) == len(s.text[:offset].encode("utf-8", "surrogatepass")), (text, offset)

@@ -3,6 +3,8 @@ through the real parse, and what the typing path shows for a copy that reads ano
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from infill_ls.completion import reads_unbound
@@ -624,3 +626,72 @@ def test_the_text_says_where_an_import_of_everything_can_stand(text, found):
     from infill_ls.scopes import _WILDCARD_TEXT
 
     assert (_WILDCARD_TEXT.search(text) is not None) is found
+
+
+
+# A module whose statements the fills below rewrite one at a time: what each binds is kept by its text
+# (`scopes._STATEMENTS`), and a module's whole by its text (`scopes._MODULES`).
+_KEPT = """import os
+from re import compile as rx
+total = 0
+if os.name == "nt":
+    sep, other = "a", "b"
+for path in os.listdir("."):
+    pass
+
+
+def f(a):
+    return |
+"""
+
+
+@pytest.mark.parametrize("statement, rewritten, fill", [
+    # The assignment rewritten: the name it bound no longer is, though the module was read with it a fill before.
+    ("total = 0\n", "count = 0\n", "total + a"),
+    # An import's `as`, a name assigned in a statement under an `if`, a loop's.
+    ("from re import compile as rx\n", "from re import compile\n", "rx(a)"),
+    ('    sep, other = "a", "b"\n', '    sep = "a"\n', "other + a"),
+    ('for path in os.listdir("."):\n', 'for entry in os.listdir("."):\n', "path + a"),
+])
+def test_what_a_module_binds_is_read_again_for_a_statement_an_edit_rewrites(statement, rewritten, fill):
+    rewritten_module = _KEPT.replace(statement, rewritten, 1)
+    assert rewritten_module != _KEPT
+    name = fill.split(" ")[0].split("(")[0]
+    # Each read twice: the first reading keeps what its statements bind, the second takes it from there.
+    for _ in range(2):
+        assert _unbound(_KEPT, fill) == []
+        assert _unbound(rewritten_module, fill) == [name]
+
+
+def test_what_a_module_binds_is_what_a_walk_of_it_finds_after_each_of_many_edits():
+    # What statements bind is kept by their texts, a module's whole by its text: each edited module, read after what
+    # earlier ones kept, binds what a walk of its own tree finds (with a syntax error, a statement indented at the
+    # module's level, a decorated definition, an import under a `try`, a name an edit drops).
+    from infill_ls.scopes import (_IMPORTS, _NO_IMPORTS, _bindings, _descendants, _modules_imported, _scope_imports,
+                                  _walk_bindings)
+    from infill_ls.syntax import language_for, parse_text
+
+    spec = language_for("python", "m.py")
+    base = ("import os\ntry:\n    import json\nexcept ImportError:\n    json = None\n\n@register(name := 'n')\n"
+            "def handler(event):\n    return event\n\nclass Box:\n    size = 1\n\ntotal = [x for x in range(3)]\n")
+    rng = random.Random(7)
+    snippets = ["y = 1\n", "import sys\n", "(", ")", "    z = 2\n", "def g(", "'", "from a import b as c\n", "\n",
+                "global q\n", "if (w := 1):\n    pass\n", "@dec\n", "    import re\n", "x = 1; v = 2\n"]
+    text = base
+    for _ in range(300):
+        at = rng.randrange(len(text) + 1)
+        text = text[:at] + rng.choice(snippets) + text[at + rng.choice([0, 0, 1, 5, 20]):]
+        if rng.random() < 0.1:
+            text = base
+        root = parse_text(spec, text).root_node
+        names: set[str] = set()
+        imported: set[str] = set()
+        _walk_bindings([root], None, names, imported)
+        modules: dict[str, set[str | None]] = {}
+        for statement in _descendants(root, stop=_NO_IMPORTS):
+            for bound, module in _modules_imported(statement) if statement.type in _IMPORTS else ():
+                modules.setdefault(bound, set()).add(module)
+        assert _bindings(root, imports=False) == names, text
+        assert _bindings(root) == names | imported, text
+        found = _scope_imports(root, {})
+        assert (found.bound, found.otherwise, found.modules) == (names | imported, names, modules), text
