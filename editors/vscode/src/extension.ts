@@ -17,10 +17,13 @@ import { SERVER_COMMANDS, ServerCommand } from './commandArgs';
 import { commandArguments } from './editorCommands';
 import { ClientFacts, ClientPhase, START_TIMEOUT_MS, endMessage, isUnplannedEnd, serverState as stateOf, settleWithin } from './lifecycle';
 import {
+  ConfigSource,
+  LAUNCH_KEYS,
   SECTION,
   SERVED_SCHEMES,
   ServerLaunch,
   ServerSettings,
+  folderScoped,
   needsRestart,
   readServerLaunch,
   readServerSettings,
@@ -181,8 +184,16 @@ async function showMenu(): Promise<void> {
   await chosen?.run();
 }
 
-function config(): vscode.WorkspaceConfiguration {
-  return vscode.workspace.getConfiguration(SECTION);
+/**
+ * The `infill` section, with the command, its arguments and the model as the folder the server runs in (the first)
+ * sets them: in a multi-root workspace VS Code gives a folder's own values only to a configuration read for it.
+ */
+function config(): ConfigSource {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return folderScoped(
+    vscode.workspace.getConfiguration(SECTION),
+    folder === undefined ? undefined : vscode.workspace.getConfiguration(SECTION, folder.uri),
+  );
 }
 
 function middleware(getClient: () => LanguageClient): Middleware {
@@ -466,10 +477,23 @@ async function stopClient(): Promise<void> {
   refreshStatus();
 }
 
+/** A restart is queued that has not read the settings yet: a restart asked for meanwhile is that one. */
+let restartPending = false;
+
 function restartClient(): Promise<void> {
+  if (restartPending) {
+    // E.g. trust granted: VS Code reports the folder's server settings as changed too, and the server was started
+    // twice, the second time killing the first start or stopping the server it had just started.
+    return lifecycle;
+  }
   abandonStart();
+  restartPending = true;
   return serialized(async () => {
-    await stopClient();
+    try {
+      await stopClient();
+    } finally {
+      restartPending = false;
+    }
     await startClient();
   });
 }
@@ -484,7 +508,12 @@ async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): P
   }
   await serialized(async () => {
     const current = client;
-    if (current === undefined || !current.isRunning()) {
+    if (current?.state === State.Starting && !current.givenUp) {
+      // The library restarting it after a crash (the extension's own starts are waited for already): that start
+      // read the settings as it began, and a change since would be lost.
+      await settleWithin(current.start(), START_TIMEOUT_MS, current.whenGivenUp);
+    }
+    if (current === undefined || current !== client || !current.isRunning()) {
       return; // the next start reads the settings anew
     }
     const update = settingsUpdate(lastSent, config());
@@ -560,9 +589,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeConfiguration(onConfigurationChanged),
     // Another window may have paused or resumed suggestions meanwhile.
     vscode.window.onDidChangeWindowState(() => refreshStatus()),
-    // In Restricted Mode the folder's own server command and model were ignored; now they apply.
+    // In Restricted Mode the folder's own server command was ignored; now it applies. (VS Code reports the folder's
+    // restricted settings as changed, too: `infill.modelPath` goes to the server from there, without a restart.)
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
-      if (workspaceSetsRestricted(config())) {
+      if (workspaceSetsRestricted(config(), LAUNCH_KEYS)) {
         void restartClient();
       }
     }),

@@ -236,9 +236,29 @@ export function readServerLaunch(
  */
 export const RESTRICTED_KEYS: readonly string[] = ['server.command', 'server.extraArgs', 'modelPath'];
 
-/** Whether the workspace (or one of its folders) sets one of `RESTRICTED_KEYS`, which applies once it is trusted. */
-export function workspaceSetsRestricted(config: ConfigSource): boolean {
-  return RESTRICTED_KEYS.some((key) => {
+/**
+ * The section as the server reads it: the keys a folder's own settings can set in a multi-root workspace (the
+ * `machine-overridable` ones, `RESTRICTED_KEYS`) from `folder`, the configuration of the folder the server runs in
+ * (VS Code gives a folder's values only to a configuration read for that folder); the others, which only the
+ * user and the workspace set, from `window`.
+ */
+export function folderScoped(window: ConfigSource, folder: ConfigSource | undefined): ConfigSource {
+  if (folder === undefined) {
+    return window;
+  }
+  const from = (key: string) => (RESTRICTED_KEYS.includes(key) ? folder : window);
+  return {
+    get: <T>(key: string) => from(key).get<T>(key),
+    inspect: (key: string) => from(key).inspect(key),
+  };
+}
+
+/** The settings that choose what is run: only a new server process takes them. */
+export const LAUNCH_KEYS: readonly string[] = ['server.command', 'server.extraArgs'];
+
+/** Whether the workspace (or one of its folders) sets one of `keys`, which applies once it is trusted. */
+export function workspaceSetsRestricted(config: ConfigSource, keys: readonly string[] = RESTRICTED_KEYS): boolean {
+  return keys.some((key) => {
     const inspected = config.inspect(key);
     return [
       inspected?.workspaceValue,

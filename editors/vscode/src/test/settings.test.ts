@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import {
   ConfigSource,
   expandHome,
+  folderScoped,
   InspectedSetting,
+  LAUNCH_KEYS,
   needsRestart,
   readServerLaunch,
   readServerSettings,
@@ -178,6 +180,32 @@ test('trust granted: a restart is needed only where the workspace sets what runs
   assert.equal(workspaceSetsRestricted(configuration({ workspaceValue: { device: 'cpu' } })), false);
   assert.equal(workspaceSetsRestricted(configuration({ workspaceValue: { 'server.extraArgs': ['--x'] } })), true);
   assert.equal(workspaceSetsRestricted(configuration({ workspaceFolderValue: { modelPath: '/m' } })), true);
+  // Only the command and its arguments restart it: VS Code reports the folder's restricted settings as changed once
+  // it is trusted, and the model goes to the running server from there (a restart as well started it twice).
+  assert.deepEqual(LAUNCH_KEYS, ['server.command', 'server.extraArgs']);
+  assert.equal(workspaceSetsRestricted(configuration({ workspaceFolderValue: { modelPath: '/m' } }), LAUNCH_KEYS), false);
+  assert.equal(workspaceSetsRestricted(configuration({ workspaceValue: { 'server.command': '/x' } }), LAUNCH_KEYS), true);
+});
+
+test('multi-root: the command, its arguments and the model as the folder the server runs in sets them', () => {
+  const window = configuration({ globalValue: { device: 'cpu' } });
+  // Read for the first folder, VS Code adds that folder's own values; in a multi-root workspace, only there.
+  const own = { 'server.command': '.venv/bin/infill-ls', 'server.extraArgs': ['--threads', '2'], modelPath: '/m', device: 'cuda' };
+  const folder = configuration({ globalValue: { device: 'cpu' }, workspaceFolderValue: own });
+  const config = folderScoped(window, folder);
+  assert.deepEqual(readServerLaunch(config, '/work/a', 'linux'), {
+    command: '/work/a/.venv/bin/infill-ls',
+    args: ['--threads', '2'],
+    cwd: '/work/a',
+  });
+  // The settings only the user and the workspace set are read for the window (VS Code warns of a window-scoped
+  // setting read for a folder).
+  assert.deepEqual(readServerSettings(config), { modelPath: '/m', device: 'cpu' });
+  assert.equal(workspaceSetsRestricted(config, LAUNCH_KEYS), true);
+  // Read for the window alone, the folder's command was not seen: `infill-ls` on PATH was run instead.
+  assert.deepEqual(readServerLaunch(window, '/work/a', 'linux'), { command: 'infill-ls', args: [], cwd: '/work/a' });
+  // No folder open: the window's.
+  assert.equal(folderScoped(window, undefined), window);
 });
 
 test('server settings changes restart; others do not', () => {
