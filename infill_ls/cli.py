@@ -258,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if sys.stdin.isatty():
                 # Started by hand it waits, silent, for an editor's messages: said, as the user may not know.
-                print("infill-ls: waiting for LSP messages on stdin; an editor starts it (see editors/README.md); "
-                      "infill-ls --check tries the model; Ctrl-D ends it", file=sys.stderr, flush=True)
+                print("infill-ls: waiting for LSP messages on stdin; an editor starts it (the README's \"Editors\"); "
+                      "infill-ls --check tries the model; the end of input (Ctrl-D) ends it", file=sys.stderr,
+                      flush=True)
             server.start_io(stdin=Utf8Stdin(sys.stdin.buffer))
     except ListenError as error:
         print(f"infill-ls: {error}", file=sys.stderr)

@@ -61,7 +61,7 @@ def unbound_reads(tree: tree_sitter.Tree, lo: int, hi: int, known: Iterable[str]
         text = name.text.decode("utf-8", "replace")
         if text in BUILTINS or text in known or text in unbound:
             continue
-        if not any(text in cache.setdefault(scope.id, _bindings(scope)) for scope in _visible_scopes(name)):
+        if not any(text in _cached_bindings(scope, cache) for scope in _visible_scopes(name)):
             unbound.append(text)
         elif _reads_its_own_first_binding(name, text, lo, hi):
             unbound.append(text)
@@ -110,6 +110,14 @@ def _scope_around(root: tree_sitter.Node, lo: int, hi: int) -> tree_sitter.Node:
             node.type in _SCOPES and (node.start_byte < lo or node.end_byte > hi)):
         node = node.parent
     return node if node is not None else root
+
+
+def _cached_bindings(scope: tree_sitter.Node, cache: dict[int, Set[str]]) -> Set[str]:
+    """`_bindings(scope)`, read once for each scope of one tree (`setdefault` read it anew for every name)."""
+    found = cache.get(scope.id)
+    if found is None:
+        found = cache[scope.id] = _bindings(scope)
+    return found
 
 
 def _reads_its_own_first_binding(name: tree_sitter.Node, text: str, lo: int, hi: int) -> bool:
@@ -311,6 +319,8 @@ def _module_binds(module: tree_sitter.Node, skip: tree_sitter.Node | None = None
     each fill tried a module was walked whole, 10 ms at 25,000 lines and more than once a fill, where the fill
     changes one statement. A definition is its name alone; a statement with ``skip`` in it is read anew."""
     data = module.text or b""
+    # The root starts after the text's leading whitespace (a blank line, a BOM), and its text from there.
+    base = module.start_byte
     if skip is None and (whole := _MODULES.get([("module", data)])[0]) is not None:
         return whole
     otherwise: set[str] = set()
@@ -327,11 +337,11 @@ def _module_binds(module: tree_sitter.Node, skip: tree_sitter.Node | None = None
             pending.extend(reversed(statement.children))
         elif kind != "comment":
             start, end = statement.start_byte, statement.end_byte
-            if statement.has_error or data[start - 1:start] not in (b"", b"\n") \
+            if statement.has_error or data[start - base - 1:start - base] not in (b"", b"\n") \
                     or (skip is not None and start <= skip.start_byte and skip.end_byte <= end):
                 read.append(_statement_binds(statement, skip))
             else:
-                keyed.append(((kind, data[start:end]), statement))
+                keyed.append(((kind, data[start - base:end - base]), statement))
     kept = _STATEMENTS.get([key for key, _ in keyed])
     missing = {key: _statement_binds(statement) for (key, statement), binds in zip(keyed, kept) if binds is None}
     _STATEMENTS.put(missing)

@@ -628,7 +628,6 @@ def test_the_text_says_where_an_import_of_everything_can_stand(text, found):
     assert (_WILDCARD_TEXT.search(text) is not None) is found
 
 
-
 # A module whose statements the fills below rewrite one at a time: what each binds is kept by its text
 # (`scopes._STATEMENTS`), and a module's whole by its text (`scopes._MODULES`).
 _KEPT = """import os
@@ -695,3 +694,12 @@ def test_what_a_module_binds_is_what_a_walk_of_it_finds_after_each_of_many_edits
         assert _bindings(root) == names | imported, text
         found = _scope_imports(root, {})
         assert (found.bound, found.otherwise, found.modules) == (names | imported, names, modules), text
+
+
+def test_a_module_that_starts_with_blank_lines_keeps_what_its_statements_bind_by_their_own_texts():
+    # The root node starts after the text's leading whitespace, and its text from there: offsets of the file's bytes
+    # into that text took another statement's text as the key (`import re` bound `os`), and another file read it.
+    assert _unbound("\n" * 10 + "import os\nimport re\n\nx = |\n", "os.sep, re.I") == []
+    assert _unbound("import re\n\nx = |\n", "re.I") == []
+    assert _unbound("\n\n\n\na=1\nb=2\nx = |\n", "a, b") == []
+    assert _unbound("b=2\nx = |\n", "b") == []

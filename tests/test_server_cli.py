@@ -116,7 +116,10 @@ def test_started_by_hand_in_a_terminal_it_says_it_waits_for_an_editor():
 
     pid, terminal = pty.fork()
     if pid == 0:
-        os.execve(sys.executable, [*CMD, "--model", "/nonexistent"], SERVER_ENV)
+        try:
+            os.execve(sys.executable, [*CMD, "--model", "/nonexistent"], SERVER_ENV)
+        finally:
+            os._exit(127)  # the test goes on in the parent alone
     said = b""
     deadline = time.monotonic() + 60
     while b"\n" not in said and time.monotonic() < deadline:
@@ -125,8 +128,9 @@ def test_started_by_hand_in_a_terminal_it_says_it_waits_for_an_editor():
     os.write(terminal, b"\x04")  # Ctrl-D: the end of its input
     status = os.waitpid(pid, 0)[1]
     os.close(terminal)
-    assert said.decode().splitlines()[0] == ("infill-ls: waiting for LSP messages on stdin; an editor starts it (see "
-                                             "editors/README.md); infill-ls --check tries the model; Ctrl-D ends it")
+    assert said.decode().splitlines()[0] == ("infill-ls: waiting for LSP messages on stdin; an editor starts it (the "
+                                             "README's \"Editors\"); infill-ls --check tries the model; the end of "
+                                             "input (Ctrl-D) ends it")
     assert os.waitstatus_to_exitcode(status) == 0
     # From an editor (a pipe), not a word.
     result = subprocess.run([*CMD, "--model", "/nonexistent"], input=b"", capture_output=True, timeout=60,
