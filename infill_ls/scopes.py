@@ -20,7 +20,8 @@ import itertools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from .modules import is_module, lacks
@@ -257,7 +258,7 @@ class _Binds(NamedTuple):
 
     otherwise: frozenset[str]  # the names they bind but by an import
     imported: frozenset[str]  # the names their imports bind
-    modules: dict[str, Set[str | None]]  # a name imports bind -> the modules they bind it to (`_modules_imported`)
+    modules: Mapping[str, Set[str | None]]  # a name imports bind -> the modules they bind it to (`_modules_imported`)
 
 
 class _StatementBinds(NamedTuple):
@@ -356,7 +357,9 @@ def _module_binds(module: tree_sitter.Node, skip: tree_sitter.Node | None = None
             imported |= binds.imported
         for name, module_name in binds.modules:
             modules.setdefault(name, set()).add(module_name)
-    whole = _Binds(frozenset(otherwise), frozenset(imported), {k: frozenset(v) for k, v in modules.items()})
+    # Read only: the cache hands the same one to every caller, on any thread.
+    whole = _Binds(frozenset(otherwise), frozenset(imported),
+                   MappingProxyType({k: frozenset(v) for k, v in modules.items()}))
     if skip is None:
         _MODULES.put({("module", data): whole})
     return whole
@@ -617,7 +620,7 @@ def _conditions(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 class _ScopeImports(NamedTuple):
     bound: Set[str]  # every name the scope binds
     otherwise: Set[str]  # those it binds but by an import
-    modules: dict[str, Set[str | None]]  # a name imports bind -> the modules they bind it to (None: not the library's)
+    modules: Mapping[str, Set[str | None]]  # a name imports bind -> the modules (None: not the library's)
 
 
 def _scope_imports(scope: tree_sitter.Node, cache: dict[int, _ScopeImports]) -> _ScopeImports:
