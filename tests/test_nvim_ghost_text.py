@@ -1216,9 +1216,6 @@ def test_the_rewrite_commands_description_is_the_readmes() -> None:
     assert desc == f"infill: {row}"
 
 
-if __name__ == "__main__":
-    scripted_server(sys.argv[1:])
-
 
 QUIT = r"""
 vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
@@ -1248,3 +1245,36 @@ def test_quitting_neovim_says_nothing_of_the_server_it_stops(tmp_path: Path) -> 
     proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
                           env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.strip() == "ready" and "stopped" not in proc.stderr, proc
+
+
+BUFTYPE_AFTER_CRASH = r"""
+vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
+vim.cmd('runtime plugin/infill.lua')
+require('infill').setup({ cmd = vim.json.decode(vim.env.INFILL_CMD) })
+vim.defer_fn(function()
+  local client = require('infill.client')
+  vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
+  vim.wait(20000, function() local c = client.get(); return c ~= nil and c.initialized end, 50)
+  vim.loop.kill(client.pid(), 9)
+  local gone = vim.wait(5000, function() return client.get() == nil end, 50)
+  vim.cmd('setlocal buftype=')
+  io.stdout:write(vim.json.encode({ gone = gone, started = client.get() ~= nil }))
+  vim.cmd('qa!')
+end, 100)
+"""
+
+
+def test_setting_buftype_on_a_buffer_that_stays_served_starts_no_stopped_server(tmp_path: Path) -> None:
+    # The buffer was served before and after: as a write does not, an OptionSet starts no server that crashed.
+    (tmp_path / "a.py").write_text("x = f(\n", encoding="utf-8")
+    script = tmp_path / "bt.lua"
+    script.write_text(BUFTYPE_AFTER_CRASH, encoding="utf-8")
+    env = {**nvim_env(tmp_path, [sys.executable, __file__]), "INFILL_FILE": str(tmp_path / "a.py"),
+           "INFILL_LOG": str(tmp_path / "server.log")}
+    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert json.loads(proc.stdout) == {"gone": True, "started": False}, proc
+
+
+if __name__ == "__main__":
+    scripted_server(sys.argv[1:])

@@ -110,7 +110,8 @@ local function check(opts)
   for _, name in ipairs({ 'cmd', 'filetypes' }) do
     for i, item in ipairs(opts[name]) do
       if type(item) ~= 'string' then
-        refuse('infill: setup{%s=...} must be a list of strings; item %d is %s', name, i, vim.inspect(item))
+        refuse('infill: setup{%s=...} must be a list of strings; item %d is %s', name, i,
+          vim.inspect(item, { newline = ' ', indent = '' }))
       end
     end
   end

@@ -409,7 +409,8 @@ function M.setup(user_opts)
       local bufnr = vim.api.nvim_get_current_buf()
       if not_served(bufnr) ~= nil then
         detach(bufnr)
-      elseif vim.api.nvim_buf_is_loaded(bufnr) then
+      elseif not attached[bufnr] and vim.api.nvim_buf_is_loaded(bufnr) then
+        -- Only a buffer that left: as for a name given, a stopped server is not started for one that stayed.
         attach(bufnr)
       end
     end,
