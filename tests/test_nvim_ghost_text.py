@@ -1217,18 +1217,27 @@ def test_the_rewrite_commands_description_is_the_readmes() -> None:
 
 
 
-QUIT = r"""
+def _headless_on_a_py(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
+    """Headless Neovim with the plugin set up on the scripted server, running ``body`` (Lua) once a.py (its path in
+    INFILL_FILE) can be edited: after startup, when filetypes are detected."""
+    (tmp_path / "a.py").write_text("x = f(\n", encoding="utf-8")
+    script = tmp_path / "script.lua"
+    script.write_text(HEADLESS_ON_A_PY.replace("BODY", body), encoding="utf-8")
+    env = {**nvim_env(tmp_path, [sys.executable, __file__]), "INFILL_FILE": str(tmp_path / "a.py"),
+           "INFILL_LOG": str(tmp_path / "server.log")}
+    return subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+
+
+HEADLESS_ON_A_PY = r"""
 vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
 vim.cmd('runtime plugin/infill.lua')
 require('infill').setup({ cmd = vim.json.decode(vim.env.INFILL_CMD) })
--- After startup, once filetypes are detected.
 vim.defer_fn(function()
+  local client = require('infill.client')
   vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
-  local ready = vim.wait(20000, function()
-    local c = require('infill.client').get()
-    return c ~= nil and c.initialized
-  end, 50)
-  io.stdout:write(ready and 'ready\n' or 'not ready\n')
+  local ready = vim.wait(20000, function() local c = client.get(); return c ~= nil and c.initialized end, 50)
+BODY
   vim.cmd('qa!')
 end, 100)
 """
@@ -1237,43 +1246,18 @@ end, 100)
 def test_quitting_neovim_says_nothing_of_the_server_it_stops(tmp_path: Path) -> None:
     # Neovim 0.7 stops its servers itself as it quits, and the plugin said "infill-ls stopped (exit code 0, ...);
     # :InfillRestart starts it again" on the way out.
-    (tmp_path / "a.py").write_text("x = f(\n", encoding="utf-8")
-    script = tmp_path / "quit.lua"
-    script.write_text(QUIT, encoding="utf-8")
-    env = {**nvim_env(tmp_path, [sys.executable, __file__]), "INFILL_FILE": str(tmp_path / "a.py"),
-           "INFILL_LOG": str(tmp_path / "server.log")}
-    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
-                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0 and proc.stdout.strip() == "ready" and "stopped" not in proc.stderr, proc
-
-
-BUFTYPE_AFTER_CRASH = r"""
-vim.opt.runtimepath:prepend(vim.env.INFILL_PLUGIN)
-vim.cmd('runtime plugin/infill.lua')
-require('infill').setup({ cmd = vim.json.decode(vim.env.INFILL_CMD) })
-vim.defer_fn(function()
-  local client = require('infill.client')
-  vim.cmd('edit ' .. vim.fn.fnameescape(vim.env.INFILL_FILE))
-  vim.wait(20000, function() local c = client.get(); return c ~= nil and c.initialized end, 50)
-  vim.loop.kill(client.pid(), 9)
-  local gone = vim.wait(5000, function() return client.get() == nil end, 50)
-  vim.cmd('setlocal buftype=')
-  io.stdout:write(vim.json.encode({ gone = gone, started = client.get() ~= nil }))
-  vim.cmd('qa!')
-end, 100)
-"""
+    proc = _headless_on_a_py(tmp_path, "  io.stdout:write(ready and 'ready' or 'not ready')")
+    assert proc.returncode == 0 and proc.stdout == "ready" and "stopped" not in proc.stderr, proc
 
 
 def test_setting_buftype_on_a_buffer_that_stays_served_starts_no_stopped_server(tmp_path: Path) -> None:
     # The buffer was served before and after: as a write does not, an OptionSet starts no server that crashed.
-    (tmp_path / "a.py").write_text("x = f(\n", encoding="utf-8")
-    script = tmp_path / "bt.lua"
-    script.write_text(BUFTYPE_AFTER_CRASH, encoding="utf-8")
-    env = {**nvim_env(tmp_path, [sys.executable, __file__]), "INFILL_FILE": str(tmp_path / "a.py"),
-           "INFILL_LOG": str(tmp_path / "server.log")}
-    proc = subprocess.run([NVIM, "--headless", "--clean", "-n", "-i", "NONE", "-u", str(script)], cwd=tmp_path,
-                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert json.loads(proc.stdout) == {"gone": True, "started": False}, proc
+    proc = _headless_on_a_py(tmp_path, """
+  vim.loop.kill(client.pid(), 9)
+  local gone = vim.wait(5000, function() return client.get() == nil end, 50)
+  vim.cmd('setlocal buftype=')
+  io.stdout:write(vim.json.encode({ ready = ready, gone = gone, started = client.get() ~= nil }))""")
+    assert json.loads(proc.stdout) == {"ready": True, "gone": True, "started": False}, proc
 
 
 if __name__ == "__main__":
