@@ -202,7 +202,7 @@ def _bindings(scope: tree_sitter.Node, skip: tree_sitter.Node | None = None, imp
     (`_module_binds`)."""
     if scope.type == "module":
         found = _module_binds(scope, skip)
-        return found.otherwise | found.imported if imports else found.otherwise
+        return found.bound if imports else found.otherwise
     names: set[str] = set()
     # PEP 695's type parameters (`def f[T, U: int, *Ts](x: T)`): each the first name of its part of the brackets.
     parameters = scope.child_by_field_name("type_parameters") if scope.type in _SCOPES else None
@@ -251,14 +251,6 @@ def _walk_bindings(pending: list[tree_sitter.Node], skip: tree_sitter.Node | Non
                 _imported(imported, node)
             continue
         pending.extend(node.children)
-
-
-class _Binds(NamedTuple):
-    """What a module's statements bind (`_bindings`, `_scope_imports`)."""
-
-    otherwise: frozenset[str]  # the names they bind but by an import
-    imported: frozenset[str]  # the names their imports bind
-    modules: Mapping[str, Set[str | None]]  # a name imports bind -> the modules they bind it to (`_modules_imported`)
 
 
 class _StatementBinds(NamedTuple):
@@ -311,10 +303,10 @@ _ENTRY_BYTES = 256
 _STATEMENTS: _KeptByText[_StatementBinds] = _KeptByText(8 << 20)
 # What a whole module binds, by its text: the names read from one tree are held to it more than once (`_bindings`
 # then `_scope_imports` for a fill's, `left_unbound` for each place of a name).
-_MODULES: _KeptByText[_Binds] = _KeptByText(16 << 20)
+_MODULES: _KeptByText[_ScopeImports] = _KeptByText(16 << 20)
 
 
-def _module_binds(module: tree_sitter.Node, skip: tree_sitter.Node | None = None) -> _Binds:
+def _module_binds(module: tree_sitter.Node, skip: tree_sitter.Node | None = None) -> _ScopeImports:
     """What ``module``'s statements bind, each statement's kept in `_STATEMENTS`, by its kind and its text, where
     it starts a line and has no syntax error (such a statement parses alike wherever it stands in a module): after
     each fill tried a module was walked whole, 10 ms at 25,000 lines and more than once a fill, where the fill
@@ -358,8 +350,8 @@ def _module_binds(module: tree_sitter.Node, skip: tree_sitter.Node | None = None
         for name, module_name in binds.modules:
             modules.setdefault(name, set()).add(module_name)
     # Read only: the cache hands the same one to every caller, on any thread.
-    whole = _Binds(frozenset(otherwise), frozenset(imported),
-                   MappingProxyType({k: frozenset(v) for k, v in modules.items()}))
+    whole = _ScopeImports(frozenset(otherwise | imported), frozenset(otherwise),
+                          MappingProxyType({k: frozenset(v) for k, v in modules.items()}))
     if skip is None:
         _MODULES.put({("module", data): whole})
     return whole
@@ -618,6 +610,8 @@ def _conditions(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 
 class _ScopeImports(NamedTuple):
+    """What a scope binds (`_bindings`, `_scope_imports`; a module's as `_module_binds` reads them)."""
+
     bound: Set[str]  # every name the scope binds
     otherwise: Set[str]  # those it binds but by an import
     modules: Mapping[str, Set[str | None]]  # a name imports bind -> the modules (None: not the library's)
@@ -626,9 +620,7 @@ class _ScopeImports(NamedTuple):
 def _scope_imports(scope: tree_sitter.Node, cache: dict[int, _ScopeImports]) -> _ScopeImports:
     found = cache.get(scope.id)
     if found is None and scope.type == "module":
-        # One reading of its statements for all three (`_module_binds`).
-        binds = _module_binds(scope)
-        found = cache[scope.id] = _ScopeImports(binds.otherwise | binds.imported, binds.otherwise, binds.modules)
+        found = cache[scope.id] = _module_binds(scope)  # one reading of its statements for all three
     elif found is None:
         modules: dict[str, set[str | None]] = {}
         for statement in _descendants(scope, stop=_NO_IMPORTS):
