@@ -13,7 +13,7 @@ from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, next
                             scan_window, still_open)
 
 from .context import leading_whitespace
-from .documents import LINE_BREAK
+from .documents import LINE_BREAK, Snapshot
 from .postprocess import writes_a_line_again
 from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
 from .suggestions import (WORD, Suggestion, code_line_above, in_comment, in_literal, macro_body, misplaced_semicolon,
@@ -1139,18 +1139,16 @@ def _squeezed(line: str) -> str:
 _SPACING = r"[^\S\r\n]*"
 
 
-def _has_line_squeezed(text: str, squeezed: str) -> bool:
-    """Whether a line of ``text`` (its lines as `LINE_BREAK` ends them) is ``squeezed`` (not empty), whitespace aside
-    (`_squeezed`). Searched for: splitting the file into lines and squeezing each took 10 to 25 ms in a file of 10,000
-    to 25,000 lines, for each suggestion checked. A match runs from its first character to its line's end; it is
-    such a line where only whitespace stands before it on its line (a match after other characters of a line can only
-    follow them: its first character is no whitespace, so none comes first where the line's whitespace does)."""
+def _has_line_squeezed(snap: Snapshot, squeezed: str) -> bool:
+    """Whether a line of ``snap`` is ``squeezed`` (not empty), whitespace aside (`_squeezed`). Searched for: splitting
+    the file into lines and squeezing each took 10 to 25 ms in a file of 10,000 to 25,000 lines, for each suggestion
+    checked. A match runs from its first character to its line's end; it is such a line where only whitespace stands
+    before it on its line (a match after other characters of a line can only follow them: its first character is no
+    whitespace, so none comes first where the line's whitespace does)."""
     pattern = re.escape(squeezed[0]) + "".join(_SPACING + re.escape(c) for c in squeezed[1:]) + _SPACING
-    for found in re.finditer(pattern + r"(?![^\r\n])", text):
+    for found in re.finditer(pattern + r"(?![^\r\n])", snap.text):
         at = found.start()
-        # The last "\r" looked for after the last "\n" alone: back to the file's start, each match cost a scan of it.
-        newline = text.rfind("\n", 0, at)
-        if not text[max(newline, text.rfind("\r", newline + 1, at)) + 1:at].strip():
+        if not snap.text[snap.line_starts[snap.line_of(at)]:at].strip():
             return True
     return False
 
@@ -1198,7 +1196,7 @@ def redeclares(parsed: ParsedSnapshot, suggestion: Suggestion,
         return False
     # Most lines written are in the file nowhere: its longest word, searched for as it is, says so at once. Where a
     # name and parameters tell a function (`unique_signatures`), a call-like name of the line the file spells, then.
-    spelled = max(written.split(), key=len) in snap.text and _has_line_squeezed(snap.text, line)
+    spelled = max(written.split(), key=len) in snap.text and _has_line_squeezed(snap, line)
     if not spelled and not (spec.unique_signatures and any(
             re.search(rf"\b{re.escape(name)}\s*\(", snap.text) for name in _CALLED.findall(written))):
         return False  # no re-parse

@@ -107,11 +107,12 @@ def test_a_python_method_header_its_class_already_has_is_dropped():
 ])
 def test_a_line_spelled_with_other_whitespace_is_found_as_the_lines_split_and_squeezed_find_it(text):
     # Searched for, not split into lines and squeezed one by one (25 ms a suggestion in 25,000 lines): the same answer.
-    from infill_ls.documents import LINE_BREAK
+    from infill_ls.documents import LINE_BREAK, Snapshot
     from infill_ls.typing_filter import _has_line_squeezed, _squeezed
 
+    snap = Snapshot("file:///p.py", "python", 1, text)
     for line in ("defget_x(self):", "get_x(self):", "return1", "x=1;defget_x(self):", "classP:"):
-        assert _has_line_squeezed(text, line) is any(_squeezed(other) == line for other in LINE_BREAK.split(text))
+        assert _has_line_squeezed(snap, line) is any(_squeezed(other) == line for other in LINE_BREAK.split(text))
 
 
 @pytest.mark.parametrize("language, marked, duplicate", [
