@@ -31,6 +31,7 @@ import {
   settingsUpdate,
   workspaceSetsRestricted,
 } from './settings';
+import { ServerSpawn, serverSpawn } from './serverSpawn';
 import { StartTimedOut, StderrTail, eachLine, notRunningMessage, startFailureMessage } from './startFailure';
 import { ModelStatus, STATUS_NOTIFICATION, ServerState, parseModelStatus, statusView } from './status';
 
@@ -320,13 +321,17 @@ function watchRestart(restarted: InfillClient): void {
   });
 }
 
-function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaunch): InfillClient {
+function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaunch, spawn: ServerSpawn): InfillClient {
   const serverOptions: ServerOptions = {
-    command: launch.command,
-    args: launch.args,
-    transport: TransportKind.stdio,
-    // The folder a relative command was resolved against (the library's own choice, made explicit).
-    options: launch.cwd === undefined ? undefined : { cwd: launch.cwd },
+    command: spawn.command,
+    args: spawn.args,
+    // Without a transport the library adds no `--stdio`: a batch script's command line holds it already.
+    transport: spawn.stdio ? TransportKind.stdio : undefined,
+    options: {
+      // The folder a relative command was resolved against (the library's own choice, made explicit).
+      ...(launch.cwd === undefined ? {} : { cwd: launch.cwd }),
+      ...(spawn.windowsVerbatimArguments ? { windowsVerbatimArguments: true } : {}),
+    },
   };
   let hasRun = false;
   const clientOptions: LanguageClientOptions = {
@@ -405,11 +410,13 @@ async function launchClient(): Promise<void> {
   }
   const launch = readServerLaunch(config(), serverFolder(vscode.workspace.workspaceFolders));
   modelStatus = undefined;
-  if (launch.problem !== undefined) {
-    reportFailure(launch.problem, 'settings');
+  const spawn = serverSpawn(launch);
+  const problem = launch.problem ?? spawn.problem;
+  if (problem !== undefined) {
+    reportFailure(problem, 'settings');
     return;
   }
-  const next = createClient(output, launch);
+  const next = createClient(output, launch, spawn);
   client = next;
   lastFailure = undefined;
   refreshStatus();
