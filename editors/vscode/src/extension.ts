@@ -509,7 +509,7 @@ async function onConfigurationChanged(event: vscode.ConfigurationChangeEvent): P
   if (!event.affectsConfiguration(SECTION)) {
     return;
   }
-  if (needsRestart(event)) {
+  if (needsRestart(event, vscode.workspace.workspaceFolders?.[0]?.uri)) {
     await restartClient();
     return;
   }

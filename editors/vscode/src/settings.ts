@@ -270,6 +270,11 @@ export function workspaceSetsRestricted(config: ConfigSource, keys: readonly str
 }
 
 /** Changes to these need a new server process, not just a notification. */
-export function needsRestart(event: { affectsConfiguration(section: string): boolean }): boolean {
-  return event.affectsConfiguration(`${SECTION}.server`);
+export function needsRestart<Scope>(
+  event: { affectsConfiguration(section: string, scope?: Scope): boolean },
+  folder?: Scope,
+): boolean {
+  // Asked for the folder the server runs in (where it reads its command): in a multi-root workspace, another
+  // folder's own `infill.server.*` does not change what is run.
+  return event.affectsConfiguration(`${SECTION}.server`, folder);
 }

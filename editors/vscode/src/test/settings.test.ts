@@ -213,3 +213,16 @@ test('server settings changes restart; others do not', () => {
   assert.equal(needsRestart(event('infill.server.extraArgs')), true);
   assert.equal(needsRestart(event('infill.device')), false);
 });
+
+test("in a multi-root workspace, another folder's server settings do not restart the server", () => {
+  // As VS Code answers: a folder's own value affects that folder's scope only; a user setting affects every scope.
+  const change = (section: string, where: string) => ({
+    affectsConfiguration: (asked: string, scope?: string) =>
+      section.startsWith(asked) && (where === 'user' || scope === undefined || scope === where),
+  });
+  assert.equal(needsRestart(change('infill.server.command', 'file:///b'), 'file:///a'), false);
+  assert.equal(needsRestart(change('infill.server.command', 'file:///a'), 'file:///a'), true);
+  assert.equal(needsRestart(change('infill.server.extraArgs', 'user'), 'file:///a'), true);
+  // No folder open: any change counts.
+  assert.equal(needsRestart(change('infill.server.command', 'file:///b')), true);
+});
