@@ -31,7 +31,7 @@ from engine.arguments import nonnegative_int, positive_int
 from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore, PositionEncoding, TextChange
 from infill_ls.server import STATUS_NOTIFICATION
-from infill_ls.settings import parse_settings
+from infill_ls.settings import refused_settings
 from infill_ls.syntax import SyntaxIndex, language_for
 
 # The scripted session's files ship with the package, so the bench runs wherever it is installed.
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Checked here as the server checks them: a misspelt key there is one warning in its log, unseen, and the bench
     # ran with the default it meant to change.
-    if problems := parse_settings(dict(args.setting))[1]:
+    if problems := refused_settings(dict(args.setting)):
         parser.error(f"--setting: {'; '.join(problems)}")
     files = _typed_files(args.files) if args.files else [(args.fixtures / name, lang) for name, lang in SCRIPT]
     typed = 0

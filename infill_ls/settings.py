@@ -198,6 +198,24 @@ def parse_settings(raw: Any, base: Settings | None = None, started: Settings | N
     return replace(settings, **changes), problems
 
 
+def refused_settings(raw: Mapping[str, Any]) -> list[str]:
+    """What is wrong with settings given on a command line, where nothing is kept in their place: any key that is
+    not a setting (no editor shares the section there), and each value its setting does not take."""
+    problems = []
+    for key, value in raw.items():
+        known = _FIELDS.get(key)
+        if known is None:
+            meant = _meant(key)
+            problems.append(f"{SECTION}.{key}: unknown setting" + (f"; did you mean {meant}?" if meant else ""))
+            continue
+        try:
+            known[1](value)
+        except _Invalid as why:
+            if value is not None:  # null: the setting's value at the start, as an editor's removed setting is
+                problems.append(f"{SECTION}.{key}: {why}, got {as_json(value, 80)}")
+    return problems
+
+
 def as_json(value: Any, limit: int | None = None) -> str:
     """A value as the client wrote it (JSON), so that a message can show it to be pasted back; a wrong one cut to
     `limit` characters, so that the message stays one line."""
