@@ -25,7 +25,7 @@ from .prose import garbled, in_prose, prose_document
 from .scopes import READERS, locals_of_others
 from .suggestions import WORD_CHARACTER, Suggestion, in_comment, parsing_first, syntax_checked
 from .syntax import ParsedSnapshot, Replacement, parses_after, tree_after
-from .typing_filter import no_worse, parsing_first_kept
+from .typing_filter import another_places_docstring, no_worse, parsing_first_kept
 
 if TYPE_CHECKING:
     from engine.infill import Candidate, InfillEngine, InfillLookup
@@ -186,8 +186,9 @@ def copied(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: 
            should_stop: Callable[[], bool] | None = None,
            surroundings: Surroundings = NO_SURROUNDINGS) -> list[Suggestion]:
     """The strongest fill the file (or a file in ``elsewhere``) spells out at ``offset`` that leaves the file no
-    worse (`no_worse`), as a suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none does. No
-    model pass."""
+    worse (`no_worse`), reads no name nothing binds (`reads_unbound`) and is no other definition's docstring
+    (`another_places_docstring`), as a suggestion, from the engine's strongest few (`COPIES_TESTED`); none if none
+    does. No model pass."""
     hole_size, ctx = hole or _hole(engine, parsed, offset, settings)
     text = parsed.snapshot.text
     found = engine.copies(*around_hole(text, offset, surroundings), max_tokens=hole_size, limit=COPIES_TESTED,
@@ -195,7 +196,8 @@ def copied(engine: InfillLookup, parsed: ParsedSnapshot, offset: int, settings: 
     known = known_names(surroundings)
     # One re-parse per copy tried, stopping at the first that passes: this runs on every keystroke.
     return next(([s] for s in suggestions_for(ctx, found)
-                 if no_worse(parsed, [s], should_stop) and not reads_unbound(parsed, s, known, should_stop)), [])
+                 if no_worse(parsed, [s], should_stop) and not reads_unbound(parsed, s, known, should_stop)
+                 and not another_places_docstring(parsed, s, should_stop)), [])
 
 
 def reads_unbound(parsed: ParsedSnapshot, suggestion: Suggestion, known: frozenset[str] = frozenset(),

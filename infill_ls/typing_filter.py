@@ -662,6 +662,40 @@ def _ends_a_label_with_semicolon(parsed: ParsedSnapshot, suggestion: Suggestion)
     return node is not None
 
 
+# A string alone that is code, not prose: an ECMAScript directive (`'use strict'`, `"use client"`).
+_DIRECTIVE = re.compile(r"""(['"])use [\w ]+\1;?""")
+
+
+def another_places_docstring(parsed: ParsedSnapshot, suggestion: Suggestion,
+                             should_stop: Callable[[], bool] | None = None) -> bool:
+    """Whether ``suggestion``, a fill the file (or a file beside it) spells out elsewhere, is a string that stands
+    alone as a statement, on a line blank around the cursor: another definition's docstring (`\"\"\"Inputs for Fill
+    Mask inference\"\"\"` at the start of the class of its outputs), which says what that definition does, not this
+    one. A directive (`'use strict'`) is code, and passes; so does a comment, which a file repeats word for word
+    (`//#endregion`, `// @ts-expect-error`, a rule of dashes)."""
+    if suggestion.source not in ("file", "beside") or parsed.spec is None:
+        return False
+    snap = parsed.snapshot
+    line = snap.line_of(suggestion.start)
+    if (snap.text[snap.line_starts[line]:suggestion.start].strip()
+            or snap.text[suggestion.end:snap.line_end(line)].strip()):
+        return False
+    code = suggestion.text.strip()
+    if not code or "\n" in code or _DIRECTIVE.fullmatch(code):
+        return False
+    tree = tree_after(parsed, [Replacement(suggestion.start, suggestion.end, suggestion.text)], should_stop)
+    if tree is None:
+        return False
+    indent = suggestion.text[:len(suggestion.text) - len(suggestion.text.lstrip())]
+    lo = snap.byte_offset(suggestion.start) + len(indent.encode("utf-8", "surrogatepass"))
+    hi = lo + len(code.encode("utf-8", "surrogatepass"))
+    node = tree.root_node.named_descendant_for_byte_range(lo, hi)
+    if node is not None and node.type in parsed.spec.literal_types:
+        node = node.parent  # the string; its statement, where a `;` is no part of it, holds it
+    return (node is not None and node.type == "expression_statement" and (node.start_byte, node.end_byte) == (lo, hi)
+            and node.named_child_count == 1 and node.named_children[0].type in parsed.spec.literal_types)
+
+
 def parsing_first_kept(parsed: ParsedSnapshot, offset: int, suggestions: list[Suggestion],
                        should_stop: Callable[[], bool] | None = None) -> list[Suggestion]:
     """`parsing_first`, less what it closes that ends a name half typed (`_ends_a_half_word`): the brackets the code

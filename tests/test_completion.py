@@ -467,6 +467,26 @@ def test_while_typing_a_weaker_fill_from_the_file_is_shown_when_the_strongest_ad
 
 
 
+def test_while_typing_another_definitions_docstring_is_not_shown_from_the_file(engine, no_model):
+    typing = dict(explicit=False, should_stop=lambda: False)
+    settings = Settings(typing_new_lines=False)
+    # The body of the outputs' class, after Enter: the file spells out the inputs' docstring there, which says what
+    # the other class is.
+    text = ('class ImageInput:\n    """What the model reads"""\n\n    image: str\n\n\n'
+            'class ImageOutput:\n    \n\n    image: bytes\n')
+    at = text.index("ImageOutput:\n    ") + len("ImageOutput:\n    ")
+    assert [c.text for c in engine.copies(text[:at], text[at:])][:1] == ['"""What the model reads"""']
+    assert complete(engine, parsed_text("python", text), at, settings, **typing) == []
+    # Code the file spells out there is shown, and so is a directive, which is no prose.
+    code = text.replace('"""What the model reads"""', "kind = 'input'")
+    at = code.index("ImageOutput:\n    ") + len("ImageOutput:\n    ")
+    assert [s.text for s in complete(engine, parsed_text("python", code), at, settings, **typing)] == ["kind = 'input'"]
+    js = "function a() {\n  'use strict';\n  run();\n}\n\nfunction b() {\n  \n  run();\n}\n"
+    at = js.index("b() {\n  ") + len("b() {\n  ")
+    assert [s.text for s in complete(engine, parsed_text("javascript", js), at, settings, **typing)] == \
+        ["'use strict';"]
+
+
 def test_an_invoked_request_ends_after_one_pass_when_the_model_writes_back_a_parsing_copy(monkeypatch):
     engine = InfillEngine.load(None, device="cpu")  # the shipped model: a random one is never sure
     text = ("def mean(values):\n    total = sum(values)\n    return total / len(values)\n\n\n"
