@@ -65,3 +65,11 @@ def user_path(text: str) -> str:
 def user_path_object(text: str) -> Path:
     return Path(user_path(text))
 
+
+def add_memory_check_option(p: argparse.ArgumentParser) -> None:
+    """`--no-memory-check`, beside each command's `--model`: the check it turns off refuses, before a weight is
+    read, a checkpoint its device has no room for (engine.checkpoint.check_memory). The room is the system's count
+    of memory free, which leaves out swap; a load past it may run, slowly, where swap takes the rest."""
+    p.add_argument("--no-memory-check", dest="memory_check", action="store_false",
+                   help="load the checkpoint even where the device has too little memory free for its weights (as "
+                        "the system counts it, swap left out)")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from engine.arguments import nonnegative_int, positive_int, user_path
+from engine.arguments import add_memory_check_option, nonnegative_int, positive_int, user_path
 from engine.config import GenerationConfig, ModelConfig, read_json
 from engine.errors import EngineError
 
@@ -45,7 +45,7 @@ def bench_infill(args) -> int:
     """The sampler as the server runs it: one prompt, a hole of `--hole` tokens, suffix anchors."""
     from engine.infill import InfillEngine
 
-    eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+    eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype, memory_check=args.memory_check)
     if args.hole is None:  # not given: the default, where the checkpoint's canvas holds it
         args.hole = min(DEFAULT_HOLE, eng.hole_capacity)
     if args.hole > eng.hole_capacity:
@@ -228,6 +228,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (default: auto)")
+    add_memory_check_option(p)
     p.add_argument("--hole", type=positive_int,
                    help="hole size in tokens for the infill mode, at most what one canvas holds (default: 16, or "
                         "what one canvas of the model holds if less)")

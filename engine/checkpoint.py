@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 from engine.config import GenerationConfig, ModelConfig, new_file_mode, read_json
 from engine.errors import CheckpointError
 from engine.infill_lookup import InfillLookup
+from engine.memory import device_available
 from engine.model import DiffusionGemma
 from engine.tokenizer import Tokenizer
 
@@ -178,13 +179,34 @@ class CheckpointPlan:
 
     @property
     def weight_bytes(self) -> int:
-        return sum(p.numel() for p in self.model.parameters()) * self.dtype.itemsize
+        return self.parameters * self.dtype.itemsize
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def staging_bytes(self, dtype: torch.dtype | None = None, device: torch.device | None = None) -> int:
+        """The CPU buffer the tensors pass through that are converted (to `dtype`) or moved (to `device`; each the
+        plan's unless given): as large as the largest."""
+        dtype, device = dtype or self.dtype, device or self.device
+        return max((t.end - t.start for ts in self.tensors.values() for t in ts
+                    if t.dtype != dtype or device.type != "cpu"), default=0)
+
+    def load_bytes(self, dtype: torch.dtype | None = None) -> int:
+        """The memory of the plan's device that read_weights holds at its peak, in `dtype` (the plan's unless
+        given): the weights, and on the CPU the staging buffer beside them."""
+        dtype = dtype or self.dtype
+        staging = self.staging_bytes(dtype) if self.device.type == "cpu" else 0
+        return self.parameters * dtype.itemsize + staging
 
 
 def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto",
-                       lookup: InfillLookup | None = None) -> CheckpointPlan:
+                       lookup: InfillLookup | None = None, memory_check: bool = True,
+                       releasing: int = 0) -> CheckpointPlan:
     """Every check load_checkpoint makes before it reads a weight: seconds at most, for a checkpoint of any size.
-    ``lookup``: the directory's config, generation config and tokenizer, where the caller has read them already."""
+    ``lookup``: the directory's config, generation config and tokenizer, where the caller has read them already.
+    ``memory_check``: refuse weights the device has no room for (`check_memory`); ``releasing``: bytes of that
+    device the caller frees before it reads them (a model it holds until then)."""
     directory = Path(directory)
     _check_directory(directory)
     lookup = lookup or InfillLookup.read(directory)
@@ -208,11 +230,43 @@ def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str =
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
         raise CheckpointError(f"{directory}: missing tensor {native_to_hf(missing[0])}"
                               + "".join(f", {native_to_hf(m)}" for m in missing[1:3]) + more)
-    return CheckpointPlan(directory, cfg, generation, tokenizer, model, dev, dt, tensors)
+    plan = CheckpointPlan(directory, cfg, generation, tokenizer, model, dev, dt, tensors)
+    if memory_check:
+        available = device_available(dev)
+        if available is not None:
+            check_memory(plan, available + releasing)
+    return plan
 
 
-def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto") -> Checkpoint:
-    return read_weights(inspect_checkpoint(directory, device, dtype))
+def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto",
+                    memory_check: bool = True) -> Checkpoint:
+    return read_weights(inspect_checkpoint(directory, device, dtype, memory_check=memory_check))
+
+
+# What a load is refused without beyond the bytes it holds at its peak (`CheckpointPlan.load_bytes`): the
+# allocator's rounding and what torch and Python hold around the weights, and what the estimate of the memory
+# available leaves out.
+MEMORY_MARGIN = 1.1
+
+
+def check_memory(plan: CheckpointPlan, available: int) -> None:
+    """Refuse `plan` where loading it would take more than `available` bytes of its device. On a CPU the load is
+    not refused by the system: Linux overcommits, and the process is killed (SIGKILL, no word) as the weights
+    fill the memory. Said with what would fit: a narrower dtype, a GPU, another checkpoint."""
+    need = math.ceil(plan.load_bytes() * MEMORY_MARGIN)
+    if need <= available:
+        return
+    ways = []
+    if plan.dtype.itemsize > torch.bfloat16.itemsize:
+        narrower = math.ceil(plan.load_bytes(torch.bfloat16) * MEMORY_MARGIN)
+        if narrower <= available:
+            ways.append(f"dtype bfloat16 ({_size(narrower)})")
+    ways.append("a GPU" if plan.device.type == "cpu" else "a GPU with more memory free")
+    ways.append("a smaller checkpoint")
+    raise CheckpointError(f"{plan.directory}: its weights need {_size(plan.weight_bytes)} in {_dtype_name(plan.dtype)} "
+                          f"on {plan.device} ({_size(need)} to load them), and {_size(available)} of memory is "
+                          f"available there; use {', '.join(ways[:-1])} or {ways[-1]}, or turn the memory check off "
+                          "to load it anyway")
 
 
 def read_weights(plan: CheckpointPlan) -> Checkpoint:
@@ -242,9 +296,7 @@ def check_weights(plan: CheckpointPlan) -> None:
 def _staging(plan: CheckpointPlan, device: torch.device) -> torch.Tensor:
     """One buffer for the tensors that are converted or moved, as large as the largest: reused, it keeps the peak
     at the weights and one tensor (a buffer a tensor, freed in turn, stayed with the allocator's heap)."""
-    converted = [t.end - t.start for ts in plan.tensors.values() for t in ts
-                 if t.dtype != plan.dtype or device.type != "cpu"]
-    return torch.empty(max(converted, default=0), dtype=torch.uint8)
+    return torch.empty(plan.staging_bytes(device=device), dtype=torch.uint8)
 
 
 def _check_directory(directory: Path) -> None:

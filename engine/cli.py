@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
-from engine.arguments import int_between, positive_int, seed_int, user_path
+from engine.arguments import add_memory_check_option, int_between, positive_int, seed_int, user_path
 from engine.config import DEFAULT_MODEL_DIR, new_file_mode
 from engine.errors import EngineError
 
@@ -35,6 +35,7 @@ def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto") -> None:
     p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--dtype", default=dtype, help=f"auto, float32, bfloat16 or float16 (default: {dtype})")
+    add_memory_check_option(p)
 
 
 def check_writable(path: Path, flag: str = "--out") -> None:
@@ -136,7 +137,7 @@ def model_arg(args) -> str | None:
 def load_engine(args):
     from engine.infill import InfillEngine
 
-    eng = InfillEngine.load(model_arg(args), device=args.device, dtype=args.dtype)
+    eng = InfillEngine.load(model_arg(args), device=args.device, dtype=args.dtype, memory_check=args.memory_check)
     eng.generation = with_sampler_flags(eng.generation, args)
     return eng
 
@@ -364,7 +365,8 @@ def cmd_logits(args) -> int:
 
     check_writable(Path(args.out))
     check_not_an_input(Path(args.out), folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint"))
-    ck = load_checkpoint(model_directory(model_arg(args)), device=args.device, dtype=args.dtype)
+    ck = load_checkpoint(model_directory(model_arg(args)), device=args.device, dtype=args.dtype,
+                         memory_check=args.memory_check)
     model, vocab = ck.model, ck.config.vocab_size
     prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)
     canvas = parse_ids(args.canvas_ids, "--canvas-ids", vocab)

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from engine.arguments import user_path, user_path_object
+from engine.arguments import add_memory_check_option, user_path, user_path_object
 from engine.closers import close_to_pass
 from engine.errors import EngineError
 from engine.eval_inputs import (
@@ -546,6 +546,7 @@ def register(subparsers) -> None:
                    help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
     p.add_argument("--dtype", default="auto", help="float32, bfloat16, float16 or auto (default: auto)")
+    add_memory_check_option(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (default: the torch default)")
     source = p.add_mutually_exclusive_group()
@@ -645,6 +646,8 @@ def _command(args) -> str:
         words += ["--device", args.device]
     if args.dtype != "auto":
         words += ["--dtype", args.dtype]
+    if not args.memory_check:
+        words.append("--no-memory-check")
     if args.threads is not None:
         words += ["--threads", str(args.threads)]
     if args.split_dir is not None:
@@ -761,7 +764,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
 
     try:
-        engine = InfillEngine.load(args.model, device=args.device, dtype=args.dtype)
+        engine = InfillEngine.load(args.model, device=args.device, dtype=args.dtype, memory_check=args.memory_check)
     except EngineError as err:
         print(f"evaluate: {err}", file=sys.stderr)
         return 2

@@ -59,8 +59,9 @@ class InfillEngine(InfillLookup):
         self.check_holes()
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None, *, device: str = "auto", dtype: str = "auto") -> "InfillEngine":
-        return cls(load_checkpoint(model_directory(model_dir), device=device, dtype=dtype))
+    def load(cls, model_dir: str | Path | None = None, *, device: str = "auto", dtype: str = "auto",
+             memory_check: bool = True) -> "InfillEngine":
+        return cls(load_checkpoint(model_directory(model_dir), device=device, dtype=dtype, memory_check=memory_check))
 
     # -- facts -------------------------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ import threading
 import time
 from typing import BinaryIO, Callable
 
+from engine.arguments import add_memory_check_option
 from engine.languages import LANGUAGES, grammar_problem
 
 from . import __version__
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type (default: auto)")
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (default: half the cores)")
+    add_memory_check_option(parser)
     parser.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
@@ -237,14 +239,16 @@ def main(argv: list[str] | None = None) -> int:
         # `--model "$MODEL"` with MODEL unset would otherwise serve the embedded model without a word.
         print("infill-ls: --model is empty (an unset variable?); leave it out for the embedded model", file=sys.stderr)
         return 2
-    settings = Settings(model_path=args.model, device=args.device, dtype=args.dtype, threads=args.threads)
+    settings = Settings(model_path=args.model, device=args.device, dtype=args.dtype, threads=args.threads,
+                        memory_check=args.memory_check)
     if args.check:
         return check(settings)
 
     from .server import create_server  # pygls only for the server modes
 
     server = create_server(
-        Settings(device=args.device, dtype=args.dtype, threads=args.threads), default_model=args.model
+        Settings(device=args.device, dtype=args.dtype, threads=args.threads, memory_check=args.memory_check),
+        default_model=args.model
     )
     try:
         if args.tcp:

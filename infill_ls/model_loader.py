@@ -119,7 +119,8 @@ def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambd
     from engine.infill import InfillEngine
 
     set_threads(settings)
-    plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=lookup)
+    plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=lookup,
+                              memory_check=settings.memory_check)
     return InfillEngine(read_weights(plan))
 
 
@@ -128,17 +129,38 @@ def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambd
 RECHECKED_WEIGHT_BYTES = 2 << 30
 
 
-def check_loadable(settings: Settings) -> None:
+def check_loadable(settings: Settings, held: InfillEngine | None = None) -> None:
     """Raise what loading `settings`' model would, as far as checks that hold one weight at a time find it, while
-    another model is still held. A checkpoint of up to `RECHECKED_WEIGHT_BYTES` has its weights' values read once
-    more for it: a NaN weight is found only by reading it, and found in the load, once the model held is released,
-    it left the server with none. A larger one so found says so in the load's message, with no model held."""
+    another model, `held`, is still held. A checkpoint of up to `RECHECKED_WEIGHT_BYTES` has its weights' values
+    read once more for it: a NaN weight is found only by reading it, and found in the load, once the model held is
+    released, it left the server with none. A larger one so found says so in the load's message, with no model
+    held. The memory free is counted as it will be once `held` is released: its weights are the system's count of
+    memory in use until then, and a model that fits only in their place would be refused beside them."""
     from engine.checkpoint import check_weights, inspect_checkpoint
 
     model_dir = _model_dir(settings)
-    plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=_read_lookup(model_dir))
+    plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=_read_lookup(model_dir),
+                              memory_check=settings.memory_check, releasing=_releasing(held, settings))
     if plan.weight_bytes <= RECHECKED_WEIGHT_BYTES:
         check_weights(plan)
+
+
+def _releasing(held: InfillEngine | None, settings: Settings) -> int:
+    """The bytes of `held`'s weights on the device `settings` load onto; 0 on another (or one not named rightly,
+    which inspect_checkpoint says as it says it)."""
+    from engine.checkpoint import resolve_device
+    from engine.errors import CheckpointError
+
+    if held is None:
+        return 0
+    try:
+        device = resolve_device(settings.device)
+    except CheckpointError:
+        return 0
+    on = held.model.device
+    if on.type != device.type or (None not in (on.index, device.index) and on.index != device.index):
+        return 0
+    return sum(p.numel() * p.element_size() for p in held.model.parameters())
 
 
 def _read_lookup(model_dir: Path) -> InfillLookup | None:
@@ -279,7 +301,7 @@ class ModelLoader:
             set_threads(settings)
         else:
             if self._held is not None:
-                check_loadable(settings)
+                check_loadable(settings, self._held.engine)
             self._release()
             engine = load_engine(settings, read)
             self._held = _Held(engine, settings, LoadedEngine(engine))

@@ -50,6 +50,10 @@ class Settings:
     # Tokens of the text before the hole the encoder reads. None: the checkpoint's own `infill_prompt_tokens`
     # (256 for the embedded model, which was trained on prompts that long; 1024 for a checkpoint that states none).
     prefix_tokens: int | None = None
+    # Refuse a checkpoint the device has no room for before its weights are read (engine.checkpoint.check_memory).
+    # Off only from the command line (`--no-memory-check`): the memory the system counts is the machine's, the same
+    # in every workspace, and where it is wrong (swap left out) it is wrong for each.
+    memory_check: bool = True
 
     def language_enabled(self, language_id: str) -> bool:
         """Whether a document's languageId is enabled: one of its names (`language_names`: in any case, a compound

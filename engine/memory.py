@@ -1,0 +1,121 @@
+"""The memory a device has free for a checkpoint's weights, as the system tells it before any is allocated.
+
+On Linux a CPU allocation past the memory there is not refused: the kernel overcommits, and the process is
+killed (SIGKILL, no message) as the weights fill it, or the machine swaps for minutes first. So the room is read
+before the weights are: the smaller of /proc/meminfo's MemAvailable and, in a container, what its cgroup's limit
+leaves. Elsewhere (macOS, Windows, a /proc that cannot be read) nothing is known and nothing is checked: those
+systems refuse an allocation they cannot back, which the load says as running out of memory.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# A cgroup limit this large is none: cgroup v1 writes "no limit" as the largest page count its counter holds
+# (9223372036854771712 bytes with 4 KiB pages), v2 as "max".
+NO_LIMIT = 1 << 60
+
+
+def meminfo_available(root: str | Path = "/") -> int | None:
+    """MemAvailable of `root`/proc/meminfo, in bytes: what the kernel can give without swapping (free memory and
+    the page cache it may drop); None where it is not there (a kernel before 3.14, not Linux)."""
+    try:
+        text = (Path(root) / "proc/meminfo").read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name == "MemAvailable":
+            number, unit = (value.split() + [""])[:2]
+            return int(number) * (1024 if unit == "kB" else 1) if number.isdigit() else None
+    return None
+
+
+def cgroup_available(root: str | Path = "/") -> int | None:
+    """What the memory cgroup of this process, and each above it, lets it add before its limit (the smallest), in
+    bytes; None where no limit holds or none can be read. Usage counts the page cache, which the kernel drops
+    before it kills for the limit: its inactive part is taken as free, as `docker stats` and the kubelet take it
+    (a checkpoint just copied in had its whole size charged so)."""
+    root = Path(root)
+    rooms = [room for v2, base, path in _cgroup_dirs(root) for room in _rooms(base, path, v2)]
+    return min(rooms, default=None)
+
+
+def _cgroup_dirs(root: Path) -> list[tuple[bool, Path, str]]:
+    """(cgroup v2?, the hierarchy's mount, this process's path in it) of the memory controller's hierarchies."""
+    try:
+        lines = (root / "proc/self/cgroup").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    out = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # cgroup v2's one hierarchy (on a hybrid system it holds no memory controller)
+            out.append((True, root / "sys/fs/cgroup", path))
+        elif "memory" in controllers.split(","):
+            out.append((False, root / "sys/fs/cgroup/memory", path))
+    return out
+
+
+def _rooms(base: Path, path: str, v2: bool) -> list[int]:
+    """The room each limit leaves from the process's cgroup up to the hierarchy's top. In a container the
+    hierarchy mounted is often the container's own cgroup, while /proc/self/cgroup names its path on the host:
+    where that path is not found under the mount, the mount itself is the process's cgroup."""
+    parts = [p for p in path.split("/") if p and p not in (".", "..")]
+    if not (base.joinpath(*parts)).is_dir():
+        parts = []
+    limit_file, usage_file = ("memory.max", "memory.current") if v2 else ("memory.limit_in_bytes",
+                                                                          "memory.usage_in_bytes")
+    cache_key = "inactive_file" if v2 else "total_inactive_file"
+    rooms = []
+    for depth in range(len(parts), -1, -1):
+        directory = base.joinpath(*parts[:depth])
+        limit = _number(directory / limit_file)
+        if limit is None or limit >= NO_LIMIT:
+            continue
+        usage = _number(directory / usage_file)
+        if usage is None:
+            continue
+        cache = _stat(directory / "memory.stat", cache_key) or 0
+        rooms.append(max(0, limit - max(0, usage - cache)))
+    return rooms
+
+
+def _number(path: Path) -> int | None:
+    """The integer a cgroup file holds; None for "max", or where it cannot be read."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _stat(path: Path, key: str) -> int | None:
+    try:
+        lines = path.read_text(encoding="ascii").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        name, _, value = line.partition(" ")
+        if name == key and value.strip().isdigit():
+            return int(value)
+    return None
+
+
+def cpu_available(root: str | Path = "/") -> int | None:
+    """The memory a process may still take on the CPU, in bytes; None where the system does not say (not Linux)."""
+    known = [n for n in (meminfo_available(root), cgroup_available(root)) if n is not None]
+    return min(known, default=None)
+
+
+def device_available(device) -> int | None:
+    """The memory free on `device` (a torch.device) for new tensors, in bytes; None where it cannot be known."""
+    if device.type == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(device)
+        return free
+    if device.type == "cpu" and sys.platform.startswith("linux"):
+        return cpu_available()
+    return None
