@@ -265,8 +265,8 @@ def check_memory(plan: CheckpointPlan, available: int) -> None:
     ways.append("a smaller checkpoint")
     raise CheckpointError(f"{plan.directory}: its weights need {_size(plan.weight_bytes)} in {_dtype_name(plan.dtype)} "
                           f"on {plan.device} ({_size(need)} to load them), and {_size(available)} of memory is "
-                          f"available there; use {', '.join(ways[:-1])} or {ways[-1]}, or turn the memory check off "
-                          "to load it anyway")
+                          f"available there; use {', '.join(ways[:-1])} or {ways[-1]}, or --no-memory-check to "
+                          "load it anyway")
 
 
 def read_weights(plan: CheckpointPlan) -> Checkpoint:

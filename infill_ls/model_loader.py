@@ -107,10 +107,13 @@ def set_threads(settings: Settings) -> None:
     torch.set_num_threads(settings.threads or default)
 
 
-def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambda lookup: None) -> InfillEngine:
+def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambda lookup: None,
+                memory_checked: bool = False) -> InfillEngine:
     """Load synchronously; ``read`` is handed the checkpoint's `InfillLookup` (its config and tokenizer) first,
     before torch is imported (seconds) and the weights are read (minutes, for a large checkpoint). The engine
-    import pulls in torch, so it happens here, off the event loop, rather than at server start."""
+    import pulls in torch, so it happens here, off the event loop, rather than at server start. ``memory_checked``:
+    `check_loadable` found room already, counting a model then held as free; checked again once it is released,
+    memory the allocator kept of it could refuse the load and leave the server with no model."""
     model_dir = _model_dir(settings)
     lookup = _read_lookup(model_dir)
     if lookup is not None:
@@ -120,7 +123,7 @@ def load_engine(settings: Settings, read: Callable[[InfillLookup], None] = lambd
 
     set_threads(settings)
     plan = inspect_checkpoint(model_dir, device=settings.device, dtype=settings.dtype, lookup=lookup,
-                              memory_check=settings.memory_check)
+                              memory_check=settings.memory_check and not memory_checked)
     return InfillEngine(read_weights(plan))
 
 
@@ -300,10 +303,11 @@ class ModelLoader:
         if self._held is not None and not model_differs(self._held.settings, settings):
             set_threads(settings)
         else:
-            if self._held is not None:
+            checked = self._held is not None
+            if checked:
                 check_loadable(settings, self._held.engine)
             self._release()
-            engine = load_engine(settings, read)
+            engine = load_engine(settings, read, memory_checked=checked)
             self._held = _Held(engine, settings, LoadedEngine(engine))
         self.threads = settings.threads or default_threads()
         return self._held.handle

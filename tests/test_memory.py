@@ -108,7 +108,7 @@ def test_a_budget_below_the_load_is_refused_in_one_line_and_one_above_it_loads(m
         check_memory(plan, need // 2)
     assert str(refused.value) == (
         f"{model_dir}: its weights need 1 MB in float32 on cpu (1 MB to load them), and 1 MB of memory is available "
-        "there; use a GPU or a smaller checkpoint, or turn the memory check off to load it anyway")
+        "there; use a GPU or a smaller checkpoint, or --no-memory-check to load it anyway")
     check_memory(plan, 2 * need)
     assert read_weights(plan).model.embed_tokens.weight.dtype == torch.float32
 
@@ -123,7 +123,7 @@ def test_a_narrower_dtype_that_fits_is_named_with_what_it_takes(tmp_path):
     assert wide.load_bytes(torch.bfloat16) == narrow.load_bytes()
     fits = math.ceil(narrow.load_bytes() * MEMORY_MARGIN)  # bfloat16's load and its margin, no more
     with pytest.raises(CheckpointError, match=r"; use dtype bfloat16 \(\d+ MB\), a GPU or a smaller checkpoint, or "
-                                              r"turn the memory check off to load it anyway$"):
+                                              r"--no-memory-check to load it anyway$"):
         check_memory(wide, fits)
     check_memory(narrow, fits)
 
@@ -199,8 +199,8 @@ NET = ("import resource, sys, torch, engine.checkpoint\n"
        "resource.setrlimit(resource.RLIMIT_AS, (vm + (2 << 30), resource.RLIM_INFINITY))\n")
 
 REFUSED = (r"{directory}: its weights need (\d+\.\d) GB in float32 on cpu \((\d+\.\d) GB to load them\), and "
-           r"(\d+\.\d) GB of memory is available there; use a GPU or a smaller checkpoint, or turn the memory check "
-           r"off to load it anyway")
+           r"(\d+\.\d) GB of memory is available there; use a GPU or a smaller checkpoint, or --no-memory-check to "
+           r"load it anyway")
 
 
 def test_a_checkpoint_past_the_memory_free_is_refused_before_a_weight_is_read(oversized):

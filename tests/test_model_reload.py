@@ -33,9 +33,9 @@ def loads(monkeypatch):
     record = {"engines": [], "alive_at_load": []}
     real = model_loader.load_engine
 
-    def load_engine(settings, *args):
+    def load_engine(settings, *args, **kwargs):
         record["alive_at_load"].append([ref() is not None for ref in record["engines"]])
-        engine = real(settings, *args)
+        engine = real(settings, *args, **kwargs)
         record["engines"].append(weakref.ref(engine))
         return engine
 
@@ -83,8 +83,8 @@ async def test_an_engine_still_held_elsewhere_gives_up_its_weights_before_the_ne
     held = []
     real = model_loader.load_engine
 
-    def load_engine(settings, *args):
-        held.append(real(settings, *args))
+    def load_engine(settings, *args, **kwargs):
+        held.append(real(settings, *args, **kwargs))
         return held[-1]
 
     monkeypatch.setattr(model_loader, "load_engine", load_engine)
