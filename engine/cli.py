@@ -224,16 +224,16 @@ def check_mode_flags(args) -> None:
                                                                                   "--file (the cursor mode)")
     stray = [name for name in theirs if getattr(args, name) not in (None, False)]
     if stray:
-        raise UsageError(f"infill: {', '.join('--' + name for name in stray)}: only with {mode}")
+        raise UsageError(f"{', '.join('--' + name for name in stray)}: only with {mode}")
 
 
 def cmd_infill(args) -> int:
     if bool(args.file) == bool(args.jsonl):
-        raise UsageError("infill: give either --file PATH --line L --col C, or --jsonl IN --out OUT")
+        raise UsageError("give either --file PATH --line L --col C, or --jsonl IN --out OUT")
     check_mode_flags(args)
     if args.file:
         if args.line is None or args.col is None:
-            raise UsageError("infill: --file needs --line and --col")
+            raise UsageError("--file needs --line and --col")
         text = read_text(Path(args.file))
         prefix, suffix = split_at_cursor(text, args.line, args.col, args.file)
         eng = load_engine(args)
@@ -241,7 +241,7 @@ def cmd_infill(args) -> int:
         print_candidates(eng.infill(prefix, suffix, **options), options["num_candidates"], args.json)
         return 0
     if not args.out:
-        raise UsageError("infill: --jsonl needs --out")
+        raise UsageError("--jsonl needs --out")
     blank: list[int] = []
     problems = read_jsonl(Path(args.jsonl), blank)
     to_stdout = args.out == "-"  # as `--prompt-file -` reads stdin: it made a file named `-`
@@ -477,12 +477,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What begins each line the command says on stderr, an error or a warning: the subcommand's name once it is known,
+# as evaluate, train and corpus name themselves on their own lines ("evaluate: ..."), so that one command's lines read
+# alike wherever in it they were raised.
+said_as = "infill-engine"
+
+
+def say(message: str) -> None:
+    print(f"{said_as}: {message}", file=sys.stderr)
+
+
 class _Warnings(logging.Handler):
     """The engine's warnings (a checkpoint read otherwise than its files may suggest) as lines of the command's own;
     sys.stderr looked up as each is written, whatever stands for it then."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"infill-engine: {record.getMessage()}", file=sys.stderr)
+        say(record.getMessage())
 
 
 def say_warnings() -> None:
@@ -493,10 +503,13 @@ def say_warnings() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global said_as
+    said_as = "infill-engine"  # until the command is known (a run before in this process named its own)
     say_warnings()
     try:
         # The subcommands' modules import torch: seconds, in which a Ctrl-C ends the command as it does later.
         args = build_parser().parse_args(argv)
+        said_as = args.command
         status = args.func(args)
         sys.stdout.flush()  # here, where a reader gone is met as below
         return status
@@ -506,17 +519,21 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except EngineError as err:
-        print(f"infill-engine: {err}", file=sys.stderr)
+        say(str(err))
         return 2
     except OSError as err:
         # A path the command could not read or write (an --out that is a file where a folder goes, a full disk):
         # one line naming it, whichever subcommand met it.
         where = f"{err.filename}: " if err.filename else ""
-        print(f"infill-engine: {where}{err.strerror or err}", file=sys.stderr)
+        say(f"{where}{err.strerror or err}")
         return 2
     except KeyboardInterrupt:
         return 130
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run as `python -m engine.cli`, this file is `__main__` and the subcommands import `engine.cli` anew: run that
+    # one, whose `said_as` they read.
+    from engine.cli import main as run
+
+    sys.exit(run())

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 # engine.cli imports this module in `build_parser`, not at its top: its helpers are defined by then.
-from engine.cli import UsageError, load_engine, read_text
+from engine.cli import UsageError, load_engine, read_text, say
 
 
 def cmd_generate(args) -> int:
@@ -139,9 +139,8 @@ def fit_context(eng, ids: list[int], budget: int, args, source: str) -> list[int
         raise UsageError(f"{source}: {len(ids)} tokens in the chat template, and {canvases} {plural} of {width} new "
                          f"tokens, take more than the {positions} positions {name} has")
     kept = room - 1
-    print(f"infill-engine: {source}: its first {len(ids) - 1 - kept} of {len(ids) - 1} tokens are left out: {name} "
-          f"has {positions} positions, {canvases * width} of them for {canvases} {plural} of new tokens",
-          file=sys.stderr)
+    say(f"{source}: its first {len(ids) - 1 - kept} of {len(ids) - 1} tokens are left out: {name} has {positions} "
+        f"positions, {canvases * width} of them for {canvases} {plural} of new tokens")
     return [ids[0], *ids[len(ids) - kept:]]
 
 

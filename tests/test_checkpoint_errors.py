@@ -121,7 +121,7 @@ def test_model_safetensors_beside_an_index_is_read_as_transformers_reads_it_and_
     result = run_cli("logits", "--model", str(copy), "--prompt-ids", "2", "--canvas-ids", "5",
                      "--out", str(copy.parent / "logits.safetensors"))
     assert result.returncode == 0 and result.stderr.splitlines()[0] == (
-        f"infill-engine: {copy}: also holds {INDEX}; reading model.safetensors, as transformers does, not the shards "
+        f"logits: {copy}: also holds {INDEX}; reading model.safetensors, as transformers does, not the shards "
         "that index lists (remove the stale one)"), result.stderr
 
 
@@ -288,7 +288,7 @@ def test_too_little_memory_is_said_as_such_not_as_a_corrupt_shard(tmp_path):
     result = run_cli("generate", "--model", str(directory), "--prompt", "x", "--device", "cpu", "--dtype", "float64",
                      before=LIMIT_MEMORY.format(limit=64 * 2**20))
     assert result.returncode == 2, result.stderr
-    assert re.fullmatch(rf"infill-engine: {re.escape(str(directory))}: out of memory loading "
+    assert re.fullmatch(rf"generate: {re.escape(str(directory))}: out of memory loading "
                         r"model-\d{5}-of-\d{5}\.safetensors onto cpu \(\d+ MB needed for its weights in float64\)\n",
                         result.stderr), result.stderr
 
@@ -303,7 +303,7 @@ def test_a_device_torch_cannot_use_is_said_as_such_not_as_a_corrupt_shard(model_
         load_checkpoint(model_dir, device=device, dtype="float32")
     assert "safetensors" not in str(caught.value) and "\n" not in str(caught.value)
     result = run_cli("generate", "--model", str(model_dir), "--prompt", "x", "--device", device)
-    assert result.returncode == 2 and result.stderr == f"infill-engine: {caught.value}\n", result.stderr
+    assert result.returncode == 2 and result.stderr == f"generate: {caught.value}\n", result.stderr
 
 
 # -- the weights are the process's own ------------------------------------------------------------------------------
@@ -482,5 +482,5 @@ def test_a_training_runs_folder_is_named_with_its_checkpoints(model_dir, tmp_pat
     (run / "best").mkdir()
     result = run_cli("generate", "--model", str(run), "--prompt", "x", "--device", "cpu")
     assert result.returncode == 2 and result.stderr == (
-        f"infill-engine: {run}: a training run's folder, not a checkpoint; its checkpoints are {run / 'best'} (the "
+        f"generate: {run}: a training run's folder, not a checkpoint; its checkpoints are {run / 'best'} (the "
         f"lowest held-out loss) and {run / 'last'}\n"), result.stderr

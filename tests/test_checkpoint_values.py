@@ -73,7 +73,7 @@ def test_the_command_lines_refuse_it_in_one_line_with_status_2(copy):
     store(copy, Q_PROJ, float("nan"))
     said = f"{copy / 'model.safetensors'}: tensor {Q_PROJ} holds NaN"
     generated = run("-m", "engine.cli", "generate", "--model", str(copy), "--prompt", "def", "--max-new-tokens", "4")
-    assert (generated.returncode, generated.stderr) == (2, f"infill-engine: {said}\n")
+    assert (generated.returncode, generated.stderr) == (2, f"generate: {said}\n")
     # The server's check loaded it, filled an empty hole and said all was well (status 0).
     checked = run("-m", "infill_ls", "--check", "--threads", "1", "--model", str(copy))
     assert (checked.returncode, checked.stderr) == (2, f"infill-ls: cannot load model: {said}\n")

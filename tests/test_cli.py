@@ -59,7 +59,7 @@ def test_an_out_that_is_the_jsonl_input_is_refused_and_the_input_kept(model_dir,
     for out in (holes, tmp_path / "link.jsonl"):
         result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4")
         assert result.returncode == 2 and result.stderr.strip() == (
-            f"infill-engine: --out {out}: is the --jsonl input; it would be overwritten"), result.stderr
+            f"infill: --out {out}: is the --jsonl input; it would be overwritten"), result.stderr
         assert holes.read_bytes() == before
 
 
@@ -95,7 +95,7 @@ def test_an_out_that_cannot_be_written_whole_keeps_what_was_there(model_dir, tmp
     result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4",
                      limit_file_bytes=200)
     assert result.returncode == 2 and result.stderr.strip() == (
-        f"infill-engine: --out {out}: cannot be written (File too large)"), result.stderr
+        f"infill: --out {out}: cannot be written (File too large)"), result.stderr
     assert out.read_text() == "the last run's fills\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["filled.jsonl", "holes.jsonl"]
     # Written whole, it replaces the old file, whose permissions it keeps.
@@ -112,7 +112,7 @@ def test_a_read_only_out_is_refused_before_the_run(model_dir, tmp_path):
     out.write_text("keep\n")
     out.chmod(0o444)
     result = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", out, "--max-tokens", "4")
-    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: --out {out}: is read-only"
+    assert result.returncode == 2 and result.stderr.strip() == f"infill: --out {out}: is read-only"
     assert out.read_text() == "keep\n"
 
 
@@ -171,7 +171,7 @@ def test_the_cursor_is_placed_by_the_files_lines_and_not_after_a_byte_order_mark
     # Line 4 is `    return os.sep` (17 columns and the end): a form feed is no line break.
     result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "4", "--col", "99")
     assert result.returncode == 2 and result.stderr.strip() == (
-        f"infill-engine: {src}: column 99 is outside line 4 (1..18)"), result.stderr
+        f"infill: {src}: column 99 is outside line 4 (1..18)"), result.stderr
     # The mark is no column of line 1.
     result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "1", "--col", "10", "--max-tokens", "4")
     assert result.returncode == 0, result.stderr
@@ -179,7 +179,7 @@ def test_the_cursor_is_placed_by_the_files_lines_and_not_after_a_byte_order_mark
     assert result.returncode == 2 and "column 11 is outside line 1 (1..10)" in result.stderr
     result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "9", "--col", "1")
     assert result.returncode == 2 and result.stderr.strip() == (
-        f"infill-engine: {src}: line 9 is outside the file, which has 4 lines (1..5, the last the empty one "
+        f"infill: {src}: line 9 is outside the file, which has 4 lines (1..5, the last the empty one "
         "after the final line break)"), result.stderr
 
 
@@ -211,7 +211,7 @@ def test_infill_flags_of_the_other_mode_are_refused_not_ignored(model_dir, tmp_p
     write_jsonl(tmp_path / "h.jsonl", RECORDS[:1])
     argv = [str(tmp_path / a) if a.endswith((".py", ".jsonl")) else a for a in argv]
     result = run_cli("infill", "--model", model_dir, "--max-tokens", "4", *argv)
-    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: infill: {expected}", result.stderr
+    assert result.returncode == 2 and result.stderr.strip() == f"infill: {expected}", result.stderr
     assert not (tmp_path / "o.jsonl").exists()
 
 
@@ -256,7 +256,7 @@ def test_bench_says_the_prompt_the_encoder_reads_and_refuses_a_hole_wider_than_a
     hole = engine.hole_capacity + 1
     result = run_cli(*common, "--hole", hole)
     assert result.returncode == 2 and result.stderr.strip() == (
-        f"infill-engine: --hole {hole}: model fills at most {engine.hole_capacity} tokens in one canvas")
+        f"bench: --hole {hole}: model fills at most {engine.hole_capacity} tokens in one canvas")
 
 
 def test_bench_without_hole_times_what_a_narrow_canvas_holds(tmp_path):
@@ -280,7 +280,7 @@ def test_infill_without_max_tokens_fills_as_much_as_the_canvas_holds_and_a_large
     assert result.returncode == 0, result.stderr
     result = run_cli("infill", "--model", model_dir, "--file", src, "--line", "2", "--col", "12", "--max-tokens", 32)
     assert result.returncode == 2 and result.stderr == (
-        f"infill-engine: --max-tokens 32: {model_dir.name} fills at most {engine.hole_capacity} tokens in one "
+        f"infill: --max-tokens 32: {model_dir.name} fills at most {engine.hole_capacity} tokens in one "
         "canvas\n"), result.stderr
 
 
@@ -293,7 +293,7 @@ def test_an_empty_model_is_refused_not_read_as_the_embedded_one(tmp_path, comman
     command = [str(tmp_path / a) if a.endswith((".py", ".safetensors")) else a for a in command]
     result = run_cli(*command, "--model", "")
     assert result.returncode == 2 and result.stdout == "" and result.stderr == (
-        "infill-engine: --model is empty (an unset variable?); leave it out for the embedded model\n"), result.stderr
+        f"{command[0]}: --model is empty (an unset variable?); leave it out for the embedded model\n"), result.stderr
 
 
 def test_a_chat_template_that_does_not_parse_is_named_by_its_file(model_dir, tmp_path):
@@ -302,7 +302,7 @@ def test_a_chat_template_that_does_not_parse_is_named_by_its_file(model_dir, tmp
     (directory / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content ")
     result = run_cli("generate", "--model", directory, "--chat", "--prompt", "hi", "--max-new-tokens", "4")
     assert result.returncode == 2 and result.stderr.startswith(
-        f"infill-engine: {directory / 'chat_template.jinja'}: ") and result.stderr.count("\n") == 1, result.stderr
+        f"generate: {directory / 'chat_template.jinja'}: ") and result.stderr.count("\n") == 1, result.stderr
 
 
 # -- ~ in paths ----------------------------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ def test_logits_past_the_models_positions_are_refused(tmp_path):
     result = run_cli("logits", "--model", short, "--prompt-ids", ",".join(["5"] * 46), "--canvas-ids", "6,7,8",
                      "--out", out)
     assert result.returncode == 2 and result.stderr == (
-        "infill-engine: --prompt-ids, --canvas-ids: 46 prompt and 3 canvas ids take 49 positions, more than the 48 "
+        "logits: --prompt-ids, --canvas-ids: 46 prompt and 3 canvas ids take 49 positions, more than the 48 "
         "short has (max_position_embeddings)\n"), result.stderr
 
 
@@ -417,7 +417,7 @@ def test_bench_fixed_steps_past_the_configs_positions_are_refused(tmp_path):
     config.write_text(json.dumps(tiny_config(max_position_embeddings=48).to_hf()))
     result = run_cli("bench", "--config", config, "--prompt-tokens", "17", "--repeats", "1", "--warmup", "0")
     assert result.returncode == 2 and result.stderr == (
-        "infill-engine: --prompt-tokens: a prompt of 17 tokens and a canvas of 32 take 49 positions, more than the "
+        "bench: --prompt-tokens: a prompt of 17 tokens and a canvas of 32 take 49 positions, more than the "
         f"48 {config} has (max_position_embeddings)\n"), result.stderr
 
 
@@ -428,7 +428,7 @@ def test_a_folder_that_is_no_checkpoint_is_said_to_be_none(tmp_path):
     (project / "app.py").write_text("x = 1\n")
     result = run_cli("generate", "--model", project, "--prompt", "x")
     assert result.returncode == 2 and result.stderr == (
-        f"infill-engine: {project}: not a checkpoint directory (it holds no config.json nor weights)\n")
+        f"generate: {project}: not a checkpoint directory (it holds no config.json nor weights)\n")
     result = run_cli("train", "--init-from", project, "--data", tmp_path, "--out", tmp_path / "run", "--steps", "1")
     assert result.returncode == 2 and result.stderr == (
         f"train: {project}: not a checkpoint directory (it holds no config.json nor weights)\n"), result.stderr
@@ -456,5 +456,31 @@ def test_a_file_of_a_checkpoint_as_the_model_names_its_directory(model_dir):
     # `--model ckpt/config.json` was taken for a Hugging Face repo id.
     result = run_cli("generate", "--model", model_dir / "config.json", "--prompt", "x")
     assert result.returncode == 2 and result.stderr == (
-        f"infill-engine: {model_dir / 'config.json'}: a file of a checkpoint, not its directory; give {model_dir}\n"
+        f"generate: {model_dir / 'config.json'}: a file of a checkpoint, not its directory; give {model_dir}\n"
     ), result.stderr
+
+
+# -- one command's lines read alike ---------------------------------------------------------------------------------
+def test_a_commands_errors_begin_with_its_name_wherever_they_are_raised(model_dir, tmp_path):
+    # A command's own checks said "evaluate: ..." and "pretokenize: ...", what reached the command line's handler
+    # "infill-engine: ...": one pretokenize run could say either, and a script's grep for one missed the other.
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "tokenizer.json").unlink()
+    (tmp_path / "a.py").write_text("x = 1\n")
+    said = {}
+    for command in (["generate", "--prompt", "x"], ["infill", "--file", tmp_path / "a.py", "--line", 1, "--col", 1],
+                    ["bench", "--repeats", 1], ["logits", "--prompt-ids", 1, "--canvas-ids", 1,
+                                                "--out", tmp_path / "l.safetensors"]):
+        result = run_cli(*command, "--model", broken)
+        said[command[0]] = (result.returncode, result.stderr)
+    assert said == {name: (2, f"{name}: {broken / 'tokenizer.json'}: file not found\n")
+                    for name in ("generate", "infill", "bench", "logits")}, said
+    (tmp_path / "corpus").mkdir()
+    missing = run_cli("pretokenize", "--corpus", tmp_path / "corpus", "--out", tmp_path / "tokens")
+    assert missing.stderr == f"pretokenize: {tmp_path / 'corpus' / 'train.jsonl'}: not found\n", missing.stderr
+    (tmp_path / "corpus" / "train.jsonl").write_text('{"path": "a.py", "language": "python", "text": "x = 1\\n"}\n')
+    (tmp_path / "taken").write_text("")
+    taken = run_cli("pretokenize", "--corpus", tmp_path / "corpus", "--tokenizer", model_dir / "tokenizer.json",
+                    "--out", tmp_path / "taken" / "tokens")
+    assert taken.returncode == 2 and taken.stderr.splitlines()[-1].startswith("pretokenize: "), taken.stderr

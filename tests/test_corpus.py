@@ -496,7 +496,7 @@ def test_bytes_that_are_not_utf8_in_a_corpus_file_are_named_with_their_line(tmp_
         list(read_documents(corpus / "train.jsonl"))
     (corpus / "heldout.jsonl").write_text(good + "\n")
     assert main(["tokenizer", "--corpus", str(corpus), "--out", str(tmp_path / "tok.json"), "--vocab-size", "300"]) == 2
-    assert capsys.readouterr().err.strip() == f"infill-engine: {corpus / 'train.jsonl'}:2: not UTF-8 text"
+    assert capsys.readouterr().err.strip() == f"tokenizer: {corpus / 'train.jsonl'}:2: not UTF-8 text"
 
 
 def _reworded(text: str, every: int = 3) -> str:

@@ -299,7 +299,7 @@ def test_an_empty_train_split_is_refused_not_trained_on(data_dir, tmp_path, caps
     assert main(["pretokenize", "--corpus", str(corpus), "--tokenizer", str(root / "tokenizer.json"),
                  "--out", str(out), "--workers", "1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"infill-engine: {corpus / 'train.jsonl'}: the train split has no documents"
+    assert err == f"pretokenize: {corpus / 'train.jsonl'}: the train split has no documents"
     assert not (out / "meta.json").exists() and not (out / "train.tokens").exists()
 
     # A directory written before pretokenize refused one: every weight was 0 and the division made NaN.
@@ -341,7 +341,7 @@ def test_a_tokenizer_too_large_for_the_token_files_is_one_line(data_dir, tmp_pat
     assert main(["pretokenize", "--corpus", str(root / "corpus"), "--tokenizer", str(big),
                  "--out", str(tmp_path / "tokens")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"infill-engine: {big}: 70000 ids do not fit the pretokenized files' 16 bits (at most 65,536)"]
+    assert err == [f"pretokenize: {big}: 70000 ids do not fit the pretokenized files' 16 bits (at most 65,536)"]
 
 
 def test_pretokenize_writes_only_into_a_new_folder_or_its_own_earlier_output(data_dir, tmp_path, capsys):
@@ -357,7 +357,7 @@ def test_pretokenize_writes_only_into_a_new_folder_or_its_own_earlier_output(dat
             "--workers", "1", "--out"]
     assert main([*argv, str(out)]) == 2
     assert capsys.readouterr().err.strip().splitlines() == [
-        f"infill-engine: --out {out}: holds files pretokenize did not write (notes.txt) and no meta.json of an "
+        f"pretokenize: --out {out}: holds files pretokenize did not write (notes.txt) and no meta.json of an "
         "earlier pretokenize; give a new or empty folder"]
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "train.tokens"]
     assert (out / "train.tokens").read_text() == "mine too\n"
@@ -403,7 +403,7 @@ def test_a_corpus_line_of_an_unknown_language_is_named_before_anything_is_writte
         (corpus / "heldout.jsonl").write_text("".join(line + "\n" for line in heldout))
         assert main(argv) == 2
         assert capsys.readouterr().err.strip().splitlines() == [
-            f"infill-engine: {corpus}/{named}: unknown language 'cobol' (known: python, javascript, typescript, tsx, "
+            f"pretokenize: {corpus}/{named}: unknown language 'cobol' (known: python, javascript, typescript, tsx, "
             "go, rust, java, c, cpp)"]
         assert not out.exists()
 

@@ -323,7 +323,7 @@ def test_a_config_that_cannot_be_read_is_named(model_dir, tmp_path):
     result = run_cli("infill", "--model", str(target), "--file", str(model_dir / "tokenizer.json"),
                      "--line", "1", "--col", "1")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip() == f"infill-engine: {target / 'config.json'}: a folder, not a file"
+    assert result.stderr.strip() == f"infill: {target / 'config.json'}: a folder, not a file"
 
 
 def test_infill_cli_fills_a_cursor_and_a_jsonl_batch(model_dir, tmp_path):
@@ -345,7 +345,7 @@ def test_infill_cli_fills_a_cursor_and_a_jsonl_batch(model_dir, tmp_path):
     assert result.returncode == 2 and "bad.jsonl:1" in result.stderr
     # An output that cannot be written is refused before the model runs; a lone surrogate is written as read.
     result = run_cli("infill", "--model", str(model_dir), "--jsonl", str(tmp_path / "in.jsonl"), "--out", str(tmp_path))
-    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: --out {tmp_path}: is a directory"
+    assert result.returncode == 2 and result.stderr.strip() == f"infill: --out {tmp_path}: is a directory"
     (tmp_path / "odd.jsonl").write_text('{"prefix": "s = \'\\udc80\'\\nx = ", "suffix": "\\n"}\n')
     result = run_cli("infill", "--model", str(model_dir), "--jsonl", str(tmp_path / "odd.jsonl"),
                      "--out", str(tmp_path / "odd-out.jsonl"), "--max-tokens", "4")
@@ -410,7 +410,7 @@ def test_bench_prints_its_figures(model_dir):
 ])
 def test_bench_flags_of_the_other_mode_are_refused_not_ignored(argv, expected):
     result = run_cli("bench", *argv)
-    assert result.returncode == 2 and result.stderr.strip() == f"infill-engine: {expected}", result.stderr
+    assert result.returncode == 2 and result.stderr.strip() == f"bench: {expected}", result.stderr
 
 
 def test_left_padding_in_a_batch_is_never_attended(engine):
@@ -575,7 +575,7 @@ def test_generate_chat_sends_the_prompt_as_a_turn(model_dir, tmp_path):
                "--prompt", "def f():", "--max-new-tokens", "8", "--chat"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.strip().splitlines() == [
-        f"infill-engine: {chat}: no chat template (chat_template.jinja, or chat_template in tokenizer_config.json); "
+        f"generate: {chat}: no chat template (chat_template.jinja, or chat_template in tokenizer_config.json); "
         "leave out --chat to send the prompt as it is"]
     (chat / "chat_template.jinja").write_text(CHAT)
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)

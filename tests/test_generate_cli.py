@@ -228,7 +228,7 @@ def test_the_sampler_flags_override_the_generation_config(model_dir, tmp_path):
 def test_a_sampler_flag_out_of_range_is_one_line_naming_it(model_dir, tmp_path, flags, message, subcommand):
     (tmp_path / "a.py").write_text("x = 1\n")
     result = run_cli(*subcommand, "--model", model_dir, *flags, cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.decode() == f"infill-engine: {message}\n"
+    assert result.returncode == 2 and result.stderr.decode() == f"{subcommand[0]}: {message}\n"
 
 
 # -- --prompt-file and the model's context -------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def test_the_prompt_can_come_from_a_file_or_stdin(model_dir, tmp_path):
             (["--prompt-file", "-"], {"input": b"caf\xe9"}, "stdin: not UTF-8 text"),
             (["--prompt-file", tmp_path / "none.txt"], {}, f"{tmp_path / 'none.txt'}: file not found")):
         result = run_cli(*common, *args, **kwargs)
-        assert result.returncode == 2 and result.stderr.decode() == f"infill-engine: {message}\n"
+        assert result.returncode == 2 and result.stderr.decode() == f"generate: {message}\n"
     result = run_cli(*common, "--prompt", prompt, "--prompt-file", tmp_path / "p.txt")
     assert result.returncode == 2 and b"not allowed with argument" in result.stderr
     result = run_cli(*common)
@@ -269,12 +269,12 @@ def test_a_prompt_beyond_the_models_context_keeps_its_end_and_says_so(short_cont
     result = run_cli("generate", "--model", short_context_dir, "--prompt", prompt, "--max-new-tokens", 40)
     assert result.returncode == 0, result.stderr
     assert result.stderr.decode().splitlines()[0] == (
-        f"infill-engine: --prompt: its first {len(tokens) - 31} of {len(tokens)} tokens are left out: model has 96 "
+        f"generate: --prompt: its first {len(tokens) - 31} of {len(tokens)} tokens are left out: model has 96 "
         "positions, 64 of them for 2 canvases of new tokens")
     assert result.stdout == expected_text(short_context_dir, prompt, 40, ids=[eng.tokenizer.bos_id, *tokens[-31:]])
     result = run_cli("generate", "--model", short_context_dir, "--prompt", "x", "--max-new-tokens", 90)
     assert result.returncode == 2 and result.stderr.decode() == (
-        "infill-engine: --max-new-tokens 90: model has 96 positions, too few for <bos>, a prompt and 3 canvases "
+        "generate: --max-new-tokens 90: model has 96 positions, too few for <bos>, a prompt and 3 canvases "
         "of 32 new tokens\n")
 
 
@@ -285,7 +285,7 @@ def test_a_chat_prompt_beyond_the_models_context_is_refused(short_context_dir, t
     (directory / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
     result = run_cli("generate", "--model", directory, "--chat", "--prompt", "x = 1\n" * 40, "--max-new-tokens", 40)
     assert result.returncode == 2 and re.fullmatch(
-        r"infill-engine: --prompt: \d+ tokens in the chat template, and 2 canvases of 32 new tokens, take more than "
+        r"generate: --prompt: \d+ tokens in the chat template, and 2 canvases of 32 new tokens, take more than "
         r"the 96 positions chat has\n", result.stderr.decode()), result.stderr
 
 

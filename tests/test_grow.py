@@ -111,7 +111,7 @@ def test_grow_refuses_in_one_line(tmp_path, capsys, layers, out_state, message):
         (out / "notes.txt").write_text("mine")
     assert main(["grow", "--from", str(source), "--layers", str(layers), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err == f"infill-engine: {message.format(source=source, out=out)}\n"
+    assert err == f"grow: {message.format(source=source, out=out)}\n"
     assert out_state == "full" or not out.exists()
     assert out_state != "full" or (out / "notes.txt").read_text() == "mine"
 

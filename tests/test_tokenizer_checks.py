@@ -46,7 +46,7 @@ def test_a_tokenizer_whose_pad_id_is_an_ordinary_token_is_refused_in_one_line(co
                                  "not a special token")
     done = subprocess.run([sys.executable, "-m", "engine.cli", "generate", "--model", str(copy), "--device", "cpu",
                            "--prompt", "x", "--max-new-tokens", "4"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and done.stderr.strip().splitlines() == [f"infill-engine: {caught.value}"]
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [f"generate: {caught.value}"]
 
 
 @pytest.mark.parametrize("key, value, expected", [

@@ -104,7 +104,7 @@ def test_an_out_path_that_is_a_file_is_one_line(tmp_path):
                            "--tokenizer", "engine/default_model/tokenizer.json", "--out", str(taken)],
                           capture_output=True, text=True, cwd=engine.corpus.Path(__file__).parent.parent)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1] == f"infill-engine: {taken}: File exists"
+    assert done.stderr.strip().splitlines()[-1] == f"pretokenize: {taken}: File exists"
 
 
 @pytest.mark.parametrize("argv", [
