@@ -252,7 +252,7 @@ class InfillProtocol(LanguageServerProtocol):
             elif isinstance(method, str) and self.ignores(method):
                 log.debug("%s: %s; ignored", method, why)  # one without params, as JSON-RPC allows
             elif isinstance(method, str):
-                log.warning("%s: %s", method, why)
+                # Said to the client, and so in its log, by `unreadable_notification`: not on stderr too.
                 self._server.unreadable_notification(method, data.get("params"), why)
             else:
                 raise
@@ -589,7 +589,6 @@ class InfillServer(LanguageServer):
         if uri in self.out_of_step:
             log.warning("%s", why)
         elif closed:
-            log.warning("%s", why)
             self.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=why))
         else:
             self.out_of_step.add(uri)
@@ -630,8 +629,9 @@ class InfillServer(LanguageServer):
         return new
 
     def tell(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
-        """One line on stderr and in the client's log, and shown to the user."""
-        print(f"{NAME}: {message}", file=sys.stderr, flush=True)
+        """One line in the client's log, and shown to the user. Not on stderr besides: editors write the server's
+        stderr to the same log as its window/logMessage (VS Code's output channel, Neovim's lsp.log), where the line
+        stood twice."""
         self.window_log_message(types.LogMessageParams(type=kind, message=message))
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"{NAME}: {message}"))
 
@@ -858,7 +858,6 @@ def _register(ls: InfillServer) -> None:
             ls.out_of_step.add(cell)
             message = (f"{service.notebooks.label(cell, notebook)} ({cell}): the editor listed the cell without its "
                        "text; nothing is suggested in it until the notebook is closed and reopened")
-            log.warning("%s", message)
             ls.window_log_message(types.LogMessageParams(type=types.MessageType.Warning, message=message))
 
     @ls.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)

@@ -337,6 +337,23 @@ async def test_a_notification_the_server_cannot_read_is_said_with_what_is_wrong_
                       "ignored (params.settings: missing)"]
 
 
+async def test_what_the_server_tells_the_client_stands_once_in_its_log(configured: LanguageClient, capsys):
+    # Said as window/logMessage and on stderr too (twice, with the log's own line): an editor writes both to one log
+    # (VS Code's output channel, Neovim's lsp.log), where each such line stood two or three times.
+    capsys.readouterr()
+    configured.protocol._send_data({"jsonrpc": "2.0", "method": "textDocument/didClose", "params": {}})
+
+    def told():
+        return [m.message for m in configured.log_messages if m.message.startswith("textDocument/didClose: ")]
+
+    assert await _wait_for(told)
+    await asyncio.sleep(0.3)  # stderr, read beside the client's messages, catches up
+    assert told() == ["textDocument/didClose: a message that does not match the protocol was ignored "
+                      "(params.textDocument: missing)"]
+    err = capsys.readouterr().err
+    assert "textDocument/didClose" not in err, err
+
+
 async def test_an_answer_the_server_cannot_read_fails_its_command_instead_of_hanging(lsp_client_for_apply_edit):
     client = lsp_client_for_apply_edit
     # A language with no grammar here, whose names go unread: the random model's rewrite is not refused for them, so
