@@ -50,6 +50,8 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {"line": 24, "statement": 48, "block": 128,
 DEFAULT_PROBLEM_MAX_TOKENS = 160
 DEFAULT_TIMEOUT = 5.0  # seconds for one problem's test
 DEFAULT_PREFIX_TOKENS = 1024
+DEFAULT_MAX_CASES = 100  # holes of each kind
+DEFAULT_PER_FILE = 2  # holes of a kind from one file
 # As the language server sizes them: the suffix window is what the canvas holds beside the hole.
 MIN_SUFFIX_TOKENS = 32
 
@@ -561,10 +563,12 @@ def register(subparsers) -> None:
                         help="evaluate the files of the held-out split listed by a corpus manifest.jsonl "
                         "({path, split} a line), read from disk")
     add_languages_argument(p)
-    p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="hole kinds (default: all)")
-    p.add_argument("--max-cases", type=int, default=100, metavar="N", help="cases per hole kind (default: 100)")
-    p.add_argument("--per-file", type=int, default=2, metavar="N",
-                   help="at most N cases of a kind from one file (default: 2)")
+    # None where not given: with --problems alone, a hole's flag given is refused, not ignored (`run`).
+    p.add_argument("--kinds", nargs="+", choices=KINDS, default=None, help="hole kinds (default: all)")
+    p.add_argument("--max-cases", type=int, default=None, metavar="N",
+                   help=f"cases per hole kind (default: {DEFAULT_MAX_CASES})")
+    p.add_argument("--per-file", type=int, default=None, metavar="N",
+                   help=f"at most N cases of a kind from one file (default: {DEFAULT_PER_FILE})")
     p.add_argument("--seed", type=int, default=0, help="seed for choosing holes and for sampling (default: 0)")
     p.add_argument("--max-tokens", type=int, default=None, metavar="N",
                    help="hole budget in tokens for every kind (default: "
@@ -595,7 +599,9 @@ def register(subparsers) -> None:
                    help="context after a hole, in tokens (default: what the canvas holds beside the hole, "
                    f"at least {MIN_SUFFIX_TOKENS})")
     p.add_argument("--problems", type=user_path_object, metavar="FILE.jsonl",
-                   help="problems to run for pass@1: {prefix, suffix, canonical_solution, test, entry_point}")
+                   help="problems to run for pass@1: {prefix, suffix, canonical_solution, test, entry_point}; "
+                   "without source files, only they run, and the flags of holes in files (--languages, --kinds, "
+                   "--max-cases, --per-file, --max-tokens, --neighbors) are refused")
     p.add_argument("--problem-max-tokens", type=int, metavar="N",
                    help=f"hole budget for a problem's fill (default: {DEFAULT_PROBLEM_MAX_TOKENS}, or what one "
                    "canvas of the model holds if less)")
@@ -637,6 +643,11 @@ def _readable(documents: list[SourceDocument]) -> list[SourceDocument]:
     return [d for d in documents if id(d) not in left_out]
 
 
+def _has_sources(args) -> bool:
+    """Whether the run was given source files to cut holes from."""
+    return any(given is not None for given in (args.split_dir, args.files, args.heldout, args.heldout_manifest))
+
+
 def _command(args) -> str:
     """The command line that reproduces this run."""
     words = ["infill-engine", "evaluate"]
@@ -663,8 +674,9 @@ def _command(args) -> str:
     if args.problems is not None:
         words += ["--problems", str(args.problems), "--problem-max-tokens", str(args.problem_max_tokens),
                   "--timeout", f"{args.timeout:g}"]
-    words += ["--kinds", *args.kinds, "--max-cases", str(args.max_cases), "--per-file", str(args.per_file),
-              "--seed", str(args.seed), "--prefix-tokens", str(args.prefix_tokens)]
+    if _has_sources(args):  # the problems alone draw no holes
+        words += ["--kinds", *args.kinds, "--max-cases", str(args.max_cases), "--per-file", str(args.per_file)]
+    words += ["--seed", str(args.seed), "--prefix-tokens", str(args.prefix_tokens)]
     if args.suffix_tokens is not None:
         words += ["--suffix-tokens", str(args.suffix_tokens)]
     if args.max_tokens is not None:
@@ -731,6 +743,20 @@ def run(args) -> int:
                 return 2
     elif args.timeout is None:
         args.timeout = DEFAULT_TIMEOUT
+    if args.problems is not None and not _has_sources(args):
+        # Else ignored without a word (a problem's budget is --problem-max-tokens), and yet written into the report's
+        # command line, beside a line on hole budgets cut for holes that never ran.
+        stray = [flag for flag, given in (("--languages", args.languages), ("--kinds", args.kinds),
+                                          ("--max-cases", args.max_cases), ("--per-file", args.per_file),
+                                          ("--max-tokens", args.max_tokens), ("--neighbors", args.neighbors))
+                 if given not in (None, False)]
+        if stray:
+            print(f"evaluate: {', '.join(stray)}: only with source files (--heldout, --heldout-manifest, --split-dir "
+                  "or --files); --problems alone runs the problems", file=sys.stderr)
+            return 2
+    args.kinds = args.kinds or list(KINDS)
+    args.max_cases = DEFAULT_MAX_CASES if args.max_cases is None else args.max_cases
+    args.per_file = DEFAULT_PER_FILE if args.per_file is None else args.per_file
     if args.neighbors and args.no_lookup:
         print("evaluate: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
         return 2
@@ -801,7 +827,7 @@ def run(args) -> int:
         "settings": asdict(settings),
     }
     out: list[str] = [f"Model: {report['model']}", f"Command: `{report['command']}`", ""]
-    if capped:
+    if capped and documents is not None:
         out += [f"Hole budgets cut to the {capacity} tokens one canvas of this model holds: {capped} "
                 "(a case needing more is counted over budget)", ""]
     if documents is not None:

@@ -710,6 +710,28 @@ def test_problem_flags_without_problems_are_refused_not_ignored(tiny_model, argv
     assert done.returncode == 2 and done.stderr.strip() == f"evaluate: {argv[0]}: only with --problems", done.stderr
 
 
+def test_problems_alone_run_and_report_the_problems_only_and_refuse_the_flags_of_holes(tiny_model, tmp_path):
+    # The flags of holes were taken and ignored (--max-tokens is not a problem's budget), and the report's command
+    # and a line on budgets cut spoke of holes that never ran.
+    out = tmp_path / "report.json"
+    done = run_evaluate("--model", tiny_model, "--problems", PROBLEMS, "--max-steps", "2", "--out", out)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(out.read_text())
+    assert report["problems"]["count"] == 4 and "holes" not in report and "cases" not in report
+    assert "--kinds" not in report["command"] and "--max-cases" not in report["command"], report["command"]
+    assert "Hole budgets" not in done.stdout and "Problems (problems.jsonl): pass@1" in done.stdout, done.stdout
+    for argv in (["--max-tokens", "8"], ["--kinds", "line", "--per-file", "1"], ["--languages", "python"],
+                 ["--max-cases", "3"], ["--neighbors"]):
+        done = run_evaluate("--model", tiny_model, "--oracle", "--problems", PROBLEMS, *argv)
+        flags = ", ".join(a for a in argv if a.startswith("--"))
+        assert done.returncode == 2 and done.stderr == (
+            f"evaluate: {flags}: only with source files (--heldout, --heldout-manifest, --split-dir or --files); "
+            "--problems alone runs the problems\n"), done.stderr
+    done = run_evaluate("--model", tiny_model, "--oracle", "--problems", PROBLEMS, "--split-dir", HELDOUT,
+                        "--kinds", "line", "--max-cases", "1")
+    assert done.returncode == 0 and "Problems (problems.jsonl): pass@1 100.0%" in done.stdout, done.stderr
+
+
 @pytest.mark.parametrize("value", ["-1", "nan"])
 def test_a_confidence_threshold_infill_would_refuse_is_refused(tiny_model, value):
     # It ran, and wrote NaN into the report's command.
