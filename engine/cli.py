@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import importlib
 import json
 import logging
@@ -45,12 +46,18 @@ def check_writable(path: Path, flag: str = "--out") -> None:
     if path.is_dir():
         raise UsageError(f"{flag} {path}: is a directory")
     parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"{flag} {path}: cannot create its folder ({err.strerror or err})") from None
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{flag} {path}: its folder {parent} is not writable")
+    # Its folder is made as the output is written (`replaced`), not here: made here, it stood empty after a command
+    # that went on to fail on another input (a checkpoint that is none, an id that is no number). What would stop it
+    # being made is found on the nearest folder that exists.
+    existing = parent
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{flag} {path}: cannot create its folder ({os.strerror(errno.ENOTDIR)})")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == parent:
+            raise UsageError(f"{flag} {path}: its folder {parent} is not writable")
+        raise UsageError(f"{flag} {path}: cannot create its folder ({os.strerror(errno.EACCES)})")
     # A file its owner made read-only is kept so, even where the folder would let it be replaced (or by root).
     if path.is_file() and not (os.stat(path).st_mode & 0o222 and os.access(path, os.W_OK)):
         raise UsageError(f"{flag} {path}: is read-only")
@@ -101,7 +108,13 @@ def replaced(path: Path, flag: str = "--out") -> Iterator[Path]:
             raise UsageError(f"{flag} {path}: cannot be written ({err.strerror or err})") from None
         return
     target = Path(os.path.realpath(path))
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    made = _missing_folders(target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as err:
+        _remove_folders(made)
+        raise UsageError(f"{flag} {path}: cannot create its folder ({err.strerror or err})") from None
     os.close(handle)
     try:
         yield Path(temp)
@@ -113,9 +126,28 @@ def replaced(path: Path, flag: str = "--out") -> Iterator[Path]:
             os.unlink(temp)
         except OSError:
             pass
+        _remove_folders(made)  # what was there is left, and nothing else
         if isinstance(err, OSError):
             raise UsageError(f"{flag} {path}: cannot be written ({err.strerror or err})") from None
         raise
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders of `folder`'s path that do not exist yet, deepest first."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove the folders a failed write made (deepest first); one that holds something now is kept."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _file_mode(target: Path) -> int:

@@ -900,7 +900,7 @@ def run(args) -> int:
                    f"({sum(r.passed for r in presults)}/{len(presults)}, "
                    f"{report['problems']['timeouts']} timed out)")
     print("\n".join(out).rstrip())
-    if args.out is not None:  # its folder made by check_writable before the run
+    if args.out is not None:  # its folder made as it is written (`replaced`)
         from engine.cli import replaced
 
         try:

@@ -484,3 +484,27 @@ def test_a_commands_errors_begin_with_its_name_wherever_they_are_raised(model_di
     taken = run_cli("pretokenize", "--corpus", tmp_path / "corpus", "--tokenizer", model_dir / "tokenizer.json",
                     "--out", tmp_path / "taken" / "tokens")
     assert taken.returncode == 2 and taken.stderr.splitlines()[-1].startswith("pretokenize: "), taken.stderr
+
+
+# -- an --out's folder ------------------------------------------------------------------------------------------------
+def test_an_outs_new_folder_is_made_only_as_the_output_is_written(model_dir, tmp_path):
+    # It was made before the command read its other inputs, and stood empty after a command that failed on one.
+    holes = write_jsonl(tmp_path / "holes.jsonl", RECORDS[:1])
+    failed = [run_cli("logits", "--model", tmp_path / "none", "--prompt-ids", "1", "--canvas-ids", "1",
+                      "--out", tmp_path / "logits" / "deep" / "l.safetensors"),
+              run_cli("logits", "--model", model_dir, "--prompt-ids", "1", "--canvas-ids", "x",
+                      "--out", tmp_path / "ids" / "l.safetensors"),
+              run_cli("infill", "--model", tmp_path / "none", "--jsonl", holes, "--out", tmp_path / "fills" / "o.jsonl"),
+              # A write that fails midway takes back the folders it made, as it leaves no file.
+              run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", tmp_path / "big" / "o.jsonl",
+                      "--max-tokens", "4", limit_file_bytes=10)]
+    assert [r.returncode for r in failed] == [2, 2, 2, 2], [r.stderr for r in failed]
+    assert failed[3].stderr.strip().endswith("cannot be written (File too large)"), failed[3].stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["holes.jsonl"]
+    done = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", tmp_path / "new" / "deep" / "o.jsonl",
+                   "--max-tokens", "4")
+    assert done.returncode == 0 and (tmp_path / "new" / "deep" / "o.jsonl").is_file(), done.stderr
+    (tmp_path / "a-file").write_text("")
+    refused = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", tmp_path / "a-file" / "o.jsonl")
+    assert refused.returncode == 2 and refused.stderr == (
+        f"infill: --out {tmp_path / 'a-file' / 'o.jsonl'}: cannot create its folder (Not a directory)\n"), refused.stderr
