@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
-from engine.arguments import add_memory_check_option, int_between, positive_int, seed_int, user_path
+from engine.arguments import add_memory_check_option, dtype_help, int_between, positive_int, seed_int, user_path
 from engine.config import DEFAULT_MODEL_DIR, new_file_mode
 from engine.errors import EngineError
 
@@ -35,7 +35,7 @@ class UsageError(EngineError):
 def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto") -> None:
     p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--dtype", default=dtype, help=f"auto, float32, bfloat16 or float16 (default: {dtype})")
+    p.add_argument("--dtype", default=dtype, help=dtype_help(dtype))
     add_memory_check_option(p)
 
 

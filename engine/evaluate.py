@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from engine.arguments import add_memory_check_option, user_path, user_path_object
+from engine.arguments import add_memory_check_option, dtype_help, user_path, user_path_object
 from engine.closers import close_to_pass
 from engine.errors import EngineError
 from engine.eval_inputs import (
@@ -547,7 +547,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", type=user_path_object, default=None, metavar="DIR",
                    help="checkpoint directory (default: the embedded model)")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
-    p.add_argument("--dtype", default="auto", help="float32, bfloat16, float16 or auto (default: auto)")
+    p.add_argument("--dtype", default="auto", help=dtype_help("auto"))
     add_memory_check_option(p)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (default: the torch default)")

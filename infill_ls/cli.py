@@ -11,7 +11,7 @@ import threading
 import time
 from typing import BinaryIO, Callable
 
-from engine.arguments import add_memory_check_option
+from engine.arguments import add_memory_check_option, dtype_help
 from engine.languages import LANGUAGES, grammar_problem
 
 from . import __version__
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"port for --tcp (default: {DEFAULT_PORT})")
     parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
-    parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type (default: auto)")
+    parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type: " + dtype_help("auto"))
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (default: half the cores)")
     add_memory_check_option(parser)
     parser.add_argument(

@@ -508,3 +508,18 @@ def test_an_outs_new_folder_is_made_only_as_the_output_is_written(model_dir, tmp
     refused = run_cli("infill", "--model", model_dir, "--jsonl", holes, "--out", tmp_path / "a-file" / "o.jsonl")
     assert refused.returncode == 2 and refused.stderr == (
         f"infill: --out {tmp_path / 'a-file' / 'o.jsonl'}: cannot create its folder (Not a directory)\n"), refused.stderr
+
+
+# -- --dtype's help ---------------------------------------------------------------------------------------------------
+def test_every_dtype_option_says_float16_is_for_a_gpu(capsys):
+    # Picked on a CPU for half the memory, it ran the embedded model about four times slower than float32, and no help
+    # said so.
+    from engine.cli import main
+
+    said = "float16 is for a GPU: on a CPU it runs several times slower than float32"
+    for command in ("generate", "infill", "logits", "bench", "evaluate"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert said in " ".join(capsys.readouterr().out.split()), command
+    server = subprocess.run([sys.executable, "-m", "infill_ls", "--help"], capture_output=True, text=True)
+    assert server.returncode == 0 and said in " ".join(server.stdout.split()), server.stdout
