@@ -519,6 +519,9 @@ class DocumentStore:
     def __init__(self) -> None:
         self._docs: dict[str, Snapshot] = {}
         self._revisions = itertools.count(1)
+        # Each open document's opening: the revision of the snapshot it was opened with, which no later opening of
+        # the same URI has. A version does not tell openings apart: an editor counts a document reopened from 1 again.
+        self._openings: dict[str, int] = {}
 
     def __contains__(self, uri: str) -> bool:
         return uri in self._docs
@@ -529,7 +532,12 @@ class DocumentStore:
     def open(self, uri: str, language_id: str, version: int, text: str) -> Snapshot:
         snapshot = Snapshot(uri, language_id, version, text, revision=next(self._revisions))
         self._docs[uri] = snapshot
+        self._openings[uri] = snapshot.revision
         return snapshot
+
+    def opening(self, uri: str) -> int | None:
+        """Which opening of `uri` is open (None: none is): the same from its open to its close."""
+        return self._openings.get(uri)
 
     def change(
         self,
@@ -580,3 +588,4 @@ class DocumentStore:
 
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)
+        self._openings.pop(uri, None)

@@ -441,18 +441,28 @@ def to_change(change: types.TextDocumentContentChangeEvent) -> TextChange:
     return TextChange(None, change.text)
 
 
-ACTION_ARGUMENTS = "arguments are [document URI, range, document version or null]"
+ACTION_ARGUMENTS = ("arguments are [document URI, range, document version or null], and where the server offered the "
+                    "action, the document's opening it offered it in")
 
 
-def action_arguments(arguments: Any) -> tuple[str, types.Range, int | None]:
-    """The document, range and version of an action's arguments, as `code_action` writes them.
+def action_arguments(arguments: Any) -> tuple[str, types.Range, int | None, int | None]:
+    """The document, range, version and opening (None where not given) of an action's arguments, as `code_action`
+    writes them. The opening is the server's own (`DocumentStore.opening`), written after the three an editor may
+    make up from its own selection: an editor counts the versions of a document closed and opened again from 1 again,
+    and an action offered for the text before would run on the text after.
 
     Checked here rather than converted by pygls from annotations, so that the message says what the arguments are; a
     version is an integer as the protocol's are (`_whole_number`: "1", 1.5 or true is none, and would pass the check
     that the document has not changed as 1)."""
-    if not isinstance(arguments, (list, tuple)) or len(arguments) != 3:
+    if not isinstance(arguments, (list, tuple)) or len(arguments) not in (3, 4):
         raise TypeError(f"{ACTION_ARGUMENTS}; got {as_json(arguments, 80)}")
-    uri, selection, version = arguments
+    uri, selection, version, *opened = arguments
+    opening = None
+    if opened:
+        try:
+            opening = _whole_number(opened[0], int)
+        except ValueError:
+            raise TypeError(f"{ACTION_ARGUMENTS}; the opening is {as_json(opened[0], 80)}") from None
     if not isinstance(uri, str):
         raise TypeError(f"{ACTION_ARGUMENTS}; the URI is {as_json(uri, 80)}")
     if version is not None:
@@ -461,14 +471,15 @@ def action_arguments(arguments: Any) -> tuple[str, types.Range, int | None]:
         except ValueError:
             raise TypeError(f"{ACTION_ARGUMENTS}; the version is {as_json(version, 80)}") from None
     try:
-        return uri, _CONVERTER.structure(selection, types.Range), version
+        return uri, _CONVERTER.structure(selection, types.Range), version, opening
     except Exception:  # noqa: BLE001 - cattrs' errors name no field the user could act on
         raise TypeError(f"{ACTION_ARGUMENTS}; the range is {as_json(selection, 80)}, not "
                         '{"start": {"line", "character"}, "end": {...}} with numbers from 0') from None
 
 
-def _resolve_data(data: Any) -> tuple[ActionKind, str, types.Range, int | None]:
-    """The action, document, range and version a code action's `data` holds (as `code_action` writes it)."""
+def _resolve_data(data: Any) -> tuple[ActionKind, str, types.Range, int | None, int | None]:
+    """The action, document, range, version and opening a code action's `data` holds (as `code_action` writes
+    it)."""
     return ActionKind(data["kind"]), *action_arguments(data["arguments"])
 
 
@@ -743,7 +754,8 @@ class InfillServer(LanguageServer):
         return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=document, edits=edits)])
 
     async def action_edit(
-        self, kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: types.Range, version: int | None
+        self, kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: types.Range, version: int | None,
+        opening: int | None,
     ) -> types.WorkspaceEdit | None:
         """The edit of an action on `snapshot`, the document `uri` as the request found it."""
         # A fill can take seconds (longer on a large checkpoint): say so where the client shows progress.
@@ -756,7 +768,8 @@ class InfillServer(LanguageServer):
             if cancelled is not None:
                 request = asyncio.current_task()
                 cancelled.add_done_callback(lambda future: request.cancel() if future.cancelled() else None)
-            outcome = await self.service.action_in(kind, uri, snapshot, to_range(selection), self.encoding, version)
+            outcome = await self.service.action_in(kind, uri, snapshot, to_range(selection), self.encoding, version,
+                                                   opening)
             ending = outcome.reason or ("done" if outcome.edit else "no edit")
         finally:
             self.end_progress(token, ending)
@@ -986,11 +999,13 @@ def _register(ls: InfillServer) -> None:
 
         async def answer() -> list[types.CodeAction | types.Command]:
             kinds = await service.actions_in(snapshot, to_range(params.range), ls.encoding)
-            return offered(params, snapshot.version, kinds) if snapshot is not None else []
+            # Still the document the request found (`actions_in` offers nothing otherwise): its opening is this one.
+            return offered(params, snapshot.version, service.documents.opening(snapshot.uri), kinds) \
+                if snapshot is not None else []
 
         return answer()
 
-    def offered(params: types.CodeActionParams, version: int,
+    def offered(params: types.CodeActionParams, version: int, opening: int | None,
                 kinds: list[tuple[ActionKind, str | None]]) -> list[types.CodeAction | types.Command]:
         uri = params.text_document.uri
         only = params.context.only
@@ -999,7 +1014,7 @@ def _register(ls: InfillServer) -> None:
             code_kind = _ACTION_KINDS[kind]
             if only and not any(code_kind == o or code_kind.startswith(o + ".") for o in only):
                 continue
-            arguments = [uri, _CONVERTER.unstructure(params.range), version]
+            arguments = [uri, _CONVERTER.unstructure(params.range), version, opening]
             if not ls.literal_actions:
                 # A client that reads no CodeAction takes the command alone, and runs it with executeCommand.
                 actions.append(types.Command(title=kind.title, command=kind.command, arguments=arguments))
@@ -1018,7 +1033,7 @@ def _register(ls: InfillServer) -> None:
     @ls.feature(types.CODE_ACTION_RESOLVE)
     def resolve_code_action(action: types.CodeAction) -> types.CodeAction | Coroutine[Any, Any, types.CodeAction]:
         try:
-            kind, uri, selection, version = _resolve_data(action.data)
+            kind, uri, selection, version, opening = _resolve_data(action.data)
         except Exception:  # noqa: BLE001 - any malformed data
             # Not one of ours (the server's own data always has this shape): nothing to add.
             log.warning("codeAction/resolve: data %r is not an infill action's", action.data)
@@ -1026,7 +1041,7 @@ def _register(ls: InfillServer) -> None:
         snapshot = service.documents.get(uri)
 
         async def answer() -> types.CodeAction:
-            action.edit = await ls.action_edit(kind, uri, snapshot, selection, version)
+            action.edit = await ls.action_edit(kind, uri, snapshot, selection, version, opening)
             return action
 
         return answer()
@@ -1034,7 +1049,7 @@ def _register(ls: InfillServer) -> None:
     def action_command(kind: ActionKind):
         def execute(*arguments: Any) -> Coroutine[Any, Any, dict[str, Any]]:
             try:
-                uri, selection, version = action_arguments(arguments)
+                uri, selection, version, opening = action_arguments(arguments)
             except TypeError as error:
                 raise JsonRpcInvalidParams(f"{kind.command}: {error}") from None
             if not ls.applies_edits:
@@ -1044,13 +1059,13 @@ def _register(ls: InfillServer) -> None:
                     ls.told_cannot_apply = True
                     ls.tell(f"{kind.title}: {why}")
                 raise JsonRpcException(f"{kind.command}: {why}", code=types.LSPErrorCodes.RequestFailed)
-            return apply_action(kind, uri, service.documents.get(uri), selection, version)
+            return apply_action(kind, uri, service.documents.get(uri), selection, version, opening)
 
         return execute
 
     async def apply_action(kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: types.Range,
-                           version: int | None) -> dict[str, Any]:
-        edit = await ls.action_edit(kind, uri, snapshot, selection, version)
+                           version: int | None, opening: int | None) -> dict[str, Any]:
+        edit = await ls.action_edit(kind, uri, snapshot, selection, version, opening)
         if edit is None:
             return {"applied": False}
         try:

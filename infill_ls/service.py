@@ -473,15 +473,21 @@ class InfillService:
         return kinds if self.documents.get(snapshot.uri) is snapshot else []
 
     async def action_in(self, kind: ActionKind, uri: str, snapshot: Snapshot | None, selection: Range,
-                        encoding: PositionEncoding, version: int | None) -> ActionOutcome:
+                        encoding: PositionEncoding, version: int | None, opening: int | None = None) -> ActionOutcome:
         """An action's edit for a selection of `snapshot`, the document `uri` as the request found it (None: not
-        open); none once the document has moved on from it. ``version``: the one the action was offered for."""
+        open); none once the document has moved on from it. ``version``: the one the action was offered for;
+        ``opening``: the document's opening it was offered in (`DocumentStore.opening`; None: not said, as for a
+        command an editor makes up from its own selection)."""
         if snapshot is None:
             return ActionOutcome(None, f"{kind.title}: {uri} is not open")
         if not self.settings.language_enabled(snapshot.language_id):
             return ActionOutcome(None, f"{kind.title}: {snapshot.language_id} is not among enabledLanguages")
         if version is not None and version != snapshot.version:
             return ActionOutcome(None, f"{kind.title}: the document has changed since the action was offered")
+        if opening is not None and opening != self.documents.opening(uri):
+            # Closed and opened again, its versions counted from 1 again: the same version, another text.
+            return ActionOutcome(None, f"{kind.title}: the document was closed and opened again since the action was "
+                                       "offered; nothing was applied")
         if (why := past_end(snapshot, selection.start, selection.end)) is not None:
             return ActionOutcome(None, f"{kind.title}: the range's {why}; nothing was applied")
         engine = await self.model.engine()

@@ -227,6 +227,36 @@ async def test_a_stale_action_resolves_to_no_edit(client):
     assert _reason(client, "Rewrite selection").endswith("the document has changed since the action was offered")
 
 
+def _reopen(client, uri, text):
+    """`uri` closed and opened again with `text`, at the version 1 an editor counts a reopened document from."""
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+
+
+# Close structure at the end of `return g(a, [1, 2`; its place, in the text the file held when opened again, is past
+# `sum(b`, where an action offered for the first ran on the second and its `)` was applied.
+OFFERED_FOR = "def f(a):\n    return g(a, [1, 2\n"
+OPENED_AGAIN = "def h(b):\n    total = sum(b\n"
+
+
+async def test_an_action_offered_before_its_document_was_closed_and_opened_again_resolves_to_no_edit(client):
+    uri = "file:///reopened/resolve.py"
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=OFFERED_FOR)))
+    cursor = OFFERED_FOR.index("2\n") + 1
+    actions = await _actions(client, uri, OFFERED_FOR, cursor, cursor)
+    _reopen(client, uri, OPENED_AGAIN)
+    resolved = await _resolve(client, actions, "Close structure")
+    assert resolved.edit is None
+    assert _reason(client, "Close structure") == ("infill-ls: Close structure: the document was closed and opened "
+                                                  "again since the action was offered; nothing was applied")
+    # Offered again, for the text now open, it applies.
+    cursor = OPENED_AGAIN.index("(b") + 2
+    again = await _resolve(client, await _actions(client, uri, OPENED_AGAIN, cursor, cursor), "Close structure")
+    assert again.edit is not None
+
+
 async def test_an_action_stopped_by_a_newer_one_on_its_document_says_so(client):
     # Both edits are for one text and cannot both apply, so the newer stops the older: which ended with no edit and
     # no word.
@@ -274,6 +304,29 @@ async def test_actions_as_commands_apply_through_workspace_apply_edit(command_cl
     (reports,) = [r for token, r in command_client.progress_reports.items() if str(token).startswith("infill-action")]
     assert [type(r) for r in reports] == [types.WorkDoneProgressBegin, types.WorkDoneProgressEnd]
     assert reports[0].title == "Infill: Close structure"
+
+
+async def test_a_command_offered_before_its_document_was_closed_and_opened_again_applies_nothing(command_client):
+    uri = "file:///reopened/command.py"
+    command_client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=OFFERED_FOR)))
+    cursor = OFFERED_FOR.index("2\n") + 1
+    (action,) = [a for a in await _actions(command_client, uri, OFFERED_FOR, cursor, cursor)
+                 if a.title == "Close structure"]
+    _reopen(command_client, uri, OPENED_AGAIN)
+    applied_before = len(command_client.applied)
+    result = await command_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=action.command.command, arguments=action.command.arguments))
+    assert result == {"applied": False} and len(command_client.applied) == applied_before
+    assert _reason(command_client, "Close structure").endswith("the document was closed and opened again since the "
+                                                               "action was offered; nothing was applied")
+    # The three arguments an editor makes up from its own selection (VS Code's palette) act on the text open now.
+    here = position_of(OPENED_AGAIN, OPENED_AGAIN.index("(b") + 2)
+    made_up = [uri, {"start": {"line": here.line, "character": here.character},
+                     "end": {"line": here.line, "character": here.character}}, 1]
+    result = await command_client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.closeStructure", arguments=made_up))
+    assert result == {"applied": True}, result
 
 
 async def test_a_command_with_arguments_of_the_wrong_shape_is_refused_and_edits_nothing(command_client):
