@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -95,6 +96,16 @@ class Tokenizer:
                 f"{path}: tokenizer has {size} tokens but the model's vocabulary is {vocab_size}")
         _check_special(path, inner, {"pad_token_id": pad_id, "eos_token_id": eos_id, "bos_token_id": bos_id})
         return cls(inner, pad_id=pad_id, eos_id=eos_id, bos_id=bos_id, stop_ids=frozenset(stop_ids))
+
+    @functools.cached_property
+    def longest_token_chars(self) -> int | None:
+        """The most characters of text one token stands for: a text of n characters has at least n / this many
+        tokens, known without tokenizing it. None where no such bound holds: a normalizer may join characters
+        before the tokens are found, and a fused unknown token stands for any run of them. (A byte-level token's
+        characters are bytes, at least as many as the characters they spell.)"""
+        if self.inner.normalizer is not None or getattr(self.inner.model, "fuse_unk", False):
+            return None
+        return max((len(token) for token in self.inner.get_vocab(with_added_tokens=True)), default=None)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text`; a lone surrogate is read as U+FFFD, one code point for one, as a decoder would."""

@@ -786,3 +786,14 @@ def test_rewrite_selection_is_not_refused_for_what_the_file_did_already():
     edit = rewrite_selection(parsed_text("python", text), start, start + len("return a"),
                              Request(WritesFills(["return a + 1"]), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
+
+
+@pytest.mark.parametrize("text", ["def add(a, b):\n    return a + b\n" * 40, " " * 4000, "\n" * 500 + "x",
+                                  "naïve = 'ü' * 3  # ünïcödé\r\n" * 60, "\t\t\t" * 300])
+def test_a_texts_tokens_are_never_fewer_than_its_characters_over_the_longest_tokens(text):
+    # What refuses a long selection by its length alone (`selection_size`): never one that the model would rewrite.
+    lookup = WritesFills().tokenizer
+    widest = lookup.longest_token_chars
+    assert widest is not None
+    characters = len(text) - text.count("\r\n")
+    assert len(lookup.encode(text.replace("\r\n", "\n"))) >= characters / widest

@@ -126,3 +126,32 @@ async def test_a_selection_longer_than_the_model_rewrites_is_offered_greyed_out_
     assert long.disabled.reason.endswith("and the model rewrites at most 56 at once; select less"), long.disabled
     short = await rewrite_offered(text.index("    count"), text.index("    average"))
     assert short.disabled is None and short.command.command == "infill.rewriteSelection"
+
+
+async def test_a_selection_of_thousands_of_lines_is_refused_by_its_length_without_counting_its_tokens(client):
+    # Tokenized whole at every offer of actions over it (33,000 tokens, 40 ms, for 2,000 lines) to be found past a
+    # limit of 56; its length alone tells, as no token stands for more characters than the tokenizer's longest.
+    uri = "file:///tmp/thousands.py"
+    text = TEXT * 300  # 2,100 lines
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(position_of(text, 0), position_of(text, len(text))),
+        context=types.CodeActionContext(diagnostics=[])))
+    (action,) = [a for a in actions if a.title == "Rewrite selection"]
+    assert action.disabled is not None and action.disabled.reason == (
+        f"the selection is {len(text):,} characters, more than 56 tokens hold, and the model "
+        "rewrites at most 56 at once; select less"), action.disabled
+    # Run all the same (an editor that shows no greyed-out action runs it), it says the same and edits nothing.
+    applied = len(client.applied)
+    selection = {"start": _position_in(text, 0), "end": _position_in(text, len(text))}
+    await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="infill.rewriteSelection", arguments=[uri, selection, 1]))
+    assert len(client.applied) == applied
+    assert any(m.message == f"infill-ls: Rewrite selection: {action.disabled.reason}" for m in client.messages), client.messages
+
+
+def _position_in(text: str, offset: int) -> dict:
+    at = position_of(text, offset)
+    return {"line": at.line, "character": at.character}

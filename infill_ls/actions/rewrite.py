@@ -28,8 +28,8 @@ def rewrite_selection(parsed: ParsedSnapshot, start: int, end: int, request: Req
     # Line breaks too: a selection made with shift+down from the end of a line starts with one.
     lead = selected[: len(selected) - len(selected.lstrip())]
     trail = selected[len(selected.rstrip()) :]
-    needed = engine.count_tokens(selected)
-    if (why := too_long(needed, settings, engine)) is not None:
+    needed, why = selection_size(selected, settings, engine)
+    if why is not None:
         return NoEdit(why)
     most = min(4 * settings.max_hole_tokens, engine.hole_capacity)
     # Room for a rewrite somewhat longer than the original, within reason.
@@ -152,19 +152,35 @@ def _defined_names(parsed: ParsedSnapshot, replacement: Replacement) -> list[str
 def refusal(parsed: ParsedSnapshot, start: int, end: int, settings: Settings, lookup: InfillLookup) -> str | None:
     """Why a rewrite of the selection would be refused before the model runs (`too_long`), as its message says; None
     where it would run. Needs the tokenizer alone: what an offer of actions can say."""
-    return too_long(lookup.count_tokens(parsed.snapshot.text[start:end]), settings, lookup)
+    return selection_size(parsed.snapshot.text[start:end], settings, lookup)[1]
 
 
-def too_long(needed: int, settings: Settings, lookup: InfillLookup) -> str | None:
-    """A hole wider than the model's canvas could only come back cut short (and slowly): say so instead, naming the
-    setting where it, not the model, sets the limit."""
+# Up to this many characters a selection's tokens are counted, in a few milliseconds, and a refusal says how many.
+COUNTED_CHARACTERS = 10_000
+
+
+def selection_size(selected: str, settings: Settings, lookup: InfillLookup) -> tuple[int, str | None]:
+    """The tokens of `selected` and why a rewrite of it is refused for its length (`too_long`; None where it is not).
+    A selection past COUNTED_CHARACTERS, and longer than the most tokens a rewrite takes can hold, each as long as
+    the tokenizer's longest, is refused by its length alone, its tokens not counted (0): one of 2,000 lines was
+    tokenized whole, 33,000 tokens in 45 ms at every offer of actions over it, to be found past a limit of 56."""
     most = min(4 * settings.max_hole_tokens, lookup.hole_capacity)
-    if needed <= most:
-        return None
+    widest = lookup.tokenizer.longest_token_chars
+    # The characters the model reads: a CRLF is one line break to it (`engine.tokenizer.model_text`).
+    characters = len(selected) - selected.count("\r\n")
+    if widest is not None and characters > max(most * widest, COUNTED_CHARACTERS):
+        return 0, too_long(f"{characters:,} characters, more than {most} tokens hold,", most, settings, lookup)
+    needed = lookup.count_tokens(selected)
+    return needed, too_long(f"{needed} tokens", most, settings, lookup) if needed > most else None
+
+
+def too_long(size: str, most: int, settings: Settings, lookup: InfillLookup) -> str:
+    """A hole wider than the model's canvas could only come back cut short (and slowly): say so instead, naming the
+    setting where it, not the model, sets the limit. ``size``: the selection's, as it was found."""
     if most < lookup.hole_capacity:
-        return (f"the selection is {needed} tokens and a rewrite takes at most {most} (4 x maxHoleTokens); "
+        return (f"the selection is {size} and a rewrite takes at most {most} (4 x maxHoleTokens); "
                 "select less or raise maxHoleTokens")
-    return f"the selection is {needed} tokens and the model rewrites at most {most} at once; select less"
+    return f"the selection is {size} and the model rewrites at most {most} at once; select less"
 
 
 def _kept_depth(selected: str, written: str, line_indent: str) -> str:
