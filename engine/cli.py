@@ -509,39 +509,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# What begins each line the command says on stderr, an error or a warning: the subcommand's name once it is known,
-# as evaluate, train and corpus name themselves on their own lines ("evaluate: ..."), so that one command's lines read
-# alike wherever in it they were raised.
-said_as = "infill-engine"
-
-
-def say(message: str) -> None:
-    print(f"{said_as}: {message}", file=sys.stderr)
-
-
 class _Warnings(logging.Handler):
-    """The engine's warnings (a checkpoint read otherwise than its files may suggest) as lines of the command's own;
-    sys.stderr looked up as each is written, whatever stands for it then."""
+    """The engine's warnings (a checkpoint read otherwise than its files may suggest) as lines of the command's own,
+    begun with its name as its errors are; sys.stderr looked up as each is written, whatever stands for it then."""
+
+    def __init__(self, said_as: str) -> None:
+        super().__init__(logging.WARNING)
+        self.said_as = said_as
 
     def emit(self, record: logging.LogRecord) -> None:
-        say(record.getMessage())
+        print(f"{self.said_as}: {record.getMessage()}", file=sys.stderr)
 
 
-def say_warnings() -> None:
+def say_warnings(said_as: str) -> None:
+    """The engine's warnings on stderr, each line begun with `said_as`, in place of those of a command run before
+    in this process."""
     engine_log = logging.getLogger("engine")
-    if not any(isinstance(h, _Warnings) for h in engine_log.handlers):
-        engine_log.addHandler(_Warnings(logging.WARNING))
-        engine_log.propagate = False
+    for handler in [h for h in engine_log.handlers if isinstance(h, _Warnings)]:
+        engine_log.removeHandler(handler)
+    engine_log.addHandler(_Warnings(said_as))
+    engine_log.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
-    global said_as
-    said_as = "infill-engine"  # until the command is known (a run before in this process named its own)
-    say_warnings()
+    # What begins each line the command says on stderr, an error or a warning: the subcommand's name once it is
+    # known, as evaluate, train and corpus name themselves on their own lines ("evaluate: ..."), so that one
+    # command's lines read alike wherever in it they were raised.
+    said_as = "infill-engine"
+    say_warnings(said_as)
     try:
         # The subcommands' modules import torch: seconds, in which a Ctrl-C ends the command as it does later.
         args = build_parser().parse_args(argv)
         said_as = args.command
+        say_warnings(said_as)
         status = args.func(args)
         sys.stdout.flush()  # here, where a reader gone is met as below
         return status
@@ -551,21 +551,17 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except EngineError as err:
-        say(str(err))
+        print(f"{said_as}: {err}", file=sys.stderr)
         return 2
     except OSError as err:
         # A path the command could not read or write (an --out that is a file where a folder goes, a full disk):
         # one line naming it, whichever subcommand met it.
         where = f"{err.filename}: " if err.filename else ""
-        say(f"{where}{err.strerror or err}")
+        print(f"{said_as}: {where}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
 
 
 if __name__ == "__main__":
-    # Run as `python -m engine.cli`, this file is `__main__` and the subcommands import `engine.cli` anew: run that
-    # one, whose `said_as` they read.
-    from engine.cli import main as run
-
-    sys.exit(run())
+    sys.exit(main())

@@ -3,6 +3,7 @@ with the progress or the canvases drawn on stderr."""
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 # engine.cli imports this module in `build_parser`, not at its top: its helpers are defined by then.
-from engine.cli import UsageError, load_engine, read_text, say
+from engine.cli import UsageError, load_engine, read_text
 
 
 def cmd_generate(args) -> int:
@@ -139,8 +140,10 @@ def fit_context(eng, ids: list[int], budget: int, args, source: str) -> list[int
         raise UsageError(f"{source}: {len(ids)} tokens in the chat template, and {canvases} {plural} of {width} new "
                          f"tokens, take more than the {positions} positions {name} has")
     kept = room - 1
-    say(f"{source}: its first {len(ids) - 1 - kept} of {len(ids) - 1} tokens are left out: {name} has {positions} "
-        f"positions, {canvases * width} of them for {canvases} {plural} of new tokens")
+    # A warning of the engine's: the command says it as its own line (engine.cli's handler), begun with its name.
+    logging.getLogger(__name__).warning(f"{source}: its first {len(ids) - 1 - kept} of {len(ids) - 1} tokens are left "
+                                        f"out: {name} has {positions} positions, {canvases * width} of them for "
+                                        f"{canvases} {plural} of new tokens")
     return [ids[0], *ids[len(ids) - kept:]]
 
 

@@ -219,7 +219,7 @@ def test_the_command_line_refuses_it_in_one_line_and_loads_it_when_told_to(overs
     run = ["generate", "--model", str(oversized), "--prompt", "x", "--device", "cpu", "--dtype", "float32"]
     result = subprocess.run([sys.executable, "-c", code, *run], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
-    assert re.fullmatch("infill-engine: " + REFUSED.format(directory=re.escape(str(oversized))) + "\n",
+    assert re.fullmatch("generate: " + REFUSED.format(directory=re.escape(str(oversized))) + "\n",
                         result.stderr), result.stderr
     # `--no-memory-check`: the weights are read, as far as the memory lets them (here the address space given).
     result = subprocess.run([sys.executable, "-c", code, *run, "--no-memory-check"], capture_output=True, text=True,
