@@ -3,8 +3,8 @@
  * tested in plain Node.
  *
  * The server's `infill.rewriteSelection`, `infill.fillPlaceholders` and `infill.closeStructure` take
- * exactly `[uri, range, version]`: the document URI as a string, an LSP range and the document version
- * (or null). Code actions pass those; the command palette passes nothing, the editor context menu passes
+ * `[uri, range, version]`: the document URI as a string, an LSP range and the document version
+ * (or null). Code actions pass those and the document's opening; the command palette passes nothing, the editor context menu passes
  * the document's `vscode.Uri`, and a keybinding may pass anything. Whatever is not already in the
  * server's form is replaced by the active editor's document, selection and version.
  */
@@ -66,18 +66,21 @@ export function isRange(value: unknown): value is Range {
 
 /**
  * Whether `args` already are the server's `[uri, range, version]` (the version may be left out; it is
- * then sent as null, which the server reads as "whatever the document is now").
+ * then sent as null, which the server reads as "whatever the document is now"), or the four its code
+ * actions carry: those and the document's opening they were offered in, by which the server refuses an
+ * action offered before the document was closed and opened again (its versions count from 1 again).
  */
 export function isServerArguments(args: readonly unknown[]): boolean {
-  if (args.length !== 2 && args.length !== 3) {
+  if (args.length < 2 || args.length > 4) {
     return false;
   }
-  const [uri, range, version] = args;
+  const [uri, range, version, opening] = args;
   return (
     typeof uri === 'string' &&
     uri.length > 0 &&
     isRange(range) &&
-    (version === undefined || version === null || Number.isInteger(version))
+    (version === undefined || version === null || Number.isInteger(version)) &&
+    (args.length < 4 || Number.isInteger(opening))
   );
 }
 
@@ -97,7 +100,7 @@ export function resolveCommandArguments(
     return { args: [...args] };
   }
   if (isServerArguments(args)) {
-    return { args: [args[0], args[1], args[2] ?? null] };
+    return { args: args.length === 4 ? [...args] : [args[0], args[1], args[2] ?? null] };
   }
   if (target === undefined) {
     return { message: `Infill: ${known.title} acts on a file; open one in an editor first.` };

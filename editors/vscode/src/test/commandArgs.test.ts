@@ -18,6 +18,9 @@ test('server form is recognised', () => {
   assert.ok(!isServerArguments(['file:///w/a.py', { start: { line: 0 } }, 3]));
   assert.ok(!isServerArguments(['file:///w/a.py', range, 'v3']));
   assert.ok(!isServerArguments(['file:///w/a.py', range, 3, 'extra']));
+  // A code action's own: the document's opening it was offered in, after the three.
+  assert.ok(isServerArguments(['file:///w/a.py', range, 3, 2]));
+  assert.ok(!isServerArguments(['file:///w/a.py', range, 3, 2, 1]));
 });
 
 test('context menu: a Uri argument is replaced by the editor selection', () => {
@@ -43,6 +46,10 @@ test('code action arguments pass through; a missing version becomes null', () =>
   assert.deepEqual(resolveCommandArguments('infill.closeStructure', ['file:///w/b.py', range], undefined), {
     args: ['file:///w/b.py', range, null],
   });
+  // With the opening: kept whole, so that the server can refuse an action offered before the document was reopened
+  // (rebuilt from the editor's selection, it would run on whatever text is open now).
+  const offered = ['file:///w/b.py', range, 1, 3];
+  assert.deepEqual(resolveCommandArguments('infill.closeStructure', offered, target), { args: offered });
 });
 
 test('rewrite needs a selection; the others work at the cursor', () => {
