@@ -7,6 +7,7 @@ than the machine's memory (its weights' files sparse: they take no disk), throug
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import re
@@ -178,17 +179,21 @@ def _write_sparse(file: Path, shapes: dict[str, list[int]]) -> None:
         out.truncate(out.tell() + at)
 
 
-# Twice the machine's memory: more than it can have free, whatever else runs.
 _HOLDER = tempfile.TemporaryDirectory(prefix="infill-ls-oversized-")  # removed as the tests end
-OVERSIZED = (write_oversized_checkpoint(Path(_HOLDER.name) / "model", 2 * memory_total())
-             if sys.platform == "linux" else None)
+
+
+@functools.cache
+def oversized_checkpoint() -> Path:
+    """Twice the machine's memory: more than it can have free, whatever else runs. Made once, by the first test that
+    needs it (collecting the tests makes none)."""
+    return write_oversized_checkpoint(Path(_HOLDER.name) / "model", 2 * memory_total())
 
 
 @pytest.fixture
 def oversized():
-    if OVERSIZED is None:
+    if sys.platform != "linux":
         pytest.skip("the memory free is read on Linux only")
-    return OVERSIZED
+    return oversized_checkpoint()
 
 
 # Were the check missing, the load would read the weights until the kernel killed the process (or another one):
@@ -244,7 +249,7 @@ SERVER = [sys.executable, "-c", NET + "from infill_ls.cli import main\nsys.exit(
 
 @pytest_lsp.fixture(config=config(SERVER))
 async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(init_params(capabilities(), modelPath=str(OVERSIZED), dtype="float32"))
+    await lsp_client.initialize_session(init_params(capabilities(), modelPath=str(oversized_checkpoint()), dtype="float32"))
     yield
     await lsp_client.shutdown_session()
 
@@ -260,7 +265,7 @@ async def _settle(client: LanguageClient, said: int) -> tuple[str, str]:
 
 @linux
 async def test_the_server_says_it_in_one_line_stays_up_and_keeps_the_model_it_serves(client: LanguageClient):
-    refused = REFUSED.format(directory=re.escape(str(OVERSIZED)))
+    refused = REFUSED.format(directory=re.escape(str(oversized_checkpoint())))
     await loaded(client)
     kind, message = client.statuses[-1]
     assert kind == "error" and re.fullmatch(f"cannot load model: {refused}",
@@ -275,7 +280,7 @@ async def test_the_server_says_it_in_one_line_stays_up_and_keeps_the_model_it_se
     assert (await _settle(client, said))[0] == "ready"
     said = len(client.statuses)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
-        settings={"modelPath": str(OVERSIZED)}))
+        settings={"modelPath": str(oversized_checkpoint())}))
     kind, message = await _settle(client, said)
     assert kind == "warning" and re.fullmatch(f"cannot load model: {refused}; "
                                               f"keeping the model loaded from {re.escape(tiny_model())}", message)
