@@ -49,9 +49,8 @@ def check_writable(path: Path, flag: str = "--out") -> None:
     # Its folder is made as the output is written (`replaced`), not here: made here, it stood empty after a command
     # that went on to fail on another input (a checkpoint that is none, an id that is no number). What would stop it
     # being made is found on the nearest folder that exists.
-    existing = parent
-    while not os.path.lexists(existing) and existing != existing.parent:
-        existing = existing.parent
+    missing = _missing_folders(parent)
+    existing = missing[-1].parent if missing else parent
     if not existing.is_dir():
         raise UsageError(f"{flag} {path}: cannot create its folder ({os.strerror(errno.ENOTDIR)})")
     if not os.access(existing, os.W_OK | os.X_OK):
