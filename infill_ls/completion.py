@@ -247,8 +247,8 @@ def complete(
     worker only. Raises `engine.errors.Cancelled` once ``should_stop`` says so, between its steps and before each
     syntax check: a newer keystroke's request should not wait for this one's context, lookup and checks any more
     than for its model pass. While typing, a cursor in the middle of a word, or of a line no grammar reads
-    (`not_while_typing`), gets nothing, and one on a blank line no model's guess of the whole line unless the model
-    is one to show (`guesses_new_lines`)."""
+    (`not_while_typing`), gets nothing, and one on a blank line, or at the end of a header's line, no model's guess
+    of the lines there (`begins_new_lines`) unless the model is one to show (`guesses_new_lines`)."""
     if not explicit and not_while_typing(parsed, offset):
         return []
     hole = _hole(engine, parsed, offset, settings)  # once: each costs a walk of the tree near the hole
@@ -269,7 +269,7 @@ def complete(
                           surroundings=surroundings)
     if shown:
         return shown
-    if not guesses_new_lines(engine, settings) and on_a_blank_line(parsed.snapshot.text, offset):
+    if not guesses_new_lines(engine, settings) and begins_new_lines(parsed.snapshot.text, offset, hole[1]):
         # No model pass: the brackets still open, where the code owes them here, are all that is offered.
         return parsing_first(parsed, offset, [], should_stop)
     suggestions = suggest(engine, parsed, offset, settings, explicit=False, should_stop=should_stop, seed=seed,
@@ -329,10 +329,10 @@ def from_the_file(
 
 
 def guesses_new_lines(engine: InfillLookup, settings: Settings) -> bool:
-    """Whether the model's fill of a blank line is shown while typing: `Settings.typing_new_lines`, else the
-    checkpoint's `infill_new_lines`. The embedded model's are off: on 3,357 held-out holes while typing, its fill of a
-    blank line was shown 200 times and exact twice, a lone `}` and `return False` (docs/evaluation.md "What is not
-    shown")."""
+    """Whether the model's fill of a blank line, or of the body below a header's line the cursor ends
+    (`begins_new_lines`), is shown while typing: `Settings.typing_new_lines`, else the checkpoint's
+    `infill_new_lines`. The embedded model's are off: on 3,357 held-out holes while typing, its fill of a blank line
+    was shown 200 times and exact twice, a lone `}` and `return False` (docs/evaluation.md "What is not shown")."""
     return engine.generation.infill_new_lines if settings.typing_new_lines is None else settings.typing_new_lines
 
 
@@ -345,6 +345,13 @@ def _line_around(text: str, offset: int) -> tuple[int, int]:
     start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
     found = _BREAK.search(text, offset)
     return start, len(text) if found is None else found.start()
+
+
+def begins_new_lines(text: str, offset: int, ctx: InfillContext) -> bool:
+    """Whether the model's fill at ``offset`` is its guess of whole lines not begun yet: on a blank line
+    (`on_a_blank_line`), or at the end of a header's line whose body is still to come (`def f(x):|`, `if (ok) {|}`),
+    where the hole is a block (`HoleShape.BLOCK`) and the fill goes on the lines below, Enter not pressed yet."""
+    return on_a_blank_line(text, offset) or ctx.shape is HoleShape.BLOCK
 
 
 def on_a_blank_line(text: str, offset: int) -> bool:

@@ -34,7 +34,8 @@ class Settings:
     # Completions requested while typing get at most this many steps: latency matters more there than the last
     # refinements, and an explicit request still runs the full schedule. None: as max_steps.
     typing_max_steps: int | None = 6
-    # While typing on a blank line, whether the model guesses the whole line (the file's fills are shown either way).
+    # While typing on a blank line, or at the end of a header's line (`def f(x):|`), whether the model guesses the
+    # lines there (the file's fills are shown either way).
     # None: the checkpoint's generation config decides (`infill_new_lines`; off for the embedded model, whose
     # guesses there were noise; on for a checkpoint that states nothing).
     typing_new_lines: bool | None = None

@@ -450,6 +450,41 @@ def test_while_typing_a_blank_line_gets_the_models_guess_only_where_the_model_or
             [("print(x)", "file")]
 
 
+def test_while_typing_the_end_of_a_headers_line_gets_the_models_guess_of_its_body_only_where_a_blank_line_would(
+        engine, monkeypatch):
+    typing = dict(explicit=False, should_stop=lambda: False)
+    # The cursor after a header's `:` or `{`, Enter not pressed yet: the model's fill is the body's lines below.
+    for language, marked in (("python", "def total(items):|\n\n\nprint(total([]))\n"),
+                             ("python", "class Order:\n    def total(self):|\n"),
+                             ("javascript", "function total(items) {|}\n"),
+                             ("go", "package main\n\nfunc total(items []int) int {|\n}\n")):
+        parsed, at = _marked(language, marked)
+        assert not completion.on_a_blank_line(parsed.snapshot.text, at)
+        assert completion.begins_new_lines(parsed.snapshot.text, at, completion._hole(engine, parsed, at, Settings())[1])
+        with monkeypatch.context() as patched:
+            patched.setattr(engine, "infill_steps", _model_ran)
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False), **typing)
+            assert all(s.source == "closers" for s in complete(
+                engine, parsed, at, Settings(file_lookup=False, typing_new_lines=False), **typing)), marked
+            patched.setattr(engine.generation, "infill_new_lines", False)
+            assert all(s.source == "closers" for s in complete(engine, parsed, at, Settings(file_lookup=False),
+                                                                **typing)), marked
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=True), **typing)
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False), explicit=True, should_stop=lambda: False)
+    # Within a header's line, or after a `{` with code after it on the line, the model runs.
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "infill_steps", _model_ran)
+        patched.setattr(engine.generation, "infill_new_lines", False)
+        for language, marked in (("python", "def total(items|):\n    return 0\n"),
+                                 ("javascript", "if (ready) { start(|\n")):
+            parsed, at = _marked(language, marked)
+            with pytest.raises(AssertionError, match="the model ran"):
+                complete(engine, parsed, at, Settings(file_lookup=False), **typing)
+
+
 def test_the_embedded_models_guesses_of_a_blank_line_are_not_shown_while_typing():
     from engine.config import DEFAULT_MODEL_DIR, GenerationConfig
     from engine.checkpoint import read_json
