@@ -317,10 +317,13 @@ def from_the_file(
     """What `complete` shows while typing with no model pass: the fill the file (or a file in ``elsewhere``) spells
     out at ``offset``, where it keeps the file no worse (`copied`), closed first where it leaves the file unparsed
     (`parsing_first`); none with ``settings.file_lookup`` off, in a comment (there any fill keeps the file parsing,
-    and the file's code bridged from a word of prose is no sentence) or where nothing is shown while typing
-    (`not_while_typing`). Needs the checkpoint's config and tokenizer alone: what a request gets while torch and the
-    model's weights load."""
+    and the file's code bridged from a word of prose is no sentence), where nothing is shown while typing
+    (`not_while_typing`), or at the end of a header's line (`ends_a_header`). Needs the checkpoint's config and
+    tokenizer alone: what a request gets while torch and the model's weights load."""
     if not settings.file_lookup or not_while_typing(parsed, offset) or in_comment(parsed, offset):
+        return []
+    hole = hole or _hole(engine, parsed, offset, settings)
+    if ends_a_header(hole[1]):
         return []
     shown = copied(engine, parsed, offset, settings, elsewhere, hole=hole, should_stop=should_stop,
                    surroundings=surroundings)
@@ -345,6 +348,16 @@ def _line_around(text: str, offset: int) -> tuple[int, int]:
     start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
     found = _BREAK.search(text, offset)
     return start, len(text) if found is None else found.start()
+
+
+def ends_a_header(ctx: InfillContext) -> bool:
+    """Whether the cursor ends a header's line whose body is still to come (`def total(items):|`, `if (ok) {|}`):
+    the hole is the block below it, after code on the cursor's line. A fill the file spells out is the rest of
+    another line (a bridge's, a line shape's), which there goes on the body's first line, where it never stood: on
+    held-out files all 25 such copies shown were wrong, a comment that ended a header (`# type: ignore[override]`),
+    a stub's `...`, an annotation after a name that ends as the header's word does (`registry: list[str] = []`
+    after `try:`)."""
+    return ctx.shape is HoleShape.BLOCK and bool(ctx.line_prefix.strip())
 
 
 def begins_new_lines(text: str, offset: int, ctx: InfillContext) -> bool:

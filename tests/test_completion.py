@@ -485,6 +485,25 @@ def test_while_typing_the_end_of_a_headers_line_gets_the_models_guess_of_its_bod
                 complete(engine, parsed, at, Settings(file_lookup=False), **typing)
 
 
+def test_while_typing_the_end_of_a_headers_line_gets_no_fill_from_the_file(engine, no_model):
+    typing = dict(explicit=False, should_stop=lambda: False)
+    # The file's fill there is the rest of another line, which would go on the body's first line: a comment that ended
+    # another header, an annotation after a name that ends as `try` does.
+    for marked, found in (
+            ("class Sized:\n    def size(self) -> int:  # type: ignore[override]\n        return 1\n\n"
+             "    def count(self) -> int:|\n", "  # type: ignore[override]"),
+            ("registry: list[str] = []\n\n\ndef load(name):\n    try:|\n", " list[str] = []")):
+        parsed, at = _marked("python", marked)
+        text = parsed.snapshot.text
+        assert [c.text for c in engine.copies(text[:at], text[at:])][:1] == [found]
+        assert all(s.source == "closers"
+                   for s in complete(engine, parsed, at, Settings(typing_new_lines=False), **typing)), marked
+    # Within the header's line the file's fills are shown.
+    parsed, at = _marked("python", "class Sized:\n    def size(self) -> int:\n        return 1\n\n"
+                                   "    def count(self) -> i|\n")
+    assert [(s.text, s.source) for s in complete(engine, parsed, at, Settings(), **typing)][:1] == [("nt:", "file")]
+
+
 def test_the_embedded_models_guesses_of_a_blank_line_are_not_shown_while_typing():
     from engine.config import DEFAULT_MODEL_DIR, GenerationConfig
     from engine.checkpoint import read_json
