@@ -97,6 +97,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _tuples_one_value(tree, start, start + len(written))
                 or _repeats_a_key(tree, start, start + len(written))
                 or _ends_a_half_word(parsed, suggestion)
+                or _stops_in_a_name(parsed, suggestion, tree, start + len(written))
                 or _dangles_an_operator(parsed, suggestion, tree, start + len(written))
                 or _ends_above_its_body(parsed, suggestion, tree, start + len(written))
                 or _ends_a_label_with_semicolon(parsed, suggestion)
@@ -728,6 +729,32 @@ def _ends_a_half_word(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
     if word in parsed.spec.reserved_words or keyword.iskeyword(word) or word in BUILTINS or word in ECMASCRIPT_GLOBALS:
         return False
     rest = text[:found.start()] + " " + text[at:]
+    return not spelled_in(word, rest) and re.search(rf"(?<![\w$]){re.escape(word)}[\w$]", rest) is not None
+
+
+def _stops_in_a_name(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, hi: int) -> bool:
+    """Whether ``suggestion`` (its bytes end at ``hi`` of ``tree``, the file's with it) ends in the middle of a member's
+    name it writes: its last word, a name after a `.` (`->`, `::`) as the grammar reads it (with the letters typed
+    before it, where the fill begins in them), is one the file spells nowhere and the first part of one it does, as
+    `_ends_a_half_word`'s: `return self.comp` beside `compute_total`, `merged_ = self.needs_` beside `needs_update`,
+    `return self._` (the model's canvas ran out, or it wrote voids, halfway through the name). A member is read, not
+    declared: a name of its own the user writes (a parameter, `def lo`) is none; a keyword or a builtin passes."""
+    text, fill = parsed.snapshot.text, suggestion.text
+    if parsed.spec is None or parsed.tree is None or not fill or not (fill[-1].isalnum() or fill[-1] in "_$"):
+        return False
+    node = tree.root_node.descendant_for_byte_range(hi - 1, hi)
+    if node is None or node.end_byte != hi or not node.type.endswith("identifier"):
+        return False  # a keyword, a number, a string's or a comment's text
+    before = text[:suggestion.start] + fill
+    found = _WORD_BEFORE.search(before, max(0, len(before) - 80))
+    if found is None or (len(found.group(0)) < 2 and found.group(0) != "_"):
+        return False
+    word = found.group(0)
+    if not before[:found.start()].endswith((".", "->", "::")):
+        return False
+    if word in parsed.spec.reserved_words or keyword.iskeyword(word) or word in BUILTINS or word in ECMASCRIPT_GLOBALS:
+        return False
+    rest = text[:min(found.start(), suggestion.start)] + " " + text[suggestion.end:]
     return not spelled_in(word, rest) and re.search(rf"(?<![\w$]){re.escape(word)}[\w$]", rest) is not None
 
 

@@ -137,6 +137,35 @@ def test_while_typing_a_half_typed_name_is_not_ended_as_it_stands(language, mark
     assert kept_while_typing(language, marked, fill) is kept
 
 
+ORDERS = ("class Orders:\n    def __init__(self):\n        self.needs_update = False\n\n"
+          "    def compute_total(self):\n        return 0\n\n    def refresh(self):|\n")
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # The fill stops halfway through a name it writes: the first part of one the file has, and no name itself.
+    ("python", ORDERS, "\n        return self.comp", False),
+    ("python", ORDERS, "\n        merged = self.needs_", False),
+    ("python", ORDERS, "\n        return self._", False),
+    ("javascript", "function a(order) {\n  return order.subtotal;\n}\n\nfunction b(order) {\n  return order.sub|\n}\n",
+     "tot", False),
+    # The whole name; a name the file spells; a builtin; a keyword; a name the user's own (a parameter, an import:
+    # no member); a comment's text.
+    ("python", ORDERS, "\n        return self.compute_total()", True),
+    ("python", ORDERS, "\n        return self.needs_update", True),
+    ("python", ORDERS, "\n        return len", True),
+    ("python", ORDERS, "\n        return None", True),
+    ("python", ORDERS, "\n        import comp", True),
+    ("python", ORDERS, "\n        x = 1  # comp", True),
+    ("javascript", "function total() {\n  const subtotal = 1;\n  return subtotal;\n}\n\nfunction f() {|\n}\n",
+     "\n  let sub", True),
+    ("javascript", "function a(order) {\n  return order.subtotal;\n}\n\nfunction b(order) {\n  return order.sub|\n}\n",
+     "total", True),
+    ("javascript", "function a(order) {\n  return order.subtotal;\n}\n\nfunction b(sub|\n", "tot", True),
+])
+def test_while_typing_no_fill_stops_halfway_through_a_name(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
+
+
 GO_TOTAL = "package shop\n\nfunc total(p int, quantity int) int {\n\tsum := 0\n\tsum += mul(p, qua|\n\treturn sum\n}\n"
 JAVA_EVICT = ("class Cache {\n    void evict(String lastKey, Listener listener) {\n"
               "        listener.onEvict(lastKey, las|\n    }\n}\n")
