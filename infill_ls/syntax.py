@@ -276,8 +276,10 @@ class LanguageSpec:
     directives: frozenset[str] = frozenset()
     # Nodes the grammar reads where the language takes none, each with the node it stands in there: C's and C++'s
     # function defined as a statement of a body (`if (x) { foo(a` + `) {` reads as a function `foo` defined there,
-    # which only a compiler's extension takes; a local class's method stands in its class's members). A fill that
-    # writes one is noise (`typing_filter._misplaced_nodes`).
+    # which only a compiler's extension takes; a local class's method stands in its class's members); ECMAScript's
+    # label on an expression or a bare block, which no `break` or `continue` reads, an object's member or a type's
+    # written as a statement (`function f(o) {` + `message: {`, `options: string`). A fill that writes one is noise
+    # (`typing_filter._misplaced_nodes`).
     misplaced_nodes: frozenset[tuple[str, str]] = frozenset()
     # The quotes of the string and character literals that end on their line, and of those that may run over lines
     # (Python's `"""`, a template literal, Go's raw string, any Rust string): a fill that leaves one of the first
@@ -331,6 +333,8 @@ class LanguageSpec:
 
 _C_FAMILY_OPENERS = ("{",)
 _C_FAMILY_MISPLACED = frozenset({("function_definition", "compound_statement")})
+_ECMASCRIPT_MISPLACED = frozenset({("expression_statement", "labeled_statement"),
+                                   ("statement_block", "labeled_statement")})
 # The directives a `#` line calls alone (`""`: the null directive, a `#` alone). The grammar reads `#define`,
 # `#include` and the conditionals as nodes of their own; read as a call, one is malformed or unmatched (`#endif {`).
 _C_FAMILY_DIRECTIVES = frozenset({"", "undef", "line", "error", "warning", "pragma", "ident", "sccs", "assert",
@@ -511,6 +515,7 @@ _JAVASCRIPT = LanguageSpec(
     reserved_words=_ECMASCRIPT_RESERVED,
     reserved_word_holders=_ECMASCRIPT_MODULE_NAMES,
     idle_value_types=_ECMASCRIPT_VALUES,
+    misplaced_nodes=_ECMASCRIPT_MISPLACED,
     line_quotes=_ECMASCRIPT_QUOTES,
     span_quotes=_ECMASCRIPT_SPAN_QUOTES,
     foreign_words=_ECMASCRIPT_FOREIGN,

@@ -20,6 +20,24 @@ TS_NESTED = ("function f(): number {\n  const m: Map<string, Map<string, n|\n  f
              "    m.set(k, new Map());\n  }\n  return m.size;\n}\n")
 
 
+TS_PARSE = "export function parseContentEncoding(contentEncoding: string): Array<string> {|\n}\n"
+JS_LOOPS = ("function first(rows) {\n  |\n}\n")
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # An object's member or a type's written as a statement: a label that no `break` or `continue` reads.
+    ("typescript", TS_PARSE, "\n  options: string", False),
+    ("typescript", TS_PARSE, "\n  message: {", False),
+    ("typescriptreact", TS_PARSE, "\n  value: {}", False),
+    ("javascript", JS_LOOPS, "type: string;", False),
+    # A loop's label, which `break` and `continue` read; a body's statement.
+    ("javascript", JS_LOOPS, "outer: for (const row of rows) {}", True),
+    ("typescript", TS_PARSE, "\n  return contentEncoding.split(',')", True),
+])
+def test_while_typing_no_label_is_shown_on_an_expression_or_a_bare_block(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
+
+
 @pytest.mark.parametrize("language, marked, fill, kept", [
     # A `>` after the one that closes the type arguments closes nothing; the parse's ERROR for it overlaps the
     # half-typed line's own, so the count of errors does not grow.
