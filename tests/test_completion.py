@@ -4,6 +4,7 @@ typing filter's last checks, the same over the real server's stdio)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 import pytest_lsp
@@ -406,6 +407,28 @@ def test_while_typing_in_a_comment_no_code_from_the_file_is_shown(engine, monkey
         assert all(s.source == "model" for s in shown), marked
 
 
+def _guessed_only_where_new_lines_are(engine, parsed, at: int, monkeypatch, shown_without: Callable) -> None:
+    """While typing at `at`, the model runs only where it guesses new lines (`typingNewLines`, else the checkpoint's
+    `infill_new_lines`); where it does not, what is shown passes `shown_without`. An invoked request always runs it."""
+    typing = dict(explicit=False, should_stop=lambda: False)
+    # The tiny checkpoint's generation config says nothing: the model guesses the lines.
+    assert engine.generation.infill_new_lines
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "infill_steps", _model_ran)
+        with pytest.raises(AssertionError, match="the model ran"):
+            complete(engine, parsed, at, Settings(file_lookup=False), **typing)
+        # The setting turns it off, and the checkpoint's config does where the setting is left unset.
+        assert shown_without(complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=False),
+                                      **typing))
+        patched.setattr(engine.generation, "infill_new_lines", False)
+        assert shown_without(complete(engine, parsed, at, Settings(file_lookup=False), **typing)), parsed.snapshot.text
+        # The setting turns it back on; and an invoked request is always filled.
+        with pytest.raises(AssertionError, match="the model ran"):
+            complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=True), **typing)
+        with pytest.raises(AssertionError, match="the model ran"):
+            complete(engine, parsed, at, Settings(file_lookup=False), explicit=True, should_stop=lambda: False)
+
+
 def test_while_typing_a_blank_line_gets_the_models_guess_only_where_the_model_or_the_user_says_so(engine,
                                                                                                    monkeypatch):
     typing = dict(explicit=False, should_stop=lambda: False)
@@ -417,21 +440,7 @@ def test_while_typing_a_blank_line_gets_the_models_guess_only_where_the_model_or
                              ("python", "def total(items):\r    count = 0\r    |\r    return count\r")):
         parsed, at = _marked(language, marked)
         assert completion.on_a_blank_line(parsed.snapshot.text, at)
-        # The tiny checkpoint's generation config says nothing: the model guesses the line.
-        assert engine.generation.infill_new_lines
-        with monkeypatch.context() as patched:
-            patched.setattr(engine, "infill_steps", _model_ran)
-            with pytest.raises(AssertionError, match="the model ran"):
-                complete(engine, parsed, at, Settings(file_lookup=False), **typing)
-            # The setting turns it off, and the checkpoint's config does where the setting is left unset.
-            assert complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=False), **typing) == []
-            patched.setattr(engine.generation, "infill_new_lines", False)
-            assert complete(engine, parsed, at, Settings(file_lookup=False), **typing) == [], marked
-            # The setting turns it back on; and an invoked request is always filled.
-            with pytest.raises(AssertionError, match="the model ran"):
-                complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=True), **typing)
-            with pytest.raises(AssertionError, match="the model ran"):
-                complete(engine, parsed, at, Settings(file_lookup=False), explicit=True, should_stop=lambda: False)
+        _guessed_only_where_new_lines_are(engine, parsed, at, monkeypatch, lambda shown: shown == [])
     with monkeypatch.context() as patched:
         patched.setattr(engine, "infill_steps", _model_ran)
         patched.setattr(engine.generation, "infill_new_lines", False)
@@ -461,19 +470,8 @@ def test_while_typing_the_end_of_a_headers_line_gets_the_models_guess_of_its_bod
         parsed, at = _marked(language, marked)
         assert not completion.on_a_blank_line(parsed.snapshot.text, at)
         assert completion.begins_new_lines(parsed.snapshot.text, at, completion._hole(engine, parsed, at, Settings())[1])
-        with monkeypatch.context() as patched:
-            patched.setattr(engine, "infill_steps", _model_ran)
-            with pytest.raises(AssertionError, match="the model ran"):
-                complete(engine, parsed, at, Settings(file_lookup=False), **typing)
-            assert all(s.source == "closers" for s in complete(
-                engine, parsed, at, Settings(file_lookup=False, typing_new_lines=False), **typing)), marked
-            patched.setattr(engine.generation, "infill_new_lines", False)
-            assert all(s.source == "closers" for s in complete(engine, parsed, at, Settings(file_lookup=False),
-                                                                **typing)), marked
-            with pytest.raises(AssertionError, match="the model ran"):
-                complete(engine, parsed, at, Settings(file_lookup=False, typing_new_lines=True), **typing)
-            with pytest.raises(AssertionError, match="the model ran"):
-                complete(engine, parsed, at, Settings(file_lookup=False), explicit=True, should_stop=lambda: False)
+        _guessed_only_where_new_lines_are(engine, parsed, at, monkeypatch,
+                                          lambda shown: all(s.source == "closers" for s in shown))
     # Within a header's line, or after a `{` with code after it on the line, the model runs.
     with monkeypatch.context() as patched:
         patched.setattr(engine, "infill_steps", _model_ran)
