@@ -114,8 +114,13 @@ def device_available(device) -> int | None:
     if device.type == "cuda":
         import torch
 
-        free, _ = torch.cuda.mem_get_info(device)
-        return free
+        try:
+            free, _ = torch.cuda.mem_get_info(device)
+        except RuntimeError:
+            return None  # no context could be made (a full GPU, a driver in trouble): the load itself will say why
+        # What torch's caching allocator holds but no tensor uses (a model's activations, after requests) is not free
+        # to the driver, yet new tensors are put there first.
+        return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
     if device.type == "cpu" and sys.platform.startswith("linux"):
         return cpu_available()
     return None

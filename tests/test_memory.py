@@ -242,6 +242,33 @@ def test_a_model_held_counts_as_free_memory_on_its_device_only(model_dir):
     assert model_loader._releasing(None, Settings(device="cpu")) == 0
 
 
+async def test_a_reload_that_fits_only_in_the_place_of_the_model_it_replaces_loads(model_dir, tmp_path, monkeypatch):
+    # The memory the system calls free is as little as the new model takes less half the old one's weights: it fits
+    # once the old one is released, which the server does first. Checked again after that release, the load was
+    # refused with no model left (memory the allocator keeps of a released model is not free to the system).
+    from engine import checkpoint
+    from infill_ls.service import InfillService
+
+    other = write_random_checkpoint(tmp_path / "other", seed=1)
+    service = InfillService(Settings(model_path=str(model_dir), device="cpu", dtype="float32"))
+    try:
+        service.load_model(lambda result: None)
+        held = await service.model.engine()
+        assert held is not None and str(model_dir) in held.description
+        weights = sum(p.numel() * p.element_size() for p in held.model.parameters())
+        need = math.ceil(inspect_checkpoint(other, device="cpu", dtype="float32", memory_check=False).load_bytes()
+                         * MEMORY_MARGIN)
+        monkeypatch.setattr(checkpoint, "device_available", lambda device: need - weights // 2)
+        del held
+        problems, reload = service.configure({"modelPath": str(other)})
+        assert problems == [] and reload
+        service.load_model(lambda result: None)
+        loaded_now = await service.model.engine()
+        assert loaded_now is not None and str(other) in loaded_now.description, service.stats()
+    finally:
+        service.shutdown(wait_s=30)
+
+
 # -- the server -----------------------------------------------------------------------------------------------------
 SERVER = [sys.executable, "-c", NET + "from infill_ls.cli import main\nsys.exit(main(sys.argv[1:]))", "--stdio",
           "--device", "cpu"]
