@@ -14,9 +14,10 @@ export interface ServerSpawn {
 }
 
 const SCRIPT = /^\.(bat|cmd)$/i;
-// Inside double quotes cmd.exe reads `%` (a variable) and `!` (one, where delayed expansion is on) all the same,
-// and a quote of the text's own ends the quoted stretch: none of them can be passed through it unchanged.
-const UNPASSABLE = /["%!\r\n]/;
+// Inside double quotes cmd.exe reads `%` (a variable) and `!` (one, where delayed expansion is on) all the same, a
+// quote of the text's own ends the quoted stretch, a line break ends the command, and a script that hands its
+// arguments on with `call` (as pyenv-win's shims do) doubles each `^`: none of them arrives unchanged.
+const UNPASSABLE = /["%!^\r\n]/;
 const NEEDS_QUOTES = /[\s&|<>^()@,;=]/;
 
 /**
@@ -62,8 +63,9 @@ export function serverSpawn(
   const words = [script, ...launch.args, '--stdio'];
   const spawn: ServerSpawn = {
     command: env.ComSpec ?? env.COMSPEC ?? 'cmd.exe',
-    // /d: no AutoRun commands from the registry; /s /c: the outer quotes are removed and the rest run as it is.
-    args: ['/d', '/s', '/c', `"${words.map(cmdWord).join(' ')}"`],
+    // /d: no AutoRun commands from the registry; /q: echo off, else a script without `@echo off` writes each of its
+    // commands to stdout, ahead of the server's first message; /s /c: the outer quotes are removed and the rest run.
+    args: ['/d', '/q', '/s', '/c', `"${words.map(cmdWord).join(' ')}"`],
     stdio: false,
     windowsVerbatimArguments: true,
   };
@@ -71,8 +73,8 @@ export function serverSpawn(
   if (bad !== undefined) {
     spawn.problem =
       `Infill: the server is the batch script ${script}, which runs through cmd.exe, and cmd.exe cannot pass ` +
-      `${JSON.stringify(bad)} as written (a quote, % or ! in it): name the infill-ls executable instead, or ` +
-      'change that argument.';
+      `${JSON.stringify(bad)} as written (a quote, %, !, ^ or a line break in it): name the infill-ls executable ` +
+      'instead, or change that argument.';
   }
   return spawn;
 }

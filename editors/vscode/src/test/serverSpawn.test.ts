@@ -29,6 +29,7 @@ test('a batch script on Windows runs through cmd.exe with its whole command line
   // A trailing backslash inside quotes is doubled, else the program reading the line takes it as escaping the quote.
   assert.deepEqual(spawn.args, [
     '/d',
+    '/q',
     '/s',
     '/c',
     '""C:\\Users\\Jo Doe\\shims\\infill-ls.CMD" --model "C:\\models\\my model\\\\" "--threads=2" --stdio"',
@@ -45,13 +46,13 @@ test('a bare name that PATH finds as a batch script (a pyenv-win shim) runs thro
   assert.equal(batchScript('infill-ls', { ...WINDOWS_ENV, PATH: `${bin};${shims}` }, 'win32'), undefined);
   assert.equal(batchScript('missing-server', { ...WINDOWS_ENV, PATH: `${shims};${bin}` }, 'win32'), undefined);
   const spawn = serverSpawn({ command: 'infill-ls', args: [] }, { ...WINDOWS_ENV, PATH: shims }, 'win32');
-  assert.deepEqual(spawn.args.slice(0, 3), ['/d', '/s', '/c']);
-  assert.ok(spawn.args[3].includes(script));
-  assert.ok(spawn.args[3].endsWith(' --stdio"'));
+  assert.deepEqual(spawn.args.slice(0, 4), ['/d', '/q', '/s', '/c']);
+  assert.ok(spawn.args[4].includes(script));
+  assert.ok(spawn.args[4].endsWith(' --stdio"'));
 });
 
 test('an argument cmd.exe cannot pass as written is a problem naming it, not a changed argument', () => {
-  for (const bad of ['100%', 'say "hi"', 'wow!']) {
+  for (const bad of ['100%', 'say "hi"', 'wow!', 'C:\\odd^dir']) {
     const spawn = serverSpawn({ command: 'C:\\shims\\infill-ls.bat', args: ['--model', bad] }, WINDOWS_ENV, 'win32');
     assert.match(spawn.problem ?? '', /batch script C:\\shims\\infill-ls\.bat/);
     assert.ok((spawn.problem ?? '').includes(JSON.stringify(bad)), spawn.problem);
