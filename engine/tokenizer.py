@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,6 +65,19 @@ def _check_special(path: Path, inner: _HFTokenizer, ids: dict[str, int]) -> None
         raise CheckpointError(f"{path}: {key} {i} is the ordinary token {token!r}, not a special token")
 
 
+def _keeps_every_character(pre_tokenizer: dict | None) -> bool:
+    """Whether a pre-tokenizer (tokenizer.json's) hands the model every character of the text: it splits and maps
+    them, one for one or into more, but drops none (`Whitespace` does, a split whose behavior is `Removed`)."""
+    if pre_tokenizer is None:
+        return True
+    kind = pre_tokenizer.get("type")
+    if kind == "Sequence":
+        return all(_keeps_every_character(step) for step in pre_tokenizer.get("pretokenizers") or [])
+    if kind in ("Split", "Punctuation"):
+        return pre_tokenizer.get("behavior") != "Removed"
+    return kind in ("ByteLevel", "Metaspace", "Digits", "UnicodeScripts")
+
+
 @dataclass
 class Tokenizer:
     inner: _HFTokenizer
@@ -100,10 +114,15 @@ class Tokenizer:
     @functools.cached_property
     def longest_token_chars(self) -> int | None:
         """The most characters of text one token stands for: a text of n characters has at least n / this many
-        tokens, known without tokenizing it. None where no such bound holds: a normalizer may join characters
-        before the tokens are found, and a fused unknown token stands for any run of them. (A byte-level token's
-        characters are bytes, at least as many as the characters they spell.)"""
-        if self.inner.normalizer is not None or getattr(self.inner.model, "fuse_unk", False):
+        tokens, known without tokenizing it. Only for BPE whose steps before the model keep every character (a
+        byte-level token's characters are bytes, at least as many as the characters they spell); None for anything
+        else, where no such bound holds: a normalizer may join characters, a pre-tokenizer drop whitespace, a word
+        model or a fused unknown token stand for any run of them, an added token swallow the spaces beside it."""
+        spec = json.loads(self.inner.to_str())
+        model = spec.get("model") or {}
+        if (model.get("type") != "BPE" or model.get("fuse_unk") or spec.get("normalizer") is not None
+                or not _keeps_every_character(spec.get("pre_tokenizer"))
+                or any(t.get("lstrip") or t.get("rstrip") for t in spec.get("added_tokens") or [])):
             return None
         return max((len(token) for token in self.inner.get_vocab(with_added_tokens=True)), default=None)
 

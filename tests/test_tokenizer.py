@@ -33,3 +33,29 @@ def test_broken_bytes_inside_a_fill_are_left_to_the_caller(tok):
     # server drops (infill_ls.postprocess).
     broken = tok.encode("你")[:-1] + tok.encode('a"')
     assert tok.decode(broken) == '\ufffda"'
+
+
+def _wrapped(inner) -> Tokenizer:
+    return Tokenizer(inner)
+
+
+def test_the_longest_tokens_characters_bound_a_texts_tokens_only_where_every_character_reaches_the_model():
+    # Where it holds, a text of n characters has at least n / it tokens: the embedded byte-level BPE's.
+    from tokenizers import AddedToken, Tokenizer as HF, models, pre_tokenizers
+
+    assert Tokenizer.from_file(DEFAULT_MODEL_DIR / "tokenizer.json").longest_token_chars == 43
+    bpe = HF(models.BPE({"a": 0, "b": 1, "ab": 2, "<unk>": 3}, [("a", "b")], unk_token="<unk>"))
+    assert _wrapped(bpe).longest_token_chars == 5  # `<unk>`: an unknown character is a token of its own
+    # Each of these writes one token for a run of any length, or drops characters: no bound, and a long selection is
+    # counted, not refused by its length.
+    unigram = HF(models.Unigram([("<unk>", 0.0), ("a", -1.0), ("ab", -2.0)], 0, False))
+    assert len(unigram.encode("z" * 500).ids) == 1 and _wrapped(unigram).longest_token_chars is None
+    words = HF(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
+    words.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    assert len(words.encode("a" + " " * 200 + "a").ids) == 2 and _wrapped(words).longest_token_chars is None
+    spaced = HF(models.BPE({"a": 0, "<unk>": 1}, [], unk_token="<unk>"))
+    spaced.pre_tokenizer = pre_tokenizers.Whitespace()
+    assert _wrapped(spaced).longest_token_chars is None
+    stripping = HF(models.BPE({"a": 0, "<unk>": 1}, [], unk_token="<unk>"))
+    stripping.add_special_tokens([AddedToken("<sep>", lstrip=True, rstrip=True)])
+    assert _wrapped(stripping).longest_token_chars is None
