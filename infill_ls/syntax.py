@@ -277,9 +277,9 @@ class LanguageSpec:
     # Nodes the grammar reads where the language takes none, each with the node it stands in there: C's and C++'s
     # function defined as a statement of a body (`if (x) { foo(a` + `) {` reads as a function `foo` defined there,
     # which only a compiler's extension takes; a local class's method stands in its class's members); ECMAScript's
-    # label on an expression or a bare block, which no `break` or `continue` reads, an object's member or a type's
-    # written as a statement (`function f(o) {` + `message: {`, `options: string`). A fill that writes one is noise
-    # (`typing_filter._misplaced_nodes`).
+    # label on an expression or a bare block (a loop's passes; a block's a `break` leaves, rare, goes with them), an
+    # object's member or a type's written as a statement (`function f(o) {` + `message: {`, `options: string`). A
+    # fill that writes one is noise (`typing_filter._misplaced_nodes`).
     misplaced_nodes: frozenset[tuple[str, str]] = frozenset()
     # The quotes of the string and character literals that end on their line, and of those that may run over lines
     # (Python's `"""`, a template literal, Go's raw string, any Rust string): a fill that leaves one of the first

@@ -25,7 +25,7 @@ JS_LOOPS = ("function first(rows) {\n  |\n}\n")
 
 
 @pytest.mark.parametrize("language, marked, fill, kept", [
-    # An object's member or a type's written as a statement: a label that no `break` or `continue` reads.
+    # An object's member or a type's written as a statement: a label on an expression or a bare block.
     ("typescript", TS_PARSE, "\n  options: string", False),
     ("typescript", TS_PARSE, "\n  message: {", False),
     ("typescriptreact", TS_PARSE, "\n  value: {}", False),
