@@ -113,7 +113,9 @@ def replaced(path: Path, flag: str = "--out") -> Iterator[Path]:
         handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     except OSError as err:
         _remove_folders(made)
-        raise UsageError(f"{flag} {path}: cannot create its folder ({err.strerror or err})") from None
+        # Its folder there already, what failed is the file (a quota, a file system made read-only since the check).
+        what = "cannot create its folder" if made else "cannot be written"
+        raise UsageError(f"{flag} {path}: {what} ({err.strerror or err})") from None
     os.close(handle)
     try:
         yield Path(temp)
