@@ -2,7 +2,7 @@
 
     python -m infill_ls.typing_eval [--model DIR] [--heldout FILE.jsonl] [--kinds line ...] [--max-cases N]
                                     [--per-file N] [--seed S] [--threads N] [--no-lookup | --neighbors]
-                                    [--mid-word] [--out PATH]
+                                    [--mid-word | --at-header] [--out PATH]
 
 The holes are the model evaluation's (engine.holes), drawn the same way. Each is cut out of its file, the cursor put
 where it stood, and completion run as the server runs it for a keystroke: the typing step budget, one hole size,
@@ -16,7 +16,8 @@ how often a suggestion is shown, how often it restores the original file, how cl
 (edit similarity, 0 where nothing is shown), how often the file parses afterwards, and latency; then how often the
 file's fill was shown without the model. With `--mid-word`, the first half of the name a hole starts with is typed
 already, so the cursor stands inside a name, as it does at most keystrokes; holes that start with no name of two
-or more characters are left out.
+or more characters are left out. With `--at-header`, the cursor ends the header's line above a block hole, before
+Enter (`def total(items):|`), and the line break and indentation are part of the hole; other holes are left out.
 """
 
 from __future__ import annotations
@@ -75,6 +76,20 @@ def half_typed(case: HoleCase) -> HoleCase | None:
         return None
     typed = (len(name.group()) + 1) // 2
     return replace(case, prefix=case.prefix + case.middle[:typed], middle=case.middle[typed:])
+
+
+# The line break and indentation the hole's own prefix ends with, after a header's line (`def f(x):`, `if (ok) {`).
+_AFTER_HEADER = re.compile(r"(?<=[:{])[ \t]*\r?\n[ \t]*\Z")
+
+
+def at_header_end(case: HoleCase) -> HoleCase | None:
+    """The case with the cursor at the end of the header's line above its block, Enter not pressed yet: the line
+    break and indentation before the block moved into the middle (`def total(items):|`); None where the hole is no
+    block, or its prefix does not end a line that ends with `:` or `{`."""
+    found = _AFTER_HEADER.search(case.prefix) if case.kind == "block" else None
+    if found is None:
+        return None
+    return replace(case, prefix=case.prefix[:found.start()], middle=found.group() + case.middle)
 
 
 def _score(parsed: ParsedSnapshot, case: HoleCase, suggestions: list[Suggestion]) -> Shown:
@@ -150,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mid-word", action="store_true",
                         help="type the first half of the name each hole starts with, so the cursor stands inside it "
                         "(holes that start with no name are left out)")
+    parser.add_argument("--at-header", action="store_true",
+                        help="put the cursor at the end of each block hole's header line, Enter not pressed yet "
+                        "(`def f(x):|`; other holes are left out)")
     args = parser.parse_args(argv)
+    if args.mid_word and args.at_header:
+        print("typing_eval: --mid-word and --at-header each put the cursor somewhere else: give one", file=sys.stderr)
+        return 2
     if args.neighbors and args.no_lookup:
         print("typing_eval: --neighbors searches other files for fills, which --no-lookup turns off", file=sys.stderr)
         return 2
@@ -165,6 +186,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mid-word: {len(cases)} of {drawn} holes start with a name, its first half typed")
         if not cases:
             print("typing_eval: no hole starts with a name to type half of", file=sys.stderr)
+            return 2
+    if args.at_header:
+        drawn = len(cases)
+        cases = [c for c in map(at_header_end, cases) if c is not None]
+        print(f"at a header's end: {len(cases)} of {drawn} holes are blocks below a line that ends with : or {{")
+        if not cases:
+            print("typing_eval: no block hole below a header's line (--kinds block draws them)", file=sys.stderr)
             return 2
     settings = Settings(file_lookup=not args.no_lookup)
     beside = directory_neighbors(documents) if args.neighbors else (lambda case: ())

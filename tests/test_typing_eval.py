@@ -69,6 +69,30 @@ def test_mid_word_types_the_first_half_of_the_name_a_hole_starts_with(tmp_path):
     assert 0 < scored <= 6 and f"| line | {scored} | unchecked |" in done.stdout
 
 
+def test_at_header_puts_the_cursor_at_the_end_of_a_block_holes_header_line(tmp_path):
+    from engine.holes import HoleCase
+    from infill_ls.typing_eval import at_header_end
+
+    case = HoleCase("block", "python", "a.py", "def total(items):\n    ", "return sum(items)\n", "\n")
+    moved = at_header_end(case)
+    assert (moved.prefix, moved.middle) == ("def total(items):", "\n    return sum(items)\n")
+    assert moved.prefix + moved.middle + moved.suffix == case.prefix + case.middle + case.suffix
+    braced = at_header_end(HoleCase("block", "go", "a.go", "func f() {  \r\n\t", "return\n", "}\n"))
+    assert (braced.prefix, braced.middle) == ("func f() {", "  \r\n\treturn\n")
+    # A line hole, and a block below a line that is no header, are left out.
+    assert at_header_end(HoleCase("line", "python", "a.py", "def f():\n    ", "pass", "\n")) is None
+    assert at_header_end(HoleCase("block", "python", "a.py", "x = 1\n", "y = 2\n", "")) is None
+    split = heldout_split(tmp_path / "heldout.jsonl")
+    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split), "--kinds", "block",
+                      "--max-cases", "6", "--threads", "1", "--at-header")
+    assert done.returncode == 0, done.stderr
+    drawn = next(line for line in done.stdout.splitlines() if line.startswith("at a header's end: "))
+    scored = int(drawn.split()[4])
+    assert 0 < scored <= 6 and f"| block | {scored} | unchecked |" in done.stdout
+    both = run_module("infill_ls.typing_eval", "--heldout", str(split), "--at-header", "--mid-word")
+    assert both.returncode == 2 and both.stderr.count("\n") == 1, both.stderr
+
+
 def test_languages_keeps_the_files_of_those_languages_only(tmp_path):
     split = heldout_split(tmp_path / "heldout.jsonl")
     out = tmp_path / "typing.json"
