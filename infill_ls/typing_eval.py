@@ -28,6 +28,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 from engine.evaluate import directory_neighbors, edit_similarity, exact_match
@@ -90,6 +91,16 @@ def at_header_end(case: HoleCase) -> HoleCase | None:
     if found is None:
         return None
     return replace(case, prefix=case.prefix[:found.start()], middle=found.group() + case.middle)
+
+
+# Where `--mid-word` and `--at-header` put the cursor instead: each case moved (None: left out), what is said of the
+# cases kept ({kept} of {drawn}), and why none is.
+CURSOR_MOVES: dict[str, tuple[Callable[[HoleCase], HoleCase | None], str, str]] = {
+    "mid_word": (half_typed, "mid-word: {} of {} holes start with a name, its first half typed",
+                 "no hole starts with a name to type half of"),
+    "at_header": (at_header_end, "at a header's end: {} of {} holes are blocks below a line that ends with : or {{",
+                  "no block hole below a header's line (--kinds block draws them)"),
+}
 
 
 def _score(parsed: ParsedSnapshot, case: HoleCase, suggestions: list[Suggestion]) -> Shown:
@@ -180,20 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     except SetupError as err:
         print(f"typing_eval: {err}", file=sys.stderr)
         return 2
-    if args.mid_word:
-        drawn = len(cases)
-        cases = [c for c in map(half_typed, cases) if c is not None]
-        print(f"mid-word: {len(cases)} of {drawn} holes start with a name, its first half typed")
-        if not cases:
-            print("typing_eval: no hole starts with a name to type half of", file=sys.stderr)
-            return 2
-    if args.at_header:
-        drawn = len(cases)
-        cases = [c for c in map(at_header_end, cases) if c is not None]
-        print(f"at a header's end: {len(cases)} of {drawn} holes are blocks below a line that ends with : or {{")
-        if not cases:
-            print("typing_eval: no block hole below a header's line (--kinds block draws them)", file=sys.stderr)
-            return 2
+    for flag, (move, kept, none) in CURSOR_MOVES.items():
+        if getattr(args, flag):
+            drawn = len(cases)
+            cases = [c for c in map(move, cases) if c is not None]
+            print(kept.format(len(cases), drawn))
+            if not cases:
+                print(f"typing_eval: {none}", file=sys.stderr)
+                return 2
     settings = Settings(file_lookup=not args.no_lookup)
     beside = directory_neighbors(documents) if args.neighbors else (lambda case: ())
     # One untimed completion first: latency is per keystroke, not the first call's one-time setup.

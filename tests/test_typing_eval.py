@@ -50,6 +50,19 @@ def test_a_missing_split_file_is_named_in_one_line(tmp_path):
     assert done.stderr.count("\n") == 1
 
 
+def _scores_the_moved_holes(tmp_path, kind: str, flag: str, said: str):
+    """`typing_eval --kinds kind flag` on the tiny split: some of the 6 holes drawn kept, as the line beginning with
+    `said` counts them, and those scored. Returns the split."""
+    split = heldout_split(tmp_path / "heldout.jsonl")
+    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split), "--kinds", kind,
+                      "--max-cases", "6", "--threads", "1", flag)
+    assert done.returncode == 0, done.stderr
+    drawn = next(line for line in done.stdout.splitlines() if line.startswith(said))
+    scored = int(drawn[len(said):].split()[0])
+    assert 0 < scored <= 6 and f"| {kind} | {scored} | unchecked |" in done.stdout
+    return split
+
+
 def test_mid_word_types_the_first_half_of_the_name_a_hole_starts_with(tmp_path):
     from engine.holes import HoleCase
     from infill_ls.typing_eval import half_typed
@@ -60,13 +73,7 @@ def test_mid_word_types_the_first_half_of_the_name_a_hole_starts_with(tmp_path):
     assert typed.prefix + typed.middle + typed.suffix == case.prefix + case.middle + case.suffix
     assert half_typed(HoleCase("closing", "python", "a.py", "f(a", ")", "\n")) is None
     assert half_typed(HoleCase("line", "python", "a.py", "x = ", "y", "\n")) is None
-    split = heldout_split(tmp_path / "heldout.jsonl")
-    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split), "--kinds", "line",
-                      "--max-cases", "6", "--threads", "1", "--mid-word")
-    assert done.returncode == 0, done.stderr
-    drawn = next(line for line in done.stdout.splitlines() if line.startswith("mid-word: "))
-    scored = int(drawn.split()[1])
-    assert 0 < scored <= 6 and f"| line | {scored} | unchecked |" in done.stdout
+    _scores_the_moved_holes(tmp_path, "line", "--mid-word", "mid-word: ")
 
 
 def test_at_header_puts_the_cursor_at_the_end_of_a_block_holes_header_line(tmp_path):
@@ -82,13 +89,7 @@ def test_at_header_puts_the_cursor_at_the_end_of_a_block_holes_header_line(tmp_p
     # A line hole, and a block below a line that is no header, are left out.
     assert at_header_end(HoleCase("line", "python", "a.py", "def f():\n    ", "pass", "\n")) is None
     assert at_header_end(HoleCase("block", "python", "a.py", "x = 1\n", "y = 2\n", "")) is None
-    split = heldout_split(tmp_path / "heldout.jsonl")
-    done = run_module("infill_ls.typing_eval", "--model", tiny_model(), "--heldout", str(split), "--kinds", "block",
-                      "--max-cases", "6", "--threads", "1", "--at-header")
-    assert done.returncode == 0, done.stderr
-    drawn = next(line for line in done.stdout.splitlines() if line.startswith("at a header's end: "))
-    scored = int(drawn.split()[4])
-    assert 0 < scored <= 6 and f"| block | {scored} | unchecked |" in done.stdout
+    split = _scores_the_moved_holes(tmp_path, "block", "--at-header", "at a header's end: ")
     both = run_module("infill_ls.typing_eval", "--heldout", str(split), "--at-header", "--mid-word")
     assert both.returncode == 2 and both.stderr.count("\n") == 1, both.stderr
 
