@@ -726,18 +726,24 @@ def _ends_a_half_word(parsed: ParsedSnapshot, suggestion: Suggestion) -> bool:
     line = text[text.rfind("\n", 0, found.start()) + 1:found.start()]
     if _DECLARES.search(line) or re.match(r"\s*:?=(?!=)", suggestion.text):
         return False  # a name declared or assigned here is the user's own, new or not
+    return _half_of_a_name(parsed, word, text[:found.start()] + " " + text[at:])
+
+
+def _half_of_a_name(parsed: ParsedSnapshot, word: str, rest: str) -> bool:
+    """Whether ``word`` is a name ``rest`` (the file's text but the word) spells nowhere, and the first part of one it
+    does; a keyword, a builtin or a global of the language is none."""
     if word in parsed.spec.reserved_words or keyword.iskeyword(word) or word in BUILTINS or word in ECMASCRIPT_GLOBALS:
         return False
-    rest = text[:found.start()] + " " + text[at:]
     return not spelled_in(word, rest) and re.search(rf"(?<![\w$]){re.escape(word)}[\w$]", rest) is not None
 
 
 def _stops_in_a_name(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, hi: int) -> bool:
     """Whether ``suggestion`` (its bytes end at ``hi`` of ``tree``, the file's with it) ends in the middle of a member's
     name it writes: its last word, a name after a `.` (`->`, `::`) as the grammar reads it (with the letters typed
-    before it, where the fill begins in them), is one the file spells nowhere and the first part of one it does, as
-    `_ends_a_half_word`'s: `return self.comp` beside `compute_total`, `merged_ = self.needs_` beside `needs_update`,
-    `return self._` (the model's canvas ran out, or it wrote voids, halfway through the name). A member is read, not
+    before it, where the fill begins in them), is one the file spells nowhere and the first part of one it does
+    (`_half_of_a_name`, as for `_ends_a_half_word`): `return self.comp` beside `compute_total`, `merged_ =
+    self.needs_` beside `needs_update`, `return self._` (the model's canvas ran out, or it wrote voids, halfway
+    through the name). A member is read, not
     declared: a name of its own the user writes (a parameter, `def lo`) is none; a keyword or a builtin passes."""
     text, fill = parsed.snapshot.text, suggestion.text
     if parsed.spec is None or parsed.tree is None or not fill or not (fill[-1].isalnum() or fill[-1] in "_$"):
@@ -752,10 +758,7 @@ def _stops_in_a_name(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
     word = found.group(0)
     if not before[:found.start()].endswith((".", "->", "::")):
         return False
-    if word in parsed.spec.reserved_words or keyword.iskeyword(word) or word in BUILTINS or word in ECMASCRIPT_GLOBALS:
-        return False
-    rest = text[:min(found.start(), suggestion.start)] + " " + text[suggestion.end:]
-    return not spelled_in(word, rest) and re.search(rf"(?<![\w$]){re.escape(word)}[\w$]", rest) is not None
+    return _half_of_a_name(parsed, word, text[:min(found.start(), suggestion.start)] + " " + text[suggestion.end:])
 
 
 # Nodes that an unbracketed comma makes a tuple of (Python's `x = None,`, `return None,`, `None,`).
