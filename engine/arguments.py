@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
@@ -81,3 +81,10 @@ def add_memory_check_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-memory-check", dest="memory_check", action="store_false",
                    help="load the checkpoint even where the device has too little memory free for its weights (as "
                         "the system counts it, swap left out)")
+
+
+def given_flags(args: argparse.Namespace, names: Iterable[str]) -> list[str]:
+    """The options among `names` (their dests) that the command line gave, as flags (`max_cases` is
+    `--max-cases`): those whose value is not their default of None or False. For options of one mode that another
+    mode would take and ignore."""
+    return ["--" + name.replace("_", "-") for name in names if getattr(args, name) not in (None, False)]

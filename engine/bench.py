@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from engine.arguments import add_memory_check_option, dtype_help, nonnegative_int, positive_int, user_path
+from engine.arguments import (add_memory_check_option, dtype_help, given_flags, nonnegative_int, positive_int,
+                              user_path)
 from engine.config import GenerationConfig, ModelConfig, read_json
 from engine.errors import EngineError
 
@@ -204,10 +205,8 @@ DEFAULT_HOLE = 16
 
 def run(args) -> int:
     mine, theirs = (FIXED_FLAGS, INFILL_FLAGS) if args.config else (INFILL_FLAGS, FIXED_FLAGS)
-    stray = [name for name in theirs if getattr(args, name) not in (None, False)]
-    if stray:
-        flags = ", ".join("--" + name.replace("_", "-") for name in stray)
-        raise EngineError(f"{flags}: only " + ("without --config (the infill mode)" if args.config
+    if stray := given_flags(args, theirs):
+        raise EngineError(f"{', '.join(stray)}: only " + ("without --config (the infill mode)" if args.config
                                                else "with --config CONFIG_JSON (the fixed-steps mode)"))
     for name, default in mine.items():
         if getattr(args, name) is None:

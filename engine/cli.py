@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
-from engine.arguments import add_memory_check_option, dtype_help, int_between, positive_int, seed_int, user_path
+from engine.arguments import (add_memory_check_option, dtype_help, given_flags, int_between, positive_int, seed_int,
+                              user_path)
 from engine.config import DEFAULT_MODEL_DIR, new_file_mode
 from engine.errors import EngineError
 
@@ -255,9 +256,8 @@ BATCH_FLAGS = ("out",)
 def check_mode_flags(args) -> None:
     theirs, mode = (BATCH_FLAGS, "--jsonl (the batch mode)") if args.file else (CURSOR_FLAGS,
                                                                                   "--file (the cursor mode)")
-    stray = [name for name in theirs if getattr(args, name) not in (None, False)]
-    if stray:
-        raise UsageError(f"{', '.join('--' + name for name in stray)}: only with {mode}")
+    if stray := given_flags(args, theirs):
+        raise UsageError(f"{', '.join(stray)}: only with {mode}")
 
 
 def cmd_infill(args) -> int:

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from engine.arguments import add_memory_check_option, dtype_help, user_path, user_path_object
+from engine.arguments import add_memory_check_option, dtype_help, given_flags, user_path, user_path_object
 from engine.closers import close_to_pass
 from engine.errors import EngineError
 from engine.eval_inputs import (
@@ -746,10 +746,7 @@ def run(args) -> int:
     if args.problems is not None and not _has_sources(args):
         # Else ignored without a word (a problem's budget is --problem-max-tokens), and yet written into the report's
         # command line, beside a line on hole budgets cut for holes that never ran.
-        stray = [flag for flag, given in (("--languages", args.languages), ("--kinds", args.kinds),
-                                          ("--max-cases", args.max_cases), ("--per-file", args.per_file),
-                                          ("--max-tokens", args.max_tokens), ("--neighbors", args.neighbors))
-                 if given not in (None, False)]
+        stray = given_flags(args, ("languages", "kinds", "max_cases", "per_file", "max_tokens", "neighbors"))
         if stray:
             print(f"evaluate: {', '.join(stray)}: only with source files (--heldout, --heldout-manifest, --split-dir "
                   "or --files); --problems alone runs the problems", file=sys.stderr)
