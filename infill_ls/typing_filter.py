@@ -50,7 +50,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
     statements of its block (`_jumps_over`), a line ended as a statement done above the body it opens
     (`_ends_above_its_body`: `toSt` + `ring();`), a label ended with `;` (`_ends_a_label_with_semicolon`), a call of a
-    literal (`_calls_no_function`), a Python import of a name
+    literal (`_calls_no_function`), a value its comma makes a tuple no statement means (`_tuples_one_value`,
+    `_ends_a_statement_with_a_comma`: `se` + `lf,`), a Python import of a name
     imported already (`_imports_a_name_again`), a
     second import of
     what the file imports (`_imports_again`). Nor, read before any parse, one that writes the line beside it again
@@ -95,6 +96,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _jumps_over(parsed, tree, start, start + len(written))
                 or _calls_no_function(tree, start, start + len(written))
                 or _tuples_one_value(tree, start, start + len(written))
+                or _ends_a_statement_with_a_comma(parsed, suggestion, tree, start + len(written))
                 or _repeats_a_key(tree, start, start + len(written))
                 or _ends_a_half_word(parsed, suggestion)
                 or _stops_in_a_name(parsed, suggestion, tree, start + len(written))
@@ -775,6 +777,36 @@ def _tuples_one_value(tree: tree_sitter.Tree, lo: int, hi: int) -> bool:
             if comma.type == "," and lo <= comma.start_byte < hi:
                 return True
     return False
+
+
+_OPENERS, _CLOSERS = frozenset("([{"), frozenset(")]}")
+
+
+def _ends_a_statement_with_a_comma(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
+                                   hi: int) -> bool:
+    """Where a line's end ends its statement unless a bracket is open (Python's: `LanguageSpec.layout_error`),
+    whether a fill (ending at byte ``hi`` of ``tree``, the file's with it) ends its line with a comma no bracket
+    holds: the language reads a tuple that no statement means (`se` + `lf,`, `waveobj.writeframes` + `,`,
+    `projec` + `t_path, directory, level,`). The grammar joins such a line to the next (`self,` above `self.impl =
+    impl` parses as one assignment), so `_tuples_one_value` does not see it."""
+    if parsed.spec is None or parsed.spec.layout_error is None:
+        return False
+    snap = parsed.snapshot
+    written = suggestion.text.rstrip(" \t")
+    if not written.endswith(",") or snap.text[suggestion.end:snap.line_end(snap.line_of(suggestion.end))].strip():
+        return False
+    comma = hi - len(suggestion.text[len(written) - 1:].encode("utf-8", "surrogatepass"))
+    node = tree.root_node.descendant_for_byte_range(comma, comma + 1)
+    if node is None or node.type != ",":
+        return False
+    while (node := node.parent) is not None:
+        # Counted over the children, not read off the node's type: a subscript's `[` is its second child, and an
+        # ERROR holds a bracket left open (the line goes on below it) among its own tokens.
+        depth = sum((child.type in _OPENERS) - (child.type in _CLOSERS) for child in node.children
+                    if child.end_byte <= comma)
+        if depth > 0:
+            return False
+    return True
 
 
 def _imports_from_nowhere(parsed: ParsedSnapshot, tree: tree_sitter.Tree, lo: int, hi: int) -> bool:

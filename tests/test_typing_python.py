@@ -271,6 +271,31 @@ def test_while_typing_a_comma_that_makes_a_tuple_of_one_is_not_shown(marked, fil
     assert kept_while_typing("python", marked, fill) is kept
 
 
+CODEC = '''class PositionCodec:
+    def __init__(self, encoding=None):
+        se|
+        self.impl = impls.get(encoding, Utf16())
+'''
+
+
+@pytest.mark.parametrize("marked, fill, kept", [
+    # A line ended with a comma no bracket holds: Python reads a tuple there, which the grammar joins to the next
+    # line (`self, self.impl = ...`).
+    (CODEC, "lf,", False),
+    (CODEC.replace("se|", "projec|"), "t_path, directory, level,", False),
+    (CODEC.replace("se|", "self.writeframes|"), ",", False),
+    (CODEC.replace("se|", "x = f(a)[0], |"), "g(b),", False),
+    # The statement itself; a comma inside a bracket, open or closed on the line, or in a comment.
+    (CODEC, "lf.encoding = encoding", True),
+    (CODEC.replace("se|", "self.run(\n            |"), "encoding,", True),
+    (CODEC.replace("se|", "table[|"), "encoding,", True),
+    (CODEC.replace("se|", "x = {|"), "'a': 1,", True),
+    (CODEC.replace("se|", "x = 1  # a,|"), "b,", True),
+])
+def test_while_typing_a_line_ended_with_a_comma_outside_brackets_is_not_shown(marked, fill, kept):
+    assert kept_while_typing("python", marked, fill) is kept
+
+
 LOADER = '''import json
 from pathlib import |
 
