@@ -46,7 +46,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     does not read where its grammar does (`_breaks_layout`: a `try:` with no body, a `return` at a class's level).
     Nor, where the line's own error hides theirs or the code parses, a quote alone or a string left open at a line's
     end (`_opens_literal`: `collect(` + `'`), another language's word as a name (`_foreign_names`: `T | ` + `None`),
-    a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), a last line that
+    a body of members or arms that holds one lone token (`_lone_token_body`: `struct {` + `str`), line comments with
+    no word (`_comments_no_word`: `#` where a statement goes), a last line that
     takes in the next line's statement (`_joins_the_next_statement`: `{` + `return` above `f();`), a jump above
     statements of its block (`_jumps_over`), a line ended as a statement done above the body it opens
     (`_ends_above_its_body`: `toSt` + `ring();`), a label ended with `;` (`_ends_a_label_with_semicolon`), a call of a
@@ -92,6 +93,7 @@ def _no_worse(parsed: ParsedSnapshot, suggestion: Suggestion, should_stop: Calla
                 or _closes_with_another_quote(parsed, suggestion)
                 or _foreign_names(parsed, suggestion, tree, start, start + len(written))
                 or _lone_token_body(parsed, suggestion, tree)
+                or _comments_no_word(parsed, suggestion, tree, start)
                 or _joins_the_next_statement(parsed, suggestion, tree, start + len(written))
                 or _jumps_over(parsed, tree, start, start + len(written))
                 or _calls_no_function(tree, start, start + len(written))
@@ -339,6 +341,20 @@ def _lone_token_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
     node = tree.root_node.descendant_for_byte_range(brace, brace + 1)
     return (node is not None and node.type == "{" and node.parent is not None
             and node.parent.type in spec.member_body_types)
+
+
+def _comments_no_word(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, lo: int) -> bool:
+    """Whether ``suggestion`` writes line comments alone, none with a word in it: `#` where `return None` goes, a
+    file's `#------` rule copied to a blank line. Such ghost text says nothing and is one keystroke's typing or a
+    divider the file has elsewhere; the check of ``tree`` (the file's with it) that its first comment is one keeps
+    a `#` that is code (Rust's `#[..]` is worded anyway)."""
+    lines = [line.strip() for line in suggestion.text.splitlines() if line.strip()]
+    if not lines or any(not line.startswith(parsed.spec.line_comments) or _WORDED.search(line) for line in lines):
+        return False
+    first = lo + len(suggestion.text[:len(suggestion.text) - len(suggestion.text.lstrip())].encode(
+        "utf-8", "surrogatepass"))
+    node = tree.root_node.descendant_for_byte_range(first, first + 1)
+    return node is not None and node.type in parsed.spec.comment_types
 
 
 def _joins_the_next_statement(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,

@@ -1,13 +1,13 @@
 """While typing: fills whose error the line's own hides, or that parse, yet are no code anyone means there. A lone
 quote, or a line a fill leaves with a string open at its end; another language's word written as a name (Python's
 `None` in Go or TypeScript); a body of members or arms that holds one name or literal alone (`struct {` + `str`); a
-second import of what the file imports. Through the real parse (`no_worse`)."""
+second import of what the file imports; a comment with no word in it. Through the real parse (`no_worse`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lsp_support import parsed_text
+from lsp_support import kept_while_typing, parsed_text
 
 
 def kept(language_id: str, marked: str, fill: str) -> bool:
@@ -234,3 +234,25 @@ SETTER = "class A:\n    def __init__(self):\n        self.x = 1\n        ‸\n  
 ])
 def test_while_typing_no_fill_is_shown_that_writes_the_line_beside_it_again(language, marked, fill, shown):
     assert kept(language, marked, fill) is shown
+
+
+LOAD = {"python": "def load(path):\n    data = read(path)\n    |\n    return data\n",
+        "javascript": "function load(path) {\n  const data = read(path);\n  |\n  return data;\n}\n",
+        "c": "int main(void) {\n  int n = 0;\n  |\n  return n;\n}\n"}
+
+
+@pytest.mark.parametrize("language, marked, fill, shown", [
+    # Line comments with no word: one keystroke's typing, or a divider the file has elsewhere.
+    ("python", LOAD["python"], "#", False),
+    ("python", LOAD["python"], "#-------------------------------------------------", False),
+    ("python", LOAD["python"], "# ---\n    # ---", False),
+    ("javascript", LOAD["javascript"], "//", False),
+    ("c", LOAD["c"], "// ======", False),
+    # A comment that says something; code that ends with an empty one; a divider the user began.
+    ("python", LOAD["python"], "# check the data", True),
+    ("python", LOAD["python"], "data = data  #", True),
+    ("python", LOAD["python"].replace("    |", "    # ---|"), "-------", True),
+    ("javascript", LOAD["javascript"], "// load it", True),
+])
+def test_while_typing_no_comment_without_a_word_is_shown(language, marked, fill, shown):
+    assert kept_while_typing(language, marked, fill) is shown
