@@ -1032,6 +1032,10 @@ def _register(ls: InfillServer) -> None:
 
     @ls.feature(types.CODE_ACTION_RESOLVE)
     def resolve_code_action(action: types.CodeAction) -> types.CodeAction | Coroutine[Any, Any, types.CodeAction]:
+        if action.data is None:
+            # Offered with its command, to a client that resolves no edits: nothing to add. Neovim asks all the same,
+            # for every action that has no edit.
+            return action
         try:
             kind, uri, selection, version, opening = _resolve_data(action.data)
         except Exception:  # noqa: BLE001 - any malformed data

@@ -1,6 +1,7 @@
 """What an action tells the user, over stdio: its work-done progress is cancellable, and its Cancel stops the action
 as `$/cancelRequest` does (nothing applied); its end says how it ended; an action that would be refused before its
-model runs is offered greyed out with the reason; a command refused for its arguments is one line in the log. With
+model runs is offered greyed out with the reason; a command refused for its arguments is one line in the log; an
+action offered with its command is resolved to itself with nothing logged. With
 the shipped model, whose Rewrite selection takes long enough to be cancelled once its progress has begun."""
 
 from __future__ import annotations
@@ -155,3 +156,23 @@ async def test_a_selection_of_thousands_of_lines_is_refused_by_its_length_withou
 def _position_in(text: str, offset: int) -> dict:
     at = position_of(text, offset)
     return {"line": at.line, "character": at.character}
+
+
+async def test_an_action_offered_with_its_command_resolves_to_itself_with_nothing_logged(client, capsys):
+    # Neovim resolves every action that has no edit, also one offered with its command to a client that resolves no
+    # edits: each pick logged "codeAction/resolve: data None is not an infill action's", which Neovim's LSP log
+    # keeps as an error.
+    uri = "file:///tmp/resolve-command.py"
+    _open(client, uri)
+    actions = await client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=types.Range(position_of(TEXT, TEXT.index("    count")), position_of(TEXT, TEXT.index("    average"))),
+        context=types.CodeActionContext(diagnostics=[])))
+    (action,) = [a for a in actions if a.title == "Rewrite selection"]
+    assert action.command is not None and action.data is None, action
+    capsys.readouterr()
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved == action
+    await asyncio.sleep(0.2)
+    err = capsys.readouterr().err
+    assert "codeAction/resolve" not in err, err
