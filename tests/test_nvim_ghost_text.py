@@ -4,8 +4,9 @@ One session runs the scenario in editors/nvim/tests/ghost_text_scenario.lua: it 
 file, enters insert mode inside an empty function body, asks for a suggestion and waits for
 the ghost-text extmark, dismisses it, presses <Tab> with nothing shown (an ordinary indent), shows
 the suggestion again, leaves insert mode, and finally types its first character, accepts its next
-word with <M-Right> and the rest with <Tab>; then it rewrites another line with :InfillRewrite,
-and types with suggestions turned off and on again by :InfillToggle.
+word with <M-Right> and the rest with <Tab>; then it rewrites another line with :InfillRewrite and
+with Neovim's own code action menu (in a 'nomodifiable' buffer first), and types with suggestions
+turned off and on again by :InfillToggle.
 The scenario writes what it saw to JSON; the assertions are here. The server runs the shipped
 model, whose suggestions there are several words long.
 
@@ -196,6 +197,28 @@ def test_rewrite_command_changes_only_the_selected_line(session: dict) -> None:
     assert after[: row - 1] == before[: row - 1]
     tail = len(before) - row
     assert after[len(after) - tail :] == before[row:]
+
+
+def test_an_action_from_neovims_menu_in_a_nomodifiable_buffer_says_so_and_runs_no_model(session: dict) -> None:
+    # Neovim's menu had the server resolve the action to its edit, which ran the model, then failed to apply it:
+    # "Error executing vim.schedule lua callback: .../lsp/util.lua:392: Buffer is not 'modifiable'" and a stack trace.
+    assert session["status"] == "ok", describe(session)
+    menu = session["menu"]
+    assert "Rewrite selection" in menu["offered"], menu
+    refused = "infill: this buffer is not 'modifiable'; the action is not run"
+    assert (menu["messages"], menu["notes"][0], menu["changed"]["notes"]) == (refused, refused, 1), menu
+    assert menu["lines_after"] == menu["lines_before"], menu
+    assert menu["runs_after"] == menu["runs_before"], menu
+
+
+def test_an_action_from_neovims_menu_is_applied_with_nothing_logged(session: dict) -> None:
+    assert session["status"] == "ok", describe(session)
+    menu = session["menu"]
+    assert menu["changed"]["after"] != menu["changed"]["before"], menu
+    assert menu["runs_applied"] > menu["runs_after"], menu
+    # The server's resolve of an action offered with its command said it was not one of its own, a line Neovim's LSP
+    # log keeps as an error.
+    assert "codeAction/resolve" not in session["lsp_log_text"], session["lsp_log_text"]
 
 
 def test_toggle_stops_asking_while_typing_and_starts_again(session: dict) -> None:

@@ -3,7 +3,8 @@
 -- accept key with nothing shown; show it again and leave insert mode; show it once more, type
 -- its first character, accept its next word with the accept-word key and the rest with the
 -- accept key; then rewrite another line with :InfillRewrite (the server's rewrite command,
--- applied through workspace/applyEdit); then turn suggestions off with :InfillToggle, type,
+-- applied through workspace/applyEdit), and with Neovim's own code action menu, first with the buffer
+-- 'nomodifiable', counting the server's model runs; then turn suggestions off with :InfillToggle, type,
 -- and on again, type, counting the completions the server was asked for. Writes what it saw
 -- as JSON and quits.
 --
@@ -105,6 +106,35 @@ local function requests_seen(key)
     result.toggle[key] = err == nil and res.requests or -1
     result.toggle.pending = false
   end, bufnr)
+end
+
+-- The server's model runs so far, from its infill.stats command, into result.menu[key] once it answers.
+local function model_runs(key)
+  local c = require('infill.client').get()
+  require('infill.compat').request(c, 'workspace/executeCommand', { command = 'infill.stats' }, function(err, res)
+    result.menu[key] = err == nil and res.model_runs or -1
+  end, bufnr)
+end
+
+-- Picks the server's `title` from Neovim's own code action menu over line `target`, as a user does.
+local function pick_from_menu(title, target)
+  result.menu.offered = {}
+  vim.ui.select = function(items, _, on_choice)
+    for _, item in ipairs(items) do
+      local action = item.action or item[2] -- { client_id, action } before Neovim 0.8
+      table.insert(result.menu.offered, action.title)
+      if action.title == title then
+        return on_choice(item)
+      end
+    end
+    on_choice(nil)
+  end
+  local first, last = { target, 0 }, { target, #line_text(target) }
+  if vim.fn.has('nvim-0.8') == 1 then
+    vim.lsp.buf.code_action({ range = { start = first, ['end'] = last } })
+  else
+    vim.lsp.buf.range_code_action(nil, first, last)
+  end
 end
 
 -- Each step returns true once done; it runs again on the next tick until then.
@@ -285,6 +315,49 @@ local steps = {
     end
     result.rewrite.after = now
     return true
+  end },
+  { "an action from Neovim's menu in a nomodifiable buffer", function()
+    result.menu = { notes = {} }
+    local notify = vim.notify
+    vim.notify = function(msg, level)
+      table.insert(result.menu.notes, msg)
+      return notify(msg, level)
+    end
+    vim.cmd('messages clear')
+    model_runs('runs_before')
+    vim.bo[bufnr].modifiable = false
+    result.menu.lines_before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    pick_from_menu('Rewrite selection', tonumber(env.INFILL_REWRITE_ROW))
+    quiet_until = vim.loop.now() + 3000 -- the model's rewrite took a second or two, its error right after it
+    return true
+  end },
+  { 'the action refused', function()
+    if vim.loop.now() < quiet_until and #result.menu.notes == 0 then
+      return false
+    end
+    if result.menu.lines_after == nil then
+      result.menu.lines_after = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+      result.menu.messages = vim.api.nvim_exec('messages', true)
+      model_runs('runs_after')
+    end
+    return result.menu.runs_after ~= nil
+  end },
+  { "an action from Neovim's menu in a buffer that can be changed", function()
+    vim.bo[bufnr].modifiable = true
+    result.menu.changed = { before = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false), notes = #result.menu.notes }
+    pick_from_menu('Rewrite selection', tonumber(env.INFILL_REWRITE_ROW))
+    return true
+  end },
+  { 'the action applied', function()
+    local now = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+    if vim.deep_equal(now, result.menu.changed.before) and #result.menu.notes == result.menu.changed.notes then
+      return false
+    end
+    if result.menu.changed.after == nil then
+      result.menu.changed.after = now
+      model_runs('runs_applied')
+    end
+    return result.menu.runs_applied ~= nil
   end },
   { 'turn suggestions off', function()
     result.status_on = { infill.status(), infill.status(true) }

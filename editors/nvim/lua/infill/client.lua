@@ -26,6 +26,8 @@ local state = {
   on_start = function() end,
   on_ready = function() end,
   on_exit = function() end,
+  -- Told of each of the server's code actions picked from Neovim's menu (the command, its context), to run it.
+  on_action = function() end,
   -- The server's model, as its last infill/didChangeStatus said: { kind = 'loading' | 'ready' | 'warning' |
   -- 'error', message = one line }; nil while no server runs. 'warning': a model that could not load, the one loaded
   -- before kept and serving; or the model loaded failing as it fills.
@@ -56,7 +58,35 @@ local function capabilities()
   caps.workspace = caps.workspace or {}
   caps.workspace.workspaceEdit = caps.workspace.workspaceEdit or {}
   caps.workspace.workspaceEdit.documentChanges = true
+  -- The server's actions come with their command, not an edit to resolve: Neovim's code action menu applied a
+  -- resolved edit itself, after the model had run, where it could only fail (a 'nomodifiable' buffer, with a Lua
+  -- error); a command goes through `commands` below, which can refuse it first.
+  local resolve = caps.textDocument.codeAction and caps.textDocument.codeAction.resolveSupport
+  if resolve ~= nil then
+    resolve.properties = vim.tbl_filter(function(property)
+      return property ~= 'edit'
+    end, resolve.properties or {})
+  end
   return caps
+end
+
+--- The commands of the server's code actions, by the names of require('infill').run_action.
+M.ACTIONS = {
+  rewrite = 'infill.rewriteSelection',
+  fill = 'infill.fillPlaceholders',
+  close = 'infill.closeStructure',
+}
+
+-- Neovim runs a code action's command through the client's own function of that name where there is one, rather
+-- than sending it: each of the server's actions goes to the on_action hook.
+local function action_commands()
+  local commands = {}
+  for _, name in pairs(M.ACTIONS) do
+    commands[name] = function(command, ctx)
+      state.on_action(command, ctx)
+    end
+  end
+  return commands
 end
 
 -- JSON object for a possibly empty Lua table (an empty table would be sent as a list).
@@ -264,6 +294,7 @@ local function lsp_config(opts)
     -- Answers workspace/configuration requests for the `infill` section.
     settings = { [SECTION] = as_object(compat.deepcopy(opts.settings)) },
     capabilities = capabilities(),
+    commands = action_commands(),
     get_language_id = function(_, filetype)
       return language_id(filetype, opts.filetypes)
     end,
@@ -354,7 +385,8 @@ local function send_settings(client, before)
 end
 
 --- `hooks`: on_start(client_id) after a new server starts, on_ready() once it has answered `initialize` (and the
---- buffers attached before are open on it), on_exit() after it exits. Called again, a server
+--- buffers attached before are open on it), on_exit() after it exits, on_action(command, ctx) for one of the
+--- server's code actions picked from Neovim's menu (`vim.lsp.buf.code_action()`). Called again, a server
 --- already running gets the new settings, or is stopped for the next attach() to start the new `cmd` (or to take
 --- a command-line setting that was taken out from its command line again).
 function M.configure(opts, hooks)
@@ -365,6 +397,7 @@ function M.configure(opts, hooks)
   state.on_start = hooks and hooks.on_start or function() end
   state.on_ready = hooks and hooks.on_ready or function() end
   state.on_exit = hooks and hooks.on_exit or function() end
+  state.on_action = hooks and hooks.on_action or function() end
   local client = M.get()
   if client == nil then
     return

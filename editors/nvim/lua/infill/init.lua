@@ -20,6 +20,8 @@ local typing = false
 local told_stopped = false
 
 local NOT_SET_UP = "call require('infill').setup() first"
+-- Runs one of the server's actions picked from Neovim's code action menu; with the plugin's own commands below.
+local run_offered
 
 -- Whether setup() has been called; if not, says so in one line (an error raised from a command or a mapping comes
 -- with a stack trace).
@@ -365,6 +367,9 @@ function M.setup(user_opts)
       told_stopped = false
       inline.dismiss_all()
     end,
+    on_action = function(command, ctx)
+      run_offered(command, ctx)
+    end,
   })
   inline.configure(opts)
   -- A buffer the new options no longer serve (a filetype taken out) leaves the server: kept, it went on being sent
@@ -552,12 +557,6 @@ function M.update_settings(settings)
   end
 end
 
-local COMMANDS = {
-  rewrite = 'infill.rewriteSelection',
-  fill = 'infill.fillPlaceholders',
-  close = 'infill.closeStructure',
-}
-
 -- LSP range of lines `line1`..`line2` (1-based), narrowed to the visual selection when the
 -- command was given from a charwise one.
 local function selection_range(bufnr, line1, line2, encoding, from_visual)
@@ -578,10 +577,57 @@ local function selection_range(bufnr, line1, line2, encoding, from_visual)
   }
 end
 
+-- The running server, where one of its actions can run on `bufnr` now; else nil, said in one line.
+local function action_client(bufnr)
+  local why = nil
+  local c = client.get()
+  local unserved = not_served(bufnr)
+  if vim.api.nvim_buf_get_name(bufnr) == '' then
+    -- Its URI is `file://`, which Neovim cannot apply a workspace edit to (nor tell one such buffer from another).
+    why = 'this buffer has no file name; write it to a file first, then run the action'
+  elseif unserved ~= nil then
+    -- The server would only say that it does not have the file open, or not be running at all.
+    why = 'this buffer is not served: ' .. unserved
+  elseif not vim.bo[bufnr].modifiable then
+    -- The server ran the model for an edit that Neovim then refused, said with a place in its own files.
+    why = "this buffer is not 'modifiable'; the action is not run"
+  elseif c == nil or not vim.lsp.buf_is_attached(bufnr, c.id) then
+    why = 'the language server is not running for this buffer'
+  end
+  if why ~= nil then
+    vim.notify('infill: ' .. why, vim.log.levels.WARN)
+    return nil
+  end
+  return c
+end
+
+-- Sends the server's action `command` with `args`; the server applies the edit itself (workspace/applyEdit) and
+-- says so when there is none.
+local function execute(c, bufnr, command, args)
+  compat.request(c, 'workspace/executeCommand', { command = command, arguments = args }, function(err)
+    if err ~= nil then
+      vim.notify('infill: ' .. command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+    end
+  end, bufnr)
+end
+
+-- One of the server's actions picked from Neovim's code action menu (`command`: the one the server offered, with
+-- its arguments), in the buffer the menu was asked for in.
+function run_offered(command, ctx)
+  local bufnr = ctx and ctx.bufnr
+  if bufnr == nil or bufnr == 0 then
+    bufnr = current()
+  end
+  local c = action_client(bufnr)
+  if c ~= nil then
+    execute(c, bufnr, command.command, command.arguments)
+  end
+end
+
 --- Runs one of the server's code actions ('rewrite', 'fill', 'close') on lines line1..line2; `from_visual`:
 --- the range is the last visual selection's (`:'<,'>`), so a charwise one narrows it.
 function M.run_action(name, line1, line2, from_visual)
-  local command = COMMANDS[name]
+  local command = client.ACTIONS[name]
   if command == nil then
     error('infill: unknown action ' .. tostring(name) .. ' (rewrite, fill or close)')
   end
@@ -589,38 +635,15 @@ function M.run_action(name, line1, line2, from_visual)
     return
   end
   local bufnr = current()
-  local c = client.get()
-  if vim.api.nvim_buf_get_name(bufnr) == '' then
-    -- Its URI is `file://`, which Neovim cannot apply a workspace edit to (nor tell one such buffer from another).
-    vim.notify('infill: this buffer has no file name; write it to a file first, then run the action', vim.log.levels.WARN)
+  local c = action_client(bufnr)
+  if c == nil then
     return
   end
-  local why = not_served(bufnr)
-  if why ~= nil then
-    -- The server would only say that it does not have the file open, or not be running at all.
-    vim.notify('infill: this buffer is not served: ' .. why, vim.log.levels.WARN)
-    return
-  end
-  if not vim.bo[bufnr].modifiable then
-    -- The server ran the model for an edit that Neovim then refused, said with a place in its own files.
-    vim.notify("infill: this buffer is not 'modifiable'; the action is not run", vim.log.levels.WARN)
-    return
-  end
-  if c == nil or not vim.lsp.buf_is_attached(bufnr, c.id) then
-    vim.notify('infill: the language server is not running for this buffer', vim.log.levels.WARN)
-    return
-  end
-  local args = {
+  execute(c, bufnr, command, {
     vim.uri_from_bufnr(bufnr),
     selection_range(bufnr, line1, line2, c.offset_encoding, from_visual),
     vim.NIL, -- no version check: the edit the server sends back carries the version it was made for (documentChanges)
-  }
-  -- The server applies the edit itself (workspace/applyEdit) and says so when there is none.
-  compat.request(c, 'workspace/executeCommand', { command = command, arguments = args }, function(err)
-    if err ~= nil then
-      vim.notify('infill: ' .. command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-    end
-  end, bufnr)
+  })
 end
 
 return M
