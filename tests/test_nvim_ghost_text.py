@@ -20,7 +20,8 @@ a server that cannot start, <C-c>, the user's own mappings of the plugin's keys,
 back into typed text, :InfillTrigger, compound filetypes, setup() again, settings taken out (vim.NIL), Replace mode,
 :e!, undo around an accept, buffers with no name, a model kept after another failed to load, commands before setup(),
 the trigger key after a crash, multi-line suggestions beside a diagnostic and at the window's edge, a statusline,
-commands run from insert mode (<C-o>), a line of megabytes. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
+commands run from insert mode (<C-o>), a line of megabytes, each kind of buffer with a 'buftype' and a 'readonly'
+one. INFILL_TEST_NVIM=/path/to/nvim runs them all with another
 Neovim than the one on PATH (some of these bugs showed only on 0.11).
 """
 
@@ -795,6 +796,23 @@ def test_a_buffer_made_one_that_holds_no_file_leaves_the_server(tmp_path: Path) 
     assert result["before"] is True, result
     assert result["nofile"] == {"attached": False, "why": "it holds no file (buftype 'nofile')"}, result
     assert result["again"] is True and result["ghost"] == SUGGESTION, result
+
+
+def test_only_a_file_buffer_gets_suggestions_and_a_readonly_one_takes_them_with_vims_warning(tmp_path: Path) -> None:
+    # Help, terminal, prompt (a picker's or a REPL's input line), quickfix and nofile buffers are not sent to the
+    # server, even named and of an enabled filetype, and show nothing; 'readonly' guards only writing: Vim changes
+    # the text after its W10 warning, which an accepted suggestion gives as a typed key does.
+    result = editor_scenario("buffer_kinds", tmp_path)
+    for kind in ("help", "quickfix", "terminal", "prompt", "nofile"):
+        assert (result[kind]["attached"], result[kind]["why"]) == (False, f"it holds no file (buftype '{kind}')"), \
+            result
+    assert (result["prompt"]["ghost"], result["nofile"]["ghost"]) == (False, False), result
+    opened = [event["uri"] for event in map(json.loads, result["server_log"].splitlines()) if event["event"] == "open"]
+    assert opened == [(tmp_path / "a.py").as_uri(), (tmp_path / "c.py").as_uri()], result
+    readonly = result["readonly"]
+    assert (readonly["attached"], readonly["ghost"], readonly["line"]) == (True, SUGGESTION, "x = f(" + SUGGESTION), \
+        result
+    assert readonly["messages"] == "W10: Warning: Changing a readonly file" and result["notes"] == [], result
 
 
 def test_a_server_that_exits_with_code_0_of_its_own_accord_is_said_as_a_crash_is(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@
 -- filetypes, setup() again, vim.NIL settings, Replace mode, a buffer read again, undo around an accept, buffers with
 -- no name, a model kept after another failed to load, calls before setup(), the trigger key after a crash, setup()
 -- with a key or delay it cannot use, multi-line suggestions, a statusline, commands run from insert mode (<C-o>), a
--- line of megabytes, deprecated calls, a buffer made nomodifiable or one that holds no file after it attached.
+-- line of megabytes, deprecated calls, a buffer made nomodifiable or one that holds no file after it attached, each
+-- kind of buffer with a 'buftype' and a 'readonly' one.
 -- One scenario per run, INFILL_SCENARIO; it writes what it saw as JSON and quits.
 --
 -- Environment: INFILL_PLUGIN (plugin directory), INFILL_CMD (server command, JSON list),
@@ -615,6 +616,93 @@ scenarios.buftype = function()
     end,
     ghost_into('ghost', 3000),
   }
+end
+
+-- Each kind of buffer with a 'buftype' (help, terminal, prompt, quickfix, nofile; the last two each named and given a
+-- Python filetype, with every filetype enabled), and a 'readonly' one: which the server is sent, and which shows a
+-- suggestion in insert mode and takes it.
+scenarios.buffer_kinds = function()
+  setup({ filetypes = { '*' } })
+  local function kind(name)
+    local bufnr = bufs[name]
+    result[name] = { attached = attached(bufnr), why = infill.not_served(bufnr) or false }
+  end
+  -- A step that asks for a suggestion in insert mode in bufs[name], with the trigger key and the call, and puts
+  -- what is shown into result[name].ghost.
+  local function asks_in(name)
+    return {
+      function()
+        vim.api.nvim_set_current_buf(bufs[name])
+        vim.cmd('startinsert!')
+        return true
+      end,
+      function()
+        keys('<M-\\>')
+        infill.trigger()
+        return true
+      end,
+      pause(300),
+      function()
+        result[name].ghost = ghost() or false
+        keys('<Esc>', 'n')
+        return true
+      end,
+    }
+  end
+  local steps = {
+    open('a'),
+    ready,
+    function()
+      vim.cmd('help')
+      bufs.help = vim.api.nvim_get_current_buf()
+      kind('help')
+      vim.cmd('only')
+      vim.fn.setqflist({ { filename = file('a.py'), lnum = 1, text = 'x' } })
+      vim.cmd('copen')
+      bufs.quickfix = vim.api.nvim_get_current_buf()
+      kind('quickfix')
+      vim.cmd('cclose')
+      vim.cmd('terminal')
+      bufs.terminal = vim.api.nvim_get_current_buf()
+      kind('terminal')
+      vim.cmd('enew')
+      bufs.prompt = vim.api.nvim_get_current_buf()
+      vim.cmd('setlocal buftype=prompt')
+      vim.cmd('file ' .. vim.fn.fnameescape(file('prompt.py')))
+      vim.cmd('setfiletype python')
+      kind('prompt')
+      bufs.nofile = vim.api.nvim_create_buf(true, true)
+      vim.api.nvim_buf_set_name(bufs.nofile, file('scratch.py'))
+      vim.bo[bufs.nofile].filetype = 'python'
+      kind('nofile')
+      vim.cmd('view ' .. vim.fn.fnameescape(file('c.py')))
+      bufs.readonly = vim.api.nvim_get_current_buf()
+      kind('readonly')
+      return true
+    end,
+  }
+  vim.list_extend(steps, asks_in('prompt'))
+  vim.list_extend(steps, asks_in('nofile'))
+  vim.list_extend(steps, {
+    function()
+      return insert_at_end(bufs.readonly, 1)
+    end,
+    ghost_into('readonly_ghost', 3000),
+    function()
+      vim.cmd('messages clear')
+      keys('<Tab>')
+      return true
+    end,
+    pause(300),
+    function()
+      result.readonly.ghost = result.readonly_ghost
+      result.readonly.line = vim.api.nvim_get_current_line()
+      result.readonly.messages = vim.api.nvim_exec('messages', true)
+      result.notes = all_notes()
+      return true
+    end,
+  })
+  return steps
 end
 
 -- A server that exits with code 0 of its own accord (EXIT0 in a document it is asked about): said once, as a crash
