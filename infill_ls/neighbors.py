@@ -288,15 +288,18 @@ class DirectoryFiles:
         return self._chars
 
     def beside(self, path: Path, skip: set[Path], chars: int, should_stop: Callable[[], bool] | None = None,
-               suffixes: tuple[str, ...] = ()) -> tuple[list[str], DiskStamp | None]:
+               suffixes: tuple[str, ...] = (), copied_as: Callable[[str, str], str] | None = None
+               ) -> tuple[list[str], DiskStamp | None]:
         """Texts of the files in `path`'s directory with its suffix or one of `suffixes` (its language's and its
         kin's: `syntax.kin_suffixes`), most recently modified first, leaving out `path` and `skip` (open documents,
         whose text the store has), up to about `chars` characters in all; and the stamp of those files, read or
         passed over (`DiskStamp`). A document with no suffix has none: every
         file of its directory would match (a script among binaries). Hidden files
         (`.env` beside `sample.env`: secrets offered as suggestions) and symbolic links (one can lead out of the
-        directory) are never read. Raises `engine.errors.Cancelled` once `should_stop` says so: a directory of
-        thousands of files is a long search for a keystroke already typed over."""
+        directory) are never read. `copied_as`: each file's text (by its suffix) as the document's copies read it
+        (`syntax.copies_from`); the text kept of each is the file's own. Raises `engine.errors.Cancelled` once
+        `should_stop` says so: a directory of thousands of files is a long search for a keystroke already typed
+        over."""
         if not path.suffix:
             return [], None
         suffixes = tuple(sorted({path.suffix, *suffixes}))
@@ -313,6 +316,8 @@ class DirectoryFiles:
             if should_stop is not None and should_stop():
                 raise Cancelled("search of the files beside cancelled")
             text = self._read(*seen, reads) if seen[2] <= MAX_FILE_BYTES and regular else None
+            if text and copied_as is not None:
+                text = copied_as(seen[0].suffix, text)
             if text:
                 texts.append(text)
                 chars -= len(text)
@@ -472,18 +477,23 @@ def _decoded(data: bytes, whole: bool) -> str | None:
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,
                    chars: int = ELSEWHERE_CHARS, path: Path | None = None,
                    should_stop: Callable[[], bool] | None = None, folders: Sequence[Path] = (),
-                   locate: Callable[[str], Path | None] = uri_path, suffixes: tuple[str, ...] = ()
-                   ) -> tuple[tuple[str, ...], DiskStamp | None]:
+                   locate: Callable[[str], Path | None] = uri_path, suffixes: tuple[str, ...] = (),
+                   copied_as: Callable[[str, str], str] | None = None) -> tuple[tuple[str, ...], DiskStamp | None]:
     """The texts searched besides `snapshot`'s own: those of `open_beside` (other open documents in its language,
     most recent first) that `tabs_searched` takes, but machine-written ones, then, with `files`, its directory's
     files on disk; and the stamp of those files, None where none was looked at. `path`: where the document stands
     on disk, where its URI does not say (a notebook cell), and `locate` where each of `open_beside` does.
     `folders`: the workspace's, where the client declared any: a document in none of them has no files on disk
-    searched. `suffixes`: of the files on disk searched besides the document's own (`DirectoryFiles.beside`). Reads
+    searched. `suffixes`: of the files on disk searched besides the document's own (`DirectoryFiles.beside`).
+    `copied_as`: each text, by the suffix of its file, as the document's copies read it (`syntax.copies_from`). Reads
     files: call on the worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
     path = path or uri_path(snapshot.uri)
-    texts = [s.text[:FILE_CHARS] for s in tabs_searched(path, open_beside, folders, chars, locate)
-             if not (files.machine_written(s) if files is not None else _machine_written(s.text[:FILE_CHARS]))]
+    texts = []
+    for s in tabs_searched(path, open_beside, folders, chars, locate):
+        if not (files.machine_written(s) if files is not None else _machine_written(s.text[:FILE_CHARS])):
+            where = locate(s.uri)
+            text = s.text[:FILE_CHARS]
+            texts.append(copied_as(where.suffix if where is not None else "", text) if copied_as else text)
     room = chars - sum(map(len, texts))
     root = _folder_of(path, folders)
     disk = None
@@ -491,7 +501,7 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
             and not _hidden_path(path, root):
         # Every open document's copy on disk is passed over, searched or not: the store has its text.
         skip = {p for p in (locate(s.uri) for s in open_beside) if p is not None}
-        on_disk, disk = files.beside(path, skip, room, should_stop, suffixes)
+        on_disk, disk = files.beside(path, skip, room, should_stop, suffixes, copied_as)
         texts += on_disk
     return tuple(texts), disk
 

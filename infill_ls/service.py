@@ -28,7 +28,7 @@ from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Priority, Scheduler, Superseded
 from .settings import Settings, model_differs, parse_settings
-from .syntax import (MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, kin,
+from .syntax import (MAX_PENDING_EDITS, ParsedSnapshot, Replacement, SyntaxIndex, apply_replacements, copies_from, kin,
                      kin_suffixes, tree_after)
 
 log = logging.getLogger(__name__)
@@ -359,6 +359,7 @@ class InfillService:
                 # notebooks change on the loop alone.
                 locate = {s.uri: self.disk_path(s.uri) for s in beside}.get
                 suffixes = kin_suffixes(snapshot.language_id, uri)
+                copied_as = copies_from(snapshot.language_id, uri)
                 debounce_s = 0 if explicit else settings.debounce_ms / 1000
                 ran_model: list[bool] = []  # whether this request's own work ran the model (`ModelLoader.ran`)
 
@@ -371,7 +372,8 @@ class InfillService:
                         parsed = ParsedSnapshot(filled, parsed.spec, tree_after(parsed, [picked], should_stop))
                     gathered = (Gathered(lambda: neighbor_texts(snapshot, beside, files, path=on_disk,
                                                                 should_stop=should_stop, folders=folders,
-                                                                locate=locate, suffixes=suffixes))
+                                                                locate=locate, suffixes=suffixes,
+                                                                copied_as=copied_as))
                                 if lookup_beside else None)
                     elsewhere = gathered if gathered is not None else ()
                     if engine is None:

@@ -306,6 +306,9 @@ class LanguageSpec:
     declaration_decorators: frozenset[str] = frozenset()
     declaration_bases: frozenset[str] = frozenset()
     declaration_extensions: tuple[str, ...] = ()
+    # What such a file writes for a body it declares none of (Python's `...`, after a header's `:` or on a line of
+    # its own): a copy from one into a file of code leaves it out (`copies_from`).
+    declared_bodies: re.Pattern[str] | None = None
 
     @property
     def name(self) -> str:
@@ -559,6 +562,9 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
                                           "abstractstaticmethod"}),
         declaration_bases=frozenset({"Protocol"}),
         declaration_extensions=(".pyi",),
+        # `def area(self) -> float: ...` keeps its `:` (and a comment after); a line of `...` alone is left blank.
+        declared_bodies=re.compile(r"(?<=:)[ \t]*\.\.\.(?=[ \t]*(?:#[^\r\n]*)?\r?$)"
+                                   r"|^[ \t]*\.\.\.[ \t]*(?:#[^\r\n]*)?(?=\r?$)", re.M),
         line_comments=("#",),
         layout_error=_python_error,
         cell_magics=_IPYTHON,
@@ -821,6 +827,24 @@ def kin_suffixes(language_id: str, uri: str) -> tuple[str, ...]:
     file's `.h` headers, a TSX component's `.ts` modules, a module's `.pyi` stub); none for a document no grammar
     reads, whose own extension alone is searched."""
     return _KIN_SUFFIXES.get(kin(language_id, uri), ())
+
+
+def copies_from(language_id: str, uri: str) -> Callable[[str, str], str] | None:
+    """How the text of a file beside a document, by that file's suffix, reads where the document's fills are
+    copied from it: a file of declarations alone's (`LanguageSpec.declaration_extensions`) without the bodies it
+    declares none of (`declared_bodies`), where the document itself is no such file: in `shop.py`, `def area(self`
+    was offered `) -> float: ...` from `shop.pyi`, where the module writes a body below its header's `:`. None
+    where every file reads as it is (a stub beside a stub: its `...` is what the stub writes too)."""
+    spec = language_for(language_id, uri)
+    if spec is None or spec.declared_bodies is None or \
+            uri_extension(uri).lower() in spec.declaration_extensions:
+        return None
+    bodies, stubs = spec.declared_bodies, spec.declaration_extensions
+
+    def copied(suffix: str, text: str) -> str:
+        return bodies.sub("", text) if suffix.lower() in stubs else text
+
+    return copied
 
 
 # A carriage return not followed by a line feed: a line break for LSP (old Mac files), which the grammars do not

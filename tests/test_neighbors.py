@@ -68,6 +68,29 @@ def test_the_files_on_disk_searched_are_those_of_the_documents_grammar_and_its_k
     assert neighbor_texts(stub, [], files, suffixes=kin_suffixes("python", stub.uri))[0] == ("x = 1\n",)
 
 
+STUB = ("class Rect:\n    def area(self) -> float: ...\n    def scaled(self, factor: float) -> Rect: ...  # new\n"
+        "    def grow(self, by: float) -> None:\n        ...\n")
+
+
+def test_a_stubs_bodies_are_left_out_of_copies_into_a_module_but_not_into_another_stub(tmp_path):
+    # `def area(self` in `shop.py` was offered `) -> float: ...` from `shop.pyi`: the module writes a body there.
+    from infill_ls.syntax import copies_from, kin_suffixes
+
+    (tmp_path / "shop.pyi").write_text(STUB)
+    tab = _snap(tmp_path / "tab.pyi", STUB.replace("\n", "\r\n"))
+    module = _snap(tmp_path / "shop.py", "")
+    texts = neighbor_texts(module, [tab], DirectoryFiles(), suffixes=kin_suffixes("python", module.uri),
+                           copied_as=copies_from("python", module.uri))[0]
+    signatures = ("class Rect:\n    def area(self) -> float:\n    def scaled(self, factor: float) -> Rect:  # new\n"
+                  "    def grow(self, by: float) -> None:\n\n")
+    assert texts == (signatures.replace("\n", "\r\n"), signatures)
+    assert [f.text for f in lookup_fills("    def area(self", "\n", elsewhere=texts)][:1] == [") -> float:"]
+    stub = _snap(tmp_path / "other.pyi", "")
+    assert copies_from("python", stub.uri) is None
+    assert neighbor_texts(stub, [tab], DirectoryFiles())[0] == (tab.text, STUB)  # as `copied_as` None leaves them
+    assert copies_from("c", (tmp_path / "shop.c").as_uri()) is None  # no language but Python's has stubs here
+
+
 def test_a_file_is_read_again_only_once_it_changes(tmp_path):
     path = tmp_path / "lib.py"
     path.write_text("first\n")
@@ -590,6 +613,20 @@ async def test_an_answer_the_file_itself_gave_outlives_other_files_added_beside_
         assert await _stats(server) == ((runs + 1, hits + 1, stale + 1) if read_beside else (runs, hits + 2, stale))
     finally:
         _close(server, path)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_module_is_offered_the_signature_its_stub_declares_not_the_stubs_body(server, tmp_path):
+    (tmp_path / "shop.pyi").write_text(STUB)
+    text = "class Rect:\n    def __init__(self, width, height):\n        self.width = width\n\n    def area(self\n"
+    cursor = text.index("def area(self") + len("def area(self")
+    for name, offered in (("shop.py", ") -> float:"), ("other.pyi", ") -> float: ...")):
+        path = tmp_path / name
+        _open(server, path, text)
+        try:
+            assert await _inline(server, path, text, cursor) == [offered]
+        finally:
+            _close(server, path)
 
 
 @pytest.mark.asyncio(loop_scope="module")
