@@ -4,7 +4,9 @@ most recently modified first. A project repeats itself across files (a signature
 other tabs and the file's own directory are where a person would look.
 
 Where the client declared workspace folders, only the document's own folder is searched: its tabs there, and its
-directory on disk if it is in one. Never searched: a hidden file or folder (below the workspace folder), a file named
+directory on disk if it is in one. A new document no file holds yet (`untitled:`) is in no folder and has no
+directory: it searches the tabs of its language wherever they are, as any document does where the client declared no
+folders. Never searched: a hidden file or folder (below the workspace folder), a file named
 like a secret's, a file git ignores, a minified or generated file (`engine.rejection.machine_written`). Each file gives
 at most `FILE_CHARS`, so that one large file leaves room for the others.
 
@@ -106,6 +108,11 @@ def uri_path(uri: str) -> Path | None:
     # Its dot segments removed, as a URI's are (RFC 3986, 5.2.4): `file:///ws/../etc/x.py` stood in the folder /ws,
     # and its directory, /etc, was searched.
     return Path(os.path.normpath(url2pathname(_ESCAPED_DRIVE.sub(r"/\1:", parsed.path))))
+
+
+def untitled(uri: str) -> bool:
+    """Whether a document is a new one no file holds yet (VS Code's `untitled:Untitled-1`, a new tab not saved)."""
+    return urlparse(uri).scheme == "untitled"
 
 
 @dataclass(frozen=True)
@@ -478,18 +485,20 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
                    chars: int = ELSEWHERE_CHARS, path: Path | None = None,
                    should_stop: Callable[[], bool] | None = None, folders: Sequence[Path] = (),
                    locate: Callable[[str], Path | None] = uri_path, suffixes: tuple[str, ...] = (),
-                   copied_as: Callable[[str, str], str] | None = None) -> tuple[tuple[str, ...], DiskStamp | None]:
+                   copied_as: Callable[[str, str], str] | None = None, unsaved: bool = False
+                   ) -> tuple[tuple[str, ...], DiskStamp | None]:
     """The texts searched besides `snapshot`'s own: those of `open_beside` (other open documents in its language,
     most recent first) that `tabs_searched` takes, but machine-written ones, then, with `files`, its directory's
     files on disk; and the stamp of those files, None where none was looked at. `path`: where the document stands
     on disk, where its URI does not say (a notebook cell), and `locate` where each of `open_beside` does.
     `folders`: the workspace's, where the client declared any: a document in none of them has no files on disk
     searched. `suffixes`: of the files on disk searched besides the document's own (`DirectoryFiles.beside`).
-    `copied_as`: each text, by the suffix of its file, as the document's copies read it (`syntax.copies_from`). Reads
-    files: call on the worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
+    `copied_as`: each text, by the suffix of its file, as the document's copies read it (`syntax.copies_from`).
+    `unsaved`: the document is a new one no file holds yet (`tabs_searched`). Reads files: call on the
+    worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""
     path = path or uri_path(snapshot.uri)
     texts = []
-    for s in tabs_searched(path, open_beside, folders, chars, locate):
+    for s in tabs_searched(path, open_beside, folders, chars, locate, unsaved):
         if not (files.machine_written(s) if files is not None else _machine_written(s.text[:FILE_CHARS])):
             where = locate(s.uri)
             text = s.text[:FILE_CHARS]
@@ -507,14 +516,18 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
 
 
 def tabs_searched(path: Path | None, open_beside: Sequence[Snapshot], folders: Sequence[Path] = (),
-                  chars: int = ELSEWHERE_CHARS, locate: Callable[[str], Path | None] = uri_path) -> list[Snapshot]:
+                  chars: int = ELSEWHERE_CHARS, locate: Callable[[str], Path | None] = uri_path,
+                  unsaved: bool = False) -> list[Snapshot]:
     """Those of `open_beside` (each where `locate` says it stands on disk) that a search beside the document at
     `path` reads (`neighbor_texts`), in order: with workspace `folders`, those in the document's folder alone
     (another project's tab gave its keys to this one); never a hidden file, one in a hidden folder (below the
     workspace folder), nor one named like a secret's; as many as `chars` takes, each counted up to `FILE_CHARS`.
-    Decided on the event loop, from paths alone, so that a cached answer hangs on these and no other."""
+    A document no file holds yet (`unsaved`: `untitled`), in no folder, reads those of every folder and of none, as
+    where the client declared no folders, each hidden or not below its own folder: with folders, a new tab not yet
+    saved read none, and was offered no copy from the others. Decided on the event loop, from paths alone, so that a
+    cached answer hangs on these and no other."""
     root = _folder_of(path, folders)
-    if folders and root is None:
+    if folders and root is None and not unsaved:
         return []
     taken = []
     for s in open_beside:
@@ -523,7 +536,8 @@ def tabs_searched(path: Path | None, open_beside: Sequence[Snapshot], folders: S
         where = locate(s.uri)
         if root is not None and (where is None or not where.is_relative_to(root)):
             continue
-        if where is not None and (_hidden_path(where, root) or _private_name(where.name)):
+        if where is not None and (_hidden_path(where, root if root is not None else _folder_of(where, folders))
+                                  or _private_name(where.name)):
             continue
         taken.append(s)
         chars -= min(len(s.text), FILE_CHARS)

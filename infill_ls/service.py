@@ -24,7 +24,7 @@ from .suggestions import Suggestion
 from .documents import (DocumentError, DocumentStore, Position, PositionEncoding, Range, Snapshot, TextChange,
                         past_end)
 from .model_loader import LoadedEngine, LoadResult, ModelLoader, Unloaded, checkpoint_state
-from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, uri_path
+from .neighbors import DirectoryFiles, DiskStamp, Gathered, neighbor_texts, tabs_searched, untitled, uri_path
 from .notebooks import NO_SURROUNDINGS, Notebooks, Surroundings
 from .scheduler import Priority, Scheduler, Superseded
 from .settings import Settings, model_differs, parse_settings
@@ -355,6 +355,7 @@ class InfillService:
                 cells = {s.uri for s in surroundings.cells}
                 beside = [s for s in self.documents.beside(uri, kin) if s.uri not in cells] if lookup_beside else []
                 on_disk, folders = self.disk_path(uri), self.folders
+                new = untitled(self.notebooks.notebook_of(uri) or uri)  # a new tab's, or a new notebook's cell
                 # Where each stands (a notebook's cell, where its notebook does), read here: the store and the
                 # notebooks change on the loop alone.
                 locate = {s.uri: self.disk_path(s.uri) for s in beside}.get
@@ -373,7 +374,7 @@ class InfillService:
                     gathered = (Gathered(lambda: neighbor_texts(snapshot, beside, files, path=on_disk,
                                                                 should_stop=should_stop, folders=folders,
                                                                 locate=locate, suffixes=suffixes,
-                                                                copied_as=copied_as))
+                                                                copied_as=copied_as, unsaved=new))
                                 if lookup_beside else None)
                     elsewhere = gathered if gathered is not None else ()
                     if engine is None:
@@ -416,7 +417,8 @@ class InfillService:
                             ticket,
                             lambda should_stop: work(should_stop, engine, self.directory_files),
                             key=cache_key(filled, at, explicit, settings, self.model.generation,
-                                          tabs_searched(on_disk, beside, folders, locate=locate), surroundings),
+                                          tabs_searched(on_disk, beside, folders, locate=locate, unsaved=new),
+                                          surroundings),
                             owner=uri,
                             fresh=_Answer.fresh,
                             debounce_s=debounce_s,

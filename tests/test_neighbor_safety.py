@@ -154,6 +154,33 @@ async def test_a_document_outside_the_workspace_reads_no_file_beside_it(server, 
     assert fill("inside_key") in await _asked(server, inside / "notes.py")
 
 
+async def test_a_new_unsaved_document_searches_the_open_tabs_of_its_language_in_every_folder(server, tmp_path):
+    # A new tab (`untitled:`) stands in no folder: with a folder declared, it searched no tab at all, and was offered
+    # no copy from the others. It searches them as where no folder is declared: those in the folder and outside it,
+    # none hidden below its own folder nor named like a secret's (and it has no directory on disk).
+    tabs = {server.root / "lib" / "ours.py": "in_folder", tmp_path / "theirs.py": "outside",
+            server.root / ".venv" / "site.py": "hidden", server.root / "lib" / "db_passwords.py": "password"}
+    for path, argument in tabs.items():
+        _open(server, path, beside(argument))
+    new = "untitled:Untitled-1"
+    server.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=new, language_id="python", version=1, text=MINE)))
+    try:
+        result = await server.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(uri=new), position=position_of(MINE, AT)))
+        offered = [item.insert_text for item in result.items]
+        assert fill("in_folder") in offered and fill("outside") in offered, offered
+        assert fill("hidden") not in offered and fill("password") not in offered, offered
+        # A saved document in the folder reads its folder's tabs alone, as before.
+        saved = await _asked(server, server.root / "lib" / "saved.py")
+        assert fill("in_folder") in saved and fill("outside") not in saved, saved
+    finally:
+        server.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(new)))
+        for path in tabs:
+            _close(server, path)
+
+
 async def test_a_folder_declared_through_a_symbolic_link_holds_the_documents_opened_by_their_real_path(
         server, tmp_path):
     # As another server's go-to-definition opens them (macOS's /tmp is /private/tmp): it read no file beside them.

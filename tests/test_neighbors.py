@@ -112,6 +112,21 @@ def test_documents_that_are_not_files_have_no_directory(tmp_path):
     assert neighbor_texts(missing, [], DirectoryFiles())[0] == ()
 
 
+def test_a_new_unsaved_documents_tabs_are_hidden_or_not_below_their_own_workspace_folder(tmp_path):
+    # A project under ~/.config/nvim is not hidden within itself, for a new tab as for its own files.
+    from infill_ls.neighbors import tabs_searched, untitled
+
+    nvim, project = tmp_path / ".config" / "nvim", tmp_path / "project"
+    tabs = [_snap(nvim / "lua" / "keys.py", "keys"), _snap(project / "main.py", "main"),
+            _snap(project / ".venv" / "site.py", "vendored"), _snap(tmp_path / ".cache" / "x.py", "cached"),
+            Snapshot("untitled:Untitled-2", "python", 1, "other new")]
+    assert untitled("untitled:Untitled-1") and not untitled((tmp_path / "a.py").as_uri())
+    found = tabs_searched(None, tabs, (nvim, project), unsaved=True)
+    assert [s.text for s in found] == ["keys", "main", "other new"]
+    assert tabs_searched(None, tabs, (nvim, project)) == []  # a document of no place that is no new one: as before
+    assert [s.text for s in tabs_searched(None, tabs)] == ["main", "other new"]  # no folders: any hidden folder
+
+
 def test_the_files_beside_are_gathered_only_when_the_file_itself_may_not_hold_the_strongest_fills():
     calls = []
 
