@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -44,7 +45,12 @@ from .documents import Snapshot
 
 # A larger file is generated or data, not code to copy from.
 MAX_FILE_BYTES = 512 * 1024
-# Files with the document's suffix searched at most: the newest of those listed.
+# The suffixes of the files searched beside a document, in groups, the files of the first searched first: its own
+# suffix, then its grammar's others (a C file's `.h` headers), then its kin's (`.cpp`, `.hpp`). By their age alone,
+# C++ files and headers newer than a C file's own `.c` siblings filled the search, and none of those was read.
+SuffixGroups = tuple[tuple[str, ...], ...]
+# Files with the document's suffixes searched at most: of those listed, those of the first groups, the newest first
+# within one.
 MAX_FILES = 2000
 # Entries with the document's suffixes listed at most, so that a huge directory costs a bounded listing: well past
 # `MAX_FILES`. Only those count: a directory of other files (assets, data) still yields the code files among them,
@@ -126,7 +132,7 @@ class DiskStamp:
     file listed: `unchanged` is called off the event loop (`Scheduler.run`)."""
 
     directory: Path
-    suffixes: tuple[str, ...]  # `DirectoryFiles.beside`
+    suffixes: SuffixGroups  # `DirectoryFiles.beside`
     left_out: frozenset[str]  # names of the files there not searched: the document's own and those open
     names: bytes  # digest of every file listed with the suffixes, the document's own too
     found: bytes  # digest of the (name, mtime in ns, size, ctime in ns) of each file searched
@@ -229,11 +235,12 @@ def _ignored(directory: Path, names: list[str]) -> set[str] | None:
 @dataclass(frozen=True)
 class _Listing:
     """A directory's files with a document's suffixes as listed while its mtime was `directory_mtime`, those git
-    ignores left out: (path, mtime in ns, size), the newest `MAX_FILES` first; and a digest of the names of all, those
+    ignores left out: (path, mtime in ns, size, the place of its suffix's group in `SuffixGroups`), `MAX_FILES` at
+    most, those of the first group first, the newest first within one; and a digest of the names of all, those
     ignored too."""
 
     directory_mtime: int
-    files: list[tuple[Path, int, int]]
+    files: list[tuple[Path, int, int, int]]
     names: bytes
     settled: bool  # listed once `directory_mtime` had settled: kept while it stays the same
     made_ns: int = 0  # when it was listed, and how long that took (`time.monotonic_ns`)
@@ -243,8 +250,9 @@ class _Listing:
 def _look(listing: _Listing, left_out: frozenset[str], should_stop: Callable[[], bool] | None = None
           ) -> list[tuple[tuple[Path, int, int, int], bool]]:
     """Each listed file but those `left_out`, as it is now: (path, mtime in ns, size, ctime in ns), and whether it
-    is a regular file; the most recently modified first. One edited in place leaves its directory's mtime, and so
-    the listing, as they were, but comes first now. One that is gone is left out."""
+    is a regular file; those of the first group of suffixes first, the most recently modified first within one. One
+    edited in place leaves its directory's mtime, and so the listing, as they were, but comes first in its group now.
+    One that is gone is left out."""
     current = []
     for n, listed in enumerate(listing.files):
         if listed[0].name in left_out:
@@ -257,9 +265,12 @@ def _look(listing: _Listing, left_out: frozenset[str], should_stop: Callable[[],
             continue
         # Its change time too, which no tool sets back: a copy that kept the mtime (cp -p, rsync -a, tar x) of the
         # same size, or a file made readable again (chmod), was taken for the text, or the None, kept of it.
-        current.append(((listed[0], now.st_mtime_ns, now.st_size, now.st_ctime_ns), stat.S_ISREG(now.st_mode)))
+        current.append(((listed[0], now.st_mtime_ns, now.st_size, now.st_ctime_ns), stat.S_ISREG(now.st_mode),
+                        listed[3]))
+    # Two sorts by one number each, the second stable: a key of both took a millisecond more of 2,000 files.
     current.sort(key=lambda item: item[0][1], reverse=True)
-    return current
+    current.sort(key=itemgetter(2))
+    return [(seen, regular) for seen, regular, _ in current]
 
 
 def _names_digest(names: list[str]) -> bytes:
@@ -285,7 +296,7 @@ class DirectoryFiles:
         self._chars = 0  # in `_texts`
         self._max_chars = max_chars
         self._max_files = max_files
-        self._listings: OrderedDict[tuple[Path, tuple[str, ...]], _Listing] = OrderedDict()
+        self._listings: OrderedDict[tuple[Path, SuffixGroups], _Listing] = OrderedDict()
         # Stamps look at the listings from a thread of their own while a search lists on the worker.
         self._listings_lock = threading.Lock()
         self._machine_written: OrderedDict[int, bool] = OrderedDict()  # by revision
@@ -295,27 +306,33 @@ class DirectoryFiles:
         return self._chars
 
     def beside(self, path: Path, skip: set[Path], chars: int, should_stop: Callable[[], bool] | None = None,
-               suffixes: tuple[str, ...] = (), copied_as: Callable[[str, str], str] | None = None
+               suffixes: SuffixGroups = (), copied_as: Callable[[str, str], str] | None = None
                ) -> tuple[list[str], DiskStamp | None]:
-        """Texts of the files in `path`'s directory with its suffix or one of `suffixes` (its language's and its
-        kin's: `syntax.kin_suffixes`), most recently modified first, leaving out `path` and `skip` (open documents,
-        whose text the store has), up to about `chars` characters in all; and the stamp of those files, read or
-        passed over (`DiskStamp`). A document with no suffix has none: every
-        file of its directory would match (a script among binaries). Hidden files
-        (`.env` beside `sample.env`: secrets offered as suggestions) and symbolic links (one can lead out of the
+        """Texts of the files in `path`'s directory with its suffix or one of `suffixes` (its grammar's, then its
+        kin's: `syntax.kin_suffixes`), leaving out `path` and `skip` (open documents, whose text the store has), up
+        to about `chars` characters in all: those of its own name first (`shop.h`, `shop.pyi` beside `shop.c`,
+        `shop.py`), then those of its suffix, then of each group of `suffixes` in turn (`SuffixGroups`), the most
+        recently modified first within each; and the stamp of those files, read or passed over (`DiskStamp`). A
+        document with no suffix has none: every file of its directory would match (a script among binaries). Hidden
+        files (`.env` beside `sample.env`: secrets offered as suggestions) and symbolic links (one can lead out of the
         directory) are never read. `copied_as`: each file's text (by its suffix) as the document's copies read it
         (`syntax.copies_from`); the text kept of each is the file's own. Raises `engine.errors.Cancelled` once
         `should_stop` says so: a directory of thousands of files is a long search for a keystroke already typed
         over."""
         if not path.suffix:
             return [], None
-        suffixes = tuple(sorted({path.suffix, *suffixes}))
+        groups = ((path.suffix,), *(tuple(sorted(set(group) - {path.suffix})) for group in suffixes))
+        suffixes = tuple(group for group in groups if group)
         try:
             listing = self.listing(path.parent, suffixes, should_stop)
         except OSError:
             return [], None
         left_out = frozenset(p.name for p in (path, *skip) if p.parent == path.parent)
         current = _look(listing, left_out, should_stop)
+        # Those of its own name first, in the order they are in: a module's stub, a C file's own header. By name,
+        # not by each path's stem: 2,000 stems took a millisecond and a half a search.
+        own = {path.stem + suffix for group in suffixes for suffix in group}
+        current.sort(key=lambda item: item[0][0].name not in own)
         texts, reads = [], _Reads()
         for seen, regular in current:
             if chars <= 0:
@@ -332,15 +349,16 @@ class DirectoryFiles:
         return texts, DiskStamp(path.parent, suffixes, left_out, listing.names, _found_digest(current),
                                 len(current), self)
 
-    def listing(self, directory: Path, suffixes: tuple[str, ...], should_stop: Callable[[], bool] | None = None
+    def listing(self, directory: Path, suffixes: SuffixGroups, should_stop: Callable[[], bool] | None = None
                 ) -> _Listing:
-        """The files in `directory` with one of `suffixes` but those git ignores (`_ignored`, once per listing),
-        listed again only once the directory's mtime has changed (a file added, removed or saved by a rename), and,
-        where listing it is slow, not before `RELIST_AFTER` times as long as that took. Raises OSError where the
-        directory cannot be listed."""
+        """The files in `directory` with one of `suffixes` (`SuffixGroups`) but those git ignores (`_ignored`, once
+        per listing), listed again only once the directory's mtime has changed (a file added, removed or saved by a
+        rename), and, where listing it is slow, not before `RELIST_AFTER` times as long as that took. Raises OSError
+        where the directory cannot be listed."""
         # Before the listing: a file added while it runs then shows as a change, never as a missed one.
         directory_mtime = os.stat(directory).st_mtime_ns
         key = (directory, suffixes)
+        listed = tuple(suffix for group in suffixes for suffix in group)
         with self._listings_lock:
             kept = self._listings.get(key)
         if kept is not None and kept.cost_ns >= SLOW_LISTING_NS and \
@@ -353,7 +371,7 @@ class DirectoryFiles:
                 # git (listed again at each keystroke for two seconds after a save by a rename, thousands of files
                 # beside cost each one a few hundred milliseconds). Settled before they are read, it is kept as is.
                 settled = _settled(directory_mtime)
-                if _names_digest([entry.name for entry in _entries(directory, suffixes, should_stop)]) != kept.names:
+                if _names_digest([entry.name for entry in _entries(directory, listed, should_stop)]) != kept.names:
                     kept = None
                 elif settled:
                     kept = replace(kept, settled=True)
@@ -363,28 +381,33 @@ class DirectoryFiles:
         started = time.monotonic_ns()
         settled = _settled(directory_mtime)
         found, names = [], []
-        for entry in _entries(directory, suffixes, should_stop):
+        group_of: dict[str, int] = {}
+        for n, group in enumerate(suffixes):
+            for suffix in group:
+                group_of.setdefault(suffix, n)
+        for entry in _entries(directory, listed, should_stop):
             names.append(entry.name)
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            found.append((entry.name, info.st_mtime_ns, info.st_size))
+            found.append((entry.name, info.st_mtime_ns, info.st_size, group_of.get(_suffix(entry.name), len(suffixes))))
         ignored = _ignored(directory, names)
         if ignored is None:
             found = []
         elif ignored:
             found = [f for f in found if f[0] not in ignored]
-        # Ties broken by name: the same files listed twice are the same newest, whatever order the directory gives.
-        # A path is made of the newest only: of each of 20,000 names, it took 250 ms a listing.
-        newest = [(directory / name, mtime, size)
-                  for name, mtime, size in heapq.nlargest(MAX_FILES, found, key=lambda f: (f[1], f[0]))]
+        # Those of the first group first, the newest first within one. Ties broken by name: the same files listed
+        # twice are the same, whatever order the directory gives. A path is made of those kept only: of each of
+        # 20,000 names, it took 250 ms a listing.
+        newest = [(directory / name, mtime, size, group) for name, mtime, size, group
+                  in heapq.nlargest(MAX_FILES, found, key=lambda f: (-f[3], f[1], f[0]))]
         done = time.monotonic_ns()
         listing = _Listing(directory_mtime, newest, _names_digest(names), settled, done, done - started)
         self._keep(key, listing)
         return listing
 
-    def _keep(self, key: tuple[Path, tuple[str, ...]], listing: _Listing) -> None:
+    def _keep(self, key: tuple[Path, SuffixGroups], listing: _Listing) -> None:
         with self._listings_lock:
             self._listings.pop(key, None)
             self._listings[key] = listing
@@ -484,7 +507,7 @@ def _decoded(data: bytes, whole: bool) -> str | None:
 def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: DirectoryFiles | None,
                    chars: int = ELSEWHERE_CHARS, path: Path | None = None,
                    should_stop: Callable[[], bool] | None = None, folders: Sequence[Path] = (),
-                   locate: Callable[[str], Path | None] = uri_path, suffixes: tuple[str, ...] = (),
+                   locate: Callable[[str], Path | None] = uri_path, suffixes: SuffixGroups = (),
                    copied_as: Callable[[str, str], str] | None = None, unsaved: bool = False
                    ) -> tuple[tuple[str, ...], DiskStamp | None]:
     """The texts searched besides `snapshot`'s own: those of `open_beside` (other open documents in its language,
@@ -492,7 +515,8 @@ def neighbor_texts(snapshot: Snapshot, open_beside: Sequence[Snapshot], files: D
     files on disk; and the stamp of those files, None where none was looked at. `path`: where the document stands
     on disk, where its URI does not say (a notebook cell), and `locate` where each of `open_beside` does.
     `folders`: the workspace's, where the client declared any: a document in none of them has no files on disk
-    searched. `suffixes`: of the files on disk searched besides the document's own (`DirectoryFiles.beside`).
+    searched. `suffixes`: of the files on disk searched besides the document's own, in groups, the first searched
+    first (`DirectoryFiles.beside`).
     `copied_as`: each text, by the suffix of its file, as the document's copies read it (`syntax.copies_from`).
     `unsaved`: the document is a new one no file holds yet (`tabs_searched`). Reads files: call on the
     worker. Raises `engine.errors.Cancelled` once `should_stop` says so."""

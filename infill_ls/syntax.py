@@ -822,11 +822,17 @@ _KIN_SUFFIXES = {family: tuple(sorted({ext for spec in LANGUAGES if _KIN.get(spe
                  for family in {_KIN.get(spec.name, spec.name) for spec in LANGUAGES}}
 
 
-def kin_suffixes(language_id: str, uri: str) -> tuple[str, ...]:
-    """The file extensions of a document's grammar and its kin (`kin`): the files on disk searched beside it (a C
-    file's `.h` headers, a TSX component's `.ts` modules, a module's `.pyi` stub); none for a document no grammar
+def kin_suffixes(language_id: str, uri: str) -> tuple[tuple[str, ...], ...]:
+    """The file extensions of the files on disk searched beside a document, in two groups, the files of the first
+    searched first: its grammar's (a C file's `.c` and `.h` headers, a module's `.py` and `.pyi` stub), then its
+    kin's (`kin`: a C file's C++ `.cpp` and `.hpp`, a TSX component's `.ts` modules); none for a document no grammar
     reads, whose own extension alone is searched."""
-    return _KIN_SUFFIXES.get(kin(language_id, uri), ())
+    spec = language_for(language_id, uri)
+    if spec is None:
+        return ()
+    own = tuple(sorted(spec.extensions))
+    return tuple(group for group in (own, tuple(sorted(set(_KIN_SUFFIXES[kin(language_id, uri)]) - set(own))))
+                 if group)
 
 
 def copies_from(language_id: str, uri: str) -> Callable[[str, str], str] | None:

@@ -91,6 +91,31 @@ def test_a_stubs_bodies_are_left_out_of_copies_into_a_module_but_not_into_anothe
     assert copies_from("c", (tmp_path / "shop.c").as_uri()) is None  # no language but Python's has stubs here
 
 
+def test_the_files_of_the_documents_own_suffix_and_grammar_come_before_its_kins_whatever_their_age(
+        tmp_path, monkeypatch):
+    # A C file's `.c` siblings came after every newer `.cpp` and `.h` file, and the search's characters were spent on
+    # those first. Now: its own name's (its header), its suffix's, its grammar's others', its kin's, newest first in
+    # each.
+    from infill_ls.syntax import kin_suffixes
+
+    for age, name in enumerate(["gen.hpp", "gen.cpp", "lib.h", "util.c", "main.h", "old.c"]):
+        (tmp_path / name).write_text(f"// {name}\n")
+        os.utime(tmp_path / name, ns=(10**9 * (10 - age), 10**9 * (10 - age)))
+    doc = _snap(tmp_path / "main.c", "", "c")
+    suffixes = kin_suffixes("c", doc.uri)
+    assert suffixes[0] == (".c", ".h") and ".cpp" in suffixes[1] and ".c" not in suffixes[1]
+    texts = neighbor_texts(doc, [], DirectoryFiles(), suffixes=suffixes)[0]
+    assert texts == tuple(f"// {name}\n" for name in ["main.h", "util.c", "old.c", "lib.h", "gen.hpp", "gen.cpp"])
+    # A C++ file's: its suffix's, C++'s others, then C's.
+    cpp = _snap(tmp_path / "app.cpp", "", "cpp")
+    texts = neighbor_texts(cpp, [], DirectoryFiles(), suffixes=kin_suffixes("cpp", cpp.uri))[0]
+    assert texts == tuple(f"// {name}\n" for name in ["gen.cpp", "gen.hpp", "lib.h", "util.c", "main.h", "old.c"])
+    # So is the listing's bound: the files kept are those of the first groups, not the newest.
+    monkeypatch.setattr(neighbors, "MAX_FILES", 3)
+    texts = neighbor_texts(_snap(tmp_path / "other.c", "", "c"), [], DirectoryFiles(), suffixes=suffixes)[0]
+    assert texts == ("// util.c\n", "// old.c\n", "// lib.h\n")
+
+
 def test_a_file_is_read_again_only_once_it_changes(tmp_path):
     path = tmp_path / "lib.py"
     path.write_text("first\n")
@@ -642,6 +667,29 @@ async def test_a_module_is_offered_the_signature_its_stub_declares_not_the_stubs
             assert await _inline(server, path, text, cursor) == [offered]
         finally:
             _close(server, path)
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_c_files_own_siblings_are_searched_before_newer_cpp_files_and_headers(server, tmp_path):
+    (tmp_path / "util.c").write_text("int f(int items, int helper) {\n    int value = compute_total(items, helper);\n"
+                                     "    return value;\n}\n")
+    os.utime(tmp_path / "util.c", ns=(10**9, 10**9))
+    # Newer, and more than the search reads: it read them, and never came to `util.c`.
+    for n in range(4):
+        body = "".join(f"int helper_{i}(int a, int b) {{\n    return a + b * {i};\n}}\n\n" for i in range(800))
+        (tmp_path / f"gen{n}.cpp").write_text(body)
+        (tmp_path / f"gen{n}.h").write_text("".join(f"int helper_{i}(int a, int b);\n" for i in range(800)))
+    text = "#include \"shared.h\"\n\nint g(int rows) {\n    int other = 2;\n    int value = compute_total(\n"
+    path = tmp_path / "main.c"
+    server.text_document_did_open(types.DidOpenTextDocumentParams(
+        types.TextDocumentItem(uri=path.as_uri(), language_id="c", version=1, text=text)))
+    try:
+        result = await server.text_document_inline_completion_async(types.InlineCompletionParams(
+            context=types.InlineCompletionContext(trigger_kind=types.InlineCompletionTriggerKind.Invoked),
+            text_document=types.TextDocumentIdentifier(uri=path.as_uri()), position=position_of(text, len(text) - 1)))
+        assert "items, helper);" in [item.insert_text for item in result.items]
+    finally:
+        _close(server, path)
 
 
 @pytest.mark.asyncio(loop_scope="module")
