@@ -12,7 +12,8 @@ at most `FILE_CHARS`, so that one large file leaves room for the others.
 
 Open documents come from the store on the event loop; files on disk are read on the worker, and what the lookup
 uses of each is kept while its size and modification time stay the same, within a bound on the whole; a directory's
-listing is kept while the directory's own modification time stays the same. What a search found on disk is stamped
+listing is kept while the directory's own modification time, and those of the files that say what git ignores there,
+stay the same. What a search found on disk is stamped
 (`DiskStamp`), so that a result found with it is kept only while the files of the document's language there are as
 they were, whether or not the editor reports changes on disk.
 """
@@ -232,6 +233,34 @@ def _ignored(directory: Path, names: list[str]) -> set[str] | None:
     return {os.fsdecode(name.removeprefix(b"./")) for name in done.stdout.split(b"\0") if name}
 
 
+# Levels above a directory looked at for the files that say what git ignores: deeper than any work tree.
+MAX_IGNORE_LEVELS = 64
+
+
+def _ignore_files(directory: Path) -> tuple[tuple[int, int, int] | None, ...]:
+    """The (mtime in ns, size, ctime in ns) of each file that says what git ignores in `directory` (None where there
+    is none): the `.gitignore` of it and of each directory above it up to the work tree's top, and that repository's
+    `.git/info/exclude`. Such a file edited in place leaves the directory's mtime as it was, and with it the
+    listing, whose ignored files were then read, or left out, until a file there was added or removed. A stat or
+    two a level, at each search; the global excludes file (`core.excludesFile`) is not looked at."""
+    stamps: list[tuple[int, int, int] | None] = []
+    for level in (directory, *directory.parents[:MAX_IGNORE_LEVELS]):
+        stamps.append(_stat_stamp(level / ".gitignore"))
+        top = level / ".git"
+        if top.exists():
+            stamps.append(_stat_stamp(top / "info" / "exclude"))
+            break
+    return tuple(stamps)
+
+
+def _stat_stamp(file: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(file)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ctime_ns
+
+
 @dataclass(frozen=True)
 class _Listing:
     """A directory's files with a document's suffixes as listed while its mtime was `directory_mtime`, those git
@@ -240,6 +269,7 @@ class _Listing:
     ignored too."""
 
     directory_mtime: int
+    ignore_files: tuple[tuple[int, int, int] | None, ...]  # `_ignore_files`, as listed
     files: list[tuple[Path, int, int, int]]
     names: bytes
     settled: bool  # listed once `directory_mtime` had settled: kept while it stays the same
@@ -353,10 +383,11 @@ class DirectoryFiles:
                 ) -> _Listing:
         """The files in `directory` with one of `suffixes` (`SuffixGroups`) but those git ignores (`_ignored`, once
         per listing), listed again only once the directory's mtime has changed (a file added, removed or saved by a
-        rename), and, where listing it is slow, not before `RELIST_AFTER` times as long as that took. Raises OSError
+        rename) or a file that says what git ignores has (`_ignore_files`), and, where listing it is slow, not before `RELIST_AFTER` times as long as that took. Raises OSError
         where the directory cannot be listed."""
         # Before the listing: a file added while it runs then shows as a change, never as a missed one.
         directory_mtime = os.stat(directory).st_mtime_ns
+        ignore_files = _ignore_files(directory)
         key = (directory, suffixes)
         listed = tuple(suffix for group in suffixes for suffix in group)
         with self._listings_lock:
@@ -365,7 +396,7 @@ class DirectoryFiles:
                 time.monotonic_ns() - kept.made_ns < RELIST_AFTER * kept.cost_ns:
             self._keep(key, kept)
             return kept
-        if kept is not None and kept.directory_mtime == directory_mtime:
+        if kept is not None and (kept.directory_mtime, kept.ignore_files) == (directory_mtime, ignore_files):
             if not kept.settled:
                 # Its mtime may hide a change made since: its names are read again, with no stat of each file nor
                 # git (listed again at each keystroke for two seconds after a save by a rename, thousands of files
@@ -403,7 +434,8 @@ class DirectoryFiles:
         newest = [(directory / name, mtime, size, group) for name, mtime, size, group
                   in heapq.nlargest(MAX_FILES, found, key=lambda f: (-f[3], f[1], f[0]))]
         done = time.monotonic_ns()
-        listing = _Listing(directory_mtime, newest, _names_digest(names), settled, done, done - started)
+        listing = _Listing(directory_mtime, ignore_files, newest, _names_digest(names), settled, done,
+                           done - started)
         self._keep(key, listing)
         return listing
 

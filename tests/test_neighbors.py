@@ -581,6 +581,31 @@ def test_a_rule_the_repositorys_gitignore_gains_holds_once_the_directory_changes
     assert neighbor_texts(doc, [], files)[0] == ()
 
 
+def test_a_rule_a_gitignore_edited_in_place_gains_or_loses_holds_at_the_next_search(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "tables.py").write_text("TABLES = 1\n")
+    (package / ".gitignore").write_text("*.log\n")
+    doc, files = _snap(package / "main.py", ""), DirectoryFiles()
+    assert neighbor_texts(doc, [], files)[0] == ("TABLES = 1\n",)
+    # Written in place, as editors save: the directory's mtime stays as it was.
+    mtime = os.stat(package).st_mtime_ns
+    with open(package / ".gitignore", "a") as ignore:
+        ignore.write("tables.py\n")
+    os.utime(package, ns=(mtime, mtime))
+    assert neighbor_texts(doc, [], files)[0] == ()
+    (package / ".gitignore").write_text("*.log\n")
+    os.utime(package, ns=(mtime, mtime))
+    assert neighbor_texts(doc, [], files)[0] == ("TABLES = 1\n",)
+    # The repository's own exclude file, and a .gitignore above the directory, alike.
+    (tmp_path / ".git" / "info" / "exclude").write_text("pkg/tables.py\n")
+    assert neighbor_texts(doc, [], files)[0] == ()
+    (tmp_path / ".git" / "info" / "exclude").write_text("")
+    (tmp_path / ".gitignore").write_text("tables.py\n")
+    assert neighbor_texts(doc, [], files)[0] == ()
+
+
 def test_a_slow_listing_is_kept_through_changes_for_a_few_times_as_long_as_it_took(tmp_path, monkeypatch):
     (tmp_path / "util.py").write_text("UTIL = 1\n")
     doc, files = _snap(tmp_path / "main.py", ""), DirectoryFiles()
