@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 from engine.config import GenerationConfig, ModelConfig, new_file_mode, read_json
 from engine.errors import CheckpointError
 from engine.infill_lookup import InfillLookup
-from engine.memory import device_available
+from engine.memory import ADDRESS_SPACE, MEMORY, device_available
 from engine.model import DiffusionGemma
 from engine.tokenizer import Tokenizer
 
@@ -232,9 +232,9 @@ def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str =
                               + "".join(f", {native_to_hf(m)}" for m in missing[1:3]) + more)
     plan = CheckpointPlan(directory, cfg, generation, tokenizer, model, dev, dt, tensors)
     if memory_check:
-        available = device_available(dev)
-        if available is not None:
-            check_memory(plan, available + releasing)
+        room = device_available(dev)
+        if room is not None:
+            check_memory(plan, room.free + releasing, room.bound)
     return plan
 
 
@@ -249,10 +249,11 @@ def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "a
 MEMORY_MARGIN = 1.1
 
 
-def check_memory(plan: CheckpointPlan, available: int) -> None:
-    """Refuse `plan` where loading it would take more than `available` bytes of its device. On a CPU the load is
-    not refused by the system: Linux overcommits, and the process is killed (SIGKILL, no word) as the weights
-    fill the memory. Said with what would fit: a narrower dtype, a GPU, another checkpoint."""
+def check_memory(plan: CheckpointPlan, available: int, bound: str = MEMORY) -> None:
+    """Refuse `plan` where loading it would take more than `available` bytes of its device, of what `bound` names
+    (engine.memory). On a CPU the load is not refused by the system: Linux overcommits, and the process is killed
+    (SIGKILL, no word) as the weights fill the memory. Said with what would fit: a narrower dtype, a GPU, another
+    checkpoint, a higher address-space limit."""
     need = math.ceil(plan.load_bytes() * MEMORY_MARGIN)
     if need <= available:
         return
@@ -263,8 +264,10 @@ def check_memory(plan: CheckpointPlan, available: int) -> None:
             ways.append(f"dtype bfloat16 ({_size(narrower)})")
     ways.append("a GPU" if plan.device.type == "cpu" else "a GPU with more memory free")
     ways.append("a smaller checkpoint")
+    if bound == ADDRESS_SPACE:
+        ways.append("a higher ulimit -v")
     raise CheckpointError(f"{plan.directory}: its weights need {_size(plan.weight_bytes)} in {_dtype_name(plan.dtype)} "
-                          f"on {plan.device} ({_size(need)} to load them), and {_size(available)} of memory is "
+                          f"on {plan.device} ({_size(need)} to load them), and {_size(available)} of {bound} is "
                           f"available there; use {', '.join(ways[:-1])} or {ways[-1]}, or --no-memory-check to "
                           "load it anyway")
 

@@ -2,34 +2,38 @@
 
 On Linux a CPU allocation past the memory there is not refused: the kernel overcommits, and the process is
 killed (SIGKILL, no message) as the weights fill it, or the machine swaps for minutes first. So the room is read
-before the weights are: the smaller of /proc/meminfo's MemAvailable and, in a container, what its cgroup's limit
-leaves. Elsewhere (macOS, Windows, a /proc that cannot be read) nothing is known and nothing is checked: those
-systems refuse an allocation they cannot back, which the load says as running out of memory.
+before the weights are: the smallest of /proc/meminfo's MemAvailable, in a container what its cgroup's limit
+leaves, and under an address-space limit (`ulimit -v`) what that leaves. Elsewhere (macOS, Windows, a /proc that
+cannot be read) nothing is known and nothing is checked: those systems refuse an allocation they cannot back,
+which the load says as running out of memory.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 # A cgroup limit this large is none: cgroup v1 writes "no limit" as the largest page count its counter holds
 # (9223372036854771712 bytes with 4 KiB pages), v2 as "max".
 NO_LIMIT = 1 << 60
 
+# What bounds the room, as a refusal names it: "2.1 GB of {bound} is available".
+MEMORY = "memory"
+ADDRESS_SPACE = "address space under the process's limit (ulimit -v)"
+
+
+class Room(NamedTuple):
+    """The bytes free on a device for new tensors, and what bounds them (`MEMORY`, `ADDRESS_SPACE`)."""
+
+    free: int
+    bound: str = MEMORY
+
 
 def meminfo_available(root: str | Path = "/") -> int | None:
     """MemAvailable of `root`/proc/meminfo, in bytes: what the kernel can give without swapping (free memory and
     the page cache it may drop); None where it is not there (a kernel before 3.14, not Linux)."""
-    try:
-        text = (Path(root) / "proc/meminfo").read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
-        return None
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        if name == "MemAvailable":
-            number, unit = (value.split() + [""])[:2]
-            return int(number) * (1024 if unit == "kB" else 1) if number.isdigit() else None
-    return None
+    return _field(Path(root) / "proc/meminfo", "MemAvailable")
 
 
 def cgroup_available(root: str | Path = "/") -> int | None:
@@ -103,14 +107,45 @@ def _stat(path: Path, key: str) -> int | None:
     return None
 
 
-def cpu_available(root: str | Path = "/") -> int | None:
-    """The memory a process may still take on the CPU, in bytes; None where the system does not say (not Linux)."""
-    known = [n for n in (meminfo_available(root), cgroup_available(root)) if n is not None]
-    return min(known, default=None)
+def address_space_available(root: str | Path = "/") -> int | None:
+    """What the process's address-space limit (RLIMIT_AS, `ulimit -v`) leaves it: the limit less its virtual size
+    (VmSize of `root`/proc/self/status), in bytes; None where no limit is set or the size cannot be read. Past it an
+    allocation fails whatever the memory free, and the load with it, after reading the weights that fit."""
+    try:
+        import resource
+    except ImportError:  # Windows, which has no such limit
+        return None
+    limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if limit == resource.RLIM_INFINITY:
+        return None
+    size = _field(Path(root) / "proc/self/status", "VmSize")
+    return None if size is None else max(0, limit - size)
 
 
-def device_available(device) -> int | None:
-    """The memory free on `device` (a torch.device) for new tensors, in bytes; None where it cannot be known."""
+def _field(path: Path, key: str) -> int | None:
+    """The number of a "Key:  N kB" line of a /proc file, in bytes; None where it is not there."""
+    try:
+        text = path.read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name == key:
+            number, unit = (value.split() + [""])[:2]
+            return int(number) * (1024 if unit == "kB" else 1) if number.isdigit() else None
+    return None
+
+
+def cpu_available(root: str | Path = "/") -> Room | None:
+    """The memory a process may still take on the CPU, and what bounds it; None where the system does not say (not
+    Linux)."""
+    known = [Room(n, bound) for n, bound in ((meminfo_available(root), MEMORY), (cgroup_available(root), MEMORY),
+                                             (address_space_available(root), ADDRESS_SPACE)) if n is not None]
+    return min(known, key=lambda room: room.free, default=None)
+
+
+def device_available(device) -> Room | None:
+    """The memory free on `device` (a torch.device) for new tensors; None where it cannot be known."""
     if device.type == "cuda":
         import torch
 
@@ -120,7 +155,7 @@ def device_available(device) -> int | None:
             return None  # no context could be made (a full GPU, a driver in trouble): the load itself will say why
         # What torch's caching allocator holds but no tensor uses (a model's activations, after requests) is not free
         # to the driver, yet new tensors are put there first.
-        return free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return Room(free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
     if device.type == "cpu" and sys.platform.startswith("linux"):
         return cpu_available()
     return None

@@ -71,7 +71,8 @@ def main() -> int:
     parser.add_argument("--dtype", nargs="+", default=["float32", "bfloat16"])
     args = parser.parse_args()
     mb = 1e6
-    print(f"{args.model}: available now {cpu_available() / mb:.0f} MB")
+    room = cpu_available()
+    print(f"{args.model}: available now {room.free / mb:.0f} MB of {room.bound}")
     print(f"{'dtype':9} {'weights':>10} {'estimate':>10} {'peak RSS':>10} {'refused<':>10}  peak/estimate")
     for dtype in args.dtype:
         got = measure(args.model, dtype)

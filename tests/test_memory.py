@@ -25,7 +25,8 @@ from pytest_lsp import LanguageClient
 
 from engine.checkpoint import MEMORY_MARGIN, check_memory, inspect_checkpoint, native_to_hf, read_weights
 from engine.errors import CheckpointError
-from engine.memory import cgroup_available, cpu_available, meminfo_available
+from engine.memory import (ADDRESS_SPACE, MEMORY, Room, address_space_available, cgroup_available, cpu_available,
+                           meminfo_available)
 from engine.model import DiffusionGemma
 from engine.tiny import tiny_config, write_random_checkpoint
 from infill_ls import model_loader
@@ -68,7 +69,7 @@ def test_a_cgroup_v2_limit_leaves_its_limit_less_what_it_uses(tmp_path, limit, u
                             f"{group}/memory.max": f"{limit}\n", f"{group}/memory.current": f"{usage}\n",
                             f"{group}/memory.stat": f"anon {usage}\nfile 0\ninactive_file {inactive}\n"})
     assert cgroup_available(root) == room
-    assert cpu_available(root) == min(room, 9 * GiB)
+    assert cpu_available(root) == Room(min(room, 9 * GiB), MEMORY)
 
 
 def test_the_smallest_limit_above_the_process_holds_and_max_is_none(tmp_path):
@@ -78,7 +79,7 @@ def test_the_smallest_limit_above_the_process_holds_and_max_is_none(tmp_path):
                             "sys/fs/cgroup/a/memory.current": f"{GiB}\n"})
     assert cgroup_available(root) == GiB
     (root / "sys/fs/cgroup/a/memory.max").write_text("max\n")
-    assert cgroup_available(root) is None and cpu_available(root) == 9 * GiB
+    assert cgroup_available(root) is None and cpu_available(root) == Room(9 * GiB, MEMORY)
 
 
 def test_a_cgroup_v1_container_is_read_from_its_own_hierarchy_and_its_no_limit_is_none(tmp_path):
@@ -90,9 +91,32 @@ def test_a_cgroup_v1_container_is_read_from_its_own_hierarchy_and_its_no_limit_i
                             f"{memory}/memory.usage_in_bytes": f"{7 * GiB}\n",
                             f"{memory}/memory.stat": f"cache {GiB}\ntotal_inactive_file {GiB // 4}\n"})
     assert cgroup_available(root) == GiB + GiB // 4
-    assert cpu_available(root) == GiB + GiB // 4
+    assert cpu_available(root) == Room(GiB + GiB // 4, MEMORY)
     (root / memory / "memory.limit_in_bytes").write_text("9223372036854771712\n")  # v1's "no limit"
     assert cgroup_available(root) is None
+
+
+@linux
+def test_an_address_space_limit_leaves_the_limit_less_the_process_size(tmp_path):
+    # Under `ulimit -v` an allocation past the limit fails, whatever the memory free. The limit is the test process's
+    # own, set as high as it may be (1 PiB, or the hard limit below that: nothing this process does nears it) and
+    # set back after; its size is the root's.
+    import resource  # not on Windows
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = 1 << 50 if hard == resource.RLIM_INFINITY else min(hard, 1 << 50)
+    root = write(tmp_path, {"proc/meminfo": MEMINFO})
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        for room, expected in [(3 * GiB, Room(3 * GiB, ADDRESS_SPACE)), (20 * GiB, Room(9 * GiB, MEMORY))]:
+            write(root, {"proc/self/status": f"Name:\tpython\nVmPeak:\t  1 kB\nVmSize:\t{(limit - room) // 1024} kB\n"})
+            assert address_space_available(root) == room
+            assert cpu_available(root) == expected
+        assert address_space_available(tmp_path / "none") is None  # no /proc: not Linux
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    if soft == resource.RLIM_INFINITY:
+        assert address_space_available(root) is None
 
 
 # -- the check, with a budget given ---------------------------------------------------------------------------------
@@ -198,21 +222,26 @@ def oversized():
 
 # Were the check missing, the load would read the weights until the kernel killed the process (or another one):
 # the tests' processes may take no more address space than they hold once torch is imported and this much more, so
-# that the load fails as an allocation instead.
+# that the load fails as an allocation instead. That limit is the smallest room they have, and what they refuse by.
 NET = ("import resource, sys, torch, engine.checkpoint\n"
        "vm = next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmSize')) * 1024\n"
        "resource.setrlimit(resource.RLIMIT_AS, (vm + (2 << 30), resource.RLIM_INFINITY))\n")
 
-REFUSED = (r"{directory}: its weights need (\d+\.\d) GB in float32 on cpu \((\d+\.\d) GB to load them\), and "
-           r"(\d+\.\d) GB of memory is available there; use a GPU or a smaller checkpoint, or --no-memory-check to "
-           r"load it anyway")
+
+def refused(directory: Path, bound: str) -> str:
+    """The refusal of the checkpoint larger than the memory, where `bound` is the least room, as a pattern whose
+    groups are the weights' size, the load's and the room's, in GB."""
+    ways = "a GPU, a smaller checkpoint or a higher ulimit -v" if bound == ADDRESS_SPACE else \
+        "a GPU or a smaller checkpoint"
+    return (rf"{re.escape(str(directory))}: its weights need (\d+\.\d) GB in float32 on cpu \((\d+\.\d) GB to load "
+            rf"them\), and (\d+\.\d) GB of {re.escape(bound)} is available there; use {ways}, or --no-memory-check to "
+            r"load it anyway")
 
 
 def test_a_checkpoint_past_the_memory_free_is_refused_before_a_weight_is_read(oversized):
-    with pytest.raises(CheckpointError) as refused:
+    with pytest.raises(CheckpointError) as error:
         inspect_checkpoint(oversized, device="cpu", dtype="float32")
-    need, load, free = map(float, re.fullmatch(REFUSED.format(directory=re.escape(str(oversized))),
-                                               str(refused.value)).groups())
+    need, load, free = map(float, re.fullmatch(refused(oversized, cpu_available().bound), str(error.value)).groups())
     assert need >= 2 * memory_total() / 1e9 - 0.1 and load > need and free < need
     # The room the caller frees before it reads them (a model it serves) counts as free; and unchecked, it passes.
     inspect_checkpoint(oversized, device="cpu", dtype="float32", releasing=3 * memory_total())
@@ -224,8 +253,10 @@ def test_the_command_line_refuses_it_in_one_line_and_loads_it_when_told_to(overs
     run = ["generate", "--model", str(oversized), "--prompt", "x", "--device", "cpu", "--dtype", "float32"]
     result = subprocess.run([sys.executable, "-c", code, *run], capture_output=True, text=True, timeout=300)
     assert result.returncode == 2, result.stderr
-    assert re.fullmatch("generate: " + REFUSED.format(directory=re.escape(str(oversized))) + "\n",
-                        result.stderr), result.stderr
+    # Refused by the address space the limit leaves, not by the memory free (which is more): the 2 GiB given, less
+    # what the process took after it was set.
+    said = re.fullmatch(f"generate: {refused(oversized, ADDRESS_SPACE)}\n", result.stderr)
+    assert said and float(said[3]) <= 2.2, result.stderr
     # `--no-memory-check`: the weights are read, as far as the memory lets them (here the address space given).
     result = subprocess.run([sys.executable, "-c", code, *run, "--no-memory-check"], capture_output=True, text=True,
                             timeout=300)
@@ -258,7 +289,7 @@ async def test_a_reload_that_fits_only_in_the_place_of_the_model_it_replaces_loa
         weights = sum(p.numel() * p.element_size() for p in held.model.parameters())
         need = math.ceil(inspect_checkpoint(other, device="cpu", dtype="float32", memory_check=False).load_bytes()
                          * MEMORY_MARGIN)
-        monkeypatch.setattr(checkpoint, "device_available", lambda device: need - weights // 2)
+        monkeypatch.setattr(checkpoint, "device_available", lambda device: Room(need - weights // 2))
         del held
         problems, reload = service.configure({"modelPath": str(other)})
         assert problems == [] and reload
@@ -292,15 +323,14 @@ async def _settle(client: LanguageClient, said: int) -> tuple[str, str]:
 
 @linux
 async def test_the_server_says_it_in_one_line_stays_up_and_keeps_the_model_it_serves(client: LanguageClient):
-    refused = REFUSED.format(directory=re.escape(str(oversized_checkpoint())))
+    refused_by = refused(oversized_checkpoint(), ADDRESS_SPACE)
     await loaded(client)
     kind, message = client.statuses[-1]
-    assert kind == "error" and re.fullmatch(f"cannot load model: {refused}",
-                                            message), message
+    assert kind == "error" and re.fullmatch(f"cannot load model: {refused_by}", message), message
     (error,) = [m for m in client.messages if m.type == types.MessageType.Error]
     assert error.message.endswith(message) and "\n" not in error.message
     stats = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
-    assert stats["model"] is None and re.search(refused, stats["model_error"])
+    assert stats["model"] is None and re.search(refused_by, stats["model_error"])
 
     said = len(client.statuses)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"modelPath": tiny_model()}))
@@ -309,7 +339,7 @@ async def test_the_server_says_it_in_one_line_stays_up_and_keeps_the_model_it_se
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
         settings={"modelPath": str(oversized_checkpoint())}))
     kind, message = await _settle(client, said)
-    assert kind == "warning" and re.fullmatch(f"cannot load model: {refused}; "
+    assert kind == "warning" and re.fullmatch(f"cannot load model: {refused_by}; "
                                               f"keeping the model loaded from {re.escape(tiny_model())}", message)
     stats = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="infill.stats"))
     assert tiny_model() in stats["model"]
