@@ -75,9 +75,11 @@ def user_path_object(text: str) -> Path:
 
 
 def add_memory_check_option(p: argparse.ArgumentParser) -> None:
-    """`--no-memory-check`, beside each command's `--model`: the check it turns off refuses, before a weight is
-    read, a checkpoint its device has no room for (engine.checkpoint.check_memory). The room is the system's count
-    of memory free, which leaves out swap; a load past it may run, slowly, where swap takes the rest."""
+    """`--no-memory-check`, beside the option of every command that loads a checkpoint (`--model`, train's
+    `--init-from`, grow's `--from`): the refusal it turns off names it, so each command that makes one offers it. The
+    check refuses, before a weight is read, a checkpoint its device has no room for (engine.checkpoint.check_memory).
+    The room is the system's count of memory free, which leaves out swap; a load past it may run, slowly, where swap
+    takes the rest."""
     p.add_argument("--no-memory-check", dest="memory_check", action="store_false",
                    help="load the checkpoint even where the device has too little memory free for its weights (as "
                         "the system counts it, swap left out)")

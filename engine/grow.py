@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from engine.arguments import user_path_object
+from engine.arguments import add_memory_check_option, user_path_object
 from engine.checkpoint import TRAINING_DATA, load_checkpoint, save_checkpoint
 from engine.config import MAX_LAYERS, ModelConfig
 from engine.errors import EngineError
@@ -79,15 +79,16 @@ def grow_model(model: DiffusionGemma, layers: int) -> DiffusionGemma:
     return grown
 
 
-def grow_checkpoint(source: Path, layers: int, out: Path) -> str:
+def grow_checkpoint(source: Path, layers: int, out: Path, memory_check: bool = True) -> str:
     """Write `source` grown to `layers` layers into `out` (with its generation config, tokenizer and record of training
     data; in the dtype a CPU loads it in: float32, or bfloat16 for a checkpoint over 2B parameters, which widened would
-    need twice its memory); returns what was done, in one line."""
+    need twice its memory); returns what was done, in one line. ``memory_check``: refuse a source whose weights the
+    memory free has no room for (engine.checkpoint.check_memory)."""
     if not 1 <= layers <= MAX_LAYERS:
         raise EngineError(f"--layers {layers}: give a number of layers from 1 to {MAX_LAYERS}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise EngineError(f"--out {out}: exists and is not an empty folder; give a new one")
-    ck = load_checkpoint(source, device="cpu")
+    ck = load_checkpoint(source, device="cpu", memory_check=memory_check)
     old = ck.config.num_hidden_layers
     if layers <= old:
         raise EngineError(f"--layers {layers}: {source} has {old} layers already; give more")
@@ -121,9 +122,10 @@ def register(subparsers) -> None:
     p.add_argument("--layers", type=int, required=True, metavar="N", help="layers of the grown model")
     p.add_argument("--out", type=user_path_object, required=True,
                    help="new or empty folder to write the grown checkpoint to")
+    add_memory_check_option(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    print(grow_checkpoint(args.source, args.layers, args.out))
+    print(grow_checkpoint(args.source, args.layers, args.out, memory_check=args.memory_check))
     return 0

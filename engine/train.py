@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from safetensors import safe_open
 
-from engine.arguments import positive_int, user_path
+from engine.arguments import add_memory_check_option, positive_int, user_path
 from engine.checkpoint import (TrainingData, load_checkpoint, read_training_data, resolve_device, save_checkpoint,
                                save_tensors, write_training_data)
 from engine.config import DEFAULT_MODEL_DIR, GenerationConfig, ModelConfig
@@ -500,7 +500,10 @@ def duration(seconds: float) -> str:
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, log=print):
+    def __init__(self, cfg: TrainConfig, log=print, memory_check: bool = True):
+        """``memory_check``: refuse a checkpoint to resume or fine-tune whose weights the device has no room for
+        (engine.checkpoint.check_memory). Not a setting of the run's: it is about this machine, and a run resumed on
+        another is checked there."""
         # The command line checks its settings before they get here; settings built in code are checked the same.
         check_config(cfg)
         self.cfg = cfg
@@ -517,7 +520,8 @@ class Trainer:
             self._check_saved_data(saved)
         self._resolve_paths(saved)
         if resume.is_file():
-            ckpt = load_checkpoint(self.out / "last", device=str(self.device), dtype="float32")
+            ckpt = load_checkpoint(self.out / "last", device=str(self.device), dtype="float32",
+                                   memory_check=memory_check)
             self._check_resume(ckpt.config, saved)
             check_positions(cfg, ckpt.config, self._canvas_widths(ckpt.config))
             self.model_cfg, self.gen_cfg, self.tokenizer_path = ckpt.config, ckpt.generation, self.out / "last" / "tokenizer.json"
@@ -525,7 +529,7 @@ class Trainer:
             # What the run trained on so far; a checkpoint without a record was trained on something unknown.
             trained = read_training_data(self.out / "last") or TrainingData(unrecorded=True)
         elif cfg.init_from:
-            ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32")
+            ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32", memory_check=memory_check)
             trained = read_training_data(cfg.init_from) or TrainingData(unrecorded=True)
             self.model_cfg, self.gen_cfg = self._fine_tune_config(ckpt.config), ckpt.generation
             check_positions(cfg, self.model_cfg, self._canvas_widths(self.model_cfg))
@@ -1192,7 +1196,7 @@ def run(args: argparse.Namespace) -> int:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false" if cfg.threads == 1 else "true")
     if args.benchmark is not None:
         try:
-            trainer = Trainer(cfg, log=lambda *_: None)
+            trainer = Trainer(cfg, log=lambda *_: None, memory_check=args.memory_check)
         except (EngineError, FileNotFoundError) as err:
             print(f"train: {err}", file=sys.stderr)
             return 2
@@ -1201,7 +1205,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     try:
         # Before the run's folder is made: a run refused leaves nothing behind.
-        trainer = Trainer(cfg)
+        trainer = Trainer(cfg, memory_check=args.memory_check)
     except (EngineError, FileNotFoundError) as err:
         print(f"train: {err}", file=sys.stderr)
         return 2
@@ -1287,6 +1291,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", help=f"model size: {', '.join(PRESETS)} (default cpu)")
     p.add_argument("--model", action="append", metavar="KEY=VALUE", help="override a model setting (JSON value)")
     p.add_argument("--init-from", dest="init_from", type=user_path, help="checkpoint directory to fine-tune")
+    add_memory_check_option(p)  # for --init-from and a resumed run's last/; not saved with the run's settings
     p.add_argument("--steps", type=int, help=f"optimizer steps of the whole run (default {_DEFAULT.steps})")
     p.add_argument("--batch-size", dest="batch_size", type=int,
                    help=f"samples per micro-batch (default {_DEFAULT.batch_size})")

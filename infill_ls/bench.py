@@ -1,7 +1,7 @@
 """Keystroke-to-completion latency of the real server, driven over stdio.
 
-    python -m infill_ls.bench [--model DIR | --tiny] [--lines N] [--debounce-ms MS] [--threads N]
-                              [--setting KEY=JSON ...]
+    python -m infill_ls.bench [--model DIR | --tiny] [--no-memory-check] [--lines N] [--debounce-ms MS]
+                              [--threads N] [--setting KEY=JSON ...]
 
 Starts ``infill-ls --stdio``, opens fixture files, clears some lines and types them again one
 character at a time, asking for an inline completion after every keystroke the way an editor
@@ -27,7 +27,7 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from engine.arguments import nonnegative_int, positive_int
+from engine.arguments import add_memory_check_option, nonnegative_int, positive_int
 from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore, PositionEncoding, TextChange
 from infill_ls.server import STATUS_NOTIFICATION
@@ -176,7 +176,7 @@ async def type_line(typist: Typist, start: int, end: int, m: Measurements, start
 
 async def run(
     model: str, lines_per_file: int, debounce_ms: int, device: str, files: list[tuple[Path, str]], threads: int | None,
-    settings: dict | None = None,
+    settings: dict | None = None, memory_check: bool = True,
 ) -> dict:
     client = LanguageClient("infill-ls-bench", "1")
     messages: list[str] = []
@@ -187,8 +187,9 @@ async def run(
     started = time.perf_counter()
     model_args = ["--model", model] if model else []
     thread_args = ["--threads", str(threads)] if threads else []
+    check_args = [] if memory_check else ["--no-memory-check"]
     await client.start_io(
-        sys.executable, "-m", "infill_ls", "--stdio", *model_args, *thread_args, "--device", device
+        sys.executable, "-m", "infill_ls", "--stdio", *model_args, *thread_args, *check_args, "--device", device
     )
     drain = asyncio.ensure_future(_drain(client))
     await client.initialize_async(
@@ -288,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
     source.add_argument("--tiny", action="store_true", help="a random-weight test checkpoint made on the spot")
+    add_memory_check_option(parser)  # the server's
     parser.add_argument("--lines", type=positive_int, default=2, help="lines retyped per fixture file (default: 2)")
     parser.add_argument("--debounce-ms", type=nonnegative_int, default=0, help="server debounce (default: 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -323,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
 
             model = str(write_random_checkpoint(Path(scratch) / "tiny", seed=0))
         result = asyncio.run(run(model, args.lines, args.debounce_ms, args.device, files, args.threads,
-                                 dict(args.setting)))
+                                 dict(args.setting), args.memory_check))
     if result["stats"]["model_error"]:
         print(f"infill-ls bench: {result['stats']['model_error']}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Sequence
 
+from engine.arguments import add_memory_check_option
 from engine.eval_inputs import (EvaluationInputError, add_languages_argument, documents_from_heldout,
                                 in_languages)
 from engine.holes import HoleCase, SourceDocument, sample_cases
@@ -28,6 +29,7 @@ class SetupError(Exception):
 def add_heldout_arguments(parser: argparse.ArgumentParser, *, max_cases: int, per_file: int, seed: int,
                           cases_help: str) -> None:
     parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    add_memory_check_option(parser)
     parser.add_argument("--heldout", type=Path, default=Path("data/corpus/heldout.jsonl"), metavar="FILE.jsonl",
                         help="corpus split file, one {path, language, text} a line (default: %(default)s)")
     add_languages_argument(parser)
@@ -56,7 +58,7 @@ def engine_and_cases(args: argparse.Namespace, kinds: Sequence[str],
         torch.set_num_threads(args.threads)
     try:
         documents = in_languages(documents_from_heldout(args.heldout), args.languages, str(args.heldout))
-        engine = InfillEngine.load(args.model)
+        engine = InfillEngine.load(args.model, memory_check=args.memory_check)
     except (EvaluationInputError, EngineError) as err:
         raise SetupError(str(err)) from err
     cases = sample_cases(documents, kinds=list(kinds), max_cases=args.max_cases, seed=args.seed,

@@ -14,11 +14,14 @@ import argparse
 import json
 import random
 import re
+import sys
 from pathlib import Path
 
 import torch
 
 import infill_ls.completion as completion
+from engine.arguments import add_memory_check_option
+from engine.errors import EngineError
 from engine.infill import InfillEngine
 from infill_ls.documents import DocumentStore
 from infill_ls.settings import Settings
@@ -73,10 +76,16 @@ def main() -> None:
     parser.add_argument("--max-cases", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    add_memory_check_option(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     dictionary = {w.strip().lower() for w in open(args.words, encoding="utf-8")}
-    engine, rng = InfillEngine.load(None), random.Random(args.seed)
+    try:
+        engine = InfillEngine.load(None, memory_check=args.memory_check)
+    except EngineError as err:  # the embedded model not installed, or too large for the memory free
+        print(f"prose_eval: {err}", file=sys.stderr)
+        sys.exit(2)
+    rng = random.Random(args.seed)
     checked = completion.readable
     counts: dict[tuple[str, str], list[int]] = {}
     for n, (kind, language, text, start, end) in enumerate(cases(args, rng)):

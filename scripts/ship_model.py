@@ -19,6 +19,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine.arguments import add_memory_check_option  # noqa: E402
 from engine.checkpoint import (TRAINING_DATA, load_checkpoint, read_training_data, save_checkpoint,  # noqa: E402
                                write_training_data)
 from engine.errors import CheckpointError  # noqa: E402
@@ -36,6 +37,7 @@ def checkpoint_files(directory: Path) -> list[Path]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", type=Path)
+    add_memory_check_option(parser)
     parser.add_argument("--steps", type=int, default=16, help="max denoising steps per canvas (default: 16)")
     parser.add_argument("--prompt-tokens", type=int,
                         help="longest prefix sent to the encoder (default: the checkpoint's, the longest it was "
@@ -49,7 +51,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=TARGET, help="where to write it (default: the package's model)")
     args = parser.parse_args()
     try:
-        ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32")
+        ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32", memory_check=args.memory_check)
         trained_on = read_training_data(args.checkpoint)
     except CheckpointError as err:
         print(f"ship_model: {err}", file=sys.stderr)

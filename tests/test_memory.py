@@ -32,7 +32,7 @@ from engine.tiny import tiny_config, write_random_checkpoint
 from infill_ls import model_loader
 from infill_ls.settings import Settings
 
-from lsp_support import capabilities, config, init_params, loaded, tiny_model
+from lsp_support import ROOT, capabilities, config, heldout_split, init_params, loaded, tiny_model
 
 GiB = 1 << 30
 # The largest file of the checkpoint larger than the memory: its header's check maps it twice over (safetensors, then
@@ -228,12 +228,12 @@ NET = ("import resource, sys, torch, engine.checkpoint\n"
        "resource.setrlimit(resource.RLIMIT_AS, (vm + (2 << 30), resource.RLIM_INFINITY))\n")
 
 
-def refused(directory: Path, bound: str) -> str:
-    """The refusal of the checkpoint larger than the memory, where `bound` is the least room, as a pattern whose
-    groups are the weights' size, the load's and the room's, in GB."""
+def refused(directory: Path, bound: str, dtype: str = "float32") -> str:
+    """The refusal of the checkpoint larger than the memory, loaded in `dtype`, where `bound` is the least room, as a
+    pattern whose groups are the weights' size, the load's and the room's, in GB."""
     ways = "a GPU, a smaller checkpoint or a higher ulimit -v" if bound == ADDRESS_SPACE else \
         "a GPU or a smaller checkpoint"
-    return (rf"{re.escape(str(directory))}: its weights need (\d+\.\d) GB in float32 on cpu \((\d+\.\d) GB to load "
+    return (rf"{re.escape(str(directory))}: its weights need (\d+\.\d) GB in {dtype} on cpu \((\d+\.\d) GB to load "
             rf"them\), and (\d+\.\d) GB of {re.escape(bound)} is available there; use {ways}, or --no-memory-check to "
             r"load it anyway")
 
@@ -260,6 +260,66 @@ def test_the_command_line_refuses_it_in_one_line_and_loads_it_when_told_to(overs
     # `--no-memory-check`: the weights are read, as far as the memory lets them (here the address space given).
     result = subprocess.run([sys.executable, "-c", code, *run, "--no-memory-check"], capture_output=True, text=True,
                             timeout=300)
+    assert result.returncode == 2 and "out of memory loading model-" in result.stderr, result.stderr
+
+
+# Every other command that loads a checkpoint with the check: its argv after `python`, where {model} is the checkpoint
+# and {tmp} a folder of the test's, what begins its line on stderr, and the dtype it loads the checkpoint in (over 2B
+# parameters, "auto" is bfloat16 on a CPU). Each refuses in one line whose flag it has.
+LOADERS = {
+    "train --init-from": (["-m", "engine.cli", "train", "--init-from", "{model}", "--out", "{tmp}/run", "--device",
+                           "cpu", "--threads", "1"], "train: ", "float32"),
+    "grow": (["-m", "engine.cli", "grow", "--from", "{model}", "--layers", "1000", "--out", "{tmp}/grown"], "grow: ",
+             "bfloat16"),
+    "typing_eval": (["-m", "infill_ls.typing_eval", "--model", "{model}", "--heldout", "{tmp}/heldout.jsonl",
+                     "--threads", "1"], "typing_eval: ", "bfloat16"),
+    "close_eval": (["-m", "infill_ls.close_eval", "--model", "{model}", "--heldout", "{tmp}/heldout.jsonl",
+                    "--threads", "1"], "close_eval: ", "bfloat16"),
+    "rewrite_eval": (["-m", "infill_ls.rewrite_eval", "--model", "{model}", "--heldout", "{tmp}/heldout.jsonl",
+                      "--threads", "1"], "rewrite_eval: ", "bfloat16"),
+    "infill_ls.bench": (["-m", "infill_ls.bench", "--model", "{model}", "--files", "{tmp}/typed.py", "--lines", "1",
+                         "--device", "cpu", "--threads", "1"], "infill-ls bench: cannot load model: ", "bfloat16"),
+    "ship_model.py": (["scripts/ship_model.py", "{model}", "--out", "{tmp}/shipped"], "ship_model: ", "float32"),
+}
+# `python -m MODULE ...` or `python SCRIPT ...` run under the address-space limit of `NET`.
+UNDER_NET = NET + ("import runpy\nsys.argv = sys.argv[1:]\n"
+                   "if sys.argv[0] == '-m':\n    sys.argv = sys.argv[1:]\n"
+                   "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+                   "else:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n")
+
+
+@pytest.mark.parametrize("command", LOADERS)
+def test_each_command_that_loads_a_checkpoint_refuses_it_naming_its_own_flag_and_loads_it_with_it(
+        oversized, tmp_path, command):
+    heldout_split(tmp_path / "heldout.jsonl")
+    (tmp_path / "typed.py").write_text("def total(items):\n    return sum(item.price for item in items)\n")
+    argv, said_as, dtype = LOADERS[command]
+    refuses_then_loads([a.format(model=oversized, tmp=tmp_path) for a in argv], ROOT, said_as, dtype, oversized)
+
+
+def test_the_prose_script_refuses_an_embedded_model_past_the_memory_naming_its_own_flag(oversized, tmp_path):
+    # scripts/prose_eval.py runs the embedded model alone: here that of a copy of the packages (their files linked)
+    # whose embedded model is the checkpoint larger than the memory.
+    packages = tmp_path / "packages"
+    (packages / "engine").mkdir(parents=True)
+    for item in (ROOT / "engine").iterdir():
+        (packages / "engine" / item.name).symlink_to(oversized if item.name == "default_model" else item)
+    (packages / "infill_ls").symlink_to(ROOT / "infill_ls")
+    split, words = heldout_split(tmp_path / "heldout.jsonl"), tmp_path / "words"
+    words.write_text("total\nprice\n")
+    refuses_then_loads([str(ROOT / "scripts/prose_eval.py"), "--heldout", str(split), "--words", str(words),
+                        "--max-cases", "1"], packages, "prose_eval: ", "bfloat16", packages / "engine/default_model")
+
+
+def refuses_then_loads(argv: list[str], cwd: Path, said_as: str, dtype: str, directory: Path) -> None:
+    """`python argv...`, run under `NET` in `cwd`, refuses the checkpoint in `directory` in one line that begins with
+    `said_as`, by the address space left; with the flag the line names, reads its weights as far as that lets it."""
+    run = [sys.executable, "-c", UNDER_NET, *argv]
+    result = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert result.returncode == 2, result.stderr
+    assert re.fullmatch(f"{re.escape(said_as)}{refused(directory, ADDRESS_SPACE, dtype)}\n", result.stderr), \
+        result.stderr
+    result = subprocess.run([*run, "--no-memory-check"], capture_output=True, text=True, timeout=300, cwd=cwd)
     assert result.returncode == 2 and "out of memory loading model-" in result.stderr, result.stderr
 
 

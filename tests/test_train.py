@@ -705,6 +705,33 @@ def test_an_interrupted_run_saves_its_last_step_and_says_how_to_resume(data_dir,
     assert _metric_steps(run) == list(range(1, step + 3))
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="the memory free is read on Linux only")
+def test_no_memory_check_is_not_a_setting_of_the_run_and_resumes_weights_the_memory_has_no_room_for(data_dir, tmp_path):
+    # The flag is about the machine a command runs on: a run begun with it resumes checked, and its last/ (here given
+    # the weights of a checkpoint larger than the memory) is refused by the memory check, or read with the flag.
+    from engine.cli import main
+    from engine.memory import ADDRESS_SPACE
+    from test_memory import NET, oversized_checkpoint, refused
+
+    run = tmp_path / "run"
+    assert main(_cli("--out", str(run), "--data", str(data_dir / "tokens"), "--tokenizer",
+                     str(data_dir / "tokenizer.json"), "--preset", "tiny", "--model", f"vocab_size={VOCAB}",
+                     "--steps", "1", "--no-memory-check")) == 0
+    for weights in (run / "last").glob("model*.safetensors*"):
+        weights.unlink()
+    for file in oversized_checkpoint().iterdir():
+        if file.name.startswith("model") or file.name == "config.json":
+            (run / "last" / file.name).unlink(missing_ok=True)
+            (run / "last" / file.name).symlink_to(file)
+    code = NET + "from engine.cli import main\nsys.exit(main(sys.argv[1:]))"
+    resume = [sys.executable, "-c", code, *_cli("--out", str(run))]
+    result = subprocess.run(resume, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and re.fullmatch(f"train: {refused(run / 'last', ADDRESS_SPACE)}\n",
+                                                   result.stderr), result.stderr
+    result = subprocess.run([*resume, "--no-memory-check"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "out of memory loading model-" in result.stderr, result.stderr
+
+
 def test_a_folder_with_a_runs_log_but_nothing_to_resume_is_refused(data_dir, tmp_path, capsys):
     # `train --out runs/NAME`, the documented resume, silently began a new random model where no last/ was saved.
     from engine.cli import main
