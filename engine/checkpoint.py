@@ -200,13 +200,20 @@ class CheckpointPlan:
         return self.parameters * dtype.itemsize + staging
 
 
+# What a refusal of the memory check may tell the user to change (`check_memory`): a command that fixes its dtype or
+# its device (grow and ship_model load on the CPU, training holds float32) leaves those out, so that no refusal names
+# a way the command does not take.
+WAYS = frozenset({"dtype", "device"})
+
+
 def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto",
                        lookup: InfillLookup | None = None, memory_check: bool = True,
-                       releasing: int = 0) -> CheckpointPlan:
+                       releasing: int = 0, ways: frozenset[str] = WAYS) -> CheckpointPlan:
     """Every check load_checkpoint makes before it reads a weight: seconds at most, for a checkpoint of any size.
     ``lookup``: the directory's config, generation config and tokenizer, where the caller has read them already.
     ``memory_check``: refuse weights the device has no room for (`check_memory`); ``releasing``: bytes of that
-    device the caller frees before it reads them (a model it holds until then)."""
+    device the caller frees before it reads them (a model it holds until then); ``ways``: those of `WAYS` the
+    caller's user can change."""
     directory = Path(directory)
     _check_directory(directory)
     lookup = lookup or InfillLookup.read(directory)
@@ -234,13 +241,13 @@ def inspect_checkpoint(directory: str | Path, device: str = "auto", dtype: str =
     if memory_check:
         room = device_available(dev)
         if room is not None:
-            check_memory(plan, room.free + releasing, room.bound)
+            check_memory(plan, room.free + releasing, room.bound, ways)
     return plan
 
 
 def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "auto",
-                    memory_check: bool = True) -> Checkpoint:
-    return read_weights(inspect_checkpoint(directory, device, dtype, memory_check=memory_check))
+                    memory_check: bool = True, ways: frozenset[str] = WAYS) -> Checkpoint:
+    return read_weights(inspect_checkpoint(directory, device, dtype, memory_check=memory_check, ways=ways))
 
 
 # What a load is refused without beyond the bytes it holds at its peak (`CheckpointPlan.load_bytes`): the
@@ -249,27 +256,28 @@ def load_checkpoint(directory: str | Path, device: str = "auto", dtype: str = "a
 MEMORY_MARGIN = 1.1
 
 
-def check_memory(plan: CheckpointPlan, available: int, bound: str = MEMORY) -> None:
+def check_memory(plan: CheckpointPlan, available: int, bound: str = MEMORY, ways: frozenset[str] = WAYS) -> None:
     """Refuse `plan` where loading it would take more than `available` bytes of its device, of what `bound` names
     (engine.memory). On a CPU the load is not refused by the system: Linux overcommits, and the process is killed
-    (SIGKILL, no word) as the weights fill the memory. Said with what would fit: a narrower dtype, a GPU, another
-    checkpoint, a higher address-space limit."""
+    (SIGKILL, no word) as the weights fill the memory. Said with what would fit: a narrower dtype, a GPU (those of
+    them in ``ways``, `WAYS`), another checkpoint, a higher address-space limit."""
     need = math.ceil(plan.load_bytes() * MEMORY_MARGIN)
     if need <= available:
         return
-    ways = []
-    if plan.dtype.itemsize > torch.bfloat16.itemsize:
+    said = []
+    if "dtype" in ways and plan.dtype.itemsize > torch.bfloat16.itemsize:
         narrower = math.ceil(plan.load_bytes(torch.bfloat16) * MEMORY_MARGIN)
         if narrower <= available:
-            ways.append(f"dtype bfloat16 ({_size(narrower)})")
-    ways.append("a GPU" if plan.device.type == "cpu" else "a GPU with more memory free")
-    ways.append("a smaller checkpoint")
+            said.append(f"dtype bfloat16 ({_size(narrower)})")
+    if "device" in ways:
+        said.append("a GPU" if plan.device.type == "cpu" else "a GPU with more memory free")
+    said.append("a smaller checkpoint")
     if bound == ADDRESS_SPACE:
-        ways.append("a higher ulimit -v")
+        said.append("a higher ulimit -v")
+    use = said[0] if len(said) == 1 else f"{', '.join(said[:-1])} or {said[-1]}"
     raise CheckpointError(f"{plan.directory}: its weights need {_size(plan.weight_bytes)} in {_dtype_name(plan.dtype)} "
                           f"on {plan.device} ({_size(need)} to load them), and {_size(available)} of {bound} is "
-                          f"available there; use {', '.join(ways[:-1])} or {ways[-1]}, or --no-memory-check to "
-                          "load it anyway")
+                          f"available there; use {use}, or --no-memory-check to load it anyway")
 
 
 def read_weights(plan: CheckpointPlan) -> Checkpoint:

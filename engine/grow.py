@@ -88,7 +88,7 @@ def grow_checkpoint(source: Path, layers: int, out: Path, memory_check: bool = T
         raise EngineError(f"--layers {layers}: give a number of layers from 1 to {MAX_LAYERS}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise EngineError(f"--out {out}: exists and is not an empty folder; give a new one")
-    ck = load_checkpoint(source, device="cpu", memory_check=memory_check)
+    ck = load_checkpoint(source, device="cpu", memory_check=memory_check, ways=frozenset())  # CPU and dtype fixed
     old = ck.config.num_hidden_layers
     if layers <= old:
         raise EngineError(f"--layers {layers}: {source} has {old} layers already; give more")

@@ -19,7 +19,7 @@ import torch
 
 from engine import canvas as canvases
 from engine.cache import PrefixCache
-from engine.checkpoint import Checkpoint, first_line, load_checkpoint, out_of_memory
+from engine.checkpoint import WAYS, Checkpoint, first_line, load_checkpoint, out_of_memory
 from engine.config import DEFAULT_MODEL_DIR  # noqa: F401  (re-exported for callers)
 from engine.errors import Cancelled, CheckpointError, RunFailed  # noqa: F401  (re-exported for callers)
 from engine.generate import Step, denoise, make_generator
@@ -60,8 +60,10 @@ class InfillEngine(InfillLookup):
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, *, device: str = "auto", dtype: str = "auto",
-             memory_check: bool = True) -> "InfillEngine":
-        return cls(load_checkpoint(model_directory(model_dir), device=device, dtype=dtype, memory_check=memory_check))
+             memory_check: bool = True, ways: frozenset[str] = WAYS) -> "InfillEngine":
+        """``ways``: what a refusal of the memory check may tell the user to change (engine.checkpoint.WAYS)."""
+        return cls(load_checkpoint(model_directory(model_dir), device=device, dtype=dtype, memory_check=memory_check,
+                                   ways=ways))
 
     # -- facts -------------------------------------------------------------------------------------------------
     @property

@@ -499,6 +499,11 @@ def duration(seconds: float) -> str:
 # ---------------------------------------------------------------------------------------------------- loop
 
 
+# What a refusal of the memory check may name to a run (engine.checkpoint.WAYS): its --device, not a dtype (it trains
+# float32 weights).
+_DEVICE_ONLY = frozenset({"device"})
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, log=print, memory_check: bool = True):
         """``memory_check``: refuse a checkpoint to resume or fine-tune whose weights the device has no room for
@@ -521,7 +526,7 @@ class Trainer:
         self._resolve_paths(saved)
         if resume.is_file():
             ckpt = load_checkpoint(self.out / "last", device=str(self.device), dtype="float32",
-                                   memory_check=memory_check)
+                                   memory_check=memory_check, ways=_DEVICE_ONLY)
             self._check_resume(ckpt.config, saved)
             check_positions(cfg, ckpt.config, self._canvas_widths(ckpt.config))
             self.model_cfg, self.gen_cfg, self.tokenizer_path = ckpt.config, ckpt.generation, self.out / "last" / "tokenizer.json"
@@ -529,7 +534,8 @@ class Trainer:
             # What the run trained on so far; a checkpoint without a record was trained on something unknown.
             trained = read_training_data(self.out / "last") or TrainingData(unrecorded=True)
         elif cfg.init_from:
-            ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32", memory_check=memory_check)
+            ckpt = load_checkpoint(cfg.init_from, device=str(self.device), dtype="float32", memory_check=memory_check,
+                                   ways=_DEVICE_ONLY)
             trained = read_training_data(cfg.init_from) or TrainingData(unrecorded=True)
             self.model_cfg, self.gen_cfg = self._fine_tune_config(ckpt.config), ckpt.generation
             check_positions(cfg, self.model_cfg, self._canvas_widths(self.model_cfg))

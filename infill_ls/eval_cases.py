@@ -58,7 +58,8 @@ def engine_and_cases(args: argparse.Namespace, kinds: Sequence[str],
         torch.set_num_threads(args.threads)
     try:
         documents = in_languages(documents_from_heldout(args.heldout), args.languages, str(args.heldout))
-        engine = InfillEngine.load(args.model, memory_check=args.memory_check)
+        # No --dtype here: a refusal names a GPU, where `auto` would put the model, not a dtype.
+        engine = InfillEngine.load(args.model, memory_check=args.memory_check, ways=frozenset({"device"}))
     except (EvaluationInputError, EngineError) as err:
         raise SetupError(str(err)) from err
     cases = sample_cases(documents, kinds=list(kinds), max_cases=args.max_cases, seed=args.seed,

@@ -81,7 +81,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     dictionary = {w.strip().lower() for w in open(args.words, encoding="utf-8")}
     try:
-        engine = InfillEngine.load(None, memory_check=args.memory_check)
+        engine = InfillEngine.load(None, memory_check=args.memory_check, ways=frozenset({"device"}))
     except EngineError as err:  # the embedded model not installed, or too large for the memory free
         print(f"prose_eval: {err}", file=sys.stderr)
         sys.exit(2)

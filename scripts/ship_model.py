@@ -51,7 +51,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=TARGET, help="where to write it (default: the package's model)")
     args = parser.parse_args()
     try:
-        ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32", memory_check=args.memory_check)
+        ck = load_checkpoint(args.checkpoint, device="cpu", dtype="float32", memory_check=args.memory_check,
+                             ways=frozenset())
         trained_on = read_training_data(args.checkpoint)
     except CheckpointError as err:
         print(f"ship_model: {err}", file=sys.stderr)

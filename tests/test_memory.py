@@ -151,6 +151,13 @@ def test_a_narrower_dtype_that_fits_is_named_with_what_it_takes(tmp_path):
                                               r"--no-memory-check to load it anyway$"):
         check_memory(wide, fits)
     check_memory(narrow, fits)
+    # A command that fixes the dtype, or the device too (grow, ship_model: float32 on the CPU), is told no way it
+    # does not take.
+    with pytest.raises(CheckpointError, match=r"; use a GPU or a smaller checkpoint, or --no-memory-check to load it "
+                                              r"anyway$"):
+        check_memory(wide, fits, ways=frozenset({"device"}))
+    with pytest.raises(CheckpointError, match=r"; use a smaller checkpoint, or --no-memory-check to load it anyway$"):
+        check_memory(wide, fits, ways=frozenset())
 
 
 # -- a checkpoint larger than this machine's memory -----------------------------------------------------------------
@@ -228,11 +235,12 @@ NET = ("import resource, sys, torch, engine.checkpoint\n"
        "resource.setrlimit(resource.RLIMIT_AS, (vm + (2 << 30), resource.RLIM_INFINITY))\n")
 
 
-def refused(directory: Path, bound: str, dtype: str = "float32") -> str:
+def refused(directory: Path, bound: str, dtype: str = "float32", gpu: bool = True) -> str:
     """The refusal of the checkpoint larger than the memory, loaded in `dtype`, where `bound` is the least room, as a
-    pattern whose groups are the weights' size, the load's and the room's, in GB."""
-    ways = "a GPU, a smaller checkpoint or a higher ulimit -v" if bound == ADDRESS_SPACE else \
-        "a GPU or a smaller checkpoint"
+    pattern whose groups are the weights' size, the load's and the room's, in GB; `gpu`: the command can put it on
+    one, and the refusal says so."""
+    ways = ["a GPU"] * gpu + ["a smaller checkpoint"] + ["a higher ulimit -v"] * (bound == ADDRESS_SPACE)
+    ways = ways[0] if len(ways) == 1 else f"{', '.join(ways[:-1])} or {ways[-1]}"
     return (rf"{re.escape(str(directory))}: its weights need (\d+\.\d) GB in {dtype} on cpu \((\d+\.\d) GB to load "
             rf"them\), and (\d+\.\d) GB of {re.escape(bound)} is available there; use {ways}, or --no-memory-check to "
             r"load it anyway")
@@ -270,7 +278,7 @@ LOADERS = {
     "train --init-from": (["-m", "engine.cli", "train", "--init-from", "{model}", "--out", "{tmp}/run", "--device",
                            "cpu", "--threads", "1"], "train: ", "float32"),
     "grow": (["-m", "engine.cli", "grow", "--from", "{model}", "--layers", "1000", "--out", "{tmp}/grown"], "grow: ",
-             "bfloat16"),
+             "bfloat16", False),
     "typing_eval": (["-m", "infill_ls.typing_eval", "--model", "{model}", "--heldout", "{tmp}/heldout.jsonl",
                      "--threads", "1"], "typing_eval: ", "bfloat16"),
     "close_eval": (["-m", "infill_ls.close_eval", "--model", "{model}", "--heldout", "{tmp}/heldout.jsonl",
@@ -279,7 +287,7 @@ LOADERS = {
                       "--threads", "1"], "rewrite_eval: ", "bfloat16"),
     "infill_ls.bench": (["-m", "infill_ls.bench", "--model", "{model}", "--files", "{tmp}/typed.py", "--lines", "1",
                          "--device", "cpu", "--threads", "1"], "infill-ls bench: cannot load model: ", "bfloat16"),
-    "ship_model.py": (["scripts/ship_model.py", "{model}", "--out", "{tmp}/shipped"], "ship_model: ", "float32"),
+    "ship_model.py": (["scripts/ship_model.py", "{model}", "--out", "{tmp}/shipped"], "ship_model: ", "float32", False),
 }
 # `python -m MODULE ...` or `python SCRIPT ...` run under the address-space limit of `NET`.
 UNDER_NET = NET + ("import runpy\nsys.argv = sys.argv[1:]\n"
@@ -293,8 +301,8 @@ def test_each_command_that_loads_a_checkpoint_refuses_it_naming_its_own_flag_and
         oversized, tmp_path, command):
     heldout_split(tmp_path / "heldout.jsonl")
     (tmp_path / "typed.py").write_text("def total(items):\n    return sum(item.price for item in items)\n")
-    argv, said_as, dtype = LOADERS[command]
-    refuses_then_loads([a.format(model=oversized, tmp=tmp_path) for a in argv], ROOT, said_as, dtype, oversized)
+    argv, said_as, dtype, *gpu = LOADERS[command]
+    refuses_then_loads([a.format(model=oversized, tmp=tmp_path) for a in argv], ROOT, said_as, dtype, oversized, *gpu)
 
 
 def test_the_prose_script_refuses_an_embedded_model_past_the_memory_naming_its_own_flag(oversized, tmp_path):
@@ -311,13 +319,14 @@ def test_the_prose_script_refuses_an_embedded_model_past_the_memory_naming_its_o
                         "--max-cases", "1"], packages, "prose_eval: ", "bfloat16", packages / "engine/default_model")
 
 
-def refuses_then_loads(argv: list[str], cwd: Path, said_as: str, dtype: str, directory: Path) -> None:
+def refuses_then_loads(argv: list[str], cwd: Path, said_as: str, dtype: str, directory: Path, gpu: bool = True) -> None:
     """`python argv...`, run under `NET` in `cwd`, refuses the checkpoint in `directory` in one line that begins with
-    `said_as`, by the address space left; with the flag the line names, reads its weights as far as that lets it."""
+    `said_as`, by the address space left (`refused`: naming a GPU where `gpu`); with the flag the line names, reads
+    its weights as far as that lets it."""
     run = [sys.executable, "-c", UNDER_NET, *argv]
     result = subprocess.run(run, capture_output=True, text=True, timeout=300, cwd=cwd)
     assert result.returncode == 2, result.stderr
-    assert re.fullmatch(f"{re.escape(said_as)}{refused(directory, ADDRESS_SPACE, dtype)}\n", result.stderr), \
+    assert re.fullmatch(f"{re.escape(said_as)}{refused(directory, ADDRESS_SPACE, dtype, gpu)}\n", result.stderr), \
         result.stderr
     result = subprocess.run([*run, "--no-memory-check"], capture_output=True, text=True, timeout=300, cwd=cwd)
     assert result.returncode == 2 and "out of memory loading model-" in result.stderr, result.stderr
