@@ -79,16 +79,25 @@ def main() -> None:
     add_memory_check_option(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    dictionary = {w.strip().lower() for w in open(args.words, encoding="utf-8")}
+    rng = random.Random(args.seed)
+    try:
+        dictionary = {w.strip().lower() for w in open(args.words, encoding="utf-8", errors="replace")}
+        chosen = cases(args, rng)
+    except OSError as err:  # a file missing or unreadable: the error names it
+        print(f"prose_eval: {err}", file=sys.stderr)
+        sys.exit(2)
+    except (ValueError, KeyError, TypeError) as err:
+        print(f"prose_eval: {args.heldout}: not a held-out split of {{path, language, text}} lines ({err!r})",
+              file=sys.stderr)
+        sys.exit(2)
     try:
         engine = InfillEngine.load(None, memory_check=args.memory_check, ways=frozenset({"device"}))
     except EngineError as err:  # the embedded model not installed, or too large for the memory free
         print(f"prose_eval: {err}", file=sys.stderr)
         sys.exit(2)
-    rng = random.Random(args.seed)
     checked = completion.readable
     counts: dict[tuple[str, str], list[int]] = {}
-    for n, (kind, language, text, start, end) in enumerate(cases(args, rng)):
+    for n, (kind, language, text, start, end) in enumerate(chosen):
         at = rng.randrange(start + 3, end - 1)
         typed = text[:at] + text[end:]
         store, index = DocumentStore(), SyntaxIndex()

@@ -226,6 +226,23 @@ def test_prose_eval_scores_the_copies_shown_while_a_sentence_is_written(tmp_path
         in result.stdout
 
 
+def test_the_readable_checks_script_says_a_missing_or_wrong_input_in_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "prose_eval.py"
+    words, split = tmp_path / "words", tmp_path / "heldout.jsonl"
+    words.write_text("total\n")
+    split.write_text('{"name": "a.py"}\n')
+    for argv, said in [(["--words", str(tmp_path / "none")], f"No such file or directory: '{tmp_path / 'none'}'"),
+                       (["--words", str(words), "--heldout", str(split)],
+                        f"{split}: not a held-out split of {{path, language, text}} lines (KeyError('path'))")]:
+        result = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and result.stderr.startswith("prose_eval: ") and said in result.stderr \
+            and result.stderr.count("\n") == 1, result.stderr
+
+
 @pytest.mark.parametrize("before, fill, after, broken", [
     # A name that says one of its humps twice over: the model stuttering, though each hump is a word.
     ("value = getItem(", "this.getSeSe", ")\n", True),
