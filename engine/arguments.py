@@ -74,6 +74,17 @@ def user_path_object(text: str) -> Path:
     return Path(user_path(text))
 
 
+def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto",
+                      model_type: Callable[[str], object] = user_path) -> None:
+    """`--model`, `--device`, `--dtype` and `--no-memory-check`, as every infill-engine command that loads a
+    checkpoint takes them. `dtype`: the command's default weight type (logits': float32); `model_type`: what
+    `--model` is read as (evaluate's paths are `Path`s)."""
+    p.add_argument("--model", type=model_type, metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
+    p.add_argument("--dtype", default=dtype, help=dtype_help(dtype))
+    add_memory_check_option(p)
+
+
 def add_memory_check_option(p: argparse.ArgumentParser) -> None:
     """`--no-memory-check`, beside the option of every command that loads a checkpoint (`--model`, train's
     `--init-from`, grow's `--from`): the refusal it turns off names it, so each command that makes one offers it. The

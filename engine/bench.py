@@ -15,8 +15,7 @@ from pathlib import Path
 
 import torch
 
-from engine.arguments import (add_memory_check_option, dtype_help, given_flags, nonnegative_int, positive_int,
-                              user_path)
+from engine.arguments import add_model_options, given_flags, nonnegative_int, positive_int, user_path
 from engine.config import GenerationConfig, ModelConfig, read_json
 from engine.errors import EngineError
 
@@ -224,10 +223,7 @@ def run(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("bench", help="speed of the encoder and denoising steps",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--dtype", default="auto", help=dtype_help("auto"))
-    add_memory_check_option(p)
+    add_model_options(p)
     p.add_argument("--hole", type=positive_int,
                    help="hole size in tokens for the infill mode, at most what one canvas holds (default: 16, or "
                         "what one canvas of the model holds if less)")

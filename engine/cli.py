@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 # Nothing heavy here (torch, the subcommands' modules): `main` imports them, and a Ctrl-C meanwhile ends as one later.
-from engine.arguments import (add_memory_check_option, dtype_help, given_flags, int_between, positive_int, seed_int,
-                              user_path)
+from engine.arguments import add_model_options, given_flags, int_between, positive_int, seed_int, user_path
 from engine.config import DEFAULT_MODEL_DIR, new_file_mode
 from engine.errors import EngineError
 
@@ -31,13 +30,6 @@ SUBCOMMANDS = ["engine.bench", "engine.corpus", "engine.vocab", "engine.dataset"
 
 class UsageError(EngineError):
     pass
-
-
-def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto") -> None:
-    p.add_argument("--model", type=user_path, metavar="DIR", help="checkpoint directory (default: the embedded model)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
-    p.add_argument("--dtype", default=dtype, help=dtype_help(dtype))
-    add_memory_check_option(p)
 
 
 def check_writable(path: Path, flag: str = "--out") -> None:

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
-from engine.arguments import add_memory_check_option, dtype_help, given_flags, user_path, user_path_object
+from engine.arguments import add_model_options, given_flags, user_path, user_path_object
 from engine.closers import close_to_pass
 from engine.errors import EngineError
 from engine.eval_inputs import (
@@ -544,11 +544,7 @@ def register(subparsers) -> None:
         "similarity, parse-valid rate, tokens per forward, steps per canvas, latency) and/or a JSONL of "
         "{prefix, suffix, canonical_solution, test, entry_point} problems (pass@1). Prints a Markdown table.",
     )
-    p.add_argument("--model", type=user_path_object, default=None, metavar="DIR",
-                   help="checkpoint directory (default: the embedded model)")
-    p.add_argument("--device", default="auto", help="cpu, cuda or auto (default: auto)")
-    p.add_argument("--dtype", default="auto", help=dtype_help("auto"))
-    add_memory_check_option(p)
+    add_model_options(p, model_type=user_path_object)
     p.add_argument("--threads", type=int, default=None, metavar="N",
                    help="CPU threads for the model (default: the torch default)")
     source = p.add_mutually_exclusive_group()
