@@ -74,12 +74,19 @@ def user_path_object(text: str) -> Path:
     return Path(user_path(text))
 
 
+def add_model_option(p: argparse._ActionsContainer, model_type: Callable[[str], object] | None = None) -> None:
+    """`--model`, as every command that loads a checkpoint takes it (the server, its bench and evaluations, and
+    infill-engine's through `add_model_options`). `p`: the parser, or a group whose options exclude each other
+    (the bench's `--model` or `--tiny`); `model_type`: what its value is read as (None: the text given)."""
+    p.add_argument("--model", type=model_type, metavar="DIR", help="checkpoint directory (default: the embedded model)")
+
+
 def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto",
                       model_type: Callable[[str], object] = user_path) -> None:
     """`--model`, `--device`, `--dtype` and `--no-memory-check`, as every infill-engine command that loads a
     checkpoint takes them. `dtype`: the command's default weight type (logits': float32); `model_type`: what
     `--model` is read as (evaluate's paths are `Path`s)."""
-    p.add_argument("--model", type=model_type, metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    add_model_option(p, model_type)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--dtype", default=dtype, help=dtype_help(dtype))
     add_memory_check_option(p)

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import BinaryIO, Callable
 
-from engine.arguments import add_memory_check_option, dtype_help
+from engine.arguments import add_memory_check_option, add_model_option, dtype_help
 from engine.languages import LANGUAGES, grammar_problem
 
 from . import __version__
@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address for --tcp (default: 127.0.0.1)")
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                         help=f"port for --tcp (default: {DEFAULT_PORT})")
-    parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    add_model_option(parser)
     parser.add_argument("--device", choices=DEVICES, default="auto", help="where the model runs (default: auto)")
     parser.add_argument("--dtype", choices=DTYPES, default="auto", help="weight type: " + dtype_help("auto"))
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (default: half the cores)")

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Sequence
 
-from engine.arguments import add_memory_check_option
+from engine.arguments import add_memory_check_option, add_model_option
 from engine.eval_inputs import (EvaluationInputError, add_languages_argument, documents_from_heldout,
                                 in_languages)
 from engine.holes import HoleCase, SourceDocument, sample_cases
@@ -28,7 +28,7 @@ class SetupError(Exception):
 
 def add_heldout_arguments(parser: argparse.ArgumentParser, *, max_cases: int, per_file: int, seed: int,
                           cases_help: str) -> None:
-    parser.add_argument("--model", metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    add_model_option(parser)
     add_memory_check_option(parser)
     parser.add_argument("--heldout", type=Path, default=Path("data/corpus/heldout.jsonl"), metavar="FILE.jsonl",
                         help="corpus split file, one {path, language, text} a line (default: %(default)s)")
