@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -157,6 +157,43 @@ def _misplaced_sections(raw: Mapping) -> list[str]:
             if isinstance(key, str) and key != SECTION and _bare(key) in (SECTION, SECTION + "ls")]
 
 
+@dataclass(frozen=True)
+class _Given:
+    """One key of a settings object as read by its setting."""
+    key: Any
+    name: str | None  # its setting's field; None: no setting of ours
+    value: Any = None  # as its setting takes it
+    wrong: str | None = None  # why its setting does not take it
+    # A null its setting does not take: the setting's value at the start, as editors send for one the user removed.
+    reset: bool = False
+    meant: str | None = None  # for a key that is no setting, the one it is a misspelling of (`_meant`)
+
+    @property
+    def unknown(self) -> str:
+        """The problem of a key that is no setting."""
+        return f"{SECTION}.{self.key}: unknown setting" + (f"; did you mean {self.meant}?" if self.meant else "")
+
+
+def _read(raw: Mapping) -> Iterator[_Given]:
+    """Each key of ``raw`` and its value checked by the setting it names: one walk for the server's settings
+    (`parse_settings`) and a command line's (`refused_settings`), which differ only in what they make of it."""
+    for key, value in raw.items():
+        known = _FIELDS.get(key)
+        if known is None:
+            yield _Given(key, None, meant=_meant(key) if isinstance(key, str) else None)
+            continue
+        name, check = known
+        try:
+            checked = check(value)
+        except _Invalid as why:
+            if value is None:
+                yield _Given(key, name, reset=True)
+            else:
+                yield _Given(key, name, wrong=f"{SECTION}.{key}: {why}, got {as_json(value, 80)}")
+            continue
+        yield _Given(key, name, checked)
+
+
 def parse_settings(raw: Any, base: Settings | None = None, started: Settings | None = None
                    ) -> tuple[Settings, list[str]]:
     """Settings from a client's JSON value, over ``base`` for keys it leaves out.
@@ -179,24 +216,18 @@ def parse_settings(raw: Any, base: Settings | None = None, started: Settings | N
     if not isinstance(raw, Mapping):
         return settings, [*problems, f"{SECTION} settings: expected an object, got {as_json(raw, 80)}"]
     changes: dict[str, Any] = {}
-    for key, value in raw.items():
-        known = _FIELDS.get(key)
-        if known is None:
+    for given in _read(raw):
+        if given.name is None:
             # Editors keep their own keys in the same section (how to start the server, tracing); one close to ours
             # is the user's misspelling, and would otherwise change nothing without a word.
-            meant = _meant(key) if isinstance(key, str) else None
-            if meant is not None:
-                problems.append(f"{SECTION}.{key}: unknown setting; did you mean {meant}?")
-            continue
-        name, check = known
-        try:
-            changes[name] = check(value)
-        except _Invalid as why:
-            if value is None:
-                changes[name] = getattr(started, name)
-                continue
-            kept = as_json(getattr(settings, name))
-            problems.append(f"{SECTION}.{key}: {why}, got {as_json(value, 80)}; keeping {kept}")
+            if given.meant is not None:
+                problems.append(given.unknown)
+        elif given.reset:
+            changes[given.name] = getattr(started, given.name)
+        elif given.wrong is None:
+            changes[given.name] = given.value
+        else:
+            problems.append(f"{given.wrong}; keeping {as_json(getattr(settings, given.name))}")
     if changes.get("enabled_languages") == ():
         problems.append(f'{SECTION}.enabledLanguages is empty: no language gets suggestions or actions (["*"] '
                         "enables every one)")
@@ -205,19 +236,14 @@ def parse_settings(raw: Any, base: Settings | None = None, started: Settings | N
 
 def refused_settings(raw: Mapping[str, Any]) -> list[str]:
     """What is wrong with settings given on a command line, where nothing is kept in their place: any key that is
-    not a setting (no editor shares the section there), and each value its setting does not take."""
+    not a setting (no editor shares the section there), and each value its setting does not take (a null is the
+    setting's value at the start, as from an editor: `_Given.reset`)."""
     problems = []
-    for key, value in raw.items():
-        known = _FIELDS.get(key)
-        if known is None:
-            meant = _meant(key)
-            problems.append(f"{SECTION}.{key}: unknown setting" + (f"; did you mean {meant}?" if meant else ""))
-            continue
-        try:
-            known[1](value)
-        except _Invalid as why:
-            if value is not None:  # null: the setting's value at the start, as an editor's removed setting is
-                problems.append(f"{SECTION}.{key}: {why}, got {as_json(value, 80)}")
+    for given in _read(raw):
+        if given.name is None:
+            problems.append(given.unknown)
+        elif given.wrong is not None:
+            problems.append(given.wrong)
     return problems
 
 

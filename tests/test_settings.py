@@ -167,6 +167,28 @@ def test_a_misspelt_key_or_a_section_named_like_ours_is_said_and_other_keys_are_
         assert parse_settings({"infill": {key: 1}}) == (Settings(), []) and parse_settings({key: 1})[1] == [], key
 
 
+def test_the_bench_refuses_a_setting_the_server_would_name_or_keep_and_any_key_not_its_own(capsys):
+    # The server and the bench read settings by one walk (`parse_settings`, `refused_settings`): a value the server
+    # would keep in place of and a misspelt key are refused alike, a null is not (it is the server's own value), and
+    # a key no setting is near, which an editor may keep beside ours, is refused on a command line alone.
+    import pytest
+
+    from infill_ls.bench import main
+
+    settings = ["debounceMs=-1", "debounceMss=3", "editorKey=1", "numCandidates=null", 'device="cpu"']
+    with pytest.raises(SystemExit) as ended:
+        main([word for setting in settings for word in ("--setting", setting)])
+    assert ended.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "python -m infill_ls.bench: error: --setting: infill.debounceMs: expected an integer from 0 to 5000, got -1; "
+        "infill.debounceMss: unknown setting; did you mean debounceMs?; infill.editorKey: unknown setting")
+    raw = {"debounceMs": -1, "debounceMss": 3, "editorKey": 1, "numCandidates": None, "device": "cpu"}
+    s, problems = parse_settings(raw, Settings(debounce_ms=5, candidates=2), Settings(candidates=4))
+    assert s == Settings(debounce_ms=5, candidates=4, device="cpu")
+    assert problems == ["infill.debounceMs: expected an integer from 0 to 5000, got -1; keeping 5",
+                        "infill.debounceMss: unknown setting; did you mean debounceMs?"]
+
+
 @pytest_lsp.fixture(config=config([*SERVER, "--model", "/nonexistent/infill-model"]))
 async def client(lsp_client: LanguageClient):
     yield
