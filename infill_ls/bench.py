@@ -27,11 +27,11 @@ from pathlib import Path
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from engine.arguments import add_memory_check_option, add_model_option, nonnegative_int, positive_int
+from engine.arguments import add_memory_check_option, add_model_option, int_between, nonnegative_int, positive_int
 from infill_ls.context import shape_at
 from infill_ls.documents import DocumentStore, PositionEncoding, TextChange
 from infill_ls.server import STATUS_NOTIFICATION
-from infill_ls.settings import DEVICES, refused_settings
+from infill_ls.settings import DEVICES, MAX_THREADS, refused_settings
 from infill_ls.syntax import SyntaxIndex, language_for
 
 # The scripted session's files ship with the package, so the bench runs wherever it is installed.
@@ -293,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=positive_int, default=2, help="lines retyped per fixture file (default: 2)")
     parser.add_argument("--debounce-ms", type=nonnegative_int, default=0, help="server debounce (default: 0)")
     parser.add_argument("--device", default="auto", choices=DEVICES)
-    parser.add_argument("--threads", type=positive_int, help="the server's CPU threads for the model (default: the server's, half the cores)")
+    # The server's range: past it the server refused its command line, and the bench ended in a traceback.
+    parser.add_argument("--threads", type=int_between(1, MAX_THREADS), help="the server's CPU threads for the model (default: the server's, half the cores)")
     files = parser.add_mutually_exclusive_group()
     files.add_argument("--fixtures", type=Path, default=FIXTURES,
                        help=f"directory holding the scripted session's files ({', '.join(n for n, _ in SCRIPT)})")

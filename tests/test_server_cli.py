@@ -234,7 +234,7 @@ def test_tcp_says_in_one_line_where_it_cannot_listen():
     assert result.returncode == 2 and result.stderr.startswith("infill-ls: --tcp on nowhere.invalid"), result.stderr
 
 
-def test_latency_bench_refuses_a_setting_the_server_would_not_take_in_one_line():
+def test_latency_bench_refuses_a_setting_or_thread_count_the_server_would_not_take_in_one_line():
     # The server's warning went to its log, unseen, and the bench ran and printed figures for the default.
     for setting, expected in (
             ("typingMaxStep=null", "infill.typingMaxStep: unknown setting; did you mean typingMaxSteps?"),
@@ -246,6 +246,11 @@ def test_latency_bench_refuses_a_setting_the_server_would_not_take_in_one_line()
         assert result.returncode == 2 and result.stdout == "", result
         # Refused, so nothing is "kept" in its place as the server says of an editor's setting.
         assert result.stderr.splitlines()[-1] == f"python -m infill_ls.bench: error: --setting: {expected}", result
+    # Nor a thread count the server would not start with: its refusal was lost, and the bench ended in a traceback.
+    result = subprocess.run([sys.executable, "-m", "infill_ls.bench", "--tiny", "--threads", "999"],
+                            capture_output=True, text=True, timeout=120, env=SERVER_ENV)
+    assert result.returncode == 2 and result.stderr.splitlines()[-1] == (
+        "python -m infill_ls.bench: error: argument --threads: must be from 1 to 256, got 999"), result
 
 
 def test_latency_bench_drives_the_server_and_reports_by_hole_shape():
