@@ -77,8 +77,18 @@ def user_path_object(text: str) -> Path:
 def add_model_option(p: argparse._ActionsContainer, model_type: Callable[[str], object] | None = None) -> None:
     """`--model`, as every command that loads a checkpoint takes it (the server, its bench and evaluations, and
     infill-engine's through `add_model_options`). `p`: the parser, or a group whose options exclude each other
-    (the bench's `--model` or `--tiny`); `model_type`: what its value is read as (None: the text given)."""
-    p.add_argument("--model", type=model_type, metavar="DIR", help="checkpoint directory (default: the embedded model)")
+    (the bench's `--model` or `--tiny`); `model_type`: what its value is read as (None: the text given). An empty
+    one is refused: `--model "$MODEL"` with MODEL unset ran the embedded model without a word, or (read as a path)
+    the current folder."""
+    read = model_type or str
+
+    def model(text: str) -> object:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("is empty (an unset variable?); leave it out for the embedded model")
+        return read(text)
+
+    model.__name__ = "checkpoint directory"  # argparse names the type in its messages
+    p.add_argument("--model", type=model, metavar="DIR", help="checkpoint directory (default: the embedded model)")
 
 
 def add_model_options(p: argparse.ArgumentParser, dtype: str = "auto",

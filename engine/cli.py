@@ -152,18 +152,10 @@ def _file_mode(target: Path) -> int:
         return new_file_mode()
 
 
-def model_arg(args) -> str | None:
-    """--model as given; None for the embedded model. An empty one is refused: `--model "$MODEL"` with MODEL unset
-    would otherwise run the embedded model without a word."""
-    if args.model is not None and not args.model.strip():
-        raise UsageError("--model is empty (an unset variable?); leave it out for the embedded model")
-    return args.model
-
-
 def load_engine(args):
     from engine.infill import InfillEngine
 
-    eng = InfillEngine.load(model_arg(args), device=args.device, dtype=args.dtype, memory_check=args.memory_check)
+    eng = InfillEngine.load(args.model, device=args.device, dtype=args.dtype, memory_check=args.memory_check)
     eng.generation = with_sampler_flags(eng.generation, args)
     return eng
 
@@ -273,7 +265,7 @@ def cmd_infill(args) -> int:
     if not to_stdout:
         check_writable(Path(args.out))
         check_not_an_input(Path(args.out), [(args.jsonl, "the --jsonl input"),
-                                            *folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint")])
+                                            *folder_files(args.model or DEFAULT_MODEL_DIR, "the checkpoint")])
     eng = load_engine(args)
     options = infill_options(args, eng)
     with nullcontext(sys.stdout) if to_stdout else _written(Path(args.out)) as out:
@@ -389,8 +381,8 @@ def cmd_logits(args) -> int:
     from engine.infill_lookup import model_directory
 
     check_writable(Path(args.out))
-    check_not_an_input(Path(args.out), folder_files(model_arg(args) or DEFAULT_MODEL_DIR, "the checkpoint"))
-    ck = load_checkpoint(model_directory(model_arg(args)), device=args.device, dtype=args.dtype,
+    check_not_an_input(Path(args.out), folder_files(args.model or DEFAULT_MODEL_DIR, "the checkpoint"))
+    ck = load_checkpoint(model_directory(args.model), device=args.device, dtype=args.dtype,
                          memory_check=args.memory_check)
     model, vocab = ck.model, ck.config.vocab_size
     prompt = parse_ids(args.prompt_ids, "--prompt-ids", vocab)

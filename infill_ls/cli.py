@@ -235,10 +235,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None and not 1 <= args.threads <= MAX_THREADS:
         print(f"infill-ls: --threads must be from 1 to {MAX_THREADS}, got {args.threads}", file=sys.stderr)
         return 2
-    if args.model is not None and not args.model.strip():
-        # `--model "$MODEL"` with MODEL unset would otherwise serve the embedded model without a word.
-        print("infill-ls: --model is empty (an unset variable?); leave it out for the embedded model", file=sys.stderr)
-        return 2
     settings = Settings(model_path=args.model, device=args.device, dtype=args.dtype, threads=args.threads,
                         memory_check=args.memory_check)
     if args.check:

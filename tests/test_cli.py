@@ -286,14 +286,17 @@ def test_infill_without_max_tokens_fills_as_much_as_the_canvas_holds_and_a_large
 
 @pytest.mark.parametrize("command", [["infill", "--file", "a.py", "--line", "1", "--col", "1"],
                                      ["generate", "--prompt", "x"],
-                                     ["logits", "--prompt-ids", "1", "--canvas-ids", "1", "--out", "l.safetensors"]])
+                                     ["logits", "--prompt-ids", "1", "--canvas-ids", "1", "--out", "l.safetensors"],
+                                     ["bench"], ["evaluate", "--files", "a.py"]])
 def test_an_empty_model_is_refused_not_read_as_the_embedded_one(tmp_path, command):
-    # `--model "$MODEL"` with MODEL unset ran the embedded model without a word.
+    # `--model "$MODEL"` with MODEL unset ran the embedded model without a word (evaluate's, read as a path, the
+    # current folder).
     (tmp_path / "a.py").write_text("x = 1\n")
     command = [str(tmp_path / a) if a.endswith((".py", ".safetensors")) else a for a in command]
     result = run_cli(*command, "--model", "")
-    assert result.returncode == 2 and result.stdout == "" and result.stderr == (
-        f"{command[0]}: --model is empty (an unset variable?); leave it out for the embedded model\n"), result.stderr
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.splitlines()[-1] == (
+        f"infill-engine {command[0]}: error: argument --model: is empty (an unset variable?); leave it out for the "
+        "embedded model"), result.stderr
 
 
 def test_a_chat_template_that_does_not_parse_is_named_by_its_file(model_dir, tmp_path):

@@ -61,7 +61,14 @@ def test_an_empty_model_is_refused_in_one_line_not_read_as_the_embedded_one():
     for mode in ("--check", "--stdio"):
         out = _run(mode, "--model", " ")
         assert out.returncode == 2 and out.stdout == ""
-        assert out.stderr == "infill-ls: --model is empty (an unset variable?); leave it out for the embedded model\n"
+        assert out.stderr.splitlines()[-1] == (
+            "infill-ls: error: argument --model: is empty (an unset variable?); leave it out for the embedded model")
+    # The server's bench and evaluations alike (they loaded the embedded model).
+    for module in ("infill_ls.bench", "infill_ls.typing_eval"):
+        out = subprocess.run([sys.executable, "-m", module, "--model", ""], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and out.stderr.splitlines()[-1] == (
+            f"python -m {module}: error: argument --model: is empty (an unset variable?); leave it out for the "
+            "embedded model"), out.stderr
 
 
 def test_check_with_a_broken_model_is_one_line_and_status_2(tmp_path):
