@@ -31,7 +31,7 @@ import {
   settingsUpdate,
   workspaceSetsRestricted,
 } from './settings';
-import { ServerSpawn, serverSpawn } from './serverSpawn';
+import { ServerSpawn, endServer, serverSpawn, spawnOptions } from './serverSpawn';
 import { StartTimedOut, StderrTail, eachLine, notRunningMessage, startFailureMessage } from './startFailure';
 import { ModelStatus, STATUS_NOTIFICATION, ServerState, parseModelStatus, statusView } from './status';
 
@@ -94,9 +94,9 @@ class InfillClient extends LanguageClient {
     this.givenUp = true;
     this.quietErrors = true;
     const process = this.serverProcess;
-    process?.kill('SIGKILL');
-    // A child it leaves behind (a wrapper script's) reads the end of its input and exits too.
-    process?.stdin?.destroy();
+    if (process !== undefined) {
+      endServer(process);
+    }
     this.resolveGivenUp();
   }
 }
@@ -327,11 +327,7 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
     args: spawn.args,
     // Without a transport the library adds no `--stdio`: a batch script's command line holds it already.
     transport: spawn.stdio ? TransportKind.stdio : undefined,
-    options: {
-      // The folder a relative command was resolved against (the library's own choice, made explicit).
-      ...(launch.cwd === undefined ? {} : { cwd: launch.cwd }),
-      ...(spawn.windowsVerbatimArguments ? { windowsVerbatimArguments: true } : {}),
-    },
+    options: spawnOptions(launch, spawn),
   };
   let hasRun = false;
   const clientOptions: LanguageClientOptions = {

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
 import { ServerLaunch } from './settings';
 import { findOnPath } from './startFailure';
@@ -77,4 +78,26 @@ export function serverSpawn(
       'instead, or change that argument.';
   }
   return spawn;
+}
+
+/** What the language client passes to Node's `spawn` for the server (its `Executable`'s `options`). */
+export interface SpawnOptions {
+  cwd?: string;
+  windowsVerbatimArguments?: boolean;
+}
+
+/** The options the language client spawns the server's process with. */
+export function spawnOptions(launch: ServerLaunch, spawn: ServerSpawn): SpawnOptions {
+  return {
+    // The folder a relative command was resolved against (the library's own choice, made explicit).
+    ...(launch.cwd === undefined ? {} : { cwd: launch.cwd }),
+    ...(spawn.windowsVerbatimArguments ? { windowsVerbatimArguments: true } : {}),
+  };
+}
+
+/** Ends the process of a server given up on, whatever the language client is waiting for from it. */
+export function endServer(child: ChildProcess): void {
+  child.kill('SIGKILL');
+  // A child it leaves behind (a wrapper script's) reads the end of its input and exits too.
+  child.stdin?.destroy();
 }
