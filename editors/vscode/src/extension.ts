@@ -39,6 +39,8 @@ const CLIENT_ID = 'infill';
 const CLIENT_NAME = 'Infill';
 /** How long a failed start waits for the rest of the server's stderr (a process that exited closes it at once). */
 const STDERR_WAIT_MS = 500;
+/** How long a server sent `exit` has to end by itself before it is ended (the library's own wait). */
+const STOP_WAIT_MS = 2_000;
 
 /**
  * A language client whose start-up errors go to the output channel only: `startClient` shows one
@@ -71,7 +73,12 @@ class InfillClient extends LanguageClient {
   /** Its end was reported: the library starts it no more. */
   reported = false;
 
-  constructor(readonly launch: ServerLaunch, serverOptions: ServerOptions, clientOptions: LanguageClientOptions) {
+  constructor(
+    readonly launch: ServerLaunch,
+    private readonly spawn: ServerSpawn,
+    serverOptions: ServerOptions,
+    clientOptions: LanguageClientOptions,
+  ) {
     super(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
     this.whenGivenUp = new Promise((resolve) => {
       this.resolveGivenUp = resolve;
@@ -86,7 +93,22 @@ class InfillClient extends LanguageClient {
     super.error(message, data, this.quietErrors ? false : showNotification);
   }
 
-  /** Kills its server process, whatever the library is waiting for from it. */
+  /**
+   * The library makes sure that a server it stopped has ended (2 s later it kills the tree of a process still running)
+   * only where the process was not started detached, as it is outside Windows: there its process group is ended here.
+   */
+  override async stop(timeout?: number): Promise<void> {
+    const stopped = this.state === State.Running && this.spawn.detached ? this.serverProcess : undefined;
+    try {
+      await super.stop(timeout);
+    } finally {
+      if (stopped !== undefined) {
+        void endServer(stopped, { waitMs: STOP_WAIT_MS });
+      }
+    }
+  }
+
+  /** Ends its server process and those it started, whatever the library is waiting for from it. */
   giveUp(): void {
     if (this.givenUp) {
       return;
@@ -95,7 +117,7 @@ class InfillClient extends LanguageClient {
     this.quietErrors = true;
     const process = this.serverProcess;
     if (process !== undefined) {
-      endServer(process);
+      void endServer(process);
     }
     this.resolveGivenUp();
   }
@@ -354,7 +376,7 @@ function createClient(outputChannel: vscode.LogOutputChannel, launch: ServerLaun
       return false;
     },
   };
-  const created = new InfillClient(launch, serverOptions, clientOptions);
+  const created = new InfillClient(launch, spawn, serverOptions, clientOptions);
   clientDisposables.push(
     created.onDidChangeState((event) => {
       const current = created === client;

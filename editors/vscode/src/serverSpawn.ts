@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { extname } from 'node:path';
 import { ServerLaunch } from './settings';
 import { findOnPath } from './startFailure';
@@ -10,6 +10,12 @@ export interface ServerSpawn {
   /** `--stdio` goes on the command line the client builds; unset where it is in `args` already. */
   stdio: boolean;
   windowsVerbatimArguments?: boolean;
+  /**
+   * The process leads a process group of its own (outside Windows), which `endServer` ends whole. Such a group is not
+   * sent what a terminal sends VS Code's own (Ctrl-C, a hangup): the server still ends with the editor, as it reads
+   * the end of its input once the editor's process has gone, and watches the editor's processId once initialized.
+   */
+  detached: boolean;
   /** Why the launch cannot be run as set (a script's argument cmd.exe cannot pass as written). */
   problem?: string;
 }
@@ -57,9 +63,11 @@ export function serverSpawn(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
 ): ServerSpawn {
+  // On Windows a detached process gets a console window of its own, and `taskkill` ends a tree without a group.
+  const detached = platform !== 'win32';
   const script = batchScript(launch.command, env, platform);
   if (script === undefined) {
-    return { command: launch.command, args: launch.args, stdio: true };
+    return { command: launch.command, args: launch.args, stdio: true, detached };
   }
   const words = [script, ...launch.args, '--stdio'];
   const spawn: ServerSpawn = {
@@ -69,6 +77,7 @@ export function serverSpawn(
     args: ['/d', '/q', '/s', '/c', `"${words.map(cmdWord).join(' ')}"`],
     stdio: false,
     windowsVerbatimArguments: true,
+    detached,
   };
   const bad = words.find((word) => UNPASSABLE.test(word));
   if (bad !== undefined) {
@@ -84,6 +93,7 @@ export function serverSpawn(
 export interface SpawnOptions {
   cwd?: string;
   windowsVerbatimArguments?: boolean;
+  detached?: boolean;
 }
 
 /** The options the language client spawns the server's process with. */
@@ -92,12 +102,101 @@ export function spawnOptions(launch: ServerLaunch, spawn: ServerSpawn): SpawnOpt
     // The folder a relative command was resolved against (the library's own choice, made explicit).
     ...(launch.cwd === undefined ? {} : { cwd: launch.cwd }),
     ...(spawn.windowsVerbatimArguments ? { windowsVerbatimArguments: true } : {}),
+    ...(spawn.detached ? { detached: true } : {}),
   };
 }
 
-/** Ends the process of a server given up on, whatever the language client is waiting for from it. */
-export function endServer(child: ChildProcess): void {
-  child.kill('SIGKILL');
-  // A child it leaves behind (a wrapper script's) reads the end of its input and exits too.
+/** How long a server sent SIGTERM has to end before what is left of it is sent SIGKILL. */
+export const KILL_GRACE_MS = 1_000;
+const POLL_MS = 50;
+
+/** The command that ends a Windows process and every process it started. */
+export function treeKillCommand(pid: number): [string, string[]] {
+  return ['taskkill', ['/pid', String(pid), '/T', '/F']];
+}
+
+export interface EndServerOptions {
+  /** How long it has to end by itself first (a server sent `exit`). */
+  waitMs?: number;
+  graceMs?: number;
+  platform?: NodeJS.Platform;
+}
+
+/**
+ * Ends a server's process and every process it started, whatever the language client is waiting for from it. Where
+ * the server command is a wrapper (a shell script that runs python without `exec`, `conda run`, a batch script run
+ * through cmd.exe), killing its process alone would leave the python process it runs behind, holding its model until
+ * it next reads its input, which one importing torch or loading a model does not do. Outside Windows the process leads
+ * a group of its own (`ServerSpawn.detached`), sent SIGTERM and, where any of it still runs after `graceMs`, SIGKILL;
+ * on Windows `taskkill` ends its tree.
+ */
+export async function endServer(child: ChildProcess, options: EndServerOptions = {}): Promise<void> {
+  const { waitMs = 0, graceMs = KILL_GRACE_MS, platform = process.platform } = options;
+  // A process that left the group (one that made a session of its own) still reads the end of its input and exits.
   child.stdin?.destroy();
+  const pid = child.pid;
+  if (pid === undefined) {
+    return; // never started
+  }
+  if (platform === 'win32') {
+    // A process id that has ended may name another process already: only a running tree is ended.
+    if (!(await within(() => hasExited(child), waitMs))) {
+      await killTree(child, pid);
+    }
+    return;
+  }
+  const ended = () => !groupRuns(pid) && hasExited(child);
+  if (await within(ended, waitMs)) {
+    return;
+  }
+  signalGroup(child, pid, 'SIGTERM');
+  if (!(await within(ended, graceMs))) {
+    signalGroup(child, pid, 'SIGKILL');
+  }
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Whether a process of the group `pid` leads still runs. */
+function groupRuns(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function signalGroup(child: ChildProcess, pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    child.kill(signal); // no such group: a process not spawned detached
+  }
+}
+
+function killTree(child: ChildProcess, pid: number): Promise<void> {
+  const [file, args] = treeKillCommand(pid);
+  return new Promise((resolve) => {
+    execFile(file, args, { windowsHide: true }, (error) => {
+      if (error !== null && !hasExited(child)) {
+        child.kill(); // its own process at least
+      }
+      resolve();
+    });
+  });
+}
+
+/** Whether `done` holds within `ms`, asked every POLL_MS. */
+async function within(done: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() >= end) {
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, end - Date.now())));
+  }
+  return true;
 }
