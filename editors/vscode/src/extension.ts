@@ -458,7 +458,9 @@ async function launchClient(): Promise<void> {
         : next.exitedWhileStarting
           ? 'the server exited while starting'
           : failure ?? next.initializeError;
-    // Its process may end later still (the library kills one whose initialize failed): nothing more to say.
+    // A server whose initialize failed is still running: the library's stop throws while its start is under way,
+    // and nothing else ends it. Its process ending later says nothing more.
+    next.giveUp();
     next.reported = true;
     const said = await next.stderr.lastLine(STDERR_WAIT_MS);
     reportFailure(startFailureMessage(launch, reason ?? 'the server did not answer initialize', said), 'settings');
