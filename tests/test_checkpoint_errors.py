@@ -285,8 +285,10 @@ def test_too_little_memory_is_said_as_such_not_as_a_corrupt_shard(tmp_path):
     # 11M parameters: 44 MB of float32 shards, 88 MB as float64, where only 64 MB more may be allocated.
     directory = write_random_checkpoint(tmp_path / "m", hidden_size=512, intermediate_size=1024,
                                         moe_intermediate_size=512)
+    # Unchecked: the check before the load refuses it by the limit's room (tests/test_memory.py); a load that
+    # runs out all the same (swap, memory another process took meanwhile) says so.
     result = run_cli("generate", "--model", str(directory), "--prompt", "x", "--device", "cpu", "--dtype", "float64",
-                     before=LIMIT_MEMORY.format(limit=64 * 2**20))
+                     "--no-memory-check", before=LIMIT_MEMORY.format(limit=64 * 2**20))
     assert result.returncode == 2, result.stderr
     assert re.fullmatch(rf"generate: {re.escape(str(directory))}: out of memory loading "
                         r"model-\d{5}-of-\d{5}\.safetensors onto cpu \(\d+ MB needed for its weights in float64\)\n",
