@@ -278,8 +278,10 @@ class LanguageSpec:
     # function defined as a statement of a body (`if (x) { foo(a` + `) {` reads as a function `foo` defined there,
     # which only a compiler's extension takes; a local class's method stands in its class's members); ECMAScript's
     # label on an expression or a bare block (a loop's passes; a block's a `break` leaves, rare, goes with them), an
-    # object's member or a type's written as a statement (`function f(o) {` + `message: {`, `options: string`). A
-    # fill that writes one is noise (`typing_filter._misplaced_nodes`).
+    # object's member or a type's written as a statement (`function f(o) {` + `message: {`, `options: string`), and
+    # an object that begins a statement or is an arrow function's body, unbracketed: the language reads that `{` as a
+    # block's, its members as labels, where the grammar reads an object (`if (!has) {` + `data: event.data,`, `() =>
+    # {` + `id: v.id,`). A fill that writes one is noise (`typing_filter._misplaced_nodes`).
     misplaced_nodes: frozenset[tuple[str, str]] = frozenset()
     # The quotes of the string and character literals that end on their line, and of those that may run over lines
     # (Python's `"""`, a template literal, Go's raw string, any Rust string): a fill that leaves one of the first
@@ -337,7 +339,8 @@ class LanguageSpec:
 _C_FAMILY_OPENERS = ("{",)
 _C_FAMILY_MISPLACED = frozenset({("function_definition", "compound_statement")})
 _ECMASCRIPT_MISPLACED = frozenset({("expression_statement", "labeled_statement"),
-                                   ("statement_block", "labeled_statement")})
+                                   ("statement_block", "labeled_statement"), ("object", "expression_statement"),
+                                   ("object", "arrow_function")})
 # The directives a `#` line calls alone (`""`: the null directive, a `#` alone). The grammar reads `#define`,
 # `#include` and the conditionals as nodes of their own; read as a call, one is malformed or unmatched (`#endif {`).
 _C_FAMILY_DIRECTIVES = frozenset({"", "undef", "line", "error", "warning", "pragma", "ident", "sccs", "assert",

@@ -41,7 +41,8 @@ def no_worse(parsed: ParsedSnapshot, suggestions: list[Suggestion],
     (`_unbalances_macro`). Nor a `>` after type arguments closed (`_closes_type_arguments_again`: `Vec<u8` + `>>`),
     nor a keyword written where a name stands (`reserved_names`: `if (` + `default)`), nor a `#` line of no directive
     (`unknown_directives`: C's `# return v;`), nor a node the grammar reads
-    where the language takes none (`_misplaced_nodes`: `if (x) { foo(a` + `) {`, a function defined in a body), nor
+    where the language takes none (`_misplaced_nodes`: `if (x) { foo(a` + `) {`, a function defined in a body; an
+    object where JavaScript's block begins, `if (!has) {` + `data: event.data,`), nor
     a `;` that ends a line of a language whose lines none ends (`_semicolon_ends_line`: Go's), nor code the language
     does not read where its grammar does (`_breaks_layout`: a `try:` with no body, a `return` at a class's level).
     Nor, where the line's own error hides theirs or the code parses, a quote alone or a string left open at a line's
@@ -116,8 +117,9 @@ def _misplaced_nodes(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
                      hi: int) -> bool:
     """Whether ``tree`` (the file's with ``suggestion``, whose bytes are ``lo``..``hi``) holds more nodes the
     language takes nowhere the grammar reads them (`LanguageSpec.misplaced_nodes`: `if (x) { foo(a` + `) {`, a
-    function defined in a body) around those bytes than the file had around the text it replaces: one the user
-    wrote stays theirs."""
+    function defined in a body; an object the grammar reads where JavaScript begins a block, `if
+    (!Reflect.has(listener, kBoundListener)) {` + `data: event.data,`, whose members the language reads as labels)
+    around those bytes than the file had around the text it replaces: one the user wrote stays theirs."""
     pairs = parsed.spec.misplaced_nodes
     if not pairs or parsed.tree is None:
         return False

@@ -38,6 +38,30 @@ def test_while_typing_no_label_is_shown_on_an_expression_or_a_bare_block(languag
     assert kept_while_typing(language, marked, fill) is kept
 
 
+TS_LISTENER = ("export class Connection {\n  addEventListener(listener: Listener): void {\n"
+               "    if (!Reflect.has(listener, kBoundListener)) {\n      |\n    }\n"
+               "    this.emitter.addEventListener(listener)\n  }\n}\n")
+JS_ARROW = "const ids = rows.map((v) => {\n  |\n});\n"
+JS_ARROW_PARENTHESIZED = "const ids = rows.map((v) => (|));\n"
+
+
+@pytest.mark.parametrize("language, marked, fill, kept", [
+    # The `{` of an `if`'s body or of an arrow function's is a block's, whose members the language reads as labels
+    # (`event.data,` then a `}`: a syntax error); the grammar reads an object, and counts no error.
+    ("typescript", TS_LISTENER, "data: event.data,", False),
+    ("typescript", TS_LISTENER, "passthrough() {},", False),
+    ("javascript", JS_ARROW, "id: v.id,", False),
+    ("javascript", JS_ARROW, "id: v.id", False),
+    # An object in a statement, or bracketed as an arrow function's body; a body's statements.
+    ("typescript", TS_LISTENER, "Object.assign(listener, { data: event.data })", True),
+    ("javascript", JS_ARROW, "return { id: v.id };", True),
+    ("javascript", JS_ARROW_PARENTHESIZED, "{ id: v.id }", True),
+    ("typescript", TS_LISTENER, "const bound = listener.bind(this)", True),
+])
+def test_while_typing_no_object_is_shown_where_a_block_begins(language, marked, fill, kept):
+    assert kept_while_typing(language, marked, fill) is kept
+
+
 @pytest.mark.parametrize("language, marked, fill, kept", [
     # A `>` after the one that closes the type arguments closes nothing; the parse's ERROR for it overlaps the
     # half-typed line's own, so the count of errors does not grow.
