@@ -3,8 +3,8 @@ placeholders that a real parse finds, in the file's indentation and line breaks.
 
 import pytest
 
-from infill_ls.actions import (ActionKind, NoEdit, Request, candidate, choose_edit, close_structure, find_placeholders,
-                              rewrite_selection)
+from infill_ls.actions import (ActionKind, Mending, NoEdit, Request, candidate, choose_edit, close_structure,
+                               find_placeholders, problem_to_close, rewrite_selection)
 from infill_ls.actions.placeholders import placeholder_replacements
 from infill_ls.documents import DocumentStore
 from infill_ls.postprocess import fit_placeholder
@@ -224,10 +224,35 @@ def test_an_edit_that_adds_a_syntax_error_is_never_chosen():
     assert choose_edit(fill, parsed, [opens_string]) == NoEdit("found no fill that adds no syntax error")
     assert choose_edit(fill, parsed, []) == NoEdit("the model wrote no fill here")
     # Close structure exists to remove an error: an edit that removes none is not one.
-    closing = choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless], fixing=True)
-    assert closing == NoEdit("found no fill here after which the file has fewer syntax errors")
-    closes = candidate(parsed, (Replacement(text.index("+ 1") + 3, text.index("+ 1") + 3, ")"),), -3.0)
-    assert choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless, closes], fixing=True).parses
+    cursor = text.index("+ 1") + 3
+    mending = Mending(problem_to_close(parsed, cursor), cursor)
+    closing = choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless], mending)
+    assert closing == NoEdit("found no fill here after which the syntax error nearest the cursor is gone")
+    closes = candidate(parsed, (Replacement(cursor, cursor, ")"),), -3.0)
+    assert choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, [harmless, closes], mending).parses
+
+
+def test_close_structure_never_mends_another_error_in_place_of_the_one_at_the_cursor():
+    # Each a problem of its own: closing the other `[` took one from the count as closing the cursor's `(` did, and
+    # the surer fill won, two functions away from the cursor.
+    text = "function f(x) {\n  return g(x, 1;\n}\n\nfunction h(y) {\n  return [y, 2;\n}\n"
+    parsed = parsed_text("javascript", text)
+    cursor, other = text.index("x, 1") + 4, text.index("y, 2") + 4
+    elsewhere = candidate(parsed, (Replacement(other, other, "]"),), 0.0)
+    here = candidate(parsed, (Replacement(cursor, cursor, ")"),), -1.0)
+    assert elsewhere.problems == here.problems == problem_count(parsed.tree) - 1
+    closing, mending = ActionKind.CLOSE_STRUCTURE, Mending(problem_to_close(parsed, cursor), cursor)
+    assert choose_edit(closing, parsed, [elsewhere], mending) == NoEdit(
+        "found no fill here after which the syntax error nearest the cursor is gone")
+    assert choose_edit(closing, parsed, [elsewhere, here], mending).replacements == here.replacements
+    # One ERROR for both, begun at the other: closing that one leaves the cursor's `(` open all the same.
+    text = "def h(y):\n    return [y, 2\n\n\nz = (1 + 2\n"
+    parsed = parsed_text("python", text)
+    cursor, other = len(text) - 1, text.index("y, 2") + 4
+    assert problem_count(parsed.tree) == 1
+    elsewhere = candidate(parsed, (Replacement(other, other, "]"),), 0.0)
+    assert choose_edit(closing, parsed, [elsewhere], Mending(problem_to_close(parsed, cursor), cursor)) == NoEdit(
+        "found no fill here after which the syntax error nearest the cursor is gone")
 
 
 def test_close_structure_never_adds_a_closer_that_nothing_opened():
@@ -237,11 +262,11 @@ def test_close_structure_never_adds_a_closer_that_nothing_opened():
     at = text.index("(Base)") + len("(Base)")
     stray = candidate(parsed, (Replacement(at, at, "):"),), 0.0)
     assert stray.problems < problem_count(parsed.tree)
-    closing = ActionKind.CLOSE_STRUCTURE
-    assert choose_edit(closing, parsed, [stray], fixing=True) == NoEdit(
-        "found no fill here after which the file has fewer syntax errors")
+    closing, mending = ActionKind.CLOSE_STRUCTURE, Mending(problem_to_close(parsed, at), at)
+    assert choose_edit(closing, parsed, [stray], mending) == NoEdit(
+        "found no fill here after which the syntax error nearest the cursor is gone")
     colon = candidate(parsed, (Replacement(at, at, ":"),), -1.0)
-    assert choose_edit(closing, parsed, [stray, colon], fixing=True).replacements == colon.replacements
+    assert choose_edit(closing, parsed, [stray, colon], mending).replacements == colon.replacements
 
 
 def test_an_edit_holding_a_character_the_model_broke_is_never_chosen():

@@ -1285,3 +1285,46 @@ def test_close_structure_keeps_a_template_literals_own_lines_in_it(text, closed)
                            Request(WritesFills(), Settings(file_lookup=False)))
     assert not isinstance(edit, NoEdit), edit
     assert apply_replacements(text, list(edit.replacements)) == closed
+
+
+_FAR_BELOW = "".join(f"v{i} = {i}\n" for i in range(40))
+
+
+@pytest.mark.parametrize("language_id, marked, other", [
+    # The parse read the `(` left open and the `[` of the next function's header as one ERROR, which the `)` left
+    # to the `[` alone: one syntax problem before and after, and the closer was refused.
+    ("python", "def to_ascii(label):\n    return encode(label|\n\n\ndef to_unicode(label: Union[bytes, bytearray) "
+               "-> str:\n    return decode(label)\n", ("bytearray)", "bytearray])")),
+    ("python", "count = add(first, |\nprint(count)\n" + _FAR_BELOW + "value = = 2\n", ("= = 2", "= 2")),
+    ("javascript", "module.exports = function  {\n  throw new Error(\n    'ws does not work in the browser. ' +\n"
+                   "      'Browser clients must use the native WebSocket object'\n  |;\n};\n",
+     ("function  {", "function () {")),
+    ("typescript", "import { EventPolyfill | from './EventPolyfill'\n\nexport class ProgressEventPolyfill extends "
+                   "EventPolyfill {\n  readonly loaded: number\n\n  constructor(type: string, init? {\n"
+                   "    super(type)\n    this.loaded = init?.loaded || 0\n  }\n}\n", ("init? {", "init?: Init) {")),
+    ("go", "package main\n\nfunc mean(xs []int) int {\n\treturn sum(xs) / len(xs\n}\n\nfunc main() {\n"
+           "\tprintln(mean([]int{1, 2, 3}|)\n}\n", ("len(xs\n", "len(xs)\n")),
+])
+def test_close_structure_closes_the_structure_at_the_cursor_as_it_would_without_another_error(language_id, marked,
+                                                                                             other):
+    # The user is part way through two places: the cursor's gets the edit the file without the other would get.
+    cursor, text = marked.index("|"), marked.replace("|", "")
+    assert text.count(other[0]) == 1
+    alone = text.replace(*other)
+    with_other = close_structure(parsed_text(language_id, text), cursor, Request(WritesFills(), SETTINGS))
+    assert not isinstance(with_other, NoEdit), with_other
+    moved = cursor + (len(alone) - len(text) if text.index(other[0]) < cursor else 0)
+    closed = apply_replacements(text, list(with_other.replacements))
+    assert closed.replace(*other) == _closed(language_id, alone, moved)
+
+
+def test_a_fill_that_joins_the_error_at_the_cursor_to_another_is_no_close():
+    # The `,` after `string` below took the file from two syntax problems to one: the ERROR that `h.symbols[` begins
+    # ran on through the next error, and the `[` stayed open.
+    text = ("def imitate_pydoc(string):\n    h = pydoc.help\n    with suppress(KeyError):\n"
+            "        string = h.symbols[\n        string, _, related = string.partition(' ')\n\n"
+            "    def get_target:\n        return h.topics.get(s, h.keywords.get(s))\n\n"
+            "    try:\n        label, related = string\n    except TypeError:\n        return ''\n")
+    cursor = _after(text, "h.symbols[")
+    edit = close_structure(parsed_text("python", text), cursor, Request(WritesFills([","]), SETTINGS))
+    assert edit == NoEdit("found no fill here after which the syntax error nearest the cursor is gone")

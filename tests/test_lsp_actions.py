@@ -54,10 +54,10 @@ async def _resolve(client, actions, title):
     return await client.code_action_resolve_async(action)
 
 
-async def _closed_at(client, uri, text, cursor):
-    """`text`, opened as a Python document at `uri`, after Close structure at `cursor`."""
+async def _closed_at(client, uri, text, cursor, language="python"):
+    """`text`, opened as a document of `language` (Python) at `uri`, after Close structure at `cursor`."""
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text))
     )
     resolved = await _resolve(client, await _actions(client, uri, text, cursor, cursor), "Close structure")
     edits, _ = edits_of(resolved.edit, uri)
@@ -152,6 +152,21 @@ async def test_close_structure_closes_with_the_bracket_alone_where_that_parses(c
     cursor = text.rindex("add(first, ") + len("add(first, ")
     # The file spells out `second)` there; what the user meant to pass, it cannot say.
     assert await _closed_at(client, "file:///close/totals.py", text, cursor) == text[:cursor] + ")" + text[cursor:]
+
+
+async def test_close_structure_closes_with_the_bracket_alone_where_another_error_stays(client):
+    # Another function left open too: the file parsed after no closer, and the fill the file spells out there won.
+    text = ("const total = add(first, second);\nconst count = add(first, \nconsole.log(count);\n\n"
+            "function g() {\n  return [1, 2;\n}\n")
+    cursor = text.index("add(first, \n") + len("add(first, ")
+    assert await _closed_at(client, "file:///close/totals.js", text, cursor, "javascript") == (
+        text[:cursor] + ")" + text[cursor:])
+    # The `(` left open and the next function's `[` one ERROR, the `)` left the `[`'s alone, one syntax problem
+    # before and after: refused.
+    text = "def to_ascii(label):\n    return encode(label\n\n\ndef to_unicode(label: Union[bytes, str) -> str:\n" \
+        "    return decode(label)\n"
+    cursor = text.index("(label\n") + len("(label")
+    assert await _closed_at(client, "file:///close/ascii.py", text, cursor) == text[:cursor] + ")" + text[cursor:]
 
 
 async def test_close_structure_puts_back_what_the_file_spells_out_where_the_bracket_alone_does_not_parse(client):

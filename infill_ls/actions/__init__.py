@@ -3,7 +3,8 @@
 Each action turns part of a snapshot into one or more holes, asks the model for candidates (closing a
 structure, also the fills the file spells out and the closers its brackets owe), and keeps the candidate after
 which the file still parses, then the most confident one. A candidate that leaves the file with more syntax
-errors than it has (for Close structure: no fewer) is never applied; the action then says why it has no edit.
+errors than it has (for Close structure: one that leaves the error nearest the cursor, `edits.mends`) is never
+applied; the action then says why it has no edit.
 One module per action (`rewrite`, `placeholders`, `closing`, whose type arguments' `>`s are in `type_arguments`
 and markup's closing tags and template literals' quotes in `text_closers`); what they share is in `edits`.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..settings import Settings
 from ..syntax import ParsedSnapshot
 from .closing import close_structure, mechanical_fix, nearest_problem, problem_to_close, top_level
-from .edits import ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit
+from .edits import ActionEdit, ActionKind, Candidate, Mending, NoEdit, Request, candidate, choose_edit
 from .placeholders import fill_placeholders, find_placeholders
 from .rewrite import refusal as rewrite_refusal
 from .rewrite import rewrite_selection
@@ -23,8 +24,8 @@ from .rewrite import rewrite_selection
 if TYPE_CHECKING:
     from engine.infill import InfillLookup
 
-__all__ = ["ActionEdit", "ActionKind", "Candidate", "NoEdit", "Request", "available", "candidate", "choose_edit",
-           "close_structure", "fill_placeholders", "find_placeholders", "mechanical_fix", "nearest_problem",
+__all__ = ["ActionEdit", "ActionKind", "Candidate", "Mending", "NoEdit", "Request", "available", "candidate",
+           "choose_edit", "close_structure", "fill_placeholders", "find_placeholders", "mechanical_fix", "nearest_problem",
            "problem_to_close", "refusal", "rewrite_selection", "run_action", "top_level"]
 
 

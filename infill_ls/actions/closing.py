@@ -23,9 +23,9 @@ from ..postprocess import indent_columns
 from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, code_end, empty_body_at,
                       expression_brace, grammar_bytes, iter_problems, parsed_after, problem_count, token_before,
                       tree_after)
-from .edits import (NEAR_LINES, ActionEdit, ActionKind, Candidate, NoEdit, Request, candidate, choose_edit,
-                    infill_spans, leaves, merged_insertions, opener_line, own_lines, token_text, tokens, walk,
-                    with_eol)
+from .edits import (NEAR_LINES, ActionEdit, ActionKind, Candidate, Mending, NoEdit, Request, candidate, choose_edit,
+                    closes_here, infill_spans, leaves, merged_insertions, opener_line, own_lines, token_text, tokens,
+                    walk, with_eol)
 from .text_closers import open_quote_before, open_text_closers
 from .type_arguments import type_argument_candidates
 
@@ -894,14 +894,15 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     """Fill what is missing near the cursor (closers, bodies) so that the file parses.
 
     At each place a fill may go (`_close_points`), the closers the open brackets owe (and a Python header's `:`) come
-    first: where one leaves the file parsing, it is the edit. Only where none does are two more kinds of fill
-    weighed with them: what the file (in a notebook, with the cells around it) spells out in the same surroundings,
-    as completion offers it (`settings.file_lookup`), with confidence 0, the most a mean log-probability can be; and
-    the model's. On 100 held-out closing spans (seed 0), where the action was on offer, closers first restored the
-    original in 72.6% of the files, at a median under 20 ms, no model run (the file's fill first where both parsed:
-    71.2%, 399 ms; the model alone where no closer parses: 65.8%; `python -m infill_ls.close_eval`,
-    docs/evaluation.md). The files
-    beside it are not searched: another file's close can name what this file does not (`def area(radius` closed as
+    first: where one leaves the file parsing (but for what its other errors hold, `closes_here`), it is the edit.
+    Only where none does are two more kinds of fill weighed with them: what the file (in a notebook, with the cells
+    around it) spells out in the same surroundings, as completion offers it (`settings.file_lookup`), with confidence
+    0, the most a mean log-probability can be; and the model's. None is an edit that leaves the problem nearest the
+    cursor where it was (`edits.mends`), whatever it does to the file's other errors. On 100 held-out closing spans
+    (seed 0), where the action was on offer, closers first restored the original in 72.6% of the files, at a median
+    under 20 ms, no model run (the file's fill first where both parsed: 71.2%, 399 ms; the model alone where no
+    closer parses: 65.8%; `python -m infill_ls.close_eval`, docs/evaluation.md). The files beside it are not
+    searched: another file's close can name what this file does not (`def area(radius` closed as
     `def total(items: list[Item])`), and with them the same spans came back less often.
     """
     snap, settings = parsed.snapshot, request.settings
@@ -945,12 +946,15 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
     def refused(c: Candidate) -> bool:
         return _breaks_what_python_reads(parsed, c.replacements)
 
-    # What closes, where that parses: the file's and the model's fills may say more than the user meant (a key the
-    # file never uses after `args[0`, another method's return type after `def __str__(self`), and a fill as sure as
-    # a closer (a mean log-probability of 0) tied with it. They are neither asked for nor weighed.
-    closed = [c for c in closers if c.parses]
+    # What closes, where that parses (in a file with another error, where it parses but for what that error holds,
+    # `closes_here`: with an error in another function, `add(first, ` got the `second);` the file spells out): the
+    # file's and the model's fills may say more than the user meant (a key the file never uses after `args[0`,
+    # another method's return type after `def __str__(self`), and a fill as sure as a closer (a mean
+    # log-probability of 0) tied with it. They are neither asked for nor weighed.
+    mending = Mending(problem, offset)
+    closed = [c for c in closers if c.parses] or [c for c in closers if closes_here(parsed, mending, c)]
     if closed:
-        edit = choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, closed, fixing=True, refused=refused)
+        edit = choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, closed, mending, refused=refused)
         if isinstance(edit, ActionEdit):
             return _ended_as_the_file_ends_statements(parsed, edit)
     fills: list[Candidate] = []
@@ -975,7 +979,7 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
         tree = tree_after(parsed, list(missing))
         if not _empties_a_body(parsed, missing, tree):
             fills.append(Candidate(missing, LAST_RESORT, problem_count(tree), abs(missing[0].start - aim)))
-    return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, closers + fills, fixing=True, refused=refused)
+    return choose_edit(ActionKind.CLOSE_STRUCTURE, parsed, closers + fills, mending, refused=refused)
 
 
 def _ended_as_the_file_ends_statements(parsed: ParsedSnapshot, edit: ActionEdit) -> ActionEdit:

@@ -19,8 +19,8 @@ from ..notebooks import NO_SURROUNDINGS, Surroundings
 from ..postprocess import broken_characters, plain_text
 from ..settings import Settings
 from ..suggestions import Suggestion
-from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, problem_count, problems_after,
-                      tree_after)
+from ..syntax import (LanguageSpec, ParsedSnapshot, Replacement, apply_replacements, iter_problems, problem_count,
+                      problems_after, tree_after)
 from ..typing_filter import no_worse
 
 if TYPE_CHECKING:
@@ -107,12 +107,115 @@ def best(candidates: list[Candidate], most_problems: int) -> Candidate | None:
     return max(usable, key=lambda c: (c.parses, c.confidence, -c.distance, c.preference))
 
 
-def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candidate], fixing: bool = False,
-                what: str = "fill", refused: Callable[[Candidate], bool] | None = None) -> ActionEdit | NoEdit:
-    """The best candidate as an edit. One that adds a syntax problem (with `fixing`: one that removes none, or one
-    that adds a closer nothing opened, `_stray_closers`) never is: a fill that opens a string or a bracket can
-    turn the rest of the file into an error, and a stray `)` takes an ERROR's place as one; nor one holding a
-    character the model broke (`broken_characters`), nor one ``refused`` refuses."""
+@dataclass(frozen=True)
+class Mending:
+    """What Close structure mends: the parse problem nearest the cursor (`closing.problem_to_close`), and the cursor
+    (code points) it was asked for at."""
+
+    problem: tree_sitter.Node
+    cursor: int
+
+
+def mends(parsed: ParsedSnapshot, mending: Mending, c: Candidate) -> bool:
+    """Whether ``c`` mends the problem: once its replacements are made the file has fewer syntax problems, none of
+    them where the problem began nor in what ``c`` writes (`_left_at`); or it parses but for what the file's other
+    errors hold (`closes_here`). With another error in the file the count alone said neither: a `,` that joined the
+    ERROR of `string = h.symbols[` to the one of another error below took one from the count and left the `[` open;
+    a `)` after `encode(label` took none where the parse had read it and the `[` left open in the next function as
+    one ERROR, which the `[` then made alone."""
+    if c.problems < problem_count(parsed.tree) and not _left_at(parsed, mending.problem, c):
+        return True
+    return closes_here(parsed, mending, c)
+
+
+def closes_here(parsed: ParsedSnapshot, mending: Mending, c: Candidate) -> bool:
+    """Whether ``c`` leaves the file parsing but for what its other errors hold: once its replacements are made, the
+    statement at the top of the file that holds the cursor and all ``c`` writes has no syntax problem, where the one
+    there before had one; and each problem left stands in text that one held before, another error's, or the
+    problem's where the parse read it and another as one ERROR. The cursor's, not where the problem began: the
+    ERROR that `return [y, 2` and `z = (1 + 2` below it make begins at the first, and a `]` there left the cursor's
+    `(` open. In a file with no other error, one that leaves it parsing."""
+    if c.parses or not c.replacements:
+        return c.parses
+    tree = tree_after(parsed, list(c.replacements))
+    if tree is None or parsed.tree is None:
+        return False
+    if c.problems != problem_count(tree):
+        return False  # it breaks a layout, or writes a reserved word as a name (`syntax.problems_after`)
+    edits = _byte_edits(parsed, c)
+    held = [(_moved_byte(edits, p.start_byte, False), _moved_byte(edits, p.end_byte, True))
+            for p in iter_problems(parsed.tree.root_node)]
+    if not all(any(start <= q.start_byte and q.end_byte <= end for start, end in held)
+               for q in iter_problems(tree.root_node)):
+        return False
+    written = _written(edits)
+    statement = _statement_at(tree, written[0][0], written[-1][1])
+    there = _statement_at(parsed.tree, edits[0][0], edits[0][0]) or parsed.tree.root_node
+    if statement is None or statement.has_error or not there.has_error:
+        return False
+    cursor = parsed.snapshot.byte_offset(mending.cursor)
+    return statement.start_byte <= _moved_byte(edits, cursor, False) and \
+        _moved_byte(edits, cursor, True) <= statement.end_byte
+
+
+def _statement_at(tree: tree_sitter.Tree, start: int, end: int) -> tree_sitter.Node | None:
+    """The node at the top of ``tree`` (a child of its root) that holds the bytes ``start``..``end``; None where only
+    the root does."""
+    node = tree.root_node.descendant_for_byte_range(start, end)
+    while node is not None and node.parent is not None and node.parent.parent is not None:
+        node = node.parent
+    return node if node is not None and node.parent is not None else None
+
+
+def _left_at(parsed: ParsedSnapshot, problem: tree_sitter.Node, c: Candidate) -> bool:
+    """Whether a syntax problem, once ``c``'s replacements are made, begins where ``problem`` began (or in the text
+    ``c`` writes there), or begins or ends in the text ``c`` writes, at its ends too: `)` after `if
+    (Array.isArray(entry` left the `)` of the `if` missing right after it, and `)) {` after its `{` left that `{` an
+    ERROR right before it."""
+    tree = tree_after(parsed, list(c.replacements))
+    if tree is None:
+        return False
+    edits = _byte_edits(parsed, c)
+    began = (_moved_byte(edits, problem.start_byte, False), _moved_byte(edits, problem.start_byte, True))
+    written = _written(edits)
+    return any(began[0] <= q.start_byte <= began[1] or
+               any(start <= q.start_byte <= end or start <= q.end_byte <= end for start, end in written)
+               for q in iter_problems(tree.root_node))
+
+
+def _byte_edits(parsed: ParsedSnapshot, c: Candidate) -> list[tuple[int, int, int]]:
+    """``c``'s replacements as (start byte, end byte, bytes written), in order."""
+    snap = parsed.snapshot
+    return sorted((snap.byte_offset(r.start), snap.byte_offset(r.end), len(r.text.encode("utf-8", "surrogatepass")))
+                  for r in c.replacements)
+
+
+def _written(edits: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """The bytes of the text each of the ``edits`` writes, once they are made."""
+    return [(at, at + length) for start, _, length in edits for at in (_moved_byte(edits, start, False),)]
+
+
+def _moved_byte(edits: list[tuple[int, int, int]], byte: int, after: bool) -> int:
+    """Where ``byte`` stands once the ``edits`` (start, end, bytes written; in order) are made: before the text one
+    inserts there, or with ``after`` after it; in the text one writes over it, that text's start, or its end."""
+    shift = 0
+    for start, end, written in edits:
+        if end < byte or (end == byte and (start < end or after)):
+            shift += written - (end - start)
+        elif start < byte:
+            return start + shift + (written if after else 0)
+        else:
+            break
+    return byte + shift
+
+
+def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candidate],
+                mending: Mending | None = None, what: str = "fill",
+                refused: Callable[[Candidate], bool] | None = None) -> ActionEdit | NoEdit:
+    """The best candidate as an edit. One that adds a syntax problem never is (with ``mending``: nor one that does
+    not mend its problem, `mends`, nor one that adds a closer nothing opened, `_stray_closers`): a fill that opens
+    a string or a bracket can turn the rest of the file into an error, and a stray `)` takes an ERROR's place as
+    one; nor one holding a character the model broke (`broken_characters`), nor one ``refused`` refuses."""
     before = problem_count(parsed.tree)
     text = parsed.snapshot.text
     strays: list[int] = []  # the file's stray closers, counted once, where a candidate needs them
@@ -120,9 +223,11 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
     refusals = []  # the candidates `refused` refused
 
     def unsound(c: Candidate) -> bool:
+        if mending is not None and not mends(parsed, mending, c):
+            return True
         if hides_code(parsed, c.replacements):
             return True
-        if fixing and c.replacements:
+        if mending is not None and c.replacements:
             strays[:] = strays or [_stray_closers(parsed.tree)]
             if _stray_closers(tree_after(parsed, list(c.replacements))) > strays[0]:
                 return True
@@ -132,18 +237,18 @@ def choose_edit(kind: ActionKind, parsed: ParsedSnapshot, candidates: list[Candi
         return False
 
     whole = [c for c in candidates if not any(broken_characters(r.text, text) for r in c.replacements)]
-    chosen = best(whole, before - 1 if fixing else before)
+    chosen = best(whole, before)
     shown = whole
     while chosen is not None and unsound(chosen):
         shown = [c for c in shown if c is not chosen]
-        chosen = best(shown, before - 1 if fixing else before)
+        chosen = best(shown, before)
     if chosen is None:
         if not any(c.replacements for c in candidates):
             return NoEdit(f"the model wrote no {what} here")
         if not any(c.replacements for c in whole):
             return NoEdit(f"the model broke a character (U+FFFD) in every {what} it wrote here")
-        if fixing:
-            return NoEdit(f"found no {what} here after which the file has fewer syntax errors")
+        if mending is not None:
+            return NoEdit(f"found no {what} here after which the syntax error nearest the cursor is gone")
         if refusals:
             return NoEdit(f"found no {what} that reads right where it stands (those that add no syntax error parse as "
                           "code no one means: a `return` above statements that then never run, a name declared again, "
