@@ -833,7 +833,9 @@ def kin_suffixes(language_id: str, uri: str) -> tuple[tuple[str, ...], ...]:
     spec = language_for(language_id, uri)
     if spec is None:
         return ()
-    own = tuple(sorted(spec.extensions))
+    # The grammar's every extension, those it leaves to another grammar by extension too: C++'s `.h` headers, which
+    # C reads by extension alone, are a C++ file's own (most C++ projects name theirs `.h`).
+    own = tuple(sorted({*spec.grammar.extensions, *spec.extra_extensions}))
     return tuple(group for group in (own, tuple(sorted(set(_KIN_SUFFIXES[kin(language_id, uri)]) - set(own))))
                  if group)
 

@@ -106,10 +106,11 @@ def test_the_files_of_the_documents_own_suffix_and_grammar_come_before_its_kins_
     assert suffixes[0] == (".c", ".h") and ".cpp" in suffixes[1] and ".c" not in suffixes[1]
     texts = neighbor_texts(doc, [], DirectoryFiles(), suffixes=suffixes)[0]
     assert texts == tuple(f"// {name}\n" for name in ["main.h", "util.c", "old.c", "lib.h", "gen.hpp", "gen.cpp"])
-    # A C++ file's: its suffix's, C++'s others, then C's.
+    # A C++ file's: its suffix's, C++'s others (its `.h` headers among them, which C reads by extension alone), then
+    # C's.
     cpp = _snap(tmp_path / "app.cpp", "", "cpp")
     texts = neighbor_texts(cpp, [], DirectoryFiles(), suffixes=kin_suffixes("cpp", cpp.uri))[0]
-    assert texts == tuple(f"// {name}\n" for name in ["gen.cpp", "gen.hpp", "lib.h", "util.c", "main.h", "old.c"])
+    assert texts == tuple(f"// {name}\n" for name in ["gen.cpp", "gen.hpp", "lib.h", "main.h", "util.c", "old.c"])
     # So is the listing's bound: the files kept are those of the first groups, not the newest.
     monkeypatch.setattr(neighbors, "MAX_FILES", 3)
     texts = neighbor_texts(_snap(tmp_path / "other.c", "", "c"), [], DirectoryFiles(), suffixes=suffixes)[0]
