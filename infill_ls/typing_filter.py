@@ -348,14 +348,16 @@ def _lone_token_body(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_
 def _comments_no_word(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree, lo: int) -> bool:
     """Whether ``suggestion`` writes line comments alone, none with a word in it: `#` where `return None` goes, a
     file's `#------` rule copied to a blank line. Such ghost text says nothing and is one keystroke's typing or a
-    divider the file has elsewhere; the check of ``tree`` (the file's with it) that its first comment is one keeps
-    a `#` that is code (Rust's `#[..]` is worded anyway)."""
+    divider the file has elsewhere. ``tree`` (the file's with it) must read a comment where it begins (a grammar may
+    hold the `//` as a token of its own, Rust's): text in a string that looks like one is no comment."""
     lines = [line.strip() for line in suggestion.text.splitlines() if line.strip()]
     if not lines or any(not line.startswith(parsed.spec.line_comments) or _WORDED.search(line) for line in lines):
         return False
     first = lo + len(suggestion.text[:len(suggestion.text) - len(suggestion.text.lstrip())].encode(
         "utf-8", "surrogatepass"))
     node = tree.root_node.descendant_for_byte_range(first, first + 1)
+    while node is not None and node.type not in parsed.spec.comment_types and node.start_byte == first:
+        node = node.parent
     return node is not None and node.type in parsed.spec.comment_types
 
 

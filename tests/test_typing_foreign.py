@@ -238,7 +238,8 @@ def test_while_typing_no_fill_is_shown_that_writes_the_line_beside_it_again(lang
 
 LOAD = {"python": "def load(path):\n    data = read(path)\n    |\n    return data\n",
         "javascript": "function load(path) {\n  const data = read(path);\n  |\n  return data;\n}\n",
-        "c": "int main(void) {\n  int n = 0;\n  |\n  return n;\n}\n"}
+        "c": "int main(void) {\n  int n = 0;\n  |\n  return n;\n}\n",
+        "rust": "fn load() -> u32 {\n    let n = 0;\n    |\n    n\n}\n"}
 
 
 @pytest.mark.parametrize("language, marked, fill, shown", [
@@ -248,11 +249,13 @@ LOAD = {"python": "def load(path):\n    data = read(path)\n    |\n    return dat
     ("python", LOAD["python"], "# ---\n    # ---", False),
     ("javascript", LOAD["javascript"], "//", False),
     ("c", LOAD["c"], "// ======", False),
+    ("rust", LOAD["rust"], "// ------", False),
     # A comment that says something; code that ends with an empty one; a divider the user began.
     ("python", LOAD["python"], "# check the data", True),
     ("python", LOAD["python"], "data = data  #", True),
     ("python", LOAD["python"].replace("    |", "    # ---|"), "-------", True),
     ("javascript", LOAD["javascript"], "// load it", True),
+    ("rust", LOAD["rust"], "// the count", True),
 ])
 def test_while_typing_no_comment_without_a_word_is_shown(language, marked, fill, shown):
     assert kept_while_typing(language, marked, fill) is shown
