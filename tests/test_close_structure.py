@@ -1304,6 +1304,9 @@ _FAR_BELOW = "".join(f"v{i} = {i}\n" for i in range(40))
                    "    super(type)\n    this.loaded = init?.loaded || 0\n  }\n}\n", ("init? {", "init?: Init) {")),
     ("go", "package main\n\nfunc mean(xs []int) int {\n\treturn sum(xs) / len(xs\n}\n\nfunc main() {\n"
            "\tprintln(mean([]int{1, 2, 3}|)\n}\n", ("len(xs\n", "len(xs)\n")),
+    # The `;` the file ends its statements with comes too: with another error, the count after it was never none.
+    ("javascript", "const a = f(1);\nconst b = f(2);\nconst c = f(3);\nconst d = k(4|\nconsole.log(d);\n"
+                   + "".join(f"const v{i} = {i};\n" for i in range(40)) + "const z = = 2;\n", ("= = 2", "= 2")),
 ])
 def test_close_structure_closes_the_structure_at_the_cursor_as_it_would_without_another_error(language_id, marked,
                                                                                              other):

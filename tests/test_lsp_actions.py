@@ -156,13 +156,14 @@ async def test_close_structure_closes_with_the_bracket_alone_where_that_parses(c
 
 async def test_close_structure_closes_with_the_bracket_alone_where_another_error_stays(client):
     # Another function left open too: the file parsed after no closer, and the fill the file spells out there won.
+    # The closer comes with the `;` the file ends its statements with, as where the other is closed.
     text = ("const total = add(first, second);\nconst count = add(first, \nconsole.log(count);\n\n"
             "function g() {\n  return [1, 2;\n}\n")
     cursor = text.index("add(first, \n") + len("add(first, ")
     assert await _closed_at(client, "file:///close/totals.js", text, cursor, "javascript") == (
-        text[:cursor] + ")" + text[cursor:])
+        text[:cursor] + ");" + text[cursor:])
     # The `(` left open and the next function's `[` one ERROR, the `)` left the `[`'s alone, one syntax problem
-    # before and after: refused.
+    # before and after, where the count of problems judged it: the closer was refused.
     text = "def to_ascii(label):\n    return encode(label\n\n\ndef to_unicode(label: Union[bytes, str) -> str:\n" \
         "    return decode(label)\n"
     cursor = text.index("(label\n") + len("(label")

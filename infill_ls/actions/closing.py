@@ -983,11 +983,13 @@ def close_structure(parsed: ParsedSnapshot, offset: int, request: Request) -> Ac
 
 
 def _ended_as_the_file_ends_statements(parsed: ParsedSnapshot, edit: ActionEdit) -> ActionEdit:
-    """``edit`` (closers after which the file parses), with the `;` a statement may go without
+    """``edit`` (closers after which the file parses, or parses but for what its other errors hold), with the `;` a
+    statement may go without
     (`LanguageSpec.optional_end_types`, JavaScript's) after its last closer, where that closer ends such a statement
     at the end of its line and the file ends most of its own with one (`_ends_its_statements`): `.edit('', undefined,
-    true` closed as `true)` in a file whose other calls end `);`. Only where the file still parses with it, and not
-    where the next line goes on with the statement (`price(a` above `- discount;`)."""
+    true` closed as `true)` in a file whose other calls end `);`. Only where the `;` adds no syntax error to the file
+    closed (with another error in it, the count was never none, and the `;` never came), and not where the next line
+    goes on with the statement (`price(a` above `- discount;`)."""
     spec, snap = parsed.spec, parsed.snapshot
     if spec is None or not spec.optional_end_types or parsed.tree is None:
         return edit
@@ -1006,7 +1008,7 @@ def _ended_as_the_file_ends_statements(parsed: ParsedSnapshot, edit: ActionEdit)
         return edit  # the next line goes on with the statement (`price(a` above `- discount;`)
     ended = tuple(replace(r, text=closer + ";" + r.text[len(closer):]) if r is last else r for r in edit.replacements)
     tree = tree_after(parsed, list(ended))
-    if problem_count(tree):
+    if problem_count(tree) > problem_count(closed.tree):
         return edit
     after = parsed_after(parsed, ended, tree)
     byte = after.snapshot.byte_offset(at)
