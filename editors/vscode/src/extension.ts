@@ -95,15 +95,19 @@ class InfillClient extends LanguageClient {
 
   /**
    * The library makes sure that a server it stopped has ended (2 s later it kills the tree of a process still running)
-   * only where the process was not started detached, as it is outside Windows: there its process group is ended here.
+   * only where the process was not started detached, as it is outside Windows: there its process group is ended here,
+   * and waited for, so that the editor shutting down (`deactivate`) does not exit before the signals are sent. A
+   * server that did not answer the stop is not given the 2 s to end by itself.
    */
   override async stop(timeout?: number): Promise<void> {
     const stopped = this.state === State.Running && this.spawn.detached ? this.serverProcess : undefined;
+    let answered = false;
     try {
       await super.stop(timeout);
+      answered = true;
     } finally {
       if (stopped !== undefined) {
-        void endServer(stopped, { waitMs: STOP_WAIT_MS });
+        await endServer(stopped, { waitMs: answered ? STOP_WAIT_MS : 0 });
       }
     }
   }
