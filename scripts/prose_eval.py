@@ -43,7 +43,8 @@ def lines_of(text: str, pattern: re.Pattern) -> list[tuple[int, int]]:
 def cases(args: argparse.Namespace, rng: random.Random) -> list[tuple[str, str, str, int, int]]:
     """(kind, language id, text, start, end) of lines to type, up to `--max-cases` cut points in all."""
     found = []
-    documents = [json.loads(line) for line in open(args.heldout, encoding="utf-8")]
+    with open(args.heldout, encoding="utf-8") as lines:
+        documents = [json.loads(line) for line in lines]
     rng.shuffle(documents)
     for doc in documents:
         if not doc["path"].endswith(".py"):
@@ -86,7 +87,7 @@ def main() -> None:
     except OSError as err:  # a file missing or unreadable: the error names it
         print(f"prose_eval: {err}", file=sys.stderr)
         sys.exit(2)
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:  # no JSON, no path, a path of no text
         print(f"prose_eval: {args.heldout}: not a held-out split of {{path, language, text}} lines ({err!r})",
               file=sys.stderr)
         sys.exit(2)
