@@ -170,6 +170,23 @@ class _ByteMarks:
                     marks.append(marks[-1] + _utf8_len(text[start:start + BYTE_MARK_STEP]))
         return marks[step] + _utf8_len(text[step * BYTE_MARK_STEP:offset])
 
+    def char_offset(self, byte: int) -> int:
+        """The converse of `byte_offset`: the code points of the text's first ``byte`` UTF-8 bytes, less one cut
+        short. From the mark before it, where the decoding of all the bytes before it took Close structure 150 s in a
+        bundled file of 760 KB (a quarter of a million offsets, each decoding up to its line's start)."""
+        text, marks = self._text, self._marks
+        if byte < 0:
+            return _utf8_chars(text.encode("utf-8", "surrogatepass")[:byte])  # a slice's meaning, from the end
+        if marks[-1] < byte:
+            with self._lock:
+                while marks[-1] < byte and (len(marks) - 1) * BYTE_MARK_STEP < len(text):
+                    start = (len(marks) - 1) * BYTE_MARK_STEP
+                    marks.append(marks[-1] + _utf8_len(text[start:start + BYTE_MARK_STEP]))
+        step = bisect.bisect_right(marks, byte) - 1
+        start = min(step * BYTE_MARK_STEP, len(text))
+        chunk = text[start:start + BYTE_MARK_STEP].encode("utf-8", "surrogatepass")
+        return start + _utf8_chars(chunk[:byte - marks[step]])
+
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
@@ -257,7 +274,7 @@ class Snapshot:
     def char_offset(self, byte_offset: int) -> int:
         if self.is_ascii:
             return byte_offset
-        return _utf8_chars(self.utf8[:byte_offset])
+        return self._byte_marks.char_offset(byte_offset)
 
     def bytes_between(self, start: int, end: int) -> int:
         """UTF-8 bytes of ``text[start:end]``: with one known byte offset, a nearby one costs only the text between,

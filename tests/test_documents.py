@@ -493,3 +493,10 @@ def test_byte_offsets_from_the_marks_are_those_of_the_text_encoded_before_them(m
         offsets = rng.sample(offsets, min(len(offsets), 200)) + [rng.randrange(len(s.text)) for _ in range(50)]
         for offset in offsets:
             assert s.byte_offset(offset) == len(s.text[:offset].encode("utf-8", "surrogatepass")), (text, offset)
+        # And back: a byte offset, inside a character too (that one not counted), past the end, from the end.
+        data = s.text.encode("utf-8", "surrogatepass")
+        fresh = snap(s.text)  # its marks found by the byte offsets asked for alone
+        ends = [*range(-3, 3), *range(len(data) - 3, len(data) + 3)]
+        for byte in ends + [rng.randrange(len(data)) for _ in range(80)]:
+            assert fresh.char_offset(byte) == documents._utf8_chars(data[:byte]), (text, byte)
+            assert s.char_offset(byte) == documents._utf8_chars(data[:byte]), (text, byte)
