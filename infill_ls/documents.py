@@ -162,30 +162,31 @@ class _ByteMarks:
         if not 0 <= offset <= len(text):
             return _utf8_len(text[:offset])  # a slice's meaning, as before: from the end, or all of it
         step = offset // BYTE_MARK_STEP
-        marks = self._marks
-        if step >= len(marks):
-            with self._lock:
-                while len(marks) <= step:
-                    start = (len(marks) - 1) * BYTE_MARK_STEP
-                    marks.append(marks[-1] + _utf8_len(text[start:start + BYTE_MARK_STEP]))
+        marks = self._found(lambda marks: len(marks) <= step)
         return marks[step] + _utf8_len(text[step * BYTE_MARK_STEP:offset])
 
     def char_offset(self, byte: int) -> int:
         """The converse of `byte_offset`: the code points of the text's first ``byte`` UTF-8 bytes, less one cut
         short. From the mark before it, where the decoding of all the bytes before it took Close structure 150 s in a
         bundled file of 760 KB (a quarter of a million offsets, each decoding up to its line's start)."""
-        text, marks = self._text, self._marks
+        text = self._text
         if byte < 0:
             return _utf8_chars(text.encode("utf-8", "surrogatepass")[:byte])  # a slice's meaning, from the end
-        if marks[-1] < byte:
-            with self._lock:
-                while marks[-1] < byte and (len(marks) - 1) * BYTE_MARK_STEP < len(text):
-                    start = (len(marks) - 1) * BYTE_MARK_STEP
-                    marks.append(marks[-1] + _utf8_len(text[start:start + BYTE_MARK_STEP]))
+        marks = self._found(lambda marks: marks[-1] < byte)
         step = bisect.bisect_right(marks, byte) - 1
         start = min(step * BYTE_MARK_STEP, len(text))
         chunk = text[start:start + BYTE_MARK_STEP].encode("utf-8", "surrogatepass")
         return start + _utf8_chars(chunk[:byte - marks[step]])
+
+    def _found(self, more: Callable[[list[int]], bool]) -> list[int]:
+        """The marks, found on while ``more`` of them says so and text is left to mark."""
+        text, marks = self._text, self._marks
+        if more(marks):
+            with self._lock:
+                while more(marks) and (len(marks) - 1) * BYTE_MARK_STEP < len(text):
+                    start = (len(marks) - 1) * BYTE_MARK_STEP
+                    marks.append(marks[-1] + _utf8_len(text[start:start + BYTE_MARK_STEP]))
+        return marks
 
 
 @dataclass(frozen=True, eq=False)
