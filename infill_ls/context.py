@@ -395,7 +395,7 @@ def _next_content_line(snap: Snapshot, line: int, step: int) -> int | None:
     return None
 
 
-def _comment_around(spec: LanguageSpec, node: tree_sitter.Node | None) -> tree_sitter.Node | None:
+def comment_around(spec: LanguageSpec, node: tree_sitter.Node | None) -> tree_sitter.Node | None:
     """The comment ``node`` stands in, if any."""
     while node is not None and node.type not in spec.comment_types:
         node = node.parent
@@ -412,7 +412,7 @@ def _opener_before(spec: LanguageSpec, tree: tree_sitter.Tree | None, snap: Snap
     start_byte = 0 if tree is None else snap.byte_offset(start)
     while tree is not None and stripped:
         end_byte = start_byte + snap.bytes_between(start, start + len(stripped))
-        comment = _comment_around(spec, tree.root_node.descendant_for_byte_range(end_byte - 1, end_byte))
+        comment = comment_around(spec, tree.root_node.descendant_for_byte_range(end_byte - 1, end_byte))
         if comment is None:
             break
         if comment.start_byte <= start_byte:

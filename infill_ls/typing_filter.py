@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from engine.closers import (OPENER_OF, PAIRS, SCAN_CHARS, brackets_in_code, next_line, open_brackets, owed_on_line,
                             scan_window, still_open)
 
-from .context import leading_whitespace
+from .context import comment_around, leading_whitespace
 from .documents import LINE_BREAK, Snapshot
 from .postprocess import writes_a_line_again
 from .scopes import BUILTINS, ECMASCRIPT_GLOBALS, imported_again, imported_from_nowhere, spelled_in
@@ -355,10 +355,7 @@ def _comments_no_word(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree
         return False
     first = lo + len(suggestion.text[:len(suggestion.text) - len(suggestion.text.lstrip())].encode(
         "utf-8", "surrogatepass"))
-    node = tree.root_node.descendant_for_byte_range(first, first + 1)
-    while node is not None and node.type not in parsed.spec.comment_types and node.start_byte == first:
-        node = node.parent
-    return node is not None and node.type in parsed.spec.comment_types
+    return comment_around(parsed.spec, tree.root_node.descendant_for_byte_range(first, first + 1)) is not None
 
 
 def _joins_the_next_statement(parsed: ParsedSnapshot, suggestion: Suggestion, tree: tree_sitter.Tree,
@@ -1221,10 +1218,8 @@ def _semicolon_ends_line(parsed: ParsedSnapshot, suggestion: Suggestion, tree: t
         code = tail.lstrip()
         if code:
             blank = len(tail) - len(code)
-            node = tree.root_node.descendant_for_byte_range(byte + 1 + blank, byte + 2 + blank)
-            while node is not None and node.type not in parsed.spec.comment_types:
-                node = node.parent
-            if node is None:
+            if comment_around(parsed.spec, tree.root_node.descendant_for_byte_range(byte + 1 + blank,
+                                                                                      byte + 2 + blank)) is None:
                 continue  # code follows on the line: `if v, ok := m[k]; ok {`
         if headers.isdisjoint(WORD.findall((before + text[:i]).rsplit("\n", 1)[-1])):
             return True
@@ -1287,9 +1282,7 @@ def _code_end_byte(tree: tree_sitter.Tree, spec: LanguageSpec, line: str, start:
     code = line.encode("utf-8", "surrogatepass")
     end = len(code.rstrip())
     while end:
-        node = tree.root_node.descendant_for_byte_range(start + end - 1, start + end)
-        while node is not None and node.type not in spec.comment_types:
-            node = node.parent
+        node = comment_around(spec, tree.root_node.descendant_for_byte_range(start + end - 1, start + end))
         if node is None:
             return start + end
         end = len(code[:max(node.start_byte - start, 0)].rstrip())
